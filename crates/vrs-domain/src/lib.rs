@@ -1,0 +1,34 @@
+//! `vrs-domain`: the pure types and rules of the Vaccination Record System — identifiers
+//! (My Number, municipality codes, coupon and atena numbers, the coupon OCR line), names,
+//! Western and Japanese-era dates, the vaccine catalogue, and the resident and dose records.
+//!
+//! No IO and no async: every type parses its input once (`parse(&str) -> Result<Self, Error>`)
+//! and is valid from then on, so the crates above never re-check. Everything is re-exported at
+//! the crate root.
+
+pub mod coupon;
+pub mod date;
+pub mod municipality;
+pub mod my_number;
+pub mod name;
+pub mod ocr;
+pub mod person;
+pub mod sex;
+pub mod text;
+pub mod vaccine;
+
+mod serde_str;
+
+pub use coupon::{AtenaNumber, AtenaNumberError, CouponNumber, CouponNumberError};
+pub use date::{format_wareki, format_wareki_short, parse_date, DateError, Era};
+pub use municipality::{
+    master_list, municipalities_of, wards_of, Municipality, MunicipalityCode,
+    MunicipalityCodeError, MunicipalityKind, PrefectureCode,
+};
+pub use my_number::{MyNumber, MyNumberError};
+pub use name::{KanaName, NameError, PersonName};
+pub use ocr::{OcrLine, OcrLineError};
+pub use person::{Dose, Resident};
+pub use sex::{Sex, SexError};
+pub use text::normalize_digits;
+pub use vaccine::{LotNumber, LotNumberError, Manufacturer, VaccineProduct};

@@ -1,0 +1,120 @@
+//! The two records the system keeps per municipality: the person to be vaccinated
+//! (接種対象者) and each dose given (接種記録). Plain data assembled from already-validated
+//! parts, so a value of these types is valid by construction.
+
+use chrono::NaiveDate;
+
+use crate::coupon::{AtenaNumber, CouponNumber};
+use crate::municipality::MunicipalityCode;
+use crate::my_number::MyNumber;
+use crate::name::{KanaName, PersonName};
+use crate::sex::Sex;
+use crate::vaccine::{LotNumber, VaccineProduct};
+
+/// A person the municipality is to vaccinate. `Debug` masks the My Number (see [`MyNumber`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Resident {
+    pub municipality: MunicipalityCode,
+    pub atena: AtenaNumber,
+    pub my_number: MyNumber,
+    pub coupon: CouponNumber,
+    pub name: PersonName,
+    pub name_kana: KanaName,
+    pub birth_date: NaiveDate,
+    pub sex: Sex,
+    /// 転出: set when the person moved away; the record stays.
+    pub moved_out_on: Option<NaiveDate>,
+    /// 死亡: set when the person died; the record stays.
+    pub deceased_on: Option<NaiveDate>,
+}
+
+impl Resident {
+    /// Whether the person was neither moved out nor deceased on that day.
+    pub fn is_active_on(&self, day: NaiveDate) -> bool {
+        self.moved_out_on
+            .into_iter()
+            .chain(self.deceased_on)
+            .all(|d| day < d)
+    }
+}
+
+/// One dose, kept in the home municipality's area wherever it was given.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dose {
+    /// The home municipality (whose area holds it).
+    pub municipality: MunicipalityCode,
+    pub atena: AtenaNumber,
+    /// 1..=10
+    pub dose_number: u8,
+    pub administered_on: NaiveDate,
+    /// Compared by product code.
+    pub product: &'static VaccineProduct,
+    pub lot_number: LotNumber,
+    /// Where it was given (接種地).
+    pub site_municipality: MunicipalityCode,
+    pub coupon: CouponNumber,
+}
+
+impl Dose {
+    /// The dose numbers a record may carry.
+    pub const DOSE_NUMBERS: std::ops::RangeInclusive<u8> = 1..=10;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn resident() -> Resident {
+        Resident {
+            municipality: MunicipalityCode::parse("382060").unwrap(),
+            atena: AtenaNumber::parse("000000012345").unwrap(),
+            my_number: MyNumber::parse("123456789018").unwrap(),
+            coupon: CouponNumber::parse("0000000001").unwrap(),
+            name: PersonName::parse("西条　花子").unwrap(),
+            name_kana: KanaName::parse("サイジョウ　ハナコ").unwrap(),
+            birth_date: NaiveDate::from_ymd_opt(1950, 4, 1).unwrap(),
+            sex: Sex::Female,
+            moved_out_on: None,
+            deceased_on: None,
+        }
+    }
+
+    #[test]
+    fn resident_debug_masks_the_my_number() {
+        let r = resident();
+        let debug = format!("{r:?}");
+        assert!(!debug.contains("123456789018"));
+        assert!(!debug.contains("12345678"));
+        assert!(debug.contains("****-****-9018"));
+        assert!(debug.contains("PersonName(\"西条"));
+    }
+
+    #[test]
+    fn flags_end_activity_from_their_date() {
+        let mut r = resident();
+        let day = |d| NaiveDate::from_ymd_opt(2021, 6, d).unwrap();
+        assert!(r.is_active_on(day(1)));
+        r.deceased_on = Some(day(2));
+        assert!(r.is_active_on(day(1)));
+        assert!(!r.is_active_on(day(2)));
+    }
+
+    #[test]
+    fn doses_compare_their_product_by_code() {
+        let dose = Dose {
+            municipality: MunicipalityCode::parse("382060").unwrap(),
+            atena: AtenaNumber::parse("12345").unwrap(),
+            dose_number: 1,
+            administered_on: NaiveDate::from_ymd_opt(2021, 5, 27).unwrap(),
+            product: VaccineProduct::by_code("comirnaty").unwrap(),
+            lot_number: LotNumber::parse("FA4597").unwrap(),
+            site_municipality: MunicipalityCode::parse("131016").unwrap(),
+            coupon: CouponNumber::parse("0000000001").unwrap(),
+        };
+        let mut other = dose.clone();
+        assert_eq!(dose, other);
+        other.product = VaccineProduct::by_code("spikevax").unwrap();
+        assert_ne!(dose, other);
+        assert!(Dose::DOSE_NUMBERS.contains(&dose.dose_number));
+    }
+}
