@@ -1,0 +1,163 @@
+//! Storage of the Vaccination Record System.
+//!
+//! One [`Store`] trait, two backends: embedded SQLite (the default, WAL) and PostgreSQL. Every
+//! method takes the caller's municipality (`scope`) first and touches only rows whose key starts with
+//! that code; nothing reaches another municipality's area. Personal fields are sealed with the
+//! municipality's data key before they leave this crate's hands ([`sealed`]), so no caller can store
+//! them in the clear, and every change is written together with its audit entry in one transaction.
+//!
+//! The backend is chosen once, by URL scheme, in [`open`].
+
+pub mod audit;
+mod error;
+pub mod import;
+mod keyring;
+mod migrate;
+mod postgres;
+mod rows;
+pub mod sealed;
+mod sqlite;
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use vrs_crypto::MasterKey;
+use vrs_domain::{AtenaNumber, CouponNumber, Dose, MunicipalityCode, MyNumber, Resident};
+
+pub use audit::{AuditEntry, AuditRecord};
+pub use error::StoreError;
+pub use import::{ImportRow, ImportSummary, Rejection, ResidentImport};
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+/// What a write of a resident did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Written {
+    Added,
+    Updated,
+    Unchanged,
+}
+
+/// The storage of every municipality's area. Implementations keep no state that matters across
+/// processes except caches: two processes on one database behave as one system.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `sqlite` or `postgres`, for messages.
+    fn backend(&self) -> &'static str;
+
+    /// Opens the municipality's area (and creates its data key) if it is not open yet.
+    async fn activate_municipality(&self, scope: MunicipalityCode) -> Result<(), StoreError>;
+
+    /// The municipalities whose areas are open in this deployment.
+    async fn municipalities(&self) -> Result<Vec<MunicipalityCode>, StoreError>;
+
+    /// Adds or updates one resident (matched by 宛名番号) and appends `audit` in the same transaction
+    /// when something changed.
+    async fn put_resident(
+        &self,
+        scope: MunicipalityCode,
+        resident: &Resident,
+        audit: &AuditEntry,
+    ) -> Result<Written, StoreError>;
+
+    /// One resident by 宛名番号.
+    async fn resident(
+        &self,
+        scope: MunicipalityCode,
+        atena: &AtenaNumber,
+    ) -> Result<Resident, StoreError>;
+
+    /// One resident by My Number, through the municipality's blind index.
+    async fn resident_by_my_number(
+        &self,
+        scope: MunicipalityCode,
+        my_number: &MyNumber,
+    ) -> Result<Resident, StoreError>;
+
+    /// One resident by coupon number.
+    async fn resident_by_coupon(
+        &self,
+        scope: MunicipalityCode,
+        coupon: &CouponNumber,
+    ) -> Result<Resident, StoreError>;
+
+    /// How many residents the area holds.
+    async fn count_residents(&self, scope: MunicipalityCode) -> Result<u64, StoreError>;
+
+    /// Records a dose in the area of the person's home municipality (`scope`) with its audit entry.
+    /// A dose number already recorded for the person is a [`StoreError::Conflict`].
+    async fn add_dose(
+        &self,
+        scope: MunicipalityCode,
+        dose: &Dose,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
+
+    /// A person's doses, by dose number.
+    async fn doses_of(
+        &self,
+        scope: MunicipalityCode,
+        atena: &AtenaNumber,
+    ) -> Result<Vec<Dose>, StoreError>;
+
+    /// Starts a bulk import of residents into the area (opening it if needed); nothing is stored
+    /// until [`ResidentImport::finish`].
+    async fn begin_import(
+        &self,
+        scope: MunicipalityCode,
+    ) -> Result<Box<dyn ResidentImport>, StoreError>;
+
+    /// Appends an entry to the municipality's audit chain.
+    async fn append_audit(
+        &self,
+        scope: MunicipalityCode,
+        entry: &AuditEntry,
+    ) -> Result<AuditRecord, StoreError>;
+
+    /// The municipality's audit chain from sequence number `from` (1-based), at most `limit` entries.
+    async fn audit_log(
+        &self,
+        scope: MunicipalityCode,
+        from: i64,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>, StoreError>;
+}
+
+/// Where the database is and how to reach it, parsed from a URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// `sqlite://path/to/file.db` (relative) or `sqlite:///abs/path.db`.
+    Sqlite(std::path::PathBuf),
+    /// `postgres://…` or `postgresql://…`, passed to the driver as is.
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> Result<Self, StoreError> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(StoreError::Config(
+                    "a sqlite:// URL needs a file path".into(),
+                ));
+            }
+            Ok(Self::Sqlite(path.into()))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres(url.to_owned()))
+        } else {
+            Err(StoreError::Config(
+                "the database URL must start with sqlite:// or postgres://".into(),
+            ))
+        }
+    }
+}
+
+/// Opens (and migrates) the database at `url` with the deployment's master key. With `init`, a new
+/// database records this master key; otherwise a database not yet initialised is refused.
+pub async fn open(url: &str, master: MasterKey, init: bool) -> Result<Arc<dyn Store>, StoreError> {
+    Ok(match DatabaseUrl::parse(url)? {
+        DatabaseUrl::Sqlite(path) => Arc::new(SqliteStore::open(&path, master, init).await?),
+        DatabaseUrl::Postgres(url) => Arc::new(PostgresStore::open(&url, master, init).await?),
+    })
+}

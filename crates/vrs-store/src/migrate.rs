@@ -1,0 +1,54 @@
+//! Schema migrations, embedded per backend with the same file names in both trees
+//! (`migrations/sqlite/*.sql`, `migrations/postgres/*.sql`), applied in order at open and recorded in
+//! `vrs_migrations`.
+
+/// One migration file.
+pub(crate) struct Migration {
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+macro_rules! migrations {
+    ($dir:literal: $($name:literal),* $(,)?) => {
+        &[$(Migration { name: $name, sql: include_str!(concat!("../migrations/", $dir, "/", $name, ".sql")) }),*]
+    };
+}
+
+pub(crate) const SQLITE: &[Migration] = migrations!("sqlite": "0001_foundation");
+pub(crate) const POSTGRES: &[Migration] = migrations!("postgres": "0001_foundation");
+
+/// The table that records applied migrations (same SQL on both backends).
+pub(crate) const LEDGER: &str =
+    "CREATE TABLE IF NOT EXISTS vrs_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(dir: &str) -> Vec<String> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(dir);
+        let mut names: Vec<String> = std::fs::read_dir(path)
+            .unwrap()
+            .map(|e| {
+                e.unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .trim_end_matches(".sql")
+                    .to_owned()
+            })
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn both_backends_have_the_same_migrations_and_all_are_embedded() {
+        let sqlite: Vec<&str> = SQLITE.iter().map(|m| m.name).collect();
+        let postgres: Vec<&str> = POSTGRES.iter().map(|m| m.name).collect();
+        assert_eq!(sqlite, postgres);
+        assert_eq!(names("sqlite"), sqlite);
+        assert_eq!(names("postgres"), postgres);
+    }
+}

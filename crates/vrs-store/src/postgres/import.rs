@@ -1,0 +1,237 @@
+//! Bulk import on PostgreSQL: one pooled connection in a transaction for the whole import, rows
+//! sealed on the blocking pool and sent with binary `COPY` into a temporary table, then the shared
+//! set-based SQL of [`crate::import`].
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use deadpool_postgres::Object;
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{ToSql, Type};
+use vrs_crypto::FieldCipher;
+use vrs_domain::MunicipalityCode;
+
+use super::{append_audit_tx, PostgresStore};
+use crate::import::{self, ImportRow, ImportSummary, Rejection, ResidentImport};
+use crate::sealed::SealedResident;
+use crate::{AuditEntry, StoreError};
+
+const STAGING: &str = "CREATE TEMP TABLE import_staging (
+    line BIGINT NOT NULL, atena_number TEXT NOT NULL, my_number_index BYTEA NOT NULL, my_number_enc BYTEA NOT NULL,
+    coupon_number CHAR(10) NOT NULL, name_enc BYTEA NOT NULL, name_kana_enc BYTEA NOT NULL, birth_date_enc BYTEA NOT NULL,
+    sex SMALLINT NOT NULL, content_mac BYTEA NOT NULL) ON COMMIT DROP";
+
+const COPY: &str = "COPY import_staging (line, atena_number, my_number_index, my_number_enc, coupon_number, name_enc, \
+     name_kana_enc, birth_date_enc, sex, content_mac) FROM STDIN BINARY";
+
+const COPY_TYPES: [Type; 10] = [
+    Type::INT8,
+    Type::TEXT,
+    Type::BYTEA,
+    Type::BYTEA,
+    Type::BPCHAR,
+    Type::BYTEA,
+    Type::BYTEA,
+    Type::BYTEA,
+    Type::INT2,
+    Type::BYTEA,
+];
+
+pub(crate) struct PostgresImport {
+    client: Option<Object>,
+    scope: MunicipalityCode,
+    cipher: Arc<FieldCipher>,
+}
+
+impl PostgresStore {
+    pub(crate) async fn begin_import_postgres(
+        &self,
+        scope: MunicipalityCode,
+    ) -> Result<Box<dyn ResidentImport>, StoreError> {
+        let client = self.pool.get().await?;
+        let cipher = self
+            .cipher(&client, scope, true)
+            .await?
+            .ok_or_else(|| StoreError::Other("no data key".into()))?;
+        client.batch_execute("BEGIN").await?;
+        let mut import = PostgresImport {
+            client: Some(client),
+            scope,
+            cipher,
+        };
+        import.client()?.batch_execute(STAGING).await?;
+        Ok(Box::new(import))
+    }
+}
+
+impl PostgresImport {
+    fn client(&mut self) -> Result<&mut Object, StoreError> {
+        self.client
+            .as_mut()
+            .ok_or_else(|| StoreError::Other("the import has ended".into()))
+    }
+}
+
+async fn lines(
+    client: &Object,
+    sql: &str,
+    scope: MunicipalityCode,
+) -> Result<Vec<u64>, StoreError> {
+    let rows = client.query(sql, &[&scope.as_str()]).await?;
+    Ok(rows.iter().map(|r| r.get::<_, i64>(0) as u64).collect())
+}
+
+async fn pairs(client: &Object, sql: &str) -> Result<Vec<(u64, u64)>, StoreError> {
+    let rows = client.query(sql, &[]).await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get::<_, i64>(0) as u64, r.get::<_, i64>(1) as u64))
+        .collect())
+}
+
+async fn count(
+    client: &Object,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<u64, StoreError> {
+    let n: i64 = client.query_one(sql, params).await?.get(0);
+    Ok(n.max(0) as u64)
+}
+
+#[async_trait]
+impl ResidentImport for PostgresImport {
+    async fn stage(&mut self, rows: Vec<ImportRow>) -> Result<(), StoreError> {
+        let cipher = self.cipher.clone();
+        let sealed = tokio::task::spawn_blocking(move || {
+            rows.iter()
+                .map(|row| {
+                    SealedResident::seal(&row.resident, &cipher).map(|s| (row.line as i64, s))
+                })
+                .collect::<Result<Vec<_>, StoreError>>()
+        })
+        .await??;
+        let client = self.client()?;
+        let sink = client.copy_in(COPY).await?;
+        let writer = BinaryCopyInWriter::new(sink, &COPY_TYPES);
+        tokio::pin!(writer);
+        for (line, s) in &sealed {
+            let sex = i16::from(s.sex);
+            writer
+                .as_mut()
+                .write(&[
+                    line,
+                    &s.atena,
+                    &s.my_number_index,
+                    &s.my_number_enc,
+                    &s.coupon,
+                    &s.name_enc,
+                    &s.name_kana_enc,
+                    &s.birth_date_enc,
+                    &sex,
+                    &s.content_mac,
+                ])
+                .await?;
+        }
+        writer.finish().await?;
+        Ok(())
+    }
+
+    async fn check(&mut self) -> Result<Vec<(u64, Rejection)>, StoreError> {
+        let scope = self.scope;
+        let client = self.client()?;
+        client
+            .batch_execute(
+                "CREATE INDEX ON import_staging (atena_number); CREATE INDEX ON import_staging (my_number_index); \
+                 CREATE INDEX ON import_staging (coupon_number); ANALYZE import_staging;",
+            )
+            .await?;
+        Ok(import::collect(
+            [
+                (
+                    pairs(client, &import::duplicates_sql("atena_number")).await?,
+                    import::duplicate_atena,
+                ),
+                (
+                    pairs(client, &import::duplicates_sql("my_number_index")).await?,
+                    import::duplicate_my_number,
+                ),
+                (
+                    pairs(client, &import::duplicates_sql("coupon_number")).await?,
+                    import::duplicate_coupon,
+                ),
+            ],
+            [
+                (
+                    lines(client, &import::taken_sql("my_number_index"), scope).await?,
+                    Rejection::MyNumberTaken,
+                ),
+                (
+                    lines(client, &import::taken_sql("coupon_number"), scope).await?,
+                    Rejection::CouponTaken,
+                ),
+            ],
+        ))
+    }
+
+    async fn commit(
+        mut self: Box<Self>,
+        refused: &[u64],
+        audit: AuditEntry,
+    ) -> Result<ImportSummary, StoreError> {
+        let scope = self.scope;
+        let client = self
+            .client
+            .take()
+            .ok_or_else(|| StoreError::Other("the import has ended".into()))?;
+        let result = commit(&client, scope, refused, audit).await;
+        if result.is_err() {
+            let _ = client.batch_execute("ROLLBACK").await;
+        }
+        result
+    }
+}
+
+async fn commit(
+    client: &Object,
+    scope: MunicipalityCode,
+    refused: &[u64],
+    audit: AuditEntry,
+) -> Result<ImportSummary, StoreError> {
+    let refused: Vec<i64> = refused.iter().map(|l| *l as i64).collect();
+    let mut summary = ImportSummary {
+        rejected: client
+            .execute(
+                "DELETE FROM import_staging WHERE line = ANY($1)",
+                &[&refused],
+            )
+            .await?,
+        ..ImportSummary::default()
+    };
+    let code = scope.as_str();
+    summary.unchanged = count(client, import::COUNT_UNCHANGED, &[&code]).await?;
+    summary.updated = count(client, import::COUNT_UPDATED, &[&code]).await?;
+    summary.added =
+        count(client, import::COUNT_STAGED, &[]).await? - summary.unchanged - summary.updated;
+    client
+        .execute(&import::merge_sql("now()"), &[&code])
+        .await?;
+    append_audit_tx(client, scope, &audit.with_detail(import::detail(&summary))).await?;
+    client.batch_execute("COMMIT").await?;
+    Ok(summary)
+}
+
+impl Drop for PostgresImport {
+    fn drop(&mut self) {
+        // An import dropped before `finish` (an error, a cancelled request) must not hand its open
+        // transaction back to the pool.
+        if let Some(client) = self.client.take() {
+            if let Ok(handle) = tokio::runtime::Handle::try_current() {
+                handle.spawn(async move {
+                    let _ = client.batch_execute("ROLLBACK").await;
+                });
+            } else {
+                let _ = Object::take(client);
+            }
+        }
+    }
+}

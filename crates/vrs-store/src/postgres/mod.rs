@@ -1,0 +1,533 @@
+//! The PostgreSQL backend: a connection pool, the same schema and the same behaviour as SQLite.
+//! Appends to a municipality's audit chain lock its `audit_heads` row, so several `vrs serve` nodes
+//! on one database extend each chain one after another.
+
+mod import;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::NoTls;
+use vrs_crypto::{chain, FieldCipher, MasterKey};
+use vrs_domain::{AtenaNumber, CouponNumber, Dose, MunicipalityCode, MyNumber, Resident};
+
+use crate::audit::{AuditEntry, AuditRecord};
+use crate::import::ResidentImport;
+use crate::keyring::{Keyring, FIRST_KEY_VERSION};
+use crate::migrate::{self, LEDGER};
+use crate::sealed::{content_mac, SealedResident};
+use crate::{rows, Store, StoreError, Written};
+
+/// Pool size per process; several processes share the database.
+const POOL_SIZE: usize = 16;
+/// Serialises migrations of concurrently starting nodes.
+const MIGRATION_LOCK: i64 = 0x5652_5300;
+
+/// The PostgreSQL store. Cloning shares the pool.
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: Pool,
+    keyring: Arc<Keyring>,
+}
+
+fn map_db(e: tokio_postgres::Error) -> StoreError {
+    if let Some(db) = e.as_db_error() {
+        if db.code() == &SqlState::UNIQUE_VIOLATION {
+            return rows::unique_conflict(db.constraint().unwrap_or(db.message()));
+        }
+    }
+    e.into()
+}
+
+impl PostgresStore {
+    /// Connects, migrates and checks the master key; with `init` a new database records the key.
+    pub async fn open(url: &str, master: MasterKey, init: bool) -> Result<Self, StoreError> {
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| StoreError::Config(format!("bad PostgreSQL URL: {e}")))?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .build()
+            .map_err(|e| StoreError::Config(format!("cannot build the connection pool: {e}")))?;
+        let mut client = pool.get().await?;
+        client.batch_execute(LEDGER).await?;
+        for m in migrate::POSTGRES {
+            let tx = client.transaction().await?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+                .await?;
+            let done: bool = tx
+                .query_one(
+                    "SELECT EXISTS (SELECT 1 FROM vrs_migrations WHERE name = $1)",
+                    &[&m.name],
+                )
+                .await?
+                .get(0);
+            if !done {
+                tx.batch_execute(m.sql)
+                    .await
+                    .map_err(|e| StoreError::Other(format!("migration {} failed: {e}", m.name)))?;
+                tx.execute(
+                    "INSERT INTO vrs_migrations (name, applied_at) VALUES ($1, $2)",
+                    &[&m.name, &Utc::now().to_rfc3339()],
+                )
+                .await?;
+            }
+            tx.commit().await?;
+        }
+        let check = client
+            .query_opt("SELECT master_key_check FROM deployment WHERE id = 1", &[])
+            .await?
+            .map(|r| r.get::<_, Vec<u8>>(0));
+        match check {
+            Some(stored) => master
+                .verify_check_value(&stored)
+                .map_err(|_| StoreError::WrongMasterKey)?,
+            None if init => {
+                client
+                    .execute(
+                        "INSERT INTO deployment (id, master_key_check, created_at) VALUES (1, $1, now()) \
+                         ON CONFLICT (id) DO NOTHING",
+                        &[&master.check_value().to_vec()],
+                    )
+                    .await?;
+                let stored: Vec<u8> = client
+                    .query_one("SELECT master_key_check FROM deployment WHERE id = 1", &[])
+                    .await?
+                    .get(0);
+                master
+                    .verify_check_value(&stored)
+                    .map_err(|_| StoreError::WrongMasterKey)?;
+            }
+            None => return Err(StoreError::NotInitialised),
+        }
+        drop(client);
+        Ok(Self {
+            pool,
+            keyring: Arc::new(Keyring::new(master)),
+        })
+    }
+
+    /// The cipher of `code`: cached, loaded, or (with `create`) new. Concurrent creators agree on
+    /// the first key stored.
+    async fn cipher(
+        &self,
+        client: &impl GenericClient,
+        code: MunicipalityCode,
+        create: bool,
+    ) -> Result<Option<Arc<FieldCipher>>, StoreError> {
+        if let Some(c) = self.keyring.cached(code) {
+            return Ok(Some(c));
+        }
+        let load =
+            "SELECT key_version, wrapped_key FROM municipality_keys WHERE municipality_code = $1 \
+                    ORDER BY key_version DESC LIMIT 1";
+        if let Some(row) = client.query_opt(load, &[&code.as_str()]).await? {
+            let version: i32 = row.get(0);
+            let wrapped: Vec<u8> = row.get(1);
+            return self
+                .keyring
+                .install(code, version as u32, &wrapped)
+                .map(Some);
+        }
+        if !create {
+            return Ok(None);
+        }
+        client
+            .execute(
+                "INSERT INTO municipalities (municipality_code, activated_at) VALUES ($1, now()) \
+                 ON CONFLICT DO NOTHING",
+                &[&code.as_str()],
+            )
+            .await?;
+        let wrapped = self.keyring.new_wrapped(code)?;
+        client
+            .execute(
+                "INSERT INTO municipality_keys (municipality_code, key_version, wrapped_key, created_at) \
+                 VALUES ($1, $2, $3, now()) ON CONFLICT DO NOTHING",
+                &[&code.as_str(), &(FIRST_KEY_VERSION as i32), &wrapped],
+            )
+            .await?;
+        let row = client.query_one(load, &[&code.as_str()]).await?;
+        let version: i32 = row.get(0);
+        let wrapped: Vec<u8> = row.get(1);
+        self.keyring
+            .install(code, version as u32, &wrapped)
+            .map(Some)
+    }
+
+    async fn find_resident(
+        &self,
+        scope: MunicipalityCode,
+        column: &str,
+        key: KeyParam<'_>,
+    ) -> Result<Resident, StoreError> {
+        let client = self.pool.get().await?;
+        let Some(cipher) = self.cipher(&client, scope, false).await? else {
+            return Err(StoreError::NotFound);
+        };
+        let index;
+        let text;
+        let param: &(dyn ToSql + Sync) = match key {
+            KeyParam::Text(t) => {
+                text = t;
+                &text
+            }
+            KeyParam::MyNumber(n) => {
+                index = cipher.blind_index(n).to_vec();
+                &index
+            }
+        };
+        let sql = format!("SELECT {RESIDENT_COLUMNS} FROM residents WHERE municipality_code = $1 AND {column} = $2");
+        let stmt = client.prepare_cached(&sql).await?;
+        let Some(r) = client.query_opt(&stmt, &[&scope.as_str(), param]).await? else {
+            return Err(StoreError::NotFound);
+        };
+        let sealed = SealedResident {
+            atena: r.get(0),
+            my_number_index: r.get(1),
+            my_number_enc: r.get(2),
+            coupon: r.get(3),
+            name_enc: r.get(4),
+            name_kana_enc: r.get(5),
+            birth_date_enc: r.get(6),
+            sex: u8::try_from(r.get::<_, i16>(7))
+                .map_err(|_| StoreError::Corrupt("residents.sex".into()))?,
+            moved_out_on: r.get(8),
+            deceased_on: r.get(9),
+            content_mac: r.get(10),
+        };
+        sealed.open(scope, &cipher)
+    }
+}
+
+enum KeyParam<'a> {
+    Text(&'a str),
+    MyNumber(&'a MyNumber),
+}
+
+const RESIDENT_COLUMNS: &str =
+    "atena_number, my_number_index, my_number_enc, coupon_number, name_enc, \
+     name_kana_enc, birth_date_enc, sex, moved_out_on, deceased_on, content_mac";
+
+async fn append_audit_tx(
+    tx: &impl GenericClient,
+    scope: MunicipalityCode,
+    entry: &AuditEntry,
+) -> Result<AuditRecord, StoreError> {
+    tx.execute(
+        "INSERT INTO audit_heads (municipality_code, seq, hash) VALUES ($1, 0, $2) ON CONFLICT DO NOTHING",
+        &[&scope.as_str(), &chain::GENESIS.to_vec()],
+    )
+    .await?;
+    let head = tx
+        .query_one(
+            "SELECT seq, hash FROM audit_heads WHERE municipality_code = $1 FOR UPDATE",
+            &[&scope.as_str()],
+        )
+        .await?;
+    let prev_seq: i64 = head.get(0);
+    let prev_hash = rows::hash32(&head.get::<_, Vec<u8>>(1))?;
+    let mut record = AuditRecord {
+        municipality: scope,
+        seq: prev_seq + 1,
+        entry: entry.clone(),
+        hash: chain::GENESIS,
+    };
+    record.hash = record.expected_hash(&prev_hash);
+    let e = &record.entry;
+    tx.execute(
+        "INSERT INTO audit_log (municipality_code, seq, at, actor, role, terminal, action, target, outcome, detail, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        &[
+            &scope.as_str(),
+            &record.seq,
+            &e.at,
+            &e.actor,
+            &e.role,
+            &e.terminal,
+            &e.action,
+            &e.target,
+            &e.outcome,
+            &e.detail,
+            &record.hash.to_vec(),
+        ],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE audit_heads SET seq = $2, hash = $3 WHERE municipality_code = $1",
+        &[&scope.as_str(), &record.seq, &record.hash.to_vec()],
+    )
+    .await?;
+    Ok(record)
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn activate_municipality(&self, scope: MunicipalityCode) -> Result<(), StoreError> {
+        let client = self.pool.get().await?;
+        self.cipher(&client, scope, true).await.map(|_| ())
+    }
+
+    async fn municipalities(&self) -> Result<Vec<MunicipalityCode>, StoreError> {
+        let client = self.pool.get().await?;
+        let found = client
+            .query(
+                "SELECT municipality_code FROM municipalities ORDER BY municipality_code",
+                &[],
+            )
+            .await?;
+        found.iter().map(|r| rows::municipality(r.get(0))).collect()
+    }
+
+    async fn put_resident(
+        &self,
+        scope: MunicipalityCode,
+        resident: &Resident,
+        audit: &AuditEntry,
+    ) -> Result<Written, StoreError> {
+        rows::check_scope(scope, resident.municipality)?;
+        let mut client = self.pool.get().await?;
+        let Some(cipher) = self.cipher(&client, scope, true).await? else {
+            return Err(StoreError::Other("no data key".into()));
+        };
+        let mac = content_mac(resident, &cipher);
+        let tx = client.transaction().await?;
+        let existing = tx
+            .query_opt(
+                "SELECT content_mac, moved_out_on, deceased_on FROM residents \
+                 WHERE municipality_code = $1 AND atena_number = $2 FOR UPDATE",
+                &[&scope.as_str(), &resident.atena.as_str()],
+            )
+            .await?;
+        if let Some(row) = &existing {
+            let stored_mac: Vec<u8> = row.get(0);
+            let flags: (Option<chrono::NaiveDate>, Option<chrono::NaiveDate>) =
+                (row.get(1), row.get(2));
+            if stored_mac[..] == mac[..] && flags == (resident.moved_out_on, resident.deceased_on) {
+                return Ok(Written::Unchanged);
+            }
+        }
+        let s = SealedResident::seal(resident, &cipher)?;
+        let stmt = tx
+            .prepare_cached(&format!(
+                "INSERT INTO residents (municipality_code, {RESIDENT_COLUMNS}, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, now()) \
+                 ON CONFLICT (municipality_code, atena_number) DO UPDATE SET \
+                 my_number_index = excluded.my_number_index, my_number_enc = excluded.my_number_enc, \
+                 coupon_number = excluded.coupon_number, name_enc = excluded.name_enc, \
+                 name_kana_enc = excluded.name_kana_enc, birth_date_enc = excluded.birth_date_enc, \
+                 sex = excluded.sex, moved_out_on = excluded.moved_out_on, \
+                 deceased_on = excluded.deceased_on, content_mac = excluded.content_mac, \
+                 updated_at = excluded.updated_at"
+            ))
+            .await?;
+        tx.execute(
+            &stmt,
+            &[
+                &scope.as_str(),
+                &s.atena,
+                &s.my_number_index,
+                &s.my_number_enc,
+                &s.coupon,
+                &s.name_enc,
+                &s.name_kana_enc,
+                &s.birth_date_enc,
+                &i16::from(s.sex),
+                &s.moved_out_on,
+                &s.deceased_on,
+                &s.content_mac,
+            ],
+        )
+        .await
+        .map_err(map_db)?;
+        append_audit_tx(&tx, scope, audit).await?;
+        tx.commit().await?;
+        Ok(if existing.is_some() {
+            Written::Updated
+        } else {
+            Written::Added
+        })
+    }
+
+    async fn resident(
+        &self,
+        scope: MunicipalityCode,
+        atena: &AtenaNumber,
+    ) -> Result<Resident, StoreError> {
+        self.find_resident(scope, "atena_number", KeyParam::Text(atena.as_str()))
+            .await
+    }
+
+    async fn resident_by_my_number(
+        &self,
+        scope: MunicipalityCode,
+        my_number: &MyNumber,
+    ) -> Result<Resident, StoreError> {
+        self.find_resident(scope, "my_number_index", KeyParam::MyNumber(my_number))
+            .await
+    }
+
+    async fn resident_by_coupon(
+        &self,
+        scope: MunicipalityCode,
+        coupon: &CouponNumber,
+    ) -> Result<Resident, StoreError> {
+        self.find_resident(scope, "coupon_number", KeyParam::Text(coupon.as_str()))
+            .await
+    }
+
+    async fn count_residents(&self, scope: MunicipalityCode) -> Result<u64, StoreError> {
+        let client = self.pool.get().await?;
+        let n: i64 = client
+            .query_one(
+                "SELECT count(*) FROM residents WHERE municipality_code = $1",
+                &[&scope.as_str()],
+            )
+            .await?
+            .get(0);
+        Ok(n.max(0) as u64)
+    }
+
+    async fn add_dose(
+        &self,
+        scope: MunicipalityCode,
+        dose: &Dose,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        rows::check_scope(scope, dose.municipality)?;
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let known = tx
+            .query_opt(
+                "SELECT 1 FROM residents WHERE municipality_code = $1 AND atena_number = $2",
+                &[&scope.as_str(), &dose.atena.as_str()],
+            )
+            .await?
+            .is_some();
+        if !known {
+            return Err(StoreError::NotFound);
+        }
+        let inserted = tx
+            .execute(
+                "INSERT INTO doses (municipality_code, atena_number, dose_number, administered_on, product_code, \
+                 lot_number, site_municipality_code, coupon_number, recorded_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now()) ON CONFLICT DO NOTHING",
+                &[
+                    &scope.as_str(),
+                    &dose.atena.as_str(),
+                    &i16::from(dose.dose_number),
+                    &dose.administered_on,
+                    &dose.product.code,
+                    &dose.lot_number.as_str(),
+                    &dose.site_municipality.as_str(),
+                    &dose.coupon.as_str(),
+                ],
+            )
+            .await?;
+        if inserted == 0 {
+            return Err(rows::dose_conflict(dose.dose_number));
+        }
+        append_audit_tx(&tx, scope, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn doses_of(
+        &self,
+        scope: MunicipalityCode,
+        atena: &AtenaNumber,
+    ) -> Result<Vec<Dose>, StoreError> {
+        let client = self.pool.get().await?;
+        let found = client
+            .query(
+                "SELECT dose_number, administered_on, product_code, lot_number, site_municipality_code, coupon_number \
+                 FROM doses WHERE municipality_code = $1 AND atena_number = $2 ORDER BY dose_number",
+                &[&scope.as_str(), &atena.as_str()],
+            )
+            .await?;
+        found
+            .iter()
+            .map(|r| {
+                let row = rows::DoseRow {
+                    dose_number: i64::from(r.get::<_, i16>(0)),
+                    administered_on: String::new(),
+                    product_code: r.get(2),
+                    lot_number: r.get(3),
+                    site_municipality: r.get(4),
+                    coupon: r.get(5),
+                };
+                row.into_dose(scope, atena, r.get(1))
+            })
+            .collect()
+    }
+
+    async fn begin_import(
+        &self,
+        scope: MunicipalityCode,
+    ) -> Result<Box<dyn ResidentImport>, StoreError> {
+        self.begin_import_postgres(scope).await
+    }
+
+    async fn append_audit(
+        &self,
+        scope: MunicipalityCode,
+        entry: &AuditEntry,
+    ) -> Result<AuditRecord, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let record = append_audit_tx(&tx, scope, entry).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    async fn audit_log(
+        &self,
+        scope: MunicipalityCode,
+        from: i64,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let client = self.pool.get().await?;
+        let found = client
+            .query(
+                "SELECT seq, at, actor, role, terminal, action, target, outcome, detail, hash FROM audit_log \
+                 WHERE municipality_code = $1 AND seq >= $2 ORDER BY seq LIMIT $3",
+                &[&scope.as_str(), &from, &i64::from(limit)],
+            )
+            .await?;
+        found
+            .iter()
+            .map(|r| {
+                Ok(AuditRecord {
+                    municipality: scope,
+                    seq: r.get(0),
+                    entry: AuditEntry {
+                        at: r.get(1),
+                        actor: r.get(2),
+                        role: r.get(3),
+                        terminal: r.get(4),
+                        action: r.get(5),
+                        target: r.get(6),
+                        outcome: r.get(7),
+                        detail: r.get(8),
+                    },
+                    hash: rows::hash32(&r.get::<_, Vec<u8>>(9))?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,202 @@
+//! Bulk import on SQLite: a connection of its own holding the write lock (`BEGIN IMMEDIATE`) for the
+//! whole import, rows staged in a temporary table, then the shared set-based SQL of [`crate::import`].
+//! Other writers wait (up to the busy timeout) while an import runs.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use rusqlite::{params, Connection};
+use vrs_crypto::FieldCipher;
+use vrs_domain::MunicipalityCode;
+
+use super::{append_audit_tx, configure, SqliteStore};
+use crate::audit::timestamp_text;
+use crate::import::{self, ImportRow, ImportSummary, Rejection, ResidentImport};
+use crate::sealed::SealedResident;
+use crate::{AuditEntry, StoreError};
+
+const STAGING: &str = "CREATE TEMP TABLE import_staging (
+    line INTEGER NOT NULL, atena_number TEXT NOT NULL, my_number_index BLOB NOT NULL, my_number_enc BLOB NOT NULL,
+    coupon_number TEXT NOT NULL, name_enc BLOB NOT NULL, name_kana_enc BLOB NOT NULL, birth_date_enc BLOB NOT NULL,
+    sex INTEGER NOT NULL, content_mac BLOB NOT NULL)";
+
+pub(crate) struct SqliteImport {
+    conn: Option<Connection>,
+    scope: MunicipalityCode,
+    cipher: Arc<FieldCipher>,
+}
+
+impl SqliteStore {
+    pub(crate) async fn begin_import_sqlite(
+        &self,
+        scope: MunicipalityCode,
+    ) -> Result<Box<dyn ResidentImport>, StoreError> {
+        let cipher = self.ensure_cipher(scope).await?;
+        let path = self.path().to_owned();
+        let conn = tokio::task::spawn_blocking(move || -> Result<Connection, StoreError> {
+            let conn = Connection::open(&path)?;
+            configure(&conn)?;
+            conn.pragma_update(None, "cache_size", -64_000)?;
+            conn.execute_batch(STAGING)?;
+            conn.execute_batch("BEGIN IMMEDIATE")?;
+            Ok(conn)
+        })
+        .await??;
+        Ok(Box::new(SqliteImport {
+            conn: Some(conn),
+            scope,
+            cipher,
+        }))
+    }
+}
+
+impl SqliteImport {
+    async fn with_conn<T: Send + 'static>(
+        &mut self,
+        f: impl FnOnce(&Connection, &FieldCipher, MunicipalityCode) -> Result<T, StoreError>
+            + Send
+            + 'static,
+    ) -> Result<T, StoreError> {
+        let conn = self
+            .conn
+            .take()
+            .ok_or_else(|| StoreError::Other("the import has ended".into()))?;
+        let cipher = self.cipher.clone();
+        let scope = self.scope;
+        let (conn, out) = tokio::task::spawn_blocking(move || {
+            let out = f(&conn, &cipher, scope);
+            (conn, out)
+        })
+        .await?;
+        self.conn = Some(conn);
+        out
+    }
+}
+
+fn lines(conn: &Connection, sql: &str, scope: MunicipalityCode) -> Result<Vec<u64>, StoreError> {
+    let mut stmt = conn.prepare(sql)?;
+    let found = stmt.query_map([scope.as_str()], |r| r.get::<_, i64>(0))?;
+    found.map(|l| Ok(l? as u64)).collect()
+}
+
+fn pairs(conn: &Connection, sql: &str) -> Result<Vec<(u64, u64)>, StoreError> {
+    let mut stmt = conn.prepare(sql)?;
+    let found = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
+    found
+        .map(|p| p.map(|(a, b)| (a as u64, b as u64)).map_err(Into::into))
+        .collect()
+}
+
+fn count(conn: &Connection, sql: &str, scope: Option<MunicipalityCode>) -> Result<u64, StoreError> {
+    let n: i64 = match scope {
+        Some(s) => conn.query_row(sql, [s.as_str()], |r| r.get(0))?,
+        None => conn.query_row(sql, [], |r| r.get(0))?,
+    };
+    Ok(n.max(0) as u64)
+}
+
+#[async_trait]
+impl ResidentImport for SqliteImport {
+    async fn stage(&mut self, rows: Vec<ImportRow>) -> Result<(), StoreError> {
+        self.with_conn(move |conn, cipher, _| {
+            let mut stmt = conn.prepare_cached(
+                "INSERT INTO import_staging (line, atena_number, my_number_index, my_number_enc, coupon_number, \
+                 name_enc, name_kana_enc, birth_date_enc, sex, content_mac) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?;
+            for row in rows {
+                let s = SealedResident::seal(&row.resident, cipher)?;
+                stmt.execute(params![
+                    row.line as i64,
+                    s.atena,
+                    s.my_number_index,
+                    s.my_number_enc,
+                    s.coupon,
+                    s.name_enc,
+                    s.name_kana_enc,
+                    s.birth_date_enc,
+                    s.sex,
+                    s.content_mac
+                ])?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn check(&mut self) -> Result<Vec<(u64, Rejection)>, StoreError> {
+        self.with_conn(move |conn, _, scope| {
+            conn.execute_batch(
+                "CREATE INDEX temp.import_staging_atena ON import_staging (atena_number); \
+                 CREATE INDEX temp.import_staging_index ON import_staging (my_number_index); \
+                 CREATE INDEX temp.import_staging_coupon ON import_staging (coupon_number);",
+            )?;
+            Ok(import::collect(
+                [
+                    (
+                        pairs(conn, &import::duplicates_sql("atena_number"))?,
+                        import::duplicate_atena,
+                    ),
+                    (
+                        pairs(conn, &import::duplicates_sql("my_number_index"))?,
+                        import::duplicate_my_number,
+                    ),
+                    (
+                        pairs(conn, &import::duplicates_sql("coupon_number"))?,
+                        import::duplicate_coupon,
+                    ),
+                ],
+                [
+                    (
+                        lines(conn, &import::taken_sql("my_number_index"), scope)?,
+                        Rejection::MyNumberTaken,
+                    ),
+                    (
+                        lines(conn, &import::taken_sql("coupon_number"), scope)?,
+                        Rejection::CouponTaken,
+                    ),
+                ],
+            ))
+        })
+        .await
+    }
+
+    async fn commit(
+        mut self: Box<Self>,
+        refused: &[u64],
+        audit: AuditEntry,
+    ) -> Result<ImportSummary, StoreError> {
+        let refused = refused.to_vec();
+        self.with_conn(move |conn, _, scope| {
+            let mut summary = ImportSummary::default();
+            {
+                let mut delete = conn.prepare("DELETE FROM import_staging WHERE line = ?1")?;
+                for line in &refused {
+                    summary.rejected += delete.execute([*line as i64])? as u64;
+                }
+            }
+            summary.unchanged = count(conn, import::COUNT_UNCHANGED, Some(scope))?;
+            summary.updated = count(conn, import::COUNT_UPDATED, Some(scope))?;
+            summary.added =
+                count(conn, import::COUNT_STAGED, None)? - summary.unchanged - summary.updated;
+            conn.execute(
+                &import::merge_sql("$2"),
+                params![scope.as_str(), timestamp_text(&Utc::now())],
+            )?;
+            append_audit_tx(conn, scope, &audit.with_detail(import::detail(&summary)))?;
+            conn.execute_batch("COMMIT")?;
+            Ok(summary)
+        })
+        .await
+    }
+}
+
+impl Drop for SqliteImport {
+    fn drop(&mut self) {
+        if let Some(conn) = &self.conn {
+            if !conn.is_autocommit() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+        }
+    }
+}

@@ -1,0 +1,612 @@
+//! The embedded SQLite backend: one file in WAL mode, one writer connection and a few readers.
+//! Every call runs on the blocking pool so the async server is never stalled by disk IO.
+
+mod import;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::{
+    params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
+};
+use vrs_crypto::{chain, FieldCipher, MasterKey};
+use vrs_domain::{AtenaNumber, CouponNumber, Dose, MunicipalityCode, MyNumber, Resident};
+
+use crate::audit::{timestamp_text, AuditEntry, AuditRecord};
+use crate::import::ResidentImport;
+use crate::keyring::{Keyring, FIRST_KEY_VERSION};
+use crate::migrate::{self, LEDGER};
+use crate::sealed::{content_mac, SealedResident};
+use crate::{rows, Store, StoreError, Written};
+
+const READERS: usize = 4;
+
+/// The SQLite store. Cloning shares the connections.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+    keyring: Keyring,
+}
+
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(())
+}
+
+fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    // A panic while holding a connection leaves no half-done transaction (it is rolled back on the
+    // next BEGIN), so a poisoned lock is safe to take over.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl SqliteStore {
+    /// Opens the database file, creating it (and its directory) only when `init` is set.
+    pub async fn open(path: &Path, master: MasterKey, init: bool) -> Result<Self, StoreError> {
+        let path = path.to_owned();
+        tokio::task::spawn_blocking(move || Self::open_blocking(path, master, init)).await?
+    }
+
+    fn open_blocking(path: PathBuf, master: MasterKey, init: bool) -> Result<Self, StoreError> {
+        if !init && !path.exists() {
+            return Err(StoreError::NotInitialised);
+        }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Config(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let mut writer = Connection::open(&path)?;
+        writer.pragma_update(None, "journal_mode", "WAL")?;
+        configure(&writer)?;
+        migrate_sqlite(&mut writer)?;
+        let check: Option<Vec<u8>> = writer
+            .query_row(
+                "SELECT master_key_check FROM deployment WHERE id = 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match check {
+            Some(stored) => master
+                .verify_check_value(&stored)
+                .map_err(|_| StoreError::WrongMasterKey)?,
+            None if init => {
+                writer.execute(
+                    "INSERT INTO deployment (id, master_key_check, created_at) VALUES (1, ?1, ?2)",
+                    params![master.check_value().to_vec(), timestamp_text(&Utc::now())],
+                )?;
+            }
+            None => return Err(StoreError::NotInitialised),
+        }
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            let reader = Connection::open_with_flags(&path, flags)?;
+            configure(&reader)?;
+            readers.push(Mutex::new(reader));
+        }
+        Ok(Self {
+            inner: Arc::new(Inner {
+                path,
+                writer: Mutex::new(writer),
+                readers,
+                next_reader: AtomicUsize::new(0),
+                keyring: Keyring::new(master),
+            }),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Transaction<'_>, &Keyring) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = lock(&inner.writer);
+            let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&mut tx, &inner.keyring)?;
+            tx.commit()?;
+            Ok(out)
+        })
+        .await?
+    }
+
+    /// The cipher of `scope`, opening the area (in its own committed transaction) when needed.
+    pub(crate) async fn ensure_cipher(
+        &self,
+        scope: MunicipalityCode,
+    ) -> Result<Arc<FieldCipher>, StoreError> {
+        if let Some(c) = self.inner.keyring.cached(scope) {
+            return Ok(c);
+        }
+        self.write(move |tx, keyring| {
+            if load_cipher(tx, keyring, scope)?.is_none() {
+                create_area(tx, keyring, scope)?;
+            }
+            Ok(())
+        })
+        .await?;
+        self.read(move |conn, keyring| load_cipher(conn, keyring, scope))
+            .await?
+            .ok_or_else(|| StoreError::Other(format!("the data key of {scope} was not stored")))
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection, &Keyring) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let i = inner.next_reader.fetch_add(1, Ordering::Relaxed) % inner.readers.len();
+            let conn = lock(&inner.readers[i]);
+            f(&conn, &inner.keyring)
+        })
+        .await?
+    }
+}
+
+fn migrate_sqlite(conn: &mut Connection) -> Result<(), StoreError> {
+    conn.execute_batch(LEDGER)?;
+    for m in migrate::SQLITE {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let done: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM vrs_migrations WHERE name = ?1)",
+            [m.name],
+            |r| r.get(0),
+        )?;
+        if !done {
+            tx.execute_batch(m.sql)
+                .map_err(|e| StoreError::Other(format!("migration {} failed: {e}", m.name)))?;
+            tx.execute(
+                "INSERT INTO vrs_migrations (name, applied_at) VALUES (?1, ?2)",
+                params![m.name, timestamp_text(&Utc::now())],
+            )?;
+        }
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// The cipher of `code`, cached or loaded from `municipality_keys`; `None` while the area is not open.
+fn load_cipher(
+    conn: &Connection,
+    keyring: &Keyring,
+    code: MunicipalityCode,
+) -> Result<Option<Arc<FieldCipher>>, StoreError> {
+    if let Some(c) = keyring.cached(code) {
+        return Ok(Some(c));
+    }
+    let stored: Option<(u32, Vec<u8>)> = conn
+        .query_row(
+            "SELECT key_version, wrapped_key FROM municipality_keys WHERE municipality_code = ?1 \
+             ORDER BY key_version DESC LIMIT 1",
+            [code.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    stored
+        .map(|(version, wrapped)| keyring.install(code, version, &wrapped))
+        .transpose()
+}
+
+/// Opens the area of `code` and stores its new wrapped data key (in the caller's transaction; the
+/// key is cached only once that transaction has committed, by the next [`load_cipher`]).
+fn create_area(
+    tx: &Transaction<'_>,
+    keyring: &Keyring,
+    code: MunicipalityCode,
+) -> Result<(), StoreError> {
+    let now = timestamp_text(&Utc::now());
+    tx.execute(
+        "INSERT OR IGNORE INTO municipalities (municipality_code, activated_at) VALUES (?1, ?2)",
+        params![code.as_str(), now],
+    )?;
+    let wrapped = keyring.new_wrapped(code)?;
+    tx.execute(
+        "INSERT OR IGNORE INTO municipality_keys (municipality_code, key_version, wrapped_key, created_at) \
+         VALUES (?1, ?2, ?3, ?4)",
+        params![code.as_str(), FIRST_KEY_VERSION, wrapped, now],
+    )?;
+    Ok(())
+}
+
+fn append_audit_tx(
+    tx: &Connection,
+    scope: MunicipalityCode,
+    entry: &AuditEntry,
+) -> Result<AuditRecord, StoreError> {
+    let head: Option<(i64, Vec<u8>)> = tx
+        .query_row(
+            "SELECT seq, hash FROM audit_heads WHERE municipality_code = ?1",
+            [scope.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let (prev_seq, prev_hash) = match head {
+        Some((seq, hash)) => (seq, rows::hash32(&hash)?),
+        None => (0, chain::GENESIS),
+    };
+    let mut record = AuditRecord {
+        municipality: scope,
+        seq: prev_seq + 1,
+        entry: entry.clone(),
+        hash: chain::GENESIS,
+    };
+    record.hash = record.expected_hash(&prev_hash);
+    let e = &record.entry;
+    tx.execute(
+        "INSERT INTO audit_log (municipality_code, seq, at, actor, role, terminal, action, target, outcome, detail, hash) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            scope.as_str(),
+            record.seq,
+            timestamp_text(&e.at),
+            e.actor,
+            e.role,
+            e.terminal,
+            e.action,
+            e.target,
+            e.outcome,
+            e.detail,
+            record.hash.to_vec()
+        ],
+    )?;
+    tx.execute(
+        "INSERT INTO audit_heads (municipality_code, seq, hash) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (municipality_code) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+        params![scope.as_str(), record.seq, record.hash.to_vec()],
+    )?;
+    Ok(record)
+}
+
+fn map_unique(e: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(f, Some(msg)) = &e {
+        if f.code == rusqlite::ErrorCode::ConstraintViolation && msg.contains("UNIQUE") {
+            return rows::unique_conflict(msg);
+        }
+    }
+    e.into()
+}
+
+const RESIDENT_COLUMNS: &str =
+    "atena_number, my_number_index, my_number_enc, coupon_number, name_enc, \
+     name_kana_enc, birth_date_enc, sex, moved_out_on, deceased_on, content_mac";
+
+fn sealed_from_row(
+    r: &rusqlite::Row<'_>,
+) -> rusqlite::Result<(SealedResident, Option<String>, Option<String>)> {
+    Ok((
+        SealedResident {
+            atena: r.get(0)?,
+            my_number_index: r.get(1)?,
+            my_number_enc: r.get(2)?,
+            coupon: r.get(3)?,
+            name_enc: r.get(4)?,
+            name_kana_enc: r.get(5)?,
+            birth_date_enc: r.get(6)?,
+            sex: r.get(7)?,
+            moved_out_on: None,
+            deceased_on: None,
+            content_mac: r.get(10)?,
+        },
+        r.get(8)?,
+        r.get(9)?,
+    ))
+}
+
+fn find_resident(
+    conn: &Connection,
+    keyring: &Keyring,
+    scope: MunicipalityCode,
+    column: &str,
+    key: &dyn rusqlite::ToSql,
+) -> Result<Resident, StoreError> {
+    let Some(cipher) = load_cipher(conn, keyring, scope)? else {
+        return Err(StoreError::NotFound);
+    };
+    let sql = format!(
+        "SELECT {RESIDENT_COLUMNS} FROM residents WHERE municipality_code = ?1 AND {column} = ?2"
+    );
+    let found = conn
+        .query_row(&sql, params![scope.as_str(), key], sealed_from_row)
+        .optional()?;
+    let Some((mut sealed, moved_out, deceased)) = found else {
+        return Err(StoreError::NotFound);
+    };
+    sealed.moved_out_on = rows::opt_date(moved_out.as_deref())?;
+    sealed.deceased_on = rows::opt_date(deceased.as_deref())?;
+    sealed.open(scope, &cipher)
+}
+
+fn text_date(d: Option<NaiveDate>) -> Option<String> {
+    d.map(|d| d.to_string())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn activate_municipality(&self, scope: MunicipalityCode) -> Result<(), StoreError> {
+        self.ensure_cipher(scope).await.map(|_| ())
+    }
+
+    async fn municipalities(&self) -> Result<Vec<MunicipalityCode>, StoreError> {
+        self.read(|conn, _| {
+            let mut stmt = conn.prepare(
+                "SELECT municipality_code FROM municipalities ORDER BY municipality_code",
+            )?;
+            let codes = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            codes.map(|c| rows::municipality(&c?)).collect()
+        })
+        .await
+    }
+
+    async fn put_resident(
+        &self,
+        scope: MunicipalityCode,
+        resident: &Resident,
+        audit: &AuditEntry,
+    ) -> Result<Written, StoreError> {
+        rows::check_scope(scope, resident.municipality)?;
+        let cipher = self.ensure_cipher(scope).await?;
+        let resident = resident.clone();
+        let audit = audit.clone();
+        self.write(move |tx, _| {
+            let mac = content_mac(&resident, &cipher);
+            let existing: Option<(Vec<u8>, Option<String>, Option<String>)> = tx
+                .query_row(
+                    "SELECT content_mac, moved_out_on, deceased_on FROM residents \
+                     WHERE municipality_code = ?1 AND atena_number = ?2",
+                    params![scope.as_str(), resident.atena.as_str()],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            if let Some((stored_mac, moved_out, deceased)) = &existing {
+                let flags = (rows::opt_date(moved_out.as_deref())?, rows::opt_date(deceased.as_deref())?);
+                if stored_mac[..] == mac[..] && flags == (resident.moved_out_on, resident.deceased_on) {
+                    return Ok(Written::Unchanged);
+                }
+            }
+            let s = SealedResident::seal(&resident, &cipher)?;
+            let now = timestamp_text(&Utc::now());
+            tx.execute(
+                &format!(
+                    "INSERT INTO residents (municipality_code, {RESIDENT_COLUMNS}, updated_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
+                     ON CONFLICT (municipality_code, atena_number) DO UPDATE SET \
+                     my_number_index = excluded.my_number_index, my_number_enc = excluded.my_number_enc, \
+                     coupon_number = excluded.coupon_number, name_enc = excluded.name_enc, \
+                     name_kana_enc = excluded.name_kana_enc, birth_date_enc = excluded.birth_date_enc, \
+                     sex = excluded.sex, moved_out_on = excluded.moved_out_on, \
+                     deceased_on = excluded.deceased_on, content_mac = excluded.content_mac, \
+                     updated_at = excluded.updated_at"
+                ),
+                params![
+                    scope.as_str(),
+                    s.atena,
+                    s.my_number_index,
+                    s.my_number_enc,
+                    s.coupon,
+                    s.name_enc,
+                    s.name_kana_enc,
+                    s.birth_date_enc,
+                    s.sex,
+                    text_date(s.moved_out_on),
+                    text_date(s.deceased_on),
+                    s.content_mac,
+                    now
+                ],
+            )
+            .map_err(map_unique)?;
+            append_audit_tx(tx, scope, &audit)?;
+            Ok(if existing.is_some() { Written::Updated } else { Written::Added })
+        })
+        .await
+    }
+
+    async fn resident(
+        &self,
+        scope: MunicipalityCode,
+        atena: &AtenaNumber,
+    ) -> Result<Resident, StoreError> {
+        let atena = atena.as_str().to_owned();
+        self.read(move |conn, keyring| find_resident(conn, keyring, scope, "atena_number", &atena))
+            .await
+    }
+
+    async fn resident_by_my_number(
+        &self,
+        scope: MunicipalityCode,
+        my_number: &MyNumber,
+    ) -> Result<Resident, StoreError> {
+        let my_number = my_number.clone();
+        self.read(move |conn, keyring| {
+            let Some(cipher) = load_cipher(conn, keyring, scope)? else {
+                return Err(StoreError::NotFound);
+            };
+            let index = cipher.blind_index(&my_number).to_vec();
+            find_resident(conn, keyring, scope, "my_number_index", &index)
+        })
+        .await
+    }
+
+    async fn resident_by_coupon(
+        &self,
+        scope: MunicipalityCode,
+        coupon: &CouponNumber,
+    ) -> Result<Resident, StoreError> {
+        let coupon = coupon.as_str().to_owned();
+        self.read(move |conn, keyring| {
+            find_resident(conn, keyring, scope, "coupon_number", &coupon)
+        })
+        .await
+    }
+
+    async fn count_residents(&self, scope: MunicipalityCode) -> Result<u64, StoreError> {
+        self.read(move |conn, _| {
+            let n: i64 = conn.query_row(
+                "SELECT count(*) FROM residents WHERE municipality_code = ?1",
+                [scope.as_str()],
+                |r| r.get(0),
+            )?;
+            Ok(n.max(0) as u64)
+        })
+        .await
+    }
+
+    async fn add_dose(
+        &self,
+        scope: MunicipalityCode,
+        dose: &Dose,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        rows::check_scope(scope, dose.municipality)?;
+        let dose = dose.clone();
+        let audit = audit.clone();
+        self.write(move |tx, _| {
+            let known: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM residents WHERE municipality_code = ?1 AND atena_number = ?2)",
+                params![scope.as_str(), dose.atena.as_str()],
+                |r| r.get(0),
+            )?;
+            if !known {
+                return Err(StoreError::NotFound);
+            }
+            let inserted = tx.execute(
+                "INSERT INTO doses (municipality_code, atena_number, dose_number, administered_on, product_code, \
+                 lot_number, site_municipality_code, coupon_number, recorded_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING",
+                params![
+                    scope.as_str(),
+                    dose.atena.as_str(),
+                    dose.dose_number,
+                    dose.administered_on.to_string(),
+                    dose.product.code,
+                    dose.lot_number.as_str(),
+                    dose.site_municipality.as_str(),
+                    dose.coupon.as_str(),
+                    timestamp_text(&Utc::now())
+                ],
+            )?;
+            if inserted == 0 {
+                return Err(rows::dose_conflict(dose.dose_number));
+            }
+            append_audit_tx(tx, scope, &audit)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn doses_of(
+        &self,
+        scope: MunicipalityCode,
+        atena: &AtenaNumber,
+    ) -> Result<Vec<Dose>, StoreError> {
+        let atena = atena.clone();
+        self.read(move |conn, _| {
+            let mut stmt = conn.prepare(
+                "SELECT dose_number, administered_on, product_code, lot_number, site_municipality_code, coupon_number \
+                 FROM doses WHERE municipality_code = ?1 AND atena_number = ?2 ORDER BY dose_number",
+            )?;
+            let found = stmt.query_map(params![scope.as_str(), atena.as_str()], |r| {
+                Ok(rows::DoseRow {
+                    dose_number: r.get(0)?,
+                    administered_on: r.get::<_, String>(1)?,
+                    product_code: r.get(2)?,
+                    lot_number: r.get(3)?,
+                    site_municipality: r.get(4)?,
+                    coupon: r.get(5)?,
+                })
+            })?;
+            found
+                .map(|row| {
+                    let row = row?;
+                    let date = rows::date(&row.administered_on)?;
+                    row.into_dose(scope, &atena, date)
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn begin_import(
+        &self,
+        scope: MunicipalityCode,
+    ) -> Result<Box<dyn ResidentImport>, StoreError> {
+        self.begin_import_sqlite(scope).await
+    }
+
+    async fn append_audit(
+        &self,
+        scope: MunicipalityCode,
+        entry: &AuditEntry,
+    ) -> Result<AuditRecord, StoreError> {
+        let entry = entry.clone();
+        self.write(move |tx, _| append_audit_tx(tx, scope, &entry))
+            .await
+    }
+
+    async fn audit_log(
+        &self,
+        scope: MunicipalityCode,
+        from: i64,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        self.read(move |conn, _| {
+            let mut stmt = conn.prepare(
+                "SELECT seq, at, actor, role, terminal, action, target, outcome, detail, hash FROM audit_log \
+                 WHERE municipality_code = ?1 AND seq >= ?2 ORDER BY seq LIMIT ?3",
+            )?;
+            let found = stmt.query_map(params![scope.as_str(), from, limit], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    [r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?],
+                    r.get::<_, Vec<u8>>(9)?,
+                ))
+            })?;
+            found
+                .map(|row| {
+                    let (seq, at, [actor, role, terminal, action, target, outcome, detail], hash) = row?;
+                    let at = DateTime::parse_from_rfc3339(&at)
+                        .map_err(|_| StoreError::Corrupt(format!("audit_log.at of entry {seq}")))?
+                        .with_timezone(&Utc);
+                    Ok(AuditRecord {
+                        municipality: scope,
+                        seq,
+                        entry: AuditEntry {
+                            at,
+                            actor,
+                            role,
+                            terminal,
+                            action,
+                            target,
+                            outcome,
+                            detail,
+                        },
+                        hash: rows::hash32(&hash)?,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+}

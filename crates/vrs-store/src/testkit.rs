@@ -1,0 +1,245 @@
+//! Test databases (feature `testkit`): a fresh SQLite file or a fresh PostgreSQL database per test,
+//! with raw SQL access for the tests that tamper with stored rows. Used by the conformance suite and
+//! by the tests of every crate above the store.
+//!
+//! PostgreSQL is reached at `VRS_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/test`).
+//! When it cannot be reached the PostgreSQL cases are skipped with a message, except under CI
+//! (`CI` set) or with `VRS_REQUIRE_POSTGRES=1`, where they fail.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use crate::{Store, StoreError};
+use vrs_crypto::MasterKey;
+
+pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+pub fn postgres_required() -> bool {
+    std::env::var_os("CI").is_some()
+        || std::env::var("VRS_REQUIRE_POSTGRES").is_ok_and(|v| v == "1")
+}
+
+pub fn postgres_base_url() -> String {
+    std::env::var("VRS_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned())
+}
+
+/// `url` with its database name replaced by `db`.
+pub fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let authority_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let prefix = match base[authority_end..].find('/') {
+        Some(i) => &base[..authority_end + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{prefix}/{db}?{q}"),
+        None => format!("{prefix}/{db}"),
+    }
+}
+
+pub enum Raw {
+    Sqlite(PathBuf),
+    Postgres {
+        admin_url: String,
+        db: String,
+        url: String,
+    },
+}
+
+pub struct TestDb {
+    pub store: Arc<dyn Store>,
+    pub url: String,
+    pub key_hex: String,
+    pub raw: Raw,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub fn key_pair() -> (MasterKey, String) {
+    let hex = hex::encode(rand::random::<[u8; 32]>());
+    (MasterKey::from_hex(&hex).unwrap(), hex)
+}
+
+impl TestDb {
+    pub async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vrs.db");
+        let url = format!("sqlite://{}", path.display());
+        let (key, key_hex) = key_pair();
+        let store = crate::open(&url, key, true).await.unwrap();
+        Self {
+            store,
+            url,
+            key_hex,
+            raw: Raw::Sqlite(path),
+            _dir: Some(dir),
+        }
+    }
+
+    /// A fresh PostgreSQL database, or `None` (with a message) when PostgreSQL is unreachable
+    /// outside CI.
+    pub async fn postgres() -> Option<Self> {
+        let admin_url = postgres_base_url();
+        let admin = match tokio_postgres::connect(&admin_url, tokio_postgres::NoTls).await {
+            Ok((client, conn)) => {
+                tokio::spawn(conn);
+                client
+            }
+            Err(e) if !postgres_required() => {
+                eprintln!(
+                    "PostgreSQL at {admin_url} unreachable ({e}); skipping the PostgreSQL case"
+                );
+                return None;
+            }
+            Err(e) => {
+                panic!("PostgreSQL at {admin_url} is required here (CI) but unreachable: {e}")
+            }
+        };
+        let db = format!(
+            "vrs_t_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed),
+            rand::random::<u16>()
+        );
+        admin
+            .batch_execute(&format!("CREATE DATABASE {db}"))
+            .await
+            .unwrap();
+        let url = with_database(&admin_url, &db);
+        let (key, key_hex) = key_pair();
+        let store = crate::open(&url, key, true).await.unwrap();
+        Some(Self {
+            store,
+            url: url.clone(),
+            key_hex,
+            raw: Raw::Postgres { admin_url, db, url },
+            _dir: None,
+        })
+    }
+
+    /// Opens the same database again with `key` (hex).
+    pub async fn reopen(&self, key_hex: &str, init: bool) -> Result<Arc<dyn Store>, StoreError> {
+        crate::open(&self.url, MasterKey::from_hex(key_hex).unwrap(), init).await
+    }
+
+    /// Runs raw SQL against the database, as someone with file or superuser access would.
+    pub async fn exec(&self, sql: &str) -> Result<(), String> {
+        match &self.raw {
+            Raw::Sqlite(path) => {
+                let conn = rusqlite::Connection::open(path).map_err(|e| e.to_string())?;
+                conn.execute_batch(sql).map_err(|e| e.to_string())
+            }
+            Raw::Postgres { url, .. } => {
+                let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                tokio::spawn(conn);
+                client
+                    .batch_execute(sql)
+                    .await
+                    .map_err(|e| match e.as_db_error() {
+                        Some(db) => db.message().to_owned(),
+                        None => e.to_string(),
+                    })
+            }
+        }
+    }
+
+    /// Every stored byte of the tables that hold people, for scanning for plaintext.
+    pub async fn dump(&self) -> Vec<u8> {
+        match &self.raw {
+            Raw::Sqlite(path) => {
+                // Checkpoint so the main file holds everything, then read the file and its WAL.
+                let conn = rusqlite::Connection::open(path).unwrap();
+                let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+                let mut bytes = std::fs::read(path).unwrap();
+                if let Ok(wal) = std::fs::read(path.with_extension("db-wal")) {
+                    bytes.extend(wal);
+                }
+                bytes
+            }
+            Raw::Postgres { url, .. } => {
+                let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+                tokio::spawn(conn);
+                let mut out = Vec::new();
+                for table in ["residents", "doses", "audit_log", "municipality_keys"] {
+                    let q = format!("SELECT t::text FROM {table} t");
+                    for row in client.query(&q, &[]).await.unwrap() {
+                        out.extend(row.get::<_, String>(0).into_bytes());
+                    }
+                }
+                out
+            }
+        }
+    }
+
+    /// Every row of `table` as text (binary columns in hex), sorted, to compare states exactly.
+    pub async fn snapshot(&self, table: &str) -> Vec<String> {
+        match &self.raw {
+            Raw::Sqlite(path) => {
+                let conn = rusqlite::Connection::open(path).unwrap();
+                let mut stmt = conn.prepare(&format!("SELECT * FROM {table}")).unwrap();
+                let n = stmt.column_count();
+                let mut rows: Vec<String> = stmt
+                    .query_map([], |r| {
+                        let mut cells = Vec::with_capacity(n);
+                        for i in 0..n {
+                            use rusqlite::types::ValueRef;
+                            cells.push(match r.get_ref(i)? {
+                                ValueRef::Null => "NULL".to_owned(),
+                                ValueRef::Integer(v) => v.to_string(),
+                                ValueRef::Real(v) => v.to_string(),
+                                ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                                ValueRef::Blob(b) => hex::encode(b),
+                            });
+                        }
+                        Ok(cells.join("|"))
+                    })
+                    .unwrap()
+                    .map(Result::unwrap)
+                    .collect();
+                rows.sort();
+                rows
+            }
+            Raw::Postgres { url, .. } => {
+                let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+                tokio::spawn(conn);
+                let q = format!("SELECT t::text FROM {table} t");
+                let mut rows: Vec<String> = client
+                    .query(&q, &[])
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| r.get::<_, String>(0))
+                    .collect();
+                rows.sort();
+                rows
+            }
+        }
+    }
+
+    pub async fn cleanup(self) {
+        if let Raw::Postgres { admin_url, db, .. } = &self.raw {
+            drop(self.store);
+            if let Ok((client, conn)) =
+                tokio_postgres::connect(admin_url, tokio_postgres::NoTls).await
+            {
+                tokio::spawn(conn);
+                let _ = client
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+                    .await;
+            }
+        }
+    }
+}

@@ -1,0 +1,458 @@
+//! The storage conformance suite: every case runs against SQLite and PostgreSQL and must behave the
+//! same on both. It proves the Foundation's promises: one municipality's rows are invisible through
+//! another's scope, sealed fields only open in their own row, lookup by My Number goes through the
+//! blind index, a wrong master key is refused, and the audit log is append-only.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+/// One `#[tokio::test]` per case and backend, so every case runs against both.
+macro_rules! conformance {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let db = vrs_store::testkit::TestDb::sqlite().await;
+                    super::cases::$case(&db).await;
+                    db.cleanup().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let Some(db) = vrs_store::testkit::TestDb::postgres().await else { return };
+                    super::cases::$case(&db).await;
+                    db.cleanup().await;
+                }
+            )*
+        }
+    };
+}
+
+use chrono::NaiveDate;
+use vrs_domain::{
+    AtenaNumber, CouponNumber, Dose, KanaName, LotNumber, MunicipalityCode, MyNumber, PersonName,
+    Resident, Sex, VaccineProduct,
+};
+use vrs_store::{AuditEntry, StoreError, Written};
+
+conformance!(
+    rows_of_one_municipality_are_invisible_through_another_scope,
+    a_record_of_another_municipality_cannot_be_written_through_a_scope,
+    ciphertext_copied_between_rows_does_not_decrypt,
+    ciphertext_copied_between_municipalities_does_not_decrypt,
+    lookup_by_my_number_goes_through_the_blind_index,
+    no_personal_field_is_stored_in_the_clear,
+    wrong_master_key_is_refused,
+    init_is_idempotent_and_open_without_init_needs_a_database,
+    resident_writes_report_added_updated_unchanged,
+    my_number_and_coupon_are_unique_within_a_municipality_only,
+    doses_are_recorded_once_per_dose_number,
+    audit_chain_links_every_entry_and_refuses_changes,
+    concurrent_audit_appends_keep_one_chain,
+);
+
+pub fn code(s: &str) -> MunicipalityCode {
+    MunicipalityCode::parse(s).unwrap()
+}
+
+pub const SAIJO: &str = "382060";
+pub const CHIYODA: &str = "131016";
+
+/// A valid My Number built from an 11-digit stem.
+pub fn my_number(stem: u64) -> MyNumber {
+    let first11 = format!("{:011}", stem % 100_000_000_000);
+    let check = MyNumber::check_digit_of(&first11).unwrap();
+    MyNumber::parse(&format!("{first11}{check}")).unwrap()
+}
+
+pub fn resident(municipality: &str, atena: u64) -> Resident {
+    Resident {
+        municipality: code(municipality),
+        atena: AtenaNumber::parse(&atena.to_string()).unwrap(),
+        my_number: my_number(10_000_000_000 + atena),
+        coupon: CouponNumber::parse(&format!("{:010}", atena)).unwrap(),
+        name: PersonName::parse(&format!("西条　太郎{atena}")).unwrap(),
+        name_kana: KanaName::parse("サイジョウ　タロウ").unwrap(),
+        birth_date: NaiveDate::from_ymd_opt(1950, 1, 1).unwrap()
+            + chrono::Days::new(atena % 20_000),
+        sex: if atena.is_multiple_of(2) {
+            Sex::Female
+        } else {
+            Sex::Male
+        },
+        moved_out_on: None,
+        deceased_on: None,
+    }
+}
+
+pub fn audit(action: &str, target: &str) -> AuditEntry {
+    AuditEntry::now("staff-1", "municipal_staff", "lgwan", action, target)
+}
+
+pub fn dose(r: &Resident, n: u8) -> Dose {
+    Dose {
+        municipality: r.municipality,
+        atena: r.atena.clone(),
+        dose_number: n,
+        administered_on: NaiveDate::from_ymd_opt(2021, 5, 1).unwrap()
+            + chrono::Days::new(u64::from(n) * 30),
+        product: VaccineProduct::by_code("comirnaty").unwrap(),
+        lot_number: LotNumber::parse("FA4597").unwrap(),
+        site_municipality: r.municipality,
+        coupon: r.coupon,
+    }
+}
+
+mod cases {
+    use super::*;
+    use vrs_store::testkit::{key_pair, TestDb};
+
+    async fn put(db: &TestDb, r: &Resident) -> Written {
+        db.store
+            .put_resident(r.municipality, r, &audit("resident.put", r.atena.as_str()))
+            .await
+            .unwrap()
+    }
+
+    pub async fn rows_of_one_municipality_are_invisible_through_another_scope(db: &TestDb) {
+        let saijo = resident(SAIJO, 100001);
+        put(db, &saijo).await;
+        db.store
+            .add_dose(code(SAIJO), &dose(&saijo, 1), &audit("dose.add", "100001"))
+            .await
+            .unwrap();
+        db.store.activate_municipality(code(CHIYODA)).await.unwrap();
+        let other = code(CHIYODA);
+        let s = &db.store;
+        assert!(matches!(
+            s.resident(other, &saijo.atena).await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
+            s.resident_by_my_number(other, &saijo.my_number).await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
+            s.resident_by_coupon(other, &saijo.coupon).await,
+            Err(StoreError::NotFound)
+        ));
+        assert_eq!(s.count_residents(other).await.unwrap(), 0);
+        assert!(s.doses_of(other, &saijo.atena).await.unwrap().is_empty());
+        assert!(s.audit_log(other, 1, 100).await.unwrap().is_empty());
+        // A dose cannot be attached to a foreign person through another scope either.
+        let mut foreign = dose(&saijo, 2);
+        foreign.municipality = other;
+        assert!(matches!(
+            s.add_dose(other, &foreign, &audit("dose.add", "100001"))
+                .await,
+            Err(StoreError::NotFound)
+        ));
+        // The same 宛名番号 in two municipalities are two different people.
+        let chiyoda = resident(CHIYODA, 100001);
+        put(db, &chiyoda).await;
+        assert_eq!(s.resident(other, &chiyoda.atena).await.unwrap(), chiyoda);
+        assert_eq!(s.resident(code(SAIJO), &saijo.atena).await.unwrap(), saijo);
+        assert_eq!(
+            s.doses_of(code(SAIJO), &saijo.atena).await.unwrap().len(),
+            1
+        );
+        assert!(s.doses_of(other, &chiyoda.atena).await.unwrap().is_empty());
+    }
+
+    pub async fn a_record_of_another_municipality_cannot_be_written_through_a_scope(db: &TestDb) {
+        let saijo = resident(SAIJO, 7);
+        let err = db
+            .store
+            .put_resident(code(CHIYODA), &saijo, &audit("resident.put", "7"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+        assert_eq!(db.store.count_residents(code(CHIYODA)).await.unwrap(), 0);
+        assert_eq!(db.store.count_residents(code(SAIJO)).await.unwrap(), 0);
+        let err = db
+            .store
+            .add_dose(code(CHIYODA), &dose(&saijo, 1), &audit("dose.add", "7"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+    }
+
+    pub async fn ciphertext_copied_between_rows_does_not_decrypt(db: &TestDb) {
+        let a = resident(SAIJO, 1);
+        let b = resident(SAIJO, 2);
+        put(db, &a).await;
+        put(db, &b).await;
+        db.exec(
+            "UPDATE residents SET name_enc = (SELECT name_enc FROM residents WHERE atena_number = '1') \
+             WHERE atena_number = '2'",
+        )
+        .await
+        .unwrap();
+        let err = db.store.resident(code(SAIJO), &b.atena).await.unwrap_err();
+        match &err {
+            StoreError::Integrity { what, .. } => assert!(
+                what.contains("residents.name") && what.contains('2'),
+                "{what}"
+            ),
+            other => panic!("expected an integrity error, got {other:?}"),
+        }
+        // Moving a value to another column of the same row fails too.
+        db.exec("UPDATE residents SET name_kana_enc = name_enc WHERE atena_number = '1'")
+            .await
+            .unwrap();
+        assert!(matches!(
+            db.store.resident(code(SAIJO), &a.atena).await,
+            Err(StoreError::Integrity { .. })
+        ));
+    }
+
+    pub async fn ciphertext_copied_between_municipalities_does_not_decrypt(db: &TestDb) {
+        let a = resident(SAIJO, 5);
+        let b = resident(CHIYODA, 5);
+        put(db, &a).await;
+        put(db, &b).await;
+        db.exec(&format!(
+            "UPDATE residents SET birth_date_enc = (SELECT birth_date_enc FROM residents WHERE municipality_code = '{SAIJO}') \
+             WHERE municipality_code = '{CHIYODA}'"
+        ))
+        .await
+        .unwrap();
+        assert!(matches!(
+            db.store.resident(code(CHIYODA), &b.atena).await,
+            Err(StoreError::Integrity { .. })
+        ));
+        assert_eq!(db.store.resident(code(SAIJO), &a.atena).await.unwrap(), a);
+    }
+
+    pub async fn lookup_by_my_number_goes_through_the_blind_index(db: &TestDb) {
+        let people: Vec<Resident> = (1..=20).map(|i| resident(SAIJO, i)).collect();
+        for p in &people {
+            put(db, p).await;
+        }
+        for p in &people {
+            let found = db
+                .store
+                .resident_by_my_number(code(SAIJO), &p.my_number)
+                .await
+                .unwrap();
+            assert_eq!(&found, p);
+        }
+        assert!(matches!(
+            db.store
+                .resident_by_my_number(code(SAIJO), &my_number(99_999_999))
+                .await,
+            Err(StoreError::NotFound)
+        ));
+        // The index is the keyed hash, never the number: an index built without the key finds nothing.
+        let digits = people[0].my_number.expose().to_owned();
+        let dump = db.dump().await;
+        assert!(!contains(&dump, digits.as_bytes()));
+    }
+
+    pub async fn no_personal_field_is_stored_in_the_clear(db: &TestDb) {
+        let people: Vec<Resident> = (1..=5).map(|i| resident(SAIJO, 300 + i)).collect();
+        for p in &people {
+            put(db, p).await;
+        }
+        let dump = db.dump().await;
+        for p in &people {
+            assert!(
+                !contains(&dump, p.my_number.expose().as_bytes()),
+                "My Number in the clear"
+            );
+            assert!(
+                !contains(&dump, p.name.as_str().as_bytes()),
+                "name in the clear"
+            );
+            assert!(
+                !contains(&dump, p.name_kana.as_str().as_bytes()),
+                "kana in the clear"
+            );
+            assert!(
+                !contains(&dump, p.birth_date.to_string().as_bytes()),
+                "birth date in the clear"
+            );
+        }
+        // The dump does hold the rows (the scan is not looking at an empty database).
+        assert!(contains(&dump, people[0].coupon.as_str().as_bytes()));
+    }
+
+    pub async fn wrong_master_key_is_refused(db: &TestDb) {
+        put(db, &resident(SAIJO, 1)).await;
+        let (_, wrong) = key_pair();
+        for init in [false, true] {
+            match db.reopen(&wrong, init).await {
+                Err(StoreError::WrongMasterKey) => {}
+                Err(other) => panic!("expected WrongMasterKey, got {other}"),
+                Ok(_) => panic!("a wrong master key was accepted (init = {init})"),
+            }
+        }
+        let again = db.reopen(&db.key_hex, false).await.unwrap();
+        assert_eq!(again.count_residents(code(SAIJO)).await.unwrap(), 1);
+    }
+
+    pub async fn init_is_idempotent_and_open_without_init_needs_a_database(db: &TestDb) {
+        put(db, &resident(SAIJO, 1)).await;
+        let again = db.reopen(&db.key_hex, true).await.unwrap();
+        assert_eq!(again.count_residents(code(SAIJO)).await.unwrap(), 1);
+        assert_eq!(again.municipalities().await.unwrap(), vec![code(SAIJO)]);
+        if db.url.starts_with("sqlite://") {
+            let missing = format!("{}-missing.db", db.url);
+            let (key, _) = key_pair();
+            assert!(matches!(
+                vrs_store::open(&missing, key, false).await,
+                Err(StoreError::NotInitialised)
+            ));
+        }
+    }
+
+    pub async fn resident_writes_report_added_updated_unchanged(db: &TestDb) {
+        let mut r = resident(SAIJO, 42);
+        assert_eq!(put(db, &r).await, Written::Added);
+        assert_eq!(put(db, &r).await, Written::Unchanged);
+        r.name = PersonName::parse("西条　花子").unwrap();
+        r.coupon = CouponNumber::parse("0000009999").unwrap();
+        r.deceased_on = NaiveDate::from_ymd_opt(2022, 3, 1);
+        assert_eq!(put(db, &r).await, Written::Updated);
+        assert_eq!(db.store.resident(code(SAIJO), &r.atena).await.unwrap(), r);
+        assert_eq!(
+            db.store
+                .resident_by_coupon(code(SAIJO), &r.coupon)
+                .await
+                .unwrap(),
+            r
+        );
+        let log = db.store.audit_log(code(SAIJO), 1, 100).await.unwrap();
+        assert_eq!(log.len(), 2, "no audit entry for an unchanged write");
+    }
+
+    pub async fn my_number_and_coupon_are_unique_within_a_municipality_only(db: &TestDb) {
+        let a = resident(SAIJO, 1);
+        put(db, &a).await;
+        let mut same_number = resident(SAIJO, 2);
+        same_number.my_number = a.my_number.clone();
+        let err = db
+            .store
+            .put_resident(code(SAIJO), &same_number, &audit("p", "2"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Conflict(m) if m.contains("My Number")),
+            "{err}"
+        );
+        assert!(!err.to_string().contains(a.my_number.expose()));
+        let mut same_coupon = resident(SAIJO, 3);
+        same_coupon.coupon = a.coupon;
+        let err = db
+            .store
+            .put_resident(code(SAIJO), &same_coupon, &audit("p", "3"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Conflict(m) if m.contains("coupon")),
+            "{err}"
+        );
+        assert_eq!(
+            db.store.count_residents(code(SAIJO)).await.unwrap(),
+            1,
+            "nothing half-stored"
+        );
+        assert_eq!(
+            db.store.audit_log(code(SAIJO), 1, 100).await.unwrap().len(),
+            1
+        );
+        // Another municipality may hold the same My Number and coupon (a person who moved).
+        let mut moved = a.clone();
+        moved.municipality = code(CHIYODA);
+        assert_eq!(put(db, &moved).await, Written::Added);
+    }
+
+    pub async fn doses_are_recorded_once_per_dose_number(db: &TestDb) {
+        let r = resident(SAIJO, 9);
+        put(db, &r).await;
+        let s = &db.store;
+        s.add_dose(code(SAIJO), &dose(&r, 1), &audit("dose.add", "9"))
+            .await
+            .unwrap();
+        s.add_dose(code(SAIJO), &dose(&r, 2), &audit("dose.add", "9"))
+            .await
+            .unwrap();
+        let err = s
+            .add_dose(code(SAIJO), &dose(&r, 2), &audit("dose.add", "9"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Conflict(m) if m.contains("dose 2")),
+            "{err}"
+        );
+        let doses = s.doses_of(code(SAIJO), &r.atena).await.unwrap();
+        assert_eq!(doses, vec![dose(&r, 1), dose(&r, 2)]);
+        let unknown = resident(SAIJO, 10);
+        assert!(matches!(
+            s.add_dose(code(SAIJO), &dose(&unknown, 1), &audit("dose.add", "10"))
+                .await,
+            Err(StoreError::NotFound)
+        ));
+        assert_eq!(s.audit_log(code(SAIJO), 1, 100).await.unwrap().len(), 3);
+    }
+
+    pub async fn audit_chain_links_every_entry_and_refuses_changes(db: &TestDb) {
+        let s = &db.store;
+        for i in 0..10 {
+            s.append_audit(code(SAIJO), &audit("resident.read", &i.to_string()))
+                .await
+                .unwrap();
+        }
+        let log = s.audit_log(code(SAIJO), 1, 100).await.unwrap();
+        assert_eq!(
+            log.iter().map(|r| r.seq).collect::<Vec<_>>(),
+            (1..=10).collect::<Vec<_>>()
+        );
+        let mut prev = vrs_crypto::chain::GENESIS;
+        for r in &log {
+            assert_eq!(r.hash, r.expected_hash(&prev), "entry {}", r.seq);
+            prev = r.hash;
+        }
+        assert_eq!(
+            s.audit_log(code(SAIJO), 4, 2).await.unwrap(),
+            log[3..5].to_vec()
+        );
+        let update = db
+            .exec("UPDATE audit_log SET outcome = 'denied' WHERE seq = 3")
+            .await;
+        assert!(update.unwrap_err().contains("append-only"));
+        let delete = db.exec("DELETE FROM audit_log WHERE seq = 3").await;
+        assert!(delete.unwrap_err().contains("append-only"));
+        assert_eq!(s.audit_log(code(SAIJO), 1, 100).await.unwrap(), log);
+    }
+
+    pub async fn concurrent_audit_appends_keep_one_chain(db: &TestDb) {
+        let mut tasks = Vec::new();
+        for i in 0..40 {
+            let store = db.store.clone();
+            tasks.push(tokio::spawn(async move {
+                store
+                    .append_audit(code(SAIJO), &audit("login", &i.to_string()))
+                    .await
+                    .unwrap()
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let log = db.store.audit_log(code(SAIJO), 1, 1000).await.unwrap();
+        assert_eq!(log.len(), 40);
+        let mut prev = vrs_crypto::chain::GENESIS;
+        for r in &log {
+            assert_eq!(r.hash, r.expected_hash(&prev));
+            prev = r.hash;
+        }
+    }
+
+    fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+        haystack.windows(needle.len()).any(|w| w == needle)
+    }
+}
