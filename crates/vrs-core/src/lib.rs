@@ -1,0 +1,11 @@
+//! The application services of the Vaccination Record System: what a request or a command does,
+//! independent of HTTP or the terminal. Each service takes the [`Store`](vrs_store::Store), the
+//! acting [`Actor`] and the caller's municipality scope, and writes its audit entries.
+
+pub mod actor;
+pub mod import;
+
+pub use actor::Actor;
+pub use import::{
+    import_targets, ImportError, ImportObserver, ImportReport, Problem, TargetImport,
+};
