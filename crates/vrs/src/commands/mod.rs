@@ -1,0 +1,6 @@
+//! One module per subcommand; each parses nothing itself (clap does) and calls the layers below.
+
+pub mod gen;
+pub mod import;
+pub mod init;
+pub mod municipalities;

@@ -1,0 +1,90 @@
+//! The `vrs` command: one binary for every operation of the Vaccination Record System.
+//!
+//! Exit codes: 0 success, 2 bad input (arguments, files, values), 1 anything else.
+
+mod commands;
+mod context;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "vrs", version, about = "Vaccination Record System")]
+struct Cli {
+    /// Database URL: sqlite://PATH or postgres://USER@HOST:PORT/DB
+    #[arg(
+        long,
+        global = true,
+        env = "VRS_DATABASE_URL",
+        default_value = "sqlite://vrs-data/vrs.db"
+    )]
+    database: String,
+
+    /// Master key file (64 hex characters, mode 0600). VRS_MASTER_KEY, when set, is used instead.
+    #[arg(
+        long,
+        global = true,
+        env = "VRS_KEY_FILE",
+        default_value = "vrs-data/master.key"
+    )]
+    key_file: PathBuf,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create the master key (if absent), the database and its schema. Safe to run again.
+    Init,
+    /// List the municipality master list (全国地方公共団体コード).
+    Municipalities(commands::municipalities::Args),
+    /// Generate synthetic data for demos, tests and benchmarks.
+    #[command(subcommand)]
+    Gen(commands::gen::Gen),
+    /// Import data from files.
+    #[command(subcommand)]
+    Import(commands::import::Import),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("VRS_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let context = context::Context {
+        database: cli.database,
+        key_file: cli.key_file,
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Init => commands::init::run(&context).await,
+            Command::Municipalities(args) => commands::municipalities::run(&args),
+            Command::Gen(gen) => commands::gen::run(&gen),
+            Command::Import(import) => commands::import::run(&context, &import).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
