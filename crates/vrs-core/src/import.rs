@@ -13,7 +13,7 @@ use std::io::Read;
 use tokio::sync::mpsc;
 use vrs_domain::MunicipalityCode;
 use vrs_interop::{Encoding, EncodingChoice, FieldError, ReadError, TargetReader};
-use vrs_store::{ImportRow, ImportSummary, Store, StoreError};
+use vrs_store::{ImportRow, ImportSummary, SealedBatch, Sealer, Store, StoreError};
 
 use crate::Actor;
 
@@ -91,7 +91,7 @@ pub enum ImportError {
 
 enum Message {
     Batch {
-        rows: Vec<ImportRow>,
+        rows: SealedBatch,
         problems: Vec<Problem>,
         read: u64,
         bytes: u64,
@@ -108,10 +108,11 @@ pub async fn import_targets<R: Read + Send + 'static>(
     observer: &mut dyn ImportObserver,
 ) -> Result<ImportReport, ImportError> {
     let scope = request.municipality;
-    let (tx, mut rx) = mpsc::channel::<Result<Message, ReadError>>(2);
-    let encoding = request.encoding;
-    let parser = tokio::task::spawn_blocking(move || parse(source, encoding, scope, &tx));
     let mut import = store.begin_import(scope).await?;
+    let (tx, mut rx) = mpsc::channel::<Result<Message, ImportError>>(2);
+    let encoding = request.encoding;
+    let sealer = import.sealer();
+    let parser = tokio::task::spawn_blocking(move || parse(source, encoding, scope, &sealer, &tx));
     let mut bad_lines = BTreeSet::new();
     let mut rows = 0;
     let mut file_encoding = None;
@@ -191,17 +192,19 @@ fn column_name(english: &str) -> &'static str {
         .unwrap_or("")
 }
 
-/// The parser thread: reads, validates and sends batches until the file ends or the receiver goes.
+/// The parser thread: reads, validates, seals and sends batches until the file ends or the receiver
+/// goes. Sealing here lets the store write one batch while the next is being prepared.
 fn parse<R: Read>(
     source: R,
     encoding: EncodingChoice,
     scope: MunicipalityCode,
-    tx: &mpsc::Sender<Result<Message, ReadError>>,
+    sealer: &Sealer,
+    tx: &mpsc::Sender<Result<Message, ImportError>>,
 ) {
     let mut reader = match TargetReader::new(source, encoding) {
         Ok(r) => r,
         Err(e) => {
-            let _ = tx.blocking_send(Err(e));
+            let _ = tx.blocking_send(Err(e.into()));
             return;
         }
     };
@@ -214,7 +217,7 @@ fn parse<R: Read>(
         match next {
             None => {}
             Some(Err(e)) => {
-                let _ = tx.blocking_send(Err(e));
+                let _ = tx.blocking_send(Err(e.into()));
                 return;
             }
             Some(Ok(Err(field))) => {
@@ -233,8 +236,16 @@ fn parse<R: Read>(
             }
         }
         if end || rows.len() >= BATCH || problems.len() >= BATCH {
+            let sealed = match sealer.seal(std::mem::replace(&mut rows, Vec::with_capacity(BATCH)))
+            {
+                Ok(sealed) => sealed,
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e.into()));
+                    return;
+                }
+            };
             let batch = Message::Batch {
-                rows: std::mem::replace(&mut rows, Vec::with_capacity(BATCH)),
+                rows: sealed,
                 problems: std::mem::take(&mut problems),
                 read,
                 bytes: reader.bytes_read(),

@@ -7,9 +7,13 @@
 //! The SQL below uses `$1` placeholders, which PostgreSQL numbers and SQLite treats as one named
 //! parameter, so both backends run the same text.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
+use vrs_crypto::FieldCipher;
 use vrs_domain::Resident;
 
+use crate::sealed::SealedResident;
 use crate::{AuditEntry, StoreError};
 
 /// One validated row and its line in the file.
@@ -76,11 +80,47 @@ pub struct ImportSummary {
     pub rejected: u64,
 }
 
+/// A batch of rows sealed for the import's municipality, ready to stage. Only [`Sealer::seal`]
+/// makes one, so nothing but sealed fields reaches the staging table.
+pub struct SealedBatch {
+    pub(crate) rows: Vec<(u64, SealedResident)>,
+}
+
+impl SealedBatch {
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+/// Seals rows for one import; cheap to clone and usable from any thread, so the caller can seal
+/// the next batch while the store writes the last one.
+#[derive(Clone)]
+pub struct Sealer {
+    pub(crate) cipher: Arc<FieldCipher>,
+}
+
+impl Sealer {
+    pub fn seal(&self, rows: Vec<ImportRow>) -> Result<SealedBatch, StoreError> {
+        let rows = rows
+            .into_iter()
+            .map(|row| SealedResident::seal(&row.resident, &self.cipher).map(|s| (row.line, s)))
+            .collect::<Result<_, _>>()?;
+        Ok(SealedBatch { rows })
+    }
+}
+
 /// An import under way; dropping it without [`ResidentImport::commit`] stores nothing.
 #[async_trait]
 pub trait ResidentImport: Send {
-    /// Seals and stages a batch of rows.
-    async fn stage(&mut self, rows: Vec<ImportRow>) -> Result<(), StoreError>;
+    /// The sealer of this import's municipality.
+    fn sealer(&self) -> Sealer;
+
+    /// Stages a sealed batch.
+    async fn stage(&mut self, batch: SealedBatch) -> Result<(), StoreError>;
 
     /// After the last batch: the staged rows refused against each other (a key repeated on a later
     /// line) and against the area (a key held by another person), sorted by line.
@@ -114,30 +154,48 @@ pub(crate) fn taken_sql(column: &str) -> String {
     )
 }
 
-pub(crate) const COUNT_UNCHANGED: &str = "SELECT COUNT(*) FROM import_staging s JOIN residents r \
-     ON r.municipality_code = $1 AND r.atena_number = s.atena_number AND r.content_mac = s.content_mac";
+/// Removes staged rows identical to what the area holds; the number removed is the unchanged count.
+pub(crate) const DROP_UNCHANGED: &str =
+    "DELETE FROM import_staging WHERE EXISTS (SELECT 1 FROM residents r \
+     WHERE r.municipality_code = $1 AND r.atena_number = import_staging.atena_number \
+     AND r.content_mac = import_staging.content_mac)";
 
-pub(crate) const COUNT_UPDATED: &str = "SELECT COUNT(*) FROM import_staging s JOIN residents r \
-     ON r.municipality_code = $1 AND r.atena_number = s.atena_number AND r.content_mac <> s.content_mac";
+pub(crate) const COUNT_AREA: &str = "SELECT COUNT(*) FROM residents WHERE municipality_code = $1";
 
 pub(crate) const COUNT_STAGED: &str = "SELECT COUNT(*) FROM import_staging";
 
-/// Merges staged rows into the area; unchanged rows are not rewritten, and flags (moved out,
-/// deceased) set by staff are kept. `now` is the SQL expression of the update time.
+/// Merges the staged rows (changed or new, after [`DROP_UNCHANGED`]) into the area. Flags (moved
+/// out, deceased) set by staff are kept. `now` is the SQL expression of the update time.
 pub(crate) fn merge_sql(now: &str) -> String {
     format!(
         "INSERT INTO residents (municipality_code, atena_number, my_number_index, my_number_enc, \
          coupon_number, name_enc, name_kana_enc, birth_date_enc, sex, content_mac, updated_at) \
          SELECT CAST($1 AS CHAR(6)), s.atena_number, s.my_number_index, s.my_number_enc, s.coupon_number, \
          s.name_enc, s.name_kana_enc, s.birth_date_enc, s.sex, s.content_mac, {now} FROM import_staging s \
-         WHERE NOT EXISTS (SELECT 1 FROM residents r WHERE r.municipality_code = $1 \
-         AND r.atena_number = s.atena_number AND r.content_mac = s.content_mac) \
+         WHERE true ORDER BY s.atena_number \
          ON CONFLICT (municipality_code, atena_number) DO UPDATE SET \
          my_number_index = excluded.my_number_index, my_number_enc = excluded.my_number_enc, \
          coupon_number = excluded.coupon_number, name_enc = excluded.name_enc, \
          name_kana_enc = excluded.name_kana_enc, birth_date_enc = excluded.birth_date_enc, \
          sex = excluded.sex, content_mac = excluded.content_mac, updated_at = excluded.updated_at"
     )
+}
+
+/// Counts from the area's size before and after the merge and the rows merged.
+pub(crate) fn summary(
+    rejected: u64,
+    unchanged: u64,
+    merged: u64,
+    before: u64,
+    after: u64,
+) -> ImportSummary {
+    let added = after.saturating_sub(before);
+    ImportSummary {
+        added,
+        updated: merged.saturating_sub(added),
+        unchanged,
+        rejected,
+    }
 }
 
 /// `(line, first_line)` pairs of one duplicate query, and how to name them.

@@ -28,7 +28,7 @@ use vrs_domain::{AtenaNumber, CouponNumber, Dose, MunicipalityCode, MyNumber, Re
 
 pub use audit::{AuditEntry, AuditRecord};
 pub use error::StoreError;
-pub use import::{ImportRow, ImportSummary, Rejection, ResidentImport};
+pub use import::{ImportRow, ImportSummary, Rejection, ResidentImport, SealedBatch, Sealer};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 

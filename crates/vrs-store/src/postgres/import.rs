@@ -12,8 +12,7 @@ use vrs_crypto::FieldCipher;
 use vrs_domain::MunicipalityCode;
 
 use super::{append_audit_tx, PostgresStore};
-use crate::import::{self, ImportRow, ImportSummary, Rejection, ResidentImport};
-use crate::sealed::SealedResident;
+use crate::import::{self, ImportSummary, Rejection, ResidentImport, SealedBatch, Sealer};
 use crate::{AuditEntry, StoreError};
 
 const STAGING: &str = "CREATE TEMP TABLE import_staging (
@@ -100,16 +99,14 @@ async fn count(
 
 #[async_trait]
 impl ResidentImport for PostgresImport {
-    async fn stage(&mut self, rows: Vec<ImportRow>) -> Result<(), StoreError> {
-        let cipher = self.cipher.clone();
-        let sealed = tokio::task::spawn_blocking(move || {
-            rows.iter()
-                .map(|row| {
-                    SealedResident::seal(&row.resident, &cipher).map(|s| (row.line as i64, s))
-                })
-                .collect::<Result<Vec<_>, StoreError>>()
-        })
-        .await??;
+    fn sealer(&self) -> Sealer {
+        Sealer {
+            cipher: self.cipher.clone(),
+        }
+    }
+
+    async fn stage(&mut self, batch: SealedBatch) -> Result<(), StoreError> {
+        let sealed: Vec<(i64, _)> = batch.rows.into_iter().map(|(l, s)| (l as i64, s)).collect();
         let client = self.client()?;
         let sink = client.copy_in(COPY).await?;
         let writer = BinaryCopyInWriter::new(sink, &COPY_TYPES);
@@ -198,23 +195,21 @@ async fn commit(
     audit: AuditEntry,
 ) -> Result<ImportSummary, StoreError> {
     let refused: Vec<i64> = refused.iter().map(|l| *l as i64).collect();
-    let mut summary = ImportSummary {
-        rejected: client
-            .execute(
-                "DELETE FROM import_staging WHERE line = ANY($1)",
-                &[&refused],
-            )
-            .await?,
-        ..ImportSummary::default()
-    };
+    let rejected = client
+        .execute(
+            "DELETE FROM import_staging WHERE line = ANY($1)",
+            &[&refused],
+        )
+        .await?;
     let code = scope.as_str();
-    summary.unchanged = count(client, import::COUNT_UNCHANGED, &[&code]).await?;
-    summary.updated = count(client, import::COUNT_UPDATED, &[&code]).await?;
-    summary.added =
-        count(client, import::COUNT_STAGED, &[]).await? - summary.unchanged - summary.updated;
+    let unchanged = client.execute(import::DROP_UNCHANGED, &[&code]).await?;
+    let merged = count(client, import::COUNT_STAGED, &[]).await?;
+    let before = count(client, import::COUNT_AREA, &[&code]).await?;
     client
         .execute(&import::merge_sql("now()"), &[&code])
         .await?;
+    let after = count(client, import::COUNT_AREA, &[&code]).await?;
+    let summary = import::summary(rejected, unchanged, merged, before, after);
     append_audit_tx(client, scope, &audit.with_detail(import::detail(&summary))).await?;
     client.batch_execute("COMMIT").await?;
     Ok(summary)

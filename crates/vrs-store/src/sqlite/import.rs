@@ -12,8 +12,7 @@ use vrs_domain::MunicipalityCode;
 
 use super::{append_audit_tx, configure, SqliteStore};
 use crate::audit::timestamp_text;
-use crate::import::{self, ImportRow, ImportSummary, Rejection, ResidentImport};
-use crate::sealed::SealedResident;
+use crate::import::{self, ImportSummary, Rejection, ResidentImport, SealedBatch, Sealer};
 use crate::{AuditEntry, StoreError};
 
 const STAGING: &str = "CREATE TEMP TABLE import_staging (
@@ -37,8 +36,11 @@ impl SqliteStore {
         let conn = tokio::task::spawn_blocking(move || -> Result<Connection, StoreError> {
             let conn = Connection::open(&path)?;
             configure(&conn)?;
-            conn.pragma_update(None, "cache_size", -64_000)?;
+            // A bounded page cache large enough that the merge's index lookups stay in memory.
+            conn.pragma_update(None, "cache_size", -256_000)?;
+            conn.pragma_update(None, "mmap_size", 1_i64 << 30)?;
             conn.execute_batch(STAGING)?;
+            conn.execute_batch("PRAGMA temp.cache_size = -128000")?;
             conn.execute_batch("BEGIN IMMEDIATE")?;
             Ok(conn)
         })
@@ -98,16 +100,21 @@ fn count(conn: &Connection, sql: &str, scope: Option<MunicipalityCode>) -> Resul
 
 #[async_trait]
 impl ResidentImport for SqliteImport {
-    async fn stage(&mut self, rows: Vec<ImportRow>) -> Result<(), StoreError> {
-        self.with_conn(move |conn, cipher, _| {
+    fn sealer(&self) -> Sealer {
+        Sealer {
+            cipher: self.cipher.clone(),
+        }
+    }
+
+    async fn stage(&mut self, batch: SealedBatch) -> Result<(), StoreError> {
+        self.with_conn(move |conn, _, _| {
             let mut stmt = conn.prepare_cached(
                 "INSERT INTO import_staging (line, atena_number, my_number_index, my_number_enc, coupon_number, \
                  name_enc, name_kana_enc, birth_date_enc, sex, content_mac) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?;
-            for row in rows {
-                let s = SealedResident::seal(&row.resident, cipher)?;
+            for (line, s) in batch.rows {
                 stmt.execute(params![
-                    row.line as i64,
+                    line as i64,
                     s.atena,
                     s.my_number_index,
                     s.my_number_enc,
@@ -126,12 +133,14 @@ impl ResidentImport for SqliteImport {
 
     async fn check(&mut self) -> Result<Vec<(u64, Rejection)>, StoreError> {
         self.with_conn(move |conn, _, scope| {
+            let started = std::time::Instant::now();
             conn.execute_batch(
                 "CREATE INDEX temp.import_staging_atena ON import_staging (atena_number); \
                  CREATE INDEX temp.import_staging_index ON import_staging (my_number_index); \
                  CREATE INDEX temp.import_staging_coupon ON import_staging (coupon_number);",
             )?;
-            Ok(import::collect(
+            tracing::debug!(elapsed = ?started.elapsed(), "import: staging indexed");
+            let found = import::collect(
                 [
                     (
                         pairs(conn, &import::duplicates_sql("atena_number"))?,
@@ -156,7 +165,9 @@ impl ResidentImport for SqliteImport {
                         Rejection::CouponTaken,
                     ),
                 ],
-            ))
+            );
+            tracing::debug!(elapsed = ?started.elapsed(), "import: checked");
+            Ok(found)
         })
         .await
     }
@@ -168,21 +179,22 @@ impl ResidentImport for SqliteImport {
     ) -> Result<ImportSummary, StoreError> {
         let refused = refused.to_vec();
         self.with_conn(move |conn, _, scope| {
-            let mut summary = ImportSummary::default();
+            let mut rejected = 0;
             {
                 let mut delete = conn.prepare("DELETE FROM import_staging WHERE line = ?1")?;
                 for line in &refused {
-                    summary.rejected += delete.execute([*line as i64])? as u64;
+                    rejected += delete.execute([*line as i64])? as u64;
                 }
             }
-            summary.unchanged = count(conn, import::COUNT_UNCHANGED, Some(scope))?;
-            summary.updated = count(conn, import::COUNT_UPDATED, Some(scope))?;
-            summary.added =
-                count(conn, import::COUNT_STAGED, None)? - summary.unchanged - summary.updated;
+            let unchanged = conn.execute(import::DROP_UNCHANGED, [scope.as_str()])? as u64;
+            let merged = count(conn, import::COUNT_STAGED, None)?;
+            let before = count(conn, import::COUNT_AREA, Some(scope))?;
             conn.execute(
                 &import::merge_sql("$2"),
                 params![scope.as_str(), timestamp_text(&Utc::now())],
             )?;
+            let after = count(conn, import::COUNT_AREA, Some(scope))?;
+            let summary = import::summary(rejected, unchanged, merged, before, after);
             append_audit_tx(conn, scope, &audit.with_detail(import::detail(&summary)))?;
             conn.execute_batch("COMMIT")?;
             Ok(summary)
