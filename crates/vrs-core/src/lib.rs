@@ -3,6 +3,7 @@
 //! acting [`Actor`] and the caller's municipality scope, and writes its audit entries.
 
 pub mod actor;
+pub mod audit;
 pub mod import;
 
 pub use actor::Actor;

@@ -116,6 +116,16 @@ pub trait Store: Send + Sync + 'static {
         entry: &AuditEntry,
     ) -> Result<AuditRecord, StoreError>;
 
+    /// The newest entry of the municipality's audit chain as the database records it
+    /// (`audit_heads`): its sequence number and hash, or `None` for an empty chain.
+    async fn audit_head(
+        &self,
+        scope: MunicipalityCode,
+    ) -> Result<Option<(i64, [u8; 32])>, StoreError>;
+
+    /// Every municipality that has an audit chain.
+    async fn audit_chains(&self) -> Result<Vec<MunicipalityCode>, StoreError>;
+
     /// The municipality's audit chain from sequence number `from` (1-based), at most `limit` entries.
     async fn audit_log(
         &self,

@@ -47,6 +47,9 @@ enum Command {
     /// Import data from files.
     #[command(subcommand)]
     Import(commands::import::Import),
+    /// Check the audit log.
+    #[command(subcommand)]
+    Audit(commands::audit::Audit),
 }
 
 fn main() -> ExitCode {
@@ -78,6 +81,7 @@ fn main() -> ExitCode {
             Command::Municipalities(args) => commands::municipalities::run(&args),
             Command::Gen(gen) => commands::gen::run(&gen),
             Command::Import(import) => commands::import::run(&context, &import).await,
+            Command::Audit(audit) => commands::audit::run(&context, &audit).await,
         }
     });
     match result {

@@ -297,3 +297,81 @@ fn an_import_killed_mid_way_leaves_the_database_as_before() {
     ]);
     assert!(text(&again).contains("nothing changed"), "{}", text(&again));
 }
+
+#[test]
+fn audit_verify_passes_on_a_busy_log_and_names_an_entry_altered_by_hand() {
+    let d = Deployment::new();
+    assert!(d.run(&["init"]).status.success());
+    let sample = testdata("sample-cp932.csv");
+    let bad = testdata("sample-with-errors-utf8.csv");
+    for _ in 0..3 {
+        d.run(&[
+            "import",
+            "targets",
+            sample.to_str().unwrap(),
+            "--municipality",
+            "382060",
+        ]);
+        d.run(&[
+            "import",
+            "targets",
+            bad.to_str().unwrap(),
+            "--municipality",
+            "131016",
+            "--partial",
+        ]);
+    }
+    let ok = d.run(&["audit", "verify"]);
+    assert!(ok.status.success(), "{}", text(&ok));
+    assert!(
+        text(&ok).contains("382060 西条市: 3 entries, intact"),
+        "{}",
+        text(&ok)
+    );
+    assert!(
+        text(&ok).contains("131016 千代田区: 3 entries, intact"),
+        "{}",
+        text(&ok)
+    );
+
+    // Someone with the database file drops the guard trigger and edits an entry.
+    let db = d.path("vrs-data/vrs.db");
+    let edit = Command::new("sqlite3")
+        .arg(&db)
+        .arg(
+            "DROP TRIGGER audit_log_no_update; \
+             UPDATE audit_log SET actor = 'someone-else' WHERE municipality_code = '382060' AND seq = 2;",
+        )
+        .output()
+        .unwrap();
+    assert!(edit.status.success(), "{}", text(&edit));
+    let broken = d.run(&["audit", "verify"]);
+    assert_eq!(broken.status.code(), Some(1), "{}", text(&broken));
+    assert!(
+        text(&broken).contains("382060 西条市: BROKEN at entry 2"),
+        "{}",
+        text(&broken)
+    );
+    assert!(
+        text(&broken).contains("131016 千代田区: 3 entries, intact"),
+        "{}",
+        text(&broken)
+    );
+    let only = d.run(&["audit", "verify", "--municipality", "131016"]);
+    assert!(only.status.success(), "{}", text(&only));
+
+    // Cutting the chain short is found too.
+    let cut = Command::new("sqlite3")
+        .arg(&db)
+        .arg("DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE municipality_code = '131016' AND seq = 3;")
+        .output()
+        .unwrap();
+    assert!(cut.status.success(), "{}", text(&cut));
+    let short = d.run(&["audit", "verify", "--municipality", "131016"]);
+    assert_eq!(short.status.code(), Some(1));
+    assert!(
+        text(&short).contains("BROKEN at entry 3"),
+        "{}",
+        text(&short)
+    );
+}

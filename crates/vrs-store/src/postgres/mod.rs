@@ -495,6 +495,33 @@ impl Store for PostgresStore {
         Ok(record)
     }
 
+    async fn audit_head(
+        &self,
+        scope: MunicipalityCode,
+    ) -> Result<Option<(i64, [u8; 32])>, StoreError> {
+        let client = self.pool.get().await?;
+        let head = client
+            .query_opt(
+                "SELECT seq, hash FROM audit_heads WHERE municipality_code = $1 AND seq > 0",
+                &[&scope.as_str()],
+            )
+            .await?;
+        head.map(|r| Ok((r.get(0), rows::hash32(&r.get::<_, Vec<u8>>(1))?)))
+            .transpose()
+    }
+
+    async fn audit_chains(&self) -> Result<Vec<MunicipalityCode>, StoreError> {
+        let client = self.pool.get().await?;
+        let found = client
+            .query(
+                "SELECT DISTINCT municipality_code FROM audit_log UNION \
+                 SELECT municipality_code FROM audit_heads ORDER BY 1",
+                &[],
+            )
+            .await?;
+        found.iter().map(|r| rows::municipality(r.get(0))).collect()
+    }
+
     async fn audit_log(
         &self,
         scope: MunicipalityCode,

@@ -564,6 +564,36 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn audit_head(
+        &self,
+        scope: MunicipalityCode,
+    ) -> Result<Option<(i64, [u8; 32])>, StoreError> {
+        self.read(move |conn, _| {
+            let head: Option<(i64, Vec<u8>)> = conn
+                .query_row(
+                    "SELECT seq, hash FROM audit_heads WHERE municipality_code = ?1",
+                    [scope.as_str()],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            head.map(|(seq, hash)| Ok((seq, rows::hash32(&hash)?)))
+                .transpose()
+        })
+        .await
+    }
+
+    async fn audit_chains(&self) -> Result<Vec<MunicipalityCode>, StoreError> {
+        self.read(|conn, _| {
+            let mut stmt = conn.prepare(
+                "SELECT DISTINCT municipality_code FROM audit_log UNION \
+                 SELECT municipality_code FROM audit_heads ORDER BY 1",
+            )?;
+            let codes = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            codes.map(|c| rows::municipality(&c?)).collect()
+        })
+        .await
+    }
+
     async fn audit_log(
         &self,
         scope: MunicipalityCode,

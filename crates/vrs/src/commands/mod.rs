@@ -1,5 +1,6 @@
 //! One module per subcommand; each parses nothing itself (clap does) and calls the layers below.
 
+pub mod audit;
 pub mod gen;
 pub mod import;
 pub mod init;
