@@ -160,42 +160,28 @@ pub(crate) const DROP_UNCHANGED: &str =
      WHERE r.municipality_code = $1 AND r.atena_number = import_staging.atena_number \
      AND r.content_mac = import_staging.content_mac)";
 
-pub(crate) const COUNT_AREA: &str = "SELECT COUNT(*) FROM residents WHERE municipality_code = $1";
+/// Updates the people of the area whose staged row changed (after [`DROP_UNCHANGED`]); the number
+/// of rows updated is the updated count. Flags (moved out, deceased) set by staff are kept. `now` is
+/// the SQL expression of the update time.
+pub(crate) fn update_sql(now: &str) -> String {
+    format!(
+        "UPDATE residents SET my_number_index = s.my_number_index, my_number_enc = s.my_number_enc, \
+         coupon_number = s.coupon_number, name_enc = s.name_enc, name_kana_enc = s.name_kana_enc, \
+         birth_date_enc = s.birth_date_enc, sex = s.sex, content_mac = s.content_mac, updated_at = {now} \
+         FROM import_staging s WHERE residents.municipality_code = $1 AND residents.atena_number = s.atena_number"
+    )
+}
 
-pub(crate) const COUNT_STAGED: &str = "SELECT COUNT(*) FROM import_staging";
-
-/// Merges the staged rows (changed or new, after [`DROP_UNCHANGED`]) into the area. Flags (moved
-/// out, deceased) set by staff are kept. `now` is the SQL expression of the update time.
-pub(crate) fn merge_sql(now: &str) -> String {
+/// Adds the staged people the area does not hold yet; the number inserted is the added count.
+pub(crate) fn insert_sql(now: &str) -> String {
     format!(
         "INSERT INTO residents (municipality_code, atena_number, my_number_index, my_number_enc, \
          coupon_number, name_enc, name_kana_enc, birth_date_enc, sex, content_mac, updated_at) \
          SELECT CAST($1 AS CHAR(6)), s.atena_number, s.my_number_index, s.my_number_enc, s.coupon_number, \
          s.name_enc, s.name_kana_enc, s.birth_date_enc, s.sex, s.content_mac, {now} FROM import_staging s \
-         WHERE true ORDER BY s.atena_number \
-         ON CONFLICT (municipality_code, atena_number) DO UPDATE SET \
-         my_number_index = excluded.my_number_index, my_number_enc = excluded.my_number_enc, \
-         coupon_number = excluded.coupon_number, name_enc = excluded.name_enc, \
-         name_kana_enc = excluded.name_kana_enc, birth_date_enc = excluded.birth_date_enc, \
-         sex = excluded.sex, content_mac = excluded.content_mac, updated_at = excluded.updated_at"
+         WHERE NOT EXISTS (SELECT 1 FROM residents r WHERE r.municipality_code = $1 \
+         AND r.atena_number = s.atena_number)"
     )
-}
-
-/// Counts from the area's size before and after the merge and the rows merged.
-pub(crate) fn summary(
-    rejected: u64,
-    unchanged: u64,
-    merged: u64,
-    before: u64,
-    after: u64,
-) -> ImportSummary {
-    let added = after.saturating_sub(before);
-    ImportSummary {
-        added,
-        updated: merged.saturating_sub(added),
-        unchanged,
-        rejected,
-    }
 }
 
 /// `(line, first_line)` pairs of one duplicate query, and how to name them.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use deadpool_postgres::Object;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
-use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::types::Type;
 use vrs_crypto::FieldCipher;
 use vrs_domain::MunicipalityCode;
 
@@ -52,7 +52,12 @@ impl PostgresStore {
             .cipher(&client, scope, true)
             .await?
             .ok_or_else(|| StoreError::Other("no data key".into()))?;
-        client.batch_execute("BEGIN").await?;
+        // The import's sorts and index builds run in memory (bounded), not in temporary files.
+        client
+            .batch_execute(
+                "BEGIN; SET LOCAL work_mem = '128MB'; SET LOCAL maintenance_work_mem = '256MB';",
+            )
+            .await?;
         let mut import = PostgresImport {
             client: Some(client),
             scope,
@@ -86,15 +91,6 @@ async fn pairs(client: &Object, sql: &str) -> Result<Vec<(u64, u64)>, StoreError
         .iter()
         .map(|r| (r.get::<_, i64>(0) as u64, r.get::<_, i64>(1) as u64))
         .collect())
-}
-
-async fn count(
-    client: &Object,
-    sql: &str,
-    params: &[&(dyn ToSql + Sync)],
-) -> Result<u64, StoreError> {
-    let n: i64 = client.query_one(sql, params).await?.get(0);
-    Ok(n.max(0) as u64)
 }
 
 #[async_trait]
@@ -136,13 +132,10 @@ impl ResidentImport for PostgresImport {
     async fn check(&mut self) -> Result<Vec<(u64, Rejection)>, StoreError> {
         let scope = self.scope;
         let client = self.client()?;
-        client
-            .batch_execute(
-                "CREATE INDEX ON import_staging (atena_number); CREATE INDEX ON import_staging (my_number_index); \
-                 CREATE INDEX ON import_staging (coupon_number); ANALYZE import_staging;",
-            )
-            .await?;
-        Ok(import::collect(
+        let started = std::time::Instant::now();
+        client.batch_execute("ANALYZE import_staging;").await?;
+        tracing::debug!(elapsed = ?started.elapsed(), "import: staging analysed");
+        let found = import::collect(
             [
                 (
                     pairs(client, &import::duplicates_sql("atena_number")).await?,
@@ -167,7 +160,9 @@ impl ResidentImport for PostgresImport {
                     Rejection::CouponTaken,
                 ),
             ],
-        ))
+        );
+        tracing::debug!(elapsed = ?started.elapsed(), "import: checked");
+        Ok(found)
     }
 
     async fn commit(
@@ -202,14 +197,22 @@ async fn commit(
         )
         .await?;
     let code = scope.as_str();
+    let started = std::time::Instant::now();
     let unchanged = client.execute(import::DROP_UNCHANGED, &[&code]).await?;
-    let merged = count(client, import::COUNT_STAGED, &[]).await?;
-    let before = count(client, import::COUNT_AREA, &[&code]).await?;
-    client
-        .execute(&import::merge_sql("now()"), &[&code])
+    tracing::debug!(elapsed = ?started.elapsed(), "import: unchanged rows dropped");
+    let updated = client
+        .execute(&import::update_sql("now()"), &[&code])
         .await?;
-    let after = count(client, import::COUNT_AREA, &[&code]).await?;
-    let summary = import::summary(rejected, unchanged, merged, before, after);
+    let added = client
+        .execute(&import::insert_sql("now()"), &[&code])
+        .await?;
+    tracing::debug!(elapsed = ?started.elapsed(), "import: merged");
+    let summary = ImportSummary {
+        added,
+        updated,
+        unchanged,
+        rejected,
+    };
     append_audit_tx(client, scope, &audit.with_detail(import::detail(&summary))).await?;
     client.batch_execute("COMMIT").await?;
     Ok(summary)

@@ -38,7 +38,6 @@ impl SqliteStore {
             configure(&conn)?;
             // A bounded page cache large enough that the merge's index lookups stay in memory.
             conn.pragma_update(None, "cache_size", -256_000)?;
-            conn.pragma_update(None, "mmap_size", 1_i64 << 30)?;
             conn.execute_batch(STAGING)?;
             conn.execute_batch("PRAGMA temp.cache_size = -128000")?;
             conn.execute_batch("BEGIN IMMEDIATE")?;
@@ -88,14 +87,6 @@ fn pairs(conn: &Connection, sql: &str) -> Result<Vec<(u64, u64)>, StoreError> {
     found
         .map(|p| p.map(|(a, b)| (a as u64, b as u64)).map_err(Into::into))
         .collect()
-}
-
-fn count(conn: &Connection, sql: &str, scope: Option<MunicipalityCode>) -> Result<u64, StoreError> {
-    let n: i64 = match scope {
-        Some(s) => conn.query_row(sql, [s.as_str()], |r| r.get(0))?,
-        None => conn.query_row(sql, [], |r| r.get(0))?,
-    };
-    Ok(n.max(0) as u64)
 }
 
 #[async_trait]
@@ -187,14 +178,17 @@ impl ResidentImport for SqliteImport {
                 }
             }
             let unchanged = conn.execute(import::DROP_UNCHANGED, [scope.as_str()])? as u64;
-            let merged = count(conn, import::COUNT_STAGED, None)?;
-            let before = count(conn, import::COUNT_AREA, Some(scope))?;
-            conn.execute(
-                &import::merge_sql("$2"),
-                params![scope.as_str(), timestamp_text(&Utc::now())],
-            )?;
-            let after = count(conn, import::COUNT_AREA, Some(scope))?;
-            let summary = import::summary(rejected, unchanged, merged, before, after);
+            let now = timestamp_text(&Utc::now());
+            // SQLite numbers `$n` parameters by first appearance, so bind them by name.
+            let bound = rusqlite::named_params! {"$1": scope.as_str(), "$2": now};
+            let updated = conn.execute(&import::update_sql("$2"), bound)? as u64;
+            let added = conn.execute(&import::insert_sql("$2"), bound)? as u64;
+            let summary = ImportSummary {
+                added,
+                updated,
+                unchanged,
+                rejected,
+            };
             append_audit_tx(conn, scope, &audit.with_detail(import::detail(&summary)))?;
             conn.execute_batch("COMMIT")?;
             Ok(summary)
