@@ -146,6 +146,10 @@ pub(crate) fn duplicates_sql(column: &str) -> String {
     )
 }
 
+/// Whether the area holds anyone yet (a first import cannot conflict with anyone).
+pub(crate) const AREA_HAS_PEOPLE: &str =
+    "SELECT EXISTS (SELECT 1 FROM residents WHERE municipality_code = $1)";
+
 /// Rows whose key belongs to another person already in the area: `(line)`.
 pub(crate) fn taken_sql(column: &str) -> String {
     format!(

@@ -135,6 +135,27 @@ impl ResidentImport for PostgresImport {
         let started = std::time::Instant::now();
         client.batch_execute("ANALYZE import_staging;").await?;
         tracing::debug!(elapsed = ?started.elapsed(), "import: staging analysed");
+        let has_people: bool = client
+            .query_one(import::AREA_HAS_PEOPLE, &[&scope.as_str()])
+            .await?
+            .get(0);
+        let taken = if has_people {
+            [
+                (
+                    lines(client, &import::taken_sql("my_number_index"), scope).await?,
+                    Rejection::MyNumberTaken,
+                ),
+                (
+                    lines(client, &import::taken_sql("coupon_number"), scope).await?,
+                    Rejection::CouponTaken,
+                ),
+            ]
+        } else {
+            [
+                (Vec::new(), Rejection::MyNumberTaken),
+                (Vec::new(), Rejection::CouponTaken),
+            ]
+        };
         let found = import::collect(
             [
                 (
@@ -150,16 +171,7 @@ impl ResidentImport for PostgresImport {
                     import::duplicate_coupon,
                 ),
             ],
-            [
-                (
-                    lines(client, &import::taken_sql("my_number_index"), scope).await?,
-                    Rejection::MyNumberTaken,
-                ),
-                (
-                    lines(client, &import::taken_sql("coupon_number"), scope).await?,
-                    Rejection::CouponTaken,
-                ),
-            ],
+            taken,
         );
         tracing::debug!(elapsed = ?started.elapsed(), "import: checked");
         Ok(found)
