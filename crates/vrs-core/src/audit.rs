@@ -4,8 +4,7 @@
 //! database itself refuses UPDATE and DELETE on the log).
 
 use vrs_crypto::chain::GENESIS;
-use vrs_domain::MunicipalityCode;
-use vrs_store::{Store, StoreError};
+use vrs_store::{AuditScope, Store, StoreError};
 
 const PAGE: u32 = 10_000;
 
@@ -20,17 +19,14 @@ pub struct ChainBreak {
 /// The result of recomputing one municipality's chain.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChainCheck {
-    pub municipality: MunicipalityCode,
+    pub scope: AuditScope,
     /// Entries read.
     pub entries: u64,
     pub broken: Option<ChainBreak>,
 }
 
 /// Recomputes the chain of `scope` from its first entry to its recorded head.
-pub async fn verify_chain(
-    store: &dyn Store,
-    scope: MunicipalityCode,
-) -> Result<ChainCheck, StoreError> {
+pub async fn verify_chain(store: &dyn Store, scope: AuditScope) -> Result<ChainCheck, StoreError> {
     let mut previous = GENESIS;
     let mut expected_seq = 1i64;
     let mut entries = 0u64;
@@ -44,14 +40,14 @@ pub async fn verify_chain(
         for record in page {
             if record.seq != expected_seq {
                 return Ok(ChainCheck {
-                    municipality: scope,
+                    scope,
                     entries,
                     broken: Some(broken(expected_seq, "the entry is missing")),
                 });
             }
             if record.expected_hash(&previous) != record.hash {
                 return Ok(ChainCheck {
-                    municipality: scope,
+                    scope,
                     entries,
                     broken: Some(broken(
                         record.seq,
@@ -86,7 +82,7 @@ pub async fn verify_chain(
         Some(_) => None,
     };
     Ok(ChainCheck {
-        municipality: scope,
+        scope,
         entries,
         broken,
     })

@@ -128,7 +128,11 @@ async fn cp932_file_with_era_dates_is_imported(db: &TestDb) {
         .await
         .unwrap();
     assert_eq!(second.birth_date.to_string(), "1943-07-15");
-    let log = db.store.audit_log(code("382060"), 1, 10).await.unwrap();
+    let log = db
+        .store
+        .audit_log(code("382060").into(), 1, 10)
+        .await
+        .unwrap();
     assert_eq!(log.len(), 1);
     assert_eq!(log[0].entry.action, "targets.import");
     assert!(
@@ -188,7 +192,7 @@ async fn every_kind_of_bad_row_is_reported_with_its_line_and_nothing_is_stored(d
     assert_eq!(db.store.count_residents(code("131016")).await.unwrap(), 0);
     assert!(db
         .store
-        .audit_log(code("131016"), 1, 10)
+        .audit_log(code("131016").into(), 1, 10)
         .await
         .unwrap()
         .is_empty());

@@ -14,6 +14,7 @@ pub mod chain;
 mod error;
 mod field;
 mod master;
+pub mod password;
 
 pub use error::CryptoError;
 pub use field::{DataKey, FieldCipher};

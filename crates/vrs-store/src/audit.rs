@@ -46,10 +46,10 @@ impl AuditEntry {
 
     /// The bytes the chain hashes: every field, length-prefixed, in a fixed order, with the
     /// municipality and sequence number so an entry cannot be moved within or between chains.
-    pub fn canonical_bytes(&self, municipality: MunicipalityCode, seq: i64) -> Vec<u8> {
+    pub fn canonical_bytes(&self, scope: AuditScope, seq: i64) -> Vec<u8> {
         let at = self.at.to_rfc3339_opts(SecondsFormat::Micros, true);
         let fields: [&str; 9] = [
-            municipality.as_str(),
+            scope.code(),
             &at,
             &self.actor,
             &self.role,
@@ -69,10 +69,58 @@ impl AuditEntry {
     }
 }
 
+/// Whose chain an entry belongs to: a municipality's (or a prefecture's, by the prefecture's own
+/// code), or the national operator's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AuditScope {
+    National,
+    Area(MunicipalityCode),
+}
+
+/// The code the national chain is stored under (no local government has it).
+const NATIONAL: &str = "000000";
+
+impl AuditScope {
+    /// The 6-digit code the chain is stored under.
+    pub fn code(&self) -> &str {
+        match self {
+            AuditScope::National => NATIONAL,
+            AuditScope::Area(c) => c.as_str(),
+        }
+    }
+
+    /// A readable name: the municipality's or prefecture's, or 国 (national).
+    pub fn name(&self) -> &'static str {
+        match self {
+            AuditScope::National => "国",
+            AuditScope::Area(c) => c.info().name,
+        }
+    }
+
+    pub(crate) fn from_stored(code: &str) -> Result<Self, crate::StoreError> {
+        match code.trim() {
+            NATIONAL => Ok(AuditScope::National),
+            other => crate::rows::municipality(other).map(AuditScope::Area),
+        }
+    }
+}
+
+impl From<MunicipalityCode> for AuditScope {
+    fn from(code: MunicipalityCode) -> Self {
+        AuditScope::Area(code)
+    }
+}
+
+impl std::fmt::Display for AuditScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
 /// An entry as stored: its place in the chain and its hash.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditRecord {
-    pub municipality: MunicipalityCode,
+    pub scope: AuditScope,
     pub seq: i64,
     pub entry: AuditEntry,
     pub hash: [u8; 32],
@@ -81,10 +129,7 @@ pub struct AuditRecord {
 impl AuditRecord {
     /// The hash this record must carry, given the previous record's hash.
     pub fn expected_hash(&self, previous: &[u8; 32]) -> [u8; 32] {
-        vrs_crypto::chain::link(
-            previous,
-            &self.entry.canonical_bytes(self.municipality, self.seq),
-        )
+        vrs_crypto::chain::link(previous, &self.entry.canonical_bytes(self.scope, self.seq))
     }
 }
 

@@ -8,6 +8,7 @@
 //!
 //! The backend is chosen once, by URL scheme, in [`open`].
 
+pub mod accounts;
 pub mod audit;
 mod error;
 pub mod import;
@@ -26,7 +27,8 @@ use async_trait::async_trait;
 use vrs_crypto::MasterKey;
 use vrs_domain::{AtenaNumber, CouponNumber, Dose, MunicipalityCode, MyNumber, Resident};
 
-pub use audit::{AuditEntry, AuditRecord};
+pub use accounts::{Account, Application, ApplicationStatus, SessionRecord};
+pub use audit::{AuditEntry, AuditRecord, AuditScope};
 pub use error::StoreError;
 pub use import::{ImportRow, ImportSummary, Rejection, ResidentImport, SealedBatch, Sealer};
 pub use postgres::PostgresStore;
@@ -109,27 +111,104 @@ pub trait Store: Send + Sync + 'static {
         scope: MunicipalityCode,
     ) -> Result<Box<dyn ResidentImport>, StoreError>;
 
+    /// Stores a new account and appends `audit` to `audit_scope`'s chain in the same transaction.
+    /// An existing user ID is a [`StoreError::Conflict`].
+    async fn create_account(
+        &self,
+        account: &Account,
+        audit_scope: AuditScope,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
+
+    /// One account by user ID.
+    async fn account(&self, user_id: &str) -> Result<Account, StoreError>;
+
+    /// Every account, by user ID.
+    async fn accounts(&self) -> Result<Vec<Account>, StoreError>;
+
+    /// Counts a failed login; at `lock_after` consecutive failures the account is locked until
+    /// `lock_until`. Returns the account as it now stands.
+    async fn login_failed(
+        &self,
+        user_id: &str,
+        lock_after: u32,
+        lock_until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Account, StoreError>;
+
+    /// Clears the failure count after a successful login.
+    async fn login_succeeded(&self, user_id: &str) -> Result<(), StoreError>;
+
+    /// Replaces the password hash (and whether it must be changed at the next login), with its
+    /// audit entry; every session of the account ends.
+    async fn set_password(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        must_change: bool,
+        audit_scope: AuditScope,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
+
+    /// Records a municipality's application for a staff account; returns its number.
+    async fn apply_for_account(
+        &self,
+        scope: MunicipalityCode,
+        applicant: &str,
+        display_name: &str,
+        role: &str,
+        audit: &AuditEntry,
+    ) -> Result<i64, StoreError>;
+
+    /// Applications, newest first; only those with `status` when given.
+    async fn applications(
+        &self,
+        status: Option<ApplicationStatus>,
+    ) -> Result<Vec<Application>, StoreError>;
+
+    /// Decides a pending application: with `issued` the account is created in the same transaction
+    /// (approval), without it the application is rejected. A decided application is a conflict.
+    async fn decide_application(
+        &self,
+        id: i64,
+        decided_by: &str,
+        issued: Option<&Account>,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
+
+    /// Stores a new session.
+    async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
+
+    /// One session by the hash of its token.
+    async fn session(&self, token_hash: &[u8]) -> Result<SessionRecord, StoreError>;
+
+    /// Marks a session as used now.
+    async fn touch_session(
+        &self,
+        token_hash: &[u8],
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Ends a session.
+    async fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError>;
+
     /// Appends an entry to the municipality's audit chain.
     async fn append_audit(
         &self,
-        scope: MunicipalityCode,
+        scope: AuditScope,
         entry: &AuditEntry,
     ) -> Result<AuditRecord, StoreError>;
 
     /// The newest entry of the municipality's audit chain as the database records it
     /// (`audit_heads`): its sequence number and hash, or `None` for an empty chain.
-    async fn audit_head(
-        &self,
-        scope: MunicipalityCode,
-    ) -> Result<Option<(i64, [u8; 32])>, StoreError>;
+    async fn audit_head(&self, scope: AuditScope) -> Result<Option<(i64, [u8; 32])>, StoreError>;
 
     /// Every municipality that has an audit chain.
-    async fn audit_chains(&self) -> Result<Vec<MunicipalityCode>, StoreError>;
+    async fn audit_chains(&self) -> Result<Vec<AuditScope>, StoreError>;
 
     /// The municipality's audit chain from sequence number `from` (1-based), at most `limit` entries.
     async fn audit_log(
         &self,
-        scope: MunicipalityCode,
+        scope: AuditScope,
         from: i64,
         limit: u32,
     ) -> Result<Vec<AuditRecord>, StoreError>;

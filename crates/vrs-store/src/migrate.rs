@@ -14,8 +14,9 @@ macro_rules! migrations {
     };
 }
 
-pub(crate) const SQLITE: &[Migration] = migrations!("sqlite": "0001_foundation");
-pub(crate) const POSTGRES: &[Migration] = migrations!("postgres": "0001_foundation");
+pub(crate) const SQLITE: &[Migration] = migrations!("sqlite": "0001_foundation", "0002_accounts");
+pub(crate) const POSTGRES: &[Migration] =
+    migrations!("postgres": "0001_foundation", "0002_accounts");
 
 /// The table that records applied migrations (same SQL on both backends).
 pub(crate) const LEDGER: &str =

@@ -171,7 +171,14 @@ impl TestDb {
                     .unwrap();
                 tokio::spawn(conn);
                 let mut out = Vec::new();
-                for table in ["residents", "doses", "audit_log", "municipality_keys"] {
+                for table in [
+                    "residents",
+                    "doses",
+                    "audit_log",
+                    "municipality_keys",
+                    "sessions",
+                    "accounts",
+                ] {
                     let q = format!("SELECT t::text FROM {table} t");
                     for row in client.query(&q, &[]).await.unwrap() {
                         out.extend(row.get::<_, String>(0).into_bytes());

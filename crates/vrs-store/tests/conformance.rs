@@ -52,6 +52,9 @@ conformance!(
     doses_are_recorded_once_per_dose_number,
     audit_chain_links_every_entry_and_refuses_changes,
     concurrent_audit_appends_keep_one_chain,
+    accounts_lock_after_repeated_failures_and_unlock_on_success,
+    an_application_is_decided_once_and_approval_issues_the_account,
+    sessions_are_stored_hashed_and_end_with_a_password_change,
 );
 
 pub fn code(s: &str) -> MunicipalityCode {
@@ -141,7 +144,7 @@ mod cases {
         ));
         assert_eq!(s.count_residents(other).await.unwrap(), 0);
         assert!(s.doses_of(other, &saijo.atena).await.unwrap().is_empty());
-        assert!(s.audit_log(other, 1, 100).await.unwrap().is_empty());
+        assert!(s.audit_log(other.into(), 1, 100).await.unwrap().is_empty());
         // A dose cannot be attached to a foreign person through another scope either.
         let mut foreign = dose(&saijo, 2);
         foreign.municipality = other;
@@ -325,7 +328,11 @@ mod cases {
                 .unwrap(),
             r
         );
-        let log = db.store.audit_log(code(SAIJO), 1, 100).await.unwrap();
+        let log = db
+            .store
+            .audit_log(code(SAIJO).into(), 1, 100)
+            .await
+            .unwrap();
         assert_eq!(log.len(), 2, "no audit entry for an unchanged write");
     }
 
@@ -361,7 +368,11 @@ mod cases {
             "nothing half-stored"
         );
         assert_eq!(
-            db.store.audit_log(code(SAIJO), 1, 100).await.unwrap().len(),
+            db.store
+                .audit_log(code(SAIJO).into(), 1, 100)
+                .await
+                .unwrap()
+                .len(),
             1
         );
         // Another municipality may hold the same My Number and coupon (a person who moved).
@@ -396,17 +407,20 @@ mod cases {
                 .await,
             Err(StoreError::NotFound)
         ));
-        assert_eq!(s.audit_log(code(SAIJO), 1, 100).await.unwrap().len(), 3);
+        assert_eq!(
+            s.audit_log(code(SAIJO).into(), 1, 100).await.unwrap().len(),
+            3
+        );
     }
 
     pub async fn audit_chain_links_every_entry_and_refuses_changes(db: &TestDb) {
         let s = &db.store;
         for i in 0..10 {
-            s.append_audit(code(SAIJO), &audit("resident.read", &i.to_string()))
+            s.append_audit(code(SAIJO).into(), &audit("resident.read", &i.to_string()))
                 .await
                 .unwrap();
         }
-        let log = s.audit_log(code(SAIJO), 1, 100).await.unwrap();
+        let log = s.audit_log(code(SAIJO).into(), 1, 100).await.unwrap();
         assert_eq!(
             log.iter().map(|r| r.seq).collect::<Vec<_>>(),
             (1..=10).collect::<Vec<_>>()
@@ -417,7 +431,7 @@ mod cases {
             prev = r.hash;
         }
         assert_eq!(
-            s.audit_log(code(SAIJO), 4, 2).await.unwrap(),
+            s.audit_log(code(SAIJO).into(), 4, 2).await.unwrap(),
             log[3..5].to_vec()
         );
         let update = db
@@ -426,7 +440,7 @@ mod cases {
         assert!(update.unwrap_err().contains("append-only"));
         let delete = db.exec("DELETE FROM audit_log WHERE seq = 3").await;
         assert!(delete.unwrap_err().contains("append-only"));
-        assert_eq!(s.audit_log(code(SAIJO), 1, 100).await.unwrap(), log);
+        assert_eq!(s.audit_log(code(SAIJO).into(), 1, 100).await.unwrap(), log);
     }
 
     pub async fn concurrent_audit_appends_keep_one_chain(db: &TestDb) {
@@ -435,7 +449,7 @@ mod cases {
             let store = db.store.clone();
             tasks.push(tokio::spawn(async move {
                 store
-                    .append_audit(code(SAIJO), &audit("login", &i.to_string()))
+                    .append_audit(code(SAIJO).into(), &audit("login", &i.to_string()))
                     .await
                     .unwrap()
             }));
@@ -443,13 +457,191 @@ mod cases {
         for t in tasks {
             t.await.unwrap();
         }
-        let log = db.store.audit_log(code(SAIJO), 1, 1000).await.unwrap();
+        let log = db
+            .store
+            .audit_log(code(SAIJO).into(), 1, 1000)
+            .await
+            .unwrap();
         assert_eq!(log.len(), 40);
         let mut prev = vrs_crypto::chain::GENESIS;
         for r in &log {
             assert_eq!(r.hash, r.expected_hash(&prev));
             prev = r.hash;
         }
+    }
+
+    fn account(user_id: &str, municipality: Option<&str>) -> vrs_store::Account {
+        vrs_store::Account {
+            user_id: user_id.into(),
+            role: "municipal_staff".into(),
+            municipality: municipality.map(code),
+            prefecture: None,
+            display_name: "西条 職員".into(),
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"
+                .into(),
+            must_change_password: true,
+            failed_logins: 0,
+            locked_until: None,
+            disabled: false,
+            issued_by: "operator".into(),
+            created_at: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+        }
+    }
+
+    pub async fn accounts_lock_after_repeated_failures_and_unlock_on_success(db: &TestDb) {
+        let s = &db.store;
+        let a = account("saijo-0001", Some(SAIJO));
+        s.create_account(
+            &a,
+            code(SAIJO).into(),
+            &audit("account.issue", "saijo-0001"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(s.account("saijo-0001").await.unwrap(), a);
+        assert!(matches!(
+            s.create_account(
+                &a,
+                code(SAIJO).into(),
+                &audit("account.issue", "saijo-0001")
+            )
+            .await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(matches!(
+            s.account("nobody").await,
+            Err(StoreError::NotFound)
+        ));
+        let until = chrono::Utc::now() + chrono::Duration::minutes(15);
+        for n in 1..=4 {
+            let now = s.login_failed("saijo-0001", 5, until).await.unwrap();
+            assert_eq!(now.failed_logins, n);
+            assert!(now.locked_until.is_none(), "not locked after {n} failures");
+        }
+        let locked = s.login_failed("saijo-0001", 5, until).await.unwrap();
+        assert!(locked.is_locked(chrono::Utc::now()));
+        assert!(!locked.is_locked(until + chrono::Duration::seconds(1)));
+        s.login_succeeded("saijo-0001").await.unwrap();
+        let cleared = s.account("saijo-0001").await.unwrap();
+        assert_eq!((cleared.failed_logins, cleared.locked_until), (0, None));
+        assert_eq!(s.accounts().await.unwrap().len(), 1);
+        assert_eq!(
+            s.audit_log(code(SAIJO).into(), 1, 10).await.unwrap().len(),
+            1
+        );
+    }
+
+    pub async fn an_application_is_decided_once_and_approval_issues_the_account(db: &TestDb) {
+        let s = &db.store;
+        let first = s
+            .apply_for_account(
+                code(SAIJO),
+                "saijo-admin",
+                "窓口 一郎",
+                "municipal_staff",
+                &audit("account.apply", "1"),
+            )
+            .await
+            .unwrap();
+        let second = s
+            .apply_for_account(
+                code(SAIJO),
+                "saijo-admin",
+                "窓口 二郎",
+                "municipal_staff",
+                &audit("account.apply", "2"),
+            )
+            .await
+            .unwrap();
+        let pending = s
+            .applications(Some(vrs_store::ApplicationStatus::Pending))
+            .await
+            .unwrap();
+        assert_eq!(
+            pending.iter().map(|a| a.id).collect::<Vec<_>>(),
+            vec![second, first]
+        );
+        let issued = account("saijo-0002", Some(SAIJO));
+        s.decide_application(
+            first,
+            "operator",
+            Some(&issued),
+            &audit("account.approve", "1"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(s.account("saijo-0002").await.unwrap().user_id, "saijo-0002");
+        assert!(matches!(
+            s.decide_application(first, "operator", None, &audit("account.reject", "1"))
+                .await,
+            Err(StoreError::Conflict(_))
+        ));
+        s.decide_application(second, "operator", None, &audit("account.reject", "2"))
+            .await
+            .unwrap();
+        let all = s.applications(None).await.unwrap();
+        let by_id = |id| all.iter().find(|a| a.id == id).unwrap();
+        assert_eq!(by_id(first).status, vrs_store::ApplicationStatus::Approved);
+        assert_eq!(by_id(first).issued_user_id.as_deref(), Some("saijo-0002"));
+        assert_eq!(by_id(second).status, vrs_store::ApplicationStatus::Rejected);
+        assert!(by_id(second).issued_user_id.is_none());
+        // A rejected decision creates no account; both sides' chains record every step.
+        assert_eq!(s.accounts().await.unwrap().len(), 1);
+        assert_eq!(
+            s.audit_log(vrs_store::AuditScope::National, 1, 10)
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(
+            s.audit_log(code(SAIJO).into(), 1, 10).await.unwrap().len(),
+            4
+        );
+    }
+
+    pub async fn sessions_are_stored_hashed_and_end_with_a_password_change(db: &TestDb) {
+        let s = &db.store;
+        s.create_account(
+            &account("saijo-0003", Some(SAIJO)),
+            code(SAIJO).into(),
+            &audit("account.issue", "3"),
+        )
+        .await
+        .unwrap();
+        let (token, hash) = vrs_crypto::password::new_token();
+        let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let record = vrs_store::SessionRecord {
+            token_hash: hash.to_vec(),
+            user_id: "saijo-0003".into(),
+            terminal: "lgwan".into(),
+            csrf_token: "csrf".into(),
+            created_at: at,
+            last_seen_at: at,
+        };
+        s.create_session(&record).await.unwrap();
+        assert_eq!(s.session(&hash).await.unwrap(), record);
+        let later = at + chrono::Duration::minutes(5);
+        s.touch_session(&hash, later).await.unwrap();
+        assert_eq!(s.session(&hash).await.unwrap().last_seen_at, later);
+        assert!(
+            !contains(&db.dump().await, token.as_bytes()),
+            "the token itself is never stored"
+        );
+        s.set_password(
+            "saijo-0003",
+            "$argon2id$new",
+            false,
+            code(SAIJO).into(),
+            &audit("password.change", "3"),
+        )
+        .await
+        .unwrap();
+        assert!(matches!(s.session(&hash).await, Err(StoreError::NotFound)));
+        assert!(!s.account("saijo-0003").await.unwrap().must_change_password);
+        s.create_session(&record).await.unwrap();
+        s.delete_session(&hash).await.unwrap();
+        assert!(matches!(s.session(&hash).await, Err(StoreError::NotFound)));
     }
 
     fn contains(haystack: &[u8], needle: &[u8]) -> bool {

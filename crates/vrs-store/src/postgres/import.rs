@@ -225,7 +225,12 @@ async fn commit(
         unchanged,
         rejected,
     };
-    append_audit_tx(client, scope, &audit.with_detail(import::detail(&summary))).await?;
+    append_audit_tx(
+        client,
+        scope.into(),
+        &audit.with_detail(import::detail(&summary)),
+    )
+    .await?;
     client.batch_execute("COMMIT").await?;
     Ok(summary)
 }

@@ -2,12 +2,13 @@
 //! Appends to a municipality's audit chain lock its `audit_heads` row, so several `vrs serve` nodes
 //! on one database extend each chain one after another.
 
+mod accounts;
 mod import;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
@@ -15,7 +16,8 @@ use tokio_postgres::NoTls;
 use vrs_crypto::{chain, FieldCipher, MasterKey};
 use vrs_domain::{AtenaNumber, CouponNumber, Dose, MunicipalityCode, MyNumber, Resident};
 
-use crate::audit::{AuditEntry, AuditRecord};
+use crate::accounts::{Account, Application, ApplicationStatus, SessionRecord};
+use crate::audit::{AuditEntry, AuditRecord, AuditScope};
 use crate::import::ResidentImport;
 use crate::keyring::{Keyring, FIRST_KEY_VERSION};
 use crate::migrate::{self, LEDGER};
@@ -222,24 +224,24 @@ const RESIDENT_COLUMNS: &str =
 
 async fn append_audit_tx(
     tx: &impl GenericClient,
-    scope: MunicipalityCode,
+    scope: AuditScope,
     entry: &AuditEntry,
 ) -> Result<AuditRecord, StoreError> {
     tx.execute(
         "INSERT INTO audit_heads (municipality_code, seq, hash) VALUES ($1, 0, $2) ON CONFLICT DO NOTHING",
-        &[&scope.as_str(), &chain::GENESIS.to_vec()],
+        &[&scope.code(), &chain::GENESIS.to_vec()],
     )
     .await?;
     let head = tx
         .query_one(
             "SELECT seq, hash FROM audit_heads WHERE municipality_code = $1 FOR UPDATE",
-            &[&scope.as_str()],
+            &[&scope.code()],
         )
         .await?;
     let prev_seq: i64 = head.get(0);
     let prev_hash = rows::hash32(&head.get::<_, Vec<u8>>(1))?;
     let mut record = AuditRecord {
-        municipality: scope,
+        scope,
         seq: prev_seq + 1,
         entry: entry.clone(),
         hash: chain::GENESIS,
@@ -250,7 +252,7 @@ async fn append_audit_tx(
         "INSERT INTO audit_log (municipality_code, seq, at, actor, role, terminal, action, target, outcome, detail, hash) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         &[
-            &scope.as_str(),
+            &scope.code(),
             &record.seq,
             &e.at,
             &e.actor,
@@ -266,7 +268,7 @@ async fn append_audit_tx(
     .await?;
     tx.execute(
         "UPDATE audit_heads SET seq = $2, hash = $3 WHERE municipality_code = $1",
-        &[&scope.as_str(), &record.seq, &record.hash.to_vec()],
+        &[&scope.code(), &record.seq, &record.hash.to_vec()],
     )
     .await?;
     Ok(record)
@@ -355,7 +357,7 @@ impl Store for PostgresStore {
         )
         .await
         .map_err(map_db)?;
-        append_audit_tx(&tx, scope, audit).await?;
+        append_audit_tx(&tx, scope.into(), audit).await?;
         tx.commit().await?;
         Ok(if existing.is_some() {
             Written::Updated
@@ -442,7 +444,7 @@ impl Store for PostgresStore {
         if inserted == 0 {
             return Err(rows::dose_conflict(dose.dose_number));
         }
-        append_audit_tx(&tx, scope, audit).await?;
+        append_audit_tx(&tx, scope.into(), audit).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -483,9 +485,97 @@ impl Store for PostgresStore {
         self.begin_import_postgres(scope).await
     }
 
-    async fn append_audit(
+    async fn create_account(
+        &self,
+        account: &Account,
+        scope: AuditScope,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        self.create_account_pg(account, scope, audit).await
+    }
+
+    async fn account(&self, user_id: &str) -> Result<Account, StoreError> {
+        self.account_pg(user_id).await
+    }
+
+    async fn accounts(&self) -> Result<Vec<Account>, StoreError> {
+        self.accounts_pg().await
+    }
+
+    async fn login_failed(
+        &self,
+        user_id: &str,
+        lock_after: u32,
+        lock_until: DateTime<Utc>,
+    ) -> Result<Account, StoreError> {
+        self.login_failed_pg(user_id, lock_after, lock_until).await
+    }
+
+    async fn login_succeeded(&self, user_id: &str) -> Result<(), StoreError> {
+        self.login_succeeded_pg(user_id).await
+    }
+
+    async fn set_password(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        must_change: bool,
+        scope: AuditScope,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        self.set_password_pg(user_id, password_hash, must_change, scope, audit)
+            .await
+    }
+
+    async fn apply_for_account(
         &self,
         scope: MunicipalityCode,
+        applicant: &str,
+        display_name: &str,
+        role: &str,
+        audit: &AuditEntry,
+    ) -> Result<i64, StoreError> {
+        self.apply_for_account_pg(scope, applicant, display_name, role, audit)
+            .await
+    }
+
+    async fn applications(
+        &self,
+        status: Option<ApplicationStatus>,
+    ) -> Result<Vec<Application>, StoreError> {
+        self.applications_pg(status).await
+    }
+
+    async fn decide_application(
+        &self,
+        id: i64,
+        decided_by: &str,
+        issued: Option<&Account>,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        self.decide_application_pg(id, decided_by, issued, audit)
+            .await
+    }
+
+    async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
+        self.create_session_pg(session).await
+    }
+
+    async fn session(&self, token_hash: &[u8]) -> Result<SessionRecord, StoreError> {
+        self.session_pg(token_hash).await
+    }
+
+    async fn touch_session(&self, token_hash: &[u8], at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.touch_session_pg(token_hash, at).await
+    }
+
+    async fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError> {
+        self.delete_session_pg(token_hash).await
+    }
+
+    async fn append_audit(
+        &self,
+        scope: AuditScope,
         entry: &AuditEntry,
     ) -> Result<AuditRecord, StoreError> {
         let mut client = self.pool.get().await?;
@@ -495,22 +585,19 @@ impl Store for PostgresStore {
         Ok(record)
     }
 
-    async fn audit_head(
-        &self,
-        scope: MunicipalityCode,
-    ) -> Result<Option<(i64, [u8; 32])>, StoreError> {
+    async fn audit_head(&self, scope: AuditScope) -> Result<Option<(i64, [u8; 32])>, StoreError> {
         let client = self.pool.get().await?;
         let head = client
             .query_opt(
                 "SELECT seq, hash FROM audit_heads WHERE municipality_code = $1 AND seq > 0",
-                &[&scope.as_str()],
+                &[&scope.code()],
             )
             .await?;
         head.map(|r| Ok((r.get(0), rows::hash32(&r.get::<_, Vec<u8>>(1))?)))
             .transpose()
     }
 
-    async fn audit_chains(&self) -> Result<Vec<MunicipalityCode>, StoreError> {
+    async fn audit_chains(&self) -> Result<Vec<AuditScope>, StoreError> {
         let client = self.pool.get().await?;
         let found = client
             .query(
@@ -519,12 +606,15 @@ impl Store for PostgresStore {
                 &[],
             )
             .await?;
-        found.iter().map(|r| rows::municipality(r.get(0))).collect()
+        found
+            .iter()
+            .map(|r| AuditScope::from_stored(r.get(0)))
+            .collect()
     }
 
     async fn audit_log(
         &self,
-        scope: MunicipalityCode,
+        scope: AuditScope,
         from: i64,
         limit: u32,
     ) -> Result<Vec<AuditRecord>, StoreError> {
@@ -533,14 +623,14 @@ impl Store for PostgresStore {
             .query(
                 "SELECT seq, at, actor, role, terminal, action, target, outcome, detail, hash FROM audit_log \
                  WHERE municipality_code = $1 AND seq >= $2 ORDER BY seq LIMIT $3",
-                &[&scope.as_str(), &from, &i64::from(limit)],
+                &[&scope.code(), &from, &i64::from(limit)],
             )
             .await?;
         found
             .iter()
             .map(|r| {
                 Ok(AuditRecord {
-                    municipality: scope,
+                    scope,
                     seq: r.get(0),
                     entry: AuditEntry {
                         at: r.get(1),

@@ -205,7 +205,11 @@ impl ResidentImport for SqliteImport {
                 unchanged,
                 rejected,
             };
-            append_audit_tx(conn, scope, &audit.with_detail(import::detail(&summary)))?;
+            append_audit_tx(
+                conn,
+                scope.into(),
+                &audit.with_detail(import::detail(&summary)),
+            )?;
             conn.execute_batch("COMMIT")?;
             Ok(summary)
         })

@@ -1,6 +1,7 @@
 //! The embedded SQLite backend: one file in WAL mode, one writer connection and a few readers.
 //! Every call runs on the blocking pool so the async server is never stalled by disk IO.
 
+mod accounts;
 mod import;
 
 use std::path::{Path, PathBuf};
@@ -15,7 +16,8 @@ use rusqlite::{
 use vrs_crypto::{chain, FieldCipher, MasterKey};
 use vrs_domain::{AtenaNumber, CouponNumber, Dose, MunicipalityCode, MyNumber, Resident};
 
-use crate::audit::{timestamp_text, AuditEntry, AuditRecord};
+use crate::accounts::{Account, Application, ApplicationStatus, SessionRecord};
+use crate::audit::{timestamp_text, AuditEntry, AuditRecord, AuditScope};
 use crate::import::ResidentImport;
 use crate::keyring::{Keyring, FIRST_KEY_VERSION};
 use crate::migrate::{self, LEDGER};
@@ -228,13 +230,13 @@ fn create_area(
 
 fn append_audit_tx(
     tx: &Connection,
-    scope: MunicipalityCode,
+    scope: AuditScope,
     entry: &AuditEntry,
 ) -> Result<AuditRecord, StoreError> {
     let head: Option<(i64, Vec<u8>)> = tx
         .query_row(
             "SELECT seq, hash FROM audit_heads WHERE municipality_code = ?1",
-            [scope.as_str()],
+            [scope.code()],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
@@ -243,7 +245,7 @@ fn append_audit_tx(
         None => (0, chain::GENESIS),
     };
     let mut record = AuditRecord {
-        municipality: scope,
+        scope,
         seq: prev_seq + 1,
         entry: entry.clone(),
         hash: chain::GENESIS,
@@ -254,7 +256,7 @@ fn append_audit_tx(
         "INSERT INTO audit_log (municipality_code, seq, at, actor, role, terminal, action, target, outcome, detail, hash) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
-            scope.as_str(),
+            scope.code(),
             record.seq,
             timestamp_text(&e.at),
             e.actor,
@@ -270,7 +272,7 @@ fn append_audit_tx(
     tx.execute(
         "INSERT INTO audit_heads (municipality_code, seq, hash) VALUES (?1, ?2, ?3) \
          ON CONFLICT (municipality_code) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-        params![scope.as_str(), record.seq, record.hash.to_vec()],
+        params![scope.code(), record.seq, record.hash.to_vec()],
     )?;
     Ok(record)
 }
@@ -416,7 +418,7 @@ impl Store for SqliteStore {
                 ],
             )
             .map_err(map_unique)?;
-            append_audit_tx(tx, scope, &audit)?;
+            append_audit_tx(tx, scope.into(), &audit)?;
             Ok(if existing.is_some() { Written::Updated } else { Written::Added })
         })
         .await
@@ -509,7 +511,7 @@ impl Store for SqliteStore {
             if inserted == 0 {
                 return Err(rows::dose_conflict(dose.dose_number));
             }
-            append_audit_tx(tx, scope, &audit)?;
+            append_audit_tx(tx, scope.into(), &audit)?;
             Ok(())
         })
         .await
@@ -554,9 +556,98 @@ impl Store for SqliteStore {
         self.begin_import_sqlite(scope).await
     }
 
-    async fn append_audit(
+    async fn create_account(
+        &self,
+        account: &Account,
+        scope: AuditScope,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        self.create_account_sqlite(account, scope, audit).await
+    }
+
+    async fn account(&self, user_id: &str) -> Result<Account, StoreError> {
+        self.account_sqlite(user_id).await
+    }
+
+    async fn accounts(&self) -> Result<Vec<Account>, StoreError> {
+        self.accounts_sqlite().await
+    }
+
+    async fn login_failed(
+        &self,
+        user_id: &str,
+        lock_after: u32,
+        lock_until: DateTime<Utc>,
+    ) -> Result<Account, StoreError> {
+        self.login_failed_sqlite(user_id, lock_after, lock_until)
+            .await
+    }
+
+    async fn login_succeeded(&self, user_id: &str) -> Result<(), StoreError> {
+        self.login_succeeded_sqlite(user_id).await
+    }
+
+    async fn set_password(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        must_change: bool,
+        scope: AuditScope,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        self.set_password_sqlite(user_id, password_hash, must_change, scope, audit)
+            .await
+    }
+
+    async fn apply_for_account(
         &self,
         scope: MunicipalityCode,
+        applicant: &str,
+        display_name: &str,
+        role: &str,
+        audit: &AuditEntry,
+    ) -> Result<i64, StoreError> {
+        self.apply_for_account_sqlite(scope, applicant, display_name, role, audit)
+            .await
+    }
+
+    async fn applications(
+        &self,
+        status: Option<ApplicationStatus>,
+    ) -> Result<Vec<Application>, StoreError> {
+        self.applications_sqlite(status).await
+    }
+
+    async fn decide_application(
+        &self,
+        id: i64,
+        decided_by: &str,
+        issued: Option<&Account>,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        self.decide_application_sqlite(id, decided_by, issued, audit)
+            .await
+    }
+
+    async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
+        self.create_session_sqlite(session).await
+    }
+
+    async fn session(&self, token_hash: &[u8]) -> Result<SessionRecord, StoreError> {
+        self.session_sqlite(token_hash).await
+    }
+
+    async fn touch_session(&self, token_hash: &[u8], at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.touch_session_sqlite(token_hash, at).await
+    }
+
+    async fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError> {
+        self.delete_session_sqlite(token_hash).await
+    }
+
+    async fn append_audit(
+        &self,
+        scope: AuditScope,
         entry: &AuditEntry,
     ) -> Result<AuditRecord, StoreError> {
         let entry = entry.clone();
@@ -564,15 +655,12 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn audit_head(
-        &self,
-        scope: MunicipalityCode,
-    ) -> Result<Option<(i64, [u8; 32])>, StoreError> {
+    async fn audit_head(&self, scope: AuditScope) -> Result<Option<(i64, [u8; 32])>, StoreError> {
         self.read(move |conn, _| {
             let head: Option<(i64, Vec<u8>)> = conn
                 .query_row(
                     "SELECT seq, hash FROM audit_heads WHERE municipality_code = ?1",
-                    [scope.as_str()],
+                    [scope.code()],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()?;
@@ -582,21 +670,21 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn audit_chains(&self) -> Result<Vec<MunicipalityCode>, StoreError> {
+    async fn audit_chains(&self) -> Result<Vec<AuditScope>, StoreError> {
         self.read(|conn, _| {
             let mut stmt = conn.prepare(
                 "SELECT DISTINCT municipality_code FROM audit_log UNION \
                  SELECT municipality_code FROM audit_heads ORDER BY 1",
             )?;
             let codes = stmt.query_map([], |r| r.get::<_, String>(0))?;
-            codes.map(|c| rows::municipality(&c?)).collect()
+            codes.map(|c| AuditScope::from_stored(&c?)).collect()
         })
         .await
     }
 
     async fn audit_log(
         &self,
-        scope: MunicipalityCode,
+        scope: AuditScope,
         from: i64,
         limit: u32,
     ) -> Result<Vec<AuditRecord>, StoreError> {
@@ -605,7 +693,7 @@ impl Store for SqliteStore {
                 "SELECT seq, at, actor, role, terminal, action, target, outcome, detail, hash FROM audit_log \
                  WHERE municipality_code = ?1 AND seq >= ?2 ORDER BY seq LIMIT ?3",
             )?;
-            let found = stmt.query_map(params![scope.as_str(), from, limit], |r| {
+            let found = stmt.query_map(params![scope.code(), from, limit], |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
                     r.get::<_, String>(1)?,
@@ -620,7 +708,7 @@ impl Store for SqliteStore {
                         .map_err(|_| StoreError::Corrupt(format!("audit_log.at of entry {seq}")))?
                         .with_timezone(&Utc);
                     Ok(AuditRecord {
-                        municipality: scope,
+                        scope,
                         seq,
                         entry: AuditEntry {
                             at,

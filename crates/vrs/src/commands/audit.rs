@@ -27,13 +27,13 @@ pub async fn run(context: &Context, audit: &Audit) -> Result<(), CliError> {
         .transpose()?;
     let store = context.store().await?;
     let chains = match only {
-        Some(code) => vec![code],
+        Some(code) => vec![code.into()],
         None => store.audit_chains().await?,
     };
     let mut broken = 0;
-    for code in chains {
-        let check = verify_chain(store.as_ref(), code).await?;
-        let name = code.info().name;
+    for scope in chains {
+        let check = verify_chain(store.as_ref(), scope).await?;
+        let (code, name) = (scope.code(), scope.name());
         match check.broken {
             None => println!("{code} {name}: {} entries, intact", check.entries),
             Some(b) => {
