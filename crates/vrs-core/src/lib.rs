@@ -2,6 +2,7 @@
 //! independent of HTTP or the terminal. Each service takes the [`Store`](vrs_store::Store), the
 //! acting [`Actor`] and the caller's municipality scope, and writes its audit entries.
 
+pub mod accounts;
 pub mod actor;
 pub mod audit;
 pub mod import;

@@ -1,0 +1,314 @@
+//! Signing in and out, sessions, and passwords. Nobody registers themselves: accounts are issued by
+//! the national operator on a municipality's application, with a one-time initial password that must
+//! be changed at the first login. Failed logins are counted in the database and lock the account
+//! after [`LoginPolicy::lock_after`] in a row, so every server node sees the same count. Every login,
+//! failed or not, every lock and every password change is audited in the account's own chain.
+
+use chrono::{DateTime, Duration, Utc};
+use vrs_crypto::password;
+use vrs_store::{Account, AuditEntry, AuditScope, SessionRecord, Store, StoreError};
+
+/// How logins and sessions are limited.
+#[derive(Clone, Copy, Debug)]
+pub struct LoginPolicy {
+    pub lock_after: u32,
+    pub lock_for: Duration,
+    pub idle: Duration,
+    pub absolute: Duration,
+}
+
+impl Default for LoginPolicy {
+    fn default() -> Self {
+        Self {
+            lock_after: 5,
+            lock_for: Duration::minutes(15),
+            idle: Duration::minutes(30),
+            absolute: Duration::hours(12),
+        }
+    }
+}
+
+/// The audit chain an account's events belong to: its municipality's, its prefecture's, or the
+/// national one.
+pub fn audit_scope(account: &Account) -> AuditScope {
+    match (account.municipality, account.prefecture) {
+        (Some(m), _) => AuditScope::Area(m),
+        (None, Some(p)) => AuditScope::Area(p.info().code),
+        (None, None) => AuditScope::National,
+    }
+}
+
+fn entry(
+    account_or_id: &str,
+    role: &str,
+    terminal: &str,
+    action: &str,
+    outcome: &str,
+) -> AuditEntry {
+    AuditEntry::now(account_or_id, role, terminal, action, account_or_id).with_outcome(outcome)
+}
+
+/// Why a login was refused. The messages shown to the user do not say which of user ID and password
+/// was wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error("the user ID or the password is wrong")]
+    BadCredentials,
+    #[error("the account is locked after repeated failed logins until {until}")]
+    Locked { until: DateTime<Utc> },
+    #[error("the account is disabled")]
+    Disabled,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A new session.
+#[derive(Debug)]
+pub struct LoggedIn {
+    /// The cookie value; only its hash is stored.
+    pub token: String,
+    pub session: SessionRecord,
+    pub account: Account,
+}
+
+/// Checks a user ID and password from a terminal and opens a session.
+pub async fn login(
+    store: &dyn Store,
+    policy: &LoginPolicy,
+    user_id: &str,
+    password_text: &str,
+    terminal: &str,
+) -> Result<LoggedIn, LoginError> {
+    let now = Utc::now();
+    let account = match store.account(user_id).await {
+        Ok(a) => a,
+        Err(StoreError::NotFound) => {
+            // Spend the time a real check takes, so timing does not tell which user IDs exist.
+            let _ = password::verify_password(password_text, dummy_hash());
+            store
+                .append_audit(
+                    AuditScope::National,
+                    &entry(user_id, "unknown", terminal, "login", "unknown_user"),
+                )
+                .await?;
+            return Err(LoginError::BadCredentials);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let scope = audit_scope(&account);
+    let audit = |outcome: &str| entry(&account.user_id, &account.role, terminal, "login", outcome);
+    if account.disabled {
+        store.append_audit(scope, &audit("disabled")).await?;
+        return Err(LoginError::Disabled);
+    }
+    if let Some(until) = account.locked_until.filter(|u| *u > now) {
+        store.append_audit(scope, &audit("locked")).await?;
+        return Err(LoginError::Locked { until });
+    }
+    if !password::verify_password(password_text, &account.password_hash) {
+        let after = store
+            .login_failed(&account.user_id, policy.lock_after, now + policy.lock_for)
+            .await?;
+        store.append_audit(scope, &audit("bad_password")).await?;
+        if let Some(until) = after.locked_until.filter(|u| *u > now) {
+            store
+                .append_audit(
+                    scope,
+                    &entry(
+                        &account.user_id,
+                        &account.role,
+                        terminal,
+                        "account.lock",
+                        "locked",
+                    ),
+                )
+                .await?;
+            tracing::warn!(user = %account.user_id, %until, "account locked after repeated failed logins");
+            return Err(LoginError::Locked { until });
+        }
+        return Err(LoginError::BadCredentials);
+    }
+    store.login_succeeded(&account.user_id).await?;
+    let (token, hash) = password::new_token();
+    let (csrf, _) = password::new_token();
+    let session = SessionRecord {
+        token_hash: hash.to_vec(),
+        user_id: account.user_id.clone(),
+        terminal: terminal.to_owned(),
+        csrf_token: csrf,
+        created_at: now,
+        last_seen_at: now,
+    };
+    store.create_session(&session).await?;
+    store.append_audit(scope, &audit("ok")).await?;
+    Ok(LoggedIn {
+        token,
+        session,
+        account,
+    })
+}
+
+/// An Argon2id hash of a random password, verified against when the user ID is unknown.
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| password::hash_password(&password::initial_password()).unwrap_or_default())
+}
+
+/// Why a session cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("not signed in")]
+    Missing,
+    #[error("the session has expired")]
+    Expired,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The session of a cookie token and its account, if still valid now; marks it used.
+pub async fn session(
+    store: &dyn Store,
+    policy: &LoginPolicy,
+    token: &str,
+) -> Result<(SessionRecord, Account), SessionError> {
+    let now = Utc::now();
+    let hash = password::token_hash(token);
+    let record = match store.session(&hash).await {
+        Ok(r) => r,
+        Err(StoreError::NotFound) => return Err(SessionError::Missing),
+        Err(e) => return Err(e.into()),
+    };
+    if now - record.last_seen_at > policy.idle || now - record.created_at > policy.absolute {
+        store.delete_session(&hash).await?;
+        return Err(SessionError::Expired);
+    }
+    let account = store.account(&record.user_id).await?;
+    if account.disabled {
+        store.delete_session(&hash).await?;
+        return Err(SessionError::Missing);
+    }
+    // Writing on every request would cost a write per page; a minute's precision is enough.
+    if now - record.last_seen_at > Duration::minutes(1) {
+        store.touch_session(&hash, now).await?;
+    }
+    Ok((record, account))
+}
+
+/// Ends the session of a cookie token.
+pub async fn logout(
+    store: &dyn Store,
+    token: &str,
+    account: &Account,
+    terminal: &str,
+) -> Result<(), StoreError> {
+    store.delete_session(&password::token_hash(token)).await?;
+    store
+        .append_audit(
+            audit_scope(account),
+            &entry(&account.user_id, &account.role, terminal, "logout", "ok"),
+        )
+        .await
+        .map(|_| ())
+}
+
+/// Why a new password was refused.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordPolicyError {
+    #[error("the password must be at least 12 characters")]
+    TooShort,
+    #[error("the password must mix at least three of: lower-case letters, upper-case letters, digits, symbols")]
+    TooSimple,
+    #[error("the password must not contain the user ID")]
+    ContainsUserId,
+    #[error("the new password must differ from the current one")]
+    Unchanged,
+}
+
+/// The password policy: 12 characters or more, three of four character classes, not the user ID.
+pub fn check_password_policy(user_id: &str, new: &str) -> Result<(), PasswordPolicyError> {
+    if new.chars().count() < 12 {
+        return Err(PasswordPolicyError::TooShort);
+    }
+    let classes = [
+        new.chars().any(|c| c.is_ascii_lowercase()),
+        new.chars().any(|c| c.is_ascii_uppercase()),
+        new.chars().any(|c| c.is_ascii_digit()),
+        new.chars().any(|c| !c.is_ascii_alphanumeric()),
+    ];
+    if classes.iter().filter(|c| **c).count() < 3 {
+        return Err(PasswordPolicyError::TooSimple);
+    }
+    if !user_id.is_empty() && new.to_lowercase().contains(&user_id.to_lowercase()) {
+        return Err(PasswordPolicyError::ContainsUserId);
+    }
+    Ok(())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordChangeError {
+    #[error("the current password is wrong")]
+    WrongCurrent,
+    #[error(transparent)]
+    Policy(#[from] PasswordPolicyError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Changes an account's password (the first-login change included). Every session of the account
+/// ends; the caller opens a new one.
+pub async fn change_password(
+    store: &dyn Store,
+    account: &Account,
+    current: &str,
+    new: &str,
+    terminal: &str,
+) -> Result<(), PasswordChangeError> {
+    if !password::verify_password(current, &account.password_hash) {
+        return Err(PasswordChangeError::WrongCurrent);
+    }
+    check_password_policy(&account.user_id, new)?;
+    if current == new {
+        return Err(PasswordPolicyError::Unchanged.into());
+    }
+    let hash = password::hash_password(new).map_err(|e| StoreError::Other(e.to_string()))?;
+    let audit = entry(
+        &account.user_id,
+        &account.role,
+        terminal,
+        "password.change",
+        "ok",
+    );
+    store
+        .set_password(&account.user_id, &hash, false, audit_scope(account), &audit)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_policy() {
+        assert_eq!(
+            check_password_policy("saijo-0001", "Short1!"),
+            Err(PasswordPolicyError::TooShort)
+        );
+        assert_eq!(
+            check_password_policy("saijo-0001", "alllowercaseletters"),
+            Err(PasswordPolicyError::TooSimple)
+        );
+        assert_eq!(
+            check_password_policy("saijo-0001", "Xsaijo-0001yZ9"),
+            Err(PasswordPolicyError::ContainsUserId)
+        );
+        assert!(check_password_policy("saijo-0001", "Vaccine-Record-2026").is_ok());
+        assert!(check_password_policy("saijo-0001", "ワクチン記録Record2026").is_ok());
+    }
+
+    #[test]
+    fn dummy_hash_is_a_valid_argon2_hash() {
+        assert!(!password::verify_password("anything", dummy_hash()));
+        assert!(dummy_hash().starts_with("$argon2id$"));
+    }
+}

@@ -1,0 +1,150 @@
+//! The server's configuration: one typed struct, loaded from an optional TOML file and then from
+//! `VRS_*` environment variables (which win). Unknown keys in the file are refused, so a typo is an
+//! error at start rather than a silently ignored setting.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+
+use ipnet::IpNet;
+use serde::Deserialize;
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// The networks the deployment names as LG-WAN: sessions opened from them may handle My Number.
+    pub lgwan_networks: Vec<IpNet>,
+    /// When the server sits behind a reverse proxy, the header carrying the client address
+    /// (e.g. `X-Forwarded-For`), trusted only from `trusted_proxies`.
+    pub client_address_header: Option<String>,
+    pub trusted_proxies: Vec<IpNet>,
+    /// Mark cookies `Secure` (set when served over TLS, directly or by the proxy).
+    pub secure_cookies: bool,
+    /// A session ends after this many minutes without a request…
+    pub session_idle_minutes: i64,
+    /// …and after this many hours in any case.
+    pub session_absolute_hours: i64,
+    /// Consecutive failed logins that lock an account, and for how long.
+    pub lock_after_failures: u32,
+    pub lock_minutes: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            lgwan_networks: Vec::new(),
+            client_address_header: None,
+            trusted_proxies: Vec::new(),
+            secure_cookies: false,
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
+            lock_after_failures: 5,
+            lock_minutes: 15,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("{path}: {reason}")]
+    File { path: String, reason: String },
+    #[error("{name}: {reason}")]
+    Env { name: &'static str, reason: String },
+}
+
+fn env_value<T: std::str::FromStr>(name: &'static str) -> Result<Option<T>, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match std::env::var(name) {
+        Ok(v) => v.parse().map(Some).map_err(|e: T::Err| ConfigError::Env {
+            name,
+            reason: e.to_string(),
+        }),
+        Err(_) => Ok(None),
+    }
+}
+
+fn nets(name: &'static str, text: &str) -> Result<Vec<IpNet>, ConfigError> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<IpNet>()
+                .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|e| ConfigError::Env {
+                    name,
+                    reason: format!("{s:?}: {e}"),
+                })
+        })
+        .collect()
+}
+
+impl Settings {
+    /// Defaults, then the file (when given), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut settings = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                })?;
+                toml::from_str(&text).map_err(|e| ConfigError::File {
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                })?
+            }
+            None => Settings::default(),
+        };
+        if let Some(v) = env_value("VRS_LISTEN")? {
+            settings.listen = v;
+        }
+        if let Ok(v) = std::env::var("VRS_LGWAN_NETWORKS") {
+            settings.lgwan_networks = nets("VRS_LGWAN_NETWORKS", &v)?;
+        }
+        if let Ok(v) = std::env::var("VRS_CLIENT_ADDRESS_HEADER") {
+            settings.client_address_header = (!v.is_empty()).then_some(v);
+        }
+        if let Ok(v) = std::env::var("VRS_TRUSTED_PROXIES") {
+            settings.trusted_proxies = nets("VRS_TRUSTED_PROXIES", &v)?;
+        }
+        if let Some(v) = env_value("VRS_SECURE_COOKIES")? {
+            settings.secure_cookies = v;
+        }
+        if let Some(v) = env_value("VRS_SESSION_IDLE_MINUTES")? {
+            settings.session_idle_minutes = v;
+        }
+        if let Some(v) = env_value("VRS_SESSION_ABSOLUTE_HOURS")? {
+            settings.session_absolute_hours = v;
+        }
+        Ok(settings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_keys_are_checked() {
+        let ok: Settings =
+            toml::from_str("lgwan_networks = [\"10.20.0.0/16\"]\nsecure_cookies = true").unwrap();
+        assert_eq!(ok.lgwan_networks.len(), 1);
+        assert!(ok.secure_cookies);
+        assert_eq!(ok.lock_after_failures, 5);
+        let typo = toml::from_str::<Settings>("lgwan_network = [\"10.0.0.0/8\"]");
+        assert!(typo.unwrap_err().to_string().contains("lgwan_network"));
+    }
+
+    #[test]
+    fn network_lists_accept_addresses_and_cidrs() {
+        let n = nets("X", "10.0.0.0/8, 192.168.1.5").unwrap();
+        assert_eq!(n.len(), 2);
+        assert!(n[1].contains(&"192.168.1.5".parse::<IpAddr>().unwrap()));
+        assert!(nets("X", "10.0.0.0/33").is_err());
+    }
+}

@@ -1,0 +1,66 @@
+//! The one error type of the HTTP edge. What users see has a stable code and a message in their
+//! language; unexpected failures are an opaque 500 whose cause goes only to the log.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use vrs_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    /// No valid session: go and sign in.
+    #[error("sign in first")]
+    SignIn,
+    /// The first-login password change is still due.
+    #[error("change the initial password first")]
+    PasswordChangeDue,
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    #[error("the form's security token is missing or wrong; reload the page and try again")]
+    Csrf,
+    #[error("not found")]
+    NotFound,
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl From<StoreError> for WebError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => WebError::NotFound,
+            other => WebError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl WebError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            WebError::SignIn => "sign_in",
+            WebError::PasswordChangeDue => "password_change_due",
+            WebError::Forbidden(_) => "forbidden",
+            WebError::Csrf => "csrf",
+            WebError::NotFound => "not_found",
+            WebError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        match &self {
+            WebError::SignIn => Redirect::to("/login").into_response(),
+            WebError::PasswordChangeDue => Redirect::to("/password").into_response(),
+            WebError::Internal(cause) => {
+                tracing::error!(%cause, "request failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+            }
+            other => {
+                let status = match other {
+                    WebError::Forbidden(_) | WebError::Csrf => StatusCode::FORBIDDEN,
+                    _ => StatusCode::NOT_FOUND,
+                };
+                (status, format!("{}: {}", other.code(), other)).into_response()
+            }
+        }
+    }
+}

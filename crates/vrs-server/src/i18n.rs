@@ -1,0 +1,107 @@
+//! Japanese by default, English on request (the `vrs_lang` cookie). Every text a page shows comes
+//! from [`Text`], so the two languages cannot drift apart silently: a new text is a compile error
+//! until both are written.
+
+use axum_extra::extract::CookieJar;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    Ja,
+    En,
+}
+
+impl Lang {
+    pub fn from_cookies(jar: &CookieJar) -> Self {
+        match jar.get("vrs_lang").map(|c| c.value()) {
+            Some("en") => Lang::En,
+            _ => Lang::Ja,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Ja => "ja",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Ja => Lang::En,
+            Lang::En => Lang::Ja,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Text {
+    SystemName,
+    SignIn,
+    SignOut,
+    UserId,
+    Password,
+    CurrentPassword,
+    NewPassword,
+    NewPasswordAgain,
+    ChangePassword,
+    MustChangePassword,
+    PasswordChanged,
+    PasswordsDiffer,
+    BadCredentials,
+    Locked,
+    Disabled,
+    Menu,
+    Terminal,
+    Lgwan,
+    Internet,
+    OtherLanguage,
+    PasswordRules,
+}
+
+pub fn t(lang: Lang, text: Text) -> &'static str {
+    use Text::*;
+    match (lang, text) {
+        (Lang::Ja, SystemName) => "ワクチン接種記録システム (VRS)",
+        (Lang::En, SystemName) => "Vaccination Record System (VRS)",
+        (Lang::Ja, SignIn) => "ログイン",
+        (Lang::En, SignIn) => "Sign in",
+        (Lang::Ja, SignOut) => "ログアウト",
+        (Lang::En, SignOut) => "Sign out",
+        (Lang::Ja, UserId) => "ユーザID",
+        (Lang::En, UserId) => "User ID",
+        (Lang::Ja, Password) => "パスワード",
+        (Lang::En, Password) => "Password",
+        (Lang::Ja, CurrentPassword) => "現在のパスワード",
+        (Lang::En, CurrentPassword) => "Current password",
+        (Lang::Ja, NewPassword) => "新しいパスワード",
+        (Lang::En, NewPassword) => "New password",
+        (Lang::Ja, NewPasswordAgain) => "新しいパスワード（確認）",
+        (Lang::En, NewPasswordAgain) => "New password again",
+        (Lang::Ja, ChangePassword) => "パスワード変更",
+        (Lang::En, ChangePassword) => "Change password",
+        (Lang::Ja, MustChangePassword) => "初期パスワードのままです。新しいパスワードを設定してください。",
+        (Lang::En, MustChangePassword) => "You are using the initial password. Please set a new one.",
+        (Lang::Ja, PasswordChanged) => "パスワードを変更しました。新しいパスワードでログインしてください。",
+        (Lang::En, PasswordChanged) => "Your password was changed. Please sign in with the new one.",
+        (Lang::Ja, PasswordsDiffer) => "確認欄のパスワードが一致しません。",
+        (Lang::En, PasswordsDiffer) => "The two new passwords differ.",
+        (Lang::Ja, BadCredentials) => "ユーザIDまたはパスワードが正しくありません。",
+        (Lang::En, BadCredentials) => "The user ID or the password is wrong.",
+        (Lang::Ja, Locked) => "ログインに続けて失敗したため、このアカウントは一時的にロックされています。しばらくしてから再度お試しください。",
+        (Lang::En, Locked) => "This account is locked for a while after repeated failed logins. Please try again later.",
+        (Lang::Ja, Disabled) => "このアカウントは利用停止中です。",
+        (Lang::En, Disabled) => "This account is disabled.",
+        (Lang::Ja, Menu) => "メニュー",
+        (Lang::En, Menu) => "Menu",
+        (Lang::Ja, Terminal) => "端末",
+        (Lang::En, Terminal) => "Terminal",
+        (Lang::Ja, Lgwan) => "LG-WAN端末",
+        (Lang::En, Lgwan) => "LG-WAN terminal",
+        (Lang::Ja, Internet) => "インターネット",
+        (Lang::En, Internet) => "Internet",
+        (Lang::Ja, OtherLanguage) => "English",
+        (Lang::En, OtherLanguage) => "日本語",
+        (Lang::Ja, PasswordRules) => "12文字以上で、英小文字・英大文字・数字・記号のうち3種類以上を含め、ユーザIDを含めないでください。",
+        (Lang::En, PasswordRules) => "At least 12 characters, mixing three of lower-case, upper-case, digits and symbols, without the user ID.",
+    }
+}

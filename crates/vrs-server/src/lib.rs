@@ -1,0 +1,65 @@
+//! The HTTP edge of the Vaccination Record System (axum). Handlers are thin: an extractor finds who
+//! acts and from which terminal ([`session`]), the services of `vrs-core` do the work, and pages are
+//! rendered by templates that always escape ([`pages`]). Application nodes keep no state of their
+//! own: sessions and login throttling live in the database.
+
+pub mod config;
+mod error;
+mod i18n;
+mod pages;
+mod routes;
+mod session;
+pub mod terminal;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use tokio::net::TcpListener;
+use vrs_core::accounts::LoginPolicy;
+use vrs_store::Store;
+
+pub use config::Settings;
+
+/// What every request handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub settings: Arc<Settings>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, settings: Settings) -> Self {
+        Self {
+            store,
+            settings: Arc::new(settings),
+        }
+    }
+
+    pub(crate) fn login_policy(&self) -> LoginPolicy {
+        LoginPolicy {
+            lock_after: self.settings.lock_after_failures,
+            lock_for: chrono::Duration::minutes(self.settings.lock_minutes),
+            idle: chrono::Duration::minutes(self.settings.session_idle_minutes),
+            absolute: chrono::Duration::hours(self.settings.session_absolute_hours),
+        }
+    }
+}
+
+/// The application's router.
+pub fn router(state: AppState) -> Router {
+    routes::router(state)
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then finishes the requests in flight.
+pub async fn launch(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,220 @@
+//! Server-rendered pages (maud: every interpolation is escaped). Plain HTML forms, large touch
+//! targets, no JavaScript: usable on a municipal PC and on a site tablet alike.
+
+use maud::{html, Markup, DOCTYPE};
+use vrs_store::Account;
+
+use crate::i18n::{t, Lang, Text};
+use crate::session::Signed;
+use crate::terminal::TerminalClass;
+
+const STYLE: &str = "
+body{font-family:system-ui,'Hiragino Sans','Noto Sans CJK JP',sans-serif;margin:0;background:#f5f7fa;color:#1b2430}
+header{background:#1d4f91;color:#fff;padding:.8rem 1.2rem;display:flex;flex-wrap:wrap;gap:1rem;align-items:center}
+header h1{font-size:1.15rem;margin:0;flex:1}
+header a,header button{color:#fff}
+main{max-width:60rem;margin:1.5rem auto;padding:0 1rem}
+nav ul{list-style:none;padding:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(14rem,1fr));gap:.8rem}
+nav a{display:block;padding:1rem;background:#fff;border:1px solid #c8d3e1;border-radius:.5rem;text-decoration:none;color:#1d4f91;font-weight:600}
+form.card,section.card{background:#fff;border:1px solid #c8d3e1;border-radius:.5rem;padding:1.2rem;max-width:28rem}
+label{display:block;margin:.6rem 0 .2rem}
+input{font-size:1.1rem;padding:.5rem;width:100%;box-sizing:border-box}
+button{font-size:1.05rem;padding:.6rem 1.2rem;margin-top:1rem;cursor:pointer}
+header button{background:none;border:1px solid #fff;border-radius:.3rem;margin:0;padding:.3rem .8rem}
+.error{color:#a4161a;font-weight:600}
+.notice{color:#1d4f91;font-weight:600}
+table{border-collapse:collapse;background:#fff}
+td,th{border:1px solid #c8d3e1;padding:.4rem .6rem;text-align:left}
+";
+
+/// The label of a role code.
+pub fn role_label(lang: Lang, role: &str) -> &'static str {
+    match (lang, role) {
+        (Lang::Ja, "national_operator") => "国（運用管理者）",
+        (Lang::En, "national_operator") => "National operator",
+        (Lang::Ja, "prefecture_viewer") => "都道府県",
+        (Lang::En, "prefecture_viewer") => "Prefecture",
+        (Lang::Ja, "municipal_admin") => "市区町村管理者",
+        (Lang::En, "municipal_admin") => "Municipal administrator",
+        (Lang::Ja, "municipal_staff") => "市区町村職員",
+        (Lang::En, "municipal_staff") => "Municipal staff",
+        (Lang::Ja, "site_tablet") => "接種会場タブレット",
+        (Lang::En, "site_tablet") => "Vaccination-site tablet",
+        (Lang::Ja, "certificate_service") => "コンビニ交付・証明書センター",
+        (Lang::En, "certificate_service") => "Kiosk / certificate centre",
+        (Lang::Ja, _) => "不明な役割",
+        (Lang::En, _) => "Unknown role",
+    }
+}
+
+/// A menu entry: label in both languages and where it goes.
+pub struct MenuItem {
+    pub ja: &'static str,
+    pub en: &'static str,
+    pub href: &'static str,
+}
+
+/// The menu of a role: only pages that exist.
+pub fn menu(role: &str) -> Vec<MenuItem> {
+    let mut items = Vec::new();
+    match role {
+        "national_operator" => {
+            items.push(MenuItem {
+                ja: "ロック中のアカウント（不正ログインの通知）",
+                en: "Locked accounts (intrusion notices)",
+                href: "/operator/locks",
+            });
+        }
+        "municipal_admin"
+        | "municipal_staff"
+        | "prefecture_viewer"
+        | "site_tablet"
+        | "certificate_service" => {}
+        _ => {}
+    }
+    items.push(MenuItem {
+        ja: "パスワード変更",
+        en: "Change password",
+        href: "/password",
+    });
+    items
+}
+
+fn terminal_label(lang: Lang, terminal: TerminalClass) -> &'static str {
+    match terminal {
+        TerminalClass::Lgwan => t(lang, Text::Lgwan),
+        TerminalClass::Internet => t(lang, Text::Internet),
+    }
+}
+
+pub fn layout(lang: Lang, title: &str, signed: Option<&Signed>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " — " (t(lang, Text::SystemName)) }
+                style { (maud::PreEscaped(STYLE)) }
+            }
+            body {
+                header {
+                    h1 { a href="/" { (t(lang, Text::SystemName)) } }
+                    @if let Some(s) = signed {
+                        span.user data-role=(s.account.role) {
+                            (s.account.display_name) " (" (s.account.user_id) ") · " (role_label(lang, &s.account.role))
+                        }
+                        span.terminal data-terminal=(s.terminal.as_str()) {
+                            (t(lang, Text::Terminal)) ": " (terminal_label(lang, s.terminal))
+                        }
+                    }
+                    a href={ "/lang/" (lang.other().code()) } { (t(lang, Text::OtherLanguage)) }
+                    @if let Some(s) = signed {
+                        form method="post" action="/logout" {
+                            input type="hidden" name="csrf" value=(s.session.csrf_token);
+                            button type="submit" { (t(lang, Text::SignOut)) }
+                        }
+                    }
+                }
+                main { h2 { (title) } (body) }
+            }
+        }
+    }
+}
+
+pub fn login(lang: Lang, csrf: &str, error: Option<&str>) -> Markup {
+    layout(
+        lang,
+        t(lang, Text::SignIn),
+        None,
+        html! {
+            form.card method="post" action="/login" {
+                @if let Some(e) = error { p.error role="alert" { (e) } }
+                input type="hidden" name="csrf" value=(csrf);
+                label for="user_id" { (t(lang, Text::UserId)) }
+                input #user_id name="user_id" autocomplete="username" required;
+                label for="password" { (t(lang, Text::Password)) }
+                input #password name="password" type="password" autocomplete="current-password" required;
+                button type="submit" { (t(lang, Text::SignIn)) }
+            }
+        },
+    )
+}
+
+pub fn password(lang: Lang, signed: &Signed, error: Option<&str>) -> Markup {
+    layout(
+        lang,
+        t(lang, Text::ChangePassword),
+        Some(signed),
+        html! {
+            form.card method="post" action="/password" {
+                @if signed.account.must_change_password { p.notice { (t(lang, Text::MustChangePassword)) } }
+                @if let Some(e) = error { p.error role="alert" { (e) } }
+                p { (t(lang, Text::PasswordRules)) }
+                input type="hidden" name="csrf" value=(signed.session.csrf_token);
+                label for="current" { (t(lang, Text::CurrentPassword)) }
+                input #current name="current" type="password" autocomplete="current-password" required;
+                label for="new" { (t(lang, Text::NewPassword)) }
+                input #new name="new" type="password" autocomplete="new-password" required;
+                label for="again" { (t(lang, Text::NewPasswordAgain)) }
+                input #again name="again" type="password" autocomplete="new-password" required;
+                button type="submit" { (t(lang, Text::ChangePassword)) }
+            }
+        },
+    )
+}
+
+pub fn home(lang: Lang, signed: &Signed) -> Markup {
+    layout(
+        lang,
+        t(lang, Text::Menu),
+        Some(signed),
+        html! {
+            nav.menu data-role=(signed.account.role) {
+                ul {
+                    @for item in menu(&signed.account.role) {
+                        li { a href=(item.href) { (if lang == Lang::Ja { item.ja } else { item.en }) } }
+                    }
+                }
+            }
+        },
+    )
+}
+
+pub fn locked_accounts(lang: Lang, signed: &Signed, locked: &[Account]) -> Markup {
+    let (title, none, user, until, failures) = match lang {
+        Lang::Ja => (
+            "ロック中のアカウント",
+            "ロック中のアカウントはありません。",
+            "ユーザID",
+            "ロック解除予定",
+            "連続失敗回数",
+        ),
+        Lang::En => (
+            "Locked accounts",
+            "No account is locked.",
+            "User ID",
+            "Locked until",
+            "Failed logins",
+        ),
+    };
+    layout(
+        lang,
+        title,
+        Some(signed),
+        html! {
+            @if locked.is_empty() { p { (none) } } @else {
+                table.locked {
+                    tr { th { (user) } th { (until) } th { (failures) } }
+                    @for a in locked {
+                        tr {
+                            td { (a.user_id) }
+                            td { (a.locked_until.map(|u| u.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default()) }
+                            td { (a.failed_logins) }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}

@@ -1,0 +1,229 @@
+//! The routes and their handlers. Each handler extracts who acts, calls a service, and renders.
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use axum_extra::extract::CookieJar;
+use serde::Deserialize;
+use vrs_core::accounts::{self, LoginError, PasswordChangeError};
+
+use crate::error::WebError;
+use crate::i18n::{t, Lang, Text};
+use crate::pages;
+use crate::session::{
+    constant_time_eq, private_cookie, removal, RequestTerminal, Signed, SignedAny,
+    LOGIN_CSRF_COOKIE, SESSION_COOKIE,
+};
+use crate::AppState;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/", get(home))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/password", get(password_page).post(change_password))
+        .route("/lang/{code}", get(set_language))
+        .route("/operator/locks", get(locked_accounts))
+        .with_state(state)
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.store.municipalities().await {
+        Ok(_) => Json(serde_json::json!({"status": "ok", "database": state.store.backend()}))
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unreachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({"status": "unavailable"})),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn home(signed: Signed) -> Html<String> {
+    Html(pages::home(signed.lang, &signed).into_string())
+}
+
+async fn login_page(State(state): State<AppState>, jar: CookieJar) -> (CookieJar, Html<String>) {
+    let lang = Lang::from_cookies(&jar);
+    let (csrf, _) = vrs_crypto::password::new_token();
+    let jar = jar.add(private_cookie(&state, LOGIN_CSRF_COOKIE, csrf.clone()));
+    (jar, Html(pages::login(lang, &csrf, None).into_string()))
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    user_id: String,
+    password: String,
+    csrf: String,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    RequestTerminal(terminal): RequestTerminal,
+    jar: CookieJar,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, WebError> {
+    let lang = Lang::from_cookies(&jar);
+    let expected = jar
+        .get(LOGIN_CSRF_COOKIE)
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
+    if expected.is_empty() || !constant_time_eq(expected.as_bytes(), form.csrf.as_bytes()) {
+        return Err(WebError::Csrf);
+    }
+    let outcome = accounts::login(
+        state.store.as_ref(),
+        &state.login_policy(),
+        form.user_id.trim(),
+        &form.password,
+        terminal.as_str(),
+    )
+    .await;
+    let message = match outcome {
+        Ok(done) => {
+            let jar = jar.remove(removal(LOGIN_CSRF_COOKIE)).add(private_cookie(
+                &state,
+                SESSION_COOKIE,
+                done.token,
+            ));
+            let to = if done.account.must_change_password {
+                "/password"
+            } else {
+                "/"
+            };
+            return Ok((jar, Redirect::to(to)).into_response());
+        }
+        Err(LoginError::BadCredentials) => t(lang, Text::BadCredentials),
+        Err(LoginError::Locked { .. }) => t(lang, Text::Locked),
+        Err(LoginError::Disabled) => t(lang, Text::Disabled),
+        Err(LoginError::Store(e)) => return Err(e.into()),
+    };
+    Ok((
+        StatusCode::UNAUTHORIZED,
+        Html(pages::login(lang, &form.csrf, Some(message)).into_string()),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    SignedAny(signed): SignedAny,
+    jar: CookieJar,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, WebError> {
+    signed.check_csrf(&form.csrf)?;
+    accounts::logout(
+        state.store.as_ref(),
+        &signed.token,
+        &signed.account,
+        signed.terminal.as_str(),
+    )
+    .await?;
+    Ok((jar.remove(removal(SESSION_COOKIE)), Redirect::to("/login")).into_response())
+}
+
+async fn password_page(SignedAny(signed): SignedAny) -> Html<String> {
+    Html(pages::password(signed.lang, &signed, None).into_string())
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    csrf: String,
+    current: String,
+    new: String,
+    again: String,
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    SignedAny(signed): SignedAny,
+    jar: CookieJar,
+    Form(form): Form<PasswordForm>,
+) -> Result<Response, WebError> {
+    signed.check_csrf(&form.csrf)?;
+    let lang = signed.lang;
+    let refuse = |message: String| {
+        (
+            StatusCode::BAD_REQUEST,
+            Html(pages::password(lang, &signed, Some(&message)).into_string()),
+        )
+            .into_response()
+    };
+    if form.new != form.again {
+        return Ok(refuse(t(lang, Text::PasswordsDiffer).to_owned()));
+    }
+    match accounts::change_password(
+        state.store.as_ref(),
+        &signed.account,
+        &form.current,
+        &form.new,
+        signed.terminal.as_str(),
+    )
+    .await
+    {
+        Ok(()) => {
+            // Every session of the account has ended; sign in again with the new password.
+            let jar = jar.remove(removal(SESSION_COOKIE));
+            let notice = t(lang, Text::PasswordChanged);
+            let (csrf, _) = vrs_crypto::password::new_token();
+            let jar = jar.add(private_cookie(&state, LOGIN_CSRF_COOKIE, csrf.clone()));
+            Ok((
+                jar,
+                Html(pages::login(lang, &csrf, Some(notice)).into_string()),
+            )
+                .into_response())
+        }
+        Err(PasswordChangeError::WrongCurrent) => Ok(refuse(match lang {
+            Lang::Ja => "現在のパスワードが正しくありません。".to_owned(),
+            Lang::En => "The current password is wrong.".to_owned(),
+        })),
+        Err(PasswordChangeError::Policy(p)) => Ok(refuse(match lang {
+            Lang::Ja => format!("{} ({p})", t(lang, Text::PasswordRules)),
+            Lang::En => p.to_string(),
+        })),
+        Err(PasswordChangeError::Store(e)) => Err(e.into()),
+    }
+}
+
+async fn set_language(Path(code): Path<String>, jar: CookieJar) -> impl IntoResponse {
+    let value = if code == "en" { "en" } else { "ja" };
+    let cookie = axum_extra::extract::cookie::Cookie::build(("vrs_lang", value))
+        .path("/")
+        .build();
+    (
+        jar.add(cookie),
+        [(header::CACHE_CONTROL, "no-store")],
+        Redirect::to("/"),
+    )
+}
+
+async fn locked_accounts(
+    State(state): State<AppState>,
+    signed: Signed,
+) -> Result<Html<String>, WebError> {
+    if signed.account.role != "national_operator" {
+        return Err(WebError::Forbidden("the national operator's page"));
+    }
+    let now = chrono::Utc::now();
+    let locked: Vec<_> = state
+        .store
+        .accounts()
+        .await?
+        .into_iter()
+        .filter(|a| a.is_locked(now))
+        .collect();
+    Ok(Html(
+        pages::locked_accounts(signed.lang, &signed, &locked).into_string(),
+    ))
+}

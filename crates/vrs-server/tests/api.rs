@@ -1,0 +1,301 @@
+//! The server over real HTTP, on SQLite and on PostgreSQL: sign-in, first-login password change,
+//! lockout, CSRF, terminals.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use support::{spawn_app, TestApp, INTERNET, LGWAN, PASSWORD};
+use vrs_store::testkit::TestDb;
+
+macro_rules! both_backends {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let app = super::spawn_app(super::TestDb::sqlite().await).await;
+                    super::$case(&app).await;
+                    app.stop().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let Some(db) = super::TestDb::postgres().await else { return };
+                    let app = super::spawn_app(db).await;
+                    super::$case(&app).await;
+                    app.stop().await;
+                }
+            )*
+        }
+    };
+}
+
+both_backends!(
+    health_check_answers,
+    pages_need_a_session,
+    first_login_forces_a_password_change,
+    five_failed_logins_lock_the_account_and_the_operator_sees_it,
+    state_changing_forms_need_the_csrf_token,
+    session_cookie_is_http_only_and_same_site_strict,
+    terminal_class_comes_from_the_trusted_address,
+    logout_ends_the_session,
+    only_the_operator_sees_locked_accounts,
+);
+
+const NEW_PASSWORD: &str = "Saijo-Vaccine-2026";
+
+async fn health_check_answers(app: &TestApp) {
+    let page = app.browser(INTERNET).healthz().await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("\"status\":\"ok\""), "{}", page.body);
+}
+
+async fn pages_need_a_session(app: &TestApp) {
+    let b = app.browser(INTERNET);
+    for path in ["/", "/password", "/operator/locks"] {
+        let page = b.get(path).await;
+        assert_eq!(
+            (page.status, page.location.as_deref()),
+            (303, Some("/login")),
+            "{path}"
+        );
+    }
+}
+
+async fn first_login_forces_a_password_change(app: &TestApp) {
+    app.account("saijo-0001", "municipal_staff", Some("382060"), true)
+        .await;
+    let b = app.browser(LGWAN);
+    let login = b.login("saijo-0001", PASSWORD).await;
+    assert_eq!(login.location.as_deref(), Some("/password"));
+    // Every other page sends the user back to the change.
+    assert_eq!(b.get("/").await.location.as_deref(), Some("/password"));
+    assert_eq!(
+        b.get("/operator/locks").await.location.as_deref(),
+        Some("/password")
+    );
+    // The policy refuses a weak password and says why.
+    let weak = b.change_password(PASSWORD, "short").await;
+    assert_eq!(weak.status, 400);
+    assert!(weak.body.contains("12文字以上"), "{}", weak.body);
+    let wrong = b.change_password("not-the-password", NEW_PASSWORD).await;
+    assert_eq!(wrong.status, 400);
+    let done = b.change_password(PASSWORD, NEW_PASSWORD).await;
+    assert_eq!(done.status, 200);
+    assert!(done.body.contains("パスワードを変更しました"));
+    // The change ended the session; the old password no longer works, the new one does.
+    assert_eq!(b.get("/").await.location.as_deref(), Some("/login"));
+    assert_eq!(b.login("saijo-0001", PASSWORD).await.status, 401);
+    let again = b.login("saijo-0001", NEW_PASSWORD).await;
+    assert_eq!(again.location.as_deref(), Some("/"));
+    let home = b.get("/").await;
+    assert_eq!(home.status, 200);
+    assert!(home.body.contains("data-role=\"municipal_staff\""));
+}
+
+async fn five_failed_logins_lock_the_account_and_the_operator_sees_it(app: &TestApp) {
+    app.account("saijo-0002", "municipal_staff", Some("382060"), false)
+        .await;
+    app.account("op-0001", "national_operator", None, false)
+        .await;
+    let attacker = app.browser(INTERNET);
+    for n in 1..=4 {
+        let page = attacker.login("saijo-0002", "guess-guess-1").await;
+        assert_eq!(page.status, 401, "attempt {n}");
+        assert!(page
+            .body
+            .contains("ユーザIDまたはパスワードが正しくありません"));
+    }
+    let fifth = attacker.login("saijo-0002", "guess-guess-1").await;
+    assert!(fifth.body.contains("ロックされています"), "{}", fifth.body);
+    // Even the right password is refused while the lock lasts.
+    let owner = app.browser(LGWAN);
+    let refused = owner.login("saijo-0002", PASSWORD).await;
+    assert_eq!(refused.status, 401);
+    assert!(refused.body.contains("ロックされています"));
+    // The operator's intrusion notice lists the account.
+    let operator = app.browser(INTERNET);
+    assert_eq!(
+        operator
+            .login("op-0001", PASSWORD)
+            .await
+            .location
+            .as_deref(),
+        Some("/")
+    );
+    let locks = operator.get("/operator/locks").await;
+    assert_eq!(locks.status, 200);
+    assert!(locks.body.contains("saijo-0002"), "{}", locks.body);
+    // Every attempt is in the municipality's audit chain.
+    let log = app
+        .db
+        .store
+        .audit_log(
+            vrs_domain::MunicipalityCode::parse("382060")
+                .unwrap()
+                .into(),
+            1,
+            100,
+        )
+        .await
+        .unwrap();
+    let outcomes: Vec<_> = log
+        .iter()
+        .filter(|r| r.entry.action == "login")
+        .map(|r| r.entry.outcome.as_str())
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            "bad_password",
+            "bad_password",
+            "bad_password",
+            "bad_password",
+            "bad_password",
+            "locked"
+        ]
+    );
+    assert!(log.iter().any(|r| r.entry.action == "account.lock"));
+}
+
+async fn state_changing_forms_need_the_csrf_token(app: &TestApp) {
+    app.account("saijo-0003", "municipal_staff", Some("382060"), false)
+        .await;
+    let b = app.browser(LGWAN);
+    // A login form posted without the token the login page set is refused.
+    let forged = b
+        .post(
+            "/login",
+            &[
+                ("user_id", "saijo-0003"),
+                ("password", PASSWORD),
+                ("csrf", "forged"),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+    assert_eq!(
+        b.login("saijo-0003", PASSWORD).await.location.as_deref(),
+        Some("/")
+    );
+    let logout = b.post("/logout", &[("csrf", "forged")]).await;
+    assert_eq!(logout.status, 403);
+    let change = b
+        .post(
+            "/password",
+            &[
+                ("csrf", "forged"),
+                ("current", PASSWORD),
+                ("new", NEW_PASSWORD),
+                ("again", NEW_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(change.status, 403);
+    // Still signed in, password unchanged.
+    assert_eq!(b.get("/").await.status, 200);
+    assert!(vrs_crypto::password::verify_password(
+        PASSWORD,
+        &app.db
+            .store
+            .account("saijo-0003")
+            .await
+            .unwrap()
+            .password_hash
+    ));
+}
+
+async fn session_cookie_is_http_only_and_same_site_strict(app: &TestApp) {
+    app.account("saijo-0004", "municipal_staff", Some("382060"), false)
+        .await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let base = format!("http://{}", app.address);
+    let page = client.get(format!("{base}/login")).send().await.unwrap();
+    let login_cookie = page
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let csrf = support::hidden(&page.text().await.unwrap(), "csrf").unwrap();
+    let response = client
+        .post(format!("{base}/login"))
+        .header("cookie", login_cookie.split(';').next().unwrap())
+        .form(&[
+            ("user_id", "saijo-0004"),
+            ("password", PASSWORD),
+            ("csrf", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let cookies: Vec<String> = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let session = cookies
+        .iter()
+        .find(|c| c.starts_with("vrs_session="))
+        .expect("a session cookie");
+    assert!(session.contains("HttpOnly"), "{session}");
+    assert!(session.contains("SameSite=Strict"), "{session}");
+    assert!(session.contains("Path=/"), "{session}");
+}
+
+async fn terminal_class_comes_from_the_trusted_address(app: &TestApp) {
+    app.account("saijo-0005", "municipal_staff", Some("382060"), false)
+        .await;
+    let lgwan = app.browser(LGWAN);
+    lgwan.login("saijo-0005", PASSWORD).await;
+    assert!(lgwan
+        .get("/")
+        .await
+        .body
+        .contains("data-terminal=\"lgwan\""));
+    let internet = app.browser(INTERNET);
+    internet.login("saijo-0005", PASSWORD).await;
+    assert!(internet
+        .get("/")
+        .await
+        .body
+        .contains("data-terminal=\"internet\""));
+    // A session opened on LG-WAN and used from elsewhere is an internet session.
+    let moved = support::Browser {
+        client: lgwan.client.clone(),
+        base: lgwan.base.clone(),
+        from: INTERNET,
+    };
+    assert!(moved
+        .get("/")
+        .await
+        .body
+        .contains("data-terminal=\"internet\""));
+}
+
+async fn logout_ends_the_session(app: &TestApp) {
+    app.account("saijo-0006", "municipal_staff", Some("382060"), false)
+        .await;
+    let b = app.browser(LGWAN);
+    b.login("saijo-0006", PASSWORD).await;
+    assert_eq!(b.get("/").await.status, 200);
+    assert_eq!(b.logout().await.location.as_deref(), Some("/login"));
+    assert_eq!(b.get("/").await.location.as_deref(), Some("/login"));
+}
+
+async fn only_the_operator_sees_locked_accounts(app: &TestApp) {
+    app.account("saijo-0007", "municipal_admin", Some("382060"), false)
+        .await;
+    let b = app.browser(LGWAN);
+    b.login("saijo-0007", PASSWORD).await;
+    assert_eq!(b.get("/operator/locks").await.status, 403);
+}

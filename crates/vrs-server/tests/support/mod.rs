@@ -1,0 +1,187 @@
+//! `spawn_app()`: a server on port 0 over a fresh database (SQLite, or PostgreSQL), and a client
+//! with one method per endpoint. Requests say which terminal they come from through the proxy
+//! header, which the test server trusts from 127.0.0.1: `10.20.0.5` is on LG-WAN, `203.0.113.9` is
+//! on the internet.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+
+use vrs_server::{AppState, Settings};
+use vrs_store::testkit::TestDb;
+use vrs_store::{Account, AuditScope};
+
+pub const LGWAN: &str = "10.20.0.5";
+pub const INTERNET: &str = "203.0.113.9";
+pub const PASSWORD: &str = "Initial-Pass-2026";
+
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub db: TestDb,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+pub async fn spawn_app(db: TestDb) -> TestApp {
+    let settings = Settings {
+        lgwan_networks: vec!["10.20.0.0/16".parse().unwrap()],
+        client_address_header: Some("x-forwarded-for".into()),
+        trusted_proxies: vec!["127.0.0.1/32".parse().unwrap()],
+        ..Settings::default()
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let state = AppState::new(db.store.clone(), settings);
+    tokio::spawn(vrs_server::launch(state, listener, async {
+        let _ = rx.await;
+    }));
+    TestApp {
+        address,
+        db,
+        shutdown: Some(tx),
+    }
+}
+
+impl TestApp {
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.db.cleanup().await;
+    }
+
+    /// Issues an account with the known initial password.
+    pub async fn account(
+        &self,
+        user_id: &str,
+        role: &str,
+        municipality: Option<&str>,
+        must_change: bool,
+    ) {
+        let account = Account {
+            user_id: user_id.into(),
+            role: role.into(),
+            municipality: municipality.map(|m| vrs_domain::MunicipalityCode::parse(m).unwrap()),
+            prefecture: None,
+            display_name: format!("{user_id} さん"),
+            password_hash: vrs_crypto::password::hash_password(PASSWORD).unwrap(),
+            must_change_password: must_change,
+            failed_logins: 0,
+            locked_until: None,
+            disabled: false,
+            issued_by: "test".into(),
+            created_at: chrono::Utc::now(),
+        };
+        let scope = account
+            .municipality
+            .map(AuditScope::Area)
+            .unwrap_or(AuditScope::National);
+        let audit = vrs_store::AuditEntry::now("test", "test", "local", "account.issue", user_id);
+        self.db
+            .store
+            .create_account(&account, scope, &audit)
+            .await
+            .unwrap();
+    }
+
+    /// A browser on a terminal: keeps cookies, does not follow redirects.
+    pub fn browser(&self, from: &'static str) -> Browser {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Browser {
+            client,
+            base: format!("http://{}", self.address),
+            from,
+        }
+    }
+}
+
+pub struct Browser {
+    pub client: reqwest::Client,
+    pub base: String,
+    pub from: &'static str,
+}
+
+pub struct Page {
+    pub status: u16,
+    pub location: Option<String>,
+    pub body: String,
+}
+
+impl Browser {
+    async fn page(&self, r: reqwest::RequestBuilder) -> Page {
+        let r = r.header("x-forwarded-for", self.from).send().await.unwrap();
+        Page {
+            status: r.status().as_u16(),
+            location: r
+                .headers()
+                .get("location")
+                .map(|v| v.to_str().unwrap().to_owned()),
+            body: r.text().await.unwrap(),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        self.page(self.client.get(format!("{}{path}", self.base)))
+            .await
+    }
+
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.page(self.client.post(format!("{}{path}", self.base)).form(form))
+            .await
+    }
+
+    /// The CSRF token of the form on `path`.
+    pub async fn csrf(&self, path: &str) -> String {
+        let page = self.get(path).await;
+        hidden(&page.body, "csrf")
+            .unwrap_or_else(|| panic!("no csrf field on {path}: {}", page.body))
+    }
+
+    pub async fn healthz(&self) -> Page {
+        self.get("/healthz").await
+    }
+
+    pub async fn login(&self, user_id: &str, password: &str) -> Page {
+        let csrf = self.csrf("/login").await;
+        self.post(
+            "/login",
+            &[
+                ("user_id", user_id),
+                ("password", password),
+                ("csrf", &csrf),
+            ],
+        )
+        .await
+    }
+
+    pub async fn change_password(&self, current: &str, new: &str) -> Page {
+        let csrf = self.csrf("/password").await;
+        self.post(
+            "/password",
+            &[
+                ("csrf", &csrf),
+                ("current", current),
+                ("new", new),
+                ("again", new),
+            ],
+        )
+        .await
+    }
+
+    pub async fn logout(&self) -> Page {
+        let csrf = self.csrf("/").await;
+        self.post("/logout", &[("csrf", &csrf)]).await
+    }
+}
+
+/// The value of a hidden input named `name`.
+pub fn hidden(body: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = body.find(&marker)? + marker.len();
+    let end = body[start..].find('"')? + start;
+    Some(body[start..end].to_owned())
+}
