@@ -50,6 +50,10 @@ enum Command {
     /// Check the audit log.
     #[command(subcommand)]
     Audit(commands::audit::Audit),
+    /// Run the server.
+    Serve(commands::serve::Args),
+    /// A demonstration on embedded SQLite: demo municipalities, targets and accounts, then serve.
+    Demo(commands::demo::Args),
 }
 
 fn main() -> ExitCode {
@@ -82,6 +86,8 @@ fn main() -> ExitCode {
             Command::Gen(gen) => commands::gen::run(&gen),
             Command::Import(import) => commands::import::run(&context, &import).await,
             Command::Audit(audit) => commands::audit::run(&context, &audit).await,
+            Command::Serve(args) => commands::serve::run(&context, &args).await,
+            Command::Demo(args) => commands::demo::run(&args).await,
         }
     });
     match result {

@@ -375,3 +375,62 @@ fn audit_verify_passes_on_a_busy_log_and_names_an_entry_altered_by_hand() {
         text(&short)
     );
 }
+
+#[test]
+fn demo_prints_every_role_and_serves() {
+    use std::io::{BufRead, Read, Write};
+    let d = Deployment::new();
+    let mut child = d
+        .command()
+        .args([
+            "demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--targets",
+            "50",
+            "--dir",
+            "demo",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let mut printed = String::new();
+    let address = loop {
+        let line = lines.next().expect("the demo stopped early").unwrap();
+        printed.push_str(&line);
+        printed.push('\n');
+        if let Some(rest) = line.strip_prefix("VRS is serving on http://") {
+            break rest.split('/').next().unwrap().to_owned();
+        }
+    };
+    for role in [
+        "national_operator",
+        "prefecture_viewer",
+        "municipal_admin",
+        "municipal_staff",
+        "site_tablet",
+        "certificate_service",
+    ] {
+        assert!(printed.contains(role), "{role} missing from:\n{printed}");
+    }
+    assert!(
+        printed.contains("382060 愛媛県西条市: 50 targets"),
+        "{printed}"
+    );
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    stream
+        .write_all(
+            format!("GET /healthz HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("\"status\":\"ok\""), "{response}");
+}

@@ -1,7 +1,9 @@
 //! One module per subcommand; each parses nothing itself (clap does) and calls the layers below.
 
 pub mod audit;
+pub mod demo;
 pub mod gen;
 pub mod import;
 pub mod init;
 pub mod municipalities;
+pub mod serve;

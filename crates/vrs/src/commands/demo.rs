@@ -1,0 +1,194 @@
+//! `vrs demo [--listen ADDR] [--dir DIR] [--targets N]`: a complete demonstration on embedded SQLite
+//! in a fresh directory — three municipalities in three prefectures with generated targets, an
+//! account for every role — then serves it. Every start makes a new directory content, new keys
+//! and new passwords, printed once.
+
+use std::path::PathBuf;
+
+use vrs_core::{import_targets, Actor, ImportObserver, Problem, TargetImport};
+use vrs_crypto::{password, MasterKey};
+use vrs_domain::{MunicipalityCode, PrefectureCode};
+use vrs_interop::{write_targets, Encoding, EncodingChoice, Synthetic};
+use vrs_server::{AppState, Settings};
+use vrs_store::{Account, AuditEntry, AuditScope};
+
+use crate::context::CliError;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Address to listen on
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: std::net::SocketAddr,
+    /// Directory for the demo's database and key (emptied first)
+    #[arg(long, default_value = "vrs-demo")]
+    dir: PathBuf,
+    /// Generated targets per municipality
+    #[arg(long, default_value_t = 3000)]
+    targets: u64,
+}
+
+/// 西条市 (Ehime), 千代田区 (Tokyo), 札幌市 (Hokkaido).
+const MUNICIPALITIES: [&str; 3] = ["382060", "131016", "011002"];
+
+struct Quiet;
+
+impl ImportObserver for Quiet {
+    fn progress(&mut self, _rows: u64, _bytes: u64) {}
+    fn problem(&mut self, _problem: &Problem) {}
+}
+
+fn failure(e: impl std::fmt::Display) -> CliError {
+    CliError::Failure(e.to_string())
+}
+
+pub async fn run(args: &Args) -> Result<(), CliError> {
+    if args.dir.exists() {
+        std::fs::remove_dir_all(&args.dir)
+            .map_err(|e| CliError::Input(format!("cannot empty {}: {e}", args.dir.display())))?;
+    }
+    let key = MasterKey::create_file(&args.dir.join("master.key")).map_err(failure)?;
+    let url = format!("sqlite://{}", args.dir.join("vrs.db").display());
+    let store = vrs_store::open(&url, key, true).await?;
+    println!("VRS demo in {} (database {url})", args.dir.display());
+
+    for code in MUNICIPALITIES {
+        let municipality = MunicipalityCode::parse(code).map_err(failure)?;
+        let mut csv = Vec::new();
+        write_targets(
+            &mut csv,
+            Encoding::Utf8,
+            Synthetic::new(municipality, args.targets, 2021),
+        )
+        .map_err(failure)?;
+        let request = TargetImport {
+            municipality,
+            encoding: EncodingChoice::Known(Encoding::Utf8),
+            partial: false,
+            source_name: "demo-targets.csv".into(),
+        };
+        let report = import_targets(
+            store.as_ref(),
+            &Actor::command_line(),
+            std::io::Cursor::new(csv),
+            &request,
+            &mut Quiet,
+        )
+        .await
+        .map_err(failure)?;
+        let added = report.stored.map(|s| s.added).unwrap_or(0);
+        println!(
+            "  {} {}: {added} targets",
+            municipality,
+            municipality.info().full_name()
+        );
+    }
+
+    let ehime = PrefectureCode::parse("38").map_err(failure)?;
+    let saijo = MunicipalityCode::parse("382060").map_err(failure)?;
+    let accounts: [(
+        &str,
+        &str,
+        Option<MunicipalityCode>,
+        Option<PrefectureCode>,
+        &str,
+    ); 8] = [
+        (
+            "op-national",
+            "national_operator",
+            None,
+            None,
+            "デジタル庁 運用管理者",
+        ),
+        (
+            "pref-ehime",
+            "prefecture_viewer",
+            None,
+            Some(ehime),
+            "愛媛県 担当者",
+        ),
+        (
+            "saijo-admin",
+            "municipal_admin",
+            Some(saijo),
+            None,
+            "西条市 管理者",
+        ),
+        (
+            "saijo-staff",
+            "municipal_staff",
+            Some(saijo),
+            None,
+            "西条市 職員",
+        ),
+        (
+            "saijo-tablet",
+            "site_tablet",
+            Some(saijo),
+            None,
+            "西条市 接種会場",
+        ),
+        (
+            "kiosk",
+            "certificate_service",
+            None,
+            None,
+            "証明書交付センター",
+        ),
+        (
+            "chiyoda-staff",
+            "municipal_staff",
+            Some(MunicipalityCode::parse("131016").map_err(failure)?),
+            None,
+            "千代田区 職員",
+        ),
+        (
+            "sapporo-staff",
+            "municipal_staff",
+            Some(MunicipalityCode::parse("011002").map_err(failure)?),
+            None,
+            "札幌市 職員",
+        ),
+    ];
+    println!("\nSign in as (passwords are new at every start):");
+    for (user_id, role, municipality, prefecture, name) in accounts {
+        let secret = format!("Demo-{}", password::initial_password());
+        let account = Account {
+            user_id: user_id.into(),
+            role: role.into(),
+            municipality,
+            prefecture,
+            display_name: name.into(),
+            password_hash: password::hash_password(&secret).map_err(failure)?,
+            must_change_password: false,
+            failed_logins: 0,
+            locked_until: None,
+            disabled: false,
+            issued_by: "vrs demo".into(),
+            created_at: chrono::Utc::now(),
+        };
+        let scope = match (municipality, prefecture) {
+            (Some(m), _) => AuditScope::Area(m),
+            (None, Some(p)) => AuditScope::Area(p.info().code),
+            _ => AuditScope::National,
+        };
+        let audit = AuditEntry::now(
+            "vrs demo",
+            "operator_cli",
+            "local",
+            "account.issue",
+            user_id,
+        );
+        store.create_account(&account, scope, &audit).await?;
+        println!("  {user_id:<14} {secret:<22} {role}");
+    }
+    println!("\nThis machine (127.0.0.0/8) counts as an LG-WAN terminal in the demo.");
+    let settings = Settings {
+        listen: args.listen,
+        lgwan_networks: vec![
+            "127.0.0.0/8".parse().map_err(failure)?,
+            "::1/128".parse().map_err(failure)?,
+        ],
+        ..Settings::default()
+    };
+    crate::commands::serve::serve(AppState::new(store, settings)).await
+}

@@ -1,0 +1,66 @@
+//! `vrs serve [--listen ADDR] [--config FILE]`: runs the server until Ctrl-C or SIGTERM, then
+//! finishes the requests in flight.
+
+use std::path::PathBuf;
+
+use vrs_server::{AppState, Settings};
+
+use crate::context::{CliError, Context};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Address to listen on (overrides the configuration)
+    #[arg(long)]
+    listen: Option<std::net::SocketAddr>,
+    /// Configuration file (TOML); VRS_* environment variables override it
+    #[arg(long, env = "VRS_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+pub async fn run(context: &Context, args: &Args) -> Result<(), CliError> {
+    let mut settings =
+        Settings::load(args.config.as_deref()).map_err(|e| CliError::Input(e.to_string()))?;
+    if let Some(listen) = args.listen {
+        settings.listen = listen;
+    }
+    let store = context.store().await?;
+    serve(AppState::new(store, settings)).await
+}
+
+/// Binds the configured address and serves until a shutdown signal.
+pub async fn serve(state: AppState) -> Result<(), CliError> {
+    let listen = state.settings.listen;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| CliError::Input(format!("cannot listen on {listen}: {e}")))?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| CliError::Failure(e.to_string()))?;
+    println!("VRS is serving on http://{address}/ (Ctrl-C stops it)");
+    tracing::info!(%address, backend = state.store.backend(), "serving");
+    vrs_server::launch(state, listener, shutdown_signal())
+        .await
+        .map_err(|e| CliError::Failure(format!("server failed: {e}")))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
