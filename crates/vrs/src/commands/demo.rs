@@ -30,6 +30,15 @@ pub struct Args {
 /// 西条市 (Ehime), 千代田区 (Tokyo), 札幌市 (Hokkaido).
 const MUNICIPALITIES: [&str; 3] = ["382060", "131016", "011002"];
 
+/// User ID, role, municipality, prefecture, display name.
+struct DemoAccount(
+    &'static str,
+    &'static str,
+    Option<MunicipalityCode>,
+    Option<PrefectureCode>,
+    &'static str,
+);
+
 struct Quiet;
 
 impl ImportObserver for Quiet {
@@ -85,72 +94,68 @@ pub async fn run(args: &Args) -> Result<(), CliError> {
 
     let ehime = PrefectureCode::parse("38").map_err(failure)?;
     let saijo = MunicipalityCode::parse("382060").map_err(failure)?;
-    let accounts: [(
-        &str,
-        &str,
-        Option<MunicipalityCode>,
-        Option<PrefectureCode>,
-        &str,
-    ); 8] = [
-        (
+    let chiyoda = MunicipalityCode::parse("131016").map_err(failure)?;
+    let sapporo = MunicipalityCode::parse("011002").map_err(failure)?;
+    let accounts = [
+        DemoAccount(
             "op-national",
             "national_operator",
             None,
             None,
             "デジタル庁 運用管理者",
         ),
-        (
+        DemoAccount(
             "pref-ehime",
             "prefecture_viewer",
             None,
             Some(ehime),
             "愛媛県 担当者",
         ),
-        (
+        DemoAccount(
             "saijo-admin",
             "municipal_admin",
             Some(saijo),
             None,
             "西条市 管理者",
         ),
-        (
+        DemoAccount(
             "saijo-staff",
             "municipal_staff",
             Some(saijo),
             None,
             "西条市 職員",
         ),
-        (
+        DemoAccount(
             "saijo-tablet",
             "site_tablet",
             Some(saijo),
             None,
             "西条市 接種会場",
         ),
-        (
+        DemoAccount(
             "kiosk",
             "certificate_service",
             None,
             None,
             "証明書交付センター",
         ),
-        (
+        DemoAccount(
             "chiyoda-staff",
             "municipal_staff",
-            Some(MunicipalityCode::parse("131016").map_err(failure)?),
+            Some(chiyoda),
             None,
             "千代田区 職員",
         ),
-        (
+        DemoAccount(
             "sapporo-staff",
             "municipal_staff",
-            Some(MunicipalityCode::parse("011002").map_err(failure)?),
+            Some(sapporo),
             None,
             "札幌市 職員",
         ),
     ];
     println!("\nSign in as (passwords are new at every start):");
-    for (user_id, role, municipality, prefecture, name) in accounts {
+    for DemoAccount(user_id, role, municipality, prefecture, name) in accounts {
         let secret = format!("Demo-{}", password::initial_password());
         let account = Account {
             user_id: user_id.into(),
