@@ -312,3 +312,146 @@ mod tests {
         assert!(dummy_hash().starts_with("$argon2id$"));
     }
 }
+
+/// The roles a municipality may apply for.
+pub const APPLICABLE_ROLES: [&str; 3] = ["municipal_staff", "municipal_admin", "site_tablet"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplicationError {
+    #[error(
+        "only a municipal administrator applies for accounts, and only for their own municipality"
+    )]
+    NotAdministrator,
+    #[error("only the national operator decides applications")]
+    NotOperator,
+    #[error("a municipality may apply for staff, administrator or vaccination-site tablet accounts only")]
+    Role,
+    #[error("the name must be 1 to 50 characters")]
+    Name,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A municipal administrator applies for an account in their own municipality.
+pub async fn apply(
+    store: &dyn Store,
+    admin: &Account,
+    display_name: &str,
+    role: &str,
+    terminal: &str,
+) -> Result<i64, ApplicationError> {
+    let municipality = match (admin.role.as_str(), admin.municipality) {
+        ("municipal_admin", Some(m)) => m,
+        _ => return Err(ApplicationError::NotAdministrator),
+    };
+    if !APPLICABLE_ROLES.contains(&role) {
+        return Err(ApplicationError::Role);
+    }
+    let name = display_name.trim();
+    if name.is_empty() || name.chars().count() > 50 || name.chars().any(char::is_control) {
+        return Err(ApplicationError::Name);
+    }
+    let audit = entry(&admin.user_id, &admin.role, terminal, "account.apply", "ok")
+        .with_detail(format!("role={role}"));
+    Ok(store
+        .apply_for_account(municipality, &admin.user_id, name, role, &audit)
+        .await?)
+}
+
+/// An account issued on approval: its user ID and one-time initial password, shown once to the
+/// operator to hand to the municipality.
+#[derive(Debug)]
+pub struct Issued {
+    pub user_id: String,
+    pub initial_password: String,
+}
+
+/// The national operator approves an application: the account is issued with a one-time password
+/// that must be changed at the first login.
+pub async fn approve(
+    store: &dyn Store,
+    operator: &Account,
+    id: i64,
+    terminal: &str,
+) -> Result<Issued, ApplicationError> {
+    if operator.role != "national_operator" {
+        return Err(ApplicationError::NotOperator);
+    }
+    let application = store
+        .applications(Some(vrs_store::ApplicationStatus::Pending))
+        .await?
+        .into_iter()
+        .find(|a| a.id == id)
+        .ok_or_else(|| StoreError::Conflict(format!("application {id} is not pending")))?;
+    let initial_password = password::initial_password();
+    let hash =
+        password::hash_password(&initial_password).map_err(|e| StoreError::Other(e.to_string()))?;
+    let mut attempt = 0;
+    loop {
+        let suffix: u32 = rand_suffix();
+        let user_id = format!("{}-{suffix:04}", application.municipality);
+        let account = Account {
+            user_id: user_id.clone(),
+            role: application.role.clone(),
+            municipality: Some(application.municipality),
+            prefecture: None,
+            display_name: application.display_name.clone(),
+            password_hash: hash.clone(),
+            must_change_password: true,
+            failed_logins: 0,
+            locked_until: None,
+            disabled: false,
+            issued_by: operator.user_id.clone(),
+            created_at: Utc::now(),
+        };
+        let audit = entry(
+            &operator.user_id,
+            &operator.role,
+            terminal,
+            "account.approve",
+            "ok",
+        )
+        .with_detail(format!("application={id} issued={user_id}"));
+        match store
+            .decide_application(id, &operator.user_id, Some(&account), &audit)
+            .await
+        {
+            Ok(()) => {
+                return Ok(Issued {
+                    user_id,
+                    initial_password,
+                })
+            }
+            Err(StoreError::Conflict(m)) if m.contains("user ID") && attempt < 5 => attempt += 1,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// The national operator rejects an application.
+pub async fn reject(
+    store: &dyn Store,
+    operator: &Account,
+    id: i64,
+    terminal: &str,
+) -> Result<(), ApplicationError> {
+    if operator.role != "national_operator" {
+        return Err(ApplicationError::NotOperator);
+    }
+    let audit = entry(
+        &operator.user_id,
+        &operator.role,
+        terminal,
+        "account.reject",
+        "ok",
+    )
+    .with_detail(format!("application={id}"));
+    Ok(store
+        .decide_application(id, &operator.user_id, None, &audit)
+        .await?)
+}
+
+fn rand_suffix() -> u32 {
+    use rand::Rng;
+    rand::thread_rng().gen_range(0..10_000)
+}

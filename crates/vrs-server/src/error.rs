@@ -19,6 +19,9 @@ pub enum WebError {
     Csrf,
     #[error("not found")]
     NotFound,
+    /// A form value the service refused, with its reason.
+    #[error("{0}")]
+    Invalid(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -27,6 +30,7 @@ impl From<StoreError> for WebError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => WebError::NotFound,
+            StoreError::Conflict(m) => WebError::Invalid(m),
             other => WebError::Internal(other.to_string()),
         }
     }
@@ -40,6 +44,7 @@ impl WebError {
             WebError::Forbidden(_) => "forbidden",
             WebError::Csrf => "csrf",
             WebError::NotFound => "not_found",
+            WebError::Invalid(_) => "invalid",
             WebError::Internal(_) => "internal",
         }
     }
@@ -57,6 +62,7 @@ impl IntoResponse for WebError {
             other => {
                 let status = match other {
                     WebError::Forbidden(_) | WebError::Csrf => StatusCode::FORBIDDEN,
+                    WebError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
                     _ => StatusCode::NOT_FOUND,
                 };
                 (status, format!("{}: {}", other.code(), other)).into_response()

@@ -2,7 +2,7 @@
 //! targets, no JavaScript: usable on a municipal PC and on a site tablet alike.
 
 use maud::{html, Markup, DOCTYPE};
-use vrs_store::Account;
+use vrs_store::{Account, Application, ApplicationStatus};
 
 use crate::i18n::{t, Lang, Text};
 use crate::session::Signed;
@@ -211,6 +211,111 @@ pub fn locked_accounts(lang: Lang, signed: &Signed, locked: &[Account]) -> Marku
                             td { (a.user_id) }
                             td { (a.locked_until.map(|u| u.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default()) }
                             td { (a.failed_logins) }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+fn status_label(lang: Lang, status: ApplicationStatus) -> &'static str {
+    match (lang, status) {
+        (Lang::Ja, ApplicationStatus::Pending) => "審査中",
+        (Lang::En, ApplicationStatus::Pending) => "Pending",
+        (Lang::Ja, ApplicationStatus::Approved) => "承認済",
+        (Lang::En, ApplicationStatus::Approved) => "Approved",
+        (Lang::Ja, ApplicationStatus::Rejected) => "却下",
+        (Lang::En, ApplicationStatus::Rejected) => "Rejected",
+    }
+}
+
+/// The municipal administrator's page: apply for an account, see the municipality's applications.
+pub fn admin_applications(
+    lang: Lang,
+    signed: &Signed,
+    list: &[Application],
+    message: Option<&str>,
+) -> Markup {
+    let ja = lang == Lang::Ja;
+    layout(
+        lang,
+        if ja {
+            "アカウントの利用申請"
+        } else {
+            "Apply for accounts"
+        },
+        Some(signed),
+        html! {
+            form.card method="post" action="/admin/applications" {
+                @if let Some(m) = message { p.notice role="status" { (m) } }
+                input type="hidden" name="csrf" value=(signed.session.csrf_token);
+                label for="display_name" { (if ja { "利用者の氏名・所属" } else { "Name and section of the user" }) }
+                input #display_name name="display_name" required maxlength="50";
+                label for="role" { (if ja { "役割" } else { "Role" }) }
+                select #role name="role" {
+                    @for role in vrs_core::accounts::APPLICABLE_ROLES {
+                        option value=(role) { (role_label(lang, role)) }
+                    }
+                }
+                button type="submit" { (if ja { "申請する" } else { "Apply" }) }
+            }
+            table.applications {
+                tr { th { "#" } th { (if ja { "氏名・所属" } else { "Name" }) } th { (if ja { "役割" } else { "Role" }) }
+                     th { (if ja { "状態" } else { "Status" }) } th { (if ja { "発行ユーザID" } else { "Issued user ID" }) } }
+                @for a in list {
+                    tr { td { (a.id) } td { (a.display_name) } td { (role_label(lang, &a.role)) }
+                         td { (status_label(lang, a.status)) } td { (a.issued_user_id.as_deref().unwrap_or("")) } }
+                }
+            }
+        },
+    )
+}
+
+/// The national operator's page: pending applications with approve and reject.
+pub fn operator_applications(
+    lang: Lang,
+    signed: &Signed,
+    pending: &[Application],
+    issued: Option<(&str, &str)>,
+) -> Markup {
+    let ja = lang == Lang::Ja;
+    layout(
+        lang,
+        if ja {
+            "アカウント申請の審査"
+        } else {
+            "Account applications"
+        },
+        Some(signed),
+        html! {
+            @if let Some((user_id, secret)) = issued {
+                section.card.issued role="status" {
+                    p.notice { (if ja { "アカウントを発行しました。初期パスワードはこの画面でのみ表示されます。申請した自治体へ安全な方法で伝えてください。" }
+                               else { "The account was issued. The initial password is shown only here; pass it to the municipality securely." }) }
+                    p { (if ja { "ユーザID: " } else { "User ID: " }) code.user-id { (user_id) } }
+                    p { (if ja { "初期パスワード: " } else { "Initial password: " }) code.initial-password { (secret) } }
+                }
+            }
+            @if pending.is_empty() { p { (if ja { "審査中の申請はありません。" } else { "No application is pending." }) } }
+            @else {
+                table.applications {
+                    tr { th { "#" } th { (if ja { "自治体" } else { "Municipality" }) } th { (if ja { "氏名・所属" } else { "Name" }) }
+                         th { (if ja { "役割" } else { "Role" }) } th { (if ja { "申請者" } else { "Applicant" }) } th {} }
+                    @for a in pending {
+                        tr {
+                            td { (a.id) } td { (a.municipality) " " (a.municipality.info().name) } td { (a.display_name) }
+                            td { (role_label(lang, &a.role)) } td { (a.applicant) }
+                            td {
+                                form method="post" action={ "/operator/applications/" (a.id) "/approve" } {
+                                    input type="hidden" name="csrf" value=(signed.session.csrf_token);
+                                    button type="submit" { (if ja { "承認" } else { "Approve" }) }
+                                }
+                                form method="post" action={ "/operator/applications/" (a.id) "/reject" } {
+                                    input type="hidden" name="csrf" value=(signed.session.csrf_token);
+                                    button type="submit" { (if ja { "却下" } else { "Reject" }) }
+                                }
+                            }
                         }
                     }
                 }

@@ -7,7 +7,8 @@ use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
-use vrs_core::accounts::{self, LoginError, PasswordChangeError};
+use vrs_core::accounts::{self, ApplicationError, LoginError, PasswordChangeError};
+use vrs_store::ApplicationStatus;
 
 use crate::error::WebError;
 use crate::i18n::{t, Lang, Text};
@@ -27,6 +28,19 @@ pub fn router(state: AppState) -> Router {
         .route("/password", get(password_page).post(change_password))
         .route("/lang/{code}", get(set_language))
         .route("/operator/locks", get(locked_accounts))
+        .route("/operator/applications", get(operator_applications))
+        .route(
+            "/operator/applications/{id}/approve",
+            post(approve_application),
+        )
+        .route(
+            "/operator/applications/{id}/reject",
+            post(reject_application),
+        )
+        .route(
+            "/admin/applications",
+            get(admin_applications).post(apply_for_account),
+        )
         .with_state(state)
 }
 
@@ -226,4 +240,140 @@ async fn locked_accounts(
     Ok(Html(
         pages::locked_accounts(signed.lang, &signed, &locked).into_string(),
     ))
+}
+
+fn application_error(e: ApplicationError) -> WebError {
+    match e {
+        ApplicationError::NotAdministrator => {
+            WebError::Forbidden("a municipal administrator's page")
+        }
+        ApplicationError::NotOperator => WebError::Forbidden("the national operator's page"),
+        ApplicationError::Store(e) => e.into(),
+        other => WebError::Invalid(other.to_string()),
+    }
+}
+
+async fn admin_page(
+    state: &AppState,
+    signed: &Signed,
+    message: Option<&str>,
+) -> Result<Html<String>, WebError> {
+    let Some(own) = signed
+        .account
+        .municipality
+        .filter(|_| signed.account.role == "municipal_admin")
+    else {
+        return Err(WebError::Forbidden("a municipal administrator's page"));
+    };
+    let list: Vec<_> = state
+        .store
+        .applications(None)
+        .await?
+        .into_iter()
+        .filter(|a| a.municipality == own)
+        .collect();
+    Ok(Html(
+        pages::admin_applications(signed.lang, signed, &list, message).into_string(),
+    ))
+}
+
+async fn admin_applications(
+    State(state): State<AppState>,
+    signed: Signed,
+) -> Result<Html<String>, WebError> {
+    admin_page(&state, &signed, None).await
+}
+
+#[derive(Deserialize)]
+struct ApplyForm {
+    csrf: String,
+    display_name: String,
+    role: String,
+}
+
+async fn apply_for_account(
+    State(state): State<AppState>,
+    signed: Signed,
+    Form(form): Form<ApplyForm>,
+) -> Result<Html<String>, WebError> {
+    signed.check_csrf(&form.csrf)?;
+    let id = accounts::apply(
+        state.store.as_ref(),
+        &signed.account,
+        &form.display_name,
+        &form.role,
+        signed.terminal.as_str(),
+    )
+    .await
+    .map_err(application_error)?;
+    let message = match signed.lang {
+        Lang::Ja => format!("申請しました（申請番号 {id}）。国の承認後にユーザIDが発行されます。"),
+        Lang::En => format!("Applied (application {id}). The user ID is issued once the national operator approves."),
+    };
+    admin_page(&state, &signed, Some(&message)).await
+}
+
+async fn operator_page(
+    state: &AppState,
+    signed: &Signed,
+    issued: Option<(&str, &str)>,
+) -> Result<Html<String>, WebError> {
+    if signed.account.role != "national_operator" {
+        return Err(WebError::Forbidden("the national operator's page"));
+    }
+    let pending = state
+        .store
+        .applications(Some(ApplicationStatus::Pending))
+        .await?;
+    Ok(Html(
+        pages::operator_applications(signed.lang, signed, &pending, issued).into_string(),
+    ))
+}
+
+async fn operator_applications(
+    State(state): State<AppState>,
+    signed: Signed,
+) -> Result<Html<String>, WebError> {
+    operator_page(&state, &signed, None).await
+}
+
+async fn approve_application(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<i64>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Html<String>, WebError> {
+    signed.check_csrf(&form.csrf)?;
+    let issued = accounts::approve(
+        state.store.as_ref(),
+        &signed.account,
+        id,
+        signed.terminal.as_str(),
+    )
+    .await
+    .map_err(application_error)?;
+    operator_page(
+        &state,
+        &signed,
+        Some((&issued.user_id, &issued.initial_password)),
+    )
+    .await
+}
+
+async fn reject_application(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<i64>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Html<String>, WebError> {
+    signed.check_csrf(&form.csrf)?;
+    accounts::reject(
+        state.store.as_ref(),
+        &signed.account,
+        id,
+        signed.terminal.as_str(),
+    )
+    .await
+    .map_err(application_error)?;
+    operator_page(&state, &signed, None).await
 }

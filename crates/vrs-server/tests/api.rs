@@ -44,6 +44,7 @@ both_backends!(
     terminal_class_comes_from_the_trusted_address,
     logout_ends_the_session,
     only_the_operator_sees_locked_accounts,
+    accounts_are_issued_only_on_an_approved_application,
 );
 
 const NEW_PASSWORD: &str = "Saijo-Vaccine-2026";
@@ -298,4 +299,109 @@ async fn only_the_operator_sees_locked_accounts(app: &TestApp) {
     let b = app.browser(LGWAN);
     b.login("saijo-0007", PASSWORD).await;
     assert_eq!(b.get("/operator/locks").await.status, 403);
+}
+
+fn between<'a>(body: &'a str, open: &str, close: &str) -> &'a str {
+    let start = body
+        .find(open)
+        .unwrap_or_else(|| panic!("{open} not in {body}"))
+        + open.len();
+    let end = body[start..].find(close).unwrap() + start;
+    &body[start..end]
+}
+
+async fn accounts_are_issued_only_on_an_approved_application(app: &TestApp) {
+    app.account("saijo-admin", "municipal_admin", Some("382060"), false)
+        .await;
+    app.account("chiyoda-admin", "municipal_admin", Some("131016"), false)
+        .await;
+    app.account("saijo-staff", "municipal_staff", Some("382060"), false)
+        .await;
+    app.account("op-0001", "national_operator", None, false)
+        .await;
+    // Staff cannot apply; the administrator applies for a staff account of their own municipality.
+    let staff = app.browser(LGWAN);
+    staff.login("saijo-staff", PASSWORD).await;
+    assert_eq!(staff.get("/admin/applications").await.status, 403);
+    let admin = app.browser(LGWAN);
+    admin.login("saijo-admin", PASSWORD).await;
+    let csrf = admin.csrf("/admin/applications").await;
+    let applied = admin
+        .post(
+            "/admin/applications",
+            &[
+                ("csrf", &csrf),
+                ("display_name", "健康推進課 接種 花子"),
+                ("role", "municipal_staff"),
+            ],
+        )
+        .await;
+    assert_eq!(applied.status, 200);
+    assert!(applied.body.contains("申請しました"), "{}", applied.body);
+    let bad_role = admin
+        .post(
+            "/admin/applications",
+            &[
+                ("csrf", &csrf),
+                ("display_name", "x"),
+                ("role", "national_operator"),
+            ],
+        )
+        .await;
+    assert_eq!(bad_role.status, 422);
+    // Another municipality's administrator does not see it.
+    let other = app.browser(LGWAN);
+    other.login("chiyoda-admin", PASSWORD).await;
+    assert!(!other
+        .get("/admin/applications")
+        .await
+        .body
+        .contains("接種 花子"));
+    // The operator approves; the user ID and a one-time password are shown once.
+    let operator = app.browser(INTERNET);
+    operator.login("op-0001", PASSWORD).await;
+    let pending = operator.get("/operator/applications").await;
+    assert!(pending.body.contains("接種 花子"), "{}", pending.body);
+    let action = between(
+        &pending.body,
+        "action=\"/operator/applications/",
+        "/approve\"",
+    )
+    .to_owned();
+    let csrf = support::hidden(&pending.body, "csrf").unwrap();
+    let approved = operator
+        .post(
+            &format!("/operator/applications/{action}/approve"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(approved.status, 200, "{}", approved.body);
+    let user_id = between(&approved.body, "<code class=\"user-id\">", "<").to_owned();
+    let secret = between(&approved.body, "<code class=\"initial-password\">", "<").to_owned();
+    assert!(user_id.starts_with("382060-"), "{user_id}");
+    // Approving twice is refused; the new user must change the password at first login.
+    let twice = operator
+        .post(
+            &format!("/operator/applications/{action}/approve"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(twice.status, 422);
+    let newcomer = app.browser(LGWAN);
+    assert_eq!(
+        newcomer.login(&user_id, &secret).await.location.as_deref(),
+        Some("/password")
+    );
+    let issued = app.db.store.account(&user_id).await.unwrap();
+    assert_eq!(
+        (issued.role.as_str(), issued.municipality.unwrap().as_str()),
+        ("municipal_staff", "382060")
+    );
+    assert!(admin
+        .get("/admin/applications")
+        .await
+        .body
+        .contains(&user_id));
+    // Nobody but the operator decides.
+    assert_eq!(admin.get("/operator/applications").await.status, 403);
 }
