@@ -60,16 +60,21 @@ pub fn menu(role: &str) -> Vec<MenuItem> {
     match role {
         "national_operator" => {
             items.push(MenuItem {
+                ja: "アカウント申請の審査",
+                en: "Account applications",
+                href: "/operator/applications",
+            });
+            items.push(MenuItem {
                 ja: "ロック中のアカウント（不正ログインの通知）",
                 en: "Locked accounts (intrusion notices)",
                 href: "/operator/locks",
             });
         }
-        "municipal_admin"
-        | "municipal_staff"
-        | "prefecture_viewer"
-        | "site_tablet"
-        | "certificate_service" => {}
+        "municipal_admin" => items.push(MenuItem {
+            ja: "アカウントの利用申請",
+            en: "Apply for accounts",
+            href: "/admin/applications",
+        }),
         _ => {}
     }
     items.push(MenuItem {

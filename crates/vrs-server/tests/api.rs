@@ -45,6 +45,7 @@ both_backends!(
     logout_ends_the_session,
     only_the_operator_sees_locked_accounts,
     accounts_are_issued_only_on_an_approved_application,
+    every_menu_entry_of_every_role_opens,
 );
 
 const NEW_PASSWORD: &str = "Saijo-Vaccine-2026";
@@ -404,4 +405,31 @@ async fn accounts_are_issued_only_on_an_approved_application(app: &TestApp) {
         .contains(&user_id));
     // Nobody but the operator decides.
     assert_eq!(admin.get("/operator/applications").await.status, 403);
+}
+
+async fn every_menu_entry_of_every_role_opens(app: &TestApp) {
+    let roles = [
+        ("op-0001", "national_operator", None),
+        ("pref-38", "prefecture_viewer", None),
+        ("saijo-admin", "municipal_admin", Some("382060")),
+        ("saijo-staff", "municipal_staff", Some("382060")),
+        ("saijo-tablet", "site_tablet", Some("382060")),
+        ("kiosk", "certificate_service", None),
+    ];
+    for (user_id, role, municipality) in roles {
+        app.account(user_id, role, municipality, false).await;
+        let b = app.browser(LGWAN);
+        b.login(user_id, PASSWORD).await;
+        let home = b.get("/").await;
+        let nav = between(&home.body, "<nav", "</nav>").to_owned();
+        let links: Vec<&str> = nav
+            .split("href=\"")
+            .skip(1)
+            .map(|rest| rest.split('"').next().unwrap())
+            .collect();
+        assert!(!links.is_empty(), "{role} has no menu");
+        for link in links {
+            assert_eq!(b.get(link).await.status, 200, "{role}: {link}");
+        }
+    }
 }
