@@ -80,7 +80,8 @@ async fn browser(driver: &Driver) -> Client {
             ]
         }),
     );
-    ClientBuilder::native()
+    ClientBuilder::rustls()
+        .expect("a TLS configuration")
         .capabilities(caps)
         .connect(&format!("http://127.0.0.1:{}", driver.port))
         .await
