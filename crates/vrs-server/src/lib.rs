@@ -6,6 +6,7 @@
 pub mod config;
 mod error;
 mod i18n;
+pub mod metrics;
 mod pages;
 mod routes;
 mod session;
@@ -27,6 +28,7 @@ pub use config::Settings;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub settings: Arc<Settings>,
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
@@ -34,6 +36,7 @@ impl AppState {
         Self {
             store,
             settings: Arc::new(settings),
+            metrics: Arc::new(metrics::Metrics::new()),
         }
     }
 

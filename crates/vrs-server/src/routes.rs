@@ -19,9 +19,22 @@ use crate::session::{
 };
 use crate::AppState;
 
+/// The OpenAPI document of the JSON API.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "VRS — Vaccination Record System API",
+        description = "The JSON API of VRS. Pages for people are server-rendered HTML and not part of this document."
+    ),
+    paths(healthz, openapi)
+)]
+struct ApiDoc;
+
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(crate::metrics::metrics))
+        .route("/api/openapi.json", get(openapi))
         .route("/", get(home))
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
@@ -41,9 +54,25 @@ pub fn router(state: AppState) -> Router {
             "/admin/applications",
             get(admin_applications).post(apply_for_account),
         )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::track,
+        ))
         .with_state(state)
 }
 
+/// The OpenAPI document of this API.
+#[utoipa::path(get, path = "/api/openapi.json", responses((status = 200, description = "OpenAPI 3 document")))]
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    use utoipa::OpenApi;
+    Json(ApiDoc::openapi())
+}
+
+/// Whether this node is up and reaches its database.
+#[utoipa::path(get, path = "/healthz", responses(
+    (status = 200, description = "Up; the body names the database backend"),
+    (status = 503, description = "The database cannot be reached"),
+))]
 async fn healthz(State(state): State<AppState>) -> Response {
     match state.store.municipalities().await {
         Ok(_) => Json(serde_json::json!({"status": "ok", "database": state.store.backend()}))

@@ -36,6 +36,8 @@ macro_rules! both_backends {
 
 both_backends!(
     health_check_answers,
+    metrics_count_requests_by_route_pattern,
+    openapi_document_is_served,
     pages_need_a_session,
     first_login_forces_a_password_change,
     five_failed_logins_lock_the_account_and_the_operator_sees_it,
@@ -432,4 +434,37 @@ async fn every_menu_entry_of_every_role_opens(app: &TestApp) {
             assert_eq!(b.get(link).await.status, 200, "{role}: {link}");
         }
     }
+}
+
+async fn metrics_count_requests_by_route_pattern(app: &TestApp) {
+    app.account("op-0001", "national_operator", None, false)
+        .await;
+    let b = app.browser(INTERNET);
+    b.healthz().await;
+    b.healthz().await;
+    b.login("op-0001", PASSWORD).await;
+    let metrics = b.get("/metrics").await;
+    assert_eq!(metrics.status, 200);
+    assert!(
+        metrics.body.contains(
+            "vrs_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 2"
+        ),
+        "{}",
+        metrics.body
+    );
+    assert!(metrics
+        .body
+        .contains("vrs_http_request_duration_seconds_bucket"));
+    assert!(
+        !metrics.body.contains("op-0001"),
+        "no user identifiers in metrics"
+    );
+}
+
+async fn openapi_document_is_served(app: &TestApp) {
+    let doc = app.browser(INTERNET).get("/api/openapi.json").await;
+    assert_eq!(doc.status, 200);
+    let json: serde_json::Value = serde_json::from_str(&doc.body).unwrap();
+    assert!(json["openapi"].as_str().unwrap().starts_with("3."));
+    assert!(json["paths"]["/healthz"]["get"].is_object(), "{json}");
 }
