@@ -2,7 +2,7 @@
 //! targets, no JavaScript: usable on a municipal PC and on a site tablet alike.
 
 use maud::{html, Markup, DOCTYPE};
-use vrs_store::{Account, Application, ApplicationStatus};
+use vrs_store::{Account, Application, ApplicationStatus, AuditRecord};
 
 use crate::i18n::{t, Lang, Text};
 use crate::session::Signed;
@@ -54,6 +54,12 @@ pub struct MenuItem {
     pub href: &'static str,
 }
 
+const AUDIT_ITEM: MenuItem = MenuItem {
+    ja: "操作ログの検索",
+    en: "Search the audit log",
+    href: "/audit",
+};
+
 /// The menu of a role: only pages that exist.
 pub fn menu(role: &str) -> Vec<MenuItem> {
     let mut items = Vec::new();
@@ -70,11 +76,15 @@ pub fn menu(role: &str) -> Vec<MenuItem> {
                 href: "/operator/locks",
             });
         }
-        "municipal_admin" => items.push(MenuItem {
-            ja: "アカウントの利用申請",
-            en: "Apply for accounts",
-            href: "/admin/applications",
-        }),
+        "municipal_admin" => {
+            items.push(MenuItem {
+                ja: "アカウントの利用申請",
+                en: "Apply for accounts",
+                href: "/admin/applications",
+            });
+            items.push(AUDIT_ITEM);
+        }
+        "municipal_staff" => items.push(AUDIT_ITEM),
         _ => {}
     }
     items.push(MenuItem {
@@ -322,6 +332,88 @@ pub fn operator_applications(
                                 }
                             }
                         }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// The search form's values, echoed back.
+#[derive(Default, serde::Deserialize)]
+pub struct AuditQuery {
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub to: String,
+    #[serde(default)]
+    pub actor: String,
+    #[serde(default)]
+    pub action: String,
+}
+
+impl AuditQuery {
+    pub fn query_string(&self) -> String {
+        let enc = |s: &str| {
+            s.bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect::<String>()
+        };
+        format!(
+            "from={}&to={}&actor={}&action={}",
+            enc(&self.from),
+            enc(&self.to),
+            enc(&self.actor),
+            enc(&self.action)
+        )
+    }
+}
+
+/// The municipality's own audit log: search by date, actor and action; CSV download.
+pub fn audit(
+    lang: Lang,
+    signed: &Signed,
+    query: &AuditQuery,
+    found: &[AuditRecord],
+    error: Option<&str>,
+) -> Markup {
+    let ja = lang == Lang::Ja;
+    layout(
+        lang,
+        if ja {
+            "操作ログの検索"
+        } else {
+            "Search the audit log"
+        },
+        Some(signed),
+        html! {
+            form.card.search method="get" action="/audit" {
+                @if let Some(e) = error { p.error role="alert" { (e) } }
+                label for="from" { (if ja { "期間（開始日）" } else { "From (date)" }) }
+                input #from name="from" value=(query.from) placeholder="2026-11-01 / 令和8年11月1日";
+                label for="to" { (if ja { "期間（終了日）" } else { "To (date, inclusive)" }) }
+                input #to name="to" value=(query.to);
+                label for="actor" { (if ja { "ユーザID" } else { "User ID" }) }
+                input #actor name="actor" value=(query.actor);
+                label for="action" { (if ja { "操作（例: login, targets.import）" } else { "Action (e.g. login, targets.import)" }) }
+                input #action name="action" value=(query.action);
+                button type="submit" { (if ja { "検索" } else { "Search" }) }
+            }
+            @if error.is_none() {
+                p { a.csv href={ "/audit.csv?" (query.query_string()) } { (if ja { "CSVでダウンロード" } else { "Download as CSV" }) } }
+                table.audit {
+                    tr { th { "#" } th { (if ja { "日時" } else { "Time" }) } th { (if ja { "ユーザID" } else { "User" }) }
+                         th { (if ja { "端末" } else { "Terminal" }) } th { (if ja { "操作" } else { "Action" }) }
+                         th { (if ja { "対象" } else { "Target" }) } th { (if ja { "結果" } else { "Outcome" }) } }
+                    @for r in found {
+                        tr { td { (r.seq) } td { (r.entry.at.format("%Y-%m-%d %H:%M:%S UTC")) } td { (r.entry.actor) }
+                             td { (r.entry.terminal) } td { (r.entry.action) } td { (r.entry.target) } td { (r.entry.outcome) } }
                     }
                 }
             }

@@ -1,6 +1,6 @@
 //! The routes and their handlers. Each handler extracts who acts, calls a service, and renders.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -8,7 +8,7 @@ use axum::{Form, Json, Router};
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 use vrs_core::accounts::{self, ApplicationError, LoginError, PasswordChangeError};
-use vrs_store::ApplicationStatus;
+use vrs_store::{ApplicationStatus, AuditEntry, AuditFilter};
 
 use crate::error::WebError;
 use crate::i18n::{t, Lang, Text};
@@ -54,6 +54,8 @@ pub fn router(state: AppState) -> Router {
             "/admin/applications",
             get(admin_applications).post(apply_for_account),
         )
+        .route("/audit", get(audit_page))
+        .route("/audit.csv", get(audit_csv))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::metrics::track,
@@ -405,4 +407,116 @@ async fn reject_application(
     .await
     .map_err(application_error)?;
     operator_page(&state, &signed, None).await
+}
+
+/// The viewer's own municipality, for the pages of municipal staff and administrators.
+fn own_municipality(signed: &Signed) -> Result<vrs_domain::MunicipalityCode, WebError> {
+    match (signed.account.role.as_str(), signed.account.municipality) {
+        ("municipal_staff" | "municipal_admin", Some(m)) => Ok(m),
+        _ => Err(WebError::Forbidden("a page of municipal staff")),
+    }
+}
+
+/// The search filter of a query, or the message naming the field that is wrong.
+fn audit_filter(lang: Lang, q: &pages::AuditQuery, limit: u32) -> Result<AuditFilter, String> {
+    let day = |field: &str,
+               label_ja: &str,
+               label_en: &str,
+               value: &str|
+     -> Result<Option<chrono::NaiveDate>, String> {
+        if value.trim().is_empty() {
+            return Ok(None);
+        }
+        vrs_domain::parse_date(value)
+            .map(Some)
+            .map_err(|e| match lang {
+                Lang::Ja => format!("{label_ja}（{field}）: {e}"),
+                Lang::En => format!("{label_en} ({field}): {e}"),
+            })
+    };
+    let from = day("from", "期間（開始日）", "From", &q.from)?;
+    let to = day("to", "期間（終了日）", "To", &q.to)?;
+    let start = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+    let text = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+    Ok(AuditFilter {
+        from: from.and_then(start),
+        to: to.and_then(|d| d.succ_opt()).and_then(start),
+        actor: text(&q.actor),
+        action: text(&q.action),
+        limit,
+    })
+}
+
+async fn audit_page(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(query): Query<pages::AuditQuery>,
+) -> Result<Response, WebError> {
+    let own = own_municipality(&signed)?;
+    match audit_filter(signed.lang, &query, 500) {
+        Ok(filter) => {
+            let found = state.store.audit_search(own.into(), &filter).await?;
+            Ok(
+                Html(pages::audit(signed.lang, &signed, &query, &found, None).into_string())
+                    .into_response(),
+            )
+        }
+        Err(message) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Html(pages::audit(signed.lang, &signed, &query, &[], Some(&message)).into_string()),
+        )
+            .into_response()),
+    }
+}
+
+async fn audit_csv(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(query): Query<pages::AuditQuery>,
+) -> Result<Response, WebError> {
+    let own = own_municipality(&signed)?;
+    let filter = audit_filter(signed.lang, &query, 100_000).map_err(WebError::Invalid)?;
+    let found = state.store.audit_search(own.into(), &filter).await?;
+    let export = AuditEntry::now(
+        &signed.account.user_id,
+        &signed.account.role,
+        signed.terminal.as_str(),
+        "audit.export",
+        &format!("{} entries", found.len()),
+    )
+    .with_detail(query.query_string());
+    state.store.append_audit(own.into(), &export).await?;
+    // UTF-8 with a byte-order mark, so spreadsheet software on municipal PCs opens it as UTF-8.
+    let mut csv = String::from("\u{feff}連番,日時,ユーザID,役割,端末,操作,対象,結果,詳細\r\n");
+    for r in &found {
+        let e = &r.entry;
+        let cells = [
+            r.seq.to_string(),
+            e.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            e.actor.clone(),
+            e.role.clone(),
+            e.terminal.clone(),
+            e.action.clone(),
+            e.target.clone(),
+            e.outcome.clone(),
+            e.detail.clone(),
+        ];
+        let quoted: Vec<String> = cells
+            .iter()
+            .map(|c| format!("\"{}\"", c.replace('"', "\"\"")))
+            .collect();
+        csv.push_str(&quoted.join(","));
+        csv.push_str("\r\n");
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"audit-{own}.csv\""),
+            ),
+        ],
+        csv,
+    )
+        .into_response())
 }

@@ -48,6 +48,7 @@ both_backends!(
     only_the_operator_sees_locked_accounts,
     accounts_are_issued_only_on_an_approved_application,
     every_menu_entry_of_every_role_opens,
+    staff_search_and_download_their_own_audit_log,
 );
 
 const NEW_PASSWORD: &str = "Saijo-Vaccine-2026";
@@ -467,4 +468,54 @@ async fn openapi_document_is_served(app: &TestApp) {
     let json: serde_json::Value = serde_json::from_str(&doc.body).unwrap();
     assert!(json["openapi"].as_str().unwrap().starts_with("3."));
     assert!(json["paths"]["/healthz"]["get"].is_object(), "{json}");
+}
+
+async fn staff_search_and_download_their_own_audit_log(app: &TestApp) {
+    app.account("saijo-staff", "municipal_staff", Some("382060"), false)
+        .await;
+    app.account("chiyoda-staff", "municipal_staff", Some("131016"), false)
+        .await;
+    app.account("saijo-tablet", "site_tablet", Some("382060"), false)
+        .await;
+    let other = app.browser(LGWAN);
+    other.login("chiyoda-staff", PASSWORD).await;
+    let b = app.browser(INTERNET);
+    b.login("saijo-staff", PASSWORD).await;
+    let found = b.get("/audit?action=login").await;
+    assert_eq!(found.status, 200);
+    assert!(found.body.contains("saijo-staff"), "{}", found.body);
+    assert!(
+        !found.body.contains("chiyoda-staff"),
+        "another municipality's log is invisible"
+    );
+    // Dates in 和暦 work; a bad date names its field.
+    let today = vrs_domain::format_wareki(chrono::Utc::now().date_naive());
+    let wareki = b
+        .get(&format!("/audit?from={today}&to={today}&actor=saijo-staff"))
+        .await;
+    assert!(wareki.body.contains("<td>login</td>"), "{}", wareki.body);
+    let bad = b.get("/audit?from=令和3年2月30日").await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.body.contains("期間（開始日）（from）"), "{}", bad.body);
+    // The CSV download, with its own audit entry.
+    let csv = b.get("/audit.csv?action=login").await;
+    assert_eq!(csv.status, 200);
+    assert!(
+        csv.body.starts_with("\u{feff}連番,日時,ユーザID"),
+        "{}",
+        csv.body
+    );
+    assert!(csv.body.contains("\"saijo-staff\""));
+    assert!(!csv.body.contains("chiyoda-staff"));
+    let after = b.get("/audit?action=audit.export").await;
+    assert!(
+        after.body.contains("<td>audit.export</td>"),
+        "{}",
+        after.body
+    );
+    // Tablets and other roles have no audit page.
+    let tablet = app.browser(INTERNET);
+    tablet.login("saijo-tablet", PASSWORD).await;
+    assert_eq!(tablet.get("/audit").await.status, 403);
+    assert_eq!(tablet.get("/audit.csv").await.status, 403);
 }

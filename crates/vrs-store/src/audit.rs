@@ -137,3 +137,14 @@ impl AuditRecord {
 pub(crate) fn timestamp_text(at: &DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
+
+/// What to look for in a chain: a time range (from inclusive, to exclusive), an actor and an action
+/// (exact), newest first, at most `limit` entries.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub limit: u32,
+}

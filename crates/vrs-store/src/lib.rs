@@ -28,7 +28,7 @@ use vrs_crypto::MasterKey;
 use vrs_domain::{AtenaNumber, CouponNumber, Dose, MunicipalityCode, MyNumber, Resident};
 
 pub use accounts::{Account, Application, ApplicationStatus, SessionRecord};
-pub use audit::{AuditEntry, AuditRecord, AuditScope};
+pub use audit::{AuditEntry, AuditFilter, AuditRecord, AuditScope};
 pub use error::StoreError;
 pub use import::{ImportRow, ImportSummary, Rejection, ResidentImport, SealedBatch, Sealer};
 pub use postgres::PostgresStore;
@@ -197,6 +197,13 @@ pub trait Store: Send + Sync + 'static {
         scope: AuditScope,
         entry: &AuditEntry,
     ) -> Result<AuditRecord, StoreError>;
+
+    /// Entries of a chain matching `filter`, newest first.
+    async fn audit_search(
+        &self,
+        scope: AuditScope,
+        filter: &AuditFilter,
+    ) -> Result<Vec<AuditRecord>, StoreError>;
 
     /// The newest entry of the municipality's audit chain as the database records it
     /// (`audit_heads`): its sequence number and hash, or `None` for an empty chain.

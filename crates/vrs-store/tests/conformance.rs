@@ -55,6 +55,7 @@ conformance!(
     accounts_lock_after_repeated_failures_and_unlock_on_success,
     an_application_is_decided_once_and_approval_issues_the_account,
     sessions_are_stored_hashed_and_end_with_a_password_change,
+    audit_search_filters_by_time_actor_and_action_within_its_chain,
 );
 
 pub fn code(s: &str) -> MunicipalityCode {
@@ -642,6 +643,70 @@ mod cases {
         s.create_session(&record).await.unwrap();
         s.delete_session(&hash).await.unwrap();
         assert!(matches!(s.session(&hash).await, Err(StoreError::NotFound)));
+    }
+
+    pub async fn audit_search_filters_by_time_actor_and_action_within_its_chain(db: &TestDb) {
+        let s = &db.store;
+        let day = |d: u32| {
+            chrono::DateTime::parse_from_rfc3339(&format!("2026-11-{d:02}T09:00:00Z"))
+                .unwrap()
+                .to_utc()
+        };
+        for (d, actor, action) in [
+            (1, "a", "login"),
+            (2, "b", "login"),
+            (3, "a", "targets.import"),
+            (4, "b", "logout"),
+        ] {
+            let mut e = audit(action, "x");
+            e.actor = actor.into();
+            e.at = day(d);
+            s.append_audit(code(SAIJO).into(), &e).await.unwrap();
+        }
+        s.append_audit(code(CHIYODA).into(), &audit("login", "y"))
+            .await
+            .unwrap();
+        let search = |f: vrs_store::AuditFilter| async move {
+            s.audit_search(code(SAIJO).into(), &f).await.unwrap()
+        };
+        let all = search(vrs_store::AuditFilter {
+            limit: 100,
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(
+            all.iter().map(|r| r.seq).collect::<Vec<_>>(),
+            [4, 3, 2, 1],
+            "newest first, own chain only"
+        );
+        let by_actor = search(vrs_store::AuditFilter {
+            actor: Some("a".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(by_actor.iter().map(|r| r.seq).collect::<Vec<_>>(), [3, 1]);
+        let by_action = search(vrs_store::AuditFilter {
+            action: Some("login".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(by_action.iter().map(|r| r.seq).collect::<Vec<_>>(), [2, 1]);
+        let range = search(vrs_store::AuditFilter {
+            from: Some(day(2)),
+            to: Some(day(4)),
+            limit: 100,
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(range.iter().map(|r| r.seq).collect::<Vec<_>>(), [3, 2]);
+        let limited = search(vrs_store::AuditFilter {
+            limit: 1,
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(limited.len(), 1);
     }
 
     fn contains(haystack: &[u8], needle: &[u8]) -> bool {

@@ -17,7 +17,7 @@ use vrs_crypto::{chain, FieldCipher, MasterKey};
 use vrs_domain::{AtenaNumber, CouponNumber, Dose, MunicipalityCode, MyNumber, Resident};
 
 use crate::accounts::{Account, Application, ApplicationStatus, SessionRecord};
-use crate::audit::{AuditEntry, AuditRecord, AuditScope};
+use crate::audit::{AuditEntry, AuditFilter, AuditRecord, AuditScope};
 use crate::import::ResidentImport;
 use crate::keyring::{Keyring, FIRST_KEY_VERSION};
 use crate::migrate::{self, LEDGER};
@@ -272,6 +272,27 @@ async fn append_audit_tx(
     )
     .await?;
     Ok(record)
+}
+
+const AUDIT_SELECT: &str =
+    "SELECT seq, at, actor, role, terminal, action, target, outcome, detail, hash FROM audit_log";
+
+fn audit_record(scope: AuditScope, r: &tokio_postgres::Row) -> Result<AuditRecord, StoreError> {
+    Ok(AuditRecord {
+        scope,
+        seq: r.get(0),
+        entry: AuditEntry {
+            at: r.get(1),
+            actor: r.get(2),
+            role: r.get(3),
+            terminal: r.get(4),
+            action: r.get(5),
+            target: r.get(6),
+            outcome: r.get(7),
+            detail: r.get(8),
+        },
+        hash: rows::hash32(&r.get::<_, Vec<u8>>(9))?,
+    })
 }
 
 #[async_trait]
@@ -621,30 +642,36 @@ impl Store for PostgresStore {
         let client = self.pool.get().await?;
         let found = client
             .query(
-                "SELECT seq, at, actor, role, terminal, action, target, outcome, detail, hash FROM audit_log \
-                 WHERE municipality_code = $1 AND seq >= $2 ORDER BY seq LIMIT $3",
+                &format!("{AUDIT_SELECT} WHERE municipality_code = $1 AND seq >= $2 ORDER BY seq LIMIT $3"),
                 &[&scope.code(), &from, &i64::from(limit)],
             )
             .await?;
-        found
-            .iter()
-            .map(|r| {
-                Ok(AuditRecord {
-                    scope,
-                    seq: r.get(0),
-                    entry: AuditEntry {
-                        at: r.get(1),
-                        actor: r.get(2),
-                        role: r.get(3),
-                        terminal: r.get(4),
-                        action: r.get(5),
-                        target: r.get(6),
-                        outcome: r.get(7),
-                        detail: r.get(8),
-                    },
-                    hash: rows::hash32(&r.get::<_, Vec<u8>>(9))?,
-                })
-            })
-            .collect()
+        found.iter().map(|r| audit_record(scope, r)).collect()
+    }
+
+    async fn audit_search(
+        &self,
+        scope: AuditScope,
+        filter: &AuditFilter,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let client = self.pool.get().await?;
+        let found = client
+            .query(
+                &format!(
+                    "{AUDIT_SELECT} WHERE municipality_code = $1 AND ($2::timestamptz IS NULL OR at >= $2) \
+                     AND ($3::timestamptz IS NULL OR at < $3) AND ($4::text IS NULL OR actor = $4) \
+                     AND ($5::text IS NULL OR action = $5) ORDER BY seq DESC LIMIT $6"
+                ),
+                &[
+                    &scope.code(),
+                    &filter.from,
+                    &filter.to,
+                    &filter.actor,
+                    &filter.action,
+                    &i64::from(filter.limit),
+                ],
+            )
+            .await?;
+        found.iter().map(|r| audit_record(scope, r)).collect()
     }
 }

@@ -17,7 +17,7 @@ use vrs_crypto::{chain, FieldCipher, MasterKey};
 use vrs_domain::{AtenaNumber, CouponNumber, Dose, MunicipalityCode, MyNumber, Resident};
 
 use crate::accounts::{Account, Application, ApplicationStatus, SessionRecord};
-use crate::audit::{timestamp_text, AuditEntry, AuditRecord, AuditScope};
+use crate::audit::{timestamp_text, AuditEntry, AuditFilter, AuditRecord, AuditScope};
 use crate::import::ResidentImport;
 use crate::keyring::{Keyring, FIRST_KEY_VERSION};
 use crate::migrate::{self, LEDGER};
@@ -275,6 +275,57 @@ fn append_audit_tx(
         params![scope.code(), record.seq, record.hash.to_vec()],
     )?;
     Ok(record)
+}
+
+/// Audit records selected by `clause` (a WHERE … ORDER BY … LIMIT tail).
+fn audit_records(
+    conn: &Connection,
+    scope: AuditScope,
+    clause: &str,
+    bound: impl rusqlite::Params,
+) -> Result<Vec<AuditRecord>, StoreError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT seq, at, actor, role, terminal, action, target, outcome, detail, hash FROM audit_log {clause}"
+    ))?;
+    let found = stmt.query_map(bound, |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            [
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+            ],
+            r.get::<_, Vec<u8>>(9)?,
+        ))
+    })?;
+    found
+        .map(|row| {
+            let (seq, at, [actor, role, terminal, action, target, outcome, detail], hash) = row?;
+            let at = DateTime::parse_from_rfc3339(&at)
+                .map_err(|_| StoreError::Corrupt(format!("audit_log.at of entry {seq}")))?
+                .with_timezone(&Utc);
+            Ok(AuditRecord {
+                scope,
+                seq,
+                entry: AuditEntry {
+                    at,
+                    actor,
+                    role,
+                    terminal,
+                    action,
+                    target,
+                    outcome,
+                    detail,
+                },
+                hash: rows::hash32(&hash)?,
+            })
+        })
+        .collect()
 }
 
 fn map_unique(e: rusqlite::Error) -> StoreError {
@@ -689,41 +740,37 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> Result<Vec<AuditRecord>, StoreError> {
         self.read(move |conn, _| {
-            let mut stmt = conn.prepare(
-                "SELECT seq, at, actor, role, terminal, action, target, outcome, detail, hash FROM audit_log \
-                 WHERE municipality_code = ?1 AND seq >= ?2 ORDER BY seq LIMIT ?3",
-            )?;
-            let found = stmt.query_map(params![scope.code(), from, limit], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    [r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?],
-                    r.get::<_, Vec<u8>>(9)?,
-                ))
-            })?;
-            found
-                .map(|row| {
-                    let (seq, at, [actor, role, terminal, action, target, outcome, detail], hash) = row?;
-                    let at = DateTime::parse_from_rfc3339(&at)
-                        .map_err(|_| StoreError::Corrupt(format!("audit_log.at of entry {seq}")))?
-                        .with_timezone(&Utc);
-                    Ok(AuditRecord {
-                        scope,
-                        seq,
-                        entry: AuditEntry {
-                            at,
-                            actor,
-                            role,
-                            terminal,
-                            action,
-                            target,
-                            outcome,
-                            detail,
-                        },
-                        hash: rows::hash32(&hash)?,
-                    })
-                })
-                .collect()
+            audit_records(
+                conn,
+                scope,
+                "WHERE municipality_code = ?1 AND seq >= ?2 ORDER BY seq LIMIT ?3",
+                params![scope.code(), from, limit],
+            )
+        })
+        .await
+    }
+
+    async fn audit_search(
+        &self,
+        scope: AuditScope,
+        filter: &AuditFilter,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let f = filter.clone();
+        self.read(move |conn, _| {
+            audit_records(
+                conn,
+                scope,
+                "WHERE municipality_code = ?1 AND (?2 IS NULL OR at >= ?2) AND (?3 IS NULL OR at < ?3) \
+                 AND (?4 IS NULL OR actor = ?4) AND (?5 IS NULL OR action = ?5) ORDER BY seq DESC LIMIT ?6",
+                params![
+                    scope.code(),
+                    f.from.as_ref().map(timestamp_text),
+                    f.to.as_ref().map(timestamp_text),
+                    f.actor,
+                    f.action,
+                    f.limit
+                ],
+            )
         })
         .await
     }
