@@ -8,7 +8,7 @@ mod error;
 mod i18n;
 pub mod metrics;
 mod pages;
-mod routes;
+pub mod routes;
 mod session;
 pub mod terminal;
 
@@ -22,6 +22,7 @@ use vrs_core::accounts::LoginPolicy;
 use vrs_store::Store;
 
 pub use config::Settings;
+pub use routes::{routes, Audience, RouteInfo};
 
 /// What every request handler can reach.
 #[derive(Clone)]

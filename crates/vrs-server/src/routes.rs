@@ -30,32 +30,104 @@ use crate::AppState;
 )]
 struct ApiDoc;
 
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(crate::metrics::metrics))
-        .route("/api/openapi.json", get(openapi))
-        .route("/", get(home))
-        .route("/login", get(login_page).post(login))
-        .route("/logout", post(logout))
-        .route("/password", get(password_page).post(change_password))
-        .route("/lang/{code}", get(set_language))
-        .route("/operator/locks", get(locked_accounts))
-        .route("/operator/applications", get(operator_applications))
-        .route(
+/// Who a route is for, as the tenant-isolation tests read it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Audience {
+    /// Anyone, signed in or not (health, metrics, sign-in, language).
+    Public,
+    /// Any signed-in user (menu, password, sign-out).
+    SignedIn,
+    /// The national operator.
+    Operator,
+    /// A municipality's administrator.
+    MunicipalAdmin,
+    /// A municipality's staff (administrators included).
+    MunicipalStaff,
+}
+
+/// One route: its path pattern, the methods it answers, who it is for.
+pub struct RouteInfo {
+    pub path: &'static str,
+    pub methods: &'static [&'static str],
+    pub audience: Audience,
+}
+
+type Handlers = axum::routing::MethodRouter<AppState>;
+
+/// Every route of the application. The router is built from this table and nothing else, so the
+/// tests that walk it (tenant isolation) cannot miss a route.
+fn table() -> Vec<(RouteInfo, Handlers)> {
+    use Audience::*;
+    let r = |path, methods, audience, handlers| {
+        (
+            RouteInfo {
+                path,
+                methods,
+                audience,
+            },
+            handlers,
+        )
+    };
+    vec![
+        r("/healthz", &["GET"], Public, get(healthz)),
+        r("/metrics", &["GET"], Public, get(crate::metrics::metrics)),
+        r("/api/openapi.json", &["GET"], Public, get(openapi)),
+        r(
+            "/login",
+            &["GET", "POST"],
+            Public,
+            get(login_page).post(login),
+        ),
+        r("/lang/{code}", &["GET"], Public, get(set_language)),
+        r("/", &["GET"], SignedIn, get(home)),
+        r("/logout", &["POST"], SignedIn, post(logout)),
+        r(
+            "/password",
+            &["GET", "POST"],
+            SignedIn,
+            get(password_page).post(change_password),
+        ),
+        r("/operator/locks", &["GET"], Operator, get(locked_accounts)),
+        r(
+            "/operator/applications",
+            &["GET"],
+            Operator,
+            get(operator_applications),
+        ),
+        r(
             "/operator/applications/{id}/approve",
+            &["POST"],
+            Operator,
             post(approve_application),
-        )
-        .route(
+        ),
+        r(
             "/operator/applications/{id}/reject",
+            &["POST"],
+            Operator,
             post(reject_application),
-        )
-        .route(
+        ),
+        r(
             "/admin/applications",
+            &["GET", "POST"],
+            MunicipalAdmin,
             get(admin_applications).post(apply_for_account),
-        )
-        .route("/audit", get(audit_page))
-        .route("/audit.csv", get(audit_csv))
+        ),
+        r("/audit", &["GET"], MunicipalStaff, get(audit_page)),
+        r("/audit.csv", &["GET"], MunicipalStaff, get(audit_csv)),
+    ]
+}
+
+/// The routes of the application, for tests and documentation.
+pub fn routes() -> Vec<RouteInfo> {
+    table().into_iter().map(|(info, _)| info).collect()
+}
+
+pub fn router(state: AppState) -> Router {
+    table()
+        .into_iter()
+        .fold(Router::new(), |router, (info, handlers)| {
+            router.route(info.path, handlers)
+        })
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::metrics::track,

@@ -49,6 +49,7 @@ both_backends!(
     accounts_are_issued_only_on_an_approved_application,
     every_menu_entry_of_every_role_opens,
     staff_search_and_download_their_own_audit_log,
+    two_nodes_on_one_database_share_sessions_and_lockouts,
 );
 
 const NEW_PASSWORD: &str = "Saijo-Vaccine-2026";
@@ -518,4 +519,43 @@ async fn staff_search_and_download_their_own_audit_log(app: &TestApp) {
     tablet.login("saijo-tablet", PASSWORD).await;
     assert_eq!(tablet.get("/audit").await.status, 403);
     assert_eq!(tablet.get("/audit.csv").await.status, 403);
+}
+
+async fn two_nodes_on_one_database_share_sessions_and_lockouts(app: &TestApp) {
+    app.account("saijo-0008", "municipal_staff", Some("382060"), false)
+        .await;
+    app.account("saijo-0009", "municipal_staff", Some("382060"), false)
+        .await;
+    let second = app.second_node().await;
+    // Signed in on the first node, the same cookie works on the second.
+    let a = app.browser(LGWAN);
+    a.login("saijo-0008", PASSWORD).await;
+    let on_b = support::Browser {
+        client: a.client.clone(),
+        base: second.clone(),
+        from: LGWAN,
+    };
+    let home = on_b.get("/").await;
+    assert_eq!(home.status, 200, "{}", home.body);
+    assert!(home.body.contains("saijo-0008"));
+    // Failed logins spread over both nodes add up to one lock.
+    let attacker_a = app.browser(LGWAN);
+    let attacker_b = support::Browser {
+        client: attacker_a.client.clone(),
+        base: second,
+        from: LGWAN,
+    };
+    for n in 0..5 {
+        let node = if n % 2 == 0 { &attacker_a } else { &attacker_b };
+        node.login("saijo-0009", "wrong-guess-12").await;
+    }
+    let locked = attacker_b.login("saijo-0009", PASSWORD).await;
+    assert!(
+        locked.body.contains("ロックされています"),
+        "{}",
+        locked.body
+    );
+    // Signing out on one node ends the session on both.
+    on_b.logout().await;
+    assert_eq!(a.get("/").await.location.as_deref(), Some("/login"));
 }

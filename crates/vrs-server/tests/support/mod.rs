@@ -21,13 +21,17 @@ pub struct TestApp {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
-pub async fn spawn_app(db: TestDb) -> TestApp {
-    let settings = Settings {
+fn test_settings() -> Settings {
+    Settings {
         lgwan_networks: vec!["10.20.0.0/16".parse().unwrap()],
         client_address_header: Some("x-forwarded-for".into()),
         trusted_proxies: vec!["127.0.0.1/32".parse().unwrap()],
         ..Settings::default()
-    };
+    }
+}
+
+pub async fn spawn_app(db: TestDb) -> TestApp {
+    let settings = test_settings();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -43,6 +47,20 @@ pub async fn spawn_app(db: TestDb) -> TestApp {
 }
 
 impl TestApp {
+    /// A second server node over the same database, opened separately (its own pool and caches),
+    /// as a second `vrs serve` process would. Returns its base URL; it stops with the test runtime.
+    pub async fn second_node(&self) -> String {
+        let store = self.db.reopen(&self.db.key_hex, false).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(vrs_server::launch(
+            AppState::new(store, test_settings()),
+            listener,
+            std::future::pending(),
+        ));
+        format!("http://{address}")
+    }
+
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());

@@ -1,0 +1,223 @@
+//! The tenant-isolation matrix: every route of the router (from `vrs_server::routes()`, the table the
+//! router is built from, so a new route cannot be forgotten), every method, called by every role of
+//! 西条市 and by an anonymous visitor, with identifiers of 千代田区. No call may answer 2xx with
+//! 千代田区's data; no response to a tablet, prefecture, national or kiosk session may hold a
+//! 12-digit number (a My Number); a route for an audience refuses everyone else.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use support::{spawn_app, Browser, TestApp, LGWAN, PASSWORD};
+use vrs_server::{routes, Audience};
+use vrs_store::testkit::TestDb;
+
+/// Text that appears only in 千代田区's data (its administrator as a table cell or a CSV field —
+/// the bare user ID is what the caller itself sends in the search form).
+const FOREIGN: [&str; 4] = [
+    "<td>chiyoda-admin</td>",
+    ",\"chiyoda-admin\",",
+    "千代田マーカー",
+    "131016",
+];
+
+struct Caller {
+    user_id: Option<&'static str>,
+    role: &'static str,
+}
+
+fn allowed(audience: Audience, role: &str) -> bool {
+    match audience {
+        Audience::Public => true,
+        Audience::SignedIn => role != "anonymous",
+        Audience::Operator => role == "national_operator",
+        Audience::MunicipalAdmin => role == "municipal_admin",
+        Audience::MunicipalStaff => matches!(role, "municipal_staff" | "municipal_admin"),
+    }
+}
+
+/// Whether the body holds a number of exactly 12 digits (the shape of a My Number); digits after a
+/// decimal point (metrics' sums) are not such a number.
+fn has_twelve_digits(body: &str) -> bool {
+    let bytes = body.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i].is_ascii_digit() {
+            let start = i;
+            while i < bytes.len() && bytes[i].is_ascii_digit() {
+                i += 1;
+            }
+            let after_point = start > 0 && bytes[start - 1] == b'.';
+            if i - start == 12 && !after_point {
+                return true;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
+#[test]
+fn twelve_digit_numbers_are_found() {
+    assert!(has_twelve_digits("番号 123456789018 です"));
+    assert!(!has_twelve_digits("1234567890123"));
+    assert!(!has_twelve_digits("sum 0.123456789012"));
+}
+
+async fn setup(app: &TestApp) -> i64 {
+    app.account("chiyoda-admin", "municipal_admin", Some("131016"), false)
+        .await;
+    for (user_id, role, municipality) in [
+        ("op-0001", "national_operator", None),
+        ("pref-38", "prefecture_viewer", None),
+        ("saijo-admin", "municipal_admin", Some("382060")),
+        ("saijo-staff", "municipal_staff", Some("382060")),
+        ("saijo-tablet", "site_tablet", Some("382060")),
+        ("kiosk", "certificate_service", None),
+    ] {
+        app.account(user_id, role, municipality, false).await;
+    }
+    // 千代田区's administrator applies for an account and signs in (its own audit entries).
+    let chiyoda = app.browser(LGWAN);
+    chiyoda.login("chiyoda-admin", PASSWORD).await;
+    let csrf = chiyoda.csrf("/admin/applications").await;
+    chiyoda
+        .post(
+            "/admin/applications",
+            &[
+                ("csrf", &csrf),
+                ("display_name", "千代田マーカー"),
+                ("role", "municipal_staff"),
+            ],
+        )
+        .await;
+    app.db.store.applications(None).await.unwrap()[0].id
+}
+
+async fn call(b: &Browser, method: &str, path: &str, csrf: &str) -> support::Page {
+    match method {
+        "GET" => b.get(path).await,
+        _ => {
+            b.post(
+                path,
+                &[
+                    ("csrf", csrf),
+                    ("display_name", "x"),
+                    ("role", "municipal_staff"),
+                    ("user_id", "chiyoda-admin"),
+                    ("password", "wrong-password-1A"),
+                    ("current", "x"),
+                    ("new", "x"),
+                    ("again", "x"),
+                ],
+            )
+            .await
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_route_answers_any_role_with_another_municipalitys_data() {
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let foreign_application = setup(&app).await;
+    let callers = [
+        Caller {
+            user_id: None,
+            role: "anonymous",
+        },
+        Caller {
+            user_id: Some("op-0001"),
+            role: "national_operator",
+        },
+        Caller {
+            user_id: Some("pref-38"),
+            role: "prefecture_viewer",
+        },
+        Caller {
+            user_id: Some("saijo-admin"),
+            role: "municipal_admin",
+        },
+        Caller {
+            user_id: Some("saijo-staff"),
+            role: "municipal_staff",
+        },
+        Caller {
+            user_id: Some("saijo-tablet"),
+            role: "site_tablet",
+        },
+        Caller {
+            user_id: Some("kiosk"),
+            role: "certificate_service",
+        },
+    ];
+    let mut calls = 0;
+    for route in routes() {
+        for method in route.methods {
+            // Signing out or changing the password would end the caller's session mid-matrix;
+            // those two are exercised by their own tests.
+            if matches!(route.path, "/logout" | "/password") && *method == "POST" {
+                continue;
+            }
+            let path = route
+                .path
+                .replace("{id}", &foreign_application.to_string())
+                .replace("{code}", "en")
+                + if route.path.starts_with("/audit") {
+                    "?actor=chiyoda-admin"
+                } else {
+                    ""
+                };
+            for caller in &callers {
+                let b = app.browser(LGWAN);
+                let mut csrf = String::new();
+                if let Some(user_id) = caller.user_id {
+                    b.login(user_id, PASSWORD).await;
+                    csrf = b.csrf("/").await;
+                }
+                let page = call(&b, method, &path, &csrf).await;
+                calls += 1;
+                let who = format!("{method} {path} as {}", caller.role);
+                if (200..300).contains(&page.status) {
+                    // The operator decides every municipality's applications: that is its job.
+                    let operator_on_applications =
+                        caller.role == "national_operator" && route.path.starts_with("/operator/");
+                    if !operator_on_applications {
+                        for marker in FOREIGN {
+                            assert!(
+                                !page.body.contains(marker),
+                                "{who} answered with {marker}: {}",
+                                page.body
+                            );
+                        }
+                    }
+                }
+                if !allowed(route.audience, caller.role) && route.audience != Audience::Public {
+                    assert!(
+                        !(200..300).contains(&page.status),
+                        "{who} is not for this role but answered {}",
+                        page.status
+                    );
+                }
+                if matches!(
+                    caller.role,
+                    "site_tablet"
+                        | "prefecture_viewer"
+                        | "national_operator"
+                        | "certificate_service"
+                ) {
+                    assert!(
+                        !has_twelve_digits(&page.body),
+                        "{who} holds a 12-digit number"
+                    );
+                }
+            }
+        }
+    }
+    assert!(calls > 100, "the matrix made only {calls} calls");
+    eprintln!(
+        "tenant-isolation matrix: {calls} calls over {} routes",
+        routes().len()
+    );
+    app.stop().await;
+}
