@@ -1,0 +1,119 @@
+//! Session expiry on both backends: idle and absolute limits end a session and remove it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use chrono::{Duration, Utc};
+use vrs_core::accounts::{self, LoginPolicy, SessionError};
+use vrs_store::testkit::TestDb;
+use vrs_store::{Account, AuditEntry, AuditScope, SessionRecord};
+
+async fn setup(db: &TestDb, created_ago: Duration, seen_ago: Duration) -> String {
+    let account = Account {
+        user_id: "saijo-0001".into(),
+        role: "municipal_staff".into(),
+        municipality: Some(vrs_domain::MunicipalityCode::parse("382060").unwrap()),
+        prefecture: None,
+        display_name: "職員".into(),
+        password_hash: "x".into(),
+        must_change_password: false,
+        failed_logins: 0,
+        locked_until: None,
+        disabled: false,
+        issued_by: "test".into(),
+        created_at: Utc::now(),
+    };
+    let audit = AuditEntry::now("test", "test", "local", "account.issue", "saijo-0001");
+    db.store
+        .create_account(&account, AuditScope::National, &audit)
+        .await
+        .unwrap();
+    let (token, hash) = vrs_crypto::password::new_token();
+    let now = Utc::now();
+    db.store
+        .create_session(&SessionRecord {
+            token_hash: hash.to_vec(),
+            user_id: "saijo-0001".into(),
+            terminal: "lgwan".into(),
+            csrf_token: "c".into(),
+            created_at: now - created_ago,
+            last_seen_at: now - seen_ago,
+        })
+        .await
+        .unwrap();
+    token
+}
+
+async fn cases(db: &TestDb) {
+    let policy = LoginPolicy::default();
+    let fresh = setup(db, Duration::minutes(5), Duration::minutes(2)).await;
+    let (record, account) = accounts::session(db.store.as_ref(), &policy, &fresh)
+        .await
+        .unwrap();
+    assert_eq!(account.user_id, "saijo-0001");
+    assert!(Utc::now() - record.last_seen_at < Duration::minutes(3));
+    // Marked used: the idle clock restarted.
+    let hash = vrs_crypto::password::token_hash(&fresh);
+    assert!(
+        Utc::now() - db.store.session(&hash).await.unwrap().last_seen_at < Duration::seconds(30)
+    );
+    db.store.delete_session(&hash).await.unwrap();
+
+    let db_account = "saijo-0001";
+    let idle = new_session(db, db_account, Duration::hours(1), Duration::minutes(31)).await;
+    assert!(matches!(
+        accounts::session(db.store.as_ref(), &policy, &idle).await,
+        Err(SessionError::Expired)
+    ));
+    let old = new_session(db, db_account, Duration::hours(13), Duration::minutes(1)).await;
+    assert!(matches!(
+        accounts::session(db.store.as_ref(), &policy, &old).await,
+        Err(SessionError::Expired)
+    ));
+    // An expired session is gone, not merely refused.
+    assert!(matches!(
+        accounts::session(db.store.as_ref(), &policy, &old).await,
+        Err(SessionError::Missing)
+    ));
+    assert!(matches!(
+        accounts::session(db.store.as_ref(), &policy, "no-such-token").await,
+        Err(SessionError::Missing)
+    ));
+}
+
+async fn new_session(
+    db: &TestDb,
+    user_id: &str,
+    created_ago: Duration,
+    seen_ago: Duration,
+) -> String {
+    let (token, hash) = vrs_crypto::password::new_token();
+    let now = Utc::now();
+    db.store
+        .create_session(&SessionRecord {
+            token_hash: hash.to_vec(),
+            user_id: user_id.into(),
+            terminal: "internet".into(),
+            csrf_token: "c".into(),
+            created_at: now - created_ago,
+            last_seen_at: now - seen_ago,
+        })
+        .await
+        .unwrap();
+    token
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_expire_when_idle_or_too_old_sqlite() {
+    let db = TestDb::sqlite().await;
+    cases(&db).await;
+    db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_expire_when_idle_or_too_old_postgres() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    cases(&db).await;
+    db.cleanup().await;
+}
