@@ -2,11 +2,13 @@
 //! independent of HTTP or the terminal. Each service takes the [`Store`](vrs_store::Store), the
 //! acting [`Actor`] and the caller's municipality scope, and writes its audit entries.
 
+pub mod access;
 pub mod accounts;
 pub mod actor;
 pub mod audit;
 pub mod import;
 
+pub use access::{decide, Action, Decision, DenyReason, Principal, Role, Target, Terminal};
 pub use actor::Actor;
 pub use import::{
     import_targets, ImportError, ImportObserver, ImportReport, Problem, TargetImport,

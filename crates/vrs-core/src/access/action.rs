@@ -1,0 +1,259 @@
+//! Every kind of thing the system does, as far as access is concerned, with the stable code the
+//! audit log records and the facts the rules ask of it: does it use a My Number, does it touch a
+//! person's data, does it browse people, and which targets it can act on.
+
+use super::Target;
+
+/// Declares [`Action`] together with its code and [`Action::ALL`], so the list of all actions can
+/// never miss one and the table test really covers every pair.
+macro_rules! actions {
+    ($($(#[$doc:meta])* $name:ident => $code:literal,)*) => {
+        /// One kind of operation. The code of [`Action::as_str`] is the audit log's action name.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Action {
+            $($(#[$doc])* $name,)*
+        }
+
+        impl Action {
+            /// Every action, in declaration order.
+            pub const ALL: &'static [Action] = &[$(Action::$name,)*];
+
+            /// The stable code written to the audit log.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Action::$name => $code,)*
+                }
+            }
+        }
+    };
+}
+
+actions! {
+    /// Open one person's record (name, dates, coupons, doses); the My Number stays masked.
+    ReadPerson => "person.read",
+    /// List or search people by name, birth date, 宛名番号 or coupon number.
+    SearchPeople => "person.search",
+    /// Find a person by My Number.
+    SearchPersonByMyNumber => "person.search_by_my_number",
+    /// Show a person's My Number unmasked.
+    ShowMyNumber => "my_number.show",
+    /// Upload the CSV of targets and coupons from the resident registry.
+    ImportTargets => "targets.import",
+    /// Upload doses in bulk (CSV, FHIR, HL7 v2).
+    ImportDoses => "doses.import",
+    /// Add a dose to a person's record by hand.
+    AddDose => "dose.add",
+    /// Correct a person's details.
+    CorrectPerson => "person.correct",
+    /// Correct a recorded dose.
+    CorrectDose => "dose.correct",
+    /// Delete a recorded dose (a real deletion, audited).
+    DeleteDose => "dose.delete",
+    /// Delete a person's record (a real deletion, audited).
+    DeletePerson => "person.delete",
+    /// Flag a person moved out, moved in or deceased.
+    FlagPerson => "person.flag",
+    /// Download records as CSV (never with a My Number).
+    ExportRecords => "records.export",
+    /// Search and read the municipality's audit log.
+    ReadAuditLog => "audit.read",
+    /// Download the municipality's audit log.
+    ExportAuditLog => "audit.export",
+    /// Read the provision records (情報提供等の記録).
+    ReadProvisionRecords => "provision.read",
+    /// Send an inquiry (照会) with a mover's My Number to the former municipality.
+    SendInquiry => "inquiry.send",
+    /// Answer an inquiry (提供) from the municipality a person moved to.
+    AnswerInquiry => "inquiry.answer",
+    /// Issue a certificate at the municipality's counter.
+    IssueCertificateCounter => "certificate.issue_counter",
+    /// Issue a certificate to the smartphone app on the resident's application.
+    IssueCertificateApp => "certificate.issue_app",
+    /// Issue a certificate at a kiosk or certificate centre on the resident's application.
+    IssueCertificateKiosk => "certificate.issue_kiosk",
+    /// Read a coupon at a site to confirm it before a dose.
+    ReadCoupon => "coupon.read",
+    /// Register a dose given at a site.
+    RegisterDose => "dose.register",
+    /// Take back a dose this principal registered itself.
+    UndoOwnDose => "dose.undo_own",
+    /// Read statistics (counts only; small counts suppressed).
+    ReadStatistics => "statistics.read",
+    /// Apply to the national operator for user IDs for the municipality.
+    ApplyForAccounts => "account.apply",
+    /// Approve or reject applications for user IDs, and review locked accounts.
+    ApproveAccounts => "account.approve",
+    /// Publish a new version of the terms (確認事項).
+    PublishTerms => "terms.publish",
+    /// Agree to a version of the terms for the municipality.
+    AgreeToTerms => "terms.agree",
+    /// Stop (or resume) a function at once, saying why.
+    EmergencyStop => "function.stop",
+    /// Back up a municipality's area to the separate backup area.
+    BackupArea => "area.backup",
+    /// Restore a municipality's area from its backup.
+    RestoreArea => "area.restore",
+    /// Destroy a municipality's whole area (crypto-shredding), on its recorded consent.
+    DeleteArea => "area.delete",
+}
+
+/// The kinds of target an action is defined on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TargetKind {
+    Nation,
+    Prefecture,
+    Municipality,
+    Person,
+    Coupon,
+    Dose,
+    Inquiry,
+}
+
+impl TargetKind {
+    pub(crate) fn of(target: &Target) -> Self {
+        match target {
+            Target::Nation => TargetKind::Nation,
+            Target::Prefecture(_) => TargetKind::Prefecture,
+            Target::Municipality(_) => TargetKind::Municipality,
+            Target::Person { .. } => TargetKind::Person,
+            Target::Coupon { .. } => TargetKind::Coupon,
+            Target::Dose { .. } => TargetKind::Dose,
+            Target::Inquiry { .. } => TargetKind::Inquiry,
+        }
+    }
+}
+
+impl Action {
+    /// Actions that see, search or send a My Number. Only from LG-WAN, never on a site tablet
+    /// (PROMISES.md 3, 4, 13). The app and kiosk flows are not among them: the card's data goes to
+    /// the server, which finds the person itself, and nobody is shown the number.
+    pub fn uses_my_number(self) -> bool {
+        matches!(
+            self,
+            Action::SearchPersonByMyNumber
+                | Action::ShowMyNumber
+                | Action::SendInquiry
+                | Action::AnswerInquiry
+        )
+    }
+
+    /// Actions that read or change a person's data, or a log of who did so. The national operator
+    /// and the prefectures never perform one (PROMISES.md 16).
+    pub fn touches_person_data(self) -> bool {
+        use Action::*;
+        matches!(
+            self,
+            ReadPerson
+                | SearchPeople
+                | SearchPersonByMyNumber
+                | ShowMyNumber
+                | ImportTargets
+                | ImportDoses
+                | AddDose
+                | CorrectPerson
+                | CorrectDose
+                | DeleteDose
+                | DeletePerson
+                | FlagPerson
+                | ExportRecords
+                | ReadAuditLog
+                | ExportAuditLog
+                | ReadProvisionRecords
+                | SendInquiry
+                | AnswerInquiry
+                | IssueCertificateCounter
+                | IssueCertificateApp
+                | IssueCertificateKiosk
+                | ReadCoupon
+                | RegisterDose
+                | UndoOwnDose
+        )
+    }
+
+    /// Actions that look through people rather than at the one coupon in hand. A site tablet never
+    /// performs one.
+    pub fn browses_people(self) -> bool {
+        matches!(
+            self,
+            Action::ReadPerson
+                | Action::SearchPeople
+                | Action::SearchPersonByMyNumber
+                | Action::ShowMyNumber
+                | Action::ExportRecords
+                | Action::ReadAuditLog
+                | Action::ExportAuditLog
+                | Action::ReadProvisionRecords
+        )
+    }
+
+    /// The kinds of target this action is defined on; any other target is refused.
+    pub(crate) fn target_kinds(self) -> &'static [TargetKind] {
+        use Action::*;
+        use TargetKind as K;
+        match self {
+            ReadPerson
+            | ShowMyNumber
+            | AddDose
+            | CorrectPerson
+            | DeletePerson
+            | FlagPerson
+            | RegisterDose
+            | IssueCertificateCounter
+            | IssueCertificateApp
+            | IssueCertificateKiosk => &[K::Person],
+            CorrectDose | DeleteDose => &[K::Person, K::Dose],
+            UndoOwnDose => &[K::Dose],
+            ReadCoupon => &[K::Coupon],
+            SendInquiry | AnswerInquiry => &[K::Inquiry],
+            SearchPeople
+            | SearchPersonByMyNumber
+            | ImportTargets
+            | ImportDoses
+            | ExportRecords
+            | ReadAuditLog
+            | ExportAuditLog
+            | ReadProvisionRecords
+            | ApplyForAccounts
+            | AgreeToTerms
+            | BackupArea
+            | RestoreArea
+            | DeleteArea => &[K::Municipality],
+            ReadStatistics => &[K::Nation, K::Prefecture, K::Municipality],
+            ApproveAccounts | EmergencyStop => &[K::Nation, K::Municipality],
+            PublishTerms => &[K::Nation],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn action_codes_are_unique() {
+        let codes: HashSet<_> = Action::ALL.iter().map(|a| a.as_str()).collect();
+        assert_eq!(codes.len(), Action::ALL.len());
+    }
+
+    #[test]
+    fn every_my_number_action_touches_person_data() {
+        for &action in Action::ALL.iter().filter(|a| a.uses_my_number()) {
+            assert!(action.touches_person_data(), "{action:?}");
+        }
+    }
+
+    #[test]
+    fn browsing_is_person_data() {
+        for &action in Action::ALL.iter().filter(|a| a.browses_people()) {
+            assert!(action.touches_person_data(), "{action:?}");
+        }
+    }
+
+    #[test]
+    fn every_action_has_a_target() {
+        for &action in Action::ALL {
+            assert!(!action.target_kinds().is_empty(), "{action:?}");
+        }
+    }
+}
