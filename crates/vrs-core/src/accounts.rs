@@ -8,6 +8,25 @@ use chrono::{DateTime, Duration, Utc};
 use vrs_crypto::password;
 use vrs_store::{Account, AuditEntry, AuditScope, SessionRecord, Store, StoreError};
 
+use crate::access::{decide, Action, Principal, Role, Target, Terminal};
+
+/// The principal an account acts as from a terminal; an account with a role code this build does
+/// not know acts as nobody.
+pub fn principal(account: &Account, terminal: Terminal) -> Option<Principal> {
+    Some(Principal {
+        user: account.user_id.clone(),
+        role: Role::parse(&account.role).ok()?,
+        terminal,
+        municipality: account.municipality,
+        prefecture: account.prefecture,
+    })
+}
+
+fn allowed(account: &Account, terminal: &str, action: Action, target: &Target) -> bool {
+    principal(account, Terminal::from_code(terminal))
+        .is_some_and(|p| decide(&p, action, target).is_allowed())
+}
+
 /// How logins and sessions are limited.
 #[derive(Clone, Copy, Debug)]
 pub struct LoginPolicy {
@@ -340,10 +359,17 @@ pub async fn apply(
     role: &str,
     terminal: &str,
 ) -> Result<i64, ApplicationError> {
-    let municipality = match (admin.role.as_str(), admin.municipality) {
-        ("municipal_admin", Some(m)) => m,
-        _ => return Err(ApplicationError::NotAdministrator),
+    let Some(municipality) = admin.municipality else {
+        return Err(ApplicationError::NotAdministrator);
     };
+    if !allowed(
+        admin,
+        terminal,
+        Action::ApplyForAccounts,
+        &Target::Municipality(municipality),
+    ) {
+        return Err(ApplicationError::NotAdministrator);
+    }
     if !APPLICABLE_ROLES.contains(&role) {
         return Err(ApplicationError::Role);
     }
@@ -374,7 +400,7 @@ pub async fn approve(
     id: i64,
     terminal: &str,
 ) -> Result<Issued, ApplicationError> {
-    if operator.role != "national_operator" {
+    if !allowed(operator, terminal, Action::ApproveAccounts, &Target::Nation) {
         return Err(ApplicationError::NotOperator);
     }
     let application = store
@@ -435,7 +461,7 @@ pub async fn reject(
     id: i64,
     terminal: &str,
 ) -> Result<(), ApplicationError> {
-    if operator.role != "national_operator" {
+    if !allowed(operator, terminal, Action::ApproveAccounts, &Target::Nation) {
         return Err(ApplicationError::NotOperator);
     }
     let audit = entry(

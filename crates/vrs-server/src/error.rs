@@ -15,6 +15,9 @@ pub enum WebError {
     PasswordChangeDue,
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
+    /// The access module's refusal, with its stable reason code.
+    #[error("{}", .0.message_en())]
+    Denied(vrs_core::DenyReason),
     #[error("the form's security token is missing or wrong; reload the page and try again")]
     Csrf,
     #[error("not found")]
@@ -42,6 +45,7 @@ impl WebError {
             WebError::SignIn => "sign_in",
             WebError::PasswordChangeDue => "password_change_due",
             WebError::Forbidden(_) => "forbidden",
+            WebError::Denied(reason) => reason.code(),
             WebError::Csrf => "csrf",
             WebError::NotFound => "not_found",
             WebError::Invalid(_) => "invalid",
@@ -61,11 +65,22 @@ impl IntoResponse for WebError {
             }
             other => {
                 let status = match other {
-                    WebError::Forbidden(_) | WebError::Csrf => StatusCode::FORBIDDEN,
+                    WebError::Forbidden(_) | WebError::Denied(_) | WebError::Csrf => {
+                        StatusCode::FORBIDDEN
+                    }
                     WebError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
                     _ => StatusCode::NOT_FOUND,
                 };
-                (status, format!("{}: {}", other.code(), other)).into_response()
+                let text = match other {
+                    WebError::Denied(reason) => format!(
+                        "{}: {} / {}",
+                        reason.code(),
+                        reason.message_ja(),
+                        reason.message_en()
+                    ),
+                    _ => format!("{}: {}", other.code(), other),
+                };
+                (status, text).into_response()
             }
         }
     }

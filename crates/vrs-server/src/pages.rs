@@ -2,6 +2,7 @@
 //! targets, no JavaScript: usable on a municipal PC and on a site tablet alike.
 
 use maud::{html, Markup, DOCTYPE};
+use vrs_core::access::Role;
 use vrs_store::{Account, Application, ApplicationStatus, AuditRecord};
 
 use crate::i18n::{t, Lang, Text};
@@ -29,21 +30,11 @@ td,th{border:1px solid #c8d3e1;padding:.4rem .6rem;text-align:left}
 
 /// The label of a role code.
 pub fn role_label(lang: Lang, role: &str) -> &'static str {
-    match (lang, role) {
-        (Lang::Ja, "national_operator") => "国（運用管理者）",
-        (Lang::En, "national_operator") => "National operator",
-        (Lang::Ja, "prefecture_viewer") => "都道府県",
-        (Lang::En, "prefecture_viewer") => "Prefecture",
-        (Lang::Ja, "municipal_admin") => "市区町村管理者",
-        (Lang::En, "municipal_admin") => "Municipal administrator",
-        (Lang::Ja, "municipal_staff") => "市区町村職員",
-        (Lang::En, "municipal_staff") => "Municipal staff",
-        (Lang::Ja, "site_tablet") => "接種会場タブレット",
-        (Lang::En, "site_tablet") => "Vaccination-site tablet",
-        (Lang::Ja, "certificate_service") => "コンビニ交付・証明書センター",
-        (Lang::En, "certificate_service") => "Kiosk / certificate centre",
-        (Lang::Ja, _) => "不明な役割",
-        (Lang::En, _) => "Unknown role",
+    match (Role::parse(role), lang) {
+        (Ok(r), Lang::Ja) => r.label_ja(),
+        (Ok(r), Lang::En) => r.label_en(),
+        (Err(_), Lang::Ja) => "不明な役割",
+        (Err(_), Lang::En) => "Unknown role",
     }
 }
 

@@ -7,6 +7,7 @@ use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
+use vrs_core::access::{Action, Target};
 use vrs_core::accounts::{self, ApplicationError, LoginError, PasswordChangeError};
 use vrs_store::{ApplicationStatus, AuditEntry, AuditFilter};
 
@@ -329,9 +330,7 @@ async fn locked_accounts(
     State(state): State<AppState>,
     signed: Signed,
 ) -> Result<Html<String>, WebError> {
-    if signed.account.role != "national_operator" {
-        return Err(WebError::Forbidden("the national operator's page"));
-    }
+    signed.authorize(Action::ApproveAccounts, &Target::Nation)?;
     let now = chrono::Utc::now();
     let locked: Vec<_> = state
         .store
@@ -361,11 +360,8 @@ async fn admin_page(
     signed: &Signed,
     message: Option<&str>,
 ) -> Result<Html<String>, WebError> {
-    let Some(own) = signed
-        .account
-        .municipality
-        .filter(|_| signed.account.role == "municipal_admin")
-    else {
+    signed.authorize(Action::ApplyForAccounts, &signed.own_area())?;
+    let Some(own) = signed.account.municipality else {
         return Err(WebError::Forbidden("a municipal administrator's page"));
     };
     let list: Vec<_> = state
@@ -421,9 +417,7 @@ async fn operator_page(
     signed: &Signed,
     issued: Option<(&str, &str)>,
 ) -> Result<Html<String>, WebError> {
-    if signed.account.role != "national_operator" {
-        return Err(WebError::Forbidden("the national operator's page"));
-    }
+    signed.authorize(Action::ApproveAccounts, &Target::Nation)?;
     let pending = state
         .store
         .applications(Some(ApplicationStatus::Pending))
@@ -481,12 +475,16 @@ async fn reject_application(
     operator_page(&state, &signed, None).await
 }
 
-/// The viewer's own municipality, for the pages of municipal staff and administrators.
-fn own_municipality(signed: &Signed) -> Result<vrs_domain::MunicipalityCode, WebError> {
-    match (signed.account.role.as_str(), signed.account.municipality) {
-        ("municipal_staff" | "municipal_admin", Some(m)) => Ok(m),
-        _ => Err(WebError::Forbidden("a page of municipal staff")),
-    }
+/// The viewer's own municipality, once the access module allowed `action` on it.
+fn own_municipality(
+    signed: &Signed,
+    action: Action,
+) -> Result<vrs_domain::MunicipalityCode, WebError> {
+    signed.authorize(action, &signed.own_area())?;
+    signed
+        .account
+        .municipality
+        .ok_or(WebError::Forbidden("a page of municipal staff"))
 }
 
 /// The search filter of a query, or the message naming the field that is wrong.
@@ -524,7 +522,7 @@ async fn audit_page(
     signed: Signed,
     Query(query): Query<pages::AuditQuery>,
 ) -> Result<Response, WebError> {
-    let own = own_municipality(&signed)?;
+    let own = own_municipality(&signed, Action::ReadAuditLog)?;
     match audit_filter(signed.lang, &query, 500) {
         Ok(filter) => {
             let found = state.store.audit_search(own.into(), &filter).await?;
@@ -546,7 +544,7 @@ async fn audit_csv(
     signed: Signed,
     Query(query): Query<pages::AuditQuery>,
 ) -> Result<Response, WebError> {
-    let own = own_municipality(&signed)?;
+    let own = own_municipality(&signed, Action::ExportAuditLog)?;
     let filter = audit_filter(signed.lang, &query, 100_000).map_err(WebError::Invalid)?;
     let found = state.store.audit_search(own.into(), &filter).await?;
     let export = AuditEntry::now(

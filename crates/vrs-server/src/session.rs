@@ -9,6 +9,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use axum_extra::extract::CookieJar;
+use vrs_core::access::{decide, Action, Target, Terminal};
 use vrs_core::accounts::{self, SessionError};
 use vrs_store::{Account, SessionRecord};
 
@@ -96,6 +97,29 @@ impl FromRequestParts<AppState> for Signed {
 }
 
 impl Signed {
+    /// Asks the access module whether this session may do `action` on `target`; handlers never
+    /// decide themselves.
+    pub fn authorize(&self, action: Action, target: &Target) -> Result<(), WebError> {
+        let terminal = match self.terminal {
+            TerminalClass::Lgwan => Terminal::Lgwan,
+            TerminalClass::Internet => Terminal::Internet,
+        };
+        let principal = accounts::principal(&self.account, terminal)
+            .ok_or(WebError::Forbidden("unknown role"))?;
+        decide(&principal, action, target)
+            .into_result()
+            .map_err(WebError::Denied)
+    }
+
+    /// The target of the viewer's own area: its municipality, else its prefecture, else the nation.
+    pub fn own_area(&self) -> Target {
+        match (self.account.municipality, self.account.prefecture) {
+            (Some(m), _) => Target::Municipality(m),
+            (None, Some(p)) => Target::Prefecture(p),
+            (None, None) => Target::Nation,
+        }
+    }
+
     /// Refuses a state-changing form whose token is not this session's.
     pub fn check_csrf(&self, submitted: &str) -> Result<(), WebError> {
         if constant_time_eq(submitted.as_bytes(), self.session.csrf_token.as_bytes()) {
