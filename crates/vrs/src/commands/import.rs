@@ -54,7 +54,8 @@ impl ImportObserver for Observer {
         match &self.bar {
             Some(bar) => {
                 bar.set_position(bytes);
-                bar.set_message(format!("{rows} rows"));
+                let secs = self.started.elapsed().as_secs_f64().max(0.001);
+                bar.set_message(format!("{rows} rows, {:.0} rows/s", rows as f64 / secs));
             }
             None if self.last_line.elapsed().as_secs() >= 5 => {
                 let secs = self.started.elapsed().as_secs_f64().max(0.001);
