@@ -7,7 +7,7 @@ use vrs_core::accounts::{self, LoginPolicy, SessionError};
 use vrs_store::testkit::TestDb;
 use vrs_store::{Account, AuditEntry, AuditScope, SessionRecord};
 
-async fn setup(db: &TestDb, created_ago: Duration, seen_ago: Duration) -> String {
+async fn setup(db: &TestDb) {
     let account = Account {
         user_id: "saijo-0001".into(),
         role: "municipal_staff".into(),
@@ -27,25 +27,12 @@ async fn setup(db: &TestDb, created_ago: Duration, seen_ago: Duration) -> String
         .create_account(&account, AuditScope::National, &audit)
         .await
         .unwrap();
-    let (token, hash) = vrs_crypto::password::new_token();
-    let now = Utc::now();
-    db.store
-        .create_session(&SessionRecord {
-            token_hash: hash.to_vec(),
-            user_id: "saijo-0001".into(),
-            terminal: "lgwan".into(),
-            csrf_token: "c".into(),
-            created_at: now - created_ago,
-            last_seen_at: now - seen_ago,
-        })
-        .await
-        .unwrap();
-    token
 }
 
 async fn cases(db: &TestDb) {
     let policy = LoginPolicy::default();
-    let fresh = setup(db, Duration::minutes(5), Duration::minutes(2)).await;
+    setup(db).await;
+    let fresh = new_session(db, "saijo-0001", Duration::minutes(5), Duration::minutes(2)).await;
     let (record, account) = accounts::session(db.store.as_ref(), &policy, &fresh)
         .await
         .unwrap();
@@ -58,13 +45,12 @@ async fn cases(db: &TestDb) {
     );
     db.store.delete_session(&hash).await.unwrap();
 
-    let db_account = "saijo-0001";
-    let idle = new_session(db, db_account, Duration::hours(1), Duration::minutes(31)).await;
+    let idle = new_session(db, "saijo-0001", Duration::hours(1), Duration::minutes(31)).await;
     assert!(matches!(
         accounts::session(db.store.as_ref(), &policy, &idle).await,
         Err(SessionError::Expired)
     ));
-    let old = new_session(db, db_account, Duration::hours(13), Duration::minutes(1)).await;
+    let old = new_session(db, "saijo-0001", Duration::hours(13), Duration::minutes(1)).await;
     assert!(matches!(
         accounts::session(db.store.as_ref(), &policy, &old).await,
         Err(SessionError::Expired)
