@@ -45,29 +45,24 @@ pub fn run(gen: &Gen) -> Result<(), CliError> {
         Err(e) => return Err(CliError::Input(format!("--encoding: {e}"))),
     };
     let people = Synthetic::new(municipality, args.count, args.seed);
-    let written = match &args.out {
-        Some(path) => {
-            let file = std::fs::File::create(path)
-                .map_err(|e| CliError::Input(format!("cannot create {}: {e}", path.display())))?;
-            let mut out = BufWriter::with_capacity(1 << 20, file);
-            let n = write(&mut out, encoding, people)?;
-            out.flush().map_err(io_failure)?;
-            eprintln!(
-                "wrote {n} targets of {municipality} to {} ({})",
-                path.display(),
-                encoding.name()
-            );
-            n
-        }
-        None => {
-            let stdout = std::io::stdout();
-            let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
-            let n = write(&mut out, encoding, people)?;
-            out.flush().map_err(io_failure)?;
-            n
-        }
+    // A file gets a summary line on standard error; standard output carries only the CSV.
+    let mut out: Box<dyn Write> = match &args.out {
+        Some(path) => Box::new(
+            std::fs::File::create(path)
+                .map_err(|e| CliError::Input(format!("cannot create {}: {e}", path.display())))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
     };
-    let _ = written;
+    let mut out = BufWriter::with_capacity(1 << 20, &mut out);
+    let n = write(&mut out, encoding, people)?;
+    out.flush().map_err(io_failure)?;
+    if let Some(path) = &args.out {
+        eprintln!(
+            "wrote {n} targets of {municipality} to {} ({})",
+            path.display(),
+            encoding.name()
+        );
+    }
     Ok(())
 }
 
