@@ -6,6 +6,7 @@ pub mod access;
 pub mod accounts;
 pub mod actor;
 pub mod audit;
+pub mod check;
 pub mod import;
 
 pub use access::{decide, Action, Decision, DenyReason, Principal, Role, Target, Terminal};

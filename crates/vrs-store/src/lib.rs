@@ -34,6 +34,15 @@ pub use import::{ImportRow, ImportSummary, Rejection, ResidentImport, SealedBatc
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
+/// One person's doses and flags, as [`Store::area_doses`] returns them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PersonDoses {
+    pub atena: AtenaNumber,
+    pub moved_out_on: Option<chrono::NaiveDate>,
+    pub deceased_on: Option<chrono::NaiveDate>,
+    pub doses: Vec<Dose>,
+}
+
 /// What a write of a resident did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Written {
@@ -96,6 +105,16 @@ pub trait Store: Send + Sync + 'static {
         dose: &Dose,
         audit: &AuditEntry,
     ) -> Result<(), StoreError>;
+
+    /// A page of the area's people who have doses, by 宛名番号 after `after`: each with the flags
+    /// staff set and the doses by dose number. For checking stored records without loading a whole
+    /// area at once.
+    async fn area_doses(
+        &self,
+        scope: MunicipalityCode,
+        after: Option<&AtenaNumber>,
+        limit: u32,
+    ) -> Result<Vec<PersonDoses>, StoreError>;
 
     /// A person's doses, by dose number.
     async fn doses_of(

@@ -50,6 +50,9 @@ enum Command {
     /// Check the audit log.
     #[command(subcommand)]
     Audit(commands::audit::Audit),
+    /// Check stored records against the data-quality rules.
+    #[command(subcommand)]
+    Check(commands::check::Check),
     /// Run the server.
     Serve(commands::serve::Args),
     /// A demonstration on embedded SQLite: demo municipalities, targets and accounts, then serve.
@@ -91,6 +94,7 @@ fn main() -> ExitCode {
             Command::Gen(gen) => commands::gen::run(&gen),
             Command::Import(import) => commands::import::run(&context, &import).await,
             Command::Audit(audit) => commands::audit::run(&context, &audit).await,
+            Command::Check(check) => commands::check::run(&context, &check).await,
             Command::Serve(args) => commands::serve::run(&context, &args).await,
             Command::Demo(args) => commands::demo::run(&args).await,
         }

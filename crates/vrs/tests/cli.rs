@@ -434,3 +434,31 @@ fn demo_prints_every_role_and_serves() {
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.contains("\"status\":\"ok\""), "{response}");
 }
+
+#[test]
+fn check_doses_reports_as_csv_and_names_a_bad_date() {
+    let d = Deployment::new();
+    assert!(d.run(&["init"]).status.success());
+    let ok = d.run(&[
+        "check",
+        "doses",
+        "--municipality",
+        "382060",
+        "--as-of",
+        "R3.12.1",
+    ]);
+    assert!(ok.status.success(), "{}", text(&ok));
+    assert!(String::from_utf8_lossy(&ok.stdout)
+        .starts_with("atena_number,dose_number,administered_on,rule,message"));
+    assert!(String::from_utf8_lossy(&ok.stderr).contains("0 doses checked"));
+    let bad = d.run(&[
+        "check",
+        "doses",
+        "--municipality",
+        "382060",
+        "--as-of",
+        "令和3年2月30日",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad).contains("--as-of"));
+}

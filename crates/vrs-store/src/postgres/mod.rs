@@ -22,7 +22,7 @@ use crate::import::ResidentImport;
 use crate::keyring::{Keyring, FIRST_KEY_VERSION};
 use crate::migrate::{self, LEDGER};
 use crate::sealed::{content_mac, SealedResident};
-use crate::{rows, Store, StoreError, Written};
+use crate::{rows, PersonDoses, Store, StoreError, Written};
 
 /// Pool size per process; several processes share the database.
 const POOL_SIZE: usize = 16;
@@ -468,6 +468,68 @@ impl Store for PostgresStore {
         append_audit_tx(&tx, scope.into(), audit).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn area_doses(
+        &self,
+        scope: MunicipalityCode,
+        after: Option<&AtenaNumber>,
+        limit: u32,
+    ) -> Result<Vec<PersonDoses>, StoreError> {
+        let client = self.pool.get().await?;
+        let after = after.map(|a| a.as_str().to_owned()).unwrap_or_default();
+        let people = client
+            .query(
+                "SELECT r.atena_number, r.moved_out_on, r.deceased_on FROM residents r \
+                 WHERE r.municipality_code = $1 AND r.atena_number > $2 AND EXISTS (SELECT 1 FROM doses d \
+                 WHERE d.municipality_code = r.municipality_code AND d.atena_number = r.atena_number) \
+                 ORDER BY r.atena_number LIMIT $3",
+                &[&scope.as_str(), &after, &i64::from(limit)],
+            )
+            .await?;
+        let Some(last) = people.last().map(|r| r.get::<_, String>(0)) else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::with_capacity(people.len());
+        for r in &people {
+            let atena: String = r.get(0);
+            out.push(PersonDoses {
+                atena: AtenaNumber::parse(&atena)
+                    .map_err(|_| StoreError::Corrupt(format!("atena_number {atena:?}")))?,
+                moved_out_on: r.get(1),
+                deceased_on: r.get(2),
+                doses: Vec::new(),
+            });
+        }
+        let doses = client
+            .query(
+                "SELECT atena_number, dose_number, administered_on, product_code, lot_number, site_municipality_code, \
+                 coupon_number FROM doses WHERE municipality_code = $1 AND atena_number > $2 AND atena_number <= $3 \
+                 ORDER BY atena_number, dose_number",
+                &[&scope.as_str(), &after, &last],
+            )
+            .await?;
+        let index: std::collections::HashMap<String, usize> = out
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.atena.as_str().to_owned(), i))
+            .collect();
+        for r in &doses {
+            let atena: String = r.get(0);
+            if let Some(person) = index.get(atena.as_str()).and_then(|&i| out.get_mut(i)) {
+                let row = rows::DoseRow {
+                    dose_number: i64::from(r.get::<_, i16>(1)),
+                    administered_on: String::new(),
+                    product_code: r.get(3),
+                    lot_number: r.get(4),
+                    site_municipality: r.get(5),
+                    coupon: r.get(6),
+                };
+                let dose = row.into_dose(scope, &person.atena, r.get(2))?;
+                person.doses.push(dose);
+            }
+        }
+        Ok(out)
     }
 
     async fn doses_of(

@@ -22,7 +22,7 @@ use crate::import::ResidentImport;
 use crate::keyring::{Keyring, FIRST_KEY_VERSION};
 use crate::migrate::{self, LEDGER};
 use crate::sealed::{content_mac, SealedResident};
-use crate::{rows, Store, StoreError, Written};
+use crate::{rows, PersonDoses, Store, StoreError, Written};
 
 const READERS: usize = 4;
 
@@ -564,6 +564,73 @@ impl Store for SqliteStore {
             }
             append_audit_tx(tx, scope.into(), &audit)?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn area_doses(
+        &self,
+        scope: MunicipalityCode,
+        after: Option<&AtenaNumber>,
+        limit: u32,
+    ) -> Result<Vec<PersonDoses>, StoreError> {
+        let after = after.map(|a| a.as_str().to_owned()).unwrap_or_default();
+        self.read(move |conn, _| {
+            let mut people_stmt = conn.prepare(
+                "SELECT r.atena_number, r.moved_out_on, r.deceased_on FROM residents r \
+                 WHERE r.municipality_code = ?1 AND r.atena_number > ?2 AND EXISTS (SELECT 1 FROM doses d \
+                 WHERE d.municipality_code = r.municipality_code AND d.atena_number = r.atena_number) \
+                 ORDER BY r.atena_number LIMIT ?3",
+            )?;
+            let people = people_stmt
+                .query_map(params![scope.as_str(), after, limit], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, Option<String>>(2)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            let Some(last) = people.last().map(|p| p.0.clone()) else {
+                return Ok(Vec::new());
+            };
+            let mut dose_stmt = conn.prepare(
+                "SELECT atena_number, dose_number, administered_on, product_code, lot_number, site_municipality_code, \
+                 coupon_number FROM doses WHERE municipality_code = ?1 AND atena_number > ?2 AND atena_number <= ?3 \
+                 ORDER BY atena_number, dose_number",
+            )?;
+            let rows = dose_stmt
+                .query_map(params![scope.as_str(), after, last], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        rows::DoseRow {
+                            dose_number: r.get(1)?,
+                            administered_on: r.get::<_, String>(2)?,
+                            product_code: r.get(3)?,
+                            lot_number: r.get(4)?,
+                            site_municipality: r.get(5)?,
+                            coupon: r.get(6)?,
+                        },
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut out = Vec::with_capacity(people.len());
+            for (atena, moved, deceased) in people {
+                let atena_number =
+                    AtenaNumber::parse(&atena).map_err(|_| StoreError::Corrupt(format!("atena_number {atena:?}")))?;
+                out.push(PersonDoses {
+                    atena: atena_number,
+                    moved_out_on: rows::opt_date(moved.as_deref())?,
+                    deceased_on: rows::opt_date(deceased.as_deref())?,
+                    doses: Vec::new(),
+                });
+            }
+            let index: std::collections::HashMap<String, usize> =
+                out.iter().enumerate().map(|(i, p)| (p.atena.as_str().to_owned(), i)).collect();
+            for (atena, row) in rows {
+                if let Some(person) = index.get(atena.as_str()).and_then(|&i| out.get_mut(i)) {
+                    let date = rows::date(&row.administered_on)?;
+                    let dose = row.into_dose(scope, &person.atena, date)?;
+                    person.doses.push(dose);
+                }
+            }
+            Ok(out)
         })
         .await
     }

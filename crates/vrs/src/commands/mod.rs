@@ -1,6 +1,7 @@
 //! One module per subcommand; each parses nothing itself (clap does) and calls the layers below.
 
 pub mod audit;
+pub mod check;
 pub mod demo;
 pub mod gen;
 pub mod import;
