@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod actor;
 pub mod audit;
 pub mod check;
+pub mod coupon;
 pub mod import;
 
 pub use access::{decide, Action, Decision, DenyReason, Principal, Role, Target, Terminal};

@@ -27,7 +27,7 @@ use crate::AppState;
         title = "VRS — Vaccination Record System API",
         description = "The JSON API of VRS. Pages for people are server-rendered HTML and not part of this document."
     ),
-    paths(healthz, openapi)
+    paths(healthz, openapi, read_coupon)
 )]
 struct ApiDoc;
 
@@ -44,6 +44,8 @@ pub enum Audience {
     MunicipalAdmin,
     /// A municipality's staff (administrators included).
     MunicipalStaff,
+    /// A vaccination-site tablet (it reads coupons of any municipality).
+    SiteTablet,
 }
 
 /// One route: its path pattern, the methods it answers, who it is for.
@@ -115,6 +117,12 @@ fn table() -> Vec<(RouteInfo, Handlers)> {
         ),
         r("/audit", &["GET"], MunicipalStaff, get(audit_page)),
         r("/audit.csv", &["GET"], MunicipalStaff, get(audit_csv)),
+        r(
+            "/api/v1/coupons/{reference}",
+            &["GET"],
+            SiteTablet,
+            get(read_coupon),
+        ),
     ]
 }
 
@@ -589,4 +597,64 @@ async fn audit_csv(
         csv,
     )
         .into_response())
+}
+
+/// A JSON error of the API: a stable code and the message in both languages.
+fn api_error(status: StatusCode, code: &str, ja: &str, en: &str) -> Response {
+    (
+        status,
+        Json(serde_json::json!({"code": code, "message_ja": ja, "message_en": en})),
+    )
+        .into_response()
+}
+
+/// Reads a coupon for a vaccination site: the home municipality, the doses already recorded and the
+/// next dose number — never a My Number, a name or a birth date.
+#[utoipa::path(get, path = "/api/v1/coupons/{reference}",
+    params(("reference" = String, Path, description = "The coupon's 18-digit OCR line, or the municipality code and coupon number (`382060-0000000123`)")),
+    responses(
+        (status = 200, description = "The coupon is valid: home municipality, recorded doses, next dose number"),
+        (status = 400, description = "The reference is malformed (e.g. the municipality code's check digit)"),
+        (status = 403, description = "Not a vaccination-site session"),
+        (status = 404, description = "No target of that municipality holds the coupon (`unknown_coupon`)"),
+        (status = 409, description = "The holder is reported deceased (`deceased`)"),
+    ))]
+async fn read_coupon(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(reference): Path<String>,
+) -> Result<Response, WebError> {
+    let coupon = match vrs_core::coupon::CouponRef::parse(&reference) {
+        Ok(c) => c,
+        Err(e) => {
+            return Ok(api_error(
+                StatusCode::BAD_REQUEST,
+                "bad_reference",
+                "接種券番号の形式が正しくありません。",
+                &e.to_string(),
+            ))
+        }
+    };
+    signed.authorize(
+        Action::ReadCoupon,
+        &Target::Coupon {
+            municipality: coupon.municipality,
+        },
+    )?;
+    let actor = vrs_core::Actor {
+        user: signed.account.user_id.clone(),
+        role: signed.account.role.clone(),
+        terminal: signed.terminal.as_str().to_owned(),
+    };
+    match vrs_core::coupon::read_coupon(state.store.as_ref(), &actor, coupon).await {
+        Ok(answer) => Ok(Json(answer).into_response()),
+        Err(vrs_core::coupon::CouponError::Store(e)) => Err(e.into()),
+        Err(e) => {
+            let status = match e {
+                vrs_core::coupon::CouponError::Deceased => StatusCode::CONFLICT,
+                _ => StatusCode::NOT_FOUND,
+            };
+            Ok(api_error(status, e.code(), e.message_ja(), &e.to_string()))
+        }
+    }
 }

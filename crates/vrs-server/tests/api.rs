@@ -50,6 +50,7 @@ both_backends!(
     every_menu_entry_of_every_role_opens,
     staff_search_and_download_their_own_audit_log,
     two_nodes_on_one_database_share_sessions_and_lockouts,
+    a_site_tablet_reads_a_coupon_of_any_municipality_and_nothing_personal,
 );
 
 const NEW_PASSWORD: &str = "Saijo-Vaccine-2026";
@@ -558,4 +559,86 @@ async fn two_nodes_on_one_database_share_sessions_and_lockouts(app: &TestApp) {
     // Signing out on one node ends the session on both.
     on_b.logout().await;
     assert_eq!(a.get("/").await.location.as_deref(), Some("/login"));
+}
+
+async fn a_site_tablet_reads_a_coupon_of_any_municipality_and_nothing_personal(app: &TestApp) {
+    let chiyoda = vrs_domain::MunicipalityCode::parse("131016").unwrap();
+    let mut people: Vec<_> = vrs_interop::Synthetic::new(chiyoda, 2, 3).collect();
+    people[1].deceased_on = chrono::NaiveDate::from_ymd_opt(2021, 8, 1);
+    for p in &people {
+        let audit =
+            vrs_store::AuditEntry::now("test", "test", "local", "resident.put", p.atena.as_str());
+        app.db.store.put_resident(chiyoda, p, &audit).await.unwrap();
+    }
+    let dose = vrs_domain::Dose {
+        municipality: chiyoda,
+        atena: people[0].atena.clone(),
+        dose_number: 1,
+        administered_on: chrono::NaiveDate::from_ymd_opt(2021, 6, 1).unwrap(),
+        product: vrs_domain::VaccineProduct::by_code("comirnaty").unwrap(),
+        lot_number: vrs_domain::LotNumber::parse("FA4597").unwrap(),
+        site_municipality: chiyoda,
+        coupon: people[0].coupon,
+    };
+    let audit = vrs_store::AuditEntry::now("test", "test", "local", "dose.add", "1");
+    app.db.store.add_dose(chiyoda, &dose, &audit).await.unwrap();
+    app.account("saijo-tablet", "site_tablet", Some("382060"), false)
+        .await;
+    app.account("saijo-staff", "municipal_staff", Some("382060"), false)
+        .await;
+    let tablet = app.browser(INTERNET);
+    tablet.login("saijo-tablet", PASSWORD).await;
+    // The 18-digit OCR line: 券種 1, 回数 1, municipality, coupon.
+    let ocr = format!("11131016{}", people[0].coupon);
+    let answer = tablet.get(&format!("/api/v1/coupons/{ocr}")).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let json: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+    assert_eq!(json["municipality_code"], "131016");
+    assert_eq!(json["municipality_name"], "東京都千代田区");
+    assert_eq!(json["next_dose_number"], 2);
+    assert_eq!(json["doses"][0]["product"], "comirnaty");
+    for personal in [
+        people[0].my_number.expose().to_owned(),
+        people[0].name.as_str().to_owned(),
+        people[0].name_kana.as_str().to_owned(),
+        people[0].birth_date.to_string(),
+        people[0].atena.as_str().to_owned(),
+    ] {
+        assert!(
+            !answer.body.contains(&personal),
+            "the tablet learned {personal}"
+        );
+    }
+    // An invented coupon, a deceased person's coupon, a bad check digit.
+    let unknown = tablet.get("/api/v1/coupons/131016-9999999999").await;
+    assert_eq!(unknown.status, 404);
+    assert!(unknown.body.contains("unknown_coupon"));
+    let deceased = tablet
+        .get(&format!("/api/v1/coupons/131016-{}", people[1].coupon))
+        .await;
+    assert_eq!(deceased.status, 409);
+    assert!(deceased.body.contains("\"deceased\""));
+    let bad = tablet.get("/api/v1/coupons/111310170000000001").await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("check digit"), "{}", bad.body);
+    // Staff do not read coupons through the site API; every read is audited in 千代田区's chain.
+    let staff = app.browser(LGWAN);
+    staff.login("saijo-staff", PASSWORD).await;
+    let refused = staff.get(&format!("/api/v1/coupons/{ocr}")).await;
+    assert_eq!(refused.status, 403);
+    let reads = app
+        .db
+        .store
+        .audit_search(
+            chiyoda.into(),
+            &vrs_store::AuditFilter {
+                action: Some("coupon.read".into()),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let outcomes: Vec<&str> = reads.iter().map(|r| r.entry.outcome.as_str()).collect();
+    assert_eq!(outcomes, ["deceased", "unknown_coupon", "ok"]);
 }

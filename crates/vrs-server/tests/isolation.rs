@@ -1,7 +1,8 @@
 //! The tenant-isolation matrix: every route of the router (from `vrs_server::routes()`, the table the
 //! router is built from, so a new route cannot be forgotten), every method, called by every role of
 //! 西条市 and by an anonymous visitor, with identifiers of 千代田区. No call may answer 2xx with
-//! 千代田区's data; no response to a tablet, prefecture, national or kiosk session may hold a
+//! 千代田区's data (a site tablet reading a 千代田区 coupon learns the municipality, which is its
+//! job, but never a name); no response to a tablet, prefecture, national or kiosk session may hold a
 //! 12-digit number (a My Number); a route for an audience refuses everyone else.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -33,6 +34,7 @@ fn allowed(audience: Audience, role: &str) -> bool {
         Audience::Operator => role == "national_operator",
         Audience::MunicipalAdmin => role == "municipal_admin",
         Audience::MunicipalStaff => matches!(role, "municipal_staff" | "municipal_admin"),
+        Audience::SiteTablet => role == "site_tablet",
     }
 }
 
@@ -65,7 +67,23 @@ fn twelve_digit_numbers_are_found() {
     assert!(!has_twelve_digits("sum 0.123456789012"));
 }
 
+/// A person of 千代田区 whose coupon the tablets may read, and whose personal data no response may hold.
+const CHIYODA_NAME: &str = "千代田　秘匿";
+const CHIYODA_COUPON: &str = "0000000777";
+
 async fn setup(app: &TestApp) -> i64 {
+    let chiyoda_code = vrs_domain::MunicipalityCode::parse("131016").unwrap();
+    let mut person = vrs_interop::Synthetic::new(chiyoda_code, 1, 1)
+        .next()
+        .unwrap();
+    person.name = vrs_domain::PersonName::parse(CHIYODA_NAME).unwrap();
+    person.coupon = vrs_domain::CouponNumber::parse(CHIYODA_COUPON).unwrap();
+    let audit = vrs_store::AuditEntry::now("test", "test", "local", "resident.put", "1");
+    app.db
+        .store
+        .put_resident(chiyoda_code, &person, &audit)
+        .await
+        .unwrap();
     app.account("chiyoda-admin", "municipal_admin", Some("131016"), false)
         .await;
     for (user_id, role, municipality) in [
@@ -163,6 +181,7 @@ async fn no_route_answers_any_role_with_another_municipalitys_data() {
                 .path
                 .replace("{id}", &foreign_application.to_string())
                 .replace("{code}", "en")
+                .replace("{reference}", &format!("131016-{CHIYODA_COUPON}"))
                 + if route.path.starts_with("/audit") {
                     "?actor=chiyoda-admin"
                 } else {
@@ -178,11 +197,17 @@ async fn no_route_answers_any_role_with_another_municipalitys_data() {
                 let page = call(&b, method, &path, &csrf).await;
                 calls += 1;
                 let who = format!("{method} {path} as {}", caller.role);
+                assert!(
+                    !page.body.contains(CHIYODA_NAME),
+                    "{who} answered with a name"
+                );
                 if (200..300).contains(&page.status) {
-                    // The operator decides every municipality's applications: that is its job.
+                    // The operator decides every municipality's applications, and a site tablet
+                    // reads the coupons of every municipality: that is their job.
                     let operator_on_applications =
                         caller.role == "national_operator" && route.path.starts_with("/operator/");
-                    if !operator_on_applications {
+                    let tablet_on_coupons = route.audience == Audience::SiteTablet;
+                    if !operator_on_applications && !tablet_on_coupons {
                         for marker in FOREIGN {
                             assert!(
                                 !page.body.contains(marker),
