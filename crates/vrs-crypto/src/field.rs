@@ -33,12 +33,9 @@ impl fmt::Debug for DataKey {
 impl DataKey {
     /// A new random data key.
     pub fn generate() -> Result<Self, CryptoError> {
-        use ring::rand::SecureRandom;
-        let mut bytes = Zeroizing::new([0u8; KEY_LEN]);
-        ring::rand::SystemRandom::new()
-            .fill(bytes.as_mut())
-            .map_err(|_| CryptoError::Random)?;
-        Ok(Self { bytes })
+        Ok(Self {
+            bytes: crate::master::random_key()?,
+        })
     }
 
     pub(crate) fn from_bytes(raw: &[u8]) -> Result<Self, CryptoError> {

@@ -15,6 +15,15 @@ use crate::CryptoError;
 /// Length of every symmetric key in the system.
 pub(crate) const KEY_LEN: usize = 32;
 
+/// 32 bytes from the operating system's random source, wiped from memory when dropped.
+pub(crate) fn random_key() -> Result<Zeroizing<[u8; KEY_LEN]>, CryptoError> {
+    let mut bytes = Zeroizing::new([0u8; KEY_LEN]);
+    ring::rand::SystemRandom::new()
+        .fill(bytes.as_mut())
+        .map_err(|_| CryptoError::Random)?;
+    Ok(bytes)
+}
+
 /// The deployment master key. `Debug` never shows it.
 pub struct MasterKey {
     bytes: Zeroizing<[u8; KEY_LEN]>,
@@ -29,11 +38,9 @@ impl fmt::Debug for MasterKey {
 impl MasterKey {
     /// A new random key.
     pub fn generate() -> Result<Self, CryptoError> {
-        let mut bytes = Zeroizing::new([0u8; KEY_LEN]);
-        ring::rand::SystemRandom::new()
-            .fill(bytes.as_mut())
-            .map_err(|_| CryptoError::Random)?;
-        Ok(Self { bytes })
+        Ok(Self {
+            bytes: random_key()?,
+        })
     }
 
     /// Parses 64 hexadecimal characters (surrounding whitespace ignored).

@@ -49,56 +49,45 @@ const NATIONAL_OPERATOR: &[Action] = &[
 
 const PREFECTURE_VIEWER: &[Action] = &[Action::ReadStatistics];
 
-const MUNICIPAL_STAFF: &[Action] = &[
-    Action::ReadPerson,
-    Action::SearchPeople,
-    Action::SearchPersonByMyNumber,
-    Action::ShowMyNumber,
-    Action::ImportTargets,
-    Action::ImportDoses,
-    Action::AddDose,
-    Action::CorrectPerson,
-    Action::CorrectDose,
-    Action::DeleteDose,
-    Action::DeletePerson,
-    Action::FlagPerson,
-    Action::ExportRecords,
-    Action::ReadAuditLog,
-    Action::ExportAuditLog,
-    Action::ReadProvisionRecords,
-    Action::SendInquiry,
-    Action::AnswerInquiry,
-    Action::IssueCertificateCounter,
-    Action::ReadStatistics,
-];
+/// What municipal staff may do, followed by `extra` actions: the administrator's list is built from
+/// the staff's, so the two cannot drift apart.
+macro_rules! municipal {
+    ($($extra:expr),* $(,)?) => {
+        &[
+            Action::ReadPerson,
+            Action::SearchPeople,
+            Action::SearchPersonByMyNumber,
+            Action::ShowMyNumber,
+            Action::ImportTargets,
+            Action::ImportDoses,
+            Action::AddDose,
+            Action::CorrectPerson,
+            Action::CorrectDose,
+            Action::DeleteDose,
+            Action::DeletePerson,
+            Action::FlagPerson,
+            Action::ExportRecords,
+            Action::ReadAuditLog,
+            Action::ExportAuditLog,
+            Action::ReadProvisionRecords,
+            Action::SendInquiry,
+            Action::AnswerInquiry,
+            Action::IssueCertificateCounter,
+            Action::ReadStatistics,
+            $($extra,)*
+        ]
+    };
+}
+
+const MUNICIPAL_STAFF: &[Action] = municipal!();
 
 /// Everything the staff may do, then what only the administrator does.
-const MUNICIPAL_ADMIN: &[Action] = &[
-    Action::ReadPerson,
-    Action::SearchPeople,
-    Action::SearchPersonByMyNumber,
-    Action::ShowMyNumber,
-    Action::ImportTargets,
-    Action::ImportDoses,
-    Action::AddDose,
-    Action::CorrectPerson,
-    Action::CorrectDose,
-    Action::DeleteDose,
-    Action::DeletePerson,
-    Action::FlagPerson,
-    Action::ExportRecords,
-    Action::ReadAuditLog,
-    Action::ExportAuditLog,
-    Action::ReadProvisionRecords,
-    Action::SendInquiry,
-    Action::AnswerInquiry,
-    Action::IssueCertificateCounter,
-    Action::ReadStatistics,
+const MUNICIPAL_ADMIN: &[Action] = municipal!(
     Action::ApplyForAccounts,
     Action::AgreeToTerms,
     Action::BackupArea,
     Action::RestoreArea,
-];
+);
 
 const SITE_TABLET: &[Action] = &[
     Action::ReadCoupon,
