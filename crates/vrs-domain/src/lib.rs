@@ -29,7 +29,7 @@ pub use municipality::{
 pub use my_number::{MyNumber, MyNumberError};
 pub use name::{KanaName, NameError, PersonName};
 pub use ocr::{OcrLine, OcrLineError};
-pub use person::{Dose, Resident};
+pub use person::{Dose, DoseRecord, DoseSource, LabelError, Resident};
 pub use quality::{check_dose, DoseFacts, PersonFacts, QualityRule};
 pub use sex::{Sex, SexError};
 pub use text::normalize_digits;

@@ -60,6 +60,97 @@ impl Dose {
     pub const DOSE_NUMBERS: std::ops::RangeInclusive<u8> = 1..=10;
 }
 
+/// How a dose reached the system.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DoseSource {
+    /// Registered from a vaccination site's tablet.
+    Tablet,
+    /// Bulk registration from a CSV (OCR of 予診票).
+    Csv,
+    /// Entered or corrected by municipal staff.
+    Staff,
+    /// Received from another municipality through an inquiry.
+    Inquiry,
+    /// Received as a FHIR Immunization.
+    Fhir,
+    /// Received as an HL7 v2 VXU message.
+    Hl7,
+}
+
+impl DoseSource {
+    pub const ALL: [DoseSource; 6] = [
+        Self::Tablet,
+        Self::Csv,
+        Self::Staff,
+        Self::Inquiry,
+        Self::Fhir,
+        Self::Hl7,
+    ];
+
+    /// The stored and exported name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Tablet => "tablet",
+            Self::Csv => "csv",
+            Self::Staff => "staff",
+            Self::Inquiry => "inquiry",
+            Self::Fhir => "fhir",
+            Self::Hl7 => "hl7",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// A stored dose with what its registration added: the venue (接種会場名, at most 30 characters)
+/// and doctor (接種医師名, at most 20) as the ledger layout carries them, when it was recorded
+/// (接種履歴登録日時) and how it arrived.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DoseRecord {
+    pub dose: Dose,
+    pub venue: String,
+    pub doctor: String,
+    pub recorded_at: chrono::DateTime<chrono::Utc>,
+    pub source: DoseSource,
+}
+
+/// Why a venue or doctor name is refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LabelError {
+    #[error("longer than {max} characters")]
+    TooLong { max: usize },
+    #[error("contains a control character")]
+    Control,
+}
+
+impl DoseRecord {
+    pub const VENUE_MAX: usize = 30;
+    pub const DOCTOR_MAX: usize = 20;
+
+    /// Trims a venue name and checks it fits the ledger's 30 characters.
+    pub fn venue(text: &str) -> Result<String, LabelError> {
+        label(text, Self::VENUE_MAX)
+    }
+
+    /// Trims a doctor's name and checks it fits the ledger's 20 characters.
+    pub fn doctor(text: &str) -> Result<String, LabelError> {
+        label(text, Self::DOCTOR_MAX)
+    }
+}
+
+fn label(text: &str, max: usize) -> Result<String, LabelError> {
+    let text = text.trim();
+    if text.chars().any(char::is_control) {
+        return Err(LabelError::Control);
+    }
+    if text.chars().count() > max {
+        return Err(LabelError::TooLong { max });
+    }
+    Ok(text.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
