@@ -68,10 +68,7 @@ impl Column {
     }
 
     fn from_header(h: &str) -> Option<Column> {
-        let h = h
-            .trim()
-            .trim_start_matches('\u{feff}')
-            .trim_matches('\u{3000}');
+        let h = header_cell(h);
         let lower = h.to_ascii_lowercase();
         Column::ALL
             .into_iter()
@@ -84,6 +81,13 @@ impl Column {
                 "カナ氏名" | "フリガナ" | "氏名（カナ）" => Some(Column::NameKana),
                 _ => None,
             })
+    }
+}
+
+impl Columns for Column {
+    const ALL: &'static [Self] = &Column::ALL;
+    fn from_header(h: &str) -> Option<Self> {
+        Column::from_header(h)
     }
 }
 
@@ -108,11 +112,22 @@ impl Encoding {
         }
     }
 
-    fn encoding_rs(self) -> &'static encoding_rs::Encoding {
+    pub(crate) fn encoding_rs(self) -> &'static encoding_rs::Encoding {
         match self {
             Encoding::Utf8 => encoding_rs::UTF_8,
             // WHATWG Shift_JIS is Microsoft's CP932 (Windows-31J), as registry systems write it.
             Encoding::Cp932 => encoding_rs::SHIFT_JIS,
+        }
+    }
+}
+
+/// An output encoding by name: `utf-8`/`utf8` or `cp932`/`shift_jis`/`sjis` (not `auto`).
+impl FromStr for Encoding {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.parse::<EncodingChoice>() {
+            Ok(EncodingChoice::Known(e)) => Ok(e),
+            _ => Err(format!("unknown encoding {s:?} (use utf-8 or cp932)")),
         }
     }
 }
@@ -158,30 +173,33 @@ pub enum ReadError {
     Io(#[from] std::io::Error),
     #[error("line {line}: {reason}")]
     Csv { line: u64, reason: String },
+    /// The column as its `Display` shows it, e.g. `宛名番号 (atena_number)`: one type for every
+    /// file kind of this crate.
     #[error("the header row has no column {0}")]
-    MissingColumn(Column),
+    MissingColumn(String),
     #[error("the header row names column {0} twice")]
-    DuplicateColumn(Column),
+    DuplicateColumn(String),
 }
 
 /// One data row: its line number (the header is line 1) and its fields in [`Column::ALL`] order.
 #[derive(Clone, Debug)]
 pub struct RawRow {
     pub line: u64,
-    fields: [String; 8],
+    fields: Vec<String>,
 }
 
-/// Why one field of one row was refused.
+/// Why one field of one row was refused; `column` is `None` for the row as a whole (too few
+/// fields). Generic over the file's column type (see `crate::doses::DoseFieldError`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FieldError {
+pub struct FieldError<C = Column> {
     pub line: u64,
-    pub column: Option<Column>,
+    pub column: Option<C>,
     pub reason: String,
 }
 
-impl fmt::Display for FieldError {
+impl<C: fmt::Display> fmt::Display for FieldError<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.column {
+        match &self.column {
             Some(c) => write!(f, "line {}, {}: {}", self.line, c, self.reason),
             None => write!(f, "line {}: {}", self.line, self.reason),
         }
@@ -190,7 +208,7 @@ impl fmt::Display for FieldError {
 
 impl RawRow {
     pub fn field(&self, column: Column) -> &str {
-        &self.fields[column as usize]
+        self.fields.get(column as usize).map_or("", String::as_str)
     }
 
     /// Validates every field; a row of another municipality than `municipality` is refused.
@@ -279,116 +297,244 @@ impl RawRow {
 
 /// Streams the rows of a targets file.
 pub struct TargetReader<R: Read> {
-    csv: csv::Reader<StripCr<DecodeReaderBytes<BufReader<R>, Vec<u8>>>>,
-    encoding: Encoding,
-    columns: [usize; 8],
-    first: Option<csv::StringRecord>,
-    record: csv::StringRecord,
+    rows: CsvRows<R>,
 }
 
 impl<R: Read> TargetReader<R> {
     /// Opens a file: decides the encoding (for `Auto`, from the first 64 KiB) and reads the header
     /// row if there is one.
     pub fn new(reader: R, choice: EncodingChoice) -> Result<Self, ReadError> {
-        let mut buffered = BufReader::with_capacity(64 * 1024, reader);
-        let encoding = match choice {
-            EncodingChoice::Known(e) => e,
-            EncodingChoice::Auto => sniff(buffered.fill_buf()?),
-        };
-        let decoded = DecodeReaderBytesBuilder::new()
-            .encoding(Some(encoding.encoding_rs()))
-            .bom_override(true)
-            .build(buffered);
-        let mut csv = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .buffer_capacity(256 * 1024)
-            .from_reader(StripCr(decoded));
-        let mut first = csv::StringRecord::new();
-        let has_first = csv.read_record(&mut first).map_err(csv_error)?;
-        let mut reader = Self {
-            csv,
-            encoding,
-            columns: [0, 1, 2, 3, 4, 5, 6, 7],
-            first: None,
-            record: csv::StringRecord::new(),
-        };
-        if has_first {
-            let named: Vec<Option<Column>> = first.iter().map(Column::from_header).collect();
-            if named.iter().any(Option::is_some) {
-                let mut columns = [usize::MAX; 8];
-                for (i, c) in named.iter().enumerate() {
-                    if let Some(c) = c {
-                        if columns[*c as usize] != usize::MAX {
-                            return Err(ReadError::DuplicateColumn(*c));
-                        }
-                        columns[*c as usize] = i;
-                    }
-                }
-                if let Some(missing) = Column::ALL
-                    .into_iter()
-                    .find(|c| columns[*c as usize] == usize::MAX)
-                {
-                    return Err(ReadError::MissingColumn(missing));
-                }
-                reader.columns = columns;
-            } else {
-                reader.first = Some(first);
-            }
-        }
-        Ok(reader)
+        Ok(Self {
+            rows: CsvRows::open::<Column>(reader, choice)?,
+        })
     }
 
     /// The encoding the file is read in.
     pub fn encoding(&self) -> Encoding {
-        self.encoding
+        self.rows.encoding()
     }
 
     /// Bytes of the file consumed so far (for progress).
     pub fn bytes_read(&self) -> u64 {
-        self.csv.position().byte()
+        self.rows.bytes_read()
     }
 
     /// The next data row; a row with too few fields is a [`FieldError`] naming its line.
     pub fn next_row(&mut self) -> Option<Result<Result<RawRow, FieldError>, ReadError>> {
-        let record = match self.first.take() {
-            Some(r) => r,
-            None => match self.csv.read_record(&mut self.record) {
-                Ok(true) => std::mem::take(&mut self.record),
-                Ok(false) => return None,
-                Err(e) => return Some(Err(csv_error(e))),
-            },
-        };
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
-        if record.len() == 1 && record.get(0).is_some_and(|f| f.trim().is_empty()) {
-            // A blank line (often the last one) is not a row.
-            return self.next_row();
-        }
-        let needed = self.columns.iter().copied().max().unwrap_or(7) + 1;
-        if record.len() < needed {
-            return Some(Ok(Err(FieldError {
-                line,
-                column: None,
-                reason: format!("expected {needed} columns, found {}", record.len()),
-            })));
-        }
-        let fields = self
-            .columns
-            .map(|i| record.get(i).unwrap_or_default().to_owned());
-        Some(Ok(Ok(RawRow { line, fields })))
+        Some(self.rows.next_fields()?.map(|row| {
+            row.map(|(line, fields)| RawRow { line, fields })
+                .map_err(|(line, reason)| FieldError {
+                    line,
+                    column: None,
+                    reason,
+                })
+        }))
     }
 }
 
-/// Drops carriage returns, so CRLF files read as LF. The csv reader counts a line at its `\n`, which
-/// for CRLF it consumes only when the next record starts; without the `\r` every record's line is
-/// stamped correctly.
-struct StripCr<R>(R);
+/// The columns of one kind of file, for the reading machinery shared by the file kinds.
+pub(crate) trait Columns: Copy + PartialEq + fmt::Display + 'static {
+    /// Every column, in the order of a file without a header.
+    const ALL: &'static [Self];
+    /// The column a header cell names, if any.
+    fn from_header(h: &str) -> Option<Self>;
+    /// Whether a header may leave the column out (its fields then read as empty), and a file
+    /// without a header may end its rows before it.
+    fn optional(self) -> bool {
+        false
+    }
+}
+
+/// A header cell without the BOM and the spaces spreadsheets leave around it.
+pub(crate) fn header_cell(h: &str) -> &str {
+    h.trim()
+        .trim_start_matches('\u{feff}')
+        .trim_matches(|c: char| c == '\u{3000}' || c.is_whitespace())
+}
+
+/// A csv reader over the decoded text of a file.
+type DecodedCsv<R> = csv::Reader<StripCr<DecodeReaderBytes<BufReader<R>, Vec<u8>>>>;
+
+/// Decides the encoding (for `Auto`, from the first 64 KiB) and builds the csv reader over the
+/// decoded text.
+fn open_csv<R: Read>(
+    reader: R,
+    choice: EncodingChoice,
+) -> Result<(DecodedCsv<R>, Encoding), ReadError> {
+    let mut buffered = BufReader::with_capacity(64 * 1024, reader);
+    let encoding = match choice {
+        EncodingChoice::Known(e) => e,
+        EncodingChoice::Auto => sniff(buffered.fill_buf()?),
+    };
+    let decoded = DecodeReaderBytesBuilder::new()
+        .encoding(Some(encoding.encoding_rs()))
+        .bom_override(true)
+        .build(buffered);
+    let csv = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .buffer_capacity(256 * 1024)
+        .from_reader(StripCr::new(decoded));
+    Ok((csv, encoding))
+}
+
+/// The rows of a file as strings in its column order: the header detected and mapped, blank lines
+/// skipped, short rows reported. Both [`TargetReader`] and `crate::doses::DoseReader` read through it.
+pub(crate) struct CsvRows<R: Read> {
+    csv: DecodedCsv<R>,
+    encoding: Encoding,
+    /// For each column (in `Columns::ALL` order), the index of its field, if present.
+    positions: Vec<Option<usize>>,
+    /// How many fields a row must have to hold every column that is not optional.
+    needed: usize,
+    /// The first row and its line, when it is not a header.
+    first: Option<(u64, csv::StringRecord)>,
+    record: csv::StringRecord,
+}
+
+impl<R: Read> CsvRows<R> {
+    /// Opens a file of columns `C`; the first row is a header when any cell names a column.
+    pub(crate) fn open<C: Columns>(reader: R, choice: EncodingChoice) -> Result<Self, ReadError> {
+        let (mut csv, encoding) = open_csv(reader, choice)?;
+        let mut first = csv::StringRecord::new();
+        let has_first = csv.read_record(&mut first).map_err(csv_error)?;
+        let mut rows = Self {
+            csv,
+            encoding,
+            positions: (0..C::ALL.len()).map(Some).collect(),
+            needed: C::ALL.iter().filter(|c| !c.optional()).count(),
+            first: None,
+            record: csv::StringRecord::new(),
+        };
+        if !has_first {
+            return Ok(rows);
+        }
+        let named: Vec<Option<C>> = first.iter().map(C::from_header).collect();
+        if named.iter().all(Option::is_none) {
+            rows.first = Some((rows.line_of(&first), first));
+            return Ok(rows);
+        }
+        let mut positions: Vec<Option<usize>> = vec![None; C::ALL.len()];
+        for (field, column) in named.iter().enumerate() {
+            let Some(column) = column else { continue };
+            let Some(slot) = C::ALL.iter().position(|c| c == column) else {
+                continue;
+            };
+            if positions[slot].is_some() {
+                return Err(ReadError::DuplicateColumn(column.to_string()));
+            }
+            positions[slot] = Some(field);
+        }
+        if let Some(missing) = C::ALL
+            .iter()
+            .zip(&positions)
+            .find(|(c, p)| p.is_none() && !c.optional())
+        {
+            return Err(ReadError::MissingColumn(missing.0.to_string()));
+        }
+        rows.needed = C::ALL
+            .iter()
+            .zip(&positions)
+            .filter(|(c, _)| !c.optional())
+            .filter_map(|(_, p)| *p)
+            .max()
+            .map_or(0, |p| p + 1);
+        rows.positions = positions;
+        Ok(rows)
+    }
+
+    /// The line a record just read starts on: the line after it, less the line breaks inside its
+    /// quoted fields and its own (see [`StripCr`]). The record's own position is wrong after blank
+    /// lines.
+    fn line_of(&self, record: &csv::StringRecord) -> u64 {
+        let inside: usize = record.iter().map(|f| f.matches('\n').count()).sum();
+        self.csv
+            .position()
+            .line()
+            .saturating_sub(inside as u64 + 1)
+            .max(1)
+    }
+
+    pub(crate) fn encoding(&self) -> Encoding {
+        self.encoding
+    }
+
+    pub(crate) fn bytes_read(&self) -> u64 {
+        self.csv.position().byte()
+    }
+
+    /// The next row's line and fields (one per column, empty when absent), or its line and why it
+    /// is short.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn next_fields(
+        &mut self,
+    ) -> Option<Result<Result<(u64, Vec<String>), (u64, String)>, ReadError>> {
+        let (line, record) = loop {
+            let (line, record) = match self.first.take() {
+                Some(first) => first,
+                None => match self.csv.read_record(&mut self.record) {
+                    Ok(true) => (self.line_of(&self.record), std::mem::take(&mut self.record)),
+                    Ok(false) => return None,
+                    Err(e) => return Some(Err(csv_error(e))),
+                },
+            };
+            // A line of spaces is not a row (the csv reader already skips empty ones).
+            if !(record.len() == 1 && record.get(0).is_some_and(|f| f.trim().is_empty())) {
+                break (line, record);
+            }
+        };
+        if record.len() < self.needed {
+            return Some(Ok(Err((
+                line,
+                format!("expected {} columns, found {}", self.needed, record.len()),
+            ))));
+        }
+        let fields = self
+            .positions
+            .iter()
+            .map(|p| p.and_then(|i| record.get(i)).unwrap_or_default().to_owned())
+            .collect();
+        Some(Ok(Ok((line, fields))))
+    }
+}
+
+/// Drops carriage returns, so CRLF files read as LF, and ends the text with a `\n` if the file does
+/// not. The csv reader counts a line at its `\n`, which for CRLF it consumes only when the next
+/// record starts; and it stamps a record that follows blank lines with the first blank line. So
+/// [`CsvRows`] takes a record's line from where the record ends, which this makes always a `\n`.
+struct StripCr<R> {
+    inner: R,
+    /// The last byte handed out, until the final `\n` has been.
+    last: Option<u8>,
+    done: bool,
+}
+
+impl<R> StripCr<R> {
+    fn new(inner: R) -> Self {
+        Self {
+            inner,
+            last: None,
+            done: false,
+        }
+    }
+}
 
 impl<R: Read> Read for StripCr<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
         loop {
-            let n = self.0.read(buf)?;
+            if self.done {
+                return Ok(0);
+            }
+            let n = self.inner.read(buf)?;
             if n == 0 {
+                self.done = true;
+                if self.last.is_some_and(|b| b != b'\n') {
+                    buf[0] = b'\n';
+                    return Ok(1);
+                }
                 return Ok(0);
             }
             let mut kept = 0;
@@ -399,6 +545,7 @@ impl<R: Read> Read for StripCr<R> {
                 }
             }
             if kept > 0 {
+                self.last = Some(buf[kept - 1]);
                 return Ok(kept);
             }
         }
@@ -444,6 +591,15 @@ mod tests {
         assert_eq!(lines(&format!("{header}\r\n{row}\r\n{row}\r\n")), [2, 3]);
         let quoted = "123456789018,1,382060,0000000001,\"a\nb\",ア,2000-01-01,1";
         assert_eq!(lines(&format!("{header}\n{quoted}\n{row}\n")), [2, 4]);
+        // The file may end without a line break.
+        assert_eq!(lines(&format!("{row}\n{row}")), [1, 2]);
+    }
+
+    #[test]
+    fn line_numbers_count_blank_lines_before_a_row() {
+        let row = "123456789018,1,382060,0000000001,a,ア,2000-01-01,1";
+        assert_eq!(lines(&format!("\n{row}\n\n\n{row}\n\n")), [2, 5]);
+        assert_eq!(lines(&format!("{row}\r\n\r\n \r\n{row}\r\n")), [1, 4]);
     }
 
     #[test]
@@ -467,12 +623,12 @@ mod tests {
         let missing = TargetReader::new("個人番号,氏名\n".as_bytes(), EncodingChoice::Auto);
         assert!(matches!(
             missing,
-            Err(ReadError::MissingColumn(Column::Atena))
+            Err(ReadError::MissingColumn(c)) if c == Column::Atena.to_string()
         ));
         let twice = TargetReader::new("氏名,name\n".as_bytes(), EncodingChoice::Auto);
         assert!(matches!(
             twice,
-            Err(ReadError::DuplicateColumn(Column::Name))
+            Err(ReadError::DuplicateColumn(c)) if c == "氏名 (name)"
         ));
     }
 
