@@ -61,8 +61,8 @@ pub async fn check_area_doses(
                     summary.suspects += 1;
                     found(Suspect {
                         atena: person.atena.clone(),
-                        dose_number: dose.dose_number,
-                        administered_on: dose.administered_on,
+                        dose_number: dose.dose.dose_number,
+                        administered_on: dose.dose.administered_on,
                         rules,
                     });
                 }

@@ -133,6 +133,7 @@ pub async fn read_coupon(
         .doses_of(scope, &person.atena)
         .await?
         .into_iter()
+        .map(|r| r.dose)
         .map(|d| RecordedDose {
             dose_number: d.dose_number,
             administered_on: d.administered_on,

@@ -8,6 +8,7 @@ pub mod actor;
 pub mod audit;
 pub mod check;
 pub mod coupon;
+pub mod doses;
 pub mod import;
 
 pub use access::{decide, Action, Decision, DenyReason, Principal, Role, Target, Terminal};

@@ -159,6 +159,16 @@ impl FieldCipher {
         self.keyed_hash(b"my_number", my_number.expose().as_bytes())
     }
 
+    /// A keyed hash for finding records by other fields than the My Number (e.g. kana name and
+    /// birth date). `label` names what is hashed, so equal bytes of different fields never match,
+    /// nor match a My Number's index.
+    pub fn search_index(&self, label: &str, data: &[u8]) -> [u8; 32] {
+        let mut labelled = Vec::with_capacity(7 + label.len());
+        labelled.extend_from_slice(b"search:");
+        labelled.extend_from_slice(label.as_bytes());
+        self.keyed_hash(&labelled, data)
+    }
+
     /// A keyed hash of a record's whole content, so storage can tell "unchanged" from "updated"
     /// without decrypting what it holds.
     pub fn content_mac(&self, content: &[u8]) -> [u8; 32] {

@@ -19,3 +19,10 @@ pub mod password;
 pub use error::CryptoError;
 pub use field::{DataKey, FieldCipher};
 pub use master::MasterKey;
+
+/// SHA-256 of `bytes` (request fingerprints, file digests).
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref());
+    out
+}

@@ -114,6 +114,12 @@ impl<'a> From<&'a Dose> for DoseFacts<'a> {
     }
 }
 
+impl<'a> From<&'a crate::DoseRecord> for DoseFacts<'a> {
+    fn from(r: &'a crate::DoseRecord) -> Self {
+        Self::from(&r.dose)
+    }
+}
+
 /// What is known of the person at the dose date.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct PersonFacts {

@@ -9,6 +9,8 @@ pub enum StoreError {
     NotFound,
     #[error("conflict: {0}")]
     Conflict(String),
+    #[error("the idempotency key has already been used")]
+    Replayed,
     #[error("{0}")]
     Config(String),
     #[error("the database has not been initialised; run `vrs init` first")]

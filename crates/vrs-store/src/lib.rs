@@ -10,6 +10,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod doses;
 mod error;
 pub mod import;
 mod keyring;
@@ -25,10 +26,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use vrs_crypto::MasterKey;
-use vrs_domain::{AtenaNumber, CouponNumber, Dose, MunicipalityCode, MyNumber, Resident};
+use chrono::NaiveDate;
+use vrs_domain::{AtenaNumber, CouponNumber, DoseRecord, KanaName, MunicipalityCode, MyNumber, Resident};
 
 pub use accounts::{Account, Application, ApplicationStatus, SessionRecord};
 pub use audit::{AuditEntry, AuditFilter, AuditRecord, AuditScope};
+pub use doses::{IdempotentAnswer, Registration, IDEMPOTENCY_KEY_MAX};
 pub use error::StoreError;
 pub use import::{ImportRow, ImportSummary, Rejection, ResidentImport, SealedBatch, Sealer};
 pub use postgres::PostgresStore;
@@ -38,9 +41,9 @@ pub use sqlite::SqliteStore;
 #[derive(Clone, Debug, PartialEq)]
 pub struct PersonDoses {
     pub atena: AtenaNumber,
-    pub moved_out_on: Option<chrono::NaiveDate>,
-    pub deceased_on: Option<chrono::NaiveDate>,
-    pub doses: Vec<Dose>,
+    pub moved_out_on: Option<NaiveDate>,
+    pub deceased_on: Option<NaiveDate>,
+    pub doses: Vec<DoseRecord>,
 }
 
 /// What a write of a resident did.
@@ -97,12 +100,74 @@ pub trait Store: Send + Sync + 'static {
     /// How many residents the area holds.
     async fn count_residents(&self, scope: MunicipalityCode) -> Result<u64, StoreError>;
 
-    /// Records a dose in the area of the person's home municipality (`scope`) with its audit entry.
-    /// A dose number already recorded for the person is a [`StoreError::Conflict`].
+    /// The people of the area with this kana name (spaces ignored) and birth date, through the
+    /// municipality's search index.
+    async fn residents_by_kana_birth(
+        &self,
+        scope: MunicipalityCode,
+        kana: &KanaName,
+        birth_date: NaiveDate,
+    ) -> Result<Vec<Resident>, StoreError>;
+
+    /// Sets or clears a person's moved-out and deceased dates (the record and its doses stay), with
+    /// its audit entry.
+    async fn set_flags(
+        &self,
+        scope: MunicipalityCode,
+        atena: &AtenaNumber,
+        moved_out_on: Option<NaiveDate>,
+        deceased_on: Option<NaiveDate>,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
+
+    /// Records a dose in the area of the person's home municipality (`scope`) with its audit entry
+    /// and, when given, the idempotent answer. A dose number already recorded for the person is a
+    /// [`StoreError::Conflict`]; an idempotency key already used is [`StoreError::Replayed`] (and
+    /// nothing is written).
     async fn add_dose(
         &self,
         scope: MunicipalityCode,
-        dose: &Dose,
+        registration: &Registration,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
+
+    /// Records many doses of the area in one transaction, all or none, with one audit entry.
+    async fn add_doses(
+        &self,
+        scope: MunicipalityCode,
+        records: &[DoseRecord],
+        recorded_by: &str,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
+
+    /// The answer kept for an idempotency key, if any.
+    async fn stored_answer(
+        &self,
+        site: MunicipalityCode,
+        user_id: &str,
+        key: &str,
+    ) -> Result<Option<IdempotentAnswer>, StoreError>;
+
+    /// Keeps an answer that wrote nothing (a refusal) for its key; false when the key already has one.
+    async fn remember_answer(&self, answer: &IdempotentAnswer) -> Result<bool, StoreError>;
+
+    /// Replaces a stored dose. `before` must be the dose as stored (all its content), or the call
+    /// is a [`StoreError::Conflict`] (someone changed it meanwhile); the dose number may change if
+    /// the new one is free. When and how it was first recorded is kept.
+    async fn correct_dose(
+        &self,
+        scope: MunicipalityCode,
+        before: &DoseRecord,
+        after: &DoseRecord,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
+
+    /// Deletes a stored dose (really: the audit entry keeps what it was). `before` as for
+    /// [`Store::correct_dose`].
+    async fn delete_dose(
+        &self,
+        scope: MunicipalityCode,
+        before: &DoseRecord,
         audit: &AuditEntry,
     ) -> Result<(), StoreError>;
 
@@ -121,7 +186,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         scope: MunicipalityCode,
         atena: &AtenaNumber,
-    ) -> Result<Vec<Dose>, StoreError>;
+    ) -> Result<Vec<DoseRecord>, StoreError>;
 
     /// Starts a bulk import of residents into the area (opening it if needed); nothing is stored
     /// until [`ResidentImport::finish`].

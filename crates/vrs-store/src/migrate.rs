@@ -14,9 +14,9 @@ macro_rules! migrations {
     };
 }
 
-pub(crate) const SQLITE: &[Migration] = migrations!("sqlite": "0001_foundation", "0002_accounts");
+pub(crate) const SQLITE: &[Migration] = migrations!("sqlite": "0001_foundation", "0002_accounts", "0003_doses");
 pub(crate) const POSTGRES: &[Migration] =
-    migrations!("postgres": "0001_foundation", "0002_accounts");
+    migrations!("postgres": "0001_foundation", "0002_accounts", "0003_doses");
 
 /// The table that records applied migrations (same SQL on both backends).
 pub(crate) const LEDGER: &str =

@@ -1,8 +1,11 @@
 //! Conversions between stored columns and domain values shared by both backends, and the errors
 //! they produce. A malformed stored value is [`StoreError::Corrupt`], naming the column and key.
 
-use chrono::NaiveDate;
-use vrs_domain::{AtenaNumber, CouponNumber, Dose, LotNumber, MunicipalityCode, VaccineProduct};
+use chrono::{DateTime, NaiveDate, Utc};
+use vrs_domain::{
+    AtenaNumber, CouponNumber, Dose, DoseRecord, DoseSource, LotNumber, MunicipalityCode,
+    VaccineProduct,
+};
 
 use crate::StoreError;
 
@@ -61,40 +64,54 @@ pub(crate) fn municipality(code: &str) -> Result<MunicipalityCode, StoreError> {
         .map_err(|_| StoreError::Corrupt(format!("municipality code {code:?}")))
 }
 
+/// The columns of a `doses` row as [`DoseRow`] reads them, after `atena_number`.
+pub(crate) const DOSE_COLUMNS: &str = "dose_number, administered_on, product_code, lot_number, \
+     site_municipality_code, coupon_number, venue, doctor, recorded_at, source";
+
 /// A `doses` row before its values are parsed.
 pub(crate) struct DoseRow {
     pub dose_number: i64,
-    pub administered_on: String,
+    pub administered_on: NaiveDate,
     pub product_code: String,
     pub lot_number: String,
     pub site_municipality: String,
     pub coupon: String,
+    pub venue: String,
+    pub doctor: String,
+    pub recorded_at: DateTime<Utc>,
+    pub source: String,
 }
 
 impl DoseRow {
-    pub(crate) fn into_dose(
+    pub(crate) fn into_record(
         self,
         scope: MunicipalityCode,
         atena: &AtenaNumber,
-        administered_on: NaiveDate,
-    ) -> Result<Dose, StoreError> {
+    ) -> Result<DoseRecord, StoreError> {
         let corrupt = |what: &str| {
             StoreError::Corrupt(format!(
                 "doses.{what} of 宛名番号 {atena} dose {}",
                 self.dose_number
             ))
         };
-        Ok(Dose {
-            municipality: scope,
-            atena: atena.clone(),
-            dose_number: u8::try_from(self.dose_number).map_err(|_| corrupt("dose_number"))?,
-            administered_on,
-            product: VaccineProduct::by_code(&self.product_code)
-                .ok_or_else(|| corrupt("product_code"))?,
-            lot_number: LotNumber::parse(&self.lot_number).map_err(|_| corrupt("lot_number"))?,
-            site_municipality: municipality(&self.site_municipality)?,
-            coupon: CouponNumber::parse(self.coupon.trim())
-                .map_err(|_| corrupt("coupon_number"))?,
+        Ok(DoseRecord {
+            dose: Dose {
+                municipality: scope,
+                atena: atena.clone(),
+                dose_number: u8::try_from(self.dose_number).map_err(|_| corrupt("dose_number"))?,
+                administered_on: self.administered_on,
+                product: VaccineProduct::by_code(&self.product_code)
+                    .ok_or_else(|| corrupt("product_code"))?,
+                lot_number: LotNumber::parse(&self.lot_number)
+                    .map_err(|_| corrupt("lot_number"))?,
+                site_municipality: municipality(&self.site_municipality)?,
+                coupon: CouponNumber::parse(self.coupon.trim())
+                    .map_err(|_| corrupt("coupon_number"))?,
+            },
+            source: DoseSource::parse(&self.source).ok_or_else(|| corrupt("source"))?,
+            venue: self.venue,
+            doctor: self.doctor,
+            recorded_at: self.recorded_at,
         })
     }
 }

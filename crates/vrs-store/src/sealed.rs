@@ -29,6 +29,20 @@ pub struct SealedResident {
     pub moved_out_on: Option<NaiveDate>,
     pub deceased_on: Option<NaiveDate>,
     pub content_mac: Vec<u8>,
+    pub kana_birth_index: Vec<u8>,
+}
+
+/// The search index of a kana name and birth date: spaces (half- and full-width) are ignored, so
+/// 「サイジョウ　ハナコ」 and 「サイジョウハナコ」 find the same person.
+pub fn kana_birth_index(kana: &KanaName, birth_date: NaiveDate, cipher: &FieldCipher) -> [u8; 32] {
+    let mut text: String = kana
+        .as_str()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    text.push('|');
+    text.push_str(&birth_date.to_string());
+    cipher.search_index("kana_birth", text.as_bytes())
 }
 
 /// The keyed hash of what the resident registry says of a person (not the flags staff set), to tell
@@ -72,6 +86,8 @@ impl SealedResident {
             moved_out_on: resident.moved_out_on,
             deceased_on: resident.deceased_on,
             content_mac: content_mac(resident, cipher).to_vec(),
+            kana_birth_index: kana_birth_index(&resident.name_kana, resident.birth_date, cipher)
+                .to_vec(),
         })
     }
 

@@ -33,10 +33,13 @@ macro_rules! conformance {
 
 use chrono::NaiveDate;
 use vrs_domain::{
-    AtenaNumber, CouponNumber, Dose, KanaName, LotNumber, MunicipalityCode, MyNumber, PersonName,
-    Resident, Sex, VaccineProduct,
+    AtenaNumber, CouponNumber, Dose, DoseRecord, DoseSource, KanaName, LotNumber, MunicipalityCode,
+    MyNumber, PersonName, Resident, Sex, VaccineProduct,
 };
-use vrs_store::{AuditEntry, StoreError, Written};
+use vrs_store::{AuditEntry, Registration, StoreError, Written};
+
+#[path = "conformance/doses.rs"]
+mod doses;
 
 conformance!(
     rows_of_one_municipality_are_invisible_through_another_scope,
@@ -56,6 +59,12 @@ conformance!(
     an_application_is_decided_once_and_approval_issues_the_account,
     sessions_are_stored_hashed_and_end_with_a_password_change,
     audit_search_filters_by_time_actor_and_action_within_its_chain,
+    dose_records_keep_venue_doctor_time_and_source,
+    an_idempotency_key_keeps_its_first_answer_and_writes_once,
+    corrections_and_deletions_need_the_dose_as_stored,
+    many_doses_are_added_all_or_none,
+    flags_are_set_and_cleared_without_touching_doses,
+    kana_name_and_birth_date_find_people_through_the_search_index,
 );
 
 pub fn code(s: &str) -> MunicipalityCode {
@@ -96,7 +105,28 @@ pub fn audit(action: &str, target: &str) -> AuditEntry {
     AuditEntry::now("staff-1", "municipal_staff", "lgwan", action, target)
 }
 
-pub fn dose(r: &Resident, n: u8) -> Dose {
+pub fn dose(r: &Resident, n: u8) -> DoseRecord {
+    DoseRecord {
+        dose: dose_of(r, n),
+        venue: "西条市総合文化会館".into(),
+        doctor: "医師　一郎".into(),
+        recorded_at: chrono::DateTime::parse_from_rfc3339("2021-06-01T09:00:00.123456Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc),
+        source: DoseSource::Tablet,
+    }
+}
+
+/// A registration of `record` by staff-1, without an idempotency key.
+pub fn reg(record: DoseRecord) -> Registration {
+    Registration {
+        record,
+        recorded_by: "staff-1".into(),
+        answer: None,
+    }
+}
+
+pub fn dose_of(r: &Resident, n: u8) -> Dose {
     Dose {
         municipality: r.municipality,
         atena: r.atena.clone(),
@@ -111,6 +141,7 @@ pub fn dose(r: &Resident, n: u8) -> Dose {
 }
 
 mod cases {
+    pub use super::doses::*;
     use super::*;
     use vrs_store::testkit::{key_pair, TestDb};
 
@@ -125,7 +156,7 @@ mod cases {
         let saijo = resident(SAIJO, 100001);
         put(db, &saijo).await;
         db.store
-            .add_dose(code(SAIJO), &dose(&saijo, 1), &audit("dose.add", "100001"))
+            .add_dose(code(SAIJO), &reg(dose(&saijo, 1)), &audit("dose.add", "100001"))
             .await
             .unwrap();
         db.store.activate_municipality(code(CHIYODA)).await.unwrap();
@@ -148,9 +179,9 @@ mod cases {
         assert!(s.audit_log(other.into(), 1, 100).await.unwrap().is_empty());
         // A dose cannot be attached to a foreign person through another scope either.
         let mut foreign = dose(&saijo, 2);
-        foreign.municipality = other;
+        foreign.dose.municipality = other;
         assert!(matches!(
-            s.add_dose(other, &foreign, &audit("dose.add", "100001"))
+            s.add_dose(other, &reg(foreign), &audit("dose.add", "100001"))
                 .await,
             Err(StoreError::NotFound)
         ));
@@ -178,7 +209,7 @@ mod cases {
         assert_eq!(db.store.count_residents(code(SAIJO)).await.unwrap(), 0);
         let err = db
             .store
-            .add_dose(code(CHIYODA), &dose(&saijo, 1), &audit("dose.add", "7"))
+            .add_dose(code(CHIYODA), &reg(dose(&saijo, 1)), &audit("dose.add", "7"))
             .await
             .unwrap_err();
         assert!(matches!(err, StoreError::Conflict(_)), "{err}");
@@ -386,14 +417,14 @@ mod cases {
         let r = resident(SAIJO, 9);
         put(db, &r).await;
         let s = &db.store;
-        s.add_dose(code(SAIJO), &dose(&r, 1), &audit("dose.add", "9"))
+        s.add_dose(code(SAIJO), &reg(dose(&r, 1)), &audit("dose.add", "9"))
             .await
             .unwrap();
-        s.add_dose(code(SAIJO), &dose(&r, 2), &audit("dose.add", "9"))
+        s.add_dose(code(SAIJO), &reg(dose(&r, 2)), &audit("dose.add", "9"))
             .await
             .unwrap();
         let err = s
-            .add_dose(code(SAIJO), &dose(&r, 2), &audit("dose.add", "9"))
+            .add_dose(code(SAIJO), &reg(dose(&r, 2)), &audit("dose.add", "9"))
             .await
             .unwrap_err();
         assert!(
@@ -404,7 +435,7 @@ mod cases {
         assert_eq!(doses, vec![dose(&r, 1), dose(&r, 2)]);
         let unknown = resident(SAIJO, 10);
         assert!(matches!(
-            s.add_dose(code(SAIJO), &dose(&unknown, 1), &audit("dose.add", "10"))
+            s.add_dose(code(SAIJO), &reg(dose(&unknown, 1)), &audit("dose.add", "10"))
                 .await,
             Err(StoreError::NotFound)
         ));

@@ -3,6 +3,7 @@
 //! on one database extend each chain one after another.
 
 mod accounts;
+mod doses;
 mod import;
 
 use std::sync::Arc;
@@ -14,7 +15,8 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::NoTls;
 use vrs_crypto::{chain, FieldCipher, MasterKey};
-use vrs_domain::{AtenaNumber, CouponNumber, Dose, MunicipalityCode, MyNumber, Resident};
+use chrono::NaiveDate;
+use vrs_domain::{AtenaNumber, CouponNumber, DoseRecord, KanaName, MunicipalityCode, MyNumber, Resident};
 
 use crate::accounts::{Account, Application, ApplicationStatus, SessionRecord};
 use crate::audit::{AuditEntry, AuditFilter, AuditRecord, AuditScope};
@@ -22,7 +24,7 @@ use crate::import::ResidentImport;
 use crate::keyring::{Keyring, FIRST_KEY_VERSION};
 use crate::migrate::{self, LEDGER};
 use crate::sealed::{content_mac, SealedResident};
-use crate::{rows, PersonDoses, Store, StoreError, Written};
+use crate::{rows, IdempotentAnswer, PersonDoses, Registration, Store, StoreError, Written};
 
 /// Pool size per process; several processes share the database.
 const POOL_SIZE: usize = 16;
@@ -168,7 +170,7 @@ impl PostgresStore {
             .map(Some)
     }
 
-    async fn find_resident(
+    pub(crate) async fn find_resident(
         &self,
         scope: MunicipalityCode,
         column: &str,
@@ -208,12 +210,13 @@ impl PostgresStore {
             moved_out_on: r.get(8),
             deceased_on: r.get(9),
             content_mac: r.get(10),
+            kana_birth_index: Vec::new(),
         };
         sealed.open(scope, &cipher)
     }
 }
 
-enum KeyParam<'a> {
+pub(crate) enum KeyParam<'a> {
     Text(&'a str),
     MyNumber(&'a MyNumber),
 }
@@ -222,7 +225,7 @@ const RESIDENT_COLUMNS: &str =
     "atena_number, my_number_index, my_number_enc, coupon_number, name_enc, \
      name_kana_enc, birth_date_enc, sex, moved_out_on, deceased_on, content_mac";
 
-async fn append_audit_tx(
+pub(crate) async fn append_audit_tx(
     tx: &impl GenericClient,
     scope: AuditScope,
     entry: &AuditEntry,
@@ -348,15 +351,15 @@ impl Store for PostgresStore {
         let s = SealedResident::seal(resident, &cipher)?;
         let stmt = tx
             .prepare_cached(&format!(
-                "INSERT INTO residents (municipality_code, {RESIDENT_COLUMNS}, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, now()) \
+                "INSERT INTO residents (municipality_code, {RESIDENT_COLUMNS}, kana_birth_index, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, now()) \
                  ON CONFLICT (municipality_code, atena_number) DO UPDATE SET \
                  my_number_index = excluded.my_number_index, my_number_enc = excluded.my_number_enc, \
                  coupon_number = excluded.coupon_number, name_enc = excluded.name_enc, \
                  name_kana_enc = excluded.name_kana_enc, birth_date_enc = excluded.birth_date_enc, \
                  sex = excluded.sex, moved_out_on = excluded.moved_out_on, \
                  deceased_on = excluded.deceased_on, content_mac = excluded.content_mac, \
-                 updated_at = excluded.updated_at"
+                 kana_birth_index = excluded.kana_birth_index, updated_at = excluded.updated_at"
             ))
             .await?;
         tx.execute(
@@ -374,6 +377,7 @@ impl Store for PostgresStore {
                 &s.moved_out_on,
                 &s.deceased_on,
                 &s.content_mac,
+                &s.kana_birth_index,
             ],
         )
         .await
@@ -426,48 +430,77 @@ impl Store for PostgresStore {
         Ok(n.max(0) as u64)
     }
 
+    async fn residents_by_kana_birth(
+        &self,
+        scope: MunicipalityCode,
+        kana: &KanaName,
+        birth_date: NaiveDate,
+    ) -> Result<Vec<Resident>, StoreError> {
+        self.residents_by_kana_birth_pg(scope, kana, birth_date).await
+    }
+
+    async fn set_flags(
+        &self,
+        scope: MunicipalityCode,
+        atena: &AtenaNumber,
+        moved_out_on: Option<NaiveDate>,
+        deceased_on: Option<NaiveDate>,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        self.set_flags_pg(scope, atena, moved_out_on, deceased_on, audit)
+            .await
+    }
+
     async fn add_dose(
         &self,
         scope: MunicipalityCode,
-        dose: &Dose,
+        registration: &Registration,
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
-        rows::check_scope(scope, dose.municipality)?;
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        let known = tx
-            .query_opt(
-                "SELECT 1 FROM residents WHERE municipality_code = $1 AND atena_number = $2",
-                &[&scope.as_str(), &dose.atena.as_str()],
-            )
-            .await?
-            .is_some();
-        if !known {
-            return Err(StoreError::NotFound);
-        }
-        let inserted = tx
-            .execute(
-                "INSERT INTO doses (municipality_code, atena_number, dose_number, administered_on, product_code, \
-                 lot_number, site_municipality_code, coupon_number, recorded_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now()) ON CONFLICT DO NOTHING",
-                &[
-                    &scope.as_str(),
-                    &dose.atena.as_str(),
-                    &i16::from(dose.dose_number),
-                    &dose.administered_on,
-                    &dose.product.code,
-                    &dose.lot_number.as_str(),
-                    &dose.site_municipality.as_str(),
-                    &dose.coupon.as_str(),
-                ],
-            )
-            .await?;
-        if inserted == 0 {
-            return Err(rows::dose_conflict(dose.dose_number));
-        }
-        append_audit_tx(&tx, scope.into(), audit).await?;
-        tx.commit().await?;
-        Ok(())
+        self.add_dose_pg(scope, registration, audit).await
+    }
+
+    async fn add_doses(
+        &self,
+        scope: MunicipalityCode,
+        records: &[DoseRecord],
+        recorded_by: &str,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        self.add_doses_pg(scope, records, recorded_by, audit)
+            .await
+    }
+
+    async fn stored_answer(
+        &self,
+        site: MunicipalityCode,
+        user_id: &str,
+        key: &str,
+    ) -> Result<Option<IdempotentAnswer>, StoreError> {
+        self.stored_answer_pg(site, user_id, key).await
+    }
+
+    async fn remember_answer(&self, answer: &IdempotentAnswer) -> Result<bool, StoreError> {
+        self.remember_answer_pg(answer).await
+    }
+
+    async fn correct_dose(
+        &self,
+        scope: MunicipalityCode,
+        before: &DoseRecord,
+        after: &DoseRecord,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        self.correct_dose_pg(scope, before, after, audit).await
+    }
+
+    async fn delete_dose(
+        &self,
+        scope: MunicipalityCode,
+        before: &DoseRecord,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        self.delete_dose_pg(scope, before, audit).await
     }
 
     async fn area_doses(
@@ -476,89 +509,15 @@ impl Store for PostgresStore {
         after: Option<&AtenaNumber>,
         limit: u32,
     ) -> Result<Vec<PersonDoses>, StoreError> {
-        let client = self.pool.get().await?;
-        let after = after.map(|a| a.as_str().to_owned()).unwrap_or_default();
-        let people = client
-            .query(
-                "SELECT r.atena_number, r.moved_out_on, r.deceased_on FROM residents r \
-                 WHERE r.municipality_code = $1 AND r.atena_number > $2 AND EXISTS (SELECT 1 FROM doses d \
-                 WHERE d.municipality_code = r.municipality_code AND d.atena_number = r.atena_number) \
-                 ORDER BY r.atena_number LIMIT $3",
-                &[&scope.as_str(), &after, &i64::from(limit)],
-            )
-            .await?;
-        let Some(last) = people.last().map(|r| r.get::<_, String>(0)) else {
-            return Ok(Vec::new());
-        };
-        let mut out = Vec::with_capacity(people.len());
-        for r in &people {
-            let atena: String = r.get(0);
-            out.push(PersonDoses {
-                atena: AtenaNumber::parse(&atena)
-                    .map_err(|_| StoreError::Corrupt(format!("atena_number {atena:?}")))?,
-                moved_out_on: r.get(1),
-                deceased_on: r.get(2),
-                doses: Vec::new(),
-            });
-        }
-        let doses = client
-            .query(
-                "SELECT atena_number, dose_number, administered_on, product_code, lot_number, site_municipality_code, \
-                 coupon_number FROM doses WHERE municipality_code = $1 AND atena_number > $2 AND atena_number <= $3 \
-                 ORDER BY atena_number, dose_number",
-                &[&scope.as_str(), &after, &last],
-            )
-            .await?;
-        let index: std::collections::HashMap<String, usize> = out
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p.atena.as_str().to_owned(), i))
-            .collect();
-        for r in &doses {
-            let atena: String = r.get(0);
-            if let Some(person) = index.get(atena.as_str()).and_then(|&i| out.get_mut(i)) {
-                let row = rows::DoseRow {
-                    dose_number: i64::from(r.get::<_, i16>(1)),
-                    administered_on: String::new(),
-                    product_code: r.get(3),
-                    lot_number: r.get(4),
-                    site_municipality: r.get(5),
-                    coupon: r.get(6),
-                };
-                let dose = row.into_dose(scope, &person.atena, r.get(2))?;
-                person.doses.push(dose);
-            }
-        }
-        Ok(out)
+        self.area_doses_pg(scope, after, limit).await
     }
 
     async fn doses_of(
         &self,
         scope: MunicipalityCode,
         atena: &AtenaNumber,
-    ) -> Result<Vec<Dose>, StoreError> {
-        let client = self.pool.get().await?;
-        let found = client
-            .query(
-                "SELECT dose_number, administered_on, product_code, lot_number, site_municipality_code, coupon_number \
-                 FROM doses WHERE municipality_code = $1 AND atena_number = $2 ORDER BY dose_number",
-                &[&scope.as_str(), &atena.as_str()],
-            )
-            .await?;
-        found
-            .iter()
-            .map(|r| {
-                let row = rows::DoseRow {
-                    dose_number: i64::from(r.get::<_, i16>(0)),
-                    administered_on: String::new(),
-                    product_code: r.get(2),
-                    lot_number: r.get(3),
-                    site_municipality: r.get(4),
-                    coupon: r.get(5),
-                };
-                row.into_dose(scope, atena, r.get(1))
-            })
-            .collect()
+    ) -> Result<Vec<DoseRecord>, StoreError> {
+        self.doses_of_pg(scope, atena).await
     }
 
     async fn begin_import(

@@ -13,7 +13,7 @@ const ACCOUNT_COLUMNS: &str =
     "user_id, role, municipality_code, prefecture_code, display_name, password_hash, \
      must_change_password, failed_logins, locked_until, disabled, issued_by, created_at";
 
-fn time(text: &str) -> Result<DateTime<Utc>, StoreError> {
+pub(crate) fn time(text: &str) -> Result<DateTime<Utc>, StoreError> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|_| StoreError::Corrupt(format!("timestamp {text:?}")))

@@ -2,6 +2,7 @@
 //! Every call runs on the blocking pool so the async server is never stalled by disk IO.
 
 mod accounts;
+mod doses;
 mod import;
 
 use std::path::{Path, PathBuf};
@@ -14,7 +15,7 @@ use rusqlite::{
     params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
 };
 use vrs_crypto::{chain, FieldCipher, MasterKey};
-use vrs_domain::{AtenaNumber, CouponNumber, Dose, MunicipalityCode, MyNumber, Resident};
+use vrs_domain::{AtenaNumber, CouponNumber, DoseRecord, KanaName, MunicipalityCode, MyNumber, Resident};
 
 use crate::accounts::{Account, Application, ApplicationStatus, SessionRecord};
 use crate::audit::{timestamp_text, AuditEntry, AuditFilter, AuditRecord, AuditScope};
@@ -22,7 +23,7 @@ use crate::import::ResidentImport;
 use crate::keyring::{Keyring, FIRST_KEY_VERSION};
 use crate::migrate::{self, LEDGER};
 use crate::sealed::{content_mac, SealedResident};
-use crate::{rows, PersonDoses, Store, StoreError, Written};
+use crate::{rows, IdempotentAnswer, PersonDoses, Registration, Store, StoreError, Written};
 
 const READERS: usize = 4;
 
@@ -186,7 +187,7 @@ fn migrate_sqlite(conn: &mut Connection) -> Result<(), StoreError> {
 }
 
 /// The cipher of `code`, cached or loaded from `municipality_keys`; `None` while the area is not open.
-fn load_cipher(
+pub(crate) fn load_cipher(
     conn: &Connection,
     keyring: &Keyring,
     code: MunicipalityCode,
@@ -228,7 +229,7 @@ fn create_area(
     Ok(())
 }
 
-fn append_audit_tx(
+pub(crate) fn append_audit_tx(
     tx: &Connection,
     scope: AuditScope,
     entry: &AuditEntry,
@@ -357,13 +358,14 @@ fn sealed_from_row(
             moved_out_on: None,
             deceased_on: None,
             content_mac: r.get(10)?,
+            kana_birth_index: Vec::new(),
         },
         r.get(8)?,
         r.get(9)?,
     ))
 }
 
-fn find_resident(
+pub(crate) fn find_resident(
     conn: &Connection,
     keyring: &Keyring,
     scope: MunicipalityCode,
@@ -387,7 +389,7 @@ fn find_resident(
     sealed.open(scope, &cipher)
 }
 
-fn text_date(d: Option<NaiveDate>) -> Option<String> {
+pub(crate) fn text_date(d: Option<NaiveDate>) -> Option<String> {
     d.map(|d| d.to_string())
 }
 
@@ -442,15 +444,15 @@ impl Store for SqliteStore {
             let now = timestamp_text(&Utc::now());
             tx.execute(
                 &format!(
-                    "INSERT INTO residents (municipality_code, {RESIDENT_COLUMNS}, updated_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
+                    "INSERT INTO residents (municipality_code, {RESIDENT_COLUMNS}, kana_birth_index, updated_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
                      ON CONFLICT (municipality_code, atena_number) DO UPDATE SET \
                      my_number_index = excluded.my_number_index, my_number_enc = excluded.my_number_enc, \
                      coupon_number = excluded.coupon_number, name_enc = excluded.name_enc, \
                      name_kana_enc = excluded.name_kana_enc, birth_date_enc = excluded.birth_date_enc, \
                      sex = excluded.sex, moved_out_on = excluded.moved_out_on, \
                      deceased_on = excluded.deceased_on, content_mac = excluded.content_mac, \
-                     updated_at = excluded.updated_at"
+                     kana_birth_index = excluded.kana_birth_index, updated_at = excluded.updated_at"
                 ),
                 params![
                     scope.as_str(),
@@ -465,6 +467,7 @@ impl Store for SqliteStore {
                     text_date(s.moved_out_on),
                     text_date(s.deceased_on),
                     s.content_mac,
+                    s.kana_birth_index,
                     now
                 ],
             )
@@ -525,47 +528,77 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn residents_by_kana_birth(
+        &self,
+        scope: MunicipalityCode,
+        kana: &KanaName,
+        birth_date: NaiveDate,
+    ) -> Result<Vec<Resident>, StoreError> {
+        self.residents_by_kana_birth_sqlite(scope, kana, birth_date).await
+    }
+
+    async fn set_flags(
+        &self,
+        scope: MunicipalityCode,
+        atena: &AtenaNumber,
+        moved_out_on: Option<NaiveDate>,
+        deceased_on: Option<NaiveDate>,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        self.set_flags_sqlite(scope, atena, moved_out_on, deceased_on, audit)
+            .await
+    }
+
     async fn add_dose(
         &self,
         scope: MunicipalityCode,
-        dose: &Dose,
+        registration: &Registration,
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
-        rows::check_scope(scope, dose.municipality)?;
-        let dose = dose.clone();
-        let audit = audit.clone();
-        self.write(move |tx, _| {
-            let known: bool = tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM residents WHERE municipality_code = ?1 AND atena_number = ?2)",
-                params![scope.as_str(), dose.atena.as_str()],
-                |r| r.get(0),
-            )?;
-            if !known {
-                return Err(StoreError::NotFound);
-            }
-            let inserted = tx.execute(
-                "INSERT INTO doses (municipality_code, atena_number, dose_number, administered_on, product_code, \
-                 lot_number, site_municipality_code, coupon_number, recorded_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING",
-                params![
-                    scope.as_str(),
-                    dose.atena.as_str(),
-                    dose.dose_number,
-                    dose.administered_on.to_string(),
-                    dose.product.code,
-                    dose.lot_number.as_str(),
-                    dose.site_municipality.as_str(),
-                    dose.coupon.as_str(),
-                    timestamp_text(&Utc::now())
-                ],
-            )?;
-            if inserted == 0 {
-                return Err(rows::dose_conflict(dose.dose_number));
-            }
-            append_audit_tx(tx, scope.into(), &audit)?;
-            Ok(())
-        })
-        .await
+        self.add_dose_sqlite(scope, registration, audit).await
+    }
+
+    async fn add_doses(
+        &self,
+        scope: MunicipalityCode,
+        records: &[DoseRecord],
+        recorded_by: &str,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        self.add_doses_sqlite(scope, records, recorded_by, audit)
+            .await
+    }
+
+    async fn stored_answer(
+        &self,
+        site: MunicipalityCode,
+        user_id: &str,
+        key: &str,
+    ) -> Result<Option<IdempotentAnswer>, StoreError> {
+        self.stored_answer_sqlite(site, user_id, key).await
+    }
+
+    async fn remember_answer(&self, answer: &IdempotentAnswer) -> Result<bool, StoreError> {
+        self.remember_answer_sqlite(answer).await
+    }
+
+    async fn correct_dose(
+        &self,
+        scope: MunicipalityCode,
+        before: &DoseRecord,
+        after: &DoseRecord,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        self.correct_dose_sqlite(scope, before, after, audit).await
+    }
+
+    async fn delete_dose(
+        &self,
+        scope: MunicipalityCode,
+        before: &DoseRecord,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        self.delete_dose_sqlite(scope, before, audit).await
     }
 
     async fn area_doses(
@@ -574,97 +607,15 @@ impl Store for SqliteStore {
         after: Option<&AtenaNumber>,
         limit: u32,
     ) -> Result<Vec<PersonDoses>, StoreError> {
-        let after = after.map(|a| a.as_str().to_owned()).unwrap_or_default();
-        self.read(move |conn, _| {
-            let mut people_stmt = conn.prepare(
-                "SELECT r.atena_number, r.moved_out_on, r.deceased_on FROM residents r \
-                 WHERE r.municipality_code = ?1 AND r.atena_number > ?2 AND EXISTS (SELECT 1 FROM doses d \
-                 WHERE d.municipality_code = r.municipality_code AND d.atena_number = r.atena_number) \
-                 ORDER BY r.atena_number LIMIT ?3",
-            )?;
-            let people = people_stmt
-                .query_map(params![scope.as_str(), after, limit], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, Option<String>>(2)?))
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            let Some(last) = people.last().map(|p| p.0.clone()) else {
-                return Ok(Vec::new());
-            };
-            let mut dose_stmt = conn.prepare(
-                "SELECT atena_number, dose_number, administered_on, product_code, lot_number, site_municipality_code, \
-                 coupon_number FROM doses WHERE municipality_code = ?1 AND atena_number > ?2 AND atena_number <= ?3 \
-                 ORDER BY atena_number, dose_number",
-            )?;
-            let rows = dose_stmt
-                .query_map(params![scope.as_str(), after, last], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        rows::DoseRow {
-                            dose_number: r.get(1)?,
-                            administered_on: r.get::<_, String>(2)?,
-                            product_code: r.get(3)?,
-                            lot_number: r.get(4)?,
-                            site_municipality: r.get(5)?,
-                            coupon: r.get(6)?,
-                        },
-                    ))
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            let mut out = Vec::with_capacity(people.len());
-            for (atena, moved, deceased) in people {
-                let atena_number =
-                    AtenaNumber::parse(&atena).map_err(|_| StoreError::Corrupt(format!("atena_number {atena:?}")))?;
-                out.push(PersonDoses {
-                    atena: atena_number,
-                    moved_out_on: rows::opt_date(moved.as_deref())?,
-                    deceased_on: rows::opt_date(deceased.as_deref())?,
-                    doses: Vec::new(),
-                });
-            }
-            let index: std::collections::HashMap<String, usize> =
-                out.iter().enumerate().map(|(i, p)| (p.atena.as_str().to_owned(), i)).collect();
-            for (atena, row) in rows {
-                if let Some(person) = index.get(atena.as_str()).and_then(|&i| out.get_mut(i)) {
-                    let date = rows::date(&row.administered_on)?;
-                    let dose = row.into_dose(scope, &person.atena, date)?;
-                    person.doses.push(dose);
-                }
-            }
-            Ok(out)
-        })
-        .await
+        self.area_doses_sqlite(scope, after, limit).await
     }
 
     async fn doses_of(
         &self,
         scope: MunicipalityCode,
         atena: &AtenaNumber,
-    ) -> Result<Vec<Dose>, StoreError> {
-        let atena = atena.clone();
-        self.read(move |conn, _| {
-            let mut stmt = conn.prepare(
-                "SELECT dose_number, administered_on, product_code, lot_number, site_municipality_code, coupon_number \
-                 FROM doses WHERE municipality_code = ?1 AND atena_number = ?2 ORDER BY dose_number",
-            )?;
-            let found = stmt.query_map(params![scope.as_str(), atena.as_str()], |r| {
-                Ok(rows::DoseRow {
-                    dose_number: r.get(0)?,
-                    administered_on: r.get::<_, String>(1)?,
-                    product_code: r.get(2)?,
-                    lot_number: r.get(3)?,
-                    site_municipality: r.get(4)?,
-                    coupon: r.get(5)?,
-                })
-            })?;
-            found
-                .map(|row| {
-                    let row = row?;
-                    let date = rows::date(&row.administered_on)?;
-                    row.into_dose(scope, &atena, date)
-                })
-                .collect()
-        })
-        .await
+    ) -> Result<Vec<DoseRecord>, StoreError> {
+        self.doses_of_sqlite(scope, atena).await
     }
 
     async fn begin_import(

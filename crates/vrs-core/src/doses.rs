@@ -1,0 +1,512 @@
+//! Registering, correcting and deleting doses, and flagging people, with the data-quality rules
+//! applied at every entry point.
+//!
+//! A dose is always recorded in the area of the person's home municipality (住所地), wherever it was
+//! given. A site's tablet registers by coupon ([`register_at_site`]): it learns whether the dose was
+//! recorded or why not, never who the person is, and a request retried with the same
+//! `Idempotency-Key` gets the first answer again without making a second dose. Municipal staff add,
+//! correct and delete doses of their own area ([`add_dose`], [`correct_dose`], [`delete_dose`]) and set
+//! moved-out / deceased flags ([`set_flags`]); each change is audited with what was before and after.
+
+use chrono::{NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use vrs_domain::{
+    check_dose, AtenaNumber, Dose, DoseFacts, DoseRecord, DoseSource, LotNumber, MunicipalityCode,
+    PersonFacts, QualityRule, Resident, VaccineProduct,
+};
+use vrs_store::{IdempotentAnswer, Registration, Store, StoreError};
+
+use crate::coupon::CouponRef;
+use crate::Actor;
+
+/// What a registration states about the dose, before it is tied to a person.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DoseInput {
+    pub dose_number: u8,
+    pub administered_on: NaiveDate,
+    pub product: &'static VaccineProduct,
+    pub lot_number: LotNumber,
+    /// Where it was given (接種地): for a tablet, its account's municipality.
+    pub site: MunicipalityCode,
+    /// 接種会場名 (checked with [`DoseRecord::venue`]).
+    pub venue: String,
+    /// 接種医師名 (checked with [`DoseRecord::doctor`]).
+    pub doctor: String,
+}
+
+impl DoseInput {
+    fn record(&self, person: &Resident, source: DoseSource) -> DoseRecord {
+        DoseRecord {
+            dose: Dose {
+                municipality: person.municipality,
+                atena: person.atena.clone(),
+                dose_number: self.dose_number,
+                administered_on: self.administered_on,
+                product: self.product,
+                lot_number: self.lot_number.clone(),
+                site_municipality: self.site,
+                coupon: person.coupon,
+            },
+            venue: self.venue.clone(),
+            doctor: self.doctor.clone(),
+            recorded_at: Utc::now(),
+            source,
+        }
+    }
+}
+
+/// The rules `record` breaks against the person's other stored doses and flags.
+pub fn rules_for(
+    record: &DoseRecord,
+    others: &[DoseRecord],
+    person: &Resident,
+    today: NaiveDate,
+) -> Vec<QualityRule> {
+    let others: Vec<DoseFacts<'_>> = others.iter().map(DoseFacts::from).collect();
+    let flags = PersonFacts {
+        deceased_on: person.deceased_on,
+        moved_out_on: person.moved_out_on,
+    };
+    check_dose(DoseFacts::from(record), &others, flags, today)
+}
+
+/// The audit detail of a dose: what it states, never who the person is.
+pub fn dose_detail(record: &DoseRecord) -> String {
+    let d = &record.dose;
+    format!(
+        "dose={} date={} product={} lot={} site={} coupon={} venue={:?} doctor={:?}",
+        d.dose_number,
+        d.administered_on,
+        d.product.code,
+        d.lot_number.as_str(),
+        d.site_municipality,
+        d.coupon.as_str(),
+        record.venue,
+        record.doctor
+    )
+}
+
+/// A broken rule as answers show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleView {
+    pub code: String,
+    pub message_ja: String,
+    pub message_en: String,
+}
+
+impl From<QualityRule> for RuleView {
+    fn from(r: QualityRule) -> Self {
+        Self {
+            code: r.code().into(),
+            message_ja: r.message_ja().into(),
+            message_en: r.message_en().into(),
+        }
+    }
+}
+
+/// The answer a site gets to a registration. It names the home municipality and the dose, and
+/// nothing of the person. Kept with the idempotency key, so a retry gets it again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum SiteAnswer {
+    Registered {
+        municipality_code: String,
+        municipality_name: String,
+        coupon_number: String,
+        dose_number: u8,
+        administered_on: NaiveDate,
+        product: String,
+        product_name: String,
+        lot_number: String,
+        next_dose_number: u8,
+    },
+    Refused {
+        /// `unknown_coupon`, `deceased` or `quality`.
+        code: String,
+        message_ja: String,
+        message_en: String,
+        /// The data-quality rules broken (for `quality`).
+        rules: Vec<RuleView>,
+    },
+}
+
+impl SiteAnswer {
+    /// The HTTP status the answer is sent with.
+    pub fn status(&self) -> u16 {
+        match self {
+            SiteAnswer::Registered { .. } => 201,
+            SiteAnswer::Refused { code, .. } => match code.as_str() {
+                "unknown_coupon" => 404,
+                "deceased" => 409,
+                _ => 422,
+            },
+        }
+    }
+
+    fn refused(code: &str, ja: &str, en: &str, rules: &[QualityRule]) -> Self {
+        SiteAnswer::Refused {
+            code: code.into(),
+            message_ja: ja.into(),
+            message_en: en.into(),
+            rules: rules.iter().copied().map(RuleView::from).collect(),
+        }
+    }
+
+    fn unknown_coupon() -> Self {
+        Self::refused(
+            "unknown_coupon",
+            "この接種券は自治体の接種対象者に登録されていません。",
+            "No target of this municipality holds this coupon.",
+            &[],
+        )
+    }
+
+    fn deceased() -> Self {
+        Self::refused(
+            "deceased",
+            "この接種券の対象者は死亡の届出があります。",
+            "The coupon's holder is reported deceased.",
+            &[],
+        )
+    }
+
+    fn quality(rules: &[QualityRule]) -> Self {
+        Self::refused(
+            "quality",
+            "入力内容に誤りがあるため登録できません。",
+            "The dose was not recorded: it breaks the data-quality rules.",
+            rules,
+        )
+    }
+}
+
+/// The idempotency key of a request and the fingerprint of its body.
+#[derive(Clone, Debug)]
+pub struct IdempotencyRequest {
+    pub user_id: String,
+    pub key: String,
+    pub request_hash: [u8; 32],
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    #[error("this Idempotency-Key was already used for a different request")]
+    KeyReused,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Registers a dose given at a site (`input.site`) on the coupon `coupon`, in the home
+/// municipality's area. The caller has checked that the actor may register doses at sites.
+pub async fn register_at_site(
+    store: &dyn Store,
+    actor: &Actor,
+    coupon: CouponRef,
+    input: &DoseInput,
+    key: Option<&IdempotencyRequest>,
+    today: NaiveDate,
+) -> Result<SiteAnswer, RegisterError> {
+    if let Some(k) = key {
+        if let Some(answer) = replay(store, input.site, k).await? {
+            return Ok(answer);
+        }
+    }
+    let home = coupon.municipality;
+    let audit = |outcome: &str, detail: String| {
+        actor
+            .audit("dose.register", coupon.coupon.as_str())
+            .with_outcome(outcome)
+            .with_detail(detail)
+    };
+    let person = match store.resident_by_coupon(home, &coupon.coupon).await {
+        Ok(p) if p.deceased_on.is_none() => p,
+        Ok(_) => {
+            let audit = audit("deceased", String::new());
+            return refuse(store, home, input.site, key, SiteAnswer::deceased(), audit).await;
+        }
+        Err(StoreError::NotFound) => {
+            let audit = audit("unknown_coupon", String::new());
+            return refuse(store, home, input.site, key, SiteAnswer::unknown_coupon(), audit).await;
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let record = input.record(&person, DoseSource::Tablet);
+    let existing = store.doses_of(home, &person.atena).await?;
+    let rules = rules_for(&record, &existing, &person, today);
+    if !rules.is_empty() {
+        let codes: Vec<&str> = rules.iter().map(|r| r.code()).collect();
+        let detail = format!("rules={} {}", codes.join(","), dose_detail(&record));
+        return refuse(
+            store,
+            home,
+            input.site,
+            key,
+            SiteAnswer::quality(&rules),
+            audit("refused", detail),
+        )
+        .await;
+    }
+    let next = existing
+        .iter()
+        .map(|r| r.dose.dose_number)
+        .chain([record.dose.dose_number])
+        .max()
+        .unwrap_or(0)
+        .saturating_add(1);
+    let answer = SiteAnswer::Registered {
+        municipality_code: home.as_str().into(),
+        municipality_name: home.info().full_name(),
+        coupon_number: coupon.coupon.as_str().into(),
+        dose_number: record.dose.dose_number,
+        administered_on: record.dose.administered_on,
+        product: record.dose.product.code.into(),
+        product_name: record.dose.product.name_ja.into(),
+        lot_number: record.dose.lot_number.as_str().into(),
+        next_dose_number: next,
+    };
+    let detail = dose_detail(&record);
+    let registration = Registration {
+        record,
+        recorded_by: actor.user.clone(),
+        answer: key.map(|k| kept(input.site, k, &answer)),
+    };
+    match store
+        .add_dose(home, &registration, &audit("ok", detail))
+        .await
+    {
+        Ok(()) => Ok(answer),
+        Err(StoreError::Replayed) => match key {
+            Some(k) => replay(store, input.site, k)
+                .await?
+                .ok_or(RegisterError::Store(StoreError::Replayed)),
+            None => Err(StoreError::Replayed.into()),
+        },
+        // Another registration of the same dose number won the race.
+        Err(StoreError::Conflict(_)) => {
+            let rules = [QualityRule::DoseNumberTaken];
+            let audit = audit("refused", "rules=dose_number_taken".into());
+            refuse(store, home, input.site, key, SiteAnswer::quality(&rules), audit).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn kept(site: MunicipalityCode, k: &IdempotencyRequest, answer: &SiteAnswer) -> IdempotentAnswer {
+    IdempotentAnswer {
+        site,
+        user_id: k.user_id.clone(),
+        key: k.key.clone(),
+        request_hash: k.request_hash,
+        status: answer.status(),
+        // Serialising plain data to JSON cannot fail.
+        body: serde_json::to_string(answer).unwrap_or_default(),
+    }
+}
+
+/// The answer already given to this key, if any; a key reused for another request is refused.
+async fn replay(
+    store: &dyn Store,
+    site: MunicipalityCode,
+    k: &IdempotencyRequest,
+) -> Result<Option<SiteAnswer>, RegisterError> {
+    let Some(stored) = store.stored_answer(site, &k.user_id, &k.key).await? else {
+        return Ok(None);
+    };
+    if stored.request_hash != k.request_hash {
+        return Err(RegisterError::KeyReused);
+    }
+    serde_json::from_str(&stored.body)
+        .map(Some)
+        .map_err(|e| StoreError::Corrupt(format!("idempotency_keys.body: {e}")).into())
+}
+
+async fn refuse(
+    store: &dyn Store,
+    home: MunicipalityCode,
+    site: MunicipalityCode,
+    key: Option<&IdempotencyRequest>,
+    answer: SiteAnswer,
+    audit: vrs_store::AuditEntry,
+) -> Result<SiteAnswer, RegisterError> {
+    store.append_audit(home.into(), &audit).await?;
+    if let Some(k) = key {
+        if !store.remember_answer(&kept(site, k, &answer)).await? {
+            // The same key was answered meanwhile: that first answer stands.
+            if let Some(first) = replay(store, site, k).await? {
+                return Ok(first);
+            }
+        }
+    }
+    Ok(answer)
+}
+
+/// Why staff's change of a dose or flag was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    #[error("the change breaks data-quality rules")]
+    Rules(Vec<QualityRule>),
+    #[error("no such person or dose in this municipality")]
+    NotFound,
+    #[error("a reason is required")]
+    NoReason,
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for ChangeError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ChangeError::NotFound,
+            other => ChangeError::Store(other),
+        }
+    }
+}
+
+fn reason_text(reason: &str) -> Result<String, ChangeError> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(ChangeError::NoReason);
+    }
+    if reason.chars().count() > 200 || reason.chars().any(char::is_control) {
+        return Err(ChangeError::Invalid(
+            "the reason must be at most 200 characters on one line".into(),
+        ));
+    }
+    Ok(reason.to_owned())
+}
+
+/// Staff record a dose for a person of their own area (`scope`).
+pub async fn add_dose(
+    store: &dyn Store,
+    actor: &Actor,
+    scope: MunicipalityCode,
+    atena: &AtenaNumber,
+    input: &DoseInput,
+    today: NaiveDate,
+) -> Result<DoseRecord, ChangeError> {
+    let person = store.resident(scope, atena).await?;
+    let record = input.record(&person, DoseSource::Staff);
+    let existing = store.doses_of(scope, atena).await?;
+    let rules = rules_for(&record, &existing, &person, today);
+    if !rules.is_empty() {
+        return Err(ChangeError::Rules(rules));
+    }
+    let audit = actor
+        .audit("dose.add", atena.as_str())
+        .with_detail(format!("after: {}", dose_detail(&record)));
+    let registration = Registration {
+        record: record.clone(),
+        recorded_by: actor.user.clone(),
+        answer: None,
+    };
+    match store.add_dose(scope, &registration, &audit).await {
+        Err(StoreError::Conflict(_)) => Err(ChangeError::Rules(vec![QualityRule::DoseNumberTaken])),
+        other => other.map(|()| record).map_err(ChangeError::from),
+    }
+}
+
+async fn stored_dose(
+    store: &dyn Store,
+    scope: MunicipalityCode,
+    atena: &AtenaNumber,
+    dose_number: u8,
+) -> Result<(Resident, Vec<DoseRecord>, DoseRecord), ChangeError> {
+    let person = store.resident(scope, atena).await?;
+    let doses = store.doses_of(scope, atena).await?;
+    let before = doses
+        .iter()
+        .find(|d| d.dose.dose_number == dose_number)
+        .cloned()
+        .ok_or(ChangeError::NotFound)?;
+    Ok((person, doses, before))
+}
+
+/// Staff correct dose `dose_number` of a person of their own area to state `input`, with a reason.
+/// The audit entry keeps the dose before and after.
+pub async fn correct_dose(
+    store: &dyn Store,
+    actor: &Actor,
+    scope: MunicipalityCode,
+    atena: &AtenaNumber,
+    dose_number: u8,
+    input: &DoseInput,
+    reason: &str,
+    today: NaiveDate,
+) -> Result<DoseRecord, ChangeError> {
+    let reason = reason_text(reason)?;
+    let (person, doses, before) = stored_dose(store, scope, atena, dose_number).await?;
+    let mut after = input.record(&person, before.source);
+    after.dose.coupon = before.dose.coupon;
+    after.recorded_at = before.recorded_at;
+    let others: Vec<DoseRecord> = doses
+        .into_iter()
+        .filter(|d| d.dose.dose_number != dose_number)
+        .collect();
+    let rules = rules_for(&after, &others, &person, today);
+    if !rules.is_empty() {
+        return Err(ChangeError::Rules(rules));
+    }
+    let audit = actor.audit("dose.correct", atena.as_str()).with_detail(format!(
+        "before: {} | after: {} | reason: {reason}",
+        dose_detail(&before),
+        dose_detail(&after)
+    ));
+    match store.correct_dose(scope, &before, &after, &audit).await {
+        Err(StoreError::Conflict(m)) if m.contains("already recorded") => {
+            Err(ChangeError::Rules(vec![QualityRule::DoseNumberTaken]))
+        }
+        other => other.map(|()| after).map_err(ChangeError::from),
+    }
+}
+
+/// Staff delete dose `dose_number` of a person of their own area, with a reason. The record is
+/// really removed; the audit entry keeps what it stated.
+pub async fn delete_dose(
+    store: &dyn Store,
+    actor: &Actor,
+    scope: MunicipalityCode,
+    atena: &AtenaNumber,
+    dose_number: u8,
+    reason: &str,
+) -> Result<DoseRecord, ChangeError> {
+    let reason = reason_text(reason)?;
+    let (_, _, before) = stored_dose(store, scope, atena, dose_number).await?;
+    let audit = actor
+        .audit("dose.delete", atena.as_str())
+        .with_detail(format!("before: {} | reason: {reason}", dose_detail(&before)));
+    store.delete_dose(scope, &before, &audit).await?;
+    Ok(before)
+}
+
+/// Staff set or clear the moved-out and deceased dates of a person of their own area. Flags never
+/// delete anything; the audit entry keeps the dates before and after.
+pub async fn set_flags(
+    store: &dyn Store,
+    actor: &Actor,
+    scope: MunicipalityCode,
+    atena: &AtenaNumber,
+    moved_out_on: Option<NaiveDate>,
+    deceased_on: Option<NaiveDate>,
+    today: NaiveDate,
+) -> Result<(), ChangeError> {
+    if moved_out_on.into_iter().chain(deceased_on).any(|d| d > today) {
+        return Err(ChangeError::Invalid(
+            "a moved-out or deceased date cannot be in the future".into(),
+        ));
+    }
+    let person = store.resident(scope, atena).await?;
+    let show = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_else(|| "-".into());
+    let audit = actor.audit("person.flags", atena.as_str()).with_detail(format!(
+        "before: moved_out={} deceased={} | after: moved_out={} deceased={}",
+        show(person.moved_out_on),
+        show(person.deceased_on),
+        show(moved_out_on),
+        show(deceased_on)
+    ));
+    store
+        .set_flags(scope, atena, moved_out_on, deceased_on, &audit)
+        .await?;
+    Ok(())
+}

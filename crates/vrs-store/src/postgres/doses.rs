@@ -1,0 +1,423 @@
+//! Doses, flags, person search and idempotency keys on PostgreSQL.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use deadpool_postgres::GenericClient;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::Row;
+use vrs_domain::{AtenaNumber, DoseRecord, KanaName, MunicipalityCode, Resident};
+
+use super::{append_audit_tx, KeyParam, PostgresStore};
+use crate::rows::{self, DoseRow, DOSE_COLUMNS};
+use crate::sealed::kana_birth_index;
+use crate::{AuditEntry, IdempotentAnswer, PersonDoses, Registration, StoreError};
+
+fn dose_row(r: &Row, first: usize) -> DoseRow {
+    DoseRow {
+        dose_number: i64::from(r.get::<_, i16>(first)),
+        administered_on: r.get(first + 1),
+        product_code: r.get(first + 2),
+        lot_number: r.get(first + 3),
+        site_municipality: r.get(first + 4),
+        coupon: r.get(first + 5),
+        venue: r.get(first + 6),
+        doctor: r.get(first + 7),
+        recorded_at: r.get(first + 8),
+        source: r.get(first + 9),
+    }
+}
+
+async fn insert_dose(
+    tx: &impl GenericClient,
+    scope: MunicipalityCode,
+    record: &DoseRecord,
+    recorded_by: &str,
+) -> Result<(), StoreError> {
+    let dose = &record.dose;
+    rows::check_scope(scope, dose.municipality)?;
+    let known = tx
+        .query_opt(
+            "SELECT 1 FROM residents WHERE municipality_code = $1 AND atena_number = $2",
+            &[&scope.as_str(), &dose.atena.as_str()],
+        )
+        .await?
+        .is_some();
+    if !known {
+        return Err(StoreError::NotFound);
+    }
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO doses (municipality_code, atena_number, dose_number, administered_on, product_code, \
+             lot_number, site_municipality_code, coupon_number, venue, doctor, recorded_at, source, recorded_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
+        )
+        .await?;
+    let inserted = tx
+        .execute(
+            &stmt,
+            &[
+                &scope.as_str(),
+                &dose.atena.as_str(),
+                &i16::from(dose.dose_number),
+                &dose.administered_on,
+                &dose.product.code,
+                &dose.lot_number.as_str(),
+                &dose.site_municipality.as_str(),
+                &dose.coupon.as_str(),
+                &record.venue,
+                &record.doctor,
+                &record.recorded_at,
+                &record.source.as_str(),
+                &recorded_by,
+            ],
+        )
+        .await?;
+    if inserted == 0 {
+        return Err(rows::dose_conflict(dose.dose_number));
+    }
+    Ok(())
+}
+
+async fn insert_answer(tx: &impl GenericClient, a: &IdempotentAnswer) -> Result<bool, StoreError> {
+    let n = tx
+        .execute(
+            "INSERT INTO idempotency_keys (municipality_code, user_id, idempotency_key, request_hash, status, \
+             body, created_at) VALUES ($1, $2, $3, $4, $5, $6, now()) ON CONFLICT DO NOTHING",
+            &[
+                &a.site.as_str(),
+                &a.user_id,
+                &a.key,
+                &a.request_hash.to_vec(),
+                &(a.status as i16),
+                &a.body,
+            ],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+/// Deletes the stored dose if it still states exactly what `before` states; returns the row's
+/// recorded_at, source and recorded_by when it did.
+async fn delete_matching(
+    tx: &impl GenericClient,
+    scope: MunicipalityCode,
+    before: &DoseRecord,
+) -> Result<Option<Row>, StoreError> {
+    let d = &before.dose;
+    Ok(tx
+        .query_opt(
+            "DELETE FROM doses WHERE municipality_code = $1 AND atena_number = $2 AND dose_number = $3 \
+             AND administered_on = $4 AND product_code = $5 AND lot_number = $6 \
+             AND site_municipality_code = $7 AND coupon_number = $8 AND venue = $9 AND doctor = $10 \
+             RETURNING recorded_at, source, recorded_by",
+            &[
+                &scope.as_str(),
+                &d.atena.as_str(),
+                &i16::from(d.dose_number),
+                &d.administered_on,
+                &d.product.code,
+                &d.lot_number.as_str(),
+                &d.site_municipality.as_str(),
+                &d.coupon.as_str(),
+                &before.venue,
+                &before.doctor,
+            ],
+        )
+        .await?)
+}
+
+async fn changed_meanwhile(
+    tx: &impl GenericClient,
+    scope: MunicipalityCode,
+    before: &DoseRecord,
+) -> StoreError {
+    let exists = tx
+        .query_opt(
+            "SELECT 1 FROM doses WHERE municipality_code = $1 AND atena_number = $2 AND dose_number = $3",
+            &[
+                &scope.as_str(),
+                &before.dose.atena.as_str(),
+                &i16::from(before.dose.dose_number),
+            ],
+        )
+        .await;
+    match exists {
+        Ok(Some(_)) => StoreError::Conflict(format!(
+            "dose {} was changed by someone else meanwhile; reload and try again",
+            before.dose.dose_number
+        )),
+        Ok(None) => StoreError::NotFound,
+        Err(e) => e.into(),
+    }
+}
+
+fn replayed_or(e: tokio_postgres::Error) -> StoreError {
+    match e.as_db_error() {
+        Some(db) if db.code() == &SqlState::UNIQUE_VIOLATION => StoreError::Replayed,
+        _ => e.into(),
+    }
+}
+
+impl PostgresStore {
+    pub(crate) async fn residents_by_kana_birth_pg(
+        &self,
+        scope: MunicipalityCode,
+        kana: &KanaName,
+        birth_date: NaiveDate,
+    ) -> Result<Vec<Resident>, StoreError> {
+        let atenas: Vec<String> = {
+            let client = self.pool.get().await?;
+            let Some(cipher) = self.cipher(&client, scope, false).await? else {
+                return Ok(Vec::new());
+            };
+            let index = kana_birth_index(kana, birth_date, &cipher).to_vec();
+            client
+                .query(
+                    "SELECT atena_number FROM residents WHERE municipality_code = $1 AND kana_birth_index = $2 \
+                     ORDER BY atena_number LIMIT 100",
+                    &[&scope.as_str(), &index],
+                )
+                .await?
+                .iter()
+                .map(|r| r.get(0))
+                .collect()
+        };
+        let mut out = Vec::with_capacity(atenas.len());
+        for a in &atenas {
+            out.push(
+                self.find_resident(scope, "atena_number", KeyParam::Text(a))
+                    .await?,
+            );
+        }
+        Ok(out)
+    }
+
+    pub(crate) async fn set_flags_pg(
+        &self,
+        scope: MunicipalityCode,
+        atena: &AtenaNumber,
+        moved_out_on: Option<NaiveDate>,
+        deceased_on: Option<NaiveDate>,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let n = tx
+            .execute(
+                "UPDATE residents SET moved_out_on = $3, deceased_on = $4, updated_at = now() \
+                 WHERE municipality_code = $1 AND atena_number = $2",
+                &[&scope.as_str(), &atena.as_str(), &moved_out_on, &deceased_on],
+            )
+            .await?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        append_audit_tx(&tx, scope.into(), audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn add_dose_pg(
+        &self,
+        scope: MunicipalityCode,
+        registration: &Registration,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        rows::check_scope(scope, registration.record.dose.municipality)?;
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        if let Some(answer) = &registration.answer {
+            if !insert_answer(&tx, answer).await? {
+                return Err(StoreError::Replayed);
+            }
+        }
+        insert_dose(
+            &tx,
+            scope,
+            &registration.record,
+            &registration.recorded_by,
+        )
+        .await?;
+        append_audit_tx(&tx, scope.into(), audit).await?;
+        // Two nodes racing on one key: the loser's insert waited for the winner and found the key.
+        tx.commit().await.map_err(replayed_or)?;
+        Ok(())
+    }
+
+    pub(crate) async fn add_doses_pg(
+        &self,
+        scope: MunicipalityCode,
+        records: &[DoseRecord],
+        recorded_by: &str,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        for r in records {
+            insert_dose(&tx, scope, r, recorded_by).await?;
+        }
+        append_audit_tx(&tx, scope.into(), audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn stored_answer_pg(
+        &self,
+        site: MunicipalityCode,
+        user_id: &str,
+        key: &str,
+    ) -> Result<Option<IdempotentAnswer>, StoreError> {
+        let client = self.pool.get().await?;
+        let found = client
+            .query_opt(
+                "SELECT request_hash, status, body FROM idempotency_keys \
+                 WHERE municipality_code = $1 AND user_id = $2 AND idempotency_key = $3",
+                &[&site.as_str(), &user_id, &key],
+            )
+            .await?;
+        found
+            .map(|r| {
+                Ok(IdempotentAnswer {
+                    site,
+                    user_id: user_id.to_owned(),
+                    key: key.to_owned(),
+                    request_hash: rows::hash32(&r.get::<_, Vec<u8>>(0))?,
+                    status: u16::try_from(r.get::<_, i16>(1))
+                        .map_err(|_| StoreError::Corrupt("idempotency_keys.status".into()))?,
+                    body: r.get(2),
+                })
+            })
+            .transpose()
+    }
+
+    pub(crate) async fn remember_answer_pg(
+        &self,
+        answer: &IdempotentAnswer,
+    ) -> Result<bool, StoreError> {
+        let client = self.pool.get().await?;
+        insert_answer(&client, answer).await
+    }
+
+    pub(crate) async fn correct_dose_pg(
+        &self,
+        scope: MunicipalityCode,
+        before: &DoseRecord,
+        after: &DoseRecord,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        rows::check_scope(scope, before.dose.municipality)?;
+        rows::check_scope(scope, after.dose.municipality)?;
+        if before.dose.atena != after.dose.atena {
+            return Err(StoreError::Conflict(
+                "a correction cannot move a dose to another person".into(),
+            ));
+        }
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let Some(kept) = delete_matching(&tx, scope, before).await? else {
+            return Err(changed_meanwhile(&tx, scope, before).await);
+        };
+        let mut after = after.clone();
+        after.recorded_at = kept.get(0);
+        after.source = before.source;
+        let recorded_by: String = kept.get(2);
+        insert_dose(&tx, scope, &after, &recorded_by).await?;
+        append_audit_tx(&tx, scope.into(), audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn delete_dose_pg(
+        &self,
+        scope: MunicipalityCode,
+        before: &DoseRecord,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        rows::check_scope(scope, before.dose.municipality)?;
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        if delete_matching(&tx, scope, before).await?.is_none() {
+            return Err(changed_meanwhile(&tx, scope, before).await);
+        }
+        append_audit_tx(&tx, scope.into(), audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn area_doses_pg(
+        &self,
+        scope: MunicipalityCode,
+        after: Option<&AtenaNumber>,
+        limit: u32,
+    ) -> Result<Vec<PersonDoses>, StoreError> {
+        let client = self.pool.get().await?;
+        let after = after.map(|a| a.as_str().to_owned()).unwrap_or_default();
+        let people = client
+            .query(
+                "SELECT r.atena_number, r.moved_out_on, r.deceased_on FROM residents r \
+                 WHERE r.municipality_code = $1 AND r.atena_number > $2 AND EXISTS (SELECT 1 FROM doses d \
+                 WHERE d.municipality_code = r.municipality_code AND d.atena_number = r.atena_number) \
+                 ORDER BY r.atena_number LIMIT $3",
+                &[&scope.as_str(), &after, &i64::from(limit)],
+            )
+            .await?;
+        let Some(last) = people.last().map(|r| r.get::<_, String>(0)) else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::with_capacity(people.len());
+        for r in &people {
+            let atena: String = r.get(0);
+            out.push(PersonDoses {
+                atena: AtenaNumber::parse(&atena)
+                    .map_err(|_| StoreError::Corrupt(format!("atena_number {atena:?}")))?,
+                moved_out_on: r.get(1),
+                deceased_on: r.get(2),
+                doses: Vec::new(),
+            });
+        }
+        let doses = client
+            .query(
+                &format!(
+                    "SELECT atena_number, {DOSE_COLUMNS} FROM doses WHERE municipality_code = $1 \
+                     AND atena_number > $2 AND atena_number <= $3 ORDER BY atena_number, dose_number"
+                ),
+                &[&scope.as_str(), &after, &last],
+            )
+            .await?;
+        let index: HashMap<String, usize> = out
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.atena.as_str().to_owned(), i))
+            .collect();
+        for r in &doses {
+            let atena: String = r.get(0);
+            if let Some(person) = index.get(atena.as_str()).and_then(|&i| out.get_mut(i)) {
+                let record = dose_row(r, 1).into_record(scope, &person.atena)?;
+                person.doses.push(record);
+            }
+        }
+        Ok(out)
+    }
+
+    pub(crate) async fn doses_of_pg(
+        &self,
+        scope: MunicipalityCode,
+        atena: &AtenaNumber,
+    ) -> Result<Vec<DoseRecord>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {DOSE_COLUMNS} FROM doses WHERE municipality_code = $1 AND atena_number = $2 \
+                 ORDER BY dose_number"
+            ))
+            .await?;
+        let found = client
+            .query(&stmt, &[&scope.as_str(), &atena.as_str()])
+            .await?;
+        found
+            .iter()
+            .map(|r| dose_row(r, 0).into_record(scope, atena))
+            .collect()
+    }
+}

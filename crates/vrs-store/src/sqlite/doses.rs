@@ -1,0 +1,427 @@
+//! Doses, flags, person search and idempotency keys on SQLite.
+
+use std::collections::HashMap;
+
+use chrono::{NaiveDate, Utc};
+use rusqlite::{named_params, params, Connection, OptionalExtension, Transaction};
+use vrs_domain::{AtenaNumber, DoseRecord, KanaName, MunicipalityCode, Resident};
+
+use super::accounts::time;
+use super::{append_audit_tx, find_resident, load_cipher, text_date, SqliteStore};
+use crate::audit::timestamp_text;
+use crate::rows::{self, DoseRow, DOSE_COLUMNS};
+use crate::sealed::kana_birth_index;
+use crate::{AuditEntry, IdempotentAnswer, PersonDoses, Registration, StoreError};
+
+fn dose_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<(DoseRow, String)> {
+    Ok((
+        DoseRow {
+            dose_number: r.get(first)?,
+            administered_on: NaiveDate::default(),
+            product_code: r.get(first + 2)?,
+            lot_number: r.get(first + 3)?,
+            site_municipality: r.get(first + 4)?,
+            coupon: r.get(first + 5)?,
+            venue: r.get(first + 6)?,
+            doctor: r.get(first + 7)?,
+            recorded_at: Utc::now(),
+            source: r.get(first + 9)?,
+        },
+        // The dates are text in SQLite; they are parsed after the row is read.
+        format!(
+            "{}|{}",
+            r.get::<_, String>(first + 1)?,
+            r.get::<_, String>(first + 8)?
+        ),
+    ))
+}
+
+fn finish(
+    (mut row, dates): (DoseRow, String),
+    scope: MunicipalityCode,
+    atena: &AtenaNumber,
+) -> Result<DoseRecord, StoreError> {
+    let (day, at) = dates.split_once('|').unwrap_or_default();
+    row.administered_on = rows::date(day)?;
+    row.recorded_at = time(at)?;
+    row.into_record(scope, atena)
+}
+
+fn person_exists(tx: &Connection, scope: MunicipalityCode, atena: &str) -> Result<bool, StoreError> {
+    Ok(tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM residents WHERE municipality_code = ?1 AND atena_number = ?2)",
+        params![scope.as_str(), atena],
+        |r| r.get(0),
+    )?)
+}
+
+fn insert_dose(
+    tx: &Transaction<'_>,
+    scope: MunicipalityCode,
+    record: &DoseRecord,
+    recorded_by: &str,
+) -> Result<(), StoreError> {
+    let dose = &record.dose;
+    rows::check_scope(scope, dose.municipality)?;
+    if !person_exists(tx, scope, dose.atena.as_str())? {
+        return Err(StoreError::NotFound);
+    }
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO doses (municipality_code, atena_number, dose_number, administered_on, product_code, \
+         lot_number, site_municipality_code, coupon_number, venue, doctor, recorded_at, source, recorded_by) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT DO NOTHING",
+    )?;
+    let inserted = stmt.execute(params![
+        scope.as_str(),
+        dose.atena.as_str(),
+        dose.dose_number,
+        dose.administered_on.to_string(),
+        dose.product.code,
+        dose.lot_number.as_str(),
+        dose.site_municipality.as_str(),
+        dose.coupon.as_str(),
+        record.venue,
+        record.doctor,
+        timestamp_text(&record.recorded_at),
+        record.source.as_str(),
+        recorded_by
+    ])?;
+    if inserted == 0 {
+        return Err(rows::dose_conflict(dose.dose_number));
+    }
+    Ok(())
+}
+
+/// Inserts an idempotent answer; false when its key is already taken.
+fn insert_answer(tx: &Connection, a: &IdempotentAnswer) -> Result<bool, StoreError> {
+    let n = tx.execute(
+        "INSERT INTO idempotency_keys (municipality_code, user_id, idempotency_key, request_hash, status, body, \
+         created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+        params![
+            a.site.as_str(),
+            a.user_id,
+            a.key,
+            a.request_hash.to_vec(),
+            a.status,
+            a.body,
+            timestamp_text(&Utc::now())
+        ],
+    )?;
+    Ok(n == 1)
+}
+
+/// Deletes the stored dose if it still states exactly what `before` states: 1 when deleted.
+fn delete_matching(tx: &Connection, scope: MunicipalityCode, before: &DoseRecord) -> Result<usize, StoreError> {
+    let d = &before.dose;
+    Ok(tx.execute(
+        "DELETE FROM doses WHERE municipality_code = :scope AND atena_number = :atena AND dose_number = :n \
+         AND administered_on = :day AND product_code = :product AND lot_number = :lot \
+         AND site_municipality_code = :site AND coupon_number = :coupon AND venue = :venue AND doctor = :doctor",
+        named_params! {
+            ":scope": scope.as_str(),
+            ":atena": d.atena.as_str(),
+            ":n": d.dose_number,
+            ":day": d.administered_on.to_string(),
+            ":product": d.product.code,
+            ":lot": d.lot_number.as_str(),
+            ":site": d.site_municipality.as_str(),
+            ":coupon": d.coupon.as_str(),
+            ":venue": before.venue,
+            ":doctor": before.doctor,
+        },
+    )?)
+}
+
+fn changed_meanwhile(tx: &Connection, scope: MunicipalityCode, before: &DoseRecord) -> StoreError {
+    let exists = tx
+        .query_row(
+            "SELECT 1 FROM doses WHERE municipality_code = ?1 AND atena_number = ?2 AND dose_number = ?3",
+            params![scope.as_str(), before.dose.atena.as_str(), before.dose.dose_number],
+            |_| Ok(()),
+        )
+        .optional();
+    match exists {
+        Ok(Some(())) => StoreError::Conflict(format!(
+            "dose {} was changed by someone else meanwhile; reload and try again",
+            before.dose.dose_number
+        )),
+        Ok(None) => StoreError::NotFound,
+        Err(e) => e.into(),
+    }
+}
+
+impl SqliteStore {
+    pub(crate) async fn residents_by_kana_birth_sqlite(
+        &self,
+        scope: MunicipalityCode,
+        kana: &KanaName,
+        birth_date: NaiveDate,
+    ) -> Result<Vec<Resident>, StoreError> {
+        let kana = kana.clone();
+        self.read(move |conn, keyring| {
+            let Some(cipher) = load_cipher(conn, keyring, scope)? else {
+                return Ok(Vec::new());
+            };
+            let index = kana_birth_index(&kana, birth_date, &cipher).to_vec();
+            let mut stmt = conn.prepare(
+                "SELECT atena_number FROM residents WHERE municipality_code = ?1 AND kana_birth_index = ?2 \
+                 ORDER BY atena_number LIMIT 100",
+            )?;
+            let atenas = stmt
+                .query_map(params![scope.as_str(), index], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            atenas
+                .iter()
+                .map(|a| find_resident(conn, keyring, scope, "atena_number", a))
+                .collect()
+        })
+        .await
+    }
+
+    pub(crate) async fn set_flags_sqlite(
+        &self,
+        scope: MunicipalityCode,
+        atena: &AtenaNumber,
+        moved_out_on: Option<NaiveDate>,
+        deceased_on: Option<NaiveDate>,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let atena = atena.as_str().to_owned();
+        let audit = audit.clone();
+        self.write(move |tx, _| {
+            let n = tx.execute(
+                "UPDATE residents SET moved_out_on = ?3, deceased_on = ?4, updated_at = ?5 \
+                 WHERE municipality_code = ?1 AND atena_number = ?2",
+                params![
+                    scope.as_str(),
+                    atena,
+                    text_date(moved_out_on),
+                    text_date(deceased_on),
+                    timestamp_text(&Utc::now())
+                ],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            append_audit_tx(tx, scope.into(), &audit)?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub(crate) async fn add_dose_sqlite(
+        &self,
+        scope: MunicipalityCode,
+        registration: &Registration,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        rows::check_scope(scope, registration.record.dose.municipality)?;
+        let registration = registration.clone();
+        let audit = audit.clone();
+        self.write(move |tx, _| {
+            if let Some(answer) = &registration.answer {
+                if !insert_answer(tx, answer)? {
+                    return Err(StoreError::Replayed);
+                }
+            }
+            insert_dose(tx, scope, &registration.record, &registration.recorded_by)?;
+            append_audit_tx(tx, scope.into(), &audit)?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub(crate) async fn add_doses_sqlite(
+        &self,
+        scope: MunicipalityCode,
+        records: &[DoseRecord],
+        recorded_by: &str,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        for r in records {
+            rows::check_scope(scope, r.dose.municipality)?;
+        }
+        let records = records.to_vec();
+        let recorded_by = recorded_by.to_owned();
+        let audit = audit.clone();
+        self.write(move |tx, _| {
+            for r in &records {
+                insert_dose(tx, scope, r, &recorded_by)?;
+            }
+            append_audit_tx(tx, scope.into(), &audit)?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub(crate) async fn stored_answer_sqlite(
+        &self,
+        site: MunicipalityCode,
+        user_id: &str,
+        key: &str,
+    ) -> Result<Option<IdempotentAnswer>, StoreError> {
+        let (user_id, key) = (user_id.to_owned(), key.to_owned());
+        // Read through the writer: an answer committed a moment ago must be seen.
+        self.write(move |tx, _| {
+            let found: Option<(Vec<u8>, u16, String)> = tx
+                .query_row(
+                    "SELECT request_hash, status, body FROM idempotency_keys \
+                     WHERE municipality_code = ?1 AND user_id = ?2 AND idempotency_key = ?3",
+                    params![site.as_str(), user_id, key],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            found
+                .map(|(hash, status, body)| {
+                    Ok(IdempotentAnswer {
+                        site,
+                        user_id: user_id.clone(),
+                        key: key.clone(),
+                        request_hash: rows::hash32(&hash)?,
+                        status,
+                        body,
+                    })
+                })
+                .transpose()
+        })
+        .await
+    }
+
+    pub(crate) async fn remember_answer_sqlite(
+        &self,
+        answer: &IdempotentAnswer,
+    ) -> Result<bool, StoreError> {
+        let answer = answer.clone();
+        self.write(move |tx, _| insert_answer(tx, &answer)).await
+    }
+
+    pub(crate) async fn correct_dose_sqlite(
+        &self,
+        scope: MunicipalityCode,
+        before: &DoseRecord,
+        after: &DoseRecord,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        rows::check_scope(scope, before.dose.municipality)?;
+        rows::check_scope(scope, after.dose.municipality)?;
+        if before.dose.atena != after.dose.atena {
+            return Err(StoreError::Conflict(
+                "a correction cannot move a dose to another person".into(),
+            ));
+        }
+        let (before, mut after, audit) = (before.clone(), after.clone(), audit.clone());
+        self.write(move |tx, _| {
+            let kept: Option<(String, String, String)> = tx
+                .query_row(
+                    "SELECT recorded_at, source, recorded_by FROM doses \
+                     WHERE municipality_code = ?1 AND atena_number = ?2 AND dose_number = ?3",
+                    params![scope.as_str(), before.dose.atena.as_str(), before.dose.dose_number],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            if delete_matching(tx, scope, &before)? == 0 {
+                return Err(changed_meanwhile(tx, scope, &before));
+            }
+            let (recorded_at, source, recorded_by) = kept.ok_or(StoreError::NotFound)?;
+            after.recorded_at = time(&recorded_at)?;
+            after.source = before.source;
+            let _ = source;
+            insert_dose(tx, scope, &after, &recorded_by)?;
+            append_audit_tx(tx, scope.into(), &audit)?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub(crate) async fn delete_dose_sqlite(
+        &self,
+        scope: MunicipalityCode,
+        before: &DoseRecord,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        rows::check_scope(scope, before.dose.municipality)?;
+        let (before, audit) = (before.clone(), audit.clone());
+        self.write(move |tx, _| {
+            if delete_matching(tx, scope, &before)? == 0 {
+                return Err(changed_meanwhile(tx, scope, &before));
+            }
+            append_audit_tx(tx, scope.into(), &audit)?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub(crate) async fn area_doses_sqlite(
+        &self,
+        scope: MunicipalityCode,
+        after: Option<&AtenaNumber>,
+        limit: u32,
+    ) -> Result<Vec<PersonDoses>, StoreError> {
+        let after = after.map(|a| a.as_str().to_owned()).unwrap_or_default();
+        self.read(move |conn, _| {
+            let mut people_stmt = conn.prepare(
+                "SELECT r.atena_number, r.moved_out_on, r.deceased_on FROM residents r \
+                 WHERE r.municipality_code = ?1 AND r.atena_number > ?2 AND EXISTS (SELECT 1 FROM doses d \
+                 WHERE d.municipality_code = r.municipality_code AND d.atena_number = r.atena_number) \
+                 ORDER BY r.atena_number LIMIT ?3",
+            )?;
+            let people = people_stmt
+                .query_map(params![scope.as_str(), after, limit], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, Option<String>>(2)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            let Some(last) = people.last().map(|p| p.0.clone()) else {
+                return Ok(Vec::new());
+            };
+            let mut dose_stmt = conn.prepare(&format!(
+                "SELECT atena_number, {DOSE_COLUMNS} FROM doses WHERE municipality_code = ?1 \
+                 AND atena_number > ?2 AND atena_number <= ?3 ORDER BY atena_number, dose_number"
+            ))?;
+            let found = dose_stmt
+                .query_map(params![scope.as_str(), after, last], |r| {
+                    Ok((r.get::<_, String>(0)?, dose_row(r, 1)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut out = Vec::with_capacity(people.len());
+            for (atena, moved, deceased) in people {
+                let atena = AtenaNumber::parse(&atena)
+                    .map_err(|_| StoreError::Corrupt(format!("atena_number {atena:?}")))?;
+                out.push(PersonDoses {
+                    atena,
+                    moved_out_on: rows::opt_date(moved.as_deref())?,
+                    deceased_on: rows::opt_date(deceased.as_deref())?,
+                    doses: Vec::new(),
+                });
+            }
+            let index: HashMap<String, usize> =
+                out.iter().enumerate().map(|(i, p)| (p.atena.as_str().to_owned(), i)).collect();
+            for (atena, row) in found {
+                if let Some(person) = index.get(atena.as_str()).and_then(|&i| out.get_mut(i)) {
+                    let record = finish(row, scope, &person.atena)?;
+                    person.doses.push(record);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    pub(crate) async fn doses_of_sqlite(
+        &self,
+        scope: MunicipalityCode,
+        atena: &AtenaNumber,
+    ) -> Result<Vec<DoseRecord>, StoreError> {
+        let atena = atena.clone();
+        self.read(move |conn, _| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {DOSE_COLUMNS} FROM doses WHERE municipality_code = ?1 AND atena_number = ?2 \
+                 ORDER BY dose_number"
+            ))?;
+            let found = stmt
+                .query_map(params![scope.as_str(), atena.as_str()], |r| dose_row(r, 0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            found.into_iter().map(|row| finish(row, scope, &atena)).collect()
+        })
+        .await
+    }
+}

@@ -1,0 +1,265 @@
+//! Conformance cases for dose registration, corrections, flags, idempotency keys and person search.
+
+use chrono::NaiveDate;
+use vrs_domain::{DoseSource, KanaName, LotNumber};
+use vrs_store::testkit::TestDb;
+use vrs_store::{IdempotentAnswer, StoreError};
+
+use super::{audit, code, dose, reg, resident, CHIYODA, SAIJO};
+
+async fn put(db: &TestDb, r: &vrs_domain::Resident) {
+    db.store
+        .put_resident(r.municipality, r, &audit("resident.put", r.atena.as_str()))
+        .await
+        .unwrap();
+}
+
+async fn audit_count(db: &TestDb, scope: &str) -> usize {
+    db.store
+        .audit_log(code(scope).into(), 1, 1000)
+        .await
+        .unwrap()
+        .len()
+}
+
+pub async fn dose_records_keep_venue_doctor_time_and_source(db: &TestDb) {
+    let r = resident(SAIJO, 21);
+    put(db, &r).await;
+    let mut second = dose(&r, 2);
+    second.source = DoseSource::Csv;
+    second.venue.clear();
+    second.dose.site_municipality = code(CHIYODA);
+    for d in [dose(&r, 1), second.clone()] {
+        db.store
+            .add_dose(code(SAIJO), &reg(d), &audit("dose.add", "21"))
+            .await
+            .unwrap();
+    }
+    let stored = db.store.doses_of(code(SAIJO), &r.atena).await.unwrap();
+    assert_eq!(stored, vec![dose(&r, 1), second]);
+    let page = db.store.area_doses(code(SAIJO), None, 10).await.unwrap();
+    assert_eq!(page.len(), 1);
+    assert_eq!(page[0].doses, stored);
+}
+
+fn answer(key: &str, user: &str, hash: u8) -> IdempotentAnswer {
+    IdempotentAnswer {
+        site: code(CHIYODA),
+        user_id: user.into(),
+        key: key.into(),
+        request_hash: [hash; 32],
+        status: 201,
+        body: format!("{{\"outcome\":\"registered\",\"key\":\"{key}\"}}"),
+    }
+}
+
+pub async fn an_idempotency_key_keeps_its_first_answer_and_writes_once(db: &TestDb) {
+    let r = resident(SAIJO, 22);
+    put(db, &r).await;
+    let s = &db.store;
+    let mut first = reg(dose(&r, 1));
+    first.answer = Some(answer("k-1", "tablet-1", 1));
+    s.add_dose(code(SAIJO), &first, &audit("dose.register", "22"))
+        .await
+        .unwrap();
+    let before = audit_count(db, SAIJO).await;
+    // The same key again, even for another dose, writes nothing.
+    let mut retry = reg(dose(&r, 2));
+    retry.answer = Some(answer("k-1", "tablet-1", 2));
+    let err = s
+        .add_dose(code(SAIJO), &retry, &audit("dose.register", "22"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Replayed), "{err}");
+    assert_eq!(s.doses_of(code(SAIJO), &r.atena).await.unwrap().len(), 1);
+    assert_eq!(audit_count(db, SAIJO).await, before);
+    assert_eq!(
+        s.stored_answer(code(CHIYODA), "tablet-1", "k-1")
+            .await
+            .unwrap(),
+        Some(answer("k-1", "tablet-1", 1))
+    );
+    // Keys belong to an account of a municipality.
+    assert_eq!(
+        s.stored_answer(code(CHIYODA), "tablet-2", "k-1")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        s.stored_answer(code(SAIJO), "tablet-1", "k-1").await.unwrap(),
+        None
+    );
+    // A refusal's answer is kept once.
+    assert!(s.remember_answer(&answer("k-2", "tablet-1", 3)).await.unwrap());
+    assert!(!s.remember_answer(&answer("k-2", "tablet-1", 4)).await.unwrap());
+    assert_eq!(
+        s.stored_answer(code(CHIYODA), "tablet-1", "k-2")
+            .await
+            .unwrap()
+            .map(|a| a.request_hash),
+        Some([3; 32])
+    );
+}
+
+pub async fn corrections_and_deletions_need_the_dose_as_stored(db: &TestDb) {
+    let r = resident(SAIJO, 23);
+    put(db, &r).await;
+    let s = &db.store;
+    let scope = code(SAIJO);
+    for n in [1, 2] {
+        s.add_dose(scope, &reg(dose(&r, n)), &audit("dose.add", "23"))
+            .await
+            .unwrap();
+    }
+    let stored = dose(&r, 2);
+    let mut after = stored.clone();
+    after.dose.lot_number = LotNumber::parse("FF2018").unwrap();
+    after.source = DoseSource::Staff;
+    after.recorded_at = chrono::Utc::now();
+    // A stale "before" (someone changed the lot meanwhile) is refused and changes nothing.
+    let mut stale = stored.clone();
+    stale.dose.lot_number = LotNumber::parse("EY0000").unwrap();
+    let err = s
+        .correct_dose(scope, &stale, &after, &audit("dose.correct", "23"))
+        .await
+        .unwrap_err();
+    assert!(matches!(&err, StoreError::Conflict(m) if m.contains("meanwhile")), "{err}");
+    s.correct_dose(scope, &stored, &after, &audit("dose.correct", "23"))
+        .await
+        .unwrap();
+    let now = s.doses_of(scope, &r.atena).await.unwrap();
+    // What the dose states changed; when and how it was first recorded did not.
+    assert_eq!(now[1].dose.lot_number.as_str(), "FF2018");
+    assert_eq!(now[1].recorded_at, stored.recorded_at);
+    assert_eq!(now[1].source, DoseSource::Tablet);
+    // Renumbering onto a taken dose number is refused and the dose stays as it was.
+    let mut onto_first = now[1].clone();
+    onto_first.dose.dose_number = 1;
+    let err = s
+        .correct_dose(scope, &now[1], &onto_first, &audit("dose.correct", "23"))
+        .await
+        .unwrap_err();
+    assert!(matches!(&err, StoreError::Conflict(m) if m.contains("dose 1")), "{err}");
+    assert_eq!(s.doses_of(scope, &r.atena).await.unwrap(), now);
+    // Another municipality cannot touch it.
+    let mut foreign = now[1].clone();
+    foreign.dose.municipality = code(CHIYODA);
+    assert!(s
+        .delete_dose(code(CHIYODA), &foreign, &audit("dose.delete", "23"))
+        .await
+        .is_err());
+    assert!(s
+        .delete_dose(code(CHIYODA), &now[1], &audit("dose.delete", "23"))
+        .await
+        .is_err());
+    s.delete_dose(scope, &now[1], &audit("dose.delete", "23"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.delete_dose(scope, &now[1], &audit("dose.delete", "23")).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(s.doses_of(scope, &r.atena).await.unwrap(), vec![now[0].clone()]);
+    // 2 adds + 1 correction + 1 deletion; refusals wrote nothing.
+    assert_eq!(audit_count(db, SAIJO).await, 1 + 2 + 1 + 1);
+}
+
+pub async fn many_doses_are_added_all_or_none(db: &TestDb) {
+    let a = resident(SAIJO, 24);
+    let b = resident(SAIJO, 25);
+    put(db, &a).await;
+    put(db, &b).await;
+    let s = &db.store;
+    let scope = code(SAIJO);
+    s.add_dose(scope, &reg(dose(&b, 1)), &audit("dose.add", "25"))
+        .await
+        .unwrap();
+    let batch = [dose(&a, 1), dose(&a, 2), dose(&b, 1)];
+    let err = s
+        .add_doses(scope, &batch, "staff-1", &audit("doses.import", "file.csv"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+    assert!(s.doses_of(scope, &a.atena).await.unwrap().is_empty());
+    s.add_doses(scope, &batch[..2], "staff-1", &audit("doses.import", "file.csv"))
+        .await
+        .unwrap();
+    assert_eq!(s.doses_of(scope, &a.atena).await.unwrap(), batch[..2].to_vec());
+    // A batch holding another municipality's dose is refused as a whole.
+    let c = resident(CHIYODA, 26);
+    put(db, &c).await;
+    let err = s
+        .add_doses(scope, &[dose(&b, 2), dose(&c, 1)], "staff-1", &audit("doses.import", "x"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+    assert_eq!(s.doses_of(scope, &b.atena).await.unwrap().len(), 1);
+}
+
+pub async fn flags_are_set_and_cleared_without_touching_doses(db: &TestDb) {
+    let r = resident(SAIJO, 27);
+    put(db, &r).await;
+    let s = &db.store;
+    let scope = code(SAIJO);
+    s.add_dose(scope, &reg(dose(&r, 1)), &audit("dose.add", "27"))
+        .await
+        .unwrap();
+    let moved = NaiveDate::from_ymd_opt(2022, 4, 1);
+    let died = NaiveDate::from_ymd_opt(2023, 1, 9);
+    s.set_flags(scope, &r.atena, moved, died, &audit("person.flags", "27"))
+        .await
+        .unwrap();
+    let now = s.resident(scope, &r.atena).await.unwrap();
+    assert_eq!((now.moved_out_on, now.deceased_on), (moved, died));
+    assert_eq!(s.doses_of(scope, &r.atena).await.unwrap().len(), 1);
+    s.set_flags(scope, &r.atena, None, None, &audit("person.flags", "27"))
+        .await
+        .unwrap();
+    assert_eq!(s.resident(scope, &r.atena).await.unwrap(), r);
+    // Through another municipality's scope the person does not exist.
+    s.activate_municipality(code(CHIYODA)).await.unwrap();
+    assert!(matches!(
+        s.set_flags(code(CHIYODA), &r.atena, moved, None, &audit("person.flags", "27"))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(s.resident(scope, &r.atena).await.unwrap(), r);
+}
+
+pub async fn kana_name_and_birth_date_find_people_through_the_search_index(db: &TestDb) {
+    let a = resident(SAIJO, 28);
+    let mut twin = resident(SAIJO, 29);
+    twin.birth_date = a.birth_date;
+    let other_day = resident(SAIJO, 30);
+    for r in [&a, &twin, &other_day] {
+        put(db, r).await;
+    }
+    let s = &db.store;
+    let kana = KanaName::parse("サイジョウタロウ").unwrap();
+    let found = s
+        .residents_by_kana_birth(code(SAIJO), &kana, a.birth_date)
+        .await
+        .unwrap();
+    assert_eq!(found, vec![a.clone(), twin]);
+    let spaced = KanaName::parse("サイジョウ　タロウ").unwrap();
+    assert_eq!(
+        s.residents_by_kana_birth(code(SAIJO), &spaced, other_day.birth_date)
+            .await
+            .unwrap(),
+        vec![other_day]
+    );
+    let wrong = KanaName::parse("サイジョウハナコ").unwrap();
+    assert!(s
+        .residents_by_kana_birth(code(SAIJO), &wrong, a.birth_date)
+        .await
+        .unwrap()
+        .is_empty());
+    // Another municipality's index (another key) finds nobody.
+    s.activate_municipality(code(CHIYODA)).await.unwrap();
+    assert!(s
+        .residents_by_kana_birth(code(CHIYODA), &kana, a.birth_date)
+        .await
+        .unwrap()
+        .is_empty());
+}
