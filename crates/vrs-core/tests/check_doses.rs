@@ -37,7 +37,10 @@ async fn cases(db: &TestDb) {
     }
     let add = |p: &Resident, n, date| {
         let store = db.store.clone();
-        let dose = dose(p, n, date);
+        let dose = vrs_store::Registration::new(
+            vrs_domain::DoseRecord::now(dose(p, n, date), vrs_domain::DoseSource::Staff),
+            "test",
+        );
         let audit = actor.audit("dose.add", p.atena.as_str());
         async move { store.add_dose(saijo, &dose, &audit).await.unwrap() }
     };

@@ -126,6 +126,17 @@ pub enum LabelError {
 }
 
 impl DoseRecord {
+    /// A dose recorded now, with no venue or doctor named.
+    pub fn now(dose: Dose, source: DoseSource) -> Self {
+        Self {
+            dose,
+            venue: String::new(),
+            doctor: String::new(),
+            recorded_at: chrono::Utc::now(),
+            source,
+        }
+    }
+
     pub const VENUE_MAX: usize = 30;
     pub const DOCTOR_MAX: usize = 20;
 

@@ -362,16 +362,44 @@ pub fn write_ledger<'a, W: Write>(
     max_dose: u8,
     people: impl IntoIterator<Item = LedgerPerson<'a>>,
 ) -> io::Result<u64> {
-    let max_dose = max_dose.max(1);
-    let mut header = vec!["個別宛名番号".to_owned()];
-    for n in 1..=max_dose {
-        header.extend(LEDGER_FIELDS.iter().map(|f| format!("{n}回目{f}")));
-    }
-    let mut out = CsvOut::start(out, encoding)?;
-    out.row("", &header, |_| String::new())?;
-    let mut rows = 0u64;
-    let mut fields = Vec::with_capacity(header.len());
+    let mut writer = LedgerWriter::start(out, encoding, max_dose)?;
     for person in people {
+        writer.person(person)?;
+    }
+    writer.finish()
+}
+
+/// [`write_ledger`] one person at a time, for exports that read their people page by page.
+pub struct LedgerWriter<W: Write> {
+    out: CsvOut<W>,
+    header: Vec<String>,
+    max_dose: u8,
+    rows: u64,
+    fields: Vec<String>,
+}
+
+impl<W: Write> LedgerWriter<W> {
+    /// Writes the BOM (UTF-8) and the header row for `max_dose` doses (0 counts as 1).
+    pub fn start(out: W, encoding: Encoding, max_dose: u8) -> io::Result<Self> {
+        let max_dose = max_dose.max(1);
+        let mut header = vec!["個別宛名番号".to_owned()];
+        for n in 1..=max_dose {
+            header.extend(LEDGER_FIELDS.iter().map(|f| format!("{n}回目{f}")));
+        }
+        let mut out = CsvOut::start(out, encoding)?;
+        out.row("", &header, |_| String::new())?;
+        Ok(Self {
+            out,
+            fields: Vec::with_capacity(header.len()),
+            header,
+            max_dose,
+            rows: 0,
+        })
+    }
+
+    /// Writes one person's row.
+    pub fn person(&mut self, person: LedgerPerson<'_>) -> io::Result<()> {
+        let max_dose = self.max_dose;
         if let Some(d) = person.doses.iter().find(|d| d.dose.dose_number > max_dose) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -381,6 +409,7 @@ pub fn write_ledger<'a, W: Write>(
                 ),
             ));
         }
+        let fields = &mut self.fields;
         fields.clear();
         fields.push(person.atena.to_string());
         for n in 1..=max_dose {
@@ -401,11 +430,18 @@ pub fn write_ledger<'a, W: Write>(
                 None => fields.resize(fields.len() + LEDGER_FIELDS.len(), String::new()),
             }
         }
-        out.row(person.atena.as_str(), &fields, |i| header[i].clone())?;
-        rows += 1;
+        let header = &self.header;
+        self.out
+            .row(person.atena.as_str(), fields, |i| header[i].clone())?;
+        self.rows += 1;
+        Ok(())
     }
-    out.finish()?;
-    Ok(rows)
+
+    /// Flushes; returns the number of people written.
+    pub fn finish(self) -> io::Result<u64> {
+        self.out.finish()?;
+        Ok(self.rows)
+    }
 }
 
 /// The header of [`write_dose_csv`].
@@ -435,11 +471,30 @@ pub fn write_dose_csv<'a, W: Write>(
     encoding: Encoding,
     rows: impl IntoIterator<Item = &'a DoseRecord>,
 ) -> io::Result<u64> {
-    let mut out = CsvOut::start(out, encoding)?;
-    let header: Vec<String> = DOSE_CSV_HEADER.iter().map(|h| (*h).to_owned()).collect();
-    out.row("", &header, |_| String::new())?;
-    let mut written = 0u64;
+    let mut writer = DoseCsvWriter::start(out, encoding)?;
     for r in rows {
+        writer.dose(r)?;
+    }
+    writer.finish()
+}
+
+/// [`write_dose_csv`] one dose at a time, for exports that read their doses page by page.
+pub struct DoseCsvWriter<W: Write> {
+    out: CsvOut<W>,
+    rows: u64,
+}
+
+impl<W: Write> DoseCsvWriter<W> {
+    /// Writes the BOM (UTF-8) and the header row.
+    pub fn start(out: W, encoding: Encoding) -> io::Result<Self> {
+        let mut out = CsvOut::start(out, encoding)?;
+        let header: Vec<String> = DOSE_CSV_HEADER.iter().map(|h| (*h).to_owned()).collect();
+        out.row("", &header, |_| String::new())?;
+        Ok(Self { out, rows: 0 })
+    }
+
+    /// Writes one dose's row.
+    pub fn dose(&mut self, r: &DoseRecord) -> io::Result<()> {
         let d = &r.dose;
         let fields = [
             d.atena.to_string(),
@@ -456,11 +511,17 @@ pub fn write_dose_csv<'a, W: Write>(
             r.recorded_at.to_rfc3339_opts(SecondsFormat::AutoSi, true),
             r.source.as_str().to_owned(),
         ];
-        out.row(d.atena.as_str(), &fields, |i| DOSE_CSV_HEADER[i].to_owned())?;
-        written += 1;
+        self.out
+            .row(d.atena.as_str(), &fields, |i| DOSE_CSV_HEADER[i].to_owned())?;
+        self.rows += 1;
+        Ok(())
     }
-    out.finish()?;
-    Ok(written)
+
+    /// Flushes; returns the number of doses written.
+    pub fn finish(self) -> io::Result<u64> {
+        self.out.finish()?;
+        Ok(self.rows)
+    }
 }
 
 /// Japan Standard Time (UTC+9, no daylight saving).

@@ -7,8 +7,8 @@ pub mod synthetic;
 pub mod targets;
 
 pub use doses::{
-    max_dose_number, write_dose_csv, write_ledger, DoseColumn, DoseFieldError, DoseLine,
-    DoseReader, LedgerPerson, RawDoseRow, DOSE_CSV_HEADER,
+    max_dose_number, write_dose_csv, write_ledger, DoseColumn, DoseCsvWriter, DoseFieldError,
+    DoseLine, DoseReader, LedgerPerson, LedgerWriter, RawDoseRow, DOSE_CSV_HEADER,
 };
 pub use synthetic::{write_targets, Synthetic};
 pub use targets::{Column, Encoding, EncodingChoice, FieldError, RawRow, ReadError, TargetReader};

@@ -581,6 +581,10 @@ async fn a_site_tablet_reads_a_coupon_of_any_municipality_and_nothing_personal(a
         coupon: people[0].coupon,
     };
     let audit = vrs_store::AuditEntry::now("test", "test", "local", "dose.add", "1");
+    let dose = vrs_store::Registration::new(
+        vrs_domain::DoseRecord::now(dose, vrs_domain::DoseSource::Staff),
+        "test",
+    );
     app.db.store.add_dose(chiyoda, &dose, &audit).await.unwrap();
     app.account("saijo-tablet", "site_tablet", Some("382060"), false)
         .await;

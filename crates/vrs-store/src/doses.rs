@@ -13,6 +13,17 @@ pub struct Registration {
     pub answer: Option<IdempotentAnswer>,
 }
 
+impl Registration {
+    /// A registration without an idempotency key.
+    pub fn new(record: DoseRecord, recorded_by: &str) -> Self {
+        Self {
+            record,
+            recorded_by: recorded_by.to_owned(),
+            answer: None,
+        }
+    }
+}
+
 /// The first answer given to a request with an `Idempotency-Key`. Keys belong to the account and its
 /// own municipality (`site`), whichever area the request wrote to.
 #[derive(Clone, Debug, PartialEq, Eq)]
