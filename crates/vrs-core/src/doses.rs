@@ -35,7 +35,7 @@ pub struct DoseInput {
 }
 
 impl DoseInput {
-    fn record(&self, person: &Resident, source: DoseSource) -> DoseRecord {
+    pub(crate) fn record(&self, person: &Resident, source: DoseSource) -> DoseRecord {
         DoseRecord {
             dose: Dose {
                 municipality: person.municipality,
@@ -226,7 +226,15 @@ pub async fn register_at_site(
         }
         Err(StoreError::NotFound) => {
             let audit = audit("unknown_coupon", String::new());
-            return refuse(store, home, input.site, key, SiteAnswer::unknown_coupon(), audit).await;
+            return refuse(
+                store,
+                home,
+                input.site,
+                key,
+                SiteAnswer::unknown_coupon(),
+                audit,
+            )
+            .await;
         }
         Err(e) => return Err(e.into()),
     };
@@ -285,7 +293,15 @@ pub async fn register_at_site(
         Err(StoreError::Conflict(_)) => {
             let rules = [QualityRule::DoseNumberTaken];
             let audit = audit("refused", "rules=dose_number_taken".into());
-            refuse(store, home, input.site, key, SiteAnswer::quality(&rules), audit).await
+            refuse(
+                store,
+                home,
+                input.site,
+                key,
+                SiteAnswer::quality(&rules),
+                audit,
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }
@@ -448,11 +464,13 @@ pub async fn correct_dose(
     if !rules.is_empty() {
         return Err(ChangeError::Rules(rules));
     }
-    let audit = actor.audit("dose.correct", atena.as_str()).with_detail(format!(
-        "before: {} | after: {} | reason: {reason}",
-        dose_detail(&before),
-        dose_detail(&after)
-    ));
+    let audit = actor
+        .audit("dose.correct", atena.as_str())
+        .with_detail(format!(
+            "before: {} | after: {} | reason: {reason}",
+            dose_detail(&before),
+            dose_detail(&after)
+        ));
     match store.correct_dose(scope, &before, &after, &audit).await {
         Err(StoreError::Conflict(m)) if m.contains("already recorded") => {
             Err(ChangeError::Rules(vec![QualityRule::DoseNumberTaken]))
@@ -475,7 +493,10 @@ pub async fn delete_dose(
     let (_, _, before) = stored_dose(store, scope, atena, dose_number).await?;
     let audit = actor
         .audit("dose.delete", atena.as_str())
-        .with_detail(format!("before: {} | reason: {reason}", dose_detail(&before)));
+        .with_detail(format!(
+            "before: {} | reason: {reason}",
+            dose_detail(&before)
+        ));
     store.delete_dose(scope, &before, &audit).await?;
     Ok(before)
 }
@@ -491,20 +512,26 @@ pub async fn set_flags(
     deceased_on: Option<NaiveDate>,
     today: NaiveDate,
 ) -> Result<(), ChangeError> {
-    if moved_out_on.into_iter().chain(deceased_on).any(|d| d > today) {
+    if moved_out_on
+        .into_iter()
+        .chain(deceased_on)
+        .any(|d| d > today)
+    {
         return Err(ChangeError::Invalid(
             "a moved-out or deceased date cannot be in the future".into(),
         ));
     }
     let person = store.resident(scope, atena).await?;
     let show = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_else(|| "-".into());
-    let audit = actor.audit("person.flags", atena.as_str()).with_detail(format!(
-        "before: moved_out={} deceased={} | after: moved_out={} deceased={}",
-        show(person.moved_out_on),
-        show(person.deceased_on),
-        show(moved_out_on),
-        show(deceased_on)
-    ));
+    let audit = actor
+        .audit("person.flags", atena.as_str())
+        .with_detail(format!(
+            "before: moved_out={} deceased={} | after: moved_out={} deceased={}",
+            show(person.moved_out_on),
+            show(person.deceased_on),
+            show(moved_out_on),
+            show(deceased_on)
+        ));
     store
         .set_flags(scope, atena, moved_out_on, deceased_on, &audit)
         .await?;

@@ -8,7 +8,9 @@ pub mod actor;
 pub mod audit;
 pub mod check;
 pub mod coupon;
+pub mod dose_import;
 pub mod doses;
+pub mod export;
 pub mod import;
 
 pub use access::{decide, Action, Decision, DenyReason, Principal, Role, Target, Terminal};

@@ -1,0 +1,216 @@
+//! Registering doses in bulk from a CSV (typically OCR of 予診票): every row is read, tied to a
+//! person of the municipality by coupon number, and checked against the data-quality rules with the
+//! person's stored doses and the file's earlier rows. By default any bad row means nothing is stored;
+//! with `partial` the good rows are stored. A row that states a dose exactly as already stored is
+//! unchanged, so importing the same file twice changes nothing. Every problem names its line, column
+//! and reason.
+
+use std::collections::{BTreeSet, HashMap};
+use std::io::Read;
+
+use chrono::NaiveDate;
+use vrs_domain::{CouponNumber, DoseRecord, DoseSource, MunicipalityCode, Resident};
+use vrs_interop::{DoseColumn, DoseFieldError, DoseLine, DoseReader, Encoding, EncodingChoice};
+use vrs_store::{Store, StoreError};
+
+use crate::doses::{rules_for, DoseInput};
+use crate::import::{ImportError, ImportObserver, Problem};
+use crate::Actor;
+
+/// What to import.
+#[derive(Clone, Debug)]
+pub struct DoseImport {
+    /// The importing municipality: every coupon must be one of its targets.
+    pub municipality: MunicipalityCode,
+    pub encoding: EncodingChoice,
+    /// Store the good rows even when some are bad.
+    pub partial: bool,
+    /// A name for the audit log (the file name, never its content).
+    pub source_name: String,
+    /// The day the rules treat as today.
+    pub today: NaiveDate,
+}
+
+/// The outcome of a dose import.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DoseImportReport {
+    pub encoding: Encoding,
+    pub rows: u64,
+    pub rejected_rows: u64,
+    /// Rows stating a dose exactly as it is already stored.
+    pub unchanged: u64,
+    /// Doses stored; `None` when nothing was stored because of bad rows.
+    pub added: Option<u64>,
+}
+
+impl From<DoseFieldError> for Problem {
+    fn from(e: DoseFieldError) -> Self {
+        Problem {
+            line: e.line,
+            column: e.column.map(|c| c.ja().to_owned()),
+            reason: e.reason,
+        }
+    }
+}
+
+/// Reads the whole file on a blocking thread: rows and their field problems, in file order.
+type Parsed = (Encoding, Vec<Result<DoseLine, Vec<Problem>>>);
+
+fn parse<R: Read>(
+    source: R,
+    choice: EncodingChoice,
+    home: MunicipalityCode,
+) -> Result<Parsed, ImportError> {
+    let mut reader = DoseReader::new(source, choice)?;
+    let mut out = Vec::new();
+    while let Some(row) = reader.next_row() {
+        out.push(match row? {
+            Err(field) => Err(vec![Problem::from(field)]),
+            Ok(raw) => raw
+                .parse(home)
+                .map_err(|errors| errors.into_iter().map(Problem::from).collect()),
+        });
+    }
+    Ok((reader.encoding(), out))
+}
+
+/// A person met in the file, with their stored doses and the file's doses accepted so far.
+struct Person {
+    resident: Resident,
+    doses: Vec<DoseRecord>,
+}
+
+fn same_dose(a: &DoseRecord, b: &DoseRecord) -> bool {
+    let (x, y) = (&a.dose, &b.dose);
+    x.dose_number == y.dose_number
+        && x.administered_on == y.administered_on
+        && x.product.code == y.product.code
+        && x.lot_number == y.lot_number
+        && x.site_municipality == y.site_municipality
+        && a.venue == b.venue
+        && a.doctor == b.doctor
+}
+
+fn problem(observer: &mut dyn ImportObserver, bad: &mut BTreeSet<u64>, p: Problem) {
+    bad.insert(p.line);
+    observer.problem(&p);
+}
+
+/// Imports a dose file into the municipality's area.
+pub async fn import_doses<R: Read + Send + 'static>(
+    store: &dyn Store,
+    actor: &Actor,
+    source: R,
+    request: &DoseImport,
+    observer: &mut dyn ImportObserver,
+) -> Result<DoseImportReport, ImportError> {
+    let scope = request.municipality;
+    let choice = request.encoding;
+    let (encoding, lines) = tokio::task::spawn_blocking(move || parse(source, choice, scope))
+        .await
+        .map_err(|e| ImportError::Interrupted(e.to_string()))??;
+    let mut people: HashMap<CouponNumber, Option<Person>> = HashMap::new();
+    let mut accepted: Vec<DoseRecord> = Vec::new();
+    let mut bad_lines = BTreeSet::new();
+    let mut unchanged = 0u64;
+    let rows = lines.len() as u64;
+    for (i, line) in lines.into_iter().enumerate() {
+        let line = match line {
+            Ok(line) => line,
+            Err(problems) => {
+                for p in problems {
+                    problem(observer, &mut bad_lines, p);
+                }
+                continue;
+            }
+        };
+        let person = match people.get_mut(&line.coupon) {
+            Some(p) => p,
+            None => {
+                let found = match store.resident_by_coupon(scope, &line.coupon).await {
+                    Ok(resident) => {
+                        let doses = store.doses_of(scope, &resident.atena).await?;
+                        Some(Person { resident, doses })
+                    }
+                    Err(StoreError::NotFound) => None,
+                    Err(e) => return Err(e.into()),
+                };
+                people.entry(line.coupon).or_insert(found)
+            }
+        };
+        let Some(person) = person else {
+            problem(
+                observer,
+                &mut bad_lines,
+                Problem {
+                    line: line.line,
+                    column: Some(DoseColumn::Coupon.ja().to_owned()),
+                    reason: "no target of this municipality holds this coupon".into(),
+                },
+            );
+            continue;
+        };
+        let input = DoseInput {
+            dose_number: line.dose_number,
+            administered_on: line.administered_on,
+            product: line.product,
+            lot_number: line.lot_number.clone(),
+            site: line.site,
+            venue: line.venue.clone(),
+            doctor: line.doctor.clone(),
+        };
+        let record = input.record(&person.resident, DoseSource::Csv);
+        if person.doses.iter().any(|d| same_dose(d, &record)) {
+            unchanged += 1;
+            continue;
+        }
+        let rules = rules_for(&record, &person.doses, &person.resident, request.today);
+        if rules.is_empty() {
+            person.doses.push(record.clone());
+            accepted.push(record);
+        } else {
+            for rule in rules {
+                problem(
+                    observer,
+                    &mut bad_lines,
+                    Problem {
+                        line: line.line,
+                        column: None,
+                        reason: format!("{} ({})", rule.message_en(), rule.code()),
+                    },
+                );
+            }
+        }
+        if i % 1024 == 0 {
+            observer.progress(i as u64 + 1, 0);
+        }
+    }
+    observer.progress(rows, 0);
+    let rejected_rows = bad_lines.len() as u64;
+    let mut report = DoseImportReport {
+        encoding,
+        rows,
+        rejected_rows,
+        unchanged,
+        added: None,
+    };
+    if rejected_rows > 0 && !request.partial {
+        return Ok(report);
+    }
+    let audit = actor
+        .audit("doses.import", &request.source_name)
+        .with_detail(format!(
+            "rows={rows} added={} unchanged={unchanged} rejected={rejected_rows} mode={}",
+            accepted.len(),
+            if request.partial {
+                "partial"
+            } else {
+                "all-or-nothing"
+            }
+        ));
+    store
+        .add_doses(scope, &accepted, &actor.user, &audit)
+        .await?;
+    report.added = Some(accepted.len() as u64);
+    Ok(report)
+}
