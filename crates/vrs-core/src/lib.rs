@@ -12,9 +12,15 @@ pub mod dose_import;
 pub mod doses;
 pub mod export;
 pub mod import;
+pub mod records;
 
 pub use access::{decide, Action, Decision, DenyReason, Principal, Role, Target, Terminal};
 pub use actor::Actor;
 pub use import::{
     import_targets, ImportError, ImportObserver, ImportReport, Problem, TargetImport,
 };
+
+/// Today's date in Japan (UTC+9, no daylight saving): the day the data-quality rules call today.
+pub fn japan_today() -> chrono::NaiveDate {
+    (chrono::Utc::now() + chrono::Duration::hours(9)).date_naive()
+}

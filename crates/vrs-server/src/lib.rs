@@ -4,12 +4,16 @@
 //! own: sessions and login throttling live in the database.
 
 pub mod config;
+mod dose_files;
 mod error;
 mod i18n;
 pub mod metrics;
 mod pages;
+mod records;
+mod records_pages;
 pub mod routes;
 mod session;
+mod tablet;
 pub mod terminal;
 
 use std::future::Future;

@@ -19,7 +19,12 @@ nav ul{list-style:none;padding:0;display:grid;grid-template-columns:repeat(auto-
 nav a{display:block;padding:1rem;background:#fff;border:1px solid #c8d3e1;border-radius:.5rem;text-decoration:none;color:#1d4f91;font-weight:600}
 form.card,section.card{background:#fff;border:1px solid #c8d3e1;border-radius:.5rem;padding:1.2rem;max-width:28rem}
 label{display:block;margin:.6rem 0 .2rem}
-input{font-size:1.1rem;padding:.5rem;width:100%;box-sizing:border-box}
+input,select{font-size:1.1rem;padding:.5rem;width:100%;box-sizing:border-box}
+input[type=checkbox]{width:auto}
+details.card{background:#fff;border:1px solid #c8d3e1;border-radius:.5rem;padding:.8rem 1.2rem;margin:.8rem 0;max-width:28rem}
+#result.ok{border-color:#2b8a3e;background:#ebfbee}
+#result.refused{border-color:#a4161a;background:#fff5f5}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem}dd{margin:0}
 button{font-size:1.05rem;padding:.6rem 1.2rem;margin-top:1rem;cursor:pointer}
 header button{background:none;border:1px solid #fff;border-radius:.3rem;margin:0;padding:.3rem .8rem}
 .error{color:#a4161a;font-weight:600}
@@ -44,6 +49,24 @@ pub struct MenuItem {
     pub en: &'static str,
     pub href: &'static str,
 }
+
+const RECORD_ITEMS: [MenuItem; 3] = [
+    MenuItem {
+        ja: "接種記録の管理",
+        en: "Vaccination records",
+        href: "/records",
+    },
+    MenuItem {
+        ja: "接種記録の一括登録",
+        en: "Import doses",
+        href: "/doses/import",
+    },
+    MenuItem {
+        ja: "接種記録のダウンロード",
+        en: "Download doses",
+        href: "/doses/export",
+    },
+];
 
 const AUDIT_ITEM: MenuItem = MenuItem {
     ja: "操作ログの検索",
@@ -73,9 +96,18 @@ pub fn menu(role: &str) -> Vec<MenuItem> {
                 en: "Apply for accounts",
                 href: "/admin/applications",
             });
+            items.extend(RECORD_ITEMS);
             items.push(AUDIT_ITEM);
         }
-        "municipal_staff" => items.push(AUDIT_ITEM),
+        "municipal_staff" => {
+            items.extend(RECORD_ITEMS);
+            items.push(AUDIT_ITEM);
+        }
+        "site_tablet" => items.push(MenuItem {
+            ja: "接種登録（タブレット）",
+            en: "Register a dose (tablet)",
+            href: "/tablet",
+        }),
         _ => {}
     }
     items.push(MenuItem {

@@ -19,6 +19,7 @@ use crate::session::{
     LOGIN_CSRF_COOKIE, SESSION_COOKIE,
 };
 use crate::AppState;
+use crate::{dose_files, records};
 
 /// The OpenAPI document of the JSON API.
 #[derive(utoipa::OpenApi)]
@@ -27,7 +28,8 @@ use crate::AppState;
         title = "VRS — Vaccination Record System API",
         description = "The JSON API of VRS. Pages for people are server-rendered HTML and not part of this document."
     ),
-    paths(healthz, openapi, read_coupon)
+    paths(healthz, openapi, read_coupon, crate::tablet::register_dose),
+    components(schemas(crate::tablet::DoseRequest))
 )]
 struct ApiDoc;
 
@@ -122,6 +124,69 @@ fn table() -> Vec<(RouteInfo, Handlers)> {
             &["GET"],
             SiteTablet,
             get(read_coupon),
+        ),
+        r(
+            "/api/v1/doses",
+            &["POST"],
+            SiteTablet,
+            post(crate::tablet::register_dose),
+        ),
+        r(
+            "/tablet",
+            &["GET"],
+            SiteTablet,
+            get(crate::tablet::tablet_page),
+        ),
+        r("/records", &["GET"], MunicipalStaff, get(records::search)),
+        r(
+            "/records/{atena}",
+            &["GET"],
+            MunicipalStaff,
+            get(records::person),
+        ),
+        r(
+            "/records/{atena}/doses",
+            &["POST"],
+            MunicipalStaff,
+            post(records::add_dose),
+        ),
+        r(
+            "/records/{atena}/doses/{n}/correct",
+            &["POST"],
+            MunicipalStaff,
+            post(records::correct_dose),
+        ),
+        r(
+            "/records/{atena}/doses/{n}/delete",
+            &["POST"],
+            MunicipalStaff,
+            post(records::delete_dose),
+        ),
+        r(
+            "/records/{atena}/flags",
+            &["POST"],
+            MunicipalStaff,
+            post(records::set_flags),
+        ),
+        r(
+            "/doses/import",
+            &["GET", "POST"],
+            MunicipalStaff,
+            get(dose_files::import_page).post(dose_files::import).layer(
+                axum::extract::DefaultBodyLimit::max(dose_files::UPLOAD_LIMIT),
+            ),
+        ),
+        r(
+            "/doses/export",
+            &["GET"],
+            MunicipalStaff,
+            get(dose_files::export_page),
+        ),
+        r(
+            "/doses/export/download",
+            &["GET"],
+            MunicipalStaff,
+            get(dose_files::export),
         ),
     ]
 }
@@ -600,7 +665,7 @@ async fn audit_csv(
 }
 
 /// A JSON error of the API: a stable code and the message in both languages.
-fn api_error(status: StatusCode, code: &str, ja: &str, en: &str) -> Response {
+pub(crate) fn api_error(status: StatusCode, code: &str, ja: &str, en: &str) -> Response {
     (
         status,
         Json(serde_json::json!({"code": code, "message_ja": ja, "message_en": en})),

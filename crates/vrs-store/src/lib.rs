@@ -25,9 +25,11 @@ pub mod testkit;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use vrs_crypto::MasterKey;
 use chrono::NaiveDate;
-use vrs_domain::{AtenaNumber, CouponNumber, DoseRecord, KanaName, MunicipalityCode, MyNumber, Resident};
+use vrs_crypto::MasterKey;
+use vrs_domain::{
+    AtenaNumber, CouponNumber, DoseRecord, KanaName, MunicipalityCode, MyNumber, Resident,
+};
 
 pub use accounts::{Account, Application, ApplicationStatus, SessionRecord};
 pub use audit::{AuditEntry, AuditFilter, AuditRecord, AuditScope};

@@ -14,7 +14,8 @@ macro_rules! migrations {
     };
 }
 
-pub(crate) const SQLITE: &[Migration] = migrations!("sqlite": "0001_foundation", "0002_accounts", "0003_doses");
+pub(crate) const SQLITE: &[Migration] =
+    migrations!("sqlite": "0001_foundation", "0002_accounts", "0003_doses");
 pub(crate) const POSTGRES: &[Migration] =
     migrations!("postgres": "0001_foundation", "0002_accounts", "0003_doses");
 

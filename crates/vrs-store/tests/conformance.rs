@@ -156,7 +156,11 @@ mod cases {
         let saijo = resident(SAIJO, 100001);
         put(db, &saijo).await;
         db.store
-            .add_dose(code(SAIJO), &reg(dose(&saijo, 1)), &audit("dose.add", "100001"))
+            .add_dose(
+                code(SAIJO),
+                &reg(dose(&saijo, 1)),
+                &audit("dose.add", "100001"),
+            )
             .await
             .unwrap();
         db.store.activate_municipality(code(CHIYODA)).await.unwrap();
@@ -209,7 +213,11 @@ mod cases {
         assert_eq!(db.store.count_residents(code(SAIJO)).await.unwrap(), 0);
         let err = db
             .store
-            .add_dose(code(CHIYODA), &reg(dose(&saijo, 1)), &audit("dose.add", "7"))
+            .add_dose(
+                code(CHIYODA),
+                &reg(dose(&saijo, 1)),
+                &audit("dose.add", "7"),
+            )
             .await
             .unwrap_err();
         assert!(matches!(err, StoreError::Conflict(_)), "{err}");
@@ -435,8 +443,12 @@ mod cases {
         assert_eq!(doses, vec![dose(&r, 1), dose(&r, 2)]);
         let unknown = resident(SAIJO, 10);
         assert!(matches!(
-            s.add_dose(code(SAIJO), &reg(dose(&unknown, 1)), &audit("dose.add", "10"))
-                .await,
+            s.add_dose(
+                code(SAIJO),
+                &reg(dose(&unknown, 1)),
+                &audit("dose.add", "10")
+            )
+            .await,
             Err(StoreError::NotFound)
         ));
         assert_eq!(

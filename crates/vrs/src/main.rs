@@ -47,6 +47,9 @@ enum Command {
     /// Import data from files.
     #[command(subcommand)]
     Import(commands::import::Import),
+    /// Export data to files.
+    #[command(subcommand)]
+    Export(commands::export::Export),
     /// Check the audit log.
     #[command(subcommand)]
     Audit(commands::audit::Audit),
@@ -93,6 +96,7 @@ fn main() -> ExitCode {
             Command::Municipalities(args) => commands::municipalities::run(&args),
             Command::Gen(gen) => commands::gen::run(&gen),
             Command::Import(import) => commands::import::run(&context, &import).await,
+            Command::Export(export) => commands::export::run(&context, &export).await,
             Command::Audit(audit) => commands::audit::run(&context, &audit).await,
             Command::Check(check) => commands::check::run(&context, &check).await,
             Command::Serve(args) => commands::serve::run(&context, &args).await,

@@ -207,7 +207,12 @@ impl PostgresStore {
             .execute(
                 "UPDATE residents SET moved_out_on = $3, deceased_on = $4, updated_at = now() \
                  WHERE municipality_code = $1 AND atena_number = $2",
-                &[&scope.as_str(), &atena.as_str(), &moved_out_on, &deceased_on],
+                &[
+                    &scope.as_str(),
+                    &atena.as_str(),
+                    &moved_out_on,
+                    &deceased_on,
+                ],
             )
             .await?;
         if n == 0 {
@@ -232,13 +237,7 @@ impl PostgresStore {
                 return Err(StoreError::Replayed);
             }
         }
-        insert_dose(
-            &tx,
-            scope,
-            &registration.record,
-            &registration.recorded_by,
-        )
-        .await?;
+        insert_dose(&tx, scope, &registration.record, &registration.recorded_by).await?;
         append_audit_tx(&tx, scope.into(), audit).await?;
         // Two nodes racing on one key: the loser's insert waited for the winner and found the key.
         tx.commit().await.map_err(replayed_or)?;

@@ -9,14 +9,16 @@ mod import;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::NaiveDate;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::NoTls;
 use vrs_crypto::{chain, FieldCipher, MasterKey};
-use chrono::NaiveDate;
-use vrs_domain::{AtenaNumber, CouponNumber, DoseRecord, KanaName, MunicipalityCode, MyNumber, Resident};
+use vrs_domain::{
+    AtenaNumber, CouponNumber, DoseRecord, KanaName, MunicipalityCode, MyNumber, Resident,
+};
 
 use crate::accounts::{Account, Application, ApplicationStatus, SessionRecord};
 use crate::audit::{AuditEntry, AuditFilter, AuditRecord, AuditScope};
@@ -436,7 +438,8 @@ impl Store for PostgresStore {
         kana: &KanaName,
         birth_date: NaiveDate,
     ) -> Result<Vec<Resident>, StoreError> {
-        self.residents_by_kana_birth_pg(scope, kana, birth_date).await
+        self.residents_by_kana_birth_pg(scope, kana, birth_date)
+            .await
     }
 
     async fn set_flags(
@@ -467,8 +470,7 @@ impl Store for PostgresStore {
         recorded_by: &str,
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
-        self.add_doses_pg(scope, records, recorded_by, audit)
-            .await
+        self.add_doses_pg(scope, records, recorded_by, audit).await
     }
 
     async fn stored_answer(

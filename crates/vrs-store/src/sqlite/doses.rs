@@ -47,7 +47,11 @@ fn finish(
     row.into_record(scope, atena)
 }
 
-fn person_exists(tx: &Connection, scope: MunicipalityCode, atena: &str) -> Result<bool, StoreError> {
+fn person_exists(
+    tx: &Connection,
+    scope: MunicipalityCode,
+    atena: &str,
+) -> Result<bool, StoreError> {
     Ok(tx.query_row(
         "SELECT EXISTS (SELECT 1 FROM residents WHERE municipality_code = ?1 AND atena_number = ?2)",
         params![scope.as_str(), atena],
@@ -111,7 +115,11 @@ fn insert_answer(tx: &Connection, a: &IdempotentAnswer) -> Result<bool, StoreErr
 }
 
 /// Deletes the stored dose if it still states exactly what `before` states: 1 when deleted.
-fn delete_matching(tx: &Connection, scope: MunicipalityCode, before: &DoseRecord) -> Result<usize, StoreError> {
+fn delete_matching(
+    tx: &Connection,
+    scope: MunicipalityCode,
+    before: &DoseRecord,
+) -> Result<usize, StoreError> {
     let d = &before.dose;
     Ok(tx.execute(
         "DELETE FROM doses WHERE municipality_code = :scope AND atena_number = :atena AND dose_number = :n \
@@ -315,7 +323,11 @@ impl SqliteStore {
                 .query_row(
                     "SELECT recorded_at, source, recorded_by FROM doses \
                      WHERE municipality_code = ?1 AND atena_number = ?2 AND dose_number = ?3",
-                    params![scope.as_str(), before.dose.atena.as_str(), before.dose.dose_number],
+                    params![
+                        scope.as_str(),
+                        before.dose.atena.as_str(),
+                        before.dose.dose_number
+                    ],
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )
                 .optional()?;

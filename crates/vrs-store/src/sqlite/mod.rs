@@ -15,7 +15,9 @@ use rusqlite::{
     params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
 };
 use vrs_crypto::{chain, FieldCipher, MasterKey};
-use vrs_domain::{AtenaNumber, CouponNumber, DoseRecord, KanaName, MunicipalityCode, MyNumber, Resident};
+use vrs_domain::{
+    AtenaNumber, CouponNumber, DoseRecord, KanaName, MunicipalityCode, MyNumber, Resident,
+};
 
 use crate::accounts::{Account, Application, ApplicationStatus, SessionRecord};
 use crate::audit::{timestamp_text, AuditEntry, AuditFilter, AuditRecord, AuditScope};
@@ -534,7 +536,8 @@ impl Store for SqliteStore {
         kana: &KanaName,
         birth_date: NaiveDate,
     ) -> Result<Vec<Resident>, StoreError> {
-        self.residents_by_kana_birth_sqlite(scope, kana, birth_date).await
+        self.residents_by_kana_birth_sqlite(scope, kana, birth_date)
+            .await
     }
 
     async fn set_flags(

@@ -87,12 +87,20 @@ pub async fn an_idempotency_key_keeps_its_first_answer_and_writes_once(db: &Test
         None
     );
     assert_eq!(
-        s.stored_answer(code(SAIJO), "tablet-1", "k-1").await.unwrap(),
+        s.stored_answer(code(SAIJO), "tablet-1", "k-1")
+            .await
+            .unwrap(),
         None
     );
     // A refusal's answer is kept once.
-    assert!(s.remember_answer(&answer("k-2", "tablet-1", 3)).await.unwrap());
-    assert!(!s.remember_answer(&answer("k-2", "tablet-1", 4)).await.unwrap());
+    assert!(s
+        .remember_answer(&answer("k-2", "tablet-1", 3))
+        .await
+        .unwrap());
+    assert!(!s
+        .remember_answer(&answer("k-2", "tablet-1", 4))
+        .await
+        .unwrap());
     assert_eq!(
         s.stored_answer(code(CHIYODA), "tablet-1", "k-2")
             .await
@@ -124,7 +132,10 @@ pub async fn corrections_and_deletions_need_the_dose_as_stored(db: &TestDb) {
         .correct_dose(scope, &stale, &after, &audit("dose.correct", "23"))
         .await
         .unwrap_err();
-    assert!(matches!(&err, StoreError::Conflict(m) if m.contains("meanwhile")), "{err}");
+    assert!(
+        matches!(&err, StoreError::Conflict(m) if m.contains("meanwhile")),
+        "{err}"
+    );
     s.correct_dose(scope, &stored, &after, &audit("dose.correct", "23"))
         .await
         .unwrap();
@@ -140,7 +151,10 @@ pub async fn corrections_and_deletions_need_the_dose_as_stored(db: &TestDb) {
         .correct_dose(scope, &now[1], &onto_first, &audit("dose.correct", "23"))
         .await
         .unwrap_err();
-    assert!(matches!(&err, StoreError::Conflict(m) if m.contains("dose 1")), "{err}");
+    assert!(
+        matches!(&err, StoreError::Conflict(m) if m.contains("dose 1")),
+        "{err}"
+    );
     assert_eq!(s.doses_of(scope, &r.atena).await.unwrap(), now);
     // Another municipality cannot touch it.
     let mut foreign = now[1].clone();
@@ -157,10 +171,14 @@ pub async fn corrections_and_deletions_need_the_dose_as_stored(db: &TestDb) {
         .await
         .unwrap();
     assert!(matches!(
-        s.delete_dose(scope, &now[1], &audit("dose.delete", "23")).await,
+        s.delete_dose(scope, &now[1], &audit("dose.delete", "23"))
+            .await,
         Err(StoreError::NotFound)
     ));
-    assert_eq!(s.doses_of(scope, &r.atena).await.unwrap(), vec![now[0].clone()]);
+    assert_eq!(
+        s.doses_of(scope, &r.atena).await.unwrap(),
+        vec![now[0].clone()]
+    );
     // 2 adds + 1 correction + 1 deletion; refusals wrote nothing.
     assert_eq!(audit_count(db, SAIJO).await, 1 + 2 + 1 + 1);
 }
@@ -182,15 +200,28 @@ pub async fn many_doses_are_added_all_or_none(db: &TestDb) {
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err}");
     assert!(s.doses_of(scope, &a.atena).await.unwrap().is_empty());
-    s.add_doses(scope, &batch[..2], "staff-1", &audit("doses.import", "file.csv"))
-        .await
-        .unwrap();
-    assert_eq!(s.doses_of(scope, &a.atena).await.unwrap(), batch[..2].to_vec());
+    s.add_doses(
+        scope,
+        &batch[..2],
+        "staff-1",
+        &audit("doses.import", "file.csv"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.doses_of(scope, &a.atena).await.unwrap(),
+        batch[..2].to_vec()
+    );
     // A batch holding another municipality's dose is refused as a whole.
     let c = resident(CHIYODA, 26);
     put(db, &c).await;
     let err = s
-        .add_doses(scope, &[dose(&b, 2), dose(&c, 1)], "staff-1", &audit("doses.import", "x"))
+        .add_doses(
+            scope,
+            &[dose(&b, 2), dose(&c, 1)],
+            "staff-1",
+            &audit("doses.import", "x"),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err}");
@@ -220,8 +251,14 @@ pub async fn flags_are_set_and_cleared_without_touching_doses(db: &TestDb) {
     // Through another municipality's scope the person does not exist.
     s.activate_municipality(code(CHIYODA)).await.unwrap();
     assert!(matches!(
-        s.set_flags(code(CHIYODA), &r.atena, moved, None, &audit("person.flags", "27"))
-            .await,
+        s.set_flags(
+            code(CHIYODA),
+            &r.atena,
+            moved,
+            None,
+            &audit("person.flags", "27")
+        )
+        .await,
         Err(StoreError::NotFound)
     ));
     assert_eq!(s.resident(scope, &r.atena).await.unwrap(), r);

@@ -1,4 +1,6 @@
-//! `vrs import targets FILE --municipality CODE [--encoding auto] [--partial] [--errors OUT.csv]`.
+//! `vrs import targets FILE --municipality CODE [--encoding auto] [--partial] [--errors OUT.csv]`
+//! and `vrs import doses FILE --municipality CODE [--encoding auto] [--partial] [--errors OUT.csv]
+//! [--as-of DATE]`.
 //!
 //! Exit 0 when the file was stored (with `--partial`, even if some rows were refused), 2 when it was
 //! refused (nothing stored) or cannot be read.
@@ -20,6 +22,17 @@ const SHOWN: u64 = 50;
 pub enum Import {
     /// Targets (接種対象者) from a resident-registry CSV (UTF-8 or CP932).
     Targets(TargetsArgs),
+    /// Doses (接種記録) from a CSV, e.g. OCR of 予診票 (UTF-8 or CP932).
+    Doses(DosesArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DosesArgs {
+    #[command(flatten)]
+    common: TargetsArgs,
+    /// The day the data-quality rules treat as today (default: today in Japan)
+    #[arg(long)]
+    as_of: Option<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -93,8 +106,19 @@ impl ImportObserver for Observer {
     }
 }
 
-pub async fn run(context: &Context, import: &Import) -> Result<(), CliError> {
-    let Import::Targets(args) = import;
+/// What both imports open first: the municipality, the encoding, the file and its size, the
+/// observer writing progress and problems.
+fn prepare(
+    args: &TargetsArgs,
+) -> Result<
+    (
+        vrs_domain::MunicipalityCode,
+        EncodingChoice,
+        std::fs::File,
+        Observer,
+    ),
+    CliError,
+> {
     let municipality = municipality_arg("--municipality", &args.municipality)?;
     let encoding: EncodingChoice = args
         .encoding
@@ -113,7 +137,6 @@ pub async fn run(context: &Context, import: &Import) -> Result<(), CliError> {
         }
         None => None,
     };
-    let store = context.store().await?;
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = ProgressBar::new(size);
         bar.set_style(
@@ -124,7 +147,7 @@ pub async fn run(context: &Context, import: &Import) -> Result<(), CliError> {
         );
         bar
     });
-    let mut observer = Observer {
+    let observer = Observer {
         bar,
         started: Instant::now(),
         last_line: Instant::now(),
@@ -132,15 +155,106 @@ pub async fn run(context: &Context, import: &Import) -> Result<(), CliError> {
         errors,
         write_failed: None,
     };
+    Ok((municipality, encoding, file, observer))
+}
+
+fn source_name(args: &TargetsArgs) -> String {
+    args.file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Closes the bar and the error report; tells how many problems were not printed.
+fn finish(observer: &mut Observer) -> Result<(), CliError> {
+    if let Some(bar) = &observer.bar {
+        bar.finish_and_clear();
+    }
+    if let Some(mut w) = observer.errors.take() {
+        w.flush()
+            .map_err(|e| CliError::Failure(format!("cannot write the error report: {e}")))?;
+    }
+    if let Some(e) = observer.write_failed.take() {
+        return Err(CliError::Failure(format!(
+            "cannot write the error report: {e}"
+        )));
+    }
+    if observer.shown > SHOWN {
+        eprintln!("… and {} more problems", observer.shown - SHOWN);
+    }
+    Ok(())
+}
+
+fn import_error(file: &std::path::Path, e: ImportError) -> CliError {
+    match e {
+        ImportError::File(e) => CliError::Input(format!("{}: {e}", file.display())),
+        ImportError::Store(e) => CliError::from(e),
+        other => CliError::Failure(other.to_string()),
+    }
+}
+
+pub async fn run(context: &Context, import: &Import) -> Result<(), CliError> {
+    match import {
+        Import::Targets(args) => targets(context, args).await,
+        Import::Doses(args) => doses(context, args).await,
+    }
+}
+
+async fn doses(context: &Context, args: &DosesArgs) -> Result<(), CliError> {
+    let today = match &args.as_of {
+        Some(d) => {
+            vrs_domain::parse_date(d).map_err(|e| CliError::Input(format!("--as-of: {e}")))?
+        }
+        None => vrs_core::japan_today(),
+    };
+    let (municipality, encoding, file, mut observer) = prepare(&args.common)?;
+    let store = context.store().await?;
+    let request = vrs_core::dose_import::DoseImport {
+        municipality,
+        encoding,
+        partial: args.common.partial,
+        source_name: source_name(&args.common),
+        today,
+    };
+    let started = Instant::now();
+    let result = vrs_core::dose_import::import_doses(
+        store.as_ref(),
+        &Actor::command_line(),
+        file,
+        &request,
+        &mut observer,
+    )
+    .await;
+    finish(&mut observer)?;
+    let report = result.map_err(|e| import_error(&args.common.file, e))?;
+    let secs = started.elapsed().as_secs_f64();
+    match report.added {
+        Some(added) => {
+            println!(
+                "{municipality}: {} rows ({}) in {secs:.1} s: added {added}, unchanged {}, rejected {}{}",
+                report.rows,
+                report.encoding.name(),
+                report.unchanged,
+                report.rejected_rows,
+                if added == 0 { " — nothing changed" } else { "" }
+            );
+            Ok(())
+        }
+        None => Err(CliError::Input(format!(
+            "{} of {} rows are bad; nothing was stored (fix them, or use --partial to store the good rows)",
+            report.rejected_rows, report.rows
+        ))),
+    }
+}
+
+async fn targets(context: &Context, args: &TargetsArgs) -> Result<(), CliError> {
+    let (municipality, encoding, file, mut observer) = prepare(args)?;
+    let store = context.store().await?;
     let request = TargetImport {
         municipality,
         encoding,
         partial: args.partial,
-        source_name: args
-            .file
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
+        source_name: source_name(args),
     };
     let started = Instant::now();
     let result = import_targets(
@@ -151,27 +265,9 @@ pub async fn run(context: &Context, import: &Import) -> Result<(), CliError> {
         &mut observer,
     )
     .await;
-    if let Some(bar) = &observer.bar {
-        bar.finish_and_clear();
-    }
-    if let Some(mut w) = observer.errors.take() {
-        w.flush()
-            .map_err(|e| CliError::Failure(format!("cannot write the error report: {e}")))?;
-    }
-    if let Some(e) = observer.write_failed {
-        return Err(CliError::Failure(format!(
-            "cannot write the error report: {e}"
-        )));
-    }
-    let report = result.map_err(|e| match e {
-        ImportError::File(e) => CliError::Input(format!("{}: {e}", args.file.display())),
-        ImportError::Store(e) => CliError::from(e),
-        other => CliError::Failure(other.to_string()),
-    })?;
+    finish(&mut observer)?;
+    let report = result.map_err(|e| import_error(&args.file, e))?;
     let secs = started.elapsed().as_secs_f64();
-    if observer.shown > SHOWN {
-        eprintln!("… and {} more problems", observer.shown - SHOWN);
-    }
     match report.stored {
         Some(s) => {
             let nothing = s.added == 0 && s.updated == 0;

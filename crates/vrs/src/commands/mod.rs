@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod check;
 pub mod demo;
+pub mod export;
 pub mod gen;
 pub mod import;
 pub mod init;

@@ -1,0 +1,81 @@
+//! Finding and reading a person of the staff's own municipality. Every search and every read of a
+//! person's record is audited (what was searched by, never the My Number itself; how many were found).
+
+use chrono::NaiveDate;
+use vrs_domain::{
+    AtenaNumber, CouponNumber, DoseRecord, KanaName, MunicipalityCode, MyNumber, Resident,
+};
+use vrs_store::{Store, StoreError};
+
+use crate::Actor;
+
+/// What staff search by. The My Number search is for LG-WAN sessions only: the caller checks
+/// `Action::SearchPersonByMyNumber` before building this variant.
+#[derive(Clone, Debug)]
+pub enum PersonQuery {
+    Atena(AtenaNumber),
+    Coupon(CouponNumber),
+    KanaBirth(KanaName, NaiveDate),
+    MyNumber(MyNumber),
+}
+
+impl PersonQuery {
+    /// How the search was made, for the audit log (no value of a My Number).
+    pub fn audit_target(&self) -> String {
+        match self {
+            PersonQuery::Atena(a) => format!("atena:{a}"),
+            PersonQuery::Coupon(c) => format!("coupon:{}", c.as_str()),
+            PersonQuery::KanaBirth(_, birth) => format!("kana+birth:{birth}"),
+            PersonQuery::MyNumber(_) => "my_number".into(),
+        }
+    }
+}
+
+fn found(result: Result<Resident, StoreError>) -> Result<Vec<Resident>, StoreError> {
+    match result {
+        Ok(r) => Ok(vec![r]),
+        Err(StoreError::NotFound) => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The people of `scope` matching `query`, audited in the municipality's chain.
+pub async fn search_people(
+    store: &dyn Store,
+    actor: &Actor,
+    scope: MunicipalityCode,
+    query: &PersonQuery,
+) -> Result<Vec<Resident>, StoreError> {
+    let people = match query {
+        PersonQuery::Atena(a) => found(store.resident(scope, a).await)?,
+        PersonQuery::Coupon(c) => found(store.resident_by_coupon(scope, c).await)?,
+        PersonQuery::KanaBirth(kana, birth) => {
+            store.residents_by_kana_birth(scope, kana, *birth).await?
+        }
+        PersonQuery::MyNumber(n) => found(store.resident_by_my_number(scope, n).await)?,
+    };
+    let action = match query {
+        PersonQuery::MyNumber(_) => "person.search_by_my_number",
+        _ => "person.search",
+    };
+    let audit = actor
+        .audit(action, &query.audit_target())
+        .with_detail(format!("found={}", people.len()));
+    store.append_audit(scope.into(), &audit).await?;
+    Ok(people)
+}
+
+/// One person of `scope` with their doses, audited as a read of personal data.
+pub async fn read_person(
+    store: &dyn Store,
+    actor: &Actor,
+    scope: MunicipalityCode,
+    atena: &AtenaNumber,
+) -> Result<(Resident, Vec<DoseRecord>), StoreError> {
+    let person = store.resident(scope, atena).await?;
+    let doses = store.doses_of(scope, atena).await?;
+    store
+        .append_audit(scope.into(), &actor.audit("person.read", atena.as_str()))
+        .await?;
+    Ok((person, doses))
+}

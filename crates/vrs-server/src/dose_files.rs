@@ -1,0 +1,324 @@
+//! Dose files for municipal staff: the bulk upload (all-or-nothing by default, every bad row named
+//! by line, column and reason) and the download of the municipality's doses in the VRS ledger
+//! layout or one row per dose, in UTF-8 or CP932. Downloads stream as the area is read.
+
+use std::io::Write;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Multipart, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use maud::{html, Markup};
+use serde::Deserialize;
+use tokio::sync::mpsc;
+use vrs_core::access::Action;
+use vrs_core::dose_import::{import_doses, DoseImport, DoseImportReport};
+use vrs_core::export::{export_doses, DoseExport, ExportFormat};
+use vrs_core::{ImportError, ImportObserver, Problem};
+use vrs_interop::{Encoding, EncodingChoice};
+
+use crate::error::WebError;
+use crate::i18n::Lang;
+use crate::pages::layout;
+use crate::records::{actor, own};
+use crate::session::Signed;
+use crate::AppState;
+
+/// The largest dose file accepted by upload (about 1.5 million rows).
+pub const UPLOAD_LIMIT: usize = 128 * 1024 * 1024;
+
+/// Problems listed on the page; the count is always complete.
+const PROBLEMS_SHOWN: usize = 1000;
+
+fn upload_form(signed: &Signed, error: Option<&str>) -> Markup {
+    let ja = signed.lang == Lang::Ja;
+    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
+    html! {
+        form.card method="post" action="/doses/import" enctype="multipart/form-data" {
+            @if let Some(e) = error { p.error role="alert" { (e) } }
+            input type="hidden" name="csrf" value=(signed.session.csrf_token);
+            label for="file" { (tr("接種記録のCSVファイル", "Dose CSV file")) }
+            input #file type="file" name="file" accept=".csv,text/csv" required;
+            label for="encoding" { (tr("文字コード", "Encoding")) }
+            select #encoding name="encoding" {
+                option value="auto" { (tr("自動判定", "Detect")) }
+                option value="cp932" { "Shift_JIS (CP932)" }
+                option value="utf-8" { "UTF-8" }
+            }
+            label { input type="checkbox" name="partial" value="1";
+                (tr(" 誤りのない行だけを登録する（既定では1行でも誤りがあれば何も登録しません）", " Store the good rows only (by default nothing is stored if any row is wrong)")) }
+            button type="submit" { (tr("取り込む", "Import")) }
+        }
+        p { (tr("列: 接種券番号, 接種回, 接種日, ワクチン, ロット番号, 接種自治体コード, 接種会場名, 接種医師名（見出し行は任意）", "Columns: coupon_number, dose_number, administered_on, product, lot_number, site_municipality_code, venue, doctor (header row optional)")) }
+    }
+}
+
+fn title(ja: bool) -> &'static str {
+    if ja {
+        "接種記録の一括登録"
+    } else {
+        "Import doses"
+    }
+}
+
+pub async fn import_page(signed: Signed) -> Result<Html<String>, WebError> {
+    own(&signed, Action::ImportDoses)?;
+    let ja = signed.lang == Lang::Ja;
+    Ok(Html(
+        layout(
+            signed.lang,
+            title(ja),
+            Some(&signed),
+            upload_form(&signed, None),
+        )
+        .into_string(),
+    ))
+}
+
+#[derive(Default)]
+struct Collect {
+    shown: Vec<Problem>,
+}
+
+impl ImportObserver for Collect {
+    fn progress(&mut self, _rows: u64, _bytes: u64) {}
+    fn problem(&mut self, problem: &Problem) {
+        if self.shown.len() < PROBLEMS_SHOWN {
+            self.shown.push(problem.clone());
+        }
+    }
+}
+
+fn report(signed: &Signed, file: &str, r: &DoseImportReport, problems: &[Problem]) -> Markup {
+    let ja = signed.lang == Lang::Ja;
+    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
+    html! {
+        section.card #report data-stored=(r.added.is_some()) {
+            @match r.added {
+                Some(n) => p.notice { (tr("登録しました", "Stored")) ": " (n) },
+                None => p.error { (tr("誤りのある行があるため、何も登録していません。", "Nothing was stored: some rows are wrong.")) },
+            }
+            dl {
+                dt { (tr("ファイル", "File")) } dd { (file) }
+                dt { (tr("文字コード", "Encoding")) } dd { (r.encoding.name()) }
+                dt { (tr("行数", "Rows")) } dd #rows { (r.rows) }
+                dt { (tr("登録済みと同一", "Already stored")) } dd #unchanged { (r.unchanged) }
+                dt { (tr("誤りのある行", "Rows with problems")) } dd #rejected { (r.rejected_rows) }
+            }
+        }
+        @if !problems.is_empty() {
+            table #problems {
+                tr { th { (tr("行", "Line")) } th { (tr("項目", "Column")) } th { (tr("理由", "Reason")) } }
+                @for p in problems {
+                    tr { td { (p.line) } td { (p.column.as_deref().unwrap_or("")) } td { (p.reason) } }
+                }
+            }
+        }
+    }
+}
+
+pub async fn import(
+    State(state): State<AppState>,
+    signed: Signed,
+    mut multipart: Multipart,
+) -> Result<Response, WebError> {
+    let municipality = own(&signed, Action::ImportDoses)?;
+    let ja = signed.lang == Lang::Ja;
+    let (mut csrf, mut file, mut name, mut encoding, mut partial) = (
+        String::new(),
+        Bytes::new(),
+        String::new(),
+        String::from("auto"),
+        false,
+    );
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| WebError::Invalid(e.body_text()))?
+    {
+        match field.name().unwrap_or_default() {
+            "csrf" => csrf = field.text().await.unwrap_or_default(),
+            "encoding" => encoding = field.text().await.unwrap_or_default(),
+            "partial" => partial = true,
+            "file" => {
+                name = field.file_name().unwrap_or("upload.csv").to_owned();
+                file = field
+                    .bytes()
+                    .await
+                    .map_err(|e| WebError::Invalid(e.body_text()))?;
+            }
+            _ => {}
+        }
+    }
+    signed.check_csrf(&csrf)?;
+    let refuse = |message: String| -> Result<Response, WebError> {
+        let body = upload_form(&signed, Some(&message));
+        Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Html(layout(signed.lang, title(ja), Some(&signed), body).into_string()),
+        )
+            .into_response())
+    };
+    if file.is_empty() {
+        return refuse(
+            if ja {
+                "ファイルを選んでください。"
+            } else {
+                "Choose a file."
+            }
+            .into(),
+        );
+    }
+    let Ok(choice) = encoding.parse::<EncodingChoice>() else {
+        return refuse(format!("encoding: {encoding}"));
+    };
+    let request = DoseImport {
+        municipality,
+        encoding: choice,
+        partial,
+        source_name: name.clone(),
+        today: vrs_core::japan_today(),
+    };
+    let mut seen = Collect::default();
+    let source = std::io::Cursor::new(file);
+    match import_doses(
+        state.store.as_ref(),
+        &actor(&signed),
+        source,
+        &request,
+        &mut seen,
+    )
+    .await
+    {
+        Ok(r) => {
+            let status = if r.added.is_some() {
+                StatusCode::OK
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            let body =
+                html! { (report(&signed, &name, &r, &seen.shown)) (upload_form(&signed, None)) };
+            Ok((
+                status,
+                Html(layout(signed.lang, title(ja), Some(&signed), body).into_string()),
+            )
+                .into_response())
+        }
+        Err(ImportError::File(e)) => refuse(e.to_string()),
+        Err(ImportError::Store(e)) => Err(e.into()),
+        Err(ImportError::Interrupted(e)) => Err(WebError::Internal(e)),
+    }
+}
+
+pub async fn export_page(signed: Signed) -> Result<Html<String>, WebError> {
+    own(&signed, Action::ExportRecords)?;
+    let ja = signed.lang == Lang::Ja;
+    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
+    let body = html! {
+        form.card method="get" action="/doses/export/download" {
+            label for="format" { (tr("形式", "Layout")) }
+            select #format name="format" {
+                option value="vrs-ledger" { (tr("予防接種台帳向け出力（1人1行）", "VRS ledger layout (one row per person)")) }
+                option value="csv" { (tr("接種記録CSV（1接種1行）", "Dose CSV (one row per dose)")) }
+            }
+            label for="encoding" { (tr("文字コード", "Encoding")) }
+            select #encoding name="encoding" {
+                option value="cp932" { "Shift_JIS (CP932)" }
+                option value="utf-8" { "UTF-8" }
+            }
+            button type="submit" { (tr("ダウンロード", "Download")) }
+        }
+        p { (tr("個人番号・氏名・生年月日は出力されません。宛名番号で台帳と照合してください。", "No My Number, name or birth date is exported; match rows by atena number.")) }
+    };
+    Ok(Html(
+        layout(
+            signed.lang,
+            tr("接種記録のダウンロード", "Download doses"),
+            Some(&signed),
+            body,
+        )
+        .into_string(),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct ExportQuery {
+    format: String,
+    encoding: String,
+}
+
+/// Hands what the export writes to the response body in chunks.
+struct ChannelWriter {
+    buffer: Vec<u8>,
+    tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
+}
+
+impl Write for ChannelWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.buffer.extend_from_slice(buf);
+        if self.buffer.len() >= 64 * 1024 {
+            self.flush()?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::take(&mut self.buffer));
+        self.tx.blocking_send(Ok(chunk)).map_err(|_| {
+            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the download was cancelled")
+        })
+    }
+}
+
+pub async fn export(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(q): Query<ExportQuery>,
+) -> Result<Response, WebError> {
+    let municipality = own(&signed, Action::ExportRecords)?;
+    let format: ExportFormat = q.format.parse().map_err(WebError::Invalid)?;
+    let encoding: Encoding = q
+        .encoding
+        .parse()
+        .map_err(|e| WebError::Invalid(format!("encoding: {e}")))?;
+    let request = DoseExport {
+        municipality,
+        format,
+        encoding,
+    };
+    let (tx, rx) = mpsc::channel(4);
+    let writer = ChannelWriter {
+        buffer: Vec::with_capacity(64 * 1024),
+        tx: tx.clone(),
+    };
+    let store = state.store.clone();
+    let who = actor(&signed);
+    let job = request.clone();
+    tokio::spawn(async move {
+        if let Err(e) = export_doses(store, &who, &job, writer).await {
+            tracing::warn!(error = %e, "dose export stopped");
+            let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    let charset = match encoding {
+        Encoding::Utf8 => "utf-8",
+        Encoding::Cp932 => "shift_jis",
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, format!("text/csv; charset={charset}")),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}\"", request.file_name()),
+            ),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}

@@ -1,0 +1,435 @@
+//! Record management for municipal staff, own municipality only: find a person (宛名番号, coupon,
+//! kana name + birth date; My Number only on LG-WAN), see their doses, add, correct or delete a dose
+//! with a reason, and set moved-out / deceased dates. The municipality is always the session's.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+use vrs_core::access::{Action, Target};
+use vrs_core::coupon::CouponRef;
+use vrs_core::doses::{self, ChangeError, DoseInput};
+use vrs_core::records::{read_person, search_people, PersonQuery};
+use vrs_domain::{
+    parse_date, AtenaNumber, CouponNumber, DoseRecord, KanaName, LotNumber, MunicipalityCode,
+    MyNumber, VaccineProduct,
+};
+
+use crate::error::WebError;
+use crate::i18n::Lang;
+use crate::records_pages as view;
+use crate::session::Signed;
+use crate::AppState;
+
+pub(crate) fn actor(signed: &Signed) -> vrs_core::Actor {
+    vrs_core::Actor {
+        user: signed.account.user_id.clone(),
+        role: signed.account.role.clone(),
+        terminal: signed.terminal.as_str().to_owned(),
+    }
+}
+
+/// The staff member's municipality, once `action` on it is allowed.
+pub(crate) fn own(signed: &Signed, action: Action) -> Result<MunicipalityCode, WebError> {
+    signed.authorize(action, &signed.own_area())?;
+    signed
+        .account
+        .municipality
+        .ok_or(WebError::Forbidden("a page of municipal staff"))
+}
+
+#[derive(Deserialize, Default)]
+pub struct SearchQuery {
+    #[serde(default)]
+    pub atena: String,
+    #[serde(default)]
+    pub coupon: String,
+    #[serde(default)]
+    pub kana: String,
+    #[serde(default)]
+    pub birth: String,
+    #[serde(default)]
+    pub my_number: String,
+}
+
+fn tr(lang: Lang, ja: &str, en: &str) -> String {
+    if lang == Lang::Ja { ja } else { en }.to_owned()
+}
+
+/// The query the form asks for, or the message naming the field that is wrong. `None` when the
+/// form is empty.
+fn person_query(
+    signed: &Signed,
+    own: MunicipalityCode,
+    q: &SearchQuery,
+) -> Result<Option<PersonQuery>, String> {
+    let lang = signed.lang;
+    let (atena, coupon, kana, birth, my_number) = (
+        q.atena.trim(),
+        q.coupon.trim(),
+        q.kana.trim(),
+        q.birth.trim(),
+        q.my_number.trim(),
+    );
+    if !my_number.is_empty() {
+        if signed
+            .authorize(Action::SearchPersonByMyNumber, &Target::Municipality(own))
+            .is_err()
+        {
+            return Err(tr(
+                lang,
+                "個人番号での検索はLGWAN端末からのみ利用できます。",
+                "Searching by My Number is possible from LG-WAN terminals only.",
+            ));
+        }
+        return MyNumber::parse(my_number)
+            .map(|n| Some(PersonQuery::MyNumber(n)))
+            .map_err(|e| format!("{}: {e}", tr(lang, "個人番号", "My Number")));
+    }
+    if !atena.is_empty() {
+        return AtenaNumber::parse(atena)
+            .map(|a| Some(PersonQuery::Atena(a)))
+            .map_err(|e| format!("{}: {e}", tr(lang, "宛名番号", "Atena number")));
+    }
+    if !coupon.is_empty() {
+        let digits = vrs_domain::normalize_digits(coupon);
+        let parsed = if digits.len() == 10 {
+            CouponNumber::parse(&digits).map_err(|e| e.to_string())
+        } else {
+            CouponRef::parse(&digits)
+                .map_err(|e| e.to_string())
+                .and_then(|c| {
+                    if c.municipality == own {
+                        Ok(c.coupon)
+                    } else {
+                        Err(format!("the coupon is of municipality {}", c.municipality))
+                    }
+                })
+        };
+        return parsed
+            .map(|c| Some(PersonQuery::Coupon(c)))
+            .map_err(|e| format!("{}: {e}", tr(lang, "接種券番号", "Coupon number")));
+    }
+    if kana.is_empty() && birth.is_empty() {
+        return Ok(None);
+    }
+    let kana = KanaName::parse(kana)
+        .map_err(|e| format!("{}: {e}", tr(lang, "氏名カナ", "Name (kana)")))?;
+    let birth =
+        parse_date(birth).map_err(|e| format!("{}: {e}", tr(lang, "生年月日", "Birth date")))?;
+    Ok(Some(PersonQuery::KanaBirth(kana, birth)))
+}
+
+pub async fn search(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(q): Query<SearchQuery>,
+) -> Result<Response, WebError> {
+    let own = own(&signed, Action::SearchPeople)?;
+    let lgwan = signed
+        .authorize(Action::SearchPersonByMyNumber, &Target::Municipality(own))
+        .is_ok();
+    match person_query(&signed, own, &q) {
+        Ok(None) => {
+            Ok(Html(view::search(&signed, &q, lgwan, None, None).into_string()).into_response())
+        }
+        Ok(Some(query)) => {
+            let found = search_people(state.store.as_ref(), &actor(&signed), own, &query).await?;
+            Ok(
+                Html(view::search(&signed, &q, lgwan, Some(&found), None).into_string())
+                    .into_response(),
+            )
+        }
+        Err(message) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Html(view::search(&signed, &q, lgwan, None, Some(&message)).into_string()),
+        )
+            .into_response()),
+    }
+}
+
+fn atena_of(text: &str) -> Result<AtenaNumber, WebError> {
+    AtenaNumber::parse(text).map_err(|_| WebError::NotFound)
+}
+
+async fn person_page(
+    state: &AppState,
+    signed: &Signed,
+    atena: &AtenaNumber,
+    status: StatusCode,
+    message: Option<(bool, String)>,
+) -> Result<Response, WebError> {
+    let own = own(signed, Action::SearchPeople)?;
+    signed.authorize(Action::ReadPerson, &Target::Person { home: own })?;
+    let (person, doses) = read_person(state.store.as_ref(), &actor(signed), own, atena).await?;
+    let show_my_number = signed
+        .authorize(Action::ShowMyNumber, &Target::Person { home: own })
+        .is_ok();
+    Ok((
+        status,
+        Html(view::person(signed, &person, &doses, show_my_number, message).into_string()),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize, Default)]
+pub struct SavedQuery {
+    #[serde(default)]
+    saved: Option<String>,
+}
+
+pub async fn person(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(atena): Path<String>,
+    Query(q): Query<SavedQuery>,
+) -> Result<Response, WebError> {
+    let atena = atena_of(&atena)?;
+    let notice = q
+        .saved
+        .map(|_| (true, tr(signed.lang, "保存しました。", "Saved.")));
+    person_page(&state, &signed, &atena, StatusCode::OK, notice).await
+}
+
+/// A dose as the staff's form sends it.
+#[derive(Deserialize)]
+pub struct DoseForm {
+    pub csrf: String,
+    pub dose_number: String,
+    pub administered_on: String,
+    pub product: String,
+    pub lot_number: String,
+    #[serde(default)]
+    pub site: String,
+    #[serde(default)]
+    pub venue: String,
+    #[serde(default)]
+    pub doctor: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
+fn dose_input(lang: Lang, own: MunicipalityCode, f: &DoseForm) -> Result<DoseInput, String> {
+    let field = |ja: &str, en: &str, e: String| format!("{}: {e}", tr(lang, ja, en));
+    let dose_number = vrs_domain::normalize_digits(f.dose_number.trim())
+        .parse::<u8>()
+        .map_err(|_| field("接種回", "Dose number", "1〜10 / 1 to 10".into()))?;
+    let administered_on =
+        parse_date(&f.administered_on).map_err(|e| field("接種日", "Date given", e.to_string()))?;
+    let product = VaccineProduct::by_code(f.product.trim()).ok_or_else(|| {
+        field(
+            "ワクチン",
+            "Vaccine",
+            format!("unknown product {:?}", f.product),
+        )
+    })?;
+    let lot_number = LotNumber::parse(&f.lot_number)
+        .map_err(|e| field("ロット番号", "Lot number", e.to_string()))?;
+    let site = if f.site.trim().is_empty() {
+        own
+    } else {
+        MunicipalityCode::parse(f.site.trim())
+            .map_err(|e| field("接種自治体コード", "Site municipality", e.to_string()))?
+    };
+    let venue =
+        DoseRecord::venue(&f.venue).map_err(|e| field("接種会場名", "Venue", e.to_string()))?;
+    let doctor =
+        DoseRecord::doctor(&f.doctor).map_err(|e| field("接種医師名", "Doctor", e.to_string()))?;
+    Ok(DoseInput {
+        dose_number,
+        administered_on,
+        product,
+        lot_number,
+        site,
+        venue,
+        doctor,
+    })
+}
+
+/// The message of a refused change, in the viewer's language.
+fn change_message(lang: Lang, e: ChangeError) -> Result<String, WebError> {
+    Ok(match e {
+        ChangeError::Rules(rules) => rules
+            .iter()
+            .map(|r| {
+                if lang == Lang::Ja {
+                    r.message_ja()
+                } else {
+                    r.message_en()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+        ChangeError::NoReason => tr(lang, "理由を入力してください。", "Give a reason."),
+        ChangeError::NotFound => return Err(WebError::NotFound),
+        ChangeError::Invalid(m) => m,
+        ChangeError::Store(vrs_store::StoreError::Conflict(m)) => m,
+        ChangeError::Store(e) => return Err(e.into()),
+    })
+}
+
+async fn after_change(
+    state: &AppState,
+    signed: &Signed,
+    atena: &AtenaNumber,
+    result: Result<String, String>,
+) -> Result<Response, WebError> {
+    match result {
+        // Post/redirect/get: a reload does not repeat the change.
+        Ok(_) => Ok(Redirect::to(&format!("/records/{atena}?saved=1")).into_response()),
+        Err(message) => {
+            person_page(
+                state,
+                signed,
+                atena,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some((false, message)),
+            )
+            .await
+        }
+    }
+}
+
+pub async fn add_dose(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(atena): Path<String>,
+    Form(form): Form<DoseForm>,
+) -> Result<Response, WebError> {
+    signed.check_csrf(&form.csrf)?;
+    let own = own(&signed, Action::SearchPeople)?;
+    signed.authorize(Action::AddDose, &Target::Person { home: own })?;
+    let atena = atena_of(&atena)?;
+    let result = match dose_input(signed.lang, own, &form) {
+        Err(m) => Err(m),
+        Ok(input) => match doses::add_dose(
+            state.store.as_ref(),
+            &actor(&signed),
+            own,
+            &atena,
+            &input,
+            vrs_core::japan_today(),
+        )
+        .await
+        {
+            Ok(_) => Ok(String::new()),
+            Err(e) => Err(change_message(signed.lang, e)?),
+        },
+    };
+    after_change(&state, &signed, &atena, result).await
+}
+
+pub async fn correct_dose(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path((atena, n)): Path<(String, u8)>,
+    Form(form): Form<DoseForm>,
+) -> Result<Response, WebError> {
+    signed.check_csrf(&form.csrf)?;
+    let own = own(&signed, Action::SearchPeople)?;
+    signed.authorize(Action::CorrectDose, &Target::Person { home: own })?;
+    let atena = atena_of(&atena)?;
+    let result = match dose_input(signed.lang, own, &form) {
+        Err(m) => Err(m),
+        Ok(input) => match doses::correct_dose(
+            state.store.as_ref(),
+            &actor(&signed),
+            own,
+            &atena,
+            n,
+            &input,
+            &form.reason,
+            vrs_core::japan_today(),
+        )
+        .await
+        {
+            Ok(_) => Ok(String::new()),
+            Err(e) => Err(change_message(signed.lang, e)?),
+        },
+    };
+    after_change(&state, &signed, &atena, result).await
+}
+
+#[derive(Deserialize)]
+pub struct ReasonForm {
+    pub csrf: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
+pub async fn delete_dose(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path((atena, n)): Path<(String, u8)>,
+    Form(form): Form<ReasonForm>,
+) -> Result<Response, WebError> {
+    signed.check_csrf(&form.csrf)?;
+    let own = own(&signed, Action::SearchPeople)?;
+    signed.authorize(Action::DeleteDose, &Target::Person { home: own })?;
+    let atena = atena_of(&atena)?;
+    let result = doses::delete_dose(
+        state.store.as_ref(),
+        &actor(&signed),
+        own,
+        &atena,
+        n,
+        &form.reason,
+    )
+    .await;
+    let result = match result {
+        Ok(_) => Ok(String::new()),
+        Err(e) => Err(change_message(signed.lang, e)?),
+    };
+    after_change(&state, &signed, &atena, result).await
+}
+
+#[derive(Deserialize)]
+pub struct FlagsForm {
+    pub csrf: String,
+    #[serde(default)]
+    pub moved_out_on: String,
+    #[serde(default)]
+    pub deceased_on: String,
+}
+
+pub async fn set_flags(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(atena): Path<String>,
+    Form(form): Form<FlagsForm>,
+) -> Result<Response, WebError> {
+    signed.check_csrf(&form.csrf)?;
+    let own = own(&signed, Action::SearchPeople)?;
+    signed.authorize(Action::FlagPerson, &Target::Person { home: own })?;
+    let atena = atena_of(&atena)?;
+    let lang = signed.lang;
+    let day = |ja: &str, en: &str, text: &str| -> Result<Option<chrono::NaiveDate>, String> {
+        if text.trim().is_empty() {
+            return Ok(None);
+        }
+        parse_date(text)
+            .map(Some)
+            .map_err(|e| format!("{}: {e}", tr(lang, ja, en)))
+    };
+    let dates = day("転出日", "Moved out on", &form.moved_out_on)
+        .and_then(|m| day("死亡日", "Deceased on", &form.deceased_on).map(|d| (m, d)));
+    let result = match dates {
+        Err(m) => Err(m),
+        Ok((moved, deceased)) => match doses::set_flags(
+            state.store.as_ref(),
+            &actor(&signed),
+            own,
+            &atena,
+            moved,
+            deceased,
+            vrs_core::japan_today(),
+        )
+        .await
+        {
+            Ok(()) => Ok(String::new()),
+            Err(e) => Err(change_message(lang, e)?),
+        },
+    };
+    after_change(&state, &signed, &atena, result).await
+}

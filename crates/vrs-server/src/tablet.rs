@@ -1,0 +1,348 @@
+//! The vaccination site's tablet: `POST /api/v1/doses` and the page that drives it. The tablet reads
+//! the coupon's OCR line, confirms it with `GET /api/v1/coupons/{reference}`, and registers the dose
+//! with an `Idempotency-Key`, so a retry after a lost answer never makes a second dose.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::Json;
+use maud::{html, PreEscaped};
+use serde::Deserialize;
+use vrs_core::access::{Action, Target};
+use vrs_core::coupon::CouponRef;
+use vrs_core::doses::{register_at_site, DoseInput, IdempotencyRequest, RegisterError};
+use vrs_domain::{parse_date, DoseRecord, LotNumber, VaccineProduct};
+use vrs_store::IDEMPOTENCY_KEY_MAX;
+
+use crate::error::WebError;
+use crate::i18n::Lang;
+use crate::pages::layout;
+use crate::routes::api_error;
+use crate::session::{constant_time_eq, Signed};
+use crate::AppState;
+
+/// The header carrying the session's CSRF token on API writes made by the tablet page.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// A dose registration as the tablet sends it.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DoseRequest {
+    /// The coupon's 18-digit OCR line, or `CODE-COUPON`.
+    coupon: String,
+    /// 1 to 10.
+    dose_number: u8,
+    /// ISO date, `YYYYMMDD` or 和暦 (`令和3年6月1日`).
+    administered_on: String,
+    /// A product code of the catalogue (`comirnaty`, `spikevax`, …).
+    product: String,
+    lot_number: String,
+    /// 接種会場名, at most 30 characters.
+    #[serde(default)]
+    venue: String,
+    /// 接種医師名, at most 20 characters.
+    #[serde(default)]
+    doctor: String,
+}
+
+fn bad_field(field: &str, ja: &str, en: String) -> Response {
+    let body = serde_json::json!({
+        "code": "invalid",
+        "field": field,
+        "message_ja": format!("{field}: {ja}"),
+        "message_en": format!("{field}: {en}"),
+    });
+    (StatusCode::BAD_REQUEST, Json(body)).into_response()
+}
+
+/// Registers a dose given at this tablet's site on a coupon of any municipality; it is recorded in
+/// the coupon's (home) municipality's area. The answer names the dose and the home municipality,
+/// never the person.
+#[utoipa::path(post, path = "/api/v1/doses",
+    request_body = DoseRequest,
+    params(
+        ("Idempotency-Key" = String, Header, description = "A key unique to this registration (e.g. a UUID); a retry with the same key and body gets the first answer and makes no second dose"),
+        ("X-CSRF-Token" = String, Header, description = "The session's CSRF token (from the tablet page)"),
+    ),
+    responses(
+        (status = 201, description = "Recorded (`outcome: registered`); a replay gives the first answer again"),
+        (status = 400, description = "A field, the coupon reference or the Idempotency-Key is malformed; `field` names it"),
+        (status = 403, description = "Not a vaccination-site session, or the CSRF token is wrong"),
+        (status = 404, description = "No target of that municipality holds the coupon (`unknown_coupon`)"),
+        (status = 409, description = "The coupon's holder is reported deceased (`deceased`)"),
+        (status = 422, description = "The dose breaks data-quality rules (`quality`, each rule named in `rules`), or the key was used for another request (`idempotency_key_reused`)"),
+    ))]
+pub async fn register_dose(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let token = headers
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !constant_time_eq(token.as_bytes(), signed.session.csrf_token.as_bytes()) {
+        return Err(WebError::Csrf);
+    }
+    let site = signed
+        .account
+        .municipality
+        .ok_or(WebError::Forbidden("a vaccination site's tablet"))?;
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .unwrap_or_default();
+    if key.is_empty()
+        || key.len() > IDEMPOTENCY_KEY_MAX
+        || !key.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Ok(bad_field(
+            "Idempotency-Key",
+            "1〜128文字の英数字記号で指定してください。",
+            format!("give 1 to {IDEMPOTENCY_KEY_MAX} visible ASCII characters"),
+        ));
+    }
+    let request: DoseRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return Ok(bad_field(
+                "body",
+                "JSONの形式が正しくありません。",
+                e.to_string(),
+            ))
+        }
+    };
+    let coupon = match CouponRef::parse(&request.coupon) {
+        Ok(c) => c,
+        Err(e) => {
+            return Ok(bad_field(
+                "coupon",
+                "接種券番号の形式が正しくありません。",
+                e.to_string(),
+            ))
+        }
+    };
+    let input = match dose_input(&request, site) {
+        Ok(input) => input,
+        Err(response) => return Ok(response),
+    };
+    signed.authorize(
+        Action::RegisterDose,
+        &Target::Person {
+            home: coupon.municipality,
+        },
+    )?;
+    let actor = vrs_core::Actor {
+        user: signed.account.user_id.clone(),
+        role: signed.account.role.clone(),
+        terminal: signed.terminal.as_str().to_owned(),
+    };
+    let idempotency = IdempotencyRequest {
+        user_id: signed.account.user_id.clone(),
+        key: key.to_owned(),
+        request_hash: vrs_crypto::sha256(&body),
+    };
+    let today = vrs_core::japan_today();
+    match register_at_site(
+        state.store.as_ref(),
+        &actor,
+        coupon,
+        &input,
+        Some(&idempotency),
+        today,
+    )
+    .await
+    {
+        Ok(answer) => {
+            let status = StatusCode::from_u16(answer.status()).unwrap_or(StatusCode::OK);
+            Ok((status, Json(answer)).into_response())
+        }
+        Err(RegisterError::KeyReused) => Ok(api_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            "このIdempotency-Keyは別の登録に使われています。",
+            "this Idempotency-Key was already used for a different request",
+        )),
+        Err(RegisterError::Store(e)) => Err(e.into()),
+    }
+}
+
+/// The fields of a request as a dose, or the 400 answer naming the first bad field.
+fn dose_input(r: &DoseRequest, site: vrs_domain::MunicipalityCode) -> Result<DoseInput, Response> {
+    let administered_on = parse_date(&r.administered_on).map_err(|e| {
+        bad_field(
+            "administered_on",
+            "接種日が日付ではありません。",
+            e.to_string(),
+        )
+    })?;
+    let product = VaccineProduct::by_code(r.product.trim()).ok_or_else(|| {
+        bad_field(
+            "product",
+            "ワクチンの種類が登録されていません。",
+            format!("unknown product {:?}", r.product),
+        )
+    })?;
+    let lot_number = LotNumber::parse(&r.lot_number).map_err(|e| {
+        bad_field(
+            "lot_number",
+            "ロット番号の形式が正しくありません。",
+            e.to_string(),
+        )
+    })?;
+    let venue = DoseRecord::venue(&r.venue)
+        .map_err(|e| bad_field("venue", "接種会場名は30文字以内です。", e.to_string()))?;
+    let doctor = DoseRecord::doctor(&r.doctor)
+        .map_err(|e| bad_field("doctor", "接種医師名は20文字以内です。", e.to_string()))?;
+    Ok(DoseInput {
+        dose_number: r.dose_number,
+        administered_on,
+        product,
+        lot_number,
+        site,
+        venue,
+        doctor,
+    })
+}
+
+/// The tablet page.
+pub async fn tablet_page(signed: Signed) -> Result<Html<String>, WebError> {
+    let site = signed
+        .account
+        .municipality
+        .ok_or(WebError::Forbidden("a vaccination site's tablet"))?;
+    signed.authorize(Action::ReadCoupon, &Target::Coupon { municipality: site })?;
+    let lang = signed.lang;
+    let ja = lang == Lang::Ja;
+    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
+    let today = vrs_core::japan_today().to_string();
+    let body = html! {
+        div #tablet data-csrf=(signed.session.csrf_token) data-lang=(lang.code()) {
+            section.card #step-coupon {
+                label for="ocr" { (tr("接種券のOCRライン（18桁）", "Coupon OCR line (18 digits)")) }
+                input #ocr name="ocr" inputmode="numeric" autocomplete="off" autofocus
+                    placeholder="133820600000000123" maxlength="24";
+                p #ocr-feedback aria-live="polite" {}
+                button #check type="button" disabled { (tr("接種券を確認", "Check the coupon")) }
+            }
+            section.card #step-dose hidden {
+                p #coupon-info.notice {}
+                label for="dose_number" { (tr("接種回", "Dose number")) }
+                input #dose_number type="number" min="1" max="10";
+                label for="administered_on" { (tr("接種日", "Date given")) }
+                input #administered_on type="date" value=(today);
+                label for="product" { (tr("ワクチン", "Vaccine")) }
+                select #product {
+                    @for p in VaccineProduct::catalogue() {
+                        option value=(p.code) { (if ja { p.name_ja } else { p.name }) }
+                    }
+                }
+                label for="lot_number" { (tr("ロット番号", "Lot number")) }
+                input #lot_number autocomplete="off";
+                label for="venue" { (tr("接種会場名（任意）", "Venue (optional)")) }
+                input #venue maxlength="30";
+                label for="doctor" { (tr("接種医師名（任意）", "Doctor (optional)")) }
+                input #doctor maxlength="20";
+                button #register type="button" { (tr("この内容で登録", "Register this dose")) }
+                button #cancel type="button" { (tr("やり直す", "Start over")) }
+            }
+            section.card #result hidden role="status" {}
+        }
+        script { (PreEscaped(TABLET_JS)) }
+    };
+    Ok(Html(
+        layout(
+            lang,
+            tr("接種登録（タブレット）", "Register a dose (tablet)"),
+            Some(&signed),
+            body,
+        )
+        .into_string(),
+    ))
+}
+
+/// The page's script: digit-by-digit feedback on the OCR line (length, the municipality code's
+/// check digit), the coupon check, and the registration with one Idempotency-Key per attempt
+/// (kept when the same registration is retried).
+const TABLET_JS: &str = r#"
+(() => {
+  const root = document.getElementById('tablet');
+  const ja = root.dataset.lang === 'ja';
+  const csrf = root.dataset.csrf;
+  const $ = (id) => document.getElementById(id);
+  const ocr = $('ocr'), feedback = $('ocr-feedback'), check = $('check');
+  const result = $('result');
+  let coupon = null, key = null;
+  const toAscii = (s) => s.replace(/[０-９]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xFEE0)).replace(/[\s-]/g, '');
+  const checkDigit = (five) => {
+    const w = [6, 5, 4, 3, 2];
+    const sum = [...five].reduce((a, d, i) => a + Number(d) * w[i], 0);
+    return (11 - (sum % 11)) % 10;
+  };
+  const say = (el, text, bad) => { el.textContent = text; el.className = bad ? 'error' : 'notice'; };
+  ocr.addEventListener('input', () => {
+    const digits = toAscii(ocr.value);
+    check.disabled = true;
+    if (/\D/.test(digits)) { say(feedback, ja ? '数字以外の文字が含まれています。' : 'Only digits, please.', true); return; }
+    if (digits.length >= 8 && checkDigit(digits.slice(2, 7)) !== Number(digits[7])) {
+      say(feedback, ja ? `自治体コード ${digits.slice(2, 8)} の検査数字が合いません。読み取りを確認してください。` : `Municipality code ${digits.slice(2, 8)}: check digit does not match.`, true);
+      return;
+    }
+    if (digits.length < 18) { say(feedback, `${digits.length} / 18`, false); return; }
+    if (digits.length > 18) { say(feedback, ja ? '18桁を超えています。' : 'More than 18 digits.', true); return; }
+    say(feedback, ja ? '18桁 — 確認できます。' : '18 digits — ready to check.', false);
+    check.disabled = false;
+  });
+  const show = (ok, lines) => {
+    result.hidden = false;
+    result.className = 'card ' + (ok ? 'ok' : 'refused');
+    result.replaceChildren(...lines.map((t, i) => { const p = document.createElement(i === 0 ? 'h3' : 'p'); p.textContent = t; p.className = ok ? 'notice' : 'error'; return p; }));
+  };
+  const message = (body) => [ja ? body.message_ja : body.message_en, ...((body.rules || []).map((r) => ja ? r.message_ja : r.message_en))];
+  check.addEventListener('click', async () => {
+    result.hidden = true;
+    const digits = toAscii(ocr.value);
+    const res = await fetch(`/api/v1/coupons/${digits}`, { headers: { accept: 'application/json' } });
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok) { show(false, [ja ? '登録できません' : 'Cannot register', ...message(body)]); return; }
+    coupon = digits; key = null;
+    const done = body.doses.map((d) => `${d.dose_number}${ja ? '回目' : ': '} ${d.administered_on} ${d.product_name}`).join(' / ');
+    $('coupon-info').textContent = `${body.municipality_name}（${body.coupon_number}） ${done || (ja ? '接種記録なし' : 'no dose yet')}`;
+    $('dose_number').value = body.next_dose_number;
+    $('step-dose').hidden = false;
+    $('lot_number').focus();
+  });
+  const reset = () => { coupon = null; key = null; $('step-dose').hidden = true; ocr.value = ''; check.disabled = true; feedback.textContent = ''; ocr.focus(); };
+  $('cancel').addEventListener('click', () => { result.hidden = true; reset(); });
+  for (const id of ['dose_number', 'administered_on', 'product', 'lot_number', 'venue', 'doctor']) {
+    $(id).addEventListener('input', () => { key = null; });
+  }
+  $('register').addEventListener('click', async () => {
+    if (!coupon) return;
+    key = key || (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random());
+    const payload = {
+      coupon, dose_number: Number($('dose_number').value), administered_on: $('administered_on').value,
+      product: $('product').value, lot_number: $('lot_number').value, venue: $('venue').value, doctor: $('doctor').value,
+    };
+    let res;
+    try {
+      res = await fetch('/api/v1/doses', { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key, 'x-csrf-token': csrf }, body: JSON.stringify(payload) });
+    } catch (e) {
+      show(false, [ja ? '通信できませんでした。もう一度「登録」を押してください（二重登録にはなりません）。' : 'No connection. Press Register again (it will not register twice).']);
+      return;
+    }
+    const body = await res.json().catch(() => ({}));
+    if (res.status === 201) {
+      show(true, [ja ? '登録しました' : 'Registered', `${body.municipality_name} ${body.dose_number}${ja ? '回目' : ''} ${body.administered_on} ${body.product_name} ${body.lot_number}`]);
+      reset();
+    } else {
+      show(false, [ja ? '登録できません' : 'Not registered', ...message(body)]);
+      if (res.status >= 500) return;
+      key = null;
+    }
+  });
+})();
+"#;
