@@ -439,19 +439,26 @@ async fn stored_dose(
     Ok((person, doses, before))
 }
 
-/// Staff correct dose `dose_number` of a person of their own area to state `input`, with a reason.
-/// The audit entry keeps the dose before and after.
+/// Which stored dose: the person and the dose number.
+#[derive(Clone, Copy, Debug)]
+pub struct DoseRef<'a> {
+    pub atena: &'a AtenaNumber,
+    pub dose_number: u8,
+}
+
+/// Staff correct a dose of a person of their own area to state `input`, with a reason. The audit
+/// entry keeps the dose before and after.
 pub async fn correct_dose(
     store: &dyn Store,
     actor: &Actor,
     scope: MunicipalityCode,
-    atena: &AtenaNumber,
-    dose_number: u8,
+    which: DoseRef<'_>,
     input: &DoseInput,
     reason: &str,
     today: NaiveDate,
 ) -> Result<DoseRecord, ChangeError> {
     let reason = reason_text(reason)?;
+    let (atena, dose_number) = (which.atena, which.dose_number);
     let (person, doses, before) = stored_dose(store, scope, atena, dose_number).await?;
     let mut after = input.record(&person, before.source);
     after.dose.coupon = before.dose.coupon;
@@ -479,18 +486,18 @@ pub async fn correct_dose(
     }
 }
 
-/// Staff delete dose `dose_number` of a person of their own area, with a reason. The record is
-/// really removed; the audit entry keeps what it stated.
+/// Staff delete a dose of a person of their own area, with a reason. The record is really removed;
+/// the audit entry keeps what it stated.
 pub async fn delete_dose(
     store: &dyn Store,
     actor: &Actor,
     scope: MunicipalityCode,
-    atena: &AtenaNumber,
-    dose_number: u8,
+    which: DoseRef<'_>,
     reason: &str,
 ) -> Result<DoseRecord, ChangeError> {
     let reason = reason_text(reason)?;
-    let (_, _, before) = stored_dose(store, scope, atena, dose_number).await?;
+    let atena = which.atena;
+    let (_, _, before) = stored_dose(store, scope, atena, which.dose_number).await?;
     let audit = actor
         .audit("dose.delete", atena.as_str())
         .with_detail(format!(

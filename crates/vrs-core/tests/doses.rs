@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use vrs_core::coupon::CouponRef;
 use vrs_core::dose_import::{import_doses, DoseImport};
 use vrs_core::doses::{
-    correct_dose, delete_dose, register_at_site, set_flags, ChangeError, DoseInput,
+    correct_dose, delete_dose, register_at_site, set_flags, ChangeError, DoseInput, DoseRef,
     IdempotencyRequest, RegisterError, SiteAnswer,
 };
 use vrs_core::export::{export_doses, DoseExport, ExportFormat};
@@ -117,6 +117,9 @@ fn coupon(p: &Resident) -> CouponRef {
     }
 }
 
+/// The refusal code and the rule codes an answer should carry.
+type Expected<'a> = (&'a str, Vec<&'a str>);
+
 fn refused_code(answer: &SiteAnswer) -> (&str, Vec<&str>) {
     match answer {
         SiteAnswer::Refused { code, rules, .. } => (
@@ -166,7 +169,7 @@ async fn a_site_registers_in_the_home_area_and_the_rules_refuse_bad_doses(db: &T
         .await
         .is_err());
 
-    let cases: Vec<(DoseInput, &Resident, (&str, Vec<&str>))> = vec![
+    let cases: Vec<(DoseInput, &Resident, Expected)> = vec![
         (
             input(2, d(2022, 3, 2), "131016"),
             p,
@@ -360,20 +363,34 @@ async fn staff_corrections_deletions_and_flags_are_audited_with_before_and_after
     let mut fixed = input(2, d(2021, 6, 23), "382060");
     fixed.lot_number = LotNumber::parse("FF2018").unwrap();
     assert!(matches!(
-        correct_dose(s, &staff(), saijo, &p.atena, 2, &fixed, " ", today()).await,
+        correct_dose(
+            s,
+            &staff(),
+            saijo,
+            DoseRef {
+                atena: &p.atena,
+                dose_number: 2
+            },
+            &fixed,
+            " ",
+            today()
+        )
+        .await,
         Err(ChangeError::NoReason)
     ));
     let early = input(2, d(2021, 6, 2), "382060");
     assert!(matches!(
-        correct_dose(s, &staff(), saijo, &p.atena, 2, &early, "日付の誤り", today()).await,
+        correct_dose(s, &staff(), saijo, DoseRef { atena: &p.atena, dose_number: 2 }, &early, "日付の誤り", today()).await,
         Err(ChangeError::Rules(r)) if r.iter().any(|r| r.code() == "interval_too_short")
     ));
     correct_dose(
         s,
         &staff(),
         saijo,
-        &p.atena,
-        2,
+        DoseRef {
+            atena: &p.atena,
+            dose_number: 2,
+        },
         &fixed,
         "予診票の読取誤り",
         today(),
@@ -402,12 +419,31 @@ async fn staff_corrections_deletions_and_flags_are_audited_with_before_and_after
     // Another municipality's staff cannot reach the person.
     let chiyoda = code("131016");
     assert!(matches!(
-        delete_dose(s, &staff(), chiyoda, &p.atena, 2, "x").await,
+        delete_dose(
+            s,
+            &staff(),
+            chiyoda,
+            DoseRef {
+                atena: &p.atena,
+                dose_number: 2
+            },
+            "x"
+        )
+        .await,
         Err(ChangeError::NotFound)
     ));
-    let deleted = delete_dose(s, &staff(), saijo, &p.atena, 2, "二重登録")
-        .await
-        .unwrap();
+    let deleted = delete_dose(
+        s,
+        &staff(),
+        saijo,
+        DoseRef {
+            atena: &p.atena,
+            dose_number: 2,
+        },
+        "二重登録",
+    )
+    .await
+    .unwrap();
     assert_eq!(deleted.dose.lot_number.as_str(), "FF2018");
     assert_eq!(s.doses_of(saijo, &p.atena).await.unwrap().len(), 1);
     let log = s.audit_log(saijo.into(), 1, 1000).await.unwrap();

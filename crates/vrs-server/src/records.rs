@@ -336,8 +336,10 @@ pub async fn correct_dose(
             state.store.as_ref(),
             &actor(&signed),
             own,
-            &atena,
-            n,
+            doses::DoseRef {
+                atena: &atena,
+                dose_number: n,
+            },
             &input,
             &form.reason,
             vrs_core::japan_today(),
@@ -372,8 +374,10 @@ pub async fn delete_dose(
         state.store.as_ref(),
         &actor(&signed),
         own,
-        &atena,
-        n,
+        doses::DoseRef {
+            atena: &atena,
+            dose_number: n,
+        },
         &form.reason,
     )
     .await;

@@ -127,7 +127,7 @@ pub async fn register_dose(
     };
     let input = match dose_input(&request, site) {
         Ok(input) => input,
-        Err(response) => return Ok(response),
+        Err((field, ja, en)) => return Ok(bad_field(field, ja, en)),
     };
     signed.authorize(
         Action::RegisterDose,
@@ -170,33 +170,39 @@ pub async fn register_dose(
     }
 }
 
-/// The fields of a request as a dose, or the 400 answer naming the first bad field.
-fn dose_input(r: &DoseRequest, site: vrs_domain::MunicipalityCode) -> Result<DoseInput, Response> {
+/// The first bad field of a request: its name and the reason in Japanese and English.
+type FieldProblem = (&'static str, &'static str, String);
+
+/// The fields of a request as a dose, or the first bad field.
+fn dose_input(
+    r: &DoseRequest,
+    site: vrs_domain::MunicipalityCode,
+) -> Result<DoseInput, FieldProblem> {
     let administered_on = parse_date(&r.administered_on).map_err(|e| {
-        bad_field(
+        (
             "administered_on",
             "接種日が日付ではありません。",
             e.to_string(),
         )
     })?;
     let product = VaccineProduct::by_code(r.product.trim()).ok_or_else(|| {
-        bad_field(
+        (
             "product",
             "ワクチンの種類が登録されていません。",
             format!("unknown product {:?}", r.product),
         )
     })?;
     let lot_number = LotNumber::parse(&r.lot_number).map_err(|e| {
-        bad_field(
+        (
             "lot_number",
             "ロット番号の形式が正しくありません。",
             e.to_string(),
         )
     })?;
     let venue = DoseRecord::venue(&r.venue)
-        .map_err(|e| bad_field("venue", "接種会場名は30文字以内です。", e.to_string()))?;
+        .map_err(|e| ("venue", "接種会場名は30文字以内です。", e.to_string()))?;
     let doctor = DoseRecord::doctor(&r.doctor)
-        .map_err(|e| bad_field("doctor", "接種医師名は20文字以内です。", e.to_string()))?;
+        .map_err(|e| ("doctor", "接種医師名は20文字以内です。", e.to_string()))?;
     Ok(DoseInput {
         dose_number: r.dose_number,
         administered_on,

@@ -8,31 +8,7 @@ mod support;
 use support::{spawn_app, TestApp, INTERNET, LGWAN, PASSWORD};
 use vrs_store::testkit::TestDb;
 
-macro_rules! both_backends {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let app = super::spawn_app(super::TestDb::sqlite().await).await;
-                    super::$case(&app).await;
-                    app.stop().await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let Some(db) = super::TestDb::postgres().await else { return };
-                    let app = super::spawn_app(db).await;
-                    super::$case(&app).await;
-                    app.stop().await;
-                }
-            )*
-        }
-    };
-}
+use support::both_backends;
 
 both_backends!(
     health_check_answers,

@@ -71,7 +71,8 @@ fn twelve_digit_numbers_are_found() {
 const CHIYODA_NAME: &str = "千代田　秘匿";
 const CHIYODA_COUPON: &str = "0000000777";
 
-async fn setup(app: &TestApp) -> i64 {
+/// The foreign application's id and the 千代田区 person's 宛名番号.
+async fn setup(app: &TestApp) -> (i64, String) {
     let chiyoda_code = vrs_domain::MunicipalityCode::parse("131016").unwrap();
     let mut person = vrs_interop::Synthetic::new(chiyoda_code, 1, 1)
         .next()
@@ -82,6 +83,25 @@ async fn setup(app: &TestApp) -> i64 {
     app.db
         .store
         .put_resident(chiyoda_code, &person, &audit)
+        .await
+        .unwrap();
+    let dose = vrs_domain::Dose {
+        municipality: chiyoda_code,
+        atena: person.atena.clone(),
+        dose_number: 1,
+        administered_on: chrono::NaiveDate::from_ymd_opt(2021, 6, 1).unwrap(),
+        product: vrs_domain::VaccineProduct::by_code("comirnaty").unwrap(),
+        lot_number: vrs_domain::LotNumber::parse("FA4597").unwrap(),
+        site_municipality: chiyoda_code,
+        coupon: person.coupon,
+    };
+    let dose = vrs_store::Registration::new(
+        vrs_domain::DoseRecord::now(dose, vrs_domain::DoseSource::Staff),
+        "test",
+    );
+    app.db
+        .store
+        .add_dose(chiyoda_code, &dose, &audit)
         .await
         .unwrap();
     app.account("chiyoda-admin", "municipal_admin", Some("131016"), false)
@@ -110,7 +130,10 @@ async fn setup(app: &TestApp) -> i64 {
             ],
         )
         .await;
-    app.db.store.applications(None).await.unwrap()[0].id
+    (
+        app.db.store.applications(None).await.unwrap()[0].id,
+        person.atena.to_string(),
+    )
 }
 
 async fn call(b: &Browser, method: &str, path: &str, csrf: &str) -> support::Page {
@@ -128,6 +151,12 @@ async fn call(b: &Browser, method: &str, path: &str, csrf: &str) -> support::Pag
                     ("current", "x"),
                     ("new", "x"),
                     ("again", "x"),
+                    ("dose_number", "2"),
+                    ("administered_on", "2021-07-01"),
+                    ("product", "comirnaty"),
+                    ("lot_number", "FC3661"),
+                    ("reason", "x"),
+                    ("moved_out_on", "2021-08-01"),
                 ],
             )
             .await
@@ -138,7 +167,7 @@ async fn call(b: &Browser, method: &str, path: &str, csrf: &str) -> support::Pag
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_route_answers_any_role_with_another_municipalitys_data() {
     let app = spawn_app(TestDb::sqlite().await).await;
-    let foreign_application = setup(&app).await;
+    let (foreign_application, foreign_atena) = setup(&app).await;
     let callers = [
         Caller {
             user_id: None,
@@ -182,10 +211,16 @@ async fn no_route_answers_any_role_with_another_municipalitys_data() {
                 .replace("{id}", &foreign_application.to_string())
                 .replace("{code}", "en")
                 .replace("{reference}", &format!("131016-{CHIYODA_COUPON}"))
-                + if route.path.starts_with("/audit") {
-                    "?actor=chiyoda-admin"
+                .replace("{atena}", &foreign_atena)
+                .replace("{n}", "1")
+                + &if route.path.starts_with("/audit") {
+                    "?actor=chiyoda-admin".to_owned()
+                } else if route.path == "/records" {
+                    format!("?atena={foreign_atena}")
+                } else if route.path == "/doses/export/download" {
+                    "?format=csv&encoding=utf-8".to_owned()
                 } else {
-                    ""
+                    String::new()
                 };
             for caller in &callers {
                 let b = app.browser(LGWAN);
@@ -240,6 +275,14 @@ async fn no_route_answers_any_role_with_another_municipalitys_data() {
         }
     }
     assert!(calls > 100, "the matrix made only {calls} calls");
+    // Nothing any caller sent changed 千代田区's person or dose.
+    let chiyoda_code = vrs_domain::MunicipalityCode::parse("131016").unwrap();
+    let atena = vrs_domain::AtenaNumber::parse(&foreign_atena).unwrap();
+    let doses = app.db.store.doses_of(chiyoda_code, &atena).await.unwrap();
+    assert_eq!(doses.len(), 1);
+    assert_eq!(doses[0].dose.lot_number.as_str(), "FA4597");
+    let person = app.db.store.resident(chiyoda_code, &atena).await.unwrap();
+    assert_eq!((person.moved_out_on, person.deceased_on), (None, None));
     eprintln!(
         "tenant-isolation matrix: {calls} calls over {} routes",
         routes().len()

@@ -3,9 +3,44 @@
 //! header, which the test server trusts from 127.0.0.1: `10.20.0.5` is on LG-WAN, `203.0.113.9` is
 //! on the internet.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    dead_code,
+    unused_macros,
+    unused_imports,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
 
 use std::net::SocketAddr;
+
+/// One `#[tokio::test]` per case and backend: `spawn_app` over SQLite and over PostgreSQL.
+macro_rules! both_backends {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let app = super::spawn_app(super::TestDb::sqlite().await).await;
+                    super::$case(&app).await;
+                    app.stop().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let Some(db) = super::TestDb::postgres().await else { return };
+                    let app = super::spawn_app(db).await;
+                    super::$case(&app).await;
+                    app.stop().await;
+                }
+            )*
+        }
+    };
+}
+
+pub(crate) use both_backends;
 
 use vrs_server::{AppState, Settings};
 use vrs_store::testkit::TestDb;
@@ -150,6 +185,60 @@ impl Browser {
     pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
         self.page(self.client.post(format!("{}{path}", self.base)).form(form))
             .await
+    }
+
+    /// A JSON request with extra headers.
+    pub async fn json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Page {
+        let mut r = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+        for (name, value) in headers {
+            r = r.header(*name, *value);
+        }
+        self.page(r).await
+    }
+
+    /// A multipart form (a file upload): text fields and one file.
+    pub async fn upload(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file_field: &str,
+        file_name: &str,
+        bytes: Vec<u8>,
+    ) -> Page {
+        let mut form = reqwest::multipart::Form::new();
+        for (name, value) in fields {
+            form = form.text(name.to_string(), value.to_string());
+        }
+        let part = reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned());
+        form = form.part(file_field.to_owned(), part);
+        self.page(
+            self.client
+                .post(format!("{}{path}", self.base))
+                .multipart(form),
+        )
+        .await
+    }
+
+    /// The bytes of a download.
+    pub async fn download(&self, path: &str) -> (u16, Vec<u8>) {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("x-forwarded-for", self.from)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.bytes().await.unwrap().to_vec())
     }
 
     /// The CSRF token of the form on `path`.
