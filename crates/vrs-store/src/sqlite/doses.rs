@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use chrono::{NaiveDate, Utc};
-use rusqlite::{named_params, params, Connection, OptionalExtension, Transaction};
+use rusqlite::{named_params, params, Connection, OptionalExtension};
 use vrs_domain::{AtenaNumber, DoseRecord, KanaName, MunicipalityCode, Resident};
 
 use super::accounts::time;
@@ -60,7 +60,7 @@ fn person_exists(
 }
 
 fn insert_dose(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     scope: MunicipalityCode,
     record: &DoseRecord,
     recorded_by: &str,
@@ -269,8 +269,9 @@ impl SqliteStore {
         key: &str,
     ) -> Result<Option<IdempotentAnswer>, StoreError> {
         let (user_id, key) = (user_id.to_owned(), key.to_owned());
-        // Read through the writer: an answer committed a moment ago must be seen.
-        self.write(move |tx, _| {
+        // A reader sees every answer committed before its read began; a retry racing its first
+        // attempt finds the key taken on insert and reads again after that commit.
+        self.read(move |tx, _| {
             let found: Option<(Vec<u8>, u16, String)> = tx
                 .query_row(
                     "SELECT request_hash, status, body FROM idempotency_keys \

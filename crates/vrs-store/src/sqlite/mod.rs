@@ -4,6 +4,7 @@
 mod accounts;
 mod doses;
 mod import;
+mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,9 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{
-    params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
-};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use vrs_crypto::{chain, FieldCipher, MasterKey};
 use vrs_domain::{
     AtenaNumber, CouponNumber, DoseRecord, KanaName, MunicipalityCode, MyNumber, Resident,
@@ -37,10 +36,10 @@ pub struct SqliteStore {
 
 struct Inner {
     path: PathBuf,
-    writer: Mutex<Connection>,
+    writer: writer::Writer,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
-    keyring: Keyring,
+    keyring: Arc<Keyring>,
 }
 
 fn configure(conn: &Connection) -> Result<(), StoreError> {
@@ -101,13 +100,14 @@ impl SqliteStore {
             configure(&reader)?;
             readers.push(Mutex::new(reader));
         }
+        let keyring = Arc::new(Keyring::new(master));
         Ok(Self {
             inner: Arc::new(Inner {
                 path,
-                writer: Mutex::new(writer),
+                writer: writer::Writer::start(writer, keyring.clone())?,
                 readers,
                 next_reader: AtomicUsize::new(0),
-                keyring: Keyring::new(master),
+                keyring,
             }),
         })
     }
@@ -117,19 +117,13 @@ impl SqliteStore {
         &self.inner.path
     }
 
+    /// Runs `f` in the writer's transaction (committed with whatever other writes are waiting) and
+    /// returns its result once the commit is on disk.
     async fn write<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Transaction<'_>, &Keyring) -> Result<T, StoreError> + Send + 'static,
+        f: impl FnOnce(&Connection, &Keyring) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = lock(&inner.writer);
-            let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let out = f(&mut tx, &inner.keyring)?;
-            tx.commit()?;
-            Ok(out)
-        })
-        .await?
+        self.inner.writer.write(f).await
     }
 
     /// The cipher of `scope`, opening the area (in its own committed transaction) when needed.
@@ -213,7 +207,7 @@ pub(crate) fn load_cipher(
 /// Opens the area of `code` and stores its new wrapped data key (in the caller's transaction; the
 /// key is cached only once that transaction has committed, by the next [`load_cipher`]).
 fn create_area(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     keyring: &Keyring,
     code: MunicipalityCode,
 ) -> Result<(), StoreError> {

@@ -1,0 +1,140 @@
+//! The SQLite writer: one thread owns the write connection and commits writes in groups. A commit
+//! in WAL mode with `synchronous=FULL` waits for the disk (fsync); committing every waiting write in
+//! one transaction pays that wait once for all of them. Each write runs inside its own savepoint,
+//! so a write that fails is undone alone and the others of its group still commit; every caller
+//! hears its result only after the group's commit is durable.
+
+use std::sync::mpsc;
+use std::sync::Arc;
+
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+use crate::keyring::Keyring;
+use crate::StoreError;
+
+/// The most writes committed together.
+const GROUP: usize = 512;
+
+/// One write waiting for the writer thread.
+trait Job: Send {
+    /// Runs inside the group's transaction; true when it succeeded (its savepoint is kept).
+    fn run(&mut self, conn: &Connection, keyring: &Keyring) -> bool;
+    /// Hands the caller its result once the group is committed, or the commit's failure.
+    fn finish(self: Box<Self>, commit: Result<(), String>);
+}
+
+struct Typed<T, F> {
+    work: Option<F>,
+    result: Option<Result<T, StoreError>>,
+    reply: oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<T, F> Job for Typed<T, F>
+where
+    T: Send,
+    F: FnOnce(&Connection, &Keyring) -> Result<T, StoreError> + Send,
+{
+    fn run(&mut self, conn: &Connection, keyring: &Keyring) -> bool {
+        let Some(work) = self.work.take() else {
+            return false;
+        };
+        let result = work(conn, keyring);
+        let ok = result.is_ok();
+        self.result = Some(result);
+        ok
+    }
+
+    fn finish(self: Box<Self>, commit: Result<(), String>) {
+        let result = match (commit, self.result) {
+            (_, Some(Err(e))) => Err(e),
+            (Err(e), _) => Err(StoreError::Other(format!("commit failed: {e}"))),
+            (Ok(()), Some(ok)) => ok,
+            (Ok(()), None) => Err(StoreError::Other("the write did not run".into())),
+        };
+        // The caller may have gone (a cancelled request); its write stands regardless.
+        let _ = self.reply.send(result);
+    }
+}
+
+/// The handle the store writes through; the thread ends when the last handle is dropped.
+pub(crate) struct Writer {
+    queue: mpsc::Sender<Box<dyn Job>>,
+}
+
+impl Writer {
+    pub(crate) fn start(conn: Connection, keyring: Arc<Keyring>) -> Result<Self, StoreError> {
+        let (queue, jobs) = mpsc::channel::<Box<dyn Job>>();
+        std::thread::Builder::new()
+            .name("vrs-sqlite-writer".into())
+            .spawn(move || run(conn, &keyring, &jobs))
+            .map_err(|e| StoreError::Other(format!("cannot start the writer thread: {e}")))?;
+        Ok(Self { queue })
+    }
+
+    /// Runs `work` in the writer's transaction and returns its result once committed.
+    pub(crate) async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection, &Keyring) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job = Typed {
+            work: Some(work),
+            result: None,
+            reply,
+        };
+        self.queue
+            .send(Box::new(job))
+            .map_err(|_| StoreError::Other("the writer thread has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Other("the writer thread has stopped".into()))?
+    }
+}
+
+fn run(conn: Connection, keyring: &Keyring, jobs: &mpsc::Receiver<Box<dyn Job>>) {
+    let mut group: Vec<Box<dyn Job>> = Vec::with_capacity(GROUP);
+    while let Ok(first) = jobs.recv() {
+        group.push(first);
+        while group.len() < GROUP {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let commit = commit_group(&conn, keyring, &mut group);
+        for job in group.drain(..) {
+            job.finish(commit.clone());
+        }
+    }
+}
+
+fn commit_group(
+    conn: &Connection,
+    keyring: &Keyring,
+    group: &mut [Box<dyn Job>],
+) -> Result<(), String> {
+    conn.execute_batch("BEGIN IMMEDIATE")
+        .map_err(|e| e.to_string())?;
+    for job in group.iter_mut() {
+        let step = conn.execute_batch("SAVEPOINT job").and_then(|()| {
+            // A write that panics fails alone; the thread and the others of the group go on.
+            let ran =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run(conn, keyring)));
+            if ran.unwrap_or(false) {
+                conn.execute_batch("RELEASE job")
+            } else {
+                conn.execute_batch("ROLLBACK TO job; RELEASE job")
+            }
+        });
+        if let Err(e) = step {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(e.to_string());
+        }
+    }
+    conn.execute_batch("COMMIT").map_err(|e| {
+        let _ = conn.execute_batch("ROLLBACK");
+        e.to_string()
+    })
+}
