@@ -217,3 +217,153 @@ async fn each_role_signs_in_and_sees_its_menu() {
     client.close().await.unwrap();
     app.stop().await;
 }
+
+/// Waits until the element `id` is shown and its text contains `needle`; returns the text.
+async fn wait_for_text(client: &Client, id: &str, needle: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut last = String::new();
+    while std::time::Instant::now() < deadline {
+        if let Ok(element) = client.find(Locator::Id(id)).await {
+            if element.is_displayed().await.unwrap_or(false) {
+                last = element.text().await.unwrap_or_default();
+                if last.contains(needle) {
+                    return last;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("#{id} never showed {needle:?}; last text: {last:?}");
+}
+
+/// Replaces the OCR field's text by `line`, typed as a reader would.
+async fn type_ocr(client: &Client, line: &str) {
+    let ocr = client.find(Locator::Id("ocr")).await.unwrap();
+    ocr.clear().await.unwrap();
+    ocr.send_keys(line).await.unwrap();
+}
+
+async fn check_enabled(client: &Client) -> bool {
+    client
+        .find(Locator::Id("check"))
+        .await
+        .unwrap()
+        .is_enabled()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tablet_page_registers_a_dose_and_refuses_a_bad_ocr_line() {
+    let Some(driver) = chromedriver().await else {
+        return;
+    };
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let code = |c: &str| vrs_domain::MunicipalityCode::parse(c).unwrap();
+    let chiyoda = code("131016");
+    let people: Vec<_> = vrs_interop::Synthetic::new(chiyoda, 3, 5).collect();
+    assert_eq!(people.len(), 3);
+    for p in &people {
+        app.db
+            .store
+            .put_resident(
+                chiyoda,
+                p,
+                &vrs_store::AuditEntry::now("test", "test", "local", "resident.put", "x"),
+            )
+            .await
+            .unwrap();
+    }
+    let p = &people[0];
+    app.account("saijo-tablet", "site_tablet", Some("382060"), false)
+        .await;
+    let client = browser(&driver).await;
+    sign_in(&client, &app, "saijo-tablet").await;
+    client
+        .goto(&format!("http://{}/tablet", app.address))
+        .await
+        .unwrap();
+    client.wait().for_element(Locator::Id("ocr")).await.unwrap();
+
+    // 131017 fails the municipality code's check digit: the page says so and will not check it.
+    type_ocr(&client, &format!("11131017{}", p.coupon.as_str())).await;
+    let feedback = wait_for_text(&client, "ocr-feedback", "検査数字").await;
+    assert!(feedback.contains("131017"), "{feedback}");
+    assert!(!check_enabled(&client).await);
+
+    // A well-formed line with a coupon nobody holds: the server refuses it.
+    type_ocr(&client, "111310169999999999").await;
+    wait_for_text(&client, "ocr-feedback", "確認できます").await;
+    assert!(check_enabled(&client).await);
+    client
+        .find(Locator::Id("check"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&client, "result", "登録できません").await;
+    assert!(!client
+        .find(Locator::Id("step-dose"))
+        .await
+        .unwrap()
+        .is_displayed()
+        .await
+        .unwrap());
+
+    // The first person's coupon: checked, then a dose registered at this (西条市's) site.
+    type_ocr(&client, &format!("11131016{}", p.coupon.as_str())).await;
+    wait_for_text(&client, "ocr-feedback", "確認できます").await;
+    client
+        .find(Locator::Id("check"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let info = wait_for_text(&client, "coupon-info", p.coupon.as_str()).await;
+    assert!(info.contains("接種記録なし"), "{info}");
+    let dose_number = client
+        .find(Locator::Id("dose_number"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(dose_number.as_deref(), Some("1"));
+    client
+        .execute(
+            "document.getElementById('administered_on').value = '2021-06-01'; \
+             document.getElementById('product').value = 'comirnaty';",
+            vec![],
+        )
+        .await
+        .unwrap();
+    client
+        .find(Locator::Id("lot_number"))
+        .await
+        .unwrap()
+        .send_keys("FA4597")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Id("register"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let result = wait_for_text(&client, "result", "登録しました").await;
+    assert!(result.contains("FA4597"), "{result}");
+
+    let doses = app.db.store.doses_of(chiyoda, &p.atena).await.unwrap();
+    assert_eq!(doses.len(), 1, "{doses:?}");
+    let dose = &doses[0].dose;
+    assert_eq!(dose.site_municipality, code("382060"));
+    assert_eq!(dose.dose_number, 1);
+    assert_eq!(dose.administered_on.to_string(), "2021-06-01");
+    assert_eq!(dose.product.code, "comirnaty");
+    assert_eq!(dose.lot_number.as_str(), "FA4597");
+    client.close().await.unwrap();
+    app.stop().await;
+}
