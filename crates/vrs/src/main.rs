@@ -47,6 +47,9 @@ enum Command {
     /// Import data from files.
     #[command(subcommand)]
     Import(commands::import::Import),
+    /// Issue accounts from the command line (the first operator, service accounts).
+    #[command(subcommand)]
+    Accounts(commands::accounts::Accounts),
     /// Export data to files.
     #[command(subcommand)]
     Export(commands::export::Export),
@@ -96,6 +99,7 @@ fn main() -> ExitCode {
             Command::Municipalities(args) => commands::municipalities::run(&args),
             Command::Gen(gen) => commands::gen::run(&gen),
             Command::Import(import) => commands::import::run(&context, &import).await,
+            Command::Accounts(accounts) => commands::accounts::run(&context, &accounts).await,
             Command::Export(export) => commands::export::run(&context, &export).await,
             Command::Audit(audit) => commands::audit::run(&context, &audit).await,
             Command::Check(check) => commands::check::run(&context, &check).await,

@@ -1,5 +1,6 @@
 //! One module per subcommand; each parses nothing itself (clap does) and calls the layers below.
 
+pub mod accounts;
 pub mod audit;
 pub mod check;
 pub mod demo;

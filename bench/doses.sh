@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Dose registration from site tablets, side by side with GET /healthz of the same server, in one
+# run, on SQLite and on PostgreSQL; then a kill -9 during a registration load, and a check that every
+# acknowledged registration is in the database afterwards.
+#
+#   bench/doses.sh [TARGETS] [SECONDS] [CONCURRENCY]      (default 1000000 20 64)
+#
+# For each backend: `vrs init`, `vrs import targets` (TARGETS synthetic people of 西条市), `vrs
+# accounts create` (a site tablet), `vrs serve` on loopback; `vrs-load healthz` then `vrs-load
+# doses` (one dose per person, distinct coupons, one Idempotency-Key each) for SECONDS each with
+# CONCURRENCY connections. Then `vrs-load doses` again, `kill -9` of the server in the middle of it,
+# a restart, and every acknowledged coupon looked up in `vrs export doses --format csv`.
+# PostgreSQL is reached at $BENCH_PG (default postgres://postgres@127.0.0.1:5432/test); the run
+# creates and drops the database vrs_bench_doses. Set BACKENDS="sqlite" to skip PostgreSQL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TARGETS=${1:-1000000}
+SECS=${2:-20}
+CONC=${3:-64}
+PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432/test}
+BACKENDS=${BACKENDS:-sqlite postgres}
+PORT=18080
+URL=http://127.0.0.1:$PORT
+WORK=$(mktemp -d)
+SERVER=
+cleanup() { [ -n "$SERVER" ] && kill -9 "$SERVER" 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+cargo build --release -q -p vrs -p vrs-bench
+VRS=$PWD/target/release/vrs
+LOAD=$PWD/target/release/vrs-load
+"$VRS" gen targets --municipality 382060 --count "$TARGETS" --seed 42 --out "$WORK/targets.csv"
+echo "machine: $(nproc) cores; targets: $TARGETS; $SECS s per run; $CONC connections"
+
+start_server() {
+  "$VRS" --database "$DB" --key-file "$WORK/master.key" serve --listen "127.0.0.1:$PORT" 2>>"$WORK/server.log" &
+  SERVER=$!
+  for _ in $(seq 1 200); do curl -fs "$URL/healthz" >/dev/null 2>&1 && return; sleep 0.1; done
+  echo "the server did not start" >&2; cat "$WORK/server.log" >&2; exit 1
+}
+
+for backend in $BACKENDS; do
+  case $backend in
+    sqlite) DB=sqlite://$WORK/sqlite/vrs.db ;;
+    postgres)
+      psql -q "$PG" -c "DROP DATABASE IF EXISTS vrs_bench_doses WITH (FORCE)" -c "CREATE DATABASE vrs_bench_doses"
+      DB=${PG%/*}/vrs_bench_doses ;;
+  esac
+  V=("$VRS" --database "$DB" --key-file "$WORK/master.key")
+  "${V[@]}" init >/dev/null
+  "${V[@]}" import targets "$WORK/targets.csv" --municipality 382060 >/dev/null
+  PASSWORD=$("${V[@]}" accounts create "bench-tablet-$backend" --role site_tablet --municipality 382060 2>/dev/null | cut -f2)
+  start_server
+  echo "== $backend"
+  "$LOAD" --url "$URL" --concurrency "$CONC" --seconds "$SECS" healthz
+  "$LOAD" --url "$URL" --concurrency "$CONC" --seconds "$SECS" doses --user "bench-tablet-$backend" \
+    --password "$PASSWORD" --municipality 382060 --count "$TARGETS" --seed 42 --acked "$WORK/acked-$backend-1"
+  FIRST=$(wc -l <"$WORK/acked-$backend-1")
+  # kill -9 in the middle of a registration load; the tablet's password was changed by the first run.
+  "$LOAD" --url "$URL" --concurrency "$CONC" --seconds 6 doses --user "bench-tablet-$backend" \
+    --password "Bench-$PASSWORD-9x" --municipality 382060 --count "$TARGETS" --seed 42 --from "$FIRST" \
+    --acked "$WORK/acked-$backend-2" >"$WORK/killed-run.json" &
+  LOADER=$!
+  sleep 3
+  kill -9 "$SERVER"; wait "$SERVER" 2>/dev/null || true
+  SERVER=
+  wait "$LOADER" || true
+  start_server
+  "${V[@]}" export doses --municipality 382060 --format csv --encoding utf-8 --out "$WORK/stored.csv" 2>/dev/null
+  cut -d, -f8 "$WORK/stored.csv" | tail -n +2 | sort -u >"$WORK/stored-coupons"
+  cat "$WORK/acked-$backend-1" "$WORK/acked-$backend-2" | cut -d, -f1 | cut -d- -f2 | sort -u >"$WORK/acked-coupons"
+  ACKED=$(wc -l <"$WORK/acked-coupons")
+  MISSING=$(comm -23 "$WORK/acked-coupons" "$WORK/stored-coupons" | wc -l)
+  echo "kill -9 during load: $(wc -l <"$WORK/acked-$backend-2") acknowledged in the killed run; $ACKED acknowledged in all, $MISSING of them missing after restart"
+  kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
+  SERVER=
+  [ "$MISSING" -eq 0 ] || { echo "LOST ACKNOWLEDGED DOSES" >&2; exit 1; }
+  if [ "$backend" = postgres ]; then psql -q "$PG" -c "DROP DATABASE IF EXISTS vrs_bench_doses WITH (FORCE)"; fi
+done

@@ -1,0 +1,298 @@
+//! `vrs-load`: drives a running `vrs serve` over HTTP for `bench/doses.sh`.
+//!
+//! - `vrs-load doses`: signs in as a site tablet (changing its one-time password if due), then
+//!   registers one dose per synthetic target (the same people `vrs gen targets` made with the same
+//!   municipality, count and seed) from `--concurrency` workers for `--seconds`, each with its own
+//!   Idempotency-Key. Every acknowledged registration (201) is appended to `--acked` so a later check
+//!   can prove it survived.
+//! - `vrs-load healthz`: the same workers on `GET /healthz`, the baseline of the same server.
+//!
+//! Prints one JSON line: requests, acknowledged, errors, requests per second, p50/p99/max latency.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+use vrs_domain::MunicipalityCode;
+use vrs_interop::Synthetic;
+
+#[derive(Parser)]
+struct Cli {
+    /// The server, e.g. http://127.0.0.1:8080
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// Parallel workers (each keeps one connection)
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// How long to run
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    #[command(subcommand)]
+    target: Target,
+}
+
+#[derive(Subcommand)]
+enum Target {
+    /// POST /api/v1/doses as a site tablet.
+    Doses {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        password: String,
+        /// The targets' municipality, count and seed, as given to `vrs gen targets`
+        #[arg(long)]
+        municipality: String,
+        #[arg(long)]
+        count: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Start at this target (a second run continues where the first stopped)
+        #[arg(long, default_value_t = 0)]
+        from: usize,
+        /// Append "coupon,key" of every acknowledged registration to this file
+        #[arg(long)]
+        acked: Option<std::path::PathBuf>,
+    },
+    /// GET /healthz.
+    Healthz,
+}
+
+type Failure = Box<dyn std::error::Error + Send + Sync>;
+
+fn hidden(body: &str, name: &str) -> Option<String> {
+    let at = body.find(&format!("name=\"{name}\""))?;
+    let tag_start = body[..at].rfind('<')?;
+    let tag = &body[tag_start..at + body[at..].find('>')?];
+    let v = tag.find("value=\"")? + "value=\"".len();
+    Some(tag[v..v + tag[v..].find('"')?].to_owned())
+}
+
+/// Signs in (changing a due one-time password) and returns the CSRF token of the tablet page.
+async fn sign_in(
+    client: &reqwest::Client,
+    url: &str,
+    user: &str,
+    password: &str,
+) -> Result<String, Failure> {
+    let login = |password: String| async move {
+        let page = client
+            .get(format!("{url}/login"))
+            .send()
+            .await?
+            .text()
+            .await?;
+        let csrf = hidden(&page, "csrf").ok_or("no csrf on /login")?;
+        let r = client
+            .post(format!("{url}/login"))
+            .form(&[("user_id", user), ("password", &password), ("csrf", &csrf)])
+            .send()
+            .await?;
+        Ok::<_, Failure>(
+            r.headers()
+                .get("location")
+                .and_then(|l| l.to_str().ok())
+                .map(str::to_owned),
+        )
+    };
+    let mut to = login(password.to_owned()).await?;
+    if to.as_deref() == Some("/password") {
+        let fresh = format!("Bench-{password}-9x");
+        let page = client
+            .get(format!("{url}/password"))
+            .send()
+            .await?
+            .text()
+            .await?;
+        let csrf = hidden(&page, "csrf").ok_or("no csrf on /password")?;
+        client
+            .post(format!("{url}/password"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("current", password),
+                ("new", &fresh),
+                ("again", &fresh),
+            ])
+            .send()
+            .await?;
+        to = login(fresh).await?;
+    }
+    if to.as_deref() != Some("/") {
+        return Err(format!("sign-in failed (redirect to {to:?})").into());
+    }
+    let page = client
+        .get(format!("{url}/tablet"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    let start = page.find("data-csrf=\"").ok_or("no tablet page")? + "data-csrf=\"".len();
+    let end = page[start..].find('"').ok_or("no tablet page")?;
+    Ok(page[start..start + end].to_owned())
+}
+
+struct Tally {
+    latencies_us: Vec<u32>,
+    ok: u64,
+    errors: std::collections::BTreeMap<String, u64>,
+}
+
+fn percentile(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    f64::from(sorted[i.min(sorted.len() - 1)]) / 1000.0
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Failure> {
+    let cli = Cli::parse();
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(cli.concurrency)
+        .build()?;
+    let url = cli.url.trim_end_matches('/').to_owned();
+    let (name, coupons, csrf, acked, start) = match &cli.target {
+        Target::Doses {
+            user,
+            password,
+            municipality,
+            count,
+            seed,
+            from,
+            acked,
+        } => {
+            let code = MunicipalityCode::parse(municipality)
+                .map_err(|e| format!("--municipality: {e}"))?;
+            let coupons: Vec<String> = Synthetic::new(code, *count, *seed)
+                .map(|p| format!("{code}-{}", p.coupon.as_str()))
+                .collect();
+            let csrf = sign_in(&client, &url, user, password).await?;
+            let acked = match acked {
+                Some(path) => Some(Arc::new(Mutex::new(std::io::BufWriter::new(
+                    std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(path)?,
+                )))),
+                None => None,
+            };
+            ("doses", Arc::new(coupons), csrf, acked, *from)
+        }
+        Target::Healthz => ("healthz", Arc::new(Vec::new()), String::new(), None, 0),
+    };
+    let next = Arc::new(AtomicUsize::new(start));
+    let deadline = Instant::now() + Duration::from_secs(cli.seconds);
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..cli.concurrency {
+        let (client, url, coupons, csrf, next, acked) = (
+            client.clone(),
+            url.clone(),
+            coupons.clone(),
+            csrf.clone(),
+            next.clone(),
+            acked.clone(),
+        );
+        workers.push(tokio::spawn(async move {
+            let mut tally = Tally {
+                latencies_us: Vec::with_capacity(100_000),
+                ok: 0,
+                errors: Default::default(),
+            };
+            while Instant::now() < deadline {
+                let t0 = Instant::now();
+                let (outcome, record) = if coupons.is_empty() {
+                    let r = client.get(format!("{url}/healthz")).send().await;
+                    (
+                        r.map(|r| r.status().as_u16()).map_err(|e| e.to_string()),
+                        None,
+                    )
+                } else {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(coupon) = coupons.get(i) else { break };
+                    let key = format!("bench-{i}");
+                    let body = serde_json::json!({
+                        "coupon": coupon, "dose_number": 1, "administered_on": "2021-06-01",
+                        "product": "comirnaty", "lot_number": "FA4597",
+                    });
+                    let r = client
+                        .post(format!("{url}/api/v1/doses"))
+                        .header("idempotency-key", &key)
+                        .header("x-csrf-token", &csrf)
+                        .json(&body)
+                        .send()
+                        .await;
+                    let status = match r {
+                        Ok(r) => {
+                            let s = r.status().as_u16();
+                            let _ = r.bytes().await;
+                            Ok(s)
+                        }
+                        Err(e) => Err(e.to_string()),
+                    };
+                    (status, Some(format!("{coupon},{key}")))
+                };
+                let took = t0.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
+                match outcome {
+                    Ok(200 | 201) => {
+                        tally.ok += 1;
+                        tally.latencies_us.push(took);
+                        if let (Some(file), Some(line)) = (&acked, record) {
+                            if let Ok(mut f) = file.lock() {
+                                let _ = writeln!(f, "{line}");
+                            }
+                        }
+                    }
+                    Ok(status) => *tally.errors.entry(format!("http {status}")).or_default() += 1,
+                    Err(e) => {
+                        *tally
+                            .errors
+                            .entry(e.chars().take(60).collect())
+                            .or_default() += 1
+                    }
+                }
+            }
+            tally
+        }));
+    }
+    let mut all = Tally {
+        latencies_us: Vec::new(),
+        ok: 0,
+        errors: Default::default(),
+    };
+    for w in workers {
+        let t = w.await?;
+        all.ok += t.ok;
+        all.latencies_us.extend(t.latencies_us);
+        for (k, v) in t.errors {
+            *all.errors.entry(k).or_default() += v;
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    if let Some(file) = &acked {
+        if let Ok(mut f) = file.lock() {
+            f.flush()?;
+        }
+    }
+    all.latencies_us.sort_unstable();
+    let l = &all.latencies_us;
+    println!(
+        "{}",
+        serde_json::json!({
+            "target": name,
+            "concurrency": cli.concurrency,
+            "seconds": (secs * 100.0).round() / 100.0,
+            "acknowledged": all.ok,
+            "per_second": (all.ok as f64 / secs).round(),
+            "p50_ms": percentile(l, 0.50),
+            "p99_ms": percentile(l, 0.99),
+            "max_ms": percentile(l, 1.0),
+            "errors": all.errors,
+        })
+    );
+    Ok(())
+}

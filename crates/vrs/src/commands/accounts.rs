@@ -1,0 +1,114 @@
+//! `vrs accounts create USER_ID --role ROLE [--municipality CODE] [--prefecture NN] [--name TEXT]`:
+//! issues an account from the server's command line — the first national operator of a new
+//! deployment, or a service account (a site tablet, a kiosk) — and prints its one-time password.
+//! The account must change it at its first sign-in. Audited in the chain of the account's area.
+
+use vrs_core::access::Role;
+use vrs_crypto::password;
+use vrs_domain::{MunicipalityCode, PrefectureCode};
+use vrs_store::{Account, AuditEntry, AuditScope};
+
+use crate::context::{municipality_arg, CliError, Context};
+
+#[derive(clap::Subcommand, Debug)]
+pub enum Accounts {
+    /// Issue an account and print its one-time password.
+    Create(CreateArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CreateArgs {
+    /// The user ID (letters, digits, '-', '_', '.'; 3 to 64 characters)
+    user_id: String,
+    /// national_operator, prefecture_viewer, municipal_admin, municipal_staff, site_tablet or
+    /// certificate_service
+    #[arg(long)]
+    role: String,
+    /// The municipality of a municipal role or a site tablet (6 digits)
+    #[arg(long)]
+    municipality: Option<String>,
+    /// The prefecture of a prefecture viewer (01–47)
+    #[arg(long)]
+    prefecture: Option<String>,
+    /// The name shown in the header
+    #[arg(long)]
+    name: Option<String>,
+}
+
+pub async fn run(context: &Context, accounts: &Accounts) -> Result<(), CliError> {
+    let Accounts::Create(args) = accounts;
+    let id = args.user_id.trim();
+    let valid = (3..=64).contains(&id.len())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if !valid {
+        return Err(CliError::Input(format!(
+            "user ID {id:?}: use 3 to 64 letters, digits, '-', '_' or '.'"
+        )));
+    }
+    let role = Role::parse(&args.role).map_err(|e| CliError::Input(format!("--role: {e}")))?;
+    let municipality: Option<MunicipalityCode> = args
+        .municipality
+        .as_deref()
+        .map(|m| municipality_arg("--municipality", m))
+        .transpose()?;
+    let prefecture: Option<PrefectureCode> = args
+        .prefecture
+        .as_deref()
+        .map(|p| {
+            PrefectureCode::parse(p).map_err(|e| CliError::Input(format!("--prefecture: {e}")))
+        })
+        .transpose()?;
+    match (role, municipality, prefecture) {
+        (Role::MunicipalAdmin | Role::MunicipalStaff | Role::SiteTablet, None, _) => {
+            return Err(CliError::Input(format!(
+                "--municipality is required for the role {}",
+                args.role
+            )))
+        }
+        (Role::PrefectureViewer, _, None) => {
+            return Err(CliError::Input(
+                "--prefecture is required for the role prefecture_viewer".into(),
+            ))
+        }
+        _ => {}
+    }
+    let store = context.store().await?;
+    let secret = password::initial_password();
+    let account = Account {
+        user_id: id.to_owned(),
+        role: role.as_str().to_owned(),
+        municipality,
+        prefecture,
+        display_name: args.name.clone().unwrap_or_else(|| id.to_owned()),
+        password_hash: password::hash_password(&secret)
+            .map_err(|e| CliError::Failure(e.to_string()))?,
+        must_change_password: true,
+        failed_logins: 0,
+        locked_until: None,
+        disabled: false,
+        issued_by: "vrs accounts create".into(),
+        created_at: chrono::Utc::now(),
+    };
+    let scope = match (municipality, prefecture) {
+        (Some(m), _) => AuditScope::Area(m),
+        (None, Some(p)) => AuditScope::Area(p.info().code),
+        _ => AuditScope::National,
+    };
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    let audit = AuditEntry::now(
+        &format!("cli:{user}"),
+        "operator_cli",
+        "local",
+        "account.issue",
+        id,
+    );
+    store.create_account(&account, scope, &audit).await?;
+    println!("{id}\t{secret}");
+    eprintln!(
+        "Issued {id} ({}); the password must be changed at the first sign-in.",
+        args.role
+    );
+    Ok(())
+}
