@@ -94,7 +94,10 @@ fn account_from(row: AccountRow) -> Result<Account, StoreError> {
 
 fn load_account(conn: &Connection, user_id: &str) -> Result<Account, StoreError> {
     let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE user_id = ?1");
-    let row = conn.query_row(&sql, [user_id], account_row).optional()?;
+    let row = conn
+        .prepare_cached(&sql)?
+        .query_row([user_id], account_row)
+        .optional()?;
     account_from(row.ok_or(StoreError::NotFound)?)
 }
 
@@ -158,7 +161,8 @@ impl SqliteStore {
 
     pub(crate) async fn account_sqlite(&self, user_id: &str) -> Result<Account, StoreError> {
         let user_id = user_id.to_owned();
-        self.read(move |conn, _| load_account(conn, &user_id)).await
+        self.read_point(move |conn, _| load_account(conn, &user_id))
+            .await
     }
 
     pub(crate) async fn accounts_sqlite(&self) -> Result<Vec<Account>, StoreError> {
@@ -356,14 +360,13 @@ impl SqliteStore {
         token_hash: &[u8],
     ) -> Result<SessionRecord, StoreError> {
         let token_hash = token_hash.to_vec();
-        self.read(move |conn, _| {
+        self.read_point(move |conn, _| {
             let row = conn
-                .query_row(
+                .prepare_cached(
                     "SELECT token_hash, user_id, terminal, csrf_token, created_at, last_seen_at FROM sessions \
                      WHERE token_hash = ?1",
-                    [&token_hash],
-                    session_from,
-                )
+                )?
+                .query_row([&token_hash], session_from)
                 .optional()?;
             let (token_hash, user_id, terminal, csrf_token, created, seen) = row.ok_or(StoreError::NotFound)?;
             Ok(SessionRecord {

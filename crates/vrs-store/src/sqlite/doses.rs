@@ -98,10 +98,11 @@ fn insert_dose(
 
 /// Inserts an idempotent answer; false when its key is already taken.
 fn insert_answer(tx: &Connection, a: &IdempotentAnswer) -> Result<bool, StoreError> {
-    let n = tx.execute(
+    let n = tx.prepare_cached(
         "INSERT INTO idempotency_keys (municipality_code, user_id, idempotency_key, request_hash, status, body, \
          created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
-        params![
+    )?
+    .execute(params![
             a.site.as_str(),
             a.user_id,
             a.key,
@@ -109,8 +110,7 @@ fn insert_answer(tx: &Connection, a: &IdempotentAnswer) -> Result<bool, StoreErr
             a.status,
             a.body,
             timestamp_text(&Utc::now())
-        ],
-    )?;
+    ])?;
     Ok(n == 1)
 }
 
@@ -271,14 +271,15 @@ impl SqliteStore {
         let (user_id, key) = (user_id.to_owned(), key.to_owned());
         // A reader sees every answer committed before its read began; a retry racing its first
         // attempt finds the key taken on insert and reads again after that commit.
-        self.read(move |tx, _| {
+        self.read_point(move |tx, _| {
             let found: Option<(Vec<u8>, u16, String)> = tx
-                .query_row(
+                .prepare_cached(
                     "SELECT request_hash, status, body FROM idempotency_keys \
                      WHERE municipality_code = ?1 AND user_id = ?2 AND idempotency_key = ?3",
-                    params![site.as_str(), user_id, key],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                )
+                )?
+                .query_row(params![site.as_str(), user_id, key], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
                 .optional()?;
             found
                 .map(|(hash, status, body)| {
@@ -425,7 +426,7 @@ impl SqliteStore {
         atena: &AtenaNumber,
     ) -> Result<Vec<DoseRecord>, StoreError> {
         let atena = atena.clone();
-        self.read(move |conn, _| {
+        self.read_point(move |conn, _| {
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {DOSE_COLUMNS} FROM doses WHERE municipality_code = ?1 AND atena_number = ?2 \
                  ORDER BY dose_number"
