@@ -4,7 +4,6 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use deadpool_postgres::GenericClient;
-use tokio_postgres::error::SqlState;
 use tokio_postgres::Row;
 use vrs_domain::{AtenaNumber, DoseRecord, KanaName, MunicipalityCode, Resident};
 
@@ -28,7 +27,7 @@ fn dose_row(r: &Row, first: usize) -> DoseRow {
     }
 }
 
-async fn insert_dose(
+pub(super) async fn insert_dose(
     tx: &impl GenericClient,
     scope: MunicipalityCode,
     record: &DoseRecord,
@@ -79,7 +78,10 @@ async fn insert_dose(
     Ok(())
 }
 
-async fn insert_answer(tx: &impl GenericClient, a: &IdempotentAnswer) -> Result<bool, StoreError> {
+pub(super) async fn insert_answer(
+    tx: &impl GenericClient,
+    a: &IdempotentAnswer,
+) -> Result<bool, StoreError> {
     let n = tx
         .execute(
             "INSERT INTO idempotency_keys (municipality_code, user_id, idempotency_key, request_hash, status, \
@@ -149,13 +151,6 @@ async fn changed_meanwhile(
         )),
         Ok(None) => StoreError::NotFound,
         Err(e) => e.into(),
-    }
-}
-
-fn replayed_or(e: tokio_postgres::Error) -> StoreError {
-    match e.as_db_error() {
-        Some(db) if db.code() == &SqlState::UNIQUE_VIOLATION => StoreError::Replayed,
-        _ => e.into(),
     }
 }
 
@@ -229,19 +224,7 @@ impl PostgresStore {
         registration: &Registration,
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
-        rows::check_scope(scope, registration.record.dose.municipality)?;
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        if let Some(answer) = &registration.answer {
-            if !insert_answer(&tx, answer).await? {
-                return Err(StoreError::Replayed);
-            }
-        }
-        insert_dose(&tx, scope, &registration.record, &registration.recorded_by).await?;
-        append_audit_tx(&tx, scope.into(), audit).await?;
-        // Two nodes racing on one key: the loser's insert waited for the winner and found the key.
-        tx.commit().await.map_err(replayed_or)?;
-        Ok(())
+        self.registrations.add(scope, registration, audit).await
     }
 
     pub(crate) async fn add_doses_pg(

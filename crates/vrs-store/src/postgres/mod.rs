@@ -5,6 +5,7 @@
 mod accounts;
 mod doses;
 mod import;
+mod registrations;
 
 use std::sync::Arc;
 
@@ -38,6 +39,7 @@ const MIGRATION_LOCK: i64 = 0x5652_5300;
 pub struct PostgresStore {
     pool: Pool,
     keyring: Arc<Keyring>,
+    registrations: registrations::Registrations,
 }
 
 fn map_db(e: tokio_postgres::Error) -> StoreError {
@@ -119,6 +121,7 @@ impl PostgresStore {
         }
         drop(client);
         Ok(Self {
+            registrations: registrations::Registrations::start(pool.clone()),
             pool,
             keyring: Arc::new(Keyring::new(master)),
         })
