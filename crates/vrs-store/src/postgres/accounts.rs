@@ -74,7 +74,8 @@ async fn insert_account(client: &impl GenericClient, a: &Account) -> Result<(), 
 
 async fn load_account(client: &impl GenericClient, user_id: &str) -> Result<Account, StoreError> {
     let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE user_id = $1");
-    let row = client.query_opt(&sql, &[&user_id]).await?;
+    let stmt = client.prepare_cached(&sql).await?;
+    let row = client.query_opt(&stmt, &[&user_id]).await?;
     account_from(&row.ok_or(StoreError::NotFound)?)
 }
 
@@ -274,12 +275,14 @@ impl PostgresStore {
 
     pub(crate) async fn session_pg(&self, token_hash: &[u8]) -> Result<SessionRecord, StoreError> {
         let client = self.pool.get().await?;
-        let r = client
-            .query_opt(
+        let stmt = client
+            .prepare_cached(
                 "SELECT token_hash, user_id, terminal, csrf_token, created_at, last_seen_at FROM sessions \
                  WHERE token_hash = $1",
-                &[&token_hash],
             )
+            .await?;
+        let r = client
+            .query_opt(&stmt, &[&token_hash])
             .await?
             .ok_or(StoreError::NotFound)?;
         Ok(SessionRecord {

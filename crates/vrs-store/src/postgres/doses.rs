@@ -35,21 +35,13 @@ pub(super) async fn insert_dose(
 ) -> Result<(), StoreError> {
     let dose = &record.dose;
     rows::check_scope(scope, dose.municipality)?;
-    let known = tx
-        .query_opt(
-            "SELECT 1 FROM residents WHERE municipality_code = $1 AND atena_number = $2",
-            &[&scope.as_str(), &dose.atena.as_str()],
-        )
-        .await?
-        .is_some();
-    if !known {
-        return Err(StoreError::NotFound);
-    }
+    // One round trip: the person must exist in the area and the dose number be free.
     let stmt = tx
         .prepare_cached(
             "INSERT INTO doses (municipality_code, atena_number, dose_number, administered_on, product_code, \
              lot_number, site_municipality_code, coupon_number, venue, doctor, recorded_at, source, recorded_by) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 WHERE EXISTS \
+             (SELECT 1 FROM residents WHERE municipality_code = $1 AND atena_number = $2) ON CONFLICT DO NOTHING",
         )
         .await?;
     let inserted = tx
@@ -72,20 +64,36 @@ pub(super) async fn insert_dose(
             ],
         )
         .await?;
-    if inserted == 0 {
-        return Err(rows::dose_conflict(dose.dose_number));
+    if inserted == 1 {
+        return Ok(());
     }
-    Ok(())
+    let known = tx
+        .query_opt(
+            "SELECT 1 FROM residents WHERE municipality_code = $1 AND atena_number = $2",
+            &[&scope.as_str(), &dose.atena.as_str()],
+        )
+        .await?
+        .is_some();
+    Err(if known {
+        rows::dose_conflict(dose.dose_number)
+    } else {
+        StoreError::NotFound
+    })
 }
 
 pub(super) async fn insert_answer(
     tx: &impl GenericClient,
     a: &IdempotentAnswer,
 ) -> Result<bool, StoreError> {
-    let n = tx
-        .execute(
+    let stmt = tx
+        .prepare_cached(
             "INSERT INTO idempotency_keys (municipality_code, user_id, idempotency_key, request_hash, status, \
              body, created_at) VALUES ($1, $2, $3, $4, $5, $6, now()) ON CONFLICT DO NOTHING",
+        )
+        .await?;
+    let n = tx
+        .execute(
+            &stmt,
             &[
                 &a.site.as_str(),
                 &a.user_id,
@@ -251,12 +259,14 @@ impl PostgresStore {
         key: &str,
     ) -> Result<Option<IdempotentAnswer>, StoreError> {
         let client = self.pool.get().await?;
-        let found = client
-            .query_opt(
+        let stmt = client
+            .prepare_cached(
                 "SELECT request_hash, status, body FROM idempotency_keys \
                  WHERE municipality_code = $1 AND user_id = $2 AND idempotency_key = $3",
-                &[&site.as_str(), &user_id, &key],
             )
+            .await?;
+        let found = client
+            .query_opt(&stmt, &[&site.as_str(), &user_id, &key])
             .await?;
         found
             .map(|r| {

@@ -235,32 +235,59 @@ pub(crate) async fn append_audit_tx(
     scope: AuditScope,
     entry: &AuditEntry,
 ) -> Result<AuditRecord, StoreError> {
-    tx.execute(
-        "INSERT INTO audit_heads (municipality_code, seq, hash) VALUES ($1, 0, $2) ON CONFLICT DO NOTHING",
-        &[&scope.code(), &chain::GENESIS.to_vec()],
-    )
-    .await?;
-    let head = tx
-        .query_one(
-            "SELECT seq, hash FROM audit_heads WHERE municipality_code = $1 FOR UPDATE",
-            &[&scope.code()],
+    let head = lock_head(tx, scope).await?;
+    let record = chained(scope, head, entry);
+    insert_audit(tx, &record).await?;
+    save_head(tx, &record).await?;
+    Ok(record)
+}
+
+/// Locks a chain's head row until the transaction ends and returns it: `(seq, hash)`.
+pub(crate) async fn lock_head(
+    tx: &impl GenericClient,
+    scope: AuditScope,
+) -> Result<(i64, [u8; 32]), StoreError> {
+    let create = tx
+        .prepare_cached(
+            "INSERT INTO audit_heads (municipality_code, seq, hash) VALUES ($1, 0, $2) ON CONFLICT DO NOTHING",
         )
         .await?;
-    let prev_seq: i64 = head.get(0);
-    let prev_hash = rows::hash32(&head.get::<_, Vec<u8>>(1))?;
+    tx.execute(&create, &[&scope.code(), &chain::GENESIS.to_vec()])
+        .await?;
+    let select = tx
+        .prepare_cached("SELECT seq, hash FROM audit_heads WHERE municipality_code = $1 FOR UPDATE")
+        .await?;
+    let head = tx.query_one(&select, &[&scope.code()]).await?;
+    Ok((head.get(0), rows::hash32(&head.get::<_, Vec<u8>>(1))?))
+}
+
+/// The entry after `head` in the chain of `scope`.
+pub(crate) fn chained(scope: AuditScope, head: (i64, [u8; 32]), entry: &AuditEntry) -> AuditRecord {
     let mut record = AuditRecord {
         scope,
-        seq: prev_seq + 1,
+        seq: head.0 + 1,
         entry: entry.clone(),
         hash: chain::GENESIS,
     };
-    record.hash = record.expected_hash(&prev_hash);
+    record.hash = record.expected_hash(&head.1);
+    record
+}
+
+pub(crate) async fn insert_audit(
+    tx: &impl GenericClient,
+    record: &AuditRecord,
+) -> Result<(), StoreError> {
     let e = &record.entry;
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO audit_log (municipality_code, seq, at, actor, role, terminal, action, target, outcome, detail, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .await?;
     tx.execute(
-        "INSERT INTO audit_log (municipality_code, seq, at, actor, role, terminal, action, target, outcome, detail, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        &stmt,
         &[
-            &scope.code(),
+            &record.scope.code(),
             &record.seq,
             &e.at,
             &e.actor,
@@ -274,12 +301,23 @@ pub(crate) async fn append_audit_tx(
         ],
     )
     .await?;
+    Ok(())
+}
+
+/// Moves a chain's head to `record`.
+pub(crate) async fn save_head(
+    tx: &impl GenericClient,
+    record: &AuditRecord,
+) -> Result<(), StoreError> {
+    let stmt = tx
+        .prepare_cached("UPDATE audit_heads SET seq = $2, hash = $3 WHERE municipality_code = $1")
+        .await?;
     tx.execute(
-        "UPDATE audit_heads SET seq = $2, hash = $3 WHERE municipality_code = $1",
-        &[&scope.code(), &record.seq, &record.hash.to_vec()],
+        &stmt,
+        &[&record.scope.code(), &record.seq, &record.hash.to_vec()],
     )
     .await?;
-    Ok(record)
+    Ok(())
 }
 
 const AUDIT_SELECT: &str =

@@ -1,17 +1,18 @@
 //! Group commit of dose registrations on PostgreSQL. Every registration of a municipality extends its
 //! audit chain, and the chain's head row is locked until the transaction commits, so registrations
 //! one transaction each would queue behind one another's disk waits. Instead one task per process
-//! takes every registration waiting (up to [`GROUP`]), runs each in its own savepoint inside one
-//! transaction, commits once, and then answers each caller: a failed registration is rolled back to
-//! its savepoint alone, and every acknowledged one is durable.
+//! takes every registration waiting (up to [`GROUP`]) into one transaction: it locks each chain head
+//! once, writes each registration with as few round trips as it can (a refused one leaves nothing
+//! behind: its idempotency answer is removed again), moves the heads, commits once, and then answers
+//! each caller. Every acknowledged registration is durable.
 
 use deadpool_postgres::Pool;
 use tokio::sync::{mpsc, oneshot};
 use vrs_domain::MunicipalityCode;
 
-use super::append_audit_tx;
 use super::doses::{insert_answer, insert_dose};
-use crate::{rows, AuditEntry, Registration, StoreError};
+use super::{chained, insert_audit, lock_head, save_head};
+use crate::{rows, AuditEntry, AuditRecord, AuditScope, Registration, StoreError};
 
 /// The most registrations committed together.
 const GROUP: usize = 256;
@@ -76,15 +77,41 @@ async fn run(pool: Pool, mut jobs: mpsc::UnboundedReceiver<Job>) {
     }
 }
 
-async fn one(tx: &deadpool_postgres::Transaction<'_>, job: &Job) -> Result<(), StoreError> {
+/// The chain heads of the group's municipalities, locked and moved in memory.
+type Heads = std::collections::HashMap<String, AuditRecord>;
+
+async fn one(
+    tx: &deadpool_postgres::Transaction<'_>,
+    job: &Job,
+    heads: &mut Heads,
+) -> Result<(), StoreError> {
     let r = &job.registration;
     if let Some(answer) = &r.answer {
         if !insert_answer(tx, answer).await? {
             return Err(StoreError::Replayed);
         }
     }
-    insert_dose(tx, job.scope, &r.record, &r.recorded_by).await?;
-    append_audit_tx(tx, job.scope.into(), &job.audit).await?;
+    if let Err(refused) = insert_dose(tx, job.scope, &r.record, &r.recorded_by).await {
+        if let Some(a) = &r.answer {
+            let undo = tx
+                .prepare_cached(
+                    "DELETE FROM idempotency_keys WHERE municipality_code = $1 AND user_id = $2 \
+                     AND idempotency_key = $3",
+                )
+                .await?;
+            tx.execute(&undo, &[&a.site.as_str(), &a.user_id, &a.key])
+                .await?;
+        }
+        return Err(refused);
+    }
+    let scope = AuditScope::from(job.scope);
+    let head = match heads.get(scope.code()) {
+        Some(last) => (last.seq, last.hash),
+        None => lock_head(tx, scope).await?,
+    };
+    let record = chained(scope, head, &job.audit);
+    insert_audit(tx, &record).await?;
+    heads.insert(scope.code().to_owned(), record);
     Ok(())
 }
 
@@ -95,18 +122,17 @@ async fn commit_group(
 ) -> Result<(), String> {
     let mut client = pool.get().await.map_err(|e| e.to_string())?;
     let tx = client.transaction().await.map_err(|e| e.to_string())?;
+    let mut heads = Heads::new();
     for job in group {
-        tx.batch_execute("SAVEPOINT job")
-            .await
-            .map_err(|e| e.to_string())?;
-        let result = one(&tx, job).await;
-        let undo = if result.is_ok() {
-            "RELEASE job"
-        } else {
-            "ROLLBACK TO job; RELEASE job"
-        };
-        tx.batch_execute(undo).await.map_err(|e| e.to_string())?;
-        results.push(Some(result));
+        match one(&tx, job, &mut heads).await {
+            // A database error aborts the transaction: the whole group fails, and its callers
+            // retry with their idempotency keys.
+            Err(StoreError::Other(e)) => return Err(e),
+            result => results.push(Some(result)),
+        }
+    }
+    for record in heads.values() {
+        save_head(&tx, record).await.map_err(|e| e.to_string())?;
     }
     tx.commit().await.map_err(|e| e.to_string())
 }
