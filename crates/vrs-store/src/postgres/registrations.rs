@@ -1,12 +1,15 @@
 //! Group commit of dose registrations on PostgreSQL. Every registration of a municipality extends its
 //! audit chain, and the chain's head row is locked until the transaction commits, so registrations
 //! one transaction each would queue behind one another's disk waits. Instead one task per process
-//! takes every registration waiting (up to [`GROUP`]) into one transaction: it locks each chain head
-//! once, writes each registration with as few round trips as it can (a refused one leaves nothing
-//! behind: its idempotency answer is removed again), moves the heads, commits once, and then answers
-//! each caller. Every acknowledged registration is durable.
+//! takes every registration waiting (up to [`GROUP`]) into one transaction: it writes them in three
+//! pipelined waves (a refused registration leaves nothing behind: its idempotency answer is removed
+//! again), locks each chain head once and moves it in memory, commits once, and then answers each
+//! caller. Every acknowledged registration is durable.
+
+use std::collections::HashMap;
 
 use deadpool_postgres::Pool;
+use futures_util::future::join_all;
 use tokio::sync::{mpsc, oneshot};
 use vrs_domain::MunicipalityCode;
 
@@ -77,62 +80,95 @@ async fn run(pool: Pool, mut jobs: mpsc::UnboundedReceiver<Job>) {
     }
 }
 
-/// The chain heads of the group's municipalities, locked and moved in memory.
-type Heads = std::collections::HashMap<String, AuditRecord>;
-
-async fn one(
-    tx: &deadpool_postgres::Transaction<'_>,
-    job: &Job,
-    heads: &mut Heads,
-) -> Result<(), StoreError> {
-    let r = &job.registration;
-    if let Some(answer) = &r.answer {
-        if !insert_answer(tx, answer).await? {
-            return Err(StoreError::Replayed);
-        }
-    }
-    if let Err(refused) = insert_dose(tx, job.scope, &r.record, &r.recorded_by).await {
-        if let Some(a) = &r.answer {
-            let undo = tx
-                .prepare_cached(
-                    "DELETE FROM idempotency_keys WHERE municipality_code = $1 AND user_id = $2 \
-                     AND idempotency_key = $3",
-                )
-                .await?;
-            tx.execute(&undo, &[&a.site.as_str(), &a.user_id, &a.key])
-                .await?;
-        }
-        return Err(refused);
-    }
-    let scope = AuditScope::from(job.scope);
-    let head = match heads.get(scope.code()) {
-        Some(last) => (last.seq, last.hash),
-        None => lock_head(tx, scope).await?,
-    };
-    let record = chained(scope, head, &job.audit);
-    insert_audit(tx, &record).await?;
-    heads.insert(scope.code().to_owned(), record);
-    Ok(())
-}
-
+/// Runs the group in one transaction, in three waves of pipelined statements (tokio-postgres sends
+/// the statements of a wave without waiting for each answer; the server runs them in order):
+/// idempotency answers, then doses, then audit entries of the registrations that stood. Returns
+/// each job's result; a database error fails the whole group (its callers retry with their keys).
 async fn commit_group(
     pool: &Pool,
     group: &[Job],
     results: &mut Vec<Option<Result<(), StoreError>>>,
 ) -> Result<(), String> {
+    let failed = |e: StoreError| e.to_string();
     let mut client = pool.get().await.map_err(|e| e.to_string())?;
     let tx = client.transaction().await.map_err(|e| e.to_string())?;
-    let mut heads = Heads::new();
-    for job in group {
-        match one(&tx, job, &mut heads).await {
-            // A database error aborts the transaction: the whole group fails, and its callers
-            // retry with their idempotency keys.
-            Err(StoreError::Other(e)) => return Err(e),
-            result => results.push(Some(result)),
+    let mut outcome: Vec<Result<(), StoreError>> = group
+        .iter()
+        .map(|j| rows::check_scope(j.scope, j.registration.record.dose.municipality))
+        .collect();
+    // Wave 1: the idempotency answers; a key already used refuses its registration.
+    let answers = join_all(group.iter().zip(&outcome).map(|(job, ok)| {
+        let tx = &tx;
+        async move {
+            match (&job.registration.answer, ok) {
+                (Some(a), Ok(())) => insert_answer(tx, a).await.map(Some),
+                _ => Ok(None),
+            }
+        }
+    }))
+    .await;
+    for (i, inserted) in answers.into_iter().enumerate() {
+        match inserted.map_err(failed)? {
+            Some(false) => outcome[i] = Err(StoreError::Replayed),
+            Some(true) | None => {}
         }
     }
-    for record in heads.values() {
-        save_head(&tx, record).await.map_err(|e| e.to_string())?;
+    // Wave 2: the doses; a refused one gives its answer back.
+    let doses = join_all(group.iter().zip(&outcome).map(|(job, ok)| {
+        let tx = &tx;
+        async move {
+            let r = &job.registration;
+            match ok {
+                Ok(()) => Some(insert_dose(tx, job.scope, &r.record, &r.recorded_by).await),
+                Err(_) => None,
+            }
+        }
+    }))
+    .await;
+    for (i, result) in doses.into_iter().enumerate() {
+        match result {
+            Some(Err(StoreError::Other(e))) => return Err(e),
+            Some(Err(refused)) => {
+                if let Some(a) = &group[i].registration.answer {
+                    let undo = tx
+                        .prepare_cached(
+                            "DELETE FROM idempotency_keys WHERE municipality_code = $1 AND user_id = $2 \
+                             AND idempotency_key = $3",
+                        )
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    tx.execute(&undo, &[&a.site.as_str(), &a.user_id, &a.key])
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+                outcome[i] = Err(refused);
+            }
+            Some(Ok(())) | None => {}
+        }
     }
-    tx.commit().await.map_err(|e| e.to_string())
+    // Wave 3: the audit entries, chained in memory from each head locked once.
+    let mut heads: HashMap<String, AuditRecord> = HashMap::new();
+    let mut records = Vec::new();
+    for (job, ok) in group.iter().zip(&outcome) {
+        if ok.is_err() {
+            continue;
+        }
+        let scope = AuditScope::from(job.scope);
+        let head = match heads.get(scope.code()) {
+            Some(last) => (last.seq, last.hash),
+            None => lock_head(&tx, scope).await.map_err(failed)?,
+        };
+        let record = chained(scope, head, &job.audit);
+        heads.insert(scope.code().to_owned(), record.clone());
+        records.push(record);
+    }
+    for written in join_all(records.iter().map(|r| insert_audit(&tx, r))).await {
+        written.map_err(failed)?;
+    }
+    for record in heads.values() {
+        save_head(&tx, record).await.map_err(failed)?;
+    }
+    tx.commit().await.map_err(|e| e.to_string())?;
+    results.extend(outcome.into_iter().map(Some));
+    Ok(())
 }
