@@ -108,9 +108,8 @@ async fn commit_group(
     }))
     .await;
     for (i, inserted) in answers.into_iter().enumerate() {
-        match inserted.map_err(failed)? {
-            Some(false) => outcome[i] = Err(StoreError::Replayed),
-            Some(true) | None => {}
+        if inserted.map_err(failed)? == Some(false) {
+            outcome[i] = Err(StoreError::Replayed);
         }
     }
     // Wave 2: the doses; a refused one gives its answer back.
