@@ -34,7 +34,76 @@ pub struct DoseInput {
     pub doctor: String,
 }
 
+/// A dose as a form or a request states it, before validation.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DoseText<'a> {
+    pub dose_number: &'a str,
+    pub administered_on: &'a str,
+    pub product: &'a str,
+    pub lot_number: &'a str,
+    /// Empty for the caller's own municipality.
+    pub site: &'a str,
+    pub venue: &'a str,
+    pub doctor: &'a str,
+}
+
+/// The first field of a [`DoseText`] that is wrong: its name (as in [`DoseText`]) and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldProblem {
+    pub field: &'static str,
+    pub reason: String,
+}
+
+impl FieldProblem {
+    /// The field's Japanese label, for pages and messages.
+    pub fn label_ja(&self) -> &'static str {
+        match self.field {
+            "dose_number" => "接種回",
+            "administered_on" => "接種日",
+            "product" => "ワクチン",
+            "lot_number" => "ロット番号",
+            "site" => "接種自治体コード",
+            "venue" => "接種会場名",
+            "doctor" => "接種医師名",
+            _ => "入力",
+        }
+    }
+}
+
 impl DoseInput {
+    /// Validates the fields of a dose (dates in any form [`vrs_domain::parse_date`] reads, a
+    /// product by its catalogue code); an empty site is `own`.
+    pub fn parse(text: &DoseText<'_>, own: MunicipalityCode) -> Result<Self, FieldProblem> {
+        let problem = |field: &'static str, reason: String| FieldProblem { field, reason };
+        let dose_number = vrs_domain::normalize_digits(text.dose_number.trim())
+            .parse::<u8>()
+            .ok()
+            .filter(|n| Dose::DOSE_NUMBERS.contains(n))
+            .ok_or_else(|| problem("dose_number", "give a number from 1 to 10".into()))?;
+        let administered_on = vrs_domain::parse_date(text.administered_on)
+            .map_err(|e| problem("administered_on", e.to_string()))?;
+        let product = VaccineProduct::by_code(text.product.trim())
+            .ok_or_else(|| problem("product", format!("unknown product {:?}", text.product)))?;
+        let lot_number =
+            LotNumber::parse(text.lot_number).map_err(|e| problem("lot_number", e.to_string()))?;
+        let site = match text.site.trim() {
+            "" => own,
+            code => MunicipalityCode::parse(code).map_err(|e| problem("site", e.to_string()))?,
+        };
+        let venue = DoseRecord::venue(text.venue).map_err(|e| problem("venue", e.to_string()))?;
+        let doctor =
+            DoseRecord::doctor(text.doctor).map_err(|e| problem("doctor", e.to_string()))?;
+        Ok(Self {
+            dose_number,
+            administered_on,
+            product,
+            lot_number,
+            site,
+            venue,
+            doctor,
+        })
+    }
+
     pub(crate) fn record(&self, person: &Resident, source: DoseSource) -> DoseRecord {
         DoseRecord {
             dose: Dose {
@@ -543,4 +612,93 @@ pub async fn set_flags(
         .set_flags(scope, atena, moved_out_on, deceased_on, &audit)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text() -> DoseText<'static> {
+        DoseText {
+            dose_number: "２",
+            administered_on: "令和3年6月22日",
+            product: "comirnaty",
+            lot_number: "fa4597",
+            site: "",
+            venue: "西条会場",
+            doctor: "",
+        }
+    }
+
+    #[test]
+    fn a_dose_text_is_parsed_or_its_first_bad_field_named() {
+        let own = MunicipalityCode::parse("382060").unwrap();
+        let input = DoseInput::parse(&text(), own).unwrap();
+        assert_eq!(input.dose_number, 2);
+        assert_eq!(input.administered_on.to_string(), "2021-06-22");
+        assert_eq!(input.lot_number.as_str(), "FA4597");
+        assert_eq!(input.site, own);
+        let bad = |t: DoseText<'static>| DoseInput::parse(&t, own).unwrap_err().field;
+        assert_eq!(
+            bad(DoseText {
+                dose_number: "11",
+                ..text()
+            }),
+            "dose_number"
+        );
+        assert_eq!(
+            bad(DoseText {
+                dose_number: "x",
+                ..text()
+            }),
+            "dose_number"
+        );
+        assert_eq!(
+            bad(DoseText {
+                administered_on: "2021-02-30",
+                ..text()
+            }),
+            "administered_on"
+        );
+        assert_eq!(
+            bad(DoseText {
+                product: "unknown",
+                ..text()
+            }),
+            "product"
+        );
+        assert_eq!(
+            bad(DoseText {
+                lot_number: "",
+                ..text()
+            }),
+            "lot_number"
+        );
+        assert_eq!(
+            bad(DoseText {
+                site: "131017",
+                ..text()
+            }),
+            "site"
+        );
+        assert_eq!(
+            bad(DoseText {
+                venue: "会会会会会会会会会会会会会会会会会会会会会会会会会会会会会会会",
+                ..text()
+            }),
+            "venue"
+        );
+        let problem = DoseInput::parse(
+            &DoseText {
+                doctor: "a\u{7}",
+                ..text()
+            },
+            own,
+        )
+        .unwrap_err();
+        assert_eq!(
+            (problem.field, problem.label_ja()),
+            ("doctor", "接種医師名")
+        );
+    }
 }

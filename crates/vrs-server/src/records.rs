@@ -9,12 +9,9 @@ use axum::Form;
 use serde::Deserialize;
 use vrs_core::access::{Action, Target};
 use vrs_core::coupon::CouponRef;
-use vrs_core::doses::{self, ChangeError, DoseInput};
+use vrs_core::doses::{self, ChangeError, DoseInput, DoseText};
 use vrs_core::records::{read_person, search_people, PersonQuery};
-use vrs_domain::{
-    parse_date, AtenaNumber, CouponNumber, DoseRecord, KanaName, LotNumber, MunicipalityCode,
-    MyNumber, VaccineProduct,
-};
+use vrs_domain::{parse_date, AtenaNumber, CouponNumber, KanaName, MunicipalityCode, MyNumber};
 
 use crate::error::WebError;
 use crate::i18n::Lang;
@@ -211,39 +208,18 @@ pub struct DoseForm {
 }
 
 fn dose_input(lang: Lang, own: MunicipalityCode, f: &DoseForm) -> Result<DoseInput, String> {
-    let field = |ja: &str, en: &str, e: String| format!("{}: {e}", tr(lang, ja, en));
-    let dose_number = vrs_domain::normalize_digits(f.dose_number.trim())
-        .parse::<u8>()
-        .map_err(|_| field("接種回", "Dose number", "1〜10 / 1 to 10".into()))?;
-    let administered_on =
-        parse_date(&f.administered_on).map_err(|e| field("接種日", "Date given", e.to_string()))?;
-    let product = VaccineProduct::by_code(f.product.trim()).ok_or_else(|| {
-        field(
-            "ワクチン",
-            "Vaccine",
-            format!("unknown product {:?}", f.product),
-        )
-    })?;
-    let lot_number = LotNumber::parse(&f.lot_number)
-        .map_err(|e| field("ロット番号", "Lot number", e.to_string()))?;
-    let site = if f.site.trim().is_empty() {
-        own
-    } else {
-        MunicipalityCode::parse(f.site.trim())
-            .map_err(|e| field("接種自治体コード", "Site municipality", e.to_string()))?
+    let text = DoseText {
+        dose_number: &f.dose_number,
+        administered_on: &f.administered_on,
+        product: &f.product,
+        lot_number: &f.lot_number,
+        site: &f.site,
+        venue: &f.venue,
+        doctor: &f.doctor,
     };
-    let venue =
-        DoseRecord::venue(&f.venue).map_err(|e| field("接種会場名", "Venue", e.to_string()))?;
-    let doctor =
-        DoseRecord::doctor(&f.doctor).map_err(|e| field("接種医師名", "Doctor", e.to_string()))?;
-    Ok(DoseInput {
-        dose_number,
-        administered_on,
-        product,
-        lot_number,
-        site,
-        venue,
-        doctor,
+    DoseInput::parse(&text, own).map_err(|p| match lang {
+        Lang::Ja => format!("{}: {}", p.label_ja(), p.reason),
+        Lang::En => format!("{}: {}", p.field, p.reason),
     })
 }
 

@@ -706,11 +706,7 @@ async fn read_coupon(
             municipality: coupon.municipality,
         },
     )?;
-    let actor = vrs_core::Actor {
-        user: signed.account.user_id.clone(),
-        role: signed.account.role.clone(),
-        terminal: signed.terminal.as_str().to_owned(),
-    };
+    let actor = records::actor(&signed);
     match vrs_core::coupon::read_coupon(state.store.as_ref(), &actor, coupon).await {
         Ok(answer) => Ok(Json(answer).into_response()),
         Err(vrs_core::coupon::CouponError::Store(e)) => Err(e.into()),

@@ -11,8 +11,8 @@ use maud::{html, PreEscaped};
 use serde::Deserialize;
 use vrs_core::access::{Action, Target};
 use vrs_core::coupon::CouponRef;
-use vrs_core::doses::{register_at_site, DoseInput, IdempotencyRequest, RegisterError};
-use vrs_domain::{parse_date, DoseRecord, LotNumber, VaccineProduct};
+use vrs_core::doses::{register_at_site, DoseInput, DoseText, IdempotencyRequest, RegisterError};
+use vrs_domain::VaccineProduct;
 use vrs_store::IDEMPOTENCY_KEY_MAX;
 
 use crate::error::WebError;
@@ -125,9 +125,22 @@ pub async fn register_dose(
             ))
         }
     };
-    let input = match dose_input(&request, site) {
+    let dose_number = request.dose_number.to_string();
+    let text = DoseText {
+        dose_number: &dose_number,
+        administered_on: &request.administered_on,
+        product: &request.product,
+        lot_number: &request.lot_number,
+        site: "",
+        venue: &request.venue,
+        doctor: &request.doctor,
+    };
+    let input = match DoseInput::parse(&text, site) {
         Ok(input) => input,
-        Err((field, ja, en)) => return Ok(bad_field(field, ja, en)),
+        Err(p) => {
+            let ja = format!("{}の値が正しくありません。", p.label_ja());
+            return Ok(bad_field(p.field, &ja, p.reason));
+        }
     };
     signed.authorize(
         Action::RegisterDose,
@@ -135,11 +148,7 @@ pub async fn register_dose(
             home: coupon.municipality,
         },
     )?;
-    let actor = vrs_core::Actor {
-        user: signed.account.user_id.clone(),
-        role: signed.account.role.clone(),
-        terminal: signed.terminal.as_str().to_owned(),
-    };
+    let actor = crate::records::actor(&signed);
     let idempotency = IdempotencyRequest {
         user_id: signed.account.user_id.clone(),
         key: key.to_owned(),
@@ -168,50 +177,6 @@ pub async fn register_dose(
         )),
         Err(RegisterError::Store(e)) => Err(e.into()),
     }
-}
-
-/// The first bad field of a request: its name and the reason in Japanese and English.
-type FieldProblem = (&'static str, &'static str, String);
-
-/// The fields of a request as a dose, or the first bad field.
-fn dose_input(
-    r: &DoseRequest,
-    site: vrs_domain::MunicipalityCode,
-) -> Result<DoseInput, FieldProblem> {
-    let administered_on = parse_date(&r.administered_on).map_err(|e| {
-        (
-            "administered_on",
-            "接種日が日付ではありません。",
-            e.to_string(),
-        )
-    })?;
-    let product = VaccineProduct::by_code(r.product.trim()).ok_or_else(|| {
-        (
-            "product",
-            "ワクチンの種類が登録されていません。",
-            format!("unknown product {:?}", r.product),
-        )
-    })?;
-    let lot_number = LotNumber::parse(&r.lot_number).map_err(|e| {
-        (
-            "lot_number",
-            "ロット番号の形式が正しくありません。",
-            e.to_string(),
-        )
-    })?;
-    let venue = DoseRecord::venue(&r.venue)
-        .map_err(|e| ("venue", "接種会場名は30文字以内です。", e.to_string()))?;
-    let doctor = DoseRecord::doctor(&r.doctor)
-        .map_err(|e| ("doctor", "接種医師名は20文字以内です。", e.to_string()))?;
-    Ok(DoseInput {
-        dose_number: r.dose_number,
-        administered_on,
-        product,
-        lot_number,
-        site,
-        venue,
-        doctor,
-    })
 }
 
 /// The tablet page.
