@@ -46,6 +46,49 @@ impl ImportObserver for Quiet {
     fn problem(&mut self, _problem: &Problem) {}
 }
 
+/// Doses for the demo's people: about two in three had a first dose between May and August 2021,
+/// most of them a second three weeks later, and about half of those a third in spring 2022.
+fn demo_doses(municipality: MunicipalityCode, count: u64) -> Vec<vrs_domain::DoseRecord> {
+    let Some(product) = vrs_domain::VaccineProduct::by_code("comirnaty") else {
+        return Vec::new();
+    };
+    let lots = ["FA4597", "FC3661", "FF2018", "EY0779"];
+    let start = chrono::NaiveDate::from_ymd_opt(2021, 5, 10).unwrap_or_default();
+    let mut out = Vec::new();
+    for (i, person) in Synthetic::new(municipality, count, 2021).enumerate() {
+        if i % 3 == 2 {
+            continue;
+        }
+        let first = start + chrono::Days::new((i % 110) as u64);
+        let dates = [
+            Some(first),
+            (i % 10 != 0).then(|| first + chrono::Days::new(21)),
+            (i % 2 == 0 && i % 10 != 0).then(|| first + chrono::Days::new(250)),
+        ];
+        for (n, day) in dates.into_iter().enumerate() {
+            let (Some(day), Ok(lot)) = (day, vrs_domain::LotNumber::parse(lots[(i + n) % 4]))
+            else {
+                continue;
+            };
+            let dose = vrs_domain::Dose {
+                municipality,
+                atena: person.atena.clone(),
+                dose_number: n as u8 + 1,
+                administered_on: day,
+                product,
+                lot_number: lot,
+                site_municipality: municipality,
+                coupon: person.coupon,
+            };
+            out.push(vrs_domain::DoseRecord::now(
+                dose,
+                vrs_domain::DoseSource::Csv,
+            ));
+        }
+    }
+    out
+}
+
 fn failure(e: impl std::fmt::Display) -> CliError {
     CliError::Failure(e.to_string())
 }
@@ -85,10 +128,16 @@ pub async fn run(args: &Args) -> Result<(), CliError> {
         .await
         .map_err(failure)?;
         let added = report.stored.map(|s| s.added).unwrap_or(0);
+        let doses = demo_doses(municipality, args.targets);
+        let audit = Actor::command_line().audit("doses.import", "demo-doses");
+        store
+            .add_doses(municipality, &doses, "vrs demo", &audit)
+            .await?;
         println!(
-            "  {} {}: {added} targets",
+            "  {} {}: {added} targets, {} doses",
             municipality,
-            municipality.info().full_name()
+            municipality.info().full_name(),
+            doses.len()
         );
     }
 
