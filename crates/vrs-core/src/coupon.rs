@@ -115,7 +115,7 @@ pub async fn read_coupon(
             .audit("coupon.read", coupon.coupon.as_str())
             .with_outcome(outcome)
     };
-    let person = match store.resident_by_coupon(scope, &coupon.coupon).await {
+    let person = match store.coupon_holder(scope, &coupon.coupon).await {
         Ok(p) => p,
         Err(StoreError::NotFound) => {
             store

@@ -9,9 +9,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::io::Read;
 
 use chrono::NaiveDate;
-use vrs_domain::{CouponNumber, DoseRecord, DoseSource, MunicipalityCode, Resident};
+use vrs_domain::{CouponNumber, DoseRecord, DoseSource, MunicipalityCode};
 use vrs_interop::{DoseColumn, DoseFieldError, DoseLine, DoseReader, Encoding, EncodingChoice};
-use vrs_store::{Store, StoreError};
+use vrs_store::{CouponHolder, Store, StoreError};
 
 use crate::doses::{rules_for, DoseInput};
 use crate::import::{ImportError, ImportObserver, Problem};
@@ -74,9 +74,10 @@ fn parse<R: Read>(
     Ok((reader.encoding(), out))
 }
 
-/// A person met in the file, with their stored doses and the file's doses accepted so far.
+/// A person met in the file (no sealed field opened), with their stored doses and the file's
+/// doses accepted so far.
 struct Person {
-    resident: Resident,
+    resident: CouponHolder,
     doses: Vec<DoseRecord>,
 }
 
@@ -127,7 +128,7 @@ pub async fn import_doses<R: Read + Send + 'static>(
         let person = match people.get_mut(&line.coupon) {
             Some(p) => p,
             None => {
-                let found = match store.resident_by_coupon(scope, &line.coupon).await {
+                let found = match store.coupon_holder(scope, &line.coupon).await {
                     Ok(resident) => {
                         let doses = store.doses_of(scope, &resident.atena).await?;
                         Some(Person { resident, doses })

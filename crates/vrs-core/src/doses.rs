@@ -12,9 +12,9 @@ use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use vrs_domain::{
     check_dose, AtenaNumber, Dose, DoseFacts, DoseRecord, DoseSource, LotNumber, MunicipalityCode,
-    PersonFacts, QualityRule, Resident, VaccineProduct,
+    PersonFacts, QualityRule, VaccineProduct,
 };
-use vrs_store::{IdempotentAnswer, Registration, Store, StoreError};
+use vrs_store::{CouponHolder, IdempotentAnswer, Registration, Store, StoreError};
 
 use crate::coupon::CouponRef;
 use crate::Actor;
@@ -104,7 +104,7 @@ impl DoseInput {
         })
     }
 
-    pub(crate) fn record(&self, person: &Resident, source: DoseSource) -> DoseRecord {
+    pub(crate) fn record(&self, person: &CouponHolder, source: DoseSource) -> DoseRecord {
         DoseRecord {
             dose: Dose {
                 municipality: person.municipality,
@@ -128,7 +128,7 @@ impl DoseInput {
 pub fn rules_for(
     record: &DoseRecord,
     others: &[DoseRecord],
-    person: &Resident,
+    person: &CouponHolder,
     today: NaiveDate,
 ) -> Vec<QualityRule> {
     let others: Vec<DoseFacts<'_>> = others.iter().map(DoseFacts::from).collect();
@@ -287,7 +287,8 @@ pub async fn register_at_site(
             .with_outcome(outcome)
             .with_detail(detail)
     };
-    let person = match store.resident_by_coupon(home, &coupon.coupon).await {
+    // The site's path reads the holder's 宛名番号 and flags only: no sealed field is opened.
+    let person = match store.coupon_holder(home, &coupon.coupon).await {
         Ok(p) if p.deceased_on.is_none() => p,
         Ok(_) => {
             let audit = audit("deceased", String::new());
@@ -471,7 +472,7 @@ pub async fn add_dose(
     input: &DoseInput,
     today: NaiveDate,
 ) -> Result<DoseRecord, ChangeError> {
-    let person = store.resident(scope, atena).await?;
+    let person = CouponHolder::from(&store.resident(scope, atena).await?);
     let record = input.record(&person, DoseSource::Staff);
     let existing = store.doses_of(scope, atena).await?;
     let rules = rules_for(&record, &existing, &person, today);
@@ -497,8 +498,8 @@ async fn stored_dose(
     scope: MunicipalityCode,
     atena: &AtenaNumber,
     dose_number: u8,
-) -> Result<(Resident, Vec<DoseRecord>, DoseRecord), ChangeError> {
-    let person = store.resident(scope, atena).await?;
+) -> Result<(CouponHolder, Vec<DoseRecord>, DoseRecord), ChangeError> {
+    let person = CouponHolder::from(&store.resident(scope, atena).await?);
     let doses = store.doses_of(scope, atena).await?;
     let before = doses
         .iter()

@@ -48,6 +48,29 @@ pub struct PersonDoses {
     pub doses: Vec<DoseRecord>,
 }
 
+/// The holder of a coupon as the vaccination-site path sees them: who (by 宛名番号) and the flags
+/// staff set, read without opening any sealed field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CouponHolder {
+    pub municipality: MunicipalityCode,
+    pub atena: AtenaNumber,
+    pub coupon: CouponNumber,
+    pub moved_out_on: Option<NaiveDate>,
+    pub deceased_on: Option<NaiveDate>,
+}
+
+impl From<&Resident> for CouponHolder {
+    fn from(r: &Resident) -> Self {
+        Self {
+            municipality: r.municipality,
+            atena: r.atena.clone(),
+            coupon: r.coupon,
+            moved_out_on: r.moved_out_on,
+            deceased_on: r.deceased_on,
+        }
+    }
+}
+
 /// What a write of a resident did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Written {
@@ -98,6 +121,14 @@ pub trait Store: Send + Sync + 'static {
         scope: MunicipalityCode,
         coupon: &CouponNumber,
     ) -> Result<Resident, StoreError>;
+
+    /// The holder of a coupon, without opening any sealed field (the site's path never needs a
+    /// name or a My Number).
+    async fn coupon_holder(
+        &self,
+        scope: MunicipalityCode,
+        coupon: &CouponNumber,
+    ) -> Result<CouponHolder, StoreError>;
 
     /// How many residents the area holds.
     async fn count_residents(&self, scope: MunicipalityCode) -> Result<u64, StoreError>;

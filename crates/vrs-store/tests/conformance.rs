@@ -65,6 +65,7 @@ conformance!(
     many_doses_are_added_all_or_none,
     flags_are_set_and_cleared_without_touching_doses,
     kana_name_and_birth_date_find_people_through_the_search_index,
+    the_coupon_holder_is_read_without_opening_a_sealed_field,
 );
 
 pub fn code(s: &str) -> MunicipalityCode {

@@ -5,12 +5,12 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
-use vrs_domain::{AtenaNumber, DoseRecord, KanaName, MunicipalityCode, Resident};
+use vrs_domain::{AtenaNumber, CouponNumber, DoseRecord, KanaName, MunicipalityCode, Resident};
 
 use super::{append_audit_tx, KeyParam, PostgresStore};
 use crate::rows::{self, DoseRow, DOSE_COLUMNS};
 use crate::sealed::kana_birth_index;
-use crate::{AuditEntry, IdempotentAnswer, PersonDoses, Registration, StoreError};
+use crate::{AuditEntry, CouponHolder, IdempotentAnswer, PersonDoses, Registration, StoreError};
 
 fn dose_row(r: &Row, first: usize) -> DoseRow {
     DoseRow {
@@ -163,6 +163,33 @@ async fn changed_meanwhile(
 }
 
 impl PostgresStore {
+    pub(crate) async fn coupon_holder_pg(
+        &self,
+        scope: MunicipalityCode,
+        coupon: &CouponNumber,
+    ) -> Result<CouponHolder, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT atena_number, moved_out_on, deceased_on FROM residents \
+                 WHERE municipality_code = $1 AND coupon_number = $2",
+            )
+            .await?;
+        let r = client
+            .query_opt(&stmt, &[&scope.as_str(), &coupon.as_str()])
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let atena: String = r.get(0);
+        Ok(CouponHolder {
+            municipality: scope,
+            atena: AtenaNumber::parse(&atena)
+                .map_err(|_| StoreError::Corrupt(format!("atena_number {atena:?}")))?,
+            coupon: *coupon,
+            moved_out_on: r.get(1),
+            deceased_on: r.get(2),
+        })
+    }
+
     pub(crate) async fn residents_by_kana_birth_pg(
         &self,
         scope: MunicipalityCode,

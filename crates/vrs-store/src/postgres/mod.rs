@@ -27,7 +27,9 @@ use crate::import::ResidentImport;
 use crate::keyring::{Keyring, FIRST_KEY_VERSION};
 use crate::migrate::{self, LEDGER};
 use crate::sealed::{content_mac, SealedResident};
-use crate::{rows, IdempotentAnswer, PersonDoses, Registration, Store, StoreError, Written};
+use crate::{
+    rows, CouponHolder, IdempotentAnswer, PersonDoses, Registration, Store, StoreError, Written,
+};
 
 /// Pool size per process; several processes share the database.
 const POOL_SIZE: usize = 16;
@@ -459,6 +461,14 @@ impl Store for PostgresStore {
     ) -> Result<Resident, StoreError> {
         self.find_resident(scope, "coupon_number", KeyParam::Text(coupon.as_str()))
             .await
+    }
+
+    async fn coupon_holder(
+        &self,
+        scope: MunicipalityCode,
+        coupon: &CouponNumber,
+    ) -> Result<CouponHolder, StoreError> {
+        self.coupon_holder_pg(scope, coupon).await
     }
 
     async fn count_residents(&self, scope: MunicipalityCode) -> Result<u64, StoreError> {

@@ -4,14 +4,14 @@ use std::collections::HashMap;
 
 use chrono::{NaiveDate, Utc};
 use rusqlite::{named_params, params, Connection, OptionalExtension};
-use vrs_domain::{AtenaNumber, DoseRecord, KanaName, MunicipalityCode, Resident};
+use vrs_domain::{AtenaNumber, CouponNumber, DoseRecord, KanaName, MunicipalityCode, Resident};
 
 use super::accounts::time;
 use super::{append_audit_tx, find_resident, load_cipher, text_date, SqliteStore};
 use crate::audit::timestamp_text;
 use crate::rows::{self, DoseRow, DOSE_COLUMNS};
 use crate::sealed::kana_birth_index;
-use crate::{AuditEntry, IdempotentAnswer, PersonDoses, Registration, StoreError};
+use crate::{AuditEntry, CouponHolder, IdempotentAnswer, PersonDoses, Registration, StoreError};
 
 fn dose_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<(DoseRow, String)> {
     Ok((
@@ -159,6 +159,35 @@ fn changed_meanwhile(tx: &Connection, scope: MunicipalityCode, before: &DoseReco
 }
 
 impl SqliteStore {
+    pub(crate) async fn coupon_holder_sqlite(
+        &self,
+        scope: MunicipalityCode,
+        coupon: &CouponNumber,
+    ) -> Result<CouponHolder, StoreError> {
+        let coupon = *coupon;
+        self.read_point(move |conn, _| {
+            let found: Option<(String, Option<String>, Option<String>)> = conn
+                .prepare_cached(
+                    "SELECT atena_number, moved_out_on, deceased_on FROM residents \
+                     WHERE municipality_code = ?1 AND coupon_number = ?2",
+                )?
+                .query_row(params![scope.as_str(), coupon.as_str()], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .optional()?;
+            let (atena, moved, deceased) = found.ok_or(StoreError::NotFound)?;
+            Ok(CouponHolder {
+                municipality: scope,
+                atena: AtenaNumber::parse(&atena)
+                    .map_err(|_| StoreError::Corrupt(format!("atena_number {atena:?}")))?,
+                coupon,
+                moved_out_on: rows::opt_date(moved.as_deref())?,
+                deceased_on: rows::opt_date(deceased.as_deref())?,
+            })
+        })
+        .await
+    }
+
     pub(crate) async fn residents_by_kana_birth_sqlite(
         &self,
         scope: MunicipalityCode,

@@ -24,7 +24,9 @@ use crate::import::ResidentImport;
 use crate::keyring::{Keyring, FIRST_KEY_VERSION};
 use crate::migrate::{self, LEDGER};
 use crate::sealed::{content_mac, SealedResident};
-use crate::{rows, IdempotentAnswer, PersonDoses, Registration, Store, StoreError, Written};
+use crate::{
+    rows, CouponHolder, IdempotentAnswer, PersonDoses, Registration, Store, StoreError, Written,
+};
 
 const READERS: usize = 4;
 
@@ -530,6 +532,14 @@ impl Store for SqliteStore {
             find_resident(conn, keyring, scope, "coupon_number", &coupon)
         })
         .await
+    }
+
+    async fn coupon_holder(
+        &self,
+        scope: MunicipalityCode,
+        coupon: &CouponNumber,
+    ) -> Result<CouponHolder, StoreError> {
+        self.coupon_holder_sqlite(scope, coupon).await
     }
 
     async fn count_residents(&self, scope: MunicipalityCode) -> Result<u64, StoreError> {

@@ -300,3 +300,28 @@ pub async fn kana_name_and_birth_date_find_people_through_the_search_index(db: &
         .unwrap()
         .is_empty());
 }
+
+pub async fn the_coupon_holder_is_read_without_opening_a_sealed_field(db: &TestDb) {
+    let mut r = resident(SAIJO, 31);
+    r.moved_out_on = NaiveDate::from_ymd_opt(2022, 4, 1);
+    put(db, &r).await;
+    // Scramble the sealed fields: reading the person fails, reading the holder does not need them.
+    db.exec("UPDATE residents SET my_number_enc = name_enc, name_kana_enc = name_enc WHERE atena_number = '31'")
+        .await
+        .unwrap();
+    assert!(matches!(
+        db.store.resident_by_coupon(code(SAIJO), &r.coupon).await,
+        Err(StoreError::Integrity { .. })
+    ));
+    let holder = db
+        .store
+        .coupon_holder(code(SAIJO), &r.coupon)
+        .await
+        .unwrap();
+    assert_eq!(holder, vrs_store::CouponHolder::from(&r));
+    db.store.activate_municipality(code(CHIYODA)).await.unwrap();
+    assert!(matches!(
+        db.store.coupon_holder(code(CHIYODA), &r.coupon).await,
+        Err(StoreError::NotFound)
+    ));
+}
