@@ -245,26 +245,43 @@ fn change_message(lang: Lang, e: ChangeError) -> Result<String, WebError> {
     })
 }
 
-async fn after_change(
+/// Answers a change: back to the person's page (post/redirect/get, so a reload does not repeat
+/// it), or the page again with the message of the refusal.
+async fn after_change<T>(
     state: &AppState,
     signed: &Signed,
     atena: &AtenaNumber,
-    result: Result<String, String>,
+    result: Result<Result<T, ChangeError>, String>,
 ) -> Result<Response, WebError> {
-    match result {
-        // Post/redirect/get: a reload does not repeat the change.
-        Ok(_) => Ok(Redirect::to(&format!("/records/{atena}?saved=1")).into_response()),
-        Err(message) => {
-            person_page(
-                state,
-                signed,
-                atena,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some((false, message)),
-            )
-            .await
+    let message = match result {
+        Ok(Ok(_)) => {
+            return Ok(Redirect::to(&format!("/records/{atena}?saved=1")).into_response());
         }
-    }
+        Ok(Err(e)) => change_message(signed.lang, e)?,
+        Err(invalid) => invalid,
+    };
+    person_page(
+        state,
+        signed,
+        atena,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Some((false, message)),
+    )
+    .await
+}
+
+/// What every change form checks first: its CSRF token, that `action` on a person of the staff's
+/// own municipality is allowed, and the 宛名番号 of the path. Returns the municipality and person.
+fn change_of(
+    signed: &Signed,
+    csrf: &str,
+    action: Action,
+    atena: &str,
+) -> Result<(MunicipalityCode, AtenaNumber), WebError> {
+    signed.check_csrf(csrf)?;
+    let own = own(signed, Action::SearchPeople)?;
+    signed.authorize(action, &Target::Person { home: own })?;
+    Ok((own, atena_of(atena)?))
 }
 
 pub async fn add_dose(
@@ -273,13 +290,10 @@ pub async fn add_dose(
     Path(atena): Path<String>,
     Form(form): Form<DoseForm>,
 ) -> Result<Response, WebError> {
-    signed.check_csrf(&form.csrf)?;
-    let own = own(&signed, Action::SearchPeople)?;
-    signed.authorize(Action::AddDose, &Target::Person { home: own })?;
-    let atena = atena_of(&atena)?;
+    let (own, atena) = change_of(&signed, &form.csrf, Action::AddDose, &atena)?;
     let result = match dose_input(signed.lang, own, &form) {
         Err(m) => Err(m),
-        Ok(input) => match doses::add_dose(
+        Ok(input) => Ok(doses::add_dose(
             state.store.as_ref(),
             &actor(&signed),
             own,
@@ -287,11 +301,7 @@ pub async fn add_dose(
             &input,
             vrs_core::japan_today(),
         )
-        .await
-        {
-            Ok(_) => Ok(String::new()),
-            Err(e) => Err(change_message(signed.lang, e)?),
-        },
+        .await),
     };
     after_change(&state, &signed, &atena, result).await
 }
@@ -302,29 +312,23 @@ pub async fn correct_dose(
     Path((atena, n)): Path<(String, u8)>,
     Form(form): Form<DoseForm>,
 ) -> Result<Response, WebError> {
-    signed.check_csrf(&form.csrf)?;
-    let own = own(&signed, Action::SearchPeople)?;
-    signed.authorize(Action::CorrectDose, &Target::Person { home: own })?;
-    let atena = atena_of(&atena)?;
+    let (own, atena) = change_of(&signed, &form.csrf, Action::CorrectDose, &atena)?;
+    let which = doses::DoseRef {
+        atena: &atena,
+        dose_number: n,
+    };
     let result = match dose_input(signed.lang, own, &form) {
         Err(m) => Err(m),
-        Ok(input) => match doses::correct_dose(
+        Ok(input) => Ok(doses::correct_dose(
             state.store.as_ref(),
             &actor(&signed),
             own,
-            doses::DoseRef {
-                atena: &atena,
-                dose_number: n,
-            },
+            which,
             &input,
             &form.reason,
             vrs_core::japan_today(),
         )
-        .await
-        {
-            Ok(_) => Ok(String::new()),
-            Err(e) => Err(change_message(signed.lang, e)?),
-        },
+        .await),
     };
     after_change(&state, &signed, &atena, result).await
 }
@@ -342,26 +346,20 @@ pub async fn delete_dose(
     Path((atena, n)): Path<(String, u8)>,
     Form(form): Form<ReasonForm>,
 ) -> Result<Response, WebError> {
-    signed.check_csrf(&form.csrf)?;
-    let own = own(&signed, Action::SearchPeople)?;
-    signed.authorize(Action::DeleteDose, &Target::Person { home: own })?;
-    let atena = atena_of(&atena)?;
+    let (own, atena) = change_of(&signed, &form.csrf, Action::DeleteDose, &atena)?;
+    let which = doses::DoseRef {
+        atena: &atena,
+        dose_number: n,
+    };
     let result = doses::delete_dose(
         state.store.as_ref(),
         &actor(&signed),
         own,
-        doses::DoseRef {
-            atena: &atena,
-            dose_number: n,
-        },
+        which,
         &form.reason,
     )
     .await;
-    let result = match result {
-        Ok(_) => Ok(String::new()),
-        Err(e) => Err(change_message(signed.lang, e)?),
-    };
-    after_change(&state, &signed, &atena, result).await
+    after_change(&state, &signed, &atena, Ok(result)).await
 }
 
 #[derive(Deserialize)]
@@ -379,10 +377,7 @@ pub async fn set_flags(
     Path(atena): Path<String>,
     Form(form): Form<FlagsForm>,
 ) -> Result<Response, WebError> {
-    signed.check_csrf(&form.csrf)?;
-    let own = own(&signed, Action::SearchPeople)?;
-    signed.authorize(Action::FlagPerson, &Target::Person { home: own })?;
-    let atena = atena_of(&atena)?;
+    let (own, atena) = change_of(&signed, &form.csrf, Action::FlagPerson, &atena)?;
     let lang = signed.lang;
     let day = |ja: &str, en: &str, text: &str| -> Result<Option<chrono::NaiveDate>, String> {
         if text.trim().is_empty() {
@@ -396,7 +391,7 @@ pub async fn set_flags(
         .and_then(|m| day("死亡日", "Deceased on", &form.deceased_on).map(|d| (m, d)));
     let result = match dates {
         Err(m) => Err(m),
-        Ok((moved, deceased)) => match doses::set_flags(
+        Ok((moved, deceased)) => Ok(doses::set_flags(
             state.store.as_ref(),
             &actor(&signed),
             own,
@@ -405,11 +400,7 @@ pub async fn set_flags(
             deceased,
             vrs_core::japan_today(),
         )
-        .await
-        {
-            Ok(()) => Ok(String::new()),
-            Err(e) => Err(change_message(lang, e)?),
-        },
+        .await),
     };
     after_change(&state, &signed, &atena, result).await
 }

@@ -34,7 +34,8 @@ impl CliError {
 impl From<StoreError> for CliError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Config(_) => CliError::Input(e.to_string()),
+            // A conflict is with a value the operator gave (a user ID already taken, …).
+            StoreError::Config(_) | StoreError::Conflict(_) => CliError::Input(e.to_string()),
             other => CliError::Failure(other.to_string()),
         }
     }

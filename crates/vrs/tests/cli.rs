@@ -666,3 +666,87 @@ fn import_and_export_doses() {
     assert_eq!(xml.status.code(), Some(2), "{}", text(&xml));
     assert!(text(&xml).contains("--format"), "{}", text(&xml));
 }
+
+#[test]
+fn accounts_create_refuses_bad_input_and_issues_a_one_time_password() {
+    let d = Deployment::new();
+    assert!(d.run(&["init"]).status.success());
+    for (args, expected) in [
+        (
+            vec!["x", "--role", "site_tablet", "--municipality", "382060"],
+            "user ID",
+        ),
+        (
+            vec!["tablet-1", "--role", "nurse", "--municipality", "382060"],
+            "--role",
+        ),
+        (
+            vec!["tablet-1", "--role", "site_tablet"],
+            "--municipality is required",
+        ),
+        (
+            vec![
+                "tablet-1",
+                "--role",
+                "site_tablet",
+                "--municipality",
+                "382061",
+            ],
+            "--municipality",
+        ),
+        (
+            vec!["viewer-1", "--role", "prefecture_viewer"],
+            "--prefecture is required",
+        ),
+    ] {
+        let mut all = vec!["accounts", "create"];
+        all.extend(&args);
+        let out = d.run(&all);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        assert!(text(&out).contains(expected), "{args:?}: {}", text(&out));
+    }
+    let accounts = || {
+        let conn = rusqlite::Connection::open(d.path("vrs-data/vrs.db")).unwrap();
+        conn.query_row("SELECT count(*) FROM accounts", [], |r| r.get::<_, i64>(0))
+            .unwrap()
+    };
+    assert_eq!(accounts(), 0, "a refused call issued an account");
+    let out = d.run(&[
+        "accounts",
+        "create",
+        "tablet-1",
+        "--role",
+        "site_tablet",
+        "--municipality",
+        "382060",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let (user, password) = stdout.trim().split_once('\t').unwrap();
+    assert_eq!(user, "tablet-1");
+    assert_eq!(password.len(), 16);
+    let conn = rusqlite::Connection::open(d.path("vrs-data/vrs.db")).unwrap();
+    let must_change: bool = conn
+        .query_row(
+            "SELECT must_change_password FROM accounts WHERE user_id = 'tablet-1'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        must_change,
+        "the one-time password must be changed at first sign-in"
+    );
+    let again = d.run(&[
+        "accounts",
+        "create",
+        "tablet-1",
+        "--role",
+        "site_tablet",
+        "--municipality",
+        "382060",
+    ]);
+    assert_eq!(again.status.code(), Some(2), "{}", text(&again));
+    assert!(text(&again).contains("already"), "{}", text(&again));
+    assert_eq!(accounts(), 1);
+}

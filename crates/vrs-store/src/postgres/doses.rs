@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
-use vrs_domain::{AtenaNumber, CouponNumber, DoseRecord, KanaName, MunicipalityCode, Resident};
+use vrs_domain::{
+    AtenaNumber, CouponNumber, DoseRecord, DoseSource, KanaName, MunicipalityCode, Resident,
+};
 
 use super::{append_audit_tx, KeyParam, PostgresStore};
 use crate::rows::{self, DoseRow, DOSE_COLUMNS};
@@ -338,8 +340,11 @@ impl PostgresStore {
             return Err(changed_meanwhile(&tx, scope, before).await);
         };
         let mut after = after.clone();
+        // What is corrected is what the dose states; when, how and by whom it was recorded stay.
         after.recorded_at = kept.get(0);
-        after.source = before.source;
+        let source: String = kept.get(1);
+        after.source = DoseSource::parse(&source)
+            .ok_or_else(|| StoreError::Corrupt(format!("doses.source {source:?}")))?;
         let recorded_by: String = kept.get(2);
         insert_dose(&tx, scope, &after, &recorded_by).await?;
         append_audit_tx(&tx, scope.into(), audit).await?;

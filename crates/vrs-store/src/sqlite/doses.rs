@@ -4,7 +4,9 @@ use std::collections::HashMap;
 
 use chrono::{NaiveDate, Utc};
 use rusqlite::{named_params, params, Connection, OptionalExtension};
-use vrs_domain::{AtenaNumber, CouponNumber, DoseRecord, KanaName, MunicipalityCode, Resident};
+use vrs_domain::{
+    AtenaNumber, CouponNumber, DoseRecord, DoseSource, KanaName, MunicipalityCode, Resident,
+};
 
 use super::accounts::time;
 use super::{append_audit_tx, find_resident, load_cipher, text_date, SqliteStore};
@@ -366,9 +368,10 @@ impl SqliteStore {
                 return Err(changed_meanwhile(tx, scope, &before));
             }
             let (recorded_at, source, recorded_by) = kept.ok_or(StoreError::NotFound)?;
+            // What is corrected is what the dose states; when, how and by whom it was recorded stay.
             after.recorded_at = time(&recorded_at)?;
-            after.source = before.source;
-            let _ = source;
+            after.source = DoseSource::parse(&source)
+                .ok_or_else(|| StoreError::Corrupt(format!("doses.source {source:?}")))?;
             insert_dose(tx, scope, &after, &recorded_by)?;
             append_audit_tx(tx, scope.into(), &audit)?;
             Ok(())
