@@ -120,6 +120,7 @@ impl DoseInput {
             doctor: self.doctor.clone(),
             recorded_at: Utc::now(),
             source,
+            received_from: None,
         }
     }
 }
@@ -533,6 +534,7 @@ pub async fn correct_dose(
     let mut after = input.record(&person, before.source);
     after.dose.coupon = before.dose.coupon;
     after.recorded_at = before.recorded_at;
+    after.received_from = before.received_from;
     let others: Vec<DoseRecord> = doses
         .into_iter()
         .filter(|d| d.dose.dose_number != dose_number)

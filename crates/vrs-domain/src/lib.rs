@@ -8,6 +8,7 @@
 
 pub mod coupon;
 pub mod date;
+pub mod governance;
 pub mod municipality;
 pub mod my_number;
 pub mod name;
@@ -21,6 +22,7 @@ pub mod vaccine;
 mod serde_str;
 
 pub use coupon::{AtenaNumber, AtenaNumberError, CouponNumber, CouponNumberError};
+pub use governance::{ConsentBasis, Function, TermsKind};
 pub use date::{format_wareki, format_wareki_short, parse_date, DateError, Era};
 pub use municipality::{
     master_list, municipalities_of, wards_of, Municipality, MunicipalityCode,

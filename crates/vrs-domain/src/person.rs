@@ -114,6 +114,8 @@ pub struct DoseRecord {
     pub doctor: String,
     pub recorded_at: chrono::DateTime<chrono::Utc>,
     pub source: DoseSource,
+    /// For a dose received through an inquiry: the municipality that provided it.
+    pub received_from: Option<MunicipalityCode>,
 }
 
 /// Why a venue or doctor name is refused.
@@ -134,6 +136,7 @@ impl DoseRecord {
             doctor: String::new(),
             recorded_at: chrono::Utc::now(),
             source,
+            received_from: None,
         }
     }
 

@@ -280,6 +280,7 @@ fn record(atena: &str, n: u8, venue: &str) -> DoseRecord {
         // 2021-05-27 15:30:05 UTC is 2021-05-28 00:30:05 in Japan.
         recorded_at: Utc.with_ymd_and_hms(2021, 5, 27, 15, 30, 5).unwrap(),
         source: DoseSource::Tablet,
+        received_from: None,
     }
 }
 
@@ -469,6 +470,7 @@ prop_compose! {
             doctor,
             recorded_at: DateTime::from_timestamp(recorded, 0).unwrap(),
             source: DoseSource::ALL[source],
+            received_from: None,
         }
     }
 }

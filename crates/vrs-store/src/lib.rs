@@ -12,10 +12,12 @@ pub mod accounts;
 pub mod audit;
 pub mod doses;
 mod error;
+pub mod governance;
 pub mod import;
 mod keyring;
 mod migrate;
 mod postgres;
+pub mod provision;
 mod rows;
 pub mod sealed;
 mod sqlite;
@@ -28,15 +30,18 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use vrs_crypto::MasterKey;
 use vrs_domain::{
-    AtenaNumber, CouponNumber, DoseRecord, KanaName, MunicipalityCode, MyNumber, Resident,
+    AtenaNumber, CouponNumber, DoseRecord, Function, KanaName, MunicipalityCode, MyNumber, Resident,
+    TermsKind,
 };
 
 pub use accounts::{Account, Application, ApplicationStatus, SessionRecord};
 pub use audit::{AuditEntry, AuditFilter, AuditRecord, AuditScope};
 pub use doses::{IdempotentAnswer, Registration, IDEMPOTENCY_KEY_MAX};
 pub use error::StoreError;
+pub use governance::{Agreement, FunctionState, TermsVersion};
 pub use import::{ImportRow, ImportSummary, Rejection, ResidentImport, SealedBatch, Sealer};
 pub use postgres::PostgresStore;
+pub use provision::{ProvidedDose, ProvisionFilter, ProvisionRecord, ProvisionSide};
 pub use sqlite::SqliteStore;
 
 /// One person's doses and flags, as [`Store::area_doses`] returns them.
@@ -220,6 +225,70 @@ pub trait Store: Send + Sync + 'static {
         scope: MunicipalityCode,
         atena: &AtenaNumber,
     ) -> Result<Vec<DoseRecord>, StoreError>;
+
+    /// Records both sides of an inquiry in one transaction: the asking side's record with its audit
+    /// entry (in its chain), and, when the person was found, the providing side's record with its
+    /// audit entry (in the provider's chain). An inquiry ID already recorded on a side is a
+    /// [`StoreError::Conflict`] and nothing is written.
+    async fn record_inquiry(
+        &self,
+        inquired: &ProvisionRecord,
+        inquired_audit: &AuditEntry,
+        provided: Option<(&ProvisionRecord, &AuditEntry)>,
+    ) -> Result<(), StoreError>;
+
+    /// The area's provision records matching `filter`, newest first.
+    async fn provision_records(
+        &self,
+        scope: MunicipalityCode,
+        filter: &ProvisionFilter,
+    ) -> Result<Vec<ProvisionRecord>, StoreError>;
+
+    /// One of the area's provision records by inquiry ID and side.
+    async fn provision_record(
+        &self,
+        scope: MunicipalityCode,
+        inquiry_id: &str,
+        side: ProvisionSide,
+    ) -> Result<ProvisionRecord, StoreError>;
+
+    /// Publishes the next version of a terms document (1 for the first) with its audit entry in the
+    /// national chain; returns the version as stored.
+    async fn publish_terms(
+        &self,
+        kind: TermsKind,
+        title: &str,
+        body: &str,
+        published_by: &str,
+        audit: &AuditEntry,
+    ) -> Result<TermsVersion, StoreError>;
+
+    /// Every published version, by kind then version; of one kind only when given.
+    async fn terms_versions(&self, kind: Option<TermsKind>)
+        -> Result<Vec<TermsVersion>, StoreError>;
+
+    /// Records the municipality's agreement to a published version, with its audit entry in the
+    /// municipality's chain. An unpublished version is [`StoreError::NotFound`]; agreeing again to
+    /// the same version changes nothing and returns false.
+    async fn agree_to_terms(
+        &self,
+        scope: MunicipalityCode,
+        kind: TermsKind,
+        version: u32,
+        agreed_by: &str,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError>;
+
+    /// The municipality's agreements, by kind then version.
+    async fn agreements(&self, scope: MunicipalityCode) -> Result<Vec<Agreement>, StoreError>;
+
+    /// Stops or resumes a function, with its audit entry in the national chain. Takes effect for
+    /// every process on the database at once: nothing caches it.
+    async fn set_function(&self, state: &FunctionState, audit: &AuditEntry)
+        -> Result<(), StoreError>;
+
+    /// The state of every function the operator ever switched (a function without a row runs).
+    async fn function_states(&self) -> Result<Vec<FunctionState>, StoreError>;
 
     /// Starts a bulk import of residents into the area (opening it if needed); nothing is stored
     /// until [`ResidentImport::finish`].

@@ -115,6 +115,7 @@ pub fn dose(r: &Resident, n: u8) -> DoseRecord {
             .unwrap()
             .with_timezone(&chrono::Utc),
         source: DoseSource::Tablet,
+        received_from: None,
     }
 }
 

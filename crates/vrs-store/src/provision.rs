@@ -1,0 +1,87 @@
+//! Provision records (情報提供等の記録): both sides of every inquiry between municipalities keep one
+//! — who asked, from which municipality, when, on what consent basis, and what was provided. A
+//! record never holds a My Number; the asking side names its own person by 宛名番号 when it holds
+//! them, the providing side names the person it provided.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use vrs_domain::{AtenaNumber, ConsentBasis, CouponNumber, MunicipalityCode};
+
+/// Which side of an inquiry a record is kept on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ProvisionSide {
+    /// 照会: this municipality asked.
+    Inquired,
+    /// 提供: this municipality's records were provided.
+    Provided,
+}
+
+impl ProvisionSide {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProvisionSide::Inquired => "inquired",
+            ProvisionSide::Provided => "provided",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "inquired" => Some(ProvisionSide::Inquired),
+            "provided" => Some(ProvisionSide::Provided),
+            _ => None,
+        }
+    }
+
+    pub fn label_ja(self) -> &'static str {
+        match self {
+            ProvisionSide::Inquired => "照会",
+            ProvisionSide::Provided => "提供",
+        }
+    }
+}
+
+/// One dose as it was provided: what the answer to an inquiry carries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProvidedDose {
+    pub dose_number: u8,
+    pub administered_on: NaiveDate,
+    /// The catalogue code of the product (`VaccineProduct::code`).
+    pub product_code: String,
+    pub lot_number: String,
+    pub coupon: CouponNumber,
+    pub site_municipality: MunicipalityCode,
+}
+
+/// One side's record of an inquiry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProvisionRecord {
+    /// Whose record this is (the caller's scope on every read).
+    pub municipality: MunicipalityCode,
+    /// The same on both sides, so the two records of one inquiry can be matched. Bulk inquiries
+    /// use `{batch}-{line}`.
+    pub inquiry_id: String,
+    pub side: ProvisionSide,
+    /// The other municipality: the one asked (on the asking side) or the one asking.
+    pub counterpart: MunicipalityCode,
+    pub at: DateTime<Utc>,
+    /// The user ID of the staff member who asked, and their terminal class.
+    pub actor: String,
+    pub terminal: String,
+    pub consent: ConsentBasis,
+    /// The asking side: its own person with this My Number, if it holds them. The providing side:
+    /// the person provided.
+    pub atena: Option<AtenaNumber>,
+    /// Whether the person was found in the area asked (always true on the providing side).
+    pub found: bool,
+    pub doses: Vec<ProvidedDose>,
+}
+
+/// Which provision records to list: one side or both, a time range (from inclusive, to exclusive),
+/// those of one inquiry ID prefix (a bulk batch), newest first, at most `limit`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProvisionFilter {
+    pub side: Option<ProvisionSide>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub inquiry_prefix: Option<String>,
+    pub limit: u32,
+}
