@@ -531,14 +531,14 @@ fn japan() -> FixedOffset {
 
 /// CSV output in an encoding: fields quoted when they must be, CRLF, a BOM for UTF-8, and a
 /// character CP932 lacks refused with the row and field it is in.
-struct CsvOut<W: Write> {
+pub(crate) struct CsvOut<W: Write> {
     out: W,
     encoding: Encoding,
     line: String,
 }
 
 impl<W: Write> CsvOut<W> {
-    fn start(mut out: W, encoding: Encoding) -> io::Result<Self> {
+    pub(crate) fn start(mut out: W, encoding: Encoding) -> io::Result<Self> {
         if encoding == Encoding::Utf8 {
             // Excel opens UTF-8 CSV as such only with a BOM.
             out.write_all("\u{feff}".as_bytes())?;
@@ -551,7 +551,7 @@ impl<W: Write> CsvOut<W> {
     }
 
     /// Writes one row; `atena` and `column(i)` name a field that cannot be encoded.
-    fn row(
+    pub(crate) fn row(
         &mut self,
         atena: &str,
         fields: &[String],
@@ -603,7 +603,7 @@ impl<W: Write> CsvOut<W> {
         }
     }
 
-    fn finish(mut self) -> io::Result<()> {
+    pub(crate) fn finish(mut self) -> io::Result<()> {
         self.out.flush()
     }
 }

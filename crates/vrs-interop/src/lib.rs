@@ -3,6 +3,7 @@
 //! bulk dose CSV read from OCR of 予診票 and the ledger and CSV exports of stored doses.
 
 pub mod doses;
+pub mod inquiry;
 pub mod synthetic;
 pub mod targets;
 
@@ -10,5 +11,6 @@ pub use doses::{
     max_dose_number, write_dose_csv, write_ledger, DoseColumn, DoseCsvWriter, DoseFieldError,
     DoseLine, DoseReader, LedgerPerson, LedgerWriter, RawDoseRow, DOSE_CSV_HEADER,
 };
+pub use inquiry::{CsvWriter, InquiryColumn, InquiryFieldError, InquiryLine, InquiryReader};
 pub use synthetic::{write_targets, Synthetic};
 pub use targets::{Column, Encoding, EncodingChoice, FieldError, RawRow, ReadError, TargetReader};
