@@ -30,7 +30,7 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use vrs_crypto::MasterKey;
 use vrs_domain::{
-    AtenaNumber, CouponNumber, DoseRecord, Function, KanaName, MunicipalityCode, MyNumber, Resident,
+    AtenaNumber, CouponNumber, DoseRecord, KanaName, MunicipalityCode, MyNumber, Resident,
     TermsKind,
 };
 
@@ -41,7 +41,9 @@ pub use error::StoreError;
 pub use governance::{Agreement, FunctionState, TermsVersion};
 pub use import::{ImportRow, ImportSummary, Rejection, ResidentImport, SealedBatch, Sealer};
 pub use postgres::PostgresStore;
-pub use provision::{ProvidedDose, ProvisionFilter, ProvisionRecord, ProvisionSide};
+pub use provision::{
+    ProvidedDose, ProvisionFilter, ProvisionRecord, ProvisionSide, DEFAULT_PROVISION_LIMIT,
+};
 pub use sqlite::SqliteStore;
 
 /// One person's doses and flags, as [`Store::area_doses`] returns them.
@@ -264,8 +266,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<TermsVersion, StoreError>;
 
     /// Every published version, by kind then version; of one kind only when given.
-    async fn terms_versions(&self, kind: Option<TermsKind>)
-        -> Result<Vec<TermsVersion>, StoreError>;
+    async fn terms_versions(
+        &self,
+        kind: Option<TermsKind>,
+    ) -> Result<Vec<TermsVersion>, StoreError>;
 
     /// Records the municipality's agreement to a published version, with its audit entry in the
     /// municipality's chain. An unpublished version is [`StoreError::NotFound`]; agreeing again to
@@ -284,8 +288,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stops or resumes a function, with its audit entry in the national chain. Takes effect for
     /// every process on the database at once: nothing caches it.
-    async fn set_function(&self, state: &FunctionState, audit: &AuditEntry)
-        -> Result<(), StoreError>;
+    async fn set_function(
+        &self,
+        state: &FunctionState,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
 
     /// The state of every function the operator ever switched (a function without a row runs).
     async fn function_states(&self) -> Result<Vec<FunctionState>, StoreError>;

@@ -85,3 +85,43 @@ pub struct ProvisionFilter {
     pub inquiry_prefix: Option<String>,
     pub limit: u32,
 }
+
+/// How many records a listing returns when its filter sets no limit.
+pub const DEFAULT_PROVISION_LIMIT: u32 = 1000;
+
+impl ProvisionFilter {
+    /// The filter's limit, or [`DEFAULT_PROVISION_LIMIT`] when it is 0.
+    pub fn effective_limit(&self) -> u32 {
+        if self.limit == 0 {
+            DEFAULT_PROVISION_LIMIT
+        } else {
+            self.limit
+        }
+    }
+}
+
+/// Refuses records that do not describe the two sides of one inquiry: the asking side's record
+/// on the inquired side, the provider's on the provided side, with the same inquiry ID and each
+/// naming the other as counterpart.
+pub(crate) fn check_inquiry(
+    inquired: &ProvisionRecord,
+    provided: Option<&ProvisionRecord>,
+) -> Result<(), crate::StoreError> {
+    let refuse = |why: &str| Err(crate::StoreError::Conflict(why.to_owned()));
+    if inquired.side != ProvisionSide::Inquired {
+        return refuse("the asking side's record must be on the inquired side");
+    }
+    let Some(p) = provided else {
+        return Ok(());
+    };
+    if p.side != ProvisionSide::Provided {
+        return refuse("the providing side's record must be on the provided side");
+    }
+    if p.inquiry_id != inquired.inquiry_id {
+        return refuse("both sides of an inquiry must carry the same inquiry ID");
+    }
+    if p.municipality != inquired.counterpart || p.counterpart != inquired.municipality {
+        return refuse("each side of an inquiry must name the other as its counterpart");
+    }
+    Ok(())
+}

@@ -3,10 +3,11 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use vrs_domain::{
-    AtenaNumber, CouponNumber, Dose, DoseRecord, DoseSource, LotNumber, MunicipalityCode,
-    VaccineProduct,
+    AtenaNumber, ConsentBasis, CouponNumber, Dose, DoseRecord, DoseSource, Function, LotNumber,
+    MunicipalityCode, TermsKind, VaccineProduct,
 };
 
+use crate::provision::{ProvidedDose, ProvisionRecord, ProvisionSide};
 use crate::StoreError;
 
 /// Refuses a record whose own municipality is not the caller's scope.
@@ -66,7 +67,7 @@ pub(crate) fn municipality(code: &str) -> Result<MunicipalityCode, StoreError> {
 
 /// The columns of a `doses` row as [`DoseRow`] reads them, after `atena_number`.
 pub(crate) const DOSE_COLUMNS: &str = "dose_number, administered_on, product_code, lot_number, \
-     site_municipality_code, coupon_number, venue, doctor, recorded_at, source";
+     site_municipality_code, coupon_number, venue, doctor, recorded_at, source, received_from";
 
 /// A `doses` row before its values are parsed.
 pub(crate) struct DoseRow {
@@ -80,6 +81,7 @@ pub(crate) struct DoseRow {
     pub doctor: String,
     pub recorded_at: DateTime<Utc>,
     pub source: String,
+    pub received_from: Option<String>,
 }
 
 impl DoseRow {
@@ -112,6 +114,118 @@ impl DoseRow {
             venue: self.venue,
             doctor: self.doctor,
             recorded_at: self.recorded_at,
+            received_from: self
+                .received_from
+                .as_deref()
+                .map(municipality)
+                .transpose()?,
         })
     }
+}
+
+pub(crate) fn terms_kind(code: &str) -> Result<TermsKind, StoreError> {
+    TermsKind::parse(code).ok_or_else(|| StoreError::Corrupt(format!("terms kind {code:?}")))
+}
+
+pub(crate) fn function(code: &str) -> Result<Function, StoreError> {
+    Function::parse(code).ok_or_else(|| StoreError::Corrupt(format!("function {code:?}")))
+}
+
+pub(crate) fn terms_version(version: i64) -> Result<u32, StoreError> {
+    u32::try_from(version).map_err(|_| StoreError::Corrupt(format!("terms version {version}")))
+}
+
+/// The columns of a `provision_records` row as [`ProvisionRow`] reads them, after
+/// `municipality_code` (always the caller's scope).
+pub(crate) const PROVISION_COLUMNS: &str =
+    "side, inquiry_id, counterpart_code, at, actor, terminal, consent, atena_number, found";
+
+/// The columns of a `provision_doses` row as [`ProvidedDoseRow`] reads them.
+pub(crate) const PROVIDED_DOSE_COLUMNS: &str =
+    "dose_number, administered_on, product_code, lot_number, coupon_number, site_municipality_code";
+
+/// A `provision_records` row before its values are parsed.
+pub(crate) struct ProvisionRow {
+    pub side: String,
+    pub inquiry_id: String,
+    pub counterpart: String,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub terminal: String,
+    pub consent: String,
+    pub atena: Option<String>,
+    pub found: bool,
+}
+
+/// A `provision_doses` row before its values are parsed.
+pub(crate) struct ProvidedDoseRow {
+    pub dose_number: i64,
+    pub administered_on: NaiveDate,
+    pub product_code: String,
+    pub lot_number: String,
+    pub coupon: String,
+    pub site_municipality: String,
+}
+
+impl ProvisionRow {
+    fn into_record(self, scope: MunicipalityCode) -> Result<ProvisionRecord, StoreError> {
+        let id = &self.inquiry_id;
+        let corrupt = |what: &str| StoreError::Corrupt(format!("provision_records.{what} of {id}"));
+        Ok(ProvisionRecord {
+            municipality: scope,
+            side: ProvisionSide::parse(&self.side).ok_or_else(|| corrupt("side"))?,
+            counterpart: municipality(&self.counterpart)?,
+            at: self.at,
+            consent: ConsentBasis::parse(&self.consent).ok_or_else(|| corrupt("consent"))?,
+            atena: self
+                .atena
+                .as_deref()
+                .map(AtenaNumber::parse)
+                .transpose()
+                .map_err(|_| corrupt("atena_number"))?,
+            found: self.found,
+            actor: self.actor,
+            terminal: self.terminal,
+            doses: Vec::new(),
+            inquiry_id: self.inquiry_id,
+        })
+    }
+}
+
+impl ProvidedDoseRow {
+    fn into_dose(self, inquiry_id: &str) -> Result<ProvidedDose, StoreError> {
+        let corrupt =
+            |what: &str| StoreError::Corrupt(format!("provision_doses.{what} of {inquiry_id}"));
+        Ok(ProvidedDose {
+            dose_number: u8::try_from(self.dose_number).map_err(|_| corrupt("dose_number"))?,
+            administered_on: self.administered_on,
+            product_code: self.product_code,
+            lot_number: self.lot_number,
+            coupon: CouponNumber::parse(self.coupon.trim())
+                .map_err(|_| corrupt("coupon_number"))?,
+            site_municipality: municipality(&self.site_municipality)?,
+        })
+    }
+}
+
+/// Records from rows of a records-left-join-doses query ordered by record, then dose number: each
+/// record once, with its doses.
+pub(crate) fn provision_records(
+    scope: MunicipalityCode,
+    joined: Vec<(ProvisionRow, Option<ProvidedDoseRow>)>,
+) -> Result<Vec<ProvisionRecord>, StoreError> {
+    let mut out: Vec<ProvisionRecord> = Vec::new();
+    for (row, dose) in joined {
+        let same = out.last().is_some_and(|last: &ProvisionRecord| {
+            last.inquiry_id == row.inquiry_id && last.side.as_str() == row.side
+        });
+        if !same {
+            out.push(row.into_record(scope)?);
+        }
+        if let (Some(dose), Some(record)) = (dose, out.last_mut()) {
+            let dose = dose.into_dose(&record.inquiry_id)?;
+            record.doses.push(dose);
+        }
+    }
+    Ok(out)
 }

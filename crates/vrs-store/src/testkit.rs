@@ -178,6 +178,8 @@ impl TestDb {
                     "municipality_keys",
                     "sessions",
                     "accounts",
+                    "provision_records",
+                    "provision_doses",
                 ] {
                     let q = format!("SELECT t::text FROM {table} t");
                     for row in client.query(&q, &[]).await.unwrap() {

@@ -40,6 +40,10 @@ use vrs_store::{AuditEntry, Registration, StoreError, Written};
 
 #[path = "conformance/doses.rs"]
 mod doses;
+#[path = "conformance/governance.rs"]
+mod governance;
+#[path = "conformance/inquiry.rs"]
+mod inquiry;
 
 conformance!(
     rows_of_one_municipality_are_invisible_through_another_scope,
@@ -66,6 +70,18 @@ conformance!(
     flags_are_set_and_cleared_without_touching_doses,
     kana_name_and_birth_date_find_people_through_the_search_index,
     the_coupon_holder_is_read_without_opening_a_sealed_field,
+    an_inquiry_records_both_sides_with_audit_in_both_chains_and_no_my_number,
+    an_inquiry_that_finds_nobody_writes_only_the_asking_side,
+    a_duplicate_inquiry_id_is_a_conflict_and_writes_nothing,
+    a_municipality_reads_only_its_own_provision_records,
+    provision_records_filter_by_side_prefix_and_time,
+    provision_records_refuse_update_and_delete,
+    terms_versions_count_up_per_kind,
+    agreeing_to_an_unpublished_version_is_not_found,
+    agreeing_twice_changes_nothing_the_second_time,
+    agreements_belong_to_one_municipality,
+    a_function_switch_is_seen_at_once_by_another_store_on_the_database,
+    a_received_dose_keeps_its_provider_through_add_read_and_correction,
 );
 
 pub fn code(s: &str) -> MunicipalityCode {
@@ -144,6 +160,8 @@ pub fn dose_of(r: &Resident, n: u8) -> Dose {
 
 mod cases {
     pub use super::doses::*;
+    pub use super::governance::*;
+    pub use super::inquiry::*;
     use super::*;
     use vrs_store::testkit::{key_pair, TestDb};
 

@@ -26,6 +26,7 @@ fn dose_row(r: &Row, first: usize) -> DoseRow {
         doctor: r.get(first + 7),
         recorded_at: r.get(first + 8),
         source: r.get(first + 9),
+        received_from: r.get(first + 10),
     }
 }
 
@@ -41,8 +42,8 @@ pub(super) async fn insert_dose(
     let stmt = tx
         .prepare_cached(
             "INSERT INTO doses (municipality_code, atena_number, dose_number, administered_on, product_code, \
-             lot_number, site_municipality_code, coupon_number, venue, doctor, recorded_at, source, recorded_by) \
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 WHERE EXISTS \
+             lot_number, site_municipality_code, coupon_number, venue, doctor, recorded_at, source, recorded_by, \
+             received_from) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 WHERE EXISTS \
              (SELECT 1 FROM residents WHERE municipality_code = $1 AND atena_number = $2) ON CONFLICT DO NOTHING",
         )
         .await?;
@@ -63,6 +64,7 @@ pub(super) async fn insert_dose(
                 &record.recorded_at,
                 &record.source.as_str(),
                 &recorded_by,
+                &record.received_from.as_ref().map(|m| m.as_str()),
             ],
         )
         .await?;
@@ -110,7 +112,7 @@ pub(super) async fn insert_answer(
 }
 
 /// Deletes the stored dose if it still states exactly what `before` states; returns the row's
-/// recorded_at, source and recorded_by when it did.
+/// recorded_at, source, recorded_by and received_from when it did.
 async fn delete_matching(
     tx: &impl GenericClient,
     scope: MunicipalityCode,
@@ -122,7 +124,7 @@ async fn delete_matching(
             "DELETE FROM doses WHERE municipality_code = $1 AND atena_number = $2 AND dose_number = $3 \
              AND administered_on = $4 AND product_code = $5 AND lot_number = $6 \
              AND site_municipality_code = $7 AND coupon_number = $8 AND venue = $9 AND doctor = $10 \
-             RETURNING recorded_at, source, recorded_by",
+             RETURNING recorded_at, source, recorded_by, received_from",
             &[
                 &scope.as_str(),
                 &d.atena.as_str(),
@@ -340,8 +342,14 @@ impl PostgresStore {
             return Err(changed_meanwhile(&tx, scope, before).await);
         };
         let mut after = after.clone();
-        // What is corrected is what the dose states; when, how and by whom it was recorded stay.
+        // What is corrected is what the dose states; when, how, by whom and from where it was
+        // recorded stay.
         after.recorded_at = kept.get(0);
+        let received_from: Option<String> = kept.get(3);
+        after.received_from = received_from
+            .as_deref()
+            .map(rows::municipality)
+            .transpose()?;
         let source: String = kept.get(1);
         after.source = DoseSource::parse(&source)
             .ok_or_else(|| StoreError::Corrupt(format!("doses.source {source:?}")))?;

@@ -28,6 +28,7 @@ fn dose_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<(DoseRow, S
             doctor: r.get(first + 7)?,
             recorded_at: Utc::now(),
             source: r.get(first + 9)?,
+            received_from: r.get(first + 10)?,
         },
         // The dates are text in SQLite; they are parsed after the row is read.
         format!(
@@ -74,8 +75,8 @@ fn insert_dose(
     }
     let mut stmt = tx.prepare_cached(
         "INSERT INTO doses (municipality_code, atena_number, dose_number, administered_on, product_code, \
-         lot_number, site_municipality_code, coupon_number, venue, doctor, recorded_at, source, recorded_by) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT DO NOTHING",
+         lot_number, site_municipality_code, coupon_number, venue, doctor, recorded_at, source, recorded_by, \
+         received_from) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) ON CONFLICT DO NOTHING",
     )?;
     let inserted = stmt.execute(params![
         scope.as_str(),
@@ -90,7 +91,8 @@ fn insert_dose(
         record.doctor,
         timestamp_text(&record.recorded_at),
         record.source.as_str(),
-        recorded_by
+        recorded_by,
+        record.received_from.as_ref().map(|m| m.as_str())
     ])?;
     if inserted == 0 {
         return Err(rows::dose_conflict(dose.dose_number));
@@ -352,24 +354,30 @@ impl SqliteStore {
         }
         let (before, mut after, audit) = (before.clone(), after.clone(), audit.clone());
         self.write(move |tx, _| {
-            let kept: Option<(String, String, String)> = tx
+            let kept: Option<(String, String, String, Option<String>)> = tx
                 .query_row(
-                    "SELECT recorded_at, source, recorded_by FROM doses \
+                    "SELECT recorded_at, source, recorded_by, received_from FROM doses \
                      WHERE municipality_code = ?1 AND atena_number = ?2 AND dose_number = ?3",
                     params![
                         scope.as_str(),
                         before.dose.atena.as_str(),
                         before.dose.dose_number
                     ],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
                 )
                 .optional()?;
             if delete_matching(tx, scope, &before)? == 0 {
                 return Err(changed_meanwhile(tx, scope, &before));
             }
-            let (recorded_at, source, recorded_by) = kept.ok_or(StoreError::NotFound)?;
-            // What is corrected is what the dose states; when, how and by whom it was recorded stay.
+            let (recorded_at, source, recorded_by, received_from) =
+                kept.ok_or(StoreError::NotFound)?;
+            // What is corrected is what the dose states; when, how, by whom and from where it was
+            // recorded stay.
             after.recorded_at = time(&recorded_at)?;
+            after.received_from = received_from
+                .as_deref()
+                .map(rows::municipality)
+                .transpose()?;
             after.source = DoseSource::parse(&source)
                 .ok_or_else(|| StoreError::Corrupt(format!("doses.source {source:?}")))?;
             insert_dose(tx, scope, &after, &recorded_by)?;

@@ -3,7 +3,9 @@
 
 mod accounts;
 mod doses;
+mod governance;
 mod import;
+mod provision;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -16,13 +18,16 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBeha
 use vrs_crypto::{chain, FieldCipher, MasterKey};
 use vrs_domain::{
     AtenaNumber, CouponNumber, DoseRecord, KanaName, MunicipalityCode, MyNumber, Resident,
+    TermsKind,
 };
 
 use crate::accounts::{Account, Application, ApplicationStatus, SessionRecord};
 use crate::audit::{timestamp_text, AuditEntry, AuditFilter, AuditRecord, AuditScope};
+use crate::governance::{Agreement, FunctionState, TermsVersion};
 use crate::import::ResidentImport;
 use crate::keyring::{Keyring, FIRST_KEY_VERSION};
 use crate::migrate::{self, LEDGER};
+use crate::provision::{ProvisionFilter, ProvisionRecord, ProvisionSide};
 use crate::sealed::{content_mac, SealedResident};
 use crate::{
     rows, CouponHolder, IdempotentAnswer, PersonDoses, Registration, Store, StoreError, Written,
@@ -643,6 +648,80 @@ impl Store for SqliteStore {
         atena: &AtenaNumber,
     ) -> Result<Vec<DoseRecord>, StoreError> {
         self.doses_of_sqlite(scope, atena).await
+    }
+
+    async fn record_inquiry(
+        &self,
+        inquired: &ProvisionRecord,
+        inquired_audit: &AuditEntry,
+        provided: Option<(&ProvisionRecord, &AuditEntry)>,
+    ) -> Result<(), StoreError> {
+        self.record_inquiry_sqlite(inquired, inquired_audit, provided)
+            .await
+    }
+
+    async fn provision_records(
+        &self,
+        scope: MunicipalityCode,
+        filter: &ProvisionFilter,
+    ) -> Result<Vec<ProvisionRecord>, StoreError> {
+        self.provision_records_sqlite(scope, filter).await
+    }
+
+    async fn provision_record(
+        &self,
+        scope: MunicipalityCode,
+        inquiry_id: &str,
+        side: ProvisionSide,
+    ) -> Result<ProvisionRecord, StoreError> {
+        self.provision_record_sqlite(scope, inquiry_id, side).await
+    }
+
+    async fn publish_terms(
+        &self,
+        kind: TermsKind,
+        title: &str,
+        body: &str,
+        published_by: &str,
+        audit: &AuditEntry,
+    ) -> Result<TermsVersion, StoreError> {
+        self.publish_terms_sqlite(kind, title, body, published_by, audit)
+            .await
+    }
+
+    async fn terms_versions(
+        &self,
+        kind: Option<TermsKind>,
+    ) -> Result<Vec<TermsVersion>, StoreError> {
+        self.terms_versions_sqlite(kind).await
+    }
+
+    async fn agree_to_terms(
+        &self,
+        scope: MunicipalityCode,
+        kind: TermsKind,
+        version: u32,
+        agreed_by: &str,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        self.agree_to_terms_sqlite(scope, kind, version, agreed_by, audit)
+            .await
+    }
+
+    async fn agreements(&self, scope: MunicipalityCode) -> Result<Vec<Agreement>, StoreError> {
+        self.agreements_sqlite(scope).await
+    }
+
+    async fn set_function(
+        &self,
+        state: &FunctionState,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        self.set_function_sqlite(state, audit).await
+    }
+
+    async fn function_states(&self) -> Result<Vec<FunctionState>, StoreError> {
+        self.function_states_sqlite().await
     }
 
     async fn begin_import(

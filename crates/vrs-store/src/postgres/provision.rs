@@ -1,0 +1,217 @@
+//! Provision records (both sides of inquiries between municipalities) on PostgreSQL. Both sides of
+//! one inquiry and their audit entries are written in one transaction; the chain heads it extends
+//! are locked in code order, so two inquiries crossing between the same two municipalities queue
+//! instead of deadlocking.
+
+use std::collections::BTreeMap;
+
+use deadpool_postgres::GenericClient;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::Row;
+use vrs_domain::MunicipalityCode;
+
+use super::{chained, insert_audit, lock_head, save_head, PostgresStore};
+use crate::provision::{check_inquiry, ProvisionFilter, ProvisionRecord, ProvisionSide};
+use crate::rows::{self, ProvidedDoseRow, ProvisionRow, PROVIDED_DOSE_COLUMNS, PROVISION_COLUMNS};
+use crate::{AuditEntry, AuditRecord, AuditScope, StoreError};
+
+/// Inserts one side's record and its doses; a record already kept for the side and inquiry ID is a
+/// conflict.
+async fn insert_record(tx: &impl GenericClient, r: &ProvisionRecord) -> Result<(), StoreError> {
+    let stmt = tx
+        .prepare_cached(&format!(
+            "INSERT INTO provision_records (municipality_code, {PROVISION_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING"
+        ))
+        .await?;
+    let inserted = tx
+        .execute(
+            &stmt,
+            &[
+                &r.municipality.as_str(),
+                &r.side.as_str(),
+                &r.inquiry_id,
+                &r.counterpart.as_str(),
+                &r.at,
+                &r.actor,
+                &r.terminal,
+                &r.consent.as_str(),
+                &r.atena.as_ref().map(|a| a.as_str()),
+                &r.found,
+            ],
+        )
+        .await?;
+    if inserted == 0 {
+        return Err(StoreError::Conflict(format!(
+            "inquiry {} is already recorded on the {} side of {}",
+            r.inquiry_id,
+            r.side.as_str(),
+            r.municipality
+        )));
+    }
+    let stmt = tx
+        .prepare_cached(&format!(
+            "INSERT INTO provision_doses (municipality_code, side, inquiry_id, {PROVIDED_DOSE_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        ))
+        .await?;
+    for d in &r.doses {
+        tx.execute(
+            &stmt,
+            &[
+                &r.municipality.as_str(),
+                &r.side.as_str(),
+                &r.inquiry_id,
+                &i16::from(d.dose_number),
+                &d.administered_on,
+                &d.product_code,
+                &d.lot_number,
+                &d.coupon.as_str(),
+                &d.site_municipality.as_str(),
+            ],
+        )
+        .await
+        .map_err(|e| {
+            if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+                StoreError::Conflict(format!(
+                    "dose {} appears twice in inquiry {}",
+                    d.dose_number, r.inquiry_id
+                ))
+            } else {
+                e.into()
+            }
+        })?;
+    }
+    Ok(())
+}
+
+fn joined_row(r: &Row) -> (ProvisionRow, Option<ProvidedDoseRow>) {
+    let record = ProvisionRow {
+        side: r.get(0),
+        inquiry_id: r.get(1),
+        counterpart: r.get(2),
+        at: r.get(3),
+        actor: r.get(4),
+        terminal: r.get(5),
+        consent: r.get(6),
+        atena: r.get(7),
+        found: r.get(8),
+    };
+    let dose = r.get::<_, Option<i16>>(9).map(|n| ProvidedDoseRow {
+        dose_number: i64::from(n),
+        administered_on: r.get(10),
+        product_code: r.get(11),
+        lot_number: r.get(12),
+        coupon: r.get(13),
+        site_municipality: r.get(14),
+    });
+    (record, dose)
+}
+
+impl PostgresStore {
+    pub(crate) async fn record_inquiry_pg(
+        &self,
+        inquired: &ProvisionRecord,
+        inquired_audit: &AuditEntry,
+        provided: Option<(&ProvisionRecord, &AuditEntry)>,
+    ) -> Result<(), StoreError> {
+        check_inquiry(inquired, provided.map(|(p, _)| p))?;
+        let mut entries = vec![(inquired, inquired_audit)];
+        entries.extend(provided);
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        // Every head this inquiry extends, locked in code order (a BTreeMap iterates sorted).
+        let mut heads: BTreeMap<AuditScope, (i64, [u8; 32])> = entries
+            .iter()
+            .map(|(r, _)| (AuditScope::from(r.municipality), (0, [0; 32])))
+            .collect();
+        for (scope, head) in heads.iter_mut() {
+            *head = lock_head(&tx, *scope).await?;
+        }
+        let mut last: BTreeMap<AuditScope, AuditRecord> = BTreeMap::new();
+        for (record, audit) in entries {
+            insert_record(&tx, record).await?;
+            let scope = AuditScope::from(record.municipality);
+            let head = heads
+                .get_mut(&scope)
+                .ok_or_else(|| StoreError::Other(format!("the head of {scope} was not locked")))?;
+            let written = chained(scope, *head, audit);
+            insert_audit(&tx, &written).await?;
+            *head = (written.seq, written.hash);
+            last.insert(scope, written);
+        }
+        for record in last.values() {
+            save_head(&tx, record).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The scope's records matching the filter, and the one inquiry ID when given, newest first,
+    /// each with its doses (one statement, so the records and their doses come from one snapshot).
+    async fn select_records(
+        &self,
+        scope: MunicipalityCode,
+        f: &ProvisionFilter,
+        inquiry_id: Option<&str>,
+    ) -> Result<Vec<ProvisionRecord>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "WITH r AS (SELECT municipality_code, {PROVISION_COLUMNS} FROM provision_records \
+                 WHERE municipality_code = $1 AND ($2::text IS NULL OR side = $2) \
+                 AND ($3::timestamptz IS NULL OR at >= $3) AND ($4::timestamptz IS NULL OR at < $4) \
+                 AND ($5::text IS NULL OR starts_with(inquiry_id, $5)) \
+                 AND ($6::text IS NULL OR inquiry_id = $6) \
+                 ORDER BY at DESC, inquiry_id COLLATE \"C\", side LIMIT $7) \
+                 SELECT r.side, r.inquiry_id, r.counterpart_code, r.at, r.actor, r.terminal, r.consent, \
+                 r.atena_number, r.found, d.dose_number, d.administered_on, d.product_code, d.lot_number, \
+                 d.coupon_number, d.site_municipality_code \
+                 FROM r LEFT JOIN provision_doses d ON d.municipality_code = r.municipality_code \
+                 AND d.side = r.side AND d.inquiry_id = r.inquiry_id \
+                 ORDER BY r.at DESC, r.inquiry_id COLLATE \"C\", r.side, d.dose_number"
+            ))
+            .await?;
+        let found = client
+            .query(
+                &stmt,
+                &[
+                    &scope.as_str(),
+                    &f.side.map(ProvisionSide::as_str),
+                    &f.from,
+                    &f.to,
+                    &f.inquiry_prefix,
+                    &inquiry_id,
+                    &i64::from(f.effective_limit()),
+                ],
+            )
+            .await?;
+        rows::provision_records(scope, found.iter().map(joined_row).collect())
+    }
+
+    pub(crate) async fn provision_records_pg(
+        &self,
+        scope: MunicipalityCode,
+        filter: &ProvisionFilter,
+    ) -> Result<Vec<ProvisionRecord>, StoreError> {
+        self.select_records(scope, filter, None).await
+    }
+
+    pub(crate) async fn provision_record_pg(
+        &self,
+        scope: MunicipalityCode,
+        inquiry_id: &str,
+        side: ProvisionSide,
+    ) -> Result<ProvisionRecord, StoreError> {
+        let filter = ProvisionFilter {
+            side: Some(side),
+            limit: 1,
+            ..ProvisionFilter::default()
+        };
+        self.select_records(scope, &filter, Some(inquiry_id))
+            .await?
+            .into_iter()
+            .next()
+            .ok_or(StoreError::NotFound)
+    }
+}
