@@ -42,7 +42,8 @@ pub use governance::{Agreement, FunctionState, TermsVersion};
 pub use import::{ImportRow, ImportSummary, Rejection, ResidentImport, SealedBatch, Sealer};
 pub use postgres::PostgresStore;
 pub use provision::{
-    ProvidedDose, ProvisionFilter, ProvisionRecord, ProvisionSide, DEFAULT_PROVISION_LIMIT,
+    InquiryJob, ProvidedDose, ProvisionFilter, ProvisionRecord, ProvisionSide,
+    DEFAULT_PROVISION_LIMIT,
 };
 pub use sqlite::SqliteStore;
 
@@ -253,6 +254,28 @@ pub trait Store: Send + Sync + 'static {
         inquiry_id: &str,
         side: ProvisionSide,
     ) -> Result<ProvisionRecord, StoreError>;
+
+    /// Keeps a finished bulk inquiry job of `job.municipality` with its audit entry in that
+    /// municipality's chain. A batch ID already kept is a [`StoreError::Conflict`].
+    async fn save_inquiry_job(
+        &self,
+        job: &InquiryJob,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
+
+    /// The area's bulk inquiry jobs, newest first, at most `limit`, without their results file.
+    async fn inquiry_jobs(
+        &self,
+        scope: MunicipalityCode,
+        limit: u32,
+    ) -> Result<Vec<InquiryJob>, StoreError>;
+
+    /// One of the area's bulk inquiry jobs with its results file.
+    async fn inquiry_job(
+        &self,
+        scope: MunicipalityCode,
+        batch: &str,
+    ) -> Result<InquiryJob, StoreError>;
 
     /// Publishes the next version of a terms document (1 for the first) with its audit entry in the
     /// national chain; returns the version as stored.

@@ -125,3 +125,21 @@ pub(crate) fn check_inquiry(
     }
     Ok(())
 }
+
+/// A bulk inquiry job as kept for its municipality: who ran it, when, its counts, and the results
+/// file (UTF-8 CSV text without a BOM; never a My Number).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InquiryJob {
+    pub municipality: MunicipalityCode,
+    /// The batch ID; each row asked is the inquiry `{batch}-{line}`.
+    pub batch: String,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub rows: u32,
+    pub found: u32,
+    pub not_found: u32,
+    pub refused: u32,
+    pub invalid: u32,
+    /// Empty in listings ([`crate::Store::inquiry_jobs`]).
+    pub results_csv: String,
+}

@@ -82,6 +82,7 @@ conformance!(
     agreements_belong_to_one_municipality,
     a_function_switch_is_seen_at_once_by_another_store_on_the_database,
     a_received_dose_keeps_its_provider_through_add_read_and_correction,
+    a_bulk_job_is_kept_once_and_read_only_by_its_municipality,
 );
 
 pub fn code(s: &str) -> MunicipalityCode {

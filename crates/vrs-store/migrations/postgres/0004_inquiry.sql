@@ -83,3 +83,20 @@ CREATE TABLE function_states (
     changed_by TEXT NOT NULL,
     changed_at TIMESTAMPTZ NOT NULL
 );
+
+-- Bulk inquiry jobs (一括照会): the counts and the results file of each, for download. The results
+-- name people by the asking municipality's 宛名番号 and never hold a My Number.
+CREATE TABLE inquiry_jobs (
+    municipality_code TEXT NOT NULL,
+    batch             TEXT NOT NULL,
+    created_by        TEXT NOT NULL,
+    created_at        TIMESTAMPTZ NOT NULL,
+    row_count         INTEGER NOT NULL,
+    found             INTEGER NOT NULL,
+    not_found         INTEGER NOT NULL,
+    refused           INTEGER NOT NULL,
+    invalid           INTEGER NOT NULL,
+    results_csv       TEXT NOT NULL,
+    PRIMARY KEY (municipality_code, batch)
+);
+CREATE INDEX inquiry_jobs_newest ON inquiry_jobs (municipality_code, created_at DESC);

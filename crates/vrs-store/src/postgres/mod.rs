@@ -6,6 +6,7 @@ mod accounts;
 mod doses;
 mod governance;
 mod import;
+mod jobs;
 mod provision;
 mod registrations;
 
@@ -576,6 +577,30 @@ impl Store for PostgresStore {
         atena: &AtenaNumber,
     ) -> Result<Vec<DoseRecord>, StoreError> {
         self.doses_of_pg(scope, atena).await
+    }
+
+    async fn save_inquiry_job(
+        &self,
+        job: &crate::InquiryJob,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        self.save_inquiry_job_pg(job, audit).await
+    }
+
+    async fn inquiry_jobs(
+        &self,
+        scope: MunicipalityCode,
+        limit: u32,
+    ) -> Result<Vec<crate::InquiryJob>, StoreError> {
+        self.inquiry_jobs_pg(scope, limit).await
+    }
+
+    async fn inquiry_job(
+        &self,
+        scope: MunicipalityCode,
+        batch: &str,
+    ) -> Result<crate::InquiryJob, StoreError> {
+        self.inquiry_job_pg(scope, batch).await
     }
 
     async fn record_inquiry(

@@ -5,6 +5,7 @@ mod accounts;
 mod doses;
 mod governance;
 mod import;
+mod jobs;
 mod provision;
 mod writer;
 
@@ -648,6 +649,30 @@ impl Store for SqliteStore {
         atena: &AtenaNumber,
     ) -> Result<Vec<DoseRecord>, StoreError> {
         self.doses_of_sqlite(scope, atena).await
+    }
+
+    async fn save_inquiry_job(
+        &self,
+        job: &crate::InquiryJob,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        self.save_inquiry_job_sqlite(job, audit).await
+    }
+
+    async fn inquiry_jobs(
+        &self,
+        scope: MunicipalityCode,
+        limit: u32,
+    ) -> Result<Vec<crate::InquiryJob>, StoreError> {
+        self.inquiry_jobs_sqlite(scope, limit).await
+    }
+
+    async fn inquiry_job(
+        &self,
+        scope: MunicipalityCode,
+        batch: &str,
+    ) -> Result<crate::InquiryJob, StoreError> {
+        self.inquiry_job_sqlite(scope, batch).await
     }
 
     async fn record_inquiry(

@@ -384,3 +384,52 @@ pub async fn a_received_dose_keeps_its_provider_through_add_read_and_correction(
     assert_eq!(after[0].source, DoseSource::Inquiry);
     assert_eq!(after[1].received_from, None);
 }
+
+pub async fn a_bulk_job_is_kept_once_and_read_only_by_its_municipality(db: &TestDb) {
+    let job = |batch: &str, when: &str| vrs_store::InquiryJob {
+        municipality: code(SAIJO),
+        batch: batch.into(),
+        created_by: "staff-9".into(),
+        created_at: at(when),
+        rows: 3,
+        found: 1,
+        not_found: 1,
+        refused: 0,
+        invalid: 1,
+        results_csv: "行番号,結果\r\n2,該当あり\r\n".into(),
+    };
+    let s = &db.store;
+    let first = job("B-20261101-00000001", "2026-11-01T09:00:00.000001Z");
+    s.save_inquiry_job(&first, &audit("inquiry.send", &first.batch))
+        .await
+        .unwrap();
+    let second = job("B-20261102-00000002", "2026-11-02T09:00:00Z");
+    s.save_inquiry_job(&second, &audit("inquiry.send", &second.batch))
+        .await
+        .unwrap();
+    let head = s.audit_head(AuditScope::Area(code(SAIJO))).await.unwrap();
+    assert!(matches!(
+        s.save_inquiry_job(&first, &audit("inquiry.send", "again"))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        s.audit_head(AuditScope::Area(code(SAIJO))).await.unwrap(),
+        head
+    );
+    let listed = s.inquiry_jobs(code(SAIJO), 10).await.unwrap();
+    let batches: Vec<&str> = listed.iter().map(|j| j.batch.as_str()).collect();
+    assert_eq!(batches, [second.batch.as_str(), first.batch.as_str()]);
+    assert!(listed.iter().all(|j| j.results_csv.is_empty()));
+    assert_eq!(s.inquiry_jobs(code(SAIJO), 1).await.unwrap().len(), 1);
+    assert_eq!(
+        s.inquiry_job(code(SAIJO), &first.batch).await.unwrap(),
+        first
+    );
+    s.activate_municipality(code(CHIYODA)).await.unwrap();
+    assert!(matches!(
+        s.inquiry_job(code(CHIYODA), &first.batch).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(s.inquiry_jobs(code(CHIYODA), 10).await.unwrap().is_empty());
+}
