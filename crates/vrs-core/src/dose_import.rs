@@ -105,6 +105,7 @@ pub async fn import_doses<R: Read + Send + 'static>(
     request: &DoseImport,
     observer: &mut dyn ImportObserver,
 ) -> Result<DoseImportReport, ImportError> {
+    crate::import::ensure_imports_run(store).await?;
     let scope = request.municipality;
     let choice = request.encoding;
     let (encoding, lines) = tokio::task::spawn_blocking(move || parse(source, choice, scope))

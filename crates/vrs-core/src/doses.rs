@@ -262,6 +262,9 @@ pub struct IdempotencyRequest {
 pub enum RegisterError {
     #[error("this Idempotency-Key was already used for a different request")]
     KeyReused,
+    /// The national operator has stopped registration from tablets.
+    #[error(transparent)]
+    Stopped(crate::governance::Stopped),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -276,6 +279,13 @@ pub async fn register_at_site(
     key: Option<&IdempotencyRequest>,
     today: NaiveDate,
 ) -> Result<SiteAnswer, RegisterError> {
+    use crate::governance::{ensure_running, GovernanceError};
+    match ensure_running(store, vrs_domain::Function::TabletRegistration).await {
+        Ok(()) => {}
+        Err(GovernanceError::Stopped(s)) => return Err(RegisterError::Stopped(s)),
+        Err(GovernanceError::Store(e)) => return Err(e.into()),
+        Err(other) => return Err(StoreError::Conflict(other.to_string()).into()),
+    }
     if let Some(k) = key {
         if let Some(answer) = replay(store, input.site, k).await? {
             return Ok(answer);

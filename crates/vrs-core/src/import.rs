@@ -87,6 +87,20 @@ pub enum ImportError {
     Store(#[from] StoreError),
     #[error("the import was interrupted: {0}")]
     Interrupted(String),
+    /// The national operator has stopped imports (緊急時の措置): nothing was read or stored.
+    #[error(transparent)]
+    Stopped(crate::governance::Stopped),
+}
+
+/// Refuses an import while the operator has stopped imports.
+pub(crate) async fn ensure_imports_run(store: &dyn Store) -> Result<(), ImportError> {
+    use crate::governance::{ensure_running, GovernanceError};
+    match ensure_running(store, vrs_domain::Function::Import).await {
+        Ok(()) => Ok(()),
+        Err(GovernanceError::Stopped(s)) => Err(ImportError::Stopped(s)),
+        Err(GovernanceError::Store(e)) => Err(e.into()),
+        Err(other) => Err(ImportError::Interrupted(other.to_string())),
+    }
 }
 
 enum Message {
@@ -107,6 +121,7 @@ pub async fn import_targets<R: Read + Send + 'static>(
     request: &TargetImport,
     observer: &mut dyn ImportObserver,
 ) -> Result<ImportReport, ImportError> {
+    ensure_imports_run(store).await?;
     let scope = request.municipality;
     let mut import = store.begin_import(scope).await?;
     let (tx, mut rx) = mpsc::channel::<Result<Message, ImportError>>(2);

@@ -11,7 +11,11 @@ pub mod coupon;
 pub mod dose_import;
 pub mod doses;
 pub mod export;
+pub mod governance;
 pub mod import;
+pub mod inquiry;
+pub mod inquiry_bulk;
+pub mod provisions;
 pub mod records;
 
 pub use access::{decide, Action, Decision, DenyReason, Principal, Role, Target, Terminal};

@@ -22,8 +22,8 @@ pub mod vaccine;
 mod serde_str;
 
 pub use coupon::{AtenaNumber, AtenaNumberError, CouponNumber, CouponNumberError};
-pub use governance::{ConsentBasis, Function, TermsKind};
 pub use date::{format_wareki, format_wareki_short, parse_date, DateError, Era};
+pub use governance::{ConsentBasis, Function, TermsKind};
 pub use municipality::{
     master_list, municipalities_of, wards_of, Municipality, MunicipalityCode,
     MunicipalityCodeError, MunicipalityKind, PrefectureCode,

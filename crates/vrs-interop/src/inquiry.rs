@@ -95,7 +95,9 @@ pub struct InquiryLine {
 /// do not.
 fn consent(text: &str) -> Result<bool, String> {
     match text.trim().to_lowercase().as_str() {
-        "1" | "有" | "あり" | "同意" | "同意あり" | "yes" | "y" | "true" | "○" => Ok(true),
+        "1" | "有" | "あり" | "同意" | "同意あり" | "yes" | "y" | "true" | "○" => {
+            Ok(true)
+        }
         "" | "0" | "無" | "なし" | "同意なし" | "no" | "n" | "false" | "×" => Ok(false),
         _ => Err("write 1 (consented) or 0 / leave it empty (not asserted)".into()),
     }
@@ -210,7 +212,10 @@ mod tests {
 
     #[test]
     fn reads_rows_with_and_without_header_and_names_bad_fields() {
-        let rows = read("個人番号,転出元自治体コード,本人同意\n123456789018,011002,1\n123456789019,011003,\n".as_bytes());
+        let rows = read(
+            "個人番号,転出元自治体コード,本人同意\n123456789018,011002,1\n123456789019,011003,\n"
+                .as_bytes(),
+        );
         let first = rows[0].as_ref().unwrap();
         assert_eq!(first.line, 2);
         assert_eq!(first.former.as_str(), "011002");
@@ -220,7 +225,10 @@ mod tests {
         assert_eq!(shown.len(), 2, "{shown:?}");
         assert!(shown[0].starts_with("line 3, 個人番号"), "{shown:?}");
         assert!(!shown[0].contains("123456789019"), "{shown:?}");
-        assert!(shown[1].starts_with("line 3, 転出元自治体コード"), "{shown:?}");
+        assert!(
+            shown[1].starts_with("line 3, 転出元自治体コード"),
+            "{shown:?}"
+        );
 
         let rows = read(b"123456789018,011002\n");
         let row = rows[0].as_ref().unwrap();
@@ -230,8 +238,8 @@ mod tests {
 
     #[test]
     fn reads_cp932_and_refuses_an_unknown_consent_word() {
-        let (bytes, _, _) =
-            encoding_rs::SHIFT_JIS.encode("マイナンバー,照会先自治体コード,本人同意\r\n123456789018,011002,たぶん\r\n");
+        let (bytes, _, _) = encoding_rs::SHIFT_JIS
+            .encode("マイナンバー,照会先自治体コード,本人同意\r\n123456789018,011002,たぶん\r\n");
         let rows = read(&bytes);
         let errors = rows[0].as_ref().unwrap_err();
         assert_eq!(errors[0].column, Some(InquiryColumn::Consent));
@@ -244,7 +252,10 @@ mod tests {
         let mut w = CsvWriter::start(&mut out, Encoding::Utf8, &["a", "b"]).unwrap();
         w.row("k", &["1".into(), "x,y".into()]).unwrap();
         assert_eq!(w.finish().unwrap(), 1);
-        assert_eq!(String::from_utf8(out).unwrap(), "\u{feff}a,b\r\n1,\"x,y\"\r\n");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "\u{feff}a,b\r\n1,\"x,y\"\r\n"
+        );
 
         let mut w = CsvWriter::start(Vec::new(), Encoding::Cp932, &["名前"]).unwrap();
         let e = w.row("k1", &["😀".into()]).unwrap_err();

@@ -207,6 +207,7 @@ pub async fn import(
         Err(ImportError::File(e)) => refuse(e.to_string()),
         Err(ImportError::Store(e)) => Err(e.into()),
         Err(ImportError::Interrupted(e)) => Err(WebError::Internal(e)),
+        Err(ImportError::Stopped(s)) => Err(WebError::Stopped(s)),
     }
 }
 

@@ -25,6 +25,9 @@ pub enum WebError {
     /// A form value the service refused, with its reason.
     #[error("{0}")]
     Invalid(String),
+    /// The national operator has stopped the function (緊急時の措置).
+    #[error(transparent)]
+    Stopped(vrs_core::governance::Stopped),
     #[error("internal error")]
     Internal(String),
 }
@@ -49,6 +52,7 @@ impl WebError {
             WebError::Csrf => "csrf",
             WebError::NotFound => "not_found",
             WebError::Invalid(_) => "invalid",
+            WebError::Stopped(_) => "function_stopped",
             WebError::Internal(_) => "internal",
         }
     }
@@ -69,6 +73,7 @@ impl IntoResponse for WebError {
                         StatusCode::FORBIDDEN
                     }
                     WebError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                    WebError::Stopped(_) => StatusCode::SERVICE_UNAVAILABLE,
                     _ => StatusCode::NOT_FOUND,
                 };
                 let text = match other {
@@ -78,6 +83,9 @@ impl IntoResponse for WebError {
                         reason.message_ja(),
                         reason.message_en()
                     ),
+                    WebError::Stopped(s) => {
+                        format!("function_stopped: {} / {}", s.message_ja(), s)
+                    }
                     _ => format!("{}: {}", other.code(), other),
                 };
                 (status, text).into_response()

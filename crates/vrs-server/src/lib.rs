@@ -6,7 +6,10 @@
 pub mod config;
 mod dose_files;
 mod error;
+mod governance;
 mod i18n;
+mod inquiries;
+mod inquiries_pages;
 pub mod metrics;
 mod pages;
 mod records;

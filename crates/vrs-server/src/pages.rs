@@ -68,14 +68,41 @@ const RECORD_ITEMS: [MenuItem; 3] = [
     },
 ];
 
+/// Inquiry pages: shown on LG-WAN terminals only, where a My Number may be sent.
+const INQUIRY_ITEMS: [MenuItem; 2] = [
+    MenuItem {
+        ja: "他自治体への接種記録照会",
+        en: "Inquiry to another municipality",
+        href: "/inquiries",
+    },
+    MenuItem {
+        ja: "一括照会",
+        en: "Bulk inquiry",
+        href: "/inquiries/bulk",
+    },
+];
+
+const MUNICIPAL_ITEMS: [MenuItem; 2] = [
+    MenuItem {
+        ja: "情報提供等の記録",
+        en: "Provision records",
+        href: "/provisions",
+    },
+    MenuItem {
+        ja: "確認事項",
+        en: "Terms",
+        href: "/terms",
+    },
+];
+
 const AUDIT_ITEM: MenuItem = MenuItem {
     ja: "操作ログの検索",
     en: "Search the audit log",
     href: "/audit",
 };
 
-/// The menu of a role: only pages that exist.
-pub fn menu(role: &str) -> Vec<MenuItem> {
+/// The menu of a role on its terminal: only pages that exist and that it may open from there.
+pub fn menu(role: &str, lgwan: bool) -> Vec<MenuItem> {
     let mut items = Vec::new();
     match role {
         "national_operator" => {
@@ -89,6 +116,16 @@ pub fn menu(role: &str) -> Vec<MenuItem> {
                 en: "Locked accounts (intrusion notices)",
                 href: "/operator/locks",
             });
+            items.push(MenuItem {
+                ja: "確認事項の公開",
+                en: "Publish terms",
+                href: "/operator/terms",
+            });
+            items.push(MenuItem {
+                ja: "機能の緊急停止",
+                en: "Emergency stop",
+                href: "/operator/functions",
+            });
         }
         "municipal_admin" => {
             items.push(MenuItem {
@@ -97,10 +134,18 @@ pub fn menu(role: &str) -> Vec<MenuItem> {
                 href: "/admin/applications",
             });
             items.extend(RECORD_ITEMS);
+            if lgwan {
+                items.extend(INQUIRY_ITEMS);
+            }
+            items.extend(MUNICIPAL_ITEMS);
             items.push(AUDIT_ITEM);
         }
         "municipal_staff" => {
             items.extend(RECORD_ITEMS);
+            if lgwan {
+                items.extend(INQUIRY_ITEMS);
+            }
+            items.extend(MUNICIPAL_ITEMS);
             items.push(AUDIT_ITEM);
         }
         "site_tablet" => items.push(MenuItem {
@@ -210,7 +255,7 @@ pub fn home(lang: Lang, signed: &Signed) -> Markup {
         html! {
             nav.menu data-role=(signed.account.role) {
                 ul {
-                    @for item in menu(&signed.account.role) {
+                    @for item in menu(&signed.account.role, signed.terminal == TerminalClass::Lgwan) {
                         li { a href=(item.href) { (if lang == Lang::Ja { item.ja } else { item.en }) } }
                     }
                 }

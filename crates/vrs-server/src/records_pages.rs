@@ -172,7 +172,12 @@ pub fn person(
                         td { (r.dose.lot_number.as_str()) }
                         td { (r.dose.site_municipality.info().full_name()) }
                         td { (r.venue) }
-                        td { (r.source.as_str()) }
+                        td {
+                            (r.source.as_str())
+                            @if let Some(from) = r.received_from {
+                                "（" (tr("照会により受領: ", "received from ")) (from.info().full_name()) "）"
+                            }
+                        }
                     }
                 }
             }

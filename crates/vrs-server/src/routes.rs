@@ -19,7 +19,7 @@ use crate::session::{
     LOGIN_CSRF_COOKIE, SESSION_COOKIE,
 };
 use crate::AppState;
-use crate::{dose_files, records};
+use crate::{dose_files, governance, inquiries, records};
 
 /// The OpenAPI document of the JSON API.
 #[derive(utoipa::OpenApi)]
@@ -28,8 +28,14 @@ use crate::{dose_files, records};
         title = "VRS — Vaccination Record System API",
         description = "The JSON API of VRS. Pages for people are server-rendered HTML and not part of this document."
     ),
-    paths(healthz, openapi, read_coupon, crate::tablet::register_dose),
-    components(schemas(crate::tablet::DoseRequest))
+    paths(
+        healthz,
+        openapi,
+        read_coupon,
+        crate::tablet::register_dose,
+        crate::inquiries::api_inquire
+    ),
+    components(schemas(crate::tablet::DoseRequest, crate::inquiries::InquiryBody))
 )]
 struct ApiDoc;
 
@@ -187,6 +193,80 @@ fn table() -> Vec<(RouteInfo, Handlers)> {
             &["GET"],
             MunicipalStaff,
             get(dose_files::export),
+        ),
+        r(
+            "/inquiries",
+            &["GET", "POST"],
+            MunicipalStaff,
+            get(inquiries::page).post(inquiries::send),
+        ),
+        r(
+            "/inquiries/{id}/register",
+            &["POST"],
+            MunicipalStaff,
+            post(inquiries::register),
+        ),
+        r(
+            "/inquiries/bulk",
+            &["GET", "POST"],
+            MunicipalStaff,
+            get(inquiries::bulk_page)
+                .post(inquiries::bulk_upload)
+                .layer(axum::extract::DefaultBodyLimit::max(inquiries::BULK_LIMIT)),
+        ),
+        r(
+            "/inquiries/bulk/{batch}/download",
+            &["GET"],
+            MunicipalStaff,
+            get(inquiries::bulk_download),
+        ),
+        r(
+            "/api/v1/inquiries",
+            &["POST"],
+            MunicipalStaff,
+            post(inquiries::api_inquire),
+        ),
+        r(
+            "/provisions",
+            &["GET"],
+            MunicipalStaff,
+            get(inquiries::provisions),
+        ),
+        r(
+            "/provisions/download",
+            &["GET"],
+            MunicipalStaff,
+            get(inquiries::provisions_download),
+        ),
+        r(
+            "/terms",
+            &["GET"],
+            MunicipalStaff,
+            get(governance::terms_page),
+        ),
+        r(
+            "/terms/{kind}/agree",
+            &["POST"],
+            MunicipalAdmin,
+            post(governance::agree_to),
+        ),
+        r(
+            "/operator/terms",
+            &["GET", "POST"],
+            Operator,
+            get(governance::operator_terms).post(governance::publish),
+        ),
+        r(
+            "/operator/functions",
+            &["GET"],
+            Operator,
+            get(governance::functions_page),
+        ),
+        r(
+            "/operator/functions/{function}",
+            &["POST"],
+            Operator,
+            post(governance::switch),
         ),
     ]
 }

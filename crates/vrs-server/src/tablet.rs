@@ -72,6 +72,7 @@ fn bad_field(field: &str, ja: &str, en: String) -> Response {
         (status = 404, description = "No target of that municipality holds the coupon (`unknown_coupon`)"),
         (status = 409, description = "The coupon's holder is reported deceased (`deceased`)"),
         (status = 422, description = "The dose breaks data-quality rules (`quality`, each rule named in `rules`), or the key was used for another request (`idempotency_key_reused`)"),
+        (status = 503, description = "The national operator has stopped registration from tablets (`function_stopped`, with the operator's reason)"),
     ))]
 pub async fn register_dose(
     State(state): State<AppState>,
@@ -175,8 +176,19 @@ pub async fn register_dose(
             "このIdempotency-Keyは別の登録に使われています。",
             "this Idempotency-Key was already used for a different request",
         )),
+        Err(RegisterError::Stopped(s)) => Ok(stopped(&s)),
         Err(RegisterError::Store(e)) => Err(e.into()),
     }
+}
+
+/// The API's answer while the operator has stopped a function: 503 `function_stopped`.
+pub(crate) fn stopped(s: &vrs_core::governance::Stopped) -> Response {
+    api_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "function_stopped",
+        &s.message_ja(),
+        &s.to_string(),
+    )
 }
 
 /// The tablet page.

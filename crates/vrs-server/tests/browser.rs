@@ -367,3 +367,160 @@ async fn the_tablet_page_registers_a_dose_and_refuses_a_bad_ocr_line() {
     client.close().await.unwrap();
     app.stop().await;
 }
+
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn type_into(client: &Client, id: &str, text: &str) {
+    client
+        .find(Locator::Id(id))
+        .await
+        .unwrap()
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_inquire_from_an_lgwan_terminal_and_the_administrator_agrees_to_terms() {
+    let Some(driver) = chromedriver().await else {
+        return;
+    };
+    let app = support::spawn_app_lgwan_here(TestDb::sqlite().await).await;
+    let code = |c: &str| vrs_domain::MunicipalityCode::parse(c).unwrap();
+    let (chiyoda, saijo) = (code("131016"), code("382060"));
+    let audit = vrs_store::AuditEntry::now("test", "test", "local", "resident.put", "x");
+    let old = vrs_interop::Synthetic::new(chiyoda, 1, 5).next().unwrap();
+    app.db
+        .store
+        .put_resident(chiyoda, &old, &audit)
+        .await
+        .unwrap();
+    let dose = vrs_domain::DoseRecord::now(
+        vrs_domain::Dose {
+            municipality: chiyoda,
+            atena: old.atena.clone(),
+            dose_number: 1,
+            administered_on: chrono::NaiveDate::from_ymd_opt(2021, 6, 1).unwrap(),
+            product: vrs_domain::VaccineProduct::by_code("comirnaty").unwrap(),
+            lot_number: vrs_domain::LotNumber::parse("FA4597").unwrap(),
+            site_municipality: chiyoda,
+            coupon: old.coupon,
+        },
+        vrs_domain::DoseSource::Tablet,
+    );
+    app.db
+        .store
+        .add_doses(chiyoda, &[dose], "t", &audit)
+        .await
+        .unwrap();
+    let mut new = old.clone();
+    new.municipality = saijo;
+    new.atena = vrs_domain::AtenaNumber::parse("880000000001").unwrap();
+    new.coupon = vrs_domain::CouponNumber::parse("8800000001").unwrap();
+    app.db
+        .store
+        .put_resident(saijo, &new, &audit)
+        .await
+        .unwrap();
+    let operator = vrs_core::Actor {
+        user: "op".into(),
+        role: "national_operator".into(),
+        terminal: "internet".into(),
+    };
+    vrs_core::governance::publish_terms(
+        app.db.store.as_ref(),
+        &operator,
+        vrs_domain::TermsKind::NoConsentInquiry,
+        "本人同意を要しない照会",
+        "番号法第19条第16号",
+    )
+    .await
+    .unwrap();
+    app.account("saijo-admin", "municipal_admin", Some("382060"), false)
+        .await;
+    app.account("saijo-staff", "municipal_staff", Some("382060"), false)
+        .await;
+    let client = browser(&driver).await;
+
+    // The administrator reads the terms and agrees.
+    sign_in(&client, &app, "saijo-admin").await;
+    let menu = client
+        .find(Locator::Css("nav.menu"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        menu.contains("確認事項") && menu.contains("他自治体への接種記録照会"),
+        "{menu}"
+    );
+    client
+        .goto(&format!("http://{}/terms", app.address))
+        .await
+        .unwrap();
+    let section = "section[data-kind=\"no_consent_inquiry\"]";
+    client
+        .wait()
+        .for_element(Locator::Css(section))
+        .await
+        .unwrap();
+    click(&client, &format!("{section} input[name=\"read\"]")).await;
+    click(&client, &format!("{section} button.agree")).await;
+    client
+        .wait()
+        .for_element(Locator::Css(
+            "section[data-kind=\"no_consent_inquiry\"][data-agreed=\"true\"]",
+        ))
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("header form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .wait()
+        .for_element(Locator::Id("user_id"))
+        .await
+        .unwrap();
+
+    // Staff inquire 千代田区 (which has not agreed): consent is needed, then the doses arrive.
+    sign_in(&client, &app, "saijo-staff").await;
+    client
+        .goto(&format!("http://{}/inquiries", app.address))
+        .await
+        .unwrap();
+    client
+        .wait()
+        .for_element(Locator::Id("my_number"))
+        .await
+        .unwrap();
+    type_into(&client, "my_number", new.my_number.expose()).await;
+    type_into(&client, "former_municipality", "131016").await;
+    click(&client, "#send").await;
+    let error = wait_for_text(&client, "error", "同意").await;
+    assert!(error.contains("本人の同意"), "{error}");
+    type_into(&client, "my_number", new.my_number.expose()).await;
+    type_into(&client, "former_municipality", "131016").await;
+    click(&client, "#consent").await;
+    click(&client, "#send").await;
+    let answer = wait_for_text(&client, "answer", "FA4597").await;
+    assert!(answer.contains("千代田区"), "{answer}");
+    assert!(!answer.contains(new.my_number.expose()));
+    click(&client, "#register").await;
+    let doses = wait_for_text(&client, "doses", "FA4597").await;
+    assert!(doses.contains("照会により受領"), "{doses}");
+    client.close().await.unwrap();
+    app.stop().await;
+}

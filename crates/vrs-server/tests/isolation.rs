@@ -71,8 +71,16 @@ fn twelve_digit_numbers_are_found() {
 const CHIYODA_NAME: &str = "千代田　秘匿";
 const CHIYODA_COUPON: &str = "0000000777";
 
-/// The foreign application's id and the 千代田区 person's 宛名番号.
-async fn setup(app: &TestApp) -> (i64, String) {
+/// What 千代田区 holds that others must never reach.
+struct Foreign {
+    application: i64,
+    atena: String,
+    /// An inquiry 千代田区 sent and a bulk inquiry job it ran.
+    inquiry: String,
+    batch: String,
+}
+
+async fn setup(app: &TestApp) -> Foreign {
     let chiyoda_code = vrs_domain::MunicipalityCode::parse("131016").unwrap();
     let mut person = vrs_interop::Synthetic::new(chiyoda_code, 1, 1)
         .next()
@@ -130,10 +138,37 @@ async fn setup(app: &TestApp) -> (i64, String) {
             ],
         )
         .await;
-    (
-        app.db.store.applications(None).await.unwrap()[0].id,
-        person.atena.to_string(),
+    // 千代田区 asks 札幌市 about its person, once alone and once in a bulk job.
+    let staff = vrs_core::Actor {
+        user: "chiyoda-admin".into(),
+        role: "municipal_admin".into(),
+        terminal: "lgwan".into(),
+    };
+    let sapporo = vrs_domain::MunicipalityCode::parse("011002").unwrap();
+    let request = vrs_core::inquiry::InquiryRequest {
+        my_number: person.my_number.clone(),
+        former: sapporo,
+        consent: true,
+    };
+    let answer = vrs_core::inquiry::inquire(app.db.store.as_ref(), &staff, chiyoda_code, &request)
+        .await
+        .unwrap();
+    let file = format!("{},011002,1\n", person.my_number.expose());
+    let bulk = vrs_core::inquiry_bulk::inquire_bulk(
+        app.db.store.as_ref(),
+        &staff,
+        chiyoda_code,
+        std::io::Cursor::new(file.into_bytes()),
+        vrs_interop::EncodingChoice::Auto,
     )
+    .await
+    .unwrap();
+    Foreign {
+        application: app.db.store.applications(None).await.unwrap()[0].id,
+        atena: person.atena.to_string(),
+        inquiry: answer.inquiry_id,
+        batch: bulk.job.batch,
+    }
 }
 
 async fn call(b: &Browser, method: &str, path: &str, csrf: &str) -> support::Page {
@@ -157,6 +192,9 @@ async fn call(b: &Browser, method: &str, path: &str, csrf: &str) -> support::Pag
                     ("lot_number", "FC3661"),
                     ("reason", "x"),
                     ("moved_out_on", "2021-08-01"),
+                    ("version", "1"),
+                    ("read", "1"),
+                    ("stop", "0"),
                 ],
             )
             .await
@@ -167,7 +205,8 @@ async fn call(b: &Browser, method: &str, path: &str, csrf: &str) -> support::Pag
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_route_answers_any_role_with_another_municipalitys_data() {
     let app = spawn_app(TestDb::sqlite().await).await;
-    let (foreign_application, foreign_atena) = setup(&app).await;
+    let foreign = setup(&app).await;
+    let foreign_atena = foreign.atena.clone();
     let callers = [
         Caller {
             user_id: None,
@@ -206,9 +245,17 @@ async fn no_route_answers_any_role_with_another_municipalitys_data() {
             if matches!(route.path, "/logout" | "/password") && *method == "POST" {
                 continue;
             }
+            let id = if route.path.starts_with("/inquiries/") {
+                foreign.inquiry.clone()
+            } else {
+                foreign.application.to_string()
+            };
             let path = route
                 .path
-                .replace("{id}", &foreign_application.to_string())
+                .replace("{id}", &id)
+                .replace("{batch}", &foreign.batch)
+                .replace("{kind}", "use")
+                .replace("{function}", "kiosk_issuance")
                 .replace("{code}", "en")
                 .replace("{reference}", &format!("131016-{CHIYODA_COUPON}"))
                 .replace("{atena}", &foreign_atena)
@@ -243,7 +290,8 @@ async fn no_route_answers_any_role_with_another_municipalitys_data() {
                         caller.role == "national_operator" && route.path.starts_with("/operator/");
                     let tablet_on_coupons = route.audience == Audience::SiteTablet;
                     if !operator_on_applications && !tablet_on_coupons {
-                        for marker in FOREIGN {
+                        let ids = [foreign.inquiry.as_str(), foreign.batch.as_str()];
+                        for marker in FOREIGN.iter().chain(&ids) {
                             assert!(
                                 !page.body.contains(marker),
                                 "{who} answered with {marker}: {}",

@@ -59,6 +59,12 @@ enum Command {
     /// Check stored records against the data-quality rules.
     #[command(subcommand)]
     Check(commands::check::Check),
+    /// Publish and list the terms (確認事項) municipalities agree to.
+    #[command(subcommand)]
+    Terms(commands::governance::Terms),
+    /// Stop or resume a function in an emergency (緊急時の措置), or list their states.
+    #[command(subcommand)]
+    Function(commands::governance::Functions),
     /// Run the server.
     Serve(commands::serve::Args),
     /// A demonstration on embedded SQLite: demo municipalities, targets and accounts, then serve.
@@ -103,6 +109,8 @@ fn main() -> ExitCode {
             Command::Export(export) => commands::export::run(&context, &export).await,
             Command::Audit(audit) => commands::audit::run(&context, &audit).await,
             Command::Check(check) => commands::check::run(&context, &check).await,
+            Command::Terms(terms) => commands::governance::run_terms(&context, &terms).await,
+            Command::Function(f) => commands::governance::run_functions(&context, &f).await,
             Command::Serve(args) => commands::serve::run(&context, &args).await,
             Command::Demo(args) => commands::demo::run(&args).await,
         }

@@ -85,6 +85,8 @@ actions! {
     ApproveAccounts => "account.approve",
     /// Publish a new version of the terms (確認事項).
     PublishTerms => "terms.publish",
+    /// Read the published terms and the municipality's agreements.
+    ReadTerms => "terms.read",
     /// Agree to a version of the terms for the municipality.
     AgreeToTerms => "terms.agree",
     /// Stop (or resume) a function at once, saying why.
@@ -219,6 +221,7 @@ impl Action {
             | RestoreArea
             | DeleteArea => &[K::Municipality],
             ReadStatistics => &[K::Nation, K::Prefecture, K::Municipality],
+            ReadTerms => &[K::Nation, K::Municipality],
             ApproveAccounts | EmergencyStop => &[K::Nation, K::Municipality],
             PublishTerms => &[K::Nation],
         }

@@ -42,6 +42,7 @@ const NATIONAL_OPERATOR: &[Action] = &[
     Action::ReadStatistics,
     Action::ApproveAccounts,
     Action::PublishTerms,
+    Action::ReadTerms,
     Action::EmergencyStop,
     // Only on the municipality's recorded consent, which the area service checks.
     Action::DeleteArea,
@@ -74,6 +75,7 @@ macro_rules! municipal {
             Action::AnswerInquiry,
             Action::IssueCertificateCounter,
             Action::ReadStatistics,
+            Action::ReadTerms,
             $($extra,)*
         ]
     };

@@ -66,7 +66,18 @@ fn test_settings() -> Settings {
 }
 
 pub async fn spawn_app(db: TestDb) -> TestApp {
-    let settings = test_settings();
+    spawn_app_with(db, test_settings()).await
+}
+
+/// A server that counts this machine (127.0.0.0/8) as an LG-WAN terminal, for a real browser,
+/// which cannot say where it comes from through the proxy header.
+pub async fn spawn_app_lgwan_here(db: TestDb) -> TestApp {
+    let mut settings = test_settings();
+    settings.lgwan_networks.push("127.0.0.0/8".parse().unwrap());
+    spawn_app_with(db, settings).await
+}
+
+async fn spawn_app_with(db: TestDb, settings: Settings) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

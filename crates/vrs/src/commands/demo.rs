@@ -89,6 +89,67 @@ fn demo_doses(municipality: MunicipalityCode, count: u64) -> Vec<vrs_domain::Dos
     out
 }
 
+/// The first version of each terms document, as the national operator publishes it.
+const DEMO_TERMS: [(vrs_domain::TermsKind, &str, &str); 3] = [
+    (
+        vrs_domain::TermsKind::Use,
+        "新型コロナウイルスワクチン接種記録システムの利用にあたっての確認事項",
+        "第1条 市区町村は、予防接種法に基づく接種記録の管理のためにVRSを利用する。\n\
+         第2条 市区町村は、自らが管理する区域のデータについて、個人情報の保護に関する法律に従い適正に取り扱う。\n\
+         第3条 個人番号は、番号法の定める事務の範囲でのみ利用し、LGWAN端末以外で表示・送信しない。\n\
+         第4条 国及び都道府県は、統計情報のみを利用する。",
+    ),
+    (
+        vrs_domain::TermsKind::NoConsentInquiry,
+        "VRSによる他自治体への接種記録照会にあたって本人同意が不要となることに係る確認事項",
+        "転出入時の市町村間の接種記録照会は、番号法第19条第16号（人の生命、身体又は財産の保護のために必要がある場合において、\
+         本人の同意を得ることが困難であるとき）を根拠として実施する。照会元・照会先の双方が本確認事項に同意している場合、\
+         照会にあたって本人の同意の確認を要しない。",
+    ),
+    (
+        vrs_domain::TermsKind::AppIssuance,
+        "接種証明書のアプリ発行に係る確認事項",
+        "市区町村は、住民がマイナンバーカードを用いてアプリで申請した接種証明書を、自らの名義で電子的に発行することに同意する。\
+         発行の記録には、氏名・生年月日・国籍・旅券番号のみを保存する。",
+    ),
+];
+
+/// Publishes the terms; 西条市 and 千代田区 agree to all of them, 札幌市 to the terms of use only.
+/// One 千代田区 resident with doses has moved to 西条市 (same My Number, new 宛名番号), so an
+/// inquiry can be tried; returns that My Number (synthetic).
+async fn seed_governance(store: &dyn vrs_store::Store, targets: u64) -> Result<String, CliError> {
+    let operator = Actor::command_line();
+    for (kind, title, body) in DEMO_TERMS {
+        vrs_core::governance::publish_terms(store, &operator, kind, title, body)
+            .await
+            .map_err(failure)?;
+    }
+    for (code, kinds) in [
+        ("382060", vrs_domain::TermsKind::ALL),
+        ("131016", vrs_domain::TermsKind::ALL),
+        ("011002", &[vrs_domain::TermsKind::Use][..]),
+    ] {
+        let municipality = MunicipalityCode::parse(code).map_err(failure)?;
+        for &kind in kinds {
+            vrs_core::governance::agree(store, &operator, municipality, kind, 1)
+                .await
+                .map_err(failure)?;
+        }
+    }
+    let chiyoda = MunicipalityCode::parse("131016").map_err(failure)?;
+    let saijo = MunicipalityCode::parse("382060").map_err(failure)?;
+    // The second generated 千代田区 person has two doses (see demo_doses).
+    let mut mover = Synthetic::new(chiyoda, targets.max(2), 2021)
+        .nth(1)
+        .ok_or_else(|| failure("no demo person"))?;
+    mover.municipality = saijo;
+    mover.atena = vrs_domain::AtenaNumber::parse("990000000001").map_err(failure)?;
+    mover.coupon = vrs_domain::CouponNumber::parse("9900000001").map_err(failure)?;
+    let audit = operator.audit("targets.import", "demo-mover");
+    store.put_resident(saijo, &mover, &audit).await?;
+    Ok(mover.my_number.expose().to_owned())
+}
+
 fn failure(e: impl std::fmt::Display) -> CliError {
     CliError::Failure(e.to_string())
 }
@@ -140,6 +201,8 @@ pub async fn run(args: &Args) -> Result<(), CliError> {
             doses.len()
         );
     }
+
+    let mover = seed_governance(store.as_ref(), args.targets).await?;
 
     let ehime = PrefectureCode::parse("38").map_err(failure)?;
     let saijo = MunicipalityCode::parse("382060").map_err(failure)?;
@@ -236,6 +299,10 @@ pub async fn run(args: &Args) -> Result<(), CliError> {
         println!("  {user_id:<14} {secret:<22} {role}");
     }
     println!("\nThis machine (127.0.0.0/8) counts as an LG-WAN terminal in the demo.");
+    println!(
+        "To try an inquiry, sign in as saijo-staff: the synthetic person with My Number {mover} \
+         moved to 西条市 (宛名番号 990000000001) from 千代田区 (131016)."
+    );
     let settings = Settings {
         listen: args.listen,
         lgwan_networks: vec![

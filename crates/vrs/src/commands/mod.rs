@@ -6,6 +6,7 @@ pub mod check;
 pub mod demo;
 pub mod export;
 pub mod gen;
+pub mod governance;
 pub mod import;
 pub mod init;
 pub mod municipalities;

@@ -1,0 +1,265 @@
+//! What the national operator governs and municipalities agree to: versioned terms (確認事項),
+//! each municipality's agreement, and the emergency stop of a function (緊急時の措置).
+//!
+//! Nothing here is cached: whether a function runs and what a municipality agreed to are read from
+//! the database on every check, so an operator's stop takes effect at once on every node.
+
+use vrs_domain::{Function, MunicipalityCode, TermsKind};
+use vrs_store::{Agreement, FunctionState, Store, StoreError, TermsVersion};
+
+use crate::Actor;
+
+/// The message the certificate app receives when the municipality has not agreed to issuance to
+/// the app (DESIGN.md §4.6), word for word.
+pub const APP_ISSUANCE_NOT_STARTED: &str = "この自治体では、まだアプリでの発行を開始していません。恐れ入りますが、自治体の発行方法を確認の上、手続きをお願いします。";
+
+/// A function the operator has stopped, as callers are told.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{} is stopped by the national operator: {reason}", function.label_en())]
+pub struct Stopped {
+    pub function: Function,
+    pub reason: String,
+    pub since: chrono::DateTime<chrono::Utc>,
+}
+
+impl Stopped {
+    pub fn message_ja(&self) -> String {
+        format!(
+            "「{}」は国（運用管理者）により停止されています。理由: {}",
+            self.function.label_ja(),
+            self.reason
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GovernanceError {
+    #[error(transparent)]
+    Stopped(#[from] Stopped),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("no such version of the terms")]
+    NotFound,
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for GovernanceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => GovernanceError::NotFound,
+            other => GovernanceError::Store(other),
+        }
+    }
+}
+
+/// Whether `function` runs: `Err(Stopped)` with the operator's reason when it is stopped.
+pub async fn ensure_running(store: &dyn Store, function: Function) -> Result<(), GovernanceError> {
+    let states = store.function_states().await?;
+    match states.into_iter().find(|s| s.function == function) {
+        Some(s) if s.stopped => Err(Stopped {
+            function,
+            reason: s.reason,
+            since: s.changed_at,
+        }
+        .into()),
+        _ => Ok(()),
+    }
+}
+
+/// Every stoppable function with its state (a function never switched runs).
+pub async fn function_overview(
+    store: &dyn Store,
+) -> Result<Vec<(Function, Option<FunctionState>)>, StoreError> {
+    let states = store.function_states().await?;
+    Ok(Function::ALL
+        .iter()
+        .map(|&f| (f, states.iter().find(|s| s.function == f).cloned()))
+        .collect())
+}
+
+fn one_line(what: &str, text: &str, max: usize) -> Result<String, GovernanceError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(GovernanceError::Invalid(format!("{what} is required")));
+    }
+    if text.chars().count() > max || text.chars().any(char::is_control) {
+        return Err(GovernanceError::Invalid(format!(
+            "{what} must be at most {max} characters on one line"
+        )));
+    }
+    Ok(text.to_owned())
+}
+
+/// The operator stops (`stopped`) or resumes a function, saying why. Audited in the national chain.
+pub async fn switch_function(
+    store: &dyn Store,
+    actor: &Actor,
+    function: Function,
+    stopped: bool,
+    reason: &str,
+) -> Result<FunctionState, GovernanceError> {
+    let reason = one_line("the reason", reason, 200)?;
+    let action = if stopped { "stop" } else { "resume" };
+    let audit = actor
+        .audit("function.stop", function.as_str())
+        .with_detail(format!("{action}: {reason}"));
+    let state = FunctionState {
+        function,
+        stopped,
+        reason,
+        changed_by: actor.user.clone(),
+        changed_at: audit.at,
+    };
+    store.set_function(&state, &audit).await?;
+    Ok(state)
+}
+
+/// The operator publishes the next version of a terms document. Audited in the national chain.
+pub async fn publish_terms(
+    store: &dyn Store,
+    actor: &Actor,
+    kind: TermsKind,
+    title: &str,
+    body: &str,
+) -> Result<TermsVersion, GovernanceError> {
+    let title = one_line("the title", title, 100)?;
+    let body = body.trim().replace("\r\n", "\n");
+    if body.is_empty() {
+        return Err(GovernanceError::Invalid(
+            "the text of the terms is required".into(),
+        ));
+    }
+    if body.chars().count() > 50_000 {
+        return Err(GovernanceError::Invalid(
+            "the text of the terms must be at most 50,000 characters".into(),
+        ));
+    }
+    let audit = actor
+        .audit("terms.publish", kind.as_str())
+        .with_detail(format!("title: {title}"));
+    Ok(store
+        .publish_terms(kind, &title, &body, &actor.user, &audit)
+        .await?)
+}
+
+/// One terms document as a municipality sees it: its newest version and what it agreed to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TermsStatus {
+    pub kind: TermsKind,
+    pub latest: Option<TermsVersion>,
+    /// The municipality's agreement to the newest version, if it gave one.
+    pub agreed_latest: Option<Agreement>,
+    /// The newest version it ever agreed to (perhaps an older one).
+    pub last_agreed: Option<Agreement>,
+}
+
+/// Every terms document with the municipality's standing.
+pub async fn terms_status(
+    store: &dyn Store,
+    scope: MunicipalityCode,
+) -> Result<Vec<TermsStatus>, StoreError> {
+    let versions = store.terms_versions(None).await?;
+    let agreements = store.agreements(scope).await?;
+    Ok(TermsKind::ALL
+        .iter()
+        .map(|&kind| {
+            let latest = versions
+                .iter()
+                .filter(|v| v.kind == kind)
+                .max_by_key(|v| v.version);
+            let mine = agreements.iter().filter(|a| a.kind == kind);
+            TermsStatus {
+                kind,
+                latest: latest.cloned(),
+                agreed_latest: latest
+                    .and_then(|l| mine.clone().find(|a| a.version == l.version).cloned()),
+                last_agreed: mine.max_by_key(|a| a.version).cloned(),
+            }
+        })
+        .collect())
+}
+
+/// Whether the municipality has agreed to the newest published version of `kind` (false while
+/// none is published).
+pub async fn has_agreed(
+    store: &dyn Store,
+    scope: MunicipalityCode,
+    kind: TermsKind,
+) -> Result<bool, StoreError> {
+    let latest = store
+        .terms_versions(Some(kind))
+        .await?
+        .into_iter()
+        .map(|v| v.version)
+        .max();
+    let Some(latest) = latest else {
+        return Ok(false);
+    };
+    Ok(store
+        .agreements(scope)
+        .await?
+        .iter()
+        .any(|a| a.kind == kind && a.version == latest))
+}
+
+/// A municipal administrator agrees, for the municipality, to `version` of `kind`, which must be
+/// the newest. Audited in the municipality's chain; agreeing again changes nothing (false).
+pub async fn agree(
+    store: &dyn Store,
+    actor: &Actor,
+    scope: MunicipalityCode,
+    kind: TermsKind,
+    version: u32,
+) -> Result<bool, GovernanceError> {
+    let latest = store
+        .terms_versions(Some(kind))
+        .await?
+        .into_iter()
+        .map(|v| v.version)
+        .max()
+        .ok_or(GovernanceError::NotFound)?;
+    if version > latest {
+        return Err(GovernanceError::NotFound);
+    }
+    if version < latest {
+        return Err(GovernanceError::Invalid(format!(
+            "version {version} has been replaced by version {latest}: read and agree to the newest"
+        )));
+    }
+    let audit = actor
+        .audit("terms.agree", kind.as_str())
+        .with_detail(format!("version {version}"));
+    Ok(store
+        .agree_to_terms(scope, kind, version, &actor.user, &audit)
+        .await?)
+}
+
+/// Why the app cannot be given a certificate of this municipality.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AppIssuanceRefusal {
+    #[error(transparent)]
+    Stopped(Stopped),
+    /// The municipality has not agreed to the newest app-issuance terms; the app shows
+    /// [`APP_ISSUANCE_NOT_STARTED`].
+    #[error("{}", APP_ISSUANCE_NOT_STARTED)]
+    NotStarted,
+}
+
+/// The gate of issuance to the app: the function runs and the issuing municipality agreed to the
+/// newest app-issuance terms.
+pub async fn app_issuance_gate(
+    store: &dyn Store,
+    issuing: MunicipalityCode,
+) -> Result<Result<(), AppIssuanceRefusal>, StoreError> {
+    match ensure_running(store, Function::AppIssuance).await {
+        Err(GovernanceError::Stopped(s)) => return Ok(Err(AppIssuanceRefusal::Stopped(s))),
+        Err(GovernanceError::Store(e)) => return Err(e),
+        _ => {}
+    }
+    if has_agreed(store, issuing, TermsKind::AppIssuance).await? {
+        Ok(Ok(()))
+    } else {
+        Ok(Err(AppIssuanceRefusal::NotStarted))
+    }
+}

@@ -1,0 +1,315 @@
+//! Terms and switches: municipal staff read the terms (確認事項) and their municipality's
+//! agreements, the municipal administrator agrees; the national operator publishes new versions and
+//! stops or resumes functions in an emergency (緊急時の措置). Every change is audited.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Form;
+use maud::{html, Markup};
+use serde::Deserialize;
+use vrs_core::access::{Action, Target};
+use vrs_core::governance::{
+    agree, function_overview, publish_terms, switch_function, terms_status, GovernanceError,
+    TermsStatus,
+};
+use vrs_domain::{Function, TermsKind};
+use vrs_store::{FunctionState, TermsVersion};
+
+use crate::error::WebError;
+use crate::i18n::Lang;
+use crate::pages::layout;
+use crate::records::actor;
+use crate::session::Signed;
+use crate::AppState;
+
+fn jst(at: chrono::DateTime<chrono::Utc>) -> String {
+    (at + chrono::Duration::hours(9))
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+fn kind_label(ja: bool, k: TermsKind) -> &'static str {
+    if ja {
+        k.label_ja()
+    } else {
+        k.label_en()
+    }
+}
+
+fn refused(e: GovernanceError) -> WebError {
+    match e {
+        GovernanceError::Invalid(m) => WebError::Invalid(m),
+        GovernanceError::NotFound => WebError::NotFound,
+        GovernanceError::Stopped(s) => WebError::Stopped(s),
+        GovernanceError::Store(e) => e.into(),
+    }
+}
+
+// --- the municipality's side ---
+
+pub async fn terms_page(
+    State(state): State<AppState>,
+    signed: Signed,
+) -> Result<Html<String>, WebError> {
+    let own = crate::records::own(&signed, Action::ReadTerms)?;
+    let may_agree = signed
+        .authorize(Action::AgreeToTerms, &Target::Municipality(own))
+        .is_ok();
+    let status = terms_status(state.store.as_ref(), own).await?;
+    Ok(Html(
+        terms_view(&signed, &status, may_agree, None).into_string(),
+    ))
+}
+
+fn terms_view(
+    signed: &Signed,
+    status: &[TermsStatus],
+    may_agree: bool,
+    notice: Option<&str>,
+) -> Markup {
+    let ja = signed.lang == Lang::Ja;
+    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
+    let body = html! {
+        @if let Some(n) = notice { p.notice role="status" #notice { (n) } }
+        @for s in status {
+            section.card.terms data-kind=(s.kind.as_str()) data-agreed=(s.agreed_latest.is_some()) {
+                h3 { (kind_label(ja, s.kind)) }
+                @match &s.latest {
+                    None => p { (tr("まだ公開されていません。", "Not published yet.")) },
+                    Some(v) => {
+                        p { (tr("第", "Version ")) (v.version) (tr("版", "")) "　" (v.title) "　"
+                            (tr("公開日時", "published")) " " (jst(v.published_at)) }
+                        pre.terms-text { (v.body) }
+                        @if let Some(a) = &s.agreed_latest {
+                            p.notice.agreed { (tr("同意済み", "Agreed")) ": " (a.agreed_by) " " (jst(a.agreed_at)) }
+                        } @else {
+                            @if let Some(a) = &s.last_agreed {
+                                p.error { (tr("以前の版（第", "An earlier version (")) (a.version) (tr("版）に同意済みです。新しい版への同意が必要です。", ") was agreed; the new version needs agreement.")) }
+                            } @else {
+                                p.error { (tr("未同意", "Not agreed")) }
+                            }
+                            @if may_agree {
+                                form method="post" action={ "/terms/" (s.kind.as_str()) "/agree" } {
+                                    input type="hidden" name="csrf" value=(signed.session.csrf_token);
+                                    input type="hidden" name="version" value=(v.version);
+                                    label { input type="checkbox" name="read" value="1" required; (tr(" 内容を確認しました", " I have read the terms")) }
+                                    button.agree type="submit" { (tr("自治体として同意する", "Agree for the municipality")) }
+                                }
+                            } @else {
+                                p { (tr("同意は自治体の管理者が行います。", "The municipality's administrator agrees.")) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    layout(signed.lang, tr("確認事項", "Terms"), Some(signed), body)
+}
+
+#[derive(Deserialize)]
+pub struct AgreeForm {
+    csrf: String,
+    version: String,
+    #[serde(default)]
+    read: Option<String>,
+}
+
+pub async fn agree_to(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(kind): Path<String>,
+    Form(form): Form<AgreeForm>,
+) -> Result<Response, WebError> {
+    let own = crate::records::own(&signed, Action::AgreeToTerms)?;
+    signed.check_csrf(&form.csrf)?;
+    let kind = TermsKind::parse(&kind).ok_or(WebError::NotFound)?;
+    let version: u32 =
+        form.version.trim().parse().map_err(|_| {
+            WebError::Invalid(format!("version: {:?} is not a number", form.version))
+        })?;
+    if form.read.is_none() {
+        return Err(WebError::Invalid(
+            "read: confirm that you have read the terms".into(),
+        ));
+    }
+    agree(state.store.as_ref(), &actor(&signed), own, kind, version)
+        .await
+        .map_err(refused)?;
+    Ok(Redirect::to("/terms").into_response())
+}
+
+// --- the national operator's side ---
+
+fn operator(signed: &Signed, action: Action) -> Result<(), WebError> {
+    signed.authorize(action, &Target::Nation)
+}
+
+pub async fn operator_terms(
+    State(state): State<AppState>,
+    signed: Signed,
+) -> Result<Html<String>, WebError> {
+    operator(&signed, Action::PublishTerms)?;
+    let versions = state.store.terms_versions(None).await?;
+    Ok(Html(
+        operator_terms_view(&signed, &versions, None).into_string(),
+    ))
+}
+
+fn operator_terms_view(signed: &Signed, versions: &[TermsVersion], error: Option<&str>) -> Markup {
+    let ja = signed.lang == Lang::Ja;
+    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
+    let body = html! {
+        form.card #publish method="post" action="/operator/terms" {
+            @if let Some(e) = error { p.error role="alert" #error { (e) } }
+            input type="hidden" name="csrf" value=(signed.session.csrf_token);
+            label { (tr("種類", "Kind"))
+                select name="kind" {
+                    @for k in TermsKind::ALL { option value=(k.as_str()) { (kind_label(ja, *k)) } }
+                }
+            }
+            label { (tr("表題", "Title")) input name="title" required maxlength="100"; }
+            label { (tr("本文", "Text")) textarea name="body" rows="12" required {} }
+            button type="submit" { (tr("新しい版として公開する", "Publish as a new version")) }
+        }
+        table #versions {
+            tr { th { (tr("種類", "Kind")) } th { (tr("版", "Version")) } th { (tr("表題", "Title")) } th { (tr("公開者", "By")) } th { (tr("公開日時", "When")) } }
+            @for v in versions {
+                tr { td { (kind_label(ja, v.kind)) } td { (v.version) } td { (v.title) } td { (v.published_by) } td { (jst(v.published_at)) } }
+            }
+        }
+    };
+    layout(
+        signed.lang,
+        tr("確認事項の公開", "Publish terms"),
+        Some(signed),
+        body,
+    )
+}
+
+#[derive(Deserialize)]
+pub struct PublishForm {
+    csrf: String,
+    kind: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    body: String,
+}
+
+pub async fn publish(
+    State(state): State<AppState>,
+    signed: Signed,
+    Form(form): Form<PublishForm>,
+) -> Result<Response, WebError> {
+    operator(&signed, Action::PublishTerms)?;
+    signed.check_csrf(&form.csrf)?;
+    let kind = TermsKind::parse(&form.kind)
+        .ok_or_else(|| WebError::Invalid(format!("kind: unknown terms {:?}", form.kind)))?;
+    match publish_terms(
+        state.store.as_ref(),
+        &actor(&signed),
+        kind,
+        &form.title,
+        &form.body,
+    )
+    .await
+    {
+        Ok(_) => Ok(Redirect::to("/operator/terms").into_response()),
+        Err(GovernanceError::Invalid(m)) => {
+            let versions = state.store.terms_versions(None).await?;
+            let page = operator_terms_view(&signed, &versions, Some(&m));
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.into_string())).into_response())
+        }
+        Err(e) => Err(refused(e)),
+    }
+}
+
+pub async fn functions_page(
+    State(state): State<AppState>,
+    signed: Signed,
+) -> Result<Html<String>, WebError> {
+    operator(&signed, Action::EmergencyStop)?;
+    let overview = function_overview(state.store.as_ref()).await?;
+    Ok(Html(functions_view(&signed, &overview, None).into_string()))
+}
+
+fn functions_view(
+    signed: &Signed,
+    overview: &[(Function, Option<FunctionState>)],
+    error: Option<&str>,
+) -> Markup {
+    let ja = signed.lang == Lang::Ja;
+    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
+    let body = html! {
+        @if let Some(e) = error { p.error role="alert" #error { (e) } }
+        p { (tr("停止は直ちにすべてのサーバーで有効になります。利用者には停止中である旨と理由が表示されます。",
+            "A stop takes effect at once on every server; callers are told the function is stopped and why.")) }
+        @for (f, state) in overview {
+            @let stopped = state.as_ref().is_some_and(|s| s.stopped);
+            section.card.function data-function=(f.as_str()) data-stopped=(stopped) {
+                h3 { (if ja { f.label_ja() } else { f.label_en() }) }
+                p {
+                    @if stopped { strong.error { (tr("停止中", "Stopped")) } } @else { (tr("稼働中", "Running")) }
+                    @if let Some(s) = state {
+                        "　" (tr("最終変更", "Last change")) ": " (s.changed_by) " " (jst(s.changed_at)) "（" (s.reason) "）"
+                    }
+                }
+                form method="post" action={ "/operator/functions/" (f.as_str()) } {
+                    input type="hidden" name="csrf" value=(signed.session.csrf_token);
+                    input type="hidden" name="stop" value=(if stopped { "0" } else { "1" });
+                    label { (tr("理由", "Reason")) input name="reason" required maxlength="200"; }
+                    button type="submit" { (if stopped { tr("再開する", "Resume") } else { tr("停止する", "Stop") }) }
+                }
+            }
+        }
+    };
+    layout(
+        signed.lang,
+        tr("機能の緊急停止", "Emergency stop"),
+        Some(signed),
+        body,
+    )
+}
+
+#[derive(Deserialize)]
+pub struct SwitchForm {
+    csrf: String,
+    stop: String,
+    #[serde(default)]
+    reason: String,
+}
+
+pub async fn switch(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(function): Path<String>,
+    Form(form): Form<SwitchForm>,
+) -> Result<Response, WebError> {
+    operator(&signed, Action::EmergencyStop)?;
+    signed.check_csrf(&form.csrf)?;
+    let function = Function::parse(&function).ok_or(WebError::NotFound)?;
+    let stop = match form.stop.as_str() {
+        "1" => true,
+        "0" => false,
+        other => return Err(WebError::Invalid(format!("stop: {other:?} (1 or 0)"))),
+    };
+    match switch_function(
+        state.store.as_ref(),
+        &actor(&signed),
+        function,
+        stop,
+        &form.reason,
+    )
+    .await
+    {
+        Ok(_) => Ok(Redirect::to("/operator/functions").into_response()),
+        Err(GovernanceError::Invalid(m)) => {
+            let overview = function_overview(state.store.as_ref()).await?;
+            let page = functions_view(&signed, &overview, Some(&m));
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.into_string())).into_response())
+        }
+        Err(e) => Err(refused(e)),
+    }
+}

@@ -1,0 +1,523 @@
+//! Inquiry between municipalities for staff on an LG-WAN terminal: the single inquiry (page and
+//! `POST /api/v1/inquiries`), registering the doses received, the bulk inquiry job and its results,
+//! and the municipality's provision records (情報提供等の記録). The asking municipality is always the
+//! session's; only the municipality named in the request is searched.
+
+use axum::body::Bytes;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::{Form, Json};
+use serde::Deserialize;
+use vrs_core::access::{Action, Target};
+use vrs_core::inquiry::{
+    inquire, register_received, InquiryAnswer, InquiryError, InquiryRequest, RegisterInquiredError,
+};
+use vrs_core::inquiry_bulk::{encode_results, inquire_bulk, BulkError};
+use vrs_core::provisions::{provision_csv, provisions_of};
+use vrs_domain::{MunicipalityCode, MyNumber, VaccineProduct};
+use vrs_interop::{Encoding, EncodingChoice};
+use vrs_store::{ProvisionFilter, ProvisionSide};
+
+use crate::error::WebError;
+use crate::i18n::Lang;
+use crate::inquiries_pages as view;
+use crate::records::actor;
+use crate::routes::api_error;
+use crate::session::{constant_time_eq, Signed};
+use crate::tablet::CSRF_HEADER;
+use crate::AppState;
+
+/// The largest bulk inquiry file accepted (50,000 rows are about 1.2 MB).
+pub const BULK_LIMIT: usize = 8 * 1024 * 1024;
+
+/// The staff member's municipality, once sending an inquiry from it is allowed (LG-WAN staff only).
+fn requester(signed: &Signed) -> Result<MunicipalityCode, WebError> {
+    let own = signed
+        .account
+        .municipality
+        .ok_or(WebError::Forbidden("a page of municipal staff"))?;
+    signed.authorize(
+        Action::SendInquiry,
+        &Target::Inquiry {
+            requester: own,
+            holder: own,
+        },
+    )?;
+    Ok(own)
+}
+
+/// The request's fields, or the message naming the one that is wrong.
+fn request_of(
+    lang: Lang,
+    my_number: &str,
+    former: &str,
+    consent: bool,
+) -> Result<InquiryRequest, (&'static str, String)> {
+    let ja = lang == Lang::Ja;
+    let my_number = MyNumber::parse(my_number).map_err(|e| {
+        let label = if ja { "個人番号" } else { "My Number" };
+        ("my_number", format!("{label}: {e}"))
+    })?;
+    let former = MunicipalityCode::parse(former).map_err(|e| {
+        let label = if ja {
+            "転出元自治体コード"
+        } else {
+            "Former municipality code"
+        };
+        ("former_municipality", format!("{label}: {e}"))
+    })?;
+    Ok(InquiryRequest {
+        my_number,
+        former,
+        consent,
+    })
+}
+
+pub async fn page(State(state): State<AppState>, signed: Signed) -> Result<Html<String>, WebError> {
+    let own = requester(&signed)?;
+    let recent = recent(&state, own).await?;
+    Ok(Html(
+        view::inquiry(&signed, None, None, &recent).into_string(),
+    ))
+}
+
+async fn recent(
+    state: &AppState,
+    own: MunicipalityCode,
+) -> Result<Vec<vrs_store::ProvisionRecord>, WebError> {
+    let filter = ProvisionFilter {
+        side: Some(ProvisionSide::Inquired),
+        limit: 20,
+        ..ProvisionFilter::default()
+    };
+    Ok(state.store.provision_records(own, &filter).await?)
+}
+
+#[derive(Deserialize)]
+pub struct InquiryForm {
+    csrf: String,
+    #[serde(default)]
+    my_number: String,
+    #[serde(default)]
+    former_municipality: String,
+    #[serde(default)]
+    consent: Option<String>,
+}
+
+pub async fn send(
+    State(state): State<AppState>,
+    signed: Signed,
+    Form(form): Form<InquiryForm>,
+) -> Result<Response, WebError> {
+    let own = requester(&signed)?;
+    signed.check_csrf(&form.csrf)?;
+    let refuse = |status: StatusCode, message: String, recent| {
+        let body = view::inquiry(&signed, None, Some(&message), recent);
+        (status, Html(body.into_string())).into_response()
+    };
+    let request = match request_of(
+        signed.lang,
+        &form.my_number,
+        &form.former_municipality,
+        form.consent.is_some(),
+    ) {
+        Ok(r) => r,
+        Err((_, message)) => {
+            let recent = recent(&state, own).await?;
+            return Ok(refuse(StatusCode::BAD_REQUEST, message, &recent));
+        }
+    };
+    match inquire(state.store.as_ref(), &actor(&signed), own, &request).await {
+        Ok(answer) => {
+            let recent = recent(&state, own).await?;
+            Ok(
+                Html(view::inquiry(&signed, Some(&answer), None, &recent).into_string())
+                    .into_response(),
+            )
+        }
+        Err(InquiryError::Stopped(s)) => Err(WebError::Stopped(s)),
+        Err(InquiryError::Store(e)) => Err(e.into()),
+        Err(e) => {
+            let recent = recent(&state, own).await?;
+            let message = if signed.lang == Lang::Ja {
+                e.message_ja()
+            } else {
+                e.to_string()
+            };
+            Ok(refuse(StatusCode::UNPROCESSABLE_ENTITY, message, &recent))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+/// Registers the doses an inquiry received into the own person's record.
+pub async fn register(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, WebError> {
+    let own = requester(&signed)?;
+    signed.authorize(Action::AddDose, &Target::Person { home: own })?;
+    signed.check_csrf(&form.csrf)?;
+    let ja = signed.lang == Lang::Ja;
+    let result = register_received(
+        state.store.as_ref(),
+        &actor(&signed),
+        own,
+        &id,
+        vrs_core::japan_today(),
+    )
+    .await;
+    match result {
+        Ok(r) => Ok(Redirect::to(&format!("/records/{}", r.atena)).into_response()),
+        Err(RegisterInquiredError::NotFound) => Err(WebError::NotFound),
+        Err(RegisterInquiredError::Store(e)) => Err(e.into()),
+        Err(RegisterInquiredError::Rules(problems)) => {
+            let text: Vec<String> = problems
+                .iter()
+                .map(|(n, rules)| {
+                    let rules: Vec<&str> = rules
+                        .iter()
+                        .map(|r| if ja { r.message_ja() } else { r.message_en() })
+                        .collect();
+                    if ja {
+                        format!("{n}回目: {}", rules.join("、"))
+                    } else {
+                        format!("dose {n}: {}", rules.join("; "))
+                    }
+                })
+                .collect();
+            Err(WebError::Invalid(text.join(" / ")))
+        }
+        Err(e @ (RegisterInquiredError::NothingFound | RegisterInquiredError::NoOwnPerson)) => {
+            Err(WebError::Invalid(if ja {
+                match e {
+                    RegisterInquiredError::NothingFound => "この照会では該当者が見つかっていません。".into(),
+                    _ => "この個人番号の対象者が自自治体にいません。対象者を取り込んでから再度照会してください。".into(),
+                }
+            } else {
+                e.to_string()
+            }))
+        }
+    }
+}
+
+// --- the JSON API ---
+
+/// A single inquiry as an LG-WAN client sends it.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InquiryBody {
+    /// The person's My Number (12 digits).
+    my_number: String,
+    /// The code of the municipality the person moved from (6 digits): the only area searched.
+    former_municipality: String,
+    /// Staff confirmed that the person consented. Not needed when both municipalities agreed to
+    /// the no-consent inquiry terms.
+    #[serde(default)]
+    consent: bool,
+}
+
+fn answer_json(a: &InquiryAnswer) -> serde_json::Value {
+    let doses: Vec<serde_json::Value> = a
+        .doses
+        .iter()
+        .map(|d| {
+            let product = VaccineProduct::by_code(&d.product_code);
+            serde_json::json!({
+                "dose_number": d.dose_number,
+                "administered_on": d.administered_on,
+                "product": d.product_code,
+                "product_name": product.map(|p| p.name),
+                "manufacturer": product.map(|p| p.manufacturer.name_en()),
+                "lot_number": d.lot_number,
+                "coupon_number": d.coupon.as_str(),
+                "site_municipality_code": d.site_municipality.as_str(),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "inquiry_id": a.inquiry_id,
+        "former_municipality": a.former.as_str(),
+        "consent_basis": a.consent.as_str(),
+        "found": a.found,
+        "own_atena_number": a.own_atena.as_ref().map(|x| x.as_str()),
+        "doses": doses,
+    })
+}
+
+fn bad_field(field: &str, message: &str) -> Response {
+    let body = serde_json::json!({
+        "code": "invalid",
+        "field": field,
+        "message_ja": message,
+        "message_en": message,
+    });
+    (StatusCode::BAD_REQUEST, Json(body)).into_response()
+}
+
+/// Asks the municipality a person moved from for the person's doses. LG-WAN staff sessions only.
+/// "Nobody found" is the answer both when the person is not there and when the code is not the
+/// right municipality; nothing tells the two apart.
+#[utoipa::path(post, path = "/api/v1/inquiries",
+    request_body = InquiryBody,
+    params(("X-CSRF-Token" = String, Header, description = "The session's CSRF token")),
+    responses(
+        (status = 200, description = "Answered: `found`, the doses (date, dose number, product, maker, lot, coupon, site municipality), the inquiry ID and the consent basis"),
+        (status = 400, description = "A field is malformed (`field` names it), or the code is the asking municipality's own"),
+        (status = 403, description = "Not a municipal staff session on an LG-WAN terminal, or the CSRF token is wrong"),
+        (status = 422, description = "The person's consent is required (`consent_required`): the two municipalities have not both agreed to the no-consent terms"),
+        (status = 503, description = "The national operator has stopped inquiries (`function_stopped`)"),
+    ))]
+pub async fn api_inquire(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let own = requester(&signed)?;
+    let token = headers
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !constant_time_eq(token.as_bytes(), signed.session.csrf_token.as_bytes()) {
+        return Err(WebError::Csrf);
+    }
+    let body: InquiryBody = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(e) => return Ok(bad_field("body", &e.to_string())),
+    };
+    let request = match request_of(
+        signed.lang,
+        &body.my_number,
+        &body.former_municipality,
+        body.consent,
+    ) {
+        Ok(r) => r,
+        Err((field, message)) => return Ok(bad_field(field, &message)),
+    };
+    match inquire(state.store.as_ref(), &actor(&signed), own, &request).await {
+        Ok(a) => Ok(Json(answer_json(&a)).into_response()),
+        Err(InquiryError::Stopped(s)) => Ok(crate::tablet::stopped(&s)),
+        Err(e @ InquiryError::OwnMunicipality) => Ok(api_error(
+            StatusCode::BAD_REQUEST,
+            "own_municipality",
+            &e.message_ja(),
+            &e.to_string(),
+        )),
+        Err(e @ InquiryError::ConsentRequired) => Ok(api_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "consent_required",
+            &e.message_ja(),
+            &e.to_string(),
+        )),
+        Err(InquiryError::Store(e)) => Err(e.into()),
+    }
+}
+
+// --- bulk ---
+
+pub async fn bulk_page(
+    State(state): State<AppState>,
+    signed: Signed,
+) -> Result<Html<String>, WebError> {
+    let own = requester(&signed)?;
+    let jobs = state.store.inquiry_jobs(own, 20).await?;
+    Ok(Html(view::bulk(&signed, None, None, &jobs).into_string()))
+}
+
+pub async fn bulk_upload(
+    State(state): State<AppState>,
+    signed: Signed,
+    mut multipart: Multipart,
+) -> Result<Response, WebError> {
+    let own = requester(&signed)?;
+    let (mut csrf, mut file, mut encoding) = (String::new(), Bytes::new(), String::from("auto"));
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| WebError::Invalid(e.body_text()))?
+    {
+        match field.name().unwrap_or_default() {
+            "csrf" => csrf = field.text().await.unwrap_or_default(),
+            "encoding" => encoding = field.text().await.unwrap_or_default(),
+            "file" => {
+                file = field
+                    .bytes()
+                    .await
+                    .map_err(|e| WebError::Invalid(e.body_text()))?
+            }
+            _ => {}
+        }
+    }
+    signed.check_csrf(&csrf)?;
+    let ja = signed.lang == Lang::Ja;
+    let jobs = state.store.inquiry_jobs(own, 20).await?;
+    let refuse = |message: String| {
+        let body = view::bulk(&signed, None, Some(&message), &jobs);
+        Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(body.into_string())).into_response())
+    };
+    let Ok(choice) = encoding.parse::<EncodingChoice>() else {
+        return refuse(format!("encoding: {encoding}"));
+    };
+    if file.is_empty() {
+        return refuse(
+            if ja {
+                "ファイルを選んでください。"
+            } else {
+                "Choose a file."
+            }
+            .into(),
+        );
+    }
+    let result = inquire_bulk(
+        state.store.as_ref(),
+        &actor(&signed),
+        own,
+        std::io::Cursor::new(file),
+        choice,
+    )
+    .await;
+    match result {
+        Ok(report) => {
+            let jobs = state.store.inquiry_jobs(own, 20).await?;
+            Ok(Html(view::bulk(&signed, Some(&report), None, &jobs).into_string()).into_response())
+        }
+        Err(BulkError::Stopped(s)) => Err(WebError::Stopped(s)),
+        Err(BulkError::Store(e)) => Err(e.into()),
+        Err(e) => refuse(e.to_string()),
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct EncodingQuery {
+    #[serde(default)]
+    encoding: Option<String>,
+}
+
+fn encoding_of(q: &EncodingQuery) -> Result<Encoding, WebError> {
+    q.encoding
+        .as_deref()
+        .unwrap_or("cp932")
+        .parse::<Encoding>()
+        .map_err(WebError::Invalid)
+}
+
+fn csv_download(name: &str, bytes: Vec<u8>, encoding: Encoding) -> Response {
+    let charset = match encoding {
+        Encoding::Utf8 => "utf-8",
+        Encoding::Cp932 => "shift_jis",
+    };
+    (
+        [
+            (header::CONTENT_TYPE, format!("text/csv; charset={charset}")),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+pub async fn bulk_download(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(batch): Path<String>,
+    Query(q): Query<EncodingQuery>,
+) -> Result<Response, WebError> {
+    let own = requester(&signed)?;
+    let encoding = encoding_of(&q)?;
+    let job = state.store.inquiry_job(own, &batch).await?;
+    let audit = actor(&signed)
+        .audit("records.export", &batch)
+        .with_detail("bulk inquiry results");
+    state.store.append_audit(own.into(), &audit).await?;
+    Ok(csv_download(
+        &format!("inquiry-{batch}.csv"),
+        encode_results(&job.results_csv, encoding),
+        encoding,
+    ))
+}
+
+// --- provision records ---
+
+#[derive(Deserialize, Default)]
+pub struct ProvisionQuery {
+    #[serde(default)]
+    side: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    encoding: Option<String>,
+}
+
+fn provision_filter(q: &ProvisionQuery) -> Result<ProvisionFilter, WebError> {
+    let day =
+        |text: &str, field: &str| -> Result<Option<chrono::DateTime<chrono::Utc>>, WebError> {
+            if text.trim().is_empty() {
+                return Ok(None);
+            }
+            let d = vrs_domain::parse_date(text)
+                .map_err(|e| WebError::Invalid(format!("{field}: {e}")))?;
+            // Days are days in Japan (UTC+9).
+            let start = d.and_hms_opt(0, 0, 0).unwrap_or_default() - chrono::Duration::hours(9);
+            Ok(Some(start.and_utc()))
+        };
+    let side = match q.side.as_str() {
+        "" => None,
+        s => Some(
+            ProvisionSide::parse(s)
+                .ok_or_else(|| WebError::Invalid(format!("side: {s:?} (inquired or provided)")))?,
+        ),
+    };
+    Ok(ProvisionFilter {
+        side,
+        from: day(&q.from, "from")?,
+        to: day(&q.to, "to")?.map(|t| t + chrono::Duration::days(1)),
+        inquiry_prefix: None,
+        limit: 1000,
+    })
+}
+
+pub async fn provisions(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(q): Query<ProvisionQuery>,
+) -> Result<Html<String>, WebError> {
+    let own = crate::records::own(&signed, Action::ReadProvisionRecords)?;
+    let filter = provision_filter(&q)?;
+    let records = provisions_of(state.store.as_ref(), &actor(&signed), own, &filter).await?;
+    Ok(Html(
+        view::provisions(&signed, &q.side, &q.from, &q.to, &records).into_string(),
+    ))
+}
+
+pub async fn provisions_download(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(q): Query<ProvisionQuery>,
+) -> Result<Response, WebError> {
+    let own = crate::records::own(&signed, Action::ReadProvisionRecords)?;
+    let filter = provision_filter(&q)?;
+    let encoding = encoding_of(&EncodingQuery {
+        encoding: q.encoding.clone(),
+    })?;
+    let records = provisions_of(state.store.as_ref(), &actor(&signed), own, &filter).await?;
+    let bytes = provision_csv(&records, encoding).map_err(|e| WebError::Invalid(e.to_string()))?;
+    Ok(csv_download(
+        &format!("provision-{own}.csv"),
+        bytes,
+        encoding,
+    ))
+}
