@@ -16,6 +16,7 @@ pub mod ocr;
 pub mod person;
 pub mod quality;
 pub mod sex;
+pub mod statistics;
 pub mod text;
 pub mod vaccine;
 
@@ -34,5 +35,6 @@ pub use ocr::{OcrLine, OcrLineError};
 pub use person::{Dose, DoseRecord, DoseSource, LabelError, Resident};
 pub use quality::{check_dose, DoseFacts, PersonFacts, QualityRule};
 pub use sex::{Sex, SexError};
+pub use statistics::{suppress, suppress_line, AgeBand, Cell, Suppressed, SUPPRESS_BELOW};
 pub use text::normalize_digits;
 pub use vaccine::{LotNumber, LotNumberError, Manufacturer, VaccineProduct};

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::text::normalize_digits;
 
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Sex {
     Male,

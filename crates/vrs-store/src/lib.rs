@@ -20,6 +20,7 @@ mod postgres;
 pub mod provision;
 mod rows;
 pub mod sealed;
+pub mod statistics;
 mod sqlite;
 #[cfg(feature = "testkit")]
 pub mod testkit;
@@ -27,7 +28,7 @@ pub mod testkit;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use vrs_crypto::MasterKey;
 use vrs_domain::{
     AtenaNumber, CouponNumber, DoseRecord, KanaName, MunicipalityCode, MyNumber, Resident,
@@ -46,6 +47,10 @@ pub use provision::{
     DEFAULT_PROVISION_LIMIT,
 };
 pub use sqlite::SqliteStore;
+pub use statistics::{
+    AgeCount, AreaStatistics, CoverageCount, DailyCount, MunicipalityFigures, ProductCount,
+    ScopeStatistics, StatPerson, StatScope,
+};
 
 /// One person's doses and flags, as [`Store::area_doses`] returns them.
 #[derive(Clone, Debug, PartialEq)]
@@ -319,6 +324,38 @@ pub trait Store: Send + Sync + 'static {
 
     /// The state of every function the operator ever switched (a function without a row runs).
     async fn function_states(&self) -> Result<Vec<FunctionState>, StoreError>;
+
+    /// A page of the area's people for the statistics job, by 宛名番号 after `after`: each with
+    /// the birth date opened, sex, flags and doses. Only the statistics job calls it; what it
+    /// returns never leaves the job.
+    async fn statistics_source(
+        &self,
+        scope: MunicipalityCode,
+        after: Option<&AtenaNumber>,
+        limit: u32,
+    ) -> Result<Vec<StatPerson>, StoreError>;
+
+    /// Replaces the municipality's statistics as a whole, unless those stored were computed from a
+    /// later (or the same) audit head: returns whether it replaced them.
+    async fn replace_statistics(
+        &self,
+        scope: MunicipalityCode,
+        stats: &AreaStatistics,
+    ) -> Result<bool, StoreError>;
+
+    /// The audit head each municipality's stored statistics were computed from, and when.
+    async fn statistics_computed(
+        &self,
+    ) -> Result<Vec<(MunicipalityCode, i64, DateTime<Utc>)>, StoreError>;
+
+    /// The sums over the municipalities of `scope`.
+    async fn scope_statistics(&self, scope: StatScope) -> Result<ScopeStatistics, StoreError>;
+
+    /// Each municipality of `scope` with statistics, with its headline figures, by code.
+    async fn municipality_figures(
+        &self,
+        scope: StatScope,
+    ) -> Result<Vec<MunicipalityFigures>, StoreError>;
 
     /// Starts a bulk import of residents into the area (opening it if needed); nothing is stored
     /// until [`ResidentImport::finish`].
