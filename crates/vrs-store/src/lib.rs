@@ -20,8 +20,8 @@ mod postgres;
 pub mod provision;
 mod rows;
 pub mod sealed;
-pub mod statistics;
 mod sqlite;
+pub mod statistics;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 

@@ -14,10 +14,10 @@ macro_rules! migrations {
     };
 }
 
-pub(crate) const SQLITE: &[Migration] =
-    migrations!("sqlite": "0001_foundation", "0002_accounts", "0003_doses", "0004_inquiry");
-pub(crate) const POSTGRES: &[Migration] =
-    migrations!("postgres": "0001_foundation", "0002_accounts", "0003_doses", "0004_inquiry");
+pub(crate) const SQLITE: &[Migration] = migrations!("sqlite": "0001_foundation", "0002_accounts",
+    "0003_doses", "0004_inquiry", "0005_statistics");
+pub(crate) const POSTGRES: &[Migration] = migrations!("postgres": "0001_foundation", "0002_accounts",
+    "0003_doses", "0004_inquiry", "0005_statistics");
 
 /// The table that records applied migrations (same SQL on both backends).
 pub(crate) const LEDGER: &str =

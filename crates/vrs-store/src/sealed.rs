@@ -115,9 +115,7 @@ impl SealedResident {
         let name = PersonName::parse(&open(NAME, &self.name_enc)?).map_err(|_| corrupt(NAME))?;
         let name_kana = KanaName::parse(&open(NAME_KANA, &self.name_kana_enc)?)
             .map_err(|_| corrupt(NAME_KANA))?;
-        let birth_date = open(BIRTH_DATE, &self.birth_date_enc)?
-            .parse::<NaiveDate>()
-            .map_err(|_| corrupt(BIRTH_DATE))?;
+        let birth_date = open_birth_date(municipality, row, &self.birth_date_enc, cipher)?;
         Ok(Resident {
             municipality,
             atena: AtenaNumber::parse(row).map_err(|_| corrupt("residents.atena_number"))?,
@@ -132,4 +130,23 @@ impl SealedResident {
             deceased_on: self.deceased_on,
         })
     }
+}
+
+/// Opens only the birth date of a stored row of `municipality` (the statistics job needs nothing
+/// else), with the same binding to column and row as [`SealedResident::open`].
+pub fn open_birth_date(
+    municipality: MunicipalityCode,
+    atena: &str,
+    sealed: &[u8],
+    cipher: &FieldCipher,
+) -> Result<NaiveDate, StoreError> {
+    let what = || format!("{BIRTH_DATE} of 宛名番号 {atena} in {municipality}");
+    cipher
+        .open_text(BIRTH_DATE, atena, sealed)
+        .map_err(|source| StoreError::Integrity {
+            what: what(),
+            source,
+        })?
+        .parse::<NaiveDate>()
+        .map_err(|_| StoreError::Corrupt(what()))
 }

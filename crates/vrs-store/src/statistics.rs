@@ -7,9 +7,17 @@
 //! day of the dose), sex and dose number; and people per age band (age on the day of the
 //! computation), sex and number of doses received, where dose count 0 is every target (so coverage
 //! is `people(≥ n) / people(0)`).
+//!
+//! The crate-private helpers below are shared by both backends: the scope's condition on
+//! `municipality_code`, stored-value conversions, and the assembly of source pages and figures.
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use vrs_crypto::FieldCipher;
 use vrs_domain::{AgeBand, AtenaNumber, MunicipalityCode, PrefectureCode, Sex};
+
+use crate::{rows, sealed, StoreError};
 
 /// One person of an area as the statistics job reads them: the birth date (opened from its sealed
 /// field), sex, flags and doses. Never leaves the job.
@@ -97,4 +105,147 @@ pub struct ScopeStatistics {
     pub coverage: Vec<CoverageCount>,
     /// The oldest computation among the municipalities summed (how current the sums are).
     pub oldest: Option<DateTime<Utc>>,
+}
+
+/// The condition on `municipality_code` selecting the rows of `scope`, with its parameters
+/// (placeholders `{p}1`, `{p}2` in the backend's style): a municipality is one key, a prefecture a
+/// range of the leading key column (so the primary key is read as a range, never `substr`), and the
+/// nation every row (no condition, so the read can follow an index in group order).
+pub(crate) fn scope_filter(scope: StatScope, p: char) -> (String, Vec<String>) {
+    match scope {
+        StatScope::Municipality(m) => (
+            format!("municipality_code = {p}1"),
+            vec![m.as_str().to_owned()],
+        ),
+        StatScope::Prefecture(pref) => (
+            format!("municipality_code BETWEEN {p}1 AND {p}2"),
+            vec![format!("{pref}0000"), format!("{pref}9999")],
+        ),
+        StatScope::Nation => ("TRUE".to_owned(), Vec::new()),
+    }
+}
+
+/// A stored count (never negative).
+pub(crate) fn count(n: i64, what: &str) -> Result<u64, StoreError> {
+    u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("{what} {n}")))
+}
+
+/// A count as the database stores it.
+pub(crate) fn stored_count(n: u64) -> Result<i64, StoreError> {
+    i64::try_from(n).map_err(|_| StoreError::Other(format!("count {n} is too large to store")))
+}
+
+pub(crate) fn dose_number(n: i64, what: &str) -> Result<u8, StoreError> {
+    u8::try_from(n).map_err(|_| StoreError::Corrupt(format!("{what} {n}")))
+}
+
+pub(crate) fn sex(code: i64, what: &str) -> Result<Sex, StoreError> {
+    u8::try_from(code)
+        .ok()
+        .and_then(Sex::from_code)
+        .ok_or_else(|| StoreError::Corrupt(format!("{what} {code}")))
+}
+
+pub(crate) fn age_band(code: &str, what: &str) -> Result<AgeBand, StoreError> {
+    AgeBand::parse(code).ok_or_else(|| StoreError::Corrupt(format!("{what} {code:?}")))
+}
+
+/// Puts every list in its natural order (age bands by age, not by code text).
+pub(crate) fn sorted(mut s: ScopeStatistics) -> ScopeStatistics {
+    s.daily.sort();
+    s.by_product.sort();
+    s.by_age.sort();
+    s.coverage.sort();
+    s
+}
+
+/// Each municipality's figures from its `stat_state` row, its coverage sums per dose count
+/// (`(code, doses, people)`) and its dose total (`(code, doses)`).
+pub(crate) fn figures(
+    states: Vec<(String, DateTime<Utc>)>,
+    coverage: Vec<(String, i64, i64)>,
+    doses: Vec<(String, i64)>,
+) -> Result<Vec<MunicipalityFigures>, StoreError> {
+    let mut out = Vec::with_capacity(states.len());
+    let mut index = HashMap::with_capacity(states.len());
+    for (code, computed_at) in states {
+        index.insert(code.clone(), out.len());
+        out.push(MunicipalityFigures {
+            municipality: rows::municipality(&code)?,
+            targets: 0,
+            people_with: Vec::new(),
+            doses: 0,
+            computed_at: Some(computed_at),
+        });
+    }
+    for (code, k, people) in coverage {
+        let Some(f) = index.get(&code).and_then(|&i| out.get_mut(i)) else {
+            continue;
+        };
+        let people = count(people, "stat_coverage.people")?;
+        match usize::from(dose_number(k, "stat_coverage.doses")?) {
+            0 => f.targets = people,
+            k => {
+                if f.people_with.len() < k {
+                    f.people_with.resize(k, 0);
+                }
+                f.people_with[k - 1] = people;
+            }
+        }
+    }
+    for (code, n) in doses {
+        if let Some(f) = index.get(&code).and_then(|&i| out.get_mut(i)) {
+            f.doses = count(n, "stat_daily.doses")?;
+        }
+    }
+    Ok(out)
+}
+
+/// One resident row for the statistics job, with only the birth date opened.
+pub(crate) struct SourceRow {
+    pub atena: String,
+    pub birth_date_enc: Vec<u8>,
+    pub sex: i64,
+    pub moved_out_on: Option<NaiveDate>,
+    pub deceased_on: Option<NaiveDate>,
+}
+
+/// The people of a page from their rows (by 宛名番号) and their doses (`(atena, dose number, day,
+/// product)`, by 宛名番号 then dose number).
+pub(crate) fn people(
+    scope: MunicipalityCode,
+    cipher: &FieldCipher,
+    rows: Vec<SourceRow>,
+    doses: Vec<(String, i64, NaiveDate, String)>,
+) -> Result<Vec<StatPerson>, StoreError> {
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let corrupt = |what: &str| {
+            StoreError::Corrupt(format!("{what} of 宛名番号 {} in {scope}", row.atena))
+        };
+        out.push(StatPerson {
+            atena: AtenaNumber::parse(&row.atena).map_err(|_| corrupt("residents.atena_number"))?,
+            birth_date: sealed::open_birth_date(scope, &row.atena, &row.birth_date_enc, cipher)?,
+            sex: u8::try_from(row.sex)
+                .ok()
+                .and_then(Sex::from_code)
+                .ok_or_else(|| corrupt("residents.sex"))?,
+            moved_out_on: row.moved_out_on,
+            deceased_on: row.deceased_on,
+            doses: Vec::new(),
+        });
+    }
+    let index: HashMap<String, usize> = out
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.atena.as_str().to_owned(), i))
+        .collect();
+    for (atena, n, day, product) in doses {
+        if let Some(person) = index.get(&atena).and_then(|&i| out.get_mut(i)) {
+            person
+                .doses
+                .push((dose_number(n, "doses.dose_number")?, day, product));
+        }
+    }
+    Ok(out)
 }

@@ -44,6 +44,8 @@ mod doses;
 mod governance;
 #[path = "conformance/inquiry.rs"]
 mod inquiry;
+#[path = "conformance/statistics.rs"]
+mod statistics;
 
 conformance!(
     rows_of_one_municipality_are_invisible_through_another_scope,
@@ -83,6 +85,12 @@ conformance!(
     a_function_switch_is_seen_at_once_by_another_store_on_the_database,
     a_received_dose_keeps_its_provider_through_add_read_and_correction,
     a_bulk_job_is_kept_once_and_read_only_by_its_municipality,
+    the_statistics_source_pages_through_every_resident_once_with_birth_date_sex_flags_and_doses,
+    a_municipality_statistics_source_never_holds_another_municipality_people,
+    replaced_statistics_read_back_exactly_and_an_older_or_equal_source_is_refused,
+    prefecture_and_nation_scopes_sum_over_their_municipalities,
+    municipality_figures_give_targets_people_with_and_doses_by_code,
+    the_nation_sums_ninety_thousand_daily_rows_quickly,
 );
 
 pub fn code(s: &str) -> MunicipalityCode {
@@ -163,6 +171,7 @@ mod cases {
     pub use super::doses::*;
     pub use super::governance::*;
     pub use super::inquiry::*;
+    pub use super::statistics::*;
     use super::*;
     use vrs_store::testkit::{key_pair, TestDb};
 

@@ -9,6 +9,7 @@ mod import;
 mod jobs;
 mod provision;
 mod registrations;
+mod statistics;
 
 use std::sync::Arc;
 
@@ -675,6 +676,43 @@ impl Store for PostgresStore {
 
     async fn function_states(&self) -> Result<Vec<FunctionState>, StoreError> {
         self.function_states_pg().await
+    }
+
+    async fn statistics_source(
+        &self,
+        scope: MunicipalityCode,
+        after: Option<&AtenaNumber>,
+        limit: u32,
+    ) -> Result<Vec<crate::StatPerson>, StoreError> {
+        self.statistics_source_pg(scope, after, limit).await
+    }
+
+    async fn replace_statistics(
+        &self,
+        scope: MunicipalityCode,
+        stats: &crate::AreaStatistics,
+    ) -> Result<bool, StoreError> {
+        self.replace_statistics_pg(scope, stats).await
+    }
+
+    async fn statistics_computed(
+        &self,
+    ) -> Result<Vec<(MunicipalityCode, i64, DateTime<Utc>)>, StoreError> {
+        self.statistics_computed_pg().await
+    }
+
+    async fn scope_statistics(
+        &self,
+        scope: crate::StatScope,
+    ) -> Result<crate::ScopeStatistics, StoreError> {
+        self.scope_statistics_pg(scope).await
+    }
+
+    async fn municipality_figures(
+        &self,
+        scope: crate::StatScope,
+    ) -> Result<Vec<crate::MunicipalityFigures>, StoreError> {
+        self.municipality_figures_pg(scope).await
     }
 
     async fn begin_import(

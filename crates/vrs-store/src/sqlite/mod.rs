@@ -7,6 +7,7 @@ mod governance;
 mod import;
 mod jobs;
 mod provision;
+mod statistics;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -747,6 +748,43 @@ impl Store for SqliteStore {
 
     async fn function_states(&self) -> Result<Vec<FunctionState>, StoreError> {
         self.function_states_sqlite().await
+    }
+
+    async fn statistics_source(
+        &self,
+        scope: MunicipalityCode,
+        after: Option<&AtenaNumber>,
+        limit: u32,
+    ) -> Result<Vec<crate::StatPerson>, StoreError> {
+        self.statistics_source_sqlite(scope, after, limit).await
+    }
+
+    async fn replace_statistics(
+        &self,
+        scope: MunicipalityCode,
+        stats: &crate::AreaStatistics,
+    ) -> Result<bool, StoreError> {
+        self.replace_statistics_sqlite(scope, stats).await
+    }
+
+    async fn statistics_computed(
+        &self,
+    ) -> Result<Vec<(MunicipalityCode, i64, DateTime<Utc>)>, StoreError> {
+        self.statistics_computed_sqlite().await
+    }
+
+    async fn scope_statistics(
+        &self,
+        scope: crate::StatScope,
+    ) -> Result<crate::ScopeStatistics, StoreError> {
+        self.scope_statistics_sqlite(scope).await
+    }
+
+    async fn municipality_figures(
+        &self,
+        scope: crate::StatScope,
+    ) -> Result<Vec<crate::MunicipalityFigures>, StoreError> {
+        self.municipality_figures_sqlite(scope).await
     }
 
     async fn begin_import(
