@@ -17,6 +17,8 @@ pub mod inquiry;
 pub mod inquiry_bulk;
 pub mod provisions;
 pub mod records;
+pub mod statistics;
+pub mod statistics_view;
 
 pub use access::{decide, Action, Decision, DenyReason, Principal, Role, Target, Terminal};
 pub use actor::Actor;

@@ -95,11 +95,11 @@ impl AgeBand {
         AgeBand::ALL.into_iter().find(|b| b.code() == code)
     }
 
-    /// `65–69歳`, `100歳以上`.
+    /// `65-69歳`, `100歳以上` (characters every Shift_JIS download can hold).
     pub fn label_ja(self) -> String {
         match self {
             AgeBand::A100Plus => "100歳以上".into(),
-            b => format!("{}歳", b.code().replace('-', "–")),
+            b => format!("{}歳", b.code()),
         }
     }
 
@@ -215,18 +215,16 @@ pub fn suppress(counts: &[Vec<u64>]) -> Suppressed {
         }
         // The margins are a line of the grand total too.
         if !total_hidden {
-            let line: Vec<(usize, u64, bool)> = (0..rows)
-                .map(|r| (r, row_sum[r], row_hidden[r]))
-                .collect();
+            let line: Vec<(usize, u64, bool)> =
+                (0..rows).map(|r| (r, row_sum[r], row_hidden[r])).collect();
             match partner(&line) {
                 Partner::None => {}
                 Partner::Cell(r) => row_hidden[r] = true,
                 Partner::Total => total_hidden = true,
             }
             changed |= !matches!(partner(&line), Partner::None);
-            let line: Vec<(usize, u64, bool)> = (0..cols)
-                .map(|c| (c, col_sum[c], col_hidden[c]))
-                .collect();
+            let line: Vec<(usize, u64, bool)> =
+                (0..cols).map(|c| (c, col_sum[c], col_hidden[c])).collect();
             match partner(&line) {
                 Partner::None => {}
                 Partner::Cell(c) => col_hidden[c] = true,
@@ -241,7 +239,11 @@ pub fn suppress(counts: &[Vec<u64>]) -> Suppressed {
     let cell = |n: u64, h: bool| if h { Cell::Suppressed } else { Cell::Shown(n) };
     Suppressed {
         cells: (0..rows)
-            .map(|r| (0..cols).map(|c| cell(counts[r][c], hidden[r][c])).collect())
+            .map(|r| {
+                (0..cols)
+                    .map(|c| cell(counts[r][c], hidden[r][c]))
+                    .collect()
+            })
             .collect(),
         row_totals: (0..rows).map(|r| cell(row_sum[r], row_hidden[r])).collect(),
         column_totals: (0..cols).map(|c| cell(col_sum[c], col_hidden[c])).collect(),
@@ -309,7 +311,12 @@ mod tests {
             total.value().is_some() && cells.iter().filter(|c| c.value().is_none()).count() == 1
         };
         (0..rows).any(|r| one_hidden(s.cells[r].clone(), s.row_totals[r]))
-            || (0..cols).any(|c| one_hidden((0..rows).map(|r| s.cells[r][c]).collect(), s.column_totals[c]))
+            || (0..cols).any(|c| {
+                one_hidden(
+                    (0..rows).map(|r| s.cells[r][c]).collect(),
+                    s.column_totals[c],
+                )
+            })
             || one_hidden(s.row_totals.clone(), s.total)
             || one_hidden(s.column_totals.clone(), s.total)
     }
@@ -344,7 +351,9 @@ mod tests {
         // A deterministic spread of tables with many small cells.
         let mut seed = 7u64;
         let mut next = || {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             seed >> 33
         };
         for _ in 0..500 {

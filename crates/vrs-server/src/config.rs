@@ -28,6 +28,9 @@ pub struct Settings {
     /// Consecutive failed logins that lock an account, and for how long.
     pub lock_after_failures: u32,
     pub lock_minutes: i64,
+    /// How often (seconds) the statistics job recomputes the municipalities whose records changed;
+    /// the most statistics lag behind the records. 0 turns the job off on this node.
+    pub statistics_interval_secs: u64,
 }
 
 impl Default for Settings {
@@ -42,6 +45,7 @@ impl Default for Settings {
             session_absolute_hours: 12,
             lock_after_failures: 5,
             lock_minutes: 15,
+            statistics_interval_secs: 60,
         }
     }
 }
@@ -120,6 +124,9 @@ impl Settings {
         }
         if let Some(v) = env_value("VRS_SESSION_ABSOLUTE_HOURS")? {
             settings.session_absolute_hours = v;
+        }
+        if let Some(v) = env_value("VRS_STATISTICS_INTERVAL_SECS")? {
+            settings.statistics_interval_secs = v;
         }
         Ok(settings)
     }

@@ -3,6 +3,7 @@
 //! rendered by templates that always escape ([`pages`]). Application nodes keep no state of their
 //! own: sessions and login throttling live in the database.
 
+mod charts;
 pub mod config;
 mod dose_files;
 mod error;
@@ -16,6 +17,7 @@ mod records;
 mod records_pages;
 pub mod routes;
 mod session;
+mod statistics;
 mod tablet;
 pub mod terminal;
 

@@ -95,6 +95,12 @@ const MUNICIPAL_ITEMS: [MenuItem; 2] = [
     },
 ];
 
+const STATISTICS_ITEM: MenuItem = MenuItem {
+    ja: "接種状況の統計",
+    en: "Vaccination statistics",
+    href: "/statistics",
+};
+
 const AUDIT_ITEM: MenuItem = MenuItem {
     ja: "操作ログの検索",
     en: "Search the audit log",
@@ -106,6 +112,7 @@ pub fn menu(role: &str, lgwan: bool) -> Vec<MenuItem> {
     let mut items = Vec::new();
     match role {
         "national_operator" => {
+            items.push(STATISTICS_ITEM);
             items.push(MenuItem {
                 ja: "アカウント申請の審査",
                 en: "Account applications",
@@ -138,6 +145,7 @@ pub fn menu(role: &str, lgwan: bool) -> Vec<MenuItem> {
                 items.extend(INQUIRY_ITEMS);
             }
             items.extend(MUNICIPAL_ITEMS);
+            items.push(STATISTICS_ITEM);
             items.push(AUDIT_ITEM);
         }
         "municipal_staff" => {
@@ -146,8 +154,10 @@ pub fn menu(role: &str, lgwan: bool) -> Vec<MenuItem> {
                 items.extend(INQUIRY_ITEMS);
             }
             items.extend(MUNICIPAL_ITEMS);
+            items.push(STATISTICS_ITEM);
             items.push(AUDIT_ITEM);
         }
+        "prefecture_viewer" => items.push(STATISTICS_ITEM),
         "site_tablet" => items.push(MenuItem {
             ja: "接種登録（タブレット）",
             en: "Register a dose (tablet)",

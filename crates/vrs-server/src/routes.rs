@@ -19,7 +19,7 @@ use crate::session::{
     LOGIN_CSRF_COOKIE, SESSION_COOKIE,
 };
 use crate::AppState;
-use crate::{dose_files, governance, inquiries, records};
+use crate::{dose_files, governance, inquiries, records, statistics};
 
 /// The OpenAPI document of the JSON API.
 #[derive(utoipa::OpenApi)]
@@ -54,6 +54,8 @@ pub enum Audience {
     MunicipalStaff,
     /// A vaccination-site tablet (it reads coupons of any municipality).
     SiteTablet,
+    /// Whoever reads statistics: municipal staff (their own), prefectures (theirs), the nation.
+    Statistics,
 }
 
 /// One route: its path pattern, the methods it answers, who it is for.
@@ -193,6 +195,19 @@ fn table() -> Vec<(RouteInfo, Handlers)> {
             &["GET"],
             MunicipalStaff,
             get(dose_files::export),
+        ),
+        r("/statistics", &["GET"], Statistics, get(statistics::page)),
+        r(
+            "/statistics/download",
+            &["GET"],
+            Statistics,
+            get(statistics::download),
+        ),
+        r(
+            "/api/v1/statistics",
+            &["GET"],
+            Statistics,
+            get(statistics::api),
         ),
         r(
             "/inquiries",

@@ -398,7 +398,11 @@ async fn every_menu_entry_of_every_role_opens(app: &TestApp) {
         ("kiosk", "certificate_service", None),
     ];
     for (user_id, role, municipality) in roles {
-        app.account(user_id, role, municipality, false).await;
+        if role == "prefecture_viewer" {
+            app.prefecture_account(user_id, "38").await;
+        } else {
+            app.account(user_id, role, municipality, false).await;
+        }
         let b = app.browser(LGWAN);
         b.login(user_id, PASSWORD).await;
         let home = b.get("/").await;

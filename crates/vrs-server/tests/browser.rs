@@ -524,3 +524,117 @@ async fn staff_inquire_from_an_lgwan_terminal_and_the_administrator_agrees_to_te
     client.close().await.unwrap();
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_role_sees_its_statistics_dashboard_with_charts() {
+    let Some(driver) = chromedriver().await else {
+        return;
+    };
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let audit = vrs_store::AuditEntry::now("test", "test", "local", "resident.put", "x");
+    for (i, m) in ["382060", "131016"].into_iter().enumerate() {
+        let m = vrs_domain::MunicipalityCode::parse(m).unwrap();
+        let people: Vec<_> = vrs_interop::Synthetic::new(m, 300, 80 + i as u64).collect();
+        let mut doses = Vec::new();
+        for (k, p) in people.iter().enumerate() {
+            app.db.store.put_resident(m, p, &audit).await.unwrap();
+            for n in 1..=(k % 3) as u8 {
+                doses.push(vrs_domain::DoseRecord::now(
+                    vrs_domain::Dose {
+                        municipality: m,
+                        atena: p.atena.clone(),
+                        dose_number: n,
+                        administered_on: chrono::NaiveDate::from_ymd_opt(2021, 6, 1).unwrap()
+                            + chrono::Days::new(u64::from(n) * 21 + (k % 4) as u64),
+                        product: vrs_domain::VaccineProduct::by_code("comirnaty").unwrap(),
+                        lot_number: vrs_domain::LotNumber::parse("FA4597").unwrap(),
+                        site_municipality: m,
+                        coupon: p.coupon,
+                    },
+                    vrs_domain::DoseSource::Csv,
+                ));
+            }
+        }
+        app.db
+            .store
+            .add_doses(m, &doses, "t", &audit)
+            .await
+            .unwrap();
+    }
+    vrs_core::statistics::refresh(app.db.store.as_ref(), vrs_core::japan_today())
+        .await
+        .unwrap();
+    app.account("saijo-staff", "municipal_staff", Some("382060"), false)
+        .await;
+    app.account("op-0001", "national_operator", None, false)
+        .await;
+    app.prefecture_account("pref-38", "38").await;
+    let client = browser(&driver).await;
+    for (user, heading) in [
+        ("saijo-staff", "西条市"),
+        ("pref-38", "愛媛県"),
+        ("op-0001", "全国"),
+    ] {
+        sign_in(&client, &app, user).await;
+        client
+            .goto(&format!("http://{}/statistics", app.address))
+            .await
+            .unwrap();
+        client
+            .wait()
+            .for_element(Locator::Css("figure.chart svg"))
+            .await
+            .unwrap();
+        let title = client
+            .find(Locator::Css("main h2"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(title.contains(heading), "{user}: {title}");
+        let charts = client
+            .find_all(Locator::Css("figure.chart svg"))
+            .await
+            .unwrap();
+        assert_eq!(charts.len(), 4, "{user}");
+        // Each chart drew something: a line with at least two points, or bars.
+        for id in ["chart-daily", "chart-coverage"] {
+            let mut drawn = false;
+            for path in client
+                .find_all(Locator::Css(&format!("#{id} svg path")))
+                .await
+                .unwrap()
+            {
+                drawn |= path
+                    .attr("d")
+                    .await
+                    .unwrap()
+                    .unwrap_or_default()
+                    .contains('L');
+            }
+            assert!(drawn, "{user}: {id} drew no line");
+        }
+        for id in ["chart-ages", "chart-products"] {
+            let bars = client
+                .find_all(Locator::Css(&format!("#{id} svg rect title")))
+                .await
+                .unwrap();
+            assert!(!bars.is_empty(), "{user}: {id} drew no bar");
+        }
+        client
+            .find(Locator::Css("header form button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        client
+            .wait()
+            .for_element(Locator::Id("user_id"))
+            .await
+            .unwrap();
+    }
+    client.close().await.unwrap();
+    app.stop().await;
+}

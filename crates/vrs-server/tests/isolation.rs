@@ -35,6 +35,10 @@ fn allowed(audience: Audience, role: &str) -> bool {
         Audience::MunicipalAdmin => role == "municipal_admin",
         Audience::MunicipalStaff => matches!(role, "municipal_staff" | "municipal_admin"),
         Audience::SiteTablet => role == "site_tablet",
+        Audience::Statistics => matches!(
+            role,
+            "municipal_staff" | "municipal_admin" | "prefecture_viewer" | "national_operator"
+        ),
     }
 }
 
@@ -264,6 +268,16 @@ async fn no_route_answers_any_role_with_another_municipalitys_data() {
                     "?actor=chiyoda-admin".to_owned()
                 } else if route.path == "/records" {
                     format!("?atena={foreign_atena}")
+                } else if route.path.contains("statistics") {
+                    // Another municipality's statistics, asked for by code.
+                    format!(
+                        "?municipality=131016{}",
+                        if route.path.ends_with("download") {
+                            "&table=daily"
+                        } else {
+                            ""
+                        }
+                    )
                 } else if route.path == "/doses/export/download" {
                     "?format=csv&encoding=utf-8".to_owned()
                 } else {
@@ -286,8 +300,10 @@ async fn no_route_answers_any_role_with_another_municipalitys_data() {
                 if (200..300).contains(&page.status) {
                     // The operator decides every municipality's applications, and a site tablet
                     // reads the coupons of every municipality: that is their job.
-                    let operator_on_applications =
-                        caller.role == "national_operator" && route.path.starts_with("/operator/");
+                    // …and the nation reads every municipality's statistics (counts only).
+                    let operator_on_applications = caller.role == "national_operator"
+                        && (route.path.starts_with("/operator/")
+                            || route.audience == Audience::Statistics);
                     let tablet_on_coupons = route.audience == Audience::SiteTablet;
                     if !operator_on_applications && !tablet_on_coupons {
                         let ids = [foreign.inquiry.as_str(), foreign.batch.as_str()];

@@ -90,7 +90,7 @@ conformance!(
     replaced_statistics_read_back_exactly_and_an_older_or_equal_source_is_refused,
     prefecture_and_nation_scopes_sum_over_their_municipalities,
     municipality_figures_give_targets_people_with_and_doses_by_code,
-    the_nation_sums_ninety_thousand_daily_rows_quickly,
+    the_nation_sums_ninety_thousand_daily_rows,
 );
 
 pub fn code(s: &str) -> MunicipalityCode {

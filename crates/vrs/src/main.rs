@@ -65,6 +65,9 @@ enum Command {
     /// Stop or resume a function in an emergency (緊急時の措置), or list their states.
     #[command(subcommand)]
     Function(commands::governance::Functions),
+    /// Recompute statistics from the records.
+    #[command(subcommand)]
+    Statistics(commands::statistics::Statistics),
     /// Run the server.
     Serve(commands::serve::Args),
     /// A demonstration on embedded SQLite: demo municipalities, targets and accounts, then serve.
@@ -111,6 +114,7 @@ fn main() -> ExitCode {
             Command::Check(check) => commands::check::run(&context, &check).await,
             Command::Terms(terms) => commands::governance::run_terms(&context, &terms).await,
             Command::Function(f) => commands::governance::run_functions(&context, &f).await,
+            Command::Statistics(s) => commands::statistics::run(&context, &s).await,
             Command::Serve(args) => commands::serve::run(&context, &args).await,
             Command::Demo(args) => commands::demo::run(&args).await,
         }

@@ -114,6 +114,30 @@ impl TestApp {
         self.db.cleanup().await;
     }
 
+    /// Issues a prefecture viewer of prefecture `pref` (e.g. "38") with the known password.
+    pub async fn prefecture_account(&self, user_id: &str, pref: &str) {
+        let account = Account {
+            user_id: user_id.into(),
+            role: "prefecture_viewer".into(),
+            municipality: None,
+            prefecture: Some(vrs_domain::PrefectureCode::parse(pref).unwrap()),
+            display_name: user_id.into(),
+            password_hash: vrs_crypto::password::hash_password(PASSWORD).unwrap(),
+            must_change_password: false,
+            failed_logins: 0,
+            locked_until: None,
+            disabled: false,
+            issued_by: "test".into(),
+            created_at: chrono::Utc::now(),
+        };
+        let audit = vrs_store::AuditEntry::now("test", "test", "local", "account.issue", user_id);
+        self.db
+            .store
+            .create_account(&account, AuditScope::National, &audit)
+            .await
+            .unwrap();
+    }
+
     /// Issues an account with the known initial password.
     pub async fn account(
         &self,

@@ -533,9 +533,8 @@ pub async fn municipality_figures_give_targets_people_with_and_doses_by_code(db:
 }
 
 /// Sums the nation over 100 municipalities of 300 days × 3 dose numbers each (90,000 daily rows):
-/// the sum must be right and quick (the bound is loose for a debug build on a busy machine; the
-/// time is printed).
-pub async fn the_nation_sums_ninety_thousand_daily_rows_quickly(db: &TestDb) {
+/// the sum must be right. (Its speed is measured by bench/statistics.sh, not asserted here.)
+pub async fn the_nation_sums_ninety_thousand_daily_rows(db: &TestDb) {
     let s = &db.store;
     let codes: Vec<MunicipalityCode> = master_list()
         .iter()
@@ -563,11 +562,7 @@ pub async fn the_nation_sums_ninety_thousand_daily_rows_quickly(db: &TestDb) {
         };
         assert!(s.replace_statistics(*m, &stats).await.unwrap());
     }
-    s.scope_statistics(StatScope::Nation).await.unwrap();
-    let began = std::time::Instant::now();
     let nation = s.scope_statistics(StatScope::Nation).await.unwrap();
-    let took = began.elapsed();
-    eprintln!("{}: nation over 90,000 daily rows in {took:?}", s.backend());
     assert_eq!(nation.daily.len(), 900);
     assert_eq!(
         nation.daily[0],
@@ -586,5 +581,4 @@ pub async fn the_nation_sums_ninety_thousand_daily_rows_quickly(db: &TestDb) {
         }
     );
     assert_eq!(nation.oldest, Some(at("2026-05-01T00:00:00Z")));
-    assert!(took < std::time::Duration::from_millis(250), "{took:?}");
 }

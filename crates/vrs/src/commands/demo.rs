@@ -203,6 +203,7 @@ pub async fn run(args: &Args) -> Result<(), CliError> {
     }
 
     let mover = seed_governance(store.as_ref(), args.targets).await?;
+    vrs_core::statistics::refresh(store.as_ref(), vrs_core::japan_today()).await?;
 
     let ehime = PrefectureCode::parse("38").map_err(failure)?;
     let saijo = MunicipalityCode::parse("382060").map_err(failure)?;

@@ -11,3 +11,4 @@ pub mod import;
 pub mod init;
 pub mod municipalities;
 pub mod serve;
+pub mod statistics;

@@ -38,9 +38,35 @@ pub async fn serve(state: AppState) -> Result<(), CliError> {
         .map_err(|e| CliError::Failure(e.to_string()))?;
     println!("VRS is serving on http://{address}/ (Ctrl-C stops it)");
     tracing::info!(%address, backend = state.store.backend(), "serving");
+    statistics_job(&state);
     vrs_server::launch(state, listener, shutdown_signal())
         .await
         .map_err(|e| CliError::Failure(format!("server failed: {e}")))
+}
+
+/// Keeps statistics current: every `statistics_interval_secs`, the municipalities whose records
+/// changed are recomputed (`vrs_core::statistics::refresh`). Every node may run it; a computation
+/// from an older audit head never replaces a newer one.
+fn statistics_job(state: &vrs_server::AppState) {
+    let every = state.settings.statistics_interval_secs;
+    if every == 0 {
+        return;
+    }
+    let store = state.store.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(every));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match vrs_core::statistics::refresh(store.as_ref(), vrs_core::japan_today()).await {
+                Ok(done) if !done.is_empty() => {
+                    tracing::info!(municipalities = done.len(), "statistics recomputed")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "statistics job failed"),
+            }
+        }
+    });
 }
 
 async fn shutdown_signal() {

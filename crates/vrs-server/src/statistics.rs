@@ -1,0 +1,390 @@
+//! Statistics pages, downloads and the JSON API: a municipality sees its own counts; a prefecture its
+//! municipalities and its total; the nation every prefecture and municipality — counts only, small
+//! counts shown as `<10` in every view that leaves the municipality. The scope asked for is checked
+//! by the access module against the session (a prefecture viewer asking for another prefecture, or
+//! staff for another municipality, is refused).
+
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+use axum::Json;
+use maud::{html, Markup};
+use serde::Deserialize;
+use vrs_core::access::{Action, Role, Target};
+use vrs_core::statistics_view::{csv_rows, dashboard, Audience, Dashboard, Table};
+use vrs_domain::{Cell, MunicipalityCode, PrefectureCode};
+use vrs_interop::{CsvWriter, Encoding};
+use vrs_store::StatScope;
+
+use crate::charts::{bar_chart, line_chart, Series};
+use crate::error::WebError;
+use crate::i18n::Lang;
+use crate::pages::layout;
+use crate::session::Signed;
+use crate::AppState;
+
+#[derive(Deserialize, Default)]
+pub struct StatQuery {
+    #[serde(default)]
+    municipality: Option<String>,
+    #[serde(default)]
+    prefecture: Option<String>,
+    /// The column of the municipalities table to sort by (descending); none: by code.
+    #[serde(default)]
+    sort: Option<usize>,
+    #[serde(default)]
+    table: Option<String>,
+    #[serde(default)]
+    encoding: Option<String>,
+}
+
+/// The scope asked for (or the viewer's own area), once the access module allows reading it, and
+/// whether the view leaves the municipality.
+fn scope_of(signed: &Signed, q: &StatQuery) -> Result<(StatScope, Audience), WebError> {
+    let blank = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    let (scope, target) = if let Some(m) = blank(&q.municipality) {
+        let m = MunicipalityCode::parse(&m)
+            .map_err(|e| WebError::Invalid(format!("municipality: {e}")))?;
+        (StatScope::Municipality(m), Target::Municipality(m))
+    } else if let Some(p) = blank(&q.prefecture) {
+        let p =
+            PrefectureCode::parse(&p).map_err(|e| WebError::Invalid(format!("prefecture: {e}")))?;
+        (StatScope::Prefecture(p), Target::Prefecture(p))
+    } else {
+        match signed.own_area() {
+            Target::Municipality(m) => (StatScope::Municipality(m), Target::Municipality(m)),
+            Target::Prefecture(p) => (StatScope::Prefecture(p), Target::Prefecture(p)),
+            _ => (StatScope::Nation, Target::Nation),
+        }
+    };
+    signed.authorize(Action::ReadStatistics, &target)?;
+    let own = Role::parse(&signed.account.role).is_ok_and(Role::is_municipal)
+        && matches!(scope, StatScope::Municipality(m) if Some(m) == signed.account.municipality);
+    Ok((
+        scope,
+        if own {
+            Audience::OwnMunicipality
+        } else {
+            Audience::Outside
+        },
+    ))
+}
+
+fn scope_name(scope: StatScope, ja: bool) -> String {
+    match scope {
+        StatScope::Municipality(m) => m.info().full_name(),
+        StatScope::Prefecture(p) => p.info().name.to_owned(),
+        StatScope::Nation => if ja { "全国" } else { "Japan" }.to_owned(),
+    }
+}
+
+fn scope_query(scope: StatScope) -> String {
+    match scope {
+        StatScope::Municipality(m) => format!("municipality={m}"),
+        StatScope::Prefecture(p) => format!("prefecture={p}"),
+        StatScope::Nation => String::new(),
+    }
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(q): Query<StatQuery>,
+) -> Result<Html<String>, WebError> {
+    let (scope, audience) = scope_of(&signed, &q)?;
+    let d = dashboard(state.store.as_ref(), scope, audience).await?;
+    Ok(Html(view(&signed, &d, q.sort).into_string()))
+}
+
+fn value(c: &Cell) -> Option<f64> {
+    c.value().map(|v| v as f64)
+}
+
+fn percent(part: &Cell, whole: &Cell) -> Option<f64> {
+    match (part.value(), whole.value()) {
+        (Some(p), Some(w)) if w > 0 => Some(p as f64 * 100.0 / w as f64),
+        _ => None,
+    }
+}
+
+fn charts(d: &Dashboard, ja: bool) -> Markup {
+    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
+    let pick = |(j, e): &(String, String)| if ja { j.clone() } else { e.clone() };
+    let days: Vec<String> = d.daily.rows.iter().map(|(j, _, _)| j.clone()).collect();
+    let per_day: Vec<Series> = d
+        .daily
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(c, label)| Series {
+            label: pick(label),
+            points: d
+                .daily
+                .rows
+                .iter()
+                .map(|(_, _, cells)| value(&cells[c]))
+                .collect(),
+        })
+        .collect();
+    // Cumulative coverage: doses of number n so far over today's targets (hidden days count 0).
+    let targets = d
+        .coverage
+        .column_totals
+        .first()
+        .and_then(|c| c.value())
+        .unwrap_or(0);
+    let cumulative: Vec<Series> = d
+        .daily
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(c, label)| {
+            let mut sum = 0u64;
+            Series {
+                label: pick(label),
+                points: d
+                    .daily
+                    .rows
+                    .iter()
+                    .map(|(_, _, cells)| {
+                        sum += cells[c].value().unwrap_or(0);
+                        (targets > 0).then(|| sum as f64 * 100.0 / targets as f64)
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    let bands: Vec<String> = d
+        .coverage
+        .rows
+        .iter()
+        .map(|(_, e, _)| e.trim_end_matches(" years").to_owned())
+        .collect();
+    let by_band: Vec<Series> = (1..d.coverage.columns.len())
+        .map(|k| Series {
+            label: pick(&d.coverage.columns[k]),
+            points: d
+                .coverage
+                .rows
+                .iter()
+                .map(|(_, _, cells)| percent(&cells[k], &cells[0]))
+                .collect(),
+        })
+        .collect();
+    let products: Vec<String> = d
+        .products
+        .rows
+        .iter()
+        .map(|(j, e, _)| if ja { j.clone() } else { e.clone() })
+        .collect();
+    let by_product = vec![Series {
+        label: tr("接種回数", "Doses").to_owned(),
+        points: d
+            .products
+            .row_totals
+            .as_ref()
+            .map(|t| t.iter().map(value).collect())
+            .unwrap_or_default(),
+    }];
+    html! {
+        div.charts {
+            (line_chart(tr("日別接種回数", "Doses per day"), "chart-daily", &days, &per_day, false))
+            (line_chart(tr("接種率の推移（回数別、対象者比）", "Cumulative coverage by dose number"), "chart-coverage", &days, &cumulative, true))
+            (bar_chart(tr("年齢区分別接種率", "Coverage by age band"), "chart-ages", &bands, &by_band, true))
+            (bar_chart(tr("ワクチン別接種回数", "Doses by vaccine"), "chart-products", &products, &by_product, false))
+        }
+    }
+}
+
+fn table_view(t: &Table, ja: bool, download: &str, sort: Option<usize>, sortable: bool) -> Markup {
+    let pick = |j: &str, e: &str| if ja { j.to_owned() } else { e.to_owned() };
+    let mut order: Vec<usize> = (0..t.rows.len()).collect();
+    if let Some(c) = sort.filter(|c| *c < t.columns.len()) {
+        // Hidden cells sort last.
+        order.sort_by_key(|&i| std::cmp::Reverse(t.rows[i].2[c].value().map_or(-1, |v| v as i64)));
+    }
+    html! {
+        section.card.stat-table id={ "table-" (t.name) } {
+            table {
+                tr {
+                    th { (pick(t.row_header.0, t.row_header.1)) }
+                    @for (i, (j, e)) in t.columns.iter().enumerate() {
+                        th {
+                            @if sortable { a href={ "?" (download) "&sort=" (i) } { (pick(j, e)) } } @else { (pick(j, e)) }
+                        }
+                    }
+                    @if t.row_totals.is_some() { th { (pick("計", "Total")) } }
+                }
+                @for i in order {
+                    @let (j, e, cells) = &t.rows[i];
+                    tr {
+                        th { (pick(j, e)) }
+                        @for c in cells { td.num.suppressed[c.value().is_none()] { (c.text()) } }
+                        @if let Some(totals) = &t.row_totals { td.num { (totals[i].text()) } }
+                    }
+                }
+                tr.total {
+                    th { (pick("計", "Total")) }
+                    @for c in &t.column_totals { td.num { (c.text()) } }
+                    @if let Some(total) = t.total { td.num { (total.text()) } }
+                }
+            }
+            p { a.download href={ "/statistics/download?table=" (t.name) "&" (download) } { (pick("CSVダウンロード", "Download CSV")) } }
+        }
+    }
+}
+
+fn view(signed: &Signed, d: &Dashboard, sort: Option<usize>) -> Markup {
+    let ja = signed.lang == Lang::Ja;
+    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
+    let query = scope_query(d.scope);
+    let computed = d.oldest.map(|t| {
+        (t + chrono::Duration::hours(9))
+            .format("%Y-%m-%d %H:%M")
+            .to_string()
+    });
+    let title = format!(
+        "{} {}",
+        scope_name(d.scope, ja),
+        tr("接種状況", "vaccination statistics")
+    );
+    let body = html! {
+        p #stat-meta {
+            (tr("集計時点", "Counted at")) ": " (computed.unwrap_or_else(|| tr("未集計", "not yet counted").to_owned()))
+            @if d.audience == Audience::Outside {
+                "　" (tr("10人（回）未満の値は「<10」と表示し、合計から逆算できないよう他の値も秘匿しています。",
+                    "Counts below 10 are shown as <10, and other cells are hidden where a total would reveal them."))
+            }
+        }
+        (charts(d, ja))
+        @if !d.municipalities.rows.is_empty() {
+            h3 { (tr("市区町村別", "By municipality")) }
+            (table_view(&d.municipalities, ja, &query, sort, true))
+        }
+        h3 { (tr("年齢区分別の接種状況（現在の年齢、対象者数と接種済み人数）", "Coverage by age band (age today; targets and people vaccinated)")) }
+        (table_view(&d.coverage, ja, &query, None, false))
+        h3 { (tr("ワクチン別接種回数", "Doses by vaccine")) }
+        (table_view(&d.products, ja, &query, None, false))
+        h3 { (tr("年齢区分別接種回数（接種時の年齢）", "Doses by age band at the dose")) }
+        (table_view(&d.ages, ja, &query, None, false))
+        h3 { (tr("性別接種回数", "Doses by sex")) }
+        (table_view(&d.sexes, ja, &query, None, false))
+        h3 { (tr("日別接種回数", "Doses per day")) }
+        (table_view(&d.daily, ja, &query, None, false))
+    };
+    layout(signed.lang, &title, Some(signed), body)
+}
+
+pub async fn download(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(q): Query<StatQuery>,
+) -> Result<Response, WebError> {
+    let (scope, audience) = scope_of(&signed, &q)?;
+    let encoding: Encoding = q
+        .encoding
+        .as_deref()
+        .unwrap_or("cp932")
+        .parse()
+        .map_err(WebError::Invalid)?;
+    let name = q.table.clone().unwrap_or_default();
+    let d = dashboard(state.store.as_ref(), scope, audience).await?;
+    let table = d.table(&name).ok_or_else(|| {
+        WebError::Invalid(format!(
+            "table: {name:?} (daily, products, ages, sexes, coverage or municipalities)"
+        ))
+    })?;
+    let rows = csv_rows(table, signed.lang == Lang::Ja);
+    let header: Vec<&str> = rows[0].iter().map(String::as_str).collect();
+    let mut out = Vec::new();
+    let mut w = CsvWriter::start(&mut out, encoding, &header)
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    for row in &rows[1..] {
+        w.row(&row[0], row)
+            .map_err(|e| WebError::Invalid(e.to_string()))?;
+    }
+    w.finish().map_err(|e| WebError::Internal(e.to_string()))?;
+    let charset = if encoding == Encoding::Utf8 {
+        "utf-8"
+    } else {
+        "shift_jis"
+    };
+    let file = format!(
+        "statistics-{}-{name}.csv",
+        scope_query(scope).replace('=', "-")
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, format!("text/csv; charset={charset}")),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file}\""),
+            ),
+        ],
+        out,
+    )
+        .into_response())
+}
+
+fn cell_json(c: &Cell) -> serde_json::Value {
+    match c {
+        Cell::Shown(n) => serde_json::json!(n),
+        Cell::Suppressed => serde_json::json!("<10"),
+    }
+}
+
+fn table_json(t: &Table) -> serde_json::Value {
+    serde_json::json!({
+        "columns": t.columns.iter().map(|(j, e)| serde_json::json!({"ja": j, "en": e})).collect::<Vec<_>>(),
+        "rows": t.rows.iter().enumerate().map(|(i, (j, e, cells))| serde_json::json!({
+            "label_ja": j, "label_en": e,
+            "cells": cells.iter().map(cell_json).collect::<Vec<_>>(),
+            "total": t.row_totals.as_ref().map(|r| cell_json(&r[i])),
+        })).collect::<Vec<_>>(),
+        "column_totals": t.column_totals.iter().map(cell_json).collect::<Vec<_>>(),
+        "total": t.total.as_ref().map(cell_json),
+    })
+}
+
+/// Statistics of a scope as JSON, for automatic provision to the nation and prefectures: every
+/// table of the dashboard, small counts as `"<10"`.
+#[utoipa::path(get, path = "/api/v1/statistics",
+    params(
+        ("municipality" = Option<String>, Query, description = "A municipality code (its prefecture and the nation may ask too)"),
+        ("prefecture" = Option<String>, Query, description = "A prefecture code (01–47)"),
+    ),
+    responses(
+        (status = 200, description = "The scope, when it was counted, whether small counts are suppressed, and the tables (daily, products, ages, sexes, coverage, municipalities)"),
+        (status = 403, description = "The session may not read this scope"),
+        (status = 422, description = "A code is malformed"),
+    ))]
+pub async fn api(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(q): Query<StatQuery>,
+) -> Result<Response, WebError> {
+    let (scope, audience) = scope_of(&signed, &q)?;
+    let d = dashboard(state.store.as_ref(), scope, audience).await?;
+    let (kind, code) = match scope {
+        StatScope::Municipality(m) => ("municipality", m.to_string()),
+        StatScope::Prefecture(p) => ("prefecture", p.to_string()),
+        StatScope::Nation => ("nation", String::new()),
+    };
+    let tables: serde_json::Map<String, serde_json::Value> = d
+        .tables()
+        .iter()
+        .map(|t| (t.name.to_owned(), table_json(t)))
+        .collect();
+    Ok(Json(serde_json::json!({
+        "scope": {"kind": kind, "code": code, "name": scope_name(scope, true)},
+        "counted_at": d.oldest,
+        "suppressed_below": if audience == Audience::Outside { Some(vrs_domain::SUPPRESS_BELOW) } else { None },
+        "tables": tables,
+    }))
+    .into_response())
+}

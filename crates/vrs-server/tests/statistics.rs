@@ -1,0 +1,174 @@
+//! Statistics over real HTTP on SQLite and PostgreSQL: each role's dashboard with its charts, the
+//! scopes each may read (a prefecture never another prefecture, staff never another municipality),
+//! suppression in every view that leaves the municipality, the JSON API and CSV downloads.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use support::{both_backends, spawn_app, TestApp, INTERNET, LGWAN, PASSWORD};
+use vrs_domain::{MunicipalityCode, Resident};
+use vrs_store::testkit::TestDb;
+
+both_backends!(
+    each_role_sees_its_own_scope_with_charts,
+    views_that_leave_the_municipality_suppress_small_counts,
+);
+
+fn code(s: &str) -> MunicipalityCode {
+    MunicipalityCode::parse(s).unwrap()
+}
+
+/// People with one or two doses in 西条市 and 松山市 (Ehime) and 千代田区 (Tokyo), counted.
+async fn setup(app: &TestApp) {
+    for (i, (m, n)) in [("382060", 40), ("382019", 25), ("131016", 30)]
+        .into_iter()
+        .enumerate()
+    {
+        let m = code(m);
+        let people: Vec<Resident> = vrs_interop::Synthetic::new(m, n, 60 + i as u64).collect();
+        let audit = vrs_store::AuditEntry::now("test", "test", "local", "resident.put", "x");
+        let mut doses = Vec::new();
+        for (k, p) in people.iter().enumerate() {
+            app.db.store.put_resident(m, p, &audit).await.unwrap();
+            for n in 1..=(k % 3) as u8 {
+                doses.push(vrs_domain::DoseRecord::now(
+                    vrs_domain::Dose {
+                        municipality: m,
+                        atena: p.atena.clone(),
+                        dose_number: n,
+                        administered_on: chrono::NaiveDate::from_ymd_opt(2021, 6, 1).unwrap()
+                            + chrono::Days::new(u64::from(n) * 21 + (k % 5) as u64),
+                        product: vrs_domain::VaccineProduct::by_code("comirnaty").unwrap(),
+                        lot_number: vrs_domain::LotNumber::parse("FA4597").unwrap(),
+                        site_municipality: m,
+                        coupon: p.coupon,
+                    },
+                    vrs_domain::DoseSource::Csv,
+                ));
+            }
+        }
+        app.db
+            .store
+            .add_doses(m, &doses, "t", &audit)
+            .await
+            .unwrap();
+    }
+    let today = chrono::NaiveDate::from_ymd_opt(2022, 6, 1).unwrap();
+    vrs_core::statistics::refresh(app.db.store.as_ref(), today)
+        .await
+        .unwrap();
+    app.account("saijo-staff", "municipal_staff", Some("382060"), false)
+        .await;
+    app.account("op-0001", "national_operator", None, false)
+        .await;
+    app.prefecture_account("pref-38", "38").await;
+    app.prefecture_account("pref-13", "13").await;
+}
+
+async fn each_role_sees_its_own_scope_with_charts(app: &TestApp) {
+    setup(app).await;
+    let staff = app.browser(INTERNET);
+    staff.login("saijo-staff", PASSWORD).await;
+    let page = staff.get("/statistics").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("西条市"));
+    assert_eq!(page.body.matches("<svg").count(), 4, "four charts");
+    assert!(
+        !page.body.contains("class=\"num suppressed\""),
+        "own counts are shown as counted"
+    );
+    assert_eq!(
+        staff.get("/statistics?municipality=131016").await.status,
+        403
+    );
+    assert_eq!(
+        staff.get("/statistics?municipality=382019").await.status,
+        403
+    );
+    assert_eq!(staff.get("/statistics?prefecture=38").await.status, 403);
+
+    let pref = app.browser(INTERNET);
+    pref.login("pref-38", PASSWORD).await;
+    assert!(pref.get("/").await.body.contains("/statistics"));
+    let page = pref.get("/statistics").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("愛媛県"));
+    assert!(page.body.contains("382060") && page.body.contains("382019"));
+    assert!(
+        !page.body.contains("131016"),
+        "another prefecture's municipality"
+    );
+    assert_eq!(page.body.matches("<svg").count(), 4);
+    assert_eq!(
+        pref.get("/statistics?municipality=382060").await.status,
+        200
+    );
+    assert_eq!(
+        pref.get("/statistics?municipality=131016").await.status,
+        403
+    );
+    assert_eq!(pref.get("/statistics?prefecture=13").await.status, 403);
+    assert_eq!(
+        pref.get("/api/v1/statistics?prefecture=13").await.status,
+        403
+    );
+    // A government never reaches a person.
+    assert_eq!(pref.get("/records?atena=1").await.status, 403);
+
+    let nation = app.browser(LGWAN);
+    nation.login("op-0001", PASSWORD).await;
+    let page = nation.get("/statistics").await;
+    assert_eq!(page.status, 200);
+    for m in ["382060", "382019", "131016"] {
+        assert!(page.body.contains(m), "{m}");
+    }
+    assert_eq!(nation.get("/statistics?prefecture=13").await.status, 200);
+    assert_eq!(nation.get("/records?atena=1").await.status, 403);
+    // Sorted by the first column (targets), largest first: 西条市 (40) before 千代田区 (30).
+    let sorted = nation.get("/statistics?sort=0").await.body;
+    let table = &sorted[sorted.find("id=\"table-municipalities\"").unwrap()..];
+    assert!(table.find("382060").unwrap() < table.find("131016").unwrap());
+    // A malformed code is named.
+    let bad = nation.get("/statistics?prefecture=99").await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.body.contains("prefecture"));
+}
+
+async fn views_that_leave_the_municipality_suppress_small_counts(app: &TestApp) {
+    setup(app).await;
+    let pref = app.browser(INTERNET);
+    pref.login("pref-38", PASSWORD).await;
+    let api = pref.get("/api/v1/statistics?municipality=382019").await;
+    assert_eq!(api.status, 200, "{}", api.body);
+    let json: serde_json::Value = serde_json::from_str(&api.body).unwrap();
+    assert_eq!(json["suppressed_below"], 10);
+    let text = json["tables"].to_string();
+    assert!(text.contains("\"<10\""), "{text}");
+    // No number below 10 other than 0 is published.
+    for table in json["tables"].as_object().unwrap().values() {
+        for row in table["rows"].as_array().unwrap() {
+            for c in row["cells"].as_array().unwrap() {
+                if let Some(n) = c.as_u64() {
+                    assert!(n == 0 || n >= 10, "{n} published in {table}");
+                }
+            }
+        }
+    }
+    // The municipality itself sees its counts.
+    let staff = app.browser(INTERNET);
+    staff.login("saijo-staff", PASSWORD).await;
+    let own: serde_json::Value =
+        serde_json::from_str(&staff.get("/api/v1/statistics").await.body).unwrap();
+    assert!(own["suppressed_below"].is_null());
+    assert!(!own["tables"].to_string().contains("<10"));
+    // CSV downloads, in CP932 by default.
+    let (status, bytes) = pref.download("/statistics/download?table=coverage").await;
+    assert_eq!(status, 200);
+    let (csv, _, bad) = encoding_rs::SHIFT_JIS.decode(&bytes);
+    assert!(!bad);
+    assert!(csv.starts_with("年齢区分（現在）,対象者数"), "{csv}");
+    assert!(csv.contains("<10"));
+    let unknown = pref.get("/statistics/download?table=people").await;
+    assert_eq!(unknown.status, 422);
+}
