@@ -750,3 +750,41 @@ fn accounts_create_refuses_bad_input_and_issues_a_one_time_password() {
     assert!(text(&again).contains("already"), "{}", text(&again));
     assert_eq!(accounts(), 1);
 }
+
+#[test]
+fn statistics_rebuild_counts_targets_and_names_bad_arguments() {
+    let d = Deployment::new();
+    assert!(d.run(&["init"]).status.success());
+    let targets = d.path("targets.csv");
+    let gen = d.run(&[
+        "gen",
+        "targets",
+        "--municipality",
+        "382060",
+        "--count",
+        "12",
+        "--seed",
+        "4",
+        "--out",
+        targets.to_str().unwrap(),
+    ]);
+    assert!(gen.status.success(), "{}", text(&gen));
+    let import = d.run(&[
+        "import",
+        "targets",
+        targets.to_str().unwrap(),
+        "--municipality",
+        "382060",
+    ]);
+    assert!(import.status.success(), "{}", text(&import));
+    let ok = d.run(&["statistics", "rebuild", "--as-of", "2022-01-01"]);
+    assert!(ok.status.success(), "{}", text(&ok));
+    let out = String::from_utf8_lossy(&ok.stdout);
+    assert!(out.contains("382060\t愛媛県西条市\ttargets 12\tdoses 0"), "{out}");
+    let bad = d.run(&["statistics", "rebuild", "--municipality", "382061"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad).contains("--municipality"), "{}", text(&bad));
+    let bad = d.run(&["statistics", "rebuild", "--as-of", "令和4年2月30日"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad).contains("--as-of"));
+}
