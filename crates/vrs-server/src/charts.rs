@@ -144,7 +144,7 @@ pub fn line_chart(
     let every = n.div_ceil(8).max(1);
     let labels = html! {
         @for (i, l) in x_labels.iter().enumerate() {
-            @if i % every == 0 || i + 1 == n {
+            @if i % every == 0 && i + every / 2 < n {
                 text x=(x(i)) y=(H - BOTTOM + 16.0) text-anchor="middle" font-size="11" fill="#444" { (l) }
             }
         }

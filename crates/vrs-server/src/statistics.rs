@@ -115,7 +115,33 @@ fn percent(part: &Cell, whole: &Cell) -> Option<f64> {
 fn charts(d: &Dashboard, ja: bool) -> Markup {
     let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     let pick = |(j, e): &(String, String)| if ja { j.clone() } else { e.clone() };
-    let days: Vec<String> = d.daily.rows.iter().map(|(j, _, _)| j.clone()).collect();
+    // Every day from the first dose to the last, so the axis is even in time (a day without doses
+    // is 0; a hidden count is a gap).
+    let dated: Vec<(chrono::NaiveDate, &Vec<Cell>)> = d
+        .daily
+        .rows
+        .iter()
+        .filter_map(|(j, _, cells)| j.parse().ok().map(|day| (day, cells)))
+        .collect();
+    let (first, last) = match (dated.first(), dated.last()) {
+        (Some(f), Some(l)) => (f.0, l.0),
+        _ => (chrono::NaiveDate::default(), chrono::NaiveDate::default()),
+    };
+    let span = if dated.is_empty() {
+        0
+    } else {
+        (last - first).num_days() as usize + 1
+    };
+    let days: Vec<String> = (0..span)
+        .map(|i| (first + chrono::Days::new(i as u64)).to_string())
+        .collect();
+    let column = |c: usize| -> Vec<Option<u64>> {
+        let mut v = vec![Some(0); span];
+        for (day, cells) in &dated {
+            v[(*day - first).num_days() as usize] = cells[c].value();
+        }
+        v
+    };
     let per_day: Vec<Series> = d
         .daily
         .columns
@@ -123,12 +149,7 @@ fn charts(d: &Dashboard, ja: bool) -> Markup {
         .enumerate()
         .map(|(c, label)| Series {
             label: pick(label),
-            points: d
-                .daily
-                .rows
-                .iter()
-                .map(|(_, _, cells)| value(&cells[c]))
-                .collect(),
+            points: column(c).into_iter().map(|v| v.map(|n| n as f64)).collect(),
         })
         .collect();
     // Cumulative coverage: doses of number n so far over today's targets (hidden days count 0).
@@ -147,12 +168,10 @@ fn charts(d: &Dashboard, ja: bool) -> Markup {
             let mut sum = 0u64;
             Series {
                 label: pick(label),
-                points: d
-                    .daily
-                    .rows
-                    .iter()
-                    .map(|(_, _, cells)| {
-                        sum += cells[c].value().unwrap_or(0);
+                points: column(c)
+                    .into_iter()
+                    .map(|v| {
+                        sum += v.unwrap_or(0);
                         (targets > 0).then(|| sum as f64 * 100.0 / targets as f64)
                     })
                     .collect(),
