@@ -780,7 +780,10 @@ fn statistics_rebuild_counts_targets_and_names_bad_arguments() {
     let ok = d.run(&["statistics", "rebuild", "--as-of", "2022-01-01"]);
     assert!(ok.status.success(), "{}", text(&ok));
     let out = String::from_utf8_lossy(&ok.stdout);
-    assert!(out.contains("382060\t愛媛県西条市\ttargets 12\tdoses 0"), "{out}");
+    assert!(
+        out.contains("382060\t愛媛県西条市\ttargets 12\tdoses 0"),
+        "{out}"
+    );
     let bad = d.run(&["statistics", "rebuild", "--municipality", "382061"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(text(&bad).contains("--municipality"), "{}", text(&bad));
