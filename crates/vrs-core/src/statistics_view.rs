@@ -126,11 +126,14 @@ pub async fn dashboard(
     scope: StatScope,
     audience: Audience,
 ) -> Result<Dashboard, StoreError> {
-    let sums = store.scope_statistics(scope).await?;
-    let figures = match scope {
-        StatScope::Municipality(_) => Vec::new(),
-        _ => store.municipality_figures(scope).await?,
+    // The two reads are independent: asked at once, on two connections.
+    let figures = async {
+        match scope {
+            StatScope::Municipality(_) => Ok(Vec::new()),
+            _ => store.municipality_figures(scope).await,
+        }
     };
+    let (sums, figures) = tokio::try_join!(store.scope_statistics(scope), figures)?;
     Ok(build(scope, audience, &sums, &figures))
 }
 

@@ -30,6 +30,9 @@ fn dose_row(r: &Row, first: usize) -> DoseRow {
     }
 }
 
+/// Doses sent at once by [`PostgresStore::add_doses_pg`] before their answers are awaited.
+const PIPELINE: usize = 512;
+
 pub(super) async fn insert_dose(
     tx: &impl GenericClient,
     scope: MunicipalityCode,
@@ -275,8 +278,15 @@ impl PostgresStore {
     ) -> Result<(), StoreError> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        for r in records {
-            insert_dose(&tx, scope, r, recorded_by).await?;
+        // The inserts of a chunk are sent without waiting for each answer (the driver pipelines
+        // concurrent queries on one connection); the first failure drops the transaction.
+        for chunk in records.chunks(PIPELINE) {
+            futures_util::future::try_join_all(
+                chunk
+                    .iter()
+                    .map(|r| insert_dose(&tx, scope, r, recorded_by)),
+            )
+            .await?;
         }
         append_audit_tx(&tx, scope.into(), audit).await?;
         tx.commit().await?;
