@@ -18,30 +18,9 @@ use vrs_interop::{DoseReader, Encoding, EncodingChoice, Synthetic};
 use vrs_store::testkit::TestDb;
 use vrs_store::AuditScope;
 
-macro_rules! on_both_backends {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let db = vrs_store::testkit::TestDb::sqlite().await;
-                    super::$case(&db).await;
-                    db.cleanup().await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let Some(db) = vrs_store::testkit::TestDb::postgres().await else { return };
-                    super::$case(&db).await;
-                    db.cleanup().await;
-                }
-            )*
-        }
-    };
-}
+mod support;
+
+use support::on_both_backends;
 
 on_both_backends!(
     a_site_registers_in_the_home_area_and_the_rules_refuse_bad_doses,

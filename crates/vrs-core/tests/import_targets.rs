@@ -10,34 +10,11 @@ use vrs_domain::{MunicipalityCode, MyNumber};
 use vrs_interop::{write_targets, Encoding, EncodingChoice, Synthetic};
 use vrs_store::testkit::TestDb;
 
-macro_rules! both_backends {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let db = TestDb::sqlite().await;
-                    super::$case(&db).await;
-                    db.cleanup().await;
-                }
-            )*
-            use super::TestDb;
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let Some(db) = TestDb::postgres().await else { return };
-                    super::$case(&db).await;
-                    db.cleanup().await;
-                }
-            )*
-            use super::TestDb;
-        }
-    };
-}
+mod support;
 
-both_backends!(
+use support::on_both_backends;
+
+on_both_backends!(
     cp932_file_with_era_dates_is_imported,
     every_kind_of_bad_row_is_reported_with_its_line_and_nothing_is_stored,
     partial_import_stores_the_good_rows_and_reports_the_bad,

@@ -791,3 +791,42 @@ fn statistics_rebuild_counts_targets_and_names_bad_arguments() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(text(&bad).contains("--as-of"));
 }
+
+#[test]
+fn terms_publish_counts_versions_and_names_bad_input() {
+    let d = Deployment::new();
+    assert!(d.run(&["init"]).status.success());
+    let file = d.path("terms.txt");
+    std::fs::write(&file, "第1条 市区町村は…\n").unwrap();
+    let f = file.to_str().unwrap();
+    let bad = d.run(&[
+        "terms", "publish", "--kind", "usage", "--title", "t", "--file", f,
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad).contains("no_consent_inquiry"), "{}", text(&bad));
+    let missing = d.run(&[
+        "terms", "publish", "--kind", "use", "--title", "t", "--file", "none.txt",
+    ]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(text(&missing).contains("none.txt"));
+    let untitled = d.run(&[
+        "terms", "publish", "--kind", "use", "--title", " ", "--file", f,
+    ]);
+    assert_eq!(untitled.status.code(), Some(2), "{}", text(&untitled));
+    for version in ["version 1", "version 2"] {
+        let ok = d.run(&[
+            "terms",
+            "publish",
+            "--kind",
+            "use",
+            "--title",
+            "利用確認事項",
+            "--file",
+            f,
+        ]);
+        assert!(ok.status.success(), "{}", text(&ok));
+        assert!(String::from_utf8_lossy(&ok.stdout).contains(version));
+    }
+    let list = d.run(&["terms", "list"]);
+    assert_eq!(String::from_utf8_lossy(&list.stdout).lines().count(), 2);
+}
