@@ -6,6 +6,8 @@ pub mod access;
 pub mod accounts;
 pub mod actor;
 pub mod audit;
+pub mod backup;
+pub mod backup_format;
 pub mod check;
 pub mod coupon;
 pub mod dose_import;
@@ -17,6 +19,7 @@ pub mod inquiry;
 pub mod inquiry_bulk;
 pub mod provisions;
 pub mod records;
+pub mod shred;
 pub mod statistics;
 pub mod statistics_view;
 

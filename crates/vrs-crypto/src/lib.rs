@@ -5,11 +5,13 @@
 //! master key. From a data key come the two things storage needs: AES-256-GCM field encryption with
 //! the municipality, column and row bound in as associated data, and a keyed blind index (HMAC-SHA-256)
 //! so a person can be found by My Number without storing it in the clear ([`FieldCipher`]).
-//! Destroying a municipality's wrapped data key makes every copy of its rows unreadable.
+//! Destroying a municipality's wrapped data key makes every copy of its rows unreadable; backups
+//! ([`backup`]) are sealed under per-area backup keys that never leave the deployment's key vault.
 //!
 //! The audit log's hash chain ([`chain`]) lives here too, so every hash the system relies on is
 //! computed in one place.
 
+pub mod backup;
 pub mod chain;
 mod error;
 mod field;

@@ -149,6 +149,23 @@ impl MasterKey {
     }
 }
 
+impl MasterKey {
+    /// Wraps another secret (a backup key) for the key vault; `aad` names what it is and whose.
+    pub(crate) fn seal_secret(&self, aad: &[u8], secret: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        crate::field::seal_with(&self.secret_wrapping_key(), aad, secret)
+    }
+
+    pub(crate) fn open_secret(&self, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        crate::field::open_with(&self.secret_wrapping_key(), aad, sealed)
+            .map_err(|_| CryptoError::WrongMasterKey)
+    }
+
+    fn secret_wrapping_key(&self) -> aead::LessSafeKey {
+        let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, b"vrs").extract(self.bytes.as_ref());
+        crate::field::derive_aead(&prk, b"vrs vault key wrap v1")
+    }
+}
+
 fn wrap_aad(municipality: &str, version: u32) -> Vec<u8> {
     let mut aad = b"vrs-data-key|".to_vec();
     aad.extend_from_slice(municipality.as_bytes());

@@ -97,6 +97,11 @@ impl AuditScope {
         }
     }
 
+    /// Reads a stored or written chain code (`000000` is the national chain).
+    pub fn parse(code: &str) -> Result<Self, crate::StoreError> {
+        Self::from_stored(code)
+    }
+
     pub(crate) fn from_stored(code: &str) -> Result<Self, crate::StoreError> {
         match code.trim() {
             NATIONAL => Ok(AuditScope::National),

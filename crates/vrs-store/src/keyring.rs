@@ -4,9 +4,11 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use vrs_crypto::backup::BackupKey;
 use vrs_crypto::{CryptoError, DataKey, FieldCipher, MasterKey};
 use vrs_domain::MunicipalityCode;
 
+use crate::backup::CarriedKey;
 use crate::StoreError;
 
 /// The data key version new municipalities start with.
@@ -58,6 +60,77 @@ impl Keyring {
         let key = DataKey::generate().map_err(|e| StoreError::Other(e.to_string()))?;
         self.master
             .wrap(code.as_str(), FIRST_KEY_VERSION, &key)
+            .map_err(|e| StoreError::Other(e.to_string()))
+    }
+
+    /// Drops the cached cipher of a destroyed area.
+    pub(crate) fn forget(&self, code: MunicipalityCode) {
+        if let Ok(mut map) = self.ciphers.write() {
+            map.remove(&code);
+        }
+    }
+
+    /// A new backup key for `area` and its vault form.
+    pub(crate) fn new_backup_key(&self, area: &str) -> Result<(BackupKey, Vec<u8>), StoreError> {
+        let key = BackupKey::generate().map_err(|e| StoreError::Other(e.to_string()))?;
+        let wrapped = key
+            .wrap(&self.master, area)
+            .map_err(|e| StoreError::Other(e.to_string()))?;
+        Ok((key, wrapped))
+    }
+
+    /// Opens a vault entry.
+    pub(crate) fn open_backup_key(
+        &self,
+        area: &str,
+        wrapped: &[u8],
+    ) -> Result<BackupKey, StoreError> {
+        BackupKey::unwrap(&self.master, area, wrapped).map_err(|_| StoreError::WrongMasterKey)
+    }
+
+    /// The vault form of a backup key brought from elsewhere.
+    pub(crate) fn wrap_backup_key(
+        &self,
+        area: &str,
+        key: &BackupKey,
+    ) -> Result<Vec<u8>, StoreError> {
+        key.wrap(&self.master, area)
+            .map_err(|e| StoreError::Other(e.to_string()))
+    }
+
+    /// A stored data key (wrapped by the master key) re-wrapped by the area's backup key.
+    pub(crate) fn carry(
+        &self,
+        code: &str,
+        version: u32,
+        wrapped: &[u8],
+        backup: &BackupKey,
+    ) -> Result<CarriedKey, StoreError> {
+        let key = self
+            .master
+            .unwrap_key(code, version, wrapped)
+            .map_err(|_| StoreError::WrongMasterKey)?;
+        let wrapped = backup
+            .wrap_data_key(code, version, &key)
+            .map_err(|e| StoreError::Other(e.to_string()))?;
+        Ok(CarriedKey { version, wrapped })
+    }
+
+    /// A carried data key wrapped by this deployment's master key for `municipality_keys`.
+    pub(crate) fn adopt(
+        &self,
+        code: &str,
+        carried: &CarriedKey,
+        backup: &BackupKey,
+    ) -> Result<Vec<u8>, StoreError> {
+        let key = backup
+            .unwrap_data_key(code, carried.version, &carried.wrapped)
+            .map_err(|source| StoreError::Integrity {
+                what: format!("data key {} of {code} in the backup", carried.version),
+                source,
+            })?;
+        self.master
+            .wrap(code, carried.version, &key)
             .map_err(|e| StoreError::Other(e.to_string()))
     }
 }

@@ -10,6 +10,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod backup;
 pub mod doses;
 mod error;
 pub mod governance;
@@ -37,6 +38,7 @@ use vrs_domain::{
 
 pub use accounts::{Account, Application, ApplicationStatus, SessionRecord};
 pub use audit::{AuditEntry, AuditFilter, AuditRecord, AuditScope};
+pub use backup::{AreaRows, CarriedKey, Cell, Col, KeyedArea, ShredRecord, TableRows, TableSpec};
 pub use doses::{IdempotentAnswer, Registration, IDEMPOTENCY_KEY_MAX};
 pub use error::StoreError;
 pub use governance::{Agreement, FunctionState, TermsVersion};
@@ -51,6 +53,7 @@ pub use statistics::{
     AgeCount, AreaStatistics, CoverageCount, DailyCount, MunicipalityFigures, ProductCount,
     ScopeStatistics, StatPerson, StatScope,
 };
+pub use vrs_crypto::backup::BackupKey;
 
 /// One person's doses and flags, as [`Store::area_doses`] returns them.
 #[derive(Clone, Debug, PartialEq)]
@@ -472,6 +475,62 @@ pub trait Store: Send + Sync + 'static {
         from: i64,
         limit: u32,
     ) -> Result<Vec<AuditRecord>, StoreError>;
+
+    // --- Backups and crypto-shredding ([`backup`]) ---
+
+    /// The area's backup key from the key vault; with `create`, a missing one is made and stored.
+    async fn backup_key(
+        &self,
+        area: AuditScope,
+        create: bool,
+    ) -> Result<Option<BackupKey>, StoreError>;
+
+    /// Every key-vault entry as stored (area code, backup key wrapped by the master key).
+    async fn vault_entries(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+
+    /// Stores a vault entry brought from a key escrow file; it must unwrap with this deployment's
+    /// master key. An existing entry for the area is left as it is.
+    async fn put_vault_entry(&self, area: AuditScope, wrapped: &[u8]) -> Result<(), StoreError>;
+
+    /// Every row of `areas`, read in one transaction (a consistent snapshot while others write),
+    /// with each area's data keys re-wrapped by its backup key (created when missing).
+    async fn snapshot(&self, areas: &[AuditScope]) -> Result<Vec<KeyedArea>, StoreError>;
+
+    /// Writes `areas` in one transaction: each must be empty here; the data keys are unwrapped with
+    /// the carried backup key and stored wrapped by this deployment's master key, and the backup key
+    /// joins this deployment's vault. Nothing is written when any part fails.
+    async fn restore_areas(&self, areas: Vec<KeyedArea>) -> Result<(), StoreError>;
+
+    /// Records the municipality's consent to the destruction of its area (audited in its chain).
+    async fn consent_to_shred(
+        &self,
+        scope: MunicipalityCode,
+        reference: &str,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
+
+    /// Destroys the municipality's area in one transaction: every row, its data keys and its backup
+    /// key; appends `audit` (with the counts and the area chain's last head added to its detail) to
+    /// the national chain. Refused without a recorded consent.
+    async fn shred_area(
+        &self,
+        scope: MunicipalityCode,
+        audit: &AuditEntry,
+    ) -> Result<ShredRecord, StoreError>;
+
+    /// The consent and (once done) the destruction recorded for the municipality's area.
+    async fn shred_record(
+        &self,
+        scope: MunicipalityCode,
+    ) -> Result<Option<ShredRecord>, StoreError>;
+
+    /// Deletes one person: their resident row and doses (audited). Returns the doses removed.
+    async fn delete_resident(
+        &self,
+        scope: MunicipalityCode,
+        atena: &AtenaNumber,
+        audit: &AuditEntry,
+    ) -> Result<u32, StoreError>;
 }
 
 /// Where the database is and how to reach it, parsed from a URL.

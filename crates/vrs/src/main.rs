@@ -68,6 +68,19 @@ enum Command {
     /// Recompute statistics from the records.
     #[command(subcommand)]
     Statistics(commands::statistics::Statistics),
+    /// Back up a municipality's area or the whole deployment (encrypted, online).
+    Backup(commands::backup::BackupArgs),
+    /// Restore a backup into this or another database.
+    Restore(commands::backup::RestoreArgs),
+    /// Export or import the key escrow (the key vault's backup keys).
+    #[command(subcommand)]
+    Keys(commands::backup::Keys),
+    /// Destroy a municipality's area on its consent (crypto-shredding).
+    #[command(subcommand)]
+    Area(commands::backup::Area),
+    /// Delete a person's record.
+    #[command(subcommand)]
+    Residents(commands::backup::Residents),
     /// Run the server.
     Serve(commands::serve::Args),
     /// A demonstration on embedded SQLite: demo municipalities, targets and accounts, then serve.
@@ -115,6 +128,11 @@ fn main() -> ExitCode {
             Command::Terms(terms) => commands::governance::run_terms(&context, &terms).await,
             Command::Function(f) => commands::governance::run_functions(&context, &f).await,
             Command::Statistics(s) => commands::statistics::run(&context, &s).await,
+            Command::Backup(args) => commands::backup::run_backup(&context, &args).await,
+            Command::Restore(args) => commands::backup::run_restore(&context, &args).await,
+            Command::Keys(keys) => commands::backup::run_keys(&context, &keys).await,
+            Command::Area(area) => commands::backup::run_area(&context, &area).await,
+            Command::Residents(r) => commands::backup::run_residents(&context, &r).await,
             Command::Serve(args) => commands::serve::run(&context, &args).await,
             Command::Demo(args) => commands::demo::run(&args).await,
         }

@@ -3,6 +3,7 @@
 //! on one database extend each chain one after another.
 
 mod accounts;
+mod backup;
 mod doses;
 mod governance;
 mod import;
@@ -20,6 +21,7 @@ use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMe
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::NoTls;
+use vrs_crypto::backup::BackupKey;
 use vrs_crypto::{chain, FieldCipher, MasterKey};
 use vrs_domain::{
     AtenaNumber, CouponNumber, DoseRecord, KanaName, MunicipalityCode, MyNumber, Resident,
@@ -28,6 +30,7 @@ use vrs_domain::{
 
 use crate::accounts::{Account, Application, ApplicationStatus, SessionRecord};
 use crate::audit::{AuditEntry, AuditFilter, AuditRecord, AuditScope};
+use crate::backup::{KeyedArea, ShredRecord};
 use crate::governance::{Agreement, FunctionState, TermsVersion};
 use crate::import::ResidentImport;
 use crate::keyring::{Keyring, FIRST_KEY_VERSION};
@@ -889,5 +892,62 @@ impl Store for PostgresStore {
             )
             .await?;
         found.iter().map(|r| audit_record(scope, r)).collect()
+    }
+
+    async fn backup_key(
+        &self,
+        area: AuditScope,
+        create: bool,
+    ) -> Result<Option<BackupKey>, StoreError> {
+        self.backup_key_pg(area, create).await
+    }
+
+    async fn vault_entries(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.vault_entries_pg().await
+    }
+
+    async fn put_vault_entry(&self, area: AuditScope, wrapped: &[u8]) -> Result<(), StoreError> {
+        self.put_vault_entry_pg(area, wrapped).await
+    }
+
+    async fn snapshot(&self, areas: &[AuditScope]) -> Result<Vec<KeyedArea>, StoreError> {
+        self.snapshot_pg(areas).await
+    }
+
+    async fn restore_areas(&self, areas: Vec<KeyedArea>) -> Result<(), StoreError> {
+        self.restore_areas_pg(areas).await
+    }
+
+    async fn consent_to_shred(
+        &self,
+        scope: MunicipalityCode,
+        reference: &str,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        self.consent_to_shred_pg(scope, reference, audit).await
+    }
+
+    async fn shred_area(
+        &self,
+        scope: MunicipalityCode,
+        audit: &AuditEntry,
+    ) -> Result<ShredRecord, StoreError> {
+        self.shred_area_pg(scope, audit).await
+    }
+
+    async fn shred_record(
+        &self,
+        scope: MunicipalityCode,
+    ) -> Result<Option<ShredRecord>, StoreError> {
+        self.shred_record_pg(scope).await
+    }
+
+    async fn delete_resident(
+        &self,
+        scope: MunicipalityCode,
+        atena: &AtenaNumber,
+        audit: &AuditEntry,
+    ) -> Result<u32, StoreError> {
+        self.delete_resident_pg(scope, atena, audit).await
     }
 }

@@ -2,6 +2,7 @@
 //! Every call runs on the blocking pool so the async server is never stalled by disk IO.
 
 mod accounts;
+mod backup;
 mod doses;
 mod governance;
 mod import;
@@ -17,6 +18,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+use vrs_crypto::backup::BackupKey;
 use vrs_crypto::{chain, FieldCipher, MasterKey};
 use vrs_domain::{
     AtenaNumber, CouponNumber, DoseRecord, KanaName, MunicipalityCode, MyNumber, Resident,
@@ -25,6 +27,7 @@ use vrs_domain::{
 
 use crate::accounts::{Account, Application, ApplicationStatus, SessionRecord};
 use crate::audit::{timestamp_text, AuditEntry, AuditFilter, AuditRecord, AuditScope};
+use crate::backup::{KeyedArea, ShredRecord};
 use crate::governance::{Agreement, FunctionState, TermsVersion};
 use crate::import::ResidentImport;
 use crate::keyring::{Keyring, FIRST_KEY_VERSION};
@@ -960,5 +963,62 @@ impl Store for SqliteStore {
             )
         })
         .await
+    }
+
+    async fn backup_key(
+        &self,
+        area: AuditScope,
+        create: bool,
+    ) -> Result<Option<BackupKey>, StoreError> {
+        self.backup_key_sqlite(area, create).await
+    }
+
+    async fn vault_entries(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.vault_entries_sqlite().await
+    }
+
+    async fn put_vault_entry(&self, area: AuditScope, wrapped: &[u8]) -> Result<(), StoreError> {
+        self.put_vault_entry_sqlite(area, wrapped).await
+    }
+
+    async fn snapshot(&self, areas: &[AuditScope]) -> Result<Vec<KeyedArea>, StoreError> {
+        self.snapshot_sqlite(areas).await
+    }
+
+    async fn restore_areas(&self, areas: Vec<KeyedArea>) -> Result<(), StoreError> {
+        self.restore_areas_sqlite(areas).await
+    }
+
+    async fn consent_to_shred(
+        &self,
+        scope: MunicipalityCode,
+        reference: &str,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        self.consent_to_shred_sqlite(scope, reference, audit).await
+    }
+
+    async fn shred_area(
+        &self,
+        scope: MunicipalityCode,
+        audit: &AuditEntry,
+    ) -> Result<ShredRecord, StoreError> {
+        self.shred_area_sqlite(scope, audit).await
+    }
+
+    async fn shred_record(
+        &self,
+        scope: MunicipalityCode,
+    ) -> Result<Option<ShredRecord>, StoreError> {
+        self.shred_record_sqlite(scope).await
+    }
+
+    async fn delete_resident(
+        &self,
+        scope: MunicipalityCode,
+        atena: &AtenaNumber,
+        audit: &AuditEntry,
+    ) -> Result<u32, StoreError> {
+        self.delete_resident_sqlite(scope, atena, audit).await
     }
 }

@@ -1,0 +1,384 @@
+//! Backups and restores of a municipality's area or of the whole deployment, and the key escrow.
+//!
+//! A backup is a consistent snapshot (one read transaction) sealed per area under the area's backup
+//! key (`vrs_crypto::backup`). A restore opens each section with a backup key from a key vault (the
+//! configured deployment's, or the target's after `vrs keys import`), checks every row, the counts
+//! and every audit chain against the manifest before writing, writes all areas in one transaction
+//! into a target where they are empty, then recounts and re-verifies the chains there.
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use vrs_crypto::backup::{BackupFile, Section};
+use vrs_crypto::chain::GENESIS;
+use vrs_domain::MunicipalityCode;
+use vrs_store::{AreaRows, AuditRecord, AuditScope, Cell, KeyedArea, Store, StoreError};
+
+use crate::audit::verify_chain;
+use crate::backup_format::{decode_area, encode_area, AreaManifest, Manifest, FORMAT};
+use crate::Actor;
+
+/// What to back up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackupScope {
+    Municipality(MunicipalityCode),
+    /// Every opened municipality and the deployment's own tables.
+    Deployment,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    #[error("{0}")]
+    File(#[from] vrs_crypto::backup::FileError),
+    #[error("the backup file's manifest is not readable: {0}")]
+    Manifest(String),
+    #[error("area {area}: the key vault holds no backup key for it (the area was destroyed, or this deployment never held its key; bring the key escrow file with `vrs keys import`)")]
+    NoKey { area: String },
+    #[error("area {area}: the section failed authentication: the file was altered, truncated or sealed for another key")]
+    Tampered { area: String },
+    #[error("area {area}: {reason}")]
+    Content { area: String, reason: String },
+    #[error("area {area}: after the restore, {reason}")]
+    Verify { area: String, reason: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A written backup: its bytes and what it holds.
+pub struct Backup {
+    pub bytes: Vec<u8>,
+    pub manifest: Manifest,
+}
+
+/// Takes a backup while the system runs; audited in the municipality's chain (or the national one).
+pub async fn backup(
+    store: &dyn Store,
+    scope: BackupScope,
+    actor: &Actor,
+) -> Result<Backup, BackupError> {
+    let areas = match scope {
+        BackupScope::Municipality(code) => vec![AuditScope::Area(code)],
+        BackupScope::Deployment => std::iter::once(AuditScope::National)
+            .chain(
+                store
+                    .municipalities()
+                    .await?
+                    .into_iter()
+                    .map(AuditScope::Area),
+            )
+            .collect(),
+    };
+    let snapshot = store.snapshot(&areas).await?;
+    let manifest = Manifest {
+        format: FORMAT,
+        kind: match scope {
+            BackupScope::Municipality(_) => "municipality".into(),
+            BackupScope::Deployment => "deployment".into(),
+        },
+        created_at: Utc::now(),
+        created_by: actor.user.clone(),
+        backend: store.backend().to_owned(),
+        areas: snapshot.iter().map(|a| AreaManifest::of(&a.rows)).collect(),
+    };
+    let manifest_bytes =
+        serde_json::to_vec_pretty(&manifest).map_err(|e| BackupError::Manifest(e.to_string()))?;
+    let mut sections = Vec::with_capacity(snapshot.len());
+    for area in &snapshot {
+        let code = area.rows.area.code();
+        let sealed = Section::seal(&area.key, code, &manifest_bytes, &encode_area(&area.rows))
+            .map_err(|e| BackupError::Manifest(e.to_string()))?;
+        sections.push(sealed);
+    }
+    let bytes = BackupFile {
+        manifest: manifest_bytes,
+        sections,
+    }
+    .to_bytes();
+    let rows: u64 = manifest.areas.iter().map(AreaManifest::total_rows).sum();
+    let (chain, target) = match scope {
+        BackupScope::Municipality(code) => (AuditScope::Area(code), code.to_string()),
+        BackupScope::Deployment => (AuditScope::National, "deployment".to_owned()),
+    };
+    let entry = actor.audit("backup.take", &target).with_detail(format!(
+        "{} areas, {rows} rows, {} bytes, sha256 {}",
+        manifest.areas.len(),
+        bytes.len(),
+        hex::encode(vrs_crypto::sha256(&bytes))
+    ));
+    store.append_audit(chain, &entry).await?;
+    Ok(Backup { bytes, manifest })
+}
+
+/// Reads the manifest of a backup file without opening any section (not yet authenticated).
+pub fn inspect(bytes: &[u8]) -> Result<Manifest, BackupError> {
+    let file = BackupFile::parse(bytes)?;
+    parse_manifest(&file)
+}
+
+fn parse_manifest(file: &BackupFile) -> Result<Manifest, BackupError> {
+    let manifest: Manifest =
+        serde_json::from_slice(&file.manifest).map_err(|e| BackupError::Manifest(e.to_string()))?;
+    if manifest.format != FORMAT {
+        return Err(BackupError::Manifest(format!(
+            "format {} is not supported (this version reads {FORMAT})",
+            manifest.format
+        )));
+    }
+    let listed: Vec<&str> = manifest.areas.iter().map(|a| a.area.as_str()).collect();
+    let present: Vec<&str> = file.sections.iter().map(|s| s.area.as_str()).collect();
+    if listed != present {
+        return Err(BackupError::Manifest(format!(
+            "the manifest lists areas {listed:?} but the file holds {present:?}"
+        )));
+    }
+    Ok(manifest)
+}
+
+/// Opens every section with the backup keys of `vault` and checks it against the manifest.
+pub async fn open(
+    vault: &dyn Store,
+    bytes: &[u8],
+) -> Result<(Manifest, Vec<KeyedArea>), BackupError> {
+    let file = BackupFile::parse(bytes)?;
+    let manifest = parse_manifest(&file)?;
+    let mut areas = Vec::with_capacity(file.sections.len());
+    for (section, expected) in file.sections.iter().zip(&manifest.areas) {
+        let code = section.area.clone();
+        let scope = AuditScope::parse(&code).map_err(|_| BackupError::Content {
+            area: code.clone(),
+            reason: "not an area code".into(),
+        })?;
+        let key = vault
+            .backup_key(scope, false)
+            .await?
+            .ok_or_else(|| BackupError::NoKey { area: code.clone() })?;
+        let plain = section
+            .open(&key, &file.manifest)
+            .map_err(|_| BackupError::Tampered { area: code.clone() })?;
+        let rows = decode_area(scope, &plain).map_err(|reason| BackupError::Content {
+            area: code.clone(),
+            reason,
+        })?;
+        check_area(&rows, expected)
+            .map_err(|reason| BackupError::Content { area: code, reason })?;
+        areas.push(KeyedArea { rows, key });
+    }
+    Ok((manifest, areas))
+}
+
+/// The rows agree with the manifest: counts, keys, and each audit chain recomputes from genesis to
+/// the head the manifest names.
+fn check_area(rows: &AreaRows, expected: &AreaManifest) -> Result<(), String> {
+    let found = AreaManifest::of(rows);
+    if found.rows != expected.rows {
+        return Err(format!(
+            "the rows {:?} differ from the manifest's {:?}",
+            found.rows, expected.rows
+        ));
+    }
+    if found.data_keys != expected.data_keys || found.chain_heads != expected.chain_heads {
+        return Err("the data keys or chain heads differ from the manifest".into());
+    }
+    let mut chains: BTreeMap<String, ([u8; 32], i64)> = BTreeMap::new();
+    for row in rows.rows("audit_log") {
+        let record = audit_record(row).ok_or("an audit entry is malformed")?;
+        let code = record.scope.code().to_owned();
+        let (previous, last) = chains.entry(code.clone()).or_insert((GENESIS, 0));
+        if record.seq != *last + 1 {
+            return Err(format!(
+                "audit chain {code}: entry {} is missing",
+                *last + 1
+            ));
+        }
+        if record.expected_hash(previous) != record.hash {
+            return Err(format!(
+                "audit chain {code}: entry {} does not match its hash",
+                record.seq
+            ));
+        }
+        *previous = record.hash;
+        *last = record.seq;
+    }
+    for (code, (hash, seq)) in &chains {
+        match expected.chain_heads.get(code) {
+            Some((head_seq, head_hash)) if head_seq == seq && *head_hash == hex::encode(hash) => {}
+            _ => {
+                return Err(format!(
+                    "audit chain {code} does not end at the manifest's head"
+                ))
+            }
+        }
+    }
+    if chains.len() != expected.chain_heads.len() {
+        return Err("a chain head in the manifest has no entries".into());
+    }
+    Ok(())
+}
+
+fn audit_record(row: &[Cell]) -> Option<AuditRecord> {
+    let text = |i: usize| match row.get(i) {
+        Some(Cell::Text(t)) => Some(t.clone()),
+        _ => None,
+    };
+    let (Some(Cell::Int(seq)), Some(Cell::Time(at)), Some(Cell::Bytes(hash))) =
+        (row.get(1), row.get(2), row.get(10))
+    else {
+        return None;
+    };
+    Some(AuditRecord {
+        scope: AuditScope::parse(&text(0)?).ok()?,
+        seq: *seq,
+        entry: vrs_store::AuditEntry {
+            at: *at,
+            actor: text(3)?,
+            role: text(4)?,
+            terminal: text(5)?,
+            action: text(6)?,
+            target: text(7)?,
+            outcome: text(8)?,
+            detail: text(9)?,
+        },
+        hash: hash.as_slice().try_into().ok()?,
+    })
+}
+
+/// What a restore wrote.
+#[derive(Clone, Debug)]
+pub struct RestoreReport {
+    pub manifest: Manifest,
+    pub rows: u64,
+    pub chains_verified: usize,
+}
+
+/// Restores a backup into `target`, with the backup keys of `vault` (the same store, or the
+/// configured deployment when restoring elsewhere). Audited in the target's national chain.
+pub async fn restore(
+    vault: &dyn Store,
+    target: &dyn Store,
+    bytes: &[u8],
+    actor: &Actor,
+) -> Result<RestoreReport, BackupError> {
+    let (manifest, areas) = open(vault, bytes).await?;
+    let scopes: Vec<AuditScope> = areas.iter().map(|a| a.rows.area).collect();
+    target.restore_areas(areas).await?;
+    let mut chains_verified = 0;
+    for (scope, expected) in scopes.iter().zip(&manifest.areas) {
+        let area = scope.code().to_owned();
+        let after = target.snapshot(&[*scope]).await?;
+        let found = after
+            .first()
+            .map(|a| AreaManifest::of(&a.rows))
+            .ok_or_else(|| BackupError::Verify {
+                area: area.clone(),
+                reason: "nothing was read back".into(),
+            })?;
+        if found.rows != expected.rows || found.chain_heads != expected.chain_heads {
+            return Err(BackupError::Verify {
+                area,
+                reason: format!(
+                    "the database holds {:?}, the backup {:?}",
+                    found.rows, expected.rows
+                ),
+            });
+        }
+        for chain in expected.chain_heads.keys() {
+            let chain = AuditScope::parse(chain)?;
+            let check = verify_chain(target, chain).await?;
+            if let Some(b) = check.broken {
+                return Err(BackupError::Verify {
+                    area,
+                    reason: format!(
+                        "audit chain {chain} breaks at entry {}: {}",
+                        b.seq, b.reason
+                    ),
+                });
+            }
+            chains_verified += 1;
+        }
+    }
+    let rows: u64 = manifest.areas.iter().map(AreaManifest::total_rows).sum();
+    let entry = actor
+        .audit("backup.restore", &manifest.kind)
+        .with_detail(format!(
+            "areas {}; {rows} rows; {chains_verified} chains verified; taken {} by {}; sha256 {}",
+            manifest
+                .areas
+                .iter()
+                .map(|a| a.area.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+            manifest.created_at.to_rfc3339(),
+            manifest.created_by,
+            hex::encode(vrs_crypto::sha256(bytes))
+        ));
+    target.append_audit(AuditScope::National, &entry).await?;
+    Ok(RestoreReport {
+        manifest,
+        rows,
+        chains_verified,
+    })
+}
+
+/// The key escrow file: the vault's entries (wrapped by the master key) and the master key's check
+/// value, kept with the master key and apart from data backups.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Escrow {
+    pub format: String,
+    pub exported_at: chrono::DateTime<Utc>,
+    /// Area code → wrapped backup key (hex).
+    pub keys: BTreeMap<String, String>,
+}
+
+const ESCROW_FORMAT: &str = "vrs-key-escrow-1";
+
+/// Exports the key vault (audited in the national chain).
+pub async fn export_escrow(store: &dyn Store, actor: &Actor) -> Result<Vec<u8>, BackupError> {
+    let keys: BTreeMap<String, String> = store
+        .vault_entries()
+        .await?
+        .into_iter()
+        .map(|(area, wrapped)| (area.trim().to_owned(), hex::encode(wrapped)))
+        .collect();
+    let entry = actor
+        .audit("keys.escrow_export", "vault")
+        .with_detail(format!("{} backup keys", keys.len()));
+    let escrow = Escrow {
+        format: ESCROW_FORMAT.into(),
+        exported_at: Utc::now(),
+        keys,
+    };
+    let bytes =
+        serde_json::to_vec_pretty(&escrow).map_err(|e| BackupError::Manifest(e.to_string()))?;
+    store.append_audit(AuditScope::National, &entry).await?;
+    Ok(bytes)
+}
+
+/// Loads a key escrow file into the vault; every entry must open with this deployment's master key.
+pub async fn import_escrow(
+    store: &dyn Store,
+    bytes: &[u8],
+    actor: &Actor,
+) -> Result<usize, BackupError> {
+    let escrow: Escrow = serde_json::from_slice(bytes)
+        .map_err(|e| BackupError::Manifest(format!("not a key escrow file: {e}")))?;
+    if escrow.format != ESCROW_FORMAT {
+        return Err(BackupError::Manifest(format!(
+            "not a key escrow file (format {:?})",
+            escrow.format
+        )));
+    }
+    for (area, wrapped) in &escrow.keys {
+        let scope = AuditScope::parse(area)?;
+        let wrapped = hex::decode(wrapped).map_err(|_| BackupError::Content {
+            area: area.clone(),
+            reason: "the wrapped key is not hexadecimal".into(),
+        })?;
+        store.put_vault_entry(scope, &wrapped).await?;
+    }
+    let entry = actor
+        .audit("keys.escrow_import", "vault")
+        .with_detail(format!("{} backup keys", escrow.keys.len()));
+    store.append_audit(AuditScope::National, &entry).await?;
+    Ok(escrow.keys.len())
+}

@@ -1,0 +1,96 @@
+//! Deleting what a municipality manages: one person, or (at the end of the programme, on the
+//! municipality's recorded consent) its whole area, whose keys are destroyed so that no copy of its
+//! rows, old backups included, can be read again.
+
+use vrs_domain::{AtenaNumber, MunicipalityCode};
+use vrs_store::{ShredRecord, Store, StoreError};
+
+use crate::{Actor, Role};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ShredError {
+    #[error("user {0} is not an administrator of municipality {1}; consent to destroy an area is given by the municipality's own administrator")]
+    NotTheAdministrator(String, MunicipalityCode),
+    #[error(
+        "the consent reference must be given (the number of the municipality's written decision)"
+    )]
+    NoReference,
+    #[error("municipality {0} has not consented to the destruction of its area (record it with `vrs area consent`)")]
+    NoConsent(MunicipalityCode),
+    #[error("a reason must be given")]
+    NoReason,
+    #[error("{0} has no resident with 宛名番号 {1}")]
+    NoSuchPerson(MunicipalityCode, AtenaNumber),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+/// Records the municipality's consent, given by its administrator `by` under `reference`.
+pub async fn consent(
+    store: &dyn Store,
+    code: MunicipalityCode,
+    by: &str,
+    reference: &str,
+    actor: &Actor,
+) -> Result<(), ShredError> {
+    let reference = reference.trim();
+    if reference.is_empty() {
+        return Err(ShredError::NoReference);
+    }
+    let account = store.account(by).await.map_err(|e| match e {
+        StoreError::NotFound => ShredError::NotTheAdministrator(by.to_owned(), code),
+        other => ShredError::Store(other),
+    })?;
+    let is_admin = Role::parse(&account.role).ok() == Some(Role::MunicipalAdmin)
+        && account.municipality == Some(code)
+        && !account.disabled;
+    if !is_admin {
+        return Err(ShredError::NotTheAdministrator(by.to_owned(), code));
+    }
+    let mut entry = actor
+        .audit("area.delete_consent", code.as_str())
+        .with_detail(format!("reference {reference}"));
+    entry.actor = account.user_id;
+    entry.role = account.role;
+    store
+        .consent_to_shred(code, reference, &entry)
+        .await
+        .map_err(ShredError::Store)
+}
+
+/// Destroys the municipality's area (operator's action); the record says what was deleted.
+pub async fn shred(
+    store: &dyn Store,
+    code: MunicipalityCode,
+    actor: &Actor,
+) -> Result<ShredRecord, ShredError> {
+    let entry = actor.audit("area.delete", code.as_str());
+    store.shred_area(code, &entry).await.map_err(|e| match e {
+        StoreError::NotFound => ShredError::NoConsent(code),
+        other => ShredError::Store(other),
+    })
+}
+
+/// Deletes one person's record and doses, with the reason in the audit entry.
+pub async fn delete_person(
+    store: &dyn Store,
+    code: MunicipalityCode,
+    atena: &AtenaNumber,
+    reason: &str,
+    actor: &Actor,
+) -> Result<u32, ShredError> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(ShredError::NoReason);
+    }
+    let entry = actor
+        .audit("person.delete", &format!("{code}/{atena}"))
+        .with_detail(format!("reason: {reason}"));
+    store
+        .delete_resident(code, atena, &entry)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ShredError::NoSuchPerson(code, atena.clone()),
+            other => ShredError::Store(other),
+        })
+}

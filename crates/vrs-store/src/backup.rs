@@ -1,0 +1,483 @@
+//! What a backup holds, table by table, in a form both backends read and write the same way.
+//!
+//! A backup is made of *areas*: each municipality's, and the deployment's own (`000000`: accounts
+//! without a municipality, account applications, terms, function states, and the audit chains of the
+//! nation and the prefectures). Rows travel as typed cells; sealed fields stay sealed, and the area's
+//! data keys travel re-wrapped by the area's backup key, which only the key vault holds.
+//! Statistics, sessions and idempotency keys are derived or transient and are not backed up.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use vrs_crypto::backup::BackupKey;
+
+use crate::audit::AuditScope;
+
+/// A column's type, as both backends store it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Col {
+    Text,
+    /// SMALLINT on PostgreSQL.
+    I16,
+    /// INTEGER on PostgreSQL.
+    I32,
+    /// BIGINT on PostgreSQL.
+    I64,
+    Bool,
+    Bytes,
+    Time,
+    Date,
+}
+
+/// One stored value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cell {
+    Null,
+    Int(i64),
+    Text(String),
+    Bytes(Vec<u8>),
+    Bool(bool),
+    Time(DateTime<Utc>),
+    Date(NaiveDate),
+}
+
+/// Which rows of a table belong to an area.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Filter {
+    /// `municipality_code` equals the area's code.
+    Municipality,
+    /// Every row (deployment tables).
+    All,
+    /// Rows without a municipality (`municipality_code IS NULL`).
+    NoMunicipality,
+    /// Rows whose code is not an opened municipality (national and prefectural audit chains).
+    NotMunicipality,
+}
+
+/// A table as backups see it: its columns in order and the key that orders its rows.
+#[derive(Debug)]
+pub struct TableSpec {
+    pub name: &'static str,
+    pub columns: &'static [(&'static str, Col)],
+    pub order_by: &'static str,
+    pub filter: Filter,
+}
+
+impl TableSpec {
+    pub(crate) fn column_list(&self) -> String {
+        self.columns
+            .iter()
+            .map(|(c, _)| *c)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+use Col::*;
+
+const AUDIT_LOG: &[(&str, Col)] = &[
+    ("municipality_code", Text),
+    ("seq", I64),
+    ("at", Time),
+    ("actor", Text),
+    ("role", Text),
+    ("terminal", Text),
+    ("action", Text),
+    ("target", Text),
+    ("outcome", Text),
+    ("detail", Text),
+    ("hash", Bytes),
+];
+const AUDIT_HEADS: &[(&str, Col)] = &[("municipality_code", Text), ("seq", I64), ("hash", Bytes)];
+const ACCOUNTS: &[(&str, Col)] = &[
+    ("user_id", Text),
+    ("role", Text),
+    ("municipality_code", Text),
+    ("prefecture_code", I16),
+    ("display_name", Text),
+    ("password_hash", Text),
+    ("must_change_password", Bool),
+    ("failed_logins", I32),
+    ("locked_until", Time),
+    ("disabled", Bool),
+    ("issued_by", Text),
+    ("created_at", Time),
+];
+
+/// A municipality's tables, parents before children (restore inserts in this order, shredding
+/// deletes in the reverse).
+pub const AREA_TABLES: &[TableSpec] = &[
+    TableSpec {
+        name: "municipalities",
+        columns: &[("municipality_code", Text), ("activated_at", Time)],
+        order_by: "municipality_code",
+        filter: Filter::Municipality,
+    },
+    TableSpec {
+        name: "accounts",
+        columns: ACCOUNTS,
+        order_by: "user_id",
+        filter: Filter::Municipality,
+    },
+    TableSpec {
+        name: "residents",
+        columns: &[
+            ("municipality_code", Text),
+            ("atena_number", Text),
+            ("my_number_index", Bytes),
+            ("my_number_enc", Bytes),
+            ("coupon_number", Text),
+            ("name_enc", Bytes),
+            ("name_kana_enc", Bytes),
+            ("birth_date_enc", Bytes),
+            ("sex", I16),
+            ("moved_out_on", Date),
+            ("deceased_on", Date),
+            ("content_mac", Bytes),
+            ("updated_at", Time),
+            ("kana_birth_index", Bytes),
+        ],
+        order_by: "atena_number",
+        filter: Filter::Municipality,
+    },
+    TableSpec {
+        name: "doses",
+        columns: &[
+            ("municipality_code", Text),
+            ("atena_number", Text),
+            ("dose_number", I16),
+            ("administered_on", Date),
+            ("product_code", Text),
+            ("lot_number", Text),
+            ("site_municipality_code", Text),
+            ("coupon_number", Text),
+            ("recorded_at", Time),
+            ("venue", Text),
+            ("doctor", Text),
+            ("source", Text),
+            ("recorded_by", Text),
+            ("received_from", Text),
+        ],
+        order_by: "atena_number, dose_number",
+        filter: Filter::Municipality,
+    },
+    TableSpec {
+        name: "provision_records",
+        columns: &[
+            ("municipality_code", Text),
+            ("side", Text),
+            ("inquiry_id", Text),
+            ("counterpart_code", Text),
+            ("at", Time),
+            ("actor", Text),
+            ("terminal", Text),
+            ("consent", Text),
+            ("atena_number", Text),
+            ("found", Bool),
+        ],
+        order_by: "side, inquiry_id",
+        filter: Filter::Municipality,
+    },
+    TableSpec {
+        name: "provision_doses",
+        columns: &[
+            ("municipality_code", Text),
+            ("side", Text),
+            ("inquiry_id", Text),
+            ("dose_number", I16),
+            ("administered_on", Date),
+            ("product_code", Text),
+            ("lot_number", Text),
+            ("coupon_number", Text),
+            ("site_municipality_code", Text),
+        ],
+        order_by: "side, inquiry_id, dose_number",
+        filter: Filter::Municipality,
+    },
+    TableSpec {
+        name: "terms_agreements",
+        columns: &[
+            ("municipality_code", Text),
+            ("kind", Text),
+            ("version", I32),
+            ("agreed_by", Text),
+            ("agreed_at", Time),
+        ],
+        order_by: "kind, version",
+        filter: Filter::Municipality,
+    },
+    TableSpec {
+        name: "inquiry_jobs",
+        columns: &[
+            ("municipality_code", Text),
+            ("batch", Text),
+            ("created_by", Text),
+            ("created_at", Time),
+            ("row_count", I32),
+            ("found", I32),
+            ("not_found", I32),
+            ("refused", I32),
+            ("invalid", I32),
+            ("results_csv", Text),
+        ],
+        order_by: "batch",
+        filter: Filter::Municipality,
+    },
+    TableSpec {
+        name: "audit_log",
+        columns: AUDIT_LOG,
+        order_by: "seq",
+        filter: Filter::Municipality,
+    },
+    TableSpec {
+        name: "audit_heads",
+        columns: AUDIT_HEADS,
+        order_by: "municipality_code",
+        filter: Filter::Municipality,
+    },
+];
+
+/// The deployment's own tables.
+pub const DEPLOYMENT_TABLES: &[TableSpec] = &[
+    TableSpec {
+        name: "accounts",
+        columns: ACCOUNTS,
+        order_by: "user_id",
+        filter: Filter::NoMunicipality,
+    },
+    TableSpec {
+        name: "account_applications",
+        columns: &[
+            ("id", I64),
+            ("municipality_code", Text),
+            ("applicant", Text),
+            ("display_name", Text),
+            ("role", Text),
+            ("status", Text),
+            ("applied_at", Time),
+            ("decided_by", Text),
+            ("decided_at", Time),
+            ("issued_user_id", Text),
+        ],
+        order_by: "id",
+        filter: Filter::All,
+    },
+    TableSpec {
+        name: "terms_versions",
+        columns: &[
+            ("kind", Text),
+            ("version", I32),
+            ("title", Text),
+            ("body", Text),
+            ("published_by", Text),
+            ("published_at", Time),
+        ],
+        order_by: "kind, version",
+        filter: Filter::All,
+    },
+    TableSpec {
+        name: "function_states",
+        columns: &[
+            ("function", Text),
+            ("stopped", Bool),
+            ("reason", Text),
+            ("changed_by", Text),
+            ("changed_at", Time),
+        ],
+        order_by: "function",
+        filter: Filter::All,
+    },
+    TableSpec {
+        name: "audit_log",
+        columns: AUDIT_LOG,
+        order_by: "municipality_code, seq",
+        filter: Filter::NotMunicipality,
+    },
+    TableSpec {
+        name: "audit_heads",
+        columns: AUDIT_HEADS,
+        order_by: "municipality_code",
+        filter: Filter::NotMunicipality,
+    },
+];
+
+/// The tables of an area: a municipality's, or the deployment's for [`AuditScope::National`].
+pub fn tables_of(area: AuditScope) -> &'static [TableSpec] {
+    match area {
+        AuditScope::National => DEPLOYMENT_TABLES,
+        AuditScope::Area(_) => AREA_TABLES,
+    }
+}
+
+/// The rows of one table of an area, in key order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableRows {
+    pub table: &'static str,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+/// One of the area's data keys, wrapped by the area's backup key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CarriedKey {
+    pub version: u32,
+    pub wrapped: Vec<u8>,
+}
+
+/// Everything of one area a backup carries, read in one transaction with the other areas.
+#[derive(Debug)]
+pub struct AreaRows {
+    pub area: AuditScope,
+    pub tables: Vec<TableRows>,
+    pub keys: Vec<CarriedKey>,
+}
+
+impl AreaRows {
+    /// The rows of `table`, empty when the area has none.
+    pub fn rows(&self, table: &str) -> &[Vec<Cell>] {
+        self.tables
+            .iter()
+            .find(|t| t.table == table)
+            .map(|t| t.rows.as_slice())
+            .unwrap_or_default()
+    }
+}
+
+/// An area with the backup key its data keys are wrapped by, as a snapshot returns it and a restore
+/// takes it.
+#[derive(Debug)]
+pub struct KeyedArea {
+    pub rows: AreaRows,
+    pub key: BackupKey,
+}
+
+/// What the operator records when a municipality's area is destroyed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShredRecord {
+    pub municipality: vrs_domain::MunicipalityCode,
+    pub consented_by: String,
+    pub consent_reference: String,
+    pub consented_at: DateTime<Utc>,
+    pub shredded_by: Option<String>,
+    pub shredded_at: Option<DateTime<Utc>>,
+    /// Rows deleted, per table, as `table=count` pairs.
+    pub deleted: String,
+}
+
+/// Derived and transient tables of an area: not backed up, deleted by a shred.
+pub(crate) const AREA_EXTRA_TABLES: &[&str] = &[
+    "idempotency_keys",
+    "stat_daily",
+    "stat_products",
+    "stat_ages",
+    "stat_coverage",
+    "stat_state",
+];
+
+/// The rows of `spec` that belong to an area; `p` is the backend's placeholder for the area code.
+pub(crate) fn where_clause(spec: &TableSpec, p: &str) -> String {
+    match spec.filter {
+        Filter::Municipality => format!("WHERE municipality_code = {p}"),
+        Filter::All => String::new(),
+        Filter::NoMunicipality => "WHERE municipality_code IS NULL".into(),
+        Filter::NotMunicipality => {
+            "WHERE municipality_code NOT IN (SELECT municipality_code FROM municipalities)".into()
+        }
+    }
+}
+
+/// Whether the area code is bound as a parameter in [`where_clause`].
+pub(crate) fn binds_code(spec: &TableSpec) -> bool {
+    spec.filter == Filter::Municipality
+}
+
+pub(crate) fn select_sql(spec: &TableSpec, p: &str) -> String {
+    format!(
+        "SELECT {} FROM {} {} ORDER BY {}",
+        spec.column_list(),
+        spec.name,
+        where_clause(spec, p),
+        spec.order_by
+    )
+}
+
+pub(crate) fn count_sql(spec: &TableSpec, p: &str) -> String {
+    format!(
+        "SELECT COUNT(*) FROM {} {}",
+        spec.name,
+        where_clause(spec, p)
+    )
+}
+
+/// `INSERT INTO t (cols) VALUES (p1, p2, …)` with the backend's numbered placeholders.
+pub(crate) fn insert_sql(spec: &TableSpec, placeholder: char) -> String {
+    let values = (1..=spec.columns.len())
+        .map(|i| format!("{placeholder}{i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "INSERT INTO {} ({}) VALUES ({values})",
+        spec.name,
+        spec.column_list()
+    )
+}
+
+/// Checks that a row brought for restore has the table's shape, naming the column that does not.
+pub(crate) fn check_row(spec: &TableSpec, row: &[Cell]) -> Result<(), crate::StoreError> {
+    if row.len() != spec.columns.len() {
+        return Err(crate::StoreError::Corrupt(format!(
+            "a row of {} has {} values, the table has {} columns",
+            spec.name,
+            row.len(),
+            spec.columns.len()
+        )));
+    }
+    for ((name, col), cell) in spec.columns.iter().zip(row) {
+        let fits = matches!(
+            (col, cell),
+            (_, Cell::Null)
+                | (Col::Text, Cell::Text(_))
+                | (Col::I16 | Col::I32 | Col::I64, Cell::Int(_))
+                | (Col::Bool, Cell::Bool(_))
+                | (Col::Bytes, Cell::Bytes(_))
+                | (Col::Time, Cell::Time(_))
+                | (Col::Date, Cell::Date(_))
+        );
+        if !fits {
+            return Err(crate::StoreError::Corrupt(format!(
+                "{}.{name} holds a value of the wrong type",
+                spec.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The summary a shred records: `table=count` pairs of the rows it deleted.
+pub(crate) fn deleted_summary(counts: &[(&str, u64)]) -> String {
+    counts
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(t, n)| format!("{t}={n}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The detail of the national audit entry a shred appends.
+pub(crate) fn shred_detail(
+    given: &str,
+    consent: &str,
+    deleted: &str,
+    head: Option<(i64, Vec<u8>)>,
+) -> String {
+    let head = match head {
+        Some((seq, hash)) => format!("seq {seq} hash {}", hex_lower(&hash)),
+        None => "empty".into(),
+    };
+    let mut out = format!("consent {consent}; deleted {deleted}; area chain head {head}");
+    if !given.is_empty() {
+        out = format!("{given}; {out}");
+    }
+    out
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,467 @@
+//! Backups, restores, the key vault and crypto-shredding on PostgreSQL. A snapshot is one
+//! REPEATABLE READ, READ ONLY transaction (consistent while other nodes write); a restore or a shred
+//! is one transaction.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use deadpool_postgres::GenericClient;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{IsolationLevel, Row};
+use vrs_crypto::backup::BackupKey;
+use vrs_domain::{AtenaNumber, MunicipalityCode};
+
+use super::{append_audit_tx, map_db, PostgresStore};
+use crate::backup::{self as spec, AreaRows, Cell, Col, KeyedArea, ShredRecord};
+use crate::keyring::Keyring;
+use crate::{AuditEntry, AuditScope, StoreError};
+
+fn read_cell(row: &Row, i: usize, col: Col) -> Result<Cell, tokio_postgres::Error> {
+    Ok(match col {
+        Col::Text => row.try_get::<_, Option<String>>(i)?.map(Cell::Text),
+        Col::I16 => row
+            .try_get::<_, Option<i16>>(i)?
+            .map(|v| Cell::Int(v.into())),
+        Col::I32 => row
+            .try_get::<_, Option<i32>>(i)?
+            .map(|v| Cell::Int(v.into())),
+        Col::I64 => row.try_get::<_, Option<i64>>(i)?.map(Cell::Int),
+        Col::Bool => row.try_get::<_, Option<bool>>(i)?.map(Cell::Bool),
+        Col::Bytes => row.try_get::<_, Option<Vec<u8>>>(i)?.map(Cell::Bytes),
+        Col::Time => row.try_get::<_, Option<DateTime<Utc>>>(i)?.map(Cell::Time),
+        Col::Date => row.try_get::<_, Option<NaiveDate>>(i)?.map(Cell::Date),
+    }
+    .unwrap_or(Cell::Null))
+}
+
+type Param = Box<dyn ToSql + Sync + Send>;
+
+fn write_cell(cell: &Cell, col: Col, column: &str) -> Result<Param, StoreError> {
+    let out_of_range = || StoreError::Corrupt(format!("{column} is out of range"));
+    Ok(match (cell, col) {
+        (Cell::Null, Col::Text) => Box::new(None::<String>),
+        (Cell::Null, Col::I16) => Box::new(None::<i16>),
+        (Cell::Null, Col::I32) => Box::new(None::<i32>),
+        (Cell::Null, Col::I64) => Box::new(None::<i64>),
+        (Cell::Null, Col::Bool) => Box::new(None::<bool>),
+        (Cell::Null, Col::Bytes) => Box::new(None::<Vec<u8>>),
+        (Cell::Null, Col::Time) => Box::new(None::<DateTime<Utc>>),
+        (Cell::Null, Col::Date) => Box::new(None::<NaiveDate>),
+        (Cell::Int(v), Col::I16) => Box::new(i16::try_from(*v).map_err(|_| out_of_range())?),
+        (Cell::Int(v), Col::I32) => Box::new(i32::try_from(*v).map_err(|_| out_of_range())?),
+        (Cell::Int(v), _) => Box::new(*v),
+        (Cell::Text(t), _) => Box::new(t.clone()),
+        (Cell::Bytes(b), _) => Box::new(b.clone()),
+        (Cell::Bool(b), _) => Box::new(*b),
+        (Cell::Time(t), _) => Box::new(*t),
+        (Cell::Date(d), _) => Box::new(*d),
+    })
+}
+
+async fn vault_key(
+    client: &impl GenericClient,
+    keyring: &Keyring,
+    area: &str,
+) -> Result<Option<BackupKey>, StoreError> {
+    let row = client
+        .query_opt(
+            "SELECT wrapped_key FROM backup_keys WHERE area = $1",
+            &[&area],
+        )
+        .await?;
+    row.map(|r| keyring.open_backup_key(area, &r.get::<_, Vec<u8>>(0)))
+        .transpose()
+}
+
+async fn query_area(
+    client: &impl GenericClient,
+    t: &spec::TableSpec,
+    sql: &str,
+    code: &str,
+) -> Result<Vec<Row>, tokio_postgres::Error> {
+    if spec::binds_code(t) {
+        client.query(sql, &[&code]).await
+    } else {
+        client.query(sql, &[]).await
+    }
+}
+
+async fn read_area(
+    client: &impl GenericClient,
+    keyring: &Keyring,
+    area: AuditScope,
+    key: &BackupKey,
+) -> Result<AreaRows, StoreError> {
+    let code = area.code();
+    let mut tables = Vec::new();
+    for t in spec::tables_of(area) {
+        let found = query_area(client, t, &spec::select_sql(t, "$1"), code).await?;
+        let mut rows = Vec::with_capacity(found.len());
+        for row in &found {
+            let cells = t
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, (_, col))| read_cell(row, i, *col))
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.push(cells);
+        }
+        tables.push(spec::TableRows {
+            table: t.name,
+            rows,
+        });
+    }
+    let mut keys = Vec::new();
+    if matches!(area, AuditScope::Area(_)) {
+        let stored = client
+            .query(
+                "SELECT key_version, wrapped_key FROM municipality_keys WHERE municipality_code = $1 \
+                 ORDER BY key_version",
+                &[&code],
+            )
+            .await?;
+        for r in stored {
+            let version = u32::try_from(r.get::<_, i32>(0))
+                .map_err(|_| StoreError::Corrupt(format!("key version of {code}")))?;
+            keys.push(keyring.carry(code, version, &r.get::<_, Vec<u8>>(1), key)?);
+        }
+    }
+    Ok(AreaRows { area, tables, keys })
+}
+
+async fn ensure_empty(client: &impl GenericClient, area: AuditScope) -> Result<(), StoreError> {
+    let code = area.code();
+    for t in spec::tables_of(area) {
+        let rows = query_area(client, t, &spec::count_sql(t, "$1"), code).await?;
+        let n: i64 = rows.first().map(|r| r.get(0)).unwrap_or(0);
+        if n > 0 {
+            return Err(StoreError::Conflict(format!(
+                "area {code} already holds {n} rows in {} here; a restore goes into an empty area only",
+                t.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+async fn write_area(
+    client: &impl GenericClient,
+    keyring: &Keyring,
+    area: &KeyedArea,
+) -> Result<(), StoreError> {
+    let code = area.rows.area.code();
+    let now = Utc::now();
+    client
+        .execute(
+            "INSERT INTO backup_keys (area, wrapped_key, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (area) DO NOTHING",
+            &[&code, &keyring.wrap_backup_key(code, &area.key)?, &now],
+        )
+        .await?;
+    for t in spec::tables_of(area.rows.area) {
+        let stmt = client.prepare(&spec::insert_sql(t, '$')).await?;
+        for row in area.rows.rows(t.name) {
+            spec::check_row(t, row)?;
+            let params = row
+                .iter()
+                .zip(t.columns)
+                .map(|(cell, (name, col))| write_cell(cell, *col, name))
+                .collect::<Result<Vec<_>, _>>()?;
+            let refs: Vec<&(dyn ToSql + Sync)> = params
+                .iter()
+                .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+                .collect();
+            client.execute(&stmt, &refs).await.map_err(map_db)?;
+        }
+        if t.name == "municipalities" {
+            for carried in &area.rows.keys {
+                let version = i32::try_from(carried.version).map_err(|_| {
+                    StoreError::Corrupt("a data key version is out of range".into())
+                })?;
+                client
+                    .execute(
+                        "INSERT INTO municipality_keys (municipality_code, key_version, wrapped_key, created_at) \
+                         VALUES ($1, $2, $3, $4)",
+                        &[&code, &version, &keyring.adopt(code, carried, &area.key)?, &now],
+                    )
+                    .await?;
+            }
+        }
+        if t.name == "account_applications" {
+            client
+                .execute(
+                    "SELECT setval(pg_get_serial_sequence('account_applications', 'id'), \
+                     COALESCE((SELECT max(id) FROM account_applications), 1))",
+                    &[],
+                )
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+async fn shred_record(
+    client: &impl GenericClient,
+    code: MunicipalityCode,
+) -> Result<Option<ShredRecord>, StoreError> {
+    let row = client
+        .query_opt(
+            "SELECT consented_by, consent_reference, consented_at, shredded_by, shredded_at, deleted \
+             FROM area_shreds WHERE municipality_code = $1",
+            &[&code.as_str()],
+        )
+        .await?;
+    Ok(row.map(|r| ShredRecord {
+        municipality: code,
+        consented_by: r.get(0),
+        consent_reference: r.get(1),
+        consented_at: r.get(2),
+        shredded_by: r.get(3),
+        shredded_at: r.get(4),
+        deleted: r.get(5),
+    }))
+}
+
+impl PostgresStore {
+    pub(crate) async fn backup_key_pg(
+        &self,
+        area: AuditScope,
+        create: bool,
+    ) -> Result<Option<BackupKey>, StoreError> {
+        let code = area.code();
+        let client = self.pool.get().await?;
+        if let Some(key) = vault_key(&client, &self.keyring, code).await? {
+            return Ok(Some(key));
+        }
+        if !create {
+            return Ok(None);
+        }
+        let (_, wrapped) = self.keyring.new_backup_key(code)?;
+        client
+            .execute(
+                "INSERT INTO backup_keys (area, wrapped_key, created_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (area) DO NOTHING",
+                &[&code, &wrapped, &Utc::now()],
+            )
+            .await?;
+        // Another node may have stored its key first: the vault's entry is the one.
+        vault_key(&client, &self.keyring, code).await
+    }
+
+    pub(crate) async fn vault_entries_pg(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT area, wrapped_key FROM backup_keys ORDER BY area",
+                &[],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    pub(crate) async fn put_vault_entry_pg(
+        &self,
+        area: AuditScope,
+        wrapped: &[u8],
+    ) -> Result<(), StoreError> {
+        let code = area.code();
+        self.keyring.open_backup_key(code, wrapped)?;
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "INSERT INTO backup_keys (area, wrapped_key, created_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (area) DO NOTHING",
+                &[&code, &wrapped, &Utc::now()],
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn snapshot_pg(
+        &self,
+        areas: &[AuditScope],
+    ) -> Result<Vec<KeyedArea>, StoreError> {
+        let mut keys = Vec::with_capacity(areas.len());
+        for area in areas {
+            let key = self
+                .backup_key_pg(*area, true)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            keys.push((*area, key));
+        }
+        let mut client = self.pool.get().await?;
+        let tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await?;
+        let mut out = Vec::with_capacity(keys.len());
+        for (area, key) in keys {
+            let rows = read_area(&tx, &self.keyring, area, &key).await?;
+            out.push(KeyedArea { rows, key });
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    pub(crate) async fn restore_areas_pg(&self, areas: Vec<KeyedArea>) -> Result<(), StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        for area in &areas {
+            ensure_empty(&tx, area.rows.area).await?;
+        }
+        for area in &areas {
+            write_area(&tx, &self.keyring, area).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn consent_to_shred_pg(
+        &self,
+        scope: MunicipalityCode,
+        reference: &str,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        if let Some(done) = shred_record(&tx, scope).await? {
+            if done.shredded_at.is_some() {
+                return Err(StoreError::Conflict(format!(
+                    "the area of {scope} was already destroyed"
+                )));
+            }
+        }
+        tx.execute(
+            "INSERT INTO area_shreds (municipality_code, consented_by, consent_reference, consented_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (municipality_code) DO UPDATE SET \
+             consented_by = excluded.consented_by, consent_reference = excluded.consent_reference, \
+             consented_at = excluded.consented_at",
+            &[&scope.as_str(), &audit.actor, &reference, &audit.at],
+        )
+        .await?;
+        append_audit_tx(&tx, scope.into(), audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn shred_area_pg(
+        &self,
+        scope: MunicipalityCode,
+        audit: &AuditEntry,
+    ) -> Result<ShredRecord, StoreError> {
+        let code = scope.as_str();
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute(
+            "SELECT 1 FROM area_shreds WHERE municipality_code = $1 FOR UPDATE",
+            &[&code],
+        )
+        .await?;
+        let consent = shred_record(&tx, scope)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        if consent.shredded_at.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "the area of {scope} was already destroyed"
+            )));
+        }
+        tx.execute(
+            "UPDATE area_shreds SET shredded_by = $2, shredded_at = $3 WHERE municipality_code = $1",
+            &[&code, &audit.actor, &audit.at],
+        )
+        .await?;
+        // Lock the area's chain head so no append slips in while the area goes.
+        let head = tx
+            .query_opt(
+                "SELECT seq, hash FROM audit_heads WHERE municipality_code = $1 FOR UPDATE",
+                &[&code],
+            )
+            .await?
+            .map(|r| (r.get::<_, i64>(0), r.get::<_, Vec<u8>>(1)))
+            .filter(|(seq, _)| *seq > 0);
+        let mut counts: Vec<(&str, u64)> = Vec::new();
+        let sessions = tx
+            .execute(
+                "DELETE FROM sessions WHERE user_id IN \
+                 (SELECT user_id FROM accounts WHERE municipality_code = $1)",
+                &[&code],
+            )
+            .await?;
+        counts.push(("sessions", sessions));
+        for table in spec::AREA_EXTRA_TABLES {
+            let sql = format!("DELETE FROM {table} WHERE municipality_code = $1");
+            counts.push((table, tx.execute(&sql, &[&code]).await?));
+        }
+        let keys = tx
+            .execute(
+                "DELETE FROM municipality_keys WHERE municipality_code = $1",
+                &[&code],
+            )
+            .await?;
+        counts.push(("municipality_keys", keys));
+        let vault = tx
+            .execute("DELETE FROM backup_keys WHERE area = $1", &[&code])
+            .await?;
+        counts.push(("backup_keys", vault));
+        for t in spec::AREA_TABLES.iter().rev() {
+            let sql = format!("DELETE FROM {} WHERE municipality_code = $1", t.name);
+            counts.push((t.name, tx.execute(&sql, &[&code]).await?));
+        }
+        let deleted = spec::deleted_summary(&counts);
+        tx.execute(
+            "UPDATE area_shreds SET deleted = $2 WHERE municipality_code = $1",
+            &[&code, &deleted],
+        )
+        .await?;
+        let detail = spec::shred_detail(&audit.detail, &consent.consent_reference, &deleted, head);
+        append_audit_tx(
+            &tx,
+            AuditScope::National,
+            &audit.clone().with_detail(detail),
+        )
+        .await?;
+        let record = shred_record(&tx, scope)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        self.keyring.forget(scope);
+        Ok(record)
+    }
+
+    pub(crate) async fn shred_record_pg(
+        &self,
+        scope: MunicipalityCode,
+    ) -> Result<Option<ShredRecord>, StoreError> {
+        let client = self.pool.get().await?;
+        shred_record(&client, scope).await
+    }
+
+    pub(crate) async fn delete_resident_pg(
+        &self,
+        scope: MunicipalityCode,
+        atena: &AtenaNumber,
+        audit: &AuditEntry,
+    ) -> Result<u32, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let key: [&(dyn ToSql + Sync); 2] = [&scope.as_str(), &atena.as_str()];
+        let doses = tx
+            .execute(
+                "DELETE FROM doses WHERE municipality_code = $1 AND atena_number = $2",
+                &key,
+            )
+            .await?;
+        let people = tx
+            .execute(
+                "DELETE FROM residents WHERE municipality_code = $1 AND atena_number = $2",
+                &key,
+            )
+            .await?;
+        if people == 0 {
+            return Err(StoreError::NotFound);
+        }
+        append_audit_tx(&tx, scope.into(), audit).await?;
+        tx.commit().await?;
+        Ok(doses as u32)
+    }
+}

@@ -1,0 +1,283 @@
+//! Backups, restores, the key escrow and deletions, from the server's command line (the operator):
+//!
+//! - `vrs backup --municipality CODE --out FILE` (one area) or `vrs backup --all --out FILE`;
+//! - `vrs restore FILE [--into URL]` (into the configured database, or another one: SQLite ⇄
+//!   PostgreSQL), with the backup keys of the configured deployment's key vault;
+//! - `vrs keys export --out FILE` / `vrs keys import FILE`: the key escrow kept with the master key;
+//! - `vrs area consent …` / `vrs area shred …`: destroying a municipality's area on its consent;
+//! - `vrs residents delete …`: deleting one person.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use vrs_core::backup::{self, BackupError, BackupScope};
+use vrs_core::shred::{self, ShredError};
+use vrs_core::Actor;
+use vrs_domain::{AtenaNumber, MunicipalityCode};
+
+use crate::context::{CliError, Context};
+
+#[derive(clap::Args, Debug)]
+pub struct BackupArgs {
+    /// The municipality (自治体コード) whose area to back up
+    #[arg(long, conflicts_with = "all", required_unless_present = "all")]
+    municipality: Option<String>,
+    /// Back up the whole deployment (every area and the deployment's own tables)
+    #[arg(long)]
+    all: bool,
+    /// The file to write (must not exist yet)
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RestoreArgs {
+    /// The backup file
+    file: PathBuf,
+    /// Restore into this database instead of the configured one (sqlite://PATH or postgres://…)
+    #[arg(long)]
+    into: Option<String>,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum Keys {
+    /// Write the key escrow file (the key vault's backup keys, wrapped by the master key).
+    Export {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Load a key escrow file into this deployment's key vault.
+    Import { file: PathBuf },
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum Area {
+    /// Record a municipality's consent to the destruction of its area.
+    Consent {
+        #[arg(long)]
+        municipality: String,
+        /// The municipality's administrator who gave it
+        #[arg(long)]
+        by: String,
+        /// The reference of the municipality's written decision
+        #[arg(long)]
+        reference: String,
+    },
+    /// Destroy a municipality's area and its keys (irreversible; needs its recorded consent).
+    Shred {
+        #[arg(long)]
+        municipality: String,
+        /// The municipality code again, to confirm
+        #[arg(long)]
+        confirm: String,
+    },
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum Residents {
+    /// Delete one person's record and doses.
+    Delete {
+        #[arg(long)]
+        municipality: String,
+        /// 宛名番号
+        #[arg(long)]
+        atena: String,
+        /// Why (recorded in the audit log)
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+fn municipality(text: &str) -> Result<MunicipalityCode, CliError> {
+    MunicipalityCode::parse(text).map_err(|e| CliError::Input(format!("--municipality: {e}")))
+}
+
+fn backup_error(e: BackupError) -> CliError {
+    match e {
+        BackupError::Store(e) => CliError::from(e),
+        BackupError::Verify { .. } => CliError::Failure(e.to_string()),
+        other => CliError::Input(other.to_string()),
+    }
+}
+
+fn shred_error(e: ShredError) -> CliError {
+    match e {
+        ShredError::Store(e) => CliError::from(e),
+        other => CliError::Input(other.to_string()),
+    }
+}
+
+/// Writes `bytes` to a new file readable only by its owner, refusing to replace one.
+fn write_new(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .map_err(|e| CliError::Input(format!("--out {}: {e}", path.display())))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| CliError::Failure(format!("cannot write {}: {e}", path.display())))
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, CliError> {
+    std::fs::read(path).map_err(|e| CliError::Input(format!("{}: {e}", path.display())))
+}
+
+pub async fn run_backup(context: &Context, args: &BackupArgs) -> Result<(), CliError> {
+    let scope = match &args.municipality {
+        Some(code) => BackupScope::Municipality(municipality(code)?),
+        None => BackupScope::Deployment,
+    };
+    if args.out.exists() {
+        return Err(CliError::Input(format!(
+            "--out {}: the file exists; a backup never replaces a file",
+            args.out.display()
+        )));
+    }
+    let store = context.store().await?;
+    let taken = backup::backup(store.as_ref(), scope, &Actor::command_line())
+        .await
+        .map_err(backup_error)?;
+    write_new(&args.out, &taken.bytes)?;
+    for area in &taken.manifest.areas {
+        println!(
+            "{}: {} rows, {} data keys, {} audit chains",
+            area.area,
+            area.total_rows(),
+            area.data_keys,
+            area.chain_heads.len()
+        );
+    }
+    println!("wrote {} ({} bytes)", args.out.display(), taken.bytes.len());
+    Ok(())
+}
+
+pub async fn run_restore(context: &Context, args: &RestoreArgs) -> Result<(), CliError> {
+    let bytes = read(&args.file)?;
+    let vault = context.store().await?;
+    let target = match &args.into {
+        Some(url) => {
+            let (key, _) = context.master_key(false)?;
+            vrs_store::open(url, key, true)
+                .await
+                .map_err(|e| CliError::Input(format!("--into {url}: {e}")))?
+        }
+        None => vault.clone(),
+    };
+    let report = backup::restore(
+        vault.as_ref(),
+        target.as_ref(),
+        &bytes,
+        &Actor::command_line(),
+    )
+    .await
+    .map_err(backup_error)?;
+    println!(
+        "restored {} areas ({} rows) taken {} by {}; {} audit chains verified",
+        report.manifest.areas.len(),
+        report.rows,
+        report.manifest.created_at.to_rfc3339(),
+        report.manifest.created_by,
+        report.chains_verified
+    );
+    Ok(())
+}
+
+pub async fn run_keys(context: &Context, keys: &Keys) -> Result<(), CliError> {
+    let store = context.store().await?;
+    let actor = Actor::command_line();
+    match keys {
+        Keys::Export { out } => {
+            if out.exists() {
+                return Err(CliError::Input(format!(
+                    "--out {}: the file exists",
+                    out.display()
+                )));
+            }
+            let bytes = backup::export_escrow(store.as_ref(), &actor)
+                .await
+                .map_err(backup_error)?;
+            write_new(out, &bytes)?;
+            println!(
+                "wrote the key escrow to {}; keep it with the master key, apart from backups",
+                out.display()
+            );
+        }
+        Keys::Import { file } => {
+            let n = backup::import_escrow(store.as_ref(), &read(file)?, &actor)
+                .await
+                .map_err(backup_error)?;
+            println!("{n} backup keys are in the key vault");
+        }
+    }
+    Ok(())
+}
+
+pub async fn run_area(context: &Context, area: &Area) -> Result<(), CliError> {
+    let actor = Actor::command_line();
+    match area {
+        Area::Consent {
+            municipality: code,
+            by,
+            reference,
+        } => {
+            let code = municipality(code)?;
+            let store = context.store().await?;
+            shred::consent(store.as_ref(), code, by, reference, &actor)
+                .await
+                .map_err(shred_error)?;
+            println!(
+                "recorded the consent of {code} ({}) given by {by}",
+                code.info().name
+            );
+        }
+        Area::Shred {
+            municipality: code,
+            confirm,
+        } => {
+            let code = municipality(code)?;
+            if confirm.trim() != code.as_str() {
+                return Err(CliError::Input(
+                    "--confirm must repeat the municipality code".into(),
+                ));
+            }
+            let store = context.store().await?;
+            let record = shred::shred(store.as_ref(), code, &actor)
+                .await
+                .map_err(shred_error)?;
+            println!(
+                "destroyed the area of {code} ({}): {}",
+                code.info().name,
+                record.deleted
+            );
+            println!("export a new key escrow (`vrs keys export`) and destroy the older copies");
+        }
+    }
+    Ok(())
+}
+
+pub async fn run_residents(context: &Context, residents: &Residents) -> Result<(), CliError> {
+    match residents {
+        Residents::Delete {
+            municipality: code,
+            atena,
+            reason,
+        } => {
+            let code = municipality(code)?;
+            let atena =
+                AtenaNumber::parse(atena).map_err(|e| CliError::Input(format!("--atena: {e}")))?;
+            let store = context.store().await?;
+            let doses =
+                shred::delete_person(store.as_ref(), code, &atena, reason, &Actor::command_line())
+                    .await
+                    .map_err(shred_error)?;
+            println!("deleted {code}/{atena} and {doses} doses");
+        }
+    }
+    Ok(())
+}
