@@ -147,6 +147,13 @@ pub fn menu(role: &str, lgwan: bool) -> Vec<MenuItem> {
             items.extend(MUNICIPAL_ITEMS);
             items.push(STATISTICS_ITEM);
             items.push(AUDIT_ITEM);
+            if lgwan {
+                items.push(MenuItem {
+                    ja: "バックアップ",
+                    en: "Backup",
+                    href: "/admin/backup",
+                });
+            }
         }
         "municipal_staff" => {
             items.extend(RECORD_ITEMS);

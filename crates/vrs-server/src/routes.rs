@@ -19,7 +19,7 @@ use crate::session::{
     LOGIN_CSRF_COOKIE, SESSION_COOKIE,
 };
 use crate::AppState;
-use crate::{dose_files, governance, inquiries, records, statistics};
+use crate::{backups, dose_files, governance, inquiries, records, statistics};
 
 /// The OpenAPI document of the JSON API.
 #[derive(utoipa::OpenApi)]
@@ -264,6 +264,12 @@ fn table() -> Vec<(RouteInfo, Handlers)> {
             &["POST"],
             MunicipalAdmin,
             post(governance::agree_to),
+        ),
+        r(
+            "/admin/backup",
+            &["GET", "POST"],
+            MunicipalAdmin,
+            get(backups::page).post(backups::take),
         ),
         r(
             "/operator/terms",

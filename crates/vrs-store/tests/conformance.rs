@@ -38,6 +38,8 @@ use vrs_domain::{
 };
 use vrs_store::{AuditEntry, Registration, StoreError, Written};
 
+#[path = "conformance/backup.rs"]
+mod backup;
 #[path = "conformance/doses.rs"]
 mod doses;
 #[path = "conformance/governance.rs"]
@@ -91,6 +93,8 @@ conformance!(
     prefecture_and_nation_scopes_sum_over_their_municipalities,
     municipality_figures_give_targets_people_with_and_doses_by_code,
     the_nation_sums_ninety_thousand_daily_rows,
+    a_consent_opens_nothing_and_a_shred_takes_only_its_area,
+    a_restore_into_an_area_with_rows_writes_nothing,
 );
 
 pub fn code(s: &str) -> MunicipalityCode {
@@ -168,6 +172,7 @@ pub fn dose_of(r: &Resident, n: u8) -> Dose {
 }
 
 mod cases {
+    pub use super::backup::*;
     pub use super::doses::*;
     pub use super::governance::*;
     pub use super::inquiry::*;

@@ -2,53 +2,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 use std::time::Duration;
 
-fn testdata(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/testdata/targets")
-        .join(name)
-}
+mod support;
 
-struct Deployment {
-    dir: tempfile::TempDir,
-}
-
-impl Deployment {
-    fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn command(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_vrs"));
-        c.current_dir(self.dir.path())
-            .env_remove("VRS_DATABASE_URL")
-            .env_remove("VRS_KEY_FILE")
-            .env_remove("VRS_MASTER_KEY")
-            .env("VRS_LOG", "info");
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command().args(args).output().unwrap()
-    }
-
-    fn path(&self, p: &str) -> PathBuf {
-        self.dir.path().join(p)
-    }
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use support::{testdata, text, Deployment};
 
 #[test]
 fn init_creates_a_private_key_and_is_idempotent() {

@@ -126,9 +126,10 @@ impl TargetKind {
 }
 
 impl Action {
-    /// Actions that see, search or send a My Number. Only from LG-WAN, never on a site tablet
-    /// (PROMISES.md 3, 4, 13). The app and kiosk flows are not among them: the card's data goes to
-    /// the server, which finds the person itself, and nobody is shown the number.
+    /// Actions that see, search or send a My Number, or carry the area's (sealed) My Numbers out
+    /// in a backup file. Only from LG-WAN, never on a site tablet (PROMISES.md 3, 4, 13). The app
+    /// and kiosk flows are not among them: the card's data goes to the server, which finds the
+    /// person itself, and nobody is shown the number.
     pub fn uses_my_number(self) -> bool {
         matches!(
             self,
@@ -136,6 +137,8 @@ impl Action {
                 | Action::ShowMyNumber
                 | Action::SendInquiry
                 | Action::AnswerInquiry
+                | Action::BackupArea
+                | Action::RestoreArea
         )
     }
 
@@ -161,6 +164,8 @@ impl Action {
                 | ReadAuditLog
                 | ExportAuditLog
                 | ReadProvisionRecords
+                | BackupArea
+                | RestoreArea
                 | SendInquiry
                 | AnswerInquiry
                 | IssueCertificateCounter

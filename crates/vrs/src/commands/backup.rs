@@ -15,7 +15,7 @@ use vrs_core::shred::{self, ShredError};
 use vrs_core::Actor;
 use vrs_domain::{AtenaNumber, MunicipalityCode};
 
-use crate::context::{CliError, Context};
+use crate::context::{municipality_arg, CliError, Context};
 
 #[derive(clap::Args, Debug)]
 pub struct BackupArgs {
@@ -89,7 +89,7 @@ pub enum Residents {
 }
 
 fn municipality(text: &str) -> Result<MunicipalityCode, CliError> {
-    MunicipalityCode::parse(text).map_err(|e| CliError::Input(format!("--municipality: {e}")))
+    municipality_arg("--municipality", text)
 }
 
 fn backup_error(e: BackupError) -> CliError {

@@ -1,0 +1,119 @@
+//! The municipal administrator's backup page (別紙1 第5条 3): take a backup of the municipality's
+//! own area and download it, from an LG-WAN terminal. The file is sealed under the area's backup
+//! key, which stays in the deployment's key vault; it can be restored only by the operator.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+use axum::Form;
+use maud::html;
+use serde::Deserialize;
+use vrs_core::access::Action;
+use vrs_core::backup::{backup, BackupError, BackupScope};
+use vrs_store::{AuditFilter, AuditScope};
+
+use crate::error::WebError;
+use crate::i18n::Lang;
+use crate::pages::layout;
+use crate::records::{actor, own};
+use crate::session::Signed;
+use crate::AppState;
+
+/// The latest backups listed on the page.
+const RECENT: u32 = 10;
+
+pub async fn page(State(state): State<AppState>, signed: Signed) -> Result<Html<String>, WebError> {
+    let own = own(&signed, Action::BackupArea)?;
+    let recent = state
+        .store
+        .audit_search(
+            AuditScope::Area(own),
+            &AuditFilter {
+                action: Some("backup.take".into()),
+                limit: RECENT,
+                ..AuditFilter::default()
+            },
+        )
+        .await?;
+    let ja = signed.lang == Lang::Ja;
+    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
+    let body = html! {
+        section.card {
+            p { (tr(
+                "自団体の区域（接種対象者、接種記録、フラグ、情報提供等の記録、操作ログ）を暗号化したバックアップファイルとしてダウンロードします。別の保管場所に保存してください。ファイルはこのシステムの鍵保管庫にある鍵でしか開けません。",
+                "Download your municipality's area (targets, doses, flags, provision records, audit log) as an encrypted backup file and keep it in a separate place. Only the key vault of this system opens it."
+            )) }
+            form method="post" action="/admin/backup" {
+                input type="hidden" name="csrf" value=(signed.session.csrf_token);
+                button type="submit" #take-backup { (tr("バックアップを作成してダウンロード", "Take a backup and download it")) }
+            }
+        }
+        h3 { (tr("最近のバックアップ", "Recent backups")) }
+        table.backups {
+            tr { th { (tr("日時", "Time")) } th { (tr("実施者", "By")) } th { (tr("内容", "Content")) } }
+            @for r in &recent {
+                tr {
+                    td { (r.entry.at.with_timezone(&chrono_tz_japan()).format("%Y-%m-%d %H:%M:%S")) }
+                    td { (r.entry.actor) }
+                    td.detail { (r.entry.detail) }
+                }
+            }
+        }
+    };
+    Ok(Html(
+        layout(
+            signed.lang,
+            tr("バックアップ", "Backup"),
+            Some(&signed),
+            body,
+        )
+        .into_string(),
+    ))
+}
+
+/// Japan Standard Time (UTC+9, no daylight saving).
+fn chrono_tz_japan() -> chrono::FixedOffset {
+    chrono::FixedOffset::east_opt(9 * 3600).unwrap_or_else(|| unreachable!("a valid offset"))
+}
+
+#[derive(Deserialize)]
+pub struct TakeForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn take(
+    State(state): State<AppState>,
+    signed: Signed,
+    Form(form): Form<TakeForm>,
+) -> Result<Response, WebError> {
+    let own = own(&signed, Action::BackupArea)?;
+    signed.check_csrf(&form.csrf)?;
+    let taken = backup(
+        state.store.as_ref(),
+        BackupScope::Municipality(own),
+        &actor(&signed),
+    )
+    .await
+    .map_err(|e| match e {
+        BackupError::Store(e) => WebError::from(e),
+        other => WebError::Internal(other.to_string()),
+    })?;
+    let stamp = taken
+        .manifest
+        .created_at
+        .with_timezone(&chrono_tz_japan())
+        .format("%Y%m%d-%H%M%S");
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"vrs-backup-{own}-{stamp}.vrsbak\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        taken.bytes,
+    )
+        .into_response())
+}

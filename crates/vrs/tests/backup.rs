@@ -1,0 +1,244 @@
+//! `vrs backup`, `vrs restore`, `vrs keys`, `vrs area` and `vrs residents delete` as an operator
+//! uses them: a backup restored into a second database verifies; every bad argument or damaged file
+//! exits 2 naming what is wrong and changes nothing; a shred needs the consent and the confirmation.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use support::{testdata, text, Deployment};
+
+fn imported() -> Deployment {
+    let d = Deployment::new();
+    assert!(d.run(&["init"]).status.success());
+    let sample = testdata("sample-cp932.csv");
+    let out = d.run(&[
+        "import",
+        "targets",
+        sample.to_str().unwrap(),
+        "--municipality",
+        "382060",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    d
+}
+
+fn code_2(d: &Deployment, args: &[&str], says: &str) {
+    let out = d.run(args);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+    assert!(text(&out).contains(says), "{args:?}: {}", text(&out));
+}
+
+#[test]
+fn a_backup_restores_into_another_database_and_bad_input_is_named() {
+    let d = imported();
+    let out = d.run(&[
+        "backup",
+        "--municipality",
+        "382060",
+        "--out",
+        "saijo.vrsbak",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("382060:"), "{}", text(&out));
+    let whole = d.run(&["backup", "--all", "--out", "all.vrsbak"]);
+    assert!(whole.status.success(), "{}", text(&whole));
+
+    // Into a second database (SQLite here; the service tests cover PostgreSQL both ways).
+    let into = format!("sqlite://{}", d.path("restored/vrs.db").display());
+    let restored = d.run(&["restore", "all.vrsbak", "--into", &into]);
+    assert!(restored.status.success(), "{}", text(&restored));
+    assert!(
+        text(&restored).contains("audit chains verified"),
+        "{}",
+        text(&restored)
+    );
+    let verify = d.run(&["--database", &into, "audit", "verify"]);
+    assert!(verify.status.success(), "{}", text(&verify));
+    assert!(text(&verify).contains("382060"), "{}", text(&verify));
+    // Again into the same database: the areas are no longer empty.
+    code_2(
+        &d,
+        &["restore", "all.vrsbak", "--into", &into],
+        "already holds",
+    );
+
+    // Bad arguments and damaged files.
+    code_2(
+        &d,
+        &[
+            "backup",
+            "--municipality",
+            "382060",
+            "--out",
+            "saijo.vrsbak",
+        ],
+        "exists",
+    );
+    code_2(
+        &d,
+        &["backup", "--municipality", "382061", "--out", "x.vrsbak"],
+        "--municipality",
+    );
+    code_2(&d, &["restore", "missing.vrsbak"], "missing.vrsbak");
+    let bytes = std::fs::read(d.path("saijo.vrsbak")).unwrap();
+    std::fs::write(d.path("cut.vrsbak"), &bytes[..bytes.len() / 2]).unwrap();
+    code_2(&d, &["restore", "cut.vrsbak", "--into", &into], "truncated");
+    let mut flipped = bytes.clone();
+    let at = bytes.len() - 100;
+    flipped[at] ^= 1;
+    std::fs::write(d.path("flipped.vrsbak"), &flipped).unwrap();
+    code_2(
+        &d,
+        &["restore", "flipped.vrsbak", "--into", &into],
+        "failed authentication",
+    );
+    std::fs::write(d.path("csv.vrsbak"), b"a,b,c\n").unwrap();
+    code_2(&d, &["restore", "csv.vrsbak"], "not a VRS backup file");
+}
+
+#[test]
+fn a_shred_needs_consent_and_confirmation_and_leaves_old_backups_unreadable() {
+    let d = imported();
+    assert!(d
+        .run(&["backup", "--municipality", "382060", "--out", "old.vrsbak"])
+        .status
+        .success());
+    assert!(d
+        .run(&["keys", "export", "--out", "escrow.json"])
+        .status
+        .success());
+    let admin = d.run(&[
+        "accounts",
+        "create",
+        "saijo-admin",
+        "--role",
+        "municipal_admin",
+        "--municipality",
+        "382060",
+        "--name",
+        "西条市管理者",
+    ]);
+    assert!(admin.status.success(), "{}", text(&admin));
+
+    code_2(
+        &d,
+        &[
+            "area",
+            "shred",
+            "--municipality",
+            "382060",
+            "--confirm",
+            "382060",
+        ],
+        "has not consented",
+    );
+    code_2(
+        &d,
+        &[
+            "area",
+            "consent",
+            "--municipality",
+            "382060",
+            "--by",
+            "nobody",
+            "--reference",
+            "R1",
+        ],
+        "not an administrator",
+    );
+    code_2(
+        &d,
+        &[
+            "area",
+            "consent",
+            "--municipality",
+            "382060",
+            "--by",
+            "saijo-admin",
+            "--reference",
+            " ",
+        ],
+        "reference",
+    );
+    let consent = d.run(&[
+        "area",
+        "consent",
+        "--municipality",
+        "382060",
+        "--by",
+        "saijo-admin",
+        "--reference",
+        "西保第1号",
+    ]);
+    assert!(consent.status.success(), "{}", text(&consent));
+    code_2(
+        &d,
+        &[
+            "area",
+            "shred",
+            "--municipality",
+            "382060",
+            "--confirm",
+            "131016",
+        ],
+        "--confirm",
+    );
+    let shred = d.run(&[
+        "area",
+        "shred",
+        "--municipality",
+        "382060",
+        "--confirm",
+        "382060",
+    ]);
+    assert!(shred.status.success(), "{}", text(&shred));
+    assert!(text(&shred).contains("residents="), "{}", text(&shred));
+
+    // The old backup no longer opens here, nor in a fresh deployment.
+    code_2(&d, &["restore", "old.vrsbak"], "no backup key");
+    let other = Deployment::new();
+    assert!(other.run(&["init"]).status.success());
+    std::fs::copy(d.path("old.vrsbak"), other.path("old.vrsbak")).unwrap();
+    code_2(&other, &["restore", "old.vrsbak"], "no backup key");
+    // A key escrow from another master key is refused.
+    std::fs::copy(d.path("escrow.json"), other.path("escrow.json")).unwrap();
+    let refused = other.run(&["keys", "import", "escrow.json"]);
+    assert_ne!(refused.status.code(), Some(0), "{}", text(&refused));
+    assert!(text(&refused).contains("master key"), "{}", text(&refused));
+    let verify = d.run(&["audit", "verify"]);
+    assert!(verify.status.success(), "{}", text(&verify));
+}
+
+#[test]
+fn deleting_a_person_names_bad_arguments() {
+    let d = imported();
+    code_2(
+        &d,
+        &[
+            "residents",
+            "delete",
+            "--municipality",
+            "382060",
+            "--atena",
+            "999999999",
+            "--reason",
+            "重複",
+        ],
+        "no resident",
+    );
+    code_2(
+        &d,
+        &[
+            "residents",
+            "delete",
+            "--municipality",
+            "382060",
+            "--atena",
+            "x!",
+            "--reason",
+            "重複",
+        ],
+        "--atena",
+    );
+}
