@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use vrs_crypto::backup::{BackupFile, Section};
 use vrs_crypto::chain::GENESIS;
 use vrs_domain::MunicipalityCode;
-use vrs_store::{AreaRows, AuditRecord, AuditScope, Cell, KeyedArea, Store, StoreError};
+use vrs_store::{AreaRows, AuditRecord, AuditScope, BackupKey, Cell, KeyedArea, Store, StoreError};
 
 use crate::audit::verify_chain;
 use crate::backup_format::{decode_area, encode_area, AreaManifest, Manifest, FORMAT};
@@ -135,9 +135,40 @@ fn parse_manifest(file: &BackupFile) -> Result<Manifest, BackupError> {
     Ok(manifest)
 }
 
-/// Opens every section with the backup keys of `vault` and checks it against the manifest.
+/// Where the backup keys that open a file come from.
+#[derive(Clone, Copy)]
+pub enum KeySource<'a> {
+    /// A deployment's key vault.
+    Vault(&'a dyn Store),
+    /// A key escrow file, opened with the master key of `with` (a fresh deployment after a loss).
+    Escrow {
+        escrow: &'a Escrow,
+        with: &'a dyn Store,
+    },
+}
+
+impl KeySource<'_> {
+    async fn key(&self, area: AuditScope) -> Result<Option<BackupKey>, BackupError> {
+        match self {
+            KeySource::Vault(store) => Ok(store.backup_key(area, false).await?),
+            KeySource::Escrow { escrow, with } => escrow
+                .keys
+                .get(area.code())
+                .map(|wrapped| {
+                    let wrapped = hex::decode(wrapped).map_err(|_| BackupError::Content {
+                        area: area.code().to_owned(),
+                        reason: "the key escrow's entry is not hexadecimal".into(),
+                    })?;
+                    Ok(with.open_vault_entry(area, &wrapped)?)
+                })
+                .transpose(),
+        }
+    }
+}
+
+/// Opens every section with the backup keys of `keys` and checks it against the manifest.
 pub async fn open(
-    vault: &dyn Store,
+    keys: KeySource<'_>,
     bytes: &[u8],
 ) -> Result<(Manifest, Vec<KeyedArea>), BackupError> {
     let file = BackupFile::parse(bytes)?;
@@ -149,8 +180,8 @@ pub async fn open(
             area: code.clone(),
             reason: "not an area code".into(),
         })?;
-        let key = vault
-            .backup_key(scope, false)
+        let key = keys
+            .key(scope)
             .await?
             .ok_or_else(|| BackupError::NoKey { area: code.clone() })?;
         let plain = section
@@ -251,15 +282,16 @@ pub struct RestoreReport {
     pub chains_verified: usize,
 }
 
-/// Restores a backup into `target`, with the backup keys of `vault` (the same store, or the
-/// configured deployment when restoring elsewhere). Audited in the target's national chain.
+/// Restores a backup into `target`, with the backup keys of `keys` (the target's vault, the
+/// configured deployment's when restoring elsewhere, or a key escrow file); the backup keys join the
+/// target's vault. Audited in the target's national chain.
 pub async fn restore(
-    vault: &dyn Store,
+    keys: KeySource<'_>,
     target: &dyn Store,
     bytes: &[u8],
     actor: &Actor,
 ) -> Result<RestoreReport, BackupError> {
-    let (manifest, areas) = open(vault, bytes).await?;
+    let (manifest, areas) = open(keys, bytes).await?;
     let scopes: Vec<AuditScope> = areas.iter().map(|a| a.rows.area).collect();
     target.restore_areas(areas).await?;
     let mut chains_verified = 0;
@@ -354,12 +386,8 @@ pub async fn export_escrow(store: &dyn Store, actor: &Actor) -> Result<Vec<u8>, 
     Ok(bytes)
 }
 
-/// Loads a key escrow file into the vault; every entry must open with this deployment's master key.
-pub async fn import_escrow(
-    store: &dyn Store,
-    bytes: &[u8],
-    actor: &Actor,
-) -> Result<usize, BackupError> {
+/// Reads a key escrow file.
+pub fn parse_escrow(bytes: &[u8]) -> Result<Escrow, BackupError> {
     let escrow: Escrow = serde_json::from_slice(bytes)
         .map_err(|e| BackupError::Manifest(format!("not a key escrow file: {e}")))?;
     if escrow.format != ESCROW_FORMAT {
@@ -368,6 +396,16 @@ pub async fn import_escrow(
             escrow.format
         )));
     }
+    Ok(escrow)
+}
+
+/// Loads a key escrow file into the vault; every entry must open with this deployment's master key.
+pub async fn import_escrow(
+    store: &dyn Store,
+    bytes: &[u8],
+    actor: &Actor,
+) -> Result<usize, BackupError> {
+    let escrow = parse_escrow(bytes)?;
     for (area, wrapped) in &escrow.keys {
         let scope = AuditScope::parse(area)?;
         let wrapped = hex::decode(wrapped).map_err(|_| BackupError::Content {

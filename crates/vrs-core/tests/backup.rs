@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::{NaiveDate, Utc};
-use vrs_core::backup::{self, BackupError, BackupScope};
+use vrs_core::backup::{self, BackupError, BackupScope, KeySource};
 use vrs_core::governance::{agree, publish_terms};
 use vrs_core::inquiry::{inquire, InquiryRequest};
 use vrs_core::shred::{self, ShredError};
@@ -183,7 +183,7 @@ async fn populate(store: &dyn Store) -> Vec<Resident> {
 
 /// The tables of every area the file holds, as the file holds them.
 async fn content(vault: &dyn Store, bytes: &[u8]) -> Vec<(AuditScope, Vec<TableRows>)> {
-    let (_, areas) = backup::open(vault, bytes).await.unwrap();
+    let (_, areas) = backup::open(KeySource::Vault(vault), bytes).await.unwrap();
     areas
         .into_iter()
         .map(|a| (a.rows.area, a.rows.tables))
@@ -241,7 +241,7 @@ async fn round_trip(source: &TestDb, target: &TestDb) {
         "the deployment and two municipalities"
     );
     let report = backup::restore(
-        source.store.as_ref(),
+        KeySource::Vault(source.store.as_ref()),
         target.store.as_ref(),
         &taken.bytes,
         &operator(),
@@ -258,7 +258,7 @@ async fn round_trip(source: &TestDb, target: &TestDb) {
     .await;
     // Restoring the same file again is refused: the areas are no longer empty.
     let again = backup::restore(
-        source.store.as_ref(),
+        KeySource::Vault(source.store.as_ref()),
         target.store.as_ref(),
         &taken.bytes,
         &operator(),
@@ -274,7 +274,7 @@ async fn round_trip(source: &TestDb, target: &TestDb) {
     )
     .await
     .unwrap();
-    backup::open(target.store.as_ref(), &second.bytes)
+    backup::open(KeySource::Vault(target.store.as_ref()), &second.bytes)
         .await
         .unwrap();
 }
@@ -319,7 +319,7 @@ async fn a_flipped_byte_or_a_cut_file_is_refused_and_writes_nothing() {
         let mut bad = bytes.clone();
         bad[at] ^= 0x20;
         let err = backup::restore(
-            source.store.as_ref(),
+            KeySource::Vault(source.store.as_ref()),
             target.store.as_ref(),
             &bad,
             &operator(),
@@ -339,7 +339,7 @@ async fn a_flipped_byte_or_a_cut_file_is_refused_and_writes_nothing() {
     }
     for cut in [10, len / 2, len - 1] {
         let err = backup::restore(
-            source.store.as_ref(),
+            KeySource::Vault(source.store.as_ref()),
             target.store.as_ref(),
             &bytes[..cut],
             &operator(),
@@ -395,7 +395,7 @@ async fn a_backup_during_registrations_restores_consistent(db: &TestDb) {
     for taken in backups.iter().take(3) {
         let target = TestDb::sqlite().await;
         backup::restore(
-            store.as_ref(),
+            KeySource::Vault(store.as_ref()),
             target.store.as_ref(),
             &taken.bytes,
             &operator(),
@@ -403,7 +403,9 @@ async fn a_backup_during_registrations_restores_consistent(db: &TestDb) {
         .await
         .unwrap();
         // Consistent: every dose with its audit entry and no entry without its dose.
-        let (_, areas) = backup::open(store.as_ref(), &taken.bytes).await.unwrap();
+        let (_, areas) = backup::open(KeySource::Vault(store.as_ref()), &taken.bytes)
+            .await
+            .unwrap();
         let rows = &areas[0].rows;
         let doses = rows.rows("doses").len();
         let registered = rows
@@ -445,7 +447,7 @@ async fn a_municipality_backup_restores_into_another_deployment(db: &TestDb) {
             .unwrap();
     }
     backup::restore(
-        db.store.as_ref(),
+        KeySource::Vault(db.store.as_ref()),
         target.store.as_ref(),
         &taken.bytes,
         &operator(),
@@ -535,7 +537,9 @@ async fn a_shredded_area_cannot_be_read_from_old_backups(db: &TestDb) {
     );
     // Old backups of it cannot be opened: not the municipality's, not its section of the whole.
     for bytes in [&old.bytes, &whole.bytes] {
-        let err = backup::open(store, bytes).await.unwrap_err();
+        let err = backup::open(KeySource::Vault(store), bytes)
+            .await
+            .unwrap_err();
         assert!(
             matches!(&err, BackupError::NoKey { area } if area == saijo().as_str()),
             "{err}"
@@ -550,7 +554,7 @@ async fn a_shredded_area_cannot_be_read_from_old_backups(db: &TestDb) {
     )
     .await
     .unwrap();
-    let err = backup::open(elsewhere.store.as_ref(), &old.bytes)
+    let err = backup::open(KeySource::Vault(elsewhere.store.as_ref()), &old.bytes)
         .await
         .unwrap_err();
     assert!(matches!(err, BackupError::Tampered { .. }), "{err}");
@@ -584,7 +588,9 @@ async fn a_shredded_area_cannot_be_read_from_old_backups(db: &TestDb) {
     let chiyoda_backup = backup::backup(store, BackupScope::Municipality(chiyoda()), &operator())
         .await
         .unwrap();
-    backup::open(store, &chiyoda_backup.bytes).await.unwrap();
+    backup::open(KeySource::Vault(store), &chiyoda_backup.bytes)
+        .await
+        .unwrap();
     // A second shred is refused.
     assert!(shred::shred(store, saijo(), &operator()).await.is_err());
 }

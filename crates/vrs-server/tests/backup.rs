@@ -77,9 +77,12 @@ async fn an_administrator_downloads_the_areas_backup_from_lgwan_only(app: &TestA
         .to_owned();
     assert!(disposition.contains("vrs-backup-382060-"), "{disposition}");
     let bytes = r.bytes().await.unwrap().to_vec();
-    let (manifest, areas) = vrs_core::backup::open(app.db.store.as_ref(), &bytes)
-        .await
-        .unwrap();
+    let (manifest, areas) = vrs_core::backup::open(
+        vrs_core::backup::KeySource::Vault(app.db.store.as_ref()),
+        &bytes,
+    )
+    .await
+    .unwrap();
     assert_eq!(manifest.areas.len(), 1);
     assert_eq!(manifest.areas[0].area, "382060");
     assert_eq!(manifest.areas[0].rows["residents"], 7);

@@ -485,6 +485,9 @@ pub trait Store: Send + Sync + 'static {
         create: bool,
     ) -> Result<Option<BackupKey>, StoreError>;
 
+    /// Opens a vault entry from a key escrow file with this deployment's master key.
+    fn open_vault_entry(&self, area: AuditScope, wrapped: &[u8]) -> Result<BackupKey, StoreError>;
+
     /// Every key-vault entry as stored (area code, backup key wrapped by the master key).
     async fn vault_entries(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
 

@@ -208,6 +208,66 @@ fn a_shred_needs_consent_and_confirmation_and_leaves_old_backups_unreadable() {
     assert!(text(&refused).contains("master key"), "{}", text(&refused));
     let verify = d.run(&["audit", "verify"]);
     assert!(verify.status.success(), "{}", text(&verify));
+    // The escrow exported after the shred no longer holds the area's key.
+    assert!(d
+        .run(&["keys", "export", "--out", "escrow-after.json"])
+        .status
+        .success());
+    let after = std::fs::read_to_string(d.path("escrow-after.json")).unwrap();
+    assert!(!after.contains("\"382060\""), "{after}");
+}
+
+#[test]
+fn disaster_recovery_needs_the_master_key_the_escrow_and_a_backup() {
+    let d = imported();
+    assert!(d
+        .run(&["backup", "--all", "--out", "all.vrsbak"])
+        .status
+        .success());
+    assert!(d
+        .run(&["keys", "export", "--out", "escrow.json"])
+        .status
+        .success());
+    // A new machine: the same master key, a fresh database.
+    let fresh = Deployment::new();
+    std::fs::create_dir_all(fresh.path("vrs-data")).unwrap();
+    std::fs::copy(
+        d.path("vrs-data/master.key"),
+        fresh.path("vrs-data/master.key"),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let private = std::fs::Permissions::from_mode(0o600);
+        std::fs::set_permissions(fresh.path("vrs-data/master.key"), private).unwrap();
+    }
+    assert!(fresh.run(&["init"]).status.success());
+    for name in ["all.vrsbak", "escrow.json"] {
+        std::fs::copy(d.path(name), fresh.path(name)).unwrap();
+    }
+    code_2(&fresh, &["restore", "all.vrsbak"], "no backup key");
+    let restored = fresh.run(&["restore", "all.vrsbak", "--keys", "escrow.json"]);
+    assert!(restored.status.success(), "{}", text(&restored));
+    let verify = fresh.run(&["audit", "verify"]);
+    assert!(verify.status.success(), "{}", text(&verify));
+    assert!(text(&verify).contains("382060 西条市"), "{}", text(&verify));
+    // Its own backups open with the keys that came along.
+    assert!(fresh
+        .run(&[
+            "backup",
+            "--municipality",
+            "382060",
+            "--out",
+            "again.vrsbak"
+        ])
+        .status
+        .success());
+    code_2(
+        &fresh,
+        &["restore", "again.vrsbak", "--keys", "all.vrsbak"],
+        "not a key escrow file",
+    );
 }
 
 #[test]

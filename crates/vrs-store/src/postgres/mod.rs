@@ -902,6 +902,10 @@ impl Store for PostgresStore {
         self.backup_key_pg(area, create).await
     }
 
+    fn open_vault_entry(&self, area: AuditScope, wrapped: &[u8]) -> Result<BackupKey, StoreError> {
+        self.keyring.open_backup_key(area.code(), wrapped)
+    }
+
     async fn vault_entries(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         self.vault_entries_pg().await
     }

@@ -973,6 +973,10 @@ impl Store for SqliteStore {
         self.backup_key_sqlite(area, create).await
     }
 
+    fn open_vault_entry(&self, area: AuditScope, wrapped: &[u8]) -> Result<BackupKey, StoreError> {
+        self.inner.keyring.open_backup_key(area.code(), wrapped)
+    }
+
     async fn vault_entries(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         self.vault_entries_sqlite().await
     }

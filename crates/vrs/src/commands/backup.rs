@@ -1,8 +1,9 @@
 //! Backups, restores, the key escrow and deletions, from the server's command line (the operator):
 //!
 //! - `vrs backup --municipality CODE --out FILE` (one area) or `vrs backup --all --out FILE`;
-//! - `vrs restore FILE [--into URL]` (into the configured database, or another one: SQLite ⇄
-//!   PostgreSQL), with the backup keys of the configured deployment's key vault;
+//! - `vrs restore FILE [--into URL] [--keys ESCROW]` (into the configured database, or another one:
+//!   SQLite ⇄ PostgreSQL), with the backup keys of the configured deployment's key vault or of a
+//!   key escrow file;
 //! - `vrs keys export --out FILE` / `vrs keys import FILE`: the key escrow kept with the master key;
 //! - `vrs area consent …` / `vrs area shred …`: destroying a municipality's area on its consent;
 //! - `vrs residents delete …`: deleting one person.
@@ -10,7 +11,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use vrs_core::backup::{self, BackupError, BackupScope};
+use vrs_core::backup::{self, BackupError, BackupScope, KeySource};
 use vrs_core::shred::{self, ShredError};
 use vrs_core::Actor;
 use vrs_domain::{AtenaNumber, MunicipalityCode};
@@ -37,6 +38,10 @@ pub struct RestoreArgs {
     /// Restore into this database instead of the configured one (sqlite://PATH or postgres://…)
     #[arg(long)]
     into: Option<String>,
+    /// Open the file with the backup keys of this key escrow file instead of the configured
+    /// deployment's key vault (disaster recovery on a fresh deployment with the same master key)
+    #[arg(long)]
+    keys: Option<PathBuf>,
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -169,14 +174,20 @@ pub async fn run_restore(context: &Context, args: &RestoreArgs) -> Result<(), Cl
         }
         None => vault.clone(),
     };
-    let report = backup::restore(
-        vault.as_ref(),
-        target.as_ref(),
-        &bytes,
-        &Actor::command_line(),
-    )
-    .await
-    .map_err(backup_error)?;
+    let escrow = match &args.keys {
+        Some(path) => Some(backup::parse_escrow(&read(path)?).map_err(backup_error)?),
+        None => None,
+    };
+    let keys = match &escrow {
+        Some(escrow) => KeySource::Escrow {
+            escrow,
+            with: target.as_ref(),
+        },
+        None => KeySource::Vault(vault.as_ref()),
+    };
+    let report = backup::restore(keys, target.as_ref(), &bytes, &Actor::command_line())
+        .await
+        .map_err(backup_error)?;
     println!(
         "restored {} areas ({} rows) taken {} by {}; {} audit chains verified",
         report.manifest.areas.len(),
