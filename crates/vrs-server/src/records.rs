@@ -362,6 +362,36 @@ pub async fn delete_dose(
     after_change(&state, &signed, &atena, Ok(result)).await
 }
 
+/// Deletes the person's record and doses (the municipality's own deletion, PROMISES.md 22), with
+/// the reason in the audit entry; then back to the search.
+pub async fn delete_person(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(atena): Path<String>,
+    Form(form): Form<ReasonForm>,
+) -> Result<Response, WebError> {
+    use vrs_core::shred::{delete_person, ShredError};
+    let (own, atena) = change_of(&signed, &form.csrf, Action::DeletePerson, &atena)?;
+    let deleted = delete_person(
+        state.store.as_ref(),
+        own,
+        &atena,
+        &form.reason,
+        &actor(&signed),
+    )
+    .await;
+    match deleted {
+        Ok(_) => Ok(Redirect::to("/records").into_response()),
+        Err(ShredError::NoReason) => {
+            let message = tr(signed.lang, "理由を入力してください。", "Give a reason.");
+            after_change::<()>(&state, &signed, &atena, Err(message)).await
+        }
+        Err(ShredError::NoSuchPerson(..)) => Err(WebError::NotFound),
+        Err(ShredError::Store(e)) => Err(e.into()),
+        Err(other) => Err(WebError::Invalid(other.to_string())),
+    }
+}
+
 #[derive(Deserialize)]
 pub struct FlagsForm {
     pub csrf: String,

@@ -217,6 +217,18 @@ pub fn person(
                 button type="submit" { (tr("保存する", "Save")) }
             }
         }
+        details.card #delete-person {
+            summary { (tr("この方の記録を削除", "Delete this person's record")) }
+            p { (tr(
+                "宛名情報と接種記録を削除します。操作ログと情報提供等の記録は残ります。元に戻せません。",
+                "Deletes the person and their doses. The audit log and the provision records remain. This cannot be undone."
+            )) }
+            form method="post" action={ (base) "/delete" } {
+                input type="hidden" name="csrf" value=(csrf);
+                label { (tr("削除の理由", "Reason for the deletion")) input name="reason" required; }
+                button.danger type="submit" { (tr("記録を削除する", "Delete the record")) }
+            }
+        }
         p { a href="/records" { (tr("検索に戻る", "Back to search")) } }
     };
     layout(

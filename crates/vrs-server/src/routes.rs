@@ -171,6 +171,12 @@ fn table() -> Vec<(RouteInfo, Handlers)> {
             post(records::delete_dose),
         ),
         r(
+            "/records/{atena}/delete",
+            &["POST"],
+            MunicipalStaff,
+            post(records::delete_person),
+        ),
+        r(
             "/records/{atena}/flags",
             &["POST"],
             MunicipalStaff,

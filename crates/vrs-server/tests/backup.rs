@@ -1,6 +1,7 @@
 //! The administrator's backup page over real HTTP on SQLite and PostgreSQL: an LG-WAN download of
 //! the municipality's own area that opens with the deployment's key vault and holds exactly that
-//! area; refused from the internet, to staff, and without the form's token.
+//! area; refused from the internet, to staff, and without the form's token. Staff delete a person
+//! of their own municipality, with a reason (PROMISES.md 22).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -11,7 +12,10 @@ use vrs_domain::MunicipalityCode;
 use vrs_store::testkit::TestDb;
 use vrs_store::{AuditFilter, AuditScope};
 
-both_backends!(an_administrator_downloads_the_areas_backup_from_lgwan_only);
+both_backends!(
+    an_administrator_downloads_the_areas_backup_from_lgwan_only,
+    staff_delete_a_person_of_their_own_municipality_with_a_reason,
+);
 
 async fn backups_taken(app: &TestApp, m: MunicipalityCode) -> usize {
     app.db
@@ -96,4 +100,42 @@ async fn an_administrator_downloads_the_areas_backup_from_lgwan_only(app: &TestA
     assert_eq!(backups_taken(app, chiyoda).await, 0);
     let listed = admin.get("/admin/backup").await;
     assert!(listed.body.contains("saijo-admin"), "{}", listed.body);
+}
+
+async fn staff_delete_a_person_of_their_own_municipality_with_a_reason(app: &TestApp) {
+    let saijo = MunicipalityCode::parse("382060").unwrap();
+    let audit = vrs_store::AuditEntry::now("test", "test", "local", "resident.put", "x");
+    let people: Vec<_> = vrs_interop::Synthetic::new(saijo, 2, 4).collect();
+    for p in &people {
+        app.db.store.put_resident(saijo, p, &audit).await.unwrap();
+    }
+    app.account("saijo-staff", "municipal_staff", Some("382060"), false)
+        .await;
+    let staff = app.browser(LGWAN);
+    staff.login("saijo-staff", PASSWORD).await;
+    let page = format!("/records/{}", people[0].atena);
+    let csrf = staff.csrf(&page).await;
+    assert!(staff.get(&page).await.body.contains("記録を削除する"));
+    let delete = format!("{page}/delete");
+    // Without a reason: refused, the person stays.
+    let refused = staff
+        .post(&delete, &[("csrf", &csrf), ("reason", " ")])
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(refused.body.contains("理由を入力してください"));
+    assert_eq!(staff.get(&page).await.status, 200);
+    let done = staff
+        .post(&delete, &[("csrf", &csrf), ("reason", "二重登録")])
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(done.location.as_deref(), Some("/records"));
+    assert_eq!(staff.get(&page).await.status, 404);
+    assert_eq!(
+        staff
+            .get(&format!("/records/{}", people[1].atena))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(app.db.store.count_residents(saijo).await.unwrap(), 1);
 }

@@ -78,9 +78,6 @@ enum Command {
     /// Destroy a municipality's area on its consent (crypto-shredding).
     #[command(subcommand)]
     Area(commands::backup::Area),
-    /// Delete a person's record.
-    #[command(subcommand)]
-    Residents(commands::backup::Residents),
     /// Run the server.
     Serve(commands::serve::Args),
     /// A demonstration on embedded SQLite: demo municipalities, targets and accounts, then serve.
@@ -132,7 +129,6 @@ fn main() -> ExitCode {
             Command::Restore(args) => commands::backup::run_restore(&context, &args).await,
             Command::Keys(keys) => commands::backup::run_keys(&context, &keys).await,
             Command::Area(area) => commands::backup::run_area(&context, &area).await,
-            Command::Residents(r) => commands::backup::run_residents(&context, &r).await,
             Command::Serve(args) => commands::serve::run(&context, &args).await,
             Command::Demo(args) => commands::demo::run(&args).await,
         }

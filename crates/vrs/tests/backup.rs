@@ -1,4 +1,4 @@
-//! `vrs backup`, `vrs restore`, `vrs keys`, `vrs area` and `vrs residents delete` as an operator
+//! `vrs backup`, `vrs restore`, `vrs keys` and `vrs area` as an operator
 //! uses them: a backup restored into a second database verifies; every bad argument or damaged file
 //! exits 2 naming what is wrong and changes nothing; a shred needs the consent and the confirmation.
 
@@ -267,38 +267,5 @@ fn disaster_recovery_needs_the_master_key_the_escrow_and_a_backup() {
         &fresh,
         &["restore", "again.vrsbak", "--keys", "all.vrsbak"],
         "not a key escrow file",
-    );
-}
-
-#[test]
-fn deleting_a_person_names_bad_arguments() {
-    let d = imported();
-    code_2(
-        &d,
-        &[
-            "residents",
-            "delete",
-            "--municipality",
-            "382060",
-            "--atena",
-            "999999999",
-            "--reason",
-            "重複",
-        ],
-        "no resident",
-    );
-    code_2(
-        &d,
-        &[
-            "residents",
-            "delete",
-            "--municipality",
-            "382060",
-            "--atena",
-            "x!",
-            "--reason",
-            "重複",
-        ],
-        "--atena",
     );
 }

@@ -11,6 +11,8 @@
 //! view builds it before rendering (both reads and the suppressed tables), a prefecture's sums and
 //! one municipality's sums.
 //!
+//! With `--load-only KEYFILE` it stops after loading (for `bench/backup.sh`).
+//!
 //! Prints progress, then one line per measure: `result<TAB>name<TAB>min<TAB>median<TAB>max` (ms).
 
 use std::error::Error;
@@ -48,6 +50,10 @@ struct Cli {
     /// Municipalities loaded at the same time
     #[arg(long, default_value_t = 2)]
     parallel: usize,
+    /// Only load (no statistics), keeping the master key in this new file so that `vrs` can open
+    /// the database afterwards (`bench/backup.sh`)
+    #[arg(long)]
+    load_only: Option<std::path::PathBuf>,
 }
 
 /// Rows sealed and staged per batch, doses written per `add_doses` call.
@@ -215,7 +221,11 @@ where
 #[tokio::main]
 async fn main() -> Result<(), Failure> {
     let cli = Cli::parse();
-    let store = vrs_store::open(&cli.database, MasterKey::generate()?, true).await?;
+    let key = match &cli.load_only {
+        Some(path) => MasterKey::create_file(path)?,
+        None => MasterKey::generate()?,
+    };
+    let store = vrs_store::open(&cli.database, key, true).await?;
     let areas = chosen(cli.municipalities);
     let pg = (store.backend() == "postgres").then(|| cli.database.clone());
     println!(
@@ -254,6 +264,10 @@ async fn main() -> Result<(), Failure> {
     }
     let load_s = t.elapsed().as_secs_f64();
     println!("load: {targets} targets, {doses} doses in {load_s:.1} s");
+    if cli.load_only.is_some() {
+        println!("loaded\t{}", areas[0]);
+        return Ok(());
+    }
 
     let t = Instant::now();
     let replaced = vrs_core::statistics::refresh(store.as_ref(), Utc::now().date_naive()).await?;

@@ -5,8 +5,9 @@
 //!   SQLite ⇄ PostgreSQL), with the backup keys of the configured deployment's key vault or of a
 //!   key escrow file;
 //! - `vrs keys export --out FILE` / `vrs keys import FILE`: the key escrow kept with the master key;
-//! - `vrs area consent …` / `vrs area shred …`: destroying a municipality's area on its consent;
-//! - `vrs residents delete …`: deleting one person.
+//! - `vrs area consent …` / `vrs area shred …`: destroying a municipality's area on its consent.
+//!
+//! Deleting one person is the municipality's own act, on the person's page (PROMISES.md 22).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -14,7 +15,7 @@ use std::path::{Path, PathBuf};
 use vrs_core::backup::{self, BackupError, BackupScope, KeySource};
 use vrs_core::shred::{self, ShredError};
 use vrs_core::Actor;
-use vrs_domain::{AtenaNumber, MunicipalityCode};
+use vrs_domain::MunicipalityCode;
 
 use crate::context::{municipality_arg, CliError, Context};
 
@@ -75,21 +76,6 @@ pub enum Area {
         /// The municipality code again, to confirm
         #[arg(long)]
         confirm: String,
-    },
-}
-
-#[derive(clap::Subcommand, Debug)]
-pub enum Residents {
-    /// Delete one person's record and doses.
-    Delete {
-        #[arg(long)]
-        municipality: String,
-        /// 宛名番号
-        #[arg(long)]
-        atena: String,
-        /// Why (recorded in the audit log)
-        #[arg(long)]
-        reason: String,
     },
 }
 
@@ -267,27 +253,6 @@ pub async fn run_area(context: &Context, area: &Area) -> Result<(), CliError> {
                 record.deleted
             );
             println!("export a new key escrow (`vrs keys export`) and destroy the older copies");
-        }
-    }
-    Ok(())
-}
-
-pub async fn run_residents(context: &Context, residents: &Residents) -> Result<(), CliError> {
-    match residents {
-        Residents::Delete {
-            municipality: code,
-            atena,
-            reason,
-        } => {
-            let code = municipality(code)?;
-            let atena =
-                AtenaNumber::parse(atena).map_err(|e| CliError::Input(format!("--atena: {e}")))?;
-            let store = context.store().await?;
-            let doses =
-                shred::delete_person(store.as_ref(), code, &atena, reason, &Actor::command_line())
-                    .await
-                    .map_err(shred_error)?;
-            println!("deleted {code}/{atena} and {doses} doses");
         }
     }
     Ok(())
