@@ -83,10 +83,14 @@ pub async fn backup(
     };
     let manifest_bytes =
         serde_json::to_vec_pretty(&manifest).map_err(|e| BackupError::Manifest(e.to_string()))?;
+    // One area at a time: its rows are dropped once encoded, its plaintext once sealed.
     let mut sections = Vec::with_capacity(snapshot.len());
-    for area in &snapshot {
-        let code = area.rows.area.code();
-        let sealed = Section::seal(&area.key, code, &manifest_bytes, &encode_area(&area.rows))
+    for area in snapshot {
+        let KeyedArea { rows, key } = area;
+        let code = rows.area.code().to_owned();
+        let plaintext = encode_area(&rows);
+        drop(rows);
+        let sealed = Section::seal(&key, &code, &manifest_bytes, plaintext)
             .map_err(|e| BackupError::Manifest(e.to_string()))?;
         sections.push(sealed);
     }

@@ -15,7 +15,7 @@ use std::fmt;
 use ring::aead;
 use zeroize::Zeroizing;
 
-use crate::field::{open_with, seal_with, DataKey};
+use crate::field::{open_owned, open_with, seal_owned, seal_with, DataKey};
 use crate::master::{random_key, KEY_LEN};
 use crate::{CryptoError, MasterKey};
 
@@ -112,7 +112,7 @@ impl Section {
         key: &BackupKey,
         area: &str,
         manifest: &[u8],
-        plaintext: &[u8],
+        plaintext: Vec<u8>,
     ) -> Result<Self, CryptoError> {
         if area.len() != 6 {
             return Err(CryptoError::Decrypt);
@@ -124,7 +124,7 @@ impl Section {
             &aad("file-key", area, &digest),
             file_key.as_ref(),
         )?;
-        let body = seal_with(
+        let body = seal_owned(
             &aead_key(file_key.as_ref()),
             &aad("section", area, &digest),
             plaintext,
@@ -148,7 +148,7 @@ impl Section {
         if file_key.len() != KEY_LEN {
             return Err(CryptoError::Decrypt);
         }
-        open_with(
+        open_owned(
             &aead_key(&file_key),
             &aad("section", &self.area, &digest),
             &self.body,
@@ -278,7 +278,8 @@ mod tests {
     fn sample() -> (BackupKey, BackupFile) {
         let key = BackupKey::generate().unwrap();
         let manifest = br#"{"scope":"382060"}"#.to_vec();
-        let section = Section::seal(&key, "382060", &manifest, b"rows of the area").unwrap();
+        let section =
+            Section::seal(&key, "382060", &manifest, b"rows of the area".to_vec()).unwrap();
         (
             key,
             BackupFile {

@@ -241,6 +241,48 @@ pub(crate) fn seal_with(
     Ok(out)
 }
 
+/// Seals `body` in place (no copy of a large plaintext), the random nonce in front.
+pub(crate) fn seal_owned(
+    key: &aead::LessSafeKey,
+    aad: &[u8],
+    mut body: Vec<u8>,
+) -> Result<Vec<u8>, CryptoError> {
+    let mut nonce = [0u8; aead::NONCE_LEN];
+    rand::thread_rng().fill_bytes(&mut nonce);
+    key.seal_in_place_append_tag(
+        aead::Nonce::assume_unique_for_key(nonce),
+        aead::Aad::from(aad),
+        &mut body,
+    )
+    .map_err(|_| CryptoError::Decrypt)?;
+    body.splice(0..0, nonce);
+    Ok(body)
+}
+
+/// Opens `sealed` into one new buffer (for large bodies: one copy, no second).
+pub(crate) fn open_owned(
+    key: &aead::LessSafeKey,
+    aad: &[u8],
+    sealed: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
+    if sealed.len() < aead::NONCE_LEN {
+        return Err(CryptoError::Decrypt);
+    }
+    let mut nonce = [0u8; aead::NONCE_LEN];
+    nonce.copy_from_slice(&sealed[..aead::NONCE_LEN]);
+    let mut body = sealed[aead::NONCE_LEN..].to_vec();
+    let len = key
+        .open_in_place(
+            aead::Nonce::assume_unique_for_key(nonce),
+            aead::Aad::from(aad),
+            &mut body,
+        )
+        .map_err(|_| CryptoError::Decrypt)?
+        .len();
+    body.truncate(len);
+    Ok(body)
+}
+
 pub(crate) fn open_with(
     key: &aead::LessSafeKey,
     aad: &[u8],

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::GenericClient;
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, Row};
 use vrs_crypto::backup::BackupKey;
@@ -143,58 +144,83 @@ async fn ensure_empty(client: &impl GenericClient, area: AuditScope) -> Result<(
 }
 
 async fn write_area(
-    client: &impl GenericClient,
+    tx: &deadpool_postgres::Transaction<'_>,
     keyring: &Keyring,
     area: &KeyedArea,
 ) -> Result<(), StoreError> {
     let code = area.rows.area.code();
     let now = Utc::now();
-    client
-        .execute(
-            "INSERT INTO backup_keys (area, wrapped_key, created_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (area) DO NOTHING",
-            &[&code, &keyring.wrap_backup_key(code, &area.key)?, &now],
-        )
-        .await?;
+    tx.execute(
+        "INSERT INTO backup_keys (area, wrapped_key, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (area) DO NOTHING",
+        &[&code, &keyring.wrap_backup_key(code, &area.key)?, &now],
+    )
+    .await?;
     for t in spec::tables_of(area.rows.area) {
-        let stmt = client.prepare(&spec::insert_sql(t, '$')).await?;
-        for row in area.rows.rows(t.name) {
-            spec::check_row(t, row)?;
-            let params = row
-                .iter()
-                .zip(t.columns)
-                .map(|(cell, (name, col))| write_cell(cell, *col, name))
-                .collect::<Result<Vec<_>, _>>()?;
-            let refs: Vec<&(dyn ToSql + Sync)> = params
-                .iter()
-                .map(|p| p.as_ref() as &(dyn ToSql + Sync))
-                .collect();
-            client.execute(&stmt, &refs).await.map_err(map_db)?;
+        let rows = area.rows.rows(t.name);
+        if !rows.is_empty() {
+            copy_rows(tx, t, rows).await?;
         }
         if t.name == "municipalities" {
             for carried in &area.rows.keys {
                 let version = i32::try_from(carried.version).map_err(|_| {
                     StoreError::Corrupt("a data key version is out of range".into())
                 })?;
-                client
-                    .execute(
-                        "INSERT INTO municipality_keys (municipality_code, key_version, wrapped_key, created_at) \
-                         VALUES ($1, $2, $3, $4)",
-                        &[&code, &version, &keyring.adopt(code, carried, &area.key)?, &now],
-                    )
-                    .await?;
+                tx.execute(
+                    "INSERT INTO municipality_keys (municipality_code, key_version, wrapped_key, created_at) \
+                     VALUES ($1, $2, $3, $4)",
+                    &[&code, &version, &keyring.adopt(code, carried, &area.key)?, &now],
+                )
+                .await?;
             }
         }
         if t.name == "account_applications" {
-            client
-                .execute(
-                    "SELECT setval(pg_get_serial_sequence('account_applications', 'id'), \
-                     COALESCE((SELECT max(id) FROM account_applications), 1))",
-                    &[],
-                )
-                .await?;
+            tx.execute(
+                "SELECT setval(pg_get_serial_sequence('account_applications', 'id'), \
+                 COALESCE((SELECT max(id) FROM account_applications), 1))",
+                &[],
+            )
+            .await?;
         }
     }
+    Ok(())
+}
+
+/// Writes a table's rows with one binary COPY; the column types are the table's own, as PostgreSQL
+/// describes them for the equivalent INSERT.
+async fn copy_rows(
+    tx: &deadpool_postgres::Transaction<'_>,
+    t: &spec::TableSpec,
+    rows: &[Vec<Cell>],
+) -> Result<(), StoreError> {
+    let types = tx
+        .prepare(&spec::insert_sql(t, '$'))
+        .await?
+        .params()
+        .to_vec();
+    let sink = tx
+        .copy_in(&format!(
+            "COPY {} ({}) FROM STDIN (FORMAT binary)",
+            t.name,
+            t.column_list()
+        ))
+        .await?;
+    let writer = BinaryCopyInWriter::new(sink, &types);
+    tokio::pin!(writer);
+    for row in rows {
+        spec::check_row(t, row)?;
+        let params = row
+            .iter()
+            .zip(t.columns)
+            .map(|(cell, (name, col))| write_cell(cell, *col, name))
+            .collect::<Result<Vec<_>, _>>()?;
+        let refs: Vec<&(dyn ToSql + Sync)> = params
+            .iter()
+            .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+            .collect();
+        writer.as_mut().write(&refs).await.map_err(map_db)?;
+    }
+    writer.finish().await.map_err(map_db)?;
     Ok(())
 }
 
