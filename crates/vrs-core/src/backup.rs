@@ -11,12 +11,13 @@ use std::collections::BTreeMap;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use vrs_crypto::backup::{BackupFile, Section};
-use vrs_crypto::chain::GENESIS;
 use vrs_domain::MunicipalityCode;
-use vrs_store::{AreaRows, AuditRecord, AuditScope, BackupKey, Cell, KeyedArea, Store, StoreError};
+use vrs_store::{AreaRestore, AreaRows, AuditScope, BackupKey, Store, StoreError};
 
 use crate::audit::verify_chain;
-use crate::backup_format::{decode_area, encode_area, AreaManifest, Manifest, FORMAT};
+use crate::backup_format::{
+    check_section, decode_area, AreaManifest, LinesSource, Manifest, SectionWriter, FORMAT,
+};
 use crate::Actor;
 
 /// What to back up.
@@ -69,7 +70,9 @@ pub async fn backup(
             )
             .collect(),
     };
-    let snapshot = store.snapshot(&areas).await?;
+    let writer = SectionWriter::new(true);
+    let keys = store.snapshot(&areas, Box::new(writer.clone())).await?;
+    let written = writer.take();
     let manifest = Manifest {
         format: FORMAT,
         kind: match scope {
@@ -79,18 +82,15 @@ pub async fn backup(
         created_at: Utc::now(),
         created_by: actor.user.clone(),
         backend: store.backend().to_owned(),
-        areas: snapshot.iter().map(|a| AreaManifest::of(&a.rows)).collect(),
+        areas: written.iter().map(|a| a.manifest.clone()).collect(),
     };
     let manifest_bytes =
         serde_json::to_vec_pretty(&manifest).map_err(|e| BackupError::Manifest(e.to_string()))?;
-    // One area at a time: its rows are dropped once encoded, its plaintext once sealed.
-    let mut sections = Vec::with_capacity(snapshot.len());
-    for area in snapshot {
-        let KeyedArea { rows, key } = area;
-        let code = rows.area.code().to_owned();
-        let plaintext = encode_area(&rows);
-        drop(rows);
-        let sealed = Section::seal(&key, &code, &manifest_bytes, plaintext)
+    // One area at a time, each plaintext sealed in place.
+    let mut sections = Vec::with_capacity(written.len());
+    for (area, key) in written.into_iter().zip(keys) {
+        let code = area.area.code().to_owned();
+        let sealed = Section::seal(&key, &code, &manifest_bytes, area.plaintext)
             .map_err(|e| BackupError::Manifest(e.to_string()))?;
         sections.push(sealed);
     }
@@ -170,11 +170,42 @@ impl KeySource<'_> {
     }
 }
 
-/// Opens every section with the backup keys of `keys` and checks it against the manifest.
+/// One opened area of a backup file: checked against the manifest, its rows still encoded.
+#[derive(Debug)]
+pub struct OpenedArea {
+    pub area: AuditScope,
+    pub key: BackupKey,
+    plaintext: Vec<u8>,
+}
+
+impl OpenedArea {
+    /// Every row in memory (for checks and inspection).
+    pub fn rows(&self) -> Result<AreaRows, String> {
+        decode_area(self.area, self.plaintext.clone())
+    }
+
+    fn into_restore(self) -> Result<AreaRestore, BackupError> {
+        let area = self.area;
+        let (source, keys) =
+            LinesSource::new(area, self.plaintext).map_err(|reason| BackupError::Content {
+                area: area.code().to_owned(),
+                reason,
+            })?;
+        Ok(AreaRestore {
+            area,
+            key: self.key,
+            keys,
+            source: Box::new(source),
+        })
+    }
+}
+
+/// Opens every section with the backup keys of `keys` and checks it against the manifest (row by
+/// row: every value against the schema, the counts, every audit chain from genesis to its head).
 pub async fn open(
     keys: KeySource<'_>,
     bytes: &[u8],
-) -> Result<(Manifest, Vec<KeyedArea>), BackupError> {
+) -> Result<(Manifest, Vec<OpenedArea>), BackupError> {
     let file = BackupFile::parse(bytes)?;
     let manifest = parse_manifest(&file)?;
     let mut areas = Vec::with_capacity(file.sections.len());
@@ -188,94 +219,18 @@ pub async fn open(
             .key(scope)
             .await?
             .ok_or_else(|| BackupError::NoKey { area: code.clone() })?;
-        let plain = section
+        let plaintext = section
             .open(&key, &file.manifest)
             .map_err(|_| BackupError::Tampered { area: code.clone() })?;
-        let rows = decode_area(scope, &plain).map_err(|reason| BackupError::Content {
-            area: code.clone(),
-            reason,
-        })?;
-        check_area(&rows, expected)
+        check_section(scope, &plaintext, expected)
             .map_err(|reason| BackupError::Content { area: code, reason })?;
-        areas.push(KeyedArea { rows, key });
+        areas.push(OpenedArea {
+            area: scope,
+            key,
+            plaintext,
+        });
     }
     Ok((manifest, areas))
-}
-
-/// The rows agree with the manifest: counts, keys, and each audit chain recomputes from genesis to
-/// the head the manifest names.
-fn check_area(rows: &AreaRows, expected: &AreaManifest) -> Result<(), String> {
-    let found = AreaManifest::of(rows);
-    if found.rows != expected.rows {
-        return Err(format!(
-            "the rows {:?} differ from the manifest's {:?}",
-            found.rows, expected.rows
-        ));
-    }
-    if found.data_keys != expected.data_keys || found.chain_heads != expected.chain_heads {
-        return Err("the data keys or chain heads differ from the manifest".into());
-    }
-    let mut chains: BTreeMap<String, ([u8; 32], i64)> = BTreeMap::new();
-    for row in rows.rows("audit_log") {
-        let record = audit_record(row).ok_or("an audit entry is malformed")?;
-        let code = record.scope.code().to_owned();
-        let (previous, last) = chains.entry(code.clone()).or_insert((GENESIS, 0));
-        if record.seq != *last + 1 {
-            return Err(format!(
-                "audit chain {code}: entry {} is missing",
-                *last + 1
-            ));
-        }
-        if record.expected_hash(previous) != record.hash {
-            return Err(format!(
-                "audit chain {code}: entry {} does not match its hash",
-                record.seq
-            ));
-        }
-        *previous = record.hash;
-        *last = record.seq;
-    }
-    for (code, (hash, seq)) in &chains {
-        match expected.chain_heads.get(code) {
-            Some((head_seq, head_hash)) if head_seq == seq && *head_hash == hex::encode(hash) => {}
-            _ => {
-                return Err(format!(
-                    "audit chain {code} does not end at the manifest's head"
-                ))
-            }
-        }
-    }
-    if chains.len() != expected.chain_heads.len() {
-        return Err("a chain head in the manifest has no entries".into());
-    }
-    Ok(())
-}
-
-fn audit_record(row: &[Cell]) -> Option<AuditRecord> {
-    let text = |i: usize| match row.get(i) {
-        Some(Cell::Text(t)) => Some(t.clone()),
-        _ => None,
-    };
-    let (Some(Cell::Int(seq)), Some(Cell::Time(at)), Some(Cell::Bytes(hash))) =
-        (row.get(1), row.get(2), row.get(10))
-    else {
-        return None;
-    };
-    Some(AuditRecord {
-        scope: AuditScope::parse(&text(0)?).ok()?,
-        seq: *seq,
-        entry: vrs_store::AuditEntry {
-            at: *at,
-            actor: text(3)?,
-            role: text(4)?,
-            terminal: text(5)?,
-            action: text(6)?,
-            target: text(7)?,
-            outcome: text(8)?,
-            detail: text(9)?,
-        },
-        hash: hash.as_slice().try_into().ok()?,
-    })
 }
 
 /// What a restore wrote.
@@ -296,25 +251,26 @@ pub async fn restore(
     actor: &Actor,
 ) -> Result<RestoreReport, BackupError> {
     let (manifest, areas) = open(keys, bytes).await?;
-    let scopes: Vec<AuditScope> = areas.iter().map(|a| a.rows.area).collect();
-    target.restore_areas(areas).await?;
+    let scopes: Vec<AuditScope> = areas.iter().map(|a| a.area).collect();
+    let restores = areas
+        .into_iter()
+        .map(OpenedArea::into_restore)
+        .collect::<Result<Vec<_>, _>>()?;
+    target.restore_areas(restores).await?;
+    // Read back: the counts and chain heads in the database, then every chain recomputed there.
+    let counter = SectionWriter::new(false);
+    target.snapshot(&scopes, Box::new(counter.clone())).await?;
     let mut chains_verified = 0;
-    for (scope, expected) in scopes.iter().zip(&manifest.areas) {
-        let area = scope.code().to_owned();
-        let after = target.snapshot(&[*scope]).await?;
-        let found = after
-            .first()
-            .map(|a| AreaManifest::of(&a.rows))
-            .ok_or_else(|| BackupError::Verify {
-                area: area.clone(),
-                reason: "nothing was read back".into(),
-            })?;
-        if found.rows != expected.rows || found.chain_heads != expected.chain_heads {
+    for (found, expected) in counter.take().iter().zip(&manifest.areas) {
+        let area = expected.area.clone();
+        if found.manifest.rows != expected.rows
+            || found.manifest.chain_heads != expected.chain_heads
+        {
             return Err(BackupError::Verify {
                 area,
                 reason: format!(
                     "the database holds {:?}, the backup {:?}",
-                    found.rows, expected.rows
+                    found.manifest.rows, expected.rows
                 ),
             });
         }

@@ -92,7 +92,8 @@ async fn an_administrator_downloads_the_areas_backup_from_lgwan_only(app: &TestA
     assert_eq!(manifest.areas[0].rows["residents"], 7);
     assert_eq!(manifest.created_by, "saijo-admin");
     assert!(areas[0]
-        .rows
+        .rows()
+        .unwrap()
         .rows("residents")
         .iter()
         .all(|r| r[0] == vrs_store::Cell::Text("382060".into())));

@@ -6,10 +6,13 @@
 //! data keys travel re-wrapped by the area's backup key, which only the key vault holds.
 //! Statistics, sessions and idempotency keys are derived or transient and are not backed up.
 
+use std::sync::{Arc, Mutex};
+
 use chrono::{DateTime, NaiveDate, Utc};
 use vrs_crypto::backup::BackupKey;
 
 use crate::audit::AuditScope;
+use crate::StoreError;
 
 /// A column's type, as both backends store it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -340,12 +343,145 @@ impl AreaRows {
     }
 }
 
-/// An area with the backup key its data keys are wrapped by, as a snapshot returns it and a restore
-/// takes it.
+/// An area with the backup key its data keys are wrapped by, all rows in memory ([`collect`]).
 #[derive(Debug)]
 pub struct KeyedArea {
     pub rows: AreaRows,
     pub key: BackupKey,
+}
+
+/// Receives a snapshot as it is read, inside the snapshot's one read transaction: each area with its
+/// data keys (wrapped by its backup key), then each of its tables in [`tables_of`] order with its
+/// row count, then that many rows. Nothing of the snapshot needs to be held in memory at once.
+pub trait SnapshotSink: Send {
+    fn area(&mut self, area: AuditScope, keys: Vec<CarriedKey>) -> Result<(), StoreError>;
+    fn table(&mut self, table: &'static TableSpec, rows: u64) -> Result<(), StoreError>;
+    fn row(&mut self, cells: &[Cell]) -> Result<(), StoreError>;
+}
+
+/// Gives a restore the rows of one area, table by table in [`tables_of`] order, row by row.
+pub trait RestoreSource: Send {
+    /// The next table, or `None` after the last.
+    fn next_table(&mut self) -> Result<Option<&'static TableSpec>, StoreError>;
+    /// The next row of the current table into `cells`; false at the table's end.
+    fn next_row(&mut self, cells: &mut Vec<Cell>) -> Result<bool, StoreError>;
+}
+
+/// One area to restore: its rows, its data keys and the backup key they are wrapped by.
+pub struct AreaRestore {
+    pub area: AuditScope,
+    pub key: BackupKey,
+    pub keys: Vec<CarriedKey>,
+    pub source: Box<dyn RestoreSource>,
+}
+
+impl AreaRestore {
+    /// An area whose rows are all in memory.
+    pub fn from_rows(area: KeyedArea) -> Self {
+        let KeyedArea { rows, key } = area;
+        Self {
+            area: rows.area,
+            key,
+            keys: rows.keys,
+            source: Box::new(RowsSource {
+                tables: rows.tables.into_iter(),
+                current: Vec::new().into_iter(),
+            }),
+        }
+    }
+}
+
+struct RowsSource {
+    tables: std::vec::IntoIter<TableRows>,
+    current: std::vec::IntoIter<Vec<Cell>>,
+}
+
+impl RestoreSource for RowsSource {
+    fn next_table(&mut self) -> Result<Option<&'static TableSpec>, StoreError> {
+        let Some(t) = self.tables.next() else {
+            return Ok(None);
+        };
+        let spec = AREA_TABLES
+            .iter()
+            .chain(DEPLOYMENT_TABLES)
+            .find(|s| s.name == t.table)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown table {}", t.table)))?;
+        self.current = t.rows.into_iter();
+        Ok(Some(spec))
+    }
+
+    fn next_row(&mut self, cells: &mut Vec<Cell>) -> Result<bool, StoreError> {
+        Ok(match self.current.next() {
+            Some(row) => {
+                *cells = row;
+                true
+            }
+            None => false,
+        })
+    }
+}
+
+/// Collects a snapshot in memory, into a list the caller keeps a handle to.
+struct Collect(Arc<Mutex<Vec<AreaRows>>>);
+
+impl Collect {
+    fn with<T>(&self, f: impl FnOnce(&mut Vec<AreaRows>) -> Option<T>) -> Result<T, StoreError> {
+        let mut areas = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut areas)
+            .ok_or_else(|| StoreError::Other("rows came before their area or table".into()))
+    }
+}
+
+impl SnapshotSink for Collect {
+    fn area(&mut self, area: AuditScope, keys: Vec<CarriedKey>) -> Result<(), StoreError> {
+        self.with(|areas| {
+            areas.push(AreaRows {
+                area,
+                tables: Vec::new(),
+                keys,
+            });
+            Some(())
+        })
+    }
+
+    fn table(&mut self, table: &'static TableSpec, rows: u64) -> Result<(), StoreError> {
+        self.with(|areas| {
+            areas.last_mut()?.tables.push(TableRows {
+                table: table.name,
+                rows: Vec::with_capacity(usize::try_from(rows).unwrap_or(0)),
+            });
+            Some(())
+        })
+    }
+
+    fn row(&mut self, cells: &[Cell]) -> Result<(), StoreError> {
+        self.with(|areas| {
+            areas
+                .last_mut()?
+                .tables
+                .last_mut()?
+                .rows
+                .push(cells.to_vec());
+            Some(())
+        })
+    }
+}
+
+/// A snapshot of `areas` with every row in memory (for checks and tests; backups stream instead).
+pub async fn collect(
+    store: &dyn crate::Store,
+    areas: &[AuditScope],
+) -> Result<Vec<KeyedArea>, StoreError> {
+    let collected = Arc::new(Mutex::new(Vec::new()));
+    let keys = store
+        .snapshot(areas, Box::new(Collect(collected.clone())))
+        .await?;
+    let rows = std::mem::take(&mut *collected.lock().unwrap_or_else(|p| p.into_inner()));
+    Ok(rows
+        .into_iter()
+        .zip(keys)
+        .map(|(rows, key)| KeyedArea { rows, key })
+        .collect())
 }
 
 /// What the operator records when a municipality's area is destroyed.
@@ -420,9 +556,9 @@ pub(crate) fn insert_sql(spec: &TableSpec, placeholder: char) -> String {
 }
 
 /// Checks that a row brought for restore has the table's shape, naming the column that does not.
-pub(crate) fn check_row(spec: &TableSpec, row: &[Cell]) -> Result<(), crate::StoreError> {
+pub(crate) fn check_row(spec: &TableSpec, row: &[Cell]) -> Result<(), StoreError> {
     if row.len() != spec.columns.len() {
-        return Err(crate::StoreError::Corrupt(format!(
+        return Err(StoreError::Corrupt(format!(
             "a row of {} has {} values, the table has {} columns",
             spec.name,
             row.len(),
@@ -441,7 +577,7 @@ pub(crate) fn check_row(spec: &TableSpec, row: &[Cell]) -> Result<(), crate::Sto
                 | (Col::Date, Cell::Date(_))
         );
         if !fits {
-            return Err(crate::StoreError::Corrupt(format!(
+            return Err(StoreError::Corrupt(format!(
                 "{}.{name} holds a value of the wrong type",
                 spec.name
             )));
@@ -480,4 +616,36 @@ pub(crate) fn shred_detail(
 
 fn hex_lower(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Checks that a restore source gives the table the schema expects next.
+pub(crate) fn expect_table(
+    spec: &TableSpec,
+    given: Option<&'static TableSpec>,
+) -> Result<(), StoreError> {
+    match given {
+        Some(t) if t.name == spec.name => Ok(()),
+        Some(t) => Err(StoreError::Corrupt(format!(
+            "table {} came where {} was expected",
+            t.name, spec.name
+        ))),
+        None => Err(StoreError::Corrupt(format!(
+            "table {} is missing",
+            spec.name
+        ))),
+    }
+}
+
+/// Checks that a restore source has no table after the area's last.
+pub(crate) fn expect_end(
+    area: AuditScope,
+    given: Option<&'static TableSpec>,
+) -> Result<(), StoreError> {
+    match given {
+        None => Ok(()),
+        Some(t) => Err(StoreError::Corrupt(format!(
+            "area {area} has an unexpected table {} at its end",
+            t.name
+        ))),
+    }
 }

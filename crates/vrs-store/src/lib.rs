@@ -38,7 +38,10 @@ use vrs_domain::{
 
 pub use accounts::{Account, Application, ApplicationStatus, SessionRecord};
 pub use audit::{AuditEntry, AuditFilter, AuditRecord, AuditScope};
-pub use backup::{AreaRows, CarriedKey, Cell, Col, KeyedArea, ShredRecord, TableRows, TableSpec};
+pub use backup::{
+    AreaRestore, AreaRows, CarriedKey, Cell, Col, KeyedArea, RestoreSource, ShredRecord,
+    SnapshotSink, TableRows, TableSpec,
+};
 pub use doses::{IdempotentAnswer, Registration, IDEMPOTENCY_KEY_MAX};
 pub use error::StoreError;
 pub use governance::{Agreement, FunctionState, TermsVersion};
@@ -495,14 +498,20 @@ pub trait Store: Send + Sync + 'static {
     /// master key. An existing entry for the area is left as it is.
     async fn put_vault_entry(&self, area: AuditScope, wrapped: &[u8]) -> Result<(), StoreError>;
 
-    /// Every row of `areas`, read in one transaction (a consistent snapshot while others write),
-    /// with each area's data keys re-wrapped by its backup key (created when missing).
-    async fn snapshot(&self, areas: &[AuditScope]) -> Result<Vec<KeyedArea>, StoreError>;
+    /// Every row of `areas`, read in one transaction (a consistent snapshot while others write) and
+    /// handed to `sink` as it is read, with each area's data keys re-wrapped by its backup key
+    /// (created when missing). Returns the areas' backup keys, in order.
+    async fn snapshot(
+        &self,
+        areas: &[AuditScope],
+        sink: Box<dyn SnapshotSink>,
+    ) -> Result<Vec<BackupKey>, StoreError>;
 
-    /// Writes `areas` in one transaction: each must be empty here; the data keys are unwrapped with
-    /// the carried backup key and stored wrapped by this deployment's master key, and the backup key
-    /// joins this deployment's vault. Nothing is written when any part fails.
-    async fn restore_areas(&self, areas: Vec<KeyedArea>) -> Result<(), StoreError>;
+    /// Writes `areas` in one transaction, pulling their rows from each source: each area must be
+    /// empty here; the data keys are unwrapped with the carried backup key and stored wrapped by this
+    /// deployment's master key, and the backup key joins this deployment's vault. Nothing is written
+    /// when any part fails.
+    async fn restore_areas(&self, areas: Vec<AreaRestore>) -> Result<(), StoreError>;
 
     /// Records the municipality's consent to the destruction of its area (audited in its chain).
     async fn consent_to_shred(

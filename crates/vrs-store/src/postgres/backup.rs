@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::GenericClient;
+use futures_util::TryStreamExt;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, Row};
@@ -11,7 +12,9 @@ use vrs_crypto::backup::BackupKey;
 use vrs_domain::{AtenaNumber, MunicipalityCode};
 
 use super::{append_audit_tx, map_db, PostgresStore};
-use crate::backup::{self as spec, AreaRows, Cell, Col, KeyedArea, ShredRecord};
+use crate::backup::{
+    self as spec, AreaRestore, Cell, Col, RestoreSource, ShredRecord, SnapshotSink,
+};
 use crate::keyring::Keyring;
 use crate::{AuditEntry, AuditScope, StoreError};
 
@@ -85,34 +88,19 @@ async fn query_area(
     }
 }
 
+/// Hands one area to `sink`: its carried data keys, then each table's count and rows, row by row
+/// from the server (no table is held in memory).
 async fn read_area(
-    client: &impl GenericClient,
+    tx: &deadpool_postgres::Transaction<'_>,
     keyring: &Keyring,
     area: AuditScope,
     key: &BackupKey,
-) -> Result<AreaRows, StoreError> {
+    sink: &mut dyn SnapshotSink,
+) -> Result<(), StoreError> {
     let code = area.code();
-    let mut tables = Vec::new();
-    for t in spec::tables_of(area) {
-        let found = query_area(client, t, &spec::select_sql(t, "$1"), code).await?;
-        let mut rows = Vec::with_capacity(found.len());
-        for row in &found {
-            let cells = t
-                .columns
-                .iter()
-                .enumerate()
-                .map(|(i, (_, col))| read_cell(row, i, *col))
-                .collect::<Result<Vec<_>, _>>()?;
-            rows.push(cells);
-        }
-        tables.push(spec::TableRows {
-            table: t.name,
-            rows,
-        });
-    }
     let mut keys = Vec::new();
     if matches!(area, AuditScope::Area(_)) {
-        let stored = client
+        let stored = tx
             .query(
                 "SELECT key_version, wrapped_key FROM municipality_keys WHERE municipality_code = $1 \
                  ORDER BY key_version",
@@ -125,7 +113,30 @@ async fn read_area(
             keys.push(keyring.carry(code, version, &r.get::<_, Vec<u8>>(1), key)?);
         }
     }
-    Ok(AreaRows { area, tables, keys })
+    sink.area(area, keys)?;
+    let mut cells = Vec::new();
+    for t in spec::tables_of(area) {
+        let params: Vec<&(dyn ToSql + Sync)> = if spec::binds_code(t) {
+            vec![&code]
+        } else {
+            Vec::new()
+        };
+        let n: i64 = tx
+            .query_one(&spec::count_sql(t, "$1"), &params)
+            .await?
+            .get(0);
+        sink.table(t, u64::try_from(n).unwrap_or(0))?;
+        let stream = tx.query_raw(&spec::select_sql(t, "$1"), params).await?;
+        tokio::pin!(stream);
+        while let Some(row) = stream.try_next().await? {
+            cells.clear();
+            for (i, (_, col)) in t.columns.iter().enumerate() {
+                cells.push(read_cell(&row, i, *col)?);
+            }
+            sink.row(&cells)?;
+        }
+    }
+    Ok(())
 }
 
 async fn ensure_empty(client: &impl GenericClient, area: AuditScope) -> Result<(), StoreError> {
@@ -146,9 +157,9 @@ async fn ensure_empty(client: &impl GenericClient, area: AuditScope) -> Result<(
 async fn write_area(
     tx: &deadpool_postgres::Transaction<'_>,
     keyring: &Keyring,
-    area: &KeyedArea,
+    area: &mut AreaRestore,
 ) -> Result<(), StoreError> {
-    let code = area.rows.area.code();
+    let code = area.area.code();
     let now = Utc::now();
     tx.execute(
         "INSERT INTO backup_keys (area, wrapped_key, created_at) VALUES ($1, $2, $3) \
@@ -156,13 +167,11 @@ async fn write_area(
         &[&code, &keyring.wrap_backup_key(code, &area.key)?, &now],
     )
     .await?;
-    for t in spec::tables_of(area.rows.area) {
-        let rows = area.rows.rows(t.name);
-        if !rows.is_empty() {
-            copy_rows(tx, t, rows).await?;
-        }
+    for t in spec::tables_of(area.area) {
+        spec::expect_table(t, area.source.next_table()?)?;
+        copy_rows(tx, t, area.source.as_mut()).await?;
         if t.name == "municipalities" {
-            for carried in &area.rows.keys {
+            for carried in &area.keys {
                 let version = i32::try_from(carried.version).map_err(|_| {
                     StoreError::Corrupt("a data key version is out of range".into())
                 })?;
@@ -183,7 +192,7 @@ async fn write_area(
             .await?;
         }
     }
-    Ok(())
+    spec::expect_end(area.area, area.source.next_table()?)
 }
 
 /// Writes a table's rows with one binary COPY; the column types are the table's own, as PostgreSQL
@@ -191,7 +200,7 @@ async fn write_area(
 async fn copy_rows(
     tx: &deadpool_postgres::Transaction<'_>,
     t: &spec::TableSpec,
-    rows: &[Vec<Cell>],
+    source: &mut dyn RestoreSource,
 ) -> Result<(), StoreError> {
     let types = tx
         .prepare(&spec::insert_sql(t, '$'))
@@ -207,9 +216,10 @@ async fn copy_rows(
         .await?;
     let writer = BinaryCopyInWriter::new(sink, &types);
     tokio::pin!(writer);
-    for row in rows {
-        spec::check_row(t, row)?;
-        let params = row
+    let mut cells = Vec::new();
+    while source.next_row(&mut cells)? {
+        spec::check_row(t, &cells)?;
+        let params = cells
             .iter()
             .zip(t.columns)
             .map(|(cell, (name, col))| write_cell(cell, *col, name))
@@ -304,7 +314,8 @@ impl PostgresStore {
     pub(crate) async fn snapshot_pg(
         &self,
         areas: &[AuditScope],
-    ) -> Result<Vec<KeyedArea>, StoreError> {
+        mut sink: Box<dyn SnapshotSink>,
+    ) -> Result<Vec<BackupKey>, StoreError> {
         let mut keys = Vec::with_capacity(areas.len());
         for area in areas {
             let key = self
@@ -320,22 +331,24 @@ impl PostgresStore {
             .read_only(true)
             .start()
             .await?;
-        let mut out = Vec::with_capacity(keys.len());
-        for (area, key) in keys {
-            let rows = read_area(&tx, &self.keyring, area, &key).await?;
-            out.push(KeyedArea { rows, key });
+        for (area, key) in &keys {
+            read_area(&tx, &self.keyring, *area, key, sink.as_mut()).await?;
         }
         tx.commit().await?;
-        Ok(out)
+        Ok(keys.into_iter().map(|(_, key)| key).collect())
     }
 
-    pub(crate) async fn restore_areas_pg(&self, areas: Vec<KeyedArea>) -> Result<(), StoreError> {
+    pub(crate) async fn restore_areas_pg(
+        &self,
+        mut areas: Vec<AreaRestore>,
+    ) -> Result<(), StoreError> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        for area in &areas {
-            ensure_empty(&tx, area.rows.area).await?;
+        let scopes: Vec<AuditScope> = areas.iter().map(|a| a.area).collect();
+        for area in scopes {
+            ensure_empty(&tx, area).await?;
         }
-        for area in &areas {
+        for area in &mut areas {
             write_area(&tx, &self.keyring, area).await?;
         }
         tx.commit().await?;

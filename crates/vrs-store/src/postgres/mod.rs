@@ -30,7 +30,7 @@ use vrs_domain::{
 
 use crate::accounts::{Account, Application, ApplicationStatus, SessionRecord};
 use crate::audit::{AuditEntry, AuditFilter, AuditRecord, AuditScope};
-use crate::backup::{KeyedArea, ShredRecord};
+use crate::backup::{AreaRestore, ShredRecord, SnapshotSink};
 use crate::governance::{Agreement, FunctionState, TermsVersion};
 use crate::import::ResidentImport;
 use crate::keyring::{Keyring, FIRST_KEY_VERSION};
@@ -914,11 +914,15 @@ impl Store for PostgresStore {
         self.put_vault_entry_pg(area, wrapped).await
     }
 
-    async fn snapshot(&self, areas: &[AuditScope]) -> Result<Vec<KeyedArea>, StoreError> {
-        self.snapshot_pg(areas).await
+    async fn snapshot(
+        &self,
+        areas: &[AuditScope],
+        sink: Box<dyn SnapshotSink>,
+    ) -> Result<Vec<BackupKey>, StoreError> {
+        self.snapshot_pg(areas, sink).await
     }
 
-    async fn restore_areas(&self, areas: Vec<KeyedArea>) -> Result<(), StoreError> {
+    async fn restore_areas(&self, areas: Vec<AreaRestore>) -> Result<(), StoreError> {
         self.restore_areas_pg(areas).await
     }
 

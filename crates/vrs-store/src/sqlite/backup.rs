@@ -11,7 +11,7 @@ use vrs_domain::{AtenaNumber, MunicipalityCode};
 use super::accounts::time;
 use super::{append_audit_tx, SqliteStore};
 use crate::audit::timestamp_text;
-use crate::backup::{self as spec, AreaRows, CarriedKey, Cell, Col, KeyedArea, ShredRecord};
+use crate::backup::{self as spec, AreaRestore, CarriedKey, Cell, Col, ShredRecord, SnapshotSink};
 use crate::keyring::Keyring;
 use crate::{rows, AuditEntry, AuditScope, StoreError};
 
@@ -63,36 +63,15 @@ fn vault_key(
         .transpose()
 }
 
+/// Hands one area to `sink`: its carried data keys, then each table's count and rows.
 fn read_area(
     conn: &Connection,
     keyring: &Keyring,
     area: AuditScope,
     key: &BackupKey,
-) -> Result<AreaRows, StoreError> {
+    sink: &mut dyn SnapshotSink,
+) -> Result<(), StoreError> {
     let code = area.code();
-    let mut tables = Vec::new();
-    for t in spec::tables_of(area) {
-        let mut stmt = conn.prepare(&spec::select_sql(t, "?1"))?;
-        let mut query = if spec::binds_code(t) {
-            stmt.query([code])?
-        } else {
-            stmt.query([])?
-        };
-        let mut rows = Vec::new();
-        while let Some(row) = query.next()? {
-            let cells = t
-                .columns
-                .iter()
-                .enumerate()
-                .map(|(i, (_, col))| read_cell(row.get_ref(i)?, *col, t.name))
-                .collect::<Result<Vec<_>, _>>()?;
-            rows.push(cells);
-        }
-        tables.push(spec::TableRows {
-            table: t.name,
-            rows,
-        });
-    }
     let mut keys = Vec::new();
     if matches!(area, AuditScope::Area(_)) {
         let mut stmt = conn.prepare(
@@ -108,7 +87,31 @@ fn read_area(
             keys.push(keyring.carry(code, version, &wrapped, key)?);
         }
     }
-    Ok(AreaRows { area, tables, keys })
+    sink.area(area, keys)?;
+    let mut cells = Vec::new();
+    for t in spec::tables_of(area) {
+        let count_sql = spec::count_sql(t, "?1");
+        let n: i64 = if spec::binds_code(t) {
+            conn.query_row(&count_sql, [code], |r| r.get(0))?
+        } else {
+            conn.query_row(&count_sql, [], |r| r.get(0))?
+        };
+        sink.table(t, u64::try_from(n).unwrap_or(0))?;
+        let mut stmt = conn.prepare(&spec::select_sql(t, "?1"))?;
+        let mut query = if spec::binds_code(t) {
+            stmt.query([code])?
+        } else {
+            stmt.query([])?
+        };
+        while let Some(row) = query.next()? {
+            cells.clear();
+            for (i, (_, col)) in t.columns.iter().enumerate() {
+                cells.push(read_cell(row.get_ref(i)?, *col, t.name)?);
+            }
+            sink.row(&cells)?;
+        }
+    }
+    Ok(())
 }
 
 /// Refuses a restore into an area that already holds rows.
@@ -131,26 +134,32 @@ fn ensure_empty(conn: &Connection, area: AuditScope) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn write_area(conn: &Connection, keyring: &Keyring, area: &KeyedArea) -> Result<(), StoreError> {
-    let code = area.rows.area.code();
+fn write_area(
+    conn: &Connection,
+    keyring: &Keyring,
+    area: &mut AreaRestore,
+) -> Result<(), StoreError> {
+    let code = area.area.code();
     let now = timestamp_text(&Utc::now());
     conn.execute(
         "INSERT OR IGNORE INTO backup_keys (area, wrapped_key, created_at) VALUES (?1, ?2, ?3)",
         params![code, keyring.wrap_backup_key(code, &area.key)?, now],
     )?;
-    for t in spec::tables_of(area.rows.area) {
+    let mut cells = Vec::new();
+    for t in spec::tables_of(area.area) {
+        spec::expect_table(t, area.source.next_table()?)?;
         let mut stmt = conn.prepare(&spec::insert_sql(t, '?'))?;
-        for row in area.rows.rows(t.name) {
-            spec::check_row(t, row)?;
-            stmt.execute(params_from_iter(row.iter().map(write_cell)))?;
+        while area.source.next_row(&mut cells)? {
+            spec::check_row(t, &cells)?;
+            stmt.execute(params_from_iter(cells.iter().map(write_cell)))?;
         }
         if t.name == "municipalities" {
-            for carried in &area.rows.keys {
+            for carried in &area.keys {
                 insert_key(conn, keyring, code, carried, &area.key, &now)?;
             }
         }
     }
-    Ok(())
+    spec::expect_end(area.area, area.source.next_table()?)
 }
 
 fn insert_key(
@@ -271,7 +280,8 @@ impl SqliteStore {
     pub(crate) async fn snapshot_sqlite(
         &self,
         areas: &[AuditScope],
-    ) -> Result<Vec<KeyedArea>, StoreError> {
+        mut sink: Box<dyn SnapshotSink>,
+    ) -> Result<Vec<BackupKey>, StoreError> {
         let mut keys = Vec::with_capacity(areas.len());
         for area in areas {
             let key = self
@@ -282,26 +292,24 @@ impl SqliteStore {
         }
         self.read(move |conn, keyring| {
             let tx = conn.unchecked_transaction()?;
-            let mut out = Vec::with_capacity(keys.len());
-            for (area, key) in keys {
-                let rows = read_area(&tx, keyring, area, &key)?;
-                out.push(KeyedArea { rows, key });
+            for (area, key) in &keys {
+                read_area(&tx, keyring, *area, key, sink.as_mut())?;
             }
             tx.finish()?;
-            Ok(out)
+            Ok(keys.into_iter().map(|(_, key)| key).collect())
         })
         .await
     }
 
     pub(crate) async fn restore_areas_sqlite(
         &self,
-        areas: Vec<KeyedArea>,
+        mut areas: Vec<AreaRestore>,
     ) -> Result<(), StoreError> {
         self.write(move |tx, keyring| {
             for area in &areas {
-                ensure_empty(tx, area.rows.area)?;
+                ensure_empty(tx, area.area)?;
             }
-            for area in &areas {
+            for area in &mut areas {
                 write_area(tx, keyring, area)?;
             }
             Ok(())

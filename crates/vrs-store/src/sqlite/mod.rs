@@ -27,7 +27,7 @@ use vrs_domain::{
 
 use crate::accounts::{Account, Application, ApplicationStatus, SessionRecord};
 use crate::audit::{timestamp_text, AuditEntry, AuditFilter, AuditRecord, AuditScope};
-use crate::backup::{KeyedArea, ShredRecord};
+use crate::backup::{AreaRestore, ShredRecord, SnapshotSink};
 use crate::governance::{Agreement, FunctionState, TermsVersion};
 use crate::import::ResidentImport;
 use crate::keyring::{Keyring, FIRST_KEY_VERSION};
@@ -985,11 +985,15 @@ impl Store for SqliteStore {
         self.put_vault_entry_sqlite(area, wrapped).await
     }
 
-    async fn snapshot(&self, areas: &[AuditScope]) -> Result<Vec<KeyedArea>, StoreError> {
-        self.snapshot_sqlite(areas).await
+    async fn snapshot(
+        &self,
+        areas: &[AuditScope],
+        sink: Box<dyn SnapshotSink>,
+    ) -> Result<Vec<BackupKey>, StoreError> {
+        self.snapshot_sqlite(areas, sink).await
     }
 
-    async fn restore_areas(&self, areas: Vec<KeyedArea>) -> Result<(), StoreError> {
+    async fn restore_areas(&self, areas: Vec<AreaRestore>) -> Result<(), StoreError> {
         self.restore_areas_sqlite(areas).await
     }
 

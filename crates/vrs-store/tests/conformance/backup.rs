@@ -3,8 +3,9 @@
 //! takes the area's rows, keys and vault entry and nothing of another area, and a restore refuses an
 //! area that holds rows and writes nothing then.
 
+use vrs_store::backup::collect;
 use vrs_store::testkit::TestDb;
-use vrs_store::{AuditScope, StoreError};
+use vrs_store::{AreaRestore, AuditScope, StoreError};
 
 use super::{audit, code, resident, CHIYODA, SAIJO};
 
@@ -81,11 +82,13 @@ pub async fn a_consent_opens_nothing_and_a_shred_takes_only_its_area(db: &TestDb
 pub async fn a_restore_into_an_area_with_rows_writes_nothing(db: &TestDb) {
     two_areas(db).await;
     let s = &db.store;
-    let mut areas = s.snapshot(&[AuditScope::Area(code(SAIJO))]).await.unwrap();
+    let areas = collect(s.as_ref(), &[AuditScope::Area(code(SAIJO))])
+        .await
+        .unwrap();
     assert_eq!(areas[0].rows.rows("residents").len(), 1);
     let before = s.audit_head(AuditScope::Area(code(SAIJO))).await.unwrap();
     let err = s
-        .restore_areas(std::mem::take(&mut areas))
+        .restore_areas(areas.into_iter().map(AreaRestore::from_rows).collect())
         .await
         .unwrap_err();
     assert!(
