@@ -208,8 +208,13 @@ pub async fn open(
 ) -> Result<(Manifest, Vec<OpenedArea>), BackupError> {
     let file = BackupFile::parse(bytes)?;
     let manifest = parse_manifest(&file)?;
-    let mut areas = Vec::with_capacity(file.sections.len());
-    for (section, expected) in file.sections.iter().zip(&manifest.areas) {
+    let BackupFile {
+        manifest: manifest_bytes,
+        sections,
+    } = file;
+    let mut areas = Vec::with_capacity(sections.len());
+    // Each sealed section is dropped once opened.
+    for (section, expected) in sections.into_iter().zip(&manifest.areas) {
         let code = section.area.clone();
         let scope = AuditScope::parse(&code).map_err(|_| BackupError::Content {
             area: code.clone(),
@@ -220,9 +225,9 @@ pub async fn open(
             .await?
             .ok_or_else(|| BackupError::NoKey { area: code.clone() })?;
         let plaintext = section
-            .open(&key, &file.manifest)
+            .open(&key, &manifest_bytes)
             .map_err(|_| BackupError::Tampered { area: code.clone() })?;
-        check_section(scope, &plaintext, expected)
+        let plaintext = check_section(scope, plaintext, expected)
             .map_err(|reason| BackupError::Content { area: code, reason })?;
         areas.push(OpenedArea {
             area: scope,

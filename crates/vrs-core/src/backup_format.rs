@@ -390,10 +390,10 @@ pub fn decode_area(area: AuditScope, plaintext: Vec<u8>) -> Result<AreaRows, Str
 /// the head the manifest names.
 pub fn check_section(
     area: AuditScope,
-    plaintext: &[u8],
+    plaintext: Vec<u8>,
     expected: &AreaManifest,
-) -> Result<(), String> {
-    let (mut source, keys) = LinesSource::new(area, plaintext.to_vec())?;
+) -> Result<Vec<u8>, String> {
+    let (mut source, keys) = LinesSource::new(area, plaintext)?;
     let mut rows: BTreeMap<String, u64> = BTreeMap::new();
     let mut heads: BTreeMap<String, (i64, String)> = BTreeMap::new();
     let mut chains: BTreeMap<String, ([u8; 32], i64)> = BTreeMap::new();
@@ -457,7 +457,7 @@ pub fn check_section(
     if chains.len() != heads.len() {
         return Err("a chain head in the manifest has no entries".into());
     }
-    Ok(())
+    Ok(source.plaintext)
 }
 
 fn audit_record(row: &[Cell]) -> Option<AuditRecord> {
