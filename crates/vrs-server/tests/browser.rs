@@ -638,3 +638,88 @@ async fn each_role_sees_its_statistics_dashboard_with_charts() {
     client.close().await.unwrap();
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_administrator_finds_the_backup_page_and_deletes_a_person_with_a_reason() {
+    let Some(driver) = chromedriver().await else {
+        return;
+    };
+    let app = support::spawn_app_lgwan_here(TestDb::sqlite().await).await;
+    let saijo = vrs_domain::MunicipalityCode::parse("382060").unwrap();
+    let audit = vrs_store::AuditEntry::now("test", "test", "local", "resident.put", "x");
+    let people: Vec<_> = vrs_interop::Synthetic::new(saijo, 2, 8).collect();
+    for p in &people {
+        app.db.store.put_resident(saijo, p, &audit).await.unwrap();
+    }
+    app.account("saijo-admin", "municipal_admin", Some("382060"), false)
+        .await;
+    let client = browser(&driver).await;
+    sign_in(&client, &app, "saijo-admin").await;
+    let menu = client
+        .find(Locator::Css("nav.menu"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(menu.contains("バックアップ"), "{menu}");
+    click(&client, "nav.menu a[href=\"/admin/backup\"]").await;
+    let page = client
+        .wait()
+        .for_element(Locator::Id("take-backup"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("バックアップを作成"), "{page}");
+
+    // Delete the first person: open the section, give the reason, confirm.
+    client
+        .goto(&format!(
+            "http://{}/records/{}",
+            app.address, people[0].atena
+        ))
+        .await
+        .unwrap();
+    click(&client, "#delete-person summary").await;
+    client
+        .find(Locator::Css("#delete-person input[name=reason]"))
+        .await
+        .unwrap()
+        .send_keys("二重登録のため")
+        .await
+        .unwrap();
+    click(&client, "#delete-person button").await;
+    client
+        .wait()
+        .for_element(Locator::Id("kana"))
+        .await
+        .unwrap();
+    let at = client.current_url().await.unwrap();
+    assert_eq!(at.path(), "/records", "back on the search page");
+    assert_eq!(app.db.store.count_residents(saijo).await.unwrap(), 1);
+    assert!(app
+        .db
+        .store
+        .resident(saijo, &people[0].atena)
+        .await
+        .is_err());
+    let deleted = app
+        .db
+        .store
+        .audit_search(
+            vrs_store::AuditScope::Area(saijo),
+            &vrs_store::AuditFilter {
+                action: Some("person.delete".into()),
+                limit: 5,
+                ..vrs_store::AuditFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(deleted.len(), 1);
+    assert!(deleted[0].entry.detail.contains("二重登録のため"));
+    client.close().await.unwrap();
+    app.stop().await;
+}
