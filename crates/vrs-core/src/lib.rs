@@ -14,6 +14,7 @@ pub mod dose_import;
 pub mod doses;
 pub mod export;
 pub mod governance;
+pub mod hl7;
 pub mod import;
 pub mod inquiry;
 pub mod inquiry_bulk;

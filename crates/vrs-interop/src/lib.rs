@@ -3,6 +3,8 @@
 //! bulk dose CSV read from OCR of 予診票 and the ledger and CSV exports of stored doses.
 
 pub mod doses;
+pub mod hl7;
+pub mod hl7_messages;
 pub mod inquiry;
 pub mod synthetic;
 pub mod targets;

@@ -31,6 +31,10 @@ pub struct Settings {
     /// How often (seconds) the statistics job recomputes the municipalities whose records changed;
     /// the most statistics lag behind the records. 0 turns the job off on this node.
     pub statistics_interval_secs: u64,
+    /// Address of the HL7 v2 MLLP listener (none: no listener) and the account it acts as (a
+    /// municipality's staff account; its municipality scopes every message).
+    pub mllp_listen: Option<SocketAddr>,
+    pub mllp_account: Option<String>,
 }
 
 impl Default for Settings {
@@ -46,6 +50,8 @@ impl Default for Settings {
             lock_after_failures: 5,
             lock_minutes: 15,
             statistics_interval_secs: 60,
+            mllp_listen: None,
+            mllp_account: None,
         }
     }
 }
@@ -127,6 +133,18 @@ impl Settings {
         }
         if let Some(v) = env_value("VRS_STATISTICS_INTERVAL_SECS")? {
             settings.statistics_interval_secs = v;
+        }
+        if let Some(v) = env_value("VRS_MLLP_LISTEN")? {
+            settings.mllp_listen = Some(v);
+        }
+        if let Ok(v) = std::env::var("VRS_MLLP_ACCOUNT") {
+            settings.mllp_account = (!v.is_empty()).then_some(v);
+        }
+        if settings.mllp_listen.is_some() && settings.mllp_account.is_none() {
+            return Err(ConfigError::Env {
+                name: "VRS_MLLP_ACCOUNT",
+                reason: "an MLLP listener needs the account it acts as (mllp_account)".into(),
+            });
         }
         Ok(settings)
     }

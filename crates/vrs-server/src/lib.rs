@@ -9,6 +9,7 @@ pub mod config;
 mod dose_files;
 mod error;
 mod governance;
+pub mod hl7;
 mod i18n;
 mod inquiries;
 mod inquiries_pages;

@@ -19,7 +19,7 @@ use crate::session::{
     LOGIN_CSRF_COOKIE, SESSION_COOKIE,
 };
 use crate::AppState;
-use crate::{backups, dose_files, governance, inquiries, records, statistics};
+use crate::{backups, dose_files, governance, hl7, inquiries, records, statistics};
 
 /// The OpenAPI document of the JSON API.
 #[derive(utoipa::OpenApi)]
@@ -270,6 +270,12 @@ fn table() -> Vec<(RouteInfo, Handlers)> {
             &["POST"],
             MunicipalAdmin,
             post(governance::agree_to),
+        ),
+        r(
+            "/hl7/v2",
+            &["POST"],
+            MunicipalStaff,
+            post(hl7::post_er7).layer(axum::extract::DefaultBodyLimit::max(hl7::MESSAGE_LIMIT)),
         ),
         r(
             "/admin/backup",

@@ -99,13 +99,17 @@ impl FromRequestParts<AppState> for Signed {
 impl Signed {
     /// Asks the access module whether this session may do `action` on `target`; handlers never
     /// decide themselves.
-    pub fn authorize(&self, action: Action, target: &Target) -> Result<(), WebError> {
+    /// The access module's view of this session.
+    pub fn principal(&self) -> Result<vrs_core::Principal, WebError> {
         let terminal = match self.terminal {
             TerminalClass::Lgwan => Terminal::Lgwan,
             TerminalClass::Internet => Terminal::Internet,
         };
-        let principal = accounts::principal(&self.account, terminal)
-            .ok_or(WebError::Forbidden("unknown role"))?;
+        accounts::principal(&self.account, terminal).ok_or(WebError::Forbidden("unknown role"))
+    }
+
+    pub fn authorize(&self, action: Action, target: &Target) -> Result<(), WebError> {
+        let principal = self.principal()?;
         decide(&principal, action, target)
             .into_result()
             .map_err(WebError::Denied)

@@ -39,9 +39,30 @@ pub async fn serve(state: AppState) -> Result<(), CliError> {
     println!("VRS is serving on http://{address}/ (Ctrl-C stops it)");
     tracing::info!(%address, backend = state.store.backend(), "serving");
     statistics_job(&state);
+    mllp_listener(&state).await?;
     vrs_server::launch(state, listener, shutdown_signal())
         .await
         .map_err(|e| CliError::Failure(format!("server failed: {e}")))
+}
+
+/// Starts the HL7 v2 MLLP listener when one is configured.
+async fn mllp_listener(state: &AppState) -> Result<(), CliError> {
+    let (Some(listen), Some(account)) = (
+        state.settings.mllp_listen,
+        state.settings.mllp_account.clone(),
+    ) else {
+        return Ok(());
+    };
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| CliError::Input(format!("cannot listen for MLLP on {listen}: {e}")))?;
+    println!("HL7 v2 (MLLP) on {listen} as {account}");
+    tokio::spawn(vrs_server::hl7::serve_mllp(
+        listener,
+        state.store.clone(),
+        account,
+    ));
+    Ok(())
 }
 
 /// Keeps statistics current: every `statistics_interval_secs`, the municipalities whose records

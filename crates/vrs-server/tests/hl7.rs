@@ -1,0 +1,360 @@
+//! HL7 v2.5.1 over real HTTP and over MLLP on SQLite and PostgreSQL: a VXU stores the person's
+//! doses (AA) or nothing at all (AE naming the segment and field, AR for what cannot be read); a
+//! Z34 query returns exactly the person's doses; MLLP frames split across reads are answered; the
+//! caller's municipality comes from its account, never from the message.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use support::{both_backends, spawn_app, TestApp, LGWAN, PASSWORD};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use vrs_domain::{DoseSource, MunicipalityCode, Resident};
+use vrs_interop::hl7::mllp::{frame, Decoder};
+use vrs_interop::hl7::Message;
+use vrs_store::testkit::TestDb;
+
+both_backends!(
+    a_vxu_stores_all_doses_or_none_and_names_the_problem,
+    a_z34_query_returns_exactly_the_persons_doses,
+    mllp_answers_messages_split_across_reads,
+);
+
+fn saijo() -> MunicipalityCode {
+    MunicipalityCode::parse("382060").unwrap()
+}
+
+async fn setup(app: &TestApp) -> (Resident, Resident) {
+    let audit = vrs_store::AuditEntry::now("test", "test", "local", "resident.put", "x");
+    let mut people = vrs_interop::Synthetic::new(saijo(), 2, 21);
+    let (a, b) = (people.next().unwrap(), people.next().unwrap());
+    for p in [&a, &b] {
+        app.db.store.put_resident(saijo(), p, &audit).await.unwrap();
+    }
+    app.account("saijo-ehr", "municipal_staff", Some("382060"), false)
+        .await;
+    app.account("saijo-tablet", "site_tablet", Some("382060"), false)
+        .await;
+    (a, b)
+}
+
+fn sex(p: &Resident) -> &'static str {
+    match p.sex {
+        vrs_domain::Sex::Male => "M",
+        vrs_domain::Sex::Female => "F",
+    }
+}
+
+/// A VXU for `p` (identified by 宛名番号 in `authority`) with one RXA per (dose, date, lot).
+fn vxu(control: &str, p: &Resident, authority: &str, doses: &[(u8, &str, &str)]) -> String {
+    let mut m = format!(
+        "MSH|^~\\&|EHR|Clinic|VRS|382060|20210701090000||VXU^V04^VXU_V04|{control}|P|2.5.1|||ER|AL|||||Z22^CDCPHINVS\r\
+         PID|1||{}^^^{authority}^PI||西条^花子||{}|{}\r",
+        p.atena,
+        p.birth_date.format("%Y%m%d"),
+        sex(p)
+    );
+    for (i, (n, date, lot)) in doses.iter().enumerate() {
+        m.push_str(&format!(
+            "ORC|RE||{control}-{i}^EHR\r\
+             RXA|0|1|{date}||208^COVID-19 mRNA 30mcg^CVX|0.3|mL||00^New record^NIP001|^山田^太郎|^^^西条市総合体育館||||{lot}||PFR^Pfizer^MVX|||CP|A\r\
+             RXR|IM^Intramuscular^HL70162|LD^Left Deltoid^HL70163\r\
+             OBX|1|NM|30973-2^Dose number in series^LN|1|{n}||||||F\r"
+        ));
+    }
+    m
+}
+
+fn msa(answer: &str) -> (String, String) {
+    let m = Message::parse(answer).unwrap();
+    let msa = m.segment("MSA").unwrap();
+    (msa.field(1).to_owned(), msa.field(2).to_owned())
+}
+
+fn errors(answer: &str) -> Vec<String> {
+    Message::parse(answer)
+        .unwrap()
+        .segments
+        .iter()
+        .filter(|s| s.id == "ERR")
+        .map(|s| {
+            format!(
+                "{}^{}^{} {} {}",
+                s.component(2, 1),
+                s.component(2, 2),
+                s.component(2, 3),
+                s.component(3, 1),
+                s.field(8)
+            )
+        })
+        .collect()
+}
+
+async fn post(app: &TestApp, user: &str, body: Vec<u8>) -> (u16, String) {
+    let b = app.browser(LGWAN);
+    b.login(user, PASSWORD).await;
+    let r = b
+        .client
+        .post(format!("{}/hl7/v2", b.base))
+        .header("x-forwarded-for", LGWAN)
+        .header("content-type", "x-application/hl7-v2+er7")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+async fn doses(app: &TestApp, p: &Resident) -> Vec<vrs_domain::DoseRecord> {
+    app.db.store.doses_of(saijo(), &p.atena).await.unwrap()
+}
+
+async fn a_vxu_stores_all_doses_or_none_and_names_the_problem(app: &TestApp) {
+    let (a, b) = setup(app).await;
+    // A bad date in the second RXA: AE naming RXA 2 field 3, and the good first dose is not stored.
+    let bad = vxu(
+        "C1",
+        &a,
+        "382060",
+        &[(1, "20210601", "FA4597"), (2, "20211345", "FC3661")],
+    );
+    let (status, answer) = post(app, "saijo-ehr", bad.into_bytes()).await;
+    assert_eq!(status, 200);
+    assert_eq!(msa(&answer), ("AE".into(), "C1".into()), "{answer}");
+    let errs = errors(&answer);
+    assert!(
+        errs.iter().any(|e| e.starts_with("RXA^2^3 102")),
+        "{errs:?}"
+    );
+    assert!(doses(app, &a).await.is_empty());
+    // A missing dose number: AE naming OBX.
+    let no_number = vxu("C2", &a, "382060", &[(1, "20210601", "FA4597")])
+        .replace("OBX|1|NM|30973-2", "OBX|1|NM|99999-9");
+    let (_, answer) = post(app, "saijo-ehr", no_number.into_bytes()).await;
+    assert!(
+        errors(&answer).iter().any(|e| e.starts_with("OBX^1^3 101")),
+        "{answer}"
+    );
+    // A second dose too soon after the first: the data-quality rule, nothing stored.
+    let soon = vxu(
+        "C3",
+        &a,
+        "382060",
+        &[(1, "20210601", "FA4597"), (2, "20210605", "FC3661")],
+    );
+    let (_, answer) = post(app, "saijo-ehr", soon.into_bytes()).await;
+    assert_eq!(msa(&answer).0, "AE", "{answer}");
+    assert!(
+        errors(&answer).iter().any(|e| e.starts_with("RXA^2")),
+        "{answer}"
+    );
+    assert!(doses(app, &a).await.is_empty());
+    // The person of another municipality, and a birth date that is not the record's: unknown.
+    let (_, answer) = post(
+        app,
+        "saijo-ehr",
+        vxu("C4", &a, "131016", &[(1, "20210601", "FA4597")]).into_bytes(),
+    )
+    .await;
+    assert!(
+        errors(&answer).iter().any(|e| e.starts_with("PID^1^3 204")),
+        "{answer}"
+    );
+    let wrong_birth = vxu("C5", &a, "382060", &[(1, "20210601", "FA4597")])
+        .replace(&a.birth_date.format("%Y%m%d").to_string(), "19000101");
+    let (_, answer) = post(app, "saijo-ehr", wrong_birth.into_bytes()).await;
+    assert!(
+        errors(&answer).iter().any(|e| e.starts_with("PID^1^7 204")),
+        "{answer}"
+    );
+    // Unreadable or unsupported: AR.
+    let (_, answer) = post(
+        app,
+        "saijo-ehr",
+        b"MSH|^~\\&|A|B|C|D|x||ADT^A01|C6|P|2.5.1\r".to_vec(),
+    )
+    .await;
+    assert_eq!(msa(&answer).0, "AR");
+    assert!(
+        errors(&answer).iter().any(|e| e.starts_with("MSH^1^9 200")),
+        "{answer}"
+    );
+    let (_, answer) = post(app, "saijo-ehr", vec![0xff, 0xfe, b'M']).await;
+    assert_eq!(msa(&answer).0, "AR");
+    let (_, answer) = post(app, "saijo-ehr", b"PID|1".to_vec()).await;
+    assert_eq!(msa(&answer).0, "AR");
+    assert!(doses(app, &a).await.is_empty() && doses(app, &b).await.is_empty());
+    // A site tablet may not use the exchange at all.
+    let (status, _) = post(
+        app,
+        "saijo-tablet",
+        vxu("C7", &a, "382060", &[(1, "20210601", "FA4597")]).into_bytes(),
+    )
+    .await;
+    assert_eq!(status, 403);
+
+    // The good message: AA, both doses stored as from HL7, with venue and doctor; escapes read.
+    let good = vxu(
+        "C8",
+        &a,
+        "382060",
+        &[(1, "20210601", "FA4597"), (2, "20210622", "FC3661")],
+    )
+    .replace("西条市総合体育館", "西条市\\T\\総合体育館");
+    let (_, answer) = post(app, "saijo-ehr", good.clone().into_bytes()).await;
+    assert_eq!(msa(&answer), ("AA".into(), "C8".into()), "{answer}");
+    let stored = doses(app, &a).await;
+    assert_eq!(stored.len(), 2);
+    assert!(stored.iter().all(|d| d.source == DoseSource::Hl7));
+    assert_eq!(stored[0].venue, "西条市&総合体育館");
+    assert_eq!(stored[0].doctor, "山田　太郎");
+    // The same message again: the dose numbers are taken, nothing changes.
+    let (_, answer) = post(app, "saijo-ehr", good.into_bytes()).await;
+    assert_eq!(msa(&answer).0, "AE", "{answer}");
+    assert_eq!(doses(app, &a).await.len(), 2);
+    assert!(doses(app, &b).await.is_empty());
+}
+
+fn z34(control: &str, key: &str, kind: &str) -> String {
+    format!(
+        "MSH|^~\\&|EHR|Clinic|VRS|382060|20210801||QBP^Q11^QBP_Q11|{control}|P|2.5.1|||ER|AL|||||Z34^CDCPHINVS\r\
+         QPD|Z34^Request Immunization History^CDCPHINVS|Q-{control}|{key}^^^382060^{kind}\r\
+         RCP|I|5^RD&Records&HL70126\r"
+    )
+}
+
+async fn a_z34_query_returns_exactly_the_persons_doses(app: &TestApp) {
+    let (a, b) = setup(app).await;
+    let good = vxu(
+        "V1",
+        &a,
+        "382060",
+        &[(1, "20210601", "FA4597"), (2, "20210622", "FC3661")],
+    );
+    assert_eq!(
+        msa(&post(app, "saijo-ehr", good.into_bytes()).await.1).0,
+        "AA"
+    );
+    let other = vxu("V2", &b, "382060", &[(1, "20210603", "FA4597")]);
+    assert_eq!(
+        msa(&post(app, "saijo-ehr", other.into_bytes()).await.1).0,
+        "AA"
+    );
+
+    for (key, kind) in [(a.atena.to_string(), "PI"), (a.coupon.to_string(), "VN")] {
+        let (_, answer) = post(app, "saijo-ehr", z34("Q1", &key, kind).into_bytes()).await;
+        let m = Message::parse(&answer).unwrap();
+        assert_eq!(m.msh().component(9, 1), "RSP");
+        assert_eq!(m.msh().component(9, 2), "K11");
+        assert_eq!(m.segment("QAK").unwrap().field(2), "OK");
+        assert_eq!(m.segment("QAK").unwrap().field(1), "Q-Q1");
+        assert_eq!(m.segment("PID").unwrap().field(3), a.atena.as_str());
+        let rxa: Vec<_> = m.segments.iter().filter(|s| s.id == "RXA").collect();
+        assert_eq!(rxa.len(), 2, "{answer}");
+        assert_eq!(rxa[0].field(3), "20210601");
+        assert_eq!(rxa[1].field(15), "FC3661");
+        assert_eq!(rxa[0].component(5, 4), "comirnaty");
+        let numbers: Vec<_> = m
+            .segments
+            .iter()
+            .filter(|s| s.id == "OBX")
+            .map(|s| s.field(5))
+            .collect();
+        assert_eq!(numbers, ["1", "2"]);
+    }
+    // Nobody: NF and no person.
+    let (_, answer) = post(app, "saijo-ehr", z34("Q2", "999999", "PI").into_bytes()).await;
+    let m = Message::parse(&answer).unwrap();
+    assert_eq!(m.segment("QAK").unwrap().field(2), "NF");
+    assert!(m.segment("PID").is_none() && m.segment("RXA").is_none());
+    // Another municipality's code answers as nobody.
+    let (_, answer) = post(
+        app,
+        "saijo-ehr",
+        z34("Q3", a.atena.as_str(), "PI")
+            .replace("^382060^PI", "^131016^PI")
+            .into_bytes(),
+    )
+    .await;
+    assert_eq!(
+        Message::parse(&answer)
+            .unwrap()
+            .segment("QAK")
+            .unwrap()
+            .field(2),
+        "NF"
+    );
+}
+
+async fn exchange(stream: &mut tokio::net::TcpStream, wire: &[u8], pieces: usize) -> String {
+    let step = wire.len().div_ceil(pieces);
+    for chunk in wire.chunks(step) {
+        stream.write_all(chunk).await.unwrap();
+        stream.flush().await.unwrap();
+        tokio::task::yield_now().await;
+    }
+    let mut decoder = Decoder::new(1 << 20);
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut buf).await.unwrap();
+        assert!(n > 0, "the connection closed before the answer");
+        if let Some(m) = decoder.push(&buf[..n]).unwrap().pop() {
+            return String::from_utf8(m).unwrap();
+        }
+    }
+}
+
+async fn mllp_answers_messages_split_across_reads(app: &TestApp) {
+    let (a, _) = setup(app).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(vrs_server::hl7::serve_mllp(
+        listener,
+        app.db.store.clone(),
+        "saijo-ehr".into(),
+    ));
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let message = vxu("M1", &a, "382060", &[(1, "20210601", "FA4597")]);
+    let answer = exchange(&mut stream, &frame(&message), 7).await;
+    assert_eq!(msa(&answer), ("AA".into(), "M1".into()), "{answer}");
+    assert_eq!(doses(app, &a).await.len(), 1);
+    // Two messages in one write, each answered in order.
+    let mut both = frame(&z34("M2", a.atena.as_str(), "PI"));
+    both.extend(frame("MSH|^~\\&|A|B|C|D|x||ADT^A01|M3|P|2.5.1\r"));
+    stream.write_all(&both).await.unwrap();
+    let mut decoder = Decoder::new(1 << 20);
+    let mut answers = Vec::new();
+    let mut buf = [0u8; 4096];
+    while answers.len() < 2 {
+        let n = stream.read(&mut buf).await.unwrap();
+        assert!(n > 0);
+        answers.extend(decoder.push(&buf[..n]).unwrap());
+    }
+    let first = String::from_utf8(answers[0].clone()).unwrap();
+    assert_eq!(
+        Message::parse(&first)
+            .unwrap()
+            .segments
+            .iter()
+            .filter(|s| s.id == "RXA")
+            .count(),
+        1
+    );
+    assert_eq!(
+        msa(&String::from_utf8(answers[1].clone()).unwrap()),
+        ("AR".into(), "M3".into())
+    );
+    // The listener's account disabled: every message is refused.
+    app.db
+        .exec("UPDATE accounts SET disabled = TRUE WHERE user_id = 'saijo-ehr'")
+        .await
+        .unwrap();
+    let answer = exchange(
+        &mut stream,
+        &frame(&vxu("M4", &a, "382060", &[(2, "20210622", "FC3661")])),
+        2,
+    )
+    .await;
+    assert_eq!(msa(&answer).0, "AR", "{answer}");
+    assert_eq!(doses(app, &a).await.len(), 1);
+}
