@@ -172,4 +172,22 @@ mod tests {
         assert!(n[1].contains(&"192.168.1.5".parse::<IpAddr>().unwrap()));
         assert!(nets("X", "10.0.0.0/33").is_err());
     }
+
+    #[test]
+    fn an_mllp_listener_needs_its_account() {
+        let dir = std::env::temp_dir().join(format!("vrs-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("vrs.toml");
+        std::fs::write(&file, "mllp_listen = \"127.0.0.1:2575\"\n").unwrap();
+        let err = Settings::load(Some(&file)).unwrap_err();
+        assert!(err.to_string().contains("mllp_account"), "{err}");
+        std::fs::write(
+            &file,
+            "mllp_listen = \"127.0.0.1:2575\"\nmllp_account = \"saijo-ehr\"\n",
+        )
+        .unwrap();
+        let ok = Settings::load(Some(&file)).unwrap();
+        assert_eq!(ok.mllp_account.as_deref(), Some("saijo-ehr"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
