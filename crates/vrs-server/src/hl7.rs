@@ -1,7 +1,8 @@
 //! HL7 v2 over HTTP (`POST /hl7/v2`, ER7 text, answered in ER7) and over MLLP on a TCP port
 //! ([`serve_mllp`]), both answered by `vrs_core::hl7`. Over HTTP the caller is the session's
 //! account; over MLLP, the account the deployment names for the listener (`mllp_account`), looked
-//! up for every message so that disabling it takes effect at once.
+//! up for every message so that disabling it takes effect at once. A connection silent for five
+//! minutes is closed.
 
 use std::sync::Arc;
 
@@ -25,6 +26,8 @@ use crate::AppState;
 pub const ER7: &str = "x-application/hl7-v2+er7; charset=utf-8";
 /// The longest message accepted (a person's VXU or a query is a few kilobytes).
 pub const MESSAGE_LIMIT: usize = 1 << 20;
+/// An MLLP connection silent for this long is closed.
+const IDLE: std::time::Duration = std::time::Duration::from_secs(300);
 
 pub async fn post_er7(
     State(state): State<AppState>,
@@ -87,7 +90,10 @@ async fn connection(
     let mut decoder = Decoder::new(MESSAGE_LIMIT);
     let mut buf = vec![0u8; 16 * 1024];
     loop {
-        let n = stream.read(&mut buf).await?;
+        let n = match tokio::time::timeout(IDLE, stream.read(&mut buf)).await {
+            Ok(read) => read?,
+            Err(_) => return Ok(()),
+        };
         if n == 0 {
             return Ok(());
         }
