@@ -13,6 +13,7 @@ pub mod coupon;
 pub mod dose_import;
 pub mod doses;
 pub mod export;
+pub mod fhir;
 pub mod governance;
 pub mod hl7;
 pub mod import;

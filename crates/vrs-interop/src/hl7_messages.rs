@@ -423,25 +423,33 @@ fn read_vxu(m: &Message, h: Header) -> Result<Incoming, Refusal> {
                 None
             }
         };
+        let venue = DoseRecord::venue(seg.component(11, 4))
+            .map_err(|e| problems.push(Problem::new("RXA", n, 11, 102, &format!("the venue: {e}"))))
+            .unwrap_or_default();
+        let doctor_name = [seg.component(10, 2), seg.component(10, 3)]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join("　");
+        let doctor = DoseRecord::doctor(&doctor_name)
+            .map_err(|e| {
+                problems.push(Problem::new("RXA", n, 10, 102, &format!("the doctor: {e}")))
+            })
+            .unwrap_or_default();
         if problems.len() > before {
             continue;
         }
         if let (Some(administered_on), Some(product), Some(lot_number), Some(dose_number)) =
             (administered_on, product, lot, dose_number)
         {
-            let doctor = [seg.component(10, 2), seg.component(10, 3)]
-                .iter()
-                .filter(|s| !s.is_empty())
-                .copied()
-                .collect::<Vec<_>>()
-                .join("　");
             doses.push(VxuDose {
                 occurrence: n,
                 dose_number,
                 administered_on,
                 product,
                 lot_number,
-                venue: seg.component(11, 4).to_owned(),
+                venue,
                 doctor,
             });
         }

@@ -3,6 +3,7 @@
 //! bulk dose CSV read from OCR of 予診票 and the ledger and CSV exports of stored doses.
 
 pub mod doses;
+pub mod fhir;
 pub mod hl7;
 pub mod hl7_messages;
 pub mod inquiry;

@@ -8,6 +8,7 @@ mod charts;
 pub mod config;
 mod dose_files;
 mod error;
+mod fhir;
 mod governance;
 pub mod hl7;
 mod i18n;

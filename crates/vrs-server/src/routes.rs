@@ -19,7 +19,7 @@ use crate::session::{
     LOGIN_CSRF_COOKIE, SESSION_COOKIE,
 };
 use crate::AppState;
-use crate::{backups, dose_files, governance, hl7, inquiries, records, statistics};
+use crate::{backups, dose_files, fhir, governance, hl7, inquiries, records, statistics};
 
 /// The OpenAPI document of the JSON API.
 #[derive(utoipa::OpenApi)]
@@ -270,6 +270,32 @@ fn table() -> Vec<(RouteInfo, Handlers)> {
             &["POST"],
             MunicipalAdmin,
             post(governance::agree_to),
+        ),
+        r("/fhir/metadata", &["GET"], Public, get(fhir::metadata)),
+        r("/fhir", &["POST"], MunicipalStaff, post(fhir::transaction)),
+        r(
+            "/fhir/Patient",
+            &["GET"],
+            MunicipalStaff,
+            get(fhir::search_patients),
+        ),
+        r(
+            "/fhir/Patient/{id}",
+            &["GET"],
+            MunicipalStaff,
+            get(fhir::read_patient),
+        ),
+        r(
+            "/fhir/Immunization",
+            &["GET", "POST"],
+            MunicipalStaff,
+            get(fhir::search_immunizations).post(fhir::create_immunization),
+        ),
+        r(
+            "/fhir/Immunization/{id}",
+            &["GET"],
+            MunicipalStaff,
+            get(fhir::read_immunization),
         ),
         r(
             "/hl7/v2",

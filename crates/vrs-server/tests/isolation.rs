@@ -251,6 +251,10 @@ async fn no_route_answers_any_role_with_another_municipalitys_data() {
             }
             let id = if route.path.starts_with("/inquiries/") {
                 foreign.inquiry.clone()
+            } else if route.path.starts_with("/fhir/Patient") {
+                format!("131016-{}", foreign.atena)
+            } else if route.path.starts_with("/fhir/Immunization") {
+                format!("131016-{}-1", foreign.atena)
             } else {
                 foreign.application.to_string()
             };
@@ -278,6 +282,10 @@ async fn no_route_answers_any_role_with_another_municipalitys_data() {
                             ""
                         }
                     )
+                } else if route.path == "/fhir/Patient" {
+                    format!("?identifier=urn:jp:vrs:atena:131016|{foreign_atena}")
+                } else if route.path == "/fhir/Immunization" {
+                    format!("?patient=Patient/131016-{foreign_atena}")
                 } else if route.path == "/doses/export/download" {
                     "?format=csv&encoding=utf-8".to_owned()
                 } else {

@@ -1,0 +1,377 @@
+//! The FHIR R4 services: reading a person as a `Patient` and their doses as `Immunization`s,
+//! searching, and creating doses from `Immunization`s (one, or a transaction `Bundle`, all or none)
+//! under the same data-quality rules and audit as every other entry point. The caller's
+//! municipality comes from its session: an id or identifier of another municipality is not found.
+
+use chrono::NaiveDate;
+use serde_json::Value;
+use vrs_domain::{AtenaNumber, DoseRecord, Function, MunicipalityCode, QualityRule, Resident};
+use vrs_interop::fhir::{
+    self, atena_system, coupon_system, immunization, parse_immunization_id, parse_patient_id,
+    patient, read_immunization, Issue, NewImmunization,
+};
+use vrs_store::{CouponHolder, Store, StoreError};
+
+use crate::doses::{dose_detail, rules_for};
+use crate::governance::{ensure_running, GovernanceError};
+use crate::records::read_person;
+use crate::Actor;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FhirError {
+    #[error("not found")]
+    NotFound,
+    /// The request or resource is malformed (HTTP 400).
+    #[error("invalid")]
+    Invalid(Vec<Issue>),
+    /// Well-formed but refused by the records or the rules (HTTP 422).
+    #[error("refused")]
+    Refused(Vec<Issue>),
+    #[error(transparent)]
+    Stopped(crate::governance::Stopped),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for FhirError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => FhirError::NotFound,
+            other => FhirError::Store(other),
+        }
+    }
+}
+
+/// The person `id` names, in `own` only.
+fn own_person(own: MunicipalityCode, id: &str) -> Result<AtenaNumber, FhirError> {
+    match parse_patient_id(id) {
+        Some((m, atena)) if m == own => Ok(atena),
+        _ => Err(FhirError::NotFound),
+    }
+}
+
+pub async fn read_patient(
+    store: &dyn Store,
+    actor: &Actor,
+    own: MunicipalityCode,
+    id: &str,
+) -> Result<Value, FhirError> {
+    let atena = own_person(own, id)?;
+    let (person, _) = read_person(store, actor, own, &atena).await?;
+    Ok(patient(&person))
+}
+
+/// `Patient?identifier=system|value` (宛名番号 or coupon number of the caller's municipality).
+pub async fn search_patients(
+    store: &dyn Store,
+    actor: &Actor,
+    own: MunicipalityCode,
+    identifier: &str,
+) -> Result<Vec<Value>, FhirError> {
+    let (system, value) = identifier.split_once('|').unwrap_or(("", identifier));
+    let found = if system == atena_system(own) {
+        match AtenaNumber::parse(value) {
+            Ok(atena) => store.resident(own, &atena).await,
+            Err(_) => Err(StoreError::NotFound),
+        }
+    } else if system == coupon_system(own) {
+        match vrs_domain::CouponNumber::parse(value) {
+            Ok(c) => store.resident_by_coupon(own, &c).await,
+            Err(_) => Err(StoreError::NotFound),
+        }
+    } else if system.starts_with("urn:jp:vrs:") {
+        Err(StoreError::NotFound)
+    } else {
+        return Err(FhirError::Invalid(vec![Issue::new(
+            "not-supported",
+            "",
+            format!(
+                "identifier: the system must be {} or {}",
+                atena_system(own),
+                coupon_system(own)
+            ),
+        )]));
+    };
+    let people: Vec<Resident> = match found {
+        Ok(p) => vec![p],
+        Err(StoreError::NotFound) => Vec::new(),
+        Err(e) => return Err(e.into()),
+    };
+    let audit = actor
+        .audit("person.search", "fhir identifier")
+        .with_detail(format!("found={}", people.len()));
+    store.append_audit(own.into(), &audit).await?;
+    Ok(people.iter().map(patient).collect())
+}
+
+pub async fn read_one_immunization(
+    store: &dyn Store,
+    actor: &Actor,
+    own: MunicipalityCode,
+    id: &str,
+) -> Result<Value, FhirError> {
+    let Some((m, atena, n)) = parse_immunization_id(id).filter(|(m, _, _)| *m == own) else {
+        return Err(FhirError::NotFound);
+    };
+    let (_, doses) = read_person(store, actor, m, &atena).await?;
+    doses
+        .iter()
+        .find(|d| d.dose.dose_number == n)
+        .map(immunization)
+        .ok_or(FhirError::NotFound)
+}
+
+/// What an Immunization search may filter on besides the patient.
+#[derive(Clone, Debug, Default)]
+pub struct ImmunizationFilter {
+    /// `date=geYYYY-MM-DD` / `le…` / `eq…` or a bare date.
+    pub date: Vec<String>,
+    /// `vaccine-code=[system|]code`.
+    pub vaccine_code: Option<String>,
+}
+
+fn date_matches(d: NaiveDate, filters: &[String]) -> Result<bool, FhirError> {
+    for f in filters {
+        let (op, text) = match f.get(..2) {
+            Some(p @ ("ge" | "le" | "gt" | "lt" | "eq")) => (p, &f[2..]),
+            _ => ("eq", f.as_str()),
+        };
+        let Ok(at) = NaiveDate::parse_from_str(text, "%Y-%m-%d") else {
+            return Err(FhirError::Invalid(vec![Issue::new(
+                "value",
+                "",
+                format!("date: {f:?} is not [ge|le|gt|lt|eq]YYYY-MM-DD"),
+            )]));
+        };
+        let ok = match op {
+            "ge" => d >= at,
+            "le" => d <= at,
+            "gt" => d > at,
+            "lt" => d < at,
+            _ => d == at,
+        };
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// `Immunization?patient=Patient/{id}` with optional date and vaccine-code filters.
+pub async fn search_immunizations(
+    store: &dyn Store,
+    actor: &Actor,
+    own: MunicipalityCode,
+    patient_ref: &str,
+    filter: &ImmunizationFilter,
+) -> Result<Vec<Value>, FhirError> {
+    let id = patient_ref.strip_prefix("Patient/").unwrap_or(patient_ref);
+    let atena = match own_person(own, id) {
+        Ok(a) => a,
+        Err(_) => return Ok(Vec::new()),
+    };
+    let doses = match read_person(store, actor, own, &atena).await {
+        Ok((_, doses)) => doses,
+        Err(StoreError::NotFound) => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    let mut out = Vec::new();
+    for d in &doses {
+        if !date_matches(d.dose.administered_on, &filter.date)? {
+            continue;
+        }
+        if let Some(code) = &filter.vaccine_code {
+            let (system, code) = code.split_once('|').unwrap_or(("", code));
+            let p = d.dose.product;
+            let hit = match system {
+                fhir::CVX => p.cvx == code,
+                fhir::PRODUCT => p.code == code,
+                _ => p.cvx == code || p.code == code,
+            };
+            if !hit {
+                continue;
+            }
+        }
+        out.push(immunization(d));
+    }
+    Ok(out)
+}
+
+/// Creates the doses of `entries` (each an Immunization and its FHIRPath prefix for issues), all
+/// or none. Returns the stored records in order.
+async fn create(
+    store: &dyn Store,
+    actor: &Actor,
+    own: MunicipalityCode,
+    entries: &[(String, &Value)],
+    today: NaiveDate,
+) -> Result<Vec<DoseRecord>, FhirError> {
+    match ensure_running(store, Function::Import).await {
+        Ok(()) => {}
+        Err(GovernanceError::Stopped(s)) => return Err(FhirError::Stopped(s)),
+        Err(GovernanceError::Store(e)) => return Err(e.into()),
+        Err(e) => return Err(FhirError::Store(StoreError::Other(e.to_string()))),
+    }
+    let mut invalid = Vec::new();
+    let mut parsed: Vec<(String, NewImmunization)> = Vec::new();
+    for (prefix, value) in entries {
+        match read_immunization(value) {
+            Ok(new) => parsed.push((prefix.clone(), new)),
+            Err(issues) => invalid.extend(issues.into_iter().map(|i| prefixed(prefix, i))),
+        }
+    }
+    if !invalid.is_empty() {
+        return Err(FhirError::Invalid(invalid));
+    }
+    let mut refused = Vec::new();
+    let mut records = Vec::new();
+    let mut known: Vec<(AtenaNumber, CouponHolder, Vec<DoseRecord>)> = Vec::new();
+    for (prefix, new) in &parsed {
+        let at = |path: &str| format!("{prefix}{path}");
+        if new.municipality != own {
+            refused.push(Issue::new(
+                "not-found",
+                &at("Immunization.patient"),
+                "no such patient in this municipality",
+            ));
+            continue;
+        }
+        if !known.iter().any(|(a, _, _)| *a == new.atena) {
+            match store.resident(own, &new.atena).await {
+                Ok(p) => {
+                    let doses = store.doses_of(own, &new.atena).await?;
+                    known.push((new.atena.clone(), CouponHolder::from(&p), doses));
+                }
+                Err(StoreError::NotFound) => {
+                    refused.push(Issue::new(
+                        "not-found",
+                        &at("Immunization.patient"),
+                        "no such patient in this municipality",
+                    ));
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let Some((_, holder, existing)) = known.iter_mut().find(|(a, _, _)| *a == new.atena) else {
+            continue;
+        };
+        let record = new.record(holder.coupon);
+        let rules = rules_for(&record, existing, holder, today);
+        if rules.is_empty() {
+            existing.push(record.clone());
+            records.push(record);
+        } else {
+            let text = rules
+                .iter()
+                .map(|r| r.message_en())
+                .collect::<Vec<_>>()
+                .join(" ");
+            refused.push(Issue::new("business-rule", &at("Immunization"), text));
+        }
+    }
+    if !refused.is_empty() {
+        return Err(FhirError::Refused(refused));
+    }
+    let detail = format!(
+        "FHIR: {}",
+        records
+            .iter()
+            .map(dose_detail)
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    let target = records
+        .first()
+        .map(|r| r.dose.atena.to_string())
+        .unwrap_or_default();
+    let audit = actor.audit("doses.import", &target).with_detail(detail);
+    match store.add_doses(own, &records, &actor.user, &audit).await {
+        Ok(()) => Ok(records),
+        Err(StoreError::Conflict(_)) => Err(FhirError::Refused(vec![Issue::new(
+            "business-rule",
+            "",
+            QualityRule::DoseNumberTaken.message_en(),
+        )])),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn prefixed(prefix: &str, mut issue: Issue) -> Issue {
+    if let Some(e) = &issue.expression {
+        issue.expression = Some(format!("{prefix}{e}"));
+    }
+    issue
+}
+
+/// `POST Immunization`: the stored resource.
+pub async fn create_immunization(
+    store: &dyn Store,
+    actor: &Actor,
+    own: MunicipalityCode,
+    body: &Value,
+    today: NaiveDate,
+) -> Result<Value, FhirError> {
+    let stored = create(store, actor, own, &[(String::new(), body)], today).await?;
+    stored.first().map(immunization).ok_or(FhirError::NotFound)
+}
+
+/// `POST /` with a transaction Bundle of `POST Immunization` entries: all stored or none; the
+/// transaction-response Bundle.
+pub async fn transaction(
+    store: &dyn Store,
+    actor: &Actor,
+    own: MunicipalityCode,
+    bundle: &Value,
+    today: NaiveDate,
+) -> Result<Value, FhirError> {
+    if bundle["resourceType"] != "Bundle" || bundle["type"] != "transaction" {
+        return Err(FhirError::Invalid(vec![Issue::new(
+            "invalid",
+            "Bundle.type",
+            "a transaction Bundle is expected",
+        )]));
+    }
+    let empty = Vec::new();
+    let list = bundle["entry"].as_array().unwrap_or(&empty);
+    let mut entries = Vec::new();
+    let mut invalid = Vec::new();
+    for (i, e) in list.iter().enumerate() {
+        let prefix = format!("Bundle.entry[{i}].resource.");
+        if e["request"]["method"] != "POST" || e["request"]["url"] != "Immunization" {
+            invalid.push(Issue::new(
+                "not-supported",
+                &format!("Bundle.entry[{i}].request"),
+                "only POST Immunization entries are accepted",
+            ));
+            continue;
+        }
+        entries.push((prefix, &e["resource"]));
+    }
+    if list.is_empty() {
+        invalid.push(Issue::new(
+            "required",
+            "Bundle.entry",
+            "the Bundle has no entries",
+        ));
+    }
+    if !invalid.is_empty() {
+        return Err(FhirError::Invalid(invalid));
+    }
+    let stored = create(store, actor, own, &entries, today).await?;
+    let responses: Vec<Value> = stored
+        .iter()
+        .map(|r| {
+            let resource = immunization(r);
+            serde_json::json!({
+                "response": {
+                    "status": "201 Created",
+                    "location": format!("Immunization/{}", resource["id"].as_str().unwrap_or_default())
+                }
+            })
+        })
+        .collect();
+    Ok(
+        serde_json::json!({"resourceType": "Bundle", "type": "transaction-response", "entry": responses}),
+    )
+}

@@ -1,0 +1,314 @@
+//! FHIR R4 over HTTP under `/fhir`, JSON only (`application/fhir+json`): the CapabilityStatement,
+//! `Patient` read and search, `Immunization` read, search and create, and transaction Bundles.
+//! Every refusal is an `OperationOutcome`; the access rules are those of the pages (a staff session
+//! of the municipality), and the services write the same audit entries.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+use vrs_core::access::{Action, Target};
+use vrs_core::fhir::{self as service, FhirError, ImmunizationFilter};
+use vrs_domain::MunicipalityCode;
+use vrs_interop::fhir::{operation_outcome, searchset, Issue};
+
+use crate::error::WebError;
+use crate::records::actor;
+use crate::session::Signed;
+use crate::AppState;
+
+pub const FHIR_JSON: &str = "application/fhir+json; charset=utf-8";
+
+/// A FHIR answer: a resource, or an OperationOutcome with its status.
+pub struct Fhir(StatusCode, Value, Option<String>);
+
+impl IntoResponse for Fhir {
+    fn into_response(self) -> Response {
+        let mut r = (
+            self.0,
+            [(header::CONTENT_TYPE, FHIR_JSON)],
+            self.1.to_string(),
+        )
+            .into_response();
+        if let Some(location) = self.2.and_then(|l| l.parse().ok()) {
+            r.headers_mut().insert(header::LOCATION, location);
+        }
+        r
+    }
+}
+
+fn outcome(status: StatusCode, code: &'static str, text: impl Into<String>) -> Fhir {
+    Fhir(
+        status,
+        operation_outcome(&[Issue::new(code, "", text)]),
+        None,
+    )
+}
+
+fn web_error(e: WebError) -> Fhir {
+    match e {
+        WebError::SignIn | WebError::PasswordChangeDue => outcome(
+            StatusCode::UNAUTHORIZED,
+            "login",
+            "sign in first (a staff session)",
+        ),
+        WebError::Forbidden(m) => outcome(StatusCode::FORBIDDEN, "forbidden", m),
+        WebError::Denied(r) => outcome(StatusCode::FORBIDDEN, "forbidden", r.message_en()),
+        WebError::Csrf => outcome(StatusCode::FORBIDDEN, "forbidden", "bad token"),
+        WebError::NotFound => outcome(StatusCode::NOT_FOUND, "not-found", "no such resource"),
+        WebError::Invalid(m) => outcome(StatusCode::BAD_REQUEST, "invalid", m),
+        WebError::Stopped(s) => {
+            outcome(StatusCode::SERVICE_UNAVAILABLE, "transient", s.to_string())
+        }
+        WebError::Internal(cause) => {
+            tracing::error!(%cause, "fhir request failed");
+            outcome(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "exception",
+                "internal error",
+            )
+        }
+    }
+}
+
+fn fhir_error(e: FhirError) -> Fhir {
+    match e {
+        FhirError::NotFound => outcome(StatusCode::NOT_FOUND, "not-found", "no such resource"),
+        FhirError::Invalid(issues) => {
+            Fhir(StatusCode::BAD_REQUEST, operation_outcome(&issues), None)
+        }
+        FhirError::Refused(issues) => Fhir(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            operation_outcome(&issues),
+            None,
+        ),
+        FhirError::Stopped(s) => {
+            outcome(StatusCode::SERVICE_UNAVAILABLE, "transient", s.to_string())
+        }
+        FhirError::Store(e) => web_error(e.into()),
+    }
+}
+
+/// The staff member's municipality, once `action` (on a person or on the area) is allowed.
+fn allowed(
+    signed: Result<Signed, WebError>,
+    action: Action,
+) -> Result<(Signed, MunicipalityCode), Fhir> {
+    let signed = signed.map_err(web_error)?;
+    let home = signed.account.municipality.ok_or_else(|| {
+        outcome(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "a service of municipal staff",
+        )
+    })?;
+    let target = match action {
+        Action::ReadPerson => Target::Person { home },
+        _ => Target::Municipality(home),
+    };
+    signed.authorize(action, &target).map_err(web_error)?;
+    Ok((signed, home))
+}
+
+fn json_body(body: &Bytes) -> Result<Value, Fhir> {
+    serde_json::from_slice(body).map_err(|e| {
+        outcome(
+            StatusCode::BAD_REQUEST,
+            "structure",
+            format!("the body is not JSON: {e}"),
+        )
+    })
+}
+
+fn answer(r: Result<Value, FhirError>) -> Fhir {
+    match r {
+        Ok(v) => Fhir(StatusCode::OK, v, None),
+        Err(e) => fhir_error(e),
+    }
+}
+
+fn base(state: &AppState) -> String {
+    format!("http://{}/fhir", state.settings.listen)
+}
+
+pub async fn metadata() -> Fhir {
+    let interaction = |codes: &[&str]| codes.iter().map(|c| json!({"code": c})).collect::<Vec<_>>();
+    Fhir(
+        StatusCode::OK,
+        json!({
+            "resourceType": "CapabilityStatement",
+            "status": "active",
+            "date": "2026-11-30",
+            "kind": "instance",
+            "software": {"name": "VRS", "version": env!("CARGO_PKG_VERSION")},
+            "fhirVersion": "4.0.1",
+            "format": ["json"],
+            "rest": [{
+                "mode": "server",
+                "security": {"description": "A staff session of the municipality (sign in at /login); every read and write is audited."},
+                "resource": [
+                    {"type": "Patient", "interaction": interaction(&["read", "search-type"]),
+                     "searchParam": [{"name": "identifier", "type": "token"}]},
+                    {"type": "Immunization", "interaction": interaction(&["read", "search-type", "create"]),
+                     "searchParam": [{"name": "patient", "type": "reference"}, {"name": "date", "type": "date"},
+                                     {"name": "vaccine-code", "type": "token"}]}
+                ],
+                "interaction": [{"code": "transaction"}]
+            }]
+        }),
+        None,
+    )
+}
+
+pub async fn read_patient(
+    State(state): State<AppState>,
+    signed: Result<Signed, WebError>,
+    Path(id): Path<String>,
+) -> Fhir {
+    let (signed, own) = match allowed(signed, Action::ReadPerson) {
+        Ok(a) => a,
+        Err(f) => return f,
+    };
+    answer(service::read_patient(state.store.as_ref(), &actor(&signed), own, &id).await)
+}
+
+pub async fn search_patients(
+    State(state): State<AppState>,
+    signed: Result<Signed, WebError>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Fhir {
+    let (signed, own) = match allowed(signed, Action::SearchPeople) {
+        Ok(a) => a,
+        Err(f) => return f,
+    };
+    let Some(identifier) = q.get("identifier") else {
+        return outcome(
+            StatusCode::BAD_REQUEST,
+            "required",
+            "search Patient by identifier=system|value",
+        );
+    };
+    answer(
+        service::search_patients(state.store.as_ref(), &actor(&signed), own, identifier)
+            .await
+            .map(|found| searchset(&base(&state), found)),
+    )
+}
+
+pub async fn read_immunization(
+    State(state): State<AppState>,
+    signed: Result<Signed, WebError>,
+    Path(id): Path<String>,
+) -> Fhir {
+    let (signed, own) = match allowed(signed, Action::ReadPerson) {
+        Ok(a) => a,
+        Err(f) => return f,
+    };
+    answer(service::read_one_immunization(state.store.as_ref(), &actor(&signed), own, &id).await)
+}
+
+pub async fn search_immunizations(
+    State(state): State<AppState>,
+    signed: Result<Signed, WebError>,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Fhir {
+    let (signed, own) = match allowed(signed, Action::ReadPerson) {
+        Ok(a) => a,
+        Err(f) => return f,
+    };
+    let mut patient = None;
+    let mut filter = ImmunizationFilter::default();
+    for (k, v) in q {
+        match k.as_str() {
+            "patient" => patient = Some(v),
+            "date" => filter.date.push(v),
+            "vaccine-code" => filter.vaccine_code = Some(v),
+            other => {
+                return outcome(
+                    StatusCode::BAD_REQUEST,
+                    "not-supported",
+                    format!("search parameter {other:?} is not supported"),
+                )
+            }
+        }
+    }
+    let Some(patient) = patient else {
+        return outcome(
+            StatusCode::BAD_REQUEST,
+            "required",
+            "search Immunization by patient=Patient/{id}",
+        );
+    };
+    answer(
+        service::search_immunizations(
+            state.store.as_ref(),
+            &actor(&signed),
+            own,
+            &patient,
+            &filter,
+        )
+        .await
+        .map(|found| searchset(&base(&state), found)),
+    )
+}
+
+pub async fn create_immunization(
+    State(state): State<AppState>,
+    signed: Result<Signed, WebError>,
+    body: Bytes,
+) -> Fhir {
+    let (signed, own) = match allowed(signed, Action::ImportDoses) {
+        Ok(a) => a,
+        Err(f) => return f,
+    };
+    let value = match json_body(&body) {
+        Ok(v) => v,
+        Err(f) => return f,
+    };
+    match service::create_immunization(
+        state.store.as_ref(),
+        &actor(&signed),
+        own,
+        &value,
+        vrs_core::japan_today(),
+    )
+    .await
+    {
+        Ok(created) => {
+            let location = format!(
+                "Immunization/{}",
+                created["id"].as_str().unwrap_or_default()
+            );
+            Fhir(StatusCode::CREATED, created, Some(location))
+        }
+        Err(e) => fhir_error(e),
+    }
+}
+
+pub async fn transaction(
+    State(state): State<AppState>,
+    signed: Result<Signed, WebError>,
+    body: Bytes,
+) -> Fhir {
+    let (signed, own) = match allowed(signed, Action::ImportDoses) {
+        Ok(a) => a,
+        Err(f) => return f,
+    };
+    let value = match json_body(&body) {
+        Ok(v) => v,
+        Err(f) => return f,
+    };
+    answer(
+        service::transaction(
+            state.store.as_ref(),
+            &actor(&signed),
+            own,
+            &value,
+            vrs_core::japan_today(),
+        )
+        .await,
+    )
+}

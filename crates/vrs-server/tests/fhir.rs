@@ -1,0 +1,309 @@
+//! FHIR R4 over real HTTP on SQLite and PostgreSQL: a dose goes out as an Immunization and comes
+//! back as the same dose; creates and transactions store all or nothing under the dose rules, with
+//! an OperationOutcome naming each element refused; reads and searches stay in the caller's
+//! municipality; every refusal is an OperationOutcome.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use serde_json::{json, Value};
+use support::{both_backends, spawn_app, Browser, TestApp, LGWAN, PASSWORD};
+use vrs_domain::{
+    Dose, DoseRecord, DoseSource, LotNumber, MunicipalityCode, Resident, VaccineProduct,
+};
+use vrs_interop::fhir::{immunization, read_immunization};
+use vrs_store::testkit::TestDb;
+
+both_backends!(
+    a_dose_round_trips_and_bad_resources_store_nothing,
+    reads_and_searches_stay_in_the_municipality,
+);
+
+fn saijo() -> MunicipalityCode {
+    MunicipalityCode::parse("382060").unwrap()
+}
+
+async fn setup(app: &TestApp) -> (Resident, Resident) {
+    let audit = vrs_store::AuditEntry::now("test", "test", "local", "resident.put", "x");
+    let mut people = vrs_interop::Synthetic::new(saijo(), 2, 31);
+    let (a, b) = (people.next().unwrap(), people.next().unwrap());
+    for p in [&a, &b] {
+        app.db.store.put_resident(saijo(), p, &audit).await.unwrap();
+    }
+    app.account("saijo-ehr", "municipal_staff", Some("382060"), false)
+        .await;
+    app.account("saijo-tablet", "site_tablet", Some("382060"), false)
+        .await;
+    (a, b)
+}
+
+fn resource(p: &Resident, n: u8, day: u32, lot: &str) -> Value {
+    let d = DoseRecord::now(
+        Dose {
+            municipality: p.municipality,
+            atena: p.atena.clone(),
+            dose_number: n,
+            administered_on: chrono::NaiveDate::from_ymd_opt(2021, 6, day).unwrap(),
+            product: VaccineProduct::by_code("comirnaty").unwrap(),
+            lot_number: LotNumber::parse(lot).unwrap(),
+            site_municipality: p.municipality,
+            coupon: p.coupon,
+        },
+        DoseSource::Tablet,
+    );
+    let mut v = immunization(&DoseRecord {
+        venue: "西条市総合体育館".into(),
+        doctor: "山田　太郎".into(),
+        ..d
+    });
+    v.as_object_mut().unwrap().remove("id");
+    v
+}
+
+async fn signed_in(app: &TestApp, user: &str) -> Browser {
+    let b = app.browser(LGWAN);
+    b.login(user, PASSWORD).await;
+    b
+}
+
+async fn send(
+    b: &Browser,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<&Value>,
+) -> (u16, Value) {
+    let mut r = b
+        .client
+        .request(method, format!("{}{path}", b.base))
+        .header("x-forwarded-for", LGWAN)
+        .header("accept", "application/fhir+json");
+    if let Some(body) = body {
+        r = r
+            .header("content-type", "application/fhir+json")
+            .body(body.to_string());
+    }
+    let r = r.send().await.unwrap();
+    let status = r.status().as_u16();
+    let ct = r.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(ct.starts_with("application/fhir+json"), "{path}: {ct}");
+    (
+        status,
+        serde_json::from_str(&r.text().await.unwrap()).unwrap(),
+    )
+}
+
+fn expressions(outcome: &Value) -> Vec<String> {
+    assert_eq!(outcome["resourceType"], "OperationOutcome", "{outcome}");
+    outcome["issue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|i| i["expression"].as_array().cloned().unwrap_or_default())
+        .map(|e| e.as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn stored(app: &TestApp, p: &Resident) -> Vec<DoseRecord> {
+    app.db.store.doses_of(saijo(), &p.atena).await.unwrap()
+}
+
+async fn a_dose_round_trips_and_bad_resources_store_nothing(app: &TestApp) {
+    use reqwest::Method;
+    let (a, b) = setup(app).await;
+    let ehr = signed_in(app, "saijo-ehr").await;
+
+    // Malformed: 400 naming the elements; refused by the rules or the records: 422; nothing stored.
+    let mut bad = resource(&a, 1, 1, "FA4597");
+    bad["lotNumber"] = json!("");
+    bad["protocolApplied"][0]["doseNumberPositiveInt"] = json!(0);
+    let (status, outcome) = send(&ehr, Method::POST, "/fhir/Immunization", Some(&bad)).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        expressions(&outcome),
+        [
+            "Immunization.lotNumber",
+            "Immunization.protocolApplied.doseNumber"
+        ]
+    );
+    let (status, _) = send(
+        &ehr,
+        Method::POST,
+        "/fhir/Immunization",
+        Some(&json!("not a resource")),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let mut elsewhere = resource(&a, 1, 1, "FA4597");
+    elsewhere["patient"]["reference"] = json!(format!("Patient/131016-{}", a.atena));
+    let (status, outcome) = send(&ehr, Method::POST, "/fhir/Immunization", Some(&elsewhere)).await;
+    assert_eq!(status, 422, "{outcome}");
+    assert_eq!(outcome["issue"][0]["code"], "not-found");
+    let mut future = resource(&a, 1, 1, "FA4597");
+    future["occurrenceDateTime"] = json!("2099-01-01");
+    let (status, outcome) = send(&ehr, Method::POST, "/fhir/Immunization", Some(&future)).await;
+    assert_eq!(status, 422, "a dose in the future: {outcome}");
+    assert_eq!(outcome["issue"][0]["code"], "business-rule");
+    assert!(stored(app, &a).await.is_empty());
+
+    // Created: 201 with its location, stored as from FHIR.
+    let r = ehr
+        .client
+        .post(format!("{}/fhir/Immunization", ehr.base))
+        .header("x-forwarded-for", LGWAN)
+        .header("content-type", "application/fhir+json")
+        .body(resource(&a, 1, 1, "FA4597").to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(location, format!("Immunization/382060-{}-1", a.atena));
+    let doses = stored(app, &a).await;
+    assert_eq!(doses.len(), 1);
+    assert_eq!(doses[0].source, DoseSource::Fhir);
+
+    // Round trip: the stored dose read as FHIR reads back as the same dose.
+    let (status, read) = send(&ehr, Method::GET, &format!("/fhir/{location}"), None).await;
+    assert_eq!(status, 200);
+    let back = read_immunization(&read).unwrap().record(a.coupon);
+    assert_eq!(back.dose, doses[0].dose);
+    assert_eq!(
+        (back.venue.as_str(), back.doctor.as_str()),
+        ("西条市総合体育館", "山田　太郎")
+    );
+
+    // A transaction with one bad entry stores nothing; the good one stores both.
+    let entry =
+        |v: Value| json!({"request": {"method": "POST", "url": "Immunization"}, "resource": v});
+    let mut second_bad = resource(&b, 1, 3, "FA4597");
+    second_bad["occurrenceDateTime"] = json!("yesterday");
+    let tx = json!({"resourceType": "Bundle", "type": "transaction",
+                    "entry": [entry(resource(&a, 2, 22, "FC3661")), entry(second_bad)]});
+    let (status, outcome) = send(&ehr, Method::POST, "/fhir", Some(&tx)).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        expressions(&outcome),
+        ["Bundle.entry[1].resource.Immunization.occurrence"]
+    );
+    assert_eq!(stored(app, &a).await.len(), 1);
+    let tx = json!({"resourceType": "Bundle", "type": "transaction",
+                    "entry": [entry(resource(&a, 2, 22, "FC3661")), entry(resource(&b, 1, 3, "FA4597"))]});
+    let (status, response) = send(&ehr, Method::POST, "/fhir", Some(&tx)).await;
+    assert_eq!(status, 200, "{response}");
+    assert_eq!(response["type"], "transaction-response");
+    assert_eq!(
+        response["entry"][1]["response"]["location"],
+        format!("Immunization/382060-{}-1", b.atena)
+    );
+    assert_eq!(stored(app, &a).await.len(), 2);
+    assert_eq!(stored(app, &b).await.len(), 1);
+    // The same again: the dose numbers are taken; nothing changes.
+    let (status, _) = send(&ehr, Method::POST, "/fhir", Some(&tx)).await;
+    assert_eq!(status, 422);
+    assert_eq!(stored(app, &a).await.len(), 2);
+
+    // Who may: a tablet is refused and nobody without a session; both as OperationOutcomes.
+    let tablet = signed_in(app, "saijo-tablet").await;
+    let (status, outcome) = send(
+        &tablet,
+        Method::POST,
+        "/fhir/Immunization",
+        Some(&resource(&b, 2, 24, "FC3661")),
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(outcome["resourceType"], "OperationOutcome");
+    let anonymous = app.browser(LGWAN);
+    let (status, outcome) = send(&anonymous, Method::GET, &format!("/fhir/{location}"), None).await;
+    assert_eq!(status, 401);
+    assert_eq!(outcome["issue"][0]["code"], "login");
+    let (status, cap) = send(&anonymous, Method::GET, "/fhir/metadata", None).await;
+    assert_eq!(
+        (status, cap["resourceType"].as_str()),
+        (200, Some("CapabilityStatement"))
+    );
+}
+
+async fn reads_and_searches_stay_in_the_municipality(app: &TestApp) {
+    use reqwest::Method;
+    let (a, b) = setup(app).await;
+    let ehr = signed_in(app, "saijo-ehr").await;
+    for v in [
+        resource(&a, 1, 1, "FA4597"),
+        resource(&a, 2, 22, "FC3661"),
+        resource(&b, 1, 5, "FA4597"),
+    ] {
+        assert_eq!(
+            send(&ehr, Method::POST, "/fhir/Immunization", Some(&v))
+                .await
+                .0,
+            201
+        );
+    }
+    let (status, p) = send(
+        &ehr,
+        Method::GET,
+        &format!("/fhir/Patient/382060-{}", a.atena),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(p["birthDate"], a.birth_date.to_string());
+    assert!(
+        !p.to_string().contains(a.my_number.expose()),
+        "no My Number in a Patient"
+    );
+    let (status, _) = send(
+        &ehr,
+        Method::GET,
+        &format!("/fhir/Patient/131016-{}", a.atena),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    let search = format!(
+        "/fhir/Patient?identifier=urn:jp:vrs:coupon:382060|{}",
+        b.coupon
+    );
+    let (_, found) = send(&ehr, Method::GET, &search, None).await;
+    assert_eq!(found["total"], 1);
+    assert_eq!(
+        found["entry"][0]["resource"]["id"],
+        format!("382060-{}", b.atena)
+    );
+    let (status, _) = send(
+        &ehr,
+        Method::GET,
+        "/fhir/Patient?identifier=http://example.org|1",
+        None,
+    )
+    .await;
+    assert_eq!(status, 400);
+
+    let by = |q: &str| format!("/fhir/Immunization?patient=Patient/382060-{}{q}", a.atena);
+    let (_, all) = send(&ehr, Method::GET, &by(""), None).await;
+    assert_eq!(all["total"], 2, "exactly the person's doses");
+    let (_, later) = send(&ehr, Method::GET, &by("&date=ge2021-06-10"), None).await;
+    assert_eq!(later["total"], 1);
+    assert_eq!(later["entry"][0]["resource"]["lotNumber"], "FC3661");
+    let (_, coded) = send(
+        &ehr,
+        Method::GET,
+        &by("&vaccine-code=http://hl7.org/fhir/sid/cvx|207"),
+        None,
+    )
+    .await;
+    assert_eq!(coded["total"], 0);
+    let (status, _) = send(&ehr, Method::GET, &by("&date=yesterday"), None).await;
+    assert_eq!(status, 400);
+    let (_, other) = send(
+        &ehr,
+        Method::GET,
+        &format!("/fhir/Immunization?patient=Patient/131016-{}", a.atena),
+        None,
+    )
+    .await;
+    assert_eq!(other["total"], 0);
+}
