@@ -5,7 +5,9 @@
 
 use chrono::NaiveDate;
 use serde_json::Value;
-use vrs_domain::{AtenaNumber, DoseRecord, Function, MunicipalityCode, QualityRule, Resident};
+use vrs_domain::{
+    AtenaNumber, DoseRecord, Function, KanaName, MunicipalityCode, MyNumber, QualityRule,
+};
 use vrs_interop::fhir::{
     self, atena_system, coupon_system, immunization, parse_immunization_id, parse_patient_id,
     patient, read_immunization, Issue, NewImmunization,
@@ -14,7 +16,7 @@ use vrs_store::{CouponHolder, Store, StoreError};
 
 use crate::doses::{dose_detail, rules_for};
 use crate::governance::{ensure_running, GovernanceError};
-use crate::records::read_person;
+use crate::records::{read_person, search_people, PersonQuery};
 use crate::Actor;
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +29,8 @@ pub enum FhirError {
     /// Well-formed but refused by the records or the rules (HTTP 422).
     #[error("refused")]
     Refused(Vec<Issue>),
+    #[error("{0}")]
+    Forbidden(&'static str),
     #[error(transparent)]
     Stopped(crate::governance::Stopped),
     #[error(transparent)]
@@ -61,46 +65,78 @@ pub async fn read_patient(
     Ok(patient(&person))
 }
 
-/// `Patient?identifier=system|value` (宛名番号 or coupon number of the caller's municipality).
+/// The identifier system of the My Number: searchable from LG-WAN sessions only, never output.
+pub const MY_NUMBER_SYSTEM: &str = "urn:jp:mynumber";
+
+/// What a Patient search asks: `identifier=system|value` (宛名番号, coupon number, or — from LG-WAN —
+/// My Number), or `name` (kana) with `birthdate`. `Ok(None)`: an identifier of another
+/// municipality, which finds nobody.
+pub fn patient_query(
+    own: MunicipalityCode,
+    identifier: Option<&str>,
+    name: Option<&str>,
+    birthdate: Option<&str>,
+    lgwan: bool,
+) -> Result<Option<PersonQuery>, FhirError> {
+    let invalid = |m: String| FhirError::Invalid(vec![Issue::new("value", "", m)]);
+    if let Some(identifier) = identifier {
+        let (system, value) = identifier.split_once('|').unwrap_or(("", identifier));
+        return if system == atena_system(own) {
+            AtenaNumber::parse(value)
+                .map(|a| Some(PersonQuery::Atena(a)))
+                .map_err(|e| invalid(format!("identifier: {e}")))
+        } else if system == coupon_system(own) {
+            vrs_domain::CouponNumber::parse(value)
+                .map(|c| Some(PersonQuery::Coupon(c)))
+                .map_err(|e| invalid(format!("identifier: {e}")))
+        } else if system == MY_NUMBER_SYSTEM {
+            if !lgwan {
+                return Err(FhirError::Forbidden(
+                    "a My Number is searched only from an LG-WAN terminal",
+                ));
+            }
+            MyNumber::parse(value)
+                .map(|n| Some(PersonQuery::MyNumber(n)))
+                .map_err(|e| invalid(format!("identifier: {e}")))
+        } else if system.starts_with("urn:jp:vrs:") {
+            Ok(None)
+        } else {
+            Err(FhirError::Invalid(vec![Issue::new(
+                "not-supported",
+                "",
+                format!(
+                    "identifier: the system must be {}, {} or {MY_NUMBER_SYSTEM}",
+                    atena_system(own),
+                    coupon_system(own)
+                ),
+            )]))
+        };
+    }
+    match (name, birthdate) {
+        (Some(name), Some(birth)) => {
+            let kana =
+                KanaName::parse(name).map_err(|e| invalid(format!("name (in kana): {e}")))?;
+            let birth = NaiveDate::parse_from_str(birth, "%Y-%m-%d")
+                .map_err(|_| invalid(format!("birthdate: {birth:?} is not YYYY-MM-DD")))?;
+            Ok(Some(PersonQuery::KanaBirth(kana, birth)))
+        }
+        _ => Err(invalid(
+            "search Patient by identifier=system|value, or by name (kana) and birthdate".into(),
+        )),
+    }
+}
+
+/// The Patients a search finds (audited like every search).
 pub async fn search_patients(
     store: &dyn Store,
     actor: &Actor,
     own: MunicipalityCode,
-    identifier: &str,
+    query: Option<&PersonQuery>,
 ) -> Result<Vec<Value>, FhirError> {
-    let (system, value) = identifier.split_once('|').unwrap_or(("", identifier));
-    let found = if system == atena_system(own) {
-        match AtenaNumber::parse(value) {
-            Ok(atena) => store.resident(own, &atena).await,
-            Err(_) => Err(StoreError::NotFound),
-        }
-    } else if system == coupon_system(own) {
-        match vrs_domain::CouponNumber::parse(value) {
-            Ok(c) => store.resident_by_coupon(own, &c).await,
-            Err(_) => Err(StoreError::NotFound),
-        }
-    } else if system.starts_with("urn:jp:vrs:") {
-        Err(StoreError::NotFound)
-    } else {
-        return Err(FhirError::Invalid(vec![Issue::new(
-            "not-supported",
-            "",
-            format!(
-                "identifier: the system must be {} or {}",
-                atena_system(own),
-                coupon_system(own)
-            ),
-        )]));
+    let Some(query) = query else {
+        return Ok(Vec::new());
     };
-    let people: Vec<Resident> = match found {
-        Ok(p) => vec![p],
-        Err(StoreError::NotFound) => Vec::new(),
-        Err(e) => return Err(e.into()),
-    };
-    let audit = actor
-        .audit("person.search", "fhir identifier")
-        .with_detail(format!("found={}", people.len()));
-    store.append_audit(own.into(), &audit).await?;
+    let people = search_people(store, actor, own, query).await?;
     Ok(people.iter().map(patient).collect())
 }
 

@@ -85,6 +85,7 @@ fn fhir_error(e: FhirError) -> Fhir {
             operation_outcome(&issues),
             None,
         ),
+        FhirError::Forbidden(m) => outcome(StatusCode::FORBIDDEN, "forbidden", m),
         FhirError::Stopped(s) => {
             outcome(StatusCode::SERVICE_UNAVAILABLE, "transient", s.to_string())
         }
@@ -151,7 +152,8 @@ pub async fn metadata() -> Fhir {
                 "security": {"description": "A staff session of the municipality (sign in at /login); every read and write is audited."},
                 "resource": [
                     {"type": "Patient", "interaction": interaction(&["read", "search-type"]),
-                     "searchParam": [{"name": "identifier", "type": "token"}]},
+                     "searchParam": [{"name": "identifier", "type": "token"}, {"name": "name", "type": "string"},
+                                     {"name": "birthdate", "type": "date"}]},
                     {"type": "Immunization", "interaction": interaction(&["read", "search-type", "create"]),
                      "searchParam": [{"name": "patient", "type": "reference"}, {"name": "date", "type": "date"},
                                      {"name": "vaccine-code", "type": "token"}]}
@@ -184,15 +186,21 @@ pub async fn search_patients(
         Ok(a) => a,
         Err(f) => return f,
     };
-    let Some(identifier) = q.get("identifier") else {
-        return outcome(
-            StatusCode::BAD_REQUEST,
-            "required",
-            "search Patient by identifier=system|value",
-        );
+    let lgwan = signed
+        .authorize(Action::SearchPersonByMyNumber, &Target::Municipality(own))
+        .is_ok();
+    let query = match service::patient_query(
+        own,
+        q.get("identifier").map(String::as_str),
+        q.get("name").map(String::as_str),
+        q.get("birthdate").map(String::as_str),
+        lgwan,
+    ) {
+        Ok(query) => query,
+        Err(e) => return fhir_error(e),
     };
     answer(
-        service::search_patients(state.store.as_ref(), &actor(&signed), own, identifier)
+        service::search_patients(state.store.as_ref(), &actor(&signed), own, query.as_ref())
             .await
             .map(|found| searchset(&base(&state), found)),
     )

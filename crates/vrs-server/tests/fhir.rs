@@ -282,6 +282,35 @@ async fn reads_and_searches_stay_in_the_municipality(app: &TestApp) {
     .await;
     assert_eq!(status, 400);
 
+    // By kana name and birth date; by My Number only from LG-WAN (here LG-WAN), never from the
+    // internet.
+    let kana = a.name_kana.as_str().replace('　', "");
+    let search = format!("/fhir/Patient?name={kana}&birthdate={}", a.birth_date);
+    let (_, found) = send(&ehr, Method::GET, &search, None).await;
+    assert_eq!(
+        found["entry"][0]["resource"]["id"],
+        format!("382060-{}", a.atena),
+        "{found}"
+    );
+    let by_number = format!(
+        "/fhir/Patient?identifier=urn:jp:mynumber|{}",
+        a.my_number.expose()
+    );
+    let (status, found) = send(&ehr, Method::GET, &by_number, None).await;
+    assert_eq!((status, found["total"].as_u64()), (200, Some(1)));
+    let outside = app.browser(support::INTERNET);
+    outside.login("saijo-ehr", PASSWORD).await;
+    let r = outside
+        .client
+        .get(format!("{}{by_number}", outside.base))
+        .header("x-forwarded-for", support::INTERNET)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    let (status, _) = send(&ehr, Method::GET, "/fhir/Patient?name=xyz", None).await;
+    assert_eq!(status, 400);
+
     let by = |q: &str| format!("/fhir/Immunization?patient=Patient/382060-{}{q}", a.atena);
     let (_, all) = send(&ehr, Method::GET, &by(""), None).await;
     assert_eq!(all["total"], 2, "exactly the person's doses");
