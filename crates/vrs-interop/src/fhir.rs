@@ -65,12 +65,7 @@ pub fn patient(p: &Resident) -> Value {
             {"system": atena_system(p.municipality), "value": p.atena.as_str()},
             {"system": coupon_system(p.municipality), "value": p.coupon.to_string()}
         ],
-        "name": [
-            {"use": "official", "text": name, "family": family, "given": given_list(given),
-             "extension": [{"url": "http://hl7.org/fhir/StructureDefinition/iso21090-EN-representation", "valueCode": "IDE"}]},
-            {"use": "official", "text": kana, "family": kana_family, "given": given_list(kana_given),
-             "extension": [{"url": "http://hl7.org/fhir/StructureDefinition/iso21090-EN-representation", "valueCode": "SYL"}]}
-        ],
+        "name": [human_name(name, family, given, "IDE"), human_name(kana, kana_family, kana_given, "SYL")],
         "gender": match p.sex { Sex::Male => "male", Sex::Female => "female" },
         "birthDate": p.birth_date.to_string(),
     });
@@ -80,12 +75,21 @@ pub fn patient(p: &Resident) -> Value {
     out
 }
 
-fn given_list(given: &str) -> Vec<&str> {
-    if given.is_empty() {
-        Vec::new()
-    } else {
-        vec![given]
+/// A HumanName in one representation (IDE: kanji, SYL: kana); no empty `given` array.
+fn human_name(text: &str, family: &str, given: &str, representation: &str) -> Value {
+    let mut name = json!({
+        "use": "official",
+        "text": text,
+        "family": family,
+        "extension": [{
+            "url": "http://hl7.org/fhir/StructureDefinition/iso21090-EN-representation",
+            "valueCode": representation
+        }]
+    });
+    if !given.is_empty() {
+        name["given"] = json!([given]);
     }
+    name
 }
 
 /// An Immunization for a stored dose.
@@ -171,7 +175,12 @@ pub fn searchset(base: &str, resources: Vec<Value>) -> Value {
             json!({"fullUrl": url, "resource": r, "search": {"mode": "match"}})
         })
         .collect();
-    json!({"resourceType": "Bundle", "type": "searchset", "total": entries.len(), "entry": entries})
+    let mut bundle = json!({"resourceType": "Bundle", "type": "searchset", "total": entries.len()});
+    // FHIR JSON has no empty arrays: a search that finds nothing has no `entry`.
+    if !entries.is_empty() {
+        bundle["entry"] = Value::Array(entries);
+    }
+    bundle
 }
 
 /// A dose as an Immunization to create describes it, before the person and the rules are checked.

@@ -1,12 +1,18 @@
 //! FHIR R4 over real HTTP on SQLite and PostgreSQL: a dose goes out as an Immunization and comes
 //! back as the same dose; creates and transactions store all or nothing under the dose rules, with
 //! an OperationOutcome naming each element refused; reads and searches stay in the caller's
-//! municipality; every refusal is an OperationOutcome.
+//! municipality; every refusal is an OperationOutcome. Every resource the server sends is checked
+//! with an offline FHIR R4 validator built from the official StructureDefinitions (required
+//! elements, unknown elements, types and ranges), and the count of resources checked is printed.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use octofhir_fhirschema::{get_schemas, FhirValidator, FhirVersion, InMemorySchemaProvider};
 use serde_json::{json, Value};
 use support::{both_backends, spawn_app, Browser, TestApp, LGWAN, PASSWORD};
 use vrs_domain::{
@@ -87,10 +93,42 @@ async fn send(
     let status = r.status().as_u16();
     let ct = r.headers()["content-type"].to_str().unwrap().to_owned();
     assert!(ct.starts_with("application/fhir+json"), "{path}: {ct}");
-    (
-        status,
-        serde_json::from_str(&r.text().await.unwrap()).unwrap(),
-    )
+    let value: Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+    assert_valid(&value).await;
+    (status, value)
+}
+
+/// The offline FHIR R4 validator (octofhir-fhirschema, with its embedded R4 schemas).
+fn validator() -> &'static FhirValidator {
+    static V: OnceLock<FhirValidator> = OnceLock::new();
+    V.get_or_init(|| {
+        let map = get_schemas(FhirVersion::R4)
+            .iter()
+            .map(|(k, v)| (k.clone(), Arc::new(v.clone())))
+            .collect();
+        FhirValidator::new(Arc::new(InMemorySchemaProvider::from_map(map)))
+    })
+}
+
+static CHECKED: AtomicUsize = AtomicUsize::new(0);
+
+/// Fails when `resource` is not valid FHIR R4 (a Bundle's entries are checked one by one too).
+async fn assert_valid(resource: &Value) {
+    let kind = resource["resourceType"].as_str().unwrap().to_owned();
+    let result = validator().validate(resource, vec![kind.clone()]).await;
+    assert!(
+        result.valid,
+        "{kind} is not valid FHIR R4: {:?}\n{resource}",
+        result.errors
+    );
+    CHECKED.fetch_add(1, Ordering::Relaxed);
+    if kind == "Bundle" {
+        for e in resource["entry"].as_array().cloned().unwrap_or_default() {
+            if e["resource"].is_object() {
+                Box::pin(assert_valid(&e["resource"])).await;
+            }
+        }
+    }
 }
 
 fn expressions(outcome: &Value) -> Vec<String> {
@@ -158,6 +196,8 @@ async fn a_dose_round_trips_and_bad_resources_store_nothing(app: &TestApp) {
         .unwrap();
     assert_eq!(r.status().as_u16(), 201);
     let location = r.headers()["location"].to_str().unwrap().to_owned();
+    let created: Value = r.json().await.unwrap();
+    assert_valid(&created).await;
     assert_eq!(location, format!("Immunization/382060-{}-1", a.atena));
     let doses = stored(app, &a).await;
     assert_eq!(doses.len(), 1);
@@ -335,4 +375,8 @@ async fn reads_and_searches_stay_in_the_municipality(app: &TestApp) {
     )
     .await;
     assert_eq!(other["total"], 0);
+    eprintln!(
+        "FHIR R4 resources validated so far: {}",
+        CHECKED.load(Ordering::Relaxed)
+    );
 }
