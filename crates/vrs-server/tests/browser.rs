@@ -80,6 +80,8 @@ async fn browser(driver: &Driver) -> Client {
             ]
         }),
     );
+    // Two crypto providers are compiled into the test build: name one for the WebDriver client.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     ClientBuilder::rustls()
         .expect("a TLS configuration")
         .capabilities(caps)
