@@ -165,6 +165,15 @@ pub async fn metadata() -> Fhir {
     )
 }
 
+/// Any other path under `/fhir`: not offered, answered as FHIR.
+pub async fn unsupported() -> Fhir {
+    outcome(
+        StatusCode::NOT_FOUND,
+        "not-supported",
+        "this server offers Patient and Immunization (see /fhir/metadata)",
+    )
+}
+
 pub async fn read_patient(
     State(state): State<AppState>,
     signed: Result<Signed, WebError>,

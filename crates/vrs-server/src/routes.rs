@@ -272,6 +272,12 @@ fn table() -> Vec<(RouteInfo, Handlers)> {
             post(governance::agree_to),
         ),
         r("/fhir/metadata", &["GET"], Public, get(fhir::metadata)),
+        r(
+            "/fhir/{*rest}",
+            &["GET", "POST"],
+            Public,
+            get(fhir::unsupported).post(fhir::unsupported),
+        ),
         r("/fhir", &["POST"], MunicipalStaff, post(fhir::transaction)),
         r(
             "/fhir/Patient",

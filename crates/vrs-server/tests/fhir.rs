@@ -258,6 +258,11 @@ async fn a_dose_round_trips_and_bad_resources_store_nothing(app: &TestApp) {
     let (status, outcome) = send(&anonymous, Method::GET, &format!("/fhir/{location}"), None).await;
     assert_eq!(status, 401);
     assert_eq!(outcome["issue"][0]["code"], "login");
+    let (status, outcome) = send(&anonymous, Method::GET, "/fhir/Observation/1", None).await;
+    assert_eq!(
+        (status, outcome["issue"][0]["code"].as_str()),
+        (404, Some("not-supported"))
+    );
     let (status, cap) = send(&anonymous, Method::GET, "/fhir/metadata", None).await;
     assert_eq!(
         (status, cap["resourceType"].as_str()),
