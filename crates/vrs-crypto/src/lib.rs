@@ -14,6 +14,7 @@
 pub mod backup;
 pub mod chain;
 mod error;
+pub mod es256;
 mod field;
 mod master;
 pub mod password;

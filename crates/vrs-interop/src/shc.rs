@@ -1,0 +1,212 @@
+//! SMART Health Cards, as a verifier reads them: the `shc:/` numeric QR text, the compact JWS inside
+//! (`zip: DEF`, `alg: ES256`, `kid` = JWK thumbprint), its raw-DEFLATE payload and the issuer's key
+//! set. A card is valid only when every step holds: the numeric text decodes, the header names
+//! compression and ES256, a trusted issuer's key with that `kid` verifies the signature, the payload
+//! inflates to JSON whose `iss` is that issuer, and it carries a FHIR Bundle.
+
+use std::io::Read;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use base64::Engine;
+use serde_json::Value;
+use vrs_crypto::es256::PublicKey;
+
+/// The largest inflated payload accepted (a card is a few kilobytes).
+const PAYLOAD_LIMIT: u64 = 64 * 1024;
+
+/// Why a card is refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ShcError {
+    #[error("not a SMART Health Card QR text (it must start with shc:/ followed by digits)")]
+    NotShc,
+    #[error("a card split over several QR codes (shc:/n/m/…) must be joined first")]
+    Chunked,
+    #[error("the numeric text is damaged: {0}")]
+    Numeric(&'static str),
+    #[error("not a compact JWS: {0}")]
+    Jws(&'static str),
+    #[error("the JWS header must have zip DEF (raw DEFLATE)")]
+    NotCompressed,
+    #[error("the JWS algorithm must be ES256, not {0:?}")]
+    Algorithm(String),
+    #[error("no trusted issuer has a key with kid {0:?}")]
+    UnknownKey(String),
+    #[error("the signature does not verify: the card was altered or not signed by its issuer")]
+    Signature,
+    #[error("the payload does not inflate to JSON: {0}")]
+    Payload(String),
+    #[error("the payload's issuer {found:?} is not the issuer of the key ({expected:?})")]
+    Issuer { found: String, expected: String },
+    #[error("the payload carries no FHIR Bundle (vc.credentialSubject.fhirBundle)")]
+    NoBundle,
+}
+
+/// The compact JWS a `shc:/` text holds: each pair of digits is a character code minus 45.
+pub fn decode_qr(text: &str) -> Result<String, ShcError> {
+    let digits = text.trim().strip_prefix("shc:/").ok_or(ShcError::NotShc)?;
+    if digits.contains('/') {
+        return Err(ShcError::Chunked);
+    }
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ShcError::NotShc);
+    }
+    if digits.len() % 2 != 0 {
+        return Err(ShcError::Numeric("an odd number of digits"));
+    }
+    digits
+        .as_bytes()
+        .chunks(2)
+        .map(|pair| {
+            let n = (pair[0] - b'0') * 10 + (pair[1] - b'0');
+            if n > 77 {
+                return Err(ShcError::Numeric("a pair above 77"));
+            }
+            Ok(char::from(n + 45))
+        })
+        .collect()
+}
+
+/// The `shc:/` text of a compact JWS.
+pub fn encode_qr(jws: &str) -> String {
+    let mut out = String::with_capacity(5 + jws.len() * 2);
+    out.push_str("shc:/");
+    for b in jws.bytes() {
+        let n = b.saturating_sub(45);
+        out.push(char::from(b'0' + n / 10));
+        out.push(char::from(b'0' + n % 10));
+    }
+    out
+}
+
+/// One trusted issuer: its URL (`iss`) and its ES256 keys by `kid`.
+#[derive(Clone, Debug)]
+pub struct Issuer {
+    pub url: String,
+    keys: Vec<(String, PublicKey)>,
+}
+
+impl Issuer {
+    /// An issuer from its published key set (`/.well-known/jwks.json`); keys that are not EC P-256
+    /// signing keys are ignored.
+    pub fn from_jwks(url: &str, jwks: &Value) -> Self {
+        let keys = jwks["keys"]
+            .as_array()
+            .map(|keys| {
+                keys.iter()
+                    .filter(|k| k["kty"] == "EC" && k["crv"] == "P-256")
+                    .filter_map(|k| {
+                        let kid = k["kid"].as_str()?.to_owned();
+                        let key = PublicKey::from_jwk(k["x"].as_str()?, k["y"].as_str()?)?;
+                        Some((kid, key))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self {
+            url: url.to_owned(),
+            keys,
+        }
+    }
+}
+
+/// A verified card: who issued it and what it says.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VerifiedCard {
+    pub issuer: String,
+    pub kid: String,
+    pub payload: Value,
+}
+
+impl VerifiedCard {
+    /// The FHIR Bundle the card carries.
+    pub fn bundle(&self) -> &Value {
+        &self.payload["vc"]["credentialSubject"]["fhirBundle"]
+    }
+}
+
+fn b64(part: &str, what: &'static str) -> Result<Vec<u8>, ShcError> {
+    B64URL.decode(part).map_err(|_| ShcError::Jws(what))
+}
+
+/// Verifies a compact JWS against the trusted issuers.
+pub fn verify_jws(jws: &str, trusted: &[Issuer]) -> Result<VerifiedCard, ShcError> {
+    let mut parts = jws.trim().split('.');
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(ShcError::Jws("it must have three parts"));
+    };
+    let header: Value = serde_json::from_slice(&b64(h, "the header is not base64url")?)
+        .map_err(|_| ShcError::Jws("the header is not JSON"))?;
+    if header["zip"] != "DEF" {
+        return Err(ShcError::NotCompressed);
+    }
+    if header["alg"] != "ES256" {
+        return Err(ShcError::Algorithm(header["alg"].to_string()));
+    }
+    let kid = header["kid"].as_str().unwrap_or_default().to_owned();
+    let (issuer, key) = trusted
+        .iter()
+        .find_map(|i| {
+            i.keys
+                .iter()
+                .find(|(k, _)| *k == kid)
+                .map(|(_, key)| (i, key))
+        })
+        .ok_or_else(|| ShcError::UnknownKey(kid.clone()))?;
+    let signature = b64(s, "the signature is not base64url")?;
+    let signing_input = &jws.trim()[..h.len() + 1 + p.len()];
+    if !key.verifies(signing_input.as_bytes(), &signature) {
+        return Err(ShcError::Signature);
+    }
+    let compressed = b64(p, "the payload is not base64url")?;
+    let mut json = Vec::new();
+    flate2::read::DeflateDecoder::new(compressed.as_slice())
+        .take(PAYLOAD_LIMIT)
+        .read_to_end(&mut json)
+        .map_err(|e| ShcError::Payload(e.to_string()))?;
+    let payload: Value =
+        serde_json::from_slice(&json).map_err(|e| ShcError::Payload(e.to_string()))?;
+    let iss = payload["iss"].as_str().unwrap_or_default();
+    if iss != issuer.url {
+        return Err(ShcError::Issuer {
+            found: iss.to_owned(),
+            expected: issuer.url.clone(),
+        });
+    }
+    let card = VerifiedCard {
+        issuer: issuer.url.clone(),
+        kid,
+        payload,
+    };
+    if card.bundle()["resourceType"] != "Bundle" {
+        return Err(ShcError::NoBundle);
+    }
+    Ok(card)
+}
+
+/// Verifies the text of a card's QR code.
+pub fn verify_qr(text: &str, trusted: &[Issuer]) -> Result<VerifiedCard, ShcError> {
+    verify_jws(&decode_qr(text)?, trusted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_numeric_text_round_trips_and_refuses_damage() {
+        let jws = "eyJ.abc-_.xyz";
+        assert_eq!(decode_qr(&encode_qr(jws)).unwrap(), jws);
+        assert_eq!(decode_qr("HC1:abc"), Err(ShcError::NotShc));
+        assert_eq!(decode_qr("shc:/1/2/5676"), Err(ShcError::Chunked));
+        assert_eq!(
+            decode_qr("shc:/567"),
+            Err(ShcError::Numeric("an odd number of digits"))
+        );
+        assert_eq!(
+            decode_qr("shc:/99"),
+            Err(ShcError::Numeric("a pair above 77"))
+        );
+    }
+}
