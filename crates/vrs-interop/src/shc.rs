@@ -1,18 +1,92 @@
-//! SMART Health Cards, as a verifier reads them: the `shc:/` numeric QR text, the compact JWS inside
+//! SMART Health Cards, as an issuer writes them ([`card_payload`], [`sign`]) and a verifier reads them: the `shc:/` numeric QR text, the compact JWS inside
 //! (`zip: DEF`, `alg: ES256`, `kid` = JWK thumbprint), its raw-DEFLATE payload and the issuer's key
 //! set. A card is valid only when every step holds: the numeric text decodes, the header names
 //! compression and ES256, a trusted issuer's key with that `kid` verifies the signature, the payload
 //! inflates to JSON whose `iss` is that issuer, and it carries a FHIR Bundle.
 
-use std::io::Read;
+use std::io::{Read, Write};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine;
-use serde_json::Value;
-use vrs_crypto::es256::PublicKey;
+use serde_json::{json, Value};
+use vrs_crypto::es256::{PublicKey, SigningKey};
+use vrs_domain::DoseRecord;
 
 /// The largest inflated payload accepted (a card is a few kilobytes).
 const PAYLOAD_LIMIT: u64 = 64 * 1024;
+
+/// The longest JWS that fits one QR code of version 22 at error correction L (the spec's limit).
+pub const SINGLE_QR_JWS_MAX: usize = 1195;
+
+/// The holder as the card names them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CardName {
+    pub family: String,
+    pub given: String,
+}
+
+/// The minimal FHIR Bundle of Japan's profile: the Patient (`usual` name, birth date) as
+/// `resource:0`, then one Immunization per dose (CVX, date, lot, performer).
+pub fn minimal_bundle(
+    name: &CardName,
+    birth_date: chrono::NaiveDate,
+    doses: &[DoseRecord],
+    performer: &str,
+) -> Value {
+    let mut entries = vec![json!({
+        "fullUrl": "resource:0",
+        "resource": {
+            "resourceType": "Patient",
+            "name": [{"use": "usual", "family": name.family, "given": [name.given]}],
+            "birthDate": birth_date.to_string()
+        }
+    })];
+    for (i, d) in doses.iter().enumerate() {
+        entries.push(json!({
+            "fullUrl": format!("resource:{}", i + 1),
+            "resource": {
+                "resourceType": "Immunization",
+                "status": "completed",
+                "vaccineCode": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": d.dose.product.cvx}]},
+                "patient": {"reference": "resource:0"},
+                "occurrenceDateTime": d.dose.administered_on.to_string(),
+                "lotNumber": d.dose.lot_number.as_str(),
+                "performer": [{"actor": {"display": performer}}]
+            }
+        }));
+    }
+    json!({"resourceType": "Bundle", "type": "collection", "entry": entries})
+}
+
+/// The JWS payload of a card: issuer, not-before (Unix seconds) and the bundle.
+pub fn card_payload(iss: &str, nbf: i64, bundle: Value) -> Value {
+    json!({
+        "iss": iss,
+        "nbf": nbf,
+        "vc": {
+            "type": ["https://smarthealth.cards#health-card"],
+            "credentialSubject": {"fhirVersion": "4.0.1", "fhirBundle": bundle}
+        }
+    })
+}
+
+/// Signs a payload into a compact JWS: minified JSON, raw DEFLATE, header `zip: DEF`, `alg: ES256`
+/// and `kid` = the key's thumbprint.
+pub fn sign(payload: &Value, key: &SigningKey) -> Result<String, vrs_crypto::CryptoError> {
+    let header = json!({"zip": "DEF", "alg": "ES256", "kid": key.kid()});
+    let json = serde_json::to_vec(payload).unwrap_or_default();
+    let mut deflate = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    // Writing to a Vec cannot fail.
+    let _ = deflate.write_all(&json);
+    let compressed = deflate.finish().unwrap_or_default();
+    let signing_input = format!(
+        "{}.{}",
+        B64URL.encode(header.to_string()),
+        B64URL.encode(compressed)
+    );
+    let signature = key.sign(signing_input.as_bytes())?;
+    Ok(format!("{signing_input}.{}", B64URL.encode(signature)))
+}
 
 /// Why a card is refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

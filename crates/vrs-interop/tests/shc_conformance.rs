@@ -56,3 +56,68 @@ fn the_example_card_verifies_and_every_bad_variant_is_refused_for_its_reason() {
     assert!(matches!(err, ShcError::UnknownKey(_)));
     eprintln!("SHC conformance: 1 card verified, {refused} of 4 bad variants refused");
 }
+
+/// A card we issue, signed with the spec's example issuer key, verifies with the spec's public key
+/// set through the same verifier, fits one QR code, and a changed byte is refused.
+#[test]
+fn a_card_we_issue_with_the_example_key_verifies() {
+    use vrs_crypto::es256::SigningKey;
+    use vrs_domain::{Dose, DoseRecord, DoseSource, LotNumber, MunicipalityCode, VaccineProduct};
+    use vrs_interop::shc::{card_payload, decode_qr, encode_qr, minimal_bundle, sign, CardName};
+
+    let private: serde_json::Value =
+        serde_json::from_str(&read("issuer.jwks.private.json")).unwrap();
+    let k = &private["keys"][0];
+    let key = SigningKey::from_jwk(
+        k["d"].as_str().unwrap(),
+        k["x"].as_str().unwrap(),
+        k["y"].as_str().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(key.kid(), k["kid"].as_str().unwrap());
+    let p = vrs_interop::Synthetic::new(MunicipalityCode::parse("382060").unwrap(), 1, 5)
+        .next()
+        .unwrap();
+    let doses: Vec<DoseRecord> = [(1u8, 1u32, "FA4597"), (2, 22, "FC3661"), (3, 28, "FN9605")]
+        .into_iter()
+        .map(|(n, day, lot)| {
+            DoseRecord::now(
+                Dose {
+                    municipality: p.municipality,
+                    atena: p.atena.clone(),
+                    dose_number: n,
+                    administered_on: chrono::NaiveDate::from_ymd_opt(2021, 5 + u32::from(n), day)
+                        .unwrap(),
+                    product: VaccineProduct::by_code("comirnaty").unwrap(),
+                    lot_number: LotNumber::parse(lot).unwrap(),
+                    site_municipality: p.municipality,
+                    coupon: p.coupon,
+                },
+                DoseSource::Tablet,
+            )
+        })
+        .collect();
+    let name = CardName {
+        family: "SAIJO".into(),
+        given: "HANAKO".into(),
+    };
+    let bundle = minimal_bundle(&name, p.birth_date, &doses, "MHLW_Gov_of_JAPAN");
+    let jws = sign(&card_payload(EXAMPLE_ISSUER, 1_640_000_000, bundle), &key).unwrap();
+    assert!(
+        jws.len() <= vrs_interop::shc::SINGLE_QR_JWS_MAX,
+        "{} characters",
+        jws.len()
+    );
+    let qr = encode_qr(&jws);
+    let card = verify_qr(&qr, &trusted()).unwrap();
+    let entries = card.bundle()["entry"].as_array().unwrap();
+    assert_eq!(entries.len(), 4, "the Patient and three Immunizations");
+    assert_eq!(entries[3]["resource"]["lotNumber"], "FN9605");
+    assert_eq!(decode_qr(&qr).unwrap(), jws);
+    // One digit changed anywhere in the payload part: refused.
+    let mut digits: Vec<char> = qr.chars().collect();
+    let at = qr.len() / 2;
+    digits[at] = if digits[at] == '1' { '2' } else { '1' };
+    let changed: String = digits.into_iter().collect();
+    assert!(verify_qr(&changed, &trusted()).is_err());
+}
