@@ -113,6 +113,8 @@ pub enum ShcError {
     Issuer { found: String, expected: String },
     #[error("the payload carries no FHIR Bundle (vc.credentialSubject.fhirBundle)")]
     NoBundle,
+    #[error("a JWS of {0} characters does not fit one QR code of version 22")]
+    TooLarge(usize),
 }
 
 /// The compact JWS a `shc:/` text holds: each pair of digits is a character code minus 45.
@@ -138,6 +140,26 @@ pub fn decode_qr(text: &str) -> Result<String, ShcError> {
             Ok(char::from(n + 45))
         })
         .collect()
+}
+
+/// The QR code of a card as the spec requires: a byte segment `shc:/` then one numeric segment,
+/// error correction L, in the smallest version that holds it, no larger than 22.
+pub fn qr_code(jws: &str) -> Result<qrcode::QrCode, ShcError> {
+    use qrcode::bits::Bits;
+    use qrcode::{EcLevel, Version};
+    let text = encode_qr(jws);
+    let digits = &text.as_bytes()["shc:/".len()..];
+    for v in 1..=22 {
+        let mut bits = Bits::new(Version::Normal(v));
+        let fits = bits.push_byte_data(b"shc:/").is_ok()
+            && bits.push_numeric_data(digits).is_ok()
+            && bits.push_terminator(EcLevel::L).is_ok();
+        if fits {
+            return qrcode::QrCode::with_bits(bits, EcLevel::L)
+                .map_err(|_| ShcError::Numeric("the QR code could not be built"));
+        }
+    }
+    Err(ShcError::TooLarge(jws.len()))
 }
 
 /// The `shc:/` text of a compact JWS.
@@ -267,6 +289,42 @@ pub fn verify_qr(text: &str, trusted: &[Issuer]) -> Result<VerifiedCard, ShcErro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Renders a QR code in grey levels (4 pixels a module, a 4-module quiet zone) and reads it
+    /// back with an independent QR reader.
+    fn read_back(code: &qrcode::QrCode) -> String {
+        let (w, scale, quiet) = (code.width(), 4, 4);
+        let colors = code.to_colors();
+        let size = (w + 2 * quiet) * scale;
+        let mut image = rqrr::PreparedImage::prepare_from_greyscale(size, size, |x, y| {
+            let (mx, my) = (x / scale, y / scale);
+            if mx < quiet || my < quiet || mx >= w + quiet || my >= w + quiet {
+                return 255;
+            }
+            match colors[(my - quiet) * w + (mx - quiet)] {
+                qrcode::Color::Dark => 0,
+                qrcode::Color::Light => 255,
+            }
+        });
+        let grids = image.detect_grids();
+        assert_eq!(grids.len(), 1);
+        grids[0].decode().unwrap().1
+    }
+
+    #[test]
+    fn a_card_qr_code_is_byte_then_numeric_and_reads_back() {
+        let jws = format!("eyJ6aXAiOiJERUYifQ.{}.sig", "A".repeat(900));
+        let code = qr_code(&jws).unwrap();
+        let qrcode::Version::Normal(v) = code.version() else {
+            panic!("a normal QR version");
+        };
+        assert!(v <= 22, "version {v}");
+        assert_eq!(read_back(&code), encode_qr(&jws));
+        assert!(matches!(
+            qr_code(&"A".repeat(1300)),
+            Err(ShcError::TooLarge(1300))
+        ));
+    }
 
     #[test]
     fn the_numeric_text_round_trips_and_refuses_damage() {

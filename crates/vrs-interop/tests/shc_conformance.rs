@@ -109,6 +109,12 @@ fn a_card_we_issue_with_the_example_key_verifies() {
         jws.len()
     );
     let qr = encode_qr(&jws);
+    let code = vrs_interop::shc::qr_code(&jws).unwrap();
+    assert!(
+        matches!(code.version(), qrcode::Version::Normal(v) if v <= 22),
+        "{:?}",
+        code.version()
+    );
     let card = verify_qr(&qr, &trusted()).unwrap();
     let entries = card.bundle()["entry"].as_array().unwrap();
     assert_eq!(entries.len(), 4, "the Patient and three Immunizations");
