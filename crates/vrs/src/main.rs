@@ -78,6 +78,9 @@ enum Command {
     /// Destroy a municipality's area on its consent (crypto-shredding).
     #[command(subcommand)]
     Area(commands::backup::Area),
+    /// Verify a certificate's code.
+    #[command(subcommand)]
+    Cert(commands::cert::Cert),
     /// Run the server.
     Serve(commands::serve::Args),
     /// A demonstration on embedded SQLite: demo municipalities, targets and accounts, then serve.
@@ -129,6 +132,7 @@ fn main() -> ExitCode {
             Command::Restore(args) => commands::backup::run_restore(&context, &args).await,
             Command::Keys(keys) => commands::backup::run_keys(&context, &keys).await,
             Command::Area(area) => commands::backup::run_area(&context, &area).await,
+            Command::Cert(c) => commands::cert::run(&c),
             Command::Serve(args) => commands::serve::run(&context, &args).await,
             Command::Demo(args) => commands::demo::run(&args).await,
         }

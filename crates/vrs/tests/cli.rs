@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -789,4 +789,41 @@ fn terms_publish_counts_versions_and_names_bad_input() {
     }
     let list = d.run(&["terms", "list"]);
     assert_eq!(String::from_utf8_lossy(&list.stdout).lines().count(), 2);
+}
+
+#[test]
+fn cert_verify_accepts_the_example_card_and_names_why_a_bad_one_is_refused() {
+    let d = Deployment::new();
+    let shc = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/shc");
+    let jwks = shc.join("jwks.json");
+    let issuer = "https://spec.smarthealth.cards/examples/issuer";
+    let verify = |card: &std::path::Path| {
+        d.run(&[
+            "cert",
+            "verify",
+            card.to_str().unwrap(),
+            "--issuer",
+            issuer,
+            "--jwks",
+            jwks.to_str().unwrap(),
+        ])
+    };
+    let ok = verify(&shc.join("examples/card.qr.txt"));
+    assert!(ok.status.success(), "{}", text(&ok));
+    assert!(text(&ok).contains("valid: issued by https://spec.smarthealth.cards/examples/issuer"));
+    assert!(text(&ok).contains("dose: "), "{}", text(&ok));
+    let jws = verify(&shc.join("examples/card.jws"));
+    assert!(jws.status.success(), "{}", text(&jws));
+    let bad = verify(&shc.join("examples/bad-signature.qr.txt"));
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        text(&bad).contains("signature does not verify"),
+        "{}",
+        text(&bad)
+    );
+    let nozip = verify(&shc.join("examples/bad-nozip.qr.txt"));
+    assert_eq!(nozip.status.code(), Some(1));
+    assert!(text(&nozip).contains("zip DEF"), "{}", text(&nozip));
+    let missing = verify(&d.path("none.txt"));
+    assert_eq!(missing.status.code(), Some(2));
 }

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod backup;
+pub mod cert;
 pub mod check;
 pub mod demo;
 pub mod export;
