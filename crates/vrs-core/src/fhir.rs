@@ -12,9 +12,9 @@ use vrs_interop::fhir::{
     self, atena_system, coupon_system, immunization, parse_immunization_id, parse_patient_id,
     patient, read_immunization, Issue, NewImmunization,
 };
-use vrs_store::{CouponHolder, Store, StoreError};
+use vrs_store::{Store, StoreError};
 
-use crate::doses::{dose_detail, rules_for};
+use crate::dose_batch::{BatchError, DoseBatch};
 use crate::governance::{ensure_running, GovernanceError};
 use crate::records::{read_person, search_people, PersonQuery};
 use crate::Actor;
@@ -260,44 +260,23 @@ async fn create(
         return Err(FhirError::Invalid(invalid));
     }
     let mut refused = Vec::new();
-    let mut records = Vec::new();
-    let mut known: Vec<(AtenaNumber, CouponHolder, Vec<DoseRecord>)> = Vec::new();
+    let mut batch = DoseBatch::new(own, today);
     for (prefix, new) in &parsed {
         let at = |path: &str| format!("{prefix}{path}");
-        if new.municipality != own {
+        let person = match new.municipality == own {
+            true => batch.person(store, &new.atena).await?,
+            false => None,
+        };
+        let Some(holder) = person else {
             refused.push(Issue::new(
                 "not-found",
                 &at("Immunization.patient"),
                 "no such patient in this municipality",
             ));
             continue;
-        }
-        if !known.iter().any(|(a, _, _)| *a == new.atena) {
-            match store.resident(own, &new.atena).await {
-                Ok(p) => {
-                    let doses = store.doses_of(own, &new.atena).await?;
-                    known.push((new.atena.clone(), CouponHolder::from(&p), doses));
-                }
-                Err(StoreError::NotFound) => {
-                    refused.push(Issue::new(
-                        "not-found",
-                        &at("Immunization.patient"),
-                        "no such patient in this municipality",
-                    ));
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        let Some((_, holder, existing)) = known.iter_mut().find(|(a, _, _)| *a == new.atena) else {
-            continue;
         };
-        let record = new.record(holder.coupon);
-        let rules = rules_for(&record, existing, holder, today);
-        if rules.is_empty() {
-            existing.push(record.clone());
-            records.push(record);
-        } else {
+        let rules = batch.check(store, new.record(holder.coupon)).await?;
+        if !rules.is_empty() {
             let text = rules
                 .iter()
                 .map(|r| r.message_en())
@@ -309,28 +288,17 @@ async fn create(
     if !refused.is_empty() {
         return Err(FhirError::Refused(refused));
     }
-    let detail = format!(
-        "FHIR: {}",
-        records
-            .iter()
-            .map(dose_detail)
-            .collect::<Vec<_>>()
-            .join("; ")
-    );
-    let target = records
-        .first()
-        .map(|r| r.dose.atena.to_string())
-        .unwrap_or_default();
-    let audit = actor.audit("doses.import", &target).with_detail(detail);
-    match store.add_doses(own, &records, &actor.user, &audit).await {
-        Ok(()) => Ok(records),
-        Err(StoreError::Conflict(_)) => Err(FhirError::Refused(vec![Issue::new(
-            "business-rule",
-            "",
-            QualityRule::DoseNumberTaken.message_en(),
-        )])),
-        Err(e) => Err(e.into()),
-    }
+    batch
+        .store(store, actor, "FHIR")
+        .await
+        .map_err(|e| match e {
+            BatchError::Taken => FhirError::Refused(vec![Issue::new(
+                "business-rule",
+                "",
+                QualityRule::DoseNumberTaken.message_en(),
+            )]),
+            BatchError::Store(e) => e.into(),
+        })
 }
 
 fn prefixed(prefix: &str, mut issue: Issue) -> Issue {

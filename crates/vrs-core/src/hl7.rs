@@ -9,10 +9,10 @@ use vrs_domain::{DoseSource, Function, MunicipalityCode, QualityRule, Resident};
 use vrs_interop::hl7_messages::{
     ack, read, rsp, AckCode, Header, Incoming, PatientIds, PersonKey, Problem, Refusal, VxuDose,
 };
-use vrs_store::{CouponHolder, Store, StoreError};
+use vrs_store::{Store, StoreError};
 
 use crate::access::{decide, Action, Principal, Target};
-use crate::doses::{dose_detail, rules_for};
+use crate::dose_batch::{BatchError, DoseBatch};
 use crate::governance::{ensure_running, GovernanceError};
 use crate::Actor;
 
@@ -194,12 +194,7 @@ async fn add_doses(
     if !mismatch.is_empty() {
         return Err(mismatch);
     }
-    let holder = CouponHolder::from(&person);
-    let mut existing = store
-        .doses_of(own, &person.atena)
-        .await
-        .map_err(|e| vec![internal(&e)])?;
-    let mut records = Vec::new();
+    let mut batch = DoseBatch::new(own, today);
     let mut problems = Vec::new();
     for d in doses {
         let record = vrs_domain::DoseRecord {
@@ -219,11 +214,11 @@ async fn add_doses(
             source: DoseSource::Hl7,
             received_from: None,
         };
-        let rules = rules_for(&record, &existing, &holder, today);
-        if rules.is_empty() {
-            existing.push(record.clone());
-            records.push(record);
-        } else {
+        let rules = batch
+            .check(store, record)
+            .await
+            .map_err(|e| vec![internal(&e)])?;
+        if !rules.is_empty() {
             let reason = rules
                 .iter()
                 .map(|r| r.message_en())
@@ -235,30 +230,20 @@ async fn add_doses(
     if !problems.is_empty() {
         return Err(problems);
     }
-    let detail = format!(
-        "HL7 VXU {} from {}^{}: {}",
-        header.control_id,
-        header.sending_application,
-        header.sending_facility,
-        records
-            .iter()
-            .map(dose_detail)
-            .collect::<Vec<_>>()
-            .join("; ")
+    let origin = format!(
+        "HL7 VXU {} from {}^{}",
+        header.control_id, header.sending_application, header.sending_facility
     );
-    let audit = actor
-        .audit("doses.import", person.atena.as_str())
-        .with_detail(detail);
-    match store.add_doses(own, &records, &actor.user, &audit).await {
+    match batch.store(store, actor, &origin).await {
         Ok(_) => Ok(()),
-        Err(StoreError::Conflict(_)) => Err(vec![Problem::new(
+        Err(BatchError::Taken) => Err(vec![Problem::new(
             "RXA",
             1,
             0,
             207,
             QualityRule::DoseNumberTaken.message_en(),
         )]),
-        Err(e) => Err(vec![internal(&e)]),
+        Err(BatchError::Store(e)) => Err(vec![internal(&e)]),
     }
 }
 

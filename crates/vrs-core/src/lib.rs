@@ -10,6 +10,7 @@ pub mod backup;
 pub mod backup_format;
 pub mod check;
 pub mod coupon;
+pub mod dose_batch;
 pub mod dose_import;
 pub mod doses;
 pub mod export;

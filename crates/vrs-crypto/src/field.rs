@@ -227,18 +227,7 @@ pub(crate) fn seal_with(
     aad: &[u8],
     plaintext: &[u8],
 ) -> Result<Vec<u8>, CryptoError> {
-    let mut nonce = [0u8; aead::NONCE_LEN];
-    rand::thread_rng().fill_bytes(&mut nonce);
-    let mut body = plaintext.to_vec();
-    key.seal_in_place_append_tag(
-        aead::Nonce::assume_unique_for_key(nonce),
-        aead::Aad::from(aad),
-        &mut body,
-    )
-    .map_err(|_| CryptoError::Decrypt)?;
-    let mut out = nonce.to_vec();
-    out.extend_from_slice(&body);
-    Ok(out)
+    seal_owned(key, aad, plaintext.to_vec())
 }
 
 /// Seals `body` in place (no copy of a large plaintext), the random nonce in front.
@@ -247,6 +236,7 @@ pub(crate) fn seal_owned(
     aad: &[u8],
     mut body: Vec<u8>,
 ) -> Result<Vec<u8>, CryptoError> {
+    body.reserve(aead::NONCE_LEN + aead::AES_256_GCM.tag_len());
     let mut nonce = [0u8; aead::NONCE_LEN];
     rand::thread_rng().fill_bytes(&mut nonce);
     key.seal_in_place_append_tag(
@@ -288,20 +278,7 @@ pub(crate) fn open_with(
     aad: &[u8],
     sealed: &[u8],
 ) -> Result<Vec<u8>, CryptoError> {
-    if sealed.len() < aead::NONCE_LEN {
-        return Err(CryptoError::Decrypt);
-    }
-    let mut nonce = [0u8; aead::NONCE_LEN];
-    nonce.copy_from_slice(&sealed[..aead::NONCE_LEN]);
-    let mut body = sealed[aead::NONCE_LEN..].to_vec();
-    let plain = key
-        .open_in_place(
-            aead::Nonce::assume_unique_for_key(nonce),
-            aead::Aad::from(aad),
-            &mut body,
-        )
-        .map_err(|_| CryptoError::Decrypt)?;
-    Ok(plain.to_vec())
+    open_owned(key, aad, sealed)
 }
 
 #[cfg(test)]

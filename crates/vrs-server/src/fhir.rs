@@ -124,10 +124,16 @@ fn json_body(body: &Bytes) -> Result<Value, Fhir> {
     })
 }
 
-fn answer(r: Result<Value, FhirError>) -> Fhir {
-    match r {
-        Ok(v) => Fhir(StatusCode::OK, v, None),
-        Err(e) => fhir_error(e),
+/// A handler's answer: the resource, or the OperationOutcome of the refusal.
+pub type Answer = Result<Fhir, Fhir>;
+
+fn ok(v: Value) -> Answer {
+    Ok(Fhir(StatusCode::OK, v, None))
+}
+
+impl From<FhirError> for Fhir {
+    fn from(e: FhirError) -> Self {
+        fhir_error(e)
     }
 }
 
@@ -178,64 +184,48 @@ pub async fn read_patient(
     State(state): State<AppState>,
     signed: Result<Signed, WebError>,
     Path(id): Path<String>,
-) -> Fhir {
-    let (signed, own) = match allowed(signed, Action::ReadPerson) {
-        Ok(a) => a,
-        Err(f) => return f,
-    };
-    answer(service::read_patient(state.store.as_ref(), &actor(&signed), own, &id).await)
+) -> Answer {
+    let (signed, own) = allowed(signed, Action::ReadPerson)?;
+    ok(service::read_patient(state.store.as_ref(), &actor(&signed), own, &id).await?)
 }
 
 pub async fn search_patients(
     State(state): State<AppState>,
     signed: Result<Signed, WebError>,
     Query(q): Query<HashMap<String, String>>,
-) -> Fhir {
-    let (signed, own) = match allowed(signed, Action::SearchPeople) {
-        Ok(a) => a,
-        Err(f) => return f,
-    };
+) -> Answer {
+    let (signed, own) = allowed(signed, Action::SearchPeople)?;
     let lgwan = signed
         .authorize(Action::SearchPersonByMyNumber, &Target::Municipality(own))
         .is_ok();
-    let query = match service::patient_query(
+    let query = service::patient_query(
         own,
         q.get("identifier").map(String::as_str),
         q.get("name").map(String::as_str),
         q.get("birthdate").map(String::as_str),
         lgwan,
-    ) {
-        Ok(query) => query,
-        Err(e) => return fhir_error(e),
-    };
-    answer(
+    )?;
+    let found =
         service::search_patients(state.store.as_ref(), &actor(&signed), own, query.as_ref())
-            .await
-            .map(|found| searchset(&base(&state), found)),
-    )
+            .await?;
+    ok(searchset(&base(&state), found))
 }
 
 pub async fn read_immunization(
     State(state): State<AppState>,
     signed: Result<Signed, WebError>,
     Path(id): Path<String>,
-) -> Fhir {
-    let (signed, own) = match allowed(signed, Action::ReadPerson) {
-        Ok(a) => a,
-        Err(f) => return f,
-    };
-    answer(service::read_one_immunization(state.store.as_ref(), &actor(&signed), own, &id).await)
+) -> Answer {
+    let (signed, own) = allowed(signed, Action::ReadPerson)?;
+    ok(service::read_one_immunization(state.store.as_ref(), &actor(&signed), own, &id).await?)
 }
 
 pub async fn search_immunizations(
     State(state): State<AppState>,
     signed: Result<Signed, WebError>,
     Query(q): Query<Vec<(String, String)>>,
-) -> Fhir {
-    let (signed, own) = match allowed(signed, Action::ReadPerson) {
-        Ok(a) => a,
-        Err(f) => return f,
-    };
+) -> Answer {
+    let (signed, own) = allowed(signed, Action::ReadPerson)?;
     let mut patient = None;
     let mut filter = ImmunizationFilter::default();
     for (k, v) in q {
@@ -244,88 +234,67 @@ pub async fn search_immunizations(
             "date" => filter.date.push(v),
             "vaccine-code" => filter.vaccine_code = Some(v),
             other => {
-                return outcome(
+                return Err(outcome(
                     StatusCode::BAD_REQUEST,
                     "not-supported",
                     format!("search parameter {other:?} is not supported"),
-                )
+                ))
             }
         }
     }
-    let Some(patient) = patient else {
-        return outcome(
+    let patient = patient.ok_or_else(|| {
+        outcome(
             StatusCode::BAD_REQUEST,
             "required",
             "search Immunization by patient=Patient/{id}",
-        );
-    };
-    answer(
-        service::search_immunizations(
-            state.store.as_ref(),
-            &actor(&signed),
-            own,
-            &patient,
-            &filter,
         )
-        .await
-        .map(|found| searchset(&base(&state), found)),
+    })?;
+    let found = service::search_immunizations(
+        state.store.as_ref(),
+        &actor(&signed),
+        own,
+        &patient,
+        &filter,
     )
+    .await?;
+    ok(searchset(&base(&state), found))
 }
 
 pub async fn create_immunization(
     State(state): State<AppState>,
     signed: Result<Signed, WebError>,
     body: Bytes,
-) -> Fhir {
-    let (signed, own) = match allowed(signed, Action::ImportDoses) {
-        Ok(a) => a,
-        Err(f) => return f,
-    };
-    let value = match json_body(&body) {
-        Ok(v) => v,
-        Err(f) => return f,
-    };
-    match service::create_immunization(
+) -> Answer {
+    let (signed, own) = allowed(signed, Action::ImportDoses)?;
+    let value = json_body(&body)?;
+    let created = service::create_immunization(
         state.store.as_ref(),
         &actor(&signed),
         own,
         &value,
         vrs_core::japan_today(),
     )
-    .await
-    {
-        Ok(created) => {
-            let location = format!(
-                "Immunization/{}",
-                created["id"].as_str().unwrap_or_default()
-            );
-            Fhir(StatusCode::CREATED, created, Some(location))
-        }
-        Err(e) => fhir_error(e),
-    }
+    .await?;
+    let location = format!(
+        "Immunization/{}",
+        created["id"].as_str().unwrap_or_default()
+    );
+    Ok(Fhir(StatusCode::CREATED, created, Some(location)))
 }
 
 pub async fn transaction(
     State(state): State<AppState>,
     signed: Result<Signed, WebError>,
     body: Bytes,
-) -> Fhir {
-    let (signed, own) = match allowed(signed, Action::ImportDoses) {
-        Ok(a) => a,
-        Err(f) => return f,
-    };
-    let value = match json_body(&body) {
-        Ok(v) => v,
-        Err(f) => return f,
-    };
-    answer(
-        service::transaction(
-            state.store.as_ref(),
-            &actor(&signed),
-            own,
-            &value,
-            vrs_core::japan_today(),
-        )
-        .await,
+) -> Answer {
+    let (signed, own) = allowed(signed, Action::ImportDoses)?;
+    let value = json_body(&body)?;
+    ok(service::transaction(
+        state.store.as_ref(),
+        &actor(&signed),
+        own,
+        &value,
+        vrs_core::japan_today(),
     )
+    .await?)
 }

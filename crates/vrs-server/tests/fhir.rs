@@ -31,17 +31,7 @@ fn saijo() -> MunicipalityCode {
 }
 
 async fn setup(app: &TestApp) -> (Resident, Resident) {
-    let audit = vrs_store::AuditEntry::now("test", "test", "local", "resident.put", "x");
-    let mut people = vrs_interop::Synthetic::new(saijo(), 2, 31);
-    let (a, b) = (people.next().unwrap(), people.next().unwrap());
-    for p in [&a, &b] {
-        app.db.store.put_resident(saijo(), p, &audit).await.unwrap();
-    }
-    app.account("saijo-ehr", "municipal_staff", Some("382060"), false)
-        .await;
-    app.account("saijo-tablet", "site_tablet", Some("382060"), false)
-        .await;
-    (a, b)
+    support::ehr_setup(app, 31).await
 }
 
 fn resource(p: &Resident, n: u8, day: u32, lot: &str) -> Value {

@@ -327,3 +327,20 @@ pub fn hidden(body: &str, name: &str) -> Option<String> {
     let end = body[start..].find('"')? + start;
     Some(body[start..end].to_owned())
 }
+
+/// Two residents of 西条市 (from synthetic `seed`), the staff account `saijo-ehr` a health record
+/// system signs in as, and the site tablet `saijo-tablet`; for the interoperability tests.
+pub async fn ehr_setup(app: &TestApp, seed: u64) -> (vrs_domain::Resident, vrs_domain::Resident) {
+    let saijo = vrs_domain::MunicipalityCode::parse("382060").unwrap();
+    let audit = vrs_store::AuditEntry::now("test", "test", "local", "resident.put", "x");
+    let mut people = vrs_interop::Synthetic::new(saijo, 2, seed);
+    let (a, b) = (people.next().unwrap(), people.next().unwrap());
+    for p in [&a, &b] {
+        app.db.store.put_resident(saijo, p, &audit).await.unwrap();
+    }
+    app.account("saijo-ehr", "municipal_staff", Some("382060"), false)
+        .await;
+    app.account("saijo-tablet", "site_tablet", Some("382060"), false)
+        .await;
+    (a, b)
+}
