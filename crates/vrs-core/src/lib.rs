@@ -8,6 +8,8 @@ pub mod actor;
 pub mod audit;
 pub mod backup;
 pub mod backup_format;
+pub mod certificate_app;
+pub mod certificates;
 pub mod check;
 pub mod coupon;
 pub mod dose_batch;
@@ -23,6 +25,7 @@ pub mod inquiry_bulk;
 pub mod provisions;
 pub mod records;
 pub mod shred;
+pub mod signing;
 pub mod statistics;
 pub mod statistics_view;
 

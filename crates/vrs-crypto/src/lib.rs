@@ -18,6 +18,8 @@ pub mod es256;
 mod field;
 mod master;
 pub mod password;
+pub mod pki;
+pub mod x509;
 
 pub use error::CryptoError;
 pub use field::{DataKey, FieldCipher};

@@ -150,12 +150,13 @@ impl MasterKey {
 }
 
 impl MasterKey {
-    /// Wraps another secret (a backup key) for the key vault; `aad` names what it is and whose.
-    pub(crate) fn seal_secret(&self, aad: &[u8], secret: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    /// Seals another secret (a backup key, a certificate signing key) under the master key; `aad`
+    /// names what it is and whose.
+    pub fn seal_secret(&self, aad: &[u8], secret: &[u8]) -> Result<Vec<u8>, CryptoError> {
         crate::field::seal_with(&self.secret_wrapping_key(), aad, secret)
     }
 
-    pub(crate) fn open_secret(&self, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    pub fn open_secret(&self, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
         crate::field::open_with(&self.secret_wrapping_key(), aad, sealed)
             .map_err(|_| CryptoError::WrongMasterKey)
     }

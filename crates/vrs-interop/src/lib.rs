@@ -7,7 +7,6 @@ pub mod fhir;
 pub mod hl7;
 pub mod hl7_messages;
 pub mod inquiry;
-pub mod shc;
 pub mod synthetic;
 pub mod targets;
 

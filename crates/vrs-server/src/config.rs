@@ -35,6 +35,17 @@ pub struct Settings {
     /// municipality's staff account; its municipality scopes every message).
     pub mllp_listen: Option<SocketAddr>,
     pub mllp_account: Option<String>,
+    /// The public base URL of the deployment (e.g. `https://vc.vrs.example.jp`): SMART Health
+    /// Card issuers are `{public_url}/issuer/{municipality}` (or `{public_url}/issuer` for one
+    /// national issuer). Defaults to `http://{listen}`.
+    pub public_url: Option<String>,
+    /// Who signs certificates: `municipality` (each its own keys) or `national` (one issuer).
+    pub certificate_issuer: String,
+    /// The deployment's name in its CSCA certificate.
+    pub deployment_name: String,
+    /// Certificates (PEM or DER files) the My Number card signer of an app or kiosk application must
+    /// chain to; none: every application is refused as untrusted.
+    pub card_trust_anchors: Vec<std::path::PathBuf>,
 }
 
 impl Default for Settings {
@@ -52,6 +63,10 @@ impl Default for Settings {
             statistics_interval_secs: 60,
             mllp_listen: None,
             mllp_account: None,
+            public_url: None,
+            certificate_issuer: "municipality".into(),
+            deployment_name: "VRS".into(),
+            card_trust_anchors: Vec::new(),
         }
     }
 }
@@ -95,6 +110,44 @@ fn nets(name: &'static str, text: &str) -> Result<Vec<IpNet>, ConfigError> {
 }
 
 impl Settings {
+    /// Who signs certificates, and under which URLs.
+    pub fn issuer_settings(&self) -> vrs_core::signing::IssuerSettings {
+        use vrs_core::signing::{IssuerMode, IssuerSettings};
+        IssuerSettings {
+            mode: if self.certificate_issuer == "national" {
+                IssuerMode::National
+            } else {
+                IssuerMode::Municipality
+            },
+            base_url: self
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", self.listen)),
+            deployment_name: self.deployment_name.clone(),
+        }
+    }
+
+    /// The card trust anchors, read from their files.
+    pub fn card_trust(&self) -> Result<vrs_core::certificate_app::CardTrust, ConfigError> {
+        let mut anchors = Vec::new();
+        for path in &self.card_trust_anchors {
+            let bytes = std::fs::read(path).map_err(|e| ConfigError::Read {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+            let cert = vrs_crypto::x509::Certificate::from_der(&bytes)
+                .or_else(|_| {
+                    vrs_crypto::x509::Certificate::from_base64(&String::from_utf8_lossy(&bytes))
+                })
+                .map_err(|e| ConfigError::File {
+                    path: path.display().to_string(),
+                    reason: format!("not a certificate: {e}"),
+                })?;
+            anchors.push(cert);
+        }
+        Ok(vrs_core::certificate_app::CardTrust { anchors })
+    }
+
     /// Defaults, then the file (when given), then the environment.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
         let mut settings = match file {
@@ -140,6 +193,30 @@ impl Settings {
         if let Ok(v) = std::env::var("VRS_MLLP_ACCOUNT") {
             settings.mllp_account = (!v.is_empty()).then_some(v);
         }
+        if let Ok(v) = std::env::var("VRS_PUBLIC_URL") {
+            settings.public_url = (!v.is_empty()).then_some(v);
+        }
+        if let Ok(v) = std::env::var("VRS_CERTIFICATE_ISSUER") {
+            settings.certificate_issuer = v;
+        }
+        if let Ok(v) = std::env::var("VRS_CARD_TRUST_ANCHORS") {
+            settings.card_trust_anchors = v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(Into::into)
+                .collect();
+        }
+        if !["municipality", "national"].contains(&settings.certificate_issuer.as_str()) {
+            return Err(ConfigError::Env {
+                name: "VRS_CERTIFICATE_ISSUER",
+                reason: format!(
+                    "certificate_issuer must be \"municipality\" or \"national\", not {:?}",
+                    settings.certificate_issuer
+                ),
+            });
+        }
+        settings.card_trust()?;
         if settings.mllp_listen.is_some() && settings.mllp_account.is_none() {
             return Err(ConfigError::Env {
                 name: "VRS_MLLP_ACCOUNT",

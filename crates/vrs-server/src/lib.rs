@@ -4,6 +4,7 @@
 //! own: sessions and login throttling live in the database.
 
 mod backups;
+mod certificates;
 mod charts;
 pub mod config;
 mod dose_files;
@@ -42,14 +43,21 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub settings: Arc<Settings>,
     pub metrics: Arc<metrics::Metrics>,
+    /// The anchors My Number card data signers must chain to (read once at start).
+    pub card_trust: Arc<vrs_core::certificate_app::CardTrust>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, settings: Settings) -> Self {
+        let card_trust = settings.card_trust().unwrap_or_else(|e| {
+            tracing::error!(error = %e, "card trust anchors unreadable; every card is refused");
+            Default::default()
+        });
         Self {
             store,
             settings: Arc::new(settings),
             metrics: Arc::new(metrics::Metrics::new()),
+            card_trust: Arc::new(card_trust),
         }
     }
 

@@ -50,7 +50,7 @@ pub struct MenuItem {
     pub href: &'static str,
 }
 
-const RECORD_ITEMS: [MenuItem; 3] = [
+const RECORD_ITEMS: [MenuItem; 4] = [
     MenuItem {
         ja: "接種記録の管理",
         en: "Vaccination records",
@@ -65,6 +65,11 @@ const RECORD_ITEMS: [MenuItem; 3] = [
         ja: "接種記録のダウンロード",
         en: "Download doses",
         href: "/doses/export",
+    },
+    MenuItem {
+        ja: "接種証明書の発行履歴",
+        en: "Certificates issued",
+        href: "/certificates",
     },
 ];
 

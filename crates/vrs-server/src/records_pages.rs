@@ -217,6 +217,33 @@ pub fn person(
                 button type="submit" { (tr("保存する", "Save")) }
             }
         }
+        details.card #issue-certificate {
+            summary { (tr("接種証明書を発行", "Issue a vaccination certificate")) }
+            p { (tr(
+                "記録されている接種から証明書（PDF、二次元コード付き）を発行します。海外用は旅券のMRZ（下部2行）を入力してください。",
+                "Issues a certificate (PDF with its 2D codes) from the recorded doses. For overseas use, enter the passport's MRZ (the two lines at the bottom)."
+            )) }
+            form method="post" action={ (base) "/certificate" } {
+                input type="hidden" name="csrf" value=(csrf);
+                label { (tr("種類", "Kind"))
+                    select name="kind" {
+                        option value="domestic" { (tr("日本国内用", "For use in Japan")) }
+                        option value="overseas" { (tr("海外用", "For overseas use")) }
+                    }
+                }
+                label { (tr("旅券MRZ 1行目（海外用）", "Passport MRZ line 1 (overseas)"))
+                    input name="mrz1" maxlength="44" size="46" autocomplete="off"; }
+                label { (tr("旅券MRZ 2行目（海外用）", "Passport MRZ line 2 (overseas)"))
+                    input name="mrz2" maxlength="44" size="46" autocomplete="off"; }
+                label { (tr("形式", "Format"))
+                    select name="format" {
+                        option value="pdf" { (tr("PDF（印刷用）", "PDF (to print)")) }
+                        option value="shc" { (tr("SMART Health Card ファイル", "SMART Health Card file")) }
+                    }
+                }
+                button type="submit" #issue { (tr("発行する", "Issue")) }
+            }
+        }
         details.card #delete-person {
             summary { (tr("この方の記録を削除", "Delete this person's record")) }
             p { (tr(

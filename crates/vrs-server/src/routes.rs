@@ -19,7 +19,9 @@ use crate::session::{
     LOGIN_CSRF_COOKIE, SESSION_COOKIE,
 };
 use crate::AppState;
-use crate::{backups, dose_files, fhir, governance, hl7, inquiries, records, statistics};
+use crate::{
+    backups, certificates, dose_files, fhir, governance, hl7, inquiries, records, statistics,
+};
 
 /// The OpenAPI document of the JSON API.
 #[derive(utoipa::OpenApi)]
@@ -33,9 +35,16 @@ use crate::{backups, dose_files, fhir, governance, hl7, inquiries, records, stat
         openapi,
         read_coupon,
         crate::tablet::register_dose,
-        crate::inquiries::api_inquire
+        crate::inquiries::api_inquire,
+        crate::certificates::api_app,
+        crate::certificates::api_kiosk
     ),
-    components(schemas(crate::tablet::DoseRequest, crate::inquiries::InquiryBody))
+    components(schemas(
+        crate::tablet::DoseRequest,
+        crate::inquiries::InquiryBody,
+        crate::certificates::ApplicationBody,
+        crate::certificates::CardBody
+    ))
 )]
 struct ApiDoc;
 
@@ -56,6 +65,8 @@ pub enum Audience {
     SiteTablet,
     /// Whoever reads statistics: municipal staff (their own), prefectures (theirs), the nation.
     Statistics,
+    /// The certificate app's back end, kiosks and certificate centres (service accounts).
+    CertificateService,
 }
 
 /// One route: its path pattern, the methods it answers, who it is for.
@@ -308,6 +319,54 @@ fn table() -> Vec<(RouteInfo, Handlers)> {
             &["POST"],
             MunicipalStaff,
             post(hl7::post_er7).layer(axum::extract::DefaultBodyLimit::max(hl7::MESSAGE_LIMIT)),
+        ),
+        r(
+            "/.well-known/jwks.json",
+            &["GET"],
+            Public,
+            get(certificates::jwks_all),
+        ),
+        r(
+            "/issuer/.well-known/jwks.json",
+            &["GET"],
+            Public,
+            get(certificates::jwks_national),
+        ),
+        r(
+            "/issuer/{code}/.well-known/jwks.json",
+            &["GET"],
+            Public,
+            get(certificates::jwks_of),
+        ),
+        r(
+            "/.well-known/vrs-trust-list.json",
+            &["GET"],
+            Public,
+            get(certificates::trust_list),
+        ),
+        r(
+            "/records/{atena}/certificate",
+            &["POST"],
+            MunicipalStaff,
+            post(certificates::issue_counter),
+        ),
+        r(
+            "/certificates",
+            &["GET"],
+            MunicipalStaff,
+            get(certificates::history),
+        ),
+        r(
+            "/api/v1/app/certificates",
+            &["POST"],
+            CertificateService,
+            post(certificates::api_app),
+        ),
+        r(
+            "/api/v1/kiosk/certificates",
+            &["POST"],
+            CertificateService,
+            post(certificates::api_kiosk),
         ),
         r(
             "/admin/backup",

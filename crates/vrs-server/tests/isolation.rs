@@ -35,6 +35,7 @@ fn allowed(audience: Audience, role: &str) -> bool {
         Audience::MunicipalAdmin => role == "municipal_admin",
         Audience::MunicipalStaff => matches!(role, "municipal_staff" | "municipal_admin"),
         Audience::SiteTablet => role == "site_tablet",
+        Audience::CertificateService => role == "certificate_service",
         Audience::Statistics => matches!(
             role,
             "municipal_staff" | "municipal_admin" | "prefecture_viewer" | "national_operator"

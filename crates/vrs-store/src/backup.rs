@@ -208,6 +208,22 @@ pub const AREA_TABLES: &[TableSpec] = &[
         filter: Filter::Municipality,
     },
     TableSpec {
+        name: "certificate_issues",
+        columns: &[
+            ("municipality_code", Text),
+            ("certificate_id", Text),
+            ("issued_at", Time),
+            ("channel", Text),
+            ("kind", Text),
+            ("name_enc", Bytes),
+            ("birth_date_enc", Bytes),
+            ("nationality_enc", Bytes),
+            ("passport_number_enc", Bytes),
+        ],
+        order_by: "certificate_id",
+        filter: Filter::Municipality,
+    },
+    TableSpec {
         name: "inquiry_jobs",
         columns: &[
             ("municipality_code", Text),

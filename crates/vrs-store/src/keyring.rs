@@ -63,6 +63,29 @@ impl Keyring {
             .map_err(|e| StoreError::Other(e.to_string()))
     }
 
+    /// A certificate signing key's private part sealed under the master key.
+    pub(crate) fn seal_signing_key(
+        &self,
+        aad: &[u8],
+        pkcs8: &[u8],
+    ) -> Result<Vec<u8>, StoreError> {
+        self.master
+            .seal_secret(aad, pkcs8)
+            .map_err(|e| StoreError::Other(e.to_string()))
+    }
+
+    /// Opens a sealed signing key.
+    pub(crate) fn open_signing_key(
+        &self,
+        aad: &[u8],
+        sealed: &[u8],
+    ) -> Result<zeroize::Zeroizing<Vec<u8>>, StoreError> {
+        self.master
+            .open_secret(aad, sealed)
+            .map(zeroize::Zeroizing::new)
+            .map_err(|_| StoreError::WrongMasterKey)
+    }
+
     /// Drops the cached cipher of a destroyed area.
     pub(crate) fn forget(&self, code: MunicipalityCode) {
         if let Ok(mut map) = self.ciphers.write() {

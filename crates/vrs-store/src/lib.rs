@@ -11,6 +11,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod backup;
+pub mod certificates;
 pub mod doses;
 mod error;
 pub mod governance;
@@ -42,6 +43,7 @@ pub use backup::{
     AreaRestore, AreaRows, CarriedKey, Cell, Col, KeyedArea, RestoreSource, ShredRecord,
     SnapshotSink, TableRows, TableSpec,
 };
+pub use certificates::{ActiveSigningKey, CertificateIssue, KeyPurpose, SigningKeyInfo};
 pub use doses::{IdempotentAnswer, Registration, IDEMPOTENCY_KEY_MAX};
 pub use error::StoreError;
 pub use governance::{Agreement, FunctionState, TermsVersion};
@@ -478,6 +480,47 @@ pub trait Store: Send + Sync + 'static {
         from: i64,
         limit: u32,
     ) -> Result<Vec<AuditRecord>, StoreError>;
+
+    // --- Certificates ([`certificates`]) ---
+
+    /// The active signing key of `issuer` for `purpose`, opened with the master key.
+    async fn signing_key(
+        &self,
+        issuer: &str,
+        purpose: KeyPurpose,
+    ) -> Result<Option<ActiveSigningKey>, StoreError>;
+
+    /// Stores a new signing key (its private part sealed by the master key) with its audit entry in
+    /// `chain`. With `rotate` the active key of the issuer and purpose is retired in the same
+    /// transaction; without it the key is stored only when the issuer has no active key for the
+    /// purpose (false: another node made one first; read that one).
+    async fn put_signing_key(
+        &self,
+        info: &SigningKeyInfo,
+        private_pkcs8: &[u8],
+        rotate: bool,
+        chain: AuditScope,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError>;
+
+    /// Every signing key of `purpose`, active and retired (their public parts, for publishing and
+    /// verifying), oldest first.
+    async fn signing_keys(&self, purpose: KeyPurpose) -> Result<Vec<SigningKeyInfo>, StoreError>;
+
+    /// Keeps one certificate in the issuance history of its municipality with its audit entry. An
+    /// ID already kept is a [`StoreError::Conflict`].
+    async fn record_certificate(
+        &self,
+        issue: &CertificateIssue,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
+
+    /// The area's issuance history, newest first, at most `limit`.
+    async fn certificate_issues(
+        &self,
+        scope: MunicipalityCode,
+        limit: u32,
+    ) -> Result<Vec<CertificateIssue>, StoreError>;
 
     // --- Backups and crypto-shredding ([`backup`]) ---
 

@@ -180,6 +180,8 @@ impl TestDb {
                     "accounts",
                     "provision_records",
                     "provision_doses",
+                    "signing_keys",
+                    "certificate_issues",
                 ] {
                     let q = format!("SELECT t::text FROM {table} t");
                     for row in client.query(&q, &[]).await.unwrap() {

@@ -40,6 +40,8 @@ use vrs_store::{AuditEntry, Registration, StoreError, Written};
 
 #[path = "conformance/backup.rs"]
 mod backup;
+#[path = "conformance/certificates.rs"]
+mod certificates;
 #[path = "conformance/doses.rs"]
 mod doses;
 #[path = "conformance/governance.rs"]
@@ -95,6 +97,8 @@ conformance!(
     the_nation_sums_ninety_thousand_daily_rows,
     a_consent_opens_nothing_and_a_shred_takes_only_its_area,
     a_restore_into_an_area_with_rows_writes_nothing,
+    signing_keys_are_sealed_one_active_and_rotated_keys_are_kept,
+    the_issuance_history_is_sealed_and_kept_in_its_own_area,
 );
 
 pub fn code(s: &str) -> MunicipalityCode {
@@ -173,6 +177,7 @@ pub fn dose_of(r: &Resident, n: u8) -> Dose {
 
 mod cases {
     pub use super::backup::*;
+    pub use super::certificates::*;
     pub use super::doses::*;
     pub use super::governance::*;
     pub use super::inquiry::*;

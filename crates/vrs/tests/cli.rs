@@ -810,8 +810,31 @@ fn cert_verify_accepts_the_example_card_and_names_why_a_bad_one_is_refused() {
     };
     let ok = verify(&shc.join("examples/card.qr.txt"));
     assert!(ok.status.success(), "{}", text(&ok));
-    assert!(text(&ok).contains("valid: issued by https://spec.smarthealth.cards/examples/issuer"));
-    assert!(text(&ok).contains("dose: "), "{}", text(&ok));
+    assert!(
+        text(&ok).contains("valid: SMART Health Card"),
+        "{}",
+        text(&ok)
+    );
+    assert!(
+        text(&ok).contains("issuer: https://spec.smarthealth.cards/examples/issuer"),
+        "{}",
+        text(&ok)
+    );
+    assert!(
+        text(&ok).contains("holder: Anyperson John B."),
+        "{}",
+        text(&ok)
+    );
+    assert!(
+        text(&ok).contains("birth date: 1951-01-20"),
+        "{}",
+        text(&ok)
+    );
+    assert!(
+        text(&ok).contains("dose: 2021-01-01 Spikevax (CVX 207), lot 0000001"),
+        "{}",
+        text(&ok)
+    );
     let jws = verify(&shc.join("examples/card.jws"));
     assert!(jws.status.success(), "{}", text(&jws));
     let bad = verify(&shc.join("examples/bad-signature.qr.txt"));
@@ -826,4 +849,109 @@ fn cert_verify_accepts_the_example_card_and_names_why_a_bad_one_is_refused() {
     assert!(text(&nozip).contains("zip DEF"), "{}", text(&nozip));
     let missing = verify(&d.path("none.txt"));
     assert_eq!(missing.status.code(), Some(2));
+    assert!(text(&missing).contains("none.txt"), "{}", text(&missing));
+    let unpaired = d.run(&[
+        "cert",
+        "verify",
+        shc.join("examples/card.qr.txt").to_str().unwrap(),
+        "--issuer",
+        issuer,
+    ]);
+    assert_eq!(unpaired.status.code(), Some(2), "{}", text(&unpaired));
+    assert!(text(&unpaired).contains("--jwks"), "{}", text(&unpaired));
+}
+
+/// Standard base64 (the DCC vectors' `2DCODE`), decoded here rather than adding a dependency for
+/// one test.
+fn base64_decode(encoded: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let (mut out, mut acc, mut bits) = (Vec::new(), 0u32, 0);
+    for c in encoded
+        .bytes()
+        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
+    {
+        acc = (acc << 6) | ALPHABET.iter().position(|&a| a == c).unwrap() as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    out
+}
+
+#[test]
+fn cert_verify_reads_an_eu_dcc_as_text_and_as_a_png_and_names_bad_trust_arguments() {
+    let d = Deployment::new();
+    let vector: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../../shared/testdata/dcc/common/CO28.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let signer = d.path("dsc.pem");
+    std::fs::write(&signer, vector["TESTCTX"]["CERTIFICATE"].as_str().unwrap()).unwrap();
+    let at = vector["TESTCTX"]["VALIDATIONCLOCK"].as_str().unwrap();
+    let prefix = vector["PREFIX"].as_str().unwrap();
+    std::fs::write(d.path("dcc.txt"), prefix).unwrap();
+    std::fs::write(
+        d.path("dcc.png"),
+        base64_decode(vector["2DCODE"].as_str().unwrap()),
+    )
+    .unwrap();
+    let verify = |code: &str, signer: &Path, at: &str| {
+        d.run(&[
+            "cert",
+            "verify",
+            code,
+            "--signer",
+            signer.to_str().unwrap(),
+            "--at",
+            at,
+        ])
+    };
+    for code in ["dcc.txt", "dcc.png"] {
+        let ok = verify(code, &signer, at);
+        assert!(ok.status.success(), "{code}: {}", text(&ok));
+        let out = text(&ok);
+        assert!(out.contains("valid: EU DCC"), "{out}");
+        assert!(out.contains("issuer: Swedish eHealth Agency (SE)"), "{out}");
+        assert!(out.contains("holder: Lövström Oscar"), "{out}");
+        assert!(out.contains("birth date: 1958-11-11"), "{out}");
+        assert!(
+            out.contains("dose 2: 2021-03-18 Vaxzevria (EU EU/1/21/1529)"),
+            "{out}"
+        );
+    }
+
+    // One Base45 character changed in the middle: refused with the step that failed.
+    let mut tampered: Vec<char> = prefix.chars().collect();
+    let middle = tampered.len() / 2;
+    tampered[middle] = if tampered[middle] == 'A' { 'B' } else { 'A' };
+    std::fs::write(d.path("tampered.txt"), tampered.iter().collect::<String>()).unwrap();
+    let bad = verify("tampered.txt", &signer, at);
+    assert_eq!(bad.status.code(), Some(1), "{}", text(&bad));
+    assert!(text(&bad).contains("invalid: EU DCC: "), "{}", text(&bad));
+
+    // Valid when issued, expired a year later.
+    let late = verify("dcc.txt", &signer, "2022-06-01T00:00:00Z");
+    assert_eq!(late.status.code(), Some(1), "{}", text(&late));
+
+    let missing = verify("dcc.txt", &d.path("none.pem"), at);
+    assert_eq!(missing.status.code(), Some(2), "{}", text(&missing));
+    assert!(text(&missing).contains("--signer"), "{}", text(&missing));
+    assert!(text(&missing).contains("none.pem"), "{}", text(&missing));
+    let unreadable = verify("dcc.txt", &d.path("dcc.txt"), at);
+    assert_eq!(unreadable.status.code(), Some(2), "{}", text(&unreadable));
+    assert!(
+        text(&unreadable).contains("--signer"),
+        "{}",
+        text(&unreadable)
+    );
+    let bad_time = verify("dcc.txt", &signer, "yesterday");
+    assert_eq!(bad_time.status.code(), Some(2), "{}", text(&bad_time));
+    assert!(text(&bad_time).contains("--at"), "{}", text(&bad_time));
 }

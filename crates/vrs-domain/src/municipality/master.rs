@@ -71,6 +71,53 @@ impl Municipality {
             _ => format!("{prefecture}{}", self.name),
         }
     }
+
+    /// The English name documents read abroad carry, from the reading in passport Hepburn:
+    /// "Chiyoda City, Tokyo", "Chuo Ward, Sapporo City, Hokkaido", "Tobetsu Town, Hokkaido".
+    pub fn name_en(&self) -> String {
+        let mut own = english_of(self.name, self.kana);
+        let mut parts = Vec::new();
+        if let (MunicipalityKind::Ward, Some(city)) = (self.kind, self.parent) {
+            if let Some(stem) = own.strip_suffix(" City") {
+                own = format!("{stem} Ward");
+            }
+            parts.push(own);
+            parts.push(english_of(city.info().name, city.info().kana));
+        } else {
+            parts.push(own);
+        }
+        if self.kind != MunicipalityKind::Prefecture {
+            let p = self.prefecture.info();
+            parts.push(english_of(p.name, p.kana));
+        }
+        parts.join(", ")
+    }
+}
+
+/// "千代田区"/"ちよだく" → "Chiyoda City" (Tokyo's special wards are cities in English); prefectures lose their suffix ("Tokyo", "Ehime").
+fn english_of(name: &str, kana: &str) -> String {
+    const SUFFIXES: [(&str, &[&str], &str); 8] = [
+        ("都", &["と"], ""),
+        ("道", &[], ""),
+        ("府", &["ふ"], ""),
+        ("県", &["けん"], ""),
+        ("市", &["し"], " City"),
+        ("区", &["く"], " City"),
+        ("町", &["ちょう", "まち"], " Town"),
+        ("村", &["そん", "むら"], " Village"),
+    ];
+    for (kanji, readings, english) in SUFFIXES {
+        if !name.ends_with(kanji) {
+            continue;
+        }
+        let stem = readings
+            .iter()
+            .find_map(|r| kana.strip_suffix(r))
+            .unwrap_or(kana);
+        let romaji = crate::romaji::hepburn(stem).unwrap_or_default();
+        return format!("{}{english}", crate::romaji::title_case(&romaji));
+    }
+    crate::romaji::title_case(&crate::romaji::hepburn(kana).unwrap_or_default())
 }
 
 /// Every row of the master list in file order.
@@ -337,5 +384,31 @@ mod tests {
             .filter(|l| l.contains(",municipality,38,"))
             .count();
         assert_eq!(all.len(), in_file);
+    }
+}
+
+#[cfg(test)]
+mod english_names {
+    use crate::MunicipalityCode;
+
+    #[test]
+    fn english_names_from_the_reading() {
+        for (code, english) in [
+            ("131016", "Chiyoda City, Tokyo"),
+            ("382060", "Saijo City, Ehime"),
+            ("011011", "Chuo Ward, Sapporo City, Hokkaido"),
+            ("011002", "Sapporo City, Hokkaido"),
+        ] {
+            assert_eq!(MunicipalityCode::parse(code).unwrap().info().name_en(), english);
+        }
+        // Every row has an English name made only of Latin letters.
+        for m in crate::master_list() {
+            let en = m.name_en();
+            assert!(
+                !en.is_empty() && en.chars().all(|c| c.is_ascii_alphabetic() || " ,".contains(c)),
+                "{} → {en:?}",
+                m.name
+            );
+        }
     }
 }

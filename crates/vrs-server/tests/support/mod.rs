@@ -77,6 +77,14 @@ pub async fn spawn_app_lgwan_here(db: TestDb) -> TestApp {
     spawn_app_with(db, settings).await
 }
 
+/// A server with the test settings changed by `change`.
+#[allow(dead_code)]
+pub async fn spawn_app_configured(db: TestDb, change: impl FnOnce(&mut Settings)) -> TestApp {
+    let mut settings = test_settings();
+    change(&mut settings);
+    spawn_app_with(db, settings).await
+}
+
 async fn spawn_app_with(db: TestDb, settings: Settings) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();

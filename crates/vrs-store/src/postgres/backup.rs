@@ -442,6 +442,16 @@ impl PostgresStore {
             .execute("DELETE FROM backup_keys WHERE area = $1", &[&code])
             .await?;
         counts.push(("backup_keys", vault));
+        // The area's certificate signing keys stop signing and lose their private part; the public
+        // part stays published so certificates already issued still verify.
+        let signers = tx
+            .execute(
+                "UPDATE signing_keys SET private_sealed = '\\x'::bytea, \
+                 retired_at = COALESCE(retired_at, $2) WHERE issuer = $1",
+                &[&code, &audit.at],
+            )
+            .await?;
+        counts.push(("signing_keys", signers));
         for t in spec::AREA_TABLES.iter().rev() {
             let sql = format!("DELETE FROM {} WHERE municipality_code = $1", t.name);
             counts.push((t.name, tx.execute(&sql, &[&code]).await?));

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod backup;
+mod certificates;
 mod doses;
 mod governance;
 mod import;
@@ -37,6 +38,7 @@ use crate::keyring::{Keyring, FIRST_KEY_VERSION};
 use crate::migrate::{self, LEDGER};
 use crate::provision::{ProvisionFilter, ProvisionRecord, ProvisionSide};
 use crate::sealed::{content_mac, SealedResident};
+use crate::certificates::{ActiveSigningKey, CertificateIssue, KeyPurpose, SigningKeyInfo};
 use crate::{
     rows, CouponHolder, IdempotentAnswer, PersonDoses, Registration, Store, StoreError, Written,
 };
@@ -651,6 +653,46 @@ impl Store for PostgresStore {
         kind: Option<TermsKind>,
     ) -> Result<Vec<TermsVersion>, StoreError> {
         self.terms_versions_pg(kind).await
+    }
+
+    async fn signing_key(
+        &self,
+        issuer: &str,
+        purpose: KeyPurpose,
+    ) -> Result<Option<ActiveSigningKey>, StoreError> {
+        self.signing_key_pg(issuer, purpose).await
+    }
+
+    async fn put_signing_key(
+        &self,
+        info: &SigningKeyInfo,
+        private_pkcs8: &[u8],
+        rotate: bool,
+        chain: AuditScope,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        self.put_signing_key_pg(info, private_pkcs8, rotate, chain, audit)
+            .await
+    }
+
+    async fn signing_keys(&self, purpose: KeyPurpose) -> Result<Vec<SigningKeyInfo>, StoreError> {
+        self.signing_keys_pg(purpose).await
+    }
+
+    async fn record_certificate(
+        &self,
+        issue: &CertificateIssue,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        self.record_certificate_pg(issue, audit).await
+    }
+
+    async fn certificate_issues(
+        &self,
+        scope: MunicipalityCode,
+        limit: u32,
+    ) -> Result<Vec<CertificateIssue>, StoreError> {
+        self.certificate_issues_pg(scope, limit).await
     }
 
     async fn agree_to_terms(

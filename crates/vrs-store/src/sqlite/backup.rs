@@ -382,6 +382,14 @@ impl SqliteStore {
                 counts.push(("municipality_keys", keys as u64));
                 let vault = tx.execute("DELETE FROM backup_keys WHERE area = ?1", [code])?;
                 counts.push(("backup_keys", vault as u64));
+                // The area's certificate signing keys stop signing and lose their private part; the
+                // public part stays published so certificates already issued still verify.
+                let signers = tx.execute(
+                    "UPDATE signing_keys SET private_sealed = x'', \
+                     retired_at = COALESCE(retired_at, ?2) WHERE issuer = ?1",
+                    params![code, timestamp_text(&audit.at)],
+                )?;
+                counts.push(("signing_keys", signers as u64));
                 for t in spec::AREA_TABLES.iter().rev() {
                     let n = tx.execute(&format!("DELETE FROM {} WHERE municipality_code = ?1", t.name), [code])?;
                     counts.push((t.name, n as u64));

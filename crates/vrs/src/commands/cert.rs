@@ -1,83 +1,131 @@
-//! `vrs cert verify FILE|- --issuer URL --jwks FILE`: checks a SMART Health Card (`shc:/…` text or
-//! a compact JWS) against a trusted issuer's published key set; prints the issuer, the holder and
-//! the doses. Exit 0 valid, 1 invalid (with the reason), 2 bad arguments.
+//! `vrs cert verify FILE|-`: checks any certificate code offline — a SMART Health Card (`shc:/…`
+//! or its JWS), an EU DCC (`HC1:…`), an ICAO VDS-NC seal (JSON), or a PNG or JPEG picture of one
+//! of their QR codes — against the issuers, document signers and CSCAs given as options, at `--at`
+//! or now; prints the kind, issuer, holder and doses. Exit 0 valid, 1 invalid (with the reason),
+//! 2 bad arguments (naming the argument). The checks themselves are `vrs_cert::verify`.
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use vrs_interop::shc::{decode_qr, verify_jws, Issuer};
+use chrono::{DateTime, Utc};
+use vrs_cert::verify::{verify, Trust, Verified};
+use vrs_crypto::x509::Certificate;
 
 use crate::context::CliError;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Cert {
-    /// Verify a SMART Health Card.
+    /// Verify a certificate code: SMART Health Card, EU DCC or ICAO VDS-NC, as text or a QR image.
     Verify(VerifyArgs),
 }
 
 #[derive(clap::Args, Debug)]
 pub struct VerifyArgs {
-    /// The card: a file holding `shc:/…` or a JWS, or - for standard input
-    card: String,
-    /// The issuer URL (`iss`) to trust
+    /// The code: a file holding shc:/…, a JWS, HC1:…, VDS-NC JSON, or a PNG or JPEG image of its
+    /// QR code; - for standard input
+    code: String,
+    /// A SMART Health Card issuer URL (`iss`) to trust; each --issuer pairs with a --jwks, in order
     #[arg(long)]
-    issuer: String,
-    /// The issuer's key set (its /.well-known/jwks.json), as a file
+    issuer: Vec<String>,
+    /// That issuer's key set (its /.well-known/jwks.json), as a file
     #[arg(long)]
-    jwks: PathBuf,
+    jwks: Vec<PathBuf>,
+    /// An EU DCC document signer certificate to trust (PEM or DER file)
+    #[arg(long)]
+    signer: Vec<PathBuf>,
+    /// A CSCA certificate whose VDS-NC barcode signers to trust (PEM or DER file)
+    #[arg(long)]
+    csca: Vec<PathBuf>,
+    /// The time to verify at, RFC 3339 (e.g. 2021-05-21T12:00:00Z); default now
+    #[arg(long, value_parser = rfc3339)]
+    at: Option<DateTime<Utc>>,
+}
+
+fn rfc3339(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("not an RFC 3339 time: {e}"))
 }
 
 pub fn run(cert: &Cert) -> Result<(), CliError> {
     let Cert::Verify(args) = cert;
-    let text = if args.card == "-" {
-        let mut s = String::new();
+    let trust = trust(args)?;
+    let input = if args.code == "-" {
+        let mut bytes = Vec::new();
         std::io::stdin()
-            .read_to_string(&mut s)
+            .read_to_end(&mut bytes)
             .map_err(|e| CliError::Input(format!("standard input: {e}")))?;
-        s
+        bytes
     } else {
-        std::fs::read_to_string(&args.card)
-            .map_err(|e| CliError::Input(format!("{}: {e}", args.card)))?
+        std::fs::read(&args.code).map_err(|e| CliError::Input(format!("{}: {e}", args.code)))?
     };
-    let jwks: serde_json::Value = std::fs::read_to_string(&args.jwks)
-        .map_err(|e| CliError::Input(format!("--jwks {}: {e}", args.jwks.display())))
-        .and_then(|t| {
-            serde_json::from_str(&t)
-                .map_err(|e| CliError::Input(format!("--jwks {}: {e}", args.jwks.display())))
-        })?;
-    let trusted = [Issuer::from_jwks(&args.issuer, &jwks)];
-    let text = text.trim();
-    let jws = if text.starts_with("shc:/") {
-        decode_qr(text).map_err(|e| CliError::Failure(format!("invalid: {e}")))?
-    } else {
-        text.to_owned()
-    };
-    let card =
-        verify_jws(&jws, &trusted).map_err(|e| CliError::Failure(format!("invalid: {e}")))?;
-    println!("valid: issued by {} (key {})", card.issuer, card.kid);
-    for entry in card.bundle()["entry"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-    {
-        let r = &entry["resource"];
-        match r["resourceType"].as_str() {
-            Some("Patient") => println!(
-                "holder: {} {} (born {})",
-                r["name"][0]["family"].as_str().unwrap_or_default(),
-                r["name"][0]["given"][0].as_str().unwrap_or_default(),
-                r["birthDate"].as_str().unwrap_or_default()
-            ),
-            Some("Immunization") => println!(
-                "dose: {} CVX {} lot {}",
-                r["occurrenceDateTime"].as_str().unwrap_or_default(),
-                r["vaccineCode"]["coding"][0]["code"]
-                    .as_str()
-                    .unwrap_or_default(),
-                r["lotNumber"].as_str().unwrap_or_default()
-            ),
-            _ => {}
-        }
-    }
+    let at = args.at.unwrap_or_else(Utc::now);
+    let verified =
+        verify(&input, &trust, at).map_err(|e| CliError::Failure(format!("invalid: {e}")))?;
+    print(&verified);
     Ok(())
+}
+
+/// The trust the options name; a file that cannot be read or parsed is a bad argument.
+fn trust(args: &VerifyArgs) -> Result<Trust, CliError> {
+    if args.issuer.len() != args.jwks.len() {
+        return Err(CliError::Input(format!(
+            "--issuer and --jwks come in pairs: {} --issuer and {} --jwks given",
+            args.issuer.len(),
+            args.jwks.len()
+        )));
+    }
+    let mut trust = Trust::new();
+    for (url, path) in args.issuer.iter().zip(&args.jwks) {
+        let bad = |e: String| CliError::Input(format!("--jwks {}: {e}", path.display()));
+        let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+        let jwks: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+        trust.add_shc_issuer(url, &jwks);
+    }
+    for path in &args.signer {
+        trust.add_document_signer(certificate("--signer", path)?);
+    }
+    for path in &args.csca {
+        trust.add_csca(certificate("--csca", path)?);
+    }
+    Ok(trust)
+}
+
+/// A certificate file: DER, or PEM / bare base64 of the DER.
+fn certificate(flag: &str, path: &Path) -> Result<Certificate, CliError> {
+    let bad = |e: String| CliError::Input(format!("{flag} {}: {e}", path.display()));
+    let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    // DER opens with a SEQUENCE tag (0x30); PEM and base64 text never start with the digit 0.
+    if bytes.first() == Some(&0x30) {
+        Certificate::from_der(&bytes)
+    } else {
+        Certificate::from_base64(&String::from_utf8_lossy(&bytes))
+    }
+    .map_err(|e| bad(e.to_string()))
+}
+
+fn print(v: &Verified) {
+    println!("valid: {}", v.kind);
+    println!("issuer: {}", v.issuer);
+    println!("holder: {}", v.holder_name);
+    println!("birth date: {}", v.birth_date);
+    if let Some(expires) = v.expires {
+        println!("expires: {}", expires.to_rfc3339());
+    }
+    if v.doses.is_empty() {
+        println!("doses: none");
+    }
+    for dose in &v.doses {
+        let number = dose
+            .dose_number
+            .map(|n| format!(" {n}"))
+            .unwrap_or_default();
+        let lot = dose
+            .lot
+            .as_deref()
+            .map(|lot| format!(", lot {lot}"))
+            .unwrap_or_default();
+        println!("dose{number}: {} {}{lot}", dose.date, dose.product);
+    }
 }

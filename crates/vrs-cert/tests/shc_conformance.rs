@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use vrs_interop::shc::{verify_qr, Issuer, ShcError};
+use vrs_cert::shc::{verify_qr, Issuer, ShcError};
 
 const EXAMPLE_ISSUER: &str = "https://spec.smarthealth.cards/examples/issuer";
 
@@ -63,7 +63,7 @@ fn the_example_card_verifies_and_every_bad_variant_is_refused_for_its_reason() {
 fn a_card_we_issue_with_the_example_key_verifies() {
     use vrs_crypto::es256::SigningKey;
     use vrs_domain::{Dose, DoseRecord, DoseSource, LotNumber, MunicipalityCode, VaccineProduct};
-    use vrs_interop::shc::{card_payload, decode_qr, encode_qr, minimal_bundle, sign, CardName};
+    use vrs_cert::shc::{card_payload, decode_qr, encode_qr, minimal_bundle, sign, CardName};
 
     let private: serde_json::Value =
         serde_json::from_str(&read("issuer.jwks.private.json")).unwrap();
@@ -104,12 +104,12 @@ fn a_card_we_issue_with_the_example_key_verifies() {
     let bundle = minimal_bundle(&name, p.birth_date, &doses, "MHLW_Gov_of_JAPAN");
     let jws = sign(&card_payload(EXAMPLE_ISSUER, 1_640_000_000, bundle), &key).unwrap();
     assert!(
-        jws.len() <= vrs_interop::shc::SINGLE_QR_JWS_MAX,
+        jws.len() <= vrs_cert::shc::SINGLE_QR_JWS_MAX,
         "{} characters",
         jws.len()
     );
     let qr = encode_qr(&jws);
-    let code = vrs_interop::shc::qr_code(&jws).unwrap();
+    let code = vrs_cert::shc::qr_code(&jws).unwrap();
     assert!(
         matches!(code.version(), qrcode::Version::Normal(v) if v <= 22),
         "{:?}",

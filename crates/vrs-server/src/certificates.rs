@@ -1,0 +1,449 @@
+//! Certificates over HTTP: the issuers' published keys (SMART Health Card JWKS with CORS, the
+//! EU DCC / VDS-NC trust list), issuance at the counter (PDF or `.smart-health-card` file) and its
+//! history page, and the certificate app's and kiosks' applications.
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::{Form, Json};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use maud::html;
+use serde::Deserialize;
+use serde_json::json;
+use vrs_core::access::{Action, Target};
+use vrs_core::certificate_app::{apply, Application, ApplicationError, CardData};
+use vrs_core::certificates::{issue, CertificateError, CertificateRequest, IssuedCertificate};
+use vrs_core::signing;
+use vrs_crypto::x509::SignatureAlgorithm;
+use vrs_domain::mrz::Mrz;
+use vrs_domain::{CertificateKind, IssueChannel, MunicipalityCode, MyNumber};
+
+use crate::error::WebError;
+use crate::i18n::Lang;
+use crate::pages::layout;
+use crate::records::{actor, own};
+use crate::session::{constant_time_eq, Signed};
+use crate::AppState;
+
+/// The header a JSON API caller sends its session's CSRF token in.
+const CSRF_HEADER: &str = "x-csrf-token";
+
+fn cors_json(value: serde_json::Value) -> Response {
+    (
+        [
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        Json(value),
+    )
+        .into_response()
+}
+
+/// Every issuer's SMART Health Card keys (`/.well-known/jwks.json`).
+pub async fn jwks_all(State(state): State<AppState>) -> Result<Response, WebError> {
+    let keys = signing::jwks(state.store.as_ref(), None)
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    Ok(cors_json(keys))
+}
+
+/// The national issuer's keys (`/issuer/.well-known/jwks.json`).
+pub async fn jwks_national(State(state): State<AppState>) -> Result<Response, WebError> {
+    let keys = signing::jwks(state.store.as_ref(), Some(signing::NATIONAL))
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    Ok(cors_json(keys))
+}
+
+/// A municipality issuer's keys (`/issuer/{code}/.well-known/jwks.json`).
+pub async fn jwks_of(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> Result<Response, WebError> {
+    let code = MunicipalityCode::parse(&code).map_err(|_| WebError::NotFound)?;
+    let keys = signing::jwks(state.store.as_ref(), Some(code.as_str()))
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    Ok(cors_json(keys))
+}
+
+/// The deployment's CSCA and document signer certificates (`/.well-known/vrs-trust-list.json`),
+/// for EU DCC and ICAO VDS-NC verifiers.
+pub async fn trust_list(State(state): State<AppState>) -> Result<Response, WebError> {
+    let (cscas, signers) = signing::trust_list(state.store.as_ref())
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    let signers: Vec<_> = signers
+        .iter()
+        .map(|s| {
+            json!({
+                "issuer": s.issuer,
+                "kid": B64.encode(hex::decode(&s.kid).unwrap_or_default()),
+                "certificate": B64.encode(&s.public_part),
+                "retired": s.retired_at.is_some(),
+            })
+        })
+        .collect();
+    let cscas: Vec<_> = cscas.iter().map(|c| B64.encode(c)).collect();
+    Ok(cors_json(
+        json!({ "csca": cscas, "document_signers": signers }),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct CounterForm {
+    pub csrf: String,
+    /// `domestic` or `overseas`.
+    pub kind: String,
+    /// `pdf` or `shc` (the `.smart-health-card` file).
+    #[serde(default)]
+    pub format: String,
+    #[serde(default)]
+    pub mrz1: String,
+    #[serde(default)]
+    pub mrz2: String,
+}
+
+fn refusal(e: CertificateError) -> WebError {
+    match e {
+        CertificateError::Store(e) => e.into(),
+        CertificateError::Signing(e) => WebError::Internal(e.to_string()),
+        CertificateError::Code(m) => WebError::Internal(m),
+        CertificateError::Pdf(e) => WebError::Internal(e.to_string()),
+        other => WebError::Invalid(other.to_string()),
+    }
+}
+
+fn pdf_response(cert: &IssuedCertificate) -> Result<Response, WebError> {
+    let pdf = cert.pdf().map_err(refusal)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"certificate-{}.pdf\"", cert.id),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        pdf,
+    )
+        .into_response())
+}
+
+/// Issues a certificate for a person at the counter: the PDF (default) or the SHC file.
+pub async fn issue_counter(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(atena): Path<String>,
+    Form(form): Form<CounterForm>,
+) -> Result<Response, WebError> {
+    signed.check_csrf(&form.csrf)?;
+    let own = own(&signed, Action::SearchPeople)?;
+    signed.authorize(
+        Action::IssueCertificateCounter,
+        &Target::Person { home: own },
+    )?;
+    let atena = vrs_domain::AtenaNumber::parse(&atena).map_err(|_| WebError::NotFound)?;
+    let kind = CertificateKind::parse(form.kind.trim()).ok_or_else(|| {
+        WebError::Invalid(format!("kind: {:?} is not domestic or overseas", form.kind))
+    })?;
+    let passport = match kind {
+        CertificateKind::Overseas => Some(
+            Mrz::parse(
+                &form.mrz1.trim().to_ascii_uppercase(),
+                &form.mrz2.trim().to_ascii_uppercase(),
+            )
+            .map_err(|e| WebError::Invalid(format!("旅券のMRZ / passport MRZ: {e}")))?,
+        ),
+        CertificateKind::Domestic => None,
+    };
+    let person = state.store.resident(own, &atena).await?;
+    let doses = state.store.doses_of(own, &atena).await?;
+    let request = CertificateRequest {
+        kind,
+        passport,
+        channel: IssueChannel::Counter,
+    };
+    let cert = issue(
+        state.store.as_ref(),
+        &state.settings.issuer_settings(),
+        &actor(&signed),
+        &person,
+        doses,
+        &request,
+        chrono::Utc::now(),
+    )
+    .await
+    .map_err(refusal)?;
+    if form.format == "shc" {
+        return Ok((
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "application/smart-health-card".to_owned(),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{}.smart-health-card\"", cert.id),
+                ),
+            ],
+            cert.smart_health_card_file(),
+        )
+            .into_response());
+    }
+    pdf_response(&cert)
+}
+
+/// The municipality's issuance history.
+pub async fn history(
+    State(state): State<AppState>,
+    signed: Signed,
+) -> Result<Html<String>, WebError> {
+    let own = own(&signed, Action::SearchPeople)?;
+    signed.authorize(Action::IssueCertificateCounter, &Target::Person { home: own })?;
+    let issues = state.store.certificate_issues(own, 200).await?;
+    state
+        .store
+        .append_audit(
+            own.into(),
+            &actor(&signed).audit("certificate.history", &format!("rows={}", issues.len())),
+        )
+        .await?;
+    let ja = signed.lang == Lang::Ja;
+    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
+    let jst = chrono::FixedOffset::east_opt(9 * 3600).unwrap_or_else(|| unreachable!());
+    let body = html! {
+        p { (tr("発行した接種証明書の記録です（氏名・生年月日・国籍・旅券番号のみを保存しています）。",
+                "Certificates issued (only the name, birth date, nationality and passport number are kept).")) }
+        table.certificates {
+            tr {
+                th { (tr("証明書ID", "Certificate ID")) } th { (tr("発行日時", "Issued")) }
+                th { (tr("方法", "Channel")) } th { (tr("種類", "Kind")) } th { (tr("氏名", "Name")) }
+                th { (tr("生年月日", "Birth date")) } th { (tr("国籍", "Nationality")) } th { (tr("旅券番号", "Passport")) }
+            }
+            @for i in &issues {
+                tr {
+                    td.id { (i.certificate_id) }
+                    td { (i.issued_at.with_timezone(&jst).format("%Y-%m-%d %H:%M")) }
+                    td { (if ja { i.channel.label_ja() } else { i.channel.as_str() }) }
+                    td { (if ja { i.kind.label_ja() } else { i.kind.label_en() }) }
+                    td { (i.name) }
+                    td { (i.birth_date) }
+                    td { (i.nationality.as_deref().unwrap_or("")) }
+                    td { (i.passport_number.as_deref().unwrap_or("")) }
+                }
+            }
+        }
+    };
+    Ok(Html(
+        layout(
+            signed.lang,
+            tr("証明書の発行履歴", "Certificates issued"),
+            Some(&signed),
+            body,
+        )
+        .into_string(),
+    ))
+}
+
+/// An application as the app or kiosk sends it (JSON).
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct ApplicationBody {
+    /// The municipality asked to issue (自治体コード).
+    pub municipality: String,
+    pub card: CardBody,
+    /// `ES256` or `RS256`.
+    pub signature_algorithm: String,
+    /// Base64 of the card data signature.
+    pub signature: String,
+    /// Base64 of the card signer's certificate (DER).
+    pub card_certificate: String,
+    /// `domestic` or `overseas`.
+    pub kind: String,
+    /// The passport's two MRZ lines (overseas).
+    #[serde(default)]
+    pub mrz: Option<[String; 2]>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct CardBody {
+    pub my_number: String,
+    pub name: String,
+    pub address: String,
+    /// YYYY-MM-DD
+    pub birth_date: String,
+    pub sex: u8,
+}
+
+fn api_error(status: StatusCode, code: &str, message: String) -> Response {
+    (status, Json(json!({ "error": code, "message": message }))).into_response()
+}
+
+fn field_error(field: &str, reason: &str) -> Response {
+    api_error(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_field",
+        format!("{field}: {reason}"),
+    )
+}
+
+/// Reads the body into an application, or the response naming the field that is wrong.
+fn read_application(body: ApplicationBody) -> Result<Application, Response> {
+    let municipality = MunicipalityCode::parse(body.municipality.trim())
+        .map_err(|e| field_error("municipality", &e.to_string()))?;
+    let my_number = MyNumber::parse(body.card.my_number.trim())
+        .map_err(|e| field_error("card.my_number", &e.to_string()))?;
+    let birth_date = chrono::NaiveDate::parse_from_str(body.card.birth_date.trim(), "%Y-%m-%d")
+        .map_err(|_| field_error("card.birth_date", "not a date YYYY-MM-DD"))?;
+    let signature_algorithm = match body.signature_algorithm.as_str() {
+        "ES256" => SignatureAlgorithm::Es256,
+        "RS256" => SignatureAlgorithm::Rs256,
+        other => {
+            return Err(field_error(
+                "signature_algorithm",
+                &format!("{other:?} is not ES256 or RS256"),
+            ))
+        }
+    };
+    let signature = B64
+        .decode(body.signature.trim())
+        .map_err(|_| field_error("signature", "not base64"))?;
+    let card_certificate = B64
+        .decode(body.card_certificate.trim())
+        .map_err(|_| field_error("card_certificate", "not base64"))?;
+    let kind = CertificateKind::parse(body.kind.trim())
+        .ok_or_else(|| field_error("kind", "not domestic or overseas"))?;
+    Ok(Application {
+        municipality,
+        card: CardData {
+            my_number,
+            name: body.card.name,
+            address: body.card.address,
+            birth_date,
+            sex: body.card.sex,
+        },
+        signature_algorithm,
+        signature,
+        card_certificate,
+        kind,
+        mrz: body.mrz.map(|[a, b]| (a, b)),
+    })
+}
+
+fn application_refusal(e: ApplicationError) -> Response {
+    use ApplicationError as E;
+    let (status, code) = match &e {
+        E::CardSignature | E::CardUntrusted | E::CardExpired | E::CardCertificate(_) => {
+            (StatusCode::FORBIDDEN, "card_not_accepted")
+        }
+        E::Mrz(_) | E::MrzMissing => (StatusCode::UNPROCESSABLE_ENTITY, "passport"),
+        E::NotStarted(_) => (StatusCode::FORBIDDEN, "not_started"),
+        E::Stopped(_) => (StatusCode::SERVICE_UNAVAILABLE, "stopped"),
+        E::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+        E::BirthDate => (StatusCode::UNPROCESSABLE_ENTITY, "birth_date"),
+        E::Certificate(CertificateError::NoDoses) => (StatusCode::NOT_FOUND, "no_doses"),
+        E::Certificate(
+            CertificateError::PassportBirthDate { .. } | CertificateError::PassportExpired(_),
+        ) => (StatusCode::UNPROCESSABLE_ENTITY, "passport"),
+        E::Certificate(_) | E::Store(_) => {
+            tracing::error!(error = %e, "certificate application failed");
+            return api_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error".into(),
+            );
+        }
+    };
+    api_error(status, code, e.to_string())
+}
+
+async fn run_application(
+    state: &AppState,
+    signed: &Signed,
+    headers: &HeaderMap,
+    channel: IssueChannel,
+    body: ApplicationBody,
+) -> Result<Result<IssuedCertificate, Response>, WebError> {
+    let token = headers
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !constant_time_eq(token.as_bytes(), signed.session.csrf_token.as_bytes()) {
+        return Err(WebError::Csrf);
+    }
+    let application = match read_application(body) {
+        Ok(a) => a,
+        Err(response) => return Ok(Err(response)),
+    };
+    let action = match channel {
+        IssueChannel::App => Action::IssueCertificateApp,
+        _ => Action::IssueCertificateKiosk,
+    };
+    signed.authorize(
+        action,
+        &Target::Person {
+            home: application.municipality,
+        },
+    )?;
+    let issued = apply(
+        state.store.as_ref(),
+        &state.settings.issuer_settings(),
+        &state.card_trust,
+        &actor(signed),
+        channel,
+        &application,
+        chrono::Utc::now(),
+    )
+    .await;
+    Ok(issued.map_err(application_refusal))
+}
+
+/// The certificate app's application: the certificate's codes as JSON.
+#[utoipa::path(post, path = "/api/v1/app/certificates", request_body = ApplicationBody, responses(
+    (status = 200, description = "The certificate: ID, SMART Health Card (JWS and shc:/ text), EU DCC, VDS-NC (overseas)"),
+    (status = 403, description = "The card data was not accepted, or the municipality has not started app issuance (DESIGN §4.6's message)"),
+    (status = 404, description = "No record, or no doses, in the municipality asked"),
+    (status = 422, description = "A field is wrong (named), or the passport MRZ does not check"),
+    (status = 503, description = "App issuance is stopped by the national operator"),
+))]
+pub async fn api_app(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    Json(body): Json<ApplicationBody>,
+) -> Result<Response, WebError> {
+    let cert = match run_application(&state, &signed, &headers, IssueChannel::App, body).await? {
+        Ok(c) => c,
+        Err(response) => return Ok(response),
+    };
+    Ok(Json(json!({
+        "certificate_id": cert.id.as_str(),
+        "issued_at": cert.issued_at.to_rfc3339(),
+        "kind": cert.kind.as_str(),
+        "smart_health_card": { "jws": cert.shc_jws, "qr": cert.shc_text },
+        "eu_dcc": cert.dcc,
+        "vds_nc": cert.vds_nc.as_ref().map(|v| v.to_json()),
+    }))
+    .into_response())
+}
+
+/// A kiosk's or certificate centre's application: the printable PDF.
+#[utoipa::path(post, path = "/api/v1/kiosk/certificates", request_body = ApplicationBody, responses(
+    (status = 200, description = "The certificate PDF"),
+    (status = 403, description = "The card data was not accepted"),
+    (status = 404, description = "No record, or no doses, in the municipality asked"),
+    (status = 422, description = "A field is wrong (named), or the passport MRZ does not check"),
+    (status = 503, description = "Kiosk issuance is stopped by the national operator"),
+))]
+pub async fn api_kiosk(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    Json(body): Json<ApplicationBody>,
+) -> Result<Response, WebError> {
+    match run_application(&state, &signed, &headers, IssueChannel::Kiosk, body).await? {
+        Ok(cert) => pdf_response(&cert),
+        Err(response) => Ok(response),
+    }
+}

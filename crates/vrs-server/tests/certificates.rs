@@ -1,0 +1,377 @@
+//! Certificates over HTTP on both backends: staff issue a PDF or a `.smart-health-card` file at the
+//! counter from the record page; the card verifies against the key set the server publishes (with
+//! CORS); the history page lists it; bad MRZ input is refused naming the MRZ; the app's API answers
+//! DESIGN §4.6's message until the municipality agrees, refuses altered card data and names a bad
+//! field, then returns the codes; the kiosk's API returns the PDF.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use chrono::{Duration, Utc};
+use serde_json::{json, Value};
+use support::{spawn_app_configured, Browser, TestApp, LGWAN, PASSWORD};
+use vrs_cert::shc;
+use vrs_crypto::es256::SigningKey;
+use vrs_crypto::pki::{issue_document_signer, Csca};
+use vrs_domain::{
+    Dose, DoseRecord, DoseSource, LotNumber, MunicipalityCode, Resident, VaccineProduct,
+};
+use vrs_store::testkit::TestDb;
+
+macro_rules! on_both_backends {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(vrs_store::testkit::TestDb::sqlite().await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let Some(db) = vrs_store::testkit::TestDb::postgres().await else { return };
+                    super::$case(db).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    staff_issue_at_the_counter_and_the_published_keys_verify_it,
+    the_app_and_kiosk_apis_check_the_card_and_the_agreement,
+);
+
+fn saijo() -> MunicipalityCode {
+    MunicipalityCode::parse("382060").unwrap()
+}
+
+/// A 西条市 person with two doses, and one without.
+async fn people(app: &TestApp) -> (Resident, Resident) {
+    let audit = vrs_store::AuditEntry::now("test", "test", "local", "resident.put", "x");
+    let mut synthetic = vrs_interop::Synthetic::new(saijo(), 2, 41);
+    let (a, b) = (synthetic.next().unwrap(), synthetic.next().unwrap());
+    for p in [&a, &b] {
+        app.db.store.put_resident(saijo(), p, &audit).await.unwrap();
+    }
+    let dose = |n: u8, day: u32, lot: &str| {
+        DoseRecord::now(
+            Dose {
+                municipality: saijo(),
+                atena: a.atena.clone(),
+                dose_number: n,
+                administered_on: chrono::NaiveDate::from_ymd_opt(2021, 7, day).unwrap(),
+                product: VaccineProduct::by_code("comirnaty").unwrap(),
+                lot_number: LotNumber::parse(lot).unwrap(),
+                site_municipality: saijo(),
+                coupon: a.coupon,
+            },
+            DoseSource::Tablet,
+        )
+    };
+    app.db
+        .store
+        .add_doses(
+            saijo(),
+            &[dose(1, 1, "FA4597"), dose(2, 22, "FC5295")],
+            "t",
+            &audit,
+        )
+        .await
+        .unwrap();
+    (a, b)
+}
+
+/// A POST form answered with bytes: status, content type and body.
+async fn post_bytes(b: &Browser, path: &str, form: &[(&str, &str)]) -> (u16, String, Vec<u8>) {
+    let r = b
+        .client
+        .post(format!("{}{path}", b.base))
+        .header("x-forwarded-for", b.from)
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let kind = r
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, kind, r.bytes().await.unwrap().to_vec())
+}
+
+async fn staff_issue_at_the_counter_and_the_published_keys_verify_it(db: TestDb) {
+    let app = spawn_app_configured(db, |s| {
+        s.public_url = Some("https://vrs.example.jp".into());
+    })
+    .await;
+    let (person, nobody) = people(&app).await;
+    app.account("saijo-staff", "municipal_staff", Some("382060"), false)
+        .await;
+    let staff = app.browser(LGWAN);
+    staff.login("saijo-staff", PASSWORD).await;
+    let record = format!("/records/{}", person.atena);
+    let page = staff.get(&record).await;
+    assert!(
+        page.body.contains("id=\"issue-certificate\""),
+        "{}",
+        page.body
+    );
+    let csrf = staff.csrf(&record).await;
+    let path = format!("{record}/certificate");
+
+    let (status, kind, pdf) =
+        post_bytes(&staff, &path, &[("csrf", &csrf), ("kind", "domestic")]).await;
+    assert_eq!((status, kind.as_str()), (200, "application/pdf"));
+    assert!(pdf.starts_with(b"%PDF"));
+
+    let (status, kind, file) = post_bytes(
+        &staff,
+        &path,
+        &[("csrf", &csrf), ("kind", "domestic"), ("format", "shc")],
+    )
+    .await;
+    assert_eq!(
+        (status, kind.as_str()),
+        (200, "application/smart-health-card")
+    );
+    let file: Value = serde_json::from_slice(&file).unwrap();
+    let jws = file["verifiableCredential"][0].as_str().unwrap();
+
+    // The key set is public, with CORS, at {iss}/.well-known/jwks.json.
+    let anyone = app.browser(support::INTERNET);
+    let r = anyone
+        .client
+        .get(format!(
+            "{}/issuer/382060/.well-known/jwks.json",
+            anyone.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["access-control-allow-origin"], "*");
+    let jwks: Value = r.json().await.unwrap();
+    let issuer = shc::Issuer::from_jwks("https://vrs.example.jp/issuer/382060", &jwks);
+    let card = shc::verify_jws(jws, &[issuer]).unwrap();
+    assert_eq!(card.bundle()["entry"].as_array().unwrap().len(), 3);
+    let all: Value =
+        serde_json::from_str(&anyone.get("/.well-known/jwks.json").await.body).unwrap();
+    assert_eq!(all["keys"].as_array().unwrap().len(), 1);
+    let trust: Value =
+        serde_json::from_str(&anyone.get("/.well-known/vrs-trust-list.json").await.body).unwrap();
+    assert_eq!(trust["csca"].as_array().unwrap().len(), 1);
+    assert_eq!(trust["document_signers"][0]["issuer"], "382060");
+
+    // Bad input: an overseas certificate with a mistyped MRZ; a person without doses.
+    let bad = staff
+        .post(
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("kind", "overseas"),
+                ("mrz1", "P<JPNYAMADA<<TARO<<<<<<<<<<<<<<<<<<<<<<<<<<<"),
+                ("mrz2", "TZ12345670JPN8504011M3001015<<<<<<<<<<<<<<00"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(bad.body.contains("MRZ"), "{}", bad.body);
+    let none = staff
+        .post(
+            &format!("/records/{}/certificate", nobody.atena),
+            &[("csrf", &csrf), ("kind", "domestic")],
+        )
+        .await;
+    assert_eq!(none.status, 422);
+    assert!(none.body.contains("接種記録がない"), "{}", none.body);
+    let wrong_kind = staff
+        .post(&path, &[("csrf", &csrf), ("kind", "foreign")])
+        .await;
+    assert_eq!(wrong_kind.status, 422);
+    assert!(wrong_kind.body.contains("kind"), "{}", wrong_kind.body);
+
+    // The history page lists both certificates issued, and the menu leads there.
+    let history = staff.get("/certificates").await;
+    assert_eq!(history.status, 200);
+    assert_eq!(history.body.matches("<td class=\"id\">382060-").count(), 2);
+    assert!(staff.get("/").await.body.contains("href=\"/certificates\""));
+    app.stop().await;
+}
+
+fn card_body(person: &Resident, key: &SigningKey, cert: &[u8], name: &str) -> Value {
+    let card = vrs_core::certificate_app::CardData {
+        my_number: person.my_number.clone(),
+        name: person.name.as_str().to_owned(),
+        address: "愛媛県西条市明屋敷164".into(),
+        birth_date: person.birth_date,
+        sex: 1,
+    };
+    let signature = key.sign(&card.signed_bytes().unwrap()).unwrap();
+    json!({
+        "municipality": "382060",
+        "card": {
+            "my_number": person.my_number.expose(),
+            "name": name,
+            "address": card.address,
+            "birth_date": person.birth_date.to_string(),
+            "sex": 1
+        },
+        "signature_algorithm": "ES256",
+        "signature": B64.encode(signature),
+        "card_certificate": B64.encode(cert),
+        "kind": "domestic"
+    })
+}
+
+async fn the_app_and_kiosk_apis_check_the_card_and_the_agreement(db: TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let from = (Utc::now() - Duration::days(1)).timestamp();
+    let ca = Csca::create("JLIS Test", from).unwrap();
+    let signer = issue_document_signer(
+        &ca.certificate_der,
+        &ca.private_key_pkcs8,
+        "JLIS Test card signer",
+        "JP",
+        "Card data",
+        from,
+    )
+    .unwrap();
+    let anchor = dir.path().join("jlis.der");
+    std::fs::write(&anchor, &ca.certificate_der).unwrap();
+    let app = spawn_app_configured(db, |s| s.card_trust_anchors = vec![anchor.clone()]).await;
+    let (person, _) = people(&app).await;
+    app.account("app-backend", "certificate_service", None, false)
+        .await;
+    app.account("saijo-admin", "municipal_admin", Some("382060"), false)
+        .await;
+    let service = app.browser(support::INTERNET);
+    service.login("app-backend", PASSWORD).await;
+    let csrf = service.csrf("/").await;
+    let key = SigningKey::from_pkcs8(&signer.private_key_pkcs8).unwrap();
+    let good = card_body(&person, &key, &signer.certificate_der, person.name.as_str());
+    let call = |path: &'static str, body: Value| {
+        let service = &service;
+        let csrf = csrf.clone();
+        async move {
+            service
+                .json(
+                    reqwest::Method::POST,
+                    path,
+                    &[("x-csrf-token", &csrf)],
+                    &body.to_string(),
+                )
+                .await
+        }
+    };
+
+    // Before 西条市 agrees to app issuance: the exact message.
+    let refused = call("/api/v1/app/certificates", good.clone()).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    let refused: Value = serde_json::from_str(&refused.body).unwrap();
+    assert_eq!(
+        refused["message"],
+        vrs_core::governance::APP_ISSUANCE_NOT_STARTED
+    );
+    let operator = vrs_core::Actor {
+        user: "op".into(),
+        role: "national_operator".into(),
+        terminal: "internet".into(),
+    };
+    let store = app.db.store.as_ref();
+    vrs_core::governance::publish_terms(
+        store,
+        &operator,
+        vrs_domain::TermsKind::AppIssuance,
+        "アプリ発行",
+        "本文",
+    )
+    .await
+    .unwrap();
+    let admin = vrs_core::Actor {
+        user: "saijo-admin".into(),
+        role: "municipal_admin".into(),
+        terminal: "lgwan".into(),
+    };
+    vrs_core::governance::agree(
+        store,
+        &admin,
+        saijo(),
+        vrs_domain::TermsKind::AppIssuance,
+        1,
+    )
+    .await
+    .unwrap();
+
+    // Altered card data; a bad field named; no CSRF header.
+    let altered = card_body(&person, &key, &signer.certificate_der, "西条　次郎");
+    let page = call("/api/v1/app/certificates", altered).await;
+    assert_eq!(page.status, 403, "{}", page.body);
+    assert!(page.body.contains("card_not_accepted"));
+    let mut bad = good.clone();
+    bad["card"]["birth_date"] = json!("1985/04/01");
+    let page = call("/api/v1/app/certificates", bad).await;
+    assert_eq!(page.status, 422);
+    assert!(page.body.contains("card.birth_date"), "{}", page.body);
+    let page = service
+        .json(
+            reqwest::Method::POST,
+            "/api/v1/app/certificates",
+            &[],
+            &good.to_string(),
+        )
+        .await;
+    assert!(!(200..300).contains(&page.status));
+
+    // Accepted: the codes as JSON; the SHC verifies with the published keys.
+    let page = call("/api/v1/app/certificates", good.clone()).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let answer: Value = serde_json::from_str(&page.body).unwrap();
+    assert!(answer["eu_dcc"].as_str().unwrap().starts_with("HC1:"));
+    assert!(answer["smart_health_card"]["qr"]
+        .as_str()
+        .unwrap()
+        .starts_with("shc:/"));
+    assert!(
+        !page.body.contains(person.my_number.expose()),
+        "no My Number in the answer"
+    );
+
+    // The kiosk receives the PDF.
+    let r = service
+        .client
+        .post(format!("{}/api/v1/kiosk/certificates", service.base))
+        .header("x-forwarded-for", service.from)
+        .header("x-csrf-token", &csrf)
+        .header("content-type", "application/json")
+        .body(good.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    assert!(r.bytes().await.unwrap().starts_with(b"%PDF"));
+
+    // Staff may not use the service API.
+    let staff = app.browser(LGWAN);
+    staff.login("saijo-admin", PASSWORD).await;
+    let staff_csrf = staff.csrf("/").await;
+    let page = staff
+        .json(
+            reqwest::Method::POST,
+            "/api/v1/app/certificates",
+            &[("x-csrf-token", &staff_csrf)],
+            &good.to_string(),
+        )
+        .await;
+    assert_eq!(page.status, 403);
+    let history = app.db.store.certificate_issues(saijo(), 10).await.unwrap();
+    assert_eq!(history.len(), 2);
+    app.stop().await;
+}
