@@ -156,7 +156,7 @@ fn run_vector(file: &Path, schema: &jsonschema::Validator) -> (Vec<Outcome>, Vec
         .unwrap_or_default();
     let ctx = &v["TESTCTX"];
     let field = |k: &str| v.get(k).and_then(Value::as_str);
-    let hex_field = |k: &str| field(k).map(|h| hex_decode(h));
+    let hex_field = |k: &str| field(k).map(hex_decode);
     let signer = Certificate::from_base64(ctx["CERTIFICATE"].as_str().unwrap_or_default());
     let clock = ctx["VALIDATIONCLOCK"].as_str().map(parse_clock);
     let mut out = Vec::new();

@@ -61,9 +61,9 @@ fn the_example_card_verifies_and_every_bad_variant_is_refused_for_its_reason() {
 /// set through the same verifier, fits one QR code, and a changed byte is refused.
 #[test]
 fn a_card_we_issue_with_the_example_key_verifies() {
+    use vrs_cert::shc::{card_payload, decode_qr, encode_qr, minimal_bundle, sign, CardName};
     use vrs_crypto::es256::SigningKey;
     use vrs_domain::{Dose, DoseRecord, DoseSource, LotNumber, MunicipalityCode, VaccineProduct};
-    use vrs_cert::shc::{card_payload, decode_qr, encode_qr, minimal_bundle, sign, CardName};
 
     let private: serde_json::Value =
         serde_json::from_str(&read("issuer.jwks.private.json")).unwrap();

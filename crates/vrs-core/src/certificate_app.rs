@@ -10,7 +10,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use vrs_crypto::x509::{Certificate, SignatureAlgorithm};
 use vrs_domain::mrz::{Mrz, MrzError};
-use vrs_domain::{CertificateKind, Function, IssueChannel, MunicipalityCode, MyNumber};
+use vrs_domain::{CertificateKind, Function, IssueChannel, MunicipalityCode, MyNumber, TermsKind};
 use vrs_store::{Store, StoreError};
 
 use crate::certificates::{self, CertificateError, CertificateRequest, IssuedCertificate};
@@ -101,6 +101,8 @@ pub enum ApplicationError {
     NotStarted(AppIssuanceRefusal),
     #[error("{}", .0.message_ja())]
     Stopped(Stopped),
+    #[error("この自治体では、コンビニ交付による接種証明書の発行を行っていません。 (this municipality does not issue certificates at kiosks)")]
+    KioskNotOffered,
     #[error("請求先の自治体に接種記録が見つかりません (no record in the municipality asked)")]
     NotFound,
     #[error("マイナンバーカードの生年月日が接種記録と一致しません (the card's birth date does not match the record)")]
@@ -175,7 +177,17 @@ pub async fn apply(
             Err(GovernanceError::Stopped(s)) => return Err(ApplicationError::Stopped(s)),
             Err(GovernanceError::Store(e)) => return Err(e.into()),
             Err(other) => return Err(StoreError::Other(other.to_string()).into()),
-            Ok(()) => {}
+            Ok(()) => {
+                if !governance::has_agreed(
+                    store,
+                    application.municipality,
+                    TermsKind::KioskIssuance,
+                )
+                .await?
+                {
+                    return Err(ApplicationError::KioskNotOffered);
+                }
+            }
         },
     }
     let scope = application.municipality;

@@ -287,3 +287,35 @@ pub async fn trust_list(
     let signers = store.signing_keys(KeyPurpose::DocumentSigner).await?;
     Ok((cscas.into_iter().map(|k| k.public_part).collect(), signers))
 }
+
+/// What an offline verifier of this deployment trusts: every issuer's SMART Health Card key set
+/// (under its `iss` URL), every document signer and the CSCA — the published keys, active and
+/// retired.
+pub async fn verifier_trust(
+    store: &dyn Store,
+    settings: &IssuerSettings,
+) -> Result<vrs_cert::verify::Trust, SigningError> {
+    let mut trust = vrs_cert::verify::Trust::new();
+    let shc_keys = store.signing_keys(KeyPurpose::Shc).await?;
+    let mut issuers: Vec<&str> = shc_keys.iter().map(|k| k.issuer.as_str()).collect();
+    issuers.sort_unstable();
+    issuers.dedup();
+    for issuer in issuers {
+        let keys: Vec<Value> = shc_keys
+            .iter()
+            .filter(|k| k.issuer == issuer)
+            .filter_map(|k| serde_json::from_slice(&k.public_part).ok())
+            .collect();
+        trust.add_shc_issuer(&settings.shc_issuer_url(issuer), &json!({ "keys": keys }));
+    }
+    let (cscas, signers) = trust_list(store).await?;
+    for der in cscas {
+        trust.add_csca(vrs_crypto::x509::Certificate::from_der(&der).map_err(key_error)?);
+    }
+    for s in signers {
+        trust.add_document_signer(
+            vrs_crypto::x509::Certificate::from_der(&s.public_part).map_err(key_error)?,
+        );
+    }
+    Ok(trust)
+}

@@ -631,6 +631,26 @@ async fn app_and_kiosk_applications_are_checked_and_gated(db: &TestDb) {
         ),
         "{result:?}"
     );
+    // Kiosk issuance only where the municipality offers it.
+    let refused = run(good.clone(), IssueChannel::Kiosk).await;
+    assert!(
+        matches!(refused, Err(ApplicationError::KioskNotOffered)),
+        "{refused:?}"
+    );
+    publish_terms(
+        store,
+        &operator(),
+        TermsKind::KioskIssuance,
+        "コンビニ交付",
+        "本文",
+    )
+    .await
+    .unwrap();
+    for m in [chiyoda(), saijo()] {
+        agree(store, &staff(), m, TermsKind::KioskIssuance, 1)
+            .await
+            .unwrap();
+    }
     let elsewhere = application(&jlis, &person, saijo());
     assert!(matches!(
         run(elsewhere, IssueChannel::Kiosk).await,
@@ -652,6 +672,24 @@ async fn app_and_kiosk_applications_are_checked_and_gated(db: &TestDb) {
     let mut channels: Vec<_> = history.iter().map(|h| h.channel.as_str()).collect();
     channels.sort();
     assert_eq!(channels, vec!["app", "kiosk"]);
+
+    // Nothing of the application is kept: no card item, no My Number, no code — only the sealed
+    // history entry.
+    let dump = db.dump().await;
+    let held = |text: &str| dump.windows(text.len()).any(|w| w == text.as_bytes());
+    assert!(
+        !held("東京都千代田区千代田1-1"),
+        "the card's address is stored"
+    );
+    assert!(
+        !held(person.my_number.expose()),
+        "a My Number is stored in the clear"
+    );
+    assert!(
+        !held(&cert.shc_jws[..60]),
+        "the certificate's code is stored"
+    );
+    assert!(!held(&cert.dcc[..40]), "the certificate's code is stored");
 
     // The emergency stop refuses at once, with the operator's reason.
     switch_function(

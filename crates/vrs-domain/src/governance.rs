@@ -58,6 +58,10 @@ coded! {
         /// Issuing certificates to the smartphone app on the resident's application.
         AppIssuance => "app_issuance", "接種証明書のアプリ発行に係る確認事項",
             "Certificate issuance to the app";
+        /// Issuing certificates at convenience-store kiosks and certificate centres (コンビニ交付):
+        /// only for municipalities that offer it.
+        KioskIssuance => "kiosk_issuance", "接種証明書のコンビニ交付に係る確認事項",
+            "Certificate issuance at kiosks";
     }
 }
 

@@ -10,8 +10,8 @@ pub mod certificate;
 pub mod coupon;
 pub mod date;
 pub mod governance;
-pub mod municipality;
 pub mod mrz;
+pub mod municipality;
 pub mod my_number;
 pub mod name;
 pub mod ocr;
@@ -25,15 +25,17 @@ pub mod vaccine;
 
 mod serde_str;
 
-pub use certificate::{luhn_mod_n, CertificateId, CertificateIdError, CertificateKind, IssueChannel};
+pub use certificate::{
+    luhn_mod_n, CertificateId, CertificateIdError, CertificateKind, IssueChannel,
+};
 pub use coupon::{AtenaNumber, AtenaNumberError, CouponNumber, CouponNumberError};
 pub use date::{format_wareki, format_wareki_short, parse_date, DateError, Era};
 pub use governance::{ConsentBasis, Function, TermsKind};
+pub use mrz::{CheckedField, Mrz, MrzError, MrzField, MrzSex};
 pub use municipality::{
     master_list, municipalities_of, wards_of, Municipality, MunicipalityCode,
     MunicipalityCodeError, MunicipalityKind, PrefectureCode,
 };
-pub use mrz::{CheckedField, Mrz, MrzError, MrzField, MrzSex};
 pub use my_number::{MyNumber, MyNumberError};
 pub use name::{KanaName, NameError, PersonName};
 pub use ocr::{OcrLine, OcrLineError};

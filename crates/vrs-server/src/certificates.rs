@@ -201,7 +201,10 @@ pub async fn history(
     signed: Signed,
 ) -> Result<Html<String>, WebError> {
     let own = own(&signed, Action::SearchPeople)?;
-    signed.authorize(Action::IssueCertificateCounter, &Target::Person { home: own })?;
+    signed.authorize(
+        Action::IssueCertificateCounter,
+        &Target::Person { home: own },
+    )?;
     let issues = state.store.certificate_issues(own, 200).await?;
     state
         .store
@@ -280,16 +283,15 @@ fn api_error(status: StatusCode, code: &str, message: String) -> Response {
     (status, Json(json!({ "error": code, "message": message }))).into_response()
 }
 
-fn field_error(field: &str, reason: &str) -> Response {
-    api_error(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid_field",
-        format!("{field}: {reason}"),
-    )
+/// A field of the body that is wrong: its name and the reason.
+struct FieldError(String);
+
+fn field_error(field: &str, reason: &str) -> FieldError {
+    FieldError(format!("{field}: {reason}"))
 }
 
 /// Reads the body into an application, or the response naming the field that is wrong.
-fn read_application(body: ApplicationBody) -> Result<Application, Response> {
+fn read_application(body: ApplicationBody) -> Result<Application, FieldError> {
     let municipality = MunicipalityCode::parse(body.municipality.trim())
         .map_err(|e| field_error("municipality", &e.to_string()))?;
     let my_number = MyNumber::parse(body.card.my_number.trim())
@@ -339,6 +341,7 @@ fn application_refusal(e: ApplicationError) -> Response {
         }
         E::Mrz(_) | E::MrzMissing => (StatusCode::UNPROCESSABLE_ENTITY, "passport"),
         E::NotStarted(_) => (StatusCode::FORBIDDEN, "not_started"),
+        E::KioskNotOffered => (StatusCode::FORBIDDEN, "kiosk_not_offered"),
         E::Stopped(_) => (StatusCode::SERVICE_UNAVAILABLE, "stopped"),
         E::NotFound => (StatusCode::NOT_FOUND, "not_found"),
         E::BirthDate => (StatusCode::UNPROCESSABLE_ENTITY, "birth_date"),
@@ -374,7 +377,13 @@ async fn run_application(
     }
     let application = match read_application(body) {
         Ok(a) => a,
-        Err(response) => return Ok(Err(response)),
+        Err(FieldError(message)) => {
+            return Ok(Err(api_error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_field",
+                message,
+            )))
+        }
     };
     let action = match channel {
         IssueChannel::App => Action::IssueCertificateApp,

@@ -24,6 +24,7 @@ mod session;
 mod statistics;
 mod tablet;
 pub mod terminal;
+mod verify_page;
 
 use std::future::Future;
 use std::net::SocketAddr;

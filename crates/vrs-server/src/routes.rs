@@ -21,6 +21,7 @@ use crate::session::{
 use crate::AppState;
 use crate::{
     backups, certificates, dose_files, fhir, governance, hl7, inquiries, records, statistics,
+    verify_page,
 };
 
 /// The OpenAPI document of the JSON API.
@@ -319,6 +320,14 @@ fn table() -> Vec<(RouteInfo, Handlers)> {
             &["POST"],
             MunicipalStaff,
             post(hl7::post_er7).layer(axum::extract::DefaultBodyLimit::max(hl7::MESSAGE_LIMIT)),
+        ),
+        r(
+            "/verify",
+            &["GET", "POST"],
+            Public,
+            get(verify_page::page).post(verify_page::check).layer(
+                axum::extract::DefaultBodyLimit::max(verify_page::UPLOAD_LIMIT),
+            ),
         ),
         r(
             "/.well-known/jwks.json",

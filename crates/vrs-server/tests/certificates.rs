@@ -169,6 +169,55 @@ async fn staff_issue_at_the_counter_and_the_published_keys_verify_it(db: TestDb)
     assert_eq!(trust["csca"].as_array().unwrap().len(), 1);
     assert_eq!(trust["document_signers"][0]["issuer"], "382060");
 
+    // The verifier page: anyone checks the card against the published keys; nothing is stored.
+    let head_before = app
+        .db
+        .store
+        .audit_head(vrs_store::AuditScope::Area(saijo()))
+        .await
+        .unwrap();
+    let checked = anyone
+        .upload("/verify", &[("code", jws)], "image", "none.png", Vec::new())
+        .await;
+    assert_eq!(checked.status, 200);
+    assert!(
+        checked.body.contains("class=\"card valid\""),
+        "{}",
+        checked.body
+    );
+    assert!(checked.body.contains("SMART Health Card"));
+    assert!(checked.body.contains(&person.birth_date.to_string()));
+    let mut tampered = jws.to_owned();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    let checked = anyone
+        .upload(
+            "/verify",
+            &[("code", &tampered)],
+            "image",
+            "none.png",
+            Vec::new(),
+        )
+        .await;
+    assert!(
+        checked.body.contains("class=\"card invalid\""),
+        "{}",
+        checked.body
+    );
+    let empty = anyone
+        .upload("/verify", &[("code", " ")], "image", "none.png", Vec::new())
+        .await;
+    assert!(empty.body.contains("class=\"card invalid\""));
+    assert_eq!(
+        app.db
+            .store
+            .audit_head(vrs_store::AuditScope::Area(saijo()))
+            .await
+            .unwrap(),
+        head_before,
+        "verifying stores nothing"
+    );
+
     // Bad input: an overseas certificate with a mistyped MRZ; a person without doses.
     let bad = staff
         .post(
@@ -343,7 +392,28 @@ async fn the_app_and_kiosk_apis_check_the_card_and_the_agreement(db: TestDb) {
         "no My Number in the answer"
     );
 
-    // The kiosk receives the PDF.
+    // The kiosk: refused until 西条市 offers kiosk issuance, then the PDF.
+    let page = call("/api/v1/kiosk/certificates", good.clone()).await;
+    assert_eq!(page.status, 403, "{}", page.body);
+    assert!(page.body.contains("kiosk_not_offered"), "{}", page.body);
+    vrs_core::governance::publish_terms(
+        store,
+        &operator,
+        vrs_domain::TermsKind::KioskIssuance,
+        "コンビニ交付",
+        "本文",
+    )
+    .await
+    .unwrap();
+    vrs_core::governance::agree(
+        store,
+        &admin,
+        saijo(),
+        vrs_domain::TermsKind::KioskIssuance,
+        1,
+    )
+    .await
+    .unwrap();
     let r = service
         .client
         .post(format!("{}/api/v1/kiosk/certificates", service.base))

@@ -64,11 +64,7 @@ impl Keyring {
     }
 
     /// A certificate signing key's private part sealed under the master key.
-    pub(crate) fn seal_signing_key(
-        &self,
-        aad: &[u8],
-        pkcs8: &[u8],
-    ) -> Result<Vec<u8>, StoreError> {
+    pub(crate) fn seal_signing_key(&self, aad: &[u8], pkcs8: &[u8]) -> Result<Vec<u8>, StoreError> {
         self.master
             .seal_secret(aad, pkcs8)
             .map_err(|e| StoreError::Other(e.to_string()))

@@ -72,7 +72,8 @@ enum Command {
     Backup(commands::backup::BackupArgs),
     /// Restore a backup into this or another database.
     Restore(commands::backup::RestoreArgs),
-    /// Export or import the key escrow (the key vault's backup keys).
+    /// Export or import the key escrow (the key vault's backup keys); rotate a certificate
+    /// issuer's signing key.
     #[command(subcommand)]
     Keys(commands::backup::Keys),
     /// Destroy a municipality's area on its consent (crypto-shredding).
@@ -81,6 +82,9 @@ enum Command {
     /// Verify a certificate's code.
     #[command(subcommand)]
     Cert(commands::cert::Cert),
+    /// Test stand-ins for demos: My Number card data signed by a test card issuer.
+    #[command(subcommand)]
+    Dev(commands::dev::Dev),
     /// Run the server.
     Serve(commands::serve::Args),
     /// A demonstration on embedded SQLite: demo municipalities, targets and accounts, then serve.
@@ -133,6 +137,7 @@ fn main() -> ExitCode {
             Command::Keys(keys) => commands::backup::run_keys(&context, &keys).await,
             Command::Area(area) => commands::backup::run_area(&context, &area).await,
             Command::Cert(c) => commands::cert::run(&c),
+            Command::Dev(d) => commands::dev::run(&d),
             Command::Serve(args) => commands::serve::run(&context, &args).await,
             Command::Demo(args) => commands::demo::run(&args).await,
         }

@@ -861,24 +861,13 @@ fn cert_verify_accepts_the_example_card_and_names_why_a_bad_one_is_refused() {
     assert!(text(&unpaired).contains("--jwks"), "{}", text(&unpaired));
 }
 
-/// Standard base64 (the DCC vectors' `2DCODE`), decoded here rather than adding a dependency for
-/// one test.
+/// Standard base64 (the DCC vectors' `2DCODE`).
 fn base64_decode(encoded: &str) -> Vec<u8> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let (mut out, mut acc, mut bits) = (Vec::new(), 0u32, 0);
-    for c in encoded
-        .bytes()
-        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
-    {
-        acc = (acc << 6) | ALPHABET.iter().position(|&a| a == c).unwrap() as u32;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    out
+    use base64::Engine;
+    let clean: String = encoded.split_whitespace().collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(clean)
+        .unwrap()
 }
 
 #[test]
@@ -954,4 +943,84 @@ fn cert_verify_reads_an_eu_dcc_as_text_and_as_a_png_and_names_bad_trust_argument
     let bad_time = verify("dcc.txt", &signer, "yesterday");
     assert_eq!(bad_time.status.code(), Some(2), "{}", text(&bad_time));
     assert!(text(&bad_time).contains("--at"), "{}", text(&bad_time));
+}
+
+#[test]
+fn dev_card_signs_card_data_the_app_flow_accepts_and_keys_rotate() {
+    use base64::Engine;
+    let d = Deployment::new();
+    assert!(d.run(&["init"]).status.success());
+    let out = d.path("card");
+    let args = |my_number: &'static str| {
+        vec![
+            "dev".to_owned(),
+            "card".into(),
+            "--out".into(),
+            out.to_str().unwrap().to_owned(),
+            "--municipality".into(),
+            "131016".into(),
+            "--my-number".into(),
+            my_number.into(),
+            "--name".into(),
+            "千代田　花子".into(),
+            "--birth-date".into(),
+            "1985-04-01".into(),
+        ]
+    };
+    let run = |a: Vec<String>| d.run(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let first = run(args("123456789018"));
+    assert!(first.status.success(), "{}", text(&first));
+    let issuer_before = std::fs::read(out.join("card-issuer.der")).unwrap();
+    assert!(run(args("123456789018")).status.success());
+    assert_eq!(
+        std::fs::read(out.join("card-issuer.der")).unwrap(),
+        issuer_before,
+        "the test issuer is reused"
+    );
+    // The application verifies under the test issuer, as the server's app flow checks it.
+    let body: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("application.json")).unwrap()).unwrap();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let card = &body["card"];
+    let application = vrs_core::certificate_app::Application {
+        municipality: vrs_domain::MunicipalityCode::parse("131016").unwrap(),
+        card: vrs_core::certificate_app::CardData {
+            my_number: vrs_domain::MyNumber::parse(card["my_number"].as_str().unwrap()).unwrap(),
+            name: card["name"].as_str().unwrap().to_owned(),
+            address: card["address"].as_str().unwrap().to_owned(),
+            birth_date: card["birth_date"].as_str().unwrap().parse().unwrap(),
+            sex: card["sex"].as_u64().unwrap() as u8,
+        },
+        signature_algorithm: vrs_crypto::x509::SignatureAlgorithm::Es256,
+        signature: b64.decode(body["signature"].as_str().unwrap()).unwrap(),
+        card_certificate: b64
+            .decode(body["card_certificate"].as_str().unwrap())
+            .unwrap(),
+        kind: vrs_domain::CertificateKind::Domestic,
+        mrz: None,
+    };
+    let trust = vrs_core::certificate_app::CardTrust {
+        anchors: vec![vrs_crypto::x509::Certificate::from_der(&issuer_before).unwrap()],
+    };
+    vrs_core::certificate_app::verify_card(&trust, &application, chrono::Utc::now()).unwrap();
+    let mut altered = application.clone();
+    altered.card.name = "千代田　太郎".into();
+    assert!(vrs_core::certificate_app::verify_card(&trust, &altered, chrono::Utc::now()).is_err());
+
+    // Bad input is named.
+    let bad = run(args("123456789012"));
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad).contains("--my-number"), "{}", text(&bad));
+
+    // Rotating a key keeps the old one published.
+    let rotate = d.run(&["keys", "rotate", "--issuer", "131016", "--purpose", "shc"]);
+    assert!(rotate.status.success(), "{}", text(&rotate));
+    let again = d.run(&["keys", "rotate", "--issuer", "131016", "--purpose", "shc"]);
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(text(&again).contains("the old one stays published"));
+    let bad = d.run(&["keys", "rotate", "--issuer", "131016", "--purpose", "rsa"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad).contains("--purpose"), "{}", text(&bad));
+    let bad = d.run(&["keys", "rotate", "--issuer", "131017", "--purpose", "shc"]);
+    assert_eq!(bad.status.code(), Some(2));
 }

@@ -399,13 +399,19 @@ mod english_names {
             ("011011", "Chuo Ward, Sapporo City, Hokkaido"),
             ("011002", "Sapporo City, Hokkaido"),
         ] {
-            assert_eq!(MunicipalityCode::parse(code).unwrap().info().name_en(), english);
+            assert_eq!(
+                MunicipalityCode::parse(code).unwrap().info().name_en(),
+                english
+            );
         }
         // Every row has an English name made only of Latin letters.
         for m in crate::master_list() {
             let en = m.name_en();
             assert!(
-                !en.is_empty() && en.chars().all(|c| c.is_ascii_alphabetic() || " ,".contains(c)),
+                !en.is_empty()
+                    && en
+                        .chars()
+                        .all(|c| c.is_ascii_alphabetic() || " ,".contains(c)),
                 "{} → {en:?}",
                 m.name
             );

@@ -29,13 +29,13 @@ use vrs_domain::{
 use crate::accounts::{Account, Application, ApplicationStatus, SessionRecord};
 use crate::audit::{timestamp_text, AuditEntry, AuditFilter, AuditRecord, AuditScope};
 use crate::backup::{AreaRestore, ShredRecord, SnapshotSink};
+use crate::certificates::{ActiveSigningKey, CertificateIssue, KeyPurpose, SigningKeyInfo};
 use crate::governance::{Agreement, FunctionState, TermsVersion};
 use crate::import::ResidentImport;
 use crate::keyring::{Keyring, FIRST_KEY_VERSION};
 use crate::migrate::{self, LEDGER};
 use crate::provision::{ProvisionFilter, ProvisionRecord, ProvisionSide};
 use crate::sealed::{content_mac, SealedResident};
-use crate::certificates::{ActiveSigningKey, CertificateIssue, KeyPurpose, SigningKeyInfo};
 use crate::{
     rows, CouponHolder, IdempotentAnswer, PersonDoses, Registration, Store, StoreError, Written,
 };

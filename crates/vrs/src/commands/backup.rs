@@ -54,6 +54,18 @@ pub enum Keys {
     },
     /// Load a key escrow file into this deployment's key vault.
     Import { file: PathBuf },
+    /// Replace a certificate issuer's signing key; the old key stays published for verification.
+    Rotate {
+        /// The issuer: a municipality code, or `national`
+        #[arg(long)]
+        issuer: String,
+        /// `shc` (SMART Health Card key) or `dsc` (EU DCC / VDS-NC document signer)
+        #[arg(long)]
+        purpose: String,
+        /// The deployment's name in its certificates (as `deployment_name` in the server's settings)
+        #[arg(long, default_value = "VRS")]
+        deployment_name: String,
+    },
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -210,6 +222,45 @@ pub async fn run_keys(context: &Context, keys: &Keys) -> Result<(), CliError> {
                 .await
                 .map_err(backup_error)?;
             println!("{n} backup keys are in the key vault");
+        }
+        Keys::Rotate {
+            issuer,
+            purpose,
+            deployment_name,
+        } => {
+            use vrs_core::signing::{self, IssuerMode, IssuerSettings, NATIONAL};
+            use vrs_store::KeyPurpose;
+            if issuer != NATIONAL {
+                municipality(issuer)?;
+            }
+            let purpose = match purpose.as_str() {
+                "shc" => KeyPurpose::Shc,
+                "dsc" => KeyPurpose::DocumentSigner,
+                other => {
+                    return Err(CliError::Input(format!(
+                        "--purpose: {other:?} is not shc or dsc"
+                    )))
+                }
+            };
+            let settings = IssuerSettings {
+                mode: IssuerMode::Municipality,
+                base_url: String::new(),
+                deployment_name: deployment_name.clone(),
+            };
+            let kid = signing::rotate(
+                store.as_ref(),
+                &settings,
+                issuer,
+                purpose,
+                &actor,
+                chrono::Utc::now(),
+            )
+            .await
+            .map_err(|e| CliError::Failure(e.to_string()))?;
+            println!(
+                "the new {} key of {issuer} is {kid}; the old one stays published",
+                purpose.as_str()
+            );
         }
     }
     Ok(())

@@ -90,7 +90,7 @@ fn demo_doses(municipality: MunicipalityCode, count: u64) -> Vec<vrs_domain::Dos
 }
 
 /// The first version of each terms document, as the national operator publishes it.
-const DEMO_TERMS: [(vrs_domain::TermsKind, &str, &str); 3] = [
+const DEMO_TERMS: [(vrs_domain::TermsKind, &str, &str); 4] = [
     (
         vrs_domain::TermsKind::Use,
         "新型コロナウイルスワクチン接種記録システムの利用にあたっての確認事項",
@@ -111,6 +111,12 @@ const DEMO_TERMS: [(vrs_domain::TermsKind, &str, &str); 3] = [
         "接種証明書のアプリ発行に係る確認事項",
         "市区町村は、住民がマイナンバーカードを用いてアプリで申請した接種証明書を、自らの名義で電子的に発行することに同意する。\
          発行の記録には、氏名・生年月日・国籍・旅券番号のみを保存する。",
+    ),
+    (
+        vrs_domain::TermsKind::KioskIssuance,
+        "接種証明書のコンビニ交付に係る確認事項",
+        "市区町村は、住民がコンビニエンスストアのキオスク端末又は証明書交付センターでマイナンバーカードを用いて申請した\
+         接種証明書を、自らの名義で交付することに同意する。端末及びセンターは申請の内容を保存しない。",
     ),
 ];
 

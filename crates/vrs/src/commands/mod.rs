@@ -6,6 +6,7 @@ pub mod backup;
 pub mod cert;
 pub mod check;
 pub mod demo;
+pub mod dev;
 pub mod export;
 pub mod gen;
 pub mod governance;

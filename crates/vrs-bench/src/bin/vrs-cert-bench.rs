@@ -1,0 +1,559 @@
+//! `vrs-cert-bench`: how many certificates one core issues and verifies, for `bench/certs/run.sh`.
+//!
+//! One holder with three Comirnaty doses, signed with fresh keys: an SHC key (as
+//! `vrs_core::signing` makes one, with its JWKS) and a document signer certified by a new CSCA
+//! (`vrs_crypto::pki`). Each measure runs its operation in a loop for `--seconds` (after a short
+//! untimed warm-up) and reports operations per second:
+//!
+//! - `ring.*`: ECDSA P-256 SHA-256 sign and verify straight through `ring::signature`, over the
+//!   very bytes our codes sign (the SHC signing input, the DCC `Sig_structure`): the physical limit;
+//! - `es256.*`: the same through `vrs_crypto::es256` (what `vrs-cert` calls);
+//! - `shc.issue`: record → FHIR bundle → JWS → `shc:/` text, as `vrs_core::certificates::issue`
+//!   does it; `shc.verify`: `vrs_cert::shc::verify_qr` with an `Issuer` from the JWKS;
+//! - `dcc.issue`: `vrs_cert::dcc::issue` → `HC1:` text; `dcc.verify`: `vrs_cert::dcc::verify` with
+//!   a `TrustList` of the signer;
+//! - `shc.qr`, `dcc.qr`: the QR matrix of each code, on its own;
+//! - `step.*` (unless `--no-steps`): each stage of those paths alone, to show where the time goes.
+//!
+//! Prints `name<spaces>ops/s`, one line a measure (facts about the codes go to stderr), or one JSON
+//! object with `--json`. `--payloads DIR` also writes what the peers in `bench/certs/peers/` need to
+//! issue the same certificates: the SHC payload and the DCC claims as JSON, and both keys (and the
+//! signer's certificate) as PEM.
+
+use std::error::Error;
+use std::hint::black_box;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD as B64URL};
+use base64::Engine;
+use chrono::NaiveDate;
+use clap::Parser;
+use ring::rand::SystemRandom;
+use ring::signature::{
+    EcdsaKeyPair, KeyPair, UnparsedPublicKey, ECDSA_P256_SHA256_FIXED,
+    ECDSA_P256_SHA256_FIXED_SIGNING,
+};
+use serde_json::{json, Value};
+use vrs_cert::dcc::{self, base45, cose, Algorithm, Claims, CoseSign1, TrustList};
+use vrs_cert::shc::{self, CardName, Issuer};
+use vrs_crypto::es256::{PublicKey, SigningKey};
+use vrs_crypto::pki::{issue_document_signer, Csca};
+use vrs_crypto::x509::Certificate;
+use vrs_domain::{
+    CertificateId, Dose, DoseRecord, DoseSource, LotNumber, MunicipalityCode, VaccineProduct,
+};
+use vrs_interop::Synthetic;
+
+type Failure = Box<dyn Error + Send + Sync>;
+
+#[derive(Parser)]
+struct Cli {
+    /// Seconds each main measure runs
+    #[arg(long, default_value_t = 2.0)]
+    seconds: f64,
+    /// Seconds each step of the breakdown runs
+    #[arg(long, default_value_t = 0.5)]
+    step_seconds: f64,
+    /// Skip the breakdown into steps
+    #[arg(long)]
+    no_steps: bool,
+    /// One JSON object instead of lines
+    #[arg(long)]
+    json: bool,
+    /// Also write the peers' inputs (payloads, keys) into this folder
+    #[arg(long)]
+    payloads: Option<PathBuf>,
+    /// Instead of measuring: verify the peers' codes (`out-peer.*.txt`) in a folder that
+    /// `--payloads` wrote, with our verifiers and its keys, and compare what they carry with ours
+    #[arg(long)]
+    check: Option<PathBuf>,
+}
+
+/// The issuing municipality (西条市), its SHC issuer URL and the performer Japan's profile names.
+const MUNICIPALITY: &str = "382060";
+const ISSUER_URL: &str = "https://vrs.example.jp/issuers/382060";
+const PERFORMER: &str = "MHLW_Gov_of_JAPAN";
+/// Operations between two looks at the clock.
+const BATCH: u64 = 8;
+
+/// Calls `op` for `seconds` after a warm-up of a tenth of that; operations per second.
+fn rate<T>(seconds: f64, mut op: impl FnMut() -> Result<T, Failure>) -> Result<f64, Failure> {
+    let warm = Instant::now();
+    while warm.elapsed().as_secs_f64() < seconds / 10.0 {
+        black_box(op()?);
+    }
+    let span = Duration::from_secs_f64(seconds);
+    let start = Instant::now();
+    let mut n = 0u64;
+    loop {
+        for _ in 0..BATCH {
+            black_box(op()?);
+        }
+        n += BATCH;
+        let elapsed = start.elapsed();
+        if elapsed >= span {
+            return Ok(n as f64 / elapsed.as_secs_f64());
+        }
+    }
+}
+
+/// The measures in the order taken, printed as they come unless `--json`.
+struct Report {
+    json: bool,
+    rates: Vec<(String, f64)>,
+}
+
+impl Report {
+    fn add(&mut self, name: &str, ops: f64) {
+        if !self.json {
+            println!("{name:<28} {ops:>12.0}");
+            let _ = std::io::stdout().flush();
+        }
+        self.rates.push((name.to_owned(), ops));
+    }
+}
+
+/// Three Comirnaty doses of one synthetic resident (the shape of the SHC conformance test).
+fn three_doses() -> Result<Vec<DoseRecord>, Failure> {
+    let area = MunicipalityCode::parse(MUNICIPALITY)?;
+    let p = Synthetic::new(area, 1, 5)
+        .next()
+        .ok_or("no synthetic resident")?;
+    let product = VaccineProduct::by_code("comirnaty").ok_or("no comirnaty")?;
+    [
+        (1u8, 2021, 6, 1, "FA4597"),
+        (2, 2021, 6, 22, "FC3661"),
+        (3, 2022, 1, 28, "FN9605"),
+    ]
+    .into_iter()
+    .map(|(n, y, m, d, lot)| {
+        Ok(DoseRecord::now(
+            Dose {
+                municipality: area,
+                atena: p.atena.clone(),
+                dose_number: n,
+                administered_on: NaiveDate::from_ymd_opt(y, m, d).ok_or("date")?,
+                product,
+                lot_number: LotNumber::parse(lot)?,
+                site_municipality: area,
+                coupon: p.coupon,
+            },
+            DoseSource::Tablet,
+        ))
+    })
+    .collect()
+}
+
+fn pem(label: &str, der: &[u8]) -> String {
+    let b64 = STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(line));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> Result<(), Failure> {
+    std::fs::write(dir.join(name), text)?;
+    Ok(())
+}
+
+fn read(dir: &Path, name: &str) -> Result<String, Failure> {
+    std::fs::read_to_string(dir.join(name)).map_err(|e| format!("{name}: {e}").into())
+}
+
+fn unpem(text: &str) -> Result<Vec<u8>, Failure> {
+    let b64: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+    Ok(STANDARD.decode(b64)?)
+}
+
+/// `--check`: every `out-peer.shc.*` must verify as a card of our issuer carrying our payload,
+/// every `out-peer.dcc.*` as a DCC of our signer carrying our certificate JSON.
+fn check(dir: &Path) -> Result<(), Failure> {
+    let key = SigningKey::from_pkcs8(&unpem(&read(dir, "shc-key.pem")?)?)?;
+    let (x, y) = key.public_jwk();
+    let jwks = json!({"keys": [{"kty": "EC", "kid": key.kid(), "crv": "P-256", "x": x, "y": y}]});
+    let trusted = [Issuer::from_jwks(ISSUER_URL, &jwks)];
+    let signer = Certificate::from_der(&unpem(&read(dir, "dsc-cert.pem")?)?)?;
+    let trust = TrustList::of(signer.clone());
+    let shc_payload: Value = serde_json::from_str(&read(dir, "shc-payload.json")?)?;
+    let claims: Value = serde_json::from_str(&read(dir, "dcc-claims.json")?)?;
+    let clock = claims["iat"].as_i64().ok_or("iat")? + 60;
+    let mut names: Vec<String> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with("out-peer.") && n.ends_with(".txt"))
+        .collect();
+    names.sort();
+    let mut failed = 0;
+    for name in names {
+        let text = read(dir, &name)?;
+        let outcome = if name.starts_with("out-peer.shc.") {
+            shc::verify_qr(&text, &trusted)
+                .map_err(|e| e.to_string())
+                .and_then(|card| match card.payload == shc_payload {
+                    true => Ok(()),
+                    false => Err("verifies, but carries another payload".into()),
+                })
+        } else {
+            dcc::verify(&text, &trust, clock)
+                .map_err(|e| e.to_string())
+                .and_then(|dcc| match dcc.payload == claims["dcc"] {
+                    true => Ok(()),
+                    false => Err("verifies, but carries another certificate".into()),
+                })
+        };
+        match outcome {
+            Ok(()) => println!(
+                "{name}: verifies with vrs, same payload ({} characters)",
+                text.len()
+            ),
+            Err(why) => {
+                failed += 1;
+                println!("{name}: REFUSED: {why}");
+            }
+        }
+    }
+    match failed {
+        0 => Ok(()),
+        n => Err(format!("{n} peer codes refused").into()),
+    }
+}
+
+fn main() -> Result<(), Failure> {
+    let cli = Cli::parse();
+    if let Some(dir) = &cli.check {
+        return check(dir);
+    }
+    let mut report = Report {
+        json: cli.json,
+        rates: Vec::new(),
+    };
+    let mut facts = serde_json::Map::new();
+    let now = chrono::Utc::now().timestamp();
+    let doses = three_doses()?;
+    let birth_date = NaiveDate::from_ymd_opt(1985, 4, 12).ok_or("date")?;
+
+    // The SHC key and its JWKS, as `vrs_core::signing` makes and publishes them.
+    let (shc_key, shc_pkcs8) = SigningKey::generate()?;
+    let (x, y) = shc_key.public_jwk();
+    let jwks = json!({"keys": [{"kty": "EC", "kid": shc_key.kid(), "use": "sig", "alg": "ES256",
+        "crv": "P-256", "x": x, "y": y}]});
+    let trusted = [Issuer::from_jwks(ISSUER_URL, &jwks)];
+    let shc_public = PublicKey::from_jwk(&x, &y).ok_or("the SHC public key")?;
+
+    // The document signer of the DCC, certified by a new CSCA.
+    let csca = Csca::create("VRS Bench", now - 60)?;
+    let dsc = issue_document_signer(
+        &csca.certificate_der,
+        &csca.private_key_pkcs8,
+        "Saijo City DSC 1",
+        "JP",
+        "Saijo City",
+        now - 60,
+    )?;
+    let dsc_key = SigningKey::from_pkcs8(&dsc.private_key_pkcs8)?;
+    let dsc_cert = Certificate::from_der(&dsc.certificate_der)?;
+    let trust = TrustList::of(dsc_cert.clone());
+
+    // The holder as the certificates name them.
+    let card_name = CardName {
+        family: "SAIJO".into(),
+        given: "HANAKO".into(),
+    };
+    let holder = dcc::Holder {
+        family: "SAIJO".into(),
+        given: "HANAKO".into(),
+        birth_date,
+    };
+    let id = CertificateId::new(MunicipalityCode::parse(MUNICIPALITY)?, [7u8; 12]);
+    let issuance = dcc::Issuance {
+        issuer_name: "Saijo City, Ehime, Japan".into(),
+        uvci: dcc::Uvci::for_certificate(&id),
+        issued_at: now,
+        expires_at: now + 365 * 86_400,
+    };
+
+    // One of each code, for the verify measures, the facts and the peers.
+    let issue_shc = || -> Result<String, Failure> {
+        let bundle = shc::minimal_bundle(&card_name, birth_date, &doses, PERFORMER);
+        let payload = shc::card_payload(ISSUER_URL, now, bundle);
+        let jws = shc::sign(&payload, &shc_key)?;
+        Ok(shc::encode_qr(&jws))
+    };
+    let issue_dcc = || -> Result<String, Failure> {
+        Ok(dcc::issue(&holder, &doses, &issuance, &dsc_key, &dsc_cert)?)
+    };
+    let shc_text = issue_shc()?;
+    let jws = shc::decode_qr(&shc_text)?;
+    let hc1 = issue_dcc()?;
+    let card = shc::verify_qr(&shc_text, &trusted)?;
+    let verified = dcc::verify(&hc1, &trust, now + 60)?;
+    let shc_qr = shc::qr_code(&jws)?;
+    let dcc_qr = dcc::qr_code(&hc1)?;
+    let payload_json = serde_json::to_string(&card.payload)?;
+    facts.insert("shc_payload_bytes".into(), json!(payload_json.len()));
+    facts.insert("shc_jws_chars".into(), json!(jws.len()));
+    facts.insert("shc_text_chars".into(), json!(shc_text.len()));
+    facts.insert(
+        "shc_qr_version".into(),
+        json!(format!("{:?}", shc_qr.version())),
+    );
+    facts.insert("dcc_text_chars".into(), json!(hc1.len()));
+    facts.insert(
+        "dcc_qr_version".into(),
+        json!(format!("{:?}", dcc_qr.version())),
+    );
+
+    // The bytes each code signs, for the raw measures.
+    let (h, rest) = jws.split_once('.').ok_or("a JWS")?;
+    let (p, s) = rest.split_once('.').ok_or("a JWS")?;
+    let shc_input = jws.as_bytes()[..h.len() + 1 + p.len()].to_vec();
+    let shc_signature = B64URL.decode(s)?;
+    let cose_bytes = dcc::inflate(&base45::decode(dcc::unprefix(&hc1)?)?)?;
+    let message = CoseSign1::decode(&cose_bytes)?;
+    let dcc_tbs = message.to_be_signed();
+    let dcc_signature = dsc_key.sign(&dcc_tbs)?;
+
+    if let Some(dir) = &cli.payloads {
+        std::fs::create_dir_all(dir)?;
+        write(dir, "shc-payload.json", &payload_json)?;
+        write(dir, "shc-key.pem", &pem("PRIVATE KEY", &shc_pkcs8))?;
+        write(dir, "shc-jws.txt", &jws)?;
+        let claims = message.claims()?;
+        let cwt = json!({
+            "iss": claims.iss,
+            "iat": claims.iat,
+            "exp": claims.exp,
+            "dcc": verified.payload,
+        });
+        write(dir, "dcc-claims.json", &serde_json::to_string(&cwt)?)?;
+        write(
+            dir,
+            "dsc-key.pem",
+            &pem("PRIVATE KEY", &dsc.private_key_pkcs8),
+        )?;
+        write(
+            dir,
+            "dsc-cert.pem",
+            &pem("CERTIFICATE", &dsc.certificate_der),
+        )?;
+        write(dir, "dcc-hc1.txt", &hc1)?;
+    }
+
+    let secs = cli.seconds;
+    let rng = SystemRandom::new();
+    let ring_shc = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &shc_pkcs8, &rng)
+        .map_err(|e| format!("ring: {e}"))?;
+    let ring_dsc = EcdsaKeyPair::from_pkcs8(
+        &ECDSA_P256_SHA256_FIXED_SIGNING,
+        &dsc.private_key_pkcs8,
+        &rng,
+    )
+    .map_err(|e| format!("ring: {e}"))?;
+    let shc_point = ring_shc.public_key().as_ref().to_vec();
+    let dsc_point = ring_dsc.public_key().as_ref().to_vec();
+
+    // (a) The physical limit: ring, then our wrapper of it.
+    let ring_sign = |pair: &EcdsaKeyPair, m: &[u8]| -> Result<_, Failure> {
+        pair.sign(&rng, m).map_err(|e| format!("ring: {e}").into())
+    };
+    let ring_verify = |point: &[u8], m: &[u8], sig: &[u8]| -> Result<(), Failure> {
+        UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point)
+            .verify(m, sig)
+            .map_err(|_| "ring: the signature does not verify".into())
+    };
+    report.add(
+        "ring.sign.shc",
+        rate(secs, || ring_sign(&ring_shc, &shc_input))?,
+    );
+    report.add(
+        "ring.verify.shc",
+        rate(secs, || ring_verify(&shc_point, &shc_input, &shc_signature))?,
+    );
+    report.add(
+        "ring.sign.dcc",
+        rate(secs, || ring_sign(&ring_dsc, &dcc_tbs))?,
+    );
+    report.add(
+        "ring.verify.dcc",
+        rate(secs, || ring_verify(&dsc_point, &dcc_tbs, &dcc_signature))?,
+    );
+    report.add("es256.sign", rate(secs, || Ok(shc_key.sign(&shc_input)?))?);
+    report.add(
+        "es256.verify",
+        rate(secs, || {
+            if shc_public.verifies(&shc_input, &shc_signature) {
+                Ok(())
+            } else {
+                Err("es256: the signature does not verify".into())
+            }
+        })?,
+    );
+
+    // (b) SMART Health Cards, (d) EU DCC, (c) their QR codes.
+    report.add("shc.issue", rate(secs, issue_shc)?);
+    report.add(
+        "shc.verify",
+        rate(secs, || Ok(shc::verify_qr(&shc_text, &trusted)?))?,
+    );
+    report.add("dcc.issue", rate(secs, issue_dcc)?);
+    report.add(
+        "dcc.verify",
+        rate(secs, || Ok(dcc::verify(&hc1, &trust, now + 60)?))?,
+    );
+    report.add("shc.qr", rate(secs, || Ok(shc::qr_code(&jws)?))?);
+    report.add("dcc.qr", rate(secs, || Ok(dcc::qr_code(&hc1)?))?);
+
+    if !cli.no_steps {
+        let st = cli.step_seconds;
+        // SHC issue, stage by stage (what `shc::sign` does inside, redone here).
+        let bundle_payload = || {
+            let bundle = shc::minimal_bundle(&card_name, birth_date, &doses, PERFORMER);
+            shc::card_payload(ISSUER_URL, now, bundle)
+        };
+        let payload = bundle_payload();
+        let minified = serde_json::to_vec(&payload)?;
+        let deflate = |level: flate2::Compression| {
+            let mut z = flate2::write::DeflateEncoder::new(Vec::new(), level);
+            let _ = z.write_all(&minified);
+            z.finish().unwrap_or_default()
+        };
+        let compressed = deflate(flate2::Compression::best());
+        report.add(
+            "step.shc.bundle+payload",
+            rate(st, || Ok(bundle_payload()))?,
+        );
+        report.add(
+            "step.shc.json",
+            rate(st, || Ok(serde_json::to_vec(&payload)?))?,
+        );
+        report.add(
+            "step.shc.deflate.best",
+            rate(st, || Ok(deflate(flate2::Compression::best())))?,
+        );
+        report.add(
+            "step.shc.deflate.default",
+            rate(st, || Ok(deflate(flate2::Compression::default())))?,
+        );
+        report.add("step.shc.kid", rate(st, || Ok(shc_key.kid()))?);
+        report.add(
+            "step.shc.header+base64",
+            rate(st, || {
+                let header = json!({"zip": "DEF", "alg": "ES256", "kid": shc_key.kid()});
+                Ok(format!(
+                    "{}.{}",
+                    B64URL.encode(header.to_string()),
+                    B64URL.encode(&compressed)
+                ))
+            })?,
+        );
+        report.add("step.shc.encode_qr", rate(st, || Ok(shc::encode_qr(&jws)))?);
+        // SHC verify, stage by stage.
+        report.add(
+            "step.shc.decode_qr",
+            rate(st, || Ok(shc::decode_qr(&shc_text)?))?,
+        );
+        report.add(
+            "step.shc.header.parse",
+            rate(st, || {
+                Ok(serde_json::from_slice::<Value>(&B64URL.decode(h)?)?)
+            })?,
+        );
+        report.add(
+            "step.shc.inflate",
+            rate(st, || {
+                let mut out = Vec::new();
+                flate2::read::DeflateDecoder::new(B64URL.decode(p)?.as_slice())
+                    .read_to_end(&mut out)?;
+                Ok(out)
+            })?,
+        );
+        report.add(
+            "step.shc.payload.parse",
+            rate(st, || Ok(serde_json::from_slice::<Value>(&minified)?))?,
+        );
+        report.add(
+            "step.shc.issuer.from_jwks",
+            rate(st, || Ok(Issuer::from_jwks(ISSUER_URL, &jwks)))?,
+        );
+
+        // DCC issue, stage by stage (what `dcc::issue` does inside, redone here).
+        let dcc_payload =
+            || dcc::vaccination_payload(&holder, &doses, &issuance.issuer_name, &issuance.uvci);
+        let claims = || -> Result<Vec<u8>, Failure> {
+            Ok(Claims {
+                iss: Some("JP".into()),
+                iat: Some(issuance.issued_at),
+                exp: Some(issuance.expires_at),
+                dcc_cbor: cose::json_to_cbor(&dcc_payload()?),
+            }
+            .encode())
+        };
+        let cwt = claims()?;
+        report.add("step.dcc.payload", rate(st, || Ok(dcc_payload()?))?);
+        report.add("step.dcc.payload+cbor", rate(st, claims)?);
+        report.add("step.dcc.kid", rate(st, || Ok(dcc::kid(dsc_cert.der())))?);
+        report.add(
+            "step.dcc.cose.unsigned",
+            rate(st, || {
+                let m = CoseSign1::sign_with(Algorithm::Es256, &[0; 8], cwt.clone(), |_| {
+                    Ok(vec![0; 64])
+                })?;
+                Ok(m.to_bytes())
+            })?,
+        );
+        report.add(
+            "step.dcc.deflate.best",
+            rate(st, || Ok(dcc::deflate(&cose_bytes)))?,
+        );
+        let zipped = dcc::deflate(&cose_bytes);
+        report.add(
+            "step.dcc.base45.encode",
+            rate(st, || Ok(base45::encode(&zipped)))?,
+        );
+        // DCC verify, stage by stage.
+        let text = dcc::unprefix(&hc1)?;
+        report.add(
+            "step.dcc.base45.decode",
+            rate(st, || Ok(base45::decode(text)?))?,
+        );
+        report.add("step.dcc.inflate", rate(st, || Ok(dcc::inflate(&zipped)?))?);
+        report.add(
+            "step.dcc.cose.decode",
+            rate(st, || Ok(CoseSign1::decode(&cose_bytes)?))?,
+        );
+        report.add(
+            "step.dcc.is_signed_by",
+            rate(st, || Ok(message.is_signed_by(&dsc_cert)?))?,
+        );
+        report.add(
+            "step.dcc.claims+structure",
+            rate(st, || {
+                let claims = message.claims()?;
+                let exp = dcc::check_times(&claims, &dsc_cert, now + 60)?;
+                let payload = claims.dcc_json()?;
+                let structure = dcc::check_structure(&payload)?;
+                dcc::check_key_usage(&dsc_cert, structure.0)?;
+                Ok((exp, structure))
+            })?,
+        );
+    }
+
+    if cli.json {
+        let rates: serde_json::Map<String, Value> = report
+            .rates
+            .iter()
+            .map(|(name, ops)| (name.clone(), json!(ops.round())))
+            .collect();
+        println!("{}", json!({"ops_per_second": rates, "facts": facts}));
+    } else {
+        for (name, value) in &facts {
+            eprintln!("# {name} {value}");
+        }
+    }
+    Ok(())
+}

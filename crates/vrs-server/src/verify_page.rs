@@ -1,0 +1,126 @@
+//! The verifier page (`/verify`): anyone pastes a certificate's code (`shc:/…`, `HC1:…`, a VDS-NC
+//! seal) or uploads a photo of its QR code, and sees whether it is valid — signature, trusted key,
+//! structure and dates — with the holder and doses. It checks against the keys this deployment
+//! publishes, and stores nothing: no audit entry, no log of what was checked.
+
+use axum::extract::{Multipart, State};
+use axum::response::Html;
+use axum_extra::extract::CookieJar;
+use maud::{html, Markup};
+use vrs_core::signing;
+
+use crate::error::WebError;
+use crate::i18n::Lang;
+use crate::pages::layout;
+use crate::AppState;
+
+/// The largest upload accepted (a photo of a QR code).
+pub const UPLOAD_LIMIT: usize = 8 * 1024 * 1024;
+
+fn form(ja: bool) -> Markup {
+    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
+    html! {
+        section.card {
+            p { (tr(
+                "接種証明書の二次元コードの内容（shc:/…、HC1:…、VDS-NC）を貼り付けるか、二次元コードの画像（PNG・JPEG）を選んでください。確認した内容は保存しません。",
+                "Paste a certificate's code (shc:/…, HC1:…, a VDS-NC seal) or choose a picture of its QR code (PNG or JPEG). Nothing you check is stored."
+            )) }
+            form method="post" action="/verify" enctype="multipart/form-data" {
+                label { (tr("コードの内容", "The code"))
+                    textarea name="code" rows="5" cols="70" {} }
+                label { (tr("または画像", "or a picture"))
+                    input type="file" name="image" accept="image/png,image/jpeg"; }
+                button type="submit" #verify { (tr("確認する", "Verify")) }
+            }
+        }
+    }
+}
+
+pub async fn page(jar: CookieJar) -> Html<String> {
+    let lang = Lang::from_cookies(&jar);
+    let ja = lang == Lang::Ja;
+    let title = if ja {
+        "接種証明書の確認"
+    } else {
+        "Verify a certificate"
+    };
+    Html(layout(lang, title, None, form(ja)).into_string())
+}
+
+pub async fn check(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    mut multipart: Multipart,
+) -> Result<Html<String>, WebError> {
+    let lang = Lang::from_cookies(&jar);
+    let ja = lang == Lang::Ja;
+    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
+    let mut input: Vec<u8> = Vec::new();
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| WebError::Invalid(e.body_text()))?
+    {
+        let name = field.name().unwrap_or_default().to_owned();
+        let bytes = field
+            .bytes()
+            .await
+            .map_err(|e| WebError::Invalid(e.body_text()))?;
+        match name.as_str() {
+            "image" if !bytes.is_empty() => input = bytes.to_vec(),
+            "code" if input.is_empty() && !bytes.iter().all(u8::is_ascii_whitespace) => {
+                input = bytes.to_vec()
+            }
+            _ => {}
+        }
+    }
+    let trust = signing::verifier_trust(state.store.as_ref(), &state.settings.issuer_settings())
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    let result = if input.is_empty() {
+        Err(tr(
+            "コードか画像を入力してください。",
+            "Give a code or a picture.",
+        )
+        .to_owned())
+    } else {
+        vrs_cert::verify::verify(&input, &trust, chrono::Utc::now()).map_err(|e| e.to_string())
+    };
+    let body = html! {
+        @match &result {
+            Ok(v) => { section.card.valid #result {
+                h3 { "✔ " (tr("有効な証明書です", "Valid certificate")) " (" (v.kind.name()) ")" }
+                dl {
+                    dt { (tr("発行者", "Issuer")) } dd { (v.issuer) }
+                    dt { (tr("氏名", "Name")) } dd.holder { (v.holder_name) }
+                    dt { (tr("生年月日", "Birth date")) } dd { (v.birth_date) }
+                    @if let Some(exp) = v.expires {
+                        dt { (tr("有効期限", "Expires")) } dd { (exp.format("%Y-%m-%d")) }
+                    }
+                }
+                table.doses {
+                    tr { th { (tr("回", "Dose")) } th { (tr("接種日", "Date")) } th { (tr("ワクチン", "Vaccine")) } th { (tr("ロット", "Lot")) } }
+                    @for d in &v.doses {
+                        tr {
+                            td { (d.dose_number.map(|n| n.to_string()).unwrap_or_default()) }
+                            td { (d.date) }
+                            td { (d.product.name.clone().unwrap_or_else(|| d.product.code.clone())) }
+                            td { (d.lot.clone().unwrap_or_default()) }
+                        }
+                    }
+                }
+            } }
+            Err(reason) => { section.card.invalid #result {
+                h3 { "✘ " (tr("確認できませんでした", "Not valid")) }
+                p.reason { (reason) }
+            } }
+        }
+        (form(ja))
+    };
+    let title = if ja {
+        "接種証明書の確認"
+    } else {
+        "Verify a certificate"
+    };
+    Ok(Html(layout(lang, title, None, body).into_string()))
+}
