@@ -1,5 +1,5 @@
 // EU DCC issue rate of a Node.js peer, on the claims vrs-cert-bench wrote:
-//   node dcc.js DIR [N]
+//   node dcc.js DIR [N] [ROUNDS]      (default 1000 issues a round, 3 rounds: the best is printed)
 // DIR holds dcc-claims.json (iss, iat, exp and the same DCC JSON that vrs signs), dsc-key.pem and
 // dsc-cert.pem (the same document signer). Each issue is CWT → CBOR → COSE_Sign1 (ES256, kid =
 // first 8 bytes of SHA-256 of the signer certificate) → zlib → Base45 → `HC1:` text.
@@ -12,7 +12,8 @@ const fs = require('fs');
 const path = require('path');
 
 const dir = process.argv[2];
-const n = Number(process.argv[3] || 2000);
+const n = Number(process.argv[3] || 1000);
+const rounds = Number(process.argv[4] || 3);
 const claims = JSON.parse(fs.readFileSync(path.join(dir, 'dcc-claims.json'), 'utf8'));
 const keyPem = fs.readFileSync(path.join(dir, 'dsc-key.pem'), 'utf8');
 const certPem = fs.readFileSync(path.join(dir, 'dsc-cert.pem'), 'utf8');
@@ -22,10 +23,13 @@ async function time(name, issue) {
   const first = await issue();
   fs.writeFileSync(path.join(dir, `out-${name}.txt`), first);
   for (let i = 0; i < Math.max(20, n / 10); i++) await issue();
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < n; i++) await issue();
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  console.log(`${name.padEnd(28)} ${(n / seconds).toFixed(0).padStart(12)}`);
+  let best = 0;
+  for (let round = 0; round < rounds; round++) {
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) await issue();
+    best = Math.max(best, n / (Number(process.hrtime.bigint() - start) / 1e9));
+  }
+  console.log(`${name.padEnd(28)} ${best.toFixed(0).padStart(12)}`);
 }
 
 (async () => {

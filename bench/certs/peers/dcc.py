@@ -1,6 +1,6 @@
 """EU DCC issue rate of the Python peer, on the claims vrs-cert-bench wrote.
 
-    python dcc.py DIR [N]
+    python dcc.py DIR [N] [ROUNDS]      (default 1000 issues a round, 3 rounds: the best is printed)
 
 DIR holds dcc-claims.json (iss, iat, exp and the same DCC JSON that vrs signs), dsc-key.pem and
 dsc-cert.pem (the same document signer). Each issue is CWT dict -> cbor2 -> pycose COSE_Sign1
@@ -27,7 +27,8 @@ from pycose.messages import Sign1Message
 
 NAME = "peer.dcc.pycose"
 folder = Path(sys.argv[1])
-n = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
+n = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
+rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 3
 claims = json.loads((folder / "dcc-claims.json").read_text())
 key = CoseKey.from_pem_private_key((folder / "dsc-key.pem").read_text())
 cert = x509.load_pem_x509_certificate((folder / "dsc-cert.pem").read_bytes())
@@ -45,7 +46,10 @@ def issue():
 (folder / f"out-{NAME}.txt").write_text(issue())
 for _ in range(max(20, n // 10)):
     issue()
-start = time.perf_counter()
-for _ in range(n):
-    issue()
-print(f"{NAME:<28} {n / (time.perf_counter() - start):>12.0f}")
+best = 0.0
+for _ in range(rounds):
+    start = time.perf_counter()
+    for _ in range(n):
+        issue()
+    best = max(best, n / (time.perf_counter() - start))
+print(f"{NAME:<28} {best:>12.0f}")

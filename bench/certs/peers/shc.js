@@ -1,5 +1,5 @@
 // SMART Health Card issue rate of Node.js peers, on the payload vrs-cert-bench wrote:
-//   node shc.js DIR [N]
+//   node shc.js DIR [N] [ROUNDS]      (default 1000 issues a round, 3 rounds: the best is printed)
 // DIR holds shc-payload.json (the card payload vrs signs: iss, nbf, vc with the same FHIR
 // bundle) and shc-key.pem (the same P-256 key, PKCS#8). Each issue is payload object → minified
 // JSON → raw DEFLATE → compact JWS (zip DEF, ES256, kid) → `shc:/` numeric text.
@@ -13,7 +13,8 @@ const path = require('path');
 const crypto = require('crypto');
 
 const dir = process.argv[2];
-const n = Number(process.argv[3] || 2000);
+const n = Number(process.argv[3] || 1000);
+const rounds = Number(process.argv[4] || 3);
 const payload = JSON.parse(fs.readFileSync(path.join(dir, 'shc-payload.json'), 'utf8'));
 const keyPem = fs.readFileSync(path.join(dir, 'shc-key.pem'), 'utf8');
 const privateKey = crypto.createPrivateKey(keyPem);
@@ -28,10 +29,13 @@ async function time(name, issue) {
   const first = await issue();
   fs.writeFileSync(path.join(dir, `out-${name}.txt`), first);
   for (let i = 0; i < Math.max(20, n / 10); i++) await issue();
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < n; i++) await issue();
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  console.log(`${name.padEnd(28)} ${(n / seconds).toFixed(0).padStart(12)}`);
+  let best = 0;
+  for (let round = 0; round < rounds; round++) {
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) await issue();
+    best = Math.max(best, n / (Number(process.hrtime.bigint() - start) / 1e9));
+  }
+  console.log(`${name.padEnd(28)} ${best.toFixed(0).padStart(12)}`);
 }
 
 function numeric(jws) {

@@ -1,6 +1,6 @@
 """SMART Health Card issue rate of the Python peer, on the payload vrs-cert-bench wrote.
 
-    python shc.py DIR [N]
+    python shc.py DIR [N] [ROUNDS]      (default 1000 issues a round, 3 rounds: the best is printed)
 
 DIR holds shc-payload.json (the card payload vrs signs: iss, nbf, vc with the same FHIR bundle)
 and shc-key.pem (the same P-256 key, PKCS#8). Each issue is payload dict -> minified JSON -> raw
@@ -20,7 +20,8 @@ from jwcrypto.common import json_encode
 
 NAME = "peer.shc.jwcrypto"
 folder = Path(sys.argv[1])
-n = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
+n = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
+rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 3
 payload = json.loads((folder / "shc-payload.json").read_text())
 key = jwk.JWK.from_pem((folder / "shc-key.pem").read_bytes())
 header = json_encode({"zip": "DEF", "alg": "ES256", "kid": key.thumbprint()})
@@ -38,7 +39,10 @@ def issue():
 (folder / f"out-{NAME}.txt").write_text(issue())
 for _ in range(max(20, n // 10)):
     issue()
-start = time.perf_counter()
-for _ in range(n):
-    issue()
-print(f"{NAME:<28} {n / (time.perf_counter() - start):>12.0f}")
+best = 0.0
+for _ in range(rounds):
+    start = time.perf_counter()
+    for _ in range(n):
+        issue()
+    best = max(best, n / (time.perf_counter() - start))
+print(f"{NAME:<28} {best:>12.0f}")

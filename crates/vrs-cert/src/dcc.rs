@@ -11,7 +11,7 @@
 //!
 //! Issuing is in [`issue`]; the CBOR and COSE layers in [`cose`]; Base45 in [`base45`].
 
-use std::io::{Read, Write};
+use std::io::Read;
 
 use vrs_crypto::x509::Certificate;
 
@@ -189,10 +189,7 @@ pub fn inflate(compressed: &[u8]) -> Result<Vec<u8>, DccError> {
 
 /// Compresses with zlib at the best level (the QR code is the constraint).
 pub fn deflate(bytes: &[u8]) -> Vec<u8> {
-    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
-    // Writing to a Vec cannot fail.
-    let _ = z.write_all(bytes);
-    z.finish().unwrap_or_default()
+    crate::compress::zlib(bytes)
 }
 
 /// Finds the trusted signer named by the message's key id whose key verifies its signature.

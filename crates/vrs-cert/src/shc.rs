@@ -4,7 +4,7 @@
 //! compression and ES256, a trusted issuer's key with that `kid` verifies the signature, the payload
 //! inflates to JSON whose `iss` is that issuer, and it carries a FHIR Bundle.
 
-use std::io::{Read, Write};
+use std::io::Read;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine;
@@ -75,10 +75,7 @@ pub fn card_payload(iss: &str, nbf: i64, bundle: Value) -> Value {
 pub fn sign(payload: &Value, key: &SigningKey) -> Result<String, vrs_crypto::CryptoError> {
     let header = json!({"zip": "DEF", "alg": "ES256", "kid": key.kid()});
     let json = serde_json::to_vec(payload).unwrap_or_default();
-    let mut deflate = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
-    // Writing to a Vec cannot fail.
-    let _ = deflate.write_all(&json);
-    let compressed = deflate.finish().unwrap_or_default();
+    let compressed = crate::compress::raw(&json);
     let signing_input = format!(
         "{}.{}",
         B64URL.encode(header.to_string()),
