@@ -63,7 +63,11 @@ mod tests {
             }
             let mut fresh = flate2::write::DeflateEncoder::new(Vec::new(), Compression::best());
             std::io::Write::write_all(&mut fresh, &text).unwrap();
-            assert_eq!(raw(&text), fresh.finish().unwrap(), "same bytes as a fresh encoder");
+            assert_eq!(
+                raw(&text),
+                fresh.finish().unwrap(),
+                "same bytes as a fresh encoder"
+            );
         }
     }
 }
