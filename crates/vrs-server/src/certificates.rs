@@ -23,11 +23,8 @@ use crate::error::WebError;
 use crate::i18n::Lang;
 use crate::pages::layout;
 use crate::records::{actor, own};
-use crate::session::{constant_time_eq, Signed};
+use crate::session::Signed;
 use crate::AppState;
-
-/// The header a JSON API caller sends its session's CSRF token in.
-const CSRF_HEADER: &str = "x-csrf-token";
 
 fn cors_json(value: serde_json::Value) -> Response {
     (
@@ -368,13 +365,7 @@ async fn run_application(
     channel: IssueChannel,
     body: ApplicationBody,
 ) -> Result<Result<IssuedCertificate, Response>, WebError> {
-    let token = headers
-        .get(CSRF_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if !constant_time_eq(token.as_bytes(), signed.session.csrf_token.as_bytes()) {
-        return Err(WebError::Csrf);
-    }
+    signed.check_csrf_header(headers)?;
     let application = match read_application(body) {
         Ok(a) => a,
         Err(FieldError(message)) => {

@@ -267,4 +267,40 @@ mod tests {
         assert_eq!(ok.mllp_account.as_deref(), Some("saijo-ehr"));
         let _ = std::fs::remove_dir_all(&dir);
     }
+
+    #[test]
+    fn certificate_settings_are_checked_at_load() {
+        let dir = std::env::temp_dir().join(format!("vrs-config-cert-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("vrs.toml");
+        std::fs::write(&file, "certificate_issuer = \"city\"\n").unwrap();
+        let err = Settings::load(Some(&file)).unwrap_err();
+        assert!(err.to_string().contains("certificate_issuer"), "{err}");
+        std::fs::write(&file, "card_trust_anchors = [\"/nonexistent/jlis.der\"]\n").unwrap();
+        let err = Settings::load(Some(&file)).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/jlis.der"), "{err}");
+        let anchor = dir.join("not-a-certificate.der");
+        std::fs::write(&anchor, b"hello").unwrap();
+        std::fs::write(
+            &file,
+            format!(
+                "card_trust_anchors = [{:?}]\n",
+                anchor.display().to_string()
+            ),
+        )
+        .unwrap();
+        let err = Settings::load(Some(&file)).unwrap_err();
+        assert!(err.to_string().contains("not a certificate"), "{err}");
+        std::fs::write(
+            &file,
+            "certificate_issuer = \"national\"\npublic_url = \"https://vc.example.jp\"\n",
+        )
+        .unwrap();
+        let ok = Settings::load(Some(&file)).unwrap();
+        assert_eq!(
+            ok.issuer_settings().shc_issuer_url("national"),
+            "https://vc.example.jp/issuer"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -24,8 +24,7 @@ use crate::i18n::Lang;
 use crate::inquiries_pages as view;
 use crate::records::actor;
 use crate::routes::api_error;
-use crate::session::{constant_time_eq, Signed};
-use crate::tablet::CSRF_HEADER;
+use crate::session::Signed;
 use crate::AppState;
 
 /// The largest bulk inquiry file accepted (50,000 rows are about 1.2 MB).
@@ -282,13 +281,7 @@ pub async fn api_inquire(
     body: Bytes,
 ) -> Result<Response, WebError> {
     let own = requester(&signed)?;
-    let token = headers
-        .get(CSRF_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if !constant_time_eq(token.as_bytes(), signed.session.csrf_token.as_bytes()) {
-        return Err(WebError::Csrf);
-    }
+    signed.check_csrf_header(&headers)?;
     let body: InquiryBody = match serde_json::from_slice(&body) {
         Ok(b) => b,
         Err(e) => return Ok(bad_field("body", &e.to_string())),

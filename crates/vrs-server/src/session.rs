@@ -132,6 +132,15 @@ impl Signed {
             Err(WebError::Csrf)
         }
     }
+
+    /// Refuses a JSON API call whose `X-CSRF-Token` header is not this session's token.
+    pub fn check_csrf_header(&self, headers: &axum::http::HeaderMap) -> Result<(), WebError> {
+        let token = headers
+            .get(crate::tablet::CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        self.check_csrf(token)
+    }
 }
 
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -19,7 +19,7 @@ use crate::error::WebError;
 use crate::i18n::Lang;
 use crate::pages::layout;
 use crate::routes::api_error;
-use crate::session::{constant_time_eq, Signed};
+use crate::session::Signed;
 use crate::AppState;
 
 /// The header carrying the session's CSRF token on API writes made by the tablet page.
@@ -80,13 +80,7 @@ pub async fn register_dose(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let token = headers
-        .get(CSRF_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if !constant_time_eq(token.as_bytes(), signed.session.csrf_token.as_bytes()) {
-        return Err(WebError::Csrf);
-    }
+    signed.check_csrf_header(&headers)?;
     let site = signed
         .account
         .municipality
