@@ -9,7 +9,8 @@
 //! vaccination, test or recovery), and the signer's extended key usage for that type. Each step is
 //! public so conformance vectors can test one step on its own input.
 //!
-//! Issuing is in [`issue`]; the CBOR and COSE layers in [`cose`]; Base45 in [`base45`].
+//! Issuing is in [`issue`]; the CBOR and COSE layers in [`cose`]; Base45 in [`base45`]; the
+//! revocation lists by UVCI hash in [`revocation`].
 
 use std::io::Read;
 
@@ -19,6 +20,7 @@ pub mod base45;
 pub mod cose;
 pub mod issue;
 pub mod payload;
+pub mod revocation;
 
 pub use cose::{Algorithm, Claims, CoseSign1};
 pub use issue::{issue, kid, qr_code, transliterate, vaccination_payload, Holder, Issuance, Uvci};
@@ -109,6 +111,11 @@ impl TrustList {
     /// Adds a signer under the key id a gateway's trust list gives it.
     pub fn add_with_kid(&mut self, kid: [u8; 8], signer: Certificate) {
         self.signers.push((kid, signer));
+    }
+
+    /// Adds every signer of another list, under the key ids it has there.
+    pub fn extend(&mut self, other: TrustList) {
+        self.signers.extend(other.signers);
     }
 
     /// The signers with this key id (ids may collide; each is tried).

@@ -3,14 +3,20 @@
 //! set. A card is valid only when every step holds: the numeric text decodes, the header names
 //! compression and ES256, a trusted issuer's key with that `kid` verifies the signature, the payload
 //! inflates to JSON whose `iss` is that issuer, and it carries a FHIR Bundle.
+//!
+//! Revocation follows the spec's "Revocation" section: a card carries a revocation ID `vc.rid`
+//! ([`rid`], derived from the certificate ID), the issuer publishes per key a Card Revocation List
+//! ([`Crl`]) and announces it with `crlVersion` on that key in its key set. Whether a verified card
+//! is revoked is decided by the verifier's trust ([`crate::verify::Trust`]), after the signature.
 
 use std::io::Read;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine;
+use serde::Deserialize;
 use serde_json::{json, Value};
 use vrs_crypto::es256::{PublicKey, SigningKey};
-use vrs_domain::DoseRecord;
+use vrs_domain::{CertificateId, DoseRecord};
 
 /// The largest inflated payload accepted (a card is a few kilobytes).
 const PAYLOAD_LIMIT: u64 = 64 * 1024;
@@ -58,16 +64,134 @@ pub fn minimal_bundle(
     json!({"resourceType": "Bundle", "type": "collection", "entry": entries})
 }
 
-/// The JWS payload of a card: issuer, not-before (Unix seconds) and the bundle.
-pub fn card_payload(iss: &str, nbf: i64, bundle: Value) -> Value {
-    json!({
-        "iss": iss,
-        "nbf": nbf,
-        "vc": {
-            "type": ["https://smarthealth.cards#health-card"],
-            "credentialSubject": {"fhirVersion": "4.0.1", "fhirBundle": bundle}
+/// The JWS payload of a card: issuer, not-before (Unix seconds), the revocation ID `vc.rid` when
+/// the card can be revoked (see [`rid`]), and the bundle.
+pub fn card_payload(iss: &str, nbf: i64, rid: Option<&str>, bundle: Value) -> Value {
+    let mut vc = json!({
+        "type": ["https://smarthealth.cards#health-card"],
+        "credentialSubject": {"fhirVersion": "4.0.1", "fhirBundle": bundle}
+    });
+    if let (Some(rid), Some(vc)) = (rid, vc.as_object_mut()) {
+        vc.insert("rid".into(), rid.into());
+    }
+    json!({"iss": iss, "nbf": nbf, "vc": vc})
+}
+
+/// What is hashed with a certificate ID into its revocation ID; the version allows another
+/// derivation later without colliding with this one.
+const RID_CONTEXT: &str = "VRS-SHC-rid/1|";
+
+/// The longest revocation ID the spec allows (base64url characters, no `.`).
+pub const RID_MAX: usize = 24;
+
+/// The revocation method of the spec's CRLs: the card's own `vc.rid` is listed.
+pub const CRL_METHOD_RID: &str = "rid";
+
+/// The revocation ID (`vc.rid`) of the card printed on certificate `id`: base64url (no padding) of
+/// the first 9 bytes of SHA-256 of `"VRS-SHC-rid/1|" + id`, 12 characters. The ID is random and
+/// printed on the certificate itself, so its hash in a public CRL tells nobody more than the card
+/// does, and the issuer recomputes it from the stored certificate ID when it revokes.
+pub fn rid(id: &CertificateId) -> String {
+    let digest = vrs_crypto::sha256(format!("{RID_CONTEXT}{id}").as_bytes());
+    B64URL.encode(&digest[..9])
+}
+
+/// An issuer's Card Revocation List for one of its keys, as the spec publishes it at
+/// `<iss>/.well-known/crl/<kid>.json`: the key's `kid`, the method (`"rid"`), the update counter
+/// `ctr` (the key's `crlVersion` in the key set) and the revoked cards' `rid`s. An entry
+/// `rid.timestamp` revokes only the cards with that `rid` whose `nbf` is before the timestamp
+/// (Unix seconds).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Crl {
+    pub kid: String,
+    pub method: String,
+    /// A number; the spec's template quotes it, so a string of digits is read too.
+    #[serde(deserialize_with = "counter")]
+    pub ctr: u64,
+    pub rids: Vec<String>,
+}
+
+/// Why a CRL cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CrlError {
+    #[error("the CRL method is {0:?}; only \"rid\" is supported")]
+    Method(String),
+    #[error("the CRL has no kid")]
+    NoKid,
+    #[error("rids[{index}] {reason}")]
+    Rid { index: usize, reason: &'static str },
+}
+
+impl Crl {
+    /// Checks that the CRL can be applied: method `"rid"`, a `kid`, and each entry a `rid` of 1 to
+    /// 24 base64url characters, optionally followed by `.` and a timestamp of digits.
+    pub fn check(&self) -> Result<(), CrlError> {
+        if self.method != CRL_METHOD_RID {
+            return Err(CrlError::Method(self.method.clone()));
         }
-    })
+        if self.kid.is_empty() {
+            return Err(CrlError::NoKid);
+        }
+        for (index, entry) in self.rids.iter().enumerate() {
+            let bad = |reason| CrlError::Rid { index, reason };
+            let (rid, timestamp) = match entry.split_once('.') {
+                Some((rid, t)) => (rid, Some(t)),
+                None => (entry.as_str(), None),
+            };
+            if rid.is_empty() || rid.len() > RID_MAX || !is_base64url(rid) {
+                return Err(bad("is not a rid of 1 to 24 base64url characters"));
+            }
+            if let Some(t) = timestamp {
+                if t.is_empty()
+                    || !t.bytes().all(|b| b.is_ascii_digit())
+                    || t.parse::<i64>().is_err()
+                {
+                    return Err(bad(
+                        "has a timestamp after the dot that is not Unix seconds",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether this list revokes a card with revocation ID `rid` and not-before `nbf` (Unix
+    /// seconds): the `rid` is listed bare, or listed with a timestamp after `nbf`. A timestamped
+    /// entry revokes a card without `nbf`, and an entry whose timestamp cannot be read revokes
+    /// every card with its `rid` ([`Crl::check`] refuses such lists before they are trusted).
+    pub fn revokes(&self, rid: &str, nbf: Option<i64>) -> bool {
+        self.rids.iter().any(|entry| match entry.split_once('.') {
+            None => entry == rid,
+            Some((listed, timestamp)) => {
+                listed == rid
+                    && match (timestamp.parse::<i64>(), nbf) {
+                        (Ok(t), Some(nbf)) => nbf < t,
+                        _ => true,
+                    }
+            }
+        })
+    }
+}
+
+fn is_base64url(text: &str) -> bool {
+    text.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// `ctr` as a number or a string of digits.
+fn counter<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Counter {
+        Number(u64),
+        Text(String),
+    }
+    match Counter::deserialize(deserializer)? {
+        Counter::Number(n) => Ok(n),
+        Counter::Text(t) => t
+            .parse()
+            .map_err(|_| serde::de::Error::custom("ctr is not a counter")),
+    }
 }
 
 /// Signs a payload into a compact JWS: minified JSON, raw DEFLATE, header `zip: DEF`, `alg: ES256`
@@ -171,11 +295,19 @@ pub fn encode_qr(jws: &str) -> String {
     out
 }
 
-/// One trusted issuer: its URL (`iss`) and its ES256 keys by `kid`.
+/// One trusted issuer: its URL (`iss`) and its ES256 keys by `kid`, each with the `crlVersion`
+/// the key set gives it when the issuer publishes a CRL for that key.
 #[derive(Clone, Debug)]
 pub struct Issuer {
     pub url: String,
-    keys: Vec<(String, PublicKey)>,
+    keys: Vec<IssuerKey>,
+}
+
+#[derive(Clone, Debug)]
+struct IssuerKey {
+    kid: String,
+    key: PublicKey,
+    crl_version: Option<u64>,
 }
 
 impl Issuer {
@@ -188,9 +320,11 @@ impl Issuer {
                 keys.iter()
                     .filter(|k| k["kty"] == "EC" && k["crv"] == "P-256")
                     .filter_map(|k| {
-                        let kid = k["kid"].as_str()?.to_owned();
-                        let key = PublicKey::from_jwk(k["x"].as_str()?, k["y"].as_str()?)?;
-                        Some((kid, key))
+                        Some(IssuerKey {
+                            kid: k["kid"].as_str()?.to_owned(),
+                            key: PublicKey::from_jwk(k["x"].as_str()?, k["y"].as_str()?)?,
+                            crl_version: k["crlVersion"].as_u64(),
+                        })
                     })
                     .collect()
             })
@@ -199,6 +333,20 @@ impl Issuer {
             url: url.to_owned(),
             keys,
         }
+    }
+
+    /// The `kid`s of the issuer's usable keys.
+    pub fn kids(&self) -> impl Iterator<Item = &str> {
+        self.keys.iter().map(|k| k.kid.as_str())
+    }
+
+    /// The `crlVersion` the key set gives key `kid`: present when the issuer publishes a CRL for
+    /// it, which a verifier must then hold (at least that version) to see its revocations.
+    pub fn crl_version(&self, kid: &str) -> Option<u64> {
+        self.keys
+            .iter()
+            .find(|k| k.kid == kid)
+            .and_then(|k| k.crl_version)
     }
 }
 
@@ -214,6 +362,17 @@ impl VerifiedCard {
     /// The FHIR Bundle the card carries.
     pub fn bundle(&self) -> &Value {
         &self.payload["vc"]["credentialSubject"]["fhirBundle"]
+    }
+
+    /// The card's revocation ID `vc.rid`; a card without one cannot be revoked individually.
+    pub fn rid(&self) -> Option<&str> {
+        self.payload["vc"]["rid"].as_str()
+    }
+
+    /// The card's not-before time `nbf` in whole Unix seconds (a fractional `nbf` rounds down,
+    /// which keeps "before a timestamp" exact for the whole seconds CRLs use).
+    pub fn nbf(&self) -> Option<i64> {
+        self.payload["nbf"].as_f64().map(|nbf| nbf.floor() as i64)
     }
 }
 
@@ -240,12 +399,7 @@ pub fn verify_jws(jws: &str, trusted: &[Issuer]) -> Result<VerifiedCard, ShcErro
     let kid = header["kid"].as_str().unwrap_or_default().to_owned();
     let (issuer, key) = trusted
         .iter()
-        .find_map(|i| {
-            i.keys
-                .iter()
-                .find(|(k, _)| *k == kid)
-                .map(|(_, key)| (i, key))
-        })
+        .find_map(|i| i.keys.iter().find(|k| k.kid == kid).map(|k| (i, &k.key)))
         .ok_or_else(|| ShcError::UnknownKey(kid.clone()))?;
     let signature = b64(s, "the signature is not base64url")?;
     let signing_input = &jws.trim()[..h.len() + 1 + p.len()];
@@ -321,6 +475,87 @@ mod tests {
             qr_code(&"A".repeat(1300)),
             Err(ShcError::TooLarge(1300))
         ));
+    }
+
+    fn crl(rids: &[&str]) -> Crl {
+        Crl {
+            kid: "kid-1".into(),
+            method: CRL_METHOD_RID.into(),
+            ctr: 2,
+            rids: rids.iter().map(|r| (*r).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_crl_revokes_listed_rids_and_timestamped_ones_before_their_time() {
+        // The spec's example: AQPCj4wwk6Mt always, lHKzqFUMjhs when issued before 2021-11-15 12:00.
+        let list = crl(&["AQPCj4wwk6Mt", "lHKzqFUMjhs.1636977600"]);
+        list.check().unwrap();
+        assert!(list.revokes("AQPCj4wwk6Mt", Some(1_700_000_000)));
+        assert!(list.revokes("AQPCj4wwk6Mt", None));
+        assert!(list.revokes("lHKzqFUMjhs", Some(1_636_977_599)));
+        assert!(!list.revokes("lHKzqFUMjhs", Some(1_636_977_600)));
+        assert!(!list.revokes("lHKzqFUMjhs", Some(1_636_977_601)));
+        assert!(list.revokes("lHKzqFUMjhs", None), "no nbf: revoked");
+        assert!(
+            !list.revokes("AQPCj4wwk6M", Some(0)),
+            "a prefix is another rid"
+        );
+        assert!(!list.revokes("other", Some(0)));
+    }
+
+    #[test]
+    fn a_crl_has_the_spec_field_names_and_a_quoted_counter_is_read() {
+        let list = crl(&["AQPCj4wwk6Mt"]);
+        let json = serde_json::to_value(&list).unwrap();
+        assert_eq!(
+            json,
+            json!({"kid": "kid-1", "method": "rid", "ctr": 2, "rids": ["AQPCj4wwk6Mt"]})
+        );
+        let quoted: Crl = serde_json::from_value(
+            json!({"kid": "kid-1", "method": "rid", "ctr": "2", "rids": ["AQPCj4wwk6Mt"]}),
+        )
+        .unwrap();
+        assert_eq!(quoted, list);
+        assert!(serde_json::from_value::<Crl>(
+            json!({"kid": "k", "method": "rid", "ctr": "two", "rids": []})
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn a_crl_of_another_method_or_with_a_bad_rid_is_refused() {
+        let mut other = crl(&[]);
+        other.method = "hash-fhir".into();
+        assert_eq!(other.check(), Err(CrlError::Method("hash-fhir".into())));
+        for (bad, index) in [
+            (vec!["ok", "has space"], 1),
+            (vec!["A".repeat(25).as_str(), "ok"], 0),
+            (vec!["ok", ""], 1),
+            (vec!["ok.12x"], 0),
+            (vec!["ok."], 0),
+            (vec!["ok.1.2"], 0),
+        ] {
+            let err = crl(&bad).check().unwrap_err();
+            assert!(
+                matches!(err, CrlError::Rid { index: i, .. } if i == index),
+                "{bad:?}: {err}"
+            );
+        }
+        crl(&["A".repeat(24).as_str(), "a-b_c.0"]).check().unwrap();
+    }
+
+    #[test]
+    fn a_card_payload_carries_its_rid_in_vc_and_none_without() {
+        let with = card_payload("https://x", 5, Some("AQPCj4wwk6Mt"), json!({}));
+        assert_eq!(with["vc"]["rid"], "AQPCj4wwk6Mt");
+        assert_eq!(with["nbf"], 5);
+        let without = card_payload("https://x", 5, None, json!({}));
+        assert!(without["vc"].get("rid").is_none());
+        assert_eq!(
+            without["vc"]["type"][0],
+            "https://smarthealth.cards#health-card"
+        );
     }
 
     #[test]

@@ -158,6 +158,9 @@ pub struct VerifiedSeal {
     pub doses: Vec<SealedDose>,
     /// The signer certificate's common name.
     pub signer: Option<String>,
+    /// The signer certificate's key id ([`crate::dcc::kid`] of its DER): the `kid` of the
+    /// revocation lists that revoke this seal.
+    pub signer_kid: [u8; 8],
 }
 
 /// Why a seal cannot be made, or is refused.
@@ -445,6 +448,7 @@ pub fn verify(
         holder,
         doses,
         signer: dsc.subject_common_name(),
+        signer_kid: crate::dcc::kid(&cer),
     })
 }
 

@@ -5,7 +5,16 @@
 //! the caller trusts ([`Trust`]) at the caller's clock, and returns one uniform summary
 //! ([`Verified`]) for a terminal or a web page, or the reason for refusal ([`VerifyError`]).
 //!
+//! A code whose signature holds is then checked against the revocations the trust holds (SMART
+//! Health Card CRLs, the EU DCC and VDS-NC lists by UVCI hash): a revoked code is refused as
+//! [`VerifyError::Revoked`], never before its signature is verified. An offline verifier gets all
+//! of its trust, revocations included, from one cached file, the [`VerifierBundle`].
+//!
 //! Nothing here reads files, the network or the wall clock: trust and time come from the caller.
+
+mod bundle;
+
+pub use bundle::{BundleError, BundleIssuer, BundleProblem, VerifierBundle};
 
 use std::io::Cursor;
 use std::panic::AssertUnwindSafe;
@@ -16,8 +25,9 @@ use serde_json::Value;
 use vrs_crypto::x509::Certificate;
 use vrs_domain::VaccineProduct;
 
+use crate::dcc::revocation::{DecodedList, HashType, RevocationError, RevocationList};
 use crate::dcc::{self, DccError, TrustList};
-use crate::shc::{self, ShcError};
+use crate::shc::{self, CrlError, ShcError};
 use crate::vds_nc::{self, VdsNcError};
 
 /// The widest and tallest image read: a phone photo is about 4000 × 3000 pixels.
@@ -58,12 +68,16 @@ impl std::fmt::Display for CodeKind {
 
 /// What a verifier trusts: SMART Health Card issuers (URL and published key set), EU DCC document
 /// signers, and the CSCAs that certify VDS-NC barcode signers. A code is valid only when signed
-/// under one of these.
+/// under one of these, and not revoked by the revocations held: SMART Health Card CRLs per issuer
+/// and key, and the lists of revoked EU DCC and VDS-NC identifiers per document signer.
 #[derive(Clone, Debug, Default)]
 pub struct Trust {
     shc_issuers: Vec<shc::Issuer>,
+    /// Each with the issuer URL it belongs to.
+    shc_crls: Vec<(String, shc::Crl)>,
     dcc: TrustList,
     cscas: Vec<Certificate>,
+    revocations: Vec<DecodedList>,
 }
 
 impl Trust {
@@ -88,6 +102,94 @@ impl Trust {
     pub fn add_csca(&mut self, csca: Certificate) -> &mut Self {
         self.cscas.push(csca);
         self
+    }
+
+    /// Holds the CRL that SMART Health Card issuer `iss_url` publishes for its key `crl.kid`: the
+    /// cards of that issuer and key whose `vc.rid` it lists are refused as revoked. A later list
+    /// for the same issuer and key replaces an earlier one with a lower `ctr`; a CRL whose method
+    /// is not `"rid"` or whose entries are malformed is refused.
+    pub fn add_shc_crl(&mut self, iss_url: &str, crl: shc::Crl) -> Result<&mut Self, CrlError> {
+        crl.check()?;
+        match self
+            .shc_crls
+            .iter_mut()
+            .find(|(iss, held)| iss == iss_url && held.kid == crl.kid)
+        {
+            Some((_, held)) if held.ctr <= crl.ctr => *held = crl,
+            Some(_) => {}
+            None => self.shc_crls.push((iss_url.to_owned(), crl)),
+        }
+        Ok(self)
+    }
+
+    /// Holds a list of revoked identifiers of one document signer: EU DCCs (`"UCI"`) or VDS-NC
+    /// seals (`"VDS-NC-UVCI"`) signed by the signer with the list's `kid` are refused as revoked
+    /// when the hash of their identifier is listed. A malformed list is refused.
+    pub fn add_dcc_revocations(
+        &mut self,
+        list: RevocationList,
+    ) -> Result<&mut Self, RevocationError> {
+        self.revocations.push(list.decode()?);
+        Ok(self)
+    }
+
+    /// The SMART Health Card keys (issuer URL, `kid`, `crlVersion`) whose key set announces a CRL
+    /// that is not held, or is held only in an older version: revoked cards of those keys are not
+    /// recognised. Without a bundle, a verifier should say so.
+    pub fn shc_crls_missing(&self) -> Vec<(&str, &str, u64)> {
+        let mut missing = Vec::new();
+        for issuer in &self.shc_issuers {
+            for kid in issuer.kids() {
+                let Some(version) = issuer.crl_version(kid) else {
+                    continue;
+                };
+                if self
+                    .shc_crl(&issuer.url, kid)
+                    .is_none_or(|crl| crl.ctr < version)
+                {
+                    missing.push((issuer.url.as_str(), kid, version));
+                }
+            }
+        }
+        missing
+    }
+
+    fn shc_crl(&self, iss: &str, kid: &str) -> Option<&shc::Crl> {
+        self.shc_crls
+            .iter()
+            .find(|(url, crl)| url == iss && crl.kid == kid)
+            .map(|(_, crl)| crl)
+    }
+
+    /// A verified card is revoked when the CRL of its issuer and key lists its `vc.rid`; a card
+    /// without `rid` cannot be revoked individually.
+    fn revokes_card(&self, card: &shc::VerifiedCard) -> bool {
+        match (card.rid(), self.shc_crl(&card.issuer, &card.kid)) {
+            (Some(rid), Some(crl)) => crl.revokes(rid, card.nbf()),
+            _ => false,
+        }
+    }
+
+    /// A verified DCC is revoked when a `"UCI"` list of its signer names the UVCI (`ci`) of any of
+    /// its entries.
+    fn revokes_dcc(&self, dcc: &dcc::VerifiedDcc) -> bool {
+        ["v", "t", "r"]
+            .iter()
+            .filter_map(|group| dcc.payload[group].as_array())
+            .flatten()
+            .filter_map(|entry| entry["ci"].as_str())
+            .any(|ci| {
+                self.revocations
+                    .iter()
+                    .any(|list| list.revokes(&dcc.kid, HashType::Uci, ci))
+            })
+    }
+
+    /// A verified seal is revoked when a `"VDS-NC-UVCI"` list of its signer names its `uvci`.
+    fn revokes_seal(&self, seal: &vds_nc::VerifiedSeal) -> bool {
+        self.revocations
+            .iter()
+            .any(|list| list.revokes(&seal.signer_kid, HashType::VdsNcUvci, &seal.uvci))
     }
 }
 
@@ -190,6 +292,9 @@ pub enum VerifyError {
         kind: CodeKind,
         reason: &'static str,
     },
+    /// The code is genuine (its signature verified) but its issuer has revoked it.
+    #[error("{kind}: revoked (the issuer has revoked this certificate)")]
+    Revoked { kind: CodeKind },
 }
 
 impl VerifyError {
@@ -203,7 +308,7 @@ impl VerifyError {
             VerifyError::Shc(_) | VerifyError::ShcExpired(_) => Some(CodeKind::Shc),
             VerifyError::Dcc(_) => Some(CodeKind::EuDcc),
             VerifyError::VdsNc(_) => Some(CodeKind::VdsNc),
-            VerifyError::Content { kind, .. } => Some(*kind),
+            VerifyError::Content { kind, .. } | VerifyError::Revoked { kind } => Some(*kind),
         }
     }
 }
@@ -230,11 +335,16 @@ fn verify_text(text: &str, trust: &Trust, now: DateTime<Utc>) -> Result<Verified
     }
     if text.starts_with("shc:/") {
         let card = shc::verify_qr(text, &trust.shc_issuers)?;
-        return from_shc(&card, now);
+        return checked_card(&card, trust, now);
     }
     if text.starts_with(dcc::PREFIX) {
-        let clock = now.timestamp();
-        return Ok(from_dcc(dcc::verify(text, &trust.dcc, clock)?));
+        let dcc = dcc::verify(text, &trust.dcc, now.timestamp())?;
+        if trust.revokes_dcc(&dcc) {
+            return Err(VerifyError::Revoked {
+                kind: CodeKind::EuDcc,
+            });
+        }
+        return Ok(from_dcc(dcc));
     }
     if text.starts_with('{') {
         // A seal damaged past parsing is still reported as one: no other code is JSON.
@@ -243,13 +353,33 @@ fn verify_text(text: &str, trust: &Trust, now: DateTime<Utc>) -> Result<Verified
                 return Err(VerifyError::Unrecognised("JSON without data and sig"));
             }
         }
-        return Ok(from_seal(vds_nc::verify(text, &trust.cscas, now)?));
+        let seal = vds_nc::verify(text, &trust.cscas, now)?;
+        if trust.revokes_seal(&seal) {
+            return Err(VerifyError::Revoked {
+                kind: CodeKind::VdsNc,
+            });
+        }
+        return Ok(from_seal(seal));
     }
     if is_compact_jws(text) {
         let card = shc::verify_jws(text, &trust.shc_issuers)?;
-        return from_shc(&card, now);
+        return checked_card(&card, trust, now);
     }
     Err(VerifyError::Unrecognised("unknown text"))
+}
+
+/// A card whose signature verified: refused if revoked, otherwise summarised.
+fn checked_card(
+    card: &shc::VerifiedCard,
+    trust: &Trust,
+    now: DateTime<Utc>,
+) -> Result<Verified, VerifyError> {
+    if trust.revokes_card(card) {
+        return Err(VerifyError::Revoked {
+            kind: CodeKind::Shc,
+        });
+    }
+    from_shc(card, now)
 }
 
 /// Three non-empty base64url parts separated by dots.

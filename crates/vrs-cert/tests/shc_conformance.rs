@@ -102,7 +102,10 @@ fn a_card_we_issue_with_the_example_key_verifies() {
         given: "HANAKO".into(),
     };
     let bundle = minimal_bundle(&name, p.birth_date, &doses, "MHLW_Gov_of_JAPAN");
-    let jws = sign(&card_payload(EXAMPLE_ISSUER, 1_640_000_000, bundle), &key).unwrap();
+    // With its revocation ID, as every card we issue carries one.
+    let rid = vrs_cert::shc::rid(&vrs_domain::CertificateId::new(p.municipality, [7; 12]));
+    let payload = card_payload(EXAMPLE_ISSUER, 1_640_000_000, Some(&rid), bundle);
+    let jws = sign(&payload, &key).unwrap();
     assert!(
         jws.len() <= vrs_cert::shc::SINGLE_QR_JWS_MAX,
         "{} characters",
@@ -116,6 +119,7 @@ fn a_card_we_issue_with_the_example_key_verifies() {
         code.version()
     );
     let card = verify_qr(&qr, &trusted()).unwrap();
+    assert_eq!(card.rid(), Some(rid.as_str()));
     let entries = card.bundle()["entry"].as_array().unwrap();
     assert_eq!(entries.len(), 4, "the Patient and three Immunizations");
     assert_eq!(entries[3]["resource"]["lotNumber"], "FN9605");

@@ -303,7 +303,7 @@ fn main() -> Result<(), Failure> {
     // One of each code, for the verify measures, the facts and the peers.
     let issue_shc = || -> Result<String, Failure> {
         let bundle = shc::minimal_bundle(&card_name, birth_date, &doses, PERFORMER);
-        let payload = shc::card_payload(ISSUER_URL, now, bundle);
+        let payload = shc::card_payload(ISSUER_URL, now, Some(&shc::rid(&id)), bundle);
         let jws = shc::sign(&payload, &shc_key)?;
         Ok(shc::encode_qr(&jws))
     };
@@ -428,7 +428,7 @@ fn main() -> Result<(), Failure> {
         // SHC issue, stage by stage (what `shc::sign` does inside, redone here).
         let bundle_payload = || {
             let bundle = shc::minimal_bundle(&card_name, birth_date, &doses, PERFORMER);
-            shc::card_payload(ISSUER_URL, now, bundle)
+            shc::card_payload(ISSUER_URL, now, Some(&shc::rid(&id)), bundle)
         };
         let payload = bundle_payload();
         let minified = serde_json::to_vec(&payload)?;

@@ -1,14 +1,16 @@
 //! `vrs cert verify FILE|-`: checks any certificate code offline — a SMART Health Card (`shc:/…`
 //! or its JWS), an EU DCC (`HC1:…`), an ICAO VDS-NC seal (JSON), or a PNG or JPEG picture of one
-//! of their QR codes — against the issuers, document signers and CSCAs given as options, at `--at`
-//! or now; prints the kind, issuer, holder and doses. Exit 0 valid, 1 invalid (with the reason),
-//! 2 bad arguments (naming the argument). The checks themselves are `vrs_cert::verify`.
+//! of their QR codes — against the issuers, document signers and CSCAs given as options or in a
+//! cached verifier bundle (`--bundle`, which also carries the revocation lists), at `--at` or now;
+//! prints the kind, issuer, holder and doses. Exit 0 valid, 1 invalid or revoked (with the
+//! reason), 2 bad arguments (naming the argument, and for a bundle the entry at fault). The checks
+//! themselves are `vrs_cert::verify`.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use vrs_cert::verify::{verify, Trust, Verified};
+use vrs_cert::verify::{verify, Trust, Verified, VerifierBundle};
 use vrs_crypto::x509::Certificate;
 
 use crate::context::CliError;
@@ -16,6 +18,11 @@ use crate::context::CliError;
 #[derive(clap::Subcommand, Debug)]
 pub enum Cert {
     /// Verify a certificate code: SMART Health Card, EU DCC or ICAO VDS-NC, as text or a QR image.
+    ///
+    /// Trust comes from --issuer/--jwks, --signer and --csca, and from cached verifier bundles
+    /// (--bundle, the server's /.well-known/vrs-verifier-bundle.json), which also carry the
+    /// revocation lists: a revoked code is refused like any invalid one. Exit 0 valid, 1 invalid
+    /// or revoked, 2 bad arguments.
     Verify(VerifyArgs),
 }
 
@@ -36,6 +43,10 @@ pub struct VerifyArgs {
     /// A CSCA certificate whose VDS-NC barcode signers to trust (PEM or DER file)
     #[arg(long)]
     csca: Vec<PathBuf>,
+    /// A cached verifier bundle (the server's /.well-known/vrs-verifier-bundle.json): issuers,
+    /// signers, CSCAs and the revocation lists, trusted with the other options
+    #[arg(long)]
+    bundle: Vec<PathBuf>,
     /// The time to verify at, RFC 3339 (e.g. 2021-05-21T12:00:00Z); default now
     #[arg(long, value_parser = rfc3339)]
     at: Option<DateTime<Utc>>,
@@ -88,6 +99,23 @@ fn trust(args: &VerifyArgs) -> Result<Trust, CliError> {
     }
     for path in &args.csca {
         trust.add_csca(certificate("--csca", path)?);
+    }
+    for path in &args.bundle {
+        let bad = |e: String| CliError::Input(format!("--bundle {}: {e}", path.display()));
+        let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+        let bundle = VerifierBundle::from_json(&text).map_err(|e| bad(e.to_string()))?;
+        trust.add_bundle(&bundle).map_err(|e| bad(e.to_string()))?;
+        eprintln!(
+            "revocations as of {} (--bundle {})",
+            bundle.generated_at.to_rfc3339(),
+            path.display()
+        );
+    }
+    for (issuer, kid, version) in trust.shc_crls_missing() {
+        eprintln!(
+            "warning: {issuer} publishes a revocation list (version {version}) for key {kid} that \
+             was not given; revoked cards of that key are not recognised (give --bundle)"
+        );
     }
     Ok(trust)
 }
