@@ -1,0 +1,305 @@
+//! Duplicate people (重複者): finding likely duplicates in the staff's own municipality, the review
+//! queue, and reversible merges.
+//!
+//! Three signals, strongest first:
+//! - [`CandidateKind::KanaBirthSex`]: same kana name (spaces ignored), birth date and sex under two
+//!   宛名番号 — a re-registration, e.g. after a lost coupon was re-issued. Found in the database
+//!   through the search index, without opening a sealed field.
+//! - [`CandidateKind::KanjiBirthSex`]: same kanji name, birth date and sex but a different kana
+//!   reading — a typo'd reading on a re-registration. The scan opens the area's people for it.
+//! - [`CandidateKind::UnfetchedMove`]: a person whose doses are in the area they moved from and
+//!   were never fetched (the store's audited cross-area read; see [`Store::unfetched_moves`]).
+//!
+//! A merge moves the merged-away person's doses to the kept person and is undone exactly by
+//! [`unmerge`]. Every step is audited (`duplicates.scan`, `duplicates.view`, `duplicates.dismiss`,
+//! `person.merge`, `person.unmerge`) with the staff's reason; no detail holds a My Number.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rand::Rng;
+use vrs_domain::{AtenaNumber, DoseRecord, MunicipalityCode, Resident};
+use vrs_store::{Candidate, CandidateKind, CandidateStatus, PersonMerge, Store, StoreError};
+
+use crate::Actor;
+
+/// How many people a scan opens at a time.
+const PAGE: u32 = 1_000;
+
+/// What a scan found, by kind, and how many of those were new on the queue.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ScanReport {
+    pub kana_birth_sex: u32,
+    pub kanji_birth_sex: u32,
+    pub unfetched_move: u32,
+    pub added: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DuplicateError {
+    #[error("a reason is required")]
+    NoReason,
+    /// Bad input, naming the field.
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    #[error("no such candidate or merge in this municipality")]
+    NotFound,
+    /// The store refused (conflict), saying why.
+    #[error("refused: {0}")]
+    Refused(String),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for DuplicateError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => DuplicateError::NotFound,
+            StoreError::Conflict(m) => DuplicateError::Refused(m),
+            other => DuplicateError::Store(other),
+        }
+    }
+}
+
+impl DuplicateError {
+    /// The message staff see.
+    pub fn message_ja(&self) -> String {
+        match self {
+            DuplicateError::NoReason => "理由（reason）を入力してください。".into(),
+            DuplicateError::Invalid { field, message } => format!("{field}: {message}"),
+            DuplicateError::NotFound => "指定された候補または統合はこの自治体にありません。".into(),
+            DuplicateError::Refused(m) => format!("処理できませんでした: {m}"),
+            DuplicateError::Store(_) => "処理できませんでした。".into(),
+        }
+    }
+}
+
+/// The reason staff give: required, one line, at most 200 characters.
+pub fn reason_text(reason: &str) -> Result<String, DuplicateError> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(DuplicateError::NoReason);
+    }
+    if reason.chars().count() > 200 || reason.chars().any(char::is_control) {
+        return Err(DuplicateError::Invalid {
+            field: "reason",
+            message: "the reason must be at most 200 characters on one line".into(),
+        });
+    }
+    Ok(reason.to_owned())
+}
+
+fn squeeze(text: &str) -> String {
+    text.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// Pairs with the same kanji name (spaces ignored), birth date and sex but a different kana
+/// reading, from every person of the area.
+async fn kanji_pairs(
+    store: &dyn Store,
+    scope: MunicipalityCode,
+) -> Result<Vec<(AtenaNumber, AtenaNumber)>, StoreError> {
+    let mut groups: HashMap<(String, NaiveDate, u8), Vec<(AtenaNumber, String)>> = HashMap::new();
+    let mut after: Option<AtenaNumber> = None;
+    loop {
+        let page = store.residents_page(scope, after.as_ref(), PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.atena.clone());
+        for r in page {
+            let key = (squeeze(r.name.as_str()), r.birth_date, r.sex.code());
+            let kana = squeeze(r.name_kana.as_str());
+            groups.entry(key).or_default().push((r.atena, kana));
+        }
+    }
+    let mut pairs = Vec::new();
+    for people in groups.values().filter(|g| g.len() > 1) {
+        for (i, (a, kana_a)) in people.iter().enumerate() {
+            for (b, kana_b) in &people[i + 1..] {
+                if kana_a != kana_b {
+                    pairs.push((a.clone(), b.clone()));
+                }
+            }
+        }
+    }
+    pairs.sort();
+    Ok(pairs)
+}
+
+/// Scans the area for likely duplicates and puts them on the queue (known ones keep their status).
+pub async fn scan(
+    store: &dyn Store,
+    actor: &Actor,
+    scope: MunicipalityCode,
+    now: DateTime<Utc>,
+) -> Result<ScanReport, DuplicateError> {
+    let mut candidates = Vec::new();
+    for (a, b) in store.duplicate_pairs_by_kana_birth_sex(scope).await? {
+        candidates.push(Candidate::pair(CandidateKind::KanaBirthSex, &a, &b, now));
+    }
+    for (a, b) in kanji_pairs(store, scope).await? {
+        candidates.push(Candidate::pair(CandidateKind::KanjiBirthSex, &a, &b, now));
+    }
+    let read = actor.audit("duplicates.cross_move_read", scope.as_str());
+    for m in store.unfetched_moves(scope, &read).await? {
+        candidates.push(Candidate::unfetched(&m.atena, m.from, now));
+    }
+    let count = |k: CandidateKind| candidates.iter().filter(|c| c.kind == k).count() as u32;
+    let mut report = ScanReport {
+        kana_birth_sex: count(CandidateKind::KanaBirthSex),
+        kanji_birth_sex: count(CandidateKind::KanjiBirthSex),
+        unfetched_move: count(CandidateKind::UnfetchedMove),
+        added: 0,
+    };
+    let audit = actor
+        .audit("duplicates.scan", scope.as_str())
+        .with_detail(format!(
+            "kana_birth_sex={} kanji_birth_sex={} unfetched_move={}",
+            report.kana_birth_sex, report.kanji_birth_sex, report.unfetched_move
+        ));
+    report.added = store
+        .put_duplicate_candidates(scope, &candidates, &audit)
+        .await?;
+    Ok(report)
+}
+
+/// A new merge ID: `M-`, the day in Japan and 8 random hex digits.
+pub fn new_merge_id() -> String {
+    let day = crate::japan_today().format("%Y%m%d");
+    let n: u32 = rand::thread_rng().gen();
+    format!("M-{day}-{n:08X}")
+}
+
+/// Merges `merged` into `kept` (both of `scope`), with the staff's reason.
+pub async fn merge(
+    store: &dyn Store,
+    actor: &Actor,
+    scope: MunicipalityCode,
+    kept: &AtenaNumber,
+    merged: &AtenaNumber,
+    reason: &str,
+) -> Result<PersonMerge, DuplicateError> {
+    let reason = reason_text(reason)?;
+    if kept == merged {
+        return Err(DuplicateError::Invalid {
+            field: "merged",
+            message: "the person merged away must differ from the person kept".into(),
+        });
+    }
+    let id = new_merge_id();
+    let audit = actor
+        .audit("person.merge", kept.as_str())
+        .with_detail(format!(
+            "merge={id} kept={kept} merged={merged} reason: {reason}"
+        ));
+    let at = audit.at;
+    Ok(store
+        .merge_people(scope, kept, merged, &id, &actor.user, at, &audit)
+        .await?)
+}
+
+/// Undoes a merge of `scope`, with the staff's reason.
+pub async fn unmerge(
+    store: &dyn Store,
+    actor: &Actor,
+    scope: MunicipalityCode,
+    merge_id: &str,
+    reason: &str,
+) -> Result<PersonMerge, DuplicateError> {
+    let reason = reason_text(reason)?;
+    let known = store.person_merges(scope).await?;
+    let m = known
+        .iter()
+        .find(|m| m.merge_id == merge_id)
+        .ok_or(DuplicateError::NotFound)?;
+    let audit = actor
+        .audit("person.unmerge", m.kept.as_str())
+        .with_detail(format!(
+            "merge={merge_id} kept={} merged={} reason: {reason}",
+            m.kept, m.merged
+        ));
+    Ok(store.unmerge(scope, merge_id, &actor.user, &audit).await?)
+}
+
+/// Dismisses an open candidate of `scope` (not a duplicate), with the staff's reason.
+pub async fn dismiss(
+    store: &dyn Store,
+    actor: &Actor,
+    scope: MunicipalityCode,
+    candidate_id: &str,
+    reason: &str,
+) -> Result<(), DuplicateError> {
+    let reason = reason_text(reason)?;
+    let audit = actor
+        .audit("duplicates.dismiss", candidate_id)
+        .with_detail(format!("reason: {reason}"));
+    let dismissed = CandidateStatus::Dismissed;
+    store
+        .decide_candidate(scope, candidate_id, dismissed, &actor.user, &audit)
+        .await?;
+    Ok(())
+}
+
+/// One person of a candidate as the queue shows them: absent when no longer in the area.
+#[derive(Clone, Debug)]
+pub struct QueuePerson {
+    pub atena: AtenaNumber,
+    pub person: Option<Resident>,
+    pub doses: Vec<DoseRecord>,
+}
+
+/// An open candidate with its people.
+#[derive(Clone, Debug)]
+pub struct QueueItem {
+    pub candidate: Candidate,
+    pub people: Vec<QueuePerson>,
+}
+
+/// The review queue: open candidates with their people, and the merge history.
+#[derive(Clone, Debug)]
+pub struct Queue {
+    pub open: Vec<QueueItem>,
+    pub merges: Vec<PersonMerge>,
+}
+
+/// The area's queue for staff to review; the read of the people shown is audited
+/// (`duplicates.view`, with how many candidates and people).
+pub async fn review_queue(
+    store: &dyn Store,
+    actor: &Actor,
+    scope: MunicipalityCode,
+) -> Result<Queue, DuplicateError> {
+    let open = store
+        .duplicate_candidates(scope, Some(CandidateStatus::Open))
+        .await?;
+    let mut items = Vec::with_capacity(open.len());
+    let mut shown = 0;
+    for candidate in open {
+        let mut people = Vec::new();
+        for atena in std::iter::once(&candidate.atena_a).chain(candidate.atena_b.as_ref()) {
+            let person = match store.resident(scope, atena).await {
+                Ok(r) => Some(r),
+                Err(StoreError::NotFound) => None,
+                Err(e) => return Err(e.into()),
+            };
+            shown += usize::from(person.is_some());
+            let doses = store.doses_of(scope, atena).await?;
+            people.push(QueuePerson {
+                atena: atena.clone(),
+                person,
+                doses,
+            });
+        }
+        items.push(QueueItem { candidate, people });
+    }
+    let audit = actor
+        .audit("duplicates.view", scope.as_str())
+        .with_detail(format!("candidates={} people={shown}", items.len()));
+    store.append_audit(scope.into(), &audit).await?;
+    Ok(Queue {
+        open: items,
+        merges: store.person_merges(scope).await?,
+    })
+}

@@ -1,0 +1,162 @@
+//! The duplicate-people pages (重複者の確認): the review queue with each candidate's people side by
+//! side, the forms to merge (統合) or dismiss (対象外) with a reason, the scan button (再検出), and
+//! the merge history with undo (統合を取り消す). No My Number is shown.
+
+use maud::{html, Markup};
+use vrs_core::duplicates::{Queue, QueueItem, QueuePerson};
+use vrs_domain::format_wareki;
+use vrs_store::{CandidateKind, PersonMerge};
+
+use crate::i18n::Lang;
+use crate::pages::layout;
+use crate::session::Signed;
+
+fn jst(at: chrono::DateTime<chrono::Utc>) -> String {
+    (at + chrono::Duration::hours(9))
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+/// What the kind of a candidate means, for staff.
+pub fn kind_ja(kind: CandidateKind) -> &'static str {
+    match kind {
+        CandidateKind::KanaBirthSex => "氏名カナ・生年月日・性別が同じで宛名番号が異なります（接種券の再発行などによる二重登録の可能性が高い）。",
+        CandidateKind::KanjiBirthSex => "漢字氏名・生年月日・性別が同じで氏名カナが異なります（カナの入力誤りによる二重登録の可能性）。",
+        CandidateKind::UnfetchedMove => "転出元の自治体に接種記録がありますが、まだ照会で取得されていません。",
+    }
+}
+
+fn kind_en(kind: CandidateKind) -> &'static str {
+    match kind {
+        CandidateKind::KanaBirthSex => {
+            "Same kana name, birth date and sex under two atena numbers (likely a re-registration)."
+        }
+        CandidateKind::KanjiBirthSex => {
+            "Same kanji name, birth date and sex but a different kana reading (possible typo)."
+        }
+        CandidateKind::UnfetchedMove => {
+            "Doses exist in the municipality the person moved from and were not fetched."
+        }
+    }
+}
+
+fn person(ja: bool, p: &QueuePerson) -> Markup {
+    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
+    html! {
+        div.person data-atena=(p.atena) {
+            @match &p.person {
+                None => p.notice { (p.atena) " — " (tr("この自治体に登録されていません（統合済みなど）。", "No longer in this municipality.")) },
+                Some(r) => dl {
+                    dt { (tr("宛名番号", "Atena number")) } dd { a href={ "/records/" (r.atena) } { (r.atena) } }
+                    dt { (tr("氏名", "Name")) } dd { (r.name.as_str()) }
+                    dt { (tr("カナ", "Kana")) } dd { (r.name_kana.as_str()) }
+                    dt { (tr("生年月日", "Birth date")) } dd { (format_wareki(r.birth_date)) "（" (r.birth_date) "）" }
+                    dt { (tr("性別", "Sex")) } dd { (if ja { r.sex.label_ja() } else { r.sex.label_en() }) }
+                    dt { (tr("接種記録", "Doses")) }
+                    dd {
+                        @if p.doses.is_empty() { (tr("なし", "none")) }
+                        @for d in &p.doses {
+                            span.dose { (d.dose.dose_number) (tr("回目 ", ": ")) (d.dose.administered_on) " " (d.dose.product.name_ja) } br;
+                        }
+                    }
+                },
+            }
+        }
+    }
+}
+
+fn item(signed: &Signed, i: &QueueItem) -> Markup {
+    let ja = signed.lang == Lang::Ja;
+    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
+    let csrf = &signed.session.csrf_token;
+    let c = &i.candidate;
+    html! {
+        section.card.candidate #(c.candidate_id) data-kind=(c.kind.as_str()) {
+            h3 { (tr("候補 ", "Candidate ")) (c.candidate_id) }
+            p.kind { (if ja { kind_ja(c.kind) } else { kind_en(c.kind) }) }
+            @if let Some(from) = c.other_municipality {
+                p { (tr("転出元", "Moved from")) ": " (from.info().full_name()) "（" (from) "）" }
+            }
+            div.side-by-side { @for p in &i.people { (person(ja, p)) } }
+            @if let (true, Some(b)) = (c.kind.is_pair(), &c.atena_b) {
+                form.merge method="post" action="/duplicates/merge" {
+                    input type="hidden" name="csrf" value=(csrf);
+                    input type="hidden" name="a" value=(c.atena_a);
+                    input type="hidden" name="b" value=(b);
+                    fieldset {
+                        legend { (tr("残す人（もう一方の接種記録はこの人に移ります）", "Keep (the other's doses move here)")) }
+                        label { input type="radio" name="kept" value=(c.atena_a) checked; " " (c.atena_a) }
+                        label { input type="radio" name="kept" value=(b); " " (b) }
+                    }
+                    label { (tr("理由", "Reason")) input name="reason" required; }
+                    button type="submit" { (tr("統合", "Merge")) }
+                }
+            }
+            form.dismiss method="post" action={ "/duplicates/" (c.candidate_id) "/dismiss" } {
+                input type="hidden" name="csrf" value=(csrf);
+                label { (tr("理由", "Reason")) input name="reason" required; }
+                button type="submit" { (tr("対象外", "Not a duplicate")) }
+            }
+        }
+    }
+}
+
+fn history(signed: &Signed, merges: &[PersonMerge]) -> Markup {
+    let ja = signed.lang == Lang::Ja;
+    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
+    let csrf = &signed.session.csrf_token;
+    html! {
+        h2 { (tr("統合の履歴", "Merge history")) }
+        @if merges.is_empty() { p { (tr("統合はまだありません。", "No merges yet.")) } }
+        @else {
+            table.merges {
+                tr { th { (tr("統合番号", "Merge")) } th { (tr("残した人", "Kept")) } th { (tr("統合された人", "Merged away")) }
+                     th { (tr("統合日時", "Merged at")) } th { (tr("担当", "By")) } th { (tr("取消", "Undo")) } }
+                @for m in merges {
+                    tr.merge #(m.merge_id) {
+                        td { (m.merge_id) } td { (m.kept) } td { (m.merged) } td { (jst(m.merged_at)) } td { (m.merged_by) }
+                        td {
+                            @if let Some(at) = m.undone_at {
+                                (tr("取消済み ", "Undone ")) (jst(at)) " " (m.undone_by)
+                            } @else {
+                                form.unmerge method="post" action={ "/duplicates/merges/" (m.merge_id) "/unmerge" } {
+                                    input type="hidden" name="csrf" value=(csrf);
+                                    label { (tr("理由", "Reason")) input name="reason" required; }
+                                    button type="submit" { (tr("統合を取り消す", "Undo merge")) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The queue page; `message` is `(ok, text)` for a notice or a refusal.
+pub fn page(signed: &Signed, queue: &Queue, message: Option<(bool, &str)>) -> Markup {
+    let ja = signed.lang == Lang::Ja;
+    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
+    let csrf = &signed.session.csrf_token;
+    let body = html! {
+        @if let Some((ok, text)) = message {
+            @if ok { p.notice role="status" { (text) } } @else { p.error role="alert" { (text) } }
+        }
+        p { (tr("重複して登録されている可能性のある人の一覧です。統合すると、統合された人の接種記録は残す人に移り、接種日順に回数を振り直します。統合は取り消せます。",
+                "People who may be registered twice. A merge moves the other person's doses to the person kept, renumbered by date; it can be undone.")) }
+        form.scan method="post" action="/duplicates/scan" {
+            input type="hidden" name="csrf" value=(csrf);
+            button type="submit" { (tr("再検出", "Scan again")) }
+        }
+        h2 { (tr("確認待ち", "To review")) " (" (queue.open.len()) ")" }
+        @if queue.open.is_empty() { p #empty { (tr("確認待ちの候補はありません。", "Nothing to review.")) } }
+        @for i in &queue.open { (item(signed, i)) }
+        (history(signed, &queue.merges))
+    };
+    layout(
+        signed.lang,
+        tr("重複者の確認", "Duplicate people"),
+        Some(signed),
+        body,
+    )
+}

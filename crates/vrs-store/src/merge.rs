@@ -1,0 +1,364 @@
+//! Duplicate people: the review queue of likely duplicates (`duplicate_candidates`) and reversible
+//! merges (`person_merges`).
+//!
+//! A merge keeps what unmerge needs to put both people back exactly: the merged-away person's
+//! `residents` row and both people's `doses` rows as stored, cell by cell (sealed fields stay
+//! sealed, their bytes verbatim), in [`MergeSnapshot`]. The cells are those of the backup table
+//! specs ([`crate::backup::AREA_TABLES`]), so both backends write and read one format and a merge
+//! travels in a backup like any other row. `after_digest` is the SHA-256 of the kept person's dose
+//! rows right after the merge: unmerge refuses when they changed since.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use vrs_domain::{AtenaNumber, MunicipalityCode};
+
+use crate::{AuditEntry, AuditScope, StoreError};
+
+mod snapshot;
+
+pub use snapshot::MergeSnapshot;
+pub(crate) use snapshot::{combine, digest, spec};
+
+/// Why two records were put on the queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CandidateKind {
+    /// Same kana name (spaces ignored), birth date and sex, different 宛名番号 (strong: a
+    /// re-registration, e.g. after a coupon was reported lost and re-issued).
+    KanaBirthSex,
+    /// Same kanji name, birth date and sex but a different kana reading (weaker: a typo'd reading
+    /// on a re-registration).
+    KanjiBirthSex,
+    /// A person whose doses exist in the area they moved from but were never fetched.
+    UnfetchedMove,
+}
+
+impl CandidateKind {
+    pub const ALL: [CandidateKind; 3] = [
+        CandidateKind::KanaBirthSex,
+        CandidateKind::KanjiBirthSex,
+        CandidateKind::UnfetchedMove,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CandidateKind::KanaBirthSex => "kana_birth_sex",
+            CandidateKind::KanjiBirthSex => "kanji_birth_sex",
+            CandidateKind::UnfetchedMove => "unfetched_move",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Whether the candidate names two people of the area (and so can be merged).
+    pub fn is_pair(self) -> bool {
+        self != CandidateKind::UnfetchedMove
+    }
+}
+
+/// Where a candidate stands in the review.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CandidateStatus {
+    Open,
+    Dismissed,
+    Merged,
+}
+
+impl CandidateStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CandidateStatus::Open => "open",
+            CandidateStatus::Dismissed => "dismissed",
+            CandidateStatus::Merged => "merged",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Open, Self::Dismissed, Self::Merged]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// One entry of the review queue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    /// Deterministic from kind and people ([`Candidate::id_for`]): a second scan finds the same ID.
+    pub candidate_id: String,
+    pub kind: CandidateKind,
+    /// The lower 宛名番号 of a pair, or the person of an unfetched move.
+    pub atena_a: AtenaNumber,
+    /// The higher 宛名番号 of a pair.
+    pub atena_b: Option<AtenaNumber>,
+    /// For an unfetched move: the municipality holding the earlier doses.
+    pub other_municipality: Option<MunicipalityCode>,
+    pub found_at: DateTime<Utc>,
+    pub status: CandidateStatus,
+    pub decided_by: String,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub merge_id: Option<String>,
+}
+
+impl Candidate {
+    /// A new open candidate naming two people (in either order).
+    pub fn pair(
+        kind: CandidateKind,
+        a: &AtenaNumber,
+        b: &AtenaNumber,
+        found_at: DateTime<Utc>,
+    ) -> Self {
+        let (a, b) = if a <= b { (a, b) } else { (b, a) };
+        Self::new(kind, a.clone(), Some(b.clone()), None, found_at)
+    }
+
+    /// A new open candidate for a person whose doses stayed in `from`.
+    pub fn unfetched(atena: &AtenaNumber, from: MunicipalityCode, found_at: DateTime<Utc>) -> Self {
+        let kind = CandidateKind::UnfetchedMove;
+        Self::new(kind, atena.clone(), None, Some(from), found_at)
+    }
+
+    fn new(
+        kind: CandidateKind,
+        atena_a: AtenaNumber,
+        atena_b: Option<AtenaNumber>,
+        other: Option<MunicipalityCode>,
+        found_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            candidate_id: Self::id_for(kind, &atena_a, atena_b.as_ref(), other),
+            kind,
+            atena_a,
+            atena_b,
+            other_municipality: other,
+            found_at,
+            status: CandidateStatus::Open,
+            decided_by: String::new(),
+            decided_at: None,
+            merge_id: None,
+        }
+    }
+
+    /// `D` and 16 hex digits of the SHA-256 of kind and people: the same finding, the same ID.
+    pub fn id_for(
+        kind: CandidateKind,
+        a: &AtenaNumber,
+        b: Option<&AtenaNumber>,
+        other: Option<MunicipalityCode>,
+    ) -> String {
+        let text = format!(
+            "{}|{}|{}|{}",
+            kind.as_str(),
+            a.as_str(),
+            b.map(AtenaNumber::as_str).unwrap_or(""),
+            other.as_ref().map(MunicipalityCode::as_str).unwrap_or("")
+        );
+        let digest = vrs_crypto::sha256(text.as_bytes());
+        let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        format!("D{hex}")
+    }
+}
+
+/// A person of the area whose doses exist, unfetched, in the area they moved from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnfetchedMove {
+    pub atena: AtenaNumber,
+    pub from: MunicipalityCode,
+    /// How many doses the other area holds for the person.
+    pub doses: u32,
+}
+
+/// One merge as the history lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PersonMerge {
+    pub merge_id: String,
+    pub kept: AtenaNumber,
+    pub merged: AtenaNumber,
+    pub merged_at: DateTime<Utc>,
+    pub merged_by: String,
+    pub undone_at: Option<DateTime<Utc>>,
+    pub undone_by: String,
+}
+
+/// Conflicts a merge is refused with before anything is read.
+pub(crate) fn check_pair(kept: &AtenaNumber, merged: &AtenaNumber) -> Result<(), StoreError> {
+    if kept == merged {
+        return Err(StoreError::Conflict(
+            "the person kept and the person merged away are the same 宛名番号".into(),
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn missing(atena: &str) -> StoreError {
+    StoreError::Conflict(format!(
+        "宛名番号 {atena} is not a person of this municipality"
+    ))
+}
+
+/// The `person_merges` columns as the backends read them.
+pub(crate) const MERGE_COLUMNS: &str =
+    "merge_id, kept_atena, merged_atena, merged_by, undone_by, merged_at, undone_at";
+
+/// The `duplicate_candidates` columns as the backends read them.
+pub(crate) const CANDIDATE_COLUMNS: &str = "candidate_id, kind, atena_a, atena_b, \
+     other_municipality, found_at, status, decided_by, decided_at, merge_id";
+
+/// A `duplicate_candidates` row before its values are parsed.
+pub(crate) struct CandidateRow {
+    pub id: String,
+    pub kind: String,
+    pub a: String,
+    pub b: String,
+    pub other: String,
+    pub found_at: DateTime<Utc>,
+    pub status: String,
+    pub decided_by: String,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub merge_id: Option<String>,
+}
+
+fn atena(text: &str, what: &str) -> Result<AtenaNumber, StoreError> {
+    AtenaNumber::parse(text.trim()).map_err(|_| StoreError::Corrupt(format!("{what} {text:?}")))
+}
+
+impl CandidateRow {
+    pub(crate) fn into_candidate(self) -> Result<Candidate, StoreError> {
+        let id = &self.id;
+        let corrupt = |c: &str| StoreError::Corrupt(format!("duplicate_candidates.{c} of {id}"));
+        let b = self.b.trim();
+        let other = self.other.trim();
+        Ok(Candidate {
+            kind: CandidateKind::parse(&self.kind).ok_or_else(|| corrupt("kind"))?,
+            atena_a: atena(&self.a, "duplicate_candidates.atena_a")?,
+            atena_b: (!b.is_empty())
+                .then(|| atena(b, "duplicate_candidates.atena_b"))
+                .transpose()?,
+            other_municipality: (!other.is_empty())
+                .then(|| crate::rows::municipality(other))
+                .transpose()?,
+            found_at: self.found_at,
+            status: CandidateStatus::parse(&self.status).ok_or_else(|| corrupt("status"))?,
+            decided_by: self.decided_by,
+            decided_at: self.decided_at,
+            merge_id: self.merge_id,
+            candidate_id: self.id,
+        })
+    }
+}
+
+/// A `person_merges` row as read: merge ID, kept, merged, merged by, undone by; and the times.
+pub(crate) fn person_merge(
+    texts: [String; 5],
+    merged_at: DateTime<Utc>,
+    undone_at: Option<DateTime<Utc>>,
+) -> Result<PersonMerge, StoreError> {
+    let [merge_id, kept, merged, merged_by, undone_by] = texts;
+    Ok(PersonMerge {
+        kept: atena(&kept, "person_merges.kept_atena")?,
+        merged: atena(&merged, "person_merges.merged_atena")?,
+        merge_id,
+        merged_at,
+        merged_by,
+        undone_at,
+        undone_by,
+    })
+}
+
+/// The columns of a merged-away person that must still be free to put them back, and how the
+/// refusal names them.
+pub(crate) const UNIQUE_COLUMNS: [(&str, &str); 3] = [
+    ("atena_number", "宛名番号"),
+    ("coupon_number", "coupon number"),
+    ("my_number_index", "My Number"),
+];
+
+pub(crate) fn taken_meanwhile(merged: &str, what: &str) -> StoreError {
+    StoreError::Conflict(format!(
+        "the {what} of the merged-away person {merged} has been given to a person since the merge"
+    ))
+}
+
+pub(crate) fn already_undone(merge_id: &str) -> StoreError {
+    StoreError::Conflict(format!("merge {merge_id} has already been undone"))
+}
+
+pub(crate) fn doses_changed(kept: &str) -> StoreError {
+    StoreError::Conflict(format!(
+        "the doses of the kept person {kept} changed after the merge; undo those changes first"
+    ))
+}
+
+pub(crate) fn already_decided(status: &str) -> StoreError {
+    StoreError::Conflict(format!("the candidate is already {status}"))
+}
+
+/// Only a dismissal is decided directly; a merge is decided by [`crate::Store::merge_people`].
+pub(crate) fn check_decision(status: CandidateStatus) -> Result<(), StoreError> {
+    match status {
+        CandidateStatus::Dismissed => Ok(()),
+        other => Err(StoreError::Conflict(format!(
+            "a candidate cannot be decided as {} here",
+            other.as_str()
+        ))),
+    }
+}
+
+/// The queue's audit entry with how many candidates were new.
+pub(crate) fn with_added(audit: &AuditEntry, added: u32) -> AuditEntry {
+    let sep = if audit.detail.is_empty() { "" } else { " " };
+    let detail = format!("{}{sep}added={added}", audit.detail);
+    audit.clone().with_detail(detail)
+}
+
+/// Per other area read in a cross-move read: the 宛名番号 there of the people who matched.
+pub(crate) type AreasRead = BTreeMap<MunicipalityCode, Vec<String>>;
+
+/// The entries of a cross-move read: `audit` (with the counts) in `scope`'s chain, and one in the
+/// chain of every other area whose sealed My Numbers were opened, naming only how many of its
+/// people matched and their 宛名番号 there. No My Number appears in any of them.
+pub(crate) fn cross_move_entries(
+    scope: MunicipalityCode,
+    audit: &AuditEntry,
+    found: &[UnfetchedMove],
+    read: &AreasRead,
+) -> Vec<(AuditScope, AuditEntry)> {
+    let per_area: Vec<String> = read
+        .iter()
+        .map(|(code, matched)| format!("{code}:{}", matched.len()))
+        .collect();
+    let sep = if audit.detail.is_empty() { "" } else { " " };
+    let detail = format!(
+        "{}{sep}matches={} areas_read={}",
+        audit.detail,
+        found.len(),
+        if per_area.is_empty() {
+            "-".to_owned()
+        } else {
+            per_area.join(",")
+        }
+    );
+    let mut out = vec![(AuditScope::Area(scope), audit.clone().with_detail(detail))];
+    for (code, matched) in read {
+        let mut entry = audit.clone();
+        entry.action = "duplicates.cross_move_read".into();
+        entry.target = scope.as_str().to_owned();
+        entry.detail = format!(
+            "moved-out people with doses read for {scope}: matched={} atena={}",
+            matched.len(),
+            if matched.is_empty() {
+                "-".to_owned()
+            } else {
+                matched.join(",")
+            }
+        );
+        out.push((AuditScope::Area(*code), entry));
+    }
+    out
+}
+
+/// `at` to the microsecond, as both backends store times.
+pub(crate) fn micros(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at)
+}

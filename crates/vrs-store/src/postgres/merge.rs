@@ -1,0 +1,540 @@
+//! Duplicate people on PostgreSQL: the pair search, the audited cross-move read, the review queue
+//! and reversible merges ([`crate::merge`]), each write one transaction with its audit. A merge
+//! locks both people's rows and an unmerge its merge row, so two staff cannot interleave them.
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Row;
+use vrs_domain::{AtenaNumber, MunicipalityCode, MyNumber, Resident};
+
+use super::backup::{read_cell, write_cell};
+use super::{append_audit_tx, map_db, PostgresStore, RESIDENT_COLUMNS};
+use crate::backup::{self as spec, Cell, TableSpec};
+use crate::merge::{
+    self, AreasRead, Candidate, CandidateRow, CandidateStatus, MergeSnapshot, PersonMerge,
+    UnfetchedMove, CANDIDATE_COLUMNS, MERGE_COLUMNS,
+};
+use crate::sealed::{SealedResident, MY_NUMBER};
+use crate::{rows, AuditEntry, StoreError};
+
+async fn person_rows(
+    client: &impl GenericClient,
+    t: &TableSpec,
+    scope: MunicipalityCode,
+    atena: &str,
+    lock: bool,
+) -> Result<Vec<Vec<Cell>>, StoreError> {
+    let sql = format!(
+        "SELECT {} FROM {} WHERE municipality_code = $1 AND atena_number = $2 ORDER BY {}{}",
+        t.column_list(),
+        t.name,
+        t.order_by,
+        if lock { " FOR UPDATE" } else { "" }
+    );
+    let found = client.query(&sql, &[&scope.as_str(), &atena]).await?;
+    let mut out = Vec::with_capacity(found.len());
+    for row in &found {
+        let mut cells = Vec::with_capacity(t.columns.len());
+        for (i, (_, col)) in t.columns.iter().enumerate() {
+            cells.push(read_cell(row, i, *col)?);
+        }
+        out.push(cells);
+    }
+    Ok(out)
+}
+
+async fn insert_rows(
+    client: &impl GenericClient,
+    t: &TableSpec,
+    rows: &[Vec<Cell>],
+) -> Result<(), StoreError> {
+    let stmt = client.prepare(&spec::insert_sql(t, '$')).await?;
+    for row in rows {
+        spec::check_row(t, row)?;
+        let params = row
+            .iter()
+            .zip(t.columns)
+            .map(|(cell, (name, col))| write_cell(cell, *col, name))
+            .collect::<Result<Vec<_>, _>>()?;
+        let refs: Vec<&(dyn ToSql + Sync)> = params
+            .iter()
+            .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+            .collect();
+        client.execute(&stmt, &refs).await.map_err(map_db)?;
+    }
+    Ok(())
+}
+
+async fn delete_doses(
+    client: &impl GenericClient,
+    scope: MunicipalityCode,
+    atena: &str,
+) -> Result<(), StoreError> {
+    client
+        .execute(
+            "DELETE FROM doses WHERE municipality_code = $1 AND atena_number = $2",
+            &[&scope.as_str(), &atena],
+        )
+        .await?;
+    Ok(())
+}
+
+fn read_merge(r: &Row) -> Result<PersonMerge, StoreError> {
+    let texts = [r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)];
+    merge::person_merge(texts, r.get(5), r.get(6))
+}
+
+fn parse_atena(text: &str) -> Result<AtenaNumber, StoreError> {
+    AtenaNumber::parse(text).map_err(|_| StoreError::Corrupt(format!("atena_number {text:?}")))
+}
+
+impl PostgresStore {
+    pub(crate) async fn residents_page_pg(
+        &self,
+        scope: MunicipalityCode,
+        after: Option<&AtenaNumber>,
+        limit: u32,
+    ) -> Result<Vec<Resident>, StoreError> {
+        let client = self.pool.get().await?;
+        let Some(cipher) = self.cipher(&client, scope, false).await? else {
+            return Ok(Vec::new());
+        };
+        let after = after.map(AtenaNumber::as_str).unwrap_or("");
+        let found = client
+            .query(
+                &format!(
+                    "SELECT {RESIDENT_COLUMNS} FROM residents WHERE municipality_code = $1 \
+                     AND atena_number > $2 ORDER BY atena_number LIMIT $3"
+                ),
+                &[&scope.as_str(), &after, &i64::from(limit)],
+            )
+            .await?;
+        found
+            .iter()
+            .map(|r| {
+                SealedResident {
+                    atena: r.get(0),
+                    my_number_index: r.get(1),
+                    my_number_enc: r.get(2),
+                    coupon: r.get(3),
+                    name_enc: r.get(4),
+                    name_kana_enc: r.get(5),
+                    birth_date_enc: r.get(6),
+                    sex: u8::try_from(r.get::<_, i16>(7))
+                        .map_err(|_| StoreError::Corrupt("residents.sex".into()))?,
+                    moved_out_on: r.get(8),
+                    deceased_on: r.get(9),
+                    content_mac: r.get(10),
+                    kana_birth_index: Vec::new(),
+                }
+                .open(scope, &cipher)
+            })
+            .collect()
+    }
+
+    pub(crate) async fn duplicate_pairs_pg(
+        &self,
+        scope: MunicipalityCode,
+    ) -> Result<Vec<(AtenaNumber, AtenaNumber)>, StoreError> {
+        let client = self.pool.get().await?;
+        let found = client
+            .query(
+                "SELECT a.atena_number, b.atena_number FROM residents a JOIN residents b \
+                 ON b.municipality_code = a.municipality_code AND b.kana_birth_index = a.kana_birth_index \
+                 AND b.sex = a.sex AND b.atena_number > a.atena_number \
+                 WHERE a.municipality_code = $1 ORDER BY 1, 2",
+                &[&scope.as_str()],
+            )
+            .await?;
+        found
+            .iter()
+            .map(|r| Ok((parse_atena(r.get(0))?, parse_atena(r.get(1))?)))
+            .collect()
+    }
+
+    pub(crate) async fn unfetched_moves_pg(
+        &self,
+        scope: MunicipalityCode,
+        audit: &AuditEntry,
+    ) -> Result<Vec<UnfetchedMove>, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let mut found = Vec::new();
+        let mut read = AreasRead::new();
+        if let Some(here) = self.cipher(&tx, scope, false).await? {
+            let moved = tx
+                .query(
+                    "SELECT r.municipality_code, r.atena_number, r.my_number_enc, \
+                     (SELECT COUNT(*) FROM doses d WHERE d.municipality_code = r.municipality_code \
+                     AND d.atena_number = r.atena_number) \
+                     FROM residents r WHERE r.municipality_code <> $1 AND r.moved_out_on IS NOT NULL \
+                     AND EXISTS (SELECT 1 FROM doses d WHERE d.municipality_code = r.municipality_code \
+                     AND d.atena_number = r.atena_number) ORDER BY r.municipality_code, r.atena_number",
+                    &[&scope.as_str()],
+                )
+                .await?;
+            for row in &moved {
+                let other = rows::municipality(row.get(0))?;
+                let atena: String = row.get(1);
+                let sealed: Vec<u8> = row.get(2);
+                let doses = u32::try_from(row.get::<_, i64>(3)).unwrap_or(u32::MAX);
+                let matches = read.entry(other).or_default();
+                let Some(cipher) = self.cipher(&tx, other, false).await? else {
+                    continue;
+                };
+                let what = || format!("{MY_NUMBER} of 宛名番号 {atena} in {other}");
+                let plain = cipher
+                    .open_text(MY_NUMBER, &atena, &sealed)
+                    .map_err(|source| StoreError::Integrity {
+                        what: what(),
+                        source,
+                    })?;
+                let my_number = MyNumber::parse(&plain).map_err(|_| StoreError::Corrupt(what()))?;
+                let index = here.blind_index(&my_number).to_vec();
+                let Some(person) = tx
+                    .query_opt(
+                        "SELECT atena_number FROM residents WHERE municipality_code = $1 \
+                         AND my_number_index = $2",
+                        &[&scope.as_str(), &index],
+                    )
+                    .await?
+                else {
+                    continue;
+                };
+                let person: String = person.get(0);
+                let received: bool = tx
+                    .query_one(
+                        "SELECT EXISTS (SELECT 1 FROM doses WHERE municipality_code = $1 \
+                         AND atena_number = $2 AND received_from = $3)",
+                        &[&scope.as_str(), &person, &other.as_str()],
+                    )
+                    .await?
+                    .get(0);
+                if !received {
+                    matches.push(atena.clone());
+                    found.push(UnfetchedMove {
+                        atena: parse_atena(&person)?,
+                        from: other,
+                        doses,
+                    });
+                }
+            }
+        }
+        for (chain, entry) in merge::cross_move_entries(scope, audit, &found, &read) {
+            append_audit_tx(&tx, chain, &entry).await?;
+        }
+        tx.commit().await?;
+        Ok(found)
+    }
+
+    pub(crate) async fn put_candidates_pg(
+        &self,
+        scope: MunicipalityCode,
+        candidates: &[Candidate],
+        audit: &AuditEntry,
+    ) -> Result<u32, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let stmt = tx
+            .prepare(&format!(
+                "INSERT INTO duplicate_candidates (municipality_code, {CANDIDATE_COLUMNS}) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', '', NULL, NULL) ON CONFLICT DO NOTHING"
+            ))
+            .await?;
+        let mut added = 0;
+        for c in candidates {
+            let b = c.atena_b.as_ref().map(AtenaNumber::as_str).unwrap_or("");
+            let other = c
+                .other_municipality
+                .as_ref()
+                .map(MunicipalityCode::as_str)
+                .unwrap_or("");
+            let params: [&(dyn ToSql + Sync); 7] = [
+                &scope.as_str(),
+                &c.candidate_id,
+                &c.kind.as_str(),
+                &c.atena_a.as_str(),
+                &b,
+                &other,
+                &c.found_at,
+            ];
+            added += tx.execute(&stmt, &params).await? as u32;
+        }
+        append_audit_tx(&tx, scope.into(), &merge::with_added(audit, added)).await?;
+        tx.commit().await?;
+        Ok(added)
+    }
+
+    pub(crate) async fn candidates_pg(
+        &self,
+        scope: MunicipalityCode,
+        status: Option<CandidateStatus>,
+    ) -> Result<Vec<Candidate>, StoreError> {
+        let client = self.pool.get().await?;
+        let status = status.map(|s| s.as_str()).unwrap_or("");
+        let found = client
+            .query(
+                &format!(
+                    "SELECT {CANDIDATE_COLUMNS} FROM duplicate_candidates WHERE municipality_code = $1 \
+                     AND ($2 = '' OR status = $2) \
+                     ORDER BY found_at DESC, kind, atena_a, atena_b, other_municipality"
+                ),
+                &[&scope.as_str(), &status],
+            )
+            .await?;
+        found
+            .iter()
+            .map(|r| {
+                CandidateRow {
+                    id: r.get(0),
+                    kind: r.get(1),
+                    a: r.get(2),
+                    b: r.get(3),
+                    other: r.get(4),
+                    found_at: r.get(5),
+                    status: r.get(6),
+                    decided_by: r.get(7),
+                    decided_at: r.get(8),
+                    merge_id: r.get(9),
+                }
+                .into_candidate()
+            })
+            .collect()
+    }
+
+    pub(crate) async fn decide_candidate_pg(
+        &self,
+        scope: MunicipalityCode,
+        id: &str,
+        status: CandidateStatus,
+        by: &str,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        merge::check_decision(status)?;
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let n = tx
+            .execute(
+                "UPDATE duplicate_candidates SET status = $3, decided_by = $4, decided_at = $5 \
+                 WHERE municipality_code = $1 AND candidate_id = $2 AND status = 'open'",
+                &[&scope.as_str(), &id, &status.as_str(), &by, &audit.at],
+            )
+            .await?;
+        if n == 0 {
+            let now = tx
+                .query_opt(
+                    "SELECT status FROM duplicate_candidates WHERE municipality_code = $1 \
+                     AND candidate_id = $2",
+                    &[&scope.as_str(), &id],
+                )
+                .await?;
+            return Err(match now {
+                Some(r) => merge::already_decided(r.get(0)),
+                None => StoreError::NotFound,
+            });
+        }
+        append_audit_tx(&tx, scope.into(), audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn merge_people_pg(
+        &self,
+        scope: MunicipalityCode,
+        kept: &AtenaNumber,
+        merged: &AtenaNumber,
+        merge_id: &str,
+        by: &str,
+        at: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> Result<PersonMerge, StoreError> {
+        merge::check_pair(kept, merged)?;
+        let at = merge::micros(at);
+        let (residents, doses) = (merge::spec("residents")?, merge::spec("doses")?);
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        // Both people's rows are locked in 宛名番号 order, so crossing merges wait, not deadlock.
+        let (first, second) = if kept <= merged {
+            (kept, merged)
+        } else {
+            (merged, kept)
+        };
+        let mut locked = Vec::with_capacity(2);
+        for atena in [first, second] {
+            locked.push(person_rows(&tx, residents, scope, atena.as_str(), true).await?);
+        }
+        if locked.iter().any(Vec::is_empty) {
+            let gone = if locked[0].is_empty() { first } else { second };
+            return Err(merge::missing(gone.as_str()));
+        }
+        let merged_resident = if first == merged {
+            locked.swap_remove(0)
+        } else {
+            locked.swap_remove(1)
+        }
+        .pop()
+        .ok_or_else(|| merge::missing(merged.as_str()))?;
+        let snapshot = MergeSnapshot {
+            merged_resident,
+            kept_doses: person_rows(&tx, doses, scope, kept.as_str(), false).await?,
+            merged_doses: person_rows(&tx, doses, scope, merged.as_str(), false).await?,
+        };
+        let combined = merge::combine(kept, &snapshot.kept_doses, &snapshot.merged_doses)?;
+        delete_doses(&tx, scope, kept.as_str()).await?;
+        delete_doses(&tx, scope, merged.as_str()).await?;
+        insert_rows(&tx, doses, &combined).await?;
+        tx.execute(
+            "DELETE FROM residents WHERE municipality_code = $1 AND atena_number = $2",
+            &[&scope.as_str(), &merged.as_str()],
+        )
+        .await?;
+        let after = merge::digest(&person_rows(&tx, doses, scope, kept.as_str(), false).await?);
+        let inserted = tx
+            .execute(
+                "INSERT INTO person_merges (municipality_code, merge_id, kept_atena, merged_atena, \
+                 merged_at, merged_by, snapshot, after_digest) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 ON CONFLICT DO NOTHING",
+                &[
+                    &scope.as_str(),
+                    &merge_id,
+                    &kept.as_str(),
+                    &merged.as_str(),
+                    &at,
+                    &by,
+                    &snapshot.encode(),
+                    &after.to_vec(),
+                ],
+            )
+            .await?;
+        if inserted == 0 {
+            return Err(StoreError::Conflict(format!(
+                "merge {merge_id} already exists"
+            )));
+        }
+        tx.execute(
+            "UPDATE duplicate_candidates SET status = 'merged', merge_id = $2, decided_by = $5, \
+             decided_at = $6 WHERE municipality_code = $1 AND status = 'open' \
+             AND kind <> 'unfetched_move' \
+             AND ((atena_a = $3 AND atena_b = $4) OR (atena_a = $4 AND atena_b = $3))",
+            &[
+                &scope.as_str(),
+                &merge_id,
+                &kept.as_str(),
+                &merged.as_str(),
+                &by,
+                &at,
+            ],
+        )
+        .await?;
+        append_audit_tx(&tx, scope.into(), audit).await?;
+        tx.commit().await?;
+        Ok(PersonMerge {
+            merge_id: merge_id.to_owned(),
+            kept: kept.clone(),
+            merged: merged.clone(),
+            merged_at: at,
+            merged_by: by.to_owned(),
+            undone_at: None,
+            undone_by: String::new(),
+        })
+    }
+
+    pub(crate) async fn unmerge_pg(
+        &self,
+        scope: MunicipalityCode,
+        merge_id: &str,
+        by: &str,
+        audit: &AuditEntry,
+    ) -> Result<PersonMerge, StoreError> {
+        let (residents, doses) = (merge::spec("residents")?, merge::spec("doses")?);
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let row = tx
+            .query_opt(
+                &format!(
+                    "SELECT {MERGE_COLUMNS}, snapshot, after_digest FROM person_merges \
+                     WHERE municipality_code = $1 AND merge_id = $2 FOR UPDATE"
+                ),
+                &[&scope.as_str(), &merge_id],
+            )
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let mut done = read_merge(&row)?;
+        if done.undone_at.is_some() {
+            return Err(merge::already_undone(merge_id));
+        }
+        let kept = done.kept.as_str().to_owned();
+        if person_rows(&tx, residents, scope, &kept, true)
+            .await?
+            .is_empty()
+        {
+            return Err(merge::missing(&kept));
+        }
+        let after: Vec<u8> = row.get(8);
+        if merge::digest(&person_rows(&tx, doses, scope, &kept, false).await?)[..] != after[..] {
+            return Err(merge::doses_changed(&kept));
+        }
+        let snapshot = MergeSnapshot::decode(&row.get::<_, Vec<u8>>(7))?;
+        for (column, what) in merge::UNIQUE_COLUMNS {
+            let sql = format!(
+                "SELECT EXISTS (SELECT 1 FROM residents WHERE municipality_code = $1 AND {column} = $2)"
+            );
+            let taken: bool = match snapshot.resident_text(column)? {
+                Some(t) => tx.query_one(&sql, &[&scope.as_str(), &t]).await?,
+                None => {
+                    let b = snapshot.resident_bytes(column)?.map(<[u8]>::to_vec);
+                    tx.query_one(&sql, &[&scope.as_str(), &b]).await?
+                }
+            }
+            .get(0);
+            if taken {
+                return Err(merge::taken_meanwhile(done.merged.as_str(), what));
+            }
+        }
+        delete_doses(&tx, scope, &kept).await?;
+        insert_rows(
+            &tx,
+            residents,
+            std::slice::from_ref(&snapshot.merged_resident),
+        )
+        .await?;
+        insert_rows(&tx, doses, &snapshot.kept_doses).await?;
+        insert_rows(&tx, doses, &snapshot.merged_doses).await?;
+        tx.execute(
+            "UPDATE person_merges SET undone_at = $3, undone_by = $4 \
+             WHERE municipality_code = $1 AND merge_id = $2",
+            &[&scope.as_str(), &merge_id, &audit.at, &by],
+        )
+        .await?;
+        tx.execute(
+            "UPDATE duplicate_candidates SET status = 'open', merge_id = NULL, decided_by = '', \
+             decided_at = NULL WHERE municipality_code = $1 AND merge_id = $2",
+            &[&scope.as_str(), &merge_id],
+        )
+        .await?;
+        append_audit_tx(&tx, scope.into(), audit).await?;
+        tx.commit().await?;
+        done.undone_at = Some(audit.at);
+        done.undone_by = by.to_owned();
+        Ok(done)
+    }
+
+    pub(crate) async fn person_merges_pg(
+        &self,
+        scope: MunicipalityCode,
+    ) -> Result<Vec<PersonMerge>, StoreError> {
+        let client = self.pool.get().await?;
+        let found = client
+            .query(
+                &format!(
+                    "SELECT {MERGE_COLUMNS} FROM person_merges WHERE municipality_code = $1 \
+                     ORDER BY merged_at DESC, merge_id"
+                ),
+                &[&scope.as_str()],
+            )
+            .await?;
+        found.iter().map(read_merge).collect()
+    }
+}

@@ -1,0 +1,493 @@
+//! Duplicate people on SQLite: the pair search, the audited cross-move read, the review queue and
+//! reversible merges ([`crate::merge`]). Every write is one savepoint of the writer with its audit.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
+use vrs_domain::{AtenaNumber, MunicipalityCode, MyNumber, Resident};
+
+use super::accounts::time;
+use super::backup::{read_cell, write_cell};
+use super::{append_audit_tx, load_cipher, sealed_from_row, SqliteStore, RESIDENT_COLUMNS};
+use crate::audit::timestamp_text;
+use crate::backup::{self as spec, Cell, TableSpec};
+use crate::keyring::Keyring;
+use crate::merge::{
+    self, AreasRead, Candidate, CandidateRow, CandidateStatus, MergeSnapshot, PersonMerge,
+    UnfetchedMove, CANDIDATE_COLUMNS, MERGE_COLUMNS,
+};
+use crate::sealed::MY_NUMBER;
+use crate::{rows, AuditEntry, AuditScope, StoreError};
+
+/// The rows of one person in `t` (`residents` or `doses`), as stored, in key order.
+fn person_rows(
+    conn: &Connection,
+    t: &TableSpec,
+    scope: MunicipalityCode,
+    atena: &str,
+) -> Result<Vec<Vec<Cell>>, StoreError> {
+    let sql = format!(
+        "SELECT {} FROM {} WHERE municipality_code = ?1 AND atena_number = ?2 ORDER BY {}",
+        t.column_list(),
+        t.name,
+        t.order_by
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let mut query = stmt.query(params![scope.as_str(), atena])?;
+    let mut out = Vec::new();
+    while let Some(row) = query.next()? {
+        let mut cells = Vec::with_capacity(t.columns.len());
+        for (i, (_, col)) in t.columns.iter().enumerate() {
+            cells.push(read_cell(row.get_ref(i)?, *col, t.name)?);
+        }
+        out.push(cells);
+    }
+    Ok(out)
+}
+
+fn insert_rows(conn: &Connection, t: &TableSpec, rows: &[Vec<Cell>]) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare(&spec::insert_sql(t, '?'))?;
+    for row in rows {
+        spec::check_row(t, row)?;
+        stmt.execute(params_from_iter(row.iter().map(write_cell)))?;
+    }
+    Ok(())
+}
+
+fn delete_doses(conn: &Connection, scope: MunicipalityCode, atena: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "DELETE FROM doses WHERE municipality_code = ?1 AND atena_number = ?2",
+        params![scope.as_str(), atena],
+    )?;
+    Ok(())
+}
+
+fn taken(
+    conn: &Connection,
+    scope: MunicipalityCode,
+    column: &str,
+    value: &dyn rusqlite::ToSql,
+) -> Result<bool, StoreError> {
+    let sql = format!(
+        "SELECT EXISTS (SELECT 1 FROM residents WHERE municipality_code = ?1 AND {column} = ?2)"
+    );
+    Ok(conn.query_row(&sql, params![scope.as_str(), value], |r| r.get(0))?)
+}
+
+fn merge_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<([String; 5], String, Option<String>)> {
+    Ok((
+        [r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?],
+        r.get(5)?,
+        r.get(6)?,
+    ))
+}
+
+fn read_merge(
+    (texts, at, undone): ([String; 5], String, Option<String>),
+) -> Result<PersonMerge, StoreError> {
+    merge::person_merge(texts, time(&at)?, undone.as_deref().map(time).transpose()?)
+}
+
+/// The people of `scope` whose My Number belongs to someone flagged moved out, with doses, in
+/// another area, and who have no dose received from there; with the other areas' matches.
+fn find_unfetched(
+    conn: &Connection,
+    keyring: &Keyring,
+    scope: MunicipalityCode,
+) -> Result<(Vec<UnfetchedMove>, AreasRead), StoreError> {
+    let mut found = Vec::new();
+    let mut read = AreasRead::new();
+    let Some(here) = load_cipher(conn, keyring, scope)? else {
+        return Ok((found, read));
+    };
+    let mut stmt = conn.prepare(
+        "SELECT r.municipality_code, r.atena_number, r.my_number_enc, (SELECT COUNT(*) FROM doses d \
+         WHERE d.municipality_code = r.municipality_code AND d.atena_number = r.atena_number) \
+         FROM residents r WHERE r.municipality_code <> ?1 AND r.moved_out_on IS NOT NULL \
+         AND EXISTS (SELECT 1 FROM doses d WHERE d.municipality_code = r.municipality_code \
+         AND d.atena_number = r.atena_number) ORDER BY r.municipality_code, r.atena_number",
+    )?;
+    let moved = stmt
+        .query_map([scope.as_str()], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+                r.get::<_, u32>(3)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    for (code, atena, sealed, doses) in moved {
+        let other = rows::municipality(&code)?;
+        let matches = read.entry(other).or_default();
+        let Some(cipher) = load_cipher(conn, keyring, other)? else {
+            continue;
+        };
+        let plain = cipher
+            .open_text(MY_NUMBER, &atena, &sealed)
+            .map_err(|source| StoreError::Integrity {
+                what: format!("{MY_NUMBER} of 宛名番号 {atena} in {other}"),
+                source,
+            })?;
+        let my_number = MyNumber::parse(&plain).map_err(|_| {
+            StoreError::Corrupt(format!("{MY_NUMBER} of 宛名番号 {atena} in {other}"))
+        })?;
+        let index = here.blind_index(&my_number).to_vec();
+        let person: Option<String> = conn
+            .query_row(
+                "SELECT atena_number FROM residents WHERE municipality_code = ?1 AND my_number_index = ?2",
+                params![scope.as_str(), index],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(person) = person else { continue };
+        let received: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM doses WHERE municipality_code = ?1 AND atena_number = ?2 \
+             AND received_from = ?3)",
+            params![scope.as_str(), person, other.as_str()],
+            |r| r.get(0),
+        )?;
+        if !received {
+            matches.push(atena);
+            found.push(UnfetchedMove {
+                atena: AtenaNumber::parse(&person)
+                    .map_err(|_| StoreError::Corrupt(format!("atena_number {person:?}")))?,
+                from: other,
+                doses,
+            });
+        }
+    }
+    Ok((found, read))
+}
+
+impl SqliteStore {
+    pub(crate) async fn residents_page_sqlite(
+        &self,
+        scope: MunicipalityCode,
+        after: Option<&AtenaNumber>,
+        limit: u32,
+    ) -> Result<Vec<Resident>, StoreError> {
+        let after = after.map(|a| a.as_str().to_owned()).unwrap_or_default();
+        self.read(move |conn, keyring| {
+            let Some(cipher) = load_cipher(conn, keyring, scope)? else {
+                return Ok(Vec::new());
+            };
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {RESIDENT_COLUMNS} FROM residents WHERE municipality_code = ?1 \
+                 AND atena_number > ?2 ORDER BY atena_number LIMIT ?3"
+            ))?;
+            let found = stmt
+                .query_map(params![scope.as_str(), after, limit], sealed_from_row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            found
+                .into_iter()
+                .map(|(mut sealed, moved, deceased)| {
+                    sealed.moved_out_on = rows::opt_date(moved.as_deref())?;
+                    sealed.deceased_on = rows::opt_date(deceased.as_deref())?;
+                    sealed.open(scope, &cipher)
+                })
+                .collect()
+        })
+        .await
+    }
+
+    pub(crate) async fn duplicate_pairs_sqlite(
+        &self,
+        scope: MunicipalityCode,
+    ) -> Result<Vec<(AtenaNumber, AtenaNumber)>, StoreError> {
+        self.read(move |conn, _| {
+            let mut stmt = conn.prepare(
+                "SELECT a.atena_number, b.atena_number FROM residents a JOIN residents b \
+                 ON b.municipality_code = a.municipality_code AND b.kana_birth_index = a.kana_birth_index \
+                 AND b.sex = a.sex AND b.atena_number > a.atena_number \
+                 WHERE a.municipality_code = ?1 ORDER BY 1, 2",
+            )?;
+            let pairs = stmt
+                .query_map([scope.as_str()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            let parse = |a: &str| {
+                AtenaNumber::parse(a).map_err(|_| StoreError::Corrupt(format!("atena_number {a:?}")))
+            };
+            pairs.iter().map(|(a, b)| Ok((parse(a)?, parse(b)?))).collect()
+        })
+        .await
+    }
+
+    pub(crate) async fn unfetched_moves_sqlite(
+        &self,
+        scope: MunicipalityCode,
+        audit: &AuditEntry,
+    ) -> Result<Vec<UnfetchedMove>, StoreError> {
+        let audit = audit.clone();
+        self.write(move |tx, keyring| {
+            let (found, read) = find_unfetched(tx, keyring, scope)?;
+            for (other, entry) in merge::cross_move_entries(scope, &audit, &found, &read) {
+                append_audit_tx(tx, other, &entry)?;
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    pub(crate) async fn put_candidates_sqlite(
+        &self,
+        scope: MunicipalityCode,
+        candidates: &[Candidate],
+        audit: &AuditEntry,
+    ) -> Result<u32, StoreError> {
+        let (candidates, audit) = (candidates.to_vec(), audit.clone());
+        self.write(move |tx, _| {
+            let mut stmt = tx.prepare(&format!(
+                "INSERT INTO duplicate_candidates (municipality_code, {CANDIDATE_COLUMNS}) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'open', '', NULL, NULL) ON CONFLICT DO NOTHING"
+            ))?;
+            let mut added = 0;
+            for c in &candidates {
+                added += stmt.execute(params![
+                    scope.as_str(),
+                    c.candidate_id,
+                    c.kind.as_str(),
+                    c.atena_a.as_str(),
+                    c.atena_b.as_ref().map(AtenaNumber::as_str).unwrap_or(""),
+                    c.other_municipality
+                        .as_ref()
+                        .map(MunicipalityCode::as_str)
+                        .unwrap_or(""),
+                    timestamp_text(&c.found_at),
+                ])? as u32;
+            }
+            append_audit_tx(tx, scope.into(), &merge::with_added(&audit, added))?;
+            Ok(added)
+        })
+        .await
+    }
+
+    pub(crate) async fn candidates_sqlite(
+        &self,
+        scope: MunicipalityCode,
+        status: Option<CandidateStatus>,
+    ) -> Result<Vec<Candidate>, StoreError> {
+        let status = status.map(|s| s.as_str()).unwrap_or("");
+        self.read(move |conn, _| {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {CANDIDATE_COLUMNS} FROM duplicate_candidates WHERE municipality_code = ?1 \
+                 AND (?2 = '' OR status = ?2) ORDER BY found_at DESC, kind, atena_a, atena_b, other_municipality"
+            ))?;
+            let found = stmt
+                .query_map(params![scope.as_str(), status], |r| {
+                    Ok((
+                        [r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(6)?, r.get(7)?],
+                        r.get::<_, String>(5)?,
+                        r.get::<_, Option<String>>(8)?,
+                        r.get::<_, Option<String>>(9)?,
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            found
+                .into_iter()
+                .map(|([id, kind, a, b, other, status, decided_by], found_at, decided_at, merge_id)| {
+                    CandidateRow {
+                        id,
+                        kind,
+                        a,
+                        b,
+                        other,
+                        found_at: time(&found_at)?,
+                        status,
+                        decided_by,
+                        decided_at: decided_at.as_deref().map(time).transpose()?,
+                        merge_id,
+                    }
+                    .into_candidate()
+                })
+                .collect()
+        })
+        .await
+    }
+
+    pub(crate) async fn decide_candidate_sqlite(
+        &self,
+        scope: MunicipalityCode,
+        id: &str,
+        status: CandidateStatus,
+        by: &str,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        merge::check_decision(status)?;
+        let (id, by, audit) = (id.to_owned(), by.to_owned(), audit.clone());
+        self.write(move |tx, _| {
+            let n = tx.execute(
+                "UPDATE duplicate_candidates SET status = ?3, decided_by = ?4, decided_at = ?5 \
+                 WHERE municipality_code = ?1 AND candidate_id = ?2 AND status = 'open'",
+                params![scope.as_str(), id, status.as_str(), by, timestamp_text(&audit.at)],
+            )?;
+            if n == 0 {
+                let now: Option<String> = tx
+                    .query_row(
+                        "SELECT status FROM duplicate_candidates WHERE municipality_code = ?1 AND candidate_id = ?2",
+                        params![scope.as_str(), id],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                return Err(match now {
+                    Some(s) => merge::already_decided(&s),
+                    None => StoreError::NotFound,
+                });
+            }
+            append_audit_tx(tx, scope.into(), &audit)?;
+            Ok(())
+        })
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn merge_people_sqlite(
+        &self,
+        scope: MunicipalityCode,
+        kept: &AtenaNumber,
+        merged: &AtenaNumber,
+        merge_id: &str,
+        by: &str,
+        at: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> Result<PersonMerge, StoreError> {
+        merge::check_pair(kept, merged)?;
+        let at = merge::micros(at);
+        let (kept, merged, audit) = (kept.clone(), merged.clone(), audit.clone());
+        let (merge_id, by) = (merge_id.to_owned(), by.to_owned());
+        self.write(move |tx, _| {
+            let (residents, doses) = (merge::spec("residents")?, merge::spec("doses")?);
+            if person_rows(tx, residents, scope, kept.as_str())?.is_empty() {
+                return Err(merge::missing(kept.as_str()));
+            }
+            let merged_resident = person_rows(tx, residents, scope, merged.as_str())?
+                .pop()
+                .ok_or_else(|| merge::missing(merged.as_str()))?;
+            let snapshot = MergeSnapshot {
+                merged_resident,
+                kept_doses: person_rows(tx, doses, scope, kept.as_str())?,
+                merged_doses: person_rows(tx, doses, scope, merged.as_str())?,
+            };
+            let combined = merge::combine(&kept, &snapshot.kept_doses, &snapshot.merged_doses)?;
+            delete_doses(tx, scope, kept.as_str())?;
+            delete_doses(tx, scope, merged.as_str())?;
+            insert_rows(tx, doses, &combined)?;
+            tx.execute(
+                "DELETE FROM residents WHERE municipality_code = ?1 AND atena_number = ?2",
+                params![scope.as_str(), merged.as_str()],
+            )?;
+            let after = merge::digest(&person_rows(tx, doses, scope, kept.as_str())?);
+            let inserted = tx.execute(
+                "INSERT INTO person_merges (municipality_code, merge_id, kept_atena, merged_atena, merged_at, \
+                 merged_by, snapshot, after_digest) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
+                params![
+                    scope.as_str(),
+                    merge_id,
+                    kept.as_str(),
+                    merged.as_str(),
+                    timestamp_text(&at),
+                    by,
+                    snapshot.encode(),
+                    after.to_vec()
+                ],
+            )?;
+            if inserted == 0 {
+                return Err(StoreError::Conflict(format!("merge {merge_id} already exists")));
+            }
+            tx.execute(
+                "UPDATE duplicate_candidates SET status = 'merged', merge_id = ?2, decided_by = ?5, decided_at = ?6 \
+                 WHERE municipality_code = ?1 AND status = 'open' AND kind <> 'unfetched_move' \
+                 AND ((atena_a = ?3 AND atena_b = ?4) OR (atena_a = ?4 AND atena_b = ?3))",
+                params![scope.as_str(), merge_id, kept.as_str(), merged.as_str(), by, timestamp_text(&at)],
+            )?;
+            append_audit_tx(tx, scope.into(), &audit)?;
+            Ok(PersonMerge {
+                merge_id,
+                kept,
+                merged,
+                merged_at: at,
+                merged_by: by,
+                undone_at: None,
+                undone_by: String::new(),
+            })
+        })
+        .await
+    }
+
+    pub(crate) async fn unmerge_sqlite(
+        &self,
+        scope: MunicipalityCode,
+        merge_id: &str,
+        by: &str,
+        audit: &AuditEntry,
+    ) -> Result<PersonMerge, StoreError> {
+        let (merge_id, by, audit) = (merge_id.to_owned(), by.to_owned(), audit.clone());
+        self.write(move |tx, _| {
+            let stored = tx
+                .query_row(
+                    &format!("SELECT {MERGE_COLUMNS}, snapshot, after_digest FROM person_merges \
+                     WHERE municipality_code = ?1 AND merge_id = ?2"),
+                    params![scope.as_str(), merge_id],
+                    |r| Ok((merge_row(r)?, r.get::<_, Vec<u8>>(7)?, r.get::<_, Vec<u8>>(8)?)),
+                )
+                .optional()?;
+            let (row, snapshot, after) = stored.ok_or(StoreError::NotFound)?;
+            let mut done = read_merge(row)?;
+            if done.undone_at.is_some() {
+                return Err(merge::already_undone(&merge_id));
+            }
+            let (residents, doses) = (merge::spec("residents")?, merge::spec("doses")?);
+            let kept = done.kept.as_str().to_owned();
+            if person_rows(tx, residents, scope, &kept)?.is_empty() {
+                return Err(merge::missing(&kept));
+            }
+            if merge::digest(&person_rows(tx, doses, scope, &kept)?)[..] != after[..] {
+                return Err(merge::doses_changed(&kept));
+            }
+            let snapshot = MergeSnapshot::decode(&snapshot)?;
+            for (column, what) in merge::UNIQUE_COLUMNS {
+                let value: Box<dyn rusqlite::ToSql> = match snapshot.resident_text(column)? {
+                    Some(t) => Box::new(t.to_owned()),
+                    None => Box::new(snapshot.resident_bytes(column)?.map(<[u8]>::to_vec)),
+                };
+                if taken(tx, scope, column, &*value)? {
+                    return Err(merge::taken_meanwhile(done.merged.as_str(), what));
+                }
+            }
+            delete_doses(tx, scope, &kept)?;
+            insert_rows(tx, residents, std::slice::from_ref(&snapshot.merged_resident))?;
+            insert_rows(tx, doses, &snapshot.kept_doses)?;
+            insert_rows(tx, doses, &snapshot.merged_doses)?;
+            tx.execute(
+                "UPDATE person_merges SET undone_at = ?3, undone_by = ?4 WHERE municipality_code = ?1 AND merge_id = ?2",
+                params![scope.as_str(), merge_id, timestamp_text(&audit.at), by],
+            )?;
+            tx.execute(
+                "UPDATE duplicate_candidates SET status = 'open', merge_id = NULL, decided_by = '', decided_at = NULL \
+                 WHERE municipality_code = ?1 AND merge_id = ?2",
+                params![scope.as_str(), merge_id],
+            )?;
+            append_audit_tx(tx, AuditScope::Area(scope), &audit)?;
+            done.undone_at = Some(audit.at);
+            done.undone_by = by;
+            Ok(done)
+        })
+        .await
+    }
+
+    pub(crate) async fn person_merges_sqlite(
+        &self,
+        scope: MunicipalityCode,
+    ) -> Result<Vec<PersonMerge>, StoreError> {
+        self.read(move |conn, _| {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {MERGE_COLUMNS} FROM person_merges WHERE municipality_code = ?1 \
+                 ORDER BY merged_at DESC, merge_id"
+            ))?;
+            let found = stmt
+                .query_map([scope.as_str()], merge_row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            found.into_iter().map(read_merge).collect()
+        })
+        .await
+    }
+}

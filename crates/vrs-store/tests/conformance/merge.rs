@@ -1,0 +1,454 @@
+//! Conformance cases for duplicate people: pairs by kana name, birth date and sex found through
+//! the search index; the cross-move read audited in both chains; the review queue; merges that
+//! move doses and unmerges that put every stored byte back; refusals that write nothing; and
+//! another municipality's merges and candidates out of reach.
+
+use chrono::Utc;
+use vrs_domain::{KanaName, Resident, Sex};
+use vrs_store::testkit::TestDb;
+use vrs_store::{AuditScope, Candidate, CandidateKind, CandidateStatus, StoreError};
+
+use super::{audit, code, dose, reg, resident, CHIYODA, SAIJO};
+
+async fn put(db: &TestDb, r: &Resident) {
+    db.store
+        .put_resident(r.municipality, r, &audit("resident.put", r.atena.as_str()))
+        .await
+        .unwrap();
+}
+
+/// A re-registration of `r` under another 宛名番号, coupon and My Number, kana without its space.
+fn twin_of(r: &Resident, atena: u64) -> Resident {
+    let mut t = resident(r.municipality.as_str(), atena);
+    t.birth_date = r.birth_date;
+    t.sex = r.sex;
+    t.name = r.name.clone();
+    t.name_kana = KanaName::parse(&r.name_kana.as_str().replace('　', "")).unwrap();
+    t
+}
+
+async fn add(db: &TestDb, r: &Resident, n: u8, day: (i32, u32, u32)) {
+    let mut d = dose(r, n);
+    d.dose.administered_on = chrono::NaiveDate::from_ymd_opt(day.0, day.1, day.2).unwrap();
+    db.store
+        .add_dose(
+            r.municipality,
+            &reg(d),
+            &audit("dose.add", r.atena.as_str()),
+        )
+        .await
+        .unwrap();
+}
+
+async fn state(db: &TestDb) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    for t in [
+        "residents",
+        "doses",
+        "person_merges",
+        "duplicate_candidates",
+        "audit_log",
+    ] {
+        out.push(db.snapshot(t).await);
+    }
+    out
+}
+
+fn conflict<T: std::fmt::Debug>(r: Result<T, StoreError>, says: &str) {
+    match r {
+        Err(StoreError::Conflict(m)) => assert!(m.contains(says), "{m:?} should say {says:?}"),
+        other => panic!("expected a conflict saying {says:?}, got {other:?}"),
+    }
+}
+
+/// Two people of Saijo (1001 kept with dose 2, 1002 merged-away with dose 1) and their candidate.
+async fn pair(db: &TestDb) -> (Resident, Resident, Candidate) {
+    let kept = resident(SAIJO, 1001);
+    let merged = twin_of(&kept, 1002);
+    put(db, &kept).await;
+    put(db, &merged).await;
+    add(db, &kept, 2, (2021, 6, 30)).await;
+    add(db, &merged, 1, (2021, 6, 2)).await;
+    let c = Candidate::pair(
+        CandidateKind::KanaBirthSex,
+        &merged.atena,
+        &kept.atena,
+        Utc::now(),
+    );
+    let s = code(SAIJO);
+    db.store
+        .put_duplicate_candidates(
+            s,
+            std::slice::from_ref(&c),
+            &audit("duplicates.scan", SAIJO),
+        )
+        .await
+        .unwrap();
+    (kept, merged, c)
+}
+
+pub async fn kana_birth_sex_pairs_are_found_through_the_search_index(db: &TestDb) {
+    let a = resident(SAIJO, 1001);
+    let b = twin_of(&a, 1002);
+    let mut other_sex = twin_of(&a, 1003);
+    other_sex.sex = if a.sex == Sex::Male {
+        Sex::Female
+    } else {
+        Sex::Male
+    };
+    let mut other_birth = twin_of(&a, 1004);
+    other_birth.birth_date = a.birth_date.succ_opt().unwrap();
+    let elsewhere = twin_of(&resident(CHIYODA, 1001), 1005);
+    for r in [
+        &a,
+        &b,
+        &other_sex,
+        &other_birth,
+        &resident(CHIYODA, 1001),
+        &elsewhere,
+    ] {
+        put(db, r).await;
+    }
+    let pairs = db
+        .store
+        .duplicate_pairs_by_kana_birth_sex(code(SAIJO))
+        .await
+        .unwrap();
+    assert_eq!(pairs, vec![(a.atena.clone(), b.atena.clone())]);
+    let pairs = db
+        .store
+        .duplicate_pairs_by_kana_birth_sex(code(CHIYODA))
+        .await
+        .unwrap();
+    assert_eq!(pairs.len(), 1);
+    assert_eq!(pairs[0].1.as_str(), "1005");
+}
+
+pub async fn the_queue_keeps_a_known_candidate_status_and_decides_once(db: &TestDb) {
+    let (_, _, c) = pair(db).await;
+    let s = code(SAIJO);
+    let scan = audit("duplicates.scan", SAIJO);
+    let again = db
+        .store
+        .put_duplicate_candidates(s, std::slice::from_ref(&c), &scan);
+    assert_eq!(again.await.unwrap(), 0);
+    let dismiss = audit("duplicates.dismiss", &c.candidate_id);
+    let id = &c.candidate_id;
+    db.store
+        .decide_candidate(s, id, CandidateStatus::Dismissed, "staff-1", &dismiss)
+        .await
+        .unwrap();
+    let found = db
+        .store
+        .put_duplicate_candidates(s, std::slice::from_ref(&c), &scan);
+    assert_eq!(found.await.unwrap(), 0);
+    let queue = db.store.duplicate_candidates(s, None).await.unwrap();
+    assert_eq!(queue.len(), 1);
+    assert_eq!(queue[0].status, CandidateStatus::Dismissed);
+    assert_eq!(queue[0].decided_by, "staff-1");
+    assert!(db
+        .store
+        .duplicate_candidates(s, Some(CandidateStatus::Open))
+        .await
+        .unwrap()
+        .is_empty());
+    let twice = db
+        .store
+        .decide_candidate(s, id, CandidateStatus::Dismissed, "x", &dismiss);
+    conflict(twice.await, "already dismissed");
+    let unknown = db
+        .store
+        .decide_candidate(s, "Dnope", CandidateStatus::Dismissed, "x", &dismiss);
+    assert!(matches!(unknown.await, Err(StoreError::NotFound)));
+}
+
+pub async fn a_merge_moves_doses_to_the_kept_person_renumbered_by_date(db: &TestDb) {
+    let (kept, merged, c) = pair(db).await;
+    let s = code(SAIJO);
+    let m = db
+        .store
+        .merge_people(
+            s,
+            &kept.atena,
+            &merged.atena,
+            "M1",
+            "staff-1",
+            Utc::now(),
+            &audit("person.merge", "1001"),
+        )
+        .await
+        .unwrap();
+    assert_eq!((m.kept.as_str(), m.merged.as_str()), ("1001", "1002"));
+    let doses = db.store.doses_of(s, &kept.atena).await.unwrap();
+    let got: Vec<_> = doses
+        .iter()
+        .map(|d| {
+            (
+                d.dose.dose_number,
+                d.dose.coupon,
+                d.dose.administered_on.to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (1, merged.coupon, "2021-06-02".into()),
+            (2, kept.coupon, "2021-06-30".into())
+        ]
+    );
+    assert!(matches!(
+        db.store.resident(s, &merged.atena).await,
+        Err(StoreError::NotFound)
+    ));
+    let queue = db.store.duplicate_candidates(s, None).await.unwrap();
+    assert_eq!(queue[0].candidate_id, c.candidate_id);
+    assert_eq!(queue[0].status, CandidateStatus::Merged);
+    assert_eq!(queue[0].merge_id.as_deref(), Some("M1"));
+    let merges = db.store.person_merges(s).await.unwrap();
+    assert_eq!(merges, vec![m]);
+}
+
+pub async fn merge_then_unmerge_restores_residents_and_doses_exactly(db: &TestDb) {
+    let (kept, merged, _) = pair(db).await;
+    let s = code(SAIJO);
+    let residents = db.snapshot("residents").await;
+    let doses = db.snapshot("doses").await;
+    let candidates = db.snapshot("duplicate_candidates").await;
+    db.store
+        .merge_people(
+            s,
+            &kept.atena,
+            &merged.atena,
+            "M1",
+            "staff-1",
+            Utc::now(),
+            &audit("person.merge", "1001"),
+        )
+        .await
+        .unwrap();
+    assert_ne!(db.snapshot("residents").await, residents);
+    assert_ne!(db.snapshot("doses").await, doses);
+    let undone = db
+        .store
+        .unmerge(s, "M1", "staff-2", &audit("person.unmerge", "M1"))
+        .await
+        .unwrap();
+    assert_eq!(undone.undone_by, "staff-2");
+    assert!(undone.undone_at.is_some());
+    assert_eq!(db.snapshot("residents").await, residents);
+    assert_eq!(db.snapshot("doses").await, doses);
+    assert_eq!(db.snapshot("duplicate_candidates").await, candidates);
+    assert_eq!(db.store.resident(s, &merged.atena).await.unwrap(), merged);
+    conflict(
+        db.store
+            .unmerge(s, "M1", "staff-2", &audit("person.unmerge", "M1"))
+            .await,
+        "already been undone",
+    );
+    // The same pair can be merged again under a new ID.
+    db.store
+        .merge_people(
+            s,
+            &merged.atena,
+            &kept.atena,
+            "M2",
+            "staff-1",
+            Utc::now(),
+            &audit("person.merge", "1002"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(db.store.doses_of(s, &merged.atena).await.unwrap().len(), 2);
+}
+
+pub async fn refused_merges_and_unmerges_write_nothing(db: &TestDb) {
+    let (kept, merged, _) = pair(db).await;
+    let s = code(SAIJO);
+    let a = audit("person.merge", "1001");
+    let merge = |k: &Resident, m: &Resident, id: &str| {
+        let (k, m, id, a) = (k.atena.clone(), m.atena.clone(), id.to_owned(), a.clone());
+        let store = db.store.clone();
+        async move {
+            store
+                .merge_people(s, &k, &m, &id, "staff-1", Utc::now(), &a)
+                .await
+        }
+    };
+    let before = state(db).await;
+    conflict(merge(&kept, &kept, "X1").await, "same");
+    conflict(merge(&kept, &resident(SAIJO, 9999), "X2").await, "9999");
+    assert_eq!(state(db).await, before);
+    let same_day = twin_of(&kept, 1003);
+    put(db, &same_day).await;
+    add(db, &same_day, 1, (2021, 6, 30)).await;
+    let before_same_day = state(db).await;
+    conflict(merge(&kept, &same_day, "X3").await, "2021-06-30");
+    assert_eq!(state(db).await, before_same_day);
+    let many = twin_of(&kept, 1004);
+    put(db, &many).await;
+    for n in 1..=10u8 {
+        add(db, &many, n, (2022, u32::from(n), 10)).await;
+    }
+    let before_many = state(db).await;
+    conflict(merge(&kept, &many, "X4").await, "at most 10");
+    assert_eq!(state(db).await, before_many);
+    // Unmerge refuses when the kept person's doses changed, or the merged person came back.
+    merge(&kept, &merged, "M1").await.unwrap();
+    add(db, &kept, 3, (2021, 12, 1)).await;
+    let un = audit("person.unmerge", "M1");
+    let changed = state(db).await;
+    conflict(
+        db.store.unmerge(s, "M1", "staff-1", &un).await,
+        "changed after the merge",
+    );
+    assert_eq!(state(db).await, changed);
+    let dose3 = db
+        .store
+        .doses_of(s, &kept.atena)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    db.store
+        .delete_dose(s, &dose3, &audit("dose.delete", "1001"))
+        .await
+        .unwrap();
+    put(db, &merged).await;
+    let back = state(db).await;
+    conflict(db.store.unmerge(s, "M1", "staff-1", &un).await, "宛名番号");
+    assert_eq!(state(db).await, back);
+    assert!(matches!(
+        db.store.unmerge(s, "M404", "staff-1", &un).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+pub async fn another_municipality_merges_and_candidates_are_out_of_reach(db: &TestDb) {
+    let (kept, merged, c) = pair(db).await;
+    let (s, other) = (code(SAIJO), code(CHIYODA));
+    db.store.activate_municipality(other).await.unwrap();
+    db.store
+        .merge_people(
+            s,
+            &kept.atena,
+            &merged.atena,
+            "M1",
+            "staff-1",
+            Utc::now(),
+            &audit("person.merge", "1001"),
+        )
+        .await
+        .unwrap();
+    let saijo = state(db).await;
+    let un = audit("person.unmerge", "M1");
+    assert!(matches!(
+        db.store.unmerge(other, "M1", "x", &un).await,
+        Err(StoreError::NotFound)
+    ));
+    let dismiss =
+        db.store
+            .decide_candidate(other, &c.candidate_id, CandidateStatus::Dismissed, "x", &un);
+    assert!(matches!(dismiss.await, Err(StoreError::NotFound)));
+    let third = resident(SAIJO, 1003).atena;
+    let reach = db
+        .store
+        .merge_people(other, &kept.atena, &third, "M9", "x", Utc::now(), &un);
+    conflict(reach.await, "not a person of this municipality");
+    assert!(db.store.person_merges(other).await.unwrap().is_empty());
+    assert!(db
+        .store
+        .duplicate_candidates(other, None)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(db
+        .store
+        .duplicate_pairs_by_kana_birth_sex(other)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(db
+        .store
+        .residents_page(other, None, 100)
+        .await
+        .unwrap()
+        .is_empty());
+    // Only the audit chain of the asking area grew.
+    let mut now = state(db).await;
+    now[4].retain(|row| !row.contains(CHIYODA));
+    let mut was = saijo;
+    was[4].retain(|row| !row.contains(CHIYODA));
+    assert_eq!(now, was);
+}
+
+pub async fn unfetched_moves_are_found_across_areas_and_audited_in_both_chains(db: &TestDb) {
+    let mut gone = resident(CHIYODA, 500);
+    gone.moved_out_on = chrono::NaiveDate::from_ymd_opt(2022, 4, 1);
+    put(db, &gone).await;
+    add(db, &gone, 1, (2021, 6, 1)).await;
+    add(db, &gone, 2, (2021, 6, 29)).await;
+    let stayed = resident(CHIYODA, 501);
+    put(db, &stayed).await;
+    add(db, &stayed, 1, (2021, 6, 1)).await;
+    let mut here = resident(SAIJO, 700);
+    here.my_number = gone.my_number.clone();
+    put(db, &here).await;
+    let mut also = resident(SAIJO, 701);
+    also.my_number = stayed.my_number.clone();
+    put(db, &also).await;
+    let s = code(SAIJO);
+    let found = db
+        .store
+        .unfetched_moves(s, &audit("duplicates.scan", SAIJO))
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        (found[0].atena.as_str(), found[0].from, found[0].doses),
+        ("700", code(CHIYODA), 2)
+    );
+    let mine = db
+        .store
+        .audit_log(AuditScope::Area(s), 1, 100)
+        .await
+        .unwrap();
+    let last = &mine.last().unwrap().entry;
+    assert!(
+        last.detail.contains("matches=1") && last.detail.contains("131016:1"),
+        "{}",
+        last.detail
+    );
+    let theirs = db
+        .store
+        .audit_log(AuditScope::Area(code(CHIYODA)), 1, 100)
+        .await
+        .unwrap();
+    let read = &theirs.last().unwrap().entry;
+    assert_eq!(
+        (read.action.as_str(), read.target.as_str()),
+        ("duplicates.cross_move_read", SAIJO)
+    );
+    assert!(
+        read.detail.contains("matched=1 atena=500"),
+        "{}",
+        read.detail
+    );
+    for e in mine.iter().chain(&theirs) {
+        assert!(!e.entry.detail.contains(gone.my_number.expose()));
+        assert!(!e.entry.target.contains(gone.my_number.expose()));
+    }
+    // Once the doses were received here, the person is no longer listed.
+    let mut received = dose(&here, 1);
+    received.received_from = Some(code(CHIYODA));
+    db.store
+        .add_dose(s, &reg(received), &audit("dose.add", "700"))
+        .await
+        .unwrap();
+    assert!(db
+        .store
+        .unfetched_moves(s, &audit("duplicates.scan", SAIJO))
+        .await
+        .unwrap()
+        .is_empty());
+}
