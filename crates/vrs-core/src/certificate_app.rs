@@ -10,7 +10,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use vrs_crypto::x509::{Certificate, SignatureAlgorithm};
 use vrs_domain::mrz::{Mrz, MrzError};
-use vrs_domain::{CertificateKind, Function, IssueChannel, MunicipalityCode, MyNumber, TermsKind};
+use vrs_domain::{
+    CertificateId, CertificateKind, Function, IssueChannel, MunicipalityCode, MyNumber, TermsKind,
+};
 use vrs_store::{Store, StoreError};
 
 use crate::certificates::{self, CertificateError, CertificateRequest, IssuedCertificate};
@@ -70,6 +72,8 @@ pub struct Application {
     pub kind: CertificateKind,
     /// The passport's two MRZ lines, for an overseas certificate.
     pub mrz: Option<(String, String)>,
+    /// A re-issue: the applicant's earlier certificate this one replaces (superseded or revoked).
+    pub replaces: Option<CertificateId>,
 }
 
 /// The certificates the card signer's certificate must chain to (J-LIS's, in production).
@@ -107,6 +111,8 @@ pub enum ApplicationError {
     NotFound,
     #[error("マイナンバーカードの生年月日が接種記録と一致しません (the card's birth date does not match the record)")]
     BirthDate,
+    #[error("再発行する証明書 {0} はこの方のものではありません (the certificate to replace is not the applicant's)")]
+    NotReplaceable(CertificateId),
     #[error(transparent)]
     Certificate(#[from] CertificateError),
     #[error(transparent)]
@@ -202,11 +208,19 @@ pub async fn apply(
     if person.birth_date != application.card.birth_date {
         return Err(ApplicationError::BirthDate);
     }
+    if let Some(old) = &application.replaces {
+        match crate::lifecycle::person_certificate(store, scope, &person.atena, old).await {
+            Ok(_) => {}
+            Err(StoreError::NotFound) => return Err(ApplicationError::NotReplaceable(old.clone())),
+            Err(e) => return Err(e.into()),
+        }
+    }
     let doses = store.doses_of(scope, &person.atena).await?;
     let request = CertificateRequest {
         kind: application.kind,
         passport,
         channel,
+        replaces: application.replaces.clone(),
     };
     Ok(certificates::issue(store, settings, actor, &person, doses, &request, now).await?)
 }

@@ -15,7 +15,7 @@ use vrs_domain::mrz::Mrz;
 use vrs_domain::{
     romaji, CertificateId, CertificateKind, DoseRecord, IssueChannel, MunicipalityCode, Resident,
 };
-use vrs_store::{CertificateIssue, Store, StoreError};
+use vrs_store::{CertificateIssue, CertificateStatus, Store, StoreError};
 
 use crate::signing::{self, IssuerSettings, SigningError};
 use crate::Actor;
@@ -32,6 +32,8 @@ pub struct CertificateRequest {
     /// The passport's machine-readable zone, required for (and only for) overseas certificates.
     pub passport: Option<Mrz>,
     pub channel: IssueChannel,
+    /// The certificate of the same person this one is issued to replace (a re-issue).
+    pub replaces: Option<CertificateId>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -155,7 +157,12 @@ pub async fn issue(
         }
     };
     let bundle = shc::minimal_bundle(&card_name, person.birth_date, &doses, SHC_PERFORMER);
-    let payload = shc::card_payload(&shc_signer.issuer_url, now.timestamp(), bundle);
+    let payload = shc::card_payload(
+        &shc_signer.issuer_url,
+        now.timestamp(),
+        Some(&shc::rid(&id)),
+        bundle,
+    );
     let shc_jws = shc::sign(&payload, &shc_signer.key).map_err(code_error)?;
     let shc_text = shc::encode_qr(&shc_jws);
 
@@ -225,6 +232,13 @@ pub async fn issue(
         birth_date: issued.birth_date,
         nationality: issued.nationality.clone(),
         passport_number: issued.passport_number.clone(),
+        shc_kid: shc_signer.key.kid(),
+        dsc_kid: hex::encode(dcc::kid(&signer.certificate_der)),
+        stated: 0,
+        replaces: request.replaces.clone(),
+        status: CertificateStatus::Valid,
+        status_at: None,
+        status_reason: String::new(),
     };
     let audit = actor
         .audit(
@@ -232,11 +246,17 @@ pub async fn issue(
             issued.id.as_str(),
         )
         .with_detail(format!(
-            "kind={} doses={}",
+            "kind={} doses={}{}",
             request.kind.as_str(),
-            issued.doses.len()
+            issued.doses.len(),
+            match &request.replaces {
+                Some(old) => format!(" replaces={old}"),
+                None => String::new(),
+            }
         ));
-    store.record_certificate(&history, &audit).await?;
+    store
+        .record_certificate(&history, &person.atena, &issued.doses, &audit)
+        .await?;
     Ok(issued)
 }
 

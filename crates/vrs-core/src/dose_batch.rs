@@ -105,7 +105,11 @@ impl DoseBatch {
             .add_doses(self.scope, &self.accepted, &actor.user, &audit)
             .await
         {
-            Ok(()) => Ok(self.accepted),
+            Ok(()) => {
+                let people = self.accepted.iter().map(|r| &r.dose.atena);
+                crate::lifecycle::doses_added(store, self.scope, people, &audit).await;
+                Ok(self.accepted)
+            }
             Err(StoreError::Conflict(_)) => Err(BatchError::Taken),
             Err(e) => Err(BatchError::Store(e)),
         }

@@ -213,6 +213,8 @@ pub async fn import_doses<R: Read + Send + 'static>(
     store
         .add_doses(scope, &accepted, &actor.user, &audit)
         .await?;
+    crate::lifecycle::doses_added(store, scope, accepted.iter().map(|r| &r.dose.atena), &audit)
+        .await;
     report.added = Some(accepted.len() as u64);
     Ok(report)
 }

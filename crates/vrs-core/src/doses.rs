@@ -359,11 +359,12 @@ pub async fn register_at_site(
         recorded_by: actor.user.clone(),
         answer: key.map(|k| kept(input.site, k, &answer)),
     };
-    match store
-        .add_dose(home, &registration, &audit("ok", detail))
-        .await
-    {
-        Ok(()) => Ok(answer),
+    let entry = audit("ok", detail);
+    match store.add_dose(home, &registration, &entry).await {
+        Ok(()) => {
+            crate::lifecycle::doses_added(store, home, [&person.atena], &entry).await;
+            Ok(answer)
+        }
         Err(StoreError::Replayed) => match key {
             Some(k) => replay(store, input.site, k)
                 .await?
@@ -461,7 +462,7 @@ impl From<StoreError> for ChangeError {
     }
 }
 
-fn reason_text(reason: &str) -> Result<String, ChangeError> {
+pub(crate) fn reason_text(reason: &str) -> Result<String, ChangeError> {
     let reason = reason.trim();
     if reason.is_empty() {
         return Err(ChangeError::NoReason);
@@ -500,7 +501,11 @@ pub async fn add_dose(
     };
     match store.add_dose(scope, &registration, &audit).await {
         Err(StoreError::Conflict(_)) => Err(ChangeError::Rules(vec![QualityRule::DoseNumberTaken])),
-        other => other.map(|()| record).map_err(ChangeError::from),
+        Ok(()) => {
+            crate::lifecycle::doses_added(store, scope, [atena], &audit).await;
+            Ok(record)
+        }
+        Err(e) => Err(e.into()),
     }
 }
 

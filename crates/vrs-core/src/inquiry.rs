@@ -351,6 +351,7 @@ pub async fn register_received(
             }
             other => other?,
         }
+        crate::lifecycle::doses_added(store, scope, [&atena], &audit).await;
     }
     Ok(Registered {
         atena,

@@ -265,7 +265,7 @@ pub async fn rotate(
 }
 
 /// The SHC key set of `issuer` (or of every issuer with `None`), active and retired keys, as served
-/// at `{iss}/.well-known/jwks.json`.
+/// at `{iss}/.well-known/jwks.json`; a key that has revoked cards carries `crlVersion`.
 pub async fn jwks(store: &dyn Store, issuer: Option<&str>) -> Result<Value, SigningError> {
     let keys = store.signing_keys(KeyPurpose::Shc).await?;
     let keys: Vec<Value> = keys
@@ -276,7 +276,11 @@ pub async fn jwks(store: &dyn Store, issuer: Option<&str>) -> Result<Value, Sign
         })
         .filter_map(|k| serde_json::from_slice(&k.public_part).ok())
         .collect();
-    Ok(json!({ "keys": keys }))
+    let versions = crate::revocation::crl_versions(store).await?;
+    Ok(crate::revocation::with_crl_versions(
+        json!({ "keys": keys }),
+        &versions,
+    ))
 }
 
 /// The deployment's CSCA certificates and every document signer certificate (DER), for verifiers.
@@ -288,34 +292,15 @@ pub async fn trust_list(
     Ok((cscas.into_iter().map(|k| k.public_part).collect(), signers))
 }
 
-/// What an offline verifier of this deployment trusts: every issuer's SMART Health Card key set
-/// (under its `iss` URL), every document signer and the CSCA — the published keys, active and
-/// retired.
+/// What a verifier of this deployment trusts: every issuer's SMART Health Card key set (under its
+/// `iss` URL), every document signer and the CSCA — the published keys, active and retired — and
+/// every revocation, exactly as the offline verifier bundle carries them.
 pub async fn verifier_trust(
     store: &dyn Store,
     settings: &IssuerSettings,
 ) -> Result<vrs_cert::verify::Trust, SigningError> {
-    let mut trust = vrs_cert::verify::Trust::new();
-    let shc_keys = store.signing_keys(KeyPurpose::Shc).await?;
-    let mut issuers: Vec<&str> = shc_keys.iter().map(|k| k.issuer.as_str()).collect();
-    issuers.sort_unstable();
-    issuers.dedup();
-    for issuer in issuers {
-        let keys: Vec<Value> = shc_keys
-            .iter()
-            .filter(|k| k.issuer == issuer)
-            .filter_map(|k| serde_json::from_slice(&k.public_part).ok())
-            .collect();
-        trust.add_shc_issuer(&settings.shc_issuer_url(issuer), &json!({ "keys": keys }));
-    }
-    let (cscas, signers) = trust_list(store).await?;
-    for der in cscas {
-        trust.add_csca(vrs_crypto::x509::Certificate::from_der(&der).map_err(key_error)?);
-    }
-    for s in signers {
-        trust.add_document_signer(
-            vrs_crypto::x509::Certificate::from_der(&s.public_part).map_err(key_error)?,
-        );
-    }
-    Ok(trust)
+    let bundle = crate::revocation::verifier_bundle(store, settings, chrono::Utc::now()).await?;
+    let bundle: vrs_cert::verify::VerifierBundle =
+        serde_json::from_value(bundle).map_err(key_error)?;
+    vrs_cert::verify::Trust::from_bundle(&bundle).map_err(key_error)
 }

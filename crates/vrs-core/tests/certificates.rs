@@ -127,6 +127,7 @@ fn counter(kind: CertificateKind, passport: Option<Mrz>) -> CertificateRequest {
         kind,
         passport,
         channel: IssueChannel::Counter,
+        replaces: None,
     }
 }
 
@@ -531,6 +532,7 @@ fn application(issuer: &CardIssuer, person: &Resident, scope: MunicipalityCode) 
         card_certificate: issuer.signer_der.clone(),
         kind: CertificateKind::Domestic,
         mrz: None,
+        replaces: None,
     }
 }
 

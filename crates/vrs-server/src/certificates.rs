@@ -17,7 +17,7 @@ use vrs_core::certificates::{issue, CertificateError, CertificateRequest, Issued
 use vrs_core::signing;
 use vrs_crypto::x509::SignatureAlgorithm;
 use vrs_domain::mrz::Mrz;
-use vrs_domain::{CertificateKind, IssueChannel, MunicipalityCode, MyNumber};
+use vrs_domain::{CertificateId, CertificateKind, IssueChannel, MunicipalityCode, MyNumber};
 
 use crate::error::WebError;
 use crate::i18n::Lang;
@@ -26,7 +26,7 @@ use crate::records::{actor, own};
 use crate::session::Signed;
 use crate::AppState;
 
-fn cors_json(value: serde_json::Value) -> Response {
+pub(crate) fn cors_json(value: serde_json::Value) -> Response {
     (
         [
             (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
@@ -102,7 +102,7 @@ pub struct CounterForm {
     pub mrz2: String,
 }
 
-fn refusal(e: CertificateError) -> WebError {
+pub(crate) fn refusal(e: CertificateError) -> WebError {
     match e {
         CertificateError::Store(e) => e.into(),
         CertificateError::Signing(e) => WebError::Internal(e.to_string()),
@@ -112,7 +112,7 @@ fn refusal(e: CertificateError) -> WebError {
     }
 }
 
-fn pdf_response(cert: &IssuedCertificate) -> Result<Response, WebError> {
+pub(crate) fn pdf_response(cert: &IssuedCertificate) -> Result<Response, WebError> {
     let pdf = cert.pdf().map_err(refusal)?;
     Ok((
         [
@@ -161,6 +161,7 @@ pub async fn issue_counter(
         kind,
         passport,
         channel: IssueChannel::Counter,
+        replaces: None,
     };
     let cert = issue(
         state.store.as_ref(),
@@ -264,6 +265,9 @@ pub struct ApplicationBody {
     /// The passport's two MRZ lines (overseas).
     #[serde(default)]
     pub mrz: Option<[String; 2]>,
+    /// A re-issue: the ID of the applicant's certificate this one replaces.
+    #[serde(default)]
+    pub replaces: Option<String>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -313,6 +317,12 @@ fn read_application(body: ApplicationBody) -> Result<Application, FieldError> {
         .map_err(|_| field_error("card_certificate", "not base64"))?;
     let kind = CertificateKind::parse(body.kind.trim())
         .ok_or_else(|| field_error("kind", "not domestic or overseas"))?;
+    let replaces = body
+        .replaces
+        .as_deref()
+        .map(|r| CertificateId::parse(r.trim()))
+        .transpose()
+        .map_err(|e| field_error("replaces", &e.to_string()))?;
     Ok(Application {
         municipality,
         card: CardData {
@@ -327,6 +337,7 @@ fn read_application(body: ApplicationBody) -> Result<Application, FieldError> {
         card_certificate,
         kind,
         mrz: body.mrz.map(|[a, b]| (a, b)),
+        replaces,
     })
 }
 
@@ -342,6 +353,7 @@ fn application_refusal(e: ApplicationError) -> Response {
         E::Stopped(_) => (StatusCode::SERVICE_UNAVAILABLE, "stopped"),
         E::NotFound => (StatusCode::NOT_FOUND, "not_found"),
         E::BirthDate => (StatusCode::UNPROCESSABLE_ENTITY, "birth_date"),
+        E::NotReplaceable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "replaces"),
         E::Certificate(CertificateError::NoDoses) => (StatusCode::NOT_FOUND, "no_doses"),
         E::Certificate(
             CertificateError::PassportBirthDate { .. } | CertificateError::PassportExpired(_),

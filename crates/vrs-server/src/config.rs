@@ -46,6 +46,9 @@ pub struct Settings {
     /// Certificates (PEM or DER files) the My Number card signer of an app or kiosk application must
     /// chain to; none: every application is refused as untrusted.
     pub card_trust_anchors: Vec<std::path::PathBuf>,
+    /// How long (minutes, 1 to 1440) a vaccination site may undo a dose it registered from its
+    /// tablet; after that only municipal staff correct it.
+    pub undo_window_minutes: i64,
 }
 
 impl Default for Settings {
@@ -67,6 +70,7 @@ impl Default for Settings {
             certificate_issuer: "municipality".into(),
             deployment_name: "VRS".into(),
             card_trust_anchors: Vec::new(),
+            undo_window_minutes: 10,
         }
     }
 }
@@ -207,6 +211,18 @@ impl Settings {
                 .map(Into::into)
                 .collect();
         }
+        if let Some(v) = env_value("VRS_UNDO_WINDOW_MINUTES")? {
+            settings.undo_window_minutes = v;
+        }
+        if !(1..=1440).contains(&settings.undo_window_minutes) {
+            return Err(ConfigError::Env {
+                name: "VRS_UNDO_WINDOW_MINUTES",
+                reason: format!(
+                    "undo_window_minutes must be 1 to 1440, not {}",
+                    settings.undo_window_minutes
+                ),
+            });
+        }
         if !["municipality", "national"].contains(&settings.certificate_issuer.as_str()) {
             return Err(ConfigError::Env {
                 name: "VRS_CERTIFICATE_ISSUER",
@@ -301,6 +317,12 @@ mod tests {
             ok.issuer_settings().shc_issuer_url("national"),
             "https://vc.example.jp/issuer"
         );
+        assert_eq!(ok.undo_window_minutes, 10);
+        std::fs::write(&file, "undo_window_minutes = 0\n").unwrap();
+        let err = Settings::load(Some(&file)).unwrap_err();
+        assert!(err.to_string().contains("undo_window_minutes"), "{err}");
+        std::fs::write(&file, "undo_window_minutes = 5\n").unwrap();
+        assert_eq!(Settings::load(Some(&file)).unwrap().undo_window_minutes, 5);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -50,7 +50,7 @@ pub struct MenuItem {
     pub href: &'static str,
 }
 
-const RECORD_ITEMS: [MenuItem; 4] = [
+const RECORD_ITEMS: [MenuItem; 5] = [
     MenuItem {
         ja: "接種記録の管理",
         en: "Vaccination records",
@@ -70,6 +70,11 @@ const RECORD_ITEMS: [MenuItem; 4] = [
         ja: "接種証明書の発行履歴",
         en: "Certificates issued",
         href: "/certificates",
+    },
+    MenuItem {
+        ja: "重複者の確認",
+        en: "Duplicate people",
+        href: "/duplicates",
     },
 ];
 

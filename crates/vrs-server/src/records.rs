@@ -163,11 +163,16 @@ async fn person_page(
     let show_my_number = signed
         .authorize(Action::ShowMyNumber, &Target::Person { home: own })
         .is_ok();
-    Ok((
-        status,
-        Html(view::person(signed, &person, &doses, show_my_number, message).into_string()),
-    )
-        .into_response())
+    let certificates = state.store.person_certificates(own, atena).await?;
+    let page = view::person(
+        signed,
+        &person,
+        &doses,
+        &certificates,
+        show_my_number,
+        message,
+    );
+    Ok((status, Html(page.into_string())).into_response())
 }
 
 #[derive(Deserialize, Default)]

@@ -128,6 +128,7 @@ pub fn person(
     signed: &Signed,
     p: &Resident,
     doses: &[DoseRecord],
+    certificates: &[vrs_store::CertificateIssue],
     show_my_number: bool,
     message: Option<(bool, String)>,
 ) -> Markup {
@@ -244,6 +245,9 @@ pub fn person(
                 button type="submit" #issue { (tr("発行する", "Issue")) }
             }
         }
+        @if !certificates.is_empty() {
+            (issued_certificates(signed, &base, certificates))
+        }
         details.card #delete-person {
             summary { (tr("この方の記録を削除", "Delete this person's record")) }
             p { (tr(
@@ -264,4 +268,57 @@ pub fn person(
         Some(signed),
         body,
     )
+}
+
+/// The person's certificates with their standing: re-issue (one action; an overseas one needs the
+/// passport read again) and revoke (with a reason).
+fn issued_certificates(
+    signed: &Signed,
+    base: &str,
+    certificates: &[vrs_store::CertificateIssue],
+) -> Markup {
+    use vrs_store::CertificateStatus;
+    let ja = signed.lang == Lang::Ja;
+    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
+    let csrf = &signed.session.csrf_token;
+    let jst = chrono::FixedOffset::east_opt(9 * 3600).unwrap_or_else(|| unreachable!());
+    html! {
+        section.card #certificates {
+            h3 { (tr("発行した接種証明書", "Certificates issued")) }
+            table {
+                tr {
+                    th { (tr("証明書ID", "Certificate ID")) } th { (tr("発行日時", "Issued")) }
+                    th { (tr("種類", "Kind")) } th { (tr("状態", "Status")) } th { (tr("操作", "Actions")) }
+                }
+                @for c in certificates {
+                    tr.certificate data-status=(c.status.as_str()) {
+                        td.id { (c.certificate_id) }
+                        td { (c.issued_at.with_timezone(&jst).format("%Y-%m-%d %H:%M")) }
+                        td { (if ja { c.kind.label_ja() } else { c.kind.label_en() }) }
+                        td.status {
+                            (if ja { c.status.label_ja() } else { c.status.as_str() })
+                            @if !c.status_reason.is_empty() { br; small { (c.status_reason) } }
+                        }
+                        td {
+                            form.reissue method="post" action={ (base) "/certificates/" (c.certificate_id) "/reissue" } {
+                                input type="hidden" name="csrf" value=(csrf);
+                                @if c.kind == vrs_domain::CertificateKind::Overseas {
+                                    input name="mrz1" maxlength="44" size="46" autocomplete="off" placeholder=(tr("旅券MRZ 1行目", "MRZ line 1")) required;
+                                    input name="mrz2" maxlength="44" size="46" autocomplete="off" placeholder=(tr("旅券MRZ 2行目", "MRZ line 2")) required;
+                                }
+                                button type="submit" { (tr("再発行する", "Re-issue")) }
+                            }
+                            @if c.status != CertificateStatus::Revoked {
+                                form.revoke method="post" action={ (base) "/certificates/" (c.certificate_id) "/revoke" } {
+                                    input type="hidden" name="csrf" value=(csrf);
+                                    input name="reason" required placeholder=(tr("失効の理由", "Reason for revoking"));
+                                    button.danger type="submit" { (tr("失効させる", "Revoke")) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -36,12 +36,14 @@ use crate::{
         openapi,
         read_coupon,
         crate::tablet::register_dose,
+        crate::tablet::undo_dose,
         crate::inquiries::api_inquire,
         crate::certificates::api_app,
         crate::certificates::api_kiosk
     ),
     components(schemas(
         crate::tablet::DoseRequest,
+        crate::tablet::UndoRequest,
         crate::inquiries::InquiryBody,
         crate::certificates::ApplicationBody,
         crate::certificates::CardBody
@@ -152,6 +154,12 @@ fn table() -> Vec<(RouteInfo, Handlers)> {
             post(crate::tablet::register_dose),
         ),
         r(
+            "/api/v1/doses/undo",
+            &["POST"],
+            SiteTablet,
+            post(crate::tablet::undo_dose),
+        ),
+        r(
             "/tablet",
             &["GET"],
             SiteTablet,
@@ -193,6 +201,37 @@ fn table() -> Vec<(RouteInfo, Handlers)> {
             &["POST"],
             MunicipalStaff,
             post(records::set_flags),
+        ),
+        // Duplicate people: the review queue, scan, merge, unmerge, dismissal.
+        r(
+            "/duplicates",
+            &["GET"],
+            MunicipalStaff,
+            get(crate::duplicates::page),
+        ),
+        r(
+            "/duplicates/scan",
+            &["POST"],
+            MunicipalStaff,
+            post(crate::duplicates::scan),
+        ),
+        r(
+            "/duplicates/merge",
+            &["POST"],
+            MunicipalStaff,
+            post(crate::duplicates::merge),
+        ),
+        r(
+            "/duplicates/{id}/dismiss",
+            &["POST"],
+            MunicipalStaff,
+            post(crate::duplicates::dismiss),
+        ),
+        r(
+            "/duplicates/merges/{id}/unmerge",
+            &["POST"],
+            MunicipalStaff,
+            post(crate::duplicates::unmerge),
         ),
         r(
             "/doses/import",
@@ -346,6 +385,42 @@ fn table() -> Vec<(RouteInfo, Handlers)> {
             &["GET"],
             Public,
             get(certificates::jwks_of),
+        ),
+        r(
+            "/issuer/.well-known/crl/{file}",
+            &["GET"],
+            Public,
+            get(crate::lifecycle::crl_national),
+        ),
+        r(
+            "/issuer/{code}/.well-known/crl/{file}",
+            &["GET"],
+            Public,
+            get(crate::lifecycle::crl_of),
+        ),
+        r(
+            "/.well-known/dcc-revocation/{file}",
+            &["GET"],
+            Public,
+            get(crate::lifecycle::signer_lists),
+        ),
+        r(
+            "/.well-known/vrs-verifier-bundle.json",
+            &["GET"],
+            Public,
+            get(crate::lifecycle::verifier_bundle),
+        ),
+        r(
+            "/records/{atena}/certificates/{id}/reissue",
+            &["POST"],
+            MunicipalStaff,
+            post(crate::lifecycle::reissue),
+        ),
+        r(
+            "/records/{atena}/certificates/{id}/revoke",
+            &["POST"],
+            MunicipalStaff,
+            post(crate::lifecycle::revoke),
         ),
         r(
             "/.well-known/vrs-trust-list.json",

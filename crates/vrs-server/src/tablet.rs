@@ -175,6 +175,110 @@ pub async fn register_dose(
     }
 }
 
+/// A site's undo of a dose it registered, as the tablet sends it.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UndoRequest {
+    /// The coupon the dose was registered on (OCR line or `CODE-COUPON`).
+    coupon: String,
+    dose_number: u8,
+    /// Why (e.g. 「別の方の接種券を読み取った」), at most 200 characters.
+    reason: String,
+}
+
+/// Undoes a dose this account registered from its tablet, within the deployment's undo window
+/// (`undo_window_minutes`, 10 by default): the dose is deleted, the audit log keeps what it stated
+/// and why, and certificates stating it are revoked. After the window only municipal staff correct
+/// it.
+#[utoipa::path(post, path = "/api/v1/doses/undo",
+    request_body = UndoRequest,
+    params(("X-CSRF-Token" = String, Header, description = "The session's CSRF token")),
+    responses(
+        (status = 200, description = "Undone (`outcome: undone`)"),
+        (status = 400, description = "A field is malformed or the reason is missing; `field` names it"),
+        (status = 403, description = "Not a vaccination-site session, or the CSRF token is wrong"),
+        (status = 404, description = "No such dose on this coupon (`not_found`)"),
+        (status = 409, description = "Not this site's tablet registration (`not_undoable`), or the window has closed (`window_closed`)"),
+    ))]
+pub async fn undo_dose(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    use vrs_core::lifecycle::{undo_at_site, UndoError};
+    signed.check_csrf_header(&headers)?;
+    let request: UndoRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return Ok(bad_field(
+                "body",
+                "JSONの形式が正しくありません。",
+                e.to_string(),
+            ))
+        }
+    };
+    let coupon = match CouponRef::parse(&request.coupon) {
+        Ok(c) => c,
+        Err(e) => {
+            return Ok(bad_field(
+                "coupon",
+                "接種券番号の形式が正しくありません。",
+                e.to_string(),
+            ))
+        }
+    };
+    if !(1..=20).contains(&request.dose_number) {
+        return Ok(bad_field(
+            "dose_number",
+            "接種回数は1〜20で指定してください。",
+            "give 1 to 20".into(),
+        ));
+    }
+    signed.authorize(
+        Action::RegisterDose,
+        &Target::Person {
+            home: coupon.municipality,
+        },
+    )?;
+    let window = chrono::Duration::minutes(state.settings.undo_window_minutes);
+    let result = undo_at_site(
+        state.store.as_ref(),
+        &crate::records::actor(&signed),
+        coupon,
+        request.dose_number,
+        &request.reason,
+        window,
+        chrono::Utc::now(),
+    )
+    .await;
+    // Each refusal reads "日本語 (English)".
+    let split = |e: &UndoError| -> (String, String) {
+        let text = e.to_string();
+        match text.split_once(" (") {
+            Some((ja, en)) => (ja.to_owned(), en.trim_end_matches(')').to_owned()),
+            None => (text.clone(), text),
+        }
+    };
+    Ok(match result {
+        Ok(()) => Json(serde_json::json!({ "outcome": "undone" })).into_response(),
+        Err(UndoError::Store(e)) => return Err(e.into()),
+        Err(e @ (UndoError::NoReason | UndoError::Invalid(_))) => {
+            let (ja, en) = split(&e);
+            bad_field("reason", &ja, en)
+        }
+        Err(e) => {
+            let (status, code) = match e {
+                UndoError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+                UndoError::WindowClosed { .. } => (StatusCode::CONFLICT, "window_closed"),
+                _ => (StatusCode::CONFLICT, "not_undoable"),
+            };
+            let (ja, en) = split(&e);
+            api_error(status, code, &ja, &en)
+        }
+    })
+}
+
 /// The API's answer while the operator has stopped a function: 503 `function_stopped`.
 pub(crate) fn stopped(s: &vrs_core::governance::Stopped) -> Response {
     api_error(
@@ -314,6 +418,19 @@ const TABLET_JS: &str = r#"
     const body = await res.json().catch(() => ({}));
     if (res.status === 201) {
       show(true, [ja ? '登録しました' : 'Registered', `${body.municipality_name} ${body.dose_number}${ja ? '回目' : ''} ${body.administered_on} ${body.product_name} ${body.lot_number}`]);
+      const done = { coupon, dose_number: body.dose_number };
+      const undo = document.createElement('button');
+      undo.type = 'button'; undo.id = 'undo';
+      undo.textContent = ja ? 'この登録を取り消す（誤登録のとき）' : 'Undo this registration (recorded in error)';
+      undo.addEventListener('click', async () => {
+        const reason = window.prompt(ja ? '取り消す理由を入力してください' : 'Why is it undone?');
+        if (!reason) return;
+        const r = await fetch('/api/v1/doses/undo', { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf }, body: JSON.stringify({ ...done, reason }) }).catch(() => null);
+        const b = r ? await r.json().catch(() => ({})) : {};
+        if (r && r.ok) show(true, [ja ? '登録を取り消しました' : 'Registration undone']);
+        else show(false, [ja ? '取り消せません' : 'Not undone', ...message(b)]);
+      });
+      result.append(undo);
       reset();
     } else {
       show(false, [ja ? '登録できません' : 'Not registered', ...message(body)]);

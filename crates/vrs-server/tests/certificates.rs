@@ -391,6 +391,31 @@ async fn the_app_and_kiosk_apis_check_the_card_and_the_agreement(db: TestDb) {
         !page.body.contains(person.my_number.expose()),
         "no My Number in the answer"
     );
+    // A re-issue names the certificate it replaces: a malformed ID names the field, another's ID
+    // (or one unknown) is refused, the applicant's own is accepted.
+    let first = answer["certificate_id"].as_str().unwrap().to_owned();
+    let mut again = good.clone();
+    again["replaces"] = json!("not-an-id");
+    let page = call("/api/v1/app/certificates", again.clone()).await;
+    assert_eq!(page.status, 422);
+    assert!(page.body.contains("replaces"), "{}", page.body);
+    again["replaces"] = json!(vrs_domain::CertificateId::new(saijo(), [7; 12]).as_str());
+    let page = call("/api/v1/app/certificates", again.clone()).await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert!(page.body.contains("\"replaces\""), "{}", page.body);
+    again["replaces"] = json!(first);
+    let page = call("/api/v1/app/certificates", again).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let history = app
+        .db
+        .store
+        .person_certificates(saijo(), &person.atena)
+        .await
+        .unwrap();
+    assert_eq!(
+        history[0].replaces.as_ref().map(|r| r.as_str()),
+        Some(first.as_str())
+    );
 
     // The kiosk: refused until 西条市 offers kiosk issuance, then the PDF.
     let page = call("/api/v1/kiosk/certificates", good.clone()).await;
@@ -442,6 +467,6 @@ async fn the_app_and_kiosk_apis_check_the_card_and_the_agreement(db: TestDb) {
         .await;
     assert_eq!(page.status, 403);
     let history = app.db.store.certificate_issues(saijo(), 10).await.unwrap();
-    assert_eq!(history.len(), 2);
+    assert_eq!(history.len(), 3, "app, app re-issue, kiosk");
     app.stop().await;
 }

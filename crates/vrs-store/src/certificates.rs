@@ -4,7 +4,9 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use vrs_crypto::FieldCipher;
-use vrs_domain::{CertificateId, CertificateKind, IssueChannel, MunicipalityCode};
+use vrs_domain::{
+    AtenaNumber, CertificateId, CertificateKind, DoseRecord, IssueChannel, MunicipalityCode,
+};
 use zeroize::Zeroizing;
 
 use crate::StoreError;
@@ -79,6 +81,184 @@ pub struct CertificateIssue {
     pub birth_date: NaiveDate,
     pub nationality: Option<String>,
     pub passport_number: Option<String>,
+    /// The SMART Health Card key (`kid`) and the document signer (EU DCC `kid`, Base64) that signed
+    /// it: its revocation is published in their lists.
+    pub shc_kid: String,
+    pub dsc_kid: String,
+    /// The dose numbers it states (bit `n` for dose `n`), as recorded at issue.
+    pub stated: u32,
+    /// The certificate this one was issued to replace (a re-issue).
+    pub replaces: Option<CertificateId>,
+    pub status: CertificateStatus,
+    /// When, and why, it was superseded or revoked.
+    pub status_at: Option<DateTime<Utc>>,
+    pub status_reason: String,
+}
+
+/// Where a certificate stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CertificateStatus {
+    /// It states the person's doses as recorded.
+    Valid,
+    /// What it states is still true, but a later dose has been recorded: a re-issue would state more.
+    Superseded,
+    /// Revoked by the municipality, or because a dose it states was corrected or deleted. Final;
+    /// published in the revocation lists.
+    Revoked,
+}
+
+impl CertificateStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CertificateStatus::Valid => "valid",
+            CertificateStatus::Superseded => "superseded",
+            CertificateStatus::Revoked => "revoked",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "valid" => Some(CertificateStatus::Valid),
+            "superseded" => Some(CertificateStatus::Superseded),
+            "revoked" => Some(CertificateStatus::Revoked),
+            _ => None,
+        }
+    }
+
+    /// 有効 / 更新あり / 失効, for staff.
+    pub fn label_ja(self) -> &'static str {
+        match self {
+            CertificateStatus::Valid => "有効",
+            CertificateStatus::Superseded => "新しい接種あり（再発行できます）",
+            CertificateStatus::Revoked => "失効",
+        }
+    }
+}
+
+/// A revoked certificate as the public revocation lists need it: no personal field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevokedCertificate {
+    pub municipality: MunicipalityCode,
+    pub certificate_id: CertificateId,
+    pub kind: CertificateKind,
+    pub shc_kid: String,
+    pub dsc_kid: String,
+    pub revoked_at: DateTime<Utc>,
+}
+
+/// The keyed hash (the area's search key) that links history rows to a person without naming them.
+pub(crate) fn person_index(atena: &AtenaNumber, cipher: &FieldCipher) -> [u8; 32] {
+    cipher.search_index("certificate_person", atena.as_str().as_bytes())
+}
+
+/// The dose numbers of `doses` as a bit set.
+pub(crate) fn dose_mask(doses: &[DoseRecord]) -> u32 {
+    doses.iter().fold(0, |m, d| {
+        m | 1u32.checked_shl(d.dose.dose_number.into()).unwrap_or(0)
+    })
+}
+
+/// The keyed hash of what the doses of `mask` state (number, date, product, lot, site), in dose
+/// number order: equal exactly when a certificate stating them is still true.
+pub(crate) fn stated_digest(doses: &[DoseRecord], mask: u32, cipher: &FieldCipher) -> [u8; 32] {
+    let mut stated: Vec<&DoseRecord> = doses
+        .iter()
+        .filter(|d| mask & 1u32.checked_shl(d.dose.dose_number.into()).unwrap_or(0) != 0)
+        .collect();
+    stated.sort_by_key(|d| d.dose.dose_number);
+    let mut bytes = b"certificate_stated".to_vec();
+    for d in stated {
+        let d = &d.dose;
+        let line = format!(
+            "|{}:{}:{}:{}:{}",
+            d.dose_number,
+            d.administered_on,
+            d.product.code,
+            d.lot_number.as_str(),
+            d.site_municipality.as_str()
+        );
+        bytes.extend_from_slice(line.as_bytes());
+    }
+    cipher.content_mac(&bytes)
+}
+
+/// What becomes of an outstanding certificate (stating the doses of `mask`, hashed to `digest`)
+/// when the person's doses are now `current`: revoked when a dose it states is gone or changed,
+/// superseded when a dose it does not state exists, unchanged otherwise.
+pub(crate) fn judge(
+    status: CertificateStatus,
+    mask: u32,
+    digest: &[u8],
+    current: &[DoseRecord],
+    cipher: &FieldCipher,
+) -> Option<CertificateStatus> {
+    let now = dose_mask(current);
+    let next = if now & mask != mask || stated_digest(current, mask, cipher)[..] != *digest {
+        CertificateStatus::Revoked
+    } else if now & !mask != 0 {
+        CertificateStatus::Superseded
+    } else {
+        CertificateStatus::Valid
+    };
+    match (status, next) {
+        (CertificateStatus::Revoked, _) => None,
+        (CertificateStatus::Valid, CertificateStatus::Superseded) => Some(next),
+        (_, CertificateStatus::Revoked) => Some(next),
+        _ => None,
+    }
+}
+
+/// A revoked certificate from its stored columns.
+pub(crate) fn revoked_row(
+    code: &str,
+    id: &str,
+    kind: &str,
+    shc_kid: String,
+    dsc_kid: String,
+    revoked_at: DateTime<Utc>,
+) -> Result<RevokedCertificate, StoreError> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("{what} of certificate {id}"));
+    Ok(RevokedCertificate {
+        municipality: MunicipalityCode::parse(code.trim()).map_err(|_| corrupt("municipality"))?,
+        certificate_id: CertificateId::parse(id).map_err(|_| corrupt("ID"))?,
+        kind: CertificateKind::parse(kind).ok_or_else(|| corrupt("kind"))?,
+        shc_kid,
+        dsc_kid,
+        revoked_at,
+    })
+}
+
+/// One outstanding certificate of a person, as the lifecycle update reads it.
+pub(crate) struct Outstanding {
+    pub certificate_id: String,
+    pub status: CertificateStatus,
+    pub stated: u32,
+    pub digest: Vec<u8>,
+}
+
+/// Why a certificate changed status along with a change of doses, for its audit entry.
+pub(crate) fn change_entry(
+    cause: &crate::AuditEntry,
+    id: &str,
+    next: CertificateStatus,
+    reason: &str,
+) -> crate::AuditEntry {
+    let mut entry = cause.clone();
+    entry.action = format!("certificate.{}", next.as_str());
+    entry.target = id.to_owned();
+    entry.outcome = "ok".into();
+    entry.detail = format!("reason: {reason} | because: {}", cause.action);
+    entry
+}
+
+/// The reason stated for a status change made by a change of doses.
+pub(crate) fn change_reason(next: CertificateStatus) -> &'static str {
+    match next {
+        CertificateStatus::Revoked => {
+            "記載の接種記録が訂正・削除された (a dose it states was corrected or deleted)"
+        }
+        _ => "新しい接種が記録された (a later dose was recorded)",
+    }
 }
 
 pub(crate) const ISSUE_NAME: &str = "certificate_issues.name";
@@ -126,7 +306,19 @@ pub(crate) struct IssueRow {
     pub channel: String,
     pub kind: String,
     pub sealed: SealedIssue,
+    pub shc_kid: String,
+    pub dsc_kid: String,
+    pub stated: i64,
+    pub replaces: Option<String>,
+    pub status: String,
+    pub status_at: Option<DateTime<Utc>>,
+    pub status_reason: String,
 }
+
+/// The columns of a history row, in [`IssueRow`]'s order (the dates as each backend reads them).
+pub(crate) const ISSUE_COLUMNS: &str = "certificate_id, issued_at, channel, kind, name_enc, \
+    birth_date_enc, nationality_enc, passport_number_enc, shc_kid, dsc_kid, stated_doses, replaces, \
+    status, status_at, status_reason";
 
 impl IssueRow {
     pub(crate) fn open(
@@ -165,6 +357,18 @@ impl IssueRow {
                 .as_deref()
                 .map(|s| open(ISSUE_PASSPORT, s))
                 .transpose()?,
+            shc_kid: self.shc_kid,
+            dsc_kid: self.dsc_kid,
+            stated: u32::try_from(self.stated).map_err(|_| corrupt("stated doses"))?,
+            replaces: self
+                .replaces
+                .as_deref()
+                .map(CertificateId::parse)
+                .transpose()
+                .map_err(|_| corrupt("replaces"))?,
+            status: CertificateStatus::parse(&self.status).ok_or_else(|| corrupt("status"))?,
+            status_at: self.status_at,
+            status_reason: self.status_reason,
         })
     }
 }

@@ -1,7 +1,10 @@
 //! What the store keeps of dose registrations beyond the dose itself: who recorded it, and the
 //! first answer to a request that carried an `Idempotency-Key`.
 
-use vrs_domain::{DoseRecord, MunicipalityCode};
+use chrono::{DateTime, Utc};
+use vrs_domain::{DoseRecord, DoseSource, MunicipalityCode};
+
+use crate::StoreError;
 
 /// One dose to record, with the account that recorded it and, for a request carrying an
 /// `Idempotency-Key`, the answer to keep with it (in the same transaction).
@@ -39,3 +42,28 @@ pub struct IdempotentAnswer {
 
 /// The longest `Idempotency-Key` kept (a UUID is 36 characters).
 pub const IDEMPOTENCY_KEY_MAX: usize = 128;
+
+/// Whether a stored dose (recorded from `source` by `stored_by` at `recorded_at`) may still be
+/// undone by `by` within a window that opened at `since`.
+pub(crate) fn check_undo(
+    source: &str,
+    stored_by: &str,
+    recorded_at: DateTime<Utc>,
+    by: &str,
+    since: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if source != DoseSource::Tablet.as_str() {
+        return Err(StoreError::Conflict(
+            "the dose was not registered from a tablet".into(),
+        ));
+    }
+    if stored_by != by {
+        return Err(StoreError::Conflict(
+            "the dose was registered by another site".into(),
+        ));
+    }
+    if recorded_at < since {
+        return Err(StoreError::Conflict("the undo window has closed".into()));
+    }
+    Ok(())
+}

@@ -17,6 +17,7 @@ mod error;
 pub mod governance;
 pub mod import;
 mod keyring;
+pub mod merge;
 mod migrate;
 mod postgres;
 pub mod provision;
@@ -33,8 +34,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use vrs_crypto::MasterKey;
 use vrs_domain::{
-    AtenaNumber, CouponNumber, DoseRecord, KanaName, MunicipalityCode, MyNumber, Resident,
-    TermsKind,
+    AtenaNumber, CertificateId, CouponNumber, DoseRecord, KanaName, MunicipalityCode, MyNumber,
+    Resident, TermsKind,
 };
 
 pub use accounts::{Account, Application, ApplicationStatus, SessionRecord};
@@ -43,11 +44,15 @@ pub use backup::{
     AreaRestore, AreaRows, CarriedKey, Cell, Col, KeyedArea, RestoreSource, ShredRecord,
     SnapshotSink, TableRows, TableSpec,
 };
-pub use certificates::{ActiveSigningKey, CertificateIssue, KeyPurpose, SigningKeyInfo};
+pub use certificates::{
+    ActiveSigningKey, CertificateIssue, CertificateStatus, KeyPurpose, RevokedCertificate,
+    SigningKeyInfo,
+};
 pub use doses::{IdempotentAnswer, Registration, IDEMPOTENCY_KEY_MAX};
 pub use error::StoreError;
 pub use governance::{Agreement, FunctionState, TermsVersion};
 pub use import::{ImportRow, ImportSummary, Rejection, ResidentImport, SealedBatch, Sealer};
+pub use merge::{Candidate, CandidateKind, CandidateStatus, PersonMerge, UnfetchedMove};
 pub use postgres::PostgresStore;
 pub use provision::{
     InquiryJob, ProvidedDose, ProvisionFilter, ProvisionRecord, ProvisionSide,
@@ -222,6 +227,19 @@ pub trait Store: Send + Sync + 'static {
         &self,
         scope: MunicipalityCode,
         before: &DoseRecord,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
+
+    /// Undoes a dose registered from a vaccination site's tablet: deleted like
+    /// [`Store::delete_dose`] (its audit entry keeps what it stated, certificates stating it are
+    /// revoked in the same transaction), but only while it was recorded from a tablet by
+    /// `recorded_by` at or after `recorded_since`; otherwise a [`StoreError::Conflict`] saying which.
+    async fn undo_dose(
+        &self,
+        scope: MunicipalityCode,
+        before: &DoseRecord,
+        recorded_by: &str,
+        recorded_since: DateTime<Utc>,
         audit: &AuditEntry,
     ) -> Result<(), StoreError>;
 
@@ -507,11 +525,16 @@ pub trait Store: Send + Sync + 'static {
     /// verifying), oldest first.
     async fn signing_keys(&self, purpose: KeyPurpose) -> Result<Vec<SigningKeyInfo>, StoreError>;
 
-    /// Keeps one certificate in the issuance history of its municipality with its audit entry. An
-    /// ID already kept is a [`StoreError::Conflict`].
+    /// Keeps one certificate in the issuance history of its municipality with its audit entry,
+    /// linked to the person of `atena` only by a keyed hash, with which of `doses` (the person's
+    /// doses it states, by dose number) and a keyed hash of their content. An ID already kept is a
+    /// [`StoreError::Conflict`]; so is `issue.replaces` naming a certificate that is not this
+    /// person's in this area.
     async fn record_certificate(
         &self,
         issue: &CertificateIssue,
+        atena: &AtenaNumber,
+        doses: &[DoseRecord],
         audit: &AuditEntry,
     ) -> Result<(), StoreError>;
 
@@ -521,6 +544,38 @@ pub trait Store: Send + Sync + 'static {
         scope: MunicipalityCode,
         limit: u32,
     ) -> Result<Vec<CertificateIssue>, StoreError>;
+
+    /// The certificates issued to the person of `atena`, newest first.
+    async fn person_certificates(
+        &self,
+        scope: MunicipalityCode,
+        atena: &AtenaNumber,
+    ) -> Result<Vec<CertificateIssue>, StoreError>;
+
+    /// Revokes a certificate of the area with `reason` and its audit entry. Unknown in the area is
+    /// [`StoreError::NotFound`]; already revoked is a [`StoreError::Conflict`].
+    async fn revoke_certificate(
+        &self,
+        scope: MunicipalityCode,
+        id: &CertificateId,
+        reason: &str,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
+
+    /// Brings the certificates of these people up to date with their doses as stored: revoked when
+    /// a dose one states was corrected or deleted, superseded when a later dose was recorded. Each
+    /// change is audited (actor and time of `cause`). Corrections and deletions of doses do this in
+    /// their own transaction; additions call it after. Returns how many certificates changed.
+    async fn refresh_certificates(
+        &self,
+        scope: MunicipalityCode,
+        people: &[AtenaNumber],
+        cause: &AuditEntry,
+    ) -> Result<u32, StoreError>;
+
+    /// Every revoked certificate of the deployment (no personal field: the public lists are made
+    /// from it), oldest revocation first.
+    async fn revoked_certificates(&self) -> Result<Vec<RevokedCertificate>, StoreError>;
 
     // --- Backups and crypto-shredding ([`backup`]) ---
 
@@ -586,6 +641,93 @@ pub trait Store: Send + Sync + 'static {
         atena: &AtenaNumber,
         audit: &AuditEntry,
     ) -> Result<u32, StoreError>;
+
+    // --- Duplicate people: detection, review queue, reversible merge ([`merge`]) ---
+
+    /// A page of the area's people, opened, by 宛名番号 after `after` (the duplicate scan compares
+    /// kanji names; what it returns stays in the scan).
+    async fn residents_page(
+        &self,
+        scope: MunicipalityCode,
+        after: Option<&AtenaNumber>,
+        limit: u32,
+    ) -> Result<Vec<Resident>, StoreError>;
+
+    /// Pairs of the area's people with the same kana name (spaces ignored), birth date and sex,
+    /// lower 宛名番号 first, found through the search index without opening any sealed field.
+    async fn duplicate_pairs_by_kana_birth_sex(
+        &self,
+        scope: MunicipalityCode,
+    ) -> Result<Vec<(AtenaNumber, AtenaNumber)>, StoreError>;
+
+    /// The area's people whose My Number belongs to a person flagged moved out, with doses, in
+    /// another area, and who hold no dose received from that area. The system reads the other
+    /// areas' sealed My Numbers for this: `audit` (with the counts added) goes to `scope`'s chain,
+    /// and each area read gets an entry naming only how many of its people matched and their
+    /// 宛名番号 there; no My Number is logged.
+    async fn unfetched_moves(
+        &self,
+        scope: MunicipalityCode,
+        audit: &AuditEntry,
+    ) -> Result<Vec<UnfetchedMove>, StoreError>;
+
+    /// Puts candidates on the area's review queue: new ones open, known ones (same ID) keep their
+    /// status. Returns how many were new; `audit` (with that count added) is appended.
+    async fn put_duplicate_candidates(
+        &self,
+        scope: MunicipalityCode,
+        candidates: &[Candidate],
+        audit: &AuditEntry,
+    ) -> Result<u32, StoreError>;
+
+    /// The area's queue, newest finding first; only those with `status` when given.
+    async fn duplicate_candidates(
+        &self,
+        scope: MunicipalityCode,
+        status: Option<CandidateStatus>,
+    ) -> Result<Vec<Candidate>, StoreError>;
+
+    /// Decides an open candidate (dismissal only; merges decide through [`Store::merge_people`]).
+    /// Unknown: [`StoreError::NotFound`]; already decided: a conflict.
+    async fn decide_candidate(
+        &self,
+        scope: MunicipalityCode,
+        candidate_id: &str,
+        status: CandidateStatus,
+        decided_by: &str,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
+
+    /// Merges `merged` into `kept` in one transaction: both people's rows are kept as stored in the
+    /// merge's snapshot, the doses move to `kept` renumbered by date, `merged`'s row is deleted and
+    /// an open candidate naming the pair is marked merged. A conflict (nothing written) when either
+    /// person is missing, they are the same, or the doses together would break the dose-number
+    /// limit or fall two on one day.
+    #[allow(clippy::too_many_arguments)]
+    async fn merge_people(
+        &self,
+        scope: MunicipalityCode,
+        kept: &AtenaNumber,
+        merged: &AtenaNumber,
+        merge_id: &str,
+        merged_by: &str,
+        at: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> Result<PersonMerge, StoreError>;
+
+    /// Undoes a merge: both people's rows and doses as they were, byte for byte; the candidate is
+    /// open again. A conflict when already undone, when the kept person's doses changed since, or
+    /// when the merged person's 宛名番号, coupon or My Number has been taken meanwhile.
+    async fn unmerge(
+        &self,
+        scope: MunicipalityCode,
+        merge_id: &str,
+        undone_by: &str,
+        audit: &AuditEntry,
+    ) -> Result<PersonMerge, StoreError>;
+
+    /// The area's merges, newest first.
+    async fn person_merges(&self, scope: MunicipalityCode) -> Result<Vec<PersonMerge>, StoreError>;
 }
 
 /// Where the database is and how to reach it, parsed from a URL.

@@ -182,6 +182,8 @@ impl TestDb {
                     "provision_doses",
                     "signing_keys",
                     "certificate_issues",
+                    "duplicate_candidates",
+                    "person_merges",
                 ] {
                     let q = format!("SELECT t::text FROM {table} t");
                     for row in client.query(&q, &[]).await.unwrap() {

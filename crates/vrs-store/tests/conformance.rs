@@ -48,6 +48,8 @@ mod doses;
 mod governance;
 #[path = "conformance/inquiry.rs"]
 mod inquiry;
+#[path = "conformance/merge.rs"]
+mod merge;
 #[path = "conformance/statistics.rs"]
 mod statistics;
 
@@ -99,6 +101,15 @@ conformance!(
     a_restore_into_an_area_with_rows_writes_nothing,
     signing_keys_are_sealed_one_active_and_rotated_keys_are_kept,
     the_issuance_history_is_sealed_and_kept_in_its_own_area,
+    certificates_are_superseded_and_revoked_by_dose_changes,
+    a_tablet_dose_is_undone_only_by_its_site_within_the_window,
+    kana_birth_sex_pairs_are_found_through_the_search_index,
+    the_queue_keeps_a_known_candidate_status_and_decides_once,
+    a_merge_moves_doses_to_the_kept_person_renumbered_by_date,
+    merge_then_unmerge_restores_residents_and_doses_exactly,
+    refused_merges_and_unmerges_write_nothing,
+    another_municipality_merges_and_candidates_are_out_of_reach,
+    unfetched_moves_are_found_across_areas_and_audited_in_both_chains,
 );
 
 pub fn code(s: &str) -> MunicipalityCode {
@@ -181,6 +192,7 @@ mod cases {
     pub use super::doses::*;
     pub use super::governance::*;
     pub use super::inquiry::*;
+    pub use super::merge::*;
     pub use super::statistics::*;
     use super::*;
     use vrs_store::testkit::{key_pair, TestDb};

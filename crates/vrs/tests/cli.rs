@@ -946,6 +946,85 @@ fn cert_verify_reads_an_eu_dcc_as_text_and_as_a_png_and_names_bad_trust_argument
 }
 
 #[test]
+fn cert_verify_with_a_cached_bundle_refuses_a_revoked_dcc_and_names_a_bad_bundle_entry() {
+    use base64::Engine;
+    use vrs_cert::dcc::revocation::{HashType, RevocationList};
+
+    let d = Deployment::new();
+    let vector: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../../shared/testdata/dcc/common/CO28.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let signer_base64 = vector["TESTCTX"]["CERTIFICATE"].as_str().unwrap();
+    let signer = vrs_crypto::x509::Certificate::from_base64(signer_base64).unwrap();
+    let kid = vrs_cert::dcc::kid(signer.der());
+    let uvci = vector["JSON"]["v"][0]["ci"].as_str().unwrap();
+    let at = vector["TESTCTX"]["VALIDATIONCLOCK"].as_str().unwrap();
+    std::fs::write(d.path("dcc.txt"), vector["PREFIX"].as_str().unwrap()).unwrap();
+    let der = base64::engine::general_purpose::STANDARD.encode(signer.der());
+    let bundle = |revoked: &[&str], hash_type: &str| {
+        let mut list = RevocationList::for_uvcis(kid, HashType::Uci, revoked.iter().copied());
+        list.hash_type = hash_type.to_owned();
+        serde_json::json!({
+            "generated_at": "2026-12-01T00:00:00Z",
+            "shc_issuers": [],
+            "document_signers": [der],
+            "cscas": [],
+            "revocations": [list],
+        })
+        .to_string()
+    };
+    let verify = |name: &str, contents: &str| {
+        std::fs::write(d.path(name), contents).unwrap();
+        d.run(&[
+            "cert",
+            "verify",
+            d.path("dcc.txt").to_str().unwrap(),
+            "--bundle",
+            d.path(name).to_str().unwrap(),
+            "--at",
+            at,
+        ])
+    };
+
+    // The bundle alone is the trust: valid while another certificate is revoked.
+    let ok = verify("clean.json", &bundle(&["URN:UVCI:01:SE:EHM/OTHER"], "UCI"));
+    assert!(ok.status.success(), "{}", text(&ok));
+    assert!(text(&ok).contains("valid: EU DCC"), "{}", text(&ok));
+    assert!(text(&ok).contains("2026-12-01"), "{}", text(&ok));
+
+    let revoked = verify("revoked.json", &bundle(&[uvci], "UCI"));
+    assert_eq!(revoked.status.code(), Some(1), "{}", text(&revoked));
+    assert!(
+        text(&revoked).contains("invalid: EU DCC: revoked"),
+        "{}",
+        text(&revoked)
+    );
+    assert!(
+        !String::from_utf8_lossy(&revoked.stdout).contains("valid: EU DCC"),
+        "{}",
+        text(&revoked)
+    );
+
+    let unknown = verify("unknown.json", &bundle(&[uvci], "SIGNATURE"));
+    assert_eq!(unknown.status.code(), Some(2), "{}", text(&unknown));
+    for part in ["--bundle", "unknown.json", "revocations[0]", "SIGNATURE"] {
+        assert!(text(&unknown).contains(part), "{part}: {}", text(&unknown));
+    }
+    let garbled = verify("garbled.json", "{\"generated_at\": ");
+    assert_eq!(garbled.status.code(), Some(2), "{}", text(&garbled));
+    assert!(
+        text(&garbled).contains("garbled.json"),
+        "{}",
+        text(&garbled)
+    );
+}
+
+#[test]
 fn dev_card_signs_card_data_the_app_flow_accepts_and_keys_rotate() {
     use base64::Engine;
     let d = Deployment::new();
@@ -998,6 +1077,7 @@ fn dev_card_signs_card_data_the_app_flow_accepts_and_keys_rotate() {
             .unwrap(),
         kind: vrs_domain::CertificateKind::Domestic,
         mrz: None,
+        replaces: None,
     };
     let trust = vrs_core::certificate_app::CardTrust {
         anchors: vec![vrs_crypto::x509::Certificate::from_der(&issuer_before).unwrap()],

@@ -18,7 +18,7 @@ use crate::backup::{
 use crate::keyring::Keyring;
 use crate::{AuditEntry, AuditScope, StoreError};
 
-fn read_cell(row: &Row, i: usize, col: Col) -> Result<Cell, tokio_postgres::Error> {
+pub(super) fn read_cell(row: &Row, i: usize, col: Col) -> Result<Cell, tokio_postgres::Error> {
     Ok(match col {
         Col::Text => row.try_get::<_, Option<String>>(i)?.map(Cell::Text),
         Col::I16 => row
@@ -38,7 +38,7 @@ fn read_cell(row: &Row, i: usize, col: Col) -> Result<Cell, tokio_postgres::Erro
 
 type Param = Box<dyn ToSql + Sync + Send>;
 
-fn write_cell(cell: &Cell, col: Col, column: &str) -> Result<Param, StoreError> {
+pub(super) fn write_cell(cell: &Cell, col: Col, column: &str) -> Result<Param, StoreError> {
     let out_of_range = || StoreError::Corrupt(format!("{column} is out of range"));
     Ok(match (cell, col) {
         (Cell::Null, Col::Text) => Box::new(None::<String>),

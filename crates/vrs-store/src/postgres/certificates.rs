@@ -2,13 +2,15 @@
 //! their audit entry in one transaction.
 
 use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
-use vrs_domain::MunicipalityCode;
+use vrs_domain::{AtenaNumber, CertificateId, DoseRecord, MunicipalityCode};
 
 use super::{append_audit_tx, PostgresStore};
 use crate::certificates::{
-    signing_key_aad, ActiveSigningKey, CertificateIssue, IssueRow, KeyPurpose, SealedIssue,
-    SigningKeyInfo,
+    change_entry, change_reason, dose_mask, judge, person_index, revoked_row, signing_key_aad,
+    stated_digest, ActiveSigningKey, CertificateIssue, CertificateStatus, IssueRow, KeyPurpose,
+    Outstanding, RevokedCertificate, SealedIssue, SigningKeyInfo, ISSUE_COLUMNS,
 };
 use crate::{AuditEntry, AuditScope, StoreError};
 
@@ -118,6 +120,8 @@ impl PostgresStore {
     pub(crate) async fn record_certificate_pg(
         &self,
         issue: &CertificateIssue,
+        atena: &AtenaNumber,
+        doses: &[DoseRecord],
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
         let scope = issue.municipality;
@@ -126,12 +130,32 @@ impl PostgresStore {
             return Err(StoreError::Other("no data key".into()));
         };
         let sealed = SealedIssue::seal(issue, &cipher)?;
+        let person = person_index(atena, &cipher).to_vec();
+        let stated = dose_mask(doses);
+        let digest = stated_digest(doses, stated, &cipher).to_vec();
         let tx = client.transaction().await?;
+        if let Some(old) = &issue.replaces {
+            let same: Option<Option<Vec<u8>>> = tx
+                .query_opt(
+                    "SELECT person_index FROM certificate_issues \
+                     WHERE municipality_code = $1 AND certificate_id = $2",
+                    &[&scope.as_str(), &old.as_str()],
+                )
+                .await?
+                .map(|r| r.get(0));
+            if same.flatten().as_deref() != Some(&person[..]) {
+                return Err(StoreError::Conflict(format!(
+                    "certificate {old} is not this person's"
+                )));
+            }
+        }
         let inserted = tx
             .execute(
                 "INSERT INTO certificate_issues (municipality_code, certificate_id, issued_at, \
-                 channel, kind, name_enc, birth_date_enc, nationality_enc, passport_number_enc) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+                 channel, kind, name_enc, birth_date_enc, nationality_enc, passport_number_enc, \
+                 person_index, stated_doses, stated_digest, shc_kid, dsc_kid, replaces, status) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'valid') \
+                 ON CONFLICT DO NOTHING",
                 &[
                     &scope.as_str(),
                     &issue.certificate_id.as_str(),
@@ -142,6 +166,12 @@ impl PostgresStore {
                     &sealed.birth_date,
                     &sealed.nationality,
                     &sealed.passport_number,
+                    &person,
+                    &i32::try_from(stated).unwrap_or(0),
+                    &digest,
+                    &issue.shc_kid,
+                    &issue.dsc_kid,
+                    &issue.replaces.as_ref().map(|r| r.as_str()),
                 ],
             )
             .await?;
@@ -156,29 +186,36 @@ impl PostgresStore {
         Ok(())
     }
 
-    pub(crate) async fn certificate_issues_pg(
+    /// History rows of the area matching `filter` (SQL after `WHERE municipality_code = $1`),
+    /// opened.
+    async fn issues_where(
         &self,
         scope: MunicipalityCode,
-        limit: u32,
+        filter: &str,
+        args: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> Result<Vec<CertificateIssue>, StoreError> {
         let client = self.pool.get().await?;
         let Some(cipher) = self.cipher(&client, scope, false).await? else {
             return Ok(Vec::new());
         };
+        let code = scope.as_str();
+        let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&code];
+        params.extend_from_slice(args);
         let rows = client
             .query(
-                "SELECT certificate_id, issued_at, channel, kind, name_enc, birth_date_enc, \
-                 nationality_enc, passport_number_enc FROM certificate_issues \
-                 WHERE municipality_code = $1 ORDER BY issued_at DESC, certificate_id LIMIT $2",
-                &[&scope.as_str(), &i64::from(limit)],
+                &format!(
+                    "SELECT {ISSUE_COLUMNS} FROM certificate_issues \
+                     WHERE municipality_code = $1 {filter}"
+                ),
+                &params,
             )
             .await?;
         rows.iter()
             .map(|r| {
-                let issued_at: DateTime<Utc> = r.get(1);
+                let stated: i32 = r.get(10);
                 IssueRow {
                     certificate_id: r.get(0),
-                    issued_at,
+                    issued_at: r.get(1),
                     channel: r.get(2),
                     kind: r.get(3),
                     sealed: SealedIssue {
@@ -187,9 +224,230 @@ impl PostgresStore {
                         nationality: r.get(6),
                         passport_number: r.get(7),
                     },
+                    shc_kid: r.get(8),
+                    dsc_kid: r.get(9),
+                    stated: stated.into(),
+                    replaces: r.get(11),
+                    status: r.get(12),
+                    status_at: r.get(13),
+                    status_reason: r.get(14),
                 }
                 .open(scope, &cipher)
             })
             .collect()
     }
+
+    pub(crate) async fn certificate_issues_pg(
+        &self,
+        scope: MunicipalityCode,
+        limit: u32,
+    ) -> Result<Vec<CertificateIssue>, StoreError> {
+        self.issues_where(
+            scope,
+            "ORDER BY issued_at DESC, certificate_id LIMIT $2",
+            &[&i64::from(limit)],
+        )
+        .await
+    }
+
+    pub(crate) async fn person_certificates_pg(
+        &self,
+        scope: MunicipalityCode,
+        atena: &AtenaNumber,
+    ) -> Result<Vec<CertificateIssue>, StoreError> {
+        let client = self.pool.get().await?;
+        let Some(cipher) = self.cipher(&client, scope, false).await? else {
+            return Ok(Vec::new());
+        };
+        drop(client);
+        let index = person_index(atena, &cipher).to_vec();
+        self.issues_where(
+            scope,
+            "AND person_index = $2 ORDER BY issued_at DESC, certificate_id",
+            &[&index],
+        )
+        .await
+    }
+
+    pub(crate) async fn revoke_certificate_pg(
+        &self,
+        scope: MunicipalityCode,
+        id: &CertificateId,
+        reason: &str,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let status: Option<String> = tx
+            .query_opt(
+                "SELECT status FROM certificate_issues \
+                 WHERE municipality_code = $1 AND certificate_id = $2 FOR UPDATE",
+                &[&scope.as_str(), &id.as_str()],
+            )
+            .await?
+            .map(|r| r.get(0));
+        match status.as_deref() {
+            None => return Err(StoreError::NotFound),
+            Some("revoked") => {
+                return Err(StoreError::Conflict(format!(
+                    "certificate {id} is already revoked"
+                )))
+            }
+            Some(_) => {}
+        }
+        set_status(
+            &tx,
+            scope,
+            id.as_str(),
+            CertificateStatus::Revoked,
+            reason,
+            audit,
+        )
+        .await?;
+        append_audit_tx(&tx, scope.into(), audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn refresh_certificates_pg(
+        &self,
+        scope: MunicipalityCode,
+        people: &[AtenaNumber],
+        cause: &AuditEntry,
+    ) -> Result<u32, StoreError> {
+        let mut client = self.pool.get().await?;
+        let Some(cipher) = self.cipher(&client, scope, false).await? else {
+            return Ok(0);
+        };
+        // One query finds which of these people have outstanding certificates (after a large
+        // dose import, usually none), so only those are read again.
+        let indexes: Vec<Vec<u8>> = people
+            .iter()
+            .map(|a| person_index(a, &cipher).to_vec())
+            .collect();
+        let found: std::collections::HashSet<Vec<u8>> = client
+            .query(
+                "SELECT DISTINCT person_index FROM certificate_issues \
+                 WHERE municipality_code = $1 AND status <> 'revoked' AND person_index = ANY($2)",
+                &[&scope.as_str(), &indexes],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        if found.is_empty() {
+            return Ok(0);
+        }
+        let tx = client.transaction().await?;
+        let mut changed = 0;
+        for (atena, index) in people.iter().zip(&indexes) {
+            if found.contains(index) {
+                changed += self.refresh_tx(&tx, scope, atena, cause).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    /// Brings the outstanding certificates of one person up to date with the doses stored now, in
+    /// the caller's transaction; returns how many changed.
+    pub(super) async fn refresh_tx(
+        &self,
+        tx: &impl GenericClient,
+        scope: MunicipalityCode,
+        atena: &AtenaNumber,
+        cause: &AuditEntry,
+    ) -> Result<u32, StoreError> {
+        let Some(cipher) = self.cipher(tx, scope, false).await? else {
+            return Ok(0);
+        };
+        let index = person_index(atena, &cipher).to_vec();
+        let stmt = tx
+            .prepare_cached(
+                "SELECT certificate_id, status, stated_doses, stated_digest FROM certificate_issues \
+                 WHERE municipality_code = $1 AND person_index = $2 AND status <> 'revoked' \
+                 FOR UPDATE",
+            )
+            .await?;
+        let rows = tx.query(&stmt, &[&scope.as_str(), &index]).await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let current = super::doses::person_doses_tx(tx, scope, atena).await?;
+        let mut changed = 0;
+        for r in rows {
+            let id: String = r.get(0);
+            let status: String = r.get(1);
+            let stated: i32 = r.get(2);
+            let digest: Option<Vec<u8>> = r.get(3);
+            let o = Outstanding {
+                status: CertificateStatus::parse(&status)
+                    .ok_or_else(|| StoreError::Corrupt(format!("status of certificate {id}")))?,
+                stated: u32::try_from(stated).unwrap_or(0),
+                digest: digest.unwrap_or_default(),
+                certificate_id: id,
+            };
+            if let Some(next) = judge(o.status, o.stated, &o.digest, &current, &cipher) {
+                let reason = change_reason(next);
+                let entry = change_entry(cause, &o.certificate_id, next, reason);
+                set_status(tx, scope, &o.certificate_id, next, reason, &entry).await?;
+                append_audit_tx(tx, scope.into(), &entry).await?;
+                changed += 1;
+            }
+        }
+        Ok(changed)
+    }
+
+    pub(crate) async fn revoked_certificates_pg(
+        &self,
+    ) -> Result<Vec<RevokedCertificate>, StoreError> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT municipality_code, certificate_id, kind, shc_kid, dsc_kid, status_at \
+                 FROM certificate_issues WHERE status = 'revoked' \
+                 ORDER BY status_at, municipality_code, certificate_id",
+                &[],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let code: String = r.get(0);
+                let id: String = r.get(1);
+                let kind: String = r.get(2);
+                let at: Option<DateTime<Utc>> = r.get(5);
+                revoked_row(
+                    &code,
+                    &id,
+                    &kind,
+                    r.get(3),
+                    r.get(4),
+                    at.unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+}
+
+/// Sets a certificate's status, with when and why.
+async fn set_status(
+    tx: &impl GenericClient,
+    scope: MunicipalityCode,
+    id: &str,
+    status: CertificateStatus,
+    reason: &str,
+    entry: &AuditEntry,
+) -> Result<(), StoreError> {
+    let stmt = tx
+        .prepare_cached(
+            "UPDATE certificate_issues SET status = $3, status_at = $4, status_reason = $5 \
+             WHERE municipality_code = $1 AND certificate_id = $2",
+        )
+        .await?;
+    tx.execute(
+        &stmt,
+        &[&scope.as_str(), &id, &status.as_str(), &entry.at, &reason],
+    )
+    .await?;
+    Ok(())
 }

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 use vrs_domain::{
@@ -10,6 +10,7 @@ use vrs_domain::{
 };
 
 use super::{append_audit_tx, KeyParam, PostgresStore};
+use crate::doses::check_undo;
 use crate::rows::{self, DoseRow, DOSE_COLUMNS};
 use crate::sealed::kana_birth_index;
 use crate::{AuditEntry, CouponHolder, IdempotentAnswer, PersonDoses, Registration, StoreError};
@@ -366,6 +367,8 @@ impl PostgresStore {
         let recorded_by: String = kept.get(2);
         insert_dose(&tx, scope, &after, &recorded_by).await?;
         append_audit_tx(&tx, scope.into(), audit).await?;
+        self.refresh_tx(&tx, scope, &before.dose.atena, audit)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -383,6 +386,44 @@ impl PostgresStore {
             return Err(changed_meanwhile(&tx, scope, before).await);
         }
         append_audit_tx(&tx, scope.into(), audit).await?;
+        self.refresh_tx(&tx, scope, &before.dose.atena, audit)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn undo_dose_pg(
+        &self,
+        scope: MunicipalityCode,
+        before: &DoseRecord,
+        recorded_by: &str,
+        recorded_since: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        rows::check_scope(scope, before.dose.municipality)?;
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let how = tx
+            .query_opt(
+                "SELECT source, recorded_by, recorded_at FROM doses \
+                 WHERE municipality_code = $1 AND atena_number = $2 AND dose_number = $3 FOR UPDATE",
+                &[
+                    &scope.as_str(),
+                    &before.dose.atena.as_str(),
+                    &i16::from(before.dose.dose_number),
+                ],
+            )
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let (source, stored_by, at): (String, String, DateTime<Utc>) =
+            (how.get(0), how.get(1), how.get(2));
+        check_undo(&source, &stored_by, at, recorded_by, recorded_since)?;
+        if delete_matching(&tx, scope, before).await?.is_none() {
+            return Err(changed_meanwhile(&tx, scope, before).await);
+        }
+        append_audit_tx(&tx, scope.into(), audit).await?;
+        self.refresh_tx(&tx, scope, &before.dose.atena, audit)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -448,18 +489,27 @@ impl PostgresStore {
         atena: &AtenaNumber,
     ) -> Result<Vec<DoseRecord>, StoreError> {
         let client = self.pool.get().await?;
-        let stmt = client
-            .prepare_cached(&format!(
-                "SELECT {DOSE_COLUMNS} FROM doses WHERE municipality_code = $1 AND atena_number = $2 \
-                 ORDER BY dose_number"
-            ))
-            .await?;
-        let found = client
-            .query(&stmt, &[&scope.as_str(), &atena.as_str()])
-            .await?;
-        found
-            .iter()
-            .map(|r| dose_row(r, 0).into_record(scope, atena))
-            .collect()
+        person_doses_tx(&client, scope, atena).await
     }
+}
+
+/// A person's doses as stored, by dose number, on `client` (a transaction or not).
+pub(super) async fn person_doses_tx(
+    client: &impl GenericClient,
+    scope: MunicipalityCode,
+    atena: &AtenaNumber,
+) -> Result<Vec<DoseRecord>, StoreError> {
+    let stmt = client
+        .prepare_cached(&format!(
+            "SELECT {DOSE_COLUMNS} FROM doses WHERE municipality_code = $1 AND atena_number = $2 \
+             ORDER BY dose_number"
+        ))
+        .await?;
+    let found = client
+        .query(&stmt, &[&scope.as_str(), &atena.as_str()])
+        .await?;
+    found
+        .iter()
+        .map(|r| dose_row(r, 0).into_record(scope, atena))
+        .collect()
 }

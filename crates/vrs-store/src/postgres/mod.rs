@@ -9,6 +9,7 @@ mod doses;
 mod governance;
 mod import;
 mod jobs;
+mod merge;
 mod provision;
 mod registrations;
 mod statistics;
@@ -25,14 +26,16 @@ use tokio_postgres::NoTls;
 use vrs_crypto::backup::BackupKey;
 use vrs_crypto::{chain, FieldCipher, MasterKey};
 use vrs_domain::{
-    AtenaNumber, CouponNumber, DoseRecord, KanaName, MunicipalityCode, MyNumber, Resident,
-    TermsKind,
+    AtenaNumber, CertificateId, CouponNumber, DoseRecord, KanaName, MunicipalityCode, MyNumber,
+    Resident, TermsKind,
 };
 
 use crate::accounts::{Account, Application, ApplicationStatus, SessionRecord};
 use crate::audit::{AuditEntry, AuditFilter, AuditRecord, AuditScope};
 use crate::backup::{AreaRestore, ShredRecord, SnapshotSink};
-use crate::certificates::{ActiveSigningKey, CertificateIssue, KeyPurpose, SigningKeyInfo};
+use crate::certificates::{
+    ActiveSigningKey, CertificateIssue, KeyPurpose, RevokedCertificate, SigningKeyInfo,
+};
 use crate::governance::{Agreement, FunctionState, TermsVersion};
 use crate::import::ResidentImport;
 use crate::keyring::{Keyring, FIRST_KEY_VERSION};
@@ -568,6 +571,18 @@ impl Store for PostgresStore {
         self.delete_dose_pg(scope, before, audit).await
     }
 
+    async fn undo_dose(
+        &self,
+        scope: MunicipalityCode,
+        before: &DoseRecord,
+        recorded_by: &str,
+        recorded_since: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        self.undo_dose_pg(scope, before, recorded_by, recorded_since, audit)
+            .await
+    }
+
     async fn area_doses(
         &self,
         scope: MunicipalityCode,
@@ -682,9 +697,11 @@ impl Store for PostgresStore {
     async fn record_certificate(
         &self,
         issue: &CertificateIssue,
+        atena: &AtenaNumber,
+        doses: &[DoseRecord],
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
-        self.record_certificate_pg(issue, audit).await
+        self.record_certificate_pg(issue, atena, doses, audit).await
     }
 
     async fn certificate_issues(
@@ -693,6 +710,37 @@ impl Store for PostgresStore {
         limit: u32,
     ) -> Result<Vec<CertificateIssue>, StoreError> {
         self.certificate_issues_pg(scope, limit).await
+    }
+
+    async fn person_certificates(
+        &self,
+        scope: MunicipalityCode,
+        atena: &AtenaNumber,
+    ) -> Result<Vec<CertificateIssue>, StoreError> {
+        self.person_certificates_pg(scope, atena).await
+    }
+
+    async fn revoke_certificate(
+        &self,
+        scope: MunicipalityCode,
+        id: &CertificateId,
+        reason: &str,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        self.revoke_certificate_pg(scope, id, reason, audit).await
+    }
+
+    async fn refresh_certificates(
+        &self,
+        scope: MunicipalityCode,
+        people: &[AtenaNumber],
+        cause: &AuditEntry,
+    ) -> Result<u32, StoreError> {
+        self.refresh_certificates_pg(scope, people, cause).await
+    }
+
+    async fn revoked_certificates(&self) -> Result<Vec<RevokedCertificate>, StoreError> {
+        self.revoked_certificates_pg().await
     }
 
     async fn agree_to_terms(
@@ -999,5 +1047,91 @@ impl Store for PostgresStore {
         audit: &AuditEntry,
     ) -> Result<u32, StoreError> {
         self.delete_resident_pg(scope, atena, audit).await
+    }
+
+    // --- Duplicate people ([`crate::merge`], in merge.rs) ---
+
+    async fn residents_page(
+        &self,
+        scope: MunicipalityCode,
+        after: Option<&AtenaNumber>,
+        limit: u32,
+    ) -> Result<Vec<Resident>, StoreError> {
+        self.residents_page_pg(scope, after, limit).await
+    }
+
+    async fn duplicate_pairs_by_kana_birth_sex(
+        &self,
+        scope: MunicipalityCode,
+    ) -> Result<Vec<(AtenaNumber, AtenaNumber)>, StoreError> {
+        self.duplicate_pairs_pg(scope).await
+    }
+
+    async fn unfetched_moves(
+        &self,
+        scope: MunicipalityCode,
+        audit: &AuditEntry,
+    ) -> Result<Vec<crate::UnfetchedMove>, StoreError> {
+        self.unfetched_moves_pg(scope, audit).await
+    }
+
+    async fn put_duplicate_candidates(
+        &self,
+        scope: MunicipalityCode,
+        candidates: &[crate::Candidate],
+        audit: &AuditEntry,
+    ) -> Result<u32, StoreError> {
+        self.put_candidates_pg(scope, candidates, audit).await
+    }
+
+    async fn duplicate_candidates(
+        &self,
+        scope: MunicipalityCode,
+        status: Option<crate::CandidateStatus>,
+    ) -> Result<Vec<crate::Candidate>, StoreError> {
+        self.candidates_pg(scope, status).await
+    }
+
+    async fn decide_candidate(
+        &self,
+        scope: MunicipalityCode,
+        candidate_id: &str,
+        status: crate::CandidateStatus,
+        decided_by: &str,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        self.decide_candidate_pg(scope, candidate_id, status, decided_by, audit)
+            .await
+    }
+
+    async fn merge_people(
+        &self,
+        scope: MunicipalityCode,
+        kept: &AtenaNumber,
+        merged: &AtenaNumber,
+        merge_id: &str,
+        merged_by: &str,
+        at: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> Result<crate::PersonMerge, StoreError> {
+        self.merge_people_pg(scope, kept, merged, merge_id, merged_by, at, audit)
+            .await
+    }
+
+    async fn unmerge(
+        &self,
+        scope: MunicipalityCode,
+        merge_id: &str,
+        undone_by: &str,
+        audit: &AuditEntry,
+    ) -> Result<crate::PersonMerge, StoreError> {
+        self.unmerge_pg(scope, merge_id, undone_by, audit).await
+    }
+
+    async fn person_merges(
+        &self,
+        scope: MunicipalityCode,
+    ) -> Result<Vec<crate::PersonMerge>, StoreError> {
+        self.person_merges_pg(scope).await
     }
 }

@@ -15,7 +15,7 @@ use crate::backup::{self as spec, AreaRestore, CarriedKey, Cell, Col, ShredRecor
 use crate::keyring::Keyring;
 use crate::{rows, AuditEntry, AuditScope, StoreError};
 
-fn read_cell(value: ValueRef<'_>, col: Col, table: &str) -> Result<Cell, StoreError> {
+pub(super) fn read_cell(value: ValueRef<'_>, col: Col, table: &str) -> Result<Cell, StoreError> {
     let bad = || StoreError::Corrupt(format!("a value of {table} has an unexpected type"));
     Ok(match (value, col) {
         (ValueRef::Null, _) => Cell::Null,
@@ -34,7 +34,7 @@ fn read_cell(value: ValueRef<'_>, col: Col, table: &str) -> Result<Cell, StoreEr
     })
 }
 
-fn write_cell(cell: &Cell) -> Value {
+pub(super) fn write_cell(cell: &Cell) -> Value {
     match cell {
         Cell::Null => Value::Null,
         Cell::Int(i) => Value::Integer(*i),

@@ -2,15 +2,17 @@
 //! the writer with their audit entry in one transaction.
 
 use rusqlite::{params, Connection, OptionalExtension};
-use vrs_domain::MunicipalityCode;
+use vrs_domain::{AtenaNumber, CertificateId, DoseRecord, MunicipalityCode};
 
 use super::accounts::time;
-use super::{append_audit_tx, SqliteStore};
+use super::{append_audit_tx, load_cipher, SqliteStore};
 use crate::audit::timestamp_text;
 use crate::certificates::{
-    signing_key_aad, ActiveSigningKey, CertificateIssue, IssueRow, KeyPurpose, SealedIssue,
-    SigningKeyInfo,
+    change_entry, change_reason, dose_mask, judge, person_index, revoked_row, signing_key_aad,
+    stated_digest, ActiveSigningKey, CertificateIssue, CertificateStatus, IssueRow, KeyPurpose,
+    Outstanding, RevokedCertificate, SealedIssue, SigningKeyInfo, ISSUE_COLUMNS,
 };
+use crate::keyring::Keyring;
 use crate::{AuditEntry, AuditScope, StoreError};
 
 const KEY_COLUMNS: &str = "issuer, purpose, kid, public_part, created_at, retired_at";
@@ -145,18 +147,41 @@ impl SqliteStore {
     pub(crate) async fn record_certificate_sqlite(
         &self,
         issue: &CertificateIssue,
+        atena: &AtenaNumber,
+        doses: &[DoseRecord],
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
         let scope = issue.municipality;
         let cipher = self.ensure_cipher(scope).await?;
         let sealed = SealedIssue::seal(issue, &cipher)?;
+        let person = person_index(atena, &cipher).to_vec();
+        let stated = dose_mask(doses);
+        let digest = stated_digest(doses, stated, &cipher).to_vec();
         let issue = issue.clone();
         let audit = audit.clone();
         self.write(move |tx, _| {
+            if let Some(old) = &issue.replaces {
+                let same: Option<Vec<u8>> = tx
+                    .query_row(
+                        "SELECT person_index FROM certificate_issues \
+                         WHERE municipality_code = ?1 AND certificate_id = ?2",
+                        params![scope.as_str(), old.as_str()],
+                        |r| r.get(0),
+                    )
+                    .optional()?
+                    .flatten();
+                if same.as_deref() != Some(&person[..]) {
+                    return Err(StoreError::Conflict(format!(
+                        "certificate {old} is not this person's"
+                    )));
+                }
+            }
             let inserted = tx.execute(
                 "INSERT INTO certificate_issues (municipality_code, certificate_id, issued_at, \
-                 channel, kind, name_enc, birth_date_enc, nationality_enc, passport_number_enc) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING",
+                 channel, kind, name_enc, birth_date_enc, nationality_enc, passport_number_enc, \
+                 person_index, stated_doses, stated_digest, shc_kid, dsc_kid, replaces, status) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 'valid') \
+                 ON CONFLICT DO NOTHING",
                 params![
                     scope.as_str(),
                     issue.certificate_id.as_str(),
@@ -166,7 +191,13 @@ impl SqliteStore {
                     sealed.name,
                     sealed.birth_date,
                     sealed.nationality,
-                    sealed.passport_number
+                    sealed.passport_number,
+                    person,
+                    stated,
+                    digest,
+                    issue.shc_kid,
+                    issue.dsc_kid,
+                    issue.replaces.as_ref().map(|r| r.as_str().to_owned()),
                 ],
             )?;
             if inserted == 0 {
@@ -181,41 +212,69 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn certificate_issues_sqlite(
+    /// History rows of the area matching `filter` (SQL after WHERE municipality_code = ?1; `?2` is
+    /// `arg`), opened.
+    async fn issues_where(
         &self,
         scope: MunicipalityCode,
-        limit: u32,
+        filter: &'static str,
+        arg: rusqlite::types::Value,
     ) -> Result<Vec<CertificateIssue>, StoreError> {
         let cipher = self.ensure_cipher(scope).await?;
         let rows = self
             .read(move |conn, _| {
-                let mut stmt = conn.prepare_cached(
-                    "SELECT certificate_id, issued_at, channel, kind, name_enc, birth_date_enc, \
-                     nationality_enc, passport_number_enc FROM certificate_issues \
-                     WHERE municipality_code = ?1 ORDER BY issued_at DESC, certificate_id LIMIT ?2",
-                )?;
-                let rows = stmt.query_map(params![scope.as_str(), limit], |r| {
+                let mut stmt = conn.prepare_cached(&format!(
+                    "SELECT {ISSUE_COLUMNS} FROM certificate_issues \
+                     WHERE municipality_code = ?1 {filter}"
+                ))?;
+                let rows = stmt.query_map(params![scope.as_str(), arg], |r| {
                     Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
+                        (
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, String>(3)?,
+                        ),
                         SealedIssue {
                             name: r.get(4)?,
                             birth_date: r.get(5)?,
                             nationality: r.get(6)?,
                             passport_number: r.get(7)?,
                         },
+                        (
+                            r.get::<_, String>(8)?,
+                            r.get::<_, String>(9)?,
+                            r.get::<_, i64>(10)?,
+                        ),
+                        (
+                            r.get::<_, Option<String>>(11)?,
+                            r.get::<_, String>(12)?,
+                            r.get::<_, Option<String>>(13)?,
+                            r.get::<_, String>(14)?,
+                        ),
                     ))
                 })?;
                 rows.map(|r| {
-                    let (certificate_id, at, channel, kind, sealed) = r?;
+                    let (
+                        (certificate_id, at, channel, kind),
+                        sealed,
+                        (shc_kid, dsc_kid, stated),
+                        rest,
+                    ) = r?;
+                    let (replaces, status, status_at, status_reason) = rest;
                     Ok(IssueRow {
                         certificate_id,
                         issued_at: time(&at)?,
                         channel,
                         kind,
                         sealed,
+                        shc_kid,
+                        dsc_kid,
+                        stated,
+                        replaces,
+                        status,
+                        status_at: status_at.as_deref().map(time).transpose()?,
+                        status_reason,
                     })
                 })
                 .collect::<Result<Vec<_>, StoreError>>()
@@ -223,4 +282,211 @@ impl SqliteStore {
             .await?;
         rows.into_iter().map(|r| r.open(scope, &cipher)).collect()
     }
+
+    pub(crate) async fn certificate_issues_sqlite(
+        &self,
+        scope: MunicipalityCode,
+        limit: u32,
+    ) -> Result<Vec<CertificateIssue>, StoreError> {
+        self.issues_where(
+            scope,
+            "ORDER BY issued_at DESC, certificate_id LIMIT ?2",
+            i64::from(limit).into(),
+        )
+        .await
+    }
+
+    pub(crate) async fn person_certificates_sqlite(
+        &self,
+        scope: MunicipalityCode,
+        atena: &AtenaNumber,
+    ) -> Result<Vec<CertificateIssue>, StoreError> {
+        let cipher = self.ensure_cipher(scope).await?;
+        let index = person_index(atena, &cipher).to_vec();
+        self.issues_where(
+            scope,
+            "AND person_index = ?2 ORDER BY issued_at DESC, certificate_id",
+            index.into(),
+        )
+        .await
+    }
+
+    pub(crate) async fn revoke_certificate_sqlite(
+        &self,
+        scope: MunicipalityCode,
+        id: &CertificateId,
+        reason: &str,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let (id, reason, audit) = (id.clone(), reason.to_owned(), audit.clone());
+        self.write(move |tx, _| {
+            let status: Option<String> = tx
+                .query_row(
+                    "SELECT status FROM certificate_issues \
+                     WHERE municipality_code = ?1 AND certificate_id = ?2",
+                    params![scope.as_str(), id.as_str()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            match status.as_deref() {
+                None => return Err(StoreError::NotFound),
+                Some("revoked") => {
+                    return Err(StoreError::Conflict(format!(
+                        "certificate {id} is already revoked"
+                    )))
+                }
+                Some(_) => {}
+            }
+            set_status(
+                tx,
+                scope,
+                id.as_str(),
+                CertificateStatus::Revoked,
+                &reason,
+                &audit,
+            )?;
+            append_audit_tx(tx, scope.into(), &audit)?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub(crate) async fn refresh_certificates_sqlite(
+        &self,
+        scope: MunicipalityCode,
+        people: &[AtenaNumber],
+        cause: &AuditEntry,
+    ) -> Result<u32, StoreError> {
+        let (people, cause) = (people.to_vec(), cause.clone());
+        let outstanding = self
+            .read(move |conn, _| {
+                Ok(conn
+                    .prepare_cached(
+                        "SELECT EXISTS (SELECT 1 FROM certificate_issues \
+                         WHERE municipality_code = ?1 AND status <> 'revoked')",
+                    )?
+                    .query_row([scope.as_str()], |r| r.get::<_, bool>(0))?)
+            })
+            .await?;
+        if !outstanding {
+            return Ok(0);
+        }
+        self.write(move |tx, keyring| {
+            let mut changed = 0;
+            for atena in &people {
+                changed += refresh_tx(tx, keyring, scope, atena, &cause)?;
+            }
+            Ok(changed)
+        })
+        .await
+    }
+
+    pub(crate) async fn revoked_certificates_sqlite(
+        &self,
+    ) -> Result<Vec<RevokedCertificate>, StoreError> {
+        self.read(move |conn, _| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT municipality_code, certificate_id, kind, shc_kid, dsc_kid, status_at \
+                 FROM certificate_issues WHERE status = 'revoked' \
+                 ORDER BY status_at, municipality_code, certificate_id",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                ))
+            })?;
+            rows.map(|r| {
+                let (code, id, kind, shc_kid, dsc_kid, at) = r?;
+                revoked_row(
+                    &code,
+                    &id,
+                    &kind,
+                    shc_kid,
+                    dsc_kid,
+                    time(at.as_deref().unwrap_or_default())?,
+                )
+            })
+            .collect()
+        })
+        .await
+    }
+}
+
+/// Sets a certificate's status, with when and why, and audits it (`entry` in the area's chain).
+fn set_status(
+    tx: &Connection,
+    scope: MunicipalityCode,
+    id: &str,
+    status: CertificateStatus,
+    reason: &str,
+    entry: &AuditEntry,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "UPDATE certificate_issues SET status = ?3, status_at = ?4, status_reason = ?5 \
+         WHERE municipality_code = ?1 AND certificate_id = ?2",
+    )?
+    .execute(params![
+        scope.as_str(),
+        id,
+        status.as_str(),
+        timestamp_text(&entry.at),
+        reason
+    ])?;
+    Ok(())
+}
+
+/// Brings the outstanding certificates of one person up to date with the doses stored now, in the
+/// caller's transaction; returns how many changed.
+pub(super) fn refresh_tx(
+    tx: &Connection,
+    keyring: &Keyring,
+    scope: MunicipalityCode,
+    atena: &AtenaNumber,
+    cause: &AuditEntry,
+) -> Result<u32, StoreError> {
+    let Some(cipher) = load_cipher(tx, keyring, scope)? else {
+        return Ok(0);
+    };
+    let index = person_index(atena, &cipher).to_vec();
+    let outstanding = tx
+        .prepare_cached(
+            "SELECT certificate_id, status, stated_doses, stated_digest FROM certificate_issues \
+             WHERE municipality_code = ?1 AND person_index = ?2 AND status <> 'revoked'",
+        )?
+        .query_map(params![scope.as_str(), index], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, Option<Vec<u8>>>(3)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    if outstanding.is_empty() {
+        return Ok(0);
+    }
+    let current = super::doses::person_doses_tx(tx, scope, atena)?;
+    let mut changed = 0;
+    for (id, status, stated, digest) in outstanding {
+        let o = Outstanding {
+            status: CertificateStatus::parse(&status)
+                .ok_or_else(|| StoreError::Corrupt(format!("status of certificate {id}")))?,
+            stated: u32::try_from(stated).unwrap_or(0),
+            digest: digest.unwrap_or_default(),
+            certificate_id: id,
+        };
+        if let Some(next) = judge(o.status, o.stated, &o.digest, &current, &cipher) {
+            let reason = change_reason(next);
+            let entry = change_entry(cause, &o.certificate_id, next, reason);
+            set_status(tx, scope, &o.certificate_id, next, reason, &entry)?;
+            append_audit_tx(tx, scope.into(), &entry)?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
 }

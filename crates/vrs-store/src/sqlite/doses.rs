@@ -2,15 +2,17 @@
 
 use std::collections::HashMap;
 
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{named_params, params, Connection, OptionalExtension};
 use vrs_domain::{
     AtenaNumber, CouponNumber, DoseRecord, DoseSource, KanaName, MunicipalityCode, Resident,
 };
 
 use super::accounts::time;
+use super::certificates::refresh_tx;
 use super::{append_audit_tx, find_resident, load_cipher, text_date, SqliteStore};
 use crate::audit::timestamp_text;
+use crate::doses::check_undo;
 use crate::rows::{self, DoseRow, DOSE_COLUMNS};
 use crate::sealed::kana_birth_index;
 use crate::{AuditEntry, CouponHolder, IdempotentAnswer, PersonDoses, Registration, StoreError};
@@ -160,6 +162,25 @@ fn changed_meanwhile(tx: &Connection, scope: MunicipalityCode, before: &DoseReco
         Ok(None) => StoreError::NotFound,
         Err(e) => e.into(),
     }
+}
+
+/// A person's doses as stored, by dose number, in the caller's transaction.
+pub(super) fn person_doses_tx(
+    conn: &Connection,
+    scope: MunicipalityCode,
+    atena: &AtenaNumber,
+) -> Result<Vec<DoseRecord>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {DOSE_COLUMNS} FROM doses WHERE municipality_code = ?1 AND atena_number = ?2 \
+         ORDER BY dose_number"
+    ))?;
+    let found = stmt
+        .query_map(params![scope.as_str(), atena.as_str()], |r| dose_row(r, 0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    found
+        .into_iter()
+        .map(|row| finish(row, scope, atena))
+        .collect()
 }
 
 impl SqliteStore {
@@ -353,7 +374,7 @@ impl SqliteStore {
             ));
         }
         let (before, mut after, audit) = (before.clone(), after.clone(), audit.clone());
-        self.write(move |tx, _| {
+        self.write(move |tx, keyring| {
             let kept: Option<(String, String, String, Option<String>)> = tx
                 .query_row(
                     "SELECT recorded_at, source, recorded_by, received_from FROM doses \
@@ -382,6 +403,7 @@ impl SqliteStore {
                 .ok_or_else(|| StoreError::Corrupt(format!("doses.source {source:?}")))?;
             insert_dose(tx, scope, &after, &recorded_by)?;
             append_audit_tx(tx, scope.into(), &audit)?;
+            refresh_tx(tx, keyring, scope, &before.dose.atena, &audit)?;
             Ok(())
         })
         .await
@@ -395,11 +417,47 @@ impl SqliteStore {
     ) -> Result<(), StoreError> {
         rows::check_scope(scope, before.dose.municipality)?;
         let (before, audit) = (before.clone(), audit.clone());
-        self.write(move |tx, _| {
+        self.write(move |tx, keyring| {
             if delete_matching(tx, scope, &before)? == 0 {
                 return Err(changed_meanwhile(tx, scope, &before));
             }
             append_audit_tx(tx, scope.into(), &audit)?;
+            refresh_tx(tx, keyring, scope, &before.dose.atena, &audit)?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub(crate) async fn undo_dose_sqlite(
+        &self,
+        scope: MunicipalityCode,
+        before: &DoseRecord,
+        recorded_by: &str,
+        recorded_since: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        rows::check_scope(scope, before.dose.municipality)?;
+        let (before, audit, by) = (before.clone(), audit.clone(), recorded_by.to_owned());
+        self.write(move |tx, keyring| {
+            let how: Option<(String, String, String)> = tx
+                .query_row(
+                    "SELECT source, recorded_by, recorded_at FROM doses \
+                     WHERE municipality_code = ?1 AND atena_number = ?2 AND dose_number = ?3",
+                    params![
+                        scope.as_str(),
+                        before.dose.atena.as_str(),
+                        before.dose.dose_number
+                    ],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            let (source, stored_by, at) = how.ok_or(StoreError::NotFound)?;
+            check_undo(&source, &stored_by, time(&at)?, &by, recorded_since)?;
+            if delete_matching(tx, scope, &before)? == 0 {
+                return Err(changed_meanwhile(tx, scope, &before));
+            }
+            append_audit_tx(tx, scope.into(), &audit)?;
+            refresh_tx(tx, keyring, scope, &before.dose.atena, &audit)?;
             Ok(())
         })
         .await
@@ -466,16 +524,7 @@ impl SqliteStore {
         atena: &AtenaNumber,
     ) -> Result<Vec<DoseRecord>, StoreError> {
         let atena = atena.clone();
-        self.read_point(move |conn, _| {
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {DOSE_COLUMNS} FROM doses WHERE municipality_code = ?1 AND atena_number = ?2 \
-                 ORDER BY dose_number"
-            ))?;
-            let found = stmt
-                .query_map(params![scope.as_str(), atena.as_str()], |r| dose_row(r, 0))?
-                .collect::<Result<Vec<_>, _>>()?;
-            found.into_iter().map(|row| finish(row, scope, &atena)).collect()
-        })
-        .await
+        self.read_point(move |conn, _| person_doses_tx(conn, scope, &atena))
+            .await
     }
 }

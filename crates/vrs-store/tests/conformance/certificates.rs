@@ -1,12 +1,15 @@
 //! Conformance cases for certificates: issuers' signing keys (sealed by the master key, one active
 //! per issuer and purpose, rotated keys kept) and the issuance history (sealed fields, own area only).
 
-use chrono::{NaiveDate, TimeZone, Utc};
-use vrs_domain::{CertificateId, CertificateKind, IssueChannel};
+use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use vrs_domain::{AtenaNumber, CertificateId, CertificateKind, DoseSource, IssueChannel};
 use vrs_store::testkit::TestDb;
-use vrs_store::{AuditScope, CertificateIssue, KeyPurpose, SigningKeyInfo, StoreError};
+use vrs_store::{
+    AuditFilter, AuditScope, CertificateIssue, CertificateStatus, KeyPurpose, Registration,
+    SigningKeyInfo, StoreError,
+};
 
-use super::{audit, code, CHIYODA, SAIJO};
+use super::{audit, code, dose, reg, resident, CHIYODA, SAIJO};
 
 fn key(kid: &str, secs: i64) -> SigningKeyInfo {
     SigningKeyInfo {
@@ -111,7 +114,18 @@ fn issue(id_seed: u8, at_secs: i64) -> CertificateIssue {
         birth_date: NaiveDate::from_ymd_opt(1985, 4, 1).unwrap(),
         nationality: Some("JPN".into()),
         passport_number: Some("TZ7654321".into()),
+        shc_kid: "shc-kid".into(),
+        dsc_kid: "0102030405060708".into(),
+        stated: 0,
+        replaces: None,
+        status: CertificateStatus::Valid,
+        status_at: None,
+        status_reason: String::new(),
     }
+}
+
+fn holder() -> AtenaNumber {
+    AtenaNumber::parse("1000000001").unwrap()
 }
 
 pub async fn the_issuance_history_is_sealed_and_kept_in_its_own_area(db: &TestDb) {
@@ -126,6 +140,8 @@ pub async fn the_issuance_history_is_sealed_and_kept_in_its_own_area(db: &TestDb
         db.store
             .record_certificate(
                 i,
+                &holder(),
+                &[],
                 &audit("certificate.issue_counter", i.certificate_id.as_str()),
             )
             .await
@@ -133,7 +149,12 @@ pub async fn the_issuance_history_is_sealed_and_kept_in_its_own_area(db: &TestDb
     }
     let again = db
         .store
-        .record_certificate(&first, &audit("certificate.issue_counter", "again"))
+        .record_certificate(
+            &first,
+            &holder(),
+            &[],
+            &audit("certificate.issue_counter", "again"),
+        )
         .await;
     assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
 
@@ -168,4 +189,241 @@ pub async fn the_issuance_history_is_sealed_and_kept_in_its_own_area(db: &TestDb
             "stored in the clear"
         );
     }
+}
+
+/// The certificate `seed` of a Chiyoda person, as issued (domestic, status valid).
+fn issued(seed: u8) -> CertificateIssue {
+    let mut i = issue(seed, i64::from(seed));
+    i.kind = CertificateKind::Domestic;
+    i.nationality = None;
+    i.passport_number = None;
+    i
+}
+
+async fn status_of(db: &TestDb, atena: &AtenaNumber) -> Vec<(u8, CertificateStatus)> {
+    let mut out: Vec<(u8, CertificateStatus)> = db
+        .store
+        .person_certificates(code(CHIYODA), atena)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.certificate_id.as_str().as_bytes()[7] - b'0', c.status))
+        .collect();
+    out.sort_unstable_by_key(|(seed, _)| *seed);
+    out
+}
+
+pub async fn certificates_are_superseded_and_revoked_by_dose_changes(db: &TestDb) {
+    let scope = code(CHIYODA);
+    let a = resident(CHIYODA, 200001);
+    let b = resident(CHIYODA, 200002);
+    for p in [&a, &b] {
+        db.store
+            .put_resident(scope, p, &audit("resident.put", p.atena.as_str()))
+            .await
+            .unwrap();
+    }
+    let (a1, a2, b1) = (dose(&a, 1), dose(&a, 2), dose(&b, 1));
+    db.store
+        .add_doses(
+            scope,
+            &[a1.clone(), a2.clone(), b1.clone()],
+            "staff-1",
+            &audit("doses.import", "x"),
+        )
+        .await
+        .unwrap();
+    // Certificate 1 states A's doses 1 and 2; certificate 2 only dose 1 (issued earlier);
+    // certificate 3 is B's.
+    let record = |i: CertificateIssue, who: AtenaNumber, doses: Vec<vrs_domain::DoseRecord>| async move {
+        db.store
+            .record_certificate(&i, &who, &doses, &audit("certificate.issue_counter", "c"))
+            .await
+    };
+    record(issued(1), a.atena.clone(), vec![a1.clone(), a2.clone()])
+        .await
+        .unwrap();
+    record(issued(2), a.atena.clone(), vec![a1.clone()])
+        .await
+        .unwrap();
+    record(issued(3), b.atena.clone(), vec![b1.clone()])
+        .await
+        .unwrap();
+    // A re-issue must name a certificate of the same person.
+    let mut stolen = issued(4);
+    stolen.replaces = Some(issued(3).certificate_id);
+    assert!(matches!(
+        record(stolen, a.atena.clone(), vec![a1.clone()]).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let history = db.store.person_certificates(scope, &a.atena).await.unwrap();
+    assert_eq!(history.len(), 2);
+    // Newest first: certificate 2 states dose 1, certificate 1 doses 1 and 2.
+    assert_eq!(history[0].stated, 0b10);
+    assert_eq!(history[1].stated, 0b110, "doses 1 and 2 stated");
+
+    // Recording a later dose only marks what no longer states every dose as superseded.
+    let changed = db
+        .store
+        .refresh_certificates(
+            scope,
+            &[a.atena.clone(), b.atena.clone()],
+            &audit("dose.add", "a"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed, 1, "certificate 2 does not state dose 2");
+    assert_eq!(
+        status_of(db, &a.atena).await,
+        vec![
+            (1, CertificateStatus::Valid),
+            (2, CertificateStatus::Superseded)
+        ]
+    );
+
+    // Correcting dose 2 revokes certificate 1 (it states dose 2) and not certificate 2 (it does
+    // not), nor B's.
+    let mut corrected = a2.clone();
+    corrected.dose.lot_number = vrs_domain::LotNumber::parse("FC5295").unwrap();
+    db.store
+        .correct_dose(
+            scope,
+            &a2,
+            &corrected,
+            &audit("dose.correct", a.atena.as_str()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        status_of(db, &a.atena).await,
+        vec![
+            (1, CertificateStatus::Revoked),
+            (2, CertificateStatus::Superseded)
+        ]
+    );
+    assert_eq!(
+        status_of(db, &b.atena).await,
+        vec![(3, CertificateStatus::Valid)]
+    );
+    let revoked = db.store.revoked_certificates().await.unwrap();
+    assert_eq!(revoked.len(), 1);
+    assert_eq!(revoked[0].certificate_id, issued(1).certificate_id);
+    assert_eq!(revoked[0].shc_kid, "shc-kid");
+    let entries = db
+        .store
+        .audit_search(
+            scope.into(),
+            &AuditFilter {
+                action: Some("certificate.revoked".into()),
+                limit: 100,
+                ..AuditFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(entries.len(), 1, "the revocation is audited");
+    assert_eq!(entries[0].entry.target, issued(1).certificate_id.as_str());
+    assert_eq!(
+        entries[0].entry.actor, "staff-1",
+        "by whoever corrected the dose"
+    );
+
+    // Deleting dose 1 revokes certificate 2.
+    db.store
+        .delete_dose(scope, &a1, &audit("dose.delete", a.atena.as_str()))
+        .await
+        .unwrap();
+    assert_eq!(
+        status_of(db, &a.atena).await,
+        vec![
+            (1, CertificateStatus::Revoked),
+            (2, CertificateStatus::Revoked)
+        ]
+    );
+
+    // Staff revoke B's certificate with a reason; twice is refused; another area cannot.
+    let id3 = issued(3).certificate_id;
+    assert!(matches!(
+        db.store
+            .revoke_certificate(code(SAIJO), &id3, "x", &audit("certificate.revoke", "3"))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    db.store
+        .revoke_certificate(
+            scope,
+            &id3,
+            "別人に登録された接種",
+            &audit("certificate.revoke", "3"),
+        )
+        .await
+        .unwrap();
+    let b_certs = db.store.person_certificates(scope, &b.atena).await.unwrap();
+    assert_eq!(b_certs[0].status, CertificateStatus::Revoked);
+    assert_eq!(b_certs[0].status_reason, "別人に登録された接種");
+    assert!(matches!(
+        db.store
+            .revoke_certificate(scope, &id3, "again", &audit("certificate.revoke", "3"))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(db.store.revoked_certificates().await.unwrap().len(), 3);
+    assert!(db
+        .store
+        .person_certificates(code(SAIJO), &b.atena)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+pub async fn a_tablet_dose_is_undone_only_by_its_site_within_the_window(db: &TestDb) {
+    let scope = code(CHIYODA);
+    let p = resident(CHIYODA, 300001);
+    db.store
+        .put_resident(scope, &p, &audit("resident.put", "p"))
+        .await
+        .unwrap();
+    let tablet = dose(&p, 1);
+    let at = tablet.recorded_at;
+    db.store
+        .add_dose(
+            scope,
+            &Registration {
+                record: tablet.clone(),
+                recorded_by: "site-1".into(),
+                answer: None,
+            },
+            &audit("dose.register", "p"),
+        )
+        .await
+        .unwrap();
+    let mut by_staff = dose(&p, 2);
+    by_staff.source = DoseSource::Staff;
+    db.store
+        .add_dose(scope, &reg(by_staff.clone()), &audit("dose.add", "p"))
+        .await
+        .unwrap();
+    let undo = |d: vrs_domain::DoseRecord, by: &'static str, since| async move {
+        db.store
+            .undo_dose(scope, &d, by, since, &audit("dose.undo", "p"))
+            .await
+    };
+    let refused = |r: Result<(), StoreError>, why: &str| match r {
+        Err(StoreError::Conflict(m)) => assert!(m.contains(why), "{m}"),
+        other => panic!("expected a refusal ({why}), got {other:?}"),
+    };
+    refused(undo(tablet.clone(), "site-2", at).await, "another site");
+    refused(
+        undo(tablet.clone(), "site-1", at + Duration::microseconds(1)).await,
+        "window",
+    );
+    refused(undo(by_staff.clone(), "staff-1", at).await, "tablet");
+    assert_eq!(db.store.doses_of(scope, &p.atena).await.unwrap().len(), 2);
+    undo(tablet.clone(), "site-1", at).await.unwrap();
+    let left = db.store.doses_of(scope, &p.atena).await.unwrap();
+    assert_eq!(left, vec![by_staff]);
+    assert!(matches!(
+        undo(tablet, "site-1", at).await,
+        Err(StoreError::NotFound)
+    ));
 }

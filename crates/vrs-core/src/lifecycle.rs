@@ -1,0 +1,188 @@
+//! A certificate's life after issue, and a tablet's short right to undo.
+//!
+//! - **Superseded / revoked by the doses.** A certificate states the person's doses at issue. When
+//!   a dose it states is corrected or deleted, the store revokes it in the correction's own
+//!   transaction (what it states is no longer true); when a later dose is added it is only marked
+//!   superseded ([`doses_added`], after the addition) — still true, but a re-issue would state more.
+//! - **Revoked by staff** ([`revoke`]) with a reason, e.g. a dose registered on the wrong person.
+//!   Revocation is final and published (SMART Health Card CRL, EU DCC UVCI hash list).
+//! - **Re-issued** ([`reissue`]) in one action from the person's record (or by the app, naming
+//!   the certificate it replaces): a new certificate from the doses as recorded now.
+//! - **Undone at the site** ([`undo_at_site`]): a dose registered from a tablet can be withdrawn by
+//!   the same account within a short window (recorded is not administered: a wrong coupon scanned);
+//!   after that only municipal staff correct it, with the audit trail of a correction.
+
+use chrono::{DateTime, Duration, Utc};
+use vrs_domain::mrz::Mrz;
+use vrs_domain::{AtenaNumber, CertificateId, DoseSource, IssueChannel, MunicipalityCode};
+use vrs_store::{AuditEntry, CertificateIssue, Store, StoreError};
+
+use crate::certificates::{self, CertificateError, CertificateRequest, IssuedCertificate};
+use crate::coupon::CouponRef;
+use crate::doses::{dose_detail, reason_text, ChangeError};
+use crate::signing::IssuerSettings;
+use crate::Actor;
+
+/// The undo window when the deployment does not set one.
+pub const DEFAULT_UNDO_WINDOW: Duration = Duration::minutes(10);
+
+/// After doses were added for these people (already recorded, with `cause` as their audit entry):
+/// their outstanding certificates that no longer state every dose are marked superseded. A failure
+/// here leaves the doses recorded and the certificates as they were (still true), so it is logged,
+/// not returned.
+pub async fn doses_added<'a>(
+    store: &dyn Store,
+    scope: MunicipalityCode,
+    people: impl IntoIterator<Item = &'a AtenaNumber>,
+    cause: &AuditEntry,
+) {
+    let mut people: Vec<AtenaNumber> = people.into_iter().cloned().collect();
+    people.sort_unstable_by(|a, b| a.as_str().cmp(b.as_str()));
+    people.dedup();
+    if let Err(e) = store.refresh_certificates(scope, &people, cause).await {
+        tracing::warn!(municipality = %scope, error = %e, "certificates not marked superseded");
+    }
+}
+
+/// Staff revoke a certificate of their own area, with a reason (audited as `certificate.revoke`).
+pub async fn revoke(
+    store: &dyn Store,
+    actor: &Actor,
+    scope: MunicipalityCode,
+    id: &CertificateId,
+    reason: &str,
+) -> Result<(), ChangeError> {
+    let reason = reason_text(reason)?;
+    if id.issuer() != Some(scope) {
+        return Err(ChangeError::NotFound);
+    }
+    let audit = actor
+        .audit("certificate.revoke", id.as_str())
+        .with_detail(format!("reason: {reason}"));
+    store
+        .revoke_certificate(scope, id, &reason, &audit)
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(m) => ChangeError::Invalid(m),
+            other => other.into(),
+        })
+}
+
+/// The certificate `id` of the person of `atena`, or NotFound when it is not theirs.
+pub async fn person_certificate(
+    store: &dyn Store,
+    scope: MunicipalityCode,
+    atena: &AtenaNumber,
+    id: &CertificateId,
+) -> Result<CertificateIssue, StoreError> {
+    store
+        .person_certificates(scope, atena)
+        .await?
+        .into_iter()
+        .find(|c| c.certificate_id == *id)
+        .ok_or(StoreError::NotFound)
+}
+
+/// Re-issues certificate `old` of the person of `atena`: a new certificate of the same kind from the
+/// doses recorded now, naming the one it replaces. An overseas certificate needs the passport read
+/// again (its MRZ is never kept).
+#[allow(clippy::too_many_arguments)]
+pub async fn reissue(
+    store: &dyn Store,
+    settings: &IssuerSettings,
+    actor: &Actor,
+    scope: MunicipalityCode,
+    atena: &AtenaNumber,
+    old: &CertificateId,
+    passport: Option<Mrz>,
+    channel: IssueChannel,
+    now: DateTime<Utc>,
+) -> Result<IssuedCertificate, CertificateError> {
+    let previous = person_certificate(store, scope, atena, old).await?;
+    let person = store.resident(scope, atena).await?;
+    let doses = store.doses_of(scope, atena).await?;
+    let request = CertificateRequest {
+        kind: previous.kind,
+        passport,
+        channel,
+        replaces: Some(previous.certificate_id),
+    };
+    certificates::issue(store, settings, actor, &person, doses, &request, now).await
+}
+
+/// Why a site's undo was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum UndoError {
+    #[error("取り消しの理由を入力してください (a reason is required)")]
+    NoReason,
+    #[error("{0}")]
+    Invalid(String),
+    #[error("この接種券に該当する接種記録がありません (no such dose on this coupon)")]
+    NotFound,
+    #[error("タブレットで登録された接種記録ではないため、市区町村の担当者が訂正します (the dose was not registered from a tablet: municipal staff correct it)")]
+    NotFromTablet,
+    #[error("別の接種会場のアカウントで登録された接種記録は取り消せません (the dose was registered by another site)")]
+    OtherSite,
+    #[error("登録から{minutes}分を過ぎたため取り消せません。市区町村の担当者に訂正を依頼してください (the {minutes}-minute undo window has closed: ask municipal staff to correct it)")]
+    WindowClosed { minutes: i64 },
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+/// A vaccination site undoes a dose it registered from its tablet on `coupon`, within `window` of
+/// recording it (`now` is the time of the request), with a reason. Audited as `dose.undo` in the
+/// home municipality's chain; certificates stating the dose are revoked with it.
+pub async fn undo_at_site(
+    store: &dyn Store,
+    actor: &Actor,
+    coupon: CouponRef,
+    dose_number: u8,
+    reason: &str,
+    window: Duration,
+    now: DateTime<Utc>,
+) -> Result<(), UndoError> {
+    let reason = reason_text(reason).map_err(|e| match e {
+        ChangeError::NoReason => UndoError::NoReason,
+        other => UndoError::Invalid(other.to_string()),
+    })?;
+    let home = coupon.municipality;
+    let holder = match store.coupon_holder(home, &coupon.coupon).await {
+        Ok(h) => h,
+        Err(StoreError::NotFound) => return Err(UndoError::NotFound),
+        Err(e) => return Err(UndoError::Store(e)),
+    };
+    let doses = store
+        .doses_of(home, &holder.atena)
+        .await
+        .map_err(UndoError::Store)?;
+    let before = doses
+        .into_iter()
+        .find(|d| d.dose.dose_number == dose_number)
+        .ok_or(UndoError::NotFound)?;
+    let minutes = window.num_minutes();
+    if before.source != DoseSource::Tablet {
+        return Err(UndoError::NotFromTablet);
+    }
+    if now - before.recorded_at > window {
+        return Err(UndoError::WindowClosed { minutes });
+    }
+    let audit = actor
+        .audit("dose.undo", coupon.coupon.as_str())
+        .with_detail(format!(
+            "before: {} | reason: {reason}",
+            dose_detail(&before)
+        ));
+    match store
+        .undo_dose(home, &before, &actor.user, now - window, &audit)
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(StoreError::Conflict(m)) if m.contains("another site") => Err(UndoError::OtherSite),
+        Err(StoreError::Conflict(m)) if m.contains("window") => {
+            Err(UndoError::WindowClosed { minutes })
+        }
+        Err(StoreError::Conflict(m)) if m.contains("tablet") => Err(UndoError::NotFromTablet),
+        Err(StoreError::NotFound) => Err(UndoError::NotFound),
+        Err(e) => Err(UndoError::Store(e)),
+    }
+}

@@ -1,0 +1,185 @@
+//! A certificate's life after issue, over HTTP: re-issue and revocation at the counter (from the
+//! person's record), and what verifiers fetch — the SMART Health Card CRLs, the document signers'
+//! revocation lists and the offline verifier bundle.
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+use vrs_core::access::{Action, Target};
+use vrs_core::doses::ChangeError;
+use vrs_core::{lifecycle, revocation, signing};
+use vrs_domain::mrz::Mrz;
+use vrs_domain::{AtenaNumber, CertificateId, CertificateKind, IssueChannel, MunicipalityCode};
+
+use crate::certificates::{cors_json, pdf_response, refusal};
+use crate::error::WebError;
+use crate::records::{actor, own};
+use crate::session::Signed;
+use crate::AppState;
+
+fn internal(e: impl std::fmt::Display) -> WebError {
+    WebError::Internal(e.to_string())
+}
+
+/// `{kid}.json` → `kid`.
+fn json_name(file: &str) -> Result<&str, WebError> {
+    file.strip_suffix(".json")
+        .filter(|k| !k.is_empty())
+        .ok_or(WebError::NotFound)
+}
+
+async fn crl(state: &AppState, issuer: &str, file: &str) -> Result<Response, WebError> {
+    let kid = json_name(file)?;
+    match revocation::shc_crl(state.store.as_ref(), issuer, kid)
+        .await
+        .map_err(internal)?
+    {
+        Some(crl) => Ok(cors_json(serde_json::to_value(crl).map_err(internal)?)),
+        None => Err(WebError::NotFound),
+    }
+}
+
+/// The national issuer's CRL of key `kid` (`/issuer/.well-known/crl/{kid}.json`).
+pub async fn crl_national(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+) -> Result<Response, WebError> {
+    crl(&state, signing::NATIONAL, &file).await
+}
+
+/// A municipality issuer's CRL of key `kid` (`/issuer/{code}/.well-known/crl/{kid}.json`).
+pub async fn crl_of(
+    State(state): State<AppState>,
+    Path((code, file)): Path<(String, String)>,
+) -> Result<Response, WebError> {
+    let code = MunicipalityCode::parse(&code).map_err(|_| WebError::NotFound)?;
+    crl(&state, code.as_str(), &file).await
+}
+
+/// The revocation lists of a document signer (`/.well-known/dcc-revocation/{kid}.json`, `kid` in
+/// hex as in the trust list): EU DCCs by UVCI hash and VDS-NC seals by theirs.
+pub async fn signer_lists(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+) -> Result<Response, WebError> {
+    let kid = json_name(&file)?.to_ascii_lowercase();
+    match revocation::signer_lists(state.store.as_ref(), &kid)
+        .await
+        .map_err(internal)?
+    {
+        Some(lists) => Ok(cors_json(serde_json::to_value(lists).map_err(internal)?)),
+        None => Err(WebError::NotFound),
+    }
+}
+
+/// Everything an offline verifier keeps (`/.well-known/vrs-verifier-bundle.json`).
+pub async fn verifier_bundle(State(state): State<AppState>) -> Result<Response, WebError> {
+    let bundle = revocation::verifier_bundle(
+        state.store.as_ref(),
+        &state.settings.issuer_settings(),
+        chrono::Utc::now(),
+    )
+    .await
+    .map_err(internal)?;
+    Ok(cors_json(bundle))
+}
+
+fn target(atena: &str, id: &str) -> Result<(AtenaNumber, CertificateId), WebError> {
+    let atena = AtenaNumber::parse(atena).map_err(|_| WebError::NotFound)?;
+    let id = CertificateId::parse(id).map_err(|_| WebError::NotFound)?;
+    Ok((atena, id))
+}
+
+#[derive(Deserialize)]
+pub struct RevokeForm {
+    pub csrf: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Staff revoke a certificate of the person (`POST /records/{atena}/certificates/{id}/revoke`).
+pub async fn revoke(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path((atena, id)): Path<(String, String)>,
+    Form(form): Form<RevokeForm>,
+) -> Result<Response, WebError> {
+    signed.check_csrf(&form.csrf)?;
+    let own = own(&signed, Action::SearchPeople)?;
+    signed.authorize(
+        Action::IssueCertificateCounter,
+        &Target::Person { home: own },
+    )?;
+    let (atena, id) = target(&atena, &id)?;
+    lifecycle::person_certificate(state.store.as_ref(), own, &atena, &id).await?;
+    match lifecycle::revoke(
+        state.store.as_ref(),
+        &actor(&signed),
+        own,
+        &id,
+        &form.reason,
+    )
+    .await
+    {
+        Ok(()) => Ok(Redirect::to(&format!("/records/{atena}?saved=1")).into_response()),
+        Err(ChangeError::NoReason) => Err(WebError::Invalid(
+            "reason: 失効の理由を入力してください (a reason is required)".into(),
+        )),
+        Err(ChangeError::Invalid(m)) => Err(WebError::Invalid(format!("reason: {m}"))),
+        Err(ChangeError::NotFound) => Err(WebError::NotFound),
+        Err(ChangeError::Store(e)) => Err(e.into()),
+        Err(ChangeError::Rules(_)) => Err(WebError::Internal("unexpected rules".into())),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ReissueForm {
+    pub csrf: String,
+    #[serde(default)]
+    pub mrz1: String,
+    #[serde(default)]
+    pub mrz2: String,
+}
+
+/// Staff re-issue a certificate of the person from the doses recorded now
+/// (`POST /records/{atena}/certificates/{id}/reissue`): the PDF.
+pub async fn reissue(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path((atena, id)): Path<(String, String)>,
+    Form(form): Form<ReissueForm>,
+) -> Result<Response, WebError> {
+    signed.check_csrf(&form.csrf)?;
+    let own = own(&signed, Action::SearchPeople)?;
+    signed.authorize(
+        Action::IssueCertificateCounter,
+        &Target::Person { home: own },
+    )?;
+    let (atena, id) = target(&atena, &id)?;
+    let previous = lifecycle::person_certificate(state.store.as_ref(), own, &atena, &id).await?;
+    let passport = match previous.kind {
+        CertificateKind::Overseas => Some(
+            Mrz::parse(
+                &form.mrz1.trim().to_ascii_uppercase(),
+                &form.mrz2.trim().to_ascii_uppercase(),
+            )
+            .map_err(|e| WebError::Invalid(format!("旅券のMRZ / passport MRZ: {e}")))?,
+        ),
+        CertificateKind::Domestic => None,
+    };
+    let cert = lifecycle::reissue(
+        state.store.as_ref(),
+        &state.settings.issuer_settings(),
+        &actor(&signed),
+        own,
+        &atena,
+        &id,
+        passport,
+        IssueChannel::Counter,
+        chrono::Utc::now(),
+    )
+    .await
+    .map_err(refusal)?;
+    pdf_response(&cert)
+}
