@@ -358,8 +358,9 @@ impl SqliteStore {
         cause: &AuditEntry,
     ) -> Result<u32, StoreError> {
         let (people, cause) = (people.to_vec(), cause.clone());
+        // Read on the calling thread: after every tablet registration, usually finding none.
         let outstanding = self
-            .read(move |conn, _| {
+            .read_point(move |conn, _| {
                 Ok(conn
                     .prepare_cached(
                         "SELECT EXISTS (SELECT 1 FROM certificate_issues \
