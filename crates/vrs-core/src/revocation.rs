@@ -26,11 +26,15 @@ use crate::signing::{IssuerSettings, SigningError};
 
 /// How many certificates each SHC key has revoked (its `crlVersion`), by `kid`.
 pub async fn crl_versions(store: &dyn Store) -> Result<BTreeMap<String, u64>, SigningError> {
+    Ok(versions_of(&store.revoked_certificates().await?))
+}
+
+fn versions_of(revoked: &[RevokedCertificate]) -> BTreeMap<String, u64> {
     let mut out = BTreeMap::new();
-    for r in store.revoked_certificates().await? {
-        *out.entry(r.shc_kid).or_insert(0) += 1;
+    for r in revoked {
+        *out.entry(r.shc_kid.clone()).or_insert(0) += 1;
     }
-    Ok(out)
+    out
 }
 
 /// The CRL of SHC key `kid` of `issuer`, or None when the issuer has no such key.
@@ -114,7 +118,9 @@ pub async fn verifier_bundle(
             issuers.entry(k.issuer.as_str()).or_default().push(jwk);
         }
     }
-    let versions = crl_versions(store).await?;
+    // The versions and the CRLs come from one read, so a revocation made meanwhile can never
+    // leave a key announcing a CRL newer than the one the bundle holds.
+    let versions = versions_of(&revoked);
     let shc_issuers: Vec<Value> = issuers
         .into_iter()
         .map(|(issuer, keys)| {
