@@ -266,13 +266,13 @@ async fn a_scan_finds_planted_duplicates_with_high_precision_and_full_recall(db:
             .iter()
             .filter(|t| t.0 == kind && truth.contains(t))
             .count();
-        println!(
+        print_report(format_args!(
             "[{}] duplicates {}: planted {planted}, found {got}, true {hit} — precision {:.3}, recall {:.3}",
             db.store.backend(),
             kind.as_str(),
             rate(hit, got),
             rate(hit, planted)
-        );
+        ));
         if kind == CandidateKind::KanaBirthSex {
             assert_eq!(hit, planted, "every exact re-registration is found");
         }
@@ -280,10 +280,10 @@ async fn a_scan_finds_planted_duplicates_with_high_precision_and_full_recall(db:
     }
     let (planted, got, hit) = overall;
     let (precision, recall) = (rate(hit, got), rate(hit, planted));
-    println!(
+    print_report(format_args!(
         "[{}] duplicates overall: planted {planted}, found {got}, true {hit} — precision {precision:.3}, recall {recall:.3}",
         db.store.backend()
-    );
+    ));
     assert!(precision >= 0.9, "precision {precision:.3} below 0.9");
     assert!(recall >= 0.95, "recall {recall:.3} below 0.95");
     // A second scan finds the same and adds nothing; a dismissed candidate stays dismissed.
@@ -404,4 +404,11 @@ async fn merge_then_unmerge_through_the_services_restores_every_row(db: &TestDb)
         assert!(!e.entry.detail.contains(copy.my_number.expose()));
         assert!(!e.entry.detail.contains(kept.my_number.expose()));
     }
+}
+
+/// Writes a line of the precision/recall report straight to standard error, past the test
+/// harness's capture, so every test run (CI included) shows it.
+fn print_report(line: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
