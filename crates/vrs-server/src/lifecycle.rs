@@ -11,6 +11,7 @@ use vrs_core::doses::ChangeError;
 use vrs_core::{lifecycle, revocation, signing};
 use vrs_domain::mrz::Mrz;
 use vrs_domain::{AtenaNumber, CertificateId, CertificateKind, IssueChannel, MunicipalityCode};
+use vrs_store::CertificateIssue;
 
 use crate::certificates::{cors_json, pdf_response, refusal};
 use crate::error::WebError;
@@ -85,10 +86,33 @@ pub async fn verifier_bundle(State(state): State<AppState>) -> Result<Response, 
     Ok(cors_json(bundle))
 }
 
-fn target(atena: &str, id: &str) -> Result<(AtenaNumber, CertificateId), WebError> {
+/// The certificate `id` of the person `atena` of the staff member's own municipality, after the
+/// CSRF and access checks of counter issuance; not found when either is not theirs.
+async fn counter_certificate(
+    state: &AppState,
+    signed: &Signed,
+    csrf: &str,
+    atena: &str,
+    id: &str,
+) -> Result<
+    (
+        MunicipalityCode,
+        AtenaNumber,
+        CertificateId,
+        CertificateIssue,
+    ),
+    WebError,
+> {
+    signed.check_csrf(csrf)?;
+    let own = own(signed, Action::SearchPeople)?;
+    signed.authorize(
+        Action::IssueCertificateCounter,
+        &Target::Person { home: own },
+    )?;
     let atena = AtenaNumber::parse(atena).map_err(|_| WebError::NotFound)?;
     let id = CertificateId::parse(id).map_err(|_| WebError::NotFound)?;
-    Ok((atena, id))
+    let issue = lifecycle::person_certificate(state.store.as_ref(), own, &atena, &id).await?;
+    Ok((own, atena, id, issue))
 }
 
 #[derive(Deserialize)]
@@ -105,14 +129,7 @@ pub async fn revoke(
     Path((atena, id)): Path<(String, String)>,
     Form(form): Form<RevokeForm>,
 ) -> Result<Response, WebError> {
-    signed.check_csrf(&form.csrf)?;
-    let own = own(&signed, Action::SearchPeople)?;
-    signed.authorize(
-        Action::IssueCertificateCounter,
-        &Target::Person { home: own },
-    )?;
-    let (atena, id) = target(&atena, &id)?;
-    lifecycle::person_certificate(state.store.as_ref(), own, &atena, &id).await?;
+    let (own, atena, id, _) = counter_certificate(&state, &signed, &form.csrf, &atena, &id).await?;
     match lifecycle::revoke(
         state.store.as_ref(),
         &actor(&signed),
@@ -150,14 +167,8 @@ pub async fn reissue(
     Path((atena, id)): Path<(String, String)>,
     Form(form): Form<ReissueForm>,
 ) -> Result<Response, WebError> {
-    signed.check_csrf(&form.csrf)?;
-    let own = own(&signed, Action::SearchPeople)?;
-    signed.authorize(
-        Action::IssueCertificateCounter,
-        &Target::Person { home: own },
-    )?;
-    let (atena, id) = target(&atena, &id)?;
-    let previous = lifecycle::person_certificate(state.store.as_ref(), own, &atena, &id).await?;
+    let (own, atena, id, previous) =
+        counter_certificate(&state, &signed, &form.csrf, &atena, &id).await?;
     let passport = match previous.kind {
         CertificateKind::Overseas => Some(
             Mrz::parse(

@@ -46,6 +46,28 @@ pub struct DoseRequest {
     doctor: String,
 }
 
+/// The JSON body and the coupon it names, or the 400 answer naming what is malformed.
+fn read_request<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+    coupon: impl Fn(&T) -> &str,
+) -> Result<(T, CouponRef), Box<Response>> {
+    let request: T = serde_json::from_slice(body).map_err(|e| {
+        Box::new(bad_field(
+            "body",
+            "JSONの形式が正しくありません。",
+            e.to_string(),
+        ))
+    })?;
+    let parsed = CouponRef::parse(coupon(&request)).map_err(|e| {
+        Box::new(bad_field(
+            "coupon",
+            "接種券番号の形式が正しくありません。",
+            e.to_string(),
+        ))
+    })?;
+    Ok((request, parsed))
+}
+
 fn bad_field(field: &str, ja: &str, en: String) -> Response {
     let body = serde_json::json!({
         "code": "invalid",
@@ -100,25 +122,9 @@ pub async fn register_dose(
             format!("give 1 to {IDEMPOTENCY_KEY_MAX} visible ASCII characters"),
         ));
     }
-    let request: DoseRequest = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => {
-            return Ok(bad_field(
-                "body",
-                "JSONの形式が正しくありません。",
-                e.to_string(),
-            ))
-        }
-    };
-    let coupon = match CouponRef::parse(&request.coupon) {
-        Ok(c) => c,
-        Err(e) => {
-            return Ok(bad_field(
-                "coupon",
-                "接種券番号の形式が正しくありません。",
-                e.to_string(),
-            ))
-        }
+    let (request, coupon) = match read_request::<DoseRequest>(&body, |r| &r.coupon) {
+        Ok(read) => read,
+        Err(refused) => return Ok(*refused),
     };
     let dose_number = request.dose_number.to_string();
     let text = DoseText {
@@ -208,25 +214,9 @@ pub async fn undo_dose(
 ) -> Result<Response, WebError> {
     use vrs_core::lifecycle::{undo_at_site, UndoError};
     signed.check_csrf_header(&headers)?;
-    let request: UndoRequest = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => {
-            return Ok(bad_field(
-                "body",
-                "JSONの形式が正しくありません。",
-                e.to_string(),
-            ))
-        }
-    };
-    let coupon = match CouponRef::parse(&request.coupon) {
-        Ok(c) => c,
-        Err(e) => {
-            return Ok(bad_field(
-                "coupon",
-                "接種券番号の形式が正しくありません。",
-                e.to_string(),
-            ))
-        }
+    let (request, coupon) = match read_request::<UndoRequest>(&body, |r| &r.coupon) {
+        Ok(read) => read,
+        Err(refused) => return Ok(*refused),
     };
     if !(1..=20).contains(&request.dose_number) {
         return Ok(bad_field(

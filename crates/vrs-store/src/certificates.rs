@@ -129,7 +129,9 @@ impl CertificateStatus {
     pub fn label_ja(self) -> &'static str {
         match self {
             CertificateStatus::Valid => "有効",
-            CertificateStatus::Superseded => "新しい接種あり（再発行できます）",
+            CertificateStatus::Superseded => {
+                "更新あり（新しい接種が記録されています。再発行できます）"
+            }
             CertificateStatus::Revoked => "失効",
         }
     }
