@@ -42,6 +42,8 @@ pub use ocr::{OcrLine, OcrLineError};
 pub use person::{Dose, DoseRecord, DoseSource, LabelError, Resident};
 pub use quality::{check_dose, DoseFacts, PersonFacts, QualityRule};
 pub use sex::{Sex, SexError};
-pub use statistics::{suppress, suppress_line, AgeBand, Cell, Suppressed, SUPPRESS_BELOW};
+pub use statistics::{
+    suppress, suppress_line, AgeBand, Cell, Suppressed, HIDDEN_MARK, SUPPRESS_BELOW,
+};
 pub use text::normalize_digits;
 pub use vaccine::{LotNumber, LotNumberError, Manufacturer, VaccineProduct};

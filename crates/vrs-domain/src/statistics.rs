@@ -1,10 +1,12 @@
 //! What statistics are made of, without IO: the age bands the programme reported by, and the
 //! suppression of small counts (小さな数の秘匿) applied to every table that leaves a municipality.
 //!
-//! A cell counting fewer than [`SUPPRESS_BELOW`] people or doses is shown as `<10`. Where a shown
-//! total of a row or column would let a reader subtract the other cells and recover a single hidden
-//! cell, a second cell of that line is hidden too (complementary suppression), repeatedly, until no
-//! line with a shown total hides exactly one cell.
+//! A cell counting 1 to 9 people or doses is shown as `<10` ([`Cell::Small`]): that is a statement
+//! of fact about the count. Where a shown total of a row or column would let a reader subtract the
+//! other cells and recover a single hidden cell, a second cell of that line is hidden too
+//! (complementary suppression), repeatedly, until no line with a shown total hides exactly one cell.
+//! A cell hidden only to protect another is published with its own mark ([`Cell::Hidden`], `X` as
+//! e-Stat marks 秘匿), never as `<10`: its count may be anything.
 
 use chrono::{Datelike, NaiveDate};
 
@@ -121,27 +123,40 @@ pub fn age_on(birth: NaiveDate, day: NaiveDate) -> u32 {
     u32::try_from(years).unwrap_or(0)
 }
 
-/// One cell of a published table: a count, or hidden.
+/// One cell of a published table: a count, a small count, or a count hidden to protect another.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cell {
     Shown(u64),
-    Suppressed,
+    /// A count of 1 to [`SUPPRESS_BELOW`] − 1, published as `<10`.
+    Small,
+    /// A count hidden so that a total cannot reveal a small one (complementary suppression): its
+    /// value is not bounded by anything published; published as `X` (`"x"` in the API).
+    Hidden,
 }
 
+/// How a table marks a cell hidden for protection (e-Stat's 秘匿 mark).
+pub const HIDDEN_MARK: &str = "X";
+
 impl Cell {
-    /// `<10` for a hidden cell.
+    /// The published text: the count, `<10`, or `X`.
     pub fn text(self) -> String {
         match self {
             Cell::Shown(n) => n.to_string(),
-            Cell::Suppressed => format!("<{SUPPRESS_BELOW}"),
+            Cell::Small => format!("<{SUPPRESS_BELOW}"),
+            Cell::Hidden => HIDDEN_MARK.to_owned(),
         }
     }
 
     pub fn value(self) -> Option<u64> {
         match self {
             Cell::Shown(n) => Some(n),
-            Cell::Suppressed => None,
+            Cell::Small | Cell::Hidden => None,
         }
+    }
+
+    /// Whether the count is withheld (small or hidden).
+    pub fn is_withheld(self) -> bool {
+        self.value().is_none()
     }
 }
 
@@ -155,9 +170,10 @@ pub struct Suppressed {
 }
 
 /// Suppresses a table of counts (rows × columns, each row the same length) whose row, column and
-/// grand totals are published with it. Zero is shown (it reveals nobody); 1–9 are hidden; then, for
-/// as long as a line with a shown total hides exactly one cell, the smallest other shown cell of the
-/// line that is not zero is hidden too (when there is none, the line's total is hidden instead).
+/// grand totals are published with it. Zero is shown (it reveals nobody); 1–9 are [`Cell::Small`];
+/// then, for as long as a line with a shown total hides exactly one cell, the smallest other shown
+/// cell of the line that is not zero is [`Cell::Hidden`] too (when there is none, the line's total
+/// is hidden instead).
 pub fn suppress(counts: &[Vec<u64>]) -> Suppressed {
     let rows = counts.len();
     let cols = counts.first().map_or(0, Vec::len);
@@ -236,7 +252,11 @@ pub fn suppress(counts: &[Vec<u64>]) -> Suppressed {
             break;
         }
     }
-    let cell = |n: u64, h: bool| if h { Cell::Suppressed } else { Cell::Shown(n) };
+    let cell = |n: u64, h: bool| match (h, small(n)) {
+        (false, _) => Cell::Shown(n),
+        (true, true) => Cell::Small,
+        (true, false) => Cell::Hidden,
+    };
     Suppressed {
         cells: (0..rows)
             .map(|r| {
@@ -324,23 +344,30 @@ mod tests {
     #[test]
     fn small_cells_are_hidden_and_a_lone_hidden_cell_gets_a_partner() {
         let s = suppress(&[vec![120, 3, 40], vec![80, 55, 60]]);
-        assert_eq!(s.cells[0][1], Cell::Suppressed);
+        assert_eq!(s.cells[0][1], Cell::Small);
         // Row 0 would reveal the 3 through its total: its smallest other cell (40) goes too; then
-        // column 1 and column 2 each hide one cell, so row 1 gives up its smallest partners.
-        assert_eq!(s.cells[0][2], Cell::Suppressed);
-        assert_eq!(s.cells[1][1], Cell::Suppressed);
-        assert_eq!(s.cells[1][2], Cell::Suppressed);
+        // column 1 and column 2 each hide one cell, so row 1 gives up its smallest partners. The
+        // partners are marked hidden, not small: `<10` would be false for them.
+        assert_eq!(s.cells[0][2], Cell::Hidden);
+        assert_eq!(s.cells[1][1], Cell::Hidden);
+        assert_eq!(s.cells[1][2], Cell::Hidden);
         assert_eq!(s.cells[0][0], Cell::Shown(120));
         assert_eq!(s.total, Cell::Shown(358));
         assert!(!recoverable(&s));
-        assert_eq!(Cell::Suppressed.text(), "<10");
+        assert_eq!(Cell::Small.text(), "<10");
+        assert_eq!(Cell::Hidden.text(), "X");
     }
 
     #[test]
     fn zero_is_shown_and_a_line_with_only_zeros_beside_a_small_cell_hides_its_total() {
         let (cells, total) = suppress_line(&[0, 4, 0]);
-        assert_eq!(cells, [Cell::Shown(0), Cell::Suppressed, Cell::Shown(0)]);
-        assert_eq!(total, Cell::Suppressed);
+        assert_eq!(cells, [Cell::Shown(0), Cell::Small, Cell::Shown(0)]);
+        assert_eq!(total, Cell::Small);
+        // A total hidden as a partner is not small.
+        let (cells, total) = suppress_line(&[0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 30]);
+        assert_eq!(cells[1], Cell::Small);
+        assert_eq!(cells[11], Cell::Hidden);
+        assert_eq!(total, Cell::Shown(34));
         let (cells, total) = suppress_line(&[25, 30]);
         assert_eq!(cells, [Cell::Shown(25), Cell::Shown(30)]);
         assert_eq!(total, Cell::Shown(55));
@@ -374,10 +401,17 @@ mod tests {
             assert!(!recoverable(&s), "{t:?} → {s:?}");
             for (r, row) in t.iter().enumerate() {
                 for (c, &n) in row.iter().enumerate() {
-                    if n > 0 && n < SUPPRESS_BELOW {
-                        assert_eq!(s.cells[r][c], Cell::Suppressed, "{t:?}");
+                    let truth = n > 0 && n < SUPPRESS_BELOW;
+                    // `<10` exactly where the count is 1–9; a shown count is the count.
+                    assert_eq!(s.cells[r][c] == Cell::Small, truth, "{t:?}");
+                    if let Cell::Shown(m) = s.cells[r][c] {
+                        assert_eq!(m, n);
                     }
                 }
+            }
+            let sums = t.iter().map(|r| r.iter().sum::<u64>());
+            for (cell, n) in s.row_totals.iter().zip(sums) {
+                assert_eq!(*cell == Cell::Small, n > 0 && n < SUPPRESS_BELOW, "{t:?}");
             }
         }
     }

@@ -1,7 +1,10 @@
 //! Charts drawn on the server as inline SVG: no script, no external CDN (the terminals have no
-//! internet), readable at a glance and printable. A missing value (a suppressed cell) leaves a gap.
+//! internet), readable at a glance and printable. A value withheld from publication (`<10`, or `X`
+//! for a cell hidden to protect another) is never drawn as a number: a line leaves a gap, a bar is
+//! replaced by its mark, and the chart says so under its title.
 
 use maud::{html, Markup, PreEscaped};
+use vrs_domain::Cell;
 
 /// Colours that stay apart for the common kinds of colour blindness (Okabe–Ito).
 pub const COLOURS: [&str; 6] = [
@@ -10,7 +13,42 @@ pub const COLOURS: [&str; 6] = [
 
 pub struct Series {
     pub label: String,
-    pub points: Vec<Option<f64>>,
+    pub points: Vec<Point>,
+}
+
+/// One value of a series.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Point {
+    Value(f64),
+    /// Withheld from publication (a small or a hidden cell): drawn as its mark, never as a number.
+    Withheld(Cell),
+    /// Nothing to draw (no denominator).
+    Missing,
+}
+
+impl Point {
+    /// A published cell as a point: its count, or its mark.
+    pub fn of(cell: Cell) -> Point {
+        match cell.value() {
+            Some(n) => Point::Value(n as f64),
+            None => Point::Withheld(cell),
+        }
+    }
+
+    fn value(self) -> Option<f64> {
+        match self {
+            Point::Value(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// Whether any point of the series is withheld.
+fn any_withheld(series: &[Series]) -> bool {
+    series
+        .iter()
+        .flat_map(|s| &s.points)
+        .any(|p| matches!(p, Point::Withheld(_)))
 }
 
 const W: f64 = 680.0;
@@ -54,6 +92,7 @@ struct Scale {
     percent: bool,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn frame(
     title: &str,
     id: &str,
@@ -61,6 +100,7 @@ fn frame(
     body: Markup,
     legend: &[String],
     x_labels: Markup,
+    note: Option<&str>,
 ) -> Markup {
     let Scale {
         y_max,
@@ -71,7 +111,10 @@ fn frame(
     let ticks = (y_max / step).round() as usize;
     html! {
         figure.chart id=(id) {
-            figcaption { (title) }
+            figcaption {
+                (title)
+                @if let Some(note) = note { br; small.chart-note { (note) } }
+            }
             svg xmlns="http://www.w3.org/2000/svg" viewBox={ "0 0 " (W) " " (H + 24.0) } role="img" aria-label=(title) {
                 title { (title) }
                 @for i in 0..=ticks {
@@ -92,18 +135,20 @@ fn frame(
     }
 }
 
-/// Lines over `x_labels` (every series as long as the labels), at most ~8 labels written.
+/// Lines over `x_labels` (every series as long as the labels), at most ~8 labels written; a
+/// withheld value leaves a gap, and `withheld_note` is written under the title when there is one.
 pub fn line_chart(
     title: &str,
     id: &str,
     x_labels: &[String],
     series: &[Series],
     percent: bool,
+    withheld_note: &str,
 ) -> Markup {
     let max = series
         .iter()
-        .flat_map(|s| s.points.iter().flatten())
-        .fold(0f64, |a, &b| a.max(b));
+        .flat_map(|s| s.points.iter().filter_map(|p| p.value()))
+        .fold(0f64, f64::max);
     let (y_max, step) = if percent { (100.0, 25.0) } else { axis(max) };
     let n = x_labels.len().max(1);
     let plot_w = W - LEFT - RIGHT;
@@ -122,13 +167,13 @@ pub fn line_chart(
         let mut d = String::new();
         let mut pen_down = false;
         for (i, p) in s.points.iter().enumerate() {
-            match p {
+            match p.value() {
                 Some(v) => {
                     d.push_str(&format!(
                         "{}{:.1},{:.1} ",
                         if pen_down { "L" } else { "M" },
                         x(i),
-                        y(*v)
+                        y(v)
                     ));
                     pen_down = true;
                 }
@@ -161,21 +206,24 @@ pub fn line_chart(
         html! { (PreEscaped(paths)) },
         &legend,
         labels,
+        any_withheld(series).then_some(withheld_note),
     )
 }
 
-/// Grouped bars: for each category, one bar per series.
+/// Grouped bars: for each category, one bar per series; a withheld value stands as its mark (`<10`,
+/// `X`) at the foot of its place, and `withheld_note` is written under the title.
 pub fn bar_chart(
     title: &str,
     id: &str,
     categories: &[String],
     series: &[Series],
     percent: bool,
+    withheld_note: &str,
 ) -> Markup {
     let max = series
         .iter()
-        .flat_map(|s| s.points.iter().flatten())
-        .fold(0f64, |a, &b| a.max(b));
+        .flat_map(|s| s.points.iter().filter_map(|p| p.value()))
+        .fold(0f64, f64::max);
     let (y_max, step) = if percent { (100.0, 25.0) } else { axis(max) };
     let plot_w = W - LEFT - RIGHT;
     let plot_h = H - TOP - BOTTOM;
@@ -184,12 +232,22 @@ pub fn bar_chart(
     let bars = html! {
         @for (k, s) in series.iter().enumerate() {
             @for (i, p) in s.points.iter().enumerate() {
-                @if let Some(v) = p {
-                    @let h = v.min(y_max) / y_max * plot_h;
-                    rect x=(LEFT + i as f64 * group + group * 0.1 + k as f64 * bar) y=(TOP + plot_h - h)
-                        width=(bar) height=(h) fill=(COLOURS[k % COLOURS.len()]) {
-                        title { (categories.get(i).map(String::as_str).unwrap_or("")) " " (s.label) ": " (number(*v, percent)) }
+                @let left = LEFT + i as f64 * group + group * 0.1 + k as f64 * bar;
+                @let name = categories.get(i).map(String::as_str).unwrap_or("");
+                @match p {
+                    Point::Value(v) => {
+                        @let h = v.min(y_max) / y_max * plot_h;
+                        rect x=(left) y=(TOP + plot_h - h) width=(bar) height=(h) fill=(COLOURS[k % COLOURS.len()]) {
+                            title { (name) " " (s.label) ": " (number(*v, percent)) }
+                        }
                     }
+                    Point::Withheld(cell) => {
+                        text.withheld x=(left + bar / 2.0) y=(TOP + plot_h - 4.0) text-anchor="middle" font-size="11" fill="#222" {
+                            (cell.text())
+                            title { (name) " " (s.label) ": " (cell.text()) }
+                        }
+                    }
+                    Point::Missing => {}
                 }
             }
         }
@@ -211,6 +269,7 @@ pub fn bar_chart(
         bars,
         &legend,
         labels,
+        any_withheld(series).then_some(withheld_note),
     )
 }
 
@@ -229,9 +288,15 @@ mod tests {
             &["a".into(), "b".into(), "c".into(), "d".into()],
             &[Series {
                 label: "1回目".into(),
-                points: vec![Some(1.0), Some(2.0), None, Some(4.0)],
+                points: vec![
+                    Point::Value(1.0),
+                    Point::Value(2.0),
+                    Point::Withheld(Cell::Small),
+                    Point::Value(4.0),
+                ],
             }],
             false,
+            "withheld",
         )
         .into_string();
         assert_eq!(
@@ -239,17 +304,40 @@ mod tests {
             2,
             "{svg}"
         );
+        assert!(svg.contains("withheld"));
         let bars = bar_chart(
             "t",
             "b",
             &["x".into()],
             &[Series {
                 label: "s".into(),
-                points: vec![Some(50.0)],
+                points: vec![Point::Value(50.0)],
             }],
             true,
+            "withheld",
         )
         .into_string();
         assert!(bars.contains("<rect") && bars.contains("50%"));
+        assert!(!bars.contains("withheld"));
+    }
+
+    #[test]
+    fn withheld_bars_stand_as_their_marks_and_never_as_numbers() {
+        let bars = bar_chart(
+            "t",
+            "b",
+            &["a".into(), "b".into()],
+            &[Series {
+                label: "s".into(),
+                points: vec![Point::Withheld(Cell::Hidden), Point::Withheld(Cell::Small)],
+            }],
+            false,
+            "X・<10 は秘匿",
+        )
+        .into_string();
+        // No bar is drawn, each place carries its mark, and the note says why.
+        assert_eq!(bars.matches("<rect").count(), 1, "only the legend: {bars}");
+        assert!(bars.contains(">X<") && bars.contains("&lt;10"), "{bars}");
+        assert!(bars.contains("X・&lt;10 は秘匿"), "{bars}");
     }
 }

@@ -1,6 +1,7 @@
 //! Statistics pages, downloads and the JSON API: a municipality sees its own counts; a prefecture its
 //! municipalities and its total; the nation every prefecture and municipality — counts only, small
-//! counts shown as `<10` in every view that leaves the municipality. The scope asked for is checked
+//! counts shown as `<10` and cells hidden to protect them as `X` in every view that leaves the
+//! municipality. The scope asked for is checked
 //! by the access module against the session (a prefecture viewer asking for another prefecture, or
 //! staff for another municipality, is refused).
 
@@ -16,7 +17,7 @@ use vrs_domain::{Cell, MunicipalityCode, PrefectureCode};
 use vrs_interop::{CsvWriter, Encoding};
 use vrs_store::StatScope;
 
-use crate::charts::{bar_chart, line_chart, Series};
+use crate::charts::{bar_chart, line_chart, Point, Series};
 use crate::error::WebError;
 use crate::i18n::Lang;
 use crate::pages::layout;
@@ -101,14 +102,13 @@ pub async fn page(
     Ok(Html(view(&signed, &d, q.sort).into_string()))
 }
 
-fn value(c: &Cell) -> Option<f64> {
-    c.value().map(|v| v as f64)
-}
-
-fn percent(part: &Cell, whole: &Cell) -> Option<f64> {
+/// `part` as a percentage of `whole`; withheld when either is (it would reveal it).
+fn percent(part: &Cell, whole: &Cell) -> Point {
     match (part.value(), whole.value()) {
-        (Some(p), Some(w)) if w > 0 => Some(p as f64 * 100.0 / w as f64),
-        _ => None,
+        (Some(p), Some(w)) if w > 0 => Point::Value(p as f64 * 100.0 / w as f64),
+        (Some(_), Some(_)) => Point::Missing,
+        (None, _) => Point::Withheld(*part),
+        (_, None) => Point::Withheld(*whole),
     }
 }
 
@@ -135,10 +135,10 @@ fn charts(d: &Dashboard, ja: bool) -> Markup {
     let days: Vec<String> = (0..span)
         .map(|i| (first + chrono::Days::new(i as u64)).to_string())
         .collect();
-    let column = |c: usize| -> Vec<Option<u64>> {
-        let mut v = vec![Some(0); span];
+    let column = |c: usize| -> Vec<Cell> {
+        let mut v = vec![Cell::Shown(0); span];
         for (day, cells) in &dated {
-            v[(*day - first).num_days() as usize] = cells[c].value();
+            v[(*day - first).num_days() as usize] = cells[c];
         }
         v
     };
@@ -149,10 +149,11 @@ fn charts(d: &Dashboard, ja: bool) -> Markup {
         .enumerate()
         .map(|(c, label)| Series {
             label: pick(label),
-            points: column(c).into_iter().map(|v| v.map(|n| n as f64)).collect(),
+            points: column(c).into_iter().map(Point::of).collect(),
         })
         .collect();
-    // Cumulative coverage: doses of number n so far over today's targets (hidden days count 0).
+    // Cumulative coverage: doses of number n so far over today's targets. A withheld day counts 0,
+    // so the line is a lower bound from there on, and the chart's note says so.
     let targets = d
         .coverage
         .column_totals
@@ -171,8 +172,12 @@ fn charts(d: &Dashboard, ja: bool) -> Markup {
                 points: column(c)
                     .into_iter()
                     .map(|v| {
-                        sum += v.unwrap_or(0);
-                        (targets > 0).then(|| sum as f64 * 100.0 / targets as f64)
+                        sum += v.value().unwrap_or(0);
+                        if targets > 0 {
+                            Point::Value(sum as f64 * 100.0 / targets as f64)
+                        } else {
+                            Point::Missing
+                        }
                     })
                     .collect(),
             }
@@ -207,15 +212,27 @@ fn charts(d: &Dashboard, ja: bool) -> Markup {
             .products
             .row_totals
             .as_ref()
-            .map(|t| t.iter().map(value).collect())
+            .map(|t| t.iter().copied().map(Point::of).collect())
             .unwrap_or_default(),
     }];
+    let gaps = tr(
+        "「<10」「X」の値は秘匿のため描いていません（線は途切れます）。",
+        "Values shown as <10 or X are withheld and not drawn (the line breaks).",
+    );
+    let marks = tr(
+        "「<10」は10未満、「X」は他の値の逆算を防ぐための秘匿です。",
+        "<10 is a count below 10; X is hidden so that no small count can be recovered.",
+    );
+    let lower_bound = tr(
+        "秘匿された日（「<10」「X」）は0として累計しているため、実際の接種率はこれ以上です。",
+        "Days withheld (<10, X) count as 0, so the true coverage is at least this.",
+    );
     html! {
         div.charts {
-            (line_chart(tr("日別接種回数", "Doses per day"), "chart-daily", &days, &per_day, false))
-            (line_chart(tr("接種率の推移（回数別、対象者比）", "Cumulative coverage by dose number"), "chart-coverage", &days, &cumulative, true))
-            (bar_chart(tr("年齢区分別接種率", "Coverage by age band"), "chart-ages", &bands, &by_band, true))
-            (bar_chart(tr("ワクチン別接種回数", "Doses by vaccine"), "chart-products", &products, &by_product, false))
+            (line_chart(tr("日別接種回数", "Doses per day"), "chart-daily", &days, &per_day, false, gaps))
+            (line_chart(tr("接種率の推移（回数別、対象者比）", "Cumulative coverage by dose number"), "chart-coverage", &days, &cumulative, true, lower_bound))
+            (bar_chart(tr("年齢区分別接種率", "Coverage by age band"), "chart-ages", &bands, &by_band, true, marks))
+            (bar_chart(tr("ワクチン別接種回数", "Doses by vaccine"), "chart-products", &products, &by_product, false, marks))
         }
     }
 }
@@ -243,14 +260,14 @@ fn table_view(t: &Table, ja: bool, download: &str, sort: Option<usize>, sortable
                     @let (j, e, cells) = &t.rows[i];
                     tr {
                         th { (pick(j, e)) }
-                        @for c in cells { td.num.suppressed[c.value().is_none()] { (c.text()) } }
-                        @if let Some(totals) = &t.row_totals { td.num { (totals[i].text()) } }
+                        @for c in cells { td.num.suppressed[c.is_withheld()] { (c.text()) } }
+                        @if let Some(totals) = &t.row_totals { td.num.suppressed[totals[i].is_withheld()] { (totals[i].text()) } }
                     }
                 }
                 tr.total {
                     th { (pick("計", "Total")) }
-                    @for c in &t.column_totals { td.num { (c.text()) } }
-                    @if let Some(total) = t.total { td.num { (total.text()) } }
+                    @for c in &t.column_totals { td.num.suppressed[c.is_withheld()] { (c.text()) } }
+                    @if let Some(total) = t.total { td.num.suppressed[total.is_withheld()] { (total.text()) } }
                 }
             }
             p { a.download href={ "/statistics/download?table=" (t.name) "&" (download) } { (pick("CSVダウンロード", "Download CSV")) } }
@@ -276,8 +293,8 @@ fn view(signed: &Signed, d: &Dashboard, sort: Option<usize>) -> Markup {
         p #stat-meta {
             (tr("集計時点", "Counted at")) ": " (computed.unwrap_or_else(|| tr("未集計", "not yet counted").to_owned()))
             @if d.audience == Audience::Outside {
-                "　" (tr("10人（回）未満の値は「<10」と表示し、合計から逆算できないよう他の値も秘匿しています。",
-                    "Counts below 10 are shown as <10, and other cells are hidden where a total would reveal them."))
+                "　" (tr("10人（回）未満の値は「<10」と表示します。合計から逆算できないよう併せて秘匿した値は「X」と表示します（「X」は10未満とは限りません）。",
+                    "Counts below 10 are shown as <10. Cells hidden as well, so that a total cannot reveal a small count, are shown as X (an X may be any count)."))
             }
         }
         (charts(d, ja))
@@ -350,10 +367,12 @@ pub async fn download(
         .into_response())
 }
 
+/// A cell in the API: a number, `"<10"` for a count of 1–9, `"x"` for a cell hidden to protect one.
 fn cell_json(c: &Cell) -> serde_json::Value {
     match c {
         Cell::Shown(n) => serde_json::json!(n),
-        Cell::Suppressed => serde_json::json!("<10"),
+        Cell::Small => serde_json::json!("<10"),
+        Cell::Hidden => serde_json::json!("x"),
     }
 }
 
@@ -371,7 +390,7 @@ fn table_json(t: &Table) -> serde_json::Value {
 }
 
 /// Statistics of a scope as JSON, for automatic provision to the nation and prefectures: every
-/// table of the dashboard, small counts as `"<10"`.
+/// table of the dashboard, counts of 1–9 as `"<10"`, cells hidden to protect them as `"x"`.
 #[utoipa::path(get, path = "/api/v1/statistics",
     params(
         ("municipality" = Option<String>, Query, description = "A municipality code (its prefecture and the nation may ask too)"),

@@ -162,6 +162,49 @@ async fn views_that_leave_the_municipality_suppress_small_counts(app: &TestApp) 
         serde_json::from_str(&staff.get("/api/v1/statistics").await.body).unwrap();
     assert!(own["suppressed_below"].is_null());
     assert!(!own["tables"].to_string().contains("<10"));
+    // The prefecture's view of 西条市 against 西条市's own counts: `"<10"` exactly where the true
+    // count is 1–9, `"x"` for a cell hidden to protect one (never a count of 1–9), numbers as counted.
+    let published: serde_json::Value = serde_json::from_str(
+        &pref
+            .get("/api/v1/statistics?municipality=382060")
+            .await
+            .body,
+    )
+    .unwrap();
+    let (mut small, mut hidden) = (0, 0);
+    for (name, table) in published["tables"].as_object().unwrap() {
+        let truth = &own["tables"][name];
+        for (row, true_row) in table["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(truth["rows"].as_array().unwrap())
+        {
+            for (c, t) in row["cells"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .zip(true_row["cells"].as_array().unwrap())
+            {
+                let t = t.as_u64().unwrap();
+                match c.as_str() {
+                    Some("<10") => {
+                        small += 1;
+                        assert!((1..10).contains(&t), "{name}: <10 for {t}");
+                    }
+                    Some("x") => {
+                        hidden += 1;
+                        assert!(!(1..10).contains(&t), "{name}: x for {t}");
+                    }
+                    Some(other) => panic!("{name}: unknown mark {other}"),
+                    None => assert_eq!(c.as_u64(), Some(t), "{name}"),
+                }
+            }
+        }
+    }
+    assert!(small > 0 && hidden > 0, "{small} small, {hidden} hidden");
+    let page = pref.get("/statistics?municipality=382060").await;
+    assert!(page.body.contains("「X」と表示します"), "{}", page.body);
     // CSV downloads, in CP932 by default.
     let (status, bytes) = pref.download("/statistics/download?table=coverage").await;
     assert_eq!(status, 200);
