@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use vrs_crypto::password;
+use vrs_domain::MunicipalityCode;
 use vrs_store::{Account, AuditEntry, AuditScope, SessionRecord, Store, StoreError};
 
 use crate::access::{decide, Action, Principal, Role, Target, Terminal};
@@ -347,6 +348,8 @@ pub enum ApplicationError {
     Role,
     #[error("the name must be 1 to 50 characters")]
     Name,
+    #[error("接種会場「{site}」には既にタブレットのアカウント（{holder}）があります。会場ごとに1つです (the vaccination site {site:?} already has a tablet account, {holder}: one account per site, so that a registration can be undone only by the site that made it)")]
+    SiteTaken { site: String, holder: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -376,6 +379,9 @@ pub async fn apply(
     let name = display_name.trim();
     if name.is_empty() || name.chars().count() > 50 || name.chars().any(char::is_control) {
         return Err(ApplicationError::Name);
+    }
+    if role == Role::SiteTablet.as_str() {
+        ensure_one_account_per_site(store, municipality, name, None).await?;
     }
     let audit = entry(&admin.user_id, &admin.role, terminal, "account.apply", "ok")
         .with_detail(format!("role={role}"));
@@ -409,6 +415,15 @@ pub async fn approve(
         .into_iter()
         .find(|a| a.id == id)
         .ok_or_else(|| StoreError::Conflict(format!("application {id} is not pending")))?;
+    if application.role == Role::SiteTablet.as_str() {
+        ensure_one_account_per_site(
+            store,
+            application.municipality,
+            &application.display_name,
+            Some(id),
+        )
+        .await?;
+    }
     let initial_password = password::initial_password();
     let hash =
         password::hash_password(&initial_password).map_err(|e| StoreError::Other(e.to_string()))?;
@@ -480,4 +495,50 @@ pub async fn reject(
 fn rand_suffix() -> u32 {
     use rand::Rng;
     rand::thread_rng().gen_range(0..10_000)
+}
+
+/// A site's name as compared: without any space (full- or half-width).
+fn site_key(name: &str) -> String {
+    name.split_whitespace().collect()
+}
+
+/// One tablet account per vaccination site. A site tablet's account *is* its site: the account's
+/// name is the site's (接種会場名), the idempotency keys and the undo window are the account's, and
+/// an undo is allowed only to the account that registered the dose. So a site gets one account, and
+/// a second active account (or pending application) for the same site name in the municipality is
+/// refused; `except` is the application being decided.
+pub async fn ensure_one_account_per_site(
+    store: &dyn Store,
+    municipality: MunicipalityCode,
+    site: &str,
+    except: Option<i64>,
+) -> Result<(), ApplicationError> {
+    let key = site_key(site);
+    let taken = |holder: String| ApplicationError::SiteTaken {
+        site: site.trim().to_owned(),
+        holder,
+    };
+    let tablet = Role::SiteTablet.as_str();
+    if let Some(a) = store.accounts().await?.into_iter().find(|a| {
+        a.role == tablet
+            && a.municipality == Some(municipality)
+            && !a.disabled
+            && site_key(&a.display_name) == key
+    }) {
+        return Err(taken(a.user_id));
+    }
+    if let Some(a) = store
+        .applications(Some(vrs_store::ApplicationStatus::Pending))
+        .await?
+        .into_iter()
+        .find(|a| {
+            a.role == tablet
+                && a.municipality == municipality
+                && Some(a.id) != except
+                && site_key(&a.display_name) == key
+        })
+    {
+        return Err(taken(format!("application {}", a.id)));
+    }
+    Ok(())
 }

@@ -125,12 +125,16 @@ pub enum UndoError {
     OtherSite,
     #[error("登録から{minutes}分を過ぎたため取り消せません。市区町村の担当者に訂正を依頼してください (the {minutes}-minute undo window has closed: ask municipal staff to correct it)")]
     WindowClosed { minutes: i64 },
+    /// The operator has stopped registration from tablets: an undo is a registration change too.
+    #[error("{0}")]
+    Stopped(crate::governance::Stopped),
     #[error(transparent)]
     Store(StoreError),
 }
 
 /// A vaccination site undoes a dose it registered from its tablet on `coupon`, within `window` of
-/// recording it (`now` is the time of the request), with a reason. Audited as `dose.undo` in the
+/// recording it (`now` is the time of the request), with a reason; refused like a registration
+/// while the operator has stopped registration from tablets. Audited as `dose.undo` in the
 /// home municipality's chain; certificates stating the dose are revoked with it.
 pub async fn undo_at_site(
     store: &dyn Store,
@@ -141,6 +145,13 @@ pub async fn undo_at_site(
     window: Duration,
     now: DateTime<Utc>,
 ) -> Result<(), UndoError> {
+    use crate::governance::{ensure_running, GovernanceError};
+    match ensure_running(store, vrs_domain::Function::TabletRegistration).await {
+        Ok(()) => {}
+        Err(GovernanceError::Stopped(s)) => return Err(UndoError::Stopped(s)),
+        Err(GovernanceError::Store(e)) => return Err(UndoError::Store(e)),
+        Err(other) => return Err(UndoError::Invalid(other.to_string())),
+    }
     let reason = reason_text(reason).map_err(|e| match e {
         ChangeError::NoReason => UndoError::NoReason,
         other => UndoError::Invalid(other.to_string()),

@@ -465,4 +465,44 @@ async fn the_undo_window_closes_on_time(db: &TestDb) {
         .unwrap();
     assert_eq!(audit.len(), 1, "one undo made, audited with its reason");
     assert!(audit[0].entry.detail.contains("別の方の接種券を読み取った"));
+
+    // Regression: an undo went through while the operator had stopped registration from tablets.
+    // It is a registration change: refused with the operator's reason, the dose stays; after the
+    // resume the site can undo again within its window.
+    let stop = |stopped: bool| vrs_store::FunctionState {
+        function: vrs_domain::Function::TabletRegistration,
+        stopped,
+        reason: "システム障害対応中".into(),
+        changed_by: "op-0001".into(),
+        changed_at: Utc::now(),
+    };
+    let op = actor("op-0001", "national_operator");
+    store
+        .set_function(
+            &stop(true),
+            &op.audit("function.stop", "tablet_registration"),
+        )
+        .await
+        .unwrap();
+    let refused = undo(&site, 1, "誤読", recorded).await;
+    match &refused {
+        Err(e @ UndoError::Stopped(_)) => {
+            assert!(e.to_string().contains("システム障害対応中"), "{e}")
+        }
+        other => panic!("expected the stop, got {other:?}"),
+    }
+    assert_eq!(store.doses_of(chiyoda(), &p.atena).await.unwrap().len(), 1);
+    store
+        .set_function(
+            &stop(false),
+            &op.audit("function.resume", "tablet_registration"),
+        )
+        .await
+        .unwrap();
+    undo(&site, 1, "誤読", recorded).await.unwrap();
+    assert!(store
+        .doses_of(chiyoda(), &p.atena)
+        .await
+        .unwrap()
+        .is_empty());
 }

@@ -205,6 +205,7 @@ pub struct UndoRequest {
         (status = 403, description = "Not a vaccination-site session, or the CSRF token is wrong"),
         (status = 404, description = "No such dose on this coupon (`not_found`)"),
         (status = 409, description = "Not this site's tablet registration (`not_undoable`), or the window has closed (`window_closed`)"),
+        (status = 503, description = "The national operator has stopped registration from tablets (`function_stopped`, with the operator's reason): an undo is a registration change"),
     ))]
 pub async fn undo_dose(
     State(state): State<AppState>,
@@ -253,6 +254,7 @@ pub async fn undo_dose(
     Ok(match result {
         Ok(()) => Json(serde_json::json!({ "outcome": "undone" })).into_response(),
         Err(UndoError::Store(e)) => return Err(e.into()),
+        Err(UndoError::Stopped(s)) => stopped(&s),
         Err(e @ (UndoError::NoReason | UndoError::Invalid(_))) => {
             let (ja, en) = split(&e);
             bad_field("reason", &ja, en)

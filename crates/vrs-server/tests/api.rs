@@ -386,6 +386,30 @@ async fn accounts_are_issued_only_on_an_approved_application(app: &TestApp) {
         .contains(&user_id));
     // Nobody but the operator decides.
     assert_eq!(admin.get("/operator/applications").await.status, 403);
+    // One tablet account per vaccination site (the account is the site): a second application for
+    // the same site is refused, naming the site and the first.
+    let csrf = admin.csrf("/admin/applications").await;
+    let tablet = |name: &'static str| {
+        let csrf = csrf.clone();
+        let admin = &admin;
+        async move {
+            admin
+                .post(
+                    "/admin/applications",
+                    &[
+                        ("csrf", csrf.as_str()),
+                        ("display_name", name),
+                        ("role", "site_tablet"),
+                    ],
+                )
+                .await
+        }
+    };
+    assert_eq!(tablet("西条市総合体育館").await.status, 200);
+    let twice = tablet("西条市　総合体育館").await;
+    assert_eq!(twice.status, 422, "{}", twice.body);
+    assert!(twice.body.contains("会場ごとに1つ"), "{}", twice.body);
+    assert_eq!(tablet("西条市丹原文化会館").await.status, 200);
 }
 
 async fn every_menu_entry_of_every_role_opens(app: &TestApp) {

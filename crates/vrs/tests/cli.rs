@@ -709,6 +709,30 @@ fn accounts_create_refuses_bad_input_and_issues_a_one_time_password() {
     assert_eq!(again.status.code(), Some(2), "{}", text(&again));
     assert!(text(&again).contains("already"), "{}", text(&again));
     assert_eq!(accounts(), 1);
+    // One tablet account per vaccination site: a second account for the site is refused.
+    let named = |user: &str, site: &str| {
+        d.run(&[
+            "accounts",
+            "create",
+            user,
+            "--role",
+            "site_tablet",
+            "--municipality",
+            "382060",
+            "--name",
+            site,
+        ])
+    };
+    assert!(named("tablet-2", "西条市総合体育館").status.success());
+    let second = named("tablet-3", "西条市 総合体育館");
+    assert_eq!(second.status.code(), Some(2), "{}", text(&second));
+    assert!(
+        text(&second).contains("one account per site") && text(&second).contains("tablet-2"),
+        "{}",
+        text(&second)
+    );
+    assert!(named("tablet-3", "西条市丹原文化会館").status.success());
+    assert_eq!(accounts(), 3);
 }
 
 #[test]

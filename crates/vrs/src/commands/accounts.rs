@@ -30,7 +30,8 @@ pub struct CreateArgs {
     /// The prefecture of a prefecture viewer (01–47)
     #[arg(long)]
     prefecture: Option<String>,
-    /// The name shown in the header
+    /// The name shown in the header; for a site tablet, the vaccination site's name (one tablet
+    /// account per site; the user ID when not given)
     #[arg(long)]
     name: Option<String>,
 }
@@ -75,13 +76,22 @@ pub async fn run(context: &Context, accounts: &Accounts) -> Result<(), CliError>
         _ => {}
     }
     let store = context.store().await?;
+    let display_name = args.name.clone().unwrap_or_else(|| id.to_owned());
+    if let (Role::SiteTablet, Some(m)) = (role, municipality) {
+        vrs_core::accounts::ensure_one_account_per_site(store.as_ref(), m, &display_name, None)
+            .await
+            .map_err(|e| match e {
+                vrs_core::accounts::ApplicationError::Store(e) => CliError::from(e),
+                other => CliError::Input(format!("--name: {other}")),
+            })?;
+    }
     let secret = password::initial_password();
     let account = Account {
         user_id: id.to_owned(),
         role: role.as_str().to_owned(),
         municipality,
         prefecture,
-        display_name: args.name.clone().unwrap_or_else(|| id.to_owned()),
+        display_name,
         password_hash: password::hash_password(&secret)
             .map_err(|e| CliError::Failure(e.to_string()))?,
         must_change_password: true,
