@@ -5,20 +5,19 @@
 //! configured deployment's, or the target's after `vrs keys import`), checks every row, the counts
 //! and every audit chain against the manifest before writing, writes all areas in one transaction
 //! into a target where they are empty, then recounts and re-verifies the chains there.
-
-use std::collections::BTreeMap;
-
 use chrono::Utc;
-use serde::{Deserialize, Serialize};
 use vrs_crypto::backup::{BackupFile, Section};
 use vrs_domain::MunicipalityCode;
 use vrs_store::{AreaRestore, AreaRows, AuditScope, BackupKey, Store, StoreError};
 
 use crate::audit::verify_chain;
 use crate::backup_format::{
-    check_section, decode_area, AreaManifest, LinesSource, Manifest, SectionWriter, FORMAT,
+    check_section, decode_area, rows_in_format, AreaManifest, LinesSource, Manifest, SectionWriter,
+    FORMAT, OLDEST_FORMAT,
 };
 use crate::Actor;
+
+pub use crate::escrow::{export_escrow, import_escrow, parse_escrow, Escrow, EscrowImport};
 
 /// What to back up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,9 +122,9 @@ pub fn inspect(bytes: &[u8]) -> Result<Manifest, BackupError> {
 fn parse_manifest(file: &BackupFile) -> Result<Manifest, BackupError> {
     let manifest: Manifest =
         serde_json::from_slice(&file.manifest).map_err(|e| BackupError::Manifest(e.to_string()))?;
-    if manifest.format != FORMAT {
+    if !(OLDEST_FORMAT..=FORMAT).contains(&manifest.format) {
         return Err(BackupError::Manifest(format!(
-            "format {} is not supported (this version reads {FORMAT})",
+            "format {} is not supported (this version reads {OLDEST_FORMAT} to {FORMAT})",
             manifest.format
         )));
     }
@@ -175,21 +174,25 @@ impl KeySource<'_> {
 pub struct OpenedArea {
     pub area: AuditScope,
     pub key: BackupKey,
+    /// The format the file was written in.
+    pub format: u32,
     plaintext: Vec<u8>,
 }
 
 impl OpenedArea {
     /// Every row in memory (for checks and inspection).
     pub fn rows(&self) -> Result<AreaRows, String> {
-        decode_area(self.area, self.plaintext.clone())
+        decode_area(self.area, self.format, self.plaintext.clone())
     }
 
     fn into_restore(self) -> Result<AreaRestore, BackupError> {
         let area = self.area;
         let (source, keys) =
-            LinesSource::new(area, self.plaintext).map_err(|reason| BackupError::Content {
-                area: area.code().to_owned(),
-                reason,
+            LinesSource::new(area, self.format, self.plaintext).map_err(|reason| {
+                BackupError::Content {
+                    area: area.code().to_owned(),
+                    reason,
+                }
             })?;
         Ok(AreaRestore {
             area,
@@ -227,11 +230,12 @@ pub async fn open(
         let plaintext = section
             .open(&key, &manifest_bytes)
             .map_err(|_| BackupError::Tampered { area: code.clone() })?;
-        let plaintext = check_section(scope, plaintext, expected)
+        let plaintext = check_section(scope, manifest.format, plaintext, expected)
             .map_err(|reason| BackupError::Content { area: code, reason })?;
         areas.push(OpenedArea {
             area: scope,
             key,
+            format: manifest.format,
             plaintext,
         });
     }
@@ -244,6 +248,9 @@ pub struct RestoreReport {
     pub manifest: Manifest,
     pub rows: u64,
     pub chains_verified: usize,
+    /// Terms versions the restored areas had agreed to that the target did not hold and now does
+    /// (`kind version`), carried in the backup.
+    pub terms_added: Vec<String>,
 }
 
 /// Restores a backup into `target`, with the backup keys of `keys` (the target's vault, the
@@ -261,16 +268,21 @@ pub async fn restore(
         .into_iter()
         .map(OpenedArea::into_restore)
         .collect::<Result<Vec<_>, _>>()?;
+    let terms_before = terms_held(target).await?;
     target.restore_areas(restores).await?;
+    let terms_added: Vec<String> = terms_held(target)
+        .await?
+        .into_iter()
+        .filter(|t| !terms_before.contains(t))
+        .collect();
     // Read back: the counts and chain heads in the database, then every chain recomputed there.
     let counter = SectionWriter::new(false);
     target.snapshot(&scopes, Box::new(counter.clone())).await?;
     let mut chains_verified = 0;
     for (found, expected) in counter.take().iter().zip(&manifest.areas) {
         let area = expected.area.clone();
-        if found.manifest.rows != expected.rows
-            || found.manifest.chain_heads != expected.chain_heads
-        {
+        let found_rows = rows_in_format(found.area, manifest.format, &found.manifest.rows);
+        if found_rows != expected.rows || found.manifest.chain_heads != expected.chain_heads {
             return Err(BackupError::Verify {
                 area,
                 reason: format!(
@@ -298,13 +310,14 @@ pub async fn restore(
     let entry = actor
         .audit("backup.restore", &manifest.kind)
         .with_detail(format!(
-            "areas {}; {rows} rows; {chains_verified} chains verified; taken {} by {}; sha256 {}",
+            "areas {}; {rows} rows; {chains_verified} chains verified; terms added [{}]; taken {} by {}; sha256 {}",
             manifest
                 .areas
                 .iter()
                 .map(|a| a.area.as_str())
                 .collect::<Vec<_>>()
                 .join(","),
+            terms_added.join(", "),
             manifest.created_at.to_rfc3339(),
             manifest.created_by,
             hex::encode(vrs_crypto::sha256(bytes))
@@ -314,74 +327,16 @@ pub async fn restore(
         manifest,
         rows,
         chains_verified,
+        terms_added,
     })
 }
 
-/// The key escrow file: the vault's entries (wrapped by the master key) and the master key's check
-/// value, kept with the master key and apart from data backups.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Escrow {
-    pub format: String,
-    pub exported_at: chrono::DateTime<Utc>,
-    /// Area code → wrapped backup key (hex).
-    pub keys: BTreeMap<String, String>,
-}
-
-const ESCROW_FORMAT: &str = "vrs-key-escrow-1";
-
-/// Exports the key vault (audited in the national chain).
-pub async fn export_escrow(store: &dyn Store, actor: &Actor) -> Result<Vec<u8>, BackupError> {
-    let keys: BTreeMap<String, String> = store
-        .vault_entries()
+/// The terms versions a deployment holds, as `kind version`.
+async fn terms_held(store: &dyn Store) -> Result<Vec<String>, StoreError> {
+    Ok(store
+        .terms_versions(None)
         .await?
-        .into_iter()
-        .map(|(area, wrapped)| (area.trim().to_owned(), hex::encode(wrapped)))
-        .collect();
-    let entry = actor
-        .audit("keys.escrow_export", "vault")
-        .with_detail(format!("{} backup keys", keys.len()));
-    let escrow = Escrow {
-        format: ESCROW_FORMAT.into(),
-        exported_at: Utc::now(),
-        keys,
-    };
-    let bytes =
-        serde_json::to_vec_pretty(&escrow).map_err(|e| BackupError::Manifest(e.to_string()))?;
-    store.append_audit(AuditScope::National, &entry).await?;
-    Ok(bytes)
-}
-
-/// Reads a key escrow file.
-pub fn parse_escrow(bytes: &[u8]) -> Result<Escrow, BackupError> {
-    let escrow: Escrow = serde_json::from_slice(bytes)
-        .map_err(|e| BackupError::Manifest(format!("not a key escrow file: {e}")))?;
-    if escrow.format != ESCROW_FORMAT {
-        return Err(BackupError::Manifest(format!(
-            "not a key escrow file (format {:?})",
-            escrow.format
-        )));
-    }
-    Ok(escrow)
-}
-
-/// Loads a key escrow file into the vault; every entry must open with this deployment's master key.
-pub async fn import_escrow(
-    store: &dyn Store,
-    bytes: &[u8],
-    actor: &Actor,
-) -> Result<usize, BackupError> {
-    let escrow = parse_escrow(bytes)?;
-    for (area, wrapped) in &escrow.keys {
-        let scope = AuditScope::parse(area)?;
-        let wrapped = hex::decode(wrapped).map_err(|_| BackupError::Content {
-            area: area.clone(),
-            reason: "the wrapped key is not hexadecimal".into(),
-        })?;
-        store.put_vault_entry(scope, &wrapped).await?;
-    }
-    let entry = actor
-        .audit("keys.escrow_import", "vault")
-        .with_detail(format!("{} backup keys", escrow.keys.len()));
-    store.append_audit(AuditScope::National, &entry).await?;
-    Ok(escrow.keys.len())
+        .iter()
+        .map(|t| format!("{} {}", t.kind.as_str(), t.version))
+        .collect())
 }

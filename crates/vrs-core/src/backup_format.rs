@@ -23,8 +23,35 @@ use vrs_store::{
     StoreError, TableRows, TableSpec,
 };
 
-/// The version of the format this code writes and reads.
-pub const FORMAT: u32 = 1;
+/// The version of the format this code writes. Format 2 carries, in each municipality's section,
+/// the deployment's terms versions its agreements refer to (`terms_versions`, before
+/// `terms_agreements`), so that an area restores into another deployment; and, in the deployment's
+/// section, the revocations kept after areas were destroyed (`revoked_tombstones`).
+pub const FORMAT: u32 = 2;
+
+/// The oldest format this code still reads: a format-1 section lacks the carried tables, which
+/// read as empty.
+pub const OLDEST_FORMAT: u32 = 1;
+
+/// Whether a table of `area` is absent from sections of `format` (added by a later format).
+fn added_after(format: u32, spec: &TableSpec) -> bool {
+    spec.since > format
+}
+
+/// Row counts as a file of `format` lists them: without the tables that format does not have.
+pub fn rows_in_format(
+    area: AuditScope,
+    format: u32,
+    rows: &BTreeMap<String, u64>,
+) -> BTreeMap<String, u64> {
+    let mut rows = rows.clone();
+    for spec in tables_of(area) {
+        if added_after(format, spec) {
+            rows.remove(spec.name);
+        }
+    }
+    rows
+}
 
 /// What a backup holds, readable without any key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -235,6 +262,7 @@ impl SnapshotSink for SectionWriter {
 /// the schema this version knows. Errors name the table, row and column.
 pub struct LinesSource {
     area: AuditScope,
+    format: u32,
     plaintext: Vec<u8>,
     at: usize,
     next_table: usize,
@@ -248,10 +276,16 @@ fn content(reason: String) -> StoreError {
 }
 
 impl LinesSource {
-    /// Reads the section's first line; returns the source and the carried data keys.
-    pub fn new(area: AuditScope, plaintext: Vec<u8>) -> Result<(Self, Vec<CarriedKey>), String> {
+    /// Reads the first line of a section written in `format`; returns the source and the carried
+    /// data keys.
+    pub fn new(
+        area: AuditScope,
+        format: u32,
+        plaintext: Vec<u8>,
+    ) -> Result<(Self, Vec<CarriedKey>), String> {
         let mut source = Self {
             area,
+            format,
             plaintext,
             at: 0,
             next_table: 0,
@@ -308,6 +342,16 @@ impl RestoreSource for LinesSource {
         }
         let area = self.area;
         let index = self.next_table;
+        if let Some(spec) = tables_of(area).get(index) {
+            if added_after(self.format, spec) {
+                // Not in this file's format: an empty table.
+                self.next_table += 1;
+                self.table = Some(spec);
+                self.remaining = 0;
+                self.row = 0;
+                return Ok(Some(spec));
+            }
+        }
         let Some(text) = self.line() else {
             return Ok(None);
         };
@@ -361,8 +405,8 @@ impl RestoreSource for LinesSource {
 }
 
 /// Decodes a whole section into memory (for checks and inspection; restores stream instead).
-pub fn decode_area(area: AuditScope, plaintext: Vec<u8>) -> Result<AreaRows, String> {
-    let (mut source, keys) = LinesSource::new(area, plaintext)?;
+pub fn decode_area(area: AuditScope, format: u32, plaintext: Vec<u8>) -> Result<AreaRows, String> {
+    let (mut source, keys) = LinesSource::new(area, format, plaintext)?;
     let mut tables = Vec::new();
     while let Some(spec) = source.next_table().map_err(|e| e.to_string())? {
         let mut rows = Vec::new();
@@ -390,10 +434,11 @@ pub fn decode_area(area: AuditScope, plaintext: Vec<u8>) -> Result<AreaRows, Str
 /// the head the manifest names.
 pub fn check_section(
     area: AuditScope,
+    format: u32,
     plaintext: Vec<u8>,
     expected: &AreaManifest,
 ) -> Result<Vec<u8>, String> {
-    let (mut source, keys) = LinesSource::new(area, plaintext)?;
+    let (mut source, keys) = LinesSource::new(area, format, plaintext)?;
     let mut rows: BTreeMap<String, u64> = BTreeMap::new();
     let mut heads: BTreeMap<String, (i64, String)> = BTreeMap::new();
     let mut chains: BTreeMap<String, ([u8; 32], i64)> = BTreeMap::new();
@@ -435,6 +480,7 @@ pub fn check_section(
         }
         rows.insert(spec.name.to_owned(), n);
     }
+    let rows = rows_in_format(area, format, &rows);
     if rows != expected.rows {
         return Err(format!(
             "the rows {rows:?} differ from the manifest's {:?}",
@@ -602,6 +648,11 @@ mod tests {
     /// A section with one row in `audit_heads` and every other table empty, written as a snapshot
     /// writes it.
     fn section() -> Vec<u8> {
+        section_of(FORMAT)
+    }
+
+    /// The same, as a file of `format` holds it.
+    fn section_of(format: u32) -> Vec<u8> {
         let mut w = SectionWriter::new(true);
         w.area(
             area(),
@@ -611,7 +662,7 @@ mod tests {
             }],
         )
         .unwrap();
-        for t in tables_of(area()) {
+        for t in tables_of(area()).iter().filter(|t| !added_after(format, t)) {
             let heads = t.name == "audit_heads";
             w.table(t, u64::from(heads)).unwrap();
             if heads {
@@ -628,7 +679,7 @@ mod tests {
 
     #[test]
     fn an_area_round_trips_through_its_section() {
-        let back = decode_area(area(), section()).unwrap();
+        let back = decode_area(area(), FORMAT, section()).unwrap();
         assert_eq!(back.rows("audit_heads").len(), 1);
         assert_eq!(back.rows("audit_heads")[0][1], Cell::Int(3));
         assert_eq!(back.keys[0].wrapped, vec![1, 2, 3]);
@@ -662,8 +713,35 @@ mod tests {
             ),
         ];
         for (bad, says) in cases {
-            let err = decode_area(area(), bad.into_bytes()).unwrap_err();
+            let err = decode_area(area(), FORMAT, bad.into_bytes()).unwrap_err();
             assert!(err.contains(says), "{says}: {err}");
         }
+    }
+
+    #[test]
+    fn a_format_1_section_reads_without_the_carried_terms() {
+        let old = section_of(1);
+        let back = decode_area(area(), 1, old.clone()).unwrap();
+        assert!(back.rows("terms_versions").is_empty());
+        assert_eq!(back.rows("audit_heads").len(), 1);
+        // Its manifest, as format 1 wrote it, lists no carried table.
+        let mut listed = AreaManifest::of(&back).rows;
+        listed.remove("terms_versions");
+        let checked = check_section(
+            area(),
+            1,
+            old.clone(),
+            &AreaManifest {
+                rows: listed,
+                ..AreaManifest::of(&back)
+            },
+        );
+        assert!(checked.is_ok(), "{checked:?}");
+        // Read as format 2 it misses the table.
+        let err = decode_area(area(), 2, old).unwrap_err();
+        assert!(
+            err.contains("terms_agreements came where terms_versions"),
+            "{err}"
+        );
     }
 }

@@ -16,6 +16,7 @@ pub mod dose_batch;
 pub mod dose_import;
 pub mod doses;
 pub mod duplicates;
+pub mod escrow;
 pub mod export;
 pub mod fhir;
 pub mod governance;

@@ -47,6 +47,10 @@ pub enum Cell {
 pub enum Filter {
     /// `municipality_code` equals the area's code.
     Municipality,
+    /// The deployment's terms versions the area's agreements refer to: carried with the area so
+    /// that it restores into another deployment, and merged there (added when absent, required to
+    /// be the same text when present). The deployment owns them: a shred leaves them.
+    TermsOfArea,
     /// Every row (deployment tables).
     All,
     /// Rows without a municipality (`municipality_code IS NULL`).
@@ -62,9 +66,17 @@ pub struct TableSpec {
     pub columns: &'static [(&'static str, Col)],
     pub order_by: &'static str,
     pub filter: Filter,
+    /// The backup format that added the table to its area's section (older files lack it).
+    pub since: u32,
 }
 
 impl TableSpec {
+    /// Whether the area owns the table's rows (deleted with the area, inserted as they come);
+    /// otherwise they are the deployment's rows it refers to.
+    pub fn owned_by_area(&self) -> bool {
+        self.filter != Filter::TermsOfArea
+    }
+
     pub(crate) fn column_list(&self) -> String {
         self.columns
             .iter()
@@ -88,6 +100,14 @@ const AUDIT_LOG: &[(&str, Col)] = &[
     ("outcome", Text),
     ("detail", Text),
     ("hash", Bytes),
+];
+const TERMS_VERSIONS: &[(&str, Col)] = &[
+    ("kind", Text),
+    ("version", I32),
+    ("title", Text),
+    ("body", Text),
+    ("published_by", Text),
+    ("published_at", Time),
 ];
 const AUDIT_HEADS: &[(&str, Col)] = &[("municipality_code", Text), ("seq", I64), ("hash", Bytes)];
 const ACCOUNTS: &[(&str, Col)] = &[
@@ -113,12 +133,14 @@ pub const AREA_TABLES: &[TableSpec] = &[
         columns: &[("municipality_code", Text), ("activated_at", Time)],
         order_by: "municipality_code",
         filter: Filter::Municipality,
+        since: 1,
     },
     TableSpec {
         name: "accounts",
         columns: ACCOUNTS,
         order_by: "user_id",
         filter: Filter::Municipality,
+        since: 1,
     },
     TableSpec {
         name: "residents",
@@ -140,6 +162,7 @@ pub const AREA_TABLES: &[TableSpec] = &[
         ],
         order_by: "atena_number",
         filter: Filter::Municipality,
+        since: 1,
     },
     TableSpec {
         name: "doses",
@@ -161,6 +184,7 @@ pub const AREA_TABLES: &[TableSpec] = &[
         ],
         order_by: "atena_number, dose_number",
         filter: Filter::Municipality,
+        since: 1,
     },
     TableSpec {
         name: "provision_records",
@@ -178,6 +202,7 @@ pub const AREA_TABLES: &[TableSpec] = &[
         ],
         order_by: "side, inquiry_id",
         filter: Filter::Municipality,
+        since: 1,
     },
     TableSpec {
         name: "provision_doses",
@@ -194,6 +219,14 @@ pub const AREA_TABLES: &[TableSpec] = &[
         ],
         order_by: "side, inquiry_id, dose_number",
         filter: Filter::Municipality,
+        since: 1,
+    },
+    TableSpec {
+        name: "terms_versions",
+        columns: TERMS_VERSIONS,
+        order_by: "kind, version",
+        filter: Filter::TermsOfArea,
+        since: 2,
     },
     TableSpec {
         name: "terms_agreements",
@@ -206,6 +239,7 @@ pub const AREA_TABLES: &[TableSpec] = &[
         ],
         order_by: "kind, version",
         filter: Filter::Municipality,
+        since: 1,
     },
     TableSpec {
         name: "certificate_issues",
@@ -231,6 +265,7 @@ pub const AREA_TABLES: &[TableSpec] = &[
         ],
         order_by: "certificate_id",
         filter: Filter::Municipality,
+        since: 1,
     },
     TableSpec {
         name: "inquiry_jobs",
@@ -248,6 +283,7 @@ pub const AREA_TABLES: &[TableSpec] = &[
         ],
         order_by: "batch",
         filter: Filter::Municipality,
+        since: 1,
     },
     TableSpec {
         name: "duplicate_candidates",
@@ -266,6 +302,7 @@ pub const AREA_TABLES: &[TableSpec] = &[
         ],
         order_by: "candidate_id",
         filter: Filter::Municipality,
+        since: 1,
     },
     TableSpec {
         name: "person_merges",
@@ -283,18 +320,21 @@ pub const AREA_TABLES: &[TableSpec] = &[
         ],
         order_by: "merge_id",
         filter: Filter::Municipality,
+        since: 1,
     },
     TableSpec {
         name: "audit_log",
         columns: AUDIT_LOG,
         order_by: "seq",
         filter: Filter::Municipality,
+        since: 1,
     },
     TableSpec {
         name: "audit_heads",
         columns: AUDIT_HEADS,
         order_by: "municipality_code",
         filter: Filter::Municipality,
+        since: 1,
     },
 ];
 
@@ -305,6 +345,7 @@ pub const DEPLOYMENT_TABLES: &[TableSpec] = &[
         columns: ACCOUNTS,
         order_by: "user_id",
         filter: Filter::NoMunicipality,
+        since: 1,
     },
     TableSpec {
         name: "account_applications",
@@ -322,19 +363,28 @@ pub const DEPLOYMENT_TABLES: &[TableSpec] = &[
         ],
         order_by: "id",
         filter: Filter::All,
+        since: 1,
     },
     TableSpec {
         name: "terms_versions",
-        columns: &[
-            ("kind", Text),
-            ("version", I32),
-            ("title", Text),
-            ("body", Text),
-            ("published_by", Text),
-            ("published_at", Time),
-        ],
+        columns: TERMS_VERSIONS,
         order_by: "kind, version",
         filter: Filter::All,
+        since: 1,
+    },
+    TableSpec {
+        name: "revoked_tombstones",
+        columns: &[
+            ("municipality_code", Text),
+            ("certificate_id", Text),
+            ("kind", Text),
+            ("shc_kid", Text),
+            ("dsc_kid", Text),
+            ("revoked_at", Time),
+        ],
+        order_by: "municipality_code, certificate_id",
+        filter: Filter::All,
+        since: 2,
     },
     TableSpec {
         name: "function_states",
@@ -347,18 +397,21 @@ pub const DEPLOYMENT_TABLES: &[TableSpec] = &[
         ],
         order_by: "function",
         filter: Filter::All,
+        since: 1,
     },
     TableSpec {
         name: "audit_log",
         columns: AUDIT_LOG,
         order_by: "municipality_code, seq",
         filter: Filter::NotMunicipality,
+        since: 1,
     },
     TableSpec {
         name: "audit_heads",
         columns: AUDIT_HEADS,
         order_by: "municipality_code",
         filter: Filter::NotMunicipality,
+        since: 1,
     },
 ];
 
@@ -557,6 +610,13 @@ pub struct ShredRecord {
     pub deleted: String,
 }
 
+/// Keeps what the public revocation lists need of the area's revoked certificates (no personal
+/// field) before a shred deletes its issuance history (same SQL on both backends).
+pub(crate) const TOMBSTONE_REVOKED: &str = "INSERT INTO revoked_tombstones \
+     (municipality_code, certificate_id, kind, shc_kid, dsc_kid, revoked_at) \
+     SELECT municipality_code, certificate_id, kind, shc_kid, dsc_kid, COALESCE(status_at, issued_at) \
+     FROM certificate_issues WHERE municipality_code = $1 AND status = 'revoked'";
+
 /// Derived and transient tables of an area: not backed up, deleted by a shred.
 pub(crate) const AREA_EXTRA_TABLES: &[&str] = &[
     "idempotency_keys",
@@ -571,6 +631,10 @@ pub(crate) const AREA_EXTRA_TABLES: &[&str] = &[
 pub(crate) fn where_clause(spec: &TableSpec, p: &str) -> String {
     match spec.filter {
         Filter::Municipality => format!("WHERE municipality_code = {p}"),
+        Filter::TermsOfArea => format!(
+            "WHERE (kind, version) IN \
+             (SELECT kind, version FROM terms_agreements WHERE municipality_code = {p})"
+        ),
         Filter::All => String::new(),
         Filter::NoMunicipality => "WHERE municipality_code IS NULL".into(),
         Filter::NotMunicipality => {
@@ -581,7 +645,56 @@ pub(crate) fn where_clause(spec: &TableSpec, p: &str) -> String {
 
 /// Whether the area code is bound as a parameter in [`where_clause`].
 pub(crate) fn binds_code(spec: &TableSpec) -> bool {
-    spec.filter == Filter::Municipality
+    matches!(spec.filter, Filter::Municipality | Filter::TermsOfArea)
+}
+
+/// The key and text of a carried terms version, to merge into the target deployment.
+pub(crate) struct CarriedTerms<'a> {
+    pub kind: &'a str,
+    pub version: i64,
+    pub title: &'a str,
+    pub body: &'a str,
+}
+
+impl<'a> CarriedTerms<'a> {
+    pub(crate) fn of(row: &'a [Cell]) -> Result<Self, StoreError> {
+        match row {
+            [Cell::Text(kind), Cell::Int(version), Cell::Text(title), Cell::Text(body), ..] => {
+                Ok(Self {
+                    kind,
+                    version: *version,
+                    title,
+                    body,
+                })
+            }
+            _ => Err(StoreError::Corrupt(
+                "a carried terms version is malformed".into(),
+            )),
+        }
+    }
+
+    /// The refusal when the target holds this version with another text.
+    pub(crate) fn differs(&self, area: &str) -> StoreError {
+        StoreError::Conflict(format!(
+            "area {area} agreed to terms {} version {}, and this deployment holds a different text \
+             under that version; an area restores only where its terms mean the same",
+            self.kind, self.version
+        ))
+    }
+}
+
+/// The refusal when an agreement refers to a terms version the target lacks and the backup does
+/// not carry (files of format 1).
+pub(crate) fn terms_missing(area: &str, row: &[Cell]) -> StoreError {
+    let (kind, version) = match row {
+        [_, Cell::Text(kind), Cell::Int(version), ..] => (kind.as_str(), *version),
+        _ => ("?", 0),
+    };
+    StoreError::Conflict(format!(
+        "area {area} agreed to terms {kind} version {version}, which this deployment does not hold \
+         and the backup does not carry (it predates format 2): publish that version here first \
+         (`vrs terms publish`) or restore the deployment's own area with it"
+    ))
 }
 
 pub(crate) fn select_sql(spec: &TableSpec, p: &str) -> String {

@@ -63,6 +63,26 @@ pub struct ActiveSigningKey {
     pub private_pkcs8: Zeroizing<Vec<u8>>,
 }
 
+/// A signing key as the key escrow carries it: its public facts and its private part still sealed
+/// by the master key (empty once the key's area was destroyed: it only verifies then).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SealedSigningKey {
+    pub info: SigningKeyInfo,
+    pub private_sealed: Vec<u8>,
+}
+
+/// What became of a signing key brought from a key escrow file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EscrowedKey {
+    /// Stored as it was (active or retired).
+    Added,
+    /// Stored retired: this deployment already signs with another active key for its issuer and
+    /// purpose (the key still verifies what it signed).
+    AddedRetired,
+    /// This deployment already holds it.
+    Held,
+}
+
 /// The additional data a signing key is sealed under: which key of whom it is.
 pub(crate) fn signing_key_aad(issuer: &str, purpose: KeyPurpose, kid: &str) -> Vec<u8> {
     format!("signing_keys|{issuer}|{}|{kid}", purpose.as_str()).into_bytes()

@@ -45,8 +45,8 @@ pub use backup::{
     SnapshotSink, TableRows, TableSpec,
 };
 pub use certificates::{
-    ActiveSigningKey, CertificateIssue, CertificateStatus, KeyPurpose, RevokedCertificate,
-    SigningKeyInfo,
+    ActiveSigningKey, CertificateIssue, CertificateStatus, EscrowedKey, KeyPurpose,
+    RevokedCertificate, SealedSigningKey, SigningKeyInfo,
 };
 pub use doses::{IdempotentAnswer, Registration, IDEMPOTENCY_KEY_MAX};
 pub use error::StoreError;
@@ -524,6 +524,20 @@ pub trait Store: Send + Sync + 'static {
     /// Every signing key of `purpose`, active and retired (their public parts, for publishing and
     /// verifying), oldest first.
     async fn signing_keys(&self, purpose: KeyPurpose) -> Result<Vec<SigningKeyInfo>, StoreError>;
+
+    /// Every signing key of every purpose as stored, private parts still sealed by the master key
+    /// (for the key escrow), oldest first.
+    async fn sealed_signing_keys(&self) -> Result<Vec<SealedSigningKey>, StoreError>;
+
+    /// Stores a signing key brought from a key escrow file, with its audit entry in the national
+    /// chain. Its private part must open with this deployment's master key. A key already held
+    /// (same issuer, purpose and kid) is left as it is; an active key is stored retired when this
+    /// deployment already has another active key for its issuer and purpose.
+    async fn put_sealed_signing_key(
+        &self,
+        key: &SealedSigningKey,
+        audit: &AuditEntry,
+    ) -> Result<EscrowedKey, StoreError>;
 
     /// Keeps one certificate in the issuance history of its municipality with its audit entry,
     /// linked to the person of `atena` only by a keyed hash, with which of `doses` (the person's

@@ -69,10 +69,17 @@ pub fn key_pair() -> (MasterKey, String) {
 
 impl TestDb {
     pub async fn sqlite() -> Self {
+        Self::sqlite_with_key(&key_pair().1).await
+    }
+
+    /// A fresh SQLite database under the master key `key_hex` (another deployment of the same
+    /// operator, or the machine rebuilt after a loss).
+    pub async fn sqlite_with_key(key_hex: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("vrs.db");
         let url = format!("sqlite://{}", path.display());
-        let (key, key_hex) = key_pair();
+        let key_hex = key_hex.to_owned();
+        let key = MasterKey::from_hex(&key_hex).unwrap();
         let store = crate::open(&url, key, true).await.unwrap();
         Self {
             store,
@@ -86,6 +93,21 @@ impl TestDb {
     /// A fresh PostgreSQL database, or `None` (with a message) when PostgreSQL is unreachable
     /// outside CI.
     pub async fn postgres() -> Option<Self> {
+        Self::postgres_with_key(&key_pair().1).await
+    }
+
+    /// A fresh database of the same backend as this one, under the master key `key_hex`.
+    pub async fn fresh_like(&self, key_hex: &str) -> Self {
+        match self.raw {
+            Raw::Sqlite(_) => Self::sqlite_with_key(key_hex).await,
+            Raw::Postgres { .. } => Self::postgres_with_key(key_hex)
+                .await
+                .expect("PostgreSQL answered a moment ago"),
+        }
+    }
+
+    /// A fresh PostgreSQL database under the master key `key_hex`, or `None` as [`Self::postgres`].
+    pub async fn postgres_with_key(key_hex: &str) -> Option<Self> {
         let admin_url = postgres_base_url();
         let admin = match tokio_postgres::connect(&admin_url, tokio_postgres::NoTls).await {
             Ok((client, conn)) => {
@@ -113,7 +135,8 @@ impl TestDb {
             .await
             .unwrap();
         let url = with_database(&admin_url, &db);
-        let (key, key_hex) = key_pair();
+        let key_hex = key_hex.to_owned();
+        let key = MasterKey::from_hex(&key_hex).unwrap();
         let store = crate::open(&url, key, true).await.unwrap();
         Some(Self {
             store,

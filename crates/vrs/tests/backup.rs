@@ -97,6 +97,83 @@ fn a_backup_restores_into_another_database_and_bad_input_is_named() {
     code_2(&d, &["restore", "csv.vrsbak"], "not a VRS backup file");
 }
 
+/// Regression: `vrs restore FILE --into` a fresh database failed with a foreign-key error when the
+/// area had agreed to terms (the versions live in the deployment's tables). The backup carries them:
+/// into a fresh database the restore succeeds and names the versions it added; into one whose
+/// version says something else it exits 2 naming the version, and writes nothing.
+#[test]
+fn an_area_that_agreed_to_terms_restores_into_a_fresh_database() {
+    let d = imported();
+    std::fs::write(d.path("terms.txt"), "本文").unwrap();
+    let published = d.run(&[
+        "terms",
+        "publish",
+        "--kind",
+        "use",
+        "--title",
+        "確認事項",
+        "--file",
+        "terms.txt",
+    ]);
+    assert!(published.status.success(), "{}", text(&published));
+    // 西条市's administrator agrees on the web page; here the row it records, written directly.
+    let conn = rusqlite::Connection::open(d.path("vrs-data/vrs.db")).unwrap();
+    conn.execute(
+        "INSERT INTO terms_agreements (municipality_code, kind, version, agreed_by, agreed_at) \
+         VALUES ('382060', 'use', 1, 'saijo-admin', '2026-11-01T00:00:00.000000Z')",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let out = d.run(&[
+        "backup",
+        "--municipality",
+        "382060",
+        "--out",
+        "saijo.vrsbak",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+
+    let fresh = format!("sqlite://{}", d.path("fresh/vrs.db").display());
+    assert!(d.run(&["--database", &fresh, "init"]).status.success());
+    let restored = d.run(&["restore", "saijo.vrsbak", "--into", &fresh]);
+    assert!(restored.status.success(), "{}", text(&restored));
+    assert!(
+        text(&restored).contains("added to the target from the backup: use 1"),
+        "{}",
+        text(&restored)
+    );
+    let listed = d.run(&["--database", &fresh, "terms", "list"]);
+    assert!(text(&listed).contains("確認事項"), "{}", text(&listed));
+
+    let other = format!("sqlite://{}", d.path("other/vrs.db").display());
+    assert!(d.run(&["--database", &other, "init"]).status.success());
+    std::fs::write(d.path("other.txt"), "別の本文").unwrap();
+    let published = d.run(&[
+        "--database",
+        &other,
+        "terms",
+        "publish",
+        "--kind",
+        "use",
+        "--title",
+        "確認事項",
+        "--file",
+        "other.txt",
+    ]);
+    assert!(published.status.success(), "{}", text(&published));
+    code_2(
+        &d,
+        &["restore", "saijo.vrsbak", "--into", &other],
+        "terms use version 1",
+    );
+    let conn = rusqlite::Connection::open(d.path("other/vrs.db")).unwrap();
+    let areas: i64 = conn
+        .query_row("SELECT count(*) FROM municipalities", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(areas, 0, "a refused restore wrote nothing");
+}
+
 #[test]
 fn a_shred_needs_consent_and_confirmation_and_leaves_old_backups_unreadable() {
     let d = imported();

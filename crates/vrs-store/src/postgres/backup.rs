@@ -169,7 +169,13 @@ async fn write_area(
     .await?;
     for t in spec::tables_of(area.area) {
         spec::expect_table(t, area.source.next_table()?)?;
-        copy_rows(tx, t, area.source.as_mut()).await?;
+        let terms = !t.owned_by_area()
+            || (t.name == "terms_agreements" && area.area != AuditScope::National);
+        if terms {
+            write_terms(tx, t, code, area.source.as_mut()).await?;
+        } else {
+            copy_rows(tx, t, area.source.as_mut()).await?;
+        }
         if t.name == "municipalities" {
             for carried in &area.keys {
                 let version = i32::try_from(carried.version).map_err(|_| {
@@ -193,6 +199,55 @@ async fn write_area(
         }
     }
     spec::expect_end(area.area, area.source.next_table()?)
+}
+
+/// Writes the terms versions an area carries (added unless held here, where the text must be the
+/// same) or the area's agreements (each must refer to a version held here), row by row: a few rows.
+async fn write_terms(
+    tx: &deadpool_postgres::Transaction<'_>,
+    t: &spec::TableSpec,
+    area: &str,
+    source: &mut dyn RestoreSource,
+) -> Result<(), StoreError> {
+    let insert = tx.prepare(&spec::insert_sql(t, '$')).await?;
+    let held = tx
+        .prepare("SELECT title, body FROM terms_versions WHERE kind = $1 AND version = $2")
+        .await?;
+    let mut cells = Vec::new();
+    while source.next_row(&mut cells)? {
+        spec::check_row(t, &cells)?;
+        if t.owned_by_area() {
+            let (Some(Cell::Text(kind)), Some(Cell::Int(version))) = (cells.get(1), cells.get(2))
+            else {
+                return Err(spec::terms_missing(area, &cells));
+            };
+            let version = i32::try_from(*version).unwrap_or(-1);
+            if tx.query_opt(&held, &[kind, &version]).await?.is_none() {
+                return Err(spec::terms_missing(area, &cells));
+            }
+        } else {
+            let terms = spec::CarriedTerms::of(&cells)?;
+            let version = i32::try_from(terms.version).unwrap_or(-1);
+            if let Some(row) = tx.query_opt(&held, &[&terms.kind, &version]).await? {
+                let (title, body): (String, String) = (row.get(0), row.get(1));
+                if title != terms.title || body != terms.body {
+                    return Err(terms.differs(area));
+                }
+                continue;
+            }
+        }
+        let params = cells
+            .iter()
+            .zip(t.columns)
+            .map(|(cell, (name, col))| write_cell(cell, *col, name))
+            .collect::<Result<Vec<_>, _>>()?;
+        let refs: Vec<&(dyn ToSql + Sync)> = params
+            .iter()
+            .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+            .collect();
+        tx.execute(&insert, &refs).await?;
+    }
+    Ok(())
 }
 
 /// Writes a table's rows with one binary COPY; the column types are the table's own, as PostgreSQL
@@ -452,7 +507,9 @@ impl PostgresStore {
             )
             .await?;
         counts.push(("signing_keys", signers));
-        for t in spec::AREA_TABLES.iter().rev() {
+        let kept = tx.execute(spec::TOMBSTONE_REVOKED, &[&code]).await?;
+        counts.push(("revoked_tombstones", kept));
+        for t in spec::AREA_TABLES.iter().rev().filter(|t| t.owned_by_area()) {
             let sql = format!("DELETE FROM {} WHERE municipality_code = $1", t.name);
             counts.push((t.name, tx.execute(&sql, &[&code]).await?));
         }

@@ -9,8 +9,9 @@ use vrs_domain::{AtenaNumber, CertificateId, DoseRecord, MunicipalityCode};
 use super::{append_audit_tx, PostgresStore};
 use crate::certificates::{
     change_entry, change_reason, dose_mask, judge, person_index, revoked_row, signing_key_aad,
-    stated_digest, ActiveSigningKey, CertificateIssue, CertificateStatus, IssueRow, KeyPurpose,
-    Outstanding, RevokedCertificate, SealedIssue, SigningKeyInfo, ISSUE_COLUMNS,
+    stated_digest, ActiveSigningKey, CertificateIssue, CertificateStatus, EscrowedKey, IssueRow,
+    KeyPurpose, Outstanding, RevokedCertificate, SealedIssue, SealedSigningKey, SigningKeyInfo,
+    ISSUE_COLUMNS,
 };
 use crate::{AuditEntry, AuditScope, StoreError};
 
@@ -115,6 +116,84 @@ impl PostgresStore {
             )
             .await?;
         rows.iter().map(key_info).collect()
+    }
+
+    pub(crate) async fn sealed_signing_keys_pg(&self) -> Result<Vec<SealedSigningKey>, StoreError> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {KEY_COLUMNS}, private_sealed FROM signing_keys \
+                     ORDER BY created_at, issuer, purpose, kid"
+                ),
+                &[],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SealedSigningKey {
+                    info: key_info(r)?,
+                    private_sealed: r.get(6),
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) async fn put_sealed_signing_key_pg(
+        &self,
+        key: &SealedSigningKey,
+        audit: &AuditEntry,
+    ) -> Result<EscrowedKey, StoreError> {
+        let info = &key.info;
+        if !key.private_sealed.is_empty() {
+            let aad = signing_key_aad(&info.issuer, info.purpose, &info.kid);
+            self.keyring.open_signing_key(&aad, &key.private_sealed)?;
+        }
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let purpose = info.purpose.as_str();
+        // One import at a time per issuer and purpose decides which key stays active.
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('signing_keys|' || $1 || '|' || $2))",
+            &[&info.issuer, &purpose],
+        )
+        .await?;
+        let held = tx
+            .query_opt(
+                "SELECT 1 FROM signing_keys WHERE issuer = $1 AND purpose = $2 AND kid = $3",
+                &[&info.issuer, &purpose, &info.kid],
+            )
+            .await?;
+        if held.is_some() {
+            return Ok(EscrowedKey::Held);
+        }
+        let other_active = tx
+            .query_opt(
+                "SELECT 1 FROM signing_keys WHERE issuer = $1 AND purpose = $2 AND retired_at IS NULL",
+                &[&info.issuer, &purpose],
+            )
+            .await?;
+        let (retired_at, outcome) = match (info.retired_at, other_active) {
+            (None, Some(_)) => (Some(audit.at), EscrowedKey::AddedRetired),
+            (at, _) => (at, EscrowedKey::Added),
+        };
+        tx.execute(
+            "INSERT INTO signing_keys (issuer, purpose, kid, public_part, private_sealed, \
+             created_at, retired_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                &info.issuer,
+                &purpose,
+                &info.kid,
+                &info.public_part,
+                &key.private_sealed,
+                &info.created_at,
+                &retired_at,
+            ],
+        )
+        .await?;
+        append_audit_tx(&tx, AuditScope::National, audit).await?;
+        tx.commit().await?;
+        Ok(outcome)
     }
 
     pub(crate) async fn record_certificate_pg(
@@ -406,7 +485,9 @@ impl PostgresStore {
             .query(
                 "SELECT municipality_code, certificate_id, kind, shc_kid, dsc_kid, status_at \
                  FROM certificate_issues WHERE status = 'revoked' \
-                 ORDER BY status_at, municipality_code, certificate_id",
+                 UNION ALL SELECT municipality_code, certificate_id, kind, shc_kid, dsc_kid, \
+                 revoked_at FROM revoked_tombstones \
+                 ORDER BY 6, 1, 2",
                 &[],
             )
             .await?;

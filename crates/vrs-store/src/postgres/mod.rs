@@ -34,7 +34,8 @@ use crate::accounts::{Account, Application, ApplicationStatus, SessionRecord};
 use crate::audit::{AuditEntry, AuditFilter, AuditRecord, AuditScope};
 use crate::backup::{AreaRestore, ShredRecord, SnapshotSink};
 use crate::certificates::{
-    ActiveSigningKey, CertificateIssue, KeyPurpose, RevokedCertificate, SigningKeyInfo,
+    ActiveSigningKey, CertificateIssue, EscrowedKey, KeyPurpose, RevokedCertificate,
+    SealedSigningKey, SigningKeyInfo,
 };
 use crate::governance::{Agreement, FunctionState, TermsVersion};
 use crate::import::ResidentImport;
@@ -692,6 +693,18 @@ impl Store for PostgresStore {
 
     async fn signing_keys(&self, purpose: KeyPurpose) -> Result<Vec<SigningKeyInfo>, StoreError> {
         self.signing_keys_pg(purpose).await
+    }
+
+    async fn sealed_signing_keys(&self) -> Result<Vec<SealedSigningKey>, StoreError> {
+        self.sealed_signing_keys_pg().await
+    }
+
+    async fn put_sealed_signing_key(
+        &self,
+        key: &SealedSigningKey,
+        audit: &AuditEntry,
+    ) -> Result<EscrowedKey, StoreError> {
+        self.put_sealed_signing_key_pg(key, audit).await
     }
 
     async fn record_certificate(

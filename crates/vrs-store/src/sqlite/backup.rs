@@ -151,6 +151,12 @@ fn write_area(
         let mut stmt = conn.prepare(&spec::insert_sql(t, '?'))?;
         while area.source.next_row(&mut cells)? {
             spec::check_row(t, &cells)?;
+            if !t.owned_by_area() && held_terms(conn, code, &cells)? {
+                continue;
+            }
+            if t.name == "terms_agreements" && area.area != AuditScope::National {
+                ensure_terms(conn, code, &cells)?;
+            }
             stmt.execute(params_from_iter(cells.iter().map(write_cell)))?;
         }
         if t.name == "municipalities" {
@@ -160,6 +166,40 @@ fn write_area(
         }
     }
     spec::expect_end(area.area, area.source.next_table()?)
+}
+
+/// Whether this deployment already holds a terms version the area carries (then it is not added);
+/// where it does, the text must be the same.
+fn held_terms(conn: &Connection, area: &str, row: &[Cell]) -> Result<bool, StoreError> {
+    let terms = spec::CarriedTerms::of(row)?;
+    let held: Option<(String, String)> = conn
+        .query_row(
+            "SELECT title, body FROM terms_versions WHERE kind = ?1 AND version = ?2",
+            params![terms.kind, terms.version],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    match held {
+        Some((title, body)) if title == terms.title && body == terms.body => Ok(true),
+        Some(_) => Err(terms.differs(area)),
+        None => Ok(false),
+    }
+}
+
+/// Refuses an agreement whose terms version this deployment does not hold, naming it.
+fn ensure_terms(conn: &Connection, area: &str, row: &[Cell]) -> Result<(), StoreError> {
+    let (Some(Cell::Text(kind)), Some(Cell::Int(version))) = (row.get(1), row.get(2)) else {
+        return Err(spec::terms_missing(area, row));
+    };
+    let held: Option<i64> = conn
+        .query_row(
+            "SELECT 1 FROM terms_versions WHERE kind = ?1 AND version = ?2",
+            params![kind, version],
+            |r| r.get(0),
+        )
+        .optional()?;
+    held.map(|_| ())
+        .ok_or_else(|| spec::terms_missing(area, row))
 }
 
 fn insert_key(
@@ -390,7 +430,9 @@ impl SqliteStore {
                     params![code, timestamp_text(&audit.at)],
                 )?;
                 counts.push(("signing_keys", signers as u64));
-                for t in spec::AREA_TABLES.iter().rev() {
+                let kept = tx.execute(&spec::TOMBSTONE_REVOKED.replace("$1", "?1"), [code])?;
+                counts.push(("revoked_tombstones", kept as u64));
+                for t in spec::AREA_TABLES.iter().rev().filter(|t| t.owned_by_area()) {
                     let n = tx.execute(&format!("DELETE FROM {} WHERE municipality_code = ?1", t.name), [code])?;
                     counts.push((t.name, n as u64));
                 }

@@ -9,8 +9,9 @@ use super::{append_audit_tx, load_cipher, SqliteStore};
 use crate::audit::timestamp_text;
 use crate::certificates::{
     change_entry, change_reason, dose_mask, judge, person_index, revoked_row, signing_key_aad,
-    stated_digest, ActiveSigningKey, CertificateIssue, CertificateStatus, IssueRow, KeyPurpose,
-    Outstanding, RevokedCertificate, SealedIssue, SigningKeyInfo, ISSUE_COLUMNS,
+    stated_digest, ActiveSigningKey, CertificateIssue, CertificateStatus, EscrowedKey, IssueRow,
+    KeyPurpose, Outstanding, RevokedCertificate, SealedIssue, SealedSigningKey, SigningKeyInfo,
+    ISSUE_COLUMNS,
 };
 use crate::keyring::Keyring;
 use crate::{AuditEntry, AuditScope, StoreError};
@@ -140,6 +141,80 @@ impl SqliteStore {
             ))?;
             let rows = stmt.query_map([purpose.as_str()], key_row)?;
             rows.map(|r| key_info(r?)).collect()
+        })
+        .await
+    }
+
+    pub(crate) async fn sealed_signing_keys_sqlite(
+        &self,
+    ) -> Result<Vec<SealedSigningKey>, StoreError> {
+        self.read(move |conn, _| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {KEY_COLUMNS}, private_sealed FROM signing_keys \
+                 ORDER BY created_at, issuer, purpose, kid"
+            ))?;
+            let rows = stmt.query_map([], |r| Ok((key_row(r)?, r.get::<_, Vec<u8>>(6)?)))?;
+            rows.map(|r| {
+                let (row, private_sealed) = r?;
+                Ok(SealedSigningKey {
+                    info: key_info(row)?,
+                    private_sealed,
+                })
+            })
+            .collect()
+        })
+        .await
+    }
+
+    pub(crate) async fn put_sealed_signing_key_sqlite(
+        &self,
+        key: &SealedSigningKey,
+        audit: &AuditEntry,
+    ) -> Result<EscrowedKey, StoreError> {
+        let (key, audit) = (key.clone(), audit.clone());
+        self.write(move |tx, keyring| {
+            let info = &key.info;
+            if !key.private_sealed.is_empty() {
+                let aad = signing_key_aad(&info.issuer, info.purpose, &info.kid);
+                keyring.open_signing_key(&aad, &key.private_sealed)?;
+            }
+            let held: Option<i64> = tx
+                .query_row(
+                    "SELECT 1 FROM signing_keys WHERE issuer = ?1 AND purpose = ?2 AND kid = ?3",
+                    params![info.issuer, info.purpose.as_str(), info.kid],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if held.is_some() {
+                return Ok(EscrowedKey::Held);
+            }
+            let other_active: Option<i64> = tx
+                .query_row(
+                    "SELECT 1 FROM signing_keys \
+                     WHERE issuer = ?1 AND purpose = ?2 AND retired_at IS NULL",
+                    params![info.issuer, info.purpose.as_str()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let (retired_at, outcome) = match (info.retired_at, other_active) {
+                (None, Some(_)) => (Some(audit.at), EscrowedKey::AddedRetired),
+                (at, _) => (at, EscrowedKey::Added),
+            };
+            tx.execute(
+                "INSERT INTO signing_keys (issuer, purpose, kid, public_part, private_sealed, \
+                 created_at, retired_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    info.issuer,
+                    info.purpose.as_str(),
+                    info.kid,
+                    info.public_part,
+                    key.private_sealed,
+                    timestamp_text(&info.created_at),
+                    retired_at.as_ref().map(timestamp_text)
+                ],
+            )?;
+            append_audit_tx(tx, AuditScope::National, &audit)?;
+            Ok(outcome)
         })
         .await
     }
@@ -389,7 +464,9 @@ impl SqliteStore {
             let mut stmt = conn.prepare_cached(
                 "SELECT municipality_code, certificate_id, kind, shc_kid, dsc_kid, status_at \
                  FROM certificate_issues WHERE status = 'revoked' \
-                 ORDER BY status_at, municipality_code, certificate_id",
+                 UNION ALL SELECT municipality_code, certificate_id, kind, shc_kid, dsc_kid, \
+                 revoked_at FROM revoked_tombstones \
+                 ORDER BY 6, 1, 2",
             )?;
             let rows = stmt.query_map([], |r| {
                 Ok((

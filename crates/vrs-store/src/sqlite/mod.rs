@@ -31,7 +31,8 @@ use crate::accounts::{Account, Application, ApplicationStatus, SessionRecord};
 use crate::audit::{timestamp_text, AuditEntry, AuditFilter, AuditRecord, AuditScope};
 use crate::backup::{AreaRestore, ShredRecord, SnapshotSink};
 use crate::certificates::{
-    ActiveSigningKey, CertificateIssue, KeyPurpose, RevokedCertificate, SigningKeyInfo,
+    ActiveSigningKey, CertificateIssue, EscrowedKey, KeyPurpose, RevokedCertificate,
+    SealedSigningKey, SigningKeyInfo,
 };
 use crate::governance::{Agreement, FunctionState, TermsVersion};
 use crate::import::ResidentImport;
@@ -764,6 +765,18 @@ impl Store for SqliteStore {
 
     async fn signing_keys(&self, purpose: KeyPurpose) -> Result<Vec<SigningKeyInfo>, StoreError> {
         self.signing_keys_sqlite(purpose).await
+    }
+
+    async fn sealed_signing_keys(&self) -> Result<Vec<SealedSigningKey>, StoreError> {
+        self.sealed_signing_keys_sqlite().await
+    }
+
+    async fn put_sealed_signing_key(
+        &self,
+        key: &SealedSigningKey,
+        audit: &AuditEntry,
+    ) -> Result<EscrowedKey, StoreError> {
+        self.put_sealed_signing_key_sqlite(key, audit).await
     }
 
     async fn record_certificate(

@@ -13,6 +13,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use vrs_core::backup::{self, BackupError, BackupScope, KeySource};
+use vrs_core::escrow;
 use vrs_core::shred::{self, ShredError};
 use vrs_core::Actor;
 use vrs_domain::MunicipalityCode;
@@ -194,6 +195,33 @@ pub async fn run_restore(context: &Context, args: &RestoreArgs) -> Result<(), Cl
         report.manifest.created_by,
         report.chains_verified
     );
+    if !report.terms_added.is_empty() {
+        println!(
+            "terms versions the areas agreed to, added to the target from the backup: {}",
+            report.terms_added.join(", ")
+        );
+    }
+    // Disaster recovery brings the escrow: its signing keys come back too, so the certificates
+    // issued before verify and new ones are signed with the same issuer keys.
+    if let Some(escrow) = &escrow {
+        let keys = escrow::signing_keys_of(escrow).map_err(backup_error)?;
+        let imported = escrow::import_signing_keys(target.as_ref(), &keys, &Actor::command_line())
+            .await
+            .map_err(backup_error)?;
+        println!(
+            "signing keys from the key escrow: {} added, {} already held{}",
+            imported.signing_keys_added,
+            imported.signing_keys_held,
+            if imported.signing_keys_retired.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", stored retired (the target already signs with another key): {}",
+                    imported.signing_keys_retired.join(", ")
+                )
+            }
+        );
+    }
     Ok(())
 }
 
@@ -218,10 +246,10 @@ pub async fn run_keys(context: &Context, keys: &Keys) -> Result<(), CliError> {
             );
         }
         Keys::Import { file } => {
-            let n = backup::import_escrow(store.as_ref(), &read(file)?, &actor)
+            let report = backup::import_escrow(store.as_ref(), &read(file)?, &actor)
                 .await
                 .map_err(backup_error)?;
-            println!("{n} backup keys are in the key vault");
+            println!("{report}");
         }
         Keys::Rotate {
             issuer,
