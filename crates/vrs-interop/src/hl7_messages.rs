@@ -649,6 +649,9 @@ pub fn rsp(
             let (doctor_family, doctor_given) =
                 d.doctor.split_once('　').unwrap_or((&d.doctor, ""));
             let product = dose.product;
+            let maker = product.manufacturer;
+            // Given at one time: the end of administration (RXA-4) is its start (RXA-3).
+            let given = dose.administered_on.format("%Y%m%d").to_string();
             segments.push(
                 Segment::new("ORC")
                     .set(1, &["RE"])
@@ -658,7 +661,8 @@ pub fn rsp(
                 Segment::new("RXA")
                     .set(1, &["0"])
                     .set(2, &["1"])
-                    .set(3, &[&dose.administered_on.format("%Y%m%d").to_string()])
+                    .set(3, &[&given])
+                    .set(4, &[&given])
                     .set(
                         5,
                         &[
@@ -675,6 +679,7 @@ pub fn rsp(
                     .set(10, &["", doctor_family, doctor_given])
                     .set(11, &["", "", "", &d.venue])
                     .set(15, &[dose.lot_number.as_str()])
+                    .set(17, &[maker.mvx().unwrap_or("OTH"), maker.name_en(), "MVX"])
                     .set(20, &["CP"])
                     .set(21, &["A"]),
             );

@@ -242,8 +242,15 @@ async fn a_z34_query_returns_exactly_the_persons_doses(app: &TestApp) {
         let rxa: Vec<_> = m.segments.iter().filter(|s| s.id == "RXA").collect();
         assert_eq!(rxa.len(), 2, "{answer}");
         assert_eq!(rxa[0].field(3), "20210601");
+        // Given at one time: the end of administration is its start.
+        assert_eq!(rxa[0].field(4), "20210601");
+        assert_eq!(rxa[1].field(4), "20210622");
         assert_eq!(rxa[1].field(15), "FC3661");
         assert_eq!(rxa[0].component(5, 4), "comirnaty");
+        assert_eq!(
+            (rxa[0].component(17, 1), rxa[0].component(17, 3)),
+            ("PFR", "MVX")
+        );
         let numbers: Vec<_> = m
             .segments
             .iter()
