@@ -9,6 +9,10 @@
 //! lot in RXA-15, venue in RXA-11.4, doctor in RXA-10, and its dose number in an OBX after it with
 //! LOINC `30973-2`. Reading here checks structure and formats; whose the person is and the
 //! data-quality rules are the service's (vrs-core).
+//!
+//! Answers repeat little of what they answer, and only within bounds: the control id in MSA-2
+//! (when it can be read), the sender's names in MSH-5/MSH-6, the query tag; a reason in ERR-8
+//! quotes at most a few dozen characters of a value and never twelve digits (a My Number).
 
 use chrono::{NaiveDate, Utc};
 use vrs_domain::{
@@ -20,6 +24,19 @@ use crate::hl7::{msh, Message, ParseError, Segment, Separators};
 
 /// LOINC code of the dose number observation.
 pub const DOSE_NUMBER_LOINC: &str = "30973-2";
+/// The longest message control id (MSH-10) read and echoed in MSA-2. HL7 2.5.1 gives the field 20
+/// characters and later versions 199; senders use longer ids than 20 (UUIDs), so up to 199 are
+/// accepted. VRS's own control ids keep to 20.
+pub const CONTROL_ID_MAX: usize = 199;
+/// The longest query tag (QPD-2, echoed in QAK-1 and QPD-2): the field's length in HL7 2.5.1.
+pub const QUERY_TAG_MAX: usize = 32;
+/// The longest ERR-8 (user message): the field's length in HL7 2.5.1.
+pub const USER_MESSAGE_MAX: usize = 250;
+/// How many characters of one value a reason quotes.
+const SHOWN_MAX: usize = 40;
+/// The longest namespace id (HD.1, data type IS) of MSH-3 to MSH-6 in HL7 2.5.1: the sender's
+/// names are echoed in the answer's MSH-5 and MSH-6 only when they fit.
+const NAMESPACE_MAX: usize = 20;
 
 /// Where a problem is and what it is (an ERR segment).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -152,10 +169,76 @@ impl From<ParseError> for Refusal {
     }
 }
 
+/// A value of the message as a reason quotes it: in quotes, at most [`SHOWN_MAX`] characters
+/// (then `…` and its length), and not at all when it holds twelve digits or more, as a My Number
+/// does.
+fn shown(value: &str) -> String {
+    let count = value.chars().count();
+    let digits = value
+        .chars()
+        .filter(|c| vrs_domain::text::fold_char(*c).is_ascii_digit())
+        .count();
+    if digits >= 12 {
+        return format!("({count} characters, not shown)");
+    }
+    if count <= SHOWN_MAX {
+        return format!("{value:?}");
+    }
+    let head: String = value.chars().take(SHOWN_MAX).collect();
+    format!("{head:?}… ({count} characters)")
+}
+
+/// ERR-8 as sent: a run of twelve digits or more (spaces and hyphens between digits included)
+/// replaced, so that no reason ever carries a My Number, and at most [`USER_MESSAGE_MAX`]
+/// characters, cut with `…`.
+fn user_message(reason: &str) -> String {
+    let is_digit = |c: char| vrs_domain::text::fold_char(c).is_ascii_digit();
+    let chars: Vec<char> = reason.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if !is_digit(chars[i]) {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut digits = 0;
+        while i < chars.len() {
+            if is_digit(chars[i]) {
+                digits += 1;
+                i += 1;
+            } else if matches!(chars[i], ' ' | '-')
+                && chars.get(i + 1).is_some_and(|c| is_digit(*c))
+            {
+                i += 1;
+            } else {
+                break;
+            }
+        }
+        if digits >= 12 {
+            out.push_str(&format!("({digits} digits, not shown)"));
+        } else {
+            out.extend(&chars[start..i]);
+        }
+    }
+    if out.chars().count() > USER_MESSAGE_MAX {
+        out = out.chars().take(USER_MESSAGE_MAX - 1).collect();
+        out.push('…');
+    }
+    out
+}
+
 fn header(m: &Message) -> Header {
     let msh = m.msh();
+    let control_id = msh.field(10);
     Header {
-        control_id: msh.field(10).to_owned(),
+        // A control id too long to echo is treated as unreadable (refused by `read`).
+        control_id: if control_id.chars().count() <= CONTROL_ID_MAX {
+            control_id.to_owned()
+        } else {
+            String::new()
+        },
         sending_application: msh.field(3).to_owned(),
         sending_facility: msh.field(4).to_owned(),
         receiving_application: msh.field(5).to_owned(),
@@ -170,6 +253,21 @@ pub fn read(text: &str) -> Result<Incoming, Refusal> {
     let h = header(&m);
     let msh = m.msh();
     let kind = (msh.component(9, 1), msh.component(9, 2));
+    let control_length = msh.field(10).chars().count();
+    if control_length > CONTROL_ID_MAX {
+        return Err(Refusal::Reject(
+            Some(Box::new(h)),
+            vec![Problem::new(
+                "MSH",
+                1,
+                10,
+                102,
+                &format!(
+                    "the message control id has {control_length} characters (at most {CONTROL_ID_MAX})"
+                ),
+            )],
+        ));
+    }
     if h.control_id.is_empty() {
         return Err(Refusal::Reject(
             Some(Box::new(h)),
@@ -190,7 +288,10 @@ pub fn read(text: &str) -> Result<Incoming, Refusal> {
                 1,
                 12,
                 203,
-                &format!("version {:?} is not supported (2.5.1 is)", msh.field(12)),
+                &format!(
+                    "version {} is not supported (2.5.1 is)",
+                    shown(msh.field(12))
+                ),
             )],
         ));
     }
@@ -204,7 +305,10 @@ pub fn read(text: &str) -> Result<Incoming, Refusal> {
                 1,
                 9,
                 200,
-                &format!("message type {k}^{t} is not supported (VXU^V04 and QBP^Q11 are)"),
+                &format!(
+                    "message type {} is not supported (VXU^V04 and QBP^Q11 are)",
+                    shown(&format!("{k}^{t}"))
+                ),
             )],
         )),
     }
@@ -229,7 +333,10 @@ fn person_key(seg: &Segment, field: usize, problems: &mut Vec<Problem>) -> Optio
                 1,
                 field,
                 102,
-                &format!("the assigning authority {authority:?} is not a municipality code"),
+                &format!(
+                    "the assigning authority {} is not a municipality code",
+                    shown(authority)
+                ),
             ));
             return None;
         };
@@ -250,7 +357,7 @@ fn person_key(seg: &Segment, field: usize, problems: &mut Vec<Problem>) -> Optio
                     1,
                     field,
                     102,
-                    &format!("identifier {value:?}: {e}"),
+                    &format!("identifier {}: {e}", shown(value)),
                 ));
                 return None;
             }
@@ -292,7 +399,7 @@ fn patient(
                 1,
                 birth_field,
                 102,
-                &format!("{birth:?} is not a date (YYYYMMDD)"),
+                &format!("{} is not a date (YYYYMMDD)", shown(birth)),
             ));
         }
         d
@@ -307,7 +414,7 @@ fn patient(
                 1,
                 sex_field,
                 103,
-                &format!("sex {other:?} is not M, F or U"),
+                &format!("sex {} is not M, F or U", shown(other)),
             ));
             None
         }
@@ -324,8 +431,8 @@ fn product(rxa: &Segment) -> Result<&'static VaccineProduct, String> {
     if rxa.component(5, 6) == "VRS" {
         return VaccineProduct::by_code(rxa.component(5, 4)).ok_or_else(|| {
             format!(
-                "VRS product {:?} is not in the catalogue",
-                rxa.component(5, 4)
+                "VRS product {} is not in the catalogue",
+                shown(rxa.component(5, 4))
             )
         });
     }
@@ -339,9 +446,13 @@ fn product(rxa: &Segment) -> Result<&'static VaccineProduct, String> {
         .collect();
     match matching.as_slice() {
         [one] => Ok(one),
-        [] => Err(format!("CVX {cvx} is not a COVID-19 vaccine of the catalogue")),
+        [] => Err(format!(
+            "CVX {} is not a COVID-19 vaccine of the catalogue",
+            shown(cvx)
+        )),
         many => Err(format!(
-            "CVX {cvx} covers several products ({}); give the product as alternate identifier with coding system VRS",
+            "CVX {} covers several products ({}); give the product as alternate identifier with coding system VRS",
+            shown(cvx),
             many.iter().map(|p| p.code).collect::<Vec<_>>().join(", ")
         )),
     }
@@ -381,7 +492,7 @@ fn read_vxu(m: &Message, h: Header) -> Result<Incoming, Refusal> {
             problem(
                 3,
                 if seg.field(3).is_empty() { 101 } else { 102 },
-                format!("{:?} is not a date (YYYYMMDD)", seg.field(3)),
+                format!("{} is not a date (YYYYMMDD)", shown(seg.field(3))),
             );
         }
         let product = product(seg).map_err(|e| problem(5, 103, e)).ok();
@@ -390,7 +501,7 @@ fn read_vxu(m: &Message, h: Header) -> Result<Incoming, Refusal> {
                 problem(
                     15,
                     if seg.field(15).is_empty() { 101 } else { 102 },
-                    format!("lot {:?}: {e}", seg.field(15)),
+                    format!("lot {}: {e}", shown(seg.field(15))),
                 )
             })
             .ok();
@@ -488,14 +599,26 @@ fn read_query(m: &Message, h: Header) -> Result<Incoming, Refusal> {
                 1,
                 1,
                 103,
-                &format!("query {:?} is not supported (Z34 is)", qpd.component(1, 1)),
+                &format!(
+                    "query {} is not supported (Z34 is)",
+                    shown(qpd.component(1, 1))
+                ),
             )],
         ));
     }
     let mut problems = Vec::new();
     let tag = qpd.field(2).to_owned();
+    let tag_length = tag.chars().count();
     if tag.is_empty() {
         problems.push(Problem::new("QPD", 1, 2, 101, "the query tag is missing"));
+    } else if tag_length > QUERY_TAG_MAX {
+        problems.push(Problem::new(
+            "QPD",
+            1,
+            2,
+            102,
+            &format!("the query tag has {tag_length} characters (at most {QUERY_TAG_MAX})"),
+        ));
     }
     let patient = patient(qpd, 3, 6, 7, &mut problems);
     match patient {
@@ -526,21 +649,36 @@ impl AckCode {
     }
 }
 
+/// A name of the sender echoed in MSH-4 to MSH-6 when it fits HD.1, else left empty.
+fn namespace(value: &str) -> &str {
+    if value.chars().count() <= NAMESPACE_MAX {
+        value
+    } else {
+        ""
+    }
+}
+
 fn answer_header(to: Option<&Header>, kind: &[&str], profile: Option<&[&str]>) -> Segment {
-    let now = Utc::now().format("%Y%m%d%H%M%S").to_string();
-    let control = format!("VRS{}", Utc::now().format("%Y%m%d%H%M%S%6f"));
+    let at = Utc::now();
+    let now = at.format("%Y%m%d%H%M%S").to_string();
+    // 20 characters, MSH-10's length in HL7 2.5.1: VRS, the time to the second, then 10 µs units.
+    let control = format!(
+        "VRS{}{:05}",
+        at.format("%y%m%d%H%M%S"),
+        at.timestamp_subsec_micros() / 10 % 100_000
+    );
     let (app, facility, processing) = to.map_or(("", "", "P"), |h| {
         (
-            h.sending_application.as_str(),
-            h.sending_facility.as_str(),
-            if h.processing_id.is_empty() {
-                "P"
-            } else {
-                h.processing_id.as_str()
+            namespace(&h.sending_application),
+            namespace(&h.sending_facility),
+            // HL7 table 0103; anything else is answered as production.
+            match h.processing_id.as_str() {
+                id @ ("D" | "P" | "T") => id,
+                _ => "P",
             },
         )
     });
-    let own_facility = to.map_or("", |h| h.receiving_facility.as_str());
+    let own_facility = to.map_or("", |h| namespace(&h.receiving_facility));
     let mut s = msh()
         .set(3, &["VRS"])
         .set(4, &[own_facility])
@@ -570,7 +708,7 @@ fn err_segment(p: &Problem) -> Segment {
         .set(2, &location)
         .set(3, &[&code, p.code_text(), "HL70357"])
         .set(4, &["E"])
-        .set(8, &[&p.reason])
+        .set(8, &[&user_message(&p.reason)])
 }
 
 /// An ACK to a VXU (or to anything refused).

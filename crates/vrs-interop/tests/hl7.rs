@@ -1,5 +1,5 @@
 //! HL7 v2 answers as VRS writes them: the RXA of an RSP^K11 complete (end of administration, maker
-//! in MVX).
+//! in MVX), bounded reasons that never carry a My Number.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -8,8 +8,12 @@ use vrs_domain::{
     Dose, DoseRecord, DoseSource, LotNumber, MunicipalityCode, Resident, VaccineProduct,
 };
 use vrs_interop::hl7::{Message, Segment};
-use vrs_interop::hl7_messages::{rsp, Header, PatientIds, PersonKey};
+use vrs_interop::hl7_messages::{
+    ack, read, rsp, AckCode, Header, PatientIds, PersonKey, Problem, Refusal,
+};
 use vrs_interop::Synthetic;
+
+const MSH: &str = "MSH|^~\\&|EHR|Clinic|VRS|382060|20210701090000||VXU^V04^VXU_V04|C1|P|2.5.1|||ER|AL|||||Z22^CDCPHINVS\r";
 
 fn saijo() -> MunicipalityCode {
     MunicipalityCode::parse("382060").unwrap()
@@ -17,6 +21,19 @@ fn saijo() -> MunicipalityCode {
 
 fn person() -> Resident {
     Synthetic::new(saijo(), 1, 7).next().unwrap()
+}
+
+/// A VXU for the synthetic person with one RXA whose RXA-3 is `date`.
+fn vxu(control: &str, date: &str) -> String {
+    let p = person();
+    format!(
+        "{}PID|1||{}^^^382060^PI||西条^花子||{}|F\rORC|RE||X-1^EHR\r\
+         RXA|0|1|{date}||208^COVID-19 mRNA^CVX|0.3|mL||00^New record^NIP001|^山田^太郎|^^^会場||||FA4597||PFR^Pfizer^MVX|||CP|A\r\
+         OBX|1|NM|30973-2^Dose number in series^LN|1|1||||||F\r",
+        MSH.replace("|C1|", &format!("|{control}|")),
+        p.atena,
+        p.birth_date.format("%Y%m%d"),
+    )
 }
 
 fn dose(p: &Resident, n: u8, on: (i32, u32, u32), product: &str, lot: &str) -> DoseRecord {
@@ -66,6 +83,24 @@ fn of_id<'a>(m: &'a Message, id: &str) -> Vec<&'a Segment> {
     m.segments.iter().filter(|s| s.id == id).collect()
 }
 
+/// The answer to `text`, as the service writes it for a message it refuses.
+fn refusal_answer(text: &str) -> String {
+    match read(text) {
+        Err(Refusal::Reject(h, p)) => ack(h.as_deref(), AckCode::Reject, &p).to_er7(),
+        Err(Refusal::Error(h, p)) => ack(Some(&*h), AckCode::Error, &p).to_er7(),
+        Ok(m) => panic!("read: {m:?}"),
+    }
+}
+
+fn err_segments(answer: &str) -> Vec<Segment> {
+    Message::parse(answer)
+        .unwrap()
+        .segments
+        .into_iter()
+        .filter(|s| s.id == "ERR")
+        .collect()
+}
+
 #[test]
 fn an_rsp_rxa_gives_the_end_of_administration_as_its_start() {
     let p = person();
@@ -111,5 +146,101 @@ fn an_rsp_rxa_names_the_maker_in_mvx() {
             // Daiichi Sankyo has no MVX code: "other manufacturer", named in the text.
             "OTH^Daiichi Sankyo^MVX",
         ]
+    );
+}
+
+#[test]
+fn a_huge_value_is_not_echoed_whole_in_err_8() {
+    let huge = "9".repeat(1_000_000);
+    let text = vxu("C1", &huge);
+    let answer = refusal_answer(&text);
+    assert!(answer.len() < 2000, "the answer has {} bytes", answer.len());
+    let err = err_segments(&answer);
+    let rxa3 = err
+        .iter()
+        .find(|e| e.component(2, 1) == "RXA" && e.component(2, 3) == "3")
+        .unwrap();
+    assert!(rxa3.field(8).chars().count() <= 250, "{}", rxa3.field(8));
+    assert!(rxa3.field(8).contains("not shown"), "{}", rxa3.field(8));
+    // Letters are quoted up to a few dozen characters, then cut with a marker.
+    let text = vxu("C1", &"x".repeat(1_000_000));
+    let answer = refusal_answer(&text);
+    assert!(answer.len() < 2000, "the answer has {} bytes", answer.len());
+    let reason = err_segments(&answer)
+        .into_iter()
+        .find(|e| e.component(2, 1) == "RXA")
+        .unwrap()
+        .field(8)
+        .to_owned();
+    assert!(reason.contains("…"), "{reason}");
+    assert!(reason.contains("1000000 characters"), "{reason}");
+    assert!(reason.matches('x').count() <= 40, "{reason}");
+}
+
+fn user_messages(answer: &str) -> Vec<String> {
+    err_segments(answer)
+        .iter()
+        .map(|e| e.field(8).to_owned())
+        .collect()
+}
+
+#[test]
+fn a_reason_never_carries_a_my_number() {
+    let p = person();
+    let my_number = p.my_number.expose().to_owned();
+    let grouped = format!(
+        "{} {} {}",
+        &my_number[..4],
+        &my_number[4..8],
+        &my_number[8..]
+    );
+    // A My Number where the birth date belongs, plain and grouped: the reason does not repeat it.
+    for value in [&my_number, &grouped] {
+        let birth = p.birth_date.format("%Y%m%d").to_string();
+        let answer = refusal_answer(&vxu("C1", "20210601").replace(&birth, value));
+        let messages = user_messages(&answer);
+        assert_eq!(messages.len(), 1, "{answer}");
+        assert!(messages[0].contains("not shown"), "{messages:?}");
+        assert!(!messages[0].contains(&my_number[8..]), "{messages:?}");
+    }
+    // Whatever a reason says, ERR-8 does not repeat twelve digits.
+    let problem = Problem::new(
+        "PID",
+        1,
+        3,
+        102,
+        &format!("the numbers {my_number}, {grouped} and 1234-5678-9018"),
+    );
+    let messages = user_messages(&ack(None, AckCode::Error, &[problem]).to_er7());
+    assert_eq!(
+        messages,
+        ["the numbers (12 digits, not shown), (12 digits, not shown) and (12 digits, not shown)"]
+    );
+}
+
+#[test]
+fn over_long_control_ids_and_query_tags_are_refused_not_echoed() {
+    let long_id = "C".repeat(1_000_000);
+    let answer = refusal_answer(&vxu(&long_id, "20210601"));
+    assert!(answer.len() < 2000, "the answer has {} bytes", answer.len());
+    let m = Message::parse(&answer).unwrap();
+    assert_eq!(m.segment("MSA").unwrap().field(1), "AR");
+    assert_eq!(m.segment("MSA").unwrap().field(2), "");
+    let err = err_segments(&answer);
+    assert_eq!(
+        (err[0].component(2, 1), err[0].component(2, 3)),
+        ("MSH", "10")
+    );
+    // A query tag longer than QPD-2 allows (32): AE naming QPD-2.
+    let q = format!(
+        "MSH|^~\\&|EHR|C|VRS|382060|20210801||QBP^Q11^QBP_Q11|Q9|P|2.5.1\rQPD|Z34^Request Immunization History^CDCPHINVS|{}|100001^^^382060^PI\r",
+        "T".repeat(100_000)
+    );
+    let answer = refusal_answer(&q);
+    assert!(answer.len() < 2000, "the answer has {} bytes", answer.len());
+    let err = err_segments(&answer);
+    assert_eq!(
+        (err[0].component(2, 1), err[0].component(2, 3)),
+        ("QPD", "2")
     );
 }
