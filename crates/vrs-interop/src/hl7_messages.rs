@@ -158,15 +158,40 @@ pub enum Refusal {
 
 impl From<ParseError> for Refusal {
     fn from(e: ParseError) -> Self {
-        let (segment, occurrence) = match &e {
-            ParseError::BadSegmentId(n, id) => (id.clone(), *n),
-            _ => ("MSH".to_owned(), 1),
-        };
-        Refusal::Reject(
-            None,
-            vec![Problem::new(&segment, occurrence, 0, 102, &e.to_string())],
-        )
+        Refusal::Reject(None, vec![unreadable(&e)])
     }
+}
+
+/// The problem of a message that cannot be parsed. A segment whose id is wrong is located by its
+/// first three characters (see [`segment_id`]) and its position in the message.
+fn unreadable(e: &ParseError) -> Problem {
+    match e {
+        ParseError::BadSegmentId(n, id) => Problem::new(
+            &segment_id(id),
+            *n,
+            0,
+            102,
+            &format!(
+                "segment {n}: the segment id {} is not three upper-case letters or digits",
+                shown(id)
+            ),
+        ),
+        _ => Problem::new("MSH", 1, 0, 102, &e.to_string()),
+    }
+}
+
+/// A segment id for ERR-2.1: always three characters; from an id that could not be read, its
+/// first three characters with any that is not an ASCII letter or digit as `?`, padded with `?`.
+fn segment_id(id: &str) -> String {
+    let mut out: String = id
+        .chars()
+        .take(3)
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '?' })
+        .collect();
+    while out.len() < 3 {
+        out.push('?');
+    }
+    out
 }
 
 /// A value of the message as a reason quotes it: in quotes, at most [`SHOWN_MAX`] characters
@@ -699,10 +724,11 @@ fn err_segment(p: &Problem) -> Segment {
     let occurrence = p.occurrence.to_string();
     let field = p.field.to_string();
     let code = p.code.to_string();
+    let segment = segment_id(&p.segment);
     let location: Vec<&str> = if p.field > 0 {
-        vec![&p.segment, &occurrence, &field]
+        vec![&segment, &occurrence, &field]
     } else {
-        vec![&p.segment, &occurrence]
+        vec![&segment, &occurrence]
     };
     Segment::new("ERR")
         .set(2, &location)

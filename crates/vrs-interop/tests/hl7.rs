@@ -1,5 +1,6 @@
 //! HL7 v2 answers as VRS writes them: the RXA of an RSP^K11 complete (end of administration, maker
-//! in MVX), bounded reasons that never carry a My Number.
+//! in MVX), error locations with three-character segment ids, bounded reasons that never carry a
+//! My Number.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -147,6 +148,25 @@ fn an_rsp_rxa_names_the_maker_in_mvx() {
             "OTH^Daiichi Sankyo^MVX",
         ]
     );
+}
+
+#[test]
+fn err_2_locates_an_unreadable_segment_by_three_characters() {
+    let long_line = format!("this line has no field separator {}", "x".repeat(5000));
+    for (line, location) in [
+        ("pid|1", "pid^2"),
+        (long_line.as_str(), "thi^2"),
+        ("ＰＩＤ|1", "???^2"),
+        ("X|1", "X??^2"),
+    ] {
+        let answer = refusal_answer(&format!("{MSH}{line}\r"));
+        let err = err_segments(&answer);
+        assert_eq!(err.len(), 1, "{answer}");
+        let found = format!("{}^{}", err[0].component(2, 1), err[0].component(2, 2));
+        assert_eq!(found, location, "{line:.40}");
+        assert!(err[0].component(2, 1).chars().count() == 3);
+        assert!(answer.len() < 1000, "{} bytes", answer.len());
+    }
 }
 
 #[test]
