@@ -272,9 +272,48 @@ fn header(m: &Message) -> Header {
     }
 }
 
+/// The header of a message that cannot be read whole — bytes that are not UTF-8, a segment that
+/// cannot be parsed, the start of a message too long to read — from its first segment, when that
+/// is an MSH with separators. Characters that are not UTF-8 leave the field they are in empty.
+pub fn header_of(bytes: &[u8]) -> Option<Header> {
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    let start = bytes
+        .iter()
+        .position(|b| !matches!(b, b'\r' | b'\n' | b' '))
+        .unwrap_or(bytes.len());
+    let bytes = &bytes[start..];
+    let end = bytes
+        .iter()
+        .position(|b| matches!(b, b'\r' | b'\n'))
+        .unwrap_or(bytes.len());
+    let first = String::from_utf8_lossy(&bytes[..end]);
+    let m = Message::parse(&first).ok()?;
+    let mut h = header(&m);
+    for value in [
+        &mut h.control_id,
+        &mut h.sending_application,
+        &mut h.sending_facility,
+        &mut h.receiving_application,
+        &mut h.receiving_facility,
+        &mut h.processing_id,
+    ] {
+        if value.contains(char::REPLACEMENT_CHARACTER) {
+            value.clear();
+        }
+    }
+    Some(h)
+}
+
 /// Reads a VXU^V04 or a QBP^Q11 (Z34). Every problem found is returned, not only the first.
 pub fn read(text: &str) -> Result<Incoming, Refusal> {
-    let m = Message::parse(text)?;
+    let m = Message::parse(text).map_err(|e| {
+        // A segment after the MSH that cannot be parsed: the MSH itself was read.
+        let header = match e {
+            ParseError::BadSegmentId(..) => header_of(text.as_bytes()).map(Box::new),
+            _ => None,
+        };
+        Refusal::Reject(header, vec![unreadable(&e)])
+    })?;
     let h = header(&m);
     let msh = m.msh();
     let kind = (msh.component(9, 1), msh.component(9, 2));
@@ -928,6 +967,30 @@ mod tests {
         assert_eq!(problems(&old), ["MSH-12 203"]);
         let no_id = MSH.replace("|C1|", "||");
         assert_eq!(problems(&no_id), ["MSH-10 101"]);
+    }
+
+    #[test]
+    fn the_header_of_an_unreadable_message_comes_from_its_msh() {
+        let mut bytes =
+            b"\xef\xbb\xbf\r\nMSH|^~\\&|EHR|Clinic|VRS|382060|2021||VXU^V04|C9|T|2.5.1\r".to_vec();
+        bytes.extend_from_slice(b"PID|1||\x82\xa0\r");
+        let h = header_of(&bytes).unwrap();
+        assert_eq!(
+            (
+                h.control_id.as_str(),
+                h.sending_application.as_str(),
+                h.processing_id.as_str()
+            ),
+            ("C9", "EHR", "T")
+        );
+        // Bytes that are not UTF-8 in a field leave that field empty.
+        let h = header_of(b"MSH|^~\\&|E\xff|C|VRS|382060|2021||VXU^V04|C\xfe|P|2.5.1").unwrap();
+        assert_eq!(
+            (h.control_id.as_str(), h.sending_application.as_str()),
+            ("", "")
+        );
+        assert_eq!(header_of(b"PID|1"), None);
+        assert_eq!(header_of(b""), None);
     }
 
     #[test]

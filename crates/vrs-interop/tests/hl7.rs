@@ -1,6 +1,6 @@
 //! HL7 v2 answers as VRS writes them: the RXA of an RSP^K11 complete (end of administration, maker
-//! in MVX), error locations with three-character segment ids, bounded reasons that never carry a
-//! My Number.
+//! in MVX), acknowledgments that echo the control id whenever it can be read, error locations with
+//! three-character segment ids, bounded reasons that never carry a My Number.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -148,6 +148,27 @@ fn an_rsp_rxa_names_the_maker_in_mvx() {
             "OTH^Daiichi Sankyo^MVX",
         ]
     );
+}
+
+#[test]
+fn an_ar_echoes_the_control_id_when_msh_10_was_read() {
+    // A segment after the MSH that cannot be parsed: AR, and MSA-2 is the control id.
+    let text = format!("{}pid|1\r", vxu("C77", "20210601"));
+    let answer = refusal_answer(&text);
+    let msa = Message::parse(&answer)
+        .unwrap()
+        .segment("MSA")
+        .unwrap()
+        .clone();
+    assert_eq!((msa.field(1), msa.field(2)), ("AR", "C77"), "{answer}");
+    // An unsupported version and message type were already echoed; they still are.
+    let old = vxu("C78", "20210601").replace("|2.5.1|", "|2.3.1|");
+    let msa = Message::parse(&refusal_answer(&old))
+        .unwrap()
+        .segment("MSA")
+        .unwrap()
+        .clone();
+    assert_eq!((msa.field(1), msa.field(2)), ("AR", "C78"));
 }
 
 #[test]

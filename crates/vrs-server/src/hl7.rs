@@ -57,7 +57,7 @@ pub async fn post_er7(
             )
             .await
         }
-        Err(_) => vrs_core::hl7::not_text(),
+        Err(_) => vrs_core::hl7::not_text(&body),
     };
     Ok(([(header::CONTENT_TYPE, ER7)], answer).into_response())
 }
@@ -115,10 +115,10 @@ async fn answer_as(
 ) -> String {
     let account = match store.account(account_id).await {
         Ok(a) if !a.disabled => a,
-        _ => return vrs_core::hl7::unavailable(),
+        _ => return vrs_core::hl7::unavailable(message),
     };
     let Some(principal) = vrs_core::accounts::principal(&account, Terminal::Internet) else {
-        return vrs_core::hl7::unavailable();
+        return vrs_core::hl7::unavailable(message);
     };
     let actor = Actor {
         user: account.user_id.clone(),
@@ -129,6 +129,6 @@ async fn answer_as(
         Ok(text) => {
             vrs_core::hl7::answer(store, &principal, &actor, text, vrs_core::japan_today()).await
         }
-        Err(_) => vrs_core::hl7::not_text(),
+        Err(_) => vrs_core::hl7::not_text(message),
     }
 }

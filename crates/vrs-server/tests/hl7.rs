@@ -1,7 +1,8 @@
 //! HL7 v2.5.1 over real HTTP and over MLLP on SQLite and PostgreSQL: a VXU stores the person's
 //! doses (AA) or nothing at all (AE naming the segment and field, AR for what cannot be read); a
 //! Z34 query returns exactly the person's doses; MLLP frames split across reads are answered; the
-//! caller's municipality comes from its account, never from the message.
+//! caller's municipality comes from its account, never from the message. An AR echoes the control
+//! id whenever it can be read.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -18,6 +19,7 @@ both_backends!(
     a_vxu_stores_all_doses_or_none_and_names_the_problem,
     a_z34_query_returns_exactly_the_persons_doses,
     mllp_answers_messages_split_across_reads,
+    an_ar_echoes_the_control_id_whenever_msh_10_can_be_read,
 );
 
 fn saijo() -> MunicipalityCode {
@@ -354,4 +356,78 @@ async fn mllp_answers_messages_split_across_reads(app: &TestApp) {
     .await;
     assert_eq!(msa(&answer).0, "AR", "{answer}");
     assert_eq!(doses(app, &a).await.len(), 1);
+}
+
+/// A signed-in session of `user` posting ER7 bodies.
+async fn session(app: &TestApp, user: &str) -> support::Browser {
+    let b = app.browser(LGWAN);
+    b.login(user, PASSWORD).await;
+    b
+}
+
+async fn send(b: &support::Browser, body: Vec<u8>) -> (u16, String, String) {
+    let r = b
+        .client
+        .post(format!("{}/hl7/v2", b.base))
+        .header("x-forwarded-for", LGWAN)
+        .header("content-type", "x-application/hl7-v2+er7")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let media = r
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (r.status().as_u16(), media, r.text().await.unwrap())
+}
+
+/// A VXU whose PID carries a name in Shift_JIS (CP932): not UTF-8, though its MSH is.
+fn cp932_vxu(control: &str, p: &Resident) -> Vec<u8> {
+    let text = vxu(control, p, "382060", &[(1, "20210601", "FA4597")]);
+    let (bytes, _, _) = encoding_rs::SHIFT_JIS.encode(&text);
+    bytes.into_owned()
+}
+
+async fn an_ar_echoes_the_control_id_whenever_msh_10_can_be_read(app: &TestApp) {
+    let (a, _) = setup(app).await;
+    let b = session(app, "saijo-ehr").await;
+    // Not UTF-8 after a readable MSH.
+    let (status, _, answer) = send(&b, cp932_vxu("R1", &a)).await;
+    assert_eq!(status, 200);
+    assert_eq!(msa(&answer), ("AR".into(), "R1".into()), "{answer}");
+    // A segment that cannot be parsed after a readable MSH.
+    let broken = format!(
+        "{}pid|1\r",
+        vxu("R2", &a, "382060", &[(1, "20210601", "FA4597")])
+    );
+    let (_, _, answer) = send(&b, broken.into_bytes()).await;
+    assert_eq!(msa(&answer), ("AR".into(), "R2".into()), "{answer}");
+    assert_eq!(
+        errors(&answer),
+        ["pid^7^ 102 segment 7: the segment id \"pid\" is not three upper-case letters or digits"]
+    );
+    // Nothing readable: nothing to echo.
+    let (_, _, answer) = send(&b, b"PID|1".to_vec()).await;
+    assert_eq!(msa(&answer), ("AR".into(), String::new()), "{answer}");
+    assert!(doses(app, &a).await.is_empty());
+
+    // Over MLLP, as an account that is disabled.
+    app.db
+        .exec("UPDATE accounts SET disabled = TRUE WHERE user_id = 'saijo-ehr'")
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(vrs_server::hl7::serve_mllp(
+        listener,
+        app.db.store.clone(),
+        "saijo-ehr".into(),
+    ));
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let message = vxu("R3", &a, "382060", &[(1, "20210601", "FA4597")]);
+    let answer = exchange(&mut stream, &frame(&message), 1).await;
+    assert_eq!(msa(&answer), ("AR".into(), "R3".into()), "{answer}");
+    assert!(doses(app, &a).await.is_empty());
 }
