@@ -90,6 +90,25 @@ pub fn unavailable(message: &[u8]) -> String {
     ack(header_of(message).as_ref(), AckCode::Reject, &[problem]).to_er7()
 }
 
+/// The AR for a message longer than `limit` bytes, of which only `start` was read; MSA-2 echoes
+/// the control id when the MSH ends within `start`.
+pub fn too_long(start: &[u8], limit: usize) -> String {
+    let problem = Problem::new(
+        "MSH",
+        1,
+        0,
+        207,
+        &format!("the message is longer than {limit} bytes; none of it was processed"),
+    );
+    let header = start
+        .iter()
+        .skip_while(|b| matches!(b, b'\r' | b'\n' | b' '))
+        .any(|b| matches!(b, b'\r' | b'\n'))
+        .then(|| header_of(start))
+        .flatten();
+    ack(header.as_ref(), AckCode::Reject, &[problem]).to_er7()
+}
+
 fn refused(segment: &str, what: &str) -> Problem {
     Problem::new(
         segment,

@@ -2,7 +2,7 @@
 //! doses (AA) or nothing at all (AE naming the segment and field, AR for what cannot be read); a
 //! Z34 query returns exactly the person's doses; MLLP frames split across reads are answered; the
 //! caller's municipality comes from its account, never from the message. An AR echoes the control
-//! id whenever it can be read.
+//! id whenever it can be read, and a body too long is answered 200 with an AR.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -20,6 +20,7 @@ both_backends!(
     a_z34_query_returns_exactly_the_persons_doses,
     mllp_answers_messages_split_across_reads,
     an_ar_echoes_the_control_id_whenever_msh_10_can_be_read,
+    a_body_too_long_is_answered_200_with_an_ar,
 );
 
 fn saijo() -> MunicipalityCode {
@@ -430,4 +431,34 @@ async fn an_ar_echoes_the_control_id_whenever_msh_10_can_be_read(app: &TestApp) 
     let answer = exchange(&mut stream, &frame(&message), 1).await;
     assert_eq!(msa(&answer), ("AR".into(), "R3".into()), "{answer}");
     assert!(doses(app, &a).await.is_empty());
+}
+
+/// A VXU padded with NTE segments (notes) to at least `size` bytes.
+fn vxu_of_size(control: &str, p: &Resident, size: usize) -> Vec<u8> {
+    let mut text = vxu(control, p, "382060", &[(1, "20210601", "FA4597")]);
+    let note = format!("NTE|1||{}\r", "x".repeat(1000));
+    while text.len() < size {
+        text.push_str(&note);
+    }
+    text.into_bytes()
+}
+
+async fn a_body_too_long_is_answered_200_with_an_ar(app: &TestApp) {
+    let (a, _) = setup(app).await;
+    let b = session(app, "saijo-ehr").await;
+    let (status, media, answer) = send(&b, vxu_of_size("BIG1", &a, 2 << 20)).await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(media.starts_with("x-application/hl7-v2+er7"), "{media}");
+    assert_eq!(msa(&answer), ("AR".into(), "BIG1".into()), "{answer}");
+    assert_eq!(
+        errors(&answer),
+        ["MSH^1^ 207 the message is longer than 1048576 bytes; none of it was processed"]
+    );
+    assert!(answer.len() < 1000, "{} bytes", answer.len());
+    assert!(doses(app, &a).await.is_empty());
+    // Just within the limit, the message is read (and stored).
+    let (status, _, answer) = send(&b, vxu_of_size("BIG2", &a, (1 << 20) - 1100)).await;
+    assert_eq!(status, 200);
+    assert_eq!(msa(&answer), ("AA".into(), "BIG2".into()), "{answer}");
+    assert_eq!(doses(app, &a).await.len(), 1);
 }
