@@ -1,6 +1,7 @@
 //! HL7 v2 answers as VRS writes them: the RXA of an RSP^K11 complete (end of administration, maker
 //! in MVX), acknowledgments that echo the control id whenever it can be read, error locations with
-//! three-character segment ids, bounded reasons that never carry a My Number.
+//! three-character segment ids, bounded reasons that never carry a My Number — and every kind of
+//! answer passing hl7apy at validation level STRICT.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -10,8 +11,9 @@ use vrs_domain::{
 };
 use vrs_interop::hl7::{Message, Segment};
 use vrs_interop::hl7_messages::{
-    ack, read, rsp, AckCode, Header, PatientIds, PersonKey, Problem, Refusal,
+    ack, read, rsp, AckCode, Header, Incoming, PatientIds, PersonKey, Problem, Refusal,
 };
+use vrs_interop::testkit::check_with_hl7apy;
 use vrs_interop::Synthetic;
 
 const MSH: &str = "MSH|^~\\&|EHR|Clinic|VRS|382060|20210701090000||VXU^V04^VXU_V04|C1|P|2.5.1|||ER|AL|||||Z22^CDCPHINVS\r";
@@ -284,4 +286,129 @@ fn over_long_control_ids_and_query_tags_are_refused_not_echoed() {
         (err[0].component(2, 1), err[0].component(2, 3)),
         ("QPD", "2")
     );
+}
+
+/// Every kind of answer VRS writes, built by its own code.
+fn every_kind_of_answer() -> Vec<(String, String)> {
+    let p = person();
+    let good = vxu("G1", "20210601");
+    let Ok(Incoming::Vxu { header, .. }) = read(&good) else {
+        panic!("the VXU reads");
+    };
+    let mut out = vec![
+        ("AA".to_owned(), ack(Some(&header), AckCode::Accept, &[]).to_er7()),
+        (
+            "AE: a bad date".to_owned(),
+            refusal_answer(&vxu("E1", "20211345")),
+        ),
+        (
+            "AE: a huge date".to_owned(),
+            refusal_answer(&vxu("E2", &"x".repeat(1_000_000))),
+        ),
+        (
+            "AE: several problems and separators in reasons".to_owned(),
+            refusal_answer(
+                &vxu("E3", "2021-06-01")
+                    .replace("^PI||", "^XX||")
+                    .replace("FA4597", "FA_4597"),
+            ),
+        ),
+        (
+            "AE: a data-quality rule".to_owned(),
+            ack(
+                Some(&header),
+                AckCode::Error,
+                &[Problem::new("RXA", 2, 0, 207, "the interval is too short")],
+            )
+            .to_er7(),
+        ),
+        (
+            "AR: unsupported type".to_owned(),
+            refusal_answer(&good.replace("VXU^V04^VXU_V04", "ADT^A01^ADT_A01")),
+        ),
+        (
+            "AR: unsupported version".to_owned(),
+            refusal_answer(&good.replace("|2.5.1|", "|2.3.1|")),
+        ),
+        (
+            "AR: a bad segment id".to_owned(),
+            refusal_answer(&format!("{good}{}\r", "y".repeat(100_000))),
+        ),
+        (
+            "AR: a control id too long".to_owned(),
+            refusal_answer(&vxu(&"C".repeat(300), "20210601")),
+        ),
+        (
+            "AR: no control id".to_owned(),
+            refusal_answer(&good.replace("|G1|", "||")),
+        ),
+        (
+            "AR: unsupported query".to_owned(),
+            refusal_answer(
+                "MSH|^~\\&|EHR|C|VRS|382060|20210801||QBP^Q11^QBP_Q11|Q8|T|2.5.1\rQPD|Z44^Forecast^CDCPHINVS|T1|1^^^382060^PI\r",
+            ),
+        ),
+        (
+            "Z32 with doses of every maker kind".to_owned(),
+            history(&[
+                dose(&p, 1, (2021, 6, 1), "comirnaty", "FA4597"),
+                dose(&p, 2, (2021, 7, 1), "spikevax", "3003734"),
+                dose(&p, 3, (2021, 9, 1), "vaxzevria", "ABV1234"),
+                dose(&p, 4, (2022, 4, 1), "nuvaxovid", "4302MF001"),
+                dose(&p, 5, (2022, 6, 1), "jcovden", "XD955"),
+                dose(&p, 6, (2023, 12, 1), "daichirona-xbb15", "A0001"),
+                dose(&p, 7, (2024, 10, 1), "kostaive-jn1", "K0001"),
+            ]),
+        ),
+        ("Z32 without doses".to_owned(), history(&[])),
+    ];
+    let asked = PatientIds {
+        key: PersonKey::Coupon(saijo(), p.coupon),
+        birth_date: None,
+        sex: None,
+    };
+    out.push((
+        "Z33: nobody".to_owned(),
+        rsp(&query_header("Q2"), "Q-Q2", &asked, None).to_er7(),
+    ));
+    out.push((
+        "AR: no MSH".to_owned(),
+        refusal_answer("PID|1||100001^^^382060^PI\r"),
+    ));
+    out
+}
+
+/// Answers to messages whose control id cannot be read leave MSA-2 (required) empty: there is
+/// nothing to echo, and anything else there would name a message that was never sent.
+const NOTHING_TO_ECHO: &[&str] = &[
+    "AR: a control id too long",
+    "AR: no control id",
+    "AR: no MSH",
+];
+
+#[test]
+fn every_kind_of_answer_passes_hl7apy_strict() {
+    let answers = every_kind_of_answer();
+    let Some(findings) = check_with_hl7apy(&answers) else {
+        return;
+    };
+    assert_eq!(findings.len(), answers.len());
+    for f in findings {
+        let expected: Vec<String> = if NOTHING_TO_ECHO.contains(&f.name.as_str()) {
+            vec!["hl7apy: Error: Missing required child MSA.MSA_2".to_owned()]
+        } else {
+            Vec::new()
+        };
+        let text = &answers.iter().find(|(n, _)| *n == f.name).unwrap().1;
+        assert_eq!(
+            f.problems,
+            expected,
+            "{}:\n{}",
+            f.name,
+            text.chars()
+                .take(3000)
+                .collect::<String>()
+                .replace('\r', "\n")
+        );
+    }
 }

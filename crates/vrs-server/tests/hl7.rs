@@ -2,7 +2,8 @@
 //! doses (AA) or nothing at all (AE naming the segment and field, AR for what cannot be read); a
 //! Z34 query returns exactly the person's doses; MLLP frames split across reads are answered; the
 //! caller's municipality comes from its account, never from the message. An AR echoes the control
-//! id whenever it can be read, and a body too long is answered 200 with an AR.
+//! id whenever it can be read, a body too long is answered 200 with an AR, and every answer the
+//! server sends passes hl7apy at validation level STRICT.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -13,6 +14,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use vrs_domain::{DoseSource, MunicipalityCode, Resident};
 use vrs_interop::hl7::mllp::{frame, Decoder};
 use vrs_interop::hl7::Message;
+use vrs_interop::testkit::check_with_hl7apy;
 use vrs_store::testkit::TestDb;
 
 both_backends!(
@@ -21,6 +23,7 @@ both_backends!(
     mllp_answers_messages_split_across_reads,
     an_ar_echoes_the_control_id_whenever_msh_10_can_be_read,
     a_body_too_long_is_answered_200_with_an_ar,
+    every_answer_passes_hl7apy_strict,
 );
 
 fn saijo() -> MunicipalityCode {
@@ -461,4 +464,68 @@ async fn a_body_too_long_is_answered_200_with_an_ar(app: &TestApp) {
     assert_eq!(status, 200);
     assert_eq!(msa(&answer), ("AA".into(), "BIG2".into()), "{answer}");
     assert_eq!(doses(app, &a).await.len(), 1);
+}
+
+async fn every_answer_passes_hl7apy_strict(app: &TestApp) {
+    let (a, b) = setup(app).await;
+    let s = session(app, "saijo-ehr").await;
+    let one = |control: &str, p: &Resident| vxu(control, p, "382060", &[(1, "20210601", "FA4597")]);
+    let bodies: Vec<(&str, Vec<u8>)> = vec![
+        ("AA", one("H1", &a).into_bytes()),
+        (
+            "AE: a bad date and a missing dose number",
+            vxu("H2", &b, "382060", &[(1, "20211345", "FA4597")])
+                .replace("30973-2", "99999-9")
+                .into_bytes(),
+        ),
+        ("AE: a dose number taken", one("H3", &a).into_bytes()),
+        (
+            "AE: unknown person",
+            vxu("H4", &b, "131016", &[(1, "20210601", "FA4597")]).into_bytes(),
+        ),
+        (
+            "AE: a huge value",
+            one("H5", &b)
+                .replace("FA4597", &"x".repeat(1_000_000))
+                .into_bytes(),
+        ),
+        (
+            "AR: unsupported type",
+            b"MSH|^~\\&|A|B|C|D|20210701||ADT^A01^ADT_A01|H6|P|2.5.1\r".to_vec(),
+        ),
+        ("AR: not UTF-8", cp932_vxu("H7", &b)),
+        (
+            "AR: a bad segment id",
+            format!("{}{}\r", one("H8", &b), "y".repeat(100_000)).into_bytes(),
+        ),
+        ("AR: too long", vxu_of_size("H9", &b, 2 << 20)),
+        ("AR: no MSH", b"PID|1".to_vec()),
+        ("RSP: Z32", z34("H10", a.atena.as_str(), "PI").into_bytes()),
+        ("RSP: Z33", z34("H11", "999999", "PI").into_bytes()),
+    ];
+    let mut answers = Vec::new();
+    for (name, body) in bodies {
+        let (status, _, answer) = send(&s, body).await;
+        assert_eq!(status, 200, "{name}");
+        answers.push((name.to_owned(), answer));
+    }
+    let Some(findings) = check_with_hl7apy(&answers) else {
+        return;
+    };
+    assert_eq!(findings.len(), answers.len());
+    for (f, (_, text)) in findings.iter().zip(&answers) {
+        // Nothing can be echoed in MSA-2 (required) when no control id was read.
+        let expected: Vec<String> = if f.name == "AR: no MSH" {
+            vec!["hl7apy: Error: Missing required child MSA.MSA_2".to_owned()]
+        } else {
+            Vec::new()
+        };
+        assert_eq!(
+            f.problems,
+            expected,
+            "{}:\n{}",
+            f.name,
+            text.replace('\r', "\n")
+        );
+    }
 }
