@@ -7,7 +7,8 @@
 use chrono::NaiveDate;
 use vrs_domain::{DoseSource, Function, MunicipalityCode, QualityRule, Resident};
 use vrs_interop::hl7_messages::{
-    ack, read, rsp, AckCode, Header, Incoming, PatientIds, PersonKey, Problem, Refusal, VxuDose,
+    ack, header_of, read, rsp, AckCode, Header, Incoming, PatientIds, PersonKey, Problem, Refusal,
+    VxuDose,
 };
 use vrs_store::{Store, StoreError};
 
@@ -76,16 +77,36 @@ pub async fn answer(
     reply.to_er7()
 }
 
-/// The AR for bytes that are not UTF-8 text.
-pub fn not_text() -> String {
+/// The AR for bytes that are not UTF-8 text; MSA-2 echoes the control id when the MSH can be read.
+pub fn not_text(message: &[u8]) -> String {
     let problem = Problem::new("MSH", 1, 0, 102, "the message is not UTF-8 text");
-    ack(None, AckCode::Reject, &[problem]).to_er7()
+    ack(header_of(message).as_ref(), AckCode::Reject, &[problem]).to_er7()
 }
 
-/// The AR when the listener's account is missing or disabled.
-pub fn unavailable() -> String {
+/// The AR when the listener's account is missing or disabled; MSA-2 echoes the control id when
+/// the MSH can be read.
+pub fn unavailable(message: &[u8]) -> String {
     let problem = Problem::new("MSH", 1, 0, 207, "the receiving account is not in service");
-    ack(None, AckCode::Reject, &[problem]).to_er7()
+    ack(header_of(message).as_ref(), AckCode::Reject, &[problem]).to_er7()
+}
+
+/// The AR for a message longer than `limit` bytes, of which only `start` was read; MSA-2 echoes
+/// the control id when the MSH ends within `start`.
+pub fn too_long(start: &[u8], limit: usize) -> String {
+    let problem = Problem::new(
+        "MSH",
+        1,
+        0,
+        207,
+        &format!("the message is longer than {limit} bytes; none of it was processed"),
+    );
+    let header = start
+        .iter()
+        .skip_while(|b| matches!(b, b'\r' | b'\n' | b' '))
+        .any(|b| matches!(b, b'\r' | b'\n'))
+        .then(|| header_of(start))
+        .flatten();
+    ack(header.as_ref(), AckCode::Reject, &[problem]).to_er7()
 }
 
 fn refused(segment: &str, what: &str) -> Problem {

@@ -166,6 +166,20 @@ impl Manufacturer {
         }
     }
 
+    /// The maker's code in the CDC's MVX list (HL7 table 0227, "Manufacturers of vaccines"), as
+    /// HL7 v2 answers carry it in RXA-17; `None` for makers the list does not name (Daiichi Sankyo,
+    /// Meiji Seika Pharma), which answers give as `OTH` (other manufacturer).
+    pub fn mvx(self) -> Option<&'static str> {
+        match self {
+            Self::Pfizer => Some("PFR"),
+            Self::Moderna => Some("MOD"),
+            Self::AstraZeneca => Some("ASZ"),
+            Self::Novavax => Some("NVX"),
+            Self::Janssen => Some("JSN"),
+            Self::DaiichiSankyo | Self::MeijiSeika => None,
+        }
+    }
+
     /// The maker read back from a ledger name (as [`Manufacturer::ledger_name`] writes it).
     pub fn from_ledger_name(name: &str) -> Option<Manufacturer> {
         let name = crate::text::trim(name);
@@ -233,6 +247,25 @@ mod tests {
             product("spikevax-bivalent-ba4-5").name,
             "Spikevax Bivalent Original/Omicron BA.4-5"
         );
+    }
+
+    #[test]
+    fn makers_carry_their_mvx_code_or_none() {
+        let codes: Vec<_> = Manufacturer::ALL.iter().map(|m| m.mvx()).collect();
+        assert_eq!(
+            codes,
+            [
+                Some("PFR"),
+                Some("MOD"),
+                Some("ASZ"),
+                Some("NVX"),
+                Some("JSN"),
+                None,
+                None
+            ]
+        );
+        assert_eq!(product("comirnaty-jn1").manufacturer.mvx(), Some("PFR"));
+        assert_eq!(product("daichirona").manufacturer.mvx(), None);
     }
 
     #[test]

@@ -9,6 +9,10 @@
 //! lot in RXA-15, venue in RXA-11.4, doctor in RXA-10, and its dose number in an OBX after it with
 //! LOINC `30973-2`. Reading here checks structure and formats; whose the person is and the
 //! data-quality rules are the service's (vrs-core).
+//!
+//! Answers repeat little of what they answer, and only within bounds: the control id in MSA-2
+//! (when it can be read), the sender's names in MSH-5/MSH-6, the query tag; a reason in ERR-8
+//! quotes at most a few dozen characters of a value and never twelve digits (a My Number).
 
 use chrono::{NaiveDate, Utc};
 use vrs_domain::{
@@ -20,6 +24,19 @@ use crate::hl7::{msh, Message, ParseError, Segment, Separators};
 
 /// LOINC code of the dose number observation.
 pub const DOSE_NUMBER_LOINC: &str = "30973-2";
+/// The longest message control id (MSH-10) read and echoed in MSA-2. HL7 2.5.1 gives the field 20
+/// characters and later versions 199; senders use longer ids than 20 (UUIDs), so up to 199 are
+/// accepted. VRS's own control ids keep to 20.
+pub const CONTROL_ID_MAX: usize = 199;
+/// The longest query tag (QPD-2, echoed in QAK-1 and QPD-2): the field's length in HL7 2.5.1.
+pub const QUERY_TAG_MAX: usize = 32;
+/// The longest ERR-8 (user message): the field's length in HL7 2.5.1.
+pub const USER_MESSAGE_MAX: usize = 250;
+/// How many characters of one value a reason quotes.
+const SHOWN_MAX: usize = 40;
+/// The longest namespace id (HD.1, data type IS) of MSH-3 to MSH-6 in HL7 2.5.1: the sender's
+/// names are echoed in the answer's MSH-5 and MSH-6 only when they fit.
+const NAMESPACE_MAX: usize = 20;
 
 /// Where a problem is and what it is (an ERR segment).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -141,21 +158,112 @@ pub enum Refusal {
 
 impl From<ParseError> for Refusal {
     fn from(e: ParseError) -> Self {
-        let (segment, occurrence) = match &e {
-            ParseError::BadSegmentId(n, id) => (id.clone(), *n),
-            _ => ("MSH".to_owned(), 1),
-        };
-        Refusal::Reject(
-            None,
-            vec![Problem::new(&segment, occurrence, 0, 102, &e.to_string())],
-        )
+        Refusal::Reject(None, vec![unreadable(&e)])
     }
+}
+
+/// The problem of a message that cannot be parsed. A segment whose id is wrong is located by its
+/// first three characters (see [`segment_id`]) and its position in the message.
+fn unreadable(e: &ParseError) -> Problem {
+    match e {
+        ParseError::BadSegmentId(n, id) => Problem::new(
+            &segment_id(id),
+            *n,
+            0,
+            102,
+            &format!(
+                "segment {n}: the segment id {} is not three upper-case letters or digits",
+                shown(id)
+            ),
+        ),
+        _ => Problem::new("MSH", 1, 0, 102, &e.to_string()),
+    }
+}
+
+/// A segment id for ERR-2.1: always three characters; from an id that could not be read, its
+/// first three characters with any that is not an ASCII letter or digit as `?`, padded with `?`.
+fn segment_id(id: &str) -> String {
+    let mut out: String = id
+        .chars()
+        .take(3)
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '?' })
+        .collect();
+    while out.len() < 3 {
+        out.push('?');
+    }
+    out
+}
+
+/// A value of the message as a reason quotes it: in quotes, at most [`SHOWN_MAX`] characters
+/// (then `…` and its length), and not at all when it holds twelve digits or more, as a My Number
+/// does.
+fn shown(value: &str) -> String {
+    let count = value.chars().count();
+    let digits = value
+        .chars()
+        .filter(|c| vrs_domain::text::fold_char(*c).is_ascii_digit())
+        .count();
+    if digits >= 12 {
+        return format!("({count} characters, not shown)");
+    }
+    if count <= SHOWN_MAX {
+        return format!("{value:?}");
+    }
+    let head: String = value.chars().take(SHOWN_MAX).collect();
+    format!("{head:?}… ({count} characters)")
+}
+
+/// ERR-8 as sent: a run of twelve digits or more (spaces and hyphens between digits included)
+/// replaced, so that no reason ever carries a My Number, and at most [`USER_MESSAGE_MAX`]
+/// characters, cut with `…`.
+fn user_message(reason: &str) -> String {
+    let is_digit = |c: char| vrs_domain::text::fold_char(c).is_ascii_digit();
+    let chars: Vec<char> = reason.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if !is_digit(chars[i]) {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut digits = 0;
+        while i < chars.len() {
+            if is_digit(chars[i]) {
+                digits += 1;
+                i += 1;
+            } else if matches!(chars[i], ' ' | '-')
+                && chars.get(i + 1).is_some_and(|c| is_digit(*c))
+            {
+                i += 1;
+            } else {
+                break;
+            }
+        }
+        if digits >= 12 {
+            out.push_str(&format!("({digits} digits, not shown)"));
+        } else {
+            out.extend(&chars[start..i]);
+        }
+    }
+    if out.chars().count() > USER_MESSAGE_MAX {
+        out = out.chars().take(USER_MESSAGE_MAX - 1).collect();
+        out.push('…');
+    }
+    out
 }
 
 fn header(m: &Message) -> Header {
     let msh = m.msh();
+    let control_id = msh.field(10);
     Header {
-        control_id: msh.field(10).to_owned(),
+        // A control id too long to echo is treated as unreadable (refused by `read`).
+        control_id: if control_id.chars().count() <= CONTROL_ID_MAX {
+            control_id.to_owned()
+        } else {
+            String::new()
+        },
         sending_application: msh.field(3).to_owned(),
         sending_facility: msh.field(4).to_owned(),
         receiving_application: msh.field(5).to_owned(),
@@ -164,12 +272,66 @@ fn header(m: &Message) -> Header {
     }
 }
 
+/// The header of a message that cannot be read whole — bytes that are not UTF-8, a segment that
+/// cannot be parsed, the start of a message too long to read — from its first segment, when that
+/// is an MSH with separators. Characters that are not UTF-8 leave the field they are in empty.
+pub fn header_of(bytes: &[u8]) -> Option<Header> {
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    let start = bytes
+        .iter()
+        .position(|b| !matches!(b, b'\r' | b'\n' | b' '))
+        .unwrap_or(bytes.len());
+    let bytes = &bytes[start..];
+    let end = bytes
+        .iter()
+        .position(|b| matches!(b, b'\r' | b'\n'))
+        .unwrap_or(bytes.len());
+    let first = String::from_utf8_lossy(&bytes[..end]);
+    let m = Message::parse(&first).ok()?;
+    let mut h = header(&m);
+    for value in [
+        &mut h.control_id,
+        &mut h.sending_application,
+        &mut h.sending_facility,
+        &mut h.receiving_application,
+        &mut h.receiving_facility,
+        &mut h.processing_id,
+    ] {
+        if value.contains(char::REPLACEMENT_CHARACTER) {
+            value.clear();
+        }
+    }
+    Some(h)
+}
+
 /// Reads a VXU^V04 or a QBP^Q11 (Z34). Every problem found is returned, not only the first.
 pub fn read(text: &str) -> Result<Incoming, Refusal> {
-    let m = Message::parse(text)?;
+    let m = Message::parse(text).map_err(|e| {
+        // A segment after the MSH that cannot be parsed: the MSH itself was read.
+        let header = match e {
+            ParseError::BadSegmentId(..) => header_of(text.as_bytes()).map(Box::new),
+            _ => None,
+        };
+        Refusal::Reject(header, vec![unreadable(&e)])
+    })?;
     let h = header(&m);
     let msh = m.msh();
     let kind = (msh.component(9, 1), msh.component(9, 2));
+    let control_length = msh.field(10).chars().count();
+    if control_length > CONTROL_ID_MAX {
+        return Err(Refusal::Reject(
+            Some(Box::new(h)),
+            vec![Problem::new(
+                "MSH",
+                1,
+                10,
+                102,
+                &format!(
+                    "the message control id has {control_length} characters (at most {CONTROL_ID_MAX})"
+                ),
+            )],
+        ));
+    }
     if h.control_id.is_empty() {
         return Err(Refusal::Reject(
             Some(Box::new(h)),
@@ -190,7 +352,10 @@ pub fn read(text: &str) -> Result<Incoming, Refusal> {
                 1,
                 12,
                 203,
-                &format!("version {:?} is not supported (2.5.1 is)", msh.field(12)),
+                &format!(
+                    "version {} is not supported (2.5.1 is)",
+                    shown(msh.field(12))
+                ),
             )],
         ));
     }
@@ -204,7 +369,10 @@ pub fn read(text: &str) -> Result<Incoming, Refusal> {
                 1,
                 9,
                 200,
-                &format!("message type {k}^{t} is not supported (VXU^V04 and QBP^Q11 are)"),
+                &format!(
+                    "message type {} is not supported (VXU^V04 and QBP^Q11 are)",
+                    shown(&format!("{k}^{t}"))
+                ),
             )],
         )),
     }
@@ -229,7 +397,10 @@ fn person_key(seg: &Segment, field: usize, problems: &mut Vec<Problem>) -> Optio
                 1,
                 field,
                 102,
-                &format!("the assigning authority {authority:?} is not a municipality code"),
+                &format!(
+                    "the assigning authority {} is not a municipality code",
+                    shown(authority)
+                ),
             ));
             return None;
         };
@@ -250,7 +421,7 @@ fn person_key(seg: &Segment, field: usize, problems: &mut Vec<Problem>) -> Optio
                     1,
                     field,
                     102,
-                    &format!("identifier {value:?}: {e}"),
+                    &format!("identifier {}: {e}", shown(value)),
                 ));
                 return None;
             }
@@ -292,7 +463,7 @@ fn patient(
                 1,
                 birth_field,
                 102,
-                &format!("{birth:?} is not a date (YYYYMMDD)"),
+                &format!("{} is not a date (YYYYMMDD)", shown(birth)),
             ));
         }
         d
@@ -307,7 +478,7 @@ fn patient(
                 1,
                 sex_field,
                 103,
-                &format!("sex {other:?} is not M, F or U"),
+                &format!("sex {} is not M, F or U", shown(other)),
             ));
             None
         }
@@ -324,8 +495,8 @@ fn product(rxa: &Segment) -> Result<&'static VaccineProduct, String> {
     if rxa.component(5, 6) == "VRS" {
         return VaccineProduct::by_code(rxa.component(5, 4)).ok_or_else(|| {
             format!(
-                "VRS product {:?} is not in the catalogue",
-                rxa.component(5, 4)
+                "VRS product {} is not in the catalogue",
+                shown(rxa.component(5, 4))
             )
         });
     }
@@ -339,9 +510,13 @@ fn product(rxa: &Segment) -> Result<&'static VaccineProduct, String> {
         .collect();
     match matching.as_slice() {
         [one] => Ok(one),
-        [] => Err(format!("CVX {cvx} is not a COVID-19 vaccine of the catalogue")),
+        [] => Err(format!(
+            "CVX {} is not a COVID-19 vaccine of the catalogue",
+            shown(cvx)
+        )),
         many => Err(format!(
-            "CVX {cvx} covers several products ({}); give the product as alternate identifier with coding system VRS",
+            "CVX {} covers several products ({}); give the product as alternate identifier with coding system VRS",
+            shown(cvx),
             many.iter().map(|p| p.code).collect::<Vec<_>>().join(", ")
         )),
     }
@@ -381,7 +556,7 @@ fn read_vxu(m: &Message, h: Header) -> Result<Incoming, Refusal> {
             problem(
                 3,
                 if seg.field(3).is_empty() { 101 } else { 102 },
-                format!("{:?} is not a date (YYYYMMDD)", seg.field(3)),
+                format!("{} is not a date (YYYYMMDD)", shown(seg.field(3))),
             );
         }
         let product = product(seg).map_err(|e| problem(5, 103, e)).ok();
@@ -390,7 +565,7 @@ fn read_vxu(m: &Message, h: Header) -> Result<Incoming, Refusal> {
                 problem(
                     15,
                     if seg.field(15).is_empty() { 101 } else { 102 },
-                    format!("lot {:?}: {e}", seg.field(15)),
+                    format!("lot {}: {e}", shown(seg.field(15))),
                 )
             })
             .ok();
@@ -488,14 +663,26 @@ fn read_query(m: &Message, h: Header) -> Result<Incoming, Refusal> {
                 1,
                 1,
                 103,
-                &format!("query {:?} is not supported (Z34 is)", qpd.component(1, 1)),
+                &format!(
+                    "query {} is not supported (Z34 is)",
+                    shown(qpd.component(1, 1))
+                ),
             )],
         ));
     }
     let mut problems = Vec::new();
     let tag = qpd.field(2).to_owned();
+    let tag_length = tag.chars().count();
     if tag.is_empty() {
         problems.push(Problem::new("QPD", 1, 2, 101, "the query tag is missing"));
+    } else if tag_length > QUERY_TAG_MAX {
+        problems.push(Problem::new(
+            "QPD",
+            1,
+            2,
+            102,
+            &format!("the query tag has {tag_length} characters (at most {QUERY_TAG_MAX})"),
+        ));
     }
     let patient = patient(qpd, 3, 6, 7, &mut problems);
     match patient {
@@ -526,21 +713,36 @@ impl AckCode {
     }
 }
 
+/// A name of the sender echoed in MSH-4 to MSH-6 when it fits HD.1, else left empty.
+fn namespace(value: &str) -> &str {
+    if value.chars().count() <= NAMESPACE_MAX {
+        value
+    } else {
+        ""
+    }
+}
+
 fn answer_header(to: Option<&Header>, kind: &[&str], profile: Option<&[&str]>) -> Segment {
-    let now = Utc::now().format("%Y%m%d%H%M%S").to_string();
-    let control = format!("VRS{}", Utc::now().format("%Y%m%d%H%M%S%6f"));
+    let at = Utc::now();
+    let now = at.format("%Y%m%d%H%M%S").to_string();
+    // 20 characters, MSH-10's length in HL7 2.5.1: VRS, the time to the second, then 10 µs units.
+    let control = format!(
+        "VRS{}{:05}",
+        at.format("%y%m%d%H%M%S"),
+        at.timestamp_subsec_micros() / 10 % 100_000
+    );
     let (app, facility, processing) = to.map_or(("", "", "P"), |h| {
         (
-            h.sending_application.as_str(),
-            h.sending_facility.as_str(),
-            if h.processing_id.is_empty() {
-                "P"
-            } else {
-                h.processing_id.as_str()
+            namespace(&h.sending_application),
+            namespace(&h.sending_facility),
+            // HL7 table 0103; anything else is answered as production.
+            match h.processing_id.as_str() {
+                id @ ("D" | "P" | "T") => id,
+                _ => "P",
             },
         )
     });
-    let own_facility = to.map_or("", |h| h.receiving_facility.as_str());
+    let own_facility = to.map_or("", |h| namespace(&h.receiving_facility));
     let mut s = msh()
         .set(3, &["VRS"])
         .set(4, &[own_facility])
@@ -561,16 +763,17 @@ fn err_segment(p: &Problem) -> Segment {
     let occurrence = p.occurrence.to_string();
     let field = p.field.to_string();
     let code = p.code.to_string();
+    let segment = segment_id(&p.segment);
     let location: Vec<&str> = if p.field > 0 {
-        vec![&p.segment, &occurrence, &field]
+        vec![&segment, &occurrence, &field]
     } else {
-        vec![&p.segment, &occurrence]
+        vec![&segment, &occurrence]
     };
     Segment::new("ERR")
         .set(2, &location)
         .set(3, &[&code, p.code_text(), "HL70357"])
         .set(4, &["E"])
-        .set(8, &[&p.reason])
+        .set(8, &[&user_message(&p.reason)])
 }
 
 /// An ACK to a VXU (or to anything refused).
@@ -649,6 +852,9 @@ pub fn rsp(
             let (doctor_family, doctor_given) =
                 d.doctor.split_once('　').unwrap_or((&d.doctor, ""));
             let product = dose.product;
+            let maker = product.manufacturer;
+            // Given at one time: the end of administration (RXA-4) is its start (RXA-3).
+            let given = dose.administered_on.format("%Y%m%d").to_string();
             segments.push(
                 Segment::new("ORC")
                     .set(1, &["RE"])
@@ -658,7 +864,8 @@ pub fn rsp(
                 Segment::new("RXA")
                     .set(1, &["0"])
                     .set(2, &["1"])
-                    .set(3, &[&dose.administered_on.format("%Y%m%d").to_string()])
+                    .set(3, &[&given])
+                    .set(4, &[&given])
                     .set(
                         5,
                         &[
@@ -675,6 +882,7 @@ pub fn rsp(
                     .set(10, &["", doctor_family, doctor_given])
                     .set(11, &["", "", "", &d.venue])
                     .set(15, &[dose.lot_number.as_str()])
+                    .set(17, &[maker.mvx().unwrap_or("OTH"), maker.name_en(), "MVX"])
                     .set(20, &["CP"])
                     .set(21, &["A"]),
             );
@@ -759,6 +967,30 @@ mod tests {
         assert_eq!(problems(&old), ["MSH-12 203"]);
         let no_id = MSH.replace("|C1|", "||");
         assert_eq!(problems(&no_id), ["MSH-10 101"]);
+    }
+
+    #[test]
+    fn the_header_of_an_unreadable_message_comes_from_its_msh() {
+        let mut bytes =
+            b"\xef\xbb\xbf\r\nMSH|^~\\&|EHR|Clinic|VRS|382060|2021||VXU^V04|C9|T|2.5.1\r".to_vec();
+        bytes.extend_from_slice(b"PID|1||\x82\xa0\r");
+        let h = header_of(&bytes).unwrap();
+        assert_eq!(
+            (
+                h.control_id.as_str(),
+                h.sending_application.as_str(),
+                h.processing_id.as_str()
+            ),
+            ("C9", "EHR", "T")
+        );
+        // Bytes that are not UTF-8 in a field leave that field empty.
+        let h = header_of(b"MSH|^~\\&|E\xff|C|VRS|382060|2021||VXU^V04|C\xfe|P|2.5.1").unwrap();
+        assert_eq!(
+            (h.control_id.as_str(), h.sending_application.as_str()),
+            ("", "")
+        );
+        assert_eq!(header_of(b"PID|1"), None);
+        assert_eq!(header_of(b""), None);
     }
 
     #[test]

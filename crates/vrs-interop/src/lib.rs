@@ -9,6 +9,8 @@ pub mod hl7_messages;
 pub mod inquiry;
 pub mod synthetic;
 pub mod targets;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 pub use doses::{
     max_dose_number, write_dose_csv, write_ledger, DoseColumn, DoseCsvWriter, DoseFieldError,

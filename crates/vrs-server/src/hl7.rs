@@ -3,13 +3,17 @@
 //! account; over MLLP, the account the deployment names for the listener (`mllp_account`), looked
 //! up for every message so that disabling it takes effect at once. A connection silent for five
 //! minutes is closed.
+//!
+//! Over HTTP every message is answered in ER7 with status 200, a body too long to be a message
+//! too: it is answered AR, and memory holds at most [`MESSAGE_LIMIT`] bytes of it.
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use vrs_core::access::{Action, Target, Terminal};
@@ -26,13 +30,17 @@ use crate::AppState;
 pub const ER7: &str = "x-application/hl7-v2+er7; charset=utf-8";
 /// The longest message accepted (a person's VXU or a query is a few kilobytes).
 pub const MESSAGE_LIMIT: usize = 1 << 20;
+/// An HTTP body longer than [`MESSAGE_LIMIT`] is still read, and dropped, up to this many bytes,
+/// so that a client that is still sending receives its AR; past it, reading stops, the AR is sent
+/// and the connection closes.
+pub const BODY_LIMIT: usize = 16 << 20;
 /// An MLLP connection silent for this long is closed.
 const IDLE: std::time::Duration = std::time::Duration::from_secs(300);
 
 pub async fn post_er7(
     State(state): State<AppState>,
     signed: Signed,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, WebError> {
     // Only those who may add or read records of their own municipality reach the exchange at all.
     let home = signed
@@ -46,20 +54,52 @@ pub async fn post_er7(
         signed.authorize(Action::ReadPerson, &Target::Person { home })?;
     }
     let principal = signed.principal()?;
-    let answer = match std::str::from_utf8(&body) {
-        Ok(text) => {
-            vrs_core::hl7::answer(
-                state.store.as_ref(),
-                &principal,
-                &actor(&signed),
-                text,
-                vrs_core::japan_today(),
-            )
-            .await
-        }
-        Err(_) => vrs_core::hl7::not_text(),
+    let answer = match read_body(body).await? {
+        Received::TooLong(start) => vrs_core::hl7::too_long(&start, MESSAGE_LIMIT),
+        Received::Whole(bytes) => match std::str::from_utf8(&bytes) {
+            Ok(text) => {
+                vrs_core::hl7::answer(
+                    state.store.as_ref(),
+                    &principal,
+                    &actor(&signed),
+                    text,
+                    vrs_core::japan_today(),
+                )
+                .await
+            }
+            Err(_) => vrs_core::hl7::not_text(&bytes),
+        },
     };
     Ok(([(header::CONTENT_TYPE, ER7)], answer).into_response())
+}
+
+/// An HTTP body: a message, or the first [`MESSAGE_LIMIT`] bytes of a longer one.
+enum Received {
+    Whole(Vec<u8>),
+    TooLong(Vec<u8>),
+}
+
+/// Reads a body keeping at most [`MESSAGE_LIMIT`] bytes; the rest of a longer one is dropped as
+/// it arrives, up to [`BODY_LIMIT`].
+async fn read_body(body: Body) -> Result<Received, WebError> {
+    let mut kept = Vec::new();
+    let mut total = 0usize;
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk
+            .map_err(|e| WebError::Invalid(format!("the request body could not be read: {e}")))?;
+        total = total.saturating_add(chunk.len());
+        let room = MESSAGE_LIMIT.saturating_sub(kept.len());
+        kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if total > BODY_LIMIT {
+            break;
+        }
+    }
+    Ok(if total > MESSAGE_LIMIT {
+        Received::TooLong(kept)
+    } else {
+        Received::Whole(kept)
+    })
 }
 
 /// Serves MLLP on `listener` as the account `account_id` until the task is dropped.
@@ -115,10 +155,10 @@ async fn answer_as(
 ) -> String {
     let account = match store.account(account_id).await {
         Ok(a) if !a.disabled => a,
-        _ => return vrs_core::hl7::unavailable(),
+        _ => return vrs_core::hl7::unavailable(message),
     };
     let Some(principal) = vrs_core::accounts::principal(&account, Terminal::Internet) else {
-        return vrs_core::hl7::unavailable();
+        return vrs_core::hl7::unavailable(message);
     };
     let actor = Actor {
         user: account.user_id.clone(),
@@ -129,6 +169,6 @@ async fn answer_as(
         Ok(text) => {
             vrs_core::hl7::answer(store, &principal, &actor, text, vrs_core::japan_today()).await
         }
-        Err(_) => vrs_core::hl7::not_text(),
+        Err(_) => vrs_core::hl7::not_text(message),
     }
 }

@@ -358,7 +358,8 @@ fn table() -> Vec<(RouteInfo, Handlers)> {
             "/hl7/v2",
             &["POST"],
             MunicipalStaff,
-            post(hl7::post_er7).layer(axum::extract::DefaultBodyLimit::max(hl7::MESSAGE_LIMIT)),
+            // The handler bounds the body itself: one too long is answered AR, not 413.
+            post(hl7::post_er7),
         ),
         r(
             "/verify",

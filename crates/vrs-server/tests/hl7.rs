@@ -1,7 +1,9 @@
 //! HL7 v2.5.1 over real HTTP and over MLLP on SQLite and PostgreSQL: a VXU stores the person's
 //! doses (AA) or nothing at all (AE naming the segment and field, AR for what cannot be read); a
 //! Z34 query returns exactly the person's doses; MLLP frames split across reads are answered; the
-//! caller's municipality comes from its account, never from the message.
+//! caller's municipality comes from its account, never from the message. An AR echoes the control
+//! id whenever it can be read, a body too long is answered 200 with an AR, and every answer the
+//! server sends passes hl7apy at validation level STRICT.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -12,12 +14,16 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use vrs_domain::{DoseSource, MunicipalityCode, Resident};
 use vrs_interop::hl7::mllp::{frame, Decoder};
 use vrs_interop::hl7::Message;
+use vrs_interop::testkit::check_with_hl7apy;
 use vrs_store::testkit::TestDb;
 
 both_backends!(
     a_vxu_stores_all_doses_or_none_and_names_the_problem,
     a_z34_query_returns_exactly_the_persons_doses,
     mllp_answers_messages_split_across_reads,
+    an_ar_echoes_the_control_id_whenever_msh_10_can_be_read,
+    a_body_too_long_is_answered_200_with_an_ar,
+    every_answer_passes_hl7apy_strict,
 );
 
 fn saijo() -> MunicipalityCode {
@@ -242,8 +248,15 @@ async fn a_z34_query_returns_exactly_the_persons_doses(app: &TestApp) {
         let rxa: Vec<_> = m.segments.iter().filter(|s| s.id == "RXA").collect();
         assert_eq!(rxa.len(), 2, "{answer}");
         assert_eq!(rxa[0].field(3), "20210601");
+        // Given at one time: the end of administration is its start.
+        assert_eq!(rxa[0].field(4), "20210601");
+        assert_eq!(rxa[1].field(4), "20210622");
         assert_eq!(rxa[1].field(15), "FC3661");
         assert_eq!(rxa[0].component(5, 4), "comirnaty");
+        assert_eq!(
+            (rxa[0].component(17, 1), rxa[0].component(17, 3)),
+            ("PFR", "MVX")
+        );
         let numbers: Vec<_> = m
             .segments
             .iter()
@@ -347,4 +360,172 @@ async fn mllp_answers_messages_split_across_reads(app: &TestApp) {
     .await;
     assert_eq!(msa(&answer).0, "AR", "{answer}");
     assert_eq!(doses(app, &a).await.len(), 1);
+}
+
+/// A signed-in session of `user` posting ER7 bodies.
+async fn session(app: &TestApp, user: &str) -> support::Browser {
+    let b = app.browser(LGWAN);
+    b.login(user, PASSWORD).await;
+    b
+}
+
+async fn send(b: &support::Browser, body: Vec<u8>) -> (u16, String, String) {
+    let r = b
+        .client
+        .post(format!("{}/hl7/v2", b.base))
+        .header("x-forwarded-for", LGWAN)
+        .header("content-type", "x-application/hl7-v2+er7")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let media = r
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (r.status().as_u16(), media, r.text().await.unwrap())
+}
+
+/// A VXU whose PID carries a name in Shift_JIS (CP932): not UTF-8, though its MSH is.
+fn cp932_vxu(control: &str, p: &Resident) -> Vec<u8> {
+    let text = vxu(control, p, "382060", &[(1, "20210601", "FA4597")]);
+    let (bytes, _, _) = encoding_rs::SHIFT_JIS.encode(&text);
+    bytes.into_owned()
+}
+
+async fn an_ar_echoes_the_control_id_whenever_msh_10_can_be_read(app: &TestApp) {
+    let (a, _) = setup(app).await;
+    let b = session(app, "saijo-ehr").await;
+    // Not UTF-8 after a readable MSH.
+    let (status, _, answer) = send(&b, cp932_vxu("R1", &a)).await;
+    assert_eq!(status, 200);
+    assert_eq!(msa(&answer), ("AR".into(), "R1".into()), "{answer}");
+    // A segment that cannot be parsed after a readable MSH.
+    let broken = format!(
+        "{}pid|1\r",
+        vxu("R2", &a, "382060", &[(1, "20210601", "FA4597")])
+    );
+    let (_, _, answer) = send(&b, broken.into_bytes()).await;
+    assert_eq!(msa(&answer), ("AR".into(), "R2".into()), "{answer}");
+    assert_eq!(
+        errors(&answer),
+        ["pid^7^ 102 segment 7: the segment id \"pid\" is not three upper-case letters or digits"]
+    );
+    // Nothing readable: nothing to echo.
+    let (_, _, answer) = send(&b, b"PID|1".to_vec()).await;
+    assert_eq!(msa(&answer), ("AR".into(), String::new()), "{answer}");
+    assert!(doses(app, &a).await.is_empty());
+
+    // Over MLLP, as an account that is disabled.
+    app.db
+        .exec("UPDATE accounts SET disabled = TRUE WHERE user_id = 'saijo-ehr'")
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(vrs_server::hl7::serve_mllp(
+        listener,
+        app.db.store.clone(),
+        "saijo-ehr".into(),
+    ));
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let message = vxu("R3", &a, "382060", &[(1, "20210601", "FA4597")]);
+    let answer = exchange(&mut stream, &frame(&message), 1).await;
+    assert_eq!(msa(&answer), ("AR".into(), "R3".into()), "{answer}");
+    assert!(doses(app, &a).await.is_empty());
+}
+
+/// A VXU padded with NTE segments (notes) to at least `size` bytes.
+fn vxu_of_size(control: &str, p: &Resident, size: usize) -> Vec<u8> {
+    let mut text = vxu(control, p, "382060", &[(1, "20210601", "FA4597")]);
+    let note = format!("NTE|1||{}\r", "x".repeat(1000));
+    while text.len() < size {
+        text.push_str(&note);
+    }
+    text.into_bytes()
+}
+
+async fn a_body_too_long_is_answered_200_with_an_ar(app: &TestApp) {
+    let (a, _) = setup(app).await;
+    let b = session(app, "saijo-ehr").await;
+    let (status, media, answer) = send(&b, vxu_of_size("BIG1", &a, 2 << 20)).await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(media.starts_with("x-application/hl7-v2+er7"), "{media}");
+    assert_eq!(msa(&answer), ("AR".into(), "BIG1".into()), "{answer}");
+    assert_eq!(
+        errors(&answer),
+        ["MSH^1^ 207 the message is longer than 1048576 bytes; none of it was processed"]
+    );
+    assert!(answer.len() < 1000, "{} bytes", answer.len());
+    assert!(doses(app, &a).await.is_empty());
+    // Just within the limit, the message is read (and stored).
+    let (status, _, answer) = send(&b, vxu_of_size("BIG2", &a, (1 << 20) - 1100)).await;
+    assert_eq!(status, 200);
+    assert_eq!(msa(&answer), ("AA".into(), "BIG2".into()), "{answer}");
+    assert_eq!(doses(app, &a).await.len(), 1);
+}
+
+async fn every_answer_passes_hl7apy_strict(app: &TestApp) {
+    let (a, b) = setup(app).await;
+    let s = session(app, "saijo-ehr").await;
+    let one = |control: &str, p: &Resident| vxu(control, p, "382060", &[(1, "20210601", "FA4597")]);
+    let bodies: Vec<(&str, Vec<u8>)> = vec![
+        ("AA", one("H1", &a).into_bytes()),
+        (
+            "AE: a bad date and a missing dose number",
+            vxu("H2", &b, "382060", &[(1, "20211345", "FA4597")])
+                .replace("30973-2", "99999-9")
+                .into_bytes(),
+        ),
+        ("AE: a dose number taken", one("H3", &a).into_bytes()),
+        (
+            "AE: unknown person",
+            vxu("H4", &b, "131016", &[(1, "20210601", "FA4597")]).into_bytes(),
+        ),
+        (
+            "AE: a huge value",
+            one("H5", &b)
+                .replace("FA4597", &"x".repeat(1_000_000))
+                .into_bytes(),
+        ),
+        (
+            "AR: unsupported type",
+            b"MSH|^~\\&|A|B|C|D|20210701||ADT^A01^ADT_A01|H6|P|2.5.1\r".to_vec(),
+        ),
+        ("AR: not UTF-8", cp932_vxu("H7", &b)),
+        (
+            "AR: a bad segment id",
+            format!("{}{}\r", one("H8", &b), "y".repeat(100_000)).into_bytes(),
+        ),
+        ("AR: too long", vxu_of_size("H9", &b, 2 << 20)),
+        ("AR: no MSH", b"PID|1".to_vec()),
+        ("RSP: Z32", z34("H10", a.atena.as_str(), "PI").into_bytes()),
+        ("RSP: Z33", z34("H11", "999999", "PI").into_bytes()),
+    ];
+    let mut answers = Vec::new();
+    for (name, body) in bodies {
+        let (status, _, answer) = send(&s, body).await;
+        assert_eq!(status, 200, "{name}");
+        answers.push((name.to_owned(), answer));
+    }
+    let Some(findings) = check_with_hl7apy(&answers) else {
+        return;
+    };
+    assert_eq!(findings.len(), answers.len());
+    for (f, (_, text)) in findings.iter().zip(&answers) {
+        // Nothing can be echoed in MSA-2 (required) when no control id was read.
+        let expected: Vec<String> = if f.name == "AR: no MSH" {
+            vec!["hl7apy: Error: Missing required child MSA.MSA_2".to_owned()]
+        } else {
+            Vec::new()
+        };
+        assert_eq!(
+            f.problems,
+            expected,
+            "{}:\n{}",
+            f.name,
+            text.replace('\r', "\n")
+        );
+    }
 }
