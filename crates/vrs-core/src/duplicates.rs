@@ -7,8 +7,14 @@
 //!   through the search index, without opening a sealed field.
 //! - [`CandidateKind::KanjiBirthSex`]: same kanji name, birth date and sex but a different kana
 //!   reading — a typo'd reading on a re-registration. The scan opens the area's people for it.
-//! - [`CandidateKind::UnfetchedMove`]: a person whose doses are in the area they moved from and
-//!   were never fetched (the store's audited cross-area read; see [`Store::unfetched_moves`]).
+//! - [`CandidateKind::UnfetchedMove`]: a person who moved in (the resident registry names the
+//!   municipality they came from) and whose doses are still in that area, never fetched. The scan
+//!   finds them the way staff would: each of the area's own movers without received doses is sent
+//!   through the inquiry ([`crate::inquiry`]) — the named former area only, through its own index,
+//!   under the consent rule (a scan confirms nobody's consent, so only where both municipalities
+//!   agreed to the no-consent terms), while the `inquiry` function runs, with provision records on
+//!   both sides and audit entries without the number. No area's sealed field is opened for another
+//!   municipality, and each inquiry is its own short write, so registrations go on during a scan.
 //!
 //! A merge moves the merged-away person's doses to the kept person and is undone exactly by
 //! [`unmerge`]. Every step is audited (`duplicates.scan`, `duplicates.view`, `duplicates.dismiss`,
@@ -18,21 +24,32 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rand::Rng;
-use vrs_domain::{AtenaNumber, DoseRecord, MunicipalityCode, Resident};
+use vrs_domain::{AtenaNumber, DoseRecord, Function, MunicipalityCode, Resident};
 use vrs_store::{Candidate, CandidateKind, CandidateStatus, PersonMerge, Store, StoreError};
 
+use crate::governance::{ensure_running, GovernanceError, Stopped};
+use crate::inquiry::{consent_basis, inquire_as, new_inquiry_id, InquiryError, InquiryRequest};
 use crate::Actor;
 
 /// How many people a scan opens at a time.
 const PAGE: u32 = 1_000;
 
-/// What a scan found, by kind, and how many of those were new on the queue.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// What a scan found, by kind, and how many of those were new on the queue; and what the
+/// cross-move signal could ask.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ScanReport {
     pub kana_birth_sex: u32,
     pub kanji_birth_sex: u32,
     pub unfetched_move: u32,
     pub added: u32,
+    /// Movers without received doses asked about through the inquiry.
+    pub movers_asked: u32,
+    /// Movers not asked: this municipality and the one they came from have not both agreed to
+    /// the no-consent inquiry terms (a scan cannot confirm a person's consent; staff inquire with
+    /// it on the inquiry page).
+    pub movers_without_consent_basis: u32,
+    /// The operator's stop of the inquiry function, when it kept the scan from asking.
+    pub inquiry_stopped: Option<Stopped>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -142,27 +159,107 @@ pub async fn scan(
     for (a, b) in kanji_pairs(store, scope).await? {
         candidates.push(Candidate::pair(CandidateKind::KanjiBirthSex, &a, &b, now));
     }
-    let read = actor.audit("duplicates.cross_move_read", scope.as_str());
-    for m in store.unfetched_moves(scope, &read).await? {
-        candidates.push(Candidate::unfetched(&m.atena, m.from, now));
-    }
+    let mut report = ScanReport::default();
+    ask_movers(store, actor, scope, now, &mut candidates, &mut report).await?;
     let count = |k: CandidateKind| candidates.iter().filter(|c| c.kind == k).count() as u32;
-    let mut report = ScanReport {
-        kana_birth_sex: count(CandidateKind::KanaBirthSex),
-        kanji_birth_sex: count(CandidateKind::KanjiBirthSex),
-        unfetched_move: count(CandidateKind::UnfetchedMove),
-        added: 0,
-    };
+    report.kana_birth_sex = count(CandidateKind::KanaBirthSex);
+    report.kanji_birth_sex = count(CandidateKind::KanjiBirthSex);
+    report.unfetched_move = count(CandidateKind::UnfetchedMove);
     let audit = actor
         .audit("duplicates.scan", scope.as_str())
         .with_detail(format!(
-            "kana_birth_sex={} kanji_birth_sex={} unfetched_move={}",
-            report.kana_birth_sex, report.kanji_birth_sex, report.unfetched_move
+            "kana_birth_sex={} kanji_birth_sex={} unfetched_move={} movers_asked={} \
+             movers_without_consent_basis={}{}",
+            report.kana_birth_sex,
+            report.kanji_birth_sex,
+            report.unfetched_move,
+            report.movers_asked,
+            report.movers_without_consent_basis,
+            if report.inquiry_stopped.is_some() {
+                " inquiry=stopped"
+            } else {
+                ""
+            }
         ));
     report.added = store
         .put_duplicate_candidates(scope, &candidates, &audit)
         .await?;
     Ok(report)
+}
+
+/// The cross-move signal: each of the area's movers without doses received from where they came
+/// from is asked about through the inquiry, as staff would ask; one whose former area answers with
+/// doses becomes a candidate.
+async fn ask_movers(
+    store: &dyn Store,
+    actor: &Actor,
+    scope: MunicipalityCode,
+    now: DateTime<Utc>,
+    candidates: &mut Vec<Candidate>,
+    report: &mut ScanReport,
+) -> Result<(), DuplicateError> {
+    let movers = store.movers(scope).await?;
+    if movers.is_empty() {
+        return Ok(());
+    }
+    match ensure_running(store, Function::Inquiry).await {
+        Ok(()) => {}
+        Err(GovernanceError::Stopped(s)) => {
+            report.inquiry_stopped = Some(s);
+            return Ok(());
+        }
+        Err(GovernanceError::Store(e)) => return Err(e.into()),
+        Err(other) => return Err(DuplicateError::Refused(other.to_string())),
+    }
+    // The consent rule depends on the two municipalities only.
+    let mut basis: HashMap<MunicipalityCode, bool> = HashMap::new();
+    for m in movers {
+        let agreed = match basis.get(&m.from) {
+            Some(agreed) => *agreed,
+            None => {
+                let agreed = match consent_basis(store, scope, m.from, false).await {
+                    Ok(_) => true,
+                    Err(InquiryError::ConsentRequired) => false,
+                    Err(e) => return Err(inquiry_error(e)),
+                };
+                basis.insert(m.from, agreed);
+                agreed
+            }
+        };
+        if !agreed {
+            report.movers_without_consent_basis += 1;
+            continue;
+        }
+        // The person's own record, in this area: the number asked with.
+        let person = store.resident(scope, &m.atena).await?;
+        let request = InquiryRequest {
+            my_number: person.my_number,
+            former: m.from,
+            consent: false,
+        };
+        let id = new_inquiry_id(false);
+        match inquire_as(store, actor, scope, &request, &id).await {
+            Ok(answer) => {
+                report.movers_asked += 1;
+                if answer.found && !answer.doses.is_empty() {
+                    candidates.push(Candidate::unfetched(&m.atena, m.from, now));
+                }
+            }
+            Err(InquiryError::Stopped(s)) => {
+                report.inquiry_stopped = Some(s);
+                return Ok(());
+            }
+            Err(e) => return Err(inquiry_error(e)),
+        }
+    }
+    Ok(())
+}
+
+fn inquiry_error(e: InquiryError) -> DuplicateError {
+    match e {
+        InquiryError::Store(e) => e.into(),
+        other => DuplicateError::Refused(other.to_string()),
+    }
 }
 
 /// A new merge ID: `M-`, the day in Japan and 8 random hex digits.

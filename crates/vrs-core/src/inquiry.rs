@@ -5,8 +5,10 @@
 //! Only the named municipality's area is searched, through its own blind index, so a wrong code
 //! finds nobody; the answer to "no such person" and "wrong municipality" is the same, and nothing
 //! is written in an area where nobody was found. The consent rule comes first and does not depend
-//! on the person. Both sides keep a provision record (情報提供等の記録) and an audit entry; neither
-//! holds the My Number. The caller has checked `Action::SendInquiry` (LG-WAN staff only).
+//! on the person. An inquiry is made only about the asking municipality's own resident (found
+//! through its own index); about anyone else it is refused before the other area is read. Both
+//! sides keep a provision record (情報提供等の記録) and an audit entry; neither holds the My Number.
+//! The caller has checked `Action::SendInquiry` (LG-WAN staff only).
 
 use chrono::NaiveDate;
 use rand::Rng;
@@ -39,6 +41,10 @@ pub enum InquiryError {
     /// Not both municipalities agreed to the no-consent terms and no consent was asserted.
     #[error("the person's consent is required: {}", consent_required_en())]
     ConsentRequired,
+    /// The asking municipality holds no resident with this My Number: an inquiry is made only
+    /// about one's own resident (a person who moved in), and nothing of the other area is read.
+    #[error("no resident of this municipality has this My Number: an inquiry is made only about one's own resident (import the person who moved in, then inquire)")]
+    NotOwnResident,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -53,6 +59,7 @@ impl InquiryError {
             InquiryError::Stopped(s) => s.message_ja(),
             InquiryError::OwnMunicipality => "照会先に自自治体は指定できません。".into(),
             InquiryError::ConsentRequired => "照会元・照会先の双方が「本人同意を要しない接種記録照会に係る確認事項」に同意していないため、本人の同意の確認が必要です。".into(),
+            InquiryError::NotOwnResident => "この個人番号の方はこの自治体の住民として登録されていません。照会は自自治体の住民（転入者）についてのみ行えます。転入者を取り込んでから照会してください。".into(),
             InquiryError::Store(_) => "照会を処理できませんでした。".into(),
         }
     }
@@ -135,12 +142,21 @@ pub(crate) async fn inquire_as(
         return Err(InquiryError::OwnMunicipality);
     }
     let consent = consent_basis(store, requester, former, request.consent).await?;
+    // Only about one's own resident, found through one's own index: otherwise nothing of the other
+    // area is read, and the refusal is audited in the asking chain (without the number).
     let own_atena = match store
         .resident_by_my_number(requester, &request.my_number)
         .await
     {
         Ok(r) => Some(r.atena),
-        Err(StoreError::NotFound) => None,
+        Err(StoreError::NotFound) => {
+            let refused = actor
+                .audit("inquiry.send", inquiry_id)
+                .with_outcome("not_own_resident")
+                .with_detail(format!("to={former}"));
+            store.append_audit(requester.into(), &refused).await?;
+            return Err(InquiryError::NotOwnResident);
+        }
         Err(e) => return Err(e.into()),
     };
     // Only the named municipality's area, through its own index. An area not open in this

@@ -25,6 +25,7 @@ on_both_backends!(
     headerless_lf_file_with_full_width_digits_is_read_in_column_order,
     generated_file_round_trips_in_both_encodings,
     unreadable_header_is_a_file_error,
+    the_municipality_moved_in_from_is_imported_and_updated,
 );
 
 fn testdata(name: &str) -> PathBuf {
@@ -330,4 +331,57 @@ async fn unreadable_header_is_a_file_error(db: &TestDb) {
     .unwrap_err();
     assert!(err.to_string().contains("氏名カナ"), "{err}");
     assert_eq!(db.store.count_residents(code("382060")).await.unwrap(), 0);
+}
+
+/// The registry's 転入前自治体コード is stored with the person (the duplicate scan asks that area
+/// about them); a later file that changes or clears it updates the person; a bad code is named.
+async fn the_municipality_moved_in_from_is_imported_and_updated(db: &TestDb) {
+    let mut people: Vec<_> = Synthetic::new(code("382060"), 3, 11).collect();
+    people[0].moved_in_from = Some(code("131016"));
+    people[2].moved_in_from = Some(code("011002"));
+    let mut csv = Vec::new();
+    write_targets(&mut csv, Encoding::Utf8, people.clone()).unwrap();
+    let text = String::from_utf8(csv).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    assert!(lines[0].ends_with(",転入前自治体コード") && lines[2].ends_with(','));
+    let file = |lines: &[String]| (lines.join("\r\n") + "\r\n").into_bytes();
+    let (report, problems) = import(db, file(&lines), "382060", false).await;
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(report.stored.unwrap().added, 3);
+    let read = |i: usize| {
+        let atena = people[i].atena.clone();
+        async move {
+            db.store
+                .resident(code("382060"), &atena)
+                .await
+                .unwrap()
+                .moved_in_from
+        }
+    };
+    assert_eq!(read(0).await, Some(code("131016")));
+    assert_eq!(read(1).await, None);
+    assert_eq!(read(2).await, Some(code("011002")));
+    // Changed in a later file: the person is updated; the unchanged people stay unchanged.
+    lines[1] = lines[1].replace(",131016", ",132012");
+    let (report, _) = import(db, file(&lines), "382060", false).await;
+    let stored = report.stored.unwrap();
+    assert_eq!((stored.added, stored.updated, stored.unchanged), (0, 1, 2));
+    assert_eq!(read(0).await, Some(code("132012")));
+    // A code that is not one, or this municipality's own, is named with its line; nothing stored.
+    lines[1] = lines[1].replace(",132012", ",382060");
+    lines[2].push_str("131017");
+    let (report, problems) = import(db, file(&lines), "382060", false).await;
+    assert!(report.stored.is_none());
+    let named: Vec<(u64, Option<&str>)> = problems
+        .iter()
+        .map(|p| (p.line, p.column.as_deref()))
+        .collect();
+    assert_eq!(
+        named,
+        vec![
+            (2, Some("転入前自治体コード")),
+            (3, Some("転入前自治体コード"))
+        ]
+    );
+    assert_eq!(read(0).await, Some(code("132012")));
 }

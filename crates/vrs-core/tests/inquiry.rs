@@ -29,6 +29,7 @@ use support::on_both_backends;
 
 on_both_backends!(
     a_wrong_code_finds_nobody_and_discloses_nothing,
+    an_inquiry_about_someone_not_our_resident_reads_nothing_there,
     consent_is_required_unless_both_agreed_to_the_no_consent_terms,
     both_sides_keep_provision_records_and_received_doses_register_once,
     a_bulk_inquiry_answers_good_rows_and_names_bad_ones,
@@ -172,6 +173,63 @@ async fn a_wrong_code_finds_nobody_and_discloses_nothing(db: &TestDb) {
     assert!(
         !dump.windows(digits.len()).any(|w| w == digits),
         "a My Number is stored in the clear"
+    );
+}
+
+/// Regression: staff who knew any My Number could pull that person's doses from any municipality.
+/// An inquiry is made only about the asking municipality's own resident: for anyone else it is
+/// refused before the named area is read — no provision record and no audit entry there — and the
+/// refusal is audited on the asking side without the number.
+async fn an_inquiry_about_someone_not_our_resident_reads_nothing_there(db: &TestDb) {
+    let store = db.store.as_ref();
+    let (old, _, other) = moved_person(db).await;
+    let chiyoda_before = chain_len(store, chiyoda()).await;
+    let saijo_before = chain_len(store, saijo()).await;
+    // `other` lives in 千代田区 and never moved to 西条市; `old` is the 千代田区 record of the mover,
+    // whose 西条市 record is another person's row with the same number — that one may be asked.
+    let refused = inquire(
+        store,
+        &staff("saijo"),
+        saijo(),
+        &ask(&other, chiyoda(), true),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(refused, InquiryError::NotOwnResident), "{refused}");
+    assert!(refused
+        .message_ja()
+        .contains("住民として登録されていません"));
+    assert_eq!(chain_len(store, chiyoda()).await, chiyoda_before);
+    assert!(store
+        .provision_records(chiyoda(), &ProvisionFilter::default())
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .provision_records(saijo(), &ProvisionFilter::default())
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(chain_len(store, saijo()).await, saijo_before + 1);
+    let logged = store
+        .audit_search(
+            AuditScope::Area(saijo()),
+            &AuditFilter {
+                action: Some("inquiry.send".into()),
+                limit: 5,
+                ..AuditFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(logged[0].entry.outcome, "not_own_resident");
+    assert!(!format!("{:?}", logged[0].entry).contains(other.my_number.expose()));
+    // The mover's own number is still asked as before.
+    assert!(
+        inquire(store, &staff("saijo"), saijo(), &ask(&old, chiyoda(), true))
+            .await
+            .unwrap()
+            .found
     );
 }
 
@@ -355,11 +413,12 @@ async fn a_bulk_inquiry_answers_good_rows_and_names_bad_ones(db: &TestDb) {
     let file = format!(
         "個人番号,転出元自治体コード,本人同意\n\
          {found},131016,1\n\
-         {other},011002,1\n\
+         {found},011002,1\n\
          123456789019,131016,1\n\
          {found},131017,1\n\
          {found},382060,1\n\
-         {found},131016,\n",
+         {found},131016,\n\
+         {other},131016,1\n",
         found = new.my_number.expose(),
         other = other.my_number.expose(),
     );
@@ -381,17 +440,21 @@ async fn a_bulk_inquiry_answers_good_rows_and_names_bad_ones(db: &TestDb) {
     );
     assert!(matches!(by_line(6), BulkOutcome::Refused(_)));
     assert!(matches!(by_line(7), BulkOutcome::Refused(m) if m.contains("同意")));
+    // Someone who is not 西条市's resident: refused, nothing asked of 千代田区.
+    assert!(
+        matches!(by_line(8), BulkOutcome::Refused(m) if m.contains("住民として登録されていません"))
+    );
     let job = store.inquiry_job(saijo(), &report.job.batch).await.unwrap();
     assert_eq!(
         (job.rows, job.found, job.not_found, job.refused, job.invalid),
-        (6, 1, 1, 2, 2)
+        (7, 1, 1, 3, 2)
     );
     assert!(!job.results_csv.contains(new.my_number.expose()));
     assert!(!job.results_csv.contains(other.my_number.expose()));
     assert!(job.results_csv.contains(new.atena.as_str()));
     assert_eq!(
         job.results_csv.lines().count(),
-        1 + 2 + 5,
+        1 + 2 + 6,
         "{}",
         job.results_csv
     );

@@ -26,6 +26,9 @@ pub struct Resident {
     pub moved_out_on: Option<NaiveDate>,
     /// 死亡: set when the person died; the record stays.
     pub deceased_on: Option<NaiveDate>,
+    /// 転入: the municipality the person moved in from, when the resident registry says so — where
+    /// doses given before the move are kept, and the only area an inquiry about them may ask.
+    pub moved_in_from: Option<MunicipalityCode>,
 }
 
 impl Resident {
@@ -181,6 +184,7 @@ mod tests {
             sex: Sex::Female,
             moved_out_on: None,
             deceased_on: None,
+            moved_in_from: None,
         }
     }
 

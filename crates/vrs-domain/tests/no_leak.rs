@@ -22,6 +22,7 @@ fn resident() -> Resident {
         sex: Sex::Male,
         moved_out_on: None,
         deceased_on: None,
+        moved_in_from: None,
     }
 }
 

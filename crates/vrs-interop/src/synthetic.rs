@@ -139,6 +139,7 @@ impl Synthetic {
             sex,
             moved_out_on: None,
             deceased_on: None,
+            moved_in_from: None,
         })
     }
 }
@@ -180,7 +181,7 @@ pub fn write_targets(
         use std::fmt::Write as _;
         let _ = write!(
             line,
-            "{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{}",
             r.my_number.expose(),
             r.atena,
             r.municipality,
@@ -188,7 +189,8 @@ pub fn write_targets(
             r.name.as_str(),
             r.name_kana.as_str(),
             birth,
-            r.sex.code()
+            r.sex.code(),
+            r.moved_in_from.map(|c| c.to_string()).unwrap_or_default()
         );
         write_line(out, encoding, &line)?;
         n += 1;

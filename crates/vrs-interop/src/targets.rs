@@ -25,10 +25,12 @@ pub enum Column {
     NameKana,
     BirthDate,
     Sex,
+    /// 転入前自治体コード: optional; where the person moved in from.
+    MovedInFrom,
 }
 
 impl Column {
-    pub const ALL: [Column; 8] = [
+    pub const ALL: [Column; 9] = [
         Column::MyNumber,
         Column::Atena,
         Column::Municipality,
@@ -37,6 +39,7 @@ impl Column {
         Column::NameKana,
         Column::BirthDate,
         Column::Sex,
+        Column::MovedInFrom,
     ];
 
     /// The Japanese header name.
@@ -50,6 +53,7 @@ impl Column {
             Column::NameKana => "氏名カナ",
             Column::BirthDate => "生年月日",
             Column::Sex => "性別",
+            Column::MovedInFrom => "転入前自治体コード",
         }
     }
 
@@ -64,6 +68,7 @@ impl Column {
             Column::NameKana => "name_kana",
             Column::BirthDate => "birth_date",
             Column::Sex => "sex",
+            Column::MovedInFrom => "moved_in_from",
         }
     }
 
@@ -79,6 +84,9 @@ impl Column {
                 "市区町村コード" | "団体コード" => Some(Column::Municipality),
                 "券番号" => Some(Column::Coupon),
                 "カナ氏名" | "フリガナ" | "氏名（カナ）" => Some(Column::NameKana),
+                "転出元自治体コード" | "前住所地自治体コード" | "転入元自治体コード" => {
+                    Some(Column::MovedInFrom)
+                }
                 _ => None,
             })
     }
@@ -88,6 +96,9 @@ impl Columns for Column {
     const ALL: &'static [Self] = &Column::ALL;
     fn from_header(h: &str) -> Option<Self> {
         Column::from_header(h)
+    }
+    fn optional(self) -> bool {
+        self == Column::MovedInFrom
     }
 }
 
@@ -269,7 +280,30 @@ impl RawRow {
             Column::Sex,
             sex.as_ref().map(|_| ()).map_err(|e| e.to_string()),
         );
-        match (my_number, atena, coupon, name, kana, birth, sex) {
+        let moved_in_from = match self.field(Column::MovedInFrom).trim() {
+            "" => Ok(None),
+            text => match MunicipalityCode::parse(text) {
+                Ok(c) if c == municipality => {
+                    Err("a person moves in from another municipality, not from this one".to_owned())
+                }
+                Ok(c) => Ok(Some(c)),
+                Err(e) => Err(e.to_string()),
+            },
+        };
+        check(
+            Column::MovedInFrom,
+            moved_in_from.as_ref().map(|_| ()).map_err(String::clone),
+        );
+        match (
+            my_number,
+            atena,
+            coupon,
+            name,
+            kana,
+            birth,
+            sex,
+            moved_in_from,
+        ) {
             (
                 Ok(my_number),
                 Ok(atena),
@@ -278,6 +312,7 @@ impl RawRow {
                 Ok(name_kana),
                 Ok(birth_date),
                 Ok(sex),
+                Ok(moved_in_from),
             ) if errors.is_empty() => Ok(Resident {
                 municipality,
                 atena,
@@ -289,6 +324,7 @@ impl RawRow {
                 sex,
                 moved_out_on: None,
                 deceased_on: None,
+                moved_in_from,
             }),
             _ => Err(errors),
         }
@@ -630,6 +666,49 @@ mod tests {
             twice,
             Err(ReadError::DuplicateColumn(c)) if c == "氏名 (name)"
         ));
+    }
+
+    #[test]
+    fn the_municipality_moved_in_from_is_an_optional_column() {
+        let saijo = MunicipalityCode::parse("382060").unwrap();
+        let row = "123456789018,1001,382060,0000000001,西条　花子,サイジョウ　ハナコ,1950-04-01,2";
+        let parse = |text: String| {
+            let mut r = TargetReader::new(text.as_bytes(), EncodingChoice::Auto).unwrap();
+            r.next_row().unwrap().unwrap().unwrap().parse(saijo)
+        };
+        // Without the column (as before), with it empty, with it set; headerless with a ninth field.
+        let header = "個人番号,宛名番号,自治体コード,接種券番号,氏名,氏名カナ,生年月日,性別";
+        assert_eq!(
+            parse(format!("{header}\n{row}\n")).unwrap().moved_in_from,
+            None
+        );
+        let with = format!("{header},転入前自治体コード\n");
+        assert_eq!(
+            parse(format!("{with}{row},\n")).unwrap().moved_in_from,
+            None
+        );
+        let chiyoda = MunicipalityCode::parse("131016").unwrap();
+        assert_eq!(
+            parse(format!("{with}{row},131016\n"))
+                .unwrap()
+                .moved_in_from,
+            Some(chiyoda)
+        );
+        assert_eq!(
+            parse(format!("{row},131016\n")).unwrap().moved_in_from,
+            Some(chiyoda)
+        );
+        // A code that is not one, or the importing municipality itself, is named.
+        for (value, says) in [
+            ("131017", "check digit"),
+            ("382060", "another municipality"),
+        ] {
+            let errors = parse(format!("{with}{row},{value}\n")).unwrap_err();
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            assert_eq!(errors[0].column, Some(Column::MovedInFrom));
+            assert!(errors[0].reason.contains(says), "{}", errors[0].reason);
+            assert!(errors[0].to_string().contains("転入前自治体コード"));
+        }
     }
 
     #[test]

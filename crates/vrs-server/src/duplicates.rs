@@ -120,8 +120,8 @@ pub async fn scan(
 ) -> Result<Response, WebError> {
     signed.check_csrf(&form.csrf)?;
     let own = allowed(&signed, Action::CorrectPerson)?;
-    // The cross-move part reads other areas' My Numbers for this municipality, as an inquiry
-    // does: only staff who may send inquiries (from LG-WAN) start a scan.
+    // The cross-move part sends inquiries about the municipality's movers: only staff who may
+    // send inquiries (from LG-WAN) start a scan.
     signed.authorize(
         Action::SendInquiry,
         &Target::Inquiry {
@@ -131,8 +131,49 @@ pub async fn scan(
     )?;
     let store = state.store.as_ref();
     let now = chrono::Utc::now();
-    let result = duplicates::scan(store, &actor(&signed), own, now).await;
-    after(&state, &signed, "scan", result.map(|_| ())).await
+    match duplicates::scan(store, &actor(&signed), own, now).await {
+        Ok(report) => {
+            let message = scan_message(signed.lang, &report);
+            render(&state, &signed, StatusCode::OK, Some((true, &message))).await
+        }
+        Err(e) => after(&state, &signed, "scan", Err(e)).await,
+    }
+}
+
+/// What a scan did, for the staff who started it.
+fn scan_message(lang: Lang, r: &duplicates::ScanReport) -> String {
+    let mut text = tr(
+        lang,
+        &format!(
+            "照合しました。新しい候補 {} 件（カナ氏名 {}、漢字氏名 {}、転入前の接種記録 {}）。転入者 {} 人について転入前の自治体に照会しました。",
+            r.added, r.kana_birth_sex, r.kanji_birth_sex, r.unfetched_move, r.movers_asked
+        ),
+        &format!(
+            "Scanned. {} new candidates ({} by kana name, {} by kanji name, {} with doses before the move); {} people who moved in were asked about in their former municipality.",
+            r.added, r.kana_birth_sex, r.kanji_birth_sex, r.unfetched_move, r.movers_asked
+        ),
+    );
+    if r.movers_without_consent_basis > 0 {
+        text.push_str(&tr(
+            lang,
+            &format!(
+                " {} 人は、転入前の自治体と双方で「本人同意を要しない接種記録照会に係る確認事項」に同意していないため照会していません（本人の同意を確認して照会画面から照会してください）。",
+                r.movers_without_consent_basis
+            ),
+            &format!(
+                " {} were not asked: this municipality and theirs have not both agreed to the no-consent inquiry terms (confirm the person's consent and ask on the inquiry page).",
+                r.movers_without_consent_basis
+            ),
+        ));
+    }
+    if let Some(stopped) = &r.inquiry_stopped {
+        text.push_str(&tr(
+            lang,
+            &format!(" 転入者の照会は行っていません: {}", stopped.message_ja()),
+            &format!(" People who moved in were not asked about: {stopped}"),
+        ));
+    }
+    text
 }
 
 #[derive(Deserialize)]

@@ -271,7 +271,7 @@ fn bad_field(field: &str, message: &str) -> Response {
         (status = 200, description = "Answered: `found`, the doses (date, dose number, product, maker, lot, coupon, site municipality), the inquiry ID and the consent basis"),
         (status = 400, description = "A field is malformed (`field` names it), or the code is the asking municipality's own"),
         (status = 403, description = "Not a municipal staff session on an LG-WAN terminal, or the CSRF token is wrong"),
-        (status = 422, description = "The person's consent is required (`consent_required`): the two municipalities have not both agreed to the no-consent terms"),
+        (status = 422, description = "The person's consent is required (`consent_required`): the two municipalities have not both agreed to the no-consent terms; or no resident of this municipality has the My Number (`not_own_resident`): an inquiry is made only about one's own resident, and nothing of the other area is read"),
         (status = 503, description = "The national operator has stopped inquiries (`function_stopped`)"),
     ))]
 pub async fn api_inquire(
@@ -307,6 +307,12 @@ pub async fn api_inquire(
         Err(e @ InquiryError::ConsentRequired) => Ok(api_error(
             StatusCode::UNPROCESSABLE_ENTITY,
             "consent_required",
+            &e.message_ja(),
+            &e.to_string(),
+        )),
+        Err(e @ InquiryError::NotOwnResident) => Ok(api_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not_own_resident",
             &e.message_ja(),
             &e.to_string(),
         )),

@@ -77,6 +77,14 @@ pub fn search(
 
 fn flags(ja: bool, p: &Resident) -> String {
     let mut out = Vec::new();
+    if let Some(from) = p.moved_in_from {
+        let name = from.info().full_name();
+        out.push(if ja {
+            format!("転入（転入前: {name} {from}）")
+        } else {
+            format!("Moved in (from {name} {from})")
+        });
+    }
     if let Some(d) = p.moved_out_on {
         out.push(format!(
             "{} {}",

@@ -70,7 +70,20 @@ pub struct TableSpec {
     pub since: u32,
 }
 
+/// Columns added to a table after the first backup format, each the last of its table when it was
+/// added: `(table, column, format)`. Older files lack them, and they read as NULL.
+const ADDED_COLUMNS: &[(&str, &str, u32)] = &[("residents", "moved_in_from", 2)];
+
 impl TableSpec {
+    /// How many of the table's columns, from the first, a backup of `format` holds.
+    pub fn columns_in_format(&self, format: u32) -> usize {
+        let later = ADDED_COLUMNS
+            .iter()
+            .filter(|(table, _, since)| *table == self.name && *since > format)
+            .count();
+        self.columns.len().saturating_sub(later)
+    }
+
     /// Whether the area owns the table's rows (deleted with the area, inserted as they come);
     /// otherwise they are the deployment's rows it refers to.
     pub fn owned_by_area(&self) -> bool {
@@ -159,6 +172,7 @@ pub const AREA_TABLES: &[TableSpec] = &[
             ("content_mac", Bytes),
             ("updated_at", Time),
             ("kana_birth_index", Bytes),
+            ("moved_in_from", Text),
         ],
         order_by: "atena_number",
         filter: Filter::Municipality,

@@ -52,7 +52,7 @@ pub use doses::{IdempotentAnswer, Registration, IDEMPOTENCY_KEY_MAX};
 pub use error::StoreError;
 pub use governance::{Agreement, FunctionState, TermsVersion};
 pub use import::{ImportRow, ImportSummary, Rejection, ResidentImport, SealedBatch, Sealer};
-pub use merge::{Candidate, CandidateKind, CandidateStatus, PersonMerge, UnfetchedMove};
+pub use merge::{Candidate, CandidateKind, CandidateStatus, Mover, PersonMerge};
 pub use postgres::PostgresStore;
 pub use provision::{
     InquiryJob, ProvidedDose, ProvisionFilter, ProvisionRecord, ProvisionSide,
@@ -674,16 +674,10 @@ pub trait Store: Send + Sync + 'static {
         scope: MunicipalityCode,
     ) -> Result<Vec<(AtenaNumber, AtenaNumber)>, StoreError>;
 
-    /// The area's people whose My Number belongs to a person flagged moved out, with doses, in
-    /// another area, and who hold no dose received from that area. The system reads the other
-    /// areas' sealed My Numbers for this: `audit` (with the counts added) goes to `scope`'s chain,
-    /// and each area read gets an entry naming only how many of its people matched and their
-    /// 宛名番号 there; no My Number is logged.
-    async fn unfetched_moves(
-        &self,
-        scope: MunicipalityCode,
-        audit: &AuditEntry,
-    ) -> Result<Vec<UnfetchedMove>, StoreError>;
+    /// The area's people who moved in from another municipality (the resident registry's
+    /// `moved_in_from`) and hold no dose received from there: whom a duplicate scan asks their
+    /// former area about, one by one through the inquiry. Reads this area only.
+    async fn movers(&self, scope: MunicipalityCode) -> Result<Vec<Mover>, StoreError>;
 
     /// Puts candidates on the area's review queue: new ones open, known ones (same ID) keep their
     /// status. Returns how many were new; `audit` (with that count added) is appended.

@@ -8,12 +8,10 @@
 //! travels in a backup like any other row. `after_digest` is the SHA-256 of the kept person's dose
 //! rows right after the merge: unmerge refuses when they changed since.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 use vrs_domain::{AtenaNumber, MunicipalityCode};
 
-use crate::{AuditEntry, AuditScope, StoreError};
+use crate::{AuditEntry, StoreError};
 
 mod snapshot;
 
@@ -160,13 +158,29 @@ impl Candidate {
     }
 }
 
-/// A person of the area whose doses exist, unfetched, in the area they moved from.
+/// A person of the area who moved in from another municipality (as the resident registry says)
+/// and holds no dose received from it: whom a duplicate scan asks about, through the inquiry.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UnfetchedMove {
+pub struct Mover {
     pub atena: AtenaNumber,
     pub from: MunicipalityCode,
-    /// How many doses the other area holds for the person.
-    pub doses: u32,
+}
+
+/// The area's movers without doses received from where they moved from (same SQL on both
+/// backends, `$1` the area): one area's rows only.
+pub(crate) const MOVERS_SQL: &str = "SELECT r.atena_number, r.moved_in_from FROM residents r \
+     WHERE r.municipality_code = $1 AND r.moved_in_from IS NOT NULL \
+     AND NOT EXISTS (SELECT 1 FROM doses d WHERE d.municipality_code = r.municipality_code \
+     AND d.atena_number = r.atena_number AND d.received_from = r.moved_in_from) \
+     ORDER BY r.atena_number";
+
+/// A row of [`MOVERS_SQL`].
+pub(crate) fn mover(atena: &str, from: &str) -> Result<Mover, StoreError> {
+    Ok(Mover {
+        atena: AtenaNumber::parse(atena)
+            .map_err(|_| StoreError::Corrupt(format!("atena_number {atena:?}")))?,
+        from: crate::rows::municipality(from.trim())?,
+    })
 }
 
 /// One merge as the history lists it.
@@ -310,52 +324,6 @@ pub(crate) fn with_added(audit: &AuditEntry, added: u32) -> AuditEntry {
     let sep = if audit.detail.is_empty() { "" } else { " " };
     let detail = format!("{}{sep}added={added}", audit.detail);
     audit.clone().with_detail(detail)
-}
-
-/// Per other area read in a cross-move read: the 宛名番号 there of the people who matched.
-pub(crate) type AreasRead = BTreeMap<MunicipalityCode, Vec<String>>;
-
-/// The entries of a cross-move read: `audit` (with the counts) in `scope`'s chain, and one in the
-/// chain of every other area whose sealed My Numbers were opened, naming only how many of its
-/// people matched and their 宛名番号 there. No My Number appears in any of them.
-pub(crate) fn cross_move_entries(
-    scope: MunicipalityCode,
-    audit: &AuditEntry,
-    found: &[UnfetchedMove],
-    read: &AreasRead,
-) -> Vec<(AuditScope, AuditEntry)> {
-    let per_area: Vec<String> = read
-        .iter()
-        .map(|(code, matched)| format!("{code}:{}", matched.len()))
-        .collect();
-    let sep = if audit.detail.is_empty() { "" } else { " " };
-    let detail = format!(
-        "{}{sep}matches={} areas_read={}",
-        audit.detail,
-        found.len(),
-        if per_area.is_empty() {
-            "-".to_owned()
-        } else {
-            per_area.join(",")
-        }
-    );
-    let mut out = vec![(AuditScope::Area(scope), audit.clone().with_detail(detail))];
-    for (code, matched) in read {
-        let mut entry = audit.clone();
-        entry.action = "duplicates.cross_move_read".into();
-        entry.target = scope.as_str().to_owned();
-        entry.detail = format!(
-            "moved-out people with doses read for {scope}: matched={} atena={}",
-            matched.len(),
-            if matched.is_empty() {
-                "-".to_owned()
-            } else {
-                matched.join(",")
-            }
-        );
-        out.push((AuditScope::Area(*code), entry));
-    }
-    out
 }
 
 /// `at` to the microsecond, as both backends store times.

@@ -28,6 +28,9 @@ pub struct SealedResident {
     pub sex: u8,
     pub moved_out_on: Option<NaiveDate>,
     pub deceased_on: Option<NaiveDate>,
+    /// The municipality moved in from (a plain code, like the flags: it names a place, not a
+    /// person).
+    pub moved_in_from: Option<String>,
     pub content_mac: Vec<u8>,
     pub kana_birth_index: Vec<u8>,
 }
@@ -62,6 +65,11 @@ pub fn content_mac(resident: &Resident, cipher: &FieldCipher) -> [u8; 32] {
         bytes.extend_from_slice(&(p.len() as u32).to_be_bytes());
         bytes.extend_from_slice(p.as_bytes());
     }
+    // Only when the registry says it, so the rows of people it says nothing of keep their value.
+    if let Some(from) = resident.moved_in_from {
+        bytes.extend_from_slice(b"moved_in_from");
+        bytes.extend_from_slice(from.as_str().as_bytes());
+    }
     cipher.content_mac(&bytes)
 }
 
@@ -85,6 +93,7 @@ impl SealedResident {
             sex: resident.sex.code(),
             moved_out_on: resident.moved_out_on,
             deceased_on: resident.deceased_on,
+            moved_in_from: resident.moved_in_from.map(|c| c.as_str().to_owned()),
             content_mac: content_mac(resident, cipher).to_vec(),
             kana_birth_index: kana_birth_index(&resident.name_kana, resident.birth_date, cipher)
                 .to_vec(),
@@ -128,6 +137,12 @@ impl SealedResident {
             sex: Sex::from_code(self.sex).ok_or_else(|| corrupt("residents.sex"))?,
             moved_out_on: self.moved_out_on,
             deceased_on: self.deceased_on,
+            moved_in_from: self
+                .moved_in_from
+                .as_deref()
+                .map(|c| MunicipalityCode::parse(c.trim()))
+                .transpose()
+                .map_err(|_| corrupt("residents.moved_in_from"))?,
         })
     }
 }

@@ -109,7 +109,7 @@ conformance!(
     merge_then_unmerge_restores_residents_and_doses_exactly,
     refused_merges_and_unmerges_write_nothing,
     another_municipality_merges_and_candidates_are_out_of_reach,
-    unfetched_moves_are_found_across_areas_and_audited_in_both_chains,
+    movers_are_the_areas_people_who_moved_in_without_received_doses,
 );
 
 pub fn code(s: &str) -> MunicipalityCode {
@@ -143,6 +143,7 @@ pub fn resident(municipality: &str, atena: u64) -> Resident {
         },
         moved_out_on: None,
         deceased_on: None,
+        moved_in_from: None,
     }
 }
 

@@ -150,9 +150,15 @@ impl MergeSnapshot {
                 "person_merges.snapshot has an unknown format".into(),
             ));
         }
-        let resident = r.rows()?.pop().ok_or_else(|| {
+        let mut resident = r.rows()?.pop().ok_or_else(|| {
             StoreError::Corrupt("person_merges.snapshot holds no resident row".into())
         })?;
+        // A merge kept before a column was added to residents lacks it: NULL, as the column's
+        // default.
+        let residents = spec("residents")?;
+        if (residents.columns_in_format(1)..residents.columns.len()).contains(&resident.len()) {
+            resident.resize(residents.columns.len(), Cell::Null);
+        }
         let snapshot = Self {
             merged_resident: resident,
             kept_doses: r.rows()?,

@@ -1,4 +1,4 @@
-//! Duplicate people on PostgreSQL: the pair search, the audited cross-move read, the review queue
+//! Duplicate people on PostgreSQL: the pair search, the area's movers, the review queue
 //! and reversible merges ([`crate::merge`]), each write one transaction with its audit. A merge
 //! locks both people's rows and an unmerge its merge row, so two staff cannot interleave them.
 
@@ -6,17 +6,16 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
-use vrs_domain::{AtenaNumber, MunicipalityCode, MyNumber, Resident};
+use vrs_domain::{AtenaNumber, MunicipalityCode, Resident};
 
 use super::backup::{read_cell, write_cell};
-use super::{append_audit_tx, map_db, PostgresStore, RESIDENT_COLUMNS};
+use super::{append_audit_tx, map_db, sealed_from_row, PostgresStore, RESIDENT_COLUMNS};
 use crate::backup::{self as spec, Cell, TableSpec};
 use crate::merge::{
-    self, AreasRead, Candidate, CandidateRow, CandidateStatus, MergeSnapshot, PersonMerge,
-    UnfetchedMove, CANDIDATE_COLUMNS, MERGE_COLUMNS,
+    self, Candidate, CandidateRow, CandidateStatus, MergeSnapshot, Mover, PersonMerge,
+    CANDIDATE_COLUMNS, MERGE_COLUMNS,
 };
-use crate::sealed::{SealedResident, MY_NUMBER};
-use crate::{rows, AuditEntry, StoreError};
+use crate::{AuditEntry, StoreError};
 
 async fn person_rows(
     client: &impl GenericClient,
@@ -112,24 +111,7 @@ impl PostgresStore {
             .await?;
         found
             .iter()
-            .map(|r| {
-                SealedResident {
-                    atena: r.get(0),
-                    my_number_index: r.get(1),
-                    my_number_enc: r.get(2),
-                    coupon: r.get(3),
-                    name_enc: r.get(4),
-                    name_kana_enc: r.get(5),
-                    birth_date_enc: r.get(6),
-                    sex: u8::try_from(r.get::<_, i16>(7))
-                        .map_err(|_| StoreError::Corrupt("residents.sex".into()))?,
-                    moved_out_on: r.get(8),
-                    deceased_on: r.get(9),
-                    content_mac: r.get(10),
-                    kana_birth_index: Vec::new(),
-                }
-                .open(scope, &cipher)
-            })
+            .map(|r| sealed_from_row(r)?.open(scope, &cipher))
             .collect()
     }
 
@@ -153,79 +135,15 @@ impl PostgresStore {
             .collect()
     }
 
-    pub(crate) async fn unfetched_moves_pg(
+    pub(crate) async fn movers_pg(
         &self,
         scope: MunicipalityCode,
-        audit: &AuditEntry,
-    ) -> Result<Vec<UnfetchedMove>, StoreError> {
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        let mut found = Vec::new();
-        let mut read = AreasRead::new();
-        if let Some(here) = self.cipher(&tx, scope, false).await? {
-            let moved = tx
-                .query(
-                    "SELECT r.municipality_code, r.atena_number, r.my_number_enc, \
-                     (SELECT COUNT(*) FROM doses d WHERE d.municipality_code = r.municipality_code \
-                     AND d.atena_number = r.atena_number) \
-                     FROM residents r WHERE r.municipality_code <> $1 AND r.moved_out_on IS NOT NULL \
-                     AND EXISTS (SELECT 1 FROM doses d WHERE d.municipality_code = r.municipality_code \
-                     AND d.atena_number = r.atena_number) ORDER BY r.municipality_code, r.atena_number",
-                    &[&scope.as_str()],
-                )
-                .await?;
-            for row in &moved {
-                let other = rows::municipality(row.get(0))?;
-                let atena: String = row.get(1);
-                let sealed: Vec<u8> = row.get(2);
-                let doses = u32::try_from(row.get::<_, i64>(3)).unwrap_or(u32::MAX);
-                let matches = read.entry(other).or_default();
-                let Some(cipher) = self.cipher(&tx, other, false).await? else {
-                    continue;
-                };
-                let what = || format!("{MY_NUMBER} of 宛名番号 {atena} in {other}");
-                let plain = cipher
-                    .open_text(MY_NUMBER, &atena, &sealed)
-                    .map_err(|source| StoreError::Integrity {
-                        what: what(),
-                        source,
-                    })?;
-                let my_number = MyNumber::parse(&plain).map_err(|_| StoreError::Corrupt(what()))?;
-                let index = here.blind_index(&my_number).to_vec();
-                let Some(person) = tx
-                    .query_opt(
-                        "SELECT atena_number FROM residents WHERE municipality_code = $1 \
-                         AND my_number_index = $2",
-                        &[&scope.as_str(), &index],
-                    )
-                    .await?
-                else {
-                    continue;
-                };
-                let person: String = person.get(0);
-                let received: bool = tx
-                    .query_one(
-                        "SELECT EXISTS (SELECT 1 FROM doses WHERE municipality_code = $1 \
-                         AND atena_number = $2 AND received_from = $3)",
-                        &[&scope.as_str(), &person, &other.as_str()],
-                    )
-                    .await?
-                    .get(0);
-                if !received {
-                    matches.push(atena.clone());
-                    found.push(UnfetchedMove {
-                        atena: parse_atena(&person)?,
-                        from: other,
-                        doses,
-                    });
-                }
-            }
-        }
-        for (chain, entry) in merge::cross_move_entries(scope, audit, &found, &read) {
-            append_audit_tx(&tx, chain, &entry).await?;
-        }
-        tx.commit().await?;
-        Ok(found)
+    ) -> Result<Vec<Mover>, StoreError> {
+        let client = self.pool.get().await?;
+        let rows = client.query(merge::MOVERS_SQL, &[&scope.as_str()]).await?;
+        rows.iter()
+            .map(|r| merge::mover(r.get(0), r.get(1)))
+            .collect()
     }
 
     pub(crate) async fn put_candidates_pg(

@@ -220,22 +220,7 @@ impl PostgresStore {
         let Some(r) = client.query_opt(&stmt, &[&scope.as_str(), param]).await? else {
             return Err(StoreError::NotFound);
         };
-        let sealed = SealedResident {
-            atena: r.get(0),
-            my_number_index: r.get(1),
-            my_number_enc: r.get(2),
-            coupon: r.get(3),
-            name_enc: r.get(4),
-            name_kana_enc: r.get(5),
-            birth_date_enc: r.get(6),
-            sex: u8::try_from(r.get::<_, i16>(7))
-                .map_err(|_| StoreError::Corrupt("residents.sex".into()))?,
-            moved_out_on: r.get(8),
-            deceased_on: r.get(9),
-            content_mac: r.get(10),
-            kana_birth_index: Vec::new(),
-        };
-        sealed.open(scope, &cipher)
+        sealed_from_row(&r)?.open(scope, &cipher)
     }
 }
 
@@ -246,7 +231,27 @@ pub(crate) enum KeyParam<'a> {
 
 const RESIDENT_COLUMNS: &str =
     "atena_number, my_number_index, my_number_enc, coupon_number, name_enc, \
-     name_kana_enc, birth_date_enc, sex, moved_out_on, deceased_on, content_mac";
+     name_kana_enc, birth_date_enc, sex, moved_out_on, deceased_on, content_mac, moved_in_from";
+
+/// A `residents` row read with [`RESIDENT_COLUMNS`].
+pub(crate) fn sealed_from_row(r: &tokio_postgres::Row) -> Result<SealedResident, StoreError> {
+    Ok(SealedResident {
+        atena: r.get(0),
+        my_number_index: r.get(1),
+        my_number_enc: r.get(2),
+        coupon: r.get(3),
+        name_enc: r.get(4),
+        name_kana_enc: r.get(5),
+        birth_date_enc: r.get(6),
+        sex: u8::try_from(r.get::<_, i16>(7))
+            .map_err(|_| StoreError::Corrupt("residents.sex".into()))?,
+        moved_out_on: r.get(8),
+        deceased_on: r.get(9),
+        content_mac: r.get(10),
+        moved_in_from: r.get(11),
+        kana_birth_index: Vec::new(),
+    })
+}
 
 pub(crate) async fn append_audit_tx(
     tx: &impl GenericClient,
@@ -413,13 +418,14 @@ impl Store for PostgresStore {
         let stmt = tx
             .prepare_cached(&format!(
                 "INSERT INTO residents (municipality_code, {RESIDENT_COLUMNS}, kana_birth_index, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, now()) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, now()) \
                  ON CONFLICT (municipality_code, atena_number) DO UPDATE SET \
                  my_number_index = excluded.my_number_index, my_number_enc = excluded.my_number_enc, \
                  coupon_number = excluded.coupon_number, name_enc = excluded.name_enc, \
                  name_kana_enc = excluded.name_kana_enc, birth_date_enc = excluded.birth_date_enc, \
                  sex = excluded.sex, moved_out_on = excluded.moved_out_on, \
                  deceased_on = excluded.deceased_on, content_mac = excluded.content_mac, \
+                 moved_in_from = excluded.moved_in_from, \
                  kana_birth_index = excluded.kana_birth_index, updated_at = excluded.updated_at"
             ))
             .await?;
@@ -438,6 +444,7 @@ impl Store for PostgresStore {
                 &s.moved_out_on,
                 &s.deceased_on,
                 &s.content_mac,
+                &s.moved_in_from,
                 &s.kana_birth_index,
             ],
         )
@@ -1080,12 +1087,8 @@ impl Store for PostgresStore {
         self.duplicate_pairs_pg(scope).await
     }
 
-    async fn unfetched_moves(
-        &self,
-        scope: MunicipalityCode,
-        audit: &AuditEntry,
-    ) -> Result<Vec<crate::UnfetchedMove>, StoreError> {
-        self.unfetched_moves_pg(scope, audit).await
+    async fn movers(&self, scope: MunicipalityCode) -> Result<Vec<crate::Mover>, StoreError> {
+        self.movers_pg(scope).await
     }
 
     async fn put_duplicate_candidates(

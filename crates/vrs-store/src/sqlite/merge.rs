@@ -1,21 +1,19 @@
-//! Duplicate people on SQLite: the pair search, the audited cross-move read, the review queue and
+//! Duplicate people on SQLite: the pair search, the area's movers, the review queue and
 //! reversible merges ([`crate::merge`]). Every write is one savepoint of the writer with its audit.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
-use vrs_domain::{AtenaNumber, MunicipalityCode, MyNumber, Resident};
+use vrs_domain::{AtenaNumber, MunicipalityCode, Resident};
 
 use super::accounts::time;
 use super::backup::{read_cell, write_cell};
 use super::{append_audit_tx, load_cipher, sealed_from_row, SqliteStore, RESIDENT_COLUMNS};
 use crate::audit::timestamp_text;
 use crate::backup::{self as spec, Cell, TableSpec};
-use crate::keyring::Keyring;
 use crate::merge::{
-    self, AreasRead, Candidate, CandidateRow, CandidateStatus, MergeSnapshot, PersonMerge,
-    UnfetchedMove, CANDIDATE_COLUMNS, MERGE_COLUMNS,
+    self, Candidate, CandidateRow, CandidateStatus, MergeSnapshot, Mover, PersonMerge,
+    CANDIDATE_COLUMNS, MERGE_COLUMNS,
 };
-use crate::sealed::MY_NUMBER;
 use crate::{rows, AuditEntry, AuditScope, StoreError};
 
 /// The rows of one person in `t` (`residents` or `doses`), as stored, in key order.
@@ -87,78 +85,6 @@ fn read_merge(
     merge::person_merge(texts, time(&at)?, undone.as_deref().map(time).transpose()?)
 }
 
-/// The people of `scope` whose My Number belongs to someone flagged moved out, with doses, in
-/// another area, and who have no dose received from there; with the other areas' matches.
-fn find_unfetched(
-    conn: &Connection,
-    keyring: &Keyring,
-    scope: MunicipalityCode,
-) -> Result<(Vec<UnfetchedMove>, AreasRead), StoreError> {
-    let mut found = Vec::new();
-    let mut read = AreasRead::new();
-    let Some(here) = load_cipher(conn, keyring, scope)? else {
-        return Ok((found, read));
-    };
-    let mut stmt = conn.prepare(
-        "SELECT r.municipality_code, r.atena_number, r.my_number_enc, (SELECT COUNT(*) FROM doses d \
-         WHERE d.municipality_code = r.municipality_code AND d.atena_number = r.atena_number) \
-         FROM residents r WHERE r.municipality_code <> ?1 AND r.moved_out_on IS NOT NULL \
-         AND EXISTS (SELECT 1 FROM doses d WHERE d.municipality_code = r.municipality_code \
-         AND d.atena_number = r.atena_number) ORDER BY r.municipality_code, r.atena_number",
-    )?;
-    let moved = stmt
-        .query_map([scope.as_str()], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, Vec<u8>>(2)?,
-                r.get::<_, u32>(3)?,
-            ))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    for (code, atena, sealed, doses) in moved {
-        let other = rows::municipality(&code)?;
-        let matches = read.entry(other).or_default();
-        let Some(cipher) = load_cipher(conn, keyring, other)? else {
-            continue;
-        };
-        let plain = cipher
-            .open_text(MY_NUMBER, &atena, &sealed)
-            .map_err(|source| StoreError::Integrity {
-                what: format!("{MY_NUMBER} of 宛名番号 {atena} in {other}"),
-                source,
-            })?;
-        let my_number = MyNumber::parse(&plain).map_err(|_| {
-            StoreError::Corrupt(format!("{MY_NUMBER} of 宛名番号 {atena} in {other}"))
-        })?;
-        let index = here.blind_index(&my_number).to_vec();
-        let person: Option<String> = conn
-            .query_row(
-                "SELECT atena_number FROM residents WHERE municipality_code = ?1 AND my_number_index = ?2",
-                params![scope.as_str(), index],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let Some(person) = person else { continue };
-        let received: bool = conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM doses WHERE municipality_code = ?1 AND atena_number = ?2 \
-             AND received_from = ?3)",
-            params![scope.as_str(), person, other.as_str()],
-            |r| r.get(0),
-        )?;
-        if !received {
-            matches.push(atena);
-            found.push(UnfetchedMove {
-                atena: AtenaNumber::parse(&person)
-                    .map_err(|_| StoreError::Corrupt(format!("atena_number {person:?}")))?,
-                from: other,
-                doses,
-            });
-        }
-    }
-    Ok((found, read))
-}
-
 impl SqliteStore {
     pub(crate) async fn residents_page_sqlite(
         &self,
@@ -212,18 +138,18 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn unfetched_moves_sqlite(
+    pub(crate) async fn movers_sqlite(
         &self,
         scope: MunicipalityCode,
-        audit: &AuditEntry,
-    ) -> Result<Vec<UnfetchedMove>, StoreError> {
-        let audit = audit.clone();
-        self.write(move |tx, keyring| {
-            let (found, read) = find_unfetched(tx, keyring, scope)?;
-            for (other, entry) in merge::cross_move_entries(scope, &audit, &found, &read) {
-                append_audit_tx(tx, other, &entry)?;
-            }
-            Ok(found)
+    ) -> Result<Vec<Mover>, StoreError> {
+        self.read(move |conn, _| {
+            let mut stmt = conn.prepare_cached(&merge::MOVERS_SQL.replace("$1", "?1"))?;
+            let found = stmt
+                .query_map([scope.as_str()], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            found.iter().map(|(a, f)| merge::mover(a, f)).collect()
         })
         .await
     }

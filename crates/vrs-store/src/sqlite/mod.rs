@@ -371,7 +371,7 @@ fn map_unique(e: rusqlite::Error) -> StoreError {
 
 const RESIDENT_COLUMNS: &str =
     "atena_number, my_number_index, my_number_enc, coupon_number, name_enc, \
-     name_kana_enc, birth_date_enc, sex, moved_out_on, deceased_on, content_mac";
+     name_kana_enc, birth_date_enc, sex, moved_out_on, deceased_on, content_mac, moved_in_from";
 
 fn sealed_from_row(
     r: &rusqlite::Row<'_>,
@@ -388,6 +388,7 @@ fn sealed_from_row(
             sex: r.get(7)?,
             moved_out_on: None,
             deceased_on: None,
+            moved_in_from: r.get(11)?,
             content_mac: r.get(10)?,
             kana_birth_index: Vec::new(),
         },
@@ -477,13 +478,14 @@ impl Store for SqliteStore {
             tx.execute(
                 &format!(
                     "INSERT INTO residents (municipality_code, {RESIDENT_COLUMNS}, kana_birth_index, updated_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
                      ON CONFLICT (municipality_code, atena_number) DO UPDATE SET \
                      my_number_index = excluded.my_number_index, my_number_enc = excluded.my_number_enc, \
                      coupon_number = excluded.coupon_number, name_enc = excluded.name_enc, \
                      name_kana_enc = excluded.name_kana_enc, birth_date_enc = excluded.birth_date_enc, \
                      sex = excluded.sex, moved_out_on = excluded.moved_out_on, \
                      deceased_on = excluded.deceased_on, content_mac = excluded.content_mac, \
+                     moved_in_from = excluded.moved_in_from, \
                      kana_birth_index = excluded.kana_birth_index, updated_at = excluded.updated_at"
                 ),
                 params![
@@ -499,6 +501,7 @@ impl Store for SqliteStore {
                     text_date(s.moved_out_on),
                     text_date(s.deceased_on),
                     s.content_mac,
+                    s.moved_in_from,
                     s.kana_birth_index,
                     now
                 ],
@@ -1153,12 +1156,8 @@ impl Store for SqliteStore {
         self.duplicate_pairs_sqlite(scope).await
     }
 
-    async fn unfetched_moves(
-        &self,
-        scope: MunicipalityCode,
-        audit: &AuditEntry,
-    ) -> Result<Vec<crate::UnfetchedMove>, StoreError> {
-        self.unfetched_moves_sqlite(scope, audit).await
+    async fn movers(&self, scope: MunicipalityCode) -> Result<Vec<crate::Mover>, StoreError> {
+        self.movers_sqlite(scope).await
     }
 
     async fn put_duplicate_candidates(

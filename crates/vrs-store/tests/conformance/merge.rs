@@ -1,5 +1,5 @@
 //! Conformance cases for duplicate people: pairs by kana name, birth date and sex found through
-//! the search index; the cross-move read audited in both chains; the review queue; merges that
+//! the search index; the area's movers read from the area alone; the review queue; merges that
 //! move doses and unmerges that put every stored byte back; refusals that write nothing; and
 //! another municipality's merges and candidates out of reach.
 
@@ -382,73 +382,56 @@ pub async fn another_municipality_merges_and_candidates_are_out_of_reach(db: &Te
     assert_eq!(now, was);
 }
 
-pub async fn unfetched_moves_are_found_across_areas_and_audited_in_both_chains(db: &TestDb) {
-    let mut gone = resident(CHIYODA, 500);
-    gone.moved_out_on = chrono::NaiveDate::from_ymd_opt(2022, 4, 1);
-    put(db, &gone).await;
-    add(db, &gone, 1, (2021, 6, 1)).await;
-    add(db, &gone, 2, (2021, 6, 29)).await;
-    let stayed = resident(CHIYODA, 501);
-    put(db, &stayed).await;
-    add(db, &stayed, 1, (2021, 6, 1)).await;
+/// The area's movers: its people whose registry row names the municipality they moved in from and
+/// who hold no dose received from there — read from the area alone (no other area's row, nothing
+/// written, no chain grows).
+pub async fn movers_are_the_areas_people_who_moved_in_without_received_doses(db: &TestDb) {
     let mut here = resident(SAIJO, 700);
-    here.my_number = gone.my_number.clone();
+    here.moved_in_from = Some(code(CHIYODA));
     put(db, &here).await;
-    let mut also = resident(SAIJO, 701);
-    also.my_number = stayed.my_number.clone();
-    put(db, &also).await;
-    let s = code(SAIJO);
-    let found = db
-        .store
-        .unfetched_moves(s, &audit("duplicates.scan", SAIJO))
-        .await
-        .unwrap();
-    assert_eq!(found.len(), 1);
-    assert_eq!(
-        (found[0].atena.as_str(), found[0].from, found[0].doses),
-        ("700", code(CHIYODA), 2)
-    );
-    let mine = db
-        .store
-        .audit_log(AuditScope::Area(s), 1, 100)
-        .await
-        .unwrap();
-    let last = &mine.last().unwrap().entry;
-    assert!(
-        last.detail.contains("matches=1") && last.detail.contains("131016:1"),
-        "{}",
-        last.detail
-    );
-    let theirs = db
-        .store
-        .audit_log(AuditScope::Area(code(CHIYODA)), 1, 100)
-        .await
-        .unwrap();
-    let read = &theirs.last().unwrap().entry;
-    assert_eq!(
-        (read.action.as_str(), read.target.as_str()),
-        ("duplicates.cross_move_read", SAIJO)
-    );
-    assert!(
-        read.detail.contains("matched=1 atena=500"),
-        "{}",
-        read.detail
-    );
-    for e in mine.iter().chain(&theirs) {
-        assert!(!e.entry.detail.contains(gone.my_number.expose()));
-        assert!(!e.entry.target.contains(gone.my_number.expose()));
-    }
-    // Once the doses were received here, the person is no longer listed.
-    let mut received = dose(&here, 1);
+    let mut fetched = resident(SAIJO, 701);
+    fetched.moved_in_from = Some(code(CHIYODA));
+    put(db, &fetched).await;
+    let mut received = dose(&fetched, 1);
     received.received_from = Some(code(CHIYODA));
+    let s = code(SAIJO);
     db.store
-        .add_dose(s, &reg(received), &audit("dose.add", "700"))
+        .add_dose(s, &reg(received), &audit("dose.add", "701"))
         .await
         .unwrap();
-    assert!(db
-        .store
-        .unfetched_moves(s, &audit("duplicates.scan", SAIJO))
-        .await
-        .unwrap()
-        .is_empty());
+    let stayed = resident(SAIJO, 702);
+    put(db, &stayed).await;
+    let mut elsewhere = resident(CHIYODA, 703);
+    elsewhere.moved_in_from = Some(code(SAIJO));
+    put(db, &elsewhere).await;
+    let before = db.store.audit_head(AuditScope::Area(s)).await.unwrap();
+    let movers = db.store.movers(s).await.unwrap();
+    assert_eq!(
+        movers,
+        vec![vrs_store::Mover {
+            atena: here.atena.clone(),
+            from: code(CHIYODA),
+        }]
+    );
+    assert_eq!(
+        db.store.audit_head(AuditScope::Area(s)).await.unwrap(),
+        before
+    );
+    // The registry's moved_in_from is stored and read back with the person.
+    assert_eq!(
+        db.store
+            .resident(s, &here.atena)
+            .await
+            .unwrap()
+            .moved_in_from,
+        Some(code(CHIYODA))
+    );
+    assert_eq!(
+        db.store
+            .resident(s, &stayed.atena)
+            .await
+            .unwrap()
+            .moved_in_from,
+        None
+    );
 }
