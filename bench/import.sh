@@ -28,8 +28,8 @@ now() { date +%s.%N; }
 elapsed() { echo "$2 - $1" | bc; }
 ratio() { echo "scale=2; $1 / $2" | bc; }
 
-PEER_COLUMNS="my_number TEXT, atena_number TEXT, municipality_code TEXT, coupon_number TEXT, name TEXT, name_kana TEXT, birth_date TEXT, sex TEXT"
-UNIQUE_COLUMNS="my_number TEXT UNIQUE, atena_number TEXT PRIMARY KEY, municipality_code TEXT, coupon_number TEXT UNIQUE, name TEXT, name_kana TEXT, birth_date TEXT, sex TEXT"
+PEER_COLUMNS="my_number TEXT, atena_number TEXT, municipality_code TEXT, coupon_number TEXT, name TEXT, name_kana TEXT, birth_date TEXT, sex TEXT, moved_in_from TEXT"
+UNIQUE_COLUMNS="my_number TEXT UNIQUE, atena_number TEXT PRIMARY KEY, municipality_code TEXT, coupon_number TEXT UNIQUE, name TEXT, name_kana TEXT, birth_date TEXT, sex TEXT, moved_in_from TEXT"
 
 # --- SQLite ---------------------------------------------------------------------------------------
 sqlite_peer() { # $1 = columns
