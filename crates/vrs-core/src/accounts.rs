@@ -214,6 +214,18 @@ pub async fn session(
     Ok((record, account))
 }
 
+/// Deletes the sessions that have expired by `policy` at `now` (the housekeeping job runs it, so
+/// a session nobody came back to does not stay in the table); returns how many.
+pub async fn sweep_sessions(
+    store: &dyn Store,
+    policy: &LoginPolicy,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    store
+        .delete_expired_sessions(now - policy.idle, now - policy.absolute)
+        .await
+}
+
 /// Ends the session of a cookie token.
 pub async fn logout(
     store: &dyn Store,

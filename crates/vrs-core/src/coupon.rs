@@ -40,10 +40,11 @@ impl CouponRef {
                 })
                 .map_err(|e| CouponRefError::Ocr(e.to_string())),
             16 => {
-                let municipality = MunicipalityCode::parse(&digits[..6])
+                // Sixteen bytes need not be sixteen characters: split only on a boundary.
+                let (code, number) = digits.split_at_checked(6).ok_or(CouponRefError::Shape)?;
+                let municipality = MunicipalityCode::parse(code)
                     .map_err(|e| CouponRefError::Ocr(e.to_string()))?;
-                let coupon =
-                    CouponNumber::parse(&digits[6..]).map_err(|_| CouponRefError::Shape)?;
+                let coupon = CouponNumber::parse(number).map_err(|_| CouponRefError::Shape)?;
                 Ok(CouponRef {
                     municipality,
                     coupon,
@@ -161,6 +162,17 @@ pub async fn read_coupon(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression: a 16-byte reference with a multibyte character (`38206あ00000000`) was split
+    /// by byte and panicked; the tablet API and revoke/re-issue reach this parser.
+    #[test]
+    fn a_reference_with_multibyte_characters_is_refused_not_a_panic() {
+        for text in ["38206あ00000000", "382あ0000000001", "あああああ1"] {
+            assert_eq!(text.len(), 16);
+            assert!(CouponRef::parse(text).is_err(), "{text}");
+        }
+        assert!(CouponRef::parse("3820600000000001").is_ok());
+    }
 
     #[test]
     fn coupon_references() {

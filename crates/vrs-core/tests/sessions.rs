@@ -64,6 +64,18 @@ async fn cases(db: &TestDb) {
         accounts::session(db.store.as_ref(), &policy, "no-such-token").await,
         Err(SessionError::Missing)
     ));
+    // The housekeeping sweep deletes the expired sessions nobody came back to, and only those.
+    let live = new_session(db, "saijo-0001", Duration::minutes(5), Duration::minutes(2)).await;
+    let idle = new_session(db, "saijo-0001", Duration::hours(1), Duration::minutes(31)).await;
+    let old = new_session(db, "saijo-0001", Duration::hours(13), Duration::minutes(1)).await;
+    let swept = accounts::sweep_sessions(db.store.as_ref(), &policy, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(swept, 2);
+    for (token, kept) in [(&live, true), (&idle, false), (&old, false)] {
+        let hash = vrs_crypto::password::token_hash(token);
+        assert_eq!(db.store.session(&hash).await.is_ok(), kept);
+    }
 }
 
 async fn new_session(

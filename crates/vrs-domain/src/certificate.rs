@@ -67,6 +67,10 @@ impl CertificateId {
         if text.chars().count() != 7 + RANDOM_LEN + 1 {
             return Err(CertificateIdError::Length(text.chars().count()));
         }
+        // Positions below are bytes: only ASCII gets that far.
+        if let Some(i) = text.chars().position(|c| !c.is_ascii()) {
+            return Err(CertificateIdError::Character { position: i + 1 });
+        }
         let (code, rest) = text.split_at(6);
         MunicipalityCode::parse(code)
             .map_err(|e| CertificateIdError::Municipality(e.to_string()))?;
@@ -85,7 +89,7 @@ impl CertificateId {
 
     /// The municipality that issued it.
     pub fn issuer(&self) -> Option<MunicipalityCode> {
-        MunicipalityCode::parse(&self.0[..6]).ok()
+        MunicipalityCode::parse(self.0.get(..6)?).ok()
     }
 
     pub fn as_str(&self) -> &str {

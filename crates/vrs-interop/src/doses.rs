@@ -531,6 +531,17 @@ fn japan() -> FixedOffset {
 
 /// CSV output in an encoding: fields quoted when they must be, CRLF, a BOM for UTF-8, and a
 /// character CP932 lacks refused with the row and field it is in.
+/// A cell that a spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@`, a tab or a
+/// carriage return — text typed at a site, such as a venue or a doctor's name) is written with a
+/// leading `'`, so Excel on an LG-WAN PC shows it as text and runs nothing. Other cells are
+/// written as they are.
+pub(crate) fn neutralise(field: &str) -> Option<String> {
+    field
+        .starts_with(['=', '+', '-', '@', '\t', '\r'])
+        .then(|| format!("'{field}"))
+}
+
+/// Writes CSV rows in UTF-8 (with a BOM) or CP932, every cell through [`neutralise`].
 pub(crate) struct CsvOut<W: Write> {
     out: W,
     encoding: Encoding,
@@ -562,6 +573,14 @@ impl<W: Write> CsvOut<W> {
             if i > 0 {
                 self.line.push(',');
             }
+            let neutral;
+            let field = match neutralise(field) {
+                Some(text) => {
+                    neutral = text;
+                    &neutral
+                }
+                None => field,
+            };
             if field.contains([',', '"', '\r', '\n']) {
                 self.line.push('"');
                 self.line.push_str(&field.replace('"', "\"\""));

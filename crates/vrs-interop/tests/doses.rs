@@ -505,3 +505,62 @@ proptest! {
         }
     }
 }
+
+/// Regression: text typed at a site went out as typed, so a venue starting with `=` ran as a
+/// formula in Excel on an LG-WAN PC. Every CSV the system writes (ledger, dose CSV, and the other
+/// writers sharing it) turns a cell starting with `=`, `+`, `-`, `@` or a tab into text with a
+/// leading `'`; other cells are unchanged.
+#[test]
+fn cells_a_spreadsheet_would_run_are_written_as_text() {
+    let people: Vec<(AtenaNumber, Vec<DoseRecord>)> = [
+        "=HYPERLINK(\"http://x\",\"y\")",
+        "+1+1",
+        "-2+3",
+        "@SUM(A1:A9)",
+        "\tcmd",
+        "西条市総合体育館",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, venue)| {
+        let atena = (i + 1).to_string();
+        (
+            AtenaNumber::parse(&atena).unwrap(),
+            vec![record(&atena, 1, venue)],
+        )
+    })
+    .collect();
+    for bytes in [ledger(Encoding::Utf8, 1, &people), {
+        let mut out = Vec::new();
+        let doses: Vec<DoseRecord> = people.iter().flat_map(|p| p.1.clone()).collect();
+        write_dose_csv(&mut out, Encoding::Utf8, &doses).unwrap();
+        out
+    }] {
+        let text = String::from_utf8(bytes).unwrap();
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+        let venue_column = reader
+            .headers()
+            .unwrap()
+            .iter()
+            .position(|h| h == "venue" || h == "1回目接種会場名")
+            .unwrap();
+        let venues: Vec<String> = reader
+            .records()
+            .map(|r| r.unwrap()[venue_column].to_owned())
+            .collect();
+        assert_eq!(
+            venues,
+            [
+                "'=HYPERLINK(\"http://x\",\"y\")",
+                "'+1+1",
+                "'-2+3",
+                "'@SUM(A1:A9)",
+                "'\tcmd",
+                "西条市総合体育館"
+            ],
+            "{text}"
+        );
+    }
+}

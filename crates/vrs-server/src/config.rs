@@ -49,6 +49,9 @@ pub struct Settings {
     /// How long (minutes, 1 to 1440) a vaccination site may undo a dose it registered from its
     /// tablet; after that only municipal staff correct it.
     pub undo_window_minutes: i64,
+    /// The networks `GET /metrics` answers (the monitoring network); others get 404. Default: this
+    /// machine only.
+    pub metrics_networks: Vec<IpNet>,
 }
 
 impl Default for Settings {
@@ -71,6 +74,13 @@ impl Default for Settings {
             deployment_name: "VRS".into(),
             card_trust_anchors: Vec::new(),
             undo_window_minutes: 10,
+            metrics_networks: [
+                IpNet::new(IpAddr::from([127, 0, 0, 0]), 8),
+                IpNet::new(IpAddr::from(std::net::Ipv6Addr::LOCALHOST), 128),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
         }
     }
 }
@@ -131,6 +141,28 @@ impl Settings {
         }
     }
 
+    /// Refuses trusted proxies inside LG-WAN networks: a proxy there would make every request it
+    /// forwards, from wherever it came, look like an LG-WAN terminal's whenever its header is
+    /// wrong — proxies stand outside the LG-WAN networks they serve.
+    pub fn check_networks(&self) -> Result<(), ConfigError> {
+        for proxy in &self.trusted_proxies {
+            if let Some(lgwan) = self
+                .lgwan_networks
+                .iter()
+                .find(|l| l.contains(&proxy.network()) || proxy.contains(&l.network()))
+            {
+                return Err(ConfigError::Env {
+                    name: "VRS_TRUSTED_PROXIES",
+                    reason: format!(
+                        "the trusted proxy network {proxy} overlaps the LG-WAN network {lgwan}: \
+                         put the proxies outside the LG-WAN networks"
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// The card trust anchors, read from their files.
     pub fn card_trust(&self) -> Result<vrs_core::certificate_app::CardTrust, ConfigError> {
         let mut anchors = Vec::new();
@@ -178,6 +210,9 @@ impl Settings {
         }
         if let Ok(v) = std::env::var("VRS_TRUSTED_PROXIES") {
             settings.trusted_proxies = nets("VRS_TRUSTED_PROXIES", &v)?;
+        }
+        if let Ok(v) = std::env::var("VRS_METRICS_NETWORKS") {
+            settings.metrics_networks = nets("VRS_METRICS_NETWORKS", &v)?;
         }
         if let Some(v) = env_value("VRS_SECURE_COOKIES")? {
             settings.secure_cookies = v;
@@ -233,6 +268,7 @@ impl Settings {
             });
         }
         settings.card_trust()?;
+        settings.check_networks()?;
         if settings.mllp_listen.is_some() && settings.mllp_account.is_none() {
             return Err(ConfigError::Env {
                 name: "VRS_MLLP_ACCOUNT",
@@ -264,6 +300,41 @@ mod tests {
         assert_eq!(n.len(), 2);
         assert!(n[1].contains(&"192.168.1.5".parse::<IpAddr>().unwrap()));
         assert!(nets("X", "10.0.0.0/33").is_err());
+    }
+
+    /// A trusted proxy inside an LG-WAN network is refused at load, naming both networks.
+    #[test]
+    fn trusted_proxies_inside_lgwan_networks_are_refused() {
+        let overlapping = |lgwan: &str, proxy: &str| Settings {
+            lgwan_networks: vec![lgwan.parse().unwrap()],
+            trusted_proxies: vec![proxy.parse().unwrap()],
+            ..Settings::default()
+        };
+        for (lgwan, proxy) in [
+            ("10.20.0.0/16", "10.20.5.1/32"),
+            ("10.20.5.0/24", "10.0.0.0/8"),
+            ("10.20.0.0/16", "10.20.0.0/16"),
+        ] {
+            let err = overlapping(lgwan, proxy).check_networks().unwrap_err();
+            assert!(
+                err.to_string().contains(proxy) && err.to_string().contains(lgwan),
+                "{err}"
+            );
+        }
+        assert!(overlapping("10.20.0.0/16", "172.16.0.10/32")
+            .check_networks()
+            .is_ok());
+        let dir = std::env::temp_dir().join(format!("vrs-config-net-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("vrs.toml");
+        std::fs::write(
+            &file,
+            "lgwan_networks = [\"10.20.0.0/16\"]\ntrusted_proxies = [\"10.20.0.1/32\"]\n",
+        )
+        .unwrap();
+        let err = Settings::load(Some(&file)).unwrap_err();
+        assert!(err.to_string().contains("overlaps"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -65,7 +65,7 @@ impl AppState {
         }
     }
 
-    pub(crate) fn login_policy(&self) -> LoginPolicy {
+    pub fn login_policy(&self) -> LoginPolicy {
         LoginPolicy {
             lock_after: self.settings.lock_after_failures,
             lock_for: chrono::Duration::minutes(self.settings.lock_minutes),

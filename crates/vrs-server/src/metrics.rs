@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -96,10 +96,27 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     response
 }
 
-/// `GET /metrics`.
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// `GET /metrics`, to the configured monitoring networks only (`metrics_networks`); anyone else
+/// gets 404, as for a page that does not exist.
+pub async fn metrics(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let client = crate::terminal::client_address(&state.settings, peer, &headers);
+    let allowed = client.is_some_and(|ip| {
+        state
+            .settings
+            .metrics_networks
+            .iter()
+            .any(|n| n.contains(&ip))
+    });
+    if !allowed {
+        return axum::http::StatusCode::NOT_FOUND.into_response();
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),
     )
+        .into_response()
 }

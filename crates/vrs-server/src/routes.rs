@@ -918,8 +918,22 @@ async fn audit_csv(
     )
     .with_detail(query.query_string());
     state.store.append_audit(own.into(), &export).await?;
-    // UTF-8 with a byte-order mark, so spreadsheet software on municipal PCs opens it as UTF-8.
-    let mut csv = String::from("\u{feff}連番,日時,ユーザID,役割,端末,操作,対象,結果,詳細\r\n");
+    // UTF-8 with a byte-order mark, so spreadsheet software on municipal PCs opens it as UTF-8;
+    // every cell through the writer that keeps a spreadsheet from running one.
+    let header = [
+        "連番",
+        "日時",
+        "ユーザID",
+        "役割",
+        "端末",
+        "操作",
+        "対象",
+        "結果",
+        "詳細",
+    ];
+    let mut csv = Vec::new();
+    let mut w = vrs_interop::CsvWriter::start(&mut csv, vrs_interop::Encoding::Utf8, &header)
+        .map_err(|e| WebError::Internal(e.to_string()))?;
     for r in &found {
         let e = &r.entry;
         let cells = [
@@ -933,13 +947,10 @@ async fn audit_csv(
             e.outcome.clone(),
             e.detail.clone(),
         ];
-        let quoted: Vec<String> = cells
-            .iter()
-            .map(|c| format!("\"{}\"", c.replace('"', "\"\"")))
-            .collect();
-        csv.push_str(&quoted.join(","));
-        csv.push_str("\r\n");
+        w.row(&cells[0], &cells)
+            .map_err(|e| WebError::Internal(e.to_string()))?;
     }
+    w.finish().map_err(|e| WebError::Internal(e.to_string()))?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),

@@ -446,10 +446,15 @@ async fn every_menu_entry_of_every_role_opens(app: &TestApp) {
 async fn metrics_count_requests_by_route_pattern(app: &TestApp) {
     app.account("op-0001", "national_operator", None, false)
         .await;
-    let b = app.browser(INTERNET);
+    let b = app.browser(LGWAN);
     b.healthz().await;
     b.healthz().await;
     b.login("op-0001", PASSWORD).await;
+    // Only the monitoring network reads the metrics (the test's is the LG-WAN range); from
+    // anywhere else, signed in or not, it is not there.
+    let outside = app.browser(INTERNET);
+    outside.login("op-0001", PASSWORD).await;
+    assert_eq!(outside.get("/metrics").await.status, 404);
     let metrics = b.get("/metrics").await;
     assert_eq!(metrics.status, 200);
     assert!(
@@ -511,7 +516,7 @@ async fn staff_search_and_download_their_own_audit_log(app: &TestApp) {
         "{}",
         csv.body
     );
-    assert!(csv.body.contains("\"saijo-staff\""));
+    assert!(csv.body.contains(",saijo-staff,"), "{}", csv.body);
     assert!(!csv.body.contains("chiyoda-staff"));
     let after = b.get("/audit?action=audit.export").await;
     assert!(

@@ -470,6 +470,14 @@ pub trait Store: Send + Sync + 'static {
     /// Ends a session.
     async fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError>;
 
+    /// Deletes every session last used before `idle_before` or opened before `opened_before`
+    /// (expired ones nobody came back to); returns how many.
+    async fn delete_expired_sessions(
+        &self,
+        idle_before: DateTime<Utc>,
+        opened_before: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
+
     /// Appends an entry to the municipality's audit chain.
     async fn append_audit(
         &self,

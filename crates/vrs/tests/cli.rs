@@ -1073,6 +1073,18 @@ fn dev_card_signs_card_data_the_app_flow_accepts_and_keys_rotate() {
     let run = |a: Vec<String>| d.run(&a.iter().map(String::as_str).collect::<Vec<_>>());
     let first = run(args("123456789018"));
     assert!(first.status.success(), "{}", text(&first));
+    // The private keys and the application (it carries a My Number) are the owner's only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for name in ["card-issuer.key", "card-signer.key", "application.json"] {
+            let mode = std::fs::metadata(out.join(name))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{name}: {mode:o}");
+        }
+    }
     let issuer_before = std::fs::read(out.join("card-issuer.der")).unwrap();
     assert!(run(args("123456789018")).status.success());
     assert_eq!(

@@ -61,6 +61,7 @@ fn test_settings() -> Settings {
         lgwan_networks: vec!["10.20.0.0/16".parse().unwrap()],
         client_address_header: Some("x-forwarded-for".into()),
         trusted_proxies: vec!["127.0.0.1/32".parse().unwrap()],
+        metrics_networks: vec!["10.20.0.0/16".parse().unwrap()],
         ..Settings::default()
     }
 }
@@ -70,10 +71,12 @@ pub async fn spawn_app(db: TestDb) -> TestApp {
 }
 
 /// A server that counts this machine (127.0.0.0/8) as an LG-WAN terminal, for a real browser,
-/// which cannot say where it comes from through the proxy header.
+/// which cannot say where it comes from through the proxy header (so no proxy is trusted: a
+/// trusted proxy inside an LG-WAN network is refused).
 pub async fn spawn_app_lgwan_here(db: TestDb) -> TestApp {
     let mut settings = test_settings();
     settings.lgwan_networks.push("127.0.0.0/8".parse().unwrap());
+    settings.trusted_proxies.clear();
     spawn_app_with(db, settings).await
 }
 

@@ -923,6 +923,20 @@ impl Store for PostgresStore {
         self.delete_session_pg(token_hash).await
     }
 
+    async fn delete_expired_sessions(
+        &self,
+        idle_before: DateTime<Utc>,
+        opened_before: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let client = self.pool.get().await?;
+        Ok(client
+            .execute(
+                "DELETE FROM sessions WHERE last_seen_at < $1 OR created_at < $2",
+                &[&idle_before, &opened_before],
+            )
+            .await?)
+    }
+
     async fn append_audit(
         &self,
         scope: AuditScope,

@@ -994,6 +994,22 @@ impl Store for SqliteStore {
         self.delete_session_sqlite(token_hash).await
     }
 
+    async fn delete_expired_sessions(
+        &self,
+        idle_before: DateTime<Utc>,
+        opened_before: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let (idle, opened) = (timestamp_text(&idle_before), timestamp_text(&opened_before));
+        self.write(move |tx, _| {
+            let n = tx.execute(
+                "DELETE FROM sessions WHERE last_seen_at < ?1 OR created_at < ?2",
+                params![idle, opened],
+            )?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
     async fn append_audit(
         &self,
         scope: AuditScope,

@@ -58,8 +58,26 @@ fn input(arg: &str, e: impl std::fmt::Display) -> CliError {
     CliError::Input(format!("--{arg}: {e}"))
 }
 
+/// Writes a file only its owner can read (0600): the private keys, and the application that
+/// carries a My Number. An existing file is narrowed to 0600 too.
 fn write(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
-    std::fs::write(path, bytes).map_err(|e| input("out", format!("{}: {e}", path.display())))
+    use std::io::Write as _;
+    let failed = |e: std::io::Error| input("out", format!("{}: {e}", path.display()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        if path.exists() {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                .map_err(failed)?;
+        }
+    }
+    options
+        .open(path)
+        .and_then(|mut f| f.write_all(bytes))
+        .map_err(failed)
 }
 
 /// The folder's test card signer (certificate and key), made with its issuer when absent.

@@ -39,6 +39,7 @@ pub async fn serve(state: AppState) -> Result<(), CliError> {
     println!("VRS is serving on http://{address}/ (Ctrl-C stops it)");
     tracing::info!(%address, backend = state.store.backend(), "serving");
     statistics_job(&state);
+    session_sweep(&state);
     mllp_listener(&state).await?;
     vrs_server::launch(state, listener, shutdown_signal())
         .await
@@ -85,6 +86,27 @@ fn statistics_job(state: &vrs_server::AppState) {
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "statistics job failed"),
+            }
+        }
+    });
+}
+
+/// Deletes expired sessions every five minutes (a session ends on its own when next used; this
+/// removes those nobody came back to).
+fn session_sweep(state: &vrs_server::AppState) {
+    let store = state.store.clone();
+    let policy = state.login_policy();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match vrs_core::accounts::sweep_sessions(store.as_ref(), &policy, chrono::Utc::now())
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(sessions = n, "expired sessions deleted"),
+                Err(e) => tracing::warn!(error = %e, "session sweep failed"),
             }
         }
     });
