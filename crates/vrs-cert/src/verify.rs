@@ -252,6 +252,9 @@ pub struct VerifiedDose {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Verified {
     pub kind: CodeKind,
+    /// The certificate's own identifier, as its issuer revokes it: the SHC `vc.rid`, the EU DCC
+    /// UVCI (`ci`), the VDS-NC `uvci`. A SMART Health Card need not carry one.
+    pub id: Option<String>,
     /// SHC: the issuer URL; EU DCC: the issuing authority and country; VDS-NC: the signer and the
     /// issuing state.
     pub issuer: String,
@@ -292,6 +295,13 @@ pub enum VerifyError {
         kind: CodeKind,
         reason: &'static str,
     },
+    /// A credential of a `.smart-health-card` file (numbered from 1) was refused.
+    #[error("credential {index} of {count}: {source}")]
+    InFile {
+        index: usize,
+        count: usize,
+        source: Box<VerifyError>,
+    },
     /// The code is genuine (its signature verified) but its issuer has revoked it.
     #[error("{kind}: revoked (the issuer has revoked this certificate)")]
     Revoked { kind: CodeKind },
@@ -309,13 +319,86 @@ impl VerifyError {
             VerifyError::Dcc(_) => Some(CodeKind::EuDcc),
             VerifyError::VdsNc(_) => Some(CodeKind::VdsNc),
             VerifyError::Content { kind, .. } | VerifyError::Revoked { kind } => Some(*kind),
+            VerifyError::InFile { .. } => Some(CodeKind::Shc),
         }
     }
 }
 
+/// Verifies every certificate the input holds: the credentials of a `.smart-health-card` file
+/// (`{"verifiableCredential": [JWS, …]}`, each of which must verify; the first refused is reported
+/// with its number), or the one code of any other input (see [`verify`]).
+pub fn verify_all(
+    input: &[u8],
+    trust: &Trust,
+    now: DateTime<Utc>,
+) -> Result<Vec<Verified>, VerifyError> {
+    let Some(credentials) = health_card_file(input)? else {
+        return verify(input, trust, now).map(|one| vec![one]);
+    };
+    let count = credentials.len();
+    credentials
+        .iter()
+        .enumerate()
+        .map(|(i, jws)| {
+            shc::verify_jws(jws, &trust.shc_issuers)
+                .map_err(VerifyError::from)
+                .and_then(|card| checked_card(&card, trust, now))
+                .map_err(|e| VerifyError::InFile {
+                    index: i + 1,
+                    count,
+                    source: Box::new(e),
+                })
+        })
+        .collect()
+}
+
+/// The credentials of a `.smart-health-card` file, or `None` for any other input.
+fn health_card_file(input: &[u8]) -> Result<Option<Vec<String>>, VerifyError> {
+    let Ok(text) = std::str::from_utf8(input) else {
+        return Ok(None);
+    };
+    let text = text.trim_start_matches('\u{feff}').trim();
+    if !text.starts_with('{') {
+        return Ok(None);
+    }
+    let Ok(value) = serde_json::from_str::<Value>(text) else {
+        return Ok(None);
+    };
+    let Some(list) = value.get("verifiableCredential") else {
+        return Ok(None);
+    };
+    let credentials: Vec<String> = list
+        .as_array()
+        .ok_or(VerifyError::Unrecognised(
+            "a .smart-health-card file whose verifiableCredential is not a list",
+        ))?
+        .iter()
+        .map(|c| c.as_str().map(str::to_owned))
+        .collect::<Option<_>>()
+        .ok_or(VerifyError::Unrecognised(
+            "a .smart-health-card file with a credential that is not a JWS string",
+        ))?;
+    if credentials.is_empty() {
+        return Err(VerifyError::Unrecognised(
+            "a .smart-health-card file with no credential",
+        ));
+    }
+    Ok(Some(credentials))
+}
+
 /// Verifies any certificate code — text or a PNG or JPEG image of its QR code — against `trust`
-/// at `now`. Surrounding whitespace (and a byte-order mark) around text is ignored.
+/// at `now`. Surrounding whitespace (and a byte-order mark) around text is ignored. A
+/// `.smart-health-card` file is verified whole and its first credential returned (all of them:
+/// [`verify_all`]).
 pub fn verify(input: &[u8], trust: &Trust, now: DateTime<Utc>) -> Result<Verified, VerifyError> {
+    if health_card_file(input)?.is_some() {
+        return verify_all(input, trust, now)?
+            .into_iter()
+            .next()
+            .ok_or(VerifyError::Unrecognised(
+                "a .smart-health-card file with no credential",
+            ));
+    }
     // An image is recognised before any trimming: its last bytes may look like whitespace.
     if input.starts_with(PNG_MAGIC) {
         return verify_image(input, ImageFormat::Png, trust, now);
@@ -508,6 +591,7 @@ fn from_shc(card: &shc::VerifiedCard, now: DateTime<Utc>) -> Result<Verified, Ve
         .collect();
     Ok(Verified {
         kind: CodeKind::Shc,
+        id: card.rid().map(str::to_owned),
         issuer: card.issuer.clone(),
         holder_name: parts.join(" "),
         birth_date: patient["birthDate"].as_str().unwrap_or_default().to_owned(),
@@ -557,9 +641,9 @@ fn shc_dose(immunization: &Value) -> VerifiedDose {
 
 /// An EU DCC's summary. The issuer is the entry's `is` (the authority) with the CWT's country.
 fn from_dcc(dcc: dcc::VerifiedDcc) -> Verified {
-    let authority = dcc.payload[dcc.certificate_type.key()][0]["is"]
-        .as_str()
-        .map(str::to_owned);
+    let entry = &dcc.payload[dcc.certificate_type.key()][0];
+    let authority = entry["is"].as_str().map(str::to_owned);
+    let id = entry["ci"].as_str().map(str::to_owned);
     let issuer = match (authority, dcc.iss) {
         (Some(authority), Some(country)) => format!("{authority} ({country})"),
         (Some(one), None) | (None, Some(one)) => one,
@@ -589,6 +673,7 @@ fn from_dcc(dcc: dcc::VerifiedDcc) -> Verified {
         .collect();
     Verified {
         kind: CodeKind::EuDcc,
+        id,
         issuer,
         holder_name,
         birth_date: dcc.dob,
@@ -619,6 +704,7 @@ fn from_seal(seal: vds_nc::VerifiedSeal) -> Verified {
         .collect();
     Verified {
         kind: CodeKind::VdsNc,
+        id: Some(seal.uvci.clone()),
         issuer,
         holder_name: seal.holder.name().to_owned(),
         birth_date: seal.holder.birth_date().to_string(),
@@ -737,6 +823,36 @@ mod tests {
     }
 
     #[test]
+    fn a_smart_health_card_file_verifies_every_credential_in_it() {
+        use serde_json::json;
+        let jws = read("shc/examples/card.jws");
+        let jws = jws.trim();
+        let one = verify(jws.as_bytes(), &shc_trust(), now()).unwrap();
+        let file = json!({ "verifiableCredential": [jws, jws] }).to_string();
+        let all = verify_all(file.as_bytes(), &shc_trust(), now()).unwrap();
+        assert_eq!(all, vec![one.clone(), one.clone()]);
+        assert_eq!(verify(file.as_bytes(), &shc_trust(), now()).unwrap(), one);
+
+        // The second credential's signature broken: refused, naming which.
+        let mut bad: Vec<char> = jws.chars().collect();
+        let at = bad.len() - 10;
+        bad[at] = if bad[at] == 'A' { 'B' } else { 'A' };
+        let bad: String = bad.into_iter().collect();
+        let file = json!({ "verifiableCredential": [jws, bad] }).to_string();
+        let err = verify_all(file.as_bytes(), &shc_trust(), now()).unwrap_err();
+        assert!(err.to_string().starts_with("credential 2 of 2: "), "{err}");
+        assert_eq!(err.kind(), Some(CodeKind::Shc));
+        for empty in [
+            json!({ "verifiableCredential": [] }),
+            json!({ "verifiableCredential": "x" }),
+            json!({ "verifiableCredential": [1] }),
+        ] {
+            let err = verify_all(empty.to_string().as_bytes(), &shc_trust(), now()).unwrap_err();
+            assert!(err.to_string().contains(".smart-health-card"), "{err}");
+        }
+    }
+
+    #[test]
     fn an_shc_card_photographed_as_png_verifies() {
         let jws = shc::decode_qr(&read("shc/examples/card.qr.txt")).unwrap();
         let png = picture(&shc::qr_code(&jws).unwrap(), 4, ImageFormat::Png);
@@ -770,6 +886,7 @@ mod tests {
         assert_eq!(dcc.issuer, "Swedish eHealth Agency (SE)");
         assert_eq!(dcc.holder_name, "Lövström Oscar");
         assert_eq!(dcc.birth_date, "1958-11-11");
+        assert_eq!(dcc.id.as_deref(), vector["JSON"]["v"][0]["ci"].as_str());
         assert!(dcc.expires.unwrap() > clock);
         assert_eq!(
             dcc.doses,
@@ -867,6 +984,7 @@ mod tests {
         assert_eq!(verified.issuer, "VRS Test DS 131016 (JPN)");
         assert_eq!(verified.holder_name, "ERIKSSON  ANNA MARIA");
         assert_eq!(verified.birth_date, "1974-08-12");
+        assert!(verified.id.as_deref().is_some_and(|id| !id.is_empty()));
         assert_eq!(verified.doses.len(), 2);
         assert_eq!(verified.doses[1].dose_number, Some(2));
         assert_eq!(verified.doses[1].date, "2021-06-22");

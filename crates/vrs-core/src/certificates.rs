@@ -55,6 +55,11 @@ pub enum CertificateError {
     PassportExpired(chrono::NaiveDate),
     #[error("氏名のフリガナをローマ字にできません: {0}")]
     Romaji(#[from] romaji::RomajiError),
+    #[error(
+        "公開URL ({0}) が https でないため、証明書を発行できません (certificates are not issued: \
+         the deployment's public_url {0} is not https; SMART Health Card issuers must use https)"
+    )]
+    IssuerNotHttps(String),
     #[error("the certificate code could not be made: {0}")]
     Code(String),
     #[error("the PDF could not be made: {0}")]
@@ -109,6 +114,9 @@ pub async fn issue(
     request: &CertificateRequest,
     now: DateTime<Utc>,
 ) -> Result<IssuedCertificate, CertificateError> {
+    if let Some(url) = settings.unfit_issuer_url() {
+        return Err(CertificateError::IssuerNotHttps(url.to_owned()));
+    }
     if doses.is_empty() {
         return Err(CertificateError::NoDoses);
     }
@@ -116,12 +124,13 @@ pub async fn issue(
     let passport = match (request.kind, &request.passport) {
         (CertificateKind::Overseas, None) => return Err(CertificateError::PassportMissing),
         (CertificateKind::Overseas, Some(mrz)) => {
-            if mrz.birth_date() != person.birth_date {
+            // The zone's birth year has two digits: the record decides the century.
+            let Some(mrz) = mrz.with_birth_date_of(person.birth_date) else {
                 return Err(CertificateError::PassportBirthDate {
                     passport: mrz.birth_date(),
                     record: person.birth_date,
                 });
-            }
+            };
             if mrz.is_expired(today) {
                 return Err(CertificateError::PassportExpired(mrz.expiry_date()));
             }
@@ -129,6 +138,7 @@ pub async fn issue(
         }
         (CertificateKind::Domestic, _) => None,
     };
+    let passport = passport.as_ref();
     let scope = person.municipality;
     let (family, given) = match passport {
         Some(mrz) => (mrz.surname().to_owned(), mrz.given_names().to_owned()),

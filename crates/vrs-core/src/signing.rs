@@ -35,6 +35,10 @@ pub struct IssuerSettings {
     pub base_url: String,
     /// The deployment's name in its CSCA (e.g. "VRS Japan").
     pub deployment_name: String,
+    /// Certificates for trying only (the demo): an issuer URL without https is allowed. Everywhere
+    /// else a SMART Health Card is signed only under an https issuer ("Issuer URL SHALL use
+    /// https"), since the URL is signed into every card for good.
+    pub trial: bool,
 }
 
 impl IssuerSettings {
@@ -44,6 +48,12 @@ impl IssuerSettings {
             IssuerMode::Municipality => municipality.as_str().to_owned(),
             IssuerMode::National => NATIONAL.to_owned(),
         }
+    }
+
+    /// Why certificates cannot be signed under these settings: an issuer URL that is not https
+    /// outside a trial. `None` when they can.
+    pub fn unfit_issuer_url(&self) -> Option<&str> {
+        (!self.trial && !self.base_url.starts_with("https://")).then_some(self.base_url.as_str())
     }
 
     /// The SHC `iss` URL of an issuer; its key set is at `{iss}/.well-known/jwks.json`.

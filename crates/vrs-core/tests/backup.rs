@@ -675,6 +675,7 @@ fn issuer() -> IssuerSettings {
     IssuerSettings {
         mode: IssuerMode::Municipality,
         base_url: "https://vrs.example.jp".into(),
+        trial: false,
         deployment_name: "VRS Test".into(),
     }
 }

@@ -57,6 +57,7 @@ fn settings(mode: IssuerMode) -> IssuerSettings {
     IssuerSettings {
         mode,
         base_url: "https://vrs.example.jp".into(),
+        trial: false,
         deployment_name: "VRS Test".into(),
     }
 }
@@ -488,6 +489,34 @@ async fn an_overseas_certificate_checks_the_passport_and_carries_a_vds_nc(db: &T
     assert_eq!(history[0].nationality.as_deref(), Some("JPN"));
     assert_eq!(history[0].passport_number.as_deref(), Some("TZ1234567"));
     assert!(cert.pdf().unwrap().starts_with(b"%PDF"));
+
+    // Someone born a hundred years and more ago: the zone's "250107" reads as 2025 on its own,
+    // the record (1925-01-07) decides the century, and the seal carries the record's date.
+    let mut elder = person.clone();
+    elder.birth_date = NaiveDate::from_ymd_opt(1925, 1, 7).unwrap();
+    let (l1d, l2d) = mrz_lines("YAMADA", "TARO", "TZ1234567", elder.birth_date, expiry);
+    assert!(l2d.contains("JPN250107"), "{l2d}");
+    let elder_mrz = Mrz::parse(&l1d, &l2d).unwrap();
+    assert_eq!(
+        elder_mrz.birth_date(),
+        NaiveDate::from_ymd_opt(2025, 1, 7).unwrap()
+    );
+    let elder_doses = store.doses_of(chiyoda(), &elder.atena).await.unwrap();
+    let cert = issue(
+        store,
+        &settings,
+        &staff(),
+        &elder,
+        elder_doses,
+        &counter(CertificateKind::Overseas, Some(elder_mrz)),
+        now(),
+    )
+    .await
+    .unwrap();
+    let seal = cert.vds_nc.as_ref().unwrap();
+    let verified = vds_nc::verify(&seal.to_json(), &cscas, now()).unwrap();
+    assert_eq!(verified.holder.birth_date(), elder.birth_date);
+    assert_eq!(cert.birth_date, elder.birth_date);
 }
 
 /// A test card issuer (as J-LIS in production) and a card signer under it.

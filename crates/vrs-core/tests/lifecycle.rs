@@ -40,6 +40,7 @@ fn settings() -> IssuerSettings {
     IssuerSettings {
         mode: IssuerMode::Municipality,
         base_url: "https://vrs.example.jp".into(),
+        trial: false,
         deployment_name: "VRS Test".into(),
     }
 }

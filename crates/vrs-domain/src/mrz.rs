@@ -295,8 +295,24 @@ impl Mrz {
         &self.nationality
     }
 
+    /// The birth date, its century chosen to put it in the past on the day the zone was read.
+    /// The zone itself gives only two digits of the year (ICAO 9303): a person of 101 read as a
+    /// baby. Against a record, use [`Mrz::with_birth_date_of`].
     pub fn birth_date(&self) -> NaiveDate {
         self.birth_date
+    }
+
+    /// The zone with its birth date's century taken from `record` when the zone's two-digit year,
+    /// month and day agree with it (ICAO 9303 leaves the century to whoever knows the person);
+    /// `None` when they do not agree.
+    pub fn with_birth_date_of(&self, record: NaiveDate) -> Option<Mrz> {
+        let agrees = self.birth_date.year().rem_euclid(100) == record.year().rem_euclid(100)
+            && self.birth_date.month() == record.month()
+            && self.birth_date.day() == record.day();
+        agrees.then(|| Mrz {
+            birth_date: record,
+            ..self.clone()
+        })
     }
 
     pub fn sex(&self) -> MrzSex {
@@ -684,6 +700,21 @@ mod tests {
             mrz.unwrap().birth_date(),
             NaiveDate::from_ymd_opt(1974, 8, 12).unwrap()
         );
+    }
+
+    #[test]
+    fn the_record_decides_the_birth_century() {
+        let mrz = Mrz::parse_on(LINE1, LINE2, NaiveDate::from_ymd_opt(2074, 8, 1).unwrap());
+        let mrz = mrz.unwrap();
+        assert_eq!(mrz.birth_date().year(), 1974);
+        let record = NaiveDate::from_ymd_opt(1874, 8, 12).unwrap();
+        assert_eq!(mrz.with_birth_date_of(record).unwrap().birth_date(), record);
+        let record = NaiveDate::from_ymd_opt(2074, 8, 12).unwrap();
+        assert_eq!(mrz.with_birth_date_of(record).unwrap().birth_date(), record);
+        for other in [(1975, 8, 12), (1974, 8, 13), (1974, 9, 12)] {
+            let record = NaiveDate::from_ymd_opt(other.0, other.1, other.2).unwrap();
+            assert!(mrz.with_birth_date_of(record).is_none(), "{record}");
+        }
     }
 
     /// Line 2 from its fields, every check digit computed.

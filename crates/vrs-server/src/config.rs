@@ -52,6 +52,10 @@ pub struct Settings {
     /// The networks `GET /metrics` answers (the monitoring network); others get 404. Default: this
     /// machine only.
     pub metrics_networks: Vec<IpNet>,
+    /// Certificates for trying only (`vrs demo`): they may be signed under an http issuer URL.
+    /// Never read from a file or the environment.
+    #[serde(skip)]
+    pub trial_certificates: bool,
 }
 
 impl Default for Settings {
@@ -81,6 +85,7 @@ impl Default for Settings {
             .into_iter()
             .flatten()
             .collect(),
+            trial_certificates: false,
         }
     }
 }
@@ -138,6 +143,7 @@ impl Settings {
                 .clone()
                 .unwrap_or_else(|| format!("http://{}", self.listen)),
             deployment_name: self.deployment_name.clone(),
+            trial: self.trial_certificates,
         }
     }
 

@@ -58,13 +58,31 @@ pub async fn crl_of(
     crl(&state, code.as_str(), &file).await
 }
 
-/// The revocation lists of a document signer (`/.well-known/dcc-revocation/{kid}.json`, `kid` in
-/// hex as in the trust list): EU DCCs by UVCI hash and VDS-NC seals by theirs.
+/// A document signer's 8-byte `kid` as lower-case hex, from hex (either case) or from base64 as
+/// the trust list publishes it (standard or URL-safe alphabet, padded or not).
+fn signer_kid_hex(text: &str) -> Option<String> {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    use base64::Engine;
+    const KID_BYTES: usize = 8;
+    if text.len() == 2 * KID_BYTES {
+        if let Ok(bytes) = hex::decode(text) {
+            return Some(hex::encode(bytes));
+        }
+    }
+    [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
+        .iter()
+        .find_map(|engine| engine.decode(text).ok())
+        .filter(|bytes| bytes.len() == KID_BYTES)
+        .map(hex::encode)
+}
+
+/// The revocation lists of a document signer (`/.well-known/dcc-revocation/{kid}.json`, `kid` as
+/// the trust list gives it, in base64, or in hex): EU DCCs by UVCI hash and VDS-NC seals by theirs.
 pub async fn signer_lists(
     State(state): State<AppState>,
     Path(file): Path<String>,
 ) -> Result<Response, WebError> {
-    let kid = json_name(&file)?.to_ascii_lowercase();
+    let kid = signer_kid_hex(json_name(&file)?).ok_or(WebError::NotFound)?;
     match revocation::signer_lists(state.store.as_ref(), &kid)
         .await
         .map_err(internal)?

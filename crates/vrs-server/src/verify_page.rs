@@ -91,6 +91,9 @@ pub async fn check(
             Ok(v) => { section.card.valid #result {
                 h3 { "✔ " (tr("有効な証明書です", "Valid certificate")) " (" (v.kind.name()) ")" }
                 dl {
+                    @if let Some(id) = &v.id {
+                        dt { (tr("証明書ID", "Certificate ID")) } dd.id { (id) }
+                    }
                     dt { (tr("発行者", "Issuer")) } dd { (v.issuer) }
                     dt { (tr("氏名", "Name")) } dd.holder { (v.holder_name) }
                     dt { (tr("生年月日", "Birth date")) } dd { (v.birth_date) }

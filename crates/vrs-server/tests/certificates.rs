@@ -107,9 +107,37 @@ async fn post_bytes(b: &Browser, path: &str, form: &[(&str, &str)]) -> (u16, Str
     (status, kind, r.bytes().await.unwrap().to_vec())
 }
 
+/// Outside the demo a card is signed only under an https issuer: with the default
+/// `http://{listen}` the counter refuses, saying why, and nothing is issued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_certificate_is_issued_under_an_http_issuer_outside_the_demo() {
+    let app = spawn_app_configured(TestDb::sqlite().await, |s| {
+        s.trial_certificates = false;
+    })
+    .await;
+    let (person, _) = people(&app).await;
+    app.account("saijo-staff", "municipal_staff", Some("382060"), false)
+        .await;
+    let staff = app.browser(LGWAN);
+    staff.login("saijo-staff", PASSWORD).await;
+    let record = format!("/records/{}", person.atena);
+    let csrf = staff.csrf(&record).await;
+    let path = format!("{record}/certificate");
+    let (status, _, body) =
+        post_bytes(&staff, &path, &[("csrf", &csrf), ("kind", "domestic")]).await;
+    let body = String::from_utf8_lossy(&body);
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("https"), "{body}");
+    assert!(body.contains("証明書を発行できません"), "{body}");
+    let issued = app.db.store.certificate_issues(saijo(), 10).await.unwrap();
+    assert!(issued.is_empty(), "{issued:?}");
+}
+
 async fn staff_issue_at_the_counter_and_the_published_keys_verify_it(db: TestDb) {
+    // A production deployment: an https issuer, no trial.
     let app = spawn_app_configured(db, |s| {
         s.public_url = Some("https://vrs.example.jp".into());
+        s.trial_certificates = false;
     })
     .await;
     let (person, nobody) = people(&app).await;

@@ -199,22 +199,39 @@ async fn staff_revoke_and_reissue_and_verifiers_learn_it(app: &TestApp) {
     );
     let trust: Value =
         serde_json::from_str(&anyone.get("/.well-known/vrs-trust-list.json").await.body).unwrap();
-    let signer_kid = hex::encode(
-        base64::Engine::decode(
-            &base64::engine::general_purpose::STANDARD,
-            trust["document_signers"][0]["kid"].as_str().unwrap(),
-        )
-        .unwrap(),
+    // The signer's kid as the trust list publishes it (base64), URL-safe, and in hex: one list.
+    let published = trust["document_signers"][0]["kid"].as_str().unwrap();
+    let kid_bytes =
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, published).unwrap();
+    let url_safe = base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        &kid_bytes,
     );
-    let lists: Value = serde_json::from_str(
-        &anyone
-            .get(&format!("/.well-known/dcc-revocation/{signer_kid}.json"))
-            .await
-            .body,
-    )
-    .unwrap();
+    let in_path = published.replace('/', "%2F").replace('+', "%2B");
+    let mut answers = Vec::new();
+    for kid in [
+        hex::encode(&kid_bytes),
+        hex::encode_upper(&kid_bytes),
+        in_path,
+        url_safe,
+    ] {
+        let page = anyone
+            .get(&format!("/.well-known/dcc-revocation/{kid}.json"))
+            .await;
+        assert_eq!(page.status, 200, "{kid}: {}", page.body);
+        answers.push(page.body);
+    }
+    assert!(answers.iter().all(|a| *a == answers[0]));
+    let lists: Value = serde_json::from_str(&answers[0]).unwrap();
     assert_eq!(lists[0]["hashType"], "UCI");
     assert_eq!(lists[0]["entries"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        anyone
+            .get("/.well-known/dcc-revocation/not-a-kid.json")
+            .await
+            .status,
+        404
+    );
     let bundle = anyone.get("/.well-known/vrs-verifier-bundle.json").await;
     let bundle = vrs_cert::verify::VerifierBundle::from_json(&bundle.body).unwrap();
     let offline = vrs_cert::verify::Trust::from_bundle(&bundle).unwrap();

@@ -861,6 +861,52 @@ fn cert_verify_accepts_the_example_card_and_names_why_a_bad_one_is_refused() {
     );
     let jws = verify(&shc.join("examples/card.jws"));
     assert!(jws.status.success(), "{}", text(&jws));
+
+    // The .smart-health-card file the counter hands out: every credential, each summary whole.
+    let card = std::fs::read_to_string(shc.join("examples/card.jws")).unwrap();
+    let file = d.path("two.smart-health-card");
+    std::fs::write(
+        &file,
+        serde_json::json!({ "verifiableCredential": [card.trim(), card.trim()] }).to_string(),
+    )
+    .unwrap();
+    let both = verify(&file);
+    assert!(both.status.success(), "{}", text(&both));
+    let one = "valid: SMART Health Card\n\
+               id: (none)\n\
+               issuer: https://spec.smarthealth.cards/examples/issuer\n\
+               holder: Anyperson John B.\n\
+               birth date: 1951-01-20\n\
+               dose: 2021-01-01 Spikevax (CVX 207), lot 0000001\n\
+               dose: 2021-01-29 Spikevax (CVX 207), lot 0000007\n\
+               dose: 2022-09-05 Spikevax Bivalent Original/Omicron BA.4-5 (CVX 229), lot 0000001\n";
+    assert_eq!(
+        String::from_utf8_lossy(&both.stdout),
+        format!("{one}\n{one}")
+    );
+    // Standard error holds only the whole-line warning that no revocation list was given.
+    let warning = String::from_utf8_lossy(&both.stderr);
+    assert!(
+        warning.starts_with(
+            "warning: https://spec.smarthealth.cards/examples/issuer publishes a revocation list"
+        ),
+        "{warning}"
+    );
+    assert!(warning.ends_with("(give --bundle)\n"), "{warning}");
+    assert_eq!(warning.lines().count(), 1, "{warning}");
+    std::fs::write(
+        &file,
+        serde_json::json!({ "verifiableCredential": [card.trim(), "e30.e30.e30"] }).to_string(),
+    )
+    .unwrap();
+    let second_bad = verify(&file);
+    assert_eq!(second_bad.status.code(), Some(1), "{}", text(&second_bad));
+    assert!(
+        text(&second_bad).contains("invalid: credential 2 of 2: SMART Health Card"),
+        "{}",
+        text(&second_bad)
+    );
+    assert!(second_bad.stdout.is_empty(), "{}", text(&second_bad));
     let bad = verify(&shc.join("examples/bad-signature.qr.txt"));
     assert_eq!(bad.status.code(), Some(1));
     assert!(
@@ -1015,11 +1061,38 @@ fn cert_verify_with_a_cached_bundle_refuses_a_revoked_dcc_and_names_a_bad_bundle
         ])
     };
 
-    // The bundle alone is the trust: valid while another certificate is revoked.
+    // The bundle alone is the trust: valid while another certificate is revoked. The summary
+    // names the certificate's UVCI, every line ends, and the bundle's date goes to its own line.
     let ok = verify("clean.json", &bundle(&["URN:UVCI:01:SE:EHM/OTHER"], "UCI"));
     assert!(ok.status.success(), "{}", text(&ok));
-    assert!(text(&ok).contains("valid: EU DCC"), "{}", text(&ok));
-    assert!(text(&ok).contains("2026-12-01"), "{}", text(&ok));
+    let stdout = String::from_utf8_lossy(&ok.stdout).into_owned();
+    let expires = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("expires: "))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(expires).is_ok(),
+        "{expires}"
+    );
+    assert_eq!(
+        stdout,
+        format!(
+            "valid: EU DCC\n\
+             id: {uvci}\n\
+             issuer: Swedish eHealth Agency (SE)\n\
+             holder: Lövström Oscar\n\
+             birth date: 1958-11-11\n\
+             expires: {expires}\n\
+             dose 2: 2021-03-18 Vaxzevria (EU EU/1/21/1529)\n"
+        )
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&ok.stderr),
+        format!(
+            "revocations as of 2026-12-01T00:00:00+00:00 (--bundle {})\n",
+            d.path("clean.json").display()
+        )
+    );
 
     let revoked = verify("revoked.json", &bundle(&[uvci], "UCI"));
     assert_eq!(revoked.status.code(), Some(1), "{}", text(&revoked));

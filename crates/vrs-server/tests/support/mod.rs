@@ -62,6 +62,8 @@ fn test_settings() -> Settings {
         client_address_header: Some("x-forwarded-for".into()),
         trusted_proxies: vec!["127.0.0.1/32".parse().unwrap()],
         metrics_networks: vec!["10.20.0.0/16".parse().unwrap()],
+        // Cards under the test server's http://127.0.0.1 issuer.
+        trial_certificates: true,
         ..Settings::default()
     }
 }

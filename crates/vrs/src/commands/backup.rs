@@ -274,6 +274,8 @@ pub async fn run_keys(context: &Context, keys: &Keys) -> Result<(), CliError> {
                 mode: IssuerMode::Municipality,
                 base_url: String::new(),
                 deployment_name: deployment_name.clone(),
+                // Rotation signs nothing with the issuer URL.
+                trial: false,
             };
             let kid = signing::rotate(
                 store.as_ref(),

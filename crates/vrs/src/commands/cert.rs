@@ -2,7 +2,8 @@
 //! or its JWS), an EU DCC (`HC1:…`), an ICAO VDS-NC seal (JSON), or a PNG or JPEG picture of one
 //! of their QR codes — against the issuers, document signers and CSCAs given as options or in a
 //! cached verifier bundle (`--bundle`, which also carries the revocation lists), at `--at` or now;
-//! prints the kind, issuer, holder and doses. Exit 0 valid, 1 invalid or revoked (with the
+//! prints the kind, the certificate's ID, issuer, holder and doses — for a `.smart-health-card`
+//! file, every credential in it, a blank line between. Exit 0 valid, 1 invalid or revoked (with the
 //! reason), 2 bad arguments (naming the argument, and for a bundle the entry at fault). The checks
 //! themselves are `vrs_cert::verify`.
 
@@ -10,7 +11,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use vrs_cert::verify::{verify, Trust, Verified, VerifierBundle};
+use vrs_cert::verify::{verify_all, Trust, Verified, VerifierBundle};
 use vrs_crypto::x509::Certificate;
 
 use crate::context::CliError;
@@ -28,8 +29,8 @@ pub enum Cert {
 
 #[derive(clap::Args, Debug)]
 pub struct VerifyArgs {
-    /// The code: a file holding shc:/…, a JWS, HC1:…, VDS-NC JSON, or a PNG or JPEG image of its
-    /// QR code; - for standard input
+    /// The code: a file holding shc:/…, a JWS, a .smart-health-card file, HC1:…, VDS-NC JSON, or
+    /// a PNG or JPEG image of its QR code; - for standard input
     code: String,
     /// A SMART Health Card issuer URL (`iss`) to trust; each --issuer pairs with a --jwks, in order
     #[arg(long)]
@@ -72,8 +73,9 @@ pub fn run(cert: &Cert) -> Result<(), CliError> {
     };
     let at = args.at.unwrap_or_else(Utc::now);
     let verified =
-        verify(&input, &trust, at).map_err(|e| CliError::Failure(format!("invalid: {e}")))?;
-    print(&verified);
+        verify_all(&input, &trust, at).map_err(|e| CliError::Failure(format!("invalid: {e}")))?;
+    let blocks: Vec<String> = verified.iter().map(summary).collect();
+    print!("{}", blocks.join("\n"));
     Ok(())
 }
 
@@ -133,16 +135,23 @@ fn certificate(flag: &str, path: &Path) -> Result<Certificate, CliError> {
     .map_err(|e| bad(e.to_string()))
 }
 
-fn print(v: &Verified) {
-    println!("valid: {}", v.kind);
-    println!("issuer: {}", v.issuer);
-    println!("holder: {}", v.holder_name);
-    println!("birth date: {}", v.birth_date);
+/// One certificate's lines, each ended by a newline.
+fn summary(v: &Verified) -> String {
+    let mut out = String::new();
+    let mut line = |text: String| {
+        out.push_str(&text);
+        out.push('\n');
+    };
+    line(format!("valid: {}", v.kind));
+    line(format!("id: {}", v.id.as_deref().unwrap_or("(none)")));
+    line(format!("issuer: {}", v.issuer));
+    line(format!("holder: {}", v.holder_name));
+    line(format!("birth date: {}", v.birth_date));
     if let Some(expires) = v.expires {
-        println!("expires: {}", expires.to_rfc3339());
+        line(format!("expires: {}", expires.to_rfc3339()));
     }
     if v.doses.is_empty() {
-        println!("doses: none");
+        line("doses: none".into());
     }
     for dose in &v.doses {
         let number = dose
@@ -154,6 +163,7 @@ fn print(v: &Verified) {
             .as_deref()
             .map(|lot| format!(", lot {lot}"))
             .unwrap_or_default();
-        println!("dose{number}: {} {}{lot}", dose.date, dose.product);
+        line(format!("dose{number}: {} {}{lot}", dose.date, dose.product));
     }
+    out
 }

@@ -316,6 +316,7 @@ pub async fn run(args: &Args) -> Result<(), CliError> {
             "127.0.0.0/8".parse().map_err(failure)?,
             "::1/128".parse().map_err(failure)?,
         ],
+        trial_certificates: true,
         ..Settings::default()
     };
     crate::commands::serve::serve(AppState::new(store, settings)).await

@@ -37,6 +37,23 @@ pub async fn serve(state: AppState) -> Result<(), CliError> {
         .local_addr()
         .map_err(|e| CliError::Failure(e.to_string()))?;
     println!("VRS is serving on http://{address}/ (Ctrl-C stops it)");
+    let issuer = state.settings.issuer_settings();
+    if issuer.trial {
+        println!(
+            "Certificates issued here are for trying only: their issuer URL {} is signed into \
+             every card and is not https.",
+            issuer.base_url
+        );
+    } else if let Some(url) = issuer.unfit_issuer_url() {
+        eprintln!(
+            "warning: public_url {url} is not https: no certificate is issued until it is \
+             (set public_url = \"https://…\" or VRS_PUBLIC_URL)"
+        );
+        tracing::warn!(
+            public_url = url,
+            "certificates refused: public_url is not https"
+        );
+    }
     tracing::info!(%address, backend = state.store.backend(), "serving");
     statistics_job(&state);
     session_sweep(&state);
