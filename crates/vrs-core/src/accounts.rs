@@ -68,6 +68,19 @@ fn entry(
     AuditEntry::now(account_or_id, role, terminal, action, account_or_id).with_outcome(outcome)
 }
 
+/// How an unknown user ID typed at sign-in is recorded: `unknown:` and the first 16 hex digits of
+/// its keyed pseudonym (the same text gives the same pseudonym, so repeated tries show), then its
+/// length in characters — `unknown:3f9a…c2/len=17`. Only someone holding the master key can test a
+/// guess against it.
+pub fn unknown_user_id(store: &dyn Store, typed: &str) -> String {
+    let pseudonym = store.pseudonym("login user id", typed.as_bytes());
+    format!(
+        "unknown:{}/len={}",
+        hex::encode(&pseudonym[..8]),
+        typed.chars().count()
+    )
+}
+
 /// Why a login was refused. The messages shown to the user do not say which of user ID and password
 /// was wrong.
 #[derive(Debug, thiserror::Error)]
@@ -105,10 +118,13 @@ pub async fn login(
         Err(StoreError::NotFound) => {
             // Spend the time a real check takes, so timing does not tell which user IDs exist.
             let _ = password::verify_password(password_text, dummy_hash());
+            // The text typed is a stranger's (perhaps a password in the wrong field): the
+            // append-only chain gets its keyed pseudonym and length, never the text.
+            let stranger = unknown_user_id(store, user_id);
             store
                 .append_audit(
                     AuditScope::National,
-                    &entry(user_id, "unknown", terminal, "login", "unknown_user"),
+                    &entry(&stranger, "unknown", terminal, "login", "unknown_user"),
                 )
                 .await?;
             return Err(LoginError::BadCredentials);

@@ -1,11 +1,75 @@
-//! Session expiry on both backends: idle and absolute limits end a session and remove it.
+//! Session expiry on both backends: idle and absolute limits end a session and remove it. An
+//! unknown user ID typed at sign-in reaches the audit chain only as a keyed pseudonym and length.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::{Duration, Utc};
 use vrs_core::accounts::{self, LoginPolicy, SessionError};
 use vrs_store::testkit::TestDb;
-use vrs_store::{Account, AuditEntry, AuditScope, SessionRecord};
+use vrs_store::{Account, AuditEntry, AuditFilter, AuditScope, SessionRecord};
+
+/// What strangers type in the user ID field — a password in the wrong field, a long paste —
+/// never enters the append-only chain: the entry holds `unknown:` + a keyed pseudonym + the
+/// length, the same text giving the same pseudonym.
+async fn unknown_user_ids_are_recorded_as_pseudonyms(db: &TestDb) {
+    let policy = LoginPolicy::default();
+    let typed = [
+        "Initial-Pass-2026".to_owned(),
+        "Initial-Pass-2026".to_owned(),
+        "x".repeat(10_000),
+        "パスワード".to_owned(),
+    ];
+    for text in &typed {
+        let refused = accounts::login(db.store.as_ref(), &policy, text, "whatever", "internet")
+            .await
+            .unwrap_err();
+        assert!(matches!(refused, accounts::LoginError::BadCredentials));
+    }
+    let entries = db
+        .store
+        .audit_search(
+            AuditScope::National,
+            &AuditFilter {
+                action: Some("login".into()),
+                limit: 100,
+                ..AuditFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+    let strangers: Vec<&AuditEntry> = entries
+        .iter()
+        .map(|r| &r.entry)
+        .filter(|e| e.outcome == "unknown_user")
+        .collect();
+    assert_eq!(strangers.len(), 4);
+    for e in &strangers {
+        for field in [&e.actor, &e.target, &e.detail] {
+            assert!(!field.contains("Pass"), "{field}");
+            assert!(!field.contains("xxxx"), "{field}");
+            assert!(!field.contains("パスワード"), "{field}");
+            assert!(field.len() <= 40, "{field}");
+        }
+        assert!(e.actor.starts_with("unknown:"), "{}", e.actor);
+    }
+    let mut recorded: Vec<&str> = strangers.iter().map(|e| e.actor.as_str()).collect();
+    recorded.sort_unstable();
+    let lengths: Vec<&str> = recorded
+        .iter()
+        .map(|a| &a[a.find("/len=").unwrap()..])
+        .collect();
+    assert!(lengths.contains(&"/len=17"), "{lengths:?}");
+    assert!(lengths.contains(&"/len=10000"), "{lengths:?}");
+    assert!(lengths.contains(&"/len=5"), "{lengths:?}");
+    recorded.dedup();
+    assert_eq!(
+        recorded.len(),
+        3,
+        "the same text, the same pseudonym: {recorded:?}"
+    );
+    let expected = accounts::unknown_user_id(db.store.as_ref(), "Initial-Pass-2026");
+    assert_eq!(strangers.iter().filter(|e| e.actor == expected).count(), 2);
+}
 
 async fn setup(db: &TestDb) {
     let account = Account {
@@ -104,6 +168,7 @@ async fn new_session(
 async fn sessions_expire_when_idle_or_too_old_sqlite() {
     let db = TestDb::sqlite().await;
     cases(&db).await;
+    unknown_user_ids_are_recorded_as_pseudonyms(&db).await;
     db.cleanup().await;
 }
 
@@ -113,5 +178,6 @@ async fn sessions_expire_when_idle_or_too_old_postgres() {
         return;
     };
     cases(&db).await;
+    unknown_user_ids_are_recorded_as_pseudonyms(&db).await;
     db.cleanup().await;
 }

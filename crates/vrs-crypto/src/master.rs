@@ -161,6 +161,28 @@ impl MasterKey {
             .map_err(|_| CryptoError::WrongMasterKey)
     }
 
+    /// A keyed pseudonym of `data` for `purpose` (HMAC-SHA-256 under a key derived from the master
+    /// key): the same text always gives the same pseudonym in this deployment, and nobody without
+    /// the master key can test a guess against it. Used where a stranger's text must be recorded
+    /// without keeping it (an unknown user ID at sign-in).
+    pub fn pseudonym(&self, purpose: &str, data: &[u8]) -> [u8; 32] {
+        let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, b"vrs").extract(self.bytes.as_ref());
+        let info = [b"vrs pseudonym v1".as_slice()];
+        let mut bytes = [0u8; 32];
+        // HKDF-SHA-256 always yields 32 bytes for this length.
+        if let Ok(okm) = prk.expand(&info, hkdf::HKDF_SHA256) {
+            let _ = okm.fill(&mut bytes);
+        }
+        let key = hmac::Key::new(hmac::HMAC_SHA256, &bytes);
+        let mut context = hmac::Context::with_key(&key);
+        context.update(purpose.as_bytes());
+        context.update(&[0]);
+        context.update(data);
+        let mut out = [0u8; 32];
+        out.copy_from_slice(context.sign().as_ref());
+        out
+    }
+
     fn secret_wrapping_key(&self) -> aead::LessSafeKey {
         let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, b"vrs").extract(self.bytes.as_ref());
         crate::field::derive_aead(&prk, b"vrs vault key wrap v1")

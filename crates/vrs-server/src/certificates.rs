@@ -375,9 +375,20 @@ async fn run_application(
     signed: &Signed,
     headers: &HeaderMap,
     channel: IssueChannel,
-    body: ApplicationBody,
+    body: axum::body::Bytes,
 ) -> Result<Result<IssuedCertificate, Response>, WebError> {
     signed.check_csrf_header(headers)?;
+    let body: ApplicationBody = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(e) => {
+            let (ja, en) = crate::error::json_body_fault(&e);
+            return Ok(Err(api_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_body",
+                format!("{ja} ({en})"),
+            )));
+        }
+    };
     let application = match read_application(body) {
         Ok(a) => a,
         Err(FieldError(message)) => {
@@ -413,6 +424,7 @@ async fn run_application(
 
 /// The certificate app's application: the certificate's codes as JSON.
 #[utoipa::path(post, path = "/api/v1/app/certificates", request_body = ApplicationBody, responses(
+    (status = 400, description = "The body is not JSON of the application's shape (`invalid_body`, saying where, never quoting a value)"),
     (status = 200, description = "The certificate: ID, SMART Health Card (JWS and shc:/ text), EU DCC, VDS-NC (overseas)"),
     (status = 403, description = "The card data was not accepted, or the municipality has not started app issuance (DESIGN §4.6's message)"),
     (status = 404, description = "No record, or no doses, in the municipality asked"),
@@ -423,7 +435,7 @@ pub async fn api_app(
     State(state): State<AppState>,
     signed: Signed,
     headers: HeaderMap,
-    Json(body): Json<ApplicationBody>,
+    body: axum::body::Bytes,
 ) -> Result<Response, WebError> {
     let cert = match run_application(&state, &signed, &headers, IssueChannel::App, body).await? {
         Ok(c) => c,
@@ -442,6 +454,7 @@ pub async fn api_app(
 
 /// A kiosk's or certificate centre's application: the printable PDF.
 #[utoipa::path(post, path = "/api/v1/kiosk/certificates", request_body = ApplicationBody, responses(
+    (status = 400, description = "The body is not JSON of the application's shape (`invalid_body`, saying where, never quoting a value)"),
     (status = 200, description = "The certificate PDF"),
     (status = 403, description = "The card data was not accepted"),
     (status = 404, description = "No record, or no doses, in the municipality asked"),
@@ -452,7 +465,7 @@ pub async fn api_kiosk(
     State(state): State<AppState>,
     signed: Signed,
     headers: HeaderMap,
-    Json(body): Json<ApplicationBody>,
+    body: axum::body::Bytes,
 ) -> Result<Response, WebError> {
     match run_application(&state, &signed, &headers, IssueChannel::Kiosk, body).await? {
         Ok(cert) => pdf_response(&cert),

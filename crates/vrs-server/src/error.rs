@@ -93,3 +93,98 @@ impl IntoResponse for WebError {
         }
     }
 }
+
+/// What is wrong with a JSON request body, in fixed words (Japanese, English). serde's own message
+/// can quote what was sent — a My Number sent as a JSON number comes back in "invalid type: integer
+/// `…`" — so only the kind of fault, its line and column, and a field name of the API's own
+/// vocabulary are said, never a value.
+pub(crate) fn json_body_fault(e: &serde_json::Error) -> (String, String) {
+    use serde_json::error::Category;
+    let (line, column) = (e.line(), e.column());
+    let text = e.to_string();
+    // serde names a missing or unknown field between backquotes; only a plain field name is
+    // repeated (an unknown key is the sender's text and may be anything).
+    let named = |prefix: &str| {
+        text.strip_prefix(prefix)
+            .and_then(|rest| rest.split('`').next())
+            .filter(|name| {
+                (1..=40).contains(&name.len())
+                    && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+            })
+            .map(str::to_owned)
+    };
+    match e.classify() {
+        Category::Eof => (
+            "JSONが途中で終わっています。".into(),
+            "the body ends before its JSON does".into(),
+        ),
+        Category::Syntax | Category::Io => (
+            format!("JSONの形式が正しくありません（{line}行{column}列）。"),
+            format!("the body is not valid JSON (line {line}, column {column})"),
+        ),
+        Category::Data => {
+            if let Some(field) = named("missing field `") {
+                (
+                    format!("項目 {field} がありません。"),
+                    format!("the field {field} is missing"),
+                )
+            } else if let Some(field) = named("unknown field `") {
+                (
+                    format!("項目 {field} は使えません。"),
+                    format!("the field {field} is not one of this API's"),
+                )
+            } else {
+                (
+                    format!("値の型または形式が正しくありません（{line}行{column}列）。"),
+                    format!("a value has the wrong type or form (line {line}, column {column})"),
+                )
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::json_body_fault;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        my_number: String,
+        consent: bool,
+    }
+
+    fn fault(text: &str) -> (String, String) {
+        json_body_fault(&serde_json::from_str::<Body>(text).unwrap_err())
+    }
+
+    #[test]
+    fn a_body_fault_never_repeats_what_was_sent() {
+        for text in [
+            r#"{"my_number": 123456789018, "consent": true}"#,
+            r#"{"my_number": "x", "consent": "123456789018"}"#,
+            r#"{"my_number": "x", "123456789018": 1}"#,
+            r#"{"my_number": 123456789018"#,
+            r#"{"my_number" 123456789018}"#,
+            "123456789018",
+        ] {
+            let (ja, en) = fault(text);
+            assert!(!ja.contains("123456789018"), "{text}: {ja}");
+            assert!(!en.contains("123456789018"), "{text}: {en}");
+        }
+        assert_eq!(
+            fault(r#"{"consent": true}"#).1,
+            "the field my_number is missing"
+        );
+        assert_eq!(
+            fault(r#"{"my_number": "x", "consent": true, "extra": 1}"#).1,
+            "the field extra is not one of this API's"
+        );
+        assert!(fault(r#"{"my_number": 1, "consent": true}"#)
+            .1
+            .contains("line 1, column"));
+    }
+}

@@ -116,11 +116,8 @@ fn allowed(
 
 fn json_body(body: &Bytes) -> Result<Value, Fhir> {
     serde_json::from_slice(body).map_err(|e| {
-        outcome(
-            StatusCode::BAD_REQUEST,
-            "structure",
-            format!("the body is not JSON: {e}"),
-        )
+        let (_, en) = crate::error::json_body_fault(&e);
+        outcome(StatusCode::BAD_REQUEST, "structure", en)
     })
 }
 
@@ -189,12 +186,70 @@ pub async fn read_patient(
     ok(service::read_patient(state.store.as_ref(), &actor(&signed), own, &id).await?)
 }
 
+/// `GET /fhir/Patient?…`: a search whose parameters are in the URL — so never by My Number,
+/// which proxies and load balancers would log with it.
 pub async fn search_patients(
     State(state): State<AppState>,
     signed: Result<Signed, WebError>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Answer {
     let (signed, own) = allowed(signed, Action::SearchPeople)?;
+    let my_number = q
+        .get("identifier")
+        .and_then(|i| i.split_once('|'))
+        .is_some_and(|(system, _)| system == service::MY_NUMBER_SYSTEM);
+    if my_number {
+        return Err(outcome(
+            StatusCode::BAD_REQUEST,
+            "not-supported",
+            format!(
+                "a My Number is never searched in a URL: POST /fhir/Patient/_search with \
+                 identifier={}|… in an application/x-www-form-urlencoded body (and the session's \
+                 X-CSRF-Token)",
+                service::MY_NUMBER_SYSTEM
+            ),
+        ));
+    }
+    patients(&state, &signed, own, &q).await
+}
+
+/// `POST /fhir/Patient/_search` (FHIR's search by POST): the parameters in a form body, so a My
+/// Number searched for stays out of every URL. A session's POST carries its CSRF token.
+pub async fn search_patients_posted(
+    State(state): State<AppState>,
+    signed: Result<Signed, WebError>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Answer {
+    let (signed, own) = allowed(signed, Action::SearchPeople)?;
+    signed.check_csrf_header(&headers).map_err(web_error)?;
+    let form = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !form {
+        return Err(outcome(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "not-supported",
+            "POST /fhir/Patient/_search takes an application/x-www-form-urlencoded body",
+        ));
+    }
+    let q: HashMap<String, String> = serde_urlencoded::from_bytes(&body).map_err(|_| {
+        outcome(
+            StatusCode::BAD_REQUEST,
+            "structure",
+            "the body is not a form (name=value pairs joined by &)",
+        )
+    })?;
+    patients(&state, &signed, own, &q).await
+}
+
+async fn patients(
+    state: &AppState,
+    signed: &Signed,
+    own: MunicipalityCode,
+    q: &HashMap<String, String>,
+) -> Answer {
     let lgwan = signed
         .authorize(Action::SearchPersonByMyNumber, &Target::Municipality(own))
         .is_ok();
@@ -206,9 +261,8 @@ pub async fn search_patients(
         lgwan,
     )?;
     let found =
-        service::search_patients(state.store.as_ref(), &actor(&signed), own, query.as_ref())
-            .await?;
-    ok(searchset(&base(&state), found))
+        service::search_patients(state.store.as_ref(), &actor(signed), own, query.as_ref()).await?;
+    ok(searchset(&base(state), found))
 }
 
 pub async fn read_immunization(

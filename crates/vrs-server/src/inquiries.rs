@@ -284,7 +284,19 @@ pub async fn api_inquire(
     signed.check_csrf_header(&headers)?;
     let body: InquiryBody = match serde_json::from_slice(&body) {
         Ok(b) => b,
-        Err(e) => return Ok(bad_field("body", &e.to_string())),
+        Err(e) => {
+            let (ja, en) = crate::error::json_body_fault(&e);
+            return Ok((
+                StatusCode::BAD_REQUEST,
+                Json(serde_json::json!({
+                    "code": "invalid",
+                    "field": "body",
+                    "message_ja": ja,
+                    "message_en": en,
+                })),
+            )
+                .into_response());
+        }
     };
     let request = match request_of(
         signed.lang,

@@ -36,8 +36,12 @@ pub(crate) fn own(signed: &Signed, action: Action) -> Result<MunicipalityCode, W
         .ok_or(WebError::Forbidden("a page of municipal staff"))
 }
 
+/// The search form. It is posted (with the session's CSRF token), so a My Number typed in it never
+/// becomes part of a URL; a link may still search by the other fields with GET.
 #[derive(Deserialize, Default)]
 pub struct SearchQuery {
+    #[serde(default)]
+    pub csrf: String,
     #[serde(default)]
     pub atena: String,
     #[serde(default)]
@@ -118,29 +122,66 @@ fn person_query(
     Ok(Some(PersonQuery::KanaBirth(kana, birth)))
 }
 
+/// `GET /records`: the search page, or a search by the fields in the query string — never by My
+/// Number, which proxies, load balancers and the browser's history would keep with the URL.
 pub async fn search(
     State(state): State<AppState>,
     signed: Signed,
     Query(q): Query<SearchQuery>,
 ) -> Result<Response, WebError> {
-    let own = own(&signed, Action::SearchPeople)?;
+    if !q.my_number.trim().is_empty() {
+        let own = own(&signed, Action::SearchPeople)?;
+        let lgwan = signed
+            .authorize(Action::SearchPersonByMyNumber, &Target::Municipality(own))
+            .is_ok();
+        let message = tr(
+            signed.lang,
+            "個人番号はURLに入れられません。検索フォームから検索してください（送信内容はURLに残りません）。",
+            "A My Number is never put in a URL: search with the form, which sends it in the request body.",
+        );
+        let blank = SearchQuery::default();
+        return Ok((
+            StatusCode::BAD_REQUEST,
+            Html(view::search(&signed, &blank, lgwan, None, Some(&message)).into_string()),
+        )
+            .into_response());
+    }
+    run_search(&state, &signed, &q).await
+}
+
+/// `POST /records`: the search form, CSRF-checked; the only way to search by My Number.
+pub async fn search_posted(
+    State(state): State<AppState>,
+    signed: Signed,
+    Form(q): Form<SearchQuery>,
+) -> Result<Response, WebError> {
+    signed.check_csrf(&q.csrf)?;
+    run_search(&state, &signed, &q).await
+}
+
+async fn run_search(
+    state: &AppState,
+    signed: &Signed,
+    q: &SearchQuery,
+) -> Result<Response, WebError> {
+    let own = own(signed, Action::SearchPeople)?;
     let lgwan = signed
         .authorize(Action::SearchPersonByMyNumber, &Target::Municipality(own))
         .is_ok();
-    match person_query(&signed, own, &q) {
+    match person_query(signed, own, q) {
         Ok(None) => {
-            Ok(Html(view::search(&signed, &q, lgwan, None, None).into_string()).into_response())
+            Ok(Html(view::search(signed, q, lgwan, None, None).into_string()).into_response())
         }
         Ok(Some(query)) => {
-            let found = search_people(state.store.as_ref(), &actor(&signed), own, &query).await?;
+            let found = search_people(state.store.as_ref(), &actor(signed), own, &query).await?;
             Ok(
-                Html(view::search(&signed, &q, lgwan, Some(&found), None).into_string())
+                Html(view::search(signed, q, lgwan, Some(&found), None).into_string())
                     .into_response(),
             )
         }
         Err(message) => Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
-            Html(view::search(&signed, &q, lgwan, None, Some(&message)).into_string()),
+            Html(view::search(signed, q, lgwan, None, Some(&message)).into_string()),
         )
             .into_response()),
     }

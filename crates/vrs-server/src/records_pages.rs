@@ -23,8 +23,9 @@ pub fn search(
     let ja = signed.lang == Lang::Ja;
     let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     let body = html! {
-        form.card.search method="get" action="/records" {
+        form.card.search method="post" action="/records" {
             @if let Some(e) = error { p.error role="alert" { (e) } }
+            input type="hidden" name="csrf" value=(signed.session.csrf_token);
             p { (tr("いずれか一つで検索します（氏名カナは生年月日と組み合わせて）。", "Search by one of these (kana name together with the birth date).")) }
             label for="atena" { (tr("宛名番号", "Atena number")) }
             input #atena name="atena" value=(q.atena) inputmode="numeric";

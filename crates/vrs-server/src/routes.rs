@@ -165,7 +165,12 @@ fn table() -> Vec<(RouteInfo, Handlers)> {
             SiteTablet,
             get(crate::tablet::tablet_page),
         ),
-        r("/records", &["GET"], MunicipalStaff, get(records::search)),
+        r(
+            "/records",
+            &["GET", "POST"],
+            MunicipalStaff,
+            get(records::search).post(records::search_posted),
+        ),
         r(
             "/records/{atena}",
             &["GET"],
@@ -335,6 +340,12 @@ fn table() -> Vec<(RouteInfo, Handlers)> {
             &["GET"],
             MunicipalStaff,
             get(fhir::search_patients),
+        ),
+        r(
+            "/fhir/Patient/_search",
+            &["POST"],
+            MunicipalStaff,
+            post(fhir::search_patients_posted),
         ),
         r(
             "/fhir/Patient/{id}",

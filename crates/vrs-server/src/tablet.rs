@@ -52,11 +52,8 @@ fn read_request<T: serde::de::DeserializeOwned>(
     coupon: impl Fn(&T) -> &str,
 ) -> Result<(T, CouponRef), Box<Response>> {
     let request: T = serde_json::from_slice(body).map_err(|e| {
-        Box::new(bad_field(
-            "body",
-            "JSONの形式が正しくありません。",
-            e.to_string(),
-        ))
+        let (ja, en) = crate::error::json_body_fault(&e);
+        Box::new(bad_field("body", &ja, en))
     })?;
     let parsed = CouponRef::parse(coupon(&request)).map_err(|e| {
         Box::new(bad_field(

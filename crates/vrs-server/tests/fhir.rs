@@ -327,22 +327,60 @@ async fn reads_and_searches_stay_in_the_municipality(app: &TestApp) {
         format!("382060-{}", a.atena),
         "{found}"
     );
-    let by_number = format!(
-        "/fhir/Patient?identifier=urn:jp:mynumber|{}",
-        a.my_number.expose()
+    // By My Number only with POST /fhir/Patient/_search: the number stays out of the URL.
+    let identifier = format!("urn:jp:mynumber|{}", a.my_number.expose());
+    let form = serde_urlencoded::to_string([("identifier", identifier.as_str())]).unwrap();
+    let search_post =
+        |b: &Browser, from: &'static str, token: String, content_type: &'static str| {
+            let request = b
+                .client
+                .post(format!("{}/fhir/Patient/_search", b.base))
+                .header("x-forwarded-for", from)
+                .header("x-csrf-token", token)
+                .header("content-type", content_type)
+                .body(form.clone());
+            async move {
+                let r = request.send().await.unwrap();
+                let status = r.status().as_u16();
+                let value: Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+                (status, value)
+            }
+        };
+    let token = ehr.csrf("/records").await;
+    let form_type = "application/x-www-form-urlencoded";
+    let (status, found) = search_post(&ehr, LGWAN, token.clone(), form_type).await;
+    assert_eq!((status, found["total"].as_u64()), (200, Some(1)), "{found}");
+    assert_valid(&found).await;
+    assert_eq!(
+        found["entry"][0]["resource"]["id"],
+        format!("382060-{}", a.atena)
     );
-    let (status, found) = send(&ehr, Method::GET, &by_number, None).await;
-    assert_eq!((status, found["total"].as_u64()), (200, Some(1)));
+    let (status, _) = search_post(&ehr, LGWAN, "forged".into(), form_type).await;
+    assert_eq!(status, 403);
+    let (status, refused) = search_post(&ehr, LGWAN, token.clone(), "application/json").await;
+    assert_eq!(status, 415, "{refused}");
+    // The same search in a URL is refused, naming the way that works, and the number is not
+    // repeated.
+    let in_url = ehr
+        .get_my_number_in_url(&format!("/fhir/Patient?identifier={identifier}"))
+        .await;
+    assert_eq!(in_url.status, 400, "{}", in_url.body);
+    assert!(
+        in_url.body.contains("/fhir/Patient/_search"),
+        "{}",
+        in_url.body
+    );
+    assert!(
+        !in_url.body.contains(a.my_number.expose()),
+        "{}",
+        in_url.body
+    );
+    // Never from the internet.
     let outside = app.browser(support::INTERNET);
     outside.login("saijo-ehr", PASSWORD).await;
-    let r = outside
-        .client
-        .get(format!("{}{by_number}", outside.base))
-        .header("x-forwarded-for", support::INTERNET)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 403);
+    let outside_token = outside.csrf("/records").await;
+    let (status, _) = search_post(&outside, support::INTERNET, outside_token, form_type).await;
+    assert_eq!(status, 403);
     let (status, _) = send(&ehr, Method::GET, "/fhir/Patient?name=xyz", None).await;
     assert_eq!(status, 400);
 

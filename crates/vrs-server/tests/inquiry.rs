@@ -19,6 +19,7 @@ both_backends!(
     a_bulk_inquiry_is_uploaded_and_its_results_downloaded,
     the_administrator_agrees_to_what_the_operator_published,
     a_stop_on_one_node_refuses_on_another_at_once,
+    a_my_number_sent_as_a_json_number_is_not_repeated_in_the_error,
 );
 
 fn code(s: &str) -> MunicipalityCode {
@@ -98,6 +99,55 @@ async fn api(b: &Browser, csrf: &str, body: serde_json::Value) -> (u16, serde_js
         .await;
     let json = serde_json::from_str(&page.body).unwrap_or(serde_json::Value::Null);
     (page.status, json)
+}
+
+/// A body that does not fit — a My Number sent as a JSON number, a value of the wrong type — is
+/// answered in fixed words with the line and column, never by repeating what was sent.
+async fn a_my_number_sent_as_a_json_number_is_not_repeated_in_the_error(app: &TestApp) {
+    let person = setup(app).await;
+    let number = person.my_number.expose().to_owned();
+    let b = signed_in(app, "saijo-staff", LGWAN).await;
+    let csrf = b.csrf("/inquiries").await;
+    for body in [
+        format!(r#"{{"my_number": {number}, "former_municipality": "131016", "consent": true}}"#),
+        format!(r#"{{"my_number": "x", "former_municipality": {number}, "consent": true}}"#),
+        format!(r#"{{"my_number": "x", "former_municipality": "131016", "consent": {number}}}"#),
+        format!(r#"{{"my_number": [{number}]"#),
+    ] {
+        let page = b
+            .json(
+                Method::POST,
+                "/api/v1/inquiries",
+                &[("x-csrf-token", &csrf)],
+                &body,
+            )
+            .await;
+        assert_eq!(page.status, 400, "{body}: {}", page.body);
+        assert!(!page.body.contains(&number), "{body}: {}", page.body);
+        let answer: serde_json::Value = serde_json::from_str(&page.body).unwrap();
+        assert_eq!(answer["field"], "body");
+        assert!(
+            answer["message_en"].as_str().unwrap().contains("line 1"),
+            "{}",
+            page.body
+        );
+        assert!(!answer["message_ja"].as_str().unwrap().is_empty());
+    }
+    // The tablet's registration API says the same way what is wrong with its body.
+    let tablet = signed_in(app, "saijo-tablet", LGWAN).await;
+    let page = tablet.get("/tablet").await;
+    let start = page.body.find("data-csrf=\"").unwrap() + "data-csrf=\"".len();
+    let tablet_csrf = page.body[start..start + page.body[start..].find('"').unwrap()].to_owned();
+    let page = tablet
+        .json(
+            Method::POST,
+            "/api/v1/doses",
+            &[("x-csrf-token", &tablet_csrf), ("idempotency-key", "k1")],
+            &format!(r#"{{"coupon": {number}, "dose_number": 1}}"#),
+        )
+        .await;
+    assert_eq!(page.status, 400, "{}", page.body);
+    assert!(!page.body.contains(&number), "{}", page.body);
 }
 
 async fn only_lgwan_staff_inquire_and_the_api_answers(app: &TestApp) {

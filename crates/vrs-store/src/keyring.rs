@@ -55,6 +55,10 @@ impl Keyring {
         Ok(cipher)
     }
 
+    pub(crate) fn pseudonym(&self, purpose: &str, data: &[u8]) -> [u8; 32] {
+        self.master.pseudonym(purpose, data)
+    }
+
     /// A new data key for `code`, wrapped for storage.
     pub(crate) fn new_wrapped(&self, code: MunicipalityCode) -> Result<Vec<u8>, StoreError> {
         let key = DataKey::generate().map_err(|e| StoreError::Other(e.to_string()))?;

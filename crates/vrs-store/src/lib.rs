@@ -611,6 +611,10 @@ pub trait Store: Send + Sync + 'static {
     /// Opens a vault entry from a key escrow file with this deployment's master key.
     fn open_vault_entry(&self, area: AuditScope, wrapped: &[u8]) -> Result<BackupKey, StoreError>;
 
+    /// A keyed pseudonym of a stranger's text (under the master key): recorded where the text
+    /// itself must not be kept.
+    fn pseudonym(&self, purpose: &str, data: &[u8]) -> [u8; 32];
+
     /// Every key-vault entry as stored (area code, backup key wrapped by the master key).
     async fn vault_entries(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
 

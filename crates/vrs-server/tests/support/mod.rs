@@ -90,12 +90,107 @@ pub async fn spawn_app_configured(db: TestDb, change: impl FnOnce(&mut Settings)
     spawn_app_with(db, settings).await
 }
 
+/// The header a test sends when it puts a My Number in a URL on purpose (to see it refused).
+pub const MY_NUMBER_IN_URL_ON_PURPOSE: &str = "x-test-my-number-in-url";
+
+/// Every request a test server receives has its request target scanned for a My Number: twelve
+/// digits that pass the check digit, outside the places a 12-digit 宛名番号 belongs (the
+/// `/records/{atena}` path, an `atena` field, a FHIR patient ID `{municipality}-{atena}`, the
+/// atena identifier system). One found fails the request with 599 and says where, so no test —
+/// and no page or client the tests drive — can put a My Number in a URL unnoticed.
+async fn no_my_number_in_the_url(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let target = request.uri().to_string();
+    if !request.headers().contains_key(MY_NUMBER_IN_URL_ON_PURPOSE) {
+        if let Some(found) = my_number_in(&target) {
+            eprintln!("A My Number in a request URL: {found} in {target}");
+            return (
+                axum::http::StatusCode::from_u16(599).unwrap(),
+                format!("test support: a My Number ({found}) in the request URL {target}"),
+            )
+                .into_response();
+        }
+    }
+    next.run(request).await
+}
+
+/// The first My Number-shaped run of digits in a request target, outside the places of a 宛名番号.
+pub fn my_number_in(target: &str) -> Option<String> {
+    let decoded = percent_decode(target);
+    let text = vrs_domain::normalize_digits(&decoded);
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && bytes[i].is_ascii_digit() {
+            i += 1;
+        }
+        let run = &text[start..i];
+        if run.len() == 12
+            && vrs_domain::MyNumber::parse(run).is_ok()
+            && !atena_place(&text[..start])
+        {
+            return Some(run.to_owned());
+        }
+    }
+    None
+}
+
+/// Whether the text before a run of digits puts it where a 宛名番号 goes.
+fn atena_place(before: &str) -> bool {
+    let municipality_id = before
+        .strip_suffix('-')
+        .is_some_and(|b| b.len() >= 6 && b[b.len() - 6..].bytes().all(|c| c.is_ascii_digit()));
+    let atena_system = before.strip_suffix('|').is_some_and(|b| {
+        b.rsplit(['=', '&', '?'])
+            .next()
+            .is_some_and(|system| system.starts_with("urn:jp:vrs:atena:"))
+    });
+    before.ends_with("/records/") || before.ends_with("atena=") || municipality_id || atena_system
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b'+', _, _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 async fn spawn_app_with(db: TestDb, settings: Settings) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let state = AppState::new(db.store.clone(), settings);
-    tokio::spawn(vrs_server::launch(state, listener, async {
+    let app = vrs_server::router(state).layer(axum::middleware::from_fn(no_my_number_in_the_url));
+    tokio::spawn(vrs_server::serve_router(app, listener, async {
         let _ = rx.await;
     }));
     TestApp {
@@ -233,6 +328,16 @@ impl Browser {
     pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
         self.page(self.client.post(format!("{}{path}", self.base)).form(form))
             .await
+    }
+
+    /// A GET whose URL holds a My Number on purpose, to see the server refuse it.
+    pub async fn get_my_number_in_url(&self, path: &str) -> Page {
+        self.page(
+            self.client
+                .get(format!("{}{path}", self.base))
+                .header(MY_NUMBER_IN_URL_ON_PURPOSE, "1"),
+        )
+        .await
     }
 
     /// A JSON request with extra headers.

@@ -1026,6 +1026,10 @@ impl Store for PostgresStore {
         self.backup_key_pg(area, create).await
     }
 
+    fn pseudonym(&self, purpose: &str, data: &[u8]) -> [u8; 32] {
+        self.keyring.pseudonym(purpose, data)
+    }
+
     fn open_vault_entry(&self, area: AuditScope, wrapped: &[u8]) -> Result<BackupKey, StoreError> {
         self.keyring.open_backup_key(area.code(), wrapped)
     }

@@ -1097,6 +1097,10 @@ impl Store for SqliteStore {
         self.backup_key_sqlite(area, create).await
     }
 
+    fn pseudonym(&self, purpose: &str, data: &[u8]) -> [u8; 32] {
+        self.inner.keyring.pseudonym(purpose, data)
+    }
+
     fn open_vault_entry(&self, area: AuditScope, wrapped: &[u8]) -> Result<BackupKey, StoreError> {
         self.inner.keyring.open_backup_key(area.code(), wrapped)
     }
