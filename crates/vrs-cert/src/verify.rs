@@ -32,6 +32,13 @@ use crate::vds_nc::{self, VdsNcError};
 
 /// The widest and tallest image read: a phone photo is about 4000 × 3000 pixels.
 pub const MAX_IMAGE_SIDE: u32 = 8192;
+/// The most pixels a picture may have (a 16-megapixel photo); larger ones are refused before they
+/// are decoded.
+pub const MAX_IMAGE_PIXELS: u64 = 16_000_000;
+/// A picture is scaled down to at most this many pixels before QR codes are looked for: the
+/// search's work grows with the pixels (and with the patterns in them), while a QR code that
+/// fills a fair part of a photo stays readable at two megapixels.
+const DETECT_PIXELS: u64 = 2_000_000;
 /// The most memory an image decoder may take (a decoded 8192 × 8192 RGBA image is 256 MiB).
 const MAX_IMAGE_ALLOC: u64 = 256 * 1024 * 1024;
 
@@ -498,16 +505,38 @@ fn verify_image(
 
 /// The texts of the QR codes in an image; at least one, or the reason there is none.
 fn qr_texts(bytes: &[u8], format: ImageFormat) -> Result<Vec<String>, VerifyError> {
+    let (width, height) = image::ImageReader::with_format(Cursor::new(bytes), format)
+        .into_dimensions()
+        .map_err(|e| VerifyError::Image(e.to_string()))?;
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > MAX_IMAGE_PIXELS {
+        return Err(VerifyError::Image(format!(
+            "the picture has {width} × {height} pixels; at most {} megapixels are read",
+            MAX_IMAGE_PIXELS / 1_000_000
+        )));
+    }
     let mut reader = image::ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(MAX_IMAGE_SIDE);
     limits.max_image_height = Some(MAX_IMAGE_SIDE);
     limits.max_alloc = Some(MAX_IMAGE_ALLOC);
     reader.limits(limits);
-    let grey = reader
+    let mut grey = reader
         .decode()
         .map_err(|e| VerifyError::Image(e.to_string()))?
         .into_luma8();
+    if pixels > DETECT_PIXELS {
+        // Nearest-neighbour keeps modules black and white; a smoothing filter's grey edges
+        // defeat the QR search's threshold.
+        let scale = (DETECT_PIXELS as f64 / pixels as f64).sqrt();
+        let side = |n: u32| ((f64::from(n) * scale) as u32).max(1);
+        grey = image::imageops::resize(
+            &grey,
+            side(width),
+            side(height),
+            image::imageops::FilterType::Nearest,
+        );
+    }
     let (width, height) = grey.dimensions();
     // The QR reader indexes its own buffers freely; a picture that trips it is refused like any
     // other unreadable picture instead of ending the caller (a server request, a command).
@@ -1045,5 +1074,50 @@ mod tests {
             .unwrap();
         let err = verify(out.get_ref(), &trust, clock).unwrap_err();
         assert!(matches!(err, VerifyError::NoQrCode), "{err}");
+    }
+
+    /// A blank picture of `width` × `height` with `code` drawn at `scale` pixels a module from
+    /// (`left`, `top`), as PNG.
+    fn photo(
+        code: &qrcode::QrCode,
+        width: u32,
+        height: u32,
+        scale: u32,
+        (left, top): (u32, u32),
+    ) -> Vec<u8> {
+        let w = code.width() as u32;
+        let colors = code.to_colors();
+        let grey = image::GrayImage::from_fn(width, height, |x, y| {
+            let inside =
+                (left..left + w * scale).contains(&x) && (top..top + w * scale).contains(&y);
+            let dark = inside && {
+                let (mx, my) = ((x - left) / scale, (y - top) / scale);
+                matches!(colors[(my * w + mx) as usize], qrcode::Color::Dark)
+            };
+            image::Luma([if dark { 0 } else { 255 }])
+        });
+        let mut out = Cursor::new(Vec::new());
+        image::DynamicImage::ImageLuma8(grey)
+            .write_to(&mut out, ImageFormat::Png)
+            .unwrap();
+        out.into_inner()
+    }
+
+    #[test]
+    fn a_large_photo_is_read_scaled_down_and_one_over_16_megapixels_is_refused() {
+        let jws = shc::decode_qr(&read("shc/examples/card.qr.txt")).unwrap();
+        let code = shc::qr_code(&jws).unwrap();
+        // A 12-megapixel phone photo with the code a third of its width: read at two megapixels.
+        let png = photo(&code, 4000, 3000, 12, (1400, 900));
+        let card = verify(&png, &shc_trust(), now()).unwrap();
+        assert_eq!(card.holder_name, "Anyperson John B.");
+
+        // 20 megapixels: refused from the header, before anything is decoded.
+        let big = photo(&code, 5000, 4000, 12, (100, 100));
+        let started = std::time::Instant::now();
+        let err = verify(&big, &shc_trust(), now()).unwrap_err();
+        assert!(matches!(err, VerifyError::Image(_)), "{err}");
+        assert!(err.to_string().contains("16 megapixels"), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
     }
 }

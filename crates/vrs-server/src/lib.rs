@@ -18,6 +18,7 @@ mod i18n;
 mod inquiries;
 mod inquiries_pages;
 mod lifecycle;
+pub mod limits;
 pub mod metrics;
 mod pages;
 mod records;
@@ -49,6 +50,10 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// The anchors My Number card data signers must chain to (read once at start).
     pub card_trust: Arc<vrs_core::certificate_app::CardTrust>,
+    /// Where `/verify` checks codes and decodes pictures: a few at a time, off the async workers,
+    /// each with a deadline; and how often one address may ask.
+    pub verifier: limits::BoundedPool,
+    pub verify_rate: Arc<limits::RateLimiter>,
 }
 
 impl AppState {
@@ -62,6 +67,11 @@ impl AppState {
             settings: Arc::new(settings),
             metrics: Arc::new(metrics::Metrics::new()),
             card_trust: Arc::new(card_trust),
+            verifier: limits::BoundedPool::new(verify_page::DECODERS, verify_page::DECODE_DEADLINE),
+            verify_rate: Arc::new(limits::RateLimiter::new(
+                verify_page::PER_MINUTE,
+                std::time::Duration::from_secs(60),
+            )),
         }
     }
 

@@ -3,19 +3,32 @@
 //! structure and dates — with the holder and doses. It checks against the keys this deployment
 //! publishes, and stores nothing: no audit entry, no log of what was checked.
 
-use axum::extract::{Multipart, State};
-use axum::response::Html;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, Multipart, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use maud::{html, Markup};
 use vrs_core::signing;
 
 use crate::error::WebError;
 use crate::i18n::Lang;
+use crate::limits::PoolRefusal;
 use crate::pages::layout;
 use crate::AppState;
 
 /// The largest upload accepted (a photo of a QR code).
 pub const UPLOAD_LIMIT: usize = 8 * 1024 * 1024;
+/// Codes checked at once, each on its own thread: a picture's QR search is CPU work that must
+/// never run on the async workers that answer everyone else.
+pub const DECODERS: usize = 2;
+/// How long a check may take before the visitor is told to try a clearer picture; the check is
+/// then abandoned (it keeps its slot until it ends).
+pub const DECODE_DEADLINE: Duration = Duration::from_secs(5);
+/// Checks per minute from one address.
+pub const PER_MINUTE: u32 = 20;
 
 fn form(ja: bool) -> Markup {
     let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
@@ -47,14 +60,54 @@ pub async fn page(jar: CookieJar) -> Html<String> {
     Html(layout(lang, title, None, form(ja)).into_string())
 }
 
+/// A refusal before any check: the page with the reason, the status, and how long to wait.
+fn refused(lang: Lang, status: StatusCode, reason: &str, retry_after: Option<u64>) -> Response {
+    let ja = lang == Lang::Ja;
+    let body = html! {
+        section.card.invalid #result {
+            h3 { "✘ " (if ja { "確認できませんでした" } else { "Not checked" }) }
+            p.reason { (reason) }
+        }
+        (form(ja))
+    };
+    let title = if ja {
+        "接種証明書の確認"
+    } else {
+        "Verify a certificate"
+    };
+    let mut response =
+        (status, Html(layout(lang, title, None, body).into_string())).into_response();
+    if let Some(seconds) = retry_after {
+        if let Ok(value) = seconds.to_string().parse() {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+    }
+    response
+}
+
 pub async fn check(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     jar: CookieJar,
     mut multipart: Multipart,
-) -> Result<Html<String>, WebError> {
+) -> Result<Response, WebError> {
     let lang = Lang::from_cookies(&jar);
     let ja = lang == Lang::Ja;
     let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
+    let client = crate::terminal::client_address(&state.settings, peer, &headers)
+        .unwrap_or_else(|| peer.ip());
+    if let Err(wait) = state.verify_rate.check(client, Instant::now()) {
+        return Ok(refused(
+            lang,
+            StatusCode::TOO_MANY_REQUESTS,
+            tr(
+                "確認の回数が多すぎます。しばらくしてからもう一度お試しください。",
+                "Too many checks from this address: try again in a moment.",
+            ),
+            Some(wait),
+        ));
+    }
     let mut input: Vec<u8> = Vec::new();
     while let Some(field) = multipart
         .next_field()
@@ -84,7 +137,36 @@ pub async fn check(
         )
         .to_owned())
     } else {
-        vrs_cert::verify::verify(&input, &trust, chrono::Utc::now()).map_err(|e| e.to_string())
+        let now = chrono::Utc::now();
+        match state
+            .verifier
+            .run(move || vrs_cert::verify::verify(&input, &trust, now))
+            .await
+        {
+            Ok(checked) => checked.map_err(|e| e.to_string()),
+            Err(PoolRefusal::Busy) => {
+                return Ok(refused(
+                    lang,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    tr(
+                        "ただいま混み合っています。しばらくしてからもう一度お試しください。",
+                        "Busy checking other codes: try again in a moment.",
+                    ),
+                    Some(5),
+                ))
+            }
+            Err(PoolRefusal::TooLong) => {
+                return Ok(refused(
+                    lang,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    tr(
+                        "画像の読み取りに時間がかかりすぎました。二次元コードを大きく、まっすぐ写した画像でお試しください。",
+                        "Reading the picture took too long: try one where the QR code is larger and straight.",
+                    ),
+                    None,
+                ))
+            }
+        }
     };
     let body = html! {
         @match &result {
@@ -125,5 +207,5 @@ pub async fn check(
     } else {
         "Verify a certificate"
     };
-    Ok(Html(layout(lang, title, None, body).into_string()))
+    Ok(Html(layout(lang, title, None, body).into_string()).into_response())
 }

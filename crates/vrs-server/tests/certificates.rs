@@ -107,6 +107,83 @@ async fn post_bytes(b: &Browser, path: &str, form: &[(&str, &str)]) -> (u16, Str
     (status, kind, r.bytes().await.unwrap().to_vec())
 }
 
+/// A picture of `side` × `side` pixels of random black and white blocks of `block` pixels: the
+/// kind of input that keeps a QR search busy longest.
+fn blocks_png(side: u32, block: u32, seed: u64) -> Vec<u8> {
+    let mut state = seed;
+    let cells = side.div_ceil(block);
+    let bits: Vec<bool> = (0..cells * cells)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            state >> 63 == 1
+        })
+        .collect();
+    let grey = image::GrayImage::from_fn(side, side, |x, y| {
+        let dark = bits[((y / block) * cells + x / block) as usize];
+        image::Luma([if dark { 0 } else { 255 }])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageLuma8(grey)
+        .write_to(&mut out, image::ImageFormat::Png)
+        .unwrap();
+    out.into_inner()
+}
+
+/// Pictures that take long to read, uploaded at once to `/verify`, never stall the server: the
+/// pictures are read off the async workers, two at a time, each abandoned after its deadline;
+/// one over 16 megapixels is refused from its header. Meanwhile `/healthz` answers within a second
+/// every time, and every upload is answered within the deadline and a little.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pictures_that_take_long_to_read_never_stall_the_server() {
+    let app = spawn_app_configured(TestDb::sqlite().await, |_| {}).await;
+    let heavy = std::sync::Arc::new(blocks_png(4000, 6, 7));
+    let huge = std::sync::Arc::new(blocks_png(8000, 8, 9));
+    let started = std::time::Instant::now();
+    let mut uploads = Vec::new();
+    for i in 0..4 {
+        let picture = if i == 3 { huge.clone() } else { heavy.clone() };
+        let visitor = app.browser(support::INTERNET);
+        uploads.push(tokio::spawn(async move {
+            let page = visitor
+                .upload("/verify", &[], "image", "photo.png", picture.to_vec())
+                .await;
+            (page.status, page.body, started.elapsed())
+        }));
+    }
+    let anyone = app.browser(support::INTERNET);
+    let mut slowest = std::time::Duration::ZERO;
+    while started.elapsed() < std::time::Duration::from_secs(8) {
+        let asked = std::time::Instant::now();
+        let health = tokio::time::timeout(std::time::Duration::from_secs(2), anyone.healthz())
+            .await
+            .expect("/healthz did not answer within 2 s");
+        assert_eq!(health.status, 200);
+        slowest = slowest.max(asked.elapsed());
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    eprintln!("/healthz during the uploads: slowest {slowest:?}");
+    assert!(slowest < std::time::Duration::from_secs(1), "{slowest:?}");
+    let mut statuses = Vec::new();
+    for upload in uploads {
+        let (status, body, at) = upload.await.unwrap();
+        assert!(
+            at < std::time::Duration::from_secs(10),
+            "answered after {at:?}: {status}"
+        );
+        assert!([200, 422, 503].contains(&status), "{status}: {body}");
+        if status == 200 {
+            assert!(
+                body.contains("16 megapixels") || body.contains("QR"),
+                "{body}"
+            );
+        }
+        statuses.push(status);
+    }
+    eprintln!("/verify answers: {statuses:?}");
+}
+
 /// Outside the demo a card is signed only under an https issuer: with the default
 /// `http://{listen}` the counter refuses, saying why, and nothing is issued.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
