@@ -52,6 +52,14 @@ pub struct Settings {
     /// The networks `GET /metrics` answers (the monitoring network); others get 404. Default: this
     /// machine only.
     pub metrics_networks: Vec<IpNet>,
+    /// How long (seconds) a client may take to send a request's headers before its connection is
+    /// closed (slow-loris); it also closes idle kept-alive connections.
+    pub header_read_timeout_secs: u64,
+    /// How long (seconds) a request may run before it is answered 503 and stopped; a response's
+    /// body (a download) may stream on after it has begun.
+    pub request_timeout_secs: u64,
+    /// The most connections open at once; the next waits in the listen queue.
+    pub max_connections: usize,
     /// Certificates for trying only (`vrs demo`): they may be signed under an http issuer URL.
     /// Never read from a file or the environment.
     #[serde(skip)]
@@ -85,6 +93,9 @@ impl Default for Settings {
             .into_iter()
             .flatten()
             .collect(),
+            header_read_timeout_secs: 10,
+            request_timeout_secs: 300,
+            max_connections: 4096,
             trial_certificates: false,
         }
     }
@@ -251,6 +262,33 @@ impl Settings {
                 .filter(|s| !s.is_empty())
                 .map(Into::into)
                 .collect();
+        }
+        if let Some(v) = env_value("VRS_HEADER_READ_TIMEOUT_SECS")? {
+            settings.header_read_timeout_secs = v;
+        }
+        if let Some(v) = env_value("VRS_REQUEST_TIMEOUT_SECS")? {
+            settings.request_timeout_secs = v;
+        }
+        if let Some(v) = env_value("VRS_MAX_CONNECTIONS")? {
+            settings.max_connections = v;
+        }
+        for (name, value) in [
+            (
+                "VRS_HEADER_READ_TIMEOUT_SECS",
+                settings.header_read_timeout_secs,
+            ),
+            ("VRS_REQUEST_TIMEOUT_SECS", settings.request_timeout_secs),
+            ("VRS_MAX_CONNECTIONS", settings.max_connections as u64),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Env {
+                    name,
+                    reason: format!(
+                        "{} must be at least 1",
+                        name.trim_start_matches("VRS_").to_ascii_lowercase()
+                    ),
+                });
+            }
         }
         if let Some(v) = env_value("VRS_UNDO_WINDOW_MINUTES")? {
             settings.undo_window_minutes = v;

@@ -24,6 +24,7 @@ mod pages;
 mod records;
 mod records_pages;
 pub mod routes;
+pub mod serve;
 mod session;
 mod statistics;
 mod tablet;
@@ -31,7 +32,6 @@ pub mod terminal;
 mod verify_page;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -96,18 +96,6 @@ pub async fn launch(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    serve_router(router(state), listener, shutdown).await
-}
-
-/// Serves an application router (the one [`router`] builds, perhaps with layers around it) as
-/// [`launch`] does.
-pub async fn serve_router(
-    app: Router,
-    listener: TcpListener,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let app = app.into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = serve::ServeLimits::of(&state.settings);
+    serve::serve(router(state), listener, limits, shutdown).await
 }

@@ -188,9 +188,10 @@ async fn spawn_app_with(db: TestDb, settings: Settings) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let limits = vrs_server::serve::ServeLimits::of(&settings);
     let state = AppState::new(db.store.clone(), settings);
     let app = vrs_server::router(state).layer(axum::middleware::from_fn(no_my_number_in_the_url));
-    tokio::spawn(vrs_server::serve_router(app, listener, async {
+    tokio::spawn(vrs_server::serve::serve(app, listener, limits, async {
         let _ = rx.await;
     }));
     TestApp {
