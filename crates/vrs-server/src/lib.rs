@@ -13,6 +13,7 @@ mod duplicates_pages;
 mod error;
 mod fhir;
 mod governance;
+pub mod headers;
 pub mod hl7;
 mod i18n;
 mod inquiries;

@@ -9,7 +9,7 @@ use crate::i18n::{t, Lang, Text};
 use crate::session::Signed;
 use crate::terminal::TerminalClass;
 
-const STYLE: &str = "
+pub(crate) const STYLE: &str = "
 body{font-family:system-ui,'Hiragino Sans','Noto Sans CJK JP',sans-serif;margin:0;background:#f5f7fa;color:#1b2430}
 header{background:#1d4f91;color:#fff;padding:.8rem 1.2rem;display:flex;flex-wrap:wrap;gap:1rem;align-items:center}
 header h1{font-size:1.15rem;margin:0;flex:1}

@@ -506,6 +506,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::metrics::track,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::headers::security,
+        ))
         .with_state(state)
 }
 

@@ -337,7 +337,7 @@ pub async fn tablet_page(signed: Signed) -> Result<Html<String>, WebError> {
 /// The page's script: digit-by-digit feedback on the OCR line (length, the municipality code's
 /// check digit), the coupon check, and the registration with one Idempotency-Key per attempt
 /// (kept when the same registration is retried).
-const TABLET_JS: &str = r#"
+pub(crate) const TABLET_JS: &str = r#"
 (() => {
   const root = document.getElementById('tablet');
   const ja = root.dataset.lang === 'ja';

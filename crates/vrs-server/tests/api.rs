@@ -655,3 +655,69 @@ async fn a_site_tablet_reads_a_coupon_of_any_municipality_and_nothing_personal(a
     let outcomes: Vec<&str> = reads.iter().map(|r| r.entry.outcome.as_str()).collect();
     assert_eq!(outcomes, ["deceased", "unknown_coupon", "ok"]);
 }
+
+/// Every response carries the security headers; a signed-in page and a download are never cached
+/// while the public keys may be; HSTS only where the public URL is https.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_response_carries_the_security_headers() {
+    let app = support::spawn_app_configured(TestDb::sqlite().await, |s| {
+        s.public_url = Some("https://vrs.example.jp".into());
+    })
+    .await;
+    app.account("saijo-staff", "municipal_staff", Some("382060"), false)
+        .await;
+    let staff = app.browser(LGWAN);
+    staff.login("saijo-staff", PASSWORD).await;
+    let headers_of = |path: &'static str, cookies: bool| {
+        let client = if cookies {
+            staff.client.clone()
+        } else {
+            reqwest::Client::new()
+        };
+        let url = format!("http://{}{path}", app.address);
+        async move {
+            client
+                .get(url)
+                .header("x-forwarded-for", LGWAN)
+                .send()
+                .await
+                .unwrap()
+                .headers()
+                .clone()
+        }
+    };
+    for (path, signed_in) in [
+        ("/login", false),
+        ("/records", true),
+        ("/audit.csv", true),
+        ("/no-such-page", false),
+        ("/api/v1/statistics", true),
+    ] {
+        let h = headers_of(path, signed_in).await;
+        let policy = h["content-security-policy"].to_str().unwrap();
+        assert!(policy.starts_with("default-src 'none'"), "{path}: {policy}");
+        assert!(
+            policy.contains("frame-ancestors 'none'"),
+            "{path}: {policy}"
+        );
+        assert!(!policy.contains("unsafe"), "{path}: {policy}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+        assert_eq!(h["cache-control"], "no-store", "{path}");
+        assert_eq!(h["strict-transport-security"], "max-age=31536000", "{path}");
+    }
+    let keys = headers_of("/.well-known/jwks.json", false).await;
+    assert_eq!(keys["cache-control"], "public, max-age=300");
+    app.stop().await;
+
+    // Plain http (the demo's loopback): no HSTS.
+    let plain = spawn_app(TestDb::sqlite().await).await;
+    let h = reqwest::get(format!("http://{}/login", plain.address))
+        .await
+        .unwrap()
+        .headers()
+        .clone();
+    assert!(!h.contains_key("strict-transport-security"));
+    assert!(h.contains_key("content-security-policy"));
+    plain.stop().await;
+}

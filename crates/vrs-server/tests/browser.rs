@@ -287,6 +287,43 @@ async fn the_tablet_page_registers_a_dose_and_refuses_a_bad_ocr_line() {
         .unwrap();
     client.wait().for_element(Locator::Id("ocr")).await.unwrap();
 
+    // The page runs under its Content Security Policy: the tablet's own script (allowed by its
+    // hash) runs — everything below needs it — while a script injected into the page does not.
+    let injected = client
+        .execute(
+            "const s = document.createElement('script'); \
+             s.textContent = 'window.injectedRan = true'; \
+             document.body.appendChild(s); \
+             return window.injectedRan === true;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        injected,
+        serde_json::Value::Bool(false),
+        "an injected script ran"
+    );
+    // The page's own style block is allowed by its hash: the header is styled.
+    let header_colour = client
+        .execute(
+            "return getComputedStyle(document.querySelector('header')).backgroundColor;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(header_colour, serde_json::json!("rgb(29, 79, 145)"));
+    let headers = reqwest::get(format!("http://{}/login", app.address))
+        .await
+        .unwrap()
+        .headers()
+        .clone();
+    let policy = headers["content-security-policy"].to_str().unwrap();
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert!(policy.contains("script-src 'sha256-"), "{policy}");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+
     // 131017 fails the municipality code's check digit: the page says so and will not check it.
     type_ocr(&client, &format!("11131017{}", p.coupon.as_str())).await;
     let feedback = wait_for_text(&client, "ocr-feedback", "検査数字").await;
