@@ -114,6 +114,27 @@ fn allowed(
     Ok((signed, home))
 }
 
+/// The media types a FHIR JSON body may be sent as.
+const FHIR_BODY_TYPES: &[&str] = &["application/fhir+json", "application/json"];
+
+/// A posted FHIR body: the session's CSRF token in `X-CSRF-Token` (a cross-site form cannot send
+/// it), a JSON media type (415 otherwise), then the JSON.
+fn posted_json(
+    signed: &Signed,
+    headers: &axum::http::HeaderMap,
+    body: &Bytes,
+) -> Result<Value, Fhir> {
+    signed.check_csrf_header(headers).map_err(web_error)?;
+    if !crate::headers::content_type_is(headers, FHIR_BODY_TYPES) {
+        return Err(outcome(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "not-supported",
+            "send the resource as application/fhir+json",
+        ));
+    }
+    json_body(body)
+}
+
 fn json_body(body: &Bytes) -> Result<Value, Fhir> {
     serde_json::from_slice(body).map_err(|e| {
         let (_, en) = crate::error::json_body_fault(&e);
@@ -223,11 +244,7 @@ pub async fn search_patients_posted(
 ) -> Answer {
     let (signed, own) = allowed(signed, Action::SearchPeople)?;
     signed.check_csrf_header(&headers).map_err(web_error)?;
-    let form = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !form {
+    if !crate::headers::content_type_is(&headers, &["application/x-www-form-urlencoded"]) {
         return Err(outcome(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "not-supported",
@@ -317,10 +334,11 @@ pub async fn search_immunizations(
 pub async fn create_immunization(
     State(state): State<AppState>,
     signed: Result<Signed, WebError>,
+    headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Answer {
     let (signed, own) = allowed(signed, Action::ImportDoses)?;
-    let value = json_body(&body)?;
+    let value = posted_json(&signed, &headers, &body)?;
     let created = service::create_immunization(
         state.store.as_ref(),
         &actor(&signed),
@@ -339,10 +357,11 @@ pub async fn create_immunization(
 pub async fn transaction(
     State(state): State<AppState>,
     signed: Result<Signed, WebError>,
+    headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Answer {
     let (signed, own) = allowed(signed, Action::ImportDoses)?;
-    let value = json_body(&body)?;
+    let value = posted_json(&signed, &headers, &body)?;
     ok(service::transaction(
         state.store.as_ref(),
         &actor(&signed),

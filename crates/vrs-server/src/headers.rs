@@ -37,6 +37,17 @@ pub fn content_security_policy() -> &'static str {
     })
 }
 
+/// Whether the request's `Content-Type` is one of `accepted` (its media type, parameters aside,
+/// compared without regard to case).
+pub fn content_type_is(headers: &axum::http::HeaderMap, accepted: &[&str]) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|essence| essence.trim().to_ascii_lowercase())
+        .is_some_and(|essence| accepted.contains(&essence.as_str()))
+}
+
 /// Adds the headers to every response.
 pub async fn security(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;

@@ -37,11 +37,25 @@ pub const BODY_LIMIT: usize = 16 << 20;
 /// An MLLP connection silent for this long is closed.
 const IDLE: std::time::Duration = std::time::Duration::from_secs(300);
 
+/// The media types an ER7 message may be posted as.
+const ER7_TYPES: &[&str] = &["x-application/hl7-v2+er7", "application/hl7-v2"];
+
 pub async fn post_er7(
     State(state): State<AppState>,
     signed: Signed,
+    headers: axum::http::HeaderMap,
     body: Body,
 ) -> Result<Response, WebError> {
+    // A session's POST carries its CSRF token: a cross-site form cannot send it.
+    signed.check_csrf_header(&headers)?;
+    if !crate::headers::content_type_is(&headers, ER7_TYPES) {
+        return Ok((
+            axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "HL7 v2 の電文は x-application/hl7-v2+er7 で送ってください。\n\
+             Send HL7 v2 messages as x-application/hl7-v2+er7 (or application/hl7-v2).\n",
+        )
+            .into_response());
+    }
     // Only those who may add or read records of their own municipality reach the exchange at all.
     let home = signed
         .account

@@ -69,11 +69,18 @@ async fn send(
     path: &str,
     body: Option<&Value>,
 ) -> (u16, Value) {
+    let posting = method != reqwest::Method::GET;
     let mut r = b
         .client
         .request(method, format!("{}{path}", b.base))
         .header("x-forwarded-for", LGWAN)
         .header("accept", "application/fhir+json");
+    if posting {
+        // The session's token where the session has pages (a tablet's has none to give).
+        if let Some(token) = support::hidden(&b.get("/").await.body, "csrf") {
+            r = r.header("x-csrf-token", token);
+        }
+    }
     if let Some(body) = body {
         r = r
             .header("content-type", "application/fhir+json")
@@ -179,6 +186,7 @@ async fn a_dose_round_trips_and_bad_resources_store_nothing(app: &TestApp) {
         .client
         .post(format!("{}/fhir/Immunization", ehr.base))
         .header("x-forwarded-for", LGWAN)
+        .header("x-csrf-token", ehr.csrf("/records").await)
         .header("content-type", "application/fhir+json")
         .body(resource(&a, 1, 1, "FA4597").to_string())
         .send()
@@ -347,6 +355,29 @@ async fn reads_and_searches_stay_in_the_municipality(app: &TestApp) {
             }
         };
     let token = ehr.csrf("/records").await;
+    // A FHIR write carries the session's CSRF token and a JSON media type.
+    let write = |token: Option<String>, content_type: &'static str| {
+        let mut r = ehr
+            .client
+            .post(format!("{}/fhir/Immunization", ehr.base))
+            .header("x-forwarded-for", LGWAN)
+            .header("content-type", content_type)
+            .body("{\"resourceType\": \"Immunization\"}");
+        if let Some(t) = token {
+            r = r.header("x-csrf-token", t);
+        }
+        async move { r.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(write(None, "application/fhir+json").await, 403);
+    assert_eq!(write(Some(token.clone()), "text/plain").await, 415);
+    assert_eq!(
+        write(Some(token.clone()), "application/x-www-form-urlencoded").await,
+        415
+    );
+    assert_eq!(
+        write(Some(token.clone()), "application/fhir+json").await,
+        400
+    );
     let form_type = "application/x-www-form-urlencoded";
     let (status, found) = search_post(&ehr, LGWAN, token.clone(), form_type).await;
     assert_eq!((status, found["total"].as_u64()), (200, Some(1)), "{found}");

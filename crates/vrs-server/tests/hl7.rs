@@ -89,10 +89,12 @@ fn errors(answer: &str) -> Vec<String> {
 async fn post(app: &TestApp, user: &str, body: Vec<u8>) -> (u16, String) {
     let b = app.browser(LGWAN);
     b.login(user, PASSWORD).await;
+    let token = b.csrf("/").await;
     let r = b
         .client
         .post(format!("{}/hl7/v2", b.base))
         .header("x-forwarded-for", LGWAN)
+        .header("x-csrf-token", token)
         .header("content-type", "x-application/hl7-v2+er7")
         .body(body)
         .send()
@@ -370,10 +372,12 @@ async fn session(app: &TestApp, user: &str) -> support::Browser {
 }
 
 async fn send(b: &support::Browser, body: Vec<u8>) -> (u16, String, String) {
+    let token = b.csrf("/").await;
     let r = b
         .client
         .post(format!("{}/hl7/v2", b.base))
         .header("x-forwarded-for", LGWAN)
+        .header("x-csrf-token", token)
         .header("content-type", "x-application/hl7-v2+er7")
         .body(body)
         .send()
@@ -397,6 +401,32 @@ fn cp932_vxu(control: &str, p: &Resident) -> Vec<u8> {
 async fn an_ar_echoes_the_control_id_whenever_msh_10_can_be_read(app: &TestApp) {
     let (a, _) = setup(app).await;
     let b = session(app, "saijo-ehr").await;
+    // Over HTTP a session's message carries its CSRF token and the ER7 media type: a cross-site
+    // form can send neither.
+    let token = b.csrf("/").await;
+    let raw = |token: Option<&str>, content_type: &'static str| {
+        let mut r = b
+            .client
+            .post(format!("{}/hl7/v2", b.base))
+            .header("x-forwarded-for", LGWAN)
+            .header("content-type", content_type)
+            .body(cp932_vxu("R0", &a));
+        if let Some(t) = token {
+            r = r.header("x-csrf-token", t.to_owned());
+        }
+        async move { r.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(raw(None, "x-application/hl7-v2+er7").await, 403);
+    assert_eq!(raw(Some("forged"), "x-application/hl7-v2+er7").await, 403);
+    assert_eq!(raw(Some(&token), "text/plain").await, 415);
+    assert_eq!(
+        raw(Some(&token), "application/x-www-form-urlencoded").await,
+        415
+    );
+    assert_eq!(
+        raw(Some(&token), "application/hl7-v2; charset=utf-8").await,
+        200
+    );
     // Not UTF-8 after a readable MSH.
     let (status, _, answer) = send(&b, cp932_vxu("R1", &a)).await;
     assert_eq!(status, 200);
