@@ -1,8 +1,12 @@
 //! Signing in and out, sessions, and passwords. Nobody registers themselves: accounts are issued by
 //! the national operator on a municipality's application, with a one-time initial password that must
-//! be changed at the first login. Failed logins are counted in the database and lock the account
-//! after [`LoginPolicy::lock_after`] in a row, so every server node sees the same count. Every login,
-//! failed or not, every lock and every password change is audited in the account's own chain.
+//! be changed at the first login. Failed logins are counted in the database, so every server node
+//! sees the same count: after [`LoginPolicy::lock_after`] in a row the account's next try must wait
+//! ([`backoff`]: a minute, doubling with each further failure, at most [`LoginPolicy::lock_for`]);
+//! a try within the wait is refused unchecked and uncounted, a right password after it gets in, and
+//! the national operator can end a wait ([`unlock`]). Passwords are checked on the blocking pool, a
+//! few at a time, so a flood of sign-ins never stalls the workers that serve everyone else. Every
+//! login, failed or not, every wait, unlock and password change is audited in the account's chain.
 
 use chrono::{DateTime, Duration, Utc};
 use vrs_crypto::password;
@@ -35,6 +39,35 @@ pub struct LoginPolicy {
     pub lock_for: Duration,
     pub idle: Duration,
     pub absolute: Duration,
+}
+
+/// How long the next try must wait after `failures` failed logins in a row: nothing before
+/// `lock_after`, then a minute, doubling with each further failure, at most `lock_for`.
+pub fn backoff(policy: &LoginPolicy, failures: u32) -> Option<Duration> {
+    let beyond = failures.checked_sub(policy.lock_after)?;
+    let wait = Duration::minutes(1) * 2i32.pow(beyond.min(20));
+    Some(wait.min(policy.lock_for).max(Duration::seconds(1)))
+}
+
+/// Checks a password against its Argon2id hash on the blocking pool, at most as many at once as
+/// the machine has cores: the async workers stay free whatever the number of sign-ins.
+async fn password_matches(password_text: &str, hash: &str) -> bool {
+    use std::sync::{Arc, OnceLock};
+    static SLOTS: OnceLock<Arc<tokio::sync::Semaphore>> = OnceLock::new();
+    let slots = SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Arc::new(tokio::sync::Semaphore::new(cores))
+    });
+    let Ok(_slot) = slots.acquire().await else {
+        return false;
+    };
+    let (text, hash) = (
+        zeroize::Zeroizing::new(password_text.to_owned()),
+        hash.to_owned(),
+    );
+    tokio::task::spawn_blocking(move || password::verify_password(&text, &hash))
+        .await
+        .unwrap_or(false)
 }
 
 impl Default for LoginPolicy {
@@ -87,8 +120,14 @@ pub fn unknown_user_id(store: &dyn Store, typed: &str) -> String {
 pub enum LoginError {
     #[error("the user ID or the password is wrong")]
     BadCredentials,
-    #[error("the account is locked after repeated failed logins until {until}")]
-    Locked { until: DateTime<Utc> },
+    /// No account has the user ID (answered like a wrong password).
+    #[error("the user ID or the password is wrong")]
+    UnknownUser,
+    /// After repeated failures the account's next try must wait until then; the password was not
+    /// checked and the try not counted.
+    #[error("too many failed logins: try again after {until}")]
+    Throttled { until: DateTime<Utc> },
+    /// Answered like a wrong password: the answer never tells that an account exists.
     #[error("the account is disabled")]
     Disabled,
     #[error(transparent)]
@@ -117,7 +156,7 @@ pub async fn login(
         Ok(a) => a,
         Err(StoreError::NotFound) => {
             // Spend the time a real check takes, so timing does not tell which user IDs exist.
-            let _ = password::verify_password(password_text, dummy_hash());
+            let _ = password_matches(password_text, dummy_hash()).await;
             // The text typed is a stranger's (perhaps a password in the wrong field): the
             // append-only chain gets its keyed pseudonym and length, never the text.
             let stranger = unknown_user_id(store, user_id);
@@ -127,7 +166,7 @@ pub async fn login(
                     &entry(&stranger, "unknown", terminal, "login", "unknown_user"),
                 )
                 .await?;
-            return Err(LoginError::BadCredentials);
+            return Err(LoginError::UnknownUser);
         }
         Err(e) => return Err(e.into()),
     };
@@ -138,12 +177,18 @@ pub async fn login(
         return Err(LoginError::Disabled);
     }
     if let Some(until) = account.locked_until.filter(|u| *u > now) {
-        store.append_audit(scope, &audit("locked")).await?;
-        return Err(LoginError::Locked { until });
+        store.append_audit(scope, &audit("throttled")).await?;
+        return Err(LoginError::Throttled { until });
     }
-    if !password::verify_password(password_text, &account.password_hash) {
+    if !password_matches(password_text, &account.password_hash).await {
+        let failures = account.failed_logins.saturating_add(1);
+        let wait = backoff(policy, failures);
         let after = store
-            .login_failed(&account.user_id, policy.lock_after, now + policy.lock_for)
+            .login_failed(
+                &account.user_id,
+                policy.lock_after,
+                now + wait.unwrap_or_else(Duration::zero),
+            )
             .await?;
         store.append_audit(scope, &audit("bad_password")).await?;
         if let Some(until) = after.locked_until.filter(|u| *u > now) {
@@ -156,11 +201,16 @@ pub async fn login(
                         terminal,
                         "account.lock",
                         "locked",
-                    ),
+                    )
+                    .with_detail(format!(
+                        "{} failed logins in a row; next try after {}",
+                        after.failed_logins,
+                        until.to_rfc3339()
+                    )),
                 )
                 .await?;
-            tracing::warn!(user = %account.user_id, %until, "account locked after repeated failed logins");
-            return Err(LoginError::Locked { until });
+            tracing::warn!(user = %account.user_id, %until, "failed logins in a row: the next try must wait");
+            return Err(LoginError::Throttled { until });
         }
         return Err(LoginError::BadCredentials);
     }
@@ -182,6 +232,30 @@ pub async fn login(
         session,
         account,
     })
+}
+
+/// The national operator ends an account's wait after failed logins (and restarts its count), at
+/// once; audited as `account.unlock` in the account's chain. `NotFound` for an unknown user ID.
+pub async fn unlock(
+    store: &dyn Store,
+    actor: &crate::Actor,
+    user_id: &str,
+) -> Result<Account, StoreError> {
+    let account = store.account(user_id).await?;
+    store.login_succeeded(&account.user_id).await?;
+    store
+        .append_audit(
+            audit_scope(&account),
+            &actor
+                .audit("account.unlock", &account.user_id)
+                .with_detail(format!(
+                    "after {} failed logins in a row",
+                    account.failed_logins
+                )),
+        )
+        .await?;
+    tracing::info!(user = %account.user_id, by = %actor.user, "account unlocked");
+    Ok(account)
 }
 
 /// An Argon2id hash of a random password, verified against when the user ID is unknown.

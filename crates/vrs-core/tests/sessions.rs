@@ -8,6 +8,81 @@ use vrs_core::accounts::{self, LoginPolicy, SessionError};
 use vrs_store::testkit::TestDb;
 use vrs_store::{Account, AuditEntry, AuditFilter, AuditScope, SessionRecord};
 
+/// After five failed logins in a row the next try must wait a minute, doubling with each further
+/// failure up to the policy's limit; a try within the wait is refused unchecked and uncounted; a
+/// right password after it gets in and the count starts again.
+async fn failed_logins_make_the_next_try_wait_longer(db: &TestDb) {
+    let policy = LoginPolicy::default();
+    let waits: Vec<Option<i64>> = (3..=10)
+        .map(|n| accounts::backoff(&policy, n).map(|d| d.num_minutes()))
+        .collect();
+    assert_eq!(
+        waits,
+        [
+            None,
+            None,
+            Some(1),
+            Some(2),
+            Some(4),
+            Some(8),
+            Some(15),
+            Some(15)
+        ]
+    );
+    let right = "Right-Password-2026";
+    let mut account = db.store.account("saijo-0001").await.unwrap();
+    account.user_id = "saijo-0002".into();
+    account.password_hash = vrs_crypto::password::hash_password(right).unwrap();
+    let audit = AuditEntry::now("test", "test", "local", "account.issue", "saijo-0002");
+    db.store
+        .create_account(&account, AuditScope::National, &audit)
+        .await
+        .unwrap();
+    let login = |password: &'static str| {
+        accounts::login(db.store.as_ref(), &policy, "saijo-0002", password, "lgwan")
+    };
+    for _ in 1..=4 {
+        assert!(matches!(
+            login("wrong-password-1").await,
+            Err(accounts::LoginError::BadCredentials)
+        ));
+    }
+    let Err(accounts::LoginError::Throttled { until }) = login("wrong-password-1").await else {
+        panic!("the fifth failure starts a wait");
+    };
+    let wait = until - Utc::now();
+    assert!(
+        wait > Duration::seconds(50) && wait <= Duration::minutes(1),
+        "{wait}"
+    );
+    assert!(matches!(
+        login(right).await,
+        Err(accounts::LoginError::Throttled { .. })
+    ));
+    assert_eq!(
+        db.store.account("saijo-0002").await.unwrap().failed_logins,
+        5
+    );
+    // The wait over, one more failure waits twice as long.
+    let past = "UPDATE accounts SET locked_until = '2000-01-01T00:00:00.000000Z' \
+                WHERE user_id = 'saijo-0002'";
+    db.exec(past).await.unwrap();
+    let Err(accounts::LoginError::Throttled { until }) = login("wrong-password-1").await else {
+        panic!("a failure after the wait waits again");
+    };
+    let wait = until - Utc::now();
+    assert!(
+        wait > Duration::seconds(110) && wait <= Duration::minutes(2),
+        "{wait}"
+    );
+    db.exec(past).await.unwrap();
+    assert!(login(right).await.is_ok());
+    assert_eq!(
+        db.store.account("saijo-0002").await.unwrap().failed_logins,
+        0
+    );
+}
+
 /// What strangers type in the user ID field — a password in the wrong field, a long paste —
 /// never enters the append-only chain: the entry holds `unknown:` + a keyed pseudonym + the
 /// length, the same text giving the same pseudonym.
@@ -23,7 +98,7 @@ async fn unknown_user_ids_are_recorded_as_pseudonyms(db: &TestDb) {
         let refused = accounts::login(db.store.as_ref(), &policy, text, "whatever", "internet")
             .await
             .unwrap_err();
-        assert!(matches!(refused, accounts::LoginError::BadCredentials));
+        assert!(matches!(refused, accounts::LoginError::UnknownUser));
     }
     let entries = db
         .store
@@ -169,6 +244,7 @@ async fn sessions_expire_when_idle_or_too_old_sqlite() {
     let db = TestDb::sqlite().await;
     cases(&db).await;
     unknown_user_ids_are_recorded_as_pseudonyms(&db).await;
+    failed_logins_make_the_next_try_wait_longer(&db).await;
     db.cleanup().await;
 }
 
@@ -179,5 +255,6 @@ async fn sessions_expire_when_idle_or_too_old_postgres() {
     };
     cases(&db).await;
     unknown_user_ids_are_recorded_as_pseudonyms(&db).await;
+    failed_logins_make_the_next_try_wait_longer(&db).await;
     db.cleanup().await;
 }

@@ -55,6 +55,8 @@ pub struct AppState {
     /// each with a deadline; and how often one address may ask.
     pub verifier: limits::BoundedPool,
     pub verify_rate: Arc<limits::RateLimiter>,
+    /// Failed sign-ins per address, and the back-off of user IDs no account has.
+    pub login_guard: Arc<limits::LoginGuard>,
 }
 
 impl AppState {
@@ -73,6 +75,7 @@ impl AppState {
                 verify_page::PER_MINUTE,
                 std::time::Duration::from_secs(60),
             )),
+            login_guard: Arc::new(limits::LoginGuard::new()),
         }
     }
 

@@ -1,5 +1,6 @@
 //! Limits on work a stranger can make the server do: a fixed-window rate limit per client address,
-//! and the bounded pool that decodes uploaded pictures off the async workers with a deadline.
+//! the sign-in guard, and the bounded pool that decodes uploaded pictures off the async workers
+//! with a deadline.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -27,6 +28,15 @@ impl RateLimiter {
         }
     }
 
+    /// The seconds `client` must wait before its next request counts, without counting one.
+    pub fn wait(&self, client: IpAddr, now: Instant) -> Option<u64> {
+        let seen = self.seen.lock().ok()?;
+        let (start, count) = *seen.get(&client)?;
+        let elapsed = now.duration_since(start);
+        (elapsed < self.window && count >= self.per_window)
+            .then(|| self.window.saturating_sub(elapsed).as_secs().max(1))
+    }
+
     /// Counts a request from `client` at `now`: `Ok`, or `Err(seconds)` to wait before the next.
     pub fn check(&self, client: IpAddr, now: Instant) -> Result<(), u64> {
         let Ok(mut seen) = self.seen.lock() else {
@@ -46,6 +56,72 @@ impl RateLimiter {
         }
         entry.1 += 1;
         Ok(())
+    }
+}
+
+/// How sign-in attempts are limited beyond what the accounts themselves count. Failed sign-ins per
+/// client address: at most [`LoginGuard::FAILURES_PER_ADDRESS`] in 15 minutes, then 429 until the
+/// window ends. A user ID that no account has gets the very back-off an account gets (in memory,
+/// per node), so that neither the answers nor their timing tell which user IDs exist.
+pub struct LoginGuard {
+    failures: RateLimiter,
+    unknown: Mutex<HashMap<String, (u32, Option<Instant>)>>,
+}
+
+impl Default for LoginGuard {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LoginGuard {
+    pub const FAILURES_PER_ADDRESS: u32 = 50;
+
+    pub fn new() -> Self {
+        Self {
+            failures: RateLimiter::new(Self::FAILURES_PER_ADDRESS, Duration::from_secs(15 * 60)),
+            unknown: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The key an unknown user ID is remembered by: at most 64 characters of it.
+    fn key(user_id: &str) -> String {
+        user_id.chars().take(64).collect()
+    }
+
+    /// The seconds to wait before `client` may try `user_id` (an unknown one's back-off, or the
+    /// address's failures), or `None` to go on.
+    pub fn wait(&self, client: IpAddr, user_id: &str, now: Instant) -> Option<u64> {
+        let unknown = self.unknown.lock().ok().and_then(|map| {
+            map.get(&Self::key(user_id))
+                .and_then(|(_, until)| *until)
+                .filter(|until| *until > now)
+                .map(|until| until.duration_since(now).as_secs().max(1))
+        });
+        unknown.or_else(|| self.failures.wait(client, now))
+    }
+
+    /// Counts a failed sign-in from `client`.
+    pub fn failed(&self, client: IpAddr, now: Instant) {
+        let _ = self.failures.check(client, now);
+    }
+
+    /// Counts a failure for a user ID no account has; the wait that now starts, if any.
+    pub fn unknown_failed(
+        &self,
+        user_id: &str,
+        policy: &vrs_core::accounts::LoginPolicy,
+        now: Instant,
+    ) -> Option<Duration> {
+        let mut map = self.unknown.lock().ok()?;
+        if map.len() >= REMEMBERED {
+            map.retain(|_, (_, until)| until.is_some_and(|u| u > now));
+        }
+        let entry = map.entry(Self::key(user_id)).or_insert((0, None));
+        entry.0 = entry.0.saturating_add(1);
+        let wait = vrs_core::accounts::backoff(policy, entry.0).and_then(|w| w.to_std().ok())?;
+        entry.1 = Some(now + wait);
+        Some(wait)
     }
 }
 

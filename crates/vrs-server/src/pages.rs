@@ -292,13 +292,14 @@ pub fn home(lang: Lang, signed: &Signed) -> Markup {
 }
 
 pub fn locked_accounts(lang: Lang, signed: &Signed, locked: &[Account]) -> Markup {
-    let (title, none, user, until, failures) = match lang {
+    let (title, none, user, until, failures, unlock) = match lang {
         Lang::Ja => (
             "ロック中のアカウント",
             "ロック中のアカウントはありません。",
             "ユーザID",
             "ロック解除予定",
             "連続失敗回数",
+            "ロックを解除",
         ),
         Lang::En => (
             "Locked accounts",
@@ -306,6 +307,7 @@ pub fn locked_accounts(lang: Lang, signed: &Signed, locked: &[Account]) -> Marku
             "User ID",
             "Locked until",
             "Failed logins",
+            "Unlock",
         ),
     };
     layout(
@@ -315,12 +317,18 @@ pub fn locked_accounts(lang: Lang, signed: &Signed, locked: &[Account]) -> Marku
         html! {
             @if locked.is_empty() { p { (none) } } @else {
                 table.locked {
-                    tr { th { (user) } th { (until) } th { (failures) } }
+                    tr { th { (user) } th { (until) } th { (failures) } th {} }
                     @for a in locked {
                         tr {
                             td { (a.user_id) }
                             td { (a.locked_until.map(|u| u.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default()) }
                             td { (a.failed_logins) }
+                            td {
+                                form method="post" action={ "/operator/locks/" (a.user_id) "/unlock" } {
+                                    input type="hidden" name="csrf" value=(signed.session.csrf_token);
+                                    button type="submit" { (unlock) }
+                                }
+                            }
                         }
                     }
                 }

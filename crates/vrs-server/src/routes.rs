@@ -116,6 +116,12 @@ fn table() -> Vec<(RouteInfo, Handlers)> {
         ),
         r("/operator/locks", &["GET"], Operator, get(locked_accounts)),
         r(
+            "/operator/locks/{user_id}/unlock",
+            &["POST"],
+            Operator,
+            post(unlock_account),
+        ),
+        r(
             "/operator/applications",
             &["GET"],
             Operator,
@@ -558,9 +564,33 @@ struct LoginForm {
     csrf: String,
 }
 
+/// The login page refusing a try for `seconds`: 429 with `Retry-After`, the same for every account
+/// and user ID.
+fn login_wait(lang: Lang, csrf: &str, seconds: u64) -> Response {
+    let message = match lang {
+        Lang::Ja => format!(
+            "ログインの失敗が続いたため、{seconds}秒後までお待ちください。その後にもう一度お試しください。"
+        ),
+        Lang::En => {
+            format!("Too many failed sign-ins: wait {seconds} seconds, then try again.")
+        }
+    };
+    let mut response = (
+        StatusCode::TOO_MANY_REQUESTS,
+        Html(pages::login(lang, csrf, Some(&message)).into_string()),
+    )
+        .into_response();
+    if let Ok(value) = seconds.to_string().parse() {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
+
 async fn login(
     State(state): State<AppState>,
     RequestTerminal(terminal): RequestTerminal,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: axum::http::HeaderMap,
     jar: CookieJar,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, WebError> {
@@ -572,14 +602,27 @@ async fn login(
     if expected.is_empty() || !constant_time_eq(expected.as_bytes(), form.csrf.as_bytes()) {
         return Err(WebError::Csrf);
     }
+    let client = crate::terminal::client_address(&state.settings, peer, &headers)
+        .unwrap_or_else(|| peer.ip());
+    let user_id = form.user_id.trim();
+    let now = std::time::Instant::now();
+    if let Some(seconds) = state.login_guard.wait(client, user_id, now) {
+        return Ok(login_wait(lang, &form.csrf, seconds));
+    }
+    let policy = state.login_policy();
     let outcome = accounts::login(
         state.store.as_ref(),
-        &state.login_policy(),
-        form.user_id.trim(),
+        &policy,
+        user_id,
         &form.password,
         terminal.as_str(),
     )
     .await;
+    if outcome.is_err() {
+        state.login_guard.failed(client, now);
+    }
+    // Every refusal reads the same — wrong ID or password, disabled, or waiting — so that nobody
+    // learns which user IDs exist.
     let message = match outcome {
         Ok(done) => {
             let jar = jar.remove(removal(LOGIN_CSRF_COOKIE)).add(private_cookie(
@@ -594,9 +637,17 @@ async fn login(
             };
             return Ok((jar, Redirect::to(to)).into_response());
         }
-        Err(LoginError::BadCredentials) => t(lang, Text::BadCredentials),
-        Err(LoginError::Locked { .. }) => t(lang, Text::Locked),
-        Err(LoginError::Disabled) => t(lang, Text::Disabled),
+        Err(LoginError::BadCredentials | LoginError::Disabled) => t(lang, Text::BadCredentials),
+        Err(LoginError::UnknownUser) => {
+            match state.login_guard.unknown_failed(user_id, &policy, now) {
+                Some(wait) => return Ok(login_wait(lang, &form.csrf, wait.as_secs().max(1))),
+                None => t(lang, Text::BadCredentials),
+            }
+        }
+        Err(LoginError::Throttled { until }) => {
+            let seconds = (until - chrono::Utc::now()).num_seconds().max(1) as u64;
+            return Ok(login_wait(lang, &form.csrf, seconds));
+        }
         Err(LoginError::Store(e)) => return Err(e.into()),
     };
     Ok((
@@ -719,6 +770,19 @@ async fn locked_accounts(
     Ok(Html(
         pages::locked_accounts(signed.lang, &signed, &locked).into_string(),
     ))
+}
+
+/// The operator ends an account's wait after failed logins (`POST /operator/locks/{user}/unlock`).
+async fn unlock_account(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(user_id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, WebError> {
+    signed.check_csrf(&form.csrf)?;
+    signed.authorize(Action::ApproveAccounts, &Target::Nation)?;
+    accounts::unlock(state.store.as_ref(), &records::actor(&signed), &user_id).await?;
+    Ok(Redirect::to("/operator/locks").into_response())
 }
 
 fn application_error(e: ApplicationError) -> WebError {

@@ -27,6 +27,7 @@ both_backends!(
     staff_search_and_download_their_own_audit_log,
     two_nodes_on_one_database_share_sessions_and_lockouts,
     a_site_tablet_reads_a_coupon_of_any_municipality_and_nothing_personal,
+    sign_in_answers_never_tell_which_accounts_exist,
 );
 
 const NEW_PASSWORD: &str = "Saijo-Vaccine-2026";
@@ -93,13 +94,25 @@ async fn five_failed_logins_lock_the_account_and_the_operator_sees_it(app: &Test
             .body
             .contains("ユーザIDまたはパスワードが正しくありません"));
     }
+    // The fifth failure starts a wait (a minute, doubling with each further failure): 429.
     let fifth = attacker.login("saijo-0002", "guess-guess-1").await;
-    assert!(fifth.body.contains("ロックされています"), "{}", fifth.body);
-    // Even the right password is refused while the lock lasts.
+    assert_eq!(fifth.status, 429, "{}", fifth.body);
+    assert!(
+        fifth.body.contains("秒後までお待ちください"),
+        "{}",
+        fifth.body
+    );
+    // Even the right password is refused, unchecked and uncounted, while the wait lasts.
     let owner = app.browser(LGWAN);
     let refused = owner.login("saijo-0002", PASSWORD).await;
-    assert_eq!(refused.status, 401);
-    assert!(refused.body.contains("ロックされています"));
+    assert_eq!(refused.status, 429);
+    let account = app.db.store.account("saijo-0002").await.unwrap();
+    assert_eq!(account.failed_logins, 5);
+    let wait = account.locked_until.unwrap() - chrono::Utc::now();
+    assert!(
+        wait <= chrono::Duration::minutes(1) && wait > chrono::Duration::seconds(30),
+        "{wait}"
+    );
     // The operator's intrusion notice lists the account.
     let operator = app.browser(INTERNET);
     assert_eq!(
@@ -113,6 +126,23 @@ async fn five_failed_logins_lock_the_account_and_the_operator_sees_it(app: &Test
     let locks = operator.get("/operator/locks").await;
     assert_eq!(locks.status, 200);
     assert!(locks.body.contains("saijo-0002"), "{}", locks.body);
+    // The operator ends the wait (a forged form is refused); the owner gets in at once.
+    let forged = operator
+        .post("/operator/locks/saijo-0002/unlock", &[("csrf", "forged")])
+        .await;
+    assert_eq!(forged.status, 403);
+    let csrf = operator.csrf("/operator/locks").await;
+    let unlocked = operator
+        .post("/operator/locks/saijo-0002/unlock", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(unlocked.location.as_deref(), Some("/operator/locks"));
+    assert!(!operator
+        .get("/operator/locks")
+        .await
+        .body
+        .contains("saijo-0002"));
+    let back = owner.login("saijo-0002", PASSWORD).await;
+    assert_eq!(back.location.as_deref(), Some("/"), "{}", back.body);
     // Every attempt is in the municipality's audit chain.
     let log = app
         .db
@@ -139,10 +169,72 @@ async fn five_failed_logins_lock_the_account_and_the_operator_sees_it(app: &Test
             "bad_password",
             "bad_password",
             "bad_password",
-            "locked"
+            "throttled",
+            "ok"
         ]
     );
     assert!(log.iter().any(|r| r.entry.action == "account.lock"));
+    assert!(log
+        .iter()
+        .any(|r| r.entry.action == "account.unlock" && r.entry.actor == "op-0001"));
+}
+
+/// No answer tells whether an account exists: a user ID nobody has gets the same refusals and the
+/// same wait after five failures as a real one, and a disabled account reads like a wrong password.
+/// A flood of sign-ins is checked off the async workers: `/healthz` keeps answering at once.
+async fn sign_in_answers_never_tell_which_accounts_exist(app: &TestApp) {
+    app.account("saijo-0010", "municipal_staff", Some("382060"), false)
+        .await;
+    let stranger = app.browser(INTERNET);
+    let real = app.browser(LGWAN);
+    for n in 1..=5 {
+        let unknown = stranger.login("nobody-at-all", "guess-guess-1").await;
+        let known = real.login("saijo-0010", "guess-guess-1").await;
+        assert_eq!(unknown.status, known.status, "attempt {n}");
+        let expected = if n < 5 { 401 } else { 429 };
+        assert_eq!(known.status, expected, "attempt {n}");
+    }
+    let unknown = stranger.login("nobody-at-all", PASSWORD).await;
+    assert_eq!(unknown.status, 429);
+
+    let mut disabled = app.db.store.account("saijo-0010").await.unwrap();
+    disabled.user_id = "saijo-0011".into();
+    disabled.disabled = true;
+    disabled.failed_logins = 0;
+    disabled.locked_until = None;
+    disabled.password_hash = vrs_crypto::password::hash_password(PASSWORD).unwrap();
+    let audit = vrs_store::AuditEntry::now("test", "test", "local", "account.issue", "saijo-0011");
+    app.db
+        .store
+        .create_account(&disabled, vrs_store::AuditScope::National, &audit)
+        .await
+        .unwrap();
+    let other = app.browser(LGWAN);
+    let off = other.login("saijo-0011", PASSWORD).await;
+    let wrong = other.login("saijo-0010x", "guess-guess-1").await;
+    assert_eq!((off.status, wrong.status), (401, 401));
+    assert!(off
+        .body
+        .contains("ユーザIDまたはパスワードが正しくありません"));
+    assert!(!off.body.contains("停止"), "{}", off.body);
+
+    // Twenty sign-ins at once (each an Argon2id check) while /healthz is asked.
+    let mut flood = Vec::new();
+    for i in 0..20 {
+        let b = app.browser(LGWAN);
+        flood.push(tokio::spawn(async move {
+            b.login(&format!("flood-{i}"), "guess-guess-1").await.status
+        }));
+    }
+    let probe = app.browser(LGWAN);
+    let started = std::time::Instant::now();
+    let health = probe.healthz().await;
+    let took = started.elapsed();
+    assert_eq!(health.status, 200);
+    assert!(took < std::time::Duration::from_secs(1), "{took:?}");
+    for f in flood {
+        assert_eq!(f.await.unwrap(), 401);
+    }
 }
 
 async fn state_changing_forms_need_the_csrf_token(app: &TestApp) {
@@ -560,11 +652,7 @@ async fn two_nodes_on_one_database_share_sessions_and_lockouts(app: &TestApp) {
         node.login("saijo-0009", "wrong-guess-12").await;
     }
     let locked = attacker_b.login("saijo-0009", PASSWORD).await;
-    assert!(
-        locked.body.contains("ロックされています"),
-        "{}",
-        locked.body
-    );
+    assert_eq!(locked.status, 429, "{}", locked.body);
     // Signing out on one node ends the session on both.
     on_b.logout().await;
     assert_eq!(a.get("/").await.location.as_deref(), Some("/login"));

@@ -697,6 +697,39 @@ fn accounts_create_refuses_bad_input_and_issues_a_one_time_password() {
         must_change,
         "the one-time password must be changed at first sign-in"
     );
+    // An account waiting after failed sign-ins is unlocked from the command line, audited.
+    conn.execute(
+        "UPDATE accounts SET failed_logins = 7, locked_until = '2999-01-01T00:00:00.000000Z' \
+         WHERE user_id = 'tablet-1'",
+        [],
+    )
+    .unwrap();
+    let unlocked = d.run(&["accounts", "unlock", "tablet-1"]);
+    assert!(unlocked.status.success(), "{}", text(&unlocked));
+    assert!(
+        text(&unlocked).contains("after 7 failed"),
+        "{}",
+        text(&unlocked)
+    );
+    let (failures, until): (i64, Option<String>) = conn
+        .query_row(
+            "SELECT failed_logins, locked_until FROM accounts WHERE user_id = 'tablet-1'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((failures, until), (0, None));
+    let unlocks: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM audit_log WHERE action = 'account.unlock' AND target = 'tablet-1'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(unlocks, 1);
+    let nobody = d.run(&["accounts", "unlock", "nobody-here"]);
+    assert_eq!(nobody.status.code(), Some(2), "{}", text(&nobody));
+    assert!(text(&nobody).contains("nobody-here"), "{}", text(&nobody));
     let again = d.run(&[
         "accounts",
         "create",

@@ -2,6 +2,9 @@
 //! issues an account from the server's command line — the first national operator of a new
 //! deployment, or a service account (a site tablet, a kiosk) — and prints its one-time password.
 //! The account must change it at its first sign-in. Audited in the chain of the account's area.
+//!
+//! `vrs accounts unlock USER_ID`: ends the wait an account is in after failed sign-ins (the
+//! operator's **ロック中のアカウント** page does the same); audited as `account.unlock`.
 
 use vrs_core::access::Role;
 use vrs_crypto::password;
@@ -14,6 +17,11 @@ use crate::context::{municipality_arg, CliError, Context};
 pub enum Accounts {
     /// Issue an account and print its one-time password.
     Create(CreateArgs),
+    /// End an account's wait after failed sign-ins, at once.
+    Unlock {
+        /// The account's user ID
+        user_id: String,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -37,7 +45,10 @@ pub struct CreateArgs {
 }
 
 pub async fn run(context: &Context, accounts: &Accounts) -> Result<(), CliError> {
-    let Accounts::Create(args) = accounts;
+    let args = match accounts {
+        Accounts::Create(args) => args,
+        Accounts::Unlock { user_id } => return unlock(context, user_id.trim()).await,
+    };
     let id = args.user_id.trim();
     let valid = (3..=64).contains(&id.len())
         && id
@@ -121,4 +132,22 @@ pub async fn run(context: &Context, accounts: &Accounts) -> Result<(), CliError>
         args.role
     );
     Ok(())
+}
+
+async fn unlock(context: &Context, user_id: &str) -> Result<(), CliError> {
+    let store = context.store().await?;
+    let actor = vrs_core::Actor::command_line();
+    match vrs_core::accounts::unlock(store.as_ref(), &actor, user_id).await {
+        Ok(account) => {
+            println!(
+                "unlocked {} (after {} failed sign-ins in a row)",
+                account.user_id, account.failed_logins
+            );
+            Ok(())
+        }
+        Err(vrs_store::StoreError::NotFound) => Err(CliError::Input(format!(
+            "no account has the user ID {user_id:?} (アカウントがありません)"
+        ))),
+        Err(e) => Err(e.into()),
+    }
 }
