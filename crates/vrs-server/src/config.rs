@@ -4,6 +4,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
+use std::sync::Arc;
 
 use ipnet::IpNet;
 use serde::Deserialize;
@@ -52,6 +53,11 @@ pub struct Settings {
     /// The networks `GET /metrics` answers (the monitoring network); others get 404. Default: this
     /// machine only.
     pub metrics_networks: Vec<IpNet>,
+    /// The server's own TLS certificate chain and private key (PEM files): with both, `vrs serve`
+    /// answers HTTPS itself (TLS 1.2 and 1.3, rustls); with neither, plain HTTP (the demo, or behind
+    /// a TLS-terminating proxy).
+    pub tls_certificate: Option<std::path::PathBuf>,
+    pub tls_key: Option<std::path::PathBuf>,
     /// How long (seconds) a client may take to send a request's headers before its connection is
     /// closed (slow-loris); it also closes idle kept-alive connections.
     pub header_read_timeout_secs: u64,
@@ -93,6 +99,8 @@ impl Default for Settings {
             .into_iter()
             .flatten()
             .collect(),
+            tls_certificate: None,
+            tls_key: None,
             header_read_timeout_secs: 10,
             request_timeout_secs: 300,
             max_connections: 4096,
@@ -180,6 +188,55 @@ impl Settings {
         Ok(())
     }
 
+    /// Whether browsers reach this deployment over https (TLS here, or an https public URL in
+    /// front): cookies are then marked `Secure` whatever `secure_cookies` says.
+    pub fn https(&self) -> bool {
+        self.tls_certificate.is_some()
+            || self
+                .public_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://"))
+    }
+
+    /// The TLS configuration of `tls_certificate` and `tls_key`, or `None` for plain HTTP. A file
+    /// that cannot be read, holds no certificate or key, or whose key does not match is refused,
+    /// naming it.
+    pub fn tls_config(&self) -> Result<Option<Arc<rustls::ServerConfig>>, ConfigError> {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let (certificate, key) = match (&self.tls_certificate, &self.tls_key) {
+            (None, None) => return Ok(None),
+            (Some(c), Some(k)) => (c, k),
+            _ => {
+                return Err(ConfigError::Env {
+                    name: "VRS_TLS_CERTIFICATE",
+                    reason: "tls_certificate and tls_key are given together, or neither".into(),
+                })
+            }
+        };
+        let bad = |path: &std::path::Path, reason: String| ConfigError::Read {
+            path: path.display().to_string(),
+            reason,
+        };
+        let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(certificate)
+            .map_err(|e| bad(certificate, e.to_string()))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| bad(certificate, e.to_string()))?;
+        if chain.is_empty() {
+            return Err(bad(certificate, "no PEM certificate in the file".into()));
+        }
+        let private = PrivateKeyDer::from_pem_file(key).map_err(|e| bad(key, e.to_string()))?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| bad(certificate, e.to_string()))?
+            .with_no_client_auth()
+            .with_single_cert(chain, private)
+            .map_err(|e| bad(key, format!("does not go with the certificate: {e}")))?;
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(Some(Arc::new(config)))
+    }
+
     /// The card trust anchors, read from their files.
     pub fn card_trust(&self) -> Result<vrs_core::certificate_app::CardTrust, ConfigError> {
         let mut anchors = Vec::new();
@@ -263,6 +320,13 @@ impl Settings {
                 .map(Into::into)
                 .collect();
         }
+        if let Ok(v) = std::env::var("VRS_TLS_CERTIFICATE") {
+            settings.tls_certificate = (!v.is_empty()).then(|| v.into());
+        }
+        if let Ok(v) = std::env::var("VRS_TLS_KEY") {
+            settings.tls_key = (!v.is_empty()).then(|| v.into());
+        }
+        settings.tls_config()?;
         if let Some(v) = env_value("VRS_HEADER_READ_TIMEOUT_SECS")? {
             settings.header_read_timeout_secs = v;
         }

@@ -101,5 +101,9 @@ pub async fn launch(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let limits = serve::ServeLimits::of(&state.settings);
-    serve::serve(router(state), listener, limits, shutdown).await
+    let tls = state
+        .settings
+        .tls_config()
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+    serve::serve(router(state), listener, limits, tls, shutdown).await
 }

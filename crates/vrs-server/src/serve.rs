@@ -7,6 +7,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -49,18 +50,21 @@ fn too_long() -> Response {
         .into_response()
 }
 
-/// Serves `app` on `listener` within `limits` until `shutdown` completes, then finishes the
-/// requests in flight. Handlers see the peer's address as `ConnectInfo<SocketAddr>`.
+/// Serves `app` on `listener` within `limits` — over TLS with `tls`, plain HTTP without — until
+/// `shutdown` completes, then finishes the requests in flight. Handlers see the peer's address as
+/// `ConnectInfo<SocketAddr>`. A TLS handshake must also finish within the header-read timeout.
 pub async fn serve(
     app: Router,
     listener: TcpListener,
     limits: ServeLimits,
+    tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     // Dropping `stop` tells every connection to finish; `open` closes when the last one has.
     let (stop, stopping) = watch::channel(());
     let (open, all_closed) = watch::channel(());
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -81,35 +85,20 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
-        let mut stopping = stopping.clone();
+        let stopping = stopping.clone();
         let closed = all_closed.clone();
+        let acceptor = acceptor.clone();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
-                request.extensions_mut().insert(ConnectInfo(peer));
-                let call = app.clone().oneshot(request.map(Body::new));
-                async move {
-                    let response = match tokio::time::timeout(limits.request_timeout, call).await {
-                        Ok(Ok(response)) => response,
-                        Ok(Err(never)) => match never {},
-                        Err(_) => {
-                            tracing::warn!(%peer, "request stopped after the request timeout");
-                            too_long()
-                        }
-                    };
-                    Ok::<_, Infallible>(response)
-                }
-            });
-            let mut builder = hyper::server::conn::http1::Builder::new();
-            builder
-                .timer(TokioTimer::new())
-                .header_read_timeout(limits.header_read_timeout);
-            let connection = builder.serve_connection(TokioIo::new(stream), service);
-            let mut connection = std::pin::pin!(connection);
-            tokio::select! {
-                _ = connection.as_mut() => {}
-                _ = stopping.changed() => {
-                    connection.as_mut().graceful_shutdown();
-                    let _ = connection.as_mut().await;
+            match acceptor {
+                None => connection(stream, peer, app, limits, stopping).await,
+                Some(acceptor) => {
+                    let handshake =
+                        tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream));
+                    match handshake.await {
+                        Ok(Ok(tls)) => connection(tls, peer, app, limits, stopping).await,
+                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake too slow"),
+                    }
                 }
             }
             drop(permit);
@@ -120,4 +109,45 @@ pub async fn serve(
     drop(all_closed);
     open.closed().await;
     Ok(())
+}
+
+/// Serves one connection's requests until it closes, or until shutdown, after finishing the one
+/// in flight.
+async fn connection<I>(
+    io: I,
+    peer: SocketAddr,
+    app: Router,
+    limits: ServeLimits,
+    mut stopping: watch::Receiver<()>,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        let call = app.clone().oneshot(request.map(Body::new));
+        async move {
+            let response = match tokio::time::timeout(limits.request_timeout, call).await {
+                Ok(Ok(response)) => response,
+                Ok(Err(never)) => match never {},
+                Err(_) => {
+                    tracing::warn!(%peer, "request stopped after the request timeout");
+                    too_long()
+                }
+            };
+            Ok::<_, Infallible>(response)
+        }
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    let connection = builder.serve_connection(TokioIo::new(io), service);
+    let mut connection = std::pin::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => {}
+        _ = stopping.changed() => {
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.as_mut().await;
+        }
+    }
 }

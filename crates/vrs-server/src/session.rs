@@ -152,7 +152,7 @@ pub fn private_cookie(state: &AppState, name: &'static str, value: String) -> Co
     Cookie::build((name, value))
         .http_only(true)
         .same_site(SameSite::Strict)
-        .secure(state.settings.secure_cookies)
+        .secure(state.settings.secure_cookies || state.settings.https())
         .path("/")
         .build()
 }

@@ -191,9 +191,15 @@ async fn spawn_app_with(db: TestDb, settings: Settings) -> TestApp {
     let limits = vrs_server::serve::ServeLimits::of(&settings);
     let state = AppState::new(db.store.clone(), settings);
     let app = vrs_server::router(state).layer(axum::middleware::from_fn(no_my_number_in_the_url));
-    tokio::spawn(vrs_server::serve::serve(app, listener, limits, async {
-        let _ = rx.await;
-    }));
+    tokio::spawn(vrs_server::serve::serve(
+        app,
+        listener,
+        limits,
+        None,
+        async {
+            let _ = rx.await;
+        },
+    ));
     TestApp {
         address,
         db,

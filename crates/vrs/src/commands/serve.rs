@@ -36,7 +36,12 @@ pub async fn serve(state: AppState) -> Result<(), CliError> {
     let address = listener
         .local_addr()
         .map_err(|e| CliError::Failure(e.to_string()))?;
-    println!("VRS is serving on http://{address}/ (Ctrl-C stops it)");
+    let scheme = if state.settings.tls_certificate.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    println!("VRS is serving on {scheme}://{address}/ (Ctrl-C stops it)");
     let issuer = state.settings.issuer_settings();
     if issuer.trial {
         println!(
