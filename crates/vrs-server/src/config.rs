@@ -66,6 +66,11 @@ pub struct Settings {
     pub request_timeout_secs: u64,
     /// The most connections open at once; the next waits in the listen queue.
     pub max_connections: usize,
+    /// Where the audit anchor job writes the signed heads of every audit chain
+    /// (`anchor-YYYYMMDDTHHMMSSZ.json`; a directory outside the database, ideally write-once), and
+    /// how often (seconds). None: no job on this node (run `vrs audit anchor` instead).
+    pub audit_anchor_dir: Option<std::path::PathBuf>,
+    pub audit_anchor_interval_secs: u64,
     /// Certificates for trying only (`vrs demo`): they may be signed under an http issuer URL.
     /// Never read from a file or the environment.
     #[serde(skip)]
@@ -101,6 +106,8 @@ impl Default for Settings {
             .collect(),
             tls_certificate: None,
             tls_key: None,
+            audit_anchor_dir: None,
+            audit_anchor_interval_secs: 3600,
             header_read_timeout_secs: 10,
             request_timeout_secs: 300,
             max_connections: 4096,
@@ -327,6 +334,12 @@ impl Settings {
             settings.tls_key = (!v.is_empty()).then(|| v.into());
         }
         settings.tls_config()?;
+        if let Ok(v) = std::env::var("VRS_AUDIT_ANCHOR_DIR") {
+            settings.audit_anchor_dir = (!v.is_empty()).then(|| v.into());
+        }
+        if let Some(v) = env_value("VRS_AUDIT_ANCHOR_INTERVAL_SECS")? {
+            settings.audit_anchor_interval_secs = v;
+        }
         if let Some(v) = env_value("VRS_HEADER_READ_TIMEOUT_SECS")? {
             settings.header_read_timeout_secs = v;
         }
@@ -343,6 +356,10 @@ impl Settings {
             ),
             ("VRS_REQUEST_TIMEOUT_SECS", settings.request_timeout_secs),
             ("VRS_MAX_CONNECTIONS", settings.max_connections as u64),
+            (
+                "VRS_AUDIT_ANCHOR_INTERVAL_SECS",
+                settings.audit_anchor_interval_secs,
+            ),
         ] {
             if value == 0 {
                 return Err(ConfigError::Env {

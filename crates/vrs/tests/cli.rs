@@ -297,6 +297,35 @@ fn audit_verify_passes_on_a_busy_log_and_names_an_entry_altered_by_hand() {
         text(&ok)
     );
 
+    // An anchor of the heads now, kept apart; the chains verify against it. An anchor file
+    // altered by hand does not verify (exit 1, naming the file); a missing one is a bad argument.
+    let anchor = d.path("anchor.json");
+    let made = d.run(&["audit", "anchor", "--out", anchor.to_str().unwrap()]);
+    assert!(made.status.success(), "{}", text(&made));
+    let against = d.run(&["audit", "verify", "--anchor", anchor.to_str().unwrap()]);
+    assert!(against.status.success(), "{}", text(&against));
+    assert!(
+        text(&against).contains("382060 西条市: 3 entries, intact (anchored at entry 3)"),
+        "{}",
+        text(&against)
+    );
+    let anchored: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&anchor).unwrap()).unwrap();
+    let mut altered = anchored.clone();
+    altered["heads"][0]["seq"] = serde_json::json!(2);
+    let altered_path = d.path("altered.json");
+    std::fs::write(&altered_path, altered.to_string()).unwrap();
+    let refused = d.run(&[
+        "audit",
+        "verify",
+        "--anchor",
+        altered_path.to_str().unwrap(),
+    ]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert!(text(&refused).contains("master key"), "{}", text(&refused));
+    let missing = d.run(&["audit", "verify", "--anchor", "none.json"]);
+    assert_eq!(missing.status.code(), Some(2), "{}", text(&missing));
+
     // Someone with the database file drops the guard trigger and edits an entry.
     let db = d.path("vrs-data/vrs.db");
     by_hand(

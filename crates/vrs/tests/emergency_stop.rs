@@ -30,8 +30,14 @@ impl Drop for Server {
     }
 }
 
-fn serve(db: &TestDb) -> Server {
-    let mut child = vrs(db)
+fn serve(db: &TestDb, anchors: Option<&std::path::Path>) -> Server {
+    let mut command = vrs(db);
+    if let Some(dir) = anchors {
+        command
+            .env("VRS_AUDIT_ANCHOR_DIR", dir)
+            .env("VRS_AUDIT_ANCHOR_INTERVAL_SECS", "1");
+    }
+    let mut child = command
         .args(["serve", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -140,7 +146,9 @@ async fn a_stop_takes_effect_on_every_server_process_without_a_restart() {
         .create_account(&account, vrs_store::AuditScope::National, &audit)
         .await
         .unwrap();
-    let (a, b) = (serve(&db), serve(&db));
+    // Server a also writes the audit anchor every second.
+    let anchors = tempfile::tempdir().unwrap();
+    let (a, b) = (serve(&db, Some(anchors.path())), serve(&db, None));
     let on_a = tablet(&a.1).await;
     let on_b = tablet(&b.1).await;
     // Running: an invented coupon is refused as such by both.
@@ -201,6 +209,23 @@ async fn a_stop_takes_effect_on_every_server_process_without_a_restart() {
     for (base, t) in [(&a.1, &on_a), (&b.1, &on_b)] {
         assert_eq!(register(base, t, "after").await.0, 404);
     }
+
+    // The anchor job has written anchors that cover the stop and resume, and the chains verify
+    // against the newest.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let mut written: Vec<_> = std::fs::read_dir(anchors.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    written.sort();
+    let newest = written.last().expect("no anchor written");
+    let (code, out, err) = cli(
+        &db,
+        &["audit", "verify", "--anchor", newest.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("anchored at entry"), "{out}");
     drop((a, b));
     db.cleanup().await;
 }

@@ -62,6 +62,7 @@ pub async fn serve(state: AppState) -> Result<(), CliError> {
     tracing::info!(%address, backend = state.store.backend(), "serving");
     statistics_job(&state);
     session_sweep(&state);
+    audit_anchor_job(&state);
     mllp_listener(&state).await?;
     vrs_server::launch(state, listener, shutdown_signal())
         .await
@@ -154,4 +155,48 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+/// Writes the audit anchor (the signed head of every chain, `vrs_core::audit::make_anchor`) to
+/// `audit_anchor_dir` every `audit_anchor_interval_secs`, each to a file of its own, written whole
+/// before it gets its name.
+fn audit_anchor_job(state: &vrs_server::AppState) {
+    let Some(dir) = state.settings.audit_anchor_dir.clone() else {
+        return;
+    };
+    let every = state.settings.audit_anchor_interval_secs;
+    let store = state.store.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(every));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let anchor = match vrs_core::audit::make_anchor(store.as_ref()).await {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::error!(error = %e, "audit anchor: the chain heads cannot be read");
+                    continue;
+                }
+            };
+            let name = format!(
+                "anchor-{}.json",
+                anchor.made_at.format("%Y%m%dT%H%M%S%.6fZ")
+            );
+            let written = serde_json::to_string_pretty(&anchor)
+                .map_err(std::io::Error::other)
+                .and_then(|text| {
+                    let partial = dir.join(format!(".{name}.partial"));
+                    std::fs::write(&partial, text + "\n")?;
+                    std::fs::rename(&partial, dir.join(&name))
+                });
+            match written {
+                Ok(()) => {
+                    tracing::info!(file = %name, chains = anchor.heads.len(), "audit anchor written")
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, dir = %dir.display(), "audit anchor not written")
+                }
+            }
+        }
+    });
 }
