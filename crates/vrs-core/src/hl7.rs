@@ -63,6 +63,19 @@ pub async fn answer(
                 AckCode::Reject,
                 &[refused("QPD", "reading records")],
             ),
+            // An identifier alone would let a sender walk 宛名番号 1, 2, 3…: a query names the
+            // person by an identifier and the birth date (QPD-6), or is refused.
+            Some(_) if patient.birth_date.is_none() => ack(
+                Some(&header),
+                AckCode::Error,
+                &[Problem::new(
+                    "QPD",
+                    1,
+                    6,
+                    101,
+                    "the birth date (QPD-6) is required: a query names the person by an identifier and the birth date",
+                )],
+            ),
             Some(own) => match history(store, actor, own, &patient).await {
                 Ok(found) => rsp(
                     &header,

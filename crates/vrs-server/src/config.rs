@@ -32,10 +32,17 @@ pub struct Settings {
     /// How often (seconds) the statistics job recomputes the municipalities whose records changed;
     /// the most statistics lag behind the records. 0 turns the job off on this node.
     pub statistics_interval_secs: u64,
-    /// Address of the HL7 v2 MLLP listener (none: no listener) and the account it acts as (a
-    /// municipality's staff account; its municipality scopes every message).
+    /// Address of the HL7 v2 MLLP listener (none: no listener). It speaks MLLP over TLS only
+    /// (the server's `tls_certificate` and `tls_key`), and admits a connection only from an address
+    /// in `mllp_peers` presenting a client certificate that chains to `mllp_client_ca` and is one
+    /// of `mllp_senders` — each sending system's certificate (by its SHA-256) mapped to the account
+    /// it acts as (a municipality's staff account; its municipality scopes every message). At most
+    /// `mllp_max_connections` at once. A listener without all of them is refused at start.
     pub mllp_listen: Option<SocketAddr>,
-    pub mllp_account: Option<String>,
+    pub mllp_client_ca: Option<std::path::PathBuf>,
+    pub mllp_senders: Vec<MllpSender>,
+    pub mllp_peers: Vec<IpNet>,
+    pub mllp_max_connections: usize,
     /// The public base URL of the deployment (e.g. `https://vc.vrs.example.jp`): SMART Health
     /// Card issuers are `{public_url}/issuer/{municipality}` (or `{public_url}/issuer` for one
     /// national issuer). Defaults to `http://{listen}`.
@@ -91,7 +98,10 @@ impl Default for Settings {
             lock_minutes: 15,
             statistics_interval_secs: 60,
             mllp_listen: None,
-            mllp_account: None,
+            mllp_client_ca: None,
+            mllp_senders: Vec::new(),
+            mllp_peers: Vec::new(),
+            mllp_max_connections: 64,
             public_url: None,
             certificate_issuer: "municipality".into(),
             deployment_name: "VRS".into(),
@@ -154,6 +164,97 @@ fn nets(name: &'static str, text: &str) -> Result<Vec<IpNet>, ConfigError> {
         .collect()
 }
 
+/// A system that sends HL7 v2 over MLLP: its client certificate's SHA-256 (hex; colons allowed)
+/// and the account it acts as.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct MllpSender {
+    pub certificate_sha256: String,
+    pub account: String,
+}
+
+impl MllpSender {
+    /// The fingerprint as 32 bytes, or `None` when it is not 64 hex digits.
+    pub fn fingerprint(&self) -> Option<[u8; 32]> {
+        let clean: String = self
+            .certificate_sha256
+            .chars()
+            .filter(|c| *c != ':')
+            .collect();
+        hex::decode(clean).ok()?.try_into().ok()
+    }
+}
+
+fn read_error(path: &Path, reason: String) -> ConfigError {
+    ConfigError::Read {
+        path: path.display().to_string(),
+        reason,
+    }
+}
+
+/// The certificate chain and private key of PEM files.
+fn identity(
+    certificate: &Path,
+    key: &Path,
+) -> Result<
+    (
+        Vec<rustls::pki_types::CertificateDer<'static>>,
+        rustls::pki_types::PrivateKeyDer<'static>,
+    ),
+    ConfigError,
+> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(certificate)
+        .map_err(|e| read_error(certificate, e.to_string()))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| read_error(certificate, e.to_string()))?;
+    if chain.is_empty() {
+        return Err(read_error(
+            certificate,
+            "no PEM certificate in the file".into(),
+        ));
+    }
+    let private = PrivateKeyDer::from_pem_file(key).map_err(|e| read_error(key, e.to_string()))?;
+    Ok((chain, private))
+}
+
+/// A server configuration builder on ring with TLS 1.2 and 1.3.
+fn tls_builder(
+    certificate: &Path,
+) -> Result<rustls::ConfigBuilder<rustls::ServerConfig, rustls::WantsVerifier>, ConfigError> {
+    rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| read_error(certificate, e.to_string()))
+}
+
+/// `VRS_MLLP_SENDERS`: `SHA256=ACCOUNT` pairs separated by commas.
+fn senders(text: &str) -> Result<Vec<MllpSender>, ConfigError> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|pair| {
+            let (sha, account) = pair.split_once('=').ok_or_else(|| ConfigError::Env {
+                name: "VRS_MLLP_SENDERS",
+                reason: format!("{pair:?} is not SHA256=ACCOUNT"),
+            })?;
+            Ok(MllpSender {
+                certificate_sha256: sha.trim().to_owned(),
+                account: account.trim().to_owned(),
+            })
+        })
+        .collect()
+}
+
+/// What the MLLP listener needs: TLS asking for client certificates of `mllp_client_ca`, the
+/// senders by fingerprint, the peer networks and the connection cap.
+pub struct MllpAccess {
+    pub tls: Arc<rustls::ServerConfig>,
+    pub senders: Vec<([u8; 32], String)>,
+    pub peers: Vec<IpNet>,
+    pub max_connections: usize,
+}
+
 impl Settings {
     /// Who signs certificates, and under which URLs.
     pub fn issuer_settings(&self) -> vrs_core::signing::IssuerSettings {
@@ -209,39 +310,98 @@ impl Settings {
     /// that cannot be read, holds no certificate or key, or whose key does not match is refused,
     /// naming it.
     pub fn tls_config(&self) -> Result<Option<Arc<rustls::ServerConfig>>, ConfigError> {
-        use rustls::pki_types::pem::PemObject;
-        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-        let (certificate, key) = match (&self.tls_certificate, &self.tls_key) {
-            (None, None) => return Ok(None),
-            (Some(c), Some(k)) => (c, k),
-            _ => {
-                return Err(ConfigError::Env {
-                    name: "VRS_TLS_CERTIFICATE",
-                    reason: "tls_certificate and tls_key are given together, or neither".into(),
-                })
-            }
+        let Some((certificate, key)) = self.tls_files()? else {
+            return Ok(None);
         };
-        let bad = |path: &std::path::Path, reason: String| ConfigError::Read {
-            path: path.display().to_string(),
-            reason,
-        };
-        let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(certificate)
-            .map_err(|e| bad(certificate, e.to_string()))?
-            .collect::<Result<_, _>>()
-            .map_err(|e| bad(certificate, e.to_string()))?;
-        if chain.is_empty() {
-            return Err(bad(certificate, "no PEM certificate in the file".into()));
-        }
-        let private = PrivateKeyDer::from_pem_file(key).map_err(|e| bad(key, e.to_string()))?;
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| bad(certificate, e.to_string()))?
+        let (chain, private) = identity(certificate, key)?;
+        let mut config = tls_builder(certificate)?
             .with_no_client_auth()
             .with_single_cert(chain, private)
-            .map_err(|e| bad(key, format!("does not go with the certificate: {e}")))?;
+            .map_err(|e| read_error(key, format!("does not go with the certificate: {e}")))?;
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(Some(Arc::new(config)))
+    }
+
+    fn tls_files(&self) -> Result<Option<(&Path, &Path)>, ConfigError> {
+        match (&self.tls_certificate, &self.tls_key) {
+            (None, None) => Ok(None),
+            (Some(c), Some(k)) => Ok(Some((c, k))),
+            _ => Err(ConfigError::Env {
+                name: "VRS_TLS_CERTIFICATE",
+                reason: "tls_certificate and tls_key are given together, or neither".into(),
+            }),
+        }
+    }
+
+    /// What the MLLP listener admits, or `None` without a listener. A listener without TLS
+    /// (`tls_certificate`, `tls_key`), `mllp_client_ca`, `mllp_senders` or `mllp_peers` is refused,
+    /// naming what is missing; so is a sender whose fingerprint is not 64 hex digits.
+    pub fn mllp_access(&self) -> Result<Option<MllpAccess>, ConfigError> {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::CertificateDer;
+        if self.mllp_listen.is_none() {
+            return Ok(None);
+        }
+        let files = self.tls_files()?;
+        let mut missing = Vec::new();
+        if files.is_none() {
+            missing.push("tls_certificate and tls_key (MLLP runs over TLS only)");
+        }
+        if self.mllp_client_ca.is_none() {
+            missing.push("mllp_client_ca (the CA of the senders' client certificates)");
+        }
+        if self.mllp_senders.is_empty() {
+            missing.push("mllp_senders (each sender's certificate SHA-256 and account)");
+        }
+        if self.mllp_peers.is_empty() {
+            missing.push("mllp_peers (the networks senders connect from)");
+        }
+        let (Some((certificate, key)), Some(ca), false, false) = (
+            files,
+            &self.mllp_client_ca,
+            self.mllp_senders.is_empty(),
+            self.mllp_peers.is_empty(),
+        ) else {
+            return Err(ConfigError::Env {
+                name: "VRS_MLLP_LISTEN",
+                reason: format!("an MLLP listener needs {}", missing.join(", ")),
+            });
+        };
+        let mut senders = Vec::new();
+        for sender in &self.mllp_senders {
+            let fingerprint = sender.fingerprint().ok_or_else(|| ConfigError::Env {
+                name: "VRS_MLLP_SENDERS",
+                reason: format!(
+                    "the certificate_sha256 of {:?} is not 64 hex digits",
+                    sender.account
+                ),
+            })?;
+            senders.push((fingerprint, sender.account.clone()));
+        }
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_file_iter(ca).map_err(|e| read_error(ca, e.to_string()))? {
+            let cert = cert.map_err(|e| read_error(ca, e.to_string()))?;
+            roots.add(cert).map_err(|e| read_error(ca, e.to_string()))?;
+        }
+        if roots.is_empty() {
+            return Err(read_error(ca, "no PEM certificate in the file".into()));
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let verifier =
+            rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .map_err(|e| read_error(ca, e.to_string()))?;
+        let (chain, private) = identity(certificate, key)?;
+        let config = tls_builder(certificate)?
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(chain, private)
+            .map_err(|e| read_error(key, format!("does not go with the certificate: {e}")))?;
+        Ok(Some(MllpAccess {
+            tls: Arc::new(config),
+            senders,
+            peers: self.mllp_peers.clone(),
+            max_connections: self.mllp_max_connections.max(1),
+        }))
     }
 
     /// The card trust anchors, read from their files.
@@ -310,8 +470,17 @@ impl Settings {
         if let Some(v) = env_value("VRS_MLLP_LISTEN")? {
             settings.mllp_listen = Some(v);
         }
-        if let Ok(v) = std::env::var("VRS_MLLP_ACCOUNT") {
-            settings.mllp_account = (!v.is_empty()).then_some(v);
+        if let Ok(v) = std::env::var("VRS_MLLP_CLIENT_CA") {
+            settings.mllp_client_ca = (!v.is_empty()).then(|| v.into());
+        }
+        if let Ok(v) = std::env::var("VRS_MLLP_SENDERS") {
+            settings.mllp_senders = senders(&v)?;
+        }
+        if let Ok(v) = std::env::var("VRS_MLLP_PEERS") {
+            settings.mllp_peers = nets("VRS_MLLP_PEERS", &v)?;
+        }
+        if let Some(v) = env_value("VRS_MLLP_MAX_CONNECTIONS")? {
+            settings.mllp_max_connections = v;
         }
         if let Ok(v) = std::env::var("VRS_PUBLIC_URL") {
             settings.public_url = (!v.is_empty()).then_some(v);
@@ -394,12 +563,7 @@ impl Settings {
         }
         settings.card_trust()?;
         settings.check_networks()?;
-        if settings.mllp_listen.is_some() && settings.mllp_account.is_none() {
-            return Err(ConfigError::Env {
-                name: "VRS_MLLP_ACCOUNT",
-                reason: "an MLLP listener needs the account it acts as (mllp_account)".into(),
-            });
-        }
+        settings.mllp_access()?;
         Ok(settings)
     }
 }
@@ -462,21 +626,66 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    fn pem(label: &str, der: &[u8]) -> String {
+        use base64::Engine;
+        let text = base64::engine::general_purpose::STANDARD.encode(der);
+        let lines: Vec<&str> = text
+            .as_bytes()
+            .chunks(64)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        format!(
+            "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+            lines.join("\n")
+        )
+    }
+
     #[test]
-    fn an_mllp_listener_needs_its_account() {
+    fn an_mllp_listener_needs_tls_client_certificates_senders_and_peers() {
         let dir = std::env::temp_dir().join(format!("vrs-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("vrs.toml");
         std::fs::write(&file, "mllp_listen = \"127.0.0.1:2575\"\n").unwrap();
-        let err = Settings::load(Some(&file)).unwrap_err();
-        assert!(err.to_string().contains("mllp_account"), "{err}");
+        let err = Settings::load(Some(&file)).unwrap_err().to_string();
+        for part in [
+            "tls_certificate",
+            "mllp_client_ca",
+            "mllp_senders",
+            "mllp_peers",
+        ] {
+            assert!(err.contains(part), "{part}: {err}");
+        }
+        let server = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+        let ca = rcgen::generate_simple_self_signed(vec!["senders".into()]).unwrap();
         std::fs::write(
-            &file,
-            "mllp_listen = \"127.0.0.1:2575\"\nmllp_account = \"saijo-ehr\"\n",
+            dir.join("server.pem"),
+            pem("CERTIFICATE", server.cert.der()),
         )
         .unwrap();
+        std::fs::write(
+            dir.join("server.key"),
+            pem("PRIVATE KEY", &server.key_pair.serialize_der()),
+        )
+        .unwrap();
+        std::fs::write(dir.join("ca.pem"), pem("CERTIFICATE", ca.cert.der())).unwrap();
+        let config = |sha: &str| {
+            format!(
+                "mllp_listen = \"127.0.0.1:2575\"\n\
+                 tls_certificate = {:?}\ntls_key = {:?}\nmllp_client_ca = {:?}\n\
+                 mllp_peers = [\"10.30.0.0/16\"]\n\
+                 mllp_senders = [{{ certificate_sha256 = \"{sha}\", account = \"saijo-ehr\" }}]\n",
+                dir.join("server.pem"),
+                dir.join("server.key"),
+                dir.join("ca.pem"),
+            )
+        };
+        std::fs::write(&file, config("12:34")).unwrap();
+        let err = Settings::load(Some(&file)).unwrap_err().to_string();
+        assert!(err.contains("64 hex digits"), "{err}");
+        std::fs::write(&file, config(&"ab".repeat(32))).unwrap();
         let ok = Settings::load(Some(&file)).unwrap();
-        assert_eq!(ok.mllp_account.as_deref(), Some("saijo-ehr"));
+        let access = ok.mllp_access().unwrap().unwrap();
+        assert_eq!(access.senders[0], ([0xab; 32], "saijo-ehr".to_owned()));
         let _ = std::fs::remove_dir_all(&dir);
     }
 

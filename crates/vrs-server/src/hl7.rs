@@ -1,8 +1,10 @@
 //! HL7 v2 over HTTP (`POST /hl7/v2`, ER7 text, answered in ER7) and over MLLP on a TCP port
 //! ([`serve_mllp`]), both answered by `vrs_core::hl7`. Over HTTP the caller is the session's
-//! account; over MLLP, the account the deployment names for the listener (`mllp_account`), looked
-//! up for every message so that disabling it takes effect at once. A connection silent for five
-//! minutes is closed.
+//! account. MLLP runs over TLS only and admits a connection from an address of `mllp_peers` whose
+//! client certificate chains to `mllp_client_ca` and is one of `mllp_senders`; the connection then
+//! acts as that sender's account, looked up for every message so that disabling it takes effect
+//! at once. At most `mllp_max_connections` are open; a connection silent for five minutes, or a
+//! handshake not done within ten seconds, is closed.
 //!
 //! Over HTTP every message is answered in ER7 with status 200, a body too long to be a message
 //! too: it is answered AR, and memory holds at most [`MESSAGE_LIMIT`] bytes of it.
@@ -116,31 +118,85 @@ async fn read_body(body: Body) -> Result<Received, WebError> {
     })
 }
 
-/// Serves MLLP on `listener` as the account `account_id` until the task is dropped.
-pub async fn serve_mllp(listener: TcpListener, store: Arc<dyn Store>, account_id: String) {
+/// How long a TLS handshake may take.
+const HANDSHAKE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Serves MLLP over TLS on `listener` to the senders `access` admits, until the task is dropped.
+pub async fn serve_mllp(
+    listener: TcpListener,
+    store: Arc<dyn Store>,
+    access: crate::config::MllpAccess,
+) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(access.max_connections));
+    let acceptor = tokio_rustls::TlsAcceptor::from(access.tls.clone());
+    let access = Arc::new(access);
     loop {
+        let Ok(permit) = slots.clone().acquire_owned().await else {
+            return;
+        };
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(e) => {
                 tracing::warn!(error = %e, "mllp: accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 continue;
             }
         };
-        let (store, account_id) = (store.clone(), account_id.clone());
+        if !access.peers.iter().any(|n| n.contains(&peer.ip())) {
+            tracing::warn!(%peer, "mllp: refused, the address is not among mllp_peers");
+            continue;
+        }
+        let (store, access, acceptor) = (store.clone(), access.clone(), acceptor.clone());
         tokio::spawn(async move {
-            if let Err(e) = connection(stream, store, &account_id, peer).await {
+            let tls = match tokio::time::timeout(HANDSHAKE, acceptor.accept(stream)).await {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(e)) => {
+                    tracing::warn!(%peer, error = %e, "mllp: TLS handshake refused");
+                    return;
+                }
+                Err(_) => {
+                    tracing::warn!(%peer, "mllp: TLS handshake too slow");
+                    return;
+                }
+            };
+            let fingerprint = tls
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|chain| chain.first())
+                .map(|cert| vrs_crypto::sha256(cert.as_ref()));
+            let account = fingerprint.and_then(|f| {
+                access
+                    .senders
+                    .iter()
+                    .find(|(known, _)| *known == f)
+                    .map(|(_, account)| account.clone())
+            });
+            let Some(account) = account else {
+                tracing::warn!(
+                    %peer,
+                    fingerprint = %fingerprint.map(hex::encode).unwrap_or_default(),
+                    "mllp: refused, the client certificate is not one of mllp_senders"
+                );
+                return;
+            };
+            if let Err(e) = connection(tls, store, &account, peer).await {
                 tracing::info!(%peer, error = %e, "mllp: connection ended");
             }
+            drop(permit);
         });
     }
 }
 
-async fn connection(
-    mut stream: tokio::net::TcpStream,
+async fn connection<S>(
+    mut stream: S,
     store: Arc<dyn Store>,
     account_id: &str,
     peer: std::net::SocketAddr,
-) -> std::io::Result<()> {
+) -> std::io::Result<()>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     let mut decoder = Decoder::new(MESSAGE_LIMIT);
     let mut buf = vec![0u8; 16 * 1024];
     loop {
@@ -157,6 +213,7 @@ async fn connection(
         for message in messages {
             let answer = answer_as(store.as_ref(), account_id, peer, &message).await;
             stream.write_all(&frame(&answer)).await?;
+            stream.flush().await?;
         }
     }
 }

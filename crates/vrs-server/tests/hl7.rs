@@ -1,7 +1,8 @@
 //! HL7 v2.5.1 over real HTTP and over MLLP on SQLite and PostgreSQL: a VXU stores the person's
 //! doses (AA) or nothing at all (AE naming the segment and field, AR for what cannot be read); a
 //! Z34 query returns exactly the person's doses; MLLP frames split across reads are answered; the
-//! caller's municipality comes from its account, never from the message. An AR echoes the control
+//! caller's municipality comes from its account, never from the message. MLLP runs over TLS and
+//! admits only a listed sender's client certificate from a listed network. An AR echoes the control
 //! id whenever it can be read, a body too long is answered 200 with an AR, and every answer the
 //! server sends passes hl7apy at validation level STRICT.
 
@@ -24,7 +25,221 @@ both_backends!(
     an_ar_echoes_the_control_id_whenever_msh_10_can_be_read,
     a_body_too_long_is_answered_200_with_an_ar,
     every_answer_passes_hl7apy_strict,
+    mllp_admits_only_listed_senders_over_tls,
 );
+
+fn pem(label: &str, der: &[u8]) -> String {
+    use base64::Engine;
+    let text = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = text
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
+}
+
+type ClientIdentity = (
+    rustls::pki_types::CertificateDer<'static>,
+    rustls::pki_types::PrivateKeyDer<'static>,
+);
+
+/// A client certificate for `name` issued by `ca` (or self-signed without one).
+fn client_identity(
+    name: &str,
+    ca: Option<(&rcgen::Certificate, &rcgen::KeyPair)>,
+) -> ClientIdentity {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, name);
+    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    let cert = match ca {
+        Some((ca, ca_key)) => params.signed_by(&key, ca, ca_key).unwrap(),
+        None => params.self_signed(&key).unwrap(),
+    };
+    (
+        cert.der().clone(),
+        rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+    )
+}
+
+/// An MLLP listener over TLS as a deployment configures it: senders' CA, one listed sender (the
+/// returned identity, acting as `saijo-ehr`), `peers`, `max` connections.
+struct Mllp {
+    address: std::net::SocketAddr,
+    server: rustls::pki_types::CertificateDer<'static>,
+    sender: ClientIdentity,
+    /// Issued by the senders' CA but not listed.
+    unlisted: ClientIdentity,
+    _dir: tempfile::TempDir,
+}
+
+async fn start_mllp(app: &TestApp, peers: &str, max: usize) -> Mllp {
+    let dir = tempfile::tempdir().unwrap();
+    let server = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "MLLP senders CA");
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let sender = client_identity("Saijo EHR", Some((&ca, &ca_key)));
+    let unlisted = client_identity("Another EHR", Some((&ca, &ca_key)));
+    let write = |name: &str, text: String| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let settings = vrs_server::Settings {
+        mllp_listen: Some(address),
+        tls_certificate: Some(write("server.pem", pem("CERTIFICATE", server.cert.der()))),
+        tls_key: Some(write(
+            "server.key",
+            pem("PRIVATE KEY", &server.key_pair.serialize_der()),
+        )),
+        mllp_client_ca: Some(write("ca.pem", pem("CERTIFICATE", ca.der()))),
+        mllp_senders: vec![vrs_server::config::MllpSender {
+            certificate_sha256: hex::encode(vrs_crypto::sha256(sender.0.as_ref())),
+            account: "saijo-ehr".into(),
+        }],
+        mllp_peers: vec![peers.parse().unwrap()],
+        mllp_max_connections: max,
+        ..vrs_server::Settings::default()
+    };
+    let access = settings.mllp_access().unwrap().unwrap();
+    tokio::spawn(vrs_server::hl7::serve_mllp(
+        listener,
+        app.db.store.clone(),
+        access,
+    ));
+    Mllp {
+        address,
+        server: server.cert.der().clone(),
+        sender,
+        unlisted,
+        _dir: dir,
+    }
+}
+
+/// A TLS connection to the listener with `identity` as the client certificate (or none).
+async fn mllp_connect(
+    mllp: &Mllp,
+    identity: Option<&ClientIdentity>,
+) -> std::io::Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(mllp.server.clone()).unwrap();
+    let builder = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots);
+    let config = match identity {
+        Some((cert, key)) => builder
+            .with_client_auth_cert(vec![cert.clone()], key.clone_key())
+            .unwrap(),
+        None => builder.with_no_client_auth(),
+    };
+    let tcp = tokio::net::TcpStream::connect(mllp.address).await?;
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        .connect(name, tcp)
+        .await
+}
+
+/// Sends `wire` and waits (at most 3 s) for an answer: `None` when the listener answers nothing
+/// and closes or stays silent.
+async fn try_exchange<S>(stream: &mut S, wire: &[u8]) -> Option<String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    if stream.write_all(wire).await.is_err() || stream.flush().await.is_err() {
+        return None;
+    }
+    let mut decoder = Decoder::new(1 << 20);
+    let mut buf = [0u8; 4096];
+    loop {
+        let read = tokio::time::timeout(std::time::Duration::from_secs(3), stream.read(&mut buf));
+        match read.await {
+            Ok(Ok(n)) if n > 0 => {
+                if let Some(m) = decoder.push(&buf[..n]).ok()?.pop() {
+                    return Some(String::from_utf8(m).unwrap());
+                }
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// Only a listed sender's certificate from a listed network gets an answer: plain TCP, TLS
+/// without a client certificate, a certificate of another CA, an unlisted certificate of the
+/// senders' CA, and any connection from outside `mllp_peers` get none. At most
+/// `mllp_max_connections` are served at once.
+async fn mllp_admits_only_listed_senders_over_tls(app: &TestApp) {
+    let (a, _) = setup(app).await;
+    let mllp = start_mllp(app, "127.0.0.0/8", 1).await;
+    let query = frame(&z34("S1", a.atena.as_str(), "PI", &birth(&a)));
+
+    let mut listed = mllp_connect(&mllp, Some(&mllp.sender)).await.unwrap();
+    let answer = try_exchange(&mut listed, &query)
+        .await
+        .expect("the listed sender is answered");
+    assert_eq!(msa(&answer), ("AA".into(), "S1".into()), "{answer}");
+
+    // The one place is taken: a second listed connection waits, unanswered...
+    let mut second = tokio::net::TcpStream::connect(mllp.address).await.unwrap();
+    assert_eq!(try_exchange(&mut second, &query).await, None);
+    drop(second);
+    drop(listed);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    let mut plain = tokio::net::TcpStream::connect(mllp.address).await.unwrap();
+    assert_eq!(try_exchange(&mut plain, &query).await, None, "plain TCP");
+    drop(plain);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    for (what, identity) in [
+        ("no client certificate", None),
+        ("another CA", Some(client_identity("Stranger", None))),
+        ("unlisted sender", Some(mllp.unlisted.clone_identity())),
+    ] {
+        let answered = match mllp_connect(&mllp, identity.as_ref()).await {
+            Ok(mut tls) => try_exchange(&mut tls, &query).await,
+            Err(_) => None,
+        };
+        assert_eq!(answered, None, "{what}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // ...and once it is free, the listed sender is answered again.
+    let mut again = mllp_connect(&mllp, Some(&mllp.sender)).await.unwrap();
+    assert!(try_exchange(&mut again, &query).await.is_some());
+    drop(again);
+
+    // From outside mllp_peers even the listed sender gets nothing.
+    let elsewhere = start_mllp(app, "10.0.0.0/8", 4).await;
+    let answered = match mllp_connect(&elsewhere, Some(&elsewhere.sender)).await {
+        Ok(mut tls) => try_exchange(&mut tls, &query).await,
+        Err(_) => None,
+    };
+    assert_eq!(answered, None, "outside mllp_peers");
+}
+
+trait CloneIdentity {
+    fn clone_identity(&self) -> ClientIdentity;
+}
+
+impl CloneIdentity for ClientIdentity {
+    fn clone_identity(&self) -> ClientIdentity {
+        (self.0.clone(), self.1.clone_key())
+    }
+}
 
 fn saijo() -> MunicipalityCode {
     MunicipalityCode::parse("382060").unwrap()
@@ -213,12 +428,18 @@ async fn a_vxu_stores_all_doses_or_none_and_names_the_problem(app: &TestApp) {
     assert!(doses(app, &b).await.is_empty());
 }
 
-fn z34(control: &str, key: &str, kind: &str) -> String {
+/// A Z34 query for the person with identifier `key` (of `kind`) and birth date `birth`
+/// (`YYYYMMDD`; empty for none).
+fn z34(control: &str, key: &str, kind: &str, birth: &str) -> String {
     format!(
         "MSH|^~\\&|EHR|Clinic|VRS|382060|20210801||QBP^Q11^QBP_Q11|{control}|P|2.5.1|||ER|AL|||||Z34^CDCPHINVS\r\
-         QPD|Z34^Request Immunization History^CDCPHINVS|Q-{control}|{key}^^^382060^{kind}\r\
+         QPD|Z34^Request Immunization History^CDCPHINVS|Q-{control}|{key}^^^382060^{kind}|||{birth}\r\
          RCP|I|5^RD&Records&HL70126\r"
     )
+}
+
+fn birth(p: &Resident) -> String {
+    p.birth_date.format("%Y%m%d").to_string()
 }
 
 async fn a_z34_query_returns_exactly_the_persons_doses(app: &TestApp) {
@@ -240,7 +461,12 @@ async fn a_z34_query_returns_exactly_the_persons_doses(app: &TestApp) {
     );
 
     for (key, kind) in [(a.atena.to_string(), "PI"), (a.coupon.to_string(), "VN")] {
-        let (_, answer) = post(app, "saijo-ehr", z34("Q1", &key, kind).into_bytes()).await;
+        let (_, answer) = post(
+            app,
+            "saijo-ehr",
+            z34("Q1", &key, kind, &birth(&a)).into_bytes(),
+        )
+        .await;
         let m = Message::parse(&answer).unwrap();
         assert_eq!(m.msh().component(9, 1), "RSP");
         assert_eq!(m.msh().component(9, 2), "K11");
@@ -267,8 +493,42 @@ async fn a_z34_query_returns_exactly_the_persons_doses(app: &TestApp) {
             .collect();
         assert_eq!(numbers, ["1", "2"]);
     }
+    // Without the birth date a query is refused (AE, naming QPD-6): an identifier alone would
+    // let a sender walk the 宛名番号.
+    let (_, answer) = post(
+        app,
+        "saijo-ehr",
+        z34("Q4", a.atena.as_str(), "PI", "").into_bytes(),
+    )
+    .await;
+    assert_eq!(msa(&answer), ("AE".into(), "Q4".into()), "{answer}");
+    assert!(
+        answer.contains("QPD-6") || answer.contains("QPD^1^6"),
+        "{answer}"
+    );
+    assert!(!answer.contains("RXA"), "{answer}");
+    // A wrong birth date finds nobody.
+    let (_, answer) = post(
+        app,
+        "saijo-ehr",
+        z34("Q5", a.atena.as_str(), "PI", "19000101").into_bytes(),
+    )
+    .await;
+    assert_eq!(
+        Message::parse(&answer)
+            .unwrap()
+            .segment("QAK")
+            .unwrap()
+            .field(2),
+        "NF"
+    );
     // Nobody: NF and no person.
-    let (_, answer) = post(app, "saijo-ehr", z34("Q2", "999999", "PI").into_bytes()).await;
+    let (_, answer) = post(
+        app,
+        "saijo-ehr",
+        z34("Q2", "999999", "PI", "19500101").into_bytes(),
+    )
+    .await;
     let m = Message::parse(&answer).unwrap();
     assert_eq!(m.segment("QAK").unwrap().field(2), "NF");
     assert!(m.segment("PID").is_none() && m.segment("RXA").is_none());
@@ -276,7 +536,7 @@ async fn a_z34_query_returns_exactly_the_persons_doses(app: &TestApp) {
     let (_, answer) = post(
         app,
         "saijo-ehr",
-        z34("Q3", a.atena.as_str(), "PI")
+        z34("Q3", a.atena.as_str(), "PI", &birth(&a))
             .replace("^382060^PI", "^131016^PI")
             .into_bytes(),
     )
@@ -291,7 +551,10 @@ async fn a_z34_query_returns_exactly_the_persons_doses(app: &TestApp) {
     );
 }
 
-async fn exchange(stream: &mut tokio::net::TcpStream, wire: &[u8], pieces: usize) -> String {
+async fn exchange<S>(stream: &mut S, wire: &[u8], pieces: usize) -> String
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     let step = wire.len().div_ceil(pieces);
     for chunk in wire.chunks(step) {
         stream.write_all(chunk).await.unwrap();
@@ -311,20 +574,14 @@ async fn exchange(stream: &mut tokio::net::TcpStream, wire: &[u8], pieces: usize
 
 async fn mllp_answers_messages_split_across_reads(app: &TestApp) {
     let (a, _) = setup(app).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(vrs_server::hl7::serve_mllp(
-        listener,
-        app.db.store.clone(),
-        "saijo-ehr".into(),
-    ));
-    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let mllp = start_mllp(app, "127.0.0.0/8", 4).await;
+    let mut stream = mllp_connect(&mllp, Some(&mllp.sender)).await.unwrap();
     let message = vxu("M1", &a, "382060", &[(1, "20210601", "FA4597")]);
     let answer = exchange(&mut stream, &frame(&message), 7).await;
     assert_eq!(msa(&answer), ("AA".into(), "M1".into()), "{answer}");
     assert_eq!(doses(app, &a).await.len(), 1);
     // Two messages in one write, each answered in order.
-    let mut both = frame(&z34("M2", a.atena.as_str(), "PI"));
+    let mut both = frame(&z34("M2", a.atena.as_str(), "PI", &birth(&a)));
     both.extend(frame("MSH|^~\\&|A|B|C|D|x||ADT^A01|M3|P|2.5.1\r"));
     stream.write_all(&both).await.unwrap();
     let mut decoder = Decoder::new(1 << 20);
@@ -452,14 +709,8 @@ async fn an_ar_echoes_the_control_id_whenever_msh_10_can_be_read(app: &TestApp) 
         .exec("UPDATE accounts SET disabled = TRUE WHERE user_id = 'saijo-ehr'")
         .await
         .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(vrs_server::hl7::serve_mllp(
-        listener,
-        app.db.store.clone(),
-        "saijo-ehr".into(),
-    ));
-    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let mllp = start_mllp(app, "127.0.0.0/8", 4).await;
+    let mut stream = mllp_connect(&mllp, Some(&mllp.sender)).await.unwrap();
     let message = vxu("R3", &a, "382060", &[(1, "20210601", "FA4597")]);
     let answer = exchange(&mut stream, &frame(&message), 1).await;
     assert_eq!(msa(&answer), ("AR".into(), "R3".into()), "{answer}");
@@ -530,8 +781,14 @@ async fn every_answer_passes_hl7apy_strict(app: &TestApp) {
         ),
         ("AR: too long", vxu_of_size("H9", &b, 2 << 20)),
         ("AR: no MSH", b"PID|1".to_vec()),
-        ("RSP: Z32", z34("H10", a.atena.as_str(), "PI").into_bytes()),
-        ("RSP: Z33", z34("H11", "999999", "PI").into_bytes()),
+        (
+            "RSP: Z32",
+            z34("H10", a.atena.as_str(), "PI", &birth(&a)).into_bytes(),
+        ),
+        (
+            "RSP: Z33",
+            z34("H11", "999999", "PI", "19500101").into_bytes(),
+        ),
     ];
     let mut answers = Vec::new();
     for (name, body) in bodies {

@@ -69,22 +69,27 @@ pub async fn serve(state: AppState) -> Result<(), CliError> {
         .map_err(|e| CliError::Failure(format!("server failed: {e}")))
 }
 
-/// Starts the HL7 v2 MLLP listener when one is configured.
+/// Starts the HL7 v2 MLLP listener (over TLS, for the configured senders) when one is configured.
 async fn mllp_listener(state: &AppState) -> Result<(), CliError> {
-    let (Some(listen), Some(account)) = (
-        state.settings.mllp_listen,
-        state.settings.mllp_account.clone(),
-    ) else {
+    let Some(listen) = state.settings.mllp_listen else {
         return Ok(());
     };
+    let access = state
+        .settings
+        .mllp_access()
+        .map_err(|e| CliError::Input(e.to_string()))?
+        .ok_or_else(|| CliError::Input("the MLLP listener is not configured".into()))?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| CliError::Input(format!("cannot listen for MLLP on {listen}: {e}")))?;
-    println!("HL7 v2 (MLLP) on {listen} as {account}");
+    println!(
+        "HL7 v2 (MLLP over TLS) on {listen} for {} sender(s)",
+        access.senders.len()
+    );
     tokio::spawn(vrs_server::hl7::serve_mllp(
         listener,
         state.store.clone(),
-        account,
+        access,
     ));
     Ok(())
 }
