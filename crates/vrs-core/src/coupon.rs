@@ -79,7 +79,9 @@ pub struct CouponAnswer {
 pub enum CouponError {
     #[error("no target of this municipality holds this coupon")]
     Unknown,
-    #[error("the coupon's holder is reported deceased")]
+    /// The holder is reported deceased: answered to the site exactly as [`CouponError::Unknown`]
+    /// (a site must not learn who has died); only the audit entry says which.
+    #[error("no target of this municipality holds this coupon")]
     Deceased,
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -88,16 +90,16 @@ pub enum CouponError {
 impl CouponError {
     pub fn code(&self) -> &'static str {
         match self {
-            CouponError::Unknown => "unknown_coupon",
-            CouponError::Deceased => "deceased",
+            CouponError::Unknown | CouponError::Deceased => "unknown_coupon",
             CouponError::Store(_) => "internal",
         }
     }
 
     pub fn message_ja(&self) -> &'static str {
         match self {
-            CouponError::Unknown => "この接種券は自治体の接種対象者に登録されていません。",
-            CouponError::Deceased => "この接種券の対象者は死亡の届出があります。",
+            CouponError::Unknown | CouponError::Deceased => {
+                "この接種券は自治体の接種対象者に登録されていません。"
+            }
             CouponError::Store(_) => "処理に失敗しました。",
         }
     }

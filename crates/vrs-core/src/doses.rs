@@ -191,7 +191,7 @@ pub enum SiteAnswer {
         next_dose_number: u8,
     },
     Refused {
-        /// `unknown_coupon`, `deceased` or `quality`.
+        /// `unknown_coupon` (also for a deceased holder) or `quality`.
         code: String,
         message_ja: String,
         message_en: String,
@@ -207,7 +207,6 @@ impl SiteAnswer {
             SiteAnswer::Registered { .. } => 201,
             SiteAnswer::Refused { code, .. } => match code.as_str() {
                 "unknown_coupon" => 404,
-                "deceased" => 409,
                 _ => 422,
             },
         }
@@ -231,13 +230,10 @@ impl SiteAnswer {
         )
     }
 
+    /// A deceased holder's coupon is answered exactly as an unknown one: a site must not learn who
+    /// has died (the audit entry says which).
     fn deceased() -> Self {
-        Self::refused(
-            "deceased",
-            "この接種券の対象者は死亡の届出があります。",
-            "The coupon's holder is reported deceased.",
-            &[],
-        )
+        Self::unknown_coupon()
     }
 
     fn quality(rules: &[QualityRule]) -> Self {

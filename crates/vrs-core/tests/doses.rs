@@ -172,7 +172,7 @@ async fn a_site_registers_in_the_home_area_and_the_rules_refuse_bad_doses(db: &T
         (
             input(1, d(2021, 8, 1), "131016"),
             &people[3],
-            ("deceased", vec![]),
+            ("unknown_coupon", vec![]),
         ),
         (
             input(1, d(2021, 7, 2), "131016"),

@@ -54,9 +54,11 @@ pub struct AppState {
     /// Where `/verify` checks codes and decodes pictures: a few at a time, off the async workers,
     /// each with a deadline; and how often one address may ask.
     pub verifier: limits::BoundedPool,
-    pub verify_rate: Arc<limits::RateLimiter>,
+    pub verify_rate: Arc<limits::RateLimiter<std::net::IpAddr>>,
     /// Failed sign-ins per address, and the back-off of user IDs no account has.
     pub login_guard: Arc<limits::LoginGuard>,
+    /// Coupon reads per site account: the rate limit and this hour's counts.
+    pub coupon_watch: Arc<limits::CouponWatch>,
 }
 
 impl AppState {
@@ -76,6 +78,7 @@ impl AppState {
                 std::time::Duration::from_secs(60),
             )),
             login_guard: Arc::new(limits::LoginGuard::new()),
+            coupon_watch: Arc::new(limits::CouponWatch::new()),
         }
     }
 

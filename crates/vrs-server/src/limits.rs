@@ -9,17 +9,18 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
-/// At most `per_window` requests per address in each `window`; beyond that, the seconds to wait.
-pub struct RateLimiter {
+/// At most `per_window` requests per key (a client address, an account) in each `window`; beyond
+/// that, the seconds to wait.
+pub struct RateLimiter<K = IpAddr> {
     per_window: u32,
     window: Duration,
-    seen: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    seen: Mutex<HashMap<K, (Instant, u32)>>,
 }
 
 /// The most addresses remembered before the ones whose window has passed are forgotten.
 const REMEMBERED: usize = 10_000;
 
-impl RateLimiter {
+impl<K: std::hash::Hash + Eq + Clone> RateLimiter<K> {
     pub fn new(per_window: u32, window: Duration) -> Self {
         Self {
             per_window,
@@ -29,7 +30,7 @@ impl RateLimiter {
     }
 
     /// The seconds `client` must wait before its next request counts, without counting one.
-    pub fn wait(&self, client: IpAddr, now: Instant) -> Option<u64> {
+    pub fn wait(&self, client: K, now: Instant) -> Option<u64> {
         let seen = self.seen.lock().ok()?;
         let (start, count) = *seen.get(&client)?;
         let elapsed = now.duration_since(start);
@@ -38,7 +39,7 @@ impl RateLimiter {
     }
 
     /// Counts a request from `client` at `now`: `Ok`, or `Err(seconds)` to wait before the next.
-    pub fn check(&self, client: IpAddr, now: Instant) -> Result<(), u64> {
+    pub fn check(&self, client: K, now: Instant) -> Result<(), u64> {
         let Ok(mut seen) = self.seen.lock() else {
             return Ok(());
         };
@@ -64,7 +65,7 @@ impl RateLimiter {
 /// window ends. A user ID that no account has gets the very back-off an account gets (in memory,
 /// per node), so that neither the answers nor their timing tell which user IDs exist.
 pub struct LoginGuard {
-    failures: RateLimiter,
+    failures: RateLimiter<IpAddr>,
     unknown: Mutex<HashMap<String, (u32, Option<Instant>)>>,
 }
 
@@ -122,6 +123,88 @@ impl LoginGuard {
         let wait = vrs_core::accounts::backoff(policy, entry.0).and_then(|w| w.to_std().ok())?;
         entry.1 = Some(now + wait);
         Some(wait)
+    }
+}
+
+/// What one site account's coupon reads look like in the current hour.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReadStats {
+    pub reads: u32,
+    /// Reads that found no usable coupon.
+    pub unknown: u32,
+    /// Reads refused by the rate limit.
+    pub limited: u32,
+}
+
+impl ReadStats {
+    /// Unusual: the account hit the rate limit, or at least 20 reads of which half or more found
+    /// no usable coupon — the signs of a tablet walking coupon numbers.
+    pub fn unusual(&self) -> bool {
+        self.limited > 0 || (self.reads >= 20 && self.unknown * 2 >= self.reads)
+    }
+}
+
+/// Coupon reads per site account: at most [`CouponWatch::PER_MINUTE`] a minute (a busy site reads
+/// one every few seconds), and this hour's counts, for the operator's page of unusual readers.
+/// Kept in memory by each node.
+pub struct CouponWatch {
+    limiter: RateLimiter<String>,
+    hour: Mutex<(Instant, HashMap<String, ReadStats>)>,
+}
+
+impl Default for CouponWatch {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl CouponWatch {
+    pub const PER_MINUTE: u32 = 60;
+
+    pub fn new() -> Self {
+        Self {
+            limiter: RateLimiter::new(Self::PER_MINUTE, Duration::from_secs(60)),
+            hour: Mutex::new((Instant::now(), HashMap::new())),
+        }
+    }
+
+    fn with_stats(&self, account: &str, now: Instant, change: impl FnOnce(&mut ReadStats)) {
+        if let Ok(mut hour) = self.hour.lock() {
+            if now.duration_since(hour.0) >= Duration::from_secs(3600) {
+                *hour = (now, HashMap::new());
+            }
+            change(hour.1.entry(account.to_owned()).or_default());
+        }
+    }
+
+    /// Counts a read by `account`: `Ok`, or `Err(seconds)` to wait (counted as limited).
+    pub fn admit(&self, account: &str, now: Instant) -> Result<(), u64> {
+        let admitted = self.limiter.check(account.to_owned(), now);
+        self.with_stats(account, now, |s| match admitted {
+            Ok(()) => s.reads += 1,
+            Err(_) => s.limited += 1,
+        });
+        admitted
+    }
+
+    /// Records that a read by `account` found no usable coupon.
+    pub fn unknown(&self, account: &str, now: Instant) {
+        self.with_stats(account, now, |s| s.unknown += 1);
+    }
+
+    /// This hour's unusual readers, most reads first.
+    pub fn unusual(&self) -> Vec<(String, ReadStats)> {
+        let Ok(hour) = self.hour.lock() else {
+            return Vec::new();
+        };
+        let mut found: Vec<(String, ReadStats)> = hour
+            .1
+            .iter()
+            .filter(|(_, s)| s.unusual())
+            .map(|(a, s)| (a.clone(), *s))
+            .collect();
+        found.sort_by(|a, b| b.1.reads.cmp(&a.1.reads).then(a.0.cmp(&b.0)));
+        found
     }
 }
 

@@ -20,6 +20,7 @@ pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
+    coupon_reads: IntCounterVec,
 }
 
 impl Metrics {
@@ -42,13 +43,22 @@ impl Metrics {
             ]),
             &["route"],
         );
+        let coupon_reads = IntCounterVec::new(
+            Opts::new(
+                "coupon_reads_total",
+                "Coupon reads by vaccination sites: ok, unknown (no usable coupon) or limited \
+                 (refused by the per-account rate limit)",
+            ),
+            &["outcome"],
+        );
         // Registering fresh collectors with distinct names cannot fail; if it ever did, the server
         // would still serve, only without these series.
-        let (requests, latency) = match (requests, latency) {
-            (Ok(r), Ok(l)) => {
+        let (requests, latency, coupon_reads) = match (requests, latency, coupon_reads) {
+            (Ok(r), Ok(l), Ok(c)) => {
                 let _ = registry.register(Box::new(r.clone()));
                 let _ = registry.register(Box::new(l.clone()));
-                (r, l)
+                let _ = registry.register(Box::new(c.clone()));
+                (r, l, c)
             }
             _ => unreachable!("metric definitions are static and valid"),
         };
@@ -56,7 +66,13 @@ impl Metrics {
             registry,
             requests,
             latency,
+            coupon_reads,
         }
+    }
+
+    /// Counts a site's coupon read by its outcome (`ok`, `unknown`, `limited`).
+    pub fn coupon_read(&self, outcome: &str) {
+        self.coupon_reads.with_label_values(&[outcome]).inc();
     }
 
     fn render(&self) -> String {

@@ -134,6 +134,11 @@ pub fn menu(role: &str, lgwan: bool) -> Vec<MenuItem> {
                 href: "/operator/locks",
             });
             items.push(MenuItem {
+                ja: "接種券の読み取りの異常（会場タブレット）",
+                en: "Unusual coupon reads (site tablets)",
+                href: "/operator/coupon-reads",
+            });
+            items.push(MenuItem {
                 ja: "確認事項の公開",
                 en: "Publish terms",
                 href: "/operator/terms",
@@ -330,6 +335,43 @@ pub fn locked_accounts(lang: Lang, signed: &Signed, locked: &[Account]) -> Marku
                                 }
                             }
                         }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// This hour's unusual coupon readers on this node: site accounts that hit the rate limit, or
+/// whose reads mostly find no usable coupon.
+pub fn unusual_coupon_reads(
+    lang: Lang,
+    signed: &Signed,
+    unusual: &[(String, crate::limits::ReadStats)],
+) -> Markup {
+    let ja = lang == Lang::Ja;
+    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
+    layout(
+        lang,
+        tr("接種券の読み取りの異常", "Unusual coupon reads"),
+        Some(signed),
+        html! {
+            p { (tr(
+                "この1時間に、読み取りの上限に達したか、読み取りの半分以上が使えない接種券だった会場アカウント（このサーバ分）。接種券番号を順に試している疑いがあります。",
+                "Site accounts that, in this hour, hit the read limit or found no usable coupon in half or more of their reads (this server's count) — signs of a tablet trying coupon numbers in turn."
+            )) }
+            @if unusual.is_empty() {
+                p #no-unusual { (tr("異常はありません。", "Nothing unusual.")) }
+            } @else {
+                table #unusual {
+                    tr {
+                        th { (tr("ユーザID", "User ID")) }
+                        th { (tr("読み取り", "Reads")) }
+                        th { (tr("使えない接種券", "No usable coupon")) }
+                        th { (tr("上限で拒否", "Refused at the limit")) }
+                    }
+                    @for (account, s) in unusual {
+                        tr { td { (account) } td { (s.reads) } td { (s.unknown) } td { (s.limited) } }
                     }
                 }
             }

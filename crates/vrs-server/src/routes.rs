@@ -116,6 +116,12 @@ fn table() -> Vec<(RouteInfo, Handlers)> {
         ),
         r("/operator/locks", &["GET"], Operator, get(locked_accounts)),
         r(
+            "/operator/coupon-reads",
+            &["GET"],
+            Operator,
+            get(unusual_coupon_reads),
+        ),
+        r(
             "/operator/locks/{user_id}/unlock",
             &["POST"],
             Operator,
@@ -772,6 +778,18 @@ async fn locked_accounts(
     ))
 }
 
+/// This hour's unusual coupon readers (`/operator/coupon-reads`).
+async fn unusual_coupon_reads(
+    State(state): State<AppState>,
+    signed: Signed,
+) -> Result<Html<String>, WebError> {
+    signed.authorize(Action::ApproveAccounts, &Target::Nation)?;
+    let unusual = state.coupon_watch.unusual();
+    Ok(Html(
+        pages::unusual_coupon_reads(signed.lang, &signed, &unusual).into_string(),
+    ))
+}
+
 /// The operator ends an account's wait after failed logins (`POST /operator/locks/{user}/unlock`).
 async fn unlock_account(
     State(state): State<AppState>,
@@ -1060,8 +1078,8 @@ pub(crate) fn api_error(status: StatusCode, code: &str, ja: &str, en: &str) -> R
         (status = 200, description = "The coupon is valid: home municipality, recorded doses, next dose number"),
         (status = 400, description = "The reference is malformed (e.g. the municipality code's check digit)"),
         (status = 403, description = "Not a vaccination-site session"),
-        (status = 404, description = "No target of that municipality holds the coupon (`unknown_coupon`)"),
-        (status = 409, description = "The holder is reported deceased (`deceased`)"),
+        (status = 404, description = "No usable coupon: no target of that municipality holds it, or its holder is reported deceased — the site is not told which (`unknown_coupon`)"),
+        (status = 429, description = "This site account has read too many coupons in the last minute (`Retry-After`)"),
     ))]
 async fn read_coupon(
     State(state): State<AppState>,
@@ -1085,16 +1103,38 @@ async fn read_coupon(
             municipality: coupon.municipality,
         },
     )?;
+    let now = std::time::Instant::now();
+    let account = signed.account.user_id.as_str();
+    if let Err(wait) = state.coupon_watch.admit(account, now) {
+        state.metrics.coupon_read("limited");
+        tracing::warn!(user = %account, "coupon reads over the per-account limit");
+        let mut response = api_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_reads",
+            "接種券の読み取りが多すぎます。しばらくしてからもう一度お試しください。",
+            "Too many coupon reads from this site: try again in a moment.",
+        );
+        if let Ok(value) = wait.to_string().parse() {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return Ok(response);
+    }
     let actor = records::actor(&signed);
     match vrs_core::coupon::read_coupon(state.store.as_ref(), &actor, coupon).await {
-        Ok(answer) => Ok(Json(answer).into_response()),
+        Ok(answer) => {
+            state.metrics.coupon_read("ok");
+            Ok(Json(answer).into_response())
+        }
         Err(vrs_core::coupon::CouponError::Store(e)) => Err(e.into()),
         Err(e) => {
-            let status = match e {
-                vrs_core::coupon::CouponError::Deceased => StatusCode::CONFLICT,
-                _ => StatusCode::NOT_FOUND,
-            };
-            Ok(api_error(status, e.code(), e.message_ja(), &e.to_string()))
+            state.metrics.coupon_read("unknown");
+            state.coupon_watch.unknown(account, now);
+            Ok(api_error(
+                StatusCode::NOT_FOUND,
+                e.code(),
+                e.message_ja(),
+                &e.to_string(),
+            ))
         }
     }
 }

@@ -88,8 +88,7 @@ fn bad_field(field: &str, ja: &str, en: String) -> Response {
         (status = 201, description = "Recorded (`outcome: registered`); a replay gives the first answer again"),
         (status = 400, description = "A field, the coupon reference or the Idempotency-Key is malformed; `field` names it"),
         (status = 403, description = "Not a vaccination-site session, or the CSRF token is wrong"),
-        (status = 404, description = "No target of that municipality holds the coupon (`unknown_coupon`)"),
-        (status = 409, description = "The coupon's holder is reported deceased (`deceased`)"),
+        (status = 404, description = "No usable coupon: no target of that municipality holds it, or its holder is reported deceased — the site is not told which (`unknown_coupon`)"),
         (status = 422, description = "The dose breaks data-quality rules (`quality`, each rule named in `rules`), or the key was used for another request (`idempotency_key_reused`)"),
         (status = 503, description = "The national operator has stopped registration from tablets (`function_stopped`, with the operator's reason)"),
     ))]

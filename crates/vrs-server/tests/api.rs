@@ -714,11 +714,13 @@ async fn a_site_tablet_reads_a_coupon_of_any_municipality_and_nothing_personal(a
     let unknown = tablet.get("/api/v1/coupons/131016-9999999999").await;
     assert_eq!(unknown.status, 404);
     assert!(unknown.body.contains("unknown_coupon"));
+    // A deceased holder's coupon is answered exactly as an invented one: the site must not learn
+    // who has died (only the audit entry says which).
     let deceased = tablet
         .get(&format!("/api/v1/coupons/131016-{}", people[1].coupon))
         .await;
-    assert_eq!(deceased.status, 409);
-    assert!(deceased.body.contains("\"deceased\""));
+    assert_eq!(deceased.status, 404);
+    assert_eq!(deceased.body, unknown.body);
     let bad = tablet.get("/api/v1/coupons/111310170000000001").await;
     assert_eq!(bad.status, 400);
     assert!(bad.body.contains("check digit"), "{}", bad.body);
@@ -742,6 +744,41 @@ async fn a_site_tablet_reads_a_coupon_of_any_municipality_and_nothing_personal(a
         .unwrap();
     let outcomes: Vec<&str> = reads.iter().map(|r| r.entry.outcome.as_str()).collect();
     assert_eq!(outcomes, ["deceased", "unknown_coupon", "ok"]);
+
+    // A tablet walking coupon numbers: past 60 reads a minute it is refused (429, Retry-After),
+    // the operator's page names it, and the metrics count it.
+    let mut refused = None;
+    for n in 0..70 {
+        let page = tablet
+            .get(&format!(
+                "/api/v1/coupons/131016-{:010}",
+                9_000_000_000u64 + n
+            ))
+            .await;
+        if page.status == 429 {
+            refused = Some((n, page));
+            break;
+        }
+        assert_eq!(page.status, 404);
+    }
+    let (n, page) = refused.expect("the reads were never limited");
+    assert!(n <= 60, "refused only after {n} reads");
+    assert!(page.body.contains("too_many_reads"), "{}", page.body);
+    app.account("op-0007", "national_operator", None, false)
+        .await;
+    let operator = app.browser(LGWAN);
+    operator.login("op-0007", PASSWORD).await;
+    let watch = operator.get("/operator/coupon-reads").await;
+    assert_eq!(watch.status, 200);
+    assert!(watch.body.contains("saijo-tablet"), "{}", watch.body);
+    let metrics = operator.get("/metrics").await;
+    assert!(
+        metrics
+            .body
+            .contains("vrs_coupon_reads_total{outcome=\"limited\"} 1"),
+        "{}",
+        metrics.body
+    );
 }
 
 /// Every response carries the security headers; a signed-in page and a download are never cached

@@ -175,7 +175,10 @@ async fn a_tablet_registers_a_dose_once_per_idempotency_key(app: &TestApp) {
         &registration(&dead, 1, "2021-06-01"),
     )
     .await;
-    assert_eq!((status, json["code"].as_str()), (409, Some("deceased")));
+    assert_eq!(
+        (status, json["code"].as_str()),
+        (404, Some("unknown_coupon"))
+    );
     assert_eq!(
         app.db
             .store
