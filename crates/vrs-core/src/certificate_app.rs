@@ -76,10 +76,16 @@ pub struct Application {
     pub replaces: Option<CertificateId>,
 }
 
-/// The certificates the card signer's certificate must chain to (J-LIS's, in production).
+/// What a card signer's certificate must satisfy: chain to one of the anchors (J-LIS's, in
+/// production), be valid today, be no CA's, carry the configured usage (an extended key usage or
+/// certificate policy OID), and not be revoked by its anchor's revocation list — a list signed by
+/// that anchor and not past its next update, when one is configured.
 #[derive(Clone, Debug, Default)]
 pub struct CardTrust {
     pub anchors: Vec<Certificate>,
+    /// The EKU or certificate policy OID a signer must carry; `None`: no requirement.
+    pub signer_oid: Option<String>,
+    pub crls: Vec<vrs_crypto::x509::RevocationList>,
 }
 
 /// Why an application is refused, in words the app or kiosk shows.
@@ -97,6 +103,12 @@ pub enum ApplicationError {
     CardExpired,
     #[error("マイナンバーカードの証明書を読めません (the card certificate cannot be read): {0}")]
     CardCertificate(String),
+    #[error("マイナンバーカードの署名者の証明書が署名用のものではありません (the card signer's certificate is not for signing card data: {0})")]
+    CardSignerUsage(&'static str),
+    #[error("マイナンバーカードの証明書は失効しています (the card certificate is revoked)")]
+    CardRevoked,
+    #[error("マイナンバーカードの証明書の失効情報が古いため確認できません (the revocation list of the card certificate's issuer is out of date)")]
+    CardRevocationStale,
     #[error("旅券の読み取り内容に誤りがあります (the passport MRZ is wrong): {0}")]
     Mrz(#[from] MrzError),
     #[error("海外用の証明書には旅券の読み取りが必要です (an overseas certificate needs the passport MRZ)")]
@@ -139,14 +151,35 @@ pub fn verify_card(
         return Err(ApplicationError::CardSignature);
     }
     let at = now.timestamp();
-    let trusted = trust.anchors.iter().any(|anchor| {
+    let Some(anchor) = trust.anchors.iter().find(|anchor| {
         cert.is_signed_by(anchor) && anchor.not_before() <= at && at <= anchor.not_after()
-    });
-    if !trusted {
+    }) else {
         return Err(ApplicationError::CardUntrusted);
-    }
+    };
     if at < cert.not_before() || at > cert.not_after() {
         return Err(ApplicationError::CardExpired);
+    }
+    if cert.is_ca() {
+        return Err(ApplicationError::CardSignerUsage(
+            "a CA certificate does not sign card data",
+        ));
+    }
+    if let Some(oid) = &trust.signer_oid {
+        let carries =
+            cert.extended_key_usages().contains(oid) || cert.policies().iter().any(|p| p == oid);
+        if !carries {
+            return Err(ApplicationError::CardSignerUsage(
+                "it lacks the configured usage OID",
+            ));
+        }
+    }
+    for crl in trust.crls.iter().filter(|crl| crl.is_signed_by(anchor)) {
+        if crl.next_update().is_some_and(|next| next < at) {
+            return Err(ApplicationError::CardRevocationStale);
+        }
+        if crl.revokes(cert.serial()) {
+            return Err(ApplicationError::CardRevoked);
+        }
     }
     Ok(())
 }

@@ -524,6 +524,8 @@ struct CardIssuer {
     anchor: Certificate,
     signer_der: Vec<u8>,
     key: SigningKey,
+    /// The issuer's own certificate and key (it signs revocation lists).
+    ca: vrs_crypto::pki::KeyedCertificate,
 }
 
 fn card_issuer(name: &str, from: DateTime<Utc>) -> CardIssuer {
@@ -541,7 +543,96 @@ fn card_issuer(name: &str, from: DateTime<Utc>) -> CardIssuer {
         anchor: Certificate::from_der(&ca.certificate_der).unwrap(),
         key: SigningKey::from_pkcs8(&signer.private_key_pkcs8).unwrap(),
         signer_der: signer.certificate_der,
+        ca,
     }
+}
+
+/// Beyond the chain: the signer must be no CA, carry the configured usage, and not be revoked by
+/// its issuer's list — which must not be past its next update.
+#[test]
+fn a_card_signer_must_be_no_ca_carry_the_usage_and_not_be_revoked() {
+    use vrs_core::certificate_app::verify_card;
+    use vrs_crypto::pki::issue_crl;
+    use vrs_crypto::x509::RevocationList;
+    let jlis = card_issuer("JLIS Test", now() - Duration::days(30));
+    let person = Synthetic::new(chiyoda(), 1, 5).next().unwrap();
+    let good = application(&jlis, &person, chiyoda());
+    let trust = |oid: Option<&str>, crls: Vec<RevocationList>| CardTrust {
+        anchors: vec![jlis.anchor.clone()],
+        signer_oid: oid.map(str::to_owned),
+        crls,
+    };
+    verify_card(&trust(None, vec![]), &good, now()).unwrap();
+
+    // The issuer's own (CA) certificate signing card data is refused, though it "chains".
+    let as_ca = CardIssuer {
+        anchor: jlis.anchor.clone(),
+        signer_der: jlis.ca.certificate_der.clone(),
+        key: SigningKey::from_pkcs8(&jlis.ca.private_key_pkcs8).unwrap(),
+        ca: vrs_crypto::pki::KeyedCertificate {
+            certificate_der: jlis.ca.certificate_der.clone(),
+            private_key_pkcs8: jlis.ca.private_key_pkcs8.clone(),
+        },
+    };
+    let err = verify_card(
+        &trust(None, vec![]),
+        &application(&as_ca, &person, chiyoda()),
+        now(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, ApplicationError::CardSignerUsage(_)), "{err}");
+
+    // The configured usage: one the signer carries passes, another is refused.
+    let carried = Certificate::from_der(&jlis.signer_der)
+        .unwrap()
+        .extended_key_usages()[0]
+        .clone();
+    verify_card(&trust(Some(&carried), vec![]), &good, now()).unwrap();
+    let err =
+        verify_card(&trust(Some("1.2.392.200149.8.5.5.1"), vec![]), &good, now()).unwrap_err();
+    assert!(matches!(err, ApplicationError::CardSignerUsage(_)), "{err}");
+
+    // The issuer's list: another serial revoked passes, the signer's refuses, a stale list refuses.
+    let serial = Certificate::from_der(&jlis.signer_der)
+        .unwrap()
+        .serial()
+        .to_vec();
+    let crl = |revoked: &[&[u8]], next: DateTime<Utc>| {
+        let der = issue_crl(
+            &jlis.ca.certificate_der,
+            &jlis.ca.private_key_pkcs8,
+            revoked,
+            (now() - Duration::days(1)).timestamp(),
+            next.timestamp(),
+        )
+        .unwrap();
+        RevocationList::from_der_or_pem(&der).unwrap()
+    };
+    let week = now() + Duration::days(7);
+    verify_card(&trust(None, vec![crl(&[&[1, 2, 3]], week)]), &good, now()).unwrap();
+    let err = verify_card(&trust(None, vec![crl(&[&serial], week)]), &good, now()).unwrap_err();
+    assert!(matches!(err, ApplicationError::CardRevoked), "{err}");
+    let stale = crl(&[], now() - Duration::hours(1));
+    let err = verify_card(&trust(None, vec![stale]), &good, now()).unwrap_err();
+    assert!(
+        matches!(err, ApplicationError::CardRevocationStale),
+        "{err}"
+    );
+    // Another issuer's list says nothing about this signer.
+    let other = card_issuer("Other CA", now() - Duration::days(30));
+    let foreign = RevocationList::from_der_or_pem(
+        &issue_crl(
+            &other.ca.certificate_der,
+            &other.ca.private_key_pkcs8,
+            &[&serial],
+            (now() - Duration::days(1)).timestamp(),
+            week.timestamp(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(!foreign.is_signed_by(&jlis.anchor));
+    verify_card(&trust(None, vec![foreign]), &good, now()).unwrap();
 }
 
 fn application(issuer: &CardIssuer, person: &Resident, scope: MunicipalityCode) -> Application {
@@ -572,6 +663,7 @@ async fn app_and_kiosk_applications_are_checked_and_gated(db: &TestDb) {
     let jlis = card_issuer("JLIS Test", now() - Duration::days(30));
     let trust = CardTrust {
         anchors: vec![jlis.anchor.clone()],
+        ..Default::default()
     };
     let run = |a: Application, channel: IssueChannel| {
         let settings = settings.clone();
@@ -620,6 +712,7 @@ async fn app_and_kiosk_applications_are_checked_and_gated(db: &TestDb) {
     let old = card_issuer("JLIS Old", now() - Duration::days(3 * 365));
     let expired = CardTrust {
         anchors: vec![old.anchor.clone()],
+        ..Default::default()
     };
     let result = apply(
         store,

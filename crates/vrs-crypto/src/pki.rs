@@ -193,6 +193,43 @@ pub fn issue_document_signer(
     })
 }
 
+/// A certificate revocation list signed by the CSCA made by [`Csca::create`]: it revokes the
+/// certificates with `revoked` serial numbers, issued at `now` and to be replaced by `next_update`.
+pub fn issue_crl(
+    csca_der: &[u8],
+    csca_pkcs8: &[u8],
+    revoked: &[&[u8]],
+    now: i64,
+    next_update: i64,
+) -> Result<Vec<u8>, PkiError> {
+    let csca = Certificate::from_der(csca_der).map_err(|e| PkiError::Csca(e.to_string()))?;
+    let country = csca.subject_country().ok_or(PkiError::CscaShape)?;
+    let csca_cn = csca.subject_common_name().ok_or(PkiError::CscaShape)?;
+    let deployment = csca_cn.strip_suffix(" CSCA").ok_or(PkiError::CscaShape)?;
+    let csca_key = KeyPair::try_from(csca_pkcs8).map_err(|_| PkiError::Key)?;
+    let issuer = csca_params(deployment, &country)?.self_signed(&csca_key)?;
+    let revoked_certs = revoked
+        .iter()
+        .map(|serial| {
+            Ok(rcgen::RevokedCertParams {
+                serial_number: SerialNumber::from_slice(serial),
+                revocation_time: at(now)?,
+                reason_code: None,
+                invalidity_date: None,
+            })
+        })
+        .collect::<Result<Vec<_>, PkiError>>()?;
+    let params = rcgen::CertificateRevocationListParams {
+        this_update: at(now)?,
+        next_update: at(next_update)?,
+        crl_number: SerialNumber::from(1u64),
+        issuing_distribution_point: None,
+        revoked_certs,
+        key_identifier_method: rcgen::KeyIdMethod::Sha256,
+    };
+    Ok(params.signed_by(&issuer, &csca_key)?.der().to_vec())
+}
+
 fn csca_params(deployment: &str, country: &str) -> Result<CertificateParams, PkiError> {
     let mut params = CertificateParams::default();
     params.distinguished_name = rcgen::DistinguishedName::new();

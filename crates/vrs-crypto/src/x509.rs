@@ -60,6 +60,12 @@ pub struct Certificate {
     country: Option<String>,
     common_name: Option<String>,
     extended_key_usages: Vec<String>,
+    /// The certificate policy OIDs, dotted.
+    policies: Vec<String>,
+    /// Whether basic constraints make it a CA.
+    is_ca: bool,
+    /// The serial number's bytes as encoded.
+    serial: Vec<u8>,
     key_kind: KeyKind,
     key: Vec<u8>,
     /// The signed part (`tbsCertificate`) as it appears in `der`.
@@ -91,6 +97,25 @@ impl Certificate {
             Ok(None) => Vec::new(),
             Err(e) => return Err(X509Error::Der(e.to_string())),
         };
+        let is_ca = match cert.basic_constraints() {
+            Ok(Some(bc)) => bc.value.ca,
+            Ok(None) => false,
+            Err(e) => return Err(X509Error::Der(e.to_string())),
+        };
+        let policies = cert
+            .extensions()
+            .iter()
+            .filter_map(|ext| match ext.parsed_extension() {
+                x509_parser::extensions::ParsedExtension::CertificatePolicies(policies) => Some(
+                    policies
+                        .iter()
+                        .map(|p| p.policy_id.to_id_string())
+                        .collect::<Vec<_>>(),
+                ),
+                _ => None,
+            })
+            .flatten()
+            .collect();
         let spki = cert.public_key();
         let key_kind = key_kind(
             &spki.algorithm.algorithm,
@@ -106,10 +131,13 @@ impl Certificate {
             country,
             common_name,
             extended_key_usages,
+            policies,
+            is_ca,
+            serial: cert.raw_serial().to_vec(),
             key_kind,
             key: spki.subject_public_key.data.to_vec(),
             tbs: cert.tbs_certificate.as_ref().to_vec(),
-            issuer_scheme: IssuerScheme::of(&cert),
+            issuer_scheme: IssuerScheme::of(&cert.signature_algorithm),
             issuer_signature: cert.signature_value.data.to_vec(),
         })
     }
@@ -149,6 +177,21 @@ impl Certificate {
     /// The subject's common name (`CN`).
     pub fn subject_common_name(&self) -> Option<String> {
         self.common_name.clone()
+    }
+
+    /// The certificate policies as dotted OIDs; empty when the extension is absent.
+    pub fn policies(&self) -> &[String] {
+        &self.policies
+    }
+
+    /// Whether the certificate is a CA's (basic constraints `cA`).
+    pub fn is_ca(&self) -> bool {
+        self.is_ca
+    }
+
+    /// The serial number's bytes as the certificate encodes them.
+    pub fn serial(&self) -> &[u8] {
+        &self.serial
     }
 
     /// The extended key usages as dotted OIDs; empty when the extension is absent.
@@ -208,6 +251,70 @@ impl Certificate {
     }
 }
 
+/// A certificate revocation list (RFC 5280): who signed it, when it must be replaced, and the
+/// serial numbers it revokes.
+#[derive(Clone, Debug)]
+pub struct RevocationList {
+    tbs: Vec<u8>,
+    scheme: Option<IssuerScheme>,
+    signature: Vec<u8>,
+    next_update: Option<i64>,
+    revoked: Vec<Vec<u8>>,
+}
+
+impl RevocationList {
+    /// A CRL as DER, or as PEM (`X509 CRL`).
+    pub fn from_der_or_pem(bytes: &[u8]) -> Result<Self, X509Error> {
+        let der = if bytes.first() == Some(&0x30) {
+            bytes.to_vec()
+        } else {
+            let text = std::str::from_utf8(bytes).map_err(|_| X509Error::Encoding)?;
+            let body: String = text
+                .lines()
+                .filter(|line| !line.trim_start().starts_with("-----"))
+                .flat_map(str::chars)
+                .filter(|c| !c.is_whitespace())
+                .collect();
+            B64.decode(body).map_err(|_| X509Error::Encoding)?
+        };
+        let (rest, crl) = x509_parser::revocation_list::CertificateRevocationList::from_der(&der)
+            .map_err(|e| X509Error::Der(e.to_string()))?;
+        if !rest.is_empty() {
+            return Err(X509Error::TrailingBytes);
+        }
+        Ok(Self {
+            tbs: crl.tbs_cert_list.as_ref().to_vec(),
+            scheme: IssuerScheme::of(&crl.signature_algorithm),
+            signature: crl.signature_value.data.to_vec(),
+            next_update: crl.next_update().map(|t| t.timestamp()),
+            revoked: crl
+                .iter_revoked_certificates()
+                .map(|r| r.raw_serial().to_vec())
+                .collect(),
+        })
+    }
+
+    /// Whether `issuer`'s key signed this list.
+    pub fn is_signed_by(&self, issuer: &Certificate) -> bool {
+        let Some(algorithm) = self.scheme.and_then(|s| s.ring(&issuer.key_kind)) else {
+            return false;
+        };
+        UnparsedPublicKey::new(algorithm, &issuer.key)
+            .verify(&self.tbs, &self.signature)
+            .is_ok()
+    }
+
+    /// When the issuer promised the next list (unix seconds); a list used after it is stale.
+    pub fn next_update(&self) -> Option<i64> {
+        self.next_update
+    }
+
+    /// Whether the list revokes the certificate with this serial.
+    pub fn revokes(&self, serial: &[u8]) -> bool {
+        self.revoked.iter().any(|s| s == serial)
+    }
+}
+
 const OID_EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
 const OID_P256: &str = "1.2.840.10045.3.1.7";
 const OID_P384: &str = "1.3.132.0.34";
@@ -241,9 +348,9 @@ enum Hash {
 }
 
 impl IssuerScheme {
-    fn of(cert: &X509Certificate<'_>) -> Option<Self> {
-        let oid = cert.signature_algorithm.algorithm.to_id_string();
-        match ParsedSigAlg::try_from(&cert.signature_algorithm).ok()? {
+    fn of(algorithm: &x509_parser::x509::AlgorithmIdentifier<'_>) -> Option<Self> {
+        let oid = algorithm.algorithm.to_id_string();
+        match ParsedSigAlg::try_from(algorithm).ok()? {
             ParsedSigAlg::ECDSA => match oid.as_str() {
                 "1.2.840.10045.4.3.2" => Some(Self::Ecdsa(Hash::Sha256)),
                 "1.2.840.10045.4.3.3" => Some(Self::Ecdsa(Hash::Sha384)),

@@ -344,9 +344,13 @@ fn read_application(body: ApplicationBody) -> Result<Application, FieldError> {
 fn application_refusal(e: ApplicationError) -> Response {
     use ApplicationError as E;
     let (status, code) = match &e {
-        E::CardSignature | E::CardUntrusted | E::CardExpired | E::CardCertificate(_) => {
-            (StatusCode::FORBIDDEN, "card_not_accepted")
-        }
+        E::CardSignature
+        | E::CardUntrusted
+        | E::CardExpired
+        | E::CardCertificate(_)
+        | E::CardSignerUsage(_)
+        | E::CardRevoked
+        | E::CardRevocationStale => (StatusCode::FORBIDDEN, "card_not_accepted"),
         E::Mrz(_) | E::MrzMissing => (StatusCode::UNPROCESSABLE_ENTITY, "passport"),
         E::NotStarted(_) => (StatusCode::FORBIDDEN, "not_started"),
         E::KioskNotOffered => (StatusCode::FORBIDDEN, "kiosk_not_offered"),

@@ -54,6 +54,13 @@ pub struct Settings {
     /// Certificates (PEM or DER files) the My Number card signer of an app or kiosk application must
     /// chain to; none: every application is refused as untrusted.
     pub card_trust_anchors: Vec<std::path::PathBuf>,
+    /// The extended key usage or certificate policy OID a card data signer's certificate must
+    /// carry (J-LIS's for the card's signing certificate); none: not required.
+    pub card_signer_oid: Option<String>,
+    /// Revocation lists (DER or PEM files) of the card trust anchors: a card signer they revoke is
+    /// refused, and so is every card of an anchor whose list is past its next update — replace the
+    /// files as the issuer publishes and restart (or roll) the nodes.
+    pub card_crls: Vec<std::path::PathBuf>,
     /// How long (minutes, 1 to 1440) a vaccination site may undo a dose it registered from its
     /// tablet; after that only municipal staff correct it.
     pub undo_window_minutes: i64,
@@ -106,6 +113,8 @@ impl Default for Settings {
             certificate_issuer: "municipality".into(),
             deployment_name: "VRS".into(),
             card_trust_anchors: Vec::new(),
+            card_signer_oid: None,
+            card_crls: Vec::new(),
             undo_window_minutes: 10,
             metrics_networks: [
                 IpNet::new(IpAddr::from([127, 0, 0, 0]), 8),
@@ -422,7 +431,28 @@ impl Settings {
                 })?;
             anchors.push(cert);
         }
-        Ok(vrs_core::certificate_app::CardTrust { anchors })
+        let mut crls = Vec::new();
+        for path in &self.card_crls {
+            let bytes = std::fs::read(path).map_err(|e| read_error(path, e.to_string()))?;
+            let crl = vrs_crypto::x509::RevocationList::from_der_or_pem(&bytes).map_err(|e| {
+                ConfigError::File {
+                    path: path.display().to_string(),
+                    reason: format!("not a certificate revocation list: {e}"),
+                }
+            })?;
+            if !anchors.iter().any(|a| crl.is_signed_by(a)) {
+                return Err(ConfigError::File {
+                    path: path.display().to_string(),
+                    reason: "the revocation list is signed by none of card_trust_anchors".into(),
+                });
+            }
+            crls.push(crl);
+        }
+        Ok(vrs_core::certificate_app::CardTrust {
+            anchors,
+            signer_oid: self.card_signer_oid.clone(),
+            crls,
+        })
     }
 
     /// Defaults, then the file (when given), then the environment.
@@ -539,6 +569,17 @@ impl Settings {
                     ),
                 });
             }
+        }
+        if let Ok(v) = std::env::var("VRS_CARD_SIGNER_OID") {
+            settings.card_signer_oid = (!v.is_empty()).then_some(v);
+        }
+        if let Ok(v) = std::env::var("VRS_CARD_CRLS") {
+            settings.card_crls = v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(Into::into)
+                .collect();
         }
         if let Some(v) = env_value("VRS_UNDO_WINDOW_MINUTES")? {
             settings.undo_window_minutes = v;

@@ -1252,6 +1252,7 @@ fn dev_card_signs_card_data_the_app_flow_accepts_and_keys_rotate() {
     };
     let trust = vrs_core::certificate_app::CardTrust {
         anchors: vec![vrs_crypto::x509::Certificate::from_der(&issuer_before).unwrap()],
+        ..Default::default()
     };
     vrs_core::certificate_app::verify_card(&trust, &application, chrono::Utc::now()).unwrap();
     let mut altered = application.clone();
