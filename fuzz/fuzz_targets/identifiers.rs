@@ -1,0 +1,19 @@
+//! The identifiers and dates people type or scan: dates (和暦 and Western), coupon OCR lines and
+//! references, My Number, 宛名番号, municipality codes, certificate IDs.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let _ = vrs_domain::parse_date(text);
+    let _ = vrs_domain::MyNumber::parse(text);
+    let _ = vrs_domain::AtenaNumber::parse(text);
+    let _ = vrs_domain::CouponNumber::parse(text);
+    let _ = vrs_domain::MunicipalityCode::parse(text);
+    let _ = vrs_domain::CertificateId::parse(text);
+    let _ = vrs_core::coupon::CouponRef::parse(text);
+    let _ = vrs_domain::KanaName::parse(text);
+    let _ = vrs_domain::OcrLine::parse(text);
+});

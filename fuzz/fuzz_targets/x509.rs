@@ -1,0 +1,12 @@
+//! Certificates and revocation lists from outside: a trust list's document signer, a card
+//! signer's certificate, a card issuer's CRL.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = vrs_crypto::x509::Certificate::from_der(data);
+    let _ = vrs_crypto::x509::RevocationList::from_der_or_pem(data);
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = vrs_crypto::x509::Certificate::from_base64(text);
+    }
+});
