@@ -60,7 +60,7 @@ for t in "${TARGETS[@]}"; do
   cargo +nightly fuzz run -O "$t" "${dirs[@]}" -- \
     -max_total_time="$EACH" -max_len=65536 -rss_limit_mb=2048 \
     -artifact_prefix="artifacts/$t/" -print_final_stats=1 2>&1 \
-    | grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==|SUMMARY|Done)' \
+    | grep -E '^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==|SUMMARY|Done)' \
     || true
   if ls "artifacts/$t"/crash-* >/dev/null 2>&1; then
     echo "CRASH in $t: $(ls artifacts/$t/crash-*)"
