@@ -46,7 +46,15 @@ impl From<tokio_postgres::Error> for StoreError {
 
 impl From<deadpool_postgres::PoolError> for StoreError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
-        StoreError::Other(format!("cannot reach PostgreSQL: {e}"))
+        // The server's own refusal (pg_hba.conf, authentication, …) says what to fix.
+        let detail = match &e {
+            deadpool_postgres::PoolError::Backend(pg) => match pg.as_db_error() {
+                Some(db) => format!("{}: {}", db.code().code(), db.message()),
+                None => with_sources(pg),
+            },
+            other => with_sources(other),
+        };
+        StoreError::Other(format!("cannot reach PostgreSQL: {detail}"))
     }
 }
 
@@ -54,4 +62,20 @@ impl From<tokio::task::JoinError> for StoreError {
     fn from(e: tokio::task::JoinError) -> Self {
         StoreError::Other(format!("storage task failed: {e}"))
     }
+}
+
+/// An error and the errors beneath it (the TLS handshake's reason under "error performing TLS
+/// handshake"), joined by colons.
+fn with_sources(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(inner) = source {
+        let part = inner.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = inner.source();
+    }
+    text
 }

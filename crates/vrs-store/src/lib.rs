@@ -53,6 +53,7 @@ pub use error::StoreError;
 pub use governance::{Agreement, FunctionState, TermsVersion};
 pub use import::{ImportRow, ImportSummary, Rejection, ResidentImport, SealedBatch, Sealer};
 pub use merge::{Candidate, CandidateKind, CandidateStatus, Mover, PersonMerge};
+pub use postgres::tls as postgres_tls;
 pub use postgres::PostgresStore;
 pub use provision::{
     InquiryJob, ProvidedDose, ProvisionFilter, ProvisionRecord, ProvisionSide,

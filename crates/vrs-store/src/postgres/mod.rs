@@ -13,6 +13,7 @@ mod merge;
 mod provision;
 mod registrations;
 mod statistics;
+pub mod tls;
 
 use std::sync::Arc;
 
@@ -22,7 +23,6 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::NoTls;
 use vrs_crypto::backup::BackupKey;
 use vrs_crypto::{chain, FieldCipher, MasterKey};
 use vrs_domain::{
@@ -72,12 +72,10 @@ fn map_db(e: tokio_postgres::Error) -> StoreError {
 impl PostgresStore {
     /// Connects, migrates and checks the master key; with `init` a new database records the key.
     pub async fn open(url: &str, master: MasterKey, init: bool) -> Result<Self, StoreError> {
-        let config: tokio_postgres::Config = url
-            .parse()
-            .map_err(|e| StoreError::Config(format!("bad PostgreSQL URL: {e}")))?;
+        let connection = tls::connection(url)?;
         let manager = Manager::from_config(
-            config,
-            NoTls,
+            connection.config,
+            connection.tls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
