@@ -14,6 +14,8 @@ use vrs_store::{AuditScope, KeyPurpose, SigningKeyInfo, Store, StoreError};
 
 use crate::Actor;
 
+pub mod offline;
+
 /// The issuer name of the one national issuer and of the deployment's CSCA.
 pub const NATIONAL: &str = "national";
 
@@ -73,6 +75,16 @@ pub enum SigningError {
     Store(#[from] StoreError),
     #[error("signing key: {0}")]
     Key(String),
+    /// The CSCA is held offline and `issuer` has no document signer valid now.
+    #[error(
+        "{0} has no document signer valid now, and the CSCA is held offline: make a request with \
+         `vrs keys request --issuer {0}`, have the CSCA sign it, and load the certificate with \
+         `vrs keys import-dsc`"
+    )]
+    OfflineCsca(String),
+    /// A certificate or request given by the operator is refused.
+    #[error("{0}")]
+    Refused(String),
 }
 
 fn key_error(e: impl std::fmt::Display) -> SigningError {
@@ -141,16 +153,27 @@ async fn new_shc_key(
     Ok(kid)
 }
 
-/// The deployment's CSCA (certificate DER and key), made when there is none.
+/// The deployment's CSCA: its certificate, and its key unless the CSCA is held offline.
+struct ActiveCsca {
+    der: Vec<u8>,
+    key: Option<zeroize::Zeroizing<Vec<u8>>>,
+}
+
+/// The deployment's CSCA, made (with its key kept here) when there is none. A CSCA imported with
+/// [`import_csca`] has no key here: its document signers come from requests it signs offline.
 async fn csca(
     store: &dyn Store,
     settings: &IssuerSettings,
     actor: &Actor,
     now: DateTime<Utc>,
-) -> Result<(Vec<u8>, zeroize::Zeroizing<Vec<u8>>), SigningError> {
+) -> Result<ActiveCsca, SigningError> {
     for _ in 0..2 {
         if let Some(active) = store.signing_key(NATIONAL, KeyPurpose::Csca).await? {
-            return Ok((active.info.public_part, active.private_pkcs8));
+            let key = (!active.private_pkcs8.is_empty()).then_some(active.private_pkcs8);
+            return Ok(ActiveCsca {
+                der: active.info.public_part,
+                key,
+            });
         }
         let made = Csca::create(&settings.deployment_name, now.timestamp()).map_err(key_error)?;
         let info = SigningKeyInfo {
@@ -216,17 +239,17 @@ async fn new_document_signer(
     now: DateTime<Utc>,
     rotate: bool,
 ) -> Result<String, SigningError> {
-    let (csca_der, csca_key) = csca(store, settings, actor, now).await?;
-    let name = match MunicipalityCode::parse(issuer) {
-        Ok(code) => code.info().name_en(),
-        Err(_) => format!("{} national issuer", settings.deployment_name),
+    let csca = csca(store, settings, actor, now).await?;
+    let Some(csca_key) = csca.key else {
+        return Err(SigningError::OfflineCsca(issuer.to_owned()));
     };
+    let (common_name, organization) = signer_names(settings, issuer);
     let made = pki::issue_document_signer(
-        &csca_der,
+        &csca.der,
         &csca_key,
-        &format!("{} DSC {}", settings.deployment_name, issuer),
+        &common_name,
         "JP",
-        &name,
+        &organization,
         now.timestamp(),
     )
     .map_err(key_error)?;
@@ -253,6 +276,18 @@ async fn new_document_signer(
     Ok(kid)
 }
 
+/// The common name and organisation of `issuer`'s document signer certificate.
+fn signer_names(settings: &IssuerSettings, issuer: &str) -> (String, String) {
+    let organization = match MunicipalityCode::parse(issuer) {
+        Ok(code) => code.info().name_en(),
+        Err(_) => format!("{} national issuer", settings.deployment_name),
+    };
+    (
+        format!("{} DSC {}", settings.deployment_name, issuer),
+        organization,
+    )
+}
+
 /// Replaces the issuer's active key of `purpose` (SHC key or document signer) with a new one; the
 /// old one is kept, retired, for verification. Returns the new key's ID.
 pub async fn rotate(
@@ -269,7 +304,7 @@ pub async fn rotate(
             new_document_signer(store, settings, issuer, actor, now, true).await
         }
         KeyPurpose::Csca => Err(SigningError::Key(
-            "the CSCA is replaced by configuration, not rotated".into(),
+            "the CSCA is not rotated: import a new one with `vrs keys import-csca`".into(),
         )),
     }
 }

@@ -17,6 +17,8 @@
 //!   authority key identifier = the CSCA's; extended key usages for EU DCC vaccination
 //!   certificates and ICAO VDS-NC barcode signers; about two years, never beyond the CSCA.
 
+pub mod request;
+
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
     KeyUsagePurpose, SerialNumber,
@@ -86,6 +88,8 @@ pub enum PkiError {
     },
     #[error("the CSCA private key does not belong to the CSCA certificate")]
     CscaKeyMismatch,
+    #[error("the document signer request is refused: {0}")]
+    Request(String),
     #[error("no random numbers for a key or serial number")]
     Random,
     #[error("the certificate could not be made: {0}")]
@@ -130,8 +134,39 @@ pub fn issue_document_signer(
     municipality: &str,
     now: i64,
 ) -> Result<KeyedCertificate, PkiError> {
-    let common_name = checked_name("the signer's common name", common_name)?;
-    let municipality = checked_name("the municipality name", municipality)?;
+    let (key, pkcs8) = new_key()?;
+    let subject = SignerSubject {
+        country,
+        organization: municipality,
+        common_name,
+    };
+    let der = sign_signer(csca_der, csca_pkcs8, &subject, &key, now)?;
+    Ok(KeyedCertificate {
+        certificate_der: der,
+        private_key_pkcs8: pkcs8,
+    })
+}
+
+/// Who a document signer certificate names: `C`, `O` (the municipality or issuer) and `CN`.
+pub struct SignerSubject<'a> {
+    pub country: &'a str,
+    pub organization: &'a str,
+    pub common_name: &'a str,
+}
+
+/// A document signer certificate for `public_key`, in the profile above, signed by the CSCA that
+/// [`Csca::create`] made (`csca_der`, `csca_pkcs8`), valid from `now` for two years or until the
+/// CSCA ends.
+fn sign_signer(
+    csca_der: &[u8],
+    csca_pkcs8: &[u8],
+    subject: &SignerSubject<'_>,
+    public_key: &impl rcgen::PublicKeyData,
+    now: i64,
+) -> Result<Vec<u8>, PkiError> {
+    let common_name = checked_name("the signer's common name", subject.common_name)?;
+    let municipality = checked_name("the municipality name", subject.organization)?;
+    let country = subject.country;
     if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
         return Err(PkiError::Country(country.to_owned()));
     }
@@ -158,7 +193,6 @@ pub fn issue_document_signer(
     let csca_key = KeyPair::try_from(csca_pkcs8).map_err(|_| PkiError::Key)?;
     let issuer = csca_params(deployment, &csca_country)?.self_signed(&csca_key)?;
 
-    let (key, pkcs8) = new_key()?;
     let mut params = CertificateParams::default();
     params.distinguished_name = rcgen::DistinguishedName::new();
     params
@@ -180,17 +214,14 @@ pub fn issue_document_signer(
     params.not_before = at(now)?;
     params.not_after = at(now.saturating_add(DSC_VALIDITY_SECS).min(csca.not_after()))?;
     params.serial_number = Some(serial()?);
-    let cert = params.signed_by(&key, &issuer, &csca_key)?;
+    let cert = params.signed_by(public_key, &issuer, &csca_key)?;
 
     let der = cert.der().to_vec();
     let issued = Certificate::from_der(&der).map_err(|e| PkiError::Build(e.to_string()))?;
     if !issued.is_signed_by(&csca) {
         return Err(PkiError::CscaKeyMismatch);
     }
-    Ok(KeyedCertificate {
-        certificate_der: der,
-        private_key_pkcs8: pkcs8,
-    })
+    Ok(der)
 }
 
 /// A certificate revocation list signed by the CSCA made by [`Csca::create`]: it revokes the

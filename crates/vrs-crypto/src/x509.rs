@@ -145,14 +145,7 @@ impl Certificate {
     /// A certificate given as PEM (one `CERTIFICATE` block) or as bare base64 of its DER, as trust
     /// lists and test vectors publish them. Whitespace is ignored.
     pub fn from_base64(text: &str) -> Result<Self, X509Error> {
-        let body: String = text
-            .lines()
-            .filter(|line| !line.trim_start().starts_with("-----"))
-            .flat_map(str::chars)
-            .filter(|c| !c.is_whitespace())
-            .collect();
-        let der = B64.decode(body).map_err(|_| X509Error::Encoding)?;
-        Self::from_der(&der)
+        Self::from_der(&base64_body(text)?)
     }
 
     pub fn der(&self) -> &[u8] {
@@ -185,6 +178,11 @@ impl Certificate {
     }
 
     /// Whether the certificate is a CA's (basic constraints `cA`).
+    /// The subject's public key as the certificate carries it (for P-256, the uncompressed point).
+    pub fn public_key(&self) -> &[u8] {
+        &self.key
+    }
+
     pub fn is_ca(&self) -> bool {
         self.is_ca
     }
@@ -251,6 +249,38 @@ impl Certificate {
     }
 }
 
+/// The DER of a document given as DER (a SEQUENCE), as PEM (one block of any label) or as bare
+/// base64; whitespace in the text forms is ignored.
+pub fn der_from_der_or_pem(bytes: &[u8]) -> Result<Vec<u8>, X509Error> {
+    if bytes.first() == Some(&0x30) {
+        return Ok(bytes.to_vec());
+    }
+    base64_body(std::str::from_utf8(bytes).map_err(|_| X509Error::Encoding)?)
+}
+
+fn base64_body(text: &str) -> Result<Vec<u8>, X509Error> {
+    let body: String = text
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("-----"))
+        .flat_map(str::chars)
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    B64.decode(body).map_err(|_| X509Error::Encoding)
+}
+
+/// `der` as a PEM block labelled `label` (`CERTIFICATE`, `CERTIFICATE REQUEST`, `PRIVATE KEY`,
+/// `X509 CRL`), 64 characters a line.
+pub fn pem(label: &str, der: &[u8]) -> String {
+    let text = B64.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in text.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(line));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
 /// A certificate revocation list (RFC 5280): who signed it, when it must be replaced, and the
 /// serial numbers it revokes.
 #[derive(Clone, Debug)]
@@ -265,18 +295,7 @@ pub struct RevocationList {
 impl RevocationList {
     /// A CRL as DER, or as PEM (`X509 CRL`).
     pub fn from_der_or_pem(bytes: &[u8]) -> Result<Self, X509Error> {
-        let der = if bytes.first() == Some(&0x30) {
-            bytes.to_vec()
-        } else {
-            let text = std::str::from_utf8(bytes).map_err(|_| X509Error::Encoding)?;
-            let body: String = text
-                .lines()
-                .filter(|line| !line.trim_start().starts_with("-----"))
-                .flat_map(str::chars)
-                .filter(|c| !c.is_whitespace())
-                .collect();
-            B64.decode(body).map_err(|_| X509Error::Encoding)?
-        };
+        let der = der_from_der_or_pem(bytes)?;
         let (rest, crl) = x509_parser::revocation_list::CertificateRevocationList::from_der(&der)
             .map_err(|e| X509Error::Der(e.to_string()))?;
         if !rest.is_empty() {

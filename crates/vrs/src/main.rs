@@ -75,7 +75,7 @@ enum Command {
     /// Export or import the key escrow (the key vault's backup keys); rotate a certificate
     /// issuer's signing key.
     #[command(subcommand)]
-    Keys(commands::backup::Keys),
+    Keys(commands::keys::Keys),
     /// Destroy a municipality's area on its consent (crypto-shredding).
     #[command(subcommand)]
     Area(commands::backup::Area),
@@ -134,7 +134,7 @@ fn main() -> ExitCode {
             Command::Statistics(s) => commands::statistics::run(&context, &s).await,
             Command::Backup(args) => commands::backup::run_backup(&context, &args).await,
             Command::Restore(args) => commands::backup::run_restore(&context, &args).await,
-            Command::Keys(keys) => commands::backup::run_keys(&context, &keys).await,
+            Command::Keys(keys) => commands::keys::run_keys(&context, &keys).await,
             Command::Area(area) => commands::backup::run_area(&context, &area).await,
             Command::Cert(c) => commands::cert::run(&c),
             Command::Dev(d) => commands::dev::run(&d),

@@ -1276,3 +1276,128 @@ fn dev_card_signs_card_data_the_app_flow_accepts_and_keys_rotate() {
     let bad = d.run(&["keys", "rotate", "--issuer", "131017", "--purpose", "shc"]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn an_offline_csca_signs_a_document_signer_request_the_deployment_then_uses() {
+    let d = Deployment::new();
+    assert!(d.run(&["init"]).status.success());
+    let file = |name: &str| d.path(name).to_str().unwrap().to_owned();
+    let run = |args: &[&str]| {
+        let out = d.run(args);
+        (out.status.code(), text(&out))
+    };
+
+    // On the offline machine: the CSCA, its key readable by its owner only.
+    let (code, said) = run(&[
+        "keys",
+        "csca",
+        "--name",
+        "VRS Japan",
+        "--certificate",
+        &file("csca.pem"),
+        "--key",
+        &file("csca.key"),
+    ]);
+    assert_eq!(code, Some(0), "{said}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(d.path("csca.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert!(std::fs::read_to_string(d.path("csca.key"))
+        .unwrap()
+        .starts_with("-----BEGIN PRIVATE KEY-----"));
+
+    // Beside the deployment: the CSCA's certificate, then a request.
+    let (code, said) = run(&["keys", "import-csca", &file("csca.pem")]);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.contains("held offline"), "{said}");
+    let (code, said) = run(&["keys", "import-csca", &file("csca.pem")]);
+    assert_eq!(code, Some(2), "{said}");
+    assert!(said.contains("already holds"), "{said}");
+    let (code, said) = run(&[
+        "keys",
+        "request",
+        "--issuer",
+        "131016",
+        "--out",
+        &file("req"),
+    ]);
+    assert_eq!(code, Some(0), "{said}");
+    let request = std::fs::read_to_string(d.path("req.csr.pem")).unwrap();
+    assert!(request.starts_with("-----BEGIN CERTIFICATE REQUEST-----"));
+    let sealed = std::fs::read_to_string(d.path("req.key.json")).unwrap();
+    assert!(sealed.contains("vrs-dsc-request/1") && !sealed.contains("PRIVATE KEY"));
+    let (code, said) = run(&[
+        "keys",
+        "request",
+        "--issuer",
+        "131016",
+        "--out",
+        &file("req"),
+    ]);
+    assert_eq!(code, Some(2), "a request never replaces a file: {said}");
+    let (code, said) = run(&[
+        "keys",
+        "request",
+        "--issuer",
+        "131017",
+        "--out",
+        &file("bad"),
+    ]);
+    assert_eq!(code, Some(2), "{said}");
+    assert!(said.contains("131017"), "{said}");
+
+    // Offline again: the CSCA signs the request.
+    let sign = |request: &str, out: &str| {
+        run(&[
+            "keys",
+            "sign-request",
+            "--csca-certificate",
+            &file("csca.pem"),
+            "--csca-key",
+            &file("csca.key"),
+            "--request",
+            request,
+            "--out",
+            out,
+        ])
+    };
+    let (code, said) = sign(&file("req.csr.pem"), &file("dsc.pem"));
+    assert_eq!(code, Some(0), "{said}");
+    std::fs::write(
+        d.path("junk.csr.pem"),
+        "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n",
+    )
+    .unwrap();
+    let (code, said) = sign(&file("junk.csr.pem"), &file("junk.pem"));
+    assert_eq!(code, Some(2), "{said}");
+    assert!(said.contains("request"), "{said}");
+
+    // The certificate comes back: checked, then it signs.
+    let import = |certificate: &str| {
+        run(&[
+            "keys",
+            "import-dsc",
+            "--key",
+            &file("req.key.json"),
+            "--certificate",
+            certificate,
+        ])
+    };
+    let (code, said) = import(&file("csca.pem"));
+    assert_eq!(code, Some(2), "the CSCA is no signer: {said}");
+    let (code, said) = import(&file("dsc.pem"));
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.contains("now signs"), "{said}");
+    let (code, said) = import(&file("dsc.pem"));
+    assert_eq!(code, Some(2), "{said}");
+    // Rotation cannot make a signer without the CSCA's key.
+    let (code, said) = run(&["keys", "rotate", "--issuer", "131016", "--purpose", "dsc"]);
+    assert_eq!(code, Some(2), "{said}");
+    assert!(said.contains("vrs keys request --issuer 131016"), "{said}");
+}

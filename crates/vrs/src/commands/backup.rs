@@ -1,10 +1,9 @@
-//! Backups, restores, the key escrow and deletions, from the server's command line (the operator):
+//! Backups, restores and deletions, from the server's command line (the operator):
 //!
 //! - `vrs backup --municipality CODE --out FILE` (one area) or `vrs backup --all --out FILE`;
 //! - `vrs restore FILE [--into URL] [--keys ESCROW]` (into the configured database, or another one:
 //!   SQLite ⇄ PostgreSQL), with the backup keys of the configured deployment's key vault or of a
 //!   key escrow file;
-//! - `vrs keys export --out FILE` / `vrs keys import FILE`: the key escrow kept with the master key;
 //! - `vrs area consent …` / `vrs area shred …`: destroying a municipality's area on its consent.
 //!
 //! Deleting one person is the municipality's own act, on the person's page (PROMISES.md 22).
@@ -47,29 +46,6 @@ pub struct RestoreArgs {
 }
 
 #[derive(clap::Subcommand, Debug)]
-pub enum Keys {
-    /// Write the key escrow file (the key vault's backup keys, wrapped by the master key).
-    Export {
-        #[arg(long)]
-        out: PathBuf,
-    },
-    /// Load a key escrow file into this deployment's key vault.
-    Import { file: PathBuf },
-    /// Replace a certificate issuer's signing key; the old key stays published for verification.
-    Rotate {
-        /// The issuer: a municipality code, or `national`
-        #[arg(long)]
-        issuer: String,
-        /// `shc` (SMART Health Card key) or `dsc` (EU DCC / VDS-NC document signer)
-        #[arg(long)]
-        purpose: String,
-        /// The deployment's name in its certificates (as `deployment_name` in the server's settings)
-        #[arg(long, default_value = "VRS")]
-        deployment_name: String,
-    },
-}
-
-#[derive(clap::Subcommand, Debug)]
 pub enum Area {
     /// Record a municipality's consent to the destruction of its area.
     Consent {
@@ -92,11 +68,11 @@ pub enum Area {
     },
 }
 
-fn municipality(text: &str) -> Result<MunicipalityCode, CliError> {
+pub(crate) fn municipality(text: &str) -> Result<MunicipalityCode, CliError> {
     municipality_arg("--municipality", text)
 }
 
-fn backup_error(e: BackupError) -> CliError {
+pub(crate) fn backup_error(e: BackupError) -> CliError {
     match e {
         BackupError::Store(e) => CliError::from(e),
         BackupError::Verify { .. } => CliError::Failure(e.to_string()),
@@ -112,7 +88,7 @@ fn shred_error(e: ShredError) -> CliError {
 }
 
 /// Writes `bytes` to a new file readable only by its owner, refusing to replace one.
-fn write_new(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+pub(crate) fn write_new(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -128,7 +104,7 @@ fn write_new(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
         .map_err(|e| CliError::Failure(format!("cannot write {}: {e}", path.display())))
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, CliError> {
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>, CliError> {
     std::fs::read(path).map_err(|e| CliError::Input(format!("{}: {e}", path.display())))
 }
 
@@ -221,77 +197,6 @@ pub async fn run_restore(context: &Context, args: &RestoreArgs) -> Result<(), Cl
                 )
             }
         );
-    }
-    Ok(())
-}
-
-pub async fn run_keys(context: &Context, keys: &Keys) -> Result<(), CliError> {
-    let store = context.store().await?;
-    let actor = Actor::command_line();
-    match keys {
-        Keys::Export { out } => {
-            if out.exists() {
-                return Err(CliError::Input(format!(
-                    "--out {}: the file exists",
-                    out.display()
-                )));
-            }
-            let bytes = backup::export_escrow(store.as_ref(), &actor)
-                .await
-                .map_err(backup_error)?;
-            write_new(out, &bytes)?;
-            println!(
-                "wrote the key escrow to {}; keep it with the master key, apart from backups",
-                out.display()
-            );
-        }
-        Keys::Import { file } => {
-            let report = backup::import_escrow(store.as_ref(), &read(file)?, &actor)
-                .await
-                .map_err(backup_error)?;
-            println!("{report}");
-        }
-        Keys::Rotate {
-            issuer,
-            purpose,
-            deployment_name,
-        } => {
-            use vrs_core::signing::{self, IssuerMode, IssuerSettings, NATIONAL};
-            use vrs_store::KeyPurpose;
-            if issuer != NATIONAL {
-                municipality(issuer)?;
-            }
-            let purpose = match purpose.as_str() {
-                "shc" => KeyPurpose::Shc,
-                "dsc" => KeyPurpose::DocumentSigner,
-                other => {
-                    return Err(CliError::Input(format!(
-                        "--purpose: {other:?} is not shc or dsc"
-                    )))
-                }
-            };
-            let settings = IssuerSettings {
-                mode: IssuerMode::Municipality,
-                base_url: String::new(),
-                deployment_name: deployment_name.clone(),
-                // Rotation signs nothing with the issuer URL.
-                trial: false,
-            };
-            let kid = signing::rotate(
-                store.as_ref(),
-                &settings,
-                issuer,
-                purpose,
-                &actor,
-                chrono::Utc::now(),
-            )
-            .await
-            .map_err(|e| CliError::Failure(e.to_string()))?;
-            println!(
-                "the new {} key of {issuer} is {kid}; the old one stays published",
-                purpose.as_str()
-            );
-        }
     }
     Ok(())
 }

@@ -12,6 +12,7 @@ pub mod gen;
 pub mod governance;
 pub mod import;
 pub mod init;
+pub mod keys;
 pub mod municipalities;
 pub mod serve;
 pub mod statistics;
