@@ -43,6 +43,39 @@ mkdir -p corpus/targets_csv
 (cd .. && cargo run -q -p vrs -- gen targets --municipality 382060 --count 30 --seed 7 \
   --out fuzz/corpus/targets_csv/generated.csv) || true
 
+# A real backup file of a small area, made by the project's own commands in a throwaway
+# deployment (the backup reader's seed beyond the header).
+if [ ! -s corpus/backup_file/area.vrsbak ]; then
+  scratch=$(mktemp -d)
+  (cd .. && export VRS_DATABASE_URL="sqlite://$scratch/vrs.db" VRS_KEY_FILE="$scratch/master.key" \
+    && cargo run -q -p vrs -- init >/dev/null \
+    && cargo run -q -p vrs -- gen targets --municipality 382060 --count 5 --seed 3 \
+         --out "$scratch/targets.csv" >/dev/null \
+    && cargo run -q -p vrs -- import targets "$scratch/targets.csv" --municipality 382060 >/dev/null \
+    && cargo run -q -p vrs -- backup --municipality 382060 --out "$scratch/area.vrsbak" >/dev/null \
+    && cp "$scratch/area.vrsbak" fuzz/corpus/backup_file/area.vrsbak) \
+    || echo "(no backup seed: the vrs commands failed)"
+  rm -rf "$scratch"
+fi
+
+# Pictures and texts of real EU DCC QR codes: the public test vectors' 2DCODE (PNG) and PREFIX
+# (HC1:…), decoded into the corpus at run time (the corpus is not committed).
+if [ -d "$SHARED/dcc" ]; then
+  python3 - "$SHARED/dcc" corpus/certificate_code <<'PY'
+import base64, json, pathlib, sys
+src, out = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+for i, f in enumerate(sorted(src.glob("*/*.json"))[:40]):
+    try:
+        v = json.loads(f.read_text())
+    except (ValueError, UnicodeDecodeError):
+        continue
+    if isinstance(v.get("2DCODE"), str):
+        (out / f"dcc-{i}.png").write_bytes(base64.b64decode(v["2DCODE"]))
+    if isinstance(v.get("PREFIX"), str):
+        (out / f"dcc-{i}.txt").write_text(v["PREFIX"])
+PY
+fi
+
 extra() { # the shared vectors a target reads in place
   case "$1" in
     certificate_code) echo "$SHARED/shc/examples" ;;

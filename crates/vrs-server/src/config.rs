@@ -667,19 +667,6 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
-    fn pem(label: &str, der: &[u8]) -> String {
-        use base64::Engine;
-        let text = base64::engine::general_purpose::STANDARD.encode(der);
-        let lines: Vec<&str> = text
-            .as_bytes()
-            .chunks(64)
-            .map(|c| std::str::from_utf8(c).unwrap())
-            .collect();
-        format!(
-            "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
-            lines.join("\n")
-        )
-    }
 
     #[test]
     fn an_mllp_listener_needs_tls_client_certificates_senders_and_peers() {
@@ -700,15 +687,15 @@ mod tests {
         let ca = rcgen::generate_simple_self_signed(vec!["senders".into()]).unwrap();
         std::fs::write(
             dir.join("server.pem"),
-            pem("CERTIFICATE", server.cert.der()),
+            vrs_crypto::x509::pem("CERTIFICATE", server.cert.der()),
         )
         .unwrap();
         std::fs::write(
             dir.join("server.key"),
-            pem("PRIVATE KEY", &server.key_pair.serialize_der()),
+            vrs_crypto::x509::pem("PRIVATE KEY", &server.key_pair.serialize_der()),
         )
         .unwrap();
-        std::fs::write(dir.join("ca.pem"), pem("CERTIFICATE", ca.cert.der())).unwrap();
+        std::fs::write(dir.join("ca.pem"), vrs_crypto::x509::pem("CERTIFICATE", ca.cert.der())).unwrap();
         let config = |sha: &str| {
             format!(
                 "mllp_listen = \"127.0.0.1:2575\"\n\

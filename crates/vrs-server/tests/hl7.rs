@@ -17,6 +17,7 @@ use vrs_interop::hl7::mllp::{frame, Decoder};
 use vrs_interop::hl7::Message;
 use vrs_interop::testkit::check_with_hl7apy;
 use vrs_store::testkit::TestDb;
+use vrs_crypto::x509::pem;
 
 both_backends!(
     a_vxu_stores_all_doses_or_none_and_names_the_problem,
@@ -28,19 +29,6 @@ both_backends!(
     mllp_admits_only_listed_senders_over_tls,
 );
 
-fn pem(label: &str, der: &[u8]) -> String {
-    use base64::Engine;
-    let text = base64::engine::general_purpose::STANDARD.encode(der);
-    let lines: Vec<&str> = text
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).unwrap())
-        .collect();
-    format!(
-        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
-        lines.join("\n")
-    )
-}
 
 type ClientIdentity = (
     rustls::pki_types::CertificateDer<'static>,

@@ -12,6 +12,7 @@ use tokio::net::{TcpListener, TcpStream};
 use vrs_server::serve::{serve, ServeLimits};
 use vrs_server::{AppState, Settings};
 use vrs_store::testkit::TestDb;
+use vrs_crypto::x509::pem;
 
 /// The application on a free port with `limits`; its address.
 async fn start(limits: ServeLimits) -> (std::net::SocketAddr, TestDb) {
@@ -137,20 +138,6 @@ async fn no_more_than_the_connection_limit_are_served_at_once() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }
 
-/// PEM text of DER `bytes` under `label`.
-fn pem(label: &str, bytes: &[u8]) -> String {
-    use base64::Engine;
-    let text = base64::engine::general_purpose::STANDARD.encode(bytes);
-    let lines: Vec<&str> = text
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).unwrap())
-        .collect();
-    format!(
-        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
-        lines.join("\n")
-    )
-}
 
 /// `vrs serve` terminates TLS itself with the certificate and key files of its settings: a client
 /// that trusts the certificate gets its answer over TLS, a plain-HTTP request gets none, and the

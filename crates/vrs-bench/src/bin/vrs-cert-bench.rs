@@ -26,7 +26,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD as B64URL};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine;
 use chrono::NaiveDate;
 use clap::Parser;
@@ -169,16 +169,6 @@ fn three_doses() -> Result<Vec<DoseRecord>, Failure> {
     .collect()
 }
 
-fn pem(label: &str, der: &[u8]) -> String {
-    let b64 = STANDARD.encode(der);
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for line in b64.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(line));
-        out.push('\n');
-    }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
-}
 
 fn write(dir: &Path, name: &str, text: &str) -> Result<(), Failure> {
     std::fs::write(dir.join(name), text)?;
@@ -190,8 +180,7 @@ fn read(dir: &Path, name: &str) -> Result<String, Failure> {
 }
 
 fn unpem(text: &str) -> Result<Vec<u8>, Failure> {
-    let b64: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
-    Ok(STANDARD.decode(b64)?)
+    Ok(vrs_crypto::x509::der_from_der_or_pem(text.as_bytes())?)
 }
 
 /// `--check`: every `out-peer.shc.*` must verify as a card of our issuer carrying our payload,
@@ -344,7 +333,7 @@ fn main() -> Result<(), Failure> {
     if let Some(dir) = &cli.payloads {
         std::fs::create_dir_all(dir)?;
         write(dir, "shc-payload.json", &payload_json)?;
-        write(dir, "shc-key.pem", &pem("PRIVATE KEY", &shc_pkcs8))?;
+        write(dir, "shc-key.pem", &vrs_crypto::x509::pem("PRIVATE KEY", &shc_pkcs8))?;
         write(dir, "shc-jws.txt", &jws)?;
         let claims = message.claims()?;
         let cwt = json!({
@@ -357,12 +346,12 @@ fn main() -> Result<(), Failure> {
         write(
             dir,
             "dsc-key.pem",
-            &pem("PRIVATE KEY", &dsc.private_key_pkcs8),
+            &vrs_crypto::x509::pem("PRIVATE KEY", &dsc.private_key_pkcs8),
         )?;
         write(
             dir,
             "dsc-cert.pem",
-            &pem("CERTIFICATE", &dsc.certificate_der),
+            &vrs_crypto::x509::pem("CERTIFICATE", &dsc.certificate_der),
         )?;
         write(dir, "dcc-hc1.txt", &hc1)?;
     }
