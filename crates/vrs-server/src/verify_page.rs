@@ -49,14 +49,18 @@ fn form(ja: bool) -> Markup {
     }
 }
 
-pub async fn page(jar: CookieJar) -> Html<String> {
-    let lang = Lang::from_cookies(&jar);
-    let ja = lang == Lang::Ja;
-    let title = if ja {
+fn page_title(ja: bool) -> &'static str {
+    if ja {
         "接種証明書の確認"
     } else {
         "Verify a certificate"
-    };
+    }
+}
+
+pub async fn page(jar: CookieJar) -> Html<String> {
+    let lang = Lang::from_cookies(&jar);
+    let ja = lang == Lang::Ja;
+    let title = page_title(ja);
     Html(layout(lang, title, None, form(ja)).into_string())
 }
 
@@ -70,11 +74,7 @@ fn refused(lang: Lang, status: StatusCode, reason: &str, retry_after: Option<u64
         }
         (form(ja))
     };
-    let title = if ja {
-        "接種証明書の確認"
-    } else {
-        "Verify a certificate"
-    };
+    let title = page_title(ja);
     let mut response =
         (status, Html(layout(lang, title, None, body).into_string())).into_response();
     if let Some(seconds) = retry_after {
@@ -140,7 +140,7 @@ pub async fn check(
         let now = chrono::Utc::now();
         match state
             .verifier
-            .run(move || vrs_cert::verify::verify(&input, &trust, now))
+            .run(move || vrs_cert::verify::verify_all(&input, &trust, now))
             .await
         {
             Ok(checked) => checked.map_err(|e| e.to_string()),
@@ -170,8 +170,13 @@ pub async fn check(
     };
     let body = html! {
         @match &result {
-            Ok(v) => { section.card.valid #result {
-                h3 { "✔ " (tr("有効な証明書です", "Valid certificate")) " (" (v.kind.name()) ")" }
+            Ok(credentials) => { @for (i, v) in credentials.iter().enumerate() { section.card.valid #result {
+                h3 {
+                    "✔ " (tr("有効な証明書です", "Valid certificate")) " (" (v.kind.name()) ")"
+                    @if credentials.len() > 1 {
+                        " — " (i + 1) " / " (credentials.len())
+                    }
+                }
                 dl {
                     @if let Some(id) = &v.id {
                         dt { (tr("証明書ID", "Certificate ID")) } dd.id { (id) }
@@ -194,7 +199,7 @@ pub async fn check(
                         }
                     }
                 }
-            } }
+            } } }
             Err(reason) => { section.card.invalid #result {
                 h3 { "✘ " (tr("確認できませんでした", "Not valid")) }
                 p.reason { (reason) }
@@ -202,10 +207,6 @@ pub async fn check(
         }
         (form(ja))
     };
-    let title = if ja {
-        "接種証明書の確認"
-    } else {
-        "Verify a certificate"
-    };
+    let title = page_title(ja);
     Ok(Html(layout(lang, title, None, body).into_string()).into_response())
 }

@@ -309,6 +309,25 @@ async fn staff_issue_at_the_counter_and_the_published_keys_verify_it(db: TestDb)
         "{}",
         checked.body
     );
+    // A .smart-health-card file shows every credential it holds, numbered.
+    let two = serde_json::json!({ "verifiableCredential": [jws, jws] }).to_string();
+    let checked = anyone
+        .upload(
+            "/verify",
+            &[],
+            "image",
+            "card.smart-health-card",
+            two.into_bytes(),
+        )
+        .await;
+    assert_eq!(checked.status, 200);
+    assert_eq!(
+        checked.body.matches("class=\"card valid\"").count(),
+        2,
+        "{}",
+        checked.body
+    );
+    assert!(checked.body.contains(" — 2 / 2"), "{}", checked.body);
     let empty = anyone
         .upload("/verify", &[("code", " ")], "image", "none.png", Vec::new())
         .await;
