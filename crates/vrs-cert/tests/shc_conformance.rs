@@ -1,24 +1,20 @@
 //! SMART Health Card conformance with the public vectors in `../shared/testdata/shc`: the card an
 //! independent implementation signed with the spec's example issuer key verifies; every `bad-*`
 //! variant (broken signature, unknown kid, no `zip: DEF`, tampered payload) is refused, each for its
-//! own reason.
+//! own reason. Without the vectors (a plain clone) both tests skip with a message, except under CI.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
-
 use vrs_cert::shc::{verify_qr, Issuer, ShcError};
+
+mod support;
 
 const EXAMPLE_ISSUER: &str = "https://spec.smarthealth.cards/examples/issuer";
 
-fn testdata(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/testdata/shc")
-        .join(name)
-}
-
+/// A file of the shared vectors' `shc/`; call only after `support::shared_testdata()` found them.
 fn read(name: &str) -> String {
-    std::fs::read_to_string(testdata(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+    let path = support::shared_testdata().unwrap().join("shc").join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn trusted() -> Vec<Issuer> {
@@ -28,6 +24,9 @@ fn trusted() -> Vec<Issuer> {
 
 #[test]
 fn the_example_card_verifies_and_every_bad_variant_is_refused_for_its_reason() {
+    if support::shared_testdata().is_none() {
+        return;
+    }
     let card = verify_qr(&read("examples/card.qr.txt"), &trusted()).unwrap();
     assert_eq!(card.issuer, EXAMPLE_ISSUER);
     let entries = card.bundle()["entry"].as_array().unwrap();
@@ -64,6 +63,10 @@ fn a_card_we_issue_with_the_example_key_verifies() {
     use vrs_cert::shc::{card_payload, decode_qr, encode_qr, minimal_bundle, sign, CardName};
     use vrs_crypto::es256::SigningKey;
     use vrs_domain::{Dose, DoseRecord, DoseSource, LotNumber, MunicipalityCode, VaccineProduct};
+
+    if support::shared_testdata().is_none() {
+        return;
+    }
 
     let private: serde_json::Value =
         serde_json::from_str(&read("issuer.jwks.private.json")).unwrap();

@@ -6,12 +6,12 @@
 
 mod support;
 
-use support::{testdata, text, Deployment};
+use support::{text, Deployment};
 
 fn imported() -> Deployment {
     let d = Deployment::new();
     assert!(d.run(&["init"]).status.success());
-    let sample = testdata("sample-cp932.csv");
+    let sample = d.targets();
     let out = d.run(&[
         "import",
         "targets",

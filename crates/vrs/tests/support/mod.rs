@@ -5,11 +5,41 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-pub fn testdata(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/testdata/targets")
-        .join(name)
+/// The shared public test vectors: `$VRS_SHARED_TESTDATA`, else `../shared/testdata` beside the
+/// workspace. When absent (a plain clone) the calling test skips with a message, except under CI
+/// (`CI` set) or with `VRS_REQUIRE_SHARED=1`, where it fails.
+pub fn shared_testdata() -> Option<PathBuf> {
+    let root = std::env::var_os("VRS_SHARED_TESTDATA").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata"),
+        PathBuf::from,
+    );
+    if root.is_dir() {
+        return Some(root);
+    }
+    let test = std::thread::current().name().unwrap_or("test").to_owned();
+    let why = format!("the shared test vectors are not at {}", root.display());
+    assert!(
+        std::env::var_os("CI").is_none()
+            && !std::env::var("VRS_REQUIRE_SHARED").is_ok_and(|v| v == "1"),
+        "{test}: {why} (required under CI and with VRS_REQUIRE_SHARED=1; set VRS_SHARED_TESTDATA)"
+    );
+    eprintln!("skipping {test}: {why} (a clone without ../shared; set VRS_SHARED_TESTDATA)");
+    None
 }
+
+/// Rows 32–39 of a targets file of 千代田区 (131016) after 30 valid rows, each refused for its own
+/// reason: My Number check digit, municipality check digit, coupon not 10 digits, impossible date,
+/// missing name, coupon of line 2 again, unknown sex, date outside its era.
+const BAD_ROWS: [&str; 8] = [
+    "676336067701,900001,131016,9000000001,検査　一,ケンサ　イチ,1980-01-01,1",
+    "389299762860,900002,131017,9000000002,検査　二,ケンサ　ニ,1980-01-01,2",
+    "763047870899,900003,131016,90000003,検査　三,ケンサ　サン,1980-01-01,1",
+    "664160198961,900004,131016,9000000004,検査　四,ケンサ　ヨン,令和3年2月30日,2",
+    "992078972710,900005,131016,9000000005,,ケンサ　ゴ,1980-01-01,1",
+    "716037489552,900006,131016,0000000001,検査　六,ケンサ　ロク,1980-01-01,2",
+    "349343352665,900007,131016,9000000007,検査　七,ケンサ　ナナ,1980-01-01,5",
+    "219296165362,900008,131016,9000000008,検査　八,ケンサ　ハチ,平成31年5月1日,1",
+];
 
 pub struct Deployment {
     pub dir: tempfile::TempDir,
@@ -38,6 +68,42 @@ impl Deployment {
 
     pub fn path(&self, p: &str) -> PathBuf {
         self.dir.path().join(p)
+    }
+
+    /// `vrs gen targets` into this deployment's directory; the file's path.
+    pub fn generate(&self, file: &str, municipality: &str, count: u64, encoding: &str) -> PathBuf {
+        let out = self.path(file);
+        let gen = self.run(&[
+            "gen",
+            "targets",
+            "--municipality",
+            municipality,
+            "--count",
+            &count.to_string(),
+            "--encoding",
+            encoding,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(gen.status.success(), "{}", text(&gen));
+        out
+    }
+
+    /// 40 valid targets of 西条市 (382060) in CP932, 宛名番号 100000 to 100039.
+    pub fn targets(&self) -> PathBuf {
+        self.generate("targets-382060.csv", "382060", 40, "cp932")
+    }
+
+    /// 30 valid targets of 千代田区 (131016) in UTF-8, then 8 rows (lines 32–39) each refused.
+    pub fn targets_with_errors(&self) -> PathBuf {
+        let path = self.generate("targets-131016-with-errors.csv", "131016", 30, "utf-8");
+        let mut file = std::fs::read_to_string(&path).unwrap();
+        for row in BAD_ROWS {
+            // The generated file has a ninth column, 転入前自治体コード, left empty here.
+            file.push_str(&format!("{row},\r\n"));
+        }
+        std::fs::write(&path, file).unwrap();
+        path
     }
 }
 
