@@ -19,6 +19,7 @@ use vrs_crypto::x509::SignatureAlgorithm;
 use vrs_domain::mrz::Mrz;
 use vrs_domain::{CertificateId, CertificateKind, IssueChannel, MunicipalityCode, MyNumber};
 
+use crate::api_errors::Fault;
 use crate::error::WebError;
 use crate::i18n::Lang;
 use crate::pages::layout;
@@ -280,15 +281,22 @@ pub struct CardBody {
     pub sex: u8,
 }
 
-fn api_error(status: StatusCode, code: &str, message: String) -> Response {
-    (status, Json(json!({ "error": code, "message": message }))).into_response()
+fn api_error(status: StatusCode, fault: Fault) -> Response {
+    crate::api_errors::json(status, fault)
 }
 
 /// A field of the body that is wrong: its name and the reason.
-struct FieldError(String);
+struct FieldError(Fault);
 
 fn field_error(field: &str, reason: &str) -> FieldError {
-    FieldError(format!("{field}: {reason}"))
+    FieldError(
+        Fault::new(
+            "invalid_field",
+            format!("{field} の値が正しくありません: {reason}"),
+            format!("{field}: {reason}"),
+        )
+        .with_field(field),
+    )
 }
 
 /// Reads the body into an application, or the response naming the field that is wrong.
@@ -366,12 +374,23 @@ fn application_refusal(e: ApplicationError) -> Response {
             tracing::error!(error = %e, "certificate application failed");
             return api_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "internal error".into(),
+                Fault::new("internal", "内部エラーが発生しました。", "internal error"),
             );
         }
     };
-    api_error(status, code, e.to_string())
+    let fault = match &e {
+        E::NotStarted(vrs_core::governance::AppIssuanceRefusal::NotStarted) => Fault::new(
+            code,
+            e.to_string(),
+            "this municipality has not started issuing certificates in the app",
+        ),
+        E::NotStarted(vrs_core::governance::AppIssuanceRefusal::Stopped(s)) => {
+            Fault::new(code, s.message_ja(), s.to_string())
+        }
+        // The refusals are written "日本語 (English)".
+        _ => Fault::new(code, e.to_string(), e.to_string()),
+    };
+    api_error(status, fault)
 }
 
 async fn run_application(
@@ -388,19 +407,14 @@ async fn run_application(
             let (ja, en) = crate::error::json_body_fault(&e);
             return Ok(Err(api_error(
                 StatusCode::BAD_REQUEST,
-                "invalid_body",
-                format!("{ja} ({en})"),
+                Fault::new("invalid_body", ja, en),
             )));
         }
     };
     let application = match read_application(body) {
         Ok(a) => a,
-        Err(FieldError(message)) => {
-            return Ok(Err(api_error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_field",
-                message,
-            )))
+        Err(FieldError(fault)) => {
+            return Ok(Err(api_error(StatusCode::UNPROCESSABLE_ENTITY, fault)))
         }
     };
     let action = match channel {

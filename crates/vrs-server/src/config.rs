@@ -667,7 +667,6 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
-
     #[test]
     fn an_mllp_listener_needs_tls_client_certificates_senders_and_peers() {
         let dir = std::env::temp_dir().join(format!("vrs-config-{}", std::process::id()));
@@ -695,7 +694,11 @@ mod tests {
             vrs_crypto::x509::pem("PRIVATE KEY", &server.key_pair.serialize_der()),
         )
         .unwrap();
-        std::fs::write(dir.join("ca.pem"), vrs_crypto::x509::pem("CERTIFICATE", ca.cert.der())).unwrap();
+        std::fs::write(
+            dir.join("ca.pem"),
+            vrs_crypto::x509::pem("CERTIFICATE", ca.cert.der()),
+        )
+        .unwrap();
         let config = |sha: &str| {
             format!(
                 "mllp_listen = \"127.0.0.1:2575\"\n\

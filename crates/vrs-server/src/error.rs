@@ -58,9 +58,40 @@ impl WebError {
     }
 }
 
+impl WebError {
+    /// The refusal in both languages, as the JSON API answers it.
+    pub fn fault(&self) -> crate::api_errors::Fault {
+        use crate::api_errors::Fault;
+        let code = self.code();
+        match self {
+            WebError::SignIn => Fault::new(code, "ログインしてください。", self.to_string()),
+            WebError::PasswordChangeDue => {
+                Fault::new(code, "初期パスワードを変更してください。", self.to_string())
+            }
+            WebError::Forbidden(_) => {
+                Fault::new(code, "この操作は許可されていません。", self.to_string())
+            }
+            WebError::Denied(reason) => Fault::new(code, reason.message_ja(), reason.message_en()),
+            WebError::Csrf => Fault::new(
+                code,
+                "フォームの安全確認用トークンがないか正しくありません。ページを読み込み直してください。",
+                self.to_string(),
+            ),
+            WebError::NotFound => Fault::new(code, "見つかりません。", self.to_string()),
+            // A service's refusal: its text as it was written (both languages where it has them).
+            WebError::Invalid(text) => Fault::new(code, text.as_str(), text.as_str()),
+            WebError::Stopped(s) => Fault::new(code, s.message_ja(), s.to_string()),
+            WebError::Internal(_) => {
+                Fault::new(code, "内部エラーが発生しました。", self.to_string())
+            }
+        }
+    }
+}
+
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
-        match &self {
+        let fault = self.fault();
+        let mut response = match &self {
             WebError::SignIn => Redirect::to("/login").into_response(),
             WebError::PasswordChangeDue => Redirect::to("/password").into_response(),
             WebError::Internal(cause) => {
@@ -90,7 +121,10 @@ impl IntoResponse for WebError {
                 };
                 (status, text).into_response()
             }
-        }
+        };
+        // The JSON API answers from this instead of the text (api_errors).
+        response.extensions_mut().insert(fault);
+        response
     }
 }
 

@@ -3,6 +3,7 @@
 //! rendered by templates that always escape ([`pages`]). Application nodes keep no state of their
 //! own: sessions and login throttling live in the database.
 
+mod api_errors;
 mod backups;
 mod certificates;
 mod charts;

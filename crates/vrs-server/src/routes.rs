@@ -518,6 +518,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::metrics::track,
         ))
+        .layer(axum::middleware::from_fn(crate::api_errors::shape))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::headers::security,
@@ -1063,11 +1064,7 @@ async fn audit_csv(
 
 /// A JSON error of the API: a stable code and the message in both languages.
 pub(crate) fn api_error(status: StatusCode, code: &str, ja: &str, en: &str) -> Response {
-    (
-        status,
-        Json(serde_json::json!({"code": code, "message_ja": ja, "message_en": en})),
-    )
-        .into_response()
+    crate::api_errors::json(status, crate::api_errors::Fault::new(code, ja, en))
 }
 
 /// Reads a coupon for a vaccination site: the home municipality, the doses already recorded and the

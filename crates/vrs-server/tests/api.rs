@@ -5,7 +5,7 @@
 
 mod support;
 
-use support::{spawn_app, TestApp, INTERNET, LGWAN, PASSWORD};
+use support::{spawn_app, Page, TestApp, INTERNET, LGWAN, PASSWORD};
 use vrs_store::testkit::TestDb;
 
 use support::both_backends;
@@ -28,6 +28,7 @@ both_backends!(
     two_nodes_on_one_database_share_sessions_and_lockouts,
     a_site_tablet_reads_a_coupon_of_any_municipality_and_nothing_personal,
     sign_in_answers_never_tell_which_accounts_exist,
+    every_api_refusal_is_json_of_one_shape,
 );
 
 const NEW_PASSWORD: &str = "Saijo-Vaccine-2026";
@@ -845,4 +846,125 @@ async fn every_response_carries_the_security_headers() {
     assert!(!h.contains_key("strict-transport-security"));
     assert!(h.contains_key("content-security-policy"));
     plain.stop().await;
+}
+
+/// Every refusal under `/api/` — the handlers', the router's, the limits' and a missing session —
+/// is JSON `{code, message_ja, message_en, field?}` with the status kept; pages keep redirecting.
+async fn every_api_refusal_is_json_of_one_shape(app: &TestApp) {
+    use reqwest::Method;
+    let shape = |page: &Page, status: u16, code: &str| {
+        assert_eq!(page.status, status, "{}", page.body);
+        let body: serde_json::Value = serde_json::from_str(&page.body)
+            .unwrap_or_else(|_| panic!("not JSON ({status} {code}): {}", page.body));
+        assert_eq!(body["code"], code, "{body}");
+        for key in ["message_ja", "message_en"] {
+            assert!(
+                body[key].as_str().is_some_and(|m| !m.is_empty()),
+                "{key}: {body}"
+            );
+        }
+        body
+    };
+    let anonymous = app.browser(INTERNET);
+    shape(
+        &anonymous.get("/api/v1/coupons/113820600000000123").await,
+        401,
+        "sign_in",
+    );
+    assert_eq!(
+        anonymous.get("/").await.location.as_deref(),
+        Some("/login"),
+        "a page still sends the visitor to sign in"
+    );
+
+    app.account("saijo-tablet", "site_tablet", Some("382060"), false)
+        .await;
+    let tablet = app.browser(INTERNET);
+    tablet.login("saijo-tablet", PASSWORD).await;
+    let token = tablet.csrf("/tablet").await;
+    let csrf = [("x-csrf-token", token.as_str())];
+    shape(&tablet.get("/api/v1/no-such-thing").await, 404, "not_found");
+    shape(
+        &tablet
+            .json(Method::DELETE, "/api/v1/doses", &csrf, "{}")
+            .await,
+        405,
+        "method_not_allowed",
+    );
+    let wrong_type = tablet
+        .page_of(
+            tablet
+                .client
+                .post(format!("{}/api/v1/doses", tablet.base))
+                .header("content-type", "text/plain")
+                .header("idempotency-key", "k-415")
+                .header("x-csrf-token", token.as_str())
+                .body("coupon=1"),
+        )
+        .await;
+    shape(&wrong_type, 415, "unsupported_media_type");
+    shape(
+        &tablet
+            .json(
+                Method::POST,
+                "/api/v1/doses",
+                &[("idempotency-key", "k-403")],
+                "{}",
+            )
+            .await,
+        403,
+        "csrf",
+    );
+    shape(
+        &tablet.get("/api/v1/coupons/12345").await,
+        400,
+        "bad_reference",
+    );
+    // A role the API is not for: the access module's reason, in both languages.
+    let refused = shape(
+        &tablet
+            .json(
+                Method::POST,
+                "/api/v1/inquiries",
+                &csrf,
+                r#"{"my_number":"123456789018","former_municipality":"131016","consent":true}"#,
+            )
+            .await,
+        403,
+        "my_number_on_site_tablet",
+    );
+    assert_ne!(refused["message_ja"], refused["message_en"], "{refused}");
+    // The certificate service's API names the field at fault.
+    app.account("kiosk", "certificate_service", None, false)
+        .await;
+    let kiosk = app.browser(INTERNET);
+    kiosk.login("kiosk", PASSWORD).await;
+    let token = kiosk.csrf("/").await;
+    let body = r#"{"municipality":"38206","card":{"my_number":"123456789018","name":"a","address":"b","birth_date":"1950-01-01","sex":1},"signature_algorithm":"ES256","signature":"","card_certificate":"","kind":"domestic"}"#;
+    let field = shape(
+        &kiosk
+            .json(
+                Method::POST,
+                "/api/v1/app/certificates",
+                &[("x-csrf-token", token.as_str())],
+                body,
+            )
+            .await,
+        422,
+        "invalid_field",
+    );
+    assert_eq!(field["field"], "municipality", "{field}");
+    let broken = shape(
+        &kiosk
+            .json(
+                Method::POST,
+                "/api/v1/app/certificates",
+                &[("x-csrf-token", token.as_str())],
+                "{\"municipality\": 382060",
+            )
+            .await,
+        400,
+        "invalid_body",
+    );
+    assert!(!broken.to_string().contains("382060"), "{broken}");
 }

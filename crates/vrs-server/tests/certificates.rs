@@ -449,7 +449,7 @@ async fn the_app_and_kiosk_apis_check_the_card_and_the_agreement(db: TestDb) {
     assert_eq!(refused.status, 403, "{}", refused.body);
     let refused: Value = serde_json::from_str(&refused.body).unwrap();
     assert_eq!(
-        refused["message"],
+        refused["message_ja"],
         vrs_core::governance::APP_ISSUANCE_NOT_STARTED
     );
     let operator = vrs_core::Actor {

@@ -12,12 +12,12 @@ mod support;
 
 use support::{both_backends, spawn_app, TestApp, LGWAN, PASSWORD};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use vrs_crypto::x509::pem;
 use vrs_domain::{DoseSource, MunicipalityCode, Resident};
 use vrs_interop::hl7::mllp::{frame, Decoder};
 use vrs_interop::hl7::Message;
 use vrs_interop::testkit::check_with_hl7apy;
 use vrs_store::testkit::TestDb;
-use vrs_crypto::x509::pem;
 
 both_backends!(
     a_vxu_stores_all_doses_or_none_and_names_the_problem,
@@ -28,7 +28,6 @@ both_backends!(
     every_answer_passes_hl7apy_strict,
     mllp_admits_only_listed_senders_over_tls,
 );
-
 
 type ClientIdentity = (
     rustls::pki_types::CertificateDer<'static>,

@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use vrs_crypto::x509::pem;
 use vrs_server::serve::{serve, ServeLimits};
 use vrs_server::{AppState, Settings};
 use vrs_store::testkit::TestDb;
-use vrs_crypto::x509::pem;
 
 /// The application on a free port with `limits`; its address.
 async fn start(limits: ServeLimits) -> (std::net::SocketAddr, TestDb) {
@@ -137,7 +137,6 @@ async fn no_more_than_the_connection_limit_are_served_at_once() {
     assert!(closed.is_some(), "not served after a place came free");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }
-
 
 /// `vrs serve` terminates TLS itself with the certificate and key files of its settings: a client
 /// that trusts the certificate gets its answer over TLS, a plain-HTTP request gets none, and the

@@ -315,6 +315,11 @@ pub struct Page {
 }
 
 impl Browser {
+    /// Sends a request built by hand, from this browser's address.
+    pub async fn page_of(&self, r: reqwest::RequestBuilder) -> Page {
+        self.page(r).await
+    }
+
     async fn page(&self, r: reqwest::RequestBuilder) -> Page {
         let r = r.header("x-forwarded-for", self.from).send().await.unwrap();
         Page {

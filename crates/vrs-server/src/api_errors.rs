@@ -1,0 +1,169 @@
+//! One error shape for the JSON API. Every refusal of a request under `/api/` is JSON
+//! `{"code", "message_ja", "message_en", "field"?}` with a stable code (docs/server.md): a
+//! handler's refusal, and the routing's and the limits' (404, 405, 413, 415, 429, 503) as well; a
+//! missing session is 401 there, not the sign-in page's redirect; a request body that is not
+//! `application/json` is 415. Pages elsewhere keep their HTML and redirects.
+
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+/// A refusal as the API tells it. Handlers' errors carry one in the response's extensions, so the
+/// API can answer it as JSON while a page answers it as HTML.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fault {
+    pub code: String,
+    pub message_ja: String,
+    pub message_en: String,
+    /// The request field at fault, in the API's own names.
+    pub field: Option<String>,
+}
+
+impl Fault {
+    pub fn new(code: &str, message_ja: impl Into<String>, message_en: impl Into<String>) -> Self {
+        Self {
+            code: code.to_owned(),
+            message_ja: message_ja.into(),
+            message_en: message_en.into(),
+            field: None,
+        }
+    }
+
+    pub fn with_field(mut self, field: &str) -> Self {
+        self.field = Some(field.to_owned());
+        self
+    }
+}
+
+/// The JSON answer of `fault` with `status`.
+pub fn json(status: StatusCode, fault: Fault) -> Response {
+    let mut body = serde_json::json!({
+        "code": fault.code,
+        "message_ja": fault.message_ja,
+        "message_en": fault.message_en,
+    });
+    if let Some(field) = &fault.field {
+        body["field"] = field.as_str().into();
+    }
+    let mut response = (status, Json(body)).into_response();
+    response.extensions_mut().insert(fault);
+    response
+}
+
+/// The API's refusal for a status that came without a [`Fault`]: the router's and the limits'.
+fn by_status(status: StatusCode) -> Fault {
+    let (code, ja, en) = match status {
+        StatusCode::UNAUTHORIZED => ("sign_in", "ログインしてください。", "sign in first"),
+        StatusCode::FORBIDDEN => (
+            "forbidden",
+            "この操作は許可されていません。",
+            "this is not allowed",
+        ),
+        StatusCode::NOT_FOUND => ("not_found", "見つかりません。", "not found"),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "このURLではこのメソッドは使えません。",
+            "this method is not allowed here",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "too_large",
+            "送信された内容が大きすぎます。",
+            "the request body is too large",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "Content-Type が正しくありません（application/json で送ってください）。",
+            "unsupported Content-Type (send application/json)",
+        ),
+        StatusCode::TOO_MANY_REQUESTS => (
+            "too_many_requests",
+            "リクエストが多すぎます。Retry-After の秒数の後にもう一度お試しください。",
+            "too many requests: try again after Retry-After seconds",
+        ),
+        StatusCode::SERVICE_UNAVAILABLE => (
+            "unavailable",
+            "ただいま利用できません。しばらくしてからもう一度お試しください。",
+            "unavailable: try again in a moment",
+        ),
+        s if s.is_server_error() => ("internal", "内部エラーが発生しました。", "internal error"),
+        _ => (
+            "invalid",
+            "リクエストが正しくありません。",
+            "the request is not valid",
+        ),
+    };
+    Fault::new(code, ja, en)
+}
+
+/// Middleware: answers every refusal under `/api/` as JSON (see the module's text), and refuses a
+/// body that is not JSON there (415) before any handler reads it.
+pub async fn shape(request: Request, next: Next) -> Response {
+    let api = request.uri().path().starts_with("/api/");
+    let sends_body = matches!(
+        *request.method(),
+        Method::POST | Method::PUT | Method::PATCH
+    );
+    if api
+        && sends_body
+        && !crate::headers::content_type_is(request.headers(), &["application/json"])
+    {
+        let status = StatusCode::UNSUPPORTED_MEDIA_TYPE;
+        return json(status, by_status(status));
+    }
+    let response = next.run(request).await;
+    if api {
+        reshape(response)
+    } else {
+        response
+    }
+}
+
+fn reshape(response: Response) -> Response {
+    let status = response.status();
+    if status.is_redirection() {
+        // The pages' ways of sending someone to sign in or to change the initial password.
+        return match response
+            .headers()
+            .get(header::LOCATION)
+            .map(|l| l.as_bytes())
+        {
+            Some(b"/login") => json(
+                StatusCode::UNAUTHORIZED,
+                by_status(StatusCode::UNAUTHORIZED),
+            ),
+            Some(b"/password") => json(
+                StatusCode::FORBIDDEN,
+                Fault::new(
+                    "password_change_due",
+                    "初期パスワードを変更してください。",
+                    "change the initial password first",
+                ),
+            ),
+            _ => response,
+        };
+    }
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let fault = response
+        .extensions()
+        .get::<Fault>()
+        .cloned()
+        .unwrap_or_else(|| by_status(status));
+    let keep: Vec<(header::HeaderName, HeaderValue)> = [header::RETRY_AFTER, header::ALLOW]
+        .into_iter()
+        .filter_map(|name| response.headers().get(&name).map(|v| (name, v.clone())))
+        .collect();
+    let mut answer = json(status, fault);
+    for (name, value) in keep {
+        answer.headers_mut().insert(name, value);
+    }
+    answer
+}
