@@ -46,8 +46,9 @@ for user in saijo-tablet saijo-staff kiosk; do
   token=$(csrf_of "$jar" /)
   [ -n "$session" ] && [ -n "$token" ] || { echo "no session for $user" >&2; exit 1; }
   echo "== schemathesis as $user"
-  "$venv/bin/schemathesis" --no-color run "$base/api/openapi.json" \
+  # (in the scratch directory: schemathesis keeps a .schemathesis folder where it runs)
+  (cd "$work" && "$venv/bin/schemathesis" --no-color run "$base/api/openapi.json" \
     -H "Cookie: vrs_session=$session" -H "X-CSRF-Token: $token" \
     --checks not_a_server_error,response_schema_conformance \
-    --max-examples 50 --generation-deterministic --request-timeout 30
+    --max-examples 50 --generation-deterministic --request-timeout 30)
 done

@@ -169,7 +169,6 @@ fn three_doses() -> Result<Vec<DoseRecord>, Failure> {
     .collect()
 }
 
-
 fn write(dir: &Path, name: &str, text: &str) -> Result<(), Failure> {
     std::fs::write(dir.join(name), text)?;
     Ok(())
@@ -333,7 +332,11 @@ fn main() -> Result<(), Failure> {
     if let Some(dir) = &cli.payloads {
         std::fs::create_dir_all(dir)?;
         write(dir, "shc-payload.json", &payload_json)?;
-        write(dir, "shc-key.pem", &vrs_crypto::x509::pem("PRIVATE KEY", &shc_pkcs8))?;
+        write(
+            dir,
+            "shc-key.pem",
+            &vrs_crypto::x509::pem("PRIVATE KEY", &shc_pkcs8),
+        )?;
         write(dir, "shc-jws.txt", &jws)?;
         let claims = message.claims()?;
         let cwt = json!({
