@@ -108,17 +108,29 @@ pub async fn check(
             Some(wait),
         ));
     }
+    let too_large = |lang| {
+        let mb = UPLOAD_LIMIT / (1024 * 1024);
+        let reason = if ja {
+            format!("画像が大きすぎます（{mb} MB まで）。")
+        } else {
+            format!("The picture is too large ({mb} MB at most).")
+        };
+        refused(lang, StatusCode::PAYLOAD_TOO_LARGE, &reason, None)
+    };
     let mut input: Vec<u8> = Vec::new();
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| WebError::Invalid(e.body_text()))?
-    {
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Ok(too_large(lang)),
+            Err(e) => return Err(WebError::Invalid(e.body_text())),
+        };
         let name = field.name().unwrap_or_default().to_owned();
-        let bytes = field
-            .bytes()
-            .await
-            .map_err(|e| WebError::Invalid(e.body_text()))?;
+        let bytes = match field.bytes().await {
+            Ok(bytes) => bytes,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Ok(too_large(lang)),
+            Err(e) => return Err(WebError::Invalid(e.body_text())),
+        };
         match name.as_str() {
             "image" if !bytes.is_empty() => input = bytes.to_vec(),
             "code" if input.is_empty() && !bytes.iter().all(u8::is_ascii_whitespace) => {

@@ -332,6 +332,18 @@ async fn staff_issue_at_the_counter_and_the_published_keys_verify_it(db: TestDb)
         .upload("/verify", &[("code", " ")], "image", "none.png", Vec::new())
         .await;
     assert!(empty.body.contains("class=\"card invalid\""));
+    // A picture over the upload limit: 413 with the page saying so.
+    let huge = anyone
+        .upload(
+            "/verify",
+            &[],
+            "image",
+            "huge.png",
+            vec![0u8; 9 * 1024 * 1024],
+        )
+        .await;
+    assert_eq!(huge.status, 413, "{}", huge.body);
+    assert!(huge.body.contains("8 MB"), "{}", huge.body);
     assert_eq!(
         app.db
             .store
