@@ -6,10 +6,11 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, Multipart, State};
+use axum::extract::{ConnectInfo, FromRequest, Multipart, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum_extra::extract::CookieJar;
+use futures_util::StreamExt;
 use maud::{html, Markup};
 use vrs_core::signing;
 
@@ -29,6 +30,26 @@ pub const DECODERS: usize = 2;
 pub const DECODE_DEADLINE: Duration = Duration::from_secs(5);
 /// Checks per minute from one address.
 pub const PER_MINUTE: u32 = 20;
+/// How much of an upload announced as too large is read (and thrown away) before the refusal, and
+/// for how long: a browser still sending its picture when the server answers and closes sees a
+/// reset connection instead of the page that says why.
+const READ_OUT_LIMIT: usize = 4 * UPLOAD_LIMIT;
+const READ_OUT_TIME: Duration = Duration::from_secs(10);
+
+/// Reads the rest of a refused body, within [`READ_OUT_LIMIT`] and [`READ_OUT_TIME`].
+async fn read_out(request: Request) {
+    let mut stream = request.into_body().into_data_stream();
+    let mut read = 0usize;
+    let reading = async {
+        while let Some(Ok(chunk)) = stream.next().await {
+            read += chunk.len();
+            if read > READ_OUT_LIMIT {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(READ_OUT_TIME, reading).await;
+}
 
 fn form(ja: bool) -> Markup {
     let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
@@ -90,7 +111,7 @@ pub async fn check(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     jar: CookieJar,
-    mut multipart: Multipart,
+    request: Request,
 ) -> Result<Response, WebError> {
     let lang = Lang::from_cookies(&jar);
     let ja = lang == Lang::Ja;
@@ -117,6 +138,16 @@ pub async fn check(
         };
         refused(lang, StatusCode::PAYLOAD_TOO_LARGE, &reason, None)
     };
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if announced.is_some_and(|length| length > UPLOAD_LIMIT) {
+        read_out(request).await;
+        return Ok(too_large(lang));
+    }
+    let mut multipart = Multipart::from_request(request, &state)
+        .await
+        .map_err(|e| WebError::Invalid(e.body_text()))?;
     let mut input: Vec<u8> = Vec::new();
     loop {
         let field = match multipart.next_field().await {
