@@ -16,6 +16,7 @@ pub mod chain;
 mod error;
 pub mod es256;
 mod field;
+pub mod jose;
 mod master;
 pub mod password;
 pub mod pki;
