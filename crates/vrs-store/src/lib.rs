@@ -12,6 +12,7 @@ pub mod accounts;
 pub mod audit;
 pub mod backup;
 pub mod certificates;
+pub mod clients;
 pub mod doses;
 mod error;
 pub mod governance;
@@ -48,6 +49,7 @@ pub use certificates::{
     ActiveSigningKey, CertificateIssue, CertificateStatus, EscrowedKey, KeyPurpose,
     RevokedCertificate, SealedSigningKey, SigningKeyInfo,
 };
+pub use clients::{AccessToken, ClientStore, MachineClient};
 pub use doses::{IdempotentAnswer, Registration, IDEMPOTENCY_KEY_MAX};
 pub use error::StoreError;
 pub use governance::{Agreement, FunctionState, TermsVersion};
@@ -109,7 +111,7 @@ pub enum Written {
 /// The storage of every municipality's area. Implementations keep no state that matters across
 /// processes except caches: two processes on one database behave as one system.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: ClientStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`, for messages.
     fn backend(&self) -> &'static str;
 

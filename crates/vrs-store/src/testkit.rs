@@ -202,6 +202,8 @@ impl TestDb {
                     "audit_log",
                     "municipality_keys",
                     "sessions",
+                    "oauth_tokens",
+                    "oauth_clients",
                     "accounts",
                     "provision_records",
                     "provision_doses",

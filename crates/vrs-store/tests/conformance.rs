@@ -70,6 +70,7 @@ conformance!(
     accounts_lock_after_repeated_failures_and_unlock_on_success,
     an_application_is_decided_once_and_approval_issues_the_account,
     sessions_are_stored_hashed_and_end_with_a_password_change,
+    a_machine_clients_tokens_are_hashed_its_assertions_used_once_and_removal_ends_them,
     audit_search_filters_by_time_actor_and_action_within_its_chain,
     dose_records_keep_venue_doctor_time_and_source,
     an_idempotency_key_keeps_its_first_answer_and_writes_once,
@@ -739,6 +740,132 @@ mod cases {
         s.create_session(&record).await.unwrap();
         s.delete_session(&hash).await.unwrap();
         assert!(matches!(s.session(&hash).await, Err(StoreError::NotFound)));
+    }
+
+    pub async fn a_machine_clients_tokens_are_hashed_its_assertions_used_once_and_removal_ends_them(
+        db: &TestDb,
+    ) {
+        let s = &db.store;
+        let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let client = vrs_store::MachineClient {
+            user_id: "saijo-ehr".into(),
+            jwks: r#"{"keys":[]}"#.into(),
+            scopes: "doses.write".into(),
+            created_at: at,
+        };
+        assert!(matches!(
+            s.put_client(
+                &client,
+                code(SAIJO).into(),
+                &audit("client.register", "ehr")
+            )
+            .await,
+            Err(StoreError::NotFound)
+        ));
+        s.create_account(
+            &account("saijo-ehr", Some(SAIJO)),
+            code(SAIJO).into(),
+            &audit("account.issue", "ehr"),
+        )
+        .await
+        .unwrap();
+        let chain = s.audit_log(code(SAIJO).into(), 1, 100).await.unwrap().len();
+        s.put_client(
+            &client,
+            code(SAIJO).into(),
+            &audit("client.register", "ehr"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(s.client("saijo-ehr").await.unwrap(), client);
+        assert_eq!(s.clients().await.unwrap(), vec![client.clone()]);
+
+        let (token, hash) = vrs_crypto::password::new_token();
+        let record = vrs_store::AccessToken {
+            token_hash: hash.to_vec(),
+            user_id: "saijo-ehr".into(),
+            scopes: "doses.write".into(),
+            expires_at: at + chrono::Duration::minutes(5),
+        };
+        s.create_access_token(&record, code(SAIJO).into(), &audit("client.token", "ehr"))
+            .await
+            .unwrap();
+        assert_eq!(s.access_token(&hash).await.unwrap(), record);
+        assert!(
+            !contains(&db.dump().await, token.as_bytes()),
+            "the token itself is never stored"
+        );
+
+        s.use_assertion("saijo-ehr", "jti-1", at).await.unwrap();
+        assert!(matches!(
+            s.use_assertion("saijo-ehr", "jti-1", at).await,
+            Err(StoreError::Conflict(_))
+        ));
+        s.use_assertion("saijo-ehr", "jti-2", at + chrono::Duration::hours(1))
+            .await
+            .unwrap();
+        // The first assertion ID and the token expire; the second ID is still kept.
+        let swept = s
+            .delete_expired_client_records(at + chrono::Duration::minutes(10))
+            .await
+            .unwrap();
+        assert_eq!(swept, 2);
+        assert!(matches!(
+            s.access_token(&hash).await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
+            s.use_assertion("saijo-ehr", "jti-2", at).await,
+            Err(StoreError::Conflict(_))
+        ));
+
+        // Replacing the registration, then removing it, ends the tokens held.
+        s.create_access_token(&record, code(SAIJO).into(), &audit("client.token", "ehr"))
+            .await
+            .unwrap();
+        s.put_client(
+            &client,
+            code(SAIJO).into(),
+            &audit("client.register", "ehr"),
+        )
+        .await
+        .unwrap();
+        assert!(matches!(
+            s.access_token(&hash).await,
+            Err(StoreError::NotFound)
+        ));
+        s.create_access_token(&record, code(SAIJO).into(), &audit("client.token", "ehr"))
+            .await
+            .unwrap();
+        s.delete_client(
+            "saijo-ehr",
+            code(SAIJO).into(),
+            &audit("client.remove", "ehr"),
+        )
+        .await
+        .unwrap();
+        assert!(matches!(
+            s.access_token(&hash).await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
+            s.client("saijo-ehr").await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
+            s.delete_client(
+                "saijo-ehr",
+                code(SAIJO).into(),
+                &audit("client.remove", "ehr")
+            )
+            .await,
+            Err(StoreError::NotFound)
+        ));
+        // Every registration, grant and removal is in the chain; refusals add nothing.
+        assert_eq!(
+            s.audit_log(code(SAIJO).into(), 1, 100).await.unwrap().len(),
+            chain + 6
+        );
     }
 
     pub async fn audit_search_filters_by_time_actor_and_action_within_its_chain(db: &TestDb) {

@@ -5,6 +5,7 @@
 mod accounts;
 mod backup;
 mod certificates;
+mod clients;
 mod doses;
 mod governance;
 mod import;
