@@ -18,6 +18,7 @@
 mod action;
 mod reason;
 mod rules;
+mod scope;
 
 #[cfg(test)]
 mod tests;
@@ -30,6 +31,7 @@ use vrs_domain::{MunicipalityCode, PrefectureCode};
 pub use action::Action;
 pub use reason::DenyReason;
 pub use rules::{allow_table, allowed_actions};
+pub use scope::{Scope, Scopes, UnknownScope};
 
 /// What a principal is, as issued with its user ID. The codes of [`Role::as_str`] are stored in the
 /// database and written to the audit log; they never change.
@@ -173,6 +175,9 @@ pub struct Principal {
     pub municipality: Option<MunicipalityCode>,
     /// The prefecture of a prefecture viewer.
     pub prefecture: Option<PrefectureCode>,
+    /// The scopes of the bearer token a machine client acts with; `None` for a session, whose
+    /// role alone decides.
+    pub scopes: Option<Scopes>,
 }
 
 /// What an action acts on. Person-level targets name the municipality whose area holds the data,

@@ -24,6 +24,7 @@ pub fn principal(account: &Account, terminal: Terminal) -> Option<Principal> {
         terminal,
         municipality: account.municipality,
         prefecture: account.prefecture,
+        scopes: None,
     })
 }
 

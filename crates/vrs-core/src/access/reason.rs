@@ -29,10 +29,12 @@ pub enum DenyReason {
     ForeignPrefecture,
     /// Undoing a dose someone else registered.
     NotOwnDose,
+    /// A machine client's token has no scope that grants the action.
+    OutOfScope,
 }
 
 impl DenyReason {
-    pub const ALL: [DenyReason; 11] = [
+    pub const ALL: [DenyReason; 12] = [
         DenyReason::NoMunicipality,
         DenyReason::NoPrefecture,
         DenyReason::TargetMismatch,
@@ -44,6 +46,7 @@ impl DenyReason {
         DenyReason::ForeignMunicipality,
         DenyReason::ForeignPrefecture,
         DenyReason::NotOwnDose,
+        DenyReason::OutOfScope,
     ];
 
     /// The stable code, for the audit log's outcome, API errors and tests.
@@ -60,6 +63,7 @@ impl DenyReason {
             DenyReason::ForeignMunicipality => "foreign_municipality",
             DenyReason::ForeignPrefecture => "foreign_prefecture",
             DenyReason::NotOwnDose => "not_own_dose",
+            DenyReason::OutOfScope => "out_of_scope",
         }
     }
 
@@ -84,6 +88,7 @@ impl DenyReason {
             DenyReason::ForeignMunicipality => "他の市区町村のデータは扱えません。",
             DenyReason::ForeignPrefecture => "他の都道府県の統計は閲覧できません。",
             DenyReason::NotOwnDose => "取り消せるのは、この端末で登録した接種記録のみです。",
+            DenyReason::OutOfScope => "このアクセストークンのスコープでは、この操作は行えません。",
         }
     }
 
@@ -110,6 +115,7 @@ impl DenyReason {
                 "You may see only the statistics of your own prefecture."
             }
             DenyReason::NotOwnDose => "Only a dose registered by this terminal can be undone.",
+            DenyReason::OutOfScope => "The access token's scopes do not permit this operation.",
         }
     }
 }

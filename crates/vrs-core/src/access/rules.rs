@@ -19,6 +19,7 @@ pub(crate) const PROHIBITIONS: &[Rule] = &[
     site_tablet_never_reaches_my_number,
     my_number_only_from_lgwan,
     site_tablet_never_browses,
+    token_has_the_scope,
 ];
 
 /// Whose data a permitted action may touch; checked after the allow table.
@@ -132,6 +133,14 @@ pub(crate) fn has_its_scope(p: &Principal, _: Action, _: &Target) -> Option<Deny
             Some(DenyReason::NoMunicipality)
         }
         Role::PrefectureViewer if p.prefecture.is_none() => Some(DenyReason::NoPrefecture),
+        _ => None,
+    }
+}
+
+/// A machine client's token does only what one of its scopes grants.
+pub(crate) fn token_has_the_scope(p: &Principal, action: Action, _: &Target) -> Option<DenyReason> {
+    match &p.scopes {
+        Some(scopes) if !scopes.grants(action) => Some(DenyReason::OutOfScope),
         _ => None,
     }
 }

@@ -46,6 +46,7 @@ pub(super) fn principal(role: Role, terminal: Terminal) -> Principal {
         )
         .then(saijo),
         prefecture: (role == Role::PrefectureViewer).then(ehime),
+        scopes: None,
     }
 }
 pub(super) fn staff(terminal: Terminal) -> Principal {

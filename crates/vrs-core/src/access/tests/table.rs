@@ -161,7 +161,9 @@ fn every_deny_reason_is_reachable() {
         bare.prefecture = None;
         let mut stranger = p.clone();
         stranger.user = "someone-else".into();
-        for q in [p, bare, stranger] {
+        let mut machine = p.clone();
+        machine.scopes = Some(super::super::Scopes::parse("coupons.read").unwrap());
+        for q in [p, bare, stranger, machine] {
             for &action in Action::ALL {
                 for target in every_target(&principal(q.role, q.terminal)) {
                     if let Decision::Deny(reason) = decide(&q, action, &target) {
@@ -173,5 +175,29 @@ fn every_deny_reason_is_reachable() {
     }
     for reason in DenyReason::ALL {
         assert!(seen.contains(&reason), "{reason:?} never given");
+    }
+}
+
+/// A token's scopes only narrow: whatever a principal with scopes may do, the same principal
+/// without them (the role alone) may do too, and nothing outside its scopes is ever allowed.
+#[test]
+fn scopes_never_widen_what_a_role_may_do() {
+    use super::super::{Scope, Scopes};
+    for p in every_principal() {
+        for scope in Scope::ALL {
+            let mut machine = p.clone();
+            machine.scopes = Some(Scopes::new([*scope]));
+            for &action in Action::ALL {
+                for target in every_target(&principal(p.role, p.terminal)) {
+                    if decide(&machine, action, &target).is_allowed() {
+                        assert!(
+                            decide(&p, action, &target).is_allowed(),
+                            "{scope:?} widened {action:?} for {p:?}"
+                        );
+                        assert!(scope.actions().contains(&action), "{scope:?} {action:?}");
+                    }
+                }
+            }
+        }
     }
 }
