@@ -11,6 +11,7 @@ pub mod backup_format;
 pub mod certificate_app;
 pub mod certificates;
 pub mod check;
+pub mod clients;
 pub mod coupon;
 pub mod dose_batch;
 pub mod dose_import;
