@@ -1,8 +1,9 @@
-//! One error shape for the JSON API. Every refusal of a request under `/api/` is JSON
+//! One error shape for the JSON API. Every refusal of a request under `/api/` and `/oauth/` is JSON
 //! `{"code", "message_ja", "message_en", "field"?}` with a stable code (docs/server.md): a
 //! handler's refusal, and the routing's and the limits' (404, 405, 413, 415, 429, 503) as well; a
 //! missing session is 401 there, not the sign-in page's redirect; a request body that is not
-//! `application/json` is 415. Pages elsewhere keep their HTML and redirects.
+//! `application/json` is 415 (the token endpoint takes the form encoding OAuth prescribes). Pages
+//! elsewhere keep their HTML and redirects.
 
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, Method, StatusCode};
@@ -100,7 +101,9 @@ fn by_status(status: StatusCode) -> Fault {
 /// Middleware: answers every refusal under `/api/` as JSON (see the module's text), and refuses a
 /// body that is not JSON there (415) before any handler reads it.
 pub async fn shape(request: Request, next: Next) -> Response {
-    let api = request.uri().path().starts_with("/api/");
+    let path = request.uri().path();
+    let api = path.starts_with("/api/");
+    let oauth = path.starts_with("/oauth/");
     let sends_body = matches!(
         *request.method(),
         Method::POST | Method::PUT | Method::PATCH
@@ -113,7 +116,7 @@ pub async fn shape(request: Request, next: Next) -> Response {
         return json(status, by_status(status));
     }
     let response = next.run(request).await;
-    if api {
+    if api || oauth {
         reshape(response)
     } else {
         response
@@ -157,10 +160,11 @@ fn reshape(response: Response) -> Response {
         .get::<Fault>()
         .cloned()
         .unwrap_or_else(|| by_status(status));
-    let keep: Vec<(header::HeaderName, HeaderValue)> = [header::RETRY_AFTER, header::ALLOW]
-        .into_iter()
-        .filter_map(|name| response.headers().get(&name).map(|v| (name, v.clone())))
-        .collect();
+    let keep: Vec<(header::HeaderName, HeaderValue)> =
+        [header::RETRY_AFTER, header::ALLOW, header::WWW_AUTHENTICATE]
+            .into_iter()
+            .filter_map(|name| response.headers().get(&name).map(|v| (name, v.clone())))
+            .collect();
     let mut answer = json(status, fault);
     for (name, value) in keep {
         answer.headers_mut().insert(name, value);

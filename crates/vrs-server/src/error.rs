@@ -15,6 +15,12 @@ pub enum WebError {
     PasswordChangeDue,
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
+    /// An `Authorization` header whose bearer token is unknown, expired or revoked.
+    #[error("the access token is not valid: it is unknown, expired or revoked")]
+    BearerInvalid,
+    /// A bearer token without a scope that grants the action.
+    #[error("the access token's scopes do not include the action {}", .0.as_str())]
+    OutOfScope(vrs_core::access::Action),
     /// The access module's refusal, with its stable reason code.
     #[error("{}", .0.message_en())]
     Denied(vrs_core::DenyReason),
@@ -48,6 +54,8 @@ impl WebError {
             WebError::SignIn => "sign_in",
             WebError::PasswordChangeDue => "password_change_due",
             WebError::Forbidden(_) => "forbidden",
+            WebError::BearerInvalid => "invalid_token",
+            WebError::OutOfScope(_) => "insufficient_scope",
             WebError::Denied(reason) => reason.code(),
             WebError::Csrf => "csrf",
             WebError::NotFound => "not_found",
@@ -70,6 +78,33 @@ impl WebError {
             }
             WebError::Forbidden(_) => {
                 Fault::new(code, "この操作は許可されていません。", self.to_string())
+            }
+            WebError::BearerInvalid => Fault::new(
+                code,
+                "アクセストークンが無効です（不明、期限切れ、または取り消し済み）。",
+                self.to_string(),
+            ),
+            WebError::OutOfScope(action) => {
+                let needed: Vec<&str> = vrs_core::access::Scope::granting(*action)
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect();
+                let needed = if needed.is_empty() {
+                    "none".to_owned()
+                } else {
+                    needed.join(" or ")
+                };
+                Fault::new(
+                    code,
+                    format!(
+                        "アクセストークンのスコープでは {} は行えません（必要なスコープ: {needed}）。",
+                        action.as_str()
+                    ),
+                    format!(
+                        "the access token's scopes do not permit {} (scope needed: {needed})",
+                        action.as_str()
+                    ),
+                )
             }
             WebError::Denied(reason) => Fault::new(code, reason.message_ja(), reason.message_en()),
             WebError::Csrf => Fault::new(
@@ -94,15 +129,25 @@ impl IntoResponse for WebError {
         let mut response = match &self {
             WebError::SignIn => Redirect::to("/login").into_response(),
             WebError::PasswordChangeDue => Redirect::to("/password").into_response(),
+            WebError::BearerInvalid => (
+                StatusCode::UNAUTHORIZED,
+                [(
+                    axum::http::header::WWW_AUTHENTICATE,
+                    "Bearer error=\"invalid_token\"",
+                )],
+                format!("{}: {}", self.code(), self),
+            )
+                .into_response(),
             WebError::Internal(cause) => {
                 tracing::error!(%cause, "request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
             }
             other => {
                 let status = match other {
-                    WebError::Forbidden(_) | WebError::Denied(_) | WebError::Csrf => {
-                        StatusCode::FORBIDDEN
-                    }
+                    WebError::Forbidden(_)
+                    | WebError::Denied(_)
+                    | WebError::Csrf
+                    | WebError::OutOfScope(_) => StatusCode::FORBIDDEN,
                     WebError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
                     WebError::Stopped(_) => StatusCode::SERVICE_UNAVAILABLE,
                     _ => StatusCode::NOT_FOUND,

@@ -23,7 +23,7 @@ use crate::AppState;
 pub const FHIR_JSON: &str = "application/fhir+json; charset=utf-8";
 
 /// A FHIR answer: a resource, or an OperationOutcome with its status.
-pub struct Fhir(StatusCode, Value, Option<String>);
+pub struct Fhir(StatusCode, Value, Option<String>, Option<&'static str>);
 
 impl IntoResponse for Fhir {
     fn into_response(self) -> Response {
@@ -36,6 +36,12 @@ impl IntoResponse for Fhir {
         if let Some(location) = self.2.and_then(|l| l.parse().ok()) {
             r.headers_mut().insert(header::LOCATION, location);
         }
+        if let Some(challenge) = self.3 {
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static(challenge),
+            );
+        }
         r
     }
 }
@@ -44,6 +50,7 @@ fn outcome(status: StatusCode, code: &'static str, text: impl Into<String>) -> F
     Fhir(
         status,
         operation_outcome(&[Issue::new(code, "", text)]),
+        None,
         None,
     )
 }
@@ -55,6 +62,14 @@ fn web_error(e: WebError) -> Fhir {
             "login",
             "sign in first (a staff session)",
         ),
+        WebError::BearerInvalid => {
+            let mut answer = outcome(StatusCode::UNAUTHORIZED, "login", e.to_string());
+            answer.3 = Some("Bearer error=\"invalid_token\"");
+            answer
+        }
+        WebError::OutOfScope(_) => {
+            outcome(StatusCode::FORBIDDEN, "forbidden", e.fault().message_en)
+        }
         WebError::Forbidden(m) => outcome(StatusCode::FORBIDDEN, "forbidden", m),
         WebError::Denied(r) => outcome(StatusCode::FORBIDDEN, "forbidden", r.message_en()),
         WebError::Csrf => outcome(StatusCode::FORBIDDEN, "forbidden", "bad token"),
@@ -77,12 +92,16 @@ fn web_error(e: WebError) -> Fhir {
 fn fhir_error(e: FhirError) -> Fhir {
     match e {
         FhirError::NotFound => outcome(StatusCode::NOT_FOUND, "not-found", "no such resource"),
-        FhirError::Invalid(issues) => {
-            Fhir(StatusCode::BAD_REQUEST, operation_outcome(&issues), None)
-        }
+        FhirError::Invalid(issues) => Fhir(
+            StatusCode::BAD_REQUEST,
+            operation_outcome(&issues),
+            None,
+            None,
+        ),
         FhirError::Refused(issues) => Fhir(
             StatusCode::UNPROCESSABLE_ENTITY,
             operation_outcome(&issues),
+            None,
             None,
         ),
         FhirError::Forbidden(m) => outcome(StatusCode::FORBIDDEN, "forbidden", m),
@@ -146,7 +165,7 @@ fn json_body(body: &Bytes) -> Result<Value, Fhir> {
 pub type Answer = Result<Fhir, Fhir>;
 
 fn ok(v: Value) -> Answer {
-    Ok(Fhir(StatusCode::OK, v, None))
+    Ok(Fhir(StatusCode::OK, v, None, None))
 }
 
 impl From<FhirError> for Fhir {
@@ -156,10 +175,17 @@ impl From<FhirError> for Fhir {
 }
 
 fn base(state: &AppState) -> String {
-    format!("http://{}/fhir", state.settings.listen)
+    format!(
+        "{}/fhir",
+        state
+            .settings
+            .issuer_settings()
+            .base_url
+            .trim_end_matches('/')
+    )
 }
 
-pub async fn metadata() -> Fhir {
+pub async fn metadata(State(state): State<AppState>) -> Fhir {
     let interaction = |codes: &[&str]| codes.iter().map(|c| json!({"code": c})).collect::<Vec<_>>();
     Fhir(
         StatusCode::OK,
@@ -169,11 +195,22 @@ pub async fn metadata() -> Fhir {
             "date": "2026-11-30",
             "kind": "instance",
             "software": {"name": "VRS", "version": env!("CARGO_PKG_VERSION")},
+            "implementation": {"description": "VRS — Vaccination Record System", "url": base(&state)},
             "fhirVersion": "4.0.1",
             "format": ["json"],
             "rest": [{
                 "mode": "server",
-                "security": {"description": "A staff session of the municipality (sign in at /login); every read and write is audited."},
+                "security": {
+                    "extension": [{
+                        "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+                        "extension": [{"url": "token", "valueUri": crate::oauth::token_url(&state)}]
+                    }],
+                    "service": [{"coding": [{
+                        "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                        "code": "SMART-on-FHIR"
+                    }]}],
+                    "description": "A machine client's bearer token (OAuth 2.0 client credentials with private_key_jwt; see /fhir/.well-known/smart-configuration, scopes system/Immunization.write, system/Immunization.read, system/Patient.read) or a staff session of the municipality (sign in at /login); every read and write is audited."
+                },
                 "resource": [
                     {"type": "Patient", "interaction": interaction(&["read", "search-type"]),
                      "searchParam": [{"name": "identifier", "type": "token"}, {"name": "name", "type": "string"},
@@ -185,6 +222,7 @@ pub async fn metadata() -> Fhir {
                 "interaction": [{"code": "transaction"}]
             }]
         }),
+        None,
         None,
     )
 }
@@ -347,11 +385,13 @@ pub async fn create_immunization(
         vrs_core::japan_today(),
     )
     .await?;
+    // Absolute, from the public URL (RFC 9110 allows a relative one; FHIR clients expect this).
     let location = format!(
-        "Immunization/{}",
+        "{}/Immunization/{}",
+        base(&state),
         created["id"].as_str().unwrap_or_default()
     );
-    Ok(Fhir(StatusCode::CREATED, created, Some(location)))
+    Ok(Fhir(StatusCode::CREATED, created, Some(location), None))
 }
 
 pub async fn transaction(

@@ -22,6 +22,7 @@ mod inquiries_pages;
 mod lifecycle;
 pub mod limits;
 pub mod metrics;
+pub mod oauth;
 mod pages;
 mod records;
 mod records_pages;
@@ -60,6 +61,8 @@ pub struct AppState {
     pub login_guard: Arc<limits::LoginGuard>,
     /// Coupon reads per site account: the rate limit and this hour's counts.
     pub coupon_watch: Arc<limits::CouponWatch>,
+    /// Token requests per address.
+    pub token_rate: Arc<limits::RateLimiter<std::net::IpAddr>>,
 }
 
 impl AppState {
@@ -80,6 +83,10 @@ impl AppState {
             )),
             login_guard: Arc::new(limits::LoginGuard::new()),
             coupon_watch: Arc::new(limits::CouponWatch::new()),
+            token_rate: Arc::new(limits::RateLimiter::new(
+                oauth::PER_MINUTE,
+                std::time::Duration::from_secs(60),
+            )),
         }
     }
 

@@ -20,8 +20,8 @@ use crate::session::{
 };
 use crate::AppState;
 use crate::{
-    backups, certificates, dose_files, fhir, governance, hl7, inquiries, records, statistics,
-    verify_page,
+    backups, certificates, dose_files, fhir, governance, hl7, inquiries, oauth, records,
+    statistics, verify_page,
 };
 
 /// The OpenAPI document of the JSON API.
@@ -39,14 +39,17 @@ use crate::{
         crate::tablet::undo_dose,
         crate::inquiries::api_inquire,
         crate::certificates::api_app,
-        crate::certificates::api_kiosk
+        crate::certificates::api_kiosk,
+        crate::oauth::token,
+        crate::oauth::smart_configuration
     ),
     components(schemas(
         crate::tablet::DoseRequest,
         crate::tablet::UndoRequest,
         crate::inquiries::InquiryBody,
         crate::certificates::ApplicationBody,
-        crate::certificates::CardBody
+        crate::certificates::CardBody,
+        crate::oauth::TokenAnswer
     ))
 )]
 struct ApiDoc;
@@ -340,6 +343,19 @@ fn table() -> Vec<(RouteInfo, Handlers)> {
             post(governance::agree_to),
         ),
         r("/fhir/metadata", &["GET"], Public, get(fhir::metadata)),
+        r("/oauth/token", &["POST"], Public, post(oauth::token)),
+        r(
+            "/.well-known/smart-configuration",
+            &["GET"],
+            Public,
+            get(oauth::smart_configuration),
+        ),
+        r(
+            "/fhir/.well-known/smart-configuration",
+            &["GET"],
+            Public,
+            get(oauth::smart_configuration),
+        ),
         r(
             "/fhir/{*rest}",
             &["GET", "POST"],

@@ -9,8 +9,9 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use axum_extra::extract::CookieJar;
-use vrs_core::access::{decide, Action, Target, Terminal};
+use vrs_core::access::{decide, Action, Scopes, Target, Terminal};
 use vrs_core::accounts::{self, SessionError};
+use vrs_core::clients;
 use vrs_store::{Account, SessionRecord};
 
 use crate::error::WebError;
@@ -38,13 +39,63 @@ impl FromRequestParts<AppState> for RequestTerminal {
     }
 }
 
-/// A signed-in user whose first-login password change is done.
+/// A signed-in user whose first-login password change is done, or a machine client with a
+/// bearer token (`scopes` then holds the token's scopes; the session is the token's stand-in).
 pub struct Signed {
     pub account: Account,
     pub session: SessionRecord,
     pub token: String,
     pub terminal: TerminalClass,
     pub lang: Lang,
+    pub scopes: Option<Scopes>,
+}
+
+/// The token of an `Authorization: Bearer` header: `Some(Err)` when the header is there but is not
+/// a bearer token.
+fn bearer_token(parts: &Parts) -> Option<Result<String, WebError>> {
+    let value = parts.headers.get(axum::http::header::AUTHORIZATION)?;
+    let text = value.to_str().unwrap_or_default();
+    let token = text
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim().to_owned())
+        .filter(|t| !t.is_empty());
+    Some(token.ok_or(WebError::BearerInvalid))
+}
+
+/// The machine client a bearer token stands for, acting from the terminal class of the address
+/// the request comes from.
+async fn machine_client(
+    parts: &mut Parts,
+    state: &AppState,
+    token: String,
+) -> Result<Signed, WebError> {
+    let lang = Lang::from_cookies(&CookieJar::from_headers(&parts.headers));
+    let RequestTerminal(terminal) = RequestTerminal::from_request_parts(parts, state).await?;
+    let now = chrono::Utc::now();
+    let (account, scopes) = clients::bearer(state.store.as_ref(), &token, now)
+        .await
+        .map_err(|e| match e {
+            clients::BearerError::Invalid => WebError::BearerInvalid,
+            clients::BearerError::Store(e) => e.into(),
+        })?;
+    let session = SessionRecord {
+        token_hash: vrs_crypto::password::token_hash(&token).to_vec(),
+        user_id: account.user_id.clone(),
+        terminal: terminal.as_str().to_owned(),
+        // Never compared: a bearer request needs no CSRF token.
+        csrf_token: vrs_crypto::password::new_token().0,
+        created_at: now,
+        last_seen_at: now,
+    };
+    Ok(Signed {
+        account,
+        session,
+        token,
+        terminal,
+        lang,
+        scopes: Some(scopes),
+    })
 }
 
 /// A signed-in user, whether or not the password change is still due (for the change page itself).
@@ -54,6 +105,9 @@ impl FromRequestParts<AppState> for SignedAny {
     type Rejection = WebError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
+        if let Some(bearer) = bearer_token(parts) {
+            return Ok(SignedAny(machine_client(parts, state, bearer?).await?));
+        }
         let jar = CookieJar::from_headers(&parts.headers);
         let lang = Lang::from_cookies(&jar);
         let token = jar
@@ -80,6 +134,7 @@ impl FromRequestParts<AppState> for SignedAny {
             token,
             terminal,
             lang,
+            scopes: None,
         }))
     }
 }
@@ -89,7 +144,8 @@ impl FromRequestParts<AppState> for Signed {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
         let SignedAny(signed) = SignedAny::from_request_parts(parts, state).await?;
-        if signed.account.must_change_password {
+        // A machine client signs with its key: it has no password to change.
+        if signed.account.must_change_password && signed.scopes.is_none() {
             return Err(WebError::PasswordChangeDue);
         }
         Ok(signed)
@@ -105,10 +161,18 @@ impl Signed {
             TerminalClass::Lgwan => Terminal::Lgwan,
             TerminalClass::Internet => Terminal::Internet,
         };
-        accounts::principal(&self.account, terminal).ok_or(WebError::Forbidden("unknown role"))
+        let mut principal = accounts::principal(&self.account, terminal)
+            .ok_or(WebError::Forbidden("unknown role"))?;
+        principal.scopes = self.scopes.clone();
+        Ok(principal)
     }
 
     pub fn authorize(&self, action: Action, target: &Target) -> Result<(), WebError> {
+        if let Some(scopes) = &self.scopes {
+            if !scopes.grants(action) {
+                return Err(WebError::OutOfScope(action));
+            }
+        }
         let principal = self.principal()?;
         decide(&principal, action, target)
             .into_result()
@@ -125,7 +189,12 @@ impl Signed {
     }
 
     /// Refuses a state-changing form whose token is not this session's.
+    /// A bearer request needs none: a token is sent only by the client that holds it, never by a
+    /// browser on another site's behalf.
     pub fn check_csrf(&self, submitted: &str) -> Result<(), WebError> {
+        if self.scopes.is_some() {
+            return Ok(());
+        }
         if constant_time_eq(submitted.as_bytes(), self.session.csrf_token.as_bytes()) {
             Ok(())
         } else {

@@ -1,9 +1,13 @@
 //! The server over real HTTP, on SQLite and on PostgreSQL: sign-in, first-login password change,
-//! lockout, CSRF, terminals.
+//! lockout, CSRF, terminals, the API's error shape, and machine clients' tokens (`api/oauth.rs`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "api/oauth.rs"]
+mod oauth;
 mod support;
+
+use oauth::machine_clients_get_tokens_by_signed_assertion_and_act_within_their_scopes;
 
 use support::{spawn_app, Page, TestApp, INTERNET, LGWAN, PASSWORD};
 use vrs_store::testkit::TestDb;
@@ -29,6 +33,7 @@ both_backends!(
     a_site_tablet_reads_a_coupon_of_any_municipality_and_nothing_personal,
     sign_in_answers_never_tell_which_accounts_exist,
     every_api_refusal_is_json_of_one_shape,
+    machine_clients_get_tokens_by_signed_assertion_and_act_within_their_scopes,
 );
 
 const NEW_PASSWORD: &str = "Saijo-Vaccine-2026";
