@@ -103,6 +103,13 @@ pub fn unavailable(message: &[u8]) -> String {
     ack(header_of(message).as_ref(), AckCode::Reject, &[problem]).to_er7()
 }
 
+/// The AR for a message the HTTP edge did not let in (no session or token, not allowed, not ER7),
+/// with the reason; MSA-2 echoes the control id when the MSH can be read.
+pub fn not_admitted(message: &[u8], reason: &str) -> String {
+    let problem = Problem::new("MSH", 1, 0, 207, reason);
+    ack(header_of(message).as_ref(), AckCode::Reject, &[problem]).to_er7()
+}
+
 /// The AR for a message longer than `limit` bytes, of which only `start` was read; MSA-2 echoes
 /// the control id when the MSH ends within `start`.
 pub fn too_long(start: &[u8], limit: usize) -> String {

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -42,51 +42,93 @@ const IDLE: std::time::Duration = std::time::Duration::from_secs(300);
 /// The media types an ER7 message may be posted as.
 const ER7_TYPES: &[&str] = &["x-application/hl7-v2+er7", "application/hl7-v2"];
 
-pub async fn post_er7(
-    State(state): State<AppState>,
-    signed: Signed,
-    headers: axum::http::HeaderMap,
-    body: Body,
-) -> Result<Response, WebError> {
+/// Who may send: a session with its CSRF token or a machine client's bearer token, of municipal
+/// staff who may add or read records of their own municipality, posting ER7.
+fn admitted(
+    signed: Result<Signed, WebError>,
+    headers: &axum::http::HeaderMap,
+) -> Result<(Signed, vrs_core::Principal), (StatusCode, String)> {
+    let refused = |e: WebError| {
+        let status = match e {
+            WebError::SignIn | WebError::BearerInvalid => StatusCode::UNAUTHORIZED,
+            WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::FORBIDDEN,
+        };
+        (status, format!("{}: {}", e.code(), e.fault().message_en))
+    };
+    let signed = signed.map_err(refused)?;
     // A session's POST carries its CSRF token: a cross-site form cannot send it.
-    signed.check_csrf_header(&headers)?;
-    if !crate::headers::content_type_is(&headers, ER7_TYPES) {
-        return Ok((
-            axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "HL7 v2 の電文は x-application/hl7-v2+er7 で送ってください。\n\
-             Send HL7 v2 messages as x-application/hl7-v2+er7 (or application/hl7-v2).\n",
-        )
-            .into_response());
+    signed.check_csrf_header(headers).map_err(refused)?;
+    if !crate::headers::content_type_is(headers, ER7_TYPES) {
+        return Err((
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type: send HL7 v2 messages as x-application/hl7-v2+er7 (or application/hl7-v2)".into(),
+        ));
     }
     // Only those who may add or read records of their own municipality reach the exchange at all.
     let home = signed
         .account
         .municipality
-        .ok_or(WebError::Forbidden("a service of municipal staff"))?;
+        .ok_or(WebError::Forbidden("a service of municipal staff"))
+        .map_err(refused)?;
     let may_add = signed
         .authorize(Action::ImportDoses, &Target::Municipality(home))
         .is_ok();
     if !may_add {
-        signed.authorize(Action::ReadPerson, &Target::Person { home })?;
+        signed
+            .authorize(Action::ReadPerson, &Target::Person { home })
+            .map_err(refused)?;
     }
-    let principal = signed.principal()?;
-    let answer = match read_body(body).await? {
-        Received::TooLong(start) => vrs_core::hl7::too_long(&start, MESSAGE_LIMIT),
-        Received::Whole(bytes) => match std::str::from_utf8(&bytes) {
-            Ok(text) => {
-                vrs_core::hl7::answer(
-                    state.store.as_ref(),
-                    &principal,
-                    &actor(&signed),
-                    text,
-                    vrs_core::japan_today(),
-                )
-                .await
-            }
-            Err(_) => vrs_core::hl7::not_text(&bytes),
-        },
+    let principal = signed.principal().map_err(refused)?;
+    Ok((signed, principal))
+}
+
+/// Every answer is ER7: an exchange's ACK or RSP with status 200, or an AR with the status of the
+/// refusal (401 without a session or token, 403 not allowed, 415 not ER7).
+pub async fn post_er7(
+    State(state): State<AppState>,
+    signed: Result<Signed, WebError>,
+    headers: axum::http::HeaderMap,
+    body: Body,
+) -> Response {
+    let admitted = admitted(signed, &headers);
+    let received = match read_body(body).await {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
     };
-    Ok(([(header::CONTENT_TYPE, ER7)], answer).into_response())
+    let (status, answer) = match (admitted, received) {
+        (Err((status, reason)), Received::Whole(bytes) | Received::TooLong(bytes)) => {
+            (status, vrs_core::hl7::not_admitted(&bytes, &reason))
+        }
+        (Ok(_), Received::TooLong(start)) => (
+            StatusCode::OK,
+            vrs_core::hl7::too_long(&start, MESSAGE_LIMIT),
+        ),
+        (Ok((signed, principal)), Received::Whole(bytes)) => (
+            StatusCode::OK,
+            match std::str::from_utf8(&bytes) {
+                Ok(text) => {
+                    vrs_core::hl7::answer(
+                        state.store.as_ref(),
+                        &principal,
+                        &actor(&signed),
+                        text,
+                        vrs_core::japan_today(),
+                    )
+                    .await
+                }
+                Err(_) => vrs_core::hl7::not_text(&bytes),
+            },
+        ),
+    };
+    let mut response = (status, [(header::CONTENT_TYPE, ER7)], answer).into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer"),
+        );
+    }
+    response
 }
 
 /// An HTTP body: a message, or the first [`MESSAGE_LIMIT`] bytes of a longer one.

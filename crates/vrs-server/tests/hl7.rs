@@ -662,6 +662,27 @@ async fn an_ar_echoes_the_control_id_whenever_msh_10_can_be_read(app: &TestApp) 
     };
     assert_eq!(raw(None, "x-application/hl7-v2+er7").await, 403);
     assert_eq!(raw(Some("forged"), "x-application/hl7-v2+er7").await, 403);
+    // Without a session or token: 401, and still an ER7 AR echoing the control ID (never the
+    // sign-in page's redirect).
+    let anonymous = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{}/hl7/v2", b.base))
+        .header("x-forwarded-for", LGWAN)
+        .header("content-type", "x-application/hl7-v2+er7")
+        .body(cp932_vxu("R0", &a))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status().as_u16(), 401);
+    assert!(anonymous.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("x-application/hl7-v2+er7"));
+    let ack = anonymous.text().await.unwrap();
+    assert!(ack.contains("MSA|AR|R0"), "{ack}");
+    assert!(ack.contains("sign_in"), "{ack}");
     assert_eq!(raw(Some(&token), "text/plain").await, 415);
     assert_eq!(
         raw(Some(&token), "application/x-www-form-urlencoded").await,
