@@ -50,6 +50,9 @@ enum Command {
     /// Issue accounts from the command line (the first operator, service accounts).
     #[command(subcommand)]
     Accounts(commands::accounts::Accounts),
+    /// Register machine clients (OAuth 2.0 client credentials with private_key_jwt).
+    #[command(subcommand)]
+    Clients(commands::clients::Clients),
     /// Export data to files.
     #[command(subcommand)]
     Export(commands::export::Export),
@@ -126,6 +129,7 @@ fn main() -> ExitCode {
             Command::Gen(gen) => commands::gen::run(&gen),
             Command::Import(import) => commands::import::run(&context, &import).await,
             Command::Accounts(accounts) => commands::accounts::run(&context, &accounts).await,
+            Command::Clients(clients) => commands::clients::run(&context, &clients).await,
             Command::Export(export) => commands::export::run(&context, &export).await,
             Command::Audit(audit) => commands::audit::run(&context, &audit).await,
             Command::Check(check) => commands::check::run(&context, &check).await,

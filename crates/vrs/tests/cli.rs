@@ -1402,3 +1402,159 @@ fn an_offline_csca_signs_a_document_signer_request_the_deployment_then_uses() {
     assert_eq!(code, Some(2), "{said}");
     assert!(said.contains("vrs keys request --issuer 131016"), "{said}");
 }
+
+#[test]
+fn clients_key_register_sign_and_remove_and_name_bad_input() {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+    use base64::Engine;
+    let d = Deployment::new();
+    assert!(d.run(&["init"]).status.success());
+    let created = d.run(&[
+        "accounts",
+        "create",
+        "app-backend",
+        "--role",
+        "certificate_service",
+    ]);
+    assert!(created.status.success(), "{}", text(&created));
+    let key = d.run(&["clients", "key", "app-backend"]);
+    assert!(key.status.success(), "{}", text(&key));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(d.path("app-backend.key.pem"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // A private key is never replaced.
+    let again = d.run(&["clients", "key", "app-backend"]);
+    assert_eq!(again.status.code(), Some(2), "{}", text(&again));
+    std::fs::write(
+        d.path("private.json"),
+        r#"{"kty":"EC","crv":"P-256","x":"AA","y":"AA","d":"AA"}"#,
+    )
+    .unwrap();
+    for (args, expected) in [
+        (
+            vec![
+                "app-backend",
+                "--jwks",
+                "app-backend.jwks.json",
+                "--scopes",
+                "doses.write",
+            ],
+            "--scopes",
+        ),
+        (
+            vec![
+                "app-backend",
+                "--jwks",
+                "app-backend.jwks.json",
+                "--scopes",
+                "everything",
+            ],
+            "unknown scope",
+        ),
+        (
+            vec![
+                "app-backend",
+                "--jwks",
+                "private.json",
+                "--scopes",
+                "certificates.issue",
+            ],
+            "private key",
+        ),
+        (
+            vec![
+                "app-backend",
+                "--jwks",
+                "missing.json",
+                "--scopes",
+                "certificates.issue",
+            ],
+            "--jwks",
+        ),
+        (
+            vec![
+                "nobody",
+                "--jwks",
+                "app-backend.jwks.json",
+                "--scopes",
+                "certificates.issue",
+            ],
+            "no account",
+        ),
+    ] {
+        let mut all = vec!["clients", "add"];
+        all.extend(&args);
+        let out = d.run(&all);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        assert!(text(&out).contains(expected), "{args:?}: {}", text(&out));
+    }
+    let added = d.run(&[
+        "clients",
+        "add",
+        "app-backend",
+        "--jwks",
+        "app-backend.jwks.json",
+        "--scopes",
+        "certificates.issue",
+    ]);
+    assert!(added.status.success(), "{}", text(&added));
+    let list = d.run(&["clients", "list"]);
+    assert!(
+        String::from_utf8_lossy(&list.stdout).contains("app-backend\tcertificates.issue"),
+        "{}",
+        text(&list)
+    );
+
+    // The assertion is a compact JWS the registered key verifies, with the claims the endpoint
+    // reads.
+    let aud = "https://vrs.example.jp/oauth/token";
+    let signed = d.run(&[
+        "clients",
+        "assertion",
+        "--key",
+        "app-backend.key.pem",
+        "--client",
+        "app-backend",
+        "--aud",
+        aud,
+    ]);
+    assert!(signed.status.success(), "{}", text(&signed));
+    let jws = String::from_utf8(signed.stdout).unwrap().trim().to_owned();
+    let parts: Vec<&str> = jws.split('.').collect();
+    assert_eq!(parts.len(), 3, "{jws}");
+    let claims: serde_json::Value =
+        serde_json::from_slice(&B64URL.decode(parts[1]).unwrap()).unwrap();
+    assert_eq!(claims["iss"], "app-backend");
+    assert_eq!(claims["sub"], "app-backend");
+    assert_eq!(claims["aud"], aud);
+    let jwks: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.path("app-backend.jwks.json")).unwrap())
+            .unwrap();
+    let public = vrs_crypto::es256::PublicKey::from_jwk(
+        jwks["keys"][0]["x"].as_str().unwrap(),
+        jwks["keys"][0]["y"].as_str().unwrap(),
+    )
+    .unwrap();
+    assert!(public.verifies(
+        format!("{}.{}", parts[0], parts[1]).as_bytes(),
+        &B64URL.decode(parts[2]).unwrap()
+    ));
+
+    assert!(d
+        .run(&["clients", "remove", "app-backend"])
+        .status
+        .success());
+    let gone = d.run(&["clients", "remove", "app-backend"]);
+    assert_eq!(gone.status.code(), Some(2), "{}", text(&gone));
+    assert!(
+        text(&gone).contains("not a registered client"),
+        "{}",
+        text(&gone)
+    );
+}

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod backup;
 pub mod cert;
 pub mod check;
+pub mod clients;
 pub mod demo;
 pub mod dev;
 pub mod export;

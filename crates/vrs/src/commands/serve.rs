@@ -119,8 +119,9 @@ fn statistics_job(state: &vrs_server::AppState) {
     });
 }
 
-/// Deletes expired sessions every five minutes (a session ends on its own when next used; this
-/// removes those nobody came back to).
+/// Deletes expired sessions, machine clients' expired tokens and used assertion IDs past their
+/// expiry every five minutes (a session ends on its own when next used; this removes those nobody
+/// came back to).
 fn session_sweep(state: &vrs_server::AppState) {
     let store = state.store.clone();
     let policy = state.login_policy();
@@ -135,6 +136,14 @@ fn session_sweep(state: &vrs_server::AppState) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(sessions = n, "expired sessions deleted"),
                 Err(e) => tracing::warn!(error = %e, "session sweep failed"),
+            }
+            match store
+                .delete_expired_client_records(chrono::Utc::now())
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(records = n, "expired tokens and assertion IDs deleted"),
+                Err(e) => tracing::warn!(error = %e, "token sweep failed"),
             }
         }
     });
