@@ -110,6 +110,7 @@ pub async fn shape(request: Request, next: Next) -> Response {
     );
     if api
         && sends_body
+        && crate::routes::declares(path, request.method().as_str())
         && !crate::headers::content_type_is(request.headers(), &["application/json"])
     {
         let status = StatusCode::UNSUPPORTED_MEDIA_TYPE;
@@ -170,4 +171,79 @@ fn reshape(response: Response) -> Response {
         answer.headers_mut().insert(name, value);
     }
     answer
+}
+
+/// The OpenAPI document as served: the operations' own answers, plus what every API operation can
+/// answer from the edge (400, 401, 413 and 415 for a body, 429, 500, 503), each as the [`Fault`] shape,
+/// and the two ways to authenticate (a machine client's bearer token; a session cookie with its
+/// CSRF token).
+pub fn document(api: utoipa::openapi::OpenApi) -> serde_json::Value {
+    use serde_json::json;
+    let mut doc = serde_json::to_value(api).unwrap_or_default();
+    doc["openapi"] = json!("3.1.0");
+    doc["components"]["schemas"]["Error"] = json!({
+        "type": "object",
+        "description": "A refusal: a stable code (docs/server.md), the reason in Japanese and English, and the request field at fault when there is one.",
+        "required": ["code", "message_ja", "message_en"],
+        "properties": {
+            "code": {"type": "string"},
+            "message_ja": {"type": "string"},
+            "message_en": {"type": "string"},
+            "field": {"type": "string"}
+        }
+    });
+    doc["components"]["securitySchemes"] = json!({
+        "bearer": {"type": "http", "scheme": "bearer",
+                   "description": "A machine client's token from POST /oauth/token (client credentials with private_key_jwt)."},
+        "session": {"type": "apiKey", "in": "cookie", "name": "vrs_session",
+                    "description": "A signed-in session (sign in at /login)."},
+        "csrf": {"type": "apiKey", "in": "header", "name": "X-CSRF-Token",
+                 "description": "The session's CSRF token, with the session cookie on every POST."}
+    });
+    let error = json!({"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}});
+    let common: [(&str, &str, bool, bool); 7] = [
+        ("400", "The request does not fit this document (a repeated or malformed parameter, a body that is not the operation's JSON)", true, false),
+        ("401", "No session or token, or an unknown, expired or revoked token", true, false),
+        ("413", "The body is too large", false, true),
+        ("415", "The body is not of the media type the operation takes", false, true),
+        ("429", "Too many requests: wait for Retry-After seconds", false, false),
+        ("500", "The server failed (the cause is in its log only)", false, false),
+        ("503", "Unavailable, or the function is stopped by the operator", false, false),
+    ];
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        for (path, item) in paths.iter_mut() {
+            let signed = path.starts_with("/api/v1/");
+            let api = signed || path.starts_with("/oauth/");
+            let Some(operations) = item.as_object_mut() else {
+                continue;
+            };
+            for (method, operation) in operations.iter_mut() {
+                let body = matches!(method.as_str(), "post" | "put" | "patch");
+                if signed {
+                    operation["security"] = json!([{"bearer": []}, {"session": [], "csrf": []}]);
+                }
+                let responses = &mut operation["responses"];
+                for (status, description, needs_sign_in, needs_body) in common {
+                    if (needs_sign_in && !signed) || (needs_body && !body) {
+                        continue;
+                    }
+                    if responses.get(status).is_none() {
+                        responses[status] = json!({"description": description});
+                    }
+                }
+                if !api {
+                    continue;
+                }
+                if let Some(map) = responses.as_object_mut() {
+                    for (status, answer) in map.iter_mut() {
+                        let refusal = status.starts_with('4') || status.starts_with('5');
+                        if refusal && answer.get("content").is_none() {
+                            answer["content"] = error.clone();
+                        }
+                    }
+                }
+            }
+        }
+    }
+    doc
 }

@@ -253,18 +253,24 @@ pub async fn history(
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct ApplicationBody {
     /// The municipality asked to issue (自治体コード).
+    #[schema(pattern = r"^[0-9]{6}$")]
     pub municipality: String,
     pub card: CardBody,
     /// `ES256` or `RS256`.
+    #[schema(pattern = r"^(ES256|RS256)$")]
     pub signature_algorithm: String,
     /// Base64 of the card data signature.
+    #[schema(pattern = r"^[A-Za-z0-9+/]+={0,2}$")]
     pub signature: String,
     /// Base64 of the card signer's certificate (DER).
+    #[schema(pattern = r"^[A-Za-z0-9+/]+={0,2}$")]
     pub card_certificate: String,
     /// `domestic` or `overseas`.
+    #[schema(pattern = r"^(domestic|overseas)$")]
     pub kind: String,
-    /// The passport's two MRZ lines (overseas).
+    /// The passport's two MRZ lines (overseas), 44 characters each.
     #[serde(default)]
+    #[schema(min_items = 2, max_items = 2)]
     pub mrz: Option<[String; 2]>,
     /// A re-issue: the ID of the applicant's certificate this one replaces.
     #[serde(default)]
@@ -273,11 +279,18 @@ pub struct ApplicationBody {
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct CardBody {
+    #[schema(pattern = r"^[0-9]{12}$")]
     pub my_number: String,
+    #[schema(min_length = 1)]
     pub name: String,
+    #[schema(min_length = 1)]
     pub address: String,
     /// YYYY-MM-DD
+    #[schema(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub birth_date: String,
+    /// 1 male, 2 female.
+    #[schema(minimum = 1, maximum = 2)]
+    #[serde(deserialize_with = "crate::tablet::whole_number")]
     pub sex: u8,
 }
 

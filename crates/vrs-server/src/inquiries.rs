@@ -214,8 +214,10 @@ pub async fn register(
 #[serde(deny_unknown_fields)]
 pub struct InquiryBody {
     /// The person's My Number (12 digits).
+    #[schema(pattern = r"^[0-9]{12}$")]
     my_number: String,
     /// The code of the municipality the person moved from (6 digits): the only area searched.
+    #[schema(pattern = r"^[0-9]{6}$")]
     former_municipality: String,
     /// Staff confirmed that the person consented. Not needed when both municipalities agreed to
     /// the no-consent inquiry terms.
@@ -258,7 +260,7 @@ fn bad_field(field: &str, message: &str) -> Response {
         "message_ja": message,
         "message_en": message,
     });
-    (StatusCode::BAD_REQUEST, Json(body)).into_response()
+    (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
 }
 
 /// Asks the municipality a person moved from for the person's doses. LG-WAN staff sessions only.
@@ -266,12 +268,12 @@ fn bad_field(field: &str, message: &str) -> Response {
 /// right municipality; nothing tells the two apart.
 #[utoipa::path(post, path = "/api/v1/inquiries",
     request_body = InquiryBody,
-    params(("X-CSRF-Token" = String, Header, description = "The session's CSRF token")),
+    params(("X-CSRF-Token" = Option<String>, Header, description = "The session's CSRF token")),
     responses(
         (status = 200, description = "Answered: `found`, the doses (date, dose number, product, maker, lot, coupon, site municipality), the inquiry ID and the consent basis"),
-        (status = 400, description = "A field is malformed (`field` names it), or the code is the asking municipality's own"),
+        (status = 400, description = "The body is not the document's JSON"),
         (status = 403, description = "Not a municipal staff session on an LG-WAN terminal, or the CSRF token is wrong"),
-        (status = 422, description = "The person's consent is required (`consent_required`): the two municipalities have not both agreed to the no-consent terms; or no resident of this municipality has the My Number (`not_own_resident`): an inquiry is made only about one's own resident, and nothing of the other area is read"),
+        (status = 422, description = "A field fits the document but is refused (`invalid`, `field` names it: a check digit), the code is the asking municipality's own (`own_municipality`), the person's consent is required (`consent_required`): the two municipalities have not both agreed to the no-consent terms; or no resident of this municipality has the My Number (`not_own_resident`): an inquiry is made only about one's own resident, and nothing of the other area is read"),
         (status = 503, description = "The national operator has stopped inquiries (`function_stopped`)"),
     ))]
 pub async fn api_inquire(
@@ -311,7 +313,7 @@ pub async fn api_inquire(
         Ok(a) => Ok(Json(answer_json(&a)).into_response()),
         Err(InquiryError::Stopped(s)) => Ok(crate::tablet::stopped(&s)),
         Err(e @ InquiryError::OwnMunicipality) => Ok(api_error(
-            StatusCode::BAD_REQUEST,
+            StatusCode::UNPROCESSABLE_ENTITY,
             "own_municipality",
             &e.message_ja(),
             &e.to_string(),

@@ -35,11 +35,30 @@ pub fn token_url(state: &AppState) -> String {
     )
 }
 
-#[derive(Deserialize)]
-struct TokenForm {
+/// A token request (RFC 6749 §4.4.2 with RFC 7523's client authentication), form-encoded.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct TokenForm {
+    /// Always `client_credentials`.
+    #[schema(value_type = String, required = true, pattern = r"^client_credentials$")]
     grant_type: Option<String>,
+    /// Always `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`.
+    #[schema(
+        value_type = String,
+        required = true,
+        pattern = r"^urn:ietf:params:oauth:client-assertion-type:jwt-bearer$"
+    )]
     client_assertion_type: Option<String>,
+    /// The JWT the client signed: `iss` = `sub` = its user ID, `aud` = this URL, `exp` within five
+    /// minutes, a `jti` never used before.
+    #[schema(
+        value_type = String,
+        required = true,
+        pattern = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$",
+        max_length = 16384
+    )]
     client_assertion: Option<String>,
+    /// The scopes asked for, space-separated (all the client's scopes when absent).
+    #[schema(value_type = String)]
     scope: Option<String>,
 }
 
@@ -82,10 +101,7 @@ fn no_store(response: &mut Response) {
     post,
     path = "/oauth/token",
     tag = "oauth",
-    request_body(
-        content_type = "application/x-www-form-urlencoded",
-        description = "grant_type=client_credentials, client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer, client_assertion (a JWT signed with the client's registered key: iss = sub = its user ID, aud = this URL, exp within five minutes, a jti never used before), scope (optional, space-separated)"
-    ),
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "The token", body = TokenAnswer),
         (status = 400, description = "invalid_request, unsupported_grant_type or invalid_scope"),

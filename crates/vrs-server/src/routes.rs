@@ -40,6 +40,7 @@ use crate::{
         crate::inquiries::api_inquire,
         crate::certificates::api_app,
         crate::certificates::api_kiosk,
+        crate::statistics::api,
         crate::oauth::token,
         crate::oauth::smart_configuration
     ),
@@ -49,7 +50,8 @@ use crate::{
         crate::inquiries::InquiryBody,
         crate::certificates::ApplicationBody,
         crate::certificates::CardBody,
-        crate::oauth::TokenAnswer
+        crate::oauth::TokenAnswer,
+        crate::oauth::TokenForm
     ))
 )]
 struct ApiDoc;
@@ -83,6 +85,28 @@ pub struct RouteInfo {
 }
 
 type Handlers = axum::routing::MethodRouter<AppState>;
+
+/// Whether a route of the table answers `method` on `path` (a request path, matched against the
+/// table's patterns): the API refuses a body it would not read (415) only where the method is
+/// served, so an undeclared method is 405 whatever its body.
+pub fn declares(path: &str, method: &str) -> bool {
+    static TABLE: std::sync::OnceLock<Vec<RouteInfo>> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(routes);
+    let matches = |pattern: &str| {
+        let (mut p, mut r) = (pattern.split('/'), path.split('/'));
+        loop {
+            match (p.next(), r.next()) {
+                (None, None) => return true,
+                (Some(s), Some(_)) if s.starts_with("{*") => return true,
+                (Some(s), Some(t)) if s == t || (s.starts_with('{') && !t.is_empty()) => {}
+                _ => return false,
+            }
+        }
+    };
+    table
+        .iter()
+        .any(|route| route.methods.contains(&method) && matches(route.path))
+}
 
 /// Every route of the application. The router is built from this table and nothing else, so the
 /// tests that walk it (tenant isolation) cannot miss a route.
@@ -544,9 +568,9 @@ pub fn router(state: AppState) -> Router {
 
 /// The OpenAPI document of this API.
 #[utoipa::path(get, path = "/api/openapi.json", responses((status = 200, description = "OpenAPI 3 document")))]
-async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+async fn openapi() -> Json<serde_json::Value> {
     use utoipa::OpenApi;
-    Json(ApiDoc::openapi())
+    Json(crate::api_errors::document(ApiDoc::openapi()))
 }
 
 /// Whether this node is up and reaches its database.
@@ -1086,10 +1110,11 @@ pub(crate) fn api_error(status: StatusCode, code: &str, ja: &str, en: &str) -> R
 /// Reads a coupon for a vaccination site: the home municipality, the doses already recorded and the
 /// next dose number — never a My Number, a name or a birth date.
 #[utoipa::path(get, path = "/api/v1/coupons/{reference}",
-    params(("reference" = String, Path, description = "The coupon's 18-digit OCR line, or the municipality code and coupon number (`382060-0000000123`)")),
+    params(("reference" = String, Path, pattern = r"^([0-9]{18}|[0-9]{6}-[0-9]{10})$", description = "The coupon's 18-digit OCR line, or the municipality code and coupon number (`382060-0000000123`)")),
     responses(
         (status = 200, description = "The coupon is valid: home municipality, recorded doses, next dose number"),
-        (status = 400, description = "The reference is malformed (e.g. the municipality code's check digit)"),
+        (status = 400, description = "The reference does not fit the pattern"),
+        (status = 422, description = "The reference fits the pattern but is refused (e.g. the municipality code's check digit): `bad_reference`"),
         (status = 403, description = "Not a vaccination-site session"),
         (status = 404, description = "No usable coupon: no target of that municipality holds it, or its holder is reported deceased — the site is not told which (`unknown_coupon`)"),
         (status = 429, description = "This site account has read too many coupons in the last minute (`Retry-After`)"),
@@ -1102,12 +1127,17 @@ async fn read_coupon(
     let coupon = match vrs_core::coupon::CouponRef::parse(&reference) {
         Ok(c) => c,
         Err(e) => {
+            let status = if crate::tablet::fits_coupon_pattern(&reference) {
+                StatusCode::UNPROCESSABLE_ENTITY
+            } else {
+                StatusCode::BAD_REQUEST
+            };
             return Ok(api_error(
-                StatusCode::BAD_REQUEST,
+                status,
                 "bad_reference",
                 "接種券番号の形式が正しくありません。",
                 &e.to_string(),
-            ))
+            ));
         }
     };
     signed.authorize(

@@ -393,8 +393,8 @@ fn table_json(t: &Table) -> serde_json::Value {
 /// table of the dashboard, counts of 1–9 as `"<10"`, cells hidden to protect them as `"x"`.
 #[utoipa::path(get, path = "/api/v1/statistics",
     params(
-        ("municipality" = Option<String>, Query, description = "A municipality code (its prefecture and the nation may ask too)"),
-        ("prefecture" = Option<String>, Query, description = "A prefecture code (01–47)"),
+        ("municipality" = Option<String>, Query, pattern = r"^([0-9]{6})?$", description = "Empty is as if not given. A municipality code (its prefecture and the nation may ask too)"),
+        ("prefecture" = Option<String>, Query, pattern = r"^([0-9]{2})?$", description = "Empty is as if not given. A prefecture code (01–47)"),
     ),
     responses(
         (status = 200, description = "The scope, when it was counted, whether small counts are suppressed, and the tables (daily, products, ages, sexes, coverage, municipalities)"),

@@ -30,23 +30,35 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 #[serde(deny_unknown_fields)]
 pub struct DoseRequest {
     /// The coupon's 18-digit OCR line, or `CODE-COUPON`.
+    #[schema(pattern = r"^([0-9]{18}|[0-9]{6}-[0-9]{10})$")]
     coupon: String,
     /// 1 to 10.
+    #[schema(minimum = 1, maximum = 10)]
+    #[serde(deserialize_with = "whole_number")]
     dose_number: u8,
     /// ISO date, `YYYYMMDD` or 和暦 (`令和3年6月1日`).
+    #[schema(
+        pattern = r"^([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{8}|(明治|大正|昭和|平成|令和)([0-9]{1,2}|元)年[0-9]{1,2}月[0-9]{1,2}日)$"
+    )]
     administered_on: String,
     /// A product code of the catalogue (`comirnaty`, `spikevax`, …).
+    #[schema(pattern = r"^[a-z0-9_-]{1,40}$")]
     product: String,
+    /// Letters, digits and `-`, at most 20.
+    #[schema(pattern = r"^[A-Za-z0-9-]{1,20}$")]
     lot_number: String,
     /// 接種会場名, at most 30 characters.
     #[serde(default)]
+    #[schema(max_length = 30)]
     venue: String,
     /// 接種医師名, at most 20 characters.
     #[serde(default)]
+    #[schema(max_length = 20)]
     doctor: String,
 }
 
-/// The JSON body and the coupon it names, or the 400 answer naming what is malformed.
+/// The JSON body and the coupon it names, or the answer naming what is malformed (400) or refused
+/// (422).
 fn read_request<T: serde::de::DeserializeOwned>(
     body: &[u8],
     coupon: impl Fn(&T) -> &str,
@@ -56,23 +68,55 @@ fn read_request<T: serde::de::DeserializeOwned>(
         Box::new(bad_field("body", &ja, en))
     })?;
     let parsed = CouponRef::parse(coupon(&request)).map_err(|e| {
-        Box::new(bad_field(
+        let mut refused = bad_field(
             "coupon",
             "接種券番号の形式が正しくありません。",
             e.to_string(),
-        ))
+        );
+        if fits_coupon_pattern(coupon(&request)) {
+            *refused.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        }
+        Box::new(refused)
     })?;
     Ok((request, parsed))
 }
 
+/// Whether a coupon reference has the document's shape (18 digits, or 6 digits, `-`, 10 digits):
+/// one that has it but fails a check (a check digit) is 422, one that has not is 400.
+pub(crate) fn fits_coupon_pattern(reference: &str) -> bool {
+    let b = reference.as_bytes();
+    let digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
+    (b.len() == 18 && digits(b))
+        || (b.len() == 17 && b[6] == b'-' && digits(&b[..6]) && digits(&b[7..]))
+}
+
+/// A small whole number written as JSON allows it: `5`, or `5.0` (JSON Schema's integer).
+pub(crate) fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u8, D::Error> {
+    use serde::de::Error;
+    let n = f64::deserialize(d)?;
+    if n.fract() == 0.0 && (0.0..=255.0).contains(&n) {
+        Ok(n as u8)
+    } else {
+        Err(D::Error::custom("expected a whole number from 0 to 255"))
+    }
+}
+
+/// A refused field: 400 when the request is outside the API document (a body that is not the
+/// document's JSON, a malformed header), 422 when it fits the document but the value is refused
+/// (a check digit, a date that does not exist, a product not in the catalogue).
 fn bad_field(field: &str, ja: &str, en: String) -> Response {
+    let status = if matches!(field, "body" | "Idempotency-Key" | "dose_number" | "coupon") {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     let body = serde_json::json!({
         "code": "invalid",
         "field": field,
         "message_ja": format!("{field}: {ja}"),
         "message_en": format!("{field}: {en}"),
     });
-    (StatusCode::BAD_REQUEST, Json(body)).into_response()
+    (status, Json(body)).into_response()
 }
 
 /// Registers a dose given at this tablet's site on a coupon of any municipality; it is recorded in
@@ -81,15 +125,15 @@ fn bad_field(field: &str, ja: &str, en: String) -> Response {
 #[utoipa::path(post, path = "/api/v1/doses",
     request_body = DoseRequest,
     params(
-        ("Idempotency-Key" = String, Header, description = "A key unique to this registration (e.g. a UUID); a retry with the same key and body gets the first answer and makes no second dose"),
-        ("X-CSRF-Token" = String, Header, description = "The session's CSRF token (from the tablet page)"),
+        ("Idempotency-Key" = String, Header, pattern = r"^[!-~]{1,128}$", description = "A key unique to this registration (e.g. a UUID); a retry with the same key and body gets the first answer and makes no second dose"),
+        ("X-CSRF-Token" = Option<String>, Header, description = "The session's CSRF token (from the tablet page); not with a bearer token"),
     ),
     responses(
         (status = 201, description = "Recorded (`outcome: registered`); a replay gives the first answer again"),
-        (status = 400, description = "A field, the coupon reference or the Idempotency-Key is malformed; `field` names it"),
+        (status = 400, description = "The body is not the document's JSON, or the Idempotency-Key is malformed; `field` names it"),
         (status = 403, description = "Not a vaccination-site session, or the CSRF token is wrong"),
         (status = 404, description = "No usable coupon: no target of that municipality holds it, or its holder is reported deceased — the site is not told which (`unknown_coupon`)"),
-        (status = 422, description = "The dose breaks data-quality rules (`quality`, each rule named in `rules`), or the key was used for another request (`idempotency_key_reused`)"),
+        (status = 422, description = "A field fits the document but is refused (`invalid`, `field` names it: a check digit, a date that does not exist, a product not in the catalogue), the dose breaks data-quality rules (`quality`, each rule named in `rules`), or the key was used for another request (`idempotency_key_reused`)"),
         (status = 503, description = "The national operator has stopped registration from tablets (`function_stopped`, with the operator's reason)"),
     ))]
 pub async fn register_dose(
@@ -182,9 +226,13 @@ pub async fn register_dose(
 #[serde(deny_unknown_fields)]
 pub struct UndoRequest {
     /// The coupon the dose was registered on (OCR line or `CODE-COUPON`).
+    #[schema(pattern = r"^([0-9]{18}|[0-9]{6}-[0-9]{10})$")]
     coupon: String,
+    #[schema(minimum = 1, maximum = 10)]
+    #[serde(deserialize_with = "whole_number")]
     dose_number: u8,
     /// Why (e.g. 「別の方の接種券を読み取った」), at most 200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     reason: String,
 }
 
@@ -194,10 +242,11 @@ pub struct UndoRequest {
 /// it.
 #[utoipa::path(post, path = "/api/v1/doses/undo",
     request_body = UndoRequest,
-    params(("X-CSRF-Token" = String, Header, description = "The session's CSRF token")),
+    params(("X-CSRF-Token" = Option<String>, Header, description = "The session's CSRF token; not with a bearer token")),
     responses(
         (status = 200, description = "Undone (`outcome: undone`)"),
-        (status = 400, description = "A field is malformed or the reason is missing; `field` names it"),
+        (status = 400, description = "The body is not the document's JSON; `field` names it"),
+        (status = 422, description = "A field fits the document but is refused, or the reason is blank; `field` names it"),
         (status = 403, description = "Not a vaccination-site session, or the CSRF token is wrong"),
         (status = 404, description = "No such dose on this coupon (`not_found`)"),
         (status = 409, description = "Not this site's tablet registration (`not_undoable`), or the window has closed (`window_closed`)"),

@@ -577,6 +577,48 @@ async fn openapi_document_is_served(app: &TestApp) {
     let json: serde_json::Value = serde_json::from_str(&doc.body).unwrap();
     assert!(json["openapi"].as_str().unwrap().starts_with("3."));
     assert!(json["paths"]["/healthz"]["get"].is_object(), "{json}");
+    // Every JSON API, the patterns the server enforces, the edge's statuses, both ways in.
+    for path in [
+        "/api/v1/coupons/{reference}",
+        "/api/v1/doses",
+        "/api/v1/doses/undo",
+        "/api/v1/inquiries",
+        "/api/v1/statistics",
+        "/api/v1/app/certificates",
+        "/api/v1/kiosk/certificates",
+        "/oauth/token",
+        "/.well-known/smart-configuration",
+    ] {
+        assert!(json["paths"][path].is_object(), "{path} missing");
+    }
+    let schemas = &json["components"]["schemas"];
+    assert_eq!(
+        schemas["InquiryBody"]["properties"]["my_number"]["pattern"],
+        "^[0-9]{12}$"
+    );
+    assert_eq!(
+        schemas["DoseRequest"]["properties"]["dose_number"]["maximum"],
+        10
+    );
+    let doses = &json["paths"]["/api/v1/doses"]["post"];
+    for status in ["400", "401", "403", "413", "415", "422", "429", "503"] {
+        let answer = &doses["responses"][status];
+        assert!(answer.is_object(), "{status} not documented");
+        if status != "200" {
+            assert_eq!(
+                answer["content"]["application/json"]["schema"]["$ref"],
+                "#/components/schemas/Error"
+            );
+        }
+    }
+    assert_eq!(
+        doses["security"],
+        serde_json::json!([{"bearer": []}, {"session": [], "csrf": []}])
+    );
+    assert_eq!(
+        json["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
 }
 
 async fn staff_search_and_download_their_own_audit_log(app: &TestApp) {
@@ -727,8 +769,9 @@ async fn a_site_tablet_reads_a_coupon_of_any_municipality_and_nothing_personal(a
         .await;
     assert_eq!(deceased.status, 404);
     assert_eq!(deceased.body, unknown.body);
+    // Off the document's pattern: 400; on it but with a wrong check digit: 422.
     let bad = tablet.get("/api/v1/coupons/111310170000000001").await;
-    assert_eq!(bad.status, 400);
+    assert_eq!(bad.status, 422);
     assert!(bad.body.contains("check digit"), "{}", bad.body);
     // Staff do not read coupons through the site API; every read is audited in 千代田区's chain.
     let staff = app.browser(LGWAN);

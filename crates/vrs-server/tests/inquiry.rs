@@ -196,7 +196,7 @@ async fn only_lgwan_staff_inquire_and_the_api_answers(app: &TestApp) {
     .await;
     assert_eq!(
         (status, body["field"].as_str()),
-        (400, Some("my_number")),
+        (422, Some("my_number")),
         "{body}"
     );
     assert!(!body.to_string().contains("123456789019"));
@@ -208,7 +208,7 @@ async fn only_lgwan_staff_inquire_and_the_api_answers(app: &TestApp) {
     .await;
     assert_eq!(
         (status, body["field"].as_str()),
-        (400, Some("former_municipality"))
+        (422, Some("former_municipality"))
     );
     let (status, body) = api(
         &b,
@@ -218,7 +218,7 @@ async fn only_lgwan_staff_inquire_and_the_api_answers(app: &TestApp) {
     .await;
     assert_eq!(
         (status, body["code"].as_str()),
-        (400, Some("own_municipality"))
+        (422, Some("own_municipality"))
     );
     // Without the CSRF header.
     let (status, _) = api(
