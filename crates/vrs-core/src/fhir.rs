@@ -216,13 +216,17 @@ pub async fn search_immunizations(
         if !date_matches(d.dose.administered_on, &filter.date)? {
             continue;
         }
-        if let Some(code) = &filter.vaccine_code {
-            let (system, code) = code.split_once('|').unwrap_or(("", code));
+        if let Some(token) = &filter.vaccine_code {
+            // FHIR token search: `code` in any system, `system|code` in that system only,
+            // `system|` any code of it, `|code` a code without a system (ours always have one).
             let p = d.dose.product;
-            let hit = match system {
-                fhir::CVX => p.cvx == code,
-                fhir::PRODUCT => p.code == code,
-                _ => p.cvx == code || p.code == code,
+            let hit = match token.split_once('|') {
+                None => p.cvx == token.as_str() || p.code == token.as_str(),
+                Some((system, code)) if system == fhir::CVX => code.is_empty() || p.cvx == code,
+                Some((system, code)) if system == fhir::PRODUCT => {
+                    code.is_empty() || p.code == code
+                }
+                Some(_) => false,
             };
             if !hit {
                 continue;
@@ -301,9 +305,15 @@ async fn create(
         })
 }
 
+/// An issue of a Bundle entry's resource, its expression rooted at the entry
+/// (`Immunization.occurrence` → `Bundle.entry[1].resource.occurrence`: valid FHIRPath).
 fn prefixed(prefix: &str, mut issue: Issue) -> Issue {
     if let Some(e) = &issue.expression {
-        issue.expression = Some(format!("{prefix}{e}"));
+        issue.expression = Some(match (prefix.is_empty(), e.strip_prefix("Immunization")) {
+            (true, _) => e.clone(),
+            (false, Some(rest)) => format!("{}{}", prefix.trim_end_matches('.'), rest),
+            (false, None) => format!("{prefix}{e}"),
+        });
     }
     issue
 }

@@ -231,6 +231,49 @@ fn text<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
     at.as_str()
 }
 
+/// The elements of an R4 Immunization (and its choice types as JSON names them): anything else in
+/// a resource to create is refused, never stored or silently dropped.
+const IMMUNIZATION_ELEMENTS: &[&str] = &[
+    "resourceType",
+    "id",
+    "meta",
+    "implicitRules",
+    "language",
+    "text",
+    "contained",
+    "extension",
+    "modifierExtension",
+    "identifier",
+    "status",
+    "statusReason",
+    "vaccineCode",
+    "patient",
+    "encounter",
+    "occurrenceDateTime",
+    "occurrenceString",
+    "recorded",
+    "primarySource",
+    "reportOrigin",
+    "location",
+    "manufacturer",
+    "lotNumber",
+    "expirationDate",
+    "site",
+    "route",
+    "doseQuantity",
+    "performer",
+    "note",
+    "reasonCode",
+    "reasonReference",
+    "isSubpotent",
+    "subpotentReason",
+    "education",
+    "programEligibility",
+    "fundingSource",
+    "reaction",
+    "protocolApplied",
+];
+
 /// Reads an Immunization to create. Every problem is named by its element.
 pub fn read_immunization(v: &Value) -> Result<NewImmunization, Vec<Issue>> {
     let mut issues = Vec::new();
@@ -240,6 +283,27 @@ pub fn read_immunization(v: &Value) -> Result<NewImmunization, Vec<Issue>> {
             "",
             "the resource is not an Immunization",
         )]);
+    }
+    if let Some(members) = v.as_object() {
+        for name in members.keys() {
+            // `_element` carries an element's id and extensions in FHIR JSON.
+            let element = name.strip_prefix('_').unwrap_or(name);
+            if !IMMUNIZATION_ELEMENTS.contains(&element) {
+                // Named when it is a plain word; other keys are the sender's text, not repeated.
+                let plain = (1..=64).contains(&element.len())
+                    && element.bytes().all(|b| b.is_ascii_alphabetic());
+                let expression = if plain {
+                    format!("Immunization.{element}")
+                } else {
+                    "Immunization".to_owned()
+                };
+                issues.push(Issue::new(
+                    "structure",
+                    &expression,
+                    "not an element of Immunization in FHIR R4: unknown elements are refused, not stored",
+                ));
+            }
+        }
     }
     if v["status"] != "completed" {
         issues.push(Issue::new(

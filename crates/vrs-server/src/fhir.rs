@@ -161,6 +161,114 @@ fn json_body(body: &Bytes) -> Result<Value, Fhir> {
     })
 }
 
+/// Entries of a searchset page when `_count` is not given, and the most a page holds.
+const PAGE_DEFAULT: usize = 50;
+const PAGE_MAX: usize = 500;
+
+/// A search's paging (`_count`, `_offset`) and the other parameters it names.
+struct Search {
+    params: Vec<(String, String)>,
+    count: usize,
+    offset: usize,
+}
+
+impl Search {
+    /// Splits the paging and format parameters from the others; refuses malformed paging.
+    fn of(q: Vec<(String, String)>) -> Result<Self, Fhir> {
+        let mut search = Search {
+            params: Vec::new(),
+            count: PAGE_DEFAULT,
+            offset: 0,
+        };
+        for (k, v) in q {
+            let number = |name: &str| {
+                v.parse::<usize>().map_err(|_| {
+                    outcome(
+                        StatusCode::BAD_REQUEST,
+                        "value",
+                        format!("{name} must be a whole number"),
+                    )
+                })
+            };
+            match k.as_str() {
+                "_count" => search.count = number("_count")?.min(PAGE_MAX),
+                "_offset" => search.offset = number("_offset")?,
+                // JSON is all this server speaks; `_format` asking otherwise is refused earlier.
+                "_format" => {}
+                _ => search.params.push((k, v)),
+            }
+        }
+        Ok(search)
+    }
+
+    /// The searchset of `all` matches for the search at `path`: this page's entries, the total,
+    /// and `self` and `next` links naming the parameters used (never a My Number).
+    fn bundle(&self, state: &AppState, path: &str, all: Vec<Value>) -> Value {
+        let total = all.len();
+        let page: Vec<Value> = all.into_iter().skip(self.offset).take(self.count).collect();
+        let mut bundle = searchset(&base(state), page);
+        bundle["total"] = total.into();
+        let link = |offset: usize| {
+            let mut params: Vec<(&str, String)> = self
+                .params
+                .iter()
+                .filter(|(k, v)| {
+                    !(k == "identifier"
+                        && v.split_once('|')
+                            .is_some_and(|(s, _)| s == service::MY_NUMBER_SYSTEM))
+                })
+                .map(|(k, v)| (k.as_str(), v.clone()))
+                .collect();
+            params.push(("_count", self.count.to_string()));
+            params.push(("_offset", offset.to_string()));
+            let query = serde_urlencoded::to_string(&params).unwrap_or_default();
+            format!("{}/{path}?{query}", base(state))
+        };
+        let mut links = vec![json!({"relation": "self", "url": link(self.offset)})];
+        if self.count > 0 && self.offset + self.count < total {
+            links.push(json!({"relation": "next", "url": link(self.offset + self.count)}));
+        }
+        bundle["link"] = Value::Array(links);
+        bundle
+    }
+}
+
+/// Refuses, as FHIR JSON, a request for another format: `_format` naming XML, or an `Accept` that
+/// takes no JSON (406). Every `/fhir` request passes here.
+pub async fn negotiate(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if !request.uri().path().starts_with("/fhir") {
+        return next.run(request).await;
+    }
+    let format = request
+        .uri()
+        .query()
+        .map(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).unwrap_or_default())
+        .unwrap_or_default()
+        .into_iter()
+        .find(|(k, _)| k == "_format")
+        .map(|(_, v)| v.to_ascii_lowercase());
+    let wants_xml = format.is_some_and(|f| f.contains("xml"));
+    let accept = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("*/*")
+        .to_ascii_lowercase();
+    let takes_json = accept.split(',').any(|t| {
+        let t = t.split(';').next().unwrap_or_default().trim();
+        t.is_empty() || t.contains("json") || t == "*/*" || t == "application/*"
+    });
+    if wants_xml || !takes_json {
+        return outcome(
+            StatusCode::NOT_ACCEPTABLE,
+            "not-supported",
+            "this server answers FHIR in JSON only (application/fhir+json)",
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
+
 /// A handler's answer: the resource, or the OperationOutcome of the refusal.
 pub type Answer = Result<Fhir, Fhir>;
 
@@ -250,12 +358,15 @@ pub async fn read_patient(
 pub async fn search_patients(
     State(state): State<AppState>,
     signed: Result<Signed, WebError>,
-    Query(q): Query<HashMap<String, String>>,
+    Query(q): Query<Vec<(String, String)>>,
 ) -> Answer {
     let (signed, own) = allowed(signed, Action::SearchPeople)?;
-    let my_number = q
-        .get("identifier")
-        .and_then(|i| i.split_once('|'))
+    let search = Search::of(q)?;
+    let my_number = search
+        .params
+        .iter()
+        .find(|(k, _)| k == "identifier")
+        .and_then(|(_, i)| i.split_once('|'))
         .is_some_and(|(system, _)| system == service::MY_NUMBER_SYSTEM);
     if my_number {
         return Err(outcome(
@@ -269,7 +380,7 @@ pub async fn search_patients(
             ),
         ));
     }
-    patients(&state, &signed, own, &q).await
+    patients(&state, &signed, own, search).await
 }
 
 /// `POST /fhir/Patient/_search` (FHIR's search by POST): the parameters in a form body, so a My
@@ -289,35 +400,40 @@ pub async fn search_patients_posted(
             "POST /fhir/Patient/_search takes an application/x-www-form-urlencoded body",
         ));
     }
-    let q: HashMap<String, String> = serde_urlencoded::from_bytes(&body).map_err(|_| {
+    let q: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).map_err(|_| {
         outcome(
             StatusCode::BAD_REQUEST,
             "structure",
             "the body is not a form (name=value pairs joined by &)",
         )
     })?;
-    patients(&state, &signed, own, &q).await
+    patients(&state, &signed, own, Search::of(q)?).await
 }
 
 async fn patients(
     state: &AppState,
     signed: &Signed,
     own: MunicipalityCode,
-    q: &HashMap<String, String>,
+    search: Search,
 ) -> Answer {
+    let q: HashMap<&str, &str> = search
+        .params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let lgwan = signed
         .authorize(Action::SearchPersonByMyNumber, &Target::Municipality(own))
         .is_ok();
     let query = service::patient_query(
         own,
-        q.get("identifier").map(String::as_str),
-        q.get("name").map(String::as_str),
-        q.get("birthdate").map(String::as_str),
+        q.get("identifier").copied(),
+        q.get("name").copied(),
+        q.get("birthdate").copied(),
         lgwan,
     )?;
     let found =
         service::search_patients(state.store.as_ref(), &actor(signed), own, query.as_ref()).await?;
-    ok(searchset(&base(state), found))
+    ok(search.bundle(state, "Patient", found))
 }
 
 pub async fn read_immunization(
@@ -335,9 +451,10 @@ pub async fn search_immunizations(
     Query(q): Query<Vec<(String, String)>>,
 ) -> Answer {
     let (signed, own) = allowed(signed, Action::ReadPerson)?;
+    let search = Search::of(q)?;
     let mut patient = None;
     let mut filter = ImmunizationFilter::default();
-    for (k, v) in q {
+    for (k, v) in search.params.iter().cloned() {
         match k.as_str() {
             "patient" => patient = Some(v),
             "date" => filter.date.push(v),
@@ -366,7 +483,7 @@ pub async fn search_immunizations(
         &filter,
     )
     .await?;
-    ok(searchset(&base(&state), found))
+    ok(search.bundle(&state, "Immunization", found))
 }
 
 pub async fn create_immunization(

@@ -559,6 +559,7 @@ pub fn router(state: AppState) -> Router {
             crate::metrics::track,
         ))
         .layer(axum::middleware::from_fn(crate::api_errors::shape))
+        .layer(axum::middleware::from_fn(crate::fhir::negotiate))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::headers::security,

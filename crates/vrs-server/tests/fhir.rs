@@ -24,6 +24,7 @@ use vrs_store::testkit::TestDb;
 both_backends!(
     a_dose_round_trips_and_bad_resources_store_nothing,
     reads_and_searches_stay_in_the_municipality,
+    searches_page_honour_token_systems_and_refuse_unknown_elements_and_xml,
 );
 
 fn saijo() -> MunicipalityCode {
@@ -227,7 +228,7 @@ async fn a_dose_round_trips_and_bad_resources_store_nothing(app: &TestApp) {
     assert_eq!(status, 400);
     assert_eq!(
         expressions(&outcome),
-        ["Bundle.entry[1].resource.Immunization.occurrence"]
+        ["Bundle.entry[1].resource.occurrence"]
     );
     assert_eq!(stored(app, &a).await.len(), 1);
     let tx = json!({"resourceType": "Bundle", "type": "transaction",
@@ -448,4 +449,134 @@ async fn reads_and_searches_stay_in_the_municipality(app: &TestApp) {
         "FHIR R4 resources validated so far: {}",
         CHECKED.load(Ordering::Relaxed)
     );
+}
+
+/// FHIR's own rules, read from the R4 specification against our answers: searchsets page with
+/// `_count` and `next` and name their parameters in `self`; a token `system|code` matches only that
+/// system; an element Immunization does not have is refused, not stored; XML is 406.
+async fn searches_page_honour_token_systems_and_refuse_unknown_elements_and_xml(app: &TestApp) {
+    use reqwest::Method;
+    let (a, _) = setup(app).await;
+    let ehr = signed_in(app, "saijo-ehr").await;
+    for (n, date) in [(1, "2021-06-01"), (2, "2021-06-22"), (3, "2021-12-01")] {
+        let mut dose = resource(&a, n, 1, "FA4597");
+        dose["occurrenceDateTime"] = json!(date);
+        let (status, created) = send(&ehr, Method::POST, "/fhir/Immunization", Some(&dose)).await;
+        assert_eq!(status, 201, "{created}");
+    }
+    let patient = format!("Patient/382060-{}", a.atena);
+
+    // Paging: two of three, a next link naming the search, then the last one.
+    let (status, first) = send(
+        &ehr,
+        Method::GET,
+        &format!("/fhir/Immunization?patient={patient}&_count=2"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["total"], 3);
+    assert_eq!(first["entry"].as_array().unwrap().len(), 2);
+    let link = |bundle: &Value, relation: &str| {
+        bundle["link"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["relation"] == relation)
+            .map(|l| l["url"].as_str().unwrap().to_owned())
+    };
+    let own = link(&first, "self").unwrap();
+    assert!(
+        own.starts_with("http") && own.contains("patient=Patient%2F382060-"),
+        "{own}"
+    );
+    assert!(
+        own.contains("_count=2") && own.contains("_offset=0"),
+        "{own}"
+    );
+    assert!(first["entry"][0]["fullUrl"]
+        .as_str()
+        .unwrap()
+        .starts_with("http"));
+    let next = link(&first, "next").unwrap();
+    let (status, second) = send(
+        &ehr,
+        Method::GET,
+        &next[next.find("/fhir/").unwrap()..],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{second}");
+    assert_eq!(second["entry"].as_array().unwrap().len(), 1);
+    assert!(link(&second, "next").is_none());
+    let (status, bad) = send(
+        &ehr,
+        Method::GET,
+        &format!("/fhir/Immunization?patient={patient}&_count=many"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, bad["resourceType"].as_str()),
+        (400, Some("OperationOutcome"))
+    );
+
+    // Token search: the system counts.
+    for (token, expected) in [
+        ("208", 3),
+        ("http://hl7.org/fhir/sid/cvx|208", 3),
+        ("http://hl7.org/fhir/sid/cvx|", 3),
+        ("urn:jp:vrs:product|comirnaty", 3),
+        ("urn:foo|208", 0),
+        ("http://snomed.info/sct|208", 0),
+        ("|208", 0),
+        ("http://hl7.org/fhir/sid/cvx|207", 0),
+    ] {
+        let query =
+            serde_urlencoded::to_string([("patient", patient.as_str()), ("vaccine-code", token)])
+                .unwrap();
+        let (status, found) = send(
+            &ehr,
+            Method::GET,
+            &format!("/fhir/Immunization?{query}"),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{found}");
+        assert_eq!(found["total"], expected, "vaccine-code={token}");
+    }
+
+    // An element Immunization does not have: 400 naming it, nothing stored.
+    let mut bogus = resource(&a, 4, 1, "FA4597");
+    bogus["occurrenceDateTime"] = json!("2022-06-01");
+    bogus["bogusElement"] = json!(1);
+    let (status, outcome) = send(&ehr, Method::POST, "/fhir/Immunization", Some(&bogus)).await;
+    assert_eq!(status, 400, "{outcome}");
+    assert_eq!(expressions(&outcome), ["Immunization.bogusElement"]);
+    assert_eq!(stored(app, &a).await.len(), 3);
+
+    // JSON only: XML asked for by Accept or _format is 406, as an OperationOutcome in JSON.
+    for (path, accept) in [
+        (
+            format!("/fhir/Immunization?patient={patient}"),
+            "application/fhir+xml",
+        ),
+        (
+            format!("/fhir/Immunization?patient={patient}&_format=xml"),
+            "*/*",
+        ),
+        ("/fhir/metadata".to_owned(), "application/xml"),
+    ] {
+        let r = ehr
+            .client
+            .get(format!("{}{path}", ehr.base))
+            .header("x-forwarded-for", LGWAN)
+            .header("accept", accept)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 406, "{path} {accept}");
+        let outcome: Value = r.json().await.unwrap();
+        assert_eq!(outcome["resourceType"], "OperationOutcome");
+    }
 }
