@@ -48,7 +48,7 @@ db=(--database "sqlite://$work/demo/vrs.db" --key-file "$work/demo/master.key")
 # per-address limit. A token lives five minutes, longer than the runs.
 declare -A bearer scopes_of
 scopes_of[saijo-tablet]="coupons.read doses.write"
-scopes_of[saijo-staff]="statistics.read inquiries.send system/Immunization.write system/Patient.read"
+scopes_of[saijo-staff]="statistics.read inquiries.send targets.import system/Immunization.write system/Patient.read"
 scopes_of[kiosk]="certificates.issue"
 token_url=$(curl -sf "$base/.well-known/smart-configuration" |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["token_endpoint"])')

@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 EACH=${1:-60}
 shift || true
-ALL=(targets_csv doses_csv identifiers mrz certificate_code hl7 fhir backup_file x509)
+ALL=(targets_csv doses_csv identifiers mrz certificate_code hl7 fhir backup_file x509 oauth)
 TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=("${ALL[@]}")
 SHARED=$(realpath -m ../../shared/testdata)
@@ -37,6 +37,8 @@ seed fhir patient_id '382060-100000'
 seed certificate_code file '{"verifiableCredential":["e30.e30.e30"]}'
 seed doses_csv header 'coupon,dose_number,administered_on,product,lot_number\n382060-0000000123,1,2021-06-01,comirnaty,FA4597\n'
 seed backup_file empty 'VRSBACKUP'
+seed oauth jwks '{"keys":[{"kty":"EC","crv":"P-256","x":"11XvRWy1I2S0EyJlyf_bWfw_TQ5CJJNLw78bHXNxcgw","y":"eZXwxvO1hvCY0KucrPfKo7yAyMT6Ajc3N7OkAB6VYy8","kid":"k1","alg":"ES256"}]}'
+seed oauth assertion 'eyJhbGciOiJFUzI1NiIsImtpZCI6ImsxIn0.eyJpc3MiOiJlaHIiLCJzdWIiOiJlaHIiLCJhdWQiOiJodHRwczovL3Zycy5leGFtcGxlLmpwL29hdXRoL3Rva2VuIiwiZXhwIjoxODAwMDAwMTAwLCJqdGkiOiIxIn0.AAAA'
 seed x509 pem '-----BEGIN X509 CRL-----\nMA==\n-----END X509 CRL-----\n'
 # The project's own generator: synthetic targets files.
 mkdir -p corpus/targets_csv

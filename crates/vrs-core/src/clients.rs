@@ -247,20 +247,32 @@ impl TokenError {
     }
 }
 
-/// The claims read from an assertion.
-struct Claims {
-    client: String,
-    jti: String,
-    expires: DateTime<Utc>,
+/// An assertion read and checked against the endpoint and the time, its signature not yet checked
+/// (that needs the keys of the client it names).
+pub struct Assertion {
+    pub alg: Algorithm,
+    pub kid: Option<String>,
+    /// `iss` (= `sub`): the client's user ID.
+    pub client: String,
+    pub jti: String,
+    pub expires: DateTime<Utc>,
+    jws: Compact,
 }
 
-/// Reads an assertion's header and claims and checks them against the token endpoint's URL and
-/// `now`; the signature is checked by the caller with the keys of the client it names.
-fn claims(
-    jws: &Compact,
+/// Reads a client's assertion: a compact JWS of a supported algorithm whose `iss` equals `sub`,
+/// whose `aud` names `token_url`, which has not expired and expires within five minutes of `now`,
+/// and which carries a `jti`. Any other text is `InvalidClient`, naming what is wrong.
+pub fn read_assertion(
+    text: &str,
     token_url: &str,
     now: DateTime<Utc>,
-) -> Result<(Algorithm, Option<String>, Claims), TokenError> {
+) -> Result<Assertion, TokenError> {
+    if text.len() > ASSERTION_MAX {
+        return Err(TokenError::InvalidRequest("client_assertion is too long"));
+    }
+    let jws = Compact::parse(text).ok_or(TokenError::InvalidClient(
+        "the assertion is not a compact JWS",
+    ))?;
     let bad = TokenError::InvalidClient;
     let header: Value =
         serde_json::from_slice(&jws.header).map_err(|_| bad("the header is not JSON"))?;
@@ -307,15 +319,15 @@ fn claims(
     let jti = text("jti")
         .filter(|j| (1..=256).contains(&j.len()))
         .ok_or(bad("jti is missing"))?;
-    Ok((
+    let (client, jti) = (client.to_owned(), jti.to_owned());
+    Ok(Assertion {
         alg,
         kid,
-        Claims {
-            client: client.to_owned(),
-            jti: jti.to_owned(),
-            expires: exp,
-        },
-    ))
+        client,
+        jti,
+        expires: exp,
+        jws,
+    })
 }
 
 /// Grants a token for a request posted to `token_url` (the endpoint's absolute URL, which the
@@ -341,14 +353,8 @@ pub async fn grant(
     let assertion = request
         .client_assertion
         .as_deref()
-        .filter(|a| a.len() <= ASSERTION_MAX)
-        .ok_or(TokenError::InvalidRequest(
-            "client_assertion is missing or too long",
-        ))?;
-    let jws = Compact::parse(assertion).ok_or(TokenError::InvalidClient(
-        "the assertion is not a compact JWS",
-    ))?;
-    let (alg, kid, claims) = claims(&jws, token_url, now)?;
+        .ok_or(TokenError::InvalidRequest("client_assertion is missing"))?;
+    let claims = read_assertion(assertion, token_url, now)?;
     let registered = match store.client(&claims.client).await {
         Ok(c) => c,
         Err(StoreError::NotFound) => return Err(TokenError::InvalidClient("unknown client")),
@@ -371,7 +377,7 @@ pub async fn grant(
     };
     let keys = ClientKeys::parse(&registered.jwks)
         .map_err(|_| TokenError::InvalidClient("the registered keys cannot be read"))?;
-    if !keys.verify(kid.as_deref(), alg, &jws) {
+    if !keys.verify(claims.kid.as_deref(), claims.alg, &claims.jws) {
         return refuse("the signature does not verify with the registered keys").await;
     }
     if account.disabled {

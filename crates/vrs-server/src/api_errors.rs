@@ -108,13 +108,27 @@ pub async fn shape(request: Request, next: Next) -> Response {
         *request.method(),
         Method::POST | Method::PUT | Method::PATCH
     );
+    // The targets file is the one body of the API that is not JSON.
+    let accepted: &[&str] = if path == "/api/v1/targets" {
+        crate::targets::CSV_TYPES
+    } else {
+        &["application/json"]
+    };
     if api
         && sends_body
         && crate::routes::declares(path, request.method().as_str())
-        && !crate::headers::content_type_is(request.headers(), &["application/json"])
+        && !crate::headers::content_type_is(request.headers(), accepted)
     {
         let status = StatusCode::UNSUPPORTED_MEDIA_TYPE;
-        return json(status, by_status(status));
+        let mut fault = by_status(status);
+        if path == "/api/v1/targets" {
+            fault = Fault::new(
+                "unsupported_media_type",
+                "Content-Type が正しくありません（text/csv で送ってください）。",
+                "unsupported Content-Type (send text/csv)",
+            );
+        }
+        return json(status, fault);
     }
     let response = next.run(request).await;
     if api || oauth {

@@ -3,6 +3,7 @@
 //! rendered by templates that always escape ([`pages`]). Application nodes keep no state of their
 //! own: sessions and login throttling live in the database.
 
+mod api_docs;
 mod api_errors;
 mod backups;
 mod certificates;
@@ -31,6 +32,7 @@ pub mod serve;
 mod session;
 mod statistics;
 mod tablet;
+mod targets;
 pub mod terminal;
 mod verify_page;
 

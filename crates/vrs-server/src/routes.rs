@@ -41,6 +41,7 @@ use crate::{
         crate::certificates::api_app,
         crate::certificates::api_kiosk,
         crate::statistics::api,
+        crate::targets::import,
         crate::oauth::token,
         crate::oauth::smart_configuration
     ),
@@ -54,7 +55,7 @@ use crate::{
         crate::oauth::TokenForm
     ))
 )]
-struct ApiDoc;
+pub(crate) struct ApiDoc;
 
 /// Who a route is for, as the tenant-isolation tests read it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -126,6 +127,7 @@ fn table() -> Vec<(RouteInfo, Handlers)> {
         r("/healthz", &["GET"], Public, get(healthz)),
         r("/metrics", &["GET"], Public, get(crate::metrics::metrics)),
         r("/api/openapi.json", &["GET"], Public, get(openapi)),
+        r("/api/docs", &["GET"], Public, get(crate::api_docs::page)),
         r(
             "/login",
             &["GET", "POST"],
@@ -303,6 +305,14 @@ fn table() -> Vec<(RouteInfo, Handlers)> {
             &["GET"],
             Statistics,
             get(statistics::download),
+        ),
+        r(
+            "/api/v1/targets",
+            &["POST"],
+            MunicipalStaff,
+            post(crate::targets::import).layer(axum::extract::DefaultBodyLimit::max(
+                crate::targets::UPLOAD_LIMIT,
+            )),
         ),
         r(
             "/api/v1/statistics",

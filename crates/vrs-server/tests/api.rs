@@ -619,6 +619,23 @@ async fn openapi_document_is_served(app: &TestApp) {
         json["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"
     );
+    // The same document as a page: every operation, its patterns, no script.
+    let page = app.browser(INTERNET).get("/api/docs").await;
+    assert_eq!(page.status, 200);
+    for text in [
+        "POST /api/v1/doses",
+        "POST /oauth/token",
+        "GET /api/v1/statistics",
+        "^[0-9]{12}$",
+        "Retry-After",
+    ] {
+        let escaped = text.replace('<', "&lt;");
+        assert!(
+            page.body.contains(&escaped),
+            "{text} missing from /api/docs"
+        );
+    }
+    assert!(!page.body.contains("<script"), "a script on /api/docs");
 }
 
 async fn staff_search_and_download_their_own_audit_log(app: &TestApp) {

@@ -42,6 +42,8 @@ scopes! {
     CertificatesIssue => "certificates.issue": [IssueCertificateApp, IssueCertificateKiosk],
     /// Read statistics.
     StatisticsRead => "statistics.read": [ReadStatistics],
+    /// Upload the targets and coupons file of the resident registry (`POST /api/v1/targets`).
+    TargetsImport => "targets.import": [ImportTargets],
     /// Send inquiries about movers and keep the doses they return.
     InquiriesSend => "inquiries.send": [SendInquiry, AddDose, ReadProvisionRecords],
     /// FHIR: create Immunizations (single or in a transaction Bundle).

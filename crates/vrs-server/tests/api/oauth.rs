@@ -126,7 +126,7 @@ pub async fn machine_clients_get_tokens_by_signed_assertion_and_act_within_their
         &operator,
         "saijo-ehr",
         &city_jwks,
-        "system/Immunization.write system/Patient.read",
+        "system/Immunization.write system/Patient.read targets.import",
     )
     .await
     .unwrap();
@@ -310,6 +310,51 @@ pub async fn machine_clients_get_tokens_by_signed_assertion_and_act_within_their
     .await;
     assert_eq!(posted.status, 200, "{}", posted.body);
     assert_eq!(posted.body["type"], "transaction-response");
+    // The municipality's registry system uploads its targets file: all or nothing.
+    let mut csv = Vec::new();
+    vrs_interop::write_targets(
+        &mut csv,
+        vrs_interop::Encoding::Cp932,
+        vrs_interop::Synthetic::new(saijo, 5, 77),
+    )
+    .unwrap();
+    let upload = |body: Vec<u8>, content_type: &'static str| {
+        send(
+            bearer(
+                app,
+                reqwest::Method::POST,
+                "/api/v1/targets?name=registry.csv",
+                &city,
+            )
+            .header("content-type", content_type)
+            .body(body),
+            LGWAN,
+        )
+    };
+    let mut with_bad_row = csv.clone();
+    with_bad_row.extend_from_slice(b"not,a,row\r\n");
+    let bad_file = upload(with_bad_row, "text/csv").await;
+    assert_eq!(bad_file.status, 422, "{}", bad_file.body);
+    assert_eq!(bad_file.body["code"], "rows_refused");
+    assert_eq!(bad_file.body["problems"][0]["line"], 7, "{}", bad_file.body);
+    let imported = upload(csv.clone(), "text/csv; charset=shift_jis").await;
+    assert_eq!(imported.status, 200, "{}", imported.body);
+    assert_eq!(imported.body["encoding"], "cp932");
+    // (Two of the generated people are the two already there.) Had the refused upload stored its
+    // good rows, they would be unchanged now.
+    let stored = &imported.body["stored"];
+    assert_eq!(
+        (
+            stored["added"].as_u64(),
+            stored["updated"].as_u64(),
+            stored["unchanged"].as_u64()
+        ),
+        (Some(3), Some(2), Some(0)),
+        "{}",
+        imported.body
+    );
+    assert_eq!(upload(csv, "application/json").await.status, 415);
+
     // The city's token does not read coupons (its scopes do not grant it).
     let not_coupons = send(
         bearer(

@@ -31,7 +31,7 @@ pub enum Clients {
         #[arg(long)]
         jwks: PathBuf,
         /// The scopes it may ask for, space-separated: coupons.read, doses.write,
-        /// certificates.issue, statistics.read, inquiries.send,
+        /// certificates.issue, statistics.read, targets.import, inquiries.send,
         /// system/Immunization.write, system/Immunization.read, system/Patient.read
         #[arg(long)]
         scopes: String,
