@@ -39,6 +39,8 @@ pub(crate) fn cors_json(value: serde_json::Value) -> Response {
 }
 
 /// Every issuer's SMART Health Card keys (`/.well-known/jwks.json`).
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "verifiers",
+    responses((status = 200, description = "The JWK Set of every SMART Health Card issuer of this deployment (ES256 public keys, `kid` their RFC 7638 thumbprints)")))]
 pub async fn jwks_all(State(state): State<AppState>) -> Result<Response, WebError> {
     let keys = signing::jwks(state.store.as_ref(), None)
         .await
@@ -47,6 +49,8 @@ pub async fn jwks_all(State(state): State<AppState>) -> Result<Response, WebErro
 }
 
 /// The national issuer's keys (`/issuer/.well-known/jwks.json`).
+#[utoipa::path(get, path = "/issuer/.well-known/jwks.json", tag = "verifiers",
+    responses((status = 200, description = "The national issuer's JWK Set (SMART Health Cards)")))]
 pub async fn jwks_national(State(state): State<AppState>) -> Result<Response, WebError> {
     let keys = signing::jwks(state.store.as_ref(), Some(signing::NATIONAL))
         .await
@@ -55,6 +59,12 @@ pub async fn jwks_national(State(state): State<AppState>) -> Result<Response, We
 }
 
 /// A municipality issuer's keys (`/issuer/{code}/.well-known/jwks.json`).
+#[utoipa::path(get, path = "/issuer/{code}/.well-known/jwks.json", tag = "verifiers",
+    params(("code" = String, Path, description = "The municipality code (6 digits)")),
+    responses(
+        (status = 200, description = "The municipality issuer's JWK Set (empty when it has issued nothing)"),
+        (status = 404, description = "Not a municipality code"),
+    ))]
 pub async fn jwks_of(
     State(state): State<AppState>,
     Path(code): Path<String>,
@@ -68,6 +78,8 @@ pub async fn jwks_of(
 
 /// The deployment's CSCA and document signer certificates (`/.well-known/vrs-trust-list.json`),
 /// for EU DCC and ICAO VDS-NC verifiers.
+#[utoipa::path(get, path = "/.well-known/vrs-trust-list.json", tag = "verifiers",
+    responses((status = 200, description = "The CSCA certificates and document signers (`kid` in base64, certificate DER in base64) of EU DCC and VDS-NC")))]
 pub async fn trust_list(State(state): State<AppState>) -> Result<Response, WebError> {
     let (cscas, signers) = signing::trust_list(state.store.as_ref())
         .await

@@ -42,6 +42,12 @@ async fn crl(state: &AppState, issuer: &str, file: &str) -> Result<Response, Web
 }
 
 /// The national issuer's CRL of key `kid` (`/issuer/.well-known/crl/{kid}.json`).
+#[utoipa::path(get, path = "/issuer/.well-known/crl/{file}", tag = "verifiers",
+    params(("file" = String, Path, description = "`{kid}.json`: the key's thumbprint")),
+    responses(
+        (status = 200, description = "The SMART Health Cards revocation list of that key (`rids`)"),
+        (status = 404, description = "No such key"),
+    ))]
 pub async fn crl_national(
     State(state): State<AppState>,
     Path(file): Path<String>,
@@ -50,6 +56,15 @@ pub async fn crl_national(
 }
 
 /// A municipality issuer's CRL of key `kid` (`/issuer/{code}/.well-known/crl/{kid}.json`).
+#[utoipa::path(get, path = "/issuer/{code}/.well-known/crl/{file}", tag = "verifiers",
+    params(
+        ("code" = String, Path, description = "The municipality code (6 digits)"),
+        ("file" = String, Path, description = "`{kid}.json`: the key's thumbprint"),
+    ),
+    responses(
+        (status = 200, description = "The SMART Health Cards revocation list of that key (`rids`)"),
+        (status = 404, description = "No such issuer or key"),
+    ))]
 pub async fn crl_of(
     State(state): State<AppState>,
     Path((code, file)): Path<(String, String)>,
@@ -78,6 +93,12 @@ fn signer_kid_hex(text: &str) -> Option<String> {
 
 /// The revocation lists of a document signer (`/.well-known/dcc-revocation/{kid}.json`, `kid` as
 /// the trust list gives it, in base64, or in hex): EU DCCs by UVCI hash and VDS-NC seals by theirs.
+#[utoipa::path(get, path = "/.well-known/dcc-revocation/{file}", tag = "verifiers",
+    params(("file" = String, Path, description = "`{kid}.json`, the document signer's `kid` in base64 (as the trust list gives it, either alphabet) or hex")),
+    responses(
+        (status = 200, description = "The signer's revocation lists: EU DCCs by UVCI hash, VDS-NC seals by theirs"),
+        (status = 404, description = "No such document signer"),
+    ))]
 pub async fn signer_lists(
     State(state): State<AppState>,
     Path(file): Path<String>,
@@ -93,6 +114,8 @@ pub async fn signer_lists(
 }
 
 /// Everything an offline verifier keeps (`/.well-known/vrs-verifier-bundle.json`).
+#[utoipa::path(get, path = "/.well-known/vrs-verifier-bundle.json", tag = "verifiers",
+    responses((status = 200, description = "Everything an offline verifier keeps: issuers' keys, the trust list and every revocation list, with the time it was made")))]
 pub async fn verifier_bundle(State(state): State<AppState>) -> Result<Response, WebError> {
     let bundle = revocation::verifier_bundle(
         state.store.as_ref(),

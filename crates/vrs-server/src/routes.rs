@@ -43,6 +43,14 @@ use crate::{
         crate::statistics::api,
         crate::targets::import,
         crate::oauth::token,
+        crate::certificates::jwks_all,
+        crate::certificates::jwks_national,
+        crate::certificates::jwks_of,
+        crate::certificates::trust_list,
+        crate::lifecycle::crl_national,
+        crate::lifecycle::crl_of,
+        crate::lifecycle::signer_lists,
+        crate::lifecycle::verifier_bundle,
         crate::oauth::smart_configuration
     ),
     components(schemas(

@@ -555,6 +555,20 @@ async fn searches_page_honour_token_systems_and_refuse_unknown_elements_and_xml(
     assert_eq!(expressions(&outcome), ["Immunization.bogusElement"]);
     assert_eq!(stored(app, &a).await.len(), 3);
 
+    // A method the resource does not offer: 405, still an OperationOutcome.
+    let (status, outcome) = send(
+        &ehr,
+        Method::DELETE,
+        &format!("/fhir/Immunization/382060-{}-1", a.atena),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, outcome["issue"][0]["code"].as_str()),
+        (405, Some("not-supported")),
+        "{outcome}"
+    );
+
     // JSON only: XML asked for by Accept or _format is 406, as an OperationOutcome in JSON.
     for (path, accept) in [
         (

@@ -683,6 +683,20 @@ async fn an_ar_echoes_the_control_id_whenever_msh_10_can_be_read(app: &TestApp) 
     let ack = anonymous.text().await.unwrap();
     assert!(ack.contains("MSA|AR|R0"), "{ack}");
     assert!(ack.contains("sign_in"), "{ack}");
+    // A method HL7 over HTTP does not take: 405, still an AR.
+    let get = b
+        .client
+        .get(format!("{}/hl7/v2", b.base))
+        .header("x-forwarded-for", LGWAN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get.status().as_u16(), 405);
+    assert!(get.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("x-application/hl7-v2+er7"));
+    assert!(get.text().await.unwrap().contains("MSA|AR"));
     assert_eq!(raw(Some(&token), "text/plain").await, 415);
     assert_eq!(
         raw(Some(&token), "application/x-www-form-urlencoded").await,
