@@ -108,8 +108,9 @@ pub async fn shape(request: Request, next: Next) -> Response {
         *request.method(),
         Method::POST | Method::PUT | Method::PATCH
     );
-    // The targets file is the one body of the API that is not JSON.
-    let accepted: &[&str] = if path == "/api/v1/targets" {
+    // The targets file and the bulk inquiry file are the bodies of the API that are not JSON.
+    let csv = matches!(path, "/api/v1/targets" | "/api/v1/inquiries/bulk");
+    let accepted: &[&str] = if csv {
         crate::targets::CSV_TYPES
     } else {
         &["application/json"]
@@ -121,7 +122,7 @@ pub async fn shape(request: Request, next: Next) -> Response {
     {
         let status = StatusCode::UNSUPPORTED_MEDIA_TYPE;
         let mut fault = by_status(status);
-        if path == "/api/v1/targets" {
+        if csv {
             fault = Fault::new(
                 "unsupported_media_type",
                 "Content-Type が正しくありません（text/csv で送ってください）。",

@@ -461,6 +461,126 @@ pub async fn bulk_download(
     ))
 }
 
+/// The query of the bulk inquiry API: the file's encoding.
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct BulkQuery {
+    /// `auto` (the default: UTF-8, else CP932), `utf-8` or `cp932`.
+    #[param(pattern = r"^(auto|utf-8|utf8|cp932|shift_jis|sjis)?$")]
+    encoding: Option<String>,
+}
+
+/// A bulk inquiry by an LG-WAN system: the file of movers (the CSV of the bulk inquiry page, My
+/// Numbers inside the body, never in the URL), run as one job; the answer counts the outcomes and
+/// names the results to fetch.
+#[utoipa::path(post, path = "/api/v1/inquiries/bulk",
+    params(BulkQuery),
+    request_body(content = String, content_type = "text/csv",
+        description = "The bulk inquiry CSV of docs/inquiry.md (at most 50,000 rows)"),
+    responses(
+        (status = 200, description = "Done: `batch`, the counts (`rows`, `found`, `not_found`, `refused`, `invalid`) and `results`, where the results CSV is"),
+        (status = 403, description = "Not municipal staff on LG-WAN (or a client without `inquiries.send`)"),
+        (status = 422, description = "The file cannot be read, holds no rows or too many (`invalid_file`)"),
+        (status = 503, description = "The national operator has stopped inquiries (`function_stopped`)"),
+    ))]
+pub async fn api_bulk(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    Query(q): Query<BulkQuery>,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    signed.check_csrf_header(&headers)?;
+    let own = requester(&signed)?;
+    let encoding = match q.encoding.as_deref().filter(|e| !e.is_empty()) {
+        None => EncodingChoice::Auto,
+        Some(e) => e
+            .parse()
+            .map_err(|e: String| WebError::Invalid(format!("encoding: {e}")))?,
+    };
+    let file_refused = |en: String| {
+        Ok(api_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_file",
+            &format!("ファイルを処理できません: {en}"),
+            &en,
+        ))
+    };
+    if body.is_empty() {
+        return file_refused("the file is empty".into());
+    }
+    let report = match inquire_bulk(
+        state.store.as_ref(),
+        &actor(&signed),
+        own,
+        std::io::Cursor::new(body),
+        encoding,
+    )
+    .await
+    {
+        Ok(report) => report,
+        Err(BulkError::Stopped(s)) => return Ok(crate::tablet::stopped(&s)),
+        Err(BulkError::Store(e)) => return Err(e.into()),
+        Err(e) => return file_refused(e.to_string()),
+    };
+    let job = &report.job;
+    Ok(Json(serde_json::json!({
+        "batch": job.batch,
+        "rows": job.rows,
+        "found": job.found,
+        "not_found": job.not_found,
+        "refused": job.refused,
+        "invalid": job.invalid,
+        "results": format!("/api/v1/inquiries/bulk/{}", job.batch),
+    }))
+    .into_response())
+}
+
+/// The results of a bulk inquiry as CSV (the download of the bulk inquiry page), audited as an
+/// export.
+#[utoipa::path(get, path = "/api/v1/inquiries/bulk/{batch}",
+    params(
+        ("batch" = String, Path, description = "The batch ID the upload answered"),
+        ("encoding" = Option<String>, Query, pattern = r"^(utf-8|utf8|cp932|shift_jis|sjis)?$", description = "`utf-8` (the default) or `cp932`"),
+    ),
+    responses(
+        (status = 200, description = "The results CSV (text/csv)", content_type = "text/csv"),
+        (status = 403, description = "Not municipal staff on LG-WAN (or a client without `inquiries.send`)"),
+        (status = 404, description = "No such batch of this municipality"),
+    ))]
+pub async fn api_bulk_results(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(batch): Path<String>,
+    Query(q): Query<EncodingQuery>,
+) -> Result<Response, WebError> {
+    let own = requester(&signed)?;
+    let encoding = match q.encoding.as_deref().filter(|e| !e.is_empty()) {
+        None => Encoding::Utf8,
+        Some(e) => e.parse::<Encoding>().map_err(WebError::Invalid)?,
+    };
+    let job = match state.store.inquiry_job(own, &batch).await {
+        Ok(job) => job,
+        Err(vrs_store::StoreError::NotFound) => {
+            return Ok(api_error(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "この一括照会はありません。",
+                "no such bulk inquiry of this municipality",
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let audit = actor(&signed)
+        .audit("records.export", &batch)
+        .with_detail("bulk inquiry results (API)");
+    state.store.append_audit(own.into(), &audit).await?;
+    Ok(csv_download(
+        &format!("inquiry-{batch}.csv"),
+        encode_results(&job.results_csv, encoding),
+        encoding,
+    ))
+}
+
 // --- provision records ---
 
 #[derive(Deserialize, Default)]

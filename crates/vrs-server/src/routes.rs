@@ -42,6 +42,8 @@ use crate::{
         crate::certificates::api_kiosk,
         crate::statistics::api,
         crate::targets::import,
+        crate::inquiries::api_bulk,
+        crate::inquiries::api_bulk_results,
         crate::oauth::token,
         crate::certificates::jwks_all,
         crate::certificates::jwks_national,
@@ -313,6 +315,19 @@ fn table() -> Vec<(RouteInfo, Handlers)> {
             &["GET"],
             Statistics,
             get(statistics::download),
+        ),
+        r(
+            "/api/v1/inquiries/bulk",
+            &["POST"],
+            MunicipalStaff,
+            post(inquiries::api_bulk)
+                .layer(axum::extract::DefaultBodyLimit::max(inquiries::BULK_LIMIT)),
+        ),
+        r(
+            "/api/v1/inquiries/bulk/{batch}",
+            &["GET"],
+            MunicipalStaff,
+            get(inquiries::api_bulk_results),
         ),
         r(
             "/api/v1/targets",

@@ -387,6 +387,56 @@ async fn a_bulk_inquiry_is_uploaded_and_its_results_downloaded(app: &TestApp) {
     // Another municipality's staff cannot download the job.
     let other = signed_in(app, "chiyoda-staff", LGWAN).await;
     assert_eq!(other.download(&link).await.0, 404);
+
+    // The same through the API: the file as the body (text/csv), the counts as JSON, the results
+    // as CSV; the My Number stays in the body, never in a URL or an answer.
+    let token = b.csrf("/").await;
+    let posted = b
+        .page_of(
+            b.client
+                .post(format!("{}/api/v1/inquiries/bulk", b.base))
+                .header("content-type", "text/csv")
+                .header("x-csrf-token", token.clone())
+                .body(file.clone().into_bytes()),
+        )
+        .await;
+    assert_eq!(posted.status, 200, "{}", posted.body);
+    let answer: serde_json::Value = serde_json::from_str(&posted.body).unwrap();
+    assert_eq!(
+        (
+            answer["rows"].as_u64(),
+            answer["found"].as_u64(),
+            answer["invalid"].as_u64()
+        ),
+        (Some(3), Some(1), Some(1)),
+        "{answer}"
+    );
+    assert!(!posted.body.contains(person.my_number.expose()));
+    let results = answer["results"].as_str().unwrap();
+    let (status, csv) = b.download(results).await;
+    assert_eq!(status, 200);
+    let text = String::from_utf8(csv).unwrap();
+    assert!(
+        text.contains("該当あり") && !text.contains(person.my_number.expose()),
+        "{text}"
+    );
+    let theirs = other.get(results).await;
+    assert_eq!(theirs.status, 404);
+    assert!(
+        theirs.body.contains("\"code\":\"not_found\""),
+        "{}",
+        theirs.body
+    );
+    let empty = b
+        .page_of(
+            b.client
+                .post(format!("{}/api/v1/inquiries/bulk", b.base))
+                .header("content-type", "text/csv")
+                .header("x-csrf-token", token)
+                .body(Vec::new()),
+        )
+        .await;
+    assert_eq!(empty.status, 422, "{}", empty.body);
 }
 
 async fn the_administrator_agrees_to_what_the_operator_published(app: &TestApp) {
