@@ -474,7 +474,7 @@ pub struct BulkQuery {
 /// names the results to fetch.
 #[utoipa::path(post, path = "/api/v1/inquiries/bulk",
     params(BulkQuery),
-    request_body(content = String, content_type = "text/csv",
+    request_body(content = crate::targets::CsvFile, content_type = "text/csv",
         description = "The bulk inquiry CSV of docs/inquiry.md (at most 50,000 rows)"),
     responses(
         (status = 200, description = "Done: `batch`, the counts (`rows`, `found`, `not_found`, `refused`, `invalid`) and `results`, where the results CSV is"),
@@ -554,9 +554,22 @@ pub async fn api_bulk_results(
     Query(q): Query<EncodingQuery>,
 ) -> Result<Response, WebError> {
     let own = requester(&signed)?;
-    let encoding = match q.encoding.as_deref().filter(|e| !e.is_empty()) {
+    let encoding = match q
+        .encoding
+        .as_deref()
+        .filter(|e| !e.is_empty())
+        .map(str::parse)
+    {
         None => Encoding::Utf8,
-        Some(e) => e.parse::<Encoding>().map_err(WebError::Invalid)?,
+        Some(Ok(e)) => e,
+        Some(Err(e)) => {
+            return Ok(api_error(
+                StatusCode::BAD_REQUEST,
+                "invalid",
+                &format!("encoding: {e}"),
+                &format!("encoding: {e}"),
+            ))
+        }
     };
     let job = match state.store.inquiry_job(own, &batch).await {
         Ok(job) => job,

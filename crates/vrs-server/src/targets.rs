@@ -28,6 +28,11 @@ const PROBLEMS_SHOWN: usize = 1000;
 /// The media types the file may be sent as.
 pub const CSV_TYPES: &[&str] = &["text/csv"];
 
+/// A CSV file as a request body: bytes in the file's own encoding (UTF-8 or CP932).
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct CsvFile(#[allow(dead_code)] Vec<u8>);
+
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct TargetsQuery {
     /// Store the good rows even when some are refused (by default nothing is stored then).
@@ -56,7 +61,7 @@ impl ImportObserver for Collect {
 /// Imports the targets file in the body into the caller's municipality.
 #[utoipa::path(post, path = "/api/v1/targets",
     params(TargetsQuery),
-    request_body(content = String, content_type = "text/csv",
+    request_body(content = CsvFile, content_type = "text/csv",
         description = "The targets CSV of docs/csv-formats.md (header row; UTF-8 or CP932)"),
     responses(
         (status = 200, description = "Imported: the rows read and `stored` (added, updated, unchanged); with `partial`, the refused rows' problems too"),
