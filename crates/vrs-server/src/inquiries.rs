@@ -491,12 +491,7 @@ pub async fn api_bulk(
 ) -> Result<Response, WebError> {
     signed.check_csrf_header(&headers)?;
     let own = requester(&signed)?;
-    let encoding = match q.encoding.as_deref().filter(|e| !e.is_empty()) {
-        None => EncodingChoice::Auto,
-        Some(e) => e
-            .parse()
-            .map_err(|e: String| WebError::Invalid(format!("encoding: {e}")))?,
-    };
+    let encoding = crate::targets::encoding_choice(q.encoding.as_deref())?;
     let file_refused = |en: String| {
         Ok(api_error(
             StatusCode::UNPROCESSABLE_ENTITY,

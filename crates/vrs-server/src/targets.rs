@@ -46,6 +46,16 @@ pub struct TargetsQuery {
     name: Option<String>,
 }
 
+/// The encoding a CSV upload names (`?encoding=`): sniffed when absent or empty.
+pub(crate) fn encoding_choice(named: Option<&str>) -> Result<EncodingChoice, WebError> {
+    match named.filter(|e| !e.is_empty()) {
+        None => Ok(EncodingChoice::Auto),
+        Some(e) => e
+            .parse()
+            .map_err(|e: String| WebError::Invalid(format!("encoding: {e}"))),
+    }
+}
+
 #[derive(Default)]
 struct Collect(Vec<Problem>);
 
@@ -82,12 +92,7 @@ pub async fn import(
         .municipality
         .ok_or(WebError::Forbidden("a service of municipal staff"))?;
     signed.authorize(Action::ImportTargets, &Target::Municipality(own))?;
-    let encoding = match q.encoding.as_deref().filter(|e| !e.is_empty()) {
-        None => EncodingChoice::Auto,
-        Some(e) => e
-            .parse()
-            .map_err(|e: String| WebError::Invalid(format!("encoding: {e}")))?,
-    };
+    let encoding = crate::targets::encoding_choice(q.encoding.as_deref())?;
     let request = TargetImport {
         municipality: own,
         encoding,
