@@ -26,6 +26,7 @@ pub mod import;
 pub mod inquiry;
 pub mod inquiry_bulk;
 pub mod lifecycle;
+pub mod opendata;
 pub mod provisions;
 pub mod records;
 pub mod revocation;

@@ -12,10 +12,11 @@
 use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, Utc};
-use vrs_domain::{AgeBand, MunicipalityCode, Sex};
+use vrs_domain::opendata::product_group;
+use vrs_domain::{AgeBand, MunicipalityCode, OpenAgeGroup, Sex};
 use vrs_store::{
-    AgeCount, AreaStatistics, AuditScope, CoverageCount, DailyCount, ProductCount, Store,
-    StoreError,
+    AgeCount, AreaStatistics, AuditScope, CoverageCount, DailyCount, OpenCount, ProductCount,
+    Store, StoreError,
 };
 
 use crate::Actor;
@@ -39,6 +40,7 @@ pub async fn compute(
     let mut products: BTreeMap<(u8, String), u64> = BTreeMap::new();
     let mut ages: BTreeMap<(AgeBand, Sex, u8), u64> = BTreeMap::new();
     let mut coverage: BTreeMap<(AgeBand, Sex, u8), u64> = BTreeMap::new();
+    let mut open: BTreeMap<(NaiveDate, Sex, OpenAgeGroup, u8, &'static str), u64> = BTreeMap::new();
     let mut after = None;
     loop {
         let page = store.statistics_source(scope, after.as_ref(), PAGE).await?;
@@ -47,8 +49,11 @@ pub async fn compute(
             for (n, day, product) in &p.doses {
                 *daily.entry((*day, *n)).or_default() += 1;
                 *products.entry((*n, product.clone())).or_default() += 1;
-                *ages
-                    .entry((AgeBand::on(p.birth_date, *day), p.sex, *n))
+                let band = AgeBand::on(p.birth_date, *day);
+                *ages.entry((band, p.sex, *n)).or_default() += 1;
+                let group = OpenAgeGroup::of(band);
+                *open
+                    .entry((*day, p.sex, group, *n, product_group(product)))
                     .or_default() += 1;
             }
             let gone = |d: Option<NaiveDate>| d.is_some_and(|d| d <= today);
@@ -101,6 +106,19 @@ pub async fn compute(
                 doses,
                 people,
             })
+            .collect(),
+        open: open
+            .into_iter()
+            .map(
+                |((day, sex, age_group, dose_number, group), doses)| OpenCount {
+                    day,
+                    sex,
+                    age_group,
+                    dose_number,
+                    product_group: group.to_owned(),
+                    doses,
+                },
+            )
             .collect(),
     })
 }

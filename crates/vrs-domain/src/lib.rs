@@ -15,6 +15,7 @@ pub mod municipality;
 pub mod my_number;
 pub mod name;
 pub mod ocr;
+pub mod opendata;
 pub mod person;
 pub mod quality;
 pub mod romaji;
@@ -39,6 +40,7 @@ pub use municipality::{
 pub use my_number::{MyNumber, MyNumberError};
 pub use name::{KanaName, NameError, PersonName};
 pub use ocr::{OcrLine, OcrLineError};
+pub use opendata::OpenAgeGroup;
 pub use person::{Dose, DoseRecord, DoseSource, LabelError, Resident};
 pub use quality::{check_dose, DoseFacts, PersonFacts, QualityRule};
 pub use sex::{Sex, SexError};

@@ -638,6 +638,7 @@ pub(crate) const AREA_EXTRA_TABLES: &[&str] = &[
     "stat_products",
     "stat_ages",
     "stat_coverage",
+    "stat_open",
     "stat_state",
 ];
 

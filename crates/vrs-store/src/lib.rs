@@ -20,6 +20,7 @@ pub mod import;
 mod keyring;
 pub mod merge;
 mod migrate;
+pub mod opendata;
 mod postgres;
 pub mod provision;
 mod rows;
@@ -55,6 +56,7 @@ pub use error::StoreError;
 pub use governance::{Agreement, FunctionState, TermsVersion};
 pub use import::{ImportRow, ImportSummary, Rejection, ResidentImport, SealedBatch, Sealer};
 pub use merge::{Candidate, CandidateKind, CandidateStatus, Mover, PersonMerge};
+pub use opendata::{OpenCount, OpenDataStore, OpenFile, OpenFileInfo, OpenGrain, OpenRow};
 pub use postgres::tls as postgres_tls;
 pub use postgres::PostgresStore;
 pub use provision::{
@@ -111,7 +113,7 @@ pub enum Written {
 /// The storage of every municipality's area. Implementations keep no state that matters across
 /// processes except caches: two processes on one database behave as one system.
 #[async_trait]
-pub trait Store: ClientStore + Send + Sync + 'static {
+pub trait Store: ClientStore + OpenDataStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`, for messages.
     fn backend(&self) -> &'static str;
 

@@ -74,6 +74,8 @@ pub struct AreaStatistics {
     pub by_product: Vec<ProductCount>,
     pub by_age: Vec<AgeCount>,
     pub coverage: Vec<CoverageCount>,
+    /// Doses per day, sex, open age group, dose number and product group (the open data's source).
+    pub open: Vec<crate::OpenCount>,
 }
 
 /// Which municipalities a statistics read sums over.

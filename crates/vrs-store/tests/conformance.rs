@@ -96,6 +96,7 @@ conformance!(
     a_municipality_statistics_source_never_holds_another_municipality_people,
     replaced_statistics_read_back_exactly_and_an_older_or_equal_source_is_refused,
     prefecture_and_nation_scopes_sum_over_their_municipalities,
+    open_counts_sum_per_prefecture_or_municipality_and_a_release_is_replaced_whole,
     municipality_figures_give_targets_people_with_and_doses_by_code,
     the_nation_sums_ninety_thousand_daily_rows,
     a_consent_opens_nothing_and_a_shred_takes_only_its_area,

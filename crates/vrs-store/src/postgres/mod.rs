@@ -11,6 +11,7 @@ mod governance;
 mod import;
 mod jobs;
 mod merge;
+mod opendata;
 mod provision;
 mod registrations;
 mod statistics;

@@ -16,7 +16,13 @@ use crate::statistics::{
 use crate::{rows, StoreError};
 
 /// The statistics tables a municipality's replacement clears.
-const TABLES: [&str; 4] = ["stat_daily", "stat_products", "stat_ages", "stat_coverage"];
+const TABLES: [&str; 5] = [
+    "stat_daily",
+    "stat_products",
+    "stat_ages",
+    "stat_coverage",
+    "stat_open",
+];
 
 fn counts(values: impl Iterator<Item = u64>) -> Result<Vec<i64>, StoreError> {
     values.map(stat::stored_count).collect()
@@ -170,6 +176,27 @@ impl PostgresStore {
                 &c.iter().map(|c| i16::from(c.sex.code())).collect::<Vec<_>>(),
                 &c.iter().map(|c| i16::from(c.doses)).collect::<Vec<_>>(),
                 &counts(c.iter().map(|c| c.people))?,
+            ],
+        )
+        .await?;
+        let o = &stats.open;
+        tx.execute(
+            "INSERT INTO stat_open \
+             (municipality_code, day, sex, age_group, dose_number, product_group, doses) \
+             SELECT $1::text, * FROM \
+             unnest($2::date[], $3::smallint[], $4::text[], $5::smallint[], $6::text[], $7::bigint[])",
+            &[
+                &code,
+                &o.iter().map(|c| c.day).collect::<Vec<_>>(),
+                &o.iter().map(|c| i16::from(c.sex.code())).collect::<Vec<_>>(),
+                &o.iter().map(|c| c.age_group.code()).collect::<Vec<_>>(),
+                &o.iter()
+                    .map(|c| i16::from(c.dose_number))
+                    .collect::<Vec<_>>(),
+                &o.iter()
+                    .map(|c| c.product_group.as_str())
+                    .collect::<Vec<_>>(),
+                &counts(o.iter().map(|c| c.doses))?,
             ],
         )
         .await?;

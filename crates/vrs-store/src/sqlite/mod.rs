@@ -10,6 +10,7 @@ mod governance;
 mod import;
 mod jobs;
 mod merge;
+mod opendata;
 mod provision;
 mod statistics;
 mod writer;

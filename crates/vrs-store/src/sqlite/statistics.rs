@@ -15,7 +15,13 @@ use crate::statistics::{
 use crate::{rows, StoreError};
 
 /// The statistics tables a municipality's replacement clears.
-const TABLES: [&str; 4] = ["stat_daily", "stat_products", "stat_ages", "stat_coverage"];
+const TABLES: [&str; 5] = [
+    "stat_daily",
+    "stat_products",
+    "stat_ages",
+    "stat_coverage",
+    "stat_open",
+];
 
 impl SqliteStore {
     pub(crate) async fn statistics_source_sqlite(
@@ -329,6 +335,22 @@ fn replace(
             c.sex.code(),
             c.doses,
             stat::stored_count(c.people)?
+        ])?;
+    }
+    let mut insert = tx.prepare(
+        "INSERT INTO stat_open \
+         (municipality_code, day, sex, age_group, dose_number, product_group, doses) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for c in &stats.open {
+        insert.execute(params![
+            code,
+            c.day.to_string(),
+            c.sex.code(),
+            c.age_group.code(),
+            c.dose_number,
+            c.product_group,
+            stat::stored_count(c.doses)?
         ])?;
     }
     let computed_at = stats.computed_at.unwrap_or_else(Utc::now);
