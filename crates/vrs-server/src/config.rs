@@ -89,6 +89,13 @@ pub struct Settings {
     /// Never read from a file or the environment.
     #[serde(skip)]
     pub trial_certificates: bool,
+    /// The licence of the public open data (`/opendata/`), and where its text is.
+    pub opendata_licence: String,
+    pub opendata_licence_url: String,
+    /// Publish municipality-level open data too (off: prefectures and the nation only).
+    pub opendata_municipalities: bool,
+    /// The hour (Japan time, 0–23) after which the statistics job publishes each day's release.
+    pub opendata_hour: u32,
 }
 
 impl Default for Settings {
@@ -131,6 +138,10 @@ impl Default for Settings {
             request_timeout_secs: 300,
             max_connections: 4096,
             trial_certificates: false,
+            opendata_licence: "CC BY 4.0".into(),
+            opendata_licence_url: "https://creativecommons.org/licenses/by/4.0/".into(),
+            opendata_municipalities: false,
+            opendata_hour: 6,
         }
     }
 }
@@ -280,6 +291,15 @@ impl Settings {
                 .unwrap_or_else(|| format!("http://{}", self.listen)),
             deployment_name: self.deployment_name.clone(),
             trial: self.trial_certificates,
+        }
+    }
+
+    /// What the open data publishes, as the operator set it.
+    pub fn opendata(&self) -> vrs_core::opendata::OpenDataSettings {
+        vrs_core::opendata::OpenDataSettings {
+            licence: self.opendata_licence.clone(),
+            licence_url: self.opendata_licence_url.clone(),
+            municipalities: self.opendata_municipalities,
         }
     }
 
@@ -547,6 +567,21 @@ impl Settings {
         }
         if let Some(v) = env_value("VRS_MAX_CONNECTIONS")? {
             settings.max_connections = v;
+        }
+        if let Some(v) = env_value("VRS_OPENDATA_MUNICIPALITIES")? {
+            settings.opendata_municipalities = v;
+        }
+        if let Some(v) = env_value("VRS_OPENDATA_HOUR")? {
+            settings.opendata_hour = v;
+        }
+        if settings.opendata_hour > 23 {
+            return Err(ConfigError::Env {
+                name: "VRS_OPENDATA_HOUR",
+                reason: format!(
+                    "opendata_hour is an hour of the day in Japan, 0 to 23, not {}",
+                    settings.opendata_hour
+                ),
+            });
         }
         for (name, value) in [
             (

@@ -20,10 +20,12 @@ pub mod hl7;
 mod i18n;
 mod inquiries;
 mod inquiries_pages;
+mod japan_map;
 mod lifecycle;
 pub mod limits;
 pub mod metrics;
 pub mod oauth;
+mod opendata;
 mod pages;
 mod records;
 mod records_pages;
@@ -65,6 +67,8 @@ pub struct AppState {
     pub coupon_watch: Arc<limits::CouponWatch>,
     /// Token requests per address.
     pub token_rate: Arc<limits::RateLimiter<std::net::IpAddr>>,
+    /// Open-data requests per address.
+    pub opendata_rate: Arc<limits::RateLimiter<std::net::IpAddr>>,
 }
 
 impl AppState {
@@ -87,6 +91,10 @@ impl AppState {
             coupon_watch: Arc::new(limits::CouponWatch::new()),
             token_rate: Arc::new(limits::RateLimiter::new(
                 oauth::PER_MINUTE,
+                std::time::Duration::from_secs(60),
+            )),
+            opendata_rate: Arc::new(limits::RateLimiter::new(
+                opendata::PER_MINUTE,
                 std::time::Duration::from_secs(60),
             )),
         }

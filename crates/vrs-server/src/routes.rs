@@ -53,7 +53,12 @@ use crate::{
         crate::lifecycle::crl_of,
         crate::lifecycle::signer_lists,
         crate::lifecycle::verifier_bundle,
-        crate::oauth::smart_configuration
+        crate::oauth::smart_configuration,
+        crate::opendata::daily_ndjson,
+        crate::opendata::daily_csv,
+        crate::opendata::summary_json,
+        crate::opendata::municipalities_ndjson,
+        crate::opendata::municipalities_csv
     ),
     components(schemas(
         crate::tablet::DoseRequest,
@@ -464,6 +469,37 @@ fn table() -> Vec<(RouteInfo, Handlers)> {
             get(verify_page::page).post(verify_page::check).layer(
                 axum::extract::DefaultBodyLimit::max(verify_page::UPLOAD_LIMIT),
             ),
+        ),
+        r("/opendata/", &["GET"], Public, get(crate::opendata::page)),
+        r(
+            "/opendata/daily.ndjson",
+            &["GET"],
+            Public,
+            get(crate::opendata::daily_ndjson),
+        ),
+        r(
+            "/opendata/daily.csv",
+            &["GET"],
+            Public,
+            get(crate::opendata::daily_csv),
+        ),
+        r(
+            "/opendata/summary.json",
+            &["GET"],
+            Public,
+            get(crate::opendata::summary_json),
+        ),
+        r(
+            "/opendata/municipalities.ndjson",
+            &["GET"],
+            Public,
+            get(crate::opendata::municipalities_ndjson),
+        ),
+        r(
+            "/opendata/municipalities.csv",
+            &["GET"],
+            Public,
+            get(crate::opendata::municipalities_csv),
         ),
         r(
             "/.well-known/jwks.json",

@@ -13,6 +13,7 @@ use vrs_store::testkit::TestDb;
 both_backends!(
     each_role_sees_its_own_scope_with_charts,
     views_that_leave_the_municipality_suppress_small_counts,
+    open_data_is_public_cached_and_limited_per_address,
 );
 
 fn code(s: &str) -> MunicipalityCode {
@@ -214,4 +215,147 @@ async fn views_that_leave_the_municipality_suppress_small_counts(app: &TestApp) 
     assert!(csv.contains("<10"));
     let unknown = pref.get("/statistics/download?table=people").await;
     assert_eq!(unknown.status, 422);
+}
+
+async fn open_data_is_public_cached_and_limited_per_address(app: &TestApp) {
+    setup(app).await;
+    let anyone = reqwest::Client::new();
+    let url = |path: &str| format!("http://{}{path}", app.address);
+    let get = |path: &str, from: &str| {
+        anyone
+            .get(url(path))
+            .header("x-forwarded-for", from.to_owned())
+    };
+    // Before the first release: the page says so, the files are 404.
+    let page = get("/opendata/", INTERNET).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page
+        .text()
+        .await
+        .unwrap()
+        .contains("まだ公開されていません"));
+    assert_eq!(
+        get("/opendata/summary.json", INTERNET)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+
+    vrs_core::opendata::publish(
+        app.db.store.as_ref(),
+        &vrs_core::opendata::OpenDataSettings::default(),
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    let page = get("/opendata/", INTERNET).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let body = page.text().await.unwrap();
+    assert!(body.contains("CC BY 4.0") && body.contains("/opendata/daily.ndjson"));
+    assert!(body.matches("<svg").count() >= 4, "charts and the map");
+    assert!(!body.contains("382060") && !body.contains("西条市"));
+
+    let summary = get("/opendata/summary.json", INTERNET)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(summary.status(), 200);
+    let h = summary.headers().clone();
+    assert_eq!(h["content-type"], "application/json");
+    assert_eq!(h["cache-control"], "public, max-age=300");
+    assert_eq!(h["access-control-allow-origin"], "*");
+    let etag = h["etag"].to_str().unwrap().to_owned();
+    let modified = h["last-modified"].to_str().unwrap().to_owned();
+    assert!(
+        etag.starts_with('"') && modified.ends_with(" GMT"),
+        "{etag} {modified}"
+    );
+    let json: serde_json::Value = summary.json().await.unwrap();
+    assert_eq!(json["licence"]["name"], "CC BY 4.0");
+    assert!(json["nation"]["doses"]
+        .as_u64()
+        .is_some_and(|n| n % 10 == 0 && n > 0));
+
+    // Conditional requests: the same tag or date is 304 without a body; another tag is 200.
+    let again = get("/opendata/summary.json", INTERNET)
+        .header("if-none-match", etag.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    assert_eq!(again.headers()["etag"], etag.as_str());
+    assert!(again.bytes().await.unwrap().is_empty());
+    let since = get("/opendata/summary.json", INTERNET)
+        .header("if-modified-since", modified)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(since.status(), 304);
+    let other = get("/opendata/summary.json", INTERNET)
+        .header("if-none-match", "\"another\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 200);
+
+    // The records as NDJSON and CSV, in UTF-8 or Shift_JIS; another encoding is refused.
+    let ndjson = get("/opendata/daily.ndjson", INTERNET)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ndjson.headers()["content-type"],
+        "application/x-ndjson; charset=utf-8"
+    );
+    let first = ndjson.text().await.unwrap();
+    let record: serde_json::Value = serde_json::from_str(first.lines().next().unwrap()).unwrap();
+    assert!(record["date"].is_string() && record.get("municipality").is_none());
+    let sjis = get("/opendata/daily.csv?encoding=shift_jis", INTERNET)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        sjis.headers()["content-type"],
+        "text/csv; charset=Shift_JIS"
+    );
+    let bytes = sjis.bytes().await.unwrap();
+    let (text, _, bad) = encoding_rs::SHIFT_JIS.decode(&bytes);
+    assert!(!bad && text.contains("愛媛県"), "{text}");
+    assert_eq!(
+        get("/opendata/daily.csv?encoding=latin1", INTERNET)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    // Municipality level is off unless the operator turns it on.
+    assert_eq!(
+        get("/opendata/municipalities.ndjson", INTERNET)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+
+    // At most 120 requests a minute from one address; the next waits (and another address does not).
+    let crowd = "203.0.113.77";
+    for i in 0..120 {
+        let r = get("/opendata/summary.json", crowd).send().await.unwrap();
+        assert_eq!(r.status(), 200, "request {i}");
+    }
+    let refused = get("/opendata/summary.json", crowd).send().await.unwrap();
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
+    assert_eq!(
+        get("/opendata/summary.json", INTERNET)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 }

@@ -210,6 +210,12 @@ pub async fn run(args: &Args) -> Result<(), CliError> {
 
     let mover = seed_governance(store.as_ref(), args.targets).await?;
     vrs_core::statistics::refresh(store.as_ref(), vrs_core::japan_today()).await?;
+    vrs_core::opendata::publish(
+        store.as_ref(),
+        &Settings::default().opendata(),
+        chrono::Utc::now(),
+    )
+    .await?;
 
     let ehime = PrefectureCode::parse("38").map_err(failure)?;
     let saijo = MunicipalityCode::parse("382060").map_err(failure)?;
@@ -309,6 +315,10 @@ pub async fn run(args: &Args) -> Result<(), CliError> {
     println!(
         "To try an inquiry, sign in as saijo-staff: the synthetic person with My Number {mover} \
          moved to 西条市 (宛名番号 990000000001) from 千代田区 (131016)."
+    );
+    println!(
+        "The public open data and its dashboard need no sign-in: http://{}/opendata/",
+        args.listen
     );
     let settings = Settings {
         listen: args.listen,

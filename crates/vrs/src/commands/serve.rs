@@ -96,13 +96,15 @@ async fn mllp_listener(state: &AppState) -> Result<(), CliError> {
 
 /// Keeps statistics current: every `statistics_interval_secs`, the municipalities whose records
 /// changed are recomputed (`vrs_core::statistics::refresh`). Every node may run it; a computation
-/// from an older audit head never replaces a newer one.
+/// from an older audit head never replaces a newer one. After each run it publishes the day's open
+/// data once the configured hour (Japan time) has passed, or at once when none is published.
 fn statistics_job(state: &vrs_server::AppState) {
     let every = state.settings.statistics_interval_secs;
     if every == 0 {
         return;
     }
     let store = state.store.clone();
+    let (open, hour) = (state.settings.opendata(), state.settings.opendata_hour);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(every));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -114,6 +116,12 @@ fn statistics_job(state: &vrs_server::AppState) {
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "statistics job failed"),
+            }
+            let now = chrono::Utc::now();
+            match vrs_core::opendata::publish_if_due(store.as_ref(), &open, hour, now).await {
+                Ok(true) => tracing::info!("open data published"),
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "open data not published"),
             }
         }
     });

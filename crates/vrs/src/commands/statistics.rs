@@ -1,6 +1,10 @@
 //! `vrs statistics rebuild [--municipality CODE]`: recomputes statistics from the records, whatever
 //! is stored (the server's job keeps them current on its own; this is for after a restore, or to
 //! check). Audited in each municipality's chain. Prints each municipality's doses and targets.
+//!
+//! `vrs statistics opendata [--config FILE]`: publishes the open data release now, from the stored
+//! statistics, with the licence and level the configuration names (as `vrs serve` would at its
+//! daily hour). Prints each file with its size.
 
 use vrs_core::statistics::rebuild;
 use vrs_core::Actor;
@@ -12,6 +16,15 @@ use crate::context::{municipality_arg, CliError, Context};
 pub enum Statistics {
     /// Recompute statistics from the records.
     Rebuild(RebuildArgs),
+    /// Publish the open data release now.
+    Opendata(OpendataArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct OpendataArgs {
+    /// The server's configuration file (licence, municipality level)
+    #[arg(long)]
+    config: Option<std::path::PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -25,7 +38,10 @@ pub struct RebuildArgs {
 }
 
 pub async fn run(context: &Context, statistics: &Statistics) -> Result<(), CliError> {
-    let Statistics::Rebuild(args) = statistics;
+    let args = match statistics {
+        Statistics::Rebuild(args) => args,
+        Statistics::Opendata(args) => return opendata(context, args).await,
+    };
     let only = args
         .municipality
         .as_deref()
@@ -48,6 +64,19 @@ pub async fn run(context: &Context, statistics: &Statistics) -> Result<(), CliEr
             "{m}\t{}\ttargets {targets}\tdoses {doses}",
             m.info().full_name()
         );
+    }
+    Ok(())
+}
+
+async fn opendata(context: &Context, args: &OpendataArgs) -> Result<(), CliError> {
+    let settings = vrs_server::Settings::load(args.config.as_deref())
+        .map_err(|e| CliError::Input(e.to_string()))?;
+    let store = context.store().await?;
+    let files =
+        vrs_core::opendata::publish(store.as_ref(), &settings.opendata(), chrono::Utc::now())
+            .await?;
+    for f in files {
+        println!("{}\t{} bytes\t{}", f.name, f.size, f.etag);
     }
     Ok(())
 }

@@ -1,0 +1,560 @@
+//! The public open data (`/opendata/`): the day's release as files anyone may download without
+//! signing in, and a dashboard drawn from the same published figures. The files are served as the
+//! statistics job stored them (`vrs_core::opendata`), with `ETag`, `Last-Modified`, `Cache-Control:
+//! public` and `Access-Control-Allow-Origin: *`; a conditional request that still matches is answered
+//! 304. Requests are limited per address.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum_extra::extract::CookieJar;
+use chrono::{DateTime, Utc};
+use maud::{html, Markup};
+use serde::Deserialize;
+use serde_json::Value;
+use vrs_core::opendata as open;
+use vrs_domain::Cell;
+use vrs_store::OpenFile;
+
+use crate::charts::{bar_chart, line_chart, Point, Series};
+use crate::error::WebError;
+use crate::i18n::Lang;
+use crate::japan_map::{name_en, tile_map};
+use crate::pages::layout;
+use crate::AppState;
+
+/// Requests per minute from one address, over every open-data path.
+pub const PER_MINUTE: u32 = 120;
+
+const HTTP_DATE: &str = "%a, %d %b %Y %H:%M:%S GMT";
+
+fn too_many(wait: u64) -> Response {
+    let mut r = (
+        StatusCode::TOO_MANY_REQUESTS,
+        "リクエストが多すぎます。しばらくしてからお試しください。 / Too many requests from this address: try again in a moment.\n",
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    r
+}
+
+/// Counts the request against the address's limit.
+fn limited(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Option<Response> {
+    let client = crate::terminal::client_address(&state.settings, peer, headers)
+        .unwrap_or_else(|| peer.ip());
+    state
+        .opendata_rate
+        .check(client, Instant::now())
+        .err()
+        .map(too_many)
+}
+
+#[derive(Deserialize, Default)]
+pub struct FileQuery {
+    /// `utf-8` (the default) or `shift_jis`, for the CSV files.
+    #[serde(default)]
+    encoding: Option<String>,
+}
+
+/// Whether a conditional request still holds the file as stored.
+fn not_modified(headers: &HeaderMap, file: &OpenFile) -> bool {
+    if let Some(tags) = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
+        return tags
+            .split(',')
+            .map(|t| t.trim().trim_start_matches("W/"))
+            .any(|t| t == "*" || t == file.etag);
+    }
+    headers
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| chrono::NaiveDateTime::parse_from_str(v, HTTP_DATE).ok())
+        .is_some_and(|since| file.generated_at.timestamp() <= since.and_utc().timestamp())
+}
+
+/// A stored file as its response (or 304).
+async fn serve_file(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    name: &str,
+) -> Result<Response, WebError> {
+    if let Some(refused) = limited(state, peer, headers) {
+        return Ok(refused);
+    }
+    let Some(file) = state.store.open_file(name).await? else {
+        return Ok((
+            StatusCode::NOT_FOUND,
+            "このファイルは公開されていません。 / This file is not published.\n",
+        )
+            .into_response());
+    };
+    let cached = [
+        (header::ETAG, file.etag.clone()),
+        (
+            header::LAST_MODIFIED,
+            file.generated_at.format(HTTP_DATE).to_string(),
+        ),
+        (header::CACHE_CONTROL, "public, max-age=300".to_owned()),
+        (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*".to_owned()),
+    ];
+    if not_modified(headers, &file) {
+        return Ok((StatusCode::NOT_MODIFIED, cached).into_response());
+    }
+    Ok((
+        cached,
+        [(header::CONTENT_TYPE, file.content_type.clone())],
+        file.body,
+    )
+        .into_response())
+}
+
+/// The stored name of a CSV in the encoding asked for; `None` for an encoding it is not kept in.
+fn csv_name(utf8: &'static str, sjis: &'static str, q: &FileQuery) -> Option<&'static str> {
+    match q
+        .encoding
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None | Some("" | "utf-8" | "utf8") => Some(utf8),
+        Some("shift_jis" | "sjis" | "cp932") => Some(sjis),
+        Some(_) => None,
+    }
+}
+
+fn bad_encoding() -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        "encoding: utf-8 または shift_jis を指定してください。 / encoding: give utf-8 or shift_jis.\n",
+    )
+        .into_response()
+}
+
+/// The daily records per prefecture, one JSON object a line.
+#[utoipa::path(get, path = "/opendata/daily.ndjson", tag = "open data",
+    responses(
+        (status = 200, description = "One record per date × prefecture × sex × age group × dose number × product group: `count` a multiple of 10, or `\"<10\"` (docs/opendata.md)", content_type = "application/x-ndjson"),
+        (status = 304, description = "Not modified since the `ETag` or date asked about"),
+        (status = 404, description = "Nothing is published yet"),
+    ))]
+pub async fn daily_ndjson(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    serve_file(&state, peer, &headers, open::DAILY_NDJSON).await
+}
+
+/// The daily records per prefecture as CSV.
+#[utoipa::path(get, path = "/opendata/daily.csv", tag = "open data",
+    params(("encoding" = Option<String>, Query, pattern = r"^(utf-8|utf8|shift_jis|sjis|cp932)?$", description = "`utf-8` (the default) or `shift_jis`")),
+    responses(
+        (status = 200, description = "The daily records as CSV with a header line", content_type = "text/csv"),
+        (status = 304, description = "Not modified since the `ETag` or date asked about"),
+        (status = 400, description = "An encoding other than utf-8 or shift_jis"),
+        (status = 404, description = "Nothing is published yet"),
+    ))]
+pub async fn daily_csv(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Query(q): Query<FileQuery>,
+) -> Result<Response, WebError> {
+    let Some(name) = csv_name(open::DAILY_CSV, open::DAILY_CSV_SJIS, &q) else {
+        return Ok(bad_encoding());
+    };
+    serve_file(&state, peer, &headers, name).await
+}
+
+/// National and per-prefecture totals and coverage by dose number.
+#[utoipa::path(get, path = "/opendata/summary.json", tag = "open data",
+    responses(
+        (status = 200, description = "Totals, coverage by dose number, the nation's doses per day and coverage by age band (docs/opendata.md)", content_type = "application/json"),
+        (status = 304, description = "Not modified since the `ETag` or date asked about"),
+        (status = 404, description = "Nothing is published yet"),
+    ))]
+pub async fn summary_json(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    serve_file(&state, peer, &headers, open::SUMMARY_JSON).await
+}
+
+/// The daily records per municipality, where the operator publishes them.
+#[utoipa::path(get, path = "/opendata/municipalities.ndjson", tag = "open data",
+    responses(
+        (status = 200, description = "The daily records per municipality (published only where `opendata_municipalities` is on)", content_type = "application/x-ndjson"),
+        (status = 304, description = "Not modified since the `ETag` or date asked about"),
+        (status = 404, description = "Municipality-level data is not published"),
+    ))]
+pub async fn municipalities_ndjson(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    serve_file(&state, peer, &headers, open::MUNICIPALITIES_NDJSON).await
+}
+
+/// The daily records per municipality as CSV, where the operator publishes them.
+#[utoipa::path(get, path = "/opendata/municipalities.csv", tag = "open data",
+    params(("encoding" = Option<String>, Query, pattern = r"^(utf-8|utf8|shift_jis|sjis|cp932)?$", description = "`utf-8` (the default) or `shift_jis`")),
+    responses(
+        (status = 200, description = "The daily records per municipality as CSV", content_type = "text/csv"),
+        (status = 304, description = "Not modified since the `ETag` or date asked about"),
+        (status = 400, description = "An encoding other than utf-8 or shift_jis"),
+        (status = 404, description = "Municipality-level data is not published"),
+    ))]
+pub async fn municipalities_csv(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Query(q): Query<FileQuery>,
+) -> Result<Response, WebError> {
+    let Some(name) = csv_name(open::MUNICIPALITIES_CSV, open::MUNICIPALITIES_CSV_SJIS, &q) else {
+        return Ok(bad_encoding());
+    };
+    serve_file(&state, peer, &headers, name).await
+}
+
+#[derive(Deserialize, Default)]
+pub struct PageQuery {
+    /// The dose number the map shades by (coverage of at least that many doses).
+    #[serde(default)]
+    dose: Option<String>,
+}
+
+/// A published JSON cell as a chart point.
+fn point(v: &Value) -> Point {
+    match v {
+        Value::Number(n) => n.as_f64().map_or(Point::Missing, Point::Value),
+        Value::String(s) if s == "x" => Point::Withheld(Cell::Hidden),
+        Value::String(_) => Point::Withheld(Cell::Small),
+        _ => Point::Missing,
+    }
+}
+
+/// `part` of `whole` as a percentage; withheld when either is.
+fn percent(part: &Value, whole: &Value) -> Point {
+    match (point(part), point(whole)) {
+        (Point::Value(p), Point::Value(w)) if w > 0.0 => Point::Value(p * 100.0 / w),
+        (Point::Withheld(c), _) | (_, Point::Withheld(c)) => Point::Withheld(c),
+        _ => Point::Missing,
+    }
+}
+
+fn jst(at: DateTime<Utc>) -> String {
+    (at + chrono::Duration::hours(9))
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+fn size(bytes: u64) -> String {
+    if bytes >= 1024 * 1024 {
+        format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0))
+    } else if bytes >= 1024 {
+        format!("{:.1} KB", bytes as f64 / 1024.0)
+    } else {
+        format!("{bytes} B")
+    }
+}
+
+/// The charts of the dashboard from `summary.json`.
+fn charts(summary: &Value, ja: bool, dose: usize) -> Markup {
+    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
+    let doses_label = |n: usize| {
+        if ja {
+            format!("{n}回目")
+        } else {
+            format!("dose {n}")
+        }
+    };
+    let at_least = |n: usize| {
+        if ja {
+            format!("{n}回以上")
+        } else {
+            format!("≥ {n} doses")
+        }
+    };
+    let empty = Vec::new();
+    let daily = summary["daily"].as_array().unwrap_or(&empty);
+    let max_dose = summary["nation"]["people_with_at_least"]
+        .as_object()
+        .map_or(0, |m| m.len())
+        .max(1);
+    // Every day from the first to the last, so the axis is even in time (a day not listed had none).
+    let dated: Vec<(chrono::NaiveDate, &Value)> = daily
+        .iter()
+        .filter_map(|d| {
+            d["date"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .map(|day| (day, &d["doses"]))
+        })
+        .collect();
+    let (first, last) = match (dated.first(), dated.last()) {
+        (Some(f), Some(l)) => (f.0, l.0),
+        _ => (chrono::NaiveDate::default(), chrono::NaiveDate::default()),
+    };
+    let span = if dated.is_empty() {
+        0
+    } else {
+        (last - first).num_days().max(0) as usize + 1
+    };
+    let days: Vec<String> = (0..span)
+        .map(|i| (first + chrono::Days::new(i as u64)).to_string())
+        .collect();
+    let per_day: Vec<Series> = (1..=max_dose)
+        .map(|n| {
+            let mut points = vec![Point::Value(0.0); span];
+            for (day, doses) in &dated {
+                if let Some(p) = points.get_mut((*day - first).num_days() as usize) {
+                    *p = point(&doses[n.to_string()]);
+                }
+            }
+            Series {
+                label: doses_label(n),
+                points,
+            }
+        })
+        .collect();
+    let nation = &summary["nation"];
+    let by_dose = vec![Series {
+        label: tr("接種率", "Coverage").to_owned(),
+        points: (1..=max_dose)
+            .map(|n| {
+                percent(
+                    &nation["people_with_at_least"][n.to_string()],
+                    &nation["targets"],
+                )
+            })
+            .collect(),
+    }];
+    let bands = summary["age_bands"].as_array().unwrap_or(&empty);
+    let band_names: Vec<String> = bands
+        .iter()
+        .map(|b| b["age_band"].as_str().unwrap_or("").to_owned())
+        .collect();
+    let by_band: Vec<Series> = (1..=max_dose)
+        .map(|n| Series {
+            label: at_least(n),
+            points: bands
+                .iter()
+                .map(|b| percent(&b["people_with_at_least"][n.to_string()], &b["targets"]))
+                .collect(),
+        })
+        .collect();
+    let prefectures = summary["prefectures"].as_array().unwrap_or(&empty);
+    let map_values: Vec<(u8, Point)> = prefectures
+        .iter()
+        .filter_map(|p| {
+            let code: u8 = p["code"].as_str()?.parse().ok()?;
+            Some((
+                code,
+                percent(&p["people_with_at_least"][dose.to_string()], &p["targets"]),
+            ))
+        })
+        .collect();
+    let marks = tr(
+        "「<10」は10未満、「X」は他の値の逆算を防ぐための秘匿です。",
+        "<10 is a count below 10; X is hidden so that no small count can be recovered.",
+    );
+    let gaps = tr(
+        "「<10」「X」の値は秘匿のため描いていません（線は途切れます）。",
+        "Values shown as <10 or X are withheld and not drawn (the line breaks).",
+    );
+    let map_title = if ja {
+        format!("都道府県別の接種率（{dose}回以上、対象者比）")
+    } else {
+        format!("Coverage by prefecture (at least {dose} doses, of targets)")
+    };
+    html! {
+        div.charts {
+            (line_chart(tr("全国の日別接種回数", "Doses per day, nationwide"), "open-daily", &days, &per_day, false, gaps))
+            (bar_chart(tr("全国の接種率（回数別）", "Coverage by dose number, nationwide"), "open-coverage",
+                &(1..=max_dose).map(at_least).collect::<Vec<_>>(), &by_dose, true, marks))
+            (bar_chart(tr("年齢区分別接種率（全国）", "Coverage by age band, nationwide"), "open-ages", &band_names, &by_band, true, marks))
+            p.dose-choice {
+                (tr("地図の回数: ", "Map by dose number: "))
+                @for n in 1..=max_dose {
+                    @if n == dose {
+                        strong { (at_least(n)) }
+                    } @else {
+                        a href={ "/opendata/?dose=" (n) } { (at_least(n)) }
+                    }
+                    " "
+                }
+            }
+            (tile_map(&map_title, "open-map", &map_values, ja, marks))
+        }
+    }
+}
+
+/// The prefectures' figures as a table under the map.
+fn prefecture_table(summary: &Value, ja: bool, dose: usize) -> Markup {
+    let empty = Vec::new();
+    let prefectures = summary["prefectures"].as_array().unwrap_or(&empty);
+    let text = |v: &Value| match v {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) if s == "x" => "X".to_owned(),
+        Value::String(s) => s.clone(),
+        _ => "–".to_owned(),
+    };
+    html! {
+        table.open-prefectures {
+            thead { tr {
+                th scope="col" { (if ja { "都道府県" } else { "Prefecture" }) }
+                th scope="col" { (if ja { "対象者数" } else { "Targets" }) }
+                th scope="col" { (if ja { format!("{dose}回以上") } else { format!("≥ {dose} doses") }) }
+                th scope="col" { (if ja { "接種率" } else { "Coverage" }) }
+                th scope="col" { (if ja { "接種回数" } else { "Doses" }) }
+            } }
+            tbody {
+                @for p in prefectures {
+                    @let code: u8 = p["code"].as_str().and_then(|c| c.parse().ok()).unwrap_or(0);
+                    tr {
+                        th scope="row" { (if ja { p["name"].as_str().unwrap_or("") } else { name_en(code) }) }
+                        td { (text(&p["targets"])) }
+                        td { (text(&p["people_with_at_least"][dose.to_string()])) }
+                        td { @match p["coverage_percent"][dose.to_string()].as_f64() {
+                            Some(v) => { (format!("{v:.1}%")) }
+                            None => { "–" }
+                        } }
+                        td { (text(&p["doses"])) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `/opendata/`: what is published, under which licence and when, the files, and the dashboard.
+pub async fn page(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Query(q): Query<PageQuery>,
+) -> Result<Response, WebError> {
+    if let Some(refused) = limited(&state, peer, &headers) {
+        return Ok(refused);
+    }
+    let lang = Lang::from_cookies(&jar);
+    let ja = lang == Lang::Ja;
+    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
+    let files = state.store.open_release().await?;
+    let summary: Option<Value> = match state.store.open_file(open::SUMMARY_JSON).await? {
+        Some(f) => serde_json::from_slice(&f.body).ok(),
+        None => None,
+    };
+    let dose = q
+        .dose
+        .as_deref()
+        .and_then(|d| d.parse::<usize>().ok())
+        .filter(|d| (1..=20).contains(d))
+        .unwrap_or(1);
+    let settings = &state.settings;
+    let listed: Vec<_> = files
+        .iter()
+        .filter(|f| !f.name.contains(".sjis."))
+        .collect();
+    let body = html! {
+        p {
+            (tr("新型コロナワクチンの接種実績を、都道府県・性別・年齢区分・接種回数・ワクチンの製造販売業者ごとに、日別に公開しています。ログインは不要です。",
+                "COVID-19 vaccination figures by day, prefecture, sex, age group, dose number and vaccine maker. No sign-in is needed."))
+        }
+        p.licence {
+            (tr("ライセンス: ", "Licence: "))
+            a href=(settings.opendata_licence_url) rel="license" { (settings.opendata_licence) }
+            @if let Some(at) = files.iter().map(|f| f.generated_at).min() {
+                " · " (tr("更新: ", "Updated: ")) (jst(at)) (tr("（日本時間、毎日", " JST (every day after "))
+                (settings.opendata_hour) (tr("時以降に更新）", ":00)"))
+            }
+        }
+        p.note {
+            (tr("1〜9の数は「<10」と表示し、それ以外の数と合計はすべて10の倍数に丸めています。そのため、どのファイルを組み合わせても、また前日の公開分と比べても、1〜9の数は導けません。",
+                "A count of 1 to 9 is shown as <10; every other count and total is rounded to a multiple of ten, so no combination of the files, nor a comparison with the previous day's release, yields a count of 1 to 9."))
+        }
+        @if files.is_empty() {
+            p.empty { (tr("まだ公開されていません。", "Nothing is published yet.")) }
+        } @else {
+            table.files {
+                thead { tr {
+                    th scope="col" { (tr("ファイル", "File")) }
+                    th scope="col" { (tr("形式", "Format")) }
+                    th scope="col" { (tr("大きさ", "Size")) }
+                } }
+                tbody {
+                    @for f in &listed {
+                        tr {
+                            td {
+                                a href={ "/opendata/" (f.name) } { (f.name) }
+                                @if f.name.ends_with(".csv") {
+                                    " (" a href={ "/opendata/" (f.name) "?encoding=shift_jis" } { "Shift_JIS" } ")"
+                                }
+                            }
+                            td { (f.content_type) }
+                            td { (size(f.size)) }
+                        }
+                    }
+                }
+            }
+        }
+        @if let Some(s) = &summary {
+            (charts(s, ja, dose))
+            (prefecture_table(s, ja, dose))
+        }
+        p { a href="/api/docs" { (tr("項目の説明（API文書）", "Field list (API document)")) } }
+    };
+    let title = tr(
+        "オープンデータ：ワクチン接種実績",
+        "Open data: vaccinations",
+    );
+    let mut response = Html(layout(lang, title, None, body).into_string()).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    headers.insert(header::VARY, HeaderValue::from_static("Cookie"));
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn published_cells_become_points_and_withheld_shares_stay_withheld() {
+        assert_eq!(point(&serde_json::json!(120)), Point::Value(120.0));
+        assert_eq!(
+            point(&serde_json::json!("<10")),
+            Point::Withheld(Cell::Small)
+        );
+        assert_eq!(
+            point(&serde_json::json!("x")),
+            Point::Withheld(Cell::Hidden)
+        );
+        assert_eq!(
+            percent(&serde_json::json!(50), &serde_json::json!(200)),
+            Point::Value(25.0)
+        );
+        assert_eq!(
+            percent(&serde_json::json!("<10"), &serde_json::json!(200)),
+            Point::Withheld(Cell::Small)
+        );
+        assert_eq!(
+            percent(&serde_json::json!(10), &serde_json::json!(0)),
+            Point::Missing
+        );
+        assert_eq!(size(2048), "2.0 KB");
+    }
+}
