@@ -6,7 +6,8 @@
 //! per municipality on PostgreSQL, see [`pg_doses`]): everyone a first dose spread
 //! over 300 days, 9 in 10 a second three weeks later, a third of those a third dose eight months
 //! on — about 2.2 doses a person. Then runs the statistics job once over the whole country
-//! (`vrs_core::statistics::refresh`) and times, `--repeat` times each after one untimed warm-up:
+//! (`vrs_core::statistics::refresh`), publishes the open data release once (both timed), and times,
+//! `--repeat` times each after one untimed warm-up:
 //! the nation's sums, the nation's per-municipality figures, the whole national dashboard as a page
 //! view builds it before rendering (both reads and the suppressed tables), a prefecture's sums and
 //! one municipality's sums.
@@ -275,6 +276,20 @@ async fn main() -> Result<(), Failure> {
     println!(
         "statistics job (refresh of {} municipalities): {refresh_s:.1} s",
         replaced.len()
+    );
+
+    let t = Instant::now();
+    let files = vrs_core::opendata::publish(
+        store.as_ref(),
+        &vrs_core::opendata::OpenDataSettings::default(),
+        Utc::now(),
+    )
+    .await?;
+    let bytes: u64 = files.iter().map(|f| f.size).sum();
+    println!(
+        "open data release ({} files, {bytes} bytes): {:.1} s",
+        files.len(),
+        t.elapsed().as_secs_f64()
     );
 
     let nation = store.scope_statistics(StatScope::Nation).await?;
