@@ -472,6 +472,12 @@ fn table() -> Vec<(RouteInfo, Handlers)> {
         ),
         r("/opendata/", &["GET"], Public, get(crate::opendata::page)),
         r(
+            "/opendata",
+            &["GET"],
+            Public,
+            get(|| async { Redirect::permanent("/opendata/") }),
+        ),
+        r(
             "/opendata/daily.ndjson",
             &["GET"],
             Public,

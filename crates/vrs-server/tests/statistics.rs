@@ -226,6 +226,16 @@ async fn open_data_is_public_cached_and_limited_per_address(app: &TestApp) {
             .get(url(path))
             .header("x-forwarded-for", from.to_owned())
     };
+    let bare = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(url("/opendata"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bare.status(), 308);
+    assert_eq!(bare.headers()["location"], "/opendata/");
     // Before the first release: the page says so, the files are 404.
     let page = get("/opendata/", INTERNET).send().await.unwrap();
     assert_eq!(page.status(), 200);
