@@ -45,7 +45,7 @@ impl Default for OpenDataSettings {
     }
 }
 
-/// The files of a release, by name: (name, media type).
+/// The names of a release's files under `/opendata/`.
 pub const DAILY_NDJSON: &str = "daily.ndjson";
 pub const DAILY_CSV: &str = "daily.csv";
 pub const DAILY_CSV_SJIS: &str = "daily.sjis.csv";
