@@ -1,15 +1,15 @@
 //! Who may do what, from which terminal, to whose data: the access decision of the whole system.
 //!
 //! [`decide`] is a pure function of the acting [`Principal`] (taken from the session, never from
-//! the request), the [`Action`] and the [`Target`] it acts on. It does no IO, so every rule of
-//! DESIGN.md §2 and §6 is proven by a unit test here, and every service and HTTP handler asks the
-//! same question the same way.
+//! the request), the [`Action`] and the [`Target`] it acts on. It does no IO, so every rule of who
+//! may do what (docs/server.md, "Access decisions") is proven by a unit test here, and every
+//! service and HTTP handler asks the same question the same way.
 //!
 //! The decision is made by a fixed list of small rules (`access/rules.rs`), each of which may only
 //! deny. One of them is the allow table: a (role, action) pair that is not in it is denied. The
 //! answer is [`Decision::Allow`] only when no rule denies, so deny always wins and adding an allow
 //! row can never lift a prohibition such as "a site tablet never reaches a My Number" or "the nation
-//! sees statistics only" (PROMISES.md 3, 4, 16).
+//! sees statistics only" (promises 3, 4, 16 of docs/pia.md).
 //!
 //! What is decided elsewhere, because it needs data: whether the municipality has agreed to the terms
 //! a function depends on, whether a function is stopped, whether the operator holds a record of the

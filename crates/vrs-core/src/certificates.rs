@@ -1,7 +1,7 @@
 //! Issuing a vaccination certificate (接種証明書) from a person's recorded doses: its ID, the SMART
 //! Health Card, the EU DCC and, for overseas use, the ICAO VDS-NC code, each signed by the issuer
 //! of the person's municipality; the printable PDF; and the issuance history entry, which keeps only
-//! the name, birth date, nationality and passport number (DESIGN.md §4.6).
+//! the name, birth date, nationality and passport number (docs/certificates.md).
 //!
 //! Certificates come only from doses that are recorded. Whoever calls decides access (counter staff,
 //! the app or kiosk service after the card check in [`crate::certificate_app`]).

@@ -10,7 +10,7 @@ use vrs_store::{Agreement, FunctionState, Store, StoreError, TermsVersion};
 use crate::Actor;
 
 /// The message the certificate app receives when the municipality has not agreed to issuance to
-/// the app (DESIGN.md §4.6), word for word.
+/// the app (docs/certificates.md), word for word.
 pub const APP_ISSUANCE_NOT_STARTED: &str = "この自治体では、まだアプリでの発行を開始していません。恐れ入りますが、自治体の発行方法を確認の上、手続きをお願いします。";
 
 /// A function the operator has stopped, as callers are told.

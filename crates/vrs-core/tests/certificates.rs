@@ -674,7 +674,7 @@ async fn app_and_kiosk_applications_are_checked_and_gated(db: &TestDb) {
     };
     let good = application(&jlis, &person, chiyoda());
 
-    // Before the municipality agrees: the exact message of DESIGN §4.6.
+    // Before the municipality agrees: the fixed message (docs/certificates.md).
     let refused = run(good.clone(), IssueChannel::App).await.unwrap_err();
     assert_eq!(refused.to_string(), APP_ISSUANCE_NOT_STARTED);
     publish_terms(

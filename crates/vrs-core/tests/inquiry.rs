@@ -1,7 +1,7 @@
 //! Inquiry between municipalities, terms and the emergency stop on both backends: a wrong code finds
 //! nobody and writes nothing in any other area; the consent rule in all four agreement
 //! combinations; provision records on both sides; registering received doses; the bulk job with
-//! mixed rows; terms gating of app issuance with DESIGN §4.6's message; stops that refuse at once.
+//! mixed rows; terms gating of app issuance with its fixed message; stops that refuse at once.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -469,7 +469,7 @@ async fn run_application(
 #[utoipa::path(post, path = "/api/v1/app/certificates", request_body = ApplicationBody, responses(
     (status = 400, description = "The body is not JSON of the application's shape (`invalid_body`, saying where, never quoting a value)"),
     (status = 200, description = "The certificate: ID, SMART Health Card (JWS and shc:/ text), EU DCC, VDS-NC (overseas)"),
-    (status = 403, description = "The card data was not accepted, or the municipality has not started app issuance (DESIGN §4.6's message)"),
+    (status = 403, description = "The card data was not accepted, or the municipality has not started app issuance (the fixed message of docs/certificates.md)"),
     (status = 404, description = "No record, or no doses, in the municipality asked"),
     (status = 422, description = "A field is wrong (named), or the passport MRZ does not check"),
     (status = 503, description = "App issuance is stopped by the national operator"),

@@ -408,8 +408,8 @@ pub async fn delete_dose(
     after_change(&state, &signed, &atena, Ok(result)).await
 }
 
-/// Deletes the person's record and doses (the municipality's own deletion, PROMISES.md 22), with
-/// the reason in the audit entry; then back to the search.
+/// Deletes the person's record and doses (the municipality's own deletion, promise 22 of
+/// docs/pia.md), with the reason in the audit entry; then back to the search.
 pub async fn delete_person(
     State(state): State<AppState>,
     signed: Signed,

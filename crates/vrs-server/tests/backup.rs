@@ -1,7 +1,7 @@
 //! The administrator's backup page over real HTTP on SQLite and PostgreSQL: an LG-WAN download of
 //! the municipality's own area that opens with the deployment's key vault and holds exactly that
 //! area; refused from the internet, to staff, and without the form's token. Staff delete a person
-//! of their own municipality, with a reason (PROMISES.md 22).
+//! of their own municipality, with a reason (promise 22 of docs/pia.md).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

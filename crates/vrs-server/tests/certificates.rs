@@ -1,7 +1,7 @@
 //! Certificates over HTTP on both backends: staff issue a PDF or a `.smart-health-card` file at the
 //! counter from the record page; the card verifies against the key set the server publishes (with
 //! CORS); the history page lists it; bad MRZ input is refused naming the MRZ; the app's API answers
-//! DESIGN §4.6's message until the municipality agrees, refuses altered card data and names a bad
+//! the fixed message until the municipality agrees, refuses altered card data and names a bad
 //! field, then returns the codes; the kiosk's API returns the PDF.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]

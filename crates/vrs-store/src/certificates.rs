@@ -88,7 +88,8 @@ pub(crate) fn signing_key_aad(issuer: &str, purpose: KeyPurpose, kid: &str) -> V
     format!("signing_keys|{issuer}|{}|{kid}", purpose.as_str()).into_bytes()
 }
 
-/// One certificate issued (the issuance history): only what DESIGN §4.6 allows to be kept.
+/// One certificate issued (the issuance history): only what the history may keep
+/// (docs/certificates.md).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CertificateIssue {
     pub municipality: MunicipalityCode,

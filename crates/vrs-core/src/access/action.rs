@@ -127,9 +127,9 @@ impl TargetKind {
 
 impl Action {
     /// Actions that see, search or send a My Number, or carry the area's (sealed) My Numbers out
-    /// in a backup file. Only from LG-WAN, never on a site tablet (PROMISES.md 3, 4, 13). The app
-    /// and kiosk flows are not among them: the card's data goes to the server, which finds the
-    /// person itself, and nobody is shown the number.
+    /// in a backup file. Only from LG-WAN, never on a site tablet (promises 3, 4, 13 of
+    /// docs/pia.md). The app and kiosk flows are not among them: the card's data goes to the
+    /// server, which finds the person itself, and nobody is shown the number.
     pub fn uses_my_number(self) -> bool {
         matches!(
             self,
@@ -143,7 +143,7 @@ impl Action {
     }
 
     /// Actions that read or change a person's data, or a log of who did so. The national operator
-    /// and the prefectures never perform one (PROMISES.md 16).
+    /// and the prefectures never perform one (promise 16 of docs/pia.md).
     pub fn touches_person_data(self) -> bool {
         use Action::*;
         matches!(

@@ -1,6 +1,6 @@
 //! The rules of [`decide`](super::decide), each a small function that may only deny, and the allow
 //! table. A request is allowed when no rule denies; the first that does gives the reason. The order
-//! only chooses which reason is reported when several apply: the [`PROHIBITIONS`] that PROMISES.md
+//! only chooses which reason is reported when several apply: the [`PROHIBITIONS`] that docs/pia.md
 //! names come before the allow table, so the operator asking for a person hears "statistics only"
 //! rather than a bare "not permitted", and the [`SCOPES`] come after it, so a staff member asking for
 //! the operator's function hears "not permitted" rather than "another municipality".
@@ -151,7 +151,7 @@ pub(crate) fn target_fits_action(_: &Principal, action: Action, t: &Target) -> O
     (!action.target_kinds().contains(&TargetKind::of(t))).then_some(DenyReason::TargetMismatch)
 }
 
-/// The nation and the prefectures see statistics, never a person (PROMISES.md 16).
+/// The nation and the prefectures see statistics, never a person (promise 16 of docs/pia.md).
 pub(crate) fn governments_see_statistics_only(
     p: &Principal,
     action: Action,
@@ -162,7 +162,7 @@ pub(crate) fn governments_see_statistics_only(
 }
 
 /// A site tablet, on the internet, can never reach a My Number, whatever network it claims
-/// (PROMISES.md 3).
+/// (promise 3 of docs/pia.md).
 pub(crate) fn site_tablet_never_reaches_my_number(
     p: &Principal,
     action: Action,
@@ -172,7 +172,8 @@ pub(crate) fn site_tablet_never_reaches_my_number(
         .then_some(DenyReason::MyNumberOnSiteTablet)
 }
 
-/// A My Number is seen, searched or sent only from an LG-WAN terminal (PROMISES.md 4, 13, 15).
+/// A My Number is seen, searched or sent only from an LG-WAN terminal (promises 4, 13, 15 of
+/// docs/pia.md).
 pub(crate) fn my_number_only_from_lgwan(
     p: &Principal,
     action: Action,
@@ -198,7 +199,8 @@ pub(crate) fn in_allow_table(p: &Principal, action: Action, _: &Target) -> Optio
 }
 
 /// Municipal accounts act only in their own municipality's area, whatever the action
-/// (DESIGN.md §6, PROMISES.md 2, 22). An inquiry is sent from one's own area and answered from it.
+/// (docs/server.md, "Access decisions"; promises 2, 22 of docs/pia.md). An inquiry is sent from
+/// one's own area and answered from it.
 pub(crate) fn municipal_roles_stay_in_own_municipality(
     p: &Principal,
     action: Action,

@@ -1,5 +1,5 @@
-//! One test per rule of DESIGN.md §2 and §6, named after the behaviour, through [`decide`]: the
-//! fixtures, roles and terminals, missing scopes and the governments here; municipal accounts in
+//! One test per rule of who may do what (docs/server.md, "Access decisions"), named after the
+//! behaviour, through [`decide`]: the fixtures, roles and terminals, missing scopes and the governments here; municipal accounts in
 //! `tests/municipal.rs`; site tablets and the certificate service in `tests/sites.rs`; the
 //! table-driven tests over every (role, action) pair in `tests/table.rs`.
 

@@ -8,7 +8,7 @@
 -- deleted, so certificates it signed still verify. At most one key per issuer and purpose is active.
 -- It is deployment-wide (a reference table on Citus).
 --
--- certificate_issues is the issuance history (DESIGN §4.6): only the name, birth date, nationality
+-- certificate_issues is the issuance history (docs/certificates.md): only the name, birth date, nationality
 -- and passport number (sealed with the area's data key) with the certificate's ID, time, channel and
 -- kind. It names no 宛名番号 and no My Number. Keyed by municipality_code first, like every area row.
 

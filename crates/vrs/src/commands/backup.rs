@@ -6,7 +6,8 @@
 //!   key escrow file;
 //! - `vrs area consent …` / `vrs area shred …`: destroying a municipality's area on its consent.
 //!
-//! Deleting one person is the municipality's own act, on the person's page (PROMISES.md 22).
+//! Deleting one person is the municipality's own act, on the person's page (promise 22 of
+//! docs/pia.md).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
