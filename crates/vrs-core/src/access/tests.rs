@@ -1,7 +1,8 @@
 //! One test per rule of who may do what (docs/server.md, "Access decisions"), named after the
-//! behaviour, through [`decide`]: the fixtures, roles and terminals, missing scopes and the governments here; municipal accounts in
-//! `tests/municipal.rs`; site tablets and the certificate service in `tests/sites.rs`; the
-//! table-driven tests over every (role, action) pair in `tests/table.rs`.
+//! behaviour, through [`decide`]: the fixtures, roles and terminals, missing scopes and the
+//! governments here; municipal accounts in `tests/municipal.rs`; site tablets and the certificate
+//! service in `tests/sites.rs`; the table-driven tests over every (role, action) pair in
+//! `tests/table.rs`.
 
 mod municipal;
 mod sites;
