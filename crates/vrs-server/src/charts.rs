@@ -43,6 +43,29 @@ impl Point {
     }
 }
 
+/// `part` as a percentage of `whole`; withheld when either is (it would reveal it).
+pub fn percent(part: &Cell, whole: &Cell) -> Point {
+    match (part.value(), whole.value()) {
+        (Some(p), Some(w)) if w > 0 => Point::Value(p as f64 * 100.0 / w as f64),
+        (Some(_), Some(_)) => Point::Missing,
+        (None, _) => Point::Withheld(*part),
+        (_, None) => Point::Withheld(*whole),
+    }
+}
+
+/// An even time axis over dated values (in date order): the first day and a label for every day
+/// from it to the last, so a day without a value still takes its place.
+pub fn even_days<T>(dated: &[(chrono::NaiveDate, T)]) -> (chrono::NaiveDate, Vec<String>) {
+    let (Some(first), Some(last)) = (dated.first(), dated.last()) else {
+        return (chrono::NaiveDate::default(), Vec::new());
+    };
+    let span = (last.0 - first.0).num_days().max(0) as u64 + 1;
+    let days = (0..span)
+        .map(|i| (first.0 + chrono::Days::new(i)).to_string())
+        .collect();
+    (first.0, days)
+}
+
 /// Whether any point of the series is withheld.
 fn any_withheld(series: &[Series]) -> bool {
     series

@@ -11,7 +11,8 @@ use crate::i18n::Lang;
 use crate::pages::layout;
 use crate::session::Signed;
 
-fn jst(at: chrono::DateTime<chrono::Utc>) -> String {
+/// A time as Japan reads it (`2026-12-05 14:06`).
+pub(crate) fn jst(at: chrono::DateTime<chrono::Utc>) -> String {
     (at + chrono::Duration::hours(9))
         .format("%Y-%m-%d %H:%M")
         .to_string()

@@ -11,15 +11,16 @@ use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum_extra::extract::CookieJar;
-use chrono::{DateTime, Utc};
 use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::Value;
 use vrs_core::opendata as open;
 use vrs_domain::Cell;
+use vrs_interop::Encoding;
 use vrs_store::OpenFile;
 
-use crate::charts::{bar_chart, line_chart, Point, Series};
+use crate::charts::{bar_chart, even_days, line_chart, percent, Point, Series};
+use crate::duplicates_pages::jst;
 use crate::error::WebError;
 use crate::i18n::Lang;
 use crate::japan_map::{name_en, tile_map};
@@ -116,17 +117,15 @@ async fn serve_file(
         .into_response())
 }
 
-/// The stored name of a CSV in the encoding asked for; `None` for an encoding it is not kept in.
+/// The stored name of a CSV in the encoding asked for (the spellings every CSV of the system
+/// takes); `None` for an encoding it is not kept in.
 fn csv_name(utf8: &'static str, sjis: &'static str, q: &FileQuery) -> Option<&'static str> {
-    match q
-        .encoding
-        .as_deref()
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        None | Some("" | "utf-8" | "utf8") => Some(utf8),
-        Some("shift_jis" | "sjis" | "cp932") => Some(sjis),
-        Some(_) => None,
+    match q.encoding.as_deref().filter(|e| !e.is_empty()) {
+        None => Some(utf8),
+        Some(e) => match e.parse::<Encoding>().ok()? {
+            Encoding::Utf8 => Some(utf8),
+            Encoding::Cp932 => Some(sjis),
+        },
     }
 }
 
@@ -232,29 +231,18 @@ pub struct PageQuery {
     dose: Option<String>,
 }
 
-/// A published JSON cell as a chart point.
-fn point(v: &Value) -> Point {
+/// A published JSON cell back as a cell (one not published counts 0).
+fn cell(v: &Value) -> Cell {
     match v {
-        Value::Number(n) => n.as_f64().map_or(Point::Missing, Point::Value),
-        Value::String(s) if s == "x" => Point::Withheld(Cell::Hidden),
-        Value::String(_) => Point::Withheld(Cell::Small),
-        _ => Point::Missing,
+        Value::String(s) if s == "x" => Cell::Hidden,
+        Value::String(_) => Cell::Small,
+        v => Cell::Shown(v.as_u64().unwrap_or(0)),
     }
 }
 
-/// `part` of `whole` as a percentage; withheld when either is.
-fn percent(part: &Value, whole: &Value) -> Point {
-    match (point(part), point(whole)) {
-        (Point::Value(p), Point::Value(w)) if w > 0.0 => Point::Value(p * 100.0 / w),
-        (Point::Withheld(c), _) | (_, Point::Withheld(c)) => Point::Withheld(c),
-        _ => Point::Missing,
-    }
-}
-
-fn jst(at: DateTime<Utc>) -> String {
-    (at + chrono::Duration::hours(9))
-        .format("%Y-%m-%d %H:%M")
-        .to_string()
+/// `part` of `whole` as a percentage of published cells.
+fn share(part: &Value, whole: &Value) -> Point {
+    percent(&cell(part), &cell(whole))
 }
 
 fn size(bytes: u64) -> String {
@@ -300,24 +288,14 @@ fn charts(summary: &Value, ja: bool, dose: usize) -> Markup {
                 .map(|day| (day, &d["doses"]))
         })
         .collect();
-    let (first, last) = match (dated.first(), dated.last()) {
-        (Some(f), Some(l)) => (f.0, l.0),
-        _ => (chrono::NaiveDate::default(), chrono::NaiveDate::default()),
-    };
-    let span = if dated.is_empty() {
-        0
-    } else {
-        (last - first).num_days().max(0) as usize + 1
-    };
-    let days: Vec<String> = (0..span)
-        .map(|i| (first + chrono::Days::new(i as u64)).to_string())
-        .collect();
+    let (first, days) = even_days(&dated);
+    let span = days.len();
     let per_day: Vec<Series> = (1..=max_dose)
         .map(|n| {
             let mut points = vec![Point::Value(0.0); span];
             for (day, doses) in &dated {
                 if let Some(p) = points.get_mut((*day - first).num_days() as usize) {
-                    *p = point(&doses[n.to_string()]);
+                    *p = Point::of(cell(&doses[n.to_string()]));
                 }
             }
             Series {
@@ -331,7 +309,7 @@ fn charts(summary: &Value, ja: bool, dose: usize) -> Markup {
         label: tr("接種率", "Coverage").to_owned(),
         points: (1..=max_dose)
             .map(|n| {
-                percent(
+                share(
                     &nation["people_with_at_least"][n.to_string()],
                     &nation["targets"],
                 )
@@ -348,7 +326,7 @@ fn charts(summary: &Value, ja: bool, dose: usize) -> Markup {
             label: at_least(n),
             points: bands
                 .iter()
-                .map(|b| percent(&b["people_with_at_least"][n.to_string()], &b["targets"]))
+                .map(|b| share(&b["people_with_at_least"][n.to_string()], &b["targets"]))
                 .collect(),
         })
         .collect();
@@ -359,7 +337,7 @@ fn charts(summary: &Value, ja: bool, dose: usize) -> Markup {
             let code: u8 = p["code"].as_str()?.parse().ok()?;
             Some((
                 code,
-                percent(&p["people_with_at_least"][dose.to_string()], &p["targets"]),
+                share(&p["people_with_at_least"][dose.to_string()], &p["targets"]),
             ))
         })
         .collect();
@@ -533,28 +511,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn published_cells_become_points_and_withheld_shares_stay_withheld() {
-        assert_eq!(point(&serde_json::json!(120)), Point::Value(120.0));
+    fn published_cells_become_cells_and_withheld_shares_stay_withheld() {
+        use serde_json::json;
+        assert_eq!(cell(&json!(120)), Cell::Shown(120));
+        assert_eq!(cell(&json!("<10")), Cell::Small);
+        assert_eq!(cell(&json!("x")), Cell::Hidden);
+        assert_eq!(share(&json!(50), &json!(200)), Point::Value(25.0));
         assert_eq!(
-            point(&serde_json::json!("<10")),
+            share(&json!("<10"), &json!(200)),
             Point::Withheld(Cell::Small)
         );
-        assert_eq!(
-            point(&serde_json::json!("x")),
-            Point::Withheld(Cell::Hidden)
-        );
-        assert_eq!(
-            percent(&serde_json::json!(50), &serde_json::json!(200)),
-            Point::Value(25.0)
-        );
-        assert_eq!(
-            percent(&serde_json::json!("<10"), &serde_json::json!(200)),
-            Point::Withheld(Cell::Small)
-        );
-        assert_eq!(
-            percent(&serde_json::json!(10), &serde_json::json!(0)),
-            Point::Missing
-        );
+        assert_eq!(share(&json!(10), &json!(0)), Point::Missing);
         assert_eq!(size(2048), "2.0 KB");
     }
 }

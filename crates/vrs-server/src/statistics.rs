@@ -17,7 +17,7 @@ use vrs_domain::{Cell, MunicipalityCode, PrefectureCode};
 use vrs_interop::{CsvWriter, Encoding};
 use vrs_store::StatScope;
 
-use crate::charts::{bar_chart, line_chart, Point, Series};
+use crate::charts::{bar_chart, even_days, line_chart, percent, Point, Series};
 use crate::error::WebError;
 use crate::i18n::Lang;
 use crate::pages::layout;
@@ -102,16 +102,6 @@ pub async fn page(
     Ok(Html(view(&signed, &d, q.sort).into_string()))
 }
 
-/// `part` as a percentage of `whole`; withheld when either is (it would reveal it).
-fn percent(part: &Cell, whole: &Cell) -> Point {
-    match (part.value(), whole.value()) {
-        (Some(p), Some(w)) if w > 0 => Point::Value(p as f64 * 100.0 / w as f64),
-        (Some(_), Some(_)) => Point::Missing,
-        (None, _) => Point::Withheld(*part),
-        (_, None) => Point::Withheld(*whole),
-    }
-}
-
 fn charts(d: &Dashboard, ja: bool) -> Markup {
     let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     let pick = |(j, e): &(String, String)| if ja { j.clone() } else { e.clone() };
@@ -123,18 +113,8 @@ fn charts(d: &Dashboard, ja: bool) -> Markup {
         .iter()
         .filter_map(|(j, _, cells)| j.parse().ok().map(|day| (day, cells)))
         .collect();
-    let (first, last) = match (dated.first(), dated.last()) {
-        (Some(f), Some(l)) => (f.0, l.0),
-        _ => (chrono::NaiveDate::default(), chrono::NaiveDate::default()),
-    };
-    let span = if dated.is_empty() {
-        0
-    } else {
-        (last - first).num_days() as usize + 1
-    };
-    let days: Vec<String> = (0..span)
-        .map(|i| (first + chrono::Days::new(i as u64)).to_string())
-        .collect();
+    let (first, days) = even_days(&dated);
+    let span = days.len();
     let column = |c: usize| -> Vec<Cell> {
         let mut v = vec![Cell::Shown(0); span];
         for (day, cells) in &dated {

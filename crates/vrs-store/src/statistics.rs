@@ -109,6 +109,15 @@ pub struct ScopeStatistics {
     pub oldest: Option<DateTime<Utc>>,
 }
 
+/// The statistics tables a municipality's replacement clears (both backends).
+pub(crate) const TABLES: [&str; 5] = [
+    "stat_daily",
+    "stat_products",
+    "stat_ages",
+    "stat_coverage",
+    "stat_open",
+];
+
 /// The condition on `municipality_code` selecting the rows of `scope`, with its parameters
 /// (placeholders `{p}1`, `{p}2` in the backend's style): a municipality is one key, a prefecture a
 /// range of the leading key column (so the primary key is read as a range, never `substr`), and the

@@ -15,15 +15,6 @@ use crate::statistics::{
 };
 use crate::{rows, StoreError};
 
-/// The statistics tables a municipality's replacement clears.
-const TABLES: [&str; 5] = [
-    "stat_daily",
-    "stat_products",
-    "stat_ages",
-    "stat_coverage",
-    "stat_open",
-];
-
 fn counts(values: impl Iterator<Item = u64>) -> Result<Vec<i64>, StoreError> {
     values.map(stat::stored_count).collect()
 }
@@ -116,7 +107,7 @@ impl PostgresStore {
             tx.rollback().await?;
             return Ok(false);
         }
-        for table in TABLES {
+        for table in stat::TABLES {
             tx.execute(
                 &format!("DELETE FROM {table} WHERE municipality_code = $1"),
                 &[&code],

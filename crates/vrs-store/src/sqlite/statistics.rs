@@ -14,15 +14,6 @@ use crate::statistics::{
 };
 use crate::{rows, StoreError};
 
-/// The statistics tables a municipality's replacement clears.
-const TABLES: [&str; 5] = [
-    "stat_daily",
-    "stat_products",
-    "stat_ages",
-    "stat_coverage",
-    "stat_open",
-];
-
 impl SqliteStore {
     pub(crate) async fn statistics_source_sqlite(
         &self,
@@ -282,7 +273,7 @@ fn replace(
     if stored.is_some_and(|seq| seq >= stats.source_seq) {
         return Ok(false);
     }
-    for table in TABLES {
+    for table in stat::TABLES {
         tx.execute(
             &format!("DELETE FROM {table} WHERE municipality_code = ?1"),
             [code],
