@@ -54,6 +54,10 @@ pub enum Text {
     Internet,
     OtherLanguage,
     PasswordRules,
+    /// Under a chart with withheld values: what `<10` and `X` mean.
+    WithheldMarks,
+    /// Under a line chart with withheld values: they are not drawn.
+    WithheldGaps,
 }
 
 pub fn t(lang: Lang, text: Text) -> &'static str {
@@ -97,5 +101,9 @@ pub fn t(lang: Lang, text: Text) -> &'static str {
         (Lang::En, OtherLanguage) => "日本語",
         (Lang::Ja, PasswordRules) => "12文字以上で、英小文字・英大文字・数字・記号のうち3種類以上を含め、ユーザIDを含めないでください。",
         (Lang::En, PasswordRules) => "At least 12 characters, mixing three of lower-case, upper-case, digits and symbols, without the user ID.",
+        (Lang::Ja, WithheldMarks) => "「<10」は10未満、「X」は他の値の逆算を防ぐための秘匿です。",
+        (Lang::En, WithheldMarks) => "<10 is a count below 10; X is hidden so that no small count can be recovered.",
+        (Lang::Ja, WithheldGaps) => "「<10」「X」の値は秘匿のため描いていません（線は途切れます）。",
+        (Lang::En, WithheldGaps) => "Values shown as <10 or X are withheld and not drawn (the line breaks).",
     }
 }

@@ -22,7 +22,7 @@ use vrs_store::OpenFile;
 use crate::charts::{bar_chart, even_days, line_chart, percent, Point, Series};
 use crate::duplicates_pages::jst;
 use crate::error::WebError;
-use crate::i18n::Lang;
+use crate::i18n::{t, Lang, Text};
 use crate::japan_map::{name_en, tile_map};
 use crate::pages::layout;
 use crate::AppState;
@@ -341,14 +341,9 @@ fn charts(summary: &Value, ja: bool, dose: usize) -> Markup {
             ))
         })
         .collect();
-    let marks = tr(
-        "「<10」は10未満、「X」は他の値の逆算を防ぐための秘匿です。",
-        "<10 is a count below 10; X is hidden so that no small count can be recovered.",
-    );
-    let gaps = tr(
-        "「<10」「X」の値は秘匿のため描いていません（線は途切れます）。",
-        "Values shown as <10 or X are withheld and not drawn (the line breaks).",
-    );
+    let lang = if ja { Lang::Ja } else { Lang::En };
+    let marks = t(lang, Text::WithheldMarks);
+    let gaps = t(lang, Text::WithheldGaps);
     let map_title = if ja {
         format!("都道府県別の接種率（{dose}回以上、対象者比）")
     } else {

@@ -19,7 +19,7 @@ use vrs_store::StatScope;
 
 use crate::charts::{bar_chart, even_days, line_chart, percent, Point, Series};
 use crate::error::WebError;
-use crate::i18n::Lang;
+use crate::i18n::{t, Lang, Text};
 use crate::pages::layout;
 use crate::session::Signed;
 use crate::AppState;
@@ -195,14 +195,9 @@ fn charts(d: &Dashboard, ja: bool) -> Markup {
             .map(|t| t.iter().copied().map(Point::of).collect())
             .unwrap_or_default(),
     }];
-    let gaps = tr(
-        "「<10」「X」の値は秘匿のため描いていません（線は途切れます）。",
-        "Values shown as <10 or X are withheld and not drawn (the line breaks).",
-    );
-    let marks = tr(
-        "「<10」は10未満、「X」は他の値の逆算を防ぐための秘匿です。",
-        "<10 is a count below 10; X is hidden so that no small count can be recovered.",
-    );
+    let lang = if ja { Lang::Ja } else { Lang::En };
+    let gaps = t(lang, Text::WithheldGaps);
+    let marks = t(lang, Text::WithheldMarks);
     let lower_bound = tr(
         "秘匿された日（「<10」「X」）は0として累計しているため、実際の接種率はこれ以上です。",
         "Days withheld (<10, X) count as 0, so the true coverage is at least this.",
