@@ -187,7 +187,8 @@ async fn revoked_codes_fail_verification_online_and_offline(db: &TestDb) {
     .unwrap();
 
     // The published lists: the key carries crlVersion 1 and its CRL names the card's rid.
-    let shc_kid = vrs_store::Store::person_certificates(store, chiyoda(), &people[0].atena)
+    let shc_kid = store
+        .person_certificates(chiyoda(), &people[0].atena)
         .await
         .unwrap()[0]
         .shc_kid

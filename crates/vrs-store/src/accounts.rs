@@ -2,8 +2,11 @@
 //! deployment (the national operator issues them), so these methods are not scoped by municipality;
 //! the services above decide who may call them. Roles are stored as the access module's codes.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use vrs_domain::{MunicipalityCode, PrefectureCode};
+
+use crate::{AuditEntry, AuditScope, StoreError};
 
 /// An account as stored. The password is only its Argon2id hash.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -83,4 +86,96 @@ pub struct SessionRecord {
     pub csrf_token: String,
     pub created_at: DateTime<Utc>,
     pub last_seen_at: DateTime<Utc>,
+}
+
+/// Staff accounts, applications for them, sign-in failures and sessions.
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// Stores a new account and appends `audit` to `audit_scope`'s chain in the same transaction.
+    /// An existing user ID is a [`StoreError::Conflict`].
+    async fn create_account(
+        &self,
+        account: &Account,
+        audit_scope: AuditScope,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
+
+    /// One account by user ID.
+    async fn account(&self, user_id: &str) -> Result<Account, StoreError>;
+
+    /// Every account, by user ID.
+    async fn accounts(&self) -> Result<Vec<Account>, StoreError>;
+
+    /// Counts a failed login; at `lock_after` consecutive failures the account is locked until
+    /// `lock_until`. Returns the account as it now stands.
+    async fn login_failed(
+        &self,
+        user_id: &str,
+        lock_after: u32,
+        lock_until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Account, StoreError>;
+
+    /// Clears the failure count after a successful login.
+    async fn login_succeeded(&self, user_id: &str) -> Result<(), StoreError>;
+
+    /// Replaces the password hash (and whether it must be changed at the next login), with its
+    /// audit entry; every session of the account ends.
+    async fn set_password(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        must_change: bool,
+        audit_scope: AuditScope,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
+
+    /// Records a municipality's application for a staff account; returns its number.
+    async fn apply_for_account(
+        &self,
+        scope: MunicipalityCode,
+        applicant: &str,
+        display_name: &str,
+        role: &str,
+        audit: &AuditEntry,
+    ) -> Result<i64, StoreError>;
+
+    /// Applications, newest first; only those with `status` when given.
+    async fn applications(
+        &self,
+        status: Option<ApplicationStatus>,
+    ) -> Result<Vec<Application>, StoreError>;
+
+    /// Decides a pending application: with `issued` the account is created in the same transaction
+    /// (approval), without it the application is rejected. A decided application is a conflict.
+    async fn decide_application(
+        &self,
+        id: i64,
+        decided_by: &str,
+        issued: Option<&Account>,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
+
+    /// Stores a new session.
+    async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
+
+    /// One session by the hash of its token.
+    async fn session(&self, token_hash: &[u8]) -> Result<SessionRecord, StoreError>;
+
+    /// Marks a session as used now.
+    async fn touch_session(
+        &self,
+        token_hash: &[u8],
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Ends a session.
+    async fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError>;
+
+    /// Deletes every session last used before `idle_before` or opened before `opened_before`
+    /// (expired ones nobody came back to); returns how many.
+    async fn delete_expired_sessions(
+        &self,
+        idle_before: DateTime<Utc>,
+        opened_before: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
 }

@@ -1,8 +1,11 @@
 //! Audit entries as storage keeps them, and their canonical bytes for the hash chain.
 //! A target names a record by its key (宛名番号, coupon, dose), never by a raw My Number.
 
+use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use vrs_domain::MunicipalityCode;
+
+use crate::StoreError;
 
 /// What happened, by whom, from where, to what, with which outcome.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -152,4 +155,37 @@ pub struct AuditFilter {
     pub actor: Option<String>,
     pub action: Option<String>,
     pub limit: u32,
+}
+
+/// The audit chains: one hash-linked log per municipality (and one for the deployment).
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Appends an entry to the municipality's audit chain.
+    async fn append_audit(
+        &self,
+        scope: AuditScope,
+        entry: &AuditEntry,
+    ) -> Result<AuditRecord, StoreError>;
+
+    /// Entries of a chain matching `filter`, newest first.
+    async fn audit_search(
+        &self,
+        scope: AuditScope,
+        filter: &AuditFilter,
+    ) -> Result<Vec<AuditRecord>, StoreError>;
+
+    /// The newest entry of the municipality's audit chain as the database records it
+    /// (`audit_heads`): its sequence number and hash, or `None` for an empty chain.
+    async fn audit_head(&self, scope: AuditScope) -> Result<Option<(i64, [u8; 32])>, StoreError>;
+
+    /// Every municipality that has an audit chain.
+    async fn audit_chains(&self) -> Result<Vec<AuditScope>, StoreError>;
+
+    /// The municipality's audit chain from sequence number `from` (1-based), at most `limit` entries.
+    async fn audit_log(
+        &self,
+        scope: AuditScope,
+        from: i64,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>, StoreError>;
 }

@@ -8,11 +8,13 @@
 
 use std::sync::{Arc, Mutex};
 
+use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use vrs_crypto::backup::BackupKey;
+use vrs_domain::MunicipalityCode;
 
 use crate::audit::AuditScope;
-use crate::StoreError;
+use crate::{AuditEntry, StoreError};
 
 /// A column's type, as both backends store it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -836,4 +838,67 @@ pub(crate) fn expect_end(
             t.name
         ))),
     }
+}
+
+/// Backups of an area, their key vault, restore, and crypto-shredding.
+#[async_trait]
+pub trait BackupStore: Send + Sync {
+    /// The area's backup key from the key vault; with `create`, a missing one is made and stored.
+    async fn backup_key(
+        &self,
+        area: AuditScope,
+        create: bool,
+    ) -> Result<Option<BackupKey>, StoreError>;
+
+    /// Opens a vault entry from a key escrow file with this deployment's master key.
+    fn open_vault_entry(&self, area: AuditScope, wrapped: &[u8]) -> Result<BackupKey, StoreError>;
+
+    /// A keyed pseudonym of a stranger's text (under the master key): recorded where the text
+    /// itself must not be kept.
+    fn pseudonym(&self, purpose: &str, data: &[u8]) -> [u8; 32];
+
+    /// Every key-vault entry as stored (area code, backup key wrapped by the master key).
+    async fn vault_entries(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+
+    /// Stores a vault entry brought from a key escrow file; it must unwrap with this deployment's
+    /// master key. An existing entry for the area is left as it is.
+    async fn put_vault_entry(&self, area: AuditScope, wrapped: &[u8]) -> Result<(), StoreError>;
+
+    /// Every row of `areas`, read in one transaction (a consistent snapshot while others write) and
+    /// handed to `sink` as it is read, with each area's data keys re-wrapped by its backup key
+    /// (created when missing). Returns the areas' backup keys, in order.
+    async fn snapshot(
+        &self,
+        areas: &[AuditScope],
+        sink: Box<dyn SnapshotSink>,
+    ) -> Result<Vec<BackupKey>, StoreError>;
+
+    /// Writes `areas` in one transaction, pulling their rows from each source: each area must be
+    /// empty here; the data keys are unwrapped with the carried backup key and stored wrapped by this
+    /// deployment's master key, and the backup key joins this deployment's vault. Nothing is written
+    /// when any part fails.
+    async fn restore_areas(&self, areas: Vec<AreaRestore>) -> Result<(), StoreError>;
+
+    /// Records the municipality's consent to the destruction of its area (audited in its chain).
+    async fn consent_to_shred(
+        &self,
+        scope: MunicipalityCode,
+        reference: &str,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
+
+    /// Destroys the municipality's area in one transaction: every row, its data keys and its backup
+    /// key; appends `audit` (with the counts and the area chain's last head added to its detail) to
+    /// the national chain. Refused without a recorded consent.
+    async fn shred_area(
+        &self,
+        scope: MunicipalityCode,
+        audit: &AuditEntry,
+    ) -> Result<ShredRecord, StoreError>;
+
+    /// The consent and (once done) the destruction recorded for the municipality's area.
+    async fn shred_record(
+        &self,
+        scope: MunicipalityCode,
+    ) -> Result<Option<ShredRecord>, StoreError>;
 }

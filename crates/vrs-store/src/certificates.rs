@@ -2,6 +2,7 @@
 //! master key, public part published) and each municipality's issuance history, whose personal
 //! fields are sealed with the area's data key like a resident's.
 
+use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use vrs_crypto::FieldCipher;
 use vrs_domain::{
@@ -9,7 +10,7 @@ use vrs_domain::{
 };
 use zeroize::Zeroizing;
 
-use crate::StoreError;
+use crate::{AuditEntry, AuditScope, StoreError};
 
 /// What a signing key signs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -394,4 +395,98 @@ impl IssueRow {
             status_reason: self.status_reason,
         })
     }
+}
+
+/// Signing keys and the certificate issuance history with its revocations.
+#[async_trait]
+pub trait CertificateStore: Send + Sync {
+    /// The active signing key of `issuer` for `purpose`, opened with the master key.
+    async fn signing_key(
+        &self,
+        issuer: &str,
+        purpose: KeyPurpose,
+    ) -> Result<Option<ActiveSigningKey>, StoreError>;
+
+    /// Stores a new signing key (its private part sealed by the master key) with its audit entry in
+    /// `chain`. With `rotate` the active key of the issuer and purpose is retired in the same
+    /// transaction; without it the key is stored only when the issuer has no active key for the
+    /// purpose (false: another node made one first; read that one).
+    async fn put_signing_key(
+        &self,
+        info: &SigningKeyInfo,
+        private_pkcs8: &[u8],
+        rotate: bool,
+        chain: AuditScope,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError>;
+
+    /// Every signing key of `purpose`, active and retired (their public parts, for publishing and
+    /// verifying), oldest first.
+    async fn signing_keys(&self, purpose: KeyPurpose) -> Result<Vec<SigningKeyInfo>, StoreError>;
+
+    /// Every signing key of every purpose as stored, private parts still sealed by the master key
+    /// (for the key escrow), oldest first.
+    async fn sealed_signing_keys(&self) -> Result<Vec<SealedSigningKey>, StoreError>;
+
+    /// Stores a signing key brought from a key escrow file, with its audit entry in the national
+    /// chain. Its private part must open with this deployment's master key. A key already held
+    /// (same issuer, purpose and kid) is left as it is; an active key is stored retired when this
+    /// deployment already has another active key for its issuer and purpose.
+    async fn put_sealed_signing_key(
+        &self,
+        key: &SealedSigningKey,
+        audit: &AuditEntry,
+    ) -> Result<EscrowedKey, StoreError>;
+
+    /// Keeps one certificate in the issuance history of its municipality with its audit entry,
+    /// linked to the person of `atena` only by a keyed hash, with which of `doses` (the person's
+    /// doses it states, by dose number) and a keyed hash of their content. An ID already kept is a
+    /// [`StoreError::Conflict`]; so is `issue.replaces` naming a certificate that is not this
+    /// person's in this area.
+    async fn record_certificate(
+        &self,
+        issue: &CertificateIssue,
+        atena: &AtenaNumber,
+        doses: &[DoseRecord],
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
+
+    /// The area's issuance history, newest first, at most `limit`.
+    async fn certificate_issues(
+        &self,
+        scope: MunicipalityCode,
+        limit: u32,
+    ) -> Result<Vec<CertificateIssue>, StoreError>;
+
+    /// The certificates issued to the person of `atena`, newest first.
+    async fn person_certificates(
+        &self,
+        scope: MunicipalityCode,
+        atena: &AtenaNumber,
+    ) -> Result<Vec<CertificateIssue>, StoreError>;
+
+    /// Revokes a certificate of the area with `reason` and its audit entry. Unknown in the area is
+    /// [`StoreError::NotFound`]; already revoked is a [`StoreError::Conflict`].
+    async fn revoke_certificate(
+        &self,
+        scope: MunicipalityCode,
+        id: &CertificateId,
+        reason: &str,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
+
+    /// Brings the certificates of these people up to date with their doses as stored: revoked when
+    /// a dose one states was corrected or deleted, superseded when a later dose was recorded. Each
+    /// change is audited (actor and time of `cause`). Corrections and deletions of doses do this in
+    /// their own transaction; additions call it after. Returns how many certificates changed.
+    async fn refresh_certificates(
+        &self,
+        scope: MunicipalityCode,
+        people: &[AtenaNumber],
+        cause: &AuditEntry,
+    ) -> Result<u32, StoreError>;
+
+    /// Every revoked certificate of the deployment (no personal field: the public lists are made
+    /// from it), oldest revocation first.
+    async fn revoked_certificates(&self) -> Result<Vec<RevokedCertificate>, StoreError>;
 }

@@ -1,10 +1,11 @@
 //! What the store keeps of dose registrations beyond the dose itself: who recorded it, and the
 //! first answer to a request that carried an `Idempotency-Key`.
 
-use chrono::{DateTime, Utc};
-use vrs_domain::{DoseRecord, DoseSource, MunicipalityCode};
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use vrs_domain::{AtenaNumber, DoseRecord, DoseSource, MunicipalityCode};
 
-use crate::StoreError;
+use crate::{AuditEntry, StoreError};
 
 /// One dose to record, with the account that recorded it and, for a request carrying an
 /// `Idempotency-Key`, the answer to keep with it (in the same transaction).
@@ -66,4 +67,99 @@ pub(crate) fn check_undo(
         return Err(StoreError::Conflict("the undo window has closed".into()));
     }
     Ok(())
+}
+
+/// One person's doses and flags, as [`Store::area_doses`] returns them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PersonDoses {
+    pub atena: AtenaNumber,
+    pub moved_out_on: Option<NaiveDate>,
+    pub deceased_on: Option<NaiveDate>,
+    pub doses: Vec<DoseRecord>,
+}
+
+/// Doses: registration (one at a time with its idempotent answer, or in bulk), correction,
+/// deletion, undo, and reading an area's or a person's doses.
+#[async_trait]
+pub trait DoseStore: Send + Sync {
+    /// Records a dose in the area of the person's home municipality (`scope`) with its audit entry
+    /// and, when given, the idempotent answer. A dose number already recorded for the person is a
+    /// [`StoreError::Conflict`]; an idempotency key already used is [`StoreError::Replayed`] (and
+    /// nothing is written).
+    async fn add_dose(
+        &self,
+        scope: MunicipalityCode,
+        registration: &Registration,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
+
+    /// Records many doses of the area in one transaction, all or none, with one audit entry.
+    async fn add_doses(
+        &self,
+        scope: MunicipalityCode,
+        records: &[DoseRecord],
+        recorded_by: &str,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
+
+    /// The answer kept for an idempotency key, if any.
+    async fn stored_answer(
+        &self,
+        site: MunicipalityCode,
+        user_id: &str,
+        key: &str,
+    ) -> Result<Option<IdempotentAnswer>, StoreError>;
+
+    /// Keeps an answer that wrote nothing (a refusal) for its key; false when the key already has one.
+    async fn remember_answer(&self, answer: &IdempotentAnswer) -> Result<bool, StoreError>;
+
+    /// Replaces a stored dose. `before` must be the dose as stored (all its content), or the call
+    /// is a [`StoreError::Conflict`] (someone changed it meanwhile); the dose number may change if
+    /// the new one is free. When and how it was first recorded is kept.
+    async fn correct_dose(
+        &self,
+        scope: MunicipalityCode,
+        before: &DoseRecord,
+        after: &DoseRecord,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
+
+    /// Deletes a stored dose (really: the audit entry keeps what it was). `before` as for
+    /// [`Store::correct_dose`].
+    async fn delete_dose(
+        &self,
+        scope: MunicipalityCode,
+        before: &DoseRecord,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
+
+    /// Undoes a dose registered from a vaccination site's tablet: deleted like
+    /// [`Store::delete_dose`] (its audit entry keeps what it stated, certificates stating it are
+    /// revoked in the same transaction), but only while it was recorded from a tablet by
+    /// `recorded_by` at or after `recorded_since`; otherwise a [`StoreError::Conflict`] saying which.
+    async fn undo_dose(
+        &self,
+        scope: MunicipalityCode,
+        before: &DoseRecord,
+        recorded_by: &str,
+        recorded_since: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
+
+    /// A page of the area's people who have doses, by 宛名番号 after `after`: each with the flags
+    /// staff set and the doses by dose number. For checking stored records without loading a whole
+    /// area at once.
+    async fn area_doses(
+        &self,
+        scope: MunicipalityCode,
+        after: Option<&AtenaNumber>,
+        limit: u32,
+    ) -> Result<Vec<PersonDoses>, StoreError>;
+
+    /// A person's doses, by dose number.
+    async fn doses_of(
+        &self,
+        scope: MunicipalityCode,
+        atena: &AtenaNumber,
+    ) -> Result<Vec<DoseRecord>, StoreError>;
 }

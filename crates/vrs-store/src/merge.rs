@@ -8,6 +8,7 @@
 //! travels in a backup like any other row. `after_digest` is the SHA-256 of the kept person's dose
 //! rows right after the merge: unmerge refuses when they changed since.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use vrs_domain::{AtenaNumber, MunicipalityCode};
 
@@ -329,4 +330,78 @@ pub(crate) fn with_added(audit: &AuditEntry, added: u32) -> AuditEntry {
 /// `at` to the microsecond, as both backends store times.
 pub(crate) fn micros(at: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at)
+}
+
+/// Duplicate people: detection signals, the review queue, and reversible merges.
+#[async_trait]
+pub trait DuplicateStore: Send + Sync {
+    /// Pairs of the area's people with the same kana name (spaces ignored), birth date and sex,
+    /// lower 宛名番号 first, found through the search index without opening any sealed field.
+    async fn duplicate_pairs_by_kana_birth_sex(
+        &self,
+        scope: MunicipalityCode,
+    ) -> Result<Vec<(AtenaNumber, AtenaNumber)>, StoreError>;
+
+    /// The area's people who moved in from another municipality (the resident registry's
+    /// `moved_in_from`) and hold no dose received from there: whom a duplicate scan asks their
+    /// former area about, one by one through the inquiry. Reads this area only.
+    async fn movers(&self, scope: MunicipalityCode) -> Result<Vec<Mover>, StoreError>;
+
+    /// Puts candidates on the area's review queue: new ones open, known ones (same ID) keep their
+    /// status. Returns how many were new; `audit` (with that count added) is appended.
+    async fn put_duplicate_candidates(
+        &self,
+        scope: MunicipalityCode,
+        candidates: &[Candidate],
+        audit: &AuditEntry,
+    ) -> Result<u32, StoreError>;
+
+    /// The area's queue, newest finding first; only those with `status` when given.
+    async fn duplicate_candidates(
+        &self,
+        scope: MunicipalityCode,
+        status: Option<CandidateStatus>,
+    ) -> Result<Vec<Candidate>, StoreError>;
+
+    /// Decides an open candidate (dismissal only; merges decide through [`Store::merge_people`]).
+    /// Unknown: [`StoreError::NotFound`]; already decided: a conflict.
+    async fn decide_candidate(
+        &self,
+        scope: MunicipalityCode,
+        candidate_id: &str,
+        status: CandidateStatus,
+        decided_by: &str,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
+
+    /// Merges `merged` into `kept` in one transaction: both people's rows are kept as stored in the
+    /// merge's snapshot, the doses move to `kept` renumbered by date, `merged`'s row is deleted and
+    /// an open candidate naming the pair is marked merged. A conflict (nothing written) when either
+    /// person is missing, they are the same, or the doses together would break the dose-number
+    /// limit or fall two on one day.
+    #[allow(clippy::too_many_arguments)]
+    async fn merge_people(
+        &self,
+        scope: MunicipalityCode,
+        kept: &AtenaNumber,
+        merged: &AtenaNumber,
+        merge_id: &str,
+        merged_by: &str,
+        at: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> Result<PersonMerge, StoreError>;
+
+    /// Undoes a merge: both people's rows and doses as they were, byte for byte; the candidate is
+    /// open again. A conflict when already undone, when the kept person's doses changed since, or
+    /// when the merged person's 宛名番号, coupon or My Number has been taken meanwhile.
+    async fn unmerge(
+        &self,
+        scope: MunicipalityCode,
+        merge_id: &str,
+        undone_by: &str,
+        audit: &AuditEntry,
+    ) -> Result<PersonMerge, StoreError>;
+
+    /// The area's merges, newest first.
+    async fn person_merges(&self, scope: MunicipalityCode) -> Result<Vec<PersonMerge>, StoreError>;
 }

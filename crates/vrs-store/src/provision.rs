@@ -3,8 +3,11 @@
 //! record never holds a My Number; the asking side names its own person by 宛名番号 when it holds
 //! them, the providing side names the person it provided.
 
+use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use vrs_domain::{AtenaNumber, ConsentBasis, CouponNumber, MunicipalityCode};
+
+use crate::{AuditEntry, StoreError};
 
 /// Which side of an inquiry a record is kept on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -142,4 +145,56 @@ pub struct InquiryJob {
     pub invalid: u32,
     /// Empty in listings ([`crate::Store::inquiry_jobs`]).
     pub results_csv: String,
+}
+
+/// Inquiries between municipalities: the provision records both sides keep, and bulk inquiry jobs.
+#[async_trait]
+pub trait InquiryStore: Send + Sync {
+    /// Records both sides of an inquiry in one transaction: the asking side's record with its audit
+    /// entry (in its chain), and, when the person was found, the providing side's record with its
+    /// audit entry (in the provider's chain). An inquiry ID already recorded on a side is a
+    /// [`StoreError::Conflict`] and nothing is written.
+    async fn record_inquiry(
+        &self,
+        inquired: &ProvisionRecord,
+        inquired_audit: &AuditEntry,
+        provided: Option<(&ProvisionRecord, &AuditEntry)>,
+    ) -> Result<(), StoreError>;
+
+    /// The area's provision records matching `filter`, newest first.
+    async fn provision_records(
+        &self,
+        scope: MunicipalityCode,
+        filter: &ProvisionFilter,
+    ) -> Result<Vec<ProvisionRecord>, StoreError>;
+
+    /// One of the area's provision records by inquiry ID and side.
+    async fn provision_record(
+        &self,
+        scope: MunicipalityCode,
+        inquiry_id: &str,
+        side: ProvisionSide,
+    ) -> Result<ProvisionRecord, StoreError>;
+
+    /// Keeps a finished bulk inquiry job of `job.municipality` with its audit entry in that
+    /// municipality's chain. A batch ID already kept is a [`StoreError::Conflict`].
+    async fn save_inquiry_job(
+        &self,
+        job: &InquiryJob,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
+
+    /// The area's bulk inquiry jobs, newest first, at most `limit`, without their results file.
+    async fn inquiry_jobs(
+        &self,
+        scope: MunicipalityCode,
+        limit: u32,
+    ) -> Result<Vec<InquiryJob>, StoreError>;
+
+    /// One of the area's bulk inquiry jobs with its results file.
+    async fn inquiry_job(
+        &self,
+        scope: MunicipalityCode,
+        batch: &str,
+    ) -> Result<InquiryJob, StoreError>;
 }

@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 
+use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use vrs_crypto::FieldCipher;
 use vrs_domain::{AgeBand, AtenaNumber, MunicipalityCode, PrefectureCode, Sex};
@@ -259,4 +260,41 @@ pub(crate) fn people(
         }
     }
     Ok(out)
+}
+
+/// The statistics tables: their source rows, their recomputation per municipality, and their reads
+/// per scope.
+#[async_trait]
+pub trait StatisticsStore: Send + Sync {
+    /// A page of the area's people for the statistics job, by 宛名番号 after `after`: each with
+    /// the birth date opened, sex, flags and doses. Only the statistics job calls it; what it
+    /// returns never leaves the job.
+    async fn statistics_source(
+        &self,
+        scope: MunicipalityCode,
+        after: Option<&AtenaNumber>,
+        limit: u32,
+    ) -> Result<Vec<StatPerson>, StoreError>;
+
+    /// Replaces the municipality's statistics as a whole, unless those stored were computed from a
+    /// later (or the same) audit head: returns whether it replaced them.
+    async fn replace_statistics(
+        &self,
+        scope: MunicipalityCode,
+        stats: &AreaStatistics,
+    ) -> Result<bool, StoreError>;
+
+    /// The audit head each municipality's stored statistics were computed from, and when.
+    async fn statistics_computed(
+        &self,
+    ) -> Result<Vec<(MunicipalityCode, i64, DateTime<Utc>)>, StoreError>;
+
+    /// The sums over the municipalities of `scope`.
+    async fn scope_statistics(&self, scope: StatScope) -> Result<ScopeStatistics, StoreError>;
+
+    /// Each municipality of `scope` with statistics, with its headline figures, by code.
+    async fn municipality_figures(
+        &self,
+        scope: StatScope,
+    ) -> Result<Vec<MunicipalityFigures>, StoreError>;
 }

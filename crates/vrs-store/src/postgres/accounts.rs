@@ -1,5 +1,6 @@
 //! Accounts, applications and sessions on PostgreSQL.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
@@ -7,7 +8,7 @@ use vrs_domain::{MunicipalityCode, PrefectureCode};
 
 use super::{append_audit_tx, PostgresStore};
 use crate::accounts::{Account, Application, ApplicationStatus, SessionRecord};
-use crate::{rows, AuditEntry, AuditScope, StoreError};
+use crate::{rows, AccountStore, AuditEntry, AuditScope, StoreError};
 
 const ACCOUNT_COLUMNS: &str =
     "user_id, role, municipality_code, prefecture_code, display_name, password_hash, \
@@ -79,8 +80,9 @@ async fn load_account(client: &impl GenericClient, user_id: &str) -> Result<Acco
     account_from(&row.ok_or(StoreError::NotFound)?)
 }
 
-impl PostgresStore {
-    pub(crate) async fn create_account_pg(
+#[async_trait]
+impl AccountStore for PostgresStore {
+    async fn create_account(
         &self,
         account: &Account,
         scope: AuditScope,
@@ -94,12 +96,12 @@ impl PostgresStore {
         Ok(())
     }
 
-    pub(crate) async fn account_pg(&self, user_id: &str) -> Result<Account, StoreError> {
+    async fn account(&self, user_id: &str) -> Result<Account, StoreError> {
         let client = self.pool.get().await?;
         load_account(&client, user_id).await
     }
 
-    pub(crate) async fn accounts_pg(&self) -> Result<Vec<Account>, StoreError> {
+    async fn accounts(&self) -> Result<Vec<Account>, StoreError> {
         let client = self.pool.get().await?;
         let found = client
             .query(
@@ -110,7 +112,7 @@ impl PostgresStore {
         found.iter().map(account_from).collect()
     }
 
-    pub(crate) async fn login_failed_pg(
+    async fn login_failed(
         &self,
         user_id: &str,
         lock_after: u32,
@@ -131,7 +133,7 @@ impl PostgresStore {
         load_account(&client, user_id).await
     }
 
-    pub(crate) async fn login_succeeded_pg(&self, user_id: &str) -> Result<(), StoreError> {
+    async fn login_succeeded(&self, user_id: &str) -> Result<(), StoreError> {
         let client = self.pool.get().await?;
         client
             .execute(
@@ -142,7 +144,7 @@ impl PostgresStore {
         Ok(())
     }
 
-    pub(crate) async fn set_password_pg(
+    async fn set_password(
         &self,
         user_id: &str,
         hash: &str,
@@ -168,7 +170,7 @@ impl PostgresStore {
         Ok(())
     }
 
-    pub(crate) async fn apply_for_account_pg(
+    async fn apply_for_account(
         &self,
         scope: MunicipalityCode,
         applicant: &str,
@@ -191,7 +193,7 @@ impl PostgresStore {
         Ok(id)
     }
 
-    pub(crate) async fn applications_pg(
+    async fn applications(
         &self,
         status: Option<ApplicationStatus>,
     ) -> Result<Vec<Application>, StoreError> {
@@ -223,7 +225,7 @@ impl PostgresStore {
             .collect()
     }
 
-    pub(crate) async fn decide_application_pg(
+    async fn decide_application(
         &self,
         id: i64,
         decided_by: &str,
@@ -261,7 +263,7 @@ impl PostgresStore {
         Ok(())
     }
 
-    pub(crate) async fn create_session_pg(&self, s: &SessionRecord) -> Result<(), StoreError> {
+    async fn create_session(&self, s: &SessionRecord) -> Result<(), StoreError> {
         let client = self.pool.get().await?;
         client
             .execute(
@@ -273,7 +275,7 @@ impl PostgresStore {
         Ok(())
     }
 
-    pub(crate) async fn session_pg(&self, token_hash: &[u8]) -> Result<SessionRecord, StoreError> {
+    async fn session(&self, token_hash: &[u8]) -> Result<SessionRecord, StoreError> {
         let client = self.pool.get().await?;
         let stmt = client
             .prepare_cached(
@@ -295,11 +297,7 @@ impl PostgresStore {
         })
     }
 
-    pub(crate) async fn touch_session_pg(
-        &self,
-        token_hash: &[u8],
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    async fn touch_session(&self, token_hash: &[u8], at: DateTime<Utc>) -> Result<(), StoreError> {
         let client = self.pool.get().await?;
         client
             .execute(
@@ -310,11 +308,25 @@ impl PostgresStore {
         Ok(())
     }
 
-    pub(crate) async fn delete_session_pg(&self, token_hash: &[u8]) -> Result<(), StoreError> {
+    async fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError> {
         let client = self.pool.get().await?;
         client
             .execute("DELETE FROM sessions WHERE token_hash = $1", &[&token_hash])
             .await?;
         Ok(())
+    }
+
+    async fn delete_expired_sessions(
+        &self,
+        idle_before: DateTime<Utc>,
+        opened_before: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let client = self.pool.get().await?;
+        Ok(client
+            .execute(
+                "DELETE FROM sessions WHERE last_seen_at < $1 OR created_at < $2",
+                &[&idle_before, &opened_before],
+            )
+            .await?)
     }
 }

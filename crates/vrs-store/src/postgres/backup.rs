@@ -2,6 +2,7 @@
 //! REPEATABLE READ, READ ONLY transaction (consistent while other nodes write); a restore or a shred
 //! is one transaction.
 
+use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::GenericClient;
 use futures_util::TryStreamExt;
@@ -9,13 +10,14 @@ use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, Row};
 use vrs_crypto::backup::BackupKey;
-use vrs_domain::{AtenaNumber, MunicipalityCode};
+use vrs_domain::MunicipalityCode;
 
 use super::{append_audit_tx, map_db, PostgresStore};
 use crate::backup::{
     self as spec, AreaRestore, Cell, Col, RestoreSource, ShredRecord, SnapshotSink,
 };
 use crate::keyring::Keyring;
+use crate::BackupStore;
 use crate::{AuditEntry, AuditScope, StoreError};
 
 pub(super) fn read_cell(row: &Row, i: usize, col: Col) -> Result<Cell, tokio_postgres::Error> {
@@ -311,8 +313,9 @@ async fn shred_record(
     }))
 }
 
-impl PostgresStore {
-    pub(crate) async fn backup_key_pg(
+#[async_trait]
+impl BackupStore for PostgresStore {
+    async fn backup_key(
         &self,
         area: AuditScope,
         create: bool,
@@ -337,7 +340,15 @@ impl PostgresStore {
         vault_key(&client, &self.keyring, code).await
     }
 
-    pub(crate) async fn vault_entries_pg(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    fn pseudonym(&self, purpose: &str, data: &[u8]) -> [u8; 32] {
+        self.keyring.pseudonym(purpose, data)
+    }
+
+    fn open_vault_entry(&self, area: AuditScope, wrapped: &[u8]) -> Result<BackupKey, StoreError> {
+        self.keyring.open_backup_key(area.code(), wrapped)
+    }
+
+    async fn vault_entries(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         let client = self.pool.get().await?;
         let rows = client
             .query(
@@ -348,11 +359,7 @@ impl PostgresStore {
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
-    pub(crate) async fn put_vault_entry_pg(
-        &self,
-        area: AuditScope,
-        wrapped: &[u8],
-    ) -> Result<(), StoreError> {
+    async fn put_vault_entry(&self, area: AuditScope, wrapped: &[u8]) -> Result<(), StoreError> {
         let code = area.code();
         self.keyring.open_backup_key(code, wrapped)?;
         let client = self.pool.get().await?;
@@ -366,7 +373,7 @@ impl PostgresStore {
         Ok(())
     }
 
-    pub(crate) async fn snapshot_pg(
+    async fn snapshot(
         &self,
         areas: &[AuditScope],
         mut sink: Box<dyn SnapshotSink>,
@@ -374,7 +381,7 @@ impl PostgresStore {
         let mut keys = Vec::with_capacity(areas.len());
         for area in areas {
             let key = self
-                .backup_key_pg(*area, true)
+                .backup_key(*area, true)
                 .await?
                 .ok_or(StoreError::NotFound)?;
             keys.push((*area, key));
@@ -393,10 +400,7 @@ impl PostgresStore {
         Ok(keys.into_iter().map(|(_, key)| key).collect())
     }
 
-    pub(crate) async fn restore_areas_pg(
-        &self,
-        mut areas: Vec<AreaRestore>,
-    ) -> Result<(), StoreError> {
+    async fn restore_areas(&self, mut areas: Vec<AreaRestore>) -> Result<(), StoreError> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         let scopes: Vec<AuditScope> = areas.iter().map(|a| a.area).collect();
@@ -410,7 +414,7 @@ impl PostgresStore {
         Ok(())
     }
 
-    pub(crate) async fn consent_to_shred_pg(
+    async fn consent_to_shred(
         &self,
         scope: MunicipalityCode,
         reference: &str,
@@ -438,7 +442,7 @@ impl PostgresStore {
         Ok(())
     }
 
-    pub(crate) async fn shred_area_pg(
+    async fn shred_area(
         &self,
         scope: MunicipalityCode,
         audit: &AuditEntry,
@@ -534,40 +538,11 @@ impl PostgresStore {
         Ok(record)
     }
 
-    pub(crate) async fn shred_record_pg(
+    async fn shred_record(
         &self,
         scope: MunicipalityCode,
     ) -> Result<Option<ShredRecord>, StoreError> {
         let client = self.pool.get().await?;
         shred_record(&client, scope).await
-    }
-
-    pub(crate) async fn delete_resident_pg(
-        &self,
-        scope: MunicipalityCode,
-        atena: &AtenaNumber,
-        audit: &AuditEntry,
-    ) -> Result<u32, StoreError> {
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        let key: [&(dyn ToSql + Sync); 2] = [&scope.as_str(), &atena.as_str()];
-        let doses = tx
-            .execute(
-                "DELETE FROM doses WHERE municipality_code = $1 AND atena_number = $2",
-                &key,
-            )
-            .await?;
-        let people = tx
-            .execute(
-                "DELETE FROM residents WHERE municipality_code = $1 AND atena_number = $2",
-                &key,
-            )
-            .await?;
-        if people == 0 {
-            return Err(StoreError::NotFound);
-        }
-        append_audit_tx(&tx, scope.into(), audit).await?;
-        tx.commit().await?;
-        Ok(doses as u32)
     }
 }

@@ -1,6 +1,7 @@
 //! Certificate signing keys and the issuance history on PostgreSQL. Keys and issues are written with
 //! their audit entry in one transaction.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
@@ -13,7 +14,7 @@ use crate::certificates::{
     KeyPurpose, Outstanding, RevokedCertificate, SealedIssue, SealedSigningKey, SigningKeyInfo,
     ISSUE_COLUMNS,
 };
-use crate::{AuditEntry, AuditScope, StoreError};
+use crate::{AuditEntry, AuditScope, CertificateStore, StoreError};
 
 const KEY_COLUMNS: &str = "issuer, purpose, kid, public_part, created_at, retired_at";
 
@@ -31,7 +32,133 @@ fn key_info(r: &Row) -> Result<SigningKeyInfo, StoreError> {
 }
 
 impl PostgresStore {
-    pub(crate) async fn signing_key_pg(
+    /// History rows of the area matching `filter` (SQL after `WHERE municipality_code = $1`),
+    /// opened.
+    async fn issues_where(
+        &self,
+        scope: MunicipalityCode,
+        filter: &str,
+        args: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<CertificateIssue>, StoreError> {
+        let client = self.pool.get().await?;
+        let Some(cipher) = self.cipher(&client, scope, false).await? else {
+            return Ok(Vec::new());
+        };
+        let code = scope.as_str();
+        let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&code];
+        params.extend_from_slice(args);
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {ISSUE_COLUMNS} FROM certificate_issues \
+                     WHERE municipality_code = $1 {filter}"
+                ),
+                &params,
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let stated: i32 = r.get(10);
+                IssueRow {
+                    certificate_id: r.get(0),
+                    issued_at: r.get(1),
+                    channel: r.get(2),
+                    kind: r.get(3),
+                    sealed: SealedIssue {
+                        name: r.get(4),
+                        birth_date: r.get(5),
+                        nationality: r.get(6),
+                        passport_number: r.get(7),
+                    },
+                    shc_kid: r.get(8),
+                    dsc_kid: r.get(9),
+                    stated: stated.into(),
+                    replaces: r.get(11),
+                    status: r.get(12),
+                    status_at: r.get(13),
+                    status_reason: r.get(14),
+                }
+                .open(scope, &cipher)
+            })
+            .collect()
+    }
+
+    /// Brings the outstanding certificates of one person up to date with the doses stored now, in
+    /// the caller's transaction; returns how many changed.
+    pub(super) async fn refresh_tx(
+        &self,
+        tx: &impl GenericClient,
+        scope: MunicipalityCode,
+        atena: &AtenaNumber,
+        cause: &AuditEntry,
+    ) -> Result<u32, StoreError> {
+        let Some(cipher) = self.cipher(tx, scope, false).await? else {
+            return Ok(0);
+        };
+        let index = person_index(atena, &cipher).to_vec();
+        let stmt = tx
+            .prepare_cached(
+                "SELECT certificate_id, status, stated_doses, stated_digest FROM certificate_issues \
+                 WHERE municipality_code = $1 AND person_index = $2 AND status <> 'revoked' \
+                 FOR UPDATE",
+            )
+            .await?;
+        let rows = tx.query(&stmt, &[&scope.as_str(), &index]).await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let current = super::doses::person_doses_tx(tx, scope, atena).await?;
+        let mut changed = 0;
+        for r in rows {
+            let id: String = r.get(0);
+            let status: String = r.get(1);
+            let stated: i32 = r.get(2);
+            let digest: Option<Vec<u8>> = r.get(3);
+            let o = Outstanding {
+                status: CertificateStatus::parse(&status)
+                    .ok_or_else(|| StoreError::Corrupt(format!("status of certificate {id}")))?,
+                stated: u32::try_from(stated).unwrap_or(0),
+                digest: digest.unwrap_or_default(),
+                certificate_id: id,
+            };
+            if let Some(next) = judge(o.status, o.stated, &o.digest, &current, &cipher) {
+                let reason = change_reason(next);
+                let entry = change_entry(cause, &o.certificate_id, next, reason);
+                set_status(tx, scope, &o.certificate_id, next, reason, &entry).await?;
+                append_audit_tx(tx, scope.into(), &entry).await?;
+                changed += 1;
+            }
+        }
+        Ok(changed)
+    }
+}
+
+/// Sets a certificate's status, with when and why.
+async fn set_status(
+    tx: &impl GenericClient,
+    scope: MunicipalityCode,
+    id: &str,
+    status: CertificateStatus,
+    reason: &str,
+    entry: &AuditEntry,
+) -> Result<(), StoreError> {
+    let stmt = tx
+        .prepare_cached(
+            "UPDATE certificate_issues SET status = $3, status_at = $4, status_reason = $5 \
+             WHERE municipality_code = $1 AND certificate_id = $2",
+        )
+        .await?;
+    tx.execute(
+        &stmt,
+        &[&scope.as_str(), &id, &status.as_str(), &entry.at, &reason],
+    )
+    .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl CertificateStore for PostgresStore {
+    async fn signing_key(
         &self,
         issuer: &str,
         purpose: KeyPurpose,
@@ -59,7 +186,7 @@ impl PostgresStore {
         }))
     }
 
-    pub(crate) async fn put_signing_key_pg(
+    async fn put_signing_key(
         &self,
         info: &SigningKeyInfo,
         private_pkcs8: &[u8],
@@ -101,10 +228,7 @@ impl PostgresStore {
         Ok(true)
     }
 
-    pub(crate) async fn signing_keys_pg(
-        &self,
-        purpose: KeyPurpose,
-    ) -> Result<Vec<SigningKeyInfo>, StoreError> {
+    async fn signing_keys(&self, purpose: KeyPurpose) -> Result<Vec<SigningKeyInfo>, StoreError> {
         let client = self.pool.get().await?;
         let rows = client
             .query(
@@ -118,7 +242,7 @@ impl PostgresStore {
         rows.iter().map(key_info).collect()
     }
 
-    pub(crate) async fn sealed_signing_keys_pg(&self) -> Result<Vec<SealedSigningKey>, StoreError> {
+    async fn sealed_signing_keys(&self) -> Result<Vec<SealedSigningKey>, StoreError> {
         let client = self.pool.get().await?;
         let rows = client
             .query(
@@ -139,7 +263,7 @@ impl PostgresStore {
             .collect()
     }
 
-    pub(crate) async fn put_sealed_signing_key_pg(
+    async fn put_sealed_signing_key(
         &self,
         key: &SealedSigningKey,
         audit: &AuditEntry,
@@ -196,7 +320,7 @@ impl PostgresStore {
         Ok(outcome)
     }
 
-    pub(crate) async fn record_certificate_pg(
+    async fn record_certificate(
         &self,
         issue: &CertificateIssue,
         atena: &AtenaNumber,
@@ -265,58 +389,7 @@ impl PostgresStore {
         Ok(())
     }
 
-    /// History rows of the area matching `filter` (SQL after `WHERE municipality_code = $1`),
-    /// opened.
-    async fn issues_where(
-        &self,
-        scope: MunicipalityCode,
-        filter: &str,
-        args: &[&(dyn tokio_postgres::types::ToSql + Sync)],
-    ) -> Result<Vec<CertificateIssue>, StoreError> {
-        let client = self.pool.get().await?;
-        let Some(cipher) = self.cipher(&client, scope, false).await? else {
-            return Ok(Vec::new());
-        };
-        let code = scope.as_str();
-        let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&code];
-        params.extend_from_slice(args);
-        let rows = client
-            .query(
-                &format!(
-                    "SELECT {ISSUE_COLUMNS} FROM certificate_issues \
-                     WHERE municipality_code = $1 {filter}"
-                ),
-                &params,
-            )
-            .await?;
-        rows.iter()
-            .map(|r| {
-                let stated: i32 = r.get(10);
-                IssueRow {
-                    certificate_id: r.get(0),
-                    issued_at: r.get(1),
-                    channel: r.get(2),
-                    kind: r.get(3),
-                    sealed: SealedIssue {
-                        name: r.get(4),
-                        birth_date: r.get(5),
-                        nationality: r.get(6),
-                        passport_number: r.get(7),
-                    },
-                    shc_kid: r.get(8),
-                    dsc_kid: r.get(9),
-                    stated: stated.into(),
-                    replaces: r.get(11),
-                    status: r.get(12),
-                    status_at: r.get(13),
-                    status_reason: r.get(14),
-                }
-                .open(scope, &cipher)
-            })
-            .collect()
-    }
-
-    pub(crate) async fn certificate_issues_pg(
+    async fn certificate_issues(
         &self,
         scope: MunicipalityCode,
         limit: u32,
@@ -329,7 +402,7 @@ impl PostgresStore {
         .await
     }
 
-    pub(crate) async fn person_certificates_pg(
+    async fn person_certificates(
         &self,
         scope: MunicipalityCode,
         atena: &AtenaNumber,
@@ -348,7 +421,7 @@ impl PostgresStore {
         .await
     }
 
-    pub(crate) async fn revoke_certificate_pg(
+    async fn revoke_certificate(
         &self,
         scope: MunicipalityCode,
         id: &CertificateId,
@@ -388,7 +461,7 @@ impl PostgresStore {
         Ok(())
     }
 
-    pub(crate) async fn refresh_certificates_pg(
+    async fn refresh_certificates(
         &self,
         scope: MunicipalityCode,
         people: &[AtenaNumber],
@@ -428,58 +501,7 @@ impl PostgresStore {
         Ok(changed)
     }
 
-    /// Brings the outstanding certificates of one person up to date with the doses stored now, in
-    /// the caller's transaction; returns how many changed.
-    pub(super) async fn refresh_tx(
-        &self,
-        tx: &impl GenericClient,
-        scope: MunicipalityCode,
-        atena: &AtenaNumber,
-        cause: &AuditEntry,
-    ) -> Result<u32, StoreError> {
-        let Some(cipher) = self.cipher(tx, scope, false).await? else {
-            return Ok(0);
-        };
-        let index = person_index(atena, &cipher).to_vec();
-        let stmt = tx
-            .prepare_cached(
-                "SELECT certificate_id, status, stated_doses, stated_digest FROM certificate_issues \
-                 WHERE municipality_code = $1 AND person_index = $2 AND status <> 'revoked' \
-                 FOR UPDATE",
-            )
-            .await?;
-        let rows = tx.query(&stmt, &[&scope.as_str(), &index]).await?;
-        if rows.is_empty() {
-            return Ok(0);
-        }
-        let current = super::doses::person_doses_tx(tx, scope, atena).await?;
-        let mut changed = 0;
-        for r in rows {
-            let id: String = r.get(0);
-            let status: String = r.get(1);
-            let stated: i32 = r.get(2);
-            let digest: Option<Vec<u8>> = r.get(3);
-            let o = Outstanding {
-                status: CertificateStatus::parse(&status)
-                    .ok_or_else(|| StoreError::Corrupt(format!("status of certificate {id}")))?,
-                stated: u32::try_from(stated).unwrap_or(0),
-                digest: digest.unwrap_or_default(),
-                certificate_id: id,
-            };
-            if let Some(next) = judge(o.status, o.stated, &o.digest, &current, &cipher) {
-                let reason = change_reason(next);
-                let entry = change_entry(cause, &o.certificate_id, next, reason);
-                set_status(tx, scope, &o.certificate_id, next, reason, &entry).await?;
-                append_audit_tx(tx, scope.into(), &entry).await?;
-                changed += 1;
-            }
-        }
-        Ok(changed)
-    }
-
-    pub(crate) async fn revoked_certificates_pg(
-        &self,
-    ) -> Result<Vec<RevokedCertificate>, StoreError> {
+    async fn revoked_certificates(&self) -> Result<Vec<RevokedCertificate>, StoreError> {
         let client = self.pool.get().await?;
         let rows = client
             .query(
@@ -508,27 +530,4 @@ impl PostgresStore {
             })
             .collect()
     }
-}
-
-/// Sets a certificate's status, with when and why.
-async fn set_status(
-    tx: &impl GenericClient,
-    scope: MunicipalityCode,
-    id: &str,
-    status: CertificateStatus,
-    reason: &str,
-    entry: &AuditEntry,
-) -> Result<(), StoreError> {
-    let stmt = tx
-        .prepare_cached(
-            "UPDATE certificate_issues SET status = $3, status_at = $4, status_reason = $5 \
-             WHERE municipality_code = $1 AND certificate_id = $2",
-        )
-        .await?;
-    tx.execute(
-        &stmt,
-        &[&scope.as_str(), &id, &status.as_str(), &entry.at, &reason],
-    )
-    .await?;
-    Ok(())
 }

@@ -2,18 +2,16 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
-use vrs_domain::{
-    AtenaNumber, CouponNumber, DoseRecord, DoseSource, KanaName, MunicipalityCode, Resident,
-};
+use vrs_domain::{AtenaNumber, DoseRecord, DoseSource, MunicipalityCode};
 
-use super::{append_audit_tx, KeyParam, PostgresStore};
+use super::{append_audit_tx, PostgresStore};
 use crate::doses::check_undo;
-use crate::rows::{self, DoseRow, DOSE_COLUMNS};
-use crate::sealed::kana_birth_index;
-use crate::{AuditEntry, CouponHolder, IdempotentAnswer, PersonDoses, Registration, StoreError};
+use crate::rows::{DoseRow, DOSE_COLUMNS};
+use crate::{rows, AuditEntry, DoseStore, IdempotentAnswer, PersonDoses, Registration, StoreError};
 
 fn dose_row(r: &Row, first: usize) -> DoseRow {
     DoseRow {
@@ -170,98 +168,30 @@ async fn changed_meanwhile(
     }
 }
 
-impl PostgresStore {
-    pub(crate) async fn coupon_holder_pg(
-        &self,
-        scope: MunicipalityCode,
-        coupon: &CouponNumber,
-    ) -> Result<CouponHolder, StoreError> {
-        let client = self.pool.get().await?;
-        let stmt = client
-            .prepare_cached(
-                "SELECT atena_number, moved_out_on, deceased_on FROM residents \
-                 WHERE municipality_code = $1 AND coupon_number = $2",
-            )
-            .await?;
-        let r = client
-            .query_opt(&stmt, &[&scope.as_str(), &coupon.as_str()])
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        let atena: String = r.get(0);
-        Ok(CouponHolder {
-            municipality: scope,
-            atena: AtenaNumber::parse(&atena)
-                .map_err(|_| StoreError::Corrupt(format!("atena_number {atena:?}")))?,
-            coupon: *coupon,
-            moved_out_on: r.get(1),
-            deceased_on: r.get(2),
-        })
-    }
+/// A person's doses as stored, by dose number, on `client` (a transaction or not).
+pub(super) async fn person_doses_tx(
+    client: &impl GenericClient,
+    scope: MunicipalityCode,
+    atena: &AtenaNumber,
+) -> Result<Vec<DoseRecord>, StoreError> {
+    let stmt = client
+        .prepare_cached(&format!(
+            "SELECT {DOSE_COLUMNS} FROM doses WHERE municipality_code = $1 AND atena_number = $2 \
+             ORDER BY dose_number"
+        ))
+        .await?;
+    let found = client
+        .query(&stmt, &[&scope.as_str(), &atena.as_str()])
+        .await?;
+    found
+        .iter()
+        .map(|r| dose_row(r, 0).into_record(scope, atena))
+        .collect()
+}
 
-    pub(crate) async fn residents_by_kana_birth_pg(
-        &self,
-        scope: MunicipalityCode,
-        kana: &KanaName,
-        birth_date: NaiveDate,
-    ) -> Result<Vec<Resident>, StoreError> {
-        let atenas: Vec<String> = {
-            let client = self.pool.get().await?;
-            let Some(cipher) = self.cipher(&client, scope, false).await? else {
-                return Ok(Vec::new());
-            };
-            let index = kana_birth_index(kana, birth_date, &cipher).to_vec();
-            client
-                .query(
-                    "SELECT atena_number FROM residents WHERE municipality_code = $1 AND kana_birth_index = $2 \
-                     ORDER BY atena_number LIMIT 100",
-                    &[&scope.as_str(), &index],
-                )
-                .await?
-                .iter()
-                .map(|r| r.get(0))
-                .collect()
-        };
-        let mut out = Vec::with_capacity(atenas.len());
-        for a in &atenas {
-            out.push(
-                self.find_resident(scope, "atena_number", KeyParam::Text(a))
-                    .await?,
-            );
-        }
-        Ok(out)
-    }
-
-    pub(crate) async fn set_flags_pg(
-        &self,
-        scope: MunicipalityCode,
-        atena: &AtenaNumber,
-        moved_out_on: Option<NaiveDate>,
-        deceased_on: Option<NaiveDate>,
-        audit: &AuditEntry,
-    ) -> Result<(), StoreError> {
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        let n = tx
-            .execute(
-                "UPDATE residents SET moved_out_on = $3, deceased_on = $4, updated_at = now() \
-                 WHERE municipality_code = $1 AND atena_number = $2",
-                &[
-                    &scope.as_str(),
-                    &atena.as_str(),
-                    &moved_out_on,
-                    &deceased_on,
-                ],
-            )
-            .await?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        append_audit_tx(&tx, scope.into(), audit).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub(crate) async fn add_dose_pg(
+#[async_trait]
+impl DoseStore for PostgresStore {
+    async fn add_dose(
         &self,
         scope: MunicipalityCode,
         registration: &Registration,
@@ -270,7 +200,7 @@ impl PostgresStore {
         self.registrations.add(scope, registration, audit).await
     }
 
-    pub(crate) async fn add_doses_pg(
+    async fn add_doses(
         &self,
         scope: MunicipalityCode,
         records: &[DoseRecord],
@@ -294,7 +224,7 @@ impl PostgresStore {
         Ok(())
     }
 
-    pub(crate) async fn stored_answer_pg(
+    async fn stored_answer(
         &self,
         site: MunicipalityCode,
         user_id: &str,
@@ -325,15 +255,12 @@ impl PostgresStore {
             .transpose()
     }
 
-    pub(crate) async fn remember_answer_pg(
-        &self,
-        answer: &IdempotentAnswer,
-    ) -> Result<bool, StoreError> {
+    async fn remember_answer(&self, answer: &IdempotentAnswer) -> Result<bool, StoreError> {
         let client = self.pool.get().await?;
         insert_answer(&client, answer).await
     }
 
-    pub(crate) async fn correct_dose_pg(
+    async fn correct_dose(
         &self,
         scope: MunicipalityCode,
         before: &DoseRecord,
@@ -373,7 +300,7 @@ impl PostgresStore {
         Ok(())
     }
 
-    pub(crate) async fn delete_dose_pg(
+    async fn delete_dose(
         &self,
         scope: MunicipalityCode,
         before: &DoseRecord,
@@ -392,7 +319,7 @@ impl PostgresStore {
         Ok(())
     }
 
-    pub(crate) async fn undo_dose_pg(
+    async fn undo_dose(
         &self,
         scope: MunicipalityCode,
         before: &DoseRecord,
@@ -428,7 +355,7 @@ impl PostgresStore {
         Ok(())
     }
 
-    pub(crate) async fn area_doses_pg(
+    async fn area_doses(
         &self,
         scope: MunicipalityCode,
         after: Option<&AtenaNumber>,
@@ -483,7 +410,7 @@ impl PostgresStore {
         Ok(out)
     }
 
-    pub(crate) async fn doses_of_pg(
+    async fn doses_of(
         &self,
         scope: MunicipalityCode,
         atena: &AtenaNumber,
@@ -491,25 +418,4 @@ impl PostgresStore {
         let client = self.pool.get().await?;
         person_doses_tx(&client, scope, atena).await
     }
-}
-
-/// A person's doses as stored, by dose number, on `client` (a transaction or not).
-pub(super) async fn person_doses_tx(
-    client: &impl GenericClient,
-    scope: MunicipalityCode,
-    atena: &AtenaNumber,
-) -> Result<Vec<DoseRecord>, StoreError> {
-    let stmt = client
-        .prepare_cached(&format!(
-            "SELECT {DOSE_COLUMNS} FROM doses WHERE municipality_code = $1 AND atena_number = $2 \
-             ORDER BY dose_number"
-        ))
-        .await?;
-    let found = client
-        .query(&stmt, &[&scope.as_str(), &atena.as_str()])
-        .await?;
-    found
-        .iter()
-        .map(|r| dose_row(r, 0).into_record(scope, atena))
-        .collect()
 }

@@ -2,13 +2,14 @@
 //! entry in one transaction; every read asks the database (nothing is cached, so another node's
 //! switch is seen on the next read).
 
+use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 use vrs_domain::{MunicipalityCode, TermsKind};
 
 use super::{append_audit_tx, chained, insert_audit, lock_head, save_head, PostgresStore};
 use crate::governance::{Agreement, FunctionState, TermsVersion};
-use crate::{rows, AuditEntry, AuditScope, StoreError};
+use crate::{rows, AuditEntry, AuditScope, GovernanceStore, StoreError};
 
 fn terms_from(r: &Row) -> Result<TermsVersion, StoreError> {
     Ok(TermsVersion {
@@ -21,8 +22,9 @@ fn terms_from(r: &Row) -> Result<TermsVersion, StoreError> {
     })
 }
 
-impl PostgresStore {
-    pub(crate) async fn publish_terms_pg(
+#[async_trait]
+impl GovernanceStore for PostgresStore {
+    async fn publish_terms(
         &self,
         kind: TermsKind,
         title: &str,
@@ -51,7 +53,7 @@ impl PostgresStore {
         Ok(terms)
     }
 
-    pub(crate) async fn terms_versions_pg(
+    async fn terms_versions(
         &self,
         kind: Option<TermsKind>,
     ) -> Result<Vec<TermsVersion>, StoreError> {
@@ -66,7 +68,7 @@ impl PostgresStore {
         found.iter().map(terms_from).collect()
     }
 
-    pub(crate) async fn agree_to_terms_pg(
+    async fn agree_to_terms(
         &self,
         scope: MunicipalityCode,
         kind: TermsKind,
@@ -102,10 +104,7 @@ impl PostgresStore {
         Ok(true)
     }
 
-    pub(crate) async fn agreements_pg(
-        &self,
-        scope: MunicipalityCode,
-    ) -> Result<Vec<Agreement>, StoreError> {
+    async fn agreements(&self, scope: MunicipalityCode) -> Result<Vec<Agreement>, StoreError> {
         let client = self.pool.get().await?;
         let found = client
             .query(
@@ -128,7 +127,7 @@ impl PostgresStore {
             .collect()
     }
 
-    pub(crate) async fn set_function_pg(
+    async fn set_function(
         &self,
         state: &FunctionState,
         audit: &AuditEntry,
@@ -154,7 +153,7 @@ impl PostgresStore {
         Ok(())
     }
 
-    pub(crate) async fn function_states_pg(&self) -> Result<Vec<FunctionState>, StoreError> {
+    async fn function_states(&self) -> Result<Vec<FunctionState>, StoreError> {
         let client = self.pool.get().await?;
         let found = client
             .query(

@@ -2,19 +2,21 @@
 //! and reversible merges ([`crate::merge`]), each write one transaction with its audit. A merge
 //! locks both people's rows and an unmerge its merge row, so two staff cannot interleave them.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
-use vrs_domain::{AtenaNumber, MunicipalityCode, Resident};
+use vrs_domain::{AtenaNumber, MunicipalityCode};
 
 use super::backup::{read_cell, write_cell};
-use super::{append_audit_tx, map_db, sealed_from_row, PostgresStore, RESIDENT_COLUMNS};
+use super::{append_audit_tx, map_db, PostgresStore};
 use crate::backup::{self as spec, Cell, TableSpec};
 use crate::merge::{
     self, Candidate, CandidateRow, CandidateStatus, MergeSnapshot, Mover, PersonMerge,
     CANDIDATE_COLUMNS, MERGE_COLUMNS,
 };
+use crate::DuplicateStore;
 use crate::{AuditEntry, StoreError};
 
 async fn person_rows(
@@ -88,34 +90,9 @@ fn parse_atena(text: &str) -> Result<AtenaNumber, StoreError> {
     AtenaNumber::parse(text).map_err(|_| StoreError::Corrupt(format!("atena_number {text:?}")))
 }
 
-impl PostgresStore {
-    pub(crate) async fn residents_page_pg(
-        &self,
-        scope: MunicipalityCode,
-        after: Option<&AtenaNumber>,
-        limit: u32,
-    ) -> Result<Vec<Resident>, StoreError> {
-        let client = self.pool.get().await?;
-        let Some(cipher) = self.cipher(&client, scope, false).await? else {
-            return Ok(Vec::new());
-        };
-        let after = after.map(AtenaNumber::as_str).unwrap_or("");
-        let found = client
-            .query(
-                &format!(
-                    "SELECT {RESIDENT_COLUMNS} FROM residents WHERE municipality_code = $1 \
-                     AND atena_number > $2 ORDER BY atena_number LIMIT $3"
-                ),
-                &[&scope.as_str(), &after, &i64::from(limit)],
-            )
-            .await?;
-        found
-            .iter()
-            .map(|r| sealed_from_row(r)?.open(scope, &cipher))
-            .collect()
-    }
-
-    pub(crate) async fn duplicate_pairs_pg(
+#[async_trait]
+impl DuplicateStore for PostgresStore {
+    async fn duplicate_pairs_by_kana_birth_sex(
         &self,
         scope: MunicipalityCode,
     ) -> Result<Vec<(AtenaNumber, AtenaNumber)>, StoreError> {
@@ -135,10 +112,7 @@ impl PostgresStore {
             .collect()
     }
 
-    pub(crate) async fn movers_pg(
-        &self,
-        scope: MunicipalityCode,
-    ) -> Result<Vec<Mover>, StoreError> {
+    async fn movers(&self, scope: MunicipalityCode) -> Result<Vec<Mover>, StoreError> {
         let client = self.pool.get().await?;
         let rows = client.query(merge::MOVERS_SQL, &[&scope.as_str()]).await?;
         rows.iter()
@@ -146,7 +120,7 @@ impl PostgresStore {
             .collect()
     }
 
-    pub(crate) async fn put_candidates_pg(
+    async fn put_duplicate_candidates(
         &self,
         scope: MunicipalityCode,
         candidates: &[Candidate],
@@ -184,7 +158,7 @@ impl PostgresStore {
         Ok(added)
     }
 
-    pub(crate) async fn candidates_pg(
+    async fn duplicate_candidates(
         &self,
         scope: MunicipalityCode,
         status: Option<CandidateStatus>,
@@ -221,7 +195,7 @@ impl PostgresStore {
             .collect()
     }
 
-    pub(crate) async fn decide_candidate_pg(
+    async fn decide_candidate(
         &self,
         scope: MunicipalityCode,
         id: &str,
@@ -258,7 +232,7 @@ impl PostgresStore {
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn merge_people_pg(
+    async fn merge_people(
         &self,
         scope: MunicipalityCode,
         kept: &AtenaNumber,
@@ -359,7 +333,7 @@ impl PostgresStore {
         })
     }
 
-    pub(crate) async fn unmerge_pg(
+    async fn unmerge(
         &self,
         scope: MunicipalityCode,
         merge_id: &str,
@@ -439,10 +413,7 @@ impl PostgresStore {
         Ok(done)
     }
 
-    pub(crate) async fn person_merges_pg(
-        &self,
-        scope: MunicipalityCode,
-    ) -> Result<Vec<PersonMerge>, StoreError> {
+    async fn person_merges(&self, scope: MunicipalityCode) -> Result<Vec<PersonMerge>, StoreError> {
         let client = self.pool.get().await?;
         let found = client
             .query(

@@ -5,15 +5,18 @@
 
 use std::collections::BTreeMap;
 
+use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::Row;
 use vrs_domain::MunicipalityCode;
 
 use super::{chained, insert_audit, lock_head, save_head, PostgresStore};
-use crate::provision::{check_inquiry, ProvisionFilter, ProvisionRecord, ProvisionSide};
-use crate::rows::{self, ProvidedDoseRow, ProvisionRow, PROVIDED_DOSE_COLUMNS, PROVISION_COLUMNS};
-use crate::{AuditEntry, AuditRecord, AuditScope, StoreError};
+use crate::provision::{
+    check_inquiry, InquiryJob, ProvisionFilter, ProvisionRecord, ProvisionSide,
+};
+use crate::rows::{ProvidedDoseRow, ProvisionRow, PROVIDED_DOSE_COLUMNS, PROVISION_COLUMNS};
+use crate::{rows, AuditEntry, AuditRecord, AuditScope, InquiryStore, StoreError};
 
 /// Inserts one side's record and its doses; a record already kept for the side and inquiry ID is a
 /// conflict.
@@ -109,44 +112,6 @@ fn joined_row(r: &Row) -> (ProvisionRow, Option<ProvidedDoseRow>) {
 }
 
 impl PostgresStore {
-    pub(crate) async fn record_inquiry_pg(
-        &self,
-        inquired: &ProvisionRecord,
-        inquired_audit: &AuditEntry,
-        provided: Option<(&ProvisionRecord, &AuditEntry)>,
-    ) -> Result<(), StoreError> {
-        check_inquiry(inquired, provided.map(|(p, _)| p))?;
-        let mut entries = vec![(inquired, inquired_audit)];
-        entries.extend(provided);
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        // Every head this inquiry extends, locked in code order (a BTreeMap iterates sorted).
-        let mut heads: BTreeMap<AuditScope, (i64, [u8; 32])> = entries
-            .iter()
-            .map(|(r, _)| (AuditScope::from(r.municipality), (0, [0; 32])))
-            .collect();
-        for (scope, head) in heads.iter_mut() {
-            *head = lock_head(&tx, *scope).await?;
-        }
-        let mut last: BTreeMap<AuditScope, AuditRecord> = BTreeMap::new();
-        for (record, audit) in entries {
-            insert_record(&tx, record).await?;
-            let scope = AuditScope::from(record.municipality);
-            let head = heads
-                .get_mut(&scope)
-                .ok_or_else(|| StoreError::Other(format!("the head of {scope} was not locked")))?;
-            let written = chained(scope, *head, audit);
-            insert_audit(&tx, &written).await?;
-            *head = (written.seq, written.hash);
-            last.insert(scope, written);
-        }
-        for record in last.values() {
-            save_head(&tx, record).await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// The scope's records matching the filter, and the one inquiry ID when given, newest first,
     /// each with its doses (one statement, so the records and their doses come from one snapshot).
     async fn select_records(
@@ -188,8 +153,155 @@ impl PostgresStore {
             .await?;
         rows::provision_records(scope, found.iter().map(joined_row).collect())
     }
+}
 
-    pub(crate) async fn provision_records_pg(
+/// Bulk inquiry jobs: kept with their audit entry in one transaction.
+const JOB_COLUMNS: &str =
+    "batch, created_by, created_at, row_count, found, not_found, refused, invalid";
+
+fn count(r: &Row, i: usize) -> u32 {
+    u32::try_from(r.get::<_, i32>(i)).unwrap_or(0)
+}
+
+fn job(scope: MunicipalityCode, r: &Row, with_csv: bool) -> InquiryJob {
+    InquiryJob {
+        municipality: scope,
+        batch: r.get(0),
+        created_by: r.get(1),
+        created_at: r.get(2),
+        rows: count(r, 3),
+        found: count(r, 4),
+        not_found: count(r, 5),
+        refused: count(r, 6),
+        invalid: count(r, 7),
+        results_csv: if with_csv { r.get(8) } else { String::new() },
+    }
+}
+
+fn int(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+#[async_trait]
+impl InquiryStore for PostgresStore {
+    async fn save_inquiry_job(
+        &self,
+        job: &InquiryJob,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let scope = AuditScope::from(job.municipality);
+        let head = lock_head(&tx, scope).await?;
+        let inserted = tx
+            .execute(
+                &format!(
+                    "INSERT INTO inquiry_jobs (municipality_code, {JOB_COLUMNS}, results_csv) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING"
+                ),
+                &[
+                    &job.municipality.as_str(),
+                    &job.batch,
+                    &job.created_by,
+                    &job.created_at,
+                    &int(job.rows),
+                    &int(job.found),
+                    &int(job.not_found),
+                    &int(job.refused),
+                    &int(job.invalid),
+                    &job.results_csv,
+                ],
+            )
+            .await?;
+        if inserted == 0 {
+            return Err(StoreError::Conflict(format!(
+                "bulk inquiry {} is already kept",
+                job.batch
+            )));
+        }
+        let written = chained(scope, head, audit);
+        insert_audit(&tx, &written).await?;
+        save_head(&tx, &written).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn inquiry_jobs(
+        &self,
+        scope: MunicipalityCode,
+        limit: u32,
+    ) -> Result<Vec<InquiryJob>, StoreError> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {JOB_COLUMNS} FROM inquiry_jobs WHERE municipality_code = $1 \
+                     ORDER BY created_at DESC, batch COLLATE \"C\" LIMIT $2"
+                ),
+                &[&scope.as_str(), &i64::from(limit)],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| job(scope, r, false)).collect())
+    }
+
+    async fn inquiry_job(
+        &self,
+        scope: MunicipalityCode,
+        batch: &str,
+    ) -> Result<InquiryJob, StoreError> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_opt(
+                &format!(
+                    "SELECT {JOB_COLUMNS}, results_csv FROM inquiry_jobs \
+                     WHERE municipality_code = $1 AND batch = $2"
+                ),
+                &[&scope.as_str(), &batch],
+            )
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        Ok(job(scope, &row, true))
+    }
+
+    async fn record_inquiry(
+        &self,
+        inquired: &ProvisionRecord,
+        inquired_audit: &AuditEntry,
+        provided: Option<(&ProvisionRecord, &AuditEntry)>,
+    ) -> Result<(), StoreError> {
+        check_inquiry(inquired, provided.map(|(p, _)| p))?;
+        let mut entries = vec![(inquired, inquired_audit)];
+        entries.extend(provided);
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        // Every head this inquiry extends, locked in code order (a BTreeMap iterates sorted).
+        let mut heads: BTreeMap<AuditScope, (i64, [u8; 32])> = entries
+            .iter()
+            .map(|(r, _)| (AuditScope::from(r.municipality), (0, [0; 32])))
+            .collect();
+        for (scope, head) in heads.iter_mut() {
+            *head = lock_head(&tx, *scope).await?;
+        }
+        let mut last: BTreeMap<AuditScope, AuditRecord> = BTreeMap::new();
+        for (record, audit) in entries {
+            insert_record(&tx, record).await?;
+            let scope = AuditScope::from(record.municipality);
+            let head = heads
+                .get_mut(&scope)
+                .ok_or_else(|| StoreError::Other(format!("the head of {scope} was not locked")))?;
+            let written = chained(scope, *head, audit);
+            insert_audit(&tx, &written).await?;
+            *head = (written.seq, written.hash);
+            last.insert(scope, written);
+        }
+        for record in last.values() {
+            save_head(&tx, record).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn provision_records(
         &self,
         scope: MunicipalityCode,
         filter: &ProvisionFilter,
@@ -197,7 +309,7 @@ impl PostgresStore {
         self.select_records(scope, filter, None).await
     }
 
-    pub(crate) async fn provision_record_pg(
+    async fn provision_record(
         &self,
         scope: MunicipalityCode,
         inquiry_id: &str,

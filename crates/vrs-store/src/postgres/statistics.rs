@@ -2,6 +2,7 @@
 //! municipality's counts as a whole (one array insert per table), and the sums over a scope's
 //! municipalities.
 
+use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::types::ToSql;
@@ -13,14 +14,16 @@ use crate::statistics::{
     self as stat, AgeCount, AreaStatistics, CoverageCount, DailyCount, MunicipalityFigures,
     ProductCount, ScopeStatistics, SourceRow, StatPerson, StatScope,
 };
+use crate::StatisticsStore;
 use crate::{rows, StoreError};
 
 fn counts(values: impl Iterator<Item = u64>) -> Result<Vec<i64>, StoreError> {
     values.map(stat::stored_count).collect()
 }
 
-impl PostgresStore {
-    pub(crate) async fn statistics_source_pg(
+#[async_trait]
+impl StatisticsStore for PostgresStore {
+    async fn statistics_source(
         &self,
         scope: MunicipalityCode,
         after: Option<&AtenaNumber>,
@@ -80,7 +83,7 @@ impl PostgresStore {
         stat::people(scope, &cipher, people, doses)
     }
 
-    pub(crate) async fn replace_statistics_pg(
+    async fn replace_statistics(
         &self,
         scope: MunicipalityCode,
         stats: &AreaStatistics,
@@ -201,7 +204,7 @@ impl PostgresStore {
         Ok(true)
     }
 
-    pub(crate) async fn statistics_computed_pg(
+    async fn statistics_computed(
         &self,
     ) -> Result<Vec<(MunicipalityCode, i64, DateTime<Utc>)>, StoreError> {
         let client = self.pool.get().await?;
@@ -218,10 +221,7 @@ impl PostgresStore {
             .collect()
     }
 
-    pub(crate) async fn scope_statistics_pg(
-        &self,
-        scope: StatScope,
-    ) -> Result<ScopeStatistics, StoreError> {
+    async fn scope_statistics(&self, scope: StatScope) -> Result<ScopeStatistics, StoreError> {
         let (filter, args) = stat::scope_filter(scope, '$');
         let mut client = self.pool.get().await?;
         // One snapshot for all five reads, so a replacement between them cannot mix two
@@ -325,7 +325,7 @@ impl PostgresStore {
         }))
     }
 
-    pub(crate) async fn municipality_figures_pg(
+    async fn municipality_figures(
         &self,
         scope: StatScope,
     ) -> Result<Vec<MunicipalityFigures>, StoreError> {

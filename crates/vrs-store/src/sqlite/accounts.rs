@@ -1,5 +1,6 @@
 //! Accounts, applications and sessions on SQLite.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use vrs_domain::{MunicipalityCode, PrefectureCode};
@@ -7,7 +8,7 @@ use vrs_domain::{MunicipalityCode, PrefectureCode};
 use super::{append_audit_tx, SqliteStore};
 use crate::accounts::{Account, Application, ApplicationStatus, SessionRecord};
 use crate::audit::timestamp_text;
-use crate::{rows, AuditEntry, AuditScope, StoreError};
+use crate::{rows, AccountStore, AuditEntry, AuditScope, StoreError};
 
 const ACCOUNT_COLUMNS: &str =
     "user_id, role, municipality_code, prefecture_code, display_name, password_hash, \
@@ -144,8 +145,9 @@ fn session_from(
     ))
 }
 
-impl SqliteStore {
-    pub(crate) async fn create_account_sqlite(
+#[async_trait]
+impl AccountStore for SqliteStore {
+    async fn create_account(
         &self,
         account: &Account,
         scope: AuditScope,
@@ -159,13 +161,13 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn account_sqlite(&self, user_id: &str) -> Result<Account, StoreError> {
+    async fn account(&self, user_id: &str) -> Result<Account, StoreError> {
         let user_id = user_id.to_owned();
         self.read_point(move |conn, _| load_account(conn, &user_id))
             .await
     }
 
-    pub(crate) async fn accounts_sqlite(&self) -> Result<Vec<Account>, StoreError> {
+    async fn accounts(&self) -> Result<Vec<Account>, StoreError> {
         self.read(|conn, _| {
             let mut stmt = conn.prepare(&format!(
                 "SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY user_id"
@@ -176,7 +178,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn login_failed_sqlite(
+    async fn login_failed(
         &self,
         user_id: &str,
         lock_after: u32,
@@ -198,7 +200,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn login_succeeded_sqlite(&self, user_id: &str) -> Result<(), StoreError> {
+    async fn login_succeeded(&self, user_id: &str) -> Result<(), StoreError> {
         let user_id = user_id.to_owned();
         self.write(move |tx, _| {
             tx.execute(
@@ -210,7 +212,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn set_password_sqlite(
+    async fn set_password(
         &self,
         user_id: &str,
         hash: &str,
@@ -233,7 +235,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn apply_for_account_sqlite(
+    async fn apply_for_account(
         &self,
         scope: MunicipalityCode,
         applicant: &str,
@@ -260,7 +262,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn applications_sqlite(
+    async fn applications(
         &self,
         status: Option<ApplicationStatus>,
     ) -> Result<Vec<Application>, StoreError> {
@@ -301,7 +303,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn decide_application_sqlite(
+    async fn decide_application(
         &self,
         id: i64,
         decided_by: &str,
@@ -335,7 +337,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn create_session_sqlite(&self, s: &SessionRecord) -> Result<(), StoreError> {
+    async fn create_session(&self, s: &SessionRecord) -> Result<(), StoreError> {
         let s = s.clone();
         self.write(move |tx, _| {
             tx.execute(
@@ -355,10 +357,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn session_sqlite(
-        &self,
-        token_hash: &[u8],
-    ) -> Result<SessionRecord, StoreError> {
+    async fn session(&self, token_hash: &[u8]) -> Result<SessionRecord, StoreError> {
         let token_hash = token_hash.to_vec();
         self.read_point(move |conn, _| {
             let row = conn
@@ -381,11 +380,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn touch_session_sqlite(
-        &self,
-        token_hash: &[u8],
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    async fn touch_session(&self, token_hash: &[u8], at: DateTime<Utc>) -> Result<(), StoreError> {
         let token_hash = token_hash.to_vec();
         self.write(move |tx, _| {
             tx.execute(
@@ -397,11 +392,27 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn delete_session_sqlite(&self, token_hash: &[u8]) -> Result<(), StoreError> {
+    async fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError> {
         let token_hash = token_hash.to_vec();
         self.write(move |tx, _| {
             tx.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn delete_expired_sessions(
+        &self,
+        idle_before: DateTime<Utc>,
+        opened_before: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let (idle, opened) = (timestamp_text(&idle_before), timestamp_text(&opened_before));
+        self.write(move |tx, _| {
+            let n = tx.execute(
+                "DELETE FROM sessions WHERE last_seen_at < ?1 OR created_at < ?2",
+                params![idle, opened],
+            )?;
+            Ok(n as u64)
         })
         .await
     }

@@ -2,17 +2,19 @@
 //! transaction on a reader (WAL keeps it consistent while the writer goes on); a restore or a shred
 //! is one write.
 
+use async_trait::async_trait;
 use chrono::Utc;
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use vrs_crypto::backup::BackupKey;
-use vrs_domain::{AtenaNumber, MunicipalityCode};
+use vrs_domain::MunicipalityCode;
 
 use super::accounts::time;
 use super::{append_audit_tx, SqliteStore};
 use crate::audit::timestamp_text;
 use crate::backup::{self as spec, AreaRestore, CarriedKey, Cell, Col, ShredRecord, SnapshotSink};
 use crate::keyring::Keyring;
+use crate::BackupStore;
 use crate::{rows, AuditEntry, AuditScope, StoreError};
 
 pub(super) fn read_cell(value: ValueRef<'_>, col: Col, table: &str) -> Result<Cell, StoreError> {
@@ -259,8 +261,9 @@ fn shred_record(
         .transpose()
 }
 
-impl SqliteStore {
-    pub(crate) async fn backup_key_sqlite(
+#[async_trait]
+impl BackupStore for SqliteStore {
+    async fn backup_key(
         &self,
         area: AuditScope,
         create: bool,
@@ -288,7 +291,15 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn vault_entries_sqlite(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    fn pseudonym(&self, purpose: &str, data: &[u8]) -> [u8; 32] {
+        self.inner.keyring.pseudonym(purpose, data)
+    }
+
+    fn open_vault_entry(&self, area: AuditScope, wrapped: &[u8]) -> Result<BackupKey, StoreError> {
+        self.inner.keyring.open_backup_key(area.code(), wrapped)
+    }
+
+    async fn vault_entries(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         self.read(|conn, _| {
             let mut stmt =
                 conn.prepare("SELECT area, wrapped_key FROM backup_keys ORDER BY area")?;
@@ -300,11 +311,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn put_vault_entry_sqlite(
-        &self,
-        area: AuditScope,
-        wrapped: &[u8],
-    ) -> Result<(), StoreError> {
+    async fn put_vault_entry(&self, area: AuditScope, wrapped: &[u8]) -> Result<(), StoreError> {
         let (code, wrapped) = (area.code().to_owned(), wrapped.to_vec());
         self.write(move |tx, keyring| {
             keyring.open_backup_key(&code, &wrapped)?;
@@ -317,7 +324,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn snapshot_sqlite(
+    async fn snapshot(
         &self,
         areas: &[AuditScope],
         mut sink: Box<dyn SnapshotSink>,
@@ -325,7 +332,7 @@ impl SqliteStore {
         let mut keys = Vec::with_capacity(areas.len());
         for area in areas {
             let key = self
-                .backup_key_sqlite(*area, true)
+                .backup_key(*area, true)
                 .await?
                 .ok_or(StoreError::NotFound)?;
             keys.push((*area, key));
@@ -341,10 +348,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn restore_areas_sqlite(
-        &self,
-        mut areas: Vec<AreaRestore>,
-    ) -> Result<(), StoreError> {
+    async fn restore_areas(&self, mut areas: Vec<AreaRestore>) -> Result<(), StoreError> {
         self.write(move |tx, keyring| {
             for area in &areas {
                 ensure_empty(tx, area.area)?;
@@ -357,7 +361,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn consent_to_shred_sqlite(
+    async fn consent_to_shred(
         &self,
         scope: MunicipalityCode,
         reference: &str,
@@ -383,7 +387,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn shred_area_sqlite(
+    async fn shred_area(
         &self,
         scope: MunicipalityCode,
         audit: &AuditEntry,
@@ -450,35 +454,10 @@ impl SqliteStore {
         Ok(record)
     }
 
-    pub(crate) async fn shred_record_sqlite(
+    async fn shred_record(
         &self,
         scope: MunicipalityCode,
     ) -> Result<Option<ShredRecord>, StoreError> {
         self.read(move |conn, _| shred_record(conn, scope)).await
-    }
-
-    pub(crate) async fn delete_resident_sqlite(
-        &self,
-        scope: MunicipalityCode,
-        atena: &AtenaNumber,
-        audit: &AuditEntry,
-    ) -> Result<u32, StoreError> {
-        let (atena, audit) = (atena.as_str().to_owned(), audit.clone());
-        self.write(move |tx, _| {
-            let doses = tx.execute(
-                "DELETE FROM doses WHERE municipality_code = ?1 AND atena_number = ?2",
-                params![scope.as_str(), atena],
-            )?;
-            let people = tx.execute(
-                "DELETE FROM residents WHERE municipality_code = ?1 AND atena_number = ?2",
-                params![scope.as_str(), atena],
-            )?;
-            if people == 0 {
-                return Err(StoreError::NotFound);
-            }
-            append_audit_tx(tx, scope.into(), &audit)?;
-            Ok(doses as u32)
-        })
-        .await
     }
 }

@@ -1,6 +1,7 @@
 //! Certificate signing keys and the issuance history on SQLite. Keys and issues are written through
 //! the writer with their audit entry in one transaction.
 
+use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 use vrs_domain::{AtenaNumber, CertificateId, DoseRecord, MunicipalityCode};
 
@@ -14,7 +15,7 @@ use crate::certificates::{
     ISSUE_COLUMNS,
 };
 use crate::keyring::Keyring;
-use crate::{AuditEntry, AuditScope, StoreError};
+use crate::{AuditEntry, AuditScope, CertificateStore, StoreError};
 
 const KEY_COLUMNS: &str = "issuer, purpose, kid, public_part, created_at, retired_at";
 
@@ -64,229 +65,6 @@ fn active_key(
 }
 
 impl SqliteStore {
-    pub(crate) async fn signing_key_sqlite(
-        &self,
-        issuer: &str,
-        purpose: KeyPurpose,
-    ) -> Result<Option<ActiveSigningKey>, StoreError> {
-        let issuer = issuer.to_owned();
-        self.read(move |conn, keyring| {
-            let Some((info, sealed)) = active_key(conn, &issuer, purpose)? else {
-                return Ok(None);
-            };
-            let aad = signing_key_aad(&info.issuer, info.purpose, &info.kid);
-            let private_pkcs8 = keyring.open_signing_key(&aad, &sealed)?;
-            Ok(Some(ActiveSigningKey {
-                info,
-                private_pkcs8,
-            }))
-        })
-        .await
-    }
-
-    pub(crate) async fn put_signing_key_sqlite(
-        &self,
-        info: &SigningKeyInfo,
-        private_pkcs8: &[u8],
-        rotate: bool,
-        chain: AuditScope,
-        audit: &AuditEntry,
-    ) -> Result<bool, StoreError> {
-        let info = info.clone();
-        let pkcs8 = zeroize::Zeroizing::new(private_pkcs8.to_vec());
-        let audit = audit.clone();
-        self.write(move |tx, keyring| {
-            let aad = signing_key_aad(&info.issuer, info.purpose, &info.kid);
-            let sealed = keyring.seal_signing_key(&aad, &pkcs8)?;
-            if rotate {
-                tx.execute(
-                    "UPDATE signing_keys SET retired_at = ?3 \
-                     WHERE issuer = ?1 AND purpose = ?2 AND retired_at IS NULL",
-                    params![
-                        info.issuer,
-                        info.purpose.as_str(),
-                        timestamp_text(&audit.at)
-                    ],
-                )?;
-            }
-            let inserted = tx.execute(
-                "INSERT INTO signing_keys (issuer, purpose, kid, public_part, private_sealed, \
-                 created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
-                params![
-                    info.issuer,
-                    info.purpose.as_str(),
-                    info.kid,
-                    info.public_part,
-                    sealed,
-                    timestamp_text(&info.created_at)
-                ],
-            )?;
-            if inserted == 0 {
-                return Ok(false);
-            }
-            append_audit_tx(tx, chain, &audit)?;
-            Ok(true)
-        })
-        .await
-    }
-
-    pub(crate) async fn signing_keys_sqlite(
-        &self,
-        purpose: KeyPurpose,
-    ) -> Result<Vec<SigningKeyInfo>, StoreError> {
-        self.read(move |conn, _| {
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {KEY_COLUMNS} FROM signing_keys WHERE purpose = ?1 \
-                 ORDER BY created_at, issuer, kid"
-            ))?;
-            let rows = stmt.query_map([purpose.as_str()], key_row)?;
-            rows.map(|r| key_info(r?)).collect()
-        })
-        .await
-    }
-
-    pub(crate) async fn sealed_signing_keys_sqlite(
-        &self,
-    ) -> Result<Vec<SealedSigningKey>, StoreError> {
-        self.read(move |conn, _| {
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {KEY_COLUMNS}, private_sealed FROM signing_keys \
-                 ORDER BY created_at, issuer, purpose, kid"
-            ))?;
-            let rows = stmt.query_map([], |r| Ok((key_row(r)?, r.get::<_, Vec<u8>>(6)?)))?;
-            rows.map(|r| {
-                let (row, private_sealed) = r?;
-                Ok(SealedSigningKey {
-                    info: key_info(row)?,
-                    private_sealed,
-                })
-            })
-            .collect()
-        })
-        .await
-    }
-
-    pub(crate) async fn put_sealed_signing_key_sqlite(
-        &self,
-        key: &SealedSigningKey,
-        audit: &AuditEntry,
-    ) -> Result<EscrowedKey, StoreError> {
-        let (key, audit) = (key.clone(), audit.clone());
-        self.write(move |tx, keyring| {
-            let info = &key.info;
-            if !key.private_sealed.is_empty() {
-                let aad = signing_key_aad(&info.issuer, info.purpose, &info.kid);
-                keyring.open_signing_key(&aad, &key.private_sealed)?;
-            }
-            let held: Option<i64> = tx
-                .query_row(
-                    "SELECT 1 FROM signing_keys WHERE issuer = ?1 AND purpose = ?2 AND kid = ?3",
-                    params![info.issuer, info.purpose.as_str(), info.kid],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if held.is_some() {
-                return Ok(EscrowedKey::Held);
-            }
-            let other_active: Option<i64> = tx
-                .query_row(
-                    "SELECT 1 FROM signing_keys \
-                     WHERE issuer = ?1 AND purpose = ?2 AND retired_at IS NULL",
-                    params![info.issuer, info.purpose.as_str()],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            let (retired_at, outcome) = match (info.retired_at, other_active) {
-                (None, Some(_)) => (Some(audit.at), EscrowedKey::AddedRetired),
-                (at, _) => (at, EscrowedKey::Added),
-            };
-            tx.execute(
-                "INSERT INTO signing_keys (issuer, purpose, kid, public_part, private_sealed, \
-                 created_at, retired_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    info.issuer,
-                    info.purpose.as_str(),
-                    info.kid,
-                    info.public_part,
-                    key.private_sealed,
-                    timestamp_text(&info.created_at),
-                    retired_at.as_ref().map(timestamp_text)
-                ],
-            )?;
-            append_audit_tx(tx, AuditScope::National, &audit)?;
-            Ok(outcome)
-        })
-        .await
-    }
-
-    pub(crate) async fn record_certificate_sqlite(
-        &self,
-        issue: &CertificateIssue,
-        atena: &AtenaNumber,
-        doses: &[DoseRecord],
-        audit: &AuditEntry,
-    ) -> Result<(), StoreError> {
-        let scope = issue.municipality;
-        let cipher = self.ensure_cipher(scope).await?;
-        let sealed = SealedIssue::seal(issue, &cipher)?;
-        let person = person_index(atena, &cipher).to_vec();
-        let stated = dose_mask(doses);
-        let digest = stated_digest(doses, stated, &cipher).to_vec();
-        let issue = issue.clone();
-        let audit = audit.clone();
-        self.write(move |tx, _| {
-            if let Some(old) = &issue.replaces {
-                let same: Option<Vec<u8>> = tx
-                    .query_row(
-                        "SELECT person_index FROM certificate_issues \
-                         WHERE municipality_code = ?1 AND certificate_id = ?2",
-                        params![scope.as_str(), old.as_str()],
-                        |r| r.get(0),
-                    )
-                    .optional()?
-                    .flatten();
-                if same.as_deref() != Some(&person[..]) {
-                    return Err(StoreError::Conflict(format!(
-                        "certificate {old} is not this person's"
-                    )));
-                }
-            }
-            let inserted = tx.execute(
-                "INSERT INTO certificate_issues (municipality_code, certificate_id, issued_at, \
-                 channel, kind, name_enc, birth_date_enc, nationality_enc, passport_number_enc, \
-                 person_index, stated_doses, stated_digest, shc_kid, dsc_kid, replaces, status) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 'valid') \
-                 ON CONFLICT DO NOTHING",
-                params![
-                    scope.as_str(),
-                    issue.certificate_id.as_str(),
-                    timestamp_text(&issue.issued_at),
-                    issue.channel.as_str(),
-                    issue.kind.as_str(),
-                    sealed.name,
-                    sealed.birth_date,
-                    sealed.nationality,
-                    sealed.passport_number,
-                    person,
-                    stated,
-                    digest,
-                    issue.shc_kid,
-                    issue.dsc_kid,
-                    issue.replaces.as_ref().map(|r| r.as_str().to_owned()),
-                ],
-            )?;
-            if inserted == 0 {
-                return Err(StoreError::Conflict(format!(
-                    "certificate {} is already recorded",
-                    issue.certificate_id
-                )));
-            }
-            append_audit_tx(tx, scope.into(), &audit)?;
-            Ok(())
-        })
-        .await
-    }
-
     /// History rows of the area matching `filter` (SQL after WHERE municipality_code = ?1; `?2` is
     /// `arg`), opened.
     async fn issues_where(
@@ -356,142 +134,6 @@ impl SqliteStore {
             })
             .await?;
         rows.into_iter().map(|r| r.open(scope, &cipher)).collect()
-    }
-
-    pub(crate) async fn certificate_issues_sqlite(
-        &self,
-        scope: MunicipalityCode,
-        limit: u32,
-    ) -> Result<Vec<CertificateIssue>, StoreError> {
-        self.issues_where(
-            scope,
-            "ORDER BY issued_at DESC, certificate_id LIMIT ?2",
-            i64::from(limit).into(),
-        )
-        .await
-    }
-
-    pub(crate) async fn person_certificates_sqlite(
-        &self,
-        scope: MunicipalityCode,
-        atena: &AtenaNumber,
-    ) -> Result<Vec<CertificateIssue>, StoreError> {
-        let cipher = self.ensure_cipher(scope).await?;
-        let index = person_index(atena, &cipher).to_vec();
-        self.issues_where(
-            scope,
-            "AND person_index = ?2 ORDER BY issued_at DESC, certificate_id",
-            index.into(),
-        )
-        .await
-    }
-
-    pub(crate) async fn revoke_certificate_sqlite(
-        &self,
-        scope: MunicipalityCode,
-        id: &CertificateId,
-        reason: &str,
-        audit: &AuditEntry,
-    ) -> Result<(), StoreError> {
-        let (id, reason, audit) = (id.clone(), reason.to_owned(), audit.clone());
-        self.write(move |tx, _| {
-            let status: Option<String> = tx
-                .query_row(
-                    "SELECT status FROM certificate_issues \
-                     WHERE municipality_code = ?1 AND certificate_id = ?2",
-                    params![scope.as_str(), id.as_str()],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            match status.as_deref() {
-                None => return Err(StoreError::NotFound),
-                Some("revoked") => {
-                    return Err(StoreError::Conflict(format!(
-                        "certificate {id} is already revoked"
-                    )))
-                }
-                Some(_) => {}
-            }
-            set_status(
-                tx,
-                scope,
-                id.as_str(),
-                CertificateStatus::Revoked,
-                &reason,
-                &audit,
-            )?;
-            append_audit_tx(tx, scope.into(), &audit)?;
-            Ok(())
-        })
-        .await
-    }
-
-    pub(crate) async fn refresh_certificates_sqlite(
-        &self,
-        scope: MunicipalityCode,
-        people: &[AtenaNumber],
-        cause: &AuditEntry,
-    ) -> Result<u32, StoreError> {
-        let (people, cause) = (people.to_vec(), cause.clone());
-        // Read on the calling thread: after every tablet registration, usually finding none.
-        let outstanding = self
-            .read_point(move |conn, _| {
-                Ok(conn
-                    .prepare_cached(
-                        "SELECT EXISTS (SELECT 1 FROM certificate_issues \
-                         WHERE municipality_code = ?1 AND status <> 'revoked')",
-                    )?
-                    .query_row([scope.as_str()], |r| r.get::<_, bool>(0))?)
-            })
-            .await?;
-        if !outstanding {
-            return Ok(0);
-        }
-        self.write(move |tx, keyring| {
-            let mut changed = 0;
-            for atena in &people {
-                changed += refresh_tx(tx, keyring, scope, atena, &cause)?;
-            }
-            Ok(changed)
-        })
-        .await
-    }
-
-    pub(crate) async fn revoked_certificates_sqlite(
-        &self,
-    ) -> Result<Vec<RevokedCertificate>, StoreError> {
-        self.read(move |conn, _| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT municipality_code, certificate_id, kind, shc_kid, dsc_kid, status_at \
-                 FROM certificate_issues WHERE status = 'revoked' \
-                 UNION ALL SELECT municipality_code, certificate_id, kind, shc_kid, dsc_kid, \
-                 revoked_at FROM revoked_tombstones \
-                 ORDER BY 6, 1, 2",
-            )?;
-            let rows = stmt.query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, Option<String>>(5)?,
-                ))
-            })?;
-            rows.map(|r| {
-                let (code, id, kind, shc_kid, dsc_kid, at) = r?;
-                revoked_row(
-                    &code,
-                    &id,
-                    &kind,
-                    shc_kid,
-                    dsc_kid,
-                    time(at.as_deref().unwrap_or_default())?,
-                )
-            })
-            .collect()
-        })
-        .await
     }
 }
 
@@ -567,4 +209,359 @@ pub(super) fn refresh_tx(
         }
     }
     Ok(changed)
+}
+
+#[async_trait]
+impl CertificateStore for SqliteStore {
+    async fn signing_key(
+        &self,
+        issuer: &str,
+        purpose: KeyPurpose,
+    ) -> Result<Option<ActiveSigningKey>, StoreError> {
+        let issuer = issuer.to_owned();
+        self.read(move |conn, keyring| {
+            let Some((info, sealed)) = active_key(conn, &issuer, purpose)? else {
+                return Ok(None);
+            };
+            let aad = signing_key_aad(&info.issuer, info.purpose, &info.kid);
+            let private_pkcs8 = keyring.open_signing_key(&aad, &sealed)?;
+            Ok(Some(ActiveSigningKey {
+                info,
+                private_pkcs8,
+            }))
+        })
+        .await
+    }
+
+    async fn put_signing_key(
+        &self,
+        info: &SigningKeyInfo,
+        private_pkcs8: &[u8],
+        rotate: bool,
+        chain: AuditScope,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        let info = info.clone();
+        let pkcs8 = zeroize::Zeroizing::new(private_pkcs8.to_vec());
+        let audit = audit.clone();
+        self.write(move |tx, keyring| {
+            let aad = signing_key_aad(&info.issuer, info.purpose, &info.kid);
+            let sealed = keyring.seal_signing_key(&aad, &pkcs8)?;
+            if rotate {
+                tx.execute(
+                    "UPDATE signing_keys SET retired_at = ?3 \
+                     WHERE issuer = ?1 AND purpose = ?2 AND retired_at IS NULL",
+                    params![
+                        info.issuer,
+                        info.purpose.as_str(),
+                        timestamp_text(&audit.at)
+                    ],
+                )?;
+            }
+            let inserted = tx.execute(
+                "INSERT INTO signing_keys (issuer, purpose, kid, public_part, private_sealed, \
+                 created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+                params![
+                    info.issuer,
+                    info.purpose.as_str(),
+                    info.kid,
+                    info.public_part,
+                    sealed,
+                    timestamp_text(&info.created_at)
+                ],
+            )?;
+            if inserted == 0 {
+                return Ok(false);
+            }
+            append_audit_tx(tx, chain, &audit)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn signing_keys(&self, purpose: KeyPurpose) -> Result<Vec<SigningKeyInfo>, StoreError> {
+        self.read(move |conn, _| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {KEY_COLUMNS} FROM signing_keys WHERE purpose = ?1 \
+                 ORDER BY created_at, issuer, kid"
+            ))?;
+            let rows = stmt.query_map([purpose.as_str()], key_row)?;
+            rows.map(|r| key_info(r?)).collect()
+        })
+        .await
+    }
+
+    async fn sealed_signing_keys(&self) -> Result<Vec<SealedSigningKey>, StoreError> {
+        self.read(move |conn, _| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {KEY_COLUMNS}, private_sealed FROM signing_keys \
+                 ORDER BY created_at, issuer, purpose, kid"
+            ))?;
+            let rows = stmt.query_map([], |r| Ok((key_row(r)?, r.get::<_, Vec<u8>>(6)?)))?;
+            rows.map(|r| {
+                let (row, private_sealed) = r?;
+                Ok(SealedSigningKey {
+                    info: key_info(row)?,
+                    private_sealed,
+                })
+            })
+            .collect()
+        })
+        .await
+    }
+
+    async fn put_sealed_signing_key(
+        &self,
+        key: &SealedSigningKey,
+        audit: &AuditEntry,
+    ) -> Result<EscrowedKey, StoreError> {
+        let (key, audit) = (key.clone(), audit.clone());
+        self.write(move |tx, keyring| {
+            let info = &key.info;
+            if !key.private_sealed.is_empty() {
+                let aad = signing_key_aad(&info.issuer, info.purpose, &info.kid);
+                keyring.open_signing_key(&aad, &key.private_sealed)?;
+            }
+            let held: Option<i64> = tx
+                .query_row(
+                    "SELECT 1 FROM signing_keys WHERE issuer = ?1 AND purpose = ?2 AND kid = ?3",
+                    params![info.issuer, info.purpose.as_str(), info.kid],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if held.is_some() {
+                return Ok(EscrowedKey::Held);
+            }
+            let other_active: Option<i64> = tx
+                .query_row(
+                    "SELECT 1 FROM signing_keys \
+                     WHERE issuer = ?1 AND purpose = ?2 AND retired_at IS NULL",
+                    params![info.issuer, info.purpose.as_str()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let (retired_at, outcome) = match (info.retired_at, other_active) {
+                (None, Some(_)) => (Some(audit.at), EscrowedKey::AddedRetired),
+                (at, _) => (at, EscrowedKey::Added),
+            };
+            tx.execute(
+                "INSERT INTO signing_keys (issuer, purpose, kid, public_part, private_sealed, \
+                 created_at, retired_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    info.issuer,
+                    info.purpose.as_str(),
+                    info.kid,
+                    info.public_part,
+                    key.private_sealed,
+                    timestamp_text(&info.created_at),
+                    retired_at.as_ref().map(timestamp_text)
+                ],
+            )?;
+            append_audit_tx(tx, AuditScope::National, &audit)?;
+            Ok(outcome)
+        })
+        .await
+    }
+
+    async fn record_certificate(
+        &self,
+        issue: &CertificateIssue,
+        atena: &AtenaNumber,
+        doses: &[DoseRecord],
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let scope = issue.municipality;
+        let cipher = self.ensure_cipher(scope).await?;
+        let sealed = SealedIssue::seal(issue, &cipher)?;
+        let person = person_index(atena, &cipher).to_vec();
+        let stated = dose_mask(doses);
+        let digest = stated_digest(doses, stated, &cipher).to_vec();
+        let issue = issue.clone();
+        let audit = audit.clone();
+        self.write(move |tx, _| {
+            if let Some(old) = &issue.replaces {
+                let same: Option<Vec<u8>> = tx
+                    .query_row(
+                        "SELECT person_index FROM certificate_issues \
+                         WHERE municipality_code = ?1 AND certificate_id = ?2",
+                        params![scope.as_str(), old.as_str()],
+                        |r| r.get(0),
+                    )
+                    .optional()?
+                    .flatten();
+                if same.as_deref() != Some(&person[..]) {
+                    return Err(StoreError::Conflict(format!(
+                        "certificate {old} is not this person's"
+                    )));
+                }
+            }
+            let inserted = tx.execute(
+                "INSERT INTO certificate_issues (municipality_code, certificate_id, issued_at, \
+                 channel, kind, name_enc, birth_date_enc, nationality_enc, passport_number_enc, \
+                 person_index, stated_doses, stated_digest, shc_kid, dsc_kid, replaces, status) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 'valid') \
+                 ON CONFLICT DO NOTHING",
+                params![
+                    scope.as_str(),
+                    issue.certificate_id.as_str(),
+                    timestamp_text(&issue.issued_at),
+                    issue.channel.as_str(),
+                    issue.kind.as_str(),
+                    sealed.name,
+                    sealed.birth_date,
+                    sealed.nationality,
+                    sealed.passport_number,
+                    person,
+                    stated,
+                    digest,
+                    issue.shc_kid,
+                    issue.dsc_kid,
+                    issue.replaces.as_ref().map(|r| r.as_str().to_owned()),
+                ],
+            )?;
+            if inserted == 0 {
+                return Err(StoreError::Conflict(format!(
+                    "certificate {} is already recorded",
+                    issue.certificate_id
+                )));
+            }
+            append_audit_tx(tx, scope.into(), &audit)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn certificate_issues(
+        &self,
+        scope: MunicipalityCode,
+        limit: u32,
+    ) -> Result<Vec<CertificateIssue>, StoreError> {
+        self.issues_where(
+            scope,
+            "ORDER BY issued_at DESC, certificate_id LIMIT ?2",
+            i64::from(limit).into(),
+        )
+        .await
+    }
+
+    async fn person_certificates(
+        &self,
+        scope: MunicipalityCode,
+        atena: &AtenaNumber,
+    ) -> Result<Vec<CertificateIssue>, StoreError> {
+        let cipher = self.ensure_cipher(scope).await?;
+        let index = person_index(atena, &cipher).to_vec();
+        self.issues_where(
+            scope,
+            "AND person_index = ?2 ORDER BY issued_at DESC, certificate_id",
+            index.into(),
+        )
+        .await
+    }
+
+    async fn revoke_certificate(
+        &self,
+        scope: MunicipalityCode,
+        id: &CertificateId,
+        reason: &str,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let (id, reason, audit) = (id.clone(), reason.to_owned(), audit.clone());
+        self.write(move |tx, _| {
+            let status: Option<String> = tx
+                .query_row(
+                    "SELECT status FROM certificate_issues \
+                     WHERE municipality_code = ?1 AND certificate_id = ?2",
+                    params![scope.as_str(), id.as_str()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            match status.as_deref() {
+                None => return Err(StoreError::NotFound),
+                Some("revoked") => {
+                    return Err(StoreError::Conflict(format!(
+                        "certificate {id} is already revoked"
+                    )))
+                }
+                Some(_) => {}
+            }
+            set_status(
+                tx,
+                scope,
+                id.as_str(),
+                CertificateStatus::Revoked,
+                &reason,
+                &audit,
+            )?;
+            append_audit_tx(tx, scope.into(), &audit)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn refresh_certificates(
+        &self,
+        scope: MunicipalityCode,
+        people: &[AtenaNumber],
+        cause: &AuditEntry,
+    ) -> Result<u32, StoreError> {
+        let (people, cause) = (people.to_vec(), cause.clone());
+        // Read on the calling thread: after every tablet registration, usually finding none.
+        let outstanding = self
+            .read_point(move |conn, _| {
+                Ok(conn
+                    .prepare_cached(
+                        "SELECT EXISTS (SELECT 1 FROM certificate_issues \
+                         WHERE municipality_code = ?1 AND status <> 'revoked')",
+                    )?
+                    .query_row([scope.as_str()], |r| r.get::<_, bool>(0))?)
+            })
+            .await?;
+        if !outstanding {
+            return Ok(0);
+        }
+        self.write(move |tx, keyring| {
+            let mut changed = 0;
+            for atena in &people {
+                changed += refresh_tx(tx, keyring, scope, atena, &cause)?;
+            }
+            Ok(changed)
+        })
+        .await
+    }
+
+    async fn revoked_certificates(&self) -> Result<Vec<RevokedCertificate>, StoreError> {
+        self.read(move |conn, _| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT municipality_code, certificate_id, kind, shc_kid, dsc_kid, status_at \
+                 FROM certificate_issues WHERE status = 'revoked' \
+                 UNION ALL SELECT municipality_code, certificate_id, kind, shc_kid, dsc_kid, \
+                 revoked_at FROM revoked_tombstones \
+                 ORDER BY 6, 1, 2",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                ))
+            })?;
+            rows.map(|r| {
+                let (code, id, kind, shc_kid, dsc_kid, at) = r?;
+                revoked_row(
+                    &code,
+                    &id,
+                    &kind,
+                    shc_kid,
+                    dsc_kid,
+                    time(at.as_deref().unwrap_or_default())?,
+                )
+            })
+            .collect()
+        })
+        .await
+    }
 }

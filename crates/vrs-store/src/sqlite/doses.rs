@@ -2,20 +2,18 @@
 
 use std::collections::HashMap;
 
+use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{named_params, params, Connection, OptionalExtension};
-use vrs_domain::{
-    AtenaNumber, CouponNumber, DoseRecord, DoseSource, KanaName, MunicipalityCode, Resident,
-};
+use vrs_domain::{AtenaNumber, DoseRecord, DoseSource, MunicipalityCode};
 
 use super::accounts::time;
 use super::certificates::refresh_tx;
-use super::{append_audit_tx, find_resident, load_cipher, text_date, SqliteStore};
+use super::{append_audit_tx, SqliteStore};
 use crate::audit::timestamp_text;
 use crate::doses::check_undo;
-use crate::rows::{self, DoseRow, DOSE_COLUMNS};
-use crate::sealed::kana_birth_index;
-use crate::{AuditEntry, CouponHolder, IdempotentAnswer, PersonDoses, Registration, StoreError};
+use crate::rows::{DoseRow, DOSE_COLUMNS};
+use crate::{rows, AuditEntry, DoseStore, IdempotentAnswer, PersonDoses, Registration, StoreError};
 
 fn dose_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<(DoseRow, String)> {
     Ok((
@@ -183,95 +181,9 @@ pub(super) fn person_doses_tx(
         .collect()
 }
 
-impl SqliteStore {
-    pub(crate) async fn coupon_holder_sqlite(
-        &self,
-        scope: MunicipalityCode,
-        coupon: &CouponNumber,
-    ) -> Result<CouponHolder, StoreError> {
-        let coupon = *coupon;
-        self.read_point(move |conn, _| {
-            let found: Option<(String, Option<String>, Option<String>)> = conn
-                .prepare_cached(
-                    "SELECT atena_number, moved_out_on, deceased_on FROM residents \
-                     WHERE municipality_code = ?1 AND coupon_number = ?2",
-                )?
-                .query_row(params![scope.as_str(), coupon.as_str()], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })
-                .optional()?;
-            let (atena, moved, deceased) = found.ok_or(StoreError::NotFound)?;
-            Ok(CouponHolder {
-                municipality: scope,
-                atena: AtenaNumber::parse(&atena)
-                    .map_err(|_| StoreError::Corrupt(format!("atena_number {atena:?}")))?,
-                coupon,
-                moved_out_on: rows::opt_date(moved.as_deref())?,
-                deceased_on: rows::opt_date(deceased.as_deref())?,
-            })
-        })
-        .await
-    }
-
-    pub(crate) async fn residents_by_kana_birth_sqlite(
-        &self,
-        scope: MunicipalityCode,
-        kana: &KanaName,
-        birth_date: NaiveDate,
-    ) -> Result<Vec<Resident>, StoreError> {
-        let kana = kana.clone();
-        self.read(move |conn, keyring| {
-            let Some(cipher) = load_cipher(conn, keyring, scope)? else {
-                return Ok(Vec::new());
-            };
-            let index = kana_birth_index(&kana, birth_date, &cipher).to_vec();
-            let mut stmt = conn.prepare(
-                "SELECT atena_number FROM residents WHERE municipality_code = ?1 AND kana_birth_index = ?2 \
-                 ORDER BY atena_number LIMIT 100",
-            )?;
-            let atenas = stmt
-                .query_map(params![scope.as_str(), index], |r| r.get::<_, String>(0))?
-                .collect::<Result<Vec<_>, _>>()?;
-            atenas
-                .iter()
-                .map(|a| find_resident(conn, keyring, scope, "atena_number", a))
-                .collect()
-        })
-        .await
-    }
-
-    pub(crate) async fn set_flags_sqlite(
-        &self,
-        scope: MunicipalityCode,
-        atena: &AtenaNumber,
-        moved_out_on: Option<NaiveDate>,
-        deceased_on: Option<NaiveDate>,
-        audit: &AuditEntry,
-    ) -> Result<(), StoreError> {
-        let atena = atena.as_str().to_owned();
-        let audit = audit.clone();
-        self.write(move |tx, _| {
-            let n = tx.execute(
-                "UPDATE residents SET moved_out_on = ?3, deceased_on = ?4, updated_at = ?5 \
-                 WHERE municipality_code = ?1 AND atena_number = ?2",
-                params![
-                    scope.as_str(),
-                    atena,
-                    text_date(moved_out_on),
-                    text_date(deceased_on),
-                    timestamp_text(&Utc::now())
-                ],
-            )?;
-            if n == 0 {
-                return Err(StoreError::NotFound);
-            }
-            append_audit_tx(tx, scope.into(), &audit)?;
-            Ok(())
-        })
-        .await
-    }
-
-    pub(crate) async fn add_dose_sqlite(
+#[async_trait]
+impl DoseStore for SqliteStore {
+    async fn add_dose(
         &self,
         scope: MunicipalityCode,
         registration: &Registration,
@@ -293,7 +205,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn add_doses_sqlite(
+    async fn add_doses(
         &self,
         scope: MunicipalityCode,
         records: &[DoseRecord],
@@ -316,7 +228,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn stored_answer_sqlite(
+    async fn stored_answer(
         &self,
         site: MunicipalityCode,
         user_id: &str,
@@ -351,15 +263,12 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn remember_answer_sqlite(
-        &self,
-        answer: &IdempotentAnswer,
-    ) -> Result<bool, StoreError> {
+    async fn remember_answer(&self, answer: &IdempotentAnswer) -> Result<bool, StoreError> {
         let answer = answer.clone();
         self.write(move |tx, _| insert_answer(tx, &answer)).await
     }
 
-    pub(crate) async fn correct_dose_sqlite(
+    async fn correct_dose(
         &self,
         scope: MunicipalityCode,
         before: &DoseRecord,
@@ -409,7 +318,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn delete_dose_sqlite(
+    async fn delete_dose(
         &self,
         scope: MunicipalityCode,
         before: &DoseRecord,
@@ -428,7 +337,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn undo_dose_sqlite(
+    async fn undo_dose(
         &self,
         scope: MunicipalityCode,
         before: &DoseRecord,
@@ -463,7 +372,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn area_doses_sqlite(
+    async fn area_doses(
         &self,
         scope: MunicipalityCode,
         after: Option<&AtenaNumber>,
@@ -518,7 +427,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn doses_of_sqlite(
+    async fn doses_of(
         &self,
         scope: MunicipalityCode,
         atena: &AtenaNumber,

@@ -2,6 +2,7 @@
 //! audit entry; every read asks the database (nothing is cached, so another process's switch is seen
 //! on the next read).
 
+use async_trait::async_trait;
 use rusqlite::{params, Connection};
 use vrs_domain::{MunicipalityCode, TermsKind};
 
@@ -9,7 +10,7 @@ use super::accounts::time;
 use super::{append_audit_tx, SqliteStore};
 use crate::audit::timestamp_text;
 use crate::governance::{Agreement, FunctionState, TermsVersion};
-use crate::{rows, AuditEntry, AuditScope, StoreError};
+use crate::{rows, AuditEntry, AuditScope, GovernanceStore, StoreError};
 
 fn is_published(conn: &Connection, kind: TermsKind, version: u32) -> Result<bool, StoreError> {
     Ok(conn.query_row(
@@ -19,8 +20,9 @@ fn is_published(conn: &Connection, kind: TermsKind, version: u32) -> Result<bool
     )?)
 }
 
-impl SqliteStore {
-    pub(crate) async fn publish_terms_sqlite(
+#[async_trait]
+impl GovernanceStore for SqliteStore {
+    async fn publish_terms(
         &self,
         kind: TermsKind,
         title: &str,
@@ -62,7 +64,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn terms_versions_sqlite(
+    async fn terms_versions(
         &self,
         kind: Option<TermsKind>,
     ) -> Result<Vec<TermsVersion>, StoreError> {
@@ -98,7 +100,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn agree_to_terms_sqlite(
+    async fn agree_to_terms(
         &self,
         scope: MunicipalityCode,
         kind: TermsKind,
@@ -132,10 +134,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn agreements_sqlite(
-        &self,
-        scope: MunicipalityCode,
-    ) -> Result<Vec<Agreement>, StoreError> {
+    async fn agreements(&self, scope: MunicipalityCode) -> Result<Vec<Agreement>, StoreError> {
         self.read(move |conn, _| {
             let mut stmt = conn.prepare_cached(
                 "SELECT kind, version, agreed_by, agreed_at FROM terms_agreements \
@@ -165,7 +164,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn set_function_sqlite(
+    async fn set_function(
         &self,
         state: &FunctionState,
         audit: &AuditEntry,
@@ -191,7 +190,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn function_states_sqlite(&self) -> Result<Vec<FunctionState>, StoreError> {
+    async fn function_states(&self) -> Result<Vec<FunctionState>, StoreError> {
         self.read_point(|conn, _| {
             let mut stmt = conn.prepare_cached(
                 "SELECT function, stopped, reason, changed_by, changed_at FROM function_states \

@@ -10,46 +10,20 @@ use rusqlite::{params, Connection};
 use vrs_crypto::FieldCipher;
 use vrs_domain::MunicipalityCode;
 
-use super::{append_audit_tx, configure, SqliteStore};
+use super::append_audit_tx;
 use crate::audit::timestamp_text;
-use crate::import::{self, ImportSummary, Rejection, ResidentImport, SealedBatch, Sealer};
-use crate::{AuditEntry, StoreError};
+use crate::import::{ImportSummary, Rejection, ResidentImport, SealedBatch, Sealer};
+use crate::{import, AuditEntry, StoreError};
 
-const STAGING: &str = "CREATE TEMP TABLE import_staging (
+pub(super) const STAGING: &str = "CREATE TEMP TABLE import_staging (
     line INTEGER NOT NULL, atena_number TEXT NOT NULL, my_number_index BLOB NOT NULL, my_number_enc BLOB NOT NULL,
     coupon_number TEXT NOT NULL, name_enc BLOB NOT NULL, name_kana_enc BLOB NOT NULL, birth_date_enc BLOB NOT NULL,
     sex INTEGER NOT NULL, content_mac BLOB NOT NULL, kana_birth_index BLOB NOT NULL, moved_in_from TEXT)";
 
 pub(crate) struct SqliteImport {
-    conn: Option<Connection>,
-    scope: MunicipalityCode,
-    cipher: Arc<FieldCipher>,
-}
-
-impl SqliteStore {
-    pub(crate) async fn begin_import_sqlite(
-        &self,
-        scope: MunicipalityCode,
-    ) -> Result<Box<dyn ResidentImport>, StoreError> {
-        let cipher = self.ensure_cipher(scope).await?;
-        let path = self.path().to_owned();
-        let conn = tokio::task::spawn_blocking(move || -> Result<Connection, StoreError> {
-            let conn = Connection::open(&path)?;
-            configure(&conn)?;
-            // A bounded page cache large enough that the merge's index lookups stay in memory.
-            conn.pragma_update(None, "cache_size", -256_000)?;
-            conn.execute_batch(STAGING)?;
-            conn.execute_batch("PRAGMA temp.cache_size = -128000")?;
-            conn.execute_batch("BEGIN IMMEDIATE")?;
-            Ok(conn)
-        })
-        .await??;
-        Ok(Box::new(SqliteImport {
-            conn: Some(conn),
-            scope,
-            cipher,
-        }))
-    }
+    pub(super) conn: Option<Connection>,
+    pub(super) scope: MunicipalityCode,
+    pub(super) cipher: Arc<FieldCipher>,
 }
 
 impl SqliteImport {

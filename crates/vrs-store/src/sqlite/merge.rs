@@ -1,20 +1,22 @@
 //! Duplicate people on SQLite: the pair search, the area's movers, the review queue and
 //! reversible merges ([`crate::merge`]). Every write is one savepoint of the writer with its audit.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
-use vrs_domain::{AtenaNumber, MunicipalityCode, Resident};
+use vrs_domain::{AtenaNumber, MunicipalityCode};
 
 use super::accounts::time;
 use super::backup::{read_cell, write_cell};
-use super::{append_audit_tx, load_cipher, sealed_from_row, SqliteStore, RESIDENT_COLUMNS};
+use super::{append_audit_tx, SqliteStore};
 use crate::audit::timestamp_text;
 use crate::backup::{self as spec, Cell, TableSpec};
 use crate::merge::{
     self, Candidate, CandidateRow, CandidateStatus, MergeSnapshot, Mover, PersonMerge,
     CANDIDATE_COLUMNS, MERGE_COLUMNS,
 };
-use crate::{rows, AuditEntry, AuditScope, StoreError};
+use crate::DuplicateStore;
+use crate::{AuditEntry, AuditScope, StoreError};
 
 /// The rows of one person in `t` (`residents` or `doses`), as stored, in key order.
 fn person_rows(
@@ -85,38 +87,9 @@ fn read_merge(
     merge::person_merge(texts, time(&at)?, undone.as_deref().map(time).transpose()?)
 }
 
-impl SqliteStore {
-    pub(crate) async fn residents_page_sqlite(
-        &self,
-        scope: MunicipalityCode,
-        after: Option<&AtenaNumber>,
-        limit: u32,
-    ) -> Result<Vec<Resident>, StoreError> {
-        let after = after.map(|a| a.as_str().to_owned()).unwrap_or_default();
-        self.read(move |conn, keyring| {
-            let Some(cipher) = load_cipher(conn, keyring, scope)? else {
-                return Ok(Vec::new());
-            };
-            let mut stmt = conn.prepare(&format!(
-                "SELECT {RESIDENT_COLUMNS} FROM residents WHERE municipality_code = ?1 \
-                 AND atena_number > ?2 ORDER BY atena_number LIMIT ?3"
-            ))?;
-            let found = stmt
-                .query_map(params![scope.as_str(), after, limit], sealed_from_row)?
-                .collect::<Result<Vec<_>, _>>()?;
-            found
-                .into_iter()
-                .map(|(mut sealed, moved, deceased)| {
-                    sealed.moved_out_on = rows::opt_date(moved.as_deref())?;
-                    sealed.deceased_on = rows::opt_date(deceased.as_deref())?;
-                    sealed.open(scope, &cipher)
-                })
-                .collect()
-        })
-        .await
-    }
-
-    pub(crate) async fn duplicate_pairs_sqlite(
+#[async_trait]
+impl DuplicateStore for SqliteStore {
+    async fn duplicate_pairs_by_kana_birth_sex(
         &self,
         scope: MunicipalityCode,
     ) -> Result<Vec<(AtenaNumber, AtenaNumber)>, StoreError> {
@@ -138,10 +111,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn movers_sqlite(
-        &self,
-        scope: MunicipalityCode,
-    ) -> Result<Vec<Mover>, StoreError> {
+    async fn movers(&self, scope: MunicipalityCode) -> Result<Vec<Mover>, StoreError> {
         self.read(move |conn, _| {
             let mut stmt = conn.prepare_cached(&merge::MOVERS_SQL.replace("$1", "?1"))?;
             let found = stmt
@@ -154,7 +124,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn put_candidates_sqlite(
+    async fn put_duplicate_candidates(
         &self,
         scope: MunicipalityCode,
         candidates: &[Candidate],
@@ -187,7 +157,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn candidates_sqlite(
+    async fn duplicate_candidates(
         &self,
         scope: MunicipalityCode,
         status: Option<CandidateStatus>,
@@ -230,7 +200,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn decide_candidate_sqlite(
+    async fn decide_candidate(
         &self,
         scope: MunicipalityCode,
         id: &str,
@@ -266,7 +236,7 @@ impl SqliteStore {
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn merge_people_sqlite(
+    async fn merge_people(
         &self,
         scope: MunicipalityCode,
         kept: &AtenaNumber,
@@ -339,7 +309,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn unmerge_sqlite(
+    async fn unmerge(
         &self,
         scope: MunicipalityCode,
         merge_id: &str,
@@ -400,10 +370,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn person_merges_sqlite(
-        &self,
-        scope: MunicipalityCode,
-    ) -> Result<Vec<PersonMerge>, StoreError> {
+    async fn person_merges(&self, scope: MunicipalityCode) -> Result<Vec<PersonMerge>, StoreError> {
         self.read(move |conn, _| {
             let mut stmt = conn.prepare(&format!(
                 "SELECT {MERGE_COLUMNS} FROM person_merges WHERE municipality_code = ?1 \

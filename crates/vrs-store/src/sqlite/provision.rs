@@ -1,16 +1,19 @@
 //! Provision records (both sides of inquiries between municipalities) on SQLite. Both sides of
 //! one inquiry and their audit entries go through the writer in one transaction.
 
+use async_trait::async_trait;
 use chrono::{NaiveDate, Utc};
-use rusqlite::{named_params, params, Connection};
+use rusqlite::{named_params, params, Connection, OptionalExtension, Row};
 use vrs_domain::MunicipalityCode;
 
 use super::accounts::time;
 use super::{append_audit_tx, SqliteStore};
 use crate::audit::timestamp_text;
-use crate::provision::{check_inquiry, ProvisionFilter, ProvisionRecord, ProvisionSide};
-use crate::rows::{self, ProvidedDoseRow, ProvisionRow, PROVIDED_DOSE_COLUMNS, PROVISION_COLUMNS};
-use crate::{AuditEntry, StoreError};
+use crate::provision::{
+    check_inquiry, InquiryJob, ProvisionFilter, ProvisionRecord, ProvisionSide,
+};
+use crate::rows::{ProvidedDoseRow, ProvisionRow, PROVIDED_DOSE_COLUMNS, PROVISION_COLUMNS};
+use crate::{rows, AuditEntry, InquiryStore, StoreError};
 
 /// Inserts one side's record and its doses; a record already kept for the side and inquiry ID is a
 /// conflict.
@@ -149,8 +152,117 @@ fn select_records(
     rows::provision_records(scope, joined)
 }
 
-impl SqliteStore {
-    pub(crate) async fn record_inquiry_sqlite(
+/// Bulk inquiry jobs: kept with their audit entry in one transaction.
+const JOB_COLUMNS: &str =
+    "batch, created_by, created_at, row_count, found, not_found, refused, invalid";
+
+/// A job from a row of [`JOB_COLUMNS`] (and the results file as column 8 when selected).
+fn job(
+    scope: MunicipalityCode,
+    r: &Row<'_>,
+    with_csv: bool,
+) -> rusqlite::Result<(InquiryJob, String)> {
+    Ok((
+        InquiryJob {
+            municipality: scope,
+            batch: r.get(0)?,
+            created_by: r.get(1)?,
+            created_at: chrono::Utc::now(),
+            rows: r.get(3)?,
+            found: r.get(4)?,
+            not_found: r.get(5)?,
+            refused: r.get(6)?,
+            invalid: r.get(7)?,
+            results_csv: if with_csv { r.get(8)? } else { String::new() },
+        },
+        r.get(2)?,
+    ))
+}
+
+fn timed((mut job, at): (InquiryJob, String)) -> Result<InquiryJob, StoreError> {
+    job.created_at = time(&at)?;
+    Ok(job)
+}
+
+#[async_trait]
+impl InquiryStore for SqliteStore {
+    async fn save_inquiry_job(
+        &self,
+        job: &InquiryJob,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let (job, audit) = (job.clone(), audit.clone());
+        self.write(move |tx, _| {
+            let inserted = tx
+                .prepare_cached(&format!(
+                    "INSERT INTO inquiry_jobs (municipality_code, {JOB_COLUMNS}, results_csv) \
+                     VALUES (:m, :batch, :by, :at, :rows, :found, :not_found, :refused, :invalid, :csv) \
+                     ON CONFLICT DO NOTHING"
+                ))?
+                .execute(named_params! {
+                    ":m": job.municipality.as_str(),
+                    ":batch": job.batch,
+                    ":by": job.created_by,
+                    ":at": timestamp_text(&job.created_at),
+                    ":rows": job.rows,
+                    ":found": job.found,
+                    ":not_found": job.not_found,
+                    ":refused": job.refused,
+                    ":invalid": job.invalid,
+                    ":csv": job.results_csv,
+                })?;
+            if inserted == 0 {
+                return Err(StoreError::Conflict(format!(
+                    "bulk inquiry {} is already kept",
+                    job.batch
+                )));
+            }
+            append_audit_tx(tx, job.municipality.into(), &audit)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn inquiry_jobs(
+        &self,
+        scope: MunicipalityCode,
+        limit: u32,
+    ) -> Result<Vec<InquiryJob>, StoreError> {
+        self.read(move |conn, _| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {JOB_COLUMNS} FROM inquiry_jobs WHERE municipality_code = ?1 \
+                 ORDER BY created_at DESC, batch LIMIT ?2"
+            ))?;
+            let found = stmt.query_map(rusqlite::params![scope.as_str(), limit], |r| {
+                job(scope, r, false)
+            })?;
+            found.map(|r| timed(r?)).collect()
+        })
+        .await
+    }
+
+    async fn inquiry_job(
+        &self,
+        scope: MunicipalityCode,
+        batch: &str,
+    ) -> Result<InquiryJob, StoreError> {
+        let batch = batch.to_owned();
+        self.read_point(move |conn, _| {
+            let found = conn
+                .prepare_cached(&format!(
+                    "SELECT {JOB_COLUMNS}, results_csv FROM inquiry_jobs \
+                     WHERE municipality_code = ?1 AND batch = ?2"
+                ))?
+                .query_row(rusqlite::params![scope.as_str(), batch], |r| {
+                    job(scope, r, true)
+                })
+                .optional()?;
+            timed(found.ok_or(StoreError::NotFound)?)
+        })
+        .await
+    }
+
+    async fn record_inquiry(
         &self,
         inquired: &ProvisionRecord,
         inquired_audit: &AuditEntry,
@@ -171,7 +283,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn provision_records_sqlite(
+    async fn provision_records(
         &self,
         scope: MunicipalityCode,
         filter: &ProvisionFilter,
@@ -181,7 +293,7 @@ impl SqliteStore {
             .await
     }
 
-    pub(crate) async fn provision_record_sqlite(
+    async fn provision_record(
         &self,
         scope: MunicipalityCode,
         inquiry_id: &str,

@@ -1,6 +1,7 @@
 //! Statistics on SQLite: the statistics job's source pages, the replacement of a municipality's
 //! counts as a whole, and the sums over a scope's municipalities.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use vrs_domain::{AtenaNumber, MunicipalityCode};
@@ -12,249 +13,8 @@ use crate::statistics::{
     self as stat, AgeCount, AreaStatistics, CoverageCount, DailyCount, MunicipalityFigures,
     ProductCount, ScopeStatistics, SourceRow, StatPerson, StatScope,
 };
+use crate::StatisticsStore;
 use crate::{rows, StoreError};
-
-impl SqliteStore {
-    pub(crate) async fn statistics_source_sqlite(
-        &self,
-        scope: MunicipalityCode,
-        after: Option<&AtenaNumber>,
-        limit: u32,
-    ) -> Result<Vec<StatPerson>, StoreError> {
-        let after = after.map(|a| a.as_str().to_owned()).unwrap_or_default();
-        self.read(move |conn, keyring| {
-            let Some(cipher) = load_cipher(conn, keyring, scope)? else {
-                return Ok(Vec::new());
-            };
-            let tx = conn.unchecked_transaction()?;
-            let people = tx
-                .prepare(
-                    "SELECT atena_number, birth_date_enc, sex, moved_out_on, deceased_on FROM residents \
-                     WHERE municipality_code = ?1 AND atena_number > ?2 ORDER BY atena_number LIMIT ?3",
-                )?
-                .query_map(params![scope.as_str(), after, limit], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, Vec<u8>>(1)?,
-                        r.get::<_, i64>(2)?,
-                        r.get::<_, Option<String>>(3)?,
-                        r.get::<_, Option<String>>(4)?,
-                    ))
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            let Some(last) = people.last().map(|p| p.0.clone()) else {
-                return Ok(Vec::new());
-            };
-            let doses = tx
-                .prepare(
-                    "SELECT atena_number, dose_number, administered_on, product_code FROM doses \
-                     WHERE municipality_code = ?1 AND atena_number > ?2 AND atena_number <= ?3 \
-                     ORDER BY atena_number, dose_number",
-                )?
-                .query_map(params![scope.as_str(), after, last], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                    ))
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            let people = people
-                .into_iter()
-                .map(|(atena, birth_date_enc, sex, moved, deceased)| {
-                    Ok(SourceRow {
-                        atena,
-                        birth_date_enc,
-                        sex,
-                        moved_out_on: rows::opt_date(moved.as_deref())?,
-                        deceased_on: rows::opt_date(deceased.as_deref())?,
-                    })
-                })
-                .collect::<Result<Vec<_>, StoreError>>()?;
-            let doses = doses
-                .into_iter()
-                .map(|(atena, n, day, product)| Ok((atena, n, rows::date(&day)?, product)))
-                .collect::<Result<Vec<_>, StoreError>>()?;
-            stat::people(scope, &cipher, people, doses)
-        })
-        .await
-    }
-
-    pub(crate) async fn replace_statistics_sqlite(
-        &self,
-        scope: MunicipalityCode,
-        stats: &AreaStatistics,
-    ) -> Result<bool, StoreError> {
-        let stats = stats.clone();
-        self.write(move |tx, _| replace(tx, scope, &stats)).await
-    }
-
-    pub(crate) async fn statistics_computed_sqlite(
-        &self,
-    ) -> Result<Vec<(MunicipalityCode, i64, DateTime<Utc>)>, StoreError> {
-        self.read(|conn, _| {
-            let mut stmt = conn.prepare(
-                "SELECT municipality_code, source_seq, computed_at FROM stat_state \
-                 ORDER BY municipality_code",
-            )?;
-            let found = stmt
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, String>(2)?,
-                    ))
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            found
-                .into_iter()
-                .map(|(code, seq, at)| Ok((rows::municipality(&code)?, seq, time(&at)?)))
-                .collect()
-        })
-        .await
-    }
-
-    pub(crate) async fn scope_statistics_sqlite(
-        &self,
-        scope: StatScope,
-    ) -> Result<ScopeStatistics, StoreError> {
-        let (filter, args) = stat::scope_filter(scope, '?');
-        self.read(move |conn, _| {
-            // One snapshot for all five reads, so a replacement between them cannot mix two
-            // computations of a municipality.
-            let tx = conn.unchecked_transaction()?;
-            let daily = tx
-                .prepare(&format!(
-                    "SELECT day, dose_number, sum(doses) FROM stat_daily \
-                     WHERE {filter} GROUP BY day, dose_number"
-                ))?
-                .query_map(params_from_iter(&args), |r| {
-                    Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?))
-                })?
-                .collect::<Result<Vec<(String, i64, i64)>, _>>()?;
-            let by_product = tx
-                .prepare(&format!(
-                    "SELECT dose_number, product_code, sum(doses) FROM stat_products \
-                     WHERE {filter} GROUP BY dose_number, product_code"
-                ))?
-                .query_map(params_from_iter(&args), |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })?
-                .collect::<Result<Vec<(i64, String, i64)>, _>>()?;
-            let by_age = tx
-                .prepare(&format!(
-                    "SELECT age_band, sex, dose_number, sum(doses) FROM stat_ages \
-                     WHERE {filter} GROUP BY age_band, sex, dose_number"
-                ))?
-                .query_map(params_from_iter(&args), |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-                })?
-                .collect::<Result<Vec<(String, i64, i64, i64)>, _>>()?;
-            let coverage = tx
-                .prepare(&format!(
-                    "SELECT age_band, sex, doses, sum(people) FROM stat_coverage \
-                     WHERE {filter} GROUP BY age_band, sex, doses"
-                ))?
-                .query_map(params_from_iter(&args), |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-                })?
-                .collect::<Result<Vec<(String, i64, i64, i64)>, _>>()?;
-            let oldest: Option<String> = tx.query_row(
-                &format!("SELECT min(computed_at) FROM stat_state WHERE {filter}"),
-                params_from_iter(&args),
-                |r| r.get(0),
-            )?;
-            Ok(stat::sorted(ScopeStatistics {
-                daily: daily
-                    .into_iter()
-                    .map(|(day, n, doses)| {
-                        Ok(DailyCount {
-                            day: rows::date(&day)?,
-                            dose_number: stat::dose_number(n, "stat_daily.dose_number")?,
-                            doses: stat::count(doses, "stat_daily.doses")?,
-                        })
-                    })
-                    .collect::<Result<_, StoreError>>()?,
-                by_product: by_product
-                    .into_iter()
-                    .map(|(n, product_code, doses)| {
-                        Ok(ProductCount {
-                            dose_number: stat::dose_number(n, "stat_products.dose_number")?,
-                            product_code,
-                            doses: stat::count(doses, "stat_products.doses")?,
-                        })
-                    })
-                    .collect::<Result<_, StoreError>>()?,
-                by_age: by_age
-                    .into_iter()
-                    .map(|(band, sex, n, doses)| {
-                        Ok(AgeCount {
-                            age_band: stat::age_band(&band, "stat_ages.age_band")?,
-                            sex: stat::sex(sex, "stat_ages.sex")?,
-                            dose_number: stat::dose_number(n, "stat_ages.dose_number")?,
-                            doses: stat::count(doses, "stat_ages.doses")?,
-                        })
-                    })
-                    .collect::<Result<_, StoreError>>()?,
-                coverage: coverage
-                    .into_iter()
-                    .map(|(band, sex, k, people)| {
-                        Ok(CoverageCount {
-                            age_band: stat::age_band(&band, "stat_coverage.age_band")?,
-                            sex: stat::sex(sex, "stat_coverage.sex")?,
-                            doses: stat::dose_number(k, "stat_coverage.doses")?,
-                            people: stat::count(people, "stat_coverage.people")?,
-                        })
-                    })
-                    .collect::<Result<_, StoreError>>()?,
-                oldest: oldest.as_deref().map(time).transpose()?,
-            }))
-        })
-        .await
-    }
-
-    pub(crate) async fn municipality_figures_sqlite(
-        &self,
-        scope: StatScope,
-    ) -> Result<Vec<MunicipalityFigures>, StoreError> {
-        let (filter, args) = stat::scope_filter(scope, '?');
-        self.read(move |conn, _| {
-            let tx = conn.unchecked_transaction()?;
-            let states = tx
-                .prepare(&format!(
-                    "SELECT municipality_code, computed_at FROM stat_state \
-                     WHERE {filter} ORDER BY municipality_code"
-                ))?
-                .query_map(params_from_iter(&args), |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            let coverage = tx
-                .prepare(&format!(
-                    "SELECT municipality_code, doses, sum(people) FROM stat_coverage \
-                     WHERE {filter} GROUP BY municipality_code, doses"
-                ))?
-                .query_map(params_from_iter(&args), |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            let doses = tx
-                .prepare(&format!(
-                    "SELECT municipality_code, sum(doses) FROM stat_daily \
-                     WHERE {filter} GROUP BY municipality_code"
-                ))?
-                .query_map(params_from_iter(&args), |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<Result<Vec<_>, _>>()?;
-            let states = states
-                .into_iter()
-                .map(|(code, at)| Ok((code, time(&at)?)))
-                .collect::<Result<Vec<_>, StoreError>>()?;
-            stat::figures(states, coverage, doses)
-        })
-        .await
-    }
-}
 
 /// Replaces the counts of `scope` in the writer's transaction unless newer ones are stored.
 fn replace(
@@ -352,4 +112,244 @@ fn replace(
         params![code, stats.source_seq, timestamp_text(&computed_at)],
     )?;
     Ok(true)
+}
+
+#[async_trait]
+impl StatisticsStore for SqliteStore {
+    async fn statistics_source(
+        &self,
+        scope: MunicipalityCode,
+        after: Option<&AtenaNumber>,
+        limit: u32,
+    ) -> Result<Vec<StatPerson>, StoreError> {
+        let after = after.map(|a| a.as_str().to_owned()).unwrap_or_default();
+        self.read(move |conn, keyring| {
+            let Some(cipher) = load_cipher(conn, keyring, scope)? else {
+                return Ok(Vec::new());
+            };
+            let tx = conn.unchecked_transaction()?;
+            let people = tx
+                .prepare(
+                    "SELECT atena_number, birth_date_enc, sex, moved_out_on, deceased_on FROM residents \
+                     WHERE municipality_code = ?1 AND atena_number > ?2 ORDER BY atena_number LIMIT ?3",
+                )?
+                .query_map(params![scope.as_str(), after, limit], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Vec<u8>>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                        r.get::<_, Option<String>>(4)?,
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            let Some(last) = people.last().map(|p| p.0.clone()) else {
+                return Ok(Vec::new());
+            };
+            let doses = tx
+                .prepare(
+                    "SELECT atena_number, dose_number, administered_on, product_code FROM doses \
+                     WHERE municipality_code = ?1 AND atena_number > ?2 AND atena_number <= ?3 \
+                     ORDER BY atena_number, dose_number",
+                )?
+                .query_map(params![scope.as_str(), after, last], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            let people = people
+                .into_iter()
+                .map(|(atena, birth_date_enc, sex, moved, deceased)| {
+                    Ok(SourceRow {
+                        atena,
+                        birth_date_enc,
+                        sex,
+                        moved_out_on: rows::opt_date(moved.as_deref())?,
+                        deceased_on: rows::opt_date(deceased.as_deref())?,
+                    })
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            let doses = doses
+                .into_iter()
+                .map(|(atena, n, day, product)| Ok((atena, n, rows::date(&day)?, product)))
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            stat::people(scope, &cipher, people, doses)
+        })
+        .await
+    }
+
+    async fn replace_statistics(
+        &self,
+        scope: MunicipalityCode,
+        stats: &AreaStatistics,
+    ) -> Result<bool, StoreError> {
+        let stats = stats.clone();
+        self.write(move |tx, _| replace(tx, scope, &stats)).await
+    }
+
+    async fn statistics_computed(
+        &self,
+    ) -> Result<Vec<(MunicipalityCode, i64, DateTime<Utc>)>, StoreError> {
+        self.read(|conn, _| {
+            let mut stmt = conn.prepare(
+                "SELECT municipality_code, source_seq, computed_at FROM stat_state \
+                 ORDER BY municipality_code",
+            )?;
+            let found = stmt
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            found
+                .into_iter()
+                .map(|(code, seq, at)| Ok((rows::municipality(&code)?, seq, time(&at)?)))
+                .collect()
+        })
+        .await
+    }
+
+    async fn scope_statistics(&self, scope: StatScope) -> Result<ScopeStatistics, StoreError> {
+        let (filter, args) = stat::scope_filter(scope, '?');
+        self.read(move |conn, _| {
+            // One snapshot for all five reads, so a replacement between them cannot mix two
+            // computations of a municipality.
+            let tx = conn.unchecked_transaction()?;
+            let daily = tx
+                .prepare(&format!(
+                    "SELECT day, dose_number, sum(doses) FROM stat_daily \
+                     WHERE {filter} GROUP BY day, dose_number"
+                ))?
+                .query_map(params_from_iter(&args), |r| {
+                    Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?))
+                })?
+                .collect::<Result<Vec<(String, i64, i64)>, _>>()?;
+            let by_product = tx
+                .prepare(&format!(
+                    "SELECT dose_number, product_code, sum(doses) FROM stat_products \
+                     WHERE {filter} GROUP BY dose_number, product_code"
+                ))?
+                .query_map(params_from_iter(&args), |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?
+                .collect::<Result<Vec<(i64, String, i64)>, _>>()?;
+            let by_age = tx
+                .prepare(&format!(
+                    "SELECT age_band, sex, dose_number, sum(doses) FROM stat_ages \
+                     WHERE {filter} GROUP BY age_band, sex, dose_number"
+                ))?
+                .query_map(params_from_iter(&args), |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })?
+                .collect::<Result<Vec<(String, i64, i64, i64)>, _>>()?;
+            let coverage = tx
+                .prepare(&format!(
+                    "SELECT age_band, sex, doses, sum(people) FROM stat_coverage \
+                     WHERE {filter} GROUP BY age_band, sex, doses"
+                ))?
+                .query_map(params_from_iter(&args), |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })?
+                .collect::<Result<Vec<(String, i64, i64, i64)>, _>>()?;
+            let oldest: Option<String> = tx.query_row(
+                &format!("SELECT min(computed_at) FROM stat_state WHERE {filter}"),
+                params_from_iter(&args),
+                |r| r.get(0),
+            )?;
+            Ok(stat::sorted(ScopeStatistics {
+                daily: daily
+                    .into_iter()
+                    .map(|(day, n, doses)| {
+                        Ok(DailyCount {
+                            day: rows::date(&day)?,
+                            dose_number: stat::dose_number(n, "stat_daily.dose_number")?,
+                            doses: stat::count(doses, "stat_daily.doses")?,
+                        })
+                    })
+                    .collect::<Result<_, StoreError>>()?,
+                by_product: by_product
+                    .into_iter()
+                    .map(|(n, product_code, doses)| {
+                        Ok(ProductCount {
+                            dose_number: stat::dose_number(n, "stat_products.dose_number")?,
+                            product_code,
+                            doses: stat::count(doses, "stat_products.doses")?,
+                        })
+                    })
+                    .collect::<Result<_, StoreError>>()?,
+                by_age: by_age
+                    .into_iter()
+                    .map(|(band, sex, n, doses)| {
+                        Ok(AgeCount {
+                            age_band: stat::age_band(&band, "stat_ages.age_band")?,
+                            sex: stat::sex(sex, "stat_ages.sex")?,
+                            dose_number: stat::dose_number(n, "stat_ages.dose_number")?,
+                            doses: stat::count(doses, "stat_ages.doses")?,
+                        })
+                    })
+                    .collect::<Result<_, StoreError>>()?,
+                coverage: coverage
+                    .into_iter()
+                    .map(|(band, sex, k, people)| {
+                        Ok(CoverageCount {
+                            age_band: stat::age_band(&band, "stat_coverage.age_band")?,
+                            sex: stat::sex(sex, "stat_coverage.sex")?,
+                            doses: stat::dose_number(k, "stat_coverage.doses")?,
+                            people: stat::count(people, "stat_coverage.people")?,
+                        })
+                    })
+                    .collect::<Result<_, StoreError>>()?,
+                oldest: oldest.as_deref().map(time).transpose()?,
+            }))
+        })
+        .await
+    }
+
+    async fn municipality_figures(
+        &self,
+        scope: StatScope,
+    ) -> Result<Vec<MunicipalityFigures>, StoreError> {
+        let (filter, args) = stat::scope_filter(scope, '?');
+        self.read(move |conn, _| {
+            let tx = conn.unchecked_transaction()?;
+            let states = tx
+                .prepare(&format!(
+                    "SELECT municipality_code, computed_at FROM stat_state \
+                     WHERE {filter} ORDER BY municipality_code"
+                ))?
+                .query_map(params_from_iter(&args), |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            let coverage = tx
+                .prepare(&format!(
+                    "SELECT municipality_code, doses, sum(people) FROM stat_coverage \
+                     WHERE {filter} GROUP BY municipality_code, doses"
+                ))?
+                .query_map(params_from_iter(&args), |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            let doses = tx
+                .prepare(&format!(
+                    "SELECT municipality_code, sum(doses) FROM stat_daily \
+                     WHERE {filter} GROUP BY municipality_code"
+                ))?
+                .query_map(params_from_iter(&args), |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            let states = states
+                .into_iter()
+                .map(|(code, at)| Ok((code, time(&at)?)))
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            stat::figures(states, coverage, doses)
+        })
+        .await
+    }
 }

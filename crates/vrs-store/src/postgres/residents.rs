@@ -1,0 +1,279 @@
+//! Residents on PostgreSQL: written with their audit entry, read by 宛名番号, by My Number through the
+//! blind index, by coupon or by kana and birth date; flags, bulk imports, paging and deletion.
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use tokio_postgres::types::ToSql;
+use vrs_domain::{AtenaNumber, CouponNumber, KanaName, MunicipalityCode, MyNumber, Resident};
+
+use super::{append_audit_tx, map_db, sealed_from_row, KeyParam, PostgresStore, RESIDENT_COLUMNS};
+use crate::audit::AuditEntry;
+use crate::sealed::{content_mac, kana_birth_index, SealedResident};
+use crate::{rows, CouponHolder, ResidentImport, ResidentStore, StoreError, Written};
+
+#[async_trait]
+impl ResidentStore for PostgresStore {
+    async fn put_resident(
+        &self,
+        scope: MunicipalityCode,
+        resident: &Resident,
+        audit: &AuditEntry,
+    ) -> Result<Written, StoreError> {
+        rows::check_scope(scope, resident.municipality)?;
+        let mut client = self.pool.get().await?;
+        let Some(cipher) = self.cipher(&client, scope, true).await? else {
+            return Err(StoreError::Other("no data key".into()));
+        };
+        let mac = content_mac(resident, &cipher);
+        let tx = client.transaction().await?;
+        let existing = tx
+            .query_opt(
+                "SELECT content_mac, moved_out_on, deceased_on FROM residents \
+                 WHERE municipality_code = $1 AND atena_number = $2 FOR UPDATE",
+                &[&scope.as_str(), &resident.atena.as_str()],
+            )
+            .await?;
+        if let Some(row) = &existing {
+            let stored_mac: Vec<u8> = row.get(0);
+            let flags: (Option<chrono::NaiveDate>, Option<chrono::NaiveDate>) =
+                (row.get(1), row.get(2));
+            if stored_mac[..] == mac[..] && flags == (resident.moved_out_on, resident.deceased_on) {
+                return Ok(Written::Unchanged);
+            }
+        }
+        let s = SealedResident::seal(resident, &cipher)?;
+        let stmt = tx
+            .prepare_cached(&format!(
+                "INSERT INTO residents (municipality_code, {RESIDENT_COLUMNS}, kana_birth_index, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, now()) \
+                 ON CONFLICT (municipality_code, atena_number) DO UPDATE SET \
+                 my_number_index = excluded.my_number_index, my_number_enc = excluded.my_number_enc, \
+                 coupon_number = excluded.coupon_number, name_enc = excluded.name_enc, \
+                 name_kana_enc = excluded.name_kana_enc, birth_date_enc = excluded.birth_date_enc, \
+                 sex = excluded.sex, moved_out_on = excluded.moved_out_on, \
+                 deceased_on = excluded.deceased_on, content_mac = excluded.content_mac, \
+                 moved_in_from = excluded.moved_in_from, \
+                 kana_birth_index = excluded.kana_birth_index, updated_at = excluded.updated_at"
+            ))
+            .await?;
+        tx.execute(
+            &stmt,
+            &[
+                &scope.as_str(),
+                &s.atena,
+                &s.my_number_index,
+                &s.my_number_enc,
+                &s.coupon,
+                &s.name_enc,
+                &s.name_kana_enc,
+                &s.birth_date_enc,
+                &i16::from(s.sex),
+                &s.moved_out_on,
+                &s.deceased_on,
+                &s.content_mac,
+                &s.moved_in_from,
+                &s.kana_birth_index,
+            ],
+        )
+        .await
+        .map_err(map_db)?;
+        append_audit_tx(&tx, scope.into(), audit).await?;
+        tx.commit().await?;
+        Ok(if existing.is_some() {
+            Written::Updated
+        } else {
+            Written::Added
+        })
+    }
+
+    async fn resident(
+        &self,
+        scope: MunicipalityCode,
+        atena: &AtenaNumber,
+    ) -> Result<Resident, StoreError> {
+        self.find_resident(scope, "atena_number", KeyParam::Text(atena.as_str()))
+            .await
+    }
+
+    async fn resident_by_my_number(
+        &self,
+        scope: MunicipalityCode,
+        my_number: &MyNumber,
+    ) -> Result<Resident, StoreError> {
+        self.find_resident(scope, "my_number_index", KeyParam::MyNumber(my_number))
+            .await
+    }
+
+    async fn resident_by_coupon(
+        &self,
+        scope: MunicipalityCode,
+        coupon: &CouponNumber,
+    ) -> Result<Resident, StoreError> {
+        self.find_resident(scope, "coupon_number", KeyParam::Text(coupon.as_str()))
+            .await
+    }
+
+    async fn coupon_holder(
+        &self,
+        scope: MunicipalityCode,
+        coupon: &CouponNumber,
+    ) -> Result<CouponHolder, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT atena_number, moved_out_on, deceased_on FROM residents \
+                 WHERE municipality_code = $1 AND coupon_number = $2",
+            )
+            .await?;
+        let r = client
+            .query_opt(&stmt, &[&scope.as_str(), &coupon.as_str()])
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let atena: String = r.get(0);
+        Ok(CouponHolder {
+            municipality: scope,
+            atena: AtenaNumber::parse(&atena)
+                .map_err(|_| StoreError::Corrupt(format!("atena_number {atena:?}")))?,
+            coupon: *coupon,
+            moved_out_on: r.get(1),
+            deceased_on: r.get(2),
+        })
+    }
+
+    async fn count_residents(&self, scope: MunicipalityCode) -> Result<u64, StoreError> {
+        let client = self.pool.get().await?;
+        let n: i64 = client
+            .query_one(
+                "SELECT count(*) FROM residents WHERE municipality_code = $1",
+                &[&scope.as_str()],
+            )
+            .await?
+            .get(0);
+        Ok(n.max(0) as u64)
+    }
+
+    async fn residents_by_kana_birth(
+        &self,
+        scope: MunicipalityCode,
+        kana: &KanaName,
+        birth_date: NaiveDate,
+    ) -> Result<Vec<Resident>, StoreError> {
+        let atenas: Vec<String> = {
+            let client = self.pool.get().await?;
+            let Some(cipher) = self.cipher(&client, scope, false).await? else {
+                return Ok(Vec::new());
+            };
+            let index = kana_birth_index(kana, birth_date, &cipher).to_vec();
+            client
+                .query(
+                    "SELECT atena_number FROM residents WHERE municipality_code = $1 AND kana_birth_index = $2 \
+                     ORDER BY atena_number LIMIT 100",
+                    &[&scope.as_str(), &index],
+                )
+                .await?
+                .iter()
+                .map(|r| r.get(0))
+                .collect()
+        };
+        let mut out = Vec::with_capacity(atenas.len());
+        for a in &atenas {
+            out.push(
+                self.find_resident(scope, "atena_number", KeyParam::Text(a))
+                    .await?,
+            );
+        }
+        Ok(out)
+    }
+
+    async fn set_flags(
+        &self,
+        scope: MunicipalityCode,
+        atena: &AtenaNumber,
+        moved_out_on: Option<NaiveDate>,
+        deceased_on: Option<NaiveDate>,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let n = tx
+            .execute(
+                "UPDATE residents SET moved_out_on = $3, deceased_on = $4, updated_at = now() \
+                 WHERE municipality_code = $1 AND atena_number = $2",
+                &[
+                    &scope.as_str(),
+                    &atena.as_str(),
+                    &moved_out_on,
+                    &deceased_on,
+                ],
+            )
+            .await?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        append_audit_tx(&tx, scope.into(), audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn begin_import(
+        &self,
+        scope: MunicipalityCode,
+    ) -> Result<Box<dyn ResidentImport>, StoreError> {
+        self.begin_import_postgres(scope).await
+    }
+
+    async fn delete_resident(
+        &self,
+        scope: MunicipalityCode,
+        atena: &AtenaNumber,
+        audit: &AuditEntry,
+    ) -> Result<u32, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let key: [&(dyn ToSql + Sync); 2] = [&scope.as_str(), &atena.as_str()];
+        let doses = tx
+            .execute(
+                "DELETE FROM doses WHERE municipality_code = $1 AND atena_number = $2",
+                &key,
+            )
+            .await?;
+        let people = tx
+            .execute(
+                "DELETE FROM residents WHERE municipality_code = $1 AND atena_number = $2",
+                &key,
+            )
+            .await?;
+        if people == 0 {
+            return Err(StoreError::NotFound);
+        }
+        append_audit_tx(&tx, scope.into(), audit).await?;
+        tx.commit().await?;
+        Ok(doses as u32)
+    }
+
+    async fn residents_page(
+        &self,
+        scope: MunicipalityCode,
+        after: Option<&AtenaNumber>,
+        limit: u32,
+    ) -> Result<Vec<Resident>, StoreError> {
+        let client = self.pool.get().await?;
+        let Some(cipher) = self.cipher(&client, scope, false).await? else {
+            return Ok(Vec::new());
+        };
+        let after = after.map(AtenaNumber::as_str).unwrap_or("");
+        let found = client
+            .query(
+                &format!(
+                    "SELECT {RESIDENT_COLUMNS} FROM residents WHERE municipality_code = $1 \
+                     AND atena_number > $2 ORDER BY atena_number LIMIT $3"
+                ),
+                &[&scope.as_str(), &after, &i64::from(limit)],
+            )
+            .await?;
+        found
+            .iter()
+            .map(|r| sealed_from_row(r)?.open(scope, &cipher))
+            .collect()
+    }
+}

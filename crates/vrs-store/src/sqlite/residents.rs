@@ -1,0 +1,303 @@
+//! Residents on SQLite: written with their audit entry, read by 宛名番号, by My Number through the
+//! blind index, by coupon or by kana and birth date; flags, bulk imports, paging and deletion.
+
+use async_trait::async_trait;
+use chrono::{NaiveDate, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+use vrs_domain::{AtenaNumber, CouponNumber, KanaName, MunicipalityCode, MyNumber, Resident};
+
+use super::import::{SqliteImport, STAGING};
+use super::{
+    append_audit_tx, configure, find_resident, load_cipher, map_unique, sealed_from_row, text_date,
+    SqliteStore, RESIDENT_COLUMNS,
+};
+use crate::audit::{timestamp_text, AuditEntry};
+use crate::sealed::{content_mac, kana_birth_index, SealedResident};
+use crate::{rows, CouponHolder, ResidentImport, ResidentStore, StoreError, Written};
+
+#[async_trait]
+impl ResidentStore for SqliteStore {
+    async fn put_resident(
+        &self,
+        scope: MunicipalityCode,
+        resident: &Resident,
+        audit: &AuditEntry,
+    ) -> Result<Written, StoreError> {
+        rows::check_scope(scope, resident.municipality)?;
+        let cipher = self.ensure_cipher(scope).await?;
+        let resident = resident.clone();
+        let audit = audit.clone();
+        self.write(move |tx, _| {
+            let mac = content_mac(&resident, &cipher);
+            let existing: Option<(Vec<u8>, Option<String>, Option<String>)> = tx
+                .query_row(
+                    "SELECT content_mac, moved_out_on, deceased_on FROM residents \
+                     WHERE municipality_code = ?1 AND atena_number = ?2",
+                    params![scope.as_str(), resident.atena.as_str()],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            if let Some((stored_mac, moved_out, deceased)) = &existing {
+                let flags = (rows::opt_date(moved_out.as_deref())?, rows::opt_date(deceased.as_deref())?);
+                if stored_mac[..] == mac[..] && flags == (resident.moved_out_on, resident.deceased_on) {
+                    return Ok(Written::Unchanged);
+                }
+            }
+            let s = SealedResident::seal(&resident, &cipher)?;
+            let now = timestamp_text(&Utc::now());
+            tx.execute(
+                &format!(
+                    "INSERT INTO residents (municipality_code, {RESIDENT_COLUMNS}, kana_birth_index, updated_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
+                     ON CONFLICT (municipality_code, atena_number) DO UPDATE SET \
+                     my_number_index = excluded.my_number_index, my_number_enc = excluded.my_number_enc, \
+                     coupon_number = excluded.coupon_number, name_enc = excluded.name_enc, \
+                     name_kana_enc = excluded.name_kana_enc, birth_date_enc = excluded.birth_date_enc, \
+                     sex = excluded.sex, moved_out_on = excluded.moved_out_on, \
+                     deceased_on = excluded.deceased_on, content_mac = excluded.content_mac, \
+                     moved_in_from = excluded.moved_in_from, \
+                     kana_birth_index = excluded.kana_birth_index, updated_at = excluded.updated_at"
+                ),
+                params![
+                    scope.as_str(),
+                    s.atena,
+                    s.my_number_index,
+                    s.my_number_enc,
+                    s.coupon,
+                    s.name_enc,
+                    s.name_kana_enc,
+                    s.birth_date_enc,
+                    s.sex,
+                    text_date(s.moved_out_on),
+                    text_date(s.deceased_on),
+                    s.content_mac,
+                    s.moved_in_from,
+                    s.kana_birth_index,
+                    now
+                ],
+            )
+            .map_err(map_unique)?;
+            append_audit_tx(tx, scope.into(), &audit)?;
+            Ok(if existing.is_some() { Written::Updated } else { Written::Added })
+        })
+        .await
+    }
+
+    async fn resident(
+        &self,
+        scope: MunicipalityCode,
+        atena: &AtenaNumber,
+    ) -> Result<Resident, StoreError> {
+        let atena = atena.as_str().to_owned();
+        self.read_point(move |conn, keyring| {
+            find_resident(conn, keyring, scope, "atena_number", &atena)
+        })
+        .await
+    }
+
+    async fn resident_by_my_number(
+        &self,
+        scope: MunicipalityCode,
+        my_number: &MyNumber,
+    ) -> Result<Resident, StoreError> {
+        let my_number = my_number.clone();
+        self.read_point(move |conn, keyring| {
+            let Some(cipher) = load_cipher(conn, keyring, scope)? else {
+                return Err(StoreError::NotFound);
+            };
+            let index = cipher.blind_index(&my_number).to_vec();
+            find_resident(conn, keyring, scope, "my_number_index", &index)
+        })
+        .await
+    }
+
+    async fn resident_by_coupon(
+        &self,
+        scope: MunicipalityCode,
+        coupon: &CouponNumber,
+    ) -> Result<Resident, StoreError> {
+        let coupon = coupon.as_str().to_owned();
+        self.read_point(move |conn, keyring| {
+            find_resident(conn, keyring, scope, "coupon_number", &coupon)
+        })
+        .await
+    }
+
+    async fn coupon_holder(
+        &self,
+        scope: MunicipalityCode,
+        coupon: &CouponNumber,
+    ) -> Result<CouponHolder, StoreError> {
+        let coupon = *coupon;
+        self.read_point(move |conn, _| {
+            let found: Option<(String, Option<String>, Option<String>)> = conn
+                .prepare_cached(
+                    "SELECT atena_number, moved_out_on, deceased_on FROM residents \
+                     WHERE municipality_code = ?1 AND coupon_number = ?2",
+                )?
+                .query_row(params![scope.as_str(), coupon.as_str()], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .optional()?;
+            let (atena, moved, deceased) = found.ok_or(StoreError::NotFound)?;
+            Ok(CouponHolder {
+                municipality: scope,
+                atena: AtenaNumber::parse(&atena)
+                    .map_err(|_| StoreError::Corrupt(format!("atena_number {atena:?}")))?,
+                coupon,
+                moved_out_on: rows::opt_date(moved.as_deref())?,
+                deceased_on: rows::opt_date(deceased.as_deref())?,
+            })
+        })
+        .await
+    }
+
+    async fn count_residents(&self, scope: MunicipalityCode) -> Result<u64, StoreError> {
+        self.read(move |conn, _| {
+            let n: i64 = conn.query_row(
+                "SELECT count(*) FROM residents WHERE municipality_code = ?1",
+                [scope.as_str()],
+                |r| r.get(0),
+            )?;
+            Ok(n.max(0) as u64)
+        })
+        .await
+    }
+
+    async fn residents_by_kana_birth(
+        &self,
+        scope: MunicipalityCode,
+        kana: &KanaName,
+        birth_date: NaiveDate,
+    ) -> Result<Vec<Resident>, StoreError> {
+        let kana = kana.clone();
+        self.read(move |conn, keyring| {
+            let Some(cipher) = load_cipher(conn, keyring, scope)? else {
+                return Ok(Vec::new());
+            };
+            let index = kana_birth_index(&kana, birth_date, &cipher).to_vec();
+            let mut stmt = conn.prepare(
+                "SELECT atena_number FROM residents WHERE municipality_code = ?1 AND kana_birth_index = ?2 \
+                 ORDER BY atena_number LIMIT 100",
+            )?;
+            let atenas = stmt
+                .query_map(params![scope.as_str(), index], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            atenas
+                .iter()
+                .map(|a| find_resident(conn, keyring, scope, "atena_number", a))
+                .collect()
+        })
+        .await
+    }
+
+    async fn set_flags(
+        &self,
+        scope: MunicipalityCode,
+        atena: &AtenaNumber,
+        moved_out_on: Option<NaiveDate>,
+        deceased_on: Option<NaiveDate>,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let atena = atena.as_str().to_owned();
+        let audit = audit.clone();
+        self.write(move |tx, _| {
+            let n = tx.execute(
+                "UPDATE residents SET moved_out_on = ?3, deceased_on = ?4, updated_at = ?5 \
+                 WHERE municipality_code = ?1 AND atena_number = ?2",
+                params![
+                    scope.as_str(),
+                    atena,
+                    text_date(moved_out_on),
+                    text_date(deceased_on),
+                    timestamp_text(&Utc::now())
+                ],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            append_audit_tx(tx, scope.into(), &audit)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn begin_import(
+        &self,
+        scope: MunicipalityCode,
+    ) -> Result<Box<dyn ResidentImport>, StoreError> {
+        let cipher = self.ensure_cipher(scope).await?;
+        let path = self.path().to_owned();
+        let conn = tokio::task::spawn_blocking(move || -> Result<Connection, StoreError> {
+            let conn = Connection::open(&path)?;
+            configure(&conn)?;
+            // A bounded page cache large enough that the merge's index lookups stay in memory.
+            conn.pragma_update(None, "cache_size", -256_000)?;
+            conn.execute_batch(STAGING)?;
+            conn.execute_batch("PRAGMA temp.cache_size = -128000")?;
+            conn.execute_batch("BEGIN IMMEDIATE")?;
+            Ok(conn)
+        })
+        .await??;
+        Ok(Box::new(SqliteImport {
+            conn: Some(conn),
+            scope,
+            cipher,
+        }))
+    }
+
+    async fn delete_resident(
+        &self,
+        scope: MunicipalityCode,
+        atena: &AtenaNumber,
+        audit: &AuditEntry,
+    ) -> Result<u32, StoreError> {
+        let (atena, audit) = (atena.as_str().to_owned(), audit.clone());
+        self.write(move |tx, _| {
+            let doses = tx.execute(
+                "DELETE FROM doses WHERE municipality_code = ?1 AND atena_number = ?2",
+                params![scope.as_str(), atena],
+            )?;
+            let people = tx.execute(
+                "DELETE FROM residents WHERE municipality_code = ?1 AND atena_number = ?2",
+                params![scope.as_str(), atena],
+            )?;
+            if people == 0 {
+                return Err(StoreError::NotFound);
+            }
+            append_audit_tx(tx, scope.into(), &audit)?;
+            Ok(doses as u32)
+        })
+        .await
+    }
+
+    async fn residents_page(
+        &self,
+        scope: MunicipalityCode,
+        after: Option<&AtenaNumber>,
+        limit: u32,
+    ) -> Result<Vec<Resident>, StoreError> {
+        let after = after.map(|a| a.as_str().to_owned()).unwrap_or_default();
+        self.read(move |conn, keyring| {
+            let Some(cipher) = load_cipher(conn, keyring, scope)? else {
+                return Ok(Vec::new());
+            };
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {RESIDENT_COLUMNS} FROM residents WHERE municipality_code = ?1 \
+                 AND atena_number > ?2 ORDER BY atena_number LIMIT ?3"
+            ))?;
+            let found = stmt
+                .query_map(params![scope.as_str(), after, limit], sealed_from_row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            found
+                .into_iter()
+                .map(|(mut sealed, moved, deceased)| {
+                    sealed.moved_out_on = rows::opt_date(moved.as_deref())?;
+                    sealed.deceased_on = rows::opt_date(deceased.as_deref())?;
+                    sealed.open(scope, &cipher)
+                })
+                .collect()
+        })
+        .await
+    }
+}
