@@ -11,6 +11,7 @@
 use chrono::{DateTime, Duration, Utc};
 use vrs_crypto::password;
 use vrs_domain::MunicipalityCode;
+use vrs_store::ConflictKind;
 use vrs_store::{Account, AuditEntry, AuditScope, SessionRecord, Store, StoreError};
 
 use crate::access::{decide, Action, Principal, Role, Target, Terminal};
@@ -517,7 +518,9 @@ pub async fn approve(
         .await?
         .into_iter()
         .find(|a| a.id == id)
-        .ok_or_else(|| StoreError::Conflict(format!("application {id} is not pending")))?;
+        .ok_or(StoreError::Conflict(ConflictKind::ApplicationNotPending(
+            id,
+        )))?;
     if application.role == Role::SiteTablet.as_str() {
         ensure_one_account_per_site(
             store,
@@ -566,7 +569,7 @@ pub async fn approve(
                     initial_password,
                 })
             }
-            Err(StoreError::Conflict(m)) if m.contains("user ID") && attempt < 5 => attempt += 1,
+            Err(StoreError::Conflict(ConflictKind::UserIdTaken(_))) if attempt < 5 => attempt += 1,
             Err(e) => return Err(e.into()),
         }
     }

@@ -14,6 +14,7 @@ use vrs_domain::{
     check_dose, AtenaNumber, Dose, DoseFacts, DoseRecord, DoseSource, LotNumber, MunicipalityCode,
     PersonFacts, QualityRule, VaccineProduct,
 };
+use vrs_store::ConflictKind;
 use vrs_store::{CouponHolder, IdempotentAnswer, Registration, Store, StoreError};
 
 use crate::coupon::CouponRef;
@@ -280,7 +281,7 @@ pub async fn register_at_site(
         Ok(()) => {}
         Err(GovernanceError::Stopped(s)) => return Err(RegisterError::Stopped(s)),
         Err(GovernanceError::Store(e)) => return Err(e.into()),
-        Err(other) => return Err(StoreError::Conflict(other.to_string()).into()),
+        Err(other) => return Err(StoreError::Other(other.to_string()).into()),
     }
     if let Some(k) = key {
         if let Some(answer) = replay(store, input.site, k).await? {
@@ -562,7 +563,7 @@ pub async fn correct_dose(
             dose_detail(&after)
         ));
     match store.correct_dose(scope, &before, &after, &audit).await {
-        Err(StoreError::Conflict(m)) if m.contains("already recorded") => {
+        Err(StoreError::Conflict(ConflictKind::DoseTaken(_))) => {
             Err(ChangeError::Rules(vec![QualityRule::DoseNumberTaken]))
         }
         other => other.map(|()| after).map_err(ChangeError::from),

@@ -75,7 +75,7 @@ impl From<StoreError> for DuplicateError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => DuplicateError::NotFound,
-            StoreError::Conflict(m) => DuplicateError::Refused(m),
+            StoreError::Conflict(m) => DuplicateError::Refused(m.to_string()),
             other => DuplicateError::Store(other),
         }
     }

@@ -71,7 +71,8 @@ impl From<GovernanceError> for InquiryError {
             GovernanceError::Stopped(s) => InquiryError::Stopped(s),
             GovernanceError::Store(e) => InquiryError::Store(e),
             GovernanceError::NotFound => InquiryError::Store(StoreError::NotFound),
-            GovernanceError::Invalid(m) => InquiryError::Store(StoreError::Conflict(m)),
+            // An inquiry only reads switches and agreements, which refuse no input.
+            GovernanceError::Invalid(m) => InquiryError::Store(StoreError::Other(m)),
         }
     }
 }

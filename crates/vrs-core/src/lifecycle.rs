@@ -15,6 +15,7 @@
 use chrono::{DateTime, Duration, Utc};
 use vrs_domain::mrz::Mrz;
 use vrs_domain::{AtenaNumber, CertificateId, DoseSource, IssueChannel, MunicipalityCode};
+use vrs_store::ConflictKind;
 use vrs_store::{AuditEntry, CertificateIssue, Store, StoreError};
 
 use crate::certificates::{self, CertificateError, CertificateRequest, IssuedCertificate};
@@ -63,7 +64,7 @@ pub async fn revoke(
         .revoke_certificate(scope, id, &reason, &audit)
         .await
         .map_err(|e| match e {
-            StoreError::Conflict(m) => ChangeError::Invalid(m),
+            StoreError::Conflict(m) => ChangeError::Invalid(m.to_string()),
             other => other.into(),
         })
 }
@@ -188,11 +189,11 @@ pub async fn undo_at_site(
         .await
     {
         Ok(()) => Ok(()),
-        Err(StoreError::Conflict(m)) if m.contains("another site") => Err(UndoError::OtherSite),
-        Err(StoreError::Conflict(m)) if m.contains("window") => {
+        Err(StoreError::Conflict(ConflictKind::OtherSite)) => Err(UndoError::OtherSite),
+        Err(StoreError::Conflict(ConflictKind::UndoWindowClosed)) => {
             Err(UndoError::WindowClosed { minutes })
         }
-        Err(StoreError::Conflict(m)) if m.contains("tablet") => Err(UndoError::NotFromTablet),
+        Err(StoreError::Conflict(ConflictKind::NotFromTablet)) => Err(UndoError::NotFromTablet),
         Err(StoreError::NotFound) => Err(UndoError::NotFound),
         Err(e) => Err(UndoError::Store(e)),
     }

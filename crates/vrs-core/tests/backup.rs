@@ -799,7 +799,7 @@ async fn an_area_restores_into_a_fresh_deployment_with_the_terms_it_agreed_to(db
     .await
     .unwrap_err();
     assert!(
-        matches!(&err, BackupError::Store(StoreError::Conflict(m)) if m.contains("terms use version 1")),
+        matches!(&err, BackupError::Store(StoreError::Conflict(m)) if m.to_string().contains("terms use version 1")),
         "{err}"
     );
     assert!(other.store.municipalities().await.unwrap().is_empty());

@@ -3,7 +3,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use vrs_store::StoreError;
+use vrs_store::{ConflictKind, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {
@@ -31,6 +31,9 @@ pub enum WebError {
     /// A form value the service refused, with its reason.
     #[error("{0}")]
     Invalid(String),
+    /// A write the store refused by one of its rules (a dose number taken, a user ID in use, …).
+    #[error("{0}")]
+    Conflict(ConflictKind),
     /// The national operator has stopped the function (緊急時の措置).
     #[error(transparent)]
     Stopped(vrs_core::governance::Stopped),
@@ -42,7 +45,7 @@ impl From<StoreError> for WebError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => WebError::NotFound,
-            StoreError::Conflict(m) => WebError::Invalid(m),
+            StoreError::Conflict(kind) => WebError::Conflict(kind),
             other => WebError::Internal(other.to_string()),
         }
     }
@@ -59,7 +62,7 @@ impl WebError {
             WebError::Denied(reason) => reason.code(),
             WebError::Csrf => "csrf",
             WebError::NotFound => "not_found",
-            WebError::Invalid(_) => "invalid",
+            WebError::Invalid(_) | WebError::Conflict(_) => "invalid",
             WebError::Stopped(_) => "function_stopped",
             WebError::Internal(_) => "internal",
         }
@@ -115,6 +118,7 @@ impl WebError {
             WebError::NotFound => Fault::new(code, "見つかりません。", self.to_string()),
             // A service's refusal: its text as it was written (both languages where it has them).
             WebError::Invalid(text) => Fault::new(code, text.as_str(), text.as_str()),
+            WebError::Conflict(kind) => Fault::new(code, kind.ja(), kind.to_string()),
             WebError::Stopped(s) => Fault::new(code, s.message_ja(), s.to_string()),
             WebError::Internal(_) => {
                 Fault::new(code, "内部エラーが発生しました。", self.to_string())
@@ -148,7 +152,9 @@ impl IntoResponse for WebError {
                     | WebError::Denied(_)
                     | WebError::Csrf
                     | WebError::OutOfScope(_) => StatusCode::FORBIDDEN,
-                    WebError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                    WebError::Invalid(_) | WebError::Conflict(_) => {
+                        StatusCode::UNPROCESSABLE_ENTITY
+                    }
                     WebError::Stopped(_) => StatusCode::SERVICE_UNAVAILABLE,
                     _ => StatusCode::NOT_FOUND,
                 };
@@ -162,6 +168,7 @@ impl IntoResponse for WebError {
                     WebError::Stopped(s) => {
                         format!("function_stopped: {} / {}", s.message_ja(), s)
                     }
+                    WebError::Conflict(kind) => format!("invalid: {} / {kind}", kind.ja()),
                     _ => format!("{}: {}", other.code(), other),
                 };
                 (status, text).into_response()

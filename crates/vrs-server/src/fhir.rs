@@ -75,6 +75,7 @@ fn web_error(e: WebError) -> Fhir {
         WebError::Csrf => outcome(StatusCode::FORBIDDEN, "forbidden", "bad token"),
         WebError::NotFound => outcome(StatusCode::NOT_FOUND, "not-found", "no such resource"),
         WebError::Invalid(m) => outcome(StatusCode::BAD_REQUEST, "invalid", m),
+        WebError::Conflict(kind) => outcome(StatusCode::BAD_REQUEST, "invalid", kind.to_string()),
         WebError::Stopped(s) => {
             outcome(StatusCode::SERVICE_UNAVAILABLE, "transient", s.to_string())
         }

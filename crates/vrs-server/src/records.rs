@@ -286,7 +286,10 @@ fn change_message(lang: Lang, e: ChangeError) -> Result<String, WebError> {
         ChangeError::NoReason => tr(lang, "理由を入力してください。", "Give a reason."),
         ChangeError::NotFound => return Err(WebError::NotFound),
         ChangeError::Invalid(m) => m,
-        ChangeError::Store(vrs_store::StoreError::Conflict(m)) => m,
+        ChangeError::Store(vrs_store::StoreError::Conflict(kind)) => match lang {
+            Lang::Ja => kind.ja(),
+            Lang::En => kind.to_string(),
+        },
         ChangeError::Store(e) => return Err(e.into()),
     })
 }

@@ -14,6 +14,7 @@ use vrs_crypto::backup::BackupKey;
 use vrs_domain::MunicipalityCode;
 
 use crate::audit::AuditScope;
+use crate::ConflictKind;
 use crate::{AuditEntry, StoreError};
 
 /// A column's type, as both backends store it.
@@ -692,11 +693,11 @@ impl<'a> CarriedTerms<'a> {
 
     /// The refusal when the target holds this version with another text.
     pub(crate) fn differs(&self, area: &str) -> StoreError {
-        StoreError::Conflict(format!(
-            "area {area} agreed to terms {} version {}, and this deployment holds a different text \
-             under that version; an area restores only where its terms mean the same",
-            self.kind, self.version
-        ))
+        StoreError::Conflict(ConflictKind::TermsDiffer {
+            area: area.to_owned(),
+            kind: self.kind.to_string(),
+            version: self.version,
+        })
     }
 }
 
@@ -707,11 +708,11 @@ pub(crate) fn terms_missing(area: &str, row: &[Cell]) -> StoreError {
         [_, Cell::Text(kind), Cell::Int(version), ..] => (kind.as_str(), *version),
         _ => ("?", 0),
     };
-    StoreError::Conflict(format!(
-        "area {area} agreed to terms {kind} version {version}, which this deployment does not hold \
-         and the backup does not carry (it predates format 2): publish that version here first \
-         (`vrs terms publish`) or restore the deployment's own area with it"
-    ))
+    StoreError::Conflict(ConflictKind::TermsMissing {
+        area: area.to_owned(),
+        kind: kind.to_owned(),
+        version,
+    })
 }
 
 pub(crate) fn select_sql(spec: &TableSpec, p: &str) -> String {

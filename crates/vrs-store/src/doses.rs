@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use vrs_domain::{AtenaNumber, DoseRecord, DoseSource, MunicipalityCode};
 
+use crate::ConflictKind;
 use crate::{AuditEntry, StoreError};
 
 /// One dose to record, with the account that recorded it and, for a request carrying an
@@ -54,17 +55,13 @@ pub(crate) fn check_undo(
     since: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     if source != DoseSource::Tablet.as_str() {
-        return Err(StoreError::Conflict(
-            "the dose was not registered from a tablet".into(),
-        ));
+        return Err(StoreError::Conflict(ConflictKind::NotFromTablet));
     }
     if stored_by != by {
-        return Err(StoreError::Conflict(
-            "the dose was registered by another site".into(),
-        ));
+        return Err(StoreError::Conflict(ConflictKind::OtherSite));
     }
     if recorded_at < since {
-        return Err(StoreError::Conflict("the undo window has closed".into()));
+        return Err(StoreError::Conflict(ConflictKind::UndoWindowClosed));
     }
     Ok(())
 }

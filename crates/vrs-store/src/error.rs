@@ -3,12 +3,14 @@
 
 use vrs_crypto::CryptoError;
 
+use crate::ConflictKind;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("not found")]
     NotFound,
     #[error("conflict: {0}")]
-    Conflict(String),
+    Conflict(ConflictKind),
     #[error("the idempotency key has already been used")]
     Replayed,
     #[error("{0}")]

@@ -14,6 +14,7 @@ pub mod audit;
 pub mod backup;
 pub mod certificates;
 pub mod clients;
+mod conflict;
 pub mod doses;
 mod error;
 pub mod governance;
@@ -53,6 +54,7 @@ pub use certificates::{
     RevokedCertificate, SealedSigningKey, SigningKeyInfo,
 };
 pub use clients::{AccessToken, ClientStore, MachineClient};
+pub use conflict::ConflictKind;
 pub use doses::{DoseStore, PersonDoses};
 pub use doses::{IdempotentAnswer, Registration, IDEMPOTENCY_KEY_MAX};
 pub use error::StoreError;

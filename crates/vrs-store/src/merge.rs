@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use vrs_domain::{AtenaNumber, MunicipalityCode};
 
+use crate::ConflictKind;
 use crate::{AuditEntry, StoreError};
 
 mod snapshot;
@@ -199,17 +200,13 @@ pub struct PersonMerge {
 /// Conflicts a merge is refused with before anything is read.
 pub(crate) fn check_pair(kept: &AtenaNumber, merged: &AtenaNumber) -> Result<(), StoreError> {
     if kept == merged {
-        return Err(StoreError::Conflict(
-            "the person kept and the person merged away are the same 宛名番号".into(),
-        ));
+        return Err(StoreError::Conflict(ConflictKind::SamePerson));
     }
     Ok(())
 }
 
 pub(crate) fn missing(atena: &str) -> StoreError {
-    StoreError::Conflict(format!(
-        "宛名番号 {atena} is not a person of this municipality"
-    ))
+    StoreError::Conflict(ConflictKind::NotAPerson(atena.to_owned()))
 }
 
 /// The `person_merges` columns as the backends read them.
@@ -289,33 +286,31 @@ pub(crate) const UNIQUE_COLUMNS: [(&str, &str); 3] = [
     ("my_number_index", "My Number"),
 ];
 
-pub(crate) fn taken_meanwhile(merged: &str, what: &str) -> StoreError {
-    StoreError::Conflict(format!(
-        "the {what} of the merged-away person {merged} has been given to a person since the merge"
-    ))
+pub(crate) fn taken_meanwhile(merged: &str, what: &'static str) -> StoreError {
+    StoreError::Conflict(ConflictKind::TakenSinceMerge {
+        what,
+        merged: merged.to_owned(),
+    })
 }
 
 pub(crate) fn already_undone(merge_id: &str) -> StoreError {
-    StoreError::Conflict(format!("merge {merge_id} has already been undone"))
+    StoreError::Conflict(ConflictKind::MergeUndone(merge_id.to_owned()))
 }
 
 pub(crate) fn doses_changed(kept: &str) -> StoreError {
-    StoreError::Conflict(format!(
-        "the doses of the kept person {kept} changed after the merge; undo those changes first"
-    ))
+    StoreError::Conflict(ConflictKind::KeptDosesChanged(kept.to_owned()))
 }
 
 pub(crate) fn already_decided(status: &str) -> StoreError {
-    StoreError::Conflict(format!("the candidate is already {status}"))
+    StoreError::Conflict(ConflictKind::CandidateDecided(status.to_owned()))
 }
 
 /// Only a dismissal is decided directly; a merge is decided by [`crate::Store::merge_people`].
 pub(crate) fn check_decision(status: CandidateStatus) -> Result<(), StoreError> {
     match status {
         CandidateStatus::Dismissed => Ok(()),
-        other => Err(StoreError::Conflict(format!(
-            "a candidate cannot be decided as {} here",
-            other.as_str()
+        other => Err(StoreError::Conflict(ConflictKind::CandidateCannotBe(
+            other.as_str(),
         ))),
     }
 }

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use vrs_domain::{AtenaNumber, ConsentBasis, CouponNumber, MunicipalityCode};
 
+use crate::ConflictKind;
 use crate::{AuditEntry, StoreError};
 
 /// Which side of an inquiry a record is kept on.
@@ -110,7 +111,8 @@ pub(crate) fn check_inquiry(
     inquired: &ProvisionRecord,
     provided: Option<&ProvisionRecord>,
 ) -> Result<(), crate::StoreError> {
-    let refuse = |why: &str| Err(crate::StoreError::Conflict(why.to_owned()));
+    let refuse =
+        |why: &'static str| Err(crate::StoreError::Conflict(ConflictKind::InquirySides(why)));
     if inquired.side != ProvisionSide::Inquired {
         return refuse("the asking side's record must be on the inquired side");
     }

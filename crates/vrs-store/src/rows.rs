@@ -8,6 +8,7 @@ use vrs_domain::{
 };
 
 use crate::provision::{ProvidedDose, ProvisionRecord, ProvisionSide};
+use crate::ConflictKind;
 use crate::StoreError;
 
 /// Refuses a record whose own municipality is not the caller's scope.
@@ -18,31 +19,26 @@ pub(crate) fn check_scope(
     if scope == owner {
         Ok(())
     } else {
-        Err(StoreError::Conflict(format!(
-            "the record belongs to municipality {owner}, not to {scope}"
-        )))
+        Err(StoreError::Conflict(ConflictKind::OtherMunicipality {
+            owner,
+            scope,
+        }))
     }
 }
 
 /// Names the unique rule a write broke, from the database's message or constraint name.
 pub(crate) fn unique_conflict(detail: &str) -> StoreError {
     if detail.contains("my_number_index") {
-        StoreError::Conflict(
-            "this My Number is already registered to another person in this municipality".into(),
-        )
+        StoreError::Conflict(ConflictKind::MyNumberTaken)
     } else if detail.contains("coupon_number") {
-        StoreError::Conflict(
-            "this coupon number is already used by another person in this municipality".into(),
-        )
+        StoreError::Conflict(ConflictKind::CouponTaken)
     } else {
-        StoreError::Conflict("the record already exists".into())
+        StoreError::Conflict(ConflictKind::Exists)
     }
 }
 
 pub(crate) fn dose_conflict(dose_number: u8) -> StoreError {
-    StoreError::Conflict(format!(
-        "dose {dose_number} is already recorded for this person"
-    ))
+    StoreError::Conflict(ConflictKind::DoseTaken(dose_number))
 }
 
 pub(crate) fn hash32(bytes: &[u8]) -> Result<[u8; 32], StoreError> {

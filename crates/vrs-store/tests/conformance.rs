@@ -442,7 +442,7 @@ mod cases {
             .await
             .unwrap_err();
         assert!(
-            matches!(&err, StoreError::Conflict(m) if m.contains("My Number")),
+            matches!(&err, StoreError::Conflict(m) if m.to_string().contains("My Number")),
             "{err}"
         );
         assert!(!err.to_string().contains(a.my_number.expose()));
@@ -454,7 +454,7 @@ mod cases {
             .await
             .unwrap_err();
         assert!(
-            matches!(&err, StoreError::Conflict(m) if m.contains("coupon")),
+            matches!(&err, StoreError::Conflict(m) if m.to_string().contains("coupon")),
             "{err}"
         );
         assert_eq!(
@@ -491,7 +491,7 @@ mod cases {
             .await
             .unwrap_err();
         assert!(
-            matches!(&err, StoreError::Conflict(m) if m.contains("dose 2")),
+            matches!(&err, StoreError::Conflict(m) if m.to_string().contains("dose 2")),
             "{err}"
         );
         let doses = s.doses_of(code(SAIJO), &r.atena).await.unwrap();

@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate};
 use vrs_domain::{AtenaNumber, Dose};
 
 use crate::backup::{Cell, TableSpec, AREA_TABLES};
+use crate::ConflictKind;
 use crate::StoreError;
 
 /// What a merge keeps to undo itself: rows as stored, in the cells of the backup specs.
@@ -221,9 +222,10 @@ pub(crate) fn combine(
     let max = usize::from(*Dose::DOSE_NUMBERS.end());
     let total = kept_doses.len() + merged_doses.len();
     if total > max {
-        return Err(StoreError::Conflict(format!(
-            "together the two people have {total} doses; a person can have at most {max}"
-        )));
+        return Err(StoreError::Conflict(ConflictKind::TooManyDoses {
+            total,
+            max,
+        }));
     }
     let key = |row: &Vec<Cell>| -> Result<(NaiveDate, i64), StoreError> {
         match (row.get(day), row.get(number)) {
@@ -242,9 +244,8 @@ pub(crate) fn combine(
     }
     all.sort_by_key(|(k, _)| *k);
     if let Some(w) = all.windows(2).find(|w| w[0].0 .0 == w[1].0 .0) {
-        return Err(StoreError::Conflict(format!(
-            "both people have a dose on {}; one of them must be corrected or deleted first",
-            w[0].0 .0
+        return Err(StoreError::Conflict(ConflictKind::SameDayDoses(
+            w[0].0 .0.to_string(),
         )));
     }
     Ok(all

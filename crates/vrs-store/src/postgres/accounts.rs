@@ -8,6 +8,7 @@ use vrs_domain::{MunicipalityCode, PrefectureCode};
 
 use super::{append_audit_tx, PostgresStore};
 use crate::accounts::{Account, Application, ApplicationStatus, SessionRecord};
+use crate::ConflictKind;
 use crate::{rows, AccountStore, AuditEntry, AuditScope, StoreError};
 
 const ACCOUNT_COLUMNS: &str =
@@ -65,9 +66,8 @@ async fn insert_account(client: &impl GenericClient, a: &Account) -> Result<(), 
         )
         .await?;
     if inserted == 0 {
-        return Err(StoreError::Conflict(format!(
-            "the user ID {} is already taken",
-            a.user_id
+        return Err(StoreError::Conflict(ConflictKind::UserIdTaken(
+            a.user_id.clone(),
         )));
     }
     Ok(())
@@ -240,7 +240,7 @@ impl AccountStore for PostgresStore {
                 &[&id],
             )
             .await?
-            .ok_or_else(|| StoreError::Conflict(format!("application {id} is not pending")))?
+            .ok_or(StoreError::Conflict(ConflictKind::ApplicationNotPending(id)))?
             .get(0);
         let code = rows::municipality(&code)?;
         if let Some(account) = issued {

@@ -18,6 +18,7 @@ use crate::backup::{
 };
 use crate::keyring::Keyring;
 use crate::BackupStore;
+use crate::ConflictKind;
 use crate::{AuditEntry, AuditScope, StoreError};
 
 pub(super) fn read_cell(row: &Row, i: usize, col: Col) -> Result<Cell, tokio_postgres::Error> {
@@ -147,10 +148,11 @@ async fn ensure_empty(client: &impl GenericClient, area: AuditScope) -> Result<(
         let rows = query_area(client, t, &spec::count_sql(t, "$1"), code).await?;
         let n: i64 = rows.first().map(|r| r.get(0)).unwrap_or(0);
         if n > 0 {
-            return Err(StoreError::Conflict(format!(
-                "area {code} already holds {n} rows in {} here; a restore goes into an empty area only",
-                t.name
-            )));
+            return Err(StoreError::Conflict(ConflictKind::AreaNotEmpty {
+                area: code.to_string(),
+                rows: n,
+                table: t.name,
+            }));
         }
     }
     Ok(())
@@ -424,9 +426,7 @@ impl BackupStore for PostgresStore {
         let tx = client.transaction().await?;
         if let Some(done) = shred_record(&tx, scope).await? {
             if done.shredded_at.is_some() {
-                return Err(StoreError::Conflict(format!(
-                    "the area of {scope} was already destroyed"
-                )));
+                return Err(StoreError::Conflict(ConflictKind::AreaDestroyed(scope)));
             }
         }
         tx.execute(
@@ -459,9 +459,7 @@ impl BackupStore for PostgresStore {
             .await?
             .ok_or(StoreError::NotFound)?;
         if consent.shredded_at.is_some() {
-            return Err(StoreError::Conflict(format!(
-                "the area of {scope} was already destroyed"
-            )));
+            return Err(StoreError::Conflict(ConflictKind::AreaDestroyed(scope)));
         }
         tx.execute(
             "UPDATE area_shreds SET shredded_by = $2, shredded_at = $3 WHERE municipality_code = $1",

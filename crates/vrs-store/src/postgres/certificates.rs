@@ -14,6 +14,7 @@ use crate::certificates::{
     KeyPurpose, Outstanding, RevokedCertificate, SealedIssue, SealedSigningKey, SigningKeyInfo,
     ISSUE_COLUMNS,
 };
+use crate::ConflictKind;
 use crate::{AuditEntry, AuditScope, CertificateStore, StoreError};
 
 const KEY_COLUMNS: &str = "issuer, purpose, kid, public_part, created_at, retired_at";
@@ -347,9 +348,9 @@ impl CertificateStore for PostgresStore {
                 .await?
                 .map(|r| r.get(0));
             if same.flatten().as_deref() != Some(&person[..]) {
-                return Err(StoreError::Conflict(format!(
-                    "certificate {old} is not this person's"
-                )));
+                return Err(StoreError::Conflict(
+                    ConflictKind::CertificateNotThePersons(old.to_string()),
+                ));
             }
         }
         let inserted = tx
@@ -379,9 +380,8 @@ impl CertificateStore for PostgresStore {
             )
             .await?;
         if inserted == 0 {
-            return Err(StoreError::Conflict(format!(
-                "certificate {} is already recorded",
-                issue.certificate_id
+            return Err(StoreError::Conflict(ConflictKind::CertificateRecorded(
+                issue.certificate_id.to_string(),
             )));
         }
         append_audit_tx(&tx, scope.into(), audit).await?;
@@ -441,8 +441,8 @@ impl CertificateStore for PostgresStore {
         match status.as_deref() {
             None => return Err(StoreError::NotFound),
             Some("revoked") => {
-                return Err(StoreError::Conflict(format!(
-                    "certificate {id} is already revoked"
+                return Err(StoreError::Conflict(ConflictKind::CertificateRevoked(
+                    id.to_string(),
                 )))
             }
             Some(_) => {}

@@ -6,6 +6,7 @@ use tokio_postgres::Row;
 
 use super::{append_audit_tx, PostgresStore};
 use crate::clients::{AccessToken, ClientStore, MachineClient};
+use crate::ConflictKind;
 use crate::{AuditEntry, AuditScope, StoreError};
 
 fn client_of(r: &Row) -> MachineClient {
@@ -110,7 +111,7 @@ impl ClientStore for PostgresStore {
             )
             .await?;
         if added == 0 {
-            return Err(StoreError::Conflict("the assertion was used before".into()));
+            return Err(StoreError::Conflict(ConflictKind::AssertionReplayed));
         }
         Ok(())
     }

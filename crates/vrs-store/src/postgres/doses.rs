@@ -11,6 +11,7 @@ use vrs_domain::{AtenaNumber, DoseRecord, DoseSource, MunicipalityCode};
 use super::{append_audit_tx, PostgresStore};
 use crate::doses::check_undo;
 use crate::rows::{DoseRow, DOSE_COLUMNS};
+use crate::ConflictKind;
 use crate::{rows, AuditEntry, DoseStore, IdempotentAnswer, PersonDoses, Registration, StoreError};
 
 fn dose_row(r: &Row, first: usize) -> DoseRow {
@@ -159,10 +160,9 @@ async fn changed_meanwhile(
         )
         .await;
     match exists {
-        Ok(Some(_)) => StoreError::Conflict(format!(
-            "dose {} was changed by someone else meanwhile; reload and try again",
-            before.dose.dose_number
-        )),
+        Ok(Some(_)) => {
+            StoreError::Conflict(ConflictKind::DoseChangedMeanwhile(before.dose.dose_number))
+        }
         Ok(None) => StoreError::NotFound,
         Err(e) => e.into(),
     }
@@ -270,9 +270,7 @@ impl DoseStore for PostgresStore {
         rows::check_scope(scope, before.dose.municipality)?;
         rows::check_scope(scope, after.dose.municipality)?;
         if before.dose.atena != after.dose.atena {
-            return Err(StoreError::Conflict(
-                "a correction cannot move a dose to another person".into(),
-            ));
+            return Err(StoreError::Conflict(ConflictKind::CorrectionMovesPerson));
         }
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;

@@ -16,6 +16,7 @@ use crate::merge::{
     self, Candidate, CandidateRow, CandidateStatus, MergeSnapshot, Mover, PersonMerge,
     CANDIDATE_COLUMNS, MERGE_COLUMNS,
 };
+use crate::ConflictKind;
 use crate::DuplicateStore;
 use crate::{AuditEntry, StoreError};
 
@@ -301,8 +302,8 @@ impl DuplicateStore for PostgresStore {
             )
             .await?;
         if inserted == 0 {
-            return Err(StoreError::Conflict(format!(
-                "merge {merge_id} already exists"
+            return Err(StoreError::Conflict(ConflictKind::MergeExists(
+                merge_id.to_string(),
             )));
         }
         tx.execute(

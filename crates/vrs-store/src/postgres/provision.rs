@@ -16,6 +16,7 @@ use crate::provision::{
     check_inquiry, InquiryJob, ProvisionFilter, ProvisionRecord, ProvisionSide,
 };
 use crate::rows::{ProvidedDoseRow, ProvisionRow, PROVIDED_DOSE_COLUMNS, PROVISION_COLUMNS};
+use crate::ConflictKind;
 use crate::{rows, AuditEntry, AuditRecord, AuditScope, InquiryStore, StoreError};
 
 /// Inserts one side's record and its doses; a record already kept for the side and inquiry ID is a
@@ -45,12 +46,11 @@ async fn insert_record(tx: &impl GenericClient, r: &ProvisionRecord) -> Result<(
         )
         .await?;
     if inserted == 0 {
-        return Err(StoreError::Conflict(format!(
-            "inquiry {} is already recorded on the {} side of {}",
-            r.inquiry_id,
-            r.side.as_str(),
-            r.municipality
-        )));
+        return Err(StoreError::Conflict(ConflictKind::InquiryRecorded {
+            inquiry: r.inquiry_id.to_string(),
+            side: r.side.as_str(),
+            municipality: r.municipality,
+        }));
     }
     let stmt = tx
         .prepare_cached(&format!(
@@ -76,10 +76,10 @@ async fn insert_record(tx: &impl GenericClient, r: &ProvisionRecord) -> Result<(
         .await
         .map_err(|e| {
             if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
-                StoreError::Conflict(format!(
-                    "dose {} appears twice in inquiry {}",
-                    d.dose_number, r.inquiry_id
-                ))
+                StoreError::Conflict(ConflictKind::DoseTwiceInInquiry {
+                    dose: d.dose_number,
+                    inquiry: r.inquiry_id.to_string(),
+                })
             } else {
                 e.into()
             }
@@ -214,9 +214,8 @@ impl InquiryStore for PostgresStore {
             )
             .await?;
         if inserted == 0 {
-            return Err(StoreError::Conflict(format!(
-                "bulk inquiry {} is already kept",
-                job.batch
+            return Err(StoreError::Conflict(ConflictKind::BulkInquiryKept(
+                job.batch.clone(),
             )));
         }
         let written = chained(scope, head, audit);

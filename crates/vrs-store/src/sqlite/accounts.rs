@@ -8,6 +8,7 @@ use vrs_domain::{MunicipalityCode, PrefectureCode};
 use super::{append_audit_tx, SqliteStore};
 use crate::accounts::{Account, Application, ApplicationStatus, SessionRecord};
 use crate::audit::timestamp_text;
+use crate::ConflictKind;
 use crate::{rows, AccountStore, AuditEntry, AuditScope, StoreError};
 
 const ACCOUNT_COLUMNS: &str =
@@ -124,9 +125,8 @@ fn insert_account(conn: &Connection, a: &Account) -> Result<(), StoreError> {
         ],
     )?;
     if inserted == 0 {
-        return Err(StoreError::Conflict(format!(
-            "the user ID {} is already taken",
-            a.user_id
+        return Err(StoreError::Conflict(ConflictKind::UserIdTaken(
+            a.user_id.clone(),
         )));
     }
     Ok(())
@@ -319,9 +319,8 @@ impl AccountStore for SqliteStore {
                     |r| r.get(0),
                 )
                 .optional()?;
-            let code = rows::municipality(&code.ok_or_else(|| {
-                StoreError::Conflict(format!("application {id} is not pending"))
-            })?)?;
+            let code = code.ok_or(StoreError::Conflict(ConflictKind::ApplicationNotPending(id)))?;
+            let code = rows::municipality(&code)?;
             let status = if issued.is_some() { "approved" } else { "rejected" };
             if let Some(account) = &issued {
                 insert_account(tx, account)?;

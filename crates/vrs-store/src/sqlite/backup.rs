@@ -15,6 +15,7 @@ use crate::audit::timestamp_text;
 use crate::backup::{self as spec, AreaRestore, CarriedKey, Cell, Col, ShredRecord, SnapshotSink};
 use crate::keyring::Keyring;
 use crate::BackupStore;
+use crate::ConflictKind;
 use crate::{rows, AuditEntry, AuditScope, StoreError};
 
 pub(super) fn read_cell(value: ValueRef<'_>, col: Col, table: &str) -> Result<Cell, StoreError> {
@@ -127,10 +128,11 @@ fn ensure_empty(conn: &Connection, area: AuditScope) -> Result<(), StoreError> {
             conn.query_row(&sql, [], |r| r.get(0))?
         };
         if n > 0 {
-            return Err(StoreError::Conflict(format!(
-                "area {code} already holds {n} rows in {} here; a restore goes into an empty area only",
-                t.name
-            )));
+            return Err(StoreError::Conflict(ConflictKind::AreaNotEmpty {
+                area: code.to_string(),
+                rows: n,
+                table: t.name,
+            }));
         }
     }
     Ok(())
@@ -371,7 +373,7 @@ impl BackupStore for SqliteStore {
         self.write(move |tx, _| {
             if let Some(done) = shred_record(tx, scope)? {
                 if done.shredded_at.is_some() {
-                    return Err(StoreError::Conflict(format!("the area of {scope} was already destroyed")));
+                    return Err(StoreError::Conflict(ConflictKind::AreaDestroyed(scope)));
                 }
             }
             tx.execute(
@@ -397,7 +399,7 @@ impl BackupStore for SqliteStore {
             .write(move |tx, _| {
                 let consent = shred_record(tx, scope)?.ok_or(StoreError::NotFound)?;
                 if consent.shredded_at.is_some() {
-                    return Err(StoreError::Conflict(format!("the area of {scope} was already destroyed")));
+                    return Err(StoreError::Conflict(ConflictKind::AreaDestroyed(scope)));
                 }
                 let code = scope.as_str();
                 tx.execute(

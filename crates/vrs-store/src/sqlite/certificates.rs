@@ -15,6 +15,7 @@ use crate::certificates::{
     ISSUE_COLUMNS,
 };
 use crate::keyring::Keyring;
+use crate::ConflictKind;
 use crate::{AuditEntry, AuditScope, CertificateStore, StoreError};
 
 const KEY_COLUMNS: &str = "issuer, purpose, kid, public_part, created_at, retired_at";
@@ -390,9 +391,7 @@ impl CertificateStore for SqliteStore {
                     .optional()?
                     .flatten();
                 if same.as_deref() != Some(&person[..]) {
-                    return Err(StoreError::Conflict(format!(
-                        "certificate {old} is not this person's"
-                    )));
+                    return Err(StoreError::Conflict(ConflictKind::CertificateNotThePersons(old.to_string())));
                 }
             }
             let inserted = tx.execute(
@@ -420,10 +419,7 @@ impl CertificateStore for SqliteStore {
                 ],
             )?;
             if inserted == 0 {
-                return Err(StoreError::Conflict(format!(
-                    "certificate {} is already recorded",
-                    issue.certificate_id
-                )));
+                return Err(StoreError::Conflict(ConflictKind::CertificateRecorded(issue.certificate_id.to_string())));
             }
             append_audit_tx(tx, scope.into(), &audit)?;
             Ok(())
@@ -479,8 +475,8 @@ impl CertificateStore for SqliteStore {
             match status.as_deref() {
                 None => return Err(StoreError::NotFound),
                 Some("revoked") => {
-                    return Err(StoreError::Conflict(format!(
-                        "certificate {id} is already revoked"
+                    return Err(StoreError::Conflict(ConflictKind::CertificateRevoked(
+                        id.to_string(),
                     )))
                 }
                 Some(_) => {}

@@ -8,6 +8,7 @@ use super::accounts::time;
 use super::{append_audit_tx, SqliteStore};
 use crate::audit::timestamp_text;
 use crate::clients::{AccessToken, ClientStore, MachineClient};
+use crate::ConflictKind;
 use crate::{AuditEntry, AuditScope, StoreError};
 
 fn client_from(r: &rusqlite::Row) -> rusqlite::Result<(String, String, String, String)> {
@@ -108,7 +109,7 @@ impl ClientStore for SqliteStore {
                 params![user_id, jti, timestamp_text(&expires_at)],
             )?;
             if added == 0 {
-                return Err(StoreError::Conflict("the assertion was used before".into()));
+                return Err(StoreError::Conflict(ConflictKind::AssertionReplayed));
             }
             Ok(())
         })

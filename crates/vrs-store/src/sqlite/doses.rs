@@ -13,6 +13,7 @@ use super::{append_audit_tx, SqliteStore};
 use crate::audit::timestamp_text;
 use crate::doses::check_undo;
 use crate::rows::{DoseRow, DOSE_COLUMNS};
+use crate::ConflictKind;
 use crate::{rows, AuditEntry, DoseStore, IdempotentAnswer, PersonDoses, Registration, StoreError};
 
 fn dose_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<(DoseRow, String)> {
@@ -153,10 +154,9 @@ fn changed_meanwhile(tx: &Connection, scope: MunicipalityCode, before: &DoseReco
         )
         .optional();
     match exists {
-        Ok(Some(())) => StoreError::Conflict(format!(
-            "dose {} was changed by someone else meanwhile; reload and try again",
-            before.dose.dose_number
-        )),
+        Ok(Some(())) => {
+            StoreError::Conflict(ConflictKind::DoseChangedMeanwhile(before.dose.dose_number))
+        }
         Ok(None) => StoreError::NotFound,
         Err(e) => e.into(),
     }
@@ -278,9 +278,7 @@ impl DoseStore for SqliteStore {
         rows::check_scope(scope, before.dose.municipality)?;
         rows::check_scope(scope, after.dose.municipality)?;
         if before.dose.atena != after.dose.atena {
-            return Err(StoreError::Conflict(
-                "a correction cannot move a dose to another person".into(),
-            ));
+            return Err(StoreError::Conflict(ConflictKind::CorrectionMovesPerson));
         }
         let (before, mut after, audit) = (before.clone(), after.clone(), audit.clone());
         self.write(move |tx, keyring| {

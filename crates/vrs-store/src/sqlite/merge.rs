@@ -15,6 +15,7 @@ use crate::merge::{
     self, Candidate, CandidateRow, CandidateStatus, MergeSnapshot, Mover, PersonMerge,
     CANDIDATE_COLUMNS, MERGE_COLUMNS,
 };
+use crate::ConflictKind;
 use crate::DuplicateStore;
 use crate::{AuditEntry, AuditScope, StoreError};
 
@@ -287,7 +288,7 @@ impl DuplicateStore for SqliteStore {
                 ],
             )?;
             if inserted == 0 {
-                return Err(StoreError::Conflict(format!("merge {merge_id} already exists")));
+                return Err(StoreError::Conflict(ConflictKind::MergeExists(merge_id.to_string())));
             }
             tx.execute(
                 "UPDATE duplicate_candidates SET status = 'merged', merge_id = ?2, decided_by = ?5, decided_at = ?6 \

@@ -13,6 +13,7 @@ use crate::provision::{
     check_inquiry, InquiryJob, ProvisionFilter, ProvisionRecord, ProvisionSide,
 };
 use crate::rows::{ProvidedDoseRow, ProvisionRow, PROVIDED_DOSE_COLUMNS, PROVISION_COLUMNS};
+use crate::ConflictKind;
 use crate::{rows, AuditEntry, InquiryStore, StoreError};
 
 /// Inserts one side's record and its doses; a record already kept for the side and inquiry ID is a
@@ -36,12 +37,11 @@ fn insert_record(tx: &Connection, r: &ProvisionRecord) -> Result<(), StoreError>
             r.found
         ])?;
     if inserted == 0 {
-        return Err(StoreError::Conflict(format!(
-            "inquiry {} is already recorded on the {} side of {}",
-            r.inquiry_id,
-            r.side.as_str(),
-            r.municipality
-        )));
+        return Err(StoreError::Conflict(ConflictKind::InquiryRecorded {
+            inquiry: r.inquiry_id.to_string(),
+            side: r.side.as_str(),
+            municipality: r.municipality,
+        }));
     }
     let mut stmt = tx.prepare_cached(&format!(
         "INSERT INTO provision_doses (municipality_code, side, inquiry_id, {PROVIDED_DOSE_COLUMNS}) \
@@ -61,10 +61,10 @@ fn insert_record(tx: &Connection, r: &ProvisionRecord) -> Result<(), StoreError>
         ])
         .map_err(|e| match &e {
             rusqlite::Error::SqliteFailure(_, Some(msg)) if msg.contains("UNIQUE") => {
-                StoreError::Conflict(format!(
-                    "dose {} appears twice in inquiry {}",
-                    d.dose_number, r.inquiry_id
-                ))
+                StoreError::Conflict(ConflictKind::DoseTwiceInInquiry {
+                    dose: d.dose_number,
+                    inquiry: r.inquiry_id.to_string(),
+                })
             }
             _ => e.into(),
         })?;
@@ -212,10 +212,7 @@ impl InquiryStore for SqliteStore {
                     ":csv": job.results_csv,
                 })?;
             if inserted == 0 {
-                return Err(StoreError::Conflict(format!(
-                    "bulk inquiry {} is already kept",
-                    job.batch
-                )));
+                return Err(StoreError::Conflict(ConflictKind::BulkInquiryKept(job.batch.clone())));
             }
             append_audit_tx(tx, job.municipality.into(), &audit)?;
             Ok(())

@@ -92,7 +92,7 @@ pub async fn a_restore_into_an_area_with_rows_writes_nothing(db: &TestDb) {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, StoreError::Conflict(m) if m.contains("already holds")),
+        matches!(&err, StoreError::Conflict(m) if m.to_string().contains("already holds")),
         "{err}"
     );
     assert_eq!(

@@ -409,7 +409,7 @@ pub async fn a_tablet_dose_is_undone_only_by_its_site_within_the_window(db: &Tes
             .await
     };
     let refused = |r: Result<(), StoreError>, why: &str| match r {
-        Err(StoreError::Conflict(m)) => assert!(m.contains(why), "{m}"),
+        Err(StoreError::Conflict(m)) => assert!(m.to_string().contains(why), "{m}"),
         other => panic!("expected a refusal ({why}), got {other:?}"),
     };
     refused(undo(tablet.clone(), "site-2", at).await, "another site");

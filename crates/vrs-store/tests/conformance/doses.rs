@@ -133,7 +133,7 @@ pub async fn corrections_and_deletions_need_the_dose_as_stored(db: &TestDb) {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, StoreError::Conflict(m) if m.contains("meanwhile")),
+        matches!(&err, StoreError::Conflict(m) if m.to_string().contains("meanwhile")),
         "{err}"
     );
     s.correct_dose(scope, &stored, &after, &audit("dose.correct", "23"))
@@ -152,7 +152,7 @@ pub async fn corrections_and_deletions_need_the_dose_as_stored(db: &TestDb) {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, StoreError::Conflict(m) if m.contains("dose 1")),
+        matches!(&err, StoreError::Conflict(m) if m.to_string().contains("dose 1")),
         "{err}"
     );
     assert_eq!(s.doses_of(scope, &r.atena).await.unwrap(), now);

@@ -56,7 +56,9 @@ async fn state(db: &TestDb) -> Vec<Vec<String>> {
 
 fn conflict<T: std::fmt::Debug>(r: Result<T, StoreError>, says: &str) {
     match r {
-        Err(StoreError::Conflict(m)) => assert!(m.contains(says), "{m:?} should say {says:?}"),
+        Err(StoreError::Conflict(m)) => {
+            assert!(m.to_string().contains(says), "{m:?} should say {says:?}")
+        }
         other => panic!("expected a conflict saying {says:?}, got {other:?}"),
     }
 }
