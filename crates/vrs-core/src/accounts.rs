@@ -21,7 +21,7 @@ use crate::access::{decide, Action, Principal, Role, Target, Terminal};
 pub fn principal(account: &Account, terminal: Terminal) -> Option<Principal> {
     Some(Principal {
         user: account.user_id.clone(),
-        role: Role::parse(&account.role).ok()?,
+        role: account.role,
         terminal,
         municipality: account.municipality,
         prefecture: account.prefecture,
@@ -173,7 +173,15 @@ pub async fn login(
         Err(e) => return Err(e.into()),
     };
     let scope = audit_scope(&account);
-    let audit = |outcome: &str| entry(&account.user_id, &account.role, terminal, "login", outcome);
+    let audit = |outcome: &str| {
+        entry(
+            &account.user_id,
+            account.role.as_str(),
+            terminal,
+            "login",
+            outcome,
+        )
+    };
     if account.disabled {
         store.append_audit(scope, &audit("disabled")).await?;
         return Err(LoginError::Disabled);
@@ -199,7 +207,7 @@ pub async fn login(
                     scope,
                     &entry(
                         &account.user_id,
-                        &account.role,
+                        account.role.as_str(),
                         terminal,
                         "account.lock",
                         "locked",
@@ -329,7 +337,13 @@ pub async fn logout(
     store
         .append_audit(
             audit_scope(account),
-            &entry(&account.user_id, &account.role, terminal, "logout", "ok"),
+            &entry(
+                &account.user_id,
+                account.role.as_str(),
+                terminal,
+                "logout",
+                "ok",
+            ),
         )
         .await
         .map(|_| ())
@@ -397,7 +411,7 @@ pub async fn change_password(
     let hash = password::hash_password(new).map_err(|e| StoreError::Other(e.to_string()))?;
     let audit = entry(
         &account.user_id,
-        &account.role,
+        account.role.as_str(),
         terminal,
         "password.change",
         "ok",
@@ -438,7 +452,8 @@ mod tests {
 }
 
 /// The roles a municipality may apply for.
-pub const APPLICABLE_ROLES: [&str; 3] = ["municipal_staff", "municipal_admin", "site_tablet"];
+pub const APPLICABLE_ROLES: [Role; 3] =
+    [Role::MunicipalStaff, Role::MunicipalAdmin, Role::SiteTablet];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApplicationError {
@@ -477,18 +492,27 @@ pub async fn apply(
     ) {
         return Err(ApplicationError::NotAdministrator);
     }
-    if !APPLICABLE_ROLES.contains(&role) {
+    let Some(role) = Role::parse(role)
+        .ok()
+        .filter(|r| APPLICABLE_ROLES.contains(r))
+    else {
         return Err(ApplicationError::Role);
-    }
+    };
     let name = display_name.trim();
     if name.is_empty() || name.chars().count() > 50 || name.chars().any(char::is_control) {
         return Err(ApplicationError::Name);
     }
-    if role == Role::SiteTablet.as_str() {
+    if role == Role::SiteTablet {
         ensure_one_account_per_site(store, municipality, name, None).await?;
     }
-    let audit = entry(&admin.user_id, &admin.role, terminal, "account.apply", "ok")
-        .with_detail(format!("role={role}"));
+    let audit = entry(
+        &admin.user_id,
+        admin.role.as_str(),
+        terminal,
+        "account.apply",
+        "ok",
+    )
+    .with_detail(format!("role={role}"));
     Ok(store
         .apply_for_account(municipality, &admin.user_id, name, role, &audit)
         .await?)
@@ -521,7 +545,7 @@ pub async fn approve(
         .ok_or(StoreError::Conflict(ConflictKind::ApplicationNotPending(
             id,
         )))?;
-    if application.role == Role::SiteTablet.as_str() {
+    if application.role == Role::SiteTablet {
         ensure_one_account_per_site(
             store,
             application.municipality,
@@ -539,7 +563,7 @@ pub async fn approve(
         let user_id = format!("{}-{suffix:04}", application.municipality);
         let account = Account {
             user_id: user_id.clone(),
-            role: application.role.clone(),
+            role: application.role,
             municipality: Some(application.municipality),
             prefecture: None,
             display_name: application.display_name.clone(),
@@ -553,7 +577,7 @@ pub async fn approve(
         };
         let audit = entry(
             &operator.user_id,
-            &operator.role,
+            operator.role.as_str(),
             terminal,
             "account.approve",
             "ok",
@@ -587,7 +611,7 @@ pub async fn reject(
     }
     let audit = entry(
         &operator.user_id,
-        &operator.role,
+        operator.role.as_str(),
         terminal,
         "account.reject",
         "ok",
@@ -624,7 +648,7 @@ pub async fn ensure_one_account_per_site(
         site: site.trim().to_owned(),
         holder,
     };
-    let tablet = Role::SiteTablet.as_str();
+    let tablet = Role::SiteTablet;
     if let Some(a) = store.accounts().await?.into_iter().find(|a| {
         a.role == tablet
             && a.municipality == Some(municipality)

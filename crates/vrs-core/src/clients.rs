@@ -20,7 +20,7 @@ use vrs_crypto::jose::{Algorithm, Compact, KeyError, VerifyingKey};
 use vrs_crypto::password;
 use vrs_store::{AccessToken, Account, MachineClient, Store, StoreError};
 
-use crate::access::{allowed_actions, Role, Scopes};
+use crate::access::{allowed_actions, Scopes};
 use crate::accounts::audit_scope;
 use crate::Actor;
 
@@ -132,8 +132,7 @@ pub async fn register(
         Err(StoreError::NotFound) => return Err(RegistrationError::NoAccount(user_id.into())),
         Err(e) => return Err(e.into()),
     };
-    let role = Role::parse(&account.role)
-        .map_err(|e| RegistrationError::Scope(format!("the account's role: {e}")))?;
+    let role = account.role;
     for scope in scopes.iter() {
         if !scope
             .actions()
@@ -365,7 +364,7 @@ pub async fn grant(
     let refuse = |why: &'static str| async move {
         let audit = vrs_store::AuditEntry::now(
             &account.user_id,
-            &account.role,
+            account.role.as_str(),
             terminal,
             "client.token",
             &account.user_id,
@@ -414,7 +413,7 @@ pub async fn grant(
     };
     let audit = vrs_store::AuditEntry::now(
         &account.user_id,
-        &account.role,
+        account.role.as_str(),
         terminal,
         "client.token",
         &account.user_id,

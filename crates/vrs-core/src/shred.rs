@@ -41,7 +41,7 @@ pub async fn consent(
         StoreError::NotFound => ShredError::NotTheAdministrator(by.to_owned(), code),
         other => ShredError::Store(other),
     })?;
-    let is_admin = Role::parse(&account.role).ok() == Some(Role::MunicipalAdmin)
+    let is_admin = account.role == Role::MunicipalAdmin
         && account.municipality == Some(code)
         && !account.disabled;
     if !is_admin {
@@ -51,7 +51,7 @@ pub async fn consent(
         .audit("area.delete_consent", code.as_str())
         .with_detail(format!("reference {reference}"));
     entry.actor = account.user_id;
-    entry.role = account.role;
+    entry.role = account.role.as_str().to_owned();
     store
         .consent_to_shred(code, reference, &entry)
         .await

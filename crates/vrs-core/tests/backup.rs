@@ -90,7 +90,7 @@ fn dose(r: &Resident, n: u8, day: u32) -> DoseRecord {
 fn admin_account(user: &str, of: MunicipalityCode) -> Account {
     Account {
         user_id: user.into(),
-        role: "municipal_admin".into(),
+        role: vrs_domain::Role::MunicipalAdmin,
         municipality: Some(of),
         prefecture: None,
         display_name: "管理者".into(),

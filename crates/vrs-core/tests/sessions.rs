@@ -149,7 +149,7 @@ async fn unknown_user_ids_are_recorded_as_pseudonyms(db: &TestDb) {
 async fn setup(db: &TestDb) {
     let account = Account {
         user_id: "saijo-0001".into(),
-        role: "municipal_staff".into(),
+        role: vrs_domain::Role::MunicipalStaff,
         municipality: Some(vrs_domain::MunicipalityCode::parse("382060").unwrap()),
         prefecture: None,
         display_name: "職員".into(),

@@ -18,6 +18,7 @@ pub mod ocr;
 pub mod opendata;
 pub mod person;
 pub mod quality;
+pub mod role;
 pub mod romaji;
 pub mod sex;
 pub mod statistics;
@@ -43,6 +44,7 @@ pub use ocr::{OcrLine, OcrLineError};
 pub use opendata::OpenAgeGroup;
 pub use person::{Dose, DoseRecord, DoseSource, LabelError, Resident};
 pub use quality::{check_dose, DoseFacts, PersonFacts, QualityRule};
+pub use role::{Role, UnknownRole};
 pub use sex::{Sex, SexError};
 pub use statistics::{
     suppress, suppress_line, AgeBand, Cell, Suppressed, HIDDEN_MARK, SUPPRESS_BELOW,

@@ -275,7 +275,7 @@ async fn answer_as(
     };
     let actor = Actor {
         user: account.user_id.clone(),
-        role: account.role.clone(),
+        role: account.role.as_str().to_owned(),
         terminal: format!("mllp:{}", peer.ip()),
     };
     match std::str::from_utf8(message) {

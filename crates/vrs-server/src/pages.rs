@@ -33,13 +33,11 @@ table{border-collapse:collapse;background:#fff}
 td,th{border:1px solid #c8d3e1;padding:.4rem .6rem;text-align:left}
 ";
 
-/// The label of a role code.
-pub fn role_label(lang: Lang, role: &str) -> &'static str {
-    match (Role::parse(role), lang) {
-        (Ok(r), Lang::Ja) => r.label_ja(),
-        (Ok(r), Lang::En) => r.label_en(),
-        (Err(_), Lang::Ja) => "不明な役割",
-        (Err(_), Lang::En) => "Unknown role",
+/// The label of a role.
+pub fn role_label(lang: Lang, role: Role) -> &'static str {
+    match lang {
+        Lang::Ja => role.label_ja(),
+        Lang::En => role.label_en(),
     }
 }
 
@@ -118,10 +116,10 @@ const AUDIT_ITEM: MenuItem = MenuItem {
 };
 
 /// The menu of a role on its terminal: only pages that exist and that it may open from there.
-pub fn menu(role: &str, lgwan: bool) -> Vec<MenuItem> {
+pub fn menu(role: Role, lgwan: bool) -> Vec<MenuItem> {
     let mut items = Vec::new();
     match role {
-        "national_operator" => {
+        Role::NationalOperator => {
             items.push(STATISTICS_ITEM);
             items.push(MenuItem {
                 ja: "アカウント申請の審査",
@@ -149,7 +147,7 @@ pub fn menu(role: &str, lgwan: bool) -> Vec<MenuItem> {
                 href: "/operator/functions",
             });
         }
-        "municipal_admin" => {
+        Role::MunicipalAdmin => {
             items.push(MenuItem {
                 ja: "アカウントの利用申請",
                 en: "Apply for accounts",
@@ -170,7 +168,7 @@ pub fn menu(role: &str, lgwan: bool) -> Vec<MenuItem> {
                 });
             }
         }
-        "municipal_staff" => {
+        Role::MunicipalStaff => {
             items.extend(RECORD_ITEMS);
             if lgwan {
                 items.extend(INQUIRY_ITEMS);
@@ -179,13 +177,13 @@ pub fn menu(role: &str, lgwan: bool) -> Vec<MenuItem> {
             items.push(STATISTICS_ITEM);
             items.push(AUDIT_ITEM);
         }
-        "prefecture_viewer" => items.push(STATISTICS_ITEM),
-        "site_tablet" => items.push(MenuItem {
+        Role::PrefectureViewer => items.push(STATISTICS_ITEM),
+        Role::SiteTablet => items.push(MenuItem {
             ja: "接種登録（タブレット）",
             en: "Register a dose (tablet)",
             href: "/tablet",
         }),
-        _ => {}
+        Role::CertificateService => {}
     }
     items.push(MenuItem {
         ja: "パスワード変更",
@@ -217,7 +215,7 @@ pub fn layout(lang: Lang, title: &str, signed: Option<&Signed>, body: Markup) ->
                     h1 { a href="/" { (t(lang, Text::SystemName)) } }
                     @if let Some(s) = signed {
                         span.user data-role=(s.account.role) {
-                            (s.account.display_name) " (" (s.account.user_id) ") · " (role_label(lang, &s.account.role))
+                            (s.account.display_name) " (" (s.account.user_id) ") · " (role_label(lang, s.account.role))
                         }
                         span.terminal data-terminal=(s.terminal.as_str()) {
                             (t(lang, Text::Terminal)) ": " (terminal_label(lang, s.terminal))
@@ -287,7 +285,7 @@ pub fn home(lang: Lang, signed: &Signed) -> Markup {
         html! {
             nav.menu data-role=(signed.account.role) {
                 ul {
-                    @for item in menu(&signed.account.role, signed.terminal == TerminalClass::Lgwan) {
+                    @for item in menu(signed.account.role, signed.terminal == TerminalClass::Lgwan) {
                         li { a href=(item.href) { (if lang == Lang::Ja { item.ja } else { item.en }) } }
                     }
                 }
@@ -424,7 +422,7 @@ pub fn admin_applications(
                 tr { th { "#" } th { (if ja { "氏名・所属" } else { "Name" }) } th { (if ja { "役割" } else { "Role" }) }
                      th { (if ja { "状態" } else { "Status" }) } th { (if ja { "発行ユーザID" } else { "Issued user ID" }) } }
                 @for a in list {
-                    tr { td { (a.id) } td { (a.display_name) } td { (role_label(lang, &a.role)) }
+                    tr { td { (a.id) } td { (a.display_name) } td { (role_label(lang, a.role)) }
                          td { (status_label(lang, a.status)) } td { (a.issued_user_id.as_deref().unwrap_or("")) } }
                 }
             }
@@ -465,7 +463,7 @@ pub fn operator_applications(
                     @for a in pending {
                         tr {
                             td { (a.id) } td { (a.municipality) " " (a.municipality.info().name) } td { (a.display_name) }
-                            td { (role_label(lang, &a.role)) } td { (a.applicant) }
+                            td { (role_label(lang, a.role)) } td { (a.applicant) }
                             td {
                                 form method="post" action={ "/operator/applications/" (a.id) "/approve" } {
                                     input type="hidden" name="csrf" value=(signed.session.csrf_token);

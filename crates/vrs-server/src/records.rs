@@ -22,7 +22,7 @@ use crate::AppState;
 pub(crate) fn actor(signed: &Signed) -> vrs_core::Actor {
     vrs_core::Actor {
         user: signed.account.user_id.clone(),
-        role: signed.account.role.clone(),
+        role: signed.account.role.as_str().to_owned(),
         terminal: signed.terminal.as_str().to_owned(),
     }
 }

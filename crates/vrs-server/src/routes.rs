@@ -1125,7 +1125,7 @@ async fn audit_csv(
     let found = state.store.audit_search(own.into(), &filter).await?;
     let export = AuditEntry::now(
         &signed.account.user_id,
-        &signed.account.role,
+        signed.account.role.as_str(),
         signed.terminal.as_str(),
         "audit.export",
         &format!("{} entries", found.len()),

@@ -11,7 +11,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use maud::{html, Markup};
 use serde::Deserialize;
-use vrs_core::access::{Action, Role, Target};
+use vrs_core::access::{Action, Target};
 use vrs_core::statistics_view::{csv_rows, dashboard, Audience, Dashboard, Table};
 use vrs_domain::{Cell, MunicipalityCode, PrefectureCode};
 use vrs_interop::{CsvWriter, Encoding};
@@ -64,7 +64,7 @@ fn scope_of(signed: &Signed, q: &StatQuery) -> Result<(StatScope, Audience), Web
         }
     };
     signed.authorize(Action::ReadStatistics, &target)?;
-    let own = Role::parse(&signed.account.role).is_ok_and(Role::is_municipal)
+    let own = signed.account.role.is_municipal()
         && matches!(scope, StatScope::Municipality(m) if Some(m) == signed.account.municipality);
     Ok((
         scope,

@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use vrs_domain::{MunicipalityCode, PrefectureCode};
+use vrs_domain::{MunicipalityCode, PrefectureCode, Role};
 
 use crate::{AuditEntry, AuditScope, StoreError};
 
@@ -12,7 +12,7 @@ use crate::{AuditEntry, AuditScope, StoreError};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Account {
     pub user_id: String,
-    pub role: String,
+    pub role: Role,
     pub municipality: Option<MunicipalityCode>,
     pub prefecture: Option<PrefectureCode>,
     pub display_name: String,
@@ -61,6 +61,11 @@ impl ApplicationStatus {
     }
 }
 
+/// The role of a stored code; an unknown code is a corrupt row.
+pub(crate) fn stored_role(code: &str) -> Result<Role, StoreError> {
+    Role::parse(code).map_err(|_| StoreError::Corrupt(format!("role {code:?}")))
+}
+
 /// A municipality's application for a staff account.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Application {
@@ -68,7 +73,7 @@ pub struct Application {
     pub municipality: MunicipalityCode,
     pub applicant: String,
     pub display_name: String,
-    pub role: String,
+    pub role: Role,
     pub status: ApplicationStatus,
     pub applied_at: DateTime<Utc>,
     pub decided_by: Option<String>,
@@ -135,7 +140,7 @@ pub trait AccountStore: Send + Sync {
         scope: MunicipalityCode,
         applicant: &str,
         display_name: &str,
-        role: &str,
+        role: Role,
         audit: &AuditEntry,
     ) -> Result<i64, StoreError>;
 

@@ -572,7 +572,7 @@ mod cases {
     fn account(user_id: &str, municipality: Option<&str>) -> vrs_store::Account {
         vrs_store::Account {
             user_id: user_id.into(),
-            role: "municipal_staff".into(),
+            role: vrs_domain::Role::MunicipalStaff,
             municipality: municipality.map(code),
             prefecture: None,
             display_name: "西条 職員".into(),
@@ -637,7 +637,7 @@ mod cases {
                 code(SAIJO),
                 "saijo-admin",
                 "窓口 一郎",
-                "municipal_staff",
+                vrs_domain::Role::MunicipalStaff,
                 &audit("account.apply", "1"),
             )
             .await
@@ -647,7 +647,7 @@ mod cases {
                 code(SAIJO),
                 "saijo-admin",
                 "窓口 二郎",
-                "municipal_staff",
+                vrs_domain::Role::MunicipalStaff,
                 &audit("account.apply", "2"),
             )
             .await

@@ -129,7 +129,7 @@ async fn a_stop_takes_effect_on_every_server_process_without_a_restart() {
     };
     let account = vrs_store::Account {
         user_id: "stop-tablet".into(),
-        role: "site_tablet".into(),
+        role: vrs_domain::Role::SiteTablet,
         municipality: Some(vrs_domain::MunicipalityCode::parse("382060").unwrap()),
         prefecture: None,
         display_name: "tablet".into(),

@@ -296,7 +296,7 @@ async fn my_number_routes_answer_the_lgwan_host_and_refuse_the_internet_host_by_
     }
     let account = vrs_store::Account {
         user_id: "saijo-staff".into(),
-        role: "municipal_staff".into(),
+        role: vrs_domain::Role::MunicipalStaff,
         municipality: Some(saijo),
         prefecture: None,
         display_name: "職員".into(),

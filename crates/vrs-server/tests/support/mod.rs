@@ -233,7 +233,7 @@ impl TestApp {
     pub async fn prefecture_account(&self, user_id: &str, pref: &str) {
         let account = Account {
             user_id: user_id.into(),
-            role: "prefecture_viewer".into(),
+            role: vrs_domain::Role::PrefectureViewer,
             municipality: None,
             prefecture: Some(vrs_domain::PrefectureCode::parse(pref).unwrap()),
             display_name: user_id.into(),
@@ -263,7 +263,7 @@ impl TestApp {
     ) {
         let account = Account {
             user_id: user_id.into(),
-            role: role.into(),
+            role: vrs_domain::Role::parse(role).unwrap(),
             municipality: municipality.map(|m| vrs_domain::MunicipalityCode::parse(m).unwrap()),
             prefecture: None,
             display_name: format!("{user_id} さん"),

@@ -4,10 +4,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
-use vrs_domain::{MunicipalityCode, PrefectureCode};
+use vrs_domain::{MunicipalityCode, PrefectureCode, Role};
 
 use super::{append_audit_tx, PostgresStore};
-use crate::accounts::{Account, Application, ApplicationStatus, SessionRecord};
+use crate::accounts::{stored_role, Account, Application, ApplicationStatus, SessionRecord};
 use crate::ConflictKind;
 use crate::{rows, AccountStore, AuditEntry, AuditScope, StoreError};
 
@@ -21,7 +21,7 @@ fn account_from(r: &Row) -> Result<Account, StoreError> {
     let prefecture: Option<i16> = r.get(3);
     let failed: i32 = r.get(7);
     Ok(Account {
-        role: r.get(1),
+        role: stored_role(r.get(1))?,
         municipality: municipality
             .as_deref()
             .map(rows::municipality)
@@ -51,7 +51,7 @@ async fn insert_account(client: &impl GenericClient, a: &Account) -> Result<(), 
             ),
             &[
                 &a.user_id,
-                &a.role,
+                &a.role.as_str(),
                 &a.municipality.map(|m| m.as_str().to_owned()),
                 &a.prefecture.map(|p| i16::from(p.number())),
                 &a.display_name,
@@ -175,7 +175,7 @@ impl AccountStore for PostgresStore {
         scope: MunicipalityCode,
         applicant: &str,
         display_name: &str,
-        role: &str,
+        role: Role,
         audit: &AuditEntry,
     ) -> Result<i64, StoreError> {
         let mut client = self.pool.get().await?;
@@ -184,7 +184,7 @@ impl AccountStore for PostgresStore {
             .query_one(
                 "INSERT INTO account_applications (municipality_code, applicant, display_name, role, status, applied_at) \
                  VALUES ($1, $2, $3, $4, 'pending', now()) RETURNING id",
-                &[&scope.as_str(), &applicant, &display_name, &role],
+                &[&scope.as_str(), &applicant, &display_name, &role.as_str()],
             )
             .await?
             .get(0);
@@ -214,7 +214,7 @@ impl AccountStore for PostgresStore {
                     municipality: rows::municipality(r.get(1))?,
                     applicant: r.get(2),
                     display_name: r.get(3),
-                    role: r.get(4),
+                    role: stored_role(r.get(4))?,
                     status: ApplicationStatus::from_stored(r.get(5))?,
                     applied_at: r.get(6),
                     decided_by: r.get(7),

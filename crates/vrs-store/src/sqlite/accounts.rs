@@ -3,10 +3,10 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
-use vrs_domain::{MunicipalityCode, PrefectureCode};
+use vrs_domain::{MunicipalityCode, PrefectureCode, Role};
 
 use super::{append_audit_tx, SqliteStore};
-use crate::accounts::{Account, Application, ApplicationStatus, SessionRecord};
+use crate::accounts::{stored_role, Account, Application, ApplicationStatus, SessionRecord};
 use crate::audit::timestamp_text;
 use crate::ConflictKind;
 use crate::{rows, AccountStore, AuditEntry, AuditScope, StoreError};
@@ -82,7 +82,7 @@ fn account_from(row: AccountRow) -> Result<Account, StoreError> {
             .transpose()
             .map_err(|_| StoreError::Corrupt(format!("prefecture of account {user_id}")))?,
         user_id,
-        role,
+        role: stored_role(&role)?,
         display_name,
         password_hash,
         must_change_password: must_change,
@@ -111,7 +111,7 @@ fn insert_account(conn: &Connection, a: &Account) -> Result<(), StoreError> {
         ),
         params![
             a.user_id,
-            a.role,
+            a.role.as_str(),
             a.municipality.map(|m| m.as_str().to_owned()),
             a.prefecture.map(|p| p.number()),
             a.display_name,
@@ -240,13 +240,13 @@ impl AccountStore for SqliteStore {
         scope: MunicipalityCode,
         applicant: &str,
         display_name: &str,
-        role: &str,
+        role: Role,
         audit: &AuditEntry,
     ) -> Result<i64, StoreError> {
         let (applicant, display_name, role, audit) = (
             applicant.to_owned(),
             display_name.to_owned(),
-            role.to_owned(),
+            role.as_str(),
             audit.clone(),
         );
         self.write(move |tx, _| {
@@ -290,7 +290,7 @@ impl AccountStore for SqliteStore {
                         municipality: rows::municipality(&code)?,
                         applicant,
                         display_name,
-                        role,
+                        role: stored_role(&role)?,
                         status: ApplicationStatus::from_stored(&status)?,
                         applied_at: time(&applied)?,
                         decided_by,

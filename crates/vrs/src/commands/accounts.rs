@@ -99,7 +99,7 @@ pub async fn run(context: &Context, accounts: &Accounts) -> Result<(), CliError>
     let secret = password::initial_password();
     let account = Account {
         user_id: id.to_owned(),
-        role: role.as_str().to_owned(),
+        role,
         municipality,
         prefecture,
         display_name,

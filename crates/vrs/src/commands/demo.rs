@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use vrs_core::{import_targets, Actor, ImportObserver, Problem, TargetImport};
+use vrs_core::{import_targets, Actor, ImportObserver, Problem, Role, TargetImport};
 use vrs_crypto::{password, MasterKey};
 use vrs_domain::{MunicipalityCode, PrefectureCode};
 use vrs_interop::{write_targets, Encoding, EncodingChoice, Synthetic};
@@ -33,7 +33,7 @@ const MUNICIPALITIES: [&str; 3] = ["382060", "131016", "011002"];
 /// User ID, role, municipality, prefecture, display name.
 struct DemoAccount(
     &'static str,
-    &'static str,
+    Role,
     Option<MunicipalityCode>,
     Option<PrefectureCode>,
     &'static str,
@@ -224,56 +224,56 @@ pub async fn run(args: &Args) -> Result<(), CliError> {
     let accounts = [
         DemoAccount(
             "op-national",
-            "national_operator",
+            Role::NationalOperator,
             None,
             None,
             "デジタル庁 運用管理者",
         ),
         DemoAccount(
             "pref-ehime",
-            "prefecture_viewer",
+            Role::PrefectureViewer,
             None,
             Some(ehime),
             "愛媛県 担当者",
         ),
         DemoAccount(
             "saijo-admin",
-            "municipal_admin",
+            Role::MunicipalAdmin,
             Some(saijo),
             None,
             "西条市 管理者",
         ),
         DemoAccount(
             "saijo-staff",
-            "municipal_staff",
+            Role::MunicipalStaff,
             Some(saijo),
             None,
             "西条市 職員",
         ),
         DemoAccount(
             "saijo-tablet",
-            "site_tablet",
+            Role::SiteTablet,
             Some(saijo),
             None,
             "西条市 接種会場",
         ),
         DemoAccount(
             "kiosk",
-            "certificate_service",
+            Role::CertificateService,
             None,
             None,
             "証明書交付センター",
         ),
         DemoAccount(
             "chiyoda-staff",
-            "municipal_staff",
+            Role::MunicipalStaff,
             Some(chiyoda),
             None,
             "千代田区 職員",
         ),
         DemoAccount(
             "sapporo-staff",
-            "municipal_staff",
+            Role::MunicipalStaff,
             Some(sapporo),
             None,
             "札幌市 職員",
@@ -284,7 +284,7 @@ pub async fn run(args: &Args) -> Result<(), CliError> {
         let secret = format!("Demo-{}", password::initial_password());
         let account = Account {
             user_id: user_id.into(),
-            role: role.into(),
+            role,
             municipality,
             prefecture,
             display_name: name.into(),
