@@ -10,7 +10,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use vrs_crypto::password;
-use vrs_domain::MunicipalityCode;
+use vrs_domain::{AuditAction, MunicipalityCode};
 use vrs_store::ConflictKind;
 use vrs_store::{Account, AuditEntry, AuditScope, SessionRecord, Store, StoreError};
 
@@ -97,10 +97,17 @@ fn entry(
     account_or_id: &str,
     role: &str,
     terminal: &str,
-    action: &str,
+    action: AuditAction,
     outcome: &str,
 ) -> AuditEntry {
-    AuditEntry::now(account_or_id, role, terminal, action, account_or_id).with_outcome(outcome)
+    AuditEntry::now(
+        account_or_id,
+        role,
+        terminal,
+        action.as_str(),
+        account_or_id,
+    )
+    .with_outcome(outcome)
 }
 
 /// How an unknown user ID typed at sign-in is recorded: `unknown:` and the first 16 hex digits of
@@ -165,7 +172,13 @@ pub async fn login(
             store
                 .append_audit(
                     AuditScope::National,
-                    &entry(&stranger, "unknown", terminal, "login", "unknown_user"),
+                    &entry(
+                        &stranger,
+                        "unknown",
+                        terminal,
+                        AuditAction::Login,
+                        "unknown_user",
+                    ),
                 )
                 .await?;
             return Err(LoginError::UnknownUser);
@@ -178,7 +191,7 @@ pub async fn login(
             &account.user_id,
             account.role.as_str(),
             terminal,
-            "login",
+            AuditAction::Login,
             outcome,
         )
     };
@@ -209,7 +222,7 @@ pub async fn login(
                         &account.user_id,
                         account.role.as_str(),
                         terminal,
-                        "account.lock",
+                        AuditAction::AccountLock,
                         "locked",
                     )
                     .with_detail(format!(
@@ -257,7 +270,7 @@ pub async fn unlock(
         .append_audit(
             audit_scope(&account),
             &actor
-                .audit("account.unlock", &account.user_id)
+                .audit(AuditAction::AccountUnlock, &account.user_id)
                 .with_detail(format!(
                     "after {} failed logins in a row",
                     account.failed_logins
@@ -341,7 +354,7 @@ pub async fn logout(
                 &account.user_id,
                 account.role.as_str(),
                 terminal,
-                "logout",
+                AuditAction::Logout,
                 "ok",
             ),
         )
@@ -413,7 +426,7 @@ pub async fn change_password(
         &account.user_id,
         account.role.as_str(),
         terminal,
-        "password.change",
+        AuditAction::PasswordChange,
         "ok",
     );
     store
@@ -509,7 +522,7 @@ pub async fn apply(
         &admin.user_id,
         admin.role.as_str(),
         terminal,
-        "account.apply",
+        AuditAction::AccountApply,
         "ok",
     )
     .with_detail(format!("role={role}"));
@@ -579,7 +592,7 @@ pub async fn approve(
             &operator.user_id,
             operator.role.as_str(),
             terminal,
-            "account.approve",
+            AuditAction::AccountApprove,
             "ok",
         )
         .with_detail(format!("application={id} issued={user_id}"));
@@ -613,7 +626,7 @@ pub async fn reject(
         &operator.user_id,
         operator.role.as_str(),
         terminal,
-        "account.reject",
+        AuditAction::AccountReject,
         "ok",
     )
     .with_detail(format!("application={id}"));

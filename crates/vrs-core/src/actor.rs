@@ -1,5 +1,6 @@
 //! Who performs an operation, as the audit log records it.
 
+use vrs_domain::AuditAction;
 use vrs_store::AuditEntry;
 
 /// The person or service acting, with its role and the terminal it acts from.
@@ -22,7 +23,13 @@ impl Actor {
     }
 
     /// An audit entry of this actor, stamped now.
-    pub fn audit(&self, action: &str, target: &str) -> AuditEntry {
-        AuditEntry::now(&self.user, &self.role, &self.terminal, action, target)
+    pub fn audit(&self, action: AuditAction, target: &str) -> AuditEntry {
+        AuditEntry::now(
+            &self.user,
+            &self.role,
+            &self.terminal,
+            action.as_str(),
+            target,
+        )
     }
 }

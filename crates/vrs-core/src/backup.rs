@@ -7,7 +7,7 @@
 //! into a target where they are empty, then recounts and re-verifies the chains there.
 use chrono::Utc;
 use vrs_crypto::backup::{BackupFile, Section};
-use vrs_domain::MunicipalityCode;
+use vrs_domain::{AuditAction, MunicipalityCode};
 use vrs_store::{AreaRestore, AreaRows, AuditScope, BackupKey, Store, StoreError};
 
 use crate::audit::verify_chain;
@@ -103,12 +103,14 @@ pub async fn backup(
         BackupScope::Municipality(code) => (AuditScope::Area(code), code.to_string()),
         BackupScope::Deployment => (AuditScope::National, "deployment".to_owned()),
     };
-    let entry = actor.audit("backup.take", &target).with_detail(format!(
-        "{} areas, {rows} rows, {} bytes, sha256 {}",
-        manifest.areas.len(),
-        bytes.len(),
-        hex::encode(vrs_crypto::sha256(&bytes))
-    ));
+    let entry = actor
+        .audit(AuditAction::BackupTake, &target)
+        .with_detail(format!(
+            "{} areas, {rows} rows, {} bytes, sha256 {}",
+            manifest.areas.len(),
+            bytes.len(),
+            hex::encode(vrs_crypto::sha256(&bytes))
+        ));
     store.append_audit(chain, &entry).await?;
     Ok(Backup { bytes, manifest })
 }
@@ -308,7 +310,7 @@ pub async fn restore(
     }
     let rows: u64 = manifest.areas.iter().map(AreaManifest::total_rows).sum();
     let entry = actor
-        .audit("backup.restore", &manifest.kind)
+        .audit(AuditAction::BackupRestore, &manifest.kind)
         .with_detail(format!(
             "areas {}; {rows} rows; {chains_verified} chains verified; terms added [{}]; taken {} by {}; sha256 {}",
             manifest

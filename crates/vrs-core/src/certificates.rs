@@ -13,7 +13,8 @@ use vrs_cert::{dcc, pdf, shc, vds_nc};
 use vrs_crypto::x509::Certificate;
 use vrs_domain::mrz::Mrz;
 use vrs_domain::{
-    romaji, CertificateId, CertificateKind, DoseRecord, IssueChannel, MunicipalityCode, Resident,
+    romaji, AuditAction, CertificateId, CertificateKind, DoseRecord, IssueChannel,
+    MunicipalityCode, Resident,
 };
 use vrs_store::{CertificateIssue, CertificateStatus, Store, StoreError};
 
@@ -252,7 +253,7 @@ pub async fn issue(
     };
     let audit = actor
         .audit(
-            &format!("certificate.issue_{}", request.channel.as_str()),
+            AuditAction::certificate_issue(request.channel),
             issued.id.as_str(),
         )
         .with_detail(format!(

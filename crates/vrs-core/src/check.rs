@@ -3,7 +3,9 @@
 //! page of people at a time, and audits that the check ran.
 
 use chrono::NaiveDate;
-use vrs_domain::{check_dose, AtenaNumber, DoseFacts, MunicipalityCode, PersonFacts, QualityRule};
+use vrs_domain::{
+    check_dose, AtenaNumber, AuditAction, DoseFacts, MunicipalityCode, PersonFacts, QualityRule,
+};
 use vrs_store::{Store, StoreError};
 
 use crate::Actor;
@@ -70,7 +72,7 @@ pub async fn check_area_doses(
         }
     }
     let audit = actor
-        .audit("doses.check", &format!("{} doses", summary.doses))
+        .audit(AuditAction::DosesCheck, &format!("{} doses", summary.doses))
         .with_detail(format!(
             "people={} doses={} suspects={}",
             summary.people, summary.doses, summary.suspects

@@ -18,6 +18,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 use vrs_crypto::jose::{Algorithm, Compact, KeyError, VerifyingKey};
 use vrs_crypto::password;
+use vrs_domain::AuditAction;
 use vrs_store::{AccessToken, Account, MachineClient, Store, StoreError};
 
 use crate::access::{allowed_actions, Scopes};
@@ -153,7 +154,7 @@ pub async fn register(
         created_at: Utc::now(),
     };
     let audit = actor
-        .audit("client.register", &account.user_id)
+        .audit(AuditAction::ClientRegister, &account.user_id)
         .with_detail(format!("scopes: {scopes}"));
     store
         .put_client(&client, audit_scope(&account), &audit)
@@ -165,7 +166,7 @@ pub async fn register(
 /// Removes a client: it gets no more tokens, and those it holds stop working at once.
 pub async fn remove(store: &dyn Store, actor: &Actor, user_id: &str) -> Result<(), StoreError> {
     let account = store.account(user_id).await?;
-    let audit = actor.audit("client.remove", &account.user_id);
+    let audit = actor.audit(AuditAction::ClientRemove, &account.user_id);
     store
         .delete_client(&account.user_id, audit_scope(&account), &audit)
         .await?;
@@ -366,7 +367,7 @@ pub async fn grant(
             &account.user_id,
             account.role.as_str(),
             terminal,
-            "client.token",
+            AuditAction::ClientToken.as_str(),
             &account.user_id,
         )
         .with_outcome("denied")
@@ -415,7 +416,7 @@ pub async fn grant(
         &account.user_id,
         account.role.as_str(),
         terminal,
-        "client.token",
+        AuditAction::ClientToken.as_str(),
         &account.user_id,
     )
     .with_detail(format!("scopes: {scopes}"));

@@ -6,7 +6,7 @@
 
 use chrono::NaiveDate;
 use serde::Serialize;
-use vrs_domain::{CouponNumber, MunicipalityCode, OcrLine};
+use vrs_domain::{AuditAction, CouponNumber, MunicipalityCode, OcrLine};
 use vrs_store::{Store, StoreError};
 
 use crate::Actor;
@@ -115,7 +115,7 @@ pub async fn read_coupon(
     let scope = coupon.municipality;
     let audit = |outcome: &str| {
         actor
-            .audit("coupon.read", coupon.coupon.as_str())
+            .audit(AuditAction::CouponRead, coupon.coupon.as_str())
             .with_outcome(outcome)
     };
     let person = match store.coupon_holder(scope, &coupon.coupon).await {

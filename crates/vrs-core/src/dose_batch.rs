@@ -3,7 +3,7 @@
 //! the same batch, then all are stored or none, with one audit entry.
 
 use chrono::NaiveDate;
-use vrs_domain::{AtenaNumber, DoseRecord, MunicipalityCode, QualityRule};
+use vrs_domain::{AtenaNumber, AuditAction, DoseRecord, MunicipalityCode, QualityRule};
 use vrs_store::{CouponHolder, Store, StoreError};
 
 use crate::doses::{dose_detail, rules_for};
@@ -100,7 +100,9 @@ impl DoseBatch {
             .first()
             .map(|r| r.dose.atena.to_string())
             .unwrap_or_default();
-        let audit = actor.audit("doses.import", &target).with_detail(detail);
+        let audit = actor
+            .audit(AuditAction::DosesImport, &target)
+            .with_detail(detail);
         match store
             .add_doses(self.scope, &self.accepted, &actor.user, &audit)
             .await

@@ -9,7 +9,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::io::Read;
 
 use chrono::NaiveDate;
-use vrs_domain::{CouponNumber, DoseRecord, DoseSource, MunicipalityCode};
+use vrs_domain::{AuditAction, CouponNumber, DoseRecord, DoseSource, MunicipalityCode};
 use vrs_interop::{DoseColumn, DoseFieldError, DoseLine, DoseReader, Encoding, EncodingChoice};
 use vrs_store::{CouponHolder, Store, StoreError};
 
@@ -200,7 +200,7 @@ pub async fn import_doses<R: Read + Send + 'static>(
         return Ok(report);
     }
     let audit = actor
-        .audit("doses.import", &request.source_name)
+        .audit(AuditAction::DosesImport, &request.source_name)
         .with_detail(format!(
             "rows={rows} added={} unchanged={unchanged} rejected={rejected_rows} mode={}",
             accepted.len(),

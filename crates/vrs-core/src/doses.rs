@@ -11,8 +11,8 @@
 use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use vrs_domain::{
-    check_dose, AtenaNumber, Dose, DoseFacts, DoseRecord, DoseSource, LotNumber, MunicipalityCode,
-    PersonFacts, QualityRule, VaccineProduct,
+    check_dose, AtenaNumber, AuditAction, Dose, DoseFacts, DoseRecord, DoseSource, LotNumber,
+    MunicipalityCode, PersonFacts, QualityRule, VaccineProduct,
 };
 use vrs_store::ConflictKind;
 use vrs_store::{CouponHolder, IdempotentAnswer, Registration, Store, StoreError};
@@ -291,7 +291,7 @@ pub async fn register_at_site(
     let home = coupon.municipality;
     let audit = |outcome: &str, detail: String| {
         actor
-            .audit("dose.register", coupon.coupon.as_str())
+            .audit(AuditAction::DoseRegister, coupon.coupon.as_str())
             .with_outcome(outcome)
             .with_detail(detail)
     };
@@ -489,7 +489,7 @@ pub async fn add_dose(
         return Err(ChangeError::Rules(rules));
     }
     let audit = actor
-        .audit("dose.add", atena.as_str())
+        .audit(AuditAction::DoseAdd, atena.as_str())
         .with_detail(format!("after: {}", dose_detail(&record)));
     let registration = Registration {
         record: record.clone(),
@@ -556,7 +556,7 @@ pub async fn correct_dose(
         return Err(ChangeError::Rules(rules));
     }
     let audit = actor
-        .audit("dose.correct", atena.as_str())
+        .audit(AuditAction::DoseCorrect, atena.as_str())
         .with_detail(format!(
             "before: {} | after: {} | reason: {reason}",
             dose_detail(&before),
@@ -583,7 +583,7 @@ pub async fn delete_dose(
     let atena = which.atena;
     let (_, _, before) = stored_dose(store, scope, atena, which.dose_number).await?;
     let audit = actor
-        .audit("dose.delete", atena.as_str())
+        .audit(AuditAction::DoseDelete, atena.as_str())
         .with_detail(format!(
             "before: {} | reason: {reason}",
             dose_detail(&before)
@@ -615,7 +615,7 @@ pub async fn set_flags(
     let person = store.resident(scope, atena).await?;
     let show = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_else(|| "-".into());
     let audit = actor
-        .audit("person.flags", atena.as_str())
+        .audit(AuditAction::PersonFlags, atena.as_str())
         .with_detail(format!(
             "before: moved_out={} deceased={} | after: moved_out={} deceased={}",
             show(person.moved_out_on),

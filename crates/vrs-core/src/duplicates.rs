@@ -24,7 +24,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rand::Rng;
-use vrs_domain::{AtenaNumber, DoseRecord, Function, MunicipalityCode, Resident};
+use vrs_domain::{AtenaNumber, AuditAction, DoseRecord, Function, MunicipalityCode, Resident};
 use vrs_store::{Candidate, CandidateKind, CandidateStatus, PersonMerge, Store, StoreError};
 
 use crate::governance::{ensure_running, GovernanceError, Stopped};
@@ -166,7 +166,7 @@ pub async fn scan(
     report.kanji_birth_sex = count(CandidateKind::KanjiBirthSex);
     report.unfetched_move = count(CandidateKind::UnfetchedMove);
     let audit = actor
-        .audit("duplicates.scan", scope.as_str())
+        .audit(AuditAction::DuplicatesScan, scope.as_str())
         .with_detail(format!(
             "kana_birth_sex={} kanji_birth_sex={} unfetched_move={} movers_asked={} \
              movers_without_consent_basis={}{}",
@@ -287,7 +287,7 @@ pub async fn merge(
     }
     let id = new_merge_id();
     let audit = actor
-        .audit("person.merge", kept.as_str())
+        .audit(AuditAction::PersonMerge, kept.as_str())
         .with_detail(format!(
             "merge={id} kept={kept} merged={merged} reason: {reason}"
         ));
@@ -312,7 +312,7 @@ pub async fn unmerge(
         .find(|m| m.merge_id == merge_id)
         .ok_or(DuplicateError::NotFound)?;
     let audit = actor
-        .audit("person.unmerge", m.kept.as_str())
+        .audit(AuditAction::PersonUnmerge, m.kept.as_str())
         .with_detail(format!(
             "merge={merge_id} kept={} merged={} reason: {reason}",
             m.kept, m.merged
@@ -330,7 +330,7 @@ pub async fn dismiss(
 ) -> Result<(), DuplicateError> {
     let reason = reason_text(reason)?;
     let audit = actor
-        .audit("duplicates.dismiss", candidate_id)
+        .audit(AuditAction::DuplicatesDismiss, candidate_id)
         .with_detail(format!("reason: {reason}"));
     let dismissed = CandidateStatus::Dismissed;
     store
@@ -392,7 +392,7 @@ pub async fn review_queue(
         items.push(QueueItem { candidate, people });
     }
     let audit = actor
-        .audit("duplicates.view", scope.as_str())
+        .audit(AuditAction::DuplicatesView, scope.as_str())
         .with_detail(format!("candidates={} people={shown}", items.len()));
     store.append_audit(scope.into(), &audit).await?;
     Ok(Queue {

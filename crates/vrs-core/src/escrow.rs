@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use vrs_domain::AuditAction;
 use vrs_store::{
     AuditScope, EscrowedKey, KeyPurpose, SealedSigningKey, SigningKeyInfo, Store, StoreError,
 };
@@ -103,7 +104,7 @@ pub async fn export_escrow(store: &dyn Store, actor: &Actor) -> Result<Vec<u8>, 
         .map(EscrowSigningKey::of)
         .collect();
     let entry = actor
-        .audit("keys.escrow_export", "vault")
+        .audit(AuditAction::KeysEscrowExport, "vault")
         .with_detail(format!(
             "{} backup keys, {} signing keys",
             keys.len(),
@@ -190,7 +191,7 @@ pub async fn import_escrow(
         store.put_vault_entry(*scope, wrapped).await?;
     }
     let entry = actor
-        .audit("keys.escrow_import", "vault")
+        .audit(AuditAction::KeysEscrowImport, "vault")
         .with_detail(format!("{} backup keys", escrow.keys.len()));
     store.append_audit(AuditScope::National, &entry).await?;
     let mut report = import_signing_keys(store, &signing, actor).await?;
@@ -208,7 +209,7 @@ pub async fn import_signing_keys(
     for key in keys {
         let info = &key.info;
         let entry = actor
-            .audit("keys.signing_import", &info.issuer)
+            .audit(AuditAction::KeysSigningImport, &info.issuer)
             .with_detail(format!("{} {}", info.purpose.as_str(), info.kid));
         match store.put_sealed_signing_key(key, &entry).await {
             Ok(EscrowedKey::Added) => report.signing_keys_added += 1,

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use vrs_domain::{AtenaNumber, MunicipalityCode};
+use vrs_domain::{AtenaNumber, AuditAction, MunicipalityCode};
 use vrs_interop::{DoseCsvWriter, Encoding, LedgerPerson, LedgerWriter};
 use vrs_store::{PersonDoses, Store, StoreError};
 
@@ -101,7 +101,7 @@ pub async fn export_doses<W: Write + Send + 'static>(
         Err(_) => "failed",
     };
     let audit = actor
-        .audit("doses.export", &request.file_name())
+        .audit(AuditAction::DosesExport, &request.file_name())
         .with_outcome(outcome)
         .with_detail(format!(
             "format={} encoding={} rows={}",

@@ -4,7 +4,7 @@
 //! Nothing here is cached: whether a function runs and what a municipality agreed to are read from
 //! the database on every check, so an operator's stop takes effect at once on every node.
 
-use vrs_domain::{Function, MunicipalityCode, TermsKind};
+use vrs_domain::{AuditAction, Function, MunicipalityCode, TermsKind};
 use vrs_store::{Agreement, FunctionState, Store, StoreError, TermsVersion};
 
 use crate::Actor;
@@ -102,7 +102,7 @@ pub async fn switch_function(
     let reason = one_line("the reason", reason, 200)?;
     let action = if stopped { "stop" } else { "resume" };
     let audit = actor
-        .audit("function.stop", function.as_str())
+        .audit(AuditAction::FunctionStop, function.as_str())
         .with_detail(format!("{action}: {reason}"));
     let state = FunctionState {
         function,
@@ -136,7 +136,7 @@ pub async fn publish_terms(
         ));
     }
     let audit = actor
-        .audit("terms.publish", kind.as_str())
+        .audit(AuditAction::TermsPublish, kind.as_str())
         .with_detail(format!("title: {title}"));
     Ok(store
         .publish_terms(kind, &title, &body, &actor.user, &audit)
@@ -228,7 +228,7 @@ pub async fn agree(
         )));
     }
     let audit = actor
-        .audit("terms.agree", kind.as_str())
+        .audit(AuditAction::TermsAgree, kind.as_str())
         .with_detail(format!("version {version}"));
     Ok(store
         .agree_to_terms(scope, kind, version, &actor.user, &audit)

@@ -5,7 +5,7 @@
 //! person of another municipality is answered as unknown.
 
 use chrono::NaiveDate;
-use vrs_domain::{DoseSource, Function, MunicipalityCode, QualityRule, Resident};
+use vrs_domain::{AuditAction, DoseSource, Function, MunicipalityCode, QualityRule, Resident};
 use vrs_interop::hl7_messages::{
     ack, header_of, read, rsp, AckCode, Header, Incoming, PatientIds, PersonKey, Problem, Refusal,
     VxuDose,
@@ -302,7 +302,7 @@ async fn history(
     }
     let doses = store.doses_of(own, &person.atena).await?;
     let audit = actor
-        .audit("person.read", person.atena.as_str())
+        .audit(AuditAction::PersonRead, person.atena.as_str())
         .with_detail(format!("HL7 Z34 query: {} doses", doses.len()));
     store.append_audit(own.into(), &audit).await?;
     Ok(Some((person, doses)))

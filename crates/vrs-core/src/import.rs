@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::io::Read;
 
 use tokio::sync::mpsc;
-use vrs_domain::MunicipalityCode;
+use vrs_domain::{AuditAction, MunicipalityCode};
 use vrs_interop::{Encoding, EncodingChoice, FieldError, ReadError, TargetReader};
 use vrs_store::{ImportRow, ImportSummary, SealedBatch, Sealer, Store, StoreError};
 
@@ -178,7 +178,7 @@ pub async fn import_targets<R: Read + Send + 'static>(
     }
     let refused: Vec<u64> = rejections.iter().map(|(line, _)| *line).collect();
     let audit = actor
-        .audit("targets.import", &request.source_name)
+        .audit(AuditAction::TargetsImport, &request.source_name)
         .with_detail(format!(
             "rows={rows} invalid={} mode={}",
             rejected_rows - refused.len() as u64,

@@ -13,8 +13,8 @@
 use chrono::NaiveDate;
 use rand::Rng;
 use vrs_domain::{
-    AtenaNumber, ConsentBasis, Dose, DoseRecord, DoseSource, Function, LotNumber, MunicipalityCode,
-    MyNumber, QualityRule, TermsKind, VaccineProduct,
+    AtenaNumber, AuditAction, ConsentBasis, Dose, DoseRecord, DoseSource, Function, LotNumber,
+    MunicipalityCode, MyNumber, QualityRule, TermsKind, VaccineProduct,
 };
 use vrs_store::{CouponHolder, ProvidedDose, ProvisionRecord, ProvisionSide, Store, StoreError};
 
@@ -152,7 +152,7 @@ pub(crate) async fn inquire_as(
         Ok(r) => Some(r.atena),
         Err(StoreError::NotFound) => {
             let refused = actor
-                .audit("inquiry.send", inquiry_id)
+                .audit(AuditAction::InquirySend, inquiry_id)
                 .with_outcome("not_own_resident")
                 .with_detail(format!("to={former}"));
             store.append_audit(requester.into(), &refused).await?;
@@ -207,7 +207,7 @@ pub(crate) async fn inquire_as(
         own_atena.clone(),
     );
     let asked_audit = actor
-        .audit("inquiry.send", inquiry_id)
+        .audit(AuditAction::InquirySend, inquiry_id)
         .with_outcome(if found { "found" } else { "not_found" })
         .with_detail(format!(
             "to={former} consent={} doses={numbers}",
@@ -215,7 +215,7 @@ pub(crate) async fn inquire_as(
         ));
     let answered = provided.map(|atena| {
         let audit = actor
-            .audit("inquiry.answer", atena.as_str())
+            .audit(AuditAction::InquiryAnswer, atena.as_str())
             .with_detail(format!(
                 "inquiry={inquiry_id} from={requester} consent={} doses={numbers}",
                 consent.as_str()
@@ -352,11 +352,13 @@ pub async fn register_received(
     }
     if !new.is_empty() {
         let numbers: Vec<String> = added.iter().map(u8::to_string).collect();
-        let audit = actor.audit("dose.add", atena.as_str()).with_detail(format!(
-            "received by inquiry {inquiry_id} from {}: doses {}",
-            asked.counterpart,
-            numbers.join(",")
-        ));
+        let audit = actor
+            .audit(AuditAction::DoseAdd, atena.as_str())
+            .with_detail(format!(
+                "received by inquiry {inquiry_id} from {}: doses {}",
+                asked.counterpart,
+                numbers.join(",")
+            ));
         match store.add_doses(scope, &new, &actor.user, &audit).await {
             Err(StoreError::Conflict(_)) => {
                 return Err(RegisterInquiredError::Rules(

@@ -6,7 +6,7 @@
 use std::io::Read;
 
 use chrono::{DateTime, Utc};
-use vrs_domain::{Function, MunicipalityCode};
+use vrs_domain::{AuditAction, Function, MunicipalityCode};
 use vrs_interop::{CsvWriter, Encoding, EncodingChoice, InquiryReader, ReadError};
 use vrs_store::{InquiryJob, ProvidedDose, Store, StoreError};
 
@@ -145,7 +145,7 @@ pub async fn inquire_bulk<R: Read>(
         results_csv: results_csv(&rows).map_err(|e| StoreError::Corrupt(e.to_string()))?,
     };
     let audit = actor
-        .audit("inquiry.send", &batch)
+        .audit(AuditAction::InquirySend, &batch)
         .with_outcome("bulk")
         .with_detail(format!(
             "rows={} found={} not_found={} refused={} invalid={}",

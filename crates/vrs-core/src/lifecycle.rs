@@ -14,7 +14,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 use vrs_domain::mrz::Mrz;
-use vrs_domain::{AtenaNumber, CertificateId, DoseSource, IssueChannel, MunicipalityCode};
+use vrs_domain::{
+    AtenaNumber, AuditAction, CertificateId, DoseSource, IssueChannel, MunicipalityCode,
+};
 use vrs_store::ConflictKind;
 use vrs_store::{AuditEntry, CertificateIssue, Store, StoreError};
 
@@ -58,7 +60,7 @@ pub async fn revoke(
         return Err(ChangeError::NotFound);
     }
     let audit = actor
-        .audit("certificate.revoke", id.as_str())
+        .audit(AuditAction::CertificateRevoke, id.as_str())
         .with_detail(format!("reason: {reason}"));
     store
         .revoke_certificate(scope, id, &reason, &audit)
@@ -179,7 +181,7 @@ pub async fn undo_at_site(
         return Err(UndoError::WindowClosed { minutes });
     }
     let audit = actor
-        .audit("dose.undo", coupon.coupon.as_str())
+        .audit(AuditAction::DoseUndo, coupon.coupon.as_str())
         .with_detail(format!(
             "before: {} | reason: {reason}",
             dose_detail(&before)

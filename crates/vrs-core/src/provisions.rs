@@ -1,7 +1,7 @@
 //! A municipality's provision records (情報提供等の記録): what it asked others and what others were
 //! given of its records. Reading and downloading them is audited; no record holds a My Number.
 
-use vrs_domain::{MunicipalityCode, VaccineProduct};
+use vrs_domain::{AuditAction, MunicipalityCode, VaccineProduct};
 use vrs_interop::{CsvWriter, Encoding};
 use vrs_store::{ProvisionFilter, ProvisionRecord, Store, StoreError};
 
@@ -16,7 +16,7 @@ pub async fn provisions_of(
 ) -> Result<Vec<ProvisionRecord>, StoreError> {
     let records = store.provision_records(scope, filter).await?;
     let audit = actor
-        .audit("provision.read", scope.as_str())
+        .audit(AuditAction::ProvisionRead, scope.as_str())
         .with_detail(format!(
             "side={} records={}",
             filter.side.map_or("both", |s| s.as_str()),

@@ -3,7 +3,8 @@
 
 use chrono::NaiveDate;
 use vrs_domain::{
-    AtenaNumber, CouponNumber, DoseRecord, KanaName, MunicipalityCode, MyNumber, Resident,
+    AtenaNumber, AuditAction, CouponNumber, DoseRecord, KanaName, MunicipalityCode, MyNumber,
+    Resident,
 };
 use vrs_store::{Store, StoreError};
 
@@ -55,8 +56,8 @@ pub async fn search_people(
         PersonQuery::MyNumber(n) => found(store.resident_by_my_number(scope, n).await)?,
     };
     let action = match query {
-        PersonQuery::MyNumber(_) => "person.search_by_my_number",
-        _ => "person.search",
+        PersonQuery::MyNumber(_) => AuditAction::PersonSearchByMyNumber,
+        _ => AuditAction::PersonSearch,
     };
     let audit = actor
         .audit(action, &query.audit_target())
@@ -75,7 +76,10 @@ pub async fn read_person(
     let person = store.resident(scope, atena).await?;
     let doses = store.doses_of(scope, atena).await?;
     store
-        .append_audit(scope.into(), &actor.audit("person.read", atena.as_str()))
+        .append_audit(
+            scope.into(),
+            &actor.audit(AuditAction::PersonRead, atena.as_str()),
+        )
         .await?;
     Ok((person, doses))
 }

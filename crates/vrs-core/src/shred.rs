@@ -2,7 +2,7 @@
 //! municipality's recorded consent) its whole area, whose keys are destroyed so that no copy of its
 //! rows, old backups included, can be read again.
 
-use vrs_domain::{AtenaNumber, MunicipalityCode};
+use vrs_domain::{AtenaNumber, AuditAction, MunicipalityCode};
 use vrs_store::{ShredRecord, Store, StoreError};
 
 use crate::{Actor, Role};
@@ -48,7 +48,7 @@ pub async fn consent(
         return Err(ShredError::NotTheAdministrator(by.to_owned(), code));
     }
     let mut entry = actor
-        .audit("area.delete_consent", code.as_str())
+        .audit(AuditAction::AreaDeleteConsent, code.as_str())
         .with_detail(format!("reference {reference}"));
     entry.actor = account.user_id;
     entry.role = account.role.as_str().to_owned();
@@ -64,7 +64,7 @@ pub async fn shred(
     code: MunicipalityCode,
     actor: &Actor,
 ) -> Result<ShredRecord, ShredError> {
-    let entry = actor.audit("area.delete", code.as_str());
+    let entry = actor.audit(AuditAction::AreaDelete, code.as_str());
     store.shred_area(code, &entry).await.map_err(|e| match e {
         StoreError::NotFound => ShredError::NoConsent(code),
         other => ShredError::Store(other),
@@ -84,7 +84,7 @@ pub async fn delete_person(
         return Err(ShredError::NoReason);
     }
     let entry = actor
-        .audit("person.delete", &format!("{code}/{atena}"))
+        .audit(AuditAction::PersonDelete, &format!("{code}/{atena}"))
         .with_detail(format!("reason: {reason}"));
     store
         .delete_resident(code, atena, &entry)

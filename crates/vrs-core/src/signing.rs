@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use vrs_cert::dcc;
 use vrs_crypto::es256::SigningKey;
 use vrs_crypto::pki::{self, Csca};
-use vrs_domain::MunicipalityCode;
+use vrs_domain::{AuditAction, MunicipalityCode};
 use vrs_store::{AuditScope, KeyPurpose, SigningKeyInfo, Store, StoreError};
 
 use crate::Actor;
@@ -145,7 +145,7 @@ async fn new_shc_key(
         created_at: Utc::now(),
         retired_at: None,
     };
-    let action = if rotate { "key.rotate" } else { "key.create" };
+    let action = AuditAction::signing_key(rotate);
     let audit = actor.audit(action, &format!("shc:{issuer}:{kid}"));
     store
         .put_signing_key(&info, &pkcs8, rotate, chain_of(issuer), &audit)
@@ -184,7 +184,7 @@ async fn csca(
             created_at: now,
             retired_at: None,
         };
-        let audit = actor.audit("key.create", &format!("csca:{}", info.kid));
+        let audit = actor.audit(AuditAction::KeyCreate, &format!("csca:{}", info.kid));
         store
             .put_signing_key(
                 &info,
@@ -262,7 +262,7 @@ async fn new_document_signer(
         created_at: now,
         retired_at: None,
     };
-    let action = if rotate { "key.rotate" } else { "key.create" };
+    let action = AuditAction::signing_key(rotate);
     let audit = actor.audit(action, &format!("dsc:{issuer}:{kid}"));
     store
         .put_signing_key(

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, Utc};
 use vrs_domain::opendata::product_group;
-use vrs_domain::{AgeBand, MunicipalityCode, OpenAgeGroup, Sex};
+use vrs_domain::{AgeBand, AuditAction, MunicipalityCode, OpenAgeGroup, Sex};
 use vrs_store::{
     AgeCount, AreaStatistics, AuditScope, CoverageCount, DailyCount, OpenCount, ProductCount,
     Store, StoreError,
@@ -168,7 +168,7 @@ pub async fn rebuild(
         store
             .append_audit(
                 AuditScope::Area(m),
-                &actor.audit("statistics.rebuild", m.as_str()),
+                &actor.audit(AuditAction::StatisticsRebuild, m.as_str()),
             )
             .await?;
         let stats = compute(store, m, today).await?;

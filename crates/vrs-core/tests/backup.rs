@@ -21,8 +21,8 @@ use vrs_core::shred::{self, ShredError};
 use vrs_core::signing::{IssuerMode, IssuerSettings};
 use vrs_core::Actor;
 use vrs_domain::{
-    AtenaNumber, CertificateKind, CouponNumber, Dose, DoseRecord, DoseSource, Function,
-    IssueChannel, LotNumber, MunicipalityCode, Resident, TermsKind, VaccineProduct,
+    AtenaNumber, AuditAction, CertificateKind, CouponNumber, Dose, DoseRecord, DoseSource,
+    Function, IssueChannel, LotNumber, MunicipalityCode, Resident, TermsKind, VaccineProduct,
 };
 use vrs_interop::Synthetic;
 use vrs_store::testkit::{self, TestDb};
@@ -115,7 +115,7 @@ async fn populate(store: &dyn Store) -> Vec<Resident> {
     }
     let mut people = Vec::new();
     for (m, seed) in [(saijo(), 5), (chiyoda(), 6)] {
-        let audit = staff(m.as_str()).audit("targets.import", "test");
+        let audit = staff(m.as_str()).audit(AuditAction::TargetsImport, "test");
         for p in Synthetic::new(m, 12, seed) {
             store.put_resident(m, &p, &audit).await.unwrap();
             people.push(p);
@@ -141,7 +141,7 @@ async fn populate(store: &dyn Store) -> Vec<Resident> {
             .create_account(
                 &admin_account(&format!("admin-{m}"), m),
                 AuditScope::National,
-                &op.audit("account.issue", "admin"),
+                &op.audit(AuditAction::AccountIssue, "admin"),
             )
             .await
             .unwrap();
@@ -163,7 +163,7 @@ async fn populate(store: &dyn Store) -> Vec<Resident> {
         .put_resident(
             saijo(),
             &new,
-            &staff("saijo").audit("targets.import", "mover"),
+            &staff("saijo").audit(AuditAction::TargetsImport, "mover"),
         )
         .await
         .unwrap();
@@ -186,7 +186,7 @@ async fn populate(store: &dyn Store) -> Vec<Resident> {
             changed_at: Utc::now(),
         };
         store
-            .set_function(&state, &op.audit("function.stop", "import"))
+            .set_function(&state, &op.audit(AuditAction::FunctionStop, "import"))
             .await
             .unwrap();
     }
@@ -377,7 +377,7 @@ async fn a_flipped_byte_or_a_cut_file_is_refused_and_writes_nothing() {
 
 async fn a_backup_during_registrations_restores_consistent(db: &TestDb) {
     let store = db.store.clone();
-    let audit = staff("saijo").audit("targets.import", "load");
+    let audit = staff("saijo").audit(AuditAction::TargetsImport, "load");
     let people: Vec<Resident> = Synthetic::new(saijo(), 300, 9).collect();
     for p in &people {
         store.put_resident(saijo(), p, &audit).await.unwrap();
@@ -388,7 +388,7 @@ async fn a_backup_during_registrations_restores_consistent(db: &TestDb) {
         tokio::spawn(async move {
             for p in &people {
                 let registration = Registration::new(dose(p, 1, 5), "saijo-tablet");
-                let entry = staff("tablet").audit("dose.register", p.atena.as_str());
+                let entry = staff("tablet").audit(AuditAction::DoseRegister, p.atena.as_str());
                 store
                     .add_dose(saijo(), &registration, &entry)
                     .await
@@ -733,7 +733,7 @@ async fn an_area_restores_into_a_fresh_deployment_with_the_terms_it_agreed_to(db
             "merge-1",
             "saijo-staff",
             Utc::now(),
-            &staff("saijo").audit("person.merge", "merge-1"),
+            &staff("saijo").audit(AuditAction::PersonMerge, "merge-1"),
         )
         .await
         .unwrap();

@@ -20,7 +20,7 @@ use vrs_crypto::x509::{pem, Certificate, SignatureAlgorithm};
 use vrs_crypto::MasterKey;
 use vrs_domain::mrz::{check_digit, Mrz};
 use vrs_domain::{
-    CertificateKind, Dose, DoseRecord, DoseSource, Function, IssueChannel, LotNumber,
+    AuditAction, CertificateKind, Dose, DoseRecord, DoseSource, Function, IssueChannel, LotNumber,
     MunicipalityCode, Resident, TermsKind, VaccineProduct,
 };
 use vrs_interop::Synthetic;
@@ -109,7 +109,7 @@ async fn people(store: &dyn Store, scope: MunicipalityCode) -> (Resident, Reside
     let mut synthetic = Synthetic::new(scope, 2, 21);
     let with = synthetic.next().unwrap();
     let without = synthetic.next().unwrap();
-    let audit = staff().audit("targets.import", "test");
+    let audit = staff().audit(AuditAction::TargetsImport, "test");
     for p in [&with, &without] {
         store.put_resident(scope, p, &audit).await.unwrap();
     }

@@ -5,7 +5,9 @@
 use chrono::NaiveDate;
 use vrs_core::check::{check_area_doses, Suspect};
 use vrs_core::Actor;
-use vrs_domain::{Dose, LotNumber, MunicipalityCode, QualityRule, Resident, VaccineProduct};
+use vrs_domain::{
+    AuditAction, Dose, LotNumber, MunicipalityCode, QualityRule, Resident, VaccineProduct,
+};
 use vrs_interop::Synthetic;
 use vrs_store::testkit::TestDb;
 
@@ -32,7 +34,7 @@ async fn cases(db: &TestDb) {
     let mut people: Vec<Resident> = Synthetic::new(saijo, 7, 5).collect();
     people[3].deceased_on = Some(d(2021, 6, 10));
     for p in &people {
-        let audit = actor.audit("resident.put", p.atena.as_str());
+        let audit = actor.audit(AuditAction::TargetsImport, p.atena.as_str());
         db.store.put_resident(saijo, p, &audit).await.unwrap();
     }
     let add = |p: &Resident, n, date| {
@@ -41,7 +43,7 @@ async fn cases(db: &TestDb) {
             vrs_domain::DoseRecord::now(dose(p, n, date), vrs_domain::DoseSource::Staff),
             "test",
         );
-        let audit = actor.audit("dose.add", p.atena.as_str());
+        let audit = actor.audit(AuditAction::DoseAdd, p.atena.as_str());
         async move { store.add_dose(saijo, &dose, &audit).await.unwrap() }
     };
     // Plausible: 0 and 1. Second before first: 2. Dose after death: 3. Future date: 4.

@@ -13,7 +13,7 @@ use vrs_core::doses::{
 };
 use vrs_core::export::{export_doses, DoseExport, ExportFormat};
 use vrs_core::{Actor, ImportObserver, Problem};
-use vrs_domain::{LotNumber, MunicipalityCode, Resident, VaccineProduct};
+use vrs_domain::{AuditAction, LotNumber, MunicipalityCode, Resident, VaccineProduct};
 use vrs_interop::{DoseReader, Encoding, EncodingChoice, Synthetic};
 use vrs_store::testkit::TestDb;
 use vrs_store::AuditScope;
@@ -79,7 +79,7 @@ async fn people(db: &TestDb) -> Vec<Resident> {
     people[3].deceased_on = Some(d(2021, 6, 10));
     people[4].moved_out_on = Some(d(2021, 7, 1));
     for p in &people {
-        let audit = staff().audit("resident.put", p.atena.as_str());
+        let audit = staff().audit(AuditAction::TargetsImport, p.atena.as_str());
         db.store.put_resident(saijo, p, &audit).await.unwrap();
     }
     db.store

@@ -17,8 +17,8 @@ use vrs_core::duplicates::{dismiss, merge, review_queue, scan, unmerge, Duplicat
 use vrs_core::governance::{agree, publish_terms};
 use vrs_core::Actor;
 use vrs_domain::{
-    AtenaNumber, CouponNumber, Dose, DoseRecord, DoseSource, KanaName, LotNumber, MunicipalityCode,
-    MyNumber, Resident, Sex, VaccineProduct,
+    AtenaNumber, AuditAction, CouponNumber, Dose, DoseRecord, DoseSource, KanaName, LotNumber,
+    MunicipalityCode, MyNumber, Resident, Sex, VaccineProduct,
 };
 use vrs_interop::Synthetic;
 use vrs_store::testkit::TestDb;
@@ -104,7 +104,7 @@ fn day(n: u64) -> NaiveDate {
     NaiveDate::from_ymd_opt(2021, 6, 1).unwrap() + chrono::Days::new(n)
 }
 
-fn audit(action: &str) -> AuditEntry {
+fn audit(action: AuditAction) -> AuditEntry {
     staff().audit(action, "test")
 }
 
@@ -120,7 +120,9 @@ async fn import(store: &dyn Store, scope: MunicipalityCode, people: Vec<Resident
         .collect();
     job.stage(job.sealer().seal(rows).unwrap()).await.unwrap();
     assert!(job.check().await.unwrap().is_empty());
-    job.commit(&[], audit("residents.import")).await.unwrap();
+    job.commit(&[], audit(AuditAction::TargetsImport))
+        .await
+        .unwrap();
 }
 
 /// What was planted: `(kind, a, b)` with `b` the other municipality's code for a move.
@@ -227,18 +229,18 @@ async fn plant(store: &dyn Store) -> Truth {
     }
     import(store, chiyoda, there.clone()).await;
     for p in there.iter().filter(|p| p.moved_out_on.is_some()) {
-        let a = audit("resident.flags");
+        let a = audit(AuditAction::PersonFlags);
         store
             .set_flags(chiyoda, &p.atena, p.moved_out_on, None, &a)
             .await
             .unwrap();
     }
     store
-        .add_doses(chiyoda, &doses, "site", &audit("dose.add"))
+        .add_doses(chiyoda, &doses, "site", &audit(AuditAction::DoseAdd))
         .await
         .unwrap();
     store
-        .add_doses(saijo, &received, "staff", &audit("dose.add"))
+        .add_doses(saijo, &received, "staff", &audit(AuditAction::DoseAdd))
         .await
         .unwrap();
     agree_no_consent_terms(store).await;
@@ -391,7 +393,7 @@ async fn a_scan_asks_about_movers_only_under_the_inquiry_rules(db: &TestDb) {
             chiyoda,
             &[dose(&old, 1, day(0), None)],
             "site",
-            &audit("dose.add"),
+            &audit(AuditAction::DoseAdd),
         )
         .await
         .unwrap();
@@ -417,7 +419,7 @@ async fn a_scan_asks_about_movers_only_under_the_inquiry_rules(db: &TestDb) {
         changed_at: Utc::now(),
     };
     store
-        .set_function(&stop(true), &audit("function.stop"))
+        .set_function(&stop(true), &audit(AuditAction::FunctionStop))
         .await
         .unwrap();
     let report = scan(store, &staff(), saijo, Utc::now()).await.unwrap();
@@ -434,7 +436,7 @@ async fn a_scan_asks_about_movers_only_under_the_inquiry_rules(db: &TestDb) {
         .is_empty());
     // Running again: asked, found, on the queue, with a provision record on each side.
     store
-        .set_function(&stop(false), &audit("function.resume"))
+        .set_function(&stop(false), &audit(AuditAction::FunctionStop))
         .await
         .unwrap();
     let report = scan(store, &staff(), saijo, Utc::now()).await.unwrap();
@@ -474,7 +476,7 @@ async fn registrations_go_on_while_a_scan_asks_about_movers(db: &TestDb) {
     import(store.as_ref(), chiyoda, there.clone()).await;
     let old_doses: Vec<DoseRecord> = there.iter().map(|p| dose(p, 1, day(0), None)).collect();
     store
-        .add_doses(chiyoda, &old_doses, "site", &audit("dose.add"))
+        .add_doses(chiyoda, &old_doses, "site", &audit(AuditAction::DoseAdd))
         .await
         .unwrap();
     agree_no_consent_terms(store.as_ref()).await;
@@ -502,7 +504,7 @@ async fn registrations_go_on_while_a_scan_asks_about_movers(db: &TestDb) {
             .add_dose(
                 saijo,
                 &vrs_store::Registration::new(dose(p, 1, day(1), None), "saijo-tablet"),
-                &audit("dose.register"),
+                &audit(AuditAction::DoseRegister),
             )
             .await
             .unwrap();
@@ -543,7 +545,7 @@ async fn merge_then_unmerge_through_the_services_restores_every_row(db: &TestDb)
         dose(&copy, 1, day(28), None),
     ];
     store
-        .add_doses(scope, &records, "site", &audit("dose.add"))
+        .add_doses(scope, &records, "site", &audit(AuditAction::DoseAdd))
         .await
         .unwrap();
     let report = scan(store, &staff(), scope, Utc::now()).await.unwrap();

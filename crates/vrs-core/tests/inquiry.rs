@@ -16,8 +16,8 @@ use vrs_core::inquiry::{
 use vrs_core::inquiry_bulk::{inquire_bulk, BulkError, BulkOutcome};
 use vrs_core::Actor;
 use vrs_domain::{
-    AtenaNumber, ConsentBasis, CouponNumber, Dose, DoseRecord, DoseSource, Function, LotNumber,
-    MunicipalityCode, QualityRule, Resident, TermsKind, VaccineProduct,
+    AtenaNumber, AuditAction, ConsentBasis, CouponNumber, Dose, DoseRecord, DoseSource, Function,
+    LotNumber, MunicipalityCode, QualityRule, Resident, TermsKind, VaccineProduct,
 };
 use vrs_interop::{EncodingChoice, Synthetic};
 use vrs_store::testkit::TestDb;
@@ -94,7 +94,7 @@ async fn moved_person(db: &TestDb) -> (Resident, Resident, Resident) {
     let mut people = Synthetic::new(chiyoda(), 2, 11);
     let old = people.next().unwrap();
     let other = people.next().unwrap();
-    let audit = staff("chiyoda").audit("targets.import", "test");
+    let audit = staff("chiyoda").audit(AuditAction::TargetsImport, "test");
     for p in [&old, &other] {
         store.put_resident(chiyoda(), p, &audit).await.unwrap();
     }
@@ -376,7 +376,7 @@ async fn both_sides_keep_provision_records_and_received_doses_register_once(db: 
     new2.municipality = sapporo();
     new2.atena = AtenaNumber::parse("770000000001").unwrap();
     new2.coupon = CouponNumber::parse("7700000001").unwrap();
-    let audit = staff("sapporo").audit("targets.import", "test");
+    let audit = staff("sapporo").audit(AuditAction::TargetsImport, "test");
     store.put_resident(sapporo(), &new2, &audit).await.unwrap();
     let mut own = dose(&new2, 1, (2021, 7, 1));
     own.dose.site_municipality = sapporo();

@@ -16,7 +16,8 @@ use vrs_core::revocation;
 use vrs_core::signing::{IssuerMode, IssuerSettings};
 use vrs_core::Actor;
 use vrs_domain::{
-    CertificateKind, IssueChannel, LotNumber, MunicipalityCode, Resident, VaccineProduct,
+    AuditAction, CertificateKind, IssueChannel, LotNumber, MunicipalityCode, Resident,
+    VaccineProduct,
 };
 use vrs_interop::Synthetic;
 use vrs_store::testkit::TestDb;
@@ -82,7 +83,11 @@ async fn people(store: &dyn Store, count: u64) -> Vec<Resident> {
     let people: Vec<Resident> = Synthetic::new(chiyoda(), count, 7).collect();
     for p in &people {
         store
-            .put_resident(chiyoda(), p, &staff().audit("targets.import", "t"))
+            .put_resident(
+                chiyoda(),
+                p,
+                &staff().audit(AuditAction::TargetsImport, "t"),
+            )
             .await
             .unwrap();
         for (n, day, lot) in [(1, (2021, 6, 1), "FA4597"), (2, (2021, 6, 22), "FC5295")] {
@@ -362,7 +367,11 @@ async fn the_undo_window_closes_on_time(db: &TestDb) {
     let (p, by_staff) = (&both[0], &both[1]);
     for r in &both {
         store
-            .put_resident(chiyoda(), r, &staff().audit("targets.import", "t"))
+            .put_resident(
+                chiyoda(),
+                r,
+                &staff().audit(AuditAction::TargetsImport, "t"),
+            )
             .await
             .unwrap();
     }
@@ -482,7 +491,7 @@ async fn the_undo_window_closes_on_time(db: &TestDb) {
     store
         .set_function(
             &stop(true),
-            &op.audit("function.stop", "tablet_registration"),
+            &op.audit(AuditAction::FunctionStop, "tablet_registration"),
         )
         .await
         .unwrap();
@@ -497,7 +506,7 @@ async fn the_undo_window_closes_on_time(db: &TestDb) {
     store
         .set_function(
             &stop(false),
-            &op.audit("function.resume", "tablet_registration"),
+            &op.audit(AuditAction::FunctionStop, "tablet_registration"),
         )
         .await
         .unwrap();

@@ -13,8 +13,8 @@ use vrs_core::statistics::{rebuild, refresh};
 use vrs_core::statistics_view::{dashboard, Audience};
 use vrs_core::Actor;
 use vrs_domain::{
-    AgeBand, Cell, Dose, DoseRecord, DoseSource, LotNumber, MunicipalityCode, PrefectureCode,
-    Resident, Sex, VaccineProduct, SUPPRESS_BELOW,
+    AgeBand, AuditAction, Cell, Dose, DoseRecord, DoseSource, LotNumber, MunicipalityCode,
+    PrefectureCode, Resident, Sex, VaccineProduct, SUPPRESS_BELOW,
 };
 use vrs_interop::Synthetic;
 use vrs_store::testkit::TestDb;
@@ -221,14 +221,19 @@ async fn aggregates_equal_a_recount_after_random_changes(db: &TestDb) {
                 after.dose.administered_on = after.dose.administered_on + chrono::Days::new(3);
                 after.dose.product = VaccineProduct::by_code("spikevax").unwrap();
                 store
-                    .correct_dose(saijo, last, &after, &staff.audit("dose.correct", "x"))
+                    .correct_dose(
+                        saijo,
+                        last,
+                        &after,
+                        &staff.audit(AuditAction::DoseCorrect, "x"),
+                    )
                     .await
                     .unwrap();
                 changed += 1;
             }
             (1, Some(last)) => {
                 store
-                    .delete_dose(saijo, last, &staff.audit("dose.delete", "x"))
+                    .delete_dose(saijo, last, &staff.audit(AuditAction::DoseDelete, "x"))
                     .await
                     .unwrap();
                 changed += 1;

@@ -6,6 +6,7 @@
 //! and is valid from then on, so the crates above never re-check. Everything is re-exported at
 //! the crate root.
 
+pub mod audit_action;
 pub mod certificate;
 pub mod coupon;
 pub mod date;
@@ -27,6 +28,7 @@ pub mod vaccine;
 
 mod serde_str;
 
+pub use audit_action::AuditAction;
 pub use certificate::{
     luhn_mod_n, CertificateId, CertificateIdError, CertificateKind, IssueChannel,
 };

@@ -17,7 +17,9 @@ use vrs_core::certificates::{issue, CertificateError, CertificateRequest, Issued
 use vrs_core::signing;
 use vrs_crypto::x509::SignatureAlgorithm;
 use vrs_domain::mrz::Mrz;
-use vrs_domain::{CertificateId, CertificateKind, IssueChannel, MunicipalityCode, MyNumber};
+use vrs_domain::{
+    AuditAction, CertificateId, CertificateKind, IssueChannel, MunicipalityCode, MyNumber,
+};
 
 use crate::api_errors::Fault;
 use crate::error::WebError;
@@ -221,7 +223,10 @@ pub async fn history(
         .store
         .append_audit(
             own.into(),
-            &actor(&signed).audit("certificate.history", &format!("rows={}", issues.len())),
+            &actor(&signed).audit(
+                AuditAction::CertificateHistory,
+                &format!("rows={}", issues.len()),
+            ),
         )
         .await?;
     let ja = signed.lang == Lang::Ja;

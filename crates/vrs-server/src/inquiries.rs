@@ -15,7 +15,7 @@ use vrs_core::inquiry::{
 };
 use vrs_core::inquiry_bulk::{encode_results, inquire_bulk, BulkError};
 use vrs_core::provisions::{provision_csv, provisions_of};
-use vrs_domain::{MunicipalityCode, MyNumber, VaccineProduct};
+use vrs_domain::{AuditAction, MunicipalityCode, MyNumber, VaccineProduct};
 use vrs_interop::{Encoding, EncodingChoice};
 use vrs_store::{ProvisionFilter, ProvisionSide};
 
@@ -451,7 +451,7 @@ pub async fn bulk_download(
     let encoding = encoding_of(&q)?;
     let job = state.store.inquiry_job(own, &batch).await?;
     let audit = actor(&signed)
-        .audit("records.export", &batch)
+        .audit(AuditAction::RecordsExport, &batch)
         .with_detail("bulk inquiry results");
     state.store.append_audit(own.into(), &audit).await?;
     Ok(csv_download(
@@ -579,7 +579,7 @@ pub async fn api_bulk_results(
         Err(e) => return Err(e.into()),
     };
     let audit = actor(&signed)
-        .audit("records.export", &batch)
+        .audit(AuditAction::RecordsExport, &batch)
         .with_detail("bulk inquiry results (API)");
     state.store.append_audit(own.into(), &audit).await?;
     Ok(csv_download(

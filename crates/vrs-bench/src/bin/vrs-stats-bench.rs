@@ -26,8 +26,8 @@ use vrs_core::statistics_view::{dashboard, Audience};
 use vrs_core::Actor;
 use vrs_crypto::MasterKey;
 use vrs_domain::{
-    master_list, Dose, DoseRecord, DoseSource, LotNumber, MunicipalityCode, MunicipalityKind,
-    VaccineProduct,
+    master_list, AuditAction, Dose, DoseRecord, DoseSource, LotNumber, MunicipalityCode,
+    MunicipalityKind, VaccineProduct,
 };
 use vrs_interop::Synthetic;
 use vrs_store::{AuditScope, ImportRow, StatScope, Store};
@@ -101,7 +101,10 @@ async fn load(
     }
     let refused: Vec<u64> = import.check().await?.into_iter().map(|(l, _)| l).collect();
     let summary = import
-        .commit(&refused, actor.audit("targets.import", "vrs-stats-bench"))
+        .commit(
+            &refused,
+            actor.audit(AuditAction::TargetsImport, "vrs-stats-bench"),
+        )
         .await?;
 
     if let Some(url) = pg {
@@ -149,7 +152,7 @@ async fn load(
                     m,
                     &doses,
                     "vrs-stats-bench",
-                    &actor.audit("doses.import", "vrs-stats-bench"),
+                    &actor.audit(AuditAction::DosesImport, "vrs-stats-bench"),
                 )
                 .await?;
             written += doses.len() as u64;
@@ -162,7 +165,7 @@ async fn load(
                 m,
                 &doses,
                 "vrs-stats-bench",
-                &actor.audit("doses.import", "vrs-stats-bench"),
+                &actor.audit(AuditAction::DosesImport, "vrs-stats-bench"),
             )
             .await?;
         written += doses.len() as u64;
@@ -196,7 +199,7 @@ async fn pg_doses(store: &Arc<dyn Store>, url: &str, m: MunicipalityCode) -> Res
     store
         .append_audit(
             AuditScope::Area(m),
-            &Actor::command_line().audit("doses.import", "vrs-stats-bench"),
+            &Actor::command_line().audit(AuditAction::DosesImport, "vrs-stats-bench"),
         )
         .await?;
     Ok(written)

@@ -12,7 +12,7 @@ use vrs_crypto::pki::request::{self, SignerRequest};
 use vrs_crypto::pki::SignerSubject;
 use vrs_crypto::x509::{self, Certificate};
 use vrs_crypto::MasterKey;
-use vrs_domain::MunicipalityCode;
+use vrs_domain::{AuditAction, MunicipalityCode};
 use vrs_store::{AuditScope, KeyPurpose, SigningKeyInfo, Store};
 
 use super::{chain_of, signer_names, IssuerSettings, SigningError, NATIONAL};
@@ -118,7 +118,7 @@ pub async fn import_csca(
         created_at: now,
         retired_at: None,
     };
-    let audit = actor.audit("key.rotate", &format!("csca:{kid}"));
+    let audit = actor.audit(AuditAction::KeyRotate, &format!("csca:{kid}"));
     // No private part: the CSCA's key never comes here.
     store
         .put_signing_key(&info, &[], true, AuditScope::National, &audit)
@@ -195,7 +195,7 @@ pub async fn import_document_signer(
         created_at: now,
         retired_at: None,
     };
-    let action = if rotate { "key.rotate" } else { "key.create" };
+    let action = AuditAction::signing_key(rotate);
     let audit = actor.audit(action, &format!("dsc:{}:{kid}", pending.issuer));
     store
         .put_signing_key(&info, &pkcs8, rotate, chain_of(&pending.issuer), &audit)

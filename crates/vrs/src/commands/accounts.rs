@@ -8,7 +8,7 @@
 
 use vrs_core::access::Role;
 use vrs_crypto::password;
-use vrs_domain::{MunicipalityCode, PrefectureCode};
+use vrs_domain::{AuditAction, MunicipalityCode, PrefectureCode};
 use vrs_store::{Account, AuditEntry, AuditScope};
 
 use crate::context::{municipality_arg, CliError, Context};
@@ -122,7 +122,7 @@ pub async fn run(context: &Context, accounts: &Accounts) -> Result<(), CliError>
         &format!("cli:{user}"),
         "operator_cli",
         "local",
-        "account.issue",
+        AuditAction::AccountIssue.as_str(),
         id,
     );
     store.create_account(&account, scope, &audit).await?;

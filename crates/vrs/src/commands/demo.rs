@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use vrs_core::{import_targets, Actor, ImportObserver, Problem, Role, TargetImport};
 use vrs_crypto::{password, MasterKey};
-use vrs_domain::{MunicipalityCode, PrefectureCode};
+use vrs_domain::{AuditAction, MunicipalityCode, PrefectureCode};
 use vrs_interop::{write_targets, Encoding, EncodingChoice, Synthetic};
 use vrs_server::{AppState, Settings};
 use vrs_store::{Account, AuditEntry, AuditScope};
@@ -151,7 +151,7 @@ async fn seed_governance(store: &dyn vrs_store::Store, targets: u64) -> Result<S
     mover.municipality = saijo;
     mover.atena = vrs_domain::AtenaNumber::parse("990000000001").map_err(failure)?;
     mover.coupon = vrs_domain::CouponNumber::parse("9900000001").map_err(failure)?;
-    let audit = operator.audit("targets.import", "demo-mover");
+    let audit = operator.audit(AuditAction::TargetsImport, "demo-mover");
     store.put_resident(saijo, &mover, &audit).await?;
     Ok(mover.my_number.expose().to_owned())
 }
@@ -196,7 +196,7 @@ pub async fn run(args: &Args) -> Result<(), CliError> {
         .map_err(failure)?;
         let added = report.stored.map(|s| s.added).unwrap_or(0);
         let doses = demo_doses(municipality, args.targets);
-        let audit = Actor::command_line().audit("doses.import", "demo-doses");
+        let audit = Actor::command_line().audit(AuditAction::DosesImport, "demo-doses");
         store
             .add_doses(municipality, &doses, "vrs demo", &audit)
             .await?;
@@ -305,7 +305,7 @@ pub async fn run(args: &Args) -> Result<(), CliError> {
             "vrs demo",
             "operator_cli",
             "local",
-            "account.issue",
+            AuditAction::AccountIssue.as_str(),
             user_id,
         );
         store.create_account(&account, scope, &audit).await?;
