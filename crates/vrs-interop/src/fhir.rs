@@ -49,7 +49,11 @@ pub fn parse_patient_id(id: &str) -> Option<(MunicipalityCode, AtenaNumber)> {
 pub fn parse_immunization_id(id: &str) -> Option<(MunicipalityCode, AtenaNumber, u8)> {
     let (patient, n) = id.rsplit_once('-')?;
     let (m, atena) = parse_patient_id(patient)?;
-    Some((m, atena, n.parse().ok().filter(|n| (1..=20).contains(n))?))
+    Some((
+        m,
+        atena,
+        n.parse().ok().filter(|n| Dose::DOSE_NUMBERS.contains(n))?,
+    ))
 }
 
 /// A Patient. The My Number is never part of it.
@@ -375,12 +379,16 @@ pub fn read_immunization(v: &Value) -> Result<NewImmunization, Vec<Issue>> {
     let number = v["protocolApplied"][0]["doseNumberPositiveInt"]
         .as_u64()
         .and_then(|n| u8::try_from(n).ok())
-        .filter(|n| (1..=20).contains(n));
+        .filter(|n| Dose::DOSE_NUMBERS.contains(n));
     if number.is_none() {
         issues.push(Issue::new(
             "required",
             "Immunization.protocolApplied.doseNumber",
-            "doseNumberPositiveInt must be 1 to 20",
+            format!(
+                "doseNumberPositiveInt must be {} to {}",
+                Dose::DOSE_NUMBERS.start(),
+                Dose::DOSE_NUMBERS.end()
+            ),
         ));
     }
     let venue = DoseRecord::venue(text(v, &["location", "display"]).unwrap_or_default())

@@ -16,7 +16,7 @@
 
 use chrono::{NaiveDate, Utc};
 use vrs_domain::{
-    AtenaNumber, CouponNumber, DoseRecord, LotNumber, MunicipalityCode, Resident, Sex,
+    AtenaNumber, CouponNumber, Dose, DoseRecord, LotNumber, MunicipalityCode, Resident, Sex,
     VaccineProduct,
 };
 
@@ -576,14 +576,18 @@ fn read_vxu(m: &Message, h: Header) -> Result<Incoming, Refusal> {
             .find(|s| s.id == "OBX" && s.component(3, 1) == DOSE_NUMBER_LOINC)
             .map(|s| s.field(5).to_owned());
         let dose_number = match number.as_deref().map(str::parse::<u8>) {
-            Some(Ok(n)) if (1..=20).contains(&n) => Some(n),
+            Some(Ok(n)) if Dose::DOSE_NUMBERS.contains(&n) => Some(n),
             Some(_) => {
                 problems.push(Problem::new(
                     "OBX",
                     n,
                     5,
                     102,
-                    "the dose number must be 1 to 20",
+                    &format!(
+                        "the dose number must be {} to {}",
+                        Dose::DOSE_NUMBERS.start(),
+                        Dose::DOSE_NUMBERS.end()
+                    ),
                 ));
                 None
             }

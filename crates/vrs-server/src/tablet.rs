@@ -12,7 +12,7 @@ use serde::Deserialize;
 use vrs_core::access::{Action, Target};
 use vrs_core::coupon::CouponRef;
 use vrs_core::doses::{register_at_site, DoseInput, DoseText, IdempotencyRequest, RegisterError};
-use vrs_domain::VaccineProduct;
+use vrs_domain::{Dose, VaccineProduct};
 use vrs_store::IDEMPOTENCY_KEY_MAX;
 
 use crate::error::WebError;
@@ -264,11 +264,12 @@ pub async fn undo_dose(
         Ok(read) => read,
         Err(refused) => return Ok(*refused),
     };
-    if !(1..=20).contains(&request.dose_number) {
+    if !Dose::DOSE_NUMBERS.contains(&request.dose_number) {
+        let (first, last) = (Dose::DOSE_NUMBERS.start(), Dose::DOSE_NUMBERS.end());
         return Ok(bad_field(
             "dose_number",
-            "接種回数は1〜20で指定してください。",
-            "give 1 to 20".into(),
+            &format!("接種回数は{first}〜{last}で指定してください。"),
+            format!("give {first} to {last}"),
         ));
     }
     signed.authorize(
