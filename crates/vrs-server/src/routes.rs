@@ -1127,7 +1127,7 @@ async fn audit_csv(
         &signed.account.user_id,
         signed.account.role.as_str(),
         signed.terminal.as_str(),
-        "audit.export",
+        vrs_domain::AuditAction::AuditExport.as_str(),
         &format!("{} entries", found.len()),
     )
     .with_detail(query.query_string());
