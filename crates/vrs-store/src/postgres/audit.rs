@@ -1,4 +1,5 @@
-//! The audit chains: one hash-linked log per municipality (and one for the deployment).
+//! The audit chains on PostgreSQL: appended under the lock of the chain's head row, one
+//! hash-linked log per municipality (and one for the deployment), searched and read back in order.
 
 use async_trait::async_trait;
 

@@ -1,4 +1,5 @@
-//! The audit chains: one hash-linked log per municipality (and one for the deployment).
+//! The audit chains on SQLite: appended in the caller's transaction, one hash-linked log per
+//! municipality (and one for the deployment), searched and read back in order.
 
 use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension};
