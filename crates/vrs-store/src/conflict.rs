@@ -6,6 +6,32 @@ use std::fmt;
 
 use vrs_domain::MunicipalityCode;
 
+/// A key that is unique within a municipality's area.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UniqueKey {
+    Atena,
+    Coupon,
+    MyNumber,
+}
+
+impl UniqueKey {
+    pub fn en(self) -> &'static str {
+        match self {
+            UniqueKey::Atena => "宛名番号",
+            UniqueKey::Coupon => "coupon number",
+            UniqueKey::MyNumber => "My Number",
+        }
+    }
+
+    pub fn ja(self) -> &'static str {
+        match self {
+            UniqueKey::Atena => "宛名番号",
+            UniqueKey::Coupon => "接種券番号",
+            UniqueKey::MyNumber => "個人番号",
+        }
+    }
+}
+
 /// A rule of the store that a write broke.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ConflictKind {
@@ -85,7 +111,7 @@ pub enum ConflictKind {
     /// A merge that has already been undone.
     MergeUndone(String),
     /// An undo of a merge after the merged-away person's coupon or My Number went to someone else.
-    TakenSinceMerge { what: &'static str, merged: String },
+    TakenSinceMerge { what: UniqueKey, merged: String },
     /// An undo of a merge after the kept person's doses changed.
     KeptDosesChanged(String),
     /// A merge that would give one person more doses than allowed.
@@ -180,8 +206,9 @@ impl fmt::Display for ConflictKind {
             MergeUndone(id) => write!(f, "merge {id} has already been undone"),
             TakenSinceMerge { what, merged } => write!(
                 f,
-                "the {what} of the merged-away person {merged} has been given to a person since \
-                 the merge"
+                "the {} of the merged-away person {merged} has been given to a person since the \
+                 merge",
+                what.en()
             ),
             KeptDosesChanged(kept) => write!(
                 f,
@@ -270,11 +297,7 @@ impl ConflictKind {
             MergeUndone(id) => format!("統合 {id} はすでに取り消されています"),
             TakenSinceMerge { what, merged } => format!(
                 "統合された人 {merged} の{}は、統合の後で別の人に使われています",
-                match *what {
-                    "coupon number" => "接種券番号",
-                    "My Number" => "個人番号",
-                    _ => "宛名番号",
-                }
+                what.ja()
             ),
             KeptDosesChanged(kept) => format!(
                 "残した人 {kept} の接種記録が統合の後で変わっています。先にその変更を取り消してください"

@@ -54,7 +54,7 @@ pub use certificates::{
     RevokedCertificate, SealedSigningKey, SigningKeyInfo,
 };
 pub use clients::{AccessToken, ClientStore, MachineClient};
-pub use conflict::ConflictKind;
+pub use conflict::{ConflictKind, UniqueKey};
 pub use doses::{DoseStore, PersonDoses};
 pub use doses::{IdempotentAnswer, Registration, IDEMPOTENCY_KEY_MAX};
 pub use error::StoreError;

@@ -12,8 +12,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use vrs_domain::{AtenaNumber, MunicipalityCode};
 
-use crate::ConflictKind;
 use crate::{AuditEntry, StoreError};
+use crate::{ConflictKind, UniqueKey};
 
 mod snapshot;
 
@@ -280,13 +280,13 @@ pub(crate) fn person_merge(
 
 /// The columns of a merged-away person that must still be free to put them back, and how the
 /// refusal names them.
-pub(crate) const UNIQUE_COLUMNS: [(&str, &str); 3] = [
-    ("atena_number", "宛名番号"),
-    ("coupon_number", "coupon number"),
-    ("my_number_index", "My Number"),
+pub(crate) const UNIQUE_COLUMNS: [(&str, UniqueKey); 3] = [
+    ("atena_number", UniqueKey::Atena),
+    ("coupon_number", UniqueKey::Coupon),
+    ("my_number_index", UniqueKey::MyNumber),
 ];
 
-pub(crate) fn taken_meanwhile(merged: &str, what: &'static str) -> StoreError {
+pub(crate) fn taken_meanwhile(merged: &str, what: UniqueKey) -> StoreError {
     StoreError::Conflict(ConflictKind::TakenSinceMerge {
         what,
         merged: merged.to_owned(),
