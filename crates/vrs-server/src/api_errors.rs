@@ -262,3 +262,8 @@ pub fn document(api: utoipa::openapi::OpenApi) -> serde_json::Value {
     }
     doc
 }
+
+/// A JSON error of the API: a stable code and the message in both languages.
+pub(crate) fn api_error(status: StatusCode, code: &str, ja: &str, en: &str) -> Response {
+    json(status, Fault::new(code, ja, en))
+}

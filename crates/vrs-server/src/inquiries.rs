@@ -19,11 +19,11 @@ use vrs_domain::{AuditAction, MunicipalityCode, MyNumber, VaccineProduct};
 use vrs_interop::{Encoding, EncodingChoice};
 use vrs_store::{ProvisionFilter, ProvisionSide};
 
+use crate::api_errors::api_error;
 use crate::error::WebError;
 use crate::i18n::Lang;
 use crate::inquiries_pages as view;
 use crate::records::actor;
-use crate::routes::api_error;
 use crate::session::Signed;
 use crate::AppState;
 

@@ -3,8 +3,10 @@
 //! rendered by templates that always escape ([`pages`]). Application nodes keep no state of their
 //! own: sessions and login throttling live in the database.
 
+mod account_admin;
 mod api_docs;
 mod api_errors;
+mod audit_log;
 mod backups;
 mod certificates;
 mod charts;
@@ -32,6 +34,7 @@ mod records_pages;
 pub mod routes;
 pub mod serve;
 mod session;
+mod signin;
 mod statistics;
 mod tablet;
 mod targets;

@@ -3,8 +3,8 @@
 //! with an `Idempotency-Key`, so a retry after a lost answer never makes a second dose.
 
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use maud::{html, PreEscaped};
@@ -15,10 +15,11 @@ use vrs_core::doses::{register_at_site, DoseInput, DoseText, IdempotencyRequest,
 use vrs_domain::{Dose, VaccineProduct};
 use vrs_store::IDEMPOTENCY_KEY_MAX;
 
+use crate::api_errors::api_error;
 use crate::error::WebError;
 use crate::i18n::Lang;
 use crate::pages::layout;
-use crate::routes::api_error;
+use crate::records;
 use crate::session::Signed;
 use crate::AppState;
 
@@ -478,3 +479,78 @@ pub(crate) const TABLET_JS: &str = r#"
   });
 })();
 "#;
+
+/// Reads a coupon for a vaccination site: the home municipality, the doses already recorded and the
+/// next dose number — never a My Number, a name or a birth date.
+#[utoipa::path(get, path = "/api/v1/coupons/{reference}",
+    params(("reference" = String, Path, pattern = r"^([0-9]{18}|[0-9]{6}-[0-9]{10})$", description = "The coupon's 18-digit OCR line, or the municipality code and coupon number (`382060-0000000123`)")),
+    responses(
+        (status = 200, description = "The coupon is valid: home municipality, recorded doses, next dose number"),
+        (status = 400, description = "The reference does not fit the pattern"),
+        (status = 422, description = "The reference fits the pattern but is refused (e.g. the municipality code's check digit): `bad_reference`"),
+        (status = 403, description = "Not a vaccination-site session"),
+        (status = 404, description = "No usable coupon: no target of that municipality holds it, or its holder is reported deceased — the site is not told which (`unknown_coupon`)"),
+        (status = 429, description = "This site account has read too many coupons in the last minute (`Retry-After`)"),
+    ))]
+pub(crate) async fn read_coupon(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(reference): Path<String>,
+) -> Result<Response, WebError> {
+    let coupon = match vrs_core::coupon::CouponRef::parse(&reference) {
+        Ok(c) => c,
+        Err(e) => {
+            let status = if fits_coupon_pattern(&reference) {
+                StatusCode::UNPROCESSABLE_ENTITY
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            return Ok(api_error(
+                status,
+                "bad_reference",
+                "接種券番号の形式が正しくありません。",
+                &e.to_string(),
+            ));
+        }
+    };
+    signed.authorize(
+        Action::ReadCoupon,
+        &Target::Coupon {
+            municipality: coupon.municipality,
+        },
+    )?;
+    let now = std::time::Instant::now();
+    let account = signed.account.user_id.as_str();
+    if let Err(wait) = state.coupon_watch.admit(account, now) {
+        state.metrics.coupon_read("limited");
+        tracing::warn!(user = %account, "coupon reads over the per-account limit");
+        let mut response = api_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_reads",
+            "接種券の読み取りが多すぎます。しばらくしてからもう一度お試しください。",
+            "Too many coupon reads from this site: try again in a moment.",
+        );
+        if let Ok(value) = wait.to_string().parse() {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return Ok(response);
+    }
+    let actor = records::actor(&signed);
+    match vrs_core::coupon::read_coupon(state.store.as_ref(), &actor, coupon).await {
+        Ok(answer) => {
+            state.metrics.coupon_read("ok");
+            Ok(Json(answer).into_response())
+        }
+        Err(vrs_core::coupon::CouponError::Store(e)) => Err(e.into()),
+        Err(e) => {
+            state.metrics.coupon_read("unknown");
+            state.coupon_watch.unknown(account, now);
+            Ok(api_error(
+                StatusCode::NOT_FOUND,
+                e.code(),
+                e.message_ja(),
+                &e.to_string(),
+            ))
+        }
+    }
+}

@@ -13,9 +13,9 @@ use vrs_core::access::{Action, Target};
 use vrs_core::import::{import_targets, ImportError, ImportObserver, Problem, TargetImport};
 use vrs_interop::EncodingChoice;
 
+use crate::api_errors::api_error;
 use crate::error::WebError;
 use crate::records::actor;
-use crate::routes::api_error;
 use crate::session::Signed;
 use crate::AppState;
 
