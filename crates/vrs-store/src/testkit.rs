@@ -64,6 +64,11 @@ pub struct TestDb {
     _dir: Option<tempfile::TempDir>,
 }
 
+/// A municipality code written in a test: `code("382060")`.
+pub fn code(s: &str) -> vrs_domain::MunicipalityCode {
+    vrs_domain::MunicipalityCode::parse(s).unwrap()
+}
+
 pub fn key_pair() -> (MasterKey, String) {
     let hex = hex::encode(rand::random::<[u8; 32]>());
     (MasterKey::from_hex(&hex).unwrap(), hex)
@@ -282,4 +287,69 @@ impl TestDb {
             }
         }
     }
+}
+
+/// What a case run by [`on_both_backends!`](crate::on_both_backends) is given, made over a fresh
+/// database: the database itself, or a crate's own fixture (a running server over it).
+pub trait Fixture: Sized {
+    fn open(db: TestDb) -> impl std::future::Future<Output = Self>;
+    /// Stops what `open` started and drops the database.
+    fn close(self) -> impl std::future::Future<Output = ()>;
+}
+
+impl Fixture for TestDb {
+    async fn open(db: TestDb) -> Self {
+        db
+    }
+
+    async fn close(self) {
+        self.cleanup().await;
+    }
+}
+
+/// One `#[tokio::test]` per case and backend: each `async fn case(fixture: &F)` runs on a fresh
+/// SQLite database and on a fresh PostgreSQL database (skipped with a message where PostgreSQL is
+/// unreachable, except under CI), in modules `sqlite` and `postgres` beside the cases.
+///
+/// - `on_both_backends!(a, b)`: the cases take `&TestDb`;
+/// - `on_both_backends!(F: a, b)`: the cases take `&F`, made by [`Fixture::open`];
+/// - `on_both_backends!(owned: a, b)`: the cases take the `TestDb` itself and clean it up.
+#[macro_export]
+macro_rules! on_both_backends {
+    (@both $run:tt; $($case:ident),*) => {
+        $crate::on_both_backends!(@mod sqlite,
+            async { Some($crate::testkit::TestDb::sqlite().await) }, $run; $($case),*);
+        $crate::on_both_backends!(@mod postgres,
+            $crate::testkit::TestDb::postgres(), $run; $($case),*);
+    };
+    (@mod $name:ident, $open:expr, $run:tt; $($case:ident),*) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let Some(db) = $open.await else { return };
+                    $crate::on_both_backends!(@run $run db, super::$case);
+                }
+            )*
+        }
+    };
+    (@run [shared $fixture:ty] $db:ident, $case:path) => {
+        let fixture = <$fixture as $crate::testkit::Fixture>::open($db).await;
+        $case(&fixture).await;
+        $crate::testkit::Fixture::close(fixture).await;
+    };
+    (@run [owned] $db:ident, $case:path) => {
+        $case($db).await;
+    };
+    (owned: $($case:ident),* $(,)?) => {
+        $crate::on_both_backends!(@both [owned]; $($case),*);
+    };
+    ($($case:ident),* $(,)?) => {
+        $crate::on_both_backends!(@both [shared $crate::testkit::TestDb]; $($case),*);
+    };
+    ($fixture:ty: $($case:ident),* $(,)?) => {
+        $crate::on_both_backends!(@both [shared $fixture]; $($case),*);
+    };
 }

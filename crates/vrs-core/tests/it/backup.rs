@@ -1,0 +1,949 @@
+//! Backups, restores and crypto-shredding: round trips give identical content on SQLite → SQLite,
+//! SQLite → PostgreSQL and PostgreSQL → SQLite (every row, every audit entry, every sealed field
+//! still opening); a backup taken during registrations restores consistent; a flipped byte or a cut
+//! file is refused and writes nothing; a shredded area's old backups cannot be opened; deleting a
+//! person removes their rows and nothing else; an area restores into a fresh deployment with the
+//! terms it agreed to; a certificate revoked before a shred stays revoked; a deployment rebuilt
+//! from a backup and the key escrow verifies its old certificates and signs with the same keys.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use chrono::{NaiveDate, Utc};
+use vrs_cert::verify::{verify, Trust, VerifierBundle, VerifyError};
+use vrs_core::backup::{self, BackupError, BackupScope, KeySource};
+use vrs_core::backup_format;
+use vrs_core::certificates::{self, CertificateRequest, IssuedCertificate};
+use vrs_core::governance::{agree, publish_terms};
+use vrs_core::inquiry::{inquire, InquiryRequest};
+use vrs_core::lifecycle;
+use vrs_core::revocation;
+use vrs_core::shred::{self, ShredError};
+use vrs_core::signing::{IssuerMode, IssuerSettings};
+use vrs_core::Actor;
+use vrs_domain::{
+    AtenaNumber, AuditAction, CertificateKind, CouponNumber, Dose, DoseRecord, DoseSource,
+    Function, IssueChannel, LotNumber, MunicipalityCode, Resident, TermsKind, VaccineProduct,
+};
+use vrs_interop::Synthetic;
+use vrs_store::testkit::code;
+use vrs_store::testkit::{self, TestDb};
+use vrs_store::{
+    Account, AuditFilter, AuditScope, Cell, FunctionState, Registration, Store, StoreError,
+    TableRows,
+};
+
+use vrs_store::on_both_backends;
+
+on_both_backends!(
+    a_backup_during_registrations_restores_consistent,
+    a_municipality_backup_restores_into_another_deployment,
+    an_area_restores_into_a_fresh_deployment_with_the_terms_it_agreed_to,
+    a_shredded_area_cannot_be_read_from_old_backups,
+    a_certificate_revoked_before_a_shred_stays_revoked_after,
+    a_deployment_rebuilt_from_backup_and_escrow_keeps_its_certificate_keys,
+    deleting_a_person_removes_their_rows_only,
+);
+
+fn saijo() -> MunicipalityCode {
+    code("382060")
+}
+fn chiyoda() -> MunicipalityCode {
+    code("131016")
+}
+
+fn staff(of: &str) -> Actor {
+    Actor {
+        user: format!("{of}-staff"),
+        role: "municipal_staff".into(),
+        terminal: "lgwan".into(),
+    }
+}
+
+fn operator() -> Actor {
+    Actor {
+        user: "op-national".into(),
+        role: "national_operator".into(),
+        terminal: "internet".into(),
+    }
+}
+
+fn dose(r: &Resident, n: u8, day: u32) -> DoseRecord {
+    DoseRecord::now(
+        Dose {
+            municipality: r.municipality,
+            atena: r.atena.clone(),
+            dose_number: n,
+            administered_on: NaiveDate::from_ymd_opt(2021, 7, day).unwrap(),
+            product: VaccineProduct::by_code("comirnaty").unwrap(),
+            lot_number: LotNumber::parse("FA4597").unwrap(),
+            site_municipality: r.municipality,
+            coupon: r.coupon,
+        },
+        DoseSource::Tablet,
+    )
+}
+
+fn admin_account(user: &str, of: MunicipalityCode) -> Account {
+    Account {
+        user_id: user.into(),
+        role: vrs_domain::Role::MunicipalAdmin,
+        municipality: Some(of),
+        prefecture: None,
+        display_name: "管理者".into(),
+        password_hash: vrs_crypto::password::hash_password("a long passphrase 2021").unwrap(),
+        must_change_password: false,
+        failed_logins: 0,
+        locked_until: None,
+        disabled: false,
+        issued_by: "op-national".into(),
+        created_at: Utc::now(),
+    }
+}
+
+/// Two municipalities with people, doses, flags, a mover inquired about (provision records on both
+/// sides), terms and agreements, an administrator each, and a stopped-then-resumed function.
+async fn populate(store: &dyn Store) -> Vec<Resident> {
+    let op = operator();
+    for kind in [TermsKind::Use, TermsKind::NoConsentInquiry] {
+        publish_terms(store, &op, kind, "確認事項", "本文")
+            .await
+            .unwrap();
+    }
+    let mut people = Vec::new();
+    for (m, seed) in [(saijo(), 5), (chiyoda(), 6)] {
+        let audit = staff(m.as_str()).audit(AuditAction::TargetsImport, "test");
+        for p in Synthetic::new(m, 12, seed) {
+            store.put_resident(m, &p, &audit).await.unwrap();
+            people.push(p);
+        }
+        let mine: Vec<&Resident> = people.iter().filter(|p| p.municipality == m).collect();
+        let doses: Vec<DoseRecord> = mine
+            .iter()
+            .take(8)
+            .flat_map(|p| [dose(p, 1, 1), dose(p, 2, 22)])
+            .collect();
+        store.add_doses(m, &doses, "tablet", &audit).await.unwrap();
+        store
+            .set_flags(
+                m,
+                &mine[9].atena,
+                NaiveDate::from_ymd_opt(2021, 9, 1),
+                None,
+                &audit,
+            )
+            .await
+            .unwrap();
+        store
+            .create_account(
+                &admin_account(&format!("admin-{m}"), m),
+                AuditScope::National,
+                &op.audit(AuditAction::AccountIssue, "admin"),
+            )
+            .await
+            .unwrap();
+        agree(store, &staff(m.as_str()), m, TermsKind::Use, 1)
+            .await
+            .unwrap();
+    }
+    // A 千代田区 person moved to 西条市 and is inquired about there.
+    let old = people
+        .iter()
+        .find(|p| p.municipality == chiyoda())
+        .unwrap()
+        .clone();
+    let mut new = old.clone();
+    new.municipality = saijo();
+    new.atena = AtenaNumber::parse("880000000001").unwrap();
+    new.coupon = CouponNumber::parse("8800000001").unwrap();
+    store
+        .put_resident(
+            saijo(),
+            &new,
+            &staff("saijo").audit(AuditAction::TargetsImport, "mover"),
+        )
+        .await
+        .unwrap();
+    let request = InquiryRequest {
+        my_number: old.my_number.clone(),
+        former: chiyoda(),
+        consent: true,
+    };
+    let answer = inquire(store, &staff("saijo"), saijo(), &request)
+        .await
+        .unwrap();
+    assert!(answer.found);
+    people.push(new);
+    for stopped in [true, false] {
+        let state = FunctionState {
+            function: Function::Import,
+            stopped,
+            reason: "訓練".into(),
+            changed_by: op.user.clone(),
+            changed_at: Utc::now(),
+        };
+        store
+            .set_function(&state, &op.audit(AuditAction::FunctionStop, "import"))
+            .await
+            .unwrap();
+    }
+    people
+}
+
+/// The tables of every area the file holds, as the file holds them.
+async fn content(vault: &dyn Store, bytes: &[u8]) -> Vec<(AuditScope, Vec<TableRows>)> {
+    let (_, areas) = backup::open(KeySource::Vault(vault), bytes).await.unwrap();
+    areas
+        .into_iter()
+        .map(|a| {
+            let rows = a.rows().unwrap();
+            (rows.area, rows.tables)
+        })
+        .collect()
+}
+
+/// The target holds exactly what the backup holds: every row of every area; in the national chain,
+/// the backup's entries followed only by the restore's own entry.
+async fn assert_identical(
+    vault: &dyn Store,
+    bytes: &[u8],
+    target: &dyn Store,
+    people: &[Resident],
+) {
+    for (area, tables) in content(vault, bytes).await {
+        let after = vrs_store::backup::collect(target, &[area])
+            .await
+            .unwrap()
+            .remove(0);
+        for (want, got) in tables.iter().zip(&after.rows.tables) {
+            assert_eq!(want.table, got.table);
+            if area == AuditScope::National && want.table.starts_with("audit_") {
+                continue;
+            }
+            assert_eq!(want.rows, got.rows, "area {area}, table {}", want.table);
+        }
+        if area == AuditScope::National {
+            let want: Vec<_> = tables
+                .iter()
+                .find(|t| t.table == "audit_log")
+                .unwrap()
+                .rows
+                .clone();
+            let got = after.rows.rows("audit_log");
+            assert_eq!(&got[..want.len()], &want[..], "national chain prefix");
+            assert_eq!(got.len(), want.len() + 1, "only the restore's entry is new");
+            assert_eq!(got[want.len()][6], Cell::Text("backup.restore".into()));
+        }
+    }
+    // Sealed fields open with the carried data keys: every person reads back the same.
+    for p in people {
+        let found = target.resident(p.municipality, &p.atena).await.unwrap();
+        assert_eq!(
+            found,
+            vault.resident(p.municipality, &p.atena).await.unwrap()
+        );
+    }
+}
+
+async fn round_trip(source: &TestDb, target: &TestDb) {
+    let people = populate(source.store.as_ref()).await;
+    let taken = backup::backup(source.store.as_ref(), BackupScope::Deployment, &operator())
+        .await
+        .unwrap();
+    assert_eq!(
+        taken.manifest.areas.len(),
+        3,
+        "the deployment and two municipalities"
+    );
+    let report = backup::restore(
+        KeySource::Vault(source.store.as_ref()),
+        target.store.as_ref(),
+        &taken.bytes,
+        &operator(),
+    )
+    .await
+    .unwrap();
+    assert!(report.chains_verified >= 3, "{report:?}");
+    assert_identical(
+        source.store.as_ref(),
+        &taken.bytes,
+        target.store.as_ref(),
+        &people,
+    )
+    .await;
+    // Restoring the same file again is refused: the areas are no longer empty.
+    let again = backup::restore(
+        KeySource::Vault(source.store.as_ref()),
+        target.store.as_ref(),
+        &taken.bytes,
+        &operator(),
+    )
+    .await
+    .unwrap_err();
+    assert!(again.to_string().contains("already holds"), "{again}");
+    // The target's own backups open with the backup keys that came along.
+    let second = backup::backup(
+        target.store.as_ref(),
+        BackupScope::Municipality(saijo()),
+        &operator(),
+    )
+    .await
+    .unwrap();
+    backup::open(KeySource::Vault(target.store.as_ref()), &second.bytes)
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_to_sqlite_round_trip_is_identical() {
+    let (source, target) = (TestDb::sqlite().await, TestDb::sqlite().await);
+    round_trip(&source, &target).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_to_postgres_round_trip_is_identical() {
+    let Some(target) = TestDb::postgres().await else {
+        return;
+    };
+    let source = TestDb::sqlite().await;
+    round_trip(&source, &target).await;
+    target.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_to_sqlite_round_trip_is_identical() {
+    let Some(source) = TestDb::postgres().await else {
+        return;
+    };
+    let target = TestDb::sqlite().await;
+    round_trip(&source, &target).await;
+    source.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flipped_byte_or_a_cut_file_is_refused_and_writes_nothing() {
+    let (source, target) = (TestDb::sqlite().await, TestDb::sqlite().await);
+    populate(source.store.as_ref()).await;
+    let taken = backup::backup(source.store.as_ref(), BackupScope::Deployment, &operator())
+        .await
+        .unwrap();
+    let bytes = taken.bytes;
+    let len = bytes.len();
+    // A flip in the manifest, in a wrapped key, deep in a section, and in the end marker.
+    for at in [40, len / 3, len / 2, len - 20, len - 2] {
+        let mut bad = bytes.clone();
+        bad[at] ^= 0x20;
+        let err = backup::restore(
+            KeySource::Vault(source.store.as_ref()),
+            target.store.as_ref(),
+            &bad,
+            &operator(),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                BackupError::Tampered { .. }
+                    | BackupError::Manifest(_)
+                    | BackupError::File(_)
+                    | BackupError::Content { .. }
+            ),
+            "flip at {at}: {err}"
+        );
+    }
+    for cut in [10, len / 2, len - 1] {
+        let err = backup::restore(
+            KeySource::Vault(source.store.as_ref()),
+            target.store.as_ref(),
+            &bytes[..cut],
+            &operator(),
+        )
+        .await
+        .unwrap_err();
+        assert!(err.to_string().contains("truncated"), "cut at {cut}: {err}");
+    }
+    // Nothing reached the target.
+    assert!(target.store.municipalities().await.unwrap().is_empty());
+    assert_eq!(
+        target.store.audit_head(AuditScope::National).await.unwrap(),
+        None
+    );
+    source.cleanup().await;
+}
+
+async fn a_backup_during_registrations_restores_consistent(db: &TestDb) {
+    let store = db.store.clone();
+    let audit = staff("saijo").audit(AuditAction::TargetsImport, "load");
+    let people: Vec<Resident> = Synthetic::new(saijo(), 300, 9).collect();
+    for p in &people {
+        store.put_resident(saijo(), p, &audit).await.unwrap();
+    }
+    let writer = {
+        let store = store.clone();
+        let people = people.clone();
+        tokio::spawn(async move {
+            for p in &people {
+                let registration = Registration::new(dose(p, 1, 5), "saijo-tablet");
+                let entry = staff("tablet").audit(AuditAction::DoseRegister, p.atena.as_str());
+                store
+                    .add_dose(saijo(), &registration, &entry)
+                    .await
+                    .unwrap();
+            }
+        })
+    };
+    let mut backups = Vec::new();
+    while !writer.is_finished() {
+        backups.push(
+            backup::backup(
+                store.as_ref(),
+                BackupScope::Municipality(saijo()),
+                &operator(),
+            )
+            .await
+            .unwrap(),
+        );
+    }
+    writer.await.unwrap();
+    assert!(!backups.is_empty());
+    for taken in backups.iter().take(3) {
+        let target = TestDb::sqlite().await;
+        backup::restore(
+            KeySource::Vault(store.as_ref()),
+            target.store.as_ref(),
+            &taken.bytes,
+            &operator(),
+        )
+        .await
+        .unwrap();
+        // Consistent: every dose with its audit entry and no entry without its dose.
+        let (_, areas) = backup::open(KeySource::Vault(store.as_ref()), &taken.bytes)
+            .await
+            .unwrap();
+        let rows = areas[0].rows().unwrap();
+        let doses = rows.rows("doses").len();
+        let registered = rows
+            .rows("audit_log")
+            .iter()
+            .filter(|r| r[6] == Cell::Text("dose.register".into()))
+            .count();
+        assert_eq!(doses, registered, "doses and their audit entries");
+        let restored = target
+            .store
+            .audit_search(
+                AuditScope::Area(saijo()),
+                &AuditFilter {
+                    action: Some("dose.register".into()),
+                    limit: 1000,
+                    ..AuditFilter::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(restored.len(), doses);
+    }
+}
+
+async fn a_municipality_backup_restores_into_another_deployment(db: &TestDb) {
+    let people = populate(db.store.as_ref()).await;
+    let taken = backup::backup(
+        db.store.as_ref(),
+        BackupScope::Municipality(saijo()),
+        &operator(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(taken.manifest.kind, "municipality");
+    let target = TestDb::sqlite().await;
+    for kind in [TermsKind::Use, TermsKind::NoConsentInquiry] {
+        publish_terms(target.store.as_ref(), &operator(), kind, "確認事項", "本文")
+            .await
+            .unwrap();
+    }
+    backup::restore(
+        KeySource::Vault(db.store.as_ref()),
+        target.store.as_ref(),
+        &taken.bytes,
+        &operator(),
+    )
+    .await
+    .unwrap();
+    let saijo_people: Vec<Resident> = people
+        .into_iter()
+        .filter(|p| p.municipality == saijo())
+        .collect();
+    for p in &saijo_people {
+        assert_eq!(
+            target.store.resident(saijo(), &p.atena).await.unwrap(),
+            db.store.resident(saijo(), &p.atena).await.unwrap()
+        );
+    }
+    // Only 西条市 came across.
+    assert_eq!(target.store.municipalities().await.unwrap(), vec![saijo()]);
+    // The backup was recorded in 西条市's chain of the source.
+    let found = db
+        .store
+        .audit_search(
+            AuditScope::Area(saijo()),
+            &AuditFilter {
+                action: Some("backup.take".into()),
+                limit: 5,
+                ..AuditFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+}
+
+async fn a_shredded_area_cannot_be_read_from_old_backups(db: &TestDb) {
+    let store = db.store.as_ref();
+    let people = populate(store).await;
+    let old = backup::backup(store, BackupScope::Municipality(saijo()), &operator())
+        .await
+        .unwrap();
+    let whole = backup::backup(store, BackupScope::Deployment, &operator())
+        .await
+        .unwrap();
+    // No consent, or consent by someone other than 西条市's administrator: refused.
+    let refused = shred::shred(store, saijo(), &operator()).await.unwrap_err();
+    assert!(matches!(refused, ShredError::NoConsent(_)), "{refused}");
+    let wrong = shred::consent(
+        store,
+        saijo(),
+        &format!("admin-{}", chiyoda()),
+        "R3-1",
+        &operator(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(wrong, ShredError::NotTheAdministrator(..)),
+        "{wrong}"
+    );
+    shred::consent(
+        store,
+        saijo(),
+        &format!("admin-{}", saijo()),
+        "西保第123号",
+        &operator(),
+    )
+    .await
+    .unwrap();
+    let record = shred::shred(store, saijo(), &operator()).await.unwrap();
+    assert!(
+        record.deleted.contains("residents=13"),
+        "{}",
+        record.deleted
+    );
+    assert!(record.deleted.contains("municipality_keys=1"));
+    // The area is gone, and so is its key.
+    assert!(!store.municipalities().await.unwrap().contains(&saijo()));
+    let someone = people.iter().find(|p| p.municipality == saijo()).unwrap();
+    assert!(store.resident(saijo(), &someone.atena).await.is_err());
+    assert_eq!(
+        store
+            .backup_key(AuditScope::Area(saijo()), false)
+            .await
+            .unwrap()
+            .map(|_| ()),
+        None
+    );
+    // Old backups of it cannot be opened: not the municipality's, not its section of the whole.
+    for bytes in [&old.bytes, &whole.bytes] {
+        let err = backup::open(KeySource::Vault(store), bytes)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, BackupError::NoKey { area } if area == saijo().as_str()),
+            "{err}"
+        );
+    }
+    // Not with a brand-new vault either (another deployment, its own keys).
+    let elsewhere = TestDb::sqlite().await;
+    backup::backup(
+        elsewhere.store.as_ref(),
+        BackupScope::Municipality(saijo()),
+        &operator(),
+    )
+    .await
+    .unwrap();
+    let err = backup::open(KeySource::Vault(elsewhere.store.as_ref()), &old.bytes)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, BackupError::Tampered { .. }), "{err}");
+    // What remains: the consent record and the national chain's entry naming what was deleted.
+    let entries = store
+        .audit_search(
+            AuditScope::National,
+            &AuditFilter {
+                action: Some("area.delete".into()),
+                limit: 5,
+                ..AuditFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(entries.len(), 1);
+    assert!(entries[0].entry.detail.contains("西保第123号"));
+    assert!(entries[0].entry.detail.contains("area chain head seq"));
+    assert_eq!(
+        store.audit_head(AuditScope::Area(saijo())).await.unwrap(),
+        None
+    );
+    let kept = store.shred_record(saijo()).await.unwrap().unwrap();
+    assert!(kept.shredded_at.is_some());
+    // 千代田区 is untouched and its backups still open.
+    let other = people.iter().find(|p| p.municipality == chiyoda()).unwrap();
+    assert_eq!(
+        &store.resident(chiyoda(), &other.atena).await.unwrap(),
+        other
+    );
+    let chiyoda_backup = backup::backup(store, BackupScope::Municipality(chiyoda()), &operator())
+        .await
+        .unwrap();
+    backup::open(KeySource::Vault(store), &chiyoda_backup.bytes)
+        .await
+        .unwrap();
+    // A second shred is refused.
+    assert!(shred::shred(store, saijo(), &operator()).await.is_err());
+}
+
+async fn deleting_a_person_removes_their_rows_only(db: &TestDb) {
+    let store = db.store.as_ref();
+    let people = populate(store).await;
+    let gone = people.iter().find(|p| p.municipality == saijo()).unwrap();
+    let stays = people
+        .iter()
+        .filter(|p| p.municipality == saijo())
+        .nth(1)
+        .unwrap();
+    let before = store.count_residents(saijo()).await.unwrap();
+    let err = shred::delete_person(store, saijo(), &gone.atena, "  ", &staff("saijo"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ShredError::NoReason));
+    let doses = shred::delete_person(store, saijo(), &gone.atena, "二重登録", &staff("saijo"))
+        .await
+        .unwrap();
+    assert_eq!(doses, 2);
+    assert!(store.resident(saijo(), &gone.atena).await.is_err());
+    assert!(store
+        .doses_of(saijo(), &gone.atena)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(store.count_residents(saijo()).await.unwrap(), before - 1);
+    assert_eq!(&store.resident(saijo(), &stays.atena).await.unwrap(), stays);
+    assert_eq!(
+        store.doses_of(saijo(), &stays.atena).await.unwrap().len(),
+        2
+    );
+    let again = shred::delete_person(store, saijo(), &gone.atena, "二重登録", &staff("saijo"))
+        .await
+        .unwrap_err();
+    assert!(matches!(again, ShredError::NoSuchPerson(..)), "{again}");
+    // A 宛名番号 of another municipality is not found here.
+    let theirs = people.iter().find(|p| p.municipality == chiyoda()).unwrap();
+    if theirs.atena != gone.atena {
+        assert!(
+            shred::delete_person(store, saijo(), &theirs.atena, "x", &staff("saijo"))
+                .await
+                .is_err()
+        );
+    }
+    let entries = store
+        .audit_search(
+            AuditScope::Area(saijo()),
+            &AuditFilter {
+                action: Some("person.delete".into()),
+                limit: 5,
+                ..AuditFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(entries.len(), 1);
+    assert!(entries[0].entry.detail.contains("二重登録"));
+}
+
+fn issuer() -> IssuerSettings {
+    IssuerSettings {
+        mode: IssuerMode::Municipality,
+        base_url: "https://vrs.example.jp".into(),
+        trial: false,
+        deployment_name: "VRS Test".into(),
+    }
+}
+
+/// A domestic certificate issued at the counter to `person` of 西条市.
+async fn certificate(store: &dyn Store, person: &Resident) -> IssuedCertificate {
+    let doses = store.doses_of(saijo(), &person.atena).await.unwrap();
+    let request = CertificateRequest {
+        kind: CertificateKind::Domestic,
+        passport: None,
+        channel: IssueChannel::Counter,
+        replaces: None,
+    };
+    certificates::issue(
+        store,
+        &issuer(),
+        &staff("saijo"),
+        person,
+        doses,
+        &request,
+        Utc::now(),
+    )
+    .await
+    .unwrap()
+}
+
+/// What a verifier trusts after reading the deployment's published bundle.
+async fn published_trust(store: &dyn Store) -> Trust {
+    let bundle = revocation::verifier_bundle(store, &issuer(), Utc::now())
+        .await
+        .unwrap()
+        .to_string();
+    Trust::from_bundle(&serde_json::from_str::<VerifierBundle>(&bundle).unwrap()).unwrap()
+}
+
+/// Regression: an area's backup restored into a fresh deployment failed on a foreign key (its
+/// agreements point to terms versions the deployment keeps). A demo-like 西条市 — agreed to the
+/// terms, made an inquiry, issued a certificate, merged two people — restores into a deployment of
+/// the same backend holding no terms at all; the terms it agreed to come with it and are reported.
+/// Into a deployment whose version 1 says something else it is refused, naming the version, and
+/// nothing is written.
+async fn an_area_restores_into_a_fresh_deployment_with_the_terms_it_agreed_to(db: &TestDb) {
+    let store = db.store.as_ref();
+    let people = populate(store).await;
+    let mine: Vec<&Resident> = people
+        .iter()
+        .filter(|p| p.municipality == saijo())
+        .collect();
+    certificate(store, mine[0]).await;
+    store
+        .merge_people(
+            saijo(),
+            &mine[10].atena,
+            &mine[11].atena,
+            "merge-1",
+            "saijo-staff",
+            Utc::now(),
+            &staff("saijo").audit(AuditAction::PersonMerge, "merge-1"),
+        )
+        .await
+        .unwrap();
+    let taken = backup::backup(store, BackupScope::Municipality(saijo()), &operator())
+        .await
+        .unwrap();
+    assert_eq!(taken.manifest.format, backup_format::FORMAT);
+    assert_eq!(taken.manifest.areas[0].rows["terms_versions"], 1);
+
+    let target = db.fresh_like(&testkit::key_pair().1).await;
+    let to = target.store.as_ref();
+    assert!(to.terms_versions(None).await.unwrap().is_empty());
+    let report = backup::restore(KeySource::Vault(store), to, &taken.bytes, &operator())
+        .await
+        .unwrap();
+    assert_eq!(report.terms_added, vec!["use 1".to_owned()]);
+    assert_eq!(
+        to.terms_versions(Some(TermsKind::Use)).await.unwrap(),
+        store.terms_versions(Some(TermsKind::Use)).await.unwrap()
+    );
+    assert_eq!(
+        to.agreements(saijo()).await.unwrap(),
+        store.agreements(saijo()).await.unwrap()
+    );
+    assert_eq!(
+        to.certificate_issues(saijo(), 10).await.unwrap(),
+        store.certificate_issues(saijo(), 10).await.unwrap()
+    );
+    assert_eq!(
+        to.person_merges(saijo()).await.unwrap(),
+        store.person_merges(saijo()).await.unwrap()
+    );
+    let all = vrs_store::ProvisionFilter::default();
+    assert_eq!(
+        to.provision_records(saijo(), &all).await.unwrap().len(),
+        1,
+        "the inquiry's provision record"
+    );
+    // Only the version agreed to came across, not the no-consent terms nobody here agreed to.
+    assert!(to
+        .terms_versions(Some(TermsKind::NoConsentInquiry))
+        .await
+        .unwrap()
+        .is_empty());
+
+    // A deployment whose terms of use version 1 say something else.
+    let other = db.fresh_like(&testkit::key_pair().1).await;
+    publish_terms(
+        other.store.as_ref(),
+        &operator(),
+        TermsKind::Use,
+        "別の確認事項",
+        "別の本文",
+    )
+    .await
+    .unwrap();
+    let err = backup::restore(
+        KeySource::Vault(store),
+        other.store.as_ref(),
+        &taken.bytes,
+        &operator(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&err, BackupError::Store(StoreError::Conflict(m)) if m.to_string().contains("terms use version 1")),
+        "{err}"
+    );
+    assert!(other.store.municipalities().await.unwrap().is_empty());
+    assert_eq!(other.store.terms_versions(None).await.unwrap().len(), 1);
+    target.cleanup().await;
+    other.cleanup().await;
+}
+
+/// Regression: shredding an area deleted its issuance history, so its revoked certificates fell out
+/// of the revocation lists while its public keys stayed published, and verified again.
+async fn a_certificate_revoked_before_a_shred_stays_revoked_after(db: &TestDb) {
+    let store = db.store.as_ref();
+    let people = populate(store).await;
+    let mine: Vec<&Resident> = people
+        .iter()
+        .filter(|p| p.municipality == saijo())
+        .collect();
+    let (revoked, kept) = (
+        certificate(store, mine[0]).await,
+        certificate(store, mine[1]).await,
+    );
+    lifecycle::revoke(
+        store,
+        &staff("saijo"),
+        saijo(),
+        &revoked.id,
+        "別人の記録で発行",
+    )
+    .await
+    .unwrap();
+    let now = Utc::now();
+    let before = published_trust(store).await;
+    assert!(verify(revoked.shc_text.as_bytes(), &before, now).is_err());
+    shred::consent(
+        store,
+        saijo(),
+        &format!("admin-{}", saijo()),
+        "西保第9号",
+        &operator(),
+    )
+    .await
+    .unwrap();
+    let record = shred::shred(store, saijo(), &operator()).await.unwrap();
+    assert!(
+        record.deleted.contains("revoked_tombstones=1"),
+        "{}",
+        record.deleted
+    );
+    assert!(store
+        .certificate_issues(saijo(), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    // After the shred: still refused as revoked, online lists and the offline bundle alike; the
+    // certificate that was never revoked still verifies with the keys that stay published.
+    let after = published_trust(store).await;
+    for code in [&revoked.shc_text, &revoked.dcc] {
+        match verify(code.as_bytes(), &after, now) {
+            Err(VerifyError::Revoked { .. }) => {}
+            other => panic!("expected revoked after the shred, got {other:?}"),
+        }
+    }
+    verify(kept.shc_text.as_bytes(), &after, now).unwrap();
+    let listed = store.revoked_certificates().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].certificate_id, revoked.id);
+    // The tombstone travels in the deployment's backups.
+    let whole = backup::backup(store, BackupScope::Deployment, &operator())
+        .await
+        .unwrap();
+    assert_eq!(whole.manifest.areas[0].rows["revoked_tombstones"], 1);
+}
+
+/// Regression: the key escrow held no certificate keys, so a deployment rebuilt from its backups
+/// made new ones and every certificate issued before stopped verifying. Rebuilt on a fresh database
+/// with the same master key from a whole backup and the escrow, the old certificate verifies against
+/// what the new deployment publishes, and the next one is signed with the same issuer key.
+async fn a_deployment_rebuilt_from_backup_and_escrow_keeps_its_certificate_keys(db: &TestDb) {
+    let store = db.store.as_ref();
+    let people = populate(store).await;
+    let person = people
+        .iter()
+        .find(|p| p.municipality == saijo())
+        .unwrap()
+        .clone();
+    let old = certificate(store, &person).await;
+    let whole = backup::backup(store, BackupScope::Deployment, &operator())
+        .await
+        .unwrap();
+    let escrow = backup::export_escrow(store, &operator()).await.unwrap();
+    let parsed = backup::parse_escrow(&escrow).unwrap();
+    assert!(parsed.signing_keys.len() >= 3, "shc, dsc and csca keys");
+
+    let rebuilt = db.fresh_like(&db.key_hex).await;
+    let to = rebuilt.store.as_ref();
+    // As `vrs init && vrs restore FILE --keys ESCROW` does: the areas first (into an empty
+    // deployment), then the escrow's keys beside them.
+    let keys = KeySource::Escrow {
+        escrow: &parsed,
+        with: to,
+    };
+    backup::restore(keys, to, &whole.bytes, &operator())
+        .await
+        .unwrap();
+    let imported = backup::import_escrow(to, &escrow, &operator())
+        .await
+        .unwrap();
+    assert_eq!(imported.signing_keys_added, parsed.signing_keys.len());
+    assert!(imported.signing_keys_retired.is_empty());
+    let trust = published_trust(to).await;
+    let now = Utc::now();
+    for code in [&old.shc_text, &old.dcc] {
+        verify(code.as_bytes(), &trust, now).unwrap();
+    }
+    let new = certificate(to, &person).await;
+    let signed_by = |issues: Vec<vrs_store::CertificateIssue>, id: &vrs_domain::CertificateId| {
+        let issue = issues
+            .into_iter()
+            .find(|i| &i.certificate_id == id)
+            .unwrap();
+        (issue.shc_kid, issue.dsc_kid)
+    };
+    assert_eq!(
+        signed_by(to.certificate_issues(saijo(), 10).await.unwrap(), &new.id),
+        signed_by(
+            store.certificate_issues(saijo(), 10).await.unwrap(),
+            &old.id
+        ),
+        "the same SHC key and document signer"
+    );
+    // Importing again changes nothing.
+    let again = backup::import_escrow(to, &escrow, &operator())
+        .await
+        .unwrap();
+    assert_eq!(again.signing_keys_held, parsed.signing_keys.len());
+    // Another deployment's master key opens none of it.
+    let stranger = db.fresh_like(&testkit::key_pair().1).await;
+    assert!(
+        backup::import_escrow(stranger.store.as_ref(), &escrow, &operator())
+            .await
+            .is_err()
+    );
+    assert!(stranger
+        .store
+        .sealed_signing_keys()
+        .await
+        .unwrap()
+        .is_empty());
+    rebuilt.cleanup().await;
+    stranger.cleanup().await;
+}

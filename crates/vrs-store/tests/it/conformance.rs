@@ -1,0 +1,906 @@
+//! The storage conformance suite: every case runs against SQLite and PostgreSQL and must behave the
+//! same on both. It proves the Foundation's promises: one municipality's rows are invisible through
+//! another's scope, sealed fields only open in their own row, lookup by My Number goes through the
+//! blind index, a wrong master key is refused, and the audit log is append-only.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use chrono::NaiveDate;
+use vrs_domain::{
+    AtenaNumber, CouponNumber, Dose, DoseRecord, DoseSource, KanaName, LotNumber, MyNumber,
+    PersonName, Resident, Sex, VaccineProduct,
+};
+pub use vrs_store::testkit::code;
+use vrs_store::{AuditEntry, Registration, StoreError, Written};
+
+mod backup;
+mod certificates;
+mod doses;
+mod governance;
+mod inquiry;
+mod merge;
+mod statistics;
+
+use cases::*;
+use vrs_store::on_both_backends;
+
+on_both_backends!(
+    rows_of_one_municipality_are_invisible_through_another_scope,
+    a_record_of_another_municipality_cannot_be_written_through_a_scope,
+    ciphertext_copied_between_rows_does_not_decrypt,
+    ciphertext_copied_between_municipalities_does_not_decrypt,
+    lookup_by_my_number_goes_through_the_blind_index,
+    no_personal_field_is_stored_in_the_clear,
+    wrong_master_key_is_refused,
+    init_is_idempotent_and_open_without_init_needs_a_database,
+    resident_writes_report_added_updated_unchanged,
+    my_number_and_coupon_are_unique_within_a_municipality_only,
+    doses_are_recorded_once_per_dose_number,
+    audit_chain_links_every_entry_and_refuses_changes,
+    concurrent_audit_appends_keep_one_chain,
+    accounts_lock_after_repeated_failures_and_unlock_on_success,
+    an_application_is_decided_once_and_approval_issues_the_account,
+    sessions_are_stored_hashed_and_end_with_a_password_change,
+    a_machine_clients_tokens_are_hashed_its_assertions_used_once_and_removal_ends_them,
+    audit_search_filters_by_time_actor_and_action_within_its_chain,
+    dose_records_keep_venue_doctor_time_and_source,
+    an_idempotency_key_keeps_its_first_answer_and_writes_once,
+    corrections_and_deletions_need_the_dose_as_stored,
+    many_doses_are_added_all_or_none,
+    flags_are_set_and_cleared_without_touching_doses,
+    kana_name_and_birth_date_find_people_through_the_search_index,
+    the_coupon_holder_is_read_without_opening_a_sealed_field,
+    an_inquiry_records_both_sides_with_audit_in_both_chains_and_no_my_number,
+    an_inquiry_that_finds_nobody_writes_only_the_asking_side,
+    a_duplicate_inquiry_id_is_a_conflict_and_writes_nothing,
+    a_municipality_reads_only_its_own_provision_records,
+    provision_records_filter_by_side_prefix_and_time,
+    provision_records_refuse_update_and_delete,
+    terms_versions_count_up_per_kind,
+    agreeing_to_an_unpublished_version_is_not_found,
+    agreeing_twice_changes_nothing_the_second_time,
+    agreements_belong_to_one_municipality,
+    a_function_switch_is_seen_at_once_by_another_store_on_the_database,
+    a_received_dose_keeps_its_provider_through_add_read_and_correction,
+    a_bulk_job_is_kept_once_and_read_only_by_its_municipality,
+    the_statistics_source_pages_through_every_resident_once_with_birth_date_sex_flags_and_doses,
+    a_municipality_statistics_source_never_holds_another_municipality_people,
+    replaced_statistics_read_back_exactly_and_an_older_or_equal_source_is_refused,
+    prefecture_and_nation_scopes_sum_over_their_municipalities,
+    open_counts_sum_per_prefecture_or_municipality_and_a_release_is_replaced_whole,
+    municipality_figures_give_targets_people_with_and_doses_by_code,
+    the_nation_sums_ninety_thousand_daily_rows,
+    a_consent_opens_nothing_and_a_shred_takes_only_its_area,
+    a_restore_into_an_area_with_rows_writes_nothing,
+    signing_keys_are_sealed_one_active_and_rotated_keys_are_kept,
+    the_issuance_history_is_sealed_and_kept_in_its_own_area,
+    certificates_are_superseded_and_revoked_by_dose_changes,
+    a_tablet_dose_is_undone_only_by_its_site_within_the_window,
+    kana_birth_sex_pairs_are_found_through_the_search_index,
+    the_queue_keeps_a_known_candidate_status_and_decides_once,
+    a_merge_moves_doses_to_the_kept_person_renumbered_by_date,
+    merge_then_unmerge_restores_residents_and_doses_exactly,
+    refused_merges_and_unmerges_write_nothing,
+    another_municipality_merges_and_candidates_are_out_of_reach,
+    movers_are_the_areas_people_who_moved_in_without_received_doses,
+);
+
+pub const SAIJO: &str = "382060";
+pub const CHIYODA: &str = "131016";
+
+/// A valid My Number built from an 11-digit stem.
+pub fn my_number(stem: u64) -> MyNumber {
+    let first11 = format!("{:011}", stem % 100_000_000_000);
+    let check = MyNumber::check_digit_of(&first11).unwrap();
+    MyNumber::parse(&format!("{first11}{check}")).unwrap()
+}
+
+pub fn resident(municipality: &str, atena: u64) -> Resident {
+    Resident {
+        municipality: code(municipality),
+        atena: AtenaNumber::parse(&atena.to_string()).unwrap(),
+        my_number: my_number(10_000_000_000 + atena),
+        coupon: CouponNumber::parse(&format!("{:010}", atena)).unwrap(),
+        name: PersonName::parse(&format!("西条　太郎{atena}")).unwrap(),
+        name_kana: KanaName::parse("サイジョウ　タロウ").unwrap(),
+        birth_date: NaiveDate::from_ymd_opt(1950, 1, 1).unwrap()
+            + chrono::Days::new(atena % 20_000),
+        sex: if atena.is_multiple_of(2) {
+            Sex::Female
+        } else {
+            Sex::Male
+        },
+        moved_out_on: None,
+        deceased_on: None,
+        moved_in_from: None,
+    }
+}
+
+pub fn audit(action: &str, target: &str) -> AuditEntry {
+    AuditEntry::now("staff-1", "municipal_staff", "lgwan", action, target)
+}
+
+pub fn dose(r: &Resident, n: u8) -> DoseRecord {
+    DoseRecord {
+        dose: dose_of(r, n),
+        venue: "西条市総合文化会館".into(),
+        doctor: "医師　一郎".into(),
+        recorded_at: chrono::DateTime::parse_from_rfc3339("2021-06-01T09:00:00.123456Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc),
+        source: DoseSource::Tablet,
+        received_from: None,
+    }
+}
+
+/// A registration of `record` by staff-1, without an idempotency key.
+pub fn reg(record: DoseRecord) -> Registration {
+    Registration {
+        record,
+        recorded_by: "staff-1".into(),
+        answer: None,
+    }
+}
+
+pub fn dose_of(r: &Resident, n: u8) -> Dose {
+    Dose {
+        municipality: r.municipality,
+        atena: r.atena.clone(),
+        dose_number: n,
+        administered_on: NaiveDate::from_ymd_opt(2021, 5, 1).unwrap()
+            + chrono::Days::new(u64::from(n) * 30),
+        product: VaccineProduct::by_code("comirnaty").unwrap(),
+        lot_number: LotNumber::parse("FA4597").unwrap(),
+        site_municipality: r.municipality,
+        coupon: r.coupon,
+    }
+}
+
+mod cases {
+    pub use super::backup::*;
+    pub use super::certificates::*;
+    pub use super::doses::*;
+    pub use super::governance::*;
+    pub use super::inquiry::*;
+    pub use super::merge::*;
+    pub use super::statistics::*;
+    use super::*;
+    use vrs_store::testkit::{key_pair, TestDb};
+
+    async fn put(db: &TestDb, r: &Resident) -> Written {
+        db.store
+            .put_resident(r.municipality, r, &audit("resident.put", r.atena.as_str()))
+            .await
+            .unwrap()
+    }
+
+    pub async fn rows_of_one_municipality_are_invisible_through_another_scope(db: &TestDb) {
+        let saijo = resident(SAIJO, 100001);
+        put(db, &saijo).await;
+        db.store
+            .add_dose(
+                code(SAIJO),
+                &reg(dose(&saijo, 1)),
+                &audit("dose.add", "100001"),
+            )
+            .await
+            .unwrap();
+        db.store.activate_municipality(code(CHIYODA)).await.unwrap();
+        let other = code(CHIYODA);
+        let s = &db.store;
+        assert!(matches!(
+            s.resident(other, &saijo.atena).await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
+            s.resident_by_my_number(other, &saijo.my_number).await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
+            s.resident_by_coupon(other, &saijo.coupon).await,
+            Err(StoreError::NotFound)
+        ));
+        assert_eq!(s.count_residents(other).await.unwrap(), 0);
+        assert!(s.doses_of(other, &saijo.atena).await.unwrap().is_empty());
+        assert!(s.audit_log(other.into(), 1, 100).await.unwrap().is_empty());
+        // A dose cannot be attached to a foreign person through another scope either.
+        let mut foreign = dose(&saijo, 2);
+        foreign.dose.municipality = other;
+        assert!(matches!(
+            s.add_dose(other, &reg(foreign), &audit("dose.add", "100001"))
+                .await,
+            Err(StoreError::NotFound)
+        ));
+        // The same 宛名番号 in two municipalities are two different people.
+        let chiyoda = resident(CHIYODA, 100001);
+        put(db, &chiyoda).await;
+        assert_eq!(s.resident(other, &chiyoda.atena).await.unwrap(), chiyoda);
+        assert_eq!(s.resident(code(SAIJO), &saijo.atena).await.unwrap(), saijo);
+        assert_eq!(
+            s.doses_of(code(SAIJO), &saijo.atena).await.unwrap().len(),
+            1
+        );
+        assert!(s.doses_of(other, &chiyoda.atena).await.unwrap().is_empty());
+    }
+
+    pub async fn a_record_of_another_municipality_cannot_be_written_through_a_scope(db: &TestDb) {
+        let saijo = resident(SAIJO, 7);
+        let err = db
+            .store
+            .put_resident(code(CHIYODA), &saijo, &audit("resident.put", "7"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+        assert_eq!(db.store.count_residents(code(CHIYODA)).await.unwrap(), 0);
+        assert_eq!(db.store.count_residents(code(SAIJO)).await.unwrap(), 0);
+        let err = db
+            .store
+            .add_dose(
+                code(CHIYODA),
+                &reg(dose(&saijo, 1)),
+                &audit("dose.add", "7"),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+    }
+
+    pub async fn ciphertext_copied_between_rows_does_not_decrypt(db: &TestDb) {
+        let a = resident(SAIJO, 1);
+        let b = resident(SAIJO, 2);
+        put(db, &a).await;
+        put(db, &b).await;
+        db.exec(
+            "UPDATE residents SET name_enc = (SELECT name_enc FROM residents WHERE atena_number = '1') \
+             WHERE atena_number = '2'",
+        )
+        .await
+        .unwrap();
+        let err = db.store.resident(code(SAIJO), &b.atena).await.unwrap_err();
+        match &err {
+            StoreError::Integrity { what, .. } => assert!(
+                what.contains("residents.name") && what.contains('2'),
+                "{what}"
+            ),
+            other => panic!("expected an integrity error, got {other:?}"),
+        }
+        // Moving a value to another column of the same row fails too.
+        db.exec("UPDATE residents SET name_kana_enc = name_enc WHERE atena_number = '1'")
+            .await
+            .unwrap();
+        assert!(matches!(
+            db.store.resident(code(SAIJO), &a.atena).await,
+            Err(StoreError::Integrity { .. })
+        ));
+    }
+
+    pub async fn ciphertext_copied_between_municipalities_does_not_decrypt(db: &TestDb) {
+        let a = resident(SAIJO, 5);
+        let b = resident(CHIYODA, 5);
+        put(db, &a).await;
+        put(db, &b).await;
+        db.exec(&format!(
+            "UPDATE residents SET birth_date_enc = (SELECT birth_date_enc FROM residents WHERE municipality_code = '{SAIJO}') \
+             WHERE municipality_code = '{CHIYODA}'"
+        ))
+        .await
+        .unwrap();
+        assert!(matches!(
+            db.store.resident(code(CHIYODA), &b.atena).await,
+            Err(StoreError::Integrity { .. })
+        ));
+        assert_eq!(db.store.resident(code(SAIJO), &a.atena).await.unwrap(), a);
+    }
+
+    pub async fn lookup_by_my_number_goes_through_the_blind_index(db: &TestDb) {
+        let people: Vec<Resident> = (1..=20).map(|i| resident(SAIJO, i)).collect();
+        for p in &people {
+            put(db, p).await;
+        }
+        for p in &people {
+            let found = db
+                .store
+                .resident_by_my_number(code(SAIJO), &p.my_number)
+                .await
+                .unwrap();
+            assert_eq!(&found, p);
+        }
+        assert!(matches!(
+            db.store
+                .resident_by_my_number(code(SAIJO), &my_number(99_999_999))
+                .await,
+            Err(StoreError::NotFound)
+        ));
+        // The index is the keyed hash, never the number: an index built without the key finds nothing.
+        let digits = people[0].my_number.expose().to_owned();
+        let dump = db.dump().await;
+        assert!(!contains(&dump, digits.as_bytes()));
+    }
+
+    pub async fn no_personal_field_is_stored_in_the_clear(db: &TestDb) {
+        let people: Vec<Resident> = (1..=5).map(|i| resident(SAIJO, 300 + i)).collect();
+        for p in &people {
+            put(db, p).await;
+        }
+        let dump = db.dump().await;
+        for p in &people {
+            assert!(
+                !contains(&dump, p.my_number.expose().as_bytes()),
+                "My Number in the clear"
+            );
+            assert!(
+                !contains(&dump, p.name.as_str().as_bytes()),
+                "name in the clear"
+            );
+            assert!(
+                !contains(&dump, p.name_kana.as_str().as_bytes()),
+                "kana in the clear"
+            );
+            assert!(
+                !contains(&dump, p.birth_date.to_string().as_bytes()),
+                "birth date in the clear"
+            );
+        }
+        // The dump does hold the rows (the scan is not looking at an empty database).
+        assert!(contains(&dump, people[0].coupon.as_str().as_bytes()));
+    }
+
+    pub async fn wrong_master_key_is_refused(db: &TestDb) {
+        put(db, &resident(SAIJO, 1)).await;
+        let (_, wrong) = key_pair();
+        for init in [false, true] {
+            match db.reopen(&wrong, init).await {
+                Err(StoreError::WrongMasterKey) => {}
+                Err(other) => panic!("expected WrongMasterKey, got {other}"),
+                Ok(_) => panic!("a wrong master key was accepted (init = {init})"),
+            }
+        }
+        let again = db.reopen(&db.key_hex, false).await.unwrap();
+        assert_eq!(again.count_residents(code(SAIJO)).await.unwrap(), 1);
+    }
+
+    pub async fn init_is_idempotent_and_open_without_init_needs_a_database(db: &TestDb) {
+        put(db, &resident(SAIJO, 1)).await;
+        let again = db.reopen(&db.key_hex, true).await.unwrap();
+        assert_eq!(again.count_residents(code(SAIJO)).await.unwrap(), 1);
+        assert_eq!(again.municipalities().await.unwrap(), vec![code(SAIJO)]);
+        if db.url.starts_with("sqlite://") {
+            let missing = format!("{}-missing.db", db.url);
+            let (key, _) = key_pair();
+            assert!(matches!(
+                vrs_store::open(&missing, key, false).await,
+                Err(StoreError::NotInitialised)
+            ));
+        }
+    }
+
+    pub async fn resident_writes_report_added_updated_unchanged(db: &TestDb) {
+        let mut r = resident(SAIJO, 42);
+        assert_eq!(put(db, &r).await, Written::Added);
+        assert_eq!(put(db, &r).await, Written::Unchanged);
+        r.name = PersonName::parse("西条　花子").unwrap();
+        r.coupon = CouponNumber::parse("0000009999").unwrap();
+        r.deceased_on = NaiveDate::from_ymd_opt(2022, 3, 1);
+        assert_eq!(put(db, &r).await, Written::Updated);
+        assert_eq!(db.store.resident(code(SAIJO), &r.atena).await.unwrap(), r);
+        assert_eq!(
+            db.store
+                .resident_by_coupon(code(SAIJO), &r.coupon)
+                .await
+                .unwrap(),
+            r
+        );
+        let log = db
+            .store
+            .audit_log(code(SAIJO).into(), 1, 100)
+            .await
+            .unwrap();
+        assert_eq!(log.len(), 2, "no audit entry for an unchanged write");
+    }
+
+    pub async fn my_number_and_coupon_are_unique_within_a_municipality_only(db: &TestDb) {
+        let a = resident(SAIJO, 1);
+        put(db, &a).await;
+        let mut same_number = resident(SAIJO, 2);
+        same_number.my_number = a.my_number.clone();
+        let err = db
+            .store
+            .put_resident(code(SAIJO), &same_number, &audit("p", "2"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Conflict(m) if m.to_string().contains("My Number")),
+            "{err}"
+        );
+        assert!(!err.to_string().contains(a.my_number.expose()));
+        let mut same_coupon = resident(SAIJO, 3);
+        same_coupon.coupon = a.coupon;
+        let err = db
+            .store
+            .put_resident(code(SAIJO), &same_coupon, &audit("p", "3"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Conflict(m) if m.to_string().contains("coupon")),
+            "{err}"
+        );
+        assert_eq!(
+            db.store.count_residents(code(SAIJO)).await.unwrap(),
+            1,
+            "nothing half-stored"
+        );
+        assert_eq!(
+            db.store
+                .audit_log(code(SAIJO).into(), 1, 100)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        // Another municipality may hold the same My Number and coupon (a person who moved).
+        let mut moved = a.clone();
+        moved.municipality = code(CHIYODA);
+        assert_eq!(put(db, &moved).await, Written::Added);
+    }
+
+    pub async fn doses_are_recorded_once_per_dose_number(db: &TestDb) {
+        let r = resident(SAIJO, 9);
+        put(db, &r).await;
+        let s = &db.store;
+        s.add_dose(code(SAIJO), &reg(dose(&r, 1)), &audit("dose.add", "9"))
+            .await
+            .unwrap();
+        s.add_dose(code(SAIJO), &reg(dose(&r, 2)), &audit("dose.add", "9"))
+            .await
+            .unwrap();
+        let err = s
+            .add_dose(code(SAIJO), &reg(dose(&r, 2)), &audit("dose.add", "9"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Conflict(m) if m.to_string().contains("dose 2")),
+            "{err}"
+        );
+        let doses = s.doses_of(code(SAIJO), &r.atena).await.unwrap();
+        assert_eq!(doses, vec![dose(&r, 1), dose(&r, 2)]);
+        let unknown = resident(SAIJO, 10);
+        assert!(matches!(
+            s.add_dose(
+                code(SAIJO),
+                &reg(dose(&unknown, 1)),
+                &audit("dose.add", "10")
+            )
+            .await,
+            Err(StoreError::NotFound)
+        ));
+        assert_eq!(
+            s.audit_log(code(SAIJO).into(), 1, 100).await.unwrap().len(),
+            3
+        );
+    }
+
+    pub async fn audit_chain_links_every_entry_and_refuses_changes(db: &TestDb) {
+        let s = &db.store;
+        for i in 0..10 {
+            s.append_audit(code(SAIJO).into(), &audit("resident.read", &i.to_string()))
+                .await
+                .unwrap();
+        }
+        let log = s.audit_log(code(SAIJO).into(), 1, 100).await.unwrap();
+        assert_eq!(
+            log.iter().map(|r| r.seq).collect::<Vec<_>>(),
+            (1..=10).collect::<Vec<_>>()
+        );
+        let mut prev = vrs_crypto::chain::GENESIS;
+        for r in &log {
+            assert_eq!(r.hash, r.expected_hash(&prev), "entry {}", r.seq);
+            prev = r.hash;
+        }
+        assert_eq!(
+            s.audit_log(code(SAIJO).into(), 4, 2).await.unwrap(),
+            log[3..5].to_vec()
+        );
+        let update = db
+            .exec("UPDATE audit_log SET outcome = 'denied' WHERE seq = 3")
+            .await;
+        assert!(update.unwrap_err().contains("append-only"));
+        let delete = db.exec("DELETE FROM audit_log WHERE seq = 3").await;
+        assert!(delete.unwrap_err().contains("append-only"));
+        assert_eq!(s.audit_log(code(SAIJO).into(), 1, 100).await.unwrap(), log);
+    }
+
+    pub async fn concurrent_audit_appends_keep_one_chain(db: &TestDb) {
+        let mut tasks = Vec::new();
+        for i in 0..40 {
+            let store = db.store.clone();
+            tasks.push(tokio::spawn(async move {
+                store
+                    .append_audit(code(SAIJO).into(), &audit("login", &i.to_string()))
+                    .await
+                    .unwrap()
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let log = db
+            .store
+            .audit_log(code(SAIJO).into(), 1, 1000)
+            .await
+            .unwrap();
+        assert_eq!(log.len(), 40);
+        let mut prev = vrs_crypto::chain::GENESIS;
+        for r in &log {
+            assert_eq!(r.hash, r.expected_hash(&prev));
+            prev = r.hash;
+        }
+    }
+
+    fn account(user_id: &str, municipality: Option<&str>) -> vrs_store::Account {
+        vrs_store::Account {
+            user_id: user_id.into(),
+            role: vrs_domain::Role::MunicipalStaff,
+            municipality: municipality.map(code),
+            prefecture: None,
+            display_name: "西条 職員".into(),
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"
+                .into(),
+            must_change_password: true,
+            failed_logins: 0,
+            locked_until: None,
+            disabled: false,
+            issued_by: "operator".into(),
+            created_at: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+        }
+    }
+
+    pub async fn accounts_lock_after_repeated_failures_and_unlock_on_success(db: &TestDb) {
+        let s = &db.store;
+        let a = account("saijo-0001", Some(SAIJO));
+        s.create_account(
+            &a,
+            code(SAIJO).into(),
+            &audit("account.issue", "saijo-0001"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(s.account("saijo-0001").await.unwrap(), a);
+        assert!(matches!(
+            s.create_account(
+                &a,
+                code(SAIJO).into(),
+                &audit("account.issue", "saijo-0001")
+            )
+            .await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(matches!(
+            s.account("nobody").await,
+            Err(StoreError::NotFound)
+        ));
+        let until = chrono::Utc::now() + chrono::Duration::minutes(15);
+        for n in 1..=4 {
+            let now = s.login_failed("saijo-0001", 5, until).await.unwrap();
+            assert_eq!(now.failed_logins, n);
+            assert!(now.locked_until.is_none(), "not locked after {n} failures");
+        }
+        let locked = s.login_failed("saijo-0001", 5, until).await.unwrap();
+        assert!(locked.is_locked(chrono::Utc::now()));
+        assert!(!locked.is_locked(until + chrono::Duration::seconds(1)));
+        s.login_succeeded("saijo-0001").await.unwrap();
+        let cleared = s.account("saijo-0001").await.unwrap();
+        assert_eq!((cleared.failed_logins, cleared.locked_until), (0, None));
+        assert_eq!(s.accounts().await.unwrap().len(), 1);
+        assert_eq!(
+            s.audit_log(code(SAIJO).into(), 1, 10).await.unwrap().len(),
+            1
+        );
+    }
+
+    pub async fn an_application_is_decided_once_and_approval_issues_the_account(db: &TestDb) {
+        let s = &db.store;
+        let first = s
+            .apply_for_account(
+                code(SAIJO),
+                "saijo-admin",
+                "窓口 一郎",
+                vrs_domain::Role::MunicipalStaff,
+                &audit("account.apply", "1"),
+            )
+            .await
+            .unwrap();
+        let second = s
+            .apply_for_account(
+                code(SAIJO),
+                "saijo-admin",
+                "窓口 二郎",
+                vrs_domain::Role::MunicipalStaff,
+                &audit("account.apply", "2"),
+            )
+            .await
+            .unwrap();
+        let pending = s
+            .applications(Some(vrs_store::ApplicationStatus::Pending))
+            .await
+            .unwrap();
+        assert_eq!(
+            pending.iter().map(|a| a.id).collect::<Vec<_>>(),
+            vec![second, first]
+        );
+        let issued = account("saijo-0002", Some(SAIJO));
+        s.decide_application(
+            first,
+            "operator",
+            Some(&issued),
+            &audit("account.approve", "1"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(s.account("saijo-0002").await.unwrap().user_id, "saijo-0002");
+        assert!(matches!(
+            s.decide_application(first, "operator", None, &audit("account.reject", "1"))
+                .await,
+            Err(StoreError::Conflict(_))
+        ));
+        s.decide_application(second, "operator", None, &audit("account.reject", "2"))
+            .await
+            .unwrap();
+        let all = s.applications(None).await.unwrap();
+        let by_id = |id| all.iter().find(|a| a.id == id).unwrap();
+        assert_eq!(by_id(first).status, vrs_store::ApplicationStatus::Approved);
+        assert_eq!(by_id(first).issued_user_id.as_deref(), Some("saijo-0002"));
+        assert_eq!(by_id(second).status, vrs_store::ApplicationStatus::Rejected);
+        assert!(by_id(second).issued_user_id.is_none());
+        // A rejected decision creates no account; both sides' chains record every step.
+        assert_eq!(s.accounts().await.unwrap().len(), 1);
+        assert_eq!(
+            s.audit_log(vrs_store::AuditScope::National, 1, 10)
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(
+            s.audit_log(code(SAIJO).into(), 1, 10).await.unwrap().len(),
+            4
+        );
+    }
+
+    pub async fn sessions_are_stored_hashed_and_end_with_a_password_change(db: &TestDb) {
+        let s = &db.store;
+        s.create_account(
+            &account("saijo-0003", Some(SAIJO)),
+            code(SAIJO).into(),
+            &audit("account.issue", "3"),
+        )
+        .await
+        .unwrap();
+        let (token, hash) = vrs_crypto::password::new_token();
+        let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let record = vrs_store::SessionRecord {
+            token_hash: hash.to_vec(),
+            user_id: "saijo-0003".into(),
+            terminal: "lgwan".into(),
+            csrf_token: "csrf".into(),
+            created_at: at,
+            last_seen_at: at,
+        };
+        s.create_session(&record).await.unwrap();
+        assert_eq!(s.session(&hash).await.unwrap(), record);
+        let later = at + chrono::Duration::minutes(5);
+        s.touch_session(&hash, later).await.unwrap();
+        assert_eq!(s.session(&hash).await.unwrap().last_seen_at, later);
+        assert!(
+            !contains(&db.dump().await, token.as_bytes()),
+            "the token itself is never stored"
+        );
+        s.set_password(
+            "saijo-0003",
+            "$argon2id$new",
+            false,
+            code(SAIJO).into(),
+            &audit("password.change", "3"),
+        )
+        .await
+        .unwrap();
+        assert!(matches!(s.session(&hash).await, Err(StoreError::NotFound)));
+        assert!(!s.account("saijo-0003").await.unwrap().must_change_password);
+        s.create_session(&record).await.unwrap();
+        s.delete_session(&hash).await.unwrap();
+        assert!(matches!(s.session(&hash).await, Err(StoreError::NotFound)));
+    }
+
+    pub async fn a_machine_clients_tokens_are_hashed_its_assertions_used_once_and_removal_ends_them(
+        db: &TestDb,
+    ) {
+        let s = &db.store;
+        let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let client = vrs_store::MachineClient {
+            user_id: "saijo-ehr".into(),
+            jwks: r#"{"keys":[]}"#.into(),
+            scopes: "doses.write".into(),
+            created_at: at,
+        };
+        assert!(matches!(
+            s.put_client(
+                &client,
+                code(SAIJO).into(),
+                &audit("client.register", "ehr")
+            )
+            .await,
+            Err(StoreError::NotFound)
+        ));
+        s.create_account(
+            &account("saijo-ehr", Some(SAIJO)),
+            code(SAIJO).into(),
+            &audit("account.issue", "ehr"),
+        )
+        .await
+        .unwrap();
+        let chain = s.audit_log(code(SAIJO).into(), 1, 100).await.unwrap().len();
+        s.put_client(
+            &client,
+            code(SAIJO).into(),
+            &audit("client.register", "ehr"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(s.client("saijo-ehr").await.unwrap(), client);
+        assert_eq!(s.clients().await.unwrap(), vec![client.clone()]);
+
+        let (token, hash) = vrs_crypto::password::new_token();
+        let record = vrs_store::AccessToken {
+            token_hash: hash.to_vec(),
+            user_id: "saijo-ehr".into(),
+            scopes: "doses.write".into(),
+            expires_at: at + chrono::Duration::minutes(5),
+        };
+        s.create_access_token(&record, code(SAIJO).into(), &audit("client.token", "ehr"))
+            .await
+            .unwrap();
+        assert_eq!(s.access_token(&hash).await.unwrap(), record);
+        assert!(
+            !contains(&db.dump().await, token.as_bytes()),
+            "the token itself is never stored"
+        );
+
+        s.use_assertion("saijo-ehr", "jti-1", at).await.unwrap();
+        assert!(matches!(
+            s.use_assertion("saijo-ehr", "jti-1", at).await,
+            Err(StoreError::Conflict(_))
+        ));
+        s.use_assertion("saijo-ehr", "jti-2", at + chrono::Duration::hours(1))
+            .await
+            .unwrap();
+        // The first assertion ID and the token expire; the second ID is still kept.
+        let swept = s
+            .delete_expired_client_records(at + chrono::Duration::minutes(10))
+            .await
+            .unwrap();
+        assert_eq!(swept, 2);
+        assert!(matches!(
+            s.access_token(&hash).await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
+            s.use_assertion("saijo-ehr", "jti-2", at).await,
+            Err(StoreError::Conflict(_))
+        ));
+
+        // Replacing the registration, then removing it, ends the tokens held.
+        s.create_access_token(&record, code(SAIJO).into(), &audit("client.token", "ehr"))
+            .await
+            .unwrap();
+        s.put_client(
+            &client,
+            code(SAIJO).into(),
+            &audit("client.register", "ehr"),
+        )
+        .await
+        .unwrap();
+        assert!(matches!(
+            s.access_token(&hash).await,
+            Err(StoreError::NotFound)
+        ));
+        s.create_access_token(&record, code(SAIJO).into(), &audit("client.token", "ehr"))
+            .await
+            .unwrap();
+        s.delete_client(
+            "saijo-ehr",
+            code(SAIJO).into(),
+            &audit("client.remove", "ehr"),
+        )
+        .await
+        .unwrap();
+        assert!(matches!(
+            s.access_token(&hash).await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
+            s.client("saijo-ehr").await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
+            s.delete_client(
+                "saijo-ehr",
+                code(SAIJO).into(),
+                &audit("client.remove", "ehr")
+            )
+            .await,
+            Err(StoreError::NotFound)
+        ));
+        // Every registration, grant and removal is in the chain; refusals add nothing.
+        assert_eq!(
+            s.audit_log(code(SAIJO).into(), 1, 100).await.unwrap().len(),
+            chain + 6
+        );
+    }
+
+    pub async fn audit_search_filters_by_time_actor_and_action_within_its_chain(db: &TestDb) {
+        let s = &db.store;
+        let day = |d: u32| {
+            chrono::DateTime::parse_from_rfc3339(&format!("2026-11-{d:02}T09:00:00Z"))
+                .unwrap()
+                .to_utc()
+        };
+        for (d, actor, action) in [
+            (1, "a", "login"),
+            (2, "b", "login"),
+            (3, "a", "targets.import"),
+            (4, "b", "logout"),
+        ] {
+            let mut e = audit(action, "x");
+            e.actor = actor.into();
+            e.at = day(d);
+            s.append_audit(code(SAIJO).into(), &e).await.unwrap();
+        }
+        s.append_audit(code(CHIYODA).into(), &audit("login", "y"))
+            .await
+            .unwrap();
+        let search = |f: vrs_store::AuditFilter| async move {
+            s.audit_search(code(SAIJO).into(), &f).await.unwrap()
+        };
+        let all = search(vrs_store::AuditFilter {
+            limit: 100,
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(
+            all.iter().map(|r| r.seq).collect::<Vec<_>>(),
+            [4, 3, 2, 1],
+            "newest first, own chain only"
+        );
+        let by_actor = search(vrs_store::AuditFilter {
+            actor: Some("a".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(by_actor.iter().map(|r| r.seq).collect::<Vec<_>>(), [3, 1]);
+        let by_action = search(vrs_store::AuditFilter {
+            action: Some("login".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(by_action.iter().map(|r| r.seq).collect::<Vec<_>>(), [2, 1]);
+        let range = search(vrs_store::AuditFilter {
+            from: Some(day(2)),
+            to: Some(day(4)),
+            limit: 100,
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(range.iter().map(|r| r.seq).collect::<Vec<_>>(), [3, 2]);
+        let limited = search(vrs_store::AuditFilter {
+            limit: 1,
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(limited.len(), 1);
+    }
+
+    fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+        haystack.windows(needle.len()).any(|w| w == needle)
+    }
+}
