@@ -105,6 +105,25 @@ impl CouponError {
     }
 }
 
+/// A coupon a site cannot use: 404 `unknown_coupon` (the same for an unknown and a deceased holder).
+impl vrs_domain::UserFacing for CouponError {
+    fn code(&self) -> &'static str {
+        CouponError::code(self)
+    }
+    fn status(&self) -> u16 {
+        match self {
+            CouponError::Unknown | CouponError::Deceased => 404,
+            CouponError::Store(_) => 500,
+        }
+    }
+    fn message_ja(&self) -> std::borrow::Cow<'_, str> {
+        CouponError::message_ja(self).into()
+    }
+    fn message_en(&self) -> std::borrow::Cow<'_, str> {
+        self.to_string().into()
+    }
+}
+
 /// Reads a coupon for a site; the read is audited in the home municipality's chain. The caller has
 /// checked that the actor may read coupons (`Action::ReadCoupon`).
 pub async fn read_coupon(

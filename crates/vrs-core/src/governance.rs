@@ -32,6 +32,22 @@ impl Stopped {
     }
 }
 
+/// A stopped function: 503 (the service is stopped, not the request wrong), code `function_stopped`.
+impl vrs_domain::UserFacing for Stopped {
+    fn code(&self) -> &'static str {
+        "function_stopped"
+    }
+    fn status(&self) -> u16 {
+        503
+    }
+    fn message_ja(&self) -> std::borrow::Cow<'_, str> {
+        Stopped::message_ja(self).into()
+    }
+    fn message_en(&self) -> std::borrow::Cow<'_, str> {
+        self.to_string().into()
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum GovernanceError {
     #[error(transparent)]

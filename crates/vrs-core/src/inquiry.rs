@@ -65,6 +65,32 @@ impl InquiryError {
     }
 }
 
+/// An inquiry refused: 422 with its own code for what the staff can change, 503 for a stop.
+impl vrs_domain::UserFacing for InquiryError {
+    fn code(&self) -> &'static str {
+        match self {
+            InquiryError::Stopped(s) => s.code(),
+            InquiryError::OwnMunicipality => "own_municipality",
+            InquiryError::ConsentRequired => "consent_required",
+            InquiryError::NotOwnResident => "not_own_resident",
+            InquiryError::Store(_) => "internal",
+        }
+    }
+    fn status(&self) -> u16 {
+        match self {
+            InquiryError::Stopped(s) => s.status(),
+            InquiryError::Store(_) => 500,
+            _ => 422,
+        }
+    }
+    fn message_ja(&self) -> std::borrow::Cow<'_, str> {
+        InquiryError::message_ja(self).into()
+    }
+    fn message_en(&self) -> std::borrow::Cow<'_, str> {
+        self.to_string().into()
+    }
+}
+
 impl From<GovernanceError> for InquiryError {
     fn from(e: GovernanceError) -> Self {
         match e {

@@ -113,26 +113,103 @@ pub async fn reissue(
     certificates::issue(store, settings, actor, &person, doses, &request, now).await
 }
 
-/// Why a site's undo was refused.
-#[derive(Debug, thiserror::Error)]
+/// Why a site's undo was refused. It reads "日本語 (English)"; [`UserFacing`](vrs_domain::UserFacing)
+/// gives each language on its own.
+#[derive(Debug)]
 pub enum UndoError {
-    #[error("取り消しの理由を入力してください (a reason is required)")]
     NoReason,
-    #[error("{0}")]
     Invalid(String),
-    #[error("この接種券に該当する接種記録がありません (no such dose on this coupon)")]
     NotFound,
-    #[error("タブレットで登録された接種記録ではないため、市区町村の担当者が訂正します (the dose was not registered from a tablet: municipal staff correct it)")]
     NotFromTablet,
-    #[error("別の接種会場のアカウントで登録された接種記録は取り消せません (the dose was registered by another site)")]
     OtherSite,
-    #[error("登録から{minutes}分を過ぎたため取り消せません。市区町村の担当者に訂正を依頼してください (the {minutes}-minute undo window has closed: ask municipal staff to correct it)")]
-    WindowClosed { minutes: i64 },
+    WindowClosed {
+        minutes: i64,
+    },
     /// The operator has stopped registration from tablets: an undo is a registration change too.
-    #[error("{0}")]
     Stopped(crate::governance::Stopped),
-    #[error(transparent)]
     Store(StoreError),
+}
+
+impl vrs_domain::UserFacing for UndoError {
+    fn code(&self) -> &'static str {
+        match self {
+            UndoError::NoReason | UndoError::Invalid(_) => "invalid",
+            UndoError::NotFound => "not_found",
+            UndoError::WindowClosed { .. } => "window_closed",
+            UndoError::NotFromTablet | UndoError::OtherSite => "not_undoable",
+            UndoError::Stopped(s) => s.code(),
+            UndoError::Store(_) => "internal",
+        }
+    }
+
+    fn status(&self) -> u16 {
+        match self {
+            UndoError::NoReason | UndoError::Invalid(_) => 422,
+            UndoError::NotFound => 404,
+            UndoError::WindowClosed { .. } | UndoError::NotFromTablet | UndoError::OtherSite => 409,
+            UndoError::Stopped(s) => s.status(),
+            UndoError::Store(_) => 500,
+        }
+    }
+
+    fn message_ja(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            UndoError::NoReason => "取り消しの理由を入力してください".into(),
+            UndoError::Invalid(m) => m.as_str().into(),
+            UndoError::NotFound => "この接種券に該当する接種記録がありません".into(),
+            UndoError::NotFromTablet => {
+                "タブレットで登録された接種記録ではないため、市区町村の担当者が訂正します".into()
+            }
+            UndoError::OtherSite => {
+                "別の接種会場のアカウントで登録された接種記録は取り消せません".into()
+            }
+            UndoError::WindowClosed { minutes } => format!(
+                "登録から{minutes}分を過ぎたため取り消せません。市区町村の担当者に訂正を依頼してください"
+            )
+            .into(),
+            UndoError::Stopped(s) => s.message_ja().into(),
+            UndoError::Store(_) => "取り消しを処理できませんでした".into(),
+        }
+    }
+
+    fn message_en(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            UndoError::NoReason => "a reason is required".into(),
+            UndoError::Invalid(m) => m.as_str().into(),
+            UndoError::NotFound => "no such dose on this coupon".into(),
+            UndoError::NotFromTablet => {
+                "the dose was not registered from a tablet: municipal staff correct it".into()
+            }
+            UndoError::OtherSite => "the dose was registered by another site".into(),
+            UndoError::WindowClosed { minutes } => format!(
+                "the {minutes}-minute undo window has closed: ask municipal staff to correct it"
+            )
+            .into(),
+            UndoError::Stopped(s) => s.to_string().into(),
+            UndoError::Store(e) => e.to_string().into(),
+        }
+    }
+}
+
+impl std::fmt::Display for UndoError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use vrs_domain::UserFacing;
+        match self {
+            UndoError::Invalid(m) => f.write_str(m),
+            UndoError::Stopped(s) => s.fmt(f),
+            UndoError::Store(e) => e.fmt(f),
+            other => write!(f, "{} ({})", other.message_ja(), other.message_en()),
+        }
+    }
+}
+
+impl std::error::Error for UndoError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            UndoError::Store(e) => Some(e),
+            _ => None,
+        }
+    }
 }
 
 /// A vaccination site undoes a dose it registered from its tablet on `coupon`, within `window` of

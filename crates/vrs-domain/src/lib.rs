@@ -24,6 +24,7 @@ pub mod romaji;
 pub mod sex;
 pub mod statistics;
 pub mod text;
+pub mod user_facing;
 pub mod vaccine;
 
 mod serde_str;
@@ -52,4 +53,5 @@ pub use statistics::{
     suppress, suppress_line, AgeBand, Cell, Suppressed, HIDDEN_MARK, SUPPRESS_BELOW,
 };
 pub use text::normalize_digits;
+pub use user_facing::UserFacing;
 pub use vaccine::{LotNumber, LotNumberError, Manufacturer, VaccineProduct};

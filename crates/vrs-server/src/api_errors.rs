@@ -32,6 +32,11 @@ impl Fault {
         }
     }
 
+    /// A refusal that speaks for itself: its code and both messages.
+    pub fn of(refusal: &impl vrs_domain::UserFacing) -> Self {
+        Self::new(refusal.code(), refusal.message_ja(), refusal.message_en())
+    }
+
     pub fn with_field(mut self, field: &str) -> Self {
         self.field = Some(field.to_owned());
         self
@@ -53,8 +58,15 @@ pub fn json(status: StatusCode, fault: Fault) -> Response {
     response
 }
 
+/// The JSON answer of a refusal that speaks for itself, with its own status.
+pub(crate) fn refusal(refusal: &impl vrs_domain::UserFacing) -> Response {
+    let status =
+        StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    json(status, Fault::of(refusal))
+}
+
 /// The API's refusal for a status that came without a [`Fault`]: the router's and the limits'.
-fn by_status(status: StatusCode) -> Fault {
+pub(crate) fn by_status(status: StatusCode) -> Fault {
     let (code, ja, en) = match status {
         StatusCode::UNAUTHORIZED => ("sign_in", "ログインしてください。", "sign in first"),
         StatusCode::FORBIDDEN => (

@@ -3,6 +3,9 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use std::borrow::Cow;
+
+use vrs_domain::UserFacing;
 use vrs_store::{ConflictKind, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -67,62 +70,87 @@ impl WebError {
             WebError::Internal(_) => "internal",
         }
     }
-}
 
-impl WebError {
     /// The refusal in both languages, as the JSON API answers it.
     pub fn fault(&self) -> crate::api_errors::Fault {
-        use crate::api_errors::Fault;
-        let code = self.code();
+        crate::api_errors::Fault::of(self)
+    }
+
+    /// The scopes that would grant `action`, for the refusal's text.
+    fn scopes_needed(action: vrs_core::access::Action) -> String {
+        let needed: Vec<&str> = vrs_core::access::Scope::granting(action)
+            .iter()
+            .map(|s| s.as_str())
+            .collect();
+        if needed.is_empty() {
+            "none".to_owned()
+        } else {
+            needed.join(" or ")
+        }
+    }
+}
+
+impl UserFacing for WebError {
+    fn code(&self) -> &'static str {
+        WebError::code(self)
+    }
+
+    fn status(&self) -> u16 {
         match self {
-            WebError::SignIn => Fault::new(code, "ログインしてください。", self.to_string()),
-            WebError::PasswordChangeDue => {
-                Fault::new(code, "初期パスワードを変更してください。", self.to_string())
+            WebError::SignIn | WebError::BearerInvalid => 401,
+            WebError::PasswordChangeDue
+            | WebError::Forbidden(_)
+            | WebError::Csrf
+            | WebError::OutOfScope(_) => 403,
+            WebError::Denied(reason) => reason.status(),
+            WebError::NotFound => 404,
+            WebError::Invalid(_) => 422,
+            WebError::Conflict(kind) => kind.status(),
+            WebError::Stopped(s) => s.status(),
+            WebError::Internal(_) => 500,
+        }
+    }
+
+    fn message_ja(&self) -> Cow<'_, str> {
+        match self {
+            WebError::SignIn => "ログインしてください。".into(),
+            WebError::PasswordChangeDue => "初期パスワードを変更してください。".into(),
+            WebError::Forbidden(_) => "この操作は許可されていません。".into(),
+            WebError::BearerInvalid => {
+                "アクセストークンが無効です（不明、期限切れ、または取り消し済み）。".into()
             }
-            WebError::Forbidden(_) => {
-                Fault::new(code, "この操作は許可されていません。", self.to_string())
+            WebError::OutOfScope(action) => format!(
+                "アクセストークンのスコープでは {} は行えません（必要なスコープ: {}）。",
+                action.as_str(),
+                Self::scopes_needed(*action)
+            )
+            .into(),
+            WebError::Denied(reason) => UserFacing::message_ja(reason),
+            WebError::Csrf => {
+                "フォームの安全確認用トークンがないか正しくありません。ページを読み込み直してください。"
+                    .into()
             }
-            WebError::BearerInvalid => Fault::new(
-                code,
-                "アクセストークンが無効です（不明、期限切れ、または取り消し済み）。",
-                self.to_string(),
-            ),
-            WebError::OutOfScope(action) => {
-                let needed: Vec<&str> = vrs_core::access::Scope::granting(*action)
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect();
-                let needed = if needed.is_empty() {
-                    "none".to_owned()
-                } else {
-                    needed.join(" or ")
-                };
-                Fault::new(
-                    code,
-                    format!(
-                        "アクセストークンのスコープでは {} は行えません（必要なスコープ: {needed}）。",
-                        action.as_str()
-                    ),
-                    format!(
-                        "the access token's scopes do not permit {} (scope needed: {needed})",
-                        action.as_str()
-                    ),
-                )
-            }
-            WebError::Denied(reason) => Fault::new(code, reason.message_ja(), reason.message_en()),
-            WebError::Csrf => Fault::new(
-                code,
-                "フォームの安全確認用トークンがないか正しくありません。ページを読み込み直してください。",
-                self.to_string(),
-            ),
-            WebError::NotFound => Fault::new(code, "見つかりません。", self.to_string()),
+            WebError::NotFound => "見つかりません。".into(),
             // A service's refusal: its text as it was written (both languages where it has them).
-            WebError::Invalid(text) => Fault::new(code, text.as_str(), text.as_str()),
-            WebError::Conflict(kind) => Fault::new(code, kind.ja(), kind.to_string()),
-            WebError::Stopped(s) => Fault::new(code, s.message_ja(), s.to_string()),
-            WebError::Internal(_) => {
-                Fault::new(code, "内部エラーが発生しました。", self.to_string())
-            }
+            WebError::Invalid(text) => text.as_str().into(),
+            WebError::Conflict(kind) => kind.message_ja(),
+            WebError::Stopped(s) => UserFacing::message_ja(s),
+            WebError::Internal(_) => "内部エラーが発生しました。".into(),
+        }
+    }
+
+    fn message_en(&self) -> Cow<'_, str> {
+        match self {
+            WebError::OutOfScope(action) => format!(
+                "the access token's scopes do not permit {} (scope needed: {})",
+                action.as_str(),
+                Self::scopes_needed(*action)
+            )
+            .into(),
+            WebError::Denied(reason) => UserFacing::message_en(reason),
+            WebError::Conflict(kind) => kind.message_en(),
+            WebError::Stopped(s) => UserFacing::message_en(s),
+            other => other.to_string().into(),
         }
     }
 }
@@ -147,17 +175,8 @@ impl IntoResponse for WebError {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
             }
             other => {
-                let status = match other {
-                    WebError::Forbidden(_)
-                    | WebError::Denied(_)
-                    | WebError::Csrf
-                    | WebError::OutOfScope(_) => StatusCode::FORBIDDEN,
-                    WebError::Invalid(_) | WebError::Conflict(_) => {
-                        StatusCode::UNPROCESSABLE_ENTITY
-                    }
-                    WebError::Stopped(_) => StatusCode::SERVICE_UNAVAILABLE,
-                    _ => StatusCode::NOT_FOUND,
-                };
+                let status = StatusCode::from_u16(other.status())
+                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                 let text = match other {
                     WebError::Denied(reason) => format!(
                         "{}: {} / {}",

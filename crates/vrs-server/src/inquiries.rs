@@ -311,26 +311,8 @@ pub async fn api_inquire(
     };
     match inquire(state.store.as_ref(), &actor(&signed), own, &request).await {
         Ok(a) => Ok(Json(answer_json(&a)).into_response()),
-        Err(InquiryError::Stopped(s)) => Ok(crate::tablet::stopped(&s)),
-        Err(e @ InquiryError::OwnMunicipality) => Ok(api_error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "own_municipality",
-            &e.message_ja(),
-            &e.to_string(),
-        )),
-        Err(e @ InquiryError::ConsentRequired) => Ok(api_error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "consent_required",
-            &e.message_ja(),
-            &e.to_string(),
-        )),
-        Err(e @ InquiryError::NotOwnResident) => Ok(api_error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "not_own_resident",
-            &e.message_ja(),
-            &e.to_string(),
-        )),
         Err(InquiryError::Store(e)) => Err(e.into()),
+        Err(e) => Ok(crate::api_errors::refusal(&e)),
     }
 }
 
@@ -513,7 +495,7 @@ pub async fn api_bulk(
     .await
     {
         Ok(report) => report,
-        Err(BulkError::Stopped(s)) => return Ok(crate::tablet::stopped(&s)),
+        Err(BulkError::Stopped(s)) => return Ok(crate::api_errors::refusal(&s)),
         Err(BulkError::Store(e)) => return Err(e.into()),
         Err(e) => return file_refused(e.to_string()),
     };

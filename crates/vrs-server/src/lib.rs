@@ -15,6 +15,7 @@ mod dose_files;
 mod duplicates;
 mod duplicates_pages;
 mod error;
+mod error_pages;
 mod fhir;
 mod governance;
 pub mod headers;

@@ -31,6 +31,8 @@ header button{background:none;border:1px solid #fff;border-radius:.3rem;margin:0
 .notice{color:#1d4f91;font-weight:600}
 table{border-collapse:collapse;background:#fff}
 td,th{border:1px solid #c8d3e1;padding:.4rem .6rem;text-align:left}
+.error-page .error-message{font-weight:bold;font-size:1.1rem;border-left:4px solid #b3261e;padding:.4rem .8rem;background:#fff}
+.error-page .error-code{color:#555}
 ";
 
 /// The label of a role.

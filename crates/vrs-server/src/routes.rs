@@ -639,6 +639,7 @@ pub fn router(state: AppState) -> Router {
             crate::metrics::track,
         ))
         .layer(axum::middleware::from_fn(crate::api_errors::shape))
+        .layer(axum::middleware::from_fn(crate::error_pages::render))
         .layer(axum::middleware::from_fn(crate::fhir::negotiate))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

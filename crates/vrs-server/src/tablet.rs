@@ -12,7 +12,7 @@ use serde::Deserialize;
 use vrs_core::access::{Action, Target};
 use vrs_core::coupon::CouponRef;
 use vrs_core::doses::{register_at_site, DoseInput, DoseText, IdempotencyRequest, RegisterError};
-use vrs_domain::{Dose, VaccineProduct};
+use vrs_domain::{Dose, UserFacing, VaccineProduct};
 use vrs_store::IDEMPOTENCY_KEY_MAX;
 
 use crate::api_errors::api_error;
@@ -217,7 +217,7 @@ pub async fn register_dose(
             "このIdempotency-Keyは別の登録に使われています。",
             "this Idempotency-Key was already used for a different request",
         )),
-        Err(RegisterError::Stopped(s)) => Ok(stopped(&s)),
+        Err(RegisterError::Stopped(s)) => Ok(crate::api_errors::refusal(&s)),
         Err(RegisterError::Store(e)) => Err(e.into()),
     }
 }
@@ -290,42 +290,14 @@ pub async fn undo_dose(
         chrono::Utc::now(),
     )
     .await;
-    // Each refusal reads "日本語 (English)".
-    let split = |e: &UndoError| -> (String, String) {
-        let text = e.to_string();
-        match text.split_once(" (") {
-            Some((ja, en)) => (ja.to_owned(), en.trim_end_matches(')').to_owned()),
-            None => (text.clone(), text),
-        }
-    };
     Ok(match result {
         Ok(()) => Json(serde_json::json!({ "outcome": "undone" })).into_response(),
         Err(UndoError::Store(e)) => return Err(e.into()),
-        Err(UndoError::Stopped(s)) => stopped(&s),
         Err(e @ (UndoError::NoReason | UndoError::Invalid(_))) => {
-            let (ja, en) = split(&e);
-            bad_field("reason", &ja, en)
+            bad_field("reason", &e.message_ja(), e.message_en().into_owned())
         }
-        Err(e) => {
-            let (status, code) = match e {
-                UndoError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
-                UndoError::WindowClosed { .. } => (StatusCode::CONFLICT, "window_closed"),
-                _ => (StatusCode::CONFLICT, "not_undoable"),
-            };
-            let (ja, en) = split(&e);
-            api_error(status, code, &ja, &en)
-        }
+        Err(e) => crate::api_errors::refusal(&e),
     })
-}
-
-/// The API's answer while the operator has stopped a function: 503 `function_stopped`.
-pub(crate) fn stopped(s: &vrs_core::governance::Stopped) -> Response {
-    api_error(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "function_stopped",
-        &s.message_ja(),
-        &s.to_string(),
-    )
 }
 
 /// The tablet page.
@@ -545,12 +517,7 @@ pub(crate) async fn read_coupon(
         Err(e) => {
             state.metrics.coupon_read("unknown");
             state.coupon_watch.unknown(account, now);
-            Ok(api_error(
-                StatusCode::NOT_FOUND,
-                e.code(),
-                e.message_ja(),
-                &e.to_string(),
-            ))
+            Ok(crate::api_errors::refusal(&e))
         }
     }
 }

@@ -123,7 +123,7 @@ pub async fn import(
     .await
     {
         Ok(report) => report,
-        Err(ImportError::Stopped(s)) => return Ok(crate::tablet::stopped(&s)),
+        Err(ImportError::Stopped(s)) => return Ok(crate::api_errors::refusal(&s)),
         Err(ImportError::File(e)) => {
             return Ok(api_error(
                 StatusCode::UNPROCESSABLE_ENTITY,

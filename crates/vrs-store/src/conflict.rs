@@ -315,3 +315,19 @@ impl ConflictKind {
         }
     }
 }
+
+/// A store rule's refusal: code `invalid`, status 422 (the request asked for what the rules forbid).
+impl vrs_domain::UserFacing for ConflictKind {
+    fn code(&self) -> &'static str {
+        "invalid"
+    }
+    fn status(&self) -> u16 {
+        422
+    }
+    fn message_ja(&self) -> std::borrow::Cow<'_, str> {
+        self.ja().into()
+    }
+    fn message_en(&self) -> std::borrow::Cow<'_, str> {
+        self.to_string().into()
+    }
+}

@@ -154,3 +154,19 @@ mod tests {
         }
     }
 }
+
+/// An access refusal: 403 with the reason's own code.
+impl vrs_domain::UserFacing for DenyReason {
+    fn code(&self) -> &'static str {
+        DenyReason::code(*self)
+    }
+    fn status(&self) -> u16 {
+        403
+    }
+    fn message_ja(&self) -> std::borrow::Cow<'_, str> {
+        DenyReason::message_ja(*self).into()
+    }
+    fn message_en(&self) -> std::borrow::Cow<'_, str> {
+        DenyReason::message_en(*self).into()
+    }
+}

@@ -11,6 +11,7 @@ mod browser;
 mod certificates;
 mod doses;
 mod duplicates;
+mod error_pages;
 mod fhir;
 mod hl7;
 mod inquiry;
