@@ -31,40 +31,7 @@ pub use action::Action;
 pub use reason::DenyReason;
 pub use rules::{allow_table, allowed_actions};
 pub use scope::{Scope, Scopes, UnknownScope};
-pub use vrs_domain::{Role, UnknownRole};
-
-/// Where the principal acts from. LG-WAN is whatever network the deployment names as trusted;
-/// everything else is the internet.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Terminal {
-    Lgwan,
-    Internet,
-}
-
-impl Terminal {
-    /// The stable code used in the database and the audit log.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Terminal::Lgwan => "lgwan",
-            Terminal::Internet => "internet",
-        }
-    }
-
-    /// `"lgwan"` is LG-WAN; any other code is the internet, so an unknown value never gains trust.
-    pub fn from_code(s: &str) -> Self {
-        if s == "lgwan" {
-            Terminal::Lgwan
-        } else {
-            Terminal::Internet
-        }
-    }
-}
-
-impl fmt::Display for Terminal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use vrs_domain::{Role, Terminal, UnknownRole};
 
 /// Who acts: built from the session (account and terminal class), never from the request.
 #[derive(Clone, Debug, PartialEq, Eq)]

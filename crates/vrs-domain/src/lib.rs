@@ -23,6 +23,7 @@ pub mod role;
 pub mod romaji;
 pub mod sex;
 pub mod statistics;
+pub mod terminal;
 pub mod text;
 pub mod user_facing;
 pub mod vaccine;
@@ -52,6 +53,7 @@ pub use sex::{Sex, SexError};
 pub use statistics::{
     suppress, suppress_line, AgeBand, Cell, Suppressed, HIDDEN_MARK, SUPPRESS_BELOW,
 };
+pub use terminal::Terminal;
 pub use text::normalize_digits;
 pub use user_facing::UserFacing;
 pub use vaccine::{LotNumber, LotNumberError, Manufacturer, VaccineProduct};

@@ -7,7 +7,7 @@ use vrs_store::{Account, Application, ApplicationStatus, AuditRecord};
 
 use crate::i18n::{t, Lang, Text};
 use crate::session::Signed;
-use crate::terminal::TerminalClass;
+use crate::terminal::Terminal;
 
 pub(crate) const STYLE: &str = "
 body{font-family:system-ui,'Hiragino Sans','Noto Sans CJK JP',sans-serif;margin:0;background:#f5f7fa;color:#1b2430}
@@ -195,10 +195,10 @@ pub fn menu(role: Role, lgwan: bool) -> Vec<MenuItem> {
     items
 }
 
-fn terminal_label(lang: Lang, terminal: TerminalClass) -> &'static str {
+fn terminal_label(lang: Lang, terminal: Terminal) -> &'static str {
     match terminal {
-        TerminalClass::Lgwan => t(lang, Text::Lgwan),
-        TerminalClass::Internet => t(lang, Text::Internet),
+        Terminal::Lgwan => t(lang, Text::Lgwan),
+        Terminal::Internet => t(lang, Text::Internet),
     }
 }
 
@@ -287,7 +287,7 @@ pub fn home(lang: Lang, signed: &Signed) -> Markup {
         html! {
             nav.menu data-role=(signed.account.role) {
                 ul {
-                    @for item in menu(signed.account.role, signed.terminal == TerminalClass::Lgwan) {
+                    @for item in menu(signed.account.role, signed.terminal == Terminal::Lgwan) {
                         li { a href=(item.href) { (if lang == Lang::Ja { item.ja } else { item.en }) } }
                     }
                 }

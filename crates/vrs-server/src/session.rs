@@ -16,14 +16,14 @@ use vrs_store::{Account, SessionRecord};
 
 use crate::error::WebError;
 use crate::i18n::Lang;
-use crate::terminal::{classify, client_address, TerminalClass};
+use crate::terminal::{classify, client_address};
 use crate::AppState;
 
 pub const SESSION_COOKIE: &str = "vrs_session";
 pub const LOGIN_CSRF_COOKIE: &str = "vrs_login_csrf";
 
 /// The terminal class of the request being handled.
-pub struct RequestTerminal(pub TerminalClass);
+pub struct RequestTerminal(pub Terminal);
 
 impl FromRequestParts<AppState> for RequestTerminal {
     type Rejection = WebError;
@@ -45,7 +45,7 @@ pub struct Signed {
     pub account: Account,
     pub session: SessionRecord,
     pub token: String,
-    pub terminal: TerminalClass,
+    pub terminal: Terminal,
     pub lang: Lang,
     pub scopes: Option<Scopes>,
 }
@@ -122,11 +122,11 @@ impl FromRequestParts<AppState> for SignedAny {
                     SessionError::Missing | SessionError::Expired => WebError::SignIn,
                     SessionError::Store(e) => e.into(),
                 })?;
-        let opened_from = TerminalClass::from_stored(&session.terminal);
-        let terminal = if opened_from == TerminalClass::Lgwan && now_from == TerminalClass::Lgwan {
-            TerminalClass::Lgwan
+        let opened_from = Terminal::from_code(&session.terminal);
+        let terminal = if opened_from == Terminal::Lgwan && now_from == Terminal::Lgwan {
+            Terminal::Lgwan
         } else {
-            TerminalClass::Internet
+            Terminal::Internet
         };
         Ok(SignedAny(Signed {
             account,
@@ -153,20 +153,16 @@ impl FromRequestParts<AppState> for Signed {
 }
 
 impl Signed {
-    /// Asks the access module whether this session may do `action` on `target`; handlers never
-    /// decide themselves.
     /// The access module's view of this session.
     pub fn principal(&self) -> Result<vrs_core::Principal, WebError> {
-        let terminal = match self.terminal {
-            TerminalClass::Lgwan => Terminal::Lgwan,
-            TerminalClass::Internet => Terminal::Internet,
-        };
-        let mut principal = accounts::principal(&self.account, terminal)
+        let mut principal = accounts::principal(&self.account, self.terminal)
             .ok_or(WebError::Forbidden("unknown role"))?;
         principal.scopes = self.scopes.clone();
         Ok(principal)
     }
 
+    /// Asks the access module whether this session may do `action` on `target`; handlers never
+    /// decide themselves.
     pub fn authorize(&self, action: Action, target: &Target) -> Result<(), WebError> {
         if let Some(scopes) = &self.scopes {
             if !scopes.grants(action) {

@@ -12,29 +12,7 @@ use axum::http::HeaderMap;
 
 use crate::config::Settings;
 
-/// The class of terminal a session was opened from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TerminalClass {
-    Lgwan,
-    Internet,
-}
-
-impl TerminalClass {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TerminalClass::Lgwan => "lgwan",
-            TerminalClass::Internet => "internet",
-        }
-    }
-
-    pub fn from_stored(s: &str) -> Self {
-        if s == "lgwan" {
-            TerminalClass::Lgwan
-        } else {
-            TerminalClass::Internet
-        }
-    }
-}
+pub use vrs_domain::Terminal;
 
 /// The client's address: the peer's; when the peer is a trusted proxy, the last entry of the last
 /// line of the proxy header, or `None` when that is missing or not an address.
@@ -64,10 +42,10 @@ pub fn client_address(
 }
 
 /// The terminal class of a client address (an unknown address is the internet's).
-pub fn classify(settings: &Settings, client: Option<IpAddr>) -> TerminalClass {
+pub fn classify(settings: &Settings, client: Option<IpAddr>) -> Terminal {
     match client {
-        Some(ip) if settings.lgwan_networks.iter().any(|n| n.contains(&ip)) => TerminalClass::Lgwan,
-        _ => TerminalClass::Internet,
+        Some(ip) if settings.lgwan_networks.iter().any(|n| n.contains(&ip)) => Terminal::Lgwan,
+        _ => Terminal::Internet,
     }
 }
 
@@ -95,13 +73,13 @@ mod tests {
         let s = settings();
         assert_eq!(
             classify(&s, Some("10.20.3.4".parse().unwrap())),
-            TerminalClass::Lgwan
+            Terminal::Lgwan
         );
         assert_eq!(
             classify(&s, Some("10.21.3.4".parse().unwrap())),
-            TerminalClass::Internet
+            Terminal::Internet
         );
-        assert_eq!(classify(&s, None), TerminalClass::Internet);
+        assert_eq!(classify(&s, None), Terminal::Internet);
     }
 
     /// Regression: only the first header line was read, so a client that sent its own
@@ -116,7 +94,7 @@ mod tests {
         forged.append("x-forwarded-for", "10.20.0.9, 203.0.113.7".parse().unwrap());
         let client = client_address(&s, proxy, &forged);
         assert_eq!(client, Some("203.0.113.7".parse().unwrap()));
-        assert_eq!(classify(&s, client), TerminalClass::Internet);
+        assert_eq!(classify(&s, client), Terminal::Internet);
         for bad in [None, Some("unknown"), Some(""), Some("10.20.0.9, garbage")] {
             let mut h = HeaderMap::new();
             if let Some(v) = bad {
@@ -124,7 +102,7 @@ mod tests {
             }
             let client = client_address(&s, proxy, &h);
             assert_eq!(client, None, "{bad:?}");
-            assert_eq!(classify(&s, client), TerminalClass::Internet, "{bad:?}");
+            assert_eq!(classify(&s, client), Terminal::Internet, "{bad:?}");
         }
     }
 
