@@ -44,7 +44,11 @@ fn audit_filter(lang: Lang, q: &pages::AuditQuery, limit: u32) -> Result<AuditFi
     };
     let from = day("from", "期間（開始日）", "From", &q.from)?;
     let to = day("to", "期間（終了日）", "To", &q.to)?;
-    let start = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+    // Days are Japan's days (midnight JST is 15:00 UTC the day before), as the page shows times.
+    let start = |d: chrono::NaiveDate| {
+        d.and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc() - chrono::Duration::hours(9))
+    };
     let text = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
     Ok(AuditFilter {
         from: from.and_then(start),

@@ -195,6 +195,24 @@ pub fn menu(role: Role, lgwan: bool) -> Vec<MenuItem> {
     items
 }
 
+/// A time as Japan reads it, to the second (`2026-12-05 14:06:09`).
+fn jst_seconds(at: chrono::DateTime<chrono::Utc>) -> String {
+    (at + chrono::Duration::hours(9))
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
+/// The terminal an audit entry names: LG-WAN, the internet, or the server's own command line.
+fn stored_terminal_label<'a>(lang: Lang, code: &'a str) -> &'a str {
+    match (code, lang) {
+        ("lgwan", _) => terminal_label(lang, Terminal::Lgwan),
+        ("internet", _) => terminal_label(lang, Terminal::Internet),
+        ("local", Lang::Ja) => "サーバ上のコマンド",
+        ("local", Lang::En) => "command on the server",
+        (other, _) => other,
+    }
+}
+
 fn terminal_label(lang: Lang, terminal: Terminal) -> &'static str {
     match terminal {
         Terminal::Lgwan => t(lang, Text::Lgwan),
@@ -546,19 +564,34 @@ pub fn audit(
                 input #to name="to" value=(query.to);
                 label for="actor" { (if ja { "ユーザID" } else { "User ID" }) }
                 input #actor name="actor" value=(query.actor);
-                label for="action" { (if ja { "操作（例: login, targets.import）" } else { "Action (e.g. login, targets.import)" }) }
-                input #action name="action" value=(query.action);
+                label for="action" { (if ja { "操作" } else { "Action" }) }
+                select #action name="action" {
+                    option value="" selected[query.action.is_empty()] { (if ja { "すべての操作" } else { "Every action" }) }
+                    @for a in vrs_domain::AuditAction::ALL {
+                        option value=(a.as_str()) selected[query.action == a.as_str()] {
+                            (if ja { a.label_ja() } else { a.label_en() }) " (" (a.as_str()) ")"
+                        }
+                    }
+                    // A name no longer written (an older log) can still be searched.
+                    @if !query.action.is_empty() && vrs_domain::AuditAction::parse(&query.action).is_none() {
+                        option value=(query.action) selected { (query.action) }
+                    }
+                }
                 button type="submit" { (if ja { "検索" } else { "Search" }) }
             }
             @if error.is_none() {
                 p { a.csv href={ "/audit.csv?" (query.query_string()) } { (if ja { "CSVでダウンロード" } else { "Download as CSV" }) } }
                 table.audit {
-                    tr { th { "#" } th { (if ja { "日時" } else { "Time" }) } th { (if ja { "ユーザID" } else { "User" }) }
+                    tr { th { "#" } th { (if ja { "日時（日本時間）" } else { "Time (JST)" }) } th { (if ja { "ユーザID" } else { "User" }) }
                          th { (if ja { "端末" } else { "Terminal" }) } th { (if ja { "操作" } else { "Action" }) }
+                         th { (if ja { "操作コード" } else { "Action code" }) }
                          th { (if ja { "対象" } else { "Target" }) } th { (if ja { "結果" } else { "Outcome" }) } }
                     @for r in found {
-                        tr { td { (r.seq) } td { (r.entry.at.format("%Y-%m-%d %H:%M:%S UTC")) } td { (r.entry.actor) }
-                             td { (r.entry.terminal) } td { (r.entry.action) } td { (r.entry.target) } td { (r.entry.outcome) } }
+                        @let action = vrs_domain::AuditAction::parse(&r.entry.action);
+                        tr { td { (r.seq) } td { (jst_seconds(r.entry.at)) } td { (r.entry.actor) }
+                             td { (stored_terminal_label(lang, &r.entry.terminal)) }
+                             td { @if let Some(a) = action { (if ja { a.label_ja() } else { a.label_en() }) } }
+                             td { (r.entry.action) } td { (r.entry.target) } td { (r.entry.outcome) } }
                     }
                 }
             }

@@ -657,8 +657,23 @@ async fn staff_search_and_download_their_own_audit_log(app: &TestApp) {
         !found.body.contains("chiyoda-staff"),
         "another municipality's log is invisible"
     );
+    // Times in Japan's time, each action by its Japanese name beside its code, chosen from a list.
+    assert!(found.body.contains("日時（日本時間）"), "{}", found.body);
+    let login = vrs_domain::AuditAction::Login;
+    assert!(
+        found
+            .body
+            .contains(&format!("<td>{}</td>", login.label_ja())),
+        "{}",
+        found.body
+    );
+    assert!(
+        found.body.contains("<option value=\"login\" selected>"),
+        "{}",
+        found.body
+    );
     // Dates in 和暦 work; a bad date names its field.
-    let today = vrs_domain::format_wareki(chrono::Utc::now().date_naive());
+    let today = vrs_domain::format_wareki(vrs_core::japan_today());
     let wareki = b
         .get(&format!("/audit?from={today}&to={today}&actor=saijo-staff"))
         .await;
