@@ -39,18 +39,15 @@ pub async fn page(State(state): State<AppState>, signed: Signed) -> Result<Html<
     let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     let body = html! {
         section.card {
-            p { (tr(
-                "自団体の区域（接種対象者、接種記録、フラグ、情報提供等の記録、操作ログ）を暗号化したバックアップファイルとしてダウンロードします。別の保管場所に保存してください。ファイルはこのシステムの鍵保管庫にある鍵でしか開けません。",
-                "Download your municipality's area (targets, doses, flags, provision records, audit log) as an encrypted backup file and keep it in a separate place. Only the key vault of this system opens it."
-            )) }
+            p { (Text::DownloadYourMunicipalitySArea.pick(ja)) }
             form method="post" action="/admin/backup" {
                 input type="hidden" name="csrf" value=(signed.session.csrf_token);
-                button type="submit" #take-backup { (tr("バックアップを作成してダウンロード", "Take a backup and download it")) }
+                button type="submit" #take-backup { (Text::TakeABackupAndDownload.pick(ja)) }
             }
         }
-        h3 { (tr("最近のバックアップ", "Recent backups")) }
+        h3 { (Text::RecentBackups.pick(ja)) }
         table.backups {
-            tr { th { (tr("日時", "Time")) } th { (tr("実施者", "By")) } th { (tr("内容", "Content")) } }
+            tr { th { (Text::Time.pick(ja)) } th { (Text::PerformedBy.pick(ja)) } th { (Text::Content.pick(ja)) } }
             @for r in &recent {
                 tr {
                     td { (r.entry.at.with_timezone(&chrono_tz_japan()).format("%Y-%m-%d %H:%M:%S")) }
@@ -63,7 +60,7 @@ pub async fn page(State(state): State<AppState>, signed: Signed) -> Result<Html<
     Ok(Html(
         layout(
             signed.lang,
-            tr("バックアップ", "Backup"),
+            Text::Backup.pick(ja),
             Some(&signed),
             body,
         )

@@ -233,13 +233,12 @@ pub async fn history(
     let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     let jst = chrono::FixedOffset::east_opt(9 * 3600).unwrap_or_else(|| unreachable!());
     let body = html! {
-        p { (tr("発行した接種証明書の記録です（氏名・生年月日・国籍・旅券番号のみを保存しています）。",
-                "Certificates issued (only the name, birth date, nationality and passport number are kept).")) }
+        p { (Text::CertificatesIssuedOnlyTheName.pick(ja)) }
         table.certificates {
             tr {
-                th { (tr("証明書ID", "Certificate ID")) } th { (tr("発行日時", "Issued")) }
-                th { (tr("方法", "Channel")) } th { (tr("種類", "Kind")) } th { (tr("氏名", "Name")) }
-                th { (tr("生年月日", "Birth date")) } th { (tr("国籍", "Nationality")) } th { (tr("旅券番号", "Passport")) }
+                th { (Text::CertificateId.pick(ja)) } th { (Text::Issued.pick(ja)) }
+                th { (Text::Channel.pick(ja)) } th { (Text::Kind.pick(ja)) } th { (Text::Name.pick(ja)) }
+                th { (Text::BirthDate.pick(ja)) } th { (Text::Nationality.pick(ja)) } th { (Text::Passport.pick(ja)) }
             }
             @for i in &issues {
                 tr {
@@ -258,7 +257,7 @@ pub async fn history(
     Ok(Html(
         layout(
             signed.lang,
-            tr("証明書の発行履歴", "Certificates issued"),
+            Text::CertificatesIssued.pick(ja),
             Some(&signed),
             body,
         )

@@ -37,28 +37,24 @@ fn upload_form(signed: &Signed, error: Option<&str>) -> Markup {
         form.card method="post" action="/doses/import" enctype="multipart/form-data" {
             @if let Some(e) = error { p.error role="alert" { (e) } }
             input type="hidden" name="csrf" value=(signed.session.csrf_token);
-            label for="file" { (tr("接種記録のCSVファイル", "Dose CSV file")) }
+            label for="file" { (Text::DoseCsvFile.pick(ja)) }
             input #file type="file" name="file" accept=".csv,text/csv" required;
-            label for="encoding" { (tr("文字コード", "Encoding")) }
+            label for="encoding" { (Text::Encoding.pick(ja)) }
             select #encoding name="encoding" {
-                option value="auto" { (tr("自動判定", "Detect")) }
+                option value="auto" { (Text::Detect.pick(ja)) }
                 option value="cp932" { "Shift_JIS (CP932)" }
                 option value="utf-8" { "UTF-8" }
             }
             label { input type="checkbox" name="partial" value="1";
-                (tr(" 誤りのない行だけを登録する（既定では1行でも誤りがあれば何も登録しません）", " Store the good rows only (by default nothing is stored if any row is wrong)")) }
-            button type="submit" { (tr("取り込む", "Import")) }
+                (Text::StoreTheGoodRowsOnly.pick(ja)) }
+            button type="submit" { (Text::Import.pick(ja)) }
         }
-        p { (tr("列: 接種券番号, 接種回, 接種日, ワクチン, ロット番号, 接種自治体コード, 接種会場名, 接種医師名（見出し行は任意）", "Columns: coupon_number, dose_number, administered_on, product, lot_number, site_municipality_code, venue, doctor (header row optional)")) }
+        p { (Text::ColumnsCouponNumberDoseNumber.pick(ja)) }
     }
 }
 
 fn title(ja: bool) -> &'static str {
-    if ja {
-        "接種記録の一括登録"
-    } else {
-        "Import doses"
-    }
+    Text::ImportDoses.pick(ja)
 }
 
 pub async fn import_page(signed: Signed) -> Result<Html<String>, WebError> {
@@ -95,20 +91,20 @@ fn report(signed: &Signed, file: &str, r: &DoseImportReport, problems: &[Problem
     html! {
         section.card #report data-stored=(r.added.is_some()) {
             @match r.added {
-                Some(n) => p.notice { (tr("登録しました", "Stored")) ": " (n) },
-                None => p.error { (tr("誤りのある行があるため、何も登録していません。", "Nothing was stored: some rows are wrong.")) },
+                Some(n) => p.notice { (Text::Stored.pick(ja)) ": " (n) },
+                None => p.error { (Text::NothingWasStoredSomeRows.pick(ja)) },
             }
             dl {
-                dt { (tr("ファイル", "File")) } dd { (file) }
-                dt { (tr("文字コード", "Encoding")) } dd { (r.encoding.name()) }
-                dt { (tr("行数", "Rows")) } dd #rows { (r.rows) }
-                dt { (tr("登録済みと同一", "Already stored")) } dd #unchanged { (r.unchanged) }
-                dt { (tr("誤りのある行", "Rows with problems")) } dd #rejected { (r.rejected_rows) }
+                dt { (Text::File.pick(ja)) } dd { (file) }
+                dt { (Text::Encoding.pick(ja)) } dd { (r.encoding.name()) }
+                dt { (Text::Rows.pick(ja)) } dd #rows { (r.rows) }
+                dt { (Text::AlreadyStored.pick(ja)) } dd #unchanged { (r.unchanged) }
+                dt { (Text::RowsWithProblems.pick(ja)) } dd #rejected { (r.rejected_rows) }
             }
         }
         @if !problems.is_empty() {
             table #problems {
-                tr { th { (tr("行", "Line")) } th { (tr("項目", "Column")) } th { (tr("理由", "Reason")) } }
+                tr { th { (Text::Line.pick(ja)) } th { (Text::Column.pick(ja)) } th { (Text::Reason.pick(ja)) } }
                 @for p in problems {
                     tr { td { (p.line) } td { (p.column.as_deref().unwrap_or("")) } td { (p.reason) } }
                 }
@@ -161,11 +157,7 @@ pub async fn import(
     };
     if file.is_empty() {
         return refuse(
-            if ja {
-                "ファイルを選んでください。"
-            } else {
-                "Choose a file."
-            }
+            Text::ChooseAFile.pick(ja)
             .into(),
         );
     }
@@ -217,24 +209,24 @@ pub async fn export_page(signed: Signed) -> Result<Html<String>, WebError> {
     let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     let body = html! {
         form.card method="get" action="/doses/export/download" {
-            label for="format" { (tr("形式", "Layout")) }
+            label for="format" { (Text::Layout.pick(ja)) }
             select #format name="format" {
-                option value="vrs-ledger" { (tr("予防接種台帳向け出力（1人1行）", "VRS ledger layout (one row per person)")) }
-                option value="csv" { (tr("接種記録CSV（1接種1行）", "Dose CSV (one row per dose)")) }
+                option value="vrs-ledger" { (Text::VrsLedgerLayoutOneRow.pick(ja)) }
+                option value="csv" { (Text::DoseCsvOneRowPer.pick(ja)) }
             }
-            label for="encoding" { (tr("文字コード", "Encoding")) }
+            label for="encoding" { (Text::Encoding.pick(ja)) }
             select #encoding name="encoding" {
                 option value="cp932" { "Shift_JIS (CP932)" }
                 option value="utf-8" { "UTF-8" }
             }
-            button type="submit" { (tr("ダウンロード", "Download")) }
+            button type="submit" { (Text::Download.pick(ja)) }
         }
-        p { (tr("個人番号・氏名・生年月日は出力されません。宛名番号で台帳と照合してください。", "No My Number, name or birth date is exported; match rows by atena number.")) }
+        p { (Text::NoMyNumberNameOr.pick(ja)) }
     };
     Ok(Html(
         layout(
             signed.lang,
-            tr("接種記録のダウンロード", "Download doses"),
+            Text::DownloadDoses.pick(ja),
             Some(&signed),
             body,
         )

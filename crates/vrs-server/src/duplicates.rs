@@ -62,10 +62,10 @@ pub async fn page(
 ) -> Result<Response, WebError> {
     let lang = signed.lang;
     let notice = q.done.as_deref().map(|d| match d {
-        "scan" => tr(lang, "再検出しました。", "Scanned."),
-        "merge" => tr(lang, "統合しました。", "Merged."),
-        "unmerge" => tr(lang, "統合を取り消しました。", "Merge undone."),
-        _ => tr(lang, "対象外にしました。", "Dismissed."),
+        "scan" => t(lang, Text::Scanned).to_owned(),
+        "merge" => t(lang, Text::Merged).to_owned(),
+        "unmerge" => t(lang, Text::MergeUndone).to_owned(),
+        _ => t(lang, Text::Dismissed).to_owned(),
     });
     let message = notice.as_deref().map(|n| (true, n));
     render(&state, &signed, StatusCode::OK, message).await
@@ -84,11 +84,7 @@ async fn after(
         Ok(()) => return Ok(Redirect::to(&format!("/duplicates?done={done}")).into_response()),
         Err(DuplicateError::NoReason) => (
             StatusCode::UNPROCESSABLE_ENTITY,
-            tr(
-                lang,
-                "reason（理由）: 理由を入力してください。",
-                "reason: give a reason.",
-            ),
+            t(lang, Text::ReasonGiveAReason).to_owned(),
         ),
         Err(DuplicateError::Invalid { field, message }) => (
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -96,11 +92,7 @@ async fn after(
         ),
         Err(DuplicateError::NotFound) => (
             StatusCode::NOT_FOUND,
-            tr(
-                lang,
-                "id: 指定された候補または統合はこの自治体にありません。",
-                "id: no such candidate or merge in this municipality.",
-            ),
+            t(lang, Text::IdNoSuchCandidateOr).to_owned(),
         ),
         Err(DuplicateError::Refused(m)) => (StatusCode::CONFLICT, m),
         Err(DuplicateError::Store(e)) => return Err(e.into()),

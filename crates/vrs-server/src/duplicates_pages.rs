@@ -46,18 +46,18 @@ fn person(ja: bool, p: &QueuePerson) -> Markup {
     html! {
         div.person data-atena=(p.atena) {
             @match &p.person {
-                None => p.notice { (p.atena) " — " (tr("この自治体に登録されていません（統合済みなど）。", "No longer in this municipality.")) },
+                None => p.notice { (p.atena) " — " (Text::NoLongerInThisMunicipality.pick(ja)) },
                 Some(r) => dl {
-                    dt { (tr("宛名番号", "Atena number")) } dd { a href={ "/records/" (r.atena) } { (r.atena) } }
-                    dt { (tr("氏名", "Name")) } dd { (r.name.as_str()) }
-                    dt { (tr("カナ", "Kana")) } dd { (r.name_kana.as_str()) }
-                    dt { (tr("生年月日", "Birth date")) } dd { (format_wareki(r.birth_date)) "（" (r.birth_date) "）" }
-                    dt { (tr("性別", "Sex")) } dd { (if ja { r.sex.label_ja() } else { r.sex.label_en() }) }
-                    dt { (tr("接種記録", "Doses")) }
+                    dt { (Text::AtenaNumber.pick(ja)) } dd { a href={ "/records/" (r.atena) } { (r.atena) } }
+                    dt { (Text::Name.pick(ja)) } dd { (r.name.as_str()) }
+                    dt { (Text::Kana.pick(ja)) } dd { (r.name_kana.as_str()) }
+                    dt { (Text::BirthDate.pick(ja)) } dd { (format_wareki(r.birth_date)) "（" (r.birth_date) "）" }
+                    dt { (Text::Sex.pick(ja)) } dd { (if ja { r.sex.label_ja() } else { r.sex.label_en() }) }
+                    dt { (Text::Doses.pick(ja)) }
                     dd {
-                        @if p.doses.is_empty() { (tr("なし", "none")) }
+                        @if p.doses.is_empty() { (Text::NoneWord.pick(ja)) }
                         @for d in &p.doses {
-                            span.dose { (d.dose.dose_number) (tr("回目 ", ": ")) (d.dose.administered_on) " " (d.dose.product.name_ja) } br;
+                            span.dose { (d.dose.dose_number) (Text::DoseOrdinalSuffix.pick(ja)) (d.dose.administered_on) " " (d.dose.product.name_ja) } br;
                         }
                     }
                 },
@@ -73,10 +73,10 @@ fn item(signed: &Signed, i: &QueueItem) -> Markup {
     let c = &i.candidate;
     html! {
         section.card.candidate #(c.candidate_id) data-kind=(c.kind.as_str()) {
-            h3 { (tr("候補 ", "Candidate ")) (c.candidate_id) }
+            h3 { (Text::Candidate.pick(ja)) (c.candidate_id) }
             p.kind { (if ja { kind_ja(c.kind) } else { kind_en(c.kind) }) }
             @if let Some(from) = c.other_municipality {
-                p { (tr("転出元", "Moved from")) ": " (from.info().full_name()) "（" (from) "）" }
+                p { (Text::MovedFrom.pick(ja)) ": " (from.info().full_name()) "（" (from) "）" }
             }
             div.side-by-side { @for p in &i.people { (person(ja, p)) } }
             @if let (true, Some(b)) = (c.kind.is_pair(), &c.atena_b) {
@@ -85,18 +85,18 @@ fn item(signed: &Signed, i: &QueueItem) -> Markup {
                     input type="hidden" name="a" value=(c.atena_a);
                     input type="hidden" name="b" value=(b);
                     fieldset {
-                        legend { (tr("残す人（もう一方の接種記録はこの人に移ります）", "Keep (the other's doses move here)")) }
+                        legend { (Text::KeepTheOtherSDoses.pick(ja)) }
                         label { input type="radio" name="kept" value=(c.atena_a) checked; " " (c.atena_a) }
                         label { input type="radio" name="kept" value=(b); " " (b) }
                     }
-                    label { (tr("理由", "Reason")) input name="reason" required; }
-                    button type="submit" { (tr("統合", "Merge")) }
+                    label { (Text::Reason.pick(ja)) input name="reason" required; }
+                    button type="submit" { (Text::Merge.pick(ja)) }
                 }
             }
             form.dismiss method="post" action={ "/duplicates/" (c.candidate_id) "/dismiss" } {
                 input type="hidden" name="csrf" value=(csrf);
-                label { (tr("理由", "Reason")) input name="reason" required; }
-                button type="submit" { (tr("対象外", "Not a duplicate")) }
+                label { (Text::Reason.pick(ja)) input name="reason" required; }
+                button type="submit" { (Text::NotADuplicate.pick(ja)) }
             }
         }
     }
@@ -107,23 +107,23 @@ fn history(signed: &Signed, merges: &[PersonMerge]) -> Markup {
     let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     let csrf = &signed.session.csrf_token;
     html! {
-        h2 { (tr("統合の履歴", "Merge history")) }
-        @if merges.is_empty() { p { (tr("統合はまだありません。", "No merges yet.")) } }
+        h2 { (Text::MergeHistory.pick(ja)) }
+        @if merges.is_empty() { p { (Text::NoMergesYet.pick(ja)) } }
         @else {
             table.merges {
-                tr { th { (tr("統合番号", "Merge")) } th { (tr("残した人", "Kept")) } th { (tr("統合された人", "Merged away")) }
-                     th { (tr("統合日時", "Merged at")) } th { (tr("担当", "By")) } th { (tr("取消", "Undo")) } }
+                tr { th { (Text::MergeNumber.pick(ja)) } th { (Text::Kept.pick(ja)) } th { (Text::MergedAway.pick(ja)) }
+                     th { (Text::MergedAt.pick(ja)) } th { (Text::StaffInCharge.pick(ja)) } th { (Text::Undo.pick(ja)) } }
                 @for m in merges {
                     tr.merge #(m.merge_id) {
                         td { (m.merge_id) } td { (m.kept) } td { (m.merged) } td { (jst(m.merged_at)) } td { (m.merged_by) }
                         td {
                             @if let Some(at) = m.undone_at {
-                                (tr("取消済み ", "Undone ")) (jst(at)) " " (m.undone_by)
+                                (Text::Undone.pick(ja)) (jst(at)) " " (m.undone_by)
                             } @else {
                                 form.unmerge method="post" action={ "/duplicates/merges/" (m.merge_id) "/unmerge" } {
                                     input type="hidden" name="csrf" value=(csrf);
-                                    label { (tr("理由", "Reason")) input name="reason" required; }
-                                    button type="submit" { (tr("統合を取り消す", "Undo merge")) }
+                                    label { (Text::Reason.pick(ja)) input name="reason" required; }
+                                    button type="submit" { (Text::UndoMerge.pick(ja)) }
                                 }
                             }
                         }
@@ -143,20 +143,19 @@ pub fn page(signed: &Signed, queue: &Queue, message: Option<(bool, &str)>) -> Ma
         @if let Some((ok, text)) = message {
             @if ok { p.notice role="status" { (text) } } @else { p.error role="alert" { (text) } }
         }
-        p { (tr("重複して登録されている可能性のある人の一覧です。統合すると、統合された人の接種記録は残す人に移り、接種日順に回数を振り直します。統合は取り消せます。",
-                "People who may be registered twice. A merge moves the other person's doses to the person kept, renumbered by date; it can be undone.")) }
+        p { (Text::PeopleWhoMayBeRegistered.pick(ja)) }
         form.scan method="post" action="/duplicates/scan" {
             input type="hidden" name="csrf" value=(csrf);
-            button type="submit" { (tr("再検出", "Scan again")) }
+            button type="submit" { (Text::ScanAgain.pick(ja)) }
         }
-        h2 { (tr("確認待ち", "To review")) " (" (queue.open.len()) ")" }
-        @if queue.open.is_empty() { p #empty { (tr("確認待ちの候補はありません。", "Nothing to review.")) } }
+        h2 { (Text::ToReview.pick(ja)) " (" (queue.open.len()) ")" }
+        @if queue.open.is_empty() { p #empty { (Text::NothingToReview.pick(ja)) } }
         @for i in &queue.open { (item(signed, i)) }
         (history(signed, &queue.merges))
     };
     layout(
         signed.lang,
-        tr("重複者の確認", "Duplicate people"),
+        Text::DuplicatePeople.pick(ja),
         Some(signed),
         body,
     )

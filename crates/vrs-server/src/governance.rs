@@ -76,28 +76,28 @@ fn terms_view(
             section.card.terms data-kind=(s.kind.as_str()) data-agreed=(s.agreed_latest.is_some()) {
                 h3 { (kind_label(ja, s.kind)) }
                 @match &s.latest {
-                    None => p { (tr("まだ公開されていません。", "Not published yet.")) },
+                    None => p { (Text::NotPublishedYet.pick(ja)) },
                     Some(v) => {
-                        p { (tr("第", "Version ")) (v.version) (tr("版", "")) "　" (v.title) "　"
-                            (tr("公開日時", "published")) " " (jst(v.published_at)) }
+                        p { (Text::VersionPrefix.pick(ja)) (v.version) (Text::VersionSuffix.pick(ja)) "　" (v.title) "　"
+                            (Text::Published.pick(ja)) " " (jst(v.published_at)) }
                         pre.terms-text { (v.body) }
                         @if let Some(a) = &s.agreed_latest {
-                            p.notice.agreed { (tr("同意済み", "Agreed")) ": " (a.agreed_by) " " (jst(a.agreed_at)) }
+                            p.notice.agreed { (Text::Agreed.pick(ja)) ": " (a.agreed_by) " " (jst(a.agreed_at)) }
                         } @else {
                             @if let Some(a) = &s.last_agreed {
-                                p.error { (tr("以前の版（第", "An earlier version (")) (a.version) (tr("版）に同意済みです。新しい版への同意が必要です。", ") was agreed; the new version needs agreement.")) }
+                                p.error { (Text::AnEarlierVersion.pick(ja)) (a.version) (Text::WasAgreedTheNewVersion.pick(ja)) }
                             } @else {
-                                p.error { (tr("未同意", "Not agreed")) }
+                                p.error { (Text::NotAgreed.pick(ja)) }
                             }
                             @if may_agree {
                                 form method="post" action={ "/terms/" (s.kind.as_str()) "/agree" } {
                                     input type="hidden" name="csrf" value=(signed.session.csrf_token);
                                     input type="hidden" name="version" value=(v.version);
-                                    label { input type="checkbox" name="read" value="1" required; (tr(" 内容を確認しました", " I have read the terms")) }
-                                    button.agree type="submit" { (tr("自治体として同意する", "Agree for the municipality")) }
+                                    label { input type="checkbox" name="read" value="1" required; (Text::IHaveReadTheTerms.pick(ja)) }
+                                    button.agree type="submit" { (Text::AgreeForTheMunicipality.pick(ja)) }
                                 }
                             } @else {
-                                p { (tr("同意は自治体の管理者が行います。", "The municipality's administrator agrees.")) }
+                                p { (Text::TheMunicipalitySAdministratorAgrees.pick(ja)) }
                             }
                         }
                     }
@@ -105,7 +105,7 @@ fn terms_view(
             }
         }
     };
-    layout(signed.lang, tr("確認事項", "Terms"), Some(signed), body)
+    layout(signed.lang, Text::Terms.pick(ja), Some(signed), body)
 }
 
 #[derive(Deserialize)]
@@ -164,17 +164,17 @@ fn operator_terms_view(signed: &Signed, versions: &[TermsVersion], error: Option
         form.card #publish method="post" action="/operator/terms" {
             @if let Some(e) = error { p.error role="alert" #error { (e) } }
             input type="hidden" name="csrf" value=(signed.session.csrf_token);
-            label { (tr("種類", "Kind"))
+            label { (Text::Kind.pick(ja))
                 select name="kind" {
                     @for k in TermsKind::ALL { option value=(k.as_str()) { (kind_label(ja, *k)) } }
                 }
             }
-            label { (tr("表題", "Title")) input name="title" required maxlength="100"; }
-            label { (tr("本文", "Text")) textarea name="body" rows="12" required {} }
-            button type="submit" { (tr("新しい版として公開する", "Publish as a new version")) }
+            label { (Text::Title.pick(ja)) input name="title" required maxlength="100"; }
+            label { (Text::BodyText.pick(ja)) textarea name="body" rows="12" required {} }
+            button type="submit" { (Text::PublishAsANewVersion.pick(ja)) }
         }
         table #versions {
-            tr { th { (tr("種類", "Kind")) } th { (tr("版", "Version")) } th { (tr("表題", "Title")) } th { (tr("公開者", "By")) } th { (tr("公開日時", "When")) } }
+            tr { th { (Text::Kind.pick(ja)) } th { (Text::Version.pick(ja)) } th { (Text::Title.pick(ja)) } th { (Text::PublishedBy.pick(ja)) } th { (Text::PublishedAt.pick(ja)) } }
             @for v in versions {
                 tr { td { (kind_label(ja, v.kind)) } td { (v.version) } td { (v.title) } td { (v.published_by) } td { (jst(v.published_at)) } }
             }
@@ -182,7 +182,7 @@ fn operator_terms_view(signed: &Signed, versions: &[TermsVersion], error: Option
     };
     layout(
         signed.lang,
-        tr("確認事項の公開", "Publish terms"),
+        Text::PublishTerms.pick(ja),
         Some(signed),
         body,
     )
@@ -244,30 +244,29 @@ fn functions_view(
     let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     let body = html! {
         @if let Some(e) = error { p.error role="alert" #error { (e) } }
-        p { (tr("停止は直ちにすべてのサーバーで有効になります。利用者には停止中である旨と理由が表示されます。",
-            "A stop takes effect at once on every server; callers are told the function is stopped and why.")) }
+        p { (Text::AStopTakesEffectAt.pick(ja)) }
         @for (f, state) in overview {
             @let stopped = state.as_ref().is_some_and(|s| s.stopped);
             section.card.function data-function=(f.as_str()) data-stopped=(stopped) {
                 h3 { (if ja { f.label_ja() } else { f.label_en() }) }
                 p {
-                    @if stopped { strong.error { (tr("停止中", "Stopped")) } } @else { (tr("稼働中", "Running")) }
+                    @if stopped { strong.error { (Text::Stopped.pick(ja)) } } @else { (Text::Running.pick(ja)) }
                     @if let Some(s) = state {
-                        "　" (tr("最終変更", "Last change")) ": " (s.changed_by) " " (jst(s.changed_at)) "（" (s.reason) "）"
+                        "　" (Text::LastChange.pick(ja)) ": " (s.changed_by) " " (jst(s.changed_at)) "（" (s.reason) "）"
                     }
                 }
                 form method="post" action={ "/operator/functions/" (f.as_str()) } {
                     input type="hidden" name="csrf" value=(signed.session.csrf_token);
                     input type="hidden" name="stop" value=(if stopped { "0" } else { "1" });
-                    label { (tr("理由", "Reason")) input name="reason" required maxlength="200"; }
-                    button type="submit" { (if stopped { tr("再開する", "Resume") } else { tr("停止する", "Stop") }) }
+                    label { (Text::Reason.pick(ja)) input name="reason" required maxlength="200"; }
+                    button type="submit" { (if stopped { Text::Resume.pick(ja) } else { Text::Stop.pick(ja) }) }
                 }
             }
         }
     };
     layout(
         signed.lang,
-        tr("機能の緊急停止", "Emergency stop"),
+        Text::EmergencyStop.pick(ja),
         Some(signed),
         body,
     )

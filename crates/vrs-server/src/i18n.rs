@@ -1,6 +1,8 @@
-//! Japanese by default, English on request (the `vrs_lang` cookie). Every text a page shows comes
-//! from [`Text`], so the two languages cannot drift apart silently: a new text is a compile error
-//! until both are written.
+//! Japanese by default, English on request (the `vrs_lang` cookie). The texts pages show are one
+//! table, [`Text`]: a key, its Japanese and its English, on one line each in `texts.rs`, so the two
+//! languages cannot drift apart silently — a key without both is a compile error, and a test checks
+//! that every Japanese text is Japanese and every English text holds no Japanese. Texts built from
+//! values (`format!` with a count or a name) are still written beside their use.
 
 use axum_extra::extract::CookieJar;
 
@@ -33,126 +35,77 @@ impl Lang {
     }
 }
 
-#[derive(Clone, Copy, Debug)]
-pub enum Text {
-    SystemName,
-    SignIn,
-    SignOut,
-    UserId,
-    Password,
-    CurrentPassword,
-    NewPassword,
-    NewPasswordAgain,
-    ChangePassword,
-    MustChangePassword,
-    PasswordChanged,
-    PasswordsDiffer,
-    BadCredentials,
-    Menu,
-    Terminal,
-    Lgwan,
-    Internet,
-    OtherLanguage,
-    PasswordRules,
-    /// Under a chart with withheld values: what `<10` and `X` mean.
-    WithheldMarks,
-    /// Under a line chart with withheld values: they are not drawn.
-    WithheldGaps,
-    /// Error pages: the heading for each kind of refusal, what to do, and the way back.
-    ErrorForbidden,
-    ErrorNotFound,
-    ErrorMethod,
-    ErrorInvalid,
-    ErrorTooMany,
-    ErrorInternal,
-    ErrorUnavailable,
-    ErrorOther,
-    WhatToDo,
-    HintForbidden,
-    HintNotFound,
-    HintInvalid,
-    HintRetryLater,
-    HintInternal,
-    ErrorCode,
-    BackToMenu,
+/// Defines [`Text`] from the table in `texts.rs`: one variant per key, its Japanese and English.
+macro_rules! text_table {
+    ($($(#[$doc:meta])* $key:ident => $ja:literal, $en:literal;)*) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Text {
+            $($(#[$doc])* $key,)*
+        }
+
+        impl Text {
+            /// Every key, for the table's own test.
+            pub const ALL: &'static [Text] = &[$(Text::$key,)*];
+
+            pub fn ja(self) -> &'static str {
+                match self {
+                    $(Text::$key => $ja,)*
+                }
+            }
+
+            pub fn en(self) -> &'static str {
+                match self {
+                    $(Text::$key => $en,)*
+                }
+            }
+        }
+    };
 }
+mod texts;
+pub use texts::Text;
 
 pub fn t(lang: Lang, text: Text) -> &'static str {
-    use Text::*;
-    match (lang, text) {
-        (Lang::Ja, SystemName) => "ワクチン接種記録システム (VRS)",
-        (Lang::En, SystemName) => "Vaccination Record System (VRS)",
-        (Lang::Ja, SignIn) => "ログイン",
-        (Lang::En, SignIn) => "Sign in",
-        (Lang::Ja, SignOut) => "ログアウト",
-        (Lang::En, SignOut) => "Sign out",
-        (Lang::Ja, UserId) => "ユーザID",
-        (Lang::En, UserId) => "User ID",
-        (Lang::Ja, Password) => "パスワード",
-        (Lang::En, Password) => "Password",
-        (Lang::Ja, CurrentPassword) => "現在のパスワード",
-        (Lang::En, CurrentPassword) => "Current password",
-        (Lang::Ja, NewPassword) => "新しいパスワード",
-        (Lang::En, NewPassword) => "New password",
-        (Lang::Ja, NewPasswordAgain) => "新しいパスワード（確認）",
-        (Lang::En, NewPasswordAgain) => "New password again",
-        (Lang::Ja, ChangePassword) => "パスワード変更",
-        (Lang::En, ChangePassword) => "Change password",
-        (Lang::Ja, MustChangePassword) => "初期パスワードのままです。新しいパスワードを設定してください。",
-        (Lang::En, MustChangePassword) => "You are using the initial password. Please set a new one.",
-        (Lang::Ja, PasswordChanged) => "パスワードを変更しました。新しいパスワードでログインしてください。",
-        (Lang::En, PasswordChanged) => "Your password was changed. Please sign in with the new one.",
-        (Lang::Ja, PasswordsDiffer) => "確認欄のパスワードが一致しません。",
-        (Lang::En, PasswordsDiffer) => "The two new passwords differ.",
-        (Lang::Ja, BadCredentials) => "ユーザIDまたはパスワードが正しくありません。",
-        (Lang::En, BadCredentials) => "The user ID or the password is wrong.",
-        (Lang::Ja, Menu) => "メニュー",
-        (Lang::En, Menu) => "Menu",
-        (Lang::Ja, Terminal) => "端末",
-        (Lang::En, Terminal) => "Terminal",
-        (Lang::Ja, Lgwan) => "LG-WAN端末",
-        (Lang::En, Lgwan) => "LG-WAN terminal",
-        (Lang::Ja, Internet) => "インターネット",
-        (Lang::En, Internet) => "Internet",
-        (Lang::Ja, OtherLanguage) => "English",
-        (Lang::En, OtherLanguage) => "日本語",
-        (Lang::Ja, PasswordRules) => "12文字以上で、英小文字・英大文字・数字・記号のうち3種類以上を含め、ユーザIDを含めないでください。",
-        (Lang::En, PasswordRules) => "At least 12 characters, mixing three of lower-case, upper-case, digits and symbols, without the user ID.",
-        (Lang::Ja, WithheldMarks) => "「<10」は10未満、「X」は他の値の逆算を防ぐための秘匿です。",
-        (Lang::En, WithheldMarks) => "<10 is a count below 10; X is hidden so that no small count can be recovered.",
-        (Lang::Ja, WithheldGaps) => "「<10」「X」の値は秘匿のため描いていません（線は途切れます）。",
-        (Lang::En, WithheldGaps) => "Values shown as <10 or X are withheld and not drawn (the line breaks).",
-        (Lang::Ja, ErrorForbidden) => "この操作は許可されていません",
-        (Lang::En, ErrorForbidden) => "This is not allowed",
-        (Lang::Ja, ErrorNotFound) => "ページが見つかりません",
-        (Lang::En, ErrorNotFound) => "Page not found",
-        (Lang::Ja, ErrorMethod) => "この操作はこのページでは行えません",
-        (Lang::En, ErrorMethod) => "This page does not take that request",
-        (Lang::Ja, ErrorInvalid) => "入力内容を確認してください",
-        (Lang::En, ErrorInvalid) => "Please check what was entered",
-        (Lang::Ja, ErrorTooMany) => "操作が集中しています",
-        (Lang::En, ErrorTooMany) => "Too many requests",
-        (Lang::Ja, ErrorInternal) => "システムエラーが発生しました",
-        (Lang::En, ErrorInternal) => "The system failed",
-        (Lang::Ja, ErrorUnavailable) => "ただいま利用できません",
-        (Lang::En, ErrorUnavailable) => "Not available at the moment",
-        (Lang::Ja, ErrorOther) => "処理できませんでした",
-        (Lang::En, ErrorOther) => "The request could not be handled",
-        (Lang::Ja, WhatToDo) => "対処方法",
-        (Lang::En, WhatToDo) => "What to do",
-        (Lang::Ja, HintForbidden) => "この操作が必要な場合は、権限のある担当者または所属の管理者にご相談ください。LG-WAN端末でのみ行える操作もあります。",
-        (Lang::En, HintForbidden) => "If you need this, ask a colleague who has the right, or your administrator. Some operations are possible only from an LG-WAN terminal.",
-        (Lang::Ja, HintNotFound) => "URLに誤りがないか確認するか、メニューから操作をやり直してください。",
-        (Lang::En, HintNotFound) => "Check the address, or start again from the menu.",
-        (Lang::Ja, HintInvalid) => "ブラウザの「戻る」で前のページに戻り、内容を直してからもう一度送信してください。",
-        (Lang::En, HintInvalid) => "Go back with the browser's Back button, correct the entry and send it again.",
-        (Lang::Ja, HintRetryLater) => "しばらく待ってから、もう一度お試しください。",
-        (Lang::En, HintRetryLater) => "Wait a moment, then try again.",
-        (Lang::Ja, HintInternal) => "時間をおいてもう一度お試しください。続く場合は、エラーコードと時刻を添えてシステムの運用担当に連絡してください。",
-        (Lang::En, HintInternal) => "Try again later. If it persists, tell the system's operators the error code and the time.",
-        (Lang::Ja, ErrorCode) => "エラーコード",
-        (Lang::En, ErrorCode) => "Error code",
-        (Lang::Ja, BackToMenu) => "メニューへ戻る",
-        (Lang::En, BackToMenu) => "Back to the menu",
+    match lang {
+        Lang::Ja => text.ja(),
+        Lang::En => text.en(),
+    }
+}
+
+impl Text {
+    /// The text in Japanese when `ja`, else in English.
+    pub fn pick(self, ja: bool) -> &'static str {
+        if ja {
+            self.ja()
+        } else {
+            self.en()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Text;
+
+    fn japanese(s: &str) -> bool {
+        s.chars().any(|c| {
+            matches!(c, '\u{3040}'..='\u{30ff}' | '\u{3400}'..='\u{9fff}' | '\u{ff00}'..='\u{ffef}')
+        })
+    }
+
+    /// Every key has both texts; the Japanese column is Japanese and the English column holds no
+    /// Japanese, so a pair written the wrong way round or half-translated fails here. The language
+    /// switch names the other language in that language.
+    #[test]
+    fn every_text_is_written_in_both_languages() {
+        let mut seen = std::collections::HashSet::new();
+        for &text in Text::ALL {
+            assert!(seen.insert((text.ja(), text.en())), "{text:?}: the same pair twice");
+            if text == Text::OtherLanguage {
+                assert!(japanese(text.en()) && !japanese(text.ja()));
+                continue;
+            }
+            assert!(japanese(text.ja()), "{text:?}: {:?} is not Japanese", text.ja());
+            assert!(!japanese(text.en()), "{text:?}: {:?} is not English", text.en());
+        }
     }
 }

@@ -55,15 +55,11 @@ fn request_of(
 ) -> Result<InquiryRequest, (&'static str, String)> {
     let ja = lang == Lang::Ja;
     let my_number = MyNumber::parse(my_number).map_err(|e| {
-        let label = if ja { "個人番号" } else { "My Number" };
+        let label = Text::MyNumber.pick(ja);
         ("my_number", format!("{label}: {e}"))
     })?;
     let former = MunicipalityCode::parse(former).map_err(|e| {
-        let label = if ja {
-            "転出元自治体コード"
-        } else {
-            "Former municipality code"
-        };
+        let label = Text::FormerMunicipalityCode.pick(ja);
         ("former_municipality", format!("{label}: {e}"))
     })?;
     Ok(InquiryRequest {
@@ -363,11 +359,7 @@ pub async fn bulk_upload(
     };
     if file.is_empty() {
         return refuse(
-            if ja {
-                "ファイルを選んでください。"
-            } else {
-                "Choose a file."
-            }
+            Text::ChooseAFile.pick(ja)
             .into(),
         );
     }

@@ -23,9 +23,9 @@ fn doses_table(ja: bool, doses: &[ProvidedDose]) -> Markup {
     html! {
         table.doses {
             tr {
-                th { (tr("接種回", "Dose")) } th { (tr("接種日", "Date")) } th { (tr("ワクチン", "Vaccine")) }
-                th { (tr("メーカー", "Maker")) } th { (tr("ロット番号", "Lot")) }
-                th { (tr("接種券番号", "Coupon")) } th { (tr("接種地", "Site")) }
+                th { (Text::Dose.pick(ja)) } th { (Text::Date.pick(ja)) } th { (Text::Vaccine.pick(ja)) }
+                th { (Text::Maker.pick(ja)) } th { (Text::Lot.pick(ja)) }
+                th { (Text::Coupon.pick(ja)) } th { (Text::Site.pick(ja)) }
             }
             @for d in doses {
                 @let product = VaccineProduct::by_code(&d.product_code);
@@ -48,25 +48,24 @@ fn answer(signed: &Signed, a: &InquiryAnswer) -> Markup {
     let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     html! {
         section.card #answer data-found=(a.found) {
-            h3 { (tr("照会結果", "Answer")) }
-            p { (tr("照会番号", "Inquiry ID")) ": " span #inquiry-id { (a.inquiry_id) } }
-            p { (tr("照会先", "Asked")) ": " (a.former.info().full_name()) "（" (a.former) "）　"
-                (tr("同意の根拠", "Consent basis")) ": " (if ja { a.consent.label_ja() } else { a.consent.label_en() }) }
+            h3 { (Text::Answer.pick(ja)) }
+            p { (Text::InquiryId.pick(ja)) ": " span #inquiry-id { (a.inquiry_id) } }
+            p { (Text::Asked.pick(ja)) ": " (a.former.info().full_name()) "（" (a.former) "）　"
+                (Text::ConsentBasis.pick(ja)) ": " (if ja { a.consent.label_ja() } else { a.consent.label_en() }) }
             @if !a.found {
-                p.notice #not-found { (tr("該当する接種記録はありません。", "No record found.")) }
+                p.notice #not-found { (Text::NoRecordFound.pick(ja)) }
             } @else if a.doses.is_empty() {
-                p.notice #no-doses { (tr("該当者はいますが、接種記録はありません。", "The person is there, with no dose recorded.")) }
+                p.notice #no-doses { (Text::ThePersonIsThereWith.pick(ja)) }
             } @else {
                 (doses_table(ja, &a.doses))
                 @if let Some(atena) = &a.own_atena {
                     form method="post" action={ "/inquiries/" (a.inquiry_id) "/register" } {
                         input type="hidden" name="csrf" value=(signed.session.csrf_token);
-                        p { (tr("自自治体の宛名番号", "Own atena number")) ": " (atena) }
-                        button #register type="submit" { (tr("この接種記録を自自治体に登録する", "Register these doses in our records")) }
+                        p { (Text::OwnAtenaNumber.pick(ja)) ": " (atena) }
+                        button #register type="submit" { (Text::RegisterTheseDosesInOur.pick(ja)) }
                     }
                 } @else {
-                    p.notice { (tr("この個人番号の対象者は自自治体にまだいません。対象者を取り込んでから再度照会すると登録できます。",
-                        "Nobody with this My Number is among our targets yet: import the person, then inquire again to register.")) }
+                    p.notice { (Text::NobodyWithThisMyNumber.pick(ja)) }
                 }
             }
         }
@@ -85,30 +84,25 @@ pub fn inquiry(
         @if let Some(a) = result { (answer(signed, a)) }
         form.card #inquiry-form method="post" action="/inquiries" autocomplete="off" {
             @if let Some(e) = error { p.error role="alert" #error { (e) } }
-            p { (tr("転入者の個人番号と転出元の自治体コードを入力します。照会先の自治体の記録だけが検索されます。",
-                "Enter the mover's My Number and the code of the municipality they moved from. Only that municipality's records are searched.")) }
+            p { (Text::EnterTheMoverSMy.pick(ja)) }
             input type="hidden" name="csrf" value=(signed.session.csrf_token);
-            label for="my_number" { (tr("個人番号", "My Number")) }
+            label for="my_number" { (Text::MyNumber.pick(ja)) }
             input #my_number name="my_number" inputmode="numeric" autocomplete="off" required;
-            label for="former_municipality" { (tr("転出元自治体コード（6桁）", "Former municipality code (6 digits)")) }
+            label for="former_municipality" { (Text::FormerMunicipalityCode6Digits.pick(ja)) }
             input #former_municipality name="former_municipality" inputmode="numeric" required;
             label {
                 input #consent type="checkbox" name="consent" value="1";
-                (tr(" 本人の同意を確認しました（双方が「本人同意を要しない接種記録照会に係る確認事項」に同意している場合は不要）",
-                    " The person consented (not needed when both municipalities agreed to the no-consent inquiry terms)"))
+                (Text::ThePersonConsentedNotNeeded.pick(ja))
             }
-            button #send type="submit" { (tr("照会する", "Inquire")) }
+            button #send type="submit" { (Text::Inquire.pick(ja)) }
         }
-        p { a href="/inquiries/bulk" { (tr("一括照会", "Bulk inquiry")) } "　" a href="/provisions" { (tr("情報提供等の記録", "Provision records")) } }
-        h3 { (tr("最近の照会", "Recent inquiries")) }
+        p { a href="/inquiries/bulk" { (Text::BulkInquiry.pick(ja)) } "　" a href="/provisions" { (Text::ProvisionRecords.pick(ja)) } }
+        h3 { (Text::RecentInquiries.pick(ja)) }
         (records_table(ja, recent))
     };
     layout(
         signed.lang,
-        tr(
-            "他自治体への接種記録照会",
-            "Inquiry to another municipality",
-        ),
+        Text::InquiryToAnotherMunicipality.pick(ja),
         Some(signed),
         body,
     )
@@ -118,14 +112,14 @@ fn records_table(ja: bool, records: &[ProvisionRecord]) -> Markup {
     let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     html! {
         @if records.is_empty() {
-            p #no-records { (tr("記録はありません。", "No records.")) }
+            p #no-records { (Text::NoRecords.pick(ja)) }
         } @else {
             table #records {
                 tr {
-                    th { (tr("照会番号", "Inquiry ID")) } th { (tr("区分", "Side")) } th { (tr("日時", "When")) }
-                    th { (tr("相手自治体", "Other municipality")) } th { (tr("照会者", "Asked by")) }
-                    th { (tr("同意の根拠", "Consent basis")) } th { (tr("宛名番号", "Atena number")) }
-                    th { (tr("結果", "Result")) } th { (tr("提供した接種回", "Doses provided")) }
+                    th { (Text::InquiryId.pick(ja)) } th { (Text::Side.pick(ja)) } th { (Text::When.pick(ja)) }
+                    th { (Text::OtherMunicipality.pick(ja)) } th { (Text::AskedBy.pick(ja)) }
+                    th { (Text::ConsentBasis.pick(ja)) } th { (Text::AtenaNumber.pick(ja)) }
+                    th { (Text::Result.pick(ja)) } th { (Text::DosesProvided.pick(ja)) }
                 }
                 @for r in records {
                     tr data-side=(r.side.as_str()) {
@@ -136,7 +130,7 @@ fn records_table(ja: bool, records: &[ProvisionRecord]) -> Markup {
                         td { (r.actor) }
                         td { (if ja { r.consent.label_ja() } else { r.consent.label_en() }) }
                         td { (r.atena.as_ref().map(ToString::to_string).unwrap_or_default()) }
-                        td { (if r.found { tr("該当あり", "found") } else { tr("該当なし", "not found") }) }
+                        td { (if r.found { Text::Found.pick(ja) } else { Text::NotFound.pick(ja) }) }
                         td { (r.doses.iter().map(|d| d.dose_number.to_string()).collect::<Vec<_>>().join(",")) }
                     }
                 }
@@ -156,27 +150,27 @@ pub fn bulk(
     let body = html! {
         @if let Some(r) = report {
             section.card #bulk-report {
-                h3 { (tr("一括照会の結果", "Bulk inquiry results")) " " (r.job.batch) }
+                h3 { (Text::BulkInquiryResults.pick(ja)) " " (r.job.batch) }
                 p #bulk-counts {
-                    (tr("行数", "Rows")) " " (r.job.rows) "　" (tr("該当あり", "found")) " " (r.job.found) "　"
-                    (tr("該当なし", "not found")) " " (r.job.not_found) "　" (tr("照会不可", "refused")) " " (r.job.refused) "　"
-                    (tr("入力誤り", "invalid")) " " (r.job.invalid)
+                    (Text::Rows.pick(ja)) " " (r.job.rows) "　" (Text::Found.pick(ja)) " " (r.job.found) "　"
+                    (Text::NotFound.pick(ja)) " " (r.job.not_found) "　" (Text::Refused.pick(ja)) " " (r.job.refused) "　"
+                    (Text::Invalid.pick(ja)) " " (r.job.invalid)
                 }
-                p { a #bulk-download href={ "/inquiries/bulk/" (r.job.batch) "/download" } { (tr("結果をダウンロード（CSV）", "Download the results (CSV)")) } }
+                p { a #bulk-download href={ "/inquiries/bulk/" (r.job.batch) "/download" } { (Text::DownloadTheResultsCsv.pick(ja)) } }
                 table #bulk-rows {
-                    tr { th { (tr("行", "Line")) } th { (tr("転出元", "Former municipality")) } th { (tr("結果", "Result")) } th { (tr("詳細", "Detail")) } }
+                    tr { th { (Text::Line.pick(ja)) } th { (Text::FormerMunicipality.pick(ja)) } th { (Text::Result.pick(ja)) } th { (Text::Detail.pick(ja)) } }
                     @for row in &r.rows {
                         tr data-line=(row.line) {
                             td { (row.line) }
                             td { (row.former.map(|f| f.to_string()).unwrap_or_default()) }
                             @match &row.outcome {
                                 BulkOutcome::Found { doses, .. } => {
-                                    td { (tr("該当あり", "found")) }
+                                    td { (Text::Found.pick(ja)) }
                                     td { (doses.iter().map(|d| d.dose_number.to_string()).collect::<Vec<_>>().join(",")) }
                                 }
-                                BulkOutcome::NotFound => { td { (tr("該当なし", "not found")) } td {} }
-                                BulkOutcome::Refused(m) => { td { (tr("照会不可", "refused")) } td { (m) } }
-                                BulkOutcome::Invalid(p) => { td { (tr("入力誤り", "invalid")) } td { (p.join(" / ")) } }
+                                BulkOutcome::NotFound => { td { (Text::NotFound.pick(ja)) } td {} }
+                                BulkOutcome::Refused(m) => { td { (Text::Refused.pick(ja)) } td { (m) } }
+                                BulkOutcome::Invalid(p) => { td { (Text::Invalid.pick(ja)) } td { (p.join(" / ")) } }
                             }
                         }
                     }
@@ -185,25 +179,24 @@ pub fn bulk(
         }
         form.card method="post" action="/inquiries/bulk" enctype="multipart/form-data" {
             @if let Some(e) = error { p.error role="alert" #error { (e) } }
-            p { (tr("個人番号・転出元自治体コード・本人同意（1または空欄）の3列のCSV（UTF-8またはShift_JIS、見出し行は任意）。各行に単独の照会と同じ規則が適用されます。",
-                "A CSV of My Number, former municipality code and consent (1 or empty), UTF-8 or Shift_JIS, header optional. Each row follows the rules of a single inquiry.")) }
+            p { (Text::ACsvOfMyNumber.pick(ja)) }
             input type="hidden" name="csrf" value=(signed.session.csrf_token);
-            label { (tr("ファイル", "File")) input type="file" name="file" accept=".csv,text/csv" required; }
-            label { (tr("文字コード", "Encoding"))
+            label { (Text::File.pick(ja)) input type="file" name="file" accept=".csv,text/csv" required; }
+            label { (Text::Encoding.pick(ja))
                 select name="encoding" {
-                    option value="auto" selected { (tr("自動判定", "Detect")) }
+                    option value="auto" selected { (Text::Detect.pick(ja)) }
                     option value="cp932" { "Shift_JIS (CP932)" }
                     option value="utf-8" { "UTF-8" }
                 }
             }
-            button type="submit" { (tr("一括照会する", "Run the bulk inquiry")) }
+            button type="submit" { (Text::RunTheBulkInquiry.pick(ja)) }
         }
-        h3 { (tr("これまでの一括照会", "Earlier bulk inquiries")) }
+        h3 { (Text::EarlierBulkInquiries.pick(ja)) }
         @if jobs.is_empty() {
-            p { (tr("ありません。", "None.")) }
+            p { (Text::NoneSentence.pick(ja)) }
         } @else {
             table #bulk-jobs {
-                tr { th { (tr("バッチ", "Batch")) } th { (tr("日時", "When")) } th { (tr("照会者", "By")) } th { (tr("行数", "Rows")) } th { (tr("該当あり", "Found")) } th {} }
+                tr { th { (Text::Batch.pick(ja)) } th { (Text::When.pick(ja)) } th { (Text::Inquirer.pick(ja)) } th { (Text::Rows.pick(ja)) } th { (Text::FoundTitle.pick(ja)) } th {} }
                 @for j in jobs {
                     tr {
                         td { (j.batch) } td { (jst(j.created_at)) } td { (j.created_by) } td { (j.rows) } td { (j.found) }
@@ -215,7 +208,7 @@ pub fn bulk(
     };
     layout(
         signed.lang,
-        tr("一括照会", "Bulk inquiry"),
+        Text::BulkInquiry.pick(ja),
         Some(signed),
         body,
     )
@@ -233,26 +226,26 @@ pub fn provisions(
     let query = format!("side={side}&from={from}&to={to}");
     let body = html! {
         form.card.search method="get" action="/provisions" {
-            label { (tr("区分", "Side"))
+            label { (Text::Side.pick(ja))
                 select name="side" {
-                    option value="" selected[side.is_empty()] { (tr("すべて", "Both")) }
-                    option value="inquired" selected[side == "inquired"] { (tr("照会（自自治体が照会）", "Inquired (we asked)")) }
-                    option value="provided" selected[side == "provided"] { (tr("提供（自自治体の記録を提供）", "Provided (our records given)")) }
+                    option value="" selected[side.is_empty()] { (Text::Both.pick(ja)) }
+                    option value="inquired" selected[side == "inquired"] { (Text::InquiredWeAsked.pick(ja)) }
+                    option value="provided" selected[side == "provided"] { (Text::ProvidedOurRecordsGiven.pick(ja)) }
                 }
             }
-            label { (tr("期間（開始日）", "From")) input name="from" value=(from) placeholder="令和8年11月1日 / 2026-11-01"; }
-            label { (tr("期間（終了日）", "To")) input name="to" value=(to); }
-            button type="submit" { (tr("表示", "Show")) }
+            label { (Text::From.pick(ja)) input name="from" value=(from) placeholder="令和8年11月1日 / 2026-11-01"; }
+            label { (Text::To.pick(ja)) input name="to" value=(to); }
+            button type="submit" { (Text::Show.pick(ja)) }
         }
         p {
-            a #download href={ "/provisions/download?" (query) } { (tr("CSVダウンロード（Shift_JIS）", "Download CSV (Shift_JIS)")) } "　"
-            a href={ "/provisions/download?" (query) "&encoding=utf-8" } { (tr("CSVダウンロード（UTF-8）", "Download CSV (UTF-8)")) }
+            a #download href={ "/provisions/download?" (query) } { (Text::DownloadCsvShiftJis.pick(ja)) } "　"
+            a href={ "/provisions/download?" (query) "&encoding=utf-8" } { (Text::DownloadCsvUtf8.pick(ja)) }
         }
         (records_table(ja, records))
     };
     layout(
         signed.lang,
-        tr("情報提供等の記録", "Provision records"),
+        Text::ProvisionRecords.pick(ja),
         Some(signed),
         body,
     )

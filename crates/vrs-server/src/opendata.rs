@@ -306,7 +306,7 @@ fn charts(summary: &Value, ja: bool, dose: usize) -> Markup {
         .collect();
     let nation = &summary["nation"];
     let by_dose = vec![Series {
-        label: tr("接種率", "Coverage").to_owned(),
+        label: Text::Coverage.pick(ja).to_owned(),
         points: (1..=max_dose)
             .map(|n| {
                 share(
@@ -351,12 +351,12 @@ fn charts(summary: &Value, ja: bool, dose: usize) -> Markup {
     };
     html! {
         div.charts {
-            (line_chart(tr("全国の日別接種回数", "Doses per day, nationwide"), "open-daily", &days, &per_day, false, gaps))
-            (bar_chart(tr("全国の接種率（回数別）", "Coverage by dose number, nationwide"), "open-coverage",
+            (line_chart(Text::DosesPerDayNationwide.pick(ja), "open-daily", &days, &per_day, false, gaps))
+            (bar_chart(Text::CoverageByDoseNumberNationwide.pick(ja), "open-coverage",
                 &(1..=max_dose).map(at_least).collect::<Vec<_>>(), &by_dose, true, marks))
-            (bar_chart(tr("年齢区分別接種率（全国）", "Coverage by age band, nationwide"), "open-ages", &band_names, &by_band, true, marks))
+            (bar_chart(Text::CoverageByAgeBandNationwide.pick(ja), "open-ages", &band_names, &by_band, true, marks))
             p.dose-choice {
-                (tr("地図の回数: ", "Map by dose number: "))
+                (Text::MapByDoseNumber.pick(ja))
                 @for n in 1..=max_dose {
                     @if n == dose {
                         strong { (at_least(n)) }
@@ -384,11 +384,11 @@ fn prefecture_table(summary: &Value, ja: bool, dose: usize) -> Markup {
     html! {
         table.open-prefectures {
             thead { tr {
-                th scope="col" { (if ja { "都道府県" } else { "Prefecture" }) }
-                th scope="col" { (if ja { "対象者数" } else { "Targets" }) }
+                th scope="col" { (Text::Prefecture.pick(ja)) }
+                th scope="col" { (Text::Targets.pick(ja)) }
                 th scope="col" { (if ja { format!("{dose}回以上") } else { format!("≥ {dose} doses") }) }
-                th scope="col" { (if ja { "接種率" } else { "Coverage" }) }
-                th scope="col" { (if ja { "接種回数" } else { "Doses" }) }
+                th scope="col" { (Text::Coverage.pick(ja)) }
+                th scope="col" { (Text::DoseCount.pick(ja)) }
             } }
             tbody {
                 @for p in prefectures {
@@ -441,29 +441,27 @@ pub async fn page(
         .collect();
     let body = html! {
         p {
-            (tr("新型コロナワクチンの接種実績を、都道府県・性別・年齢区分・接種回数・ワクチンの製造販売業者ごとに、日別に公開しています。ログインは不要です。",
-                "COVID-19 vaccination figures by day, prefecture, sex, age group, dose number and vaccine maker. No sign-in is needed."))
+            (Text::Covid19VaccinationFiguresBy.pick(ja))
         }
         p.licence {
-            (tr("ライセンス: ", "Licence: "))
+            (Text::Licence.pick(ja))
             a href=(settings.opendata_licence_url) rel="license" { (settings.opendata_licence) }
             @if let Some(at) = files.iter().map(|f| f.generated_at).min() {
-                " · " (tr("更新: ", "Updated: ")) (jst(at)) (tr("（日本時間、毎日", " JST (every day after "))
-                (settings.opendata_hour) (tr("時以降に更新）", ":00)"))
+                " · " (Text::Updated.pick(ja)) (jst(at)) (Text::JstEveryDayAfter.pick(ja))
+                (settings.opendata_hour) (Text::T00.pick(ja))
             }
         }
         p.note {
-            (tr("1〜9の数は「<10」と表示し、それ以外の数と合計はすべて10の倍数に丸めています。そのため、どのファイルを組み合わせても、また前日の公開分と比べても、1〜9の数は導けません。",
-                "A count of 1 to 9 is shown as <10; every other count and total is rounded to a multiple of ten, so no combination of the files, nor a comparison with the previous day's release, yields a count of 1 to 9."))
+            (Text::ACountOf1To.pick(ja))
         }
         @if files.is_empty() {
-            p.empty { (tr("まだ公開されていません。", "Nothing is published yet.")) }
+            p.empty { (Text::NothingIsPublishedYet.pick(ja)) }
         } @else {
             table.files {
                 thead { tr {
-                    th scope="col" { (tr("ファイル", "File")) }
-                    th scope="col" { (tr("形式", "Format")) }
-                    th scope="col" { (tr("大きさ", "Size")) }
+                    th scope="col" { (Text::File.pick(ja)) }
+                    th scope="col" { (Text::Format.pick(ja)) }
+                    th scope="col" { (Text::Size.pick(ja)) }
                 } }
                 tbody {
                     @for f in &listed {
@@ -485,12 +483,9 @@ pub async fn page(
             (charts(s, ja, dose))
             (prefecture_table(s, ja, dose))
         }
-        p { a href="/api/docs" { (tr("項目の説明（API文書）", "Field list (API document)")) } }
+        p { a href="/api/docs" { (Text::FieldListApiDocument.pick(ja)) } }
     };
-    let title = tr(
-        "オープンデータ：ワクチン接種実績",
-        "Open data: vaccinations",
-    );
+    let title = Text::OpenDataVaccinations.pick(ja);
     let mut response = Html(layout(lang, title, None, body).into_string()).into_response();
     let headers = response.headers_mut();
     headers.insert(

@@ -371,22 +371,19 @@ pub fn unusual_coupon_reads(
     let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     layout(
         lang,
-        tr("接種券の読み取りの異常", "Unusual coupon reads"),
+        Text::UnusualCouponReads.pick(ja),
         Some(signed),
         html! {
-            p { (tr(
-                "この1時間に、読み取りの上限に達したか、読み取りの半分以上が使えない接種券だった会場アカウント（このサーバ分）。接種券番号を順に試している疑いがあります。",
-                "Site accounts that, in this hour, hit the read limit or found no usable coupon in half or more of their reads (this server's count) — signs of a tablet trying coupon numbers in turn."
-            )) }
+            p { (Text::SiteAccountsThatInThis.pick(ja)) }
             @if unusual.is_empty() {
-                p #no-unusual { (tr("異常はありません。", "Nothing unusual.")) }
+                p #no-unusual { (Text::NothingUnusual.pick(ja)) }
             } @else {
                 table #unusual {
                     tr {
-                        th { (tr("ユーザID", "User ID")) }
-                        th { (tr("読み取り", "Reads")) }
-                        th { (tr("使えない接種券", "No usable coupon")) }
-                        th { (tr("上限で拒否", "Refused at the limit")) }
+                        th { (Text::UserId.pick(ja)) }
+                        th { (Text::Reads.pick(ja)) }
+                        th { (Text::NoUsableCoupon.pick(ja)) }
+                        th { (Text::RefusedAtTheLimit.pick(ja)) }
                     }
                     @for (account, s) in unusual {
                         tr { td { (account) } td { (s.reads) } td { (s.unknown) } td { (s.limited) } }
@@ -418,29 +415,25 @@ pub fn admin_applications(
     let ja = lang == Lang::Ja;
     layout(
         lang,
-        if ja {
-            "アカウントの利用申請"
-        } else {
-            "Apply for accounts"
-        },
+        Text::ApplyForAccounts.pick(ja),
         Some(signed),
         html! {
             form.card method="post" action="/admin/applications" {
                 @if let Some(m) = message { p.notice role="status" { (m) } }
                 input type="hidden" name="csrf" value=(signed.session.csrf_token);
-                label for="display_name" { (if ja { "利用者の氏名・所属" } else { "Name and section of the user" }) }
+                label for="display_name" { (Text::NameAndSectionOfThe.pick(ja)) }
                 input #display_name name="display_name" required maxlength="50";
-                label for="role" { (if ja { "役割" } else { "Role" }) }
+                label for="role" { (Text::Role.pick(ja)) }
                 select #role name="role" {
                     @for role in vrs_core::accounts::APPLICABLE_ROLES {
                         option value=(role) { (role_label(lang, role)) }
                     }
                 }
-                button type="submit" { (if ja { "申請する" } else { "Apply" }) }
+                button type="submit" { (Text::Apply.pick(ja)) }
             }
             table.applications {
-                tr { th { "#" } th { (if ja { "氏名・所属" } else { "Name" }) } th { (if ja { "役割" } else { "Role" }) }
-                     th { (if ja { "状態" } else { "Status" }) } th { (if ja { "発行ユーザID" } else { "Issued user ID" }) } }
+                tr { th { "#" } th { (Text::NameAndAffiliation.pick(ja)) } th { (Text::Role.pick(ja)) }
+                     th { (Text::Status.pick(ja)) } th { (Text::IssuedUserId.pick(ja)) } }
                 @for a in list {
                     tr { td { (a.id) } td { (a.display_name) } td { (role_label(lang, a.role)) }
                          td { (status_label(lang, a.status)) } td { (a.issued_user_id.as_deref().unwrap_or("")) } }
@@ -460,26 +453,21 @@ pub fn operator_applications(
     let ja = lang == Lang::Ja;
     layout(
         lang,
-        if ja {
-            "アカウント申請の審査"
-        } else {
-            "Account applications"
-        },
+        Text::AccountApplications.pick(ja),
         Some(signed),
         html! {
             @if let Some((user_id, secret)) = issued {
                 section.card.issued role="status" {
-                    p.notice { (if ja { "アカウントを発行しました。初期パスワードはこの画面でのみ表示されます。申請した自治体へ安全な方法で伝えてください。" }
-                               else { "The account was issued. The initial password is shown only here; pass it to the municipality securely." }) }
-                    p { (if ja { "ユーザID: " } else { "User ID: " }) code.user-id { (user_id) } }
-                    p { (if ja { "初期パスワード: " } else { "Initial password: " }) code.initial-password { (secret) } }
+                    p.notice { (Text::TheAccountWasIssuedThe.pick(ja)) }
+                    p { (Text::UserIdLabel.pick(ja)) code.user-id { (user_id) } }
+                    p { (Text::InitialPassword.pick(ja)) code.initial-password { (secret) } }
                 }
             }
-            @if pending.is_empty() { p { (if ja { "審査中の申請はありません。" } else { "No application is pending." }) } }
+            @if pending.is_empty() { p { (Text::NoApplicationIsPending.pick(ja)) } }
             @else {
                 table.applications {
-                    tr { th { "#" } th { (if ja { "自治体" } else { "Municipality" }) } th { (if ja { "氏名・所属" } else { "Name" }) }
-                         th { (if ja { "役割" } else { "Role" }) } th { (if ja { "申請者" } else { "Applicant" }) } th {} }
+                    tr { th { "#" } th { (Text::Municipality.pick(ja)) } th { (Text::NameAndAffiliation.pick(ja)) }
+                         th { (Text::Role.pick(ja)) } th { (Text::Applicant.pick(ja)) } th {} }
                     @for a in pending {
                         tr {
                             td { (a.id) } td { (a.municipality) " " (a.municipality.info().name) } td { (a.display_name) }
@@ -487,11 +475,11 @@ pub fn operator_applications(
                             td {
                                 form method="post" action={ "/operator/applications/" (a.id) "/approve" } {
                                     input type="hidden" name="csrf" value=(signed.session.csrf_token);
-                                    button type="submit" { (if ja { "承認" } else { "Approve" }) }
+                                    button type="submit" { (Text::Approve.pick(ja)) }
                                 }
                                 form method="post" action={ "/operator/applications/" (a.id) "/reject" } {
                                     input type="hidden" name="csrf" value=(signed.session.csrf_token);
-                                    button type="submit" { (if ja { "却下" } else { "Reject" }) }
+                                    button type="submit" { (Text::Reject.pick(ja)) }
                                 }
                             }
                         }
@@ -549,24 +537,20 @@ pub fn audit(
     let ja = lang == Lang::Ja;
     layout(
         lang,
-        if ja {
-            "操作ログの検索"
-        } else {
-            "Search the audit log"
-        },
+        Text::SearchTheAuditLog.pick(ja),
         Some(signed),
         html! {
             form.card.search method="get" action="/audit" {
                 @if let Some(e) = error { p.error role="alert" { (e) } }
-                label for="from" { (if ja { "期間（開始日）" } else { "From (date)" }) }
+                label for="from" { (Text::FromDate.pick(ja)) }
                 input #from name="from" value=(query.from) placeholder="2026-11-01 / 令和8年11月1日";
-                label for="to" { (if ja { "期間（終了日）" } else { "To (date, inclusive)" }) }
+                label for="to" { (Text::ToDateInclusive.pick(ja)) }
                 input #to name="to" value=(query.to);
-                label for="actor" { (if ja { "ユーザID" } else { "User ID" }) }
+                label for="actor" { (Text::UserId.pick(ja)) }
                 input #actor name="actor" value=(query.actor);
-                label for="action" { (if ja { "操作" } else { "Action" }) }
+                label for="action" { (Text::Action.pick(ja)) }
                 select #action name="action" {
-                    option value="" selected[query.action.is_empty()] { (if ja { "すべての操作" } else { "Every action" }) }
+                    option value="" selected[query.action.is_empty()] { (Text::EveryAction.pick(ja)) }
                     @for a in vrs_domain::AuditAction::ALL {
                         option value=(a.as_str()) selected[query.action == a.as_str()] {
                             (if ja { a.label_ja() } else { a.label_en() }) " (" (a.as_str()) ")"
@@ -577,15 +561,15 @@ pub fn audit(
                         option value=(query.action) selected { (query.action) }
                     }
                 }
-                button type="submit" { (if ja { "検索" } else { "Search" }) }
+                button type="submit" { (Text::Search.pick(ja)) }
             }
             @if error.is_none() {
-                p { a.csv href={ "/audit.csv?" (query.query_string()) } { (if ja { "CSVでダウンロード" } else { "Download as CSV" }) } }
+                p { a.csv href={ "/audit.csv?" (query.query_string()) } { (Text::DownloadAsCsv.pick(ja)) } }
                 table.audit {
-                    tr { th { "#" } th { (if ja { "日時（日本時間）" } else { "Time (JST)" }) } th { (if ja { "ユーザID" } else { "User" }) }
-                         th { (if ja { "端末" } else { "Terminal" }) } th { (if ja { "操作" } else { "Action" }) }
-                         th { (if ja { "操作コード" } else { "Action code" }) }
-                         th { (if ja { "対象" } else { "Target" }) } th { (if ja { "結果" } else { "Outcome" }) } }
+                    tr { th { "#" } th { (Text::TimeJst.pick(ja)) } th { (Text::User.pick(ja)) }
+                         th { (Text::Terminal.pick(ja)) } th { (Text::Action.pick(ja)) }
+                         th { (Text::ActionCode.pick(ja)) }
+                         th { (Text::Target.pick(ja)) } th { (Text::Outcome.pick(ja)) } }
                     @for r in found {
                         @let action = vrs_domain::AuditAction::parse(&r.entry.action);
                         tr { td { (r.seq) } td { (jst_seconds(r.entry.at)) } td { (r.entry.actor) }

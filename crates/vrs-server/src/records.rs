@@ -78,20 +78,16 @@ fn person_query(
             .authorize(Action::SearchPersonByMyNumber, &Target::Municipality(own))
             .is_err()
         {
-            return Err(tr(
-                lang,
-                "個人番号での検索はLGWAN端末からのみ利用できます。",
-                "Searching by My Number is possible from LG-WAN terminals only.",
-            ));
+            return Err(t(lang, Text::SearchingByMyNumberIs).to_owned());
         }
         return MyNumber::parse(my_number)
             .map(|n| Some(PersonQuery::MyNumber(n)))
-            .map_err(|e| format!("{}: {e}", tr(lang, "個人番号", "My Number")));
+            .map_err(|e| format!("{}: {e}", t(lang, Text::MyNumber)));
     }
     if !atena.is_empty() {
         return AtenaNumber::parse(atena)
             .map(|a| Some(PersonQuery::Atena(a)))
-            .map_err(|e| format!("{}: {e}", tr(lang, "宛名番号", "Atena number")));
+            .map_err(|e| format!("{}: {e}", t(lang, Text::AtenaNumber)));
     }
     if !coupon.is_empty() {
         let digits = vrs_domain::normalize_digits(coupon);
@@ -110,15 +106,15 @@ fn person_query(
         };
         return parsed
             .map(|c| Some(PersonQuery::Coupon(c)))
-            .map_err(|e| format!("{}: {e}", tr(lang, "接種券番号", "Coupon number")));
+            .map_err(|e| format!("{}: {e}", t(lang, Text::CouponNumber)));
     }
     if kana.is_empty() && birth.is_empty() {
         return Ok(None);
     }
     let kana = KanaName::parse(kana)
-        .map_err(|e| format!("{}: {e}", tr(lang, "氏名カナ", "Name (kana)")))?;
+        .map_err(|e| format!("{}: {e}", t(lang, Text::NameKana)))?;
     let birth =
-        parse_date(birth).map_err(|e| format!("{}: {e}", tr(lang, "生年月日", "Birth date")))?;
+        parse_date(birth).map_err(|e| format!("{}: {e}", t(lang, Text::BirthDate)))?;
     Ok(Some(PersonQuery::KanaBirth(kana, birth)))
 }
 
@@ -283,7 +279,7 @@ fn change_message(lang: Lang, e: ChangeError) -> Result<String, WebError> {
             })
             .collect::<Vec<_>>()
             .join(" "),
-        ChangeError::NoReason => tr(lang, "理由を入力してください。", "Give a reason."),
+        ChangeError::NoReason => t(lang, Text::GiveAReason).to_owned(),
         ChangeError::NotFound => return Err(WebError::NotFound),
         ChangeError::Invalid(m) => m,
         ChangeError::Store(vrs_store::StoreError::Conflict(kind)) => match lang {

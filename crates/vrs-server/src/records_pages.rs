@@ -26,33 +26,33 @@ pub fn search(
         form.card.search method="post" action="/records" {
             @if let Some(e) = error { p.error role="alert" { (e) } }
             input type="hidden" name="csrf" value=(signed.session.csrf_token);
-            p { (tr("いずれか一つで検索します（氏名カナは生年月日と組み合わせて）。", "Search by one of these (kana name together with the birth date).")) }
-            label for="atena" { (tr("宛名番号", "Atena number")) }
+            p { (Text::SearchByOneOfThese.pick(ja)) }
+            label for="atena" { (Text::AtenaNumber.pick(ja)) }
             input #atena name="atena" value=(q.atena) inputmode="numeric";
-            label for="coupon" { (tr("接種券番号（10桁）またはOCRライン（18桁）", "Coupon number (10 digits) or OCR line (18)")) }
+            label for="coupon" { (Text::CouponNumber10DigitsOr.pick(ja)) }
             input #coupon name="coupon" value=(q.coupon) inputmode="numeric";
-            label for="kana" { (tr("氏名カナ", "Name (kana)")) }
+            label for="kana" { (Text::NameKana.pick(ja)) }
             input #kana name="kana" value=(q.kana) placeholder="サイジョウ　ハナコ";
-            label for="birth" { (tr("生年月日", "Birth date")) }
+            label for="birth" { (Text::BirthDate.pick(ja)) }
             input #birth name="birth" value=(q.birth) placeholder="昭和25年4月1日 / 1950-04-01";
             @if lgwan {
-                label for="my_number" { (tr("個人番号（LGWAN端末のみ）", "My Number (LG-WAN terminals only)")) }
+                label for="my_number" { (Text::MyNumberLgWanTerminals.pick(ja)) }
                 input #my_number name="my_number" inputmode="numeric" autocomplete="off";
             }
-            button type="submit" { (tr("検索", "Search")) }
+            button type="submit" { (Text::Search.pick(ja)) }
         }
         @if let Some(people) = found {
             @if people.is_empty() {
-                p.notice #no-result { (tr("該当する方はいません。", "Nobody matches.")) }
+                p.notice #no-result { (Text::NobodyMatches.pick(ja)) }
             } @else {
                 table #results {
                     tr {
-                        th { (tr("宛名番号", "Atena number")) }
-                        th { (tr("氏名", "Name")) }
-                        th { (tr("氏名カナ", "Kana")) }
-                        th { (tr("生年月日", "Birth date")) }
-                        th { (tr("性別", "Sex")) }
-                        th { (tr("状態", "Status")) }
+                        th { (Text::AtenaNumber.pick(ja)) }
+                        th { (Text::Name.pick(ja)) }
+                        th { (Text::KanaName.pick(ja)) }
+                        th { (Text::BirthDate.pick(ja)) }
+                        th { (Text::Sex.pick(ja)) }
+                        th { (Text::Status.pick(ja)) }
                     }
                     @for p in people {
                         tr {
@@ -70,7 +70,7 @@ pub fn search(
     };
     layout(
         signed.lang,
-        tr("接種記録の管理", "Vaccination records"),
+        Text::VaccinationRecords.pick(ja),
         Some(signed),
         body,
     )
@@ -89,14 +89,14 @@ fn flags(ja: bool, p: &Resident) -> String {
     if let Some(d) = p.moved_out_on {
         out.push(format!(
             "{} {}",
-            if ja { "転出" } else { "Moved out" },
+            Text::MovedOut.pick(ja),
             date(d)
         ));
     }
     if let Some(d) = p.deceased_on {
         out.push(format!(
             "{} {}",
-            if ja { "死亡" } else { "Deceased" },
+            Text::Deceased.pick(ja),
             date(d)
         ));
     }
@@ -116,19 +116,19 @@ fn dose_fields(ja: bool, dose: Option<&DoseRecord>, next: u8) -> Markup {
     let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     let d = dose.map(|r| &r.dose);
     html! {
-        label { (tr("接種回", "Dose number"))
+        label { (Text::DoseNumber.pick(ja))
             input name="dose_number" inputmode="numeric" value=(d.map_or(next, |d| d.dose_number)); }
-        label { (tr("接種日", "Date given"))
+        label { (Text::DateGiven.pick(ja))
             input name="administered_on" value=(d.map(|d| d.administered_on.to_string()).unwrap_or_default()) placeholder="令和3年6月1日 / 2021-06-01"; }
-        label { (tr("ワクチン", "Vaccine"))
+        label { (Text::Vaccine.pick(ja))
             select name="product" { (product_options(d.map_or("", |d| d.product.code), ja)) } }
-        label { (tr("ロット番号", "Lot number"))
+        label { (Text::LotNumber.pick(ja))
             input name="lot_number" value=(d.map(|d| d.lot_number.as_str().to_owned()).unwrap_or_default()); }
-        label { (tr("接種自治体コード", "Site municipality code"))
+        label { (Text::SiteMunicipalityCode.pick(ja))
             input name="site" inputmode="numeric" value=(d.map(|d| d.site_municipality.to_string()).unwrap_or_default()); }
-        label { (tr("接種会場名", "Venue"))
+        label { (Text::VenueName.pick(ja))
             input name="venue" maxlength="30" value=(dose.map(|r| r.venue.as_str()).unwrap_or_default()); }
-        label { (tr("接種医師名", "Doctor"))
+        label { (Text::Doctor.pick(ja))
             input name="doctor" maxlength="20" value=(dose.map(|r| r.doctor.as_str()).unwrap_or_default()); }
     }
 }
@@ -152,27 +152,27 @@ pub fn person(
         }
         section.card #person {
             dl {
-                dt { (tr("宛名番号", "Atena number")) } dd { (p.atena) }
-                dt { (tr("氏名", "Name")) } dd { (p.name.as_str()) }
-                dt { (tr("氏名カナ", "Kana")) } dd { (p.name_kana.as_str()) }
-                dt { (tr("生年月日", "Birth date")) } dd { (date(p.birth_date)) }
-                dt { (tr("性別", "Sex")) } dd { (if ja { p.sex.label_ja() } else { p.sex.label_en() }) }
-                dt { (tr("接種券番号", "Coupon number")) } dd { (p.coupon.as_str()) }
+                dt { (Text::AtenaNumber.pick(ja)) } dd { (p.atena) }
+                dt { (Text::Name.pick(ja)) } dd { (p.name.as_str()) }
+                dt { (Text::KanaName.pick(ja)) } dd { (p.name_kana.as_str()) }
+                dt { (Text::BirthDate.pick(ja)) } dd { (date(p.birth_date)) }
+                dt { (Text::Sex.pick(ja)) } dd { (if ja { p.sex.label_ja() } else { p.sex.label_en() }) }
+                dt { (Text::CouponNumber.pick(ja)) } dd { (p.coupon.as_str()) }
                 @if show_my_number {
-                    dt { (tr("個人番号", "My Number")) } dd #my-number { (p.my_number) }
+                    dt { (Text::MyNumber.pick(ja)) } dd #my-number { (p.my_number) }
                 }
-                dt { (tr("状態", "Status")) } dd #flags { (flags(ja, p)) }
+                dt { (Text::Status.pick(ja)) } dd #flags { (flags(ja, p)) }
             }
         }
-        h3 { (tr("接種記録", "Doses")) }
+        h3 { (Text::Doses.pick(ja)) }
         @if doses.is_empty() {
-            p #no-doses { (tr("接種記録はありません。", "No dose recorded.")) }
+            p #no-doses { (Text::NoDoseRecorded.pick(ja)) }
         } @else {
             table #doses {
                 tr {
-                    th { (tr("接種回", "Dose")) } th { (tr("接種日", "Date")) } th { (tr("ワクチン", "Vaccine")) }
-                    th { (tr("ロット番号", "Lot")) } th { (tr("接種地", "Site")) } th { (tr("会場", "Venue")) }
-                    th { (tr("登録経路", "Source")) }
+                    th { (Text::Dose.pick(ja)) } th { (Text::Date.pick(ja)) } th { (Text::Vaccine.pick(ja)) }
+                    th { (Text::Lot.pick(ja)) } th { (Text::Site.pick(ja)) } th { (Text::Venue.pick(ja)) }
+                    th { (Text::Source.pick(ja)) }
                 }
                 @for r in doses {
                     tr data-dose=(r.dose.dose_number) {
@@ -185,7 +185,7 @@ pub fn person(
                         td {
                             (r.source.as_str())
                             @if let Some(from) = r.received_from {
-                                "（" (tr("照会により受領: ", "received from ")) (from.info().full_name()) "）"
+                                "（" (Text::ReceivedFrom.pick(ja)) (from.info().full_name()) "）"
                             }
                         }
                     }
@@ -193,87 +193,81 @@ pub fn person(
             }
             @for r in doses {
                 details.card {
-                    summary { (r.dose.dose_number) (tr("回目を訂正・削除", ": correct or delete")) }
+                    summary { (r.dose.dose_number) (Text::CorrectOrDelete.pick(ja)) }
                     form method="post" action={ (base) "/doses/" (r.dose.dose_number) "/correct" } {
                         input type="hidden" name="csrf" value=(csrf);
                         (dose_fields(ja, Some(r), next))
-                        label { (tr("訂正の理由", "Reason for the correction")) input name="reason" required; }
-                        button type="submit" { (tr("訂正する", "Correct")) }
+                        label { (Text::ReasonForTheCorrection.pick(ja)) input name="reason" required; }
+                        button type="submit" { (Text::Correct.pick(ja)) }
                     }
                     form method="post" action={ (base) "/doses/" (r.dose.dose_number) "/delete" } {
                         input type="hidden" name="csrf" value=(csrf);
-                        label { (tr("削除の理由", "Reason for the deletion")) input name="reason" required; }
-                        button type="submit" { (tr("削除する", "Delete")) }
+                        label { (Text::ReasonForTheDeletion.pick(ja)) input name="reason" required; }
+                        button type="submit" { (Text::Delete.pick(ja)) }
                     }
                 }
             }
         }
         details.card #add-dose {
-            summary { (tr("接種記録を追加", "Add a dose")) }
+            summary { (Text::AddADose.pick(ja)) }
             form method="post" action={ (base) "/doses" } {
                 input type="hidden" name="csrf" value=(csrf);
                 (dose_fields(ja, None, next))
-                button type="submit" { (tr("追加する", "Add")) }
+                button type="submit" { (Text::Add.pick(ja)) }
             }
         }
         details.card #set-flags {
-            summary { (tr("転出・死亡の設定", "Moved out / deceased")) }
+            summary { (Text::MovedOutDeceased.pick(ja)) }
             form method="post" action={ (base) "/flags" } {
                 input type="hidden" name="csrf" value=(csrf);
-                label { (tr("転出日（空欄で解除）", "Moved out on (empty to clear)"))
+                label { (Text::MovedOutOnEmptyTo.pick(ja))
                     input name="moved_out_on" value=(p.moved_out_on.map(|d| d.to_string()).unwrap_or_default()); }
-                label { (tr("死亡日（空欄で解除）", "Deceased on (empty to clear)"))
+                label { (Text::DeceasedOnEmptyToClear.pick(ja))
                     input name="deceased_on" value=(p.deceased_on.map(|d| d.to_string()).unwrap_or_default()); }
-                button type="submit" { (tr("保存する", "Save")) }
+                button type="submit" { (Text::Save.pick(ja)) }
             }
         }
         details.card #issue-certificate {
-            summary { (tr("接種証明書を発行", "Issue a vaccination certificate")) }
-            p { (tr(
-                "記録されている接種から証明書（PDF、二次元コード付き）を発行します。海外用は旅券のMRZ（下部2行）を入力してください。",
-                "Issues a certificate (PDF with its 2D codes) from the recorded doses. For overseas use, enter the passport's MRZ (the two lines at the bottom)."
-            )) }
+            summary { (Text::IssueAVaccinationCertificate.pick(ja)) }
+            p { (Text::IssuesACertificatePdfWith.pick(ja)) }
             form method="post" action={ (base) "/certificate" } {
                 input type="hidden" name="csrf" value=(csrf);
-                label { (tr("種類", "Kind"))
+                label { (Text::Kind.pick(ja))
                     select name="kind" {
-                        option value="domestic" { (tr("日本国内用", "For use in Japan")) }
-                        option value="overseas" { (tr("海外用", "For overseas use")) }
+                        option value="domestic" { (Text::ForUseInJapan.pick(ja)) }
+                        option value="overseas" { (Text::ForOverseasUse.pick(ja)) }
                     }
                 }
-                label { (tr("旅券MRZ 1行目（海外用）", "Passport MRZ line 1 (overseas)"))
+                label { (Text::PassportMrzLine1Overseas.pick(ja))
                     input name="mrz1" maxlength="44" size="46" autocomplete="off"; }
-                label { (tr("旅券MRZ 2行目（海外用）", "Passport MRZ line 2 (overseas)"))
+                label { (Text::PassportMrzLine2Overseas.pick(ja))
                     input name="mrz2" maxlength="44" size="46" autocomplete="off"; }
-                label { (tr("形式", "Format"))
+                label { (Text::Format.pick(ja))
                     select name="format" {
-                        option value="pdf" { (tr("PDF（印刷用）", "PDF (to print)")) }
-                        option value="shc" { (tr("SMART Health Card ファイル", "SMART Health Card file")) }
+                        option value="pdf" { (Text::PdfToPrint.pick(ja)) }
+                        option value="shc" { (Text::SmartHealthCardFile.pick(ja)) }
                     }
                 }
-                button type="submit" #issue { (tr("発行する", "Issue")) }
+                button type="submit" #issue { (Text::Issue.pick(ja)) }
             }
         }
         @if !certificates.is_empty() {
             (issued_certificates(signed, &base, certificates))
         }
         details.card #delete-person {
-            summary { (tr("この方の記録を削除", "Delete this person's record")) }
-            p { (tr(
-                "宛名情報と接種記録を削除します。操作ログと情報提供等の記録は残ります。元に戻せません。",
-                "Deletes the person and their doses. The audit log and the provision records remain. This cannot be undone."
-            )) }
+            summary { (Text::DeleteThisPersonSRecord.pick(ja)) }
+            p { (Text::DeletesThePersonAndTheir.pick(ja)) }
             form method="post" action={ (base) "/delete" } {
                 input type="hidden" name="csrf" value=(csrf);
-                label { (tr("削除の理由", "Reason for the deletion")) input name="reason" required; }
-                button.danger type="submit" { (tr("記録を削除する", "Delete the record")) }
+                label { (Text::ReasonForTheDeletion.pick(ja)) input name="reason" required; }
+                button.danger type="submit" { (Text::DeleteTheRecord.pick(ja)) }
             }
         }
-        p { a href="/records" { (tr("検索に戻る", "Back to search")) } }
+        p { a href="/records" { (Text::BackToSearch.pick(ja)) } }
     };
     layout(
         signed.lang,
-        tr("接種記録", "Vaccination record"),
+        Text::VaccinationRecord.pick(ja),
         Some(signed),
         body,
     )
@@ -293,11 +287,11 @@ fn issued_certificates(
     let jst = chrono::FixedOffset::east_opt(9 * 3600).unwrap_or_else(|| unreachable!());
     html! {
         section.card #certificates {
-            h3 { (tr("発行した接種証明書", "Certificates issued")) }
+            h3 { (Text::CertificatesIssuedByUs.pick(ja)) }
             table {
                 tr {
-                    th { (tr("証明書ID", "Certificate ID")) } th { (tr("発行日時", "Issued")) }
-                    th { (tr("種類", "Kind")) } th { (tr("状態", "Status")) } th { (tr("操作", "Actions")) }
+                    th { (Text::CertificateId.pick(ja)) } th { (Text::Issued.pick(ja)) }
+                    th { (Text::Kind.pick(ja)) } th { (Text::Status.pick(ja)) } th { (Text::Actions.pick(ja)) }
                 }
                 @for c in certificates {
                     tr.certificate data-status=(c.status.as_str()) {
@@ -312,16 +306,16 @@ fn issued_certificates(
                             form.reissue method="post" action={ (base) "/certificates/" (c.certificate_id) "/reissue" } {
                                 input type="hidden" name="csrf" value=(csrf);
                                 @if c.kind == vrs_domain::CertificateKind::Overseas {
-                                    input name="mrz1" maxlength="44" size="46" autocomplete="off" placeholder=(tr("旅券MRZ 1行目", "MRZ line 1")) required;
-                                    input name="mrz2" maxlength="44" size="46" autocomplete="off" placeholder=(tr("旅券MRZ 2行目", "MRZ line 2")) required;
+                                    input name="mrz1" maxlength="44" size="46" autocomplete="off" placeholder=(Text::MrzLine1.pick(ja)) required;
+                                    input name="mrz2" maxlength="44" size="46" autocomplete="off" placeholder=(Text::MrzLine2.pick(ja)) required;
                                 }
-                                button type="submit" { (tr("再発行する", "Re-issue")) }
+                                button type="submit" { (Text::ReIssue.pick(ja)) }
                             }
                             @if c.status != CertificateStatus::Revoked {
                                 form.revoke method="post" action={ (base) "/certificates/" (c.certificate_id) "/revoke" } {
                                     input type="hidden" name="csrf" value=(csrf);
-                                    input name="reason" required placeholder=(tr("失効の理由", "Reason for revoking"));
-                                    button.danger type="submit" { (tr("失効させる", "Revoke")) }
+                                    input name="reason" required placeholder=(Text::ReasonForRevoking.pick(ja));
+                                    button.danger type="submit" { (Text::Revoke.pick(ja)) }
                                 }
                             }
                         }

@@ -80,7 +80,7 @@ fn scope_name(scope: StatScope, ja: bool) -> String {
     match scope {
         StatScope::Municipality(m) => m.info().full_name(),
         StatScope::Prefecture(p) => p.info().name.to_owned(),
-        StatScope::Nation => if ja { "全国" } else { "Japan" }.to_owned(),
+        StatScope::Nation => Text::Japan.pick(ja).to_owned(),
     }
 }
 
@@ -187,7 +187,7 @@ fn charts(d: &Dashboard, ja: bool) -> Markup {
         .map(|(j, e, _)| if ja { j.clone() } else { e.clone() })
         .collect();
     let by_product = vec![Series {
-        label: tr("接種回数", "Doses").to_owned(),
+        label: Text::DoseCount.pick(ja).to_owned(),
         points: d
             .products
             .row_totals
@@ -198,16 +198,13 @@ fn charts(d: &Dashboard, ja: bool) -> Markup {
     let lang = if ja { Lang::Ja } else { Lang::En };
     let gaps = t(lang, Text::WithheldGaps);
     let marks = t(lang, Text::WithheldMarks);
-    let lower_bound = tr(
-        "秘匿された日（「<10」「X」）は0として累計しているため、実際の接種率はこれ以上です。",
-        "Days withheld (<10, X) count as 0, so the true coverage is at least this.",
-    );
+    let lower_bound = Text::DaysWithheld10XCount.pick(ja);
     html! {
         div.charts {
-            (line_chart(tr("日別接種回数", "Doses per day"), "chart-daily", &days, &per_day, false, gaps))
-            (line_chart(tr("接種率の推移（回数別、対象者比）", "Cumulative coverage by dose number"), "chart-coverage", &days, &cumulative, true, lower_bound))
-            (bar_chart(tr("年齢区分別接種率", "Coverage by age band"), "chart-ages", &bands, &by_band, true, marks))
-            (bar_chart(tr("ワクチン別接種回数", "Doses by vaccine"), "chart-products", &products, &by_product, false, marks))
+            (line_chart(Text::DosesPerDay.pick(ja), "chart-daily", &days, &per_day, false, gaps))
+            (line_chart(Text::CumulativeCoverageByDoseNumber.pick(ja), "chart-coverage", &days, &cumulative, true, lower_bound))
+            (bar_chart(Text::CoverageByAgeBand.pick(ja), "chart-ages", &bands, &by_band, true, marks))
+            (bar_chart(Text::DosesByVaccine.pick(ja), "chart-products", &products, &by_product, false, marks))
         }
     }
 }
@@ -262,30 +259,29 @@ fn view(signed: &Signed, d: &Dashboard, sort: Option<usize>) -> Markup {
     let title = format!(
         "{} {}",
         scope_name(d.scope, ja),
-        tr("接種状況", "vaccination statistics")
+        Text::VaccinationStatistics.pick(ja)
     );
     let body = html! {
         p #stat-meta {
-            (tr("集計時点", "Counted at")) ": " (computed.unwrap_or_else(|| tr("未集計", "not yet counted").to_owned()))
+            (Text::CountedAt.pick(ja)) ": " (computed.unwrap_or_else(|| Text::NotYetCounted.pick(ja).to_owned()))
             @if d.audience == Audience::Outside {
-                "　" (tr("10人（回）未満の値は「<10」と表示します。合計から逆算できないよう併せて秘匿した値は「X」と表示します（「X」は10未満とは限りません）。",
-                    "Counts below 10 are shown as <10. Cells hidden as well, so that a total cannot reveal a small count, are shown as X (an X may be any count)."))
+                "　" (Text::CountsBelow10AreShown.pick(ja))
             }
         }
         (charts(d, ja))
         @if !d.municipalities.rows.is_empty() {
-            h3 { (tr("市区町村別", "By municipality")) }
+            h3 { (Text::ByMunicipality.pick(ja)) }
             (table_view(&d.municipalities, ja, &query, sort, true))
         }
-        h3 { (tr("年齢区分別の接種状況（現在の年齢、対象者数と接種済み人数）", "Coverage by age band (age today; targets and people vaccinated)")) }
+        h3 { (Text::CoverageByAgeBandAge.pick(ja)) }
         (table_view(&d.coverage, ja, &query, None, false))
-        h3 { (tr("ワクチン別接種回数", "Doses by vaccine")) }
+        h3 { (Text::DosesByVaccine.pick(ja)) }
         (table_view(&d.products, ja, &query, None, false))
-        h3 { (tr("年齢区分別接種回数（接種時の年齢）", "Doses by age band at the dose")) }
+        h3 { (Text::DosesByAgeBandAt.pick(ja)) }
         (table_view(&d.ages, ja, &query, None, false))
-        h3 { (tr("性別接種回数", "Doses by sex")) }
+        h3 { (Text::DosesBySex.pick(ja)) }
         (table_view(&d.sexes, ja, &query, None, false))
-        h3 { (tr("日別接種回数", "Doses per day")) }
+        h3 { (Text::DosesPerDay.pick(ja)) }
         (table_view(&d.daily, ja, &query, None, false))
     };
     layout(signed.lang, &title, Some(signed), body)

@@ -314,32 +314,32 @@ pub async fn tablet_page(signed: Signed) -> Result<Html<String>, WebError> {
     let body = html! {
         div #tablet data-csrf=(signed.session.csrf_token) data-lang=(lang.code()) {
             section.card #step-coupon {
-                label for="ocr" { (tr("接種券のOCRライン（18桁）", "Coupon OCR line (18 digits)")) }
+                label for="ocr" { (Text::CouponOcrLine18Digits.pick(ja)) }
                 input #ocr name="ocr" inputmode="numeric" autocomplete="off" autofocus
                     placeholder="133820600000000123" maxlength="24";
                 p #ocr-feedback aria-live="polite" {}
-                button #check type="button" disabled { (tr("接種券を確認", "Check the coupon")) }
+                button #check type="button" disabled { (Text::CheckTheCoupon.pick(ja)) }
             }
             section.card #step-dose hidden {
                 p #coupon-info.notice {}
-                label for="dose_number" { (tr("接種回", "Dose number")) }
+                label for="dose_number" { (Text::DoseNumber.pick(ja)) }
                 input #dose_number type="number" min="1" max="10";
-                label for="administered_on" { (tr("接種日", "Date given")) }
+                label for="administered_on" { (Text::DateGiven.pick(ja)) }
                 input #administered_on type="date" value=(today);
-                label for="product" { (tr("ワクチン", "Vaccine")) }
+                label for="product" { (Text::Vaccine.pick(ja)) }
                 select #product {
                     @for p in VaccineProduct::catalogue() {
                         option value=(p.code) { (if ja { p.name_ja } else { p.name }) }
                     }
                 }
-                label for="lot_number" { (tr("ロット番号", "Lot number")) }
+                label for="lot_number" { (Text::LotNumber.pick(ja)) }
                 input #lot_number autocomplete="off";
-                label for="venue" { (tr("接種会場名（任意）", "Venue (optional)")) }
+                label for="venue" { (Text::VenueOptional.pick(ja)) }
                 input #venue maxlength="30";
-                label for="doctor" { (tr("接種医師名（任意）", "Doctor (optional)")) }
+                label for="doctor" { (Text::DoctorOptional.pick(ja)) }
                 input #doctor maxlength="20";
-                button #register type="button" { (tr("この内容で登録", "Register this dose")) }
-                button #cancel type="button" { (tr("やり直す", "Start over")) }
+                button #register type="button" { (Text::RegisterThisDose.pick(ja)) }
+                button #cancel type="button" { (Text::StartOver.pick(ja)) }
             }
             section.card #result hidden role="status" {}
         }
@@ -348,7 +348,7 @@ pub async fn tablet_page(signed: Signed) -> Result<Html<String>, WebError> {
     Ok(Html(
         layout(
             lang,
-            tr("接種登録（タブレット）", "Register a dose (tablet)"),
+            Text::RegisterADoseTablet.pick(ja),
             Some(&signed),
             body,
         )

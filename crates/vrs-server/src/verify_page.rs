@@ -55,27 +55,20 @@ fn form(ja: bool) -> Markup {
     let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     html! {
         section.card {
-            p { (tr(
-                "接種証明書の二次元コードの内容（shc:/…、HC1:…、VDS-NC）を貼り付けるか、二次元コードの画像（PNG・JPEG）を選んでください。確認した内容は保存しません。",
-                "Paste a certificate's code (shc:/…, HC1:…, a VDS-NC seal) or choose a picture of its QR code (PNG or JPEG). Nothing you check is stored."
-            )) }
+            p { (Text::PasteACertificateSCode.pick(ja)) }
             form method="post" action="/verify" enctype="multipart/form-data" {
-                label { (tr("コードの内容", "The code"))
+                label { (Text::TheCode.pick(ja))
                     textarea name="code" rows="5" cols="70" {} }
-                label { (tr("または画像", "or a picture"))
+                label { (Text::OrAPicture.pick(ja))
                     input type="file" name="image" accept="image/png,image/jpeg"; }
-                button type="submit" #verify { (tr("確認する", "Verify")) }
+                button type="submit" #verify { (Text::Verify.pick(ja)) }
             }
         }
     }
 }
 
 fn page_title(ja: bool) -> &'static str {
-    if ja {
-        "接種証明書の確認"
-    } else {
-        "Verify a certificate"
-    }
+    Text::VerifyACertificate.pick(ja)
 }
 
 pub async fn page(jar: CookieJar) -> Html<String> {
@@ -90,7 +83,7 @@ fn refused(lang: Lang, status: StatusCode, reason: &str, retry_after: Option<u64
     let ja = lang == Lang::Ja;
     let body = html! {
         section.card.invalid #result {
-            h3 { "✘ " (if ja { "確認できませんでした" } else { "Not checked" }) }
+            h3 { "✘ " (Text::NotChecked.pick(ja)) }
             p.reason { (reason) }
         }
         (form(ja))
@@ -122,10 +115,7 @@ pub async fn check(
         return Ok(refused(
             lang,
             StatusCode::TOO_MANY_REQUESTS,
-            tr(
-                "確認の回数が多すぎます。しばらくしてからもう一度お試しください。",
-                "Too many checks from this address: try again in a moment.",
-            ),
+            Text::TooManyChecksFromThis.pick(ja),
             Some(wait),
         ));
     }
@@ -174,10 +164,7 @@ pub async fn check(
         .await
         .map_err(|e| WebError::Internal(e.to_string()))?;
     let result = if input.is_empty() {
-        Err(tr(
-            "コードか画像を入力してください。",
-            "Give a code or a picture.",
-        )
+        Err(Text::GiveACodeOrA.pick(ja)
         .to_owned())
     } else {
         let now = chrono::Utc::now();
@@ -191,10 +178,7 @@ pub async fn check(
                 return Ok(refused(
                     lang,
                     StatusCode::SERVICE_UNAVAILABLE,
-                    tr(
-                        "ただいま混み合っています。しばらくしてからもう一度お試しください。",
-                        "Busy checking other codes: try again in a moment.",
-                    ),
+                    Text::BusyCheckingOtherCodesTry.pick(ja),
                     Some(5),
                 ))
             }
@@ -202,10 +186,7 @@ pub async fn check(
                 return Ok(refused(
                     lang,
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    tr(
-                        "画像の読み取りに時間がかかりすぎました。二次元コードを大きく、まっすぐ写した画像でお試しください。",
-                        "Reading the picture took too long: try one where the QR code is larger and straight.",
-                    ),
+                    Text::ReadingThePictureTookToo.pick(ja),
                     None,
                 ))
             }
@@ -215,24 +196,24 @@ pub async fn check(
         @match &result {
             Ok(credentials) => { @for (i, v) in credentials.iter().enumerate() { section.card.valid #result {
                 h3 {
-                    "✔ " (tr("有効な証明書です", "Valid certificate")) " (" (v.kind.name()) ")"
+                    "✔ " (Text::ValidCertificate.pick(ja)) " (" (v.kind.name()) ")"
                     @if credentials.len() > 1 {
                         " — " (i + 1) " / " (credentials.len())
                     }
                 }
                 dl {
                     @if let Some(id) = &v.id {
-                        dt { (tr("証明書ID", "Certificate ID")) } dd.id { (id) }
+                        dt { (Text::CertificateId.pick(ja)) } dd.id { (id) }
                     }
-                    dt { (tr("発行者", "Issuer")) } dd { (v.issuer) }
-                    dt { (tr("氏名", "Name")) } dd.holder { (v.holder_name) }
-                    dt { (tr("生年月日", "Birth date")) } dd { (v.birth_date) }
+                    dt { (Text::Issuer.pick(ja)) } dd { (v.issuer) }
+                    dt { (Text::Name.pick(ja)) } dd.holder { (v.holder_name) }
+                    dt { (Text::BirthDate.pick(ja)) } dd { (v.birth_date) }
                     @if let Some(exp) = v.expires {
-                        dt { (tr("有効期限", "Expires")) } dd { (exp.format("%Y-%m-%d")) }
+                        dt { (Text::Expires.pick(ja)) } dd { (exp.format("%Y-%m-%d")) }
                     }
                 }
                 table.doses {
-                    tr { th { (tr("回", "Dose")) } th { (tr("接種日", "Date")) } th { (tr("ワクチン", "Vaccine")) } th { (tr("ロット", "Lot")) } }
+                    tr { th { (Text::DoseShort.pick(ja)) } th { (Text::Date.pick(ja)) } th { (Text::Vaccine.pick(ja)) } th { (Text::LotShort.pick(ja)) } }
                     @for d in &v.doses {
                         tr {
                             td { (d.dose_number.map(|n| n.to_string()).unwrap_or_default()) }
@@ -244,7 +225,7 @@ pub async fn check(
                 }
             } } }
             Err(reason) => { section.card.invalid #result {
-                h3 { "✘ " (tr("確認できませんでした", "Not valid")) }
+                h3 { "✘ " (Text::NotValid.pick(ja)) }
                 p.reason { (reason) }
             } }
         }
