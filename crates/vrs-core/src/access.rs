@@ -23,8 +23,6 @@ mod scope;
 #[cfg(test)]
 mod tests;
 
-use std::fmt;
-
 use vrs_domain::{MunicipalityCode, PrefectureCode};
 
 pub use action::Action;

@@ -13,7 +13,7 @@ use vrs_core::backup::{backup, BackupError, BackupScope};
 use vrs_store::{AuditFilter, AuditScope};
 
 use crate::error::WebError;
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Text};
 use crate::pages::layout;
 use crate::records::{actor, own};
 use crate::session::Signed;
@@ -36,7 +36,6 @@ pub async fn page(State(state): State<AppState>, signed: Signed) -> Result<Html<
         )
         .await?;
     let ja = signed.lang == Lang::Ja;
-    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     let body = html! {
         section.card {
             p { (Text::DownloadYourMunicipalitySArea.pick(ja)) }
@@ -58,13 +57,7 @@ pub async fn page(State(state): State<AppState>, signed: Signed) -> Result<Html<
         }
     };
     Ok(Html(
-        layout(
-            signed.lang,
-            Text::Backup.pick(ja),
-            Some(&signed),
-            body,
-        )
-        .into_string(),
+        layout(signed.lang, Text::Backup.pick(ja), Some(&signed), body).into_string(),
     ))
 }
 

@@ -23,7 +23,7 @@ use vrs_domain::{
 
 use crate::api_errors::Fault;
 use crate::error::WebError;
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Text};
 use crate::pages::layout;
 use crate::records::{actor, own};
 use crate::session::Signed;
@@ -230,7 +230,6 @@ pub async fn history(
         )
         .await?;
     let ja = signed.lang == Lang::Ja;
-    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     let jst = chrono::FixedOffset::east_opt(9 * 3600).unwrap_or_else(|| unreachable!());
     let body = html! {
         p { (Text::CertificatesIssuedOnlyTheName.pick(ja)) }

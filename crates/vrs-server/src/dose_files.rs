@@ -18,7 +18,7 @@ use vrs_core::{ImportError, ImportObserver, Problem};
 use vrs_interop::{Encoding, EncodingChoice};
 
 use crate::error::WebError;
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Text};
 use crate::pages::layout;
 use crate::records::{actor, own};
 use crate::session::Signed;
@@ -32,7 +32,6 @@ const PROBLEMS_SHOWN: usize = 1000;
 
 fn upload_form(signed: &Signed, error: Option<&str>) -> Markup {
     let ja = signed.lang == Lang::Ja;
-    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     html! {
         form.card method="post" action="/doses/import" enctype="multipart/form-data" {
             @if let Some(e) = error { p.error role="alert" { (e) } }
@@ -87,7 +86,6 @@ impl ImportObserver for Collect {
 
 fn report(signed: &Signed, file: &str, r: &DoseImportReport, problems: &[Problem]) -> Markup {
     let ja = signed.lang == Lang::Ja;
-    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     html! {
         section.card #report data-stored=(r.added.is_some()) {
             @match r.added {
@@ -156,10 +154,7 @@ pub async fn import(
             .into_response())
     };
     if file.is_empty() {
-        return refuse(
-            Text::ChooseAFile.pick(ja)
-            .into(),
-        );
+        return refuse(Text::ChooseAFile.pick(ja).into());
     }
     let Ok(choice) = encoding.parse::<EncodingChoice>() else {
         return refuse(format!("encoding: {encoding}"));
@@ -206,7 +201,6 @@ pub async fn import(
 pub async fn export_page(signed: Signed) -> Result<Html<String>, WebError> {
     own(&signed, Action::ExportRecords)?;
     let ja = signed.lang == Lang::Ja;
-    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     let body = html! {
         form.card method="get" action="/doses/export/download" {
             label for="format" { (Text::Layout.pick(ja)) }

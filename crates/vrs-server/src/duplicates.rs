@@ -13,7 +13,7 @@ use vrs_domain::{AtenaNumber, MunicipalityCode};
 
 use crate::duplicates_pages as view;
 use crate::error::WebError;
-use crate::i18n::Lang;
+use crate::i18n::{t, Lang, Text};
 use crate::records::{actor, own};
 use crate::session::Signed;
 use crate::AppState;

@@ -7,7 +7,7 @@ use vrs_core::duplicates::{Queue, QueueItem, QueuePerson};
 use vrs_domain::format_wareki;
 use vrs_store::{CandidateKind, PersonMerge};
 
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Text};
 use crate::pages::layout;
 use crate::session::Signed;
 
@@ -42,7 +42,6 @@ fn kind_en(kind: CandidateKind) -> &'static str {
 }
 
 fn person(ja: bool, p: &QueuePerson) -> Markup {
-    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     html! {
         div.person data-atena=(p.atena) {
             @match &p.person {
@@ -68,7 +67,6 @@ fn person(ja: bool, p: &QueuePerson) -> Markup {
 
 fn item(signed: &Signed, i: &QueueItem) -> Markup {
     let ja = signed.lang == Lang::Ja;
-    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     let csrf = &signed.session.csrf_token;
     let c = &i.candidate;
     html! {
@@ -104,7 +102,6 @@ fn item(signed: &Signed, i: &QueueItem) -> Markup {
 
 fn history(signed: &Signed, merges: &[PersonMerge]) -> Markup {
     let ja = signed.lang == Lang::Ja;
-    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     let csrf = &signed.session.csrf_token;
     html! {
         h2 { (Text::MergeHistory.pick(ja)) }
@@ -137,7 +134,6 @@ fn history(signed: &Signed, merges: &[PersonMerge]) -> Markup {
 /// The queue page; `message` is `(ok, text)` for a notice or a refusal.
 pub fn page(signed: &Signed, queue: &Queue, message: Option<(bool, &str)>) -> Markup {
     let ja = signed.lang == Lang::Ja;
-    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     let csrf = &signed.session.csrf_token;
     let body = html! {
         @if let Some((ok, text)) = message {

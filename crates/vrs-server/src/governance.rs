@@ -17,7 +17,7 @@ use vrs_domain::{Function, TermsKind};
 use vrs_store::{FunctionState, TermsVersion};
 
 use crate::error::WebError;
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Text};
 use crate::pages::layout;
 use crate::records::actor;
 use crate::session::Signed;
@@ -69,7 +69,6 @@ fn terms_view(
     notice: Option<&str>,
 ) -> Markup {
     let ja = signed.lang == Lang::Ja;
-    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     let body = html! {
         @if let Some(n) = notice { p.notice role="status" #notice { (n) } }
         @for s in status {
@@ -159,7 +158,6 @@ pub async fn operator_terms(
 
 fn operator_terms_view(signed: &Signed, versions: &[TermsVersion], error: Option<&str>) -> Markup {
     let ja = signed.lang == Lang::Ja;
-    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     let body = html! {
         form.card #publish method="post" action="/operator/terms" {
             @if let Some(e) = error { p.error role="alert" #error { (e) } }
@@ -170,7 +168,7 @@ fn operator_terms_view(signed: &Signed, versions: &[TermsVersion], error: Option
                 }
             }
             label { (Text::Title.pick(ja)) input name="title" required maxlength="100"; }
-            label { (Text::BodyText.pick(ja)) textarea name="body" rows="12" required {} }
+            label { (Text::Body.pick(ja)) textarea name="body" rows="12" required {} }
             button type="submit" { (Text::PublishAsANewVersion.pick(ja)) }
         }
         table #versions {
@@ -180,12 +178,7 @@ fn operator_terms_view(signed: &Signed, versions: &[TermsVersion], error: Option
             }
         }
     };
-    layout(
-        signed.lang,
-        Text::PublishTerms.pick(ja),
-        Some(signed),
-        body,
-    )
+    layout(signed.lang, Text::PublishTerms.pick(ja), Some(signed), body)
 }
 
 #[derive(Deserialize)]
@@ -241,7 +234,6 @@ fn functions_view(
     error: Option<&str>,
 ) -> Markup {
     let ja = signed.lang == Lang::Ja;
-    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     let body = html! {
         @if let Some(e) = error { p.error role="alert" #error { (e) } }
         p { (Text::AStopTakesEffectAt.pick(ja)) }

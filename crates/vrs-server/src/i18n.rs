@@ -45,6 +45,7 @@ macro_rules! text_table {
 
         impl Text {
             /// Every key, for the table's own test.
+            #[cfg(test)]
             pub const ALL: &'static [Text] = &[$(Text::$key,)*];
 
             pub fn ja(self) -> &'static str {
@@ -99,13 +100,24 @@ mod tests {
     fn every_text_is_written_in_both_languages() {
         let mut seen = std::collections::HashSet::new();
         for &text in Text::ALL {
-            assert!(seen.insert((text.ja(), text.en())), "{text:?}: the same pair twice");
+            assert!(
+                seen.insert((text.ja(), text.en())),
+                "{text:?}: the same pair twice"
+            );
             if text == Text::OtherLanguage {
                 assert!(japanese(text.en()) && !japanese(text.ja()));
                 continue;
             }
-            assert!(japanese(text.ja()), "{text:?}: {:?} is not Japanese", text.ja());
-            assert!(!japanese(text.en()), "{text:?}: {:?} is not English", text.en());
+            assert!(
+                japanese(text.ja()),
+                "{text:?}: {:?} is not Japanese",
+                text.ja()
+            );
+            assert!(
+                !japanese(text.en()),
+                "{text:?}: {:?} is not English",
+                text.en()
+            );
         }
     }
 }

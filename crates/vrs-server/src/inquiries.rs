@@ -21,7 +21,7 @@ use vrs_store::{ProvisionFilter, ProvisionSide};
 
 use crate::api_errors::api_error;
 use crate::error::WebError;
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Text};
 use crate::inquiries_pages as view;
 use crate::records::actor;
 use crate::session::Signed;
@@ -358,10 +358,7 @@ pub async fn bulk_upload(
         return refuse(format!("encoding: {encoding}"));
     };
     if file.is_empty() {
-        return refuse(
-            Text::ChooseAFile.pick(ja)
-            .into(),
-        );
+        return refuse(Text::ChooseAFile.pick(ja).into());
     }
     let result = inquire_bulk(
         state.store.as_ref(),

@@ -8,7 +8,7 @@ use vrs_core::inquiry_bulk::{BulkOutcome, BulkReport};
 use vrs_domain::{format_wareki, VaccineProduct};
 use vrs_store::{InquiryJob, ProvidedDose, ProvisionRecord};
 
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Text};
 use crate::pages::layout;
 use crate::session::Signed;
 
@@ -19,7 +19,6 @@ fn jst(at: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 fn doses_table(ja: bool, doses: &[ProvidedDose]) -> Markup {
-    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     html! {
         table.doses {
             tr {
@@ -45,7 +44,6 @@ fn doses_table(ja: bool, doses: &[ProvidedDose]) -> Markup {
 
 fn answer(signed: &Signed, a: &InquiryAnswer) -> Markup {
     let ja = signed.lang == Lang::Ja;
-    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     html! {
         section.card #answer data-found=(a.found) {
             h3 { (Text::Answer.pick(ja)) }
@@ -79,7 +77,6 @@ pub fn inquiry(
     recent: &[ProvisionRecord],
 ) -> Markup {
     let ja = signed.lang == Lang::Ja;
-    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     let body = html! {
         @if let Some(a) = result { (answer(signed, a)) }
         form.card #inquiry-form method="post" action="/inquiries" autocomplete="off" {
@@ -109,7 +106,6 @@ pub fn inquiry(
 }
 
 fn records_table(ja: bool, records: &[ProvisionRecord]) -> Markup {
-    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     html! {
         @if records.is_empty() {
             p #no-records { (Text::NoRecords.pick(ja)) }
@@ -146,7 +142,6 @@ pub fn bulk(
     jobs: &[InquiryJob],
 ) -> Markup {
     let ja = signed.lang == Lang::Ja;
-    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     let body = html! {
         @if let Some(r) = report {
             section.card #bulk-report {
@@ -206,12 +201,7 @@ pub fn bulk(
             }
         }
     };
-    layout(
-        signed.lang,
-        Text::BulkInquiry.pick(ja),
-        Some(signed),
-        body,
-    )
+    layout(signed.lang, Text::BulkInquiry.pick(ja), Some(signed), body)
 }
 
 pub fn provisions(
@@ -222,7 +212,6 @@ pub fn provisions(
     records: &[ProvisionRecord],
 ) -> Markup {
     let ja = signed.lang == Lang::Ja;
-    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     let query = format!("side={side}&from={from}&to={to}");
     let body = html! {
         form.card.search method="get" action="/provisions" {

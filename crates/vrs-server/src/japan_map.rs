@@ -6,7 +6,6 @@
 
 use maud::{html, Markup};
 
-use crate::i18n::Text;
 use crate::charts::Point;
 
 /// Columns and rows of the grid, and each prefecture's tile (code 1–47 → column, row).

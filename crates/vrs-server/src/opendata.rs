@@ -257,7 +257,6 @@ fn size(bytes: u64) -> String {
 
 /// The charts of the dashboard from `summary.json`.
 fn charts(summary: &Value, ja: bool, dose: usize) -> Markup {
-    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     let doses_label = |n: usize| {
         if ja {
             format!("{n}回目")
@@ -422,7 +421,6 @@ pub async fn page(
     }
     let lang = Lang::from_cookies(&jar);
     let ja = lang == Lang::Ja;
-    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     let files = state.store.open_release().await?;
     let summary: Option<Value> = match state.store.open_file(open::SUMMARY_JSON).await? {
         Some(f) => serde_json::from_slice(&f.body).ok(),

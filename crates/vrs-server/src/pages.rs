@@ -203,7 +203,7 @@ fn jst_seconds(at: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 /// The terminal an audit entry names: LG-WAN, the internet, or the server's own command line.
-fn stored_terminal_label<'a>(lang: Lang, code: &'a str) -> &'a str {
+fn stored_terminal_label(lang: Lang, code: &str) -> &str {
     match (code, lang) {
         ("lgwan", _) => terminal_label(lang, Terminal::Lgwan),
         ("internet", _) => terminal_label(lang, Terminal::Internet),
@@ -368,7 +368,6 @@ pub fn unusual_coupon_reads(
     unusual: &[(String, crate::limits::ReadStats)],
 ) -> Markup {
     let ja = lang == Lang::Ja;
-    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     layout(
         lang,
         Text::UnusualCouponReads.pick(ja),

@@ -14,7 +14,7 @@ use vrs_core::records::{read_person, search_people, PersonQuery};
 use vrs_domain::{parse_date, AtenaNumber, CouponNumber, KanaName, MunicipalityCode, MyNumber};
 
 use crate::error::WebError;
-use crate::i18n::Lang;
+use crate::i18n::{t, Lang, Text};
 use crate::records_pages as view;
 use crate::session::Signed;
 use crate::AppState;
@@ -111,10 +111,8 @@ fn person_query(
     if kana.is_empty() && birth.is_empty() {
         return Ok(None);
     }
-    let kana = KanaName::parse(kana)
-        .map_err(|e| format!("{}: {e}", t(lang, Text::NameKana)))?;
-    let birth =
-        parse_date(birth).map_err(|e| format!("{}: {e}", t(lang, Text::BirthDate)))?;
+    let kana = KanaName::parse(kana).map_err(|e| format!("{}: {e}", t(lang, Text::NameKana)))?;
+    let birth = parse_date(birth).map_err(|e| format!("{}: {e}", t(lang, Text::BirthDate)))?;
     Ok(Some(PersonQuery::KanaBirth(kana, birth)))
 }
 

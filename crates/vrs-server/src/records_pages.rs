@@ -4,7 +4,7 @@
 use maud::{html, Markup};
 use vrs_domain::{format_wareki, DoseRecord, Resident, VaccineProduct};
 
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Text};
 use crate::pages::layout;
 use crate::records::SearchQuery;
 use crate::session::Signed;
@@ -21,7 +21,6 @@ pub fn search(
     error: Option<&str>,
 ) -> Markup {
     let ja = signed.lang == Lang::Ja;
-    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     let body = html! {
         form.card.search method="post" action="/records" {
             @if let Some(e) = error { p.error role="alert" { (e) } }
@@ -87,18 +86,10 @@ fn flags(ja: bool, p: &Resident) -> String {
         });
     }
     if let Some(d) = p.moved_out_on {
-        out.push(format!(
-            "{} {}",
-            Text::MovedOut.pick(ja),
-            date(d)
-        ));
+        out.push(format!("{} {}", Text::MovedOut.pick(ja), date(d)));
     }
     if let Some(d) = p.deceased_on {
-        out.push(format!(
-            "{} {}",
-            Text::Deceased.pick(ja),
-            date(d)
-        ));
+        out.push(format!("{} {}", Text::Deceased.pick(ja), date(d)));
     }
     out.join(" / ")
 }
@@ -113,7 +104,6 @@ fn product_options(selected: &str, ja: bool) -> Markup {
 
 /// The fields of a dose form, filled from `dose` when correcting.
 fn dose_fields(ja: bool, dose: Option<&DoseRecord>, next: u8) -> Markup {
-    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     let d = dose.map(|r| &r.dose);
     html! {
         label { (Text::DoseNumber.pick(ja))
@@ -142,7 +132,6 @@ pub fn person(
     message: Option<(bool, String)>,
 ) -> Markup {
     let ja = signed.lang == Lang::Ja;
-    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     let csrf = &signed.session.csrf_token;
     let next = doses.iter().map(|d| d.dose.dose_number).max().unwrap_or(0) + 1;
     let base = format!("/records/{}", p.atena);
@@ -282,7 +271,6 @@ fn issued_certificates(
 ) -> Markup {
     use vrs_store::CertificateStatus;
     let ja = signed.lang == Lang::Ja;
-    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     let csrf = &signed.session.csrf_token;
     let jst = chrono::FixedOffset::east_opt(9 * 3600).unwrap_or_else(|| unreachable!());
     html! {

@@ -103,7 +103,6 @@ pub async fn page(
 }
 
 fn charts(d: &Dashboard, ja: bool) -> Markup {
-    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     let pick = |(j, e): &(String, String)| if ja { j.clone() } else { e.clone() };
     // Every day from the first dose to the last, so the axis is even in time (a day without doses
     // is 0; a hidden count is a gap).
@@ -249,7 +248,6 @@ fn table_view(t: &Table, ja: bool, download: &str, sort: Option<usize>, sortable
 
 fn view(signed: &Signed, d: &Dashboard, sort: Option<usize>) -> Markup {
     let ja = signed.lang == Lang::Ja;
-    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     let query = scope_query(d.scope);
     let computed = d.oldest.map(|t| {
         (t + chrono::Duration::hours(9))

@@ -17,7 +17,7 @@ use vrs_store::IDEMPOTENCY_KEY_MAX;
 
 use crate::api_errors::api_error;
 use crate::error::WebError;
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Text};
 use crate::pages::layout;
 use crate::records;
 use crate::session::Signed;
@@ -309,7 +309,6 @@ pub async fn tablet_page(signed: Signed) -> Result<Html<String>, WebError> {
     signed.authorize(Action::ReadCoupon, &Target::Coupon { municipality: site })?;
     let lang = signed.lang;
     let ja = lang == Lang::Ja;
-    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     let today = vrs_core::japan_today().to_string();
     let body = html! {
         div #tablet data-csrf=(signed.session.csrf_token) data-lang=(lang.code()) {

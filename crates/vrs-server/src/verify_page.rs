@@ -15,7 +15,7 @@ use maud::{html, Markup};
 use vrs_core::signing;
 
 use crate::error::WebError;
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Text};
 use crate::limits::PoolRefusal;
 use crate::pages::layout;
 use crate::AppState;
@@ -52,7 +52,6 @@ async fn read_out(request: Request) {
 }
 
 fn form(ja: bool) -> Markup {
-    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     html! {
         section.card {
             p { (Text::PasteACertificateSCode.pick(ja)) }
@@ -108,7 +107,6 @@ pub async fn check(
 ) -> Result<Response, WebError> {
     let lang = Lang::from_cookies(&jar);
     let ja = lang == Lang::Ja;
-    let tr = |j: &'static str, e: &'static str| if ja { j } else { e };
     let client = crate::terminal::client_address(&state.settings, peer, &headers)
         .unwrap_or_else(|| peer.ip());
     if let Err(wait) = state.verify_rate.check(client, Instant::now()) {
@@ -164,8 +162,7 @@ pub async fn check(
         .await
         .map_err(|e| WebError::Internal(e.to_string()))?;
     let result = if input.is_empty() {
-        Err(Text::GiveACodeOrA.pick(ja)
-        .to_owned())
+        Err(Text::GiveACodeOrA.pick(ja).to_owned())
     } else {
         let now = chrono::Utc::now();
         match state

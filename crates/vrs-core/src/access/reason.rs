@@ -128,6 +128,22 @@ impl fmt::Display for DenyReason {
 
 impl std::error::Error for DenyReason {}
 
+/// An access refusal: 403 with the reason's own code.
+impl vrs_domain::UserFacing for DenyReason {
+    fn code(&self) -> &'static str {
+        DenyReason::code(*self)
+    }
+    fn status(&self) -> u16 {
+        403
+    }
+    fn message_ja(&self) -> std::borrow::Cow<'_, str> {
+        DenyReason::message_ja(*self).into()
+    }
+    fn message_en(&self) -> std::borrow::Cow<'_, str> {
+        DenyReason::message_en(*self).into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,21 +168,5 @@ mod tests {
             assert!(reason.message_en().ends_with('.'), "{reason:?}");
             assert!(reason.message_ja().ends_with('。'), "{reason:?}");
         }
-    }
-}
-
-/// An access refusal: 403 with the reason's own code.
-impl vrs_domain::UserFacing for DenyReason {
-    fn code(&self) -> &'static str {
-        DenyReason::code(*self)
-    }
-    fn status(&self) -> u16 {
-        403
-    }
-    fn message_ja(&self) -> std::borrow::Cow<'_, str> {
-        DenyReason::message_ja(*self).into()
-    }
-    fn message_en(&self) -> std::borrow::Cow<'_, str> {
-        DenyReason::message_en(*self).into()
     }
 }

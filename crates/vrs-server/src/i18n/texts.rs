@@ -66,7 +66,7 @@ text_table! {
     Backup => "バックアップ", "Backup";
     Batch => "バッチ", "Batch";
     BirthDate => "生年月日", "Birth date";
-    BodyText => "本文", "Text";
+    Body => "本文", "Text";
     Both => "すべて", "Both";
     BulkInquiry => "一括照会", "Bulk inquiry";
     BulkInquiryResults => "一括照会の結果", "Bulk inquiry results";
