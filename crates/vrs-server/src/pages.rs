@@ -220,6 +220,18 @@ fn terminal_label(lang: Lang, terminal: Terminal) -> &'static str {
     }
 }
 
+/// The language switch's link: back to the same page after the switch (its path only).
+fn language_switch(lang: Lang, signed: Option<&Signed>) -> String {
+    let target = format!("/lang/{}", lang.other().code());
+    match signed.map(|s| s.back.as_str()) {
+        Some(back) if back != "/" => match serde_urlencoded::to_string([("back", back)]) {
+            Ok(query) => format!("{target}?{query}"),
+            Err(_) => target,
+        },
+        _ => target,
+    }
+}
+
 pub fn layout(lang: Lang, title: &str, signed: Option<&Signed>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
@@ -241,7 +253,7 @@ pub fn layout(lang: Lang, title: &str, signed: Option<&Signed>, body: Markup) ->
                             (t(lang, Text::Terminal)) ": " (terminal_label(lang, s.terminal))
                         }
                     }
-                    a href={ "/lang/" (lang.other().code()) } { (t(lang, Text::OtherLanguage)) }
+                    a href=(language_switch(lang, signed)) lang=(lang.other().code()) { (t(lang, Text::OtherLanguage)) }
                     @if let Some(s) = signed {
                         form method="post" action="/logout" {
                             input type="hidden" name="csrf" value=(s.session.csrf_token);

@@ -48,6 +48,18 @@ pub struct Signed {
     pub terminal: Terminal,
     pub lang: Lang,
     pub scopes: Option<Scopes>,
+    /// Where the language switch brings this person back to: the page's path for a GET (never
+    /// its query), the menu otherwise.
+    pub back: String,
+}
+
+/// The path the language switch returns to (see [`Signed::back`]).
+fn back_of(parts: &Parts) -> String {
+    if parts.method == axum::http::Method::GET {
+        parts.uri.path().to_owned()
+    } else {
+        "/".to_owned()
+    }
 }
 
 /// The token of an `Authorization: Bearer` header: `Some(Err)` when the header is there but is not
@@ -95,6 +107,7 @@ async fn machine_client(
         terminal,
         lang,
         scopes: Some(scopes),
+        back: back_of(parts),
     })
 }
 
@@ -135,6 +148,7 @@ impl FromRequestParts<AppState> for SignedAny {
             terminal,
             lang,
             scopes: None,
+            back: back_of(parts),
         }))
     }
 }

@@ -1,7 +1,7 @@
 //! Signing in and out, the password change and the language switch: the pages every person meets
 //! before and around their work, with the lockout that slows a guessed password.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
@@ -218,14 +218,34 @@ pub(crate) async fn change_password(
     }
 }
 
-pub(crate) async fn set_language(Path(code): Path<String>, jar: CookieJar) -> impl IntoResponse {
+#[derive(Deserialize)]
+pub(crate) struct LanguageQuery {
+    back: Option<String>,
+}
+
+/// Sets the language and returns to the page the switch was on: a path of this site only (never
+/// another origin, `//host` or a backslash a browser might read as one), else the menu.
+pub(crate) async fn set_language(
+    Path(code): Path<String>,
+    Query(query): Query<LanguageQuery>,
+    jar: CookieJar,
+) -> impl IntoResponse {
     let value = if code == "en" { "en" } else { "ja" };
     let cookie = axum_extra::extract::cookie::Cookie::build(("vrs_lang", value))
         .path("/")
         .build();
+    let back = query
+        .back
+        .filter(|b| {
+            b.starts_with('/')
+                && !b.starts_with("//")
+                && !b.contains('\\')
+                && !b.chars().any(char::is_control)
+        })
+        .unwrap_or_else(|| "/".to_owned());
     (
         jar.add(cookie),
         [(header::CACHE_CONTROL, "no-store")],
-        Redirect::to("/"),
+        Redirect::to(&back),
     )
 }

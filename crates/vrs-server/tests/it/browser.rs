@@ -772,7 +772,7 @@ async fn anyone_opens_the_open_data_dashboard_without_signing_in() {
     );
     assert!(links.contains(&"/opendata/daily.csv?encoding=shift_jis".to_owned()));
     client
-        .find(Locator::Css("header a[href='/lang/en']"))
+        .find(Locator::Css("header a[href^='/lang/en']"))
         .await
         .unwrap()
         .click()

@@ -1,10 +1,15 @@
 //! Refusals as a person meets them in the browser: a page in the frame, in their language, with what
 //! happened, what to do, the way back and the code; scripts keep the short text, the API its JSON.
+//! The language switch returns to the page it was on, and only to a page of this site.
 
 use crate::support::{self, TestApp, LGWAN, PASSWORD};
 use vrs_store::on_both_backends;
 
-on_both_backends!(TestApp: a_browser_gets_a_page_and_a_script_gets_the_text);
+on_both_backends!(
+    TestApp:
+    a_browser_gets_a_page_and_a_script_gets_the_text,
+    the_language_switch_returns_to_the_same_page,
+);
 
 /// A GET as a browser sends it (`Accept: text/html…`).
 async fn as_browser(b: &support::Browser, path: &str) -> (u16, String, String) {
@@ -73,4 +78,40 @@ async fn a_browser_gets_a_page_and_a_script_gets_the_text(app: &TestApp) {
     let (status, kind, body) = as_browser(&nobody, "/api/v1/no-such").await;
     assert_eq!(status, 404);
     assert!(kind.starts_with("application/json"), "{kind}: {body}");
+}
+
+async fn the_language_switch_returns_to_the_same_page(app: &TestApp) {
+    app.account("saijo-staff", "municipal_staff", Some("382060"), false)
+        .await;
+    let staff = app.browser(LGWAN);
+    staff.login("saijo-staff", PASSWORD).await;
+    let audit = staff.get("/audit").await;
+    assert!(
+        audit.body.contains("href=\"/lang/en?back=%2Faudit\""),
+        "{}",
+        audit.body
+    );
+    let switched = staff.get("/lang/en?back=%2Faudit").await;
+    assert_eq!(switched.location.as_deref(), Some("/audit"));
+    assert!(staff
+        .get("/audit")
+        .await
+        .body
+        .contains("Search the audit log"));
+    // Never to another site, whatever the link says.
+    for back in [
+        "//evil.example/",
+        "https://evil.example/",
+        "/\\evil.example",
+        "audit",
+    ] {
+        let query = format!("/lang/ja?back={}", back.replace('/', "%2F"));
+        assert_eq!(
+            staff.get(&query).await.location.as_deref(),
+            Some("/"),
+            "{back}"
+        );
+    }
+    // The menu's own link has nothing to return to.
+    assert!(staff.get("/").await.body.contains("href=\"/lang/en\""));
 }
