@@ -5,19 +5,23 @@
 //! configured deployment's, or the target's after `vrs keys import`), checks every row, the counts
 //! and every audit chain against the manifest before writing, writes all areas in one transaction
 //! into a target where they are empty, then recounts and re-verifies the chains there.
+pub mod escrow;
+pub mod format;
+pub mod shred;
+
 use chrono::Utc;
 use vrs_crypto::backup::{BackupFile, Section};
 use vrs_domain::{AuditAction, MunicipalityCode};
 use vrs_store::{AreaRestore, AreaRows, AuditScope, BackupKey, Store, StoreError};
 
 use crate::audit::verify_chain;
-use crate::backup_format::{
+use crate::backup::format::{
     check_section, decode_area, rows_in_format, AreaManifest, LinesSource, Manifest, SectionWriter,
     FORMAT, OLDEST_FORMAT,
 };
 use crate::Actor;
 
-pub use crate::escrow::{export_escrow, import_escrow, parse_escrow, Escrow, EscrowImport};
+pub use crate::backup::escrow::{export_escrow, import_escrow, parse_escrow, Escrow, EscrowImport};
 
 /// What to back up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

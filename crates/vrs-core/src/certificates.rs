@@ -4,7 +4,11 @@
 //! the name, birth date, nationality and passport number (docs/certificates.md).
 //!
 //! Certificates come only from doses that are recorded. Whoever calls decides access (counter staff,
-//! the app or kiosk service after the card check in [`crate::certificate_app`]).
+//! the app or kiosk service after the card check in [`crate::certificates::app`]).
+
+pub mod app;
+pub mod revocation;
+pub mod signing;
 
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
@@ -18,7 +22,7 @@ use vrs_domain::{
 };
 use vrs_store::{CertificateIssue, CertificateStatus, Store, StoreError};
 
-use crate::signing::{self, IssuerSettings, SigningError};
+use crate::certificates::signing::{self, IssuerSettings, SigningError};
 use crate::Actor;
 
 /// `performer.actor.display` of every Immunization in Japan's SMART Health Cards.

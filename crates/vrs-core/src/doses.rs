@@ -8,6 +8,11 @@
 //! correct and delete doses of their own area ([`add_dose`], [`correct_dose`], [`delete_dose`]) and set
 //! moved-out / deceased flags ([`set_flags`]); each change is audited with what was before and after.
 
+pub mod batch;
+pub mod check;
+pub mod export;
+pub mod import;
+
 use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use vrs_domain::{

@@ -14,7 +14,7 @@ use vrs_interop::fhir::{
 };
 use vrs_store::{Store, StoreError};
 
-use crate::dose_batch::{BatchError, DoseBatch};
+use crate::doses::batch::{BatchError, DoseBatch};
 use crate::governance::{ensure_running, GovernanceError};
 use crate::records::{read_person, search_people, PersonQuery};
 use crate::Actor;

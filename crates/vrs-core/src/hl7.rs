@@ -13,7 +13,7 @@ use vrs_interop::hl7_messages::{
 use vrs_store::{Store, StoreError};
 
 use crate::access::{decide, Action, Principal, Target};
-use crate::dose_batch::{BatchError, DoseBatch};
+use crate::doses::batch::{BatchError, DoseBatch};
 use crate::governance::{ensure_running, GovernanceError};
 use crate::Actor;
 

@@ -10,6 +10,9 @@
 //! sides keep a provision record (情報提供等の記録) and an audit entry; neither holds the My Number.
 //! The caller has checked `Action::SendInquiry` (LG-WAN staff only).
 
+pub mod bulk;
+pub mod provisions;
+
 use chrono::NaiveDate;
 use rand::Rng;
 use vrs_domain::{

@@ -9,6 +9,9 @@
 //! `vrs serve` the job runs every `statistics_interval` (default 60 s): that is the lag.
 //! [`rebuild`] recomputes regardless; both compute the same way, so a rebuild gives the same numbers.
 
+pub mod opendata;
+pub mod view;
+
 use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, Utc};

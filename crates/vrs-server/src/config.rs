@@ -277,8 +277,8 @@ pub struct MllpAccess {
 
 impl Settings {
     /// Who signs certificates, and under which URLs.
-    pub fn issuer_settings(&self) -> vrs_core::signing::IssuerSettings {
-        use vrs_core::signing::{IssuerMode, IssuerSettings};
+    pub fn issuer_settings(&self) -> vrs_core::certificates::signing::IssuerSettings {
+        use vrs_core::certificates::signing::{IssuerMode, IssuerSettings};
         IssuerSettings {
             mode: if self.certificate_issuer == "national" {
                 IssuerMode::National
@@ -295,8 +295,8 @@ impl Settings {
     }
 
     /// What the open data publishes, as the operator set it.
-    pub fn opendata(&self) -> vrs_core::opendata::OpenDataSettings {
-        vrs_core::opendata::OpenDataSettings {
+    pub fn opendata(&self) -> vrs_core::statistics::opendata::OpenDataSettings {
+        vrs_core::statistics::opendata::OpenDataSettings {
             licence: self.opendata_licence.clone(),
             licence_url: self.opendata_licence_url.clone(),
             municipalities: self.opendata_municipalities,
@@ -434,7 +434,7 @@ impl Settings {
     }
 
     /// The card trust anchors, read from their files.
-    pub fn card_trust(&self) -> Result<vrs_core::certificate_app::CardTrust, ConfigError> {
+    pub fn card_trust(&self) -> Result<vrs_core::certificates::app::CardTrust, ConfigError> {
         let mut anchors = Vec::new();
         for path in &self.card_trust_anchors {
             let bytes = std::fs::read(path).map_err(|e| ConfigError::Read {
@@ -468,7 +468,7 @@ impl Settings {
             }
             crls.push(crl);
         }
-        Ok(vrs_core::certificate_app::CardTrust {
+        Ok(vrs_core::certificates::app::CardTrust {
             anchors,
             signer_oid: self.card_signer_oid.clone(),
             crls,

@@ -13,8 +13,8 @@ use vrs_core::access::{Action, Target};
 use vrs_core::inquiry::{
     inquire, register_received, InquiryAnswer, InquiryError, InquiryRequest, RegisterInquiredError,
 };
-use vrs_core::inquiry_bulk::{encode_results, inquire_bulk, BulkError};
-use vrs_core::provisions::{provision_csv, provisions_of};
+use vrs_core::inquiry::bulk::{encode_results, inquire_bulk, BulkError};
+use vrs_core::inquiry::provisions::{provision_csv, provisions_of};
 use vrs_domain::{AuditAction, MunicipalityCode, MyNumber, VaccineProduct};
 use vrs_interop::{Encoding, EncodingChoice};
 use vrs_store::{ProvisionFilter, ProvisionSide};

@@ -4,7 +4,7 @@
 
 use maud::{html, Markup};
 use vrs_core::inquiry::InquiryAnswer;
-use vrs_core::inquiry_bulk::{BulkOutcome, BulkReport};
+use vrs_core::inquiry::bulk::{BulkOutcome, BulkReport};
 use vrs_domain::{format_wareki, VaccineProduct};
 use vrs_store::{InquiryJob, ProvidedDose, ProvisionRecord};
 

@@ -60,7 +60,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub metrics: Arc<metrics::Metrics>,
     /// The anchors My Number card data signers must chain to (read once at start).
-    pub card_trust: Arc<vrs_core::certificate_app::CardTrust>,
+    pub card_trust: Arc<vrs_core::certificates::app::CardTrust>,
     /// Where `/verify` checks codes and decodes pictures: a few at a time, off the async workers,
     /// each with a deadline; and how often one address may ask.
     pub verifier: limits::BoundedPool,

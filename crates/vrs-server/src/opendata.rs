@@ -1,6 +1,6 @@
 //! The public open data (`/opendata/`): the day's release as files anyone may download without
 //! signing in, and a dashboard drawn from the same published figures. The files are served as the
-//! statistics job stored them (`vrs_core::opendata`), with `ETag`, `Last-Modified`, `Cache-Control:
+//! statistics job stored them (`vrs_core::statistics::opendata`), with `ETag`, `Last-Modified`, `Cache-Control:
 //! public` and `Access-Control-Allow-Origin: *`; a conditional request that still matches is answered
 //! 304. Requests are limited per address.
 
@@ -14,7 +14,7 @@ use axum_extra::extract::CookieJar;
 use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::Value;
-use vrs_core::opendata as open;
+use vrs_core::statistics::opendata as open;
 use vrs_domain::Cell;
 use vrs_interop::Encoding;
 use vrs_store::OpenFile;

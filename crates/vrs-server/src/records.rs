@@ -413,7 +413,7 @@ pub async fn delete_person(
     Path(atena): Path<String>,
     Form(form): Form<ReasonForm>,
 ) -> Result<Response, WebError> {
-    use vrs_core::shred::{delete_person, ShredError};
+    use vrs_core::backup::shred::{delete_person, ShredError};
     let (own, atena) = change_of(&signed, &form.csrf, Action::DeletePerson, &atena)?;
     let deleted = delete_person(
         state.store.as_ref(),

@@ -12,7 +12,7 @@ use axum::Json;
 use maud::{html, Markup};
 use serde::Deserialize;
 use vrs_core::access::{Action, Target};
-use vrs_core::statistics_view::{csv_rows, dashboard, Audience, Dashboard, Table};
+use vrs_core::statistics::view::{csv_rows, dashboard, Audience, Dashboard, Table};
 use vrs_domain::{Cell, MunicipalityCode, PrefectureCode};
 use vrs_interop::{CsvWriter, Encoding};
 use vrs_store::StatScope;

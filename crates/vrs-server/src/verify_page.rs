@@ -12,7 +12,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use futures_util::StreamExt;
 use maud::{html, Markup};
-use vrs_core::signing;
+use vrs_core::certificates::signing;
 
 use crate::error::WebError;
 use crate::i18n::{Lang, Text};

@@ -1,7 +1,7 @@
 //! `vrs-cert-bench`: how many certificates one core issues and verifies, for `bench/certs/run.sh`.
 //!
 //! One holder with three Comirnaty doses, signed with fresh keys: an SHC key (as
-//! `vrs_core::signing` makes one, with its JWKS) and a document signer certified by a new CSCA
+//! `vrs_core::certificates::signing` makes one, with its JWKS) and a document signer certified by a new CSCA
 //! (`vrs_crypto::pki`). Each measure runs its operation in a loop for `--seconds` (after a short
 //! untimed warm-up), in `--rounds` rounds, and reports the best round's operations per second:
 //!
@@ -248,7 +248,7 @@ fn main() -> Result<(), Failure> {
     let doses = three_doses()?;
     let birth_date = NaiveDate::from_ymd_opt(1985, 4, 12).ok_or("date")?;
 
-    // The SHC key and its JWKS, as `vrs_core::signing` makes and publishes them.
+    // The SHC key and its JWKS, as `vrs_core::certificates::signing` makes and publishes them.
     let (shc_key, shc_pkcs8) = SigningKey::generate()?;
     let (x, y) = shc_key.public_jwk();
     let jwks = json!({"keys": [{"kty": "EC", "kid": shc_key.kid(), "use": "sig", "alg": "ES256",

@@ -22,7 +22,7 @@ use std::time::Instant;
 
 use chrono::{Days, NaiveDate, Utc};
 use clap::Parser;
-use vrs_core::statistics_view::{dashboard, Audience};
+use vrs_core::statistics::view::{dashboard, Audience};
 use vrs_core::Actor;
 use vrs_crypto::MasterKey;
 use vrs_domain::{
@@ -282,9 +282,9 @@ async fn main() -> Result<(), Failure> {
     );
 
     let t = Instant::now();
-    let files = vrs_core::opendata::publish(
+    let files = vrs_core::statistics::opendata::publish(
         store.as_ref(),
-        &vrs_core::opendata::OpenDataSettings::default(),
+        &vrs_core::statistics::opendata::OpenDataSettings::default(),
         Utc::now(),
     )
     .await?;

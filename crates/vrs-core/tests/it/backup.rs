@@ -11,14 +11,14 @@
 use chrono::{NaiveDate, Utc};
 use vrs_cert::verify::{verify, Trust, VerifierBundle, VerifyError};
 use vrs_core::backup::{self, BackupError, BackupScope, KeySource};
-use vrs_core::backup_format;
+use vrs_core::backup::format;
 use vrs_core::certificates::{self, CertificateRequest, IssuedCertificate};
 use vrs_core::governance::{agree, publish_terms};
 use vrs_core::inquiry::{inquire, InquiryRequest};
 use vrs_core::lifecycle;
-use vrs_core::revocation;
-use vrs_core::shred::{self, ShredError};
-use vrs_core::signing::{IssuerMode, IssuerSettings};
+use vrs_core::certificates::revocation;
+use vrs_core::backup::shred::{self, ShredError};
+use vrs_core::certificates::signing::{IssuerMode, IssuerSettings};
 use vrs_core::Actor;
 use vrs_domain::{
     AtenaNumber, AuditAction, CertificateKind, CouponNumber, Dose, DoseRecord, DoseSource,

@@ -9,10 +9,10 @@
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use vrs_cert::{dcc, shc, vds_nc};
-use vrs_core::certificate_app::{apply, Application, ApplicationError, CardData, CardTrust};
+use vrs_core::certificates::app::{apply, Application, ApplicationError, CardData, CardTrust};
 use vrs_core::certificates::{issue, CertificateError, CertificateRequest};
 use vrs_core::governance::{agree, publish_terms, switch_function, APP_ISSUANCE_NOT_STARTED};
-use vrs_core::signing::{self, offline, IssuerMode, IssuerSettings, SigningError};
+use vrs_core::certificates::signing::{self, offline, IssuerMode, IssuerSettings, SigningError};
 use vrs_core::Actor;
 use vrs_crypto::es256::SigningKey;
 use vrs_crypto::pki::{issue_document_signer, Csca};
@@ -548,7 +548,7 @@ fn card_issuer(name: &str, from: DateTime<Utc>) -> CardIssuer {
 /// its issuer's list — which must not be past its next update.
 #[test]
 fn a_card_signer_must_be_no_ca_carry_the_usage_and_not_be_revoked() {
-    use vrs_core::certificate_app::verify_card;
+    use vrs_core::certificates::app::verify_card;
     use vrs_crypto::pki::issue_crl;
     use vrs_crypto::x509::RevocationList;
     let jlis = card_issuer("JLIS Test", now() - Duration::days(30));

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::NaiveDate;
-use vrs_core::check::{check_area_doses, Suspect};
+use vrs_core::doses::check::{check_area_doses, Suspect};
 use vrs_core::Actor;
 use vrs_domain::{
     AuditAction, Dose, LotNumber, MunicipalityCode, QualityRule, Resident, VaccineProduct,

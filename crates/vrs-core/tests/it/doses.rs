@@ -6,12 +6,12 @@
 
 use chrono::NaiveDate;
 use vrs_core::coupon::CouponRef;
-use vrs_core::dose_import::{import_doses, DoseImport};
+use vrs_core::doses::import::{import_doses, DoseImport};
 use vrs_core::doses::{
     correct_dose, delete_dose, register_at_site, set_flags, ChangeError, DoseInput, DoseRef,
     IdempotencyRequest, RegisterError, SiteAnswer,
 };
-use vrs_core::export::{export_doses, DoseExport, ExportFormat};
+use vrs_core::doses::export::{export_doses, DoseExport, ExportFormat};
 use vrs_core::{Actor, ImportObserver, Problem};
 use vrs_domain::{AuditAction, LotNumber, Resident, VaccineProduct};
 use vrs_interop::{DoseReader, Encoding, EncodingChoice, Synthetic};
@@ -478,7 +478,7 @@ async fn import(
     db: &TestDb,
     text: String,
     partial: bool,
-) -> (vrs_core::dose_import::DoseImportReport, Vec<Problem>) {
+) -> (vrs_core::doses::import::DoseImportReport, Vec<Problem>) {
     let request = DoseImport {
         municipality: code("382060"),
         encoding: EncodingChoice::Auto,

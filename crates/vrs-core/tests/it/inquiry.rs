@@ -13,7 +13,7 @@ use vrs_core::governance::{
 use vrs_core::inquiry::{
     inquire, register_received, InquiryError, InquiryRequest, RegisterInquiredError,
 };
-use vrs_core::inquiry_bulk::{inquire_bulk, BulkError, BulkOutcome};
+use vrs_core::inquiry::bulk::{inquire_bulk, BulkError, BulkOutcome};
 use vrs_core::Actor;
 use vrs_domain::{
     AtenaNumber, AuditAction, ConsentBasis, CouponNumber, Dose, DoseRecord, DoseSource, Function,
@@ -617,7 +617,7 @@ async fn a_stopped_function_refuses_at_once_and_resumes(db: &TestDb) {
     switch_function(store, &operator(), Function::Import, true, "メンテナンス")
         .await
         .unwrap();
-    let request = vrs_core::dose_import::DoseImport {
+    let request = vrs_core::doses::import::DoseImport {
         municipality: saijo(),
         encoding: EncodingChoice::Auto,
         partial: false,
@@ -629,7 +629,7 @@ async fn a_stopped_function_refuses_at_once_and_resumes(db: &TestDb) {
         fn progress(&mut self, _: u64, _: u64) {}
         fn problem(&mut self, _: &vrs_core::Problem) {}
     }
-    let imported = vrs_core::dose_import::import_doses(
+    let imported = vrs_core::doses::import::import_doses(
         other_node.as_ref(),
         &staff("saijo"),
         std::io::Cursor::new(b"8800000001,3,2022-01-10,comirnaty,FA4597,382060\n".to_vec()),

@@ -12,8 +12,8 @@ use vrs_core::certificates::{issue, CertificateRequest, IssuedCertificate};
 use vrs_core::coupon::CouponRef;
 use vrs_core::doses::{self, DoseInput, DoseRef, SiteAnswer};
 use vrs_core::lifecycle::{self, UndoError, DEFAULT_UNDO_WINDOW};
-use vrs_core::revocation;
-use vrs_core::signing::{IssuerMode, IssuerSettings};
+use vrs_core::certificates::revocation;
+use vrs_core::certificates::signing::{IssuerMode, IssuerSettings};
 use vrs_core::Actor;
 use vrs_domain::{
     AuditAction, CertificateKind, IssueChannel, LotNumber, MunicipalityCode, Resident,
@@ -196,7 +196,7 @@ async fn revoked_codes_fail_verification_online_and_offline(db: &TestDb) {
         .unwrap()[0]
         .shc_kid
         .clone();
-    let jwks = vrs_core::signing::jwks(store, Some("131016"))
+    let jwks = vrs_core::certificates::signing::jwks(store, Some("131016"))
         .await
         .unwrap();
     assert_eq!(jwks["keys"][0]["crlVersion"], 1);

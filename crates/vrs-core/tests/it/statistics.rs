@@ -11,7 +11,7 @@ use vrs_store::testkit::code;
 
 use chrono::NaiveDate;
 use vrs_core::statistics::{rebuild, refresh};
-use vrs_core::statistics_view::{dashboard, Audience};
+use vrs_core::statistics::view::{dashboard, Audience};
 use vrs_core::Actor;
 use vrs_domain::{
     AgeBand, AuditAction, Cell, Dose, DoseRecord, DoseSource, LotNumber, MunicipalityCode,
@@ -384,7 +384,7 @@ async fn views_outside_the_municipality_suppress_small_counts(db: &TestDb) {
 }
 
 /// Every cell, row total, column total and grand total of a table, in one order.
-fn all_cells(t: &vrs_core::statistics_view::Table) -> Vec<Cell> {
+fn all_cells(t: &vrs_core::statistics::view::Table) -> Vec<Cell> {
     let mut out: Vec<Cell> = t
         .rows
         .iter()
@@ -487,7 +487,7 @@ async fn release(store: &dyn Store) -> Release {
         let body = store.open_file(&f.name).await.unwrap().unwrap().body;
         files.insert(f.name, body);
     }
-    let daily = vrs_core::opendata::daily_counts(&files["daily.ndjson"])
+    let daily = vrs_core::statistics::opendata::daily_counts(&files["daily.ndjson"])
         .into_iter()
         .map(|(k, v)| (k, v.as_u64()))
         .collect();
@@ -574,7 +574,7 @@ fn differences_within(r: &Release) -> Vec<(String, f64)> {
 }
 
 async fn open_data_never_lets_a_count_from_1_to_9_be_recovered(db: &TestDb) {
-    use vrs_core::opendata::{publish, OpenDataSettings};
+    use vrs_core::statistics::opendata::{publish, OpenDataSettings};
     let store = db.store.as_ref();
     let mut rng = Lcg(24);
     let people = populate_over(store, 400, &mut rng, 3).await;
@@ -653,7 +653,7 @@ async fn open_data_never_lets_a_count_from_1_to_9_be_recovered(db: &TestDb) {
         truth.values().any(|&n| n > 0 && n < 10),
         "no small count to hide"
     );
-    let marks = vrs_core::opendata::daily_counts(&first.files["daily.ndjson"]);
+    let marks = vrs_core::statistics::opendata::daily_counts(&first.files["daily.ndjson"]);
     let mut shown = 0;
     for (key, count) in &first.daily {
         let record: serde_json::Value = serde_json::from_str(key).unwrap();
@@ -673,7 +673,7 @@ async fn open_data_never_lets_a_count_from_1_to_9_be_recovered(db: &TestDb) {
 
     // The totals are the staff statistics' suppressed totals, rounded to ten.
     let staff = |scope| dashboard(store, scope, Audience::Outside);
-    let rounded = |c: Cell| vrs_core::opendata::cell_json(vrs_domain::opendata::publish_cell(c));
+    let rounded = |c: Cell| vrs_core::statistics::opendata::cell_json(vrs_domain::opendata::publish_cell(c));
     let nation = staff(StatScope::Nation).await.unwrap();
     assert_eq!(
         first.summary["nation"]["doses"],
@@ -793,7 +793,7 @@ async fn open_data_never_lets_a_count_from_1_to_9_be_recovered(db: &TestDb) {
 }
 
 async fn municipality_level_open_data_only_when_enabled(db: &TestDb) {
-    use vrs_core::opendata::{publish, OpenDataSettings};
+    use vrs_core::statistics::opendata::{publish, OpenDataSettings};
     let store = db.store.as_ref();
     let mut rng = Lcg(5);
     populate(store, 40, &mut rng).await;

@@ -690,9 +690,9 @@ async fn anyone_opens_the_open_data_dashboard_without_signing_in() {
     };
     let app = spawn_app(TestDb::sqlite().await).await;
     counted_people(&app).await;
-    vrs_core::opendata::publish(
+    vrs_core::statistics::opendata::publish(
         app.db.store.as_ref(),
-        &vrs_core::opendata::OpenDataSettings::default(),
+        &vrs_core::statistics::opendata::OpenDataSettings::default(),
         chrono::Utc::now(),
     )
     .await

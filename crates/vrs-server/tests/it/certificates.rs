@@ -372,7 +372,7 @@ async fn staff_issue_at_the_counter_and_the_published_keys_verify_it(db: TestDb)
 }
 
 fn card_body(person: &Resident, key: &SigningKey, cert: &[u8], name: &str) -> Value {
-    let card = vrs_core::certificate_app::CardData {
+    let card = vrs_core::certificates::app::CardData {
         my_number: person.my_number.clone(),
         name: person.name.as_str().to_owned(),
         address: "愛媛県西条市明屋敷164".into(),

@@ -159,7 +159,7 @@ async fn setup(app: &TestApp) -> Foreign {
         .await
         .unwrap();
     let file = format!("{},011002,1\n", person.my_number.expose());
-    let bulk = vrs_core::inquiry_bulk::inquire_bulk(
+    let bulk = vrs_core::inquiry::bulk::inquire_bulk(
         app.db.store.as_ref(),
         &staff,
         chiyoda_code,

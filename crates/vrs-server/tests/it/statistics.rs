@@ -251,9 +251,9 @@ async fn open_data_is_public_cached_and_limited_per_address(app: &TestApp) {
         404
     );
 
-    vrs_core::opendata::publish(
+    vrs_core::statistics::opendata::publish(
         app.db.store.as_ref(),
-        &vrs_core::opendata::OpenDataSettings::default(),
+        &vrs_core::statistics::opendata::OpenDataSettings::default(),
         chrono::Utc::now(),
     )
     .await

@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use vrs_core::check::check_area_doses;
+use vrs_core::doses::check::check_area_doses;
 use vrs_core::Actor;
 
 use crate::context::{municipality_arg, CliError, Context};

@@ -210,7 +210,7 @@ pub async fn run(args: &Args) -> Result<(), CliError> {
 
     let mover = seed_governance(store.as_ref(), args.targets).await?;
     vrs_core::statistics::refresh(store.as_ref(), vrs_core::japan_today()).await?;
-    vrs_core::opendata::publish(
+    vrs_core::statistics::opendata::publish(
         store.as_ref(),
         &Settings::default().opendata(),
         chrono::Utc::now(),

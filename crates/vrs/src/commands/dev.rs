@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use vrs_core::certificate_app::CardData;
+use vrs_core::certificates::app::CardData;
 use vrs_crypto::es256::SigningKey;
 use vrs_crypto::pki::{issue_document_signer, Csca};
 use vrs_domain::{MunicipalityCode, MyNumber};

@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use vrs_core::export::{export_doses, DoseExport, ExportError, ExportFormat};
+use vrs_core::doses::export::{export_doses, DoseExport, ExportError, ExportFormat};
 use vrs_core::Actor;
 use vrs_interop::Encoding;
 

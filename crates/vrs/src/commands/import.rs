@@ -209,7 +209,7 @@ async fn doses(context: &Context, args: &DosesArgs) -> Result<(), CliError> {
     };
     let (municipality, encoding, file, mut observer) = prepare(&args.common)?;
     let store = context.store().await?;
-    let request = vrs_core::dose_import::DoseImport {
+    let request = vrs_core::doses::import::DoseImport {
         municipality,
         encoding,
         partial: args.common.partial,
@@ -217,7 +217,7 @@ async fn doses(context: &Context, args: &DosesArgs) -> Result<(), CliError> {
         today,
     };
     let started = Instant::now();
-    let result = vrs_core::dose_import::import_doses(
+    let result = vrs_core::doses::import::import_doses(
         store.as_ref(),
         &Actor::command_line(),
         file,

@@ -9,8 +9,8 @@
 use std::path::{Path, PathBuf};
 
 use vrs_core::backup;
-use vrs_core::signing::offline;
-use vrs_core::signing::{IssuerMode, IssuerSettings, SigningError};
+use vrs_core::certificates::signing::offline;
+use vrs_core::certificates::signing::{IssuerMode, IssuerSettings, SigningError};
 use vrs_core::Actor;
 use vrs_crypto::pki::{self, PkiError};
 use vrs_crypto::x509::{der_from_der_or_pem, pem};
@@ -187,7 +187,7 @@ pub async fn run_keys(context: &Context, keys: &Keys) -> Result<(), CliError> {
             purpose,
             deployment_name,
         } => {
-            use vrs_core::signing::{self, NATIONAL};
+            use vrs_core::certificates::signing::{self, NATIONAL};
             use vrs_store::KeyPurpose;
             if issuer != NATIONAL {
                 municipality(issuer)?;

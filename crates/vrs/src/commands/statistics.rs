@@ -73,7 +73,7 @@ async fn opendata(context: &Context, args: &OpendataArgs) -> Result<(), CliError
         .map_err(|e| CliError::Input(e.to_string()))?;
     let store = context.store().await?;
     let files =
-        vrs_core::opendata::publish(store.as_ref(), &settings.opendata(), chrono::Utc::now())
+        vrs_core::statistics::opendata::publish(store.as_ref(), &settings.opendata(), chrono::Utc::now())
             .await?;
     for f in files {
         println!("{}\t{} bytes\t{}", f.name, f.size, f.etag);

@@ -1233,9 +1233,9 @@ fn dev_card_signs_card_data_the_app_flow_accepts_and_keys_rotate() {
         serde_json::from_slice(&std::fs::read(out.join("application.json")).unwrap()).unwrap();
     let b64 = base64::engine::general_purpose::STANDARD;
     let card = &body["card"];
-    let application = vrs_core::certificate_app::Application {
+    let application = vrs_core::certificates::app::Application {
         municipality: vrs_domain::MunicipalityCode::parse("131016").unwrap(),
-        card: vrs_core::certificate_app::CardData {
+        card: vrs_core::certificates::app::CardData {
             my_number: vrs_domain::MyNumber::parse(card["my_number"].as_str().unwrap()).unwrap(),
             name: card["name"].as_str().unwrap().to_owned(),
             address: card["address"].as_str().unwrap().to_owned(),
@@ -1251,14 +1251,14 @@ fn dev_card_signs_card_data_the_app_flow_accepts_and_keys_rotate() {
         mrz: None,
         replaces: None,
     };
-    let trust = vrs_core::certificate_app::CardTrust {
+    let trust = vrs_core::certificates::app::CardTrust {
         anchors: vec![vrs_crypto::x509::Certificate::from_der(&issuer_before).unwrap()],
         ..Default::default()
     };
-    vrs_core::certificate_app::verify_card(&trust, &application, chrono::Utc::now()).unwrap();
+    vrs_core::certificates::app::verify_card(&trust, &application, chrono::Utc::now()).unwrap();
     let mut altered = application.clone();
     altered.card.name = "千代田　太郎".into();
-    assert!(vrs_core::certificate_app::verify_card(&trust, &altered, chrono::Utc::now()).is_err());
+    assert!(vrs_core::certificates::app::verify_card(&trust, &altered, chrono::Utc::now()).is_err());
 
     // Bad input is named.
     let bad = run(args("123456789012"));

@@ -22,7 +22,7 @@ use vrs_cert::{dcc, shc};
 use vrs_domain::CertificateKind;
 use vrs_store::{KeyPurpose, RevokedCertificate, Store};
 
-use crate::signing::{IssuerSettings, SigningError};
+use crate::certificates::signing::{IssuerSettings, SigningError};
 
 /// How many certificates each SHC key has revoked (its `crlVersion`), by `kid`.
 pub async fn crl_versions(store: &dyn Store) -> Result<BTreeMap<String, u64>, SigningError> {

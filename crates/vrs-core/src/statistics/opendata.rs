@@ -23,7 +23,7 @@ use vrs_domain::{Cell, OpenAgeGroup, PrefectureCode, Sex, SUPPRESS_BELOW};
 use vrs_interop::{CsvWriter, Encoding};
 use vrs_store::{OpenFile, OpenFileInfo, OpenGrain, OpenRow, StatScope, Store, StoreError};
 
-use crate::statistics_view::{dashboard, Audience, Dashboard};
+use crate::statistics::view::{dashboard, Audience, Dashboard};
 
 /// What the operator decides about the open data.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -321,8 +321,8 @@ pub async fn jwks(store: &dyn Store, issuer: Option<&str>) -> Result<Value, Sign
         })
         .filter_map(|k| serde_json::from_slice(&k.public_part).ok())
         .collect();
-    let versions = crate::revocation::crl_versions(store).await?;
-    Ok(crate::revocation::with_crl_versions(
+    let versions = crate::certificates::revocation::crl_versions(store).await?;
+    Ok(crate::certificates::revocation::with_crl_versions(
         json!({ "keys": keys }),
         &versions,
     ))
@@ -344,7 +344,7 @@ pub async fn verifier_trust(
     store: &dyn Store,
     settings: &IssuerSettings,
 ) -> Result<vrs_cert::verify::Trust, SigningError> {
-    let bundle = crate::revocation::verifier_bundle(store, settings, chrono::Utc::now()).await?;
+    let bundle = crate::certificates::revocation::verifier_bundle(store, settings, chrono::Utc::now()).await?;
     let bundle: vrs_cert::verify::VerifierBundle =
         serde_json::from_value(bundle).map_err(key_error)?;
     vrs_cert::verify::Trust::from_bundle(&bundle).map_err(key_error)
