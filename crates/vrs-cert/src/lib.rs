@@ -10,3 +10,6 @@ pub mod pdf;
 pub mod shc;
 pub mod vds_nc;
 pub mod verify;
+
+#[cfg(test)]
+mod test_pki;

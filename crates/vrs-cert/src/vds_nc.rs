@@ -565,37 +565,14 @@ fn date(v: &Value, key: &str, path: &'static str) -> Result<NaiveDate, VdsNcErro
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+    use crate::test_pki::{pki, Pki, NOW};
+
     use super::*;
     use vrs_crypto::pki::{issue_document_signer, Csca, KeyedCertificate, DSC_VALIDITY_SECS};
     use vrs_domain::{Dose, DoseSource, LotNumber, MunicipalityCode};
 
-    /// 2024-04-01T00:00:00Z.
-    const NOW: i64 = 1_711_929_600;
-
     fn at(unix: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(unix, 0).unwrap()
-    }
-
-    struct Pki {
-        csca: Certificate,
-        dsc: KeyedCertificate,
-    }
-
-    fn pki() -> Pki {
-        let csca = Csca::create("VRS Test", NOW).unwrap();
-        let dsc = issue_document_signer(
-            &csca.certificate_der,
-            &csca.private_key_pkcs8,
-            "VRS Test DS 131016",
-            "JP",
-            "Chiyoda",
-            NOW,
-        )
-        .unwrap();
-        Pki {
-            csca: Certificate::from_der(&csca.certificate_der).unwrap(),
-            dsc,
-        }
     }
 
     fn holder() -> Holder {

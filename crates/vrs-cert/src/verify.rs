@@ -765,6 +765,8 @@ fn name_by_eu_product(mp: &str) -> Option<String> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+    use crate::test_pki::{pki, Pki, NOW};
+
     use std::path::PathBuf;
 
     use base64::Engine;
@@ -779,8 +781,6 @@ mod tests {
     use super::*;
 
     const EXAMPLE_ISSUER: &str = "https://spec.smarthealth.cards/examples/issuer";
-    /// 2024-04-01T00:00:00Z.
-    const NOW: i64 = 1_711_929_600;
 
     fn now() -> DateTime<Utc> {
         DateTime::from_timestamp(NOW, 0).unwrap()
@@ -970,28 +970,6 @@ mod tests {
         let late = verify(text.as_bytes(), &trust, now()).unwrap_err();
         assert_eq!(late.kind(), Some(CodeKind::EuDcc));
         assert!(late.to_string().starts_with("EU DCC: "), "{late}");
-    }
-
-    struct Pki {
-        csca: Certificate,
-        dsc: KeyedCertificate,
-    }
-
-    fn pki() -> Pki {
-        let csca = Csca::create("VRS Test", NOW).unwrap();
-        let dsc = issue_document_signer(
-            &csca.certificate_der,
-            &csca.private_key_pkcs8,
-            "VRS Test DS 131016",
-            "JP",
-            "Chiyoda",
-            NOW,
-        )
-        .unwrap();
-        Pki {
-            csca: Certificate::from_der(&csca.certificate_der).unwrap(),
-            dsc,
-        }
     }
 
     fn seal(pki: &Pki) -> vds_nc::VdsNc {
