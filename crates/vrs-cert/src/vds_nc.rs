@@ -568,7 +568,7 @@ mod tests {
     use crate::test_pki::{pki, Pki, NOW};
 
     use super::*;
-    use vrs_crypto::pki::{issue_document_signer, Csca, KeyedCertificate, DSC_VALIDITY_SECS};
+    use vrs_crypto::pki::DSC_VALIDITY_SECS;
     use vrs_domain::{Dose, DoseSource, LotNumber, MunicipalityCode};
 
     fn at(unix: i64) -> DateTime<Utc> {

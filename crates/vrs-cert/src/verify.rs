@@ -772,7 +772,6 @@ mod tests {
     use base64::Engine;
     use chrono::NaiveDate;
     use vrs_crypto::es256::SigningKey;
-    use vrs_crypto::pki::{issue_document_signer, Csca, KeyedCertificate};
     use vrs_domain::{
         AtenaNumber, CouponNumber, Dose, DoseRecord, DoseSource, LotNumber, MrzSex,
         MunicipalityCode,

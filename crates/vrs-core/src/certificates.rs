@@ -22,8 +22,8 @@ use vrs_domain::{
 };
 use vrs_store::{CertificateIssue, CertificateStatus, Store, StoreError};
 
-use crate::certificates::signing::{self, IssuerSettings, SigningError};
 use crate::Actor;
+use signing::{IssuerSettings, SigningError};
 
 /// `performer.actor.display` of every Immunization in Japan's SMART Health Cards.
 pub const SHC_PERFORMER: &str = "MHLW_Gov_of_JAPAN";

@@ -20,10 +20,10 @@ use vrs_domain::{
 use vrs_store::ConflictKind;
 use vrs_store::{AuditEntry, CertificateIssue, Store, StoreError};
 
+use crate::certificates::signing::IssuerSettings;
 use crate::certificates::{self, CertificateError, CertificateRequest, IssuedCertificate};
 use crate::coupon::CouponRef;
 use crate::doses::{dose_detail, reason_text, ChangeError};
-use crate::certificates::signing::IssuerSettings;
 use crate::Actor;
 
 /// The undo window when the deployment does not set one.

@@ -13,8 +13,8 @@ use serde::Deserialize;
 use serde_json::json;
 use vrs_core::access::{Action, Target};
 use vrs_core::certificates::app::{apply, Application, ApplicationError, CardData};
-use vrs_core::certificates::{issue, CertificateError, CertificateRequest, IssuedCertificate};
 use vrs_core::certificates::signing;
+use vrs_core::certificates::{issue, CertificateError, CertificateRequest, IssuedCertificate};
 use vrs_crypto::x509::SignatureAlgorithm;
 use vrs_domain::mrz::Mrz;
 use vrs_domain::{

@@ -12,8 +12,8 @@ use maud::{html, Markup};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 use vrs_core::access::Action;
-use vrs_core::doses::import::{import_doses, DoseImport, DoseImportReport};
 use vrs_core::doses::export::{export_doses, DoseExport, ExportFormat};
+use vrs_core::doses::import::{import_doses, DoseImport, DoseImportReport};
 use vrs_core::{ImportError, ImportObserver, Problem};
 use vrs_interop::{Encoding, EncodingChoice};
 

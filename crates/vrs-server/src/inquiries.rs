@@ -10,11 +10,11 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Form, Json};
 use serde::Deserialize;
 use vrs_core::access::{Action, Target};
+use vrs_core::inquiry::bulk::{encode_results, inquire_bulk, BulkError};
+use vrs_core::inquiry::provisions::{provision_csv, provisions_of};
 use vrs_core::inquiry::{
     inquire, register_received, InquiryAnswer, InquiryError, InquiryRequest, RegisterInquiredError,
 };
-use vrs_core::inquiry::bulk::{encode_results, inquire_bulk, BulkError};
-use vrs_core::inquiry::provisions::{provision_csv, provisions_of};
 use vrs_domain::{AuditAction, MunicipalityCode, MyNumber, VaccineProduct};
 use vrs_interop::{Encoding, EncodingChoice};
 use vrs_store::{ProvisionFilter, ProvisionSide};

@@ -3,8 +3,8 @@
 //! the own municipality's 宛名番号.
 
 use maud::{html, Markup};
-use vrs_core::inquiry::InquiryAnswer;
 use vrs_core::inquiry::bulk::{BulkOutcome, BulkReport};
+use vrs_core::inquiry::InquiryAnswer;
 use vrs_domain::{format_wareki, VaccineProduct};
 use vrs_store::{InquiryJob, ProvidedDose, ProvisionRecord};
 

@@ -15,9 +15,9 @@ use vrs_domain::{
 };
 use vrs_store::{Store, StoreError};
 
+use crate::certificates::signing::IssuerSettings;
 use crate::certificates::{self, CertificateError, CertificateRequest, IssuedCertificate};
 use crate::governance::{self, AppIssuanceRefusal, GovernanceError, Stopped};
-use crate::certificates::signing::IssuerSettings;
 use crate::Actor;
 
 /// What the card's 券面事項入力補助AP holds: the My Number and the four items.

@@ -344,7 +344,9 @@ pub async fn verifier_trust(
     store: &dyn Store,
     settings: &IssuerSettings,
 ) -> Result<vrs_cert::verify::Trust, SigningError> {
-    let bundle = crate::certificates::revocation::verifier_bundle(store, settings, chrono::Utc::now()).await?;
+    let bundle =
+        crate::certificates::revocation::verifier_bundle(store, settings, chrono::Utc::now())
+            .await?;
     let bundle: vrs_cert::verify::VerifierBundle =
         serde_json::from_value(bundle).map_err(key_error)?;
     vrs_cert::verify::Trust::from_bundle(&bundle).map_err(key_error)

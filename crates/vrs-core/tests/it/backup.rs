@@ -10,15 +10,15 @@
 
 use chrono::{NaiveDate, Utc};
 use vrs_cert::verify::{verify, Trust, VerifierBundle, VerifyError};
-use vrs_core::backup::{self, BackupError, BackupScope, KeySource};
 use vrs_core::backup::format;
+use vrs_core::backup::shred::{self, ShredError};
+use vrs_core::backup::{self, BackupError, BackupScope, KeySource};
+use vrs_core::certificates::revocation;
+use vrs_core::certificates::signing::{IssuerMode, IssuerSettings};
 use vrs_core::certificates::{self, CertificateRequest, IssuedCertificate};
 use vrs_core::governance::{agree, publish_terms};
 use vrs_core::inquiry::{inquire, InquiryRequest};
 use vrs_core::lifecycle;
-use vrs_core::certificates::revocation;
-use vrs_core::backup::shred::{self, ShredError};
-use vrs_core::certificates::signing::{IssuerMode, IssuerSettings};
 use vrs_core::Actor;
 use vrs_domain::{
     AtenaNumber, AuditAction, CertificateKind, CouponNumber, Dose, DoseRecord, DoseSource,
@@ -736,7 +736,7 @@ async fn an_area_restores_into_a_fresh_deployment_with_the_terms_it_agreed_to(db
     let taken = backup::backup(store, BackupScope::Municipality(saijo()), &operator())
         .await
         .unwrap();
-    assert_eq!(taken.manifest.format, backup_format::FORMAT);
+    assert_eq!(taken.manifest.format, format::FORMAT);
     assert_eq!(taken.manifest.areas[0].rows["terms_versions"], 1);
 
     let target = db.fresh_like(&testkit::key_pair().1).await;

@@ -10,9 +10,9 @@
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use vrs_cert::{dcc, shc, vds_nc};
 use vrs_core::certificates::app::{apply, Application, ApplicationError, CardData, CardTrust};
+use vrs_core::certificates::signing::{self, offline, IssuerMode, IssuerSettings, SigningError};
 use vrs_core::certificates::{issue, CertificateError, CertificateRequest};
 use vrs_core::governance::{agree, publish_terms, switch_function, APP_ISSUANCE_NOT_STARTED};
-use vrs_core::certificates::signing::{self, offline, IssuerMode, IssuerSettings, SigningError};
 use vrs_core::Actor;
 use vrs_crypto::es256::SigningKey;
 use vrs_crypto::pki::{issue_document_signer, Csca};

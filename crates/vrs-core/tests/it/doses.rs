@@ -6,12 +6,12 @@
 
 use chrono::NaiveDate;
 use vrs_core::coupon::CouponRef;
+use vrs_core::doses::export::{export_doses, DoseExport, ExportFormat};
 use vrs_core::doses::import::{import_doses, DoseImport};
 use vrs_core::doses::{
     correct_dose, delete_dose, register_at_site, set_flags, ChangeError, DoseInput, DoseRef,
     IdempotencyRequest, RegisterError, SiteAnswer,
 };
-use vrs_core::doses::export::{export_doses, DoseExport, ExportFormat};
 use vrs_core::{Actor, ImportObserver, Problem};
 use vrs_domain::{AuditAction, LotNumber, Resident, VaccineProduct};
 use vrs_interop::{DoseReader, Encoding, EncodingChoice, Synthetic};

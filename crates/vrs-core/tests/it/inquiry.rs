@@ -10,10 +10,10 @@ use vrs_core::governance::{
     agree, app_issuance_gate, publish_terms, switch_function, AppIssuanceRefusal, GovernanceError,
     APP_ISSUANCE_NOT_STARTED,
 };
+use vrs_core::inquiry::bulk::{inquire_bulk, BulkError, BulkOutcome};
 use vrs_core::inquiry::{
     inquire, register_received, InquiryError, InquiryRequest, RegisterInquiredError,
 };
-use vrs_core::inquiry::bulk::{inquire_bulk, BulkError, BulkOutcome};
 use vrs_core::Actor;
 use vrs_domain::{
     AtenaNumber, AuditAction, ConsentBasis, CouponNumber, Dose, DoseRecord, DoseSource, Function,

@@ -8,12 +8,12 @@
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use vrs_cert::verify::{verify, CodeKind, Trust, VerifierBundle, VerifyError};
+use vrs_core::certificates::revocation;
+use vrs_core::certificates::signing::{IssuerMode, IssuerSettings};
 use vrs_core::certificates::{issue, CertificateRequest, IssuedCertificate};
 use vrs_core::coupon::CouponRef;
 use vrs_core::doses::{self, DoseInput, DoseRef, SiteAnswer};
 use vrs_core::lifecycle::{self, UndoError, DEFAULT_UNDO_WINDOW};
-use vrs_core::certificates::revocation;
-use vrs_core::certificates::signing::{IssuerMode, IssuerSettings};
 use vrs_core::Actor;
 use vrs_domain::{
     AuditAction, CertificateKind, IssueChannel, LotNumber, MunicipalityCode, Resident,

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use vrs_store::testkit::code;
 
 use chrono::NaiveDate;
-use vrs_core::statistics::{rebuild, refresh};
 use vrs_core::statistics::view::{dashboard, Audience};
+use vrs_core::statistics::{rebuild, refresh};
 use vrs_core::Actor;
 use vrs_domain::{
     AgeBand, AuditAction, Cell, Dose, DoseRecord, DoseSource, LotNumber, MunicipalityCode,
@@ -673,7 +673,8 @@ async fn open_data_never_lets_a_count_from_1_to_9_be_recovered(db: &TestDb) {
 
     // The totals are the staff statistics' suppressed totals, rounded to ten.
     let staff = |scope| dashboard(store, scope, Audience::Outside);
-    let rounded = |c: Cell| vrs_core::statistics::opendata::cell_json(vrs_domain::opendata::publish_cell(c));
+    let rounded =
+        |c: Cell| vrs_core::statistics::opendata::cell_json(vrs_domain::opendata::publish_cell(c));
     let nation = staff(StatScope::Nation).await.unwrap();
     assert_eq!(
         first.summary["nation"]["doses"],

@@ -12,9 +12,9 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use vrs_core::backup::{self, BackupError, BackupScope, KeySource};
 use vrs_core::backup::escrow;
 use vrs_core::backup::shred::{self, ShredError};
+use vrs_core::backup::{self, BackupError, BackupScope, KeySource};
 use vrs_core::Actor;
 use vrs_domain::MunicipalityCode;
 

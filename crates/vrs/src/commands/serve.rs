@@ -118,7 +118,9 @@ fn statistics_job(state: &vrs_server::AppState) {
                 Err(e) => tracing::warn!(error = %e, "statistics job failed"),
             }
             let now = chrono::Utc::now();
-            match vrs_core::statistics::opendata::publish_if_due(store.as_ref(), &open, hour, now).await {
+            match vrs_core::statistics::opendata::publish_if_due(store.as_ref(), &open, hour, now)
+                .await
+            {
                 Ok(true) => tracing::info!("open data published"),
                 Ok(false) => {}
                 Err(e) => tracing::warn!(error = %e, "open data not published"),

@@ -72,9 +72,12 @@ async fn opendata(context: &Context, args: &OpendataArgs) -> Result<(), CliError
     let settings = vrs_server::Settings::load(args.config.as_deref())
         .map_err(|e| CliError::Input(e.to_string()))?;
     let store = context.store().await?;
-    let files =
-        vrs_core::statistics::opendata::publish(store.as_ref(), &settings.opendata(), chrono::Utc::now())
-            .await?;
+    let files = vrs_core::statistics::opendata::publish(
+        store.as_ref(),
+        &settings.opendata(),
+        chrono::Utc::now(),
+    )
+    .await?;
     for f in files {
         println!("{}\t{} bytes\t{}", f.name, f.size, f.etag);
     }

@@ -1258,7 +1258,9 @@ fn dev_card_signs_card_data_the_app_flow_accepts_and_keys_rotate() {
     vrs_core::certificates::app::verify_card(&trust, &application, chrono::Utc::now()).unwrap();
     let mut altered = application.clone();
     altered.card.name = "千代田　太郎".into();
-    assert!(vrs_core::certificates::app::verify_card(&trust, &altered, chrono::Utc::now()).is_err());
+    assert!(
+        vrs_core::certificates::app::verify_card(&trust, &altered, chrono::Utc::now()).is_err()
+    );
 
     // Bad input is named.
     let bad = run(args("123456789012"));
