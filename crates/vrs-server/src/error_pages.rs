@@ -27,10 +27,14 @@ pub async fn render(request: Request, next: Next) -> Response {
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/html"));
+    if own_shape || !wants_html {
+        // The API, a tablet's registrations among it, pays for no more than these two looks.
+        return next.run(request).await;
+    }
     let lang = Lang::from_cookies(&CookieJar::from_headers(request.headers()));
     let response = next.run(request).await;
     let status = response.status();
-    if own_shape || !wants_html || !(status.is_client_error() || status.is_server_error()) {
+    if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
     let is_html = response
