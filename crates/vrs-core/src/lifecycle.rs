@@ -186,7 +186,7 @@ impl vrs_domain::UserFacing for UndoError {
             )
             .into(),
             UndoError::Stopped(s) => s.to_string().into(),
-            UndoError::Store(e) => e.to_string().into(),
+            UndoError::Store(_) => "the undo could not be processed".into(),
         }
     }
 }

@@ -15,28 +15,4 @@ pub trait UserFacing {
     fn message_ja(&self) -> Cow<'_, str>;
     /// The reason as an English sentence.
     fn message_en(&self) -> Cow<'_, str>;
-
-    /// The reason in one language: Japanese unless `english`.
-    fn message(&self, english: bool) -> Cow<'_, str> {
-        if english {
-            self.message_en()
-        } else {
-            self.message_ja()
-        }
-    }
-}
-
-impl<T: UserFacing + ?Sized> UserFacing for &T {
-    fn code(&self) -> &'static str {
-        (**self).code()
-    }
-    fn status(&self) -> u16 {
-        (**self).status()
-    }
-    fn message_ja(&self) -> Cow<'_, str> {
-        (**self).message_ja()
-    }
-    fn message_en(&self) -> Cow<'_, str> {
-        (**self).message_en()
-    }
 }

@@ -6,7 +6,7 @@
 //! elsewhere keep their HTML and redirects.
 
 use axum::extract::Request;
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -188,16 +188,19 @@ fn reshape(response: Response) -> Response {
         .get::<Fault>()
         .cloned()
         .unwrap_or_else(|| by_status(status));
-    let keep: Vec<(header::HeaderName, HeaderValue)> =
-        [header::RETRY_AFTER, header::ALLOW, header::WWW_AUTHENTICATE]
-            .into_iter()
-            .filter_map(|name| response.headers().get(&name).map(|v| (name, v.clone())))
-            .collect();
     let mut answer = json(status, fault);
-    for (name, value) in keep {
-        answer.headers_mut().insert(name, value);
-    }
+    carry_refusal_headers(&response, &mut answer);
     answer
+}
+
+/// Copies what a refusal tells the client to do next (`Retry-After`, `Allow`, `WWW-Authenticate`)
+/// from the answer a handler or the router gave to the answer that replaces it.
+pub(crate) fn carry_refusal_headers(from: &Response, to: &mut Response) {
+    for name in [header::RETRY_AFTER, header::ALLOW, header::WWW_AUTHENTICATE] {
+        if let Some(value) = from.headers().get(&name) {
+            to.headers_mut().insert(name, value.clone());
+        }
+    }
 }
 
 /// The OpenAPI document as served: the operations' own answers, plus what every API operation can

@@ -6,13 +6,13 @@
 //! form shown again with its error beside the field) is left as it is.
 
 use axum::extract::Request;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use maud::html;
 
-use crate::api_errors::{by_status, Fault};
+use crate::api_errors::{by_status, carry_refusal_headers, Fault};
 use crate::i18n::{t, Lang, Text};
 use crate::pages::layout;
 
@@ -50,15 +50,8 @@ pub async fn render(request: Request, next: Next) -> Response {
         .get::<Fault>()
         .cloned()
         .unwrap_or_else(|| by_status(status));
-    let keep: Vec<(header::HeaderName, HeaderValue)> =
-        [header::RETRY_AFTER, header::ALLOW, header::WWW_AUTHENTICATE]
-            .into_iter()
-            .filter_map(|name| response.headers().get(&name).map(|v| (name, v.clone())))
-            .collect();
     let mut page = (status, Html(page(lang, status, &fault).into_string())).into_response();
-    for (name, value) in keep {
-        page.headers_mut().insert(name, value);
-    }
+    carry_refusal_headers(&response, &mut page);
     page.extensions_mut().insert(fault);
     page
 }

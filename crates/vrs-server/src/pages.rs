@@ -207,8 +207,7 @@ fn stored_terminal_label(lang: Lang, code: &str) -> &str {
     match (code, lang) {
         ("lgwan", _) => terminal_label(lang, Terminal::Lgwan),
         ("internet", _) => terminal_label(lang, Terminal::Internet),
-        ("local", Lang::Ja) => "サーバ上のコマンド",
-        ("local", Lang::En) => "command on the server",
+        ("local", _) => t(lang, Text::TerminalLocal),
         (other, _) => other,
     }
 }
@@ -223,12 +222,12 @@ fn terminal_label(lang: Lang, terminal: Terminal) -> &'static str {
 /// The language switch's link: back to the same page after the switch (its path only).
 fn language_switch(lang: Lang, signed: Option<&Signed>) -> String {
     let target = format!("/lang/{}", lang.other().code());
-    match signed.map(|s| s.back.as_str()) {
-        Some(back) if back != "/" => match serde_urlencoded::to_string([("back", back)]) {
+    match signed.and_then(|s| s.back.as_deref()) {
+        Some(back) => match serde_urlencoded::to_string([("back", back)]) {
             Ok(query) => format!("{target}?{query}"),
             Err(_) => target,
         },
-        _ => target,
+        None => target,
     }
 }
 

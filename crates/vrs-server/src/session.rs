@@ -48,18 +48,17 @@ pub struct Signed {
     pub terminal: Terminal,
     pub lang: Lang,
     pub scopes: Option<Scopes>,
-    /// Where the language switch brings this person back to: the page's path for a GET (never
-    /// its query), the menu otherwise.
-    pub back: String,
+    /// Where the language switch brings this person back to: the path of a page's GET (never its
+    /// query); `None` for anything else, which the switch sends to the menu.
+    pub back: Option<String>,
 }
 
-/// The path the language switch returns to (see [`Signed::back`]).
-fn back_of(parts: &Parts) -> String {
-    if parts.method == axum::http::Method::GET {
-        parts.uri.path().to_owned()
-    } else {
-        "/".to_owned()
-    }
+/// The path the language switch returns to (see [`Signed::back`]). The API's requests, a tablet's
+/// registrations among them, render no page and keep nothing.
+fn back_of(parts: &Parts) -> Option<String> {
+    let path = parts.uri.path();
+    (parts.method == axum::http::Method::GET && !path.starts_with("/api/") && path != "/")
+        .then(|| path.to_owned())
 }
 
 /// The token of an `Authorization: Bearer` header: `Some(Err)` when the header is there but is not

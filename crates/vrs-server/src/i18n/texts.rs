@@ -18,6 +18,8 @@ text_table! {
     Terminal => "端末", "Terminal";
     Lgwan => "LG-WAN端末", "LG-WAN terminal";
     Internet => "インターネット", "Internet";
+    /// An audit entry written by a command on the server (`vrs …`), not from a terminal.
+    TerminalLocal => "サーバ上のコマンド", "command on the server";
     OtherLanguage => "English", "日本語";
     PasswordRules => "12文字以上で、英小文字・英大文字・数字・記号のうち3種類以上を含め、ユーザIDを含めないでください。", "At least 12 characters, mixing three of lower-case, upper-case, digits and symbols, without the user ID.";
     /// Under a chart with withheld values: what `<10` and `X` mean.
