@@ -2,13 +2,19 @@
 //! audit log records and the facts the rules ask of it: does it use a My Number, does it touch a
 //! person's data, does it browse people, and which targets it can act on.
 
+use vrs_domain::AuditAction;
+
 use super::Target;
 
 /// Declares [`Action`] together with its code and [`Action::ALL`], so the list of all actions can
-/// never miss one and the table test really covers every pair.
+/// never miss one and the table test really covers every pair. An action whose success the audit
+/// log records names that [`AuditAction`] (`=> audited(…)`), and its code is the log's own name for
+/// it, so the access vocabulary and the log cannot drift apart; an action the log records under
+/// another entry, or not at all (reads of counts and of the terms), has a code of its own
+/// (`=> code("…")`).
 macro_rules! actions {
-    ($($(#[$doc:meta])* $name:ident => $code:literal,)*) => {
-        /// One kind of operation. The code of [`Action::as_str`] is the audit log's action name.
+    ($($(#[$doc:meta])* $name:ident => $kind:ident($what:tt),)*) => {
+        /// One kind of operation, as far as access is concerned.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum Action {
             $($(#[$doc])* $name,)*
@@ -18,85 +24,96 @@ macro_rules! actions {
             /// Every action, in declaration order.
             pub const ALL: &'static [Action] = &[$(Action::$name,)*];
 
-            /// The stable code written to the audit log.
+            /// The stable code of the action: the audit log's name for it where the log records it.
             pub fn as_str(self) -> &'static str {
                 match self {
-                    $(Action::$name => $code,)*
+                    $(Action::$name => actions!(@code $kind($what)),)*
+                }
+            }
+
+            /// The entry the audit log writes when this action succeeds, if it writes one of its own.
+            pub fn audited_as(self) -> Option<AuditAction> {
+                match self {
+                    $(Action::$name => actions!(@audit $kind($what)),)*
                 }
             }
         }
     };
+    (@code audited($audit:ident)) => { AuditAction::$audit.as_str() };
+    (@code code($code:literal)) => { $code };
+    (@audit audited($audit:ident)) => { Some(AuditAction::$audit) };
+    (@audit code($code:literal)) => { None };
 }
 
 actions! {
     /// Open one person's record (name, dates, coupons, doses); the My Number stays masked.
-    ReadPerson => "person.read",
+    ReadPerson => audited(PersonRead),
     /// List or search people by name, birth date, 宛名番号 or coupon number.
-    SearchPeople => "person.search",
+    SearchPeople => audited(PersonSearch),
     /// Find a person by My Number.
-    SearchPersonByMyNumber => "person.search_by_my_number",
+    SearchPersonByMyNumber => audited(PersonSearchByMyNumber),
     /// Show a person's My Number unmasked.
-    ShowMyNumber => "my_number.show",
+    ShowMyNumber => code("my_number.show"),
     /// Upload the CSV of targets and coupons from the resident registry.
-    ImportTargets => "targets.import",
+    ImportTargets => audited(TargetsImport),
     /// Upload doses in bulk (CSV, FHIR, HL7 v2).
-    ImportDoses => "doses.import",
+    ImportDoses => audited(DosesImport),
     /// Add a dose to a person's record by hand.
-    AddDose => "dose.add",
+    AddDose => audited(DoseAdd),
     /// Correct a person's details.
-    CorrectPerson => "person.correct",
+    CorrectPerson => code("person.correct"),
     /// Correct a recorded dose.
-    CorrectDose => "dose.correct",
+    CorrectDose => audited(DoseCorrect),
     /// Delete a recorded dose (a real deletion, audited).
-    DeleteDose => "dose.delete",
+    DeleteDose => audited(DoseDelete),
     /// Delete a person's record (a real deletion, audited).
-    DeletePerson => "person.delete",
+    DeletePerson => audited(PersonDelete),
     /// Flag a person moved out, moved in or deceased.
-    FlagPerson => "person.flag",
+    FlagPerson => audited(PersonFlags),
     /// Download records as CSV (never with a My Number).
-    ExportRecords => "records.export",
+    ExportRecords => audited(RecordsExport),
     /// Search and read the municipality's audit log.
-    ReadAuditLog => "audit.read",
+    ReadAuditLog => code("audit.read"),
     /// Download the municipality's audit log.
-    ExportAuditLog => "audit.export",
+    ExportAuditLog => audited(AuditExport),
     /// Read the provision records (情報提供等の記録).
-    ReadProvisionRecords => "provision.read",
+    ReadProvisionRecords => audited(ProvisionRead),
     /// Send an inquiry (照会) with a mover's My Number to the former municipality.
-    SendInquiry => "inquiry.send",
+    SendInquiry => audited(InquirySend),
     /// Answer an inquiry (提供) from the municipality a person moved to.
-    AnswerInquiry => "inquiry.answer",
+    AnswerInquiry => audited(InquiryAnswer),
     /// Issue a certificate at the municipality's counter.
-    IssueCertificateCounter => "certificate.issue_counter",
+    IssueCertificateCounter => audited(CertificateIssueCounter),
     /// Issue a certificate to the smartphone app on the resident's application.
-    IssueCertificateApp => "certificate.issue_app",
+    IssueCertificateApp => audited(CertificateIssueApp),
     /// Issue a certificate at a kiosk or certificate centre on the resident's application.
-    IssueCertificateKiosk => "certificate.issue_kiosk",
+    IssueCertificateKiosk => audited(CertificateIssueKiosk),
     /// Read a coupon at a site to confirm it before a dose.
-    ReadCoupon => "coupon.read",
+    ReadCoupon => audited(CouponRead),
     /// Register a dose given at a site.
-    RegisterDose => "dose.register",
+    RegisterDose => audited(DoseRegister),
     /// Take back a dose this principal registered itself.
-    UndoOwnDose => "dose.undo_own",
+    UndoOwnDose => audited(DoseUndo),
     /// Read statistics (counts only; small counts suppressed).
-    ReadStatistics => "statistics.read",
+    ReadStatistics => code("statistics.read"),
     /// Apply to the national operator for user IDs for the municipality.
-    ApplyForAccounts => "account.apply",
+    ApplyForAccounts => audited(AccountApply),
     /// Approve or reject applications for user IDs, and review locked accounts.
-    ApproveAccounts => "account.approve",
+    ApproveAccounts => audited(AccountApprove),
     /// Publish a new version of the terms (確認事項).
-    PublishTerms => "terms.publish",
+    PublishTerms => audited(TermsPublish),
     /// Read the published terms and the municipality's agreements.
-    ReadTerms => "terms.read",
+    ReadTerms => code("terms.read"),
     /// Agree to a version of the terms for the municipality.
-    AgreeToTerms => "terms.agree",
+    AgreeToTerms => audited(TermsAgree),
     /// Stop (or resume) a function at once, saying why.
-    EmergencyStop => "function.stop",
+    EmergencyStop => audited(FunctionStop),
     /// Back up a municipality's area to the separate backup area.
-    BackupArea => "area.backup",
+    BackupArea => audited(BackupTake),
     /// Restore a municipality's area from its backup.
-    RestoreArea => "area.restore",
+    RestoreArea => audited(BackupRestore),
     /// Destroy a municipality's whole area (crypto-shredding), on its recorded consent.
-    DeleteArea => "area.delete",
+    DeleteArea => audited(AreaDelete),
 }
 
 /// The kinds of target an action is defined on.
@@ -242,6 +259,24 @@ mod tests {
     fn action_codes_are_unique() {
         let codes: HashSet<_> = Action::ALL.iter().map(|a| a.as_str()).collect();
         assert_eq!(codes.len(), Action::ALL.len());
+    }
+
+    #[test]
+    fn an_audited_action_is_named_as_the_log_names_it() {
+        for &action in Action::ALL {
+            if let Some(audited) = action.audited_as() {
+                assert_eq!(action.as_str(), audited.as_str(), "{action:?}");
+            }
+        }
+        // No two actions claim one log entry, so the log's name says which action it was.
+        let audited: HashSet<_> = Action::ALL.iter().filter_map(|a| a.audited_as()).collect();
+        assert_eq!(
+            audited.len(),
+            Action::ALL
+                .iter()
+                .filter(|a| a.audited_as().is_some())
+                .count()
+        );
     }
 
     #[test]
