@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use vrs_core::access::{Action, Target};
 use vrs_core::fhir::{self as service, FhirError, ImmunizationFilter};
-use vrs_domain::MunicipalityCode;
+use vrs_domain::{MunicipalityCode, UserFacing};
 use vrs_interop::fhir::{operation_outcome, searchset, Issue};
 
 use crate::error::WebError;
@@ -55,39 +55,48 @@ fn outcome(status: StatusCode, code: &'static str, text: impl Into<String>) -> F
     )
 }
 
-fn web_error(e: WebError) -> Fhir {
-    match e {
-        WebError::SignIn | WebError::PasswordChangeDue => outcome(
-            StatusCode::UNAUTHORIZED,
-            "login",
-            "sign in first (a staff session)",
-        ),
-        WebError::BearerInvalid => {
-            let mut answer = outcome(StatusCode::UNAUTHORIZED, "login", e.to_string());
-            answer.3 = Some("Bearer error=\"invalid_token\"");
-            answer
-        }
-        WebError::OutOfScope(_) => {
-            outcome(StatusCode::FORBIDDEN, "forbidden", e.fault().message_en)
-        }
-        WebError::Forbidden(m) => outcome(StatusCode::FORBIDDEN, "forbidden", m),
-        WebError::Denied(r) => outcome(StatusCode::FORBIDDEN, "forbidden", r.message_en()),
-        WebError::Csrf => outcome(StatusCode::FORBIDDEN, "forbidden", "bad token"),
-        WebError::NotFound => outcome(StatusCode::NOT_FOUND, "not-found", "no such resource"),
-        WebError::Invalid(m) => outcome(StatusCode::BAD_REQUEST, "invalid", m),
-        WebError::Conflict(kind) => outcome(StatusCode::BAD_REQUEST, "invalid", kind.to_string()),
-        WebError::Stopped(s) => {
-            outcome(StatusCode::SERVICE_UNAVAILABLE, "transient", s.to_string())
-        }
-        WebError::Internal(cause) => {
-            tracing::error!(%cause, "fhir request failed");
-            outcome(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "exception",
-                "internal error",
-            )
-        }
+/// The OperationOutcome of a refusal that speaks for itself: its status, the FHIR issue type of
+/// that status, the English reason as `diagnostics`, and the stable code with the Japanese reason
+/// as `details`, so a client can match the code and show either language.
+fn refusal(refusal: &impl UserFacing) -> Fhir {
+    let status =
+        StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut body = operation_outcome(&[Issue::new(issue_type(status), "", refusal.message_en())]);
+    body["issue"][0]["details"] = json!({
+        "coding": [{"system": REFUSAL_CODES, "code": refusal.code()}],
+        "text": refusal.message_ja(),
+    });
+    Fhir(status, body, None, None)
+}
+
+/// The code system of the stable refusal codes (`not_own_resident`, `function_stopped`, …).
+const REFUSAL_CODES: &str = "urn:vrs:refusal";
+
+/// The FHIR issue type that goes with an HTTP status.
+fn issue_type(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::UNAUTHORIZED => "login",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::NOT_FOUND => "not-found",
+        StatusCode::CONFLICT => "conflict",
+        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => "invalid",
+        StatusCode::PAYLOAD_TOO_LARGE => "too-long",
+        StatusCode::TOO_MANY_REQUESTS => "throttled",
+        StatusCode::SERVICE_UNAVAILABLE => "transient",
+        s if s.is_server_error() => "exception",
+        _ => "not-supported",
     }
+}
+
+fn web_error(e: WebError) -> Fhir {
+    if let WebError::Internal(cause) = &e {
+        tracing::error!(%cause, "fhir request failed");
+    }
+    let mut answer = refusal(&e);
+    if matches!(e, WebError::BearerInvalid) {
+        answer.3 = Some("Bearer error=\"invalid_token\"");
+    }
+    answer
 }
 
 fn fhir_error(e: FhirError) -> Fhir {
@@ -106,9 +115,7 @@ fn fhir_error(e: FhirError) -> Fhir {
             None,
         ),
         FhirError::Forbidden(m) => outcome(StatusCode::FORBIDDEN, "forbidden", m),
-        FhirError::Stopped(s) => {
-            outcome(StatusCode::SERVICE_UNAVAILABLE, "transient", s.to_string())
-        }
+        FhirError::Stopped(s) => refusal(&s),
         FhirError::Store(e) => web_error(e.into()),
     }
 }
@@ -283,16 +290,7 @@ pub async fn negotiate(request: axum::extract::Request, next: axum::middleware::
     if !(status.is_client_error() || status.is_server_error()) || is_fhir {
         return response;
     }
-    let code = match status {
-        StatusCode::UNAUTHORIZED => "login",
-        StatusCode::FORBIDDEN => "forbidden",
-        StatusCode::NOT_FOUND => "not-found",
-        StatusCode::PAYLOAD_TOO_LARGE => "too-long",
-        StatusCode::TOO_MANY_REQUESTS => "throttled",
-        StatusCode::SERVICE_UNAVAILABLE => "transient",
-        s if s.is_server_error() => "exception",
-        _ => "not-supported",
-    };
+    let code = issue_type(status);
     let text = response
         .extensions()
         .get::<crate::api_errors::Fault>()
