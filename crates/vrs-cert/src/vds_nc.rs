@@ -598,7 +598,7 @@ mod tests {
                 Dose {
                     municipality: chiyoda,
                     atena: vrs_domain::AtenaNumber::parse("123456789012345").unwrap(),
-                    dose_number: n,
+                    dose_number: vrs_domain::DoseNumber::from_int(n).unwrap(),
                     administered_on: day.parse().unwrap(),
                     product: VaccineProduct::by_code(product).unwrap(),
                     lot_number: LotNumber::parse(lot).unwrap(),

@@ -321,7 +321,7 @@ impl IssuedCertificate {
                 .doses
                 .iter()
                 .map(|d| pdf::DoseLine {
-                    dose_number: d.dose.dose_number,
+                    dose_number: d.dose.dose_number.get(),
                     date: d.dose.administered_on,
                     product: d.dose.product,
                     lot: d.dose.lot_number.as_str().to_owned(),

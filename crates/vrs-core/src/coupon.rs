@@ -58,7 +58,7 @@ impl CouponRef {
 /// One recorded dose, as the site sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RecordedDose {
-    pub dose_number: u8,
+    pub dose_number: vrs_domain::DoseNumber,
     pub administered_on: NaiveDate,
     pub product: &'static str,
     pub product_name: &'static str,
@@ -166,7 +166,7 @@ pub async fn read_coupon(
     store.append_audit(scope.into(), &audit("ok")).await?;
     let next = doses
         .iter()
-        .map(|d| d.dose_number)
+        .map(|d| d.dose_number.get())
         .max()
         .unwrap_or(0)
         .saturating_add(1);

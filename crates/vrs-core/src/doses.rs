@@ -16,8 +16,8 @@ pub mod import;
 use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use vrs_domain::{
-    check_dose, AtenaNumber, AuditAction, Dose, DoseFacts, DoseRecord, DoseSource, LotNumber,
-    MunicipalityCode, PersonFacts, QualityRule, VaccineProduct,
+    check_dose, AtenaNumber, AuditAction, Dose, DoseFacts, DoseNumber, DoseRecord, DoseSource,
+    LotNumber, MunicipalityCode, PersonFacts, QualityRule, VaccineProduct,
 };
 use vrs_store::ConflictKind;
 use vrs_store::{CouponHolder, IdempotentAnswer, Registration, Store, StoreError};
@@ -28,7 +28,7 @@ use crate::Actor;
 /// What a registration states about the dose, before it is tied to a person.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DoseInput {
-    pub dose_number: u8,
+    pub dose_number: DoseNumber,
     pub administered_on: NaiveDate,
     pub product: &'static VaccineProduct,
     pub lot_number: LotNumber,
@@ -81,11 +81,8 @@ impl DoseInput {
     /// product by its catalogue code); an empty site is `own`.
     pub fn parse(text: &DoseText<'_>, own: MunicipalityCode) -> Result<Self, FieldProblem> {
         let problem = |field: &'static str, reason: String| FieldProblem { field, reason };
-        let dose_number = vrs_domain::normalize_digits(text.dose_number.trim())
-            .parse::<u8>()
-            .ok()
-            .filter(|n| Dose::DOSE_NUMBERS.contains(n))
-            .ok_or_else(|| problem("dose_number", "give a number from 1 to 10".into()))?;
+        let dose_number = DoseNumber::parse(text.dose_number)
+            .map_err(|e| problem("dose_number", e.to_string()))?;
         let administered_on = vrs_domain::parse_date(text.administered_on)
             .map_err(|e| problem("administered_on", e.to_string()))?;
         let product = VaccineProduct::by_code(text.product.trim())
@@ -189,7 +186,7 @@ pub enum SiteAnswer {
         municipality_code: String,
         municipality_name: String,
         coupon_number: String,
-        dose_number: u8,
+        dose_number: DoseNumber,
         administered_on: NaiveDate,
         product: String,
         product_name: String,
@@ -339,8 +336,8 @@ pub async fn register_at_site(
     }
     let next = existing
         .iter()
-        .map(|r| r.dose.dose_number)
-        .chain([record.dose.dose_number])
+        .map(|r| r.dose.dose_number.get())
+        .chain([record.dose.dose_number.get()])
         .max()
         .unwrap_or(0)
         .saturating_add(1);
@@ -515,7 +512,7 @@ async fn stored_dose(
     store: &dyn Store,
     scope: MunicipalityCode,
     atena: &AtenaNumber,
-    dose_number: u8,
+    dose_number: DoseNumber,
 ) -> Result<(CouponHolder, Vec<DoseRecord>, DoseRecord), ChangeError> {
     let person = CouponHolder::from(&store.resident(scope, atena).await?);
     let doses = store.doses_of(scope, atena).await?;
@@ -531,7 +528,7 @@ async fn stored_dose(
 #[derive(Clone, Copy, Debug)]
 pub struct DoseRef<'a> {
     pub atena: &'a AtenaNumber,
-    pub dose_number: u8,
+    pub dose_number: DoseNumber,
 }
 
 /// Staff correct a dose of a person of their own area to state `input`, with a reason. The audit

@@ -303,7 +303,7 @@ pub enum RegisterInquiredError {
     /// Per dose number, the rules it breaks (a different dose already under its number is
     /// `DoseNumberTaken`).
     #[error("the received doses break data-quality rules")]
-    Rules(Vec<(u8, Vec<QualityRule>)>),
+    Rules(Vec<(vrs_domain::DoseNumber, Vec<QualityRule>)>),
     #[error(transparent)]
     Store(StoreError),
 }
@@ -321,9 +321,9 @@ impl From<StoreError> for RegisterInquiredError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Registered {
     pub atena: AtenaNumber,
-    pub added: Vec<u8>,
+    pub added: Vec<vrs_domain::DoseNumber>,
     /// Doses already recorded exactly so (registered before): left as they are.
-    pub unchanged: Vec<u8>,
+    pub unchanged: Vec<vrs_domain::DoseNumber>,
 }
 
 /// Registers the doses an inquiry of `scope` received as the person's earlier doses in the own
@@ -380,7 +380,7 @@ pub async fn register_received(
         return Err(RegisterInquiredError::Rules(problems));
     }
     if !new.is_empty() {
-        let numbers: Vec<String> = added.iter().map(u8::to_string).collect();
+        let numbers: Vec<String> = added.iter().map(ToString::to_string).collect();
         let audit = actor
             .audit(AuditAction::DoseAdd, atena.as_str())
             .with_detail(format!(

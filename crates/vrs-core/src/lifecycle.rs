@@ -220,7 +220,7 @@ pub async fn undo_at_site(
     store: &dyn Store,
     actor: &Actor,
     coupon: CouponRef,
-    dose_number: u8,
+    dose_number: vrs_domain::DoseNumber,
     reason: &str,
     window: Duration,
     now: DateTime<Utc>,

@@ -10,6 +10,7 @@ pub mod audit_action;
 pub mod certificate;
 pub mod coupon;
 pub mod date;
+pub mod dose_number;
 pub mod governance;
 pub mod mrz;
 pub mod municipality;
@@ -36,6 +37,7 @@ pub use certificate::{
 };
 pub use coupon::{AtenaNumber, AtenaNumberError, CouponNumber, CouponNumberError};
 pub use date::{format_wareki, format_wareki_short, parse_date, DateError, Era};
+pub use dose_number::{DoseNumber, DoseNumberError};
 pub use governance::{ConsentBasis, Function, TermsKind};
 pub use mrz::{CheckedField, Mrz, MrzError, MrzField, MrzSex};
 pub use municipality::{

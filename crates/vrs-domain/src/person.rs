@@ -5,6 +5,7 @@
 use chrono::NaiveDate;
 
 use crate::coupon::{AtenaNumber, CouponNumber};
+use crate::dose_number::DoseNumber;
 use crate::municipality::MunicipalityCode;
 use crate::my_number::MyNumber;
 use crate::name::{KanaName, PersonName};
@@ -47,8 +48,7 @@ pub struct Dose {
     /// The home municipality (whose area holds it).
     pub municipality: MunicipalityCode,
     pub atena: AtenaNumber,
-    /// 1..=10
-    pub dose_number: u8,
+    pub dose_number: DoseNumber,
     pub administered_on: NaiveDate,
     /// Compared by product code.
     pub product: &'static VaccineProduct,
@@ -56,11 +56,6 @@ pub struct Dose {
     /// Where it was given (接種地).
     pub site_municipality: MunicipalityCode,
     pub coupon: CouponNumber,
-}
-
-impl Dose {
-    /// The dose numbers a record may carry.
-    pub const DOSE_NUMBERS: std::ops::RangeInclusive<u8> = 1..=10;
 }
 
 /// How a dose reached the system.
@@ -213,7 +208,7 @@ mod tests {
         let dose = Dose {
             municipality: MunicipalityCode::parse("382060").unwrap(),
             atena: AtenaNumber::parse("12345").unwrap(),
-            dose_number: 1,
+            dose_number: DoseNumber::FIRST,
             administered_on: NaiveDate::from_ymd_opt(2021, 5, 27).unwrap(),
             product: VaccineProduct::by_code("comirnaty").unwrap(),
             lot_number: LotNumber::parse("FA4597").unwrap(),
@@ -224,6 +219,5 @@ mod tests {
         assert_eq!(dose, other);
         other.product = VaccineProduct::by_code("spikevax").unwrap();
         assert_ne!(dose, other);
-        assert!(Dose::DOSE_NUMBERS.contains(&dose.dose_number));
     }
 }

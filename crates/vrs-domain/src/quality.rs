@@ -6,7 +6,7 @@
 
 use chrono::{Days, NaiveDate};
 
-use crate::{Dose, LotNumber, VaccineProduct};
+use crate::{Dose, DoseNumber, LotNumber, VaccineProduct};
 
 /// One named rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -17,8 +17,6 @@ pub enum QualityRule {
     BeforeApproval,
     /// The person already has a dose with this number.
     DoseNumberTaken,
-    /// The dose number is outside 1 to 10.
-    DoseNumberOutOfRange,
     /// A lower-numbered dose is dated after this one, or a higher-numbered dose before it.
     OutOfOrder,
     /// Fewer days after the previous dose than the product's minimum interval.
@@ -39,7 +37,6 @@ impl QualityRule {
             QualityRule::FutureDate => "future_date",
             QualityRule::BeforeApproval => "before_approval",
             QualityRule::DoseNumberTaken => "dose_number_taken",
-            QualityRule::DoseNumberOutOfRange => "dose_number_out_of_range",
             QualityRule::OutOfOrder => "out_of_order",
             QualityRule::IntervalTooShort => "interval_too_short",
             QualityRule::LotPattern => "lot_pattern",
@@ -54,7 +51,6 @@ impl QualityRule {
             QualityRule::FutureDate => "接種日が未来の日付です。",
             QualityRule::BeforeApproval => "接種日がワクチンの国内承認日より前です。",
             QualityRule::DoseNumberTaken => "この接種回は既に登録されています。",
-            QualityRule::DoseNumberOutOfRange => "接種回は1から10の間で指定してください。",
             QualityRule::OutOfOrder => "接種回の順序と接種日の順序が合いません。",
             QualityRule::IntervalTooShort => {
                 "前回の接種からの間隔がワクチンの最短間隔より短いです。"
@@ -73,7 +69,6 @@ impl QualityRule {
                 "The dose date is before the product was approved in Japan."
             }
             QualityRule::DoseNumberTaken => "This dose number is already recorded for the person.",
-            QualityRule::DoseNumberOutOfRange => "The dose number must be from 1 to 10.",
             QualityRule::OutOfOrder => {
                 "The dose numbers and the dose dates are not in the same order."
             }
@@ -97,7 +92,7 @@ impl std::fmt::Display for QualityRule {
 /// A dose about to be recorded (or one already stored, being re-checked).
 #[derive(Clone, Copy, Debug)]
 pub struct DoseFacts<'a> {
-    pub dose_number: u8,
+    pub dose_number: DoseNumber,
     pub administered_on: NaiveDate,
     pub product: &'a VaccineProduct,
     pub lot_number: &'a LotNumber,
@@ -142,9 +137,6 @@ pub fn check_dose(
     }
     if date < dose.product.approved_in_japan {
         broken.push(QualityRule::BeforeApproval);
-    }
-    if !Dose::DOSE_NUMBERS.contains(&dose.dose_number) {
-        broken.push(QualityRule::DoseNumberOutOfRange);
     }
     if others.iter().any(|o| o.dose_number == dose.dose_number) {
         broken.push(QualityRule::DoseNumberTaken);
@@ -215,14 +207,14 @@ mod tests {
         let others: Vec<DoseFacts<'_>> = others
             .iter()
             .map(|(n, date)| DoseFacts {
-                dose_number: *n,
+                dose_number: DoseNumber::new(*n).unwrap(),
                 administered_on: *date,
                 product: comirnaty(),
                 lot_number: &other_lot,
             })
             .collect();
         let dose = DoseFacts {
-            dose_number: n,
+            dose_number: DoseNumber::new(n).unwrap(),
             administered_on: date,
             product: comirnaty(),
             lot_number: &l,
@@ -271,15 +263,6 @@ mod tests {
     }
 
     #[test]
-    fn dose_numbers_outside_one_to_ten_are_refused() {
-        assert!(check(0, d(2021, 6, 1), &[], PersonFacts::default())
-            .contains(&QualityRule::DoseNumberOutOfRange));
-        assert!(check(11, d(2021, 6, 1), &[], PersonFacts::default())
-            .contains(&QualityRule::DoseNumberOutOfRange));
-        assert!(check(10, d(2021, 6, 1), &[], PersonFacts::default()).is_empty());
-    }
-
-    #[test]
     fn a_second_dose_before_the_first_is_refused() {
         let broken = check(
             2,
@@ -315,7 +298,7 @@ mod tests {
     fn a_lot_that_does_not_fit_the_maker_is_refused() {
         let moderna_lot = lot("3001652");
         let dose = DoseFacts {
-            dose_number: 1,
+            dose_number: DoseNumber::FIRST,
             administered_on: d(2021, 6, 1),
             product: comirnaty(),
             lot_number: &moderna_lot,
@@ -326,7 +309,7 @@ mod tests {
         );
         let spikevax = VaccineProduct::by_code("spikevax").unwrap();
         let dose = DoseFacts {
-            dose_number: 1,
+            dose_number: DoseNumber::FIRST,
             administered_on: d(2021, 6, 1),
             product: spikevax,
             lot_number: &moderna_lot,
@@ -371,7 +354,6 @@ mod tests {
             QualityRule::FutureDate,
             QualityRule::BeforeApproval,
             QualityRule::DoseNumberTaken,
-            QualityRule::DoseNumberOutOfRange,
             QualityRule::OutOfOrder,
             QualityRule::IntervalTooShort,
             QualityRule::LotPattern,

@@ -11,8 +11,8 @@ use std::io::{self, Read, Write};
 
 use chrono::{FixedOffset, NaiveDate, Offset, SecondsFormat, Utc};
 use vrs_domain::{
-    normalize_digits, parse_date, AtenaNumber, CouponNumber, Dose, DoseRecord, LotNumber,
-    MunicipalityCode, OcrLine, VaccineProduct,
+    normalize_digits, parse_date, AtenaNumber, CouponNumber, DoseNumber, DoseNumberError,
+    DoseRecord, LotNumber, MunicipalityCode, OcrLine, VaccineProduct,
 };
 
 use crate::targets::{
@@ -127,7 +127,7 @@ pub struct RawDoseRow {
 pub struct DoseLine {
     pub line: u64,
     pub coupon: CouponNumber,
-    pub dose_number: u8,
+    pub dose_number: DoseNumber,
     pub administered_on: NaiveDate,
     pub product: &'static VaccineProduct,
     /// Not checked against the maker's lot format here: the data-quality rules do that.
@@ -253,20 +253,11 @@ fn parse_coupon(text: &str, home: MunicipalityCode) -> Result<CouponNumber, Stri
     })
 }
 
-fn parse_dose_number(text: &str) -> Result<u8, String> {
-    let digits = normalize_digits(text);
-    if digits.is_empty() {
-        return Err("the dose number is empty".to_owned());
-    }
-    match digits.parse::<u8>() {
-        Ok(n) if Dose::DOSE_NUMBERS.contains(&n) => Ok(n),
-        _ => Err(format!(
-            "the dose number must be {} to {}, not {}",
-            Dose::DOSE_NUMBERS.start(),
-            Dose::DOSE_NUMBERS.end(),
-            shown(text)
-        )),
-    }
+fn parse_dose_number(text: &str) -> Result<DoseNumber, String> {
+    DoseNumber::parse(text).map_err(|e| match e {
+        DoseNumberError::Empty => e.to_string(),
+        DoseNumberError::OutOfRange => format!("{e}, not {}", shown(text)),
+    })
 }
 
 /// A catalogue product by its code (any case), or exactly its English or Japanese name.
@@ -332,7 +323,7 @@ pub struct LedgerPerson<'a> {
 pub fn max_dose_number<'a>(doses: impl IntoIterator<Item = &'a DoseRecord>) -> u8 {
     doses
         .into_iter()
-        .map(|d| d.dose.dose_number)
+        .map(|d| d.dose.dose_number.get())
         .max()
         .unwrap_or(1)
         .max(1)

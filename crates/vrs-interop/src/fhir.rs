@@ -15,8 +15,8 @@
 use chrono::{NaiveDate, SecondsFormat};
 use serde_json::{json, Value};
 use vrs_domain::{
-    AtenaNumber, Dose, DoseRecord, DoseSource, LotNumber, MunicipalityCode, Resident, Sex,
-    VaccineProduct,
+    AtenaNumber, Dose, DoseNumber, DoseNumberError, DoseRecord, DoseSource, LotNumber,
+    MunicipalityCode, Resident, Sex, VaccineProduct,
 };
 
 pub const CVX: &str = "http://hl7.org/fhir/sid/cvx";
@@ -46,13 +46,13 @@ pub fn parse_patient_id(id: &str) -> Option<(MunicipalityCode, AtenaNumber)> {
 }
 
 /// Reads an `Immunization.id`.
-pub fn parse_immunization_id(id: &str) -> Option<(MunicipalityCode, AtenaNumber, u8)> {
+pub fn parse_immunization_id(id: &str) -> Option<(MunicipalityCode, AtenaNumber, DoseNumber)> {
     let (patient, n) = id.rsplit_once('-')?;
     let (m, atena) = parse_patient_id(patient)?;
     Some((
         m,
         atena,
-        n.parse().ok().filter(|n| Dose::DOSE_NUMBERS.contains(n))?,
+        n.parse::<u8>().ok().and_then(|n| DoseNumber::new(n).ok())?,
     ))
 }
 
@@ -192,7 +192,7 @@ pub fn searchset(base: &str, resources: Vec<Value>) -> Value {
 pub struct NewImmunization {
     pub municipality: MunicipalityCode,
     pub atena: AtenaNumber,
-    pub dose_number: u8,
+    pub dose_number: DoseNumber,
     pub administered_on: NaiveDate,
     pub product: &'static VaccineProduct,
     pub lot_number: LotNumber,
@@ -378,19 +378,16 @@ pub fn read_immunization(v: &Value) -> Result<NewImmunization, Vec<Issue>> {
         .ok();
     let number = v["protocolApplied"][0]["doseNumberPositiveInt"]
         .as_u64()
-        .and_then(|n| u8::try_from(n).ok())
-        .filter(|n| Dose::DOSE_NUMBERS.contains(n));
-    if number.is_none() {
-        issues.push(Issue::new(
-            "required",
-            "Immunization.protocolApplied.doseNumber",
-            format!(
-                "doseNumberPositiveInt must be {} to {}",
-                Dose::DOSE_NUMBERS.start(),
-                Dose::DOSE_NUMBERS.end()
-            ),
-        ));
-    }
+        .ok_or(DoseNumberError::Empty)
+        .and_then(DoseNumber::from_int)
+        .map_err(|e| {
+            issues.push(Issue::new(
+                "required",
+                "Immunization.protocolApplied.doseNumber",
+                format!("doseNumberPositiveInt: {e}"),
+            ))
+        })
+        .ok();
     let venue = DoseRecord::venue(text(v, &["location", "display"]).unwrap_or_default())
         .map_err(|e| issues.push(Issue::new("value", "Immunization.location", e.to_string())))
         .unwrap_or_default();
@@ -432,7 +429,7 @@ mod tests {
             Dose {
                 municipality: p.municipality,
                 atena: p.atena.clone(),
-                dose_number: 2,
+                dose_number: DoseNumber::new(2).unwrap(),
                 administered_on: NaiveDate::from_ymd_opt(2021, 6, 22).unwrap(),
                 product: VaccineProduct::by_code("spikevax").unwrap(),
                 lot_number: LotNumber::parse("3003734").unwrap(),
@@ -462,7 +459,11 @@ mod tests {
         let id = immunization(&d)["id"].as_str().unwrap().to_owned();
         assert_eq!(
             parse_immunization_id(&id),
-            Some((d.dose.municipality, d.dose.atena.clone(), 2))
+            Some((
+                d.dose.municipality,
+                d.dose.atena.clone(),
+                DoseNumber::new(2).unwrap()
+            ))
         );
     }
 

@@ -16,7 +16,7 @@
 
 use chrono::{NaiveDate, Utc};
 use vrs_domain::{
-    AtenaNumber, CouponNumber, Dose, DoseRecord, LotNumber, MunicipalityCode, Resident, Sex,
+    AtenaNumber, CouponNumber, DoseNumber, DoseRecord, LotNumber, MunicipalityCode, Resident, Sex,
     VaccineProduct,
 };
 
@@ -126,7 +126,7 @@ pub struct PatientIds {
 pub struct VxuDose {
     /// Which RXA of the message (1-based), for problems the service finds.
     pub occurrence: usize,
-    pub dose_number: u8,
+    pub dose_number: DoseNumber,
     pub administered_on: NaiveDate,
     pub product: &'static VaccineProduct,
     pub lot_number: LotNumber,
@@ -575,20 +575,10 @@ fn read_vxu(m: &Message, h: Header) -> Result<Incoming, Refusal> {
             .take_while(|s| s.id != "RXA" && s.id != "ORC")
             .find(|s| s.id == "OBX" && s.component(3, 1) == DOSE_NUMBER_LOINC)
             .map(|s| s.field(5).to_owned());
-        let dose_number = match number.as_deref().map(str::parse::<u8>) {
-            Some(Ok(n)) if Dose::DOSE_NUMBERS.contains(&n) => Some(n),
-            Some(_) => {
-                problems.push(Problem::new(
-                    "OBX",
-                    n,
-                    5,
-                    102,
-                    &format!(
-                        "the dose number must be {} to {}",
-                        Dose::DOSE_NUMBERS.start(),
-                        Dose::DOSE_NUMBERS.end()
-                    ),
-                ));
+        let dose_number = match number.as_deref().map(DoseNumber::parse) {
+            Some(Ok(number)) => Some(number),
+            Some(Err(e)) => {
+                problems.push(Problem::new("OBX", n, 5, 102, &e.to_string()));
                 None
             }
             None => {

@@ -11,7 +11,9 @@ use vrs_core::access::{Action, Target};
 use vrs_core::coupon::CouponRef;
 use vrs_core::doses::{self, ChangeError, DoseInput, DoseText};
 use vrs_core::records::{read_person, search_people, PersonQuery};
-use vrs_domain::{parse_date, AtenaNumber, CouponNumber, KanaName, MunicipalityCode, MyNumber};
+use vrs_domain::{
+    parse_date, AtenaNumber, CouponNumber, DoseNumber, KanaName, MunicipalityCode, MyNumber,
+};
 
 use crate::error::WebError;
 use crate::i18n::{t, Lang, Text};
@@ -358,7 +360,7 @@ pub async fn correct_dose(
     let (own, atena) = change_of(&signed, &form.csrf, Action::CorrectDose, &atena)?;
     let which = doses::DoseRef {
         atena: &atena,
-        dose_number: n,
+        dose_number: DoseNumber::new(n).map_err(|_| WebError::NotFound)?,
     };
     let result = match dose_input(signed.lang, own, &form) {
         Err(m) => Err(m),
@@ -392,7 +394,7 @@ pub async fn delete_dose(
     let (own, atena) = change_of(&signed, &form.csrf, Action::DeleteDose, &atena)?;
     let which = doses::DoseRef {
         atena: &atena,
-        dose_number: n,
+        dose_number: DoseNumber::new(n).map_err(|_| WebError::NotFound)?,
     };
     let result = doses::delete_dose(
         state.store.as_ref(),

@@ -107,7 +107,7 @@ fn dose_fields(ja: bool, dose: Option<&DoseRecord>, next: u8) -> Markup {
     let d = dose.map(|r| &r.dose);
     html! {
         label { (Text::DoseNumber.pick(ja))
-            input name="dose_number" inputmode="numeric" value=(d.map_or(next, |d| d.dose_number)); }
+            input name="dose_number" inputmode="numeric" value=(d.map_or(next, |d| d.dose_number.get())); }
         label { (Text::DateGiven.pick(ja))
             input name="administered_on" value=(d.map(|d| d.administered_on.to_string()).unwrap_or_default()) placeholder="令和3年6月1日 / 2021-06-01"; }
         label { (Text::Vaccine.pick(ja))
@@ -133,7 +133,12 @@ pub fn person(
 ) -> Markup {
     let ja = signed.lang == Lang::Ja;
     let csrf = &signed.session.csrf_token;
-    let next = doses.iter().map(|d| d.dose.dose_number).max().unwrap_or(0) + 1;
+    let next = doses
+        .iter()
+        .map(|d| d.dose.dose_number.get())
+        .max()
+        .unwrap_or(0)
+        + 1;
     let base = format!("/records/{}", p.atena);
     let body = html! {
         @if let Some((ok, text)) = &message {

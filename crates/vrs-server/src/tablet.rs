@@ -12,7 +12,7 @@ use serde::Deserialize;
 use vrs_core::access::{Action, Target};
 use vrs_core::coupon::CouponRef;
 use vrs_core::doses::{register_at_site, DoseInput, DoseText, IdempotencyRequest, RegisterError};
-use vrs_domain::{Dose, UserFacing, VaccineProduct};
+use vrs_domain::{DoseNumber, UserFacing, VaccineProduct};
 use vrs_store::IDEMPOTENCY_KEY_MAX;
 
 use crate::api_errors::api_error;
@@ -265,14 +265,10 @@ pub async fn undo_dose(
         Ok(read) => read,
         Err(refused) => return Ok(*refused),
     };
-    if !Dose::DOSE_NUMBERS.contains(&request.dose_number) {
-        let (first, last) = (Dose::DOSE_NUMBERS.start(), Dose::DOSE_NUMBERS.end());
-        return Ok(bad_field(
-            "dose_number",
-            &format!("接種回数は{first}〜{last}で指定してください。"),
-            format!("give {first} to {last}"),
-        ));
-    }
+    let dose_number = match DoseNumber::new(request.dose_number) {
+        Ok(n) => n,
+        Err(e) => return Ok(bad_field("dose_number", &e.message_ja(), e.to_string())),
+    };
     signed.authorize(
         Action::RegisterDose,
         &Target::Person {
@@ -284,7 +280,7 @@ pub async fn undo_dose(
         state.store.as_ref(),
         &crate::records::actor(&signed),
         coupon,
-        request.dose_number,
+        dose_number,
         &request.reason,
         window,
         chrono::Utc::now(),

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use vrs_domain::MunicipalityCode;
+use vrs_domain::{DoseNumber, MunicipalityCode};
 
 /// A key that is unique within a municipality's area.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,9 +47,9 @@ pub enum ConflictKind {
     /// A record with the same key already exists.
     Exists,
     /// This dose number is already recorded for the person.
-    DoseTaken(u8),
+    DoseTaken(DoseNumber),
     /// The dose as the caller saw it is no longer the stored one.
-    DoseChangedMeanwhile(u8),
+    DoseChangedMeanwhile(DoseNumber),
     /// A correction names another person than the stored dose.
     CorrectionMovesPerson,
     /// An undo asks for a dose not registered from a tablet.
@@ -71,7 +71,7 @@ pub enum ConflictKind {
         municipality: MunicipalityCode,
     },
     /// The same dose twice in one inquiry.
-    DoseTwiceInInquiry { dose: u8, inquiry: String },
+    DoseTwiceInInquiry { dose: DoseNumber, inquiry: String },
     /// Two provision records that do not describe the two sides of one inquiry.
     InquirySides(&'static str),
     /// A bulk inquiry job that is already kept.

@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use vrs_domain::{AtenaNumber, ConsentBasis, CouponNumber, MunicipalityCode};
+use vrs_domain::{AtenaNumber, ConsentBasis, CouponNumber, DoseNumber, MunicipalityCode};
 
 use crate::ConflictKind;
 use crate::{AuditEntry, StoreError};
@@ -46,7 +46,7 @@ impl ProvisionSide {
 /// One dose as it was provided: what the answer to an inquiry carries.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProvidedDose {
-    pub dose_number: u8,
+    pub dose_number: DoseNumber,
     pub administered_on: NaiveDate,
     /// The catalogue code of the product (`VaccineProduct::code`).
     pub product_code: String,

@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use vrs_domain::{
-    AtenaNumber, ConsentBasis, CouponNumber, Dose, DoseRecord, DoseSource, Function, LotNumber,
-    MunicipalityCode, TermsKind, VaccineProduct,
+    AtenaNumber, ConsentBasis, CouponNumber, Dose, DoseNumber, DoseRecord, DoseSource, Function,
+    LotNumber, MunicipalityCode, TermsKind, VaccineProduct,
 };
 
 use crate::provision::{ProvidedDose, ProvisionRecord, ProvisionSide};
@@ -37,7 +37,7 @@ pub(crate) fn unique_conflict(detail: &str) -> StoreError {
     }
 }
 
-pub(crate) fn dose_conflict(dose_number: u8) -> StoreError {
+pub(crate) fn dose_conflict(dose_number: DoseNumber) -> StoreError {
     StoreError::Conflict(ConflictKind::DoseTaken(dose_number))
 }
 
@@ -96,7 +96,8 @@ impl DoseRow {
             dose: Dose {
                 municipality: scope,
                 atena: atena.clone(),
-                dose_number: u8::try_from(self.dose_number).map_err(|_| corrupt("dose_number"))?,
+                dose_number: DoseNumber::from_int(self.dose_number)
+                    .map_err(|_| corrupt("dose_number"))?,
                 administered_on: self.administered_on,
                 product: VaccineProduct::by_code(&self.product_code)
                     .ok_or_else(|| corrupt("product_code"))?,
@@ -193,7 +194,8 @@ impl ProvidedDoseRow {
         let corrupt =
             |what: &str| StoreError::Corrupt(format!("provision_doses.{what} of {inquiry_id}"));
         Ok(ProvidedDose {
-            dose_number: u8::try_from(self.dose_number).map_err(|_| corrupt("dose_number"))?,
+            dose_number: DoseNumber::from_int(self.dose_number)
+                .map_err(|_| corrupt("dose_number"))?,
             administered_on: self.administered_on,
             product_code: self.product_code,
             lot_number: self.lot_number,

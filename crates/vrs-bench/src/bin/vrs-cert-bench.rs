@@ -156,7 +156,7 @@ fn three_doses() -> Result<Vec<DoseRecord>, Failure> {
             Dose {
                 municipality: area,
                 atena: p.atena.clone(),
-                dose_number: n,
+                dose_number: vrs_domain::DoseNumber::new(n)?,
                 administered_on: NaiveDate::from_ymd_opt(y, m, d).ok_or("date")?,
                 product,
                 lot_number: LotNumber::parse(lot)?,

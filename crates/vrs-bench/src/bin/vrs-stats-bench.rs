@@ -133,7 +133,7 @@ async fn load(
             let dose = Dose {
                 municipality: m,
                 atena: atena.clone(),
-                dose_number: n as u8 + 1,
+                dose_number: vrs_domain::DoseNumber::from_int(n + 1)?,
                 administered_on: day,
                 product: if n == 2 && i % 2 == 0 {
                     spikevax

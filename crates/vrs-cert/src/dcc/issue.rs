@@ -207,11 +207,11 @@ pub fn vaccination_payload(
             return Err(invalid(&format!("the {what} is longer than {MAX_TEXT}")));
         }
     }
-    if !(1..=9).contains(&latest.dose_number) {
+    if !(1..=9).contains(&latest.dose_number.get()) {
         return Err(invalid("a DCC counts doses 1 to 9"));
     }
     let product = latest.product;
-    let series = latest.dose_number.max(primary_series(product.code));
+    let series = latest.dose_number.get().max(primary_series(product.code));
     let mut nam = serde_json::Map::new();
     for (key, value) in [
         ("fn", holder.family.trim()),

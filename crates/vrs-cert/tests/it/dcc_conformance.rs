@@ -470,7 +470,7 @@ mod issued {
                 Dose {
                     municipality: p.municipality,
                     atena: p.atena.clone(),
-                    dose_number: n,
+                    dose_number: vrs_domain::DoseNumber::from_int(n).unwrap(),
                     administered_on: chrono::NaiveDate::from_ymd_opt(2021, month, day).unwrap(),
                     product: VaccineProduct::by_code("comirnaty").unwrap(),
                     lot_number: LotNumber::parse(lot).unwrap(),

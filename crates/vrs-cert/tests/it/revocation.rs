@@ -298,7 +298,7 @@ fn doses() -> Vec<DoseRecord> {
                 Dose {
                     municipality: chiyoda(),
                     atena: AtenaNumber::parse("123456789012345").unwrap(),
-                    dose_number: n,
+                    dose_number: vrs_domain::DoseNumber::from_int(n).unwrap(),
                     administered_on: day.parse().unwrap(),
                     product: VaccineProduct::by_code("comirnaty").unwrap(),
                     lot_number: LotNumber::parse(lot).unwrap(),

@@ -88,7 +88,7 @@ fn a_card_we_issue_with_the_example_key_verifies() {
                 Dose {
                     municipality: p.municipality,
                     atena: p.atena.clone(),
-                    dose_number: n,
+                    dose_number: vrs_domain::DoseNumber::from_int(n).unwrap(),
                     administered_on: chrono::NaiveDate::from_ymd_opt(2021, 5 + u32::from(n), day)
                         .unwrap(),
                     product: VaccineProduct::by_code("comirnaty").unwrap(),

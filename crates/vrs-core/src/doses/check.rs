@@ -14,7 +14,7 @@ use crate::Actor;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Suspect {
     pub atena: AtenaNumber,
-    pub dose_number: u8,
+    pub dose_number: vrs_domain::DoseNumber,
     pub administered_on: NaiveDate,
     pub rules: Vec<QualityRule>,
 }

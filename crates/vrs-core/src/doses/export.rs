@@ -146,7 +146,7 @@ fn write_all<W: Write>(
                 let most = page
                     .iter()
                     .flat_map(|p| &p.doses)
-                    .map(|d| d.dose.dose_number);
+                    .map(|d| d.dose.dose_number.get());
                 max_dose = most.fold(max_dose, u8::max);
                 Ok(())
             })?;

@@ -72,7 +72,7 @@ fn dose(r: &Resident, n: u8, day: u32) -> DoseRecord {
         Dose {
             municipality: r.municipality,
             atena: r.atena.clone(),
-            dose_number: n,
+            dose_number: vrs_domain::DoseNumber::from_int(n).unwrap(),
             administered_on: NaiveDate::from_ymd_opt(2021, 7, day).unwrap(),
             product: VaccineProduct::by_code("comirnaty").unwrap(),
             lot_number: LotNumber::parse("FA4597").unwrap(),

@@ -88,7 +88,7 @@ fn dose(r: &Resident, n: u8, day: (i32, u32, u32), product: &str, lot: &str) -> 
         Dose {
             municipality: r.municipality,
             atena: r.atena.clone(),
-            dose_number: n,
+            dose_number: vrs_domain::DoseNumber::from_int(n).unwrap(),
             administered_on: NaiveDate::from_ymd_opt(day.0, day.1, day.2).unwrap(),
             product: VaccineProduct::by_code(product).unwrap(),
             lot_number: LotNumber::parse(lot).unwrap(),

@@ -19,7 +19,7 @@ fn dose(r: &Resident, n: u8, date: NaiveDate) -> Dose {
     Dose {
         municipality: r.municipality,
         atena: r.atena.clone(),
-        dose_number: n,
+        dose_number: vrs_domain::DoseNumber::from_int(n).unwrap(),
         administered_on: date,
         product: VaccineProduct::by_code("comirnaty").unwrap(),
         lot_number: LotNumber::parse("FA4597").unwrap(),
@@ -74,7 +74,7 @@ async fn cases(db: &TestDb) {
         suspects
             .iter()
             .filter(|s| s.atena == people[i].atena)
-            .map(|s| (s.dose_number, s.rules.clone()))
+            .map(|s| (s.dose_number.get(), s.rules.clone()))
             .collect()
     };
     assert!(of(0).is_empty() && of(1).is_empty(), "{suspects:?}");

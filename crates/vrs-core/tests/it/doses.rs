@@ -57,7 +57,7 @@ fn staff() -> Actor {
 
 fn input(n: u8, date: NaiveDate, site: &str) -> DoseInput {
     DoseInput {
-        dose_number: n,
+        dose_number: vrs_domain::DoseNumber::from_int(n).unwrap(),
         administered_on: date,
         product: VaccineProduct::by_code("comirnaty").unwrap(),
         lot_number: LotNumber::parse("FA4597").unwrap(),
@@ -343,7 +343,7 @@ async fn staff_corrections_deletions_and_flags_are_audited_with_before_and_after
             saijo,
             DoseRef {
                 atena: &p.atena,
-                dose_number: 2
+                dose_number: vrs_domain::DoseNumber::new(2).unwrap()
             },
             &fixed,
             " ",
@@ -354,7 +354,7 @@ async fn staff_corrections_deletions_and_flags_are_audited_with_before_and_after
     ));
     let early = input(2, d(2021, 6, 2), "382060");
     assert!(matches!(
-        correct_dose(s, &staff(), saijo, DoseRef { atena: &p.atena, dose_number: 2 }, &early, "日付の誤り", today()).await,
+        correct_dose(s, &staff(), saijo, DoseRef { atena: &p.atena, dose_number: vrs_domain::DoseNumber::new(2).unwrap() }, &early, "日付の誤り", today()).await,
         Err(ChangeError::Rules(r)) if r.iter().any(|r| r.code() == "interval_too_short")
     ));
     correct_dose(
@@ -363,7 +363,7 @@ async fn staff_corrections_deletions_and_flags_are_audited_with_before_and_after
         saijo,
         DoseRef {
             atena: &p.atena,
-            dose_number: 2,
+            dose_number: vrs_domain::DoseNumber::from_int(2).unwrap(),
         },
         &fixed,
         "予診票の読取誤り",
@@ -399,7 +399,7 @@ async fn staff_corrections_deletions_and_flags_are_audited_with_before_and_after
             chiyoda,
             DoseRef {
                 atena: &p.atena,
-                dose_number: 2
+                dose_number: vrs_domain::DoseNumber::new(2).unwrap()
             },
             "x"
         )
@@ -412,7 +412,7 @@ async fn staff_corrections_deletions_and_flags_are_audited_with_before_and_after
         saijo,
         DoseRef {
             atena: &p.atena,
-            dose_number: 2,
+            dose_number: vrs_domain::DoseNumber::from_int(2).unwrap(),
         },
         "二重登録",
     )

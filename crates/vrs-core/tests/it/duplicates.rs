@@ -78,7 +78,7 @@ fn dose(r: &Resident, n: u8, day: NaiveDate, from: Option<MunicipalityCode>) -> 
         dose: Dose {
             municipality: r.municipality,
             atena: r.atena.clone(),
-            dose_number: n,
+            dose_number: vrs_domain::DoseNumber::from_int(n).unwrap(),
             administered_on: day,
             product: VaccineProduct::by_code("comirnaty").unwrap(),
             lot_number: LotNumber::parse("FA4597").unwrap(),
@@ -576,7 +576,7 @@ async fn merge_then_unmerge_through_the_services_restores_every_row(db: &TestDb)
     let moved = store.doses_of(scope, &kept.atena).await.unwrap();
     let numbers: Vec<_> = moved
         .iter()
-        .map(|d| (d.dose.dose_number, d.dose.administered_on))
+        .map(|d| (d.dose.dose_number.get(), d.dose.administered_on))
         .collect();
     assert_eq!(numbers, vec![(1, day(0)), (2, day(28)), (3, day(60))]);
     let queue = review_queue(store, &staff(), scope).await.unwrap();

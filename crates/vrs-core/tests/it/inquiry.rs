@@ -71,7 +71,7 @@ fn dose(r: &Resident, n: u8, day: (i32, u32, u32)) -> DoseRecord {
         Dose {
             municipality: r.municipality,
             atena: r.atena.clone(),
-            dose_number: n,
+            dose_number: vrs_domain::DoseNumber::from_int(n).unwrap(),
             administered_on: NaiveDate::from_ymd_opt(day.0, day.1, day.2).unwrap(),
             product: VaccineProduct::by_code("comirnaty").unwrap(),
             lot_number: LotNumber::parse("FA4597").unwrap(),
@@ -299,7 +299,7 @@ async fn both_sides_keep_provision_records_and_received_doses_register_once(db: 
         .unwrap();
     assert!(a.found);
     assert_eq!(a.own_atena.as_ref(), Some(&new.atena));
-    let numbers: Vec<u8> = a.doses.iter().map(|d| d.dose_number).collect();
+    let numbers: Vec<u8> = a.doses.iter().map(|d| d.dose_number.get()).collect();
     assert_eq!(numbers, [1, 2]);
     assert_eq!(a.doses[0].coupon, old.coupon);
     assert_eq!(a.doses[0].site_municipality, chiyoda());
@@ -390,7 +390,10 @@ async fn both_sides_keep_provision_records_and_received_doses_register_once(db: 
     match register_received(store, &staff("sapporo"), sapporo(), &b.inquiry_id, today()).await {
         Err(RegisterInquiredError::Rules(problems)) => {
             assert!(
-                problems.contains(&(1, vec![QualityRule::DoseNumberTaken])),
+                problems.contains(&(
+                    vrs_domain::DoseNumber::FIRST,
+                    vec![QualityRule::DoseNumberTaken]
+                )),
                 "{problems:?}"
             );
         }

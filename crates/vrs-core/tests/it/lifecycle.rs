@@ -58,7 +58,7 @@ fn staff() -> Actor {
 
 fn input(n: u8, day: (i32, u32, u32), lot: &str) -> DoseInput {
     DoseInput {
-        dose_number: n,
+        dose_number: vrs_domain::DoseNumber::from_int(n).unwrap(),
         administered_on: NaiveDate::from_ymd_opt(day.0, day.1, day.2).unwrap(),
         product: VaccineProduct::by_code("comirnaty").unwrap(),
         lot_number: LotNumber::parse(lot).unwrap(),
@@ -306,7 +306,7 @@ async fn a_later_dose_supersedes_and_a_correction_revokes_only_what_it_falsifies
         chiyoda(),
         DoseRef {
             atena: &p.atena,
-            dose_number: 3,
+            dose_number: vrs_domain::DoseNumber::from_int(3).unwrap(),
         },
         &input(3, (2022, 1, 20), "FK0108"),
         "ロット番号の誤り",
@@ -331,7 +331,7 @@ async fn a_later_dose_supersedes_and_a_correction_revokes_only_what_it_falsifies
         chiyoda(),
         DoseRef {
             atena: &p.atena,
-            dose_number: 1,
+            dose_number: vrs_domain::DoseNumber::from_int(1).unwrap(),
         },
         "別人の接種券で登録",
     )
@@ -412,7 +412,18 @@ async fn the_undo_window_closes_on_time(db: &TestDb) {
     let undo = |who: &Actor, n: u8, reason: &str, now: DateTime<Utc>| {
         let who = who.clone();
         let reason = reason.to_owned();
-        async move { lifecycle::undo_at_site(store, &who, coupon, n, &reason, window, now).await }
+        async move {
+            lifecycle::undo_at_site(
+                store,
+                &who,
+                coupon,
+                vrs_domain::DoseNumber::new(n).unwrap(),
+                &reason,
+                window,
+                now,
+            )
+            .await
+        }
     };
 
     let recorded = register(1).await;
@@ -451,8 +462,16 @@ async fn the_undo_window_closes_on_time(db: &TestDb) {
         municipality: chiyoda(),
         coupon: by_staff.coupon,
     };
-    let refused =
-        lifecycle::undo_at_site(store, &site, staff_coupon, 1, "誤読", window, Utc::now()).await;
+    let refused = lifecycle::undo_at_site(
+        store,
+        &site,
+        staff_coupon,
+        vrs_domain::DoseNumber::FIRST,
+        "誤読",
+        window,
+        Utc::now(),
+    )
+    .await;
     assert!(
         matches!(refused, Err(UndoError::NotFromTablet)),
         "{refused:?}"

@@ -58,7 +58,7 @@ fn dose(p: &Resident, n: u8, day: NaiveDate, product: &str) -> DoseRecord {
         Dose {
             municipality: p.municipality,
             atena: p.atena.clone(),
-            dose_number: n,
+            dose_number: vrs_domain::DoseNumber::from_int(n).unwrap(),
             administered_on: day,
             product: VaccineProduct::by_code(product).unwrap(),
             lot_number: LotNumber::parse("FA4597").unwrap(),
@@ -113,12 +113,14 @@ async fn recount(store: &dyn Store, m: MunicipalityCode, people: &[Resident]) ->
         let doses = store.doses_of(m, &p.atena).await.unwrap();
         for d in &doses {
             let d = &d.dose;
-            *daily.entry((d.administered_on, d.dose_number)).or_default() += 1;
+            *daily
+                .entry((d.administered_on, d.dose_number.get()))
+                .or_default() += 1;
             *products
-                .entry((d.dose_number, d.product.code.to_owned()))
+                .entry((d.dose_number.get(), d.product.code.to_owned()))
                 .or_default() += 1;
             let band = AgeBand::on(r.birth_date, d.administered_on);
-            *ages.entry((band, r.sex, d.dose_number)).or_default() += 1;
+            *ages.entry((band, r.sex, d.dose_number.get())).or_default() += 1;
         }
         if r.is_active_on(today()) {
             let band = AgeBand::on(r.birth_date, today());

@@ -5,8 +5,8 @@
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use proptest::prelude::*;
 use vrs_domain::{
-    AtenaNumber, CouponNumber, Dose, DoseRecord, DoseSource, LotNumber, MunicipalityCode,
-    VaccineProduct,
+    AtenaNumber, CouponNumber, Dose, DoseNumber, DoseRecord, DoseSource, LotNumber,
+    MunicipalityCode, VaccineProduct,
 };
 use vrs_interop::{
     max_dose_number, write_dose_csv, write_ledger, DoseColumn, DoseFieldError, DoseLine,
@@ -65,7 +65,7 @@ fn a_file_without_header_is_read_in_column_order() {
     assert_eq!(first.doctor, "山田　太郎");
     // Venue and doctor may be left off the end of a row.
     let second = &lines[1];
-    assert_eq!((second.line, second.dose_number), (2, 2));
+    assert_eq!((second.line, second.dose_number.get()), (2, 2));
     assert_eq!(second.site, code("131016"));
     assert_eq!((second.venue.as_str(), second.doctor.as_str()), ("", ""));
 }
@@ -267,7 +267,7 @@ fn record(atena: &str, n: u8, venue: &str) -> DoseRecord {
         dose: Dose {
             municipality: saijo(),
             atena: AtenaNumber::parse(atena).unwrap(),
-            dose_number: n,
+            dose_number: vrs_domain::DoseNumber::from_int(n).unwrap(),
             administered_on: day(2021, 5, 27) + chrono::Days::new(u64::from(n) * 21),
             product: VaccineProduct::by_code(if n == 3 { "spikevax" } else { "comirnaty" })
                 .unwrap(),
@@ -444,7 +444,7 @@ const SITES: [&str; 2] = ["382060", "131016"];
 prop_compose! {
     fn dose_record()(
         atena in "[0-9]{1,15}",
-        dose_number in Dose::DOSE_NUMBERS,
+        dose_number in DoseNumber::RANGE,
         days in 0u64..2000,
         product in 0..VaccineProduct::catalogue().len(),
         lot in "[A-Z0-9][A-Z0-9-]{0,19}",
@@ -459,7 +459,7 @@ prop_compose! {
             dose: Dose {
                 municipality: saijo(),
                 atena: AtenaNumber::parse(&atena).unwrap(),
-                dose_number,
+                dose_number: DoseNumber::new(dose_number).unwrap(),
                 administered_on: day(2021, 2, 17) + chrono::Days::new(days),
                 product: &VaccineProduct::catalogue()[product],
                 lot_number: LotNumber::parse(&lot).unwrap(),

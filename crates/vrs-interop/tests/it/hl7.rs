@@ -44,7 +44,7 @@ fn dose(p: &Resident, n: u8, on: (i32, u32, u32), product: &str, lot: &str) -> D
         Dose {
             municipality: p.municipality,
             atena: p.atena.clone(),
-            dose_number: n,
+            dose_number: vrs_domain::DoseNumber::from_int(n).unwrap(),
             administered_on: NaiveDate::from_ymd_opt(on.0, on.1, on.2).unwrap(),
             product: VaccineProduct::by_code(product).unwrap(),
             lot_number: LotNumber::parse(lot).unwrap(),

@@ -446,7 +446,7 @@ async fn staff_inquire_from_an_lgwan_terminal_and_the_administrator_agrees_to_te
         vrs_domain::Dose {
             municipality: chiyoda,
             atena: old.atena.clone(),
-            dose_number: 1,
+            dose_number: vrs_domain::DoseNumber::from_int(1).unwrap(),
             administered_on: chrono::NaiveDate::from_ymd_opt(2021, 6, 1).unwrap(),
             product: vrs_domain::VaccineProduct::by_code("comirnaty").unwrap(),
             lot_number: vrs_domain::LotNumber::parse("FA4597").unwrap(),
@@ -578,7 +578,7 @@ async fn counted_people(app: &TestApp) {
                     vrs_domain::Dose {
                         municipality: m,
                         atena: p.atena.clone(),
-                        dose_number: n,
+                        dose_number: vrs_domain::DoseNumber::from_int(n).unwrap(),
                         administered_on: chrono::NaiveDate::from_ymd_opt(2021, 6, 1).unwrap()
                             + chrono::Days::new(u64::from(n) * 21 + (k % 4) as u64),
                         product: vrs_domain::VaccineProduct::by_code("comirnaty").unwrap(),

@@ -46,7 +46,7 @@ async fn people(app: &TestApp) -> (Resident, Resident) {
             Dose {
                 municipality: saijo(),
                 atena: a.atena.clone(),
-                dose_number: n,
+                dose_number: vrs_domain::DoseNumber::from_int(n).unwrap(),
                 administered_on: chrono::NaiveDate::from_ymd_opt(2021, 7, day).unwrap(),
                 product: VaccineProduct::by_code("comirnaty").unwrap(),
                 lot_number: LotNumber::parse(lot).unwrap(),

@@ -37,7 +37,7 @@ fn dose(r: &Resident, n: u8, day: &str) -> DoseRecord {
         dose: Dose {
             municipality: r.municipality,
             atena: r.atena.clone(),
-            dose_number: n,
+            dose_number: vrs_domain::DoseNumber::from_int(n).unwrap(),
             administered_on: day.parse::<NaiveDate>().unwrap(),
             product: VaccineProduct::by_code("comirnaty").unwrap(),
             lot_number: LotNumber::parse("FA4597").unwrap(),

@@ -41,7 +41,7 @@ fn resource(p: &Resident, n: u8, day: u32, lot: &str) -> Value {
         Dose {
             municipality: p.municipality,
             atena: p.atena.clone(),
-            dose_number: n,
+            dose_number: vrs_domain::DoseNumber::from_int(n).unwrap(),
             administered_on: chrono::NaiveDate::from_ymd_opt(2021, 6, day).unwrap(),
             product: VaccineProduct::by_code("comirnaty").unwrap(),
             lot_number: LotNumber::parse(lot).unwrap(),

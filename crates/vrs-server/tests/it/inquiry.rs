@@ -42,7 +42,7 @@ async fn setup(app: &TestApp) -> Resident {
                 vrs_domain::Dose {
                     municipality: chiyoda,
                     atena: old.atena.clone(),
-                    dose_number: n,
+                    dose_number: vrs_domain::DoseNumber::from_int(n).unwrap(),
                     administered_on: chrono::NaiveDate::from_ymd_opt(2021, m, d).unwrap(),
                     product: vrs_domain::VaccineProduct::by_code("comirnaty").unwrap(),
                     lot_number: vrs_domain::LotNumber::parse("FA4597").unwrap(),

@@ -101,7 +101,7 @@ async fn setup(app: &TestApp) -> Foreign {
     let dose = vrs_domain::Dose {
         municipality: chiyoda_code,
         atena: person.atena.clone(),
-        dose_number: 1,
+        dose_number: vrs_domain::DoseNumber::from_int(1).unwrap(),
         administered_on: chrono::NaiveDate::from_ymd_opt(2021, 6, 1).unwrap(),
         product: vrs_domain::VaccineProduct::by_code("comirnaty").unwrap(),
         lot_number: vrs_domain::LotNumber::parse("FA4597").unwrap(),

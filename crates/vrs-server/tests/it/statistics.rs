@@ -35,7 +35,7 @@ async fn setup(app: &TestApp) {
                     vrs_domain::Dose {
                         municipality: m,
                         atena: p.atena.clone(),
-                        dose_number: n,
+                        dose_number: vrs_domain::DoseNumber::from_int(n).unwrap(),
                         administered_on: chrono::NaiveDate::from_ymd_opt(2021, 6, 1).unwrap()
                             + chrono::Days::new(u64::from(n) * 21 + (k % 5) as u64),
                         product: vrs_domain::VaccineProduct::by_code("comirnaty").unwrap(),

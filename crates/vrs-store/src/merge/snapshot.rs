@@ -2,7 +2,7 @@
 //! travel as the cells of the backup table specs, so both backends write and read one format.
 
 use chrono::{DateTime, NaiveDate};
-use vrs_domain::{AtenaNumber, Dose};
+use vrs_domain::{AtenaNumber, DoseNumber};
 
 use crate::backup::{Cell, TableSpec, AREA_TABLES};
 use crate::ConflictKind;
@@ -219,7 +219,7 @@ pub(crate) fn combine(
         column(doses, "dose_number")?,
         column(doses, "administered_on")?,
     );
-    let max = usize::from(*Dose::DOSE_NUMBERS.end());
+    let max = usize::from(*DoseNumber::RANGE.end());
     let total = kept_doses.len() + merged_doses.len();
     if total > max {
         return Err(StoreError::Conflict(ConflictKind::TooManyDoses {

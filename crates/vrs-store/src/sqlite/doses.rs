@@ -82,7 +82,7 @@ fn insert_dose(
     let inserted = stmt.execute(params![
         scope.as_str(),
         dose.atena.as_str(),
-        dose.dose_number,
+        dose.dose_number.get(),
         dose.administered_on.to_string(),
         dose.product.code,
         dose.lot_number.as_str(),
@@ -133,7 +133,7 @@ fn delete_matching(
         named_params! {
             ":scope": scope.as_str(),
             ":atena": d.atena.as_str(),
-            ":n": d.dose_number,
+            ":n": d.dose_number.get(),
             ":day": d.administered_on.to_string(),
             ":product": d.product.code,
             ":lot": d.lot_number.as_str(),
@@ -149,7 +149,7 @@ fn changed_meanwhile(tx: &Connection, scope: MunicipalityCode, before: &DoseReco
     let exists = tx
         .query_row(
             "SELECT 1 FROM doses WHERE municipality_code = ?1 AND atena_number = ?2 AND dose_number = ?3",
-            params![scope.as_str(), before.dose.atena.as_str(), before.dose.dose_number],
+            params![scope.as_str(), before.dose.atena.as_str(), before.dose.dose_number.get()],
             |_| Ok(()),
         )
         .optional();
@@ -289,7 +289,7 @@ impl DoseStore for SqliteStore {
                     params![
                         scope.as_str(),
                         before.dose.atena.as_str(),
-                        before.dose.dose_number
+                        before.dose.dose_number.get()
                     ],
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
                 )
@@ -353,7 +353,7 @@ impl DoseStore for SqliteStore {
                     params![
                         scope.as_str(),
                         before.dose.atena.as_str(),
-                        before.dose.dose_number
+                        before.dose.dose_number.get()
                     ],
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )

@@ -52,7 +52,7 @@ fn insert_record(tx: &Connection, r: &ProvisionRecord) -> Result<(), StoreError>
             r.municipality.as_str(),
             r.side.as_str(),
             r.inquiry_id,
-            d.dose_number,
+            d.dose_number.get(),
             d.administered_on.to_string(),
             d.product_code,
             d.lot_number,

@@ -146,7 +146,7 @@ pub fn dose_of(r: &Resident, n: u8) -> Dose {
     Dose {
         municipality: r.municipality,
         atena: r.atena.clone(),
-        dose_number: n,
+        dose_number: vrs_domain::DoseNumber::from_int(n).unwrap(),
         administered_on: NaiveDate::from_ymd_opt(2021, 5, 1).unwrap()
             + chrono::Days::new(u64::from(n) * 30),
         product: VaccineProduct::by_code("comirnaty").unwrap(),

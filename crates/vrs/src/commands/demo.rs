@@ -66,14 +66,17 @@ fn demo_doses(municipality: MunicipalityCode, count: u64) -> Vec<vrs_domain::Dos
             (i % 2 == 0 && i % 10 != 0).then(|| first + chrono::Days::new(250)),
         ];
         for (n, day) in dates.into_iter().enumerate() {
-            let (Some(day), Ok(lot)) = (day, vrs_domain::LotNumber::parse(lots[(i + n) % 4]))
-            else {
+            let (Some(day), Ok(lot), Ok(dose_number)) = (
+                day,
+                vrs_domain::LotNumber::parse(lots[(i + n) % 4]),
+                vrs_domain::DoseNumber::from_int(n + 1),
+            ) else {
                 continue;
             };
             let dose = vrs_domain::Dose {
                 municipality,
                 atena: person.atena.clone(),
-                dose_number: n as u8 + 1,
+                dose_number,
                 administered_on: day,
                 product,
                 lot_number: lot,

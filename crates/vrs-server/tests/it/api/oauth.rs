@@ -288,7 +288,7 @@ pub async fn machine_clients_get_tokens_by_signed_assertion_and_act_within_their
         vrs_domain::Dose {
             municipality: saijo,
             atena: b.atena.clone(),
-            dose_number: 1,
+            dose_number: vrs_domain::DoseNumber::from_int(1).unwrap(),
             administered_on: chrono::NaiveDate::from_ymd_opt(2021, 6, 3).unwrap(),
             product: vrs_domain::VaccineProduct::by_code("comirnaty").unwrap(),
             lot_number: vrs_domain::LotNumber::parse("FA4597").unwrap(),

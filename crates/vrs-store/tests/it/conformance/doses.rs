@@ -146,7 +146,7 @@ pub async fn corrections_and_deletions_need_the_dose_as_stored(db: &TestDb) {
     assert_eq!(now[1].source, DoseSource::Tablet);
     // Renumbering onto a taken dose number is refused and the dose stays as it was.
     let mut onto_first = now[1].clone();
-    onto_first.dose.dose_number = 1;
+    onto_first.dose.dose_number = vrs_domain::DoseNumber::FIRST;
     let err = s
         .correct_dose(scope, &now[1], &onto_first, &audit("dose.correct", "23"))
         .await

@@ -20,7 +20,7 @@ fn at(text: &str) -> DateTime<Utc> {
 
 fn provided_dose(n: u8) -> ProvidedDose {
     ProvidedDose {
-        dose_number: n,
+        dose_number: vrs_domain::DoseNumber::from_int(n).unwrap(),
         administered_on: NaiveDate::from_ymd_opt(2021, 6, 1).unwrap()
             + chrono::Days::new(u64::from(n) * 21),
         product_code: "comirnaty".into(),

@@ -186,7 +186,7 @@ pub async fn a_merge_moves_doses_to_the_kept_person_renumbered_by_date(db: &Test
         .iter()
         .map(|d| {
             (
-                d.dose.dose_number,
+                d.dose.dose_number.get(),
                 d.dose.coupon,
                 d.dose.administered_on.to_string(),
             )
