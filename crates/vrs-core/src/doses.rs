@@ -17,7 +17,7 @@ use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use vrs_domain::{
     check_dose, AtenaNumber, AuditAction, Dose, DoseFacts, DoseNumber, DoseRecord, DoseSource,
-    LotNumber, MunicipalityCode, PersonFacts, QualityRule, VaccineProduct,
+    LotNumber, MunicipalityCode, PersonFacts, QualityRule, Reason, UserFacing, VaccineProduct,
 };
 use vrs_store::ConflictKind;
 use vrs_store::{CouponHolder, IdempotentAnswer, Registration, Store, StoreError};
@@ -57,22 +57,32 @@ pub struct DoseText<'a> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FieldProblem {
     pub field: &'static str,
-    pub reason: String,
+    /// Why, in both languages.
+    pub reason: Reason,
 }
 
 impl FieldProblem {
     /// The field's Japanese label, for pages and messages.
     pub fn label_ja(&self) -> &'static str {
-        match self.field {
-            "dose_number" => "接種回",
-            "administered_on" => "接種日",
-            "product" => "ワクチン",
-            "lot_number" => "ロット番号",
-            "site" => "接種自治体コード",
-            "venue" => "接種会場名",
-            "doctor" => "接種医師名",
-            _ => "入力",
-        }
+        field_label_ja(self.field)
+    }
+}
+
+/// The Japanese label of a field of a dose as a form or a request names it (`dose_number`, …).
+pub fn field_label_ja(field: &str) -> &'static str {
+    match field {
+        "coupon" => "接種券",
+        "reason" => "理由",
+        "body" => "送信内容",
+        "Idempotency-Key" => "再送用のキー（Idempotency-Key）",
+        "dose_number" => "接種回",
+        "administered_on" => "接種日",
+        "product" => "ワクチン",
+        "lot_number" => "ロット番号",
+        "site" => "接種自治体コード",
+        "venue" => "接種会場名",
+        "doctor" => "接種医師名",
+        _ => "入力",
     }
 }
 
@@ -80,22 +90,32 @@ impl DoseInput {
     /// Validates the fields of a dose (dates in any form [`vrs_domain::parse_date`] reads, a
     /// product by its catalogue code); an empty site is `own`.
     pub fn parse(text: &DoseText<'_>, own: MunicipalityCode) -> Result<Self, FieldProblem> {
-        let problem = |field: &'static str, reason: String| FieldProblem { field, reason };
-        let dose_number = DoseNumber::parse(text.dose_number)
-            .map_err(|e| problem("dose_number", e.to_string()))?;
+        fn problem(field: &'static str) -> impl Fn(&dyn UserFacing) -> FieldProblem {
+            move |e| FieldProblem {
+                field,
+                reason: Reason::of(e),
+            }
+        }
+        let dose_number =
+            DoseNumber::parse(text.dose_number).map_err(|e| problem("dose_number")(&e))?;
         let administered_on = vrs_domain::parse_date(text.administered_on)
-            .map_err(|e| problem("administered_on", e.to_string()))?;
-        let product = VaccineProduct::by_code(text.product.trim())
-            .ok_or_else(|| problem("product", format!("unknown product {:?}", text.product)))?;
+            .map_err(|e| problem("administered_on")(&e))?;
+        let product = VaccineProduct::by_code(text.product.trim()).ok_or_else(|| FieldProblem {
+            field: "product",
+            reason: Reason::new(
+                "product_unknown",
+                format!("登録されていないワクチンです: {:?}", text.product),
+                format!("unknown product {:?}", text.product),
+            ),
+        })?;
         let lot_number =
-            LotNumber::parse(text.lot_number).map_err(|e| problem("lot_number", e.to_string()))?;
+            LotNumber::parse(text.lot_number).map_err(|e| problem("lot_number")(&e))?;
         let site = match text.site.trim() {
             "" => own,
-            code => MunicipalityCode::parse(code).map_err(|e| problem("site", e.to_string()))?,
+            code => MunicipalityCode::parse(code).map_err(|e| problem("site")(&e))?,
         };
-        let venue = DoseRecord::venue(text.venue).map_err(|e| problem("venue", e.to_string()))?;
-        let doctor =
-            DoseRecord::doctor(text.doctor).map_err(|e| problem("doctor", e.to_string()))?;
+        let venue = DoseRecord::venue(text.venue).map_err(|e| problem("venue")(&e))?;
+        let doctor = DoseRecord::doctor(text.doctor).map_err(|e| problem("doctor")(&e))?;
         Ok(Self {
             dose_number,
             administered_on,

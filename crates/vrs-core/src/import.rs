@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::io::Read;
 
 use tokio::sync::mpsc;
-use vrs_domain::{AuditAction, MunicipalityCode};
+use vrs_domain::{AuditAction, MunicipalityCode, Reason};
 use vrs_interop::{Encoding, EncodingChoice, FieldError, ReadError, TargetReader};
 use vrs_store::{ImportRow, ImportSummary, SealedBatch, Sealer, Store, StoreError};
 
@@ -38,7 +38,8 @@ pub struct Problem {
     pub line: u64,
     /// The column's header name (Japanese), when the problem is about one column.
     pub column: Option<String>,
-    pub reason: String,
+    /// Why, in both languages.
+    pub reason: Reason,
 }
 
 impl std::fmt::Display for Problem {
@@ -163,7 +164,7 @@ pub async fn import_targets<R: Read + Send + 'static>(
         observer.problem(&Problem {
             line: *line,
             column: Some(column_name(rejection.column()).to_owned()),
-            reason: rejection.to_string(),
+            reason: rejection.reason(),
         });
     }
     let rejected_rows = bad_lines.len() as u64;

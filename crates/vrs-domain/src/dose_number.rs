@@ -20,20 +20,6 @@ pub enum DoseNumberError {
     OutOfRange,
 }
 
-impl DoseNumberError {
-    /// The reason in Japanese.
-    pub fn message_ja(&self) -> String {
-        match self {
-            DoseNumberError::Empty => "接種回が入力されていません。".to_owned(),
-            DoseNumberError::OutOfRange => format!(
-                "接種回は{}から{}の間で指定してください。",
-                DoseNumber::RANGE.start(),
-                DoseNumber::RANGE.end()
-            ),
-        }
-    }
-}
-
 impl DoseNumber {
     /// The numbers a record may carry.
     pub const RANGE: RangeInclusive<u8> = 1..=10;
@@ -144,6 +130,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use crate::UserFacing;
 
     #[test]
     fn one_to_ten_and_nothing_else() {

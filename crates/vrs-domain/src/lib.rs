@@ -57,5 +57,5 @@ pub use statistics::{
 };
 pub use terminal::Terminal;
 pub use text::normalize_digits;
-pub use user_facing::UserFacing;
+pub use user_facing::{Reason, UserFacing};
 pub use vaccine::{LotNumber, LotNumberError, Manufacturer, VaccineProduct};

@@ -16,3 +16,205 @@ pub trait UserFacing {
     /// The reason as an English sentence.
     fn message_en(&self) -> Cow<'_, str>;
 }
+
+/// A refusal's words kept for later — a row's problem in an import report, a form field's error —
+/// with its stable code and both sentences, so whoever shows it picks the reader's language.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Reason {
+    pub code: &'static str,
+    pub ja: String,
+    pub en: String,
+}
+
+impl Reason {
+    pub fn new(code: &'static str, ja: impl Into<String>, en: impl Into<String>) -> Self {
+        Self {
+            code,
+            ja: ja.into(),
+            en: en.into(),
+        }
+    }
+
+    /// The words of a refusal that speaks for itself.
+    pub fn of(refusal: &(impl UserFacing + ?Sized)) -> Self {
+        Self::new(refusal.code(), refusal.message_ja(), refusal.message_en())
+    }
+
+    /// The sentence in Japanese (`ja`) or English.
+    pub fn text(&self, ja: bool) -> &str {
+        if ja {
+            &self.ja
+        } else {
+            &self.en
+        }
+    }
+}
+
+/// In English, as logs and the command line have always said it.
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.en)
+    }
+}
+
+impl UserFacing for Reason {
+    fn code(&self) -> &'static str {
+        self.code
+    }
+
+    fn status(&self) -> u16 {
+        422
+    }
+
+    fn message_ja(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.ja)
+    }
+
+    fn message_en(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.en)
+    }
+}
+
+/// Declares the refusals of a value that did not parse: for each variant its code and its
+/// Japanese sentence; the English is the error's own `Display`. Every such refusal answers 422.
+macro_rules! parse_refusals {
+    ($($ty:ty { $($pat:pat => $code:literal, $ja:expr;)* })*) => {$(
+        impl UserFacing for $ty {
+            fn code(&self) -> &'static str {
+                #[allow(unused_variables)]
+                match self {
+                    $($pat => $code,)*
+                }
+            }
+
+            fn status(&self) -> u16 {
+                422
+            }
+
+            fn message_ja(&self) -> Cow<'_, str> {
+                match self {
+                    $($pat => Cow::from($ja),)*
+                }
+            }
+
+            fn message_en(&self) -> Cow<'_, str> {
+                Cow::Owned(self.to_string())
+            }
+        }
+    )*};
+}
+
+use crate::{
+    AtenaNumberError, CertificateIdError, CouponNumberError, DateError, DoseNumber,
+    DoseNumberError, LabelError, LotNumberError, MunicipalityCodeError, MyNumberError, NameError,
+    OcrLineError, SexError,
+};
+
+parse_refusals! {
+    DateError {
+        DateError::Empty => "date_empty", "日付が入力されていません。";
+        DateError::Format => "date_format",
+            "日付の形式が正しくありません（例: 2021-05-27、20210527、令和3年5月27日、R03.05.27）。";
+        DateError::Impossible => "date_impossible", "暦にない日付です。";
+        DateError::OutsideEra => "date_outside_era", "元号の期間外の日付です。";
+        DateError::BeforeMeiji => "date_before_meiji", "明治（1868年10月23日）より前の日付です。";
+    }
+    DoseNumberError {
+        DoseNumberError::Empty => "dose_number_empty", "接種回が入力されていません。";
+        DoseNumberError::OutOfRange => "dose_number_out_of_range", format!(
+            "接種回は{}から{}の間で指定してください。",
+            DoseNumber::RANGE.start(),
+            DoseNumber::RANGE.end()
+        );
+    }
+    MyNumberError {
+        MyNumberError::Empty => "my_number_empty", "個人番号が入力されていません。";
+        MyNumberError::NotTwelveDigits => "my_number_digits", "個人番号は12桁の数字です。";
+        MyNumberError::CheckDigit => "my_number_check_digit",
+            "個人番号の検査用数字が合いません（入力の誤りの可能性があります）。";
+    }
+    MunicipalityCodeError {
+        MunicipalityCodeError::Empty => "municipality_code_empty",
+            "自治体コードが入力されていません。";
+        MunicipalityCodeError::NotSixDigits => "municipality_code_digits",
+            "自治体コードは6桁の数字です。";
+        MunicipalityCodeError::CheckDigit => "municipality_code_check_digit",
+            "自治体コードの検査数字が合いません。";
+        MunicipalityCodeError::Unknown => "municipality_code_unknown",
+            "全国地方公共団体コードの一覧にない自治体コードです。";
+    }
+    CouponNumberError {
+        CouponNumberError::Empty => "coupon_number_empty", "接種券番号が入力されていません。";
+        CouponNumberError::NotTenDigits => "coupon_number_digits", "接種券番号は10桁の数字です。";
+    }
+    AtenaNumberError {
+        AtenaNumberError::Empty => "atena_number_empty", "宛名番号が入力されていません。";
+        AtenaNumberError::NotDigits => "atena_number_digits", "宛名番号は数字だけで入力してください。";
+        AtenaNumberError::TooLong => "atena_number_too_long", "宛名番号は15桁以内です。";
+    }
+    NameError {
+        NameError::Empty => "name_empty", "氏名が入力されていません。";
+        NameError::TooLong => "name_too_long", "氏名は100文字以内です。";
+        NameError::InvalidCharacter { ch } => "name_character",
+            format!("氏名に使えない文字が含まれています: {ch:?}");
+    }
+    SexError {
+        SexError::Empty => "sex_empty", "性別が入力されていません。";
+        SexError::Unknown => "sex_unknown", "性別は 1（男）または 2（女）で指定してください。";
+    }
+    LotNumberError {
+        LotNumberError::Empty => "lot_number_empty", "ロット番号が入力されていません。";
+        LotNumberError::TooLong => "lot_number_too_long", "ロット番号は20文字以内です。";
+        LotNumberError::InvalidCharacter { ch } => "lot_number_character",
+            format!("ロット番号に使えるのは英字・数字・「-」だけです（{ch:?} は使えません）。");
+    }
+    LabelError {
+        LabelError::TooLong { max } => "label_too_long", format!("{max}文字以内で入力してください。");
+        LabelError::Control => "label_control", "制御文字が含まれています。";
+    }
+    OcrLineError {
+        OcrLineError::NotEighteenDigits { len } => "ocr_line_digits",
+            format!("OCR行は18桁の数字です（{len}文字あります）。");
+        OcrLineError::Municipality(e) => "ocr_line_municipality",
+            format!("OCR行の自治体コードが正しくありません: {}", e.message_ja());
+    }
+    CertificateIdError {
+        CertificateIdError::Length(n) => "certificate_id_length",
+            format!("証明書IDは 123456-XXXXXXXXXXXXC の形（20文字）です（{n}文字あります）。");
+        CertificateIdError::Municipality(e) => "certificate_id_municipality",
+            format!("証明書IDは交付した自治体のコードで始まります: {e}");
+        CertificateIdError::Character { position } => "certificate_id_character",
+            format!("証明書IDの{position}文字目が 0–9・A–Z ではありません。");
+        CertificateIdError::Check => "certificate_id_check",
+            "証明書IDの検査文字が合いません（入力の誤りの可能性があります）。";
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::{parse_date, AtenaNumber, LotNumber, MunicipalityCode, MyNumber};
+
+    #[test]
+    fn a_value_that_does_not_parse_is_refused_in_both_languages() {
+        let date = parse_date("2021-02-30").unwrap_err();
+        assert_eq!(date.code(), "date_impossible");
+        assert_eq!(date.message_ja(), "暦にない日付です。");
+        assert_eq!(date.message_en(), "there is no such day in the calendar");
+        let reasons = [
+            Reason::of(&MyNumber::parse("123").unwrap_err()),
+            Reason::of(&AtenaNumber::parse("12a").unwrap_err()),
+            Reason::of(&MunicipalityCode::parse("999999").unwrap_err()),
+            Reason::of(&LotNumber::parse("AB#1").unwrap_err()),
+            Reason::of(&DoseNumber::parse("11").unwrap_err()),
+        ];
+        for r in &reasons {
+            assert_eq!(r.status(), 422);
+            assert!(!r.ja.is_ascii() && r.en.is_ascii(), "{r:?}");
+            assert_eq!(r.text(true), r.ja);
+            assert_eq!(r.to_string(), r.en);
+        }
+    }
+}

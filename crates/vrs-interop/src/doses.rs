@@ -12,7 +12,8 @@ use std::io::{self, Read, Write};
 use chrono::{FixedOffset, NaiveDate, Offset, SecondsFormat, Utc};
 use vrs_domain::{
     normalize_digits, parse_date, AtenaNumber, CouponNumber, DoseNumber, DoseNumberError,
-    DoseRecord, LotNumber, MunicipalityCode, OcrLine, VaccineProduct,
+    DoseRecord, LabelError, LotNumber, MunicipalityCode, OcrLine, Reason, UserFacing,
+    VaccineProduct,
 };
 
 use crate::targets::{
@@ -149,7 +150,7 @@ impl RawDoseRow {
     /// municipality: an 18-digit OCR line in the coupon column must be one of its coupons.
     pub fn parse(&self, home: MunicipalityCode) -> Result<DoseLine, Vec<DoseFieldError>> {
         let mut errors = Vec::new();
-        let mut check = |column: DoseColumn, result: Result<(), String>| {
+        let mut check = |column: DoseColumn, result: Result<(), Reason>| {
             if let Err(reason) = result {
                 errors.push(DoseFieldError {
                     line: self.line,
@@ -164,22 +165,31 @@ impl RawDoseRow {
         check(DoseColumn::DoseNumber, ok(&dose_number));
         let date_text = self.field(DoseColumn::AdministeredOn);
         let administered_on = parse_date(date_text).map_err(|e| match e {
-            vrs_domain::DateError::Empty => e.to_string(),
-            e => format!("not a date: {} ({e})", shown(date_text)),
+            vrs_domain::DateError::Empty => Reason::of(&e),
+            e => Reason::new(
+                e.code(),
+                format!(
+                    "日付ではありません: {}（{}）",
+                    shown(date_text, true),
+                    e.message_ja()
+                ),
+                format!("not a date: {} ({e})", shown(date_text, false)),
+            ),
         });
         check(DoseColumn::AdministeredOn, ok(&administered_on));
         let product = parse_product(self.field(DoseColumn::Product));
         check(DoseColumn::Product, ok(&product));
         let lot_number =
-            LotNumber::parse(self.field(DoseColumn::LotNumber)).map_err(|e| e.to_string());
+            LotNumber::parse(self.field(DoseColumn::LotNumber)).map_err(|e| Reason::of(&e));
         check(DoseColumn::LotNumber, ok(&lot_number));
-        let site = MunicipalityCode::parse(self.field(DoseColumn::Site)).map_err(|e| e.to_string());
+        let site =
+            MunicipalityCode::parse(self.field(DoseColumn::Site)).map_err(|e| Reason::of(&e));
         check(DoseColumn::Site, ok(&site));
         let venue = DoseRecord::venue(self.field(DoseColumn::Venue))
-            .map_err(|e| format!("the venue is {e}"));
+            .map_err(|e| labelled(&e, "接種会場名", "the venue is"));
         check(DoseColumn::Venue, ok(&venue));
         let doctor = DoseRecord::doctor(self.field(DoseColumn::Doctor))
-            .map_err(|e| format!("the doctor's name is {e}"));
+            .map_err(|e| labelled(&e, "接種医師名", "the doctor's name is"));
         check(DoseColumn::Doctor, ok(&doctor));
         match (
             coupon,
@@ -216,61 +226,102 @@ impl RawDoseRow {
     }
 }
 
-fn ok<T>(result: &Result<T, String>) -> Result<(), String> {
+fn ok<T>(result: &Result<T, Reason>) -> Result<(), Reason> {
     result.as_ref().map(|_| ()).map_err(Clone::clone)
+}
+
+/// A venue's or doctor's refusal, naming the field.
+fn labelled(e: &LabelError, ja: &str, en: &str) -> Reason {
+    Reason::new(
+        e.code(),
+        format!("{ja}は{}", e.message_ja()),
+        format!("{en} {e}"),
+    )
 }
 
 /// A field's text for a reason, unless it could be a My Number (12 digits), which reasons never
 /// repeat.
-fn shown(text: &str) -> String {
+fn shown(text: &str, ja: bool) -> String {
     let digits = normalize_digits(text);
+    let chars = text.chars().count();
     if digits.len() >= 12 && digits.bytes().filter(u8::is_ascii_digit).count() >= 12 {
-        format!("({} characters, not shown)", text.chars().count())
+        if ja {
+            format!("（{chars}文字、表示しません）")
+        } else {
+            format!("({chars} characters, not shown)")
+        }
     } else {
         text.trim().to_owned()
     }
 }
 
 /// Ten digits, or the 18-digit OCR line of one of `home`'s coupons.
-fn parse_coupon(text: &str, home: MunicipalityCode) -> Result<CouponNumber, String> {
+fn parse_coupon(text: &str, home: MunicipalityCode) -> Result<CouponNumber, Reason> {
     let digits = normalize_digits(text);
     if digits.chars().count() == 18 {
-        let ocr = OcrLine::parse(&digits).map_err(|e| e.to_string())?;
+        let ocr = OcrLine::parse(&digits).map_err(|e| Reason::of(&e))?;
         if ocr.municipality != home {
-            return Err(format!(
-                "OCR line is for municipality {}, not {home}",
-                ocr.municipality
+            return Err(Reason::new(
+                "ocr_line_other_municipality",
+                format!(
+                    "OCR行は自治体 {} の接種券です（{home} のものではありません）。",
+                    ocr.municipality
+                ),
+                format!(
+                    "OCR line is for municipality {}, not {home}",
+                    ocr.municipality
+                ),
             ));
         }
         return Ok(ocr.coupon);
     }
     CouponNumber::parse(&digits).map_err(|e| match e {
-        vrs_domain::CouponNumberError::Empty => e.to_string(),
-        vrs_domain::CouponNumberError::NotTenDigits => format!(
-            "a coupon number must be 10 digits or an 18-digit OCR line (got {} characters)",
-            digits.chars().count()
+        vrs_domain::CouponNumberError::Empty => Reason::of(&e),
+        vrs_domain::CouponNumberError::NotTenDigits => {
+            let chars = digits.chars().count();
+            Reason::new(
+                e.code(),
+                format!("接種券番号は10桁、またはOCR行の18桁です（{chars}文字あります）。"),
+                format!(
+                    "a coupon number must be 10 digits or an 18-digit OCR line (got {chars} characters)"
+                ),
+            )
+        }
+    })
+}
+
+fn parse_dose_number(text: &str) -> Result<DoseNumber, Reason> {
+    DoseNumber::parse(text).map_err(|e| match e {
+        DoseNumberError::Empty => Reason::of(&e),
+        DoseNumberError::OutOfRange => Reason::new(
+            e.code(),
+            format!("{}（{}）", e.message_ja(), shown(text, true)),
+            format!("{e}, not {}", shown(text, false)),
         ),
     })
 }
 
-fn parse_dose_number(text: &str) -> Result<DoseNumber, String> {
-    DoseNumber::parse(text).map_err(|e| match e {
-        DoseNumberError::Empty => e.to_string(),
-        DoseNumberError::OutOfRange => format!("{e}, not {}", shown(text)),
-    })
-}
-
 /// A catalogue product by its code (any case), or exactly its English or Japanese name.
-fn parse_product(text: &str) -> Result<&'static VaccineProduct, String> {
+fn parse_product(text: &str) -> Result<&'static VaccineProduct, Reason> {
     let text = text.trim_matches(char::is_whitespace);
     if text.is_empty() {
-        return Err("the product is empty".to_owned());
+        return Err(Reason::new(
+            "product_empty",
+            "ワクチンが入力されていません。",
+            "the product is empty",
+        ));
     }
     let lower = text.to_ascii_lowercase();
     VaccineProduct::catalogue()
         .iter()
         .find(|p| p.code == lower || p.name == text || p.name_ja == text)
-        .ok_or_else(|| format!("unknown product: {}", shown(text)))
+        .ok_or_else(|| {
+            Reason::new(
+                "product_unknown",
+                format!("登録されていないワクチンです: {}", shown(text, true)),
+                format!("unknown product: {}", shown(text, false)),
+            )
+        })
 }
 
 /// Streams the rows of a dose file.

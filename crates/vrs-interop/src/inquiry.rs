@@ -9,7 +9,7 @@
 use std::fmt;
 use std::io::{self, Read, Write};
 
-use vrs_domain::{MunicipalityCode, MyNumber};
+use vrs_domain::{MunicipalityCode, MyNumber, Reason};
 
 use crate::doses::CsvOut;
 use crate::targets::{header_cell, Columns, CsvRows, FieldError};
@@ -93,13 +93,17 @@ pub struct InquiryLine {
 
 /// Reads a consent field: 1/有/あり/同意/yes/true/○ assert consent; empty and 0/無/なし/no/false
 /// do not.
-fn consent(text: &str) -> Result<bool, String> {
+fn consent(text: &str) -> Result<bool, Reason> {
     match text.trim().to_lowercase().as_str() {
         "1" | "有" | "あり" | "同意" | "同意あり" | "yes" | "y" | "true" | "○" => {
             Ok(true)
         }
         "" | "0" | "無" | "なし" | "同意なし" | "no" | "n" | "false" | "×" => Ok(false),
-        _ => Err("write 1 (consented) or 0 / leave it empty (not asserted)".into()),
+        _ => Err(Reason::new(
+            "consent_unknown",
+            "同意ありは 1、なしは 0 または空欄で指定してください。",
+            "write 1 (consented) or 0 / leave it empty (not asserted)",
+        )),
     }
 }
 
@@ -138,7 +142,7 @@ impl<R: Read> InquiryReader<R> {
 fn parse(line: u64, fields: &[String]) -> Result<InquiryLine, Vec<InquiryFieldError>> {
     let field = |c: InquiryColumn| fields.get(c as usize).map_or("", String::as_str);
     let mut errors = Vec::new();
-    let mut fail = |column: InquiryColumn, reason: String| {
+    let mut fail = |column: InquiryColumn, reason: Reason| {
         errors.push(InquiryFieldError {
             line,
             column: Some(column),
@@ -147,10 +151,10 @@ fn parse(line: u64, fields: &[String]) -> Result<InquiryLine, Vec<InquiryFieldEr
     };
     // The error of MyNumber::parse names the rule broken, never the digits given.
     let my_number = MyNumber::parse(field(InquiryColumn::MyNumber))
-        .map_err(|e| fail(InquiryColumn::MyNumber, e.to_string()))
+        .map_err(|e| fail(InquiryColumn::MyNumber, Reason::of(&e)))
         .ok();
     let former = MunicipalityCode::parse(field(InquiryColumn::FormerMunicipality))
-        .map_err(|e| fail(InquiryColumn::FormerMunicipality, e.to_string()))
+        .map_err(|e| fail(InquiryColumn::FormerMunicipality, Reason::of(&e)))
         .ok();
     let consent = consent(field(InquiryColumn::Consent))
         .map_err(|e| fail(InquiryColumn::Consent, e))

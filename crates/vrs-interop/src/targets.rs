@@ -11,7 +11,7 @@ use std::str::FromStr;
 use encoding_rs_io::{DecodeReaderBytes, DecodeReaderBytesBuilder};
 use vrs_domain::{
     parse_date, AtenaNumber, CouponNumber, KanaName, MunicipalityCode, MyNumber, PersonName,
-    Resident, Sex,
+    Reason, Resident, Sex,
 };
 
 /// The columns of a targets file, in the order of a file without a header.
@@ -205,7 +205,7 @@ pub struct RawRow {
 pub struct FieldError<C = Column> {
     pub line: u64,
     pub column: Option<C>,
-    pub reason: String,
+    pub reason: Reason,
 }
 
 impl<C: fmt::Display> fmt::Display for FieldError<C> {
@@ -225,7 +225,7 @@ impl RawRow {
     /// Validates every field; a row of another municipality than `municipality` is refused.
     pub fn parse(&self, municipality: MunicipalityCode) -> Result<Resident, Vec<FieldError>> {
         let mut errors = Vec::new();
-        let mut check = |column: Column, result: Result<(), String>| {
+        let mut check = |column: Column, result: Result<(), Reason>| {
             if let Err(reason) = result {
                 errors.push(FieldError {
                     line: self.line,
@@ -237,62 +237,62 @@ impl RawRow {
         let my_number = MyNumber::parse(self.field(Column::MyNumber));
         check(
             Column::MyNumber,
-            my_number.as_ref().map(|_| ()).map_err(|e| e.to_string()),
+            my_number.as_ref().map(|_| ()).map_err(Reason::of),
         );
         let atena = AtenaNumber::parse(self.field(Column::Atena));
         check(
             Column::Atena,
-            atena.as_ref().map(|_| ()).map_err(|e| e.to_string()),
+            atena.as_ref().map(|_| ()).map_err(Reason::of),
         );
         let code = MunicipalityCode::parse(self.field(Column::Municipality));
         check(
             Column::Municipality,
             match &code {
                 Ok(c) if *c == municipality => Ok(()),
-                Ok(c) => Err(format!(
-                    "the row is for municipality {c}, but this import is for {municipality}"
+                Ok(c) => Err(Reason::new(
+                    "other_municipality",
+                    format!("この行は自治体 {c} のものです（取り込み先は {municipality}）。"),
+                    format!(
+                        "the row is for municipality {c}, but this import is for {municipality}"
+                    ),
                 )),
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(Reason::of(e)),
             },
         );
         let coupon = CouponNumber::parse(self.field(Column::Coupon));
         check(
             Column::Coupon,
-            coupon.as_ref().map(|_| ()).map_err(|e| e.to_string()),
+            coupon.as_ref().map(|_| ()).map_err(Reason::of),
         );
         let name = PersonName::parse(self.field(Column::Name));
-        check(
-            Column::Name,
-            name.as_ref().map(|_| ()).map_err(|e| e.to_string()),
-        );
+        check(Column::Name, name.as_ref().map(|_| ()).map_err(Reason::of));
         let kana = KanaName::parse(self.field(Column::NameKana));
         check(
             Column::NameKana,
-            kana.as_ref().map(|_| ()).map_err(|e| e.to_string()),
+            kana.as_ref().map(|_| ()).map_err(Reason::of),
         );
         let birth = parse_date(self.field(Column::BirthDate));
         check(
             Column::BirthDate,
-            birth.as_ref().map(|_| ()).map_err(|e| e.to_string()),
+            birth.as_ref().map(|_| ()).map_err(Reason::of),
         );
         let sex = Sex::parse(self.field(Column::Sex));
-        check(
-            Column::Sex,
-            sex.as_ref().map(|_| ()).map_err(|e| e.to_string()),
-        );
+        check(Column::Sex, sex.as_ref().map(|_| ()).map_err(Reason::of));
         let moved_in_from = match self.field(Column::MovedInFrom).trim() {
             "" => Ok(None),
             text => match MunicipalityCode::parse(text) {
-                Ok(c) if c == municipality => {
-                    Err("a person moves in from another municipality, not from this one".to_owned())
-                }
+                Ok(c) if c == municipality => Err(Reason::new(
+                    "moved_in_from_own",
+                    "転入前自治体に自分の自治体は指定できません。",
+                    "a person moves in from another municipality, not from this one",
+                )),
                 Ok(c) => Ok(Some(c)),
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(Reason::of(&e)),
             },
         };
         check(
             Column::MovedInFrom,
-            moved_in_from.as_ref().map(|_| ()).map_err(String::clone),
+            moved_in_from.as_ref().map(|_| ()).map_err(Reason::clone),
         );
         match (
             my_number,
@@ -504,7 +504,7 @@ impl<R: Read> CsvRows<R> {
     #[allow(clippy::type_complexity)]
     pub(crate) fn next_fields(
         &mut self,
-    ) -> Option<Result<Result<(u64, Vec<String>), (u64, String)>, ReadError>> {
+    ) -> Option<Result<Result<(u64, Vec<String>), (u64, Reason)>, ReadError>> {
         let (line, record) = loop {
             let (line, record) = match self.first.take() {
                 Some(first) => first,
@@ -522,7 +522,15 @@ impl<R: Read> CsvRows<R> {
         if record.len() < self.needed {
             return Some(Ok(Err((
                 line,
-                format!("expected {} columns, found {}", self.needed, record.len()),
+                Reason::new(
+                    "too_few_columns",
+                    format!(
+                        "列が足りません（{}列必要、{}列あります）。",
+                        self.needed,
+                        record.len()
+                    ),
+                    format!("expected {} columns, found {}", self.needed, record.len()),
+                ),
             ))));
         }
         let fields = self
@@ -706,7 +714,7 @@ mod tests {
             let errors = parse(format!("{with}{row},{value}\n")).unwrap_err();
             assert_eq!(errors.len(), 1, "{errors:?}");
             assert_eq!(errors[0].column, Some(Column::MovedInFrom));
-            assert!(errors[0].reason.contains(says), "{}", errors[0].reason);
+            assert!(errors[0].reason.en.contains(says), "{}", errors[0].reason);
             assert!(errors[0].to_string().contains("転入前自治体コード"));
         }
     }
@@ -716,6 +724,6 @@ mod tests {
         let mut r = TargetReader::new("1,2,3\n".as_bytes(), EncodingChoice::Auto).unwrap();
         let err = r.next_row().unwrap().unwrap().unwrap_err();
         assert_eq!(err.line, 1);
-        assert!(err.reason.contains("expected 8 columns"));
+        assert!(err.reason.en.contains("expected 8 columns"));
     }
 }

@@ -104,7 +104,7 @@ fn report(signed: &Signed, file: &str, r: &DoseImportReport, problems: &[Problem
             table #problems {
                 tr { th { (Text::Line.pick(ja)) } th { (Text::Column.pick(ja)) } th { (Text::Reason.pick(ja)) } }
                 @for p in problems {
-                    tr { td { (p.line) } td { (p.column.as_deref().unwrap_or("")) } td { (p.reason) } }
+                    tr { td { (p.line) } td { (p.column.as_deref().unwrap_or("")) } td { (p.reason.text(ja)) } }
                 }
             }
         }

@@ -165,7 +165,7 @@ pub fn bulk(
                                 }
                                 BulkOutcome::NotFound => { td { (Text::NotFound.pick(ja)) } td {} }
                                 BulkOutcome::Refused(m) => { td { (Text::Refused.pick(ja)) } td { (m) } }
-                                BulkOutcome::Invalid(p) => { td { (Text::Invalid.pick(ja)) } td { (p.join(" / ")) } }
+                                BulkOutcome::Invalid(p) => { td { (Text::Invalid.pick(ja)) } td { (p.iter().map(|r| r.text(ja)).collect::<Vec<_>>().join(" / ")) } }
                             }
                         }
                     }

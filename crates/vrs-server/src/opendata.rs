@@ -429,9 +429,8 @@ pub async fn page(
     let dose = q
         .dose
         .as_deref()
-        .and_then(|d| d.parse::<usize>().ok())
-        .filter(|d| (1..=20).contains(d))
-        .unwrap_or(1);
+        .and_then(|d| vrs_domain::DoseNumber::parse(d).ok())
+        .map_or(1, |n| usize::from(n.get()));
     let settings = &state.settings;
     let listed: Vec<_> = files
         .iter()

@@ -260,8 +260,8 @@ fn dose_input(lang: Lang, own: MunicipalityCode, f: &DoseForm) -> Result<DoseInp
         doctor: &f.doctor,
     };
     DoseInput::parse(&text, own).map_err(|p| match lang {
-        Lang::Ja => format!("{}: {}", p.label_ja(), p.reason),
-        Lang::En => format!("{}: {}", p.field, p.reason),
+        Lang::Ja => format!("{}: {}", p.label_ja(), p.reason.ja),
+        Lang::En => format!("{}: {}", p.field, p.reason.en),
     })
 }
 

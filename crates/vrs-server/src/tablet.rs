@@ -114,7 +114,7 @@ fn bad_field(field: &str, ja: &str, en: String) -> Response {
     let body = serde_json::json!({
         "code": "invalid",
         "field": field,
-        "message_ja": format!("{field}: {ja}"),
+        "message_ja": format!("{}: {ja}", vrs_core::doses::field_label_ja(field)),
         "message_en": format!("{field}: {en}"),
     });
     (status, Json(body)).into_response()
@@ -180,8 +180,7 @@ pub async fn register_dose(
     let input = match DoseInput::parse(&text, site) {
         Ok(input) => input,
         Err(p) => {
-            let ja = format!("{}の値が正しくありません。", p.label_ja());
-            return Ok(bad_field(p.field, &ja, p.reason));
+            return Ok(bad_field(p.field, &p.reason.ja, p.reason.en));
         }
     };
     signed.authorize(

@@ -76,7 +76,7 @@ impl ImportObserver for Collect {
     responses(
         (status = 200, description = "Imported: the rows read and `stored` (added, updated, unchanged); with `partial`, the refused rows' problems too"),
         (status = 403, description = "Not municipal staff (or a client without `targets.import`)"),
-        (status = 422, description = "Rows were refused and nothing was stored (`rows_refused`, with `problems`: line, column, reason), or the file cannot be read (`invalid_file`)"),
+        (status = 422, description = "Rows were refused and nothing was stored (`rows_refused`, with `problems`: line, column, code, reason in English and `reason_ja` in Japanese), or the file cannot be read (`invalid_file`)"),
         (status = 503, description = "The national operator has stopped imports (`function_stopped`)"),
     ))]
 pub async fn import(
@@ -138,7 +138,15 @@ pub async fn import(
     let listed: Vec<serde_json::Value> = problems
         .0
         .iter()
-        .map(|p| serde_json::json!({"line": p.line, "column": p.column, "reason": p.reason}))
+        .map(|p| {
+            serde_json::json!({
+                "line": p.line,
+                "column": p.column,
+                "code": p.reason.code,
+                "reason": p.reason.en,
+                "reason_ja": p.reason.ja,
+            })
+        })
         .collect();
     let stored = report.stored.as_ref().map(|s| {
         serde_json::json!({"added": s.added, "updated": s.updated, "unchanged": s.unchanged, "refused": s.rejected})

@@ -61,6 +61,39 @@ impl std::fmt::Display for Rejection {
 }
 
 impl Rejection {
+    /// Why, in both languages.
+    pub fn reason(&self) -> vrs_domain::Reason {
+        let ja = match self {
+            Rejection::DuplicateAtena { first_line } => {
+                format!("宛名番号が{first_line}行目と重複しています。")
+            }
+            Rejection::DuplicateMyNumber { first_line } => {
+                format!("個人番号が{first_line}行目と重複しています。")
+            }
+            Rejection::DuplicateCoupon { first_line } => {
+                format!("接種券番号が{first_line}行目と重複しています。")
+            }
+            Rejection::MyNumberTaken => {
+                "この個人番号は、この自治体の別の人に登録されています。".to_owned()
+            }
+            Rejection::CouponTaken => {
+                "この接種券番号は、この自治体の別の人が使っています。".to_owned()
+            }
+        };
+        vrs_domain::Reason::new(self.code(), ja, self.to_string())
+    }
+
+    /// The stable code of the rejection.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Rejection::DuplicateAtena { .. } => "duplicate_atena_number",
+            Rejection::DuplicateMyNumber { .. } => "duplicate_my_number",
+            Rejection::DuplicateCoupon { .. } => "duplicate_coupon_number",
+            Rejection::MyNumberTaken => "my_number_taken",
+            Rejection::CouponTaken => "coupon_number_taken",
+        }
+    }
+
     /// The column the rejection is about (its English CSV header name).
     pub fn column(&self) -> &'static str {
         match self {

@@ -9,7 +9,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::io::Read;
 
 use chrono::NaiveDate;
-use vrs_domain::{AuditAction, CouponNumber, DoseRecord, DoseSource, MunicipalityCode};
+use vrs_domain::{AuditAction, CouponNumber, DoseRecord, DoseSource, MunicipalityCode, Reason};
 use vrs_interop::{DoseColumn, DoseFieldError, DoseLine, DoseReader, Encoding, EncodingChoice};
 use vrs_store::{CouponHolder, Store, StoreError};
 
@@ -147,7 +147,11 @@ pub async fn import_doses<R: Read + Send + 'static>(
                 Problem {
                     line: line.line,
                     column: Some(DoseColumn::Coupon.ja().to_owned()),
-                    reason: "no target of this municipality holds this coupon".into(),
+                    reason: Reason::new(
+                        "coupon_not_held",
+                        "この自治体の接種対象者にこの接種券番号の人はいません。",
+                        "no target of this municipality holds this coupon",
+                    ),
                 },
             );
             continue;
@@ -178,7 +182,11 @@ pub async fn import_doses<R: Read + Send + 'static>(
                     Problem {
                         line: line.line,
                         column: None,
-                        reason: format!("{} ({})", rule.message_en(), rule.code()),
+                        reason: Reason::new(
+                            rule.code(),
+                            format!("{}（{}）", rule.message_ja(), rule.code()),
+                            format!("{} ({})", rule.message_en(), rule.code()),
+                        ),
                     },
                 );
             }

@@ -28,7 +28,7 @@ pub enum BulkOutcome {
     /// Refused by a rule of inquiry (consent, own municipality); the Japanese message.
     Refused(String),
     /// The row could not be read: each problem as `column: reason`.
-    Invalid(Vec<String>),
+    Invalid(Vec<vrs_domain::Reason>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -98,7 +98,11 @@ pub async fn inquire_bulk<R: Read>(
                     problems
                         .iter()
                         .map(|p| match &p.column {
-                            Some(c) => format!("{}: {}", c.ja(), p.reason),
+                            Some(c) => vrs_domain::Reason::new(
+                                p.reason.code,
+                                format!("{}: {}", c.ja(), p.reason.ja),
+                                format!("{}: {}", c.en(), p.reason.en),
+                            ),
                             None => p.reason.clone(),
                         })
                         .collect(),
@@ -222,7 +226,10 @@ pub fn results_csv(rows: &[BulkRow]) -> std::io::Result<String> {
             )?,
             BulkOutcome::NotFound => w.row(&key, &base("該当なし", "", id))?,
             BulkOutcome::Refused(m) => w.row(&key, &base("照会不可", "", m.clone()))?,
-            BulkOutcome::Invalid(p) => w.row(&key, &base("入力誤り", "", p.join(" / ")))?,
+            BulkOutcome::Invalid(p) => {
+                let said: Vec<&str> = p.iter().map(|r| r.ja.as_str()).collect();
+                w.row(&key, &base("入力誤り", "", said.join(" / ")))?
+            }
         }
     }
     w.finish()?;

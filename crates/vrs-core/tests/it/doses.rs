@@ -529,7 +529,7 @@ async fn a_dose_file_is_all_or_nothing_and_importing_it_twice_changes_nothing(db
         "{problems:?}"
     );
     assert!(
-        problems[1].reason.contains("future_date"),
+        problems[1].reason.en.contains("future_date"),
         "{}",
         problems[1].reason
     );

@@ -432,9 +432,9 @@ async fn a_bulk_inquiry_answers_good_rows_and_names_bad_ones(db: &TestDb) {
     let by_line = |line: u64| &report.rows.iter().find(|r| r.line == line).unwrap().outcome;
     assert!(matches!(by_line(2), BulkOutcome::Found { doses, .. } if doses.len() == 2));
     assert_eq!(by_line(3), &BulkOutcome::NotFound);
-    assert!(matches!(by_line(4), BulkOutcome::Invalid(p) if p[0].starts_with("個人番号")));
+    assert!(matches!(by_line(4), BulkOutcome::Invalid(p) if p[0].ja.starts_with("個人番号")));
     assert!(
-        matches!(by_line(5), BulkOutcome::Invalid(p) if p[0].starts_with("転出元自治体コード"))
+        matches!(by_line(5), BulkOutcome::Invalid(p) if p[0].ja.starts_with("転出元自治体コード"))
     );
     assert!(matches!(by_line(6), BulkOutcome::Refused(_)));
     assert!(matches!(by_line(7), BulkOutcome::Refused(m) if m.contains("同意")));

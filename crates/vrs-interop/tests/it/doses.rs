@@ -172,14 +172,18 @@ fn an_ocr_line_in_the_coupon_column_gives_its_coupon_when_it_is_ours() {
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].column, Some(DoseColumn::Coupon));
     assert_eq!(
-        errors[0].reason,
+        errors[0].reason.en,
         "OCR line is for municipality 131016, not 382060"
+    );
+    assert_eq!(
+        errors[0].reason.ja,
+        "OCR行は自治体 131016 の接種券です（382060 のものではありません）。"
     );
     let bad_check = read("131310171234567890,3,2022-01-10,comirnaty,FA4597,131016\n".as_bytes());
     let errors = bad_check[0].as_ref().unwrap_err();
     assert_eq!(errors[0].column, Some(DoseColumn::Coupon));
     assert!(
-        errors[0].reason.contains("check digit"),
+        errors[0].reason.en.contains("check digit"),
         "{}",
         errors[0].reason
     );
@@ -204,9 +208,17 @@ fn every_bad_field_of_a_row_is_reported_with_its_line_and_column() {
         errors
             .iter()
             .find(|e| e.column == Some(c))
-            .map(|e| e.reason.clone())
+            .map(|e| e.reason.en.clone())
             .unwrap()
     };
+    // Every reason is also said in Japanese, without English words.
+    for e in errors {
+        assert!(
+            !e.reason.ja.contains("the ") && !e.reason.ja.is_ascii(),
+            "{:?}",
+            e.reason
+        );
+    }
     assert!(reason(DoseColumn::Coupon).contains("10 digits"));
     assert_eq!(
         reason(DoseColumn::DoseNumber),
@@ -241,7 +253,10 @@ fn empty_required_fields_are_each_reported() {
 fn a_reason_never_repeats_what_may_be_a_my_number() {
     let rows = read(b"123456789018,123456789018,123456789018,123456789018,FA4597,382060\n");
     for e in rows[0].as_ref().unwrap_err() {
-        assert!(!e.reason.contains("123456789018"), "{e}");
+        assert!(
+            !e.reason.en.contains("123456789018") && !e.reason.ja.contains("123456789018"),
+            "{e}"
+        );
     }
 }
 
@@ -255,7 +270,7 @@ fn short_rows_blank_lines_and_crlf_keep_line_numbers_right() {
     let short = rows[1].as_ref().unwrap_err();
     assert_eq!(short.len(), 1);
     assert_eq!((short[0].line, short[0].column), (4, None));
-    assert_eq!(short[0].reason, "expected 6 columns, found 2");
+    assert_eq!(short[0].reason.en, "expected 6 columns, found 2");
     assert_eq!(short[0].to_string(), "line 4: expected 6 columns, found 2");
     assert_eq!(rows[2].as_ref().unwrap().line, 5);
 }

@@ -98,7 +98,8 @@ impl ImportObserver for Observer {
             if let Err(e) = w.write_record([
                 line.as_str(),
                 p.column.as_deref().unwrap_or(""),
-                p.reason.as_str(),
+                p.reason.ja.as_str(),
+                p.reason.en.as_str(),
             ]) {
                 self.write_failed = Some(e.to_string());
             }
@@ -131,7 +132,7 @@ fn prepare(
         Some(path) => {
             let mut w = csv::Writer::from_path(path)
                 .map_err(|e| CliError::Input(format!("cannot create {}: {e}", path.display())))?;
-            w.write_record(["line", "column", "reason"])
+            w.write_record(["line", "column", "reason", "reason_en"])
                 .map_err(|e| CliError::Failure(e.to_string()))?;
             Some(w)
         }

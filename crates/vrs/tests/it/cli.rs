@@ -535,7 +535,7 @@ fn import_and_export_doses() {
     let report = std::fs::read_to_string(d.path("dose-errors.csv")).unwrap();
     let report_lines: Vec<&str> = report.lines().collect();
     assert_eq!(report_lines.len(), 2, "{report}");
-    assert_eq!(report_lines[0], "line,column,reason");
+    assert_eq!(report_lines[0], "line,column,reason,reason_en");
     assert!(report_lines[1].starts_with("3,接種券番号,"), "{report}");
 
     // Without the bad row: stored; the same file again changes nothing.
