@@ -21,9 +21,35 @@ pub struct CouponRef {
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum CouponRefError {
     #[error("the OCR line is not valid: {0}")]
-    Ocr(String),
+    Ocr(vrs_domain::Reason),
     #[error("give the 18-digit OCR line, or the municipality code and the coupon number")]
     Shape,
+}
+
+impl vrs_domain::UserFacing for CouponRefError {
+    fn code(&self) -> &'static str {
+        match self {
+            CouponRefError::Ocr(reason) => reason.code,
+            CouponRefError::Shape => "coupon_shape",
+        }
+    }
+
+    fn status(&self) -> u16 {
+        422
+    }
+
+    fn message_ja(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            CouponRefError::Ocr(reason) => format!("OCR行が正しくありません: {}", reason.ja).into(),
+            CouponRefError::Shape => {
+                "OCR行の18桁、または自治体コードと接種券番号を入力してください。".into()
+            }
+        }
+    }
+
+    fn message_en(&self) -> std::borrow::Cow<'_, str> {
+        self.to_string().into()
+    }
 }
 
 impl CouponRef {
@@ -38,12 +64,12 @@ impl CouponRef {
                     municipality: l.municipality,
                     coupon: l.coupon,
                 })
-                .map_err(|e| CouponRefError::Ocr(e.to_string())),
+                .map_err(|e| CouponRefError::Ocr(vrs_domain::Reason::of(&e))),
             16 => {
                 // Sixteen bytes need not be sixteen characters: split only on a boundary.
                 let (code, number) = digits.split_at_checked(6).ok_or(CouponRefError::Shape)?;
                 let municipality = MunicipalityCode::parse(code)
-                    .map_err(|e| CouponRefError::Ocr(e.to_string()))?;
+                    .map_err(|e| CouponRefError::Ocr(vrs_domain::Reason::of(&e)))?;
                 let coupon = CouponNumber::parse(number).map_err(|_| CouponRefError::Shape)?;
                 Ok(CouponRef {
                     municipality,

@@ -12,6 +12,7 @@ use crate::i18n::Lang;
 use crate::pages;
 use crate::session::Signed;
 use crate::AppState;
+use vrs_domain::UserFacing;
 
 /// The viewer's own municipality, once the access module allowed `action` on it.
 fn own_municipality(
@@ -38,7 +39,7 @@ fn audit_filter(lang: Lang, q: &pages::AuditQuery, limit: u32) -> Result<AuditFi
         vrs_domain::parse_date(value)
             .map(Some)
             .map_err(|e| match lang {
-                Lang::Ja => format!("{label_ja}（{field}）: {e}"),
+                Lang::Ja => format!("{label_ja}（{field}）: {}", e.message_ja()),
                 Lang::En => format!("{label_en} ({field}): {e}"),
             })
     };

@@ -65,6 +65,26 @@ macro_rules! text_table {
 mod texts;
 pub use texts::Text;
 
+/// A refusal in the reader's language.
+pub fn said(
+    lang: Lang,
+    refusal: &(impl vrs_domain::UserFacing + ?Sized),
+) -> std::borrow::Cow<'_, str> {
+    match lang {
+        Lang::Ja => refusal.message_ja(),
+        Lang::En => refusal.message_en(),
+    }
+}
+
+/// A field's refusal as a form shows it: the field's label, then why, in the reader's language.
+pub fn field_refused(
+    lang: Lang,
+    label: Text,
+    refusal: &(impl vrs_domain::UserFacing + ?Sized),
+) -> String {
+    format!("{}: {}", t(lang, label), said(lang, refusal))
+}
+
 pub fn t(lang: Lang, text: Text) -> &'static str {
     match lang {
         Lang::Ja => text.ja(),

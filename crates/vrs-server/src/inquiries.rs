@@ -21,7 +21,7 @@ use vrs_store::{ProvisionFilter, ProvisionSide};
 
 use crate::api_errors::api_error;
 use crate::error::WebError;
-use crate::i18n::{Lang, Text};
+use crate::i18n::{said, Lang, Text};
 use crate::inquiries_pages as view;
 use crate::records::actor;
 use crate::session::Signed;
@@ -56,11 +56,14 @@ fn request_of(
     let ja = lang == Lang::Ja;
     let my_number = MyNumber::parse(my_number).map_err(|e| {
         let label = Text::MyNumber.pick(ja);
-        ("my_number", format!("{label}: {e}"))
+        ("my_number", format!("{label}: {}", said(lang, &e)))
     })?;
     let former = MunicipalityCode::parse(former).map_err(|e| {
         let label = Text::FormerMunicipalityCode.pick(ja);
-        ("former_municipality", format!("{label}: {e}"))
+        (
+            "former_municipality",
+            format!("{label}: {}", said(lang, &e)),
+        )
     })?;
     Ok(InquiryRequest {
         my_number,

@@ -12,11 +12,11 @@ use vrs_core::coupon::CouponRef;
 use vrs_core::doses::{self, ChangeError, DoseInput, DoseText};
 use vrs_core::records::{read_person, search_people, PersonQuery};
 use vrs_domain::{
-    parse_date, AtenaNumber, CouponNumber, DoseNumber, KanaName, MunicipalityCode, MyNumber,
+    parse_date, AtenaNumber, CouponNumber, DoseNumber, KanaName, MunicipalityCode, MyNumber, Reason,
 };
 
 use crate::error::WebError;
-use crate::i18n::{t, Lang, Text};
+use crate::i18n::{field_refused, said, t, Lang, Text};
 use crate::records_pages as view;
 use crate::session::Signed;
 use crate::AppState;
@@ -84,37 +84,41 @@ fn person_query(
         }
         return MyNumber::parse(my_number)
             .map(|n| Some(PersonQuery::MyNumber(n)))
-            .map_err(|e| format!("{}: {e}", t(lang, Text::MyNumber)));
+            .map_err(|e| field_refused(lang, Text::MyNumber, &e));
     }
     if !atena.is_empty() {
         return AtenaNumber::parse(atena)
             .map(|a| Some(PersonQuery::Atena(a)))
-            .map_err(|e| format!("{}: {e}", t(lang, Text::AtenaNumber)));
+            .map_err(|e| field_refused(lang, Text::AtenaNumber, &e));
     }
     if !coupon.is_empty() {
         let digits = vrs_domain::normalize_digits(coupon);
         let parsed = if digits.len() == 10 {
-            CouponNumber::parse(&digits).map_err(|e| e.to_string())
+            CouponNumber::parse(&digits).map_err(|e| Reason::of(&e))
         } else {
             CouponRef::parse(&digits)
-                .map_err(|e| e.to_string())
+                .map_err(|e| Reason::of(&e))
                 .and_then(|c| {
                     if c.municipality == own {
                         Ok(c.coupon)
                     } else {
-                        Err(format!("the coupon is of municipality {}", c.municipality))
+                        Err(Reason::new(
+                            "coupon_other_municipality",
+                            format!("自治体 {} の接種券です。", c.municipality),
+                            format!("the coupon is of municipality {}", c.municipality),
+                        ))
                     }
                 })
         };
         return parsed
             .map(|c| Some(PersonQuery::Coupon(c)))
-            .map_err(|e| format!("{}: {e}", t(lang, Text::CouponNumber)));
+            .map_err(|e| field_refused(lang, Text::CouponNumber, &e));
     }
     if kana.is_empty() && birth.is_empty() {
         return Ok(None);
     }
-    let kana = KanaName::parse(kana).map_err(|e| format!("{}: {e}", t(lang, Text::NameKana)))?;
-    let birth = parse_date(birth).map_err(|e| format!("{}: {e}", t(lang, Text::BirthDate)))?;
+    let kana = KanaName::parse(kana).map_err(|e| field_refused(lang, Text::NameKana, &e))?;
+    let birth = parse_date(birth).map_err(|e| field_refused(lang, Text::BirthDate, &e))?;
     Ok(Some(PersonQuery::KanaBirth(kana, birth)))
 }
 
@@ -460,7 +464,7 @@ pub async fn set_flags(
         }
         parse_date(text)
             .map(Some)
-            .map_err(|e| format!("{}: {e}", tr(lang, ja, en)))
+            .map_err(|e| format!("{}: {}", tr(lang, ja, en), said(lang, &e)))
     };
     let dates = day("転出日", "Moved out on", &form.moved_out_on)
         .and_then(|m| day("死亡日", "Deceased on", &form.deceased_on).map(|d| (m, d)));

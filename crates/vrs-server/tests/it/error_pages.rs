@@ -1,6 +1,7 @@
 //! Refusals as a person meets them in the browser: a page in the frame, in their language, with what
 //! happened, what to do, the way back and the code; scripts keep the short text, the API its JSON.
-//! The language switch returns to the page it was on, and only to a page of this site.
+//! The language switch returns to the page it was on, and only to a page of this site. A field a
+//! form refuses is named with why, in the page's language only.
 
 use crate::support::{self, TestApp, LGWAN, PASSWORD};
 use vrs_store::on_both_backends;
@@ -9,6 +10,7 @@ on_both_backends!(
     TestApp:
     a_browser_gets_a_page_and_a_script_gets_the_text,
     the_language_switch_returns_to_the_same_page,
+    a_field_refused_on_a_japanese_page_says_why_in_japanese,
 );
 
 /// A GET as a browser sends it (`Accept: text/html…`).
@@ -114,4 +116,47 @@ async fn the_language_switch_returns_to_the_same_page(app: &TestApp) {
     }
     // The menu's own link has nothing to return to.
     assert!(staff.get("/").await.body.contains("href=\"/lang/en\""));
+}
+
+async fn a_field_refused_on_a_japanese_page_says_why_in_japanese(app: &TestApp) {
+    app.account("saijo-staff", "municipal_staff", Some("382060"), false)
+        .await;
+    let staff = app.browser(LGWAN);
+    staff.login("saijo-staff", PASSWORD).await;
+    let refused = [
+        (
+            "/records?kana=%E3%83%A4%E3%83%9E%E3%83%80&birth=2021-02-30",
+            "生年月日: 暦にない日付です。",
+            "no such day",
+        ),
+        (
+            "/records?kana=%E3%83%A4%E3%83%9E%E3%83%80&birth=",
+            "生年月日: 日付が入力されていません。",
+            "the date is empty",
+        ),
+        (
+            "/records?atena=12a",
+            "宛名番号: 宛名番号は数字だけで入力してください。",
+            "digits only",
+        ),
+        (
+            "/records?coupon=131310171234567890",
+            "接種券番号: OCR行が正しくありません",
+            "not valid",
+        ),
+    ];
+    for (path, japanese, english) in refused {
+        let page = staff.get(path).await;
+        assert!(page.body.contains(japanese), "{path}: {}", page.body);
+        assert!(!page.body.contains(english), "{path}: {}", page.body);
+    }
+    // The same refusal in English on the switch, without the Japanese sentence.
+    staff.get("/lang/en").await;
+    let page = staff.get(refused[0].0).await;
+    assert!(
+        page.body.contains("there is no such day in the calendar"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("暦にない日付です"), "{}", page.body);
 }
