@@ -2,7 +2,7 @@
 //! targets, no JavaScript: usable on a municipal PC and on a site tablet alike.
 
 use maud::{html, Markup, DOCTYPE};
-use vrs_core::access::Role;
+use vrs_core::access::{decide, Action, Principal, Role, Target};
 use vrs_store::{Account, Application, ApplicationStatus, AuditRecord};
 
 use crate::i18n::{t, Lang, Text};
@@ -43,156 +43,217 @@ pub fn role_label(lang: Lang, role: Role) -> &'static str {
     }
 }
 
-/// A menu entry: label in both languages and where it goes.
+/// A menu entry: label in both languages, where it goes, and what its page needs — the action,
+/// on which target — so the menu shows exactly the pages the access rules let the viewer open
+/// from the terminal in use.
 pub struct MenuItem {
     pub ja: &'static str,
     pub en: &'static str,
     pub href: &'static str,
+    /// `None` for a page every account has.
+    needs: Option<(Action, On)>,
 }
 
-const RECORD_ITEMS: [MenuItem; 5] = [
-    MenuItem {
-        ja: "接種記録の管理",
-        en: "Vaccination records",
-        href: "/records",
-    },
-    MenuItem {
-        ja: "接種記録の一括登録",
-        en: "Import doses",
-        href: "/doses/import",
-    },
-    MenuItem {
-        ja: "接種記録のダウンロード",
-        en: "Download doses",
-        href: "/doses/export",
-    },
-    MenuItem {
-        ja: "接種証明書の発行履歴",
-        en: "Certificates issued",
-        href: "/certificates",
-    },
-    MenuItem {
-        ja: "重複者の確認",
-        en: "Duplicate people",
-        href: "/duplicates",
-    },
-];
+/// The target a menu page acts on, from the viewer's own account.
+#[derive(Clone, Copy)]
+enum On {
+    /// The viewer's area: its municipality, prefecture or the nation.
+    Area,
+    /// The viewer's own municipality (a page of municipal accounts only).
+    OwnMunicipality,
+    /// A person of the viewer's municipality.
+    OwnPerson,
+    /// An inquiry sent from the viewer's municipality.
+    OwnInquiry,
+}
 
-/// Inquiry pages: shown on LG-WAN terminals only, where a My Number may be sent.
-const INQUIRY_ITEMS: [MenuItem; 2] = [
+const fn item(
+    ja: &'static str,
+    en: &'static str,
+    href: &'static str,
+    needs: Action,
+    on: On,
+) -> MenuItem {
     MenuItem {
-        ja: "他自治体への接種記録照会",
-        en: "Inquiry to another municipality",
-        href: "/inquiries",
-    },
-    MenuItem {
-        ja: "一括照会",
-        en: "Bulk inquiry",
-        href: "/inquiries/bulk",
-    },
-];
-
-const MUNICIPAL_ITEMS: [MenuItem; 2] = [
-    MenuItem {
-        ja: "情報提供等の記録",
-        en: "Provision records",
-        href: "/provisions",
-    },
-    MenuItem {
-        ja: "確認事項",
-        en: "Terms",
-        href: "/terms",
-    },
-];
-
-const STATISTICS_ITEM: MenuItem = MenuItem {
-    ja: "接種状況の統計",
-    en: "Vaccination statistics",
-    href: "/statistics",
-};
-
-const AUDIT_ITEM: MenuItem = MenuItem {
-    ja: "操作ログの検索",
-    en: "Search the audit log",
-    href: "/audit",
-};
-
-/// The menu of a role on its terminal: only pages that exist and that it may open from there.
-pub fn menu(role: Role, lgwan: bool) -> Vec<MenuItem> {
-    let mut items = Vec::new();
-    match role {
-        Role::NationalOperator => {
-            items.push(STATISTICS_ITEM);
-            items.push(MenuItem {
-                ja: "アカウント申請の審査",
-                en: "Account applications",
-                href: "/operator/applications",
-            });
-            items.push(MenuItem {
-                ja: "ロック中のアカウント（不正ログインの通知）",
-                en: "Locked accounts (intrusion notices)",
-                href: "/operator/locks",
-            });
-            items.push(MenuItem {
-                ja: "接種券の読み取りの異常（会場タブレット）",
-                en: "Unusual coupon reads (site tablets)",
-                href: "/operator/coupon-reads",
-            });
-            items.push(MenuItem {
-                ja: "確認事項の公開",
-                en: "Publish terms",
-                href: "/operator/terms",
-            });
-            items.push(MenuItem {
-                ja: "機能の緊急停止",
-                en: "Emergency stop",
-                href: "/operator/functions",
-            });
-        }
-        Role::MunicipalAdmin => {
-            items.push(MenuItem {
-                ja: "アカウントの利用申請",
-                en: "Apply for accounts",
-                href: "/admin/applications",
-            });
-            items.extend(RECORD_ITEMS);
-            if lgwan {
-                items.extend(INQUIRY_ITEMS);
-            }
-            items.extend(MUNICIPAL_ITEMS);
-            items.push(STATISTICS_ITEM);
-            items.push(AUDIT_ITEM);
-            if lgwan {
-                items.push(MenuItem {
-                    ja: "バックアップ",
-                    en: "Backup",
-                    href: "/admin/backup",
-                });
-            }
-        }
-        Role::MunicipalStaff => {
-            items.extend(RECORD_ITEMS);
-            if lgwan {
-                items.extend(INQUIRY_ITEMS);
-            }
-            items.extend(MUNICIPAL_ITEMS);
-            items.push(STATISTICS_ITEM);
-            items.push(AUDIT_ITEM);
-        }
-        Role::PrefectureViewer => items.push(STATISTICS_ITEM),
-        Role::SiteTablet => items.push(MenuItem {
-            ja: "接種登録（タブレット）",
-            en: "Register a dose (tablet)",
-            href: "/tablet",
-        }),
-        Role::CertificateService => {}
+        ja,
+        en,
+        href,
+        needs: Some((needs, on)),
     }
-    items.push(MenuItem {
-        ja: "パスワード変更",
-        en: "Change password",
-        href: "/password",
-    });
-    items
+}
+
+/// Every page a menu may offer, in the order menus show them.
+const MENU: [MenuItem; 19] = [
+    item(
+        "アカウントの利用申請",
+        "Apply for accounts",
+        "/admin/applications",
+        Action::ApplyForAccounts,
+        On::OwnMunicipality,
+    ),
+    item(
+        "接種記録の管理",
+        "Vaccination records",
+        "/records",
+        Action::SearchPeople,
+        On::OwnMunicipality,
+    ),
+    item(
+        "接種記録の一括登録",
+        "Import doses",
+        "/doses/import",
+        Action::ImportDoses,
+        On::OwnMunicipality,
+    ),
+    item(
+        "接種記録のダウンロード",
+        "Download doses",
+        "/doses/export",
+        Action::ExportRecords,
+        On::OwnMunicipality,
+    ),
+    item(
+        "接種証明書の発行履歴",
+        "Certificates issued",
+        "/certificates",
+        Action::SearchPeople,
+        On::OwnMunicipality,
+    ),
+    item(
+        "重複者の確認",
+        "Duplicate people",
+        "/duplicates",
+        Action::CorrectPerson,
+        On::OwnPerson,
+    ),
+    item(
+        "他自治体への接種記録照会",
+        "Inquiry to another municipality",
+        "/inquiries",
+        Action::SendInquiry,
+        On::OwnInquiry,
+    ),
+    item(
+        "一括照会",
+        "Bulk inquiry",
+        "/inquiries/bulk",
+        Action::SendInquiry,
+        On::OwnInquiry,
+    ),
+    item(
+        "情報提供等の記録",
+        "Provision records",
+        "/provisions",
+        Action::ReadProvisionRecords,
+        On::OwnMunicipality,
+    ),
+    item(
+        "確認事項",
+        "Terms",
+        "/terms",
+        Action::ReadTerms,
+        On::OwnMunicipality,
+    ),
+    item(
+        "接種状況の統計",
+        "Vaccination statistics",
+        "/statistics",
+        Action::ReadStatistics,
+        On::Area,
+    ),
+    item(
+        "操作ログの検索",
+        "Search the audit log",
+        "/audit",
+        Action::ReadAuditLog,
+        On::OwnMunicipality,
+    ),
+    item(
+        "バックアップ",
+        "Backup",
+        "/admin/backup",
+        Action::BackupArea,
+        On::OwnMunicipality,
+    ),
+    item(
+        "アカウント申請の審査",
+        "Account applications",
+        "/operator/applications",
+        Action::ApproveAccounts,
+        On::Area,
+    ),
+    item(
+        "ロック中のアカウント（不正ログインの通知）",
+        "Locked accounts (intrusion notices)",
+        "/operator/locks",
+        Action::ApproveAccounts,
+        On::Area,
+    ),
+    item(
+        "接種券の読み取りの異常（会場タブレット）",
+        "Unusual coupon reads (site tablets)",
+        "/operator/coupon-reads",
+        Action::ApproveAccounts,
+        On::Area,
+    ),
+    item(
+        "確認事項の公開",
+        "Publish terms",
+        "/operator/terms",
+        Action::PublishTerms,
+        On::Area,
+    ),
+    item(
+        "機能の緊急停止",
+        "Emergency stop",
+        "/operator/functions",
+        Action::EmergencyStop,
+        On::Area,
+    ),
+    item(
+        "接種登録（タブレット）",
+        "Register a dose (tablet)",
+        "/tablet",
+        Action::RegisterDose,
+        On::OwnPerson,
+    ),
+];
+
+const PASSWORD_ITEM: MenuItem = MenuItem {
+    ja: "パスワード変更",
+    en: "Change password",
+    href: "/password",
+    needs: None,
+};
+
+/// The menu of a signed-in viewer: the pages its role may open from its terminal, then the
+/// password change every account has.
+pub fn menu(principal: &Principal) -> Vec<&'static MenuItem> {
+    let target = |on: On| -> Option<Target> {
+        let own = principal.municipality;
+        Some(match on {
+            On::Area => match (own, principal.prefecture) {
+                (Some(m), _) => Target::Municipality(m),
+                (None, Some(p)) => Target::Prefecture(p),
+                (None, None) => Target::Nation,
+            },
+            On::OwnMunicipality => Target::Municipality(own?),
+            On::OwnPerson => Target::Person { home: own? },
+            On::OwnInquiry => Target::Inquiry {
+                requester: own?,
+                holder: own?,
+            },
+        })
+    };
+    MENU.iter()
+        .chain([&PASSWORD_ITEM])
+        .filter(|item| match item.needs {
+            None => true,
+            Some((action, on)) => {
+                target(on).is_some_and(|t| decide(principal, action, &t).is_allowed())
+            }
+        })
+        .collect()
 }
 
 /// A time as Japan reads it, to the second (`2026-12-05 14:06:09`).
@@ -316,7 +377,7 @@ pub fn home(lang: Lang, signed: &Signed) -> Markup {
         html! {
             nav.menu data-role=(signed.account.role) {
                 ul {
-                    @for item in menu(signed.account.role, signed.terminal == Terminal::Lgwan) {
+                    @for item in signed.principal().map(|p| menu(&p)).unwrap_or_default() {
                         li { a href=(item.href) { (if lang == Lang::Ja { item.ja } else { item.en }) } }
                     }
                 }
@@ -591,4 +652,80 @@ pub fn audit(
             }
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use vrs_domain::{MunicipalityCode, PrefectureCode, Terminal};
+
+    /// The menus as each role has had them: the records pages for the municipality, inquiries and
+    /// backup only from LG-WAN, the operator's pages for the operator.
+    #[test]
+    fn the_menu_derived_from_the_access_rules_is_each_roles_menu() {
+        let records = [
+            "/records",
+            "/doses/import",
+            "/doses/export",
+            "/certificates",
+            "/duplicates",
+        ];
+        let inquiries = ["/inquiries", "/inquiries/bulk"];
+        let municipal = ["/provisions", "/terms", "/statistics", "/audit"];
+        let operator = [
+            "/statistics",
+            "/operator/applications",
+            "/operator/locks",
+            "/operator/coupon-reads",
+            "/operator/terms",
+            "/operator/functions",
+        ];
+        let staff = |lgwan: bool| -> Vec<&str> {
+            let mut v = records.to_vec();
+            if lgwan {
+                v.extend(inquiries);
+            }
+            v.extend(municipal);
+            v
+        };
+        for terminal in [Terminal::Lgwan, Terminal::Internet] {
+            let lgwan = terminal == Terminal::Lgwan;
+            for role in Role::ALL {
+                let municipal_account = matches!(
+                    role,
+                    Role::MunicipalAdmin | Role::MunicipalStaff | Role::SiteTablet
+                );
+                let principal = Principal {
+                    user: "someone".into(),
+                    role,
+                    terminal,
+                    municipality: municipal_account
+                        .then(|| MunicipalityCode::parse("382060").unwrap()),
+                    prefecture: (role == Role::PrefectureViewer)
+                        .then(|| PrefectureCode::parse("38").unwrap()),
+                    scopes: None,
+                };
+                let mut expected: Vec<&str> = match role {
+                    Role::NationalOperator => operator.to_vec(),
+                    Role::PrefectureViewer => vec!["/statistics"],
+                    Role::MunicipalAdmin => {
+                        let mut v = vec!["/admin/applications"];
+                        v.extend(staff(lgwan));
+                        if lgwan {
+                            v.push("/admin/backup");
+                        }
+                        v
+                    }
+                    Role::MunicipalStaff => staff(lgwan),
+                    Role::SiteTablet => vec!["/tablet"],
+                    Role::CertificateService => vec![],
+                };
+                expected.push("/password");
+                let got: Vec<&str> = menu(&principal).iter().map(|i| i.href).collect();
+                assert_eq!(got, expected, "{role:?} on {terminal:?}");
+            }
+        }
+    }
 }
