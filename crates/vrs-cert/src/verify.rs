@@ -314,6 +314,67 @@ pub enum VerifyError {
     Revoked { kind: CodeKind },
 }
 
+/// A refusal as the verification page says it: the Japanese names what failed (the format's own
+/// detail stays in the English, for the issuer's support).
+impl vrs_domain::UserFacing for VerifyError {
+    fn code(&self) -> &'static str {
+        match self {
+            VerifyError::Unrecognised(_) => "not_a_certificate",
+            VerifyError::Image(_) => "image_unreadable",
+            VerifyError::NoQrCode => "no_qr_code",
+            VerifyError::QrUnreadable(_) => "qr_unreadable",
+            VerifyError::Shc(_) | VerifyError::Dcc(_) | VerifyError::VdsNc(_) => "not_verified",
+            VerifyError::ShcExpired(_) => "expired",
+            VerifyError::Content { .. } => "content_invalid",
+            VerifyError::InFile { source, .. } => source.code(),
+            VerifyError::Revoked { .. } => "revoked",
+        }
+    }
+
+    fn status(&self) -> u16 {
+        422
+    }
+
+    fn message_ja(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            VerifyError::Unrecognised(_) => "証明書のコードではありません（shc:/…、HC1:…、VDS-NC、\
+                またはQRコードのPNG・JPEG画像を読み取れます）。"
+                .into(),
+            VerifyError::Image(_) => "画像を読み取れません。".into(),
+            VerifyError::NoQrCode => "画像にQRコードが見つかりません。".into(),
+            VerifyError::QrUnreadable(_) => "画像のQRコードを読み取れません。".into(),
+            VerifyError::Shc(_) | VerifyError::Dcc(_) | VerifyError::VdsNc(_) => format!(
+                "{}: 署名または形式を確認できませんでした。発行元の証明書ではないか、\
+                 内容が書き換えられています。",
+                self.kind().map_or("", CodeKind::name)
+            )
+            .into(),
+            VerifyError::ShcExpired(at) => format!(
+                "SMART Health Card: 有効期限（{}）が過ぎています。",
+                at.format("%Y-%m-%d")
+            )
+            .into(),
+            VerifyError::Content { kind, .. } => {
+                format!("{}: 証明書の内容が正しくありません。", kind.name()).into()
+            }
+            VerifyError::InFile {
+                index,
+                count,
+                source,
+            } => format!("{count}件中{index}件目: {}", source.message_ja()).into(),
+            VerifyError::Revoked { kind } => format!(
+                "{}: 発行元により失効しています。この証明書は使えません。",
+                kind.name()
+            )
+            .into(),
+        }
+    }
+
+    fn message_en(&self) -> std::borrow::Cow<'_, str> {
+        self.to_string().into()
+    }
+}
+
 impl VerifyError {
     /// The kind of code refused, when it was recognised.
     pub fn kind(&self) -> Option<CodeKind> {

@@ -170,7 +170,7 @@ pub async fn check(
             .run(move || vrs_cert::verify::verify_all(&input, &trust, now))
             .await
         {
-            Ok(checked) => checked.map_err(|e| e.to_string()),
+            Ok(checked) => checked.map_err(|e| crate::i18n::said(lang, &e).into_owned()),
             Err(PoolRefusal::Busy) => {
                 return Ok(refused(
                     lang,

@@ -255,7 +255,13 @@ async fn staff_revoke_and_reissue_and_verifiers_learn_it(app: &TestApp) {
         )
         .await;
     assert_eq!(checked.status, 200);
-    assert!(checked.body.contains("revoked"), "{}", checked.body);
+    // In Japanese (the page's default language), not the verifier's English.
+    assert!(
+        checked.body.contains("発行元により失効しています"),
+        "{}",
+        checked.body
+    );
+    assert!(!checked.body.contains("revoked"), "{}", checked.body);
     assert!(!checked.body.contains("class=\"card valid\""));
 }
 

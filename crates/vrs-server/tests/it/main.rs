@@ -16,6 +16,7 @@ mod fhir;
 mod hl7;
 mod inquiry;
 mod isolation;
+mod japanese;
 mod lifecycle;
 mod statistics;
 mod support;
