@@ -9,6 +9,7 @@ use vrs_core::access::{Action, Target};
 use vrs_core::accounts::{self, ApplicationError};
 use vrs_store::ApplicationStatus;
 
+use crate::confirm::{unless_confirmed, Destructive};
 use crate::error::WebError;
 use crate::i18n::Lang;
 use crate::pages;
@@ -154,9 +155,14 @@ pub(crate) async fn approve_application(
     State(state): State<AppState>,
     signed: Signed,
     Path(id): Path<i64>,
-    Form(form): Form<CsrfForm>,
-) -> Result<Html<String>, WebError> {
+    Form(form): Form<ConfirmedForm>,
+) -> Result<Response, WebError> {
     signed.check_csrf(&form.csrf)?;
+    signed.authorize(Action::ApproveAccounts, &Target::Nation)?;
+    let path = format!("/operator/applications/{id}/approve");
+    if let Some(page) = form.ask(&signed, Destructive::ApproveApplication, &path) {
+        return Ok(page);
+    }
     let issued = accounts::approve(
         state.store.as_ref(),
         &signed.account,
@@ -165,21 +171,43 @@ pub(crate) async fn approve_application(
     )
     .await
     .map_err(application_error)?;
-    operator_page(
+    Ok(operator_page(
         &state,
         &signed,
         Some((&issued.user_id, &issued.initial_password)),
     )
-    .await
+    .await?
+    .into_response())
+}
+
+/// A form of one button that changes what cannot be taken back.
+#[derive(serde::Deserialize)]
+pub(crate) struct ConfirmedForm {
+    csrf: String,
+    /// `1` once the confirmation page was answered (confirm.rs).
+    #[serde(default)]
+    confirmed: Option<String>,
+}
+
+impl ConfirmedForm {
+    fn ask(&self, signed: &Signed, what: Destructive, path: &str) -> Option<Response> {
+        let fields = [("csrf", self.csrf.as_str())];
+        unless_confirmed(signed, what, path, &fields, self.confirmed.as_deref())
+    }
 }
 
 pub(crate) async fn reject_application(
     State(state): State<AppState>,
     signed: Signed,
     Path(id): Path<i64>,
-    Form(form): Form<CsrfForm>,
-) -> Result<Html<String>, WebError> {
+    Form(form): Form<ConfirmedForm>,
+) -> Result<Response, WebError> {
     signed.check_csrf(&form.csrf)?;
+    signed.authorize(Action::ApproveAccounts, &Target::Nation)?;
+    let path = format!("/operator/applications/{id}/reject");
+    if let Some(page) = form.ask(&signed, Destructive::RejectApplication, &path) {
+        return Ok(page);
+    }
     accounts::reject(
         state.store.as_ref(),
         &signed.account,
@@ -188,5 +216,5 @@ pub(crate) async fn reject_application(
     )
     .await
     .map_err(application_error)?;
-    operator_page(&state, &signed, None).await
+    Ok(operator_page(&state, &signed, None).await?.into_response())
 }

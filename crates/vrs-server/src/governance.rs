@@ -251,7 +251,7 @@ fn functions_view(
                     input type="hidden" name="csrf" value=(signed.session.csrf_token);
                     input type="hidden" name="stop" value=(if stopped { "0" } else { "1" });
                     label { (Text::Reason.pick(ja)) input name="reason" required maxlength="200"; }
-                    button type="submit" { (if stopped { Text::Resume.pick(ja) } else { Text::Stop.pick(ja) }) }
+                    button.danger[!stopped] type="submit" { (if stopped { Text::Resume.pick(ja) } else { Text::Stop.pick(ja) }) }
                 }
             }
         }
@@ -270,6 +270,9 @@ pub struct SwitchForm {
     stop: String,
     #[serde(default)]
     reason: String,
+    /// `1` once the confirmation page was answered (confirm.rs).
+    #[serde(default)]
+    confirmed: Option<String>,
 }
 
 pub async fn switch(
@@ -286,6 +289,18 @@ pub async fn switch(
         "0" => false,
         other => return Err(WebError::Invalid(format!("stop: {other:?} (1 or 0)"))),
     };
+    let path = format!("/operator/functions/{}", function.as_str());
+    let fields = [
+        ("csrf", form.csrf.as_str()),
+        ("stop", form.stop.as_str()),
+        ("reason", form.reason.as_str()),
+    ];
+    let what = crate::confirm::Destructive::SwitchFunction;
+    if let Some(page) =
+        crate::confirm::unless_confirmed(&signed, what, &path, &fields, form.confirmed.as_deref())
+    {
+        return Ok(page);
+    }
     match switch_function(
         state.store.as_ref(),
         &actor(&signed),

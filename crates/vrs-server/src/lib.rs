@@ -11,6 +11,7 @@ mod backups;
 mod certificates;
 mod charts;
 pub mod config;
+mod confirm;
 mod dose_files;
 mod duplicates;
 mod duplicates_pages;

@@ -162,6 +162,9 @@ pub struct RevokeForm {
     pub csrf: String,
     #[serde(default)]
     pub reason: String,
+    /// `1` once the confirmation page was answered (confirm.rs).
+    #[serde(default)]
+    pub confirmed: Option<String>,
 }
 
 /// Staff revoke a certificate of the person (`POST /records/{atena}/certificates/{id}/revoke`).
@@ -172,6 +175,17 @@ pub async fn revoke(
     Form(form): Form<RevokeForm>,
 ) -> Result<Response, WebError> {
     let (own, atena, id, _) = counter_certificate(&state, &signed, &form.csrf, &atena, &id).await?;
+    let path = format!("/records/{atena}/certificates/{id}/revoke");
+    let fields = [
+        ("csrf", form.csrf.as_str()),
+        ("reason", form.reason.as_str()),
+    ];
+    let what = crate::confirm::Destructive::RevokeCertificate;
+    if let Some(page) =
+        crate::confirm::unless_confirmed(&signed, what, &path, &fields, form.confirmed.as_deref())
+    {
+        return Ok(page);
+    }
     match lifecycle::revoke(
         state.store.as_ref(),
         &actor(&signed),
@@ -181,7 +195,7 @@ pub async fn revoke(
     )
     .await
     {
-        Ok(()) => Ok(Redirect::to(&format!("/records/{atena}?saved=1")).into_response()),
+        Ok(()) => Ok(Redirect::to(&format!("/records/{atena}?saved=revoked")).into_response()),
         Err(ChangeError::NoReason) => Err(WebError::Invalid(
             "reason: 失効の理由を入力してください (a reason is required)".into(),
         )),

@@ -33,6 +33,11 @@ table{border-collapse:collapse;background:#fff}
 td,th{border:1px solid #c8d3e1;padding:.4rem .6rem;text-align:left}
 .error-page .error-message{font-weight:bold;font-size:1.1rem;border-left:4px solid #b3261e;padding:.4rem .8rem;background:#fff}
 .error-page .error-code{color:#555}
+button.primary{background:#1d4f91;color:#fff;border:1px solid #163d70;border-radius:.3rem}
+button.danger{background:#b3261e;color:#fff;border:1px solid #8c1d18;border-radius:.3rem}
+a.button{display:inline-block;padding:.6rem 1.2rem;margin-top:1rem;border:1px solid #1d4f91;border-radius:.3rem;text-decoration:none;color:#1d4f91;background:#fff}
+section.confirm{border-left:6px solid #b3261e;max-width:36rem}
+.confirm-what{font-weight:700;font-size:1.1rem}
 ";
 
 /// The label of a role.
@@ -546,11 +551,11 @@ pub fn operator_applications(
                             td {
                                 form method="post" action={ "/operator/applications/" (a.id) "/approve" } {
                                     input type="hidden" name="csrf" value=(signed.session.csrf_token);
-                                    button type="submit" { (Text::Approve.pick(ja)) }
+                                    button.primary type="submit" { (Text::Approve.pick(ja)) }
                                 }
                                 form method="post" action={ "/operator/applications/" (a.id) "/reject" } {
                                     input type="hidden" name="csrf" value=(signed.session.csrf_token);
-                                    button type="submit" { (Text::Reject.pick(ja)) }
+                                    button.danger type="submit" { (Text::Reject.pick(ja)) }
                                 }
                             }
                         }

@@ -15,6 +15,7 @@ use vrs_domain::{
     parse_date, AtenaNumber, CouponNumber, DoseNumber, KanaName, MunicipalityCode, MyNumber, Reason,
 };
 
+use crate::confirm::{unless_confirmed, Destructive};
 use crate::error::WebError;
 use crate::i18n::{field_refused, said, t, Lang, Text};
 use crate::records_pages as view;
@@ -54,6 +55,9 @@ pub struct SearchQuery {
     pub birth: String,
     #[serde(default)]
     pub my_number: String,
+    /// Set on the way back from deleting a person's record, to say it was done.
+    #[serde(default)]
+    pub deleted: Option<String>,
 }
 
 fn tr(lang: Lang, ja: &str, en: &str) -> String {
@@ -229,9 +233,17 @@ pub async fn person(
     Query(q): Query<SavedQuery>,
 ) -> Result<Response, WebError> {
     let atena = atena_of(&atena)?;
-    let notice = q
-        .saved
-        .map(|_| (true, tr(signed.lang, "保存しました。", "Saved.")));
+    let notice = q.saved.as_deref().map(|done| {
+        let said = match done {
+            "dose_added" => Text::DoseAddedNotice,
+            "dose_corrected" => Text::DoseCorrectedNotice,
+            "dose_deleted" => Text::DoseDeletedNotice,
+            "flags" => Text::FlagsSetNotice,
+            "revoked" => Text::CertificateRevokedNotice,
+            _ => Text::Saved,
+        };
+        (true, t(signed.lang, said).to_owned())
+    });
     person_page(&state, &signed, &atena, StatusCode::OK, notice).await
 }
 
@@ -301,10 +313,11 @@ async fn after_change<T>(
     signed: &Signed,
     atena: &AtenaNumber,
     result: Result<Result<T, ChangeError>, String>,
+    done: &str,
 ) -> Result<Response, WebError> {
     let message = match result {
         Ok(Ok(_)) => {
-            return Ok(Redirect::to(&format!("/records/{atena}?saved=1")).into_response());
+            return Ok(Redirect::to(&format!("/records/{atena}?saved={done}")).into_response());
         }
         Ok(Err(e)) => change_message(signed.lang, e)?,
         Err(invalid) => invalid,
@@ -352,7 +365,7 @@ pub async fn add_dose(
         )
         .await),
     };
-    after_change(&state, &signed, &atena, result).await
+    after_change(&state, &signed, &atena, result, "dose_added").await
 }
 
 pub async fn correct_dose(
@@ -379,7 +392,7 @@ pub async fn correct_dose(
         )
         .await),
     };
-    after_change(&state, &signed, &atena, result).await
+    after_change(&state, &signed, &atena, result, "dose_corrected").await
 }
 
 #[derive(Deserialize)]
@@ -387,6 +400,20 @@ pub struct ReasonForm {
     pub csrf: String,
     #[serde(default)]
     pub reason: String,
+    /// `1` once the confirmation page was answered (confirm.rs).
+    #[serde(default)]
+    pub confirmed: Option<String>,
+}
+
+impl ReasonForm {
+    /// Asks first, unless the form says it was confirmed.
+    fn ask(&self, signed: &Signed, what: Destructive, path: &str) -> Option<Response> {
+        let fields = [
+            ("csrf", self.csrf.as_str()),
+            ("reason", self.reason.as_str()),
+        ];
+        unless_confirmed(signed, what, path, &fields, self.confirmed.as_deref())
+    }
 }
 
 pub async fn delete_dose(
@@ -400,6 +427,10 @@ pub async fn delete_dose(
         atena: &atena,
         dose_number: DoseNumber::new(n).map_err(|_| WebError::NotFound)?,
     };
+    let path = format!("/records/{atena}/doses/{n}/delete");
+    if let Some(page) = form.ask(&signed, Destructive::DeleteDose, &path) {
+        return Ok(page);
+    }
     let result = doses::delete_dose(
         state.store.as_ref(),
         &actor(&signed),
@@ -408,7 +439,7 @@ pub async fn delete_dose(
         &form.reason,
     )
     .await;
-    after_change(&state, &signed, &atena, Ok(result)).await
+    after_change(&state, &signed, &atena, Ok(result), "dose_deleted").await
 }
 
 /// Deletes the person's record and doses (the municipality's own deletion, promise 22 of
@@ -421,6 +452,10 @@ pub async fn delete_person(
 ) -> Result<Response, WebError> {
     use vrs_core::backup::shred::{delete_person, ShredError};
     let (own, atena) = change_of(&signed, &form.csrf, Action::DeletePerson, &atena)?;
+    let path = format!("/records/{atena}/delete");
+    if let Some(page) = form.ask(&signed, Destructive::DeletePerson, &path) {
+        return Ok(page);
+    }
     let deleted = delete_person(
         state.store.as_ref(),
         own,
@@ -430,10 +465,10 @@ pub async fn delete_person(
     )
     .await;
     match deleted {
-        Ok(_) => Ok(Redirect::to("/records").into_response()),
+        Ok(_) => Ok(Redirect::to("/records?deleted=1").into_response()),
         Err(ShredError::NoReason) => {
             let message = tr(signed.lang, "理由を入力してください。", "Give a reason.");
-            after_change::<()>(&state, &signed, &atena, Err(message)).await
+            after_change::<()>(&state, &signed, &atena, Err(message), "").await
         }
         Err(ShredError::NoSuchPerson(..)) => Err(WebError::NotFound),
         Err(ShredError::Store(e)) => Err(e.into()),
@@ -481,5 +516,5 @@ pub async fn set_flags(
         )
         .await),
     };
-    after_change(&state, &signed, &atena, result).await
+    after_change(&state, &signed, &atena, result, "flags").await
 }

@@ -24,6 +24,9 @@ pub fn search(
     let body = html! {
         form.card.search method="post" action="/records" {
             @if let Some(e) = error { p.error role="alert" { (e) } }
+            @if q.deleted.is_some() && error.is_none() {
+                p.notice role="status" { (Text::PersonDeletedNotice.pick(ja)) }
+            }
             input type="hidden" name="csrf" value=(signed.session.csrf_token);
             p { (Text::SearchByOneOfThese.pick(ja)) }
             label for="atena" { (Text::AtenaNumber.pick(ja)) }
@@ -197,7 +200,7 @@ pub fn person(
                     form method="post" action={ (base) "/doses/" (r.dose.dose_number) "/delete" } {
                         input type="hidden" name="csrf" value=(csrf);
                         label { (Text::ReasonForTheDeletion.pick(ja)) input name="reason" required; }
-                        button type="submit" { (Text::Delete.pick(ja)) }
+                        button.danger type="submit" { (Text::Delete.pick(ja)) }
                     }
                 }
             }

@@ -258,6 +258,17 @@ text_table! {
     ReadingThePictureTookToo => "画像の読み取りに時間がかかりすぎました。二次元コードを大きく、まっすぐ写した画像でお試しください。", "Reading the picture took too long: try one where the QR code is larger and straight.";
     Reads => "読み取り", "Reads";
     Reason => "理由", "Reason";
+    ReasonColon => "理由: ", "Reason: ";
+    ConfirmTitle => "実行前の確認", "Please confirm";
+    YesDoIt => "実行する", "Yes, do it";
+    NoGoBack => "やめて戻る", "No, go back";
+    DoseAddedNotice => "接種記録を追加しました。", "The dose was added.";
+    DoseCorrectedNotice => "接種記録を訂正しました。", "The dose was corrected.";
+    DoseDeletedNotice => "接種記録を削除しました。", "The dose was deleted.";
+    FlagsSetNotice => "転出・死亡の設定を保存しました。", "Moved-out and deceased dates were saved.";
+    CertificateRevokedNotice => "証明書を失効させました。", "The certificate was revoked.";
+    PersonDeletedNotice => "記録を削除しました。", "The record was deleted.";
+    Saved => "保存しました。", "Saved.";
     ReasonForRevoking => "失効の理由", "Reason for revoking";
     ReasonForTheCorrection => "訂正の理由", "Reason for the correction";
     ReasonForTheDeletion => "削除の理由", "Reason for the deletion";

@@ -450,10 +450,31 @@ async fn accounts_are_issued_only_on_an_approved_application(app: &TestApp) {
     )
     .to_owned();
     let csrf = support::hidden(&pending.body, "csrf").unwrap();
-    let approved = operator
+    // First the confirmation page, which issues nothing; its button sends the form again.
+    let asked = operator
         .post(
             &format!("/operator/applications/{action}/approve"),
             &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(asked.status, 200, "{}", asked.body);
+    assert!(
+        asked
+            .body
+            .contains("を承認し、申請されたアカウントを発行します"),
+        "{}",
+        asked.body
+    );
+    assert!(!asked.body.contains("initial-password"), "{}", asked.body);
+    assert!(
+        asked.body.contains("name=\"confirmed\" value=\"1\""),
+        "{}",
+        asked.body
+    );
+    let approved = operator
+        .post(
+            &format!("/operator/applications/{action}/approve"),
+            &[("csrf", &csrf), ("confirmed", "1")],
         )
         .await;
     assert_eq!(approved.status, 200, "{}", approved.body);
@@ -464,7 +485,7 @@ async fn accounts_are_issued_only_on_an_approved_application(app: &TestApp) {
     let twice = operator
         .post(
             &format!("/operator/applications/{action}/approve"),
-            &[("csrf", &csrf)],
+            &[("csrf", &csrf), ("confirmed", "1")],
         )
         .await;
     assert_eq!(twice.status, 422);

@@ -126,11 +126,30 @@ async fn staff_delete_a_person_of_their_own_municipality_with_a_reason(app: &Tes
     assert_eq!(refused.status, 422, "{}", refused.body);
     assert!(refused.body.contains("理由を入力してください"));
     assert_eq!(staff.get(&page).await.status, 200);
-    let done = staff
+    // Asked first: the page says what will go, and the person is still there.
+    let asked = staff
         .post(&delete, &[("csrf", &csrf), ("reason", "二重登録")])
         .await;
+    assert_eq!(asked.status, 200, "{}", asked.body);
+    assert!(
+        asked.body.contains("接種記録とともに削除します"),
+        "{}",
+        asked.body
+    );
+    assert_eq!(staff.get(&page).await.status, 200);
+    let done = staff
+        .post(
+            &delete,
+            &[("csrf", &csrf), ("reason", "二重登録"), ("confirmed", "1")],
+        )
+        .await;
     assert_eq!(done.status, 303, "{}", done.body);
-    assert_eq!(done.location.as_deref(), Some("/records"));
+    assert_eq!(done.location.as_deref(), Some("/records?deleted=1"));
+    assert!(staff
+        .get("/records?deleted=1")
+        .await
+        .body
+        .contains("記録を削除しました。"));
     assert_eq!(staff.get(&page).await.status, 404);
     assert_eq!(
         staff

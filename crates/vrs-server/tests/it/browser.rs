@@ -843,6 +843,14 @@ async fn the_administrator_finds_the_backup_page_and_deletes_a_person_with_a_rea
         .await
         .unwrap();
     click(&client, "#delete-person button").await;
+    // The confirmation page says what will go; its danger button does it.
+    client
+        .wait()
+        .for_element(Locator::Css("section.confirm button.danger"))
+        .await
+        .unwrap();
+    assert_eq!(app.db.store.count_residents(saijo).await.unwrap(), 2);
+    click(&client, "section.confirm button.danger").await;
     client
         .wait()
         .for_element(Locator::Id("kana"))

@@ -356,12 +356,40 @@ async fn staff_manage_the_records_of_their_own_municipality(app: &TestApp) {
     let page = staff.get(&format!("{base}?saved=1")).await;
     assert!(page.body.contains("FC3661"));
     assert!(page.body.contains("令和3年6月2日"), "{}", page.body);
-    let deleted = post(
+    let asked = post(
         format!("{base}/doses/1/delete"),
         vec![("csrf", csrf.clone()), ("reason", "二重登録".into())],
     )
     .await;
+    assert_eq!(asked.status, 200, "{}", asked.body);
+    assert!(
+        asked.body.contains("の1回目の接種記録を削除します"),
+        "{}",
+        asked.body
+    );
+    assert!(
+        staff.get(&base).await.body.contains("FC3661"),
+        "still there"
+    );
+    let deleted = post(
+        format!("{base}/doses/1/delete"),
+        vec![
+            ("csrf", csrf.clone()),
+            ("reason", "二重登録".into()),
+            ("confirmed", "1".into()),
+        ],
+    )
+    .await;
     assert_eq!(deleted.status, 303);
+    assert_eq!(
+        deleted.location.as_deref(),
+        Some(format!("{base}?saved=dose_deleted").as_str())
+    );
+    assert!(staff
+        .get(&format!("{base}?saved=dose_deleted"))
+        .await
+        .body
+        .contains("接種記録を削除しました。"));
     let flagged = post(
         format!("{base}/flags"),
         vec![

@@ -581,6 +581,7 @@ async fn a_stop_on_one_node_refuses_on_another_at_once(app: &TestApp) {
                 ("csrf", &csrf_op),
                 ("stop", "1"),
                 ("reason", "ワクチン供給の確認"),
+                ("confirmed", "1"),
             ],
         )
         .await;
@@ -600,7 +601,12 @@ async fn a_stop_on_one_node_refuses_on_another_at_once(app: &TestApp) {
     // Resuming takes effect at once too.
     op.post(
         "/operator/functions/tablet_registration",
-        &[("csrf", &csrf_op), ("stop", "0"), ("reason", "確認完了")],
+        &[
+            ("csrf", &csrf_op),
+            ("stop", "0"),
+            ("reason", "確認完了"),
+            ("confirmed", "1"),
+        ],
     )
     .await;
     let (status, _) = register("k3").await;

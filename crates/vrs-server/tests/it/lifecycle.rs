@@ -159,7 +159,11 @@ async fn staff_revoke_and_reissue_and_verifiers_learn_it(app: &TestApp) {
     let done = staff
         .post(
             &revoke,
-            &[("csrf", &csrf), ("reason", "別人の接種券で登録された")],
+            &[
+                ("csrf", &csrf),
+                ("reason", "別人の接種券で登録された"),
+                ("confirmed", "1"),
+            ],
         )
         .await;
     assert_eq!(done.status, 303, "{}", done.body);
