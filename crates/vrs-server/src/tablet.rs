@@ -296,7 +296,10 @@ pub async fn undo_dose(
 }
 
 /// The tablet page.
-pub async fn tablet_page(signed: Signed) -> Result<Html<String>, WebError> {
+pub async fn tablet_page(
+    State(state): State<AppState>,
+    signed: Signed,
+) -> Result<Html<String>, WebError> {
     let site = signed
         .account
         .municipality
@@ -305,7 +308,23 @@ pub async fn tablet_page(signed: Signed) -> Result<Html<String>, WebError> {
     let lang = signed.lang;
     let ja = lang == Lang::Ja;
     let today = vrs_core::japan_today().to_string();
+    // A stop is said before anything is typed: the reason, since when, and that nothing can be
+    // registered until the operator resumes.
+    let stopped = match vrs_core::governance::ensure_running(
+        state.store.as_ref(),
+        vrs_domain::Function::TabletRegistration,
+    )
+    .await
+    {
+        Ok(()) => None,
+        Err(vrs_core::governance::GovernanceError::Stopped(s)) => Some(s),
+        Err(vrs_core::governance::GovernanceError::Store(e)) => return Err(e.into()),
+        Err(other) => return Err(WebError::Internal(other.to_string())),
+    };
     let body = html! {
+        @if let Some(stop) = &stopped {
+            p.error #stopped role="alert" data-stopped="true" { (crate::i18n::said(lang, stop)) }
+        }
         div #tablet data-csrf=(signed.session.csrf_token) data-lang=(lang.code()) {
             section.card #step-coupon {
                 label for="ocr" { (Text::CouponOcrLine18Digits.pick(ja)) }

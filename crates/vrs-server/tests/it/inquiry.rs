@@ -589,6 +589,14 @@ async fn a_stop_on_one_node_refuses_on_another_at_once(app: &TestApp) {
     let page = op.get("/operator/functions").await.body;
     assert!(page.contains("data-function=\"tablet_registration\" data-stopped=\"true\""));
 
+    // The tablet page says so before anything is typed, with the operator's reason.
+    let stopped_page = tablet.get("/tablet").await.body;
+    assert!(stopped_page.contains("id=\"stopped\""), "{stopped_page}");
+    assert!(
+        stopped_page.contains("ワクチン供給の確認"),
+        "{stopped_page}"
+    );
+
     // The second node refuses the very next registration, with the reason.
     let (status, body) = register("k2").await;
     assert_eq!(status, 503, "{body}");
