@@ -57,6 +57,7 @@ fn audit_filter(lang: Lang, q: &pages::AuditQuery, limit: u32) -> Result<AuditFi
         actor: text(&q.actor),
         action: text(&q.action),
         limit,
+        before_seq: q.before,
     })
 }
 
@@ -66,7 +67,7 @@ pub(crate) async fn audit_page(
     Query(query): Query<pages::AuditQuery>,
 ) -> Result<Response, WebError> {
     let own = own_municipality(&signed, Action::ReadAuditLog)?;
-    match audit_filter(signed.lang, &query, 500) {
+    match audit_filter(signed.lang, &query, pages::AUDIT_PAGE) {
         Ok(filter) => {
             let found = state.store.audit_search(own.into(), &filter).await?;
             Ok(

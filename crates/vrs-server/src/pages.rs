@@ -38,6 +38,9 @@ button.danger{background:#b3261e;color:#fff;border:1px solid #8c1d18;border-radi
 a.button{display:inline-block;padding:.6rem 1.2rem;margin-top:1rem;border:1px solid #1d4f91;border-radius:.3rem;text-decoration:none;color:#1d4f91;background:#fff}
 section.confirm{border-left:6px solid #b3261e;max-width:36rem}
 .confirm-what{font-weight:700;font-size:1.1rem}
+.table-scroll{overflow-x:auto;max-width:100%}
+td.detail pre{white-space:pre-wrap;word-break:break-all;max-width:28rem;margin:.3rem 0}
+nav.paging{margin:1rem 0;display:flex;gap:1rem}
 ";
 
 /// The label of a role.
@@ -577,7 +580,13 @@ pub struct AuditQuery {
     pub actor: String,
     #[serde(default)]
     pub action: String,
+    /// The next page: entries older than this sequence number.
+    #[serde(default)]
+    pub before: Option<i64>,
 }
+
+/// Entries per page of the audit log.
+pub const AUDIT_PAGE: u32 = 100;
 
 impl AuditQuery {
     pub fn query_string(&self) -> String {
@@ -641,17 +650,44 @@ pub fn audit(
             }
             @if error.is_none() {
                 p { a.csv href={ "/audit.csv?" (query.query_string()) } { (Text::DownloadAsCsv.pick(ja)) } }
+                p.count #audit-count {
+                    @match (found.first(), found.last()) {
+                        (Some(newest), Some(oldest)) => {
+                            (found.len()) (Text::EntriesShown.pick(ja)) " (#" (newest.seq) "–#" (oldest.seq) ")"
+                        }
+                        _ => { (Text::NoEntries.pick(ja)) }
+                    }
+                }
+                div.table-scroll {
                 table.audit {
                     tr { th { "#" } th { (Text::TimeJst.pick(ja)) } th { (Text::User.pick(ja)) }
                          th { (Text::Terminal.pick(ja)) } th { (Text::Action.pick(ja)) }
                          th { (Text::ActionCode.pick(ja)) }
-                         th { (Text::Target.pick(ja)) } th { (Text::Outcome.pick(ja)) } }
+                         th { (Text::Target.pick(ja)) } th { (Text::Outcome.pick(ja)) }
+                         th { (Text::BeforeAndAfter.pick(ja)) } }
                     @for r in found {
                         @let action = vrs_domain::AuditAction::parse(&r.entry.action);
                         tr { td { (r.seq) } td { (jst_seconds(r.entry.at)) } td { (r.entry.actor) }
                              td { (stored_terminal_label(lang, &r.entry.terminal)) }
                              td { @if let Some(a) = action { (if ja { a.label_ja() } else { a.label_en() }) } }
-                             td { (r.entry.action) } td { (r.entry.target) } td { (r.entry.outcome) } }
+                             td { (r.entry.action) } td { (r.entry.target) } td { (r.entry.outcome) }
+                             td.detail {
+                                 @if !r.entry.detail.is_empty() {
+                                     details { summary { (Text::Show.pick(ja)) } pre { (r.entry.detail) } }
+                                 }
+                             } }
+                    }
+                }
+                }
+                nav.paging {
+                    @if query.before.is_some() {
+                        a #audit-newest href={ "/audit?" (query.query_string()) } { (Text::BackToTheNewest.pick(ja)) }
+                        " "
+                    }
+                    @if let (true, Some(oldest)) = (found.len() as u32 == AUDIT_PAGE, found.last()) {
+                        a #audit-older href={ "/audit?" (query.query_string()) "&before=" (oldest.seq) } {
+                            (Text::OlderEntries.pick(ja))
+                        }
                     }
                 }
             }

@@ -155,6 +155,8 @@ pub struct AuditFilter {
     pub actor: Option<String>,
     pub action: Option<String>,
     pub limit: u32,
+    /// Only entries older than this sequence number: the next page of a newest-first listing.
+    pub before_seq: Option<i64>,
 }
 
 /// The audit chains: one hash-linked log per municipality (and one for the deployment).

@@ -258,6 +258,11 @@ text_table! {
     ReadingThePictureTookToo => "画像の読み取りに時間がかかりすぎました。二次元コードを大きく、まっすぐ写した画像でお試しください。", "Reading the picture took too long: try one where the QR code is larger and straight.";
     Reads => "読み取り", "Reads";
     Reason => "理由", "Reason";
+    EntriesShown => "件を表示", " entries shown";
+    NoEntries => "該当する記録はありません。", "No entries match.";
+    BeforeAndAfter => "詳細（変更前・変更後）", "Detail (before and after)";
+    BackToTheNewest => "最新の記録に戻る", "Back to the newest";
+    OlderEntries => "さらに古い記録（次の100件）", "Older entries (next 100)";
     ReasonColon => "理由: ", "Reason: ";
     ConfirmTitle => "実行前の確認", "Please confirm";
     YesDoIt => "実行する", "Yes, do it";

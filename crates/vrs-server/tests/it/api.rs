@@ -718,6 +718,59 @@ async fn staff_search_and_download_their_own_audit_log(app: &TestApp) {
         "{}",
         after.body
     );
+    // A page holds 100 entries, newest first; the link below goes on to older ones, filters kept,
+    // and each entry's detail (a correction's before and after) opens on the page.
+    let saijo = vrs_domain::MunicipalityCode::parse("382060").unwrap();
+    for i in 0..120 {
+        let entry = vrs_store::AuditEntry::now(
+            "saijo-staff",
+            "municipal_staff",
+            "lgwan",
+            "dose.correct",
+            "100001/1",
+        )
+        .with_detail(format!("before=lot FA{i:04} after=lot FB{i:04}"));
+        app.db
+            .store
+            .append_audit(saijo.into(), &entry)
+            .await
+            .unwrap();
+    }
+    let first = b.get("/audit?action=dose.correct").await;
+    assert_eq!(
+        first.body.matches("<td>dose.correct</td>").count(),
+        100,
+        "{}",
+        first.body
+    );
+    assert!(
+        first.body.contains("before=lot FA0119 after=lot FB0119"),
+        "{}",
+        first.body
+    );
+    let older = between(&first.body, "id=\"audit-older\" href=\"", "\"").replace("&amp;", "&");
+    assert!(
+        older.contains("action=dose.correct") && older.contains("&before="),
+        "{older}"
+    );
+    let second = b.get(&older).await;
+    assert_eq!(
+        second.body.matches("<td>dose.correct</td>").count(),
+        20,
+        "{}",
+        second.body
+    );
+    assert!(second.body.contains("FA0000"), "{}", second.body);
+    assert!(
+        !second.body.contains("id=\"audit-older\""),
+        "{}",
+        second.body
+    );
+    assert!(
+        second.body.contains("id=\"audit-newest\""),
+        "{}",
+        second.body
+    );
     // Tablets and other roles have no audit page.
     let tablet = app.browser(INTERNET);
     tablet.login("saijo-tablet", PASSWORD).await;

@@ -75,7 +75,8 @@ impl AuditStore for PostgresStore {
                 &format!(
                     "{AUDIT_SELECT} WHERE municipality_code = $1 AND ($2::timestamptz IS NULL OR at >= $2) \
                      AND ($3::timestamptz IS NULL OR at < $3) AND ($4::text IS NULL OR actor = $4) \
-                     AND ($5::text IS NULL OR action = $5) ORDER BY seq DESC LIMIT $6"
+                     AND ($5::text IS NULL OR action = $5) AND ($7::bigint IS NULL OR seq < $7) \
+                     ORDER BY seq DESC LIMIT $6"
                 ),
                 &[
                     &scope.code(),
@@ -84,6 +85,7 @@ impl AuditStore for PostgresStore {
                     &filter.actor,
                     &filter.action,
                     &i64::from(filter.limit),
+                    &filter.before_seq,
                 ],
             )
             .await?;

@@ -76,14 +76,16 @@ impl AuditStore for SqliteStore {
                 conn,
                 scope,
                 "WHERE municipality_code = ?1 AND (?2 IS NULL OR at >= ?2) AND (?3 IS NULL OR at < ?3) \
-                 AND (?4 IS NULL OR actor = ?4) AND (?5 IS NULL OR action = ?5) ORDER BY seq DESC LIMIT ?6",
+                 AND (?4 IS NULL OR actor = ?4) AND (?5 IS NULL OR action = ?5) \
+                 AND (?7 IS NULL OR seq < ?7) ORDER BY seq DESC LIMIT ?6",
                 params![
                     scope.code(),
                     f.from.as_ref().map(timestamp_text),
                     f.to.as_ref().map(timestamp_text),
                     f.actor,
                     f.action,
-                    f.limit
+                    f.limit,
+                    f.before_seq
                 ],
             )
         })

@@ -898,6 +898,22 @@ mod cases {
         })
         .await;
         assert_eq!(limited.len(), 1);
+        // Pages: the next page starts below the oldest entry shown, with the other filters kept.
+        let older = search(vrs_store::AuditFilter {
+            limit: 2,
+            before_seq: Some(3),
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(older.iter().map(|r| r.seq).collect::<Vec<_>>(), [2, 1]);
+        let older_logins = search(vrs_store::AuditFilter {
+            action: Some("login".into()),
+            limit: 100,
+            before_seq: Some(2),
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(older_logins.iter().map(|r| r.seq).collect::<Vec<_>>(), [1]);
     }
 
     fn contains(haystack: &[u8], needle: &[u8]) -> bool {
