@@ -377,12 +377,23 @@ pub fn password(lang: Lang, signed: &Signed, error: Option<&str>) -> Markup {
     )
 }
 
-pub fn home(lang: Lang, signed: &Signed) -> Markup {
+pub fn home(lang: Lang, signed: &Signed, terms_awaiting: &[vrs_domain::TermsKind]) -> Markup {
+    let ja = lang == Lang::Ja;
     layout(
         lang,
         t(lang, Text::Menu),
         Some(signed),
         html! {
+            @if !terms_awaiting.is_empty() {
+                p.notice #terms-awaiting role="status" {
+                    (Text::NewTermsAwaitAgreement.pick(ja))
+                    @for (i, kind) in terms_awaiting.iter().enumerate() {
+                        @if i > 0 { "、" }
+                        (if ja { kind.label_ja() } else { kind.label_en() })
+                    }
+                    " — " a href="/terms" { (Text::ReadAndAgree.pick(ja)) }
+                }
+            }
             nav.menu data-role=(signed.account.role) {
                 ul {
                     @for item in signed.principal().map(|p| menu(&p)).unwrap_or_default() {

@@ -18,8 +18,28 @@ use crate::session::{
 };
 use crate::AppState;
 
-pub(crate) async fn home(signed: Signed) -> Html<String> {
-    Html(pages::home(signed.lang, &signed).into_string())
+pub(crate) async fn home(
+    State(state): State<AppState>,
+    signed: Signed,
+) -> Result<Html<String>, WebError> {
+    // The administrator who agrees for the municipality is told when new terms await agreement.
+    let mut awaiting = Vec::new();
+    if let Some(own) = signed.account.municipality {
+        let target = vrs_core::access::Target::Municipality(own);
+        if signed
+            .authorize(vrs_core::access::Action::AgreeToTerms, &target)
+            .is_ok()
+        {
+            for status in vrs_core::governance::terms_status(state.store.as_ref(), own).await? {
+                if status.latest.is_some() && status.agreed_latest.is_none() {
+                    awaiting.push(status.kind);
+                }
+            }
+        }
+    }
+    Ok(Html(
+        pages::home(signed.lang, &signed, &awaiting).into_string(),
+    ))
 }
 
 pub(crate) async fn login_page(

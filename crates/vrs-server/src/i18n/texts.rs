@@ -258,6 +258,8 @@ text_table! {
     ReadingThePictureTookToo => "画像の読み取りに時間がかかりすぎました。二次元コードを大きく、まっすぐ写した画像でお試しください。", "Reading the picture took too long: try one where the QR code is larger and straight.";
     Reads => "読み取り", "Reads";
     Reason => "理由", "Reason";
+    NewTermsAwaitAgreement => "新しい確認事項が同意を待っています: ", "New terms await your agreement: ";
+    ReadAndAgree => "確認して同意する", "Read and agree";
     EntriesShown => "件を表示", " entries shown";
     NoEntries => "該当する記録はありません。", "No entries match.";
     BeforeAndAfter => "詳細（変更前・変更後）", "Detail (before and after)";

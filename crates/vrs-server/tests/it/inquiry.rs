@@ -473,6 +473,7 @@ async fn the_administrator_agrees_to_what_the_operator_published(app: &TestApp) 
 
     // Staff read the terms but cannot agree; the administrator agrees.
     let staff = signed_in(app, "saijo-staff", INTERNET).await;
+    assert!(!staff.get("/").await.body.contains("terms-awaiting"));
     let page = staff.get("/terms").await;
     assert!(page.body.contains("番号法第19条第16号"));
     assert!(!page.body.contains("class=\"agree\""));
@@ -486,6 +487,10 @@ async fn the_administrator_agrees_to_what_the_operator_published(app: &TestApp) 
     assert_eq!(refused.status, 403);
     for (user, municipality) in [("saijo-admin", "382060"), ("chiyoda-admin", "131016")] {
         let admin = signed_in(app, user, INTERNET).await;
+        // The menu says new terms await the administrator's agreement, until it is given.
+        let menu = admin.get("/").await.body;
+        assert!(menu.contains("id=\"terms-awaiting\""), "{menu}");
+        assert!(menu.contains("本人同意を要しない接種記録照会"), "{menu}");
         let csrf = admin.csrf("/terms").await;
         let unread = admin
             .post(
@@ -506,6 +511,7 @@ async fn the_administrator_agrees_to_what_the_operator_published(app: &TestApp) 
             page.contains("data-kind=\"no_consent_inquiry\" data-agreed=\"true\""),
             "{page}"
         );
+        assert!(!admin.get("/").await.body.contains("terms-awaiting"));
     }
     // Now an inquiry needs no consent between the two.
     let person = app
