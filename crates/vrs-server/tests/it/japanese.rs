@@ -173,20 +173,10 @@ async fn every_menu_page_speaks_japanese(app: &TestApp) {
         assert!(menu.len() > 1, "{role}: {}", home.body);
         for path in std::iter::once("/".to_owned()).chain(menu) {
             let page = browser.get(&path).await;
-            for text in visible_text(&page.body) {
-                if let Some(sentence) = english_sentence(&text) {
-                    found.push(format!("{role} {path}: {sentence:?} in {text:?}"));
-                }
-            }
+            found.extend(english_of(&format!("{role} {path}"), &page.body));
         }
     }
-    found.sort();
-    found.dedup();
-    assert!(
-        found.is_empty(),
-        "English on Japanese pages:\n{}",
-        found.join("\n")
-    );
+    assert_japanese(found);
 }
 
 #[test]
