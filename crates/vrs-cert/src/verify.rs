@@ -285,6 +285,11 @@ pub enum VerifyError {
     Unrecognised(&'static str),
     #[error("the image cannot be read: {0}")]
     Image(String),
+    #[error(
+        "the image cannot be read: the picture has {width} × {height} pixels; at most {} megapixels are read",
+        MAX_IMAGE_PIXELS / 1_000_000
+    )]
+    ImageTooLarge { width: u32, height: u32 },
     #[error("no QR code found in the image")]
     NoQrCode,
     #[error("the QR code in the image cannot be read: {0}")]
@@ -321,6 +326,7 @@ impl vrs_domain::UserFacing for VerifyError {
         match self {
             VerifyError::Unrecognised(_) => "not_a_certificate",
             VerifyError::Image(_) => "image_unreadable",
+            VerifyError::ImageTooLarge { .. } => "image_too_large",
             VerifyError::NoQrCode => "no_qr_code",
             VerifyError::QrUnreadable(_) => "qr_unreadable",
             VerifyError::Shc(_) | VerifyError::Dcc(_) | VerifyError::VdsNc(_) => "not_verified",
@@ -341,6 +347,11 @@ impl vrs_domain::UserFacing for VerifyError {
                 またはQRコードのPNG・JPEG画像を読み取れます）。"
                 .into(),
             VerifyError::Image(_) => "画像を読み取れません。".into(),
+            VerifyError::ImageTooLarge { width, height } => format!(
+                "画像が大きすぎます（{width} × {height} 画素。読み取るのは{}万画素までです）。",
+                MAX_IMAGE_PIXELS / 10_000
+            )
+            .into(),
             VerifyError::NoQrCode => "画像にQRコードが見つかりません。".into(),
             VerifyError::QrUnreadable(_) => "画像のQRコードを読み取れません。".into(),
             VerifyError::Shc(_) | VerifyError::Dcc(_) | VerifyError::VdsNc(_) => format!(
@@ -381,6 +392,7 @@ impl VerifyError {
         match self {
             VerifyError::Unrecognised(_)
             | VerifyError::Image(_)
+            | VerifyError::ImageTooLarge { .. }
             | VerifyError::NoQrCode
             | VerifyError::QrUnreadable(_) => None,
             VerifyError::Shc(_) | VerifyError::ShcExpired(_) => Some(CodeKind::Shc),
@@ -571,10 +583,7 @@ fn qr_texts(bytes: &[u8], format: ImageFormat) -> Result<Vec<String>, VerifyErro
         .map_err(|e| VerifyError::Image(e.to_string()))?;
     let pixels = u64::from(width) * u64::from(height);
     if pixels > MAX_IMAGE_PIXELS {
-        return Err(VerifyError::Image(format!(
-            "the picture has {width} × {height} pixels; at most {} megapixels are read",
-            MAX_IMAGE_PIXELS / 1_000_000
-        )));
+        return Err(VerifyError::ImageTooLarge { width, height });
     }
     let mut reader = image::ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = image::Limits::default();
@@ -1193,7 +1202,7 @@ mod tests {
         let big = photo(&code, 5000, 4000, 12, (100, 100));
         let started = std::time::Instant::now();
         let err = verify(&big, &shc_trust(), now()).unwrap_err();
-        assert!(matches!(err, VerifyError::Image(_)), "{err}");
+        assert!(matches!(err, VerifyError::ImageTooLarge { .. }), "{err}");
         assert!(err.to_string().contains("16 megapixels"), "{err}");
         assert!(started.elapsed() < std::time::Duration::from_secs(1));
     }
