@@ -1,6 +1,6 @@
 //! The headers every response carries against a hostile page or network: a Content Security
-//! Policy that lets run only this server's own stylesheet and the tablet's script (by their
-//! SHA-256), talk only to this origin and be framed by nobody; `nosniff`; no referrer; HSTS when
+//! Policy that lets run only this server's own stylesheet (served from it) and the tablet's script
+//! (by its SHA-256), talk only to this origin and be framed by nobody; `nosniff`; no referrer; HSTS when
 //! the deployment's public URL is https; and `Cache-Control: no-store` wherever a response has not
 //! said it may be cached (public keys and revocation lists do) — so no signed-in page or download
 //! stays in a shared or browser cache.
@@ -23,16 +23,15 @@ fn hash_source(text: &str) -> String {
     )
 }
 
-/// The policy: nothing by default; the page's own style block and the tablet's script by hash;
+/// The policy: nothing by default; this server's stylesheet, the tablet's script by hash;
 /// pictures inline (charts are inline SVG); requests, forms and the base URL to this origin only.
 pub fn content_security_policy() -> &'static str {
     static POLICY: OnceLock<String> = OnceLock::new();
     POLICY.get_or_init(|| {
         format!(
-            "default-src 'none'; script-src {script}; style-src {style}; img-src 'self' data:; \
+            "default-src 'none'; script-src {script}; style-src 'self'; img-src 'self' data:; \
              connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
             script = hash_source(crate::tablet::TABLET_JS),
-            style = hash_source(crate::pages::STYLE),
         )
     })
 }

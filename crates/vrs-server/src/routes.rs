@@ -130,6 +130,12 @@ fn table() -> Vec<(RouteInfo, Handlers)> {
     };
     vec![
         r("/healthz", &["GET"], Public, get(healthz)),
+        r(
+            "/static/{name}",
+            &["GET"],
+            Public,
+            get(crate::pages::stylesheet),
+        ),
         r("/metrics", &["GET"], Public, get(crate::metrics::metrics)),
         r("/api/openapi.json", &["GET"], Public, get(openapi)),
         r("/api/docs", &["GET"], Public, get(crate::api_docs::page)),

@@ -989,6 +989,40 @@ async fn every_response_carries_the_security_headers() {
     }
     let keys = headers_of("/.well-known/jwks.json", false).await;
     assert_eq!(keys["cache-control"], "public, max-age=300");
+    // One stylesheet, named by its content, linked from every page and kept by the browser; a
+    // style-src of this server only; any other name under /static/ is not found.
+    let login = staff.get("/login").await.body;
+    let sheet = between(&login, "<link rel=\"stylesheet\" href=\"", "\"").to_owned();
+    assert!(
+        sheet.starts_with("/static/vrs.") && sheet.ends_with(".css"),
+        "{sheet}"
+    );
+    let css = reqwest::get(format!("http://{}{sheet}", app.address))
+        .await
+        .unwrap();
+    assert_eq!(css.status(), 200);
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+    assert_eq!(
+        css.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    let text = css.text().await.unwrap();
+    assert!(
+        text.contains("@media print") && text.contains("@media (max-width:599px)"),
+        "{text}"
+    );
+    assert!(headers_of("/login", false).await["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("style-src 'self'"));
+    let stale = reqwest::get(format!(
+        "http://{}/static/vrs.000000-000000.css",
+        app.address
+    ))
+    .await
+    .unwrap();
+    let stale_status = stale.status();
+    assert_eq!(stale_status, 404, "{:?}", stale.text().await);
     app.stop().await;
 
     // Plain http (the demo's loopback): no HSTS.

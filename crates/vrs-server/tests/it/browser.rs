@@ -850,6 +850,15 @@ async fn the_administrator_finds_the_backup_page_and_deletes_a_person_with_a_rea
         .await
         .unwrap();
     assert_eq!(app.db.store.count_residents(saijo).await.unwrap(), 2);
+    // The stylesheet applies under the page's policy: the danger button is red.
+    let colour = client
+        .execute(
+            "return getComputedStyle(document.querySelector('section.confirm button.danger')).backgroundColor;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(colour.as_str(), Some("rgb(179, 38, 30)"), "{colour:?}");
     click(&client, "section.confirm button.danger").await;
     client
         .wait()
