@@ -40,15 +40,24 @@ pub enum WebError {
     /// The national operator has stopped the function (緊急時の措置).
     #[error(transparent)]
     Stopped(vrs_core::governance::Stopped),
+    /// The database cannot be reached now (a failover under way): 503 with `Retry-After`; the
+    /// same request can be sent again. The cause goes to the log only.
+    #[error("the service is unavailable for a moment; try again")]
+    Unavailable(String),
     #[error("internal error")]
     Internal(String),
 }
+
+/// The seconds (`Retry-After`) a client is told to wait before retrying a request refused with
+/// [`WebError::Unavailable`]: a database failover takes a few seconds to some tens of seconds.
+pub const UNAVAILABLE_RETRY_AFTER: &str = "2";
 
 impl From<StoreError> for WebError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => WebError::NotFound,
             StoreError::Conflict(kind) => WebError::Conflict(kind),
+            StoreError::Unavailable(cause) => WebError::Unavailable(cause),
             other => WebError::Internal(other.to_string()),
         }
     }
@@ -67,6 +76,7 @@ impl WebError {
             WebError::NotFound => "not_found",
             WebError::Invalid(_) | WebError::Conflict(_) => "invalid",
             WebError::Stopped(_) => "function_stopped",
+            WebError::Unavailable(_) => "unavailable",
             WebError::Internal(_) => "internal",
         }
     }
@@ -107,6 +117,7 @@ impl UserFacing for WebError {
             WebError::Invalid(_) => 422,
             WebError::Conflict(kind) => kind.status(),
             WebError::Stopped(s) => s.status(),
+            WebError::Unavailable(_) => 503,
             WebError::Internal(_) => 500,
         }
     }
@@ -135,6 +146,7 @@ impl UserFacing for WebError {
             WebError::Invalid(text) => text.as_str().into(),
             WebError::Conflict(kind) => kind.message_ja(),
             WebError::Stopped(s) => UserFacing::message_ja(s),
+            WebError::Unavailable(_) => crate::i18n::Text::DatabaseUnavailable.ja().into(),
             WebError::Internal(_) => "内部エラーが発生しました。".into(),
         }
     }
@@ -150,6 +162,7 @@ impl UserFacing for WebError {
             WebError::Denied(reason) => UserFacing::message_en(reason),
             WebError::Conflict(kind) => kind.message_en(),
             WebError::Stopped(s) => UserFacing::message_en(s),
+            WebError::Unavailable(_) => crate::i18n::Text::DatabaseUnavailable.en().into(),
             other => other.to_string().into(),
         }
     }
@@ -173,6 +186,15 @@ impl IntoResponse for WebError {
             WebError::Internal(cause) => {
                 tracing::error!(%cause, "request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+            }
+            WebError::Unavailable(cause) => {
+                tracing::warn!(%cause, "request refused: the database is unavailable");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(axum::http::header::RETRY_AFTER, UNAVAILABLE_RETRY_AFTER)],
+                    format!("{}: {}", self.code(), self),
+                )
+                    .into_response()
             }
             other => {
                 let status = StatusCode::from_u16(other.status())

@@ -23,7 +23,13 @@ use crate::AppState;
 pub const FHIR_JSON: &str = "application/fhir+json; charset=utf-8";
 
 /// A FHIR answer: a resource, or an OperationOutcome with its status.
-pub struct Fhir(StatusCode, Value, Option<String>, Option<&'static str>);
+/// An answer: status, body, `Location`, and one more header (`WWW-Authenticate`, `Retry-After`).
+pub struct Fhir(
+    StatusCode,
+    Value,
+    Option<String>,
+    Option<(header::HeaderName, &'static str)>,
+);
 
 impl IntoResponse for Fhir {
     fn into_response(self) -> Response {
@@ -36,11 +42,9 @@ impl IntoResponse for Fhir {
         if let Some(location) = self.2.and_then(|l| l.parse().ok()) {
             r.headers_mut().insert(header::LOCATION, location);
         }
-        if let Some(challenge) = self.3 {
-            r.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                header::HeaderValue::from_static(challenge),
-            );
+        if let Some((name, value)) = self.3 {
+            r.headers_mut()
+                .insert(name, header::HeaderValue::from_static(value));
         }
         r
     }
@@ -89,12 +93,22 @@ fn issue_type(status: StatusCode) -> &'static str {
 }
 
 fn web_error(e: WebError) -> Fhir {
-    if let WebError::Internal(cause) = &e {
-        tracing::error!(%cause, "fhir request failed");
+    match &e {
+        WebError::Internal(cause) => tracing::error!(%cause, "fhir request failed"),
+        WebError::Unavailable(cause) => {
+            tracing::warn!(%cause, "fhir request refused: the database is unavailable")
+        }
+        _ => {}
     }
     let mut answer = refusal(&e);
-    if matches!(e, WebError::BearerInvalid) {
-        answer.3 = Some("Bearer error=\"invalid_token\"");
+    match e {
+        WebError::BearerInvalid => {
+            answer.3 = Some((header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\""));
+        }
+        WebError::Unavailable(_) => {
+            answer.3 = Some((header::RETRY_AFTER, crate::error::UNAVAILABLE_RETRY_AFTER));
+        }
+        _ => {}
     }
     answer
 }

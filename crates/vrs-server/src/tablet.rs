@@ -325,7 +325,9 @@ pub async fn tablet_page(
         @if let Some(stop) = &stopped {
             p.error #stopped role="alert" data-stopped="true" { (crate::i18n::said(lang, stop)) }
         }
-        div #tablet data-csrf=(signed.session.csrf_token) data-lang=(lang.code()) {
+        div #tablet data-csrf=(signed.session.csrf_token) data-lang=(lang.code())
+            data-retrying=(Text::RegistrationRetrying.pick(ja))
+            data-not-through=(Text::RegistrationNotThrough.pick(ja)) {
             section.card #step-coupon {
                 label for="ocr" { (Text::CouponOcrLine18Digits.pick(ja)) }
                 input #ocr name="ocr" inputmode="numeric" autocomplete="off" autofocus
@@ -371,7 +373,8 @@ pub async fn tablet_page(
 
 /// The page's script: digit-by-digit feedback on the OCR line (length, the municipality code's
 /// check digit), the coupon check, and the registration with one Idempotency-Key per attempt
-/// (kept when the same registration is retried).
+/// (kept when the same registration is retried, by hand or by the page itself while the server or
+/// its database is unavailable).
 pub(crate) const TABLET_JS: &str = r#"
 (() => {
   const root = document.getElementById('tablet');
@@ -432,14 +435,23 @@ pub(crate) const TABLET_JS: &str = r#"
       coupon, dose_number: Number($('dose_number').value), administered_on: $('administered_on').value,
       product: $('product').value, lot_number: $('lot_number').value, venue: $('venue').value, doctor: $('doctor').value,
     };
-    let res;
-    try {
-      res = await fetch('/api/v1/doses', { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key, 'x-csrf-token': csrf }, body: JSON.stringify(payload) });
-    } catch (e) {
-      show(false, [ja ? '通信できませんでした。もう一度「登録」を押してください（二重登録にはなりません）。' : 'No connection. Press Register again (it will not register twice).']);
-      return;
+    // No answer, a gateway's 502/504, or 503 while the database fails over (not an operator's stop):
+    // sent again by itself with the same key after Retry-After, for about a minute.
+    const retryable = (r, b) => !r || r.status === 502 || r.status === 504 || (r.status === 503 && b.code !== 'function_stopped');
+    const register = $('register');
+    let res, body, waited = 0;
+    register.disabled = true;
+    for (;;) {
+      res = await fetch('/api/v1/doses', { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key, 'x-csrf-token': csrf }, body: JSON.stringify(payload) }).catch(() => null);
+      body = res ? await res.json().catch(() => ({})) : {};
+      if (!retryable(res, body) || waited >= 60) break;
+      const after = Math.min(10, Math.max(1, Number(res && res.headers.get('retry-after')) || 2));
+      show(false, [root.dataset.retrying]);
+      await new Promise((done) => setTimeout(done, after * 1000));
+      waited += after;
     }
-    const body = await res.json().catch(() => ({}));
+    register.disabled = false;
+    if (!res) { show(false, [root.dataset.notThrough]); return; }
     if (res.status === 201) {
       show(true, [ja ? '登録しました' : 'Registered', `${body.municipality_name} ${body.dose_number}${ja ? '回目' : ''} ${body.administered_on} ${body.product_name} ${body.lot_number}`]);
       const done = { coupon, dose_number: body.dose_number };
@@ -457,6 +469,7 @@ pub(crate) const TABLET_JS: &str = r#"
       result.append(undo);
       reset();
     } else {
+      if (retryable(res, body)) { show(false, [root.dataset.notThrough, ...message(body)]); return; }
       show(false, [ja ? '登録できません' : 'Not registered', ...message(body)]);
       if (res.status >= 500) return;
       key = null;

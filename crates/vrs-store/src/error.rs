@@ -27,6 +27,11 @@ pub enum StoreError {
     },
     #[error("stored data is malformed ({0})")]
     Corrupt(String),
+    /// The database cannot be reached now: no primary answers, a connection was lost, a failover
+    /// is under way. Nothing was stored that a retry would store twice (writes carry idempotency
+    /// keys), so the same request can be sent again in a moment.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
     #[error("database error: {0}")]
     Other(String),
 }
@@ -39,24 +44,75 @@ impl From<rusqlite::Error> for StoreError {
 
 impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> Self {
-        match e.as_db_error() {
-            Some(db) => StoreError::Other(format!("{}: {}", db.code().code(), db.message())),
-            None => StoreError::Other(e.to_string()),
+        let unavailable = unavailable(&e);
+        let detail = match e.as_db_error() {
+            Some(db) => format!("{}: {}", db.code().code(), db.message()),
+            None => with_sources(&e),
+        };
+        if unavailable {
+            StoreError::Unavailable(detail)
+        } else {
+            StoreError::Other(detail)
         }
     }
 }
 
+/// Whether `e` says the server is gone or cannot take writes now, rather than that the request was
+/// wrong: the connection closed or broke (a server killed, a network cut), a timeout, or the
+/// server's own word — a connection exception (class 08), a shutdown or restart in progress
+/// (57P01–57P03), too many connections (53300), or a read-only transaction on a server that has
+/// become a standby (25006).
+pub(crate) fn unavailable(e: &tokio_postgres::Error) -> bool {
+    use tokio_postgres::error::SqlState;
+    if let Some(db) = e.as_db_error() {
+        let code = db.code();
+        return code.code().starts_with("08")
+            || [
+                SqlState::ADMIN_SHUTDOWN,
+                SqlState::CRASH_SHUTDOWN,
+                SqlState::CANNOT_CONNECT_NOW,
+                SqlState::TOO_MANY_CONNECTIONS,
+                SqlState::READ_ONLY_SQL_TRANSACTION,
+            ]
+            .contains(code);
+    }
+    if e.is_closed() {
+        return true;
+    }
+    // Failures to connect, to send or to read (refused, reset, timed out, no server that takes
+    // writes) carry an I/O error; a value the driver could not convert carries none.
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+        if inner.is::<std::io::Error>() {
+            return true;
+        }
+        source = inner.source();
+    }
+    e.to_string().contains("timeout")
+}
+
 impl From<deadpool_postgres::PoolError> for StoreError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
+        use deadpool_postgres::PoolError;
         // The server's own refusal (pg_hba.conf, authentication, …) says what to fix.
-        let detail = match &e {
-            deadpool_postgres::PoolError::Backend(pg) => match pg.as_db_error() {
-                Some(db) => format!("{}: {}", db.code().code(), db.message()),
-                None => with_sources(pg),
+        let (detail, unavailable) = match &e {
+            PoolError::Backend(pg) => match pg.as_db_error() {
+                Some(db) => (
+                    format!("{}: {}", db.code().code(), db.message()),
+                    unavailable(pg),
+                ),
+                None => (with_sources(pg), unavailable(pg)),
             },
-            other => with_sources(other),
+            // No connection free or made in time, or the pool closing with the process.
+            PoolError::Timeout(_) | PoolError::Closed => (with_sources(&e), true),
+            other => (with_sources(other), false),
         };
-        StoreError::Other(format!("cannot reach PostgreSQL: {detail}"))
+        let detail = format!("cannot reach PostgreSQL: {detail}");
+        if unavailable {
+            StoreError::Unavailable(detail)
+        } else {
+            StoreError::Other(detail)
+        }
     }
 }
 

@@ -40,6 +40,12 @@ text_table! {
     HintNotFound => "URLに誤りがないか確認するか、メニューから操作をやり直してください。", "Check the address, or start again from the menu.";
     HintInvalid => "ブラウザの「戻る」で前のページに戻り、内容を直してからもう一度送信してください。", "Go back with the browser's Back button, correct the entry and send it again.";
     HintRetryLater => "しばらく待ってから、もう一度お試しください。", "Wait a moment, then try again.";
+    /// The database cannot be reached (a failover under way): the API's 503 with Retry-After.
+    DatabaseUnavailable => "ただいまデータベースに接続できません。しばらくしてからもう一度お試しください。", "The database cannot be reached at the moment: try again shortly.";
+    /// The tablet page while it sends a registration again by itself, with the same key.
+    RegistrationRetrying => "サーバーが応答しないため、自動で再送しています（二重登録にはなりません）…", "The server is not answering: sending again by itself (it will not register twice)…";
+    /// The tablet page when its own retries have not got through.
+    RegistrationNotThrough => "登録できていません。しばらくしてからもう一度「登録」を押してください（二重登録にはなりません）。", "Not registered yet. Press Register again in a moment (it will not register twice).";
     HintInternal => "時間をおいてもう一度お試しください。続く場合は、エラーコードと時刻を添えてシステムの運用担当に連絡してください。", "Try again later. If it persists, tell the system's operators the error code and the time.";
     ErrorCode => "エラーコード", "Error code";
     BackToMenu => "メニューへ戻る", "Back to the menu";

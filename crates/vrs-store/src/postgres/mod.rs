@@ -19,6 +19,7 @@ mod statistics;
 pub mod tls;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::Utc;
@@ -36,6 +37,17 @@ use crate::{rows, Store, StoreError};
 
 /// Pool size per process; several processes share the database.
 const POOL_SIZE: usize = 16;
+/// How long one host may take to accept a connection when the URL sets no `connect_timeout`.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a caller waits for a free connection before it is told the database is unavailable.
+const POOL_WAIT: Duration = Duration::from_secs(10);
+/// How long a pooled connection may take to prove it is alive and on a primary.
+const RECYCLE_TIMEOUT: Duration = Duration::from_secs(3);
+/// Run on every connection before it is handed out again: fails on a closed connection (the
+/// pool's own check), on a server that does not answer, and on one that has become a standby
+/// (division by zero when in recovery), so a failover never leaves the pool handing out
+/// connections to the old primary.
+const RECYCLE_CHECK: &str = "SELECT 1 / (NOT pg_is_in_recovery())::int";
 /// Serialises migrations of concurrently starting nodes.
 const MIGRATION_LOCK: i64 = 0x5652_5300;
 
@@ -58,17 +70,36 @@ fn map_db(e: tokio_postgres::Error) -> StoreError {
 
 impl PostgresStore {
     /// Connects, migrates and checks the master key; with `init` a new database records the key.
+    ///
+    /// The URL may name several hosts (`postgres://…@h1:5432,h2:5432/vrs?target_session_attrs=read-write`):
+    /// each new connection tries them in turn and keeps the first that takes writes. No wait is
+    /// unbounded: each host has `connect_timeout` (3 s when the URL sets none) to accept, a caller
+    /// waits at most 10 s for a free connection, and a pooled connection is checked (alive, not a
+    /// standby) before each use; whatever fails there is [`StoreError::Unavailable`].
     pub async fn open(url: &str, master: MasterKey, init: bool) -> Result<Self, StoreError> {
-        let connection = tls::connection(url)?;
+        let mut connection = tls::connection(url)?;
+        if connection.config.get_connect_timeout().is_none() {
+            connection.config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        let per_host = connection
+            .config
+            .get_connect_timeout()
+            .copied()
+            .unwrap_or(CONNECT_TIMEOUT);
+        let hosts = u32::try_from(connection.config.get_hosts().len().max(1)).unwrap_or(1);
         let manager = Manager::from_config(
             connection.config,
             connection.tls,
             ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
+                recycling_method: RecyclingMethod::Custom(RECYCLE_CHECK.to_owned()),
             },
         );
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .wait_timeout(Some(POOL_WAIT))
+            .create_timeout(Some(per_host * hosts + Duration::from_secs(1)))
+            .recycle_timeout(Some(RECYCLE_TIMEOUT))
             .build()
             .map_err(|e| StoreError::Config(format!("cannot build the connection pool: {e}")))?;
         let mut client = pool.get().await?;

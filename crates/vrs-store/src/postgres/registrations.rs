@@ -19,6 +19,13 @@ use crate::{rows, AuditEntry, AuditRecord, AuditScope, Registration, StoreError}
 
 /// The most registrations committed together.
 const GROUP: usize = 256;
+/// How long a group may take from its first statement to its commit's answer. A commit that waits
+/// longer (on a primary cut off from its synchronous standby during a failover) is given up: its
+/// callers are told the database is unavailable and retry with their keys, which find the first
+/// registration if it was stored after all. The wait is not cancelled on the server (a cancelled
+/// wait for a synchronous standby reports the commit as done though no standby has it); the
+/// connection is closed instead.
+const COMMIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 struct Job {
     scope: MunicipalityCode,
@@ -63,14 +70,38 @@ impl Registrations {
 async fn run(pool: Pool, mut jobs: mpsc::UnboundedReceiver<Job>) {
     let mut group = Vec::with_capacity(GROUP);
     while jobs.recv_many(&mut group, GROUP).await > 0 {
-        let mut results: Vec<Option<Result<(), StoreError>>> = Vec::with_capacity(group.len());
-        let commit = commit_group(&pool, &group, &mut results).await;
-        for (job, result) in group
-            .drain(..)
-            .zip(results.into_iter().chain(std::iter::repeat_with(|| None)))
-        {
+        let mut results: Vec<Result<(), StoreError>> = Vec::with_capacity(group.len());
+        let commit = match pool.get().await {
+            Ok(mut client) => {
+                let ran = tokio::time::timeout(
+                    COMMIT_TIMEOUT,
+                    commit_group(&mut client, &group, &mut results),
+                )
+                .await
+                .unwrap_or_else(|_| {
+                    Err(StoreError::Unavailable(format!(
+                        "no commit within {} s",
+                        COMMIT_TIMEOUT.as_secs()
+                    )))
+                });
+                if matches!(ran, Err(StoreError::Unavailable(_))) {
+                    // The connection may be broken, on a server that is no longer the primary, or
+                    // still waiting for a commit: it is closed rather than used again.
+                    drop(deadpool_postgres::Object::take(client));
+                }
+                ran
+            }
+            Err(e) => Err(e.into()),
+        };
+        for (job, result) in group.drain(..).zip(
+            results
+                .drain(..)
+                .map(Some)
+                .chain(std::iter::repeat_with(|| None)),
+        ) {
             let answer = match (&commit, result) {
                 (_, Some(Err(e))) => Err(e),
+                (Err(StoreError::Unavailable(e)), _) => Err(StoreError::Unavailable(e.clone())),
                 (Err(e), _) => Err(StoreError::Other(format!("commit failed: {e}"))),
                 (Ok(()), Some(Ok(()))) => Ok(()),
                 (Ok(()), None) => Err(StoreError::Other("the registration did not run".into())),
@@ -82,16 +113,14 @@ async fn run(pool: Pool, mut jobs: mpsc::UnboundedReceiver<Job>) {
 
 /// Runs the group in one transaction, in three waves of pipelined statements (tokio-postgres sends
 /// the statements of a wave without waiting for each answer; the server runs them in order):
-/// idempotency answers, then doses, then audit entries of the registrations that stood. Returns
+/// idempotency answers, then doses, then audit entries of the registrations that stood. Fills in
 /// each job's result; a database error fails the whole group (its callers retry with their keys).
 async fn commit_group(
-    pool: &Pool,
+    client: &mut deadpool_postgres::Object,
     group: &[Job],
-    results: &mut Vec<Option<Result<(), StoreError>>>,
-) -> Result<(), String> {
-    let failed = |e: StoreError| e.to_string();
-    let mut client = pool.get().await.map_err(|e| e.to_string())?;
-    let tx = client.transaction().await.map_err(|e| e.to_string())?;
+    results: &mut Vec<Result<(), StoreError>>,
+) -> Result<(), StoreError> {
+    let tx = client.transaction().await?;
     // Each job's scope was checked when it was queued.
     let mut outcome: Vec<Result<(), StoreError>> = group.iter().map(|_| Ok(())).collect();
     // Wave 1: the idempotency answers; a key already used refuses its registration.
@@ -106,7 +135,7 @@ async fn commit_group(
     }))
     .await;
     for (i, inserted) in answers.into_iter().enumerate() {
-        if inserted.map_err(failed)? == Some(false) {
+        if inserted? == Some(false) {
             outcome[i] = Err(StoreError::Replayed);
         }
     }
@@ -124,7 +153,7 @@ async fn commit_group(
     .await;
     for (i, result) in doses.into_iter().enumerate() {
         match result {
-            Some(Err(StoreError::Other(e))) => return Err(e),
+            Some(Err(e @ (StoreError::Other(_) | StoreError::Unavailable(_)))) => return Err(e),
             Some(Err(refused)) => {
                 if let Some(a) = &group[i].registration.answer {
                     let undo = tx
@@ -132,11 +161,9 @@ async fn commit_group(
                             "DELETE FROM idempotency_keys WHERE municipality_code = $1 AND user_id = $2 \
                              AND idempotency_key = $3",
                         )
-                        .await
-                        .map_err(|e| e.to_string())?;
+                        .await?;
                     tx.execute(&undo, &[&a.site.as_str(), &a.user_id, &a.key])
-                        .await
-                        .map_err(|e| e.to_string())?;
+                        .await?;
                 }
                 outcome[i] = Err(refused);
             }
@@ -153,19 +180,19 @@ async fn commit_group(
         let scope = AuditScope::from(job.scope);
         let head = match heads.get(scope.code()) {
             Some(last) => (last.seq, last.hash),
-            None => lock_head(&tx, scope).await.map_err(failed)?,
+            None => lock_head(&tx, scope).await?,
         };
         let record = chained(scope, head, &job.audit);
         heads.insert(scope.code().to_owned(), record.clone());
         records.push(record);
     }
     for written in join_all(records.iter().map(|r| insert_audit(&tx, r))).await {
-        written.map_err(failed)?;
+        written?;
     }
     for record in heads.values() {
-        save_head(&tx, record).await.map_err(failed)?;
+        save_head(&tx, record).await?;
     }
-    tx.commit().await.map_err(|e| e.to_string())?;
-    results.extend(outcome.into_iter().map(Some));
+    tx.commit().await?;
+    results.extend(outcome);
     Ok(())
 }
