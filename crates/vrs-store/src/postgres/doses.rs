@@ -240,6 +240,12 @@ impl DoseStore for PostgresStore {
         let found = client
             .query_opt(&stmt, &[&site.as_str(), &user_id, &key])
             .await?;
+        if found.is_some() {
+            // The answer is given again only once it is on the synchronous standby too: a server
+            // restarted after a crash can show a commit that never reached the standby, and would
+            // be lost with that server in the failover that follows.
+            super::confirm_replicated(client).await?;
+        }
         found
             .map(|r| {
                 Ok(IdempotentAnswer {

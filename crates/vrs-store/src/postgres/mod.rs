@@ -240,6 +240,34 @@ impl PostgresStore {
     }
 }
 
+/// How long [`confirm_replicated`] waits for the synchronous standby.
+const REPLICATION_WAIT: Duration = Duration::from_secs(10);
+
+/// Returns once everything this server has committed so far is as durable as a new commit: a
+/// transaction that only takes a transaction ID commits, and its commit waits for the synchronous
+/// standby (when the server has one) like any other. On a server cut off from its standby, the
+/// wait is given up after [`REPLICATION_WAIT`] and the connection closed: the database is
+/// unavailable.
+pub(crate) async fn confirm_replicated(
+    client: deadpool_postgres::Object,
+) -> Result<(), StoreError> {
+    match tokio::time::timeout(
+        REPLICATION_WAIT,
+        client.simple_query("SELECT pg_current_xact_id()"),
+    )
+    .await
+    {
+        Ok(done) => done.map(drop).map_err(StoreError::from),
+        Err(_) => {
+            drop(deadpool_postgres::Object::take(client));
+            Err(StoreError::Unavailable(format!(
+                "no synchronous standby confirmed within {} s",
+                REPLICATION_WAIT.as_secs()
+            )))
+        }
+    }
+}
+
 pub(crate) enum KeyParam<'a> {
     Text(&'a str),
     MyNumber(&'a MyNumber),
