@@ -25,54 +25,6 @@ fn run(dir: &std::path::Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn hidden(body: &str, name: &str) -> String {
-    let at = body.find(&format!("name=\"{name}\"")).unwrap();
-    let start = body[..at].rfind('<').unwrap();
-    let tag = &body[start..at + body[at..].find('>').unwrap()];
-    let v = tag.find("value=\"").unwrap() + "value=\"".len();
-    tag[v..v + tag[v..].find('"').unwrap()].to_owned()
-}
-
-/// Signs in as the tablet (changing its one-time password) and returns the tablet page's CSRF token.
-async fn sign_in(client: &reqwest::Client, base: &str, user: &str, password: &str) -> String {
-    let login = |password: String| async move {
-        let page = client.get(format!("{base}/login")).send().await.unwrap();
-        let csrf = hidden(&page.text().await.unwrap(), "csrf");
-        let r = client
-            .post(format!("{base}/login"))
-            .form(&[("user_id", user), ("password", &password), ("csrf", &csrf)])
-            .send()
-            .await
-            .unwrap();
-        r.headers()
-            .get("location")
-            .map(|l| l.to_str().unwrap().to_owned())
-    };
-    assert_eq!(
-        login(password.to_owned()).await.as_deref(),
-        Some("/password")
-    );
-    let fresh = "Kiln-Harbor-2026-x";
-    let page = client.get(format!("{base}/password")).send().await.unwrap();
-    let csrf = hidden(&page.text().await.unwrap(), "csrf");
-    client
-        .post(format!("{base}/password"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("current", password),
-            ("new", fresh),
-            ("again", fresh),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login(fresh.to_owned()).await.as_deref(), Some("/"));
-    let page = client.get(format!("{base}/tablet")).send().await.unwrap();
-    let body = page.text().await.unwrap();
-    let start = body.find("data-csrf=\"").unwrap() + "data-csrf=\"".len();
-    body[start..start + body[start..].find('"').unwrap()].to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kill_during_a_registration_load_loses_no_acknowledged_dose() {
     let tmp = tempfile::tempdir().unwrap();
@@ -137,7 +89,7 @@ async fn a_kill_during_a_registration_load_loses_no_acknowledged_dose() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let csrf = sign_in(&client, &base, "durable-tablet", &password).await;
+    let csrf = crate::support::sign_in(&client, &base, "durable-tablet", &password).await;
     let coupons: Vec<String> = vrs_interop::Synthetic::new(
         vrs_domain::MunicipalityCode::parse("382060").unwrap(),
         3000,

@@ -9,5 +9,6 @@ mod backup;
 mod cli;
 mod durability;
 mod emergency_stop;
+mod failover;
 mod network_separation;
 mod support;
