@@ -42,9 +42,26 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+/// When a PostgreSQL connection of this process last failed for want of the server (see
+/// [`unavailable`]): the pools close every connection made before it instead of using it again.
+static LAST_LOST: std::sync::Mutex<Option<std::time::Instant>> = std::sync::Mutex::new(None);
+
+/// When a connection to PostgreSQL last failed for want of the server, if one has.
+pub(crate) fn connection_last_lost() -> Option<std::time::Instant> {
+    *LAST_LOST
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> Self {
         let unavailable = unavailable(&e);
+        if unavailable {
+            *LAST_LOST
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                Some(std::time::Instant::now());
+        }
         let detail = match e.as_db_error() {
             Some(db) => format!("{}: {}", db.code().code(), db.message()),
             None => with_sources(&e),

@@ -41,13 +41,8 @@ const POOL_SIZE: usize = 16;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long a caller waits for a free connection before it is told the database is unavailable.
 const POOL_WAIT: Duration = Duration::from_secs(10);
-/// How long a pooled connection may take to prove it is alive and on a primary.
+/// How long a pooled connection may take to be checked before it is handed out again.
 const RECYCLE_TIMEOUT: Duration = Duration::from_secs(3);
-/// Run on every connection before it is handed out again: fails on a closed connection (the
-/// pool's own check), on a server that does not answer, and on one that has become a standby
-/// (division by zero when in recovery), so a failover never leaves the pool handing out
-/// connections to the old primary.
-const RECYCLE_CHECK: &str = "SELECT 1 / (NOT pg_is_in_recovery())::int";
 /// Serialises migrations of concurrently starting nodes.
 const MIGRATION_LOCK: i64 = 0x5652_5300;
 
@@ -73,9 +68,11 @@ impl PostgresStore {
     ///
     /// The URL may name several hosts (`postgres://…@h1:5432,h2:5432/vrs?target_session_attrs=read-write`):
     /// each new connection tries them in turn and keeps the first that takes writes. No wait is
-    /// unbounded: each host has `connect_timeout` (3 s when the URL sets none) to accept, a caller
-    /// waits at most 10 s for a free connection, and a pooled connection is checked (alive, not a
-    /// standby) before each use; whatever fails there is [`StoreError::Unavailable`].
+    /// unbounded: each host has `connect_timeout` (3 s when the URL sets none) to accept, and a
+    /// caller waits at most 10 s for a free connection; whatever fails there is
+    /// [`StoreError::Unavailable`]. A closed connection is never handed out again, and once any
+    /// connection has failed for want of the server (a failover), every connection made before
+    /// that is closed instead of reused: the next ones go to whichever host takes writes now.
     pub async fn open(url: &str, master: MasterKey, init: bool) -> Result<Self, StoreError> {
         let mut connection = tls::connection(url)?;
         if connection.config.get_connect_timeout().is_none() {
@@ -91,7 +88,7 @@ impl PostgresStore {
             connection.config,
             connection.tls,
             ManagerConfig {
-                recycling_method: RecyclingMethod::Custom(RECYCLE_CHECK.to_owned()),
+                recycling_method: RecyclingMethod::Fast,
             },
         );
         let pool = Pool::builder(manager)
@@ -100,6 +97,16 @@ impl PostgresStore {
             .wait_timeout(Some(POOL_WAIT))
             .create_timeout(Some(per_host * hosts + Duration::from_secs(1)))
             .recycle_timeout(Some(RECYCLE_TIMEOUT))
+            .pre_recycle(deadpool_postgres::Hook::sync_fn(|_, metrics| {
+                match crate::error::connection_last_lost() {
+                    Some(lost) if metrics.created <= lost => {
+                        Err(deadpool_postgres::HookError::Message(
+                            "made before a connection failed for want of the server".into(),
+                        ))
+                    }
+                    _ => Ok(()),
+                }
+            }))
             .build()
             .map_err(|e| StoreError::Config(format!("cannot build the connection pool: {e}")))?;
         let mut client = pool.get().await?;
@@ -245,19 +252,23 @@ const REPLICATION_WAIT: Duration = Duration::from_secs(10);
 
 /// Returns once everything this server has committed so far is as durable as a new commit: a
 /// transaction that only takes a transaction ID commits, and its commit waits for the synchronous
-/// standby (when the server has one) like any other. On a server cut off from its standby, the
-/// wait is given up after [`REPLICATION_WAIT`] and the connection closed: the database is
-/// unavailable.
+/// standby (when the server has one) like any other; then [`confirm_standby`]. On a server cut off
+/// from its standby, the wait is given up after [`REPLICATION_WAIT`] and the connection closed: the
+/// database is unavailable.
 pub(crate) async fn confirm_replicated(
     client: deadpool_postgres::Object,
 ) -> Result<(), StoreError> {
-    match tokio::time::timeout(
-        REPLICATION_WAIT,
-        client.simple_query("SELECT pg_current_xact_id()"),
-    )
-    .await
-    {
-        Ok(done) => done.map(drop).map_err(StoreError::from),
+    let confirmed = tokio::time::timeout(REPLICATION_WAIT, async {
+        client.simple_query("SELECT pg_current_xact_id()").await?;
+        confirm_standby(&client).await
+    })
+    .await;
+    match confirmed {
+        Ok(Err(StoreError::Unavailable(e))) => {
+            drop(deadpool_postgres::Object::take(client));
+            Err(StoreError::Unavailable(e))
+        }
+        Ok(done) => done,
         Err(_) => {
             drop(deadpool_postgres::Object::take(client));
             Err(StoreError::Unavailable(format!(
@@ -265,6 +276,30 @@ pub(crate) async fn confirm_replicated(
                 REPLICATION_WAIT.as_secs()
             )))
         }
+    }
+}
+
+/// Checks, after a commit, that the server could have had it confirmed by a standby: either it
+/// asks for none (`synchronous_standby_names` empty: pg_auto_failover's `wait_primary`, a single
+/// server), or a standby is connected to it. A server that asks for a synchronous standby and has
+/// none connected cannot have replicated the commit, whatever the commit answered: a primary just
+/// restarted after a crash, which the failover under way will discard. Its commits are not
+/// acknowledged (the database is unavailable); a retry with the same key finds them, or not,
+/// wherever the primary is next.
+pub(crate) async fn confirm_standby(client: &impl GenericClient) -> Result<(), StoreError> {
+    let row = client
+        .query_one(
+            "SELECT current_setting('synchronous_standby_names') = '' \
+                    OR EXISTS (SELECT 1 FROM pg_stat_replication)",
+            &[],
+        )
+        .await?;
+    if row.get::<_, bool>(0) {
+        Ok(())
+    } else {
+        Err(StoreError::Unavailable(
+            "the server asks for a synchronous standby and has none connected".into(),
+        ))
     }
 }
 

@@ -193,6 +193,7 @@ async fn commit_group(
         save_head(&tx, record).await?;
     }
     tx.commit().await?;
+    super::confirm_standby(&*client).await?;
     results.extend(outcome);
     Ok(())
 }
