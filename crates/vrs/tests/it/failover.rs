@@ -444,6 +444,44 @@ impl Drop for Server {
     }
 }
 
+/// docs/operations.md's HAProxy configuration, on loopback: `{listen}`, `{stats}`, `{errorfile}`
+/// and `{servers}` are filled in.
+const HAPROXY_CONFIG: &str = "\
+global
+    maxconn 4096
+
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 60s
+    timeout server 60s
+    # A request whose node fails before answering goes to another node: every write carries an
+    # Idempotency-Key, so a registration sent twice is stored once.
+    retries 3
+    option redispatch 1
+    retry-on conn-failure empty-response response-timeout
+    # With no node up (all of them without a database during a failover), the API's own 503.
+    errorfile 503 {errorfile}
+
+frontend vrs
+    bind {listen}
+    default_backend vrs_nodes
+
+frontend stats
+    bind {stats}
+    stats enable
+    stats uri /stats
+
+backend vrs_nodes
+    balance roundrobin
+    option httpchk GET /healthz
+    http-check expect status 200
+    default-server inter 500ms fall 2 rise 2
+{servers}";
+
+/// The body of HAProxy's own answer when no node is up: the API's 503 (JSON, with `Retry-After`).
+const UNAVAILABLE_BODY: &str = r#"{"code":"unavailable","message_ja":"ただいま利用できません。しばらくしてからもう一度お試しください。","message_en":"unavailable: try again in a moment"}"#;
+
 /// HAProxy in front of `servers`, round robin, each checked with `GET /healthz` every 500 ms; a
 /// request whose server fails before answering is sent again to the other (every registration
 /// carries an Idempotency-Key, so this is safe). The configuration is docs/operations.md's, with
@@ -462,15 +500,18 @@ impl Haproxy {
             .enumerate()
             .map(|(i, s)| format!("    server vrs{} 127.0.0.1:{} check\n", i + 1, s.port))
             .collect();
-        let config = format!(
-            "global\n    maxconn 1024\n\n\
-             defaults\n    mode http\n    timeout connect 2s\n    timeout client 60s\n    timeout server 60s\n\
-             \x20   retries 3\n    option redispatch 1\n    retry-on conn-failure empty-response response-timeout\n\n\
-             frontend vrs\n    bind 127.0.0.1:{port}\n    default_backend vrs_nodes\n\n\
-             frontend stats\n    bind 127.0.0.1:{stats}\n    stats enable\n    stats uri /stats\n\n\
-             backend vrs_nodes\n    balance roundrobin\n    option httpchk GET /healthz\n    http-check expect status 200\n\
-             \x20   default-server inter 500ms fall 2 rise 2\n{backends}"
+        let unavailable = dir.join("503.http");
+        let answer = format!(
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 2\r\n\
+             Cache-Control: no-store\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{UNAVAILABLE_BODY}",
+            UNAVAILABLE_BODY.len()
         );
+        std::fs::write(&unavailable, answer).unwrap();
+        let config = HAPROXY_CONFIG
+            .replace("{errorfile}", unavailable.to_str().unwrap())
+            .replace("{listen}", &format!("127.0.0.1:{port}"))
+            .replace("{stats}", &format!("127.0.0.1:{stats}"))
+            .replace("{servers}", &backends);
         let file = dir.join("haproxy.cfg");
         std::fs::write(&file, config).unwrap();
         let check = Command::new("haproxy")
@@ -880,6 +921,17 @@ async fn a_database_failover_loses_no_acknowledged_registration() {
     let after_kill = record.acked.iter().filter(|(_, at)| *at >= killed).count();
     let before = record.acked.len() - after_kill;
     let (start, end, back, tries) = window(&record, killed).unwrap_or_default();
+    // Commits on the old primary restarted without its standby, answered 503 rather than
+    // acknowledged (PostgreSQL returned them without a standby's confirmation).
+    let withheld: usize = ["serve-1.log", "serve-2.log"]
+        .iter()
+        .map(|log| {
+            std::fs::read_to_string(work.path().join(log))
+                .unwrap_or_default()
+                .matches("has none connected")
+                .count()
+        })
+        .sum();
     let reasons: std::collections::BTreeSet<String> = record
         .failed
         .iter()
@@ -892,7 +944,8 @@ async fn a_database_failover_loses_no_acknowledged_registration() {
          - registrations failed from +{start:.1} s to +{end:.1} s after the kill ({tries} failed tries, \
          each sent again with its key); all acknowledged again from +{back:.1} s\n\
          - {:.0} registrations/s before the kill, {:.0}/s after\n\
-         - the slowest answer took {:.1} s; failures seen: {reasons:?}\n\
+         - the slowest answer took {:.1} s; failures seen: {reasons:?}; {withheld} refusals of a commit \
+         on a primary without its standby\n\
          - new primary: port {new_primary} (was {first_primary}); states {:?}",
         record.acked.len(),
         rate(&record, steady, killed),
@@ -996,7 +1049,21 @@ async fn losing_a_server_node_behind_haproxy_loses_nothing() {
         gone.4 + kept.4,
         proxied.slowest.as_secs_f64(),
     );
-    drop(proxy);
+    // With no node left, HAProxy answers the API's 503 itself.
     drop(survivor);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let none = client
+        .post(format!("{}/api/v1/doses", proxy.base()))
+        .header("idempotency-key", "ha-none")
+        .header("x-csrf-token", &csrf)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.status().as_u16(), 503);
+    assert_eq!(none.headers()["retry-after"], "2");
+    let body: serde_json::Value = none.json().await.unwrap();
+    assert_eq!(body["code"], "unavailable");
+    drop(proxy);
     db.cleanup().await;
 }
