@@ -154,3 +154,46 @@ fn with_sources(e: &dyn std::error::Error) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+
+    use super::StoreError;
+
+    /// A port nothing listens on: a refused connection is the database being unavailable (503,
+    /// retried), not an internal error.
+    #[tokio::test]
+    async fn a_refused_connection_is_unavailable() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("postgres://vrs@127.0.0.1:{port}/vrs?connect_timeout=2");
+        let refused = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .err()
+            .unwrap();
+        assert!(super::unavailable(&refused));
+        match StoreError::from(refused) {
+            StoreError::Unavailable(detail) => assert!(!detail.is_empty()),
+            other => panic!("not unavailable: {other}"),
+        }
+        assert!(super::connection_last_lost().is_some());
+    }
+
+    /// Two hosts, neither of which takes writes (here: neither answers): unavailable as well.
+    #[tokio::test]
+    async fn no_host_that_takes_writes_is_unavailable() {
+        let url = "postgres://vrs@127.0.0.1:1,127.0.0.1:2/vrs?target_session_attrs=read-write";
+        let refused = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .err()
+            .unwrap();
+        assert!(matches!(
+            StoreError::from(refused),
+            StoreError::Unavailable(_)
+        ));
+    }
+}
