@@ -385,6 +385,23 @@ async fn the_tablet_page_registers_a_dose_and_refuses_a_bad_ocr_line() {
         .send_keys("FA4597")
         .await
         .unwrap();
+    // The first try gets no answer and the second a 503 with Retry-After (the database failing
+    // over): the page sends the registration again by itself, with the same Idempotency-Key.
+    client
+        .execute(
+            "const real = window.fetch; window.doseKeys = []; let tries = 0; \
+             window.fetch = (url, options) => { \
+               if (!String(url).endsWith('/api/v1/doses')) return real(url, options); \
+               window.doseKeys.push(options.headers['idempotency-key']); tries += 1; \
+               if (tries === 1) return Promise.reject(new TypeError('no answer')); \
+               if (tries === 2) return Promise.resolve(new Response( \
+                 JSON.stringify({code: 'unavailable', message_ja: '', message_en: ''}), \
+                 {status: 503, headers: {'content-type': 'application/json', 'retry-after': '1'}})); \
+               return real(url, options); };",
+            vec![],
+        )
+        .await
+        .unwrap();
     client
         .find(Locator::Id("register"))
         .await
@@ -392,8 +409,19 @@ async fn the_tablet_page_registers_a_dose_and_refuses_a_bad_ocr_line() {
         .click()
         .await
         .unwrap();
+    wait_for_text(&client, "result", "自動で再送しています").await;
     let result = wait_for_text(&client, "result", "登録しました").await;
     assert!(result.contains("FA4597"), "{result}");
+    let keys = client
+        .execute("return window.doseKeys;", vec![])
+        .await
+        .unwrap();
+    let keys = keys.as_array().unwrap();
+    assert_eq!(keys.len(), 3, "{keys:?}");
+    assert!(
+        keys.iter().all(|k| k == &keys[0] && k.is_string()),
+        "{keys:?}"
+    );
 
     let doses = app.db.store.doses_of(chiyoda, &p.atena).await.unwrap();
     assert_eq!(doses.len(), 1, "{doses:?}");
