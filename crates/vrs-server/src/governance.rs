@@ -167,8 +167,8 @@ fn operator_terms_view(signed: &Signed, versions: &[TermsVersion], error: Option
                     @for k in TermsKind::ALL { option value=(k.as_str()) { (kind_label(ja, *k)) } }
                 }
             }
-            label { (Text::Title.pick(ja)) input name="title" required maxlength="100"; }
-            label { (Text::Body.pick(ja)) textarea name="body" rows="12" required {} }
+            label { (Text::Title.pick(ja)) span.required aria-hidden="true" {} input name="title" required maxlength="100"; }
+            label { (Text::Body.pick(ja)) span.required aria-hidden="true" {} textarea name="body" rows="12" required {} }
             button type="submit" { (Text::PublishAsANewVersion.pick(ja)) }
         }
         table #versions {
@@ -250,7 +250,7 @@ fn functions_view(
                 form method="post" action={ "/operator/functions/" (f.as_str()) } {
                     input type="hidden" name="csrf" value=(signed.session.csrf_token);
                     input type="hidden" name="stop" value=(if stopped { "0" } else { "1" });
-                    label { (Text::Reason.pick(ja)) input name="reason" required maxlength="200"; }
+                    label { (Text::Reason.pick(ja)) span.required aria-hidden="true" {} input name="reason" required maxlength="200"; }
                     button.danger[!stopped] type="submit" { (if stopped { Text::Resume.pick(ja) } else { Text::Stop.pick(ja) }) }
                 }
             }

@@ -194,12 +194,12 @@ pub fn person(
                     form method="post" action={ (base) "/doses/" (r.dose.dose_number) "/correct" } {
                         input type="hidden" name="csrf" value=(csrf);
                         (dose_fields(ja, Some(r), next))
-                        label { (Text::ReasonForTheCorrection.pick(ja)) input name="reason" required; }
+                        label { (Text::ReasonForTheCorrection.pick(ja)) span.required aria-hidden="true" {} input name="reason" required; }
                         button type="submit" { (Text::Correct.pick(ja)) }
                     }
                     form method="post" action={ (base) "/doses/" (r.dose.dose_number) "/delete" } {
                         input type="hidden" name="csrf" value=(csrf);
-                        label { (Text::ReasonForTheDeletion.pick(ja)) input name="reason" required; }
+                        label { (Text::ReasonForTheDeletion.pick(ja)) span.required aria-hidden="true" {} input name="reason" required; }
                         button.danger type="submit" { (Text::Delete.pick(ja)) }
                     }
                 }
@@ -256,7 +256,7 @@ pub fn person(
             p { (Text::DeletesThePersonAndTheir.pick(ja)) }
             form method="post" action={ (base) "/delete" } {
                 input type="hidden" name="csrf" value=(csrf);
-                label { (Text::ReasonForTheDeletion.pick(ja)) input name="reason" required; }
+                label { (Text::ReasonForTheDeletion.pick(ja)) span.required aria-hidden="true" {} input name="reason" required; }
                 button.danger type="submit" { (Text::DeleteTheRecord.pick(ja)) }
             }
         }

@@ -117,7 +117,15 @@ async fn staff_delete_a_person_of_their_own_municipality_with_a_reason(app: &Tes
     staff.login("saijo-staff", PASSWORD).await;
     let page = format!("/records/{}", people[0].atena);
     let csrf = staff.csrf(&page).await;
-    assert!(staff.get(&page).await.body.contains("記録を削除する"));
+    let person_page = staff.get(&page).await.body;
+    assert!(person_page.contains("記録を削除する"));
+    // The reason is marked as required beside its label (the mark itself is the stylesheet's).
+    assert!(
+        person_page.contains(
+            "<span class=\"required\" aria-hidden=\"true\"></span><input name=\"reason\" required>"
+        ),
+        "{person_page}"
+    );
     let delete = format!("{page}/delete");
     // Without a reason: refused, the person stays.
     let refused = staff
