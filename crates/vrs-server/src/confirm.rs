@@ -40,7 +40,7 @@ pub fn unless_confirmed(
         .then(|| page(signed.lang, Some(signed), what, path, fields).into_response())
 }
 
-/// The path's segments after `prefix` (`/records/{atena}/doses/{n}/delete` → atena, n).
+/// The path's segments (`/records/{atena}/doses/{n}/delete` → records, atena, doses, n, delete).
 fn segments(path: &str) -> Vec<&str> {
     path.split('/').filter(|s| !s.is_empty()).collect()
 }
