@@ -8,6 +8,8 @@
 //! few at a time, so a flood of sign-ins never stalls the workers that serve everyone else. Every
 //! login, failed or not, every wait, unlock and password change is audited in the account's chain.
 
+pub mod manage;
+
 use chrono::{DateTime, Duration, Utc};
 use vrs_crypto::password;
 use vrs_domain::{AuditAction, MunicipalityCode};
@@ -373,6 +375,37 @@ pub enum PasswordPolicyError {
     ContainsUserId,
     #[error("the new password must differ from the current one")]
     Unchanged,
+}
+
+impl vrs_domain::UserFacing for PasswordPolicyError {
+    fn code(&self) -> &'static str {
+        match self {
+            PasswordPolicyError::TooShort => "password_too_short",
+            PasswordPolicyError::TooSimple => "password_too_simple",
+            PasswordPolicyError::ContainsUserId => "password_contains_user_id",
+            PasswordPolicyError::Unchanged => "password_unchanged",
+        }
+    }
+
+    fn status(&self) -> u16 {
+        422
+    }
+
+    fn message_ja(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            PasswordPolicyError::TooShort => "パスワードは12文字以上にしてください。",
+            PasswordPolicyError::TooSimple => {
+                "英小文字・英大文字・数字・記号のうち3種類以上を含めてください。"
+            }
+            PasswordPolicyError::ContainsUserId => "パスワードにユーザIDを含めないでください。",
+            PasswordPolicyError::Unchanged => "現在のパスワードと違うものにしてください。",
+        }
+        .into()
+    }
+
+    fn message_en(&self) -> std::borrow::Cow<'_, str> {
+        self.to_string().into()
+    }
 }
 
 /// The password policy: 12 characters or more, three of four character classes, not the user ID.

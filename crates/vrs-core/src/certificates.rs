@@ -71,6 +71,90 @@ pub enum CertificateError {
     Pdf(#[from] pdf::PdfError),
 }
 
+/// What the counter, the app and the kiosk are told; faults of the deployment (signing, the code,
+/// the PDF, an issuer URL that is not https) answer 500 and name no detail.
+impl vrs_domain::UserFacing for CertificateError {
+    fn code(&self) -> &'static str {
+        match self {
+            CertificateError::Store(_) => "store",
+            CertificateError::NoDoses => "no_doses",
+            CertificateError::PassportMissing => "passport_missing",
+            CertificateError::PassportBirthDate { .. } => "passport_birth_date",
+            CertificateError::PassportExpired(_) => "passport_expired",
+            CertificateError::Romaji(_) => "name_romaji",
+            CertificateError::IssuerNotHttps(_) => "issuer_not_https",
+            CertificateError::Signing(_) | CertificateError::Code(_) | CertificateError::Pdf(_) => {
+                "internal"
+            }
+        }
+    }
+
+    fn status(&self) -> u16 {
+        match self {
+            CertificateError::NoDoses
+            | CertificateError::PassportMissing
+            | CertificateError::PassportBirthDate { .. }
+            | CertificateError::PassportExpired(_)
+            | CertificateError::Romaji(_)
+            | CertificateError::IssuerNotHttps(_) => 422,
+            CertificateError::Store(_)
+            | CertificateError::Signing(_)
+            | CertificateError::Code(_)
+            | CertificateError::Pdf(_) => 500,
+        }
+    }
+
+    fn message_ja(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            CertificateError::NoDoses => "この方の接種記録がないため、証明書を発行できません。".into(),
+            CertificateError::PassportMissing => {
+                "海外用の証明書には旅券の情報（MRZ）が必要です。".into()
+            }
+            CertificateError::PassportBirthDate { passport, record } => format!(
+                "旅券の生年月日（{passport}）が記録（{record}）と一致しません。"
+            )
+            .into(),
+            CertificateError::PassportExpired(on) => {
+                format!("旅券の有効期限（{on}）が切れています。").into()
+            }
+            CertificateError::Romaji(e) => format!(
+                "氏名のフリガナをローマ字にできません（{:?} は変換できない文字です）。",
+                e.0
+            )
+            .into(),
+            CertificateError::IssuerNotHttps(url) => format!(
+                "公開URL（{url}）が https でないため、証明書を発行できません（運用者に連絡してください）。"
+            )
+            .into(),
+            _ => "内部エラーのため証明書を発行できませんでした。".into(),
+        }
+    }
+
+    fn message_en(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            CertificateError::NoDoses => "no doses are recorded for this person".into(),
+            CertificateError::PassportMissing => {
+                "an overseas certificate needs the passport".into()
+            }
+            CertificateError::PassportBirthDate { passport, record } => format!(
+                "the passport's birth date ({passport}) does not match the record ({record})"
+            )
+            .into(),
+            CertificateError::PassportExpired(on) => format!("the passport expired on {on}").into(),
+            CertificateError::Romaji(e) => format!(
+                "the name's kana cannot be written in romaji ({:?} cannot be converted)",
+                e.0
+            )
+            .into(),
+            CertificateError::IssuerNotHttps(url) => format!(
+                "certificates are not issued: the deployment's public_url {url} is not https"
+            )
+            .into(),
+            _ => "the certificate could not be issued for an internal error".into(),
+        }
+    }
+}
+
 fn code_error(e: impl std::fmt::Display) -> CertificateError {
     CertificateError::Code(e.to_string())
 }

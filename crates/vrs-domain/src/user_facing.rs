@@ -104,6 +104,8 @@ macro_rules! parse_refusals {
     )*};
 }
 
+use crate::mrz::{CheckedField, MrzError, MrzField};
+use crate::municipality::MunicipalityNameError;
 use crate::{
     AtenaNumberError, CertificateIdError, CouponNumberError, DateError, DoseNumber,
     DoseNumberError, LabelError, LotNumberError, MunicipalityCodeError, MyNumberError, NameError,
@@ -111,6 +113,20 @@ use crate::{
 };
 
 parse_refusals! {
+    MrzError {
+        MrzError::LineLength { line, found } => "mrz_line_length",
+            format!("旅券のMRZの{line}行目が{found}文字です（1行は44文字です）。");
+        MrzError::Character { line, position, found } => "mrz_character",
+            format!("旅券のMRZの{line}行目{position}文字目の {found:?} は使えません（英大文字・数字・「<」だけです）。");
+        MrzError::Field { field, reason } => "mrz_field",
+            format!("旅券のMRZの{}が正しくありません（{}）。", mrz_field_ja(*field), mrz_reason_ja(reason));
+        MrzError::CheckDigit { field, found, expected } => "mrz_check_digit",
+            format!(
+                "旅券のMRZの{}の検査数字（2行目{}文字目）が {found} です。読み取りの誤りの可能性があります（計算上は {expected}）。",
+                checked_field_ja(*field),
+                field.position()
+            );
+    }
     DateError {
         DateError::Empty => "date_empty", "日付が入力されていません。";
         DateError::Format => "date_format",
@@ -216,5 +232,84 @@ mod tests {
             assert_eq!(r.text(true), r.ja);
             assert_eq!(r.to_string(), r.en);
         }
+    }
+}
+
+/// An MRZ field in Japanese, with where it is.
+fn mrz_field_ja(field: MrzField) -> String {
+    let name = match field {
+        MrzField::DocumentType => "旅券の種類",
+        MrzField::IssuingState => "発行国",
+        MrzField::Name => "氏名",
+        MrzField::DocumentNumber => "旅券番号",
+        MrzField::Nationality => "国籍",
+        MrzField::BirthDate => "生年月日",
+        MrzField::Sex => "性別",
+        MrzField::ExpiryDate => "有効期限",
+        MrzField::OptionalData => "任意記載欄",
+    };
+    let (line, from, to) = field.span();
+    format!("{name}（{line}行目{from}–{to}文字目）")
+}
+
+fn checked_field_ja(field: CheckedField) -> &'static str {
+    match field {
+        CheckedField::DocumentNumber => "旅券番号",
+        CheckedField::BirthDate => "生年月日",
+        CheckedField::ExpiryDate => "有効期限",
+        CheckedField::OptionalData => "任意記載欄",
+        CheckedField::Composite => "全体",
+    }
+}
+
+/// The reasons the MRZ reader gives for a field, in Japanese.
+fn mrz_reason_ja(reason: &str) -> &'static str {
+    match reason {
+        "must start with P: only passports have this layout" => "旅券は「P」で始まります",
+        "must be P followed by a letter or <" => "「P」の次は英字か「<」です",
+        "must be M, F, X or <" => "M・F・X・< のいずれかです",
+        "must be letters, padded with < at the end" => "英字で、後ろを「<」で埋めます",
+        "has a filler < before its end" => "途中に「<」があります",
+        "is empty" => "空です",
+        "contains a digit" => "数字が含まれています",
+        "must start with the surname" => "姓から始まります",
+        "must be six digits YYMMDD" => "YYMMDDの6桁の数字です",
+        "is not a calendar date" => "暦にない日付です",
+        _ => "形式が違います",
+    }
+}
+
+impl UserFacing for MunicipalityNameError {
+    fn code(&self) -> &'static str {
+        match self {
+            MunicipalityNameError::Empty => "municipality_empty",
+            MunicipalityNameError::Code(e) => e.code(),
+            MunicipalityNameError::Unknown => "municipality_unknown_name",
+            MunicipalityNameError::Ambiguous(_) => "municipality_ambiguous",
+        }
+    }
+
+    fn status(&self) -> u16 {
+        422
+    }
+
+    fn message_ja(&self) -> Cow<'_, str> {
+        match self {
+            MunicipalityNameError::Empty => "自治体が入力されていません。".into(),
+            MunicipalityNameError::Code(e) => e.message_ja(),
+            MunicipalityNameError::Unknown => {
+                "その名前の自治体はありません（一覧から選ぶか、6桁の団体コードを入力してください）。"
+                    .into()
+            }
+            MunicipalityNameError::Ambiguous(_) => format!(
+                "同じ名前の自治体が複数あります。都道府県名から入力するか、一覧から選んでください: {}",
+                self.candidates()
+            )
+            .into(),
+        }
+    }
+
+    fn message_en(&self) -> Cow<'_, str> {
+        Cow::Owned(self.to_string())
     }
 }

@@ -16,16 +16,18 @@ use vrs_core::certificates::app::{apply, Application, ApplicationError, CardData
 use vrs_core::certificates::signing;
 use vrs_core::certificates::{issue, CertificateError, CertificateRequest, IssuedCertificate};
 use vrs_crypto::x509::SignatureAlgorithm;
-use vrs_domain::mrz::Mrz;
+use vrs_domain::mrz::{Mrz, MrzError};
 use vrs_domain::{
     AuditAction, CertificateId, CertificateKind, IssueChannel, MunicipalityCode, MyNumber,
 };
 
 use crate::api_errors::Fault;
 use crate::error::WebError;
-use crate::i18n::{Lang, Text};
+use crate::form::Refusal;
+use crate::i18n::{field_refused, said, t, Lang, Text};
 use crate::pages::layout;
 use crate::records::{actor, own};
+use crate::records_pages::{Said, Sent};
 use crate::session::Signed;
 use crate::AppState;
 
@@ -123,7 +125,7 @@ pub(crate) fn refusal(e: CertificateError) -> WebError {
         CertificateError::Signing(e) => WebError::Internal(e.to_string()),
         CertificateError::Code(m) => WebError::Internal(m),
         CertificateError::Pdf(e) => WebError::Internal(e.to_string()),
-        other => WebError::Invalid(other.to_string()),
+        other => WebError::Refused(vrs_domain::Reason::of(&other)),
     }
 }
 
@@ -157,38 +159,14 @@ pub async fn issue_counter(
         &Target::Person { home: own },
     )?;
     let atena = vrs_domain::AtenaNumber::parse(&atena).map_err(|_| WebError::NotFound)?;
-    let kind = CertificateKind::parse(form.kind.trim()).ok_or_else(|| {
-        WebError::Invalid(format!("kind: {:?} is not domestic or overseas", form.kind))
-    })?;
-    let passport = match kind {
-        CertificateKind::Overseas => Some(
-            Mrz::parse(
-                &form.mrz1.trim().to_ascii_uppercase(),
-                &form.mrz2.trim().to_ascii_uppercase(),
-            )
-            .map_err(|e| WebError::Invalid(format!("旅券のMRZ / passport MRZ: {e}")))?,
-        ),
-        CertificateKind::Domestic => None,
+    let cert = match counter_certificate(&state, &signed, own, &atena, &form).await? {
+        Ok(cert) => cert,
+        Err(refusal) => {
+            let said = Said::Refused(Sent::Certificate(&form), refusal);
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            return crate::records::person_page(&state, &signed, &atena, status, said).await;
+        }
     };
-    let person = state.store.resident(own, &atena).await?;
-    let doses = state.store.doses_of(own, &atena).await?;
-    let request = CertificateRequest {
-        kind,
-        passport,
-        channel: IssueChannel::Counter,
-        replaces: None,
-    };
-    let cert = issue(
-        state.store.as_ref(),
-        &state.settings.issuer_settings(),
-        &actor(&signed),
-        &person,
-        doses,
-        &request,
-        chrono::Utc::now(),
-    )
-    .await
-    .map_err(refusal)?;
     if form.format == "shc" {
         return Ok((
             [
@@ -206,6 +184,71 @@ pub async fn issue_counter(
             .into_response());
     }
     pdf_response(&cert)
+}
+
+/// Issues the certificate the counter's form asks for, or says which field is wrong and why.
+async fn counter_certificate(
+    state: &AppState,
+    signed: &Signed,
+    own: MunicipalityCode,
+    atena: &vrs_domain::AtenaNumber,
+    form: &CounterForm,
+) -> Result<Result<IssuedCertificate, Refusal>, WebError> {
+    let lang = signed.lang;
+    let Some(kind) = CertificateKind::parse(form.kind.trim()) else {
+        return Ok(Err(Refusal::field("kind", t(lang, Text::ChooseTheKind))));
+    };
+    let passport = match kind {
+        CertificateKind::Overseas => match Mrz::parse(
+            &form.mrz1.trim().to_ascii_uppercase(),
+            &form.mrz2.trim().to_ascii_uppercase(),
+        ) {
+            Ok(mrz) => Some(mrz),
+            Err(e) => {
+                let line = match &e {
+                    MrzError::LineLength { line, .. } | MrzError::Character { line, .. } => *line,
+                    MrzError::Field { field, .. } => field.span().0,
+                    MrzError::CheckDigit { .. } => 2,
+                };
+                let (field, label) = match line {
+                    1 => ("mrz1", Text::PassportMrzLine1Overseas),
+                    _ => ("mrz2", Text::PassportMrzLine2Overseas),
+                };
+                return Ok(Err(Refusal::field(field, field_refused(lang, label, &e))));
+            }
+        },
+        CertificateKind::Domestic => None,
+    };
+    let person = state.store.resident(own, atena).await?;
+    let doses = state.store.doses_of(own, atena).await?;
+    let request = CertificateRequest {
+        kind,
+        passport,
+        channel: IssueChannel::Counter,
+        replaces: None,
+    };
+    let issued = issue(
+        state.store.as_ref(),
+        &state.settings.issuer_settings(),
+        &actor(signed),
+        &person,
+        doses,
+        &request,
+        chrono::Utc::now(),
+    )
+    .await;
+    Ok(match issued {
+        Ok(cert) => Ok(cert),
+        Err(
+            e @ (CertificateError::PassportMissing
+            | CertificateError::PassportBirthDate { .. }
+            | CertificateError::PassportExpired(_)),
+        ) => Err(Refusal::field("mrz1", said(lang, &e))),
+        Err(e @ (CertificateError::NoDoses | CertificateError::Romaji(_))) => {
+            Err(Refusal::form(said(lang, &e)))
+        }
+        Err(e) => return Err(refusal(e)),
+    })
 }
 
 /// The municipality's issuance history.

@@ -34,6 +34,9 @@ pub enum WebError {
     /// A form value the service refused, with its reason.
     #[error("{0}")]
     Invalid(String),
+    /// A refusal that speaks both languages, with its own code (a domain or service error's words).
+    #[error("{0}")]
+    Refused(vrs_domain::Reason),
     /// A write the store refused by one of its rules (a dose number taken, a user ID in use, …).
     #[error("{0}")]
     Conflict(ConflictKind),
@@ -75,6 +78,7 @@ impl WebError {
             WebError::Csrf => "csrf",
             WebError::NotFound => "not_found",
             WebError::Invalid(_) | WebError::Conflict(_) => "invalid",
+            WebError::Refused(reason) => reason.code,
             WebError::Stopped(_) => "function_stopped",
             WebError::Unavailable(_) => "unavailable",
             WebError::Internal(_) => "internal",
@@ -114,7 +118,7 @@ impl UserFacing for WebError {
             | WebError::OutOfScope(_) => 403,
             WebError::Denied(reason) => reason.status(),
             WebError::NotFound => 404,
-            WebError::Invalid(_) => 422,
+            WebError::Invalid(_) | WebError::Refused(_) => 422,
             WebError::Conflict(kind) => kind.status(),
             WebError::Stopped(s) => s.status(),
             WebError::Unavailable(_) => 503,
@@ -144,6 +148,7 @@ impl UserFacing for WebError {
             WebError::NotFound => "見つかりません。".into(),
             // A service's refusal: its text as it was written (both languages where it has them).
             WebError::Invalid(text) => text.as_str().into(),
+            WebError::Refused(reason) => reason.ja.as_str().into(),
             WebError::Conflict(kind) => kind.message_ja(),
             WebError::Stopped(s) => UserFacing::message_ja(s),
             WebError::Unavailable(_) => crate::i18n::Text::DatabaseUnavailable.ja().into(),
@@ -210,6 +215,7 @@ impl IntoResponse for WebError {
                         format!("function_stopped: {} / {}", s.message_ja(), s)
                     }
                     WebError::Conflict(kind) => format!("invalid: {} / {kind}", kind.ja()),
+                    WebError::Refused(r) => format!("{}: {} / {}", r.code, r.ja, r.en),
                     _ => format!("{}: {}", other.code(), other),
                 };
                 (status, text).into_response()

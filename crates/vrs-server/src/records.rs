@@ -17,7 +17,8 @@ use vrs_domain::{
 
 use crate::confirm::{unless_confirmed, Destructive};
 use crate::error::WebError;
-use crate::i18n::{field_refused, said, t, Lang, Text};
+use crate::form::Refusal;
+use crate::i18n::{field_refused, t, Lang, Text};
 use crate::records_pages as view;
 use crate::session::Signed;
 use crate::AppState;
@@ -70,7 +71,7 @@ fn person_query(
     signed: &Signed,
     own: MunicipalityCode,
     q: &SearchQuery,
-) -> Result<Option<PersonQuery>, String> {
+) -> Result<Option<PersonQuery>, Refusal> {
     let lang = signed.lang;
     let (atena, coupon, kana, birth, my_number) = (
         q.atena.trim(),
@@ -84,16 +85,19 @@ fn person_query(
             .authorize(Action::SearchPersonByMyNumber, &Target::Municipality(own))
             .is_err()
         {
-            return Err(t(lang, Text::SearchingByMyNumberIs).to_owned());
+            return Err(Refusal::field(
+                "my_number",
+                t(lang, Text::SearchingByMyNumberIs),
+            ));
         }
         return MyNumber::parse(my_number)
             .map(|n| Some(PersonQuery::MyNumber(n)))
-            .map_err(|e| field_refused(lang, Text::MyNumber, &e));
+            .map_err(|e| Refusal::field("my_number", field_refused(lang, Text::MyNumber, &e)));
     }
     if !atena.is_empty() {
         return AtenaNumber::parse(atena)
             .map(|a| Some(PersonQuery::Atena(a)))
-            .map_err(|e| field_refused(lang, Text::AtenaNumber, &e));
+            .map_err(|e| Refusal::field("atena", field_refused(lang, Text::AtenaNumber, &e)));
     }
     if !coupon.is_empty() {
         let digits = vrs_domain::normalize_digits(coupon);
@@ -116,13 +120,15 @@ fn person_query(
         };
         return parsed
             .map(|c| Some(PersonQuery::Coupon(c)))
-            .map_err(|e| field_refused(lang, Text::CouponNumber, &e));
+            .map_err(|e| Refusal::field("coupon", field_refused(lang, Text::CouponNumber, &e)));
     }
     if kana.is_empty() && birth.is_empty() {
         return Ok(None);
     }
-    let kana = KanaName::parse(kana).map_err(|e| field_refused(lang, Text::NameKana, &e))?;
-    let birth = parse_date(birth).map_err(|e| field_refused(lang, Text::BirthDate, &e))?;
+    let kana = KanaName::parse(kana)
+        .map_err(|e| Refusal::field("kana", field_refused(lang, Text::NameKana, &e)))?;
+    let birth = parse_date(birth)
+        .map_err(|e| Refusal::field("birth", field_refused(lang, Text::BirthDate, &e)))?;
     Ok(Some(PersonQuery::KanaBirth(kana, birth)))
 }
 
@@ -144,9 +150,10 @@ pub async fn search(
             "A My Number is never put in a URL: search with the form, which sends it in the request body.",
         );
         let blank = SearchQuery::default();
+        let refused = Refusal::field("my_number", message);
         return Ok((
             StatusCode::BAD_REQUEST,
-            Html(view::search(&signed, &blank, lgwan, None, Some(&message)).into_string()),
+            Html(view::search(&signed, &blank, lgwan, None, Some(&refused)).into_string()),
         )
             .into_response());
     }
@@ -183,9 +190,9 @@ async fn run_search(
                     .into_response(),
             )
         }
-        Err(message) => Ok((
+        Err(refused) => Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
-            Html(view::search(signed, q, lgwan, None, Some(&message)).into_string()),
+            Html(view::search(signed, q, lgwan, None, Some(&refused)).into_string()),
         )
             .into_response()),
     }
@@ -195,12 +202,12 @@ fn atena_of(text: &str) -> Result<AtenaNumber, WebError> {
     AtenaNumber::parse(text).map_err(|_| WebError::NotFound)
 }
 
-async fn person_page(
+pub(crate) async fn person_page(
     state: &AppState,
     signed: &Signed,
     atena: &AtenaNumber,
     status: StatusCode,
-    message: Option<(bool, String)>,
+    said: view::Said<'_>,
 ) -> Result<Response, WebError> {
     let own = own(signed, Action::SearchPeople)?;
     signed.authorize(Action::ReadPerson, &Target::Person { home: own })?;
@@ -215,7 +222,7 @@ async fn person_page(
         &doses,
         &certificates,
         show_my_number,
-        message,
+        &said,
     );
     Ok((status, Html(page.into_string())).into_response())
 }
@@ -233,18 +240,21 @@ pub async fn person(
     Query(q): Query<SavedQuery>,
 ) -> Result<Response, WebError> {
     let atena = atena_of(&atena)?;
-    let notice = q.saved.as_deref().map(|done| {
-        let said = match done {
-            "dose_added" => Text::DoseAddedNotice,
-            "dose_corrected" => Text::DoseCorrectedNotice,
-            "dose_deleted" => Text::DoseDeletedNotice,
-            "flags" => Text::FlagsSetNotice,
-            "revoked" => Text::CertificateRevokedNotice,
-            _ => Text::Saved,
-        };
-        (true, t(signed.lang, said).to_owned())
-    });
-    person_page(&state, &signed, &atena, StatusCode::OK, notice).await
+    let said = match q.saved.as_deref() {
+        None => view::Said::Nothing,
+        Some(done) => view::Said::Notice(t(
+            signed.lang,
+            match done {
+                "dose_added" => Text::DoseAddedNotice,
+                "dose_corrected" => Text::DoseCorrectedNotice,
+                "dose_deleted" => Text::DoseDeletedNotice,
+                "flags" => Text::FlagsSetNotice,
+                "revoked" => Text::CertificateRevokedNotice,
+                _ => Text::Saved,
+            },
+        )),
+    };
+    person_page(&state, &signed, &atena, StatusCode::OK, said).await
 }
 
 /// A dose as the staff's form sends it.
@@ -265,7 +275,7 @@ pub struct DoseForm {
     pub reason: String,
 }
 
-fn dose_input(lang: Lang, own: MunicipalityCode, f: &DoseForm) -> Result<DoseInput, String> {
+fn dose_input(lang: Lang, own: MunicipalityCode, f: &DoseForm) -> Result<DoseInput, Refusal> {
     let text = DoseText {
         dose_number: &f.dose_number,
         administered_on: &f.administered_on,
@@ -275,33 +285,38 @@ fn dose_input(lang: Lang, own: MunicipalityCode, f: &DoseForm) -> Result<DoseInp
         venue: &f.venue,
         doctor: &f.doctor,
     };
-    DoseInput::parse(&text, own).map_err(|p| match lang {
-        Lang::Ja => format!("{}: {}", p.label_ja(), p.reason.ja),
-        Lang::En => format!("{}: {}", p.field, p.reason.en),
+    DoseInput::parse(&text, own).map_err(|p| {
+        let message = match lang {
+            Lang::Ja => format!("{}: {}", p.label_ja(), p.reason.ja),
+            Lang::En => format!("{}: {}", p.field, p.reason.en),
+        };
+        Refusal::field(p.field, message)
     })
 }
 
 /// The message of a refused change, in the viewer's language.
-fn change_message(lang: Lang, e: ChangeError) -> Result<String, WebError> {
+fn change_message(lang: Lang, e: ChangeError) -> Result<Refusal, WebError> {
     Ok(match e {
-        ChangeError::Rules(rules) => rules
-            .iter()
-            .map(|r| {
-                if lang == Lang::Ja {
-                    r.message_ja()
-                } else {
-                    r.message_en()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(" "),
-        ChangeError::NoReason => t(lang, Text::GiveAReason).to_owned(),
+        ChangeError::Rules(rules) => Refusal::form(
+            rules
+                .iter()
+                .map(|r| {
+                    if lang == Lang::Ja {
+                        r.message_ja()
+                    } else {
+                        r.message_en()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        ChangeError::NoReason => Refusal::field("reason", t(lang, Text::GiveAReason)),
         ChangeError::NotFound => return Err(WebError::NotFound),
-        ChangeError::Invalid(m) => m,
-        ChangeError::Store(vrs_store::StoreError::Conflict(kind)) => match lang {
+        ChangeError::Invalid(m) => Refusal::form(m),
+        ChangeError::Store(vrs_store::StoreError::Conflict(kind)) => Refusal::form(match lang {
             Lang::Ja => kind.ja(),
             Lang::En => kind.to_string(),
-        },
+        }),
         ChangeError::Store(e) => return Err(e.into()),
     })
 }
@@ -312,10 +327,11 @@ async fn after_change<T>(
     state: &AppState,
     signed: &Signed,
     atena: &AtenaNumber,
-    result: Result<Result<T, ChangeError>, String>,
+    sent: view::Sent<'_>,
+    result: Result<Result<T, ChangeError>, Refusal>,
     done: &str,
 ) -> Result<Response, WebError> {
-    let message = match result {
+    let refusal = match result {
         Ok(Ok(_)) => {
             return Ok(Redirect::to(&format!("/records/{atena}?saved={done}")).into_response());
         }
@@ -327,7 +343,7 @@ async fn after_change<T>(
         signed,
         atena,
         StatusCode::UNPROCESSABLE_ENTITY,
-        Some((false, message)),
+        view::Said::Refused(sent, refusal),
     )
     .await
 }
@@ -365,7 +381,8 @@ pub async fn add_dose(
         )
         .await),
     };
-    after_change(&state, &signed, &atena, result, "dose_added").await
+    let sent = view::Sent::AddDose(&form);
+    after_change(&state, &signed, &atena, sent, result, "dose_added").await
 }
 
 pub async fn correct_dose(
@@ -392,7 +409,8 @@ pub async fn correct_dose(
         )
         .await),
     };
-    after_change(&state, &signed, &atena, result, "dose_corrected").await
+    let sent = view::Sent::CorrectDose(n, &form);
+    after_change(&state, &signed, &atena, sent, result, "dose_corrected").await
 }
 
 #[derive(Deserialize)]
@@ -407,7 +425,7 @@ pub struct ReasonForm {
 
 impl ReasonForm {
     /// Asks first, unless the form says it was confirmed.
-    fn ask(&self, signed: &Signed, what: Destructive, path: &str) -> Option<Response> {
+    fn ask(&self, signed: &Signed, what: Destructive<'_>, path: &str) -> Option<Response> {
         let fields = [
             ("csrf", self.csrf.as_str()),
             ("reason", self.reason.as_str()),
@@ -428,7 +446,14 @@ pub async fn delete_dose(
         dose_number: DoseNumber::new(n).map_err(|_| WebError::NotFound)?,
     };
     let path = format!("/records/{atena}/doses/{n}/delete");
-    if let Some(page) = form.ask(&signed, Destructive::DeleteDose, &path) {
+    if let Some(page) = form.ask(
+        &signed,
+        Destructive::DeleteDose {
+            atena: atena.as_str(),
+            n,
+        },
+        &path,
+    ) {
         return Ok(page);
     }
     let result = doses::delete_dose(
@@ -439,7 +464,8 @@ pub async fn delete_dose(
         &form.reason,
     )
     .await;
-    after_change(&state, &signed, &atena, Ok(result), "dose_deleted").await
+    let sent = view::Sent::DeleteDose(n, &form.reason);
+    after_change(&state, &signed, &atena, sent, Ok(result), "dose_deleted").await
 }
 
 /// Deletes the person's record and doses (the municipality's own deletion, promise 22 of
@@ -453,7 +479,13 @@ pub async fn delete_person(
     use vrs_core::backup::shred::{delete_person, ShredError};
     let (own, atena) = change_of(&signed, &form.csrf, Action::DeletePerson, &atena)?;
     let path = format!("/records/{atena}/delete");
-    if let Some(page) = form.ask(&signed, Destructive::DeletePerson, &path) {
+    if let Some(page) = form.ask(
+        &signed,
+        Destructive::DeletePerson {
+            atena: atena.as_str(),
+        },
+        &path,
+    ) {
         return Ok(page);
     }
     let deleted = delete_person(
@@ -467,8 +499,9 @@ pub async fn delete_person(
     match deleted {
         Ok(_) => Ok(Redirect::to("/records?deleted=1").into_response()),
         Err(ShredError::NoReason) => {
-            let message = tr(signed.lang, "理由を入力してください。", "Give a reason.");
-            after_change::<()>(&state, &signed, &atena, Err(message), "").await
+            let refusal = Refusal::field("reason", t(signed.lang, Text::GiveAReason));
+            let sent = view::Sent::DeletePerson;
+            after_change::<()>(&state, &signed, &atena, sent, Err(refusal), "").await
         }
         Err(ShredError::NoSuchPerson(..)) => Err(WebError::NotFound),
         Err(ShredError::Store(e)) => Err(e.into()),
@@ -493,16 +526,16 @@ pub async fn set_flags(
 ) -> Result<Response, WebError> {
     let (own, atena) = change_of(&signed, &form.csrf, Action::FlagPerson, &atena)?;
     let lang = signed.lang;
-    let day = |ja: &str, en: &str, text: &str| -> Result<Option<chrono::NaiveDate>, String> {
+    let day = |field: &'static str, label: Text, text: &str| {
         if text.trim().is_empty() {
             return Ok(None);
         }
         parse_date(text)
             .map(Some)
-            .map_err(|e| format!("{}: {}", tr(lang, ja, en), said(lang, &e)))
+            .map_err(|e| Refusal::field(field, field_refused(lang, label, &e)))
     };
-    let dates = day("転出日", "Moved out on", &form.moved_out_on)
-        .and_then(|m| day("死亡日", "Deceased on", &form.deceased_on).map(|d| (m, d)));
+    let dates = day("moved_out_on", Text::MovedOutOn, &form.moved_out_on)
+        .and_then(|m| day("deceased_on", Text::DeceasedOn, &form.deceased_on).map(|d| (m, d)));
     let result = match dates {
         Err(m) => Err(m),
         Ok((moved, deceased)) => Ok(doses::set_flags(
@@ -516,5 +549,6 @@ pub async fn set_flags(
         )
         .await),
     };
-    after_change(&state, &signed, &atena, result, "flags").await
+    let sent = view::Sent::Flags(&form);
+    after_change(&state, &signed, &atena, sent, result, "flags").await
 }

@@ -4,9 +4,11 @@
 use maud::{html, Markup};
 use vrs_domain::{format_wareki, DoseRecord, Resident, VaccineProduct};
 
+use crate::certificates::CounterForm;
+use crate::form::{self, Input, Refusal};
 use crate::i18n::{Lang, Text};
 use crate::pages::layout;
-use crate::records::SearchQuery;
+use crate::records::{DoseForm, FlagsForm, SearchQuery};
 use crate::session::Signed;
 
 fn date(d: chrono::NaiveDate) -> String {
@@ -18,30 +20,25 @@ pub fn search(
     q: &SearchQuery,
     lgwan: bool,
     found: Option<&[Resident]>,
-    error: Option<&str>,
+    refused: Option<&Refusal>,
 ) -> Markup {
     let ja = signed.lang == Lang::Ja;
     let body = html! {
-        form.card.search method="post" action="/records" {
-            @if let Some(e) = error { p.error role="alert" { (e) } }
-            @if q.deleted.is_some() && error.is_none() {
+        form.card.search method="post" action="/records" novalidate {
+            (form::summary("", refused))
+            @if q.deleted.is_some() && refused.is_none() {
                 p.notice role="status" { (Text::PersonDeletedNotice.pick(ja)) }
             }
             input type="hidden" name="csrf" value=(signed.session.csrf_token);
             p { (Text::SearchByOneOfThese.pick(ja)) }
-            label for="atena" { (Text::AtenaNumber.pick(ja)) }
-            input #atena name="atena" value=(q.atena) inputmode="numeric";
-            label for="coupon" { (Text::CouponNumber10DigitsOr.pick(ja)) }
-            input #coupon name="coupon" value=(q.coupon) inputmode="numeric";
-            label for="kana" { (Text::NameKana.pick(ja)) }
-            input #kana name="kana" value=(q.kana) placeholder="サイジョウ　ハナコ";
-            label for="birth" { (Text::BirthDate.pick(ja)) }
-            input #birth name="birth" value=(q.birth) placeholder="昭和25年4月1日 / 1950-04-01";
+            (Input::new("", "atena", Text::AtenaNumber.pick(ja)).value(&q.atena).numeric().render(refused))
+            (Input::new("", "coupon", Text::CouponNumber10DigitsOr.pick(ja)).value(&q.coupon).numeric().render(refused))
+            (Input::new("", "kana", Text::NameKana.pick(ja)).value(&q.kana).placeholder("サイジョウ　ハナコ").render(refused))
+            (Input::new("", "birth", Text::BirthDate.pick(ja)).value(&q.birth).placeholder("昭和25年4月1日 / 1950-04-01").render(refused))
             @if lgwan {
-                label for="my_number" { (Text::MyNumberLgWanTerminals.pick(ja)) }
-                input #my_number name="my_number" inputmode="numeric" autocomplete="off";
+                (Input::new("", "my_number", Text::MyNumberLgWanTerminals.pick(ja)).numeric().autocomplete("off").render(refused))
             }
-            button type="submit" { (Text::Search.pick(ja)) }
+            button.primary type="submit" { (Text::Search.pick(ja)) }
         }
         @if let Some(people) = found {
             @if people.is_empty() {
@@ -105,25 +102,93 @@ fn product_options(selected: &str, ja: bool) -> Markup {
     }
 }
 
-/// The fields of a dose form, filled from `dose` when correcting.
-fn dose_fields(ja: bool, dose: Option<&DoseRecord>, next: u8) -> Markup {
-    let d = dose.map(|r| &r.dose);
-    html! {
-        label { (Text::DoseNumber.pick(ja))
-            input name="dose_number" inputmode="numeric" value=(d.map_or(next, |d| d.dose_number.get())); }
-        label { (Text::DateGiven.pick(ja))
-            input name="administered_on" value=(d.map(|d| d.administered_on.to_string()).unwrap_or_default()) placeholder="令和3年6月1日 / 2021-06-01"; }
-        label { (Text::Vaccine.pick(ja))
-            select name="product" { (product_options(d.map_or("", |d| d.product.code), ja)) } }
-        label { (Text::LotNumber.pick(ja))
-            input name="lot_number" value=(d.map(|d| d.lot_number.as_str().to_owned()).unwrap_or_default()); }
-        label { (Text::SiteMunicipalityCode.pick(ja))
-            input name="site" inputmode="numeric" value=(d.map(|d| d.site_municipality.to_string()).unwrap_or_default()); }
-        label { (Text::VenueName.pick(ja))
-            input name="venue" maxlength="30" value=(dose.map(|r| r.venue.as_str()).unwrap_or_default()); }
-        label { (Text::Doctor.pick(ja))
-            input name="doctor" maxlength="20" value=(dose.map(|r| r.doctor.as_str()).unwrap_or_default()); }
+/// What the person page says above everything: nothing, a done notice, or a refusal of one of its
+/// forms (drawn again open, with what was sent and the error under its field).
+pub enum Said<'a> {
+    Nothing,
+    Notice(&'static str),
+    Refused(Sent<'a>, Refusal),
+}
+
+/// Which of the person page's forms was sent, and what it held.
+pub enum Sent<'a> {
+    AddDose(&'a DoseForm),
+    CorrectDose(u8, &'a DoseForm),
+    Flags(&'a FlagsForm),
+    DeleteDose(u8, &'a str),
+    DeletePerson,
+    Certificate(&'a CounterForm),
+}
+
+/// A dose form's values as text: a stored dose's, or those a refused form sent.
+struct DoseValues<'a> {
+    dose_number: String,
+    administered_on: String,
+    product: &'a str,
+    lot_number: &'a str,
+    site: String,
+    venue: &'a str,
+    doctor: &'a str,
+}
+
+impl<'a> DoseValues<'a> {
+    fn stored(r: &'a DoseRecord) -> Self {
+        DoseValues {
+            dose_number: r.dose.dose_number.to_string(),
+            administered_on: r.dose.administered_on.to_string(),
+            product: r.dose.product.code,
+            lot_number: r.dose.lot_number.as_str(),
+            site: r.dose.site_municipality.to_string(),
+            venue: &r.venue,
+            doctor: &r.doctor,
+        }
     }
+
+    fn new_dose(next: u8) -> Self {
+        DoseValues {
+            dose_number: next.to_string(),
+            administered_on: String::new(),
+            product: "",
+            lot_number: "",
+            site: String::new(),
+            venue: "",
+            doctor: "",
+        }
+    }
+
+    fn sent(f: &'a DoseForm) -> Self {
+        DoseValues {
+            dose_number: f.dose_number.clone(),
+            administered_on: f.administered_on.clone(),
+            product: &f.product,
+            lot_number: &f.lot_number,
+            site: f.site.clone(),
+            venue: &f.venue,
+            doctor: &f.doctor,
+        }
+    }
+}
+
+/// The fields of a dose form; `prefix` keeps their ids apart from the page's other dose forms.
+fn dose_fields(ja: bool, prefix: &str, v: &DoseValues<'_>, refused: Option<&Refusal>) -> Markup {
+    html! {
+        (Input::new(prefix, "dose_number", Text::DoseNumber.pick(ja)).value(&v.dose_number).numeric().required().render(refused))
+        (Input::new(prefix, "administered_on", Text::DateGiven.pick(ja)).value(&v.administered_on)
+            .placeholder("令和3年6月1日 / 2021-06-01").required().render(refused))
+        (form::select(prefix, "product", Text::Vaccine.pick(ja), product_options(v.product, ja), refused))
+        (Input::new(prefix, "lot_number", Text::LotNumber.pick(ja)).value(v.lot_number).required().render(refused))
+        (Input::new(prefix, "site", Text::SiteMunicipalityCode.pick(ja)).value(&v.site).numeric().render(refused))
+        (Input::new(prefix, "venue", Text::VenueName.pick(ja)).value(v.venue).maxlength(30).render(refused))
+        (Input::new(prefix, "doctor", Text::Doctor.pick(ja)).value(v.doctor).maxlength(20).render(refused))
+    }
+}
+
+/// A required reason, kept and marked when the form was refused for it.
+fn reason_field(prefix: &str, label: &str, value: &str, refused: Option<&Refusal>) -> Markup {
+    Input::new(prefix, "reason", label)
+        .value(value)
+        .required()
+        .render(refused)
 }
 
 pub fn person(
@@ -132,9 +197,16 @@ pub fn person(
     doses: &[DoseRecord],
     certificates: &[vrs_store::CertificateIssue],
     show_my_number: bool,
-    message: Option<(bool, String)>,
+    said: &Said<'_>,
 ) -> Markup {
     let ja = signed.lang == Lang::Ja;
+    let (sent, refusal) = match said {
+        Said::Refused(sent, refusal) => (Some(sent), Some(refusal)),
+        _ => (None, None),
+    };
+    // The refusal of the form that was sent, for that form only.
+    let refused_if =
+        |which: &dyn Fn(&Sent<'_>) -> bool| refusal.filter(|_| sent.is_some_and(which));
     let csrf = &signed.session.csrf_token;
     let next = doses
         .iter()
@@ -144,8 +216,10 @@ pub fn person(
         + 1;
     let base = format!("/records/{}", p.atena);
     let body = html! {
-        @if let Some((ok, text)) = &message {
-            p role="alert" class=(if *ok { "notice" } else { "error" }) #message { (text) }
+        @match said {
+            Said::Nothing => {},
+            Said::Notice(text) => p.notice role="status" #message { (text) },
+            Said::Refused(_, r) => p.error role="alert" #message { (r.message) },
         }
         section.card #person {
             dl {
@@ -189,78 +263,96 @@ pub fn person(
                 }
             }
             @for r in doses {
-                details.card {
-                    summary { (r.dose.dose_number) (Text::CorrectOrDelete.pick(ja)) }
-                    form method="post" action={ (base) "/doses/" (r.dose.dose_number) "/correct" } {
+                @let n = r.dose.dose_number.get();
+                @let correcting = refused_if(&|s| matches!(s, Sent::CorrectDose(m, _) if *m == n));
+                @let deleting = refused_if(&|s| matches!(s, Sent::DeleteDose(m, _) if *m == n));
+                @let prefix = format!("dose{n}");
+                @let values = match sent {
+                    Some(Sent::CorrectDose(m, f)) if *m == n => DoseValues::sent(f),
+                    _ => DoseValues::stored(r),
+                };
+                details.card open[correcting.is_some() || deleting.is_some()] {
+                    summary { (n) (Text::CorrectOrDelete.pick(ja)) }
+                    form method="post" novalidate action={ (base) "/doses/" (n) "/correct" } {
                         input type="hidden" name="csrf" value=(csrf);
-                        (dose_fields(ja, Some(r), next))
-                        label { (Text::ReasonForTheCorrection.pick(ja)) span.required aria-hidden="true" {} input name="reason" required; }
-                        button type="submit" { (Text::Correct.pick(ja)) }
+                        (dose_fields(ja, &prefix, &values, correcting))
+                        (reason_field(&format!("{prefix}-correct"), Text::ReasonForTheCorrection.pick(ja), "", correcting))
+                        button.primary type="submit" { (Text::Correct.pick(ja)) }
                     }
-                    form method="post" action={ (base) "/doses/" (r.dose.dose_number) "/delete" } {
+                    form method="post" novalidate action={ (base) "/doses/" (n) "/delete" } {
                         input type="hidden" name="csrf" value=(csrf);
-                        label { (Text::ReasonForTheDeletion.pick(ja)) span.required aria-hidden="true" {} input name="reason" required; }
+                        @let reason = match sent { Some(Sent::DeleteDose(m, reason)) if *m == n => *reason, _ => "" };
+                        (reason_field(&format!("{prefix}-delete"), Text::ReasonForTheDeletion.pick(ja), reason, deleting))
                         button.danger type="submit" { (Text::Delete.pick(ja)) }
                     }
                 }
             }
         }
-        details.card #add-dose {
+        @let adding = refused_if(&|s| matches!(s, Sent::AddDose(_)));
+        details.card #add-dose open[adding.is_some()] {
             summary { (Text::AddADose.pick(ja)) }
-            form method="post" action={ (base) "/doses" } {
+            form method="post" novalidate action={ (base) "/doses" } {
                 input type="hidden" name="csrf" value=(csrf);
-                (dose_fields(ja, None, next))
-                button type="submit" { (Text::Add.pick(ja)) }
+                @let values = match sent { Some(Sent::AddDose(f)) => DoseValues::sent(f), _ => DoseValues::new_dose(next) };
+                (dose_fields(ja, "add", &values, adding))
+                button.primary type="submit" { (Text::Add.pick(ja)) }
             }
         }
-        details.card #set-flags {
+        @let flagging = refused_if(&|s| matches!(s, Sent::Flags(_)));
+        details.card #set-flags open[flagging.is_some()] {
             summary { (Text::MovedOutDeceased.pick(ja)) }
-            form method="post" action={ (base) "/flags" } {
+            form method="post" novalidate action={ (base) "/flags" } {
                 input type="hidden" name="csrf" value=(csrf);
-                label { (Text::MovedOutOnEmptyTo.pick(ja))
-                    input name="moved_out_on" value=(p.moved_out_on.map(|d| d.to_string()).unwrap_or_default()); }
-                label { (Text::DeceasedOnEmptyToClear.pick(ja))
-                    input name="deceased_on" value=(p.deceased_on.map(|d| d.to_string()).unwrap_or_default()); }
-                button type="submit" { (Text::Save.pick(ja)) }
+                @let (moved, deceased) = match sent {
+                    Some(Sent::Flags(f)) => (f.moved_out_on.clone(), f.deceased_on.clone()),
+                    _ => (
+                        p.moved_out_on.map(|d| d.to_string()).unwrap_or_default(),
+                        p.deceased_on.map(|d| d.to_string()).unwrap_or_default(),
+                    ),
+                };
+                (Input::new("flags", "moved_out_on", Text::MovedOutOnEmptyTo.pick(ja)).value(&moved).render(flagging))
+                (Input::new("flags", "deceased_on", Text::DeceasedOnEmptyToClear.pick(ja)).value(&deceased).render(flagging))
+                button.primary type="submit" { (Text::Save.pick(ja)) }
             }
         }
-        details.card #issue-certificate {
+        @let issuing = refused_if(&|s| matches!(s, Sent::Certificate(_)));
+        @let asked = match sent { Some(Sent::Certificate(f)) => Some(*f), _ => None };
+        details.card #issue-certificate open[issuing.is_some()] {
             summary { (Text::IssueAVaccinationCertificate.pick(ja)) }
             p { (Text::IssuesACertificatePdfWith.pick(ja)) }
-            form method="post" action={ (base) "/certificate" } {
+            form method="post" novalidate action={ (base) "/certificate" } {
                 input type="hidden" name="csrf" value=(csrf);
-                label { (Text::Kind.pick(ja))
-                    select name="kind" {
-                        option value="domestic" { (Text::ForUseInJapan.pick(ja)) }
-                        option value="overseas" { (Text::ForOverseasUse.pick(ja)) }
-                    }
-                }
-                label { (Text::PassportMrzLine1Overseas.pick(ja))
-                    input name="mrz1" maxlength="44" size="46" autocomplete="off"; }
-                label { (Text::PassportMrzLine2Overseas.pick(ja))
-                    input name="mrz2" maxlength="44" size="46" autocomplete="off"; }
-                label { (Text::Format.pick(ja))
-                    select name="format" {
-                        option value="pdf" { (Text::PdfToPrint.pick(ja)) }
-                        option value="shc" { (Text::SmartHealthCardFile.pick(ja)) }
-                    }
-                }
-                button type="submit" #issue { (Text::Issue.pick(ja)) }
+                @let kind = asked.map_or("domestic", |f| f.kind.as_str());
+                (form::select("cert", "kind", Text::Kind.pick(ja), html! {
+                    option value="domestic" selected[kind == "domestic"] { (Text::ForUseInJapan.pick(ja)) }
+                    option value="overseas" selected[kind == "overseas"] { (Text::ForOverseasUse.pick(ja)) }
+                }, issuing))
+                (Input::new("cert", "mrz1", Text::PassportMrzLine1Overseas.pick(ja))
+                    .value(asked.map_or("", |f| f.mrz1.as_str())).maxlength(44).autocomplete("off").render(issuing))
+                (Input::new("cert", "mrz2", Text::PassportMrzLine2Overseas.pick(ja))
+                    .value(asked.map_or("", |f| f.mrz2.as_str())).maxlength(44).autocomplete("off").render(issuing))
+                @let format = asked.map_or("pdf", |f| f.format.as_str());
+                (form::select("cert", "format", Text::Format.pick(ja), html! {
+                    option value="pdf" selected[format != "shc"] { (Text::PdfToPrint.pick(ja)) }
+                    option value="shc" selected[format == "shc"] { (Text::SmartHealthCardFile.pick(ja)) }
+                }, issuing))
+                button.primary type="submit" #issue { (Text::Issue.pick(ja)) }
             }
         }
         @if !certificates.is_empty() {
             (issued_certificates(signed, &base, certificates))
         }
-        details.card #delete-person {
+        @let deleting_person = refused_if(&|s| matches!(s, Sent::DeletePerson));
+        details.card #delete-person open[deleting_person.is_some()] {
             summary { (Text::DeleteThisPersonSRecord.pick(ja)) }
             p { (Text::DeletesThePersonAndTheir.pick(ja)) }
-            form method="post" action={ (base) "/delete" } {
+            form method="post" novalidate action={ (base) "/delete" } {
                 input type="hidden" name="csrf" value=(csrf);
-                label { (Text::ReasonForTheDeletion.pick(ja)) span.required aria-hidden="true" {} input name="reason" required; }
+                (reason_field("person-delete", Text::ReasonForTheDeletion.pick(ja), "", deleting_person))
                 button.danger type="submit" { (Text::DeleteTheRecord.pick(ja)) }
             }
         }
-        p { a href="/records" { (Text::BackToSearch.pick(ja)) } }
+        p { a href="/records" { (Text::BackToSearch.pick(ja)) } "　" a #print-view href={ (base) "/print" } { (Text::PrintView.pick(ja)) } }
     };
     layout(
         signed.lang,

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use vrs_core::accounts::{self, LoginError, PasswordChangeError};
 
 use crate::error::WebError;
+use crate::form::Refusal;
 use crate::i18n::{t, Lang, Text};
 use crate::pages;
 use crate::session::{
@@ -195,15 +196,18 @@ pub(crate) async fn change_password(
 ) -> Result<Response, WebError> {
     signed.check_csrf(&form.csrf)?;
     let lang = signed.lang;
-    let refuse = |message: String| {
+    let refuse = |refusal: Refusal| {
         (
             StatusCode::BAD_REQUEST,
-            Html(pages::password(lang, &signed, Some(&message)).into_string()),
+            Html(pages::password(lang, &signed, Some(&refusal)).into_string()),
         )
             .into_response()
     };
     if form.new != form.again {
-        return Ok(refuse(t(lang, Text::PasswordsDiffer).to_owned()));
+        return Ok(refuse(Refusal::field(
+            "again",
+            t(lang, Text::PasswordsDiffer),
+        )));
     }
     match accounts::change_password(
         state.store.as_ref(),
@@ -226,14 +230,13 @@ pub(crate) async fn change_password(
             )
                 .into_response())
         }
-        Err(PasswordChangeError::WrongCurrent) => Ok(refuse(match lang {
-            Lang::Ja => "現在のパスワードが正しくありません。".to_owned(),
-            Lang::En => "The current password is wrong.".to_owned(),
-        })),
-        Err(PasswordChangeError::Policy(p)) => Ok(refuse(match lang {
-            Lang::Ja => format!("{} ({p})", t(lang, Text::PasswordRules)),
-            Lang::En => p.to_string(),
-        })),
+        Err(PasswordChangeError::WrongCurrent) => Ok(refuse(Refusal::field(
+            "current",
+            t(lang, Text::CurrentPasswordWrong),
+        ))),
+        Err(PasswordChangeError::Policy(p)) => {
+            Ok(refuse(Refusal::field("new", crate::i18n::said(lang, &p))))
+        }
         Err(PasswordChangeError::Store(e)) => Err(e.into()),
     }
 }

@@ -122,7 +122,7 @@ async fn staff_delete_a_person_of_their_own_municipality_with_a_reason(app: &Tes
     // The reason is marked as required beside its label (the mark itself is the stylesheet's).
     assert!(
         person_page.contains(
-            "<span class=\"required\" aria-hidden=\"true\"></span><input name=\"reason\" required>"
+            "削除の理由<span class=\"required\" aria-hidden=\"true\"></span></label><input id=\"person-delete-reason\" name=\"reason\" type=\"text\" value=\"\" required>"
         ),
         "{person_page}"
     );
