@@ -11,8 +11,11 @@ use crate::IssueChannel;
 pub enum AuditAction {
     AccountApply,
     AccountApprove,
+    AccountDisable,
+    AccountEnable,
     AccountIssue,
     AccountLock,
+    AccountPasswordReset,
     AccountReject,
     AccountUnlock,
     AreaDelete,
@@ -67,11 +70,14 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 55] = [
+    pub const ALL: [AuditAction; 58] = [
         AuditAction::AccountApply,
         AuditAction::AccountApprove,
+        AuditAction::AccountDisable,
+        AuditAction::AccountEnable,
         AuditAction::AccountIssue,
         AuditAction::AccountLock,
+        AuditAction::AccountPasswordReset,
         AuditAction::AccountReject,
         AuditAction::AccountUnlock,
         AuditAction::AreaDelete,
@@ -130,7 +136,10 @@ impl AuditAction {
         match self {
             AuditAction::AccountApply => "account.apply",
             AuditAction::AccountApprove => "account.approve",
+            AuditAction::AccountDisable => "account.disable",
+            AuditAction::AccountEnable => "account.enable",
             AuditAction::AccountIssue => "account.issue",
+            AuditAction::AccountPasswordReset => "account.password_reset",
             AuditAction::AccountLock => "account.lock",
             AuditAction::AccountReject => "account.reject",
             AuditAction::AccountUnlock => "account.unlock",
@@ -213,7 +222,10 @@ impl AuditAction {
         match self {
             AuditAction::AccountApply => "アカウント申請",
             AuditAction::AccountApprove => "アカウント申請の承認",
+            AuditAction::AccountDisable => "アカウントの利用停止",
+            AuditAction::AccountEnable => "アカウントの利用再開",
             AuditAction::AccountIssue => "アカウント発行",
+            AuditAction::AccountPasswordReset => "パスワードの再設定",
             AuditAction::AccountLock => "アカウントのロック",
             AuditAction::AccountReject => "アカウント申請の却下",
             AuditAction::AccountUnlock => "アカウントのロック解除",
@@ -273,7 +285,10 @@ impl AuditAction {
         match self {
             AuditAction::AccountApply => "Account applied for",
             AuditAction::AccountApprove => "Account application approved",
+            AuditAction::AccountDisable => "Account stopped",
+            AuditAction::AccountEnable => "Account let in again",
             AuditAction::AccountIssue => "Account issued",
+            AuditAction::AccountPasswordReset => "Password reset",
             AuditAction::AccountLock => "Account locked",
             AuditAction::AccountReject => "Account application rejected",
             AuditAction::AccountUnlock => "Account unlocked",

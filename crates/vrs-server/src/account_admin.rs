@@ -160,7 +160,7 @@ pub(crate) async fn approve_application(
     signed.check_csrf(&form.csrf)?;
     signed.authorize(Action::ApproveAccounts, &Target::Nation)?;
     let path = format!("/operator/applications/{id}/approve");
-    if let Some(page) = form.ask(&signed, Destructive::ApproveApplication, &path) {
+    if let Some(page) = form.ask(&signed, Destructive::ApproveApplication { id }, &path) {
         return Ok(page);
     }
     let issued = accounts::approve(
@@ -190,7 +190,7 @@ pub(crate) struct ConfirmedForm {
 }
 
 impl ConfirmedForm {
-    fn ask(&self, signed: &Signed, what: Destructive, path: &str) -> Option<Response> {
+    fn ask(&self, signed: &Signed, what: Destructive<'_>, path: &str) -> Option<Response> {
         let fields = [("csrf", self.csrf.as_str())];
         unless_confirmed(signed, what, path, &fields, self.confirmed.as_deref())
     }
@@ -205,7 +205,7 @@ pub(crate) async fn reject_application(
     signed.check_csrf(&form.csrf)?;
     signed.authorize(Action::ApproveAccounts, &Target::Nation)?;
     let path = format!("/operator/applications/{id}/reject");
-    if let Some(page) = form.ask(&signed, Destructive::RejectApplication, &path) {
+    if let Some(page) = form.ask(&signed, Destructive::RejectApplication { id }, &path) {
         return Ok(page);
     }
     accounts::reject(

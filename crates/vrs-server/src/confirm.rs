@@ -11,23 +11,48 @@ use crate::i18n::{t, Lang, Text};
 use crate::pages::layout;
 use crate::session::Signed;
 
-/// A form that cannot be taken back, as its confirmation page names it.
+/// A form that cannot be taken back, with what it acts on: the confirmation page says it from
+/// these values, and goes back to where the form was.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Destructive {
-    DeleteDose,
-    DeletePerson,
-    RevokeCertificate,
-    SwitchFunction,
-    ApproveApplication,
-    RejectApplication,
+pub enum Destructive<'a> {
+    DeleteDose {
+        atena: &'a str,
+        n: u8,
+    },
+    DeletePerson {
+        atena: &'a str,
+    },
+    RevokeCertificate {
+        atena: &'a str,
+        certificate: &'a str,
+    },
+    SwitchFunction {
+        function: Function,
+        stop: bool,
+    },
+    ApproveApplication {
+        id: i64,
+    },
+    RejectApplication {
+        id: i64,
+    },
+    /// A municipality's administrator stops (or lets again) one of its accounts.
+    DisableAccount {
+        user_id: &'a str,
+        disable: bool,
+    },
+    /// A municipality's administrator gives one of its accounts a new initial password.
+    ResetPassword {
+        user_id: &'a str,
+    },
 }
 
-/// The confirmation page for `what` at `path`, unless the form says `confirmed=1`. Call it after
-/// the request's own checks (session, CSRF, access) and before anything changes. `fields` are the
-/// form's fields to send again.
+/// The confirmation page for `what`, whose form posts to `path`, unless the form says
+/// `confirmed=1`. Call it after the request's own checks (session, CSRF, access) and before
+/// anything changes. `fields` are the form's fields to send again.
 pub fn unless_confirmed(
     signed: &Signed,
-    what: Destructive,
+    what: Destructive<'_>,
     path: &str,
     fields: &[(&str, &str)],
     confirmed: Option<&str>,
@@ -40,66 +65,49 @@ pub fn unless_confirmed(
         .then(|| page(signed.lang, Some(signed), what, path, fields).into_response())
 }
 
-/// The path's segments (`/records/{atena}/doses/{n}/delete` → records, atena, doses, n, delete).
-fn segments(path: &str) -> Vec<&str> {
-    path.split('/').filter(|s| !s.is_empty()).collect()
-}
-
 /// What the page says will happen, and where "back" goes.
-fn statement(lang: Lang, what: Destructive, path: &str, stop: Option<&str>) -> (String, String) {
+fn statement(lang: Lang, what: Destructive<'_>) -> (String, String) {
     let ja = lang == Lang::Ja;
-    let s = segments(path);
-    let at = |i: usize| s.get(i).copied().unwrap_or_default();
-    let person = format!("/records/{}", at(1));
     match what {
-        Destructive::DeleteDose => (
+        Destructive::DeleteDose { atena, n } => (
             if ja {
                 format!(
-                    "宛名番号 {} の{}回目の接種記録を削除します。削除した記録は元に戻せません（操作ログに内容が残ります）。この記録を述べる証明書は失効します。",
-                    at(1),
-                    at(3)
+                    "宛名番号 {atena} の{n}回目の接種記録を削除します。削除した記録は元に戻せません（操作ログに内容が残ります）。この記録を述べる証明書は失効します。"
                 )
             } else {
                 format!(
-                    "Dose {} of 宛名番号 {} will be deleted. It cannot be restored (the audit log keeps what it said). Certificates stating it are revoked.",
-                    at(3),
-                    at(1)
+                    "Dose {n} of 宛名番号 {atena} will be deleted. It cannot be restored (the audit log keeps what it said). Certificates stating it are revoked."
                 )
             },
-            person,
+            format!("/records/{atena}"),
         ),
-        Destructive::DeletePerson => (
+        Destructive::DeletePerson { atena } => (
             if ja {
                 format!(
-                    "宛名番号 {} の人の記録を、接種記録とともに削除します。元に戻せません（操作ログに残ります）。",
-                    at(1)
+                    "宛名番号 {atena} の人の記録を、接種記録とともに削除します。元に戻せません（操作ログに残ります）。"
                 )
             } else {
                 format!(
-                    "The record of 宛名番号 {} will be deleted with its doses. It cannot be restored (the audit log keeps it).",
-                    at(1)
+                    "The record of 宛名番号 {atena} will be deleted with its doses. It cannot be restored (the audit log keeps it)."
                 )
             },
-            person,
+            format!("/records/{atena}"),
         ),
-        Destructive::RevokeCertificate => (
+        Destructive::RevokeCertificate { atena, certificate } => (
             if ja {
                 format!(
-                    "証明書 {} を失効させます。失効した証明書は検証で無効と表示され、元に戻せません。",
-                    at(3)
+                    "証明書 {certificate} を失効させます。失効した証明書は検証で無効と表示され、元に戻せません。"
                 )
             } else {
                 format!(
-                    "Certificate {} will be revoked. Verifiers will show it as not valid; this cannot be undone.",
-                    at(3)
+                    "Certificate {certificate} will be revoked. Verifiers will show it as not valid; this cannot be undone."
                 )
             },
-            person,
+            format!("/records/{atena}"),
         ),
-        Destructive::SwitchFunction => {
-            let function = Function::parse(at(2));
-            let name = function.map_or(at(2), |f| if ja { f.label_ja() } else { f.as_str() });
-            let text = match (stop == Some("1"), ja) {
+        Destructive::SwitchFunction { function, stop } => {
+            let name = if ja { function.label_ja() } else { function.as_str() };
+            let text = match (stop, ja) {
                 (true, true) => format!(
                     "機能「{name}」を全国で直ちに停止します。再開するまで、全ての自治体と会場でこの機能が使えません。"
                 ),
@@ -111,27 +119,50 @@ fn statement(lang: Lang, what: Destructive, path: &str, stop: Option<&str>) -> (
             };
             (text, "/operator/functions".to_owned())
         }
-        Destructive::ApproveApplication => (
+        Destructive::ApproveApplication { id } => (
             if ja {
                 format!(
-                    "申請 {} を承認し、申請されたアカウントを発行します。初期パスワードは一度だけ表示されます。",
-                    at(2)
+                    "申請 {id} を承認し、申請されたアカウントを発行します。初期パスワードは一度だけ表示されます。"
                 )
             } else {
                 format!(
-                    "Application {} will be approved and its accounts issued. Their initial passwords are shown once.",
-                    at(2)
+                    "Application {id} will be approved and its accounts issued. Their initial passwords are shown once."
                 )
             },
             "/operator/applications".to_owned(),
         ),
-        Destructive::RejectApplication => (
+        Destructive::RejectApplication { id } => (
             if ja {
-                format!("申請 {} を却下します。", at(2))
+                format!("申請 {id} を却下します。")
             } else {
-                format!("Application {} will be rejected.", at(2))
+                format!("Application {id} will be rejected.")
             },
             "/operator/applications".to_owned(),
+        ),
+        Destructive::DisableAccount { user_id, disable } => (
+            match (disable, ja) {
+                (true, true) => format!(
+                    "アカウント {user_id} の利用を停止します。ログイン中であれば直ちにログアウトされ、再開するまでログインできません。"
+                ),
+                (true, false) => format!(
+                    "Account {user_id} will be stopped: its sessions end now and it cannot sign in until it is let in again."
+                ),
+                (false, true) => format!("アカウント {user_id} の利用を再開します。"),
+                (false, false) => format!("Account {user_id} will be able to sign in again."),
+            },
+            "/admin/accounts".to_owned(),
+        ),
+        Destructive::ResetPassword { user_id } => (
+            if ja {
+                format!(
+                    "アカウント {user_id} のパスワードを新しい初期パスワードにします。今のパスワードは使えなくなり、ログイン中であればログアウトされます。初期パスワードは一度だけ表示されます。"
+                )
+            } else {
+                format!(
+                    "Account {user_id} gets a new initial password: the current one stops working and its sessions end. The new one is shown once."
+                )
+            },
+            "/admin/accounts".to_owned(),
         ),
     }
 }
@@ -139,13 +170,13 @@ fn statement(lang: Lang, what: Destructive, path: &str, stop: Option<&str>) -> (
 fn page(
     lang: Lang,
     signed: Option<&Signed>,
-    what: Destructive,
+    what: Destructive<'_>,
     path: &str,
     fields: &[(&str, &str)],
 ) -> Html<String> {
     let ja = lang == Lang::Ja;
     let field = |name: &str| fields.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
-    let (said, back) = statement(lang, what, path, field("stop"));
+    let (said, back) = statement(lang, what);
     let reason = field("reason").filter(|r| !r.trim().is_empty());
     let body = html! {
         section.card.confirm role="alertdialog" aria-labelledby="confirm-what" {
@@ -177,7 +208,10 @@ mod tests {
         let html = page(
             Lang::Ja,
             None,
-            Destructive::DeleteDose,
+            Destructive::DeleteDose {
+                atena: "100001",
+                n: 2,
+            },
             "/records/100001/doses/2/delete",
             &fields,
         )
@@ -194,7 +228,10 @@ mod tests {
         let html = page(
             Lang::En,
             None,
-            Destructive::SwitchFunction,
+            Destructive::SwitchFunction {
+                function: Function::parse("tablet_registration").unwrap(),
+                stop: true,
+            },
             "/operator/functions/tablet_registration",
             &stop,
         )

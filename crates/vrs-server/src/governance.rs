@@ -295,7 +295,7 @@ pub async fn switch(
         ("stop", form.stop.as_str()),
         ("reason", form.reason.as_str()),
     ];
-    let what = crate::confirm::Destructive::SwitchFunction;
+    let what = crate::confirm::Destructive::SwitchFunction { function, stop };
     if let Some(page) =
         crate::confirm::unless_confirmed(&signed, what, &path, &fields, form.confirmed.as_deref())
     {

@@ -180,7 +180,10 @@ pub async fn revoke(
         ("csrf", form.csrf.as_str()),
         ("reason", form.reason.as_str()),
     ];
-    let what = crate::confirm::Destructive::RevokeCertificate;
+    let what = crate::confirm::Destructive::RevokeCertificate {
+        atena: atena.as_str(),
+        certificate: id.as_str(),
+    };
     if let Some(page) =
         crate::confirm::unless_confirmed(&signed, what, &path, &fields, form.confirmed.as_deref())
     {

@@ -134,6 +134,16 @@ pub trait AccountStore: Send + Sync {
         audit: &AuditEntry,
     ) -> Result<(), StoreError>;
 
+    /// Stops an account (`disabled`: it cannot sign in, and every session of it ends) or lets it
+    /// sign in again, with its audit entry. `NotFound` for an unknown user ID.
+    async fn set_account_disabled(
+        &self,
+        user_id: &str,
+        disabled: bool,
+        audit_scope: AuditScope,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
+
     /// Records a municipality's application for a staff account; returns its number.
     async fn apply_for_account(
         &self,

@@ -56,6 +56,10 @@ actions! {
     ShowMyNumber => code("my_number.show"),
     /// Upload the CSV of targets and coupons from the resident registry.
     ImportTargets => audited(TargetsImport),
+    /// Stop or let in again an account of the own municipality, or give it a new initial
+    /// password (each written as its own entry: account.disable, account.enable,
+    /// account.password_reset).
+    ManageAccounts => code("account.manage"),
     /// Upload doses in bulk (CSV, FHIR, HL7 v2).
     ImportDoses => audited(DosesImport),
     /// Add a dose to a person's record by hand.
@@ -143,8 +147,8 @@ impl TargetKind {
 }
 
 impl Action {
-    /// Actions that see, search or send a My Number, or carry the area's (sealed) My Numbers out
-    /// in a backup file. Only from LG-WAN, never on a site tablet (promises 3, 4, 13 of
+    /// Actions that see, search, send or bring in a My Number (a targets file holds one per
+    /// person), or carry the area's (sealed) My Numbers out in a backup file. Only from LG-WAN, never on a site tablet (promises 3, 4, 13 of
     /// docs/pia.md). The app and kiosk flows are not among them: the card's data goes to the
     /// server, which finds the person itself, and nobody is shown the number.
     pub fn uses_my_number(self) -> bool {
@@ -152,6 +156,7 @@ impl Action {
             self,
             Action::SearchPersonByMyNumber
                 | Action::ShowMyNumber
+                | Action::ImportTargets
                 | Action::SendInquiry
                 | Action::AnswerInquiry
                 | Action::BackupArea
@@ -238,6 +243,7 @@ impl Action {
             | ExportAuditLog
             | ReadProvisionRecords
             | ApplyForAccounts
+            | ManageAccounts
             | AgreeToTerms
             | BackupArea
             | RestoreArea

@@ -87,6 +87,7 @@ const MUNICIPAL_STAFF: &[Action] = municipal!();
 /// Everything the staff may do, then what only the administrator does.
 const MUNICIPAL_ADMIN: &[Action] = municipal!(
     Action::ApplyForAccounts,
+    Action::ManageAccounts,
     Action::AgreeToTerms,
     Action::BackupArea,
     Action::RestoreArea,

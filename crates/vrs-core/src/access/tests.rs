@@ -283,3 +283,31 @@ fn the_reason_given_is_that_of_the_first_rule_that_denies() {
         Err(ForeignMunicipality)
     );
 }
+
+#[test]
+fn only_a_municipal_administrator_manages_its_own_accounts() {
+    assert!(allowed(&admin(), ManageAccounts, &area(saijo())));
+    assert!(!allowed(&admin(), ManageAccounts, &area(chiyoda())));
+    for p in [
+        staff(Terminal::Lgwan),
+        tablet(),
+        principal(Role::NationalOperator, Terminal::Lgwan),
+        principal(Role::PrefectureViewer, Terminal::Lgwan),
+    ] {
+        assert!(!allowed(&p, ManageAccounts, &area(saijo())), "{:?}", p.role);
+    }
+}
+
+#[test]
+fn a_targets_file_holds_my_numbers_so_it_comes_from_lgwan_only() {
+    assert!(allowed(
+        &staff(Terminal::Lgwan),
+        ImportTargets,
+        &area(saijo())
+    ));
+    assert!(!allowed(
+        &staff(Terminal::Internet),
+        ImportTargets,
+        &area(saijo())
+    ));
+}

@@ -170,6 +170,33 @@ impl AccountStore for PostgresStore {
         Ok(())
     }
 
+    async fn set_account_disabled(
+        &self,
+        user_id: &str,
+        disabled: bool,
+        scope: AuditScope,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let changed = tx
+            .execute(
+                "UPDATE accounts SET disabled = $2 WHERE user_id = $1",
+                &[&user_id, &disabled],
+            )
+            .await?;
+        if changed == 0 {
+            return Err(StoreError::NotFound);
+        }
+        if disabled {
+            tx.execute("DELETE FROM sessions WHERE user_id = $1", &[&user_id])
+                .await?;
+        }
+        append_audit_tx(&tx, scope, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn apply_for_account(
         &self,
         scope: MunicipalityCode,

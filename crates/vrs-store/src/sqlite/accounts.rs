@@ -235,6 +235,30 @@ impl AccountStore for SqliteStore {
         .await
     }
 
+    async fn set_account_disabled(
+        &self,
+        user_id: &str,
+        disabled: bool,
+        scope: AuditScope,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let (user_id, audit) = (user_id.to_owned(), audit.clone());
+        self.write(move |tx, _| {
+            let changed = tx.execute(
+                "UPDATE accounts SET disabled = ?2 WHERE user_id = ?1",
+                params![user_id, disabled],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::NotFound);
+            }
+            if disabled {
+                tx.execute("DELETE FROM sessions WHERE user_id = ?1", [&user_id])?;
+            }
+            append_audit_tx(tx, scope, &audit).map(|_| ())
+        })
+        .await
+    }
+
     async fn apply_for_account(
         &self,
         scope: MunicipalityCode,

@@ -708,6 +708,40 @@ mod cases {
         s.create_session(&record).await.unwrap();
         s.delete_session(&hash).await.unwrap();
         assert!(matches!(s.session(&hash).await, Err(StoreError::NotFound)));
+        // Stopping an account ends its sessions; letting it in again keeps it as it was.
+        s.create_session(&record).await.unwrap();
+        let before = s.audit_log(code(SAIJO).into(), 1, 100).await.unwrap().len();
+        s.set_account_disabled(
+            "saijo-0003",
+            true,
+            code(SAIJO).into(),
+            &audit("account.disable", "3"),
+        )
+        .await
+        .unwrap();
+        assert!(s.account("saijo-0003").await.unwrap().disabled);
+        assert!(matches!(s.session(&hash).await, Err(StoreError::NotFound)));
+        s.set_account_disabled(
+            "saijo-0003",
+            false,
+            code(SAIJO).into(),
+            &audit("account.enable", "3"),
+        )
+        .await
+        .unwrap();
+        assert!(!s.account("saijo-0003").await.unwrap().disabled);
+        let after = s.audit_log(code(SAIJO).into(), 1, 100).await.unwrap();
+        assert_eq!(after.len(), before + 2);
+        assert!(matches!(
+            s.set_account_disabled(
+                "nobody",
+                true,
+                code(SAIJO).into(),
+                &audit("account.disable", "x")
+            )
+            .await,
+            Err(StoreError::NotFound)
+        ));
     }
 
     pub async fn a_machine_clients_tokens_are_hashed_its_assertions_used_once_and_removal_ends_them(
