@@ -1,5 +1,5 @@
 //! The identifiers and dates people type or scan: dates (和暦 and Western), coupon OCR lines and
-//! references, My Number, 宛名番号, municipality codes, certificate IDs.
+//! references, My Number, 宛名番号, municipality codes and names, certificate IDs.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
@@ -12,6 +12,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = vrs_domain::AtenaNumber::parse(text);
     let _ = vrs_domain::CouponNumber::parse(text);
     let _ = vrs_domain::MunicipalityCode::parse(text);
+    let _ = vrs_domain::municipality::municipality_named(text);
     let _ = vrs_domain::CertificateId::parse(text);
     let _ = vrs_core::coupon::CouponRef::parse(text);
     let _ = vrs_domain::KanaName::parse(text);

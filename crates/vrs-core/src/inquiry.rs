@@ -308,6 +308,62 @@ pub enum RegisterInquiredError {
     Store(StoreError),
 }
 
+impl vrs_domain::UserFacing for RegisterInquiredError {
+    fn code(&self) -> &'static str {
+        match self {
+            RegisterInquiredError::NotFound => "not_found",
+            RegisterInquiredError::NothingFound => "nothing_found",
+            RegisterInquiredError::NoOwnPerson => "no_own_person",
+            RegisterInquiredError::Rules(_) => "quality",
+            RegisterInquiredError::Store(_) => "store",
+        }
+    }
+
+    fn status(&self) -> u16 {
+        match self {
+            RegisterInquiredError::NotFound => 404,
+            RegisterInquiredError::Store(_) => 500,
+            _ => 422,
+        }
+    }
+
+    fn message_ja(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            RegisterInquiredError::NotFound => "この自治体の照会に、その照会番号はありません。".into(),
+            RegisterInquiredError::NothingFound => "この照会では該当者が見つかっていません。".into(),
+            RegisterInquiredError::NoOwnPerson => {
+                "この個人番号の対象者が自自治体にいません。対象者を取り込んでから再度照会してください。"
+                    .into()
+            }
+            RegisterInquiredError::Rules(problems) => problems
+                .iter()
+                .map(|(n, rules)| {
+                    let said: Vec<&str> = rules.iter().map(|r| r.message_ja()).collect();
+                    format!("{n}回目: {}", said.join("、"))
+                })
+                .collect::<Vec<_>>()
+                .join(" / ")
+                .into(),
+            RegisterInquiredError::Store(_) => "内部エラーが発生しました。".into(),
+        }
+    }
+
+    fn message_en(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            RegisterInquiredError::Rules(problems) => problems
+                .iter()
+                .map(|(n, rules)| {
+                    let said: Vec<&str> = rules.iter().map(|r| r.message_en()).collect();
+                    format!("dose {n}: {}", said.join("; "))
+                })
+                .collect::<Vec<_>>()
+                .join(" / ")
+                .into(),
+            other => other.to_string().into(),
+        }
+    }
+}
+
 impl From<StoreError> for RegisterInquiredError {
     fn from(e: StoreError) -> Self {
         match e {

@@ -5,11 +5,13 @@
 //! partitioned by; a code that parses is guaranteed to name a row of the master list.
 
 mod master;
+mod named;
 
 use std::fmt;
 use std::str::FromStr;
 
 pub use master::{master_list, municipalities_of, wards_of, Municipality, MunicipalityKind};
+pub use named::{choices, municipality_named, MunicipalityNameError};
 
 use crate::serde_str::serde_via_parse;
 use crate::text::normalize_digits;

@@ -192,6 +192,41 @@ pub enum ReadError {
     DuplicateColumn(String),
 }
 
+impl vrs_domain::UserFacing for ReadError {
+    fn code(&self) -> &'static str {
+        match self {
+            ReadError::Io(_) => "file_unreadable",
+            ReadError::Csv { .. } => "file_not_csv",
+            ReadError::MissingColumn(_) => "file_missing_column",
+            ReadError::DuplicateColumn(_) => "file_duplicate_column",
+        }
+    }
+
+    fn status(&self) -> u16 {
+        422
+    }
+
+    fn message_ja(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            ReadError::Io(_) => "ファイルを読み取れません。".into(),
+            ReadError::Csv { line, .. } => format!(
+                "{line}行目をCSVとして読めません（引用符の対応や文字コードを確認してください）。"
+            )
+            .into(),
+            ReadError::MissingColumn(column) => {
+                format!("見出し行に列「{column}」がありません。").into()
+            }
+            ReadError::DuplicateColumn(column) => {
+                format!("見出し行に列「{column}」が2回あります。").into()
+            }
+        }
+    }
+
+    fn message_en(&self) -> std::borrow::Cow<'_, str> {
+        self.to_string().into()
+    }
+}
+
 /// One data row: its line number (the header is line 1) and its fields in [`Column::ALL`] order.
 #[derive(Clone, Debug)]
 pub struct RawRow {

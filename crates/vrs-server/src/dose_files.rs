@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use vrs_core::access::Action;
 use vrs_core::doses::export::{export_doses, DoseExport, ExportFormat};
 use vrs_core::doses::import::{import_doses, DoseImport, DoseImportReport};
-use vrs_core::{ImportError, ImportObserver, Problem};
+use vrs_core::{ImportError, Problem};
 use vrs_interop::{Encoding, EncodingChoice};
 
 use crate::error::WebError;
@@ -22,13 +22,11 @@ use crate::i18n::{Lang, Text};
 use crate::pages::layout;
 use crate::records::{actor, own};
 use crate::session::Signed;
+use crate::uploads;
 use crate::AppState;
 
 /// The largest dose file accepted by upload (about 1.5 million rows).
 pub const UPLOAD_LIMIT: usize = 128 * 1024 * 1024;
-
-/// Problems listed on the page; the count is always complete.
-const PROBLEMS_SHOWN: usize = 1000;
 
 fn upload_form(signed: &Signed, error: Option<&str>) -> Markup {
     let ja = signed.lang == Lang::Ja;
@@ -36,17 +34,8 @@ fn upload_form(signed: &Signed, error: Option<&str>) -> Markup {
         form.card method="post" action="/doses/import" enctype="multipart/form-data" {
             @if let Some(e) = error { p.error role="alert" { (e) } }
             input type="hidden" name="csrf" value=(signed.session.csrf_token);
-            label for="file" { (Text::DoseCsvFile.pick(ja)) }
-            input #file type="file" name="file" accept=".csv,text/csv" required;
-            label for="encoding" { (Text::Encoding.pick(ja)) }
-            select #encoding name="encoding" {
-                option value="auto" { (Text::Detect.pick(ja)) }
-                option value="cp932" { "Shift_JIS (CP932)" }
-                option value="utf-8" { "UTF-8" }
-            }
-            label { input type="checkbox" name="partial" value="1";
-                (Text::StoreTheGoodRowsOnly.pick(ja)) }
-            button type="submit" { (Text::Import.pick(ja)) }
+            (uploads::fields(ja, Text::DoseCsvFile))
+            button.primary type="submit" { (Text::Import.pick(ja)) }
         }
         p { (Text::ColumnsCouponNumberDoseNumber.pick(ja)) }
     }
@@ -70,20 +59,6 @@ pub async fn import_page(signed: Signed) -> Result<Html<String>, WebError> {
     ))
 }
 
-#[derive(Default)]
-struct Collect {
-    shown: Vec<Problem>,
-}
-
-impl ImportObserver for Collect {
-    fn progress(&mut self, _rows: u64, _bytes: u64) {}
-    fn problem(&mut self, problem: &Problem) {
-        if self.shown.len() < PROBLEMS_SHOWN {
-            self.shown.push(problem.clone());
-        }
-    }
-}
-
 fn report(signed: &Signed, file: &str, r: &DoseImportReport, problems: &[Problem]) -> Markup {
     let ja = signed.lang == Lang::Ja;
     html! {
@@ -100,50 +75,24 @@ fn report(signed: &Signed, file: &str, r: &DoseImportReport, problems: &[Problem
                 dt { (Text::RowsWithProblems.pick(ja)) } dd #rejected { (r.rejected_rows) }
             }
         }
-        @if !problems.is_empty() {
-            table #problems {
-                tr { th { (Text::Line.pick(ja)) } th { (Text::Column.pick(ja)) } th { (Text::Reason.pick(ja)) } }
-                @for p in problems {
-                    tr { td { (p.line) } td { (p.column.as_deref().unwrap_or("")) } td { (p.reason.text(ja)) } }
-                }
-            }
-        }
+        (uploads::problems_table(ja, problems))
     }
 }
 
 pub async fn import(
     State(state): State<AppState>,
     signed: Signed,
-    mut multipart: Multipart,
+    multipart: Multipart,
 ) -> Result<Response, WebError> {
     let municipality = own(&signed, Action::ImportDoses)?;
     let ja = signed.lang == Lang::Ja;
-    let (mut csrf, mut file, mut name, mut encoding, mut partial) = (
-        String::new(),
-        Bytes::new(),
-        String::new(),
-        String::from("auto"),
-        false,
-    );
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| WebError::Invalid(e.body_text()))?
-    {
-        match field.name().unwrap_or_default() {
-            "csrf" => csrf = field.text().await.unwrap_or_default(),
-            "encoding" => encoding = field.text().await.unwrap_or_default(),
-            "partial" => partial = true,
-            "file" => {
-                name = field.file_name().unwrap_or("upload.csv").to_owned();
-                file = field
-                    .bytes()
-                    .await
-                    .map_err(|e| WebError::Invalid(e.body_text()))?;
-            }
-            _ => {}
-        }
-    }
+    let uploads::Upload {
+        csrf,
+        file,
+        name,
+        encoding,
+        partial,
+    } = uploads::read(multipart).await?;
     signed.check_csrf(&csrf)?;
     let refuse = |message: String| -> Result<Response, WebError> {
         let body = upload_form(&signed, Some(&message));
@@ -157,7 +106,7 @@ pub async fn import(
         return refuse(Text::ChooseAFile.pick(ja).into());
     }
     let Ok(choice) = encoding.parse::<EncodingChoice>() else {
-        return refuse(format!("encoding: {encoding}"));
+        return refuse(Text::ChooseAnEncoding.pick(ja).into());
     };
     let request = DoseImport {
         municipality,
@@ -166,7 +115,7 @@ pub async fn import(
         source_name: name.clone(),
         today: vrs_core::japan_today(),
     };
-    let mut seen = Collect::default();
+    let mut seen = uploads::Collect::default();
     let source = std::io::Cursor::new(file);
     match import_doses(
         state.store.as_ref(),
@@ -191,7 +140,11 @@ pub async fn import(
             )
                 .into_response())
         }
-        Err(ImportError::File(e)) => refuse(e.to_string()),
+        Err(ImportError::File(e)) => refuse(format!(
+            "{}: {}",
+            Text::TheFileCannotBeRead.pick(ja),
+            crate::i18n::said(signed.lang, &e)
+        )),
         Err(ImportError::Store(e)) => Err(e.into()),
         Err(ImportError::Interrupted(e)) => Err(WebError::Internal(e)),
         Err(ImportError::Stopped(s)) => Err(WebError::Stopped(s)),

@@ -21,6 +21,7 @@ use vrs_store::{ProvisionFilter, ProvisionSide};
 
 use crate::api_errors::api_error;
 use crate::error::WebError;
+use crate::form::Refusal;
 use crate::i18n::{said, Lang, Text};
 use crate::inquiries_pages as view;
 use crate::records::actor;
@@ -52,15 +53,15 @@ fn request_of(
     my_number: &str,
     former: &str,
     consent: bool,
-) -> Result<InquiryRequest, (&'static str, String)> {
+) -> Result<InquiryRequest, Refusal> {
     let ja = lang == Lang::Ja;
     let my_number = MyNumber::parse(my_number).map_err(|e| {
         let label = Text::MyNumber.pick(ja);
-        ("my_number", format!("{label}: {}", said(lang, &e)))
+        Refusal::field("my_number", format!("{label}: {}", said(lang, &e)))
     })?;
-    let former = MunicipalityCode::parse(former).map_err(|e| {
-        let label = Text::FormerMunicipalityCode.pick(ja);
-        (
+    let former = vrs_domain::municipality::municipality_named(former).map_err(|e| {
+        let label = Text::FormerMunicipality.pick(ja);
+        Refusal::field(
             "former_municipality",
             format!("{label}: {}", said(lang, &e)),
         )
@@ -76,7 +77,7 @@ pub async fn page(State(state): State<AppState>, signed: Signed) -> Result<Html<
     let own = requester(&signed)?;
     let recent = recent(&state, own).await?;
     Ok(Html(
-        view::inquiry(&signed, None, None, &recent).into_string(),
+        view::inquiry(&signed, None, None, None, &recent).into_string(),
     ))
 }
 
@@ -110,8 +111,12 @@ pub async fn send(
 ) -> Result<Response, WebError> {
     let own = requester(&signed)?;
     signed.check_csrf(&form.csrf)?;
-    let refuse = |status: StatusCode, message: String, recent| {
-        let body = view::inquiry(&signed, None, Some(&message), recent);
+    let refuse = |status: StatusCode, refusal: Refusal, recent| {
+        let sent = view::SentInquiry {
+            former_municipality: &form.former_municipality,
+            consent: form.consent.is_some(),
+        };
+        let body = view::inquiry(&signed, None, Some(&sent), Some(&refusal), recent);
         (status, Html(body.into_string())).into_response()
     };
     let request = match request_of(
@@ -121,16 +126,16 @@ pub async fn send(
         form.consent.is_some(),
     ) {
         Ok(r) => r,
-        Err((_, message)) => {
+        Err(refusal) => {
             let recent = recent(&state, own).await?;
-            return Ok(refuse(StatusCode::BAD_REQUEST, message, &recent));
+            return Ok(refuse(StatusCode::BAD_REQUEST, refusal, &recent));
         }
     };
     match inquire(state.store.as_ref(), &actor(&signed), own, &request).await {
         Ok(answer) => {
             let recent = recent(&state, own).await?;
             Ok(
-                Html(view::inquiry(&signed, Some(&answer), None, &recent).into_string())
+                Html(view::inquiry(&signed, Some(&answer), None, None, &recent).into_string())
                     .into_response(),
             )
         }
@@ -143,7 +148,11 @@ pub async fn send(
             } else {
                 e.to_string()
             };
-            Ok(refuse(StatusCode::UNPROCESSABLE_ENTITY, message, &recent))
+            Ok(refuse(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Refusal::form(message),
+                &recent,
+            ))
         }
     }
 }
@@ -163,7 +172,6 @@ pub async fn register(
     let own = requester(&signed)?;
     signed.authorize(Action::AddDose, &Target::Person { home: own })?;
     signed.check_csrf(&form.csrf)?;
-    let ja = signed.lang == Lang::Ja;
     let result = register_received(
         state.store.as_ref(),
         &actor(&signed),
@@ -176,33 +184,7 @@ pub async fn register(
         Ok(r) => Ok(Redirect::to(&format!("/records/{}", r.atena)).into_response()),
         Err(RegisterInquiredError::NotFound) => Err(WebError::NotFound),
         Err(RegisterInquiredError::Store(e)) => Err(e.into()),
-        Err(RegisterInquiredError::Rules(problems)) => {
-            let text: Vec<String> = problems
-                .iter()
-                .map(|(n, rules)| {
-                    let rules: Vec<&str> = rules
-                        .iter()
-                        .map(|r| if ja { r.message_ja() } else { r.message_en() })
-                        .collect();
-                    if ja {
-                        format!("{n}回目: {}", rules.join("、"))
-                    } else {
-                        format!("dose {n}: {}", rules.join("; "))
-                    }
-                })
-                .collect();
-            Err(WebError::Invalid(text.join(" / ")))
-        }
-        Err(e @ (RegisterInquiredError::NothingFound | RegisterInquiredError::NoOwnPerson)) => {
-            Err(WebError::Invalid(if ja {
-                match e {
-                    RegisterInquiredError::NothingFound => "この照会では該当者が見つかっていません。".into(),
-                    _ => "この個人番号の対象者が自自治体にいません。対象者を取り込んでから再度照会してください。".into(),
-                }
-            } else {
-                e.to_string()
-            }))
-        }
+        Err(e) => Err(WebError::Refused(vrs_domain::Reason::of(&e))),
     }
 }
 
@@ -306,7 +288,7 @@ pub async fn api_inquire(
         body.consent,
     ) {
         Ok(r) => r,
-        Err((field, message)) => return Ok(bad_field(field, &message)),
+        Err(refusal) => return Ok(bad_field(refusal.field.unwrap_or("body"), &refusal.message)),
     };
     match inquire(state.store.as_ref(), &actor(&signed), own, &request).await {
         Ok(a) => Ok(Json(answer_json(&a)).into_response()),
@@ -413,6 +395,28 @@ fn csv_download(name: &str, bytes: Vec<u8>, encoding: Encoding) -> Response {
         bytes,
     )
         .into_response()
+}
+
+/// Registers the received doses of every person a bulk inquiry found, in one step
+/// (`POST /inquiries/bulk/{batch}/register`): each person's doses all or none, refusals listed.
+pub async fn bulk_register(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(batch): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, WebError> {
+    let own = requester(&signed)?;
+    signed.authorize(Action::AddDose, &Target::Person { home: own })?;
+    signed.check_csrf(&form.csrf)?;
+    let done = vrs_core::inquiry::bulk::register_batch(
+        state.store.as_ref(),
+        &actor(&signed),
+        own,
+        &batch,
+        vrs_core::japan_today(),
+    )
+    .await?;
+    Ok(Html(view::bulk_registered(&signed, &batch, &done).into_string()).into_response())
 }
 
 pub async fn bulk_download(

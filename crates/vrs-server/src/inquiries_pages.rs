@@ -8,6 +8,7 @@ use vrs_core::inquiry::InquiryAnswer;
 use vrs_domain::{format_wareki, VaccineProduct};
 use vrs_store::{InquiryJob, ProvidedDose, ProvisionRecord};
 
+use crate::form::{Input, Refusal};
 use crate::i18n::{Lang, Text};
 use crate::pages::layout;
 use crate::session::Signed;
@@ -70,28 +71,37 @@ fn answer(signed: &Signed, a: &InquiryAnswer) -> Markup {
     }
 }
 
+/// What a refused inquiry form sent, drawn again (never the My Number).
+pub struct SentInquiry<'a> {
+    pub former_municipality: &'a str,
+    pub consent: bool,
+}
+
 pub fn inquiry(
     signed: &Signed,
     result: Option<&InquiryAnswer>,
-    error: Option<&str>,
+    sent: Option<&SentInquiry<'_>>,
+    refused: Option<&Refusal>,
     recent: &[ProvisionRecord],
 ) -> Markup {
     let ja = signed.lang == Lang::Ja;
     let body = html! {
         @if let Some(a) = result { (answer(signed, a)) }
-        form.card #inquiry-form method="post" action="/inquiries" autocomplete="off" {
-            @if let Some(e) = error { p.error role="alert" #error { (e) } }
+        form.card #inquiry-form method="post" action="/inquiries" autocomplete="off" novalidate {
+            @if let Some(r) = refused { p.error role="alert" #error { (r.message) } }
             p { (Text::EnterTheMoverSMy.pick(ja)) }
             input type="hidden" name="csrf" value=(signed.session.csrf_token);
-            label for="my_number" { (Text::MyNumber.pick(ja)) }
-            input #my_number name="my_number" inputmode="numeric" autocomplete="off" required;
-            label for="former_municipality" { (Text::FormerMunicipalityCode6Digits.pick(ja)) }
-            input #former_municipality name="former_municipality" inputmode="numeric" required;
+            (Input::new("", "my_number", Text::MyNumber.pick(ja)).numeric().autocomplete("off").required().render(refused))
+            (Input::new("", "former_municipality", Text::FormerMunicipalityCodeOrName.pick(ja))
+                .value(sent.map_or("", |s| s.former_municipality)).list("municipalities").required().render(refused))
+            datalist #municipalities {
+                @for choice in vrs_domain::municipality::choices() { option value=(choice) {} }
+            }
             label {
-                input #consent type="checkbox" name="consent" value="1";
+                input #consent type="checkbox" name="consent" value="1" checked[sent.is_some_and(|s| s.consent)];
                 (Text::ThePersonConsentedNotNeeded.pick(ja))
             }
-            button #send type="submit" { (Text::Inquire.pick(ja)) }
+            button.primary #send type="submit" { (Text::Inquire.pick(ja)) }
         }
         p { a href="/inquiries/bulk" { (Text::BulkInquiry.pick(ja)) } "　" a href="/provisions" { (Text::ProvisionRecords.pick(ja)) } }
         h3 { (Text::RecentInquiries.pick(ja)) }
@@ -152,6 +162,7 @@ pub fn bulk(
                     (Text::Invalid.pick(ja)) " " (r.job.invalid)
                 }
                 p { a #bulk-download href={ "/inquiries/bulk/" (r.job.batch) "/download" } { (Text::DownloadTheResultsCsv.pick(ja)) } }
+                @if r.job.found > 0 { (register_all(signed, &r.job.batch)) }
                 table #bulk-rows {
                     tr { th { (Text::Line.pick(ja)) } th { (Text::FormerMunicipality.pick(ja)) } th { (Text::Result.pick(ja)) } th { (Text::Detail.pick(ja)) } }
                     @for row in &r.rows {
@@ -195,13 +206,78 @@ pub fn bulk(
                 @for j in jobs {
                     tr {
                         td { (j.batch) } td { (jst(j.created_at)) } td { (j.created_by) } td { (j.rows) } td { (j.found) }
-                        td { a href={ "/inquiries/bulk/" (j.batch) "/download" } { "CSV" } }
+                        td {
+                            a href={ "/inquiries/bulk/" (j.batch) "/download" } { "CSV" }
+                            @if j.found > 0 { (register_all(signed, &j.batch)) }
+                        }
                     }
                 }
             }
         }
     };
     layout(signed.lang, Text::BulkInquiry.pick(ja), Some(signed), body)
+}
+
+/// The one-step registration of a batch's findings.
+fn register_all(signed: &Signed, batch: &str) -> Markup {
+    let ja = signed.lang == Lang::Ja;
+    html! {
+        form.register-all method="post" action={ "/inquiries/bulk/" (batch) "/register" } {
+            input type="hidden" name="csrf" value=(signed.session.csrf_token);
+            button.primary type="submit" { (Text::RegisterAllFound.pick(ja)) }
+        }
+    }
+}
+
+/// What registering a batch's findings did.
+pub fn bulk_registered(
+    signed: &Signed,
+    batch: &str,
+    done: &vrs_core::inquiry::bulk::BatchRegistered,
+) -> Markup {
+    let ja = signed.lang == Lang::Ja;
+    let added: usize = done.registered.iter().map(|(_, r)| r.added.len()).sum();
+    let body = html! {
+        section.card #batch-registered {
+            p.notice role="status" {
+                (Text::PeopleRegistered.pick(ja)) " " span #registered-people { (done.registered.len()) }
+                "　" (Text::DosesAdded.pick(ja)) " " span #registered-doses { (added) }
+                "　" (Text::NotRegistered.pick(ja)) " " span #registered-refused { (done.refused.len()) }
+            }
+            @if !done.registered.is_empty() {
+                div.table-scroll {
+                    table #registered {
+                        tr { th { (Text::InquiryId.pick(ja)) } th { (Text::AtenaNumber.pick(ja)) } th { (Text::DosesAdded.pick(ja)) } th { (Text::AlreadyStored.pick(ja)) } }
+                        @for (id, r) in &done.registered {
+                            tr {
+                                td { (id) }
+                                td { a href={ "/records/" (r.atena) } { (r.atena) } }
+                                td { (r.added.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(",")) }
+                                td { (r.unchanged.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(",")) }
+                            }
+                        }
+                    }
+                }
+            }
+            @if !done.refused.is_empty() {
+                div.table-scroll {
+                    table #not-registered {
+                        tr { th { (Text::InquiryId.pick(ja)) } th { (Text::Reason.pick(ja)) } }
+                        @for (id, e) in &done.refused {
+                            tr { td { (id) } td { (crate::i18n::said(signed.lang, e)) } }
+                        }
+                    }
+                }
+            }
+            p { a href="/inquiries/bulk" { (Text::BulkInquiry.pick(ja)) } }
+        }
+    };
+    layout(
+        signed.lang,
+        &format!("{} {batch}", Text::RegisterAllFound.pick(ja)),
+        Some(signed),
+        body,
+    )
 }
 
 pub fn provisions(

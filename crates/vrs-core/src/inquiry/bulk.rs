@@ -250,3 +250,47 @@ pub fn encode_results(csv: &str, encoding: Encoding) -> Vec<u8> {
         Encoding::Cp932 => encoding_rs::SHIFT_JIS.encode(csv).0.into_owned(),
     }
 }
+
+/// What registering a bulk inquiry's findings did: each inquiry of the batch that found someone
+/// held by this municipality, registered or refused on its own (one person's doses all or none).
+#[derive(Debug, Default)]
+pub struct BatchRegistered {
+    pub registered: Vec<(String, crate::inquiry::Registered)>,
+    pub refused: Vec<(String, crate::inquiry::RegisterInquiredError)>,
+}
+
+/// Registers, in one step, the received doses of every inquiry of `batch` (a bulk inquiry of the
+/// own municipality) that found the person: as [`crate::inquiry::register_received`] does for one,
+/// each audited on its own. Registering a batch again changes nothing already registered.
+pub async fn register_batch(
+    store: &dyn Store,
+    actor: &Actor,
+    scope: MunicipalityCode,
+    batch: &str,
+    today: chrono::NaiveDate,
+) -> Result<BatchRegistered, StoreError> {
+    let job = store.inquiry_job(scope, batch).await?;
+    let filter = vrs_store::ProvisionFilter {
+        side: Some(vrs_store::ProvisionSide::Inquired),
+        inquiry_prefix: Some(format!("{}-", job.batch)),
+        limit: job.rows.max(1),
+        ..vrs_store::ProvisionFilter::default()
+    };
+    let mut found: Vec<String> = store
+        .provision_records(scope, &filter)
+        .await?
+        .into_iter()
+        .filter(|r| r.found)
+        .map(|r| r.inquiry_id)
+        .collect();
+    found.sort();
+    let mut done = BatchRegistered::default();
+    for id in found {
+        match crate::inquiry::register_received(store, actor, scope, &id, today).await {
+            Ok(r) => done.registered.push((id, r)),
+            Err(crate::inquiry::RegisterInquiredError::Store(e)) => return Err(e),
+            Err(e) => done.refused.push((id, e)),
+        }
+    }
+    Ok(done)
+}

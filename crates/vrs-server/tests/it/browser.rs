@@ -14,7 +14,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use support::{spawn_app, TestApp, PASSWORD};
 use vrs_store::testkit::TestDb;
 
-struct Driver {
+pub(crate) struct Driver {
     process: Child,
     port: u16,
 }
@@ -31,7 +31,7 @@ fn required() -> bool {
 }
 
 /// Starts chromedriver on a free port and waits until it accepts connections.
-async fn chromedriver() -> Option<Driver> {
+pub(crate) async fn chromedriver() -> Option<Driver> {
     let found = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
         .into_iter()
         .find(|p| std::path::Path::new(p).exists());
@@ -66,7 +66,7 @@ async fn chromedriver() -> Option<Driver> {
     panic!("chromedriver did not start listening on port {port}");
 }
 
-async fn browser(driver: &Driver) -> Client {
+pub(crate) async fn browser(driver: &Driver) -> Client {
     let mut caps = serde_json::Map::new();
     let user_data = tempfile_dir();
     caps.insert(
@@ -107,7 +107,7 @@ fn rand_suffix() -> u64 {
         .as_nanos() as u64
 }
 
-async fn sign_in(client: &Client, app: &TestApp, user_id: &str) {
+pub(crate) async fn sign_in(client: &Client, app: &TestApp, user_id: &str) {
     client
         .goto(&format!("http://{}/login", app.address))
         .await
@@ -579,7 +579,15 @@ async fn staff_inquire_from_an_lgwan_terminal_and_the_administrator_agrees_to_te
     let error = wait_for_text(&client, "error", "同意").await;
     assert!(error.contains("本人の同意"), "{error}");
     type_into(&client, "my_number", new.my_number.expose()).await;
-    type_into(&client, "former_municipality", "131016").await;
+    // The former municipality typed before the refusal is kept; the My Number never is.
+    let kept = client
+        .find(Locator::Id("former_municipality"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some("131016"));
     click(&client, "#consent").await;
     click(&client, "#send").await;
     let answer = wait_for_text(&client, "answer", "FA4597").await;

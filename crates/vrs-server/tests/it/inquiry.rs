@@ -371,6 +371,62 @@ async fn a_bulk_inquiry_is_uploaded_and_its_results_downloaded(app: &TestApp) {
     assert!(text.contains("3,,,入力誤り"), "{text}");
     assert!(text.contains("4,011002,札幌市,該当なし"), "{text}");
     assert!(!text.contains(person.my_number.expose()));
+    // Everyone found is registered in one step; a second time changes nothing.
+    assert!(
+        page.body.contains("/register\""),
+        "the one-step registration is offered"
+    );
+    let batch = link
+        .trim_start_matches("/inquiries/bulk/")
+        .trim_end_matches("/download");
+    let register = format!("/inquiries/bulk/{batch}/register");
+    let done = b.post(&register, &[("csrf", &csrf)]).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(
+        done.body
+            .contains("<span id=\"registered-people\">1</span>"),
+        "{}",
+        done.body
+    );
+    assert!(
+        done.body.contains("<span id=\"registered-doses\">2</span>"),
+        "{}",
+        done.body
+    );
+    let held = app
+        .db
+        .store
+        .doses_of(code("382060"), &person.atena)
+        .await
+        .unwrap();
+    assert_eq!(held.len(), 2);
+    let again = b.post(&register, &[("csrf", &csrf)]).await;
+    assert!(
+        again
+            .body
+            .contains("<span id=\"registered-doses\">0</span>"),
+        "{}",
+        again.body
+    );
+    assert_eq!(
+        app.db
+            .store
+            .doses_of(code("382060"), &person.atena)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    // Not another municipality's batch.
+    let other_staff = signed_in(app, "chiyoda-staff", LGWAN).await;
+    let token = other_staff.csrf("/inquiries/bulk").await;
+    assert_eq!(
+        other_staff
+            .post(&register, &[("csrf", &token)])
+            .await
+            .status,
+        404
+    );
     // An empty upload is refused on the page.
     let empty = b
         .upload(
