@@ -5,6 +5,7 @@ use maud::{html, Markup, DOCTYPE};
 use vrs_core::access::{decide, Action, Principal, Role, Target};
 use vrs_store::{Account, Application, ApplicationStatus, AuditRecord};
 
+use crate::form::{self, Input, Refusal};
 use crate::i18n::{t, Lang, Text};
 use crate::session::Signed;
 use crate::terminal::Terminal;
@@ -92,7 +93,7 @@ const fn item(
 }
 
 /// Every page a menu may offer, in the order menus show them.
-const MENU: [MenuItem; 19] = [
+const MENU: [MenuItem; 21] = [
     item(
         "アカウントの利用申請",
         "Apply for accounts",
@@ -101,10 +102,24 @@ const MENU: [MenuItem; 19] = [
         On::OwnMunicipality,
     ),
     item(
+        "アカウントの管理",
+        "Accounts",
+        "/admin/accounts",
+        Action::ManageAccounts,
+        On::OwnMunicipality,
+    ),
+    item(
         "接種記録の管理",
         "Vaccination records",
         "/records",
         Action::SearchPeople,
+        On::OwnMunicipality,
+    ),
+    item(
+        "対象者の一括登録",
+        "Import targets",
+        "/targets/import",
+        Action::ImportTargets,
         On::OwnMunicipality,
     ),
     item(
@@ -301,6 +316,35 @@ fn language_switch(lang: Lang, signed: Option<&Signed>) -> String {
     }
 }
 
+/// Where the page is: the menu, the menu's page this one belongs to (a person's record under the
+/// search, a job under its list), and the page itself. The menu shows none.
+fn breadcrumbs(lang: Lang, title: &str, signed: &Signed) -> Markup {
+    if title == t(lang, Text::Menu) {
+        return html! {};
+    }
+    let items = signed.principal().map(|p| menu(&p)).unwrap_or_default();
+    let section = signed.back.as_deref().and_then(|path| {
+        items
+            .iter()
+            .filter(|m| {
+                path.strip_prefix(m.href)
+                    .is_some_and(|rest| rest.starts_with('/') && rest.len() > 1)
+            })
+            .max_by_key(|m| m.href.len())
+    });
+    html! {
+        nav.breadcrumbs aria-label=(t(lang, Text::YouAreHere)) {
+            ol {
+                li { a href="/" { (t(lang, Text::Menu)) } }
+                @if let Some(m) = section {
+                    li { a href=(m.href) { (if lang == Lang::Ja { m.ja } else { m.en }) } }
+                }
+                li aria-current="page" { (title) }
+            }
+        }
+    }
+}
+
 pub fn layout(lang: Lang, title: &str, signed: Option<&Signed>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
@@ -330,7 +374,16 @@ pub fn layout(lang: Lang, title: &str, signed: Option<&Signed>, body: Markup) ->
                         }
                     }
                 }
-                main { h2 { (title) } (body) }
+                main {
+                    @if let Some(s) = signed { (breadcrumbs(lang, title, s)) }
+                    h2 { (title) }
+                    (body)
+                }
+                footer {
+                    a href="/help" { (t(lang, Text::Help)) }
+                    " · "
+                    span { (t(lang, Text::SystemName)) " " (env!("CARGO_PKG_VERSION")) }
+                }
             }
         }
     }
@@ -345,34 +398,29 @@ pub fn login(lang: Lang, csrf: &str, error: Option<&str>) -> Markup {
             form.card method="post" action="/login" {
                 @if let Some(e) = error { p.error role="alert" { (e) } }
                 input type="hidden" name="csrf" value=(csrf);
-                label for="user_id" { (t(lang, Text::UserId)) }
-                input #user_id name="user_id" autocomplete="username" required;
-                label for="password" { (t(lang, Text::Password)) }
-                input #password name="password" type="password" autocomplete="current-password" required;
-                button type="submit" { (t(lang, Text::SignIn)) }
+                (Input::new("", "user_id", t(lang, Text::UserId)).autocomplete("username").required().render(None))
+                (Input::new("", "password", t(lang, Text::Password)).password("current-password").required().render(None))
+                button.primary type="submit" { (t(lang, Text::SignIn)) }
             }
         },
     )
 }
 
-pub fn password(lang: Lang, signed: &Signed, error: Option<&str>) -> Markup {
+pub fn password(lang: Lang, signed: &Signed, refused: Option<&Refusal>) -> Markup {
     layout(
         lang,
         t(lang, Text::ChangePassword),
         Some(signed),
         html! {
-            form.card method="post" action="/password" {
+            form.card method="post" action="/password" novalidate {
                 @if signed.account.must_change_password { p.notice { (t(lang, Text::MustChangePassword)) } }
-                @if let Some(e) = error { p.error role="alert" { (e) } }
-                p { (t(lang, Text::PasswordRules)) }
+                (form::summary("", refused))
+                p #password-rules { (t(lang, Text::PasswordRules)) }
                 input type="hidden" name="csrf" value=(signed.session.csrf_token);
-                label for="current" { (t(lang, Text::CurrentPassword)) }
-                input #current name="current" type="password" autocomplete="current-password" required;
-                label for="new" { (t(lang, Text::NewPassword)) }
-                input #new name="new" type="password" autocomplete="new-password" required;
-                label for="again" { (t(lang, Text::NewPasswordAgain)) }
-                input #again name="again" type="password" autocomplete="new-password" required;
-                button type="submit" { (t(lang, Text::ChangePassword)) }
+                (Input::new("", "current", t(lang, Text::CurrentPassword)).password("current-password").required().render(refused))
+                (Input::new("", "new", t(lang, Text::NewPassword)).password("new-password").required().render(refused))
+                (Input::new("", "again", t(lang, Text::NewPasswordAgain)).password("new-password").required().render(refused))
+                button.primary type="submit" { (t(lang, Text::ChangePassword)) }
             }
         },
     )
@@ -738,6 +786,8 @@ mod tests {
         let staff = |lgwan: bool| -> Vec<&str> {
             let mut v = records.to_vec();
             if lgwan {
+                // The targets file holds My Numbers.
+                v.insert(1, "/targets/import");
                 v.extend(inquiries);
             }
             v.extend(municipal);
@@ -764,7 +814,7 @@ mod tests {
                     Role::NationalOperator => operator.to_vec(),
                     Role::PrefectureViewer => vec!["/statistics"],
                     Role::MunicipalAdmin => {
-                        let mut v = vec!["/admin/applications"];
+                        let mut v = vec!["/admin/applications", "/admin/accounts"];
                         v.extend(staff(lgwan));
                         if lgwan {
                             v.push("/admin/backup");

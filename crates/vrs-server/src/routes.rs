@@ -137,6 +137,7 @@ fn table() -> Vec<(RouteInfo, Handlers)> {
             get(crate::pages::stylesheet),
         ),
         r("/metrics", &["GET"], Public, get(crate::metrics::metrics)),
+        r("/help", &["GET"], Public, get(crate::help::page)),
         r("/api/openapi.json", &["GET"], Public, get(openapi)),
         r("/api/docs", &["GET"], Public, get(crate::api_docs::page)),
         r(
@@ -191,6 +192,24 @@ fn table() -> Vec<(RouteInfo, Handlers)> {
             post(account_admin::reject_application),
         ),
         r(
+            "/admin/accounts",
+            &["GET"],
+            MunicipalAdmin,
+            get(crate::municipal_accounts::list),
+        ),
+        r(
+            "/admin/accounts/{user}/access",
+            &["POST"],
+            MunicipalAdmin,
+            post(crate::municipal_accounts::set_access),
+        ),
+        r(
+            "/admin/accounts/{user}/password",
+            &["POST"],
+            MunicipalAdmin,
+            post(crate::municipal_accounts::reset_password),
+        ),
+        r(
             "/admin/applications",
             &["GET", "POST"],
             MunicipalAdmin,
@@ -243,6 +262,12 @@ fn table() -> Vec<(RouteInfo, Handlers)> {
             &["GET"],
             MunicipalStaff,
             get(records::person),
+        ),
+        r(
+            "/records/{atena}/print",
+            &["GET"],
+            MunicipalStaff,
+            get(crate::record_print::page),
         ),
         r(
             "/records/{atena}/doses",
@@ -304,6 +329,16 @@ fn table() -> Vec<(RouteInfo, Handlers)> {
             &["POST"],
             MunicipalStaff,
             post(crate::duplicates::unmerge),
+        ),
+        r(
+            "/targets/import",
+            &["GET", "POST"],
+            MunicipalStaff,
+            get(crate::target_files::import_page)
+                .post(crate::target_files::import)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::targets::UPLOAD_LIMIT,
+                )),
         ),
         r(
             "/doses/import",
@@ -378,6 +413,12 @@ fn table() -> Vec<(RouteInfo, Handlers)> {
             get(inquiries::bulk_page)
                 .post(inquiries::bulk_upload)
                 .layer(axum::extract::DefaultBodyLimit::max(inquiries::BULK_LIMIT)),
+        ),
+        r(
+            "/inquiries/bulk/{batch}/register",
+            &["POST"],
+            MunicipalStaff,
+            post(inquiries::bulk_register),
         ),
         r(
             "/inquiries/bulk/{batch}/download",

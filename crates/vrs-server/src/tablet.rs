@@ -333,7 +333,7 @@ pub async fn tablet_page(
                 input #ocr name="ocr" inputmode="numeric" autocomplete="off" autofocus
                     placeholder="133820600000000123" maxlength="24";
                 p #ocr-feedback aria-live="polite" {}
-                button #check type="button" disabled { (Text::CheckTheCoupon.pick(ja)) }
+                button.primary #check type="button" disabled { (Text::CheckTheCoupon.pick(ja)) }
             }
             section.card #step-dose hidden {
                 p #coupon-info.notice {}
@@ -353,8 +353,11 @@ pub async fn tablet_page(
                 input #venue maxlength="30";
                 label for="doctor" { (Text::DoctorOptional.pick(ja)) }
                 input #doctor maxlength="20";
-                button #register type="button" { (Text::RegisterThisDose.pick(ja)) }
-                button #cancel type="button" { (Text::StartOver.pick(ja)) }
+                div.actions {
+                    button.primary #register type="button" { (Text::RegisterThisDose.pick(ja)) }
+                    button.secondary #cancel type="button" { (Text::StartOver.pick(ja)) }
+                }
+                p.hint { (Text::TabletKeys.pick(ja)) }
             }
             section.card #result hidden role="status" {}
         }
@@ -408,6 +411,7 @@ pub(crate) const TABLET_JS: &str = r#"
     result.hidden = false;
     result.className = 'card ' + (ok ? 'ok' : 'refused');
     result.replaceChildren(...lines.map((t, i) => { const p = document.createElement(i === 0 ? 'h3' : 'p'); p.textContent = t; p.className = ok ? 'notice' : 'error'; return p; }));
+    result.scrollIntoView({ block: 'nearest' });
   };
   const message = (body) => [ja ? body.message_ja : body.message_en, ...((body.rules || []).map((r) => ja ? r.message_ja : r.message_en))];
   check.addEventListener('click', async () => {
@@ -425,6 +429,19 @@ pub(crate) const TABLET_JS: &str = r#"
   });
   const reset = () => { coupon = null; key = null; $('step-dose').hidden = true; ocr.value = ''; check.disabled = true; feedback.textContent = ''; ocr.focus(); };
   $('cancel').addEventListener('click', () => { result.hidden = true; reset(); });
+  // A barcode or OCR wand types the line and Enter: Enter checks the coupon; in the dose's
+  // fields Enter registers and Escape starts over, so a whole registration needs no touch.
+  ocr.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') { e.preventDefault(); if (!check.disabled) check.click(); }
+  });
+  for (const id of ['dose_number', 'administered_on', 'lot_number', 'venue', 'doctor']) {
+    $(id).addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') { e.preventDefault(); $('register').click(); }
+    });
+  }
+  $('step-dose').addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') { e.preventDefault(); result.hidden = true; reset(); }
+  });
   for (const id of ['dose_number', 'administered_on', 'product', 'lot_number', 'venue', 'doctor']) {
     $(id).addEventListener('input', () => { key = null; });
   }
@@ -453,7 +470,7 @@ pub(crate) const TABLET_JS: &str = r#"
     register.disabled = false;
     if (!res) { show(false, [root.dataset.notThrough]); return; }
     if (res.status === 201) {
-      show(true, [ja ? '登録しました' : 'Registered', `${body.municipality_name} ${body.dose_number}${ja ? '回目' : ''} ${body.administered_on} ${body.product_name} ${body.lot_number}`]);
+      show(true, [ja ? '✔ 登録しました' : '✔ Registered', `${ja ? '接種券' : 'Coupon'} ${coupon.slice(-10)} — ${body.municipality_name} ${body.dose_number}${ja ? '回目' : ''} ${body.administered_on} ${body.product_name} ${body.lot_number}`]);
       const done = { coupon, dose_number: body.dose_number };
       const undo = document.createElement('button');
       undo.type = 'button'; undo.id = 'undo';
@@ -470,7 +487,7 @@ pub(crate) const TABLET_JS: &str = r#"
       reset();
     } else {
       if (retryable(res, body)) { show(false, [root.dataset.notThrough, ...message(body)]); return; }
-      show(false, [ja ? '登録できません' : 'Not registered', ...message(body)]);
+      show(false, [ja ? '✘ 登録できません' : '✘ Not registered', ...message(body)]);
       if (res.status >= 500) return;
       key = null;
     }

@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod accounts;
 mod api;
 mod backup;
 mod browser;
@@ -13,11 +14,13 @@ mod doses;
 mod duplicates;
 mod error_pages;
 mod fhir;
+mod forms;
 mod hl7;
 mod inquiry;
 mod isolation;
 mod japanese;
 mod lifecycle;
+mod screens;
 mod statistics;
 mod support;
 mod transport;
