@@ -6,10 +6,11 @@
 #
 # For each backend, `vrs-stats-bench` (crates/vrs-bench) creates a fresh database, loads
 # MUNICIPALITIES areas spread over the master list with PEOPLE_PER_MUNICIPALITY synthetic targets
-# each and about 2.2 doses a person (≈ 11 M doses at the defaults), runs the statistics job once over
-# the whole country, then times REPEAT (default 20) calls each of: the nation's sums, the nation's
-# per-municipality figures, the whole national dashboard before rendering, a prefecture's sums and
-# one municipality's sums (min / median / max ms). The peer then asks the same database's `doses`
+# each and about 2.2 doses a person (≈ 11 M doses at the defaults) over a campaign of about 700 days,
+# runs the statistics job once over the whole country, then times REPEAT (default 20) calls each of:
+# the nation's sums, the nation's per-municipality figures, the whole national dashboard before
+# rendering, a prefecture's sums and its whole dashboard, one municipality's sums, and the job after
+# one municipality changed (min / median / max ms). The peer then asks the same database's `doses`
 # table the national questions directly — doses per day and dose number, and doses per
 # municipality — with the sqlite3 CLI (`.timer on`) or psql (`\timing`), best of 3.
 # PostgreSQL is reached at $BENCH_PG (default postgres://postgres@127.0.0.1:5432/test); the run

@@ -4,13 +4,15 @@
 //! list, and loads into each `--people` synthetic targets (through the store's bulk import, sealed
 //! like `vrs import`) and their doses (through `Store::add_doses` on SQLite, one `INSERT … SELECT`
 //! per municipality on PostgreSQL, see [`pg_doses`]): everyone a first dose spread
-//! over 300 days, 9 in 10 a second three weeks later, a third of those a third dose eight months
+//! over `--first-dose-days` days (default 440, so that third doses end about 700 days into the
+//! campaign), 9 in 10 a second three weeks later, a third of those a third dose eight months
 //! on — about 2.2 doses a person. Then runs the statistics job once over the whole country
 //! (`vrs_core::statistics::refresh`), publishes the open data release once (both timed), and times,
 //! `--repeat` times each after one untimed warm-up:
 //! the nation's sums, the nation's per-municipality figures, the whole national dashboard as a page
 //! view builds it before rendering (both reads and the suppressed tables), a prefecture's sums and
-//! one municipality's sums.
+//! its whole dashboard, one municipality's sums, and the statistics job after one municipality's
+//! chain moved (an audit entry appended, untimed; the job then recomputes that municipality).
 //!
 //! With `--load-only KEYFILE` it stops after loading (for `bench/backup.sh`).
 //!
@@ -48,6 +50,9 @@ struct Cli {
     /// Timed runs of each read
     #[arg(long, default_value_t = 20)]
     repeat: usize,
+    /// Days over which first doses are spread (second doses 21 days and third doses 261 days later)
+    #[arg(long, default_value_t = 440)]
+    first_dose_days: u64,
     /// Municipalities loaded at the same time
     #[arg(long, default_value_t = 2)]
     parallel: usize,
@@ -78,6 +83,7 @@ async fn load(
     pg: Option<String>,
     m: MunicipalityCode,
     people: u64,
+    spread: u64,
 ) -> Result<(u64, u64), Failure> {
     let actor = Actor::command_line();
     let mut import = store.begin_import(m).await?;
@@ -108,7 +114,7 @@ async fn load(
         .await?;
 
     if let Some(url) = pg {
-        return Ok((summary.added, pg_doses(&store, &url, m).await?));
+        return Ok((summary.added, pg_doses(&store, &url, m, spread).await?));
     }
     let comirnaty = VaccineProduct::by_code("comirnaty").ok_or("no comirnaty")?;
     let spikevax = VaccineProduct::by_code("spikevax").ok_or("no spikevax")?;
@@ -121,7 +127,7 @@ async fn load(
         if refused.contains(&(i as u64 + 2)) {
             continue;
         }
-        let first = start + Days::new((i as u64).wrapping_mul(7_919) % 300);
+        let first = start + Days::new((i as u64).wrapping_mul(7_919) % spread.max(1));
         let second = i % 10 != 0;
         let dates = [
             Some(first),
@@ -176,7 +182,12 @@ async fn load(
 /// The same doses on PostgreSQL, written by one `INSERT … SELECT` over the area's residents (in
 /// 宛名番号 order rather than the generator's, so the same counts), with one audit entry: through
 /// `Store::add_doses`, one round trip a dose, PostgreSQL took about 20 minutes for 10 M doses here.
-async fn pg_doses(store: &Arc<dyn Store>, url: &str, m: MunicipalityCode) -> Result<u64, Failure> {
+async fn pg_doses(
+    store: &Arc<dyn Store>,
+    url: &str,
+    m: MunicipalityCode,
+    spread: u64,
+) -> Result<u64, Failure> {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
     tokio::spawn(connection);
     let written = client
@@ -184,7 +195,7 @@ async fn pg_doses(store: &Arc<dyn Store>, url: &str, m: MunicipalityCode) -> Res
             "INSERT INTO doses (municipality_code, atena_number, dose_number, administered_on, product_code, \
              lot_number, site_municipality_code, coupon_number, recorded_at, source, recorded_by) \
              SELECT r.municipality_code, r.atena_number, n, \
-               DATE '2021-03-01' + ((r.i * 7919) % 300)::int + (CASE n WHEN 1 THEN 0 WHEN 2 THEN 21 ELSE 261 END), \
+               DATE '2021-03-01' + ((r.i * 7919) % $2)::int + (CASE n WHEN 1 THEN 0 WHEN 2 THEN 21 ELSE 261 END), \
                CASE WHEN n = 3 AND r.i % 2 = 0 THEN 'spikevax' ELSE 'comirnaty' END, \
                (ARRAY['FA4597','FC3661','FF2018','EY0779'])[((r.i + n - 1) % 4)::int + 1], \
                r.municipality_code, r.coupon_number, now(), 'csv', 'vrs-stats-bench' \
@@ -193,7 +204,7 @@ async fn pg_doses(store: &Arc<dyn Store>, url: &str, m: MunicipalityCode) -> Res
                    FROM residents WHERE municipality_code = $1) r \
              CROSS JOIN generate_series(1, 3) n \
              WHERE n = 1 OR (r.i % 10 <> 0 AND (n = 2 OR r.i % 3 = 0))",
-            &[&m.as_str()],
+            &[&m.as_str(), &i64::try_from(spread.max(1))?],
         )
         .await?;
     store
@@ -217,6 +228,34 @@ where
         let t = Instant::now();
         std::hint::black_box(f().await?);
         ms.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    ms.sort_by(f64::total_cmp);
+    Ok(ms)
+}
+
+/// The statistics job after one municipality's records changed, `repeat` times (ms, sorted): each
+/// time an audit entry moves its chain head (untimed), then the job runs over the whole country and
+/// recomputes that municipality alone.
+async fn refresh_one(
+    store: &dyn Store,
+    m: MunicipalityCode,
+    repeat: usize,
+) -> Result<Vec<f64>, Failure> {
+    let today = Utc::now().date_naive();
+    let mut ms = Vec::with_capacity(repeat);
+    for _ in 0..repeat.max(1) {
+        store
+            .append_audit(
+                AuditScope::Area(m),
+                &Actor::command_line().audit(AuditAction::StatisticsRebuild, m.as_str()),
+            )
+            .await?;
+        let t = Instant::now();
+        let replaced = vrs_core::statistics::refresh(store, today).await?;
+        ms.push(t.elapsed().as_secs_f64() * 1e3);
+        if replaced != [m] {
+            return Err(format!("the job recomputed {replaced:?}, not {m}").into());
+        }
     }
     ms.sort_by(f64::total_cmp);
     Ok(ms)
@@ -261,7 +300,13 @@ async fn main() -> Result<(), Failure> {
                 finish(r??, &mut done);
             }
         }
-        running.spawn(load(store.clone(), pg.clone(), m, cli.people));
+        running.spawn(load(
+            store.clone(),
+            pg.clone(),
+            m,
+            cli.people,
+            cli.first_dose_days,
+        ));
     }
     while let Some(r) = running.join_next().await {
         finish(r??, &mut done);
@@ -316,7 +361,7 @@ async fn main() -> Result<(), Failure> {
         .filter(|m| m.info().prefecture == prefecture)
         .count();
     let s: &dyn Store = store.as_ref();
-    let measures: Vec<(String, Vec<f64>)> = vec![
+    let mut measures: Vec<(String, Vec<f64>)> = vec![
         (
             "nation_sums".into(),
             time(cli.repeat, || async {
@@ -349,6 +394,13 @@ async fn main() -> Result<(), Failure> {
             .await?,
         ),
         (
+            format!("prefecture_dashboard({})", prefecture.info().code),
+            time(cli.repeat, || async {
+                Ok::<_, Failure>(dashboard(s, pref_scope, Audience::Outside).await?)
+            })
+            .await?,
+        ),
+        (
             format!("municipality_sums({first})"),
             time(cli.repeat, || async {
                 Ok::<_, Failure>(s.scope_statistics(StatScope::Municipality(first)).await?)
@@ -356,6 +408,10 @@ async fn main() -> Result<(), Failure> {
             .await?,
         ),
     ];
+    measures.push((
+        format!("refresh_one({first}, {} people)", cli.people),
+        refresh_one(s, first, cli.repeat).await?,
+    ));
     println!("result\tload_s\t{load_s:.1}\t{load_s:.1}\t{load_s:.1}");
     println!("result\trefresh_s\t{refresh_s:.1}\t{refresh_s:.1}\t{refresh_s:.1}");
     for (name, ms) in measures {
