@@ -642,6 +642,7 @@ pub(crate) const AREA_EXTRA_TABLES: &[&str] = &[
     "stat_ages",
     "stat_coverage",
     "stat_open",
+    "stat_totals",
     "stat_state",
 ];
 

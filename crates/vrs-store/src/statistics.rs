@@ -2,14 +2,19 @@
 //! computed from the records by the statistics job (`vrs_core::statistics`) and replaced as a whole
 //! per municipality, so what is stored always equals a recount of one moment's records.
 //!
-//! Four projections of the dose records, each small enough to sum over the whole country quickly:
-//! doses per day and dose number; doses per dose number and product; doses per age band (age on the
-//! day of the dose), sex and dose number; and people per age band (age on the day of the
-//! computation), sex and number of doses received, where dose count 0 is every target (so coverage
-//! is `people(≥ n) / people(0)`).
+//! Four projections of the dose records: doses per day and dose number; doses per dose number and
+//! product; doses per age band (age on the day of the dose), sex and dose number; and people per age
+//! band (age on the day of the computation), sex and number of doses received, where dose count 0
+//! is every target (so coverage is `people(≥ n) / people(0)`).
+//!
+//! A prefecture's and the nation's sums are not summed at read time: the replacement of a
+//! municipality's counts also keeps its prefecture's and the nation's roll-ups and its own totals
+//! ([`rollup`]), in the same transaction.
 //!
 //! The crate-private helpers below are shared by both backends: the scope's condition on
 //! `municipality_code`, stored-value conversions, and the assembly of source pages and figures.
+
+pub(crate) mod rollup;
 
 use std::collections::HashMap;
 
@@ -111,12 +116,13 @@ pub struct ScopeStatistics {
 }
 
 /// The statistics tables a municipality's replacement clears (both backends).
-pub(crate) const TABLES: [&str; 5] = [
+pub(crate) const TABLES: [&str; 6] = [
     "stat_daily",
     "stat_products",
     "stat_ages",
     "stat_coverage",
     "stat_open",
+    "stat_totals",
 ];
 
 /// The condition on `municipality_code` selecting the rows of `scope`, with its parameters
@@ -135,6 +141,11 @@ pub(crate) fn scope_filter(scope: StatScope, p: char) -> (String, Vec<String>) {
         ),
         StatScope::Nation => ("TRUE".to_owned(), Vec::new()),
     }
+}
+
+/// A municipality's doses in all, as `stat_state` keeps them.
+pub(crate) fn dose_total(stats: &AreaStatistics) -> Result<i64, StoreError> {
+    stored_count(stats.daily.iter().map(|d| d.doses).sum())
 }
 
 /// A stored count (never negative).
@@ -171,22 +182,21 @@ pub(crate) fn sorted(mut s: ScopeStatistics) -> ScopeStatistics {
     s
 }
 
-/// Each municipality's figures from its `stat_state` row, its coverage sums per dose count
-/// (`(code, doses, people)`) and its dose total (`(code, doses)`).
+/// Each municipality's figures from its `stat_state` row (`(code, computed_at, doses)`) and its
+/// totals per dose count (`(code, doses, people)`, from `stat_totals`).
 pub(crate) fn figures(
-    states: Vec<(String, DateTime<Utc>)>,
+    states: Vec<(String, DateTime<Utc>, i64)>,
     coverage: Vec<(String, i64, i64)>,
-    doses: Vec<(String, i64)>,
 ) -> Result<Vec<MunicipalityFigures>, StoreError> {
     let mut out = Vec::with_capacity(states.len());
     let mut index = HashMap::with_capacity(states.len());
-    for (code, computed_at) in states {
+    for (code, computed_at, doses) in states {
         index.insert(code.clone(), out.len());
         out.push(MunicipalityFigures {
             municipality: rows::municipality(&code)?,
             targets: 0,
             people_with: Vec::new(),
-            doses: 0,
+            doses: count(doses, "stat_state.doses")?,
             computed_at: Some(computed_at),
         });
     }
@@ -194,8 +204,8 @@ pub(crate) fn figures(
         let Some(f) = index.get(&code).and_then(|&i| out.get_mut(i)) else {
             continue;
         };
-        let people = count(people, "stat_coverage.people")?;
-        match usize::from(dose_number(k, "stat_coverage.doses")?) {
+        let people = count(people, "stat_totals.people")?;
+        match usize::from(dose_number(k, "stat_totals.doses")?) {
             0 => f.targets = people,
             k => {
                 if f.people_with.len() < k {
@@ -203,11 +213,6 @@ pub(crate) fn figures(
                 }
                 f.people_with[k - 1] = people;
             }
-        }
-    }
-    for (code, n) in doses {
-        if let Some(f) = index.get(&code).and_then(|&i| out.get_mut(i)) {
-            f.doses = count(n, "stat_daily.doses")?;
         }
     }
     Ok(out)

@@ -15,4 +15,5 @@ mod inquiry;
 mod lifecycle;
 mod sessions;
 mod statistics;
+mod statistics_rollups;
 mod support;

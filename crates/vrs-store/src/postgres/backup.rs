@@ -484,6 +484,8 @@ impl BackupStore for PostgresStore {
             )
             .await?;
         counts.push(("sessions", sessions));
+        // The area's statistics leave the prefecture's and the nation's sums with it.
+        super::statistics::withdraw(&tx, scope).await?;
         for table in spec::AREA_EXTRA_TABLES {
             let sql = format!("DELETE FROM {table} WHERE municipality_code = $1");
             counts.push((table, tx.execute(&sql, &[&code]).await?));

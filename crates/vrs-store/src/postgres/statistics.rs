@@ -1,15 +1,16 @@
 //! Statistics on PostgreSQL: the statistics job's source pages, the replacement of a
-//! municipality's counts as a whole (one array insert per table), and the sums over a scope's
-//! municipalities.
+//! municipality's counts as a whole (one array insert per table) with its prefecture's and the
+//! nation's roll-ups, and the reads of a scope.
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use deadpool_postgres::GenericClient;
+use deadpool_postgres::{GenericClient, Transaction};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::IsolationLevel;
 use vrs_domain::{AtenaNumber, MunicipalityCode};
 
 use super::PostgresStore;
+use crate::statistics::rollup;
 use crate::statistics::{
     self as stat, AgeCount, AreaStatistics, CoverageCount, DailyCount, MunicipalityFigures,
     ProductCount, ScopeStatistics, SourceRow, StatPerson, StatScope,
@@ -19,6 +20,48 @@ use crate::{rows, StoreError};
 
 fn counts(values: impl Iterator<Item = u64>) -> Result<Vec<i64>, StoreError> {
     values.map(stat::stored_count).collect()
+}
+
+/// Takes the roll-ups for this transaction: replacements (and shreds) change them one after
+/// another, so two of the same prefecture never wait on each other's rows in opposite orders; reads
+/// go on meanwhile. Taken before any other statistics row, so that the order is always the same.
+pub(super) async fn lock_rollups(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    tx.batch_execute(
+        "LOCK TABLE stat_rollup_daily, stat_rollup_products, stat_rollup_ages, \
+         stat_rollup_coverage IN SHARE ROW EXCLUSIVE MODE",
+    )
+    .await?;
+    Ok(())
+}
+
+/// Adds the stored counts of `scope` to its prefecture's and the nation's roll-ups (`sign` 1), or
+/// withdraws them (`sign` -1).
+async fn roll(tx: &Transaction<'_>, scope: MunicipalityCode, sign: i64) -> Result<(), StoreError> {
+    for region in rollup::regions(scope) {
+        for sql in rollup::add('$') {
+            tx.execute(&sql, &[&scope.as_str(), &region, &sign]).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Deletes the roll-up rows of `scope`'s regions that no municipality contributes to any more.
+async fn prune(tx: &Transaction<'_>, scope: MunicipalityCode) -> Result<(), StoreError> {
+    let [prefecture, nation] = rollup::regions(scope);
+    for sql in rollup::prune('$') {
+        tx.execute(&sql, &[&prefecture, &nation]).await?;
+    }
+    Ok(())
+}
+
+/// Withdraws the stored counts of `scope` from the roll-ups, before they are deleted (a shred).
+pub(super) async fn withdraw(
+    tx: &Transaction<'_>,
+    scope: MunicipalityCode,
+) -> Result<(), StoreError> {
+    lock_rollups(tx).await?;
+    roll(tx, scope, -1).await?;
+    prune(tx, scope).await
 }
 
 #[async_trait]
@@ -91,7 +134,8 @@ impl StatisticsStore for PostgresStore {
         let code = scope.as_str();
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        // The state row is created (as "older than anything") and locked first, so concurrent
+        lock_rollups(&tx).await?;
+        // The state row is created (as "older than anything") and locked, so concurrent
         // replacements of one municipality run one after another.
         tx.execute(
             "INSERT INTO stat_state (municipality_code, source_seq, computed_at) \
@@ -110,6 +154,7 @@ impl StatisticsStore for PostgresStore {
             tx.rollback().await?;
             return Ok(false);
         }
+        roll(&tx, scope, -1).await?;
         for table in stat::TABLES {
             tx.execute(
                 &format!("DELETE FROM {table} WHERE municipality_code = $1"),
@@ -194,10 +239,19 @@ impl StatisticsStore for PostgresStore {
             ],
         )
         .await?;
+        tx.execute(&rollup::totals('$'), &[&code]).await?;
+        roll(&tx, scope, 1).await?;
+        prune(&tx, scope).await?;
         let computed_at = stats.computed_at.unwrap_or_else(Utc::now);
         tx.execute(
-            "UPDATE stat_state SET source_seq = $2, computed_at = $3 WHERE municipality_code = $1",
-            &[&code, &stats.source_seq, &computed_at],
+            "UPDATE stat_state SET source_seq = $2, computed_at = $3, doses = $4 \
+             WHERE municipality_code = $1",
+            &[
+                &code,
+                &stats.source_seq,
+                &computed_at,
+                &stat::dose_total(stats)?,
+            ],
         )
         .await?;
         tx.commit().await?;
@@ -222,7 +276,8 @@ impl StatisticsStore for PostgresStore {
     }
 
     async fn scope_statistics(&self, scope: StatScope) -> Result<ScopeStatistics, StoreError> {
-        let (filter, args) = stat::scope_filter(scope, '$');
+        let (t, filter, args) = rollup::source(scope, '$');
+        let (state_filter, state_args) = stat::scope_filter(scope, '$');
         let mut client = self.pool.get().await?;
         // One snapshot for all five reads, so a replacement between them cannot mix two
         // computations of a municipality.
@@ -233,10 +288,11 @@ impl StatisticsStore for PostgresStore {
             .start()
             .await?;
         let range: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a as _).collect();
+        let state_range: Vec<&(dyn ToSql + Sync)> = state_args.iter().map(|a| a as _).collect();
         let daily = tx
             .query(
                 &format!(
-                    "SELECT day, dose_number, sum(doses)::bigint FROM stat_daily \
+                    "SELECT day, dose_number, sum(doses)::bigint FROM {t}daily \
                  WHERE {filter} GROUP BY day, dose_number"
                 ),
                 &range,
@@ -245,7 +301,7 @@ impl StatisticsStore for PostgresStore {
         let by_product = tx
             .query(
                 &format!(
-                    "SELECT dose_number, product_code, sum(doses)::bigint FROM stat_products \
+                    "SELECT dose_number, product_code, sum(doses)::bigint FROM {t}products \
                  WHERE {filter} GROUP BY dose_number, product_code"
                 ),
                 &range,
@@ -254,7 +310,7 @@ impl StatisticsStore for PostgresStore {
         let by_age = tx
             .query(
                 &format!(
-                    "SELECT age_band, sex, dose_number, sum(doses)::bigint FROM stat_ages \
+                    "SELECT age_band, sex, dose_number, sum(doses)::bigint FROM {t}ages \
                  WHERE {filter} GROUP BY age_band, sex, dose_number"
                 ),
                 &range,
@@ -263,7 +319,7 @@ impl StatisticsStore for PostgresStore {
         let coverage = tx
             .query(
                 &format!(
-                    "SELECT age_band, sex, doses, sum(people)::bigint FROM stat_coverage \
+                    "SELECT age_band, sex, doses, sum(people)::bigint FROM {t}coverage \
                  WHERE {filter} GROUP BY age_band, sex, doses"
                 ),
                 &range,
@@ -271,8 +327,8 @@ impl StatisticsStore for PostgresStore {
             .await?;
         let oldest: Option<DateTime<Utc>> = tx
             .query_one(
-                &format!("SELECT min(computed_at) FROM stat_state WHERE {filter}"),
-                &range,
+                &format!("SELECT min(computed_at) FROM stat_state WHERE {state_filter}"),
+                &state_range,
             )
             .await?
             .get(0);
@@ -341,38 +397,28 @@ impl StatisticsStore for PostgresStore {
         let states = tx
             .query(
                 &format!(
-                    "SELECT municipality_code, computed_at FROM stat_state \
+                    "SELECT municipality_code, computed_at, doses FROM stat_state \
                  WHERE {filter} ORDER BY municipality_code"
                 ),
                 &range,
             )
             .await?;
-        let coverage = tx
+        let totals = tx
             .query(
-                &format!(
-                    "SELECT municipality_code, doses, sum(people)::bigint FROM stat_coverage \
-                 WHERE {filter} GROUP BY municipality_code, doses"
-                ),
-                &range,
-            )
-            .await?;
-        let doses = tx
-            .query(
-                &format!(
-                    "SELECT municipality_code, sum(doses)::bigint FROM stat_daily \
-                 WHERE {filter} GROUP BY municipality_code"
-                ),
+                &format!("SELECT municipality_code, doses, people FROM stat_totals WHERE {filter}"),
                 &range,
             )
             .await?;
         tx.commit().await?;
         stat::figures(
-            states.iter().map(|r| (r.get(0), r.get(1))).collect(),
-            coverage
+            states
+                .iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2)))
+                .collect(),
+            totals
                 .iter()
                 .map(|r| (r.get(0), i64::from(r.get::<_, i16>(1)), r.get(2)))
                 .collect(),
-            doses.iter().map(|r| (r.get(0), r.get(1))).collect(),
         )
     }
 }

@@ -420,6 +420,8 @@ impl BackupStore for SqliteStore {
                     [code],
                 )?;
                 counts.push(("sessions", sessions as u64));
+                // The area's statistics leave the prefecture's and the nation's sums with it.
+                super::statistics::withdraw(tx, scope)?;
                 for table in spec::AREA_EXTRA_TABLES {
                     let n = tx.execute(&format!("DELETE FROM {table} WHERE municipality_code = ?1"), [code])?;
                     counts.push((table, n as u64));

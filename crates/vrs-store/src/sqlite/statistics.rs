@@ -1,5 +1,5 @@
 //! Statistics on SQLite: the statistics job's source pages, the replacement of a municipality's
-//! counts as a whole, and the sums over a scope's municipalities.
+//! counts as a whole with its prefecture's and the nation's roll-ups, and the reads of a scope.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -9,6 +9,7 @@ use vrs_domain::{AtenaNumber, MunicipalityCode};
 use super::accounts::time;
 use super::{load_cipher, SqliteStore};
 use crate::audit::timestamp_text;
+use crate::statistics::rollup;
 use crate::statistics::{
     self as stat, AgeCount, AreaStatistics, CoverageCount, DailyCount, MunicipalityFigures,
     ProductCount, ScopeStatistics, SourceRow, StatPerson, StatScope,
@@ -16,7 +17,34 @@ use crate::statistics::{
 use crate::StatisticsStore;
 use crate::{rows, StoreError};
 
-/// Replaces the counts of `scope` in the writer's transaction unless newer ones are stored.
+/// Adds the stored counts of `scope` to its prefecture's and the nation's roll-ups (`sign` 1), or
+/// withdraws them (`sign` -1).
+fn roll(tx: &Connection, scope: MunicipalityCode, sign: i64) -> Result<(), StoreError> {
+    for region in rollup::regions(scope) {
+        for sql in rollup::add('?') {
+            tx.execute(&sql, params![scope.as_str(), region, sign])?;
+        }
+    }
+    Ok(())
+}
+
+/// Deletes the roll-up rows of `scope`'s regions that no municipality contributes to any more.
+fn prune(tx: &Connection, scope: MunicipalityCode) -> Result<(), StoreError> {
+    let [prefecture, nation] = rollup::regions(scope);
+    for sql in rollup::prune('?') {
+        tx.execute(&sql, params![prefecture, nation])?;
+    }
+    Ok(())
+}
+
+/// Withdraws the stored counts of `scope` from the roll-ups, before they are deleted (a shred).
+pub(super) fn withdraw(tx: &Connection, scope: MunicipalityCode) -> Result<(), StoreError> {
+    roll(tx, scope, -1)?;
+    prune(tx, scope)
+}
+
+/// Replaces the counts of `scope` in the writer's transaction unless newer ones are stored, and
+/// keeps the roll-ups: the old counts withdrawn, the new ones added.
 fn replace(
     tx: &Connection,
     scope: MunicipalityCode,
@@ -33,6 +61,7 @@ fn replace(
     if stored.is_some_and(|seq| seq >= stats.source_seq) {
         return Ok(false);
     }
+    roll(tx, scope, -1)?;
     for table in stat::TABLES {
         tx.execute(
             &format!("DELETE FROM {table} WHERE municipality_code = ?1"),
@@ -104,12 +133,21 @@ fn replace(
             stat::stored_count(c.doses)?
         ])?;
     }
+    tx.execute(&rollup::totals('?'), [code])?;
+    roll(tx, scope, 1)?;
+    prune(tx, scope)?;
     let computed_at = stats.computed_at.unwrap_or_else(Utc::now);
     tx.execute(
-        "INSERT INTO stat_state (municipality_code, source_seq, computed_at) VALUES (?1, ?2, ?3) \
+        "INSERT INTO stat_state (municipality_code, source_seq, computed_at, doses) \
+         VALUES (?1, ?2, ?3, ?4) \
          ON CONFLICT (municipality_code) DO UPDATE SET source_seq = excluded.source_seq, \
-         computed_at = excluded.computed_at",
-        params![code, stats.source_seq, timestamp_text(&computed_at)],
+         computed_at = excluded.computed_at, doses = excluded.doses",
+        params![
+            code,
+            stats.source_seq,
+            timestamp_text(&computed_at),
+            stat::dose_total(stats)?
+        ],
     )?;
     Ok(true)
 }
@@ -217,14 +255,15 @@ impl StatisticsStore for SqliteStore {
     }
 
     async fn scope_statistics(&self, scope: StatScope) -> Result<ScopeStatistics, StoreError> {
-        let (filter, args) = stat::scope_filter(scope, '?');
+        let (t, filter, args) = rollup::source(scope, '?');
+        let (state_filter, state_args) = stat::scope_filter(scope, '?');
         self.read(move |conn, _| {
             // One snapshot for all five reads, so a replacement between them cannot mix two
             // computations of a municipality.
             let tx = conn.unchecked_transaction()?;
             let daily = tx
                 .prepare(&format!(
-                    "SELECT day, dose_number, sum(doses) FROM stat_daily \
+                    "SELECT day, dose_number, sum(doses) FROM {t}daily \
                      WHERE {filter} GROUP BY day, dose_number"
                 ))?
                 .query_map(params_from_iter(&args), |r| {
@@ -233,7 +272,7 @@ impl StatisticsStore for SqliteStore {
                 .collect::<Result<Vec<(String, i64, i64)>, _>>()?;
             let by_product = tx
                 .prepare(&format!(
-                    "SELECT dose_number, product_code, sum(doses) FROM stat_products \
+                    "SELECT dose_number, product_code, sum(doses) FROM {t}products \
                      WHERE {filter} GROUP BY dose_number, product_code"
                 ))?
                 .query_map(params_from_iter(&args), |r| {
@@ -242,7 +281,7 @@ impl StatisticsStore for SqliteStore {
                 .collect::<Result<Vec<(i64, String, i64)>, _>>()?;
             let by_age = tx
                 .prepare(&format!(
-                    "SELECT age_band, sex, dose_number, sum(doses) FROM stat_ages \
+                    "SELECT age_band, sex, dose_number, sum(doses) FROM {t}ages \
                      WHERE {filter} GROUP BY age_band, sex, dose_number"
                 ))?
                 .query_map(params_from_iter(&args), |r| {
@@ -251,7 +290,7 @@ impl StatisticsStore for SqliteStore {
                 .collect::<Result<Vec<(String, i64, i64, i64)>, _>>()?;
             let coverage = tx
                 .prepare(&format!(
-                    "SELECT age_band, sex, doses, sum(people) FROM stat_coverage \
+                    "SELECT age_band, sex, doses, sum(people) FROM {t}coverage \
                      WHERE {filter} GROUP BY age_band, sex, doses"
                 ))?
                 .query_map(params_from_iter(&args), |r| {
@@ -259,8 +298,8 @@ impl StatisticsStore for SqliteStore {
                 })?
                 .collect::<Result<Vec<(String, i64, i64, i64)>, _>>()?;
             let oldest: Option<String> = tx.query_row(
-                &format!("SELECT min(computed_at) FROM stat_state WHERE {filter}"),
-                params_from_iter(&args),
+                &format!("SELECT min(computed_at) FROM stat_state WHERE {state_filter}"),
+                params_from_iter(&state_args),
                 |r| r.get(0),
             )?;
             Ok(stat::sorted(ScopeStatistics {
@@ -321,34 +360,30 @@ impl StatisticsStore for SqliteStore {
             let tx = conn.unchecked_transaction()?;
             let states = tx
                 .prepare(&format!(
-                    "SELECT municipality_code, computed_at FROM stat_state \
+                    "SELECT municipality_code, computed_at, doses FROM stat_state \
                      WHERE {filter} ORDER BY municipality_code"
                 ))?
                 .query_map(params_from_iter(&args), |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
-            let coverage = tx
+            let totals = tx
                 .prepare(&format!(
-                    "SELECT municipality_code, doses, sum(people) FROM stat_coverage \
-                     WHERE {filter} GROUP BY municipality_code, doses"
+                    "SELECT municipality_code, doses, people FROM stat_totals WHERE {filter}"
                 ))?
                 .query_map(params_from_iter(&args), |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?))
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
-            let doses = tx
-                .prepare(&format!(
-                    "SELECT municipality_code, sum(doses) FROM stat_daily \
-                     WHERE {filter} GROUP BY municipality_code"
-                ))?
-                .query_map(params_from_iter(&args), |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<Result<Vec<_>, _>>()?;
             let states = states
                 .into_iter()
-                .map(|(code, at)| Ok((code, time(&at)?)))
+                .map(|(code, at, doses)| Ok((code, time(&at)?, doses)))
                 .collect::<Result<Vec<_>, StoreError>>()?;
-            stat::figures(states, coverage, doses)
+            stat::figures(states, totals)
         })
         .await
     }
