@@ -126,27 +126,15 @@ pub async fn compute(
     })
 }
 
-/// Recomputes the municipalities whose records changed since their statistics were computed;
+/// Recomputes the municipalities whose records changed since their statistics were computed
+/// (found in one read, so a pass after one change costs that municipality, not the country);
 /// returns those it replaced.
 pub async fn refresh(
     store: &dyn Store,
     today: NaiveDate,
 ) -> Result<Vec<MunicipalityCode>, StoreError> {
-    let computed: BTreeMap<MunicipalityCode, i64> = store
-        .statistics_computed()
-        .await?
-        .into_iter()
-        .map(|(m, seq, _)| (m, seq))
-        .collect();
     let mut replaced = Vec::new();
-    for m in store.municipalities().await? {
-        let head = store
-            .audit_head(AuditScope::Area(m))
-            .await?
-            .map_or(0, |(seq, _)| seq);
-        if computed.get(&m) == Some(&head) {
-            continue;
-        }
+    for m in store.statistics_stale().await? {
         let stats = compute(store, m, today).await?;
         if store.replace_statistics(m, &stats).await? {
             replaced.push(m);

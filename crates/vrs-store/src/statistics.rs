@@ -125,6 +125,13 @@ pub(crate) const TABLES: [&str; 6] = [
     "stat_totals",
 ];
 
+/// The municipalities whose statistics are stale (same SQL on both backends).
+pub(crate) const STALE: &str = "SELECT m.municipality_code FROM municipalities m \
+     LEFT JOIN audit_heads h ON h.municipality_code = m.municipality_code \
+     LEFT JOIN stat_state s ON s.municipality_code = m.municipality_code \
+     WHERE s.source_seq IS NULL OR s.source_seq <> COALESCE(h.seq, 0) \
+     ORDER BY m.municipality_code";
+
 /// The condition on `municipality_code` selecting the rows of `scope`, with its parameters
 /// (placeholders `{p}1`, `{p}2` in the backend's style): a municipality is one key, a prefecture a
 /// range of the leading key column (so the primary key is read as a range, never `substr`), and the
@@ -293,6 +300,11 @@ pub trait StatisticsStore: Send + Sync {
     async fn statistics_computed(
         &self,
     ) -> Result<Vec<(MunicipalityCode, i64, DateTime<Utc>)>, StoreError>;
+
+    /// The municipalities whose statistics are missing or were computed from another audit head
+    /// than their chain's (no chain counts as head 0), by code: what the job recomputes. One read,
+    /// whatever the number of municipalities.
+    async fn statistics_stale(&self) -> Result<Vec<MunicipalityCode>, StoreError>;
 
     /// The sums over the municipalities of `scope`.
     async fn scope_statistics(&self, scope: StatScope) -> Result<ScopeStatistics, StoreError>;

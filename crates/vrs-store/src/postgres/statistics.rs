@@ -275,6 +275,12 @@ impl StatisticsStore for PostgresStore {
             .collect()
     }
 
+    async fn statistics_stale(&self) -> Result<Vec<MunicipalityCode>, StoreError> {
+        let client = self.pool.get().await?;
+        let found = client.query(stat::STALE, &[]).await?;
+        found.iter().map(|r| rows::municipality(r.get(0))).collect()
+    }
+
     async fn scope_statistics(&self, scope: StatScope) -> Result<ScopeStatistics, StoreError> {
         let (t, filter, args) = rollup::source(scope, '$');
         let (state_filter, state_args) = stat::scope_filter(scope, '$');

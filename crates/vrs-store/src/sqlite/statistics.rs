@@ -254,6 +254,15 @@ impl StatisticsStore for SqliteStore {
         .await
     }
 
+    async fn statistics_stale(&self) -> Result<Vec<MunicipalityCode>, StoreError> {
+        self.read(|conn, _| {
+            let mut stmt = conn.prepare(stat::STALE)?;
+            let codes = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            codes.map(|c| rows::municipality(&c?)).collect()
+        })
+        .await
+    }
+
     async fn scope_statistics(&self, scope: StatScope) -> Result<ScopeStatistics, StoreError> {
         let (t, filter, args) = rollup::source(scope, '?');
         let (state_filter, state_args) = stat::scope_filter(scope, '?');
