@@ -9,6 +9,8 @@
 //!
 //! Layout: `VRSBACKUP1\n` ‖ u32 manifest length ‖ manifest ‖ u32 section count ‖ sections ‖ `VRSEND`,
 //! a section being 6-byte area code ‖ u32 wrapped-key length ‖ wrapped file key ‖ u64 body length ‖ body.
+//! That layout (formats 1 and 2) holds each section whole; backups are now written streamed, chunk by
+//! chunk ([`stream`], format 3), and the whole layout is still read.
 
 use std::fmt;
 
@@ -18,6 +20,8 @@ use zeroize::Zeroizing;
 use crate::field::{open_owned, open_with, seal_owned, seal_with, DataKey};
 use crate::master::{random_key, KEY_LEN};
 use crate::{CryptoError, MasterKey};
+
+pub mod stream;
 
 const MAGIC: &[u8] = b"VRSBACKUP1\n";
 const TRAILER: &[u8] = b"VRSEND";
@@ -167,6 +171,10 @@ pub enum FileError {
     TrailingBytes(usize),
     #[error("the backup file is damaged: {0}")]
     Damaged(&'static str),
+    #[error("area {0}: a chunk failed authentication: the file was altered, cut, reordered or sealed for another key")]
+    Tampered(String),
+    #[error("the backup file cannot be read or written: {0}")]
+    Io(String),
 }
 
 /// A parsed backup file: the manifest (not yet trusted: it is authenticated only when a section
