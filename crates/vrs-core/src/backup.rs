@@ -1,24 +1,35 @@
 //! Backups and restores of a municipality's area or of the whole deployment, and the key escrow.
 //!
 //! A backup is a consistent snapshot (one read transaction) sealed per area under the area's backup
-//! key (`vrs_crypto::backup`). A restore opens each section with a backup key from a key vault (the
-//! configured deployment's, or the target's after `vrs keys import`), checks every row, the counts
-//! and every audit chain against the manifest before writing, writes all areas in one transaction
-//! into a target where they are empty, then recounts and re-verifies the chains there.
+//! key (`vrs_crypto::backup`), written as it is read in chunks ([`stream`]) so that its memory does
+//! not grow with the area. A restore opens each area with a backup key from a key vault (the
+//! configured deployment's, or the target's after `vrs keys import`) and writes all areas in one
+//! transaction into a target where they are empty, checking every row and every audit chain as it
+//! passes and each area's counts and chain heads against its sealed manifest at its end; anything
+//! wrong (a damaged, cut or reordered file) rolls the whole transaction back. It then recounts and
+//! re-verifies the chains in the target. Files of formats 1 and 2 (whole sections) still restore,
+//! checked in memory before writing.
+pub mod check;
 pub mod escrow;
 pub mod format;
 pub mod shred;
+pub mod stream;
+
+use std::io::{Read, Write};
 
 use chrono::Utc;
-use vrs_crypto::backup::{BackupFile, Section};
+use vrs_crypto::backup::stream::{FileReader, STREAM_MAGIC, WHOLE_MAGIC};
+use vrs_crypto::backup::{BackupFile, FileError};
 use vrs_domain::{AuditAction, MunicipalityCode};
 use vrs_store::{AreaRestore, AreaRows, AuditScope, BackupKey, Store, StoreError};
 
 use crate::audit::verify_chain;
+use crate::backup::check::check_section;
 use crate::backup::format::{
-    check_section, decode_area, rows_in_format, AreaManifest, LinesSource, Manifest, SectionWriter,
-    FORMAT, OLDEST_FORMAT,
+    decode_area, rows_in_format, AreaManifest, LinesSource, Manifest, SectionWriter, Whole, FORMAT,
+    LAST_WHOLE_FORMAT, OLDEST_FORMAT,
 };
+use crate::backup::stream::{Header, Reading, StreamSink, StreamedArea};
 use crate::Actor;
 
 pub use crate::backup::escrow::{export_escrow, import_escrow, parse_escrow, Escrow, EscrowImport};
@@ -41,6 +52,8 @@ pub enum BackupError {
     NoKey { area: String },
     #[error("area {area}: the section failed authentication: the file was altered, truncated or sealed for another key")]
     Tampered { area: String },
+    #[error("the backup file was refused and nothing was restored: {0}")]
+    Refused(String),
     #[error("area {area}: {reason}")]
     Content { area: String, reason: String },
     #[error("area {area}: after the restore, {reason}")]
@@ -49,18 +62,34 @@ pub enum BackupError {
     Store(#[from] StoreError),
 }
 
-/// A written backup: its bytes and what it holds.
-pub struct Backup {
-    pub bytes: Vec<u8>,
+/// A written backup: what it holds, its size and digest, and the writer it went to.
+pub struct Backup<W> {
     pub manifest: Manifest,
+    pub size: u64,
+    pub sha256: [u8; 32],
+    pub out: W,
 }
 
-/// Takes a backup while the system runs; audited in the municipality's chain (or the national one).
-pub async fn backup(
+/// Takes a backup while the system runs, writing it into `out` as it is read; audited in the
+/// municipality's chain (or the national one).
+pub async fn backup<W: Write + Send + 'static>(
     store: &dyn Store,
     scope: BackupScope,
     actor: &Actor,
-) -> Result<Backup, BackupError> {
+    out: W,
+) -> Result<Backup<W>, BackupError> {
+    backup_in_chunks(store, scope, actor, out, stream::CHUNK_SIZE).await
+}
+
+/// A backup whose chunks hold about `chunk_size` bytes of rows each (many small chunks, for
+/// checking what a reader does with them).
+pub async fn backup_in_chunks<W: Write + Send + 'static>(
+    store: &dyn Store,
+    scope: BackupScope,
+    actor: &Actor,
+    out: W,
+    chunk_size: usize,
+) -> Result<Backup<W>, BackupError> {
     let areas = match scope {
         BackupScope::Municipality(code) => vec![AuditScope::Area(code)],
         BackupScope::Deployment => std::iter::once(AuditScope::National)
@@ -73,10 +102,16 @@ pub async fn backup(
             )
             .collect(),
     };
-    let writer = SectionWriter::new(true);
-    let keys = store.snapshot(&areas, Box::new(writer.clone())).await?;
-    let written = writer.take();
-    let manifest = Manifest {
+    let mut keys = Vec::with_capacity(areas.len());
+    for area in &areas {
+        keys.push(
+            store
+                .backup_key(*area, true)
+                .await?
+                .ok_or(StoreError::NotFound)?,
+        );
+    }
+    let header = Header {
         format: FORMAT,
         kind: match scope {
             BackupScope::Municipality(_) => "municipality".into(),
@@ -85,23 +120,11 @@ pub async fn backup(
         created_at: Utc::now(),
         created_by: actor.user.clone(),
         backend: store.backend().to_owned(),
-        areas: written.iter().map(|a| a.manifest.clone()).collect(),
+        areas: areas.iter().map(|a| a.code().to_owned()).collect(),
     };
-    let manifest_bytes =
-        serde_json::to_vec_pretty(&manifest).map_err(|e| BackupError::Manifest(e.to_string()))?;
-    // One area at a time, each plaintext sealed in place.
-    let mut sections = Vec::with_capacity(written.len());
-    for (area, key) in written.into_iter().zip(keys) {
-        let code = area.area.code().to_owned();
-        let sealed = Section::seal(&key, &code, &manifest_bytes, area.plaintext)
-            .map_err(|e| BackupError::Manifest(e.to_string()))?;
-        sections.push(sealed);
-    }
-    let bytes = BackupFile {
-        manifest: manifest_bytes,
-        sections,
-    }
-    .to_bytes();
+    let sink = StreamSink::new(out, &header, keys, chunk_size)?;
+    store.snapshot(&areas, Box::new(sink.clone())).await?;
+    let (manifest, out, size, sha256) = sink.finish(&header)?;
     let rows: u64 = manifest.areas.iter().map(AreaManifest::total_rows).sum();
     let (chain, target) = match scope {
         BackupScope::Municipality(code) => (AuditScope::Area(code), code.to_string()),
@@ -110,29 +133,73 @@ pub async fn backup(
     let entry = actor
         .audit(AuditAction::BackupTake, &target)
         .with_detail(format!(
-            "{} areas, {rows} rows, {} bytes, sha256 {}",
+            "{} areas, {rows} rows, {size} bytes, sha256 {}",
             manifest.areas.len(),
-            bytes.len(),
-            hex::encode(vrs_crypto::sha256(&bytes))
+            hex::encode(sha256)
         ));
     store.append_audit(chain, &entry).await?;
-    Ok(Backup { bytes, manifest })
+    Ok(Backup {
+        manifest,
+        size,
+        sha256,
+        out,
+    })
 }
 
-/// Reads the manifest of a backup file without opening any section (not yet authenticated).
-pub fn inspect(bytes: &[u8]) -> Result<Manifest, BackupError> {
-    let file = BackupFile::parse(bytes)?;
-    parse_manifest(&file)
+/// Which layout a file is in, from its first bytes.
+enum Layout {
+    /// Formats 1 and 2: one whole sealed section per area.
+    Whole,
+    /// Format 3: sealed chunks.
+    Streamed,
+}
+
+fn layout(magic: &[u8]) -> Result<Layout, BackupError> {
+    if magic.len() < STREAM_MAGIC.len() {
+        let known = [WHOLE_MAGIC, STREAM_MAGIC];
+        return Err(
+            if !magic.is_empty() && known.iter().any(|m| m.starts_with(magic)) {
+                FileError::Truncated("the header").into()
+            } else {
+                FileError::NotBackup.into()
+            },
+        );
+    }
+    if magic == WHOLE_MAGIC {
+        Ok(Layout::Whole)
+    } else if magic == STREAM_MAGIC {
+        Ok(Layout::Streamed)
+    } else if magic.starts_with(b"VRSBACKUP") {
+        Err(unsupported(
+            &String::from_utf8_lossy(&magic[9..]).trim().to_owned(),
+        ))
+    } else {
+        Err(FileError::NotBackup.into())
+    }
+}
+
+/// A file of a format this version does not read, named in Japanese and English.
+fn unsupported(format: &str) -> BackupError {
+    BackupError::Manifest(format!(
+        "このバックアップファイルは形式 {format} で、このバージョンが読める形式は {OLDEST_FORMAT}〜{FORMAT} です / \
+         the backup file is of format {format}; this version reads formats {OLDEST_FORMAT} to {FORMAT}"
+    ))
+}
+
+fn read_header(file: &FileReader<impl Read>) -> Result<Header, BackupError> {
+    let header: Header = serde_json::from_slice(file.header())
+        .map_err(|e| BackupError::Manifest(format!("the header is not readable: {e}")))?;
+    if header.format != FORMAT {
+        return Err(unsupported(&header.format.to_string()));
+    }
+    Ok(header)
 }
 
 fn parse_manifest(file: &BackupFile) -> Result<Manifest, BackupError> {
     let manifest: Manifest =
         serde_json::from_slice(&file.manifest).map_err(|e| BackupError::Manifest(e.to_string()))?;
-    if !(OLDEST_FORMAT..=FORMAT).contains(&manifest.format) {
-        return Err(BackupError::Manifest(format!(
-            "format {} is not supported (this version reads {OLDEST_FORMAT} to {FORMAT})",
-            manifest.format
-        )));
+    if !(OLDEST_FORMAT..=LAST_WHOLE_FORMAT).contains(&manifest.format) {
+        return Err(unsupported(&manifest.format.to_string()));
     }
     let listed: Vec<&str> = manifest.areas.iter().map(|a| a.area.as_str()).collect();
     let present: Vec<&str> = file.sections.iter().map(|s| s.area.as_str()).collect();
@@ -193,8 +260,8 @@ impl OpenedArea {
 
     fn into_restore(self) -> Result<AreaRestore, BackupError> {
         let area = self.area;
-        let (source, keys) =
-            LinesSource::new(area, self.format, self.plaintext).map_err(|reason| {
+        let source =
+            LinesSource::new(area, self.format, Whole::new(self.plaintext)).map_err(|reason| {
                 BackupError::Content {
                     area: area.code().to_owned(),
                     reason,
@@ -203,15 +270,100 @@ impl OpenedArea {
         Ok(AreaRestore {
             area,
             key: self.key,
-            keys,
             source: Box::new(source),
         })
     }
 }
 
-/// Opens every section with the backup keys of `keys` and checks it against the manifest (row by
-/// row: every value against the schema, the counts, every audit chain from genesis to its head).
+async fn area_key(
+    keys: &KeySource<'_>,
+    code: &str,
+) -> Result<(AuditScope, BackupKey), BackupError> {
+    let scope = AuditScope::parse(code).map_err(|_| BackupError::Content {
+        area: code.to_owned(),
+        reason: "not an area code".into(),
+    })?;
+    let key = keys.key(scope).await?.ok_or_else(|| BackupError::NoKey {
+        area: code.to_owned(),
+    })?;
+    Ok((scope, key))
+}
+
+/// Opens every area with the backup keys of `keys` and checks it against the manifest (row by
+/// row: every value against the schema, the counts, every audit chain from genesis to its head),
+/// holding the file and every area's rows in memory (for checks and inspection; restores stream).
 pub async fn open(
+    keys: KeySource<'_>,
+    bytes: &[u8],
+) -> Result<(Manifest, Vec<OpenedArea>), BackupError> {
+    let magic = &bytes[..bytes.len().min(STREAM_MAGIC.len())];
+    match layout(magic)? {
+        Layout::Whole => open_whole(keys, bytes).await,
+        Layout::Streamed => open_streamed(keys, bytes).await,
+    }
+}
+
+async fn open_streamed(
+    keys: KeySource<'_>,
+    bytes: &[u8],
+) -> Result<(Manifest, Vec<OpenedArea>), BackupError> {
+    let (magic, rest) = bytes.split_at(STREAM_MAGIC.len());
+    let mut file = FileReader::new(rest, magic)?;
+    let header = read_header(&file)?;
+    let mut areas = Vec::new();
+    let mut manifests = Vec::new();
+    for code in &header.areas {
+        let (scope, key) = area_key(&keys, code).await?;
+        file.begin_area(&key, code).map_err(opened)?;
+        let mut plaintext = Vec::new();
+        let last = loop {
+            match file.next_chunk().map_err(opened)? {
+                vrs_crypto::backup::stream::Chunk::Data(c) => plaintext.extend_from_slice(&c),
+                vrs_crypto::backup::stream::Chunk::Final(last) => break last,
+            }
+        };
+        let content = |reason: String| BackupError::Content {
+            area: code.clone(),
+            reason,
+        };
+        let expected: AreaManifest = serde_json::from_slice(&last)
+            .map_err(|e| content(format!("the sealed manifest is not readable: {e}")))?;
+        if expected.area != *code {
+            return Err(content(format!(
+                "the final chunk is that of area {}",
+                expected.area
+            )));
+        }
+        let plaintext = check_section(scope, FORMAT, plaintext, &expected).map_err(content)?;
+        manifests.push(expected);
+        areas.push(OpenedArea {
+            area: scope,
+            key,
+            format: FORMAT,
+            plaintext,
+        });
+    }
+    let (listed, _) = file.finish()?;
+    let manifest = header.manifest(manifests);
+    let listed: Manifest =
+        serde_json::from_slice(&listed).map_err(|e| BackupError::Manifest(e.to_string()))?;
+    if listed != manifest {
+        return Err(BackupError::Manifest(
+            "the file's manifest differs from what its sealed chunks say".into(),
+        ));
+    }
+    Ok((manifest, areas))
+}
+
+/// A file error, with a chunk that failed authentication named as such.
+fn opened(e: FileError) -> BackupError {
+    match e {
+        FileError::Tampered(area) => BackupError::Tampered { area },
+        other => BackupError::File(other),
+    }
+}
+
+async fn open_whole(
     keys: KeySource<'_>,
     bytes: &[u8],
 ) -> Result<(Manifest, Vec<OpenedArea>), BackupError> {
@@ -259,23 +411,79 @@ pub struct RestoreReport {
     pub terms_added: Vec<String>,
 }
 
-/// Restores a backup into `target`, with the backup keys of `keys` (the target's vault, the
-/// configured deployment's when restoring elsewhere, or a key escrow file); the backup keys join the
-/// target's vault. Audited in the target's national chain.
+/// Restores a backup held in memory (see [`restore_from`]).
 pub async fn restore(
     keys: KeySource<'_>,
     target: &dyn Store,
     bytes: &[u8],
     actor: &Actor,
 ) -> Result<RestoreReport, BackupError> {
-    let (manifest, areas) = open(keys, bytes).await?;
-    let scopes: Vec<AuditScope> = areas.iter().map(|a| a.area).collect();
-    let restores = areas
-        .into_iter()
-        .map(OpenedArea::into_restore)
-        .collect::<Result<Vec<_>, _>>()?;
+    restore_from(keys, target, std::io::Cursor::new(bytes.to_vec()), actor).await
+}
+
+/// Restores a backup read from `input` into `target`, with the backup keys of `keys` (the
+/// target's vault, the configured deployment's when restoring elsewhere, or a key escrow file);
+/// the backup keys join the target's vault. Audited in the target's national chain.
+pub async fn restore_from<R: Read + Send + 'static>(
+    keys: KeySource<'_>,
+    target: &dyn Store,
+    mut input: R,
+    actor: &Actor,
+) -> Result<RestoreReport, BackupError> {
+    let mut magic = Vec::with_capacity(STREAM_MAGIC.len());
+    (&mut input)
+        .take(STREAM_MAGIC.len() as u64)
+        .read_to_end(&mut magic)
+        .map_err(|e| FileError::Io(e.to_string()))?;
     let terms_before = terms_held(target).await?;
-    target.restore_areas(restores).await?;
+    let (manifest, digest) = match layout(&magic)? {
+        Layout::Whole => {
+            let mut bytes = magic;
+            input
+                .read_to_end(&mut bytes)
+                .map_err(|e| FileError::Io(e.to_string()))?;
+            let (manifest, areas) = open_whole(keys, &bytes).await?;
+            let restores = areas
+                .into_iter()
+                .map(OpenedArea::into_restore)
+                .collect::<Result<Vec<_>, _>>()?;
+            target.restore_areas(restores).await?;
+            (manifest, vrs_crypto::sha256(&bytes))
+        }
+        Layout::Streamed => {
+            let file = FileReader::new(input, &magic)?;
+            let header = read_header(&file)?;
+            let mut restores = Vec::with_capacity(header.areas.len());
+            let mut opening = Vec::with_capacity(header.areas.len());
+            for code in &header.areas {
+                let (scope, key) = area_key(&keys, code).await?;
+                let (_, again) = area_key(&keys, code).await?;
+                opening.push((scope, key, again));
+            }
+            let shared = Reading::new(file, header);
+            for (area, key, again) in opening {
+                restores.push(AreaRestore {
+                    area,
+                    key,
+                    source: Box::new(StreamedArea::new(shared.clone(), area, again)),
+                });
+            }
+            let written = target.restore_areas(restores).await;
+            let mut reading = stream::lock(&shared);
+            if let Some(reason) = reading.failure.take() {
+                return Err(BackupError::Refused(reason));
+            }
+            written?;
+            reading.finished.take().ok_or_else(|| {
+                BackupError::Manifest("the restore ended before the end of the file".into())
+            })?
+        }
+    };
+    let scopes: Vec<AuditScope> = manifest
+        .areas
+        .iter()
+        .map(|a| AuditScope::parse(&a.area))
+        .collect::<Result<_, _>>()?;
     let terms_added: Vec<String> = terms_held(target)
         .await?
         .into_iter()
@@ -326,7 +534,7 @@ pub async fn restore(
             terms_added.join(", "),
             manifest.created_at.to_rfc3339(),
             manifest.created_by,
-            hex::encode(vrs_crypto::sha256(bytes))
+            hex::encode(digest)
         ));
     target.append_audit(AuditScope::National, &entry).await?;
     Ok(RestoreReport {

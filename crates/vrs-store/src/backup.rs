@@ -489,19 +489,21 @@ pub trait SnapshotSink: Send {
     fn row(&mut self, cells: &[Cell]) -> Result<(), StoreError>;
 }
 
-/// Gives a restore the rows of one area, table by table in [`tables_of`] order, row by row.
+/// Gives a restore one area: its data keys first, then its rows, table by table in [`tables_of`]
+/// order, row by row.
 pub trait RestoreSource: Send {
+    /// The area's data keys, wrapped by its backup key (asked once, before the first table).
+    fn keys(&mut self) -> Result<Vec<CarriedKey>, StoreError>;
     /// The next table, or `None` after the last.
     fn next_table(&mut self) -> Result<Option<&'static TableSpec>, StoreError>;
     /// The next row of the current table into `cells`; false at the table's end.
     fn next_row(&mut self, cells: &mut Vec<Cell>) -> Result<bool, StoreError>;
 }
 
-/// One area to restore: its rows, its data keys and the backup key they are wrapped by.
+/// One area to restore: its data keys and rows, and the backup key the data keys are wrapped by.
 pub struct AreaRestore {
     pub area: AuditScope,
     pub key: BackupKey,
-    pub keys: Vec<CarriedKey>,
     pub source: Box<dyn RestoreSource>,
 }
 
@@ -512,8 +514,8 @@ impl AreaRestore {
         Self {
             area: rows.area,
             key,
-            keys: rows.keys,
             source: Box::new(RowsSource {
+                keys: rows.keys,
                 tables: rows.tables.into_iter(),
                 current: Vec::new().into_iter(),
             }),
@@ -522,11 +524,16 @@ impl AreaRestore {
 }
 
 struct RowsSource {
+    keys: Vec<CarriedKey>,
     tables: std::vec::IntoIter<TableRows>,
     current: std::vec::IntoIter<Vec<Cell>>,
 }
 
 impl RestoreSource for RowsSource {
+    fn keys(&mut self) -> Result<Vec<CarriedKey>, StoreError> {
+        Ok(std::mem::take(&mut self.keys))
+    }
+
     fn next_table(&mut self) -> Result<Option<&'static TableSpec>, StoreError> {
         let Some(t) = self.tables.next() else {
             return Ok(None);

@@ -16,18 +16,22 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::de::{self, DeserializeSeed, Deserializer, SeqAccess, Visitor};
 use serde::ser::{SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
-use vrs_crypto::chain::GENESIS;
 use vrs_store::backup::tables_of;
 use vrs_store::{
-    AreaRows, AuditRecord, AuditScope, CarriedKey, Cell, Col, RestoreSource, SnapshotSink,
-    StoreError, TableRows, TableSpec,
+    AreaRows, AuditScope, CarriedKey, Cell, Col, RestoreSource, SnapshotSink, StoreError,
+    TableRows, TableSpec,
 };
 
 /// The version of the format this code writes. Format 2 carries, in each municipality's section,
 /// the deployment's terms versions its agreements refer to (`terms_versions`, before
 /// `terms_agreements`), so that an area restores into another deployment; and, in the deployment's
-/// section, the revocations kept after areas were destroyed (`revoked_tombstones`).
-pub const FORMAT: u32 = 2;
+/// section, the revocations kept after areas were destroyed (`revoked_tombstones`). Format 3 holds
+/// the same lines as format 2, streamed in sealed chunks (`vrs_crypto::backup::stream`) with each
+/// area's manifest in its final chunk, so that neither a backup nor a restore holds an area in memory.
+pub const FORMAT: u32 = 3;
+
+/// The newest format written whole, one sealed section per area (`vrs_crypto::backup::BackupFile`).
+pub const LAST_WHOLE_FORMAT: u32 = 2;
 
 /// The oldest format this code still reads: a format-1 section lacks the carried tables, which
 /// read as empty.
@@ -106,25 +110,53 @@ impl AreaManifest {
 }
 
 #[derive(Serialize, Deserialize)]
-struct KeyJson {
+pub(crate) struct KeyJson {
     version: u32,
     wrapped: String,
 }
 
+/// A section's first line: the area and its data keys.
 #[derive(Serialize, Deserialize)]
-struct AreaLine {
+pub(crate) struct AreaLine {
     area: String,
     keys: Vec<KeyJson>,
 }
 
+impl AreaLine {
+    pub(crate) fn of(area: AuditScope, keys: &[CarriedKey]) -> Self {
+        Self {
+            area: area.code().to_owned(),
+            keys: keys
+                .iter()
+                .map(|k| KeyJson {
+                    version: k.version,
+                    wrapped: B64.encode(&k.wrapped),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The line before a table's rows.
 #[derive(Serialize, Deserialize)]
-struct TableLine {
+pub(crate) struct TableLine {
     table: String,
     columns: Vec<String>,
     rows: u64,
 }
 
-struct CellsOut<'a>(&'a [Cell]);
+impl TableLine {
+    pub(crate) fn of(table: &TableSpec, rows: u64) -> Self {
+        Self {
+            table: table.name.to_owned(),
+            columns: table.columns.iter().map(|(c, _)| (*c).to_owned()).collect(),
+            rows,
+        }
+    }
+}
+
+/// A row as its line holds it.
+pub(crate) struct CellsOut<'a>(pub(crate) &'a [Cell]);
 
 impl Serialize for CellsOut<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -180,7 +212,7 @@ impl SectionWriter {
     }
 }
 
-fn line(out: &mut Vec<u8>, value: &impl Serialize) -> Result<(), StoreError> {
+pub(crate) fn line(out: &mut Vec<u8>, value: &impl Serialize) -> Result<(), StoreError> {
     serde_json::to_writer(&mut *out, value).map_err(|e| StoreError::Other(e.to_string()))?;
     out.push(b'\n');
     Ok(())
@@ -204,17 +236,7 @@ impl SnapshotSink for SectionWriter {
             table: None,
         };
         if self.encode {
-            let header = AreaLine {
-                area: area.code().to_owned(),
-                keys: keys
-                    .iter()
-                    .map(|k| KeyJson {
-                        version: k.version,
-                        wrapped: B64.encode(&k.wrapped),
-                    })
-                    .collect(),
-            };
-            line(&mut out.plaintext, &header)?;
+            line(&mut out.plaintext, &AreaLine::of(area, &keys))?;
         }
         self.lock().push(out);
         Ok(())
@@ -227,12 +249,7 @@ impl SnapshotSink for SectionWriter {
         out.table = Some(table);
         out.manifest.rows.insert(table.name.to_owned(), rows);
         if encode {
-            let header = TableLine {
-                table: table.name.to_owned(),
-                columns: table.columns.iter().map(|(c, _)| (*c).to_owned()).collect(),
-                rows,
-            };
-            line(&mut out.plaintext, &header)?;
+            line(&mut out.plaintext, &TableLine::of(table, rows))?;
         }
         Ok(())
     }
@@ -243,13 +260,7 @@ impl SnapshotSink for SectionWriter {
         let out = areas.last_mut().ok_or_else(out_of_order)?;
         let table = out.table.ok_or_else(out_of_order)?;
         if table.name == "audit_heads" {
-            if let [Cell::Text(code), Cell::Int(seq), Cell::Bytes(hash)] = cells {
-                if *seq > 0 {
-                    out.manifest
-                        .chain_heads
-                        .insert(code.trim().to_owned(), (*seq, hex::encode(hash)));
-                }
-            }
+            note_head(&mut out.manifest.chain_heads, cells);
         }
         if encode {
             line(&mut out.plaintext, &CellsOut(cells))?;
@@ -258,13 +269,60 @@ impl SnapshotSink for SectionWriter {
     }
 }
 
-/// Reads a section's plaintext back, table by table and row by row, checking every line against
-/// the schema this version knows. Errors name the table, row and column.
-pub struct LinesSource {
-    area: AuditScope,
-    format: u32,
+/// Records a chain head from a row of `audit_heads` (a chain without entries has none).
+pub(crate) fn note_head(heads: &mut BTreeMap<String, (i64, String)>, cells: &[Cell]) {
+    if let [Cell::Text(code), Cell::Int(seq), Cell::Bytes(hash)] = cells {
+        if *seq > 0 {
+            heads.insert(code.trim().to_owned(), (*seq, hex::encode(hash)));
+        }
+    }
+}
+
+/// Where a section's lines come from: its whole plaintext in memory ([`Whole`]), or chunks as
+/// they open.
+pub trait Lines: Send {
+    /// The next line, without its newline; `None` at the section's end.
+    fn next_line(&mut self) -> Result<Option<&[u8]>, String>;
+}
+
+/// A section's whole plaintext.
+pub struct Whole {
     plaintext: Vec<u8>,
     at: usize,
+}
+
+impl Whole {
+    pub fn new(plaintext: Vec<u8>) -> Self {
+        Self { plaintext, at: 0 }
+    }
+
+    pub fn into_plaintext(self) -> Vec<u8> {
+        self.plaintext
+    }
+}
+
+/// The next line of `bytes` from `*at` (without its newline), moving `*at` past it.
+pub(crate) fn next_line_of<'a>(bytes: &'a [u8], at: &mut usize) -> Option<&'a [u8]> {
+    let rest = bytes.get(*at..).filter(|r| !r.is_empty())?;
+    let len = rest.iter().position(|b| *b == b'\n').unwrap_or(rest.len());
+    let start = *at;
+    *at += len + 1;
+    bytes.get(start..start + len)
+}
+
+impl Lines for Whole {
+    fn next_line(&mut self) -> Result<Option<&[u8]>, String> {
+        Ok(next_line_of(&self.plaintext, &mut self.at))
+    }
+}
+
+/// Reads a section's lines back, table by table and row by row, checking every line against
+/// the schema this version knows. Errors name the table, row and column.
+pub struct LinesSource<L = Whole> {
+    area: AuditScope,
+    format: u32,
+    lines: L,
+    keys: Vec<CarriedKey>,
     next_table: usize,
     table: Option<&'static TableSpec>,
     remaining: u64,
@@ -275,25 +333,20 @@ fn content(reason: String) -> StoreError {
     StoreError::Corrupt(reason)
 }
 
-impl LinesSource {
-    /// Reads the first line of a section written in `format`; returns the source and the carried
-    /// data keys.
-    pub fn new(
-        area: AuditScope,
-        format: u32,
-        plaintext: Vec<u8>,
-    ) -> Result<(Self, Vec<CarriedKey>), String> {
+impl<L: Lines> LinesSource<L> {
+    /// Reads the first line of a section written in `format`: the area and its data keys.
+    pub fn new(area: AuditScope, format: u32, lines: L) -> Result<Self, String> {
         let mut source = Self {
             area,
             format,
-            plaintext,
-            at: 0,
+            lines,
+            keys: Vec::new(),
             next_table: 0,
             table: None,
             remaining: 0,
             row: 0,
         };
-        let first = source.line().ok_or("the section is empty")?;
+        let first = source.lines.next_line()?.ok_or("the section is empty")?;
         let header: AreaLine = serde_json::from_slice(first)
             .map_err(|e| format!("the section's first line is not readable: {e}"))?;
         if header.area != area.code() {
@@ -315,23 +368,30 @@ impl LinesSource {
                 })
             })
             .collect::<Result<Vec<_>, String>>()?;
-        Ok((source, keys))
+        source.keys = keys;
+        Ok(source)
     }
 
-    /// The next line (without its newline), or `None` at the end.
-    fn line(&mut self) -> Option<&[u8]> {
-        let rest = self.plaintext.get(self.at..)?;
-        if rest.is_empty() {
-            return None;
-        }
-        let len = rest.iter().position(|b| *b == b'\n').unwrap_or(rest.len());
-        let start = self.at;
-        self.at += len + 1;
-        self.plaintext.get(start..start + len)
+    /// The area's data keys, from the section's first line.
+    pub fn carried(&self) -> &[CarriedKey] {
+        &self.keys
+    }
+
+    /// Where the lines come from.
+    pub fn lines_mut(&mut self) -> &mut L {
+        &mut self.lines
+    }
+
+    pub fn into_lines(self) -> L {
+        self.lines
     }
 }
 
-impl RestoreSource for LinesSource {
+impl<L: Lines> RestoreSource for LinesSource<L> {
+    fn keys(&mut self) -> Result<Vec<CarriedKey>, StoreError> {
+        Ok(self.keys.clone())
+    }
+
     fn next_table(&mut self) -> Result<Option<&'static TableSpec>, StoreError> {
         if self.remaining > 0 {
             let name = self.table.map_or("?", |t| t.name);
@@ -352,7 +412,7 @@ impl RestoreSource for LinesSource {
                 return Ok(Some(spec));
             }
         }
-        let Some(text) = self.line() else {
+        let Some(text) = self.lines.next_line().map_err(content)? else {
             return Ok(None);
         };
         let header: TableLine = serde_json::from_slice(text)
@@ -392,7 +452,9 @@ impl RestoreSource for LinesSource {
         let row = self.row;
         let present = spec.columns_in_format(self.format);
         let text = self
-            .line()
+            .lines
+            .next_line()
+            .map_err(content)?
             .ok_or_else(|| content(format!("{} row {row}: the section ends", spec.name)))?;
         let mut de = serde_json::Deserializer::from_slice(text);
         *cells = RowSeed {
@@ -409,7 +471,8 @@ impl RestoreSource for LinesSource {
 
 /// Decodes a whole section into memory (for checks and inspection; restores stream instead).
 pub fn decode_area(area: AuditScope, format: u32, plaintext: Vec<u8>) -> Result<AreaRows, String> {
-    let (mut source, keys) = LinesSource::new(area, format, plaintext)?;
+    let mut source = LinesSource::new(area, format, Whole::new(plaintext))?;
+    let keys = source.carried().to_vec();
     let mut tables = Vec::new();
     while let Some(spec) = source.next_table().map_err(|e| e.to_string())? {
         let mut rows = Vec::new();
@@ -430,110 +493,6 @@ pub fn decode_area(area: AuditScope, format: u32, plaintext: Vec<u8>) -> Result<
         ));
     }
     Ok(AreaRows { area, tables, keys })
-}
-
-/// Checks a section against its manifest in one pass, holding one row at a time: the schema of
-/// every line, the row counts, the data keys, and every audit chain recomputed from genesis to
-/// the head the manifest names.
-pub fn check_section(
-    area: AuditScope,
-    format: u32,
-    plaintext: Vec<u8>,
-    expected: &AreaManifest,
-) -> Result<Vec<u8>, String> {
-    let (mut source, keys) = LinesSource::new(area, format, plaintext)?;
-    let mut rows: BTreeMap<String, u64> = BTreeMap::new();
-    let mut heads: BTreeMap<String, (i64, String)> = BTreeMap::new();
-    let mut chains: BTreeMap<String, ([u8; 32], i64)> = BTreeMap::new();
-    let mut cells = Vec::new();
-    while let Some(spec) = source.next_table().map_err(|e| e.to_string())? {
-        let mut n = 0u64;
-        while source.next_row(&mut cells).map_err(|e| e.to_string())? {
-            n += 1;
-            match spec.name {
-                "audit_log" => {
-                    let record = audit_record(&cells).ok_or("an audit entry is malformed")?;
-                    let code = record.scope.code().to_owned();
-                    let (previous, last) = chains.entry(code.clone()).or_insert((GENESIS, 0));
-                    if record.seq != *last + 1 {
-                        return Err(format!(
-                            "audit chain {code}: entry {} is missing",
-                            *last + 1
-                        ));
-                    }
-                    if record.expected_hash(previous) != record.hash {
-                        return Err(format!(
-                            "audit chain {code}: entry {} does not match its hash",
-                            record.seq
-                        ));
-                    }
-                    *previous = record.hash;
-                    *last = record.seq;
-                }
-                "audit_heads" => {
-                    if let [Cell::Text(code), Cell::Int(seq), Cell::Bytes(hash)] = cells.as_slice()
-                    {
-                        if *seq > 0 {
-                            heads.insert(code.trim().to_owned(), (*seq, hex::encode(hash)));
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-        rows.insert(spec.name.to_owned(), n);
-    }
-    let rows = rows_in_format(area, format, &rows);
-    if rows != expected.rows {
-        return Err(format!(
-            "the rows {rows:?} differ from the manifest's {:?}",
-            expected.rows
-        ));
-    }
-    if keys.len() as u32 != expected.data_keys || heads != expected.chain_heads {
-        return Err("the data keys or chain heads differ from the manifest".into());
-    }
-    for (code, (hash, seq)) in &chains {
-        match heads.get(code) {
-            Some((head_seq, head_hash)) if head_seq == seq && *head_hash == hex::encode(hash) => {}
-            _ => {
-                return Err(format!(
-                    "audit chain {code} does not end at the manifest's head"
-                ))
-            }
-        }
-    }
-    if chains.len() != heads.len() {
-        return Err("a chain head in the manifest has no entries".into());
-    }
-    Ok(source.plaintext)
-}
-
-fn audit_record(row: &[Cell]) -> Option<AuditRecord> {
-    let text = |i: usize| match row.get(i) {
-        Some(Cell::Text(t)) => Some(t.clone()),
-        _ => None,
-    };
-    let (Some(Cell::Int(seq)), Some(Cell::Time(at)), Some(Cell::Bytes(hash))) =
-        (row.get(1), row.get(2), row.get(10))
-    else {
-        return None;
-    };
-    Some(AuditRecord {
-        scope: AuditScope::parse(&text(0)?).ok()?,
-        seq: *seq,
-        entry: vrs_store::AuditEntry {
-            at: *at,
-            actor: text(3)?,
-            role: text(4)?,
-            terminal: text(5)?,
-            action: text(6)?,
-            target: text(7)?,
-            outcome: text(8)?,
-            detail: text(9)?,
-        },
-        hash: hash.as_slice().try_into().ok()?,
-    })
 }
 
 struct RowSeed {
@@ -645,6 +604,7 @@ impl RawCell {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backup::check::check_section;
     use vrs_domain::MunicipalityCode;
 
     fn area() -> AuditScope {

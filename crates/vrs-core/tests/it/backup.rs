@@ -44,7 +44,7 @@ on_both_backends!(
     deleting_a_person_removes_their_rows_only,
 );
 
-fn saijo() -> MunicipalityCode {
+pub(crate) fn saijo() -> MunicipalityCode {
     code("382060")
 }
 fn chiyoda() -> MunicipalityCode {
@@ -59,7 +59,7 @@ fn staff(of: &str) -> Actor {
     }
 }
 
-fn operator() -> Actor {
+pub(crate) fn operator() -> Actor {
     Actor {
         user: "op-national".into(),
         role: "national_operator".into(),
@@ -102,7 +102,7 @@ fn admin_account(user: &str, of: MunicipalityCode) -> Account {
 
 /// Two municipalities with people, doses, flags, a mover inquired about (provision records on both
 /// sides), terms and agreements, an administrator each, and a stopped-then-resumed function.
-async fn populate(store: &dyn Store) -> Vec<Resident> {
+pub(crate) async fn populate(store: &dyn Store) -> Vec<Resident> {
     let op = operator();
     for kind in [TermsKind::Use, TermsKind::NoConsentInquiry] {
         publish_terms(store, &op, kind, "確認事項", "本文")
@@ -203,7 +203,7 @@ async fn content(vault: &dyn Store, bytes: &[u8]) -> Vec<(AuditScope, Vec<TableR
 
 /// The target holds exactly what the backup holds: every row of every area; in the national chain,
 /// the backup's entries followed only by the restore's own entry.
-async fn assert_identical(
+pub(crate) async fn assert_identical(
     vault: &dyn Store,
     bytes: &[u8],
     target: &dyn Store,
@@ -246,9 +246,14 @@ async fn assert_identical(
 
 async fn round_trip(source: &TestDb, target: &TestDb) {
     let people = populate(source.store.as_ref()).await;
-    let taken = backup::backup(source.store.as_ref(), BackupScope::Deployment, &operator())
-        .await
-        .unwrap();
+    let taken = backup::backup(
+        source.store.as_ref(),
+        BackupScope::Deployment,
+        &operator(),
+        Vec::new(),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         taken.manifest.areas.len(),
         3,
@@ -257,7 +262,7 @@ async fn round_trip(source: &TestDb, target: &TestDb) {
     let report = backup::restore(
         KeySource::Vault(source.store.as_ref()),
         target.store.as_ref(),
-        &taken.bytes,
+        &taken.out,
         &operator(),
     )
     .await
@@ -265,7 +270,7 @@ async fn round_trip(source: &TestDb, target: &TestDb) {
     assert!(report.chains_verified >= 3, "{report:?}");
     assert_identical(
         source.store.as_ref(),
-        &taken.bytes,
+        &taken.out,
         target.store.as_ref(),
         &people,
     )
@@ -274,7 +279,7 @@ async fn round_trip(source: &TestDb, target: &TestDb) {
     let again = backup::restore(
         KeySource::Vault(source.store.as_ref()),
         target.store.as_ref(),
-        &taken.bytes,
+        &taken.out,
         &operator(),
     )
     .await
@@ -285,10 +290,11 @@ async fn round_trip(source: &TestDb, target: &TestDb) {
         target.store.as_ref(),
         BackupScope::Municipality(saijo()),
         &operator(),
+        Vec::new(),
     )
     .await
     .unwrap();
-    backup::open(KeySource::Vault(target.store.as_ref()), &second.bytes)
+    backup::open(KeySource::Vault(target.store.as_ref()), &second.out)
         .await
         .unwrap();
 }
@@ -323,10 +329,15 @@ async fn postgres_to_sqlite_round_trip_is_identical() {
 async fn a_flipped_byte_or_a_cut_file_is_refused_and_writes_nothing() {
     let (source, target) = (TestDb::sqlite().await, TestDb::sqlite().await);
     populate(source.store.as_ref()).await;
-    let taken = backup::backup(source.store.as_ref(), BackupScope::Deployment, &operator())
-        .await
-        .unwrap();
-    let bytes = taken.bytes;
+    let taken = backup::backup(
+        source.store.as_ref(),
+        BackupScope::Deployment,
+        &operator(),
+        Vec::new(),
+    )
+    .await
+    .unwrap();
+    let bytes = taken.out;
     let len = bytes.len();
     // A flip in the manifest, in a wrapped key, deep in a section, and in the end marker.
     for at in [40, len / 3, len / 2, len - 20, len - 2] {
@@ -344,6 +355,7 @@ async fn a_flipped_byte_or_a_cut_file_is_refused_and_writes_nothing() {
             matches!(
                 err,
                 BackupError::Tampered { .. }
+                    | BackupError::Refused(_)
                     | BackupError::Manifest(_)
                     | BackupError::File(_)
                     | BackupError::Content { .. }
@@ -399,6 +411,7 @@ async fn a_backup_during_registrations_restores_consistent(db: &TestDb) {
                 store.as_ref(),
                 BackupScope::Municipality(saijo()),
                 &operator(),
+                Vec::new(),
             )
             .await
             .unwrap(),
@@ -411,13 +424,13 @@ async fn a_backup_during_registrations_restores_consistent(db: &TestDb) {
         backup::restore(
             KeySource::Vault(store.as_ref()),
             target.store.as_ref(),
-            &taken.bytes,
+            &taken.out,
             &operator(),
         )
         .await
         .unwrap();
         // Consistent: every dose with its audit entry and no entry without its dose.
-        let (_, areas) = backup::open(KeySource::Vault(store.as_ref()), &taken.bytes)
+        let (_, areas) = backup::open(KeySource::Vault(store.as_ref()), &taken.out)
             .await
             .unwrap();
         let rows = areas[0].rows().unwrap();
@@ -450,6 +463,7 @@ async fn a_municipality_backup_restores_into_another_deployment(db: &TestDb) {
         db.store.as_ref(),
         BackupScope::Municipality(saijo()),
         &operator(),
+        Vec::new(),
     )
     .await
     .unwrap();
@@ -463,7 +477,7 @@ async fn a_municipality_backup_restores_into_another_deployment(db: &TestDb) {
     backup::restore(
         KeySource::Vault(db.store.as_ref()),
         target.store.as_ref(),
-        &taken.bytes,
+        &taken.out,
         &operator(),
     )
     .await
@@ -499,10 +513,15 @@ async fn a_municipality_backup_restores_into_another_deployment(db: &TestDb) {
 async fn a_shredded_area_cannot_be_read_from_old_backups(db: &TestDb) {
     let store = db.store.as_ref();
     let people = populate(store).await;
-    let old = backup::backup(store, BackupScope::Municipality(saijo()), &operator())
-        .await
-        .unwrap();
-    let whole = backup::backup(store, BackupScope::Deployment, &operator())
+    let old = backup::backup(
+        store,
+        BackupScope::Municipality(saijo()),
+        &operator(),
+        Vec::new(),
+    )
+    .await
+    .unwrap();
+    let whole = backup::backup(store, BackupScope::Deployment, &operator(), Vec::new())
         .await
         .unwrap();
     // No consent, or consent by someone other than 西条市's administrator: refused.
@@ -550,7 +569,7 @@ async fn a_shredded_area_cannot_be_read_from_old_backups(db: &TestDb) {
         None
     );
     // Old backups of it cannot be opened: not the municipality's, not its section of the whole.
-    for bytes in [&old.bytes, &whole.bytes] {
+    for bytes in [&old.out, &whole.out] {
         let err = backup::open(KeySource::Vault(store), bytes)
             .await
             .unwrap_err();
@@ -565,10 +584,11 @@ async fn a_shredded_area_cannot_be_read_from_old_backups(db: &TestDb) {
         elsewhere.store.as_ref(),
         BackupScope::Municipality(saijo()),
         &operator(),
+        Vec::new(),
     )
     .await
     .unwrap();
-    let err = backup::open(KeySource::Vault(elsewhere.store.as_ref()), &old.bytes)
+    let err = backup::open(KeySource::Vault(elsewhere.store.as_ref()), &old.out)
         .await
         .unwrap_err();
     assert!(matches!(err, BackupError::Tampered { .. }), "{err}");
@@ -599,10 +619,15 @@ async fn a_shredded_area_cannot_be_read_from_old_backups(db: &TestDb) {
         &store.resident(chiyoda(), &other.atena).await.unwrap(),
         other
     );
-    let chiyoda_backup = backup::backup(store, BackupScope::Municipality(chiyoda()), &operator())
-        .await
-        .unwrap();
-    backup::open(KeySource::Vault(store), &chiyoda_backup.bytes)
+    let chiyoda_backup = backup::backup(
+        store,
+        BackupScope::Municipality(chiyoda()),
+        &operator(),
+        Vec::new(),
+    )
+    .await
+    .unwrap();
+    backup::open(KeySource::Vault(store), &chiyoda_backup.out)
         .await
         .unwrap();
     // A second shred is refused.
@@ -733,16 +758,21 @@ async fn an_area_restores_into_a_fresh_deployment_with_the_terms_it_agreed_to(db
         )
         .await
         .unwrap();
-    let taken = backup::backup(store, BackupScope::Municipality(saijo()), &operator())
-        .await
-        .unwrap();
+    let taken = backup::backup(
+        store,
+        BackupScope::Municipality(saijo()),
+        &operator(),
+        Vec::new(),
+    )
+    .await
+    .unwrap();
     assert_eq!(taken.manifest.format, format::FORMAT);
     assert_eq!(taken.manifest.areas[0].rows["terms_versions"], 1);
 
     let target = db.fresh_like(&testkit::key_pair().1).await;
     let to = target.store.as_ref();
     assert!(to.terms_versions(None).await.unwrap().is_empty());
-    let report = backup::restore(KeySource::Vault(store), to, &taken.bytes, &operator())
+    let report = backup::restore(KeySource::Vault(store), to, &taken.out, &operator())
         .await
         .unwrap();
     assert_eq!(report.terms_added, vec!["use 1".to_owned()]);
@@ -789,7 +819,7 @@ async fn an_area_restores_into_a_fresh_deployment_with_the_terms_it_agreed_to(db
     let err = backup::restore(
         KeySource::Vault(store),
         other.store.as_ref(),
-        &taken.bytes,
+        &taken.out,
         &operator(),
     )
     .await
@@ -863,7 +893,7 @@ async fn a_certificate_revoked_before_a_shred_stays_revoked_after(db: &TestDb) {
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].certificate_id, revoked.id);
     // The tombstone travels in the deployment's backups.
-    let whole = backup::backup(store, BackupScope::Deployment, &operator())
+    let whole = backup::backup(store, BackupScope::Deployment, &operator(), Vec::new())
         .await
         .unwrap();
     assert_eq!(whole.manifest.areas[0].rows["revoked_tombstones"], 1);
@@ -882,7 +912,7 @@ async fn a_deployment_rebuilt_from_backup_and_escrow_keeps_its_certificate_keys(
         .unwrap()
         .clone();
     let old = certificate(store, &person).await;
-    let whole = backup::backup(store, BackupScope::Deployment, &operator())
+    let whole = backup::backup(store, BackupScope::Deployment, &operator(), Vec::new())
         .await
         .unwrap();
     let escrow = backup::export_escrow(store, &operator()).await.unwrap();
@@ -897,7 +927,7 @@ async fn a_deployment_rebuilt_from_backup_and_escrow_keeps_its_certificate_keys(
         escrow: &parsed,
         with: to,
     };
-    backup::restore(keys, to, &whole.bytes, &operator())
+    backup::restore(keys, to, &whole.out, &operator())
         .await
         .unwrap();
     let imported = backup::import_escrow(to, &escrow, &operator())

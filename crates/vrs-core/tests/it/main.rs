@@ -6,6 +6,7 @@
 
 mod audit_anchor;
 mod backup;
+mod backup_stream;
 mod certificates;
 mod check_doses;
 mod doses;

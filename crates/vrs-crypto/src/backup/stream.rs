@@ -39,12 +39,7 @@ const CHUNK: u8 = b'C';
 const FINAL: u8 = b'F';
 const MANIFEST: u8 = b'M';
 
-fn chunk_aad(
-    area: &str,
-    header: &[u8; 32],
-    index: u64,
-    transcript: Option<&[u8; 32]>,
-) -> Vec<u8> {
+fn chunk_aad(area: &str, header: &[u8; 32], index: u64, transcript: Option<&[u8; 32]>) -> Vec<u8> {
     let mut extra = header.to_vec();
     extra.extend_from_slice(&index.to_be_bytes());
     match transcript {
@@ -128,7 +123,10 @@ impl<W: Write> FileWriter<W> {
 
     /// Seals and writes one chunk of the current area.
     pub fn chunk(&mut self, plaintext: Vec<u8>) -> Result<(), FileError> {
-        let sealer = self.area.as_mut().ok_or(FileError::Damaged("a chunk outside an area"))?;
+        let sealer = self
+            .area
+            .as_mut()
+            .ok_or(FileError::Damaged("a chunk outside an area"))?;
         let aad = chunk_aad(&sealer.area, &self.header, sealer.next, None);
         let sealed = seal_owned(&sealer.key, &aad, plaintext).map_err(sealing)?;
         sealer.next += 1;
@@ -138,7 +136,10 @@ impl<W: Write> FileWriter<W> {
     /// Seals and writes the area's final chunk, bound to everything written before it.
     pub fn end_area(&mut self, plaintext: Vec<u8>) -> Result<(), FileError> {
         let transcript = snapshot(&self.digest);
-        let sealer = self.area.take().ok_or(FileError::Damaged("an area ended twice"))?;
+        let sealer = self
+            .area
+            .take()
+            .ok_or(FileError::Damaged("an area ended twice"))?;
         let aad = chunk_aad(&sealer.area, &self.header, sealer.next, Some(&transcript));
         let sealed = seal_owned(&sealer.key, &aad, plaintext).map_err(sealing)?;
         self.record(FINAL, &sealed)
@@ -208,10 +209,12 @@ impl<R: Read> FileReader<R> {
 
     fn take(&mut self, n: usize, what: &'static str) -> Result<Vec<u8>, FileError> {
         let mut out = vec![0u8; n];
-        self.input.read_exact(&mut out).map_err(|e| match e.kind() {
-            io::ErrorKind::UnexpectedEof => FileError::Truncated(what),
-            _ => io_error(e),
-        })?;
+        self.input
+            .read_exact(&mut out)
+            .map_err(|e| match e.kind() {
+                io::ErrorKind::UnexpectedEof => FileError::Truncated(what),
+                _ => io_error(e),
+            })?;
         self.digest.update(&out);
         Ok(out)
     }
@@ -236,12 +239,18 @@ impl<R: Read> FileReader<R> {
     /// Opens the next area, which must be `area`, with its backup key.
     pub fn begin_area(&mut self, key: &BackupKey, area: &str) -> Result<(), FileError> {
         if self.area.is_some() {
-            return Err(FileError::Damaged("an area began before the last one ended"));
+            return Err(FileError::Damaged(
+                "an area began before the last one ended",
+            ));
         }
         match self.tag("an area's header")? {
             AREA => {}
             MANIFEST => return Err(FileError::Damaged("the file ends before an area it lists")),
-            _ => return Err(FileError::Damaged("a record came where an area was expected")),
+            _ => {
+                return Err(FileError::Damaged(
+                    "a record came where an area was expected",
+                ))
+            }
         }
         let code = self.take(6, "an area's header")?;
         if code != area.as_bytes() {
@@ -271,7 +280,10 @@ impl<R: Read> FileReader<R> {
     pub fn next_chunk(&mut self) -> Result<Chunk, FileError> {
         let transcript = snapshot(&self.digest);
         let tag = self.tag("an area")?;
-        let sealer = self.area.as_ref().ok_or(FileError::Damaged("a chunk outside an area"))?;
+        let sealer = self
+            .area
+            .as_ref()
+            .ok_or(FileError::Damaged("a chunk outside an area"))?;
         let area = sealer.area.clone();
         let final_chunk = match tag {
             CHUNK => false,
@@ -279,7 +291,10 @@ impl<R: Read> FileReader<R> {
             _ => return Err(FileError::Damaged("an area ends without its final chunk")),
         };
         let sealed = self.body("a chunk")?;
-        let sealer = self.area.as_mut().ok_or(FileError::Damaged("a chunk outside an area"))?;
+        let sealer = self
+            .area
+            .as_mut()
+            .ok_or(FileError::Damaged("a chunk outside an area"))?;
         let bound = final_chunk.then_some(&transcript);
         let plain = open_owned(
             &sealer.key,
@@ -303,7 +318,9 @@ impl<R: Read> FileReader<R> {
             return Err(FileError::Damaged("the last area has no final chunk"));
         }
         if self.tag("the manifest")? != MANIFEST {
-            return Err(FileError::Damaged("a record came where the manifest was expected"));
+            return Err(FileError::Damaged(
+                "a record came where the manifest was expected",
+            ));
         }
         let manifest = self.body("the manifest")?;
         if self.take(TRAILER.len(), "the end marker")? != TRAILER {
@@ -387,9 +404,7 @@ mod tests {
     /// Where each record starts: (offset, tag).
     fn records(bytes: &[u8]) -> Vec<(usize, u8)> {
         let mut at = STREAM_MAGIC.len();
-        let len = |at: usize| {
-            u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize
-        };
+        let len = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
         at += 4 + len(at);
         let mut out = Vec::new();
         while at < bytes.len() - TRAILER.len() {
@@ -419,7 +434,10 @@ mod tests {
         for i in 0..manifest_at {
             let mut bad = bytes.clone();
             bad[i] ^= 0x01;
-            assert!(read_all(&key, &bad).is_err(), "a flip at byte {i} still read");
+            assert!(
+                read_all(&key, &bad).is_err(),
+                "a flip at byte {i} still read"
+            );
         }
     }
 
@@ -428,7 +446,10 @@ mod tests {
         let key = BackupKey::generate().unwrap();
         let bytes = sample(&key);
         for cut in 0..bytes.len() {
-            assert!(read_all(&key, &bytes[..cut]).is_err(), "cut at {cut} still read");
+            assert!(
+                read_all(&key, &bytes[..cut]).is_err(),
+                "cut at {cut} still read"
+            );
         }
         let mut longer = bytes.clone();
         longer.push(0);

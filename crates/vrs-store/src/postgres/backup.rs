@@ -165,6 +165,7 @@ async fn write_area(
 ) -> Result<(), StoreError> {
     let code = area.area.code();
     let now = Utc::now();
+    let keys = area.source.keys()?;
     tx.execute(
         "INSERT INTO backup_keys (area, wrapped_key, created_at) VALUES ($1, $2, $3) \
          ON CONFLICT (area) DO NOTHING",
@@ -181,7 +182,7 @@ async fn write_area(
             copy_rows(tx, t, area.source.as_mut()).await?;
         }
         if t.name == "municipalities" {
-            for carried in &area.keys {
+            for carried in &keys {
                 let version = i32::try_from(carried.version).map_err(|_| {
                     StoreError::Corrupt("a data key version is out of range".into())
                 })?;

@@ -145,6 +145,7 @@ fn write_area(
 ) -> Result<(), StoreError> {
     let code = area.area.code();
     let now = timestamp_text(&Utc::now());
+    let keys = area.source.keys()?;
     conn.execute(
         "INSERT OR IGNORE INTO backup_keys (area, wrapped_key, created_at) VALUES (?1, ?2, ?3)",
         params![code, keyring.wrap_backup_key(code, &area.key)?, now],
@@ -164,7 +165,7 @@ fn write_area(
             stmt.execute(params_from_iter(cells.iter().map(write_cell)))?;
         }
         if t.name == "municipalities" {
-            for carried in &area.keys {
+            for carried in &keys {
                 insert_key(conn, keyring, code, carried, &area.key, &now)?;
             }
         }

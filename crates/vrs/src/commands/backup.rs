@@ -88,8 +88,8 @@ fn shred_error(e: ShredError) -> CliError {
     }
 }
 
-/// Writes `bytes` to a new file readable only by its owner, refusing to replace one.
-pub(crate) fn write_new(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+/// Creates a new file readable only by its owner, refusing to replace one.
+fn create_new(path: &Path) -> Result<std::fs::File, CliError> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -97,9 +97,14 @@ pub(crate) fn write_new(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options
+    options
         .open(path)
-        .map_err(|e| CliError::Input(format!("--out {}: {e}", path.display())))?;
+        .map_err(|e| CliError::Input(format!("--out {}: {e}", path.display())))
+}
+
+/// Writes `bytes` to a new file readable only by its owner, refusing to replace one.
+pub(crate) fn write_new(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    let mut file = create_new(path)?;
     file.write_all(bytes)
         .and_then(|()| file.sync_all())
         .map_err(|e| CliError::Failure(format!("cannot write {}: {e}", path.display())))
@@ -121,11 +126,27 @@ pub async fn run_backup(context: &Context, args: &BackupArgs) -> Result<(), CliE
         )));
     }
     let store = context.store().await?;
-    let taken = backup::backup(store.as_ref(), scope, &Actor::command_line())
+    // Written as the snapshot is read; a failed backup leaves no file behind.
+    let file = std::io::BufWriter::with_capacity(1 << 20, create_new(&args.out)?);
+    let written = backup::backup(store.as_ref(), scope, &Actor::command_line(), file)
         .await
-        .map_err(backup_error)?;
-    write_new(&args.out, &taken.bytes)?;
-    for area in &taken.manifest.areas {
+        .map_err(backup_error)
+        .and_then(|taken| {
+            let cannot = |e: std::io::Error| {
+                CliError::Failure(format!("cannot write {}: {e}", args.out.display()))
+            };
+            let file = taken.out.into_inner().map_err(|e| cannot(e.into_error()))?;
+            file.sync_all().map_err(cannot)?;
+            Ok((taken.manifest, taken.size))
+        });
+    let (manifest, size) = match written {
+        Ok(done) => done,
+        Err(e) => {
+            let _ = std::fs::remove_file(&args.out);
+            return Err(e);
+        }
+    };
+    for area in &manifest.areas {
         println!(
             "{}: {} rows, {} data keys, {} audit chains",
             area.area,
@@ -134,12 +155,15 @@ pub async fn run_backup(context: &Context, args: &BackupArgs) -> Result<(), CliE
             area.chain_heads.len()
         );
     }
-    println!("wrote {} ({} bytes)", args.out.display(), taken.bytes.len());
+    println!("wrote {} ({size} bytes)", args.out.display());
     Ok(())
 }
 
 pub async fn run_restore(context: &Context, args: &RestoreArgs) -> Result<(), CliError> {
-    let bytes = read(&args.file)?;
+    // Read as the restore goes, a chunk at a time.
+    let file = std::fs::File::open(&args.file)
+        .map(|f| std::io::BufReader::with_capacity(1 << 20, f))
+        .map_err(|e| CliError::Input(format!("{}: {e}", args.file.display())))?;
     let vault = context.store().await?;
     let target = match &args.into {
         Some(url) => {
@@ -161,7 +185,7 @@ pub async fn run_restore(context: &Context, args: &RestoreArgs) -> Result<(), Cl
         },
         None => KeySource::Vault(vault.as_ref()),
     };
-    let report = backup::restore(keys, target.as_ref(), &bytes, &Actor::command_line())
+    let report = backup::restore_from(keys, target.as_ref(), file, &Actor::command_line())
         .await
         .map_err(backup_error)?;
     println!(

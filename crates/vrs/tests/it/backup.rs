@@ -83,14 +83,17 @@ fn a_backup_restores_into_another_database_and_bad_input_is_named() {
     code_2(&d, &["restore", "missing.vrsbak"], "missing.vrsbak");
     let bytes = std::fs::read(d.path("saijo.vrsbak")).unwrap();
     std::fs::write(d.path("cut.vrsbak"), &bytes[..bytes.len() / 2]).unwrap();
-    code_2(&d, &["restore", "cut.vrsbak", "--into", &into], "truncated");
+    // Damaged files go into an empty database: refused for the damage, and nothing is written.
+    let empty = format!("sqlite://{}", d.path("empty/vrs.db").display());
+    code_2(&d, &["restore", "cut.vrsbak", "--into", &empty], "truncated");
     let mut flipped = bytes.clone();
-    let at = bytes.len() - 100;
+    // In a sealed chunk of rows.
+    let at = bytes.len() / 3;
     flipped[at] ^= 1;
     std::fs::write(d.path("flipped.vrsbak"), &flipped).unwrap();
     code_2(
         &d,
-        &["restore", "flipped.vrsbak", "--into", &into],
+        &["restore", "flipped.vrsbak", "--into", &empty],
         "failed authentication",
     );
     std::fs::write(d.path("csv.vrsbak"), b"a,b,c\n").unwrap();
