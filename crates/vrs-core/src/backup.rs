@@ -170,9 +170,7 @@ fn layout(magic: &[u8]) -> Result<Layout, BackupError> {
     } else if magic == STREAM_MAGIC {
         Ok(Layout::Streamed)
     } else if magic.starts_with(b"VRSBACKUP") {
-        Err(unsupported(
-            &String::from_utf8_lossy(&magic[9..]).trim().to_owned(),
-        ))
+        Err(unsupported(String::from_utf8_lossy(&magic[9..]).trim()))
     } else {
         Err(FileError::NotBackup.into())
     }

@@ -206,35 +206,6 @@ parse_refusals! {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-
-    use super::*;
-    use crate::{parse_date, AtenaNumber, LotNumber, MunicipalityCode, MyNumber};
-
-    #[test]
-    fn a_value_that_does_not_parse_is_refused_in_both_languages() {
-        let date = parse_date("2021-02-30").unwrap_err();
-        assert_eq!(date.code(), "date_impossible");
-        assert_eq!(date.message_ja(), "暦にない日付です。");
-        assert_eq!(date.message_en(), "there is no such day in the calendar");
-        let reasons = [
-            Reason::of(&MyNumber::parse("123").unwrap_err()),
-            Reason::of(&AtenaNumber::parse("12a").unwrap_err()),
-            Reason::of(&MunicipalityCode::parse("999999").unwrap_err()),
-            Reason::of(&LotNumber::parse("AB#1").unwrap_err()),
-            Reason::of(&DoseNumber::parse("11").unwrap_err()),
-        ];
-        for r in &reasons {
-            assert_eq!(r.status(), 422);
-            assert!(!r.ja.is_ascii() && r.en.is_ascii(), "{r:?}");
-            assert_eq!(r.text(true), r.ja);
-            assert_eq!(r.to_string(), r.en);
-        }
-    }
-}
-
 /// An MRZ field in Japanese, with where it is.
 fn mrz_field_ja(field: MrzField) -> String {
     let name = match field {
@@ -311,5 +282,34 @@ impl UserFacing for MunicipalityNameError {
 
     fn message_en(&self) -> Cow<'_, str> {
         Cow::Owned(self.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::{parse_date, AtenaNumber, LotNumber, MunicipalityCode, MyNumber};
+
+    #[test]
+    fn a_value_that_does_not_parse_is_refused_in_both_languages() {
+        let date = parse_date("2021-02-30").unwrap_err();
+        assert_eq!(date.code(), "date_impossible");
+        assert_eq!(date.message_ja(), "暦にない日付です。");
+        assert_eq!(date.message_en(), "there is no such day in the calendar");
+        let reasons = [
+            Reason::of(&MyNumber::parse("123").unwrap_err()),
+            Reason::of(&AtenaNumber::parse("12a").unwrap_err()),
+            Reason::of(&MunicipalityCode::parse("999999").unwrap_err()),
+            Reason::of(&LotNumber::parse("AB#1").unwrap_err()),
+            Reason::of(&DoseNumber::parse("11").unwrap_err()),
+        ];
+        for r in &reasons {
+            assert_eq!(r.status(), 422);
+            assert!(!r.ja.is_ascii() && r.en.is_ascii(), "{r:?}");
+            assert_eq!(r.text(true), r.ja);
+            assert_eq!(r.to_string(), r.en);
+        }
     }
 }

@@ -23,7 +23,7 @@ pub async fn page(jar: CookieJar) -> Html<String> {
                 li { (t(lang, Text::HelpMyNumber)) }
             }
             h3 { (t(lang, Text::HelpContact)) }
-            p { (t(lang, Text::HelpContactText)) }
+            p { (t(lang, Text::HelpContactWho)) }
             p { a href="/" { (t(lang, Text::Menu)) } }
         }
     };

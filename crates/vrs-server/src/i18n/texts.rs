@@ -27,7 +27,7 @@ text_table! {
     HelpDestructive => "削除・失効・停止・承認は、確認画面で内容を確かめてから実行されます。理由は監査ログに記録されます。", "Deleting, revoking, stopping and approving ask for confirmation first; the reason is kept in the audit log.";
     HelpMyNumber => "個人番号（マイナンバー）は、LG-WAN端末からのみ検索・表示できます。URLに入れたり、画面を印刷して持ち出したりしないでください。", "A My Number can be searched for and shown only on LG-WAN terminals. Never put it in a URL or take it away on paper.";
     HelpContact => "困ったとき", "When you need help";
-    HelpContactText => "ログインできない、アカウントが止められたなどのときは、自治体の管理者に連絡してください。システム全体が使えないときは、国の運用窓口に連絡してください。", "If you cannot sign in or your account is locked, contact your municipality's administrator. If the whole system is unavailable, contact the national operations desk.";
+    HelpContactWho => "ログインできない、アカウントが止められたなどのときは、自治体の管理者に連絡してください。システム全体が使えないときは、国の運用窓口に連絡してください。", "If you cannot sign in or your account is locked, contact your municipality's administrator. If the whole system is unavailable, contact the national operations desk.";
     Terminal => "端末", "Terminal";
     Lgwan => "LG-WAN端末", "LG-WAN terminal";
     Internet => "インターネット", "Internet";

@@ -85,7 +85,11 @@ fn a_backup_restores_into_another_database_and_bad_input_is_named() {
     std::fs::write(d.path("cut.vrsbak"), &bytes[..bytes.len() / 2]).unwrap();
     // Damaged files go into an empty database: refused for the damage, and nothing is written.
     let empty = format!("sqlite://{}", d.path("empty/vrs.db").display());
-    code_2(&d, &["restore", "cut.vrsbak", "--into", &empty], "truncated");
+    code_2(
+        &d,
+        &["restore", "cut.vrsbak", "--into", &empty],
+        "truncated",
+    );
     let mut flipped = bytes.clone();
     // In a sealed chunk of rows.
     let at = bytes.len() / 3;
