@@ -67,7 +67,7 @@ fn page(signed: &Signed, accounts: &[Account], said: &Said<'_>) -> Markup {
             table #accounts {
                 tr {
                     th { (Text::UserId.pick(ja)) } th { (Text::DisplayName.pick(ja)) }
-                    th { (Text::Role.pick(ja)) } th { (Text::Status.pick(ja)) } th { (Text::Operations.pick(ja)) }
+                    th { (Text::Role.pick(ja)) } th { (Text::Status.pick(ja)) } th { (Text::Actions.pick(ja)) }
                 }
                 @for a in accounts {
                     @let (code, label) = standing(lang, a, now);

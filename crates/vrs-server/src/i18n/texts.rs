@@ -82,7 +82,6 @@ text_table! {
     ManageAccounts => "アカウントの管理", "Accounts";
     ManageAccountsIntro => "この自治体のアカウントです。利用の停止・再開とパスワードの再設定には理由が必要で、操作ログに残ります。新しいアカウントは利用申請から申請します。", "The accounts of this municipality. Stopping, letting in again and resetting a password need a reason, which the audit log keeps. New accounts are applied for on the applications page.";
     DisplayName => "表示名", "Name";
-    Operations => "操作", "Actions";
     AccountActive => "利用中", "In use";
     AccountStopped => "停止中", "Stopped";
     AccountLocked => "ロック中（ログイン失敗）", "Locked (failed sign-ins)";
