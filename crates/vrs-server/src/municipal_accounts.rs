@@ -36,7 +36,7 @@ fn standing(
     now: chrono::DateTime<chrono::Utc>,
 ) -> (&'static str, &'static str) {
     if a.disabled {
-        ("stopped", t(lang, Text::AccountStopped))
+        ("stopped", t(lang, Text::Stopped))
     } else if a.is_locked(now) {
         ("locked", t(lang, Text::AccountLocked))
     } else if a.must_change_password {

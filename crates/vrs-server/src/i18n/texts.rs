@@ -83,7 +83,6 @@ text_table! {
     ManageAccountsIntro => "この自治体のアカウントです。利用の停止・再開とパスワードの再設定には理由が必要で、操作ログに残ります。新しいアカウントは利用申請から申請します。", "The accounts of this municipality. Stopping, letting in again and resetting a password need a reason, which the audit log keeps. New accounts are applied for on the applications page.";
     DisplayName => "表示名", "Name";
     AccountActive => "利用中", "In use";
-    AccountStopped => "停止中", "Stopped";
     AccountLocked => "ロック中（ログイン失敗）", "Locked (failed sign-ins)";
     AccountInitialPassword => "初期パスワード未変更", "Initial password not yet changed";
     YourOwnAccount => "ご自身のアカウント", "Your own account";
@@ -209,7 +208,7 @@ text_table! {
     ImportTargets => "対象者の一括登録", "Import targets";
     TargetCsvFile => "対象者（接種券）のCSVファイル", "Targets (coupons) CSV file";
     TargetColumns => "列: 個人番号, 宛名番号, 自治体コード, 接種券番号, 氏名, 氏名カナ, 生年月日, 性別, 転入前自治体コード（任意）。見出し行は日本語・英語のどちらでも、なくても構いません。", "Columns: my_number, atena_number, municipality_code, coupon_number, name, name_kana, birth_date, sex, moved_in_from (optional). The header row may be Japanese, English or absent.";
-    TargetImportUpdates => "同じ宛名番号の方は更新され、同一の内容の行はそのままです。個人番号を含むため、LG-WAN端末からのみ登録できます。", "A person with the same 宛名番号 is updated; identical rows stay as they are. The file holds My Numbers, so it can be imported from LG-WAN terminals only.";
+    TargetImportUpdates => "同じ宛名番号の方は更新され、同一の内容の行はそのままです。個人番号を含むため、LG-WAN端末からのみ登録できます。", "A person with the same atena number is updated; identical rows stay as they are. The file holds My Numbers, so it can be imported from LG-WAN terminals only.";
     TargetsStored => "対象者を登録しました。", "The targets were stored.";
     AddedCount => "追加", "Added";
     UpdatedCount => "更新", "Updated";
