@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
+use vrs_bench::Failure;
 use vrs_domain::MunicipalityCode;
 use vrs_interop::Synthetic;
 
@@ -59,16 +60,6 @@ enum Target {
     Healthz,
 }
 
-type Failure = Box<dyn std::error::Error + Send + Sync>;
-
-fn hidden(body: &str, name: &str) -> Option<String> {
-    let at = body.find(&format!("name=\"{name}\""))?;
-    let tag_start = body[..at].rfind('<')?;
-    let tag = &body[tag_start..at + body[at..].find('>')?];
-    let v = tag.find("value=\"")? + "value=\"".len();
-    Some(tag[v..v + tag[v..].find('"')?].to_owned())
-}
-
 /// Signs in (changing a due one-time password) and returns the CSRF token of the tablet page.
 async fn sign_in(
     client: &reqwest::Client,
@@ -76,51 +67,7 @@ async fn sign_in(
     user: &str,
     password: &str,
 ) -> Result<String, Failure> {
-    let login = |password: String| async move {
-        let page = client
-            .get(format!("{url}/login"))
-            .send()
-            .await?
-            .text()
-            .await?;
-        let csrf = hidden(&page, "csrf").ok_or("no csrf on /login")?;
-        let r = client
-            .post(format!("{url}/login"))
-            .form(&[("user_id", user), ("password", &password), ("csrf", &csrf)])
-            .send()
-            .await?;
-        Ok::<_, Failure>(
-            r.headers()
-                .get("location")
-                .and_then(|l| l.to_str().ok())
-                .map(str::to_owned),
-        )
-    };
-    let mut to = login(password.to_owned()).await?;
-    if to.as_deref() == Some("/password") {
-        let fresh = format!("Bench-{password}-9x");
-        let page = client
-            .get(format!("{url}/password"))
-            .send()
-            .await?
-            .text()
-            .await?;
-        let csrf = hidden(&page, "csrf").ok_or("no csrf on /password")?;
-        client
-            .post(format!("{url}/password"))
-            .form(&[
-                ("csrf", csrf.as_str()),
-                ("current", password),
-                ("new", &fresh),
-                ("again", &fresh),
-            ])
-            .send()
-            .await?;
-        to = login(fresh).await?;
-    }
-    if to.as_deref() != Some("/") {
-        return Err(format!("sign-in failed (redirect to {to:?})").into());
-    }
+    vrs_bench::web::sign_in(client, url, user, password).await?;
     let page = client
         .get(format!("{url}/tablet"))
         .send()

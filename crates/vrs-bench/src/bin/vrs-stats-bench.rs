@@ -3,7 +3,7 @@
 //! Creates a fresh database at `--database`, opens `--municipalities` areas spread over the master
 //! list, and loads into each `--people` synthetic targets (through the store's bulk import, sealed
 //! like `vrs import`) and their doses (through `Store::add_doses` on SQLite, one `INSERT … SELECT`
-//! per municipality on PostgreSQL, see [`pg_doses`]): everyone a first dose spread
+//! per municipality on PostgreSQL, see [`vrs_bench::load::pg_doses`]): everyone a first dose spread
 //! over `--first-dose-days` days (default 440, so that third doses end about 700 days into the
 //! campaign), 9 in 10 a second three weeks later, a third of those a third dose eight months
 //! on — about 2.2 doses a person. Then runs the statistics job once over the whole country
@@ -18,23 +18,17 @@
 //!
 //! Prints progress, then one line per measure: `result<TAB>name<TAB>min<TAB>median<TAB>max` (ms).
 
-use std::error::Error;
-use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::{Days, NaiveDate, Utc};
+use chrono::Utc;
 use clap::Parser;
+use vrs_bench::load::{load, Area};
+use vrs_bench::Failure;
 use vrs_core::statistics::view::{dashboard, Audience};
 use vrs_core::Actor;
 use vrs_crypto::MasterKey;
-use vrs_domain::{
-    master_list, AuditAction, Dose, DoseRecord, DoseSource, LotNumber, MunicipalityCode,
-    MunicipalityKind, VaccineProduct,
-};
-use vrs_interop::Synthetic;
-use vrs_store::{AuditScope, ImportRow, StatScope, Store};
-
-type Failure = Box<dyn Error + Send + Sync>;
+use vrs_domain::{master_list, AuditAction, MunicipalityCode, MunicipalityKind};
+use vrs_store::{AuditScope, StatScope, Store};
 
 #[derive(Parser)]
 struct Cli {
@@ -62,10 +56,6 @@ struct Cli {
     load_only: Option<std::path::PathBuf>,
 }
 
-/// Rows sealed and staged per batch, doses written per `add_doses` call.
-const BATCH: usize = 4_096;
-const DOSE_CHUNK: usize = 20_000;
-
 /// The `n` municipalities (not wards, not prefectures) at even steps through the master list, so
 /// that most prefectures are present.
 fn chosen(n: usize) -> Vec<MunicipalityCode> {
@@ -75,145 +65,6 @@ fn chosen(n: usize) -> Vec<MunicipalityCode> {
         .collect();
     let n = n.min(all.len()).max(1);
     (0..n).map(|i| all[i * all.len() / n].code).collect()
-}
-
-/// Loads one municipality's targets and doses; returns (targets, doses).
-async fn load(
-    store: Arc<dyn Store>,
-    pg: Option<String>,
-    m: MunicipalityCode,
-    people: u64,
-    spread: u64,
-) -> Result<(u64, u64), Failure> {
-    let actor = Actor::command_line();
-    let mut import = store.begin_import(m).await?;
-    let sealer = import.sealer();
-    let mut keys = Vec::with_capacity(people as usize);
-    let mut batch = Vec::with_capacity(BATCH);
-    for (i, resident) in Synthetic::new(m, people, 42).enumerate() {
-        keys.push((resident.atena.clone(), resident.coupon));
-        batch.push(ImportRow {
-            line: i as u64 + 2,
-            resident,
-        });
-        if batch.len() == BATCH {
-            import
-                .stage(sealer.seal(std::mem::take(&mut batch))?)
-                .await?;
-        }
-    }
-    if !batch.is_empty() {
-        import.stage(sealer.seal(batch)?).await?;
-    }
-    let refused: Vec<u64> = import.check().await?.into_iter().map(|(l, _)| l).collect();
-    let summary = import
-        .commit(
-            &refused,
-            actor.audit(AuditAction::TargetsImport, "vrs-stats-bench"),
-        )
-        .await?;
-
-    if let Some(url) = pg {
-        return Ok((summary.added, pg_doses(&store, &url, m, spread).await?));
-    }
-    let comirnaty = VaccineProduct::by_code("comirnaty").ok_or("no comirnaty")?;
-    let spikevax = VaccineProduct::by_code("spikevax").ok_or("no spikevax")?;
-    let lots = ["FA4597", "FC3661", "FF2018", "EY0779"]
-        .map(|l| LotNumber::parse(l).map_err(|e| e.to_string()));
-    let start = NaiveDate::from_ymd_opt(2021, 3, 1).ok_or("date")?;
-    let mut doses = Vec::with_capacity(DOSE_CHUNK);
-    let mut written = 0u64;
-    for (i, (atena, coupon)) in keys.into_iter().enumerate() {
-        if refused.contains(&(i as u64 + 2)) {
-            continue;
-        }
-        let first = start + Days::new((i as u64).wrapping_mul(7_919) % spread.max(1));
-        let second = i % 10 != 0;
-        let dates = [
-            Some(first),
-            second.then(|| first + Days::new(21)),
-            (second && i % 3 == 0).then(|| first + Days::new(21 + 240)),
-        ];
-        for (n, day) in dates.into_iter().enumerate() {
-            let Some(day) = day else { continue };
-            let dose = Dose {
-                municipality: m,
-                atena: atena.clone(),
-                dose_number: vrs_domain::DoseNumber::from_int(n + 1)?,
-                administered_on: day,
-                product: if n == 2 && i % 2 == 0 {
-                    spikevax
-                } else {
-                    comirnaty
-                },
-                lot_number: lots[(i + n) % 4].clone()?,
-                site_municipality: m,
-                coupon,
-            };
-            doses.push(DoseRecord::now(dose, DoseSource::Csv));
-        }
-        if doses.len() >= DOSE_CHUNK {
-            store
-                .add_doses(
-                    m,
-                    &doses,
-                    "vrs-stats-bench",
-                    &actor.audit(AuditAction::DosesImport, "vrs-stats-bench"),
-                )
-                .await?;
-            written += doses.len() as u64;
-            doses.clear();
-        }
-    }
-    if !doses.is_empty() {
-        store
-            .add_doses(
-                m,
-                &doses,
-                "vrs-stats-bench",
-                &actor.audit(AuditAction::DosesImport, "vrs-stats-bench"),
-            )
-            .await?;
-        written += doses.len() as u64;
-    }
-    Ok((summary.added, written))
-}
-
-/// The same doses on PostgreSQL, written by one `INSERT … SELECT` over the area's residents (in
-/// 宛名番号 order rather than the generator's, so the same counts), with one audit entry: through
-/// `Store::add_doses`, one round trip a dose, PostgreSQL took about 20 minutes for 10 M doses here.
-async fn pg_doses(
-    store: &Arc<dyn Store>,
-    url: &str,
-    m: MunicipalityCode,
-    spread: u64,
-) -> Result<u64, Failure> {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
-    tokio::spawn(connection);
-    let written = client
-        .execute(
-            "INSERT INTO doses (municipality_code, atena_number, dose_number, administered_on, product_code, \
-             lot_number, site_municipality_code, coupon_number, recorded_at, source, recorded_by) \
-             SELECT r.municipality_code, r.atena_number, n, \
-               DATE '2021-03-01' + ((r.i * 7919) % $2)::int + (CASE n WHEN 1 THEN 0 WHEN 2 THEN 21 ELSE 261 END), \
-               CASE WHEN n = 3 AND r.i % 2 = 0 THEN 'spikevax' ELSE 'comirnaty' END, \
-               (ARRAY['FA4597','FC3661','FF2018','EY0779'])[((r.i + n - 1) % 4)::int + 1], \
-               r.municipality_code, r.coupon_number, now(), 'csv', 'vrs-stats-bench' \
-             FROM (SELECT municipality_code, atena_number, coupon_number, \
-                     row_number() OVER (ORDER BY atena_number) - 1 AS i \
-                   FROM residents WHERE municipality_code = $1) r \
-             CROSS JOIN generate_series(1, 3) n \
-             WHERE n = 1 OR (r.i % 10 <> 0 AND (n = 2 OR r.i % 3 = 0))",
-            &[&m.as_str(), &i64::try_from(spread.max(1))?],
-        )
-        .await?;
-    store
-        .append_audit(
-            AuditScope::Area(m),
-            &Actor::command_line().audit(AuditAction::DosesImport, "vrs-stats-bench"),
-        )
-        .await?;
-    Ok(written)
 }
 
 /// Runs `f` once untimed, then `repeat` times; returns the sorted times in ms.
@@ -282,9 +133,9 @@ async fn main() -> Result<(), Failure> {
     let (mut targets, mut doses) = (0u64, 0u64);
     let mut running = tokio::task::JoinSet::new();
     let mut done = 0;
-    let mut finish = |r: (u64, u64), done: &mut usize| {
-        targets += r.0;
-        doses += r.1;
+    let mut finish = |r: vrs_bench::load::Loaded, done: &mut usize| {
+        targets += r.targets;
+        doses += r.doses;
         *done += 1;
         if done.is_multiple_of(10) || *done == areas.len() {
             println!(
@@ -300,13 +151,16 @@ async fn main() -> Result<(), Failure> {
                 finish(r??, &mut done);
             }
         }
-        running.spawn(load(
-            store.clone(),
-            pg.clone(),
-            m,
-            cli.people,
-            cli.first_dose_days,
-        ));
+        let area = Area {
+            code: m,
+            people: cli.people,
+            seed: 42,
+            spread: cli.first_dose_days,
+            doses: true,
+            sample_every: 0,
+        };
+        let (store, pg) = (store.clone(), pg.clone());
+        running.spawn(async move { load(store, pg, area, "vrs-stats-bench").await });
     }
     while let Some(r) = running.join_next().await {
         finish(r??, &mut done);
