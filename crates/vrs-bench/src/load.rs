@@ -76,7 +76,7 @@ pub async fn load(
         if keep_sqlite_keys {
             keys.push((resident.atena.clone(), resident.coupon));
         }
-        if area.sample_every > 0 && mix(code << 32 ^ i as u64) % area.sample_every == 0 {
+        if area.sample_every > 0 && mix(code << 32 ^ i as u64).is_multiple_of(area.sample_every) {
             sample.push(resident.clone());
         }
         batch.push(ImportRow {
