@@ -12,14 +12,17 @@ use axum::Json;
 use maud::{html, Markup};
 use serde::Deserialize;
 use vrs_core::access::{Action, Target};
-use vrs_core::statistics::view::{csv_rows, dashboard, Audience, Dashboard, Table};
+use vrs_core::statistics::view::{
+    csv_rows, dashboard, dashboard_of_days, Audience, Dashboard, Days, Table,
+};
 use vrs_domain::{Cell, MunicipalityCode, PrefectureCode};
 use vrs_interop::{CsvWriter, Encoding};
 use vrs_store::StatScope;
 
 use crate::charts::{bar_chart, even_days, line_chart, percent, Point, Series};
 use crate::error::WebError;
-use crate::i18n::{t, Lang, Text};
+use crate::form::{summary, Input, Refusal};
+use crate::i18n::{field_refused, t, Lang, Text};
 use crate::pages::layout;
 use crate::session::Signed;
 use crate::AppState;
@@ -37,6 +40,35 @@ pub struct StatQuery {
     table: Option<String>,
     #[serde(default)]
     encoding: Option<String>,
+    /// The first and last day of the daily table (西暦 or 和暦; empty: open).
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+}
+
+/// The days asked for, or the field that could not be read as a date.
+fn days_of(lang: Lang, q: &StatQuery) -> Result<Days, Refusal> {
+    let day = |field: &'static str, value: &str| -> Result<Option<chrono::NaiveDate>, Refusal> {
+        if value.trim().is_empty() {
+            return Ok(None);
+        }
+        vrs_domain::parse_date(value).map(Some).map_err(|e| {
+            let label = match field {
+                "from" => Text::FromDate,
+                _ => Text::ToDateInclusive,
+            };
+            Refusal::field(field, field_refused(lang, label, &e))
+        })
+    };
+    let days = Days {
+        from: day("from", &q.from)?,
+        to: day("to", &q.to)?,
+    };
+    match (days.from, days.to) {
+        (Some(f), Some(to)) if to < f => Err(Refusal::field("to", t(lang, Text::EndBeforeStart))),
+        _ => Ok(days),
+    }
 }
 
 /// The scope asked for (or the viewer's own area), once the access module allows reading it, and
@@ -98,8 +130,27 @@ pub async fn page(
     Query(q): Query<StatQuery>,
 ) -> Result<Html<String>, WebError> {
     let (scope, audience) = scope_of(&signed, &q)?;
-    let d = dashboard(state.store.as_ref(), scope, audience).await?;
-    Ok(Html(view(&signed, &d, q.sort).into_string()))
+    let (days, refused) = match days_of(signed.lang, &q) {
+        Ok(days) => (days, None),
+        Err(r) => (Days::ALL, Some(r)),
+    };
+    let d = dashboard_of_days(state.store.as_ref(), scope, audience, days).await?;
+    let asked = Asked {
+        sort: q.sort,
+        from: &q.from,
+        to: &q.to,
+        refused: refused.as_ref(),
+    };
+    Ok(Html(view(&signed, &d, &asked).into_string()))
+}
+
+/// What the viewer asked of the page: the sort column and the day range as typed, and why the
+/// range was not used, if it was not.
+struct Asked<'a> {
+    sort: Option<usize>,
+    from: &'a str,
+    to: &'a str,
+    refused: Option<&'a Refusal>,
 }
 
 fn charts(d: &Dashboard, ja: bool) -> Markup {
@@ -145,7 +196,7 @@ fn charts(d: &Dashboard, ja: bool) -> Markup {
         .iter()
         .enumerate()
         .map(|(c, label)| {
-            let mut sum = 0u64;
+            let mut sum = d.before.get(c).and_then(|v| v.value()).unwrap_or(0);
             Series {
                 label: pick(label),
                 points: column(c)
@@ -208,6 +259,21 @@ fn charts(d: &Dashboard, ja: bool) -> Markup {
     }
 }
 
+/// A share of targets as the page prints it (`78.3%`), or `—` when either count is withheld or
+/// there are no targets.
+fn rate_text(part: &Cell, whole: &Cell) -> String {
+    match percent(part, whole) {
+        Point::Value(p) => format!("{p:.1}%"),
+        _ => "—".to_owned(),
+    }
+}
+
+/// Whether column `c` of `t` counts people with at least some doses, so its share of the targets
+/// (column 0) is shown beside it as the 接種率.
+fn has_rate(t: &Table, c: usize) -> bool {
+    matches!(t.name, "coverage" | "municipalities") && c > 0 && t.columns[c].1.starts_with('≥')
+}
+
 fn table_view(t: &Table, ja: bool, download: &str, sort: Option<usize>, sortable: bool) -> Markup {
     let pick = |j: &str, e: &str| if ja { j.to_owned() } else { e.to_owned() };
     let mut order: Vec<usize> = (0..t.rows.len()).collect();
@@ -215,6 +281,7 @@ fn table_view(t: &Table, ja: bool, download: &str, sort: Option<usize>, sortable
         // Hidden cells sort last.
         order.sort_by_key(|&i| std::cmp::Reverse(t.rows[i].2[c].value().map_or(-1, |v| v as i64)));
     }
+    let rate = Text::VaccinationRate.pick(ja);
     html! {
         section.card.stat-table id={ "table-" (t.name) } {
             table {
@@ -224,6 +291,7 @@ fn table_view(t: &Table, ja: bool, download: &str, sort: Option<usize>, sortable
                         th {
                             @if sortable { a href={ "?" (download) "&sort=" (i) } { (pick(j, e)) } } @else { (pick(j, e)) }
                         }
+                        @if has_rate(t, i) { th.rate { (rate) "（" (pick(j, e)) "）" } }
                     }
                     @if t.row_totals.is_some() { th { (pick("計", "Total")) } }
                 }
@@ -231,13 +299,19 @@ fn table_view(t: &Table, ja: bool, download: &str, sort: Option<usize>, sortable
                     @let (j, e, cells) = &t.rows[i];
                     tr {
                         th { (pick(j, e)) }
-                        @for c in cells { td.num.suppressed[c.is_withheld()] { (c.text()) } }
+                        @for (c, cell) in cells.iter().enumerate() {
+                            td.num.suppressed[cell.is_withheld()] { (cell.text()) }
+                            @if has_rate(t, c) { td.num.rate { (rate_text(cell, &cells[0])) } }
+                        }
                         @if let Some(totals) = &t.row_totals { td.num.suppressed[totals[i].is_withheld()] { (totals[i].text()) } }
                     }
                 }
                 tr.total {
                     th { (pick("計", "Total")) }
-                    @for c in &t.column_totals { td.num.suppressed[c.is_withheld()] { (c.text()) } }
+                    @for (c, cell) in t.column_totals.iter().enumerate() {
+                        td.num.suppressed[cell.is_withheld()] { (cell.text()) }
+                        @if has_rate(t, c) { td.num.rate { (rate_text(cell, &t.column_totals[0])) } }
+                    }
                     @if let Some(total) = t.total { td.num.suppressed[total.is_withheld()] { (total.text()) } }
                 }
             }
@@ -246,7 +320,50 @@ fn table_view(t: &Table, ja: bool, download: &str, sort: Option<usize>, sortable
     }
 }
 
-fn view(signed: &Signed, d: &Dashboard, sort: Option<usize>) -> Markup {
+/// The campaign at a glance: for each dose number, the share of targets with at least that many
+/// doses, and the two counts it comes from.
+fn headline(d: &Dashboard, ja: bool) -> Markup {
+    let totals = &d.coverage.column_totals;
+    let Some(targets) = totals.first() else {
+        return html! {};
+    };
+    html! {
+        section #headline aria-label=(Text::CoverageOfTargets.pick(ja)) {
+            @for (c, cell) in totals.iter().enumerate().skip(1) {
+                @let (j, e) = &d.coverage.columns[c];
+                div.figure {
+                    span.label { (if ja { j } else { e }) }
+                    span.rate { (rate_text(cell, targets)) }
+                    span.counts { (cell.text()) " / " (targets.text()) }
+                }
+            }
+            p.hint { (Text::CoverageOfTargets.pick(ja)) " — " (Text::PeopleAndTargets.pick(ja)) }
+        }
+    }
+}
+
+/// The form that limits the daily table and charts to a range of days.
+fn range_form(d: &Dashboard, asked: &Asked, ja: bool) -> Markup {
+    let from = Text::FromDate.pick(ja);
+    let to = Text::ToDateInclusive.pick(ja);
+    html! {
+        form.card.range method="get" action="/statistics" novalidate {
+            h3 { (Text::DaysShown.pick(ja)) }
+            (summary("range", asked.refused))
+            @match d.scope {
+                StatScope::Municipality(m) => input type="hidden" name="municipality" value=(m);,
+                StatScope::Prefecture(p) => input type="hidden" name="prefecture" value=(p);,
+                StatScope::Nation => {},
+            }
+            (Input::new("range", "from", from).value(asked.from).placeholder("2021-04-12 / 令和3年4月12日").render(asked.refused))
+            (Input::new("range", "to", to).value(asked.to).render(asked.refused))
+            button.primary type="submit" { (Text::Show.pick(ja)) }
+            p.hint { (Text::DaysShownHint.pick(ja)) }
+        }
+    }
+}
+
+fn view(signed: &Signed, d: &Dashboard, asked: &Asked) -> Markup {
     let ja = signed.lang == Lang::Ja;
     let query = scope_query(d.scope);
     let computed = d.oldest.map(|t| {
@@ -266,10 +383,12 @@ fn view(signed: &Signed, d: &Dashboard, sort: Option<usize>) -> Markup {
                 "　" (Text::CountsBelow10AreShown.pick(ja))
             }
         }
+        (headline(d, ja))
+        (range_form(d, asked, ja))
         (charts(d, ja))
         @if !d.municipalities.rows.is_empty() {
             h3 { (Text::ByMunicipality.pick(ja)) }
-            (table_view(&d.municipalities, ja, &query, sort, true))
+            (table_view(&d.municipalities, ja, &query, asked.sort, true))
         }
         h3 { (Text::CoverageByAgeBandAge.pick(ja)) }
         (table_view(&d.coverage, ja, &query, None, false))

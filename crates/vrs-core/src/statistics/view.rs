@@ -39,6 +39,31 @@ pub struct Dashboard {
     /// Each municipality of a prefecture or the nation (empty for one municipality).
     pub municipalities: Table,
     pub oldest: Option<chrono::DateTime<chrono::Utc>>,
+    /// The days the daily table covers.
+    pub days: Days,
+    /// Doses of each number given before the first of `days` (all zero when the range is open at
+    /// its start), so a cumulative line over the range starts where the campaign stood.
+    pub before: Vec<Cell>,
+}
+
+/// The days a dashboard's daily table covers, both ends included; `None` leaves that end open.
+/// Coverage and the other tables are always the whole campaign to date.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Days {
+    pub from: Option<chrono::NaiveDate>,
+    pub to: Option<chrono::NaiveDate>,
+}
+
+impl Days {
+    /// Every day of the campaign.
+    pub const ALL: Days = Days {
+        from: None,
+        to: None,
+    };
+
+    pub fn contains(&self, day: chrono::NaiveDate) -> bool {
+        self.from.is_none_or(|f| day >= f) && self.to.is_none_or(|t| day <= t)
+    }
 }
 
 impl Dashboard {
@@ -120,11 +145,21 @@ fn band_label(b: AgeBand) -> (String, String) {
     (b.label_ja(), format!("{} years", b.code()))
 }
 
-/// The dashboard of `scope` for `audience`, from the stored sums.
+/// The dashboard of `scope` for `audience`, from the stored sums, over the whole campaign.
 pub async fn dashboard(
     store: &dyn Store,
     scope: StatScope,
     audience: Audience,
+) -> Result<Dashboard, StoreError> {
+    dashboard_of_days(store, scope, audience, Days::ALL).await
+}
+
+/// The dashboard of `scope` for `audience` with its daily table limited to `days`.
+pub async fn dashboard_of_days(
+    store: &dyn Store,
+    scope: StatScope,
+    audience: Audience,
+    days: Days,
 ) -> Result<Dashboard, StoreError> {
     // The two reads are independent: asked at once, on two connections.
     let figures = async {
@@ -134,7 +169,7 @@ pub async fn dashboard(
         }
     };
     let (sums, figures) = tokio::try_join!(store.scope_statistics(scope), figures)?;
-    Ok(build(scope, audience, &sums, &figures))
+    Ok(build(scope, audience, &sums, &figures, days))
 }
 
 /// The tables of a dashboard from a scope's sums and municipality figures.
@@ -143,6 +178,7 @@ pub fn build(
     audience: Audience,
     sums: &ScopeStatistics,
     figures: &[MunicipalityFigures],
+    range: Days,
 ) -> Dashboard {
     let max_dose = sums
         .daily
@@ -155,15 +191,27 @@ pub fn build(
     let cols = dose_columns(max_dose);
     let at = |n: u8| usize::from(n.saturating_sub(1));
 
-    // Doses per day.
-    let mut days: Vec<chrono::NaiveDate> = sums.daily.iter().map(|d| d.day).collect();
+    // Doses per day within the range, and before it.
+    let mut days: Vec<chrono::NaiveDate> = sums
+        .daily
+        .iter()
+        .map(|d| d.day)
+        .filter(|d| range.contains(*d))
+        .collect();
     days.dedup();
     let mut counts = vec![vec![0u64; cols.len()]; days.len()];
+    let mut before = vec![0u64; cols.len()];
     for d in &sums.daily {
         if let Ok(i) = days.binary_search(&d.day) {
             counts[i][at(d.dose_number)] += d.doses;
+        } else if range.from.is_some_and(|f| d.day < f) {
+            before[at(d.dose_number)] += d.doses;
         }
     }
+    let before = match audience {
+        Audience::Outside => vrs_domain::suppress_line(&before).0,
+        Audience::OwnMunicipality => before.into_iter().map(Cell::Shown).collect(),
+    };
     let labels = days
         .iter()
         .map(|d| (d.to_string(), d.to_string()))
@@ -303,6 +351,8 @@ pub fn build(
         coverage,
         municipalities,
         oldest: sums.oldest,
+        days: range,
+        before,
     }
 }
 

@@ -14,6 +14,7 @@ use vrs_domain::Resident;
 on_both_backends!(
     TestApp:
     each_role_sees_its_own_scope_with_charts,
+    the_page_leads_with_coverage_and_narrows_to_a_range_of_days,
     views_that_leave_the_municipality_suppress_small_counts,
     open_data_is_public_cached_and_limited_per_address,
 );
@@ -132,6 +133,81 @@ async fn each_role_sees_its_own_scope_with_charts(app: &TestApp) {
     let bad = nation.get("/statistics?prefecture=99").await;
     assert_eq!(bad.status, 422);
     assert!(bad.body.contains("prefecture"));
+}
+
+/// The part of a page from `from` to the end of the next `</section>` or `</form>`.
+fn part<'a>(body: &'a str, from: &str) -> &'a str {
+    let start = body
+        .find(from)
+        .unwrap_or_else(|| panic!("{from} in the page"));
+    let rest = &body[start..];
+    let end = ["</section>", "</form>"]
+        .iter()
+        .filter_map(|e| rest.find(e))
+        .min()
+        .unwrap_or(rest.len());
+    &rest[..end]
+}
+
+async fn the_page_leads_with_coverage_and_narrows_to_a_range_of_days(app: &TestApp) {
+    setup(app).await;
+    let staff = app.browser(INTERNET);
+    staff.login("saijo-staff", PASSWORD).await;
+    // 西条市: 40 targets; 26 with at least one dose, 13 with two.
+    let page = staff.get("/statistics").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let headline = part(&page.body, "id=\"headline\"");
+    assert!(headline.contains("65.0%"), "{headline}");
+    assert!(headline.contains("32.5%"), "{headline}");
+    assert!(headline.contains("26 / 40") && headline.contains("13 / 40"));
+    // The 接種率 beside each "at least n doses" column of the coverage table, totals included.
+    let coverage = part(&page.body, "id=\"table-coverage\"");
+    assert_eq!(coverage.matches("<th class=\"rate\">").count(), 2);
+    assert!(
+        coverage.contains("<td class=\"num rate\">65.0%</td>"),
+        "{coverage}"
+    );
+    // Every day of the campaign by default: doses on 2021-06-22 … 2021-07-17.
+    let daily = part(&page.body, "id=\"table-daily\"");
+    assert!(daily.contains("2021-06-22") && daily.contains("2021-07-17"));
+
+    // From 令和3年7月1日: the June days leave the daily table; coverage stays the whole campaign.
+    let july = staff
+        .get("/statistics?from=%E4%BB%A4%E5%92%8C3%E5%B9%B47%E6%9C%881%E6%97%A5&to=2021-07-14")
+        .await;
+    assert_eq!(july.status, 200, "{}", july.body);
+    let daily = part(&july.body, "id=\"table-daily\"");
+    assert!(!daily.contains("2021-06-2"), "{daily}");
+    assert!(daily.contains("2021-07-13") && daily.contains("2021-07-14"));
+    assert!(
+        !daily.contains("2021-07-15"),
+        "the last day is included, no later"
+    );
+    assert!(part(&july.body, "id=\"headline\"").contains("65.0%"));
+    // The form keeps what was typed.
+    assert!(part(&july.body, "form class=\"card range\"").contains("value=\"2021-07-14\""));
+
+    // A day that cannot be read, and an end before the start, are named at their field.
+    for (query, field, words) in [
+        ("from=2021-02-30", "range-from", "暦にない日付です"),
+        (
+            "from=2021-07-10&to=2021-07-01",
+            "range-to",
+            "終了日が開始日より前です",
+        ),
+    ] {
+        let bad = staff.get(&format!("/statistics?{query}")).await;
+        assert_eq!(bad.status, 200, "{query}: the page is drawn with the error");
+        let form = part(&bad.body, "form class=\"card range\"");
+        assert!(
+            form.contains(&format!("id=\"{field}\"")) && form.contains("aria-invalid=\"true\""),
+            "{query}: {form}"
+        );
+        assert!(form.contains("field-error"), "{query}: {form}");
+        assert!(form.contains(words), "{query}: {form}");
+        // The page still shows every day.
+        assert!(part(&bad.body, "id=\"table-daily\"").contains("2021-06-22"));
+    }
 }
 
 async fn views_that_leave_the_municipality_suppress_small_counts(app: &TestApp) {
