@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use vrs_domain::{
     AtenaNumber, AuditAction, CouponNumber, DoseRecord, KanaName, MunicipalityCode, MyNumber,
-    Resident,
+    NameFragment, Resident,
 };
 use vrs_store::{Store, StoreError};
 
@@ -17,6 +17,8 @@ pub enum PersonQuery {
     Atena(AtenaNumber),
     Coupon(CouponNumber),
     KanaBirth(KanaName, NaiveDate),
+    /// Everyone born on the day, or those of them whose name or reading holds the fragment.
+    NameBirth(Option<NameFragment>, NaiveDate),
     MyNumber(MyNumber),
 }
 
@@ -27,6 +29,8 @@ impl PersonQuery {
             PersonQuery::Atena(a) => format!("atena:{a}"),
             PersonQuery::Coupon(c) => format!("coupon:{}", c.as_str()),
             PersonQuery::KanaBirth(_, birth) => format!("kana+birth:{birth}"),
+            PersonQuery::NameBirth(Some(_), birth) => format!("name+birth:{birth}"),
+            PersonQuery::NameBirth(None, birth) => format!("birth:{birth}"),
             PersonQuery::MyNumber(_) => "my_number".into(),
         }
     }
@@ -52,6 +56,14 @@ pub async fn search_people(
         PersonQuery::Coupon(c) => found(store.resident_by_coupon(scope, c).await)?,
         PersonQuery::KanaBirth(kana, birth) => {
             store.residents_by_kana_birth(scope, kana, *birth).await?
+        }
+        PersonQuery::NameBirth(fragment, birth) => {
+            let mut people = store.residents_born_on(scope, *birth).await?;
+            if let Some(f) = fragment {
+                people.retain(|p| f.matches(&p.name, &p.name_kana));
+            }
+            people.sort_by(|a, b| (&a.name_kana, &a.atena).cmp(&(&b.name_kana, &b.atena)));
+            people
         }
         PersonQuery::MyNumber(n) => found(store.resident_by_my_number(scope, n).await)?,
     };

@@ -45,7 +45,7 @@ pub use municipality::{
     MunicipalityCodeError, MunicipalityKind, PrefectureCode,
 };
 pub use my_number::{MyNumber, MyNumberError};
-pub use name::{KanaName, NameError, PersonName};
+pub use name::{KanaName, NameError, NameFragment, PersonName};
 pub use ocr::{OcrLine, OcrLineError};
 pub use opendata::OpenAgeGroup;
 pub use person::{Dose, DoseRecord, DoseSource, LabelError, Resident};

@@ -84,6 +84,45 @@ impl KanaName {
     }
 }
 
+/// Part of a name staff type to find a person: a fragment of the registered name (kanji, any
+/// script) or of its reading (katakana, or hiragana and half-width kana, read as katakana). Spaces
+/// are ignored on both sides, so 「ジョウ　ハナ」 finds サイジョウ　ハナコ.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NameFragment {
+    text: String,
+    kana: Option<String>,
+}
+
+fn squeezed(s: &str) -> String {
+    s.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+impl NameFragment {
+    pub fn parse(s: &str) -> Result<Self, NameError> {
+        let text = squeezed(trim(s));
+        if text.is_empty() {
+            return Err(NameError::Empty);
+        }
+        if let Some(ch) = text.chars().find(|&c| !allowed_in_name(c)) {
+            return Err(NameError::InvalidCharacter { ch });
+        }
+        if text.chars().count() > MAX_NAME_CHARS {
+            return Err(NameError::TooLong);
+        }
+        let kana = kana::to_katakana(&text).ok().map(|k| squeezed(&k));
+        Ok(Self { text, kana })
+    }
+
+    /// Whether the person's name or reading holds this fragment.
+    pub fn matches(&self, name: &PersonName, reading: &KanaName) -> bool {
+        squeezed(name.as_str()).contains(&self.text)
+            || self
+                .kana
+                .as_ref()
+                .is_some_and(|k| squeezed(reading.as_str()).contains(k.as_str()))
+    }
+}
+
 macro_rules! string_newtype_traits {
     ($ty:ident) => {
         impl fmt::Display for $ty {
@@ -114,6 +153,31 @@ string_newtype_traits!(KanaName);
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_fragment_finds_the_name_or_its_reading_in_any_kana_spaces_ignored() {
+        use super::{KanaName, NameFragment, PersonName};
+        let name = PersonName::parse("西条 花子").unwrap();
+        let reading = KanaName::parse("サイジョウ　ハナコ").unwrap();
+        for hit in [
+            "西条",
+            "条花",
+            "花子",
+            "ジョウ　ハナ",
+            "じょうはな",
+            "ｻｲｼﾞｮｳ",
+            "サイジョウハナコ",
+        ] {
+            let f = NameFragment::parse(hit).unwrap();
+            assert!(f.matches(&name, &reading), "{hit}");
+        }
+        for miss in ["東条", "ハナエ", "はなこさん", "Saijo"] {
+            let f = NameFragment::parse(miss).unwrap();
+            assert!(!f.matches(&name, &reading), "{miss}");
+        }
+        assert!(NameFragment::parse(" 　").is_err());
+        assert!(NameFragment::parse("西\u{202E}条").is_err());
+    }
+
     use super::*;
 
     #[test]

@@ -12,7 +12,8 @@ use vrs_core::coupon::CouponRef;
 use vrs_core::doses::{self, ChangeError, DoseInput, DoseText};
 use vrs_core::records::{read_person, search_people, PersonQuery};
 use vrs_domain::{
-    parse_date, AtenaNumber, CouponNumber, DoseNumber, KanaName, MunicipalityCode, MyNumber, Reason,
+    parse_date, AtenaNumber, CouponNumber, DoseNumber, MunicipalityCode, MyNumber, NameFragment,
+    Reason,
 };
 
 use crate::confirm::{unless_confirmed, Destructive};
@@ -59,7 +60,13 @@ pub struct SearchQuery {
     /// Set on the way back from deleting a person's record, to say it was done.
     #[serde(default)]
     pub deleted: Option<String>,
+    /// The page of a long result, from 0 ([`RESULTS_PER_PAGE`] people a page).
+    #[serde(default)]
+    pub page: Option<usize>,
 }
+
+/// People per page of a search's result.
+pub const RESULTS_PER_PAGE: usize = 20;
 
 fn tr(lang: Lang, ja: &str, en: &str) -> String {
     if lang == Lang::Ja { ja } else { en }.to_owned()
@@ -125,11 +132,24 @@ fn person_query(
     if kana.is_empty() && birth.is_empty() {
         return Ok(None);
     }
-    let kana = KanaName::parse(kana)
-        .map_err(|e| Refusal::field("kana", field_refused(lang, Text::NameKana, &e)))?;
+    // A name alone would mean opening the whole area: a name is searched within one birth date.
+    if birth.is_empty() {
+        return Err(Refusal::field(
+            "birth",
+            t(lang, Text::NameSearchNeedsBirthDate),
+        ));
+    }
     let birth = parse_date(birth)
         .map_err(|e| Refusal::field("birth", field_refused(lang, Text::BirthDate, &e)))?;
-    Ok(Some(PersonQuery::KanaBirth(kana, birth)))
+    let fragment = if kana.is_empty() {
+        None
+    } else {
+        Some(
+            NameFragment::parse(kana)
+                .map_err(|e| Refusal::field("kana", field_refused(lang, Text::NameOrPart, &e)))?,
+        )
+    };
+    Ok(Some(PersonQuery::NameBirth(fragment, birth)))
 }
 
 /// `GET /records`: the search page, or a search by the fields in the query string — never by My

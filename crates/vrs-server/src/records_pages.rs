@@ -8,7 +8,7 @@ use crate::certificates::CounterForm;
 use crate::form::{self, Input, Refusal};
 use crate::i18n::{Lang, Text};
 use crate::pages::layout;
-use crate::records::{DoseForm, FlagsForm, SearchQuery};
+use crate::records::{DoseForm, FlagsForm, SearchQuery, RESULTS_PER_PAGE};
 use crate::session::Signed;
 
 fn date(d: chrono::NaiveDate) -> String {
@@ -33,17 +33,27 @@ pub fn search(
             p { (Text::SearchByOneOfThese.pick(ja)) }
             (Input::new("", "atena", Text::AtenaNumber.pick(ja)).value(&q.atena).numeric().render(refused))
             (Input::new("", "coupon", Text::CouponNumber10DigitsOr.pick(ja)).value(&q.coupon).numeric().render(refused))
-            (Input::new("", "kana", Text::NameKana.pick(ja)).value(&q.kana).placeholder("サイジョウ　ハナコ").render(refused))
+            (Input::new("", "kana", Text::NameOrPart.pick(ja)).value(&q.kana).placeholder("サイジョウ / 西条").render(refused))
             (Input::new("", "birth", Text::BirthDate.pick(ja)).value(&q.birth).placeholder("昭和25年4月1日 / 1950-04-01").render(refused))
             @if lgwan {
                 (Input::new("", "my_number", Text::MyNumberLgWanTerminals.pick(ja)).numeric().autocomplete("off").render(refused))
             }
+            p.hint { (Text::NameSearchHint.pick(ja)) }
             button.primary type="submit" { (Text::Search.pick(ja)) }
         }
-        @if let Some(people) = found {
-            @if people.is_empty() {
+        @if let Some(all) = found {
+            @if all.is_empty() {
                 p.notice #no-result { (Text::NobodyMatches.pick(ja)) }
             } @else {
+                @let pages = all.len().div_ceil(RESULTS_PER_PAGE);
+                @let page = q.page.unwrap_or(0).min(pages - 1);
+                @let first = page * RESULTS_PER_PAGE;
+                @let people = &all[first..(first + RESULTS_PER_PAGE).min(all.len())];
+                p #result-count role="status" {
+                    (Text::PeopleFound.pick(ja)) ": " strong { (all.len()) }
+                    @if pages > 1 { "（" (first + 1) "–" (first + people.len()) "）" }
+                }
+                @if pages > 1 { (paging(signed, q, page, pages)) }
                 table #results {
                     tr {
                         th { (Text::AtenaNumber.pick(ja)) }
@@ -73,6 +83,30 @@ pub fn search(
         Some(signed),
         body,
     )
+}
+
+/// The buttons to the previous and next page of a result. Each sends the search again in a form's
+/// body, so names and birth dates stay out of URLs and the browser's history.
+fn paging(signed: &Signed, q: &SearchQuery, page: usize, pages: usize) -> Markup {
+    let ja = signed.lang == Lang::Ja;
+    let to = |target: usize, label: Text, id: &str| {
+        html! {
+            form.inline method="post" action="/records" {
+                input type="hidden" name="csrf" value=(signed.session.csrf_token);
+                input type="hidden" name="kana" value=(q.kana);
+                input type="hidden" name="birth" value=(q.birth);
+                input type="hidden" name="page" value=(target);
+                button.secondary id=(id) type="submit" { (label.pick(ja)) }
+            }
+        }
+    };
+    html! {
+        nav.paging aria-label=(Text::ResultPages.pick(ja)) {
+            @if page > 0 { (to(page - 1, Text::PreviousPage, "page-previous")) }
+            span.page-of { (page + 1) " / " (pages) }
+            @if page + 1 < pages { (to(page + 1, Text::NextPage, "page-next")) }
+        }
+    }
 }
 
 fn flags(ja: bool, p: &Resident) -> String {

@@ -71,7 +71,7 @@ pub use provision::{
     InquiryJob, ProvidedDose, ProvisionFilter, ProvisionRecord, ProvisionSide,
     DEFAULT_PROVISION_LIMIT,
 };
-pub use residents::{CouponHolder, ResidentStore, Written};
+pub use residents::{CouponHolder, ResidentStore, Written, BORN_ON_LIMIT};
 pub use sqlite::SqliteStore;
 pub use statistics::StatisticsStore;
 pub use statistics::{

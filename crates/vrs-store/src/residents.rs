@@ -7,6 +7,10 @@ use vrs_domain::{AtenaNumber, CouponNumber, KanaName, MunicipalityCode, MyNumber
 
 use crate::{AuditEntry, ResidentImport, StoreError};
 
+/// The most people one birth date's search returns: an area of millions holds a few hundred people
+/// born on any one day.
+pub const BORN_ON_LIMIT: usize = 2_000;
+
 /// The holder of a coupon as the vaccination-site path sees them: who (by 宛名番号) and the flags
 /// staff set, read without opening any sealed field.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,6 +93,15 @@ pub trait ResidentStore: Send + Sync {
         &self,
         scope: MunicipalityCode,
         kana: &KanaName,
+        birth_date: NaiveDate,
+    ) -> Result<Vec<Resident>, StoreError>;
+
+    /// The people of the area born on `birth_date` (at most [`BORN_ON_LIMIT`], by 宛名番号),
+    /// through the birth date's search index; rows stored before that index existed are indexed
+    /// first, once.
+    async fn residents_born_on(
+        &self,
+        scope: MunicipalityCode,
         birth_date: NaiveDate,
     ) -> Result<Vec<Resident>, StoreError>;
 

@@ -33,6 +33,15 @@ pub struct SealedResident {
     pub moved_in_from: Option<String>,
     pub content_mac: Vec<u8>,
     pub kana_birth_index: Vec<u8>,
+    /// The birth date's own search index, for staff searching by part of a name within one birth
+    /// date.
+    pub birth_index: Vec<u8>,
+}
+
+/// The search index of a birth date alone: the key to the few people of an area born that day, whose
+/// names are then opened and matched in part (a name's fragment is never indexed).
+pub fn birth_index(birth_date: NaiveDate, cipher: &FieldCipher) -> [u8; 32] {
+    cipher.search_index("birth", birth_date.to_string().as_bytes())
 }
 
 /// The search index of a kana name and birth date: spaces (half- and full-width) are ignored, so
@@ -97,6 +106,7 @@ impl SealedResident {
             content_mac: content_mac(resident, cipher).to_vec(),
             kana_birth_index: kana_birth_index(&resident.name_kana, resident.birth_date, cipher)
                 .to_vec(),
+            birth_index: birth_index(resident.birth_date, cipher).to_vec(),
         })
     }
 

@@ -264,7 +264,6 @@ text_table! {
     Name => "氏名", "Name";
     NameAndAffiliation => "氏名・所属", "Name";
     NameAndSectionOfThe => "利用者の氏名・所属", "Name and section of the user";
-    NameKana => "氏名カナ", "Name (kana)";
     Nationality => "国籍", "Nationality";
     NoApplicationIsPending => "審査中の申請はありません。", "No application is pending.";
     NoDoseRecorded => "接種記録はありません。", "No dose recorded.";
@@ -416,4 +415,27 @@ text_table! {
     VrsLedgerLayoutOneRow => "予防接種台帳向け出力（1人1行）", "VRS ledger layout (one row per person)";
     WasAgreedTheNewVersion => "版）に同意済みです。新しい版への同意が必要です。", ") was agreed; the new version needs agreement.";
     When => "日時", "When";
+    CoverageOfTargets => "接種率（対象者に占める割合）", "Coverage (share of targets)";
+    DaysShown => "期間（日別の表とグラフ）", "Days (daily table and charts)";
+    DaysShownHint => "接種率とその他の表は、期間にかかわらず接種開始からの累計です。", "Coverage and the other tables count the whole campaign to date, whatever the days chosen.";
+    EndBeforeStart => "終了日が開始日より前です。", "The end date is before the start date.";
+    PeopleAndTargets => "人数／対象者数", "people / targets";
+    VaccinationRate => "接種率", "Rate";
+    NameOrPart => "氏名（カナまたは漢字、一部でも可）", "Name (kana or kanji, or part of it)";
+    NameSearchHint => "名前は生年月日と組み合わせて探します。生年月日だけでも探せます。", "A name is searched within a birth date; the birth date alone finds everyone born that day.";
+    NameSearchNeedsBirthDate => "名前で探すときは生年月日も入力してください。", "To search by name, enter the birth date as well.";
+    PeopleFound => "該当者", "People found";
+    ResultPages => "検索結果のページ", "Pages of the result";
+    PreviousPage => "前のページ", "Previous page";
+    NextPage => "次のページ", "Next page";
+    ReadWithTheCamera => "カメラで読み取る", "Read with the camera";
+    StopTheCamera => "カメラを止める", "Stop the camera";
+    CameraView => "カメラの映像（接種券のQRコードを写してください）", "Camera view (show the coupon's QR code)";
+    CameraPointAtQr => "カメラを接種券のQRコードに向けてください。", "Point the camera at the coupon's QR code.";
+    CameraUnavailable => "カメラを使えません。OCRラインを入力してください。", "The camera cannot be used: type the OCR line.";
+    CameraNotACoupon => "読み取ったコードは接種券のOCRラインではありません。", "The code read is not a coupon's OCR line.";
+    UploadSending => "送信中", "Sending";
+    UploadReading => "ファイルを確認して取り込んでいます。このままお待ちください…", "Checking and importing the file: please wait…";
+    UploadFailed => "送信できませんでした。もう一度お試しください。", "The file could not be sent: please try again.";
+    UploadProgress => "送信の進み具合", "Upload progress";
 }

@@ -131,8 +131,8 @@ async fn a_field_refused_on_a_japanese_page_says_why_in_japanese(app: &TestApp) 
         ),
         (
             "/records?kana=%E3%83%A4%E3%83%9E%E3%83%80&birth=",
-            "生年月日: 日付が入力されていません。",
-            "the date is empty",
+            "名前で探すときは生年月日も入力してください。",
+            "enter the birth date as well",
         ),
         (
             "/records?atena=12a",

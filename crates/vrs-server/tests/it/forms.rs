@@ -10,6 +10,7 @@ on_both_backends!(
     a_refused_certificate_names_the_passport_line,
     a_refused_password_names_its_field,
     the_print_view_has_the_record_but_never_the_my_number,
+    a_part_of_a_name_within_a_birth_date_finds_people_a_page_at_a_time,
 );
 
 /// The error paragraph under the field `id`, if there is one, and whether the field points at it.
@@ -219,4 +220,133 @@ async fn the_print_view_has_the_record_but_never_the_my_number(app: &TestApp) {
     assert_eq!(after.last().unwrap().entry.action, "person.read");
     // Another municipality's person, or none: not found.
     assert_eq!(staff.get("/records/999999999/print").await.status, 404);
+}
+
+/// 25 people of 西条市 born on 1950-04-01: 24 family names with 「ヤマ」 in their reading, of whom
+/// 3 are 山田, and one 川村. Another municipality's 山田 born that day is never found.
+async fn a_part_of_a_name_within_a_birth_date_finds_people_a_page_at_a_time(app: &TestApp) {
+    let saijo = vrs_domain::MunicipalityCode::parse("382060").unwrap();
+    let chiyoda = vrs_domain::MunicipalityCode::parse("131016").unwrap();
+    let audit = vrs_store::AuditEntry::now("test", "test", "local", "resident.put", "x");
+    let born = chrono::NaiveDate::from_ymd_opt(1950, 4, 1).unwrap();
+    let names = |i: usize| match i {
+        0..=2 => ("山田 花子", "ヤマダ　ハナコ"),
+        3..=23 => ("山本 一郎", "ヤマモト　イチロウ"),
+        _ => ("川村 次郎", "カワムラ　ジロウ"),
+    };
+    for (i, mut p) in vrs_interop::Synthetic::new(saijo, 25, 5).enumerate() {
+        let (name, kana) = names(i);
+        p.birth_date = born;
+        p.name = vrs_domain::PersonName::parse(name).unwrap();
+        p.name_kana = vrs_domain::KanaName::parse(kana).unwrap();
+        app.db.store.put_resident(saijo, &p, &audit).await.unwrap();
+    }
+    let mut elsewhere = vrs_interop::Synthetic::new(chiyoda, 1, 6).next().unwrap();
+    elsewhere.birth_date = born;
+    elsewhere.name = vrs_domain::PersonName::parse("山田 太郎").unwrap();
+    elsewhere.name_kana = vrs_domain::KanaName::parse("ヤマダ　タロウ").unwrap();
+    app.db
+        .store
+        .put_resident(chiyoda, &elsewhere, &audit)
+        .await
+        .unwrap();
+    app.account("saijo-staff", "municipal_staff", Some("382060"), false)
+        .await;
+    let staff = app.browser(LGWAN);
+    staff.login("saijo-staff", PASSWORD).await;
+    let count = |body: &str| -> String {
+        let start = body
+            .find("id=\"result-count\"")
+            .unwrap_or_else(|| panic!("{body}"));
+        body[start..start + body[start..].find("</p>").unwrap()].to_owned()
+    };
+    let rows = |body: &str| body.matches("<td><a href=\"/records/").count();
+
+    // Kanji, a part of the reading in hiragana, and the reading without its space.
+    for (name, found) in [
+        ("山田", 3),
+        ("やまだ", 3),
+        ("ヤマダハナコ", 3),
+        ("村", 1),
+        ("ヤマ", 24),
+    ] {
+        let (status, body) = post(
+            &staff,
+            "/records",
+            "/records",
+            &[("kana", name), ("birth", "昭和25年4月1日")],
+        )
+        .await;
+        assert_eq!(status, 200, "{name}: {body}");
+        assert!(
+            count(&body).contains(&format!("<strong>{found}</strong>")),
+            "{name}: {}",
+            count(&body)
+        );
+        assert_eq!(rows(&body), found.min(20), "{name}");
+        assert!(
+            !body.contains("ヤマダ　タロウ"),
+            "{name}: another municipality's person"
+        );
+    }
+    // The birth date alone finds all 25, twenty a page; the next page holds the other five and
+    // is reached by a form, never a URL with the name or the birth date in it.
+    let (_, first) = post(&staff, "/records", "/records", &[("birth", "1950-04-01")]).await;
+    assert!(count(&first).contains("<strong>25</strong>") && count(&first).contains("1–20"));
+    assert_eq!(rows(&first), 20);
+    assert!(first.contains("id=\"page-next\"") && !first.contains("id=\"page-previous\""));
+    assert!(
+        !first.contains("href=\"/records?"),
+        "no link carries the search"
+    );
+    let (_, second) = post(
+        &staff,
+        "/records",
+        "/records",
+        &[("birth", "1950-04-01"), ("page", "1")],
+    )
+    .await;
+    assert_eq!(rows(&second), 5);
+    assert!(count(&second).contains("21–25"));
+    assert!(second.contains("id=\"page-previous\"") && !second.contains("id=\"page-next\""));
+    // A page past the end shows the last.
+    let (_, past) = post(
+        &staff,
+        "/records",
+        "/records",
+        &[("birth", "1950-04-01"), ("page", "9")],
+    )
+    .await;
+    assert_eq!(rows(&past), 5);
+
+    // A name without a birth date is refused at the birth date's field, the name kept.
+    let (status, body) = post(&staff, "/records", "/records", &[("kana", "山田")]).await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        field_error(&body, "birth").as_deref(),
+        Some("名前で探すときは生年月日も入力してください。")
+    );
+    assert!(body.contains("value=\"山田\""));
+    // A character no name holds is named at the name's field.
+    let (status, body) = post(
+        &staff,
+        "/records",
+        "/records",
+        &[("kana", "山\u{202E}田"), ("birth", "1950-04-01")],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(
+        field_error(&body, "kana").is_some_and(|e| e.starts_with("氏名")),
+        "{body}"
+    );
+    // Each search is audited by how it was made, never by the name typed.
+    let log = app.db.store.audit_log(saijo.into(), 1, 1000).await.unwrap();
+    assert!(log
+        .iter()
+        .any(|r| r.entry.target == "name+birth:1950-04-01"));
+    assert!(log.iter().any(|r| r.entry.target == "birth:1950-04-01"));
+    assert!(!log
+        .iter()
+        .any(|r| r.entry.target.contains("山田") || r.entry.detail.contains("山田")));
 }

@@ -18,13 +18,15 @@ use crate::{AuditEntry, StoreError};
 const STAGING: &str = "CREATE TEMP TABLE import_staging (
     line BIGINT NOT NULL, atena_number TEXT NOT NULL, my_number_index BYTEA NOT NULL, my_number_enc BYTEA NOT NULL,
     coupon_number CHAR(10) NOT NULL, name_enc BYTEA NOT NULL, name_kana_enc BYTEA NOT NULL, birth_date_enc BYTEA NOT NULL,
-    sex SMALLINT NOT NULL, content_mac BYTEA NOT NULL, kana_birth_index BYTEA NOT NULL, moved_in_from CHAR(6)) \
+    sex SMALLINT NOT NULL, content_mac BYTEA NOT NULL, kana_birth_index BYTEA NOT NULL, moved_in_from CHAR(6), \
+    birth_index BYTEA NOT NULL) \
     ON COMMIT DROP";
 
 const COPY: &str = "COPY import_staging (line, atena_number, my_number_index, my_number_enc, coupon_number, name_enc, \
-     name_kana_enc, birth_date_enc, sex, content_mac, kana_birth_index, moved_in_from) FROM STDIN BINARY";
+     name_kana_enc, birth_date_enc, sex, content_mac, kana_birth_index, moved_in_from, birth_index) \
+     FROM STDIN BINARY";
 
-const COPY_TYPES: [Type; 12] = [
+const COPY_TYPES: [Type; 13] = [
     Type::INT8,
     Type::TEXT,
     Type::BYTEA,
@@ -37,6 +39,7 @@ const COPY_TYPES: [Type; 12] = [
     Type::BYTEA,
     Type::BYTEA,
     Type::BPCHAR,
+    Type::BYTEA,
 ];
 
 pub(crate) struct PostgresImport {
@@ -127,6 +130,7 @@ impl ResidentImport for PostgresImport {
                     &s.content_mac,
                     &s.kana_birth_index,
                     &s.moved_in_from,
+                    &s.birth_index,
                 ])
                 .await?;
         }

@@ -329,6 +329,7 @@ pub(crate) fn sealed_from_row(r: &tokio_postgres::Row) -> Result<SealedResident,
         content_mac: r.get(10),
         moved_in_from: r.get(11),
         kana_birth_index: Vec::new(),
+        birth_index: Vec::new(),
     })
 }
 

@@ -8,7 +8,8 @@ use vrs_domain::{AtenaNumber, CouponNumber, KanaName, MunicipalityCode, MyNumber
 
 use super::{append_audit_tx, map_db, sealed_from_row, KeyParam, PostgresStore, RESIDENT_COLUMNS};
 use crate::audit::AuditEntry;
-use crate::sealed::{content_mac, kana_birth_index, SealedResident};
+use crate::residents::BORN_ON_LIMIT;
+use crate::sealed::{birth_index, content_mac, kana_birth_index, open_birth_date, SealedResident};
 use crate::{rows, CouponHolder, ResidentImport, ResidentStore, StoreError, Written};
 
 #[async_trait]
@@ -44,8 +45,8 @@ impl ResidentStore for PostgresStore {
         let s = SealedResident::seal(resident, &cipher)?;
         let stmt = tx
             .prepare_cached(&format!(
-                "INSERT INTO residents (municipality_code, {RESIDENT_COLUMNS}, kana_birth_index, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, now()) \
+                "INSERT INTO residents (municipality_code, {RESIDENT_COLUMNS}, kana_birth_index, birth_index, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, now()) \
                  ON CONFLICT (municipality_code, atena_number) DO UPDATE SET \
                  my_number_index = excluded.my_number_index, my_number_enc = excluded.my_number_enc, \
                  coupon_number = excluded.coupon_number, name_enc = excluded.name_enc, \
@@ -53,7 +54,8 @@ impl ResidentStore for PostgresStore {
                  sex = excluded.sex, moved_out_on = excluded.moved_out_on, \
                  deceased_on = excluded.deceased_on, content_mac = excluded.content_mac, \
                  moved_in_from = excluded.moved_in_from, \
-                 kana_birth_index = excluded.kana_birth_index, updated_at = excluded.updated_at"
+                 kana_birth_index = excluded.kana_birth_index, birth_index = excluded.birth_index, \
+                 updated_at = excluded.updated_at"
             ))
             .await?;
         tx.execute(
@@ -73,6 +75,7 @@ impl ResidentStore for PostgresStore {
                 &s.content_mac,
                 &s.moved_in_from,
                 &s.kana_birth_index,
+                &s.birth_index,
             ],
         )
         .await
@@ -169,6 +172,71 @@ impl ResidentStore for PostgresStore {
                     "SELECT atena_number FROM residents WHERE municipality_code = $1 AND kana_birth_index = $2 \
                      ORDER BY atena_number LIMIT 100",
                     &[&scope.as_str(), &index],
+                )
+                .await?
+                .iter()
+                .map(|r| r.get(0))
+                .collect()
+        };
+        let mut out = Vec::with_capacity(atenas.len());
+        for a in &atenas {
+            out.push(
+                self.find_resident(scope, "atena_number", KeyParam::Text(a))
+                    .await?,
+            );
+        }
+        Ok(out)
+    }
+
+    async fn residents_born_on(
+        &self,
+        scope: MunicipalityCode,
+        birth_date: NaiveDate,
+    ) -> Result<Vec<Resident>, StoreError> {
+        let atenas: Vec<String> = {
+            let mut client = self.pool.get().await?;
+            let Some(cipher) = self.cipher(&client, scope, false).await? else {
+                return Ok(Vec::new());
+            };
+            let unindexed: bool = client
+                .query_one(
+                    "SELECT EXISTS (SELECT 1 FROM residents WHERE municipality_code = $1 \
+                     AND birth_index IS NULL)",
+                    &[&scope.as_str()],
+                )
+                .await?
+                .get(0);
+            if unindexed {
+                let tx = client.transaction().await?;
+                let rows = tx
+                    .query(
+                        "SELECT atena_number, birth_date_enc FROM residents \
+                         WHERE municipality_code = $1 AND birth_index IS NULL FOR UPDATE",
+                        &[&scope.as_str()],
+                    )
+                    .await?;
+                let update = tx
+                    .prepare(
+                        "UPDATE residents SET birth_index = $3 \
+                         WHERE municipality_code = $1 AND atena_number = $2",
+                    )
+                    .await?;
+                for r in rows {
+                    let atena: String = r.get(0);
+                    let sealed: Vec<u8> = r.get(1);
+                    let birth = open_birth_date(scope, &atena, &sealed, &cipher)?;
+                    let index = birth_index(birth, &cipher).to_vec();
+                    tx.execute(&update, &[&scope.as_str(), &atena, &index])
+                        .await?;
+                }
+                tx.commit().await?;
+            }
+            let index = birth_index(birth_date, &cipher).to_vec();
+            client
+                .query(
+                    "SELECT atena_number FROM residents WHERE municipality_code = $1 AND birth_index = $2 \
+                     ORDER BY atena_number LIMIT $3",
+                    &[&scope.as_str(), &index, &(BORN_ON_LIMIT as i64)],
                 )
                 .await?
                 .iter()

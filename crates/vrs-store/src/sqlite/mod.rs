@@ -379,6 +379,7 @@ fn sealed_from_row(
             moved_in_from: r.get(11)?,
             content_mac: r.get(10)?,
             kana_birth_index: Vec::new(),
+            birth_index: Vec::new(),
         },
         r.get(8)?,
         r.get(9)?,

@@ -12,7 +12,8 @@ use super::{
     SqliteStore, RESIDENT_COLUMNS,
 };
 use crate::audit::{timestamp_text, AuditEntry};
-use crate::sealed::{content_mac, kana_birth_index, SealedResident};
+use crate::residents::BORN_ON_LIMIT;
+use crate::sealed::{birth_index, content_mac, kana_birth_index, open_birth_date, SealedResident};
 use crate::{rows, CouponHolder, ResidentImport, ResidentStore, StoreError, Written};
 
 #[async_trait]
@@ -47,8 +48,8 @@ impl ResidentStore for SqliteStore {
             let now = timestamp_text(&Utc::now());
             tx.execute(
                 &format!(
-                    "INSERT INTO residents (municipality_code, {RESIDENT_COLUMNS}, kana_birth_index, updated_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
+                    "INSERT INTO residents (municipality_code, {RESIDENT_COLUMNS}, kana_birth_index, birth_index, updated_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) \
                      ON CONFLICT (municipality_code, atena_number) DO UPDATE SET \
                      my_number_index = excluded.my_number_index, my_number_enc = excluded.my_number_enc, \
                      coupon_number = excluded.coupon_number, name_enc = excluded.name_enc, \
@@ -56,7 +57,8 @@ impl ResidentStore for SqliteStore {
                      sex = excluded.sex, moved_out_on = excluded.moved_out_on, \
                      deceased_on = excluded.deceased_on, content_mac = excluded.content_mac, \
                      moved_in_from = excluded.moved_in_from, \
-                     kana_birth_index = excluded.kana_birth_index, updated_at = excluded.updated_at"
+                     kana_birth_index = excluded.kana_birth_index, birth_index = excluded.birth_index, \
+                     updated_at = excluded.updated_at"
                 ),
                 params![
                     scope.as_str(),
@@ -73,6 +75,7 @@ impl ResidentStore for SqliteStore {
                     s.content_mac,
                     s.moved_in_from,
                     s.kana_birth_index,
+                    s.birth_index,
                     now
                 ],
             )
@@ -182,6 +185,67 @@ impl ResidentStore for SqliteStore {
             )?;
             let atenas = stmt
                 .query_map(params![scope.as_str(), index], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            atenas
+                .iter()
+                .map(|a| find_resident(conn, keyring, scope, "atena_number", a))
+                .collect()
+        })
+        .await
+    }
+
+    async fn residents_born_on(
+        &self,
+        scope: MunicipalityCode,
+        birth_date: NaiveDate,
+    ) -> Result<Vec<Resident>, StoreError> {
+        let unindexed: bool = self
+            .read(move |conn, _| {
+                Ok(conn.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM residents WHERE municipality_code = ?1 \
+                     AND birth_index IS NULL)",
+                    [scope.as_str()],
+                    |r| r.get(0),
+                )?)
+            })
+            .await?;
+        if unindexed {
+            self.write(move |tx, keyring| {
+                let Some(cipher) = load_cipher(tx, keyring, scope)? else {
+                    return Ok(());
+                };
+                let rows: Vec<(String, Vec<u8>)> = tx
+                    .prepare(
+                        "SELECT atena_number, birth_date_enc FROM residents \
+                         WHERE municipality_code = ?1 AND birth_index IS NULL",
+                    )?
+                    .query_map([scope.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<Result<_, _>>()?;
+                let mut update = tx.prepare(
+                    "UPDATE residents SET birth_index = ?3 WHERE municipality_code = ?1 AND atena_number = ?2",
+                )?;
+                for (atena, sealed) in rows {
+                    let birth = open_birth_date(scope, &atena, &sealed, &cipher)?;
+                    let index = birth_index(birth, &cipher).to_vec();
+                    update.execute(params![scope.as_str(), atena, index])?;
+                }
+                Ok(())
+            })
+            .await?;
+        }
+        self.read(move |conn, keyring| {
+            let Some(cipher) = load_cipher(conn, keyring, scope)? else {
+                return Ok(Vec::new());
+            };
+            let index = birth_index(birth_date, &cipher).to_vec();
+            let mut stmt = conn.prepare(
+                "SELECT atena_number FROM residents WHERE municipality_code = ?1 AND birth_index = ?2 \
+                 ORDER BY atena_number LIMIT ?3",
+            )?;
+            let atenas = stmt
+                .query_map(params![scope.as_str(), index, BORN_ON_LIMIT as i64], |r| {
+                    r.get::<_, String>(0)
+                })?
                 .collect::<Result<Vec<_>, _>>()?;
             atenas
                 .iter()

@@ -49,6 +49,7 @@ on_both_backends!(
     many_doses_are_added_all_or_none,
     flags_are_set_and_cleared_without_touching_doses,
     kana_name_and_birth_date_find_people_through_the_search_index,
+    a_birth_date_finds_everyone_born_that_day_also_rows_stored_before_its_index,
     the_coupon_holder_is_read_without_opening_a_sealed_field,
     an_inquiry_records_both_sides_with_audit_in_both_chains_and_no_my_number,
     an_inquiry_that_finds_nobody_writes_only_the_asking_side,

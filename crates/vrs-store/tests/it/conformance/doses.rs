@@ -301,6 +301,60 @@ pub async fn kana_name_and_birth_date_find_people_through_the_search_index(db: &
         .is_empty());
 }
 
+pub async fn a_birth_date_finds_everyone_born_that_day_also_rows_stored_before_its_index(
+    db: &TestDb,
+) {
+    let a = resident(SAIJO, 40);
+    let mut twin = resident(SAIJO, 41);
+    twin.birth_date = a.birth_date;
+    let other_day = resident(SAIJO, 42);
+    let mut elsewhere = resident(CHIYODA, 43);
+    elsewhere.birth_date = a.birth_date;
+    for r in [&a, &twin, &other_day, &elsewhere] {
+        put(db, r).await;
+    }
+    let s = &db.store;
+    let found = s
+        .residents_born_on(code(SAIJO), a.birth_date)
+        .await
+        .unwrap();
+    assert_eq!(
+        found,
+        vec![a.clone(), twin.clone()],
+        "by 宛名番号, only this area"
+    );
+    assert_eq!(
+        s.residents_born_on(code(SAIJO), other_day.birth_date)
+            .await
+            .unwrap(),
+        vec![other_day.clone()]
+    );
+    // Rows stored before the index existed are indexed on the first search, then found.
+    db.exec("UPDATE residents SET birth_index = NULL")
+        .await
+        .unwrap();
+    assert_eq!(
+        s.residents_born_on(code(SAIJO), a.birth_date)
+            .await
+            .unwrap(),
+        vec![a.clone(), twin]
+    );
+    assert_eq!(
+        s.residents_born_on(code(CHIYODA), a.birth_date)
+            .await
+            .unwrap(),
+        vec![elsewhere]
+    );
+    let day_after = a.birth_date.succ_opt().unwrap();
+    if day_after != other_day.birth_date {
+        assert!(s
+            .residents_born_on(code(SAIJO), day_after)
+            .await
+            .unwrap()
+            .is_empty());
+    }
+}
+
 pub async fn the_coupon_holder_is_read_without_opening_a_sealed_field(db: &TestDb) {
     let mut r = resident(SAIJO, 31);
     r.moved_out_on = NaiveDate::from_ymd_opt(2022, 4, 1);
