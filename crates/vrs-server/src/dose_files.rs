@@ -36,6 +36,7 @@ fn upload_form(signed: &Signed, error: Option<&str>) -> Markup {
             input type="hidden" name="csrf" value=(signed.session.csrf_token);
             (uploads::fields(ja, Text::DoseCsvFile))
             button.primary type="submit" { (Text::Import.pick(ja)) }
+            (uploads::progress(ja))
         }
         p { (Text::ColumnsCouponNumberDoseNumber.pick(ja)) }
     }

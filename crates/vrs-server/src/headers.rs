@@ -23,14 +23,16 @@ fn hash_source(text: &str) -> String {
     )
 }
 
-/// The policy: nothing by default; this server's stylesheet, the tablet's script by hash;
+/// The policy: nothing by default; this server's stylesheet, the tablet's script by hash and the
+/// scripts this server serves (the QR decoder) — never an inline script it did not write;
 /// pictures inline (charts are inline SVG); requests, forms and the base URL to this origin only.
 pub fn content_security_policy() -> &'static str {
     static POLICY: OnceLock<String> = OnceLock::new();
     POLICY.get_or_init(|| {
         format!(
-            "default-src 'none'; script-src {script}; style-src 'self'; img-src 'self' data:; \
-             connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'none'; script-src {script} 'self'; style-src 'self'; img-src 'self' data:; \
+             media-src 'self' blob: mediastream:; connect-src 'self'; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
             script = hash_source(crate::tablet::TABLET_JS),
         )
     })

@@ -327,13 +327,21 @@ pub async fn tablet_page(
         }
         div #tablet data-csrf=(signed.session.csrf_token) data-lang=(lang.code())
             data-retrying=(Text::RegistrationRetrying.pick(ja))
-            data-not-through=(Text::RegistrationNotThrough.pick(ja)) {
+            data-not-through=(Text::RegistrationNotThrough.pick(ja))
+            data-camera-point=(Text::CameraPointAtQr.pick(ja))
+            data-camera-unavailable=(Text::CameraUnavailable.pick(ja))
+            data-camera-not-coupon=(Text::CameraNotACoupon.pick(ja)) {
             section.card #step-coupon {
                 label for="ocr" { (Text::CouponOcrLine18Digits.pick(ja)) }
                 input #ocr name="ocr" inputmode="numeric" autocomplete="off" autofocus
                     placeholder="133820600000000123" maxlength="24";
                 p #ocr-feedback aria-live="polite" {}
                 button.primary #check type="button" disabled { (Text::CheckTheCoupon.pick(ja)) }
+                div.camera {
+                    button.secondary #camera type="button" hidden { (Text::ReadWithTheCamera.pick(ja)) }
+                    video #camera-view hidden playsinline muted aria-label=(Text::CameraView.pick(ja)) {}
+                    button.secondary #camera-stop type="button" hidden { (Text::StopTheCamera.pick(ja)) }
+                }
             }
             section.card #step-dose hidden {
                 p #coupon-info.notice {}
@@ -361,6 +369,7 @@ pub async fn tablet_page(
             }
             section.card #result hidden role="status" {}
         }
+        script src=(crate::pages::Asset::QrDecoder.path()) {}
         script { (PreEscaped(TABLET_JS)) }
     };
     Ok(Html(
@@ -407,6 +416,63 @@ pub(crate) const TABLET_JS: &str = r#"
     say(feedback, ja ? '18桁 — 確認できます。' : '18 digits — ready to check.', false);
     check.disabled = false;
   });
+  // The camera: the coupon's QR code holds its OCR line. Frames are read on the tablet itself
+  // (the browser's own BarcodeDetector where it has one, else the bundled jsQR); no picture of a
+  // coupon leaves the device. The typed field stays the way in when there is no camera.
+  const camera = $('camera'), view = $('camera-view'), stopCam = $('camera-stop');
+  const frame = document.createElement('canvas');
+  const detector = 'BarcodeDetector' in window ? new window.BarcodeDetector({ formats: ['qr_code'] }) : null;
+  let stream = null;
+  camera.hidden = !(navigator.mediaDevices && navigator.mediaDevices.getUserMedia);
+  const stopCamera = () => {
+    if (stream) stream.getTracks().forEach((t) => t.stop());
+    stream = null;
+    view.hidden = true; stopCam.hidden = true; camera.hidden = false;
+  };
+  const decode = async () => {
+    frame.width = view.videoWidth; frame.height = view.videoHeight;
+    const ctx = frame.getContext('2d', { willReadFrequently: true });
+    ctx.drawImage(view, 0, 0);
+    if (detector) {
+      const codes = await detector.detect(frame).catch(() => []);
+      return codes.length ? codes[0].rawValue : null;
+    }
+    if (!window.jsQR) return null;
+    const image = ctx.getImageData(0, 0, frame.width, frame.height);
+    const code = window.jsQR(image.data, image.width, image.height, { inversionAttempts: 'attemptBoth' });
+    return code ? code.data : null;
+  };
+  const scan = async () => {
+    if (!stream) return;
+    const text = view.readyState >= 2 && view.videoWidth ? await decode() : null;
+    if (text !== null) {
+      const digits = toAscii(text);
+      if (/^\d{18}$/.test(digits)) {
+        stopCamera();
+        ocr.value = digits;
+        ocr.dispatchEvent(new Event('input'));
+        if (!check.disabled) check.click(); else ocr.focus();
+        return;
+      }
+      say(feedback, root.dataset.cameraNotCoupon, true);
+    }
+    setTimeout(scan, 150);
+  };
+  camera.addEventListener('click', async () => {
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment' }, audio: false });
+    } catch (e) {
+      say(feedback, root.dataset.cameraUnavailable, true);
+      ocr.focus();
+      return;
+    }
+    view.srcObject = stream;
+    view.hidden = false; stopCam.hidden = false; camera.hidden = true;
+    await view.play().catch(() => {});
+    say(feedback, root.dataset.cameraPoint, false);
+    scan();
+  });
+  stopCam.addEventListener('click', () => { stopCamera(); ocr.focus(); });
   const show = (ok, lines) => {
     result.hidden = false;
     result.className = 'card ' + (ok ? 'ok' : 'refused');

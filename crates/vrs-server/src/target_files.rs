@@ -27,6 +27,7 @@ fn upload_form(signed: &Signed, error: Option<&str>) -> Markup {
             input type="hidden" name="csrf" value=(signed.session.csrf_token);
             (uploads::fields(ja, Text::TargetCsvFile))
             button.primary type="submit" { (Text::Import.pick(ja)) }
+            (uploads::progress(ja))
         }
         p { (Text::TargetColumns.pick(ja)) }
         p { (Text::TargetImportUpdates.pick(ja)) }

@@ -22,6 +22,16 @@ pub struct Upload {
     pub partial: bool,
 }
 
+/// Why an upload could not be read at all (cut short, too large, not a multipart form), in both
+/// languages.
+fn unreadable(e: &axum::extract::multipart::MultipartError) -> WebError {
+    WebError::Refused(vrs_domain::Reason::new(
+        "upload_unreadable",
+        "送信されたファイルを読み取れませんでした（送信が途中で切れたか、大きすぎるか、形式が正しくありません）。もう一度送信してください。",
+        format!("the upload could not be read: {}", e.body_text()),
+    ))
+}
+
 /// Reads the upload form's fields; unknown fields are ignored.
 pub async fn read(mut multipart: Multipart) -> Result<Upload, WebError> {
     let mut upload = Upload {
@@ -31,11 +41,7 @@ pub async fn read(mut multipart: Multipart) -> Result<Upload, WebError> {
         encoding: "auto".to_owned(),
         partial: false,
     };
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| WebError::Invalid(e.body_text()))?
-    {
+    while let Some(field) = multipart.next_field().await.map_err(|e| unreadable(&e))? {
         match field.name().unwrap_or_default() {
             "csrf" => upload.csrf = field.text().await.unwrap_or_default(),
             "encoding" => upload.encoding = field.text().await.unwrap_or_default(),
@@ -47,10 +53,7 @@ pub async fn read(mut multipart: Multipart) -> Result<Upload, WebError> {
                     .chars()
                     .take(100)
                     .collect();
-                upload.file = field
-                    .bytes()
-                    .await
-                    .map_err(|e| WebError::Invalid(e.body_text()))?;
+                upload.file = field.bytes().await.map_err(|e| unreadable(&e))?;
             }
             _ => {}
         }
@@ -72,6 +75,21 @@ pub fn fields(ja: bool, file_label: Text) -> Markup {
         }
         label { input type="checkbox" name="partial" value="1";
             (Text::StoreTheGoodRowsOnly.pick(ja)) }
+    }
+}
+
+/// Where an upload form shows its progress (drawn by `upload.js`, served from `/static/`): the
+/// share of the file sent, then that the server is checking and importing it.
+pub fn progress(ja: bool) -> Markup {
+    html! {
+        div.upload-progress hidden
+            data-sending=(Text::UploadSending.pick(ja))
+            data-reading=(Text::UploadReading.pick(ja))
+            data-failed=(Text::UploadFailed.pick(ja)) {
+            progress max="100" value="0" aria-label=(Text::UploadProgress.pick(ja)) {}
+            p.upload-status role="status" aria-live="polite" {}
+        }
+        script src=(crate::pages::Asset::UploadProgress.path()) {}
     }
 }
 

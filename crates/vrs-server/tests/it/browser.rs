@@ -67,17 +67,34 @@ pub(crate) async fn chromedriver() -> Option<Driver> {
 }
 
 pub(crate) async fn browser(driver: &Driver) -> Client {
+    browser_with(driver, &[]).await
+}
+
+/// A browser session started with `extra` command-line switches (a fake camera, say).
+pub(crate) async fn browser_with(driver: &Driver, extra: &[String]) -> Client {
     let mut caps = serde_json::Map::new();
     let user_data = tempfile_dir();
+    let mut args: Vec<String> = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+    ]
+    .iter()
+    .map(|a| (*a).to_owned())
+    .collect();
+    args.push(format!("--user-data-dir={user_data}"));
+    args.extend_from_slice(extra);
     caps.insert(
         "goog:chromeOptions".into(),
         serde_json::json!({
             "binary": "/usr/bin/chromium",
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", format!("--user-data-dir={user_data}"),
-            ]
+            "args": args,
         }),
     );
     // Two crypto providers are compiled into the test build: name one for the WebDriver client.
@@ -221,7 +238,7 @@ async fn each_role_signs_in_and_sees_its_menu() {
 }
 
 /// Waits until the element `id` is shown and its text contains `needle`; returns the text.
-async fn wait_for_text(client: &Client, id: &str, needle: &str) -> String {
+pub(crate) async fn wait_for_text(client: &Client, id: &str, needle: &str) -> String {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     let mut last = String::new();
     while std::time::Instant::now() < deadline {
