@@ -41,13 +41,15 @@ pub(super) async fn insert_dose(
 ) -> Result<(), StoreError> {
     let dose = &record.dose;
     rows::check_scope(scope, dose.municipality)?;
-    // One round trip: the person must exist in the area and the dose number be free.
+    // One round trip: the person must exist in the area and the dose number be free. The row is
+    // selected from the person's own (so on Citus the statement runs whole on the area's shard and
+    // reports what it inserted).
     let stmt = tx
         .prepare_cached(
             "INSERT INTO doses (municipality_code, atena_number, dose_number, administered_on, product_code, \
              lot_number, site_municipality_code, coupon_number, venue, doctor, recorded_at, source, recorded_by, \
-             received_from) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 WHERE EXISTS \
-             (SELECT 1 FROM residents WHERE municipality_code = $1 AND atena_number = $2) ON CONFLICT DO NOTHING",
+             received_from) SELECT r.municipality_code, r.atena_number, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
+             $13, $14 FROM residents r WHERE r.municipality_code = $1 AND r.atena_number = $2 ON CONFLICT DO NOTHING",
         )
         .await?;
     let inserted = tx

@@ -1,0 +1,3 @@
+-- One distribution column type: the PostgreSQL schema keys the bulk inquiry jobs by CHAR(6) like
+-- every other area table, for Citus. SQLite compares the six-digit codes the same whatever the
+-- declared type, so nothing changes here.
