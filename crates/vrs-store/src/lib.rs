@@ -64,6 +64,7 @@ pub use import::{ImportRow, ImportSummary, Rejection, ResidentImport, SealedBatc
 pub use merge::DuplicateStore;
 pub use merge::{Candidate, CandidateKind, CandidateStatus, Mover, PersonMerge};
 pub use opendata::{OpenCount, OpenDataStore, OpenFile, OpenFileInfo, OpenGrain, OpenRow};
+pub use postgres::citus::Distribution;
 pub use postgres::tls as postgres_tls;
 pub use postgres::PostgresStore;
 pub use provision::InquiryStore;
@@ -145,4 +146,17 @@ pub async fn open(url: &str, master: MasterKey, init: bool) -> Result<Arc<dyn St
         DatabaseUrl::Sqlite(path) => Arc::new(SqliteStore::open(&path, master, init).await?),
         DatabaseUrl::Postgres(url) => Arc::new(PostgresStore::open(&url, master, init).await?),
     })
+}
+
+/// Distributes the migrated schema over the Citus cluster whose coordinator is at `url`: every
+/// table of a municipality's area by `municipality_code`, colocated; the deployment-wide tables as
+/// reference tables. Tables distributed already are left alone. Refuses SQLite and a PostgreSQL
+/// database without the citus extension.
+pub async fn distribute_citus(url: &str) -> Result<Distribution, StoreError> {
+    match DatabaseUrl::parse(url)? {
+        DatabaseUrl::Sqlite(_) => Err(StoreError::Config(
+            "Citus distributes a PostgreSQL database, not SQLite".into(),
+        )),
+        DatabaseUrl::Postgres(url) => postgres::citus::distribute(&url).await,
+    }
 }

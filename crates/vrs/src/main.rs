@@ -38,7 +38,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Create the master key (if absent), the database and its schema. Safe to run again.
-    Init,
+    Init(commands::init::Args),
     /// List the municipality master list (全国地方公共団体コード).
     Municipalities(commands::municipalities::Args),
     /// Generate synthetic data for demos, tests and benchmarks.
@@ -124,7 +124,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Init => commands::init::run(&context).await,
+            Command::Init(args) => commands::init::run(&context, &args).await,
             Command::Municipalities(args) => commands::municipalities::run(&args),
             Command::Gen(gen) => commands::gen::run(&gen),
             Command::Import(import) => commands::import::run(&context, &import).await,

@@ -451,6 +451,12 @@ impl BackupStore for PostgresStore {
         let code = scope.as_str();
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
+        if self.citus {
+            // The shred deletes sessions (distributed) and then writes accounts (a reference table
+            // they name): Citus allows that in one transaction only over one connection per node.
+            tx.batch_execute("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'")
+                .await?;
+        }
         tx.execute(
             "SELECT 1 FROM area_shreds WHERE municipality_code = $1 FOR UPDATE",
             &[&code],

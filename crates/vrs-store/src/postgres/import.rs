@@ -1,6 +1,7 @@
 //! Bulk import on PostgreSQL: one pooled connection in a transaction for the whole import, rows
 //! sealed on the blocking pool and sent with binary `COPY` into a temporary table, then the shared
-//! set-based SQL of [`crate::import`].
+//! set-based SQL of [`crate::import`]. On Citus the rows go to the distributed staging table
+//! instead, under a batch number of their own ([`super::citus_import`]).
 
 use std::sync::Arc;
 
@@ -11,8 +12,9 @@ use tokio_postgres::types::Type;
 use vrs_crypto::FieldCipher;
 use vrs_domain::MunicipalityCode;
 
-use super::{append_audit_tx, PostgresStore};
+use super::{append_audit_tx, citus_import, PostgresStore};
 use crate::import::{self, ImportSummary, Rejection, ResidentImport, SealedBatch, Sealer};
+use crate::sealed::SealedResident;
 use crate::{AuditEntry, StoreError};
 
 const STAGING: &str = "CREATE TEMP TABLE import_staging (
@@ -46,6 +48,8 @@ pub(crate) struct PostgresImport {
     client: Option<Object>,
     scope: MunicipalityCode,
     cipher: Arc<FieldCipher>,
+    /// On Citus, the batch number of the rows in the distributed staging table.
+    batch: Option<i64>,
 }
 
 impl PostgresStore {
@@ -64,13 +68,18 @@ impl PostgresStore {
                 "BEGIN; SET LOCAL work_mem = '128MB'; SET LOCAL maintenance_work_mem = '256MB';",
             )
             .await?;
-        let mut import = PostgresImport {
+        let batch = if self.citus {
+            Some(client.query_one(citus_import::BATCH, &[]).await?.get(0))
+        } else {
+            client.batch_execute(STAGING).await?;
+            None
+        };
+        Ok(Box::new(PostgresImport {
             client: Some(client),
             scope,
             cipher,
-        };
-        import.client()?.batch_execute(STAGING).await?;
-        Ok(Box::new(import))
+            batch,
+        }))
     }
 }
 
@@ -86,13 +95,25 @@ async fn lines(
     client: &Object,
     sql: &str,
     scope: MunicipalityCode,
+    batch: Option<i64>,
 ) -> Result<Vec<u64>, StoreError> {
-    let rows = client.query(sql, &[&scope.as_str()]).await?;
+    let rows = match batch {
+        None => client.query(sql, &[&scope.as_str()]).await?,
+        Some(b) => client.query(sql, &[&scope.as_str(), &b]).await?,
+    };
     Ok(rows.iter().map(|r| r.get::<_, i64>(0) as u64).collect())
 }
 
-async fn pairs(client: &Object, sql: &str) -> Result<Vec<(u64, u64)>, StoreError> {
-    let rows = client.query(sql, &[]).await?;
+async fn pairs(
+    client: &Object,
+    sql: &str,
+    scope: MunicipalityCode,
+    batch: Option<i64>,
+) -> Result<Vec<(u64, u64)>, StoreError> {
+    let rows = match batch {
+        None => client.query(sql, &[]).await?,
+        Some(b) => client.query(sql, &[&scope.as_str(), &b]).await?,
+    };
     Ok(rows
         .iter()
         .map(|r| (r.get::<_, i64>(0) as u64, r.get::<_, i64>(1) as u64))
@@ -109,6 +130,9 @@ impl ResidentImport for PostgresImport {
 
     async fn stage(&mut self, batch: SealedBatch) -> Result<(), StoreError> {
         let sealed: Vec<(i64, _)> = batch.rows.into_iter().map(|(l, s)| (l as i64, s)).collect();
+        if let Some(batch) = self.batch {
+            return stage_citus(self, batch, &sealed).await;
+        }
         let client = self.client()?;
         let sink = client.copy_in(COPY).await?;
         let writer = BinaryCopyInWriter::new(sink, &COPY_TYPES);
@@ -140,10 +164,21 @@ impl ResidentImport for PostgresImport {
 
     async fn check(&mut self) -> Result<Vec<(u64, Rejection)>, StoreError> {
         let scope = self.scope;
+        let batch = self.batch;
         let client = self.client()?;
         let started = std::time::Instant::now();
-        client.batch_execute("ANALYZE import_staging;").await?;
-        tracing::debug!(elapsed = ?started.elapsed(), "import: staging analysed");
+        if batch.is_none() {
+            client.batch_execute("ANALYZE import_staging;").await?;
+            tracing::debug!(elapsed = ?started.elapsed(), "import: staging analysed");
+        }
+        let taken_sql = |column| match batch {
+            None => import::taken_sql(column),
+            Some(_) => citus_import::taken_sql(column),
+        };
+        let duplicates_sql = |column| match batch {
+            None => import::duplicates_sql(column),
+            Some(_) => citus_import::duplicates_sql(column),
+        };
         let has_people: bool = client
             .query_one(import::AREA_HAS_PEOPLE, &[&scope.as_str()])
             .await?
@@ -151,11 +186,11 @@ impl ResidentImport for PostgresImport {
         let taken = if has_people {
             [
                 (
-                    lines(client, &import::taken_sql("my_number_index"), scope).await?,
+                    lines(client, &taken_sql("my_number_index"), scope, batch).await?,
                     Rejection::MyNumberTaken,
                 ),
                 (
-                    lines(client, &import::taken_sql("coupon_number"), scope).await?,
+                    lines(client, &taken_sql("coupon_number"), scope, batch).await?,
                     Rejection::CouponTaken,
                 ),
             ]
@@ -168,15 +203,15 @@ impl ResidentImport for PostgresImport {
         let found = import::collect(
             [
                 (
-                    pairs(client, &import::duplicates_sql("atena_number")).await?,
+                    pairs(client, &duplicates_sql("atena_number"), scope, batch).await?,
                     import::duplicate_atena,
                 ),
                 (
-                    pairs(client, &import::duplicates_sql("my_number_index")).await?,
+                    pairs(client, &duplicates_sql("my_number_index"), scope, batch).await?,
                     import::duplicate_my_number,
                 ),
                 (
-                    pairs(client, &import::duplicates_sql("coupon_number")).await?,
+                    pairs(client, &duplicates_sql("coupon_number"), scope, batch).await?,
                     import::duplicate_coupon,
                 ),
             ],
@@ -196,7 +231,10 @@ impl ResidentImport for PostgresImport {
             .client
             .take()
             .ok_or_else(|| StoreError::Other("the import has ended".into()))?;
-        let result = commit(&client, scope, refused, audit).await;
+        let result = match self.batch {
+            None => commit(&client, scope, refused, audit).await,
+            Some(batch) => commit_citus(&client, scope, batch, refused, audit).await,
+        };
         if result.is_err() {
             let _ = client.batch_execute("ROLLBACK").await;
         }
@@ -228,6 +266,82 @@ async fn commit(
         .execute(&import::insert_sql("now()"), &[&code])
         .await?;
     tracing::debug!(elapsed = ?started.elapsed(), "import: merged");
+    let summary = ImportSummary {
+        added,
+        updated,
+        unchanged,
+        rejected,
+    };
+    append_audit_tx(
+        client,
+        scope.into(),
+        &audit.with_detail(import::detail(&summary)),
+    )
+    .await?;
+    client.batch_execute("COMMIT").await?;
+    Ok(summary)
+}
+
+async fn stage_citus(
+    import: &mut PostgresImport,
+    batch: i64,
+    sealed: &[(i64, SealedResident)],
+) -> Result<(), StoreError> {
+    let code = import.scope.as_str().to_owned();
+    let client = import.client()?;
+    let sink = client.copy_in(citus_import::COPY).await?;
+    let writer = BinaryCopyInWriter::new(sink, &citus_import::COPY_TYPES);
+    tokio::pin!(writer);
+    for (line, s) in sealed {
+        let sex = i16::from(s.sex);
+        writer
+            .as_mut()
+            .write(&[
+                &code,
+                &batch,
+                line,
+                &s.atena,
+                &s.my_number_index,
+                &s.my_number_enc,
+                &s.coupon,
+                &s.name_enc,
+                &s.name_kana_enc,
+                &s.birth_date_enc,
+                &sex,
+                &s.content_mac,
+                &s.kana_birth_index,
+                &s.moved_in_from,
+            ])
+            .await?;
+    }
+    writer.finish().await?;
+    Ok(())
+}
+
+async fn commit_citus(
+    client: &Object,
+    scope: MunicipalityCode,
+    batch: i64,
+    refused: &[u64],
+    audit: AuditEntry,
+) -> Result<ImportSummary, StoreError> {
+    let refused: Vec<i64> = refused.iter().map(|l| *l as i64).collect();
+    let code = scope.as_str();
+    let rejected = client
+        .execute(citus_import::DROP_REFUSED, &[&code, &batch, &refused])
+        .await?;
+    let unchanged = client
+        .execute(citus_import::DROP_UNCHANGED, &[&code, &batch])
+        .await?;
+    let updated = client
+        .execute(citus_import::UPDATE, &[&code, &batch])
+        .await?;
+    let added = client
+        .execute(citus_import::INSERT, &[&code, &batch])
+        .await?;
+    client
+        .execute(citus_import::CLEAR, &[&code, &batch])
+        .await?;
     let summary = ImportSummary {
         added,
         updated,

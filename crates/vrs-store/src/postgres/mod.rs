@@ -6,6 +6,8 @@ mod accounts;
 mod audit;
 mod backup;
 mod certificates;
+pub mod citus;
+mod citus_import;
 mod clients;
 mod doses;
 mod governance;
@@ -52,6 +54,8 @@ pub struct PostgresStore {
     pool: Pool,
     keyring: Arc<Keyring>,
     registrations: registrations::Registrations,
+    /// The schema is distributed over a Citus cluster ([`citus`]).
+    citus: bool,
 }
 
 fn map_db(e: tokio_postgres::Error) -> StoreError {
@@ -160,11 +164,13 @@ impl PostgresStore {
             }
             None => return Err(StoreError::NotInitialised),
         }
+        let citus = citus::has_citus(&client).await? && citus::is_distributed(&client).await?;
         drop(client);
         Ok(Self {
             registrations: registrations::Registrations::start(pool.clone()),
             pool,
             keyring: Arc::new(Keyring::new(master)),
+            citus,
         })
     }
 
