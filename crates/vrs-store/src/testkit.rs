@@ -5,6 +5,11 @@
 //! PostgreSQL is reached at `VRS_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/test`).
 //! When it cannot be reached the PostgreSQL cases are skipped with a message, except under CI
 //! (`CI` set) or with `VRS_REQUIRE_POSTGRES=1`, where they fail.
+//!
+//! A Citus cluster is reached at `VRS_TEST_CITUS_URL` (its coordinator, in a database that has the
+//! citus extension and knows its workers); each case gets a fresh database on every node, migrated
+//! and distributed as `vrs init --citus` does. Without the variable the Citus cases are skipped
+//! with a message, in CI too.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -28,6 +33,37 @@ pub fn postgres_required() -> bool {
 
 pub fn postgres_base_url() -> String {
     std::env::var("VRS_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned())
+}
+
+/// The Citus coordinator of the optional Citus cases, from `VRS_TEST_CITUS_URL`.
+pub fn citus_url() -> Option<String> {
+    std::env::var("VRS_TEST_CITUS_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// The node at `host`:`port` of the cluster at `admin_url`, reached as the same role.
+fn node_config(admin_url: &str, host: &str, port: u16) -> tokio_postgres::Config {
+    let admin: tokio_postgres::Config = admin_url.parse().unwrap();
+    let mut config = tokio_postgres::Config::new();
+    config.host(host).port(port);
+    if let Some(user) = admin.get_user() {
+        config.user(user);
+    }
+    if let Some(password) = admin.get_password() {
+        config.password(password);
+    }
+    config.dbname(admin.get_dbname().unwrap_or("postgres"));
+    config
+}
+
+async fn connect(config: &tokio_postgres::Config) -> tokio_postgres::Client {
+    let (client, conn) = config
+        .connect(tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("Citus at VRS_TEST_CITUS_URL is unreachable: {e}"));
+    tokio::spawn(conn);
+    client
 }
 
 /// `url` with its database name replaced by `db`.
@@ -61,6 +97,8 @@ pub struct TestDb {
     pub url: String,
     pub key_hex: String,
     pub raw: Raw,
+    /// On Citus, the workers holding a database of the same name (dropped with it).
+    workers: Vec<tokio_postgres::Config>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -93,6 +131,7 @@ impl TestDb {
             url,
             key_hex,
             raw: Raw::Sqlite(path),
+            workers: Vec::new(),
             _dir: Some(dir),
         }
     }
@@ -107,6 +146,9 @@ impl TestDb {
     pub async fn fresh_like(&self, key_hex: &str) -> Self {
         match self.raw {
             Raw::Sqlite(_) => Self::sqlite_with_key(key_hex).await,
+            Raw::Postgres { .. } if !self.workers.is_empty() => Self::citus_with_key(key_hex)
+                .await
+                .expect("Citus answered a moment ago"),
             Raw::Postgres { .. } => Self::postgres_with_key(key_hex)
                 .await
                 .expect("PostgreSQL answered a moment ago"),
@@ -150,6 +192,106 @@ impl TestDb {
             url: url.clone(),
             key_hex,
             raw: Raw::Postgres { admin_url, db, url },
+            workers: Vec::new(),
+            _dir: None,
+        })
+    }
+
+    /// A fresh database distributed over the Citus cluster at `VRS_TEST_CITUS_URL`, or `None` (with
+    /// a message) when the variable is unset.
+    pub async fn citus() -> Option<Self> {
+        Self::citus_with_key(&key_pair().1).await
+    }
+
+    /// A fresh Citus database under the master key `key_hex`, or `None` as [`Self::citus`].
+    pub async fn citus_with_key(key_hex: &str) -> Option<Self> {
+        let Some(admin_url) = citus_url() else {
+            eprintln!("VRS_TEST_CITUS_URL unset; skipping the Citus case");
+            return None;
+        };
+        let admin = connect(&admin_url.parse().unwrap()).await;
+        // Adding nodes propagates the roles to the workers, which concurrent additions (from other
+        // cases, other test binaries) would update at once: one database is set up at a time.
+        admin
+            .batch_execute("SELECT pg_advisory_lock(5652530)")
+            .await
+            .unwrap();
+        let nodes: Vec<(String, i32, bool)> = admin
+            .query(
+                "SELECT nodename, nodeport, groupid = 0 FROM pg_dist_node \
+                 WHERE noderole = 'primary' AND isactive ORDER BY groupid",
+                &[],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect();
+        let db = format!(
+            "vrs_c_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed),
+            rand::random::<u16>()
+        );
+        let mut workers = Vec::new();
+        let mut coordinator = None;
+        for (host, port, is_coordinator) in &nodes {
+            let mut config = node_config(&admin_url, host, *port as u16);
+            connect(&config)
+                .await
+                .batch_execute(&format!("CREATE DATABASE {db}"))
+                .await
+                .unwrap();
+            config.dbname(&db);
+            connect(&config)
+                .await
+                .batch_execute("CREATE EXTENSION citus")
+                .await
+                .unwrap();
+            if *is_coordinator {
+                coordinator = Some((host.clone(), *port));
+            } else {
+                workers.push(config);
+            }
+        }
+        let (host, port) = coordinator.expect("the coordinator is in pg_dist_node");
+        let url = with_database(&admin_url, &db);
+        let client = connect(&url.parse().unwrap()).await;
+        client
+            .execute("SELECT citus_set_coordinator_host($1, $2)", &[&host, &port])
+            .await
+            .unwrap();
+        for w in &workers {
+            let (tokio_postgres::config::Host::Tcp(h), Some(p)) =
+                (&w.get_hosts()[0], w.get_ports().first())
+            else {
+                panic!("a worker is reached over TCP")
+            };
+            client
+                .execute("SELECT citus_add_node($1, $2)", &[h, &i32::from(*p)])
+                .await
+                .unwrap();
+        }
+        admin
+            .batch_execute("SELECT pg_advisory_unlock(5652530)")
+            .await
+            .unwrap();
+        // Few shards per table: a database per case, and each case's areas are few.
+        client
+            .batch_execute(&format!("ALTER DATABASE {db} SET citus.shard_count = 4"))
+            .await
+            .unwrap();
+        let key_hex = key_hex.to_owned();
+        let key = || MasterKey::from_hex(&key_hex).unwrap();
+        drop(crate::open(&url, key(), true).await.unwrap());
+        crate::distribute_citus(&url).await.unwrap();
+        let store = crate::open(&url, key(), false).await.unwrap();
+        Some(Self {
+            store,
+            url: url.clone(),
+            key_hex,
+            raw: Raw::Postgres { admin_url, db, url },
+            workers,
             _dir: None,
         })
     }
@@ -277,6 +419,16 @@ impl TestDb {
     pub async fn cleanup(self) {
         if let Raw::Postgres { admin_url, db, .. } = &self.raw {
             drop(self.store);
+            for worker in &self.workers {
+                let mut admin = worker.clone();
+                admin.dbname("postgres");
+                if let Ok((client, conn)) = admin.connect(tokio_postgres::NoTls).await {
+                    tokio::spawn(conn);
+                    let _ = client
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+                        .await;
+                }
+            }
             if let Ok((client, conn)) =
                 tokio_postgres::connect(admin_url, tokio_postgres::NoTls).await
             {
@@ -309,7 +461,9 @@ impl Fixture for TestDb {
 
 /// One `#[tokio::test]` per case and backend: each `async fn case(fixture: &F)` runs on a fresh
 /// SQLite database and on a fresh PostgreSQL database (skipped with a message where PostgreSQL is
-/// unreachable, except under CI), in modules `sqlite` and `postgres` beside the cases.
+/// unreachable, except under CI), in modules `sqlite` and `postgres` beside the cases; and on a
+/// fresh Citus database in module `citus` (skipped with a message unless `VRS_TEST_CITUS_URL` is
+/// set).
 ///
 /// - `on_both_backends!(a, b)`: the cases take `&TestDb`;
 /// - `on_both_backends!(F: a, b)`: the cases take `&F`, made by [`Fixture::open`];
@@ -321,6 +475,8 @@ macro_rules! on_both_backends {
             async { Some($crate::testkit::TestDb::sqlite().await) }, $run; $($case),*);
         $crate::on_both_backends!(@mod postgres,
             $crate::testkit::TestDb::postgres(), $run; $($case),*);
+        $crate::on_both_backends!(@mod citus,
+            $crate::testkit::TestDb::citus(), $run; $($case),*);
     };
     (@mod $name:ident, $open:expr, $run:tt; $($case:ident),*) => {
         mod $name {

@@ -251,10 +251,12 @@ mod cases {
         let b = resident(SAIJO, 2);
         put(db, &a).await;
         put(db, &b).await;
-        db.exec(
-            "UPDATE residents SET name_enc = (SELECT name_enc FROM residents WHERE atena_number = '1') \
-             WHERE atena_number = '2'",
-        )
+        // Within one area (one shard on Citus).
+        db.exec(&format!(
+            "UPDATE residents SET name_enc = (SELECT name_enc FROM residents \
+             WHERE municipality_code = '{SAIJO}' AND atena_number = '1') \
+             WHERE municipality_code = '{SAIJO}' AND atena_number = '2'"
+        ))
         .await
         .unwrap();
         let err = db.store.resident(code(SAIJO), &b.atena).await.unwrap_err();
@@ -280,8 +282,10 @@ mod cases {
         let b = resident(CHIYODA, 5);
         put(db, &a).await;
         put(db, &b).await;
+        // The value is read first (a CTE: Citus reads one shard, then writes another).
         db.exec(&format!(
-            "UPDATE residents SET birth_date_enc = (SELECT birth_date_enc FROM residents WHERE municipality_code = '{SAIJO}') \
+            "WITH v AS (SELECT birth_date_enc FROM residents WHERE municipality_code = '{SAIJO}') \
+             UPDATE residents SET birth_date_enc = (SELECT birth_date_enc FROM v) \
              WHERE municipality_code = '{CHIYODA}'"
         ))
         .await
