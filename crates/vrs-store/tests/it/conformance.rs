@@ -17,6 +17,7 @@ mod backup;
 mod certificates;
 mod doses;
 mod governance;
+mod import;
 mod inquiry;
 mod merge;
 mod statistics;
@@ -84,6 +85,7 @@ on_both_backends!(
     refused_merges_and_unmerges_write_nothing,
     another_municipality_merges_and_candidates_are_out_of_reach,
     movers_are_the_areas_people_who_moved_in_without_received_doses,
+    an_import_merges_its_rows_refuses_repeats_and_leaves_other_areas_alone,
 );
 
 pub const SAIJO: &str = "382060";
@@ -162,6 +164,7 @@ mod cases {
     pub use super::certificates::*;
     pub use super::doses::*;
     pub use super::governance::*;
+    pub use super::import::*;
     pub use super::inquiry::*;
     pub use super::merge::*;
     pub use super::statistics::*;
