@@ -311,6 +311,7 @@ async fn stage_citus(
                 &s.content_mac,
                 &s.kana_birth_index,
                 &s.moved_in_from,
+                &s.birth_index,
             ])
             .await?;
     }
