@@ -47,7 +47,7 @@ pub async fn page(State(state): State<AppState>, signed: Signed) -> Result<Html<
             p { (Text::DownloadYourMunicipalitySArea.pick(ja)) }
             form method="post" action="/admin/backup" {
                 input type="hidden" name="csrf" value=(signed.session.csrf_token);
-                button type="submit" #take-backup { (Text::TakeABackupAndDownload.pick(ja)) }
+                button.primary type="submit" #take-backup { (Text::TakeABackupAndDownload.pick(ja)) }
             }
         }
         h3 { (Text::RecentBackups.pick(ja)) }

@@ -167,7 +167,7 @@ pub async fn export_page(signed: Signed) -> Result<Html<String>, WebError> {
                 option value="cp932" { "Shift_JIS (CP932)" }
                 option value="utf-8" { "UTF-8" }
             }
-            button type="submit" { (Text::Download.pick(ja)) }
+            button.primary type="submit" { (Text::Download.pick(ja)) }
         }
         p { (Text::NoMyNumberNameOr.pick(ja)) }
     };

@@ -88,13 +88,13 @@ fn item(signed: &Signed, i: &QueueItem) -> Markup {
                         label { input type="radio" name="kept" value=(b); " " (b) }
                     }
                     label { (Text::Reason.pick(ja)) input name="reason" required; }
-                    button type="submit" { (Text::Merge.pick(ja)) }
+                    button.primary type="submit" { (Text::Merge.pick(ja)) }
                 }
             }
             form.dismiss method="post" action={ "/duplicates/" (c.candidate_id) "/dismiss" } {
                 input type="hidden" name="csrf" value=(csrf);
                 label { (Text::Reason.pick(ja)) input name="reason" required; }
-                button type="submit" { (Text::NotADuplicate.pick(ja)) }
+                button.secondary type="submit" { (Text::NotADuplicate.pick(ja)) }
             }
         }
     }
@@ -120,7 +120,7 @@ fn history(signed: &Signed, merges: &[PersonMerge]) -> Markup {
                                 form.unmerge method="post" action={ "/duplicates/merges/" (m.merge_id) "/unmerge" } {
                                     input type="hidden" name="csrf" value=(csrf);
                                     label { (Text::Reason.pick(ja)) input name="reason" required; }
-                                    button type="submit" { (Text::UndoMerge.pick(ja)) }
+                                    button.secondary type="submit" { (Text::UndoMerge.pick(ja)) }
                                 }
                             }
                         }
@@ -142,7 +142,7 @@ pub fn page(signed: &Signed, queue: &Queue, message: Option<(bool, &str)>) -> Ma
         p { (Text::PeopleWhoMayBeRegistered.pick(ja)) }
         form.scan method="post" action="/duplicates/scan" {
             input type="hidden" name="csrf" value=(csrf);
-            button type="submit" { (Text::ScanAgain.pick(ja)) }
+            button.primary type="submit" { (Text::ScanAgain.pick(ja)) }
         }
         h2 { (Text::ToReview.pick(ja)) " (" (queue.open.len()) ")" }
         @if queue.open.is_empty() { p #empty { (Text::NothingToReview.pick(ja)) } }

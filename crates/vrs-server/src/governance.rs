@@ -169,7 +169,7 @@ fn operator_terms_view(signed: &Signed, versions: &[TermsVersion], error: Option
             }
             label { (Text::Title.pick(ja)) span.required aria-hidden="true" {} input name="title" required maxlength="100"; }
             label { (Text::Body.pick(ja)) span.required aria-hidden="true" {} textarea name="body" rows="12" required {} }
-            button type="submit" { (Text::PublishAsANewVersion.pick(ja)) }
+            button.primary type="submit" { (Text::PublishAsANewVersion.pick(ja)) }
         }
         table #versions {
             tr { th { (Text::Kind.pick(ja)) } th { (Text::Version.pick(ja)) } th { (Text::Title.pick(ja)) } th { (Text::PublishedBy.pick(ja)) } th { (Text::PublishedAt.pick(ja)) } }

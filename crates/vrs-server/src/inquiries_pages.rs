@@ -195,7 +195,7 @@ pub fn bulk(
                     option value="utf-8" { "UTF-8" }
                 }
             }
-            button type="submit" { (Text::RunTheBulkInquiry.pick(ja)) }
+            button.primary type="submit" { (Text::RunTheBulkInquiry.pick(ja)) }
         }
         h3 { (Text::EarlierBulkInquiries.pick(ja)) }
         @if jobs.is_empty() {
@@ -300,7 +300,7 @@ pub fn provisions(
             }
             label { (Text::From.pick(ja)) input name="from" value=(from) placeholder="令和8年11月1日 / 2026-11-01"; }
             label { (Text::To.pick(ja)) input name="to" value=(to); }
-            button type="submit" { (Text::Show.pick(ja)) }
+            button.primary type="submit" { (Text::Show.pick(ja)) }
         }
         p {
             a #download href={ "/provisions/download?" (query) } { (Text::DownloadCsvShiftJis.pick(ja)) } "　"

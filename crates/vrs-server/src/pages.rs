@@ -530,7 +530,7 @@ pub fn locked_accounts(lang: Lang, signed: &Signed, locked: &[Account]) -> Marku
                             td {
                                 form method="post" action={ "/operator/locks/" (a.user_id) "/unlock" } {
                                     input type="hidden" name="csrf" value=(signed.session.csrf_token);
-                                    button type="submit" { (unlock) }
+                                    button.secondary type="submit" { (unlock) }
                                 }
                             }
                         }
@@ -609,7 +609,7 @@ pub fn admin_applications(
                         option value=(role) { (role_label(lang, role)) }
                     }
                 }
-                button type="submit" { (Text::Apply.pick(ja)) }
+                button.primary type="submit" { (Text::Apply.pick(ja)) }
             }
             table.applications {
                 tr { th { "#" } th { (Text::NameAndAffiliation.pick(ja)) } th { (Text::Role.pick(ja)) }
@@ -747,7 +747,7 @@ pub fn audit(
                         option value=(query.action) selected { (query.action) }
                     }
                 }
-                button type="submit" { (Text::Search.pick(ja)) }
+                button.primary type="submit" { (Text::Search.pick(ja)) }
             }
             @if error.is_none() {
                 p { a.csv href={ "/audit.csv?" (query.query_string()) } { (Text::DownloadAsCsv.pick(ja)) } }

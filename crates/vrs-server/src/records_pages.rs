@@ -431,7 +431,7 @@ fn issued_certificates(
                                     input name="mrz1" maxlength="44" size="46" autocomplete="off" placeholder=(Text::MrzLine1.pick(ja)) required;
                                     input name="mrz2" maxlength="44" size="46" autocomplete="off" placeholder=(Text::MrzLine2.pick(ja)) required;
                                 }
-                                button type="submit" { (Text::ReIssue.pick(ja)) }
+                                button.secondary type="submit" { (Text::ReIssue.pick(ja)) }
                             }
                             @if c.status != CertificateStatus::Revoked {
                                 form.revoke method="post" action={ (base) "/certificates/" (c.certificate_id) "/revoke" } {

@@ -60,7 +60,7 @@ fn form(ja: bool) -> Markup {
                     textarea name="code" rows="5" cols="70" {} }
                 label { (Text::OrAPicture.pick(ja))
                     input type="file" name="image" accept="image/png,image/jpeg"; }
-                button type="submit" #verify { (Text::Verify.pick(ja)) }
+                button.primary type="submit" #verify { (Text::Verify.pick(ja)) }
             }
         }
     }

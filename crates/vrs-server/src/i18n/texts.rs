@@ -356,7 +356,7 @@ text_table! {
     ScanAgain => "再検出", "Scan again";
     Scanned => "再検出しました。", "Scanned.";
     Search => "検索", "Search";
-    SearchByOneOfThese => "いずれか一つで検索します（氏名カナは生年月日と組み合わせて）。", "Search by one of these (kana name together with the birth date).";
+    SearchByOneOfThese => "いずれか一つで検索します（氏名は生年月日と組み合わせて）。", "Search by one of these (a name together with the birth date).";
     SearchTheAuditLog => "操作ログの検索", "Search the audit log";
     SearchingByMyNumberIs => "個人番号での検索はLGWAN端末からのみ利用できます。", "Searching by My Number is possible from LG-WAN terminals only.";
     Sex => "性別", "Sex";
