@@ -74,7 +74,7 @@ pub async fn an_import_merges_its_rows_refuses_repeats_and_leaves_other_areas_al
     );
     // A coupon held by another person of the area is refused.
     let mut taken = row(6, 4);
-    taken.resident.coupon = again[1].resident.coupon.clone();
+    taken.resident.coupon = again[1].resident.coupon;
     let (refused, summary) = import(db, vec![taken, row(7, 5)]).await;
     assert_eq!(refused, vec![(6, Rejection::CouponTaken)]);
     assert_eq!((summary.added, summary.rejected), (1, 1));
