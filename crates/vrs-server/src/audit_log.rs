@@ -8,11 +8,11 @@ use vrs_core::access::Action;
 use vrs_store::{AuditEntry, AuditFilter};
 
 use crate::error::WebError;
-use crate::i18n::Lang;
+use crate::form::Refusal;
+use crate::i18n::{field_refused, Lang, Text};
 use crate::pages;
 use crate::session::Signed;
 use crate::AppState;
-use vrs_domain::UserFacing;
 
 /// The viewer's own municipality, once the access module allowed `action` on it.
 fn own_municipality(
@@ -27,24 +27,20 @@ fn own_municipality(
 }
 
 /// The search filter of a query, or the message naming the field that is wrong.
-fn audit_filter(lang: Lang, q: &pages::AuditQuery, limit: u32) -> Result<AuditFilter, String> {
-    let day = |field: &str,
-               label_ja: &str,
-               label_en: &str,
+fn audit_filter(lang: Lang, q: &pages::AuditQuery, limit: u32) -> Result<AuditFilter, Refusal> {
+    let day = |field: &'static str,
+               label: Text,
                value: &str|
-     -> Result<Option<chrono::NaiveDate>, String> {
+     -> Result<Option<chrono::NaiveDate>, Refusal> {
         if value.trim().is_empty() {
             return Ok(None);
         }
         vrs_domain::parse_date(value)
             .map(Some)
-            .map_err(|e| match lang {
-                Lang::Ja => format!("{label_ja}（{field}）: {}", e.message_ja()),
-                Lang::En => format!("{label_en} ({field}): {e}"),
-            })
+            .map_err(|e| Refusal::field(field, field_refused(lang, label, &e)))
     };
-    let from = day("from", "期間（開始日）", "From", &q.from)?;
-    let to = day("to", "期間（終了日）", "To", &q.to)?;
+    let from = day("from", Text::FromDate, &q.from)?;
+    let to = day("to", Text::ToDateInclusive, &q.to)?;
     // Days are Japan's days (midnight JST is 15:00 UTC the day before), as the page shows times.
     let start = |d: chrono::NaiveDate| {
         d.and_hms_opt(0, 0, 0)
@@ -75,9 +71,9 @@ pub(crate) async fn audit_page(
                     .into_response(),
             )
         }
-        Err(message) => Ok((
+        Err(refused) => Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
-            Html(pages::audit(signed.lang, &signed, &query, &[], Some(&message)).into_string()),
+            Html(pages::audit(signed.lang, &signed, &query, &[], Some(&refused)).into_string()),
         )
             .into_response()),
     }
@@ -89,7 +85,8 @@ pub(crate) async fn audit_csv(
     Query(query): Query<pages::AuditQuery>,
 ) -> Result<Response, WebError> {
     let own = own_municipality(&signed, Action::ExportAuditLog)?;
-    let filter = audit_filter(signed.lang, &query, 100_000).map_err(WebError::Invalid)?;
+    let filter = audit_filter(signed.lang, &query, 100_000)
+        .map_err(|refused| WebError::Invalid(refused.message))?;
     let found = state.store.audit_search(own.into(), &filter).await?;
     let export = AuditEntry::now(
         &signed.account.user_id,

@@ -718,22 +718,21 @@ pub fn audit(
     signed: &Signed,
     query: &AuditQuery,
     found: &[AuditRecord],
-    error: Option<&str>,
+    refused: Option<&crate::form::Refusal>,
 ) -> Markup {
+    use crate::form::{summary, Input};
     let ja = lang == Lang::Ja;
+
     layout(
         lang,
         Text::SearchTheAuditLog.pick(ja),
         Some(signed),
         html! {
-            form.card.search method="get" action="/audit" {
-                @if let Some(e) = error { p.error role="alert" { (e) } }
-                label for="from" { (Text::FromDate.pick(ja)) }
-                input #from name="from" value=(query.from) placeholder="2026-11-01 / 令和8年11月1日";
-                label for="to" { (Text::ToDateInclusive.pick(ja)) }
-                input #to name="to" value=(query.to);
-                label for="actor" { (Text::UserId.pick(ja)) }
-                input #actor name="actor" value=(query.actor);
+            form.card.search method="get" action="/audit" novalidate {
+                (summary("", refused))
+                (Input::new("", "from", Text::FromDate.pick(ja)).value(&query.from).placeholder("2026-11-01 / 令和8年11月1日").render(refused))
+                (Input::new("", "to", Text::ToDateInclusive.pick(ja)).value(&query.to).render(refused))
+                (Input::new("", "actor", Text::UserId.pick(ja)).value(&query.actor).render(refused))
                 label for="action" { (Text::Action.pick(ja)) }
                 select #action name="action" {
                     option value="" selected[query.action.is_empty()] { (Text::EveryAction.pick(ja)) }
@@ -749,7 +748,7 @@ pub fn audit(
                 }
                 button.primary type="submit" { (Text::Search.pick(ja)) }
             }
-            @if error.is_none() {
+            @if refused.is_none() {
                 p { a.csv href={ "/audit.csv?" (query.query_string()) } { (Text::DownloadAsCsv.pick(ja)) } }
                 p.count #audit-count {
                     @match (found.first(), found.last()) {

@@ -701,7 +701,16 @@ async fn staff_search_and_download_their_own_audit_log(app: &TestApp) {
     assert!(wareki.body.contains("<td>login</td>"), "{}", wareki.body);
     let bad = b.get("/audit?from=令和3年2月30日").await;
     assert_eq!(bad.status, 422);
-    assert!(bad.body.contains("期間（開始日）（from）"), "{}", bad.body);
+    // Named under its field, which keeps what was typed.
+    assert!(
+        bad.body.contains(
+            "<p class=\"field-error\" id=\"from-error\">期間（開始日）: 暦にない日付です。</p>"
+        ),
+        "{}",
+        bad.body
+    );
+    assert!(bad.body.contains("aria-describedby=\"from-error\""));
+    assert!(bad.body.contains("value=\"令和3年2月30日\""));
     // The CSV download, with its own audit entry.
     let csv = b.get("/audit.csv?action=login").await;
     assert_eq!(csv.status, 200);
