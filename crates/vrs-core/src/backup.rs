@@ -26,8 +26,8 @@ use vrs_store::{AreaRestore, AreaRows, AuditScope, BackupKey, Store, StoreError}
 use crate::audit::verify_chain;
 use crate::backup::check::check_section;
 use crate::backup::format::{
-    decode_area, rows_in_format, AreaManifest, LinesSource, Manifest, SectionWriter, Whole, FORMAT,
-    LAST_WHOLE_FORMAT, OLDEST_FORMAT,
+    decode_area, rows_in_format, AreaManifest, LinesSource, Manifest, SectionWriter, Whole,
+    FIRST_STREAMED_FORMAT, FORMAT, LAST_WHOLE_FORMAT, OLDEST_FORMAT,
 };
 use crate::backup::stream::{Header, Reading, StreamSink, StreamedArea};
 use crate::Actor;
@@ -187,7 +187,7 @@ fn unsupported(format: &str) -> BackupError {
 fn read_header(file: &FileReader<impl Read>) -> Result<Header, BackupError> {
     let header: Header = serde_json::from_slice(file.header())
         .map_err(|e| BackupError::Manifest(format!("the header is not readable: {e}")))?;
-    if header.format != FORMAT {
+    if !(FIRST_STREAMED_FORMAT..=FORMAT).contains(&header.format) {
         return Err(unsupported(&header.format.to_string()));
     }
     Ok(header)
@@ -332,12 +332,13 @@ async fn open_streamed(
                 expected.area
             )));
         }
-        let plaintext = check_section(scope, FORMAT, plaintext, &expected).map_err(content)?;
+        let plaintext =
+            check_section(scope, header.format, plaintext, &expected).map_err(content)?;
         manifests.push(expected);
         areas.push(OpenedArea {
             area: scope,
             key,
-            format: FORMAT,
+            format: header.format,
             plaintext,
         });
     }

@@ -4,7 +4,7 @@
 //! Nothing here is cached: whether a function runs and what a municipality agreed to are read from
 //! the database on every check, so an operator's stop takes effect at once on every node.
 
-use vrs_domain::{AuditAction, Function, MunicipalityCode, TermsKind};
+use vrs_domain::{AuditAction, Function, MunicipalityCode, Reason, TermsKind};
 use vrs_store::{Agreement, FunctionState, Store, StoreError, TermsVersion};
 
 use crate::Actor;
@@ -48,12 +48,21 @@ impl vrs_domain::UserFacing for Stopped {
     }
 }
 
+/// A value typed into a governance form that is refused: the form field it is about and why, in
+/// both languages.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}", reason.en)]
+pub struct Refused {
+    pub field: &'static str,
+    pub reason: Reason,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum GovernanceError {
     #[error(transparent)]
     Stopped(#[from] Stopped),
-    #[error("{0}")]
-    Invalid(String),
+    #[error(transparent)]
+    Invalid(Refused),
     #[error("no such version of the terms")]
     NotFound,
     #[error(transparent)]
@@ -94,15 +103,36 @@ pub async fn function_overview(
         .collect())
 }
 
-fn one_line(what: &str, text: &str, max: usize) -> Result<String, GovernanceError> {
+fn invalid(field: &'static str, code: &'static str, ja: String, en: String) -> GovernanceError {
+    GovernanceError::Invalid(Refused {
+        field,
+        reason: Reason::new(code, ja, en),
+    })
+}
+
+/// One line of text for `field`, named `(ja, en)` in the refusal.
+fn one_line(
+    field: &'static str,
+    (ja, en): (&str, &str),
+    text: &str,
+    max: usize,
+) -> Result<String, GovernanceError> {
     let text = text.trim();
     if text.is_empty() {
-        return Err(GovernanceError::Invalid(format!("{what} is required")));
+        return Err(invalid(
+            field,
+            "required",
+            format!("{ja}を入力してください。"),
+            format!("{en} is required"),
+        ));
     }
     if text.chars().count() > max || text.chars().any(char::is_control) {
-        return Err(GovernanceError::Invalid(format!(
-            "{what} must be at most {max} characters on one line"
-        )));
+        return Err(invalid(
+            field,
+            "too_long",
+            format!("{ja}は1行・{max}文字以内で入力してください。"),
+            format!("{en} must be at most {max} characters on one line"),
+        ));
     }
     Ok(text.to_owned())
 }
@@ -115,7 +145,7 @@ pub async fn switch_function(
     stopped: bool,
     reason: &str,
 ) -> Result<FunctionState, GovernanceError> {
-    let reason = one_line("the reason", reason, 200)?;
+    let reason = one_line("reason", ("理由", "the reason"), reason, 200)?;
     let action = if stopped { "stop" } else { "resume" };
     let audit = actor
         .audit(AuditAction::FunctionStop, function.as_str())
@@ -139,15 +169,21 @@ pub async fn publish_terms(
     title: &str,
     body: &str,
 ) -> Result<TermsVersion, GovernanceError> {
-    let title = one_line("the title", title, 100)?;
+    let title = one_line("title", ("表題", "the title"), title, 100)?;
     let body = body.trim().replace("\r\n", "\n");
     if body.is_empty() {
-        return Err(GovernanceError::Invalid(
+        return Err(invalid(
+            "body",
+            "required",
+            "本文を入力してください。".into(),
             "the text of the terms is required".into(),
         ));
     }
     if body.chars().count() > 50_000 {
-        return Err(GovernanceError::Invalid(
+        return Err(invalid(
+            "body",
+            "too_long",
+            "本文は50,000文字以内で入力してください。".into(),
             "the text of the terms must be at most 50,000 characters".into(),
         ));
     }
@@ -239,9 +275,14 @@ pub async fn agree(
         return Err(GovernanceError::NotFound);
     }
     if version < latest {
-        return Err(GovernanceError::Invalid(format!(
-            "version {version} has been replaced by version {latest}: read and agree to the newest"
-        )));
+        return Err(invalid(
+            "version",
+            "terms_replaced",
+            format!("第{version}版は第{latest}版に改められました。最新の版を読んで同意してください。"),
+            format!(
+                "version {version} has been replaced by version {latest}: read and agree to the newest"
+            ),
+        ));
     }
     let audit = actor
         .audit(AuditAction::TermsAgree, kind.as_str())

@@ -101,7 +101,7 @@ impl From<GovernanceError> for InquiryError {
             GovernanceError::Store(e) => InquiryError::Store(e),
             GovernanceError::NotFound => InquiryError::Store(StoreError::NotFound),
             // An inquiry only reads switches and agreements, which refuse no input.
-            GovernanceError::Invalid(m) => InquiryError::Store(StoreError::Other(m)),
+            GovernanceError::Invalid(m) => InquiryError::Store(StoreError::Other(m.to_string())),
         }
     }
 }

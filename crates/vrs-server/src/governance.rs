@@ -17,7 +17,8 @@ use vrs_domain::{Function, TermsKind};
 use vrs_store::{FunctionState, TermsVersion};
 
 use crate::error::WebError;
-use crate::i18n::{Lang, Text};
+use crate::form::{select, summary, Input, Refusal};
+use crate::i18n::{said, Lang, Text};
 use crate::pages::layout;
 use crate::records::actor;
 use crate::session::Signed;
@@ -39,7 +40,7 @@ fn kind_label(ja: bool, k: TermsKind) -> &'static str {
 
 fn refused(e: GovernanceError) -> WebError {
     match e {
-        GovernanceError::Invalid(m) => WebError::Invalid(m),
+        GovernanceError::Invalid(r) => WebError::Refused(r.reason),
         GovernanceError::NotFound => WebError::NotFound,
         GovernanceError::Stopped(s) => WebError::Stopped(s),
         GovernanceError::Store(e) => e.into(),
@@ -156,19 +157,36 @@ pub async fn operator_terms(
     ))
 }
 
-fn operator_terms_view(signed: &Signed, versions: &[TermsVersion], error: Option<&str>) -> Markup {
+/// The operator's terms page; a refused publication is drawn again with what was typed and the
+/// reason under its field.
+fn operator_terms_view(
+    signed: &Signed,
+    versions: &[TermsVersion],
+    refused: Option<(&PublishForm, &Refusal)>,
+) -> Markup {
     let ja = signed.lang == Lang::Ja;
+    let (sent, refusal) = match refused {
+        Some((form, r)) => (Some(form), Some(r)),
+        None => (None, None),
+    };
+    let body_error = refusal.filter(|r| r.field == Some("body"));
     let body = html! {
-        form.card #publish method="post" action="/operator/terms" {
-            @if let Some(e) = error { p.error role="alert" #error { (e) } }
+        form.card #publish method="post" action="/operator/terms" novalidate {
+            (summary("", refusal))
             input type="hidden" name="csrf" value=(signed.session.csrf_token);
-            label { (Text::Kind.pick(ja))
-                select name="kind" {
-                    @for k in TermsKind::ALL { option value=(k.as_str()) { (kind_label(ja, *k)) } }
+            (select("", "kind", Text::Kind.pick(ja), html! {
+                @for k in TermsKind::ALL {
+                    option value=(k.as_str()) selected[sent.is_some_and(|f| f.kind == k.as_str())] { (kind_label(ja, *k)) }
                 }
+            }, refusal))
+            (Input::new("", "title", Text::Title.pick(ja)).value(sent.map_or("", |f| f.title.as_str())).required().maxlength(100).render(refusal))
+            div.field {
+                label for="body" { (Text::Body.pick(ja)) span.required aria-hidden="true" {} }
+                textarea #body name="body" rows="12" required
+                    aria-invalid=[body_error.map(|_| "true")]
+                    aria-describedby=[body_error.map(|_| "body-error")] { (sent.map_or("", |f| f.body.as_str())) }
+                @if let Some(r) = body_error { p.field-error #body-error { (r.message) } }
             }
-            label { (Text::Title.pick(ja)) span.required aria-hidden="true" {} input name="title" required maxlength="100"; }
-            label { (Text::Body.pick(ja)) span.required aria-hidden="true" {} textarea name="body" rows="12" required {} }
             button.primary type="submit" { (Text::PublishAsANewVersion.pick(ja)) }
         }
         table #versions {
@@ -210,9 +228,10 @@ pub async fn publish(
     .await
     {
         Ok(_) => Ok(Redirect::to("/operator/terms").into_response()),
-        Err(GovernanceError::Invalid(m)) => {
+        Err(GovernanceError::Invalid(r)) => {
             let versions = state.store.terms_versions(None).await?;
-            let page = operator_terms_view(&signed, &versions, Some(&m));
+            let refusal = Refusal::field(r.field, said(signed.lang, &r.reason).into_owned());
+            let page = operator_terms_view(&signed, &versions, Some((&form, &refusal)));
             Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.into_string())).into_response())
         }
         Err(e) => Err(refused(e)),
@@ -311,9 +330,9 @@ pub async fn switch(
     .await
     {
         Ok(_) => Ok(Redirect::to("/operator/functions").into_response()),
-        Err(GovernanceError::Invalid(m)) => {
+        Err(GovernanceError::Invalid(r)) => {
             let overview = function_overview(state.store.as_ref()).await?;
-            let page = functions_view(&signed, &overview, Some(&m));
+            let page = functions_view(&signed, &overview, Some(&said(signed.lang, &r.reason)));
             Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.into_string())).into_response())
         }
         Err(e) => Err(refused(e)),

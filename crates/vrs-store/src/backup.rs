@@ -75,7 +75,10 @@ pub struct TableSpec {
 
 /// Columns added to a table after the first backup format, each the last of its table when it was
 /// added: `(table, column, format)`. Older files lack them, and they read as NULL.
-const ADDED_COLUMNS: &[(&str, &str, u32)] = &[("residents", "moved_in_from", 2)];
+const ADDED_COLUMNS: &[(&str, &str, u32)] = &[
+    ("residents", "moved_in_from", 2),
+    ("residents", "birth_index", 4),
+];
 
 impl TableSpec {
     /// How many of the table's columns, from the first, a backup of `format` holds.
@@ -176,6 +179,7 @@ pub const AREA_TABLES: &[TableSpec] = &[
             ("updated_at", Time),
             ("kana_birth_index", Bytes),
             ("moved_in_from", Text),
+            ("birth_index", Bytes),
         ],
         order_by: "atena_number",
         filter: Filter::Municipality,

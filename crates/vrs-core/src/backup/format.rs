@@ -28,7 +28,13 @@ use vrs_store::{
 /// section, the revocations kept after areas were destroyed (`revoked_tombstones`). Format 3 holds
 /// the same lines as format 2, streamed in sealed chunks (`vrs_crypto::backup::stream`) with each
 /// area's manifest in its final chunk, so that neither a backup nor a restore holds an area in memory.
-pub const FORMAT: u32 = 3;
+/// Format 4 is format 3 with the residents' birth-date search index (`birth_index`); a format-3
+/// file restores with that column empty, and the index is filled the first time the area is
+/// searched by birth date.
+pub const FORMAT: u32 = 4;
+
+/// The oldest format written streamed (the streamed layout's files are of this format or newer).
+pub const FIRST_STREAMED_FORMAT: u32 = 3;
 
 /// The newest format written whole, one sealed section per area (`vrs_crypto::backup::BackupFile`).
 pub const LAST_WHOLE_FORMAT: u32 = 2;
@@ -147,9 +153,17 @@ pub(crate) struct TableLine {
 
 impl TableLine {
     pub(crate) fn of(table: &TableSpec, rows: u64) -> Self {
+        Self::of_format(table, rows, FORMAT)
+    }
+
+    /// The line as a file of `format` holds it (without the columns added by later formats).
+    pub(crate) fn of_format(table: &TableSpec, rows: u64, format: u32) -> Self {
         Self {
             table: table.name.to_owned(),
-            columns: table.columns.iter().map(|(c, _)| (*c).to_owned()).collect(),
+            columns: table.columns[..table.columns_in_format(format)]
+                .iter()
+                .map(|(c, _)| (*c).to_owned())
+                .collect(),
             rows,
         }
     }
@@ -192,13 +206,21 @@ pub struct AreaOut {
 pub struct SectionWriter {
     areas: Arc<Mutex<Vec<AreaOut>>>,
     encode: bool,
+    format: u32,
 }
 
 impl SectionWriter {
     pub fn new(encode: bool) -> Self {
+        Self::of_format(encode, FORMAT)
+    }
+
+    /// A writer of sections as `format` held them: the columns a later format added are left out
+    /// (how files of older formats are made for the tests that read them).
+    pub fn of_format(encode: bool, format: u32) -> Self {
         Self {
             areas: Arc::new(Mutex::new(Vec::new())),
             encode,
+            format,
         }
     }
 
@@ -249,7 +271,10 @@ impl SnapshotSink for SectionWriter {
         out.table = Some(table);
         out.manifest.rows.insert(table.name.to_owned(), rows);
         if encode {
-            line(&mut out.plaintext, &TableLine::of(table, rows))?;
+            line(
+                &mut out.plaintext,
+                &TableLine::of_format(table, rows, self.format),
+            )?;
         }
         Ok(())
     }
@@ -263,7 +288,8 @@ impl SnapshotSink for SectionWriter {
             note_head(&mut out.manifest.chain_heads, cells);
         }
         if encode {
-            line(&mut out.plaintext, &CellsOut(cells))?;
+            let present = table.columns_in_format(self.format).min(cells.len());
+            line(&mut out.plaintext, &CellsOut(&cells[..present]))?;
         }
         Ok(())
     }

@@ -18,7 +18,7 @@ use vrs_store::{
 use crate::backup::check::Checker;
 use crate::backup::format::{
     line, next_line_of, note_head, AreaLine, AreaManifest, CellsOut, Lines, LinesSource, Manifest,
-    TableLine, FORMAT,
+    TableLine,
 };
 
 /// How much of an area's lines one chunk holds before it is sealed and written.
@@ -318,6 +318,11 @@ impl<R: Read + Send + 'static> StreamedArea<R> {
         }
     }
 
+    /// The format the file says it is (3 or later: the streamed layout).
+    fn format(&self) -> u32 {
+        lock(&self.shared).header.format
+    }
+
     /// Keeps the first reason reading failed and gives the store an error naming it.
     fn fail(&self, reason: String) -> StoreError {
         let mut shared = lock(&self.shared);
@@ -349,8 +354,9 @@ impl<R: Read + Send + 'static> StreamedArea<R> {
                 manifest.area
             ));
         }
+        let format = self.format();
         std::mem::take(&mut self.checker)
-            .finish(self.area, FORMAT, data_keys, &manifest)
+            .finish(self.area, format, data_keys, &manifest)
             .map_err(|reason| format!("area {}: {reason}", self.area.code()))?;
         lock(&self.shared).end_area(manifest)
     }
@@ -369,7 +375,7 @@ impl<R: Read + Send + 'static> RestoreSource for StreamedArea<R> {
             at: 0,
             ended: None,
         };
-        let source = LinesSource::new(self.area, FORMAT, lines)
+        let source = LinesSource::new(self.area, self.format(), lines)
             .map_err(|e| self.fail(format!("area {}: {e}", self.area.code())))?;
         let keys = source.carried().to_vec();
         self.source = Some(source);

@@ -185,7 +185,7 @@ async fn every_damage_to_a_streamed_backup_is_refused_and_writes_nothing(db: &Te
 /// A file as format 2 wrote it: the manifest first, then one whole sealed section per area.
 async fn whole_file(store: &dyn Store, code: MunicipalityCode) -> Vec<u8> {
     let areas = [AuditScope::Area(code)];
-    let writer = SectionWriter::new(true);
+    let writer = SectionWriter::of_format(true, format::LAST_WHOLE_FORMAT);
     let keys = store
         .snapshot(&areas, Box::new(writer.clone()))
         .await

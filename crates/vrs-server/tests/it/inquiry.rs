@@ -509,6 +509,33 @@ async fn the_administrator_agrees_to_what_the_operator_published(app: &TestApp) 
         )
         .await;
     assert_eq!(empty.status, 422);
+    // The reason is under the title's field, in Japanese; the text typed and the kind chosen stay.
+    assert!(
+        empty
+            .body
+            .contains("<p class=\"field-error\" id=\"title-error\">表題を入力してください。</p>"),
+        "{}",
+        empty.body
+    );
+    assert!(empty.body.contains("aria-describedby=\"title-error\""));
+    assert!(empty.body.contains(">x</textarea>"), "{}", empty.body);
+    assert!(empty.body.contains("value=\"no_consent_inquiry\" selected"));
+    let no_body = op
+        .post(
+            "/operator/terms",
+            &[
+                ("csrf", &csrf),
+                ("kind", "no_consent_inquiry"),
+                ("title", "本人同意を要しない照会"),
+                ("body", "  "),
+            ],
+        )
+        .await;
+    assert_eq!(no_body.status, 422);
+    assert!(no_body
+        .body
+        .contains("<p class=\"field-error\" id=\"body-error\">本文を入力してください。</p>"));
+    assert!(no_body.body.contains("value=\"本人同意を要しない照会\""));
     let done = op
         .post(
             "/operator/terms",

@@ -71,7 +71,7 @@ fn functions() -> String {
 
 fn governance_error(e: GovernanceError) -> CliError {
     match e {
-        GovernanceError::Invalid(m) => CliError::Input(m),
+        GovernanceError::Invalid(m) => CliError::Input(m.to_string()),
         GovernanceError::Store(e) => CliError::from(e),
         other => CliError::Failure(other.to_string()),
     }
