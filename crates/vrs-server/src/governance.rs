@@ -247,14 +247,16 @@ pub async fn functions_page(
     Ok(Html(functions_view(&signed, &overview, None).into_string()))
 }
 
+/// The operator's switches; a refused switch names its reason field (in that function's form).
 fn functions_view(
     signed: &Signed,
     overview: &[(Function, Option<FunctionState>)],
-    error: Option<&str>,
+    refused: Option<(Function, &Refusal)>,
 ) -> Markup {
     let ja = signed.lang == Lang::Ja;
+    let of = |f: Function| refused.filter(|(g, _)| *g == f).map(|(_, r)| r);
     let body = html! {
-        @if let Some(e) = error { p.error role="alert" #error { (e) } }
+        @if let Some((f, r)) = refused { (summary(f.as_str(), Some(r))) }
         p { (Text::AStopTakesEffectAt.pick(ja)) }
         @for (f, state) in overview {
             @let stopped = state.as_ref().is_some_and(|s| s.stopped);
@@ -269,7 +271,7 @@ fn functions_view(
                 form method="post" action={ "/operator/functions/" (f.as_str()) } {
                     input type="hidden" name="csrf" value=(signed.session.csrf_token);
                     input type="hidden" name="stop" value=(if stopped { "0" } else { "1" });
-                    label { (Text::Reason.pick(ja)) span.required aria-hidden="true" {} input name="reason" required maxlength="200"; }
+                    (Input::new(f.as_str(), "reason", Text::Reason.pick(ja)).required().maxlength(200).render(of(*f)))
                     button.danger[!stopped] type="submit" { (if stopped { Text::Resume.pick(ja) } else { Text::Stop.pick(ja) }) }
                 }
             }
@@ -332,7 +334,8 @@ pub async fn switch(
         Ok(_) => Ok(Redirect::to("/operator/functions").into_response()),
         Err(GovernanceError::Invalid(r)) => {
             let overview = function_overview(state.store.as_ref()).await?;
-            let page = functions_view(&signed, &overview, Some(&said(signed.lang, &r.reason)));
+            let refusal = Refusal::field(r.field, said(signed.lang, &r.reason).into_owned());
+            let page = functions_view(&signed, &overview, Some((function, &refusal)));
             Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.into_string())).into_response())
         }
         Err(e) => Err(refused(e)),

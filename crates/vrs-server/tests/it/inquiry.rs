@@ -663,6 +663,14 @@ async fn a_stop_on_one_node_refuses_on_another_at_once(app: &TestApp) {
         )
         .await;
     assert_eq!(no_reason.status, 422);
+    // Said under that function's reason field, in Japanese.
+    assert!(
+        no_reason.body.contains(
+            "<p class=\"field-error\" id=\"tablet_registration-reason-error\">理由を入力してください。</p>"
+        ),
+        "{}",
+        no_reason.body
+    );
     let stopped = op
         .post(
             "/operator/functions/tablet_registration",
