@@ -326,6 +326,17 @@ async fn the_tablet_registers_with_the_keyboard_alone_and_shows_the_result_on_sc
         .await
         .unwrap();
     let ocr = client.wait().for_element(Locator::Id("ocr")).await.unwrap();
+    // Before the coupon is read, its step uses the screen's width, not half of it.
+    let share = client
+        .execute(
+            "return document.getElementById('step-coupon').getBoundingClientRect().width / window.innerWidth;",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_f64()
+        .unwrap();
+    assert!(share > 0.8, "the coupon step takes {share:.2} of the width");
     ocr.send_keys(&format!("11131016{}\u{E007}", person.coupon.as_str()))
         .await
         .unwrap();
