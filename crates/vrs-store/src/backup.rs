@@ -78,6 +78,7 @@ pub struct TableSpec {
 const ADDED_COLUMNS: &[(&str, &str, u32)] = &[
     ("residents", "moved_in_from", 2),
     ("residents", "birth_index", 4),
+    ("residents", "kanji_birth_index", 5),
 ];
 
 impl TableSpec {
@@ -180,6 +181,7 @@ pub const AREA_TABLES: &[TableSpec] = &[
             ("kana_birth_index", Bytes),
             ("moved_in_from", Text),
             ("birth_index", Bytes),
+            ("kanji_birth_index", Bytes),
         ],
         order_by: "atena_number",
         filter: Filter::Municipality,

@@ -206,7 +206,7 @@ pub(crate) fn update_sql(now: &str) -> String {
          coupon_number = s.coupon_number, name_enc = s.name_enc, name_kana_enc = s.name_kana_enc, \
          birth_date_enc = s.birth_date_enc, sex = s.sex, content_mac = s.content_mac, \
          moved_in_from = s.moved_in_from, kana_birth_index = s.kana_birth_index, \
-         birth_index = s.birth_index, updated_at = {now} \
+         birth_index = s.birth_index, kanji_birth_index = s.kanji_birth_index, updated_at = {now} \
          FROM import_staging s WHERE residents.municipality_code = $1 AND residents.atena_number = s.atena_number"
     )
 }
@@ -216,10 +216,10 @@ pub(crate) fn insert_sql(now: &str) -> String {
     format!(
         "INSERT INTO residents (municipality_code, atena_number, my_number_index, my_number_enc, \
          coupon_number, name_enc, name_kana_enc, birth_date_enc, sex, content_mac, moved_in_from, \
-         kana_birth_index, birth_index, updated_at) \
+         kana_birth_index, birth_index, kanji_birth_index, updated_at) \
          SELECT CAST($1 AS CHAR(6)), s.atena_number, s.my_number_index, s.my_number_enc, s.coupon_number, \
          s.name_enc, s.name_kana_enc, s.birth_date_enc, s.sex, s.content_mac, s.moved_in_from, \
-         s.kana_birth_index, s.birth_index, {now} \
+         s.kana_birth_index, s.birth_index, s.kanji_birth_index, {now} \
          FROM import_staging s \
          WHERE NOT EXISTS (SELECT 1 FROM residents r WHERE r.municipality_code = $1 \
          AND r.atena_number = s.atena_number)"

@@ -176,6 +176,27 @@ pub(crate) const MOVERS_SQL: &str = "SELECT r.atena_number, r.moved_in_from FROM
      AND d.atena_number = r.atena_number AND d.received_from = r.moved_in_from) \
      ORDER BY r.atena_number";
 
+/// The area's pairs of the kanji signal (same SQL on both backends, `$1` the area): same kanji
+/// index (kanji name and birth date) and sex, different kana index, lower 宛名番号 first.
+pub(crate) const KANJI_PAIRS_SQL: &str = "SELECT a.atena_number, b.atena_number FROM residents a \
+     JOIN residents b ON b.municipality_code = a.municipality_code \
+     AND b.kanji_birth_index = a.kanji_birth_index AND b.sex = a.sex \
+     AND b.kana_birth_index <> a.kana_birth_index AND b.atena_number > a.atena_number \
+     WHERE a.municipality_code = $1 ORDER BY 1, 2";
+
+/// Whether the area has rows without the indexes of the kanji signal (`$1` the area).
+pub(crate) const UNINDEXED_SQL: &str = "SELECT EXISTS (SELECT 1 FROM residents \
+     WHERE municipality_code = $1 AND (kanji_birth_index IS NULL OR kana_birth_index IS NULL))";
+
+/// Those rows' sealed names and birth dates, to index them (`$1` the area).
+pub(crate) const UNINDEXED_ROWS_SQL: &str = "SELECT atena_number, name_enc, name_kana_enc, \
+     birth_date_enc FROM residents WHERE municipality_code = $1 \
+     AND (kanji_birth_index IS NULL OR kana_birth_index IS NULL)";
+
+/// Stores a row's indexes: `$1` the area, `$2` the 宛名番号, `$3` the kana and `$4` the kanji index.
+pub(crate) const SET_INDEXES_SQL: &str = "UPDATE residents SET kana_birth_index = $3, \
+     kanji_birth_index = $4 WHERE municipality_code = $1 AND atena_number = $2";
+
 /// A row of [`MOVERS_SQL`].
 pub(crate) fn mover(atena: &str, from: &str) -> Result<Mover, StoreError> {
     Ok(Mover {
@@ -333,6 +354,15 @@ pub trait DuplicateStore: Send + Sync {
     /// Pairs of the area's people with the same kana name (spaces ignored), birth date and sex,
     /// lower 宛名番号 first, found through the search index without opening any sealed field.
     async fn duplicate_pairs_by_kana_birth_sex(
+        &self,
+        scope: MunicipalityCode,
+    ) -> Result<Vec<(AtenaNumber, AtenaNumber)>, StoreError>;
+
+    /// Pairs of the area's people with the same kanji name (spaces ignored), birth date and sex
+    /// but a different kana name, lower 宛名番号 first, found through the search indexes without
+    /// opening any sealed field. Rows stored before the kanji index existed (or without the kana
+    /// one) are indexed first, once: only they are opened.
+    async fn duplicate_pairs_by_kanji_birth_sex(
         &self,
         scope: MunicipalityCode,
     ) -> Result<Vec<(AtenaNumber, AtenaNumber)>, StoreError>;

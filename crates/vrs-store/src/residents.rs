@@ -131,8 +131,7 @@ pub trait ResidentStore: Send + Sync {
         audit: &AuditEntry,
     ) -> Result<u32, StoreError>;
 
-    /// A page of the area's people, opened, by 宛名番号 after `after` (the duplicate scan compares
-    /// kanji names; what it returns stays in the scan).
+    /// A page of the area's people, opened, by 宛名番号 after `after`.
     async fn residents_page(
         &self,
         scope: MunicipalityCode,

@@ -36,6 +36,8 @@ pub struct SealedResident {
     /// The birth date's own search index, for staff searching by part of a name within one birth
     /// date.
     pub birth_index: Vec<u8>,
+    /// The search index of the kanji name and birth date, for the duplicate scan's kanji signal.
+    pub kanji_birth_index: Vec<u8>,
 }
 
 /// The search index of a birth date alone: the key to the few people of an area born that day, whose
@@ -55,6 +57,24 @@ pub fn kana_birth_index(kana: &KanaName, birth_date: NaiveDate, cipher: &FieldCi
     text.push('|');
     text.push_str(&birth_date.to_string());
     cipher.search_index("kana_birth", text.as_bytes())
+}
+
+/// The search index of a kanji name and birth date, spaces (half- and full-width) ignored like
+/// [`kana_birth_index`]'s: people sharing it under two 宛名番号 but with different kana indexes
+/// are the duplicate scan's kanji signal, found without opening a name.
+pub fn kanji_birth_index(
+    name: &PersonName,
+    birth_date: NaiveDate,
+    cipher: &FieldCipher,
+) -> [u8; 32] {
+    let mut text: String = name
+        .as_str()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    text.push('|');
+    text.push_str(&birth_date.to_string());
+    cipher.search_index("kanji_birth", text.as_bytes())
 }
 
 /// The keyed hash of what the resident registry says of a person (not the flags staff set), to tell
@@ -107,6 +127,8 @@ impl SealedResident {
             kana_birth_index: kana_birth_index(&resident.name_kana, resident.birth_date, cipher)
                 .to_vec(),
             birth_index: birth_index(resident.birth_date, cipher).to_vec(),
+            kanji_birth_index: kanji_birth_index(&resident.name, resident.birth_date, cipher)
+                .to_vec(),
         })
     }
 
@@ -174,4 +196,33 @@ pub fn open_birth_date(
         })?
         .parse::<NaiveDate>()
         .map_err(|_| StoreError::Corrupt(what()))
+}
+
+/// The kana and kanji search indexes of a stored row of `municipality`, from its sealed kanji name,
+/// kana name and birth date (opened with the same binding to column and row as
+/// [`SealedResident::open`]): how rows stored before an index existed are indexed.
+pub fn name_birth_indexes(
+    municipality: MunicipalityCode,
+    atena: &str,
+    sealed: [&[u8]; 3],
+    cipher: &FieldCipher,
+) -> Result<([u8; 32], [u8; 32]), StoreError> {
+    let [name, kana, birth] = sealed;
+    let open = |column: &str, sealed: &[u8]| {
+        cipher
+            .open_text(column, atena, sealed)
+            .map_err(|source| StoreError::Integrity {
+                what: format!("{column} of 宛名番号 {atena} in {municipality}"),
+                source,
+            })
+    };
+    let corrupt =
+        |what: &str| StoreError::Corrupt(format!("{what} of 宛名番号 {atena} in {municipality}"));
+    let name = PersonName::parse(&open(NAME, name)?).map_err(|_| corrupt(NAME))?;
+    let kana = KanaName::parse(&open(NAME_KANA, kana)?).map_err(|_| corrupt(NAME_KANA))?;
+    let birth = open_birth_date(municipality, atena, birth, cipher)?;
+    Ok((
+        kana_birth_index(&kana, birth, cipher),
+        kanji_birth_index(&name, birth, cipher),
+    ))
 }

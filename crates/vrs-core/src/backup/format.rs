@@ -30,8 +30,10 @@ use vrs_store::{
 /// area's manifest in its final chunk, so that neither a backup nor a restore holds an area in memory.
 /// Format 4 is format 3 with the residents' birth-date search index (`birth_index`); a format-3
 /// file restores with that column empty, and the index is filled the first time the area is
-/// searched by birth date.
-pub const FORMAT: u32 = 4;
+/// searched by birth date. Format 5 adds the kanji name and birth date's search index
+/// (`kanji_birth_index`); a file of an older format restores with that column empty, and the
+/// index is filled the first time the area is scanned for duplicates.
+pub const FORMAT: u32 = 5;
 
 /// The oldest format written streamed (the streamed layout's files are of this format or newer).
 pub const FIRST_STREAMED_FORMAT: u32 = 3;
@@ -709,6 +711,22 @@ mod tests {
             let err = decode_area(area(), FORMAT, bad.into_bytes()).unwrap_err();
             assert!(err.contains(says), "{says}: {err}");
         }
+    }
+
+    #[test]
+    fn a_format_4_section_reads_without_the_kanji_index() {
+        let old = section_of(4, true);
+        let text = String::from_utf8(old.clone()).unwrap();
+        assert!(text.contains("\"birth_index\"") && !text.contains("kanji_birth_index"));
+        assert_eq!(
+            decode_area(area(), 4, old.clone())
+                .unwrap()
+                .rows("audit_heads")
+                .len(),
+            1
+        );
+        let err = decode_area(area(), FORMAT, old).unwrap_err();
+        assert!(err.contains("table residents has columns"), "{err}");
     }
 
     #[test]

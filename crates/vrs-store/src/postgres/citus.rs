@@ -83,6 +83,7 @@ const CREATE_STAGE: &str = "CREATE TABLE IF NOT EXISTS import_stage (
     coupon_number CHAR(10) NOT NULL, name_enc BYTEA NOT NULL, name_kana_enc BYTEA NOT NULL,
     birth_date_enc BYTEA NOT NULL, sex SMALLINT NOT NULL, content_mac BYTEA NOT NULL,
     kana_birth_index BYTEA NOT NULL, moved_in_from CHAR(6), birth_index BYTEA NOT NULL,
+    kanji_birth_index BYTEA NOT NULL,
     PRIMARY KEY (municipality_code, batch, line))";
 
 /// What [`distribute`] did.

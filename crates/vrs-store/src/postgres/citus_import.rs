@@ -8,9 +8,9 @@ use tokio_postgres::types::Type;
 /// The columns copied into the staging table, in order, and their types.
 pub(crate) const COPY: &str = "COPY import_stage (municipality_code, batch, line, atena_number, \
      my_number_index, my_number_enc, coupon_number, name_enc, name_kana_enc, birth_date_enc, sex, \
-     content_mac, kana_birth_index, moved_in_from, birth_index) FROM STDIN BINARY";
+     content_mac, kana_birth_index, moved_in_from, birth_index, kanji_birth_index) FROM STDIN BINARY";
 
-pub(crate) const COPY_TYPES: [Type; 15] = [
+pub(crate) const COPY_TYPES: [Type; 16] = [
     Type::BPCHAR,
     Type::INT8,
     Type::INT8,
@@ -25,6 +25,7 @@ pub(crate) const COPY_TYPES: [Type; 15] = [
     Type::BYTEA,
     Type::BYTEA,
     Type::BPCHAR,
+    Type::BYTEA,
     Type::BYTEA,
 ];
 
@@ -70,7 +71,7 @@ pub(crate) const UPDATE: &str =
      coupon_number = s.coupon_number, name_enc = s.name_enc, name_kana_enc = s.name_kana_enc, \
      birth_date_enc = s.birth_date_enc, sex = s.sex, content_mac = s.content_mac, \
      moved_in_from = s.moved_in_from, kana_birth_index = s.kana_birth_index, \
-     birth_index = s.birth_index, updated_at = now() \
+     birth_index = s.birth_index, kanji_birth_index = s.kanji_birth_index, updated_at = now() \
      FROM import_stage s WHERE residents.municipality_code = $1 AND s.municipality_code = $1 \
      AND s.municipality_code = residents.municipality_code AND s.batch = $2 \
      AND residents.atena_number = s.atena_number";
@@ -79,10 +80,10 @@ pub(crate) const UPDATE: &str =
 pub(crate) const INSERT: &str =
     "INSERT INTO residents (municipality_code, atena_number, my_number_index, my_number_enc, \
      coupon_number, name_enc, name_kana_enc, birth_date_enc, sex, content_mac, moved_in_from, \
-     kana_birth_index, birth_index, updated_at) \
+     kana_birth_index, birth_index, kanji_birth_index, updated_at) \
      SELECT s.municipality_code, s.atena_number, s.my_number_index, s.my_number_enc, s.coupon_number, \
      s.name_enc, s.name_kana_enc, s.birth_date_enc, s.sex, s.content_mac, s.moved_in_from, \
-     s.kana_birth_index, s.birth_index, now() \
+     s.kana_birth_index, s.birth_index, s.kanji_birth_index, now() \
      FROM import_stage s WHERE s.municipality_code = $1 AND s.batch = $2 \
      AND NOT EXISTS (SELECT 1 FROM residents r WHERE r.municipality_code = $1 \
      AND r.municipality_code = s.municipality_code AND r.atena_number = s.atena_number)";

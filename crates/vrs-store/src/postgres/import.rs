@@ -21,14 +21,14 @@ const STAGING: &str = "CREATE TEMP TABLE import_staging (
     line BIGINT NOT NULL, atena_number TEXT NOT NULL, my_number_index BYTEA NOT NULL, my_number_enc BYTEA NOT NULL,
     coupon_number CHAR(10) NOT NULL, name_enc BYTEA NOT NULL, name_kana_enc BYTEA NOT NULL, birth_date_enc BYTEA NOT NULL,
     sex SMALLINT NOT NULL, content_mac BYTEA NOT NULL, kana_birth_index BYTEA NOT NULL, moved_in_from CHAR(6), \
-    birth_index BYTEA NOT NULL) \
+    birth_index BYTEA NOT NULL, kanji_birth_index BYTEA NOT NULL) \
     ON COMMIT DROP";
 
 const COPY: &str = "COPY import_staging (line, atena_number, my_number_index, my_number_enc, coupon_number, name_enc, \
-     name_kana_enc, birth_date_enc, sex, content_mac, kana_birth_index, moved_in_from, birth_index) \
-     FROM STDIN BINARY";
+     name_kana_enc, birth_date_enc, sex, content_mac, kana_birth_index, moved_in_from, birth_index, \
+     kanji_birth_index) FROM STDIN BINARY";
 
-const COPY_TYPES: [Type; 13] = [
+const COPY_TYPES: [Type; 14] = [
     Type::INT8,
     Type::TEXT,
     Type::BYTEA,
@@ -41,6 +41,7 @@ const COPY_TYPES: [Type; 13] = [
     Type::BYTEA,
     Type::BYTEA,
     Type::BPCHAR,
+    Type::BYTEA,
     Type::BYTEA,
 ];
 
@@ -155,6 +156,7 @@ impl ResidentImport for PostgresImport {
                     &s.kana_birth_index,
                     &s.moved_in_from,
                     &s.birth_index,
+                    &s.kanji_birth_index,
                 ])
                 .await?;
         }
@@ -312,6 +314,7 @@ async fn stage_citus(
                 &s.kana_birth_index,
                 &s.moved_in_from,
                 &s.birth_index,
+                &s.kanji_birth_index,
             ])
             .await?;
     }

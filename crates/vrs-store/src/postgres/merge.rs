@@ -16,6 +16,7 @@ use crate::merge::{
     self, Candidate, CandidateRow, CandidateStatus, MergeSnapshot, Mover, PersonMerge,
     CANDIDATE_COLUMNS, MERGE_COLUMNS,
 };
+use crate::sealed::name_birth_indexes;
 use crate::ConflictKind;
 use crate::DuplicateStore;
 use crate::{AuditEntry, StoreError};
@@ -106,6 +107,55 @@ impl DuplicateStore for PostgresStore {
                  WHERE a.municipality_code = $1 ORDER BY 1, 2",
                 &[&scope.as_str()],
             )
+            .await?;
+        found
+            .iter()
+            .map(|r| Ok((parse_atena(r.get(0))?, parse_atena(r.get(1))?)))
+            .collect()
+    }
+
+    async fn duplicate_pairs_by_kanji_birth_sex(
+        &self,
+        scope: MunicipalityCode,
+    ) -> Result<Vec<(AtenaNumber, AtenaNumber)>, StoreError> {
+        let mut client = self.pool.get().await?;
+        let Some(cipher) = self.cipher(&client, scope, false).await? else {
+            return Ok(Vec::new());
+        };
+        let unindexed: bool = client
+            .query_one(merge::UNINDEXED_SQL, &[&scope.as_str()])
+            .await?
+            .get(0);
+        if unindexed {
+            let tx = client.transaction().await?;
+            let rows = tx
+                .query(
+                    &format!("{} FOR UPDATE", merge::UNINDEXED_ROWS_SQL),
+                    &[&scope.as_str()],
+                )
+                .await?;
+            let update = tx.prepare(merge::SET_INDEXES_SQL).await?;
+            for r in rows {
+                let atena: String = r.get(0);
+                let sealed: [Vec<u8>; 3] = [r.get(1), r.get(2), r.get(3)];
+                let [name, kana, birth] = &sealed;
+                let (kana_index, kanji_index) =
+                    name_birth_indexes(scope, &atena, [name, kana, birth], &cipher)?;
+                tx.execute(
+                    &update,
+                    &[
+                        &scope.as_str(),
+                        &atena,
+                        &kana_index.to_vec(),
+                        &kanji_index.to_vec(),
+                    ],
+                )
+                .await?;
+            }
+            tx.commit().await?;
+        }
+        let found = client
+            .query(merge::KANJI_PAIRS_SQL, &[&scope.as_str()])
             .await?;
         found
             .iter()

@@ -336,6 +336,7 @@ pub(crate) fn sealed_from_row(r: &tokio_postgres::Row) -> Result<SealedResident,
         moved_in_from: r.get(11),
         kana_birth_index: Vec::new(),
         birth_index: Vec::new(),
+        kanji_birth_index: Vec::new(),
     })
 }
 

@@ -19,7 +19,7 @@ pub(super) const STAGING: &str = "CREATE TEMP TABLE import_staging (
     line INTEGER NOT NULL, atena_number TEXT NOT NULL, my_number_index BLOB NOT NULL, my_number_enc BLOB NOT NULL,
     coupon_number TEXT NOT NULL, name_enc BLOB NOT NULL, name_kana_enc BLOB NOT NULL, birth_date_enc BLOB NOT NULL,
     sex INTEGER NOT NULL, content_mac BLOB NOT NULL, kana_birth_index BLOB NOT NULL, moved_in_from TEXT,
-    birth_index BLOB NOT NULL)";
+    birth_index BLOB NOT NULL, kanji_birth_index BLOB NOT NULL)";
 
 pub(crate) struct SqliteImport {
     pub(super) conn: Option<Connection>,
@@ -96,7 +96,8 @@ impl ResidentImport for SqliteImport {
             let mut stmt = conn.prepare_cached(
                 "INSERT INTO import_staging (line, atena_number, my_number_index, my_number_enc, coupon_number, \
                  name_enc, name_kana_enc, birth_date_enc, sex, content_mac, kana_birth_index, moved_in_from, \
-                 birth_index) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                 birth_index, kanji_birth_index) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             )?;
             for (line, s) in batch.rows {
                 stmt.execute(params![
@@ -112,7 +113,8 @@ impl ResidentImport for SqliteImport {
                     s.content_mac,
                     s.kana_birth_index,
                     s.moved_in_from,
-                    s.birth_index
+                    s.birth_index,
+                    s.kanji_birth_index
                 ])?;
             }
             Ok(())

@@ -8,13 +8,14 @@ use vrs_domain::{AtenaNumber, MunicipalityCode};
 
 use super::accounts::time;
 use super::backup::{read_cell, write_cell};
-use super::{append_audit_tx, SqliteStore};
+use super::{append_audit_tx, load_cipher, SqliteStore};
 use crate::audit::timestamp_text;
 use crate::backup::{self as spec, Cell, TableSpec};
 use crate::merge::{
     self, Candidate, CandidateRow, CandidateStatus, MergeSnapshot, Mover, PersonMerge,
     CANDIDATE_COLUMNS, MERGE_COLUMNS,
 };
+use crate::sealed::name_birth_indexes;
 use crate::ConflictKind;
 use crate::DuplicateStore;
 use crate::{AuditEntry, AuditScope, StoreError};
@@ -88,6 +89,10 @@ fn read_merge(
     merge::person_merge(texts, time(&at)?, undone.as_deref().map(time).transpose()?)
 }
 
+fn parse_atena(text: &str) -> Result<AtenaNumber, StoreError> {
+    AtenaNumber::parse(text).map_err(|_| StoreError::Corrupt(format!("atena_number {text:?}")))
+}
+
 #[async_trait]
 impl DuplicateStore for SqliteStore {
     async fn duplicate_pairs_by_kana_birth_sex(
@@ -108,6 +113,61 @@ impl DuplicateStore for SqliteStore {
                 AtenaNumber::parse(a).map_err(|_| StoreError::Corrupt(format!("atena_number {a:?}")))
             };
             pairs.iter().map(|(a, b)| Ok((parse(a)?, parse(b)?))).collect()
+        })
+        .await
+    }
+
+    async fn duplicate_pairs_by_kanji_birth_sex(
+        &self,
+        scope: MunicipalityCode,
+    ) -> Result<Vec<(AtenaNumber, AtenaNumber)>, StoreError> {
+        let sqlite = |sql: &str| sql.replace('$', "?");
+        let unindexed: bool = self
+            .read(move |conn, _| {
+                Ok(
+                    conn.query_row(&sqlite(merge::UNINDEXED_SQL), [scope.as_str()], |r| {
+                        r.get(0)
+                    })?,
+                )
+            })
+            .await?;
+        if unindexed {
+            self.write(move |tx, keyring| {
+                let Some(cipher) = load_cipher(tx, keyring, scope)? else {
+                    return Ok(());
+                };
+                let rows: Vec<(String, [Vec<u8>; 3])> = tx
+                    .prepare(&sqlite(merge::UNINDEXED_ROWS_SQL))?
+                    .query_map([scope.as_str()], |r| {
+                        Ok((r.get(0)?, [r.get(1)?, r.get(2)?, r.get(3)?]))
+                    })?
+                    .collect::<Result<_, _>>()?;
+                let mut update = tx.prepare(&sqlite(merge::SET_INDEXES_SQL))?;
+                for (atena, [name, kana, birth]) in rows {
+                    let (kana_index, kanji_index) =
+                        name_birth_indexes(scope, &atena, [&name, &kana, &birth], &cipher)?;
+                    update.execute(params![
+                        scope.as_str(),
+                        atena,
+                        kana_index.to_vec(),
+                        kanji_index.to_vec()
+                    ])?;
+                }
+                Ok(())
+            })
+            .await?;
+        }
+        self.read(move |conn, _| {
+            let mut stmt = conn.prepare(&sqlite(merge::KANJI_PAIRS_SQL))?;
+            let pairs = stmt
+                .query_map([scope.as_str()], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            pairs
+                .iter()
+                .map(|(a, b)| Ok((parse_atena(a)?, parse_atena(b)?)))
+                .collect()
         })
         .await
     }

@@ -380,6 +380,7 @@ fn sealed_from_row(
             content_mac: r.get(10)?,
             kana_birth_index: Vec::new(),
             birth_index: Vec::new(),
+            kanji_birth_index: Vec::new(),
         },
         r.get(8)?,
         r.get(9)?,

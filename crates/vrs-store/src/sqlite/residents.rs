@@ -48,8 +48,9 @@ impl ResidentStore for SqliteStore {
             let now = timestamp_text(&Utc::now());
             tx.execute(
                 &format!(
-                    "INSERT INTO residents (municipality_code, {RESIDENT_COLUMNS}, kana_birth_index, birth_index, updated_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) \
+                    "INSERT INTO residents (municipality_code, {RESIDENT_COLUMNS}, kana_birth_index, birth_index, \
+                     kanji_birth_index, updated_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) \
                      ON CONFLICT (municipality_code, atena_number) DO UPDATE SET \
                      my_number_index = excluded.my_number_index, my_number_enc = excluded.my_number_enc, \
                      coupon_number = excluded.coupon_number, name_enc = excluded.name_enc, \
@@ -58,7 +59,7 @@ impl ResidentStore for SqliteStore {
                      deceased_on = excluded.deceased_on, content_mac = excluded.content_mac, \
                      moved_in_from = excluded.moved_in_from, \
                      kana_birth_index = excluded.kana_birth_index, birth_index = excluded.birth_index, \
-                     updated_at = excluded.updated_at"
+                     kanji_birth_index = excluded.kanji_birth_index, updated_at = excluded.updated_at"
                 ),
                 params![
                     scope.as_str(),
@@ -76,6 +77,7 @@ impl ResidentStore for SqliteStore {
                     s.moved_in_from,
                     s.kana_birth_index,
                     s.birth_index,
+                    s.kanji_birth_index,
                     now
                 ],
             )

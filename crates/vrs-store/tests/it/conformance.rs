@@ -19,6 +19,7 @@ mod doses;
 mod governance;
 mod import;
 mod inquiry;
+mod kanji;
 mod merge;
 mod statistics;
 
@@ -79,6 +80,7 @@ on_both_backends!(
     certificates_are_superseded_and_revoked_by_dose_changes,
     a_tablet_dose_is_undone_only_by_its_site_within_the_window,
     kana_birth_sex_pairs_are_found_through_the_search_index,
+    kanji_birth_sex_pairs_equal_a_recount_of_the_opened_rows_also_before_the_index,
     the_queue_keeps_a_known_candidate_status_and_decides_once,
     a_merge_moves_doses_to_the_kept_person_renumbered_by_date,
     merge_then_unmerge_restores_residents_and_doses_exactly,
@@ -166,6 +168,7 @@ mod cases {
     pub use super::governance::*;
     pub use super::import::*;
     pub use super::inquiry::*;
+    pub use super::kanji::*;
     pub use super::merge::*;
     pub use super::statistics::*;
     use super::*;
