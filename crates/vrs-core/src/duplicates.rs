@@ -6,7 +6,9 @@
 //!   宛名番号 — a re-registration, e.g. after a lost coupon was re-issued. Found in the database
 //!   through the search index, without opening a sealed field.
 //! - [`CandidateKind::KanjiBirthSex`]: same kanji name, birth date and sex but a different kana
-//!   reading — a typo'd reading on a re-registration. The scan opens the area's people for it.
+//!   reading — a typo'd reading on a re-registration. Found in the database the same way, through
+//!   the kanji name and birth date's search index (a row stored before that index existed is
+//!   opened once, the first time its area is scanned, to index it).
 //! - [`CandidateKind::UnfetchedMove`]: a person who moved in (the resident registry names the
 //!   municipality they came from) and whose doses are still in that area, never fetched. The scan
 //!   finds them the way staff would: each of the area's own movers without received doses is sent
@@ -22,7 +24,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use rand::Rng;
 use vrs_domain::{AtenaNumber, AuditAction, DoseRecord, Function, MunicipalityCode, Resident};
 use vrs_store::{Candidate, CandidateKind, CandidateStatus, PersonMerge, Store, StoreError};
@@ -30,9 +32,6 @@ use vrs_store::{Candidate, CandidateKind, CandidateStatus, PersonMerge, Store, S
 use crate::governance::{ensure_running, GovernanceError, Stopped};
 use crate::inquiry::{consent_basis, inquire_as, new_inquiry_id, InquiryError, InquiryRequest};
 use crate::Actor;
-
-/// How many people a scan opens at a time.
-const PAGE: u32 = 1_000;
 
 /// What a scan found, by kind, and how many of those were new on the queue; and what the
 /// cross-move signal could ask.
@@ -109,42 +108,6 @@ pub fn reason_text(reason: &str) -> Result<String, DuplicateError> {
     Ok(reason.to_owned())
 }
 
-fn squeeze(text: &str) -> String {
-    text.chars().filter(|c| !c.is_whitespace()).collect()
-}
-
-/// Pairs with the same kanji name (spaces ignored), birth date and sex but a different kana
-/// reading, from every person of the area.
-async fn kanji_pairs(
-    store: &dyn Store,
-    scope: MunicipalityCode,
-) -> Result<Vec<(AtenaNumber, AtenaNumber)>, StoreError> {
-    let mut groups: HashMap<(String, NaiveDate, u8), Vec<(AtenaNumber, String)>> = HashMap::new();
-    let mut after: Option<AtenaNumber> = None;
-    loop {
-        let page = store.residents_page(scope, after.as_ref(), PAGE).await?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.atena.clone());
-        for r in page {
-            let key = (squeeze(r.name.as_str()), r.birth_date, r.sex.code());
-            let kana = squeeze(r.name_kana.as_str());
-            groups.entry(key).or_default().push((r.atena, kana));
-        }
-    }
-    let mut pairs = Vec::new();
-    for people in groups.values().filter(|g| g.len() > 1) {
-        for (i, (a, kana_a)) in people.iter().enumerate() {
-            for (b, kana_b) in &people[i + 1..] {
-                if kana_a != kana_b {
-                    pairs.push((a.clone(), b.clone()));
-                }
-            }
-        }
-    }
-    pairs.sort();
-    Ok(pairs)
-}
-
 /// Scans the area for likely duplicates and puts them on the queue (known ones keep their status).
 pub async fn scan(
     store: &dyn Store,
@@ -156,7 +119,7 @@ pub async fn scan(
     for (a, b) in store.duplicate_pairs_by_kana_birth_sex(scope).await? {
         candidates.push(Candidate::pair(CandidateKind::KanaBirthSex, &a, &b, now));
     }
-    for (a, b) in kanji_pairs(store, scope).await? {
+    for (a, b) in store.duplicate_pairs_by_kanji_birth_sex(scope).await? {
         candidates.push(Candidate::pair(CandidateKind::KanjiBirthSex, &a, &b, now));
     }
     let mut report = ScanReport::default();
