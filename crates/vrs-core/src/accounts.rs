@@ -308,8 +308,8 @@ pub async fn session(
 ) -> Result<(SessionRecord, Account), SessionError> {
     let now = Utc::now();
     let hash = password::token_hash(token);
-    let record = match store.session(&hash).await {
-        Ok(r) => r,
+    let (record, account) = match store.session_and_account(&hash).await {
+        Ok(found) => found,
         Err(StoreError::NotFound) => return Err(SessionError::Missing),
         Err(e) => return Err(e.into()),
     };
@@ -317,7 +317,6 @@ pub async fn session(
         store.delete_session(&hash).await?;
         return Err(SessionError::Expired);
     }
-    let account = store.account(&record.user_id).await?;
     if account.disabled {
         store.delete_session(&hash).await?;
         return Err(SessionError::Missing);

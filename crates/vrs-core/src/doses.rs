@@ -305,11 +305,9 @@ pub async fn register_at_site(
         Err(GovernanceError::Store(e)) => return Err(e.into()),
         Err(other) => return Err(StoreError::Other(other.to_string()).into()),
     }
-    if let Some(k) = key {
-        if let Some(answer) = replay(store, input.site, k).await? {
-            return Ok(answer);
-        }
-    }
+    // A repeated request (same Idempotency-Key) is found when its registration is refused, or when
+    // its key is found taken on insert: its first answer is given again. A first request, the usual
+    // case, reads no key.
     let home = coupon.municipality;
     let audit = |outcome: &str, detail: String| {
         actor
@@ -318,8 +316,8 @@ pub async fn register_at_site(
             .with_detail(detail)
     };
     // The site's path reads the holder's 宛名番号 and flags only: no sealed field is opened.
-    let person = match store.coupon_holder(home, &coupon.coupon).await {
-        Ok(p) if p.deceased_on.is_none() => p,
+    let (person, existing) = match store.holder_and_doses(home, &coupon.coupon).await {
+        Ok((p, doses)) if p.deceased_on.is_none() => (p, doses),
         Ok(_) => {
             let audit = audit("deceased", String::new());
             return refuse(store, home, input.site, key, SiteAnswer::deceased(), audit).await;
@@ -339,7 +337,6 @@ pub async fn register_at_site(
         Err(e) => return Err(e.into()),
     };
     let record = input.record(&person, DoseSource::Tablet);
-    let existing = store.doses_of(home, &person.atena).await?;
     let rules = rules_for(&record, &existing, &person, today);
     if !rules.is_empty() {
         let codes: Vec<&str> = rules.iter().map(|r| r.code()).collect();
@@ -380,10 +377,8 @@ pub async fn register_at_site(
     };
     let entry = audit("ok", detail);
     match store.add_dose(home, &registration, &entry).await {
-        Ok(()) => {
-            crate::lifecycle::doses_added(store, home, [&person.atena], &entry).await;
-            Ok(answer)
-        }
+        // The store marked the holder's certificates superseded in the same write.
+        Ok(()) => Ok(answer),
         Err(StoreError::Replayed) => match key {
             Some(k) => replay(store, input.site, k)
                 .await?
@@ -445,6 +440,13 @@ async fn refuse(
     answer: SiteAnswer,
     audit: vrs_store::AuditEntry,
 ) -> Result<SiteAnswer, RegisterError> {
+    // A request answered before (the dose it registered now makes it look taken) gets its first
+    // answer, and no refusal is audited for it.
+    if let Some(k) = key {
+        if let Some(first) = replay(store, site, k).await? {
+            return Ok(first);
+        }
+    }
     store.append_audit(home.into(), &audit).await?;
     if let Some(k) = key {
         if !store.remember_answer(&kept(site, k, &answer)).await? {
@@ -520,10 +522,7 @@ pub async fn add_dose(
     };
     match store.add_dose(scope, &registration, &audit).await {
         Err(StoreError::Conflict(_)) => Err(ChangeError::Rules(vec![QualityRule::DoseNumberTaken])),
-        Ok(()) => {
-            crate::lifecycle::doses_added(store, scope, [atena], &audit).await;
-            Ok(record)
-        }
+        Ok(()) => Ok(record),
         Err(e) => Err(e.into()),
     }
 }

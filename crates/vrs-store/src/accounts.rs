@@ -94,6 +94,13 @@ pub struct SessionRecord {
 }
 
 /// Staff accounts, applications for them, sign-in failures and sessions.
+/// A session joined with its account (`sessions s JOIN accounts a`): the account's twelve columns
+/// in the backends' order, then the session's own five.
+pub(crate) const SESSION_AND_ACCOUNT_COLUMNS: &str =
+    "a.user_id, a.role, a.municipality_code, a.prefecture_code, a.display_name, a.password_hash, \
+     a.must_change_password, a.failed_logins, a.locked_until, a.disabled, a.issued_by, \
+     a.created_at, s.token_hash, s.terminal, s.csrf_token, s.created_at, s.last_seen_at";
+
 #[async_trait]
 pub trait AccountStore: Send + Sync {
     /// Stores a new account and appends `audit` to `audit_scope`'s chain in the same transaction.
@@ -175,6 +182,13 @@ pub trait AccountStore: Send + Sync {
 
     /// One session by the hash of its token.
     async fn session(&self, token_hash: &[u8]) -> Result<SessionRecord, StoreError>;
+
+    /// One session by the hash of its token with its account, read together (every signed-in
+    /// request reads both).
+    async fn session_and_account(
+        &self,
+        token_hash: &[u8],
+    ) -> Result<(SessionRecord, Account), StoreError>;
 
     /// Marks a session as used now.
     async fn touch_session(

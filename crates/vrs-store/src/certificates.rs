@@ -477,8 +477,9 @@ pub trait CertificateStore: Send + Sync {
 
     /// Brings the certificates of these people up to date with their doses as stored: revoked when
     /// a dose one states was corrected or deleted, superseded when a later dose was recorded. Each
-    /// change is audited (actor and time of `cause`). Corrections and deletions of doses do this in
-    /// their own transaction; additions call it after. Returns how many certificates changed.
+    /// change is audited (actor and time of `cause`). Corrections and deletions of doses, and a
+    /// single added dose, do this in their own transaction; batches of added doses call it after.
+    /// Returns how many certificates changed.
     async fn refresh_certificates(
         &self,
         scope: MunicipalityCode,

@@ -3,10 +3,10 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use vrs_domain::{AtenaNumber, DoseRecord, DoseSource, MunicipalityCode};
+use vrs_domain::{AtenaNumber, CouponNumber, DoseRecord, DoseSource, MunicipalityCode};
 
 use crate::ConflictKind;
-use crate::{AuditEntry, StoreError};
+use crate::{AuditEntry, CouponHolder, StoreError};
 
 /// One dose to record, with the account that recorded it and, for a request carrying an
 /// `Idempotency-Key`, the answer to keep with it (in the same transaction).
@@ -80,9 +80,11 @@ pub struct PersonDoses {
 #[async_trait]
 pub trait DoseStore: Send + Sync {
     /// Records a dose in the area of the person's home municipality (`scope`) with its audit entry
-    /// and, when given, the idempotent answer. A dose number already recorded for the person is a
-    /// [`StoreError::Conflict`]; an idempotency key already used is [`StoreError::Replayed`] (and
-    /// nothing is written).
+    /// and, when given, the idempotent answer, and in the same transaction marks the person's
+    /// certificates that no longer state every dose superseded (as
+    /// [`crate::CertificateStore::refresh_certificates`] does, `audit` as the cause). A dose number
+    /// already recorded for the person is a [`StoreError::Conflict`]; an idempotency key already
+    /// used is [`StoreError::Replayed`] (and nothing is written).
     async fn add_dose(
         &self,
         scope: MunicipalityCode,
@@ -159,4 +161,12 @@ pub trait DoseStore: Send + Sync {
         scope: MunicipalityCode,
         atena: &AtenaNumber,
     ) -> Result<Vec<DoseRecord>, StoreError>;
+
+    /// The holder of a coupon of the area (as [`crate::ResidentStore::coupon_holder`]) with their
+    /// doses by dose number, read together: what a site's registration checks its dose against.
+    async fn holder_and_doses(
+        &self,
+        scope: MunicipalityCode,
+        coupon: &CouponNumber,
+    ) -> Result<(CouponHolder, Vec<DoseRecord>), StoreError>;
 }

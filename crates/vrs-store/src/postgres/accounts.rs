@@ -7,7 +7,10 @@ use tokio_postgres::Row;
 use vrs_domain::{MunicipalityCode, PrefectureCode, Role};
 
 use super::{append_audit_tx, PostgresStore};
-use crate::accounts::{stored_role, Account, Application, ApplicationStatus, SessionRecord};
+use crate::accounts::{
+    stored_role, Account, Application, ApplicationStatus, SessionRecord,
+    SESSION_AND_ACCOUNT_COLUMNS,
+};
 use crate::ConflictKind;
 use crate::{rows, AccountStore, AuditEntry, AuditScope, StoreError};
 
@@ -322,6 +325,33 @@ impl AccountStore for PostgresStore {
             created_at: r.get(4),
             last_seen_at: r.get(5),
         })
+    }
+
+    async fn session_and_account(
+        &self,
+        token_hash: &[u8],
+    ) -> Result<(SessionRecord, Account), StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {SESSION_AND_ACCOUNT_COLUMNS} FROM sessions s \
+                 JOIN accounts a ON a.user_id = s.user_id WHERE s.token_hash = $1"
+            ))
+            .await?;
+        let r = client
+            .query_opt(&stmt, &[&token_hash])
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let account = account_from(&r)?;
+        let session = SessionRecord {
+            token_hash: r.get(12),
+            user_id: account.user_id.clone(),
+            terminal: r.get(13),
+            csrf_token: r.get(14),
+            created_at: r.get(15),
+            last_seen_at: r.get(16),
+        };
+        Ok((session, account))
     }
 
     async fn touch_session(&self, token_hash: &[u8], at: DateTime<Utc>) -> Result<(), StoreError> {

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
+use vrs_crypto::FieldCipher;
 use vrs_domain::{AtenaNumber, CertificateId, DoseRecord, MunicipalityCode};
 
 use super::{append_audit_tx, PostgresStore};
@@ -96,42 +97,54 @@ impl PostgresStore {
         let Some(cipher) = self.cipher(tx, scope, false).await? else {
             return Ok(0);
         };
-        let index = person_index(atena, &cipher).to_vec();
-        let stmt = tx
-            .prepare_cached(
-                "SELECT certificate_id, status, stated_doses, stated_digest FROM certificate_issues \
-                 WHERE municipality_code = $1 AND person_index = $2 AND status <> 'revoked' \
-                 FOR UPDATE",
-            )
-            .await?;
-        let rows = tx.query(&stmt, &[&scope.as_str(), &index]).await?;
-        if rows.is_empty() {
-            return Ok(0);
-        }
-        let current = super::doses::person_doses_tx(tx, scope, atena).await?;
-        let mut changed = 0;
-        for r in rows {
-            let id: String = r.get(0);
-            let status: String = r.get(1);
-            let stated: i32 = r.get(2);
-            let digest: Option<Vec<u8>> = r.get(3);
-            let o = Outstanding {
-                status: CertificateStatus::parse(&status)
-                    .ok_or_else(|| StoreError::Corrupt(format!("status of certificate {id}")))?,
-                stated: u32::try_from(stated).unwrap_or(0),
-                digest: digest.unwrap_or_default(),
-                certificate_id: id,
-            };
-            if let Some(next) = judge(o.status, o.stated, &o.digest, &current, &cipher) {
-                let reason = change_reason(next);
-                let entry = change_entry(cause, &o.certificate_id, next, reason);
-                set_status(tx, scope, &o.certificate_id, next, reason, &entry).await?;
-                append_audit_tx(tx, scope.into(), &entry).await?;
-                changed += 1;
-            }
-        }
-        Ok(changed)
+        refresh_person_tx(tx, &cipher, scope, atena, cause).await
     }
+}
+
+/// Brings the outstanding certificates of one person up to date with the doses stored now, in the
+/// caller's transaction, under the area's cipher; returns how many changed.
+pub(super) async fn refresh_person_tx(
+    tx: &impl GenericClient,
+    cipher: &FieldCipher,
+    scope: MunicipalityCode,
+    atena: &AtenaNumber,
+    cause: &AuditEntry,
+) -> Result<u32, StoreError> {
+    let index = person_index(atena, cipher).to_vec();
+    let stmt = tx
+        .prepare_cached(
+            "SELECT certificate_id, status, stated_doses, stated_digest FROM certificate_issues \
+             WHERE municipality_code = $1 AND person_index = $2 AND status <> 'revoked' \
+             FOR UPDATE",
+        )
+        .await?;
+    let rows = tx.query(&stmt, &[&scope.as_str(), &index]).await?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let current = super::doses::person_doses_tx(tx, scope, atena).await?;
+    let mut changed = 0;
+    for r in rows {
+        let id: String = r.get(0);
+        let status: String = r.get(1);
+        let stated: i32 = r.get(2);
+        let digest: Option<Vec<u8>> = r.get(3);
+        let o = Outstanding {
+            status: CertificateStatus::parse(&status)
+                .ok_or_else(|| StoreError::Corrupt(format!("status of certificate {id}")))?,
+            stated: u32::try_from(stated).unwrap_or(0),
+            digest: digest.unwrap_or_default(),
+            certificate_id: id,
+        };
+        if let Some(next) = judge(o.status, o.stated, &o.digest, &current, cipher) {
+            let reason = change_reason(next);
+            let entry = change_entry(cause, &o.certificate_id, next, reason);
+            set_status(tx, scope, &o.certificate_id, next, reason, &entry).await?;
+            append_audit_tx(tx, scope.into(), &entry).await?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
 }
 
 /// Sets a certificate's status, with when and why.

@@ -6,13 +6,16 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
-use vrs_domain::{AtenaNumber, DoseRecord, DoseSource, MunicipalityCode};
+use vrs_domain::{AtenaNumber, CouponNumber, DoseRecord, DoseSource, MunicipalityCode};
 
 use super::{append_audit_tx, PostgresStore};
 use crate::doses::check_undo;
 use crate::rows::{DoseRow, DOSE_COLUMNS};
 use crate::ConflictKind;
-use crate::{rows, AuditEntry, DoseStore, IdempotentAnswer, PersonDoses, Registration, StoreError};
+use crate::{
+    rows, AuditEntry, CouponHolder, DoseStore, IdempotentAnswer, PersonDoses, Registration,
+    StoreError,
+};
 
 fn dose_row(r: &Row, first: usize) -> DoseRow {
     DoseRow {
@@ -199,7 +202,13 @@ impl DoseStore for PostgresStore {
         registration: &Registration,
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
-        self.registrations.add(scope, registration, audit).await
+        let cipher = match self.keyring.cached(scope) {
+            Some(c) => Some(c),
+            None => self.cipher(&self.pool.get().await?, scope, false).await?,
+        };
+        self.registrations
+            .add(scope, registration, audit, cipher)
+            .await
     }
 
     async fn add_doses(
@@ -423,5 +432,47 @@ impl DoseStore for PostgresStore {
     ) -> Result<Vec<DoseRecord>, StoreError> {
         let client = self.pool.get().await?;
         person_doses_tx(&client, scope, atena).await
+    }
+
+    async fn holder_and_doses(
+        &self,
+        scope: MunicipalityCode,
+        coupon: &CouponNumber,
+    ) -> Result<(CouponHolder, Vec<DoseRecord>), StoreError> {
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            let doses: Vec<String> = DOSE_COLUMNS
+                .split(',')
+                .map(|c| format!("d.{}", c.trim()))
+                .collect();
+            format!(
+                "SELECT r.atena_number, r.moved_out_on, r.deceased_on, {} FROM residents r \
+                 LEFT JOIN doses d ON d.municipality_code = r.municipality_code \
+                 AND d.atena_number = r.atena_number \
+                 WHERE r.municipality_code = $1 AND r.coupon_number = $2 ORDER BY d.dose_number",
+                doses.join(", ")
+            )
+        });
+        let client = self.pool.get().await?;
+        let stmt = client.prepare_cached(&SQL).await?;
+        let found = client
+            .query(&stmt, &[&scope.as_str(), &coupon.as_str()])
+            .await?;
+        let first = found.first().ok_or(StoreError::NotFound)?;
+        let atena: String = first.get(0);
+        let holder = CouponHolder {
+            municipality: scope,
+            atena: AtenaNumber::parse(&atena)
+                .map_err(|_| StoreError::Corrupt(format!("atena_number {atena:?}")))?,
+            coupon: *coupon,
+            moved_out_on: first.get(1),
+            deceased_on: first.get(2),
+        };
+        // A holder without doses is one row with the dose's columns null.
+        let doses = found
+            .iter()
+            .filter(|r| r.get::<_, Option<i16>>(3).is_some())
+            .map(|r| dose_row(r, 3).into_record(scope, &holder.atena))
+            .collect::<Result<_, _>>()?;
+        Ok((holder, doses))
     }
 }

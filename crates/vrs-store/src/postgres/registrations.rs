@@ -6,15 +6,19 @@
 //! again), locks each chain head once and moves it in memory, commits once, and then answers each
 //! caller. Every acknowledged registration is durable.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use deadpool_postgres::Pool;
 use futures_util::future::join_all;
 use tokio::sync::{mpsc, oneshot};
+use vrs_crypto::FieldCipher;
 use vrs_domain::MunicipalityCode;
 
+use super::certificates::refresh_person_tx;
 use super::doses::{insert_answer, insert_dose};
 use super::{chained, insert_audit, lock_head, save_head};
+use crate::certificates::person_index;
 use crate::{rows, AuditEntry, AuditRecord, AuditScope, Registration, StoreError};
 
 /// The most registrations committed together.
@@ -31,6 +35,9 @@ struct Job {
     scope: MunicipalityCode,
     registration: Registration,
     audit: AuditEntry,
+    /// The area's cipher, which keys the person's certificate index (none: the area has no key,
+    /// so no certificate either).
+    cipher: Option<Arc<FieldCipher>>,
     reply: oneshot::Sender<Result<(), StoreError>>,
 }
 
@@ -52,6 +59,7 @@ impl Registrations {
         scope: MunicipalityCode,
         registration: &Registration,
         audit: &AuditEntry,
+        cipher: Option<Arc<FieldCipher>>,
     ) -> Result<(), StoreError> {
         rows::check_scope(scope, registration.record.dose.municipality)?;
         let (reply, answer) = oneshot::channel();
@@ -59,6 +67,7 @@ impl Registrations {
             scope,
             registration: registration.clone(),
             audit: audit.clone(),
+            cipher,
             reply,
         };
         let stopped = || StoreError::Other("the registration writer has stopped".into());
@@ -113,8 +122,10 @@ async fn run(pool: Pool, mut jobs: mpsc::UnboundedReceiver<Job>) {
 
 /// Runs the group in one transaction, in three waves of pipelined statements (tokio-postgres sends
 /// the statements of a wave without waiting for each answer; the server runs them in order):
-/// idempotency answers, then doses, then audit entries of the registrations that stood. Fills in
-/// each job's result; a database error fails the whole group (its callers retry with their keys).
+/// idempotency answers, then doses, then audit entries of the registrations that stood; then one
+/// query finds which of those people hold outstanding certificates (usually none), and only theirs
+/// are brought up to date, in the same transaction. Fills in each job's result; a database error
+/// fails the whole group (its callers retry with their keys).
 async fn commit_group(
     client: &mut deadpool_postgres::Object,
     group: &[Job],
@@ -192,8 +203,53 @@ async fn commit_group(
     for record in heads.values() {
         save_head(&tx, record).await?;
     }
+    refresh_certificates(&tx, group, &outcome).await?;
     tx.commit().await?;
     super::confirm_standby(&*client).await?;
     results.extend(outcome);
+    Ok(())
+}
+
+/// The certificates of the people given a dose in this group, marked superseded where they no
+/// longer state every dose (after the doses and their audit entries, so the change's entry
+/// follows the registration's in the chain).
+async fn refresh_certificates(
+    tx: &impl deadpool_postgres::GenericClient,
+    group: &[Job],
+    outcome: &[Result<(), StoreError>],
+) -> Result<(), StoreError> {
+    let people: Vec<(&Job, &FieldCipher, Vec<u8>)> = group
+        .iter()
+        .zip(outcome)
+        .filter(|(_, ok)| ok.is_ok())
+        .filter_map(|(job, _)| {
+            let cipher = job.cipher.as_deref()?;
+            let index = person_index(&job.registration.record.dose.atena, cipher);
+            Some((job, cipher, index.to_vec()))
+        })
+        .collect();
+    if people.is_empty() {
+        return Ok(());
+    }
+    let areas: Vec<&str> = people.iter().map(|(j, _, _)| j.scope.as_str()).collect();
+    let indexes: Vec<&[u8]> = people.iter().map(|(_, _, i)| i.as_slice()).collect();
+    let stmt = tx
+        .prepare_cached(
+            "SELECT DISTINCT person_index FROM certificate_issues \
+             WHERE municipality_code = ANY($1) AND person_index = ANY($2) AND status <> 'revoked'",
+        )
+        .await?;
+    let found: HashSet<Vec<u8>> = tx
+        .query(&stmt, &[&areas, &indexes])
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    for (job, cipher, index) in &people {
+        if found.contains(index) {
+            let atena = &job.registration.record.dose.atena;
+            refresh_person_tx(tx, cipher, job.scope, atena, &job.audit).await?;
+        }
+    }
     Ok(())
 }

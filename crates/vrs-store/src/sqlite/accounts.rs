@@ -6,7 +6,10 @@ use rusqlite::{params, Connection, OptionalExtension};
 use vrs_domain::{MunicipalityCode, PrefectureCode, Role};
 
 use super::{append_audit_tx, SqliteStore};
-use crate::accounts::{stored_role, Account, Application, ApplicationStatus, SessionRecord};
+use crate::accounts::{
+    stored_role, Account, Application, ApplicationStatus, SessionRecord,
+    SESSION_AND_ACCOUNT_COLUMNS,
+};
 use crate::audit::timestamp_text;
 use crate::ConflictKind;
 use crate::{rows, AccountStore, AuditEntry, AuditScope, StoreError};
@@ -399,6 +402,40 @@ impl AccountStore for SqliteStore {
                 created_at: time(&created)?,
                 last_seen_at: time(&seen)?,
             })
+        })
+        .await
+    }
+
+    async fn session_and_account(
+        &self,
+        token_hash: &[u8],
+    ) -> Result<(SessionRecord, Account), StoreError> {
+        let token_hash = token_hash.to_vec();
+        self.read_point(move |conn, _| {
+            let sql = format!(
+                "SELECT {SESSION_AND_ACCOUNT_COLUMNS} FROM sessions s \
+                 JOIN accounts a ON a.user_id = s.user_id WHERE s.token_hash = ?1"
+            );
+            let row = conn
+                .prepare_cached(&sql)?
+                .query_row([&token_hash], |r| {
+                    let session: (Vec<u8>, String, String, String, String) =
+                        (r.get(12)?, r.get(13)?, r.get(14)?, r.get(15)?, r.get(16)?);
+                    Ok((account_row(r)?, session))
+                })
+                .optional()?;
+            let (account, (token_hash, terminal, csrf_token, created, seen)) =
+                row.ok_or(StoreError::NotFound)?;
+            let account = account_from(account)?;
+            let session = SessionRecord {
+                token_hash,
+                user_id: account.user_id.clone(),
+                terminal,
+                csrf_token,
+                created_at: time(&created)?,
+                last_seen_at: time(&seen)?,
+            };
+            Ok((session, account))
         })
         .await
     }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{named_params, params, Connection, OptionalExtension};
-use vrs_domain::{AtenaNumber, DoseRecord, DoseSource, MunicipalityCode};
+use vrs_domain::{AtenaNumber, CouponNumber, DoseRecord, DoseSource, MunicipalityCode};
 
 use super::accounts::time;
 use super::certificates::refresh_tx;
@@ -14,7 +14,10 @@ use crate::audit::timestamp_text;
 use crate::doses::check_undo;
 use crate::rows::{DoseRow, DOSE_COLUMNS};
 use crate::ConflictKind;
-use crate::{rows, AuditEntry, DoseStore, IdempotentAnswer, PersonDoses, Registration, StoreError};
+use crate::{
+    rows, AuditEntry, CouponHolder, DoseStore, IdempotentAnswer, PersonDoses, Registration,
+    StoreError,
+};
 
 fn dose_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<(DoseRow, String)> {
     Ok((
@@ -192,7 +195,7 @@ impl DoseStore for SqliteStore {
         rows::check_scope(scope, registration.record.dose.municipality)?;
         let registration = registration.clone();
         let audit = audit.clone();
-        self.write(move |tx, _| {
+        self.write(move |tx, keyring| {
             if let Some(answer) = &registration.answer {
                 if !insert_answer(tx, answer)? {
                     return Err(StoreError::Replayed);
@@ -200,6 +203,8 @@ impl DoseStore for SqliteStore {
             }
             insert_dose(tx, scope, &registration.record, &registration.recorded_by)?;
             append_audit_tx(tx, scope.into(), &audit)?;
+            let atena = &registration.record.dose.atena;
+            refresh_tx(tx, keyring, scope, atena, &audit)?;
             Ok(())
         })
         .await
@@ -433,5 +438,19 @@ impl DoseStore for SqliteStore {
         let atena = atena.clone();
         self.read_point(move |conn, _| person_doses_tx(conn, scope, &atena))
             .await
+    }
+
+    async fn holder_and_doses(
+        &self,
+        scope: MunicipalityCode,
+        coupon: &CouponNumber,
+    ) -> Result<(CouponHolder, Vec<DoseRecord>), StoreError> {
+        let coupon = *coupon;
+        self.read_point(move |conn, _| {
+            let holder = super::residents::holder_tx(conn, scope, coupon)?;
+            let doses = person_doses_tx(conn, scope, &holder.atena)?;
+            Ok((holder, doses))
+        })
+        .await
     }
 }

@@ -16,6 +16,32 @@ use crate::residents::BORN_ON_LIMIT;
 use crate::sealed::{birth_index, content_mac, kana_birth_index, open_birth_date, SealedResident};
 use crate::{rows, CouponHolder, ResidentImport, ResidentStore, StoreError, Written};
 
+/// The holder of a coupon of the area: 宛名番号 and flags, no sealed field.
+pub(super) fn holder_tx(
+    conn: &Connection,
+    scope: MunicipalityCode,
+    coupon: CouponNumber,
+) -> Result<CouponHolder, StoreError> {
+    let found: Option<(String, Option<String>, Option<String>)> = conn
+        .prepare_cached(
+            "SELECT atena_number, moved_out_on, deceased_on FROM residents \
+             WHERE municipality_code = ?1 AND coupon_number = ?2",
+        )?
+        .query_row(params![scope.as_str(), coupon.as_str()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?;
+    let (atena, moved, deceased) = found.ok_or(StoreError::NotFound)?;
+    Ok(CouponHolder {
+        municipality: scope,
+        atena: AtenaNumber::parse(&atena)
+            .map_err(|_| StoreError::Corrupt(format!("atena_number {atena:?}")))?,
+        coupon,
+        moved_out_on: rows::opt_date(moved.as_deref())?,
+        deceased_on: rows::opt_date(deceased.as_deref())?,
+    })
+}
+
 #[async_trait]
 impl ResidentStore for SqliteStore {
     async fn put_resident(
@@ -134,27 +160,8 @@ impl ResidentStore for SqliteStore {
         coupon: &CouponNumber,
     ) -> Result<CouponHolder, StoreError> {
         let coupon = *coupon;
-        self.read_point(move |conn, _| {
-            let found: Option<(String, Option<String>, Option<String>)> = conn
-                .prepare_cached(
-                    "SELECT atena_number, moved_out_on, deceased_on FROM residents \
-                     WHERE municipality_code = ?1 AND coupon_number = ?2",
-                )?
-                .query_row(params![scope.as_str(), coupon.as_str()], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })
-                .optional()?;
-            let (atena, moved, deceased) = found.ok_or(StoreError::NotFound)?;
-            Ok(CouponHolder {
-                municipality: scope,
-                atena: AtenaNumber::parse(&atena)
-                    .map_err(|_| StoreError::Corrupt(format!("atena_number {atena:?}")))?,
-                coupon,
-                moved_out_on: rows::opt_date(moved.as_deref())?,
-                deceased_on: rows::opt_date(deceased.as_deref())?,
-            })
-        })
-        .await
+        self.read_point(move |conn, _| holder_tx(conn, scope, coupon))
+            .await
     }
 
     async fn count_residents(&self, scope: MunicipalityCode) -> Result<u64, StoreError> {

@@ -43,6 +43,7 @@ on_both_backends!(
     accounts_lock_after_repeated_failures_and_unlock_on_success,
     an_application_is_decided_once_and_approval_issues_the_account,
     sessions_are_stored_hashed_and_end_with_a_password_change,
+    a_session_is_read_with_its_account_in_one_read,
     a_machine_clients_tokens_are_hashed_its_assertions_used_once_and_removal_ends_them,
     audit_search_filters_by_time_actor_and_action_within_its_chain,
     dose_records_keep_venue_doctor_time_and_source,
@@ -53,6 +54,7 @@ on_both_backends!(
     kana_name_and_birth_date_find_people_through_the_search_index,
     a_birth_date_finds_everyone_born_that_day_also_rows_stored_before_its_index,
     the_coupon_holder_is_read_without_opening_a_sealed_field,
+    a_coupon_holder_is_read_with_their_doses_in_one_read,
     an_inquiry_records_both_sides_with_audit_in_both_chains_and_no_my_number,
     an_inquiry_that_finds_nobody_writes_only_the_asking_side,
     a_duplicate_inquiry_id_is_a_conflict_and_writes_nothing,
@@ -79,6 +81,7 @@ on_both_backends!(
     the_issuance_history_is_sealed_and_kept_in_its_own_area,
     certificates_are_superseded_and_revoked_by_dose_changes,
     a_tablet_dose_is_undone_only_by_its_site_within_the_window,
+    a_registered_dose_supersedes_its_persons_certificates_in_its_own_write,
     kana_birth_sex_pairs_are_found_through_the_search_index,
     kanji_birth_sex_pairs_equal_a_recount_of_the_opened_rows_also_before_the_index,
     the_queue_keeps_a_known_candidate_status_and_decides_once,
@@ -751,6 +754,48 @@ mod cases {
                 &audit("account.disable", "x")
             )
             .await,
+            Err(StoreError::NotFound)
+        ));
+    }
+
+    pub async fn a_session_is_read_with_its_account_in_one_read(db: &TestDb) {
+        let s = &db.store;
+        s.create_account(
+            &account("saijo-0004", Some(SAIJO)),
+            code(SAIJO).into(),
+            &audit("account.issue", "4"),
+        )
+        .await
+        .unwrap();
+        let (_, hash) = vrs_crypto::password::new_token();
+        let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let record = vrs_store::SessionRecord {
+            token_hash: hash.to_vec(),
+            user_id: "saijo-0004".into(),
+            terminal: "internet".into(),
+            csrf_token: "csrf-4".into(),
+            created_at: at,
+            last_seen_at: at + chrono::Duration::seconds(30),
+        };
+        s.create_session(&record).await.unwrap();
+        let (session, account) = s.session_and_account(&hash).await.unwrap();
+        assert_eq!(session, record);
+        assert_eq!(account, s.account("saijo-0004").await.unwrap());
+        assert!(matches!(
+            s.session_and_account(&[7u8; 32]).await,
+            Err(StoreError::NotFound)
+        ));
+        // Disabling the account ends the session: neither is found any more.
+        s.set_account_disabled(
+            "saijo-0004",
+            true,
+            code(SAIJO).into(),
+            &audit("account.disable", "4"),
+        )
+        .await
+        .unwrap();
+        assert!(matches!(
+            s.session_and_account(&hash).await,
             Err(StoreError::NotFound)
         ));
     }

@@ -427,3 +427,72 @@ pub async fn a_tablet_dose_is_undone_only_by_its_site_within_the_window(db: &Tes
         Err(StoreError::NotFound)
     ));
 }
+
+pub async fn a_registered_dose_supersedes_its_persons_certificates_in_its_own_write(db: &TestDb) {
+    let scope = code(CHIYODA);
+    // Seven people with a certificate stating their first dose; registrations of their second
+    // doses arrive together (one group write on PostgreSQL).
+    let people: Vec<_> = (0..7).map(|i| resident(CHIYODA, 210_001 + i)).collect();
+    for p in &people {
+        db.store
+            .put_resident(scope, p, &audit("resident.put", p.atena.as_str()))
+            .await
+            .unwrap();
+    }
+    let firsts: Vec<_> = people.iter().map(|p| dose(p, 1)).collect();
+    db.store
+        .add_doses(scope, &firsts, "staff-1", &audit("doses.import", "x"))
+        .await
+        .unwrap();
+    for (seed, (p, first)) in people.iter().zip(&firsts).take(6).enumerate() {
+        db.store
+            .record_certificate(
+                &issued(seed as u8 + 1),
+                &p.atena,
+                std::slice::from_ref(first),
+                &audit("certificate.issue_counter", "c"),
+            )
+            .await
+            .unwrap();
+    }
+    let registered = futures_util::future::join_all(people.iter().skip(1).map(|p| async move {
+        db.store
+            .add_dose(
+                scope,
+                &reg(dose(p, 2)),
+                &audit("dose.register", p.atena.as_str()),
+            )
+            .await
+    }))
+    .await;
+    for r in registered {
+        r.unwrap();
+    }
+    // The first person got no second dose: still valid. The others' are superseded; the seventh
+    // had no certificate.
+    assert_eq!(
+        status_of(db, &people[0].atena).await,
+        vec![(1, CertificateStatus::Valid)]
+    );
+    for (i, p) in people.iter().enumerate().take(6).skip(1) {
+        assert_eq!(
+            status_of(db, &p.atena).await,
+            vec![(i as u8 + 1, CertificateStatus::Superseded)]
+        );
+    }
+    assert!(status_of(db, &people[6].atena).await.is_empty());
+    // Each change is audited after a registration, naming it as the cause.
+    let log = db.store.audit_log(scope.into(), 1, 1000).await.unwrap();
+    let first_registration = log
+        .iter()
+        .position(|r| r.entry.action == "dose.register")
+        .expect("the registrations are audited");
+    let changes: Vec<usize> = (0..log.len())
+        .filter(|&i| log[i].entry.action == "certificate.superseded")
+        .collect();
+    assert_eq!(changes.len(), 5);
+    for i in changes {
+        assert!(i > first_registration);
+        assert!(log[i].entry.detail.contains("because: dose.register"));
+    }
+}

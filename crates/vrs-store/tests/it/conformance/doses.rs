@@ -379,3 +379,50 @@ pub async fn the_coupon_holder_is_read_without_opening_a_sealed_field(db: &TestD
         Err(StoreError::NotFound)
     ));
 }
+
+pub async fn a_coupon_holder_is_read_with_their_doses_in_one_read(db: &TestDb) {
+    let with = resident(SAIJO, 32);
+    let without = resident(SAIJO, 33);
+    put(db, &with).await;
+    put(db, &without).await;
+    for n in [2, 1] {
+        db.store
+            .add_dose(code(SAIJO), &reg(dose(&with, n)), &audit("dose.add", "32"))
+            .await
+            .unwrap();
+    }
+    // The sealed fields are not needed: scrambled, the read still succeeds.
+    db.exec("UPDATE residents SET name_enc = my_number_enc WHERE atena_number = '32'")
+        .await
+        .unwrap();
+    let (holder, doses) = db
+        .store
+        .holder_and_doses(code(SAIJO), &with.coupon)
+        .await
+        .unwrap();
+    assert_eq!(holder, vrs_store::CouponHolder::from(&with));
+    assert_eq!(
+        doses,
+        vec![dose(&with, 1), dose(&with, 2)],
+        "by dose number"
+    );
+    assert_eq!(
+        doses,
+        db.store.doses_of(code(SAIJO), &with.atena).await.unwrap()
+    );
+    let (holder, doses) = db
+        .store
+        .holder_and_doses(code(SAIJO), &without.coupon)
+        .await
+        .unwrap();
+    assert_eq!(holder, vrs_store::CouponHolder::from(&without));
+    assert!(doses.is_empty());
+    // Another municipality's scope finds neither.
+    db.store.activate_municipality(code(CHIYODA)).await.unwrap();
+    for coupon in [&with.coupon, &without.coupon] {
+        assert!(matches!(
+            db.store.holder_and_doses(code(CHIYODA), coupon).await,
+            Err(StoreError::NotFound)
+        ));
+    }
+}
