@@ -13,10 +13,14 @@ use std::io::Read;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use vrs_crypto::es256::{PublicKey, SigningKey};
-use vrs_domain::{CertificateId, DoseRecord};
+use vrs_domain::CertificateId;
+
+mod payload;
+
+pub use payload::{card_payload, minimal_bundle, Bundle, CardPayload};
 
 /// The largest inflated payload accepted (a card is a few kilobytes).
 const PAYLOAD_LIMIT: u64 = 64 * 1024;
@@ -29,52 +33,6 @@ pub const SINGLE_QR_JWS_MAX: usize = 1195;
 pub struct CardName {
     pub family: String,
     pub given: String,
-}
-
-/// The minimal FHIR Bundle of Japan's profile: the Patient (`usual` name, birth date) as
-/// `resource:0`, then one Immunization per dose (CVX, date, lot, performer).
-pub fn minimal_bundle(
-    name: &CardName,
-    birth_date: chrono::NaiveDate,
-    doses: &[DoseRecord],
-    performer: &str,
-) -> Value {
-    let mut entries = vec![json!({
-        "fullUrl": "resource:0",
-        "resource": {
-            "resourceType": "Patient",
-            "name": [{"use": "usual", "family": name.family, "given": [name.given]}],
-            "birthDate": birth_date.to_string()
-        }
-    })];
-    for (i, d) in doses.iter().enumerate() {
-        entries.push(json!({
-            "fullUrl": format!("resource:{}", i + 1),
-            "resource": {
-                "resourceType": "Immunization",
-                "status": "completed",
-                "vaccineCode": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": d.dose.product.cvx}]},
-                "patient": {"reference": "resource:0"},
-                "occurrenceDateTime": d.dose.administered_on.to_string(),
-                "lotNumber": d.dose.lot_number.as_str(),
-                "performer": [{"actor": {"display": performer}}]
-            }
-        }));
-    }
-    json!({"resourceType": "Bundle", "type": "collection", "entry": entries})
-}
-
-/// The JWS payload of a card: issuer, not-before (Unix seconds), the revocation ID `vc.rid` when
-/// the card can be revoked (see [`rid`]), and the bundle.
-pub fn card_payload(iss: &str, nbf: i64, rid: Option<&str>, bundle: Value) -> Value {
-    let mut vc = json!({
-        "type": ["https://smarthealth.cards#health-card"],
-        "credentialSubject": {"fhirVersion": "4.0.1", "fhirBundle": bundle}
-    });
-    if let (Some(rid), Some(vc)) = (rid, vc.as_object_mut()) {
-        vc.insert("rid".into(), rid.into());
-    }
-    json!({"iss": iss, "nbf": nbf, "vc": vc})
 }
 
 /// What is hashed with a certificate ID into its revocation ID; the version allows another
@@ -194,19 +152,33 @@ fn counter<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64, D::
     }
 }
 
-/// Signs a payload into a compact JWS: minified JSON, raw DEFLATE, header `zip: DEF`, `alg: ES256`
-/// and `kid` = the key's thumbprint.
-pub fn sign(payload: &Value, key: &SigningKey) -> Result<String, vrs_crypto::CryptoError> {
-    let header = json!({"zip": "DEF", "alg": "ES256", "kid": key.kid()});
+/// Signs a payload (a [`CardPayload`], or any JSON) into a compact JWS: minified JSON, raw
+/// DEFLATE, header `zip: DEF`, `alg: ES256` and `kid` = the key's thumbprint.
+pub fn sign(payload: &impl Serialize, key: &SigningKey) -> Result<String, vrs_crypto::CryptoError> {
+    /// The JWS header, members in the order of the JSON object it was written from before.
+    #[derive(Serialize)]
+    struct Header<'a> {
+        alg: &'static str,
+        kid: &'a str,
+        zip: &'static str,
+    }
+    let kid = key.kid();
+    let header = serde_json::to_vec(&Header {
+        alg: "ES256",
+        kid: &kid,
+        zip: "DEF",
+    })
+    .unwrap_or_default();
     let json = serde_json::to_vec(payload).unwrap_or_default();
     let compressed = crate::compress::raw(&json);
-    let signing_input = format!(
-        "{}.{}",
-        B64URL.encode(header.to_string()),
-        B64URL.encode(compressed)
-    );
-    let signature = key.sign(signing_input.as_bytes())?;
-    Ok(format!("{signing_input}.{}", B64URL.encode(signature)))
+    let mut jws = String::with_capacity((header.len() + compressed.len() + 64) * 4 / 3 + 4);
+    B64URL.encode_string(&header, &mut jws);
+    jws.push('.');
+    B64URL.encode_string(&compressed, &mut jws);
+    let signature = key.sign(jws.as_bytes())?;
+    jws.push('.');
+    B64URL.encode_string(signature, &mut jws);
+    Ok(jws)
 }
 
 /// Why a card is refused.
@@ -285,14 +257,17 @@ pub fn qr_code(jws: &str) -> Result<qrcode::QrCode, ShcError> {
 
 /// The `shc:/` text of a compact JWS.
 pub fn encode_qr(jws: &str) -> String {
-    let mut out = String::with_capacity(5 + jws.len() * 2);
-    out.push_str("shc:/");
-    for b in jws.bytes() {
+    const PREFIX: &[u8] = b"shc:/";
+    let mut out = vec![0; PREFIX.len() + jws.len() * 2];
+    let (prefix, digits) = out.split_at_mut(PREFIX.len());
+    prefix.copy_from_slice(PREFIX);
+    for (pair, b) in digits.chunks_exact_mut(2).zip(jws.bytes()) {
         let n = b.saturating_sub(45);
-        out.push(char::from(b'0' + n / 10));
-        out.push(char::from(b'0' + n % 10));
+        pair[0] = b'0' + n / 10;
+        pair[1] = b'0' + n % 10;
     }
-    out
+    // Every byte written is ASCII (at most b'0' + 21), so the text is always UTF-8.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// One trusted issuer: its URL (`iss`) and its ES256 keys by `kid`, each with the `crlVersion`
@@ -439,6 +414,8 @@ pub fn verify_qr(text: &str, trusted: &[Issuer]) -> Result<VerifiedCard, ShcErro
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     /// Renders a QR code in grey levels (4 pixels a module, a 4-module quiet zone) and reads it
@@ -546,22 +523,11 @@ mod tests {
     }
 
     #[test]
-    fn a_card_payload_carries_its_rid_in_vc_and_none_without() {
-        let with = card_payload("https://x", 5, Some("AQPCj4wwk6Mt"), json!({}));
-        assert_eq!(with["vc"]["rid"], "AQPCj4wwk6Mt");
-        assert_eq!(with["nbf"], 5);
-        let without = card_payload("https://x", 5, None, json!({}));
-        assert!(without["vc"].get("rid").is_none());
-        assert_eq!(
-            without["vc"]["type"][0],
-            "https://smarthealth.cards#health-card"
-        );
-    }
-
-    #[test]
     fn the_numeric_text_round_trips_and_refuses_damage() {
         let jws = "eyJ.abc-_.xyz";
         assert_eq!(decode_qr(&encode_qr(jws)).unwrap(), jws);
+        // Each character as its code minus 45, two digits (the spec's numeric encoding).
+        assert_eq!(encode_qr("-.AZaz09_"), "shc:/000120455277031250");
         assert_eq!(decode_qr("HC1:abc"), Err(ShcError::NotShc));
         assert_eq!(decode_qr("shc:/1/2/5676"), Err(ShcError::Chunked));
         assert_eq!(

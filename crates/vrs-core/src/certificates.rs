@@ -256,12 +256,8 @@ pub async fn issue(
         }
     };
     let bundle = shc::minimal_bundle(&card_name, person.birth_date, &doses, SHC_PERFORMER);
-    let payload = shc::card_payload(
-        &shc_signer.issuer_url,
-        now.timestamp(),
-        Some(&shc::rid(&id)),
-        bundle,
-    );
+    let rid = shc::rid(&id);
+    let payload = shc::card_payload(&shc_signer.issuer_url, now.timestamp(), Some(&rid), bundle);
     let shc_jws = shc::sign(&payload, &shc_signer.key).map_err(code_error)?;
     let shc_text = shc::encode_qr(&shc_jws);
 

@@ -158,15 +158,16 @@ impl CoseSign1 {
 
     /// The message as tag 18 over `[protected, {}, payload, signature]`.
     pub fn to_bytes(&self) -> Vec<u8> {
-        write_cbor(&Value::Tag(
-            TAG_COSE_SIGN1,
-            Box::new(Value::Array(vec![
-                Value::Bytes(self.protected.clone()),
-                Value::Map(Vec::new()),
-                Value::Bytes(self.payload.clone()),
-                Value::Bytes(self.signature.clone()),
-            ])),
-        ))
+        let mut out = Vec::with_capacity(
+            self.protected.len() + self.payload.len() + self.signature.len() + 16,
+        );
+        head(&mut out, MAJOR_TAG, TAG_COSE_SIGN1);
+        head(&mut out, MAJOR_ARRAY, 4);
+        byte_string(&mut out, &self.protected);
+        head(&mut out, MAJOR_MAP, 0);
+        byte_string(&mut out, &self.payload);
+        byte_string(&mut out, &self.signature);
+        out
     }
 
     /// The algorithm the headers name.
@@ -187,12 +188,15 @@ impl CoseSign1 {
 
     /// `Sig_structure` = `["Signature1", protected, h'', payload]`: the bytes the signature covers.
     pub fn to_be_signed(&self) -> Vec<u8> {
-        write_cbor(&Value::Array(vec![
-            Value::Text("Signature1".into()),
-            Value::Bytes(self.protected.clone()),
-            Value::Bytes(Vec::new()),
-            Value::Bytes(self.payload.clone()),
-        ]))
+        const CONTEXT: &[u8] = b"Signature1";
+        let mut out = Vec::with_capacity(self.protected.len() + self.payload.len() + 24);
+        head(&mut out, MAJOR_ARRAY, 4);
+        head(&mut out, MAJOR_TEXT, CONTEXT.len() as u64);
+        out.extend_from_slice(CONTEXT);
+        byte_string(&mut out, &self.protected);
+        byte_string(&mut out, &[]);
+        byte_string(&mut out, &self.payload);
+        out
     }
 
     /// Whether `signer`'s key made the signature, under the algorithm the headers name.
@@ -282,6 +286,43 @@ impl Claims {
     }
 }
 
+/// The CWT claims of an issued certificate, written straight to CBOR from the certificate `dcc`
+/// (any value that serialises to the schema's members, e.g.
+/// [`super::issue::VaccinationCertificate`]): `iss`, `exp`, `iat` and `hcert` → 1, the bytes
+/// [`Claims::encode`] writes for the same claims.
+pub fn cwt(iss: &str, iat: i64, exp: i64, dcc: &impl serde::Serialize) -> Vec<u8> {
+    use serde::ser::{Serialize, SerializeMap, Serializer};
+
+    struct Cwt<'a, T> {
+        iss: &'a str,
+        iat: i64,
+        exp: i64,
+        dcc: &'a T,
+    }
+    impl<T: Serialize> Serialize for Cwt<'_, T> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let mut claims = serializer.serialize_map(Some(4))?;
+            claims.serialize_entry(&label(CLAIM_ISS), self.iss)?;
+            claims.serialize_entry(&label(CLAIM_EXP), &self.exp)?;
+            claims.serialize_entry(&label(CLAIM_IAT), &self.iat)?;
+            claims.serialize_entry(&label(CLAIM_HCERT), &Hcert(self.dcc))?;
+            claims.end()
+        }
+    }
+    struct Hcert<'a, T>(&'a T);
+    impl<T: Serialize> Serialize for Hcert<'_, T> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let mut hcert = serializer.serialize_map(Some(1))?;
+            hcert.serialize_entry(&label(HCERT_EU_DCC), self.0)?;
+            hcert.end()
+        }
+    }
+    let mut out = Vec::with_capacity(512);
+    // Writing to a Vec cannot fail.
+    let _ = ciborium::ser::into_writer(&Cwt { iss, iat, exp, dcc }, &mut out);
+    out
+}
+
 /// One CBOR item that fills `bytes` exactly.
 pub fn read_cbor(bytes: &[u8]) -> Result<Value, DccError> {
     let mut rest = bytes;
@@ -361,9 +402,47 @@ pub fn json_to_cbor(value: &serde_json::Value) -> Value {
     }
 }
 
-fn int(label: i128) -> Value {
+fn int(l: i128) -> Value {
+    Value::Integer(Integer::from(label(l)))
+}
+
+fn label(label: i128) -> i64 {
     // Every label used here fits an i64.
-    Value::Integer(Integer::from(i64::try_from(label).unwrap_or_default()))
+    i64::try_from(label).unwrap_or_default()
+}
+
+/// CBOR major types (RFC 8949 §3.1) of the items written by hand.
+const MAJOR_BYTES: u8 = 2;
+const MAJOR_TEXT: u8 = 3;
+const MAJOR_ARRAY: u8 = 4;
+const MAJOR_MAP: u8 = 5;
+const MAJOR_TAG: u8 = 6;
+
+/// The head of a CBOR item: its major type and argument, in the shortest form (as ciborium
+/// writes it).
+fn head(out: &mut Vec<u8>, major: u8, argument: u64) {
+    let major = major << 5;
+    if let Ok(n) = u8::try_from(argument) {
+        if n < 24 {
+            out.push(major | n);
+        } else {
+            out.extend_from_slice(&[major | 24, n]);
+        }
+    } else if let Ok(n) = u16::try_from(argument) {
+        out.push(major | 25);
+        out.extend_from_slice(&n.to_be_bytes());
+    } else if let Ok(n) = u32::try_from(argument) {
+        out.push(major | 26);
+        out.extend_from_slice(&n.to_be_bytes());
+    } else {
+        out.push(major | 27);
+        out.extend_from_slice(&argument.to_be_bytes());
+    }
+}
+
+fn byte_string(out: &mut Vec<u8>, bytes: &[u8]) {
+    head(out, MAJOR_BYTES, bytes.len() as u64);
+    out.extend_from_slice(bytes);
 }
 
 fn lookup(map: &[(Value, Value)], label: i128) -> Option<&Value> {
@@ -371,4 +450,61 @@ fn lookup(map: &[(Value, Value)], label: i128) -> Option<&Value> {
         Value::Integer(i) if i128::from(*i) == label => Some(v),
         _ => None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn bytes_of(n: usize) -> Vec<u8> {
+        (0..n).map(|i| (i * 31 % 256) as u8).collect()
+    }
+
+    #[test]
+    fn the_envelope_written_by_hand_is_what_ciborium_writes_for_its_values() {
+        for n in [0, 1, 23, 24, 255, 256, 65_535, 65_536] {
+            let message = CoseSign1 {
+                protected: bytes_of(n % 40),
+                alg: None,
+                kid: None,
+                payload: bytes_of(n),
+                signature: bytes_of(64),
+            };
+            let envelope = Value::Tag(
+                TAG_COSE_SIGN1,
+                Box::new(Value::Array(vec![
+                    Value::Bytes(message.protected.clone()),
+                    Value::Map(Vec::new()),
+                    Value::Bytes(message.payload.clone()),
+                    Value::Bytes(message.signature.clone()),
+                ])),
+            );
+            assert_eq!(message.to_bytes(), write_cbor(&envelope), "{n} bytes");
+            let sig_structure = Value::Array(vec![
+                Value::Text("Signature1".into()),
+                Value::Bytes(message.protected.clone()),
+                Value::Bytes(Vec::new()),
+                Value::Bytes(message.payload.clone()),
+            ]);
+            assert_eq!(message.to_be_signed(), write_cbor(&sig_structure));
+        }
+        let mut out = Vec::new();
+        head(&mut out, MAJOR_BYTES, 1 << 32);
+        assert_eq!(out, [0x5b, 0, 0, 0, 1, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn claims_written_straight_are_the_bytes_of_the_claims_encoded() {
+        let dcc = serde_json::json!({"ver": "1.3.0", "nam": {"fnt": "SAIJO"}, "v": [{"dn": 3}]});
+        let claims = Claims {
+            iss: Some("JP".into()),
+            iat: Some(1_700_000_000),
+            exp: Some(1_731_536_000),
+            dcc_cbor: json_to_cbor(&dcc),
+        };
+        let written = cwt("JP", 1_700_000_000, 1_731_536_000, &dcc);
+        assert_eq!(written, claims.encode());
+        assert_eq!(Claims::decode(&written).unwrap(), claims);
+    }
 }

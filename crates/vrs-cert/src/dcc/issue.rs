@@ -2,12 +2,12 @@
 //! (the latest dose, with the product's DCC codes), the UVCI with its check character, ICAO 9303
 //! transliteration of names, the CWT, the ES256 COSE_Sign1 and the `HC1:` text, and its QR code.
 
-use serde_json::{json, Value};
+use serde::Serialize;
 use vrs_crypto::es256::SigningKey;
 use vrs_crypto::x509::Certificate;
 use vrs_domain::{CertificateId, DoseRecord};
 
-use super::{base45, cose, Algorithm, Claims, CoseSign1, DccError, PREFIX};
+use super::{base45, cose, Algorithm, CoseSign1, DccError, PREFIX};
 
 /// The schema version issued.
 const SCHEMA_VERSION: &str = "1.3.0";
@@ -177,17 +177,18 @@ fn primary_series(product_code: &str) -> u8 {
     }
 }
 
-/// The certificate payload for the holder's latest dose (a DCC carries one vaccination entry).
+/// The certificate payload for the holder's latest dose (a DCC carries one vaccination entry): a
+/// view of the records that serialises to the schema's JSON or straight to its CBOR.
 ///
 /// `sd` (doses in the series) is the product's primary series, or the dose number when higher: a
 /// booster is "3/3", as the EU's guidance for additional doses has it. Japan records no series
 /// length of its own, so this is the rule a verifier abroad expects.
-pub fn vaccination_payload(
-    holder: &Holder,
-    doses: &[DoseRecord],
-    issuer_name: &str,
-    uvci: &Uvci,
-) -> Result<Value, DccError> {
+pub fn vaccination_payload<'a>(
+    holder: &'a Holder,
+    doses: &'a [DoseRecord],
+    issuer_name: &'a str,
+    uvci: &'a Uvci,
+) -> Result<VaccinationCertificate<'a>, DccError> {
     let invalid = |why: &str| DccError::Issue(why.to_owned());
     let latest = doses
         .iter()
@@ -207,39 +208,81 @@ pub fn vaccination_payload(
             return Err(invalid(&format!("the {what} is longer than {MAX_TEXT}")));
         }
     }
-    if !(1..=9).contains(&latest.dose_number.get()) {
+    let dose_number = latest.dose_number.get();
+    if !(1..=9).contains(&dose_number) {
         return Err(invalid("a DCC counts doses 1 to 9"));
     }
     let product = latest.product;
-    let series = latest.dose_number.get().max(primary_series(product.code));
-    let mut nam = serde_json::Map::new();
-    for (key, value) in [
-        ("fn", holder.family.trim()),
-        ("fnt", fnt.as_str()),
-        ("gn", holder.given.trim()),
-        ("gnt", gnt.as_str()),
-    ] {
-        if !value.is_empty() {
-            nam.insert(key.to_owned(), Value::String(value.to_owned()));
-        }
+    let present = |text: &'a str| Some(text).filter(|t| !t.is_empty());
+    Ok(VaccinationCertificate {
+        dob: Day(holder.birth_date),
+        nam: Name {
+            family: present(holder.family.trim()),
+            family_icao: Some(fnt).filter(|t| !t.is_empty()),
+            given: present(holder.given.trim()),
+            given_icao: Some(gnt).filter(|t| !t.is_empty()),
+        },
+        v: [Vaccination {
+            ci: uvci.as_str(),
+            co: "JP",
+            dn: dose_number,
+            dt: Day(latest.administered_on),
+            is: issuer_name,
+            ma: product.dcc_ma,
+            mp: product.dcc_mp,
+            sd: dose_number.max(primary_series(product.code)),
+            tg: COVID_19,
+            vp: product.dcc_vp,
+        }],
+        ver: SCHEMA_VERSION,
+    })
+}
+
+/// A vaccination certificate as [`vaccination_payload`] makes it. It serialises to the members of
+/// schema 1.3, written in the order of their names (as the payload's JSON object wrote them
+/// before it was a view; the schema and CBOR require no order), empty names left out.
+#[derive(Clone, Debug, Serialize)]
+pub struct VaccinationCertificate<'a> {
+    dob: Day,
+    nam: Name<'a>,
+    v: [Vaccination<'a>; 1],
+    ver: &'static str,
+}
+
+#[derive(Clone, Debug, Serialize)]
+struct Name<'a> {
+    #[serde(rename = "fn", skip_serializing_if = "Option::is_none")]
+    family: Option<&'a str>,
+    #[serde(rename = "fnt", skip_serializing_if = "Option::is_none")]
+    family_icao: Option<String>,
+    #[serde(rename = "gn", skip_serializing_if = "Option::is_none")]
+    given: Option<&'a str>,
+    #[serde(rename = "gnt", skip_serializing_if = "Option::is_none")]
+    given_icao: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+struct Vaccination<'a> {
+    ci: &'a str,
+    co: &'static str,
+    dn: u8,
+    dt: Day,
+    is: &'a str,
+    ma: &'static str,
+    mp: &'static str,
+    sd: u8,
+    tg: &'static str,
+    vp: &'static str,
+}
+
+/// A date written as `YYYY-MM-DD` text.
+#[derive(Clone, Copy, Debug)]
+struct Day(chrono::NaiveDate);
+
+impl Serialize for Day {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0.format("%Y-%m-%d"))
     }
-    Ok(json!({
-        "ver": SCHEMA_VERSION,
-        "nam": nam,
-        "dob": holder.birth_date.format("%Y-%m-%d").to_string(),
-        "v": [{
-            "tg": COVID_19,
-            "vp": product.dcc_vp,
-            "mp": product.dcc_mp,
-            "ma": product.dcc_ma,
-            "dn": latest.dose_number,
-            "sd": series,
-            "dt": latest.administered_on.format("%Y-%m-%d").to_string(),
-            "co": "JP",
-            "is": issuer_name,
-            "ci": uvci.as_str(),
-        }]
-    }))
 }
 
 /// Issues the `HC1:` text: the payload in a CWT (`iss` "JP"), signed ES256 by `key` with the key id
@@ -252,18 +295,10 @@ pub fn issue(
     signer: &Certificate,
 ) -> Result<String, DccError> {
     let payload = vaccination_payload(holder, doses, &issuance.issuer_name, &issuance.uvci)?;
-    let claims = Claims {
-        iss: Some("JP".into()),
-        iat: Some(issuance.issued_at),
-        exp: Some(issuance.expires_at),
-        dcc_cbor: cose::json_to_cbor(&payload),
-    };
-    let message = CoseSign1::sign_with(
-        Algorithm::Es256,
-        &kid(signer.der()),
-        claims.encode(),
-        |tbs| Ok(key.sign(tbs)?),
-    )?;
+    let claims = cose::cwt("JP", issuance.issued_at, issuance.expires_at, &payload);
+    let message = CoseSign1::sign_with(Algorithm::Es256, &kid(signer.der()), claims, |tbs| {
+        Ok(key.sign(tbs)?)
+    })?;
     let compressed = super::deflate(&message.to_bytes());
     Ok(format!("{PREFIX}{}", base45::encode(&compressed)))
 }
@@ -291,7 +326,99 @@ pub fn qr_code(hc1: &str) -> Result<qrcode::QrCode, DccError> {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+    use serde_json::{json, Value};
+
     use super::*;
+
+    /// The payload as the `serde_json::Value` tree it was built as before it was a view of the
+    /// records: the reference the view must match, in JSON and byte for byte in CBOR.
+    fn payload_tree(holder: &Holder, doses: &[DoseRecord], issuer: &str, uvci: &Uvci) -> Value {
+        let latest = &doses
+            .iter()
+            .max_by_key(|d| d.dose.dose_number)
+            .unwrap()
+            .dose;
+        let product = latest.product;
+        let mut nam = serde_json::Map::new();
+        for (key, value) in [
+            ("fn", holder.family.trim().to_owned()),
+            ("fnt", transliterate(&holder.family)),
+            ("gn", holder.given.trim().to_owned()),
+            ("gnt", transliterate(&holder.given)),
+        ] {
+            if !value.is_empty() {
+                nam.insert(key.to_owned(), Value::String(value));
+            }
+        }
+        json!({
+            "ver": SCHEMA_VERSION,
+            "nam": nam,
+            "dob": holder.birth_date.format("%Y-%m-%d").to_string(),
+            "v": [{
+                "tg": COVID_19,
+                "vp": product.dcc_vp,
+                "mp": product.dcc_mp,
+                "ma": product.dcc_ma,
+                "dn": latest.dose_number,
+                "sd": latest.dose_number.get().max(primary_series(product.code)),
+                "dt": latest.administered_on.format("%Y-%m-%d").to_string(),
+                "co": "JP",
+                "is": issuer,
+                "ci": uvci.as_str(),
+            }]
+        })
+    }
+
+    #[test]
+    fn the_payload_view_writes_what_its_value_tree_wrote() {
+        use vrs_domain::{Dose, DoseSource, LotNumber, MunicipalityCode, VaccineProduct};
+        let area = MunicipalityCode::parse("382060").unwrap();
+        let p = vrs_interop::Synthetic::new(area, 1, 5).next().unwrap();
+        let uvci = Uvci::for_certificate(&CertificateId::new(area, [7; 12]));
+        for (family, given, product, n) in [
+            ("SAIJO", "HANAKO", "comirnaty", 3),
+            ("Müller \"Ōno\"", "", "jcovden", 1),
+            ("", "Taro", "spikevax", 2),
+        ] {
+            let holder = Holder {
+                family: family.into(),
+                given: given.into(),
+                birth_date: chrono::NaiveDate::from_ymd_opt(1985, 4, 12).unwrap(),
+            };
+            let doses: Vec<DoseRecord> = (1..=n)
+                .map(|i| {
+                    DoseRecord::now(
+                        Dose {
+                            municipality: area,
+                            atena: p.atena.clone(),
+                            dose_number: vrs_domain::DoseNumber::new(i).unwrap(),
+                            administered_on: chrono::NaiveDate::from_ymd_opt(2021, 6, u32::from(i))
+                                .unwrap(),
+                            product: VaccineProduct::by_code(product).unwrap(),
+                            lot_number: LotNumber::parse("FA4597").unwrap(),
+                            site_municipality: area,
+                            coupon: p.coupon,
+                        },
+                        DoseSource::Tablet,
+                    )
+                })
+                .collect();
+            let issuer = "Saijo City, Ehime, Japan";
+            let view = vaccination_payload(&holder, &doses, issuer, &uvci).unwrap();
+            let tree = payload_tree(&holder, &doses, issuer, &uvci);
+            assert_eq!(serde_json::to_value(&view).unwrap(), tree);
+            assert_eq!(
+                cose::cwt("JP", 1, 2, &view),
+                cose::Claims {
+                    iss: Some("JP".into()),
+                    iat: Some(1),
+                    exp: Some(2),
+                    dcc_cbor: cose::json_to_cbor(&tree),
+                }
+                .encode()
+            );
+        }
+    }
 
     #[test]
     fn the_uvci_check_character_matches_the_eu_example() {
