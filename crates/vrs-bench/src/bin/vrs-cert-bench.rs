@@ -458,9 +458,40 @@ fn main() -> Result<(), Failure> {
             if level == 9 && once != compressed {
                 return Err("a kept compressor wrote other bytes".into());
             }
-            facts.insert(format!("shc_deflate_{name}_bytes"), json!(once.len()));
+            let chars = h.len() + 1 + B64URL.encode(&once).len() + 1 + s.len();
+            let version = format!("{:?}", shc::qr_code(&"A".repeat(chars))?.version());
+            facts.insert(
+                format!("shc_deflate_{name}"),
+                json!(format!("{} B, JWS {chars} chars, QR {version}", once.len())),
+            );
             report.add(&format!("step.shc.deflate.{name}.kept"), st, deflate_kept)?;
         }
+        // libdeflate (what `shc::sign` uses), one compressor kept, at the levels worth weighing
+        // (1–12; 6 is its default, 12 its slowest and smallest).
+        for level in [1, 6, 9, 12] {
+            let lvl = libdeflater::CompressionLvl::new(level).map_err(|e| format!("{e:?}"))?;
+            let mut kept = libdeflater::Compressor::new(lvl);
+            let mut raw = || -> Result<Vec<u8>, Failure> {
+                let mut out = vec![0; kept.deflate_compress_bound(minified.len())];
+                let n = kept.deflate_compress(&minified, &mut out)?;
+                out.truncate(n);
+                Ok(out)
+            };
+            // The code this level would give: its JWS length and QR version (the digits of
+            // the payload part are another card's, the length is this one's).
+            let bytes = raw()?.len();
+            let chars = h.len() + 1 + (4 * bytes).div_ceil(3) + 1 + s.len();
+            let version = format!("{:?}", shc::qr_code(&"A".repeat(chars))?.version());
+            facts.insert(
+                format!("shc_libdeflate_{level}"),
+                json!(format!("{bytes} B, JWS {chars} chars, QR {version}")),
+            );
+            report.add(&format!("step.shc.libdeflate.{level}"), st, raw)?;
+        }
+        facts.insert(
+            "shc_deflate_issued_bytes".into(),
+            json!(B64URL.decode(p)?.len()),
+        );
         report.add("step.shc.kid", st, || Ok(shc_key.kid()))?;
         report.add("step.shc.header+base64", st, || {
             let header = json!({"zip": "DEF", "alg": "ES256", "kid": shc_key.kid()});
@@ -509,17 +540,37 @@ fn main() -> Result<(), Failure> {
                 CoseSign1::sign_with(Algorithm::Es256, &[0; 8], cwt.clone(), |_| Ok(vec![0; 64]))?;
             Ok(m.to_bytes())
         })?;
-        report.add("step.dcc.deflate.best", st, || {
+        report.add("step.dcc.deflate.issued", st, || {
             Ok(dcc::deflate(&cose_bytes))
         })?;
         let zipped = dcc::deflate(&cose_bytes);
         let mut kept = flate2::Compress::new(flate2::Compression::best(), true);
-        report.add("step.dcc.deflate.best.kept", st, || {
+        report.add("step.dcc.deflate.miniz.best.kept", st, || {
             kept.reset();
             let mut out = Vec::with_capacity(cose_bytes.len() + 64);
             kept.compress_vec(&cose_bytes, &mut out, flate2::FlushCompress::Finish)?;
             Ok(out)
         })?;
+        for level in [1, 6, 9, 12] {
+            let lvl = libdeflater::CompressionLvl::new(level).map_err(|e| format!("{e:?}"))?;
+            let mut kept = libdeflater::Compressor::new(lvl);
+            let mut zlib = || -> Result<Vec<u8>, Failure> {
+                let mut out = vec![0; kept.zlib_compress_bound(cose_bytes.len())];
+                let n = kept.zlib_compress(&cose_bytes, &mut out)?;
+                out.truncate(n);
+                Ok(out)
+            };
+            let bytes = zlib()?.len();
+            let chars = dcc::PREFIX.len() + bytes / 2 * 3 + bytes % 2 * 2;
+            let version = format!("{:?}", dcc::qr_code(&"A".repeat(chars))?.version());
+            facts.insert(
+                format!("dcc_libdeflate_{level}"),
+                json!(format!("{bytes} B, HC1 {chars} chars, QR {version}")),
+            );
+            report.add(&format!("step.dcc.libdeflate.{level}"), st, zlib)?;
+        }
+        facts.insert("dcc_cose_bytes".into(), json!(cose_bytes.len()));
+        facts.insert("dcc_deflate_issued_bytes".into(), json!(zipped.len()));
         report.add("step.dcc.base45.encode", st, || Ok(base45::encode(&zipped)))?;
         // DCC verify, stage by stage.
         let text = dcc::unprefix(&hc1)?;
