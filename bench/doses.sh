@@ -4,6 +4,7 @@
 # acknowledged registration is in the database afterwards.
 #
 #   bench/doses.sh [TARGETS] [SECONDS] [CONCURRENCY]      (default 1000000 20 64)
+#   BIN=/path/to/release bench/doses.sh …                 (binaries built elsewhere)
 #
 # For each backend: `vrs init`, `vrs import targets` (TARGETS synthetic people of 西条市), `vrs
 # accounts create` (a site tablet), `vrs serve` on loopback; `vrs-load healthz` then `vrs-load
@@ -26,9 +27,14 @@ SERVER=
 cleanup() { [ -n "$SERVER" ] && kill -9 "$SERVER" 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-cargo build --release -q -p vrs -p vrs-bench
-VRS=$PWD/target/release/vrs
-LOAD=$PWD/target/release/vrs-load
+# BIN=dir runs the `vrs` and `vrs-load` found there (e.g. two builds compared in turn) instead of
+# building this checkout.
+if [ -z "${BIN:-}" ]; then
+  cargo build --release -q -p vrs -p vrs-bench
+  BIN=$PWD/target/release
+fi
+VRS=$BIN/vrs
+LOAD=$BIN/vrs-load
 "$VRS" gen targets --municipality 382060 --count "$TARGETS" --seed 42 --out "$WORK/targets.csv"
 echo "machine: $(nproc) cores; targets: $TARGETS; $SECS s per run; $CONC connections"
 
@@ -56,6 +62,7 @@ for backend in $BACKENDS; do
   "$LOAD" --url "$URL" --concurrency "$CONC" --seconds "$SECS" doses --user "bench-tablet-$backend" \
     --password "$PASSWORD" --municipality 382060 --count "$TARGETS" --seed 42 --acked "$WORK/acked-$backend-1"
   FIRST=$(wc -l <"$WORK/acked-$backend-1")
+  echo "server memory after the registration load: $(grep -E 'VmHWM' /proc/$SERVER/status | tr -s ' \t' ' ') (peak), $(grep -E 'VmRSS' /proc/$SERVER/status | tr -s ' \t' ' ')"
   # kill -9 in the middle of a registration load; the tablet's password was changed by the first run.
   "$LOAD" --url "$URL" --concurrency "$CONC" --seconds 6 doses --user "bench-tablet-$backend" \
     --password "Bench-$PASSWORD-9x" --municipality 382060 --count "$TARGETS" --seed 42 --from "$FIRST" \
