@@ -444,11 +444,14 @@ impl DoseStore for PostgresStore {
                 .split(',')
                 .map(|c| format!("d.{}", c.trim()))
                 .collect();
+            // A LATERAL subquery the planner cannot flatten (it is ordered), so the doses are read
+            // by both columns of their key whatever it estimates: a plain join, planned while the
+            // table is small, reads all of the area's doses for each registration instead.
             format!(
                 "SELECT r.atena_number, r.moved_out_on, r.deceased_on, {} FROM residents r \
-                 LEFT JOIN doses d ON d.municipality_code = r.municipality_code \
-                 AND d.atena_number = r.atena_number \
-                 WHERE r.municipality_code = $1 AND r.coupon_number = $2 ORDER BY d.dose_number",
+                 LEFT JOIN LATERAL (SELECT * FROM doses WHERE municipality_code = r.municipality_code \
+                 AND atena_number = r.atena_number ORDER BY dose_number) d ON true \
+                 WHERE r.municipality_code = $1 AND r.coupon_number = $2",
                 doses.join(", ")
             )
         });
@@ -468,11 +471,12 @@ impl DoseStore for PostgresStore {
             deceased_on: first.get(2),
         };
         // A holder without doses is one row with the dose's columns null.
-        let doses = found
+        let mut doses = found
             .iter()
             .filter(|r| r.get::<_, Option<i16>>(3).is_some())
             .map(|r| dose_row(r, 3).into_record(scope, &holder.atena))
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<Vec<_>, _>>()?;
+        doses.sort_unstable_by_key(|d| d.dose.dose_number);
         Ok((holder, doses))
     }
 }
