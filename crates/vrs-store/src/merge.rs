@@ -176,8 +176,8 @@ pub(crate) const MOVERS_SQL: &str = "SELECT r.atena_number, r.moved_in_from FROM
      AND d.atena_number = r.atena_number AND d.received_from = r.moved_in_from) \
      ORDER BY r.atena_number";
 
-/// The area's pairs of the kanji signal (same SQL on both backends, `$1` the area): same kanji
-/// index (kanji name and birth date) and sex, different kana index, lower 宛名番号 first.
+/// The area's pairs of the kanji signal on PostgreSQL (`$1` the area; SQLite's names its index):
+/// same kanji index (kanji name and birth date) and sex, different kana index, lower 宛名番号 first.
 pub(crate) const KANJI_PAIRS_SQL: &str = "SELECT a.atena_number, b.atena_number FROM residents a \
      JOIN residents b ON b.municipality_code = a.municipality_code \
      AND b.kanji_birth_index = a.kanji_birth_index AND b.sex = a.sex \
