@@ -92,6 +92,13 @@ fn parse_atena(text: &str) -> Result<AtenaNumber, StoreError> {
     AtenaNumber::parse(text).map_err(|_| StoreError::Corrupt(format!("atena_number {text:?}")))
 }
 
+/// Stores many rows' indexes of the area (`$1`): `$2` their 宛名番号, `$3` the kana and `$4` the
+/// kanji indexes, in the same order.
+const SET_INDEXES_BATCH_SQL: &str = "UPDATE residents r SET kana_birth_index = u.kana, \
+     kanji_birth_index = u.kanji \
+     FROM unnest($2::text[], $3::bytea[], $4::bytea[]) AS u(atena, kana, kanji) \
+     WHERE r.municipality_code = $1 AND r.atena_number = u.atena";
+
 #[async_trait]
 impl DuplicateStore for PostgresStore {
     async fn duplicate_pairs_by_kana_birth_sex(
@@ -134,21 +141,25 @@ impl DuplicateStore for PostgresStore {
                     &[&scope.as_str()],
                 )
                 .await?;
-            let update = tx.prepare(merge::SET_INDEXES_SQL).await?;
-            for r in rows {
-                let atena: String = r.get(0);
-                let sealed: [Vec<u8>; 3] = [r.get(1), r.get(2), r.get(3)];
-                let [name, kana, birth] = &sealed;
-                let (kana_index, kanji_index) =
-                    name_birth_indexes(scope, &atena, [name, kana, birth], &cipher)?;
+            // The indexes are written a few thousand rows a statement, not one row each.
+            let update = tx.prepare(SET_INDEXES_BATCH_SQL).await?;
+            for chunk in rows.chunks(4_096) {
+                let mut atenas = Vec::with_capacity(chunk.len());
+                let mut kana_indexes = Vec::with_capacity(chunk.len());
+                let mut kanji_indexes = Vec::with_capacity(chunk.len());
+                for r in chunk {
+                    let atena: String = r.get(0);
+                    let sealed: [Vec<u8>; 3] = [r.get(1), r.get(2), r.get(3)];
+                    let [name, kana, birth] = &sealed;
+                    let (kana_index, kanji_index) =
+                        name_birth_indexes(scope, &atena, [name, kana, birth], &cipher)?;
+                    atenas.push(atena);
+                    kana_indexes.push(kana_index.to_vec());
+                    kanji_indexes.push(kanji_index.to_vec());
+                }
                 tx.execute(
                     &update,
-                    &[
-                        &scope.as_str(),
-                        &atena,
-                        &kana_index.to_vec(),
-                        &kanji_index.to_vec(),
-                    ],
+                    &[&scope.as_str(), &atenas, &kana_indexes, &kanji_indexes],
                 )
                 .await?;
             }
