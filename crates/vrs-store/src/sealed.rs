@@ -141,14 +141,8 @@ impl SealedResident {
         cipher: &FieldCipher,
     ) -> Result<Resident, StoreError> {
         let row = self.atena.as_str();
-        let open = |column: &str, sealed: &[u8]| {
-            cipher
-                .open_text(column, row, sealed)
-                .map_err(|source| StoreError::Integrity {
-                    what: format!("{column} of 宛名番号 {row} in {municipality}"),
-                    source,
-                })
-        };
+        let open =
+            |column: &str, sealed: &[u8]| open_column(municipality, row, column, sealed, cipher);
         let corrupt =
             |what: &str| StoreError::Corrupt(format!("{what} of 宛名番号 {row} in {municipality}"));
         let my_number = MyNumber::parse(&open(MY_NUMBER, &self.my_number_enc)?)
@@ -179,6 +173,23 @@ impl SealedResident {
     }
 }
 
+/// Opens one sealed text column of a stored row, bound to its column and row; a value that fails
+/// authentication is an [`StoreError::Integrity`] naming both.
+fn open_column(
+    municipality: MunicipalityCode,
+    atena: &str,
+    column: &str,
+    sealed: &[u8],
+    cipher: &FieldCipher,
+) -> Result<String, StoreError> {
+    cipher
+        .open_text(column, atena, sealed)
+        .map_err(|source| StoreError::Integrity {
+            what: format!("{column} of 宛名番号 {atena} in {municipality}"),
+            source,
+        })
+}
+
 /// Opens only the birth date of a stored row of `municipality` (the statistics job needs nothing
 /// else), with the same binding to column and row as [`SealedResident::open`].
 pub fn open_birth_date(
@@ -187,15 +198,13 @@ pub fn open_birth_date(
     sealed: &[u8],
     cipher: &FieldCipher,
 ) -> Result<NaiveDate, StoreError> {
-    let what = || format!("{BIRTH_DATE} of 宛名番号 {atena} in {municipality}");
-    cipher
-        .open_text(BIRTH_DATE, atena, sealed)
-        .map_err(|source| StoreError::Integrity {
-            what: what(),
-            source,
-        })?
+    open_column(municipality, atena, BIRTH_DATE, sealed, cipher)?
         .parse::<NaiveDate>()
-        .map_err(|_| StoreError::Corrupt(what()))
+        .map_err(|_| {
+            StoreError::Corrupt(format!(
+                "{BIRTH_DATE} of 宛名番号 {atena} in {municipality}"
+            ))
+        })
 }
 
 /// The kana and kanji search indexes of a stored row of `municipality`, from its sealed kanji name,
@@ -208,14 +217,8 @@ pub fn name_birth_indexes(
     cipher: &FieldCipher,
 ) -> Result<([u8; 32], [u8; 32]), StoreError> {
     let [name, kana, birth] = sealed;
-    let open = |column: &str, sealed: &[u8]| {
-        cipher
-            .open_text(column, atena, sealed)
-            .map_err(|source| StoreError::Integrity {
-                what: format!("{column} of 宛名番号 {atena} in {municipality}"),
-                source,
-            })
-    };
+    let open =
+        |column: &str, sealed: &[u8]| open_column(municipality, atena, column, sealed, cipher);
     let corrupt =
         |what: &str| StoreError::Corrupt(format!("{what} of 宛名番号 {atena} in {municipality}"));
     let name = PersonName::parse(&open(NAME, name)?).map_err(|_| corrupt(NAME))?;
