@@ -176,26 +176,43 @@ pub(crate) const MOVERS_SQL: &str = "SELECT r.atena_number, r.moved_in_from FROM
      AND d.atena_number = r.atena_number AND d.received_from = r.moved_in_from) \
      ORDER BY r.atena_number";
 
+/// The area's pairs of the kana signal on PostgreSQL (`$1` the area; SQLite's names its index): same
+/// kana index (kana name and birth date) and sex, lower 宛名番号 first. The birth date's index is
+/// joined too, which the kana index implies, so that the join walks the search index in order.
+pub(crate) const KANA_PAIRS_SQL: &str = "SELECT a.atena_number, b.atena_number FROM residents a \
+     JOIN residents b ON b.municipality_code = a.municipality_code \
+     AND b.birth_index = a.birth_index AND b.kana_birth_index = a.kana_birth_index \
+     AND b.sex = a.sex AND b.atena_number > a.atena_number \
+     WHERE a.municipality_code = $1 ORDER BY 1, 2";
+
 /// The area's pairs of the kanji signal on PostgreSQL (`$1` the area; SQLite's names its index):
 /// same kanji index (kanji name and birth date) and sex, different kana index, lower 宛名番号 first.
 pub(crate) const KANJI_PAIRS_SQL: &str = "SELECT a.atena_number, b.atena_number FROM residents a \
      JOIN residents b ON b.municipality_code = a.municipality_code \
-     AND b.kanji_birth_index = a.kanji_birth_index AND b.sex = a.sex \
-     AND b.kana_birth_index <> a.kana_birth_index AND b.atena_number > a.atena_number \
+     AND b.birth_index = a.birth_index AND b.kanji_birth_index = a.kanji_birth_index \
+     AND b.sex = a.sex AND b.kana_birth_index <> a.kana_birth_index \
+     AND b.atena_number > a.atena_number \
      WHERE a.municipality_code = $1 ORDER BY 1, 2";
 
-/// Whether the area has rows without the indexes of the kanji signal (`$1` the area).
+/// Whether the area has rows missing a search index (`$1` the area): rows stored before it existed.
 pub(crate) const UNINDEXED_SQL: &str = "SELECT EXISTS (SELECT 1 FROM residents \
-     WHERE municipality_code = $1 AND (kanji_birth_index IS NULL OR kana_birth_index IS NULL))";
+     WHERE municipality_code = $1 AND (birth_index IS NULL OR kana_birth_index IS NULL \
+     OR kanji_birth_index IS NULL))";
+
+/// Whether the area has rows without the birth date's index (`$1` the area): one probe of the
+/// search index, which the lookup by birth date makes before it reads.
+pub(crate) const UNINDEXED_BIRTH_SQL: &str = "SELECT EXISTS (SELECT 1 FROM residents \
+     WHERE municipality_code = $1 AND birth_index IS NULL)";
 
 /// Those rows' sealed names and birth dates, to index them (`$1` the area).
 pub(crate) const UNINDEXED_ROWS_SQL: &str = "SELECT atena_number, name_enc, name_kana_enc, \
      birth_date_enc FROM residents WHERE municipality_code = $1 \
-     AND (kanji_birth_index IS NULL OR kana_birth_index IS NULL)";
+     AND (birth_index IS NULL OR kana_birth_index IS NULL OR kanji_birth_index IS NULL)";
 
-/// Stores a row's indexes: `$1` the area, `$2` the 宛名番号, `$3` the kana and `$4` the kanji index.
-pub(crate) const SET_INDEXES_SQL: &str = "UPDATE residents SET kana_birth_index = $3, \
-     kanji_birth_index = $4 WHERE municipality_code = $1 AND atena_number = $2";
+/// Stores a row's search indexes: `$1` the area, `$2` the 宛名番号, `$3` the birth date's, `$4` the
+/// kana and `$5` the kanji index.
+pub(crate) const SET_INDEXES_SQL: &str = "UPDATE residents SET birth_index = $3, \
+     kana_birth_index = $4, kanji_birth_index = $5 WHERE municipality_code = $1 AND atena_number = $2";
 
 /// A row of [`MOVERS_SQL`].
 pub(crate) fn mover(atena: &str, from: &str) -> Result<Mover, StoreError> {

@@ -207,15 +207,16 @@ pub fn open_birth_date(
         })
 }
 
-/// The kana and kanji search indexes of a stored row of `municipality`, from its sealed kanji name,
-/// kana name and birth date (opened with the same binding to column and row as
-/// [`SealedResident::open`]): how rows stored before an index existed are indexed.
-pub fn name_birth_indexes(
+/// The search indexes of a stored row of `municipality` — birth date, kana name + birth date and
+/// kanji name + birth date, in that order — from its sealed kanji name, kana name and birth date
+/// (opened with the same binding to column and row as [`SealedResident::open`]): how rows stored
+/// before an index existed are indexed.
+pub fn search_indexes(
     municipality: MunicipalityCode,
     atena: &str,
     sealed: [&[u8]; 3],
     cipher: &FieldCipher,
-) -> Result<([u8; 32], [u8; 32]), StoreError> {
+) -> Result<[[u8; 32]; 3], StoreError> {
     let [name, kana, birth] = sealed;
     let open =
         |column: &str, sealed: &[u8]| open_column(municipality, atena, column, sealed, cipher);
@@ -224,8 +225,9 @@ pub fn name_birth_indexes(
     let name = PersonName::parse(&open(NAME, name)?).map_err(|_| corrupt(NAME))?;
     let kana = KanaName::parse(&open(NAME_KANA, kana)?).map_err(|_| corrupt(NAME_KANA))?;
     let birth = open_birth_date(municipality, atena, birth, cipher)?;
-    Ok((
+    Ok([
+        birth_index(birth, cipher),
         kana_birth_index(&kana, birth, cipher),
         kanji_birth_index(&name, birth, cipher),
-    ))
+    ])
 }

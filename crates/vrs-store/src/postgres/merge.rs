@@ -16,7 +16,7 @@ use crate::merge::{
     self, Candidate, CandidateRow, CandidateStatus, MergeSnapshot, Mover, PersonMerge,
     CANDIDATE_COLUMNS, MERGE_COLUMNS,
 };
-use crate::sealed::name_birth_indexes;
+use crate::sealed::search_indexes;
 use crate::ConflictKind;
 use crate::DuplicateStore;
 use crate::{AuditEntry, StoreError};
@@ -92,12 +92,74 @@ fn parse_atena(text: &str) -> Result<AtenaNumber, StoreError> {
     AtenaNumber::parse(text).map_err(|_| StoreError::Corrupt(format!("atena_number {text:?}")))
 }
 
-/// Stores many rows' indexes of the area (`$1`): `$2` their 宛名番号, `$3` the kana and `$4` the
-/// kanji indexes, in the same order.
-const SET_INDEXES_BATCH_SQL: &str = "UPDATE residents r SET kana_birth_index = u.kana, \
-     kanji_birth_index = u.kanji \
-     FROM unnest($2::text[], $3::bytea[], $4::bytea[]) AS u(atena, kana, kanji) \
+/// Stores many rows' search indexes of the area (`$1`): `$2` their 宛名番号, `$3` the birth date's,
+/// `$4` the kana and `$5` the kanji indexes, in the same order.
+const SET_INDEXES_BATCH_SQL: &str = "UPDATE residents r SET birth_index = u.birth, \
+     kana_birth_index = u.kana, kanji_birth_index = u.kanji \
+     FROM unnest($2::text[], $3::bytea[], $4::bytea[], $5::bytea[]) AS u(atena, birth, kana, kanji) \
      WHERE r.municipality_code = $1 AND r.atena_number = u.atena";
+
+impl PostgresStore {
+    /// Indexes the area's rows stored before a search index existed, if `probe` (a query of
+    /// whether there are any) finds some: their names and birth dates are opened, and the indexes
+    /// written a few thousand rows a statement, in one transaction.
+    pub(super) async fn fill_search_indexes(
+        &self,
+        scope: MunicipalityCode,
+        probe: &str,
+    ) -> Result<(), StoreError> {
+        let mut client = self.pool.get().await?;
+        let unindexed: bool = client.query_one(probe, &[&scope.as_str()]).await?.get(0);
+        if !unindexed {
+            return Ok(());
+        }
+        let Some(cipher) = self.cipher(&client, scope, false).await? else {
+            return Ok(());
+        };
+        let tx = client.transaction().await?;
+        let rows = tx
+            .query(
+                &format!("{} FOR UPDATE", merge::UNINDEXED_ROWS_SQL),
+                &[&scope.as_str()],
+            )
+            .await?;
+        let update = tx.prepare(SET_INDEXES_BATCH_SQL).await?;
+        for chunk in rows.chunks(4_096) {
+            let mut atenas = Vec::with_capacity(chunk.len());
+            let mut indexes: [Vec<Vec<u8>>; 3] = Default::default();
+            for r in chunk {
+                let atena: String = r.get(0);
+                let sealed: [Vec<u8>; 3] = [r.get(1), r.get(2), r.get(3)];
+                let [name, kana, birth] = &sealed;
+                let found = search_indexes(scope, &atena, [name, kana, birth], &cipher)?;
+                atenas.push(atena);
+                for (column, index) in indexes.iter_mut().zip(found) {
+                    column.push(index.to_vec());
+                }
+            }
+            let [birth, kana, kanji] = &indexes;
+            tx.execute(&update, &[&scope.as_str(), &atenas, birth, kana, kanji])
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn pairs(
+        &self,
+        scope: MunicipalityCode,
+        sql: &str,
+    ) -> Result<Vec<(AtenaNumber, AtenaNumber)>, StoreError> {
+        self.fill_search_indexes(scope, merge::UNINDEXED_SQL)
+            .await?;
+        let client = self.pool.get().await?;
+        let found = client.query(sql, &[&scope.as_str()]).await?;
+        found
+            .iter()
+            .map(|r| Ok((parse_atena(r.get(0))?, parse_atena(r.get(1))?)))
+            .collect()
+    }
+}
 
 #[async_trait]
 impl DuplicateStore for PostgresStore {
@@ -105,73 +167,14 @@ impl DuplicateStore for PostgresStore {
         &self,
         scope: MunicipalityCode,
     ) -> Result<Vec<(AtenaNumber, AtenaNumber)>, StoreError> {
-        let client = self.pool.get().await?;
-        let found = client
-            .query(
-                "SELECT a.atena_number, b.atena_number FROM residents a JOIN residents b \
-                 ON b.municipality_code = a.municipality_code AND b.kana_birth_index = a.kana_birth_index \
-                 AND b.sex = a.sex AND b.atena_number > a.atena_number \
-                 WHERE a.municipality_code = $1 ORDER BY 1, 2",
-                &[&scope.as_str()],
-            )
-            .await?;
-        found
-            .iter()
-            .map(|r| Ok((parse_atena(r.get(0))?, parse_atena(r.get(1))?)))
-            .collect()
+        self.pairs(scope, merge::KANA_PAIRS_SQL).await
     }
 
     async fn duplicate_pairs_by_kanji_birth_sex(
         &self,
         scope: MunicipalityCode,
     ) -> Result<Vec<(AtenaNumber, AtenaNumber)>, StoreError> {
-        let mut client = self.pool.get().await?;
-        let Some(cipher) = self.cipher(&client, scope, false).await? else {
-            return Ok(Vec::new());
-        };
-        let unindexed: bool = client
-            .query_one(merge::UNINDEXED_SQL, &[&scope.as_str()])
-            .await?
-            .get(0);
-        if unindexed {
-            let tx = client.transaction().await?;
-            let rows = tx
-                .query(
-                    &format!("{} FOR UPDATE", merge::UNINDEXED_ROWS_SQL),
-                    &[&scope.as_str()],
-                )
-                .await?;
-            // The indexes are written a few thousand rows a statement, not one row each.
-            let update = tx.prepare(SET_INDEXES_BATCH_SQL).await?;
-            for chunk in rows.chunks(4_096) {
-                let mut atenas = Vec::with_capacity(chunk.len());
-                let mut kana_indexes = Vec::with_capacity(chunk.len());
-                let mut kanji_indexes = Vec::with_capacity(chunk.len());
-                for r in chunk {
-                    let atena: String = r.get(0);
-                    let sealed: [Vec<u8>; 3] = [r.get(1), r.get(2), r.get(3)];
-                    let [name, kana, birth] = &sealed;
-                    let (kana_index, kanji_index) =
-                        name_birth_indexes(scope, &atena, [name, kana, birth], &cipher)?;
-                    atenas.push(atena);
-                    kana_indexes.push(kana_index.to_vec());
-                    kanji_indexes.push(kanji_index.to_vec());
-                }
-                tx.execute(
-                    &update,
-                    &[&scope.as_str(), &atenas, &kana_indexes, &kanji_indexes],
-                )
-                .await?;
-            }
-            tx.commit().await?;
-        }
-        let found = client
-            .query(merge::KANJI_PAIRS_SQL, &[&scope.as_str()])
-            .await?;
-        found
-            .iter()
-            .map(|r| Ok((parse_atena(r.get(0))?, parse_atena(r.get(1))?)))
-            .collect()
+        self.pairs(scope, merge::KANJI_PAIRS_SQL).await
     }
 
     async fn movers(&self, scope: MunicipalityCode) -> Result<Vec<Mover>, StoreError> {

@@ -8,8 +8,9 @@ use vrs_domain::{AtenaNumber, CouponNumber, KanaName, MunicipalityCode, MyNumber
 
 use super::{append_audit_tx, map_db, sealed_from_row, KeyParam, PostgresStore, RESIDENT_COLUMNS};
 use crate::audit::AuditEntry;
-use crate::residents::BORN_ON_LIMIT;
-use crate::sealed::{birth_index, content_mac, kana_birth_index, open_birth_date, SealedResident};
+use crate::merge;
+use crate::residents::{BORN_ON_LIMIT, KANA_BIRTH_SQL};
+use crate::sealed::{birth_index, content_mac, kana_birth_index, SealedResident};
 use crate::{rows, CouponHolder, ResidentImport, ResidentStore, StoreError, Written};
 
 #[async_trait]
@@ -169,12 +170,9 @@ impl ResidentStore for PostgresStore {
                 return Ok(Vec::new());
             };
             let index = kana_birth_index(kana, birth_date, &cipher).to_vec();
+            let birth = birth_index(birth_date, &cipher).to_vec();
             client
-                .query(
-                    "SELECT atena_number FROM residents WHERE municipality_code = $1 AND kana_birth_index = $2 \
-                     ORDER BY atena_number LIMIT 100",
-                    &[&scope.as_str(), &index],
-                )
+                .query(KANA_BIRTH_SQL, &[&scope.as_str(), &index, &birth])
                 .await?
                 .iter()
                 .map(|r| r.get(0))
@@ -195,44 +193,13 @@ impl ResidentStore for PostgresStore {
         scope: MunicipalityCode,
         birth_date: NaiveDate,
     ) -> Result<Vec<Resident>, StoreError> {
+        self.fill_search_indexes(scope, merge::UNINDEXED_BIRTH_SQL)
+            .await?;
         let atenas: Vec<String> = {
-            let mut client = self.pool.get().await?;
+            let client = self.pool.get().await?;
             let Some(cipher) = self.cipher(&client, scope, false).await? else {
                 return Ok(Vec::new());
             };
-            let unindexed: bool = client
-                .query_one(
-                    "SELECT EXISTS (SELECT 1 FROM residents WHERE municipality_code = $1 \
-                     AND birth_index IS NULL)",
-                    &[&scope.as_str()],
-                )
-                .await?
-                .get(0);
-            if unindexed {
-                let tx = client.transaction().await?;
-                let rows = tx
-                    .query(
-                        "SELECT atena_number, birth_date_enc FROM residents \
-                         WHERE municipality_code = $1 AND birth_index IS NULL FOR UPDATE",
-                        &[&scope.as_str()],
-                    )
-                    .await?;
-                let update = tx
-                    .prepare(
-                        "UPDATE residents SET birth_index = $3 \
-                         WHERE municipality_code = $1 AND atena_number = $2",
-                    )
-                    .await?;
-                for r in rows {
-                    let atena: String = r.get(0);
-                    let sealed: Vec<u8> = r.get(1);
-                    let birth = open_birth_date(scope, &atena, &sealed, &cipher)?;
-                    let index = birth_index(birth, &cipher).to_vec();
-                    tx.execute(&update, &[&scope.as_str(), &atena, &index])
-                        .await?;
-                }
-                tx.commit().await?;
-            }
             let index = birth_index(birth_date, &cipher).to_vec();
             client
                 .query(

@@ -15,7 +15,7 @@ use crate::merge::{
     self, Candidate, CandidateRow, CandidateStatus, MergeSnapshot, Mover, PersonMerge,
     CANDIDATE_COLUMNS, MERGE_COLUMNS,
 };
-use crate::sealed::name_birth_indexes;
+use crate::sealed::search_indexes;
 use crate::ConflictKind;
 use crate::DuplicateStore;
 use crate::{AuditEntry, AuditScope, StoreError};
@@ -93,90 +93,73 @@ fn parse_atena(text: &str) -> Result<AtenaNumber, StoreError> {
     AtenaNumber::parse(text).map_err(|_| StoreError::Corrupt(format!("atena_number {text:?}")))
 }
 
-// The pairs are joined through the index of their signal, with the join order fixed (`CROSS
-// JOIN`) and the index named: without statistics SQLite otherwise walks the area by 宛名番号 for
-// each person (`b.atena_number > a.atena_number` on the primary key), which grows with the square
-// of the area (13 s at 10,000 people, against 40 ms through the index).
+// The pairs are joined through the search index, with the join order fixed (`CROSS JOIN`) and the
+// index named: without statistics SQLite otherwise walks the area by 宛名番号 for each person
+// (`b.atena_number > a.atena_number` on the primary key), which grows with the square of the area
+// (13 s at 10,000 people, against 40 ms through the index).
 const KANA_PAIRS_SQL: &str = "SELECT a.atena_number, b.atena_number FROM residents a \
-     CROSS JOIN residents b INDEXED BY residents_kana_birth \
-     ON b.municipality_code = a.municipality_code AND b.kana_birth_index = a.kana_birth_index \
+     CROSS JOIN residents b INDEXED BY residents_search \
+     ON b.municipality_code = a.municipality_code AND b.birth_index = a.birth_index \
+     AND b.kana_birth_index = a.kana_birth_index \
      AND b.sex = a.sex AND b.atena_number > a.atena_number \
      WHERE a.municipality_code = ?1 ORDER BY 1, 2";
 
 const KANJI_PAIRS_SQL: &str = "SELECT a.atena_number, b.atena_number FROM residents a \
-     CROSS JOIN residents b INDEXED BY residents_kanji_birth \
-     ON b.municipality_code = a.municipality_code AND b.kanji_birth_index = a.kanji_birth_index \
+     CROSS JOIN residents b INDEXED BY residents_search \
+     ON b.municipality_code = a.municipality_code AND b.birth_index = a.birth_index \
+     AND b.kanji_birth_index = a.kanji_birth_index \
      AND b.sex = a.sex AND b.kana_birth_index <> a.kana_birth_index \
      AND b.atena_number > a.atena_number \
      WHERE a.municipality_code = ?1 ORDER BY 1, 2";
 
-#[async_trait]
-impl DuplicateStore for SqliteStore {
-    async fn duplicate_pairs_by_kana_birth_sex(
+impl SqliteStore {
+    /// Indexes the area's rows stored before a search index existed, if `probe` (a query of
+    /// whether there are any, with `$` placeholders) finds some: their names and birth dates are
+    /// opened and their indexes written in one savepoint.
+    pub(super) async fn fill_search_indexes(
         &self,
         scope: MunicipalityCode,
-    ) -> Result<Vec<(AtenaNumber, AtenaNumber)>, StoreError> {
-        self.read(move |conn, _| {
-            let mut stmt = conn.prepare(KANA_PAIRS_SQL)?;
-            let pairs = stmt
-                .query_map([scope.as_str()], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            let parse = |a: &str| {
-                AtenaNumber::parse(a)
-                    .map_err(|_| StoreError::Corrupt(format!("atena_number {a:?}")))
+        probe: &'static str,
+    ) -> Result<(), StoreError> {
+        let sqlite = |sql: &str| sql.replace('$', "?");
+        let unindexed: bool = self
+            .read(
+                move |conn, _| Ok(conn.query_row(&sqlite(probe), [scope.as_str()], |r| r.get(0))?),
+            )
+            .await?;
+        if !unindexed {
+            return Ok(());
+        }
+        self.write(move |tx, keyring| {
+            let Some(cipher) = load_cipher(tx, keyring, scope)? else {
+                return Ok(());
             };
-            pairs
-                .iter()
-                .map(|(a, b)| Ok((parse(a)?, parse(b)?)))
-                .collect()
+            let rows: Vec<(String, [Vec<u8>; 3])> = tx
+                .prepare(&sqlite(merge::UNINDEXED_ROWS_SQL))?
+                .query_map([scope.as_str()], |r| {
+                    Ok((r.get(0)?, [r.get(1)?, r.get(2)?, r.get(3)?]))
+                })?
+                .collect::<Result<_, _>>()?;
+            let mut update = tx.prepare(&sqlite(merge::SET_INDEXES_SQL))?;
+            for (atena, [name, kana, birth]) in rows {
+                let [birth, kana, kanji] =
+                    search_indexes(scope, &atena, [&name, &kana, &birth], &cipher)?;
+                update.execute(params![scope.as_str(), atena, birth, kana, kanji])?;
+            }
+            Ok(())
         })
         .await
     }
 
-    async fn duplicate_pairs_by_kanji_birth_sex(
+    async fn pairs(
         &self,
         scope: MunicipalityCode,
+        sql: &'static str,
     ) -> Result<Vec<(AtenaNumber, AtenaNumber)>, StoreError> {
-        let sqlite = |sql: &str| sql.replace('$', "?");
-        let unindexed: bool = self
-            .read(move |conn, _| {
-                Ok(
-                    conn.query_row(&sqlite(merge::UNINDEXED_SQL), [scope.as_str()], |r| {
-                        r.get(0)
-                    })?,
-                )
-            })
+        self.fill_search_indexes(scope, merge::UNINDEXED_SQL)
             .await?;
-        if unindexed {
-            self.write(move |tx, keyring| {
-                let Some(cipher) = load_cipher(tx, keyring, scope)? else {
-                    return Ok(());
-                };
-                let rows: Vec<(String, [Vec<u8>; 3])> = tx
-                    .prepare(&sqlite(merge::UNINDEXED_ROWS_SQL))?
-                    .query_map([scope.as_str()], |r| {
-                        Ok((r.get(0)?, [r.get(1)?, r.get(2)?, r.get(3)?]))
-                    })?
-                    .collect::<Result<_, _>>()?;
-                let mut update = tx.prepare(&sqlite(merge::SET_INDEXES_SQL))?;
-                for (atena, [name, kana, birth]) in rows {
-                    let (kana_index, kanji_index) =
-                        name_birth_indexes(scope, &atena, [&name, &kana, &birth], &cipher)?;
-                    update.execute(params![
-                        scope.as_str(),
-                        atena,
-                        kana_index.to_vec(),
-                        kanji_index.to_vec()
-                    ])?;
-                }
-                Ok(())
-            })
-            .await?;
-        }
         self.read(move |conn, _| {
-            let mut stmt = conn.prepare(KANJI_PAIRS_SQL)?;
+            let mut stmt = conn.prepare(sql)?;
             let pairs = stmt
                 .query_map([scope.as_str()], |r| {
                     Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
@@ -188,6 +171,23 @@ impl DuplicateStore for SqliteStore {
                 .collect()
         })
         .await
+    }
+}
+
+#[async_trait]
+impl DuplicateStore for SqliteStore {
+    async fn duplicate_pairs_by_kana_birth_sex(
+        &self,
+        scope: MunicipalityCode,
+    ) -> Result<Vec<(AtenaNumber, AtenaNumber)>, StoreError> {
+        self.pairs(scope, KANA_PAIRS_SQL).await
+    }
+
+    async fn duplicate_pairs_by_kanji_birth_sex(
+        &self,
+        scope: MunicipalityCode,
+    ) -> Result<Vec<(AtenaNumber, AtenaNumber)>, StoreError> {
+        self.pairs(scope, KANJI_PAIRS_SQL).await
     }
 
     async fn movers(&self, scope: MunicipalityCode) -> Result<Vec<Mover>, StoreError> {

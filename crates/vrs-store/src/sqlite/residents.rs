@@ -12,8 +12,9 @@ use super::{
     SqliteStore, RESIDENT_COLUMNS,
 };
 use crate::audit::{timestamp_text, AuditEntry};
-use crate::residents::BORN_ON_LIMIT;
-use crate::sealed::{birth_index, content_mac, kana_birth_index, open_birth_date, SealedResident};
+use crate::merge;
+use crate::residents::{BORN_ON_LIMIT, KANA_BIRTH_SQL};
+use crate::sealed::{birth_index, content_mac, kana_birth_index, SealedResident};
 use crate::{rows, CouponHolder, ResidentImport, ResidentStore, StoreError, Written};
 
 /// The holder of a coupon of the area: 宛名番号 and flags, no sealed field.
@@ -188,12 +189,12 @@ impl ResidentStore for SqliteStore {
                 return Ok(Vec::new());
             };
             let index = kana_birth_index(&kana, birth_date, &cipher).to_vec();
-            let mut stmt = conn.prepare(
-                "SELECT atena_number FROM residents WHERE municipality_code = ?1 AND kana_birth_index = ?2 \
-                 ORDER BY atena_number LIMIT 100",
-            )?;
+            let birth = birth_index(birth_date, &cipher).to_vec();
+            let mut stmt = conn.prepare_cached(&KANA_BIRTH_SQL.replace('$', "?"))?;
             let atenas = stmt
-                .query_map(params![scope.as_str(), index], |r| r.get::<_, String>(0))?
+                .query_map(params![scope.as_str(), index, birth], |r| {
+                    r.get::<_, String>(0)
+                })?
                 .collect::<Result<Vec<_>, _>>()?;
             atenas
                 .iter()
@@ -208,40 +209,8 @@ impl ResidentStore for SqliteStore {
         scope: MunicipalityCode,
         birth_date: NaiveDate,
     ) -> Result<Vec<Resident>, StoreError> {
-        let unindexed: bool = self
-            .read(move |conn, _| {
-                Ok(conn.query_row(
-                    "SELECT EXISTS (SELECT 1 FROM residents WHERE municipality_code = ?1 \
-                     AND birth_index IS NULL)",
-                    [scope.as_str()],
-                    |r| r.get(0),
-                )?)
-            })
+        self.fill_search_indexes(scope, merge::UNINDEXED_BIRTH_SQL)
             .await?;
-        if unindexed {
-            self.write(move |tx, keyring| {
-                let Some(cipher) = load_cipher(tx, keyring, scope)? else {
-                    return Ok(());
-                };
-                let rows: Vec<(String, Vec<u8>)> = tx
-                    .prepare(
-                        "SELECT atena_number, birth_date_enc FROM residents \
-                         WHERE municipality_code = ?1 AND birth_index IS NULL",
-                    )?
-                    .query_map([scope.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect::<Result<_, _>>()?;
-                let mut update = tx.prepare(
-                    "UPDATE residents SET birth_index = ?3 WHERE municipality_code = ?1 AND atena_number = ?2",
-                )?;
-                for (atena, sealed) in rows {
-                    let birth = open_birth_date(scope, &atena, &sealed, &cipher)?;
-                    let index = birth_index(birth, &cipher).to_vec();
-                    update.execute(params![scope.as_str(), atena, index])?;
-                }
-                Ok(())
-            })
-            .await?;
-        }
         self.read(move |conn, keyring| {
             let Some(cipher) = load_cipher(conn, keyring, scope)? else {
                 return Ok(Vec::new());

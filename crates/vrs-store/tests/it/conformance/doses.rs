@@ -286,6 +286,16 @@ pub async fn kana_name_and_birth_date_find_people_through_the_search_index(db: &
             .unwrap(),
         vec![other_day]
     );
+    // Rows stored before the birth date's index (in the search index with none) are found too.
+    db.exec("UPDATE residents SET birth_index = NULL WHERE atena_number LIKE '%29'")
+        .await
+        .unwrap();
+    assert_eq!(
+        s.residents_by_kana_birth(code(SAIJO), &kana, a.birth_date)
+            .await
+            .unwrap(),
+        found
+    );
     let wrong = KanaName::parse("サイジョウハナコ").unwrap();
     assert!(s
         .residents_by_kana_birth(code(SAIJO), &wrong, a.birth_date)

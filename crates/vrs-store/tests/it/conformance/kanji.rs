@@ -163,16 +163,35 @@ pub async fn kanji_birth_sex_pairs_equal_a_recount_of_the_opened_rows_also_befor
         .iter()
         .all(|(a, b)| a.as_str().starts_with('6') && b.as_str().starts_with('6')));
 
-    // Rows stored before the kanji index (and any without the kana one) are indexed on the first
-    // scan of their area, to the bytes a write gives, then found the same.
+    // Rows stored before the kanji index (and any without the kana or the birth date's one) are
+    // indexed on the first scan of their area, to the bytes a write gives, then found the same;
+    // the kana signal's scan does the same.
+    let kana_pairs = db
+        .store
+        .duplicate_pairs_by_kana_birth_sex(saijo)
+        .await
+        .unwrap();
+    assert!(
+        !kana_pairs.is_empty(),
+        "the drawn area holds kana pairs too"
+    );
     let indexed = db.snapshot("residents").await;
-    db.exec(
-        "UPDATE residents SET kanji_birth_index = NULL; \
-         UPDATE residents SET kana_birth_index = NULL WHERE atena_number LIKE '%3'",
-    )
-    .await
-    .unwrap();
+    let forget = "UPDATE residents SET kanji_birth_index = NULL; \
+         UPDATE residents SET kana_birth_index = NULL WHERE atena_number LIKE '%3'; \
+         UPDATE residents SET birth_index = NULL WHERE atena_number LIKE '%5'";
+    db.exec(forget).await.unwrap();
     assert_ne!(db.snapshot("residents").await, indexed);
+    assert_eq!(found(db, saijo).await, pairs);
+    assert_eq!(found(db, chiyoda).await, theirs);
+    assert_eq!(db.snapshot("residents").await, indexed);
+    db.exec(forget).await.unwrap();
+    assert_eq!(
+        db.store
+            .duplicate_pairs_by_kana_birth_sex(saijo)
+            .await
+            .unwrap(),
+        kana_pairs
+    );
     assert_eq!(found(db, saijo).await, pairs);
     assert_eq!(found(db, chiyoda).await, theirs);
     assert_eq!(db.snapshot("residents").await, indexed);
