@@ -12,11 +12,12 @@ use crate::{AuditEntry, ResidentImport, StoreError};
 pub const BORN_ON_LIMIT: usize = 2_000;
 
 /// The people of an area (`$1`) with a kana name and birth date — `$2` their kana index, `$3` the
-/// birth date's index — at most 100, by 宛名番号; both indexes lead the search index. Rows stored
-/// before the birth date's index have none yet and are found by their kana index alone.
-pub(crate) const KANA_BIRTH_SQL: &str = "SELECT atena_number FROM residents \
-     WHERE municipality_code = $1 AND (birth_index = $3 OR birth_index IS NULL) \
-     AND kana_birth_index = $2 ORDER BY atena_number LIMIT 100";
+/// birth date's index — at most 100, by 宛名番号: the `WHERE` clause and order of the query, both
+/// indexes leading the search index. Rows stored before the birth date's index have none yet and
+/// are found by their kana index alone.
+pub(crate) const KANA_BIRTH_WHERE: &str = "municipality_code = $1 \
+     AND (birth_index = $3 OR birth_index IS NULL) AND kana_birth_index = $2 \
+     ORDER BY atena_number LIMIT 100";
 
 /// The holder of a coupon as the vaccination-site path sees them: who (by 宛名番号) and the flags
 /// staff set, read without opening any sealed field.

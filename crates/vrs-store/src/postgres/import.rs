@@ -8,6 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use deadpool_postgres::Object;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::error::SqlState;
 use tokio_postgres::types::Type;
 use vrs_crypto::FieldCipher;
 use vrs_domain::MunicipalityCode;
@@ -105,6 +106,37 @@ async fn lines(
     Ok(rows.iter().map(|r| r.get::<_, i64>(0) as u64).collect())
 }
 
+/// Rows repeating an earlier line's `column`. On the staging table (not Citus's distributed one)
+/// a unique index on the column proves in one sort that no value repeats, the usual case; only when
+/// that fails (the index undone to its savepoint) are the repeats looked up.
+async fn duplicates(
+    client: &Object,
+    column: &str,
+    scope: MunicipalityCode,
+    batch: Option<i64>,
+) -> Result<Vec<(u64, u64)>, StoreError> {
+    if batch.is_none() {
+        let unique = format!(
+            "SAVEPOINT import_unique; CREATE UNIQUE INDEX ON import_staging ({column}); \
+             RELEASE SAVEPOINT import_unique;"
+        );
+        match client.batch_execute(&unique).await {
+            Ok(()) => return Ok(Vec::new()),
+            Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+                client
+                    .batch_execute("ROLLBACK TO SAVEPOINT import_unique; ANALYZE import_staging;")
+                    .await?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let sql = match batch {
+        None => import::duplicates_sql(column),
+        Some(_) => citus_import::duplicates_sql(column),
+    };
+    pairs(client, &sql, scope, batch).await
+}
+
 async fn pairs(
     client: &Object,
     sql: &str,
@@ -169,7 +201,12 @@ impl ResidentImport for PostgresImport {
         let batch = self.batch;
         let client = self.client()?;
         let started = std::time::Instant::now();
-        if batch.is_none() {
+        let has_people: bool = client
+            .query_one(import::AREA_HAS_PEOPLE, &[&scope.as_str()])
+            .await?
+            .get(0);
+        // The planner needs the staging table's size for the joins with the area's people.
+        if batch.is_none() && has_people {
             client.batch_execute("ANALYZE import_staging;").await?;
             tracing::debug!(elapsed = ?started.elapsed(), "import: staging analysed");
         }
@@ -177,14 +214,6 @@ impl ResidentImport for PostgresImport {
             None => import::taken_sql(column),
             Some(_) => citus_import::taken_sql(column),
         };
-        let duplicates_sql = |column| match batch {
-            None => import::duplicates_sql(column),
-            Some(_) => citus_import::duplicates_sql(column),
-        };
-        let has_people: bool = client
-            .query_one(import::AREA_HAS_PEOPLE, &[&scope.as_str()])
-            .await?
-            .get(0);
         let taken = if has_people {
             [
                 (
@@ -205,15 +234,15 @@ impl ResidentImport for PostgresImport {
         let found = import::collect(
             [
                 (
-                    pairs(client, &duplicates_sql("atena_number"), scope, batch).await?,
+                    duplicates(client, "atena_number", scope, batch).await?,
                     import::duplicate_atena,
                 ),
                 (
-                    pairs(client, &duplicates_sql("my_number_index"), scope, batch).await?,
+                    duplicates(client, "my_number_index", scope, batch).await?,
                     import::duplicate_my_number,
                 ),
                 (
-                    pairs(client, &duplicates_sql("coupon_number"), scope, batch).await?,
+                    duplicates(client, "coupon_number", scope, batch).await?,
                     import::duplicate_coupon,
                 ),
             ],

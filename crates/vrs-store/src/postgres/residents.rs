@@ -9,7 +9,7 @@ use vrs_domain::{AtenaNumber, CouponNumber, KanaName, MunicipalityCode, MyNumber
 use super::{append_audit_tx, map_db, sealed_from_row, KeyParam, PostgresStore, RESIDENT_COLUMNS};
 use crate::audit::AuditEntry;
 use crate::merge;
-use crate::residents::{BORN_ON_LIMIT, KANA_BIRTH_SQL};
+use crate::residents::{BORN_ON_LIMIT, KANA_BIRTH_WHERE};
 use crate::sealed::{birth_index, content_mac, kana_birth_index, SealedResident};
 use crate::{rows, CouponHolder, ResidentImport, ResidentStore, StoreError, Written};
 
@@ -164,28 +164,20 @@ impl ResidentStore for PostgresStore {
         kana: &KanaName,
         birth_date: NaiveDate,
     ) -> Result<Vec<Resident>, StoreError> {
-        let atenas: Vec<String> = {
-            let client = self.pool.get().await?;
-            let Some(cipher) = self.cipher(&client, scope, false).await? else {
-                return Ok(Vec::new());
-            };
-            let index = kana_birth_index(kana, birth_date, &cipher).to_vec();
-            let birth = birth_index(birth_date, &cipher).to_vec();
-            client
-                .query(KANA_BIRTH_SQL, &[&scope.as_str(), &index, &birth])
-                .await?
-                .iter()
-                .map(|r| r.get(0))
-                .collect()
+        let client = self.pool.get().await?;
+        let Some(cipher) = self.cipher(&client, scope, false).await? else {
+            return Ok(Vec::new());
         };
-        let mut out = Vec::with_capacity(atenas.len());
-        for a in &atenas {
-            out.push(
-                self.find_resident(scope, "atena_number", KeyParam::Text(a))
-                    .await?,
-            );
-        }
-        Ok(out)
+        let index = kana_birth_index(kana, birth_date, &cipher).to_vec();
+        let birth = birth_index(birth_date, &cipher).to_vec();
+        let sql = format!("SELECT {RESIDENT_COLUMNS} FROM residents WHERE {KANA_BIRTH_WHERE}");
+        let stmt = client.prepare_cached(&sql).await?;
+        client
+            .query(&stmt, &[&scope.as_str(), &index, &birth])
+            .await?
+            .iter()
+            .map(|r| sealed_from_row(r)?.open(scope, &cipher))
+            .collect()
     }
 
     async fn residents_born_on(
@@ -195,31 +187,22 @@ impl ResidentStore for PostgresStore {
     ) -> Result<Vec<Resident>, StoreError> {
         self.fill_search_indexes(scope, merge::UNINDEXED_BIRTH_SQL)
             .await?;
-        let atenas: Vec<String> = {
-            let client = self.pool.get().await?;
-            let Some(cipher) = self.cipher(&client, scope, false).await? else {
-                return Ok(Vec::new());
-            };
-            let index = birth_index(birth_date, &cipher).to_vec();
-            client
-                .query(
-                    "SELECT atena_number FROM residents WHERE municipality_code = $1 AND birth_index = $2 \
-                     ORDER BY atena_number LIMIT $3",
-                    &[&scope.as_str(), &index, &(BORN_ON_LIMIT as i64)],
-                )
-                .await?
-                .iter()
-                .map(|r| r.get(0))
-                .collect()
+        let client = self.pool.get().await?;
+        let Some(cipher) = self.cipher(&client, scope, false).await? else {
+            return Ok(Vec::new());
         };
-        let mut out = Vec::with_capacity(atenas.len());
-        for a in &atenas {
-            out.push(
-                self.find_resident(scope, "atena_number", KeyParam::Text(a))
-                    .await?,
-            );
-        }
-        Ok(out)
+        let index = birth_index(birth_date, &cipher).to_vec();
+        let sql = format!(
+            "SELECT {RESIDENT_COLUMNS} FROM residents WHERE municipality_code = $1 \
+             AND birth_index = $2 ORDER BY atena_number LIMIT $3"
+        );
+        let stmt = client.prepare_cached(&sql).await?;
+        client
+            .query(&stmt, &[&scope.as_str(), &index, &(BORN_ON_LIMIT as i64)])
+            .await?
+            .iter()
+            .map(|r| sealed_from_row(r)?.open(scope, &cipher))
+            .collect()
     }
 
     async fn set_flags(

@@ -13,7 +13,7 @@ use super::{
 };
 use crate::audit::{timestamp_text, AuditEntry};
 use crate::merge;
-use crate::residents::{BORN_ON_LIMIT, KANA_BIRTH_SQL};
+use crate::residents::{BORN_ON_LIMIT, KANA_BIRTH_WHERE};
 use crate::sealed::{birth_index, content_mac, kana_birth_index, SealedResident};
 use crate::{rows, CouponHolder, ResidentImport, ResidentStore, StoreError, Written};
 
@@ -190,7 +190,8 @@ impl ResidentStore for SqliteStore {
             };
             let index = kana_birth_index(&kana, birth_date, &cipher).to_vec();
             let birth = birth_index(birth_date, &cipher).to_vec();
-            let mut stmt = conn.prepare_cached(&KANA_BIRTH_SQL.replace('$', "?"))?;
+            let sql = format!("SELECT atena_number FROM residents WHERE {KANA_BIRTH_WHERE}");
+            let mut stmt = conn.prepare_cached(&sql.replace('$', "?"))?;
             let atenas = stmt
                 .query_map(params![scope.as_str(), index, birth], |r| {
                     r.get::<_, String>(0)

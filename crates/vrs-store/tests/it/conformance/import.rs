@@ -78,6 +78,17 @@ pub async fn an_import_merges_its_rows_refuses_repeats_and_leaves_other_areas_al
     let (refused, summary) = import(db, vec![taken, row(7, 5)]).await;
     assert_eq!(refused, vec![(6, Rejection::CouponTaken)]);
     assert_eq!((summary.added, summary.rejected), (1, 1));
+    // Two new people of one file with one coupon: only the coupon repeats, and only the later
+    // line is refused.
+    let first = row(8, 6);
+    let mut second = row(9, 7);
+    second.resident.coupon = first.resident.coupon;
+    let (refused, summary) = import(db, vec![first, second]).await;
+    assert_eq!(
+        refused,
+        vec![(9, Rejection::DuplicateCoupon { first_line: 8 })]
+    );
+    assert_eq!((summary.added, summary.rejected), (1, 1));
     assert_eq!(
         db.store
             .resident(code(CHIYODA), &other.atena)
