@@ -185,22 +185,19 @@ impl ResidentStore for PostgresStore {
         scope: MunicipalityCode,
         birth_date: NaiveDate,
     ) -> Result<Vec<Resident>, StoreError> {
-        self.fill_search_indexes(scope, merge::UNINDEXED_BIRTH_SQL)
-            .await?;
-        let client = self.pool.get().await?;
-        let Some(cipher) = self.cipher(&client, scope, false).await? else {
+        let Some((mut rows, mut cipher)) = self.born_on_rows(scope, birth_date).await? else {
             return Ok(Vec::new());
         };
-        let index = birth_index(birth_date, &cipher).to_vec();
-        let sql = format!(
-            "SELECT {RESIDENT_COLUMNS} FROM residents WHERE municipality_code = $1 \
-             AND birth_index = $2 ORDER BY atena_number LIMIT $3"
-        );
-        let stmt = client.prepare_cached(&sql).await?;
-        client
-            .query(&stmt, &[&scope.as_str(), &index, &(BORN_ON_LIMIT as i64)])
-            .await?
-            .iter()
+        if rows.first().is_some_and(|r| r.get(UNINDEXED)) {
+            self.fill_search_indexes(scope, merge::UNINDEXED_BIRTH_SQL)
+                .await?;
+            let Some(again) = self.born_on_rows(scope, birth_date).await? else {
+                return Ok(Vec::new());
+            };
+            (rows, cipher) = again;
+        }
+        rows.iter()
+            .filter(|r| !r.get::<_, bool>(UNINDEXED))
             .map(|r| sealed_from_row(r)?.open(scope, &cipher))
             .collect()
     }
@@ -295,5 +292,43 @@ impl ResidentStore for PostgresStore {
             .iter()
             .map(|r| sealed_from_row(r)?.open(scope, &cipher))
             .collect()
+    }
+}
+
+/// The column of [`PostgresStore::born_on_rows`] saying a row has no birth date's index yet.
+const UNINDEXED: usize = 12;
+
+impl PostgresStore {
+    /// One query for the people of the area born on `birth_date` and, first, any row stored
+    /// before the birth date's index (it has none yet, so it cannot be judged): the caller indexes
+    /// the area only when there is one, instead of asking before every search. `None` when the
+    /// area has no key (no one was ever stored).
+    async fn born_on_rows(
+        &self,
+        scope: MunicipalityCode,
+        birth_date: NaiveDate,
+    ) -> Result<
+        Option<(
+            Vec<tokio_postgres::Row>,
+            std::sync::Arc<vrs_crypto::FieldCipher>,
+        )>,
+        StoreError,
+    > {
+        let client = self.pool.get().await?;
+        let Some(cipher) = self.cipher(&client, scope, false).await? else {
+            return Ok(None);
+        };
+        let index = birth_index(birth_date, &cipher).to_vec();
+        let sql = format!(
+            "SELECT {RESIDENT_COLUMNS}, birth_index IS NULL FROM residents \
+             WHERE municipality_code = $1 AND (birth_index = $2 OR birth_index IS NULL) \
+             ORDER BY birth_index IS NULL DESC, atena_number LIMIT $3"
+        );
+        let stmt = client.prepare_cached(&sql).await?;
+        let limit = BORN_ON_LIMIT as i64;
+        let rows = client
+            .query(&stmt, &[&scope.as_str(), &index, &limit])
+            .await?;
+        Ok(Some((rows, cipher)))
     }
 }

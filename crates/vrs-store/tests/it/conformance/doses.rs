@@ -347,13 +347,30 @@ pub async fn a_birth_date_finds_everyone_born_that_day_also_rows_stored_before_i
         s.residents_born_on(code(SAIJO), a.birth_date)
             .await
             .unwrap(),
-        vec![a.clone(), twin]
+        vec![a.clone(), twin.clone()]
     );
     assert_eq!(
         s.residents_born_on(code(CHIYODA), a.birth_date)
             .await
             .unwrap(),
         vec![elsewhere]
+    );
+    // One row without the index, born on another day than the one searched: it is indexed, and
+    // not returned for that day.
+    db.exec("UPDATE residents SET birth_index = NULL WHERE atena_number LIKE '%41'")
+        .await
+        .unwrap();
+    assert_eq!(
+        s.residents_born_on(code(SAIJO), other_day.birth_date)
+            .await
+            .unwrap(),
+        vec![other_day.clone()]
+    );
+    assert_eq!(
+        s.residents_born_on(code(SAIJO), a.birth_date)
+            .await
+            .unwrap(),
+        vec![a.clone(), twin]
     );
     let day_after = a.birth_date.succ_opt().unwrap();
     if day_after != other_day.birth_date {
