@@ -200,7 +200,8 @@ pub(crate) const UNINDEXED_SQL: &str = "SELECT EXISTS (SELECT 1 FROM residents \
      OR kanji_birth_index IS NULL))";
 
 /// Whether the area has rows without the birth date's index (`$1` the area): one probe of the
-/// search index, which the lookup by birth date makes before it reads.
+/// search index, before the birth-date search indexes such rows (on SQLite before every such
+/// search; on PostgreSQL once its own query has met one).
 pub(crate) const UNINDEXED_BIRTH_SQL: &str = "SELECT EXISTS (SELECT 1 FROM residents \
      WHERE municipality_code = $1 AND birth_index IS NULL)";
 

@@ -108,12 +108,14 @@ async fn lines(
 
 /// Rows repeating an earlier line's `column`. On the staging table (not Citus's distributed one)
 /// a unique index on the column proves in one sort that no value repeats, the usual case; only when
-/// that fails (the index undone to its savepoint) are the repeats looked up.
+/// that fails (the index undone to its savepoint) are the repeats looked up, after the staging
+/// table is analysed for the query's plan unless `analysed` says it already was.
 async fn duplicates(
     client: &Object,
     column: &str,
     scope: MunicipalityCode,
     batch: Option<i64>,
+    analysed: &mut bool,
 ) -> Result<Vec<(u64, u64)>, StoreError> {
     if batch.is_none() {
         let unique = format!(
@@ -124,8 +126,12 @@ async fn duplicates(
             Ok(()) => return Ok(Vec::new()),
             Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
                 client
-                    .batch_execute("ROLLBACK TO SAVEPOINT import_unique; ANALYZE import_staging;")
+                    .batch_execute("ROLLBACK TO SAVEPOINT import_unique;")
                     .await?;
+                if !*analysed {
+                    client.batch_execute("ANALYZE import_staging;").await?;
+                    *analysed = true;
+                }
             }
             Err(e) => return Err(e.into()),
         }
@@ -205,9 +211,12 @@ impl ResidentImport for PostgresImport {
             .query_one(import::AREA_HAS_PEOPLE, &[&scope.as_str()])
             .await?
             .get(0);
-        // The planner needs the staging table's size for the joins with the area's people.
+        // The planner needs the staging table's size for the joins with the area's people (and for
+        // looking up repeats, should there be any).
+        let mut analysed = false;
         if batch.is_none() && has_people {
             client.batch_execute("ANALYZE import_staging;").await?;
+            analysed = true;
             tracing::debug!(elapsed = ?started.elapsed(), "import: staging analysed");
         }
         let taken_sql = |column| match batch {
@@ -234,15 +243,15 @@ impl ResidentImport for PostgresImport {
         let found = import::collect(
             [
                 (
-                    duplicates(client, "atena_number", scope, batch).await?,
+                    duplicates(client, "atena_number", scope, batch, &mut analysed).await?,
                     import::duplicate_atena,
                 ),
                 (
-                    duplicates(client, "my_number_index", scope, batch).await?,
+                    duplicates(client, "my_number_index", scope, batch, &mut analysed).await?,
                     import::duplicate_my_number,
                 ),
                 (
-                    duplicates(client, "coupon_number", scope, batch).await?,
+                    duplicates(client, "coupon_number", scope, batch, &mut analysed).await?,
                     import::duplicate_coupon,
                 ),
             ],

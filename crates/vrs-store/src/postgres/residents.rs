@@ -1,9 +1,13 @@
 //! Residents on PostgreSQL: written with their audit entry, read by 宛名番号, by My Number through the
 //! blind index, by coupon or by kana and birth date; flags, bulk imports, paging and deletion.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use tokio_postgres::types::ToSql;
+use tokio_postgres::Row;
+use vrs_crypto::FieldCipher;
 use vrs_domain::{AtenaNumber, CouponNumber, KanaName, MunicipalityCode, MyNumber, Resident};
 
 use super::{append_audit_tx, map_db, sealed_from_row, KeyParam, PostgresStore, RESIDENT_COLUMNS};
@@ -307,13 +311,7 @@ impl PostgresStore {
         &self,
         scope: MunicipalityCode,
         birth_date: NaiveDate,
-    ) -> Result<
-        Option<(
-            Vec<tokio_postgres::Row>,
-            std::sync::Arc<vrs_crypto::FieldCipher>,
-        )>,
-        StoreError,
-    > {
+    ) -> Result<Option<(Vec<Row>, Arc<FieldCipher>)>, StoreError> {
         let client = self.pool.get().await?;
         let Some(cipher) = self.cipher(&client, scope, false).await? else {
             return Ok(None);
