@@ -9,4 +9,3 @@ mod dcc_conformance;
 mod pdf;
 mod revocation;
 mod shc_conformance;
-mod support;

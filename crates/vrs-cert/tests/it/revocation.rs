@@ -17,15 +17,13 @@ use vrs_cert::verify::{
     verify, BundleIssuer, BundleProblem, CodeKind, Trust, VerifierBundle, VerifyError,
 };
 use vrs_crypto::es256::SigningKey;
-use vrs_crypto::pki::{issue_document_signer, Csca};
 use vrs_crypto::x509::Certificate;
 use vrs_domain::{
     AtenaNumber, CertificateId, CouponNumber, Dose, DoseRecord, DoseSource, LotNumber,
     MunicipalityCode, VaccineProduct,
 };
+use vrs_testkit::pki::NOW;
 
-/// 2024-04-01T00:00:00Z: the keys are made and the codes issued then.
-const NOW: i64 = 1_711_929_600;
 const ISSUER: &str = "https://vrs.example.jp/issuer/131016";
 
 fn at(seconds: i64) -> DateTime<Utc> {
@@ -266,6 +264,7 @@ fn keys_that_announce_a_crl_not_held_are_reported() {
 
 // ---- EU DCC and VDS-NC ----
 
+/// The test issuer's certificates and the document signer's key, ready to sign.
 struct Pki {
     csca: Certificate,
     dsc: Certificate,
@@ -273,20 +272,11 @@ struct Pki {
 }
 
 fn pki() -> Pki {
-    let csca = Csca::create("VRS Test", NOW).unwrap();
-    let dsc = issue_document_signer(
-        &csca.certificate_der,
-        &csca.private_key_pkcs8,
-        "VRS Test DS 131016",
-        "JP",
-        "Chiyoda",
-        NOW,
-    )
-    .unwrap();
+    let issuer = vrs_testkit::pki::pki();
     Pki {
-        csca: Certificate::from_der(&csca.certificate_der).unwrap(),
-        dsc: Certificate::from_der(&dsc.certificate_der).unwrap(),
-        key: SigningKey::from_pkcs8(&dsc.private_key_pkcs8).unwrap(),
+        dsc: issuer.dsc_certificate(),
+        key: issuer.dsc_key(),
+        csca: issuer.csca,
     }
 }
 

@@ -6,15 +6,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use vrs_cert::shc::{verify_qr, Issuer, ShcError};
-
-use crate::support;
+use vrs_testkit::shared_testdata;
 
 const EXAMPLE_ISSUER: &str = "https://spec.smarthealth.cards/examples/issuer";
 
-/// A file of the shared vectors' `shc/`; call only after `support::shared_testdata()` found them.
+/// A file of the shared vectors' `shc/`; call only after `shared_testdata()` found them.
 fn read(name: &str) -> String {
-    let path = support::shared_testdata().unwrap().join("shc").join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    vrs_testkit::shared_text(&format!("shc/{name}"))
 }
 
 fn trusted() -> Vec<Issuer> {
@@ -24,7 +22,7 @@ fn trusted() -> Vec<Issuer> {
 
 #[test]
 fn the_example_card_verifies_and_every_bad_variant_is_refused_for_its_reason() {
-    if support::shared_testdata().is_none() {
+    if shared_testdata().is_none() {
         return;
     }
     let card = verify_qr(&read("examples/card.qr.txt"), &trusted()).unwrap();
@@ -64,7 +62,7 @@ fn a_card_we_issue_with_the_example_key_verifies() {
     use vrs_crypto::es256::SigningKey;
     use vrs_domain::{Dose, DoseRecord, DoseSource, LotNumber, MunicipalityCode, VaccineProduct};
 
-    if support::shared_testdata().is_none() {
+    if shared_testdata().is_none() {
         return;
     }
 

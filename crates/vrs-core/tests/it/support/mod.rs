@@ -1,24 +1,4 @@
 //! What the service tests share: one `#[tokio::test]` per case and backend.
 
-/// The shared public test vectors: `$VRS_SHARED_TESTDATA`, else `../shared/testdata` beside the
-/// workspace. When absent (a plain clone) the calling test skips with a message, except under CI
-/// (`CI` set) or with `VRS_REQUIRE_SHARED=1`, where it fails.
-#[allow(dead_code)]
-pub fn shared_testdata() -> Option<std::path::PathBuf> {
-    let root = std::env::var_os("VRS_SHARED_TESTDATA").map_or_else(
-        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata"),
-        std::path::PathBuf::from,
-    );
-    if root.is_dir() {
-        return Some(root);
-    }
-    let test = std::thread::current().name().unwrap_or("test").to_owned();
-    let why = format!("the shared test vectors are not at {}", root.display());
-    assert!(
-        std::env::var_os("CI").is_none()
-            && !std::env::var("VRS_REQUIRE_SHARED").is_ok_and(|v| v == "1"),
-        "{test}: {why} (required under CI and with VRS_REQUIRE_SHARED=1; set VRS_SHARED_TESTDATA)"
-    );
-    eprintln!("skipping {test}: {why} (a clone without ../shared; set VRS_SHARED_TESTDATA)");
-    None
-}
+#[allow(unused_imports)]
+pub use vrs_testkit::shared_testdata;

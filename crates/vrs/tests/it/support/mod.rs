@@ -5,27 +5,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-/// The shared public test vectors: `$VRS_SHARED_TESTDATA`, else `../shared/testdata` beside the
-/// workspace. When absent (a plain clone) the calling test skips with a message, except under CI
-/// (`CI` set) or with `VRS_REQUIRE_SHARED=1`, where it fails.
-pub fn shared_testdata() -> Option<PathBuf> {
-    let root = std::env::var_os("VRS_SHARED_TESTDATA").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata"),
-        PathBuf::from,
-    );
-    if root.is_dir() {
-        return Some(root);
-    }
-    let test = std::thread::current().name().unwrap_or("test").to_owned();
-    let why = format!("the shared test vectors are not at {}", root.display());
-    assert!(
-        std::env::var_os("CI").is_none()
-            && !std::env::var("VRS_REQUIRE_SHARED").is_ok_and(|v| v == "1"),
-        "{test}: {why} (required under CI and with VRS_REQUIRE_SHARED=1; set VRS_SHARED_TESTDATA)"
-    );
-    eprintln!("skipping {test}: {why} (a clone without ../shared; set VRS_SHARED_TESTDATA)");
-    None
-}
+pub use vrs_testkit::shared_testdata;
 
 /// Rows 32–39 of a targets file of 千代田区 (131016) after 30 valid rows, each refused for its own
 /// reason: My Number check digit, municipality check digit, coupon not 10 digits, impossible date,

@@ -1,4 +1,9 @@
-//! What the conformance tests share: where the public test vectors are.
+//! What the tests of every crate share: where the public test vectors are ([`shared_testdata`]),
+//! and one fixed test issuer ([`pki`]). Only tests depend on this crate.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod pki;
 
 use std::path::PathBuf;
 
@@ -22,4 +27,12 @@ pub fn shared_testdata() -> Option<PathBuf> {
     );
     eprintln!("skipping {test}: {why} (a clone without ../shared; set VRS_SHARED_TESTDATA)");
     None
+}
+
+/// A file of the shared vectors as text; call only after [`shared_testdata`] found them.
+pub fn shared_text(name: &str) -> String {
+    let path = shared_testdata()
+        .expect("the shared test vectors were found first")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
