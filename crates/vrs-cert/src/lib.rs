@@ -10,6 +10,3 @@ pub mod pdf;
 pub mod shc;
 pub mod vds_nc;
 pub mod verify;
-
-#[cfg(test)]
-mod test_pki;

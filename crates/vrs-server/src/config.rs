@@ -2,9 +2,12 @@
 //! `VRS_*` environment variables (which win). Unknown keys in the file are refused, so a typo is an
 //! error at start rather than a silently ignored setting.
 
+mod tls;
+
+pub use tls::{MllpAccess, MllpSender};
+
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
-use std::sync::Arc;
 
 use ipnet::IpNet;
 use serde::Deserialize;
@@ -184,68 +187,11 @@ fn nets(name: &'static str, text: &str) -> Result<Vec<IpNet>, ConfigError> {
         .collect()
 }
 
-/// A system that sends HL7 v2 over MLLP: its client certificate's SHA-256 (hex; colons allowed)
-/// and the account it acts as.
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct MllpSender {
-    pub certificate_sha256: String,
-    pub account: String,
-}
-
-impl MllpSender {
-    /// The fingerprint as 32 bytes, or `None` when it is not 64 hex digits.
-    pub fn fingerprint(&self) -> Option<[u8; 32]> {
-        let clean: String = self
-            .certificate_sha256
-            .chars()
-            .filter(|c| *c != ':')
-            .collect();
-        hex::decode(clean).ok()?.try_into().ok()
-    }
-}
-
 fn read_error(path: &Path, reason: String) -> ConfigError {
     ConfigError::Read {
         path: path.display().to_string(),
         reason,
     }
-}
-
-/// The certificate chain and private key of PEM files.
-fn identity(
-    certificate: &Path,
-    key: &Path,
-) -> Result<
-    (
-        Vec<rustls::pki_types::CertificateDer<'static>>,
-        rustls::pki_types::PrivateKeyDer<'static>,
-    ),
-    ConfigError,
-> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(certificate)
-        .map_err(|e| read_error(certificate, e.to_string()))?
-        .collect::<Result<_, _>>()
-        .map_err(|e| read_error(certificate, e.to_string()))?;
-    if chain.is_empty() {
-        return Err(read_error(
-            certificate,
-            "no PEM certificate in the file".into(),
-        ));
-    }
-    let private = PrivateKeyDer::from_pem_file(key).map_err(|e| read_error(key, e.to_string()))?;
-    Ok((chain, private))
-}
-
-/// A server configuration builder on ring with TLS 1.2 and 1.3.
-fn tls_builder(
-    certificate: &Path,
-) -> Result<rustls::ConfigBuilder<rustls::ServerConfig, rustls::WantsVerifier>, ConfigError> {
-    rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| read_error(certificate, e.to_string()))
 }
 
 /// `VRS_MLLP_SENDERS`: `SHA256=ACCOUNT` pairs separated by commas.
@@ -264,15 +210,6 @@ fn senders(text: &str) -> Result<Vec<MllpSender>, ConfigError> {
             })
         })
         .collect()
-}
-
-/// What the MLLP listener needs: TLS asking for client certificates of `mllp_client_ca`, the
-/// senders by fingerprint, the peer networks and the connection cap.
-pub struct MllpAccess {
-    pub tls: Arc<rustls::ServerConfig>,
-    pub senders: Vec<([u8; 32], String)>,
-    pub peers: Vec<IpNet>,
-    pub max_connections: usize,
 }
 
 impl Settings {
@@ -333,104 +270,6 @@ impl Settings {
                 .public_url
                 .as_deref()
                 .is_some_and(|u| u.starts_with("https://"))
-    }
-
-    /// The TLS configuration of `tls_certificate` and `tls_key`, or `None` for plain HTTP. A file
-    /// that cannot be read, holds no certificate or key, or whose key does not match is refused,
-    /// naming it.
-    pub fn tls_config(&self) -> Result<Option<Arc<rustls::ServerConfig>>, ConfigError> {
-        let Some((certificate, key)) = self.tls_files()? else {
-            return Ok(None);
-        };
-        let (chain, private) = identity(certificate, key)?;
-        let mut config = tls_builder(certificate)?
-            .with_no_client_auth()
-            .with_single_cert(chain, private)
-            .map_err(|e| read_error(key, format!("does not go with the certificate: {e}")))?;
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Ok(Some(Arc::new(config)))
-    }
-
-    fn tls_files(&self) -> Result<Option<(&Path, &Path)>, ConfigError> {
-        match (&self.tls_certificate, &self.tls_key) {
-            (None, None) => Ok(None),
-            (Some(c), Some(k)) => Ok(Some((c, k))),
-            _ => Err(ConfigError::Env {
-                name: "VRS_TLS_CERTIFICATE",
-                reason: "tls_certificate and tls_key are given together, or neither".into(),
-            }),
-        }
-    }
-
-    /// What the MLLP listener admits, or `None` without a listener. A listener without TLS
-    /// (`tls_certificate`, `tls_key`), `mllp_client_ca`, `mllp_senders` or `mllp_peers` is refused,
-    /// naming what is missing; so is a sender whose fingerprint is not 64 hex digits.
-    pub fn mllp_access(&self) -> Result<Option<MllpAccess>, ConfigError> {
-        use rustls::pki_types::pem::PemObject;
-        use rustls::pki_types::CertificateDer;
-        if self.mllp_listen.is_none() {
-            return Ok(None);
-        }
-        let files = self.tls_files()?;
-        let mut missing = Vec::new();
-        if files.is_none() {
-            missing.push("tls_certificate and tls_key (MLLP runs over TLS only)");
-        }
-        if self.mllp_client_ca.is_none() {
-            missing.push("mllp_client_ca (the CA of the senders' client certificates)");
-        }
-        if self.mllp_senders.is_empty() {
-            missing.push("mllp_senders (each sender's certificate SHA-256 and account)");
-        }
-        if self.mllp_peers.is_empty() {
-            missing.push("mllp_peers (the networks senders connect from)");
-        }
-        let (Some((certificate, key)), Some(ca), false, false) = (
-            files,
-            &self.mllp_client_ca,
-            self.mllp_senders.is_empty(),
-            self.mllp_peers.is_empty(),
-        ) else {
-            return Err(ConfigError::Env {
-                name: "VRS_MLLP_LISTEN",
-                reason: format!("an MLLP listener needs {}", missing.join(", ")),
-            });
-        };
-        let mut senders = Vec::new();
-        for sender in &self.mllp_senders {
-            let fingerprint = sender.fingerprint().ok_or_else(|| ConfigError::Env {
-                name: "VRS_MLLP_SENDERS",
-                reason: format!(
-                    "the certificate_sha256 of {:?} is not 64 hex digits",
-                    sender.account
-                ),
-            })?;
-            senders.push((fingerprint, sender.account.clone()));
-        }
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in CertificateDer::pem_file_iter(ca).map_err(|e| read_error(ca, e.to_string()))? {
-            let cert = cert.map_err(|e| read_error(ca, e.to_string()))?;
-            roots.add(cert).map_err(|e| read_error(ca, e.to_string()))?;
-        }
-        if roots.is_empty() {
-            return Err(read_error(ca, "no PEM certificate in the file".into()));
-        }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let verifier =
-            rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
-                .build()
-                .map_err(|e| read_error(ca, e.to_string()))?;
-        let (chain, private) = identity(certificate, key)?;
-        let config = tls_builder(certificate)?
-            .with_client_cert_verifier(verifier)
-            .with_single_cert(chain, private)
-            .map_err(|e| read_error(key, format!("does not go with the certificate: {e}")))?;
-        Ok(Some(MllpAccess {
-            tls: Arc::new(config),
-            senders,
-            peers: self.mllp_peers.clone(),
-            max_connections: self.mllp_max_connections.max(1),
-        }))
     }
 
     /// The card trust anchors, read from their files.
@@ -645,155 +484,4 @@ impl Settings {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn file_keys_are_checked() {
-        let ok: Settings =
-            toml::from_str("lgwan_networks = [\"10.20.0.0/16\"]\nsecure_cookies = true").unwrap();
-        assert_eq!(ok.lgwan_networks.len(), 1);
-        assert!(ok.secure_cookies);
-        assert_eq!(ok.lock_after_failures, 5);
-        let typo = toml::from_str::<Settings>("lgwan_network = [\"10.0.0.0/8\"]");
-        assert!(typo.unwrap_err().to_string().contains("lgwan_network"));
-    }
-
-    #[test]
-    fn network_lists_accept_addresses_and_cidrs() {
-        let n = nets("X", "10.0.0.0/8, 192.168.1.5").unwrap();
-        assert_eq!(n.len(), 2);
-        assert!(n[1].contains(&"192.168.1.5".parse::<IpAddr>().unwrap()));
-        assert!(nets("X", "10.0.0.0/33").is_err());
-    }
-
-    /// A trusted proxy inside an LG-WAN network is refused at load, naming both networks.
-    #[test]
-    fn trusted_proxies_inside_lgwan_networks_are_refused() {
-        let overlapping = |lgwan: &str, proxy: &str| Settings {
-            lgwan_networks: vec![lgwan.parse().unwrap()],
-            trusted_proxies: vec![proxy.parse().unwrap()],
-            ..Settings::default()
-        };
-        for (lgwan, proxy) in [
-            ("10.20.0.0/16", "10.20.5.1/32"),
-            ("10.20.5.0/24", "10.0.0.0/8"),
-            ("10.20.0.0/16", "10.20.0.0/16"),
-        ] {
-            let err = overlapping(lgwan, proxy).check_networks().unwrap_err();
-            assert!(
-                err.to_string().contains(proxy) && err.to_string().contains(lgwan),
-                "{err}"
-            );
-        }
-        assert!(overlapping("10.20.0.0/16", "172.16.0.10/32")
-            .check_networks()
-            .is_ok());
-        let dir = std::env::temp_dir().join(format!("vrs-config-net-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("vrs.toml");
-        std::fs::write(
-            &file,
-            "lgwan_networks = [\"10.20.0.0/16\"]\ntrusted_proxies = [\"10.20.0.1/32\"]\n",
-        )
-        .unwrap();
-        let err = Settings::load(Some(&file)).unwrap_err();
-        assert!(err.to_string().contains("overlaps"), "{err}");
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn an_mllp_listener_needs_tls_client_certificates_senders_and_peers() {
-        let dir = std::env::temp_dir().join(format!("vrs-config-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("vrs.toml");
-        std::fs::write(&file, "mllp_listen = \"127.0.0.1:2575\"\n").unwrap();
-        let err = Settings::load(Some(&file)).unwrap_err().to_string();
-        for part in [
-            "tls_certificate",
-            "mllp_client_ca",
-            "mllp_senders",
-            "mllp_peers",
-        ] {
-            assert!(err.contains(part), "{part}: {err}");
-        }
-        let server = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
-        let ca = rcgen::generate_simple_self_signed(vec!["senders".into()]).unwrap();
-        std::fs::write(
-            dir.join("server.pem"),
-            vrs_crypto::x509::pem("CERTIFICATE", server.cert.der()),
-        )
-        .unwrap();
-        std::fs::write(
-            dir.join("server.key"),
-            vrs_crypto::x509::pem("PRIVATE KEY", &server.key_pair.serialize_der()),
-        )
-        .unwrap();
-        std::fs::write(
-            dir.join("ca.pem"),
-            vrs_crypto::x509::pem("CERTIFICATE", ca.cert.der()),
-        )
-        .unwrap();
-        let config = |sha: &str| {
-            format!(
-                "mllp_listen = \"127.0.0.1:2575\"\n\
-                 tls_certificate = {:?}\ntls_key = {:?}\nmllp_client_ca = {:?}\n\
-                 mllp_peers = [\"10.30.0.0/16\"]\n\
-                 mllp_senders = [{{ certificate_sha256 = \"{sha}\", account = \"saijo-ehr\" }}]\n",
-                dir.join("server.pem"),
-                dir.join("server.key"),
-                dir.join("ca.pem"),
-            )
-        };
-        std::fs::write(&file, config("12:34")).unwrap();
-        let err = Settings::load(Some(&file)).unwrap_err().to_string();
-        assert!(err.contains("64 hex digits"), "{err}");
-        std::fs::write(&file, config(&"ab".repeat(32))).unwrap();
-        let ok = Settings::load(Some(&file)).unwrap();
-        let access = ok.mllp_access().unwrap().unwrap();
-        assert_eq!(access.senders[0], ([0xab; 32], "saijo-ehr".to_owned()));
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn certificate_settings_are_checked_at_load() {
-        let dir = std::env::temp_dir().join(format!("vrs-config-cert-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("vrs.toml");
-        std::fs::write(&file, "certificate_issuer = \"city\"\n").unwrap();
-        let err = Settings::load(Some(&file)).unwrap_err();
-        assert!(err.to_string().contains("certificate_issuer"), "{err}");
-        std::fs::write(&file, "card_trust_anchors = [\"/nonexistent/jlis.der\"]\n").unwrap();
-        let err = Settings::load(Some(&file)).unwrap_err();
-        assert!(err.to_string().contains("/nonexistent/jlis.der"), "{err}");
-        let anchor = dir.join("not-a-certificate.der");
-        std::fs::write(&anchor, b"hello").unwrap();
-        std::fs::write(
-            &file,
-            format!(
-                "card_trust_anchors = [{:?}]\n",
-                anchor.display().to_string()
-            ),
-        )
-        .unwrap();
-        let err = Settings::load(Some(&file)).unwrap_err();
-        assert!(err.to_string().contains("not a certificate"), "{err}");
-        std::fs::write(
-            &file,
-            "certificate_issuer = \"national\"\npublic_url = \"https://vc.example.jp\"\n",
-        )
-        .unwrap();
-        let ok = Settings::load(Some(&file)).unwrap();
-        assert_eq!(
-            ok.issuer_settings().shc_issuer_url("national"),
-            "https://vc.example.jp/issuer"
-        );
-        assert_eq!(ok.undo_window_minutes, 10);
-        std::fs::write(&file, "undo_window_minutes = 0\n").unwrap();
-        let err = Settings::load(Some(&file)).unwrap_err();
-        assert!(err.to_string().contains("undo_window_minutes"), "{err}");
-        std::fs::write(&file, "undo_window_minutes = 5\n").unwrap();
-        assert_eq!(Settings::load(Some(&file)).unwrap().undo_window_minutes, 5);
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-}
+mod tests;

@@ -1,66 +1,22 @@
 //! The route table: every path, its methods, who it is for and its handlers, which live with their
 //! feature. The OpenAPI document lists the JSON API's operations from the same handlers.
 
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+mod certificate_routes;
 
-use crate::tablet::{__path_read_coupon, read_coupon};
+use axum::response::Redirect;
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::health::healthz;
+use crate::openapi::openapi;
+use crate::tablet::read_coupon;
 use crate::AppState;
 use crate::{
-    account_admin, audit_log, backups, certificates, dose_files, fhir, governance, hl7, inquiries,
-    oauth, records, signin, statistics, verify_page,
+    account_admin, audit_log, backups, dose_files, fhir, governance, hl7, inquiries, oauth,
+    records, signin, statistics, verify_page,
 };
 
-/// The OpenAPI document of the JSON API.
-#[derive(utoipa::OpenApi)]
-#[openapi(
-    info(
-        title = "VRS — Vaccination Record System API",
-        description = "The JSON API of VRS. Pages for people are server-rendered HTML and not part of this document."
-    ),
-    paths(
-        healthz,
-        openapi,
-        read_coupon,
-        crate::tablet::register_dose,
-        crate::tablet::undo_dose,
-        crate::inquiries::api_inquire,
-        crate::certificates::api_app,
-        crate::certificates::api_kiosk,
-        crate::statistics::api,
-        crate::targets::import,
-        crate::inquiries::api_bulk,
-        crate::inquiries::api_bulk_results,
-        crate::oauth::token,
-        crate::certificates::jwks_all,
-        crate::certificates::jwks_national,
-        crate::certificates::jwks_of,
-        crate::certificates::trust_list,
-        crate::lifecycle::crl_national,
-        crate::lifecycle::crl_of,
-        crate::lifecycle::signer_lists,
-        crate::lifecycle::verifier_bundle,
-        crate::oauth::smart_configuration,
-        crate::opendata::daily_ndjson,
-        crate::opendata::daily_csv,
-        crate::opendata::summary_json,
-        crate::opendata::municipalities_ndjson,
-        crate::opendata::municipalities_csv
-    ),
-    components(schemas(
-        crate::tablet::DoseRequest,
-        crate::tablet::UndoRequest,
-        crate::inquiries::InquiryBody,
-        crate::certificates::ApplicationBody,
-        crate::certificates::CardBody,
-        crate::oauth::TokenAnswer,
-        crate::oauth::TokenForm
-    ))
-)]
-pub(crate) struct ApiDoc;
+pub(crate) use crate::openapi::ApiDoc;
 
 /// Who a route is for, as the tenant-isolation tests read it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,21 +70,28 @@ pub fn declares(path: &str, method: &str) -> bool {
         .any(|route| route.methods.contains(&method) && matches(route.path))
 }
 
+/// One route of the table.
+fn r(
+    path: &'static str,
+    methods: &'static [&'static str],
+    audience: Audience,
+    handlers: Handlers,
+) -> (RouteInfo, Handlers) {
+    (
+        RouteInfo {
+            path,
+            methods,
+            audience,
+        },
+        handlers,
+    )
+}
+
 /// Every route of the application. The router is built from this table and nothing else, so the
 /// tests that walk it (tenant isolation) cannot miss a route.
 fn table() -> Vec<(RouteInfo, Handlers)> {
     use Audience::*;
-    let r = |path, methods, audience, handlers| {
-        (
-            RouteInfo {
-                path,
-                methods,
-                audience,
-            },
-            handlers,
-        )
-    };
-    vec![
+    let mut table = vec![
         r("/healthz", &["GET"], Public, get(healthz)),
         r(
             "/static/{name}",
@@ -559,90 +522,9 @@ fn table() -> Vec<(RouteInfo, Handlers)> {
             Public,
             get(crate::opendata::municipalities_csv),
         ),
-        r(
-            "/.well-known/jwks.json",
-            &["GET"],
-            Public,
-            get(certificates::jwks_all),
-        ),
-        r(
-            "/issuer/.well-known/jwks.json",
-            &["GET"],
-            Public,
-            get(certificates::jwks_national),
-        ),
-        r(
-            "/issuer/{code}/.well-known/jwks.json",
-            &["GET"],
-            Public,
-            get(certificates::jwks_of),
-        ),
-        r(
-            "/issuer/.well-known/crl/{file}",
-            &["GET"],
-            Public,
-            get(crate::lifecycle::crl_national),
-        ),
-        r(
-            "/issuer/{code}/.well-known/crl/{file}",
-            &["GET"],
-            Public,
-            get(crate::lifecycle::crl_of),
-        ),
-        r(
-            "/.well-known/dcc-revocation/{file}",
-            &["GET"],
-            Public,
-            get(crate::lifecycle::signer_lists),
-        ),
-        r(
-            "/.well-known/vrs-verifier-bundle.json",
-            &["GET"],
-            Public,
-            get(crate::lifecycle::verifier_bundle),
-        ),
-        r(
-            "/records/{atena}/certificates/{id}/reissue",
-            &["POST"],
-            MunicipalStaff,
-            post(crate::lifecycle::reissue),
-        ),
-        r(
-            "/records/{atena}/certificates/{id}/revoke",
-            &["POST"],
-            MunicipalStaff,
-            post(crate::lifecycle::revoke),
-        ),
-        r(
-            "/.well-known/vrs-trust-list.json",
-            &["GET"],
-            Public,
-            get(certificates::trust_list),
-        ),
-        r(
-            "/records/{atena}/certificate",
-            &["POST"],
-            MunicipalStaff,
-            post(certificates::issue_counter),
-        ),
-        r(
-            "/certificates",
-            &["GET"],
-            MunicipalStaff,
-            get(certificates::history),
-        ),
-        r(
-            "/api/v1/app/certificates",
-            &["POST"],
-            CertificateService,
-            post(certificates::api_app),
-        ),
-        r(
-            "/api/v1/kiosk/certificates",
-            &["POST"],
-            CertificateService,
-            post(certificates::api_kiosk),
-        ),
+    ];
+    table.extend(certificate_routes::table());
+    table.extend([
         r(
             "/admin/backup",
             &["GET", "POST"],
@@ -667,7 +549,8 @@ fn table() -> Vec<(RouteInfo, Handlers)> {
             Operator,
             post(governance::switch),
         ),
-    ]
+    ]);
+    table
 }
 
 /// The routes of the application, for tests and documentation.
@@ -693,31 +576,4 @@ pub fn router(state: AppState) -> Router {
             crate::headers::security,
         ))
         .with_state(state)
-}
-
-/// The OpenAPI document of this API.
-#[utoipa::path(get, path = "/api/openapi.json", responses((status = 200, description = "OpenAPI 3 document")))]
-async fn openapi() -> Json<serde_json::Value> {
-    use utoipa::OpenApi;
-    Json(crate::api_errors::document(ApiDoc::openapi()))
-}
-
-/// Whether this node is up and reaches its database.
-#[utoipa::path(get, path = "/healthz", responses(
-    (status = 200, description = "Up; the body names the database backend"),
-    (status = 503, description = "The database cannot be reached"),
-))]
-async fn healthz(State(state): State<AppState>) -> Response {
-    match state.store.municipalities().await {
-        Ok(_) => Json(serde_json::json!({"status": "ok", "database": state.store.backend()}))
-            .into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "health check: database unreachable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(serde_json::json!({"status": "unavailable"})),
-            )
-                .into_response()
-        }
-    }
 }

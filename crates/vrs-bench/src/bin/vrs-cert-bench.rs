@@ -20,11 +20,14 @@
 //! issue the same certificates: the SHC payload and the DCC claims as JSON, and both keys (and the
 //! signer's certificate) as PEM.
 
+#[path = "vrs-cert-bench/measure.rs"]
+mod measure;
+#[path = "vrs-cert-bench/peers.rs"]
+mod peers;
+
 use std::error::Error;
-use std::hint::black_box;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine;
@@ -45,6 +48,9 @@ use vrs_domain::{
     CertificateId, Dose, DoseRecord, DoseSource, LotNumber, MunicipalityCode, VaccineProduct,
 };
 use vrs_interop::Synthetic;
+
+use measure::Report;
+use peers::{check, write};
 
 type Failure = Box<dyn Error + Send + Sync>;
 
@@ -81,62 +87,6 @@ struct Cli {
 const MUNICIPALITY: &str = "382060";
 const ISSUER_URL: &str = "https://vrs.example.jp/issuers/382060";
 const PERFORMER: &str = "MHLW_Gov_of_JAPAN";
-/// Operations between two looks at the clock.
-const BATCH: u64 = 8;
-
-/// Calls `op` for `seconds` after a warm-up of a tenth of that; operations per second.
-fn rate<T>(seconds: f64, mut op: impl FnMut() -> Result<T, Failure>) -> Result<f64, Failure> {
-    let warm = Instant::now();
-    while warm.elapsed().as_secs_f64() < seconds / 10.0 {
-        black_box(op()?);
-    }
-    let span = Duration::from_secs_f64(seconds);
-    let start = Instant::now();
-    let mut n = 0u64;
-    loop {
-        for _ in 0..BATCH {
-            black_box(op()?);
-        }
-        n += BATCH;
-        let elapsed = start.elapsed();
-        if elapsed >= span {
-            return Ok(n as f64 / elapsed.as_secs_f64());
-        }
-    }
-}
-
-/// The measures in the order taken, each with its best round.
-struct Report {
-    only: String,
-    rates: Vec<(String, f64)>,
-}
-
-impl Report {
-    /// Measures `op` for `seconds` unless `--only` leaves it out.
-    fn add<T>(
-        &mut self,
-        name: &str,
-        seconds: f64,
-        op: impl FnMut() -> Result<T, Failure>,
-    ) -> Result<(), Failure> {
-        if !name.starts_with(self.only.as_str()) {
-            return Ok(());
-        }
-        let ops = rate(seconds, op)?;
-        match self.rates.iter_mut().find(|(n, _)| n == name) {
-            Some((_, best)) => *best = best.max(ops),
-            None => self.rates.push((name.to_owned(), ops)),
-        }
-        Ok(())
-    }
-
-    /// One line a measure: its best round.
-    fn print(&self) {
-        for (name, ops) in &self.rates {
-            println!("{name:<28} {ops:>12.0}");
-        }
-    }
-}
 
 /// Three Comirnaty doses of one synthetic resident (the shape of the SHC conformance test).
 fn three_doses() -> Result<Vec<DoseRecord>, Failure> {
@@ -167,71 +117,6 @@ fn three_doses() -> Result<Vec<DoseRecord>, Failure> {
         ))
     })
     .collect()
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> Result<(), Failure> {
-    std::fs::write(dir.join(name), text)?;
-    Ok(())
-}
-
-fn read(dir: &Path, name: &str) -> Result<String, Failure> {
-    std::fs::read_to_string(dir.join(name)).map_err(|e| format!("{name}: {e}").into())
-}
-
-fn unpem(text: &str) -> Result<Vec<u8>, Failure> {
-    Ok(vrs_crypto::x509::der_from_der_or_pem(text.as_bytes())?)
-}
-
-/// `--check`: every `out-peer.shc.*` must verify as a card of our issuer carrying our payload,
-/// every `out-peer.dcc.*` as a DCC of our signer carrying our certificate JSON.
-fn check(dir: &Path) -> Result<(), Failure> {
-    let key = SigningKey::from_pkcs8(&unpem(&read(dir, "shc-key.pem")?)?)?;
-    let (x, y) = key.public_jwk();
-    let jwks = json!({"keys": [{"kty": "EC", "kid": key.kid(), "crv": "P-256", "x": x, "y": y}]});
-    let trusted = [Issuer::from_jwks(ISSUER_URL, &jwks)];
-    let signer = Certificate::from_der(&unpem(&read(dir, "dsc-cert.pem")?)?)?;
-    let trust = TrustList::of(signer.clone());
-    let shc_payload: Value = serde_json::from_str(&read(dir, "shc-payload.json")?)?;
-    let claims: Value = serde_json::from_str(&read(dir, "dcc-claims.json")?)?;
-    let clock = claims["iat"].as_i64().ok_or("iat")? + 60;
-    let mut names: Vec<String> = std::fs::read_dir(dir)?
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n.starts_with("out-peer.") && n.ends_with(".txt"))
-        .collect();
-    names.sort();
-    let mut failed = 0;
-    for name in names {
-        let text = read(dir, &name)?;
-        let outcome = if name.starts_with("out-peer.shc.") {
-            shc::verify_qr(&text, &trusted)
-                .map_err(|e| e.to_string())
-                .and_then(|card| match card.payload == shc_payload {
-                    true => Ok(()),
-                    false => Err("verifies, but carries another payload".into()),
-                })
-        } else {
-            dcc::verify(&text, &trust, clock)
-                .map_err(|e| e.to_string())
-                .and_then(|dcc| match dcc.payload == claims["dcc"] {
-                    true => Ok(()),
-                    false => Err("verifies, but carries another certificate".into()),
-                })
-        };
-        match outcome {
-            Ok(()) => println!(
-                "{name}: verifies with vrs, same payload ({} characters)",
-                text.len()
-            ),
-            Err(why) => {
-                failed += 1;
-                println!("{name}: REFUSED: {why}");
-            }
-        }
-    }
-    match failed {
-        0 => Ok(()),
-        n => Err(format!("{n} peer codes refused").into()),
-    }
 }
 
 fn main() -> Result<(), Failure> {
