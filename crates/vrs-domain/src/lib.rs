@@ -12,6 +12,7 @@ pub mod coupon;
 pub mod date;
 pub mod dose_number;
 pub mod governance;
+pub mod label;
 pub mod mrz;
 pub mod municipality;
 pub mod my_number;
@@ -27,6 +28,7 @@ pub mod statistics;
 pub mod terminal;
 pub mod text;
 pub mod user_facing;
+pub mod user_id;
 pub mod vaccine;
 
 mod serde_str;
@@ -39,6 +41,7 @@ pub use coupon::{AtenaNumber, AtenaNumberError, CouponNumber, CouponNumberError}
 pub use date::{format_wareki, format_wareki_short, parse_date, DateError, Era};
 pub use dose_number::{DoseNumber, DoseNumberError};
 pub use governance::{ConsentBasis, Function, TermsKind};
+pub use label::Labelled;
 pub use mrz::{CheckedField, Mrz, MrzError, MrzField, MrzSex};
 pub use municipality::{
     master_list, municipalities_of, wards_of, Municipality, MunicipalityCode,
@@ -58,4 +61,5 @@ pub use statistics::{
 pub use terminal::Terminal;
 pub use text::normalize_digits;
 pub use user_facing::{Reason, UserFacing};
+pub use user_id::{UserId, UserIdError};
 pub use vaccine::{LotNumber, LotNumberError, Manufacturer, VaccineProduct};
