@@ -18,7 +18,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 use vrs_crypto::jose::{Algorithm, Compact, KeyError, VerifyingKey};
 use vrs_crypto::password;
-use vrs_domain::AuditAction;
+use vrs_domain::{AuditAction, UserId};
 use vrs_store::{AccessToken, Account, MachineClient, Store, StoreError};
 
 use crate::access::{allowed_actions, Scopes};
@@ -119,7 +119,7 @@ impl ClientKeys {
 pub async fn register(
     store: &dyn Store,
     actor: &Actor,
-    user_id: &str,
+    user_id: &UserId,
     jwks: &str,
     scopes: &str,
 ) -> Result<Scopes, RegistrationError> {
@@ -130,7 +130,7 @@ pub async fn register(
     }
     let account = match store.account(user_id).await {
         Ok(a) => a,
-        Err(StoreError::NotFound) => return Err(RegistrationError::NoAccount(user_id.into())),
+        Err(StoreError::NotFound) => return Err(RegistrationError::NoAccount(user_id.to_string())),
         Err(e) => return Err(e.into()),
     };
     let role = account.role;
@@ -154,7 +154,7 @@ pub async fn register(
         created_at: Utc::now(),
     };
     let audit = actor
-        .audit(AuditAction::ClientRegister, &account.user_id)
+        .audit(AuditAction::ClientRegister, account.user_id.as_str())
         .with_detail(format!("scopes: {scopes}"));
     store
         .put_client(&client, audit_scope(&account), &audit)
@@ -164,9 +164,9 @@ pub async fn register(
 }
 
 /// Removes a client: it gets no more tokens, and those it holds stop working at once.
-pub async fn remove(store: &dyn Store, actor: &Actor, user_id: &str) -> Result<(), StoreError> {
+pub async fn remove(store: &dyn Store, actor: &Actor, user_id: &UserId) -> Result<(), StoreError> {
     let account = store.account(user_id).await?;
-    let audit = actor.audit(AuditAction::ClientRemove, &account.user_id);
+    let audit = actor.audit(AuditAction::ClientRemove, account.user_id.as_str());
     store
         .delete_client(&account.user_id, audit_scope(&account), &audit)
         .await?;
@@ -355,7 +355,12 @@ pub async fn grant(
         .as_deref()
         .ok_or(TokenError::InvalidRequest("client_assertion is missing"))?;
     let claims = read_assertion(assertion, token_url, now)?;
-    let registered = match store.client(&claims.client).await {
+    // An `iss` that is no user ID names no client.
+    let registered = match UserId::parse(&claims.client) {
+        Ok(client) => store.client(&client).await,
+        Err(_) => Err(StoreError::NotFound),
+    };
+    let registered = match registered {
         Ok(c) => c,
         Err(StoreError::NotFound) => return Err(TokenError::InvalidClient("unknown client")),
         Err(e) => return Err(e.into()),
@@ -364,11 +369,11 @@ pub async fn grant(
     let account = &account;
     let refuse = |why: &'static str| async move {
         let audit = vrs_store::AuditEntry::now(
-            &account.user_id,
+            account.user_id.as_str(),
             account.role.as_str(),
             terminal,
             AuditAction::ClientToken.as_str(),
-            &account.user_id,
+            account.user_id.as_str(),
         )
         .with_outcome("denied")
         .with_detail(why.to_owned());
@@ -413,11 +418,11 @@ pub async fn grant(
         expires_at: now + TOKEN_LIFETIME,
     };
     let audit = vrs_store::AuditEntry::now(
-        &account.user_id,
+        account.user_id.as_str(),
         account.role.as_str(),
         terminal,
         AuditAction::ClientToken.as_str(),
-        &account.user_id,
+        account.user_id.as_str(),
     )
     .with_detail(format!("scopes: {scopes}"));
     store

@@ -11,7 +11,7 @@ use vrs_store::ApplicationStatus;
 
 use crate::confirm::{unless_confirmed, Destructive};
 use crate::error::WebError;
-use crate::i18n::Lang;
+use crate::i18n::Phrase;
 use crate::pages;
 use crate::records;
 use crate::session::Signed;
@@ -57,6 +57,9 @@ pub(crate) async fn unlock_account(
 ) -> Result<Response, WebError> {
     signed.check_csrf(&form.csrf)?;
     signed.authorize(Action::ApproveAccounts, &Target::Nation)?;
+    let Ok(user_id) = vrs_domain::UserId::parse(&user_id) else {
+        return Err(WebError::NotFound);
+    };
     accounts::unlock(state.store.as_ref(), &records::actor(&signed), &user_id).await?;
     Ok(Redirect::to("/operator/locks").into_response())
 }
@@ -122,10 +125,7 @@ pub(crate) async fn apply_for_account(
     )
     .await
     .map_err(application_error)?;
-    let message = match signed.lang {
-        Lang::Ja => format!("申請しました（申請番号 {id}）。国の承認後にユーザIDが発行されます。"),
-        Lang::En => format!("Applied (application {id}). The user ID is issued once the national operator approves."),
-    };
+    let message = Phrase::Applied(&id).text(signed.lang);
     admin_page(&state, &signed, Some(&message)).await
 }
 
@@ -174,7 +174,7 @@ pub(crate) async fn approve_application(
     Ok(operator_page(
         &state,
         &signed,
-        Some((&issued.user_id, &issued.initial_password)),
+        Some((issued.user_id.as_str(), &issued.initial_password)),
     )
     .await?
     .into_response())

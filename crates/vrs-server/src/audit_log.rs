@@ -89,7 +89,7 @@ pub(crate) async fn audit_csv(
         .map_err(|refused| WebError::Invalid(refused.message))?;
     let found = state.store.audit_search(own.into(), &filter).await?;
     let export = AuditEntry::now(
-        &signed.account.user_id,
+        signed.account.user_id.as_str(),
         signed.account.role.as_str(),
         signed.terminal.as_str(),
         vrs_domain::AuditAction::AuditExport.as_str(),

@@ -266,7 +266,10 @@ async fn answer_as(
     peer: std::net::SocketAddr,
     message: &[u8],
 ) -> String {
-    let account = match store.account(account_id).await {
+    let Ok(account_id) = vrs_domain::UserId::parse(account_id) else {
+        return vrs_core::hl7::unavailable(message);
+    };
+    let account = match store.account(&account_id).await {
         Ok(a) if !a.disabled => a,
         _ => return vrs_core::hl7::unavailable(message),
     };
@@ -274,7 +277,7 @@ async fn answer_as(
         return vrs_core::hl7::unavailable(message);
     };
     let actor = Actor {
-        user: account.user_id.clone(),
+        user: account.user_id.to_string(),
         role: account.role.as_str().to_owned(),
         terminal: format!("mllp:{}", peer.ip()),
     };

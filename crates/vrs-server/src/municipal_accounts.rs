@@ -11,13 +11,13 @@ use maud::{html, Markup};
 use serde::Deserialize;
 use vrs_core::access::Action;
 use vrs_core::accounts::manage::{self, ManageError};
-use vrs_domain::MunicipalityCode;
+use vrs_domain::{Labelled, MunicipalityCode};
 use vrs_store::Account;
 
 use crate::confirm::{unless_confirmed, Destructive};
 use crate::error::WebError;
 use crate::i18n::{said, t, Lang, Text};
-use crate::pages::{layout, role_label};
+use crate::pages::layout;
 use crate::records::{actor, own};
 use crate::session::Signed;
 use crate::AppState;
@@ -75,7 +75,7 @@ fn page(signed: &Signed, accounts: &[Account], said: &Said<'_>) -> Markup {
                     tr data-user=(a.user_id) data-standing=(code) {
                         td { (a.user_id) }
                         td { (a.display_name) }
-                        td { (role_label(lang, a.role)) }
+                        td { (a.role.label(ja)) }
                         td { (label) }
                         td {
                             @if mine {
@@ -160,6 +160,9 @@ pub async fn set_access(
         "0" => false,
         _ => return Err(WebError::NotFound),
     };
+    let Ok(user_id) = vrs_domain::UserId::parse(&user_id) else {
+        return Err(WebError::NotFound);
+    };
     if let Err(e) = manage::own_account(state.store.as_ref(), &actor(&signed), own, &user_id).await
     {
         let said = refused(signed.lang, e)?;
@@ -172,7 +175,7 @@ pub async fn set_access(
         ("reason", form.reason.as_str()),
     ];
     let what = Destructive::DisableAccount {
-        user_id: &user_id,
+        user_id: user_id.as_str(),
         disable,
     };
     if let Some(page) = unless_confirmed(&signed, what, &path, &fields, form.confirmed.as_deref()) {
@@ -219,6 +222,9 @@ pub async fn reset_password(
 ) -> Result<Response, WebError> {
     signed.check_csrf(&form.csrf)?;
     let own = own(&signed, Action::ManageAccounts)?;
+    let Ok(user_id) = vrs_domain::UserId::parse(&user_id) else {
+        return Err(WebError::NotFound);
+    };
     if let Err(e) = manage::own_account(state.store.as_ref(), &actor(&signed), own, &user_id).await
     {
         let said = refused(signed.lang, e)?;
@@ -229,7 +235,9 @@ pub async fn reset_password(
         ("csrf", form.csrf.as_str()),
         ("reason", form.reason.as_str()),
     ];
-    let what = Destructive::ResetPassword { user_id: &user_id };
+    let what = Destructive::ResetPassword {
+        user_id: user_id.as_str(),
+    };
     if let Some(page) = unless_confirmed(&signed, what, &path, &fields, form.confirmed.as_deref()) {
         return Ok(page);
     }
@@ -244,7 +252,7 @@ pub async fn reset_password(
     match reset {
         Ok(password) => {
             let said = Said::NewPassword {
-                user_id: &user_id,
+                user_id: user_id.as_str(),
                 password: &password,
             };
             answer(&state, &signed, own, StatusCode::OK, said).await

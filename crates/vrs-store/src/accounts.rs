@@ -4,14 +4,14 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use vrs_domain::{MunicipalityCode, PrefectureCode, Role};
+use vrs_domain::{MunicipalityCode, PrefectureCode, Role, UserId};
 
 use crate::{AuditEntry, AuditScope, StoreError};
 
 /// An account as stored. The password is only its Argon2id hash.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Account {
-    pub user_id: String,
+    pub user_id: UserId,
     pub role: Role,
     pub municipality: Option<MunicipalityCode>,
     pub prefecture: Option<PrefectureCode>,
@@ -71,21 +71,21 @@ pub(crate) fn stored_role(code: &str) -> Result<Role, StoreError> {
 pub struct Application {
     pub id: i64,
     pub municipality: MunicipalityCode,
-    pub applicant: String,
+    pub applicant: UserId,
     pub display_name: String,
     pub role: Role,
     pub status: ApplicationStatus,
     pub applied_at: DateTime<Utc>,
-    pub decided_by: Option<String>,
+    pub decided_by: Option<UserId>,
     pub decided_at: Option<DateTime<Utc>>,
-    pub issued_user_id: Option<String>,
+    pub issued_user_id: Option<UserId>,
 }
 
 /// A signed-in session. The browser holds the token; storage holds only its SHA-256.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionRecord {
     pub token_hash: Vec<u8>,
-    pub user_id: String,
+    pub user_id: UserId,
     /// `lgwan` or `internet`, decided from the address the session was opened from.
     pub terminal: String,
     pub csrf_token: String,
@@ -113,7 +113,7 @@ pub trait AccountStore: Send + Sync {
     ) -> Result<(), StoreError>;
 
     /// One account by user ID.
-    async fn account(&self, user_id: &str) -> Result<Account, StoreError>;
+    async fn account(&self, user_id: &UserId) -> Result<Account, StoreError>;
 
     /// Every account, by user ID.
     async fn accounts(&self) -> Result<Vec<Account>, StoreError>;
@@ -122,19 +122,19 @@ pub trait AccountStore: Send + Sync {
     /// `lock_until`. Returns the account as it now stands.
     async fn login_failed(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         lock_after: u32,
         lock_until: chrono::DateTime<chrono::Utc>,
     ) -> Result<Account, StoreError>;
 
     /// Clears the failure count after a successful login.
-    async fn login_succeeded(&self, user_id: &str) -> Result<(), StoreError>;
+    async fn login_succeeded(&self, user_id: &UserId) -> Result<(), StoreError>;
 
     /// Replaces the password hash (and whether it must be changed at the next login), with its
     /// audit entry; every session of the account ends.
     async fn set_password(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         password_hash: &str,
         must_change: bool,
         audit_scope: AuditScope,
@@ -145,7 +145,7 @@ pub trait AccountStore: Send + Sync {
     /// sign in again, with its audit entry. `NotFound` for an unknown user ID.
     async fn set_account_disabled(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         disabled: bool,
         audit_scope: AuditScope,
         audit: &AuditEntry,
@@ -155,7 +155,7 @@ pub trait AccountStore: Send + Sync {
     async fn apply_for_account(
         &self,
         scope: MunicipalityCode,
-        applicant: &str,
+        applicant: &UserId,
         display_name: &str,
         role: Role,
         audit: &AuditEntry,
@@ -172,7 +172,7 @@ pub trait AccountStore: Send + Sync {
     async fn decide_application(
         &self,
         id: i64,
-        decided_by: &str,
+        decided_by: &UserId,
         issued: Option<&Account>,
         audit: &AuditEntry,
     ) -> Result<(), StoreError>;

@@ -4,6 +4,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use vrs_domain::UserId;
 
 use crate::{AuditEntry, AuditScope, StoreError};
 
@@ -11,7 +12,7 @@ use crate::{AuditEntry, AuditScope, StoreError};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MachineClient {
     /// The account it acts as.
-    pub user_id: String,
+    pub user_id: UserId,
     /// Its public keys, as the JWK Set (JSON) it was registered with.
     pub jwks: String,
     /// The scopes it may ask for, space-separated.
@@ -23,7 +24,7 @@ pub struct MachineClient {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccessToken {
     pub token_hash: Vec<u8>,
-    pub user_id: String,
+    pub user_id: UserId,
     /// The scopes granted, space-separated.
     pub scopes: String,
     pub expires_at: DateTime<Utc>,
@@ -42,7 +43,7 @@ pub trait ClientStore: Send + Sync {
     ) -> Result<(), StoreError>;
 
     /// One client by user ID.
-    async fn client(&self, user_id: &str) -> Result<MachineClient, StoreError>;
+    async fn client(&self, user_id: &UserId) -> Result<MachineClient, StoreError>;
 
     /// Every registered client, by user ID.
     async fn clients(&self) -> Result<Vec<MachineClient>, StoreError>;
@@ -50,7 +51,7 @@ pub trait ClientStore: Send + Sync {
     /// Removes a client and every token it holds, with its audit entry.
     async fn delete_client(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         audit_scope: AuditScope,
         audit: &AuditEntry,
     ) -> Result<(), StoreError>;
@@ -59,7 +60,7 @@ pub trait ClientStore: Send + Sync {
     /// was used before.
     async fn use_assertion(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         jti: &str,
         expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError>;

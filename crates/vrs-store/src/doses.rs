@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use vrs_domain::{AtenaNumber, CouponNumber, DoseRecord, DoseSource, MunicipalityCode};
+use vrs_domain::{AtenaNumber, CouponNumber, DoseRecord, DoseSource, MunicipalityCode, UserId};
 
 use crate::ConflictKind;
 use crate::{AuditEntry, CouponHolder, StoreError};
@@ -34,7 +34,7 @@ impl Registration {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IdempotentAnswer {
     pub site: MunicipalityCode,
-    pub user_id: String,
+    pub user_id: UserId,
     pub key: String,
     /// SHA-256 of the request body, so a key reused for another request is recognised.
     pub request_hash: [u8; 32],
@@ -105,7 +105,7 @@ pub trait DoseStore: Send + Sync {
     async fn stored_answer(
         &self,
         site: MunicipalityCode,
-        user_id: &str,
+        user_id: &UserId,
         key: &str,
     ) -> Result<Option<IdempotentAnswer>, StoreError>;
 

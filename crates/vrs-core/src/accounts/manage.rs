@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 
 use vrs_crypto::password;
-use vrs_domain::{AuditAction, MunicipalityCode, UserFacing};
+use vrs_domain::{AuditAction, MunicipalityCode, UserFacing, UserId};
 use vrs_store::{Account, AuditScope, Store, StoreError};
 
 use crate::Actor;
@@ -77,7 +77,7 @@ pub async fn own_account(
     store: &dyn Store,
     actor: &Actor,
     own: MunicipalityCode,
-    user_id: &str,
+    user_id: &UserId,
 ) -> Result<Account, ManageError> {
     let account = match store.account(user_id).await {
         Ok(a) if a.municipality == Some(own) => a,
@@ -95,7 +95,7 @@ pub async fn set_disabled(
     store: &dyn Store,
     actor: &Actor,
     own: MunicipalityCode,
-    user_id: &str,
+    user_id: &UserId,
     disable: bool,
     reason: &str,
 ) -> Result<Account, ManageError> {
@@ -109,7 +109,9 @@ pub async fn set_disabled(
     } else {
         AuditAction::AccountEnable
     };
-    let entry = actor.audit(action, &account.user_id).with_detail(reason);
+    let entry = actor
+        .audit(action, account.user_id.as_str())
+        .with_detail(reason);
     store
         .set_account_disabled(&account.user_id, disable, AuditScope::Area(own), &entry)
         .await?;
@@ -123,7 +125,7 @@ pub async fn reset_password(
     store: &dyn Store,
     actor: &Actor,
     own: MunicipalityCode,
-    user_id: &str,
+    user_id: &UserId,
     reason: &str,
 ) -> Result<String, ManageError> {
     let reason = reason.trim();
@@ -134,7 +136,7 @@ pub async fn reset_password(
     let initial = password::initial_password();
     let hash = password::hash_password(&initial).map_err(|e| StoreError::Other(e.to_string()))?;
     let entry = actor
-        .audit(AuditAction::AccountPasswordReset, &account.user_id)
+        .audit(AuditAction::AccountPasswordReset, account.user_id.as_str())
         .with_detail(reason);
     store
         .set_password(&account.user_id, &hash, true, AuditScope::Area(own), &entry)

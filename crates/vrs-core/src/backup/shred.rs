@@ -3,7 +3,7 @@
 //! rows, old backups included, can be read again.
 
 use vrs_domain::{AtenaNumber, AuditAction, MunicipalityCode};
-use vrs_store::{ShredRecord, Store, StoreError};
+use vrs_store::{AccountStore, BackupStore, ResidentStore, ShredRecord, StoreError};
 
 use crate::{Actor, Role};
 
@@ -27,7 +27,7 @@ pub enum ShredError {
 
 /// Records the municipality's consent, given by its administrator `by` under `reference`.
 pub async fn consent(
-    store: &dyn Store,
+    store: &(impl AccountStore + BackupStore + ?Sized),
     code: MunicipalityCode,
     by: &str,
     reference: &str,
@@ -37,7 +37,11 @@ pub async fn consent(
     if reference.is_empty() {
         return Err(ShredError::NoReference);
     }
-    let account = store.account(by).await.map_err(|e| match e {
+    let found = match vrs_domain::UserId::parse(by) {
+        Ok(user_id) => store.account(&user_id).await,
+        Err(_) => Err(StoreError::NotFound),
+    };
+    let account = found.map_err(|e| match e {
         StoreError::NotFound => ShredError::NotTheAdministrator(by.to_owned(), code),
         other => ShredError::Store(other),
     })?;
@@ -50,7 +54,7 @@ pub async fn consent(
     let mut entry = actor
         .audit(AuditAction::AreaDeleteConsent, code.as_str())
         .with_detail(format!("reference {reference}"));
-    entry.actor = account.user_id;
+    entry.actor = account.user_id.into_string();
     entry.role = account.role.as_str().to_owned();
     store
         .consent_to_shred(code, reference, &entry)
@@ -60,7 +64,7 @@ pub async fn consent(
 
 /// Destroys the municipality's area (operator's action); the record says what was deleted.
 pub async fn shred(
-    store: &dyn Store,
+    store: &(impl BackupStore + ?Sized),
     code: MunicipalityCode,
     actor: &Actor,
 ) -> Result<ShredRecord, ShredError> {
@@ -73,7 +77,7 @@ pub async fn shred(
 
 /// Deletes one person's record and doses, with the reason in the audit entry.
 pub async fn delete_person(
-    store: &dyn Store,
+    store: &(impl ResidentStore + ?Sized),
     code: MunicipalityCode,
     atena: &AtenaNumber,
     reason: &str,

@@ -85,7 +85,7 @@ fn dose(r: &Resident, n: u8, day: u32) -> DoseRecord {
 
 fn admin_account(user: &str, of: MunicipalityCode) -> Account {
     Account {
-        user_id: user.into(),
+        user_id: user.parse().unwrap(),
         role: vrs_domain::Role::MunicipalAdmin,
         municipality: Some(of),
         prefecture: None,

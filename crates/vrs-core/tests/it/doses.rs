@@ -262,7 +262,7 @@ async fn a_retried_registration_gets_the_first_answer_and_makes_one_dose(db: &Te
     let s = &*db.store;
     let p = &people[0];
     let key = |k: &str, hash: u8| IdempotencyRequest {
-        user_id: "chiyoda-tablet".into(),
+        user_id: "chiyoda-tablet".parse().unwrap(),
         key: k.into(),
         request_hash: [hash; 32],
     };

@@ -5,6 +5,7 @@
 
 use chrono::{Duration, Utc};
 use vrs_core::accounts::{self, LoginPolicy, SessionError};
+use vrs_domain::UserId;
 use vrs_store::testkit::TestDb;
 use vrs_store::{Account, AuditEntry, AuditFilter, AuditScope, SessionRecord};
 
@@ -30,8 +31,8 @@ async fn failed_logins_make_the_next_try_wait_longer(db: &TestDb) {
         ]
     );
     let right = "Right-Password-2026";
-    let mut account = db.store.account("saijo-0001").await.unwrap();
-    account.user_id = "saijo-0002".into();
+    let mut account = db.store.account(&user_id("saijo-0001")).await.unwrap();
+    account.user_id = user_id("saijo-0002");
     account.password_hash = vrs_crypto::password::hash_password(right).unwrap();
     let audit = AuditEntry::now("test", "test", "local", "account.issue", "saijo-0002");
     db.store
@@ -60,7 +61,11 @@ async fn failed_logins_make_the_next_try_wait_longer(db: &TestDb) {
         Err(accounts::LoginError::Throttled { .. })
     ));
     assert_eq!(
-        db.store.account("saijo-0002").await.unwrap().failed_logins,
+        db.store
+            .account(&user_id("saijo-0002"))
+            .await
+            .unwrap()
+            .failed_logins,
         5
     );
     // The wait over, one more failure waits twice as long.
@@ -78,7 +83,11 @@ async fn failed_logins_make_the_next_try_wait_longer(db: &TestDb) {
     db.exec(past).await.unwrap();
     assert!(login(right).await.is_ok());
     assert_eq!(
-        db.store.account("saijo-0002").await.unwrap().failed_logins,
+        db.store
+            .account(&user_id("saijo-0002"))
+            .await
+            .unwrap()
+            .failed_logins,
         0
     );
 }
@@ -148,7 +157,7 @@ async fn unknown_user_ids_are_recorded_as_pseudonyms(db: &TestDb) {
 
 async fn setup(db: &TestDb) {
     let account = Account {
-        user_id: "saijo-0001".into(),
+        user_id: user_id("saijo-0001"),
         role: vrs_domain::Role::MunicipalStaff,
         municipality: Some(vrs_domain::MunicipalityCode::parse("382060").unwrap()),
         prefecture: None,
@@ -217,18 +226,13 @@ async fn cases(db: &TestDb) {
     }
 }
 
-async fn new_session(
-    db: &TestDb,
-    user_id: &str,
-    created_ago: Duration,
-    seen_ago: Duration,
-) -> String {
+async fn new_session(db: &TestDb, user: &str, created_ago: Duration, seen_ago: Duration) -> String {
     let (token, hash) = vrs_crypto::password::new_token();
     let now = Utc::now();
     db.store
         .create_session(&SessionRecord {
             token_hash: hash.to_vec(),
-            user_id: user_id.into(),
+            user_id: user_id(user),
             terminal: "internet".into(),
             csrf_token: "c".into(),
             created_at: now - created_ago,
@@ -257,4 +261,8 @@ async fn sessions_expire_when_idle_or_too_old_postgres() {
     unknown_user_ids_are_recorded_as_pseudonyms(&db).await;
     failed_logins_make_the_next_try_wait_longer(&db).await;
     db.cleanup().await;
+}
+
+fn user_id(text: &str) -> UserId {
+    UserId::parse(text).unwrap()
 }

@@ -182,7 +182,12 @@ async fn nobody_else_manages_accounts_and_never_across_municipalities(app: &Test
         .await;
         assert_eq!(status, 404, "{path}: {body}");
     }
-    let chiyoda = app.db.store.account("chiyoda-staff").await.unwrap();
+    let chiyoda = app
+        .db
+        .store
+        .account(&"chiyoda-staff".parse().unwrap())
+        .await
+        .unwrap();
     assert!(!chiyoda.disabled);
     let other = app.browser(LGWAN);
     assert_eq!(other.login("chiyoda-staff", PASSWORD).await.status, 303);

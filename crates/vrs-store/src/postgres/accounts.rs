@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
-use vrs_domain::{MunicipalityCode, PrefectureCode, Role};
+use vrs_domain::{MunicipalityCode, PrefectureCode, Role, UserId};
 
 use super::{append_audit_tx, PostgresStore};
 use crate::accounts::{
@@ -41,7 +41,7 @@ fn account_from(r: &Row) -> Result<Account, StoreError> {
         disabled: r.get(9),
         issued_by: r.get(10),
         created_at: r.get(11),
-        user_id,
+        user_id: UserId::from_stored(user_id),
     })
 }
 
@@ -53,7 +53,7 @@ async fn insert_account(client: &impl GenericClient, a: &Account) -> Result<(), 
                  ON CONFLICT (user_id) DO NOTHING"
             ),
             &[
-                &a.user_id,
+                &a.user_id.as_str(),
                 &a.role.as_str(),
                 &a.municipality.map(|m| m.as_str().to_owned()),
                 &a.prefecture.map(|p| i16::from(p.number())),
@@ -70,7 +70,7 @@ async fn insert_account(client: &impl GenericClient, a: &Account) -> Result<(), 
         .await?;
     if inserted == 0 {
         return Err(StoreError::Conflict(ConflictKind::UserIdTaken(
-            a.user_id.clone(),
+            a.user_id.to_string(),
         )));
     }
     Ok(())
@@ -99,7 +99,8 @@ impl AccountStore for PostgresStore {
         Ok(())
     }
 
-    async fn account(&self, user_id: &str) -> Result<Account, StoreError> {
+    async fn account(&self, user_id: &UserId) -> Result<Account, StoreError> {
+        let user_id = user_id.as_str();
         let client = self.pool.get().await?;
         load_account(&client, user_id).await
     }
@@ -117,10 +118,11 @@ impl AccountStore for PostgresStore {
 
     async fn login_failed(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         lock_after: u32,
         lock_until: DateTime<Utc>,
     ) -> Result<Account, StoreError> {
+        let user_id = user_id.as_str();
         let client = self.pool.get().await?;
         let changed = client
             .execute(
@@ -136,7 +138,8 @@ impl AccountStore for PostgresStore {
         load_account(&client, user_id).await
     }
 
-    async fn login_succeeded(&self, user_id: &str) -> Result<(), StoreError> {
+    async fn login_succeeded(&self, user_id: &UserId) -> Result<(), StoreError> {
+        let user_id = user_id.as_str();
         let client = self.pool.get().await?;
         client
             .execute(
@@ -149,12 +152,13 @@ impl AccountStore for PostgresStore {
 
     async fn set_password(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         hash: &str,
         must_change: bool,
         scope: AuditScope,
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
+        let user_id = user_id.as_str();
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         let changed = tx
@@ -175,11 +179,12 @@ impl AccountStore for PostgresStore {
 
     async fn set_account_disabled(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         disabled: bool,
         scope: AuditScope,
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
+        let user_id = user_id.as_str();
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         let changed = tx
@@ -203,11 +208,12 @@ impl AccountStore for PostgresStore {
     async fn apply_for_account(
         &self,
         scope: MunicipalityCode,
-        applicant: &str,
+        applicant: &UserId,
         display_name: &str,
         role: Role,
         audit: &AuditEntry,
     ) -> Result<i64, StoreError> {
+        let applicant = applicant.as_str();
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         let id: i64 = tx
@@ -242,14 +248,14 @@ impl AccountStore for PostgresStore {
                 Ok(Application {
                     id: r.get(0),
                     municipality: rows::municipality(r.get(1))?,
-                    applicant: r.get(2),
+                    applicant: UserId::from_stored(r.get::<_, String>(2)),
                     display_name: r.get(3),
                     role: stored_role(r.get(4))?,
                     status: ApplicationStatus::from_stored(r.get(5))?,
                     applied_at: r.get(6),
-                    decided_by: r.get(7),
+                    decided_by: r.get::<_, Option<String>>(7).map(UserId::from_stored),
                     decided_at: r.get(8),
-                    issued_user_id: r.get(9),
+                    issued_user_id: r.get::<_, Option<String>>(9).map(UserId::from_stored),
                 })
             })
             .collect()
@@ -258,10 +264,11 @@ impl AccountStore for PostgresStore {
     async fn decide_application(
         &self,
         id: i64,
-        decided_by: &str,
+        decided_by: &UserId,
         issued: Option<&Account>,
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
+        let decided_by = decided_by.as_str();
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         let code: String = tx
@@ -284,7 +291,7 @@ impl AccountStore for PostgresStore {
         tx.execute(
             "UPDATE account_applications SET status = $2, decided_by = $3, decided_at = now(), issued_user_id = $4 \
              WHERE id = $1",
-            &[&id, &status, &decided_by, &issued.map(|a| a.user_id.clone())],
+            &[&id, &status, &decided_by, &issued.map(|a| a.user_id.as_str())],
         )
         .await?;
         append_audit_tx(&tx, AuditScope::National, audit).await?;
@@ -299,7 +306,7 @@ impl AccountStore for PostgresStore {
             .execute(
                 "INSERT INTO sessions (token_hash, user_id, terminal, csrf_token, created_at, last_seen_at) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
-                &[&s.token_hash, &s.user_id, &s.terminal, &s.csrf_token, &s.created_at, &s.last_seen_at],
+                &[&s.token_hash, &s.user_id.as_str(), &s.terminal, &s.csrf_token, &s.created_at, &s.last_seen_at],
             )
             .await?;
         Ok(())
@@ -319,7 +326,7 @@ impl AccountStore for PostgresStore {
             .ok_or(StoreError::NotFound)?;
         Ok(SessionRecord {
             token_hash: r.get(0),
-            user_id: r.get(1),
+            user_id: UserId::from_stored(r.get::<_, String>(1)),
             terminal: r.get(2),
             csrf_token: r.get(3),
             created_at: r.get(4),

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tokio_postgres::Row;
+use vrs_domain::UserId;
 
 use super::{append_audit_tx, PostgresStore};
 use crate::clients::{AccessToken, ClientStore, MachineClient};
@@ -11,7 +12,7 @@ use crate::{AuditEntry, AuditScope, StoreError};
 
 fn client_of(r: &Row) -> MachineClient {
     MachineClient {
-        user_id: r.get(0),
+        user_id: UserId::from_stored(r.get::<_, String>(0)),
         jwks: r.get(1),
         scopes: r.get(2),
         created_at: r.get(3),
@@ -29,19 +30,25 @@ impl ClientStore for PostgresStore {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         if tx
-            .query_opt("SELECT 1 FROM accounts WHERE user_id = $1", &[&c.user_id])
+            .query_opt(
+                "SELECT 1 FROM accounts WHERE user_id = $1",
+                &[&c.user_id.as_str()],
+            )
             .await?
             .is_none()
         {
             return Err(StoreError::NotFound);
         }
-        tx.execute("DELETE FROM oauth_tokens WHERE user_id = $1", &[&c.user_id])
-            .await?;
+        tx.execute(
+            "DELETE FROM oauth_tokens WHERE user_id = $1",
+            &[&c.user_id.as_str()],
+        )
+        .await?;
         tx.execute(
             "INSERT INTO oauth_clients (user_id, jwks, scopes, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (user_id) DO UPDATE SET jwks = excluded.jwks, scopes = excluded.scopes, \
              created_at = excluded.created_at",
-            &[&c.user_id, &c.jwks, &c.scopes, &c.created_at],
+            &[&c.user_id.as_str(), &c.jwks, &c.scopes, &c.created_at],
         )
         .await?;
         append_audit_tx(&tx, audit_scope, audit).await?;
@@ -49,7 +56,8 @@ impl ClientStore for PostgresStore {
         Ok(())
     }
 
-    async fn client(&self, user_id: &str) -> Result<MachineClient, StoreError> {
+    async fn client(&self, user_id: &UserId) -> Result<MachineClient, StoreError> {
+        let user_id = user_id.as_str();
         let client = self.pool.get().await?;
         let stmt = client
             .prepare_cached(
@@ -76,10 +84,11 @@ impl ClientStore for PostgresStore {
 
     async fn delete_client(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         audit_scope: AuditScope,
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
+        let user_id = user_id.as_str();
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         tx.execute("DELETE FROM oauth_tokens WHERE user_id = $1", &[&user_id])
@@ -98,10 +107,11 @@ impl ClientStore for PostgresStore {
 
     async fn use_assertion(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         jti: &str,
         expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        let user_id = user_id.as_str();
         let client = self.pool.get().await?;
         let added = client
             .execute(
@@ -126,7 +136,7 @@ impl ClientStore for PostgresStore {
         let tx = client.transaction().await?;
         tx.execute(
             "INSERT INTO oauth_tokens (token_hash, user_id, scopes, expires_at) VALUES ($1, $2, $3, $4)",
-            &[&t.token_hash, &t.user_id, &t.scopes, &t.expires_at],
+            &[&t.token_hash, &t.user_id.as_str(), &t.scopes, &t.expires_at],
         )
         .await?;
         append_audit_tx(&tx, audit_scope, audit).await?;
@@ -147,7 +157,7 @@ impl ClientStore for PostgresStore {
             .ok_or(StoreError::NotFound)?;
         Ok(AccessToken {
             token_hash: r.get(0),
-            user_id: r.get(1),
+            user_id: UserId::from_stored(r.get::<_, String>(1)),
             scopes: r.get(2),
             expires_at: r.get(3),
         })

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
-use vrs_domain::{AtenaNumber, CouponNumber, DoseRecord, DoseSource, MunicipalityCode};
+use vrs_domain::{AtenaNumber, CouponNumber, DoseRecord, DoseSource, MunicipalityCode, UserId};
 
 use super::{append_audit_tx, PostgresStore};
 use crate::doses::check_undo;
@@ -108,7 +108,7 @@ pub(super) async fn insert_answer(
             &stmt,
             &[
                 &a.site.as_str(),
-                &a.user_id,
+                &a.user_id.as_str(),
                 &a.key,
                 &a.request_hash.to_vec(),
                 &(a.status as i16),
@@ -238,7 +238,7 @@ impl DoseStore for PostgresStore {
     async fn stored_answer(
         &self,
         site: MunicipalityCode,
-        user_id: &str,
+        user_id: &UserId,
         key: &str,
     ) -> Result<Option<IdempotentAnswer>, StoreError> {
         let client = self.pool.get().await?;
@@ -249,7 +249,7 @@ impl DoseStore for PostgresStore {
             )
             .await?;
         let found = client
-            .query_opt(&stmt, &[&site.as_str(), &user_id, &key])
+            .query_opt(&stmt, &[&site.as_str(), &user_id.as_str(), &key])
             .await?;
         if found.is_some() {
             // The answer is given again only once it is on the synchronous standby too: a server
@@ -261,7 +261,7 @@ impl DoseStore for PostgresStore {
             .map(|r| {
                 Ok(IdempotentAnswer {
                     site,
-                    user_id: user_id.to_owned(),
+                    user_id: user_id.clone(),
                     key: key.to_owned(),
                     request_hash: rows::hash32(&r.get::<_, Vec<u8>>(0))?,
                     status: u16::try_from(r.get::<_, i16>(1))

@@ -173,7 +173,7 @@ async fn commit_group(
                              AND idempotency_key = $3",
                         )
                         .await?;
-                    tx.execute(&undo, &[&a.site.as_str(), &a.user_id, &a.key])
+                    tx.execute(&undo, &[&a.site.as_str(), &a.user_id.as_str(), &a.key])
                         .await?;
                 }
                 outcome[i] = Err(refused);

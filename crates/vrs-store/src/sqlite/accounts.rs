@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
-use vrs_domain::{MunicipalityCode, PrefectureCode, Role};
+use vrs_domain::{MunicipalityCode, PrefectureCode, Role, UserId};
 
 use super::{append_audit_tx, SqliteStore};
 use crate::accounts::{
@@ -84,7 +84,7 @@ fn account_from(row: AccountRow) -> Result<Account, StoreError> {
             .map(|p| PrefectureCode::parse(&p.to_string()))
             .transpose()
             .map_err(|_| StoreError::Corrupt(format!("prefecture of account {user_id}")))?,
-        user_id,
+        user_id: UserId::from_stored(user_id),
         role: stored_role(&role)?,
         display_name,
         password_hash,
@@ -97,11 +97,11 @@ fn account_from(row: AccountRow) -> Result<Account, StoreError> {
     })
 }
 
-fn load_account(conn: &Connection, user_id: &str) -> Result<Account, StoreError> {
+fn load_account(conn: &Connection, user_id: &UserId) -> Result<Account, StoreError> {
     let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE user_id = ?1");
     let row = conn
         .prepare_cached(&sql)?
-        .query_row([user_id], account_row)
+        .query_row([user_id.as_str()], account_row)
         .optional()?;
     account_from(row.ok_or(StoreError::NotFound)?)
 }
@@ -113,7 +113,7 @@ fn insert_account(conn: &Connection, a: &Account) -> Result<(), StoreError> {
              ON CONFLICT (user_id) DO NOTHING"
         ),
         params![
-            a.user_id,
+            a.user_id.as_str(),
             a.role.as_str(),
             a.municipality.map(|m| m.as_str().to_owned()),
             a.prefecture.map(|p| p.number()),
@@ -129,7 +129,7 @@ fn insert_account(conn: &Connection, a: &Account) -> Result<(), StoreError> {
     )?;
     if inserted == 0 {
         return Err(StoreError::Conflict(ConflictKind::UserIdTaken(
-            a.user_id.clone(),
+            a.user_id.to_string(),
         )));
     }
     Ok(())
@@ -164,8 +164,8 @@ impl AccountStore for SqliteStore {
         .await
     }
 
-    async fn account(&self, user_id: &str) -> Result<Account, StoreError> {
-        let user_id = user_id.to_owned();
+    async fn account(&self, user_id: &UserId) -> Result<Account, StoreError> {
+        let user_id = user_id.clone();
         self.read_point(move |conn, _| load_account(conn, &user_id))
             .await
     }
@@ -183,17 +183,17 @@ impl AccountStore for SqliteStore {
 
     async fn login_failed(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         lock_after: u32,
         lock_until: DateTime<Utc>,
     ) -> Result<Account, StoreError> {
-        let user_id = user_id.to_owned();
+        let user_id = user_id.clone();
         self.write(move |tx, _| {
             let changed = tx.execute(
                 "UPDATE accounts SET failed_logins = failed_logins + 1, \
                  locked_until = CASE WHEN failed_logins + 1 >= ?2 THEN ?3 ELSE locked_until END \
                  WHERE user_id = ?1",
-                params![user_id, lock_after, timestamp_text(&lock_until)],
+                params![user_id.as_str(), lock_after, timestamp_text(&lock_until)],
             )?;
             if changed == 0 {
                 return Err(StoreError::NotFound);
@@ -203,8 +203,8 @@ impl AccountStore for SqliteStore {
         .await
     }
 
-    async fn login_succeeded(&self, user_id: &str) -> Result<(), StoreError> {
-        let user_id = user_id.to_owned();
+    async fn login_succeeded(&self, user_id: &UserId) -> Result<(), StoreError> {
+        let user_id = user_id.as_str().to_owned();
         self.write(move |tx, _| {
             tx.execute(
                 "UPDATE accounts SET failed_logins = 0, locked_until = NULL WHERE user_id = ?1",
@@ -217,13 +217,13 @@ impl AccountStore for SqliteStore {
 
     async fn set_password(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         hash: &str,
         must_change: bool,
         scope: AuditScope,
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
-        let (user_id, hash, audit) = (user_id.to_owned(), hash.to_owned(), audit.clone());
+        let (user_id, hash, audit) = (user_id.as_str().to_owned(), hash.to_owned(), audit.clone());
         self.write(move |tx, _| {
             let changed = tx.execute(
                 "UPDATE accounts SET password_hash = ?2, must_change_password = ?3 WHERE user_id = ?1",
@@ -240,12 +240,12 @@ impl AccountStore for SqliteStore {
 
     async fn set_account_disabled(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         disabled: bool,
         scope: AuditScope,
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
-        let (user_id, audit) = (user_id.to_owned(), audit.clone());
+        let (user_id, audit) = (user_id.as_str().to_owned(), audit.clone());
         self.write(move |tx, _| {
             let changed = tx.execute(
                 "UPDATE accounts SET disabled = ?2 WHERE user_id = ?1",
@@ -265,13 +265,13 @@ impl AccountStore for SqliteStore {
     async fn apply_for_account(
         &self,
         scope: MunicipalityCode,
-        applicant: &str,
+        applicant: &UserId,
         display_name: &str,
         role: Role,
         audit: &AuditEntry,
     ) -> Result<i64, StoreError> {
         let (applicant, display_name, role, audit) = (
-            applicant.to_owned(),
+            applicant.as_str().to_owned(),
             display_name.to_owned(),
             role.as_str(),
             audit.clone(),
@@ -315,14 +315,14 @@ impl AccountStore for SqliteStore {
                     Ok(Application {
                         id,
                         municipality: rows::municipality(&code)?,
-                        applicant,
+                        applicant: UserId::from_stored(applicant),
                         display_name,
                         role: stored_role(&role)?,
                         status: ApplicationStatus::from_stored(&status)?,
                         applied_at: time(&applied)?,
-                        decided_by,
+                        decided_by: decided_by.map(UserId::from_stored),
                         decided_at: opt_time(decided_at)?,
-                        issued_user_id: issued,
+                        issued_user_id: issued.map(UserId::from_stored),
                     })
                 })
                 .collect()
@@ -333,11 +333,15 @@ impl AccountStore for SqliteStore {
     async fn decide_application(
         &self,
         id: i64,
-        decided_by: &str,
+        decided_by: &UserId,
         issued: Option<&Account>,
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
-        let (decided_by, issued, audit) = (decided_by.to_owned(), issued.cloned(), audit.clone());
+        let (decided_by, issued, audit) = (
+            decided_by.as_str().to_owned(),
+            issued.cloned(),
+            audit.clone(),
+        );
         self.write(move |tx, _| {
             let code: Option<String> = tx
                 .query_row(
@@ -355,7 +359,7 @@ impl AccountStore for SqliteStore {
             tx.execute(
                 "UPDATE account_applications SET status = ?2, decided_by = ?3, decided_at = ?4, issued_user_id = ?5 \
                  WHERE id = ?1",
-                params![id, status, decided_by, timestamp_text(&Utc::now()), issued.as_ref().map(|a| a.user_id.clone())],
+                params![id, status, decided_by, timestamp_text(&Utc::now()), issued.as_ref().map(|a| a.user_id.as_str())],
             )?;
             append_audit_tx(tx, AuditScope::National, &audit)?;
             append_audit_tx(tx, code.into(), &audit).map(|_| ())
@@ -371,7 +375,7 @@ impl AccountStore for SqliteStore {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![
                     s.token_hash,
-                    s.user_id,
+                    s.user_id.as_str(),
                     s.terminal,
                     s.csrf_token,
                     timestamp_text(&s.created_at),
@@ -396,7 +400,7 @@ impl AccountStore for SqliteStore {
             let (token_hash, user_id, terminal, csrf_token, created, seen) = row.ok_or(StoreError::NotFound)?;
             Ok(SessionRecord {
                 token_hash,
-                user_id,
+                user_id: UserId::from_stored(user_id),
                 terminal,
                 csrf_token,
                 created_at: time(&created)?,

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
+use vrs_domain::UserId;
 
 use super::accounts::time;
 use super::{append_audit_tx, SqliteStore};
@@ -18,7 +19,7 @@ fn client_from(r: &rusqlite::Row) -> rusqlite::Result<(String, String, String, S
 fn client_of(row: (String, String, String, String)) -> Result<MachineClient, StoreError> {
     let (user_id, jwks, scopes, created) = row;
     Ok(MachineClient {
-        user_id,
+        user_id: UserId::from_stored(user_id),
         jwks,
         scopes,
         created_at: time(&created)?,
@@ -36,25 +37,25 @@ impl ClientStore for SqliteStore {
         let (c, audit) = (client.clone(), audit.clone());
         self.write(move |tx, _| {
             let exists: Option<i64> = tx
-                .query_row("SELECT 1 FROM accounts WHERE user_id = ?1", [&c.user_id], |r| r.get(0))
+                .query_row("SELECT 1 FROM accounts WHERE user_id = ?1", [c.user_id.as_str()], |r| r.get(0))
                 .optional()?;
             if exists.is_none() {
                 return Err(StoreError::NotFound);
             }
-            tx.execute("DELETE FROM oauth_tokens WHERE user_id = ?1", [&c.user_id])?;
+            tx.execute("DELETE FROM oauth_tokens WHERE user_id = ?1", [c.user_id.as_str()])?;
             tx.execute(
                 "INSERT INTO oauth_clients (user_id, jwks, scopes, created_at) VALUES (?1, ?2, ?3, ?4) \
                  ON CONFLICT (user_id) DO UPDATE SET jwks = excluded.jwks, scopes = excluded.scopes, \
                  created_at = excluded.created_at",
-                params![c.user_id, c.jwks, c.scopes, timestamp_text(&c.created_at)],
+                params![c.user_id.as_str(), c.jwks, c.scopes, timestamp_text(&c.created_at)],
             )?;
             append_audit_tx(tx, audit_scope, &audit).map(|_| ())
         })
         .await
     }
 
-    async fn client(&self, user_id: &str) -> Result<MachineClient, StoreError> {
-        let user_id = user_id.to_owned();
+    async fn client(&self, user_id: &UserId) -> Result<MachineClient, StoreError> {
+        let user_id = user_id.as_str().to_owned();
         self.read_point(move |conn, _| {
             let row = conn
                 .prepare_cached(
@@ -80,11 +81,11 @@ impl ClientStore for SqliteStore {
 
     async fn delete_client(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         audit_scope: AuditScope,
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
-        let (user_id, audit) = (user_id.to_owned(), audit.clone());
+        let (user_id, audit) = (user_id.as_str().to_owned(), audit.clone());
         self.write(move |tx, _| {
             tx.execute("DELETE FROM oauth_tokens WHERE user_id = ?1", [&user_id])?;
             if tx.execute("DELETE FROM oauth_clients WHERE user_id = ?1", [&user_id])? == 0 {
@@ -97,11 +98,11 @@ impl ClientStore for SqliteStore {
 
     async fn use_assertion(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         jti: &str,
         expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let (user_id, jti) = (user_id.to_owned(), jti.to_owned());
+        let (user_id, jti) = (user_id.as_str().to_owned(), jti.to_owned());
         self.write(move |tx, _| {
             let added = tx.execute(
                 "INSERT INTO oauth_assertions (user_id, jti, expires_at) VALUES (?1, ?2, ?3) \
@@ -126,7 +127,7 @@ impl ClientStore for SqliteStore {
         self.write(move |tx, _| {
             tx.execute(
                 "INSERT INTO oauth_tokens (token_hash, user_id, scopes, expires_at) VALUES (?1, ?2, ?3, ?4)",
-                params![t.token_hash, t.user_id, t.scopes, timestamp_text(&t.expires_at)],
+                params![t.token_hash, t.user_id.as_str(), t.scopes, timestamp_text(&t.expires_at)],
             )?;
             append_audit_tx(tx, audit_scope, &audit).map(|_| ())
         })
@@ -145,7 +146,7 @@ impl ClientStore for SqliteStore {
             let (token_hash, user_id, scopes, expires) = row.ok_or(StoreError::NotFound)?;
             Ok(AccessToken {
                 token_hash,
-                user_id,
+                user_id: UserId::from_stored(user_id),
                 scopes,
                 expires_at: time(&expires)?,
             })

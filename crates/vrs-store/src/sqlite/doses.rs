@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{named_params, params, Connection, OptionalExtension};
-use vrs_domain::{AtenaNumber, CouponNumber, DoseRecord, DoseSource, MunicipalityCode};
+use vrs_domain::{AtenaNumber, CouponNumber, DoseRecord, DoseSource, MunicipalityCode, UserId};
 
 use super::accounts::time;
 use super::certificates::refresh_tx;
@@ -112,7 +112,7 @@ fn insert_answer(tx: &Connection, a: &IdempotentAnswer) -> Result<bool, StoreErr
     )?
     .execute(params![
             a.site.as_str(),
-            a.user_id,
+            a.user_id.as_str(),
             a.key,
             a.request_hash.to_vec(),
             a.status,
@@ -236,7 +236,7 @@ impl DoseStore for SqliteStore {
     async fn stored_answer(
         &self,
         site: MunicipalityCode,
-        user_id: &str,
+        user_id: &UserId,
         key: &str,
     ) -> Result<Option<IdempotentAnswer>, StoreError> {
         let (user_id, key) = (user_id.to_owned(), key.to_owned());
@@ -248,7 +248,7 @@ impl DoseStore for SqliteStore {
                     "SELECT request_hash, status, body FROM idempotency_keys \
                      WHERE municipality_code = ?1 AND user_id = ?2 AND idempotency_key = ?3",
                 )?
-                .query_row(params![site.as_str(), user_id, key], |r| {
+                .query_row(params![site.as_str(), user_id.as_str(), key], |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?))
                 })
                 .optional()?;

@@ -124,6 +124,11 @@ pub fn resident(municipality: &str, atena: u64) -> Resident {
     }
 }
 
+/// A user ID of the accounts these cases make.
+pub fn user_id_of(text: &str) -> vrs_domain::UserId {
+    vrs_domain::UserId::parse(text).unwrap()
+}
+
 pub fn audit(action: &str, target: &str) -> AuditEntry {
     AuditEntry::now("staff-1", "municipal_staff", "lgwan", action, target)
 }
@@ -552,7 +557,7 @@ mod cases {
 
     fn account(user_id: &str, municipality: Option<&str>) -> vrs_store::Account {
         vrs_store::Account {
-            user_id: user_id.into(),
+            user_id: user_id_of(user_id),
             role: vrs_domain::Role::MunicipalStaff,
             municipality: municipality.map(code),
             prefecture: None,
@@ -578,7 +583,7 @@ mod cases {
         )
         .await
         .unwrap();
-        assert_eq!(s.account("saijo-0001").await.unwrap(), a);
+        assert_eq!(s.account(&user_id_of("saijo-0001")).await.unwrap(), a);
         assert!(matches!(
             s.create_account(
                 &a,
@@ -589,20 +594,26 @@ mod cases {
             Err(StoreError::Conflict(_))
         ));
         assert!(matches!(
-            s.account("nobody").await,
+            s.account(&user_id_of("nobody")).await,
             Err(StoreError::NotFound)
         ));
         let until = chrono::Utc::now() + chrono::Duration::minutes(15);
         for n in 1..=4 {
-            let now = s.login_failed("saijo-0001", 5, until).await.unwrap();
+            let now = s
+                .login_failed(&user_id_of("saijo-0001"), 5, until)
+                .await
+                .unwrap();
             assert_eq!(now.failed_logins, n);
             assert!(now.locked_until.is_none(), "not locked after {n} failures");
         }
-        let locked = s.login_failed("saijo-0001", 5, until).await.unwrap();
+        let locked = s
+            .login_failed(&user_id_of("saijo-0001"), 5, until)
+            .await
+            .unwrap();
         assert!(locked.is_locked(chrono::Utc::now()));
         assert!(!locked.is_locked(until + chrono::Duration::seconds(1)));
-        s.login_succeeded("saijo-0001").await.unwrap();
-        let cleared = s.account("saijo-0001").await.unwrap();
+        s.login_succeeded(&user_id_of("saijo-0001")).await.unwrap();
+        let cleared = s.account(&user_id_of("saijo-0001")).await.unwrap();
         assert_eq!((cleared.failed_logins, cleared.locked_until), (0, None));
         assert_eq!(s.accounts().await.unwrap().len(), 1);
         assert_eq!(
@@ -616,7 +627,7 @@ mod cases {
         let first = s
             .apply_for_account(
                 code(SAIJO),
-                "saijo-admin",
+                &user_id_of("saijo-admin"),
                 "窓口 一郎",
                 vrs_domain::Role::MunicipalStaff,
                 &audit("account.apply", "1"),
@@ -626,7 +637,7 @@ mod cases {
         let second = s
             .apply_for_account(
                 code(SAIJO),
-                "saijo-admin",
+                &user_id_of("saijo-admin"),
                 "窓口 二郎",
                 vrs_domain::Role::MunicipalStaff,
                 &audit("account.apply", "2"),
@@ -644,25 +655,38 @@ mod cases {
         let issued = account("saijo-0002", Some(SAIJO));
         s.decide_application(
             first,
-            "operator",
+            &user_id_of("operator"),
             Some(&issued),
             &audit("account.approve", "1"),
         )
         .await
         .unwrap();
-        assert_eq!(s.account("saijo-0002").await.unwrap().user_id, "saijo-0002");
+        assert_eq!(
+            s.account(&user_id_of("saijo-0002")).await.unwrap().user_id,
+            "saijo-0002"
+        );
         assert!(matches!(
-            s.decide_application(first, "operator", None, &audit("account.reject", "1"))
-                .await,
+            s.decide_application(
+                first,
+                &user_id_of("operator"),
+                None,
+                &audit("account.reject", "1")
+            )
+            .await,
             Err(StoreError::Conflict(_))
         ));
-        s.decide_application(second, "operator", None, &audit("account.reject", "2"))
-            .await
-            .unwrap();
+        s.decide_application(
+            second,
+            &user_id_of("operator"),
+            None,
+            &audit("account.reject", "2"),
+        )
+        .await
+        .unwrap();
         let all = s.applications(None).await.unwrap();
         let by_id = |id| all.iter().find(|a| a.id == id).unwrap();
         assert_eq!(by_id(first).status, vrs_store::ApplicationStatus::Approved);
-        assert_eq!(by_id(first).issued_user_id.as_deref(), Some("saijo-0002"));
+        assert_eq!(by_id(first).issued_user_id, Some(user_id_of("saijo-0002")));
         assert_eq!(by_id(second).status, vrs_store::ApplicationStatus::Rejected);
         assert!(by_id(second).issued_user_id.is_none());
         // A rejected decision creates no account; both sides' chains record every step.
@@ -693,7 +717,7 @@ mod cases {
         let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
         let record = vrs_store::SessionRecord {
             token_hash: hash.to_vec(),
-            user_id: "saijo-0003".into(),
+            user_id: user_id_of("saijo-0003"),
             terminal: "lgwan".into(),
             csrf_token: "csrf".into(),
             created_at: at,
@@ -709,7 +733,7 @@ mod cases {
             "the token itself is never stored"
         );
         s.set_password(
-            "saijo-0003",
+            &user_id_of("saijo-0003"),
             "$argon2id$new",
             false,
             code(SAIJO).into(),
@@ -718,7 +742,12 @@ mod cases {
         .await
         .unwrap();
         assert!(matches!(s.session(&hash).await, Err(StoreError::NotFound)));
-        assert!(!s.account("saijo-0003").await.unwrap().must_change_password);
+        assert!(
+            !s.account(&user_id_of("saijo-0003"))
+                .await
+                .unwrap()
+                .must_change_password
+        );
         s.create_session(&record).await.unwrap();
         s.delete_session(&hash).await.unwrap();
         assert!(matches!(s.session(&hash).await, Err(StoreError::NotFound)));
@@ -726,29 +755,29 @@ mod cases {
         s.create_session(&record).await.unwrap();
         let before = s.audit_log(code(SAIJO).into(), 1, 100).await.unwrap().len();
         s.set_account_disabled(
-            "saijo-0003",
+            &user_id_of("saijo-0003"),
             true,
             code(SAIJO).into(),
             &audit("account.disable", "3"),
         )
         .await
         .unwrap();
-        assert!(s.account("saijo-0003").await.unwrap().disabled);
+        assert!(s.account(&user_id_of("saijo-0003")).await.unwrap().disabled);
         assert!(matches!(s.session(&hash).await, Err(StoreError::NotFound)));
         s.set_account_disabled(
-            "saijo-0003",
+            &user_id_of("saijo-0003"),
             false,
             code(SAIJO).into(),
             &audit("account.enable", "3"),
         )
         .await
         .unwrap();
-        assert!(!s.account("saijo-0003").await.unwrap().disabled);
+        assert!(!s.account(&user_id_of("saijo-0003")).await.unwrap().disabled);
         let after = s.audit_log(code(SAIJO).into(), 1, 100).await.unwrap();
         assert_eq!(after.len(), before + 2);
         assert!(matches!(
             s.set_account_disabled(
-                "nobody",
+                &user_id_of("nobody"),
                 true,
                 code(SAIJO).into(),
                 &audit("account.disable", "x")
@@ -771,7 +800,7 @@ mod cases {
         let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
         let record = vrs_store::SessionRecord {
             token_hash: hash.to_vec(),
-            user_id: "saijo-0004".into(),
+            user_id: user_id_of("saijo-0004"),
             terminal: "internet".into(),
             csrf_token: "csrf-4".into(),
             created_at: at,
@@ -780,14 +809,14 @@ mod cases {
         s.create_session(&record).await.unwrap();
         let (session, account) = s.session_and_account(&hash).await.unwrap();
         assert_eq!(session, record);
-        assert_eq!(account, s.account("saijo-0004").await.unwrap());
+        assert_eq!(account, s.account(&user_id_of("saijo-0004")).await.unwrap());
         assert!(matches!(
             s.session_and_account(&[7u8; 32]).await,
             Err(StoreError::NotFound)
         ));
         // Disabling the account ends the session: neither is found any more.
         s.set_account_disabled(
-            "saijo-0004",
+            &user_id_of("saijo-0004"),
             true,
             code(SAIJO).into(),
             &audit("account.disable", "4"),
@@ -806,7 +835,7 @@ mod cases {
         let s = &db.store;
         let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
         let client = vrs_store::MachineClient {
-            user_id: "saijo-ehr".into(),
+            user_id: user_id_of("saijo-ehr"),
             jwks: r#"{"keys":[]}"#.into(),
             scopes: "doses.write".into(),
             created_at: at,
@@ -835,13 +864,13 @@ mod cases {
         )
         .await
         .unwrap();
-        assert_eq!(s.client("saijo-ehr").await.unwrap(), client);
+        assert_eq!(s.client(&user_id_of("saijo-ehr")).await.unwrap(), client);
         assert_eq!(s.clients().await.unwrap(), vec![client.clone()]);
 
         let (token, hash) = vrs_crypto::password::new_token();
         let record = vrs_store::AccessToken {
             token_hash: hash.to_vec(),
-            user_id: "saijo-ehr".into(),
+            user_id: user_id_of("saijo-ehr"),
             scopes: "doses.write".into(),
             expires_at: at + chrono::Duration::minutes(5),
         };
@@ -854,14 +883,20 @@ mod cases {
             "the token itself is never stored"
         );
 
-        s.use_assertion("saijo-ehr", "jti-1", at).await.unwrap();
-        assert!(matches!(
-            s.use_assertion("saijo-ehr", "jti-1", at).await,
-            Err(StoreError::Conflict(_))
-        ));
-        s.use_assertion("saijo-ehr", "jti-2", at + chrono::Duration::hours(1))
+        s.use_assertion(&user_id_of("saijo-ehr"), "jti-1", at)
             .await
             .unwrap();
+        assert!(matches!(
+            s.use_assertion(&user_id_of("saijo-ehr"), "jti-1", at).await,
+            Err(StoreError::Conflict(_))
+        ));
+        s.use_assertion(
+            &user_id_of("saijo-ehr"),
+            "jti-2",
+            at + chrono::Duration::hours(1),
+        )
+        .await
+        .unwrap();
         // The first assertion ID and the token expire; the second ID is still kept.
         let swept = s
             .delete_expired_client_records(at + chrono::Duration::minutes(10))
@@ -873,7 +908,7 @@ mod cases {
             Err(StoreError::NotFound)
         ));
         assert!(matches!(
-            s.use_assertion("saijo-ehr", "jti-2", at).await,
+            s.use_assertion(&user_id_of("saijo-ehr"), "jti-2", at).await,
             Err(StoreError::Conflict(_))
         ));
 
@@ -896,7 +931,7 @@ mod cases {
             .await
             .unwrap();
         s.delete_client(
-            "saijo-ehr",
+            &user_id_of("saijo-ehr"),
             code(SAIJO).into(),
             &audit("client.remove", "ehr"),
         )
@@ -907,12 +942,12 @@ mod cases {
             Err(StoreError::NotFound)
         ));
         assert!(matches!(
-            s.client("saijo-ehr").await,
+            s.client(&user_id_of("saijo-ehr")).await,
             Err(StoreError::NotFound)
         ));
         assert!(matches!(
             s.delete_client(
-                "saijo-ehr",
+                &user_id_of("saijo-ehr"),
                 code(SAIJO).into(),
                 &audit("client.remove", "ehr")
             )

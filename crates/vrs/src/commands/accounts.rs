@@ -8,7 +8,7 @@
 
 use vrs_core::access::Role;
 use vrs_crypto::password;
-use vrs_domain::{AuditAction, MunicipalityCode, PrefectureCode};
+use vrs_domain::{AuditAction, MunicipalityCode, PrefectureCode, UserId};
 use vrs_store::{Account, AuditEntry, AuditScope};
 
 use crate::context::{municipality_arg, CliError, Context};
@@ -47,18 +47,9 @@ pub struct CreateArgs {
 pub async fn run(context: &Context, accounts: &Accounts) -> Result<(), CliError> {
     let args = match accounts {
         Accounts::Create(args) => args,
-        Accounts::Unlock { user_id } => return unlock(context, user_id.trim()).await,
+        Accounts::Unlock { user_id } => return unlock(context, &user_id_arg(user_id)?).await,
     };
-    let id = args.user_id.trim();
-    let valid = (3..=64).contains(&id.len())
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if !valid {
-        return Err(CliError::Input(format!(
-            "user ID {id:?}: use 3 to 64 letters, digits, '-', '_' or '.'"
-        )));
-    }
+    let id = user_id_arg(&args.user_id)?;
     let role = Role::parse(&args.role).map_err(|e| CliError::Input(format!("--role: {e}")))?;
     let municipality: Option<MunicipalityCode> = args
         .municipality
@@ -87,7 +78,7 @@ pub async fn run(context: &Context, accounts: &Accounts) -> Result<(), CliError>
         _ => {}
     }
     let store = context.store().await?;
-    let display_name = args.name.clone().unwrap_or_else(|| id.to_owned());
+    let display_name = args.name.clone().unwrap_or_else(|| id.to_string());
     if let (Role::SiteTablet, Some(m)) = (role, municipality) {
         vrs_core::accounts::ensure_one_account_per_site(store.as_ref(), m, &display_name, None)
             .await
@@ -98,7 +89,7 @@ pub async fn run(context: &Context, accounts: &Accounts) -> Result<(), CliError>
     }
     let secret = password::initial_password();
     let account = Account {
-        user_id: id.to_owned(),
+        user_id: id.clone(),
         role,
         municipality,
         prefecture,
@@ -123,7 +114,7 @@ pub async fn run(context: &Context, accounts: &Accounts) -> Result<(), CliError>
         "operator_cli",
         "local",
         AuditAction::AccountIssue.as_str(),
-        id,
+        id.as_str(),
     );
     store.create_account(&account, scope, &audit).await?;
     println!("{id}\t{secret}");
@@ -134,7 +125,7 @@ pub async fn run(context: &Context, accounts: &Accounts) -> Result<(), CliError>
     Ok(())
 }
 
-async fn unlock(context: &Context, user_id: &str) -> Result<(), CliError> {
+async fn unlock(context: &Context, user_id: &UserId) -> Result<(), CliError> {
     let store = context.store().await?;
     let actor = vrs_core::Actor::command_line();
     match vrs_core::accounts::unlock(store.as_ref(), &actor, user_id).await {
@@ -146,8 +137,22 @@ async fn unlock(context: &Context, user_id: &str) -> Result<(), CliError> {
             Ok(())
         }
         Err(vrs_store::StoreError::NotFound) => Err(CliError::Input(format!(
-            "no account has the user ID {user_id:?} (アカウントがありません)"
+            "no account has the user ID {:?} (アカウントがありません)",
+            user_id.as_str()
         ))),
         Err(e) => Err(e.into()),
     }
+}
+
+/// A user ID given on the command line, blanks around it ignored; refused with the rule it must
+/// keep.
+pub(crate) fn user_id_arg(text: &str) -> Result<UserId, CliError> {
+    let text = text.trim();
+    UserId::parse(text).map_err(|_| {
+        CliError::Input(format!(
+            "user ID {text:?}: use {} to {} letters, digits, '-', '_' or '.'",
+            UserId::LENGTH.start(),
+            UserId::LENGTH.end()
+        ))
+    })
 }

@@ -17,7 +17,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine;
 use vrs_core::clients::{self, RegistrationError};
 use vrs_crypto::es256::SigningKey;
+use vrs_domain::UserId;
 
+use super::accounts::user_id_arg;
 use crate::context::{CliError, Context};
 
 #[derive(clap::Subcommand, Debug)]
@@ -69,7 +71,7 @@ pub enum Clients {
 
 pub async fn run(context: &Context, command: &Clients) -> Result<(), CliError> {
     match command {
-        Clients::Key { user_id, out } => return key(user_id.trim(), out),
+        Clients::Key { user_id, out } => return key(&user_id_arg(user_id)?, out),
         Clients::Assertion { key, client, aud } => return assertion(key, client.trim(), aud),
         _ => {}
     }
@@ -81,11 +83,12 @@ pub async fn run(context: &Context, command: &Clients) -> Result<(), CliError> {
             jwks,
             scopes,
         } => {
+            let user_id = user_id_arg(user_id)?;
             let text = std::fs::read_to_string(jwks)
                 .map_err(|e| CliError::Input(format!("--jwks {}: {e}", jwks.display())))?;
-            match clients::register(store.as_ref(), &actor, user_id.trim(), &text, scopes).await {
+            match clients::register(store.as_ref(), &actor, &user_id, &text, scopes).await {
                 Ok(granted) => {
-                    println!("{}\t{granted}", user_id.trim());
+                    println!("{user_id}\t{granted}");
                     Ok(())
                 }
                 Err(RegistrationError::Store(e)) => Err(e.into()),
@@ -101,14 +104,15 @@ pub async fn run(context: &Context, command: &Clients) -> Result<(), CliError> {
             }
         }
         Clients::Remove { user_id } => {
-            match clients::remove(store.as_ref(), &actor, user_id.trim()).await {
+            let user_id = user_id_arg(user_id)?;
+            match clients::remove(store.as_ref(), &actor, &user_id).await {
                 Ok(()) => {
-                    println!("removed {}", user_id.trim());
+                    println!("removed {user_id}");
                     Ok(())
                 }
                 Err(vrs_store::StoreError::NotFound) => Err(CliError::Input(format!(
                     "{:?} is not a registered client (登録されたクライアントではありません)",
-                    user_id.trim()
+                    user_id.as_str()
                 ))),
                 Err(e) => Err(e.into()),
             }
@@ -128,16 +132,7 @@ pub async fn run(context: &Context, command: &Clients) -> Result<(), CliError> {
     }
 }
 
-fn key(user_id: &str, out: &Path) -> Result<(), CliError> {
-    if user_id.is_empty()
-        || !user_id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-    {
-        return Err(CliError::Input(format!(
-            "user ID {user_id:?}: letters, digits, '-', '_', '.'"
-        )));
-    }
+fn key(user_id: &UserId, out: &Path) -> Result<(), CliError> {
     let (signing, pkcs8) = SigningKey::generate().map_err(|e| CliError::Failure(e.to_string()))?;
     let (x, y) = signing.public_jwk();
     let jwks = serde_json::json!({"keys": [{"kty": "EC", "crv": "P-256", "x": x, "y": y,

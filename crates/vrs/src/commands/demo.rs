@@ -286,7 +286,7 @@ pub async fn run(args: &Args) -> Result<(), CliError> {
     for DemoAccount(user_id, role, municipality, prefecture, name) in accounts {
         let secret = format!("Demo-{}", password::initial_password());
         let account = Account {
-            user_id: user_id.into(),
+            user_id: vrs_domain::UserId::parse(user_id).map_err(failure)?,
             role,
             municipality,
             prefecture,

@@ -128,7 +128,7 @@ async fn a_stop_takes_effect_on_every_server_process_without_a_restart() {
         return;
     };
     let account = vrs_store::Account {
-        user_id: "stop-tablet".into(),
+        user_id: "stop-tablet".parse().unwrap(),
         role: vrs_domain::Role::SiteTablet,
         municipality: Some(vrs_domain::MunicipalityCode::parse("382060").unwrap()),
         prefecture: None,

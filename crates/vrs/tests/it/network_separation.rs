@@ -295,7 +295,7 @@ async fn my_number_routes_answer_the_lgwan_host_and_refuse_the_internet_host_by_
         db.store.put_resident(saijo, p, &audit).await.unwrap();
     }
     let account = vrs_store::Account {
-        user_id: "saijo-staff".into(),
+        user_id: "saijo-staff".parse().unwrap(),
         role: vrs_domain::Role::MunicipalStaff,
         municipality: Some(saijo),
         prefecture: None,

@@ -115,7 +115,7 @@ pub async fn machine_clients_get_tokens_by_signed_assertion_and_act_within_their
     vrs_core::clients::register(
         store,
         &operator,
-        "saijo-tablet",
+        &"saijo-tablet".parse().unwrap(),
         &site_jwks,
         "coupons.read doses.write",
     )
@@ -124,13 +124,14 @@ pub async fn machine_clients_get_tokens_by_signed_assertion_and_act_within_their
     vrs_core::clients::register(
         store,
         &operator,
-        "saijo-ehr",
+        &"saijo-ehr".parse().unwrap(),
         &city_jwks,
         "system/Immunization.write system/Patient.read targets.import",
     )
     .await
     .unwrap();
     // A scope the role cannot use, a private key, a key that is not a key: refused at registration.
+    let tablet: vrs_domain::UserId = "saijo-tablet".parse().unwrap();
     for (jwks, scopes) in [
         (site_jwks.as_str(), "certificates.issue"),
         (
@@ -141,7 +142,7 @@ pub async fn machine_clients_get_tokens_by_signed_assertion_and_act_within_their
         ("not json", "doses.write"),
     ] {
         assert!(
-            vrs_core::clients::register(store, &operator, "saijo-tablet", jwks, scopes)
+            vrs_core::clients::register(store, &operator, &tablet, jwks, scopes)
                 .await
                 .is_err(),
             "{jwks} {scopes}"
@@ -438,7 +439,7 @@ pub async fn machine_clients_get_tokens_by_signed_assertion_and_act_within_their
     assert_eq!(as_json.body["code"], "unsupported_media_type");
 
     // Removing the client: its tokens stop at once and it gets no new one.
-    vrs_core::clients::remove(store, &operator, "saijo-tablet")
+    vrs_core::clients::remove(store, &operator, &"saijo-tablet".parse().unwrap())
         .await
         .unwrap();
     let after = send(

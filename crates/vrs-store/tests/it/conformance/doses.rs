@@ -5,7 +5,7 @@ use vrs_domain::{DoseSource, KanaName, LotNumber};
 use vrs_store::testkit::TestDb;
 use vrs_store::{IdempotentAnswer, StoreError};
 
-use super::{audit, code, dose, reg, resident, CHIYODA, SAIJO};
+use super::{audit, code, dose, reg, resident, user_id_of, CHIYODA, SAIJO};
 
 async fn put(db: &TestDb, r: &vrs_domain::Resident) {
     db.store
@@ -45,7 +45,7 @@ pub async fn dose_records_keep_venue_doctor_time_and_source(db: &TestDb) {
 fn answer(key: &str, user: &str, hash: u8) -> IdempotentAnswer {
     IdempotentAnswer {
         site: code(CHIYODA),
-        user_id: user.into(),
+        user_id: user_id_of(user),
         key: key.into(),
         request_hash: [hash; 32],
         status: 201,
@@ -74,20 +74,20 @@ pub async fn an_idempotency_key_keeps_its_first_answer_and_writes_once(db: &Test
     assert_eq!(s.doses_of(code(SAIJO), &r.atena).await.unwrap().len(), 1);
     assert_eq!(audit_count(db, SAIJO).await, before);
     assert_eq!(
-        s.stored_answer(code(CHIYODA), "tablet-1", "k-1")
+        s.stored_answer(code(CHIYODA), &user_id_of("tablet-1"), "k-1")
             .await
             .unwrap(),
         Some(answer("k-1", "tablet-1", 1))
     );
     // Keys belong to an account of a municipality.
     assert_eq!(
-        s.stored_answer(code(CHIYODA), "tablet-2", "k-1")
+        s.stored_answer(code(CHIYODA), &user_id_of("tablet-2"), "k-1")
             .await
             .unwrap(),
         None
     );
     assert_eq!(
-        s.stored_answer(code(SAIJO), "tablet-1", "k-1")
+        s.stored_answer(code(SAIJO), &user_id_of("tablet-1"), "k-1")
             .await
             .unwrap(),
         None
@@ -102,7 +102,7 @@ pub async fn an_idempotency_key_keeps_its_first_answer_and_writes_once(db: &Test
         .await
         .unwrap());
     assert_eq!(
-        s.stored_answer(code(CHIYODA), "tablet-1", "k-2")
+        s.stored_answer(code(CHIYODA), &user_id_of("tablet-1"), "k-2")
             .await
             .unwrap()
             .map(|a| a.request_hash),

@@ -1,0 +1,83 @@
+//! Sessions: the cookie a signed-in person holds, valid until it is idle or old by the
+//! [`LoginPolicy`], swept when it expires, and ended at sign-out.
+
+use chrono::{DateTime, Duration, Utc};
+use vrs_crypto::password;
+use vrs_domain::AuditAction;
+use vrs_store::{Account, SessionRecord, Store, StoreError};
+
+use super::{audit_scope, entry, LoginPolicy};
+
+/// Why a session cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("not signed in")]
+    Missing,
+    #[error("the session has expired")]
+    Expired,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The session of a cookie token and its account, if still valid now; marks it used.
+pub async fn session(
+    store: &dyn Store,
+    policy: &LoginPolicy,
+    token: &str,
+) -> Result<(SessionRecord, Account), SessionError> {
+    let now = Utc::now();
+    let hash = password::token_hash(token);
+    let (record, account) = match store.session_and_account(&hash).await {
+        Ok(found) => found,
+        Err(StoreError::NotFound) => return Err(SessionError::Missing),
+        Err(e) => return Err(e.into()),
+    };
+    if now - record.last_seen_at > policy.idle || now - record.created_at > policy.absolute {
+        store.delete_session(&hash).await?;
+        return Err(SessionError::Expired);
+    }
+    if account.disabled {
+        store.delete_session(&hash).await?;
+        return Err(SessionError::Missing);
+    }
+    // Writing on every request would cost a write per page; a minute's precision is enough.
+    if now - record.last_seen_at > Duration::minutes(1) {
+        store.touch_session(&hash, now).await?;
+    }
+    Ok((record, account))
+}
+
+/// Deletes the sessions that have expired by `policy` at `now` (the housekeeping job runs it, so
+/// a session nobody came back to does not stay in the table); returns how many.
+pub async fn sweep_sessions(
+    store: &dyn Store,
+    policy: &LoginPolicy,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    store
+        .delete_expired_sessions(now - policy.idle, now - policy.absolute)
+        .await
+}
+
+/// Ends the session of a cookie token.
+pub async fn logout(
+    store: &dyn Store,
+    token: &str,
+    account: &Account,
+    terminal: &str,
+) -> Result<(), StoreError> {
+    store.delete_session(&password::token_hash(token)).await?;
+    store
+        .append_audit(
+            audit_scope(account),
+            &entry(
+                account.user_id.as_str(),
+                account.role.as_str(),
+                terminal,
+                AuditAction::Logout,
+                "ok",
+            ),
+        )
+        .await
+        .map(|_| ())
+}
