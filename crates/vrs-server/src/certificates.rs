@@ -18,7 +18,7 @@ use vrs_core::certificates::{issue, CertificateError, CertificateRequest, Issued
 use vrs_crypto::x509::SignatureAlgorithm;
 use vrs_domain::mrz::{Mrz, MrzError};
 use vrs_domain::{
-    AuditAction, CertificateId, CertificateKind, IssueChannel, MunicipalityCode, MyNumber,
+    AuditAction, CertificateId, CertificateKind, IssueChannel, Labelled, MunicipalityCode, MyNumber,
 };
 
 use crate::api_errors::Fault;
@@ -286,8 +286,8 @@ pub async fn history(
                 tr {
                     td.id { (i.certificate_id) }
                     td { (i.issued_at.with_timezone(&jst).format("%Y-%m-%d %H:%M")) }
-                    td { (if ja { i.channel.label_ja() } else { i.channel.as_str() }) }
-                    td { (if ja { i.kind.label_ja() } else { i.kind.label_en() }) }
+                    td { (i.channel.label(ja)) }
+                    td { (i.kind.label(ja)) }
                     td { (i.name) }
                     td { (i.birth_date) }
                     td { (i.nationality.as_deref().unwrap_or("")) }

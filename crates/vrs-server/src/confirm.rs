@@ -7,7 +7,7 @@ use axum::response::{Html, IntoResponse, Response};
 use maud::html;
 use vrs_domain::Function;
 
-use crate::i18n::{t, Lang, Text};
+use crate::i18n::{t, Lang, Phrase, Text};
 use crate::pages::layout;
 use crate::session::Signed;
 
@@ -67,104 +67,51 @@ pub fn unless_confirmed(
 
 /// What the page says will happen, and where "back" goes.
 fn statement(lang: Lang, what: Destructive<'_>) -> (String, String) {
-    let ja = lang == Lang::Ja;
-    match what {
+    let (said, back) = match &what {
         Destructive::DeleteDose { atena, n } => (
-            if ja {
-                format!(
-                    "宛名番号 {atena} の{n}回目の接種記録を削除します。削除した記録は元に戻せません（操作ログに内容が残ります）。この記録を述べる証明書は失効します。"
-                )
-            } else {
-                format!(
-                    "Dose {n} of 宛名番号 {atena} will be deleted. It cannot be restored (the audit log keeps what it said). Certificates stating it are revoked."
-                )
-            },
+            Phrase::ConfirmDeleteDose(atena, n),
             format!("/records/{atena}"),
         ),
         Destructive::DeletePerson { atena } => (
-            if ja {
-                format!(
-                    "宛名番号 {atena} の人の記録を、接種記録とともに削除します。元に戻せません（操作ログに残ります）。"
-                )
-            } else {
-                format!(
-                    "The record of 宛名番号 {atena} will be deleted with its doses. It cannot be restored (the audit log keeps it)."
-                )
-            },
+            Phrase::ConfirmDeletePerson(atena),
             format!("/records/{atena}"),
         ),
         Destructive::RevokeCertificate { atena, certificate } => (
-            if ja {
-                format!(
-                    "証明書 {certificate} を失効させます。失効した証明書は検証で無効と表示され、元に戻せません。"
-                )
-            } else {
-                format!(
-                    "Certificate {certificate} will be revoked. Verifiers will show it as not valid; this cannot be undone."
-                )
-            },
+            Phrase::ConfirmRevokeCertificate(certificate),
             format!("/records/{atena}"),
         ),
         Destructive::SwitchFunction { function, stop } => {
-            let name = if ja { function.label_ja() } else { function.as_str() };
-            let text = match (stop, ja) {
-                (true, true) => format!(
-                    "機能「{name}」を全国で直ちに停止します。再開するまで、全ての自治体と会場でこの機能が使えません。"
-                ),
-                (true, false) => format!(
-                    "The function \"{name}\" will stop at once, nationwide: no municipality or site can use it until it is resumed."
-                ),
-                (false, true) => format!("機能「{name}」を全国で再開します。"),
-                (false, false) => format!("The function \"{name}\" will resume nationwide."),
+            // In English a function is named by its code, as `Display` writes it.
+            let label = function.label_ja();
+            let said = if *stop {
+                Phrase::ConfirmStopFunction(&label, function)
+            } else {
+                Phrase::ConfirmResumeFunction(&label, function)
             };
-            (text, "/operator/functions".to_owned())
+            return (said.text(lang), "/operator/functions".to_owned());
         }
         Destructive::ApproveApplication { id } => (
-            if ja {
-                format!(
-                    "申請 {id} を承認し、申請されたアカウントを発行します。初期パスワードは一度だけ表示されます。"
-                )
-            } else {
-                format!(
-                    "Application {id} will be approved and its accounts issued. Their initial passwords are shown once."
-                )
-            },
+            Phrase::ConfirmApproveApplication(id),
             "/operator/applications".to_owned(),
         ),
         Destructive::RejectApplication { id } => (
-            if ja {
-                format!("申請 {id} を却下します。")
-            } else {
-                format!("Application {id} will be rejected.")
-            },
+            Phrase::ConfirmRejectApplication(id),
             "/operator/applications".to_owned(),
         ),
         Destructive::DisableAccount { user_id, disable } => (
-            match (disable, ja) {
-                (true, true) => format!(
-                    "アカウント {user_id} の利用を停止します。ログイン中であれば直ちにログアウトされ、再開するまでログインできません。"
-                ),
-                (true, false) => format!(
-                    "Account {user_id} will be stopped: its sessions end now and it cannot sign in until it is let in again."
-                ),
-                (false, true) => format!("アカウント {user_id} の利用を再開します。"),
-                (false, false) => format!("Account {user_id} will be able to sign in again."),
+            if *disable {
+                Phrase::ConfirmDisableAccount(user_id)
+            } else {
+                Phrase::ConfirmEnableAccount(user_id)
             },
             "/admin/accounts".to_owned(),
         ),
         Destructive::ResetPassword { user_id } => (
-            if ja {
-                format!(
-                    "アカウント {user_id} のパスワードを新しい初期パスワードにします。今のパスワードは使えなくなり、ログイン中であればログアウトされます。初期パスワードは一度だけ表示されます。"
-                )
-            } else {
-                format!(
-                    "Account {user_id} gets a new initial password: the current one stops working and its sessions end. The new one is shown once."
-                )
-            },
+            Phrase::ConfirmResetPassword(user_id),
             "/admin/accounts".to_owned(),
         ),
-    }
+    };
+    (said.text(lang), back)
 }
 
 fn page(

@@ -13,14 +13,10 @@ use vrs_domain::{AtenaNumber, MunicipalityCode};
 
 use crate::duplicates_pages as view;
 use crate::error::WebError;
-use crate::i18n::{t, Lang, Text};
+use crate::i18n::{t, Lang, Phrase, Text};
 use crate::records::{actor, own};
 use crate::session::Signed;
 use crate::AppState;
-
-fn tr(lang: Lang, ja: &str, en: &str) -> String {
-    if lang == Lang::Ja { ja } else { en }.to_owned()
-}
 
 /// The staff's municipality once `action` on its people is allowed.
 fn allowed(signed: &Signed, action: Action) -> Result<MunicipalityCode, WebError> {
@@ -134,36 +130,21 @@ pub async fn scan(
 
 /// What a scan did, for the staff who started it.
 fn scan_message(lang: Lang, r: &duplicates::ScanReport) -> String {
-    let mut text = tr(
-        lang,
-        &format!(
-            "照合しました。新しい候補 {} 件（カナ氏名 {}、漢字氏名 {}、転入前の接種記録 {}）。転入者 {} 人について転入前の自治体に照会しました。",
-            r.added, r.kana_birth_sex, r.kanji_birth_sex, r.unfetched_move, r.movers_asked
-        ),
-        &format!(
-            "Scanned. {} new candidates ({} by kana name, {} by kanji name, {} with doses before the move); {} people who moved in were asked about in their former municipality.",
-            r.added, r.kana_birth_sex, r.kanji_birth_sex, r.unfetched_move, r.movers_asked
-        ),
-    );
+    let mut text = Phrase::Scanned(
+        &r.added,
+        &r.kana_birth_sex,
+        &r.kanji_birth_sex,
+        &r.unfetched_move,
+        &r.movers_asked,
+    )
+    .text(lang);
     if r.movers_without_consent_basis > 0 {
-        text.push_str(&tr(
-            lang,
-            &format!(
-                " {} 人は、転入前の自治体と双方で「本人同意を要しない接種記録照会に係る確認事項」に同意していないため照会していません（本人の同意を確認して照会画面から照会してください）。",
-                r.movers_without_consent_basis
-            ),
-            &format!(
-                " {} were not asked: this municipality and theirs have not both agreed to the no-consent inquiry terms (confirm the person's consent and ask on the inquiry page).",
-                r.movers_without_consent_basis
-            ),
-        ));
+        text.push_str(
+            &Phrase::MoversWithoutConsentBasis(&r.movers_without_consent_basis).text(lang),
+        );
     }
     if let Some(stopped) = &r.inquiry_stopped {
-        text.push_str(&tr(
-            lang,
-            &format!(" 転入者の照会は行っていません: {}", stopped.message_ja()),
-            &format!(" People who moved in were not asked about: {stopped}"),
-        ));
+        text.push_str(&Phrase::MoversNotAsked(&stopped.message_ja(), stopped).text(lang));
     }
     text
 }

@@ -4,7 +4,7 @@
 
 use maud::{html, Markup};
 use vrs_core::duplicates::{Queue, QueueItem, QueuePerson};
-use vrs_domain::format_wareki;
+use vrs_domain::{format_wareki, Labelled};
 use vrs_store::{CandidateKind, PersonMerge};
 
 use crate::i18n::{Lang, Text};
@@ -19,25 +19,11 @@ pub(crate) fn jst(at: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 /// What the kind of a candidate means, for staff.
-pub fn kind_ja(kind: CandidateKind) -> &'static str {
+fn kind_text(kind: CandidateKind) -> Text {
     match kind {
-        CandidateKind::KanaBirthSex => "氏名カナ・生年月日・性別が同じで宛名番号が異なります（接種券の再発行などによる二重登録の可能性が高い）。",
-        CandidateKind::KanjiBirthSex => "漢字氏名・生年月日・性別が同じで氏名カナが異なります（カナの入力誤りによる二重登録の可能性）。",
-        CandidateKind::UnfetchedMove => "転出元の自治体に接種記録がありますが、まだ照会で取得されていません。",
-    }
-}
-
-fn kind_en(kind: CandidateKind) -> &'static str {
-    match kind {
-        CandidateKind::KanaBirthSex => {
-            "Same kana name, birth date and sex under two atena numbers (likely a re-registration)."
-        }
-        CandidateKind::KanjiBirthSex => {
-            "Same kanji name, birth date and sex but a different kana reading (possible typo)."
-        }
-        CandidateKind::UnfetchedMove => {
-            "Doses exist in the municipality the person moved from and were not fetched."
-        }
+        CandidateKind::KanaBirthSex => Text::CandidateSameKana,
+        CandidateKind::KanjiBirthSex => Text::CandidateSameKanji,
+        CandidateKind::UnfetchedMove => Text::CandidateUnfetchedMove,
     }
 }
 
@@ -51,7 +37,7 @@ fn person(ja: bool, p: &QueuePerson) -> Markup {
                     dt { (Text::Name.pick(ja)) } dd { (r.name.as_str()) }
                     dt { (Text::Kana.pick(ja)) } dd { (r.name_kana.as_str()) }
                     dt { (Text::BirthDate.pick(ja)) } dd { (format_wareki(r.birth_date)) "（" (r.birth_date) "）" }
-                    dt { (Text::Sex.pick(ja)) } dd { (if ja { r.sex.label_ja() } else { r.sex.label_en() }) }
+                    dt { (Text::Sex.pick(ja)) } dd { (r.sex.label(ja)) }
                     dt { (Text::Doses.pick(ja)) }
                     dd {
                         @if p.doses.is_empty() { (Text::NoneWord.pick(ja)) }
@@ -72,7 +58,7 @@ fn item(signed: &Signed, i: &QueueItem) -> Markup {
     html! {
         section.card.candidate #(c.candidate_id) data-kind=(c.kind.as_str()) {
             h3 { (Text::Candidate.pick(ja)) (c.candidate_id) }
-            p.kind { (if ja { kind_ja(c.kind) } else { kind_en(c.kind) }) }
+            p.kind { (kind_text(c.kind).pick(ja)) }
             @if let Some(from) = c.other_municipality {
                 p { (Text::MovedFrom.pick(ja)) ": " (from.info().full_name()) "（" (from) "）" }
             }

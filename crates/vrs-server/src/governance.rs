@@ -13,7 +13,7 @@ use vrs_core::governance::{
     agree, function_overview, publish_terms, switch_function, terms_status, GovernanceError,
     TermsStatus,
 };
-use vrs_domain::{Function, TermsKind};
+use vrs_domain::{Function, Labelled, TermsKind};
 use vrs_store::{FunctionState, TermsVersion};
 
 use crate::error::WebError;
@@ -28,14 +28,6 @@ fn jst(at: chrono::DateTime<chrono::Utc>) -> String {
     (at + chrono::Duration::hours(9))
         .format("%Y-%m-%d %H:%M")
         .to_string()
-}
-
-fn kind_label(ja: bool, k: TermsKind) -> &'static str {
-    if ja {
-        k.label_ja()
-    } else {
-        k.label_en()
-    }
 }
 
 fn refused(e: GovernanceError) -> WebError {
@@ -74,7 +66,7 @@ fn terms_view(
         @if let Some(n) = notice { p.notice role="status" #notice { (n) } }
         @for s in status {
             section.card.terms data-kind=(s.kind.as_str()) data-agreed=(s.agreed_latest.is_some()) {
-                h3 { (kind_label(ja, s.kind)) }
+                h3 { (s.kind.label(ja)) }
                 @match &s.latest {
                     None => p { (Text::NotPublishedYet.pick(ja)) },
                     Some(v) => {
@@ -176,7 +168,7 @@ fn operator_terms_view(
             input type="hidden" name="csrf" value=(signed.session.csrf_token);
             (select("", "kind", Text::Kind.pick(ja), html! {
                 @for k in TermsKind::ALL {
-                    option value=(k.as_str()) selected[sent.is_some_and(|f| f.kind == k.as_str())] { (kind_label(ja, *k)) }
+                    option value=(k.as_str()) selected[sent.is_some_and(|f| f.kind == k.as_str())] { (k.label(ja)) }
                 }
             }, refusal))
             (Input::new("", "title", Text::Title.pick(ja)).value(sent.map_or("", |f| f.title.as_str())).required().maxlength(100).render(refusal))
@@ -192,7 +184,7 @@ fn operator_terms_view(
         table #versions {
             tr { th { (Text::Kind.pick(ja)) } th { (Text::Version.pick(ja)) } th { (Text::Title.pick(ja)) } th { (Text::PublishedBy.pick(ja)) } th { (Text::PublishedAt.pick(ja)) } }
             @for v in versions {
-                tr { td { (kind_label(ja, v.kind)) } td { (v.version) } td { (v.title) } td { (v.published_by) } td { (jst(v.published_at)) } }
+                tr { td { (v.kind.label(ja)) } td { (v.version) } td { (v.title) } td { (v.published_by) } td { (jst(v.published_at)) } }
             }
         }
     };
@@ -261,7 +253,7 @@ fn functions_view(
         @for (f, state) in overview {
             @let stopped = state.as_ref().is_some_and(|s| s.stopped);
             section.card.function data-function=(f.as_str()) data-stopped=(stopped) {
-                h3 { (if ja { f.label_ja() } else { f.label_en() }) }
+                h3 { (f.label(ja)) }
                 p {
                     @if stopped { strong.error { (Text::Stopped.pick(ja)) } } @else { (Text::Running.pick(ja)) }
                     @if let Some(s) = state {

@@ -5,7 +5,7 @@
 use maud::{html, Markup};
 use vrs_core::inquiry::bulk::{BulkOutcome, BulkReport};
 use vrs_core::inquiry::InquiryAnswer;
-use vrs_domain::{format_wareki, VaccineProduct};
+use vrs_domain::{format_wareki, Labelled, VaccineProduct};
 use vrs_store::{InquiryJob, ProvidedDose, ProvisionRecord};
 
 use crate::form::{Input, Refusal};
@@ -32,8 +32,8 @@ fn doses_table(ja: bool, doses: &[ProvidedDose]) -> Markup {
                 tr {
                     td { (d.dose_number) }
                     td { (format_wareki(d.administered_on)) "（" (d.administered_on) "）" }
-                    td { (product.map_or(d.product_code.as_str(), |p| if ja { p.name_ja } else { p.name })) }
-                    td { (product.map_or("", |p| if ja { p.ledger_maker_name() } else { p.manufacturer.name_en() })) }
+                    td { (product.map_or(d.product_code.as_str(), |p| p.label(ja))) }
+                    td { (product.map_or("", |p| p.manufacturer.label(ja))) }
                     td { (d.lot_number) }
                     td { (d.coupon.as_str()) }
                     td { (d.site_municipality.info().full_name()) }
@@ -50,7 +50,7 @@ fn answer(signed: &Signed, a: &InquiryAnswer) -> Markup {
             h3 { (Text::Answer.pick(ja)) }
             p { (Text::InquiryId.pick(ja)) ": " span #inquiry-id { (a.inquiry_id) } }
             p { (Text::Asked.pick(ja)) ": " (a.former.info().full_name()) "（" (a.former) "）　"
-                (Text::ConsentBasis.pick(ja)) ": " (if ja { a.consent.label_ja() } else { a.consent.label_en() }) }
+                (Text::ConsentBasis.pick(ja)) ": " (a.consent.label(ja)) }
             @if !a.found {
                 p.notice #not-found { (Text::NoRecordFound.pick(ja)) }
             } @else if a.doses.is_empty() {
@@ -130,11 +130,11 @@ fn records_table(ja: bool, records: &[ProvisionRecord]) -> Markup {
                 @for r in records {
                     tr data-side=(r.side.as_str()) {
                         td { (r.inquiry_id) }
-                        td { (if ja { r.side.label_ja() } else { r.side.as_str() }) }
+                        td { (r.side.label(ja)) }
                         td { (jst(r.at)) }
                         td { (r.counterpart.info().full_name()) "（" (r.counterpart) "）" }
                         td { (r.actor) }
-                        td { (if ja { r.consent.label_ja() } else { r.consent.label_en() }) }
+                        td { (r.consent.label(ja)) }
                         td { (r.atena.as_ref().map(ToString::to_string).unwrap_or_default()) }
                         td { (if r.found { Text::Found.pick(ja) } else { Text::NotFound.pick(ja) }) }
                         td { (r.doses.iter().map(|d| d.dose_number.to_string()).collect::<Vec<_>>().join(",")) }

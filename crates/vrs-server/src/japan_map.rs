@@ -5,6 +5,7 @@
 //! stands as its mark on a grey tile. No script, no external file.
 
 use maud::{html, Markup};
+use vrs_domain::Labelled;
 
 use crate::charts::Point;
 
@@ -170,7 +171,8 @@ pub fn tile_map(
                     @let full = vrs_domain::PrefectureCode::parse(&code.to_string())
                         .map(|p| p.info().name)
                         .unwrap_or("");
-                    @let label = if ja { short_ja(full).to_owned() } else { name_en(code).to_owned() };
+                    @let name = (full, name_en(code)).label(ja);
+                    @let label = (short_ja(full), name_en(code)).label(ja);
                     @let (fill, ink, text) = match value_of(code) {
                         Some(Point::Value(v)) => {
                             let (fill, ink) = shade(v);
@@ -180,8 +182,10 @@ pub fn tile_map(
                         _ => ("#f4f4f4", "#555", "–".to_owned()),
                     };
                     g.tile data-prefecture=(format!("{code:02}")) {
-                        title { (if ja { full } else { name_en(code) }) ": " (text) }
+                        title { (name) ": " (text) }
                         rect x=(x) y=(y) width=(TILE) height=(TILE) rx="4" fill=(fill) {}
+                        // A Japanese name is two to four characters; an English one needs a
+                        // smaller type to fit the tile.
                         text x=(x + TILE / 2.0) y=(y + 19.0) text-anchor="middle"
                             font-size=(if ja { "11" } else { "8" }) fill=(ink) { (label) }
                         text x=(x + TILE / 2.0) y=(y + 35.0) text-anchor="middle"

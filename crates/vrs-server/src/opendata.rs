@@ -15,14 +15,14 @@ use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::Value;
 use vrs_core::statistics::opendata as open;
-use vrs_domain::Cell;
+use vrs_domain::{Cell, Labelled};
 use vrs_interop::Encoding;
 use vrs_store::OpenFile;
 
 use crate::charts::{bar_chart, even_days, line_chart, percent, Point, Series};
 use crate::duplicates_pages::jst;
 use crate::error::WebError;
-use crate::i18n::{t, Lang, Text};
+use crate::i18n::{Lang, Phrase, Text};
 use crate::japan_map::{name_en, tile_map};
 use crate::pages::layout;
 use crate::AppState;
@@ -257,20 +257,8 @@ fn size(bytes: u64) -> String {
 
 /// The charts of the dashboard from `summary.json`.
 fn charts(summary: &Value, ja: bool, dose: usize) -> Markup {
-    let doses_label = |n: usize| {
-        if ja {
-            format!("{n}回目")
-        } else {
-            format!("dose {n}")
-        }
-    };
-    let at_least = |n: usize| {
-        if ja {
-            format!("{n}回以上")
-        } else {
-            format!("≥ {n} doses")
-        }
-    };
+    let doses_label = |n: usize| Phrase::DoseOrdinal(&n).pick(ja);
+    let at_least = |n: usize| Phrase::AtLeastDoses(&n).pick(ja);
     let empty = Vec::new();
     let daily = summary["daily"].as_array().unwrap_or(&empty);
     let max_dose = summary["nation"]["people_with_at_least"]
@@ -340,14 +328,9 @@ fn charts(summary: &Value, ja: bool, dose: usize) -> Markup {
             ))
         })
         .collect();
-    let lang = if ja { Lang::Ja } else { Lang::En };
-    let marks = t(lang, Text::WithheldMarks);
-    let gaps = t(lang, Text::WithheldGaps);
-    let map_title = if ja {
-        format!("都道府県別の接種率（{dose}回以上、対象者比）")
-    } else {
-        format!("Coverage by prefecture (at least {dose} doses, of targets)")
-    };
+    let marks = Text::WithheldMarks.pick(ja);
+    let gaps = Text::WithheldGaps.pick(ja);
+    let map_title = Phrase::CoverageByPrefecture(&dose).pick(ja);
     html! {
         div.charts {
             (line_chart(Text::DosesPerDayNationwide.pick(ja), "open-daily", &days, &per_day, false, gaps))
@@ -385,7 +368,7 @@ fn prefecture_table(summary: &Value, ja: bool, dose: usize) -> Markup {
             thead { tr {
                 th scope="col" { (Text::Prefecture.pick(ja)) }
                 th scope="col" { (Text::Targets.pick(ja)) }
-                th scope="col" { (if ja { format!("{dose}回以上") } else { format!("≥ {dose} doses") }) }
+                th scope="col" { (Phrase::AtLeastDoses(&dose).pick(ja)) }
                 th scope="col" { (Text::Coverage.pick(ja)) }
                 th scope="col" { (Text::DoseCount.pick(ja)) }
             } }
@@ -393,7 +376,7 @@ fn prefecture_table(summary: &Value, ja: bool, dose: usize) -> Markup {
                 @for p in prefectures {
                     @let code: u8 = p["code"].as_str().and_then(|c| c.parse().ok()).unwrap_or(0);
                     tr {
-                        th scope="row" { (if ja { p["name"].as_str().unwrap_or("") } else { name_en(code) }) }
+                        th scope="row" { ((p["name"].as_str().unwrap_or(""), name_en(code)).label(ja)) }
                         td { (text(&p["targets"])) }
                         td { (text(&p["people_with_at_least"][dose.to_string()])) }
                         td { @match p["coverage_percent"][dose.to_string()].as_f64() {

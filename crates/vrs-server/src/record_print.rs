@@ -7,7 +7,7 @@ use axum::response::Html;
 use maud::html;
 use vrs_core::access::{Action, Target};
 use vrs_core::records::read_person;
-use vrs_domain::format_wareki;
+use vrs_domain::{format_wareki, Labelled};
 
 use crate::error::WebError;
 use crate::i18n::{Lang, Text};
@@ -41,7 +41,7 @@ pub async fn page(
                 dt { (Text::Name.pick(ja)) } dd { (p.name.as_str()) }
                 dt { (Text::KanaName.pick(ja)) } dd { (p.name_kana.as_str()) }
                 dt { (Text::BirthDate.pick(ja)) } dd { (date(p.birth_date)) }
-                dt { (Text::Sex.pick(ja)) } dd { (if ja { p.sex.label_ja() } else { p.sex.label_en() }) }
+                dt { (Text::Sex.pick(ja)) } dd { (p.sex.label(ja)) }
                 dt { (Text::CouponNumber.pick(ja)) } dd { (p.coupon.as_str()) }
             }
             h3 { (Text::Doses.pick(ja)) }
@@ -57,7 +57,7 @@ pub async fn page(
                         tr {
                             td { (r.dose.dose_number) }
                             td { (date(r.dose.administered_on)) }
-                            td { (if ja { r.dose.product.name_ja } else { r.dose.product.name }) }
+                            td { (r.dose.product.label(ja)) }
                             td { (r.dose.lot_number.as_str()) }
                             td { (r.dose.site_municipality.info().full_name()) }
                             td { (r.venue) }
@@ -72,8 +72,8 @@ pub async fn page(
                     @for c in &certificates {
                         tr {
                             td { (c.certificate_id) }
-                            td { (if ja { c.kind.label_ja() } else { c.kind.label_en() }) }
-                            td { (if ja { c.status.label_ja() } else { c.status.as_str() }) }
+                            td { (c.kind.label(ja)) }
+                            td { (c.status.label(ja)) }
                         }
                     }
                 }

@@ -26,7 +26,7 @@ use crate::AppState;
 
 pub(crate) fn actor(signed: &Signed) -> vrs_core::Actor {
     vrs_core::Actor {
-        user: signed.account.user_id.clone(),
+        user: signed.account.user_id.to_string(),
         role: signed.account.role.as_str().to_owned(),
         terminal: signed.terminal.as_str().to_owned(),
     }
@@ -67,10 +67,6 @@ pub struct SearchQuery {
 
 /// People per page of a search's result.
 pub const RESULTS_PER_PAGE: usize = 20;
-
-fn tr(lang: Lang, ja: &str, en: &str) -> String {
-    if lang == Lang::Ja { ja } else { en }.to_owned()
-}
 
 /// The query the form asks for, or the message naming the field that is wrong. `None` when the
 /// form is empty.
@@ -164,11 +160,7 @@ pub async fn search(
         let lgwan = signed
             .authorize(Action::SearchPersonByMyNumber, &Target::Municipality(own))
             .is_ok();
-        let message = tr(
-            signed.lang,
-            "個人番号はURLに入れられません。検索フォームから検索してください（送信内容はURLに残りません）。",
-            "A My Number is never put in a URL: search with the form, which sends it in the request body.",
-        );
+        let message = t(signed.lang, Text::MyNumberNeverInUrl);
         let blank = SearchQuery::default();
         let refused = Refusal::field("my_number", message);
         return Ok((

@@ -2,11 +2,11 @@
 //! shown in 和暦 and Western form; the My Number appears only masked, and only on LG-WAN sessions.
 
 use maud::{html, Markup};
-use vrs_domain::{format_wareki, DoseRecord, Resident, VaccineProduct};
+use vrs_domain::{format_wareki, DoseRecord, Labelled, Resident, VaccineProduct};
 
 use crate::certificates::CounterForm;
 use crate::form::{self, Input, Refusal};
-use crate::i18n::{Lang, Text};
+use crate::i18n::{Lang, Phrase, Text};
 use crate::pages::layout;
 use crate::records::{DoseForm, FlagsForm, SearchQuery, RESULTS_PER_PAGE};
 use crate::session::Signed;
@@ -69,7 +69,7 @@ pub fn search(
                             td { (p.name.as_str()) }
                             td { (p.name_kana.as_str()) }
                             td { (date(p.birth_date)) }
-                            td { (if ja { p.sex.label_ja() } else { p.sex.label_en() }) }
+                            td { (p.sex.label(ja)) }
                             td { (flags(ja, p)) }
                         }
                     }
@@ -113,11 +113,7 @@ fn flags(ja: bool, p: &Resident) -> String {
     let mut out = Vec::new();
     if let Some(from) = p.moved_in_from {
         let name = from.info().full_name();
-        out.push(if ja {
-            format!("転入（転入前: {name} {from}）")
-        } else {
-            format!("Moved in (from {name} {from})")
-        });
+        out.push(Phrase::MovedInFrom(&name, &from).pick(ja));
     }
     if let Some(d) = p.moved_out_on {
         out.push(format!("{} {}", Text::MovedOut.pick(ja), date(d)));
@@ -131,7 +127,7 @@ fn flags(ja: bool, p: &Resident) -> String {
 fn product_options(selected: &str, ja: bool) -> Markup {
     html! {
         @for p in VaccineProduct::catalogue() {
-            option value=(p.code) selected[p.code == selected] { (if ja { p.name_ja } else { p.name }) }
+            option value=(p.code) selected[p.code == selected] { (p.label(ja)) }
         }
     }
 }
@@ -261,7 +257,7 @@ pub fn person(
                 dt { (Text::Name.pick(ja)) } dd { (p.name.as_str()) }
                 dt { (Text::KanaName.pick(ja)) } dd { (p.name_kana.as_str()) }
                 dt { (Text::BirthDate.pick(ja)) } dd { (date(p.birth_date)) }
-                dt { (Text::Sex.pick(ja)) } dd { (if ja { p.sex.label_ja() } else { p.sex.label_en() }) }
+                dt { (Text::Sex.pick(ja)) } dd { (p.sex.label(ja)) }
                 dt { (Text::CouponNumber.pick(ja)) } dd { (p.coupon.as_str()) }
                 @if show_my_number {
                     dt { (Text::MyNumber.pick(ja)) } dd #my-number { (p.my_number) }
@@ -283,7 +279,7 @@ pub fn person(
                     tr data-dose=(r.dose.dose_number) {
                         td { (r.dose.dose_number) }
                         td { (date(r.dose.administered_on)) }
-                        td { (if ja { r.dose.product.name_ja } else { r.dose.product.name }) }
+                        td { (r.dose.product.label(ja)) }
                         td { (r.dose.lot_number.as_str()) }
                         td { (r.dose.site_municipality.info().full_name()) }
                         td { (r.venue) }
@@ -419,9 +415,9 @@ fn issued_certificates(
                     tr.certificate data-status=(c.status.as_str()) {
                         td.id { (c.certificate_id) }
                         td { (c.issued_at.with_timezone(&jst).format("%Y-%m-%d %H:%M")) }
-                        td { (if ja { c.kind.label_ja() } else { c.kind.label_en() }) }
+                        td { (c.kind.label(ja)) }
                         td.status {
-                            (if ja { c.status.label_ja() } else { c.status.as_str() })
+                            (c.status.label(ja))
                             @if !c.status_reason.is_empty() { br; small { (c.status_reason) } }
                         }
                         td {

@@ -15,7 +15,7 @@ use vrs_core::access::{Action, Target};
 use vrs_core::statistics::view::{
     csv_rows, dashboard, dashboard_of_days, Audience, Dashboard, Days, Table,
 };
-use vrs_domain::{Cell, MunicipalityCode, PrefectureCode};
+use vrs_domain::{Cell, Labelled, MunicipalityCode, PrefectureCode};
 use vrs_interop::{CsvWriter, Encoding};
 use vrs_store::StatScope;
 
@@ -154,7 +154,7 @@ struct Asked<'a> {
 }
 
 fn charts(d: &Dashboard, ja: bool) -> Markup {
-    let pick = |(j, e): &(String, String)| if ja { j.clone() } else { e.clone() };
+    let pick = |label: &(String, String)| label.label(ja).to_owned();
     // Every day from the first dose to the last, so the axis is even in time (a day without doses
     // is 0; a hidden count is a gap).
     let dated: Vec<(chrono::NaiveDate, &Vec<Cell>)> = d
@@ -234,7 +234,7 @@ fn charts(d: &Dashboard, ja: bool) -> Markup {
         .products
         .rows
         .iter()
-        .map(|(j, e, _)| if ja { j.clone() } else { e.clone() })
+        .map(|(j, e, _)| (j.as_str(), e.as_str()).label(ja).to_owned())
         .collect();
     let by_product = vec![Series {
         label: Text::DoseCount.pick(ja).to_owned(),
@@ -245,9 +245,8 @@ fn charts(d: &Dashboard, ja: bool) -> Markup {
             .map(|t| t.iter().copied().map(Point::of).collect())
             .unwrap_or_default(),
     }];
-    let lang = if ja { Lang::Ja } else { Lang::En };
-    let gaps = t(lang, Text::WithheldGaps);
-    let marks = t(lang, Text::WithheldMarks);
+    let gaps = Text::WithheldGaps.pick(ja);
+    let marks = Text::WithheldMarks.pick(ja);
     let lower_bound = Text::DaysWithheld10XCount.pick(ja);
     html! {
         div.charts {
@@ -275,7 +274,7 @@ fn has_rate(t: &Table, c: usize) -> bool {
 }
 
 fn table_view(t: &Table, ja: bool, download: &str, sort: Option<usize>, sortable: bool) -> Markup {
-    let pick = |j: &str, e: &str| if ja { j.to_owned() } else { e.to_owned() };
+    let pick = |j: &str, e: &str| (j, e).label(ja).to_owned();
     let mut order: Vec<usize> = (0..t.rows.len()).collect();
     if let Some(c) = sort.filter(|c| *c < t.columns.len()) {
         // Hidden cells sort last.
@@ -293,7 +292,7 @@ fn table_view(t: &Table, ja: bool, download: &str, sort: Option<usize>, sortable
                         }
                         @if has_rate(t, i) { th.rate { (rate) "（" (pick(j, e)) "）" } }
                     }
-                    @if t.row_totals.is_some() { th { (pick("計", "Total")) } }
+                    @if t.row_totals.is_some() { th { (Text::Total.pick(ja)) } }
                 }
                 @for i in order {
                     @let (j, e, cells) = &t.rows[i];
@@ -307,7 +306,7 @@ fn table_view(t: &Table, ja: bool, download: &str, sort: Option<usize>, sortable
                     }
                 }
                 tr.total {
-                    th { (pick("計", "Total")) }
+                    th { (Text::Total.pick(ja)) }
                     @for (c, cell) in t.column_totals.iter().enumerate() {
                         td.num.suppressed[cell.is_withheld()] { (cell.text()) }
                         @if has_rate(t, c) { td.num.rate { (rate_text(cell, &t.column_totals[0])) } }
@@ -315,7 +314,7 @@ fn table_view(t: &Table, ja: bool, download: &str, sort: Option<usize>, sortable
                     @if let Some(total) = t.total { td.num.suppressed[total.is_withheld()] { (total.text()) } }
                 }
             }
-            p { a.download href={ "/statistics/download?table=" (t.name) "&" (download) } { (pick("CSVダウンロード", "Download CSV")) } }
+            p { a.download href={ "/statistics/download?table=" (t.name) "&" (download) } { (Text::DownloadCsv.pick(ja)) } }
         }
     }
 }
@@ -330,9 +329,9 @@ fn headline(d: &Dashboard, ja: bool) -> Markup {
     html! {
         section #headline aria-label=(Text::CoverageOfTargets.pick(ja)) {
             @for (c, cell) in totals.iter().enumerate().skip(1) {
-                @let (j, e) = &d.coverage.columns[c];
+                @let column = &d.coverage.columns[c];
                 div.figure {
-                    span.label { (if ja { j } else { e }) }
+                    span.label { (column.label(ja)) }
                     span.rate { (rate_text(cell, targets)) }
                     span.counts { (cell.text()) " / " (targets.text()) }
                 }

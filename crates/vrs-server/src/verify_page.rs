@@ -15,7 +15,7 @@ use maud::{html, Markup};
 use vrs_core::certificates::signing;
 
 use crate::error::WebError;
-use crate::i18n::{Lang, Text};
+use crate::i18n::{Lang, Phrase, Text};
 use crate::limits::PoolRefusal;
 use crate::pages::layout;
 use crate::AppState;
@@ -119,11 +119,7 @@ pub async fn check(
     }
     let too_large = |lang| {
         let mb = UPLOAD_LIMIT / (1024 * 1024);
-        let reason = if ja {
-            format!("画像が大きすぎます（{mb} MB まで）。")
-        } else {
-            format!("The picture is too large ({mb} MB at most).")
-        };
+        let reason = Phrase::PictureTooLarge(&mb).pick(ja);
         refused(lang, StatusCode::PAYLOAD_TOO_LARGE, &reason, None)
     };
     let announced = headers

@@ -159,6 +159,17 @@ impl CertificateStatus {
     }
 }
 
+/// The status as staff read it: in Japanese its label, in English its stored code.
+impl vrs_domain::Labelled<'static> for CertificateStatus {
+    fn label_ja(&self) -> &'static str {
+        CertificateStatus::label_ja(*self)
+    }
+
+    fn label_en(&self) -> &'static str {
+        self.as_str()
+    }
+}
+
 /// A revoked certificate as the public revocation lists need it: no personal field.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RevokedCertificate {

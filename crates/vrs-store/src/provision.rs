@@ -43,6 +43,17 @@ impl ProvisionSide {
     }
 }
 
+/// The side as staff read it: in Japanese 照会 or 提供, in English its stored code.
+impl vrs_domain::Labelled<'static> for ProvisionSide {
+    fn label_ja(&self) -> &'static str {
+        ProvisionSide::label_ja(*self)
+    }
+
+    fn label_en(&self) -> &'static str {
+        self.as_str()
+    }
+}
+
 /// One dose as it was provided: what the answer to an inquiry carries.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProvidedDose {

@@ -1,8 +1,8 @@
 //! The tables every statistics view shows, built from a scope's sums: suppressed unless the viewer
 //! is the municipality itself looking at its own counts.
 
-use vrs_domain::{suppress, AgeBand, Cell, Sex, VaccineProduct};
-use vrs_store::{MunicipalityFigures, ScopeStatistics, StatScope, Store, StoreError};
+use vrs_domain::{suppress, AgeBand, Cell, Labelled, Sex, VaccineProduct};
+use vrs_store::{MunicipalityFigures, ScopeStatistics, StatScope, StatisticsStore, StoreError};
 
 /// Whether the view leaves the municipality (a prefecture's, the nation's, or an API client of
 /// theirs): then small counts are suppressed.
@@ -147,7 +147,7 @@ fn band_label(b: AgeBand) -> (String, String) {
 
 /// The dashboard of `scope` for `audience`, from the stored sums, over the whole campaign.
 pub async fn dashboard(
-    store: &dyn Store,
+    store: &(impl StatisticsStore + ?Sized),
     scope: StatScope,
     audience: Audience,
 ) -> Result<Dashboard, StoreError> {
@@ -156,7 +156,7 @@ pub async fn dashboard(
 
 /// The dashboard of `scope` for `audience` with its daily table limited to `days`.
 pub async fn dashboard_of_days(
-    store: &dyn Store,
+    store: &(impl StatisticsStore + ?Sized),
     scope: StatScope,
     audience: Audience,
     days: Days,
@@ -359,7 +359,7 @@ pub fn build(
 /// A table as CSV rows (header first): cells as numbers or `<10`, then the totals row when the
 /// table has one.
 pub fn csv_rows(t: &Table, ja: bool) -> Vec<Vec<String>> {
-    let pick = |j: &str, e: &str| if ja { j.to_owned() } else { e.to_owned() };
+    let pick = |j: &str, e: &str| (j, e).label(ja).to_owned();
     let mut header = vec![pick(t.row_header.0, t.row_header.1)];
     header.extend(t.columns.iter().map(|(j, e)| pick(j, e)));
     if t.row_totals.is_some() {

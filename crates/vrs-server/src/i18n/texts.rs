@@ -1,4 +1,5 @@
-//! The one table of the pages' texts: `Key => "日本語", "English";`, read by [`t`](super::t).
+//! The one table of the pages' texts: `Key => "日本語", "English";`, read by [`t`](super::t);
+//! then the texts built from values, `Key(value, …) => "日本語 {value}", "English {value}";`.
 
 text_table! {
     SystemName => "ワクチン接種記録システム (VRS)", "Vaccination Record System (VRS)";
@@ -438,4 +439,57 @@ text_table! {
     UploadReading => "ファイルを確認して取り込んでいます。このままお待ちください…", "Checking and importing the file: please wait…";
     UploadFailed => "送信できませんでした。もう一度お試しください。", "The file could not be sent: please try again.";
     UploadProgress => "送信の進み具合", "Upload progress";
+    /// The search refuses a My Number sent in the query string.
+    MyNumberNeverInUrl => "個人番号はURLに入れられません。検索フォームから検索してください（送信内容はURLに残りません）。", "A My Number is never put in a URL: search with the form, which sends it in the request body.";
+    /// What each kind of duplicate candidate means, for staff.
+    CandidateSameKana => "氏名カナ・生年月日・性別が同じで宛名番号が異なります（接種券の再発行などによる二重登録の可能性が高い）。", "Same kana name, birth date and sex under two atena numbers (likely a re-registration).";
+    CandidateSameKanji => "漢字氏名・生年月日・性別が同じで氏名カナが異なります（カナの入力誤りによる二重登録の可能性）。", "Same kanji name, birth date and sex but a different kana reading (possible typo).";
+    CandidateUnfetchedMove => "転出元の自治体に接種記録がありますが、まだ照会で取得されていません。", "Doses exist in the municipality the person moved from and were not fetched.";
+    /// A statistics table's totals row and column.
+    Total => "計", "Total";
+    DownloadCsv => "CSVダウンロード", "Download CSV";
+    LockedAccounts => "ロック中のアカウント", "Locked accounts";
+    NoAccountIsLocked => "ロック中のアカウントはありません。", "No account is locked.";
+    LockedUntil => "ロック解除予定", "Locked until";
+    FailedLogins => "連続失敗回数", "Failed logins";
+    Unlock => "ロックを解除", "Unlock";
+    /// Where an account application stands.
+    ApplicationPending => "審査中", "Pending";
+    ApplicationApproved => "承認済", "Approved";
+    ApplicationRejected => "却下", "Rejected";
+    /// Menu entries whose page is titled more briefly.
+    MenuCertificatesIssued => "接種証明書の発行履歴", "Certificates issued";
+    MenuStatistics => "接種状況の統計", "Vaccination statistics";
+    MenuLockedAccounts => "ロック中のアカウント（不正ログインの通知）", "Locked accounts (intrusion notices)";
+    MenuUnusualCouponReads => "接種券の読み取りの異常（会場タブレット）", "Unusual coupon reads (site tablets)";
+}
+
+phrase_table! {
+    /// The confirmation pages: what will happen.
+    ConfirmDeleteDose(atena, n) => "宛名番号 {atena} の{n}回目の接種記録を削除します。削除した記録は元に戻せません（操作ログに内容が残ります）。この記録を述べる証明書は失効します。", "Dose {n} of 宛名番号 {atena} will be deleted. It cannot be restored (the audit log keeps what it said). Certificates stating it are revoked.";
+    ConfirmDeletePerson(atena) => "宛名番号 {atena} の人の記録を、接種記録とともに削除します。元に戻せません（操作ログに残ります）。", "The record of 宛名番号 {atena} will be deleted with its doses. It cannot be restored (the audit log keeps it).";
+    ConfirmRevokeCertificate(certificate) => "証明書 {certificate} を失効させます。失効した証明書は検証で無効と表示され、元に戻せません。", "Certificate {certificate} will be revoked. Verifiers will show it as not valid; this cannot be undone.";
+    /// A function by its Japanese label, and in English by its code.
+    ConfirmStopFunction(label, code) => "機能「{label}」を全国で直ちに停止します。再開するまで、全ての自治体と会場でこの機能が使えません。", "The function \"{code}\" will stop at once, nationwide: no municipality or site can use it until it is resumed.";
+    ConfirmResumeFunction(label, code) => "機能「{label}」を全国で再開します。", "The function \"{code}\" will resume nationwide.";
+    ConfirmApproveApplication(id) => "申請 {id} を承認し、申請されたアカウントを発行します。初期パスワードは一度だけ表示されます。", "Application {id} will be approved and its accounts issued. Their initial passwords are shown once.";
+    ConfirmRejectApplication(id) => "申請 {id} を却下します。", "Application {id} will be rejected.";
+    ConfirmDisableAccount(user_id) => "アカウント {user_id} の利用を停止します。ログイン中であれば直ちにログアウトされ、再開するまでログインできません。", "Account {user_id} will be stopped: its sessions end now and it cannot sign in until it is let in again.";
+    ConfirmEnableAccount(user_id) => "アカウント {user_id} の利用を再開します。", "Account {user_id} will be able to sign in again.";
+    ConfirmResetPassword(user_id) => "アカウント {user_id} のパスワードを新しい初期パスワードにします。今のパスワードは使えなくなり、ログイン中であればログアウトされます。初期パスワードは一度だけ表示されます。", "Account {user_id} gets a new initial password: the current one stops working and its sessions end. The new one is shown once.";
+    /// The municipal administrator applied for an account.
+    Applied(id) => "申請しました（申請番号 {id}）。国の承認後にユーザIDが発行されます。", "Applied (application {id}). The user ID is issued once the national operator approves.";
+    /// A scan for duplicate people: what it found and whom it asked about.
+    Scanned(added, kana, kanji, unfetched, movers) => "照合しました。新しい候補 {added} 件（カナ氏名 {kana}、漢字氏名 {kanji}、転入前の接種記録 {unfetched}）。転入者 {movers} 人について転入前の自治体に照会しました。", "Scanned. {added} new candidates ({kana} by kana name, {kanji} by kanji name, {unfetched} with doses before the move); {movers} people who moved in were asked about in their former municipality.";
+    MoversWithoutConsentBasis(count) => " {count} 人は、転入前の自治体と双方で「本人同意を要しない接種記録照会に係る確認事項」に同意していないため照会していません（本人の同意を確認して照会画面から照会してください）。", " {count} were not asked: this municipality and theirs have not both agreed to the no-consent inquiry terms (confirm the person's consent and ask on the inquiry page).";
+    /// Why, in Japanese and in English.
+    MoversNotAsked(why_ja, why_en) => " 転入者の照会は行っていません: {why_ja}", " People who moved in were not asked about: {why_en}";
+    /// A person's record: where they moved in from (the municipality's name and code).
+    MovedInFrom(name, code) => "転入（転入前: {name} {code}）", "Moved in (from {name} {code})";
+    /// The certificate check refuses a picture over the upload limit.
+    PictureTooLarge(mb) => "画像が大きすぎます（{mb} MB まで）。", "The picture is too large ({mb} MB at most).";
+    /// The open-data charts: doses of one number, people with at least so many doses.
+    DoseOrdinal(n) => "{n}回目", "dose {n}";
+    AtLeastDoses(n) => "{n}回以上", "≥ {n} doses";
+    CoverageByPrefecture(dose) => "都道府県別の接種率（{dose}回以上、対象者比）", "Coverage by prefecture (at least {dose} doses, of targets)";
 }
