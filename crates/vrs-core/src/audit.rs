@@ -4,7 +4,7 @@
 //! database itself refuses UPDATE and DELETE on the log).
 
 use vrs_crypto::chain::GENESIS;
-use vrs_store::{AuditScope, Store, StoreError};
+use vrs_store::{AuditScope, AuditStore, BackupStore, StoreError};
 
 const PAGE: u32 = 10_000;
 
@@ -26,7 +26,10 @@ pub struct ChainCheck {
 }
 
 /// Recomputes the chain of `scope` from its first entry to its recorded head.
-pub async fn verify_chain(store: &dyn Store, scope: AuditScope) -> Result<ChainCheck, StoreError> {
+pub async fn verify_chain(
+    store: &(impl AuditStore + ?Sized),
+    scope: AuditScope,
+) -> Result<ChainCheck, StoreError> {
     let mut previous = GENESIS;
     let mut expected_seq = 1i64;
     let mut entries = 0u64;
@@ -115,7 +118,12 @@ pub struct Anchor {
     pub heads: Vec<AnchoredHead>,
 }
 
-fn anchor_mac(store: &dyn Store, chain: &str, seq: i64, hash_hex: &str) -> String {
+fn anchor_mac(
+    store: &(impl BackupStore + ?Sized),
+    chain: &str,
+    seq: i64,
+    hash_hex: &str,
+) -> String {
     hex::encode(store.pseudonym(
         "audit anchor v1",
         format!("{chain}|{seq}|{hash_hex}").as_bytes(),
@@ -123,7 +131,9 @@ fn anchor_mac(store: &dyn Store, chain: &str, seq: i64, hash_hex: &str) -> Strin
 }
 
 /// The anchor of every chain's recorded head now.
-pub async fn make_anchor(store: &dyn Store) -> Result<Anchor, StoreError> {
+pub async fn make_anchor(
+    store: &(impl AuditStore + BackupStore + ?Sized),
+) -> Result<Anchor, StoreError> {
     let mut heads = Vec::new();
     for scope in store.audit_chains().await? {
         if let Some((seq, hash)) = store.audit_head(scope).await? {
@@ -157,7 +167,7 @@ pub enum AnchorError {
 
 impl Anchor {
     /// Reads an anchor file and checks every MAC with this deployment's master key.
-    pub fn read(store: &dyn Store, text: &str) -> Result<Anchor, AnchorError> {
+    pub fn read(store: &(impl BackupStore + ?Sized), text: &str) -> Result<Anchor, AnchorError> {
         let anchor: Anchor =
             serde_json::from_str(text).map_err(|e| AnchorError::Format(e.to_string()))?;
         if anchor.format != ANCHOR_FORMAT {
@@ -193,7 +203,7 @@ impl Anchor {
 /// anchored head: entry `seq` must still carry the anchored hash, so a chain rewritten and
 /// re-hashed after the anchor was made is caught at the first entry it differs from.
 pub async fn verify_chain_against(
-    store: &dyn Store,
+    store: &(impl AuditStore + ?Sized),
     scope: AuditScope,
     anchored: Option<(i64, [u8; 32])>,
 ) -> Result<ChainCheck, StoreError> {

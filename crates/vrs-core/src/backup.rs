@@ -21,7 +21,10 @@ use chrono::Utc;
 use vrs_crypto::backup::stream::{FileReader, STREAM_MAGIC, WHOLE_MAGIC};
 use vrs_crypto::backup::{BackupFile, FileError};
 use vrs_domain::{AuditAction, MunicipalityCode};
-use vrs_store::{AreaRestore, AreaRows, AuditScope, BackupKey, Store, StoreError};
+use vrs_store::{
+    AreaRestore, AreaRows, AuditScope, AuditStore, BackupKey, BackupStore, GovernanceStore, Store,
+    StoreError,
+};
 
 use crate::audit::verify_chain;
 use crate::backup::check::check_section;
@@ -425,7 +428,7 @@ pub async fn restore(
 /// the backup keys join the target's vault. Audited in the target's national chain.
 pub async fn restore_from<R: Read + Send + 'static>(
     keys: KeySource<'_>,
-    target: &dyn Store,
+    target: &(impl AuditStore + BackupStore + GovernanceStore + ?Sized),
     mut input: R,
     actor: &Actor,
 ) -> Result<RestoreReport, BackupError> {
@@ -545,7 +548,7 @@ pub async fn restore_from<R: Read + Send + 'static>(
 }
 
 /// The terms versions a deployment holds, as `kind version`.
-async fn terms_held(store: &dyn Store) -> Result<Vec<String>, StoreError> {
+async fn terms_held(store: &(impl GovernanceStore + ?Sized)) -> Result<Vec<String>, StoreError> {
     Ok(store
         .terms_versions(None)
         .await?

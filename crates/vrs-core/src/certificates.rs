@@ -20,7 +20,7 @@ use vrs_domain::{
     romaji, AuditAction, CertificateId, CertificateKind, DoseRecord, IssueChannel,
     MunicipalityCode, Resident,
 };
-use vrs_store::{CertificateIssue, CertificateStatus, Store, StoreError};
+use vrs_store::{CertificateIssue, CertificateStatus, CertificateStore, StoreError};
 
 use crate::Actor;
 use signing::{IssuerSettings, SigningError};
@@ -195,7 +195,7 @@ fn split_name(full: &str) -> (String, String) {
 /// Issues a certificate for `person` (of `scope`) from `doses`, records it in the issuance history
 /// (audited as `certificate.issue_{channel}`) and returns it.
 pub async fn issue(
-    store: &dyn Store,
+    store: &(impl CertificateStore + ?Sized),
     settings: &IssuerSettings,
     actor: &Actor,
     person: &Resident,

@@ -7,7 +7,7 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 use vrs_domain::{AuditAction, CouponNumber, MunicipalityCode, OcrLine};
-use vrs_store::{Store, StoreError};
+use vrs_store::{AuditStore, DoseStore, ResidentStore, StoreError};
 
 use crate::Actor;
 
@@ -153,7 +153,7 @@ impl vrs_domain::UserFacing for CouponError {
 /// Reads a coupon for a site; the read is audited in the home municipality's chain. The caller has
 /// checked that the actor may read coupons (`Action::ReadCoupon`).
 pub async fn read_coupon(
-    store: &dyn Store,
+    store: &(impl AuditStore + DoseStore + ResidentStore + ?Sized),
     actor: &Actor,
     coupon: CouponRef,
 ) -> Result<CouponAnswer, CouponError> {

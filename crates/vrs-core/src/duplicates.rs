@@ -27,7 +27,10 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use vrs_domain::{AtenaNumber, AuditAction, DoseRecord, Function, MunicipalityCode, Resident};
-use vrs_store::{Candidate, CandidateKind, CandidateStatus, PersonMerge, Store, StoreError};
+use vrs_store::{
+    AuditStore, Candidate, CandidateKind, CandidateStatus, DoseStore, DuplicateStore, PersonMerge,
+    ResidentStore, Store, StoreError,
+};
 
 use crate::governance::{ensure_running, GovernanceError, Stopped};
 use crate::inquiry::{consent_basis, inquire_as, new_inquiry_id, InquiryError, InquiryRequest};
@@ -234,7 +237,7 @@ pub fn new_merge_id() -> String {
 
 /// Merges `merged` into `kept` (both of `scope`), with the staff's reason.
 pub async fn merge(
-    store: &dyn Store,
+    store: &(impl DuplicateStore + ?Sized),
     actor: &Actor,
     scope: MunicipalityCode,
     kept: &AtenaNumber,
@@ -262,7 +265,7 @@ pub async fn merge(
 
 /// Undoes a merge of `scope`, with the staff's reason.
 pub async fn unmerge(
-    store: &dyn Store,
+    store: &(impl DuplicateStore + ?Sized),
     actor: &Actor,
     scope: MunicipalityCode,
     merge_id: &str,
@@ -285,7 +288,7 @@ pub async fn unmerge(
 
 /// Dismisses an open candidate of `scope` (not a duplicate), with the staff's reason.
 pub async fn dismiss(
-    store: &dyn Store,
+    store: &(impl DuplicateStore + ?Sized),
     actor: &Actor,
     scope: MunicipalityCode,
     candidate_id: &str,
@@ -327,7 +330,7 @@ pub struct Queue {
 /// The area's queue for staff to review; the read of the people shown is audited
 /// (`duplicates.view`, with how many candidates and people).
 pub async fn review_queue(
-    store: &dyn Store,
+    store: &(impl AuditStore + DoseStore + DuplicateStore + ResidentStore + ?Sized),
     actor: &Actor,
     scope: MunicipalityCode,
 ) -> Result<Queue, DuplicateError> {

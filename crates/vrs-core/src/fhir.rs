@@ -12,7 +12,7 @@ use vrs_interop::fhir::{
     self, atena_system, coupon_system, immunization, parse_immunization_id, parse_patient_id,
     patient, read_immunization, Issue, NewImmunization,
 };
-use vrs_store::{Store, StoreError};
+use vrs_store::{AuditStore, DoseStore, ResidentStore, Store, StoreError};
 
 use crate::doses::batch::{BatchError, DoseBatch};
 use crate::governance::{ensure_running, GovernanceError};
@@ -55,7 +55,7 @@ fn own_person(own: MunicipalityCode, id: &str) -> Result<AtenaNumber, FhirError>
 }
 
 pub async fn read_patient(
-    store: &dyn Store,
+    store: &(impl AuditStore + DoseStore + ResidentStore + ?Sized),
     actor: &Actor,
     own: MunicipalityCode,
     id: &str,
@@ -128,7 +128,7 @@ pub fn patient_query(
 
 /// The Patients a search finds (audited like every search).
 pub async fn search_patients(
-    store: &dyn Store,
+    store: &(impl AuditStore + ResidentStore + ?Sized),
     actor: &Actor,
     own: MunicipalityCode,
     query: Option<&PersonQuery>,
@@ -141,7 +141,7 @@ pub async fn search_patients(
 }
 
 pub async fn read_one_immunization(
-    store: &dyn Store,
+    store: &(impl AuditStore + DoseStore + ResidentStore + ?Sized),
     actor: &Actor,
     own: MunicipalityCode,
     id: &str,
@@ -195,7 +195,7 @@ fn date_matches(d: NaiveDate, filters: &[String]) -> Result<bool, FhirError> {
 
 /// `Immunization?patient=Patient/{id}` with optional date and vaccine-code filters.
 pub async fn search_immunizations(
-    store: &dyn Store,
+    store: &(impl AuditStore + DoseStore + ResidentStore + ?Sized),
     actor: &Actor,
     own: MunicipalityCode,
     patient_ref: &str,

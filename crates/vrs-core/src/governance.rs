@@ -5,7 +5,7 @@
 //! the database on every check, so an operator's stop takes effect at once on every node.
 
 use vrs_domain::{AuditAction, Function, MunicipalityCode, Reason, TermsKind};
-use vrs_store::{Agreement, FunctionState, Store, StoreError, TermsVersion};
+use vrs_store::{Agreement, FunctionState, GovernanceStore, StoreError, TermsVersion};
 
 use crate::Actor;
 
@@ -79,7 +79,10 @@ impl From<StoreError> for GovernanceError {
 }
 
 /// Whether `function` runs: `Err(Stopped)` with the operator's reason when it is stopped.
-pub async fn ensure_running(store: &dyn Store, function: Function) -> Result<(), GovernanceError> {
+pub async fn ensure_running(
+    store: &(impl GovernanceStore + ?Sized),
+    function: Function,
+) -> Result<(), GovernanceError> {
     let states = store.function_states().await?;
     match states.into_iter().find(|s| s.function == function) {
         Some(s) if s.stopped => Err(Stopped {
@@ -94,7 +97,7 @@ pub async fn ensure_running(store: &dyn Store, function: Function) -> Result<(),
 
 /// Every stoppable function with its state (a function never switched runs).
 pub async fn function_overview(
-    store: &dyn Store,
+    store: &(impl GovernanceStore + ?Sized),
 ) -> Result<Vec<(Function, Option<FunctionState>)>, StoreError> {
     let states = store.function_states().await?;
     Ok(Function::ALL
@@ -139,7 +142,7 @@ fn one_line(
 
 /// The operator stops (`stopped`) or resumes a function, saying why. Audited in the national chain.
 pub async fn switch_function(
-    store: &dyn Store,
+    store: &(impl GovernanceStore + ?Sized),
     actor: &Actor,
     function: Function,
     stopped: bool,
@@ -163,7 +166,7 @@ pub async fn switch_function(
 
 /// The operator publishes the next version of a terms document. Audited in the national chain.
 pub async fn publish_terms(
-    store: &dyn Store,
+    store: &(impl GovernanceStore + ?Sized),
     actor: &Actor,
     kind: TermsKind,
     title: &str,
@@ -208,7 +211,7 @@ pub struct TermsStatus {
 
 /// Every terms document with the municipality's standing.
 pub async fn terms_status(
-    store: &dyn Store,
+    store: &(impl GovernanceStore + ?Sized),
     scope: MunicipalityCode,
 ) -> Result<Vec<TermsStatus>, StoreError> {
     let versions = store.terms_versions(None).await?;
@@ -235,7 +238,7 @@ pub async fn terms_status(
 /// Whether the municipality has agreed to the newest published version of `kind` (false while
 /// none is published).
 pub async fn has_agreed(
-    store: &dyn Store,
+    store: &(impl GovernanceStore + ?Sized),
     scope: MunicipalityCode,
     kind: TermsKind,
 ) -> Result<bool, StoreError> {
@@ -258,7 +261,7 @@ pub async fn has_agreed(
 /// A municipal administrator agrees, for the municipality, to `version` of `kind`, which must be
 /// the newest. Audited in the municipality's chain; agreeing again changes nothing (false).
 pub async fn agree(
-    store: &dyn Store,
+    store: &(impl GovernanceStore + ?Sized),
     actor: &Actor,
     scope: MunicipalityCode,
     kind: TermsKind,
@@ -306,7 +309,7 @@ pub enum AppIssuanceRefusal {
 /// The gate of issuance to the app: the function runs and the issuing municipality agreed to the
 /// newest app-issuance terms.
 pub async fn app_issuance_gate(
-    store: &dyn Store,
+    store: &(impl GovernanceStore + ?Sized),
     issuing: MunicipalityCode,
 ) -> Result<Result<(), AppIssuanceRefusal>, StoreError> {
     match ensure_running(store, Function::AppIssuance).await {

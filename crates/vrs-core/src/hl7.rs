@@ -10,7 +10,7 @@ use vrs_interop::hl7_messages::{
     ack, header_of, read, rsp, AckCode, Header, Incoming, PatientIds, PersonKey, Problem, Refusal,
     VxuDose,
 };
-use vrs_store::{Store, StoreError};
+use vrs_store::{AuditStore, DoseStore, ResidentStore, Store, StoreError};
 
 use crate::access::{decide, Action, Principal, Target};
 use crate::doses::batch::{BatchError, DoseBatch};
@@ -162,7 +162,7 @@ fn unknown_person() -> Problem {
 
 /// The person the identifiers name, in the caller's own municipality only.
 async fn find(
-    store: &dyn Store,
+    store: &(impl ResidentStore + ?Sized),
     own: MunicipalityCode,
     key: &PersonKey,
 ) -> Result<Option<Resident>, StoreError> {
@@ -289,7 +289,7 @@ async fn add_doses(
 }
 
 async fn history(
-    store: &dyn Store,
+    store: &(impl AuditStore + DoseStore + ResidentStore + ?Sized),
     actor: &Actor,
     own: MunicipalityCode,
     patient: &PatientIds,

@@ -13,7 +13,9 @@ use std::io::Read;
 use tokio::sync::mpsc;
 use vrs_domain::{AuditAction, MunicipalityCode, Reason};
 use vrs_interop::{Encoding, EncodingChoice, FieldError, ReadError, TargetReader};
-use vrs_store::{ImportRow, ImportSummary, SealedBatch, Sealer, Store, StoreError};
+use vrs_store::{
+    GovernanceStore, ImportRow, ImportSummary, ResidentStore, SealedBatch, Sealer, StoreError,
+};
 
 use crate::Actor;
 
@@ -94,7 +96,9 @@ pub enum ImportError {
 }
 
 /// Refuses an import while the operator has stopped imports.
-pub(crate) async fn ensure_imports_run(store: &dyn Store) -> Result<(), ImportError> {
+pub(crate) async fn ensure_imports_run(
+    store: &(impl GovernanceStore + ?Sized),
+) -> Result<(), ImportError> {
     use crate::governance::{ensure_running, GovernanceError};
     match ensure_running(store, vrs_domain::Function::Import).await {
         Ok(()) => Ok(()),
@@ -116,7 +120,7 @@ enum Message {
 
 /// Imports `source` into the municipality's area.
 pub async fn import_targets<R: Read + Send + 'static>(
-    store: &dyn Store,
+    store: &(impl GovernanceStore + ResidentStore + ?Sized),
     actor: &Actor,
     source: R,
     request: &TargetImport,

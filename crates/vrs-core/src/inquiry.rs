@@ -19,7 +19,10 @@ use vrs_domain::{
     AtenaNumber, AuditAction, ConsentBasis, Dose, DoseRecord, DoseSource, Function, LotNumber,
     MunicipalityCode, MyNumber, QualityRule, TermsKind, VaccineProduct,
 };
-use vrs_store::{CouponHolder, ProvidedDose, ProvisionRecord, ProvisionSide, Store, StoreError};
+use vrs_store::{
+    CertificateStore, CouponHolder, DoseStore, GovernanceStore, InquiryStore, ProvidedDose,
+    ProvisionRecord, ProvisionSide, ResidentStore, Store, StoreError,
+};
 
 use crate::doses::rules_for;
 use crate::governance::{ensure_running, has_agreed, GovernanceError, Stopped};
@@ -130,7 +133,7 @@ pub fn new_inquiry_id(bulk: bool) -> String {
 /// assert it; otherwise the no-consent terms, when both municipalities agreed to their newest
 /// version; otherwise the inquiry is refused.
 pub async fn consent_basis(
-    store: &dyn Store,
+    store: &(impl GovernanceStore + ?Sized),
     requester: MunicipalityCode,
     former: MunicipalityCode,
     consent_asserted: bool,
@@ -386,7 +389,7 @@ pub struct Registered {
 /// area, marked as received from the municipality asked. All or none; the same inquiry registered
 /// twice changes nothing.
 pub async fn register_received(
-    store: &dyn Store,
+    store: &(impl CertificateStore + DoseStore + InquiryStore + ResidentStore + ?Sized),
     actor: &Actor,
     scope: MunicipalityCode,
     inquiry_id: &str,

@@ -17,8 +17,10 @@ use vrs_domain::mrz::Mrz;
 use vrs_domain::{
     AtenaNumber, AuditAction, CertificateId, DoseSource, IssueChannel, MunicipalityCode,
 };
-use vrs_store::ConflictKind;
-use vrs_store::{AuditEntry, CertificateIssue, Store, StoreError};
+use vrs_store::{
+    AuditEntry, CertificateIssue, CertificateStore, ConflictKind, DoseStore, GovernanceStore,
+    ResidentStore, StoreError,
+};
 
 use crate::certificates::signing::IssuerSettings;
 use crate::certificates::{self, CertificateError, CertificateRequest, IssuedCertificate};
@@ -34,7 +36,7 @@ pub const DEFAULT_UNDO_WINDOW: Duration = Duration::minutes(10);
 /// here leaves the doses recorded and the certificates as they were (still true), so it is logged,
 /// not returned.
 pub async fn doses_added<'a>(
-    store: &dyn Store,
+    store: &(impl CertificateStore + ?Sized),
     scope: MunicipalityCode,
     people: impl IntoIterator<Item = &'a AtenaNumber>,
     cause: &AuditEntry,
@@ -49,7 +51,7 @@ pub async fn doses_added<'a>(
 
 /// Staff revoke a certificate of their own area, with a reason (audited as `certificate.revoke`).
 pub async fn revoke(
-    store: &dyn Store,
+    store: &(impl CertificateStore + ?Sized),
     actor: &Actor,
     scope: MunicipalityCode,
     id: &CertificateId,
@@ -73,7 +75,7 @@ pub async fn revoke(
 
 /// The certificate `id` of the person of `atena`, or NotFound when it is not theirs.
 pub async fn person_certificate(
-    store: &dyn Store,
+    store: &(impl CertificateStore + ?Sized),
     scope: MunicipalityCode,
     atena: &AtenaNumber,
     id: &CertificateId,
@@ -91,7 +93,7 @@ pub async fn person_certificate(
 /// again (its MRZ is never kept).
 #[allow(clippy::too_many_arguments)]
 pub async fn reissue(
-    store: &dyn Store,
+    store: &(impl CertificateStore + DoseStore + ResidentStore + ?Sized),
     settings: &IssuerSettings,
     actor: &Actor,
     scope: MunicipalityCode,
@@ -217,7 +219,7 @@ impl std::error::Error for UndoError {
 /// while the operator has stopped registration from tablets. Audited as `dose.undo` in the
 /// home municipality's chain; certificates stating the dose are revoked with it.
 pub async fn undo_at_site(
-    store: &dyn Store,
+    store: &(impl DoseStore + GovernanceStore + ResidentStore + ?Sized),
     actor: &Actor,
     coupon: CouponRef,
     dose_number: vrs_domain::DoseNumber,

@@ -6,7 +6,7 @@ use vrs_domain::{
     AtenaNumber, AuditAction, CouponNumber, DoseRecord, KanaName, MunicipalityCode, MyNumber,
     NameFragment, Resident,
 };
-use vrs_store::{Store, StoreError};
+use vrs_store::{AuditStore, DoseStore, ResidentStore, StoreError};
 
 use crate::Actor;
 
@@ -46,7 +46,7 @@ fn found(result: Result<Resident, StoreError>) -> Result<Vec<Resident>, StoreErr
 
 /// The people of `scope` matching `query`, audited in the municipality's chain.
 pub async fn search_people(
-    store: &dyn Store,
+    store: &(impl AuditStore + ResidentStore + ?Sized),
     actor: &Actor,
     scope: MunicipalityCode,
     query: &PersonQuery,
@@ -80,7 +80,7 @@ pub async fn search_people(
 
 /// One person of `scope` with their doses, audited as a read of personal data.
 pub async fn read_person(
-    store: &dyn Store,
+    store: &(impl AuditStore + DoseStore + ResidentStore + ?Sized),
     actor: &Actor,
     scope: MunicipalityCode,
     atena: &AtenaNumber,

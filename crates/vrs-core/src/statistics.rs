@@ -18,8 +18,8 @@ use chrono::{NaiveDate, Utc};
 use vrs_domain::opendata::product_group;
 use vrs_domain::{AgeBand, AuditAction, MunicipalityCode, OpenAgeGroup, Sex};
 use vrs_store::{
-    AgeCount, AreaStatistics, AuditScope, CoverageCount, DailyCount, OpenCount, ProductCount,
-    Store, StoreError,
+    AgeCount, AreaStatistics, AuditScope, AuditStore, CoverageCount, DailyCount, OpenCount,
+    ProductCount, StatisticsStore, Store, StoreError,
 };
 
 use crate::Actor;
@@ -30,7 +30,7 @@ const PAGE: u32 = 5_000;
 /// Computes one municipality's statistics from its records. `today` decides who is a target
 /// (neither moved out nor deceased on that day) and the age bands of coverage.
 pub async fn compute(
-    store: &dyn Store,
+    store: &(impl AuditStore + StatisticsStore + ?Sized),
     scope: MunicipalityCode,
     today: NaiveDate,
 ) -> Result<AreaStatistics, StoreError> {
@@ -130,7 +130,7 @@ pub async fn compute(
 /// (found in one read, so a pass after one change costs that municipality, not the country);
 /// returns those it replaced.
 pub async fn refresh(
-    store: &dyn Store,
+    store: &(impl AuditStore + StatisticsStore + ?Sized),
     today: NaiveDate,
 ) -> Result<Vec<MunicipalityCode>, StoreError> {
     let mut replaced = Vec::new();

@@ -13,7 +13,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use vrs_domain::AuditAction;
 use vrs_store::{
-    AuditScope, EscrowedKey, KeyPurpose, SealedSigningKey, SigningKeyInfo, Store, StoreError,
+    AuditScope, AuditStore, BackupStore, CertificateStore, EscrowedKey, KeyPurpose,
+    SealedSigningKey, SigningKeyInfo, StoreError,
 };
 
 use crate::backup::BackupError;
@@ -90,7 +91,10 @@ impl EscrowSigningKey {
 }
 
 /// Exports the key vault and the signing keys (audited in the national chain).
-pub async fn export_escrow(store: &dyn Store, actor: &Actor) -> Result<Vec<u8>, BackupError> {
+pub async fn export_escrow(
+    store: &(impl AuditStore + BackupStore + CertificateStore + ?Sized),
+    actor: &Actor,
+) -> Result<Vec<u8>, BackupError> {
     let keys: BTreeMap<String, String> = store
         .vault_entries()
         .await?
@@ -171,7 +175,7 @@ impl std::fmt::Display for EscrowImport {
 /// deployment's. Every entry must open with this deployment's master key; nothing of a file that
 /// does not is half-loaded into the vault.
 pub async fn import_escrow(
-    store: &dyn Store,
+    store: &(impl AuditStore + BackupStore + CertificateStore + ?Sized),
     bytes: &[u8],
     actor: &Actor,
 ) -> Result<EscrowImport, BackupError> {
@@ -201,7 +205,7 @@ pub async fn import_escrow(
 
 /// Stores an escrow's signing keys beside this deployment's (each audited in the national chain).
 pub async fn import_signing_keys(
-    store: &dyn Store,
+    store: &(impl CertificateStore + ?Sized),
     keys: &[SealedSigningKey],
     actor: &Actor,
 ) -> Result<EscrowImport, BackupError> {

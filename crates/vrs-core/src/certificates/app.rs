@@ -13,7 +13,7 @@ use vrs_domain::mrz::{Mrz, MrzError};
 use vrs_domain::{
     CertificateId, CertificateKind, Function, IssueChannel, MunicipalityCode, MyNumber, TermsKind,
 };
-use vrs_store::{Store, StoreError};
+use vrs_store::{CertificateStore, DoseStore, GovernanceStore, ResidentStore, StoreError};
 
 use crate::certificates::signing::IssuerSettings;
 use crate::certificates::{self, CertificateError, CertificateRequest, IssuedCertificate};
@@ -189,7 +189,7 @@ pub fn verify_card(
 /// then issuance. The actor is the app's or kiosk's service account.
 #[allow(clippy::too_many_arguments)]
 pub async fn apply(
-    store: &dyn Store,
+    store: &(impl CertificateStore + DoseStore + GovernanceStore + ResidentStore + ?Sized),
     settings: &IssuerSettings,
     trust: &CardTrust,
     actor: &Actor,

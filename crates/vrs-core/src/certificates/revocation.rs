@@ -20,12 +20,14 @@ use serde_json::{json, Value};
 use vrs_cert::dcc::revocation::{HashType, RevocationList};
 use vrs_cert::{dcc, shc};
 use vrs_domain::CertificateKind;
-use vrs_store::{KeyPurpose, RevokedCertificate, Store};
+use vrs_store::{CertificateStore, KeyPurpose, RevokedCertificate};
 
 use crate::certificates::signing::{IssuerSettings, SigningError};
 
 /// How many certificates each SHC key has revoked (its `crlVersion`), by `kid`.
-pub async fn crl_versions(store: &dyn Store) -> Result<BTreeMap<String, u64>, SigningError> {
+pub async fn crl_versions(
+    store: &(impl CertificateStore + ?Sized),
+) -> Result<BTreeMap<String, u64>, SigningError> {
     Ok(versions_of(&store.revoked_certificates().await?))
 }
 
@@ -39,7 +41,7 @@ fn versions_of(revoked: &[RevokedCertificate]) -> BTreeMap<String, u64> {
 
 /// The CRL of SHC key `kid` of `issuer`, or None when the issuer has no such key.
 pub async fn shc_crl(
-    store: &dyn Store,
+    store: &(impl CertificateStore + ?Sized),
     issuer: &str,
     kid: &str,
 ) -> Result<Option<shc::Crl>, SigningError> {
@@ -69,7 +71,7 @@ fn crl_of(kid: &str, revoked: &[RevokedCertificate]) -> shc::Crl {
 /// list): EU DCCs by UVCI hash, and VDS-NC seals of overseas certificates. None when the kid is
 /// not one of the deployment's signers.
 pub async fn signer_lists(
-    store: &dyn Store,
+    store: &(impl CertificateStore + ?Sized),
     kid_hex: &str,
 ) -> Result<Option<Vec<RevocationList>>, SigningError> {
     let signers = store.signing_keys(KeyPurpose::DocumentSigner).await?;
@@ -106,7 +108,7 @@ fn lists_of(kid_hex: &str, revoked: &[RevokedCertificate]) -> Option<Vec<Revocat
 /// (with `crlVersion`) and CRLs, every document signer and CSCA, and the signers' revocation
 /// lists — the file `vrs cert verify --bundle` reads.
 pub async fn verifier_bundle(
-    store: &dyn Store,
+    store: &(impl CertificateStore + ?Sized),
     settings: &IssuerSettings,
     now: DateTime<Utc>,
 ) -> Result<Value, SigningError> {

@@ -10,7 +10,7 @@ use vrs_cert::dcc;
 use vrs_crypto::es256::SigningKey;
 use vrs_crypto::pki::{self, Csca};
 use vrs_domain::{AuditAction, MunicipalityCode};
-use vrs_store::{AuditScope, KeyPurpose, SigningKeyInfo, Store, StoreError};
+use vrs_store::{AuditScope, CertificateStore, KeyPurpose, SigningKeyInfo, StoreError};
 
 use crate::Actor;
 
@@ -111,7 +111,7 @@ pub struct DocumentSigner {
 
 /// The issuer's active SHC key, made when it has none.
 pub async fn shc_signer(
-    store: &dyn Store,
+    store: &(impl CertificateStore + ?Sized),
     settings: &IssuerSettings,
     issuer: &str,
     actor: &Actor,
@@ -128,7 +128,7 @@ pub async fn shc_signer(
 }
 
 async fn new_shc_key(
-    store: &dyn Store,
+    store: &(impl CertificateStore + ?Sized),
     issuer: &str,
     actor: &Actor,
     rotate: bool,
@@ -162,7 +162,7 @@ struct ActiveCsca {
 /// The deployment's CSCA, made (with its key kept here) when there is none. A CSCA imported with
 /// [`import_csca`] has no key here: its document signers come from requests it signs offline.
 async fn csca(
-    store: &dyn Store,
+    store: &(impl CertificateStore + ?Sized),
     settings: &IssuerSettings,
     actor: &Actor,
     now: DateTime<Utc>,
@@ -201,7 +201,7 @@ async fn csca(
 /// The issuer's active document signer, made (with the CSCA, when needed) when it has none or
 /// when its certificate has ended.
 pub async fn document_signer(
-    store: &dyn Store,
+    store: &(impl CertificateStore + ?Sized),
     settings: &IssuerSettings,
     issuer: &str,
     actor: &Actor,
@@ -232,7 +232,7 @@ pub async fn document_signer(
 }
 
 async fn new_document_signer(
-    store: &dyn Store,
+    store: &(impl CertificateStore + ?Sized),
     settings: &IssuerSettings,
     issuer: &str,
     actor: &Actor,
@@ -291,7 +291,7 @@ fn signer_names(settings: &IssuerSettings, issuer: &str) -> (String, String) {
 /// Replaces the issuer's active key of `purpose` (SHC key or document signer) with a new one; the
 /// old one is kept, retired, for verification. Returns the new key's ID.
 pub async fn rotate(
-    store: &dyn Store,
+    store: &(impl CertificateStore + ?Sized),
     settings: &IssuerSettings,
     issuer: &str,
     purpose: KeyPurpose,
@@ -311,7 +311,10 @@ pub async fn rotate(
 
 /// The SHC key set of `issuer` (or of every issuer with `None`), active and retired keys, as served
 /// at `{iss}/.well-known/jwks.json`; a key that has revoked cards carries `crlVersion`.
-pub async fn jwks(store: &dyn Store, issuer: Option<&str>) -> Result<Value, SigningError> {
+pub async fn jwks(
+    store: &(impl CertificateStore + ?Sized),
+    issuer: Option<&str>,
+) -> Result<Value, SigningError> {
     let keys = store.signing_keys(KeyPurpose::Shc).await?;
     let keys: Vec<Value> = keys
         .iter()
@@ -330,7 +333,7 @@ pub async fn jwks(store: &dyn Store, issuer: Option<&str>) -> Result<Value, Sign
 
 /// The deployment's CSCA certificates and every document signer certificate (DER), for verifiers.
 pub async fn trust_list(
-    store: &dyn Store,
+    store: &(impl CertificateStore + ?Sized),
 ) -> Result<(Vec<Vec<u8>>, Vec<SigningKeyInfo>), SigningError> {
     let cscas = store.signing_keys(KeyPurpose::Csca).await?;
     let signers = store.signing_keys(KeyPurpose::DocumentSigner).await?;
@@ -341,7 +344,7 @@ pub async fn trust_list(
 /// `iss` URL), every document signer and the CSCA — the published keys, active and retired — and
 /// every revocation, exactly as the offline verifier bundle carries them.
 pub async fn verifier_trust(
-    store: &dyn Store,
+    store: &(impl CertificateStore + ?Sized),
     settings: &IssuerSettings,
 ) -> Result<vrs_cert::verify::Trust, SigningError> {
     let bundle =

@@ -8,7 +8,10 @@ use std::io::Read;
 use chrono::{DateTime, Utc};
 use vrs_domain::{AuditAction, Function, MunicipalityCode};
 use vrs_interop::{CsvWriter, Encoding, EncodingChoice, InquiryReader, ReadError};
-use vrs_store::{InquiryJob, ProvidedDose, Store, StoreError};
+use vrs_store::{
+    CertificateStore, DoseStore, InquiryJob, InquiryStore, ProvidedDose, ResidentStore, Store,
+    StoreError,
+};
 
 use crate::governance::{ensure_running, GovernanceError};
 use crate::inquiry::{inquire_as, new_inquiry_id, InquiryError, InquiryRequest};
@@ -263,7 +266,7 @@ pub struct BatchRegistered {
 /// own municipality) that found the person: as [`crate::inquiry::register_received`] does for one,
 /// each audited on its own. Registering a batch again changes nothing already registered.
 pub async fn register_batch(
-    store: &dyn Store,
+    store: &(impl CertificateStore + DoseStore + InquiryStore + ResidentStore + ?Sized),
     actor: &Actor,
     scope: MunicipalityCode,
     batch: &str,

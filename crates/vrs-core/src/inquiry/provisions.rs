@@ -3,13 +3,13 @@
 
 use vrs_domain::{AuditAction, MunicipalityCode, VaccineProduct};
 use vrs_interop::{CsvWriter, Encoding};
-use vrs_store::{ProvisionFilter, ProvisionRecord, Store, StoreError};
+use vrs_store::{AuditStore, InquiryStore, ProvisionFilter, ProvisionRecord, StoreError};
 
 use crate::Actor;
 
 /// The area's provision records matching `filter`, audited as a read of the records.
 pub async fn provisions_of(
-    store: &dyn Store,
+    store: &(impl AuditStore + InquiryStore + ?Sized),
     actor: &Actor,
     scope: MunicipalityCode,
     filter: &ProvisionFilter,

@@ -21,7 +21,10 @@ use serde_json::{json, Map, Value};
 use vrs_domain::opendata::{product_group_names, product_groups, publish_cell, publish_count};
 use vrs_domain::{Cell, OpenAgeGroup, PrefectureCode, Sex, SUPPRESS_BELOW};
 use vrs_interop::{CsvWriter, Encoding};
-use vrs_store::{OpenFile, OpenFileInfo, OpenGrain, OpenRow, StatScope, Store, StoreError};
+use vrs_store::{
+    OpenDataStore, OpenFile, OpenFileInfo, OpenGrain, OpenRow, StatScope, StatisticsStore,
+    StoreError,
+};
 
 use crate::statistics::view::{dashboard, Audience, Dashboard};
 
@@ -281,7 +284,7 @@ fn file(name: &str, content_type: &str, body: Vec<u8>, at: DateTime<Utc>) -> Ope
 
 /// Builds every file of a release from the statistics tables and replaces the stored release.
 pub async fn publish(
-    store: &dyn Store,
+    store: &(impl OpenDataStore + StatisticsStore + ?Sized),
     settings: &OpenDataSettings,
     now: DateTime<Utc>,
 ) -> Result<Vec<OpenFileInfo>, StoreError> {
@@ -384,7 +387,7 @@ pub fn due(last: Option<DateTime<Utc>>, now: DateTime<Utc>, hour_jst: u32) -> bo
 
 /// Publishes a release when one is [`due`]; returns whether it did.
 pub async fn publish_if_due(
-    store: &dyn Store,
+    store: &(impl OpenDataStore + StatisticsStore + ?Sized),
     settings: &OpenDataSettings,
     hour_jst: u32,
     now: DateTime<Utc>,

@@ -13,7 +13,7 @@ use vrs_crypto::pki::SignerSubject;
 use vrs_crypto::x509::{self, Certificate};
 use vrs_crypto::MasterKey;
 use vrs_domain::{AuditAction, MunicipalityCode};
-use vrs_store::{AuditScope, KeyPurpose, SigningKeyInfo, Store};
+use vrs_store::{AuditScope, CertificateStore, KeyPurpose, SigningKeyInfo};
 
 use super::{chain_of, signer_names, IssuerSettings, SigningError, NATIONAL};
 use crate::Actor;
@@ -92,7 +92,7 @@ pub fn request_signer(
 /// CSCA before it, if any, stays published, retired, so that what its signers signed still
 /// verifies. From now on document signers come only from requests the CSCA signs. Returns its ID.
 pub async fn import_csca(
-    store: &dyn Store,
+    store: &(impl CertificateStore + ?Sized),
     certificate: &[u8],
     actor: &Actor,
     now: DateTime<Utc>,
@@ -130,7 +130,7 @@ pub async fn import_csca(
 /// active CSCA, be valid at `now`, be for the pending key and carry a document signer's usage. It
 /// then signs the issuer's codes; its former signer stays published, retired. Returns its ID.
 pub async fn import_document_signer(
-    store: &dyn Store,
+    store: &(impl CertificateStore + ?Sized),
     master: &MasterKey,
     pending: &[u8],
     certificate: &[u8],
