@@ -8,7 +8,9 @@ use std::io::Write;
 
 use fantoccini::{Client, Locator};
 
-use crate::browser::{browser_with, chromedriver, sign_in, wait_for_text};
+use crate::support::browser::{
+    browser_with, chromedriver, click, open, sign_in, wait_for, wait_for_text,
+};
 use crate::support::{spawn_app, TestApp};
 use vrs_store::testkit::TestDb;
 
@@ -45,7 +47,7 @@ fn qr_video(text: &str) -> Vec<u8> {
 
 /// A browser whose camera shows `video` (none: a browser with no camera at all).
 async fn tablet_browser(
-    driver: &crate::browser::Driver,
+    driver: &crate::support::browser::Driver,
     app: &TestApp,
     video: Option<&std::path::Path>,
 ) -> Client {
@@ -59,11 +61,8 @@ async fn tablet_browser(
     }
     let client = browser_with(driver, &switches).await;
     sign_in(&client, app, "saijo-tablet").await;
-    client
-        .goto(&format!("http://{}/tablet", app.address))
-        .await
-        .unwrap();
-    client.wait().for_element(Locator::Id("ocr")).await.unwrap();
+    open(&client, app, "/tablet").await;
+    wait_for(&client, "#ocr").await;
     client
 }
 
@@ -75,13 +74,7 @@ async fn video_file(text: &str) -> tempfile::NamedTempFile {
 }
 
 async fn start_camera(client: &Client) {
-    client
-        .find(Locator::Id("camera"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(client, "#camera").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

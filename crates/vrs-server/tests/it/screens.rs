@@ -12,7 +12,9 @@ use std::path::PathBuf;
 use fantoccini::{Client, Locator};
 use vrs_store::testkit::TestDb;
 
-use crate::browser::{browser, chromedriver, sign_in};
+use crate::support::browser::{
+    browser, chromedriver, click, open, sign_in, sign_out, text_of, value_of, wait_for,
+};
 use crate::support::{ehr_setup, spawn_app_lgwan_here, TestApp};
 
 const WIDTHS: [u32; 3] = [390, 1024, 1366];
@@ -175,22 +177,8 @@ async fn every_page_fits_phone_tablet_and_desktop_and_passes_axe() {
             findings.check(&client, &app, who, path).await;
         }
         client.set_window_size(1366, 900).await.unwrap();
-        client
-            .goto(&format!("http://{}/", app.address))
-            .await
-            .unwrap();
-        client
-            .find(Locator::Css("header form button"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        client
-            .wait()
-            .for_element(Locator::Id("user_id"))
-            .await
-            .unwrap();
+        open(&client, &app, "/").await;
+        sign_out(&client).await;
     }
     client.close().await.unwrap();
     app.stop().await;
@@ -221,10 +209,7 @@ async fn a_refused_field_is_marked_and_described_and_keeps_its_input() {
     let client = browser(&driver).await;
     client.set_window_size(1024, 768).await.unwrap();
     sign_in(&client, &app, "saijo-ehr").await;
-    client
-        .goto(&format!("http://{}/records", app.address))
-        .await
-        .unwrap();
+    open(&client, &app, "/records").await;
     for (id, text) in [
         ("kana", "サイジョウ　タロウ"),
         ("birth", "令和99年13月40日"),
@@ -237,18 +222,8 @@ async fn a_refused_field_is_marked_and_described_and_keeps_its_input() {
             .await
             .unwrap();
     }
-    client
-        .find(Locator::Css("form.search button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    client
-        .wait()
-        .for_element(Locator::Id("birth-error"))
-        .await
-        .unwrap();
+    click(&client, "form.search button[type=submit]").await;
+    wait_for(&client, "#birth-error").await;
     let birth = client.find(Locator::Id("birth")).await.unwrap();
     assert_eq!(
         birth.attr("aria-invalid").await.unwrap().as_deref(),
@@ -268,13 +243,7 @@ async fn a_refused_field_is_marked_and_described_and_keeps_its_input() {
         Some("サイジョウ　タロウ")
     );
     assert!(kana.attr("aria-invalid").await.unwrap().is_none());
-    let error = client
-        .find(Locator::Id("birth-error"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let error = text_of(&client, "#birth-error").await;
     assert!(error.starts_with("生年月日"), "{error}");
     // Under the field, not only at the top: the error's box is below the input's.
     let below = client
@@ -321,11 +290,8 @@ async fn the_tablet_registers_with_the_keyboard_alone_and_shows_the_result_on_sc
         .as_u64()
         .unwrap() as u32;
     client.set_window_size(1024, 768 + frame).await.unwrap();
-    client
-        .goto(&format!("http://{}/tablet", app.address))
-        .await
-        .unwrap();
-    let ocr = client.wait().for_element(Locator::Id("ocr")).await.unwrap();
+    open(&client, &app, "/tablet").await;
+    let ocr = wait_for(&client, "#ocr").await;
     // Before the coupon is read, its step uses the screen's width, not half of it.
     let share = client
         .execute(
@@ -340,23 +306,13 @@ async fn the_tablet_registers_with_the_keyboard_alone_and_shows_the_result_on_sc
     ocr.send_keys(&format!("11131016{}\u{E007}", person.coupon.as_str()))
         .await
         .unwrap();
-    let lot = client
-        .wait()
-        .for_element(Locator::Css("#step-dose:not([hidden]) #lot_number"))
-        .await
-        .unwrap();
+    let lot = wait_for(&client, "#step-dose:not([hidden]) #lot_number").await;
     let focused = client
         .execute("return document.activeElement.id;", vec![])
         .await
         .unwrap();
     assert_eq!(focused, serde_json::json!("lot_number"));
-    let number = client
-        .find(Locator::Id("dose_number"))
-        .await
-        .unwrap()
-        .prop("value")
-        .await
-        .unwrap();
+    let number = value_of(&client, "dose_number").await;
     assert_eq!(number.as_deref(), Some("1"));
     // The register button is on screen without scrolling.
     let visible = client
@@ -373,11 +329,7 @@ async fn the_tablet_registers_with_the_keyboard_alone_and_shows_the_result_on_sc
         "register below the fold: {visible}"
     );
     lot.send_keys("FA4597\u{E007}").await.unwrap();
-    let result = client
-        .wait()
-        .for_element(Locator::Css("#result.ok:not([hidden])"))
-        .await
-        .unwrap();
+    let result = wait_for(&client, "#result.ok:not([hidden])").await;
     let text = result.text().await.unwrap();
     assert!(text.contains("登録しました"), "{text}");
     assert!(text.contains(person.coupon.as_str()), "{text}");

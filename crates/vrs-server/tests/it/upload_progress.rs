@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use fantoccini::Locator;
 
-use crate::browser::{browser, chromedriver, sign_in, wait_for_text};
+use crate::support::browser::{
+    browser, chromedriver, click, open, sign_in, type_into, wait_for_text,
+};
 use crate::support::spawn_app_lgwan_here;
 use vrs_store::testkit::TestDb;
 
@@ -32,24 +34,9 @@ async fn a_targets_upload_shows_its_progress_then_its_report() {
 
     let client = browser(&driver).await;
     sign_in(&client, &app, "saijo-staff").await;
-    client
-        .goto(&format!("http://{}/targets/import", app.address))
-        .await
-        .unwrap();
-    client
-        .find(Locator::Id("file"))
-        .await
-        .unwrap()
-        .send_keys(&file.path().display().to_string())
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("form.card button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    open(&client, &app, "/targets/import").await;
+    type_into(&client, "file", &file.path().display().to_string()).await;
+    click(&client, "form.card button[type=submit]").await;
 
     // Until the report is there, every word under the button is the progress's own.
     let mut said = Vec::<String>::new();

@@ -11,6 +11,8 @@
     clippy::expect_used
 )]
 
+pub mod browser;
+
 use std::net::SocketAddr;
 
 use vrs_server::{AppState, Settings};
@@ -203,7 +205,7 @@ impl TestApp {
     /// Issues a prefecture viewer of prefecture `pref` (e.g. "38") with the known password.
     pub async fn prefecture_account(&self, user_id: &str, pref: &str) {
         let account = Account {
-            user_id: user_id.into(),
+            user_id: user_id.parse().unwrap(),
             role: vrs_domain::Role::PrefectureViewer,
             municipality: None,
             prefecture: Some(vrs_domain::PrefectureCode::parse(pref).unwrap()),
@@ -233,7 +235,7 @@ impl TestApp {
         must_change: bool,
     ) {
         let account = Account {
-            user_id: user_id.into(),
+            user_id: user_id.parse().unwrap(),
             role: vrs_domain::Role::parse(role).unwrap(),
             municipality: municipality.map(|m| vrs_domain::MunicipalityCode::parse(m).unwrap()),
             prefecture: None,
