@@ -5,11 +5,25 @@
 
 use tokio_postgres::types::Type;
 
-/// The columns copied into the staging table, in order, and their types.
-pub(crate) const COPY: &str = "COPY import_stage (municipality_code, batch, line, atena_number, \
-     my_number_index, my_number_enc, coupon_number, name_enc, name_kana_enc, birth_date_enc, sex, \
-     content_mac, kana_birth_index, moved_in_from, birth_index, kanji_birth_index) FROM STDIN BINARY";
+/// The columns an import stages for each row, after the area and batch on Citus.
+macro_rules! staged_columns {
+    () => {
+        "line, atena_number, my_number_index, my_number_enc, coupon_number, name_enc, \
+         name_kana_enc, birth_date_enc, sex, content_mac, kana_birth_index, moved_in_from, \
+         birth_index, kanji_birth_index"
+    };
+}
+pub(crate) use staged_columns;
 
+/// The columns copied into the staging table: the area and the import's batch, then the staged
+/// columns of a plain import, in the order of [`COPY_TYPES`].
+pub(crate) const COPY: &str = concat!(
+    "COPY import_stage (municipality_code, batch, ",
+    staged_columns!(),
+    ") FROM STDIN BINARY"
+);
+
+/// The types of [`COPY`]'s columns; a plain import copies all but the first two.
 pub(crate) const COPY_TYPES: [Type; 16] = [
     Type::BPCHAR,
     Type::INT8,

@@ -9,11 +9,12 @@ use async_trait::async_trait;
 use deadpool_postgres::Object;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::types::Type;
+use tokio_postgres::types::ToSql;
 use vrs_crypto::FieldCipher;
 use vrs_domain::MunicipalityCode;
 
-use super::{append_audit_tx, citus_import, PostgresStore};
+use super::citus_import::{self, staged_columns};
+use super::{append_audit_tx, PostgresStore};
 use crate::import::{self, ImportSummary, Rejection, ResidentImport, SealedBatch, Sealer};
 use crate::sealed::SealedResident;
 use crate::{AuditEntry, StoreError};
@@ -25,26 +26,11 @@ const STAGING: &str = "CREATE TEMP TABLE import_staging (
     birth_index BYTEA NOT NULL, kanji_birth_index BYTEA NOT NULL) \
     ON COMMIT DROP";
 
-const COPY: &str = "COPY import_staging (line, atena_number, my_number_index, my_number_enc, coupon_number, name_enc, \
-     name_kana_enc, birth_date_enc, sex, content_mac, kana_birth_index, moved_in_from, birth_index, \
-     kanji_birth_index) FROM STDIN BINARY";
-
-const COPY_TYPES: [Type; 14] = [
-    Type::INT8,
-    Type::TEXT,
-    Type::BYTEA,
-    Type::BYTEA,
-    Type::BPCHAR,
-    Type::BYTEA,
-    Type::BYTEA,
-    Type::BYTEA,
-    Type::INT2,
-    Type::BYTEA,
-    Type::BYTEA,
-    Type::BPCHAR,
-    Type::BYTEA,
-    Type::BYTEA,
-];
+const COPY: &str = concat!(
+    "COPY import_staging (",
+    staged_columns!(),
+    ") FROM STDIN BINARY"
+);
 
 pub(crate) struct PostgresImport {
     client: Option<Object>,
@@ -170,36 +156,11 @@ impl ResidentImport for PostgresImport {
     async fn stage(&mut self, batch: SealedBatch) -> Result<(), StoreError> {
         let sealed: Vec<(i64, _)> = batch.rows.into_iter().map(|(l, s)| (l as i64, s)).collect();
         if let Some(batch) = self.batch {
-            return stage_citus(self, batch, &sealed).await;
+            let scope = self.scope;
+            let area = Some((scope.as_str(), batch));
+            return copy_staged(self.client()?, citus_import::COPY, area, &sealed).await;
         }
-        let client = self.client()?;
-        let sink = client.copy_in(COPY).await?;
-        let writer = BinaryCopyInWriter::new(sink, &COPY_TYPES);
-        tokio::pin!(writer);
-        for (line, s) in &sealed {
-            let sex = i16::from(s.sex);
-            writer
-                .as_mut()
-                .write(&[
-                    line,
-                    &s.atena,
-                    &s.my_number_index,
-                    &s.my_number_enc,
-                    &s.coupon,
-                    &s.name_enc,
-                    &s.name_kana_enc,
-                    &s.birth_date_enc,
-                    &sex,
-                    &s.content_mac,
-                    &s.kana_birth_index,
-                    &s.moved_in_from,
-                    &s.birth_index,
-                    &s.kanji_birth_index,
-                ])
-                .await?;
-        }
-        writer.finish().await?;
-        Ok(())
+        copy_staged(self.client()?, COPY, None, &sealed).await
     }
 
     async fn check(&mut self) -> Result<Vec<(u64, Rejection)>, StoreError> {
@@ -322,39 +283,41 @@ async fn commit(
     Ok(summary)
 }
 
-async fn stage_citus(
-    import: &mut PostgresImport,
-    batch: i64,
+/// Copies sealed rows into the staging table with `copy`: the import's own temporary table, or
+/// (with `area`, the area's code and the import's batch) Citus's distributed staging table.
+async fn copy_staged(
+    client: &Object,
+    copy: &str,
+    area: Option<(&str, i64)>,
     sealed: &[(i64, SealedResident)],
 ) -> Result<(), StoreError> {
-    let code = import.scope.as_str().to_owned();
-    let client = import.client()?;
-    let sink = client.copy_in(citus_import::COPY).await?;
-    let writer = BinaryCopyInWriter::new(sink, &citus_import::COPY_TYPES);
+    // The distributed table has the area and the batch before the staged columns.
+    let skip = if area.is_some() { 0 } else { 2 };
+    let (code, batch) = area.unwrap_or(("", 0));
+    let sink = client.copy_in(copy).await?;
+    let writer = BinaryCopyInWriter::new(sink, &citus_import::COPY_TYPES[skip..]);
     tokio::pin!(writer);
     for (line, s) in sealed {
         let sex = i16::from(s.sex);
-        writer
-            .as_mut()
-            .write(&[
-                &code,
-                &batch,
-                line,
-                &s.atena,
-                &s.my_number_index,
-                &s.my_number_enc,
-                &s.coupon,
-                &s.name_enc,
-                &s.name_kana_enc,
-                &s.birth_date_enc,
-                &sex,
-                &s.content_mac,
-                &s.kana_birth_index,
-                &s.moved_in_from,
-                &s.birth_index,
-                &s.kanji_birth_index,
-            ])
-            .await?;
+        let row: [&(dyn ToSql + Sync); 16] = [
+            &code,
+            &batch,
+            line,
+            &s.atena,
+            &s.my_number_index,
+            &s.my_number_enc,
+            &s.coupon,
+            &s.name_enc,
+            &s.name_kana_enc,
+            &s.birth_date_enc,
+            &sex,
+            &s.content_mac,
+            &s.kana_birth_index,
+            &s.moved_in_from,
+            &s.birth_index,
+            &s.kanji_birth_index,
+        ];
+        writer.as_mut().write(&row[skip..]).await?;
     }
     writer.finish().await?;
     Ok(())
