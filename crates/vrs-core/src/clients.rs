@@ -19,7 +19,9 @@ use serde_json::Value;
 use vrs_crypto::jose::{Algorithm, Compact, KeyError, VerifyingKey};
 use vrs_crypto::password;
 use vrs_domain::{AuditAction, UserId};
-use vrs_store::{AccessToken, Account, MachineClient, Store, StoreError};
+use vrs_store::{
+    AccessToken, Account, AccountStore, AuditStore, ClientStore, MachineClient, StoreError,
+};
 
 use crate::access::{allowed_actions, Scopes};
 use crate::accounts::audit_scope;
@@ -117,7 +119,7 @@ impl ClientKeys {
 /// Registers `user_id` as a machine client with `jwks` and `scopes` (or replaces them, which ends
 /// its tokens). Every scope must grant something the account's role may do.
 pub async fn register(
-    store: &dyn Store,
+    store: &(impl AccountStore + ClientStore + ?Sized),
     actor: &Actor,
     user_id: &UserId,
     jwks: &str,
@@ -164,7 +166,11 @@ pub async fn register(
 }
 
 /// Removes a client: it gets no more tokens, and those it holds stop working at once.
-pub async fn remove(store: &dyn Store, actor: &Actor, user_id: &UserId) -> Result<(), StoreError> {
+pub async fn remove(
+    store: &(impl AccountStore + ClientStore + ?Sized),
+    actor: &Actor,
+    user_id: &UserId,
+) -> Result<(), StoreError> {
     let account = store.account(user_id).await?;
     let audit = actor.audit(AuditAction::ClientRemove, account.user_id.as_str());
     store
@@ -333,7 +339,7 @@ pub fn read_assertion(
 /// Grants a token for a request posted to `token_url` (the endpoint's absolute URL, which the
 /// assertion's `aud` must name).
 pub async fn grant(
-    store: &dyn Store,
+    store: &(impl AccountStore + AuditStore + ClientStore + ?Sized),
     request: &TokenRequest,
     token_url: &str,
     terminal: &str,
@@ -446,7 +452,7 @@ pub enum BearerError {
 
 /// The account and scopes of a bearer token at `now`.
 pub async fn bearer(
-    store: &dyn Store,
+    store: &(impl AccountStore + ClientStore + ?Sized),
     token: &str,
     now: DateTime<Utc>,
 ) -> Result<(Account, Scopes), BearerError> {

@@ -12,7 +12,9 @@ use vrs_interop::fhir::{
     self, atena_system, coupon_system, immunization, parse_immunization_id, parse_patient_id,
     patient, read_immunization, Issue, NewImmunization,
 };
-use vrs_store::{AuditStore, DoseStore, ResidentStore, Store, StoreError};
+use vrs_store::{
+    AuditStore, CertificateStore, DoseStore, GovernanceStore, ResidentStore, StoreError,
+};
 
 use crate::doses::batch::{BatchError, DoseBatch};
 use crate::governance::{ensure_running, GovernanceError};
@@ -240,7 +242,7 @@ pub async fn search_immunizations(
 /// Creates the doses of `entries` (each an Immunization and its FHIRPath prefix for issues), all
 /// or none. Returns the stored records in order.
 async fn create(
-    store: &dyn Store,
+    store: &(impl CertificateStore + DoseStore + GovernanceStore + ResidentStore + ?Sized),
     actor: &Actor,
     own: MunicipalityCode,
     entries: &[(String, &Value)],
@@ -320,7 +322,7 @@ fn prefixed(prefix: &str, mut issue: Issue) -> Issue {
 
 /// `POST Immunization`: the stored resource.
 pub async fn create_immunization(
-    store: &dyn Store,
+    store: &(impl CertificateStore + DoseStore + GovernanceStore + ResidentStore + ?Sized),
     actor: &Actor,
     own: MunicipalityCode,
     body: &Value,
@@ -333,7 +335,7 @@ pub async fn create_immunization(
 /// `POST /` with a transaction Bundle of `POST Immunization` entries: all stored or none; the
 /// transaction-response Bundle.
 pub async fn transaction(
-    store: &dyn Store,
+    store: &(impl CertificateStore + DoseStore + GovernanceStore + ResidentStore + ?Sized),
     actor: &Actor,
     own: MunicipalityCode,
     bundle: &Value,

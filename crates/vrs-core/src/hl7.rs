@@ -10,7 +10,9 @@ use vrs_interop::hl7_messages::{
     ack, header_of, read, rsp, AckCode, Header, Incoming, PatientIds, PersonKey, Problem, Refusal,
     VxuDose,
 };
-use vrs_store::{AuditStore, DoseStore, ResidentStore, Store, StoreError};
+use vrs_store::{
+    AuditStore, CertificateStore, DoseStore, GovernanceStore, ResidentStore, StoreError,
+};
 
 use crate::access::{decide, Action, Principal, Target};
 use crate::doses::batch::{BatchError, DoseBatch};
@@ -20,7 +22,7 @@ use crate::Actor;
 /// Answers one message (ER7 text) with one message; never fails: a store error becomes an AE with
 /// code 207 and nothing stored.
 pub async fn answer(
-    store: &dyn Store,
+    store: &(impl AuditStore + CertificateStore + DoseStore + GovernanceStore + ResidentStore + ?Sized),
     principal: &Principal,
     actor: &Actor,
     text: &str,
@@ -210,7 +212,7 @@ fn matches_record(
 }
 
 async fn add_doses(
-    store: &dyn Store,
+    store: &(impl CertificateStore + DoseStore + GovernanceStore + ResidentStore + ?Sized),
     actor: &Actor,
     own: MunicipalityCode,
     header: &Header,

@@ -5,8 +5,7 @@
 use chrono::Utc;
 use vrs_crypto::password;
 use vrs_domain::{AuditAction, MunicipalityCode, UserId};
-use vrs_store::ConflictKind;
-use vrs_store::{Account, Store, StoreError};
+use vrs_store::{Account, AccountStore, ConflictKind, StoreError};
 
 use super::{allowed, entry};
 use crate::access::{Action, Role, Target};
@@ -35,7 +34,7 @@ pub enum ApplicationError {
 
 /// A municipal administrator applies for an account in their own municipality.
 pub async fn apply(
-    store: &dyn Store,
+    store: &(impl AccountStore + ?Sized),
     admin: &Account,
     display_name: &str,
     role: &str,
@@ -89,7 +88,7 @@ pub struct Issued {
 /// The national operator approves an application: the account is issued with a one-time password
 /// that must be changed at the first login.
 pub async fn approve(
-    store: &dyn Store,
+    store: &(impl AccountStore + ?Sized),
     operator: &Account,
     id: i64,
     terminal: &str,
@@ -160,7 +159,7 @@ pub async fn approve(
 
 /// The national operator rejects an application.
 pub async fn reject(
-    store: &dyn Store,
+    store: &(impl AccountStore + ?Sized),
     operator: &Account,
     id: i64,
     terminal: &str,
@@ -197,7 +196,7 @@ fn site_key(name: &str) -> String {
 /// a second active account (or pending application) for the same site name in the municipality is
 /// refused; `except` is the application being decided.
 pub async fn ensure_one_account_per_site(
-    store: &dyn Store,
+    store: &(impl AccountStore + ?Sized),
     municipality: MunicipalityCode,
     site: &str,
     except: Option<i64>,

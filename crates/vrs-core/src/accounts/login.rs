@@ -5,7 +5,9 @@
 use chrono::{DateTime, Duration, Utc};
 use vrs_crypto::password;
 use vrs_domain::{AuditAction, UserId};
-use vrs_store::{Account, AuditScope, SessionRecord, Store, StoreError};
+use vrs_store::{
+    Account, AccountStore, AuditScope, AuditStore, BackupStore, SessionRecord, StoreError,
+};
 
 use super::{audit_scope, entry};
 
@@ -62,7 +64,7 @@ impl Default for LoginPolicy {
 /// its keyed pseudonym (the same text gives the same pseudonym, so repeated tries show), then its
 /// length in characters — `unknown:3f9a…c2/len=17`. Only someone holding the master key can test a
 /// guess against it.
-pub fn unknown_user_id(store: &dyn Store, typed: &str) -> String {
+pub fn unknown_user_id(store: &(impl BackupStore + ?Sized), typed: &str) -> String {
     let pseudonym = store.pseudonym("login user id", typed.as_bytes());
     format!(
         "unknown:{}/len={}",
@@ -105,7 +107,7 @@ pub struct LoggedIn {
 /// so it is refused exactly as a user ID no account has — the same answer, the same time spent,
 /// the same audit entry.
 pub async fn login(
-    store: &dyn Store,
+    store: &(impl AccountStore + AuditStore + BackupStore + ?Sized),
     policy: &LoginPolicy,
     typed: &str,
     password_text: &str,
@@ -215,7 +217,7 @@ pub async fn login(
 /// The national operator ends an account's wait after failed logins (and restarts its count), at
 /// once; audited as `account.unlock` in the account's chain. `NotFound` for an unknown user ID.
 pub async fn unlock(
-    store: &dyn Store,
+    store: &(impl AccountStore + AuditStore + ?Sized),
     actor: &crate::Actor,
     user_id: &UserId,
 ) -> Result<Account, StoreError> {

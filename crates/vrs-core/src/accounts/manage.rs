@@ -8,7 +8,7 @@ use std::borrow::Cow;
 
 use vrs_crypto::password;
 use vrs_domain::{AuditAction, MunicipalityCode, UserFacing, UserId};
-use vrs_store::{Account, AuditScope, Store, StoreError};
+use vrs_store::{Account, AccountStore, AuditScope, StoreError};
 
 use crate::Actor;
 
@@ -63,7 +63,7 @@ impl UserFacing for ManageError {
 
 /// The municipality's accounts, by user ID.
 pub async fn accounts_of(
-    store: &dyn Store,
+    store: &(impl AccountStore + ?Sized),
     own: MunicipalityCode,
 ) -> Result<Vec<Account>, StoreError> {
     let mut all = store.accounts().await?;
@@ -74,7 +74,7 @@ pub async fn accounts_of(
 /// The account `user_id` of the municipality, unless it is the actor's own: what a change may act
 /// on (asked before a confirmation is shown, so another municipality's account is not named).
 pub async fn own_account(
-    store: &dyn Store,
+    store: &(impl AccountStore + ?Sized),
     actor: &Actor,
     own: MunicipalityCode,
     user_id: &UserId,
@@ -92,7 +92,7 @@ pub async fn own_account(
 
 /// Stops the account (`disable`) or lets it sign in again, with the reason in the audit entry.
 pub async fn set_disabled(
-    store: &dyn Store,
+    store: &(impl AccountStore + ?Sized),
     actor: &Actor,
     own: MunicipalityCode,
     user_id: &UserId,
@@ -122,7 +122,7 @@ pub async fn set_disabled(
 /// Gives the account a new initial password (to be changed at the next sign-in; its sessions end)
 /// and returns it, to be shown once to the administrator.
 pub async fn reset_password(
-    store: &dyn Store,
+    store: &(impl AccountStore + ?Sized),
     actor: &Actor,
     own: MunicipalityCode,
     user_id: &UserId,

@@ -3,7 +3,7 @@
 
 use vrs_crypto::password;
 use vrs_domain::{AuditAction, UserId};
-use vrs_store::{Account, Store, StoreError};
+use vrs_store::{Account, AccountStore, StoreError};
 
 use super::{audit_scope, entry};
 
@@ -85,7 +85,7 @@ pub enum PasswordChangeError {
 /// Changes an account's password (the first-login change included). Every session of the account
 /// ends; the caller opens a new one.
 pub async fn change_password(
-    store: &dyn Store,
+    store: &(impl AccountStore + ?Sized),
     account: &Account,
     current: &str,
     new: &str,

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use vrs_crypto::password;
 use vrs_domain::AuditAction;
-use vrs_store::{Account, SessionRecord, Store, StoreError};
+use vrs_store::{Account, AccountStore, AuditStore, SessionRecord, StoreError};
 
 use super::{audit_scope, entry, LoginPolicy};
 
@@ -21,7 +21,7 @@ pub enum SessionError {
 
 /// The session of a cookie token and its account, if still valid now; marks it used.
 pub async fn session(
-    store: &dyn Store,
+    store: &(impl AccountStore + ?Sized),
     policy: &LoginPolicy,
     token: &str,
 ) -> Result<(SessionRecord, Account), SessionError> {
@@ -50,7 +50,7 @@ pub async fn session(
 /// Deletes the sessions that have expired by `policy` at `now` (the housekeeping job runs it, so
 /// a session nobody came back to does not stay in the table); returns how many.
 pub async fn sweep_sessions(
-    store: &dyn Store,
+    store: &(impl AccountStore + ?Sized),
     policy: &LoginPolicy,
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
@@ -61,7 +61,7 @@ pub async fn sweep_sessions(
 
 /// Ends the session of a cookie token.
 pub async fn logout(
-    store: &dyn Store,
+    store: &(impl AccountStore + AuditStore + ?Sized),
     token: &str,
     account: &Account,
     terminal: &str,

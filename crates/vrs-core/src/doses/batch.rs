@@ -4,7 +4,7 @@
 
 use chrono::NaiveDate;
 use vrs_domain::{AtenaNumber, AuditAction, DoseRecord, MunicipalityCode, QualityRule};
-use vrs_store::{CouponHolder, Store, StoreError};
+use vrs_store::{CertificateStore, CouponHolder, DoseStore, ResidentStore, StoreError};
 
 use crate::doses::{dose_detail, rules_for};
 use crate::Actor;
@@ -37,7 +37,7 @@ impl DoseBatch {
     /// The person of `atena` in the area (read once per batch), or `None`.
     pub async fn person(
         &mut self,
-        store: &dyn Store,
+        store: &(impl DoseStore + ResidentStore + ?Sized),
         atena: &AtenaNumber,
     ) -> Result<Option<CouponHolder>, StoreError> {
         if let Some((holder, _)) = self.people.iter().find(|(h, _)| h.atena == *atena) {
@@ -58,7 +58,7 @@ impl DoseBatch {
     /// the person is not in the area.
     pub async fn check(
         &mut self,
-        store: &dyn Store,
+        store: &(impl DoseStore + ResidentStore + ?Sized),
         record: DoseRecord,
     ) -> Result<Vec<QualityRule>, StoreError> {
         self.person(store, &record.dose.atena)
@@ -83,7 +83,7 @@ impl DoseBatch {
     /// detail starts with `origin`.
     pub async fn store(
         self,
-        store: &dyn Store,
+        store: &(impl CertificateStore + DoseStore + ?Sized),
         actor: &Actor,
         origin: &str,
     ) -> Result<Vec<DoseRecord>, BatchError> {

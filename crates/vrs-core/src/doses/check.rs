@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use vrs_domain::{
     check_dose, AtenaNumber, AuditAction, DoseFacts, MunicipalityCode, PersonFacts, QualityRule,
 };
-use vrs_store::{Store, StoreError};
+use vrs_store::{AuditStore, DoseStore, StoreError};
 
 use crate::Actor;
 
@@ -30,7 +30,7 @@ pub struct CheckSummary {
 /// Checks every dose of the area as of `today`, `page` people at a time, handing each suspect to
 /// `found` as it is found.
 pub async fn check_area_doses(
-    store: &dyn Store,
+    store: &(impl AuditStore + DoseStore + ?Sized),
     actor: &Actor,
     scope: MunicipalityCode,
     today: NaiveDate,

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use vrs_domain::{AtenaNumber, AuditAction, MunicipalityCode};
 use vrs_interop::{DoseCsvWriter, Encoding, LedgerPerson, LedgerWriter};
-use vrs_store::{PersonDoses, Store, StoreError};
+use vrs_store::{DoseStore, PersonDoses, Store, StoreError};
 
 use crate::Actor;
 
@@ -115,7 +115,7 @@ pub async fn export_doses<W: Write + Send + 'static>(
 
 /// Calls `each` with every page of the area's people with doses.
 fn pages(
-    store: &dyn Store,
+    store: &(impl DoseStore + ?Sized),
     handle: &tokio::runtime::Handle,
     scope: MunicipalityCode,
     mut each: impl FnMut(&[PersonDoses]) -> Result<(), ExportError>,
@@ -132,7 +132,7 @@ fn pages(
 }
 
 fn write_all<W: Write>(
-    store: &dyn Store,
+    store: &(impl DoseStore + ?Sized),
     handle: &tokio::runtime::Handle,
     request: &DoseExport,
     out: W,

@@ -11,7 +11,9 @@ use std::io::Read;
 use chrono::NaiveDate;
 use vrs_domain::{AuditAction, CouponNumber, DoseRecord, DoseSource, MunicipalityCode, Reason};
 use vrs_interop::{DoseColumn, DoseFieldError, DoseLine, DoseReader, Encoding, EncodingChoice};
-use vrs_store::{CouponHolder, Store, StoreError};
+use vrs_store::{
+    CertificateStore, CouponHolder, DoseStore, GovernanceStore, ResidentStore, StoreError,
+};
 
 use crate::doses::{rules_for, DoseInput};
 use crate::import::{ImportError, ImportObserver, Problem};
@@ -99,7 +101,7 @@ fn problem(observer: &mut dyn ImportObserver, bad: &mut BTreeSet<u64>, p: Proble
 
 /// Imports a dose file into the municipality's area.
 pub async fn import_doses<R: Read + Send + 'static>(
-    store: &dyn Store,
+    store: &(impl CertificateStore + DoseStore + GovernanceStore + ResidentStore + ?Sized),
     actor: &Actor,
     source: R,
     request: &DoseImport,

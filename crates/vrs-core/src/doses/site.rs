@@ -5,7 +5,9 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use vrs_domain::{AuditAction, DoseNumber, DoseSource, MunicipalityCode, QualityRule, UserId};
-use vrs_store::{IdempotentAnswer, Registration, Store, StoreError};
+use vrs_store::{
+    AuditStore, DoseStore, GovernanceStore, IdempotentAnswer, Registration, StoreError,
+};
 
 use super::{dose_detail, rules_for, DoseInput};
 use crate::coupon::CouponRef;
@@ -123,7 +125,7 @@ pub enum RegisterError {
 /// Registers a dose given at a site (`input.site`) on the coupon `coupon`, in the home
 /// municipality's area. The caller has checked that the actor may register doses at sites.
 pub async fn register_at_site(
-    store: &dyn Store,
+    store: &(impl AuditStore + DoseStore + GovernanceStore + ?Sized),
     actor: &Actor,
     coupon: CouponRef,
     input: &DoseInput,
@@ -249,7 +251,7 @@ fn kept(site: MunicipalityCode, k: &IdempotencyRequest, answer: &SiteAnswer) -> 
 
 /// The answer already given to this key, if any; a key reused for another request is refused.
 async fn replay(
-    store: &dyn Store,
+    store: &(impl DoseStore + ?Sized),
     site: MunicipalityCode,
     k: &IdempotencyRequest,
 ) -> Result<Option<SiteAnswer>, RegisterError> {
@@ -265,7 +267,7 @@ async fn replay(
 }
 
 async fn refuse(
-    store: &dyn Store,
+    store: &(impl AuditStore + DoseStore + ?Sized),
     home: MunicipalityCode,
     site: MunicipalityCode,
     key: Option<&IdempotencyRequest>,

@@ -6,8 +6,7 @@ use chrono::NaiveDate;
 use vrs_domain::{
     AtenaNumber, AuditAction, DoseNumber, DoseRecord, DoseSource, MunicipalityCode, QualityRule,
 };
-use vrs_store::ConflictKind;
-use vrs_store::{CouponHolder, Registration, Store, StoreError};
+use vrs_store::{ConflictKind, CouponHolder, DoseStore, Registration, ResidentStore, StoreError};
 
 use super::{dose_detail, rules_for, DoseInput};
 use crate::Actor;
@@ -51,7 +50,7 @@ pub(crate) fn reason_text(reason: &str) -> Result<String, ChangeError> {
 
 /// Staff record a dose for a person of their own area (`scope`).
 pub async fn add_dose(
-    store: &dyn Store,
+    store: &(impl DoseStore + ResidentStore + ?Sized),
     actor: &Actor,
     scope: MunicipalityCode,
     atena: &AtenaNumber,
@@ -81,7 +80,7 @@ pub async fn add_dose(
 }
 
 async fn stored_dose(
-    store: &dyn Store,
+    store: &(impl DoseStore + ResidentStore + ?Sized),
     scope: MunicipalityCode,
     atena: &AtenaNumber,
     dose_number: DoseNumber,
@@ -106,7 +105,7 @@ pub struct DoseRef<'a> {
 /// Staff correct a dose of a person of their own area to state `input`, with a reason. The audit
 /// entry keeps the dose before and after.
 pub async fn correct_dose(
-    store: &dyn Store,
+    store: &(impl DoseStore + ResidentStore + ?Sized),
     actor: &Actor,
     scope: MunicipalityCode,
     which: DoseRef<'_>,
@@ -147,7 +146,7 @@ pub async fn correct_dose(
 /// Staff delete a dose of a person of their own area, with a reason. The record is really removed;
 /// the audit entry keeps what it stated.
 pub async fn delete_dose(
-    store: &dyn Store,
+    store: &(impl DoseStore + ResidentStore + ?Sized),
     actor: &Actor,
     scope: MunicipalityCode,
     which: DoseRef<'_>,
@@ -169,7 +168,7 @@ pub async fn delete_dose(
 /// Staff set or clear the moved-out and deceased dates of a person of their own area. Flags never
 /// delete anything; the audit entry keeps the dates before and after.
 pub async fn set_flags(
-    store: &dyn Store,
+    store: &(impl ResidentStore + ?Sized),
     actor: &Actor,
     scope: MunicipalityCode,
     atena: &AtenaNumber,
