@@ -147,29 +147,7 @@ fn accounts_create_refuses_bad_input_and_issues_a_one_time_password() {
 #[test]
 fn statistics_rebuild_counts_targets_and_names_bad_arguments() {
     let d = Deployment::new();
-    assert!(d.run(&["init"]).status.success());
-    let targets = d.path("targets.csv");
-    let gen = d.run(&[
-        "gen",
-        "targets",
-        "--municipality",
-        "382060",
-        "--count",
-        "12",
-        "--seed",
-        "4",
-        "--out",
-        targets.to_str().unwrap(),
-    ]);
-    assert!(gen.status.success(), "{}", text(&gen));
-    let import = d.run(&[
-        "import",
-        "targets",
-        targets.to_str().unwrap(),
-        "--municipality",
-        "382060",
-    ]);
-    assert!(import.status.success(), "{}", text(&import));
+    d.with_targets(12, 4);
     let ok = d.run(&["statistics", "rebuild", "--as-of", "2022-01-01"]);
     assert!(ok.status.success(), "{}", text(&ok));
     let out = String::from_utf8_lossy(&ok.stdout);

@@ -54,29 +54,7 @@ fn dose_file(rows: &[(&str, u8, &str)]) -> String {
 #[test]
 fn import_and_export_doses() {
     let d = Deployment::new();
-    assert!(d.run(&["init"]).status.success());
-    let targets = d.path("targets.csv");
-    let gen = d.run(&[
-        "gen",
-        "targets",
-        "--municipality",
-        "382060",
-        "--count",
-        "5",
-        "--seed",
-        "3",
-        "--out",
-        targets.to_str().unwrap(),
-    ]);
-    assert!(gen.status.success(), "{}", text(&gen));
-    let imported = d.run(&[
-        "import",
-        "targets",
-        targets.to_str().unwrap(),
-        "--municipality",
-        "382060",
-    ]);
-    assert!(imported.status.success(), "{}", text(&imported));
+    let targets = d.with_targets(5, 3);
     // Columns of a targets file: My Number, 宛名番号, municipality, coupon number, …
     let targets_text = std::fs::read_to_string(&targets).unwrap();
     let rows: Vec<Vec<&str>> = targets_text

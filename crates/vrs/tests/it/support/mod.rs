@@ -69,6 +69,35 @@ impl Deployment {
         out
     }
 
+    /// `vrs init`, then `count` targets of 西条市 (382060) generated with `seed` and imported; the
+    /// targets file's path.
+    pub fn with_targets(&self, count: u64, seed: u64) -> PathBuf {
+        assert!(self.run(&["init"]).status.success());
+        let targets = self.path("targets.csv");
+        let gen = self.run(&[
+            "gen",
+            "targets",
+            "--municipality",
+            "382060",
+            "--count",
+            &count.to_string(),
+            "--seed",
+            &seed.to_string(),
+            "--out",
+            targets.to_str().unwrap(),
+        ]);
+        assert!(gen.status.success(), "{}", text(&gen));
+        let import = self.run(&[
+            "import",
+            "targets",
+            targets.to_str().unwrap(),
+            "--municipality",
+            "382060",
+        ]);
+        assert!(import.status.success(), "{}", text(&import));
+        targets
+    }
+
     /// 40 valid targets of 西条市 (382060) in CP932, 宛名番号 100000 to 100039.
     pub fn targets(&self) -> PathBuf {
         self.generate("targets-382060.csv", "382060", 40, "cp932")
