@@ -149,11 +149,7 @@ pub async fn send(
         Err(InquiryError::Store(e)) => Err(e.into()),
         Err(e) => {
             let recent = recent(&state, own).await?;
-            let message = if signed.lang == Lang::Ja {
-                e.message_ja()
-            } else {
-                e.to_string()
-            };
+            let message = crate::i18n::said(signed.lang, &e).into_owned();
             Ok(refuse(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Refusal::form(message),

@@ -11,7 +11,7 @@ use vrs_core::accounts::{self, LoginError, PasswordChangeError};
 
 use crate::error::WebError;
 use crate::form::Refusal;
-use crate::i18n::{t, Lang, Text};
+use crate::i18n::{t, Lang, Phrase, Text};
 use crate::pages;
 use crate::session::{
     constant_time_eq, private_cookie, removal, RequestTerminal, Signed, SignedAny,
@@ -63,14 +63,7 @@ pub(crate) struct LoginForm {
 /// The login page refusing a try for `seconds`: 429 with `Retry-After`, the same for every account
 /// and user ID.
 fn login_wait(lang: Lang, csrf: &str, seconds: u64) -> Response {
-    let message = match lang {
-        Lang::Ja => format!(
-            "ログインの失敗が続いたため、{seconds}秒後までお待ちください。その後にもう一度お試しください。"
-        ),
-        Lang::En => {
-            format!("Too many failed sign-ins: wait {seconds} seconds, then try again.")
-        }
-    };
+    let message = Phrase::SignInWait(&seconds).text(lang);
     let mut response = (
         StatusCode::TOO_MANY_REQUESTS,
         Html(pages::login(lang, csrf, Some(&message)).into_string()),

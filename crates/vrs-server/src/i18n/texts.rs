@@ -465,6 +465,8 @@ text_table! {
 }
 
 phrase_table! {
+    /// The login page after too many failed sign-ins.
+    SignInWait(seconds) => "ログインの失敗が続いたため、{seconds}秒後までお待ちください。その後にもう一度お試しください。", "Too many failed sign-ins: wait {seconds} seconds, then try again.";
     /// The confirmation pages: what will happen.
     ConfirmDeleteDose(atena, n) => "宛名番号 {atena} の{n}回目の接種記録を削除します。削除した記録は元に戻せません（操作ログに内容が残ります）。この記録を述べる証明書は失効します。", "Dose {n} of 宛名番号 {atena} will be deleted. It cannot be restored (the audit log keeps what it said). Certificates stating it are revoked.";
     ConfirmDeletePerson(atena) => "宛名番号 {atena} の人の記録を、接種記録とともに削除します。元に戻せません（操作ログに残ります）。", "The record of 宛名番号 {atena} will be deleted with its doses. It cannot be restored (the audit log keeps it).";
