@@ -1,6 +1,7 @@
 //! The identifiers and dates people type or scan: dates (和暦 and Western), coupon OCR lines and
-//! references, My Number, 宛名番号, municipality codes and names, certificate IDs, and the part of a
-//! name staff search by (matched against a name and reading made from the same text).
+//! references, My Number, 宛名番号, municipality codes and names, certificate IDs, user IDs (kept
+//! exactly as typed when accepted), and the part of a name staff search by (matched against a name
+//! and reading made from the same text).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
@@ -18,6 +19,9 @@ fuzz_target!(|data: &[u8]| {
     let _ = vrs_core::coupon::CouponRef::parse(text);
     let _ = vrs_domain::KanaName::parse(text);
     let _ = vrs_domain::OcrLine::parse(text);
+    if let Ok(id) = vrs_domain::UserId::parse(text) {
+        assert_eq!(id.as_str(), text);
+    }
     if let Ok(fragment) = vrs_domain::NameFragment::parse(text) {
         if let (Ok(name), Ok(reading)) = (
             vrs_domain::PersonName::parse(text),
