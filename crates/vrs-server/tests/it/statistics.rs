@@ -9,7 +9,6 @@ use vrs_store::on_both_backends;
 use vrs_store::testkit::code;
 
 use support::{TestApp, INTERNET, LGWAN, PASSWORD};
-use vrs_domain::Resident;
 
 on_both_backends!(
     TestApp:
@@ -25,34 +24,7 @@ async fn setup(app: &TestApp) {
         .into_iter()
         .enumerate()
     {
-        let m = code(m);
-        let people: Vec<Resident> = vrs_interop::Synthetic::new(m, n, 60 + i as u64).collect();
-        let audit = vrs_store::AuditEntry::now("test", "test", "local", "resident.put", "x");
-        let mut doses = Vec::new();
-        for (k, p) in people.iter().enumerate() {
-            app.db.store.put_resident(m, p, &audit).await.unwrap();
-            for n in 1..=(k % 3) as u8 {
-                doses.push(vrs_domain::DoseRecord::now(
-                    vrs_domain::Dose {
-                        municipality: m,
-                        atena: p.atena.clone(),
-                        dose_number: vrs_domain::DoseNumber::from_int(n).unwrap(),
-                        administered_on: chrono::NaiveDate::from_ymd_opt(2021, 6, 1).unwrap()
-                            + chrono::Days::new(u64::from(n) * 21 + (k % 5) as u64),
-                        product: vrs_domain::VaccineProduct::by_code("comirnaty").unwrap(),
-                        lot_number: vrs_domain::LotNumber::parse("FA4597").unwrap(),
-                        site_municipality: m,
-                        coupon: p.coupon,
-                    },
-                    vrs_domain::DoseSource::Csv,
-                ));
-            }
-        }
-        app.db
-            .store
-            .add_doses(m, &doses, "t", &audit)
-            .await
-            .unwrap();
+        support::people_with_doses(app, code(m), n, 60 + i as u64, 5).await;
     }
     let today = chrono::NaiveDate::from_ymd_opt(2022, 6, 1).unwrap();
     vrs_core::statistics::refresh(app.db.store.as_ref(), today)

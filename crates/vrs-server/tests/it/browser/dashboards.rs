@@ -5,35 +5,9 @@ use super::*;
 
 /// 300 people each in 西条市 and 千代田区 with up to two doses, counted by the statistics job.
 async fn counted_people(app: &TestApp) {
-    let audit = vrs_store::AuditEntry::now("test", "test", "local", "resident.put", "x");
     for (i, m) in ["382060", "131016"].into_iter().enumerate() {
         let m = vrs_domain::MunicipalityCode::parse(m).unwrap();
-        let people: Vec<_> = vrs_interop::Synthetic::new(m, 300, 80 + i as u64).collect();
-        let mut doses = Vec::new();
-        for (k, p) in people.iter().enumerate() {
-            app.db.store.put_resident(m, p, &audit).await.unwrap();
-            for n in 1..=(k % 3) as u8 {
-                doses.push(vrs_domain::DoseRecord::now(
-                    vrs_domain::Dose {
-                        municipality: m,
-                        atena: p.atena.clone(),
-                        dose_number: vrs_domain::DoseNumber::from_int(n).unwrap(),
-                        administered_on: chrono::NaiveDate::from_ymd_opt(2021, 6, 1).unwrap()
-                            + chrono::Days::new(u64::from(n) * 21 + (k % 4) as u64),
-                        product: vrs_domain::VaccineProduct::by_code("comirnaty").unwrap(),
-                        lot_number: vrs_domain::LotNumber::parse("FA4597").unwrap(),
-                        site_municipality: m,
-                        coupon: p.coupon,
-                    },
-                    vrs_domain::DoseSource::Csv,
-                ));
-            }
-        }
-        app.db
-            .store
-            .add_doses(m, &doses, "t", &audit)
-            .await
-            .unwrap();
+        support::people_with_doses(app, m, 300, 80 + i as u64, 4).await;
     }
     vrs_core::statistics::refresh(app.db.store.as_ref(), vrs_core::japan_today())
         .await

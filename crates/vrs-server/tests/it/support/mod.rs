@@ -431,6 +431,45 @@ pub fn hidden(body: &str, name: &str) -> Option<String> {
     Some(body[start..end].to_owned())
 }
 
+/// `count` synthetic people of `municipality` (from `seed`): the k-th has `k % 3` doses of
+/// Comirnaty, dose n given `21 n + k % spread` days after 2021-06-01. Not yet counted.
+pub async fn people_with_doses(
+    app: &TestApp,
+    municipality: vrs_domain::MunicipalityCode,
+    count: u64,
+    seed: u64,
+    spread: u64,
+) {
+    let m = municipality;
+    let audit = vrs_store::AuditEntry::now("test", "test", "local", "resident.put", "x");
+    let people: Vec<_> = vrs_interop::Synthetic::new(m, count, seed).collect();
+    let mut doses = Vec::new();
+    for (k, p) in people.iter().enumerate() {
+        app.db.store.put_resident(m, p, &audit).await.unwrap();
+        for n in 1..=(k % 3) as u8 {
+            doses.push(vrs_domain::DoseRecord::now(
+                vrs_domain::Dose {
+                    municipality: m,
+                    atena: p.atena.clone(),
+                    dose_number: vrs_domain::DoseNumber::from_int(n).unwrap(),
+                    administered_on: chrono::NaiveDate::from_ymd_opt(2021, 6, 1).unwrap()
+                        + chrono::Days::new(u64::from(n) * 21 + k as u64 % spread),
+                    product: vrs_domain::VaccineProduct::by_code("comirnaty").unwrap(),
+                    lot_number: vrs_domain::LotNumber::parse("FA4597").unwrap(),
+                    site_municipality: m,
+                    coupon: p.coupon,
+                },
+                vrs_domain::DoseSource::Csv,
+            ));
+        }
+    }
+    app.db
+        .store
+        .add_doses(m, &doses, "t", &audit)
+        .await
+        .unwrap();
+}
+
 /// Two residents of 西条市 (from synthetic `seed`), the staff account `saijo-ehr` a health record
 /// system signs in as, and the site tablet `saijo-tablet`; for the interoperability tests.
 pub async fn ehr_setup(app: &TestApp, seed: u64) -> (vrs_domain::Resident, vrs_domain::Resident) {
