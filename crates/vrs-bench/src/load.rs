@@ -8,6 +8,7 @@
 //! of 440 days third doses end about 700 days into the campaign.
 
 use std::sync::Arc;
+use vrs_store::Areas;
 
 use chrono::{Days, NaiveDate};
 use vrs_core::Actor;
@@ -61,7 +62,7 @@ pub async fn load(
 ) -> Result<Loaded, Failure> {
     let m = area.code;
     let actor = Actor::command_line();
-    let mut import = store.begin_import(m).await?;
+    let mut import = store.area(m).begin_import().await?;
     let sealer = import.sealer();
     let code: u64 = m.as_str().parse()?;
     let keep_sqlite_keys = pg.is_none() && area.doses;
@@ -146,13 +147,13 @@ pub async fn load(
             doses.push(DoseRecord::now(dose, DoseSource::Csv));
         }
         if doses.len() >= DOSE_CHUNK {
-            store.add_doses(m, &doses, tool, &audit).await?;
+            store.area(m).add_doses(&doses, tool, &audit).await?;
             loaded.doses += doses.len() as u64;
             doses.clear();
         }
     }
     if !doses.is_empty() {
-        store.add_doses(m, &doses, tool, &audit).await?;
+        store.area(m).add_doses(&doses, tool, &audit).await?;
         loaded.doses += doses.len() as u64;
     }
     Ok(loaded)

@@ -7,6 +7,7 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 use vrs_domain::{AuditAction, CouponNumber, MunicipalityCode, OcrLine};
+use vrs_store::Areas;
 use vrs_store::{AuditStore, DoseStore, ResidentStore, StoreError};
 
 use crate::Actor;
@@ -163,7 +164,7 @@ pub async fn read_coupon(
             .audit(AuditAction::CouponRead, coupon.coupon.as_str())
             .with_outcome(outcome)
     };
-    let person = match store.coupon_holder(scope, &coupon.coupon).await {
+    let person = match store.area(scope).coupon_holder(&coupon.coupon).await {
         Ok(p) => p,
         Err(StoreError::NotFound) => {
             store
@@ -178,7 +179,8 @@ pub async fn read_coupon(
         return Err(CouponError::Deceased);
     }
     let doses: Vec<RecordedDose> = store
-        .doses_of(scope, &person.atena)
+        .area(scope)
+        .doses_of(&person.atena)
         .await?
         .into_iter()
         .map(|r| r.dose)

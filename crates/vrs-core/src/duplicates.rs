@@ -23,6 +23,7 @@
 //! `person.merge`, `person.unmerge`) with the staff's reason; no detail holds a My Number.
 
 use std::collections::HashMap;
+use vrs_store::Areas;
 
 use chrono::{DateTime, Utc};
 use rand::Rng;
@@ -119,10 +120,18 @@ pub async fn scan(
     now: DateTime<Utc>,
 ) -> Result<ScanReport, DuplicateError> {
     let mut candidates = Vec::new();
-    for (a, b) in store.duplicate_pairs_by_kana_birth_sex(scope).await? {
+    for (a, b) in store
+        .area(scope)
+        .duplicate_pairs_by_kana_birth_sex()
+        .await?
+    {
         candidates.push(Candidate::pair(CandidateKind::KanaBirthSex, &a, &b, now));
     }
-    for (a, b) in store.duplicate_pairs_by_kanji_birth_sex(scope).await? {
+    for (a, b) in store
+        .area(scope)
+        .duplicate_pairs_by_kanji_birth_sex()
+        .await?
+    {
         candidates.push(Candidate::pair(CandidateKind::KanjiBirthSex, &a, &b, now));
     }
     let mut report = ScanReport::default();
@@ -148,7 +157,8 @@ pub async fn scan(
             }
         ));
     report.added = store
-        .put_duplicate_candidates(scope, &candidates, &audit)
+        .area(scope)
+        .put_duplicate_candidates(&candidates, &audit)
         .await?;
     Ok(report)
 }
@@ -164,7 +174,7 @@ async fn ask_movers(
     candidates: &mut Vec<Candidate>,
     report: &mut ScanReport,
 ) -> Result<(), DuplicateError> {
-    let movers = store.movers(scope).await?;
+    let movers = store.area(scope).movers().await?;
     if movers.is_empty() {
         return Ok(());
     }
@@ -197,7 +207,7 @@ async fn ask_movers(
             continue;
         }
         // The person's own record, in this area: the number asked with.
-        let person = store.resident(scope, &m.atena).await?;
+        let person = store.area(scope).resident(&m.atena).await?;
         let request = InquiryRequest {
             my_number: person.my_number,
             former: m.from,
@@ -259,7 +269,8 @@ pub async fn merge(
         ));
     let at = audit.at;
     Ok(store
-        .merge_people(scope, kept, merged, &id, &actor.user, at, &audit)
+        .area(scope)
+        .merge_people(kept, merged, &id, &actor.user, at, &audit)
         .await?)
 }
 
@@ -272,7 +283,7 @@ pub async fn unmerge(
     reason: &str,
 ) -> Result<PersonMerge, DuplicateError> {
     let reason = reason_text(reason)?;
-    let known = store.person_merges(scope).await?;
+    let known = store.area(scope).person_merges().await?;
     let m = known
         .iter()
         .find(|m| m.merge_id == merge_id)
@@ -283,7 +294,10 @@ pub async fn unmerge(
             "merge={merge_id} kept={} merged={} reason: {reason}",
             m.kept, m.merged
         ));
-    Ok(store.unmerge(scope, merge_id, &actor.user, &audit).await?)
+    Ok(store
+        .area(scope)
+        .unmerge(merge_id, &actor.user, &audit)
+        .await?)
 }
 
 /// Dismisses an open candidate of `scope` (not a duplicate), with the staff's reason.
@@ -300,7 +314,8 @@ pub async fn dismiss(
         .with_detail(format!("reason: {reason}"));
     let dismissed = CandidateStatus::Dismissed;
     store
-        .decide_candidate(scope, candidate_id, dismissed, &actor.user, &audit)
+        .area(scope)
+        .decide_candidate(candidate_id, dismissed, &actor.user, &audit)
         .await?;
     Ok(())
 }
@@ -335,20 +350,21 @@ pub async fn review_queue(
     scope: MunicipalityCode,
 ) -> Result<Queue, DuplicateError> {
     let open = store
-        .duplicate_candidates(scope, Some(CandidateStatus::Open))
+        .area(scope)
+        .duplicate_candidates(Some(CandidateStatus::Open))
         .await?;
     let mut items = Vec::with_capacity(open.len());
     let mut shown = 0;
     for candidate in open {
         let mut people = Vec::new();
         for atena in std::iter::once(&candidate.atena_a).chain(candidate.atena_b.as_ref()) {
-            let person = match store.resident(scope, atena).await {
+            let person = match store.area(scope).resident(atena).await {
                 Ok(r) => Some(r),
                 Err(StoreError::NotFound) => None,
                 Err(e) => return Err(e.into()),
             };
             shown += usize::from(person.is_some());
-            let doses = store.doses_of(scope, atena).await?;
+            let doses = store.area(scope).doses_of(atena).await?;
             people.push(QueuePerson {
                 atena: atena.clone(),
                 person,
@@ -363,6 +379,6 @@ pub async fn review_queue(
     store.append_audit(scope.into(), &audit).await?;
     Ok(Queue {
         open: items,
-        merges: store.person_merges(scope).await?,
+        merges: store.area(scope).person_merges().await?,
     })
 }

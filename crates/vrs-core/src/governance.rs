@@ -5,6 +5,7 @@
 //! the database on every check, so an operator's stop takes effect at once on every node.
 
 use vrs_domain::{AuditAction, Function, MunicipalityCode, Reason, TermsKind};
+use vrs_store::Areas;
 use vrs_store::{Agreement, FunctionState, GovernanceStore, StoreError, TermsVersion};
 
 use crate::Actor;
@@ -215,7 +216,7 @@ pub async fn terms_status(
     scope: MunicipalityCode,
 ) -> Result<Vec<TermsStatus>, StoreError> {
     let versions = store.terms_versions(None).await?;
-    let agreements = store.agreements(scope).await?;
+    let agreements = store.area(scope).agreements().await?;
     Ok(TermsKind::ALL
         .iter()
         .map(|&kind| {
@@ -252,7 +253,8 @@ pub async fn has_agreed(
         return Ok(false);
     };
     Ok(store
-        .agreements(scope)
+        .area(scope)
+        .agreements()
         .await?
         .iter()
         .any(|a| a.kind == kind && a.version == latest))
@@ -291,7 +293,8 @@ pub async fn agree(
         .audit(AuditAction::TermsAgree, kind.as_str())
         .with_detail(format!("version {version}"));
     Ok(store
-        .agree_to_terms(scope, kind, version, &actor.user, &audit)
+        .area(scope)
+        .agree_to_terms(kind, version, &actor.user, &audit)
         .await?)
 }
 

@@ -10,6 +10,7 @@ use vrs_interop::hl7_messages::{
     ack, header_of, read, rsp, AckCode, Header, Incoming, PatientIds, PersonKey, Problem, Refusal,
     VxuDose,
 };
+use vrs_store::Areas;
 use vrs_store::{
     AuditStore, CertificateStore, DoseStore, GovernanceStore, ResidentStore, StoreError,
 };
@@ -172,8 +173,8 @@ async fn find(
         return Ok(None);
     }
     let found = match key {
-        PersonKey::Atena(_, atena) => store.resident(own, atena).await,
-        PersonKey::Coupon(_, coupon) => store.resident_by_coupon(own, coupon).await,
+        PersonKey::Atena(_, atena) => store.area(own).resident(atena).await,
+        PersonKey::Coupon(_, coupon) => store.area(own).resident_by_coupon(coupon).await,
     };
     match found {
         Ok(p) => Ok(Some(p)),
@@ -302,7 +303,7 @@ async fn history(
     if !matches_record(patient, &person, "QPD", (6, 7)).is_empty() {
         return Ok(None);
     }
-    let doses = store.doses_of(own, &person.atena).await?;
+    let doses = store.area(own).doses_of(&person.atena).await?;
     let audit = actor
         .audit(AuditAction::PersonRead, person.atena.as_str())
         .with_detail(format!("HL7 Z34 query: {} doses", doses.len()));

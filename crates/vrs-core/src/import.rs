@@ -9,6 +9,7 @@
 
 use std::collections::BTreeSet;
 use std::io::Read;
+use vrs_store::Areas;
 
 use tokio::sync::mpsc;
 use vrs_domain::{AuditAction, MunicipalityCode, Reason};
@@ -128,7 +129,7 @@ pub async fn import_targets<R: Read + Send + 'static>(
 ) -> Result<ImportReport, ImportError> {
     ensure_imports_run(store).await?;
     let scope = request.municipality;
-    let mut import = store.begin_import(scope).await?;
+    let mut import = store.area(scope).begin_import().await?;
     let (tx, mut rx) = mpsc::channel::<Result<Message, ImportError>>(2);
     let encoding = request.encoding;
     let sealer = import.sealer();

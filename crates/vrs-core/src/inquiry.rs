@@ -19,6 +19,7 @@ use vrs_domain::{
     AtenaNumber, AuditAction, ConsentBasis, Dose, DoseRecord, DoseSource, Function, LotNumber,
     MunicipalityCode, MyNumber, QualityRule, TermsKind, VaccineProduct,
 };
+use vrs_store::Areas;
 use vrs_store::{
     CertificateStore, CouponHolder, DoseStore, GovernanceStore, InquiryStore, ProvidedDose,
     ProvisionRecord, ProvisionSide, ResidentStore, Store, StoreError,
@@ -178,7 +179,8 @@ pub(crate) async fn inquire_as(
     // Only about one's own resident, found through one's own index: otherwise nothing of the other
     // area is read, and the refusal is audited in the asking chain (without the number).
     let own_atena = match store
-        .resident_by_my_number(requester, &request.my_number)
+        .area(requester)
+        .resident_by_my_number(&request.my_number)
         .await
     {
         Ok(r) => Some(r.atena),
@@ -196,7 +198,8 @@ pub(crate) async fn inquire_as(
     // deployment holds nobody.
     let holder = if store.municipalities().await?.contains(&former) {
         match store
-            .resident_by_my_number(former, &request.my_number)
+            .area(former)
+            .resident_by_my_number(&request.my_number)
             .await
         {
             Ok(r) => Some(r),
@@ -210,7 +213,8 @@ pub(crate) async fn inquire_as(
         None => (false, Vec::new(), None),
         Some(person) => {
             let doses: Vec<ProvidedDose> = store
-                .doses_of(former, &person.atena)
+                .area(former)
+                .doses_of(&person.atena)
                 .await?
                 .iter()
                 .map(provided_dose)
@@ -396,7 +400,8 @@ pub async fn register_received(
     today: NaiveDate,
 ) -> Result<Registered, RegisterInquiredError> {
     let asked = store
-        .provision_record(scope, inquiry_id, ProvisionSide::Inquired)
+        .area(scope)
+        .provision_record(inquiry_id, ProvisionSide::Inquired)
         .await?;
     if !asked.found {
         return Err(RegisterInquiredError::NothingFound);
@@ -405,12 +410,12 @@ pub async fn register_received(
         .atena
         .clone()
         .ok_or(RegisterInquiredError::NoOwnPerson)?;
-    let person = match store.resident(scope, &atena).await {
+    let person = match store.area(scope).resident(&atena).await {
         Ok(p) => CouponHolder::from(&p),
         Err(StoreError::NotFound) => return Err(RegisterInquiredError::NoOwnPerson),
         Err(e) => return Err(e.into()),
     };
-    let mut known = store.doses_of(scope, &atena).await?;
+    let mut known = store.area(scope).doses_of(&atena).await?;
     let mut added = Vec::new();
     let mut unchanged = Vec::new();
     let mut problems = Vec::new();
@@ -447,7 +452,7 @@ pub async fn register_received(
                 asked.counterpart,
                 numbers.join(",")
             ));
-        match store.add_doses(scope, &new, &actor.user, &audit).await {
+        match store.area(scope).add_doses(&new, &actor.user, &audit).await {
             Err(StoreError::Conflict(_)) => {
                 return Err(RegisterInquiredError::Rules(
                     added

@@ -17,6 +17,7 @@ use vrs_domain::mrz::Mrz;
 use vrs_domain::{
     AtenaNumber, AuditAction, CertificateId, DoseSource, IssueChannel, MunicipalityCode,
 };
+use vrs_store::Areas;
 use vrs_store::{
     AuditEntry, CertificateIssue, CertificateStore, ConflictKind, DoseStore, GovernanceStore,
     ResidentStore, StoreError,
@@ -44,7 +45,7 @@ pub async fn doses_added<'a>(
     let mut people: Vec<AtenaNumber> = people.into_iter().cloned().collect();
     people.sort_unstable_by(|a, b| a.as_str().cmp(b.as_str()));
     people.dedup();
-    if let Err(e) = store.refresh_certificates(scope, &people, cause).await {
+    if let Err(e) = store.area(scope).refresh_certificates(&people, cause).await {
         tracing::warn!(municipality = %scope, error = %e, "certificates not marked superseded");
     }
 }
@@ -65,7 +66,8 @@ pub async fn revoke(
         .audit(AuditAction::CertificateRevoke, id.as_str())
         .with_detail(format!("reason: {reason}"));
     store
-        .revoke_certificate(scope, id, &reason, &audit)
+        .area(scope)
+        .revoke_certificate(id, &reason, &audit)
         .await
         .map_err(|e| match e {
             StoreError::Conflict(m) => ChangeError::Invalid(m.to_string()),
@@ -81,7 +83,8 @@ pub async fn person_certificate(
     id: &CertificateId,
 ) -> Result<CertificateIssue, StoreError> {
     store
-        .person_certificates(scope, atena)
+        .area(scope)
+        .person_certificates(atena)
         .await?
         .into_iter()
         .find(|c| c.certificate_id == *id)
@@ -104,8 +107,8 @@ pub async fn reissue(
     now: DateTime<Utc>,
 ) -> Result<IssuedCertificate, CertificateError> {
     let previous = person_certificate(store, scope, atena, old).await?;
-    let person = store.resident(scope, atena).await?;
-    let doses = store.doses_of(scope, atena).await?;
+    let person = store.area(scope).resident(atena).await?;
+    let doses = store.area(scope).doses_of(atena).await?;
     let request = CertificateRequest {
         kind: previous.kind,
         passport,
@@ -239,13 +242,14 @@ pub async fn undo_at_site(
         other => UndoError::Invalid(other.to_string()),
     })?;
     let home = coupon.municipality;
-    let holder = match store.coupon_holder(home, &coupon.coupon).await {
+    let holder = match store.area(home).coupon_holder(&coupon.coupon).await {
         Ok(h) => h,
         Err(StoreError::NotFound) => return Err(UndoError::NotFound),
         Err(e) => return Err(UndoError::Store(e)),
     };
     let doses = store
-        .doses_of(home, &holder.atena)
+        .area(home)
+        .doses_of(&holder.atena)
         .await
         .map_err(UndoError::Store)?;
     let before = doses
@@ -266,7 +270,8 @@ pub async fn undo_at_site(
             dose_detail(&before)
         ));
     match store
-        .undo_dose(home, &before, &actor.user, now - window, &audit)
+        .area(home)
+        .undo_dose(&before, &actor.user, now - window, &audit)
         .await
     {
         Ok(()) => Ok(()),

@@ -6,6 +6,7 @@ use vrs_domain::{
     AtenaNumber, AuditAction, CouponNumber, DoseRecord, KanaName, MunicipalityCode, MyNumber,
     NameFragment, Resident,
 };
+use vrs_store::Areas;
 use vrs_store::{AuditStore, DoseStore, ResidentStore, StoreError};
 
 use crate::Actor;
@@ -52,20 +53,23 @@ pub async fn search_people(
     query: &PersonQuery,
 ) -> Result<Vec<Resident>, StoreError> {
     let people = match query {
-        PersonQuery::Atena(a) => found(store.resident(scope, a).await)?,
-        PersonQuery::Coupon(c) => found(store.resident_by_coupon(scope, c).await)?,
+        PersonQuery::Atena(a) => found(store.area(scope).resident(a).await)?,
+        PersonQuery::Coupon(c) => found(store.area(scope).resident_by_coupon(c).await)?,
         PersonQuery::KanaBirth(kana, birth) => {
-            store.residents_by_kana_birth(scope, kana, *birth).await?
+            store
+                .area(scope)
+                .residents_by_kana_birth(kana, *birth)
+                .await?
         }
         PersonQuery::NameBirth(fragment, birth) => {
-            let mut people = store.residents_born_on(scope, *birth).await?;
+            let mut people = store.area(scope).residents_born_on(*birth).await?;
             if let Some(f) = fragment {
                 people.retain(|p| f.matches(&p.name, &p.name_kana));
             }
             people.sort_by(|a, b| (&a.name_kana, &a.atena).cmp(&(&b.name_kana, &b.atena)));
             people
         }
-        PersonQuery::MyNumber(n) => found(store.resident_by_my_number(scope, n).await)?,
+        PersonQuery::MyNumber(n) => found(store.area(scope).resident_by_my_number(n).await)?,
     };
     let action = match query {
         PersonQuery::MyNumber(_) => AuditAction::PersonSearchByMyNumber,
@@ -85,8 +89,8 @@ pub async fn read_person(
     scope: MunicipalityCode,
     atena: &AtenaNumber,
 ) -> Result<(Resident, Vec<DoseRecord>), StoreError> {
-    let person = store.resident(scope, atena).await?;
-    let doses = store.doses_of(scope, atena).await?;
+    let person = store.area(scope).resident(atena).await?;
+    let doses = store.area(scope).doses_of(atena).await?;
     store
         .append_audit(
             scope.into(),

@@ -13,6 +13,7 @@ pub mod opendata;
 pub mod view;
 
 use std::collections::BTreeMap;
+use vrs_store::Areas;
 
 use chrono::{NaiveDate, Utc};
 use vrs_domain::opendata::product_group;
@@ -46,7 +47,10 @@ pub async fn compute(
     let mut open: BTreeMap<(NaiveDate, Sex, OpenAgeGroup, u8, &'static str), u64> = BTreeMap::new();
     let mut after = None;
     loop {
-        let page = store.statistics_source(scope, after.as_ref(), PAGE).await?;
+        let page = store
+            .area(scope)
+            .statistics_source(after.as_ref(), PAGE)
+            .await?;
         let full = page.len() == PAGE as usize;
         for p in &page {
             for (n, day, product) in &p.doses {
@@ -136,7 +140,7 @@ pub async fn refresh(
     let mut replaced = Vec::new();
     for m in store.statistics_stale().await? {
         let stats = compute(store, m, today).await?;
-        if store.replace_statistics(m, &stats).await? {
+        if store.area(m).replace_statistics(&stats).await? {
             replaced.push(m);
         }
     }
@@ -163,7 +167,7 @@ pub async fn rebuild(
             )
             .await?;
         let stats = compute(store, m, today).await?;
-        store.replace_statistics(m, &stats).await?;
+        store.area(m).replace_statistics(&stats).await?;
     }
     Ok(all)
 }

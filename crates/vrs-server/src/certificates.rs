@@ -20,6 +20,7 @@ use vrs_domain::mrz::{Mrz, MrzError};
 use vrs_domain::{
     AuditAction, CertificateId, CertificateKind, IssueChannel, Labelled, MunicipalityCode, MyNumber,
 };
+use vrs_store::Areas;
 
 use crate::api_errors::Fault;
 use crate::error::WebError;
@@ -219,8 +220,8 @@ async fn counter_certificate(
         },
         CertificateKind::Domestic => None,
     };
-    let person = state.store.resident(own, atena).await?;
-    let doses = state.store.doses_of(own, atena).await?;
+    let person = state.store.area(own).resident(atena).await?;
+    let doses = state.store.area(own).doses_of(atena).await?;
     let request = CertificateRequest {
         kind,
         passport,
@@ -261,7 +262,7 @@ pub async fn history(
         Action::IssueCertificateCounter,
         &Target::Person { home: own },
     )?;
-    let issues = state.store.certificate_issues(own, 200).await?;
+    let issues = state.store.area(own).certificate_issues(200).await?;
     state
         .store
         .append_audit(

@@ -24,6 +24,7 @@ use vrs_core::inquiry::{
 };
 use vrs_domain::{MunicipalityCode, MyNumber, VaccineProduct};
 use vrs_interop::Encoding;
+use vrs_store::Areas;
 use vrs_store::{ProvisionFilter, ProvisionSide};
 
 use crate::error::WebError;
@@ -96,7 +97,7 @@ async fn recent(
         limit: 20,
         ..ProvisionFilter::default()
     };
-    Ok(state.store.provision_records(own, &filter).await?)
+    Ok(state.store.area(own).provision_records(&filter).await?)
 }
 
 #[derive(Deserialize)]

@@ -8,6 +8,7 @@ use maud::html;
 use vrs_core::access::{Action, Target};
 use vrs_core::records::read_person;
 use vrs_domain::{format_wareki, Labelled};
+use vrs_store::Areas;
 
 use crate::error::WebError;
 use crate::i18n::{Lang, Text};
@@ -29,7 +30,7 @@ pub async fn page(
     signed.authorize(Action::ReadPerson, &Target::Person { home: own })?;
     let atena = vrs_domain::AtenaNumber::parse(&atena).map_err(|_| WebError::NotFound)?;
     let (p, doses) = read_person(state.store.as_ref(), &actor(&signed), own, &atena).await?;
-    let certificates = state.store.person_certificates(own, &atena).await?;
+    let certificates = state.store.area(own).person_certificates(&atena).await?;
     let ja = signed.lang == Lang::Ja;
     let printed = (chrono::Utc::now() + chrono::Duration::hours(9)).format("%Y-%m-%d %H:%M");
     let body = html! {

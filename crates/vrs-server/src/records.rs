@@ -15,6 +15,7 @@ use vrs_domain::{
     parse_date, AtenaNumber, CouponNumber, DoseNumber, MunicipalityCode, MyNumber, NameFragment,
     Reason,
 };
+use vrs_store::Areas;
 
 use crate::confirm::{unless_confirmed, Destructive};
 use crate::error::WebError;
@@ -227,7 +228,7 @@ pub(crate) async fn person_page(
     let show_my_number = signed
         .authorize(Action::ShowMyNumber, &Target::Person { home: own })
         .is_ok();
-    let certificates = state.store.person_certificates(own, atena).await?;
+    let certificates = state.store.area(own).person_certificates(atena).await?;
     let page = view::person(
         signed,
         &person,

@@ -102,7 +102,7 @@ pub(crate) const SESSION_AND_ACCOUNT_COLUMNS: &str =
      a.created_at, s.token_hash, s.terminal, s.csrf_token, s.created_at, s.last_seen_at";
 
 #[async_trait]
-pub trait AccountStore: Send + Sync {
+pub trait AccountStore: crate::Scoped + Send + Sync {
     /// Stores a new account and appends `audit` to `audit_scope`'s chain in the same transaction.
     /// An existing user ID is a [`StoreError::Conflict`].
     async fn create_account(

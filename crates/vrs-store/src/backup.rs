@@ -310,7 +310,7 @@ pub struct ShredRecord {
 
 /// Backups of an area, their key vault, restore, and crypto-shredding.
 #[async_trait]
-pub trait BackupStore: Send + Sync {
+pub trait BackupStore: crate::Scoped + Send + Sync {
     /// The area's backup key from the key vault; with `create`, a missing one is made and stored.
     async fn backup_key(
         &self,

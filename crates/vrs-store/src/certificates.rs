@@ -410,7 +410,7 @@ impl IssueRow {
 
 /// Signing keys and the certificate issuance history with its revocations.
 #[async_trait]
-pub trait CertificateStore: Send + Sync {
+pub trait CertificateStore: crate::Scoped + Send + Sync {
     /// The active signing key of `issuer` for `purpose`, opened with the master key.
     async fn signing_key(
         &self,

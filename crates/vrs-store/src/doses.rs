@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use vrs_domain::{AtenaNumber, CouponNumber, DoseRecord, DoseSource, MunicipalityCode, UserId};
 
 use crate::ConflictKind;
-use crate::{AuditEntry, CouponHolder, StoreError};
+use crate::{AuditEntry, CouponHolder, InArea, StoreError};
 
 /// One dose to record, with the account that recorded it and, for a request carrying an
 /// `Idempotency-Key`, the answer to keep with it (in the same transaction).
@@ -77,9 +77,12 @@ pub struct PersonDoses {
 
 /// Doses: registration (one at a time with its idempotent answer, or in bulk), correction,
 /// deletion, undo, and reading an area's or a person's doses.
+///
+/// Callers reach these through [`crate::Area`] (`store.area(code)`), which gives the municipality
+/// and admits the writes' records to it.
 #[async_trait]
-pub trait DoseStore: Send + Sync {
-    /// Records a dose in the area of the person's home municipality (`scope`) with its audit entry
+pub trait DoseStore: crate::Scoped + Send + Sync {
+    /// Records a dose in the area it was admitted to (the person's home municipality) with its audit entry
     /// and, when given, the idempotent answer, and in the same transaction marks the person's
     /// certificates that no longer state every dose superseded (as
     /// [`crate::CertificateStore::refresh_certificates`] does, `audit` as the cause). A dose number
@@ -87,16 +90,14 @@ pub trait DoseStore: Send + Sync {
     /// used is [`StoreError::Replayed`] (and nothing is written).
     async fn add_dose(
         &self,
-        scope: MunicipalityCode,
-        registration: &Registration,
+        registration: InArea<'_, Registration>,
         audit: &AuditEntry,
     ) -> Result<(), StoreError>;
 
     /// Records many doses of the area in one transaction, all or none, with one audit entry.
     async fn add_doses(
         &self,
-        scope: MunicipalityCode,
-        records: &[DoseRecord],
+        records: InArea<'_, [DoseRecord]>,
         recorded_by: &str,
         audit: &AuditEntry,
     ) -> Result<(), StoreError>;
@@ -117,9 +118,8 @@ pub trait DoseStore: Send + Sync {
     /// the new one is free. When and how it was first recorded is kept.
     async fn correct_dose(
         &self,
-        scope: MunicipalityCode,
-        before: &DoseRecord,
-        after: &DoseRecord,
+        before: InArea<'_, DoseRecord>,
+        after: InArea<'_, DoseRecord>,
         audit: &AuditEntry,
     ) -> Result<(), StoreError>;
 
@@ -127,8 +127,7 @@ pub trait DoseStore: Send + Sync {
     /// [`Store::correct_dose`].
     async fn delete_dose(
         &self,
-        scope: MunicipalityCode,
-        before: &DoseRecord,
+        before: InArea<'_, DoseRecord>,
         audit: &AuditEntry,
     ) -> Result<(), StoreError>;
 
@@ -138,8 +137,7 @@ pub trait DoseStore: Send + Sync {
     /// `recorded_by` at or after `recorded_since`; otherwise a [`StoreError::Conflict`] saying which.
     async fn undo_dose(
         &self,
-        scope: MunicipalityCode,
-        before: &DoseRecord,
+        before: InArea<'_, DoseRecord>,
         recorded_by: &str,
         recorded_since: DateTime<Utc>,
         audit: &AuditEntry,

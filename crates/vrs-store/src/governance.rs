@@ -44,7 +44,7 @@ pub struct FunctionState {
 /// Terms published by the national operator, each municipality's agreements, and the emergency
 /// function switches.
 #[async_trait]
-pub trait GovernanceStore: Send + Sync {
+pub trait GovernanceStore: crate::Scoped + Send + Sync {
     /// Publishes the next version of a terms document (1 for the first) with its audit entry in the
     /// national chain; returns the version as stored.
     async fn publish_terms(

@@ -10,6 +10,7 @@
 //! The backend is chosen once, by URL scheme, in [`open`].
 
 pub mod accounts;
+mod area;
 pub mod audit;
 pub mod backup;
 pub mod certificates;
@@ -41,6 +42,7 @@ use vrs_domain::MunicipalityCode;
 
 pub use accounts::AccountStore;
 pub use accounts::{Account, Application, ApplicationStatus, SessionRecord};
+pub use area::{Area, Areas, InArea, Scoped};
 pub use audit::AuditStore;
 pub use audit::{AuditEntry, AuditFilter, AuditRecord, AuditScope};
 pub use backup::BackupStore;

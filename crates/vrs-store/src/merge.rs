@@ -368,7 +368,7 @@ pub(crate) fn micros(at: DateTime<Utc>) -> DateTime<Utc> {
 
 /// Duplicate people: detection signals, the review queue, and reversible merges.
 #[async_trait]
-pub trait DuplicateStore: Send + Sync {
+pub trait DuplicateStore: crate::Scoped + Send + Sync {
     /// Pairs of the area's people with the same kana name (spaces ignored), birth date and sex,
     /// lower 宛名番号 first, found through the search index without opening any sealed field.
     async fn duplicate_pairs_by_kana_birth_sex(

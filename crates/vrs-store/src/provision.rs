@@ -162,7 +162,7 @@ pub struct InquiryJob {
 
 /// Inquiries between municipalities: the provision records both sides keep, and bulk inquiry jobs.
 #[async_trait]
-pub trait InquiryStore: Send + Sync {
+pub trait InquiryStore: crate::Scoped + Send + Sync {
     /// Records both sides of an inquiry in one transaction: the asking side's record with its audit
     /// entry (in its chain), and, when the person was found, the providing side's record with its
     /// audit entry (in the provider's chain). An inquiry ID already recorded on a side is a

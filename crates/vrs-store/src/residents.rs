@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use vrs_domain::{AtenaNumber, CouponNumber, KanaName, MunicipalityCode, MyNumber, Resident};
 
-use crate::{AuditEntry, ResidentImport, StoreError};
+use crate::{AuditEntry, InArea, ResidentImport, StoreError};
 
 /// The most people one birth date's search returns: an area of millions holds a few hundred people
 /// born on any one day.
@@ -53,13 +53,12 @@ pub enum Written {
 /// The residents of a municipality's area (read by 宛名番号, My Number through the blind index, coupon,
 /// or kana and birth date), their flags, bulk imports, paging and deletion.
 #[async_trait]
-pub trait ResidentStore: Send + Sync {
+pub trait ResidentStore: crate::Scoped + Send + Sync {
     /// Adds or updates one resident (matched by 宛名番号) and appends `audit` in the same transaction
     /// when something changed.
     async fn put_resident(
         &self,
-        scope: MunicipalityCode,
-        resident: &Resident,
+        resident: InArea<'_, Resident>,
         audit: &AuditEntry,
     ) -> Result<Written, StoreError>;
 

@@ -11,21 +11,6 @@ use crate::provision::{ProvidedDose, ProvisionRecord, ProvisionSide};
 use crate::ConflictKind;
 use crate::StoreError;
 
-/// Refuses a record whose own municipality is not the caller's scope.
-pub(crate) fn check_scope(
-    scope: MunicipalityCode,
-    owner: MunicipalityCode,
-) -> Result<(), StoreError> {
-    if scope == owner {
-        Ok(())
-    } else {
-        Err(StoreError::Conflict(ConflictKind::OtherMunicipality {
-            owner,
-            scope,
-        }))
-    }
-}
-
 /// Names the unique rule a write broke, from the database's message or constraint name.
 pub(crate) fn unique_conflict(detail: &str) -> StoreError {
     if detail.contains("my_number_index") {

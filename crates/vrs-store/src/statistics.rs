@@ -277,7 +277,7 @@ pub(crate) fn people(
 /// The statistics tables: their source rows, their recomputation per municipality, and their reads
 /// per scope.
 #[async_trait]
-pub trait StatisticsStore: Send + Sync {
+pub trait StatisticsStore: crate::Scoped + Send + Sync {
     /// A page of the area's people for the statistics job, by 宛名番号 after `after`: each with
     /// the birth date opened, sex, flags and doses. Only the statistics job calls it; what it
     /// returns never leaves the job.

@@ -21,6 +21,7 @@
 
 use std::sync::Arc;
 use std::time::Instant;
+use vrs_store::Areas;
 
 use clap::{Parser, Subcommand};
 use vrs_bench::load::{load, Area, Loaded};
@@ -199,14 +200,15 @@ async fn lookups(store: &dyn Store, sample: &[Resident]) -> Result<(), Failure> 
     for r in sample {
         let m = r.municipality;
         let t = Instant::now();
-        let found = store.resident_by_my_number(m, &r.my_number).await?;
+        let found = store.area(m).resident_by_my_number(&r.my_number).await?;
         by_number.push(t.elapsed().as_secs_f64() * 1e3);
         if found.atena != r.atena {
             return Err(format!("My Number of {m} {} found {}", r.atena, found.atena).into());
         }
         let t = Instant::now();
         let found = store
-            .residents_by_kana_birth(m, &r.name_kana, r.birth_date)
+            .area(m)
+            .residents_by_kana_birth(&r.name_kana, r.birth_date)
             .await?;
         by_kana.push(t.elapsed().as_secs_f64() * 1e3);
         if !found.iter().any(|f| f.atena == r.atena) {

@@ -14,6 +14,7 @@
 
 use std::collections::HashMap;
 use std::time::Instant;
+use vrs_store::Areas;
 
 use chrono::NaiveDate;
 use clap::Parser;
@@ -47,7 +48,10 @@ async fn opened(store: &dyn Store, scope: MunicipalityCode) -> Result<Pairs, Fai
     let mut groups: HashMap<(String, NaiveDate, u8), Vec<(AtenaNumber, String)>> = HashMap::new();
     let mut after: Option<AtenaNumber> = None;
     loop {
-        let page = store.residents_page(scope, after.as_ref(), 1_000).await?;
+        let page = store
+            .area(scope)
+            .residents_page(after.as_ref(), 1_000)
+            .await?;
         let Some(last) = page.last() else { break };
         after = Some(last.atena.clone());
         for r in page {
@@ -104,7 +108,10 @@ async fn main() -> Result<(), Failure> {
     );
 
     let before = opened(&*store, scope).await?;
-    let after = store.duplicate_pairs_by_kanji_birth_sex(scope).await?;
+    let after = store
+        .area(scope)
+        .duplicate_pairs_by_kanji_birth_sex()
+        .await?;
     if before != after {
         return Err(format!("{} pairs opened, {} by SQL", before.len(), after.len()).into());
     }
@@ -116,10 +123,20 @@ async fn main() -> Result<(), Failure> {
         std::hint::black_box(opened(&*store, scope).await?);
         old.push(t.elapsed().as_secs_f64() * 1e3);
         let t = Instant::now();
-        std::hint::black_box(store.duplicate_pairs_by_kanji_birth_sex(scope).await?);
+        std::hint::black_box(
+            store
+                .area(scope)
+                .duplicate_pairs_by_kanji_birth_sex()
+                .await?,
+        );
         new.push(t.elapsed().as_secs_f64() * 1e3);
         let t = Instant::now();
-        std::hint::black_box(store.duplicate_pairs_by_kana_birth_sex(scope).await?);
+        std::hint::black_box(
+            store
+                .area(scope)
+                .duplicate_pairs_by_kana_birth_sex()
+                .await?,
+        );
         kana.push(t.elapsed().as_secs_f64() * 1e3);
     }
     report("opened", old);
@@ -137,7 +154,10 @@ async fn main() -> Result<(), Failure> {
                 )
                 .await?;
             let t = Instant::now();
-            let again = store.duplicate_pairs_by_kanji_birth_sex(scope).await?;
+            let again = store
+                .area(scope)
+                .duplicate_pairs_by_kanji_birth_sex()
+                .await?;
             fill.push(t.elapsed().as_secs_f64() * 1e3);
             if again != after {
                 return Err("the pairs after the fill differ".into());

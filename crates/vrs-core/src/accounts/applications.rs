@@ -5,6 +5,7 @@
 use chrono::Utc;
 use vrs_crypto::password;
 use vrs_domain::{AuditAction, MunicipalityCode, UserId};
+use vrs_store::Areas;
 use vrs_store::{Account, AccountStore, ConflictKind, StoreError};
 
 use super::{allowed, entry};
@@ -73,7 +74,8 @@ pub async fn apply(
     )
     .with_detail(format!("role={role}"));
     Ok(store
-        .apply_for_account(municipality, &admin.user_id, name, role, &audit)
+        .area(municipality)
+        .apply_for_account(&admin.user_id, name, role, &audit)
         .await?)
 }
 

@@ -3,6 +3,7 @@
 //! rows, old backups included, can be read again.
 
 use vrs_domain::{AtenaNumber, AuditAction, MunicipalityCode};
+use vrs_store::Areas;
 use vrs_store::{AccountStore, BackupStore, ResidentStore, ShredRecord, StoreError};
 
 use crate::{Actor, Role};
@@ -57,7 +58,8 @@ pub async fn consent(
     entry.actor = account.user_id.into_string();
     entry.role = account.role.as_str().to_owned();
     store
-        .consent_to_shred(code, reference, &entry)
+        .area(code)
+        .consent_to_shred(reference, &entry)
         .await
         .map_err(ShredError::Store)
 }
@@ -69,10 +71,14 @@ pub async fn shred(
     actor: &Actor,
 ) -> Result<ShredRecord, ShredError> {
     let entry = actor.audit(AuditAction::AreaDelete, code.as_str());
-    store.shred_area(code, &entry).await.map_err(|e| match e {
-        StoreError::NotFound => ShredError::NoConsent(code),
-        other => ShredError::Store(other),
-    })
+    store
+        .area(code)
+        .shred_area(&entry)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ShredError::NoConsent(code),
+            other => ShredError::Store(other),
+        })
 }
 
 /// Deletes one person's record and doses, with the reason in the audit entry.
@@ -91,7 +97,8 @@ pub async fn delete_person(
         .audit(AuditAction::PersonDelete, &format!("{code}/{atena}"))
         .with_detail(format!("reason: {reason}"));
     store
-        .delete_resident(code, atena, &entry)
+        .area(code)
+        .delete_resident(atena, &entry)
         .await
         .map_err(|e| match e {
             StoreError::NotFound => ShredError::NoSuchPerson(code, atena.clone()),

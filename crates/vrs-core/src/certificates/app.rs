@@ -13,6 +13,7 @@ use vrs_domain::mrz::{Mrz, MrzError};
 use vrs_domain::{
     CertificateId, CertificateKind, Function, IssueChannel, MunicipalityCode, MyNumber, TermsKind,
 };
+use vrs_store::Areas;
 use vrs_store::{CertificateStore, DoseStore, GovernanceStore, ResidentStore, StoreError};
 
 use crate::certificates::signing::IssuerSettings;
@@ -231,7 +232,8 @@ pub async fn apply(
     }
     let scope = application.municipality;
     let person = match store
-        .resident_by_my_number(scope, &application.card.my_number)
+        .area(scope)
+        .resident_by_my_number(&application.card.my_number)
         .await
     {
         Ok(p) => p,
@@ -248,7 +250,7 @@ pub async fn apply(
             Err(e) => return Err(e.into()),
         }
     }
-    let doses = store.doses_of(scope, &person.atena).await?;
+    let doses = store.area(scope).doses_of(&person.atena).await?;
     let request = CertificateRequest {
         kind: application.kind,
         passport,

@@ -4,6 +4,7 @@
 
 use chrono::NaiveDate;
 use vrs_domain::{AtenaNumber, AuditAction, DoseRecord, MunicipalityCode, QualityRule};
+use vrs_store::Areas;
 use vrs_store::{CertificateStore, CouponHolder, DoseStore, ResidentStore, StoreError};
 
 use crate::doses::{dose_detail, rules_for};
@@ -43,12 +44,12 @@ impl DoseBatch {
         if let Some((holder, _)) = self.people.iter().find(|(h, _)| h.atena == *atena) {
             return Ok(Some(holder.clone()));
         }
-        let resident = match store.resident(self.scope, atena).await {
+        let resident = match store.area(self.scope).resident(atena).await {
             Ok(r) => r,
             Err(StoreError::NotFound) => return Ok(None),
             Err(e) => return Err(e),
         };
-        let doses = store.doses_of(self.scope, atena).await?;
+        let doses = store.area(self.scope).doses_of(atena).await?;
         let holder = CouponHolder::from(&resident);
         self.people.push((holder.clone(), doses));
         Ok(Some(holder))
@@ -104,7 +105,8 @@ impl DoseBatch {
             .audit(AuditAction::DosesImport, &target)
             .with_detail(detail);
         match store
-            .add_doses(self.scope, &self.accepted, &actor.user, &audit)
+            .area(self.scope)
+            .add_doses(&self.accepted, &actor.user, &audit)
             .await
         {
             Ok(()) => {

@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use vrs_domain::{
     check_dose, AtenaNumber, AuditAction, DoseFacts, MunicipalityCode, PersonFacts, QualityRule,
 };
+use vrs_store::Areas;
 use vrs_store::{AuditStore, DoseStore, StoreError};
 
 use crate::Actor;
@@ -40,7 +41,10 @@ pub async fn check_area_doses(
     let mut summary = CheckSummary::default();
     let mut after: Option<AtenaNumber> = None;
     loop {
-        let people = store.area_doses(scope, after.as_ref(), page.max(1)).await?;
+        let people = store
+            .area(scope)
+            .area_doses(after.as_ref(), page.max(1))
+            .await?;
         let Some(last) = people.last() else { break };
         after = Some(last.atena.clone());
         for person in &people {

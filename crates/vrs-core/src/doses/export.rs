@@ -7,6 +7,7 @@
 use std::io::Write;
 use std::str::FromStr;
 use std::sync::Arc;
+use vrs_store::Areas;
 
 use vrs_domain::{AtenaNumber, AuditAction, MunicipalityCode};
 use vrs_interop::{DoseCsvWriter, Encoding, LedgerPerson, LedgerWriter};
@@ -122,7 +123,7 @@ fn pages(
 ) -> Result<(), ExportError> {
     let mut after: Option<AtenaNumber> = None;
     loop {
-        let page = handle.block_on(store.area_doses(scope, after.as_ref(), PAGE))?;
+        let page = handle.block_on(store.area(scope).area_doses(after.as_ref(), PAGE))?;
         let Some(last) = page.last() else {
             return Ok(());
         };

@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::Read;
+use vrs_store::Areas;
 
 use chrono::NaiveDate;
 use vrs_domain::{AuditAction, CouponNumber, DoseRecord, DoseSource, MunicipalityCode, Reason};
@@ -131,9 +132,9 @@ pub async fn import_doses<R: Read + Send + 'static>(
         let person = match people.get_mut(&line.coupon) {
             Some(p) => p,
             None => {
-                let found = match store.coupon_holder(scope, &line.coupon).await {
+                let found = match store.area(scope).coupon_holder(&line.coupon).await {
                     Ok(resident) => {
-                        let doses = store.doses_of(scope, &resident.atena).await?;
+                        let doses = store.area(scope).doses_of(&resident.atena).await?;
                         Some(Person { resident, doses })
                     }
                     Err(StoreError::NotFound) => None,
@@ -221,7 +222,8 @@ pub async fn import_doses<R: Read + Send + 'static>(
             }
         ));
     store
-        .add_doses(scope, &accepted, &actor.user, &audit)
+        .area(scope)
+        .add_doses(&accepted, &actor.user, &audit)
         .await?;
     crate::lifecycle::doses_added(store, scope, accepted.iter().map(|r| &r.dose.atena), &audit)
         .await;

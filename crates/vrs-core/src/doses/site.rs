@@ -5,6 +5,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use vrs_domain::{AuditAction, DoseNumber, DoseSource, MunicipalityCode, QualityRule, UserId};
+use vrs_store::Areas;
 use vrs_store::{
     AuditStore, DoseStore, GovernanceStore, IdempotentAnswer, Registration, StoreError,
 };
@@ -150,7 +151,7 @@ pub async fn register_at_site(
             .with_detail(detail)
     };
     // The site's path reads the holder's 宛名番号 and flags only: no sealed field is opened.
-    let (person, existing) = match store.holder_and_doses(home, &coupon.coupon).await {
+    let (person, existing) = match store.area(home).holder_and_doses(&coupon.coupon).await {
         Ok((p, doses)) if p.deceased_on.is_none() => (p, doses),
         Ok(_) => {
             let audit = audit("deceased", String::new());
@@ -210,7 +211,7 @@ pub async fn register_at_site(
         answer: key.map(|k| kept(input.site, k, &answer)),
     };
     let entry = audit("ok", detail);
-    match store.add_dose(home, &registration, &entry).await {
+    match store.area(home).add_dose(&registration, &entry).await {
         // The store marked the holder's certificates superseded in the same write.
         Ok(()) => Ok(answer),
         Err(StoreError::Replayed) => match key {

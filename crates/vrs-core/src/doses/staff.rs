@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use vrs_domain::{
     AtenaNumber, AuditAction, DoseNumber, DoseRecord, DoseSource, MunicipalityCode, QualityRule,
 };
+use vrs_store::Areas;
 use vrs_store::{ConflictKind, CouponHolder, DoseStore, Registration, ResidentStore, StoreError};
 
 use super::{dose_detail, rules_for, DoseInput};
@@ -57,9 +58,9 @@ pub async fn add_dose(
     input: &DoseInput,
     today: NaiveDate,
 ) -> Result<DoseRecord, ChangeError> {
-    let person = CouponHolder::from(&store.resident(scope, atena).await?);
+    let person = CouponHolder::from(&store.area(scope).resident(atena).await?);
     let record = input.record(&person, DoseSource::Staff);
-    let existing = store.doses_of(scope, atena).await?;
+    let existing = store.area(scope).doses_of(atena).await?;
     let rules = rules_for(&record, &existing, &person, today);
     if !rules.is_empty() {
         return Err(ChangeError::Rules(rules));
@@ -72,7 +73,7 @@ pub async fn add_dose(
         recorded_by: actor.user.clone(),
         answer: None,
     };
-    match store.add_dose(scope, &registration, &audit).await {
+    match store.area(scope).add_dose(&registration, &audit).await {
         Err(StoreError::Conflict(_)) => Err(ChangeError::Rules(vec![QualityRule::DoseNumberTaken])),
         Ok(()) => Ok(record),
         Err(e) => Err(e.into()),
@@ -85,8 +86,8 @@ async fn stored_dose(
     atena: &AtenaNumber,
     dose_number: DoseNumber,
 ) -> Result<(CouponHolder, Vec<DoseRecord>, DoseRecord), ChangeError> {
-    let person = CouponHolder::from(&store.resident(scope, atena).await?);
-    let doses = store.doses_of(scope, atena).await?;
+    let person = CouponHolder::from(&store.area(scope).resident(atena).await?);
+    let doses = store.area(scope).doses_of(atena).await?;
     let before = doses
         .iter()
         .find(|d| d.dose.dose_number == dose_number)
@@ -135,7 +136,11 @@ pub async fn correct_dose(
             dose_detail(&before),
             dose_detail(&after)
         ));
-    match store.correct_dose(scope, &before, &after, &audit).await {
+    match store
+        .area(scope)
+        .correct_dose(&before, &after, &audit)
+        .await
+    {
         Err(StoreError::Conflict(ConflictKind::DoseTaken(_))) => {
             Err(ChangeError::Rules(vec![QualityRule::DoseNumberTaken]))
         }
@@ -161,7 +166,7 @@ pub async fn delete_dose(
             "before: {} | reason: {reason}",
             dose_detail(&before)
         ));
-    store.delete_dose(scope, &before, &audit).await?;
+    store.area(scope).delete_dose(&before, &audit).await?;
     Ok(before)
 }
 
@@ -185,7 +190,7 @@ pub async fn set_flags(
             "a moved-out or deceased date cannot be in the future".into(),
         ));
     }
-    let person = store.resident(scope, atena).await?;
+    let person = store.area(scope).resident(atena).await?;
     let show = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_else(|| "-".into());
     let audit = actor
         .audit(AuditAction::PersonFlags, atena.as_str())
@@ -197,7 +202,8 @@ pub async fn set_flags(
             show(deceased_on)
         ));
     store
-        .set_flags(scope, atena, moved_out_on, deceased_on, &audit)
+        .area(scope)
+        .set_flags(atena, moved_out_on, deceased_on, &audit)
         .await?;
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! are kept as a CSV (宛名番号 and doses, never a My Number) for download.
 
 use std::io::Read;
+use vrs_store::Areas;
 
 use chrono::{DateTime, Utc};
 use vrs_domain::{AuditAction, Function, MunicipalityCode};
@@ -272,7 +273,7 @@ pub async fn register_batch(
     batch: &str,
     today: chrono::NaiveDate,
 ) -> Result<BatchRegistered, StoreError> {
-    let job = store.inquiry_job(scope, batch).await?;
+    let job = store.area(scope).inquiry_job(batch).await?;
     let filter = vrs_store::ProvisionFilter {
         side: Some(vrs_store::ProvisionSide::Inquired),
         inquiry_prefix: Some(format!("{}-", job.batch)),
@@ -280,7 +281,8 @@ pub async fn register_batch(
         ..vrs_store::ProvisionFilter::default()
     };
     let mut found: Vec<String> = store
-        .provision_records(scope, &filter)
+        .area(scope)
+        .provision_records(&filter)
         .await?
         .into_iter()
         .filter(|r| r.found)

@@ -3,6 +3,7 @@
 
 use vrs_domain::{AuditAction, MunicipalityCode, VaccineProduct};
 use vrs_interop::{CsvWriter, Encoding};
+use vrs_store::Areas;
 use vrs_store::{AuditStore, InquiryStore, ProvisionFilter, ProvisionRecord, StoreError};
 
 use crate::Actor;
@@ -14,7 +15,7 @@ pub async fn provisions_of(
     scope: MunicipalityCode,
     filter: &ProvisionFilter,
 ) -> Result<Vec<ProvisionRecord>, StoreError> {
-    let records = store.provision_records(scope, filter).await?;
+    let records = store.area(scope).provision_records(filter).await?;
     let audit = actor
         .audit(AuditAction::ProvisionRead, scope.as_str())
         .with_detail(format!(

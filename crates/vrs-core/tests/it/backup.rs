@@ -27,6 +27,7 @@ use vrs_domain::{
 use vrs_interop::Synthetic;
 use vrs_store::testkit::code;
 use vrs_store::testkit::{self, TestDb};
+use vrs_store::Areas;
 use vrs_store::{
     Account, AuditFilter, AuditScope, Cell, FunctionState, Registration, Store, StoreError,
     TableRows,
@@ -127,7 +128,7 @@ pub(crate) async fn populate(store: &dyn Store) -> Vec<Resident> {
     for (m, seed) in [(saijo(), 5), (chiyoda(), 6)] {
         let audit = staff(m.as_str()).audit(AuditAction::TargetsImport, "test");
         for p in Synthetic::new(m, 12, seed) {
-            store.put_resident(m, &p, &audit).await.unwrap();
+            store.area(m).put_resident(&p, &audit).await.unwrap();
             people.push(p);
         }
         let mine: Vec<&Resident> = people.iter().filter(|p| p.municipality == m).collect();
@@ -136,10 +137,14 @@ pub(crate) async fn populate(store: &dyn Store) -> Vec<Resident> {
             .take(8)
             .flat_map(|p| [dose(p, 1, 1), dose(p, 2, 22)])
             .collect();
-        store.add_doses(m, &doses, "tablet", &audit).await.unwrap();
         store
+            .area(m)
+            .add_doses(&doses, "tablet", &audit)
+            .await
+            .unwrap();
+        store
+            .area(m)
             .set_flags(
-                m,
                 &mine[9].atena,
                 NaiveDate::from_ymd_opt(2021, 9, 1),
                 None,
@@ -170,8 +175,8 @@ pub(crate) async fn populate(store: &dyn Store) -> Vec<Resident> {
     new.atena = AtenaNumber::parse("880000000001").unwrap();
     new.coupon = CouponNumber::parse("8800000001").unwrap();
     store
+        .area(saijo())
         .put_resident(
-            saijo(),
             &new,
             &staff("saijo").audit(AuditAction::TargetsImport, "mover"),
         )
@@ -250,10 +255,14 @@ pub(crate) async fn assert_identical(
     }
     // Sealed fields open with the carried data keys: every person reads back the same.
     for p in people {
-        let found = target.resident(p.municipality, &p.atena).await.unwrap();
+        let found = target
+            .area(p.municipality)
+            .resident(&p.atena)
+            .await
+            .unwrap();
         assert_eq!(
             found,
-            vault.resident(p.municipality, &p.atena).await.unwrap()
+            vault.area(p.municipality).resident(&p.atena).await.unwrap()
         );
     }
 }
@@ -402,7 +411,7 @@ async fn a_backup_during_registrations_restores_consistent(db: &TestDb) {
     let audit = staff("saijo").audit(AuditAction::TargetsImport, "load");
     let people: Vec<Resident> = Synthetic::new(saijo(), 300, 9).collect();
     for p in &people {
-        store.put_resident(saijo(), p, &audit).await.unwrap();
+        store.area(saijo()).put_resident(p, &audit).await.unwrap();
     }
     let writer = {
         let store = store.clone();
@@ -412,7 +421,8 @@ async fn a_backup_during_registrations_restores_consistent(db: &TestDb) {
                 let registration = Registration::new(dose(p, 1, 5), "saijo-tablet");
                 let entry = staff("tablet").audit(AuditAction::DoseRegister, p.atena.as_str());
                 store
-                    .add_dose(saijo(), &registration, &entry)
+                    .area(saijo())
+                    .add_dose(&registration, &entry)
                     .await
                     .unwrap();
             }
@@ -502,8 +512,8 @@ async fn a_municipality_backup_restores_into_another_deployment(db: &TestDb) {
         .collect();
     for p in &saijo_people {
         assert_eq!(
-            target.store.resident(saijo(), &p.atena).await.unwrap(),
-            db.store.resident(saijo(), &p.atena).await.unwrap()
+            target.store.area(saijo()).resident(&p.atena).await.unwrap(),
+            db.store.area(saijo()).resident(&p.atena).await.unwrap()
         );
     }
     // Only 西条市 came across.

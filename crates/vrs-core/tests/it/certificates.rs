@@ -18,6 +18,7 @@ use keys::{
     a_csca_held_offline_signs_document_signers_by_request,
     keys_are_made_once_rotated_and_old_cards_still_verify,
 };
+use vrs_store::Areas;
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use vrs_cert::{dcc, shc, vds_nc};
@@ -105,7 +106,7 @@ async fn people(store: &dyn Store, scope: MunicipalityCode) -> (Resident, Reside
     let without = synthetic.next().unwrap();
     let audit = staff().audit(AuditAction::TargetsImport, "test");
     for p in [&with, &without] {
-        store.put_resident(scope, p, &audit).await.unwrap();
+        store.area(scope).put_resident(p, &audit).await.unwrap();
     }
     let doses = [
         dose(&with, 1, (2021, 6, 1), "comirnaty", "FA4597"),
@@ -113,7 +114,8 @@ async fn people(store: &dyn Store, scope: MunicipalityCode) -> (Resident, Reside
         dose(&with, 3, (2022, 1, 20), "spikevax", "3004734"),
     ];
     store
-        .add_doses(scope, &doses, "tablet", &audit)
+        .area(scope)
+        .add_doses(&doses, "tablet", &audit)
         .await
         .unwrap();
     (with, without)
@@ -154,7 +156,7 @@ async fn a_counter_certificate_carries_three_verifiable_codes_and_one_history_en
     let store = db.store.as_ref();
     let settings = settings(IssuerMode::Municipality);
     let (person, nobody) = people(store, chiyoda()).await;
-    let doses = store.doses_of(chiyoda(), &person.atena).await.unwrap();
+    let doses = store.area(chiyoda()).doses_of(&person.atena).await.unwrap();
     let cert = issue(
         store,
         &settings,
@@ -209,7 +211,7 @@ async fn a_counter_certificate_carries_three_verifiable_codes_and_one_history_en
     assert!(pdf.starts_with(b"%PDF"));
 
     // The history keeps the name and birth date only (sealed), with ID, time and channel.
-    let history = store.certificate_issues(chiyoda(), 10).await.unwrap();
+    let history = store.area(chiyoda()).certificate_issues(10).await.unwrap();
     assert_eq!(history.len(), 1);
     assert_eq!(history[0].certificate_id, cert.id);
     assert_eq!(history[0].name, person.name.as_str());
@@ -245,7 +247,12 @@ async fn a_counter_certificate_carries_three_verifiable_codes_and_one_history_en
         "{refused:?}"
     );
     assert_eq!(
-        store.certificate_issues(chiyoda(), 10).await.unwrap().len(),
+        store
+            .area(chiyoda())
+            .certificate_issues(10)
+            .await
+            .unwrap()
+            .len(),
         1
     );
 }
@@ -282,7 +289,7 @@ async fn an_overseas_certificate_checks_the_passport_and_carries_a_vds_nc(db: &T
     let store = db.store.as_ref();
     let settings = settings(IssuerMode::Municipality);
     let (person, _) = people(store, chiyoda()).await;
-    let doses = store.doses_of(chiyoda(), &person.atena).await.unwrap();
+    let doses = store.area(chiyoda()).doses_of(&person.atena).await.unwrap();
     let expiry = NaiveDate::from_ymd_opt(2030, 1, 1).unwrap();
     let (l1, l2) = mrz_lines("YAMADA", "TARO", "TZ1234567", person.birth_date, expiry);
     let mrz = Mrz::parse(&l1, &l2).unwrap();
@@ -346,7 +353,8 @@ async fn an_overseas_certificate_checks_the_passport_and_carries_a_vds_nc(db: &T
         "{expired:?}"
     );
     assert!(store
-        .certificate_issues(chiyoda(), 10)
+        .area(chiyoda())
+        .certificate_issues(10)
         .await
         .unwrap()
         .is_empty());
@@ -377,7 +385,7 @@ async fn an_overseas_certificate_checks_the_passport_and_carries_a_vds_nc(db: &T
     assert_eq!(verified.doses.len(), 3);
     assert_eq!(verified.uvci, cert.id.random_part());
 
-    let history = store.certificate_issues(chiyoda(), 10).await.unwrap();
+    let history = store.area(chiyoda()).certificate_issues(10).await.unwrap();
     assert_eq!(history.len(), 1);
     assert_eq!(history[0].name, "YAMADA TARO");
     assert_eq!(history[0].nationality.as_deref(), Some("JPN"));
@@ -395,7 +403,7 @@ async fn an_overseas_certificate_checks_the_passport_and_carries_a_vds_nc(db: &T
         elder_mrz.birth_date(),
         NaiveDate::from_ymd_opt(2025, 1, 7).unwrap()
     );
-    let elder_doses = store.doses_of(chiyoda(), &elder.atena).await.unwrap();
+    let elder_doses = store.area(chiyoda()).doses_of(&elder.atena).await.unwrap();
     let cert = issue(
         store,
         &settings,

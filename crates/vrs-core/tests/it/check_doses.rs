@@ -10,6 +10,7 @@ use vrs_domain::{
 };
 use vrs_interop::Synthetic;
 use vrs_store::testkit::TestDb;
+use vrs_store::Areas;
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, day).unwrap()
@@ -35,7 +36,7 @@ async fn cases(db: &TestDb) {
     people[3].deceased_on = Some(d(2021, 6, 10));
     for p in &people {
         let audit = actor.audit(AuditAction::TargetsImport, p.atena.as_str());
-        db.store.put_resident(saijo, p, &audit).await.unwrap();
+        db.store.area(saijo).put_resident(p, &audit).await.unwrap();
     }
     let add = |p: &Resident, n, date| {
         let store = db.store.clone();
@@ -44,7 +45,7 @@ async fn cases(db: &TestDb) {
             "test",
         );
         let audit = actor.audit(AuditAction::DoseAdd, p.atena.as_str());
-        async move { store.add_dose(saijo, &dose, &audit).await.unwrap() }
+        async move { store.area(saijo).add_dose(&dose, &audit).await.unwrap() }
     };
     // Plausible: 0 and 1. Second before first: 2. Dose after death: 3. Future date: 4.
     // Too short an interval: 5. Nobody else has doses.

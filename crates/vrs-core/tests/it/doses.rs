@@ -17,6 +17,7 @@ use vrs_domain::{AuditAction, LotNumber, Resident, VaccineProduct};
 use vrs_interop::{DoseReader, Encoding, EncodingChoice, Synthetic};
 use vrs_store::testkit::code;
 use vrs_store::testkit::TestDb;
+use vrs_store::Areas;
 use vrs_store::AuditScope;
 
 use vrs_store::on_both_backends;
@@ -83,7 +84,7 @@ async fn people(db: &TestDb) -> Vec<Resident> {
     people[4].moved_out_on = Some(d(2021, 7, 1));
     for p in &people {
         let audit = staff().audit(AuditAction::TargetsImport, p.atena.as_str());
-        db.store.put_resident(saijo, p, &audit).await.unwrap();
+        db.store.area(saijo).put_resident(p, &audit).await.unwrap();
     }
     db.store
         .activate_municipality(code("131016"))
@@ -138,16 +139,18 @@ async fn a_site_registers_in_the_home_area_and_the_rules_refuse_bad_doses(db: &T
     ] {
         assert!(!json.contains(personal), "{json} shows {personal}");
     }
-    let stored = s.doses_of(code("382060"), &p.atena).await.unwrap();
+    let stored = s.area(code("382060")).doses_of(&p.atena).await.unwrap();
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].dose.site_municipality, code("131016"));
     assert!(s
-        .doses_of(code("131016"), &p.atena)
+        .area(code("131016"))
+        .doses_of(&p.atena)
         .await
         .unwrap()
         .is_empty());
     assert!(s
-        .resident_by_coupon(code("131016"), &p.coupon)
+        .area(code("131016"))
+        .resident_by_coupon(&p.coupon)
         .await
         .is_err());
 
@@ -245,7 +248,8 @@ async fn a_site_registers_in_the_home_area_and_the_rules_refuse_bad_doses(db: &T
     let mut total = 0;
     for person in &people {
         total += s
-            .doses_of(code("382060"), &person.atena)
+            .area(code("382060"))
+            .doses_of(&person.atena)
             .await
             .unwrap()
             .len();
@@ -283,7 +287,14 @@ async fn a_retried_registration_gets_the_first_answer_and_makes_one_dose(db: &Te
         .unwrap();
     assert_eq!(first, retry);
     assert_eq!(first.status(), 201);
-    assert_eq!(s.doses_of(code("382060"), &p.atena).await.unwrap().len(), 1);
+    assert_eq!(
+        s.area(code("382060"))
+            .doses_of(&p.atena)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     // A new key for the same dose is a second registration: refused by the rules.
     let again = register_at_site(s, &tablet(), coupon(p), &dose, Some(&key("b", 1)), today())
         .await
@@ -322,7 +333,14 @@ async fn a_retried_registration_gets_the_first_answer_and_makes_one_dose(db: &Te
             .all(|a| a == &answers[0] && a.status() == 201),
         "{answers:?}"
     );
-    assert_eq!(s.doses_of(code("382060"), &q.atena).await.unwrap().len(), 1);
+    assert_eq!(
+        s.area(code("382060"))
+            .doses_of(&q.atena)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 async fn staff_corrections_deletions_and_flags_are_audited_with_before_and_after(db: &TestDb) {
@@ -427,7 +445,7 @@ async fn staff_corrections_deletions_and_flags_are_audited_with_before_and_after
     .await
     .unwrap();
     assert_eq!(deleted.dose.lot_number.as_str(), "FF2018");
-    assert_eq!(s.doses_of(saijo, &p.atena).await.unwrap().len(), 1);
+    assert_eq!(s.area(saijo).doses_of(&p.atena).await.unwrap().len(), 1);
     let log = s.audit_log(saijo.into(), 1, 1000).await.unwrap();
     assert!(log
         .last()
@@ -466,10 +484,10 @@ async fn staff_corrections_deletions_and_flags_are_audited_with_before_and_after
         "before: moved_out=- deceased=- | after: moved_out=- deceased=2022-01-05"
     );
     assert_eq!(
-        s.resident(saijo, &p.atena).await.unwrap().deceased_on,
+        s.area(saijo).resident(&p.atena).await.unwrap().deceased_on,
         Some(d(2022, 1, 5))
     );
-    assert_eq!(s.doses_of(saijo, &p.atena).await.unwrap().len(), 1);
+    assert_eq!(s.area(saijo).doses_of(&p.atena).await.unwrap().len(), 1);
 }
 
 #[derive(Default)]

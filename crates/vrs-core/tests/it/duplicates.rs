@@ -19,6 +19,7 @@ use movers::{
 };
 use std::collections::BTreeSet;
 use vrs_store::testkit::code;
+use vrs_store::Areas;
 
 use chrono::{NaiveDate, Utc};
 use vrs_core::duplicates::{dismiss, merge, review_queue, scan, unmerge, DuplicateError};
@@ -111,7 +112,7 @@ fn audit(action: AuditAction) -> AuditEntry {
 }
 
 async fn import(store: &dyn Store, scope: MunicipalityCode, people: Vec<Resident>) {
-    let mut job = store.begin_import(scope).await.unwrap();
+    let mut job = store.area(scope).begin_import().await.unwrap();
     let rows = people
         .into_iter()
         .enumerate()
@@ -233,16 +234,19 @@ async fn plant(store: &dyn Store) -> Truth {
     for p in there.iter().filter(|p| p.moved_out_on.is_some()) {
         let a = audit(AuditAction::PersonFlags);
         store
-            .set_flags(chiyoda, &p.atena, p.moved_out_on, None, &a)
+            .area(chiyoda)
+            .set_flags(&p.atena, p.moved_out_on, None, &a)
             .await
             .unwrap();
     }
     store
-        .add_doses(chiyoda, &doses, "site", &audit(AuditAction::DoseAdd))
+        .area(chiyoda)
+        .add_doses(&doses, "site", &audit(AuditAction::DoseAdd))
         .await
         .unwrap();
     store
-        .add_doses(saijo, &received, "staff", &audit(AuditAction::DoseAdd))
+        .area(saijo)
+        .add_doses(&received, "staff", &audit(AuditAction::DoseAdd))
         .await
         .unwrap();
     agree_no_consent_terms(store).await;
@@ -281,7 +285,8 @@ async fn a_scan_finds_planted_duplicates_with_high_precision_and_full_recall(db:
     let scope = code(SAIJO);
     let report = scan(store, &staff(), scope, Utc::now()).await.unwrap();
     let found: Truth = store
-        .duplicate_candidates(scope, None)
+        .area(scope)
+        .duplicate_candidates(None)
         .await
         .unwrap()
         .into_iter()
@@ -324,14 +329,15 @@ async fn a_scan_finds_planted_duplicates_with_high_precision_and_full_recall(db:
     assert!(precision >= 0.9, "precision {precision:.3} below 0.9");
     assert!(recall >= 0.95, "recall {recall:.3} below 0.95");
     // A second scan finds the same and adds nothing; a dismissed candidate stays dismissed.
-    let first = store.duplicate_candidates(scope, None).await.unwrap()[0].clone();
+    let first = store.area(scope).duplicate_candidates(None).await.unwrap()[0].clone();
     dismiss(store, &staff(), scope, &first.candidate_id, "別人と確認")
         .await
         .unwrap();
     let again = scan(store, &staff(), scope, Utc::now()).await.unwrap();
     assert_eq!(again.added, 0);
     let open = store
-        .duplicate_candidates(scope, Some(CandidateStatus::Open))
+        .area(scope)
+        .duplicate_candidates(Some(CandidateStatus::Open))
         .await
         .unwrap();
     assert_eq!(open.len(), found.len() - 1);
@@ -364,11 +370,13 @@ async fn a_scan_finds_planted_duplicates_with_high_precision_and_full_recall(db:
     }
     // Provision records on both sides: every question asked here, every answer given there.
     let asked = store
-        .provision_records(scope, &vrs_store::ProvisionFilter::default())
+        .area(scope)
+        .provision_records(&vrs_store::ProvisionFilter::default())
         .await
         .unwrap();
     let answered = store
-        .provision_records(code(CHIYODA), &vrs_store::ProvisionFilter::default())
+        .area(code(CHIYODA))
+        .provision_records(&vrs_store::ProvisionFilter::default())
         .await
         .unwrap();
     assert!(asked.len() >= 19, "{}", asked.len());
@@ -391,7 +399,8 @@ async fn merge_then_unmerge_through_the_services_restores_every_row(db: &TestDb)
         dose(&copy, 1, day(28), None),
     ];
     store
-        .add_doses(scope, &records, "site", &audit(AuditAction::DoseAdd))
+        .area(scope)
+        .add_doses(&records, "site", &audit(AuditAction::DoseAdd))
         .await
         .unwrap();
     let report = scan(store, &staff(), scope, Utc::now()).await.unwrap();
@@ -424,7 +433,7 @@ async fn merge_then_unmerge_through_the_services_restores_every_row(db: &TestDb)
     )
     .await
     .unwrap();
-    let moved = store.doses_of(scope, &kept.atena).await.unwrap();
+    let moved = store.area(scope).doses_of(&kept.atena).await.unwrap();
     let numbers: Vec<_> = moved
         .iter()
         .map(|d| (d.dose.dose_number.get(), d.dose.administered_on))

@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use vrs_store::testkit::code;
+use vrs_store::Areas;
 
 use vrs_core::{import_targets, Actor, ImportObserver, ImportReport, Problem, TargetImport};
 use vrs_domain::MyNumber;
@@ -96,11 +97,19 @@ async fn cp932_file_with_era_dates_is_imported(db: &TestDb) {
     assert_eq!(report.encoding, Encoding::Cp932);
     assert_eq!(report.rows, 40);
     assert_eq!(report.stored.unwrap().added, 40);
-    assert_eq!(db.store.count_residents(code("382060")).await.unwrap(), 40);
+    assert_eq!(
+        db.store
+            .area(code("382060"))
+            .count_residents()
+            .await
+            .unwrap(),
+        40
+    );
     // Row 1: 938570839347, 宛名 100000, 中村　美咲, 昭和52年8月3日.
     let first = db
         .store
-        .resident_by_my_number(code("382060"), &MyNumber::parse("938570839347").unwrap())
+        .area(code("382060"))
+        .resident_by_my_number(&MyNumber::parse("938570839347").unwrap())
         .await
         .unwrap();
     assert_eq!(first.atena.as_str(), "100000");
@@ -109,10 +118,8 @@ async fn cp932_file_with_era_dates_is_imported(db: &TestDb) {
     // Row 2 has S18.07.15.
     let second = db
         .store
-        .resident_by_coupon(
-            code("382060"),
-            &vrs_domain::CouponNumber::parse("0000000002").unwrap(),
-        )
+        .area(code("382060"))
+        .resident_by_coupon(&vrs_domain::CouponNumber::parse("0000000002").unwrap())
         .await
         .unwrap();
     assert_eq!(second.birth_date.to_string(), "1943-07-15");
@@ -178,7 +185,14 @@ async fn every_kind_of_bad_row_is_reported_with_its_line_and_nothing_is_stored(d
             );
         }
     }
-    assert_eq!(db.store.count_residents(code("131016")).await.unwrap(), 0);
+    assert_eq!(
+        db.store
+            .area(code("131016"))
+            .count_residents()
+            .await
+            .unwrap(),
+        0
+    );
     assert!(db
         .store
         .audit_log(code("131016").into(), 1, 10)
@@ -194,7 +208,14 @@ async fn partial_import_stores_the_good_rows_and_reports_the_bad(db: &TestDb) {
     let stored = report.stored.unwrap();
     assert_eq!((stored.added, report.rejected_rows), (30, 8));
     assert_eq!(problems.iter().map(|p| p.line).max(), Some(39));
-    assert_eq!(db.store.count_residents(code("131016")).await.unwrap(), 30);
+    assert_eq!(
+        db.store
+            .area(code("131016"))
+            .count_residents()
+            .await
+            .unwrap(),
+        30
+    );
 }
 
 async fn reimporting_the_same_file_changes_nothing(db: &TestDb) {
@@ -228,7 +249,8 @@ async fn changed_people_are_updated(db: &TestDb) {
     assert_eq!((s.added, s.updated, s.unchanged), (0, 2, 38));
     let first = db
         .store
-        .resident_by_my_number(code("382060"), &MyNumber::parse("938570839347").unwrap())
+        .area(code("382060"))
+        .resident_by_my_number(&MyNumber::parse("938570839347").unwrap())
         .await
         .unwrap();
     assert_eq!(first.name.as_str(), "中村　美紀");
@@ -284,7 +306,14 @@ async fn duplicates_in_the_file_and_conflicts_with_the_area_are_refused(db: &Tes
         "{}",
         problems[1].reason
     );
-    assert_eq!(db.store.count_residents(code("382060")).await.unwrap(), 4);
+    assert_eq!(
+        db.store
+            .area(code("382060"))
+            .count_residents()
+            .await
+            .unwrap(),
+        4
+    );
 }
 
 async fn headerless_lf_file_with_full_width_digits_is_read_in_column_order(db: &TestDb) {
@@ -294,7 +323,8 @@ async fn headerless_lf_file_with_full_width_digits_is_read_in_column_order(db: &
     assert_eq!(report.stored.unwrap().added, 1);
     let p = db
         .store
-        .resident_by_my_number(code("382060"), &MyNumber::parse("123456789018").unwrap())
+        .area(code("382060"))
+        .resident_by_my_number(&MyNumber::parse("123456789018").unwrap())
         .await
         .unwrap();
     assert_eq!(p.atena.as_str(), "77");
@@ -314,7 +344,8 @@ async fn generated_file_round_trips_in_both_encodings(db: &TestDb) {
         for p in people.iter().step_by(50) {
             assert_eq!(
                 &db.store
-                    .resident(code(municipality), &p.atena)
+                    .area(code(municipality))
+                    .resident(&p.atena)
                     .await
                     .unwrap(),
                 p
@@ -343,7 +374,14 @@ async fn unreadable_header_is_a_file_error(db: &TestDb) {
     .await
     .unwrap_err();
     assert!(err.to_string().contains("氏名カナ"), "{err}");
-    assert_eq!(db.store.count_residents(code("382060")).await.unwrap(), 0);
+    assert_eq!(
+        db.store
+            .area(code("382060"))
+            .count_residents()
+            .await
+            .unwrap(),
+        0
+    );
 }
 
 /// The registry's 転入前自治体コード is stored with the person (the duplicate scan asks that area
@@ -365,7 +403,8 @@ async fn the_municipality_moved_in_from_is_imported_and_updated(db: &TestDb) {
         let atena = people[i].atena.clone();
         async move {
             db.store
-                .resident(code("382060"), &atena)
+                .area(code("382060"))
+                .resident(&atena)
                 .await
                 .unwrap()
                 .moved_in_from

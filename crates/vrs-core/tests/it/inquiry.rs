@@ -12,6 +12,7 @@ mod governance;
 use governance::{
     a_stopped_function_refuses_at_once_and_resumes, terms_gate_app_issuance_with_the_exact_message,
 };
+use vrs_store::Areas;
 
 use chrono::NaiveDate;
 use vrs_core::governance::{agree, publish_terms};
@@ -96,11 +97,11 @@ async fn moved_person(db: &TestDb) -> (Resident, Resident, Resident) {
     let other = people.next().unwrap();
     let audit = staff("chiyoda").audit(AuditAction::TargetsImport, "test");
     for p in [&old, &other] {
-        store.put_resident(chiyoda(), p, &audit).await.unwrap();
+        store.area(chiyoda()).put_resident(p, &audit).await.unwrap();
     }
     store
+        .area(chiyoda())
         .add_doses(
-            chiyoda(),
             &[dose(&old, 1, (2021, 6, 1)), dose(&old, 2, (2021, 6, 22))],
             "chiyoda-tablet",
             &audit,
@@ -111,7 +112,11 @@ async fn moved_person(db: &TestDb) -> (Resident, Resident, Resident) {
     new.municipality = saijo();
     new.atena = AtenaNumber::parse("880000000001").unwrap();
     new.coupon = CouponNumber::parse("8800000001").unwrap();
-    store.put_resident(saijo(), &new, &audit).await.unwrap();
+    store
+        .area(saijo())
+        .put_resident(&new, &audit)
+        .await
+        .unwrap();
     store.activate_municipality(sapporo()).await.unwrap();
     (old, new, other)
 }
@@ -154,14 +159,16 @@ async fn a_wrong_code_finds_nobody_and_discloses_nothing(db: &TestDb) {
     assert_eq!(chain_len(store, chiyoda()).await, chiyoda_before);
     for m in [sapporo(), chiyoda()] {
         let records = store
-            .provision_records(m, &ProvisionFilter::default())
+            .area(m)
+            .provision_records(&ProvisionFilter::default())
             .await
             .unwrap();
         assert!(records.is_empty(), "{m}: {records:?}");
     }
     // The asking side recorded both inquiries, as not found, without the number.
     let asked = store
-        .provision_records(saijo(), &ProvisionFilter::default())
+        .area(saijo())
+        .provision_records(&ProvisionFilter::default())
         .await
         .unwrap();
     assert_eq!(asked.len(), 2);
@@ -201,12 +208,14 @@ async fn an_inquiry_about_someone_not_our_resident_reads_nothing_there(db: &Test
         .contains("住民として登録されていません"));
     assert_eq!(chain_len(store, chiyoda()).await, chiyoda_before);
     assert!(store
-        .provision_records(chiyoda(), &ProvisionFilter::default())
+        .area(chiyoda())
+        .provision_records(&ProvisionFilter::default())
         .await
         .unwrap()
         .is_empty());
     assert!(store
-        .provision_records(saijo(), &ProvisionFilter::default())
+        .area(saijo())
+        .provision_records(&ProvisionFilter::default())
         .await
         .unwrap()
         .is_empty());
@@ -290,7 +299,8 @@ async fn consent_is_required_unless_both_agreed_to_the_no_consent_terms(db: &Tes
     }
     // A refused inquiry wrote nothing: 3 refused of 8, so 5 provided records at 千代田区.
     let provided = store
-        .provision_records(chiyoda(), &ProvisionFilter::default())
+        .area(chiyoda())
+        .provision_records(&ProvisionFilter::default())
         .await
         .unwrap();
     assert_eq!(provided.len(), 5);
@@ -310,14 +320,16 @@ async fn both_sides_keep_provision_records_and_received_doses_register_once(db: 
     assert_eq!(a.doses[0].site_municipality, chiyoda());
 
     let asked = store
-        .provision_record(saijo(), &a.inquiry_id, ProvisionSide::Inquired)
+        .area(saijo())
+        .provision_record(&a.inquiry_id, ProvisionSide::Inquired)
         .await
         .unwrap();
     assert_eq!(asked.counterpart, chiyoda());
     assert_eq!(asked.atena.as_ref(), Some(&new.atena));
     assert_eq!(asked.actor, "saijo-staff");
     let given = store
-        .provision_record(chiyoda(), &a.inquiry_id, ProvisionSide::Provided)
+        .area(chiyoda())
+        .provision_record(&a.inquiry_id, ProvisionSide::Provided)
         .await
         .unwrap();
     assert_eq!(given.counterpart, saijo());
@@ -326,7 +338,8 @@ async fn both_sides_keep_provision_records_and_received_doses_register_once(db: 
     assert_eq!(given.doses, asked.doses);
     // Each municipality sees only its own side.
     assert!(store
-        .provision_record(saijo(), &a.inquiry_id, ProvisionSide::Provided)
+        .area(saijo())
+        .provision_record(&a.inquiry_id, ProvisionSide::Provided)
         .await
         .is_err());
     // Both chains name the inquiry; neither holds the number.
@@ -354,7 +367,7 @@ async fn both_sides_keep_provision_records_and_received_doses_register_once(db: 
         .await
         .unwrap();
     assert_eq!(r.added, [1, 2]);
-    let doses = store.doses_of(saijo(), &new.atena).await.unwrap();
+    let doses = store.area(saijo()).doses_of(&new.atena).await.unwrap();
     assert_eq!(doses.len(), 2);
     assert!(doses
         .iter()
@@ -377,11 +390,16 @@ async fn both_sides_keep_provision_records_and_received_doses_register_once(db: 
     new2.atena = AtenaNumber::parse("770000000001").unwrap();
     new2.coupon = CouponNumber::parse("7700000001").unwrap();
     let audit = staff("sapporo").audit(AuditAction::TargetsImport, "test");
-    store.put_resident(sapporo(), &new2, &audit).await.unwrap();
+    store
+        .area(sapporo())
+        .put_resident(&new2, &audit)
+        .await
+        .unwrap();
     let mut own = dose(&new2, 1, (2021, 7, 1));
     own.dose.site_municipality = sapporo();
     store
-        .add_doses(sapporo(), &[own], "sapporo-staff", &audit)
+        .area(sapporo())
+        .add_doses(&[own], "sapporo-staff", &audit)
         .await
         .unwrap();
     let b = inquire(
@@ -405,7 +423,12 @@ async fn both_sides_keep_provision_records_and_received_doses_register_once(db: 
         other => panic!("{other:?}"),
     }
     assert_eq!(
-        store.doses_of(sapporo(), &new2.atena).await.unwrap().len(),
+        store
+            .area(sapporo())
+            .doses_of(&new2.atena)
+            .await
+            .unwrap()
+            .len(),
         1
     );
 }
@@ -447,7 +470,11 @@ async fn a_bulk_inquiry_answers_good_rows_and_names_bad_ones(db: &TestDb) {
     assert!(
         matches!(by_line(8), BulkOutcome::Refused(m) if m.contains("住民として登録されていません"))
     );
-    let job = store.inquiry_job(saijo(), &report.job.batch).await.unwrap();
+    let job = store
+        .area(saijo())
+        .inquiry_job(&report.job.batch)
+        .await
+        .unwrap();
     assert_eq!(
         (job.rows, job.found, job.not_found, job.refused, job.invalid),
         (7, 1, 1, 3, 2)
@@ -468,7 +495,8 @@ async fn a_bulk_inquiry_answers_good_rows_and_names_bad_ones(db: &TestDb) {
     };
     assert_eq!(
         store
-            .provision_records(saijo(), &filter)
+            .area(saijo())
+            .provision_records(&filter)
             .await
             .unwrap()
             .len(),
@@ -476,7 +504,8 @@ async fn a_bulk_inquiry_answers_good_rows_and_names_bad_ones(db: &TestDb) {
     );
     // Another municipality cannot read the job.
     assert!(store
-        .inquiry_job(chiyoda(), &report.job.batch)
+        .area(chiyoda())
+        .inquiry_job(&report.job.batch)
         .await
         .is_err());
     // A file without rows is refused as a whole.

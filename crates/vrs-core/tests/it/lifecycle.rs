@@ -21,6 +21,7 @@ use vrs_domain::{
 };
 use vrs_interop::Synthetic;
 use vrs_store::testkit::TestDb;
+use vrs_store::Areas;
 use vrs_store::{AuditFilter, CertificateStatus, Store};
 
 use vrs_store::on_both_backends;
@@ -81,11 +82,8 @@ async fn people(store: &dyn Store, count: u64) -> Vec<Resident> {
     let people: Vec<Resident> = Synthetic::new(chiyoda(), count, 7).collect();
     for p in &people {
         store
-            .put_resident(
-                chiyoda(),
-                p,
-                &staff().audit(AuditAction::TargetsImport, "t"),
-            )
+            .area(chiyoda())
+            .put_resident(p, &staff().audit(AuditAction::TargetsImport, "t"))
             .await
             .unwrap();
         for (n, day, lot) in [(1, (2021, 6, 1), "FA4597"), (2, (2021, 6, 22), "FC5295")] {
@@ -105,7 +103,7 @@ async fn people(store: &dyn Store, count: u64) -> Vec<Resident> {
 }
 
 async fn certificate(store: &dyn Store, person: &Resident) -> IssuedCertificate {
-    let doses = store.doses_of(chiyoda(), &person.atena).await.unwrap();
+    let doses = store.area(chiyoda()).doses_of(&person.atena).await.unwrap();
     let request = CertificateRequest {
         kind: CertificateKind::Domestic,
         passport: None,
@@ -191,7 +189,8 @@ async fn revoked_codes_fail_verification_online_and_offline(db: &TestDb) {
 
     // The published lists: the key carries crlVersion 1 and its CRL names the card's rid.
     let shc_kid = store
-        .person_certificates(chiyoda(), &people[0].atena)
+        .area(chiyoda())
+        .person_certificates(&people[0].atena)
         .await
         .unwrap()[0]
         .shc_kid
@@ -365,11 +364,8 @@ async fn the_undo_window_closes_on_time(db: &TestDb) {
     let (p, by_staff) = (&both[0], &both[1]);
     for r in &both {
         store
-            .put_resident(
-                chiyoda(),
-                r,
-                &staff().audit(AuditAction::TargetsImport, "t"),
-            )
+            .area(chiyoda())
+            .put_resident(r, &staff().audit(AuditAction::TargetsImport, "t"))
             .await
             .unwrap();
     }
@@ -405,7 +401,7 @@ async fn the_undo_window_closes_on_time(db: &TestDb) {
                 matches!(answer, SiteAnswer::Registered { .. }),
                 "{answer:?}"
             );
-            store.doses_of(chiyoda(), &p.atena).await.unwrap()[usize::from(n) - 1].recorded_at
+            store.area(chiyoda()).doses_of(&p.atena).await.unwrap()[usize::from(n) - 1].recorded_at
         }
     };
     let window = DEFAULT_UNDO_WINDOW;
@@ -442,7 +438,8 @@ async fn the_undo_window_closes_on_time(db: &TestDb) {
         .await
         .unwrap();
     assert!(store
-        .doses_of(chiyoda(), &p.atena)
+        .area(chiyoda())
+        .doses_of(&p.atena)
         .await
         .unwrap()
         .is_empty());
@@ -456,7 +453,15 @@ async fn the_undo_window_closes_on_time(db: &TestDb) {
         "{refused:?}"
     );
     assert!(refused.unwrap_err().to_string().contains("10分"));
-    assert_eq!(store.doses_of(chiyoda(), &p.atena).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .area(chiyoda())
+            .doses_of(&p.atena)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     // A dose entered by staff is never the site's to undo; a dose that does not exist is named.
     let staff_coupon = CouponRef {
         municipality: chiyoda(),
@@ -519,7 +524,15 @@ async fn the_undo_window_closes_on_time(db: &TestDb) {
         }
         other => panic!("expected the stop, got {other:?}"),
     }
-    assert_eq!(store.doses_of(chiyoda(), &p.atena).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .area(chiyoda())
+            .doses_of(&p.atena)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     store
         .set_function(
             &stop(false),
@@ -529,7 +542,8 @@ async fn the_undo_window_closes_on_time(db: &TestDb) {
         .unwrap();
     undo(&site, 1, "誤読", recorded).await.unwrap();
     assert!(store
-        .doses_of(chiyoda(), &p.atena)
+        .area(chiyoda())
+        .doses_of(&p.atena)
         .await
         .unwrap()
         .is_empty());

@@ -20,6 +20,7 @@ use views::{
     every_published_small_mark_is_a_true_small_count,
     views_outside_the_municipality_suppress_small_counts,
 };
+use vrs_store::Areas;
 
 use std::collections::BTreeMap;
 use vrs_store::testkit::code;
@@ -96,7 +97,7 @@ async fn populate_over(store: &dyn Store, people: u64, rng: &mut Lcg, days: u64)
         let residents: Vec<Resident> = Synthetic::new(m, people, 40 + i as u64).collect();
         let mut doses = Vec::new();
         for p in &residents {
-            store.put_resident(m, p, &audit()).await.unwrap();
+            store.area(m).put_resident(p, &audit()).await.unwrap();
             let first =
                 NaiveDate::from_ymd_opt(2021, 5, 1).unwrap() + chrono::Days::new(rng.next(days));
             let count = rng.next(4) as u8;
@@ -110,7 +111,11 @@ async fn populate_over(store: &dyn Store, people: u64, rng: &mut Lcg, days: u64)
                 doses.push(dose(p, n, day, product));
             }
         }
-        store.add_doses(m, &doses, "test", &audit()).await.unwrap();
+        store
+            .area(m)
+            .add_doses(&doses, "test", &audit())
+            .await
+            .unwrap();
         all.extend(residents);
     }
     all
@@ -123,8 +128,8 @@ async fn recount(store: &dyn Store, m: MunicipalityCode, people: &[Resident]) ->
     let mut ages: BTreeMap<(AgeBand, Sex, u8), u64> = BTreeMap::new();
     let mut coverage: BTreeMap<(AgeBand, Sex, u8), u64> = BTreeMap::new();
     for p in people.iter().filter(|p| p.municipality == m) {
-        let r = store.resident(m, &p.atena).await.unwrap();
-        let doses = store.doses_of(m, &p.atena).await.unwrap();
+        let r = store.area(m).resident(&p.atena).await.unwrap();
+        let doses = store.area(m).doses_of(&p.atena).await.unwrap();
         for d in &doses {
             let d = &d.dose;
             *daily
@@ -225,26 +230,23 @@ async fn aggregates_equal_a_recount_after_random_changes(db: &TestDb) {
     };
     let mut changed = 0;
     for p in people.iter().filter(|p| p.municipality == saijo) {
-        let doses = store.doses_of(saijo, &p.atena).await.unwrap();
+        let doses = store.area(saijo).doses_of(&p.atena).await.unwrap();
         match (rng.next(5), doses.last()) {
             (0, Some(last)) => {
                 let mut after = last.clone();
                 after.dose.administered_on = after.dose.administered_on + chrono::Days::new(3);
                 after.dose.product = VaccineProduct::by_code("spikevax").unwrap();
                 store
-                    .correct_dose(
-                        saijo,
-                        last,
-                        &after,
-                        &staff.audit(AuditAction::DoseCorrect, "x"),
-                    )
+                    .area(saijo)
+                    .correct_dose(last, &after, &staff.audit(AuditAction::DoseCorrect, "x"))
                     .await
                     .unwrap();
                 changed += 1;
             }
             (1, Some(last)) => {
                 store
-                    .delete_dose(saijo, last, &staff.audit(AuditAction::DoseDelete, "x"))
+                    .area(saijo)
+                    .delete_dose(last, &staff.audit(AuditAction::DoseDelete, "x"))
                     .await
                     .unwrap();
                 changed += 1;
@@ -254,7 +256,8 @@ async fn aggregates_equal_a_recount_after_random_changes(db: &TestDb) {
                 let day =
                     NaiveDate::from_ymd_opt(2022, 1, 10).unwrap() + chrono::Days::new(rng.next(20));
                 store
-                    .add_doses(saijo, &[dose(p, n, day, "comirnaty")], "t", &audit())
+                    .area(saijo)
+                    .add_doses(&[dose(p, n, day, "comirnaty")], "t", &audit())
                     .await
                     .unwrap();
                 changed += 1;
@@ -262,7 +265,8 @@ async fn aggregates_equal_a_recount_after_random_changes(db: &TestDb) {
             (3, _) => {
                 let day = NaiveDate::from_ymd_opt(2022, 3, 1);
                 store
-                    .set_flags(saijo, &p.atena, None, day, &audit())
+                    .area(saijo)
+                    .set_flags(&p.atena, None, day, &audit())
                     .await
                     .unwrap();
                 changed += 1;

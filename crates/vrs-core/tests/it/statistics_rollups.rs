@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
+use vrs_store::Areas;
 
 use chrono::NaiveDate;
 use vrs_core::statistics::{rebuild, refresh};
@@ -93,12 +94,16 @@ async fn populate(store: &dyn Store, rng: &mut Lcg) -> Vec<Resident> {
         let residents: Vec<Resident> = Synthetic::new(m, 25, 60 + i as u64).collect();
         let mut doses = Vec::new();
         for p in &residents {
-            store.put_resident(m, p, &audit()).await.unwrap();
+            store.area(m).put_resident(p, &audit()).await.unwrap();
             for n in 1..=rng.next(4) as u8 {
                 doses.push(dose(p, n, day(rng), product(rng)));
             }
         }
-        store.add_doses(m, &doses, "test", &audit()).await.unwrap();
+        store
+            .area(m)
+            .add_doses(&doses, "test", &audit())
+            .await
+            .unwrap();
         all.extend(residents);
     }
     all
@@ -107,30 +112,35 @@ async fn populate(store: &dyn Store, rng: &mut Lcg) -> Vec<Resident> {
 /// One random change to the person: a dose added, the last corrected or deleted, or a death.
 async fn change(store: &dyn Store, p: &Resident, rng: &mut Lcg) {
     let m = p.municipality;
-    let doses = store.doses_of(m, &p.atena).await.unwrap();
+    let doses = store.area(m).doses_of(&p.atena).await.unwrap();
     match (rng.next(4), doses.last()) {
         (0, Some(last)) => {
             let mut after = last.clone();
             after.dose.administered_on = day(rng);
             after.dose.product = VaccineProduct::by_code(product(rng)).unwrap();
             let entry = staff().audit(AuditAction::DoseCorrect, "x");
-            store.correct_dose(m, last, &after, &entry).await.unwrap();
+            store
+                .area(m)
+                .correct_dose(last, &after, &entry)
+                .await
+                .unwrap();
         }
         (1, Some(last)) => {
             let entry = staff().audit(AuditAction::DoseDelete, "x");
-            store.delete_dose(m, last, &entry).await.unwrap();
+            store.area(m).delete_dose(last, &entry).await.unwrap();
         }
         (3, _) if rng.next(4) == 0 => {
             let died = NaiveDate::from_ymd_opt(2022, 3, 1);
             store
-                .set_flags(m, &p.atena, None, died, &audit())
+                .area(m)
+                .set_flags(&p.atena, None, died, &audit())
                 .await
                 .unwrap();
         }
         _ if doses.len() < 5 => {
             let n = doses.len() as u8 + 1;
             let d = dose(p, n, day(rng), product(rng));
-            store.add_doses(m, &[d], "t", &audit()).await.unwrap();
+            store.area(m).add_doses(&[d], "t", &audit()).await.unwrap();
         }
         _ => {}
     }
@@ -320,10 +330,11 @@ async fn rollups_equal_a_recount_after_random_changes(db: &TestDb) {
     // A shredded area leaves its prefecture's and the nation's sums.
     let imabari = code("382027");
     store
-        .consent_to_shred(imabari, "今総第1号", &audit())
+        .area(imabari)
+        .consent_to_shred("今総第1号", &audit())
         .await
         .unwrap();
-    store.shred_area(imabari, &audit()).await.unwrap();
+    store.area(imabari).shred_area(&audit()).await.unwrap();
     let rest: Vec<&str> = AREAS.into_iter().filter(|a| *a != "382027").collect();
     assert_rollups(store, &rest, "shred").await;
 }

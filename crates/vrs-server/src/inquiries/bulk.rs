@@ -11,6 +11,7 @@ use vrs_core::access::{Action, Target};
 use vrs_core::inquiry::bulk::{encode_results, inquire_bulk, BulkError};
 use vrs_domain::AuditAction;
 use vrs_interop::{Encoding, EncodingChoice};
+use vrs_store::Areas;
 
 use super::{csv_download, encoding_of, requester, CsrfForm, EncodingQuery};
 use crate::api_errors::api_error;
@@ -26,7 +27,7 @@ pub async fn bulk_page(
     signed: Signed,
 ) -> Result<Html<String>, WebError> {
     let own = requester(&signed)?;
-    let jobs = state.store.inquiry_jobs(own, 20).await?;
+    let jobs = state.store.area(own).inquiry_jobs(20).await?;
     Ok(Html(view::bulk(&signed, None, None, &jobs).into_string()))
 }
 
@@ -56,7 +57,7 @@ pub async fn bulk_upload(
     }
     signed.check_csrf(&csrf)?;
     let ja = signed.lang == Lang::Ja;
-    let jobs = state.store.inquiry_jobs(own, 20).await?;
+    let jobs = state.store.area(own).inquiry_jobs(20).await?;
     let refuse = |message: String| {
         let body = view::bulk(&signed, None, Some(&message), &jobs);
         Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(body.into_string())).into_response())
@@ -77,7 +78,7 @@ pub async fn bulk_upload(
     .await;
     match result {
         Ok(report) => {
-            let jobs = state.store.inquiry_jobs(own, 20).await?;
+            let jobs = state.store.area(own).inquiry_jobs(20).await?;
             Ok(Html(view::bulk(&signed, Some(&report), None, &jobs).into_string()).into_response())
         }
         Err(BulkError::Stopped(s)) => Err(WebError::Stopped(s)),
@@ -116,7 +117,7 @@ pub async fn bulk_download(
 ) -> Result<Response, WebError> {
     let own = requester(&signed)?;
     let encoding = encoding_of(&q)?;
-    let job = state.store.inquiry_job(own, &batch).await?;
+    let job = state.store.area(own).inquiry_job(&batch).await?;
     let audit = actor(&signed)
         .audit(AuditAction::RecordsExport, &batch)
         .with_detail("bulk inquiry results");
@@ -233,7 +234,7 @@ pub async fn api_bulk_results(
             ))
         }
     };
-    let job = match state.store.inquiry_job(own, &batch).await {
+    let job = match state.store.area(own).inquiry_job(&batch).await {
         Ok(job) => job,
         Err(vrs_store::StoreError::NotFound) => {
             return Ok(api_error(

@@ -7,6 +7,7 @@
 
 use crate::support;
 use vrs_store::on_both_backends;
+use vrs_store::Areas;
 
 use support::{TestApp, INTERNET, LGWAN, PASSWORD};
 use vrs_domain::MunicipalityCode;
@@ -40,7 +41,7 @@ async fn an_administrator_downloads_the_areas_backup_from_lgwan_only(app: &TestA
     let audit = vrs_store::AuditEntry::now("test", "test", "local", "resident.put", "x");
     for (m, n) in [(saijo, 7), (chiyoda, 4)] {
         for p in vrs_interop::Synthetic::new(m, n, 3) {
-            app.db.store.put_resident(m, &p, &audit).await.unwrap();
+            app.db.store.area(m).put_resident(&p, &audit).await.unwrap();
         }
     }
     app.account("saijo-admin", "municipal_admin", Some("382060"), false)
@@ -109,7 +110,12 @@ async fn staff_delete_a_person_of_their_own_municipality_with_a_reason(app: &Tes
     let audit = vrs_store::AuditEntry::now("test", "test", "local", "resident.put", "x");
     let people: Vec<_> = vrs_interop::Synthetic::new(saijo, 2, 4).collect();
     for p in &people {
-        app.db.store.put_resident(saijo, p, &audit).await.unwrap();
+        app.db
+            .store
+            .area(saijo)
+            .put_resident(p, &audit)
+            .await
+            .unwrap();
     }
     app.account("saijo-staff", "municipal_staff", Some("382060"), false)
         .await;
@@ -166,5 +172,5 @@ async fn staff_delete_a_person_of_their_own_municipality_with_a_reason(app: &Tes
             .status,
         200
     );
-    assert_eq!(app.db.store.count_residents(saijo).await.unwrap(), 1);
+    assert_eq!(app.db.store.area(saijo).count_residents().await.unwrap(), 1);
 }

@@ -7,6 +7,7 @@
 #[path = "browser/dashboards.rs"]
 mod dashboards;
 use crate::support;
+use vrs_store::Areas;
 
 use fantoccini::{Client, Locator};
 use support::browser::{
@@ -102,8 +103,8 @@ async fn the_tablet_page_registers_a_dose_and_refuses_a_bad_ocr_line() {
     for p in &people {
         app.db
             .store
+            .area(chiyoda)
             .put_resident(
-                chiyoda,
                 p,
                 &vrs_store::AuditEntry::now("test", "test", "local", "resident.put", "x"),
             )
@@ -224,7 +225,7 @@ async fn the_tablet_page_registers_a_dose_and_refuses_a_bad_ocr_line() {
         "{keys:?}"
     );
 
-    let doses = app.db.store.doses_of(chiyoda, &p.atena).await.unwrap();
+    let doses = app.db.store.area(chiyoda).doses_of(&p.atena).await.unwrap();
     assert_eq!(doses.len(), 1, "{doses:?}");
     let dose = &doses[0].dose;
     assert_eq!(dose.site_municipality, code("382060"));
@@ -248,7 +249,8 @@ async fn staff_inquire_from_an_lgwan_terminal_and_the_administrator_agrees_to_te
     let old = vrs_interop::Synthetic::new(chiyoda, 1, 5).next().unwrap();
     app.db
         .store
-        .put_resident(chiyoda, &old, &audit)
+        .area(chiyoda)
+        .put_resident(&old, &audit)
         .await
         .unwrap();
     let dose = vrs_domain::DoseRecord::now(
@@ -266,7 +268,8 @@ async fn staff_inquire_from_an_lgwan_terminal_and_the_administrator_agrees_to_te
     );
     app.db
         .store
-        .add_doses(chiyoda, &[dose], "t", &audit)
+        .area(chiyoda)
+        .add_doses(&[dose], "t", &audit)
         .await
         .unwrap();
     let mut new = old.clone();
@@ -275,7 +278,8 @@ async fn staff_inquire_from_an_lgwan_terminal_and_the_administrator_agrees_to_te
     new.coupon = vrs_domain::CouponNumber::parse("8800000001").unwrap();
     app.db
         .store
-        .put_resident(saijo, &new, &audit)
+        .area(saijo)
+        .put_resident(&new, &audit)
         .await
         .unwrap();
     let operator = vrs_core::Actor {
@@ -352,7 +356,12 @@ async fn the_administrator_finds_the_backup_page_and_deletes_a_person_with_a_rea
     let audit = vrs_store::AuditEntry::now("test", "test", "local", "resident.put", "x");
     let people: Vec<_> = vrs_interop::Synthetic::new(saijo, 2, 8).collect();
     for p in &people {
-        app.db.store.put_resident(saijo, p, &audit).await.unwrap();
+        app.db
+            .store
+            .area(saijo)
+            .put_resident(p, &audit)
+            .await
+            .unwrap();
     }
     app.account("saijo-admin", "municipal_admin", Some("382060"), false)
         .await;
@@ -390,7 +399,7 @@ async fn the_administrator_finds_the_backup_page_and_deletes_a_person_with_a_rea
     click(&client, "#delete-person button").await;
     // The confirmation page says what will go; its danger button does it.
     wait_for(&client, "section.confirm button.danger").await;
-    assert_eq!(app.db.store.count_residents(saijo).await.unwrap(), 2);
+    assert_eq!(app.db.store.area(saijo).count_residents().await.unwrap(), 2);
     // The stylesheet applies under the page's policy: the danger button is red.
     let colour = client
         .execute(
@@ -404,11 +413,12 @@ async fn the_administrator_finds_the_backup_page_and_deletes_a_person_with_a_rea
     wait_for(&client, "#kana").await;
     let at = client.current_url().await.unwrap();
     assert_eq!(at.path(), "/records", "back on the search page");
-    assert_eq!(app.db.store.count_residents(saijo).await.unwrap(), 1);
+    assert_eq!(app.db.store.area(saijo).count_residents().await.unwrap(), 1);
     assert!(app
         .db
         .store
-        .resident(saijo, &people[0].atena)
+        .area(saijo)
+        .resident(&people[0].atena)
         .await
         .is_err());
     let deleted = app

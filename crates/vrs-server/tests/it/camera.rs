@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Write;
+use vrs_store::Areas;
 
 use fantoccini::{Client, Locator};
 
@@ -87,8 +88,8 @@ async fn the_tablet_reads_the_coupon_from_the_camera() {
     let p = vrs_interop::Synthetic::new(chiyoda, 1, 9).next().unwrap();
     app.db
         .store
+        .area(chiyoda)
         .put_resident(
-            chiyoda,
             &p,
             &vrs_store::AuditEntry::now("test", "test", "local", "resident.put", "x"),
         )

@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::support;
+use vrs_store::Areas;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -39,7 +40,12 @@ async fn people(app: &TestApp) -> (Resident, Resident) {
     let mut synthetic = vrs_interop::Synthetic::new(saijo(), 2, 41);
     let (a, b) = (synthetic.next().unwrap(), synthetic.next().unwrap());
     for p in [&a, &b] {
-        app.db.store.put_resident(saijo(), p, &audit).await.unwrap();
+        app.db
+            .store
+            .area(saijo())
+            .put_resident(p, &audit)
+            .await
+            .unwrap();
     }
     let dose = |n: u8, day: u32, lot: &str| {
         DoseRecord::now(
@@ -58,12 +64,8 @@ async fn people(app: &TestApp) -> (Resident, Resident) {
     };
     app.db
         .store
-        .add_doses(
-            saijo(),
-            &[dose(1, 1, "FA4597"), dose(2, 22, "FC5295")],
-            "t",
-            &audit,
-        )
+        .area(saijo())
+        .add_doses(&[dose(1, 1, "FA4597"), dose(2, 22, "FC5295")], "t", &audit)
         .await
         .unwrap();
     (a, b)
@@ -184,7 +186,13 @@ async fn no_certificate_is_issued_under_an_http_issuer_outside_the_demo() {
     assert_eq!(status, 422, "{body}");
     assert!(body.contains("https"), "{body}");
     assert!(body.contains("証明書を発行できません"), "{body}");
-    let issued = app.db.store.certificate_issues(saijo(), 10).await.unwrap();
+    let issued = app
+        .db
+        .store
+        .area(saijo())
+        .certificate_issues(10)
+        .await
+        .unwrap();
     assert!(issued.is_empty(), "{issued:?}");
 }
 
@@ -523,7 +531,8 @@ async fn the_app_and_kiosk_apis_check_the_card_and_the_agreement(db: TestDb) {
     let history = app
         .db
         .store
-        .person_certificates(saijo(), &person.atena)
+        .area(saijo())
+        .person_certificates(&person.atena)
         .await
         .unwrap();
     assert_eq!(
@@ -580,7 +589,13 @@ async fn the_app_and_kiosk_apis_check_the_card_and_the_agreement(db: TestDb) {
         )
         .await;
     assert_eq!(page.status, 403);
-    let history = app.db.store.certificate_issues(saijo(), 10).await.unwrap();
+    let history = app
+        .db
+        .store
+        .area(saijo())
+        .certificate_issues(10)
+        .await
+        .unwrap();
     assert_eq!(history.len(), 3, "app, app re-issue, kiosk");
     app.stop().await;
 }

@@ -7,6 +7,7 @@
 use crate::support;
 use vrs_store::on_both_backends;
 use vrs_store::testkit::code;
+use vrs_store::Areas;
 
 use reqwest::Method;
 use support::{Browser, TestApp, INTERNET, LGWAN, PASSWORD};
@@ -26,7 +27,7 @@ async fn people(app: &TestApp, municipality: &str) -> Vec<Resident> {
     people[4].deceased_on = chrono::NaiveDate::from_ymd_opt(2021, 8, 1);
     for p in &people {
         let audit = vrs_store::AuditEntry::now("test", "test", "local", "resident.put", "x");
-        app.db.store.put_resident(m, p, &audit).await.unwrap();
+        app.db.store.area(m).put_resident(p, &audit).await.unwrap();
     }
     people
 }
@@ -92,7 +93,8 @@ async fn a_tablet_registers_a_dose_once_per_idempotency_key(app: &TestApp) {
     let stored = app
         .db
         .store
-        .doses_of(code("131016"), &chiyoda[0].atena)
+        .area(code("131016"))
+        .doses_of(&chiyoda[0].atena)
         .await
         .unwrap();
     assert_eq!(stored.len(), 1);
@@ -188,7 +190,8 @@ async fn a_tablet_registers_a_dose_once_per_idempotency_key(app: &TestApp) {
     assert_eq!(
         app.db
             .store
-            .doses_of(code("131016"), &chiyoda[0].atena)
+            .area(code("131016"))
+            .doses_of(&chiyoda[0].atena)
             .await
             .unwrap()
             .len(),

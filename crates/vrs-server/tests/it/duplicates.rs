@@ -8,6 +8,7 @@
 use crate::support;
 use vrs_store::on_both_backends;
 use vrs_store::testkit::code;
+use vrs_store::Areas;
 
 use chrono::NaiveDate;
 use support::{hidden, TestApp, LGWAN, PASSWORD};
@@ -62,12 +63,13 @@ async fn plant(app: &TestApp) -> [Resident; 4] {
     d.name = PersonName::parse(&format!("{}子", c.name.as_str())).unwrap();
     let audit = AuditEntry::now("test", "test", "local", "resident.put", "x");
     for p in [&kept, &copy, &c, &d] {
-        app.db.store.put_resident(s, p, &audit).await.unwrap();
+        app.db.store.area(s).put_resident(p, &audit).await.unwrap();
     }
     let doses = [dose(&kept, 2, "2021-06-30"), dose(&copy, 1, "2021-06-02")];
     app.db
         .store
-        .add_doses(s, &doses, "site", &audit)
+        .area(s)
+        .add_doses(&doses, "site", &audit)
         .await
         .unwrap();
     for (user, role, m) in [
@@ -168,7 +170,7 @@ async fn staff_review_merge_unmerge_and_dismiss_duplicates_of_their_own_municipa
     let person = staff.get(&format!("/records/{k}")).await;
     assert!(person.body.contains("2021-06-02") && person.body.contains("2021-06-30"));
     assert_eq!(staff.get(&format!("/records/{m}")).await.status, 404);
-    let merge_id = app.db.store.person_merges(s).await.unwrap()[0]
+    let merge_id = app.db.store.area(s).person_merges().await.unwrap()[0]
         .merge_id
         .clone();
     // Another municipality's staff reach nothing of ours; a tablet may not open the pages.
@@ -193,7 +195,13 @@ async fn staff_review_merge_unmerge_and_dismiss_duplicates_of_their_own_municipa
     assert_eq!(undone.status, 303, "{}", undone.body);
     assert_eq!(staff.get(&format!("/records/{m}")).await.status, 200);
     assert_eq!(
-        app.db.store.doses_of(s, &kept.atena).await.unwrap().len(),
+        app.db
+            .store
+            .area(s)
+            .doses_of(&kept.atena)
+            .await
+            .unwrap()
+            .len(),
         1
     );
     let again = staff
@@ -208,7 +216,8 @@ async fn staff_review_merge_unmerge_and_dismiss_duplicates_of_their_own_municipa
     let open = app
         .db
         .store
-        .duplicate_candidates(s, Some(CandidateStatus::Open))
+        .area(s)
+        .duplicate_candidates(Some(CandidateStatus::Open))
         .await
         .unwrap();
     assert!(open.iter().all(|c| c.candidate_id != dismiss_pair));

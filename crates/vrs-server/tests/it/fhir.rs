@@ -9,6 +9,7 @@
 
 use crate::support;
 use vrs_store::on_both_backends;
+use vrs_store::Areas;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -142,7 +143,7 @@ fn expressions(outcome: &Value) -> Vec<String> {
 }
 
 async fn stored(app: &TestApp, p: &Resident) -> Vec<DoseRecord> {
-    app.db.store.doses_of(saijo(), &p.atena).await.unwrap()
+    app.db.store.area(saijo()).doses_of(&p.atena).await.unwrap()
 }
 
 async fn a_dose_round_trips_and_bad_resources_store_nothing(app: &TestApp) {

@@ -3,6 +3,7 @@
 
 use crate::support::{ehr_setup, Browser, TestApp, LGWAN, PASSWORD};
 use vrs_store::on_both_backends;
+use vrs_store::Areas;
 
 on_both_backends!(
     TestApp:
@@ -76,7 +77,8 @@ async fn a_refused_dose_keeps_its_input_and_names_its_field(app: &TestApp) {
     assert!(app
         .db
         .store
-        .doses_of(a.municipality, &a.atena)
+        .area(a.municipality)
+        .doses_of(&a.atena)
         .await
         .unwrap()
         .is_empty());
@@ -109,7 +111,8 @@ async fn a_refused_dose_keeps_its_input_and_names_its_field(app: &TestApp) {
     let stored = app
         .db
         .store
-        .doses_of(a.municipality, &a.atena)
+        .area(a.municipality)
+        .doses_of(&a.atena)
         .await
         .unwrap();
     assert_eq!(stored[0].dose.administered_on.to_string(), "2021-06-01");
@@ -239,7 +242,12 @@ async fn a_part_of_a_name_within_a_birth_date_finds_people_a_page_at_a_time(app:
         p.birth_date = born;
         p.name = vrs_domain::PersonName::parse(name).unwrap();
         p.name_kana = vrs_domain::KanaName::parse(kana).unwrap();
-        app.db.store.put_resident(saijo, &p, &audit).await.unwrap();
+        app.db
+            .store
+            .area(saijo)
+            .put_resident(&p, &audit)
+            .await
+            .unwrap();
     }
     let mut elsewhere = vrs_interop::Synthetic::new(chiyoda, 1, 6).next().unwrap();
     elsewhere.birth_date = born;
@@ -247,7 +255,8 @@ async fn a_part_of_a_name_within_a_birth_date_finds_people_a_page_at_a_time(app:
     elsewhere.name_kana = vrs_domain::KanaName::parse("ヤマダ　タロウ").unwrap();
     app.db
         .store
-        .put_resident(chiyoda, &elsewhere, &audit)
+        .area(chiyoda)
+        .put_resident(&elsewhere, &audit)
         .await
         .unwrap();
     app.account("saijo-staff", "municipal_staff", Some("382060"), false)

@@ -12,6 +12,7 @@
 mod mllp;
 use crate::support;
 use vrs_store::on_both_backends;
+use vrs_store::Areas;
 
 use mllp::{
     exchange, mllp_admits_only_listed_senders_over_tls, mllp_answers_messages_split_across_reads,
@@ -115,7 +116,7 @@ async fn post(app: &TestApp, user: &str, body: Vec<u8>) -> (u16, String) {
 }
 
 async fn doses(app: &TestApp, p: &Resident) -> Vec<vrs_domain::DoseRecord> {
-    app.db.store.doses_of(saijo(), &p.atena).await.unwrap()
+    app.db.store.area(saijo()).doses_of(&p.atena).await.unwrap()
 }
 
 async fn a_vxu_stores_all_doses_or_none_and_names_the_problem(app: &TestApp) {

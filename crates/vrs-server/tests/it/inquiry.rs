@@ -10,6 +10,7 @@
 mod governance;
 use crate::support;
 use vrs_store::on_both_backends;
+use vrs_store::Areas;
 
 use governance::{
     a_stop_on_one_node_refuses_on_another_at_once,
@@ -39,7 +40,8 @@ async fn setup(app: &TestApp) -> Resident {
     let audit = vrs_store::AuditEntry::now("test", "test", "local", "resident.put", "x");
     app.db
         .store
-        .put_resident(chiyoda, &old, &audit)
+        .area(chiyoda)
+        .put_resident(&old, &audit)
         .await
         .unwrap();
     let doses: Vec<vrs_domain::DoseRecord> = [(1, 6, 1), (2, 6, 22)]
@@ -62,7 +64,8 @@ async fn setup(app: &TestApp) -> Resident {
         .collect();
     app.db
         .store
-        .add_doses(chiyoda, &doses, "t", &audit)
+        .area(chiyoda)
+        .add_doses(&doses, "t", &audit)
         .await
         .unwrap();
     let mut new = old.clone();
@@ -71,7 +74,8 @@ async fn setup(app: &TestApp) -> Resident {
     new.coupon = CouponNumber::parse("8800000001").unwrap();
     app.db
         .store
-        .put_resident(saijo, &new, &audit)
+        .area(saijo)
+        .put_resident(&new, &audit)
         .await
         .unwrap();
     for (user, role, m) in [
@@ -308,7 +312,8 @@ async fn staff_register_received_doses_and_both_sides_see_provision_records(app:
     let doses = app
         .db
         .store
-        .doses_of(code("382060"), &person.atena)
+        .area(code("382060"))
+        .doses_of(&person.atena)
         .await
         .unwrap();
     assert_eq!(doses.len(), 2);
@@ -403,7 +408,8 @@ async fn a_bulk_inquiry_is_uploaded_and_its_results_downloaded(app: &TestApp) {
     let held = app
         .db
         .store
-        .doses_of(code("382060"), &person.atena)
+        .area(code("382060"))
+        .doses_of(&person.atena)
         .await
         .unwrap();
     assert_eq!(held.len(), 2);
@@ -418,7 +424,8 @@ async fn a_bulk_inquiry_is_uploaded_and_its_results_downloaded(app: &TestApp) {
     assert_eq!(
         app.db
             .store
-            .doses_of(code("382060"), &person.atena)
+            .area(code("382060"))
+            .doses_of(&person.atena)
             .await
             .unwrap()
             .len(),

@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::support;
+use vrs_store::Areas;
 
 use support::{spawn_app, Browser, TestApp, LGWAN, PASSWORD};
 use vrs_server::{routes, Audience};
@@ -95,7 +96,8 @@ async fn setup(app: &TestApp) -> Foreign {
     let audit = vrs_store::AuditEntry::now("test", "test", "local", "resident.put", "1");
     app.db
         .store
-        .put_resident(chiyoda_code, &person, &audit)
+        .area(chiyoda_code)
+        .put_resident(&person, &audit)
         .await
         .unwrap();
     let dose = vrs_domain::Dose {
@@ -114,7 +116,8 @@ async fn setup(app: &TestApp) -> Foreign {
     );
     app.db
         .store
-        .add_dose(chiyoda_code, &dose, &audit)
+        .area(chiyoda_code)
+        .add_dose(&dose, &audit)
         .await
         .unwrap();
     app.account("chiyoda-admin", "municipal_admin", Some("131016"), false)
@@ -371,10 +374,22 @@ async fn no_route_answers_any_role_with_another_municipalitys_data() {
     // Nothing any caller sent changed 千代田区's person or dose.
     let chiyoda_code = vrs_domain::MunicipalityCode::parse("131016").unwrap();
     let atena = vrs_domain::AtenaNumber::parse(&foreign_atena).unwrap();
-    let doses = app.db.store.doses_of(chiyoda_code, &atena).await.unwrap();
+    let doses = app
+        .db
+        .store
+        .area(chiyoda_code)
+        .doses_of(&atena)
+        .await
+        .unwrap();
     assert_eq!(doses.len(), 1);
     assert_eq!(doses[0].dose.lot_number.as_str(), "FA4597");
-    let person = app.db.store.resident(chiyoda_code, &atena).await.unwrap();
+    let person = app
+        .db
+        .store
+        .area(chiyoda_code)
+        .resident(&atena)
+        .await
+        .unwrap();
     assert_eq!((person.moved_out_on, person.deceased_on), (None, None));
     eprintln!(
         "tenant-isolation matrix: {calls} calls over {} routes",

@@ -8,6 +8,7 @@
 
 use crate::support;
 use vrs_store::on_both_backends;
+use vrs_store::Areas;
 
 use reqwest::Method;
 use serde_json::Value;
@@ -29,7 +30,12 @@ async fn people(app: &TestApp) -> Vec<Resident> {
     let people: Vec<Resident> = vrs_interop::Synthetic::new(saijo(), 2, 17).collect();
     for p in &people {
         let audit = vrs_store::AuditEntry::now("test", "test", "local", "resident.put", "x");
-        app.db.store.put_resident(saijo(), p, &audit).await.unwrap();
+        app.db
+            .store
+            .area(saijo())
+            .put_resident(p, &audit)
+            .await
+            .unwrap();
     }
     people
 }
@@ -333,7 +339,8 @@ async fn a_tablet_undoes_its_own_registration(app: &TestApp) {
     let stored = app
         .db
         .store
-        .doses_of(saijo(), &people[0].atena)
+        .area(saijo())
+        .doses_of(&people[0].atena)
         .await
         .unwrap();
     assert_eq!(stored.len(), 1);
@@ -347,7 +354,8 @@ async fn a_tablet_undoes_its_own_registration(app: &TestApp) {
     assert!(app
         .db
         .store
-        .doses_of(saijo(), &people[0].atena)
+        .area(saijo())
+        .doses_of(&people[0].atena)
         .await
         .unwrap()
         .is_empty());

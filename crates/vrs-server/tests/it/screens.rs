@@ -8,6 +8,7 @@
 //! skipped with a message and the rest still runs.
 
 use std::path::PathBuf;
+use vrs_store::Areas;
 
 use fantoccini::{Client, Locator};
 use vrs_store::testkit::TestDb;
@@ -274,7 +275,8 @@ async fn the_tablet_registers_with_the_keyboard_alone_and_shows_the_result_on_sc
     let audit = vrs_store::AuditEntry::now("test", "test", "local", "resident.put", "x");
     app.db
         .store
-        .put_resident(chiyoda, &person, &audit)
+        .area(chiyoda)
+        .put_resident(&person, &audit)
         .await
         .unwrap();
     app.account("saijo-tablet", "site_tablet", Some("382060"), false)
@@ -347,7 +349,13 @@ async fn the_tablet_registers_with_the_keyboard_alone_and_shows_the_result_on_sc
         serde_json::json!([true, "rgb(43, 138, 62)", "ocr"]),
         "the result on screen, green, and the coupon field ready"
     );
-    let stored = app.db.store.doses_of(chiyoda, &person.atena).await.unwrap();
+    let stored = app
+        .db
+        .store
+        .area(chiyoda)
+        .doses_of(&person.atena)
+        .await
+        .unwrap();
     assert_eq!(stored.len(), 1);
     client.close().await.unwrap();
     app.stop().await;

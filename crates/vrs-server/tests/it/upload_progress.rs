@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{Duration, Instant};
+use vrs_store::Areas;
 
 use fantoccini::Locator;
 
@@ -77,7 +78,10 @@ async fn a_targets_upload_shows_its_progress_then_its_report() {
     // The report took the page's place: the rows stored, and the form again for the next file.
     let report = wait_for_text(&client, "report", "30000").await;
     assert!(!report.is_empty());
-    assert_eq!(app.db.store.count_residents(saijo).await.unwrap(), 30_000);
+    assert_eq!(
+        app.db.store.area(saijo).count_residents().await.unwrap(),
+        30_000
+    );
     assert!(client.find(Locator::Id("file")).await.is_ok());
     client.close().await.unwrap();
     app.stop().await;

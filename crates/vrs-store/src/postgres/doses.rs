@@ -11,11 +11,11 @@ use vrs_domain::{AtenaNumber, CouponNumber, DoseRecord, DoseSource, Municipality
 use super::{append_audit_tx, PostgresStore};
 use crate::doses::check_undo;
 use crate::rows::{DoseRow, DOSE_COLUMNS};
-use crate::ConflictKind;
 use crate::{
     rows, AuditEntry, CouponHolder, DoseStore, IdempotentAnswer, PersonDoses, Registration,
     StoreError,
 };
+use crate::{ConflictKind, InArea};
 
 fn dose_row(r: &Row, first: usize) -> DoseRow {
     DoseRow {
@@ -43,7 +43,6 @@ pub(super) async fn insert_dose(
     recorded_by: &str,
 ) -> Result<(), StoreError> {
     let dose = &record.dose;
-    rows::check_scope(scope, dose.municipality)?;
     // One round trip: the person must exist in the area and the dose number be free. The row is
     // selected from the person's own (so on Citus the statement runs whole on the area's shard and
     // reports what it inserted).
@@ -198,10 +197,10 @@ pub(super) async fn person_doses_tx(
 impl DoseStore for PostgresStore {
     async fn add_dose(
         &self,
-        scope: MunicipalityCode,
-        registration: &Registration,
+        registration: InArea<'_, Registration>,
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
+        let (scope, registration) = (registration.code(), registration.get());
         let cipher = match self.keyring.cached(scope) {
             Some(c) => Some(c),
             None => self.cipher(&self.pool.get().await?, scope, false).await?,
@@ -213,11 +212,11 @@ impl DoseStore for PostgresStore {
 
     async fn add_doses(
         &self,
-        scope: MunicipalityCode,
-        records: &[DoseRecord],
+        records: InArea<'_, [DoseRecord]>,
         recorded_by: &str,
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
+        let (scope, records) = (records.code(), records.get());
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         // The inserts of a chunk are sent without waiting for each answer (the driver pipelines
@@ -279,13 +278,11 @@ impl DoseStore for PostgresStore {
 
     async fn correct_dose(
         &self,
-        scope: MunicipalityCode,
-        before: &DoseRecord,
-        after: &DoseRecord,
+        before: InArea<'_, DoseRecord>,
+        after: InArea<'_, DoseRecord>,
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
-        rows::check_scope(scope, before.dose.municipality)?;
-        rows::check_scope(scope, after.dose.municipality)?;
+        let (scope, before, after) = (before.code(), before.get(), after.get());
         if before.dose.atena != after.dose.atena {
             return Err(StoreError::Conflict(ConflictKind::CorrectionMovesPerson));
         }
@@ -317,11 +314,10 @@ impl DoseStore for PostgresStore {
 
     async fn delete_dose(
         &self,
-        scope: MunicipalityCode,
-        before: &DoseRecord,
+        before: InArea<'_, DoseRecord>,
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
-        rows::check_scope(scope, before.dose.municipality)?;
+        let (scope, before) = (before.code(), before.get());
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         if delete_matching(&tx, scope, before).await?.is_none() {
@@ -336,13 +332,12 @@ impl DoseStore for PostgresStore {
 
     async fn undo_dose(
         &self,
-        scope: MunicipalityCode,
-        before: &DoseRecord,
+        before: InArea<'_, DoseRecord>,
         recorded_by: &str,
         recorded_since: DateTime<Utc>,
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
-        rows::check_scope(scope, before.dose.municipality)?;
+        let (scope, before) = (before.code(), before.get());
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         let how = tx

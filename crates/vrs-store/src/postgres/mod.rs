@@ -35,7 +35,7 @@ use crate::audit::{AuditEntry, AuditRecord, AuditScope};
 use crate::keyring::{Keyring, FIRST_KEY_VERSION};
 use crate::migrate::{self, LEDGER};
 use crate::sealed::SealedResident;
-use crate::{rows, Store, StoreError};
+use crate::{rows, Scoped, Store, StoreError};
 
 /// Pool size per process; several processes share the database.
 const POOL_SIZE: usize = 16;
@@ -450,6 +450,8 @@ fn audit_record(scope: AuditScope, r: &tokio_postgres::Row) -> Result<AuditRecor
         hash: rows::hash32(&r.get::<_, Vec<u8>>(9))?,
     })
 }
+
+impl Scoped for PostgresStore {}
 
 #[async_trait]
 impl Store for PostgresStore {

@@ -19,7 +19,7 @@ use super::certificates::refresh_person_tx;
 use super::doses::{insert_answer, insert_dose};
 use super::{chained, insert_audit, lock_head, save_head};
 use crate::certificates::person_index;
-use crate::{rows, AuditEntry, AuditRecord, AuditScope, Registration, StoreError};
+use crate::{AuditEntry, AuditRecord, AuditScope, Registration, StoreError};
 
 /// The most registrations committed together.
 const GROUP: usize = 256;
@@ -61,7 +61,6 @@ impl Registrations {
         audit: &AuditEntry,
         cipher: Option<Arc<FieldCipher>>,
     ) -> Result<(), StoreError> {
-        rows::check_scope(scope, registration.record.dose.municipality)?;
         let (reply, answer) = oneshot::channel();
         let job = Job {
             scope,

@@ -15,17 +15,16 @@ use crate::audit::AuditEntry;
 use crate::merge;
 use crate::residents::{BORN_ON_LIMIT, KANA_BIRTH_WHERE};
 use crate::sealed::{birth_index, content_mac, kana_birth_index, SealedResident};
-use crate::{rows, CouponHolder, ResidentImport, ResidentStore, StoreError, Written};
+use crate::{CouponHolder, InArea, ResidentImport, ResidentStore, StoreError, Written};
 
 #[async_trait]
 impl ResidentStore for PostgresStore {
     async fn put_resident(
         &self,
-        scope: MunicipalityCode,
-        resident: &Resident,
+        resident: InArea<'_, Resident>,
         audit: &AuditEntry,
     ) -> Result<Written, StoreError> {
-        rows::check_scope(scope, resident.municipality)?;
+        let (scope, resident) = (resident.code(), resident.get());
         let mut client = self.pool.get().await?;
         let Some(cipher) = self.cipher(&client, scope, true).await? else {
             return Err(StoreError::Other("no data key".into()));

@@ -13,11 +13,11 @@ use super::{append_audit_tx, SqliteStore};
 use crate::audit::timestamp_text;
 use crate::doses::check_undo;
 use crate::rows::{DoseRow, DOSE_COLUMNS};
-use crate::ConflictKind;
 use crate::{
     rows, AuditEntry, CouponHolder, DoseStore, IdempotentAnswer, PersonDoses, Registration,
     StoreError,
 };
+use crate::{ConflictKind, InArea};
 
 fn dose_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<(DoseRow, String)> {
     Ok((
@@ -73,7 +73,6 @@ fn insert_dose(
     recorded_by: &str,
 ) -> Result<(), StoreError> {
     let dose = &record.dose;
-    rows::check_scope(scope, dose.municipality)?;
     if !person_exists(tx, scope, dose.atena.as_str())? {
         return Err(StoreError::NotFound);
     }
@@ -188,11 +187,10 @@ pub(super) fn person_doses_tx(
 impl DoseStore for SqliteStore {
     async fn add_dose(
         &self,
-        scope: MunicipalityCode,
-        registration: &Registration,
+        registration: InArea<'_, Registration>,
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
-        rows::check_scope(scope, registration.record.dose.municipality)?;
+        let scope = registration.code();
         let registration = registration.clone();
         let audit = audit.clone();
         self.write(move |tx, keyring| {
@@ -212,14 +210,11 @@ impl DoseStore for SqliteStore {
 
     async fn add_doses(
         &self,
-        scope: MunicipalityCode,
-        records: &[DoseRecord],
+        records: InArea<'_, [DoseRecord]>,
         recorded_by: &str,
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
-        for r in records {
-            rows::check_scope(scope, r.dose.municipality)?;
-        }
+        let scope = records.code();
         let records = records.to_vec();
         let recorded_by = recorded_by.to_owned();
         let audit = audit.clone();
@@ -275,13 +270,11 @@ impl DoseStore for SqliteStore {
 
     async fn correct_dose(
         &self,
-        scope: MunicipalityCode,
-        before: &DoseRecord,
-        after: &DoseRecord,
+        before: InArea<'_, DoseRecord>,
+        after: InArea<'_, DoseRecord>,
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
-        rows::check_scope(scope, before.dose.municipality)?;
-        rows::check_scope(scope, after.dose.municipality)?;
+        let scope = before.code();
         if before.dose.atena != after.dose.atena {
             return Err(StoreError::Conflict(ConflictKind::CorrectionMovesPerson));
         }
@@ -323,11 +316,10 @@ impl DoseStore for SqliteStore {
 
     async fn delete_dose(
         &self,
-        scope: MunicipalityCode,
-        before: &DoseRecord,
+        before: InArea<'_, DoseRecord>,
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
-        rows::check_scope(scope, before.dose.municipality)?;
+        let scope = before.code();
         let (before, audit) = (before.clone(), audit.clone());
         self.write(move |tx, keyring| {
             if delete_matching(tx, scope, &before)? == 0 {
@@ -342,13 +334,12 @@ impl DoseStore for SqliteStore {
 
     async fn undo_dose(
         &self,
-        scope: MunicipalityCode,
-        before: &DoseRecord,
+        before: InArea<'_, DoseRecord>,
         recorded_by: &str,
         recorded_since: DateTime<Utc>,
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
-        rows::check_scope(scope, before.dose.municipality)?;
+        let scope = before.code();
         let (before, audit, by) = (before.clone(), audit.clone(), recorded_by.to_owned());
         self.write(move |tx, keyring| {
             let how: Option<(String, String, String)> = tx

@@ -30,7 +30,7 @@ use crate::audit::{timestamp_text, AuditEntry, AuditRecord, AuditScope};
 use crate::keyring::{Keyring, FIRST_KEY_VERSION};
 use crate::migrate::{self, LEDGER};
 use crate::sealed::SealedResident;
-use crate::{rows, Store, StoreError};
+use crate::{rows, Scoped, Store, StoreError};
 
 const READERS: usize = 4;
 
@@ -415,6 +415,8 @@ pub(crate) fn find_resident(
 pub(crate) fn text_date(d: Option<NaiveDate>) -> Option<String> {
     d.map(|d| d.to_string())
 }
+
+impl Scoped for SqliteStore {}
 
 #[async_trait]
 impl Store for SqliteStore {

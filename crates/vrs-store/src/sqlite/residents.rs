@@ -15,7 +15,7 @@ use crate::audit::{timestamp_text, AuditEntry};
 use crate::merge;
 use crate::residents::{BORN_ON_LIMIT, KANA_BIRTH_WHERE};
 use crate::sealed::{birth_index, content_mac, kana_birth_index, SealedResident};
-use crate::{rows, CouponHolder, ResidentImport, ResidentStore, StoreError, Written};
+use crate::{rows, CouponHolder, InArea, ResidentImport, ResidentStore, StoreError, Written};
 
 /// The holder of a coupon of the area: 宛名番号 and flags, no sealed field.
 pub(super) fn holder_tx(
@@ -47,11 +47,10 @@ pub(super) fn holder_tx(
 impl ResidentStore for SqliteStore {
     async fn put_resident(
         &self,
-        scope: MunicipalityCode,
-        resident: &Resident,
+        resident: InArea<'_, Resident>,
         audit: &AuditEntry,
     ) -> Result<Written, StoreError> {
-        rows::check_scope(scope, resident.municipality)?;
+        let (scope, resident) = (resident.code(), resident.get());
         let cipher = self.ensure_cipher(scope).await?;
         let resident = resident.clone();
         let audit = audit.clone();

@@ -11,6 +11,7 @@ use vrs_domain::{
     PersonName, Resident, Sex, VaccineProduct,
 };
 pub use vrs_store::testkit::code;
+use vrs_store::Areas;
 use vrs_store::{AuditEntry, Registration, StoreError, Written};
 
 mod accounts;
@@ -188,7 +189,8 @@ mod cases {
 
     async fn put(db: &TestDb, r: &Resident) -> Written {
         db.store
-            .put_resident(r.municipality, r, &audit("resident.put", r.atena.as_str()))
+            .area(r.municipality)
+            .put_resident(r, &audit("resident.put", r.atena.as_str()))
             .await
             .unwrap()
     }
@@ -197,68 +199,94 @@ mod cases {
         let saijo = resident(SAIJO, 100001);
         put(db, &saijo).await;
         db.store
-            .add_dose(
-                code(SAIJO),
-                &reg(dose(&saijo, 1)),
-                &audit("dose.add", "100001"),
-            )
+            .area(code(SAIJO))
+            .add_dose(&reg(dose(&saijo, 1)), &audit("dose.add", "100001"))
             .await
             .unwrap();
         db.store.activate_municipality(code(CHIYODA)).await.unwrap();
         let other = code(CHIYODA);
         let s = &db.store;
         assert!(matches!(
-            s.resident(other, &saijo.atena).await,
+            s.area(other).resident(&saijo.atena).await,
             Err(StoreError::NotFound)
         ));
         assert!(matches!(
-            s.resident_by_my_number(other, &saijo.my_number).await,
+            s.area(other).resident_by_my_number(&saijo.my_number).await,
             Err(StoreError::NotFound)
         ));
         assert!(matches!(
-            s.resident_by_coupon(other, &saijo.coupon).await,
+            s.area(other).resident_by_coupon(&saijo.coupon).await,
             Err(StoreError::NotFound)
         ));
-        assert_eq!(s.count_residents(other).await.unwrap(), 0);
-        assert!(s.doses_of(other, &saijo.atena).await.unwrap().is_empty());
+        assert_eq!(s.area(other).count_residents().await.unwrap(), 0);
+        assert!(s
+            .area(other)
+            .doses_of(&saijo.atena)
+            .await
+            .unwrap()
+            .is_empty());
         assert!(s.audit_log(other.into(), 1, 100).await.unwrap().is_empty());
         // A dose cannot be attached to a foreign person through another scope either.
         let mut foreign = dose(&saijo, 2);
         foreign.dose.municipality = other;
         assert!(matches!(
-            s.add_dose(other, &reg(foreign), &audit("dose.add", "100001"))
+            s.area(other)
+                .add_dose(&reg(foreign), &audit("dose.add", "100001"))
                 .await,
             Err(StoreError::NotFound)
         ));
         // The same 宛名番号 in two municipalities are two different people.
         let chiyoda = resident(CHIYODA, 100001);
         put(db, &chiyoda).await;
-        assert_eq!(s.resident(other, &chiyoda.atena).await.unwrap(), chiyoda);
-        assert_eq!(s.resident(code(SAIJO), &saijo.atena).await.unwrap(), saijo);
         assert_eq!(
-            s.doses_of(code(SAIJO), &saijo.atena).await.unwrap().len(),
+            s.area(other).resident(&chiyoda.atena).await.unwrap(),
+            chiyoda
+        );
+        assert_eq!(
+            s.area(code(SAIJO)).resident(&saijo.atena).await.unwrap(),
+            saijo
+        );
+        assert_eq!(
+            s.area(code(SAIJO))
+                .doses_of(&saijo.atena)
+                .await
+                .unwrap()
+                .len(),
             1
         );
-        assert!(s.doses_of(other, &chiyoda.atena).await.unwrap().is_empty());
+        assert!(s
+            .area(other)
+            .doses_of(&chiyoda.atena)
+            .await
+            .unwrap()
+            .is_empty());
     }
 
     pub async fn a_record_of_another_municipality_cannot_be_written_through_a_scope(db: &TestDb) {
         let saijo = resident(SAIJO, 7);
         let err = db
             .store
-            .put_resident(code(CHIYODA), &saijo, &audit("resident.put", "7"))
+            .area(code(CHIYODA))
+            .put_resident(&saijo, &audit("resident.put", "7"))
             .await
             .unwrap_err();
         assert!(matches!(err, StoreError::Conflict(_)), "{err}");
-        assert_eq!(db.store.count_residents(code(CHIYODA)).await.unwrap(), 0);
-        assert_eq!(db.store.count_residents(code(SAIJO)).await.unwrap(), 0);
+        assert_eq!(
+            db.store
+                .area(code(CHIYODA))
+                .count_residents()
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            db.store.area(code(SAIJO)).count_residents().await.unwrap(),
+            0
+        );
         let err = db
             .store
-            .add_dose(
-                code(CHIYODA),
-                &reg(dose(&saijo, 1)),
-                &audit("dose.add", "7"),
-            )
+            .area(code(CHIYODA))
+            .add_dose(&reg(dose(&saijo, 1)), &audit("dose.add", "7"))
             .await
             .unwrap_err();
         assert!(matches!(err, StoreError::Conflict(_)), "{err}");
@@ -277,7 +305,12 @@ mod cases {
         ))
         .await
         .unwrap();
-        let err = db.store.resident(code(SAIJO), &b.atena).await.unwrap_err();
+        let err = db
+            .store
+            .area(code(SAIJO))
+            .resident(&b.atena)
+            .await
+            .unwrap_err();
         match &err {
             StoreError::Integrity { what, .. } => assert!(
                 what.contains("residents.name") && what.contains('2'),
@@ -290,7 +323,7 @@ mod cases {
             .await
             .unwrap();
         assert!(matches!(
-            db.store.resident(code(SAIJO), &a.atena).await,
+            db.store.area(code(SAIJO)).resident(&a.atena).await,
             Err(StoreError::Integrity { .. })
         ));
     }
@@ -309,10 +342,13 @@ mod cases {
         .await
         .unwrap();
         assert!(matches!(
-            db.store.resident(code(CHIYODA), &b.atena).await,
+            db.store.area(code(CHIYODA)).resident(&b.atena).await,
             Err(StoreError::Integrity { .. })
         ));
-        assert_eq!(db.store.resident(code(SAIJO), &a.atena).await.unwrap(), a);
+        assert_eq!(
+            db.store.area(code(SAIJO)).resident(&a.atena).await.unwrap(),
+            a
+        );
     }
 
     pub async fn lookup_by_my_number_goes_through_the_blind_index(db: &TestDb) {
@@ -323,14 +359,16 @@ mod cases {
         for p in &people {
             let found = db
                 .store
-                .resident_by_my_number(code(SAIJO), &p.my_number)
+                .area(code(SAIJO))
+                .resident_by_my_number(&p.my_number)
                 .await
                 .unwrap();
             assert_eq!(&found, p);
         }
         assert!(matches!(
             db.store
-                .resident_by_my_number(code(SAIJO), &my_number(99_999_999))
+                .area(code(SAIJO))
+                .resident_by_my_number(&my_number(99_999_999))
                 .await,
             Err(StoreError::NotFound)
         ));
@@ -379,13 +417,13 @@ mod cases {
             }
         }
         let again = db.reopen(&db.key_hex, false).await.unwrap();
-        assert_eq!(again.count_residents(code(SAIJO)).await.unwrap(), 1);
+        assert_eq!(again.area(code(SAIJO)).count_residents().await.unwrap(), 1);
     }
 
     pub async fn init_is_idempotent_and_open_without_init_needs_a_database(db: &TestDb) {
         put(db, &resident(SAIJO, 1)).await;
         let again = db.reopen(&db.key_hex, true).await.unwrap();
-        assert_eq!(again.count_residents(code(SAIJO)).await.unwrap(), 1);
+        assert_eq!(again.area(code(SAIJO)).count_residents().await.unwrap(), 1);
         assert_eq!(again.municipalities().await.unwrap(), vec![code(SAIJO)]);
         if db.url.starts_with("sqlite://") {
             let missing = format!("{}-missing.db", db.url);
@@ -405,10 +443,14 @@ mod cases {
         r.coupon = CouponNumber::parse("0000009999").unwrap();
         r.deceased_on = NaiveDate::from_ymd_opt(2022, 3, 1);
         assert_eq!(put(db, &r).await, Written::Updated);
-        assert_eq!(db.store.resident(code(SAIJO), &r.atena).await.unwrap(), r);
+        assert_eq!(
+            db.store.area(code(SAIJO)).resident(&r.atena).await.unwrap(),
+            r
+        );
         assert_eq!(
             db.store
-                .resident_by_coupon(code(SAIJO), &r.coupon)
+                .area(code(SAIJO))
+                .resident_by_coupon(&r.coupon)
                 .await
                 .unwrap(),
             r
@@ -428,7 +470,8 @@ mod cases {
         same_number.my_number = a.my_number.clone();
         let err = db
             .store
-            .put_resident(code(SAIJO), &same_number, &audit("p", "2"))
+            .area(code(SAIJO))
+            .put_resident(&same_number, &audit("p", "2"))
             .await
             .unwrap_err();
         assert!(
@@ -440,7 +483,8 @@ mod cases {
         same_coupon.coupon = a.coupon;
         let err = db
             .store
-            .put_resident(code(SAIJO), &same_coupon, &audit("p", "3"))
+            .area(code(SAIJO))
+            .put_resident(&same_coupon, &audit("p", "3"))
             .await
             .unwrap_err();
         assert!(
@@ -448,7 +492,7 @@ mod cases {
             "{err}"
         );
         assert_eq!(
-            db.store.count_residents(code(SAIJO)).await.unwrap(),
+            db.store.area(code(SAIJO)).count_residents().await.unwrap(),
             1,
             "nothing half-stored"
         );
@@ -470,30 +514,30 @@ mod cases {
         let r = resident(SAIJO, 9);
         put(db, &r).await;
         let s = &db.store;
-        s.add_dose(code(SAIJO), &reg(dose(&r, 1)), &audit("dose.add", "9"))
+        s.area(code(SAIJO))
+            .add_dose(&reg(dose(&r, 1)), &audit("dose.add", "9"))
             .await
             .unwrap();
-        s.add_dose(code(SAIJO), &reg(dose(&r, 2)), &audit("dose.add", "9"))
+        s.area(code(SAIJO))
+            .add_dose(&reg(dose(&r, 2)), &audit("dose.add", "9"))
             .await
             .unwrap();
         let err = s
-            .add_dose(code(SAIJO), &reg(dose(&r, 2)), &audit("dose.add", "9"))
+            .area(code(SAIJO))
+            .add_dose(&reg(dose(&r, 2)), &audit("dose.add", "9"))
             .await
             .unwrap_err();
         assert!(
             matches!(&err, StoreError::Conflict(m) if m.to_string().contains("dose 2")),
             "{err}"
         );
-        let doses = s.doses_of(code(SAIJO), &r.atena).await.unwrap();
+        let doses = s.area(code(SAIJO)).doses_of(&r.atena).await.unwrap();
         assert_eq!(doses, vec![dose(&r, 1), dose(&r, 2)]);
         let unknown = resident(SAIJO, 10);
         assert!(matches!(
-            s.add_dose(
-                code(SAIJO),
-                &reg(dose(&unknown, 1)),
-                &audit("dose.add", "10")
-            )
-            .await,
+            s.area(code(SAIJO))
+                .add_dose(&reg(dose(&unknown, 1)), &audit("dose.add", "10"))
+                .await,
             Err(StoreError::NotFound)
         ));
         assert_eq!(

@@ -4,6 +4,7 @@
 //! and new passwords, printed once.
 
 use std::path::PathBuf;
+use vrs_store::Areas;
 
 use vrs_core::{import_targets, Actor, ImportObserver, Problem, Role, TargetImport};
 use vrs_crypto::{password, MasterKey};
@@ -155,7 +156,7 @@ async fn seed_governance(store: &dyn vrs_store::Store, targets: u64) -> Result<S
     mover.atena = vrs_domain::AtenaNumber::parse("990000000001").map_err(failure)?;
     mover.coupon = vrs_domain::CouponNumber::parse("9900000001").map_err(failure)?;
     let audit = operator.audit(AuditAction::TargetsImport, "demo-mover");
-    store.put_resident(saijo, &mover, &audit).await?;
+    store.area(saijo).put_resident(&mover, &audit).await?;
     Ok(mover.my_number.expose().to_owned())
 }
 
@@ -201,7 +202,8 @@ pub async fn run(args: &Args) -> Result<(), CliError> {
         let doses = demo_doses(municipality, args.targets);
         let audit = Actor::command_line().audit(AuditAction::DosesImport, "demo-doses");
         store
-            .add_doses(municipality, &doses, "vrs demo", &audit)
+            .area(municipality)
+            .add_doses(&doses, "vrs demo", &audit)
             .await?;
         println!(
             "  {} {}: {added} targets, {} doses",

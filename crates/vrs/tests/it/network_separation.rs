@@ -14,6 +14,7 @@
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use vrs_store::Areas;
 
 use vrs_domain::{MunicipalityCode, Resident};
 use vrs_store::testkit::TestDb;
@@ -292,7 +293,7 @@ async fn my_number_routes_answer_the_lgwan_host_and_refuse_the_internet_host_by_
     let people: Vec<Resident> = vrs_interop::Synthetic::new(saijo, 3, 15).collect();
     for p in &people {
         let audit = vrs_store::AuditEntry::now("test", "test", "local", "resident.put", "x");
-        db.store.put_resident(saijo, p, &audit).await.unwrap();
+        db.store.area(saijo).put_resident(p, &audit).await.unwrap();
     }
     let account = vrs_store::Account {
         user_id: "saijo-staff".parse().unwrap(),

@@ -3,6 +3,7 @@
 //! key escrow verifies its old certificates and signs with the same keys.
 
 use super::*;
+use vrs_store::Areas;
 
 pub(super) fn issuer() -> IssuerSettings {
     IssuerSettings {
@@ -15,7 +16,7 @@ pub(super) fn issuer() -> IssuerSettings {
 
 /// A domestic certificate issued at the counter to `person` of 西条市.
 pub(super) async fn certificate(store: &dyn Store, person: &Resident) -> IssuedCertificate {
-    let doses = store.doses_of(saijo(), &person.atena).await.unwrap();
+    let doses = store.area(saijo()).doses_of(&person.atena).await.unwrap();
     let request = CertificateRequest {
         kind: CertificateKind::Domestic,
         passport: None,
@@ -61,8 +62,8 @@ pub(super) async fn an_area_restores_into_a_fresh_deployment_with_the_terms_it_a
         .collect();
     certificate(store, mine[0]).await;
     store
+        .area(saijo())
         .merge_people(
-            saijo(),
             &mine[10].atena,
             &mine[11].atena,
             "merge-1",
@@ -95,20 +96,24 @@ pub(super) async fn an_area_restores_into_a_fresh_deployment_with_the_terms_it_a
         store.terms_versions(Some(TermsKind::Use)).await.unwrap()
     );
     assert_eq!(
-        to.agreements(saijo()).await.unwrap(),
-        store.agreements(saijo()).await.unwrap()
+        to.area(saijo()).agreements().await.unwrap(),
+        store.area(saijo()).agreements().await.unwrap()
     );
     assert_eq!(
-        to.certificate_issues(saijo(), 10).await.unwrap(),
-        store.certificate_issues(saijo(), 10).await.unwrap()
+        to.area(saijo()).certificate_issues(10).await.unwrap(),
+        store.area(saijo()).certificate_issues(10).await.unwrap()
     );
     assert_eq!(
-        to.person_merges(saijo()).await.unwrap(),
-        store.person_merges(saijo()).await.unwrap()
+        to.area(saijo()).person_merges().await.unwrap(),
+        store.area(saijo()).person_merges().await.unwrap()
     );
     let all = vrs_store::ProvisionFilter::default();
     assert_eq!(
-        to.provision_records(saijo(), &all).await.unwrap().len(),
+        to.area(saijo())
+            .provision_records(&all)
+            .await
+            .unwrap()
+            .len(),
         1,
         "the inquiry's provision record"
     );
@@ -189,7 +194,8 @@ pub(super) async fn a_certificate_revoked_before_a_shred_stays_revoked_after(db:
         record.deleted
     );
     assert!(store
-        .certificate_issues(saijo(), 10)
+        .area(saijo())
+        .certificate_issues(10)
         .await
         .unwrap()
         .is_empty());
@@ -265,9 +271,12 @@ pub(super) async fn a_deployment_rebuilt_from_backup_and_escrow_keeps_its_certif
         (issue.shc_kid, issue.dsc_kid)
     };
     assert_eq!(
-        signed_by(to.certificate_issues(saijo(), 10).await.unwrap(), &new.id),
         signed_by(
-            store.certificate_issues(saijo(), 10).await.unwrap(),
+            to.area(saijo()).certificate_issues(10).await.unwrap(),
+            &new.id
+        ),
+        signed_by(
+            store.area(saijo()).certificate_issues(10).await.unwrap(),
             &old.id
         ),
         "the same SHC key and document signer"

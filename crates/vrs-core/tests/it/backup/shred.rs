@@ -2,6 +2,7 @@
 //! deleting a person removes their rows and nothing else.
 
 use super::*;
+use vrs_store::Areas;
 
 pub(super) async fn a_shredded_area_cannot_be_read_from_old_backups(db: &TestDb) {
     let store = db.store.as_ref();
@@ -52,7 +53,7 @@ pub(super) async fn a_shredded_area_cannot_be_read_from_old_backups(db: &TestDb)
     // The area is gone, and so is its key.
     assert!(!store.municipalities().await.unwrap().contains(&saijo()));
     let someone = people.iter().find(|p| p.municipality == saijo()).unwrap();
-    assert!(store.resident(saijo(), &someone.atena).await.is_err());
+    assert!(store.area(saijo()).resident(&someone.atena).await.is_err());
     assert_eq!(
         store
             .backup_key(AuditScope::Area(saijo()), false)
@@ -104,12 +105,12 @@ pub(super) async fn a_shredded_area_cannot_be_read_from_old_backups(db: &TestDb)
         store.audit_head(AuditScope::Area(saijo())).await.unwrap(),
         None
     );
-    let kept = store.shred_record(saijo()).await.unwrap().unwrap();
+    let kept = store.area(saijo()).shred_record().await.unwrap().unwrap();
     assert!(kept.shredded_at.is_some());
     // 千代田区 is untouched and its backups still open.
     let other = people.iter().find(|p| p.municipality == chiyoda()).unwrap();
     assert_eq!(
-        &store.resident(chiyoda(), &other.atena).await.unwrap(),
+        &store.area(chiyoda()).resident(&other.atena).await.unwrap(),
         other
     );
     let chiyoda_backup = backup::backup(
@@ -136,7 +137,7 @@ pub(super) async fn deleting_a_person_removes_their_rows_only(db: &TestDb) {
         .filter(|p| p.municipality == saijo())
         .nth(1)
         .unwrap();
-    let before = store.count_residents(saijo()).await.unwrap();
+    let before = store.area(saijo()).count_residents().await.unwrap();
     let err = shred::delete_person(store, saijo(), &gone.atena, "  ", &staff("saijo"))
         .await
         .unwrap_err();
@@ -145,16 +146,28 @@ pub(super) async fn deleting_a_person_removes_their_rows_only(db: &TestDb) {
         .await
         .unwrap();
     assert_eq!(doses, 2);
-    assert!(store.resident(saijo(), &gone.atena).await.is_err());
+    assert!(store.area(saijo()).resident(&gone.atena).await.is_err());
     assert!(store
-        .doses_of(saijo(), &gone.atena)
+        .area(saijo())
+        .doses_of(&gone.atena)
         .await
         .unwrap()
         .is_empty());
-    assert_eq!(store.count_residents(saijo()).await.unwrap(), before - 1);
-    assert_eq!(&store.resident(saijo(), &stays.atena).await.unwrap(), stays);
     assert_eq!(
-        store.doses_of(saijo(), &stays.atena).await.unwrap().len(),
+        store.area(saijo()).count_residents().await.unwrap(),
+        before - 1
+    );
+    assert_eq!(
+        &store.area(saijo()).resident(&stays.atena).await.unwrap(),
+        stays
+    );
+    assert_eq!(
+        store
+            .area(saijo())
+            .doses_of(&stays.atena)
+            .await
+            .unwrap()
+            .len(),
         2
     );
     let again = shred::delete_person(store, saijo(), &gone.atena, "二重登録", &staff("saijo"))

@@ -11,6 +11,7 @@ use vrs_crypto::es256::SigningKey;
 use vrs_crypto::pki::{issue_document_signer, Csca};
 use vrs_crypto::x509::SignatureAlgorithm;
 use vrs_domain::{Function, TermsKind};
+use vrs_store::Areas;
 
 fn service() -> Actor {
     Actor {
@@ -282,7 +283,8 @@ pub(super) async fn app_and_kiosk_applications_are_checked_and_gated(db: &TestDb
         Err(ApplicationError::NotFound)
     ));
     assert!(store
-        .certificate_issues(chiyoda(), 10)
+        .area(chiyoda())
+        .certificate_issues(10)
         .await
         .unwrap()
         .is_empty());
@@ -293,7 +295,7 @@ pub(super) async fn app_and_kiosk_applications_are_checked_and_gated(db: &TestDb
     overseas.mrz = Some((l1, l2));
     let cert = run(overseas, IssueChannel::Kiosk).await.unwrap();
     assert!(cert.vds_nc.is_some());
-    let history = store.certificate_issues(chiyoda(), 10).await.unwrap();
+    let history = store.area(chiyoda()).certificate_issues(10).await.unwrap();
     let mut channels: Vec<_> = history.iter().map(|h| h.channel.as_str()).collect();
     channels.sort();
     assert_eq!(channels, vec!["app", "kiosk"]);
@@ -337,7 +339,12 @@ pub(super) async fn app_and_kiosk_applications_are_checked_and_gated(db: &TestDb
         Err(ApplicationError::Stopped(_))
     ));
     assert_eq!(
-        store.certificate_issues(chiyoda(), 10).await.unwrap().len(),
+        store
+            .area(chiyoda())
+            .certificate_issues(10)
+            .await
+            .unwrap()
+            .len(),
         2
     );
 }

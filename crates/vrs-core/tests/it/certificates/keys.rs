@@ -8,13 +8,14 @@ use vrs_core::certificates::signing::{offline, SigningError};
 use vrs_crypto::pki::Csca;
 use vrs_crypto::x509::pem;
 use vrs_crypto::MasterKey;
+use vrs_store::Areas;
 use vrs_store::KeyPurpose;
 
 pub(super) async fn keys_are_made_once_rotated_and_old_cards_still_verify(db: &TestDb) {
     let store = db.store.as_ref();
     let settings = settings(IssuerMode::Municipality);
     let (person, _) = people(store, chiyoda()).await;
-    let doses = store.doses_of(chiyoda(), &person.atena).await.unwrap();
+    let doses = store.area(chiyoda()).doses_of(&person.atena).await.unwrap();
     let request = counter(CertificateKind::Domestic, None);
     let first = issue(
         store,
@@ -89,7 +90,7 @@ pub(super) async fn keys_are_made_once_rotated_and_old_cards_still_verify(db: &T
     // One national issuer signs for every municipality.
     let national = settings_national();
     let (other, _) = people(store, saijo()).await;
-    let other_doses = store.doses_of(saijo(), &other.atena).await.unwrap();
+    let other_doses = store.area(saijo()).doses_of(&other.atena).await.unwrap();
     let a = issue(
         store,
         &national,
@@ -118,7 +119,7 @@ pub(super) async fn a_csca_held_offline_signs_document_signers_by_request(db: &T
     let master = MasterKey::from_hex(&db.key_hex).unwrap();
     let request = counter(CertificateKind::Domestic, None);
     let (person, _) = people(store, chiyoda()).await;
-    let doses = store.doses_of(chiyoda(), &person.atena).await.unwrap();
+    let doses = store.area(chiyoda()).doses_of(&person.atena).await.unwrap();
     // Before: the CSCA made here signs 千代田区's document signer.
     let before = issue(store, &settings, &staff(), &person, doses, &request, now())
         .await
@@ -152,7 +153,7 @@ pub(super) async fn a_csca_held_offline_signs_document_signers_by_request(db: &T
     .await;
     assert!(matches!(rotated, Err(SigningError::OfflineCsca(ref i)) if i == "131016"));
     let (other, _) = people(store, saijo()).await;
-    let other_doses = store.doses_of(saijo(), &other.atena).await.unwrap();
+    let other_doses = store.area(saijo()).doses_of(&other.atena).await.unwrap();
     let Err(refused) = issue(
         store,
         &settings,

@@ -2,6 +2,7 @@
 //! no My Number and read back.
 
 use super::*;
+use vrs_store::Areas;
 
 pub(super) async fn import(
     db: &TestDb,
@@ -65,12 +66,12 @@ pub(super) async fn a_dose_file_is_all_or_nothing_and_importing_it_twice_changes
         problems[1].reason
     );
     for p in &people {
-        assert!(s.doses_of(saijo, &p.atena).await.unwrap().is_empty());
+        assert!(s.area(saijo).doses_of(&p.atena).await.unwrap().is_empty());
     }
     let (report, problems) = import(db, good.clone(), false).await;
     assert!(problems.is_empty(), "{problems:?}");
     assert_eq!((report.added, report.unchanged), (Some(3), 0));
-    let stored = s.doses_of(saijo, &people[0].atena).await.unwrap();
+    let stored = s.area(saijo).doses_of(&people[0].atena).await.unwrap();
     assert_eq!(stored.len(), 2);
     assert_eq!(stored[0].venue, "西条会場");
     assert_eq!(stored[1].dose.site_municipality, code("131016"));
@@ -165,7 +166,7 @@ pub(super) async fn exports_hold_no_my_number_and_read_back(db: &TestDb) {
         back.push(row.unwrap().unwrap().parse(saijo).unwrap());
     }
     assert_eq!(back.len(), 6);
-    let stored = s.doses_of(saijo, &people[2].atena).await.unwrap();
+    let stored = s.area(saijo).doses_of(&people[2].atena).await.unwrap();
     let again: Vec<_> = back
         .iter()
         .filter(|l| l.coupon == people[2].coupon)

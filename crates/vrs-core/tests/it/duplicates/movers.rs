@@ -3,6 +3,7 @@
 //! each side, and tablets' registrations go on while a scan asks about hundreds of movers.
 
 use super::*;
+use vrs_store::Areas;
 
 /// Regression: the cross-area duplicate scan opened other areas' My Numbers with no consent
 /// basis, no provision record and while the `inquiry` function was stopped. Now it asks through
@@ -19,8 +20,8 @@ pub(super) async fn a_scan_asks_about_movers_only_under_the_inquiry_rules(db: &T
     import(store, saijo, vec![mover.clone()]).await;
     import(store, chiyoda, vec![old.clone()]).await;
     store
+        .area(chiyoda)
         .add_doses(
-            chiyoda,
             &[dose(&old, 1, day(0), None)],
             "site",
             &audit(AuditAction::DoseAdd),
@@ -60,7 +61,8 @@ pub(super) async fn a_scan_asks_about_movers_only_under_the_inquiry_rules(db: &T
         .is_some_and(|s| s.reason == "点検中"));
     assert_eq!(head(chiyoda).await, before);
     assert!(store
-        .provision_records(chiyoda, &vrs_store::ProvisionFilter::default())
+        .area(chiyoda)
+        .provision_records(&vrs_store::ProvisionFilter::default())
         .await
         .unwrap()
         .is_empty());
@@ -73,7 +75,8 @@ pub(super) async fn a_scan_asks_about_movers_only_under_the_inquiry_rules(db: &T
     assert_eq!((report.movers_asked, report.unfetched_move), (1, 1));
     for m in [saijo, chiyoda] {
         let records = store
-            .provision_records(m, &vrs_store::ProvisionFilter::default())
+            .area(m)
+            .provision_records(&vrs_store::ProvisionFilter::default())
             .await
             .unwrap();
         assert_eq!(records.len(), 1, "{m}");
@@ -106,7 +109,8 @@ pub(super) async fn registrations_go_on_while_a_scan_asks_about_movers(db: &Test
     import(store.as_ref(), chiyoda, there.clone()).await;
     let old_doses: Vec<DoseRecord> = there.iter().map(|p| dose(p, 1, day(0), None)).collect();
     store
-        .add_doses(chiyoda, &old_doses, "site", &audit(AuditAction::DoseAdd))
+        .area(chiyoda)
+        .add_doses(&old_doses, "site", &audit(AuditAction::DoseAdd))
         .await
         .unwrap();
     agree_no_consent_terms(store.as_ref()).await;
@@ -131,8 +135,8 @@ pub(super) async fn registrations_go_on_while_a_scan_asks_about_movers(db: &Test
         }
         let started = std::time::Instant::now();
         store
+            .area(saijo)
             .add_dose(
-                saijo,
                 &vrs_store::Registration::new(dose(p, 1, day(1), None), "saijo-tablet"),
                 &audit(AuditAction::DoseRegister),
             )

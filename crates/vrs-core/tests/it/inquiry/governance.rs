@@ -9,6 +9,7 @@ use vrs_core::governance::{
     APP_ISSUANCE_NOT_STARTED,
 };
 use vrs_domain::Function;
+use vrs_store::Areas;
 
 pub(super) async fn terms_gate_app_issuance_with_the_exact_message(db: &TestDb) {
     let store = db.store.as_ref();
@@ -136,7 +137,8 @@ pub(super) async fn a_stopped_function_refuses_at_once_and_resumes(db: &TestDb) 
     .await;
     assert!(matches!(bulk, Err(BulkError::Stopped(_))), "{bulk:?}");
     assert!(store
-        .provision_records(saijo(), &ProvisionFilter::default())
+        .area(saijo())
+        .provision_records(&ProvisionFilter::default())
         .await
         .unwrap()
         .is_empty());

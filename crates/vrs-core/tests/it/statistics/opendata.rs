@@ -6,6 +6,7 @@
 use super::*;
 use vrs_core::statistics::view::{dashboard, Audience};
 use vrs_domain::Cell;
+use vrs_store::Areas;
 
 /// Every number anywhere in a JSON value, with its path.
 fn numbers(v: &serde_json::Value, path: String, out: &mut BTreeMap<String, f64>) {
@@ -146,7 +147,7 @@ pub(super) async fn open_data_never_lets_a_count_from_1_to_9_be_recovered(db: &T
     let mut recounted: BTreeMap<String, u64> = BTreeMap::new();
     for p in &people {
         let m = p.municipality;
-        for d in store.doses_of(m, &p.atena).await.unwrap() {
+        for d in store.area(m).doses_of(&p.atena).await.unwrap() {
             let d = &d.dose;
             let group = vrs_domain::OpenAgeGroup::of(AgeBand::on(p.birth_date, d.administered_on));
             let key = format!(
@@ -308,7 +309,13 @@ pub(super) async fn open_data_never_lets_a_count_from_1_to_9_be_recovered(db: &T
         if added == 3 {
             break;
         }
-        if store.doses_of(saijo, &p.atena).await.unwrap().is_empty() {
+        if store
+            .area(saijo)
+            .doses_of(&p.atena)
+            .await
+            .unwrap()
+            .is_empty()
+        {
             let d = dose(
                 p,
                 1,
@@ -316,7 +323,8 @@ pub(super) async fn open_data_never_lets_a_count_from_1_to_9_be_recovered(db: &T
                 "comirnaty",
             );
             store
-                .add_doses(saijo, &[d], "late", &audit())
+                .area(saijo)
+                .add_doses(&[d], "late", &audit())
                 .await
                 .unwrap();
             added += 1;

@@ -3,6 +3,7 @@
 //! headers, and every refusal under `/api/` is JSON of one shape.
 
 use super::*;
+use vrs_store::Areas;
 
 pub(super) async fn two_nodes_on_one_database_share_sessions_and_lockouts(app: &TestApp) {
     app.account("saijo-0008", "municipal_staff", Some("382060"), false)
@@ -48,7 +49,12 @@ pub(super) async fn a_site_tablet_reads_a_coupon_of_any_municipality_and_nothing
     for p in &people {
         let audit =
             vrs_store::AuditEntry::now("test", "test", "local", "resident.put", p.atena.as_str());
-        app.db.store.put_resident(chiyoda, p, &audit).await.unwrap();
+        app.db
+            .store
+            .area(chiyoda)
+            .put_resident(p, &audit)
+            .await
+            .unwrap();
     }
     let dose = vrs_domain::Dose {
         municipality: chiyoda,
@@ -65,7 +71,12 @@ pub(super) async fn a_site_tablet_reads_a_coupon_of_any_municipality_and_nothing
         vrs_domain::DoseRecord::now(dose, vrs_domain::DoseSource::Staff),
         "test",
     );
-    app.db.store.add_dose(chiyoda, &dose, &audit).await.unwrap();
+    app.db
+        .store
+        .area(chiyoda)
+        .add_dose(&dose, &audit)
+        .await
+        .unwrap();
     app.account("saijo-tablet", "site_tablet", Some("382060"), false)
         .await;
     app.account("saijo-staff", "municipal_staff", Some("382060"), false)

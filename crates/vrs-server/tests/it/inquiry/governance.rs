@@ -2,6 +2,7 @@
 //! published, and an emergency stop set on one node refusing on a second node at once.
 
 use super::*;
+use vrs_store::Areas;
 
 pub(super) async fn the_administrator_agrees_to_what_the_operator_published(app: &TestApp) {
     setup(app).await;
@@ -110,7 +111,8 @@ pub(super) async fn the_administrator_agrees_to_what_the_operator_published(app:
     let person = app
         .db
         .store
-        .resident(code("382060"), &AtenaNumber::parse("880000000001").unwrap())
+        .area(code("382060"))
+        .resident(&AtenaNumber::parse("880000000001").unwrap())
         .await
         .unwrap();
     let b = signed_in(app, "saijo-staff", LGWAN).await;

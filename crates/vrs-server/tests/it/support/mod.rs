@@ -14,6 +14,7 @@
 pub mod browser;
 
 use std::net::SocketAddr;
+use vrs_store::Areas;
 
 use vrs_server::{AppState, Settings};
 use vrs_store::testkit::TestDb;
@@ -445,7 +446,7 @@ pub async fn people_with_doses(
     let people: Vec<_> = vrs_interop::Synthetic::new(m, count, seed).collect();
     let mut doses = Vec::new();
     for (k, p) in people.iter().enumerate() {
-        app.db.store.put_resident(m, p, &audit).await.unwrap();
+        app.db.store.area(m).put_resident(p, &audit).await.unwrap();
         for n in 1..=(k % 3) as u8 {
             doses.push(vrs_domain::DoseRecord::now(
                 vrs_domain::Dose {
@@ -465,7 +466,8 @@ pub async fn people_with_doses(
     }
     app.db
         .store
-        .add_doses(m, &doses, "t", &audit)
+        .area(m)
+        .add_doses(&doses, "t", &audit)
         .await
         .unwrap();
 }
@@ -478,7 +480,12 @@ pub async fn ehr_setup(app: &TestApp, seed: u64) -> (vrs_domain::Resident, vrs_d
     let mut people = vrs_interop::Synthetic::new(saijo, 2, seed);
     let (a, b) = (people.next().unwrap(), people.next().unwrap());
     for p in [&a, &b] {
-        app.db.store.put_resident(saijo, p, &audit).await.unwrap();
+        app.db
+            .store
+            .area(saijo)
+            .put_resident(p, &audit)
+            .await
+            .unwrap();
     }
     app.account("saijo-ehr", "municipal_staff", Some("382060"), false)
         .await;

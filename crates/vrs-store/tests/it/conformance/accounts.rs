@@ -5,6 +5,7 @@
 use super::cases::contains;
 use super::*;
 use vrs_store::testkit::TestDb;
+use vrs_store::Areas;
 
 fn account(user_id: &str, municipality: Option<&str>) -> vrs_store::Account {
     vrs_store::Account {
@@ -75,8 +76,8 @@ pub async fn accounts_lock_after_repeated_failures_and_unlock_on_success(db: &Te
 pub async fn an_application_is_decided_once_and_approval_issues_the_account(db: &TestDb) {
     let s = &db.store;
     let first = s
+        .area(code(SAIJO))
         .apply_for_account(
-            code(SAIJO),
             &user_id_of("saijo-admin"),
             "窓口 一郎",
             vrs_domain::Role::MunicipalStaff,
@@ -85,8 +86,8 @@ pub async fn an_application_is_decided_once_and_approval_issues_the_account(db: 
         .await
         .unwrap();
     let second = s
+        .area(code(SAIJO))
         .apply_for_account(
-            code(SAIJO),
             &user_id_of("saijo-admin"),
             "窓口 二郎",
             vrs_domain::Role::MunicipalStaff,

@@ -5,6 +5,7 @@
 
 use vrs_store::backup::collect;
 use vrs_store::testkit::TestDb;
+use vrs_store::Areas;
 use vrs_store::{AreaRestore, AuditScope, StoreError};
 
 use super::{audit, code, resident, CHIYODA, SAIJO};
@@ -12,7 +13,8 @@ use super::{audit, code, resident, CHIYODA, SAIJO};
 async fn two_areas(db: &TestDb) {
     for (m, atena) in [(SAIJO, 1), (CHIYODA, 2)] {
         db.store
-            .put_resident(code(m), &resident(m, atena), &audit("resident.put", "x"))
+            .area(code(m))
+            .put_resident(&resident(m, atena), &audit("resident.put", "x"))
             .await
             .unwrap();
     }
@@ -21,7 +23,8 @@ async fn two_areas(db: &TestDb) {
 pub async fn a_consent_opens_nothing_and_a_shred_takes_only_its_area(db: &TestDb) {
     two_areas(db).await;
     let s = &db.store;
-    s.consent_to_shred(code(SAIJO), "R3-1", &audit("area.delete_consent", SAIJO))
+    s.area(code(SAIJO))
+        .consent_to_shred("R3-1", &audit("area.delete_consent", SAIJO))
         .await
         .unwrap();
     for sql in [
@@ -38,7 +41,8 @@ pub async fn a_consent_opens_nothing_and_a_shred_takes_only_its_area(db: &TestDb
         .await
         .unwrap();
     let record = s
-        .shred_area(code(SAIJO), &audit("area.delete", SAIJO))
+        .area(code(SAIJO))
+        .shred_area(&audit("area.delete", SAIJO))
         .await
         .unwrap();
     assert!(record.shredded_at.is_some());
@@ -49,8 +53,8 @@ pub async fn a_consent_opens_nothing_and_a_shred_takes_only_its_area(db: &TestDb
         record.deleted
     );
     assert_eq!(s.municipalities().await.unwrap(), vec![code(CHIYODA)]);
-    assert_eq!(s.count_residents(code(SAIJO)).await.unwrap(), 0);
-    assert_eq!(s.count_residents(code(CHIYODA)).await.unwrap(), 1);
+    assert_eq!(s.area(code(SAIJO)).count_residents().await.unwrap(), 0);
+    assert_eq!(s.area(code(CHIYODA)).count_residents().await.unwrap(), 1);
     assert!(s
         .backup_key(AuditScope::Area(code(SAIJO)), false)
         .await
@@ -70,11 +74,13 @@ pub async fn a_consent_opens_nothing_and_a_shred_takes_only_its_area(db: &TestDb
     assert!(refused.is_err_and(|e| e.contains("append-only")));
     // Without a consent: not found; twice: a conflict.
     let none = s
-        .shred_area(code(CHIYODA), &audit("area.delete", CHIYODA))
+        .area(code(CHIYODA))
+        .shred_area(&audit("area.delete", CHIYODA))
         .await;
     assert!(matches!(none, Err(StoreError::NotFound)), "{none:?}");
     let again = s
-        .shred_area(code(SAIJO), &audit("area.delete", SAIJO))
+        .area(code(SAIJO))
+        .shred_area(&audit("area.delete", SAIJO))
         .await;
     assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
 }
@@ -99,5 +105,5 @@ pub async fn a_restore_into_an_area_with_rows_writes_nothing(db: &TestDb) {
         s.audit_head(AuditScope::Area(code(SAIJO))).await.unwrap(),
         before
     );
-    assert_eq!(s.count_residents(code(SAIJO)).await.unwrap(), 1);
+    assert_eq!(s.area(code(SAIJO)).count_residents().await.unwrap(), 1);
 }

@@ -4,6 +4,7 @@
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use vrs_domain::{AtenaNumber, CertificateId, CertificateKind, DoseSource, IssueChannel};
 use vrs_store::testkit::TestDb;
+use vrs_store::Areas;
 use vrs_store::{
     AuditFilter, AuditScope, CertificateIssue, CertificateStatus, KeyPurpose, Registration,
     SigningKeyInfo, StoreError,
@@ -160,17 +161,23 @@ pub async fn the_issuance_history_is_sealed_and_kept_in_its_own_area(db: &TestDb
 
     let history = db
         .store
-        .certificate_issues(code(CHIYODA), 10)
+        .area(code(CHIYODA))
+        .certificate_issues(10)
         .await
         .unwrap();
     assert_eq!(history, vec![second.clone(), first.clone()]);
     assert_eq!(
-        db.store.certificate_issues(code(CHIYODA), 1).await.unwrap(),
+        db.store
+            .area(code(CHIYODA))
+            .certificate_issues(1)
+            .await
+            .unwrap(),
         vec![second]
     );
     assert!(db
         .store
-        .certificate_issues(code(SAIJO), 10)
+        .area(code(SAIJO))
+        .certificate_issues(10)
         .await
         .unwrap()
         .is_empty());
@@ -203,7 +210,8 @@ fn issued(seed: u8) -> CertificateIssue {
 async fn status_of(db: &TestDb, atena: &AtenaNumber) -> Vec<(u8, CertificateStatus)> {
     let mut out: Vec<(u8, CertificateStatus)> = db
         .store
-        .person_certificates(code(CHIYODA), atena)
+        .area(code(CHIYODA))
+        .person_certificates(atena)
         .await
         .unwrap()
         .into_iter()
@@ -219,14 +227,15 @@ pub async fn certificates_are_superseded_and_revoked_by_dose_changes(db: &TestDb
     let b = resident(CHIYODA, 200002);
     for p in [&a, &b] {
         db.store
-            .put_resident(scope, p, &audit("resident.put", p.atena.as_str()))
+            .area(scope)
+            .put_resident(p, &audit("resident.put", p.atena.as_str()))
             .await
             .unwrap();
     }
     let (a1, a2, b1) = (dose(&a, 1), dose(&a, 2), dose(&b, 1));
     db.store
+        .area(scope)
         .add_doses(
-            scope,
             &[a1.clone(), a2.clone(), b1.clone()],
             "staff-1",
             &audit("doses.import", "x"),
@@ -256,7 +265,12 @@ pub async fn certificates_are_superseded_and_revoked_by_dose_changes(db: &TestDb
         record(stolen, a.atena.clone(), vec![a1.clone()]).await,
         Err(StoreError::Conflict(_))
     ));
-    let history = db.store.person_certificates(scope, &a.atena).await.unwrap();
+    let history = db
+        .store
+        .area(scope)
+        .person_certificates(&a.atena)
+        .await
+        .unwrap();
     assert_eq!(history.len(), 2);
     // Newest first: certificate 2 states dose 1, certificate 1 doses 1 and 2.
     assert_eq!(history[0].stated, 0b10);
@@ -265,11 +279,8 @@ pub async fn certificates_are_superseded_and_revoked_by_dose_changes(db: &TestDb
     // Recording a later dose only marks what no longer states every dose as superseded.
     let changed = db
         .store
-        .refresh_certificates(
-            scope,
-            &[a.atena.clone(), b.atena.clone()],
-            &audit("dose.add", "a"),
-        )
+        .area(scope)
+        .refresh_certificates(&[a.atena.clone(), b.atena.clone()], &audit("dose.add", "a"))
         .await
         .unwrap();
     assert_eq!(changed, 1, "certificate 2 does not state dose 2");
@@ -286,12 +297,8 @@ pub async fn certificates_are_superseded_and_revoked_by_dose_changes(db: &TestDb
     let mut corrected = a2.clone();
     corrected.dose.lot_number = vrs_domain::LotNumber::parse("FC5295").unwrap();
     db.store
-        .correct_dose(
-            scope,
-            &a2,
-            &corrected,
-            &audit("dose.correct", a.atena.as_str()),
-        )
+        .area(scope)
+        .correct_dose(&a2, &corrected, &audit("dose.correct", a.atena.as_str()))
         .await
         .unwrap();
     assert_eq!(
@@ -330,7 +337,8 @@ pub async fn certificates_are_superseded_and_revoked_by_dose_changes(db: &TestDb
 
     // Deleting dose 1 revokes certificate 2.
     db.store
-        .delete_dose(scope, &a1, &audit("dose.delete", a.atena.as_str()))
+        .area(scope)
+        .delete_dose(&a1, &audit("dose.delete", a.atena.as_str()))
         .await
         .unwrap();
     assert_eq!(
@@ -345,32 +353,40 @@ pub async fn certificates_are_superseded_and_revoked_by_dose_changes(db: &TestDb
     let id3 = issued(3).certificate_id;
     assert!(matches!(
         db.store
-            .revoke_certificate(code(SAIJO), &id3, "x", &audit("certificate.revoke", "3"))
+            .area(code(SAIJO))
+            .revoke_certificate(&id3, "x", &audit("certificate.revoke", "3"))
             .await,
         Err(StoreError::NotFound)
     ));
     db.store
+        .area(scope)
         .revoke_certificate(
-            scope,
             &id3,
             "別人に登録された接種",
             &audit("certificate.revoke", "3"),
         )
         .await
         .unwrap();
-    let b_certs = db.store.person_certificates(scope, &b.atena).await.unwrap();
+    let b_certs = db
+        .store
+        .area(scope)
+        .person_certificates(&b.atena)
+        .await
+        .unwrap();
     assert_eq!(b_certs[0].status, CertificateStatus::Revoked);
     assert_eq!(b_certs[0].status_reason, "別人に登録された接種");
     assert!(matches!(
         db.store
-            .revoke_certificate(scope, &id3, "again", &audit("certificate.revoke", "3"))
+            .area(scope)
+            .revoke_certificate(&id3, "again", &audit("certificate.revoke", "3"))
             .await,
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(db.store.revoked_certificates().await.unwrap().len(), 3);
     assert!(db
         .store
-        .person_certificates(code(SAIJO), &b.atena)
+        .area(code(SAIJO))
+        .person_certificates(&b.atena)
         .await
         .unwrap()
         .is_empty());
@@ -380,14 +396,15 @@ pub async fn a_tablet_dose_is_undone_only_by_its_site_within_the_window(db: &Tes
     let scope = code(CHIYODA);
     let p = resident(CHIYODA, 300001);
     db.store
-        .put_resident(scope, &p, &audit("resident.put", "p"))
+        .area(scope)
+        .put_resident(&p, &audit("resident.put", "p"))
         .await
         .unwrap();
     let tablet = dose(&p, 1);
     let at = tablet.recorded_at;
     db.store
+        .area(scope)
         .add_dose(
-            scope,
             &Registration {
                 record: tablet.clone(),
                 recorded_by: "site-1".into(),
@@ -400,12 +417,14 @@ pub async fn a_tablet_dose_is_undone_only_by_its_site_within_the_window(db: &Tes
     let mut by_staff = dose(&p, 2);
     by_staff.source = DoseSource::Staff;
     db.store
-        .add_dose(scope, &reg(by_staff.clone()), &audit("dose.add", "p"))
+        .area(scope)
+        .add_dose(&reg(by_staff.clone()), &audit("dose.add", "p"))
         .await
         .unwrap();
     let undo = |d: vrs_domain::DoseRecord, by: &'static str, since| async move {
         db.store
-            .undo_dose(scope, &d, by, since, &audit("dose.undo", "p"))
+            .area(scope)
+            .undo_dose(&d, by, since, &audit("dose.undo", "p"))
             .await
     };
     let refused = |r: Result<(), StoreError>, why: &str| match r {
@@ -418,9 +437,12 @@ pub async fn a_tablet_dose_is_undone_only_by_its_site_within_the_window(db: &Tes
         "window",
     );
     refused(undo(by_staff.clone(), "staff-1", at).await, "tablet");
-    assert_eq!(db.store.doses_of(scope, &p.atena).await.unwrap().len(), 2);
+    assert_eq!(
+        db.store.area(scope).doses_of(&p.atena).await.unwrap().len(),
+        2
+    );
     undo(tablet.clone(), "site-1", at).await.unwrap();
-    let left = db.store.doses_of(scope, &p.atena).await.unwrap();
+    let left = db.store.area(scope).doses_of(&p.atena).await.unwrap();
     assert_eq!(left, vec![by_staff]);
     assert!(matches!(
         undo(tablet, "site-1", at).await,
@@ -435,13 +457,15 @@ pub async fn a_registered_dose_supersedes_its_persons_certificates_in_its_own_wr
     let people: Vec<_> = (0..7).map(|i| resident(CHIYODA, 210_001 + i)).collect();
     for p in &people {
         db.store
-            .put_resident(scope, p, &audit("resident.put", p.atena.as_str()))
+            .area(scope)
+            .put_resident(p, &audit("resident.put", p.atena.as_str()))
             .await
             .unwrap();
     }
     let firsts: Vec<_> = people.iter().map(|p| dose(p, 1)).collect();
     db.store
-        .add_doses(scope, &firsts, "staff-1", &audit("doses.import", "x"))
+        .area(scope)
+        .add_doses(&firsts, "staff-1", &audit("doses.import", "x"))
         .await
         .unwrap();
     for (seed, (p, first)) in people.iter().zip(&firsts).take(6).enumerate() {
@@ -457,11 +481,8 @@ pub async fn a_registered_dose_supersedes_its_persons_certificates_in_its_own_wr
     }
     let registered = futures_util::future::join_all(people.iter().skip(1).map(|p| async move {
         db.store
-            .add_dose(
-                scope,
-                &reg(dose(p, 2)),
-                &audit("dose.register", p.atena.as_str()),
-            )
+            .area(scope)
+            .add_dose(&reg(dose(p, 2)), &audit("dose.register", p.atena.as_str()))
             .await
     }))
     .await;

@@ -3,13 +3,15 @@
 use chrono::NaiveDate;
 use vrs_domain::{DoseSource, KanaName, LotNumber};
 use vrs_store::testkit::TestDb;
+use vrs_store::Areas;
 use vrs_store::{IdempotentAnswer, StoreError};
 
 use super::{audit, code, dose, reg, resident, user_id_of, CHIYODA, SAIJO};
 
 async fn put(db: &TestDb, r: &vrs_domain::Resident) {
     db.store
-        .put_resident(r.municipality, r, &audit("resident.put", r.atena.as_str()))
+        .area(r.municipality)
+        .put_resident(r, &audit("resident.put", r.atena.as_str()))
         .await
         .unwrap();
 }
@@ -31,13 +33,19 @@ pub async fn dose_records_keep_venue_doctor_time_and_source(db: &TestDb) {
     second.dose.site_municipality = code(CHIYODA);
     for d in [dose(&r, 1), second.clone()] {
         db.store
-            .add_dose(code(SAIJO), &reg(d), &audit("dose.add", "21"))
+            .area(code(SAIJO))
+            .add_dose(&reg(d), &audit("dose.add", "21"))
             .await
             .unwrap();
     }
-    let stored = db.store.doses_of(code(SAIJO), &r.atena).await.unwrap();
+    let stored = db.store.area(code(SAIJO)).doses_of(&r.atena).await.unwrap();
     assert_eq!(stored, vec![dose(&r, 1), second]);
-    let page = db.store.area_doses(code(SAIJO), None, 10).await.unwrap();
+    let page = db
+        .store
+        .area(code(SAIJO))
+        .area_doses(None, 10)
+        .await
+        .unwrap();
     assert_eq!(page.len(), 1);
     assert_eq!(page[0].doses, stored);
 }
@@ -59,7 +67,8 @@ pub async fn an_idempotency_key_keeps_its_first_answer_and_writes_once(db: &Test
     let s = &db.store;
     let mut first = reg(dose(&r, 1));
     first.answer = Some(answer("k-1", "tablet-1", 1));
-    s.add_dose(code(SAIJO), &first, &audit("dose.register", "22"))
+    s.area(code(SAIJO))
+        .add_dose(&first, &audit("dose.register", "22"))
         .await
         .unwrap();
     let before = audit_count(db, SAIJO).await;
@@ -67,11 +76,15 @@ pub async fn an_idempotency_key_keeps_its_first_answer_and_writes_once(db: &Test
     let mut retry = reg(dose(&r, 2));
     retry.answer = Some(answer("k-1", "tablet-1", 2));
     let err = s
-        .add_dose(code(SAIJO), &retry, &audit("dose.register", "22"))
+        .area(code(SAIJO))
+        .add_dose(&retry, &audit("dose.register", "22"))
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Replayed), "{err}");
-    assert_eq!(s.doses_of(code(SAIJO), &r.atena).await.unwrap().len(), 1);
+    assert_eq!(
+        s.area(code(SAIJO)).doses_of(&r.atena).await.unwrap().len(),
+        1
+    );
     assert_eq!(audit_count(db, SAIJO).await, before);
     assert_eq!(
         s.stored_answer(code(CHIYODA), &user_id_of("tablet-1"), "k-1")
@@ -116,7 +129,8 @@ pub async fn corrections_and_deletions_need_the_dose_as_stored(db: &TestDb) {
     let s = &db.store;
     let scope = code(SAIJO);
     for n in [1, 2] {
-        s.add_dose(scope, &reg(dose(&r, n)), &audit("dose.add", "23"))
+        s.area(scope)
+            .add_dose(&reg(dose(&r, n)), &audit("dose.add", "23"))
             .await
             .unwrap();
     }
@@ -129,17 +143,19 @@ pub async fn corrections_and_deletions_need_the_dose_as_stored(db: &TestDb) {
     let mut stale = stored.clone();
     stale.dose.lot_number = LotNumber::parse("EY0000").unwrap();
     let err = s
-        .correct_dose(scope, &stale, &after, &audit("dose.correct", "23"))
+        .area(scope)
+        .correct_dose(&stale, &after, &audit("dose.correct", "23"))
         .await
         .unwrap_err();
     assert!(
         matches!(&err, StoreError::Conflict(m) if m.to_string().contains("meanwhile")),
         "{err}"
     );
-    s.correct_dose(scope, &stored, &after, &audit("dose.correct", "23"))
+    s.area(scope)
+        .correct_dose(&stored, &after, &audit("dose.correct", "23"))
         .await
         .unwrap();
-    let now = s.doses_of(scope, &r.atena).await.unwrap();
+    let now = s.area(scope).doses_of(&r.atena).await.unwrap();
     // What the dose states changed; when and how it was first recorded did not.
     assert_eq!(now[1].dose.lot_number.as_str(), "FF2018");
     assert_eq!(now[1].recorded_at, stored.recorded_at);
@@ -148,35 +164,40 @@ pub async fn corrections_and_deletions_need_the_dose_as_stored(db: &TestDb) {
     let mut onto_first = now[1].clone();
     onto_first.dose.dose_number = vrs_domain::DoseNumber::FIRST;
     let err = s
-        .correct_dose(scope, &now[1], &onto_first, &audit("dose.correct", "23"))
+        .area(scope)
+        .correct_dose(&now[1], &onto_first, &audit("dose.correct", "23"))
         .await
         .unwrap_err();
     assert!(
         matches!(&err, StoreError::Conflict(m) if m.to_string().contains("dose 1")),
         "{err}"
     );
-    assert_eq!(s.doses_of(scope, &r.atena).await.unwrap(), now);
+    assert_eq!(s.area(scope).doses_of(&r.atena).await.unwrap(), now);
     // Another municipality cannot touch it.
     let mut foreign = now[1].clone();
     foreign.dose.municipality = code(CHIYODA);
     assert!(s
-        .delete_dose(code(CHIYODA), &foreign, &audit("dose.delete", "23"))
+        .area(code(CHIYODA))
+        .delete_dose(&foreign, &audit("dose.delete", "23"))
         .await
         .is_err());
     assert!(s
-        .delete_dose(code(CHIYODA), &now[1], &audit("dose.delete", "23"))
+        .area(code(CHIYODA))
+        .delete_dose(&now[1], &audit("dose.delete", "23"))
         .await
         .is_err());
-    s.delete_dose(scope, &now[1], &audit("dose.delete", "23"))
+    s.area(scope)
+        .delete_dose(&now[1], &audit("dose.delete", "23"))
         .await
         .unwrap();
     assert!(matches!(
-        s.delete_dose(scope, &now[1], &audit("dose.delete", "23"))
+        s.area(scope)
+            .delete_dose(&now[1], &audit("dose.delete", "23"))
             .await,
         Err(StoreError::NotFound)
     ));
     assert_eq!(
-        s.doses_of(scope, &r.atena).await.unwrap(),
+        s.area(scope).doses_of(&r.atena).await.unwrap(),
         vec![now[0].clone()]
     );
     // 2 adds + 1 correction + 1 deletion; refusals wrote nothing.
@@ -190,34 +211,32 @@ pub async fn many_doses_are_added_all_or_none(db: &TestDb) {
     put(db, &b).await;
     let s = &db.store;
     let scope = code(SAIJO);
-    s.add_dose(scope, &reg(dose(&b, 1)), &audit("dose.add", "25"))
+    s.area(scope)
+        .add_dose(&reg(dose(&b, 1)), &audit("dose.add", "25"))
         .await
         .unwrap();
     let batch = [dose(&a, 1), dose(&a, 2), dose(&b, 1)];
     let err = s
-        .add_doses(scope, &batch, "staff-1", &audit("doses.import", "file.csv"))
+        .area(scope)
+        .add_doses(&batch, "staff-1", &audit("doses.import", "file.csv"))
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err}");
-    assert!(s.doses_of(scope, &a.atena).await.unwrap().is_empty());
-    s.add_doses(
-        scope,
-        &batch[..2],
-        "staff-1",
-        &audit("doses.import", "file.csv"),
-    )
-    .await
-    .unwrap();
+    assert!(s.area(scope).doses_of(&a.atena).await.unwrap().is_empty());
+    s.area(scope)
+        .add_doses(&batch[..2], "staff-1", &audit("doses.import", "file.csv"))
+        .await
+        .unwrap();
     assert_eq!(
-        s.doses_of(scope, &a.atena).await.unwrap(),
+        s.area(scope).doses_of(&a.atena).await.unwrap(),
         batch[..2].to_vec()
     );
     // A batch holding another municipality's dose is refused as a whole.
     let c = resident(CHIYODA, 26);
     put(db, &c).await;
     let err = s
+        .area(scope)
         .add_doses(
-            scope,
             &[dose(&b, 2), dose(&c, 1)],
             "staff-1",
             &audit("doses.import", "x"),
@@ -225,7 +244,7 @@ pub async fn many_doses_are_added_all_or_none(db: &TestDb) {
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err}");
-    assert_eq!(s.doses_of(scope, &b.atena).await.unwrap().len(), 1);
+    assert_eq!(s.area(scope).doses_of(&b.atena).await.unwrap().len(), 1);
 }
 
 pub async fn flags_are_set_and_cleared_without_touching_doses(db: &TestDb) {
@@ -233,35 +252,33 @@ pub async fn flags_are_set_and_cleared_without_touching_doses(db: &TestDb) {
     put(db, &r).await;
     let s = &db.store;
     let scope = code(SAIJO);
-    s.add_dose(scope, &reg(dose(&r, 1)), &audit("dose.add", "27"))
+    s.area(scope)
+        .add_dose(&reg(dose(&r, 1)), &audit("dose.add", "27"))
         .await
         .unwrap();
     let moved = NaiveDate::from_ymd_opt(2022, 4, 1);
     let died = NaiveDate::from_ymd_opt(2023, 1, 9);
-    s.set_flags(scope, &r.atena, moved, died, &audit("person.flags", "27"))
+    s.area(scope)
+        .set_flags(&r.atena, moved, died, &audit("person.flags", "27"))
         .await
         .unwrap();
-    let now = s.resident(scope, &r.atena).await.unwrap();
+    let now = s.area(scope).resident(&r.atena).await.unwrap();
     assert_eq!((now.moved_out_on, now.deceased_on), (moved, died));
-    assert_eq!(s.doses_of(scope, &r.atena).await.unwrap().len(), 1);
-    s.set_flags(scope, &r.atena, None, None, &audit("person.flags", "27"))
+    assert_eq!(s.area(scope).doses_of(&r.atena).await.unwrap().len(), 1);
+    s.area(scope)
+        .set_flags(&r.atena, None, None, &audit("person.flags", "27"))
         .await
         .unwrap();
-    assert_eq!(s.resident(scope, &r.atena).await.unwrap(), r);
+    assert_eq!(s.area(scope).resident(&r.atena).await.unwrap(), r);
     // Through another municipality's scope the person does not exist.
     s.activate_municipality(code(CHIYODA)).await.unwrap();
     assert!(matches!(
-        s.set_flags(
-            code(CHIYODA),
-            &r.atena,
-            moved,
-            None,
-            &audit("person.flags", "27")
-        )
-        .await,
+        s.area(code(CHIYODA))
+            .set_flags(&r.atena, moved, None, &audit("person.flags", "27"))
+            .await,
         Err(StoreError::NotFound)
     ));
-    assert_eq!(s.resident(scope, &r.atena).await.unwrap(), r);
+    assert_eq!(s.area(scope).resident(&r.atena).await.unwrap(), r);
 }
 
 pub async fn kana_name_and_birth_date_find_people_through_the_search_index(db: &TestDb) {
@@ -275,13 +292,15 @@ pub async fn kana_name_and_birth_date_find_people_through_the_search_index(db: &
     let s = &db.store;
     let kana = KanaName::parse("サイジョウタロウ").unwrap();
     let found = s
-        .residents_by_kana_birth(code(SAIJO), &kana, a.birth_date)
+        .area(code(SAIJO))
+        .residents_by_kana_birth(&kana, a.birth_date)
         .await
         .unwrap();
     assert_eq!(found, vec![a.clone(), twin]);
     let spaced = KanaName::parse("サイジョウ　タロウ").unwrap();
     assert_eq!(
-        s.residents_by_kana_birth(code(SAIJO), &spaced, other_day.birth_date)
+        s.area(code(SAIJO))
+            .residents_by_kana_birth(&spaced, other_day.birth_date)
             .await
             .unwrap(),
         vec![other_day]
@@ -291,21 +310,24 @@ pub async fn kana_name_and_birth_date_find_people_through_the_search_index(db: &
         .await
         .unwrap();
     assert_eq!(
-        s.residents_by_kana_birth(code(SAIJO), &kana, a.birth_date)
+        s.area(code(SAIJO))
+            .residents_by_kana_birth(&kana, a.birth_date)
             .await
             .unwrap(),
         found
     );
     let wrong = KanaName::parse("サイジョウハナコ").unwrap();
     assert!(s
-        .residents_by_kana_birth(code(SAIJO), &wrong, a.birth_date)
+        .area(code(SAIJO))
+        .residents_by_kana_birth(&wrong, a.birth_date)
         .await
         .unwrap()
         .is_empty());
     // Another municipality's index (another key) finds nobody.
     s.activate_municipality(code(CHIYODA)).await.unwrap();
     assert!(s
-        .residents_by_kana_birth(code(CHIYODA), &kana, a.birth_date)
+        .area(code(CHIYODA))
+        .residents_by_kana_birth(&kana, a.birth_date)
         .await
         .unwrap()
         .is_empty());
@@ -325,7 +347,8 @@ pub async fn a_birth_date_finds_everyone_born_that_day_also_rows_stored_before_i
     }
     let s = &db.store;
     let found = s
-        .residents_born_on(code(SAIJO), a.birth_date)
+        .area(code(SAIJO))
+        .residents_born_on(a.birth_date)
         .await
         .unwrap();
     assert_eq!(
@@ -334,7 +357,8 @@ pub async fn a_birth_date_finds_everyone_born_that_day_also_rows_stored_before_i
         "by 宛名番号, only this area"
     );
     assert_eq!(
-        s.residents_born_on(code(SAIJO), other_day.birth_date)
+        s.area(code(SAIJO))
+            .residents_born_on(other_day.birth_date)
             .await
             .unwrap(),
         vec![other_day.clone()]
@@ -344,13 +368,15 @@ pub async fn a_birth_date_finds_everyone_born_that_day_also_rows_stored_before_i
         .await
         .unwrap();
     assert_eq!(
-        s.residents_born_on(code(SAIJO), a.birth_date)
+        s.area(code(SAIJO))
+            .residents_born_on(a.birth_date)
             .await
             .unwrap(),
         vec![a.clone(), twin.clone()]
     );
     assert_eq!(
-        s.residents_born_on(code(CHIYODA), a.birth_date)
+        s.area(code(CHIYODA))
+            .residents_born_on(a.birth_date)
             .await
             .unwrap(),
         vec![elsewhere]
@@ -361,13 +387,15 @@ pub async fn a_birth_date_finds_everyone_born_that_day_also_rows_stored_before_i
         .await
         .unwrap();
     assert_eq!(
-        s.residents_born_on(code(SAIJO), other_day.birth_date)
+        s.area(code(SAIJO))
+            .residents_born_on(other_day.birth_date)
             .await
             .unwrap(),
         vec![other_day.clone()]
     );
     assert_eq!(
-        s.residents_born_on(code(SAIJO), a.birth_date)
+        s.area(code(SAIJO))
+            .residents_born_on(a.birth_date)
             .await
             .unwrap(),
         vec![a.clone(), twin]
@@ -375,7 +403,8 @@ pub async fn a_birth_date_finds_everyone_born_that_day_also_rows_stored_before_i
     let day_after = a.birth_date.succ_opt().unwrap();
     if day_after != other_day.birth_date {
         assert!(s
-            .residents_born_on(code(SAIJO), day_after)
+            .area(code(SAIJO))
+            .residents_born_on(day_after)
             .await
             .unwrap()
             .is_empty());
@@ -391,18 +420,22 @@ pub async fn the_coupon_holder_is_read_without_opening_a_sealed_field(db: &TestD
         .await
         .unwrap();
     assert!(matches!(
-        db.store.resident_by_coupon(code(SAIJO), &r.coupon).await,
+        db.store
+            .area(code(SAIJO))
+            .resident_by_coupon(&r.coupon)
+            .await,
         Err(StoreError::Integrity { .. })
     ));
     let holder = db
         .store
-        .coupon_holder(code(SAIJO), &r.coupon)
+        .area(code(SAIJO))
+        .coupon_holder(&r.coupon)
         .await
         .unwrap();
     assert_eq!(holder, vrs_store::CouponHolder::from(&r));
     db.store.activate_municipality(code(CHIYODA)).await.unwrap();
     assert!(matches!(
-        db.store.coupon_holder(code(CHIYODA), &r.coupon).await,
+        db.store.area(code(CHIYODA)).coupon_holder(&r.coupon).await,
         Err(StoreError::NotFound)
     ));
 }
@@ -414,7 +447,8 @@ pub async fn a_coupon_holder_is_read_with_their_doses_in_one_read(db: &TestDb) {
     put(db, &without).await;
     for n in [2, 1] {
         db.store
-            .add_dose(code(SAIJO), &reg(dose(&with, n)), &audit("dose.add", "32"))
+            .area(code(SAIJO))
+            .add_dose(&reg(dose(&with, n)), &audit("dose.add", "32"))
             .await
             .unwrap();
     }
@@ -424,7 +458,8 @@ pub async fn a_coupon_holder_is_read_with_their_doses_in_one_read(db: &TestDb) {
         .unwrap();
     let (holder, doses) = db
         .store
-        .holder_and_doses(code(SAIJO), &with.coupon)
+        .area(code(SAIJO))
+        .holder_and_doses(&with.coupon)
         .await
         .unwrap();
     assert_eq!(holder, vrs_store::CouponHolder::from(&with));
@@ -435,11 +470,16 @@ pub async fn a_coupon_holder_is_read_with_their_doses_in_one_read(db: &TestDb) {
     );
     assert_eq!(
         doses,
-        db.store.doses_of(code(SAIJO), &with.atena).await.unwrap()
+        db.store
+            .area(code(SAIJO))
+            .doses_of(&with.atena)
+            .await
+            .unwrap()
     );
     let (holder, doses) = db
         .store
-        .holder_and_doses(code(SAIJO), &without.coupon)
+        .area(code(SAIJO))
+        .holder_and_doses(&without.coupon)
         .await
         .unwrap();
     assert_eq!(holder, vrs_store::CouponHolder::from(&without));
@@ -448,7 +488,7 @@ pub async fn a_coupon_holder_is_read_with_their_doses_in_one_read(db: &TestDb) {
     db.store.activate_municipality(code(CHIYODA)).await.unwrap();
     for coupon in [&with.coupon, &without.coupon] {
         assert!(matches!(
-            db.store.holder_and_doses(code(CHIYODA), coupon).await,
+            db.store.area(code(CHIYODA)).holder_and_doses(coupon).await,
             Err(StoreError::NotFound)
         ));
     }

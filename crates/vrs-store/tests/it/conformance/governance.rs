@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use vrs_domain::{Function, TermsKind};
 use vrs_store::testkit::TestDb;
+use vrs_store::Areas;
 use vrs_store::{AuditRecord, AuditScope, FunctionState, StoreError, TermsVersion};
 
 use super::{audit, code, CHIYODA, SAIJO};
@@ -62,8 +63,8 @@ pub async fn agreeing_to_an_unpublished_version_is_not_found(db: &TestDb) {
         (TermsKind::AppIssuance, 1),
     ] {
         let err = s
+            .area(code(SAIJO))
             .agree_to_terms(
-                code(SAIJO),
                 kind,
                 version,
                 "staff-1",
@@ -76,7 +77,7 @@ pub async fn agreeing_to_an_unpublished_version_is_not_found(db: &TestDb) {
             "{kind} {version}: {err}"
         );
     }
-    assert!(s.agreements(code(SAIJO)).await.unwrap().is_empty());
+    assert!(s.area(code(SAIJO)).agreements().await.unwrap().is_empty());
     assert!(chain(db, code(SAIJO).into()).await.is_empty());
 }
 
@@ -85,15 +86,17 @@ pub async fn agreeing_twice_changes_nothing_the_second_time(db: &TestDb) {
     let s = &db.store;
     let first = audit("terms.agree", "use");
     assert!(s
-        .agree_to_terms(code(SAIJO), TermsKind::Use, 1, "staff-1", &first)
+        .area(code(SAIJO))
+        .agree_to_terms(TermsKind::Use, 1, "staff-1", &first)
         .await
         .unwrap());
     let again = audit("terms.agree", "use");
     assert!(!s
-        .agree_to_terms(code(SAIJO), TermsKind::Use, 1, "staff-2", &again)
+        .area(code(SAIJO))
+        .agree_to_terms(TermsKind::Use, 1, "staff-2", &again)
         .await
         .unwrap());
-    let agreements = s.agreements(code(SAIJO)).await.unwrap();
+    let agreements = s.area(code(SAIJO)).agreements().await.unwrap();
     assert_eq!(agreements.len(), 1);
     assert_eq!(agreements[0].agreed_by, "staff-1");
     assert_eq!(agreements[0].agreed_at, first.at);
@@ -111,13 +114,8 @@ pub async fn agreements_belong_to_one_municipality(db: &TestDb) {
         let s = s.clone();
         async move {
             assert!(s
-                .agree_to_terms(
-                    code(c),
-                    kind,
-                    v,
-                    "staff-1",
-                    &audit("terms.agree", kind.as_str())
-                )
+                .area(code(c))
+                .agree_to_terms(kind, v, "staff-1", &audit("terms.agree", kind.as_str()))
                 .await
                 .unwrap());
         }
@@ -129,7 +127,8 @@ pub async fn agreements_belong_to_one_municipality(db: &TestDb) {
     let of = |c: &'static str| {
         let s = s.clone();
         async move {
-            s.agreements(code(c))
+            s.area(code(c))
+                .agreements()
                 .await
                 .unwrap()
                 .into_iter()

@@ -3,12 +3,13 @@
 //! changes nothing; another area's people are untouched.
 
 use vrs_store::testkit::TestDb;
+use vrs_store::Areas;
 use vrs_store::{ImportRow, ImportSummary, Rejection};
 
 use super::{audit, code, resident, CHIYODA, SAIJO};
 
 async fn import(db: &TestDb, rows: Vec<ImportRow>) -> (Vec<(u64, Rejection)>, ImportSummary) {
-    let mut import = db.store.begin_import(code(SAIJO)).await.unwrap();
+    let mut import = db.store.area(code(SAIJO)).begin_import().await.unwrap();
     let sealer = import.sealer();
     let (first, second) = rows.split_at(rows.len() / 2);
     for part in [first, second] {
@@ -36,7 +37,8 @@ fn row(line: u64, atena: u64) -> ImportRow {
 pub async fn an_import_merges_its_rows_refuses_repeats_and_leaves_other_areas_alone(db: &TestDb) {
     let other = resident(CHIYODA, 1);
     db.store
-        .put_resident(code(CHIYODA), &other, &audit("resident.put", "1"))
+        .area(code(CHIYODA))
+        .put_resident(&other, &audit("resident.put", "1"))
         .await
         .unwrap();
     // Line 4 repeats the person of line 2.
@@ -49,7 +51,10 @@ pub async fn an_import_merges_its_rows_refuses_repeats_and_leaves_other_areas_al
     assert_eq!((summary.added, summary.rejected), (3, 1));
     for atena in [1, 2, 3] {
         let r = resident(SAIJO, atena);
-        assert_eq!(db.store.resident(code(SAIJO), &r.atena).await.unwrap(), r);
+        assert_eq!(
+            db.store.area(code(SAIJO)).resident(&r.atena).await.unwrap(),
+            r
+        );
     }
     // The same file again: nothing changes; a changed person is updated.
     let mut again = vec![row(2, 1), row(3, 2), row(5, 3)];
@@ -67,7 +72,8 @@ pub async fn an_import_merges_its_rows_refuses_repeats_and_leaves_other_areas_al
     );
     assert_eq!(
         db.store
-            .resident(code(SAIJO), &again[1].resident.atena)
+            .area(code(SAIJO))
+            .resident(&again[1].resident.atena)
             .await
             .unwrap(),
         again[1].resident
@@ -91,7 +97,8 @@ pub async fn an_import_merges_its_rows_refuses_repeats_and_leaves_other_areas_al
     assert_eq!((summary.added, summary.rejected), (1, 1));
     assert_eq!(
         db.store
-            .resident(code(CHIYODA), &other.atena)
+            .area(code(CHIYODA))
+            .resident(&other.atena)
             .await
             .unwrap(),
         other

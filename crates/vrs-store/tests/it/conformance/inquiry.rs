@@ -4,6 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use vrs_domain::{ConsentBasis, CouponNumber, DoseSource, LotNumber};
 use vrs_store::testkit::TestDb;
+use vrs_store::Areas;
 use vrs_store::{
     AuditScope, ProvidedDose, ProvisionFilter, ProvisionRecord, ProvisionSide, StoreError,
 };
@@ -81,7 +82,8 @@ async fn chain(db: &TestDb, scope: AuditScope) -> Vec<vrs_store::AuditRecord> {
 
 async fn list(db: &TestDb, scope: &str, filter: ProvisionFilter) -> Vec<String> {
     db.store
-        .provision_records(code(scope), &filter)
+        .area(code(scope))
+        .provision_records(&filter)
         .await
         .unwrap()
         .into_iter()
@@ -96,26 +98,30 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 pub async fn an_inquiry_records_both_sides_with_audit_in_both_chains_and_no_my_number(db: &TestDb) {
     let person = resident(SAIJO, 31);
     db.store
-        .put_resident(code(SAIJO), &person, &audit("resident.put", "31"))
+        .area(code(SAIJO))
+        .put_resident(&person, &audit("resident.put", "31"))
         .await
         .unwrap();
     let (inquired, provided) = pair(CHIYODA, SAIJO, "inq-1", "2024-04-01T10:00:00.123456Z");
     ask(db, &inquired, Some(&provided)).await.unwrap();
     let s = &db.store;
     assert_eq!(
-        s.provision_record(code(CHIYODA), "inq-1", ProvisionSide::Inquired)
+        s.area(code(CHIYODA))
+            .provision_record("inq-1", ProvisionSide::Inquired)
             .await
             .unwrap(),
         inquired
     );
     assert_eq!(
-        s.provision_record(code(SAIJO), "inq-1", ProvisionSide::Provided)
+        s.area(code(SAIJO))
+            .provision_record("inq-1", ProvisionSide::Provided)
             .await
             .unwrap(),
         provided
     );
     assert!(matches!(
-        s.provision_record(code(CHIYODA), "inq-1", ProvisionSide::Provided)
+        s.area(code(CHIYODA))
+            .provision_record("inq-1", ProvisionSide::Provided)
             .await,
         Err(StoreError::NotFound)
     ));
@@ -147,14 +153,16 @@ pub async fn an_inquiry_that_finds_nobody_writes_only_the_asking_side(db: &TestD
     ask(db, &inquired, None).await.unwrap();
     assert_eq!(
         db.store
-            .provision_records(code(CHIYODA), &ProvisionFilter::default())
+            .area(code(CHIYODA))
+            .provision_records(&ProvisionFilter::default())
             .await
             .unwrap(),
         vec![inquired]
     );
     assert!(db
         .store
-        .provision_records(code(SAIJO), &ProvisionFilter::default())
+        .area(code(SAIJO))
+        .provision_records(&ProvisionFilter::default())
         .await
         .unwrap()
         .is_empty());
@@ -201,7 +209,8 @@ pub async fn a_duplicate_inquiry_id_is_a_conflict_and_writes_nothing(db: &TestDb
     assert_eq!(heads(db).await, heads_before);
     assert!(db
         .store
-        .provision_records(code(SAPPORO), &ProvisionFilter::default())
+        .area(code(SAPPORO))
+        .provision_records(&ProvisionFilter::default())
         .await
         .unwrap()
         .is_empty());
@@ -217,14 +226,16 @@ pub async fn a_municipality_reads_only_its_own_provision_records(db: &TestDb) {
     for side in [ProvisionSide::Inquired, ProvisionSide::Provided] {
         assert!(matches!(
             db.store
-                .provision_record(code(SAPPORO), "inq-4", side)
+                .area(code(SAPPORO))
+                .provision_record("inq-4", side)
                 .await,
             Err(StoreError::NotFound)
         ));
     }
     assert!(matches!(
         db.store
-            .provision_record(code(SAIJO), "inq-4", ProvisionSide::Inquired)
+            .area(code(SAIJO))
+            .provision_record("inq-4", ProvisionSide::Inquired)
             .await,
         Err(StoreError::NotFound)
     ));
@@ -308,7 +319,8 @@ pub async fn provision_records_filter_by_side_prefix_and_time(db: &TestDb) {
     // Every record comes back with its doses, exactly as written.
     let records = db
         .store
-        .provision_records(code(CHIYODA), &ProvisionFilter::default())
+        .area(code(CHIYODA))
+        .provision_records(&ProvisionFilter::default())
         .await
         .unwrap();
     assert!(records
@@ -334,7 +346,8 @@ pub async fn provision_records_refuse_update_and_delete(db: &TestDb) {
     }
     assert_eq!(
         db.store
-            .provision_record(code(SAIJO), "inq-6", ProvisionSide::Provided)
+            .area(code(SAIJO))
+            .provision_record("inq-6", ProvisionSide::Provided)
             .await
             .unwrap(),
         provided
@@ -344,7 +357,8 @@ pub async fn provision_records_refuse_update_and_delete(db: &TestDb) {
 pub async fn a_received_dose_keeps_its_provider_through_add_read_and_correction(db: &TestDb) {
     let person = resident(SAIJO, 41);
     db.store
-        .put_resident(code(SAIJO), &person, &audit("resident.put", "41"))
+        .area(code(SAIJO))
+        .put_resident(&person, &audit("resident.put", "41"))
         .await
         .unwrap();
     let mut received = dose(&person, 1);
@@ -352,17 +366,27 @@ pub async fn a_received_dose_keeps_its_provider_through_add_read_and_correction(
     received.received_from = Some(code(CHIYODA));
     let own = dose(&person, 2);
     db.store
+        .area(code(SAIJO))
         .add_doses(
-            code(SAIJO),
             &[received.clone(), own.clone()],
             "staff-1",
             &audit("dose.import", "41"),
         )
         .await
         .unwrap();
-    let stored = db.store.doses_of(code(SAIJO), &person.atena).await.unwrap();
+    let stored = db
+        .store
+        .area(code(SAIJO))
+        .doses_of(&person.atena)
+        .await
+        .unwrap();
     assert_eq!(stored, vec![received.clone(), own]);
-    let page = db.store.area_doses(code(SAIJO), None, 10).await.unwrap();
+    let page = db
+        .store
+        .area(code(SAIJO))
+        .area_doses(None, 10)
+        .await
+        .unwrap();
     assert_eq!(page[0].doses, stored);
     // A correction states the dose anew; where it came from stays as stored.
     let mut corrected = received.clone();
@@ -370,15 +394,16 @@ pub async fn a_received_dose_keeps_its_provider_through_add_read_and_correction(
     corrected.received_from = None;
     corrected.source = DoseSource::Staff;
     db.store
-        .correct_dose(
-            code(SAIJO),
-            &received,
-            &corrected,
-            &audit("dose.correct", "41"),
-        )
+        .area(code(SAIJO))
+        .correct_dose(&received, &corrected, &audit("dose.correct", "41"))
         .await
         .unwrap();
-    let after = db.store.doses_of(code(SAIJO), &person.atena).await.unwrap();
+    let after = db
+        .store
+        .area(code(SAIJO))
+        .doses_of(&person.atena)
+        .await
+        .unwrap();
     assert_eq!(after[0].dose.lot_number.as_str(), "FB1234");
     assert_eq!(after[0].received_from, Some(code(CHIYODA)));
     assert_eq!(after[0].source, DoseSource::Inquiry);
@@ -417,19 +442,24 @@ pub async fn a_bulk_job_is_kept_once_and_read_only_by_its_municipality(db: &Test
         s.audit_head(AuditScope::Area(code(SAIJO))).await.unwrap(),
         head
     );
-    let listed = s.inquiry_jobs(code(SAIJO), 10).await.unwrap();
+    let listed = s.area(code(SAIJO)).inquiry_jobs(10).await.unwrap();
     let batches: Vec<&str> = listed.iter().map(|j| j.batch.as_str()).collect();
     assert_eq!(batches, [second.batch.as_str(), first.batch.as_str()]);
     assert!(listed.iter().all(|j| j.results_csv.is_empty()));
-    assert_eq!(s.inquiry_jobs(code(SAIJO), 1).await.unwrap().len(), 1);
+    assert_eq!(s.area(code(SAIJO)).inquiry_jobs(1).await.unwrap().len(), 1);
     assert_eq!(
-        s.inquiry_job(code(SAIJO), &first.batch).await.unwrap(),
+        s.area(code(SAIJO)).inquiry_job(&first.batch).await.unwrap(),
         first
     );
     s.activate_municipality(code(CHIYODA)).await.unwrap();
     assert!(matches!(
-        s.inquiry_job(code(CHIYODA), &first.batch).await,
+        s.area(code(CHIYODA)).inquiry_job(&first.batch).await,
         Err(StoreError::NotFound)
     ));
-    assert!(s.inquiry_jobs(code(CHIYODA), 10).await.unwrap().is_empty());
+    assert!(s
+        .area(code(CHIYODA))
+        .inquiry_jobs(10)
+        .await
+        .unwrap()
+        .is_empty());
 }

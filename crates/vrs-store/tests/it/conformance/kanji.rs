@@ -3,6 +3,7 @@
 //! area; rows stored without the indexes are indexed on the first search, to the same bytes.
 
 use std::collections::HashMap;
+use vrs_store::Areas;
 
 use chrono::NaiveDate;
 use vrs_domain::{AtenaNumber, KanaName, MunicipalityCode, PersonName, Resident, Sex};
@@ -14,7 +15,8 @@ type Pairs = Vec<(AtenaNumber, AtenaNumber)>;
 
 async fn put(db: &TestDb, r: &Resident) {
     db.store
-        .put_resident(r.municipality, r, &audit("resident.put", r.atena.as_str()))
+        .area(r.municipality)
+        .put_resident(r, &audit("resident.put", r.atena.as_str()))
         .await
         .unwrap();
 }
@@ -40,7 +42,8 @@ async fn recount(db: &TestDb, scope: MunicipalityCode) -> Pairs {
     loop {
         let page = db
             .store
-            .residents_page(scope, after.as_ref(), 50)
+            .area(scope)
+            .residents_page(after.as_ref(), 50)
             .await
             .unwrap();
         let Some(last) = page.last() else { break };
@@ -71,7 +74,8 @@ async fn recount(db: &TestDb, scope: MunicipalityCode) -> Pairs {
 
 async fn found(db: &TestDb, scope: MunicipalityCode) -> Pairs {
     db.store
-        .duplicate_pairs_by_kanji_birth_sex(scope)
+        .area(scope)
+        .duplicate_pairs_by_kanji_birth_sex()
         .await
         .unwrap()
 }
@@ -168,7 +172,8 @@ pub async fn kanji_birth_sex_pairs_equal_a_recount_of_the_opened_rows_also_befor
     // the kana signal's scan does the same.
     let kana_pairs = db
         .store
-        .duplicate_pairs_by_kana_birth_sex(saijo)
+        .area(saijo)
+        .duplicate_pairs_by_kana_birth_sex()
         .await
         .unwrap();
     assert!(
@@ -187,7 +192,8 @@ pub async fn kanji_birth_sex_pairs_equal_a_recount_of_the_opened_rows_also_befor
     db.exec(forget).await.unwrap();
     assert_eq!(
         db.store
-            .duplicate_pairs_by_kana_birth_sex(saijo)
+            .area(saijo)
+            .duplicate_pairs_by_kana_birth_sex()
             .await
             .unwrap(),
         kana_pairs

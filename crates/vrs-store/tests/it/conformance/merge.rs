@@ -6,13 +6,15 @@
 use chrono::Utc;
 use vrs_domain::{KanaName, Resident, Sex};
 use vrs_store::testkit::TestDb;
+use vrs_store::Areas;
 use vrs_store::{AuditScope, Candidate, CandidateKind, CandidateStatus, StoreError};
 
 use super::{audit, code, dose, reg, resident, CHIYODA, SAIJO};
 
 async fn put(db: &TestDb, r: &Resident) {
     db.store
-        .put_resident(r.municipality, r, &audit("resident.put", r.atena.as_str()))
+        .area(r.municipality)
+        .put_resident(r, &audit("resident.put", r.atena.as_str()))
         .await
         .unwrap();
 }
@@ -31,11 +33,8 @@ async fn add(db: &TestDb, r: &Resident, n: u8, day: (i32, u32, u32)) {
     let mut d = dose(r, n);
     d.dose.administered_on = chrono::NaiveDate::from_ymd_opt(day.0, day.1, day.2).unwrap();
     db.store
-        .add_dose(
-            r.municipality,
-            &reg(d),
-            &audit("dose.add", r.atena.as_str()),
-        )
+        .area(r.municipality)
+        .add_dose(&reg(d), &audit("dose.add", r.atena.as_str()))
         .await
         .unwrap();
 }
@@ -79,11 +78,8 @@ async fn pair(db: &TestDb) -> (Resident, Resident, Candidate) {
     );
     let s = code(SAIJO);
     db.store
-        .put_duplicate_candidates(
-            s,
-            std::slice::from_ref(&c),
-            &audit("duplicates.scan", SAIJO),
-        )
+        .area(s)
+        .put_duplicate_candidates(std::slice::from_ref(&c), &audit("duplicates.scan", SAIJO))
         .await
         .unwrap();
     (kept, merged, c)
@@ -113,13 +109,15 @@ pub async fn kana_birth_sex_pairs_are_found_through_the_search_index(db: &TestDb
     }
     let pairs = db
         .store
-        .duplicate_pairs_by_kana_birth_sex(code(SAIJO))
+        .area(code(SAIJO))
+        .duplicate_pairs_by_kana_birth_sex()
         .await
         .unwrap();
     assert_eq!(pairs, vec![(a.atena.clone(), b.atena.clone())]);
     let pairs = db
         .store
-        .duplicate_pairs_by_kana_birth_sex(code(CHIYODA))
+        .area(code(CHIYODA))
+        .duplicate_pairs_by_kana_birth_sex()
         .await
         .unwrap();
     assert_eq!(pairs.len(), 1);
@@ -132,35 +130,41 @@ pub async fn the_queue_keeps_a_known_candidate_status_and_decides_once(db: &Test
     let scan = audit("duplicates.scan", SAIJO);
     let again = db
         .store
-        .put_duplicate_candidates(s, std::slice::from_ref(&c), &scan);
+        .area(s)
+        .put_duplicate_candidates(std::slice::from_ref(&c), &scan);
     assert_eq!(again.await.unwrap(), 0);
     let dismiss = audit("duplicates.dismiss", &c.candidate_id);
     let id = &c.candidate_id;
     db.store
-        .decide_candidate(s, id, CandidateStatus::Dismissed, "staff-1", &dismiss)
+        .area(s)
+        .decide_candidate(id, CandidateStatus::Dismissed, "staff-1", &dismiss)
         .await
         .unwrap();
     let found = db
         .store
-        .put_duplicate_candidates(s, std::slice::from_ref(&c), &scan);
+        .area(s)
+        .put_duplicate_candidates(std::slice::from_ref(&c), &scan);
     assert_eq!(found.await.unwrap(), 0);
-    let queue = db.store.duplicate_candidates(s, None).await.unwrap();
+    let queue = db.store.area(s).duplicate_candidates(None).await.unwrap();
     assert_eq!(queue.len(), 1);
     assert_eq!(queue[0].status, CandidateStatus::Dismissed);
     assert_eq!(queue[0].decided_by, "staff-1");
     assert!(db
         .store
-        .duplicate_candidates(s, Some(CandidateStatus::Open))
+        .area(s)
+        .duplicate_candidates(Some(CandidateStatus::Open))
         .await
         .unwrap()
         .is_empty());
     let twice = db
         .store
-        .decide_candidate(s, id, CandidateStatus::Dismissed, "x", &dismiss);
+        .area(s)
+        .decide_candidate(id, CandidateStatus::Dismissed, "x", &dismiss);
     conflict(twice.await, "already dismissed");
-    let unknown = db
-        .store
-        .decide_candidate(s, "Dnope", CandidateStatus::Dismissed, "x", &dismiss);
+    let unknown =
+        db.store
+            .area(s)
+            .decide_candidate("Dnope", CandidateStatus::Dismissed, "x", &dismiss);
     assert!(matches!(unknown.await, Err(StoreError::NotFound)));
 }
 
@@ -169,8 +173,8 @@ pub async fn a_merge_moves_doses_to_the_kept_person_renumbered_by_date(db: &Test
     let s = code(SAIJO);
     let m = db
         .store
+        .area(s)
         .merge_people(
-            s,
             &kept.atena,
             &merged.atena,
             "M1",
@@ -181,7 +185,7 @@ pub async fn a_merge_moves_doses_to_the_kept_person_renumbered_by_date(db: &Test
         .await
         .unwrap();
     assert_eq!((m.kept.as_str(), m.merged.as_str()), ("1001", "1002"));
-    let doses = db.store.doses_of(s, &kept.atena).await.unwrap();
+    let doses = db.store.area(s).doses_of(&kept.atena).await.unwrap();
     let got: Vec<_> = doses
         .iter()
         .map(|d| {
@@ -200,14 +204,14 @@ pub async fn a_merge_moves_doses_to_the_kept_person_renumbered_by_date(db: &Test
         ]
     );
     assert!(matches!(
-        db.store.resident(s, &merged.atena).await,
+        db.store.area(s).resident(&merged.atena).await,
         Err(StoreError::NotFound)
     ));
-    let queue = db.store.duplicate_candidates(s, None).await.unwrap();
+    let queue = db.store.area(s).duplicate_candidates(None).await.unwrap();
     assert_eq!(queue[0].candidate_id, c.candidate_id);
     assert_eq!(queue[0].status, CandidateStatus::Merged);
     assert_eq!(queue[0].merge_id.as_deref(), Some("M1"));
-    let merges = db.store.person_merges(s).await.unwrap();
+    let merges = db.store.area(s).person_merges().await.unwrap();
     assert_eq!(merges, vec![m]);
 }
 
@@ -218,8 +222,8 @@ pub async fn merge_then_unmerge_restores_residents_and_doses_exactly(db: &TestDb
     let doses = db.snapshot("doses").await;
     let candidates = db.snapshot("duplicate_candidates").await;
     db.store
+        .area(s)
         .merge_people(
-            s,
             &kept.atena,
             &merged.atena,
             "M1",
@@ -233,7 +237,8 @@ pub async fn merge_then_unmerge_restores_residents_and_doses_exactly(db: &TestDb
     assert_ne!(db.snapshot("doses").await, doses);
     let undone = db
         .store
-        .unmerge(s, "M1", "staff-2", &audit("person.unmerge", "M1"))
+        .area(s)
+        .unmerge("M1", "staff-2", &audit("person.unmerge", "M1"))
         .await
         .unwrap();
     assert_eq!(undone.undone_by, "staff-2");
@@ -241,17 +246,21 @@ pub async fn merge_then_unmerge_restores_residents_and_doses_exactly(db: &TestDb
     assert_eq!(db.snapshot("residents").await, residents);
     assert_eq!(db.snapshot("doses").await, doses);
     assert_eq!(db.snapshot("duplicate_candidates").await, candidates);
-    assert_eq!(db.store.resident(s, &merged.atena).await.unwrap(), merged);
+    assert_eq!(
+        db.store.area(s).resident(&merged.atena).await.unwrap(),
+        merged
+    );
     conflict(
         db.store
-            .unmerge(s, "M1", "staff-2", &audit("person.unmerge", "M1"))
+            .area(s)
+            .unmerge("M1", "staff-2", &audit("person.unmerge", "M1"))
             .await,
         "already been undone",
     );
     // The same pair can be merged again under a new ID.
     db.store
+        .area(s)
         .merge_people(
-            s,
             &merged.atena,
             &kept.atena,
             "M2",
@@ -261,7 +270,15 @@ pub async fn merge_then_unmerge_restores_residents_and_doses_exactly(db: &TestDb
         )
         .await
         .unwrap();
-    assert_eq!(db.store.doses_of(s, &merged.atena).await.unwrap().len(), 2);
+    assert_eq!(
+        db.store
+            .area(s)
+            .doses_of(&merged.atena)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
 }
 
 pub async fn refused_merges_and_unmerges_write_nothing(db: &TestDb) {
@@ -273,7 +290,8 @@ pub async fn refused_merges_and_unmerges_write_nothing(db: &TestDb) {
         let store = db.store.clone();
         async move {
             store
-                .merge_people(s, &k, &m, &id, "staff-1", Utc::now(), &a)
+                .area(s)
+                .merge_people(&k, &m, &id, "staff-1", Utc::now(), &a)
                 .await
         }
     };
@@ -301,27 +319,32 @@ pub async fn refused_merges_and_unmerges_write_nothing(db: &TestDb) {
     let un = audit("person.unmerge", "M1");
     let changed = state(db).await;
     conflict(
-        db.store.unmerge(s, "M1", "staff-1", &un).await,
+        db.store.area(s).unmerge("M1", "staff-1", &un).await,
         "changed after the merge",
     );
     assert_eq!(state(db).await, changed);
     let dose3 = db
         .store
-        .doses_of(s, &kept.atena)
+        .area(s)
+        .doses_of(&kept.atena)
         .await
         .unwrap()
         .pop()
         .unwrap();
     db.store
-        .delete_dose(s, &dose3, &audit("dose.delete", "1001"))
+        .area(s)
+        .delete_dose(&dose3, &audit("dose.delete", "1001"))
         .await
         .unwrap();
     put(db, &merged).await;
     let back = state(db).await;
-    conflict(db.store.unmerge(s, "M1", "staff-1", &un).await, "宛名番号");
+    conflict(
+        db.store.area(s).unmerge("M1", "staff-1", &un).await,
+        "宛名番号",
+    );
     assert_eq!(state(db).await, back);
     assert!(matches!(
-        db.store.unmerge(s, "M404", "staff-1", &un).await,
+        db.store.area(s).unmerge("M404", "staff-1", &un).await,
         Err(StoreError::NotFound)
     ));
 }
@@ -331,8 +354,8 @@ pub async fn another_municipality_merges_and_candidates_are_out_of_reach(db: &Te
     let (s, other) = (code(SAIJO), code(CHIYODA));
     db.store.activate_municipality(other).await.unwrap();
     db.store
+        .area(s)
         .merge_people(
-            s,
             &kept.atena,
             &merged.atena,
             "M1",
@@ -345,34 +368,47 @@ pub async fn another_municipality_merges_and_candidates_are_out_of_reach(db: &Te
     let saijo = state(db).await;
     let un = audit("person.unmerge", "M1");
     assert!(matches!(
-        db.store.unmerge(other, "M1", "x", &un).await,
+        db.store.area(other).unmerge("M1", "x", &un).await,
         Err(StoreError::NotFound)
     ));
-    let dismiss =
-        db.store
-            .decide_candidate(other, &c.candidate_id, CandidateStatus::Dismissed, "x", &un);
+    let dismiss = db.store.area(other).decide_candidate(
+        &c.candidate_id,
+        CandidateStatus::Dismissed,
+        "x",
+        &un,
+    );
     assert!(matches!(dismiss.await, Err(StoreError::NotFound)));
     let third = resident(SAIJO, 1003).atena;
     let reach = db
         .store
-        .merge_people(other, &kept.atena, &third, "M9", "x", Utc::now(), &un);
+        .area(other)
+        .merge_people(&kept.atena, &third, "M9", "x", Utc::now(), &un);
     conflict(reach.await, "not a person of this municipality");
-    assert!(db.store.person_merges(other).await.unwrap().is_empty());
     assert!(db
         .store
-        .duplicate_candidates(other, None)
+        .area(other)
+        .person_merges()
         .await
         .unwrap()
         .is_empty());
     assert!(db
         .store
-        .duplicate_pairs_by_kana_birth_sex(other)
+        .area(other)
+        .duplicate_candidates(None)
         .await
         .unwrap()
         .is_empty());
     assert!(db
         .store
-        .residents_page(other, None, 100)
+        .area(other)
+        .duplicate_pairs_by_kana_birth_sex()
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(db
+        .store
+        .area(other)
+        .residents_page(None, 100)
         .await
         .unwrap()
         .is_empty());
@@ -398,7 +434,8 @@ pub async fn movers_are_the_areas_people_who_moved_in_without_received_doses(db:
     received.received_from = Some(code(CHIYODA));
     let s = code(SAIJO);
     db.store
-        .add_dose(s, &reg(received), &audit("dose.add", "701"))
+        .area(s)
+        .add_dose(&reg(received), &audit("dose.add", "701"))
         .await
         .unwrap();
     let stayed = resident(SAIJO, 702);
@@ -407,7 +444,7 @@ pub async fn movers_are_the_areas_people_who_moved_in_without_received_doses(db:
     elsewhere.moved_in_from = Some(code(SAIJO));
     put(db, &elsewhere).await;
     let before = db.store.audit_head(AuditScope::Area(s)).await.unwrap();
-    let movers = db.store.movers(s).await.unwrap();
+    let movers = db.store.area(s).movers().await.unwrap();
     assert_eq!(
         movers,
         vec![vrs_store::Mover {
@@ -422,7 +459,8 @@ pub async fn movers_are_the_areas_people_who_moved_in_without_received_doses(db:
     // The registry's moved_in_from is stored and read back with the person.
     assert_eq!(
         db.store
-            .resident(s, &here.atena)
+            .area(s)
+            .resident(&here.atena)
             .await
             .unwrap()
             .moved_in_from,
@@ -430,7 +468,8 @@ pub async fn movers_are_the_areas_people_who_moved_in_without_received_doses(db:
     );
     assert_eq!(
         db.store
-            .resident(s, &stayed.atena)
+            .area(s)
+            .resident(&stayed.atena)
             .await
             .unwrap()
             .moved_in_from,

@@ -17,6 +17,7 @@ pub use sums::{
 };
 
 use std::collections::BTreeMap;
+use vrs_store::Areas;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use vrs_domain::{AgeBand, AtenaNumber, MunicipalityCode, Sex};
@@ -45,7 +46,8 @@ async fn all_pages(db: &TestDb, scope: MunicipalityCode, limit: u32) -> Vec<Stat
         let after = out.last().map(|p| p.atena.clone());
         let page = db
             .store
-            .statistics_source(scope, after.as_ref(), limit)
+            .area(scope)
+            .statistics_source(after.as_ref(), limit)
             .await
             .unwrap();
         assert!(page.len() <= limit as usize);
@@ -69,7 +71,8 @@ pub async fn the_statistics_source_pages_through_every_resident_once_with_birth_
         if i == 11 {
             r.deceased_on = Some(day("2023-01-15"));
         }
-        s.put_resident(r.municipality, &r, &audit("resident.put", r.atena.as_str()))
+        s.area(r.municipality)
+            .put_resident(&r, &audit("resident.put", r.atena.as_str()))
             .await
             .unwrap();
         // Every third person has two doses, every fifth (not third) one; the others none.
@@ -84,7 +87,8 @@ pub async fn the_statistics_source_pages_through_every_resident_once_with_birth_
         for n in 1..=count {
             let d = dose(&r, n);
             doses.push((n, d.dose.administered_on, d.dose.product.code.to_string()));
-            s.add_dose(code(SAIJO), &reg(d), &audit("dose.add", r.atena.as_str()))
+            s.area(code(SAIJO))
+                .add_dose(&reg(d), &audit("dose.add", r.atena.as_str()))
                 .await
                 .unwrap();
         }
@@ -119,7 +123,8 @@ pub async fn the_statistics_source_pages_through_every_resident_once_with_birth_
     // After the last one there is nothing.
     let last = AtenaNumber::parse("9").unwrap();
     assert!(s
-        .statistics_source(code(SAIJO), Some(&last), 10)
+        .area(code(SAIJO))
+        .statistics_source(Some(&last), 10)
         .await
         .unwrap()
         .is_empty());
@@ -129,10 +134,12 @@ pub async fn a_municipality_statistics_source_never_holds_another_municipality_p
     let s = &db.store;
     for i in 1..=4u64 {
         let r = resident(SAIJO, i);
-        s.put_resident(r.municipality, &r, &audit("resident.put", "x"))
+        s.area(r.municipality)
+            .put_resident(&r, &audit("resident.put", "x"))
             .await
             .unwrap();
-        s.add_dose(code(SAIJO), &reg(dose(&r, 1)), &audit("dose.add", "x"))
+        s.area(code(SAIJO))
+            .add_dose(&reg(dose(&r, 1)), &audit("dose.add", "x"))
             .await
             .unwrap();
     }
@@ -143,7 +150,8 @@ pub async fn a_municipality_statistics_source_never_holds_another_municipality_p
     same.my_number = super::my_number(55_555_555_501);
     let own = resident(CHIYODA, 500);
     for r in [&same, &own] {
-        s.put_resident(r.municipality, r, &audit("resident.put", "x"))
+        s.area(r.municipality)
+            .put_resident(r, &audit("resident.put", "x"))
             .await
             .unwrap();
     }
@@ -301,7 +309,11 @@ pub async fn replaced_statistics_read_back_exactly_and_an_older_or_equal_source_
         ScopeStatistics::default()
     );
     let first = sample(10, "2026-05-01T03:00:00.123456Z", 1);
-    assert!(s.replace_statistics(code(SAIJO), &first).await.unwrap());
+    assert!(s
+        .area(code(SAIJO))
+        .replace_statistics(&first)
+        .await
+        .unwrap());
     let stored = s.scope_statistics(saijo).await.unwrap();
     assert_eq!(stored, read_back(&first));
     // Age bands come by age (5–11 before 12–19 before 100+), not by their code text.
@@ -320,7 +332,10 @@ pub async fn replaced_statistics_read_back_exactly_and_an_older_or_equal_source_
     for seq in [10, 9, 0] {
         let other = sample(seq, "2026-05-02T03:00:00Z", 7);
         assert!(
-            !s.replace_statistics(code(SAIJO), &other).await.unwrap(),
+            !s.area(code(SAIJO))
+                .replace_statistics(&other)
+                .await
+                .unwrap(),
             "seq {seq}"
         );
         assert_eq!(s.scope_statistics(saijo).await.unwrap(), read_back(&first));
@@ -354,7 +369,11 @@ pub async fn replaced_statistics_read_back_exactly_and_an_older_or_equal_source_
             people: 50,
         }],
     };
-    assert!(s.replace_statistics(code(SAIJO), &newer).await.unwrap());
+    assert!(s
+        .area(code(SAIJO))
+        .replace_statistics(&newer)
+        .await
+        .unwrap());
     assert_eq!(s.scope_statistics(saijo).await.unwrap(), read_back(&newer));
     assert_eq!(
         s.statistics_computed().await.unwrap(),
@@ -368,7 +387,11 @@ pub async fn replaced_statistics_read_back_exactly_and_an_older_or_equal_source_
         computed_at: None,
         ..newer.clone()
     };
-    assert!(s.replace_statistics(code(SAIJO), &unstamped).await.unwrap());
+    assert!(s
+        .area(code(SAIJO))
+        .replace_statistics(&unstamped)
+        .await
+        .unwrap());
     let (_, seq, when) = s.statistics_computed().await.unwrap()[0];
     assert_eq!(seq, 12);
     assert!(when >= before - chrono::Duration::seconds(1) && when <= Utc::now());

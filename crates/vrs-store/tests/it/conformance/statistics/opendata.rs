@@ -3,6 +3,7 @@
 
 use super::*;
 use vrs_domain::OpenAgeGroup;
+use vrs_store::Areas;
 use vrs_store::{OpenCount, OpenFile, OpenGrain};
 
 fn open(d: &str, sex: Sex, group: OpenAgeGroup, n: u8, product: &str, doses: u64) -> OpenCount {
@@ -43,13 +44,16 @@ pub async fn open_counts_sum_per_prefecture_or_municipality_and_a_release_is_rep
         ..Default::default()
     };
     // 西条市 and 松山市 are both in 愛媛県; 千代田区 in 東京都.
-    s.replace_statistics(code(SAIJO), &with(1, vec![b.clone(), a.clone()]))
+    s.area(code(SAIJO))
+        .replace_statistics(&with(1, vec![b.clone(), a.clone()]))
         .await
         .unwrap();
-    s.replace_statistics(code(MATSUYAMA), &with(1, vec![a.clone()]))
+    s.area(code(MATSUYAMA))
+        .replace_statistics(&with(1, vec![a.clone()]))
         .await
         .unwrap();
-    s.replace_statistics(code(CHIYODA), &with(1, vec![b.clone()]))
+    s.area(code(CHIYODA))
+        .replace_statistics(&with(1, vec![b.clone()]))
         .await
         .unwrap();
     let by_prefecture = s.open_counts(OpenGrain::Prefecture).await.unwrap();
@@ -77,7 +81,8 @@ pub async fn open_counts_sum_per_prefecture_or_municipality_and_a_release_is_rep
         .iter()
         .any(|r| r.area == MATSUYAMA && r.count == a));
     // A newer computation replaces the municipality's open counts with the rest.
-    s.replace_statistics(code(MATSUYAMA), &with(2, vec![]))
+    s.area(code(MATSUYAMA))
+        .replace_statistics(&with(2, vec![]))
         .await
         .unwrap();
     let after = s.open_counts(OpenGrain::Prefecture).await.unwrap();

@@ -4,6 +4,7 @@
 
 use super::*;
 use vrs_domain::{master_list, MunicipalityKind, PrefectureCode};
+use vrs_store::Areas;
 use vrs_store::MunicipalityFigures;
 
 pub async fn prefecture_and_nation_scopes_sum_over_their_municipalities(db: &TestDb) {
@@ -21,7 +22,7 @@ pub async fn prefecture_and_nation_scopes_sum_over_their_municipalities(db: &Tes
         (MATSUYAMA, &matsuyama),
         (CHIYODA, &chiyoda),
     ] {
-        assert!(s.replace_statistics(code(m), stats).await.unwrap());
+        assert!(s.area(code(m)).replace_statistics(stats).await.unwrap());
     }
     let ehime = s
         .scope_statistics(StatScope::Prefecture(PrefectureCode::parse("38").unwrap()))
@@ -129,7 +130,7 @@ pub async fn municipality_figures_give_targets_people_with_and_doses_by_code(db:
         (MATSUYAMA, &matsuyama),
         (CHIYODA, &chiyoda),
     ] {
-        assert!(s.replace_statistics(code(m), stats).await.unwrap());
+        assert!(s.area(code(m)).replace_statistics(stats).await.unwrap());
     }
     let figures_saijo = MunicipalityFigures {
         municipality: code(SAIJO),
@@ -199,7 +200,7 @@ pub async fn the_nation_sums_ninety_thousand_daily_rows(db: &TestDb) {
             daily: daily.clone(),
             ..Default::default()
         };
-        assert!(s.replace_statistics(*m, &stats).await.unwrap());
+        assert!(s.area(*m).replace_statistics(&stats).await.unwrap());
     }
     let nation = s.scope_statistics(StatScope::Nation).await.unwrap();
     assert_eq!(nation.daily.len(), 900);
