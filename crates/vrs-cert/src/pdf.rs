@@ -20,7 +20,7 @@ mod text;
 
 use chrono::NaiveDate;
 use vrs_domain::certificate::CertificateKind;
-use vrs_domain::VaccineProduct;
+use vrs_domain::DoseStatement;
 
 /// Everything a printed certificate shows.
 #[derive(Debug, Clone)]
@@ -34,8 +34,10 @@ pub struct CertificateDocument {
     /// The issuer in English, e.g. "Mayor of Chiyoda City".
     pub issuer_en: String,
     pub holder: Holder,
-    /// The doses, in the order they are printed (normally by dose number).
-    pub doses: Vec<DoseLine>,
+    /// The doses, in the order they are printed (normally by dose number). A row prints the dose
+    /// number, the date, the product (its type, name and maker) and the lot; not where the dose
+    /// was given, the venue or the doctor.
+    pub doses: Vec<DoseStatement>,
     /// The 2D codes, printed side by side in this order (at most three fit a row; more wrap).
     pub codes: Vec<CodeBlock>,
 }
@@ -55,16 +57,6 @@ pub struct Holder {
     pub nationality: Option<String>,
     /// 旅券番号 (overseas certificates).
     pub passport_number: Option<String>,
-}
-
-/// One dose as the certificate prints it.
-#[derive(Debug, Clone)]
-pub struct DoseLine {
-    /// 接種回: 1 for the first dose, …
-    pub dose_number: u8,
-    pub date: NaiveDate,
-    pub product: &'static VaccineProduct,
-    pub lot: String,
 }
 
 /// A 2D code with the short caption printed under it (e.g. "SMART Health Card").

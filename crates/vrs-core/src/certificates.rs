@@ -397,16 +397,7 @@ impl IssuedCertificate {
                 nationality: self.nationality.clone(),
                 passport_number: self.passport_number.clone(),
             },
-            doses: self
-                .doses
-                .iter()
-                .map(|d| pdf::DoseLine {
-                    dose_number: d.dose.dose_number.get(),
-                    date: d.dose.administered_on,
-                    product: d.dose.product,
-                    lot: d.dose.lot_number.as_str().to_owned(),
-                })
-                .collect(),
+            doses: self.doses.iter().map(DoseRecord::statement).collect(),
             codes,
         };
         Ok(pdf::render(&doc)?)

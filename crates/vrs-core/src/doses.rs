@@ -27,7 +27,8 @@ use chrono::NaiveDate;
 use vrs_domain::{check_dose, DoseFacts, DoseRecord, PersonFacts, QualityRule};
 use vrs_store::CouponHolder;
 
-pub use input::{field_label_ja, DoseInput, DoseText, FieldProblem};
+pub(crate) use input::record_for;
+pub use input::{field_label_ja, parse_statement, DoseText, FieldProblem};
 pub use site::{register_at_site, IdempotencyRequest, RegisterError, RuleView, SiteAnswer};
 pub(crate) use staff::reason_text;
 pub use staff::{add_dose, correct_dose, delete_dose, set_flags, ChangeError, DoseRef};

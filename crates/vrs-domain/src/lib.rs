@@ -51,7 +51,7 @@ pub use my_number::{MyNumber, MyNumberError};
 pub use name::{KanaName, NameError, NameFragment, PersonName};
 pub use ocr::{OcrLine, OcrLineError};
 pub use opendata::OpenAgeGroup;
-pub use person::{Dose, DoseRecord, DoseSource, LabelError, Resident};
+pub use person::{Dose, DoseRecord, DoseSource, DoseStatement, LabelError, Resident};
 pub use quality::{check_dose, DoseFacts, PersonFacts, QualityRule};
 pub use role::{Role, UnknownRole};
 pub use sex::{Sex, SexError};

@@ -1,6 +1,7 @@
 //! The two records the system keeps per municipality: the person to be vaccinated
-//! (接種対象者) and each dose given (接種記録). Plain data assembled from already-validated
-//! parts, so a value of these types is valid by construction.
+//! (接種対象者) and each dose given (接種記録), with what a dose states before it is tied to a
+//! person ([`DoseStatement`]). Plain data assembled from already-validated parts, so a value of
+//! these types is valid by construction.
 
 use chrono::NaiveDate;
 
@@ -56,6 +57,27 @@ pub struct Dose {
     /// Where it was given (接種地).
     pub site_municipality: MunicipalityCode,
     pub coupon: CouponNumber,
+}
+
+/// What a dose states, as a registration gives it (a site's tablet, staff's form, a row of a dose
+/// file) and a certificate prints it: which dose, when, which product and lot, where, and who gave
+/// it. Every field is already valid; whose dose it is is not part of it ([`DoseRecord::stated`]
+/// ties it to a person).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DoseStatement {
+    pub dose_number: DoseNumber,
+    pub administered_on: NaiveDate,
+    /// Compared by product code.
+    pub product: &'static VaccineProduct,
+    /// Not checked against the maker's lot format here: the data-quality rules do that.
+    pub lot_number: LotNumber,
+    /// Where it was given (接種地): for a tablet, its account's municipality; may differ from the
+    /// person's home municipality.
+    pub site: MunicipalityCode,
+    /// 接種会場名 (checked with [`DoseRecord::venue`]); empty when not given.
+    pub venue: String,
+    /// 接種医師名 (checked with [`DoseRecord::doctor`]); empty when not given.
+    pub doctor: String,
 }
 
 /// How a dose reached the system.
@@ -135,6 +157,57 @@ impl DoseRecord {
             recorded_at: chrono::Utc::now(),
             source,
             received_from: None,
+        }
+    }
+
+    /// The dose `statement` states, recorded now for the person `atena` of `municipality` (the
+    /// home municipality, whose area keeps it) on the coupon `coupon`.
+    pub fn stated(
+        statement: DoseStatement,
+        municipality: MunicipalityCode,
+        atena: AtenaNumber,
+        coupon: CouponNumber,
+        source: DoseSource,
+    ) -> Self {
+        let DoseStatement {
+            dose_number,
+            administered_on,
+            product,
+            lot_number,
+            site,
+            venue,
+            doctor,
+        } = statement;
+        Self {
+            dose: Dose {
+                municipality,
+                atena,
+                dose_number,
+                administered_on,
+                product,
+                lot_number,
+                site_municipality: site,
+                coupon,
+            },
+            venue,
+            doctor,
+            recorded_at: chrono::Utc::now(),
+            source,
+            received_from: None,
+        }
+    }
+
+    /// What the stored dose states, without whose it is.
+    pub fn statement(&self) -> DoseStatement {
+        let d = &self.dose;
+        DoseStatement {
+            dose_number: d.dose_number,
+            administered_on: d.administered_on,
+            product: d.product,
+            lot_number: d.lot_number.clone(),
+            site: d.site_municipality,
+            venue: self.venue.clone(),
+            doctor: self.doctor.clone(),
         }
     }
 
@@ -219,5 +292,40 @@ mod tests {
         assert_eq!(dose, other);
         other.product = VaccineProduct::by_code("spikevax").unwrap();
         assert_ne!(dose, other);
+    }
+
+    #[test]
+    fn a_recorded_statement_states_the_same_dose() {
+        let statement = DoseStatement {
+            dose_number: DoseNumber::FIRST,
+            administered_on: NaiveDate::from_ymd_opt(2021, 5, 27).unwrap(),
+            product: VaccineProduct::by_code("comirnaty").unwrap(),
+            lot_number: LotNumber::parse("FA4597").unwrap(),
+            site: MunicipalityCode::parse("131016").unwrap(),
+            venue: "西条会場".into(),
+            doctor: "山田".into(),
+        };
+        let r = resident();
+        let record = DoseRecord::stated(
+            statement.clone(),
+            r.municipality,
+            r.atena.clone(),
+            r.coupon,
+            DoseSource::Staff,
+        );
+        assert_eq!(
+            (
+                record.dose.municipality,
+                &record.dose.atena,
+                record.dose.coupon
+            ),
+            (r.municipality, &r.atena, r.coupon)
+        );
+        assert_eq!(record.dose.site_municipality, statement.site);
+        assert_eq!(
+            (record.source, record.received_from),
+            (DoseSource::Staff, None)
+        );
+        assert_eq!(record.statement(), statement);
     }
 }

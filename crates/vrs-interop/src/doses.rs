@@ -18,10 +18,10 @@ pub use export::{
 use std::fmt;
 use std::io::Read;
 
-use chrono::NaiveDate;
 use vrs_domain::{
     normalize_digits, parse_date, CouponNumber, DoseNumber, DoseNumberError, DoseRecord,
-    LabelError, LotNumber, MunicipalityCode, OcrLine, Reason, UserFacing, VaccineProduct,
+    DoseStatement, LabelError, LotNumber, MunicipalityCode, OcrLine, Reason, UserFacing,
+    VaccineProduct,
 };
 
 use crate::targets::{
@@ -136,17 +136,8 @@ pub struct RawDoseRow {
 pub struct DoseLine {
     pub line: u64,
     pub coupon: CouponNumber,
-    pub dose_number: DoseNumber,
-    pub administered_on: NaiveDate,
-    pub product: &'static VaccineProduct,
-    /// Not checked against the maker's lot format here: the data-quality rules do that.
-    pub lot_number: LotNumber,
-    /// Where it was given (接種地); may differ from the importing municipality.
-    pub site: MunicipalityCode,
-    /// Empty when not given.
-    pub venue: String,
-    /// Empty when not given.
-    pub doctor: String,
+    /// The dose the row states; its site may differ from the importing municipality.
+    pub statement: DoseStatement,
 }
 
 impl RawDoseRow {
@@ -174,15 +165,14 @@ impl RawDoseRow {
         let date_text = self.field(DoseColumn::AdministeredOn);
         let administered_on = parse_date(date_text).map_err(|e| match e {
             vrs_domain::DateError::Empty => Reason::of(&e),
-            e => Reason::new(
-                e.code(),
-                format!(
-                    "日付ではありません: {}（{}）",
-                    shown(date_text, true),
-                    e.message_ja()
-                ),
-                format!("not a date: {} ({e})", shown(date_text, false)),
-            ),
+            e => {
+                let (ja, en) = shown(date_text);
+                Reason::new(
+                    e.code(),
+                    format!("日付ではありません: {ja}（{}）", e.message_ja()),
+                    format!("not a date: {en} ({e})"),
+                )
+            }
         });
         check(DoseColumn::AdministeredOn, ok(&administered_on));
         let product = parse_product(self.field(DoseColumn::Product));
@@ -221,13 +211,15 @@ impl RawDoseRow {
             ) if errors.is_empty() => Ok(DoseLine {
                 line: self.line,
                 coupon,
-                dose_number,
-                administered_on,
-                product,
-                lot_number,
-                site,
-                venue,
-                doctor,
+                statement: DoseStatement {
+                    dose_number,
+                    administered_on,
+                    product,
+                    lot_number,
+                    site,
+                    venue,
+                    doctor,
+                },
             }),
             _ => Err(errors),
         }
@@ -247,19 +239,19 @@ fn labelled(e: &LabelError, ja: &str, en: &str) -> Reason {
     )
 }
 
-/// A field's text for a reason, unless it could be a My Number (12 digits), which reasons never
-/// repeat.
-fn shown(text: &str, ja: bool) -> String {
+/// A field's text for a reason, in Japanese and in English (the same text in both), unless it
+/// could be a My Number (12 digits), which reasons never repeat: then only its length is said.
+fn shown(text: &str) -> (String, String) {
     let digits = normalize_digits(text);
     let chars = text.chars().count();
     if digits.len() >= 12 && digits.bytes().filter(u8::is_ascii_digit).count() >= 12 {
-        if ja {
-            format!("（{chars}文字、表示しません）")
-        } else {
-            format!("({chars} characters, not shown)")
-        }
+        (
+            format!("（{chars}文字、表示しません）"),
+            format!("({chars} characters, not shown)"),
+        )
     } else {
-        text.trim().to_owned()
+        let text = text.trim().to_owned();
+        (text.clone(), text)
     }
 }
 
@@ -301,11 +293,14 @@ fn parse_coupon(text: &str, home: MunicipalityCode) -> Result<CouponNumber, Reas
 fn parse_dose_number(text: &str) -> Result<DoseNumber, Reason> {
     DoseNumber::parse(text).map_err(|e| match e {
         DoseNumberError::Empty => Reason::of(&e),
-        DoseNumberError::OutOfRange => Reason::new(
-            e.code(),
-            format!("{}（{}）", e.message_ja(), shown(text, true)),
-            format!("{e}, not {}", shown(text, false)),
-        ),
+        DoseNumberError::OutOfRange => {
+            let (ja, en) = shown(text);
+            Reason::new(
+                e.code(),
+                format!("{}（{ja}）", e.message_ja()),
+                format!("{e}, not {en}"),
+            )
+        }
     })
 }
 
@@ -324,10 +319,11 @@ fn parse_product(text: &str) -> Result<&'static VaccineProduct, Reason> {
         .iter()
         .find(|p| p.code == lower || p.name == text || p.name_ja == text)
         .ok_or_else(|| {
+            let (ja, en) = shown(text);
             Reason::new(
                 "product_unknown",
-                format!("登録されていないワクチンです: {}", shown(text, true)),
-                format!("unknown product: {}", shown(text, false)),
+                format!("登録されていないワクチンです: {ja}"),
+                format!("unknown product: {en}"),
             )
         })
 }

@@ -15,9 +15,9 @@ use hayro::vello_cpu::color::palette::css::WHITE;
 use hayro::{PixmapSettings, RenderCache, RenderSettings};
 use qrcode::QrCode;
 use rqrr::BitGrid;
-use vrs_cert::pdf::{render, CertificateDocument, CodeBlock, DoseLine, Holder, PdfError};
+use vrs_cert::pdf::{render, CertificateDocument, CodeBlock, Holder, PdfError};
 use vrs_domain::certificate::CertificateKind;
-use vrs_domain::VaccineProduct;
+use vrs_domain::{DoseNumber, DoseStatement, LotNumber, MunicipalityCode, VaccineProduct};
 
 const ID: &str = "131016-7K3M9Q2XWZ4HC";
 
@@ -68,16 +68,19 @@ fn codes(kind: CertificateKind) -> Vec<CodeBlock> {
     codes
 }
 
-fn dose(n: u8, on: NaiveDate, product: &str, lot: &str) -> DoseLine {
-    DoseLine {
-        dose_number: n,
-        date: on,
+fn dose(n: u8, on: NaiveDate, product: &str, lot: &str) -> DoseStatement {
+    DoseStatement {
+        dose_number: DoseNumber::new(n).unwrap(),
+        administered_on: on,
         product: VaccineProduct::by_code(product).unwrap(),
-        lot: lot.into(),
+        lot_number: LotNumber::parse(lot).unwrap(),
+        site: MunicipalityCode::parse("131016").unwrap(),
+        venue: String::new(),
+        doctor: String::new(),
     }
 }
 
-fn history() -> Vec<DoseLine> {
+fn history() -> Vec<DoseStatement> {
     vec![
         dose(1, date(2021, 6, 1), "comirnaty", "FA5765"),
         dose(2, date(2021, 6, 22), "comirnaty", "FC3661"),
@@ -305,7 +308,8 @@ fn seven_doses_flow_onto_a_second_a4_page_with_every_lot_and_code() {
     }
     let text = text_of(&pdf);
     for dose in &doc.doses {
-        assert!(text.contains(&dose.lot), "lot {} missing", dose.lot);
+        let lot = dose.lot_number.as_str();
+        assert!(text.contains(lot), "lot {lot} missing");
         assert!(text.contains(&format!("{}回目", dose.dose_number)));
     }
     assert!(text.contains("1 / 2") && text.contains("2 / 2"));

@@ -16,7 +16,7 @@ use vrs_store::{
     CertificateStore, CouponHolder, DoseStore, GovernanceStore, ResidentStore, StoreError,
 };
 
-use crate::doses::{rules_for, DoseInput};
+use crate::doses::{record_for, rules_for};
 use crate::import::{ImportError, ImportObserver, Problem};
 use crate::Actor;
 
@@ -84,17 +84,6 @@ struct Person {
     doses: Vec<DoseRecord>,
 }
 
-fn same_dose(a: &DoseRecord, b: &DoseRecord) -> bool {
-    let (x, y) = (&a.dose, &b.dose);
-    x.dose_number == y.dose_number
-        && x.administered_on == y.administered_on
-        && x.product.code == y.product.code
-        && x.lot_number == y.lot_number
-        && x.site_municipality == y.site_municipality
-        && a.venue == b.venue
-        && a.doctor == b.doctor
-}
-
 fn problem(observer: &mut dyn ImportObserver, bad: &mut BTreeSet<u64>, p: Problem) {
     bad.insert(p.line);
     observer.problem(&p);
@@ -159,20 +148,11 @@ pub async fn import_doses<R: Read + Send + 'static>(
             );
             continue;
         };
-        let input = DoseInput {
-            dose_number: line.dose_number,
-            administered_on: line.administered_on,
-            product: line.product,
-            lot_number: line.lot_number.clone(),
-            site: line.site,
-            venue: line.venue.clone(),
-            doctor: line.doctor.clone(),
-        };
-        let record = input.record(&person.resident, DoseSource::Csv);
-        if person.doses.iter().any(|d| same_dose(d, &record)) {
+        if person.doses.iter().any(|d| d.statement() == line.statement) {
             unchanged += 1;
             continue;
         }
+        let record = record_for(&person.resident, line.statement, DoseSource::Csv);
         let rules = rules_for(&record, &person.doses, &person.resident, request.today);
         if rules.is_empty() {
             person.doses.push(record.clone());

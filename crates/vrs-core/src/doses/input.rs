@@ -1,27 +1,12 @@
 //! A dose as a form or a request states it ([`DoseText`]) and as it is recorded once each field
-//! is valid ([`DoseInput`]): the first field that is wrong is named, with why, in both languages.
+//! is valid ([`DoseStatement`], by [`parse_statement`]): the first field that is wrong is named,
+//! with why, in both languages.
 
-use chrono::{NaiveDate, Utc};
 use vrs_domain::{
-    Dose, DoseNumber, DoseRecord, DoseSource, LotNumber, MunicipalityCode, Reason, UserFacing,
-    VaccineProduct,
+    DoseNumber, DoseRecord, DoseSource, DoseStatement, LotNumber, MunicipalityCode, Reason,
+    UserFacing, VaccineProduct,
 };
 use vrs_store::CouponHolder;
-
-/// What a registration states about the dose, before it is tied to a person.
-#[derive(Clone, Debug, PartialEq)]
-pub struct DoseInput {
-    pub dose_number: DoseNumber,
-    pub administered_on: NaiveDate,
-    pub product: &'static VaccineProduct,
-    pub lot_number: LotNumber,
-    /// Where it was given (接種地): for a tablet, its account's municipality.
-    pub site: MunicipalityCode,
-    /// 接種会場名 (checked with [`DoseRecord::venue`]).
-    pub venue: String,
-    /// 接種医師名 (checked with [`DoseRecord::doctor`]).
-    pub doctor: String,
-}
 
 /// A dose as a form or a request states it, before validation.
 #[derive(Clone, Copy, Debug, Default)]
@@ -51,6 +36,25 @@ impl FieldProblem {
     }
 }
 
+/// A form's refusal of one field: the field (its Japanese label, or its name in English), then why.
+impl UserFacing for FieldProblem {
+    fn code(&self) -> &'static str {
+        self.reason.code
+    }
+
+    fn status(&self) -> u16 {
+        422
+    }
+
+    fn message_ja(&self) -> std::borrow::Cow<'_, str> {
+        format!("{}: {}", self.label_ja(), self.reason.ja).into()
+    }
+
+    fn message_en(&self) -> std::borrow::Cow<'_, str> {
+        format!("{}: {}", self.field, self.reason.en).into()
+    }
+}
+
 /// The Japanese label of a field of a dose as a form or a request names it (`dose_number`, …).
 pub fn field_label_ja(field: &str) -> &'static str {
     match field {
@@ -69,64 +73,60 @@ pub fn field_label_ja(field: &str) -> &'static str {
     }
 }
 
-impl DoseInput {
-    /// Validates the fields of a dose (dates in any form [`vrs_domain::parse_date`] reads, a
-    /// product by its catalogue code); an empty site is `own`.
-    pub fn parse(text: &DoseText<'_>, own: MunicipalityCode) -> Result<Self, FieldProblem> {
-        fn problem(field: &'static str) -> impl Fn(&dyn UserFacing) -> FieldProblem {
-            move |e| FieldProblem {
-                field,
-                reason: Reason::of(e),
-            }
+/// Validates the fields of a dose (dates in any form [`vrs_domain::parse_date`] reads, a product by
+/// its catalogue code); an empty site is `own`.
+pub fn parse_statement(
+    text: &DoseText<'_>,
+    own: MunicipalityCode,
+) -> Result<DoseStatement, FieldProblem> {
+    fn problem(field: &'static str) -> impl Fn(&dyn UserFacing) -> FieldProblem {
+        move |e| FieldProblem {
+            field,
+            reason: Reason::of(e),
         }
-        let dose_number =
-            DoseNumber::parse(text.dose_number).map_err(|e| problem("dose_number")(&e))?;
-        let administered_on = vrs_domain::parse_date(text.administered_on)
-            .map_err(|e| problem("administered_on")(&e))?;
-        let product = VaccineProduct::by_code(text.product.trim()).ok_or_else(|| FieldProblem {
-            field: "product",
-            reason: Reason::new(
-                "product_unknown",
-                format!("登録されていないワクチンです: {:?}", text.product),
-                format!("unknown product {:?}", text.product),
-            ),
-        })?;
-        let lot_number =
-            LotNumber::parse(text.lot_number).map_err(|e| problem("lot_number")(&e))?;
-        let site = match text.site.trim() {
-            "" => own,
-            code => MunicipalityCode::parse(code).map_err(|e| problem("site")(&e))?,
-        };
-        let venue = DoseRecord::venue(text.venue).map_err(|e| problem("venue")(&e))?;
-        let doctor = DoseRecord::doctor(text.doctor).map_err(|e| problem("doctor")(&e))?;
-        Ok(Self {
-            dose_number,
-            administered_on,
-            product,
-            lot_number,
-            site,
-            venue,
-            doctor,
-        })
     }
+    let dose_number =
+        DoseNumber::parse(text.dose_number).map_err(|e| problem("dose_number")(&e))?;
+    let administered_on =
+        vrs_domain::parse_date(text.administered_on).map_err(|e| problem("administered_on")(&e))?;
+    let product = VaccineProduct::by_code(text.product.trim()).ok_or_else(|| FieldProblem {
+        field: "product",
+        reason: Reason::new(
+            "product_unknown",
+            format!("登録されていないワクチンです: {:?}", text.product),
+            format!("unknown product {:?}", text.product),
+        ),
+    })?;
+    let lot_number = LotNumber::parse(text.lot_number).map_err(|e| problem("lot_number")(&e))?;
+    let site = match text.site.trim() {
+        "" => own,
+        code => MunicipalityCode::parse(code).map_err(|e| problem("site")(&e))?,
+    };
+    let venue = DoseRecord::venue(text.venue).map_err(|e| problem("venue")(&e))?;
+    let doctor = DoseRecord::doctor(text.doctor).map_err(|e| problem("doctor")(&e))?;
+    Ok(DoseStatement {
+        dose_number,
+        administered_on,
+        product,
+        lot_number,
+        site,
+        venue,
+        doctor,
+    })
+}
 
-    pub(crate) fn record(&self, person: &CouponHolder, source: DoseSource) -> DoseRecord {
-        DoseRecord {
-            dose: Dose {
-                municipality: person.municipality,
-                atena: person.atena.clone(),
-                dose_number: self.dose_number,
-                administered_on: self.administered_on,
-                product: self.product,
-                lot_number: self.lot_number.clone(),
-                site_municipality: self.site,
-                coupon: person.coupon,
-            },
-            venue: self.venue.clone(),
-            doctor: self.doctor.clone(),
-            recorded_at: Utc::now(),
-            source,
-            received_from: None,
-        }
-    }
+/// The dose `statement` states, recorded now for `person`: in the area of their home
+/// municipality, on their coupon.
+pub(crate) fn record_for(
+    person: &CouponHolder,
+    statement: DoseStatement,
+    source: DoseSource,
+) -> DoseRecord {
+    DoseRecord::stated(
+        statement,
+        person.municipality,
+        person.atena.clone(),
+        person.coupon,
+        source,
+    )
 }

@@ -4,13 +4,15 @@
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use vrs_domain::{AuditAction, DoseNumber, DoseSource, MunicipalityCode, QualityRule, UserId};
+use vrs_domain::{
+    AuditAction, DoseNumber, DoseSource, DoseStatement, MunicipalityCode, QualityRule, UserId,
+};
 use vrs_store::Areas;
 use vrs_store::{
     AuditStore, DoseStore, GovernanceStore, IdempotentAnswer, Registration, StoreError,
 };
 
-use super::{dose_detail, rules_for, DoseInput};
+use super::{dose_detail, record_for, rules_for};
 use crate::coupon::CouponRef;
 use crate::Actor;
 
@@ -123,13 +125,13 @@ pub enum RegisterError {
     Store(#[from] StoreError),
 }
 
-/// Registers a dose given at a site (`input.site`) on the coupon `coupon`, in the home
+/// Registers a dose given at a site (`statement.site`) on the coupon `coupon`, in the home
 /// municipality's area. The caller has checked that the actor may register doses at sites.
 pub async fn register_at_site(
     store: &(impl AuditStore + DoseStore + GovernanceStore + ?Sized),
     actor: &Actor,
     coupon: CouponRef,
-    input: &DoseInput,
+    statement: &DoseStatement,
     key: Option<&IdempotencyRequest>,
     today: NaiveDate,
 ) -> Result<SiteAnswer, RegisterError> {
@@ -155,14 +157,22 @@ pub async fn register_at_site(
         Ok((p, doses)) if p.deceased_on.is_none() => (p, doses),
         Ok(_) => {
             let audit = audit("deceased", String::new());
-            return refuse(store, home, input.site, key, SiteAnswer::deceased(), audit).await;
+            return refuse(
+                store,
+                home,
+                statement.site,
+                key,
+                SiteAnswer::deceased(),
+                audit,
+            )
+            .await;
         }
         Err(StoreError::NotFound) => {
             let audit = audit("unknown_coupon", String::new());
             return refuse(
                 store,
                 home,
-                input.site,
+                statement.site,
                 key,
                 SiteAnswer::unknown_coupon(),
                 audit,
@@ -171,7 +181,7 @@ pub async fn register_at_site(
         }
         Err(e) => return Err(e.into()),
     };
-    let record = input.record(&person, DoseSource::Tablet);
+    let record = record_for(&person, statement.clone(), DoseSource::Tablet);
     let rules = rules_for(&record, &existing, &person, today);
     if !rules.is_empty() {
         let codes: Vec<&str> = rules.iter().map(|r| r.code()).collect();
@@ -179,7 +189,7 @@ pub async fn register_at_site(
         return refuse(
             store,
             home,
-            input.site,
+            statement.site,
             key,
             SiteAnswer::quality(&rules),
             audit("refused", detail),
@@ -208,14 +218,14 @@ pub async fn register_at_site(
     let registration = Registration {
         record,
         recorded_by: actor.user.clone(),
-        answer: key.map(|k| kept(input.site, k, &answer)),
+        answer: key.map(|k| kept(statement.site, k, &answer)),
     };
     let entry = audit("ok", detail);
     match store.area(home).add_dose(&registration, &entry).await {
         // The store marked the holder's certificates superseded in the same write.
         Ok(()) => Ok(answer),
         Err(StoreError::Replayed) => match key {
-            Some(k) => replay(store, input.site, k)
+            Some(k) => replay(store, statement.site, k)
                 .await?
                 .ok_or(RegisterError::Store(StoreError::Replayed)),
             None => Err(StoreError::Replayed.into()),
@@ -227,7 +237,7 @@ pub async fn register_at_site(
             refuse(
                 store,
                 home,
-                input.site,
+                statement.site,
                 key,
                 SiteAnswer::quality(&rules),
                 audit,

@@ -4,12 +4,13 @@
 
 use chrono::NaiveDate;
 use vrs_domain::{
-    AtenaNumber, AuditAction, DoseNumber, DoseRecord, DoseSource, MunicipalityCode, QualityRule,
+    AtenaNumber, AuditAction, DoseNumber, DoseRecord, DoseSource, DoseStatement, MunicipalityCode,
+    QualityRule,
 };
 use vrs_store::Areas;
 use vrs_store::{ConflictKind, CouponHolder, DoseStore, Registration, ResidentStore, StoreError};
 
-use super::{dose_detail, rules_for, DoseInput};
+use super::{dose_detail, record_for, rules_for};
 use crate::Actor;
 
 /// Why staff's change of a dose or flag was not made.
@@ -55,11 +56,11 @@ pub async fn add_dose(
     actor: &Actor,
     scope: MunicipalityCode,
     atena: &AtenaNumber,
-    input: &DoseInput,
+    statement: &DoseStatement,
     today: NaiveDate,
 ) -> Result<DoseRecord, ChangeError> {
     let person = CouponHolder::from(&store.area(scope).resident(atena).await?);
-    let record = input.record(&person, DoseSource::Staff);
+    let record = record_for(&person, statement.clone(), DoseSource::Staff);
     let existing = store.area(scope).doses_of(atena).await?;
     let rules = rules_for(&record, &existing, &person, today);
     if !rules.is_empty() {
@@ -103,21 +104,21 @@ pub struct DoseRef<'a> {
     pub dose_number: DoseNumber,
 }
 
-/// Staff correct a dose of a person of their own area to state `input`, with a reason. The audit
-/// entry keeps the dose before and after.
+/// Staff correct a dose of a person of their own area to state `statement`, with a reason. The
+/// audit entry keeps the dose before and after.
 pub async fn correct_dose(
     store: &(impl DoseStore + ResidentStore + ?Sized),
     actor: &Actor,
     scope: MunicipalityCode,
     which: DoseRef<'_>,
-    input: &DoseInput,
+    statement: &DoseStatement,
     reason: &str,
     today: NaiveDate,
 ) -> Result<DoseRecord, ChangeError> {
     let reason = reason_text(reason)?;
     let (atena, dose_number) = (which.atena, which.dose_number);
     let (person, doses, before) = stored_dose(store, scope, atena, dose_number).await?;
-    let mut after = input.record(&person, before.source);
+    let mut after = record_for(&person, statement.clone(), before.source);
     after.dose.coupon = before.dose.coupon;
     after.recorded_at = before.recorded_at;
     after.received_from = before.received_from;

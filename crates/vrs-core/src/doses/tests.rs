@@ -17,12 +17,12 @@ fn text() -> DoseText<'static> {
 #[test]
 fn a_dose_text_is_parsed_or_its_first_bad_field_named() {
     let own = MunicipalityCode::parse("382060").unwrap();
-    let input = DoseInput::parse(&text(), own).unwrap();
-    assert_eq!(input.dose_number, 2);
-    assert_eq!(input.administered_on.to_string(), "2021-06-22");
-    assert_eq!(input.lot_number.as_str(), "FA4597");
-    assert_eq!(input.site, own);
-    let bad = |t: DoseText<'static>| DoseInput::parse(&t, own).unwrap_err().field;
+    let statement = parse_statement(&text(), own).unwrap();
+    assert_eq!(statement.dose_number, 2);
+    assert_eq!(statement.administered_on.to_string(), "2021-06-22");
+    assert_eq!(statement.lot_number.as_str(), "FA4597");
+    assert_eq!(statement.site, own);
+    let bad = |t: DoseText<'static>| parse_statement(&t, own).unwrap_err().field;
     assert_eq!(
         bad(DoseText {
             dose_number: "11",
@@ -72,7 +72,7 @@ fn a_dose_text_is_parsed_or_its_first_bad_field_named() {
         }),
         "venue"
     );
-    let problem = DoseInput::parse(
+    let problem = parse_statement(
         &DoseText {
             doctor: "a\u{7}",
             ..text()

@@ -9,11 +9,11 @@ use vrs_core::coupon::CouponRef;
 use vrs_core::doses::export::{export_doses, DoseExport, ExportFormat};
 use vrs_core::doses::import::{import_doses, DoseImport};
 use vrs_core::doses::{
-    correct_dose, delete_dose, register_at_site, set_flags, ChangeError, DoseInput, DoseRef,
+    correct_dose, delete_dose, register_at_site, set_flags, ChangeError, DoseRef,
     IdempotencyRequest, RegisterError, SiteAnswer,
 };
 use vrs_core::{Actor, ImportObserver, Problem};
-use vrs_domain::{AuditAction, LotNumber, Resident, VaccineProduct};
+use vrs_domain::{AuditAction, DoseStatement, LotNumber, Resident, VaccineProduct};
 use vrs_interop::{DoseReader, Encoding, EncodingChoice, Synthetic};
 use vrs_store::testkit::code;
 use vrs_store::testkit::TestDb;
@@ -64,8 +64,8 @@ fn staff() -> Actor {
     }
 }
 
-fn input(n: u8, date: NaiveDate, site: &str) -> DoseInput {
-    DoseInput {
+fn input(n: u8, date: NaiveDate, site: &str) -> DoseStatement {
+    DoseStatement {
         dose_number: vrs_domain::DoseNumber::from_int(n).unwrap(),
         administered_on: date,
         product: VaccineProduct::by_code("comirnaty").unwrap(),
@@ -154,7 +154,7 @@ async fn a_site_registers_in_the_home_area_and_the_rules_refuse_bad_doses(db: &T
         .await
         .is_err());
 
-    let cases: Vec<(DoseInput, &Resident, Expected)> = vec![
+    let cases: Vec<(DoseStatement, &Resident, Expected)> = vec![
         (
             input(2, d(2022, 3, 2), "131016"),
             p,
@@ -186,7 +186,7 @@ async fn a_site_registers_in_the_home_area_and_the_rules_refuse_bad_doses(db: &T
             ("quality", vec!["person_moved_out"]),
         ),
         (
-            DoseInput {
+            DoseStatement {
                 lot_number: LotNumber::parse("12345678").unwrap(),
                 ..input(1, d(2021, 7, 1), "131016")
             },

@@ -12,12 +12,12 @@ use vrs_core::certificates::revocation;
 use vrs_core::certificates::signing::{IssuerMode, IssuerSettings};
 use vrs_core::certificates::{issue, CertificateRequest, IssuedCertificate};
 use vrs_core::coupon::CouponRef;
-use vrs_core::doses::{self, DoseInput, DoseRef, SiteAnswer};
+use vrs_core::doses::{self, DoseRef, SiteAnswer};
 use vrs_core::lifecycle::{self, UndoError, DEFAULT_UNDO_WINDOW};
 use vrs_core::Actor;
 use vrs_domain::{
-    AuditAction, CertificateKind, IssueChannel, LotNumber, MunicipalityCode, Resident,
-    VaccineProduct,
+    AuditAction, CertificateKind, DoseStatement, IssueChannel, LotNumber, MunicipalityCode,
+    Resident, VaccineProduct,
 };
 use vrs_interop::Synthetic;
 use vrs_store::testkit::TestDb;
@@ -57,8 +57,8 @@ fn staff() -> Actor {
     actor("chiyoda-staff", "municipal_staff")
 }
 
-fn input(n: u8, day: (i32, u32, u32), lot: &str) -> DoseInput {
-    DoseInput {
+fn input(n: u8, day: (i32, u32, u32), lot: &str) -> DoseStatement {
+    DoseStatement {
         dose_number: vrs_domain::DoseNumber::from_int(n).unwrap(),
         administered_on: NaiveDate::from_ymd_opt(day.0, day.1, day.2).unwrap(),
         product: VaccineProduct::by_code("comirnaty").unwrap(),

@@ -56,18 +56,24 @@ fn a_file_without_header_is_read_in_column_order() {
     let first = &lines[0];
     assert_eq!(first.line, 1);
     assert_eq!(first.coupon.as_str(), "0000000001");
-    assert_eq!(first.dose_number, 1);
-    assert_eq!(first.administered_on, day(2021, 5, 27));
-    assert_eq!(first.product.code, "comirnaty");
-    assert_eq!(first.lot_number.as_str(), "FA4597");
-    assert_eq!(first.site, saijo());
-    assert_eq!(first.venue, "西条市総合体育館");
-    assert_eq!(first.doctor, "山田　太郎");
+    assert_eq!(first.statement.dose_number, 1);
+    assert_eq!(first.statement.administered_on, day(2021, 5, 27));
+    assert_eq!(first.statement.product.code, "comirnaty");
+    assert_eq!(first.statement.lot_number.as_str(), "FA4597");
+    assert_eq!(first.statement.site, saijo());
+    assert_eq!(first.statement.venue, "西条市総合体育館");
+    assert_eq!(first.statement.doctor, "山田　太郎");
     // Venue and doctor may be left off the end of a row.
     let second = &lines[1];
-    assert_eq!((second.line, second.dose_number.get()), (2, 2));
-    assert_eq!(second.site, code("131016"));
-    assert_eq!((second.venue.as_str(), second.doctor.as_str()), ("", ""));
+    assert_eq!((second.line, second.statement.dose_number.get()), (2, 2));
+    assert_eq!(second.statement.site, code("131016"));
+    assert_eq!(
+        (
+            second.statement.venue.as_str(),
+            second.statement.doctor.as_str()
+        ),
+        ("", "")
+    );
 }
 
 #[test]
@@ -76,22 +82,22 @@ fn japanese_and_english_headers_in_any_order_with_extra_columns_ignored() {
               FA4597,2021-05-27,x,382060,1,コミナティ筋注,0000000001,山田\n";
     let lines = read_ok(ja);
     assert_eq!(lines[0].line, 2);
-    assert_eq!(lines[0].product.code, "comirnaty");
+    assert_eq!(lines[0].statement.product.code, "comirnaty");
     assert_eq!(lines[0].coupon.as_str(), "0000000001");
-    assert_eq!(lines[0].doctor, "山田");
+    assert_eq!(lines[0].statement.doctor, "山田");
     assert_eq!(
-        lines[0].venue, "",
+        lines[0].statement.venue, "",
         "an absent optional column reads as empty"
     );
 
     let en = "Site_Municipality_Code,lot_number,product,administered_on,dose_number,coupon_number,venue\n\
               131016,ab-12,Spikevax,20210617,3,0000000009,会場\n";
     let lines = read_ok(en);
-    assert_eq!(lines[0].site, code("131016"));
-    assert_eq!(lines[0].lot_number.as_str(), "AB-12");
-    assert_eq!(lines[0].product.code, "spikevax");
-    assert_eq!(lines[0].dose_number, 3);
-    assert_eq!(lines[0].venue, "会場");
+    assert_eq!(lines[0].statement.site, code("131016"));
+    assert_eq!(lines[0].statement.lot_number.as_str(), "AB-12");
+    assert_eq!(lines[0].statement.product.code, "spikevax");
+    assert_eq!(lines[0].statement.dose_number, 3);
+    assert_eq!(lines[0].statement.venue, "会場");
 }
 
 #[test]
@@ -131,8 +137,8 @@ fn a_cp932_file_is_sniffed_and_read() {
         .parse(saijo())
         .unwrap();
     assert_eq!(line.line, 2);
-    assert_eq!(line.venue, "西条市総合体育館");
-    assert_eq!(line.doctor, "山田　太郎");
+    assert_eq!(line.statement.venue, "西条市総合体育館");
+    assert_eq!(line.statement.doctor, "山田　太郎");
     assert!(reader.next_row().is_none());
     assert!(reader.bytes_read() > 0);
 }
@@ -150,12 +156,12 @@ fn full_width_digits_and_japanese_era_dates_are_accepted() {
          0000000001,１０,R03.05.27,comirnaty,FA4597,382060\n",
     );
     assert_eq!(lines[0].coupon.as_str(), "0000000001");
-    assert_eq!(lines[0].dose_number, 2);
-    assert_eq!(lines[0].administered_on, day(2021, 6, 17));
-    assert_eq!(lines[0].lot_number.as_str(), "FA4597");
-    assert_eq!(lines[0].site, saijo());
-    assert_eq!(lines[1].dose_number, 10);
-    assert_eq!(lines[1].administered_on, day(2021, 5, 27));
+    assert_eq!(lines[0].statement.dose_number, 2);
+    assert_eq!(lines[0].statement.administered_on, day(2021, 6, 17));
+    assert_eq!(lines[0].statement.lot_number.as_str(), "FA4597");
+    assert_eq!(lines[0].statement.site, saijo());
+    assert_eq!(lines[1].statement.dose_number, 10);
+    assert_eq!(lines[1].statement.administered_on, day(2021, 5, 27));
 }
 
 #[test]
@@ -510,13 +516,13 @@ proptest! {
         for (i, (line, r)) in back.iter().zip(&records).enumerate() {
             prop_assert_eq!(line.line, i as u64 + 2);
             prop_assert_eq!(line.coupon, r.dose.coupon);
-            prop_assert_eq!(line.dose_number, r.dose.dose_number);
-            prop_assert_eq!(line.administered_on, r.dose.administered_on);
-            prop_assert_eq!(line.product, r.dose.product);
-            prop_assert_eq!(&line.lot_number, &r.dose.lot_number);
-            prop_assert_eq!(line.site, r.dose.site_municipality);
-            prop_assert_eq!(&line.venue, &r.venue);
-            prop_assert_eq!(&line.doctor, &r.doctor);
+            prop_assert_eq!(line.statement.dose_number, r.dose.dose_number);
+            prop_assert_eq!(line.statement.administered_on, r.dose.administered_on);
+            prop_assert_eq!(line.statement.product, r.dose.product);
+            prop_assert_eq!(&line.statement.lot_number, &r.dose.lot_number);
+            prop_assert_eq!(line.statement.site, r.dose.site_municipality);
+            prop_assert_eq!(&line.statement.venue, &r.venue);
+            prop_assert_eq!(&line.statement.doctor, &r.doctor);
         }
     }
 }

@@ -3,13 +3,13 @@
 
 use chrono::NaiveDate;
 use vrs_domain::certificate::CertificateKind;
-use vrs_domain::{format_wareki, Manufacturer};
+use vrs_domain::{format_wareki, DoseStatement, Manufacturer};
 
 use super::{
     baseline, part, Cell, Composer, Item, Part, BLACK, BOTTOM, CODES_PER_ROW, CODE_GAP, CODE_SIDE,
     CONTENT_WIDTH, DOSE_COLUMNS, GREY, LEADING, MARGIN_X, PAD_Y, PAGE_WIDTH,
 };
-use crate::pdf::{CertificateDocument, CodeBlock, DoseLine, PdfError};
+use crate::pdf::{CertificateDocument, CodeBlock, PdfError};
 
 impl<'a> Composer<'a, '_> {
     pub(super) fn title(&mut self, doc: &CertificateDocument) -> Result<(), PdfError> {
@@ -88,7 +88,7 @@ impl<'a> Composer<'a, '_> {
         Ok(())
     }
 
-    pub(super) fn doses(&mut self, doses: &[DoseLine]) -> Result<(), PdfError> {
+    pub(super) fn doses(&mut self, doses: &[DoseStatement]) -> Result<(), PdfError> {
         self.heading("接種記録", "Vaccination record")?;
         self.dose_header()?;
         for dose in doses {
@@ -104,11 +104,12 @@ impl<'a> Composer<'a, '_> {
         Ok(())
     }
 
-    fn dose_cells(&self, dose: &DoseLine) -> Result<Vec<Cell>, PdfError> {
+    fn dose_cells(&self, dose: &DoseStatement) -> Result<Vec<Cell>, PdfError> {
         let p = dose.product;
         let number = format!("{}回目", dose.dose_number);
         let number_en = format!("Dose {}", dose.dose_number);
-        let (date, date_en) = (format_wareki(dose.date), iso(dose.date));
+        let on = dose.administered_on;
+        let (date, date_en) = (format_wareki(on), iso(on));
         let (kind, kind_en) = vaccine_type(p.manufacturer);
         let columns: [[Part<'_>; 2]; 6] = [
             [
@@ -132,7 +133,7 @@ impl<'a> Composer<'a, '_> {
                 part(p.manufacturer.name_en(), 7.5, GREY, "maker"),
             ],
             [
-                part(&dose.lot, 9.0, BLACK, "lot"),
+                part(dose.lot_number.as_str(), 9.0, BLACK, "lot"),
                 part("", 7.5, GREY, "lot"),
             ],
         ];

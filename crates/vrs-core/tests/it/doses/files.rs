@@ -175,12 +175,12 @@ pub(super) async fn exports_hold_no_my_number_and_read_back(db: &TestDb) {
     for (line, record) in again.iter().zip(&stored) {
         assert_eq!(
             (
-                line.dose_number,
-                line.administered_on,
-                line.product.code,
-                &line.lot_number,
-                line.site,
-                &line.venue
+                line.statement.dose_number,
+                line.statement.administered_on,
+                line.statement.product.code,
+                &line.statement.lot_number,
+                line.statement.site,
+                &line.statement.venue
             ),
             (
                 record.dose.dose_number,
