@@ -1,7 +1,11 @@
 
 (() => {
   const root = document.getElementById('tablet');
-  const ja = root.dataset.lang === 'ja';
+  // The page's words, in its language only; a template's `{name}` is filled with that value.
+  const words = JSON.parse(root.dataset.words);
+  const fill = (template, values) => template.replace(/\{(\w+)\}/g, (slot, name) => (Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : slot));
+  // An API answer says why in both languages (`message_ja`, `message_en`): the page's is shown.
+  const said = (m) => m['message_' + root.dataset.lang];
   const csrf = root.dataset.csrf;
   const $ = (id) => document.getElementById(id);
   const ocr = $('ocr'), feedback = $('ocr-feedback'), check = $('check');
@@ -17,14 +21,14 @@
   ocr.addEventListener('input', () => {
     const digits = toAscii(ocr.value);
     check.disabled = true;
-    if (/\D/.test(digits)) { say(feedback, ja ? '数字以外の文字が含まれています。' : 'Only digits, please.', true); return; }
+    if (/\D/.test(digits)) { say(feedback, words.onlyDigits, true); return; }
     if (digits.length >= 8 && checkDigit(digits.slice(2, 7)) !== Number(digits[7])) {
-      say(feedback, ja ? `自治体コード ${digits.slice(2, 8)} の検査数字が合いません。読み取りを確認してください。` : `Municipality code ${digits.slice(2, 8)}: check digit does not match.`, true);
+      say(feedback, fill(words.checkDigitMismatch, { code: digits.slice(2, 8) }), true);
       return;
     }
     if (digits.length < 18) { say(feedback, `${digits.length} / 18`, false); return; }
-    if (digits.length > 18) { say(feedback, ja ? '18桁を超えています。' : 'More than 18 digits.', true); return; }
-    say(feedback, ja ? '18桁 — 確認できます。' : '18 digits — ready to check.', false);
+    if (digits.length > 18) { say(feedback, words.overEighteenDigits, true); return; }
+    say(feedback, words.readyToCheck, false);
     check.disabled = false;
   });
   // The camera: the coupon's QR code holds its OCR line. Frames are read on the tablet itself
@@ -65,7 +69,7 @@
         if (!check.disabled) check.click(); else ocr.focus();
         return;
       }
-      say(feedback, root.dataset.cameraNotCoupon, true);
+      say(feedback, words.cameraNotCoupon, true);
     }
     setTimeout(scan, 150);
   };
@@ -73,14 +77,14 @@
     try {
       stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment' }, audio: false });
     } catch (e) {
-      say(feedback, root.dataset.cameraUnavailable, true);
+      say(feedback, words.cameraUnavailable, true);
       ocr.focus();
       return;
     }
     view.srcObject = stream;
     view.hidden = false; stopCam.hidden = false; camera.hidden = true;
     await view.play().catch(() => {});
-    say(feedback, root.dataset.cameraPoint, false);
+    say(feedback, words.cameraPoint, false);
     scan();
   });
   stopCam.addEventListener('click', () => { stopCamera(); ocr.focus(); });
@@ -90,16 +94,16 @@
     result.replaceChildren(...lines.map((t, i) => { const p = document.createElement(i === 0 ? 'h3' : 'p'); p.textContent = t; p.className = ok ? 'notice' : 'error'; return p; }));
     result.scrollIntoView({ block: 'nearest' });
   };
-  const message = (body) => [ja ? body.message_ja : body.message_en, ...((body.rules || []).map((r) => ja ? r.message_ja : r.message_en))];
+  const message = (body) => [said(body), ...(body.rules || []).map(said)];
   check.addEventListener('click', async () => {
     result.hidden = true;
     const digits = toAscii(ocr.value);
     const res = await fetch(`/api/v1/coupons/${digits}`, { headers: { accept: 'application/json' } });
     const body = await res.json().catch(() => ({}));
-    if (!res.ok) { show(false, [ja ? '登録できません' : 'Cannot register', ...message(body)]); return; }
+    if (!res.ok) { show(false, [words.cannotRegister, ...message(body)]); return; }
     coupon = digits; key = null;
-    const done = body.doses.map((d) => `${d.dose_number}${ja ? '回目' : ': '} ${d.administered_on} ${d.product_name}`).join(' / ');
-    $('coupon-info').textContent = `${body.municipality_name}（${body.coupon_number}） ${done || (ja ? '接種記録なし' : 'no dose yet')}`;
+    const done = body.doses.map((d) => fill(words.doseOnCoupon, { n: d.dose_number, date: d.administered_on, product: d.product_name })).join(' / ');
+    $('coupon-info').textContent = `${body.municipality_name}（${body.coupon_number}） ${done || words.noDoseYet}`;
     $('dose_number').value = body.next_dose_number;
     $('step-dose').hidden = false;
     $('lot_number').focus();
@@ -140,31 +144,34 @@
       body = res ? await res.json().catch(() => ({})) : {};
       if (!retryable(res, body) || waited >= 60) break;
       const after = Math.min(10, Math.max(1, Number(res && res.headers.get('retry-after')) || 2));
-      show(false, [root.dataset.retrying]);
+      show(false, [words.retrying]);
       await new Promise((done) => setTimeout(done, after * 1000));
       waited += after;
     }
     register.disabled = false;
-    if (!res) { show(false, [root.dataset.notThrough]); return; }
+    if (!res) { show(false, [words.notThrough]); return; }
     if (res.status === 201) {
-      show(true, [ja ? '✔ 登録しました' : '✔ Registered', `${ja ? '接種券' : 'Coupon'} ${coupon.slice(-10)} — ${body.municipality_name} ${body.dose_number}${ja ? '回目' : ''} ${body.administered_on} ${body.product_name} ${body.lot_number}`]);
+      show(true, [words.registered, fill(words.registeredOnCoupon, {
+        coupon: coupon.slice(-10), municipality: body.municipality_name, n: body.dose_number,
+        date: body.administered_on, product: body.product_name, lot: body.lot_number,
+      })]);
       const done = { coupon, dose_number: body.dose_number };
       const undo = document.createElement('button');
       undo.type = 'button'; undo.id = 'undo';
-      undo.textContent = ja ? 'この登録を取り消す（誤登録のとき）' : 'Undo this registration (recorded in error)';
+      undo.textContent = words.undoThis;
       undo.addEventListener('click', async () => {
-        const reason = window.prompt(ja ? '取り消す理由を入力してください' : 'Why is it undone?');
+        const reason = window.prompt(words.whyUndone);
         if (!reason) return;
         const r = await fetch('/api/v1/doses/undo', { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf }, body: JSON.stringify({ ...done, reason }) }).catch(() => null);
         const b = r ? await r.json().catch(() => ({})) : {};
-        if (r && r.ok) show(true, [ja ? '登録を取り消しました' : 'Registration undone']);
-        else show(false, [ja ? '取り消せません' : 'Not undone', ...message(b)]);
+        if (r && r.ok) show(true, [words.undone]);
+        else show(false, [words.notUndone, ...message(b)]);
       });
       result.append(undo);
       reset();
     } else {
-      if (retryable(res, body)) { show(false, [root.dataset.notThrough, ...message(body)]); return; }
-      show(false, [ja ? '✘ 登録できません' : '✘ Not registered', ...message(body)]);
+      if (retryable(res, body)) { show(false, [words.notThrough, ...message(body)]); return; }
+      show(false, [words.notRegistered, ...message(body)]);
       if (res.status >= 500) return;
       key = null;
     }

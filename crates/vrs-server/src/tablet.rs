@@ -11,7 +11,9 @@ use maud::{html, PreEscaped};
 use serde::Deserialize;
 use vrs_core::access::{Action, Target};
 use vrs_core::coupon::CouponRef;
-use vrs_core::doses::{register_at_site, DoseInput, DoseText, IdempotencyRequest, RegisterError};
+use vrs_core::doses::{
+    parse_statement, register_at_site, DoseText, IdempotencyRequest, RegisterError,
+};
 use vrs_domain::{DoseNumber, Labelled, UserFacing, VaccineProduct};
 use vrs_store::IDEMPOTENCY_KEY_MAX;
 
@@ -177,7 +179,7 @@ pub async fn register_dose(
         venue: &request.venue,
         doctor: &request.doctor,
     };
-    let input = match DoseInput::parse(&text, site) {
+    let input = match parse_statement(&text, site) {
         Ok(input) => input,
         Err(p) => {
             return Ok(bad_field(p.field, &p.reason.ja, p.reason.en));
@@ -326,11 +328,7 @@ pub async fn tablet_page(
             p.error #stopped role="alert" data-stopped="true" { (crate::i18n::said(lang, stop)) }
         }
         div #tablet data-csrf=(signed.session.csrf_token) data-lang=(lang.code())
-            data-retrying=(Text::RegistrationRetrying.pick(ja))
-            data-not-through=(Text::RegistrationNotThrough.pick(ja))
-            data-camera-point=(Text::CameraPointAtQr.pick(ja))
-            data-camera-unavailable=(Text::CameraUnavailable.pick(ja))
-            data-camera-not-coupon=(Text::CameraNotACoupon.pick(ja)) {
+            data-words=(tablet_words(lang)) {
             section.card #step-coupon {
                 label for="ocr" { (Text::CouponOcrLine18Digits.pick(ja)) }
                 input #ocr name="ocr" inputmode="numeric" autocomplete="off" autofocus
@@ -381,6 +379,44 @@ pub async fn tablet_page(
         )
         .into_string(),
     ))
+}
+
+/// The words the page's script says, in the page's language only, as a JSON object under the
+/// names the script looks them up by (`words.onlyDigits`). A text built from values is a template
+/// naming each value (`{code}`), which the script fills in. The page carries it in an attribute,
+/// escaped as any attribute is, so no text in it can end an element or run as script.
+fn tablet_words(lang: Lang) -> String {
+    use crate::i18n::{t, Phrase};
+    serde_json::json!({
+        "onlyDigits": t(lang, Text::OcrOnlyDigits),
+        "checkDigitMismatch": Phrase::CheckDigitMismatch(&"{code}").text(lang),
+        "overEighteenDigits": t(lang, Text::OcrOverEighteenDigits),
+        "readyToCheck": t(lang, Text::OcrReadyToCheck),
+        "cameraPoint": t(lang, Text::CameraPointAtQr),
+        "cameraUnavailable": t(lang, Text::CameraUnavailable),
+        "cameraNotCoupon": t(lang, Text::CameraNotACoupon),
+        "cannotRegister": t(lang, Text::CouponCannotRegister),
+        "doseOnCoupon": Phrase::DoseOnCoupon(&"{n}", &"{date}", &"{product}").text(lang),
+        "noDoseYet": t(lang, Text::NoDoseYet),
+        "retrying": t(lang, Text::RegistrationRetrying),
+        "notThrough": t(lang, Text::RegistrationNotThrough),
+        "registered": t(lang, Text::DoseRegisteredMark),
+        "registeredOnCoupon": Phrase::RegisteredOnCoupon(
+            &"{coupon}",
+            &"{municipality}",
+            &"{n}",
+            &"{date}",
+            &"{product}",
+            &"{lot}",
+        )
+        .text(lang),
+        "notRegistered": t(lang, Text::DoseNotRegisteredMark),
+        "undoThis": t(lang, Text::UndoThisRegistration),
+        "whyUndone": t(lang, Text::WhyIsItUndone),
+        "undone": t(lang, Text::RegistrationUndone),
+        "notUndone": t(lang, Text::RegistrationNotUndone),
+    })
+    .to_string()
 }
 
 /// The page's script: digit-by-digit feedback on the OCR line (length, the municipality code's

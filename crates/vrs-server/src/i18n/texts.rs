@@ -435,6 +435,19 @@ text_table! {
     CameraPointAtQr => "カメラを接種券のQRコードに向けてください。", "Point the camera at the coupon's QR code.";
     CameraUnavailable => "カメラを使えません。OCRラインを入力してください。", "The camera cannot be used: type the OCR line.";
     CameraNotACoupon => "読み取ったコードは接種券のOCRラインではありません。", "The code read is not a coupon's OCR line.";
+    /// The tablet page's script: the OCR line as it is typed or read.
+    OcrOnlyDigits => "数字以外の文字が含まれています。", "Only digits, please.";
+    OcrOverEighteenDigits => "18桁を超えています。", "More than 18 digits.";
+    OcrReadyToCheck => "18桁 — 確認できます。", "18 digits — ready to check.";
+    /// The tablet page's script: the coupon checked, the dose registered or refused, and its undo.
+    CouponCannotRegister => "登録できません", "Cannot register";
+    NoDoseYet => "接種記録なし", "no dose yet";
+    DoseRegisteredMark => "✔ 登録しました", "✔ Registered";
+    DoseNotRegisteredMark => "✘ 登録できません", "✘ Not registered";
+    UndoThisRegistration => "この登録を取り消す（誤登録のとき）", "Undo this registration (recorded in error)";
+    WhyIsItUndone => "取り消す理由を入力してください", "Why is it undone?";
+    RegistrationUndone => "登録を取り消しました", "Registration undone";
+    RegistrationNotUndone => "取り消せません", "Not undone";
     UploadSending => "送信中", "Sending";
     UploadReading => "ファイルを確認して取り込んでいます。このままお待ちください…", "Checking and importing the file: please wait…";
     UploadFailed => "送信できませんでした。もう一度お試しください。", "The file could not be sent: please try again.";
@@ -494,4 +507,10 @@ phrase_table! {
     DoseOrdinal(n) => "{n}回目", "dose {n}";
     AtLeastDoses(n) => "{n}回以上", "≥ {n} doses";
     CoverageByPrefecture(dose) => "都道府県別の接種率（{dose}回以上、対象者比）", "Coverage by prefecture (at least {dose} doses, of targets)";
+    /// The tablet page's script: an OCR line whose municipality code fails its check digit.
+    CheckDigitMismatch(code) => "自治体コード {code} の検査数字が合いません。読み取りを確認してください。", "Municipality code {code}: check digit does not match.";
+    /// The tablet page's script: a dose already recorded on the coupon checked.
+    DoseOnCoupon(n, date, product) => "{n}回目 {date} {product}", "{n}:  {date} {product}";
+    /// The tablet page's script: the dose just registered.
+    RegisteredOnCoupon(coupon, municipality, n, date, product, lot) => "接種券 {coupon} — {municipality} {n}回目 {date} {product} {lot}", "Coupon {coupon} — {municipality} {n} {date} {product} {lot}";
 }
