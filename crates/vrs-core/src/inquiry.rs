@@ -345,7 +345,7 @@ impl vrs_domain::UserFacing for RegisterInquiredError {
             RegisterInquiredError::Rules(problems) => problems
                 .iter()
                 .map(|(n, rules)| {
-                    let said: Vec<&str> = rules.iter().map(|r| r.message_ja()).collect();
+                    let said: Vec<&str> = rules.iter().map(|&r| r.message_ja()).collect();
                     format!("{n}回目: {}", said.join("、"))
                 })
                 .collect::<Vec<_>>()
@@ -360,7 +360,7 @@ impl vrs_domain::UserFacing for RegisterInquiredError {
             RegisterInquiredError::Rules(problems) => problems
                 .iter()
                 .map(|(n, rules)| {
-                    let said: Vec<&str> = rules.iter().map(|r| r.message_en()).collect();
+                    let said: Vec<&str> = rules.iter().map(|&r| r.message_en()).collect();
                     format!("dose {n}: {}", said.join("; "))
                 })
                 .collect::<Vec<_>>()

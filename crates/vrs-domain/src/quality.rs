@@ -83,6 +83,25 @@ impl QualityRule {
     }
 }
 
+/// A data-quality rule as a refusal: its code, 422, and both sentences.
+impl crate::UserFacing for QualityRule {
+    fn code(&self) -> &'static str {
+        QualityRule::code(*self)
+    }
+
+    fn status(&self) -> u16 {
+        422
+    }
+
+    fn message_ja(&self) -> std::borrow::Cow<'_, str> {
+        QualityRule::message_ja(*self).into()
+    }
+
+    fn message_en(&self) -> std::borrow::Cow<'_, str> {
+        QualityRule::message_en(*self).into()
+    }
+}
+
 impl std::fmt::Display for QualityRule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.message_en())

@@ -37,6 +37,14 @@ impl Fault {
         Self::new(refusal.code(), refusal.message_ja(), refusal.message_en())
     }
 
+    /// The message in the reader's language.
+    pub fn message(&self, lang: crate::i18n::Lang) -> &str {
+        match lang {
+            crate::i18n::Lang::Ja => &self.message_ja,
+            crate::i18n::Lang::En => &self.message_en,
+        }
+    }
+
     pub fn with_field(mut self, field: &str) -> Self {
         self.field = Some(field.to_owned());
         self

@@ -78,10 +78,7 @@ fn words(status: StatusCode) -> (Text, Text) {
 
 fn page(lang: Lang, status: StatusCode, fault: &Fault) -> maud::Markup {
     let (title, hint) = words(status);
-    let message = match lang {
-        Lang::Ja => &fault.message_ja,
-        Lang::En => &fault.message_en,
-    };
+    let message = fault.message(lang);
     layout(
         lang,
         t(lang, title),

@@ -9,7 +9,7 @@ use axum::Form;
 use serde::Deserialize;
 use vrs_core::access::{Action, Target};
 use vrs_core::coupon::CouponRef;
-use vrs_core::doses::{self, ChangeError, DoseInput, DoseText};
+use vrs_core::doses::{self, ChangeError, DoseText};
 use vrs_core::records::{read_person, search_people, PersonQuery};
 use vrs_domain::{
     parse_date, AtenaNumber, CouponNumber, DoseNumber, MunicipalityCode, MyNumber, NameFragment,
@@ -20,7 +20,7 @@ use vrs_store::Areas;
 use crate::confirm::{unless_confirmed, Destructive};
 use crate::error::WebError;
 use crate::form::Refusal;
-use crate::i18n::{field_refused, t, Lang, Text};
+use crate::i18n::{field_refused, said, t, Lang, Text};
 use crate::records_pages as view;
 use crate::session::Signed;
 use crate::AppState;
@@ -288,7 +288,11 @@ pub struct DoseForm {
     pub reason: String,
 }
 
-fn dose_input(lang: Lang, own: MunicipalityCode, f: &DoseForm) -> Result<DoseInput, Refusal> {
+fn dose_input(
+    lang: Lang,
+    own: MunicipalityCode,
+    f: &DoseForm,
+) -> Result<vrs_domain::DoseStatement, Refusal> {
     let text = DoseText {
         dose_number: &f.dose_number,
         administered_on: &f.administered_on,
@@ -298,11 +302,8 @@ fn dose_input(lang: Lang, own: MunicipalityCode, f: &DoseForm) -> Result<DoseInp
         venue: &f.venue,
         doctor: &f.doctor,
     };
-    DoseInput::parse(&text, own).map_err(|p| {
-        let message = match lang {
-            Lang::Ja => format!("{}: {}", p.label_ja(), p.reason.ja),
-            Lang::En => format!("{}: {}", p.field, p.reason.en),
-        };
+    doses::parse_statement(&text, own).map_err(|p| {
+        let message = said(lang, &p).into_owned();
         Refusal::field(p.field, message)
     })
 }
@@ -313,23 +314,16 @@ fn change_message(lang: Lang, e: ChangeError) -> Result<Refusal, WebError> {
         ChangeError::Rules(rules) => Refusal::form(
             rules
                 .iter()
-                .map(|r| {
-                    if lang == Lang::Ja {
-                        r.message_ja()
-                    } else {
-                        r.message_en()
-                    }
-                })
+                .map(|r| said(lang, r))
                 .collect::<Vec<_>>()
                 .join(" "),
         ),
         ChangeError::NoReason => Refusal::field("reason", t(lang, Text::GiveAReason)),
         ChangeError::NotFound => return Err(WebError::NotFound),
         ChangeError::Invalid(m) => Refusal::form(m),
-        ChangeError::Store(vrs_store::StoreError::Conflict(kind)) => Refusal::form(match lang {
-            Lang::Ja => kind.ja(),
-            Lang::En => kind.to_string(),
-        }),
+        ChangeError::Store(vrs_store::StoreError::Conflict(kind)) => {
+            Refusal::form(said(lang, &kind).into_owned())
+        }
         ChangeError::Store(e) => return Err(e.into()),
     })
 }
