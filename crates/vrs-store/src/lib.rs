@@ -1,9 +1,10 @@
 //! Storage of the Vaccination Record System.
 //!
 //! One small trait per concern ([`ResidentStore`], [`DoseStore`], [`AuditStore`], …) gathered by
-//! [`Store`], two backends: embedded SQLite (the default, WAL) and PostgreSQL. Every area method
-//! takes the caller's municipality (`scope`) first and touches only rows whose key starts with that
-//! code; nothing reaches another municipality's area. Personal fields are sealed with the
+//! [`Store`], two backends: embedded SQLite (the default, WAL) and PostgreSQL. A municipality's
+//! rows are reached through its [`Area`] (`store.area(code)`), which gives every area method the
+//! municipality and admits the records a write names to it; each method touches only rows whose key
+//! starts with that code, so nothing reaches another municipality's area. Personal fields are sealed with the
 //! municipality's data key before they leave this crate's hands ([`sealed`]), so no caller can store
 //! them in the clear, and every change is written together with its audit entry in one transaction.
 //!
