@@ -39,13 +39,9 @@ async fn people(app: &TestApp) -> (Resident, Resident) {
     let audit = vrs_store::AuditEntry::now("test", "test", "local", "resident.put", "x");
     let mut synthetic = vrs_interop::Synthetic::new(saijo(), 2, 41);
     let (a, b) = (synthetic.next().unwrap(), synthetic.next().unwrap());
+    let area = app.db.store.area(saijo());
     for p in [&a, &b] {
-        app.db
-            .store
-            .area(saijo())
-            .put_resident(p, &audit)
-            .await
-            .unwrap();
+        area.put_resident(p, &audit).await.unwrap();
     }
     let dose = |n: u8, day: u32, lot: &str| {
         DoseRecord::now(
@@ -62,10 +58,7 @@ async fn people(app: &TestApp) -> (Resident, Resident) {
             DoseSource::Tablet,
         )
     };
-    app.db
-        .store
-        .area(saijo())
-        .add_doses(&[dose(1, 1, "FA4597"), dose(2, 22, "FC5295")], "t", &audit)
+    area.add_doses(&[dose(1, 1, "FA4597"), dose(2, 22, "FC5295")], "t", &audit)
         .await
         .unwrap();
     (a, b)
