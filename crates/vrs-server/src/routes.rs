@@ -1,7 +1,11 @@
-//! The route table: every path, its methods, who it is for and its handlers, which live with their
+//! The route table: every path, its methods, who it is for — the actions of the access table its
+//! handlers check, or public, or any signed-in account — and its handlers, which live with their
 //! feature. The OpenAPI document lists the JSON API's operations from the same handlers.
 
+mod audience;
 mod certificate_routes;
+
+pub use audience::Audience;
 
 use axum::response::Redirect;
 use axum::routing::{get, post};
@@ -17,27 +21,6 @@ use crate::{
 };
 
 pub(crate) use crate::openapi::ApiDoc;
-
-/// Who a route is for, as the tenant-isolation tests read it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Audience {
-    /// Anyone, signed in or not (health, metrics, sign-in, language).
-    Public,
-    /// Any signed-in user (menu, password, sign-out).
-    SignedIn,
-    /// The national operator.
-    Operator,
-    /// A municipality's administrator.
-    MunicipalAdmin,
-    /// A municipality's staff (administrators included).
-    MunicipalStaff,
-    /// A vaccination-site tablet (it reads coupons of any municipality).
-    SiteTablet,
-    /// Whoever reads statistics: municipal staff (their own), prefectures (theirs), the nation.
-    Statistics,
-    /// The certificate app's back end, kiosks and certificate centres (service accounts).
-    CertificateService,
-}
 
 /// One route: its path pattern, the methods it answers, who it is for.
 pub struct RouteInfo {
@@ -90,6 +73,7 @@ fn r(
 /// Every route of the application. The router is built from this table and nothing else, so the
 /// tests that walk it (tenant isolation) cannot miss a route.
 fn table() -> Vec<(RouteInfo, Handlers)> {
+    use vrs_core::access::Action::*;
     use Audience::*;
     let mut table = vec![
         r("/healthz", &["GET"], Public, get(healthz)),
@@ -121,182 +105,182 @@ fn table() -> Vec<(RouteInfo, Handlers)> {
         r(
             "/operator/locks",
             &["GET"],
-            Operator,
+            Acts(&[ApproveAccounts]),
             get(account_admin::locked_accounts),
         ),
         r(
             "/operator/coupon-reads",
             &["GET"],
-            Operator,
+            Acts(&[ApproveAccounts]),
             get(account_admin::unusual_coupon_reads),
         ),
         r(
             "/operator/locks/{user_id}/unlock",
             &["POST"],
-            Operator,
+            Acts(&[ApproveAccounts]),
             post(account_admin::unlock_account),
         ),
         r(
             "/operator/applications",
             &["GET"],
-            Operator,
+            Acts(&[ApproveAccounts]),
             get(account_admin::operator_applications),
         ),
         r(
             "/operator/applications/{id}/approve",
             &["POST"],
-            Operator,
+            Acts(&[ApproveAccounts]),
             post(account_admin::approve_application),
         ),
         r(
             "/operator/applications/{id}/reject",
             &["POST"],
-            Operator,
+            Acts(&[ApproveAccounts]),
             post(account_admin::reject_application),
         ),
         r(
             "/admin/accounts",
             &["GET"],
-            MunicipalAdmin,
+            Acts(&[ManageAccounts]),
             get(crate::municipal_accounts::list),
         ),
         r(
             "/admin/accounts/{user}/access",
             &["POST"],
-            MunicipalAdmin,
+            Acts(&[ManageAccounts]),
             post(crate::municipal_accounts::set_access),
         ),
         r(
             "/admin/accounts/{user}/password",
             &["POST"],
-            MunicipalAdmin,
+            Acts(&[ManageAccounts]),
             post(crate::municipal_accounts::reset_password),
         ),
         r(
             "/admin/applications",
             &["GET", "POST"],
-            MunicipalAdmin,
+            Acts(&[ApplyForAccounts]),
             get(account_admin::admin_applications).post(account_admin::apply_for_account),
         ),
         r(
             "/audit",
             &["GET"],
-            MunicipalStaff,
+            Acts(&[ReadAuditLog]),
             get(audit_log::audit_page),
         ),
         r(
             "/audit.csv",
             &["GET"],
-            MunicipalStaff,
+            Acts(&[ExportAuditLog]),
             get(audit_log::audit_csv),
         ),
         r(
             "/api/v1/coupons/{reference}",
             &["GET"],
-            SiteTablet,
+            Acts(&[ReadCoupon]),
             get(read_coupon),
         ),
         r(
             "/api/v1/doses",
             &["POST"],
-            SiteTablet,
+            Acts(&[RegisterDose]),
             post(crate::tablet::register_dose),
         ),
         r(
             "/api/v1/doses/undo",
             &["POST"],
-            SiteTablet,
+            Acts(&[RegisterDose]),
             post(crate::tablet::undo_dose),
         ),
         r(
             "/tablet",
             &["GET"],
-            SiteTablet,
+            Acts(&[ReadCoupon]),
             get(crate::tablet::tablet_page),
         ),
         r(
             "/records",
             &["GET", "POST"],
-            MunicipalStaff,
+            Acts(&[SearchPeople]),
             get(records::search).post(records::search_posted),
         ),
         r(
             "/records/{atena}",
             &["GET"],
-            MunicipalStaff,
+            Acts(&[ReadPerson]),
             get(records::person),
         ),
         r(
             "/records/{atena}/print",
             &["GET"],
-            MunicipalStaff,
+            Acts(&[ReadPerson]),
             get(crate::record_print::page),
         ),
         r(
             "/records/{atena}/doses",
             &["POST"],
-            MunicipalStaff,
+            Acts(&[AddDose]),
             post(records::add_dose),
         ),
         r(
             "/records/{atena}/doses/{n}/correct",
             &["POST"],
-            MunicipalStaff,
+            Acts(&[CorrectDose]),
             post(records::correct_dose),
         ),
         r(
             "/records/{atena}/doses/{n}/delete",
             &["POST"],
-            MunicipalStaff,
+            Acts(&[DeleteDose]),
             post(records::delete_dose),
         ),
         r(
             "/records/{atena}/delete",
             &["POST"],
-            MunicipalStaff,
+            Acts(&[DeletePerson]),
             post(records::delete_person),
         ),
         r(
             "/records/{atena}/flags",
             &["POST"],
-            MunicipalStaff,
+            Acts(&[FlagPerson]),
             post(records::set_flags),
         ),
         // Duplicate people: the review queue, scan, merge, unmerge, dismissal.
         r(
             "/duplicates",
             &["GET"],
-            MunicipalStaff,
+            Acts(&[ReadPerson]),
             get(crate::duplicates::page),
         ),
         r(
             "/duplicates/scan",
             &["POST"],
-            MunicipalStaff,
+            Acts(&[CorrectPerson]),
             post(crate::duplicates::scan),
         ),
         r(
             "/duplicates/merge",
             &["POST"],
-            MunicipalStaff,
+            Acts(&[CorrectPerson]),
             post(crate::duplicates::merge),
         ),
         r(
             "/duplicates/{id}/dismiss",
             &["POST"],
-            MunicipalStaff,
+            Acts(&[CorrectPerson]),
             post(crate::duplicates::dismiss),
         ),
         r(
             "/duplicates/merges/{id}/unmerge",
             &["POST"],
-            MunicipalStaff,
+            Acts(&[CorrectPerson]),
             post(crate::duplicates::unmerge),
         ),
         r(
             "/targets/import",
             &["GET", "POST"],
-            MunicipalStaff,
+            Acts(&[ImportTargets]),
             get(crate::target_files::import_page)
                 .post(crate::target_files::import)
                 .layer(axum::extract::DefaultBodyLimit::max(
@@ -306,7 +290,7 @@ fn table() -> Vec<(RouteInfo, Handlers)> {
         r(
             "/doses/import",
             &["GET", "POST"],
-            MunicipalStaff,
+            Acts(&[ImportDoses]),
             get(dose_files::import_page).post(dose_files::import).layer(
                 axum::extract::DefaultBodyLimit::max(dose_files::UPLOAD_LIMIT),
             ),
@@ -314,39 +298,44 @@ fn table() -> Vec<(RouteInfo, Handlers)> {
         r(
             "/doses/export",
             &["GET"],
-            MunicipalStaff,
+            Acts(&[ExportRecords]),
             get(dose_files::export_page),
         ),
         r(
             "/doses/export/download",
             &["GET"],
-            MunicipalStaff,
+            Acts(&[ExportRecords]),
             get(dose_files::export),
         ),
-        r("/statistics", &["GET"], Statistics, get(statistics::page)),
+        r(
+            "/statistics",
+            &["GET"],
+            Acts(&[ReadStatistics]),
+            get(statistics::page),
+        ),
         r(
             "/statistics/download",
             &["GET"],
-            Statistics,
+            Acts(&[ReadStatistics]),
             get(statistics::download),
         ),
         r(
             "/api/v1/inquiries/bulk",
             &["POST"],
-            MunicipalStaff,
+            Acts(&[SendInquiry]),
             post(inquiries::api_bulk)
                 .layer(axum::extract::DefaultBodyLimit::max(inquiries::BULK_LIMIT)),
         ),
         r(
             "/api/v1/inquiries/bulk/{batch}",
             &["GET"],
-            MunicipalStaff,
+            Acts(&[SendInquiry]),
             get(inquiries::api_bulk_results),
         ),
         r(
             "/api/v1/targets",
             &["POST"],
-            MunicipalStaff,
+            Acts(&[ImportTargets]),
             post(crate::targets::import).layer(axum::extract::DefaultBodyLimit::max(
                 crate::targets::UPLOAD_LIMIT,
             )),
@@ -354,25 +343,25 @@ fn table() -> Vec<(RouteInfo, Handlers)> {
         r(
             "/api/v1/statistics",
             &["GET"],
-            Statistics,
+            Acts(&[ReadStatistics]),
             get(statistics::api),
         ),
         r(
             "/inquiries",
             &["GET", "POST"],
-            MunicipalStaff,
+            Acts(&[SendInquiry]),
             get(inquiries::page).post(inquiries::send),
         ),
         r(
             "/inquiries/{id}/register",
             &["POST"],
-            MunicipalStaff,
+            Acts(&[AddDose]),
             post(inquiries::register),
         ),
         r(
             "/inquiries/bulk",
             &["GET", "POST"],
-            MunicipalStaff,
+            Acts(&[SendInquiry]),
             get(inquiries::bulk_page)
                 .post(inquiries::bulk_upload)
                 .layer(axum::extract::DefaultBodyLimit::max(inquiries::BULK_LIMIT)),
@@ -380,43 +369,44 @@ fn table() -> Vec<(RouteInfo, Handlers)> {
         r(
             "/inquiries/bulk/{batch}/register",
             &["POST"],
-            MunicipalStaff,
+            Acts(&[AddDose]),
             post(inquiries::bulk_register),
         ),
         r(
             "/inquiries/bulk/{batch}/download",
             &["GET"],
-            MunicipalStaff,
+            Acts(&[SendInquiry]),
             get(inquiries::bulk_download),
         ),
         r(
             "/api/v1/inquiries",
             &["POST"],
-            MunicipalStaff,
+            Acts(&[SendInquiry]),
             post(inquiries::api_inquire),
         ),
         r(
             "/provisions",
             &["GET"],
-            MunicipalStaff,
+            Acts(&[ReadProvisionRecords]),
             get(inquiries::provisions),
         ),
         r(
             "/provisions/download",
             &["GET"],
-            MunicipalStaff,
+            Acts(&[ReadProvisionRecords]),
             get(inquiries::provisions_download),
         ),
+        // The municipality's terms and agreements; the operator reads them on its own page.
         r(
             "/terms",
             &["GET"],
-            MunicipalStaff,
+            InOwnMunicipality(&[ReadTerms]),
             get(governance::terms_page),
         ),
         r(
             "/terms/{kind}/agree",
             &["POST"],
-            MunicipalAdmin,
+            Acts(&[AgreeToTerms]),
             post(governance::agree_to),
         ),
         r("/fhir/metadata", &["GET"], Public, get(fhir::metadata)),
@@ -439,41 +429,46 @@ fn table() -> Vec<(RouteInfo, Handlers)> {
             Public,
             get(fhir::unsupported).post(fhir::unsupported),
         ),
-        r("/fhir", &["POST"], MunicipalStaff, post(fhir::transaction)),
+        r(
+            "/fhir",
+            &["POST"],
+            Acts(&[ImportDoses]),
+            post(fhir::transaction),
+        ),
         r(
             "/fhir/Patient",
             &["GET"],
-            MunicipalStaff,
+            Acts(&[SearchPeople]),
             get(fhir::search_patients),
         ),
         r(
             "/fhir/Patient/_search",
             &["POST"],
-            MunicipalStaff,
+            Acts(&[SearchPeople]),
             post(fhir::search_patients_posted),
         ),
         r(
             "/fhir/Patient/{id}",
             &["GET"],
-            MunicipalStaff,
+            Acts(&[ReadPerson]),
             get(fhir::read_patient),
         ),
         r(
             "/fhir/Immunization",
             &["GET", "POST"],
-            MunicipalStaff,
+            Acts(&[ReadPerson, ImportDoses]),
             get(fhir::search_immunizations).post(fhir::create_immunization),
         ),
         r(
             "/fhir/Immunization/{id}",
             &["GET"],
-            MunicipalStaff,
+            Acts(&[ReadPerson]),
             get(fhir::read_immunization),
         ),
         r(
             "/hl7/v2",
             &["POST"],
-            MunicipalStaff,
+            Acts(&[ImportDoses, ReadPerson]),
             // The handler bounds the body itself: one too long is answered AR, not 413.
             post(hl7::post_er7),
         ),
@@ -528,25 +523,25 @@ fn table() -> Vec<(RouteInfo, Handlers)> {
         r(
             "/admin/backup",
             &["GET", "POST"],
-            MunicipalAdmin,
+            Acts(&[BackupArea]),
             get(backups::page).post(backups::take),
         ),
         r(
             "/operator/terms",
             &["GET", "POST"],
-            Operator,
+            Acts(&[PublishTerms]),
             get(governance::operator_terms).post(governance::publish),
         ),
         r(
             "/operator/functions",
             &["GET"],
-            Operator,
+            Acts(&[EmergencyStop]),
             get(governance::functions_page),
         ),
         r(
             "/operator/functions/{function}",
             &["POST"],
-            Operator,
+            Acts(&[EmergencyStop]),
             post(governance::switch),
         ),
     ]);

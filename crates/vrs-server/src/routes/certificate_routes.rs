@@ -10,6 +10,7 @@ use crate::certificates;
 /// The certificate routes, in the order of the table.
 pub(super) fn table() -> Vec<(RouteInfo, Handlers)> {
     use super::Audience::*;
+    use vrs_core::access::Action::*;
     vec![
         r(
             "/.well-known/jwks.json",
@@ -56,13 +57,13 @@ pub(super) fn table() -> Vec<(RouteInfo, Handlers)> {
         r(
             "/records/{atena}/certificates/{id}/reissue",
             &["POST"],
-            MunicipalStaff,
+            Acts(&[IssueCertificateCounter]),
             post(crate::lifecycle::reissue),
         ),
         r(
             "/records/{atena}/certificates/{id}/revoke",
             &["POST"],
-            MunicipalStaff,
+            Acts(&[IssueCertificateCounter]),
             post(crate::lifecycle::revoke),
         ),
         r(
@@ -74,25 +75,25 @@ pub(super) fn table() -> Vec<(RouteInfo, Handlers)> {
         r(
             "/records/{atena}/certificate",
             &["POST"],
-            MunicipalStaff,
+            Acts(&[IssueCertificateCounter]),
             post(certificates::issue_counter),
         ),
         r(
             "/certificates",
             &["GET"],
-            MunicipalStaff,
+            Acts(&[IssueCertificateCounter]),
             get(certificates::history),
         ),
         r(
             "/api/v1/app/certificates",
             &["POST"],
-            CertificateService,
+            Acts(&[IssueCertificateApp]),
             post(certificates::api_app),
         ),
         r(
             "/api/v1/kiosk/certificates",
             &["POST"],
-            CertificateService,
+            Acts(&[IssueCertificateKiosk]),
             post(certificates::api_kiosk),
         ),
     ]
