@@ -59,11 +59,11 @@ fn person_exists(
     scope: MunicipalityCode,
     atena: &str,
 ) -> Result<bool, StoreError> {
-    Ok(tx.query_row(
-        "SELECT EXISTS (SELECT 1 FROM residents WHERE municipality_code = ?1 AND atena_number = ?2)",
-        params![scope.as_str(), atena],
-        |r| r.get(0),
-    )?)
+    Ok(tx
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM residents WHERE municipality_code = ?1 AND atena_number = ?2)",
+        )?
+        .query_row(params![scope.as_str(), atena], |r| r.get(0))?)
 }
 
 fn insert_dose(

@@ -115,26 +115,31 @@ fn commit_group(
     keyring: &Keyring,
     group: &mut [Box<dyn Job>],
 ) -> Result<(), String> {
-    conn.execute_batch("BEGIN IMMEDIATE")
-        .map_err(|e| e.to_string())?;
+    // The transaction and savepoint statements are prepared once and kept, as every other
+    // statement of the writer is, instead of being parsed again for every write.
+    let run = |sql: &str| {
+        conn.prepare_cached(sql)
+            .and_then(|mut s| s.execute([]))
+            .map(drop)
+    };
+    run("BEGIN IMMEDIATE").map_err(|e| e.to_string())?;
     for job in group.iter_mut() {
-        let step = conn.execute_batch("SAVEPOINT job").and_then(|()| {
+        let step = run("SAVEPOINT job").and_then(|()| {
             // A write that panics fails alone; the thread and the others of the group go on.
             let ran =
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run(conn, keyring)));
-            if ran.unwrap_or(false) {
-                conn.execute_batch("RELEASE job")
-            } else {
-                conn.execute_batch("ROLLBACK TO job; RELEASE job")
+            if !ran.unwrap_or(false) {
+                run("ROLLBACK TO job")?;
             }
+            run("RELEASE job")
         });
         if let Err(e) = step {
-            let _ = conn.execute_batch("ROLLBACK");
+            let _ = run("ROLLBACK");
             return Err(e.to_string());
         }
     }
-    conn.execute_batch("COMMIT").map_err(|e| {
-        let _ = conn.execute_batch("ROLLBACK");
+    run("COMMIT").map_err(|e| {
+        let _ = run("ROLLBACK");
         e.to_string()
     })
 }
