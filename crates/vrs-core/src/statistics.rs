@@ -131,14 +131,21 @@ pub async fn compute(
 }
 
 /// Recomputes the municipalities whose records changed since their statistics were computed
-/// (found in one read, so a pass after one change costs that municipality, not the country);
-/// returns those it replaced.
+/// (found in one read, so a pass after one change costs that municipality, not the country; a
+/// municipality whose chain moved on only by reads is marked current instead); returns those it
+/// replaced.
 pub async fn refresh(
     store: &(impl AuditStore + StatisticsStore + ?Sized),
     today: NaiveDate,
 ) -> Result<Vec<MunicipalityCode>, StoreError> {
     let mut replaced = Vec::new();
     for m in store.statistics_stale().await? {
+        // A chain moved on only by reads (searches, record views, exports, sign-ins) leaves the
+        // figures as they were: marked current, not computed again. Staff looking people up all
+        // day must not make the job read a city of millions after every search.
+        if store.area(m).statistics_still_current().await? {
+            continue;
+        }
         let stats = compute(store, m, today).await?;
         if store.area(m).replace_statistics(&stats).await? {
             replaced.push(m);

@@ -195,6 +195,57 @@ impl AuditAction {
         }
     }
 
+    /// Whether an entry of this action may have changed the area's records (its people, their
+    /// flags and their doses), after which the area's statistics are computed again. The actions
+    /// that only read, search, export or check records, or concern accounts, sessions, machine
+    /// clients, terms and inquiries, are listed as changing nothing; every other action, and any
+    /// added later, counts as a change, so a missed one costs a recomputation, never stale figures.
+    pub fn may_change_records(self) -> bool {
+        use AuditAction::*;
+        !matches!(
+            self,
+            AccountApply
+                | AccountApprove
+                | AccountDisable
+                | AccountEnable
+                | AccountIssue
+                | AccountLock
+                | AccountPasswordReset
+                | AccountReject
+                | AccountUnlock
+                | AuditExport
+                | BackupTake
+                | CertificateHistory
+                | CertificateIssueApp
+                | CertificateIssueCounter
+                | CertificateIssueKiosk
+                | CertificateRevoke
+                | ClientRegister
+                | ClientRemove
+                | ClientToken
+                | CouponRead
+                | DosesCheck
+                | DosesExport
+                | DuplicatesDismiss
+                | DuplicatesScan
+                | DuplicatesView
+                | FunctionStop
+                | InquiryAnswer
+                | InquirySend
+                | KeysEscrowExport
+                | Login
+                | Logout
+                | PasswordChange
+                | PersonRead
+                | PersonSearch
+                | PersonSearchByMyNumber
+                | ProvisionRead
+                | RecordsExport
+                | TermsAgree
+                | TermsPublish
+        )
+    }
+
     /// The action of a stored name; `None` for a name this build does not write.
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|a| a.as_str() == name)
@@ -368,5 +419,34 @@ mod tests {
             );
         }
         assert_eq!(AuditAction::parse("no.such"), None);
+    }
+
+    #[test]
+    fn what_changes_records_is_told_apart_from_reads() {
+        for changes in [
+            AuditAction::DoseRegister,
+            AuditAction::DoseCorrect,
+            AuditAction::DoseDelete,
+            AuditAction::DoseUndo,
+            AuditAction::DosesImport,
+            AuditAction::TargetsImport,
+            AuditAction::PersonFlags,
+            AuditAction::PersonMerge,
+            AuditAction::PersonDelete,
+            AuditAction::BackupRestore,
+            AuditAction::StatisticsRebuild,
+            AuditAction::KeyRotate,
+        ] {
+            assert!(changes.may_change_records(), "{changes:?}");
+        }
+        for reads in [
+            AuditAction::PersonSearch,
+            AuditAction::PersonSearchByMyNumber,
+            AuditAction::PersonRead,
+            AuditAction::RecordsExport,
+            AuditAction::Login,
+        ] {
+            assert!(!reads.may_change_records(), "{reads:?}");
+        }
     }
 }

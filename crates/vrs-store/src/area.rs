@@ -239,6 +239,7 @@ in_area! {
     StatisticsStore {
         fn statistics_source(after: Option<&AtenaNumber>, limit: u32) -> Vec<StatPerson>;
         fn replace_statistics(stats: &AreaStatistics) -> bool;
+        fn statistics_still_current() -> bool;
     }
     AccountStore {
         fn apply_for_account(

@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use vrs_crypto::FieldCipher;
-use vrs_domain::{AgeBand, AtenaNumber, MunicipalityCode, PrefectureCode, Sex};
+use vrs_domain::{AgeBand, AtenaNumber, AuditAction, MunicipalityCode, PrefectureCode, Sex};
 
 use crate::{rows, sealed, StoreError};
 
@@ -124,6 +124,27 @@ pub(crate) const TABLES: [&str; 6] = [
     "stat_open",
     "stat_totals",
 ];
+
+/// Marks the stored statistics of one municipality (`{p}1`) as computed from its chain's head when
+/// every entry appended after the one they were computed from changes no record (reads, searches,
+/// exports, sign-ins: [`AuditAction::may_change_records`]); an entry of an action this build does
+/// not know counts as a change. Same SQL on both backends; one row updated, or none.
+pub(crate) fn still_current_sql(p: char) -> String {
+    let unchanging: Vec<String> = AuditAction::ALL
+        .iter()
+        .filter(|a| !a.may_change_records())
+        .map(|a| format!("'{}'", a.as_str()))
+        .collect();
+    format!(
+        "UPDATE stat_state SET source_seq = h.seq FROM audit_heads h \
+         WHERE stat_state.municipality_code = {p}1 AND h.municipality_code = {p}1 \
+           AND stat_state.source_seq >= 0 AND h.seq > stat_state.source_seq \
+           AND NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.municipality_code = {p}1 \
+             AND a.seq > stat_state.source_seq AND a.seq <= h.seq \
+             AND a.action NOT IN ({}))",
+        unchanging.join(", ")
+    )
+}
 
 /// The municipalities whose statistics are stale (same SQL on both backends).
 pub(crate) const STALE: &str = "SELECT m.municipality_code FROM municipalities m \
@@ -295,6 +316,12 @@ pub trait StatisticsStore: crate::Scoped + Send + Sync {
         scope: MunicipalityCode,
         stats: &AreaStatistics,
     ) -> Result<bool, StoreError>;
+
+    /// Marks the area's stored statistics as computed from its chain's head when nothing appended
+    /// to the chain since they were computed can have changed a record (only reads, searches,
+    /// exports, sign-ins …), so that they need not be computed again: returns whether it did. False
+    /// when an entry may have changed a record, or no statistics are stored.
+    async fn statistics_still_current(&self, scope: MunicipalityCode) -> Result<bool, StoreError>;
 
     /// The audit head each municipality's stored statistics were computed from, and when.
     async fn statistics_computed(

@@ -220,6 +220,23 @@ async fn aggregates_equal_a_recount_after_random_changes(db: &TestDb) {
     assert_recount(store, &people).await;
     // Nothing changed: nothing recomputed.
     assert!(refresh(store, today()).await.unwrap().is_empty());
+    // Staff looking people up change no record: nothing recomputed, and the figures are marked
+    // current (not stale again at the next pass).
+    let searcher = Actor {
+        user: "matsuyama-staff".into(),
+        role: "municipal_staff".into(),
+        terminal: "lgwan".into(),
+    };
+    for action in [AuditAction::PersonSearch, AuditAction::PersonRead] {
+        store
+            .append_audit(code("382019").into(), &searcher.audit(action, "1"))
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.statistics_stale().await.unwrap(), [code("382019")]);
+    assert!(refresh(store, today()).await.unwrap().is_empty());
+    assert!(store.statistics_stale().await.unwrap().is_empty());
+    assert_recount(store, &people).await;
 
     // Random corrections (date and product), deletions, new doses and deaths in 西条市 only.
     let saijo = code("382060");

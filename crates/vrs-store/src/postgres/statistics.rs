@@ -275,6 +275,14 @@ impl StatisticsStore for PostgresStore {
             .collect()
     }
 
+    async fn statistics_still_current(&self, scope: MunicipalityCode) -> Result<bool, StoreError> {
+        let client = self.pool.get().await?;
+        let updated = client
+            .execute(&stat::still_current_sql('$'), &[&scope.as_str()])
+            .await?;
+        Ok(updated == 1)
+    }
+
     async fn statistics_stale(&self) -> Result<Vec<MunicipalityCode>, StoreError> {
         let client = self.pool.get().await?;
         let found = client.query(stat::STALE, &[]).await?;

@@ -254,6 +254,16 @@ impl StatisticsStore for SqliteStore {
         .await
     }
 
+    async fn statistics_still_current(&self, scope: MunicipalityCode) -> Result<bool, StoreError> {
+        self.write(move |tx, _| {
+            let updated = tx
+                .prepare_cached(&stat::still_current_sql('?'))?
+                .execute([scope.as_str()])?;
+            Ok(updated == 1)
+        })
+        .await
+    }
+
     async fn statistics_stale(&self) -> Result<Vec<MunicipalityCode>, StoreError> {
         self.read(|conn, _| {
             let mut stmt = conn.prepare(stat::STALE)?;

@@ -74,6 +74,7 @@ on_both_backends!(
     the_statistics_source_pages_through_every_resident_once_with_birth_date_sex_flags_and_doses,
     a_municipality_statistics_source_never_holds_another_municipality_people,
     replaced_statistics_read_back_exactly_and_an_older_or_equal_source_is_refused,
+    statistics_stay_current_when_only_reads_were_audited_since,
     prefecture_and_nation_scopes_sum_over_their_municipalities,
     open_counts_sum_per_prefecture_or_municipality_and_a_release_is_replaced_whole,
     municipality_figures_give_targets_people_with_and_doses_by_code,

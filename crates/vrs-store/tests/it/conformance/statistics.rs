@@ -1,6 +1,7 @@
 //! Conformance cases for statistics: the statistics job's source pages (every person of the area
 //! once, birth date opened, doses attached, nobody of another area), the replacement of a
-//! municipality's counts as a whole (refused for an older or equal audit head), the sums over a
+//! municipality's counts as a whole (refused for an older or equal audit head), counts kept current
+//! when only reads were audited since they were computed, the sums over a
 //! prefecture and the nation (`statistics/sums.rs`), and open counts with the open-data release
 //! (`statistics/opendata.rs`).
 
@@ -402,4 +403,84 @@ pub async fn replaced_statistics_read_back_exactly_and_an_older_or_equal_source_
         .unwrap()
         .daily
         .is_empty());
+}
+
+pub async fn statistics_stay_current_when_only_reads_were_audited_since(db: &TestDb) {
+    let s = &db.store;
+    let m = code(SAIJO);
+    let append = |action: &'static str| async move {
+        s.append_audit(m.into(), &audit(action, "382060-1"))
+            .await
+            .unwrap()
+            .seq
+    };
+    // The area opens with a person; nothing stored yet: nothing to keep current.
+    let r = resident(SAIJO, 1);
+    s.area(m)
+        .put_resident(&r, &audit("targets.import", r.atena.as_str()))
+        .await
+        .unwrap();
+    assert_eq!(s.statistics_stale().await.unwrap(), vec![m]);
+    assert!(!s.area(m).statistics_still_current().await.unwrap());
+    let computed = append("dose.register").await;
+    assert!(s
+        .area(m)
+        .replace_statistics(&sample(computed, "2026-05-01T03:00:00Z", 1))
+        .await
+        .unwrap());
+    assert!(s.statistics_stale().await.unwrap().is_empty());
+    // At the head already: nothing to mark.
+    assert!(!s.area(m).statistics_still_current().await.unwrap());
+
+    // Searches, a record read, an export and a sign-in: stale by the head, yet current.
+    for action in [
+        "person.search",
+        "person.search_by_my_number",
+        "person.read",
+        "records.export",
+        "login",
+    ] {
+        append(action).await;
+    }
+    let head = append("person.search").await;
+    assert_eq!(s.statistics_stale().await.unwrap(), vec![m]);
+    assert!(s.area(m).statistics_still_current().await.unwrap());
+    assert!(s.statistics_stale().await.unwrap().is_empty());
+    let (_, seq, when) = s.statistics_computed().await.unwrap()[0];
+    assert_eq!((seq, when), (head, at("2026-05-01T03:00:00Z")));
+    // The figures are the ones computed, untouched.
+    assert_eq!(
+        s.scope_statistics(StatScope::Municipality(m))
+            .await
+            .unwrap(),
+        read_back(&sample(computed, "2026-05-01T03:00:00Z", 1))
+    );
+
+    // A change among reads, or an action this build does not know, needs the figures again.
+    for changing in ["dose.correct", "no.such.action"] {
+        append("person.search").await;
+        append(changing).await;
+        append("person.read").await;
+        assert!(
+            !s.area(m).statistics_still_current().await.unwrap(),
+            "{changing}"
+        );
+        assert_eq!(s.statistics_stale().await.unwrap(), vec![m], "{changing}");
+        let head = append("person.read").await;
+        assert!(s
+            .area(m)
+            .replace_statistics(&sample(head, "2026-05-02T03:00:00Z", 1))
+            .await
+            .unwrap());
+    }
+    // Another municipality's reads do not touch this one's state.
+    s.append_audit(code(CHIYODA).into(), &audit("person.search", "131016-1"))
+        .await
+        .unwrap();
+    assert!(!s
+        .area(code(CHIYODA))
+        .statistics_still_current()
+        .await
+        .unwrap());
+    assert!(!s.area(m).statistics_still_current().await.unwrap());
 }
