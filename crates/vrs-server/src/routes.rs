@@ -189,7 +189,7 @@ fn table() -> Vec<(RouteInfo, Handlers)> {
         r(
             "/api/v1/doses/undo",
             &["POST"],
-            Acts(&[RegisterDose]),
+            Acts(&[UndoOwnDose]),
             post(crate::tablet::undo_dose),
         ),
         r(

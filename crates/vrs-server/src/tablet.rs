@@ -270,10 +270,14 @@ pub async fn undo_dose(
         Ok(n) => n,
         Err(e) => return Ok(bad_field("dose_number", &e.message_ja(), e.to_string())),
     };
+    // Only a dose this account registered may be taken back: the access rule is asked for that
+    // dose, and the store holds the claim, refusing in the undo's own transaction a dose another
+    // account registered (`not_undoable`).
     signed.authorize(
-        Action::RegisterDose,
-        &Target::Person {
+        Action::UndoOwnDose,
+        &Target::Dose {
             home: coupon.municipality,
+            registered_by: signed.account.user_id.to_string(),
         },
     )?;
     let window = chrono::Duration::minutes(state.settings.undo_window_minutes);
