@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 EACH=${1:-60}
 shift || true
-ALL=(targets_csv doses_csv identifiers mrz certificate_code hl7 fhir backup_file x509 oauth)
+ALL=(targets_csv doses_csv dose_form identifiers mrz certificate_code hl7 fhir backup_file x509 oauth)
 TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=("${ALL[@]}")
 SHARED=$(realpath -m ../../shared/testdata)
@@ -35,6 +35,7 @@ seed hl7 vxu 'MSH|^~\\&|EHR|Clinic|VRS|382060|20210801||VXU^V04^VXU_V04|V1|P|2.5
 seed fhir immunization '{"resourceType":"Immunization","status":"completed","vaccineCode":{"coding":[{"system":"http://hl7.org/fhir/sid/cvx","code":"208"}]},"patient":{"reference":"Patient/382060-100000"},"occurrenceDateTime":"2021-06-01","lotNumber":"FA4597","protocolApplied":[{"doseNumberPositiveInt":1}]}'
 seed fhir patient_id '382060-100000'
 seed certificate_code file '{"verifiableCredential":["e30.e30.e30"]}'
+seed dose_form tablet '2\x1f令和3年6月1日\x1fcomirnaty\x1fFA4597\x1f\x1f西条市総合文化会館\x1f山田 太郎'
 seed doses_csv header 'coupon,dose_number,administered_on,product,lot_number\n382060-0000000123,1,2021-06-01,comirnaty,FA4597\n'
 seed backup_file empty 'VRSBACKUP'
 seed oauth jwks '{"keys":[{"kty":"EC","crv":"P-256","x":"11XvRWy1I2S0EyJlyf_bWfw_TQ5CJJNLw78bHXNxcgw","y":"eZXwxvO1hvCY0KucrPfKo7yAyMT6Ajc3N7OkAB6VYy8","kid":"k1","alg":"ES256"}]}'
