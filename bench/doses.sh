@@ -12,7 +12,9 @@
 # CONCURRENCY connections. Then `vrs-load doses` again, `kill -9` of the server in the middle of it,
 # a restart, and every acknowledged coupon looked up in `vrs export doses --format csv`.
 # PostgreSQL is reached at $BENCH_PG (default postgres://postgres@127.0.0.1:5432/test); the run
-# creates and drops the database vrs_bench_doses. Set BACKENDS="sqlite" to skip PostgreSQL.
+# creates and drops the database vrs_bench_doses. Set BACKENDS="sqlite" to skip PostgreSQL. PERF=1
+# records `perf record -g` (or PERF_ARGS) of the server during the registration load (reports kept in the work
+# directory, whose path is printed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TARGETS=${1:-1000000}
@@ -24,7 +26,10 @@ PORT=18080
 URL=http://127.0.0.1:$PORT
 WORK=$(mktemp -d)
 SERVER=
-cleanup() { [ -n "$SERVER" ] && kill -9 "$SERVER" 2>/dev/null; rm -rf "$WORK"; }
+cleanup() {
+  [ -n "$SERVER" ] && kill -9 "$SERVER" 2>/dev/null
+  if [ "${PERF:-0}" = 1 ]; then echo "work directory kept: $WORK"; else rm -rf "$WORK"; fi
+}
 trap cleanup EXIT
 
 # BIN=dir runs the `vrs` and `vrs-load` found there (e.g. two builds compared in turn) instead of
@@ -45,6 +50,16 @@ start_server() {
   echo "the server did not start" >&2; cat "$WORK/server.log" >&2; exit 1
 }
 
+# The server's CPU time (user + system, clock ticks) so far, and per request answered by a load:
+# a figure of the server's own cost that the load generator sharing the cores does not move.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER/stat"; }
+cpu_per_request() { # cpu_per_request NAME TICKS_BEFORE LOAD_JSON
+  local ticks n
+  ticks=$(( $(cpu_ticks) - $2 ))
+  n=$(grep -o '"acknowledged":[0-9]*' "$3" | cut -d: -f2)
+  echo "server CPU per $1: $(awk -v t="$ticks" -v n="$n" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f µs", t / hz / n * 1e6 }') ($n answered)"
+}
+
 for backend in $BACKENDS; do
   case $backend in
     sqlite) DB=sqlite://$WORK/sqlite/vrs.db ;;
@@ -58,9 +73,18 @@ for backend in $BACKENDS; do
   PASSWORD=$("${V[@]}" accounts create "bench-tablet-$backend" --role site_tablet --municipality 382060 2>/dev/null | cut -f2)
   start_server
   echo "== $backend"
-  "$LOAD" --url "$URL" --concurrency "$CONC" --seconds "$SECS" healthz
+  cpu_before=$(cpu_ticks); "$LOAD" --url "$URL" --concurrency "$CONC" --seconds "$SECS" healthz | tee "$WORK/healthz.json"
+  cpu_per_request healthz "$cpu_before" "$WORK/healthz.json"
+  cpu_before=$(cpu_ticks)
+  [ "${PERF:-0}" = 1 ] && { perf record ${PERF_ARGS:--g} -o "$WORK/perf-$backend.data" -p "$SERVER" 2>/dev/null & PERF_PID=$!; }
   "$LOAD" --url "$URL" --concurrency "$CONC" --seconds "$SECS" doses --user "bench-tablet-$backend" \
-    --password "$PASSWORD" --municipality 382060 --count "$TARGETS" --seed 42 --acked "$WORK/acked-$backend-1"
+    --password "$PASSWORD" --municipality 382060 --count "$TARGETS" --seed 42 --acked "$WORK/acked-$backend-1" | tee "$WORK/doses.json"
+  if [ "${PERF:-0}" = 1 ]; then
+    kill -INT "$PERF_PID"; wait "$PERF_PID" || true
+    perf report -i "$WORK/perf-$backend.data" --no-children --percent-limit 1 --stdio >"$WORK/perf-$backend.txt" 2>/dev/null || true
+    echo "profile of the registration load: $WORK/perf-$backend.txt"
+  fi
+  cpu_per_request registrations "$cpu_before" "$WORK/doses.json"
   FIRST=$(wc -l <"$WORK/acked-$backend-1")
   echo "server memory after the registration load: $(grep -E 'VmHWM' /proc/$SERVER/status | tr -s ' \t' ' ') (peak), $(grep -E 'VmRSS' /proc/$SERVER/status | tr -s ' \t' ' ')"
   # kill -9 in the middle of a registration load; the tablet's password was changed by the first run.
