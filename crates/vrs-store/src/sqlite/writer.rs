@@ -115,8 +115,8 @@ fn commit_group(
     keyring: &Keyring,
     group: &mut [Box<dyn Job>],
 ) -> Result<(), String> {
-    // The transaction and savepoint statements are prepared once and kept, as every other
-    // statement of the writer is, instead of being parsed again for every write.
+    // The transaction and savepoint statements are cached statements, prepared once for the
+    // connection instead of parsed again for every write.
     let run = |sql: &str| {
         conn.prepare_cached(sql)
             .and_then(|mut s| s.execute([]))
