@@ -1,10 +1,10 @@
 //! Group commit of dose registrations on PostgreSQL. Every registration of a municipality extends its
 //! audit chain, and the chain's head row is locked until the transaction commits, so registrations
 //! one transaction each would queue behind one another's disk waits. Instead one task per process
-//! takes every registration waiting (up to [`GROUP`]) into one transaction: it writes them in three
-//! pipelined waves (a refused registration leaves nothing behind: its idempotency answer is removed
-//! again), locks each chain head once and moves it in memory, commits once, and then answers each
-//! caller. Every acknowledged registration is durable.
+//! takes every registration waiting (up to [`GROUP`]) into one transaction of four round trips to
+//! the database ([`commit_group`]; a refused registration leaves nothing behind), locks each chain
+//! head once and moves it in memory, commits once, and then answers each caller. Every acknowledged
+//! registration is durable.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -80,10 +80,10 @@ async fn run(pool: Pool, mut jobs: mpsc::UnboundedReceiver<Job>) {
     while jobs.recv_many(&mut group, GROUP).await > 0 {
         let mut results: Vec<Result<(), StoreError>> = Vec::with_capacity(group.len());
         let commit = match pool.get().await {
-            Ok(mut client) => {
+            Ok(client) => {
                 let ran = tokio::time::timeout(
                     COMMIT_TIMEOUT,
-                    commit_group(&mut client, &group, &mut results),
+                    commit_group(&client, &group, &mut results),
                 )
                 .await
                 .unwrap_or_else(|_| {
@@ -92,9 +92,10 @@ async fn run(pool: Pool, mut jobs: mpsc::UnboundedReceiver<Job>) {
                         COMMIT_TIMEOUT.as_secs()
                     )))
                 });
-                if matches!(ran, Err(StoreError::Unavailable(_))) {
-                    // The connection may be broken, on a server that is no longer the primary, or
-                    // still waiting for a commit: it is closed rather than used again.
+                if ran.is_err() {
+                    // The transaction may still be open, the connection broken, on a server that
+                    // is no longer the primary, or still waiting for a commit: it is closed (which
+                    // rolls back what is open) rather than used again.
                     drop(deadpool_postgres::Object::take(client));
                 }
                 ran
@@ -119,104 +120,182 @@ async fn run(pool: Pool, mut jobs: mpsc::UnboundedReceiver<Job>) {
     }
 }
 
-/// Runs the group in one transaction, in three waves of pipelined statements (tokio-postgres sends
-/// the statements of a wave without waiting for each answer; the server runs them in order):
-/// idempotency answers, then doses, then audit entries of the registrations that stood; then one
-/// query finds which of those people hold outstanding certificates (usually none), and only theirs
-/// are brought up to date, in the same transaction. Fills in each job's result; a database error
-/// fails the whole group (its callers retry with their keys).
+/// Runs the group in one transaction in four round trips to the database (tokio-postgres sends the
+/// statements given together without waiting for each answer; the server runs them in order):
+///
+/// 1. `BEGIN`;
+/// 2. the idempotency answers, the doses, and the chain heads locked;
+/// 3. what a registration that did not stand left undone (a replayed key's dose, a refused dose's
+///    answer), the audit entries of those that stood chained in memory from each head, the heads
+///    moved, and which of those people hold outstanding certificates (usually none; theirs are
+///    then brought up to date in the same transaction);
+/// 4. `COMMIT` and the standby check.
+///
+/// Fills in each job's result. A database error fails the whole group (its callers retry with
+/// their keys) and leaves the transaction open: the caller closes the connection, which rolls it
+/// back.
 async fn commit_group(
-    client: &mut deadpool_postgres::Object,
+    client: &deadpool_postgres::Object,
     group: &[Job],
     results: &mut Vec<Result<(), StoreError>>,
 ) -> Result<(), StoreError> {
-    let tx = client.transaction().await?;
+    let c = client;
+    c.batch_execute("BEGIN").await?;
     // Each job's scope was checked when it was queued.
-    let mut outcome: Vec<Result<(), StoreError>> = group.iter().map(|_| Ok(())).collect();
-    // Wave 1: the idempotency answers; a key already used refuses its registration.
-    let answers = join_all(group.iter().zip(&outcome).map(|(job, ok)| {
-        let tx = &tx;
-        async move {
-            match (&job.registration.answer, ok) {
-                (Some(a), Ok(())) => insert_answer(tx, a).await.map(Some),
-                _ => Ok(None),
-            }
-        }
-    }))
-    .await;
-    for (i, inserted) in answers.into_iter().enumerate() {
-        if inserted? == Some(false) {
-            outcome[i] = Err(StoreError::Replayed);
+    let mut scopes: Vec<AuditScope> = Vec::new();
+    for job in group {
+        let scope = AuditScope::from(job.scope);
+        if !scopes.contains(&scope) {
+            scopes.push(scope);
         }
     }
-    // Wave 2: the doses; a refused one gives its answer back.
-    let doses = join_all(group.iter().zip(&outcome).map(|(job, ok)| {
-        let tx = &tx;
-        async move {
+    // Sent in this order (`join!` first polls its futures in turn), so the heads are locked after
+    // the rows, as the store's other writes do: no two writers wait on each other in turn.
+    let (answers, doses, heads) = tokio::join!(
+        join_all(group.iter().map(|job| async move {
+            match &job.registration.answer {
+                Some(a) => insert_answer(c, a).await.map(Some),
+                None => Ok(None),
+            }
+        })),
+        join_all(group.iter().map(|job| {
             let r = &job.registration;
-            match ok {
-                Ok(()) => Some(insert_dose(tx, job.scope, &r.record, &r.recorded_by).await),
-                Err(_) => None,
-            }
-        }
-    }))
-    .await;
-    for (i, result) in doses.into_iter().enumerate() {
-        match result {
-            Some(Err(e @ (StoreError::Other(_) | StoreError::Unavailable(_)))) => return Err(e),
-            Some(Err(refused)) => {
-                if let Some(a) = &group[i].registration.answer {
-                    let undo = tx
-                        .prepare_cached(
-                            "DELETE FROM idempotency_keys WHERE municipality_code = $1 AND user_id = $2 \
-                             AND idempotency_key = $3",
-                        )
-                        .await?;
-                    tx.execute(&undo, &[&a.site.as_str(), &a.user_id.as_str(), &a.key])
-                        .await?;
-                }
-                outcome[i] = Err(refused);
-            }
-            Some(Ok(())) | None => {}
-        }
+            insert_dose(c, job.scope, &r.record, &r.recorded_by)
+        })),
+        join_all(scopes.iter().map(|&scope| lock_existing_head(c, scope))),
+    );
+    let mut locked: HashMap<&str, (i64, [u8; 32])> = HashMap::new();
+    for (scope, head) in scopes.iter().zip(heads) {
+        locked.insert(scope.code(), head?);
     }
-    // Wave 3: the audit entries, chained in memory from each head locked once.
-    let mut heads: HashMap<String, AuditRecord> = HashMap::new();
+    // A key already used refuses its registration (its first answer is given again); a refused
+    // dose refuses its own. Either way what the other statement wrote is taken back.
+    let mut outcome: Vec<Result<(), StoreError>> = Vec::with_capacity(group.len());
+    let mut undone = Vec::new();
+    for ((job, answer), dose) in group.iter().zip(answers).zip(doses) {
+        let dose = match dose {
+            Err(e @ (StoreError::Other(_) | StoreError::Unavailable(_))) => return Err(e),
+            dose => dose,
+        };
+        outcome.push(match (answer?, dose) {
+            (Some(false), stored) => {
+                if stored.is_ok() {
+                    undone.push(Undo::Dose(job));
+                }
+                Err(StoreError::Replayed)
+            }
+            (Some(true), Err(refused)) => {
+                undone.push(Undo::Answer(job));
+                Err(refused)
+            }
+            (None, Err(refused)) => Err(refused),
+            (_, Ok(())) => Ok(()),
+        });
+    }
     let mut records = Vec::new();
     for (job, ok) in group.iter().zip(&outcome) {
-        if ok.is_err() {
-            continue;
+        if ok.is_ok() {
+            let scope = AuditScope::from(job.scope);
+            let head = locked.get_mut(scope.code()).ok_or_else(|| {
+                StoreError::Other(format!("the head of {} was not locked", scope.code()))
+            })?;
+            let record = chained(scope, *head, &job.audit);
+            *head = (record.seq, record.hash);
+            records.push(record);
         }
-        let scope = AuditScope::from(job.scope);
-        let head = match heads.get(scope.code()) {
-            Some(last) => (last.seq, last.hash),
-            None => lock_head(&tx, scope).await?,
-        };
-        let record = chained(scope, head, &job.audit);
-        heads.insert(scope.code().to_owned(), record.clone());
-        records.push(record);
     }
-    for written in join_all(records.iter().map(|r| insert_audit(&tx, r))).await {
-        written?;
+    let moved: Vec<&AuditRecord> = scopes
+        .iter()
+        .filter_map(|scope| records.iter().rev().find(|r| r.scope == *scope))
+        .collect();
+    let (undo, written, saved, holders) = tokio::join!(
+        join_all(undone.iter().map(|u| u.run(c))),
+        join_all(records.iter().map(|r| insert_audit(c, r))),
+        join_all(moved.iter().map(|r| save_head(c, r))),
+        certificate_holders(c, group, &outcome),
+    );
+    for done in undo.into_iter().chain(written).chain(saved) {
+        done?;
     }
-    for record in heads.values() {
-        save_head(&tx, record).await?;
-    }
-    refresh_certificates(&tx, group, &outcome).await?;
-    tx.commit().await?;
-    super::confirm_standby(&*client).await?;
+    refresh_certificates(c, &holders?).await?;
+    let (committed, standby) = tokio::join!(c.batch_execute("COMMIT"), super::confirm_standby(c));
+    committed?;
+    standby?;
     results.extend(outcome);
     Ok(())
 }
 
-/// The certificates of the people given a dose in this group, marked superseded where they no
-/// longer state every dose (after the doses and their audit entries, so the change's entry
-/// follows the registration's in the chain).
-async fn refresh_certificates(
-    tx: &impl deadpool_postgres::GenericClient,
-    group: &[Job],
+/// What a registration that did not stand takes back of what it wrote in its group.
+enum Undo<'a> {
+    /// The dose of a replayed key (the key's first registration stands).
+    Dose(&'a Job),
+    /// The idempotency answer of a refused dose.
+    Answer(&'a Job),
+}
+
+impl Undo<'_> {
+    async fn run(&self, c: &deadpool_postgres::Client) -> Result<(), StoreError> {
+        match self {
+            Undo::Dose(job) => {
+                let dose = &job.registration.record.dose;
+                let stmt = c
+                    .prepare_cached(
+                        "DELETE FROM doses WHERE municipality_code = $1 AND atena_number = $2 \
+                         AND dose_number = $3",
+                    )
+                    .await?;
+                c.execute(
+                    &stmt,
+                    &[
+                        &job.scope.as_str(),
+                        &dose.atena.as_str(),
+                        &i16::from(dose.dose_number),
+                    ],
+                )
+                .await?;
+            }
+            Undo::Answer(job) => {
+                let Some(a) = &job.registration.answer else {
+                    return Ok(());
+                };
+                let stmt = c
+                    .prepare_cached(
+                        "DELETE FROM idempotency_keys WHERE municipality_code = $1 AND user_id = $2 \
+                         AND idempotency_key = $3",
+                    )
+                    .await?;
+                c.execute(&stmt, &[&a.site.as_str(), &a.user_id.as_str(), &a.key])
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Locks the chain head of `scope` (one statement when it exists, as it does once the area has any
+/// audit entry; created first otherwise).
+async fn lock_existing_head(
+    c: &deadpool_postgres::Client,
+    scope: AuditScope,
+) -> Result<(i64, [u8; 32]), StoreError> {
+    let select = c
+        .prepare_cached("SELECT seq, hash FROM audit_heads WHERE municipality_code = $1 FOR UPDATE")
+        .await?;
+    match c.query_opt(&select, &[&scope.code()]).await? {
+        Some(head) => Ok((
+            head.get(0),
+            crate::rows::hash32(&head.get::<_, Vec<u8>>(1))?,
+        )),
+        None => lock_head(c, scope).await,
+    }
+}
+
+/// Those given a dose in this group who hold outstanding certificates (one query; usually none).
+async fn certificate_holders<'a>(
+    c: &deadpool_postgres::Client,
+    group: &'a [Job],
     outcome: &[Result<(), StoreError>],
-) -> Result<(), StoreError> {
+) -> Result<Vec<(&'a Job, &'a FieldCipher)>, StoreError> {
     let people: Vec<(&Job, &FieldCipher, Vec<u8>)> = group
         .iter()
         .zip(outcome)
@@ -228,27 +307,39 @@ async fn refresh_certificates(
         })
         .collect();
     if people.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let areas: Vec<&str> = people.iter().map(|(j, _, _)| j.scope.as_str()).collect();
     let indexes: Vec<&[u8]> = people.iter().map(|(_, _, i)| i.as_slice()).collect();
-    let stmt = tx
+    let stmt = c
         .prepare_cached(
             "SELECT DISTINCT person_index FROM certificate_issues \
              WHERE municipality_code = ANY($1) AND person_index = ANY($2) AND status <> 'revoked'",
         )
         .await?;
-    let found: HashSet<Vec<u8>> = tx
+    let found: HashSet<Vec<u8>> = c
         .query(&stmt, &[&areas, &indexes])
         .await?
         .iter()
         .map(|r| r.get(0))
         .collect();
-    for (job, cipher, index) in &people {
-        if found.contains(index) {
-            let atena = &job.registration.record.dose.atena;
-            refresh_person_tx(tx, cipher, job.scope, atena, &job.audit).await?;
-        }
+    Ok(people
+        .into_iter()
+        .filter(|(_, _, index)| found.contains(index))
+        .map(|(job, cipher, _)| (job, cipher))
+        .collect())
+}
+
+/// The certificates of `holders`, marked superseded where they no longer state every dose (after
+/// the doses, their audit entries and the moved heads, so the change's entry follows the
+/// registration's in the chain).
+async fn refresh_certificates(
+    c: &deadpool_postgres::Client,
+    holders: &[(&Job, &FieldCipher)],
+) -> Result<(), StoreError> {
+    for (job, cipher) in holders {
+        let atena = &job.registration.record.dose.atena;
+        refresh_person_tx(c, cipher, job.scope, atena, &job.audit).await?;
     }
     Ok(())
 }

@@ -123,6 +123,115 @@ pub async fn an_idempotency_key_keeps_its_first_answer_and_writes_once(db: &Test
     );
 }
 
+/// Registrations sent together (the backends commit the waiting ones in one transaction): each
+/// stands or leaves nothing — a replayed key writes no dose, a refused dose keeps no answer, an
+/// unknown person writes nothing — and the chain holds exactly the ones that stood.
+pub async fn registrations_committed_together_each_stand_or_leave_nothing(db: &TestDb) {
+    let people: Vec<_> = (31..37).map(|n| resident(SAIJO, n)).collect();
+    for r in &people {
+        put(db, r).await;
+    }
+    let s = &db.store;
+    let keyed = |record, key: &str, hash| {
+        let mut r = reg(record);
+        r.answer = Some(answer(key, "tablet-9", hash));
+        r
+    };
+    // Stored before: person 0's dose 1 under key g-0.
+    s.area(code(SAIJO))
+        .add_dose(
+            &keyed(dose(&people[0], 1), "g-0", 1),
+            &audit("dose.register", "31"),
+        )
+        .await
+        .unwrap();
+    let before = audit_count(db, SAIJO).await;
+    let unknown = dose(&resident(SAIJO, 99), 1);
+    let group = [
+        // A replay of g-0 for another dose number: refused as replayed, no dose 2.
+        keyed(dose(&people[0], 2), "g-0", 2),
+        // Two new registrations that stand.
+        keyed(dose(&people[1], 1), "g-1", 3),
+        keyed(dose(&people[2], 1), "g-2", 4),
+        // The same dose number twice in the group: one stands, the other is refused with no answer.
+        keyed(dose(&people[3], 1), "g-3a", 5),
+        keyed(dose(&people[3], 1), "g-3b", 6),
+        // A person the area does not hold: refused, no answer kept.
+        keyed(unknown, "g-4", 7),
+        // The same key twice in the group for two people: the first stands, the second is a replay.
+        keyed(dose(&people[4], 1), "g-5", 8),
+        keyed(dose(&people[5], 1), "g-5", 9),
+    ];
+    let results = futures_util::future::join_all(group.iter().map(|r| {
+        let target = r.record.dose.atena.as_str().to_owned();
+        async move {
+            s.area(code(SAIJO))
+                .add_dose(r, &audit("dose.register", &target))
+                .await
+        }
+    }))
+    .await;
+    let refused = |i: usize| results[i].as_ref().err().map(ToString::to_string);
+    assert!(
+        matches!(results[0], Err(StoreError::Replayed)),
+        "{:?}",
+        refused(0)
+    );
+    assert!(results[1].is_ok() && results[2].is_ok(), "{results:?}");
+    assert_eq!(
+        results[3].is_ok() as u8 + results[4].is_ok() as u8,
+        1,
+        "one of the two same doses stands: {results:?}"
+    );
+    let lost = if results[3].is_ok() { 4 } else { 3 };
+    assert!(
+        matches!(results[lost], Err(StoreError::Conflict(_))),
+        "{:?}",
+        refused(lost)
+    );
+    assert!(
+        matches!(results[5], Err(StoreError::NotFound)),
+        "{:?}",
+        refused(5)
+    );
+    let stood_key = if results[6].is_ok() { 6 } else { 7 };
+    assert!(
+        matches!(results[13 - stood_key], Err(StoreError::Replayed)),
+        "{results:?}"
+    );
+    let doses = |i: usize| {
+        let atena = people[i].atena.clone();
+        async move { s.area(code(SAIJO)).doses_of(&atena).await.unwrap().len() }
+    };
+    assert_eq!(doses(0).await, 1, "the replay wrote no dose");
+    assert_eq!(doses(1).await + doses(2).await + doses(3).await, 3);
+    assert_eq!(
+        doses(4).await + doses(5).await,
+        1,
+        "one registration under g-5"
+    );
+    let kept = |key: &'static str| async move {
+        s.stored_answer(code(CHIYODA), &user_id_of("tablet-9"), key)
+            .await
+            .unwrap()
+            .map(|a| a.request_hash[0])
+    };
+    assert_eq!(kept("g-0").await, Some(1), "the first answer of g-0 stands");
+    assert_eq!(kept("g-1").await, Some(3));
+    let lost_key = if lost == 3 { "g-3a" } else { "g-3b" };
+    assert_eq!(kept(lost_key).await, None, "a refused dose keeps no answer");
+    assert_eq!(kept("g-4").await, None, "an unknown person keeps no answer");
+    assert_eq!(kept("g-5").await, Some(stood_key as u8 + 2));
+    // Four stood (g-1, g-2, one of g-3, one of g-5): four new entries, each chained.
+    let log = s.audit_log(code(SAIJO).into(), 1, 1000).await.unwrap();
+    assert_eq!(log.len(), before + 4);
+    let mut prev = vrs_crypto::chain::GENESIS;
+    for r in &log {
+        assert_eq!(r.hash, r.expected_hash(&prev), "entry {}", r.seq);
+        prev = r.hash;
+    }
+}
+
 pub async fn corrections_and_deletions_need_the_dose_as_stored(db: &TestDb) {
     let r = resident(SAIJO, 23);
     put(db, &r).await;
