@@ -155,13 +155,14 @@ impl GovernanceStore for PostgresStore {
 
     async fn function_states(&self) -> Result<Vec<FunctionState>, StoreError> {
         let client = self.pool.get().await?;
-        let found = client
-            .query(
+        // Prepared once per connection: every registration, import and inquiry reads it.
+        let stmt = client
+            .prepare_cached(
                 "SELECT function, stopped, reason, changed_by, changed_at FROM function_states \
                  ORDER BY function COLLATE \"C\"",
-                &[],
             )
             .await?;
+        let found = client.query(&stmt, &[]).await?;
         found
             .iter()
             .map(|r| {

@@ -293,13 +293,13 @@ pub(crate) async fn confirm_replicated(
 /// acknowledged (the database is unavailable); a retry with the same key finds them, or not,
 /// wherever the primary is next.
 pub(crate) async fn confirm_standby(client: &impl GenericClient) -> Result<(), StoreError> {
-    let row = client
-        .query_one(
+    let stmt = client
+        .prepare_cached(
             "SELECT current_setting('synchronous_standby_names') = '' \
                     OR EXISTS (SELECT 1 FROM pg_stat_replication)",
-            &[],
         )
         .await?;
+    let row = client.query_one(&stmt, &[]).await?;
     if row.get::<_, bool>(0) {
         Ok(())
     } else {
