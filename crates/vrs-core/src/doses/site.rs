@@ -136,7 +136,14 @@ pub async fn register_at_site(
     today: NaiveDate,
 ) -> Result<SiteAnswer, RegisterError> {
     use crate::governance::{ensure_running, GovernanceError};
-    match ensure_running(store, vrs_domain::Function::TabletRegistration).await {
+    let home = coupon.municipality;
+    // The switch and the coupon's holder are read together (on PostgreSQL over two connections at
+    // once); the holder is used only if tablets may register.
+    let (running, holder) = tokio::join!(
+        ensure_running(store, vrs_domain::Function::TabletRegistration),
+        store.area(home).holder_and_doses(&coupon.coupon)
+    );
+    match running {
         Ok(()) => {}
         Err(GovernanceError::Stopped(s)) => return Err(RegisterError::Stopped(s)),
         Err(GovernanceError::Store(e)) => return Err(e.into()),
@@ -145,7 +152,6 @@ pub async fn register_at_site(
     // A repeated request (same Idempotency-Key) is found when its registration is refused, or when
     // its key is found taken on insert: its first answer is given again. A first request, the usual
     // case, reads no key.
-    let home = coupon.municipality;
     let audit = |outcome: &str, detail: String| {
         actor
             .audit(AuditAction::DoseRegister, coupon.coupon.as_str())
@@ -153,7 +159,7 @@ pub async fn register_at_site(
             .with_detail(detail)
     };
     // The site's path reads the holder's 宛名番号 and flags only: no sealed field is opened.
-    let (person, existing) = match store.area(home).holder_and_doses(&coupon.coupon).await {
+    let (person, existing) = match holder {
         Ok((p, doses)) if p.deceased_on.is_none() => (p, doses),
         Ok(_) => {
             let audit = audit("deceased", String::new());
