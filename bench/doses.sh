@@ -10,7 +10,8 @@
 # accounts create` (a site tablet), `vrs serve` on loopback; `vrs-load healthz` then `vrs-load
 # doses` (one dose per person, distinct coupons, one Idempotency-Key each) for SECONDS each with
 # CONCURRENCY connections. Then `vrs-load doses` again, `kill -9` of the server in the middle of it,
-# a restart, and every acknowledged coupon looked up in `vrs export doses --format csv`.
+# a restart, and every acknowledged coupon looked up in `vrs export doses --format csv`. Each load
+# prints the server's CPU time per request answered (and on PostgreSQL the database's).
 # PostgreSQL is reached at $BENCH_PG (default postgres://postgres@127.0.0.1:5432/test); the run
 # creates and drops the database vrs_bench_doses. Set BACKENDS="sqlite" to skip PostgreSQL. PERF=1
 # records `perf record -g` (or PERF_ARGS) of the server during the registration load (reports kept in the work
@@ -53,11 +54,21 @@ start_server() {
 # The server's CPU time (user + system, clock ticks) so far, and per request answered by a load:
 # a figure of the server's own cost that the load generator sharing the cores does not move.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER/stat"; }
-cpu_per_request() { # cpu_per_request NAME TICKS_BEFORE LOAD_JSON
-  local ticks n
-  ticks=$(( $(cpu_ticks) - $2 ))
-  n=$(grep -o '"acknowledged":[0-9]*' "$3" | cut -d: -f2)
-  echo "server CPU per $1: $(awk -v t="$ticks" -v n="$n" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f µs", t / hz / n * 1e6 }') ($n answered)"
+# PostgreSQL's processes' CPU time (the server's connections are its backends; all of them
+# persist through a load, so what they used is in their own counters).
+db_ticks() {
+  local t=0 pid
+  for pid in $(pgrep -x postgres); do t=$(( t + $(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0) )); done
+  echo "$t"
+}
+per_request() { # per_request TICKS LOAD_JSON
+  local n
+  n=$(grep -o '"acknowledged":[0-9]*' "$2" | cut -d: -f2)
+  echo "$(awk -v t="$1" -v n="$n" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f µs", t / hz / n * 1e6 }') ($n answered)"
+}
+cpu_per_request() { # cpu_per_request NAME TICKS_BEFORE LOAD_JSON [DB_TICKS_BEFORE]
+  echo "server CPU per $1: $(per_request $(( $(cpu_ticks) - $2 )) "$3")"
+  if [ -n "${4:-}" ]; then echo "database CPU per $1: $(per_request $(( $(db_ticks) - $4 )) "$3")"; fi
 }
 
 for backend in $BACKENDS; do
@@ -73,8 +84,10 @@ for backend in $BACKENDS; do
   PASSWORD=$("${V[@]}" accounts create "bench-tablet-$backend" --role site_tablet --municipality 382060 2>/dev/null | cut -f2)
   start_server
   echo "== $backend"
+  db_before=; [ "$backend" = postgres ] && db_before=$(db_ticks)
   cpu_before=$(cpu_ticks); "$LOAD" --url "$URL" --concurrency "$CONC" --seconds "$SECS" healthz | tee "$WORK/healthz.json"
-  cpu_per_request healthz "$cpu_before" "$WORK/healthz.json"
+  cpu_per_request healthz "$cpu_before" "$WORK/healthz.json" $db_before
+  [ "$backend" = postgres ] && db_before=$(db_ticks)
   cpu_before=$(cpu_ticks)
   [ "${PERF:-0}" = 1 ] && { perf record ${PERF_ARGS:--g} -o "$WORK/perf-$backend.data" -p "$SERVER" 2>/dev/null & PERF_PID=$!; }
   "$LOAD" --url "$URL" --concurrency "$CONC" --seconds "$SECS" doses --user "bench-tablet-$backend" \
@@ -84,7 +97,7 @@ for backend in $BACKENDS; do
     perf report -i "$WORK/perf-$backend.data" --no-children --percent-limit 1 --stdio >"$WORK/perf-$backend.txt" 2>/dev/null || true
     echo "profile of the registration load: $WORK/perf-$backend.txt"
   fi
-  cpu_per_request registrations "$cpu_before" "$WORK/doses.json"
+  cpu_per_request registrations "$cpu_before" "$WORK/doses.json" $db_before
   FIRST=$(wc -l <"$WORK/acked-$backend-1")
   echo "server memory after the registration load: $(grep -E 'VmHWM' /proc/$SERVER/status | tr -s ' \t' ' ') (peak), $(grep -E 'VmRSS' /proc/$SERVER/status | tr -s ' \t' ' ')"
   # kill -9 in the middle of a registration load; the tablet's password was changed by the first run.
