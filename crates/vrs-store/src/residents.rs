@@ -14,7 +14,7 @@ pub const BORN_ON_LIMIT: usize = 2_000;
 /// The people of an area (`$1`) with a kana name and birth date — `$2` their kana index, `$3` the
 /// birth date's index — at most 100, by 宛名番号: the `WHERE` clause and order of the query, both
 /// indexes leading the search index. Rows stored before the birth date's index have none yet and
-/// are found by their kana index alone.
+/// are found by their kana index alone. (SQLite runs the two arms as two searches of the full key.)
 pub(crate) const KANA_BIRTH_WHERE: &str = "municipality_code = $1 \
      AND (birth_index = $3 OR birth_index IS NULL) AND kana_birth_index = $2 \
      ORDER BY atena_number LIMIT 100";

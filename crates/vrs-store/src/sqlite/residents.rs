@@ -13,7 +13,7 @@ use super::{
 };
 use crate::audit::{timestamp_text, AuditEntry};
 use crate::merge;
-use crate::residents::{BORN_ON_LIMIT, KANA_BIRTH_WHERE};
+use crate::residents::BORN_ON_LIMIT;
 use crate::sealed::{birth_index, content_mac, kana_birth_index, SealedResident};
 use crate::{rows, CouponHolder, InArea, ResidentImport, ResidentStore, StoreError, Written};
 
@@ -189,8 +189,16 @@ impl ResidentStore for SqliteStore {
             };
             let index = kana_birth_index(&kana, birth_date, &cipher).to_vec();
             let birth = birth_index(birth_date, &cipher).to_vec();
-            let sql = format!("SELECT atena_number FROM residents WHERE {KANA_BIRTH_WHERE}");
-            let mut stmt = conn.prepare_cached(&sql.replace('$', "?"))?;
+            // The two arms of `KANA_BIRTH_WHERE` (rows indexed by their birth date, rows stored
+            // before that index) as two searches of the full key: written with `OR`, SQLite's
+            // planner walks the whole area by its primary key for the `ORDER BY … LIMIT`.
+            let mut stmt = conn.prepare_cached(
+                "SELECT atena_number FROM residents INDEXED BY residents_search \
+                 WHERE municipality_code = ?1 AND birth_index = ?3 AND kana_birth_index = ?2 \
+                 UNION ALL SELECT atena_number FROM residents INDEXED BY residents_search \
+                 WHERE municipality_code = ?1 AND birth_index IS NULL AND kana_birth_index = ?2 \
+                 ORDER BY 1 LIMIT 100",
+            )?;
             let atenas = stmt
                 .query_map(params![scope.as_str(), index, birth], |r| {
                     r.get::<_, String>(0)
@@ -216,9 +224,11 @@ impl ResidentStore for SqliteStore {
                 return Ok(Vec::new());
             };
             let index = birth_index(birth_date, &cipher).to_vec();
-            let mut stmt = conn.prepare(
-                "SELECT atena_number FROM residents WHERE municipality_code = ?1 AND birth_index = ?2 \
-                 ORDER BY atena_number LIMIT ?3",
+            // The index named: for the `ORDER BY … LIMIT` SQLite's planner would otherwise walk the
+            // whole area by its primary key.
+            let mut stmt = conn.prepare_cached(
+                "SELECT atena_number FROM residents INDEXED BY residents_search \
+                 WHERE municipality_code = ?1 AND birth_index = ?2 ORDER BY atena_number LIMIT ?3",
             )?;
             let atenas = stmt
                 .query_map(params![scope.as_str(), index, BORN_ON_LIMIT as i64], |r| {
