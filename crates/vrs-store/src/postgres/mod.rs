@@ -352,20 +352,25 @@ pub(crate) async fn append_audit_tx(
     Ok(record)
 }
 
-/// Locks a chain's head row until the transaction ends and returns it: `(seq, hash)`.
+/// Locks a chain's head row until the transaction ends and returns it: `(seq, hash)`. One
+/// statement when the head exists, as it does once the chain has any entry; created first
+/// otherwise (a concurrent creator is waited for by the insert's conflict check).
 pub(crate) async fn lock_head(
     tx: &impl GenericClient,
     scope: AuditScope,
 ) -> Result<(i64, [u8; 32]), StoreError> {
+    let select = tx
+        .prepare_cached("SELECT seq, hash FROM audit_heads WHERE municipality_code = $1 FOR UPDATE")
+        .await?;
+    if let Some(head) = tx.query_opt(&select, &[&scope.code()]).await? {
+        return Ok((head.get(0), rows::hash32(&head.get::<_, Vec<u8>>(1))?));
+    }
     let create = tx
         .prepare_cached(
             "INSERT INTO audit_heads (municipality_code, seq, hash) VALUES ($1, 0, $2) ON CONFLICT DO NOTHING",
         )
         .await?;
     tx.execute(&create, &[&scope.code(), &chain::GENESIS.to_vec()])
-        .await?;
-    let select = tx
-        .prepare_cached("SELECT seq, hash FROM audit_heads WHERE municipality_code = $1 FOR UPDATE")
         .await?;
     let head = tx.query_one(&select, &[&scope.code()]).await?;
     Ok((head.get(0), rows::hash32(&head.get::<_, Vec<u8>>(1))?))

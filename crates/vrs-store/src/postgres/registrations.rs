@@ -135,11 +135,10 @@ async fn run(pool: Pool, mut jobs: mpsc::UnboundedReceiver<Job>) {
 /// their keys) and leaves the transaction open: the caller closes the connection, which rolls it
 /// back.
 async fn commit_group(
-    client: &deadpool_postgres::Object,
+    c: &deadpool_postgres::Object,
     group: &[Job],
     results: &mut Vec<Result<(), StoreError>>,
 ) -> Result<(), StoreError> {
-    let c = client;
     c.batch_execute("BEGIN").await?;
     // Each job's scope was checked when it was queued.
     let mut scopes: Vec<AuditScope> = Vec::new();
@@ -162,7 +161,7 @@ async fn commit_group(
             let r = &job.registration;
             insert_dose(c, job.scope, &r.record, &r.recorded_by)
         })),
-        join_all(scopes.iter().map(|&scope| lock_existing_head(c, scope))),
+        join_all(scopes.iter().map(|&scope| lock_head(c, scope))),
     );
     let mut locked: HashMap<&str, (i64, [u8; 32])> = HashMap::new();
     for (scope, head) in scopes.iter().zip(heads) {
@@ -269,24 +268,6 @@ impl Undo<'_> {
             }
         }
         Ok(())
-    }
-}
-
-/// Locks the chain head of `scope` (one statement when it exists, as it does once the area has any
-/// audit entry; created first otherwise).
-async fn lock_existing_head(
-    c: &deadpool_postgres::Client,
-    scope: AuditScope,
-) -> Result<(i64, [u8; 32]), StoreError> {
-    let select = c
-        .prepare_cached("SELECT seq, hash FROM audit_heads WHERE municipality_code = $1 FOR UPDATE")
-        .await?;
-    match c.query_opt(&select, &[&scope.code()]).await? {
-        Some(head) => Ok((
-            head.get(0),
-            crate::rows::hash32(&head.get::<_, Vec<u8>>(1))?,
-        )),
-        None => lock_head(c, scope).await,
     }
 }
 
