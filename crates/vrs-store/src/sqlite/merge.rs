@@ -97,14 +97,14 @@ fn parse_atena(text: &str) -> Result<AtenaNumber, StoreError> {
 // index named: without statistics SQLite otherwise walks the area by 宛名番号 for each person
 // (`b.atena_number > a.atena_number` on the primary key), which grows with the square of the area
 // (13 s at 10,000 people, against 40 ms through the index).
-const KANA_PAIRS_SQL: &str = "SELECT a.atena_number, b.atena_number FROM residents a \
+pub(super) const KANA_PAIRS_SQL: &str = "SELECT a.atena_number, b.atena_number FROM residents a \
      CROSS JOIN residents b INDEXED BY residents_search \
      ON b.municipality_code = a.municipality_code AND b.birth_index = a.birth_index \
      AND b.kana_birth_index = a.kana_birth_index \
      AND b.sex = a.sex AND b.atena_number > a.atena_number \
      WHERE a.municipality_code = ?1 ORDER BY 1, 2";
 
-const KANJI_PAIRS_SQL: &str = "SELECT a.atena_number, b.atena_number FROM residents a \
+pub(super) const KANJI_PAIRS_SQL: &str = "SELECT a.atena_number, b.atena_number FROM residents a \
      CROSS JOIN residents b INDEXED BY residents_search \
      ON b.municipality_code = a.municipality_code AND b.birth_index = a.birth_index \
      AND b.kanji_birth_index = a.kanji_birth_index \

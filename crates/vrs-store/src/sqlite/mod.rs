@@ -11,6 +11,8 @@ mod governance;
 mod import;
 mod merge;
 mod opendata;
+#[cfg(test)]
+mod plans;
 mod provision;
 mod residents;
 mod statistics;

@@ -43,6 +43,23 @@ pub(super) fn holder_tx(
     })
 }
 
+/// People by kana name and birth date: the two arms of `KANA_BIRTH_WHERE` (rows indexed by their
+/// birth date, rows stored before that index) as two searches of the full key. Written with `OR`,
+/// SQLite's planner (without statistics) walks the whole area by its primary key for the
+/// `ORDER BY … LIMIT`; the plan is pinned by a test (`sqlite::plans`).
+pub(super) const KANA_BIRTH_SQL: &str =
+    "SELECT atena_number FROM residents INDEXED BY residents_search \
+     WHERE municipality_code = ?1 AND birth_index = ?3 AND kana_birth_index = ?2 \
+     UNION ALL SELECT atena_number FROM residents INDEXED BY residents_search \
+     WHERE municipality_code = ?1 AND birth_index IS NULL AND kana_birth_index = ?2 \
+     ORDER BY 1 LIMIT 100";
+
+/// People born on a day, through the search index named: for the `ORDER BY … LIMIT` the planner
+/// would otherwise walk the whole area by its primary key.
+pub(super) const BORN_ON_SQL: &str =
+    "SELECT atena_number FROM residents INDEXED BY residents_search \
+     WHERE municipality_code = ?1 AND birth_index = ?2 ORDER BY atena_number LIMIT ?3";
+
 #[async_trait]
 impl ResidentStore for SqliteStore {
     async fn put_resident(
@@ -189,16 +206,7 @@ impl ResidentStore for SqliteStore {
             };
             let index = kana_birth_index(&kana, birth_date, &cipher).to_vec();
             let birth = birth_index(birth_date, &cipher).to_vec();
-            // The two arms of `KANA_BIRTH_WHERE` (rows indexed by their birth date, rows stored
-            // before that index) as two searches of the full key: written with `OR`, SQLite's
-            // planner walks the whole area by its primary key for the `ORDER BY … LIMIT`.
-            let mut stmt = conn.prepare_cached(
-                "SELECT atena_number FROM residents INDEXED BY residents_search \
-                 WHERE municipality_code = ?1 AND birth_index = ?3 AND kana_birth_index = ?2 \
-                 UNION ALL SELECT atena_number FROM residents INDEXED BY residents_search \
-                 WHERE municipality_code = ?1 AND birth_index IS NULL AND kana_birth_index = ?2 \
-                 ORDER BY 1 LIMIT 100",
-            )?;
+            let mut stmt = conn.prepare_cached(KANA_BIRTH_SQL)?;
             let atenas = stmt
                 .query_map(params![scope.as_str(), index, birth], |r| {
                     r.get::<_, String>(0)
@@ -224,12 +232,7 @@ impl ResidentStore for SqliteStore {
                 return Ok(Vec::new());
             };
             let index = birth_index(birth_date, &cipher).to_vec();
-            // The index named: for the `ORDER BY … LIMIT` SQLite's planner would otherwise walk the
-            // whole area by its primary key.
-            let mut stmt = conn.prepare_cached(
-                "SELECT atena_number FROM residents INDEXED BY residents_search \
-                 WHERE municipality_code = ?1 AND birth_index = ?2 ORDER BY atena_number LIMIT ?3",
-            )?;
+            let mut stmt = conn.prepare_cached(BORN_ON_SQL)?;
             let atenas = stmt
                 .query_map(params![scope.as_str(), index, BORN_ON_LIMIT as i64], |r| {
                     r.get::<_, String>(0)
