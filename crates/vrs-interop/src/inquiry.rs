@@ -198,6 +198,11 @@ impl<W: Write> CsvWriter<W> {
         Ok(())
     }
 
+    /// The output written so far (a caller writing in parts takes the finished bytes from it).
+    pub fn get_mut(&mut self) -> &mut W {
+        self.out.get_mut()
+    }
+
     /// Flushes; returns the number of rows written (without the header).
     pub fn finish(self) -> io::Result<u64> {
         self.out.finish()?;

@@ -7,6 +7,7 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
+use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -17,7 +18,7 @@ use serde_json::Value;
 use vrs_core::statistics::opendata as open;
 use vrs_domain::{Cell, Labelled};
 use vrs_interop::Encoding;
-use vrs_store::OpenFile;
+use vrs_store::{OpenFileInfo, Store};
 
 use crate::charts::{bar_chart, even_days, line_chart, percent, Point, Series};
 use crate::duplicates_pages::jst;
@@ -63,7 +64,7 @@ pub struct FileQuery {
 }
 
 /// Whether a conditional request still holds the file as stored.
-fn not_modified(headers: &HeaderMap, file: &OpenFile) -> bool {
+fn not_modified(headers: &HeaderMap, file: &OpenFileInfo) -> bool {
     if let Some(tags) = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -111,10 +112,39 @@ async fn serve_file(
     }
     Ok((
         cached,
-        [(header::CONTENT_TYPE, file.content_type.clone())],
-        file.body,
+        [
+            (header::CONTENT_TYPE, file.content_type.clone()),
+            (header::CONTENT_LENGTH, file.size.to_string()),
+        ],
+        Body::from_stream(parts(state.store.clone(), file)),
     )
         .into_response())
+}
+
+/// A published file's parts, read from the store one at a time as the response is sent. A part
+/// gone while the file is sent (two newer releases published during one download) ends the
+/// response short of its `Content-Length`, which clients report as an incomplete download.
+fn parts(
+    store: std::sync::Arc<dyn Store>,
+    file: OpenFileInfo,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send {
+    futures_util::stream::unfold(0u32, move |seq| {
+        let (store, file) = (store.clone(), file.clone());
+        async move {
+            if seq >= file.parts {
+                return None;
+            }
+            let part = match store.open_part(&file, seq).await {
+                Ok(Some(bytes)) => Ok(Bytes::from(bytes)),
+                Ok(None) => Err(std::io::Error::other(format!(
+                    "open data {}: part {seq} is gone",
+                    file.name
+                ))),
+                Err(e) => Err(std::io::Error::other(e.to_string())),
+            };
+            Some((part, seq + 1))
+        }
+    })
 }
 
 /// The stored name of a CSV in the encoding asked for (the spellings every CSV of the system
@@ -405,10 +435,9 @@ pub async fn page(
     let lang = Lang::from_cookies(&jar);
     let ja = lang == Lang::Ja;
     let files = state.store.open_release().await?;
-    let summary: Option<Value> = match state.store.open_file(open::SUMMARY_JSON).await? {
-        Some(f) => serde_json::from_slice(&f.body).ok(),
-        None => None,
-    };
+    let summary: Option<Value> = open::read_published(state.store.as_ref(), open::SUMMARY_JSON)
+        .await?
+        .and_then(|body| serde_json::from_slice(&body).ok());
     let dose = q
         .dose
         .as_deref()

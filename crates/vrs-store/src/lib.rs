@@ -66,7 +66,10 @@ pub use governance::{Agreement, FunctionState, TermsVersion};
 pub use import::{ImportRow, ImportSummary, Rejection, ResidentImport, SealedBatch, Sealer};
 pub use merge::DuplicateStore;
 pub use merge::{Candidate, CandidateKind, CandidateStatus, Mover, PersonMerge};
-pub use opendata::{OpenCount, OpenDataStore, OpenFile, OpenFileInfo, OpenGrain, OpenRow};
+pub use opendata::{
+    OpenCount, OpenCounts, OpenDataStore, OpenFileInfo, OpenGrain, OpenRow,
+    PART_BYTES as OPEN_PART_BYTES,
+};
 pub use postgres::citus::Distribution;
 pub use postgres::tls as postgres_tls;
 pub use postgres::PostgresStore;

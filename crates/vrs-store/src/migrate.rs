@@ -15,9 +15,9 @@ macro_rules! migrations {
 }
 
 pub(crate) const SQLITE: &[Migration] = migrations!("sqlite": "0001_foundation", "0002_accounts",
-    "0003_doses", "0004_inquiry", "0005_statistics", "0006_backup", "0007_certificates", "0008_lifecycle", "0009_revocations", "0010_moves", "0011_clients", "0012_opendata", "0013_rollups", "0014_distribution", "0015_birth_index", "0016_kanji_birth_index", "0017_search_index");
+    "0003_doses", "0004_inquiry", "0005_statistics", "0006_backup", "0007_certificates", "0008_lifecycle", "0009_revocations", "0010_moves", "0011_clients", "0012_opendata", "0013_rollups", "0014_distribution", "0015_birth_index", "0016_kanji_birth_index", "0017_search_index", "0018_opendata_parts");
 pub(crate) const POSTGRES: &[Migration] = migrations!("postgres": "0001_foundation", "0002_accounts",
-    "0003_doses", "0004_inquiry", "0005_statistics", "0006_backup", "0007_certificates", "0008_lifecycle", "0009_revocations", "0010_moves", "0011_clients", "0012_opendata", "0013_rollups", "0014_distribution", "0015_birth_index", "0016_kanji_birth_index", "0017_search_index");
+    "0003_doses", "0004_inquiry", "0005_statistics", "0006_backup", "0007_certificates", "0008_lifecycle", "0009_revocations", "0010_moves", "0011_clients", "0012_opendata", "0013_rollups", "0014_distribution", "0015_birth_index", "0016_kanji_birth_index", "0017_search_index", "0018_opendata_parts");
 
 /// The table that records applied migrations (same SQL on both backends).
 pub(crate) const LEDGER: &str =

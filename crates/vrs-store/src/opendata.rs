@@ -38,43 +38,128 @@ pub struct OpenRow {
     pub count: OpenCount,
 }
 
-/// One published file.
+/// A published file as the release's index keeps it; its bytes are stored in `parts` parts of at
+/// most [`PART_BYTES`] (numbered from 0), read one at a time, so that neither publishing nor serving
+/// a file holds it whole, however large the country.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OpenFile {
+pub struct OpenFileInfo {
     /// Its name under `/opendata/` (`daily.ndjson`, `daily.csv`, …).
     pub name: String,
     pub content_type: String,
-    pub body: Vec<u8>,
+    pub size: u64,
     /// The strong entity tag it is served with (quoted).
     pub etag: String,
     pub generated_at: DateTime<Utc>,
+    /// The release it belongs to (its parts are stored under it).
+    pub release: String,
+    pub parts: u32,
 }
 
-/// A published file without its body, for the index.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OpenFileInfo {
-    pub name: String,
-    pub content_type: String,
-    pub size: u64,
-    pub etag: String,
-    pub generated_at: DateTime<Utc>,
-}
+/// The largest part of a published file.
+pub const PART_BYTES: usize = 1 << 20;
 
 /// The store of open data.
+///
+/// A release is written part by part under a name of its own ([`put_open_part`]) while the
+/// published one stays served, then published as a whole ([`publish_open_release`]): one
+/// transaction replaces the index, so every node serves either the old release or the new one.
+/// The parts of the release it replaced are kept until the next one (a download under way ends
+/// as it began); older parts, and those of a release never published, are deleted then.
+///
+/// [`put_open_part`]: OpenDataStore::put_open_part
+/// [`publish_open_release`]: OpenDataStore::publish_open_release
 #[async_trait]
 pub trait OpenDataStore: Send + Sync {
-    /// The stored open counts summed per area of `grain`, by day, area, sex, age group, dose number
-    /// and product group.
-    async fn open_counts(&self, grain: OpenGrain) -> Result<Vec<OpenRow>, StoreError>;
+    /// The stored open counts summed per area of `grain`, by day, area, sex, age group, dose
+    /// number and product group, as they are read: in batches, from a reader of their own, with
+    /// at most a few batches ahead of the caller (at the country's size they are millions of rows).
+    async fn open_counts(&self, grain: OpenGrain) -> Result<OpenCounts, StoreError>;
 
-    /// Replaces the published release as a whole (every file at once).
-    async fn put_open_release(&self, files: &[OpenFile]) -> Result<(), StoreError>;
+    /// Stores part `seq` of the file `name` of the release `release`, not yet published.
+    async fn put_open_part(
+        &self,
+        release: &str,
+        name: &str,
+        seq: u32,
+        bytes: &[u8],
+    ) -> Result<(), StoreError>;
+
+    /// Publishes a release whose parts are stored: its files replace the published ones as a
+    /// whole. Refused with nothing changed if the files name more than one release or a part is
+    /// missing.
+    async fn publish_open_release(&self, files: &[OpenFileInfo]) -> Result<(), StoreError>;
 
     /// One published file, if the release has it.
-    async fn open_file(&self, name: &str) -> Result<Option<OpenFile>, StoreError>;
+    async fn open_file(&self, name: &str) -> Result<Option<OpenFileInfo>, StoreError>;
+
+    /// Part `seq` of a published file (`None` once its release's parts are deleted).
+    async fn open_part(&self, file: &OpenFileInfo, seq: u32)
+        -> Result<Option<Vec<u8>>, StoreError>;
 
     /// The files of the published release, by name (empty before the first).
     async fn open_release(&self) -> Result<Vec<OpenFileInfo>, StoreError>;
+}
+
+/// The open counts of a grain as they are read ([`OpenDataStore::open_counts`]).
+pub struct OpenCounts(tokio::sync::mpsc::Receiver<Result<Vec<OpenRow>, StoreError>>);
+
+/// Rows in a batch of [`OpenCounts`].
+pub(crate) const BATCH: usize = 4096;
+
+impl OpenCounts {
+    /// The reader's end and the caller's.
+    pub(crate) fn channel() -> (
+        tokio::sync::mpsc::Sender<Result<Vec<OpenRow>, StoreError>>,
+        Self,
+    ) {
+        let (tx, rx) = tokio::sync::mpsc::channel(2);
+        (tx, Self(rx))
+    }
+
+    /// The next batch, in order (`None` after the last; an error ends the counts).
+    pub async fn next(&mut self) -> Option<Result<Vec<OpenRow>, StoreError>> {
+        self.0.recv().await
+    }
+
+    /// Every row at once (a small store, or a test).
+    pub async fn all(mut self) -> Result<Vec<OpenRow>, StoreError> {
+        let mut all = Vec::new();
+        while let Some(batch) = self.next().await {
+            all.extend(batch?);
+        }
+        Ok(all)
+    }
+}
+
+/// The one release `files` belong to, or why they cannot be published together.
+pub(crate) fn one_release(files: &[OpenFileInfo]) -> Result<&str, StoreError> {
+    let release = files.first().map_or("", |f| f.release.as_str());
+    if files.iter().any(|f| f.release != release) {
+        return Err(StoreError::Other(
+            "the files of one release name different releases".into(),
+        ));
+    }
+    Ok(release)
+}
+
+/// Whether every file has exactly its parts stored (`stored`: name and count of parts).
+pub(crate) fn parts_complete(
+    files: &[OpenFileInfo],
+    stored: &[(String, i64)],
+) -> Result<(), StoreError> {
+    for f in files {
+        let have = stored
+            .iter()
+            .find(|(name, _)| *name == f.name)
+            .map_or(0, |(_, n)| *n);
+        if have != i64::from(f.parts) {
+            return Err(StoreError::Other(format!(
+                "open data {}: {have} of its {} parts are stored; the release is not published",
+                f.name, f.parts
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// A stored open count.

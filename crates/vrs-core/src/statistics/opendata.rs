@@ -9,24 +9,27 @@
 //! to protect another stays hidden (`"x"`). Percentages are computed from the published figures.
 //! Nothing below the prefecture is published unless the operator enables it.
 //!
-//! **Releases**: [`publish`] builds every file at once and replaces the stored release as a whole,
-//! so every node serves the same bytes under the same `ETag`. `vrs serve`'s statistics job publishes
-//! once a day after the configured hour (Japan time) and whenever no release exists; `vrs statistics
-//! opendata` publishes at once.
+//! **Releases**: [`publish`] builds every file of a release and replaces the stored release as a
+//! whole, so every node serves the same bytes under the same `ETag`. The daily files are built a
+//! day at a time and stored in parts as they fill ([`vrs_store::OpenDataStore`]): at the
+//! country's size they are hundreds of megabytes, and neither building nor serving one holds it
+//! whole. `vrs serve`'s statistics job publishes once a day after the configured hour (Japan time)
+//! and whenever no release exists; `vrs statistics opendata` publishes at once.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
-use vrs_domain::opendata::{product_group_names, product_groups, publish_cell, publish_count};
-use vrs_domain::{Cell, OpenAgeGroup, PrefectureCode, Sex, SUPPRESS_BELOW};
-use vrs_interop::{CsvWriter, Encoding};
-use vrs_store::{
-    OpenDataStore, OpenFile, OpenFileInfo, OpenGrain, OpenRow, StatScope, StatisticsStore,
-    StoreError,
-};
+use vrs_domain::opendata::{product_group_names, product_groups, publish_cell};
+use vrs_domain::{Cell, OpenAgeGroup, PrefectureCode, SUPPRESS_BELOW};
+use vrs_store::{OpenDataStore, OpenFileInfo, OpenGrain, StatScope, StatisticsStore, StoreError};
 
 use crate::statistics::view::{dashboard, Audience, Dashboard};
+
+mod files;
+
+use files::{daily_files, whole_file};
+pub use files::{read_file, read_published};
 
 /// What the operator decides about the open data.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,19 +65,6 @@ const CSV_UTF8: &str = "text/csv; charset=utf-8";
 const CSV_SJIS: &str = "text/csv; charset=Shift_JIS";
 const JSON: &str = "application/json";
 
-/// The fields of every daily record, in order (the CSV's header; the NDJSON's keys). The
-/// municipality files add `municipality` and `municipality_name` after the prefecture's.
-const DAILY_FIELDS: [&str; 8] = [
-    "date",
-    "prefecture",
-    "prefecture_name",
-    "sex",
-    "age_group",
-    "dose_number",
-    "product_group",
-    "count",
-];
-
 /// A published cell as JSON: a number, `"<10"`, or `"x"`.
 pub fn cell_json(c: Cell) -> Value {
     match c {
@@ -82,127 +72,6 @@ pub fn cell_json(c: Cell) -> Value {
         Cell::Small => json!(format!("<{SUPPRESS_BELOW}")),
         Cell::Hidden => json!("x"),
     }
-}
-
-fn sex_code(s: Sex) -> &'static str {
-    match s {
-        Sex::Male => "M",
-        Sex::Female => "F",
-    }
-}
-
-fn group_order(g: &str) -> usize {
-    product_groups().position(|p| p == g).unwrap_or(usize::MAX)
-}
-
-/// The rows sorted as published: day, area, sex, age group, dose number, product group.
-fn sorted(mut rows: Vec<OpenRow>) -> Vec<OpenRow> {
-    rows.sort_by(|a, b| {
-        let key = |r: &OpenRow| {
-            (
-                r.count.day,
-                r.area.clone(),
-                r.count.sex.code(),
-                r.count.age_group,
-                r.count.dose_number,
-                group_order(&r.count.product_group),
-            )
-        };
-        key(a).cmp(&key(b))
-    });
-    rows
-}
-
-fn area_names(area: &str) -> (String, String, Option<(String, String)>) {
-    let pref = area.get(..2).unwrap_or(area).to_owned();
-    let pref_name = PrefectureCode::parse(&pref)
-        .map(|p| p.info().name.to_owned())
-        .unwrap_or_default();
-    let municipality = (area.len() == 6).then(|| {
-        let name = vrs_domain::MunicipalityCode::parse(area)
-            .map(|m| m.info().full_name())
-            .unwrap_or_default();
-        (area.to_owned(), name)
-    });
-    (pref, pref_name, municipality)
-}
-
-/// One daily record as the NDJSON file writes it (its fields in the documented order).
-#[derive(serde::Serialize)]
-struct DailyRecord<'a> {
-    date: String,
-    prefecture: &'a str,
-    prefecture_name: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    municipality: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    municipality_name: Option<&'a str>,
-    sex: &'static str,
-    age_group: &'static str,
-    dose_number: u8,
-    product_group: &'a str,
-    count: Value,
-}
-
-/// The bodies of one table of daily records in its three forms.
-struct DailyFiles {
-    ndjson: Vec<u8>,
-    csv: Vec<u8>,
-    sjis: Vec<u8>,
-}
-
-/// The daily records of `rows` as NDJSON, UTF-8 CSV and Shift_JIS CSV.
-fn daily_files(rows: &[OpenRow]) -> Result<DailyFiles, StoreError> {
-    let municipal = rows.first().is_some_and(|r| r.area.len() == 6);
-    let mut header: Vec<&str> = DAILY_FIELDS.to_vec();
-    if municipal {
-        header.splice(3..3, ["municipality", "municipality_name"]);
-    }
-    let io = |e: std::io::Error| StoreError::Other(format!("open data CSV: {e}"));
-    let mut ndjson = Vec::new();
-    let (mut utf8_out, mut sjis_out) = (Vec::new(), Vec::new());
-    let mut utf8 = CsvWriter::start(&mut utf8_out, Encoding::Utf8, &header).map_err(io)?;
-    let mut sjis = CsvWriter::start(&mut sjis_out, Encoding::Cp932, &header).map_err(io)?;
-    for r in rows {
-        let c = &r.count;
-        let (pref, pref_name, municipality) = area_names(&r.area);
-        let count = publish_count(c.doses);
-        let record = DailyRecord {
-            date: c.day.to_string(),
-            prefecture: &pref,
-            prefecture_name: &pref_name,
-            municipality: municipality.as_ref().map(|m| m.0.as_str()),
-            municipality_name: municipality.as_ref().map(|m| m.1.as_str()),
-            sex: sex_code(c.sex),
-            age_group: c.age_group.code(),
-            dose_number: c.dose_number,
-            product_group: &c.product_group,
-            count: cell_json(count),
-        };
-        let mut fields = vec![c.day.to_string(), pref.clone(), pref_name.clone()];
-        if let Some((code, name)) = &municipality {
-            fields.extend([code.clone(), name.clone()]);
-        }
-        fields.extend([
-            sex_code(c.sex).to_owned(),
-            c.age_group.code().to_owned(),
-            c.dose_number.to_string(),
-            c.product_group.clone(),
-            count.text(),
-        ]);
-        serde_json::to_writer(&mut ndjson, &record)
-            .map_err(|e| StoreError::Other(format!("open data JSON: {e}")))?;
-        ndjson.push(b'\n');
-        utf8.row(&c.day.to_string(), &fields).map_err(io)?;
-        sjis.row(&c.day.to_string(), &fields).map_err(io)?;
-    }
-    utf8.finish().map_err(io)?;
-    sjis.finish().map_err(io)?;
-    Ok(DailyFiles {
-        ndjson,
-        csv: utf8_out,
-        sjis: sjis_out,
-    })
 }
 
 /// The published figures of a dashboard: doses, targets, people with at least n doses, and the
@@ -271,30 +140,26 @@ fn national_series(d: &Dashboard) -> (Value, Value) {
     (Value::Array(daily), Value::Array(ages))
 }
 
-fn file(name: &str, content_type: &str, body: Vec<u8>, at: DateTime<Utc>) -> OpenFile {
-    let digest = vrs_crypto::sha256(&body);
-    OpenFile {
-        name: name.to_owned(),
-        content_type: content_type.to_owned(),
-        etag: format!("\"{}\"", hex::encode(&digest[..16])),
-        body,
-        generated_at: at,
-    }
-}
-
 /// Builds every file of a release from the statistics tables and replaces the stored release.
 pub async fn publish(
     store: &(impl OpenDataStore + StatisticsStore + ?Sized),
     settings: &OpenDataSettings,
     now: DateTime<Utc>,
 ) -> Result<Vec<OpenFileInfo>, StoreError> {
-    let mut files = Vec::new();
-    let rows = sorted(store.open_counts(OpenGrain::Prefecture).await?);
-    let daily = daily_files(&rows)?;
-    files.push(file(DAILY_NDJSON, NDJSON, daily.ndjson, now));
-    files.push(file(DAILY_CSV, CSV_UTF8, daily.csv, now));
-    files.push(file(DAILY_CSV_SJIS, CSV_SJIS, daily.sjis, now));
-    drop(rows);
+    // Its parts are stored under a name of their own until the release is published whole.
+    let release = format!(
+        "{}-{:016x}",
+        now.format("%Y%m%dT%H%M%S%.6fZ"),
+        rand::random::<u64>()
+    );
+    let mut files = daily_files(
+        store,
+        &release,
+        OpenGrain::Prefecture,
+        [DAILY_NDJSON, DAILY_CSV, DAILY_CSV_SJIS],
+        now,
+    )
+    .await?;
 
     let nation = dashboard(store, StatScope::Nation, Audience::Outside).await?;
     let (daily, ages) = national_series(&nation);
@@ -341,11 +206,20 @@ pub async fn publish(
     );
 
     if settings.municipalities {
-        let rows = sorted(store.open_counts(OpenGrain::Municipality).await?);
-        let daily = daily_files(&rows)?;
-        files.push(file(MUNICIPALITIES_NDJSON, NDJSON, daily.ndjson, now));
-        files.push(file(MUNICIPALITIES_CSV, CSV_UTF8, daily.csv, now));
-        files.push(file(MUNICIPALITIES_CSV_SJIS, CSV_SJIS, daily.sjis, now));
+        files.extend(
+            daily_files(
+                store,
+                &release,
+                OpenGrain::Municipality,
+                [
+                    MUNICIPALITIES_NDJSON,
+                    MUNICIPALITIES_CSV,
+                    MUNICIPALITIES_CSV_SJIS,
+                ],
+                now,
+            )
+            .await?,
+        );
         let mut municipalities = Vec::new();
         let figures = store.municipality_figures(StatScope::Nation).await?;
         for f in figures {
@@ -365,8 +239,9 @@ pub async fn publish(
     }
     let body = serde_json::to_vec_pretty(&Value::Object(summary))
         .map_err(|e| StoreError::Other(format!("open data JSON: {e}")))?;
-    files.push(file(SUMMARY_JSON, JSON, body, now));
-    store.put_open_release(&files).await?;
+    files.push(whole_file(store, &release, (SUMMARY_JSON, JSON), body, now).await?);
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    store.publish_open_release(&files).await?;
     store.open_release().await
 }
 

@@ -13,6 +13,7 @@ mod opendata;
 mod views;
 
 use opendata::{
+    a_release_larger_than_a_part_is_stored_in_parts_and_reads_back_whole,
     municipality_level_open_data_only_when_enabled,
     open_data_never_lets_a_count_from_1_to_9_be_recovered,
 };
@@ -44,6 +45,7 @@ on_both_backends!(
     every_published_small_mark_is_a_true_small_count,
     open_data_never_lets_a_count_from_1_to_9_be_recovered,
     municipality_level_open_data_only_when_enabled,
+    a_release_larger_than_a_part_is_stored_in_parts_and_reads_back_whole,
 );
 
 const AREAS: [&str; 3] = ["382060", "382019", "131016"];

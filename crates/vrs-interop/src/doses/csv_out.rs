@@ -98,6 +98,10 @@ impl<W: Write> CsvOut<W> {
         }
     }
 
+    pub(crate) fn get_mut(&mut self) -> &mut W {
+        &mut self.out
+    }
+
     pub(crate) fn finish(mut self) -> io::Result<()> {
         self.out.flush()
     }

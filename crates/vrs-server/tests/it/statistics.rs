@@ -365,7 +365,18 @@ async fn open_data_is_public_cached_and_limited_per_address(app: &TestApp) {
         ndjson.headers()["content-type"],
         "application/x-ndjson; charset=utf-8"
     );
+    // Sent part by part as stored, with its length: the bytes the release holds.
+    let stored =
+        vrs_core::statistics::opendata::read_published(app.db.store.as_ref(), "daily.ndjson")
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(
+        ndjson.headers()["content-length"],
+        stored.len().to_string().as_str()
+    );
     let first = ndjson.text().await.unwrap();
+    assert_eq!(first.as_bytes(), stored.as_slice());
     let record: serde_json::Value = serde_json::from_str(first.lines().next().unwrap()).unwrap();
     assert!(record["date"].is_string() && record.get("municipality").is_none());
     let sjis = get("/opendata/daily.csv?encoding=shift_jis", INTERNET)

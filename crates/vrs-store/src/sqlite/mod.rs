@@ -50,7 +50,7 @@ struct Inner {
     keyring: Arc<Keyring>,
 }
 
-fn configure(conn: &Connection) -> Result<(), StoreError> {
+pub(super) fn configure(conn: &Connection) -> Result<(), StoreError> {
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "synchronous", "FULL")?;

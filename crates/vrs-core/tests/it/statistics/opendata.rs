@@ -47,7 +47,10 @@ struct Release {
 async fn release(store: &dyn Store) -> Release {
     let mut files = BTreeMap::new();
     for f in store.open_release().await.unwrap() {
-        let body = store.open_file(&f.name).await.unwrap().unwrap().body;
+        let body = vrs_core::statistics::opendata::read_file(store, &f)
+            .await
+            .unwrap();
+        assert_eq!(body.len() as u64, f.size, "{}", f.name);
         files.insert(f.name, body);
     }
     let daily = vrs_core::statistics::opendata::daily_counts(&files["daily.ndjson"])
@@ -165,6 +168,9 @@ pub(super) async fn open_data_never_lets_a_count_from_1_to_9_be_recovered(db: &T
         .open_counts(vrs_store::OpenGrain::Municipality)
         .await
         .unwrap()
+        .all()
+        .await
+        .unwrap()
         .into_iter()
         .map(|r| {
             let c = r.count;
@@ -195,6 +201,9 @@ pub(super) async fn open_data_never_lets_a_count_from_1_to_9_be_recovered(db: &T
     // the stored truth.
     let truth: BTreeMap<(String, String), u64> = store
         .open_counts(vrs_store::OpenGrain::Prefecture)
+        .await
+        .unwrap()
+        .all()
         .await
         .unwrap()
         .into_iter()
@@ -412,4 +421,94 @@ pub(super) async fn municipality_level_open_data_only_when_enabled(db: &TestDb) 
         "\u{feff}date,prefecture,prefecture_name,sex,age_group,dose_number,product_group,count\r\n"
     ));
     assert!(!daily.contains("382060"));
+}
+
+/// A release larger than a part: at the country's size the daily files are hundreds of megabytes,
+/// built a day at a time and stored in parts of at most a mebibyte. Read back part by part, each
+/// file is whole: every record once, in published order across the days, its size and `ETag`
+/// those of its bytes.
+pub(super) async fn a_release_larger_than_a_part_is_stored_in_parts_and_reads_back_whole(
+    db: &TestDb,
+) {
+    use vrs_core::statistics::opendata::{publish, read_file, OpenDataSettings};
+    use vrs_domain::OpenAgeGroup;
+    use vrs_store::{AreaStatistics, OpenCount};
+    let store = db.store.as_ref();
+    let start = NaiveDate::from_ymd_opt(2021, 2, 17).unwrap();
+    let days = 400u64;
+    let mut open = Vec::new();
+    for d in 0..days {
+        let day = start.checked_add_days(chrono::Days::new(d)).unwrap();
+        for sex in [Sex::Male, Sex::Female] {
+            for group in [OpenAgeGroup::A12to64, OpenAgeGroup::A65Plus] {
+                for n in 1..=3u8 {
+                    open.push(OpenCount {
+                        day,
+                        sex,
+                        age_group: group,
+                        dose_number: n,
+                        product_group: "pfizer".into(),
+                        doses: 10 + d,
+                    });
+                }
+            }
+        }
+    }
+    let rows_per_area = open.len();
+    // 西条市 (愛媛県) and 千代田区 (東京都): two prefectures each day.
+    for area in ["382060", "131016"] {
+        let stats = AreaStatistics {
+            source_seq: 1,
+            computed_at: Some(chrono::Utc::now()),
+            open: open.clone(),
+            ..Default::default()
+        };
+        store
+            .area(code(area))
+            .replace_statistics(&stats)
+            .await
+            .unwrap();
+    }
+    let published = publish(store, &OpenDataSettings::default(), chrono::Utc::now())
+        .await
+        .unwrap();
+    let ndjson = published.iter().find(|f| f.name == "daily.ndjson").unwrap();
+    assert!(ndjson.parts > 1, "{} parts", ndjson.parts);
+    for f in &published {
+        let body = read_file(store, f).await.unwrap();
+        assert_eq!(body.len() as u64, f.size, "{}", f.name);
+        let digest = vrs_crypto::sha256(&body);
+        assert_eq!(
+            f.etag,
+            format!("\"{}\"", hex::encode(&digest[..16])),
+            "{}",
+            f.name
+        );
+        assert_eq!(store.open_file(&f.name).await.unwrap().as_ref(), Some(f));
+        if f.name == "daily.ndjson" {
+            let lines: Vec<serde_json::Value> = body
+                .split(|b| *b == b'\n')
+                .filter(|l| !l.is_empty())
+                .map(|l| serde_json::from_slice(l).unwrap())
+                .collect();
+            assert_eq!(lines.len(), 2 * rows_per_area);
+            let keys: Vec<(String, String)> = lines
+                .iter()
+                .map(|v| {
+                    (
+                        v["date"].as_str().unwrap().to_owned(),
+                        v["prefecture"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect();
+            let mut sorted = keys.clone();
+            sorted.sort();
+            assert_eq!(keys, sorted, "records out of published order");
+            assert_eq!(keys[0], ("2021-02-17".into(), "13".into()));
+        }
+        if f.name == "daily.csv" {
+            let text = String::from_utf8(body).unwrap();
+            assert_eq!(text.lines().count(), 2 * rows_per_area + 1);
+        }
+    }
 }
