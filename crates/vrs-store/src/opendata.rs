@@ -142,17 +142,19 @@ pub(crate) fn one_release(files: &[OpenFileInfo]) -> Result<&str, StoreError> {
     Ok(release)
 }
 
-/// Whether every file has exactly its parts stored (`stored`: name and count of parts).
+/// Whether every file has exactly its parts stored: `stored` holds each name with its number of
+/// parts and its highest `seq` (the parts' numbers are unique, so `parts` of them up to
+/// `parts - 1` are exactly `0..parts`).
 pub(crate) fn parts_complete(
     files: &[OpenFileInfo],
-    stored: &[(String, i64)],
+    stored: &[(String, i64, i64)],
 ) -> Result<(), StoreError> {
     for f in files {
-        let have = stored
+        let (have, last) = stored
             .iter()
-            .find(|(name, _)| *name == f.name)
-            .map_or(0, |(_, n)| *n);
-        if have != i64::from(f.parts) {
+            .find(|(name, _, _)| *name == f.name)
+            .map_or((0, -1), |(_, n, last)| (*n, *last));
+        if have != i64::from(f.parts) || last != i64::from(f.parts) - 1 {
             return Err(StoreError::Other(format!(
                 "open data {}: {have} of its {} parts are stored; the release is not published",
                 f.name, f.parts
@@ -160,6 +162,15 @@ pub(crate) fn parts_complete(
         }
     }
     Ok(())
+}
+
+/// The query of a release's stored parts for [`parts_complete`] (same text on both backends but
+/// for the placeholder's mark).
+pub(crate) fn stored_parts_sql(mark: char) -> String {
+    format!(
+        "SELECT name, count(*), CAST(max(seq) AS BIGINT) FROM opendata_parts WHERE release = {mark}1 \
+         GROUP BY name"
+    )
 }
 
 /// A stored open count.

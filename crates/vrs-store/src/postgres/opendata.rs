@@ -95,14 +95,11 @@ impl OpenDataStore for PostgresStore {
         // One publication at a time: the index is locked before its parts are counted.
         tx.execute("LOCK TABLE opendata_files IN EXCLUSIVE MODE", &[])
             .await?;
-        let stored: Vec<(String, i64)> = tx
-            .query(
-                "SELECT name, count(*) FROM opendata_parts WHERE release = $1 GROUP BY name",
-                &[&release],
-            )
+        let stored: Vec<(String, i64, i64)> = tx
+            .query(&open::stored_parts_sql('$'), &[&release])
             .await?
             .iter()
-            .map(|r| (r.get(0), r.get(1)))
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
             .collect();
         open::parts_complete(files, &stored)?;
         // Kept: this release's parts and those of the release it replaces.

@@ -104,11 +104,9 @@ impl OpenDataStore for SqliteStore {
         let files = files.to_vec();
         self.write(move |tx, _| {
             let stored = tx
-                .prepare_cached(
-                    "SELECT name, count(*) FROM opendata_parts WHERE release = ?1 GROUP BY name",
-                )?
-                .query_map([&release], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<Result<Vec<(String, i64)>, _>>()?;
+                .prepare_cached(&open::stored_parts_sql('?'))?
+                .query_map([&release], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<Vec<(String, i64, i64)>, _>>()?;
             open::parts_complete(&files, &stored)?;
             // Kept: this release's parts and those of the release it replaces.
             tx.execute(

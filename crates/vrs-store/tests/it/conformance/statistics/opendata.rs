@@ -134,6 +134,16 @@ pub async fn open_counts_sum_per_prefecture_or_municipality_and_a_release_is_rep
     s.publish_open_release(&[r2[0].clone(), r1[1].clone()])
         .await
         .unwrap_err();
+    // As many parts as the index says, but not numbered from 0 without a gap: refused too.
+    s.put_open_part("rg", "summary.json", 0, b"{")
+        .await
+        .unwrap();
+    s.put_open_part("rg", "summary.json", 2, b"}")
+        .await
+        .unwrap();
+    s.publish_open_release(&[file("rg", "summary.json", &[b"{", b"}"])])
+        .await
+        .unwrap_err();
     assert_eq!(s.open_release().await.unwrap().len(), 2);
     s.put_open_part("r2", "summary.json", 1, b" ")
         .await
