@@ -84,14 +84,18 @@ pub async fn ensure_running(
     store: &(impl GovernanceStore + ?Sized),
     function: Function,
 ) -> Result<(), GovernanceError> {
-    let states = store.function_states().await?;
-    match states.into_iter().find(|s| s.function == function) {
+    Ok(running_in(&store.function_states().await?, function)?)
+}
+
+/// Whether `function` runs by states already read (a signed-in request's, read with its
+/// session): `Err(Stopped)` with the operator's reason when it is stopped.
+pub fn running_in(states: &[FunctionState], function: Function) -> Result<(), Stopped> {
+    match states.iter().find(|s| s.function == function) {
         Some(s) if s.stopped => Err(Stopped {
             function,
-            reason: s.reason,
+            reason: s.reason.clone(),
             since: s.changed_at,
-        }
-        .into()),
+        }),
         _ => Ok(()),
     }
 }

@@ -12,7 +12,7 @@ use axum_extra::extract::CookieJar;
 use vrs_core::access::{decide, Action, Scopes, Target, Terminal};
 use vrs_core::accounts::{self, SessionError};
 use vrs_core::clients;
-use vrs_store::{Account, SessionRecord};
+use vrs_store::{Account, FunctionState, SessionRecord};
 
 use crate::error::WebError;
 use crate::i18n::Lang;
@@ -51,6 +51,9 @@ pub struct Signed {
     /// Where the language switch brings this person back to: the path of a page's GET (never its
     /// query); `None` for anything else, which the switch sends to the menu.
     pub back: Option<String>,
+    /// The national functions stopped when the session was read, read with it; `None` for a
+    /// machine client (its token is read alone; a switch it meets is read when it is checked).
+    pub stopped: Option<Vec<FunctionState>>,
 }
 
 /// The path the language switch returns to (see [`Signed::back`]). The API's requests, a tablet's
@@ -107,6 +110,7 @@ async fn machine_client(
         lang,
         scopes: Some(scopes),
         back: back_of(parts),
+        stopped: None,
     })
 }
 
@@ -127,27 +131,27 @@ impl FromRequestParts<AppState> for SignedAny {
             .map(|c| c.value().to_owned())
             .ok_or(WebError::SignIn)?;
         let RequestTerminal(now_from) = RequestTerminal::from_request_parts(parts, state).await?;
-        let (session, account) =
-            accounts::session(state.store.as_ref(), &state.login_policy(), &token)
-                .await
-                .map_err(|e| match e {
-                    SessionError::Missing | SessionError::Expired => WebError::SignIn,
-                    SessionError::Store(e) => e.into(),
-                })?;
-        let opened_from = Terminal::from_code(&session.terminal);
+        let read = accounts::session(state.store.as_ref(), &state.login_policy(), &token)
+            .await
+            .map_err(|e| match e {
+                SessionError::Missing | SessionError::Expired => WebError::SignIn,
+                SessionError::Store(e) => e.into(),
+            })?;
+        let opened_from = Terminal::from_code(&read.session.terminal);
         let terminal = if opened_from == Terminal::Lgwan && now_from == Terminal::Lgwan {
             Terminal::Lgwan
         } else {
             Terminal::Internet
         };
         Ok(SignedAny(Signed {
-            account,
-            session,
+            account: read.account,
+            session: read.session,
             token,
             terminal,
             lang,
             scopes: None,
             back: back_of(parts),
+            stopped: Some(read.stopped),
         }))
     }
 }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use vrs_core::access::{Action, Target};
 use vrs_core::coupon::CouponRef;
 use vrs_core::doses::{
-    parse_statement, register_at_site, DoseText, IdempotencyRequest, RegisterError,
+    parse_statement, register_at_site_with, DoseText, IdempotencyRequest, RegisterError,
 };
 use vrs_domain::{DoseNumber, Labelled, UserFacing, VaccineProduct};
 use vrs_store::IDEMPOTENCY_KEY_MAX;
@@ -198,13 +198,14 @@ pub async fn register_dose(
         request_hash: vrs_crypto::sha256(&body),
     };
     let today = vrs_core::japan_today();
-    match register_at_site(
+    match register_at_site_with(
         state.store.as_ref(),
         &actor,
         coupon,
         &input,
         Some(&idempotency),
         today,
+        signed.stopped.as_deref(),
     )
     .await
     {

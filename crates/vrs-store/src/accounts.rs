@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use vrs_domain::{MunicipalityCode, PrefectureCode, Role, UserId};
 
-use crate::{AuditEntry, AuditScope, StoreError};
+use crate::{AuditEntry, AuditScope, FunctionState, StoreError};
 
 /// An account as stored. The password is only its Argon2id hash.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -91,6 +91,17 @@ pub struct SessionRecord {
     pub csrf_token: String,
     pub created_at: DateTime<Utc>,
     pub last_seen_at: DateTime<Utc>,
+}
+
+/// What a signed-in request reads before anything else, in one read: its session, the session's
+/// account, and the national functions stopped at that moment (see [`crate::GovernanceStore`]), so
+/// that a request which must check a switch does not read it again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedSession {
+    pub session: SessionRecord,
+    pub account: Account,
+    /// Every function stopped when the session was read, in the order of their codes.
+    pub stopped: Vec<FunctionState>,
 }
 
 /// Staff accounts, applications for them, sign-in failures and sessions.
@@ -183,12 +194,9 @@ pub trait AccountStore: crate::Scoped + Send + Sync {
     /// One session by the hash of its token.
     async fn session(&self, token_hash: &[u8]) -> Result<SessionRecord, StoreError>;
 
-    /// One session by the hash of its token with its account, read together (every signed-in
-    /// request reads both).
-    async fn session_and_account(
-        &self,
-        token_hash: &[u8],
-    ) -> Result<(SessionRecord, Account), StoreError>;
+    /// One session by the hash of its token with its account and the functions stopped now, read
+    /// together (every signed-in request reads them).
+    async fn signed_session(&self, token_hash: &[u8]) -> Result<SignedSession, StoreError>;
 
     /// Marks a session as used now.
     async fn touch_session(

@@ -42,7 +42,7 @@ use vrs_crypto::MasterKey;
 use vrs_domain::MunicipalityCode;
 
 pub use accounts::AccountStore;
-pub use accounts::{Account, Application, ApplicationStatus, SessionRecord};
+pub use accounts::{Account, Application, ApplicationStatus, SessionRecord, SignedSession};
 pub use area::{Area, Areas, InArea, Scoped};
 pub use audit::AuditStore;
 pub use audit::{AuditEntry, AuditFilter, AuditRecord, AuditScope};

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use vrs_crypto::password;
 use vrs_domain::AuditAction;
-use vrs_store::{Account, AccountStore, AuditStore, SessionRecord, StoreError};
+use vrs_store::{Account, AccountStore, AuditStore, SignedSession, StoreError};
 
 use super::{audit_scope, entry, LoginPolicy};
 
@@ -19,19 +19,21 @@ pub enum SessionError {
     Store(#[from] StoreError),
 }
 
-/// The session of a cookie token and its account, if still valid now; marks it used.
+/// The session of a cookie token, its account and the functions stopped now, if the session is
+/// still valid; marks it used.
 pub async fn session(
     store: &(impl AccountStore + ?Sized),
     policy: &LoginPolicy,
     token: &str,
-) -> Result<(SessionRecord, Account), SessionError> {
+) -> Result<SignedSession, SessionError> {
     let now = Utc::now();
     let hash = password::token_hash(token);
-    let (record, account) = match store.session_and_account(&hash).await {
+    let signed = match store.signed_session(&hash).await {
         Ok(found) => found,
         Err(StoreError::NotFound) => return Err(SessionError::Missing),
         Err(e) => return Err(e.into()),
     };
+    let (record, account) = (&signed.session, &signed.account);
     if now - record.last_seen_at > policy.idle || now - record.created_at > policy.absolute {
         store.delete_session(&hash).await?;
         return Err(SessionError::Expired);
@@ -44,7 +46,7 @@ pub async fn session(
     if now - record.last_seen_at > Duration::minutes(1) {
         store.touch_session(&hash, now).await?;
     }
-    Ok((record, account))
+    Ok(signed)
 }
 
 /// Deletes the sessions that have expired by `policy` at `now` (the housekeeping job runs it, so

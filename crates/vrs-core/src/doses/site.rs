@@ -9,7 +9,8 @@ use vrs_domain::{
 };
 use vrs_store::Areas;
 use vrs_store::{
-    AuditStore, DoseStore, GovernanceStore, IdempotentAnswer, Registration, StoreError,
+    AuditStore, DoseStore, FunctionState, GovernanceStore, IdempotentAnswer, Registration,
+    StoreError,
 };
 
 use super::{dose_detail, record_for, rules_for};
@@ -135,14 +136,39 @@ pub async fn register_at_site(
     key: Option<&IdempotencyRequest>,
     today: NaiveDate,
 ) -> Result<SiteAnswer, RegisterError> {
-    use crate::governance::{ensure_running, GovernanceError};
+    register_at_site_with(store, actor, coupon, statement, key, today, None).await
+}
+
+/// [`register_at_site`] with the functions stopped as the caller already read them (`stopped`: a
+/// signed-in request's, read with its session), so the tablets' switch is not read again; `None`
+/// reads it.
+pub async fn register_at_site_with(
+    store: &(impl AuditStore + DoseStore + GovernanceStore + ?Sized),
+    actor: &Actor,
+    coupon: CouponRef,
+    statement: &DoseStatement,
+    key: Option<&IdempotencyRequest>,
+    today: NaiveDate,
+    stopped: Option<&[FunctionState]>,
+) -> Result<SiteAnswer, RegisterError> {
+    use crate::governance::{ensure_running, running_in, GovernanceError};
     let home = coupon.municipality;
-    // The switch and the coupon's holder are read together (on PostgreSQL over two connections at
-    // once); the holder is used only if tablets may register.
-    let (running, holder) = tokio::join!(
-        ensure_running(store, vrs_domain::Function::TabletRegistration),
-        store.area(home).holder_and_doses(&coupon.coupon)
-    );
+    let tablets = vrs_domain::Function::TabletRegistration;
+    let (running, holder) = match stopped {
+        Some(states) => {
+            running_in(states, tablets).map_err(RegisterError::Stopped)?;
+            (
+                Ok(()),
+                store.area(home).holder_and_doses(&coupon.coupon).await,
+            )
+        }
+        // The switch and the coupon's holder are read together (on PostgreSQL over two
+        // connections at once); the holder is used only if tablets may register.
+        None => tokio::join!(
+            ensure_running(store, tablets),
+            store.area(home).holder_and_doses(&coupon.coupon)
+        ),
+    };
     match running {
         Ok(()) => {}
         Err(GovernanceError::Stopped(s)) => return Err(RegisterError::Stopped(s)),

@@ -181,11 +181,12 @@ async fn cases(db: &TestDb) {
     let policy = LoginPolicy::default();
     setup(db).await;
     let fresh = new_session(db, "saijo-0001", Duration::minutes(5), Duration::minutes(2)).await;
-    let (record, account) = accounts::session(db.store.as_ref(), &policy, &fresh)
+    let read = accounts::session(db.store.as_ref(), &policy, &fresh)
         .await
         .unwrap();
-    assert_eq!(account.user_id, "saijo-0001");
-    assert!(Utc::now() - record.last_seen_at < Duration::minutes(3));
+    assert_eq!(read.account.user_id, "saijo-0001");
+    assert!(Utc::now() - read.session.last_seen_at < Duration::minutes(3));
+    assert!(read.stopped.is_empty());
     // Marked used: the idle clock restarted.
     let hash = vrs_crypto::password::token_hash(&fresh);
     assert!(

@@ -8,7 +8,7 @@ use vrs_domain::{MunicipalityCode, PrefectureCode, Role, UserId};
 
 use super::{append_audit_tx, PostgresStore};
 use crate::accounts::{
-    stored_role, Account, Application, ApplicationStatus, SessionRecord,
+    stored_role, Account, Application, ApplicationStatus, SessionRecord, SignedSession,
     SESSION_AND_ACCOUNT_COLUMNS,
 };
 use crate::ConflictKind;
@@ -334,15 +334,16 @@ impl AccountStore for PostgresStore {
         })
     }
 
-    async fn session_and_account(
-        &self,
-        token_hash: &[u8],
-    ) -> Result<(SessionRecord, Account), StoreError> {
+    async fn signed_session(&self, token_hash: &[u8]) -> Result<SignedSession, StoreError> {
         let client = self.pool.get().await?;
+        // One round trip in the usual case: whether any function is stopped comes beside the row
+        // (a scan of a table of a few rows), and only then are the stopped ones read.
         let stmt = client
             .prepare_cached(&format!(
-                "SELECT {SESSION_AND_ACCOUNT_COLUMNS} FROM sessions s \
-                 JOIN accounts a ON a.user_id = s.user_id WHERE s.token_hash = $1"
+                "SELECT {SESSION_AND_ACCOUNT_COLUMNS}, \
+                 EXISTS (SELECT 1 FROM function_states WHERE stopped) \
+                 FROM sessions s JOIN accounts a ON a.user_id = s.user_id \
+                 WHERE s.token_hash = $1"
             ))
             .await?;
         let r = client
@@ -358,7 +359,16 @@ impl AccountStore for PostgresStore {
             created_at: r.get(15),
             last_seen_at: r.get(16),
         };
-        Ok((session, account))
+        let stopped = if r.get(17) {
+            super::governance::function_states_on(&client, true).await?
+        } else {
+            Vec::new()
+        };
+        Ok(SignedSession {
+            session,
+            account,
+            stopped,
+        })
     }
 
     async fn touch_session(&self, token_hash: &[u8], at: DateTime<Utc>) -> Result<(), StoreError> {

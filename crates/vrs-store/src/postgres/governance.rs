@@ -155,25 +155,38 @@ impl GovernanceStore for PostgresStore {
 
     async fn function_states(&self) -> Result<Vec<FunctionState>, StoreError> {
         let client = self.pool.get().await?;
-        // Prepared once per connection: every registration, import and inquiry reads it.
-        let stmt = client
-            .prepare_cached(
-                "SELECT function, stopped, reason, changed_by, changed_at FROM function_states \
-                 ORDER BY function COLLATE \"C\"",
-            )
-            .await?;
-        let found = client.query(&stmt, &[]).await?;
-        found
-            .iter()
-            .map(|r| {
-                Ok(FunctionState {
-                    function: rows::function(r.get(0))?,
-                    stopped: r.get(1),
-                    reason: r.get(2),
-                    changed_by: r.get(3),
-                    changed_at: r.get(4),
-                })
-            })
-            .collect()
+        function_states_on(&client, false).await
     }
+}
+
+/// The functions' states as stored, in the order of their codes; `stopped_only` leaves out those
+/// running (a signed-in request reads only those, with its session). Prepared once per connection:
+/// every registration, import and inquiry reads it.
+pub(super) async fn function_states_on(
+    client: &deadpool_postgres::Client,
+    stopped_only: bool,
+) -> Result<Vec<FunctionState>, StoreError> {
+    let stmt = client
+        .prepare_cached(if stopped_only {
+            "SELECT function, stopped, reason, changed_by, changed_at FROM function_states \
+             WHERE stopped ORDER BY function COLLATE \"C\""
+        } else {
+            "SELECT function, stopped, reason, changed_by, changed_at FROM function_states \
+             ORDER BY function COLLATE \"C\""
+        })
+        .await?;
+    client
+        .query(&stmt, &[])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(FunctionState {
+                function: rows::function(r.get(0))?,
+                stopped: r.get(1),
+                reason: r.get(2),
+                changed_by: r.get(3),
+                changed_at: r.get(4),
+            })
+        })
+        .collect()
 }

@@ -7,7 +7,7 @@ use vrs_domain::{MunicipalityCode, PrefectureCode, Role, UserId};
 
 use super::{append_audit_tx, SqliteStore};
 use crate::accounts::{
-    stored_role, Account, Application, ApplicationStatus, SessionRecord,
+    stored_role, Account, Application, ApplicationStatus, SessionRecord, SignedSession,
     SESSION_AND_ACCOUNT_COLUMNS,
 };
 use crate::audit::timestamp_text;
@@ -410,10 +410,7 @@ impl AccountStore for SqliteStore {
         .await
     }
 
-    async fn session_and_account(
-        &self,
-        token_hash: &[u8],
-    ) -> Result<(SessionRecord, Account), StoreError> {
+    async fn signed_session(&self, token_hash: &[u8]) -> Result<SignedSession, StoreError> {
         let token_hash = token_hash.to_vec();
         self.read_point(move |conn, _| {
             let sql = format!(
@@ -439,7 +436,12 @@ impl AccountStore for SqliteStore {
                 created_at: time(&created)?,
                 last_seen_at: time(&seen)?,
             };
-            Ok((session, account))
+            let stopped = super::governance::function_states_in(conn, true)?;
+            Ok(SignedSession {
+                session,
+                account,
+                stopped,
+            })
         })
         .await
     }

@@ -191,33 +191,43 @@ impl GovernanceStore for SqliteStore {
     }
 
     async fn function_states(&self) -> Result<Vec<FunctionState>, StoreError> {
-        self.read_point(|conn, _| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT function, stopped, reason, changed_by, changed_at FROM function_states \
-                 ORDER BY function",
-            )?;
-            let found = stmt.query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, bool>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                ))
-            })?;
-            found
-                .map(|row| {
-                    let (function, stopped, reason, changed_by, at) = row?;
-                    Ok(FunctionState {
-                        function: rows::function(&function)?,
-                        stopped,
-                        reason,
-                        changed_by,
-                        changed_at: time(&at)?,
-                    })
-                })
-                .collect::<Result<Vec<_>, StoreError>>()
-        })
-        .await
+        self.read_point(|conn, _| function_states_in(conn, false))
+            .await
     }
+}
+
+/// The functions' states as stored, in the order of their codes; `stopped_only` leaves out those
+/// running (a signed-in request reads only those, with its session).
+pub(super) fn function_states_in(
+    conn: &Connection,
+    stopped_only: bool,
+) -> Result<Vec<FunctionState>, StoreError> {
+    let mut stmt = conn.prepare_cached(if stopped_only {
+        "SELECT function, stopped, reason, changed_by, changed_at FROM function_states \
+         WHERE stopped ORDER BY function"
+    } else {
+        "SELECT function, stopped, reason, changed_by, changed_at FROM function_states \
+         ORDER BY function"
+    })?;
+    let found = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, bool>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, String>(4)?,
+        ))
+    })?;
+    found
+        .map(|row| {
+            let (function, stopped, reason, changed_by, at) = row?;
+            Ok(FunctionState {
+                function: rows::function(&function)?,
+                stopped,
+                reason,
+                changed_by,
+                changed_at: time(&at)?,
+            })
+        })
+        .collect()
 }

@@ -238,7 +238,9 @@ pub async fn sessions_are_stored_hashed_and_end_with_a_password_change(db: &Test
     ));
 }
 
-pub async fn a_session_is_read_with_its_account_in_one_read(db: &TestDb) {
+pub async fn a_session_is_read_with_its_account_and_the_stopped_functions_in_one_read(db: &TestDb) {
+    use vrs_domain::Function;
+    use vrs_store::FunctionState;
     let s = &db.store;
     s.create_account(
         &account("saijo-0004", Some(SAIJO)),
@@ -258,13 +260,55 @@ pub async fn a_session_is_read_with_its_account_in_one_read(db: &TestDb) {
         last_seen_at: at + chrono::Duration::seconds(30),
     };
     s.create_session(&record).await.unwrap();
-    let (session, account) = s.session_and_account(&hash).await.unwrap();
-    assert_eq!(session, record);
-    assert_eq!(account, s.account(&user_id_of("saijo-0004")).await.unwrap());
+    let read = s.signed_session(&hash).await.unwrap();
+    assert_eq!(read.session, record);
+    assert_eq!(
+        read.account,
+        s.account(&user_id_of("saijo-0004")).await.unwrap()
+    );
+    assert!(read.stopped.is_empty());
     assert!(matches!(
-        s.session_and_account(&[7u8; 32]).await,
+        s.signed_session(&[7u8; 32]).await,
         Err(StoreError::NotFound)
     ));
+    // The switches come with it as another process on the database set them a moment before:
+    // only the functions stopped, in the order of their codes.
+    let other = db.reopen(&db.key_hex, false).await.unwrap();
+    let state = |function, stopped| FunctionState {
+        function,
+        stopped,
+        reason: "障害対応".into(),
+        changed_by: "operator-1".into(),
+        changed_at: at,
+    };
+    for (f, stopped) in [
+        (Function::TabletRegistration, true),
+        (Function::Inquiry, false),
+        (Function::Import, true),
+    ] {
+        other
+            .set_function(&state(f, stopped), &audit("function.switch", f.as_str()))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        s.signed_session(&hash).await.unwrap().stopped,
+        [
+            state(Function::Import, true),
+            state(Function::TabletRegistration, true)
+        ]
+    );
+    other
+        .set_function(
+            &state(Function::Import, false),
+            &audit("function.switch", "import"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        s.signed_session(&hash).await.unwrap().stopped,
+        [state(Function::TabletRegistration, true)]
+    );
     // Disabling the account ends the session: neither is found any more.
     s.set_account_disabled(
         &user_id_of("saijo-0004"),
@@ -275,7 +319,7 @@ pub async fn a_session_is_read_with_its_account_in_one_read(db: &TestDb) {
     .await
     .unwrap();
     assert!(matches!(
-        s.session_and_account(&hash).await,
+        s.signed_session(&hash).await,
         Err(StoreError::NotFound)
     ));
 }
