@@ -103,17 +103,20 @@ fn run(conn: Connection, keyring: &Keyring, jobs: &mpsc::Receiver<Box<dyn Job>>)
                 Err(_) => break,
             }
         }
-        let commit = commit_group(&conn, keyring, &mut group);
+        let commit = commit_group(&conn, keyring, &mut group, jobs);
         for job in group.drain(..) {
             job.finish(commit.clone());
         }
     }
 }
 
+/// Runs the group's writes and commits them. Writes that arrive while the group runs join it
+/// before the commit (up to [`GROUP`]): the group grows with the load without waiting for it.
 fn commit_group(
     conn: &Connection,
     keyring: &Keyring,
-    group: &mut [Box<dyn Job>],
+    group: &mut Vec<Box<dyn Job>>,
+    jobs: &mpsc::Receiver<Box<dyn Job>>,
 ) -> Result<(), String> {
     // The transaction and savepoint statements are cached statements, prepared once for the
     // connection instead of parsed again for every write.
@@ -123,7 +126,19 @@ fn commit_group(
             .map(drop)
     };
     run("BEGIN IMMEDIATE").map_err(|e| e.to_string())?;
-    for job in group.iter_mut() {
+    let mut next = 0;
+    loop {
+        if next == group.len() {
+            if group.len() == GROUP {
+                break;
+            }
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let job = &mut group[next];
+        next += 1;
         let step = run("SAVEPOINT job").and_then(|()| {
             // A write that panics fails alone; the thread and the others of the group go on.
             let ran =
