@@ -160,8 +160,8 @@ impl GovernanceStore for PostgresStore {
 }
 
 /// The functions' states as stored, in the order of their codes; `stopped_only` leaves out those
-/// running (a signed-in request reads only those, with its session). Prepared once per connection:
-/// every registration, import and inquiry reads it.
+/// running (a signed-in request reads only those, with its session, when any is stopped). Prepared
+/// once per connection: every import, inquiry and bearer client's registration reads it.
 pub(super) async fn function_states_on(
     client: &deadpool_postgres::Client,
     stopped_only: bool,
