@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
@@ -167,7 +167,7 @@ impl PostgresStore {
         let citus = citus::has_citus(&client).await? && citus::is_distributed(&client).await?;
         drop(client);
         Ok(Self {
-            registrations: registrations::Registrations::start(pool.clone()),
+            registrations: registrations::Registrations::start(pool.clone(), !citus),
             pool,
             keyring: Arc::new(Keyring::new(master)),
             citus,
@@ -413,6 +413,47 @@ pub(crate) async fn insert_audit(
             &e.outcome,
             &e.detail,
             &record.hash.to_vec(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+const INSERT_AUDITS: &str =
+    "INSERT INTO audit_log (municipality_code, seq, at, actor, role, terminal, action, target, outcome, detail, hash) \
+     SELECT * FROM unnest($1::bpchar[], $2::int8[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], \
+     $7::text[], $8::text[], $9::text[], $10::text[], $11::bytea[])";
+
+/// Appends `records` in one statement (the group of registrations writes its entries so; each
+/// record is already chained, so their order in the statement does not matter).
+pub(crate) async fn insert_audits(
+    tx: &impl GenericClient,
+    records: &[AuditRecord],
+) -> Result<(), StoreError> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let stmt = tx.prepare_cached(INSERT_AUDITS).await?;
+    let column =
+        |f: fn(&AuditEntry) -> &str| -> Vec<&str> { records.iter().map(|r| f(&r.entry)).collect() };
+    let scopes: Vec<&str> = records.iter().map(|r| r.scope.code()).collect();
+    let seqs: Vec<i64> = records.iter().map(|r| r.seq).collect();
+    let ats: Vec<DateTime<Utc>> = records.iter().map(|r| r.entry.at).collect();
+    let hashes: Vec<&[u8]> = records.iter().map(|r| r.hash.as_slice()).collect();
+    tx.execute(
+        &stmt,
+        &[
+            &scopes,
+            &seqs,
+            &ats,
+            &column(|e| &e.actor),
+            &column(|e| &e.role),
+            &column(|e| &e.terminal),
+            &column(|e| &e.action),
+            &column(|e| &e.target),
+            &column(|e| &e.outcome),
+            &column(|e| &e.detail),
+            &hashes,
         ],
     )
     .await?;

@@ -9,17 +9,21 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::Pool;
 use futures_util::future::join_all;
 use tokio::sync::{mpsc, oneshot};
+use tokio_postgres::types::ToSql;
 use vrs_crypto::FieldCipher;
-use vrs_domain::MunicipalityCode;
+use vrs_domain::{DoseRecord, MunicipalityCode};
 
 use super::certificates::refresh_person_tx;
 use super::doses::{insert_answer, insert_dose};
-use super::{chained, insert_audit, lock_head, save_head};
+use super::{chained, insert_audit, insert_audits, lock_head, save_head};
 use crate::certificates::person_index;
-use crate::{AuditEntry, AuditRecord, AuditScope, Registration, StoreError};
+use crate::{
+    rows, AuditEntry, AuditRecord, AuditScope, IdempotentAnswer, Registration, StoreError,
+};
 
 /// The most registrations committed together.
 const GROUP: usize = 256;
@@ -48,9 +52,11 @@ pub(crate) struct Registrations {
 }
 
 impl Registrations {
-    pub(crate) fn start(pool: Pool) -> Self {
+    /// `batched`: each of the group's kinds of rows goes in in one statement (not on Citus, where
+    /// a statement of one area's row runs whole on the area's shard).
+    pub(crate) fn start(pool: Pool, batched: bool) -> Self {
         let (queue, jobs) = mpsc::unbounded_channel();
-        tokio::spawn(run(pool, jobs));
+        tokio::spawn(run(pool, batched, jobs));
         Self { queue }
     }
 
@@ -75,7 +81,7 @@ impl Registrations {
     }
 }
 
-async fn run(pool: Pool, mut jobs: mpsc::UnboundedReceiver<Job>) {
+async fn run(pool: Pool, batched: bool, mut jobs: mpsc::UnboundedReceiver<Job>) {
     let mut group = Vec::with_capacity(GROUP);
     while jobs.recv_many(&mut group, GROUP).await > 0 {
         let mut results: Vec<Result<(), StoreError>> = Vec::with_capacity(group.len());
@@ -83,7 +89,7 @@ async fn run(pool: Pool, mut jobs: mpsc::UnboundedReceiver<Job>) {
             Ok(client) => {
                 let ran = tokio::time::timeout(
                     COMMIT_TIMEOUT,
-                    commit_group(&client, &group, &mut results),
+                    commit_group(&client, batched, &group, &mut results),
                 )
                 .await
                 .unwrap_or_else(|_| {
@@ -124,9 +130,12 @@ async fn run(pool: Pool, mut jobs: mpsc::UnboundedReceiver<Job>) {
 /// statements given together without waiting for each answer; the server runs them in order):
 ///
 /// 1. `BEGIN`;
-/// 2. the idempotency answers, the doses, and the chain heads locked;
+/// 2. the idempotency answers, the doses (one statement each for the whole group, `batched`;
+///    one per registration on Citus), and the chain heads locked (and, only when a dose was
+///    refused, whether its person is in the area);
 /// 3. what a registration that did not stand left undone (a replayed key's dose, a refused dose's
-///    answer), the audit entries of those that stood chained in memory from each head, the heads
+///    answer), the audit entries of those that stood chained in memory from each head (one
+///    statement, `batched`), the heads
 ///    moved, and which of those people hold outstanding certificates (usually none; theirs are
 ///    then brought up to date in the same transaction);
 /// 4. `COMMIT` and the standby check.
@@ -136,6 +145,7 @@ async fn run(pool: Pool, mut jobs: mpsc::UnboundedReceiver<Job>) {
 /// back.
 async fn commit_group(
     c: &deadpool_postgres::Object,
+    batched: bool,
     group: &[Job],
     results: &mut Vec<Result<(), StoreError>>,
 ) -> Result<(), StoreError> {
@@ -150,19 +160,36 @@ async fn commit_group(
     }
     // Sent in this order (`join!` first polls its futures in turn), so the heads are locked after
     // the rows, as the store's other writes do: no two writers wait on each other in turn.
-    let (answers, doses, heads) = tokio::join!(
-        join_all(group.iter().map(|job| async move {
-            match &job.registration.answer {
-                Some(a) => insert_answer(c, a).await.map(Some),
-                None => Ok(None),
-            }
-        })),
-        join_all(group.iter().map(|job| {
-            let r = &job.registration;
-            insert_dose(c, job.scope, &r.record, &r.recorded_by)
-        })),
-        join_all(scopes.iter().map(|&scope| lock_head(c, scope))),
-    );
+    let locks = join_all(scopes.iter().map(|&scope| lock_head(c, scope)));
+    let (answers, doses, heads) = if batched {
+        let (answers, doses, heads) =
+            tokio::join!(insert_answers(c, group), insert_doses(c, group), locks);
+        (answers?, doses?, heads)
+    } else {
+        // On Citus a statement of one area's row runs whole on the area's shard.
+        let (answers, doses, heads) = tokio::join!(
+            join_all(group.iter().map(|job| async move {
+                match &job.registration.answer {
+                    Some(a) => insert_answer(c, a).await.map(Some),
+                    None => Ok(None),
+                }
+            })),
+            join_all(group.iter().map(|job| {
+                let r = &job.registration;
+                insert_dose(c, job.scope, &r.record, &r.recorded_by)
+            })),
+            locks,
+        );
+        let answers = answers.into_iter().collect::<Result<Vec<_>, _>>()?;
+        let doses = doses
+            .into_iter()
+            .map(|dose| match dose {
+                Err(e @ (StoreError::Other(_) | StoreError::Unavailable(_))) => Err(e),
+                dose => Ok(dose),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        (answers, doses, heads)
+    };
     let mut locked: HashMap<&str, (i64, [u8; 32])> = HashMap::new();
     for (scope, head) in scopes.iter().zip(heads) {
         locked.insert(scope.code(), head?);
@@ -172,11 +199,7 @@ async fn commit_group(
     let mut outcome: Vec<Result<(), StoreError>> = Vec::with_capacity(group.len());
     let mut undone = Vec::new();
     for ((job, answer), dose) in group.iter().zip(answers).zip(doses) {
-        let dose = match dose {
-            Err(e @ (StoreError::Other(_) | StoreError::Unavailable(_))) => return Err(e),
-            dose => dose,
-        };
-        outcome.push(match (answer?, dose) {
+        outcome.push(match (answer, dose) {
             (Some(false), stored) => {
                 if stored.is_ok() {
                     undone.push(Undo::Dose(job));
@@ -209,11 +232,21 @@ async fn commit_group(
         .collect();
     let (undo, written, saved, holders) = tokio::join!(
         join_all(undone.iter().map(|u| u.run(c))),
-        join_all(records.iter().map(|r| insert_audit(c, r))),
+        async {
+            if batched {
+                insert_audits(c, &records).await
+            } else {
+                join_all(records.iter().map(|r| insert_audit(c, r)))
+                    .await
+                    .into_iter()
+                    .collect()
+            }
+        },
         join_all(moved.iter().map(|r| save_head(c, r))),
         certificate_holders(c, group, &outcome),
     );
-    for done in undo.into_iter().chain(written).chain(saved) {
+    written?;
+    for done in undo.into_iter().chain(saved) {
         done?;
     }
     refresh_certificates(c, &holders?).await?;
@@ -323,4 +356,170 @@ async fn refresh_certificates(
         refresh_person_tx(c, cipher, job.scope, atena, &job.audit).await?;
     }
     Ok(())
+}
+
+/// The group's idempotency answers in one statement: for each job, whether its key was free
+/// (`None`: the job has no key). A key given twice in the group is the first's, as it would be
+/// had they come one after another (the statement inserts in the group's order).
+async fn insert_answers(
+    c: &deadpool_postgres::Client,
+    group: &[Job],
+) -> Result<Vec<Option<bool>>, StoreError> {
+    let answers: Vec<&IdempotentAnswer> = group
+        .iter()
+        .filter_map(|job| job.registration.answer.as_ref())
+        .collect();
+    let mut free: HashSet<(String, String, String)> = HashSet::new();
+    if !answers.is_empty() {
+        let stmt = c
+            .prepare_cached(
+                "INSERT INTO idempotency_keys (municipality_code, user_id, idempotency_key, request_hash, \
+                 status, body, created_at) \
+                 SELECT *, now() FROM unnest($1::bpchar[], $2::text[], $3::text[], $4::bytea[], $5::int2[], \
+                 $6::text[]) ON CONFLICT DO NOTHING RETURNING municipality_code, user_id, idempotency_key",
+            )
+            .await?;
+        let sites: Vec<&str> = answers.iter().map(|a| a.site.as_str()).collect();
+        let users: Vec<&str> = answers.iter().map(|a| a.user_id.as_str()).collect();
+        let keys: Vec<&str> = answers.iter().map(|a| a.key.as_str()).collect();
+        let hashes: Vec<&[u8]> = answers.iter().map(|a| a.request_hash.as_slice()).collect();
+        let statuses: Vec<i16> = answers.iter().map(|a| a.status as i16).collect();
+        let bodies: Vec<&str> = answers.iter().map(|a| a.body.as_str()).collect();
+        let params: [&(dyn ToSql + Sync); 6] = [&sites, &users, &keys, &hashes, &statuses, &bodies];
+        free = c
+            .query(&stmt, &params)
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect();
+    }
+    Ok(group
+        .iter()
+        .map(|job| {
+            let a = job.registration.answer.as_ref()?;
+            let key = (a.site.to_string(), a.user_id.to_string(), a.key.clone());
+            Some(free.remove(&key))
+        })
+        .collect())
+}
+
+/// The group's doses in one statement, each only if its person is in its area and its dose number
+/// is free: for each job, whether it was stored or why not. Of two jobs for one person's same dose
+/// number the first is sent and the second refused, as had they come one after another.
+async fn insert_doses(
+    c: &deadpool_postgres::Client,
+    group: &[Job],
+) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+    let keys: Vec<(&str, &str, i16)> = group
+        .iter()
+        .map(|job| {
+            let dose = &job.registration.record.dose;
+            let number = i16::from(dose.dose_number);
+            (job.scope.as_str(), dose.atena.as_str(), number)
+        })
+        .collect();
+    let mut first_of: HashMap<(&str, &str, i16), usize> = HashMap::new();
+    let sent: Vec<&Job> = (0..group.len())
+        .filter(|&i| *first_of.entry(keys[i]).or_insert(i) == i)
+        .map(|i| &group[i])
+        .collect();
+    // The row is selected from the person's own, so a person not in the area stores nothing; the
+    // rows go in in the group's order.
+    let stmt = c
+        .prepare_cached(
+            "INSERT INTO doses (municipality_code, atena_number, dose_number, administered_on, product_code, \
+             lot_number, site_municipality_code, coupon_number, venue, doctor, recorded_at, source, recorded_by, \
+             received_from) \
+             SELECT r.municipality_code, r.atena_number, u.n, u.d, u.p, u.l, u.s, u.c, u.v, u.doc, u.at, u.src, \
+             u.by, u.rf FROM unnest($1::bpchar[], $2::text[], $3::int2[], $4::date[], $5::text[], $6::text[], \
+             $7::bpchar[], $8::bpchar[], $9::text[], $10::text[], $11::timestamptz[], $12::text[], $13::text[], \
+             $14::bpchar[]) WITH ORDINALITY AS u(m, a, n, d, p, l, s, c, v, doc, at, src, by, rf, ord) \
+             JOIN residents r ON r.municipality_code = u.m AND r.atena_number = u.a ORDER BY u.ord \
+             ON CONFLICT DO NOTHING RETURNING municipality_code, atena_number, dose_number",
+        )
+        .await?;
+    let records: Vec<&DoseRecord> = sent.iter().map(|job| &job.registration.record).collect();
+    let column =
+        |f: fn(&DoseRecord) -> &str| -> Vec<&str> { records.iter().map(|r| f(r)).collect() };
+    let areas: Vec<&str> = sent.iter().map(|job| job.scope.as_str()).collect();
+    let numbers: Vec<i16> = records
+        .iter()
+        .map(|r| i16::from(r.dose.dose_number))
+        .collect();
+    let days: Vec<NaiveDate> = records.iter().map(|r| r.dose.administered_on).collect();
+    let at: Vec<DateTime<Utc>> = records.iter().map(|r| r.recorded_at).collect();
+    let by: Vec<&str> = sent
+        .iter()
+        .map(|job| job.registration.recorded_by.as_str())
+        .collect();
+    let from: Vec<Option<&str>> = records
+        .iter()
+        .map(|r| r.received_from.as_ref().map(|m| m.as_str()))
+        .collect();
+    let (atenas, products, lots) = (
+        column(|r| r.dose.atena.as_str()),
+        column(|r| r.dose.product.code),
+        column(|r| r.dose.lot_number.as_str()),
+    );
+    let (sites, coupons, venues, doctors, sources) = (
+        column(|r| r.dose.site_municipality.as_str()),
+        column(|r| r.dose.coupon.as_str()),
+        column(|r| &r.venue),
+        column(|r| &r.doctor),
+        column(|r| r.source.as_str()),
+    );
+    let params: [&(dyn ToSql + Sync); 14] = [
+        &areas, &atenas, &numbers, &days, &products, &lots, &sites, &coupons, &venues, &doctors,
+        &at, &sources, &by, &from,
+    ];
+    let stored: HashSet<(String, String, i16)> = c
+        .query(&stmt, &params)
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    let owned = |k: (&str, &str, i16)| (k.0.to_owned(), k.1.to_owned(), k.2);
+    // A dose not stored is refused because its number is taken or its person is not in the area:
+    // which, one more query says (rare: the rules were checked before the registration was queued).
+    let refused: Vec<(&str, &str, i16)> = keys
+        .iter()
+        .copied()
+        .filter(|&k| !stored.contains(&owned(k)))
+        .collect();
+    let known: HashSet<(String, String)> = if refused.is_empty() {
+        HashSet::new()
+    } else {
+        let areas: Vec<&str> = refused.iter().map(|k| k.0).collect();
+        let atenas: Vec<&str> = refused.iter().map(|k| k.1).collect();
+        let stmt = c
+            .prepare_cached(
+                "SELECT r.municipality_code, r.atena_number FROM unnest($1::bpchar[], $2::text[]) AS u(m, a) \
+                 JOIN residents r ON r.municipality_code = u.m AND r.atena_number = u.a",
+            )
+            .await?;
+        c.query(&stmt, &[&areas, &atenas])
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect()
+    };
+    Ok(keys
+        .iter()
+        .enumerate()
+        .map(|(i, &k)| {
+            let taken = || {
+                Err(rows::dose_conflict(
+                    group[i].registration.record.dose.dose_number,
+                ))
+            };
+            if stored.contains(&owned(k)) {
+                return if first_of[&k] == i { Ok(()) } else { taken() };
+            }
+            if known.contains(&(k.0.to_owned(), k.1.to_owned())) {
+                taken()
+            } else {
+                Err(StoreError::NotFound)
+            }
+        })
+        .collect())
 }

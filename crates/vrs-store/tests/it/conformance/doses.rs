@@ -232,6 +232,72 @@ pub async fn registrations_committed_together_each_stand_or_leave_nothing(db: &T
     }
 }
 
+/// The same dose of many people sent twice at once, with different lots and keys (two tablets
+/// tapped together): the backends commit what arrives together in one transaction, so many pairs
+/// meet in one group. For each person exactly one stands, the dose stored is the one that stood
+/// (its lot), its key keeps its answer and the other key none, and the chain has one entry each.
+pub async fn the_same_dose_sent_twice_at_once_stores_the_one_that_stood(db: &TestDb) {
+    let people: Vec<_> = (201..241).map(|n| resident(SAIJO, n)).collect();
+    for r in &people {
+        put(db, r).await;
+    }
+    let s = &db.store;
+    let before = audit_count(db, SAIJO).await;
+    let sent: Vec<(usize, &'static str, String)> = (0..people.len())
+        .flat_map(|i| {
+            [
+                (i, "LOT-A", format!("twice-{i}-a")),
+                (i, "LOT-B", format!("twice-{i}-b")),
+            ]
+        })
+        .collect();
+    let results = futures_util::future::join_all(sent.iter().map(|(i, lot, key)| {
+        let mut record = dose(&people[*i], 1);
+        record.dose.lot_number = LotNumber::parse(lot).unwrap();
+        let mut r = reg(record);
+        r.answer = Some(answer(key, "tablet-7", *i as u8));
+        let target = people[*i].atena.as_str().to_owned();
+        async move {
+            s.area(code(SAIJO))
+                .add_dose(&r, &audit("dose.register", &target))
+                .await
+        }
+    }))
+    .await;
+    for (i, person) in people.iter().enumerate() {
+        let (a, b) = (&results[2 * i], &results[2 * i + 1]);
+        assert_eq!(
+            a.is_ok() as u8 + b.is_ok() as u8,
+            1,
+            "person {i}: {a:?} {b:?}"
+        );
+        let (stood, lost) = if a.is_ok() { (0, 1) } else { (1, 0) };
+        assert!(
+            matches!(results[2 * i + lost], Err(StoreError::Conflict(_))),
+            "person {i}: {:?}",
+            results[2 * i + lost]
+        );
+        let stored = s.area(code(SAIJO)).doses_of(&person.atena).await.unwrap();
+        assert_eq!(stored.len(), 1, "person {i}");
+        assert_eq!(
+            stored[0].dose.lot_number.as_str(),
+            sent[2 * i + stood].1,
+            "person {i}"
+        );
+        let kept = |key: &str| {
+            let key = key.to_owned();
+            async move {
+                s.stored_answer(code(CHIYODA), &user_id_of("tablet-7"), &key)
+                    .await
+                    .unwrap()
+            }
+        };
+        assert!(kept(&sent[2 * i + stood].2).await.is_some(), "person {i}");
+        assert!(kept(&sent[2 * i + lost].2).await.is_none(), "person {i}");
+    }
+    assert_eq!(audit_count(db, SAIJO).await, before + people.len());
+}
+
 pub async fn corrections_and_deletions_need_the_dose_as_stored(db: &TestDb) {
     let r = resident(SAIJO, 23);
     put(db, &r).await;
