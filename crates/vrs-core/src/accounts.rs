@@ -33,7 +33,7 @@ pub use login::{backoff, login, unknown_user_id, unlock, LoggedIn, LoginError, L
 pub use passwords::{
     change_password, check_password_policy, PasswordChangeError, PasswordPolicyError,
 };
-pub use sessions::{logout, session, sweep_sessions, SessionError};
+pub use sessions::{logout, session, session_and_holder, sweep_sessions, SessionError};
 
 /// The principal an account acts as from a terminal; an account with a role code this build does
 /// not know acts as nobody.

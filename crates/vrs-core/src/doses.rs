@@ -30,8 +30,8 @@ use vrs_store::CouponHolder;
 pub(crate) use input::record_for;
 pub use input::{field_label_ja, parse_statement, DoseText, FieldProblem};
 pub use site::{
-    register_at_site, register_at_site_with, IdempotencyRequest, RegisterError, RuleView,
-    SiteAnswer,
+    register_at_site, register_at_site_with, IdempotencyRequest, ReadWithSession, RegisterError,
+    RuleView, SiteAnswer,
 };
 pub(crate) use staff::reason_text;
 pub use staff::{add_dose, correct_dose, delete_dose, set_flags, ChangeError, DoseRef};

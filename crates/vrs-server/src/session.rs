@@ -12,7 +12,7 @@ use axum_extra::extract::CookieJar;
 use vrs_core::access::{decide, Action, Scopes, Target, Terminal};
 use vrs_core::accounts::{self, SessionError};
 use vrs_core::clients;
-use vrs_store::{Account, FunctionState, SessionRecord};
+use vrs_store::{Account, FunctionState, SessionRecord, SignedSession};
 
 use crate::error::WebError;
 use crate::i18n::Lang;
@@ -114,15 +114,31 @@ async fn machine_client(
     })
 }
 
-/// A signed-in user, whether or not the password change is still due (for the change page itself).
-pub struct SignedAny(pub Signed);
+/// A request's sign-in before its session is read: a machine client's bearer token (already read:
+/// a token is read alone), or a session cookie's token with what the request itself tells (its
+/// language, the terminal class of its address). A handler that reads more with the session
+/// (see [`CookieSignIn::finish`]) takes this; every other takes [`Signed`] or [`SignedAny`].
+pub enum SignIn {
+    Bearer(Box<Signed>),
+    Cookie(CookieSignIn),
+}
 
-impl FromRequestParts<AppState> for SignedAny {
+/// A session cookie's token and what the request tells, for [`SignIn`].
+pub struct CookieSignIn {
+    pub token: String,
+    lang: Lang,
+    now_from: Terminal,
+    back: Option<String>,
+}
+
+impl FromRequestParts<AppState> for SignIn {
     type Rejection = WebError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
         if let Some(bearer) = bearer_token(parts) {
-            return Ok(SignedAny(machine_client(parts, state, bearer?).await?));
+            return Ok(SignIn::Bearer(Box::new(
+                machine_client(parts, state, bearer?).await?,
+            )));
         }
         let jar = CookieJar::from_headers(&parts.headers);
         let lang = Lang::from_cookies(&jar);
@@ -131,28 +147,66 @@ impl FromRequestParts<AppState> for SignedAny {
             .map(|c| c.value().to_owned())
             .ok_or(WebError::SignIn)?;
         let RequestTerminal(now_from) = RequestTerminal::from_request_parts(parts, state).await?;
-        let read = accounts::session(state.store.as_ref(), &state.login_policy(), &token)
+        Ok(SignIn::Cookie(CookieSignIn {
+            token,
+            lang,
+            now_from,
+            back: back_of(parts),
+        }))
+    }
+}
+
+/// What a session that cannot be used answers: sign in again (whether it is unknown, expired or
+/// its account stopped), or the store's fault.
+pub fn session_refused(e: SessionError) -> WebError {
+    match e {
+        SessionError::Missing | SessionError::Expired => WebError::SignIn,
+        SessionError::Store(e) => e.into(),
+    }
+}
+
+impl CookieSignIn {
+    /// Reads and checks the session (with its account and the functions stopped now).
+    pub async fn read(self, state: &AppState) -> Result<Signed, WebError> {
+        let read = accounts::session(state.store.as_ref(), &state.login_policy(), &self.token)
             .await
-            .map_err(|e| match e {
-                SessionError::Missing | SessionError::Expired => WebError::SignIn,
-                SessionError::Store(e) => e.into(),
-            })?;
+            .map_err(session_refused)?;
+        Ok(self.finish(read))
+    }
+
+    /// The signed-in request of a session read and checked by the caller: a session opened on
+    /// LG-WAN but used from elsewhere acts as an internet session.
+    pub fn finish(self, read: SignedSession) -> Signed {
         let opened_from = Terminal::from_code(&read.session.terminal);
-        let terminal = if opened_from == Terminal::Lgwan && now_from == Terminal::Lgwan {
+        let terminal = if opened_from == Terminal::Lgwan && self.now_from == Terminal::Lgwan {
             Terminal::Lgwan
         } else {
             Terminal::Internet
         };
-        Ok(SignedAny(Signed {
+        Signed {
             account: read.account,
             session: read.session,
-            token,
+            token: self.token,
             terminal,
-            lang,
+            lang: self.lang,
             scopes: None,
-            back: back_of(parts),
+            back: self.back,
             stopped: Some(read.stopped),
-        }))
+        }
+    }
+}
+
+/// A signed-in user, whether or not the password change is still due (for the change page itself).
+pub struct SignedAny(pub Signed);
+
+impl FromRequestParts<AppState> for SignedAny {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
+        match SignIn::from_request_parts(parts, state).await? {
+            SignIn::Bearer(signed) => Ok(SignedAny(*signed)),
+            SignIn::Cookie(cookie) => Ok(SignedAny(cookie.read(state).await?)),
+        }
     }
 }
 
@@ -161,15 +215,20 @@ impl FromRequestParts<AppState> for Signed {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
         let SignedAny(signed) = SignedAny::from_request_parts(parts, state).await?;
-        // A machine client signs with its key: it has no password to change.
-        if signed.account.must_change_password && signed.scopes.is_none() {
-            return Err(WebError::PasswordChangeDue);
-        }
-        Ok(signed)
+        signed.password_changed()
     }
 }
 
 impl Signed {
+    /// This sign-in, unless the first-login password change is still due (a machine client signs
+    /// with its key: it has no password to change).
+    pub fn password_changed(self) -> Result<Self, WebError> {
+        if self.account.must_change_password && self.scopes.is_none() {
+            return Err(WebError::PasswordChangeDue);
+        }
+        Ok(self)
+    }
+
     /// The access module's view of this session.
     pub fn principal(&self) -> Result<vrs_core::Principal, WebError> {
         let mut principal = accounts::principal(&self.account, self.terminal)

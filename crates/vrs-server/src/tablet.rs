@@ -12,7 +12,8 @@ use serde::Deserialize;
 use vrs_core::access::{Action, Target};
 use vrs_core::coupon::CouponRef;
 use vrs_core::doses::{
-    parse_statement, register_at_site_with, DoseText, IdempotencyRequest, RegisterError,
+    parse_statement, register_at_site_with, DoseText, IdempotencyRequest, ReadWithSession,
+    RegisterError,
 };
 use vrs_domain::{DoseNumber, Labelled, UserFacing, VaccineProduct};
 use vrs_store::IDEMPOTENCY_KEY_MAX;
@@ -22,7 +23,7 @@ use crate::error::WebError;
 use crate::i18n::{Lang, Text};
 use crate::pages::layout;
 use crate::records;
-use crate::session::Signed;
+use crate::session::{session_refused, SignIn, Signed};
 use crate::AppState;
 
 /// The header carrying the session's CSRF token on API writes made by the tablet page.
@@ -141,10 +142,32 @@ fn bad_field(field: &str, ja: &str, en: String) -> Response {
     ))]
 pub async fn register_dose(
     State(state): State<AppState>,
-    signed: Signed,
+    sign_in: SignIn,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, WebError> {
+    // The coupon is taken from the body first so that a cookie's session and the coupon's holder
+    // are read together; the checks still answer in the order below, the session's first, and
+    // nothing of the holder is used before the request is authorised.
+    let parsed = read_request::<DoseRequest>(&body, |r| &r.coupon);
+    let read_with = parsed.as_ref().ok().map(|(_, coupon)| *coupon);
+    let (signed, holder) = match (sign_in, read_with) {
+        (SignIn::Bearer(signed), _) => (*signed, None),
+        (SignIn::Cookie(cookie), Some(coupon)) => {
+            let read = vrs_core::accounts::session_and_holder(
+                state.store.as_ref(),
+                &state.login_policy(),
+                &cookie.token,
+                coupon.municipality,
+                &coupon.coupon,
+            )
+            .await
+            .map_err(session_refused)?;
+            (cookie.finish(read.signed), Some(read.holder))
+        }
+        (SignIn::Cookie(cookie), None) => (cookie.read(&state).await?, None),
+    };
+    let signed = signed.password_changed()?;
     signed.check_csrf_header(&headers)?;
     let site = signed
         .account
@@ -165,7 +188,7 @@ pub async fn register_dose(
             format!("give 1 to {IDEMPOTENCY_KEY_MAX} visible ASCII characters"),
         ));
     }
-    let (request, coupon) = match read_request::<DoseRequest>(&body, |r| &r.coupon) {
+    let (request, coupon) = match parsed {
         Ok(read) => read,
         Err(refused) => return Ok(*refused),
     };
@@ -205,7 +228,11 @@ pub async fn register_dose(
         &input,
         Some(&idempotency),
         today,
-        signed.stopped.as_deref(),
+        signed
+            .stopped
+            .as_deref()
+            .zip(holder)
+            .map(|(stopped, holder)| ReadWithSession { stopped, holder }),
     )
     .await
     {

@@ -219,7 +219,8 @@ in_area! {
     DoseStore {
         fn area_doses(after: Option<&AtenaNumber>, limit: u32) -> Vec<PersonDoses>;
         fn doses_of(atena: &AtenaNumber) -> Vec<DoseRecord>;
-        fn holder_and_doses(coupon: &CouponNumber) -> (CouponHolder, Vec<DoseRecord>);
+        fn holder_and_doses(coupon: &CouponNumber) -> crate::HolderAndDoses;
+        fn session_and_holder(coupon: &CouponNumber, token_hash: &[u8]) -> crate::SessionAndHolder;
     }
     InquiryStore {
         fn provision_records(filter: &ProvisionFilter) -> Vec<ProvisionRecord>;

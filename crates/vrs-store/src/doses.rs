@@ -6,7 +6,21 @@ use chrono::{DateTime, NaiveDate, Utc};
 use vrs_domain::{AtenaNumber, CouponNumber, DoseRecord, DoseSource, MunicipalityCode, UserId};
 
 use crate::ConflictKind;
-use crate::{AuditEntry, CouponHolder, InArea, StoreError};
+use crate::{AuditEntry, CouponHolder, InArea, SignedSession, StoreError};
+
+/// A coupon's holder with their doses by dose number (see [`DoseStore::holder_and_doses`]).
+pub type HolderAndDoses = (CouponHolder, Vec<DoseRecord>);
+
+/// What a site's registration reads first, in one read: the signed-in request's session (as
+/// [`crate::AccountStore::signed_session`]) and the holder of the coupon it registers on. The
+/// holder is read only when the session was found; nothing of it may be used before the session
+/// has been checked and the request authorised.
+#[derive(Debug)]
+pub struct SessionAndHolder {
+    pub signed: SignedSession,
+    /// The holder with their doses, or why not (`NotFound`: no target of the area holds the coupon).
+    pub holder: Result<HolderAndDoses, StoreError>,
+}
 
 /// One dose to record, with the account that recorded it and, for a request carrying an
 /// `Idempotency-Key`, the answer to keep with it (in the same transaction).
@@ -166,5 +180,16 @@ pub trait DoseStore: crate::Scoped + Send + Sync {
         &self,
         scope: MunicipalityCode,
         coupon: &CouponNumber,
-    ) -> Result<(CouponHolder, Vec<DoseRecord>), StoreError>;
+    ) -> Result<HolderAndDoses, StoreError>;
+
+    /// The session of `token_hash` (with its account and the functions stopped now) and, when it
+    /// is found, the holder of a coupon of the area with their doses, read together: one round
+    /// trip on PostgreSQL, one read transaction on SQLite. `NotFound` when no session has that
+    /// hash (the holder is then not read).
+    async fn session_and_holder(
+        &self,
+        scope: MunicipalityCode,
+        coupon: &CouponNumber,
+        token_hash: &[u8],
+    ) -> Result<SessionAndHolder, StoreError>;
 }

@@ -58,7 +58,7 @@ pub use certificates::{
 };
 pub use clients::{AccessToken, ClientStore, MachineClient};
 pub use conflict::{ConflictKind, UniqueKey};
-pub use doses::{DoseStore, PersonDoses};
+pub use doses::{DoseStore, HolderAndDoses, PersonDoses, SessionAndHolder};
 pub use doses::{IdempotentAnswer, Registration, IDEMPOTENCY_KEY_MAX};
 pub use error::StoreError;
 pub use governance::GovernanceStore;

@@ -9,8 +9,8 @@ use vrs_domain::{
 };
 use vrs_store::Areas;
 use vrs_store::{
-    AuditStore, DoseStore, FunctionState, GovernanceStore, IdempotentAnswer, Registration,
-    StoreError,
+    AuditStore, DoseStore, FunctionState, GovernanceStore, HolderAndDoses, IdempotentAnswer,
+    Registration, StoreError,
 };
 
 use super::{dose_detail, record_for, rules_for};
@@ -139,9 +139,17 @@ pub async fn register_at_site(
     register_at_site_with(store, actor, coupon, statement, key, today, None).await
 }
 
-/// [`register_at_site`] with the functions stopped as the caller already read them (`stopped`: a
-/// signed-in request's, read with its session), so the tablets' switch is not read again; `None`
-/// reads it.
+/// What a signed-in request's registration read before it was authorised: the functions stopped,
+/// read with its session, and the coupon's holder with their doses, read in the same read (see
+/// [`crate::accounts::session_and_holder`]).
+pub struct ReadWithSession<'a> {
+    pub stopped: &'a [FunctionState],
+    pub holder: Result<HolderAndDoses, StoreError>,
+}
+
+/// [`register_at_site`] with what the caller already read (`read`: a signed-in request's, read with
+/// its session), so that neither the tablets' switch nor the holder is read again; `None` reads
+/// both.
 pub async fn register_at_site_with(
     store: &(impl AuditStore + DoseStore + GovernanceStore + ?Sized),
     actor: &Actor,
@@ -149,18 +157,15 @@ pub async fn register_at_site_with(
     statement: &DoseStatement,
     key: Option<&IdempotencyRequest>,
     today: NaiveDate,
-    stopped: Option<&[FunctionState]>,
+    read: Option<ReadWithSession<'_>>,
 ) -> Result<SiteAnswer, RegisterError> {
     use crate::governance::{ensure_running, running_in, GovernanceError};
     let home = coupon.municipality;
     let tablets = vrs_domain::Function::TabletRegistration;
-    let (running, holder) = match stopped {
-        Some(states) => {
-            running_in(states, tablets).map_err(RegisterError::Stopped)?;
-            (
-                Ok(()),
-                store.area(home).holder_and_doses(&coupon.coupon).await,
-            )
+    let (running, holder) = match read {
+        Some(read) => {
+            running_in(read.stopped, tablets).map_err(RegisterError::Stopped)?;
+            (Ok(()), read.holder)
         }
         // The switch and the coupon's holder are read together (on PostgreSQL over two
         // connections at once); the holder is used only if tablets may register.

@@ -62,6 +62,17 @@ async fn register(b: &Browser, csrf: &str, key: &str, body: &str) -> (u16, serde
     (page.status, json)
 }
 
+/// How many doses `person` has in their own municipality's area.
+async fn stored_doses(app: &TestApp, person: &Resident) -> usize {
+    app.db
+        .store
+        .area(person.municipality)
+        .doses_of(&person.atena)
+        .await
+        .unwrap()
+        .len()
+}
+
 async fn a_tablet_registers_a_dose_once_per_idempotency_key(app: &TestApp) {
     let chiyoda = people(app, "131016").await;
     app.account("saijo-tablet", "site_tablet", Some("382060"), false)
@@ -90,6 +101,7 @@ async fn a_tablet_registers_a_dose_once_per_idempotency_key(app: &TestApp) {
     // The answer was lost; the tablet retries with the same key: same answer, one dose.
     let (status, again) = register(&tablet, &csrf, "key-1", &body).await;
     assert_eq!((status, &again), (201, &first));
+    assert_eq!(stored_doses(app, &chiyoda[0]).await, 1);
     let stored = app
         .db
         .store
@@ -97,7 +109,6 @@ async fn a_tablet_registers_a_dose_once_per_idempotency_key(app: &TestApp) {
         .doses_of(&chiyoda[0].atena)
         .await
         .unwrap();
-    assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].dose.site_municipality, code("382060"));
     assert_eq!(stored[0].venue, "西条市総合体育館");
     // The key reused for another registration, no key, no CSRF header, another role.
@@ -187,16 +198,7 @@ async fn a_tablet_registers_a_dose_once_per_idempotency_key(app: &TestApp) {
         (status, json["code"].as_str()),
         (404, Some("unknown_coupon"))
     );
-    assert_eq!(
-        app.db
-            .store
-            .area(code("131016"))
-            .doses_of(&chiyoda[0].atena)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(stored_doses(app, &chiyoda[0]).await, 1);
     // The site municipality's staff cannot see the dose: the person is not theirs.
     let staff = app.browser(LGWAN);
     staff.login("saijo-staff", PASSWORD).await;
@@ -209,6 +211,41 @@ async fn a_tablet_registers_a_dose_once_per_idempotency_key(app: &TestApp) {
     let csrf = staff.csrf("/").await;
     let refused = register(&staff, &csrf, "key-5", &other).await;
     assert_eq!(refused.0, 403);
+    // A cookie of no session (signed out, swept, forged) is told to sign in before anything of
+    // the body is answered, whether the body is good or bad; a first-login password still to be
+    // changed is answered next, before the CSRF token. Nothing is stored.
+    let stranger = app.browser(INTERNET);
+    for (body, key) in [
+        (registration(&ocr, 2, "2021-06-22"), Some("key-6")),
+        (registration(&ocr, 2, "2021-13-40"), Some("key-7")),
+        ("{\"coupon\": 1}".to_owned(), Some("key-8")),
+        (registration(&ocr, 2, "2021-06-22"), None),
+    ] {
+        let mut request = stranger
+            .client
+            .post(format!("{}/api/v1/doses", stranger.base))
+            .header("content-type", "application/json")
+            .header("cookie", "vrs_session=no-such-session")
+            .header("x-csrf-token", "forged")
+            .body(body);
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        let page = stranger.page_of(request).await;
+        assert_eq!(page.status, 401, "{}", page.body);
+        assert!(page.body.contains("sign_in"), "{}", page.body);
+    }
+    app.account("saijo-tablet-new", "site_tablet", Some("382060"), true)
+        .await;
+    let new = app.browser(INTERNET);
+    new.login("saijo-tablet-new", PASSWORD).await;
+    let (status, json) = register(&new, "forged", "key-9", &other).await;
+    assert_eq!(
+        (status, json["code"].as_str()),
+        (403, Some("password_change_due")),
+        "{json}"
+    );
+    assert_eq!(stored_doses(app, &chiyoda[0]).await, 1);
 }
 
 async fn staff_manage_the_records_of_their_own_municipality(app: &TestApp) {

@@ -18,6 +18,36 @@ const ACCOUNT_COLUMNS: &str =
     "user_id, role, municipality_code, prefecture_code, display_name, password_hash, \
      must_change_password, failed_logins, locked_until, disabled, issued_by, created_at";
 
+/// Whether any function is stopped, as a column beside a session's row (column 17).
+pub(super) const ANY_STOPPED: &str = "EXISTS (SELECT 1 FROM function_states WHERE stopped)";
+
+/// A session read as [`SESSION_AND_ACCOUNT_COLUMNS`] followed by [`ANY_STOPPED`], with the
+/// stopped functions read on the same connection when there are any.
+pub(super) async fn signed_session_from(
+    client: &deadpool_postgres::Client,
+    r: &Row,
+) -> Result<SignedSession, StoreError> {
+    let account = account_from(r)?;
+    let session = SessionRecord {
+        token_hash: r.get(12),
+        user_id: account.user_id.clone(),
+        terminal: r.get(13),
+        csrf_token: r.get(14),
+        created_at: r.get(15),
+        last_seen_at: r.get(16),
+    };
+    let stopped = if r.get(17) {
+        super::governance::function_states_on(client, true).await?
+    } else {
+        Vec::new()
+    };
+    Ok(SignedSession {
+        session,
+        account,
+        stopped,
+    })
+}
+
 fn account_from(r: &Row) -> Result<Account, StoreError> {
     let user_id: String = r.get(0);
     let municipality: Option<String> = r.get(2);
@@ -340,8 +370,7 @@ impl AccountStore for PostgresStore {
         // (a scan of a table of a few rows), and only then are the stopped ones read.
         let stmt = client
             .prepare_cached(&format!(
-                "SELECT {SESSION_AND_ACCOUNT_COLUMNS}, \
-                 EXISTS (SELECT 1 FROM function_states WHERE stopped) \
+                "SELECT {SESSION_AND_ACCOUNT_COLUMNS}, {ANY_STOPPED} \
                  FROM sessions s JOIN accounts a ON a.user_id = s.user_id \
                  WHERE s.token_hash = $1"
             ))
@@ -350,25 +379,7 @@ impl AccountStore for PostgresStore {
             .query_opt(&stmt, &[&token_hash])
             .await?
             .ok_or(StoreError::NotFound)?;
-        let account = account_from(&r)?;
-        let session = SessionRecord {
-            token_hash: r.get(12),
-            user_id: account.user_id.clone(),
-            terminal: r.get(13),
-            csrf_token: r.get(14),
-            created_at: r.get(15),
-            last_seen_at: r.get(16),
-        };
-        let stopped = if r.get(17) {
-            super::governance::function_states_on(&client, true).await?
-        } else {
-            Vec::new()
-        };
-        Ok(SignedSession {
-            session,
-            account,
-            stopped,
-        })
+        signed_session_from(&client, &r).await
     }
 
     async fn touch_session(&self, token_hash: &[u8], at: DateTime<Utc>) -> Result<(), StoreError> {

@@ -1,6 +1,7 @@
 //! Doses, flags, person search and idempotency keys on PostgreSQL.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -8,12 +9,14 @@ use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 use vrs_domain::{AtenaNumber, CouponNumber, DoseRecord, DoseSource, MunicipalityCode, UserId};
 
+use super::accounts::{signed_session_from, ANY_STOPPED};
 use super::{append_audit_tx, PostgresStore};
+use crate::accounts::SESSION_AND_ACCOUNT_COLUMNS;
 use crate::doses::check_undo;
 use crate::rows::{DoseRow, DOSE_COLUMNS};
 use crate::{
-    rows, AuditEntry, CouponHolder, DoseStore, IdempotentAnswer, PersonDoses, Registration,
-    StoreError,
+    rows, AccountStore, AuditEntry, CouponHolder, DoseStore, HolderAndDoses, IdempotentAnswer,
+    PersonDoses, Registration, SessionAndHolder, StoreError,
 };
 use crate::{ConflictKind, InArea};
 
@@ -433,21 +436,12 @@ impl DoseStore for PostgresStore {
         &self,
         scope: MunicipalityCode,
         coupon: &CouponNumber,
-    ) -> Result<(CouponHolder, Vec<DoseRecord>), StoreError> {
-        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-            let doses: Vec<String> = DOSE_COLUMNS
-                .split(',')
-                .map(|c| format!("d.{}", c.trim()))
-                .collect();
-            // A LATERAL subquery the planner cannot flatten (it is ordered), so the doses are read
-            // by both columns of their key whatever it estimates: a plain join, planned while the
-            // table is small, reads all of the area's doses for each registration instead.
+    ) -> Result<HolderAndDoses, StoreError> {
+        static SQL: LazyLock<String> = LazyLock::new(|| {
             format!(
-                "SELECT r.atena_number, r.moved_out_on, r.deceased_on, {} FROM residents r \
-                 LEFT JOIN LATERAL (SELECT * FROM doses WHERE municipality_code = r.municipality_code \
-                 AND atena_number = r.atena_number ORDER BY dose_number) d ON true \
+                "SELECT {} FROM residents r {DOSES_OF_HOLDER} \
                  WHERE r.municipality_code = $1 AND r.coupon_number = $2",
-                doses.join(", ")
+                *HOLDER_AND_DOSES_COLUMNS
             )
         });
         let client = self.pool.get().await?;
@@ -455,23 +449,96 @@ impl DoseStore for PostgresStore {
         let found = client
             .query(&stmt, &[&scope.as_str(), &coupon.as_str()])
             .await?;
-        let first = found.first().ok_or(StoreError::NotFound)?;
-        let atena: String = first.get(0);
-        let holder = CouponHolder {
-            municipality: scope,
-            atena: AtenaNumber::parse(&atena)
-                .map_err(|_| StoreError::Corrupt(format!("atena_number {atena:?}")))?,
-            coupon: *coupon,
-            moved_out_on: first.get(1),
-            deceased_on: first.get(2),
-        };
-        // A holder without doses is one row with the dose's columns null.
-        let mut doses = found
-            .iter()
-            .filter(|r| r.get::<_, Option<i16>>(3).is_some())
-            .map(|r| dose_row(r, 3).into_record(scope, &holder.atena))
-            .collect::<Result<Vec<_>, _>>()?;
-        doses.sort_unstable_by_key(|d| d.dose.dose_number);
-        Ok((holder, doses))
+        holder_from_rows(&found, 0, scope, coupon)
     }
+
+    async fn session_and_holder(
+        &self,
+        scope: MunicipalityCode,
+        coupon: &CouponNumber,
+        token_hash: &[u8],
+    ) -> Result<SessionAndHolder, StoreError> {
+        if self.citus {
+            // The session's tables are not distributed with the area's: two reads, each routed
+            // whole to where its rows are.
+            let signed = self.signed_session(token_hash).await?;
+            let holder = self.holder_and_doses(scope, coupon).await;
+            return Ok(SessionAndHolder { signed, holder });
+        }
+        // One round trip: the session's row beside each of the holder's rows (one a dose; one
+        // with the holder's columns null when no target of the area holds the coupon), and no
+        // row at all when there is no such session.
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "SELECT {SESSION_AND_ACCOUNT_COLUMNS}, {ANY_STOPPED}, {} \
+                 FROM sessions s JOIN accounts a ON a.user_id = s.user_id \
+                 LEFT JOIN residents r ON r.municipality_code = $2 AND r.coupon_number = $3 \
+                 {DOSES_OF_HOLDER} WHERE s.token_hash = $1",
+                *HOLDER_AND_DOSES_COLUMNS
+            )
+        });
+        let client = self.pool.get().await?;
+        let stmt = client.prepare_cached(&SQL).await?;
+        let found = client
+            .query(&stmt, &[&token_hash, &scope.as_str(), &coupon.as_str()])
+            .await?;
+        let first = found.first().ok_or(StoreError::NotFound)?;
+        let signed = signed_session_from(&client, first).await?;
+        let holder = match first.get::<_, Option<String>>(HOLDER_COLUMN) {
+            Some(_) => holder_from_rows(&found, HOLDER_COLUMN, scope, coupon),
+            None => Err(StoreError::NotFound),
+        };
+        Ok(SessionAndHolder { signed, holder })
+    }
+}
+
+/// Where the holder's columns start in a [`DoseStore::session_and_holder`] row: after the session
+/// and account's 17 and whether any function is stopped.
+const HOLDER_COLUMN: usize = 18;
+
+/// A holder's 宛名番号 and flags, then a dose's columns (null when the holder has none).
+static HOLDER_AND_DOSES_COLUMNS: LazyLock<String> = LazyLock::new(|| {
+    let doses: Vec<String> = DOSE_COLUMNS
+        .split(',')
+        .map(|c| format!("d.{}", c.trim()))
+        .collect();
+    format!(
+        "r.atena_number, r.moved_out_on, r.deceased_on, {}",
+        doses.join(", ")
+    )
+});
+
+/// The doses of the holder `r`: a LATERAL subquery the planner cannot flatten (it is ordered), so
+/// the doses are read by both columns of their key whatever it estimates: a plain join, planned
+/// while the table is small, reads all of the area's doses for each registration instead.
+const DOSES_OF_HOLDER: &str = "LEFT JOIN LATERAL (SELECT * FROM doses \
+     WHERE municipality_code = r.municipality_code AND atena_number = r.atena_number \
+     ORDER BY dose_number) d ON true";
+
+/// The holder of `coupon` and their doses from rows of [`HOLDER_AND_DOSES_COLUMNS`] starting at
+/// column `first`; `NotFound` when there are none.
+fn holder_from_rows(
+    found: &[Row],
+    first: usize,
+    scope: MunicipalityCode,
+    coupon: &CouponNumber,
+) -> Result<HolderAndDoses, StoreError> {
+    let row = found.first().ok_or(StoreError::NotFound)?;
+    let atena: String = row.get(first);
+    let holder = CouponHolder {
+        municipality: scope,
+        atena: AtenaNumber::parse(&atena)
+            .map_err(|_| StoreError::Corrupt(format!("atena_number {atena:?}")))?,
+        coupon: *coupon,
+        moved_out_on: row.get(first + 1),
+        deceased_on: row.get(first + 2),
+    };
+    // A holder without doses is one row with the dose's columns null.
+    let mut doses = found
+        .iter()
+        .filter(|r| r.get::<_, Option<i16>>(first + 3).is_some())
+        .map(|r| dose_row(r, first + 3).into_record(scope, &holder.atena))
+        .collect::<Result<Vec<_>, _>>()?;
+    doses.sort_unstable_by_key(|d| d.dose.dose_number);
+    Ok((holder, doses))
 }

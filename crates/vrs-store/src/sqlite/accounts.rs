@@ -97,6 +97,43 @@ fn account_from(row: AccountRow) -> Result<Account, StoreError> {
     })
 }
 
+/// The session of `token_hash` with its account and the functions stopped now (`NotFound`: no
+/// such session). Callers that read more run it inside one read transaction.
+pub(crate) fn signed_session_in(
+    conn: &Connection,
+    token_hash: &[u8],
+) -> Result<SignedSession, StoreError> {
+    let sql = format!(
+        "SELECT {SESSION_AND_ACCOUNT_COLUMNS} FROM sessions s \
+         JOIN accounts a ON a.user_id = s.user_id WHERE s.token_hash = ?1"
+    );
+    let row = conn
+        .prepare_cached(&sql)?
+        .query_row([token_hash], |r| {
+            let session: (Vec<u8>, String, String, String, String) =
+                (r.get(12)?, r.get(13)?, r.get(14)?, r.get(15)?, r.get(16)?);
+            Ok((account_row(r)?, session))
+        })
+        .optional()?;
+    let (account, (token_hash, terminal, csrf_token, created, seen)) =
+        row.ok_or(StoreError::NotFound)?;
+    let account = account_from(account)?;
+    let session = SessionRecord {
+        token_hash,
+        user_id: account.user_id.clone(),
+        terminal,
+        csrf_token,
+        created_at: time(&created)?,
+        last_seen_at: time(&seen)?,
+    };
+    let stopped = super::governance::function_states_in(conn, true)?;
+    Ok(SignedSession {
+        session,
+        account,
+        stopped,
+    })
+}
+
 fn load_account(conn: &Connection, user_id: &UserId) -> Result<Account, StoreError> {
     let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE user_id = ?1");
     let row = conn
@@ -413,35 +450,7 @@ impl AccountStore for SqliteStore {
     async fn signed_session(&self, token_hash: &[u8]) -> Result<SignedSession, StoreError> {
         let token_hash = token_hash.to_vec();
         self.read_point(move |conn, _| {
-            let sql = format!(
-                "SELECT {SESSION_AND_ACCOUNT_COLUMNS} FROM sessions s \
-                 JOIN accounts a ON a.user_id = s.user_id WHERE s.token_hash = ?1"
-            );
-            let row = conn
-                .prepare_cached(&sql)?
-                .query_row([&token_hash], |r| {
-                    let session: (Vec<u8>, String, String, String, String) =
-                        (r.get(12)?, r.get(13)?, r.get(14)?, r.get(15)?, r.get(16)?);
-                    Ok((account_row(r)?, session))
-                })
-                .optional()?;
-            let (account, (token_hash, terminal, csrf_token, created, seen)) =
-                row.ok_or(StoreError::NotFound)?;
-            let account = account_from(account)?;
-            let session = SessionRecord {
-                token_hash,
-                user_id: account.user_id.clone(),
-                terminal,
-                csrf_token,
-                created_at: time(&created)?,
-                last_seen_at: time(&seen)?,
-            };
-            let stopped = super::governance::function_states_in(conn, true)?;
-            Ok(SignedSession {
-                session,
-                account,
-                stopped,
-            })
+            super::read_transaction(conn, |conn| signed_session_in(conn, &token_hash))
         })
         .await
     }

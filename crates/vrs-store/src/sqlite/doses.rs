@@ -14,8 +14,8 @@ use crate::audit::timestamp_text;
 use crate::doses::check_undo;
 use crate::rows::{DoseRow, DOSE_COLUMNS};
 use crate::{
-    rows, AuditEntry, CouponHolder, DoseStore, IdempotentAnswer, PersonDoses, Registration,
-    StoreError,
+    rows, AuditEntry, DoseStore, HolderAndDoses, IdempotentAnswer, PersonDoses, Registration,
+    SessionAndHolder, StoreError,
 };
 use crate::{ConflictKind, InArea};
 
@@ -435,13 +435,40 @@ impl DoseStore for SqliteStore {
         &self,
         scope: MunicipalityCode,
         coupon: &CouponNumber,
-    ) -> Result<(CouponHolder, Vec<DoseRecord>), StoreError> {
+    ) -> Result<HolderAndDoses, StoreError> {
         let coupon = *coupon;
         self.read_point(move |conn, _| {
-            let holder = super::residents::holder_tx(conn, scope, coupon)?;
-            let doses = person_doses_tx(conn, scope, &holder.atena)?;
-            Ok((holder, doses))
+            super::read_transaction(conn, |conn| holder_and_doses_in(conn, scope, coupon))
         })
         .await
     }
+
+    async fn session_and_holder(
+        &self,
+        scope: MunicipalityCode,
+        coupon: &CouponNumber,
+        token_hash: &[u8],
+    ) -> Result<SessionAndHolder, StoreError> {
+        let (coupon, token_hash) = (*coupon, token_hash.to_vec());
+        // One read transaction: a reader re-reads its pages whenever the database changed since
+        // its last transaction began, so two would pay for that twice under constant writes.
+        self.read_point(move |conn, _| {
+            super::read_transaction(conn, |conn| {
+                let signed = super::accounts::signed_session_in(conn, &token_hash)?;
+                let holder = holder_and_doses_in(conn, scope, coupon);
+                Ok(SessionAndHolder { signed, holder })
+            })
+        })
+        .await
+    }
+}
+
+fn holder_and_doses_in(
+    conn: &Connection,
+    scope: MunicipalityCode,
+    coupon: CouponNumber,
+) -> Result<HolderAndDoses, StoreError> {
+    let holder = super::residents::holder_tx(conn, scope, coupon)?;
+    let doses = person_doses_tx(conn, scope, &holder.atena)?;
+    Ok((holder, doses))
 }

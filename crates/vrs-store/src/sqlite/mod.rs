@@ -188,6 +188,29 @@ impl SqliteStore {
     }
 }
 
+/// Runs the reads of `f` in one read transaction of a reader connection: one snapshot, and the
+/// reader checks once (not once per statement) whether the database changed since it last read.
+pub(crate) fn read_transaction<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    if !conn.is_autocommit() {
+        // Left open by a read that panicked on this connection.
+        conn.prepare_cached("ROLLBACK")?.execute([])?;
+    }
+    conn.prepare_cached("BEGIN")?.execute([])?;
+    let out = f(conn);
+    // A read transaction has nothing to keep: it ends the same way whatever `f` answered.
+    if let Err(e) = conn
+        .prepare_cached("COMMIT")
+        .and_then(|mut s| s.execute([]))
+    {
+        let _ = conn.execute_batch("ROLLBACK");
+        return Err(e.into());
+    }
+    out
+}
+
 fn migrate_sqlite(conn: &mut Connection) -> Result<(), StoreError> {
     conn.execute_batch(LEDGER)?;
     for m in migrate::SQLITE {

@@ -47,6 +47,7 @@ on_both_backends!(
     an_application_is_decided_once_and_approval_issues_the_account,
     sessions_are_stored_hashed_and_end_with_a_password_change,
     a_session_is_read_with_its_account_and_the_stopped_functions_in_one_read,
+    a_session_is_read_with_a_coupon_holder_and_their_doses_in_one_read,
     a_machine_clients_tokens_are_hashed_its_assertions_used_once_and_removal_ends_them,
     audit_search_filters_by_time_actor_and_action_within_its_chain,
     dose_records_keep_venue_doctor_time_and_source,

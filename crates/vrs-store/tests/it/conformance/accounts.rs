@@ -24,6 +24,36 @@ fn account(user_id: &str, municipality: Option<&str>) -> vrs_store::Account {
     }
 }
 
+/// A staff account of 西条市 with one session opened at a fixed time and last seen `seen_after`
+/// later: the session's token, the hash the store keeps and the stored record.
+async fn account_with_session(
+    db: &TestDb,
+    user_id: &str,
+    terminal: &str,
+    seen_after: chrono::Duration,
+) -> (String, [u8; 32], vrs_store::SessionRecord) {
+    let s = &db.store;
+    s.create_account(
+        &account(user_id, Some(SAIJO)),
+        code(SAIJO).into(),
+        &audit("account.issue", user_id),
+    )
+    .await
+    .unwrap();
+    let (token, hash) = vrs_crypto::password::new_token();
+    let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+    let record = vrs_store::SessionRecord {
+        token_hash: hash.to_vec(),
+        user_id: user_id_of(user_id),
+        terminal: terminal.into(),
+        csrf_token: format!("csrf-{user_id}"),
+        created_at: at,
+        last_seen_at: at + seen_after,
+    };
+    s.create_session(&record).await.unwrap();
+    (token, hash, record)
+}
+
 pub async fn accounts_lock_after_repeated_failures_and_unlock_on_success(db: &TestDb) {
     let s = &db.store;
     let a = account("saijo-0001", Some(SAIJO));
@@ -157,24 +187,9 @@ pub async fn an_application_is_decided_once_and_approval_issues_the_account(db: 
 
 pub async fn sessions_are_stored_hashed_and_end_with_a_password_change(db: &TestDb) {
     let s = &db.store;
-    s.create_account(
-        &account("saijo-0003", Some(SAIJO)),
-        code(SAIJO).into(),
-        &audit("account.issue", "3"),
-    )
-    .await
-    .unwrap();
-    let (token, hash) = vrs_crypto::password::new_token();
-    let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
-    let record = vrs_store::SessionRecord {
-        token_hash: hash.to_vec(),
-        user_id: user_id_of("saijo-0003"),
-        terminal: "lgwan".into(),
-        csrf_token: "csrf".into(),
-        created_at: at,
-        last_seen_at: at,
-    };
-    s.create_session(&record).await.unwrap();
+    let (token, hash, record) =
+        account_with_session(db, "saijo-0003", "lgwan", chrono::Duration::zero()).await;
+    let at = record.created_at;
     assert_eq!(s.session(&hash).await.unwrap(), record);
     let later = at + chrono::Duration::minutes(5);
     s.touch_session(&hash, later).await.unwrap();
@@ -242,24 +257,9 @@ pub async fn a_session_is_read_with_its_account_and_the_stopped_functions_in_one
     use vrs_domain::Function;
     use vrs_store::FunctionState;
     let s = &db.store;
-    s.create_account(
-        &account("saijo-0004", Some(SAIJO)),
-        code(SAIJO).into(),
-        &audit("account.issue", "4"),
-    )
-    .await
-    .unwrap();
-    let (_, hash) = vrs_crypto::password::new_token();
-    let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
-    let record = vrs_store::SessionRecord {
-        token_hash: hash.to_vec(),
-        user_id: user_id_of("saijo-0004"),
-        terminal: "internet".into(),
-        csrf_token: "csrf-4".into(),
-        created_at: at,
-        last_seen_at: at + chrono::Duration::seconds(30),
-    };
-    s.create_session(&record).await.unwrap();
+    let (_, hash, record) =
+        account_with_session(db, "saijo-0004", "internet", chrono::Duration::seconds(30)).await;
+    let at = record.created_at;
     let read = s.signed_session(&hash).await.unwrap();
     assert_eq!(read.session, record);
     assert_eq!(
@@ -322,6 +322,113 @@ pub async fn a_session_is_read_with_its_account_and_the_stopped_functions_in_one
         s.signed_session(&hash).await,
         Err(StoreError::NotFound)
     ));
+}
+
+pub async fn a_session_is_read_with_a_coupon_holder_and_their_doses_in_one_read(db: &TestDb) {
+    use vrs_domain::Function;
+    use vrs_store::FunctionState;
+    let s = &db.store;
+    let (_, hash, record) =
+        account_with_session(db, "saijo-0005", "lgwan", chrono::Duration::zero()).await;
+    let at = record.created_at;
+    let (with, without, gone) = (
+        resident(SAIJO, 52),
+        resident(SAIJO, 53),
+        resident(SAIJO, 54),
+    );
+    for r in [&with, &without, &gone] {
+        s.area(code(SAIJO))
+            .put_resident(r, &audit("resident.put", r.atena.as_str()))
+            .await
+            .unwrap();
+    }
+    for n in [3, 1, 2] {
+        s.area(code(SAIJO))
+            .add_dose(&reg(dose(&with, n)), &audit("dose.add", "52"))
+            .await
+            .unwrap();
+    }
+    let died = NaiveDate::from_ymd_opt(2021, 6, 1).unwrap();
+    s.area(code(SAIJO))
+        .set_flags(
+            &gone.atena,
+            None,
+            Some(died),
+            &audit("resident.flags", "54"),
+        )
+        .await
+        .unwrap();
+    // Each read gives what the two reads it stands for give.
+    for r in [&with, &without, &gone] {
+        let read = s
+            .area(code(SAIJO))
+            .session_and_holder(&r.coupon, &hash)
+            .await
+            .unwrap();
+        assert_eq!(read.signed, s.signed_session(&hash).await.unwrap());
+        assert_eq!(read.signed.session, record);
+        assert_eq!(
+            read.holder.unwrap(),
+            s.area(code(SAIJO))
+                .holder_and_doses(&r.coupon)
+                .await
+                .unwrap()
+        );
+    }
+    let read = s
+        .area(code(SAIJO))
+        .session_and_holder(&with.coupon, &hash)
+        .await
+        .unwrap();
+    let (holder, doses) = read.holder.unwrap();
+    assert_eq!(holder, vrs_store::CouponHolder::from(&with));
+    let numbers: Vec<u8> = doses.iter().map(|d| d.dose.dose_number.get()).collect();
+    assert_eq!(numbers, [1, 2, 3], "by dose number");
+    let read = s
+        .area(code(SAIJO))
+        .session_and_holder(&gone.coupon, &hash)
+        .await
+        .unwrap();
+    assert_eq!(read.holder.unwrap().0.deceased_on, Some(died));
+    // A coupon nobody of the area holds, or held in another area: the session, and no holder.
+    s.activate_municipality(code(CHIYODA)).await.unwrap();
+    let nobody = resident(SAIJO, 55).coupon;
+    for (area, coupon) in [(SAIJO, &nobody), (CHIYODA, &with.coupon)] {
+        let read = s
+            .area(code(area))
+            .session_and_holder(coupon, &hash)
+            .await
+            .unwrap();
+        assert_eq!(read.signed.session, record);
+        assert!(matches!(read.holder, Err(StoreError::NotFound)), "{area}");
+    }
+    // No such session: nothing, whatever the coupon.
+    assert!(matches!(
+        s.area(code(SAIJO))
+            .session_and_holder(&with.coupon, &[9u8; 32])
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    // A function stopped by another process on the database a moment before comes with it.
+    let other = db.reopen(&db.key_hex, false).await.unwrap();
+    let stop = FunctionState {
+        function: Function::TabletRegistration,
+        stopped: true,
+        reason: "障害対応".into(),
+        changed_by: "operator-1".into(),
+        changed_at: at,
+    };
+    other
+        .set_function(&stop, &audit("function.switch", "tablet_registration"))
+        .await
+        .unwrap();
+    let read = s
+        .area(code(SAIJO))
+        .session_and_holder(&with.coupon, &hash)
+        .await
+        .unwrap();
+    assert_eq!(read.signed.stopped, [stop]);
+    assert_eq!(read.holder.unwrap().1.len(), 3);
 }
 
 pub async fn a_machine_clients_tokens_are_hashed_its_assertions_used_once_and_removal_ends_them(
