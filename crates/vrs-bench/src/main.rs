@@ -132,6 +132,7 @@ async fn main() -> Result<(), Failure> {
         Target::Healthz => ("healthz", Arc::new(Vec::new()), String::new(), None, 0),
     };
     let next = Arc::new(AtomicUsize::new(start));
+    let ticks_before = own_cpu_ticks();
     let deadline = Instant::now() + Duration::from_secs(cli.seconds);
     let started = Instant::now();
     let mut workers = Vec::new();
@@ -220,6 +221,12 @@ async fn main() -> Result<(), Failure> {
         }
     }
     let secs = started.elapsed().as_secs_f64();
+    // The load generator shares the machine with the server: what it spends per request (its
+    // requests and answers differ between the loads) is printed beside the rates.
+    let client_us = ticks_before.zip(own_cpu_ticks()).map(|(before, after)| {
+        let per = (after - before) as f64 * 1e6 / CLOCK_TICKS_PER_SECOND / all.ok.max(1) as f64;
+        (per * 10.0).round() / 10.0
+    });
     if let Some(file) = &acked {
         if let Ok(mut f) = file.lock() {
             f.flush()?;
@@ -239,7 +246,22 @@ async fn main() -> Result<(), Failure> {
             "p99_ms": percentile(l, 0.99),
             "max_ms": percentile(l, 1.0),
             "errors": all.errors,
+            "client_cpu_us_per_request": client_us,
         })
     );
     Ok(())
+}
+
+/// Linux's `USER_HZ`, the unit of `/proc/*/stat`'s CPU times (fixed at 100 on every architecture
+/// the project runs on).
+const CLOCK_TICKS_PER_SECOND: f64 = 100.0;
+
+/// This process's CPU time so far (user + system, in clock ticks), from `/proc/self/stat`.
+fn own_cpu_ticks() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name (which may hold spaces) start at the state, field 3.
+    let after_name = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = after_name.split(' ').collect();
+    let (user, system) = (fields.get(11)?, fields.get(12)?);
+    Some(user.parse::<u64>().ok()? + system.parse::<u64>().ok()?)
 }
