@@ -368,13 +368,15 @@ impl AccountStore for PostgresStore {
         let client = self.pool.get().await?;
         // One round trip in the usual case: whether any function is stopped comes beside the row
         // (a scan of a table of a few rows), and only then are the stopped ones read.
-        let stmt = client
-            .prepare_cached(&format!(
+        // Every signed-in request reads it: the text is built once, not per request.
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
                 "SELECT {SESSION_AND_ACCOUNT_COLUMNS}, {ANY_STOPPED} \
                  FROM sessions s JOIN accounts a ON a.user_id = s.user_id \
                  WHERE s.token_hash = $1"
-            ))
-            .await?;
+            )
+        });
+        let stmt = client.prepare_cached(&SQL).await?;
         let r = client
             .query_opt(&stmt, &[&token_hash])
             .await?

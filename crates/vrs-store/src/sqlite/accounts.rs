@@ -103,12 +103,15 @@ pub(crate) fn signed_session_in(
     conn: &Connection,
     token_hash: &[u8],
 ) -> Result<SignedSession, StoreError> {
-    let sql = format!(
-        "SELECT {SESSION_AND_ACCOUNT_COLUMNS} FROM sessions s \
-         JOIN accounts a ON a.user_id = s.user_id WHERE s.token_hash = ?1"
-    );
+    // Every signed-in request reads it: the text is built once, not per request.
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT {SESSION_AND_ACCOUNT_COLUMNS} FROM sessions s \
+             JOIN accounts a ON a.user_id = s.user_id WHERE s.token_hash = ?1"
+        )
+    });
     let row = conn
-        .prepare_cached(&sql)?
+        .prepare_cached(&SQL)?
         .query_row([token_hash], |r| {
             let session: (Vec<u8>, String, String, String, String) =
                 (r.get(12)?, r.get(13)?, r.get(14)?, r.get(15)?, r.get(16)?);
