@@ -54,6 +54,7 @@ on_both_backends!(
     an_idempotency_key_keeps_its_first_answer_and_writes_once,
     registrations_committed_together_each_stand_or_leave_nothing,
     the_same_dose_sent_twice_at_once_stores_the_one_that_stood,
+    registrations_of_many_areas_at_once_all_stand_on_unbroken_chains,
     corrections_and_deletions_need_the_dose_as_stored,
     many_doses_are_added_all_or_none,
     flags_are_set_and_cleared_without_touching_doses,

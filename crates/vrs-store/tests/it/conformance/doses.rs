@@ -232,6 +232,71 @@ pub async fn registrations_committed_together_each_stand_or_leave_nothing(db: &T
     }
 }
 
+/// Registrations of three areas sent at once, in waves whose areas come in a different order each
+/// time: the backends commit what arrives together (PostgreSQL with more than one group on its way
+/// at once, each locking the heads of its areas), so groups of several areas meet. Every one
+/// stands, each area's chain grows by its own registrations and verifies.
+pub async fn registrations_of_many_areas_at_once_all_stand_on_unbroken_chains(db: &TestDb) {
+    const AREAS: [&str; 3] = [SAIJO, CHIYODA, "011002"];
+    let people: Vec<Vec<_>> = (0..AREAS.len() as u64)
+        .map(|a| {
+            (0..30)
+                .map(|n| resident(AREAS[a as usize], 400 + 100 * a + n))
+                .collect()
+        })
+        .collect();
+    for r in people.iter().flatten() {
+        put(db, r).await;
+    }
+    let s = &db.store;
+    let mut before = Vec::new();
+    for area in AREAS {
+        before.push(audit_count(db, area).await);
+    }
+    for wave in 0..6 {
+        // Each wave sends one registration of every person of a few people per area, the areas
+        // interleaved in an order that changes from wave to wave.
+        let sent: Vec<&vrs_domain::Resident> = (0..5)
+            .flat_map(|n| {
+                (0..AREAS.len())
+                    .map(move |a| (a + wave + n) % AREAS.len())
+                    .map(move |a| (a, n))
+            })
+            .map(|(a, n)| &people[a][wave * 5 + n])
+            .collect();
+        let results = futures_util::future::join_all(sent.iter().map(|person| {
+            let r = reg(dose(person, 1));
+            let target = person.atena.as_str().to_owned();
+            async move {
+                s.area(person.municipality)
+                    .add_dose(&r, &audit("dose.register", &target))
+                    .await
+            }
+        }))
+        .await;
+        for (person, result) in sent.iter().zip(&results) {
+            assert!(
+                result.is_ok(),
+                "wave {wave}, {}: {result:?}",
+                person.atena.as_str()
+            );
+        }
+    }
+    for (area, before) in AREAS.iter().zip(before) {
+        let log = s.audit_log(code(area).into(), 1, 1000).await.unwrap();
+        assert_eq!(log.len(), before + 30, "{area}");
+        let mut prev = vrs_crypto::chain::GENESIS;
+        for r in &log {
+            assert_eq!(r.hash, r.expected_hash(&prev), "{area}: entry {}", r.seq);
+            prev = r.hash;
+        }
+        for person in &people[AREAS.iter().position(|a| a == area).unwrap()] {
+            let stored = s.area(code(area)).doses_of(&person.atena).await.unwrap();
+            assert_eq!(stored.len(), 1, "{area}: {}", person.atena.as_str());
+        }
+    }
+}
+
 /// The same dose of many people sent twice at once, with different lots and keys (two tablets
 /// tapped together): the backends commit what arrives together in one transaction, so many pairs
 /// meet in one group. For each person exactly one stands, the dose stored is the one that stood
