@@ -233,9 +233,9 @@ pub async fn registrations_committed_together_each_stand_or_leave_nothing(db: &T
 }
 
 /// Registrations of three areas sent at once, in waves whose areas come in a different order each
-/// time: the backends commit what arrives together (PostgreSQL with more than one group on its way
-/// at once, each locking the heads of its areas), so groups of several areas meet. Every one
-/// stands, each area's chain grows by its own registrations and verifies.
+/// time: the backends commit what arrives together, so one group holds several areas' registrations
+/// and moves several chain heads. Every one stands, each area's chain grows by its own
+/// registrations and verifies.
 pub async fn registrations_of_many_areas_at_once_all_stand_on_unbroken_chains(db: &TestDb) {
     const AREAS: [&str; 3] = [SAIJO, CHIYODA, "011002"];
     let people: Vec<Vec<_>> = (0..AREAS.len() as u64)
