@@ -254,8 +254,8 @@ pub async fn registrations_of_many_areas_at_once_all_stand_on_unbroken_chains(db
         before.push(audit_count(db, area).await);
     }
     for wave in 0..6 {
-        // Each wave sends one registration of every person of a few people per area, the areas
-        // interleaved in an order that changes from wave to wave.
+        // Each wave registers five people of each area, the areas interleaved in an order that
+        // changes from wave to wave.
         let sent: Vec<&vrs_domain::Resident> = (0..5)
             .flat_map(|n| {
                 (0..AREAS.len())
@@ -282,7 +282,7 @@ pub async fn registrations_of_many_areas_at_once_all_stand_on_unbroken_chains(db
             );
         }
     }
-    for (area, before) in AREAS.iter().zip(before) {
+    for ((area, before), people) in AREAS.iter().zip(before).zip(&people) {
         let log = s.audit_log(code(area).into(), 1, 1000).await.unwrap();
         assert_eq!(log.len(), before + 30, "{area}");
         let mut prev = vrs_crypto::chain::GENESIS;
@@ -290,7 +290,7 @@ pub async fn registrations_of_many_areas_at_once_all_stand_on_unbroken_chains(db
             assert_eq!(r.hash, r.expected_hash(&prev), "{area}: entry {}", r.seq);
             prev = r.hash;
         }
-        for person in &people[AREAS.iter().position(|a| a == area).unwrap()] {
+        for person in people {
             let stored = s.area(code(area)).doses_of(&person.atena).await.unwrap();
             assert_eq!(stored.len(), 1, "{area}: {}", person.atena.as_str());
         }
