@@ -66,6 +66,17 @@ per_request() { # per_request TICKS LOAD_JSON
   n=$(grep -o '"acknowledged":[0-9]*' "$2" | cut -d: -f2)
   echo "$(awk -v t="$1" -v n="$n" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f µs", t / hz / n * 1e6 }') ($n answered)"
 }
+# The whole machine's idle and I/O-wait time (every core, clock ticks) and all of its time: a load
+# that leaves the cores idle is bound by something other than CPU (a commit's sync, a lock, the
+# one writer), and one that leaves none is bound by the cores the load generator shares.
+machine_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print $5 + $6, $6, t }' /proc/stat; }
+idle_share() { # idle_share NAME "IDLE IOWAIT TOTAL" (machine_ticks before the load)
+  local i0 w0 t0 i1 w1 t1
+  read -r i0 w0 t0 <<<"$2"
+  read -r i1 w1 t1 <<<"$(machine_ticks)"
+  awk -v n="$1" -v i=$((i1 - i0)) -v w=$((w1 - w0)) -v t=$((t1 - t0)) \
+    'BEGIN { printf "machine idle during %s: %.1f %% (waiting on I/O: %.1f %%)\n", n, 100 * i / t, 100 * w / t }'
+}
 cpu_per_request() { # cpu_per_request NAME TICKS_BEFORE LOAD_JSON [DB_TICKS_BEFORE]
   echo "server CPU per $1: $(per_request $(( $(cpu_ticks) - $2 )) "$3")"
   if [ -n "${4:-}" ]; then echo "database CPU per $1: $(per_request $(( $(db_ticks) - $4 )) "$3")"; fi
@@ -85,9 +96,12 @@ for backend in $BACKENDS; do
   start_server
   echo "== $backend"
   db_before=; [ "$backend" = postgres ] && db_before=$(db_ticks)
+  machine_before=$(machine_ticks)
   cpu_before=$(cpu_ticks); "$LOAD" --url "$URL" --concurrency "$CONC" --seconds "$SECS" healthz | tee "$WORK/healthz.json"
   cpu_per_request healthz "$cpu_before" "$WORK/healthz.json" $db_before
+  idle_share healthz "$machine_before"
   [ "$backend" = postgres ] && db_before=$(db_ticks)
+  machine_before=$(machine_ticks)
   cpu_before=$(cpu_ticks)
   [ "${PERF:-0}" = 1 ] && { perf record ${PERF_ARGS:--g} -o "$WORK/perf-$backend.data" -p "$SERVER" 2>/dev/null & PERF_PID=$!; }
   "$LOAD" --url "$URL" --concurrency "$CONC" --seconds "$SECS" doses --user "bench-tablet-$backend" \
@@ -98,6 +112,7 @@ for backend in $BACKENDS; do
     echo "profile of the registration load: $WORK/perf-$backend.txt"
   fi
   cpu_per_request registrations "$cpu_before" "$WORK/doses.json" $db_before
+  idle_share registrations "$machine_before"
   FIRST=$(wc -l <"$WORK/acked-$backend-1")
   echo "server memory after the registration load: $(grep -E 'VmHWM' /proc/$SERVER/status | tr -s ' \t' ' ') (peak), $(grep -E 'VmRSS' /proc/$SERVER/status | tr -s ' \t' ' ')"
   # kill -9 in the middle of a registration load; the tablet's password was changed by the first run.
