@@ -54,18 +54,6 @@ fn finish(
     row.into_record(scope, atena)
 }
 
-fn person_exists(
-    tx: &Connection,
-    scope: MunicipalityCode,
-    atena: &str,
-) -> Result<bool, StoreError> {
-    Ok(tx
-        .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM residents WHERE municipality_code = ?1 AND atena_number = ?2)",
-        )?
-        .query_row(params![scope.as_str(), atena], |r| r.get(0))?)
-}
-
 fn insert_dose(
     tx: &Connection,
     scope: MunicipalityCode,
@@ -73,9 +61,6 @@ fn insert_dose(
     recorded_by: &str,
 ) -> Result<(), StoreError> {
     let dose = &record.dose;
-    if !person_exists(tx, scope, dose.atena.as_str())? {
-        return Err(StoreError::NotFound);
-    }
     let mut stmt = tx.prepare_cached(
         "INSERT INTO doses (municipality_code, atena_number, dose_number, administered_on, product_code, \
          lot_number, site_municipality_code, coupon_number, venue, doctor, recorded_at, source, recorded_by, \
@@ -96,7 +81,18 @@ fn insert_dose(
         record.source.as_str(),
         recorded_by,
         record.received_from.as_ref().map(|m| m.as_str())
-    ])?;
+    ]);
+    // A person not in the area: the row's foreign key refuses it, by the same lookup of the
+    // residents' key a separate check would make (in the writer, whose time every registration
+    // of a group waits for).
+    let inserted = match inserted {
+        Err(rusqlite::Error::SqliteFailure(f, _))
+            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY =>
+        {
+            return Err(StoreError::NotFound)
+        }
+        other => other?,
+    };
     if inserted == 0 {
         return Err(rows::dose_conflict(dose.dose_number));
     }
