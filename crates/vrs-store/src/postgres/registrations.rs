@@ -478,13 +478,18 @@ async fn insert_doses(
         .iter()
         .map(|r| (r.get(0), r.get(1), r.get(2)))
         .collect();
-    let owned = |k: (&str, &str, i16)| (k.0.to_owned(), k.1.to_owned(), k.2);
+    // Whether each job's key came back, looked up once.
+    let in_stored: Vec<bool> = keys
+        .iter()
+        .map(|&(m, a, n)| stored.contains(&(m.to_owned(), a.to_owned(), n)))
+        .collect();
     // A dose not stored is refused because its number is taken or its person is not in the area:
     // which, one more query says (rare: the rules were checked before the registration was queued).
     let refused: Vec<(&str, &str, i16)> = keys
         .iter()
-        .copied()
-        .filter(|&k| !stored.contains(&owned(k)))
+        .zip(&in_stored)
+        .filter(|(_, &stored)| !stored)
+        .map(|(&k, _)| k)
         .collect();
     let known: HashSet<(String, String)> = if refused.is_empty() {
         HashSet::new()
@@ -512,7 +517,7 @@ async fn insert_doses(
                     group[i].registration.record.dose.dose_number,
                 ))
             };
-            if stored.contains(&owned(k)) {
+            if in_stored[i] {
                 return if first_of[&k] == i { Ok(()) } else { taken() };
             }
             if known.contains(&(k.0.to_owned(), k.1.to_owned())) {
