@@ -488,7 +488,7 @@ async fn insert_doses(
     let refused: Vec<(&str, &str, i16)> = keys
         .iter()
         .zip(&in_stored)
-        .filter(|(_, &stored)| !stored)
+        .filter(|(_, &came_back)| !came_back)
         .map(|(&k, _)| k)
         .collect();
     let known: HashSet<(String, String)> = if refused.is_empty() {
