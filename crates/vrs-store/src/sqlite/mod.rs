@@ -1,9 +1,12 @@
 //! The embedded SQLite backend: one file in WAL mode, one writer connection and a few readers.
-//! Every call runs on the blocking pool so the async server is never stalled by disk IO.
+//! Writes go to the writer thread; reads run on the blocking pool, except point reads of a few
+//! microseconds, which run on the calling thread when a reader is free.
 
 mod accounts;
 mod audit;
 mod backup;
+#[cfg(test)]
+mod build_options;
 mod certificates;
 mod clients;
 mod doses;
