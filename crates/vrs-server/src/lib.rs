@@ -62,9 +62,13 @@ use vrs_store::Store;
 pub use config::Settings;
 pub use routes::{routes, Audience, RouteInfo};
 
-/// What every request handler can reach.
+/// What every request handler can reach: one shared value, so that handing it to each layer and
+/// handler of a request is one reference count, not one per part.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// The parts of [`AppState`], reached through it (`state.store`, `state.settings`, …).
+pub struct Shared {
     pub store: Arc<dyn Store>,
     pub settings: Arc<Settings>,
     pub metrics: Arc<metrics::Metrics>,
@@ -84,13 +88,21 @@ pub struct AppState {
     pub opendata_rate: Arc<limits::RateLimiter<std::net::IpAddr>>,
 }
 
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
 impl AppState {
     pub fn new(store: Arc<dyn Store>, settings: Settings) -> Self {
         let card_trust = settings.card_trust().unwrap_or_else(|e| {
             tracing::error!(error = %e, "card trust anchors unreadable; every card is refused");
             Default::default()
         });
-        Self {
+        Self(Arc::new(Shared {
             store,
             settings: Arc::new(settings),
             metrics: Arc::new(metrics::Metrics::new()),
@@ -110,7 +122,7 @@ impl AppState {
                 opendata::PER_MINUTE,
                 std::time::Duration::from_secs(60),
             )),
-        }
+        }))
     }
 
     pub fn login_policy(&self) -> LoginPolicy {
