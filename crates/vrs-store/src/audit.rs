@@ -62,7 +62,10 @@ impl AuditEntry {
             &self.outcome,
             &self.detail,
         ];
-        let mut out = Vec::with_capacity(128);
+        // Sized once: grown in steps, the buffer is reallocated on the writer thread of every
+        // registration, whose allocations contend with the request threads'.
+        let len = 8 + fields.iter().map(|f| 4 + f.len()).sum::<usize>();
+        let mut out = Vec::with_capacity(len);
         out.extend_from_slice(&seq.to_be_bytes());
         for f in fields {
             out.extend_from_slice(&(f.len() as u32).to_be_bytes());
