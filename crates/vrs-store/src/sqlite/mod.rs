@@ -1,6 +1,7 @@
 //! The embedded SQLite backend: one file in WAL mode, one writer connection and a few readers.
-//! Writes go to the writer thread; reads run on the blocking pool, except point reads of a few
-//! microseconds, which run on the calling thread when a reader is free.
+//! Writes go to the writer thread; reads run on the blocking pool, at most one per reader at a
+//! time, except point reads of a few microseconds, which run on the calling thread when a reader
+//! is free.
 
 mod accounts;
 mod audit;
@@ -17,6 +18,8 @@ mod opendata;
 #[cfg(test)]
 mod plans;
 mod provision;
+#[cfg(test)]
+mod read_slots;
 mod residents;
 mod statistics;
 mod writer;
@@ -50,6 +53,8 @@ struct Inner {
     writer: writer::Writer,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    /// One slot per reader for the reads sent to the blocking pool (see [`SqliteStore::read`]).
+    read_slots: Arc<tokio::sync::Semaphore>,
     keyring: Arc<Keyring>,
 }
 
@@ -119,6 +124,7 @@ impl SqliteStore {
                 writer: writer::Writer::start(writer, keyring.clone())?,
                 readers,
                 next_reader: AtomicUsize::new(0),
+                read_slots: Arc::new(tokio::sync::Semaphore::new(READERS)),
                 keyring,
             }),
         })
@@ -177,14 +183,31 @@ impl SqliteStore {
         self.read(f).await
     }
 
+    /// Runs `f` on a reader in the blocking pool. At most as many reads as there are readers go
+    /// to the pool at once; the others wait here, without a thread: a thread per waiting read
+    /// would grow the pool by hundreds of threads under load (each with its stack and its share
+    /// of the allocator's memory), all of them only waiting for the same few connections.
     async fn read<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection, &Keyring) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
+        let slot = self
+            .inner
+            .read_slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::Other("the readers are closed".into()))?;
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
-            let i = inner.next_reader.fetch_add(1, Ordering::Relaxed) % inner.readers.len();
-            let conn = lock(&inner.readers[i]);
+            let _slot = slot;
+            // A point read on a Tokio worker may hold a reader for a moment: take a free one, or
+            // wait for the next in turn.
+            let free = inner.readers.iter().find_map(|r| r.try_lock().ok());
+            let conn = free.unwrap_or_else(|| {
+                let i = inner.next_reader.fetch_add(1, Ordering::Relaxed) % inner.readers.len();
+                lock(&inner.readers[i])
+            });
             f(&conn, &inner.keyring)
         })
         .await?
