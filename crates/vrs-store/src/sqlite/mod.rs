@@ -66,6 +66,21 @@ pub(super) fn configure(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
+impl Inner {
+    /// A reader no one holds, trying each once from the next in turn; `None` when all are busy.
+    fn free_reader(&self) -> Option<MutexGuard<'_, Connection>> {
+        (0..self.readers.len()).find_map(|_| {
+            let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+            match self.readers[i].try_lock() {
+                Ok(conn) => Some(conn),
+                // As in `lock`: a poisoned reader is safe to take over.
+                Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+                Err(std::sync::TryLockError::WouldBlock) => None,
+            }
+        })
+    }
+}
+
 fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
     // A panic while holding a connection leaves no half-done transaction (it is rolled back on the
     // next BEGIN), so a poisoned lock is safe to take over.
@@ -170,14 +185,7 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&Connection, &Keyring) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let readers = &self.inner.readers;
-        for _ in 0..readers.len() {
-            let i = self.inner.next_reader.fetch_add(1, Ordering::Relaxed) % readers.len();
-            let conn = match readers[i].try_lock() {
-                Ok(conn) => conn,
-                Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
-                Err(std::sync::TryLockError::WouldBlock) => continue,
-            };
+        if let Some(conn) = self.inner.free_reader() {
             return f(&conn, &self.inner.keyring);
         }
         self.read(f).await
@@ -203,8 +211,7 @@ impl SqliteStore {
             let _slot = slot;
             // A point read on a Tokio worker may hold a reader for a moment: take a free one, or
             // wait for the next in turn.
-            let free = inner.readers.iter().find_map(|r| r.try_lock().ok());
-            let conn = free.unwrap_or_else(|| {
+            let conn = inner.free_reader().unwrap_or_else(|| {
                 let i = inner.next_reader.fetch_add(1, Ordering::Relaxed) % inner.readers.len();
                 lock(&inner.readers[i])
             });
